@@ -1,0 +1,203 @@
+//! One plugin call: a fresh `Store`, one storage transaction, and the
+//! mapping of every way a call can end.
+
+use std::sync::Arc;
+
+use keel_manifest::Method;
+use keel_storage::{Namespace, Txn};
+use keel_types::{Limits, RequestId, TenantId, Timestamp};
+use wasmtime::component::ResourceTable;
+use wasmtime::{ResourceLimiter, Store, Trap};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::bindings::{WitError, WitRequest};
+use crate::error::{CallError, PluginErrorKind};
+use crate::package::Plugin;
+
+/// What the gateway asks a plugin to do.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    /// The tenant the call runs for.
+    pub tenant: TenantId,
+    /// The authenticated caller, if any.
+    pub caller: Option<String>,
+    /// The request id.
+    pub request_id: RequestId,
+    /// The manifest operation id.
+    pub operation: String,
+    /// The operation's method: GET runs on a snapshot, others in a write transaction.
+    pub method: Method,
+    /// The request as the plugin sees it.
+    pub request: PluginRequest,
+}
+
+/// The request passed to the plugin's `handle`.
+#[derive(Debug, Clone, Default)]
+pub struct PluginRequest {
+    /// HTTP method.
+    pub method: String,
+    /// Path below the plugin prefix.
+    pub path: String,
+    /// Decoded path parameters.
+    pub params: Vec<(String, String)>,
+    /// Decoded query pairs.
+    pub query: Vec<(String, String)>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+/// A plugin's successful answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginResponse {
+    /// 2xx status.
+    pub status: u16,
+    /// JSON body, possibly empty.
+    pub body: Vec<u8>,
+}
+
+/// The data of one call's `Store`.
+pub(crate) struct CallState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) plugin: Arc<Plugin>,
+    pub(crate) ns: Namespace,
+    pub(crate) txn: Txn,
+    pub(crate) caller: Option<String>,
+    pub(crate) request_id: RequestId,
+    pub(crate) now: Timestamp,
+    pub(crate) limits: Limits,
+    pub(crate) n_log_lines: u32,
+    /// Set when the guest asked for more memory than its limit.
+    memory_exceeded: bool,
+    /// Set when storage failed underneath a host call (which then trapped).
+    pub(crate) storage_fault: Option<String>,
+}
+
+impl WasiView for CallState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl ResourceLimiter for CallState {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.limits.memory_bytes_max {
+            self.memory_exceeded = true;
+            return Err(wasmtime::Error::msg("memory limit exceeded"));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+impl CallState {
+    pub(crate) fn new(plugin: Arc<Plugin>, tenant: TenantId, txn: Txn, limits: Limits, now: Timestamp) -> Self {
+        let ns = Namespace::new(tenant, plugin.manifest().id.clone());
+        Self {
+            // No preopens, no environment, no network, no inherited stdio.
+            wasi: WasiCtx::builder().build(),
+            table: ResourceTable::new(),
+            plugin,
+            ns,
+            txn,
+            caller: None,
+            request_id: RequestId::generated(String::new()),
+            now,
+            limits,
+            n_log_lines: 0,
+            memory_exceeded: false,
+            storage_fault: None,
+        }
+    }
+}
+
+/// How the guest part of a call ended, before committing.
+pub(crate) type GuestOutcome<T> = wasmtime::Result<Result<T, WitError>>;
+
+/// Runs `body` against a fresh instance in `state`'s store, then commits the
+/// transaction if the guest succeeded and the call may write.
+pub(crate) fn run<T>(
+    engine: &wasmtime::Engine,
+    state: CallState,
+    body: impl FnOnce(&mut Store<CallState>, &crate::bindings::Plugin) -> GuestOutcome<T>,
+) -> Result<T, CallError> {
+    let plugin = Arc::clone(&state.plugin);
+    let deadline = state.limits.call_deadline;
+    let tick = state.limits.epoch_tick;
+    let mut store = Store::new(engine, state);
+    store.limiter(|state| state);
+    let ticks = deadline.as_nanos().div_ceil(tick.as_nanos().max(1));
+    store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+    store.epoch_deadline_trap();
+
+    let outcome = match plugin.pre.instantiate(&mut store) {
+        Ok(instance) => body(&mut store, &instance),
+        Err(err) => Err(err),
+    };
+    let state = store.into_data();
+    let plugin_id = plugin.manifest().id.to_string();
+    match outcome {
+        Ok(Ok(value)) => {
+            if let Txn::Write(txn) = state.txn {
+                txn.commit().map_err(|err| CallError::Storage(err.to_string()))?;
+            }
+            Ok(value)
+        }
+        Ok(Err(err)) => Err(plugin_error(err)),
+        Err(err) => Err(classify_trap(&plugin_id, &state, &err)),
+    }
+}
+
+fn classify_trap(plugin: &str, state: &CallState, err: &wasmtime::Error) -> CallError {
+    let plugin = plugin.to_owned();
+    if let Some(fault) = &state.storage_fault {
+        return CallError::Storage(fault.clone());
+    }
+    if state.memory_exceeded {
+        return CallError::MemoryLimit { plugin, limit_bytes: state.limits.memory_bytes_max };
+    }
+    match err.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => CallError::Deadline { plugin, deadline_ms: state.limits.call_deadline.as_millis() },
+        Some(Trap::AllocationTooLarge) => {
+            CallError::MemoryLimit { plugin, limit_bytes: state.limits.memory_bytes_max }
+        }
+        _ if err.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() => CallError::Busy,
+        _ => CallError::Trap { plugin, reason: trap_reason(err) },
+    }
+}
+
+/// The trap's message without the guest backtrace, which is for logs only.
+fn trap_reason(err: &wasmtime::Error) -> String {
+    match err.downcast_ref::<Trap>() {
+        Some(trap) => trap.to_string(),
+        None => err.to_string(),
+    }
+}
+
+fn plugin_error(err: WitError) -> CallError {
+    let (kind, message) = match err {
+        WitError::BadRequest(m) => (PluginErrorKind::BadRequest, m),
+        WitError::Invalid(m) => (PluginErrorKind::Invalid, m),
+        WitError::NotFound(m) => (PluginErrorKind::NotFound, m),
+        WitError::Conflict(m) => (PluginErrorKind::Conflict, m),
+        WitError::Denied(m) => (PluginErrorKind::Denied, m),
+        WitError::LimitExceeded(m) => (PluginErrorKind::LimitExceeded, m),
+        WitError::Internal(m) => (PluginErrorKind::Internal, m),
+    };
+    CallError::Plugin { kind, message }
+}
+
+impl Invocation {
+    pub(crate) fn wit_request(&self) -> WitRequest {
+        WitRequest {
+            method: self.request.method.clone(),
+            path: self.request.path.clone(),
+            params: self.request.params.clone(),
+            query: self.request.query.clone(),
+            body: self.request.body.clone(),
+        }
+    }
+}

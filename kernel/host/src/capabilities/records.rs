@@ -1,0 +1,132 @@
+//! `keel:kernel/records`: the plugin's documents, always within the
+//! namespace of the call's tenant and the plugin itself.
+
+use keel_storage::{Error as StorageError, KeyRange as StorageRange};
+use keel_types::schema::{CollectionDef, check_name};
+
+use crate::bindings::WitError;
+use crate::bindings::keel::kernel::records::{Entry, Host, KeyRange, Page};
+use crate::call::CallState;
+
+/// A host-call result: the outer error traps the guest (a kernel fault),
+/// the inner one is returned to it.
+type HostResult<T> = wasmtime::Result<Result<T, WitError>>;
+
+impl CallState {
+    /// The manifest's declaration of `collection`, or an error naming it.
+    fn collection(&self, collection: &str) -> Result<CollectionDef, WitError> {
+        self.plugin.manifest().collection(collection).cloned().ok_or_else(|| {
+            WitError::Invalid(format!(
+                "collection {collection:?} is not declared in the manifest of plugin {}",
+                self.plugin.manifest().id
+            ))
+        })
+    }
+
+    /// Maps a storage result: guest-fixable errors go back to the guest;
+    /// backend failures trap and are remembered, so the call fails as a
+    /// storage error and its transaction is abandoned.
+    fn storage<T>(&mut self, result: keel_storage::Result<T>) -> HostResult<T> {
+        let err = match result {
+            Ok(value) => return Ok(Ok(value)),
+            Err(err) => err,
+        };
+        let message = err.to_string();
+        Ok(Err(match err {
+            StorageError::Conflict { .. } => WitError::Conflict(message),
+            StorageError::Invalid(_) => WitError::Invalid(message),
+            StorageError::LimitExceeded(_) => WitError::LimitExceeded(message),
+            StorageError::ReadOnly => WitError::Denied(message),
+            _ => {
+                self.storage_fault = Some(message.clone());
+                return Err(wasmtime::Error::msg(message));
+            }
+        }))
+    }
+}
+
+fn range(range: KeyRange) -> StorageRange {
+    StorageRange { prefix: range.prefix, start: range.start, end: range.end }
+}
+
+fn page(page: keel_storage::Page) -> Page {
+    Page {
+        entries: page.entries.into_iter().map(|e| Entry { key: e.key, value: e.value }).collect(),
+        cursor: page.cursor,
+    }
+}
+
+impl Host for CallState {
+    fn get(&mut self, collection: String, key: String) -> HostResult<Option<String>> {
+        if let Err(err) = self.collection(&collection) {
+            return Ok(Err(err));
+        }
+        let result = self.txn.get(&self.ns, &collection, &key);
+        self.storage(result)
+    }
+
+    fn insert(&mut self, collection: String, key: String, value: String) -> HostResult<()> {
+        let def = match self.collection(&collection) {
+            Ok(def) => def,
+            Err(err) => return Ok(Err(err)),
+        };
+        let result = self.txn.writable().and_then(|txn| txn.insert(&self.ns, &def, &key, &value));
+        self.storage(result)
+    }
+
+    fn put(&mut self, collection: String, key: String, value: String) -> HostResult<()> {
+        let def = match self.collection(&collection) {
+            Ok(def) => def,
+            Err(err) => return Ok(Err(err)),
+        };
+        let result = self.txn.writable().and_then(|txn| txn.put(&self.ns, &def, &key, &value));
+        self.storage(result)
+    }
+
+    fn delete(&mut self, collection: String, key: String) -> HostResult<bool> {
+        let def = match self.collection(&collection) {
+            Ok(def) => def,
+            Err(err) => return Ok(Err(err)),
+        };
+        let result = self.txn.writable().and_then(|txn| txn.delete(&self.ns, &def, &key));
+        self.storage(result)
+    }
+
+    fn scan(&mut self, collection: String, key_range: KeyRange, cursor: Option<String>, limit: u32) -> HostResult<Page> {
+        if let Err(err) = self.collection(&collection) {
+            return Ok(Err(err));
+        }
+        let result = self.txn.scan(&self.ns, &collection, &range(key_range), cursor.as_deref(), limit);
+        self.storage(result.map(page))
+    }
+
+    fn lookup(
+        &mut self,
+        collection: String,
+        index: String,
+        key_range: KeyRange,
+        cursor: Option<String>,
+        limit: u32,
+    ) -> HostResult<Page> {
+        let def = match self.collection(&collection) {
+            Ok(def) => def,
+            Err(err) => return Ok(Err(err)),
+        };
+        if !def.indexes.iter().any(|i| i.name == index) {
+            return Ok(Err(WitError::Invalid(format!(
+                "index {index:?} is not declared on collection {collection:?}"
+            ))));
+        }
+        let result =
+            self.txn.lookup(&self.ns, &collection, &index, &range(key_range), cursor.as_deref(), limit);
+        self.storage(result.map(page))
+    }
+
+    fn next_sequence(&mut self, name: String) -> HostResult<u64> {
+        if let Err(err) = check_name("sequence name", &name) {
+            return Ok(Err(WitError::Invalid(err.to_string())));
+        }
+        let result = self.txn.writable().and_then(|txn| txn.next_sequence(&self.ns, &name));
+        self.storage(result)
+    }
+}

@@ -1,0 +1,123 @@
+//! Errors of loading packages and of calling plugins.
+
+/// The host could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("plugin host failed to start: {0}")]
+pub struct HostError(pub(crate) String);
+
+/// A package was rejected.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The bytes are not a WebAssembly component.
+    #[error("package is not a valid WebAssembly component: {0}")]
+    InvalidWasm(String),
+    /// The component carries no `keel:manifest` section, or several.
+    #[error("package has {0} keel:manifest sections; exactly one is required (build it with keel_sdk::export_plugin!)")]
+    ManifestSections(usize),
+    /// The manifest is malformed.
+    #[error(transparent)]
+    Manifest(#[from] keel_manifest::ManifestError),
+    /// The component does not implement the `keel:kernel/plugin` world.
+    #[error("component does not match the keel:kernel/plugin@0.1.0 world: {0}")]
+    World(String),
+    /// The same plugin id and version is loaded with different code.
+    #[error("plugin {id} {version} is already loaded with a different digest")]
+    Duplicate {
+        /// The plugin id.
+        id: String,
+        /// Its version.
+        version: String,
+    },
+}
+
+/// The kind of failure a plugin reported itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PluginErrorKind {
+    /// Malformed request: 400.
+    BadRequest,
+    /// A rule was broken: 422.
+    Invalid,
+    /// Not found: 404.
+    NotFound,
+    /// Conflict: 409.
+    Conflict,
+    /// Refused: 403.
+    Denied,
+    /// A limit was exceeded: 422.
+    LimitExceeded,
+    /// The plugin failed unexpectedly: 500.
+    Internal,
+}
+
+/// Why a plugin call failed. Whatever the reason, nothing it wrote was kept.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallError {
+    /// The plugin returned an error.
+    #[error("{message}")]
+    Plugin {
+        /// What kind of error.
+        kind: PluginErrorKind,
+        /// The plugin's message.
+        message: String,
+    },
+    /// The plugin trapped (a panic, an unreachable, a stack overflow).
+    #[error("plugin {plugin} trapped: {reason}")]
+    Trap {
+        /// The plugin id.
+        plugin: String,
+        /// The trap's description.
+        reason: String,
+    },
+    /// The plugin ran past its CPU deadline and was stopped.
+    #[error("plugin {plugin} exceeded its deadline of {deadline_ms} ms and was stopped")]
+    Deadline {
+        /// The plugin id.
+        plugin: String,
+        /// The deadline.
+        deadline_ms: u128,
+    },
+    /// The plugin tried to grow its memory past the limit.
+    #[error("plugin {plugin} exceeded its memory limit of {limit_bytes} bytes")]
+    MemoryLimit {
+        /// The plugin id.
+        plugin: String,
+        /// The limit.
+        limit_bytes: usize,
+    },
+    /// The plugin answered something the kernel cannot send (a bad status, non-JSON, too large).
+    #[error("plugin {plugin} returned an invalid response: {reason}")]
+    BadResponse {
+        /// The plugin id.
+        plugin: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No instance slot is free; try again.
+    #[error("too many concurrent plugin calls; retry shortly")]
+    Busy,
+    /// Storage failed underneath the call.
+    #[error("storage failed: {0}")]
+    Storage(String),
+}
+
+/// Why a plugin could not be enabled for a tenant.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EnableError {
+    /// The tenant does not exist.
+    #[error("tenant {0} does not exist")]
+    UnknownTenant(String),
+    /// No package with this plugin id is loaded.
+    #[error("plugin {0} is not installed")]
+    UnknownPlugin(String),
+    /// The plugin's `migrate` failed; nothing changed.
+    #[error("migration of plugin {plugin} failed: {source}")]
+    Migrate {
+        /// The plugin id.
+        plugin: String,
+        /// The failure.
+        source: CallError,
+    },
+}

@@ -1,0 +1,23 @@
+//! The plugin host: the only kernel crate that knows about wasmtime and WIT.
+//!
+//! - [`package`]: reads a component's manifest without running it, compiles
+//!   it once per digest (cached on disk) and pre-links it into a [`Plugin`].
+//! - [`Host`]: one engine with a pooling allocator and an epoch ticker; the
+//!   registry of loaded plugins and of which tenant has which plugin enabled;
+//!   [`Host::call`] runs one operation in a fresh `Store` inside one storage
+//!   transaction.
+//! - `capabilities`: the `keel:kernel` interfaces a plugin imports, adapting
+//!   `keel-storage` and the call's context to WIT.
+
+mod bindings;
+mod call;
+mod capabilities;
+mod engine;
+mod error;
+mod host;
+mod package;
+
+pub use call::{Invocation, PluginRequest, PluginResponse};
+pub use error::{CallError, EnableError, HostError, LoadError, PluginErrorKind};
+pub use host::{Host, HostConfig, TenantInfo};
+pub use package::{Plugin, manifest_of};

@@ -1,0 +1,89 @@
+//! Plugin packages: a component with its manifest embedded, compiled and
+//! pre-linked once, then instantiated per call.
+
+use std::sync::Arc;
+
+use keel_manifest::Manifest;
+use sha2::{Digest, Sha256};
+use wasmtime::component::Linker;
+
+use crate::bindings::PluginPre;
+use crate::call::CallState;
+use crate::error::LoadError;
+
+/// The custom section that carries the manifest.
+const MANIFEST_SECTION: &str = "keel:manifest";
+
+/// A loaded plugin package: its manifest and its pre-linked component.
+pub struct Plugin {
+    manifest: Manifest,
+    digest: String,
+    pub(crate) pre: PluginPre<CallState>,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin").field("id", &self.manifest.id).field("digest", &self.digest).finish()
+    }
+}
+
+impl Plugin {
+    /// The validated manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The package's SHA-256 digest, lower-case hex.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+}
+
+/// Reads and validates the manifest embedded in a component, without
+/// compiling or running it.
+pub fn manifest_of(wasm: &[u8]) -> Result<Manifest, LoadError> {
+    if !wasmparser::Parser::is_component(wasm) {
+        let what =
+            if wasmparser::Parser::is_core_wasm(wasm) { "a core module, not a component" } else { "not WebAssembly" };
+        return Err(LoadError::InvalidWasm(format!("the package is {what}")));
+    }
+    let mut sections = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        let payload = payload.map_err(|err| LoadError::InvalidWasm(err.to_string()))?;
+        if let wasmparser::Payload::CustomSection(reader) = payload
+            && reader.name() == MANIFEST_SECTION
+        {
+            sections.push(reader.data());
+        }
+    }
+    let [section] = sections.as_slice() else {
+        return Err(LoadError::ManifestSections(sections.len()));
+    };
+    let text = std::str::from_utf8(section).map_err(|_| {
+        keel_manifest::ManifestError::Syntax("the manifest section is not UTF-8 text".to_owned())
+    })?;
+    Ok(Manifest::parse(text)?)
+}
+
+/// Hex SHA-256 of a package.
+pub(crate) fn digest(wasm: &[u8]) -> String {
+    Sha256::digest(wasm).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Validates, compiles (or loads from cache) and pre-links a package.
+pub(crate) fn load(
+    engine: &wasmtime::Engine,
+    linker: &Linker<CallState>,
+    cache_dir: &std::path::Path,
+    wasm: &[u8],
+) -> Result<Arc<Plugin>, LoadError> {
+    let manifest = manifest_of(wasm)?;
+    let digest = digest(wasm);
+    let component = crate::engine::compile_cached(engine, cache_dir, &digest, wasm)
+        .map_err(|err| LoadError::InvalidWasm(format!("{err:#}")))?;
+    let instance_pre = linker
+        .instantiate_pre(&component)
+        .map_err(|err| LoadError::World(format!("{err:#}")))?;
+    let pre = PluginPre::new(instance_pre).map_err(|err| LoadError::World(format!("{err:#}")))?;
+    Ok(Arc::new(Plugin { manifest, digest, pre }))
+}

@@ -1,0 +1,14 @@
+//! A plugin's manifest: what it is, which HTTP operations it serves with
+//! which permission, and which collections and indexes it stores.
+//!
+//! The kernel reads the manifest from the package without running plugin
+//! code, validates it here, and routes requests with [`Manifest::route`].
+
+mod manifest;
+mod path;
+
+pub use manifest::{MANIFEST_BYTES_MAX, Manifest, ManifestError, Method, Operation, Permission, Role, WORLD};
+pub use path::{PathPattern, Route, RouteError};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,302 @@
+//! The manifest document and its validation.
+
+use std::collections::HashSet;
+
+use keel_types::schema::{CollectionDef, check_name};
+use keel_types::{IdError, PluginId};
+
+use crate::path::PathPattern;
+
+/// The plugin world this kernel hosts; a manifest must target it.
+pub const WORLD: &str = "keel:kernel/plugin@0.1.0";
+
+/// Bounds on what a manifest may declare.
+const OPERATIONS_MAX: usize = 256;
+const COLLECTIONS_MAX: usize = 64;
+const INDEXES_PER_COLLECTION_MAX: usize = 16;
+const TEXT_BYTES_MAX: usize = 1024;
+/// Largest manifest accepted, in bytes.
+pub const MANIFEST_BYTES_MAX: usize = 256 * 1024;
+
+/// Why a manifest was rejected.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ManifestError {
+    /// The text is not valid TOML for the manifest's schema.
+    #[error("manifest is not valid: {0}")]
+    Syntax(String),
+    /// An identifier in the manifest is malformed.
+    #[error(transparent)]
+    Id(#[from] IdError),
+    /// The manifest is well-formed but inconsistent.
+    #[error("manifest of plugin {plugin:?} is not valid: {reason}")]
+    Rule {
+        /// The plugin id as declared.
+        plugin: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// An HTTP method an operation can be routed on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    /// Reads; runs on a read snapshot and may not write.
+    Get,
+    /// Creates or acts; runs in a write transaction.
+    Post,
+    /// Replaces; runs in a write transaction.
+    Put,
+    /// Updates part; runs in a write transaction.
+    Patch,
+    /// Removes; runs in a write transaction.
+    Delete,
+}
+
+impl Method {
+    /// Parses an HTTP method name (upper case).
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "GET" => Self::Get,
+            "POST" => Self::Post,
+            "PUT" => Self::Put,
+            "PATCH" => Self::Patch,
+            "DELETE" => Self::Delete,
+            _ => return None,
+        })
+    }
+
+    /// The method's name, upper case.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Patch => "PATCH",
+            Self::Delete => "DELETE",
+        }
+    }
+
+    /// Whether operations with this method run in a write transaction.
+    pub fn writes(self) -> bool {
+        self != Self::Get
+    }
+}
+
+/// A permission a plugin defines, such as `finance.journal.post`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Permission {
+    /// Dotted id, starting with the plugin id.
+    pub id: String,
+    /// What holding it allows, for administrators.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// A role a plugin suggests, bundling some of its permissions.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Role {
+    /// The role's id, such as `accountant`.
+    pub id: String,
+    /// What the role is for.
+    #[serde(default)]
+    pub description: String,
+    /// Permissions the role grants; each declared in `permissions`.
+    pub permissions: Vec<String>,
+}
+
+/// One HTTP operation the plugin serves.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Operation {
+    /// The id passed to the plugin's `handle`, such as `entries.post`.
+    pub id: String,
+    /// The HTTP method.
+    pub method: Method,
+    /// The path pattern below `/api/{tenant}/{plugin}`, such as `/entries/{number}`.
+    pub path: PathPattern,
+    /// The permission a caller needs; operations without one cannot be declared.
+    pub permission: String,
+    /// One line for the API documentation.
+    #[serde(default)]
+    pub summary: String,
+}
+
+/// A validated plugin manifest.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// The plugin's id, also its URL segment.
+    pub id: PluginId,
+    /// The plugin's version, `MAJOR.MINOR.PATCH`.
+    pub version: String,
+    /// The WIT world the plugin targets; must be [`WORLD`].
+    pub world: String,
+    /// A human name.
+    #[serde(default)]
+    pub name: String,
+    /// What the plugin does.
+    #[serde(default)]
+    pub description: String,
+    /// Permissions the plugin defines.
+    #[serde(default)]
+    pub permissions: Vec<Permission>,
+    /// Roles the plugin suggests.
+    #[serde(default)]
+    pub roles: Vec<Role>,
+    /// Collections the plugin stores documents in.
+    #[serde(default)]
+    pub collections: Vec<CollectionDef>,
+    /// HTTP operations the plugin serves.
+    #[serde(default)]
+    pub operations: Vec<Operation>,
+}
+
+impl Manifest {
+    /// Parses and validates a manifest from TOML text.
+    pub fn parse(text: &str) -> Result<Self, ManifestError> {
+        if text.len() > MANIFEST_BYTES_MAX {
+            return Err(ManifestError::Syntax(format!(
+                "manifest is {} bytes; the limit is {MANIFEST_BYTES_MAX}",
+                text.len()
+            )));
+        }
+        let manifest: Manifest =
+            toml::from_str(text).map_err(|err| ManifestError::Syntax(err.to_string()))?;
+        manifest.validate()?;
+        Ok(manifest)
+    }
+
+    /// The collection named `name`, if declared.
+    pub fn collection(&self, name: &str) -> Option<&CollectionDef> {
+        self.collections.iter().find(|c| c.name == name)
+    }
+
+    fn validate(&self) -> Result<(), ManifestError> {
+        let rule = |reason: String| ManifestError::Rule { plugin: self.id.to_string(), reason };
+        if self.world != WORLD {
+            return Err(rule(format!("targets world {:?}; this kernel hosts {WORLD:?}", self.world)));
+        }
+        if !is_semver(&self.version) {
+            return Err(rule(format!("version {:?} is not MAJOR.MINOR.PATCH", self.version)));
+        }
+        for text in [&self.name, &self.description] {
+            if text.len() > TEXT_BYTES_MAX {
+                return Err(rule(format!("name and description are limited to {TEXT_BYTES_MAX} bytes")));
+            }
+        }
+        let permissions = self.validate_permissions().map_err(rule)?;
+        self.validate_collections().map_err(rule)?;
+        self.validate_operations(&permissions).map_err(rule)
+    }
+
+    fn validate_permissions(&self) -> Result<HashSet<&str>, String> {
+        let prefix = format!("{}.", self.id);
+        let mut ids = HashSet::new();
+        for permission in &self.permissions {
+            let id = permission.id.as_str();
+            let well_formed = id.starts_with(&prefix)
+                && id.split('.').all(|part| check_name("permission segment", part).is_ok());
+            if !well_formed {
+                return Err(format!(
+                    "permission {id:?} must be dotted segments of a-z, 0-9 and '-', starting with {prefix:?}"
+                ));
+            }
+            if !ids.insert(id) {
+                return Err(format!("permission {id:?} is declared twice"));
+            }
+        }
+        let mut roles = HashSet::new();
+        for role in &self.roles {
+            check_name("role id", &role.id).map_err(|err| err.to_string())?;
+            if !roles.insert(role.id.as_str()) {
+                return Err(format!("role {:?} is declared twice", role.id));
+            }
+            if let Some(unknown) = role.permissions.iter().find(|p| !ids.contains(p.as_str())) {
+                return Err(format!("role {:?} grants undeclared permission {unknown:?}", role.id));
+            }
+        }
+        Ok(ids)
+    }
+
+    fn validate_collections(&self) -> Result<(), String> {
+        if self.collections.len() > COLLECTIONS_MAX {
+            return Err(format!("at most {COLLECTIONS_MAX} collections may be declared"));
+        }
+        let mut names = HashSet::new();
+        for collection in &self.collections {
+            check_name("collection name", &collection.name).map_err(|err| err.to_string())?;
+            if !names.insert(collection.name.as_str()) {
+                return Err(format!("collection {:?} is declared twice", collection.name));
+            }
+            if collection.indexes.len() > INDEXES_PER_COLLECTION_MAX {
+                return Err(format!(
+                    "collection {:?} declares more than {INDEXES_PER_COLLECTION_MAX} indexes",
+                    collection.name
+                ));
+            }
+            let mut indexes = HashSet::new();
+            for index in &collection.indexes {
+                check_name("index name", &index.name).map_err(|err| err.to_string())?;
+                if !indexes.insert(index.name.as_str()) {
+                    return Err(format!(
+                        "index {:?} of collection {:?} is declared twice",
+                        index.name, collection.name
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_operations(&self, permissions: &HashSet<&str>) -> Result<(), String> {
+        if self.operations.len() > OPERATIONS_MAX {
+            return Err(format!("at most {OPERATIONS_MAX} operations may be declared"));
+        }
+        let mut ids = HashSet::new();
+        let mut shapes = HashSet::new();
+        for op in &self.operations {
+            let valid_id = !op.id.is_empty()
+                && op.id.len() <= 128
+                && op.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b));
+            if !valid_id {
+                return Err(format!("operation id {:?} must be 1 to 128 bytes of a-z, 0-9, '-', '_', '.'", op.id));
+            }
+            if !ids.insert(op.id.as_str()) {
+                return Err(format!("operation {:?} is declared twice", op.id));
+            }
+            if !permissions.contains(op.permission.as_str()) {
+                return Err(format!(
+                    "operation {:?} requires permission {:?}, which the manifest does not declare",
+                    op.id, op.permission
+                ));
+            }
+            if op.summary.len() > TEXT_BYTES_MAX {
+                return Err(format!("summary of operation {:?} is too long", op.id));
+            }
+            if !shapes.insert((op.method, op.path.shape())) {
+                return Err(format!(
+                    "operation {:?} has the same method and path shape as another: {} {}",
+                    op.id,
+                    op.method.as_str(),
+                    op.path
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn is_semver(version: &str) -> bool {
+    let parts: Vec<&str> = version.split('.').collect();
+    parts.len() == 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.len() <= 9
+                && p.bytes().all(|b| b.is_ascii_digit())
+                && (p.len() == 1 || !p.starts_with('0'))
+        })
+}

@@ -1,0 +1,188 @@
+//! Path patterns such as `/entries/{number}` and routing against them.
+
+use std::fmt;
+
+use crate::manifest::{Manifest, Method, Operation};
+
+const SEGMENTS_MAX: usize = 16;
+
+/// A path pattern: literal segments and `{name}` parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathPattern {
+    text: String,
+    segments: Vec<Segment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    Param(String),
+}
+
+/// An operation matched by method and path, with its raw parameter values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route<'m> {
+    /// The matched operation.
+    pub operation: &'m Operation,
+    /// `(name, raw value)` for each parameter segment, still percent-encoded.
+    pub params: Vec<(String, String)>,
+}
+
+/// Why no operation matched.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RouteError {
+    /// No operation's path matches.
+    #[error("no operation matches this path")]
+    NotFound,
+    /// Some operation's path matches, but not with this method.
+    #[error("method not allowed; allowed: {}", allowed.join(", "))]
+    MethodNotAllowed {
+        /// The methods that the path does accept.
+        allowed: Vec<&'static str>,
+    },
+}
+
+impl PathPattern {
+    /// Parses `/a/{b}/c`: a leading slash, non-empty segments of
+    /// `a-z 0-9 - _ .` or `{param}`, distinct parameter names.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let Some(rest) = text.strip_prefix('/') else {
+            return Err(format!("path {text:?} must start with '/'"));
+        };
+        let mut segments = Vec::new();
+        if !rest.is_empty() {
+            for part in rest.split('/') {
+                segments.push(parse_segment(text, part)?);
+            }
+        }
+        if segments.len() > SEGMENTS_MAX {
+            return Err(format!("path {text:?} has more than {SEGMENTS_MAX} segments"));
+        }
+        let mut names: Vec<&str> = segments
+            .iter()
+            .filter_map(|s| match s {
+                Segment::Param(name) => Some(name.as_str()),
+                Segment::Literal(_) => None,
+            })
+            .collect();
+        let n_params = names.len();
+        names.sort_unstable();
+        names.dedup();
+        if names.len() != n_params {
+            return Err(format!("path {text:?} repeats a parameter name"));
+        }
+        Ok(Self { text: text.to_owned(), segments })
+    }
+
+    /// The pattern with parameter names erased: two operations with the same
+    /// method and shape would be ambiguous.
+    pub(crate) fn shape(&self) -> String {
+        let parts: Vec<&str> = self
+            .segments
+            .iter()
+            .map(|s| match s {
+                Segment::Literal(text) => text.as_str(),
+                Segment::Param(_) => "{}",
+            })
+            .collect();
+        parts.join("/")
+    }
+
+    /// Names of the parameters, in order.
+    pub fn params(&self) -> impl Iterator<Item = &str> {
+        self.segments.iter().filter_map(|s| match s {
+            Segment::Param(name) => Some(name.as_str()),
+            Segment::Literal(_) => None,
+        })
+    }
+
+    /// Matches raw path segments; returns the parameters and a specificity
+    /// key (literal segments rank before parameters, left to right).
+    fn matches(&self, parts: &[&str]) -> Option<(Vec<(String, String)>, Vec<bool>)> {
+        if parts.len() != self.segments.len() {
+            return None;
+        }
+        let mut params = Vec::new();
+        let mut rank = Vec::with_capacity(parts.len());
+        for (segment, part) in self.segments.iter().zip(parts) {
+            match segment {
+                Segment::Literal(text) if text == part => rank.push(false),
+                Segment::Literal(_) => return None,
+                Segment::Param(_) if part.is_empty() => return None,
+                Segment::Param(name) => {
+                    params.push((name.clone(), (*part).to_owned()));
+                    rank.push(true);
+                }
+            }
+        }
+        Some((params, rank))
+    }
+}
+
+fn parse_segment(text: &str, part: &str) -> Result<Segment, String> {
+    if let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+        let valid = !name.is_empty()
+            && name.len() <= 64
+            && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !valid {
+            return Err(format!("parameter {part:?} in path {text:?} must be {{a-z, 0-9, _}}"));
+        }
+        return Ok(Segment::Param(name.to_owned()));
+    }
+    let valid = !part.is_empty()
+        && part.len() <= 64
+        && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b));
+    if !valid {
+        return Err(format!("segment {part:?} in path {text:?} must be non-empty a-z, 0-9, '-', '_', '.'"));
+    }
+    Ok(Segment::Literal(part.to_owned()))
+}
+
+impl fmt::Display for PathPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PathPattern {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Self::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Manifest {
+    /// Finds the operation for `method` and a raw `path` (below the plugin's
+    /// prefix, starting with '/'). The most specific pattern wins: at the first
+    /// segment where two matching patterns differ, a literal beats a parameter.
+    pub fn route(&self, method: &str, path: &str) -> Result<Route<'_>, RouteError> {
+        let path = path.strip_prefix('/').ok_or(RouteError::NotFound)?;
+        let parts: Vec<&str> =
+            if path.is_empty() { Vec::new() } else { path.split('/').collect() };
+        if parts.len() > SEGMENTS_MAX {
+            return Err(RouteError::NotFound);
+        }
+        let method = Method::parse(method);
+        let mut best: Option<(Vec<bool>, Route<'_>)> = None;
+        let mut allowed = Vec::new();
+        for operation in &self.operations {
+            let Some((params, rank)) = operation.path.matches(&parts) else { continue };
+            if Some(operation.method) != method {
+                allowed.push(operation.method.as_str());
+                continue;
+            }
+            if best.as_ref().is_none_or(|(best_rank, _)| rank < *best_rank) {
+                best = Some((rank, Route { operation, params }));
+            }
+        }
+        match best {
+            Some((_, route)) => Ok(route),
+            None if allowed.is_empty() => Err(RouteError::NotFound),
+            None => {
+                allowed.sort_unstable();
+                allowed.dedup();
+                Err(RouteError::MethodNotAllowed { allowed })
+            }
+        }
+    }
+}

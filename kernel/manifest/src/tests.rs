@@ -1,0 +1,107 @@
+use super::*;
+
+const VALID: &str = r#"
+id = "books"
+version = "1.2.3"
+world = "keel:kernel/plugin@0.1.0"
+
+[[permissions]]
+id = "books.read"
+[[permissions]]
+id = "books.write"
+
+[[roles]]
+id = "clerk"
+permissions = ["books.read", "books.write"]
+
+[[collections]]
+name = "entries"
+indexes = [{ name = "by-date", field = "date" }, { name = "by-account", field = "lines[].account" }]
+
+[[operations]]
+id = "entries.get"
+method = "GET"
+path = "/entries/{number}"
+permission = "books.read"
+
+[[operations]]
+id = "entries.search"
+method = "GET"
+path = "/entries/search"
+permission = "books.read"
+
+[[operations]]
+id = "entries.post"
+method = "POST"
+path = "/entries"
+permission = "books.write"
+"#;
+
+fn with(find: &str, replace: &str) -> String {
+    assert!(VALID.contains(find), "test fixture lacks {find:?}");
+    VALID.replacen(find, replace, 1)
+}
+
+#[test]
+fn valid_manifest_parses() {
+    let m = Manifest::parse(VALID).unwrap();
+    assert_eq!(m.id.as_str(), "books");
+    assert_eq!(m.operations.len(), 3);
+    assert_eq!(m.collection("entries").unwrap().indexes.len(), 2);
+}
+
+#[test]
+fn routes_prefer_literals_and_extract_params() {
+    let m = Manifest::parse(VALID).unwrap();
+    let route = m.route("GET", "/entries/42").unwrap();
+    assert_eq!(route.operation.id, "entries.get");
+    assert_eq!(route.params, [("number".to_owned(), "42".to_owned())]);
+    assert_eq!(m.route("GET", "/entries/search").unwrap().operation.id, "entries.search");
+    assert_eq!(m.route("POST", "/entries").unwrap().operation.id, "entries.post");
+}
+
+#[test]
+fn unknown_routes_and_methods_are_told_apart() {
+    let m = Manifest::parse(VALID).unwrap();
+    assert_eq!(m.route("GET", "/nothing"), Err(RouteError::NotFound));
+    assert_eq!(m.route("GET", "/entries/1/x"), Err(RouteError::NotFound));
+    assert_eq!(m.route("GET", "/entries/"), Err(RouteError::NotFound));
+    assert_eq!(m.route("GET", "entries"), Err(RouteError::NotFound));
+    assert_eq!(
+        m.route("DELETE", "/entries"),
+        Err(RouteError::MethodNotAllowed { allowed: vec!["POST"] })
+    );
+    assert_eq!(
+        m.route("BREW", "/entries/1"),
+        Err(RouteError::MethodNotAllowed { allowed: vec!["GET"] })
+    );
+}
+
+#[test]
+fn bad_manifests_are_rejected_with_a_reason() {
+    let cases = [
+        (with("world = \"keel:kernel/plugin@0.1.0\"", "world = \"other\""), "targets world"),
+        (with("1.2.3", "1.2"), "MAJOR.MINOR.PATCH"),
+        (with("id = \"books\"", "id = \"Books\""), "plugin id"),
+        (with("permission = \"books.write\"", "permission = \"books.admin\""), "does not declare"),
+        (with("id = \"books.read\"", "id = \"other.read\""), "starting with"),
+        (with("path = \"/entries\"", "path = \"entries\""), "must start with '/'"),
+        (with("path = \"/entries\"", "path = \"/entries/{a}/{a}\""), "repeats"),
+        (with("path = \"/entries/search\"", "path = \"/entries/{id}\""), "same method and path shape"),
+        (with("field = \"date\"", "field = \"a..b\""), "field path"),
+        (with("name = \"entries\"", "name = \"en tries\""), "collection name"),
+        (with("id = \"clerk\"", "id = \"clerk\"\nextra = 1"), "unknown field"),
+        (with("\"books.read\", \"books.write\"]", "\"books.nope\"]"), "undeclared permission"),
+        ("not toml at all [".to_owned(), "not valid"),
+    ];
+    for (text, expected) in cases {
+        let err = Manifest::parse(&text).expect_err(expected).to_string();
+        assert!(err.contains(expected), "expected {expected:?} in {err:?}");
+    }
+}
+
+#[test]
+fn oversized_manifest_is_rejected() {
+    let big = format!("{VALID}\n# {}", "x".repeat(manifest::MANIFEST_BYTES_MAX));
+    assert!(Manifest::parse(&big).unwrap_err().to_string().contains("limit"));
+}

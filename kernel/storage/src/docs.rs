@@ -1,0 +1,224 @@
+//! Documents, secondary indexes and sequences within a namespace.
+
+use keel_types::schema::CollectionDef;
+use redb::{ReadableTable, Table, TableDefinition};
+
+use crate::error::{Error, Result, backend};
+use crate::keys::{Namespace, decode_cursor, encode_cursor, join};
+
+/// Documents: `namespace collection \0 key` -> JSON text.
+pub(crate) const DOCS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("docs");
+/// Index entries: `namespace collection \0 index \0 value \0 key` -> ().
+pub(crate) const INDEX: TableDefinition<'_, &[u8], ()> = TableDefinition::new("index");
+/// Gapless sequences: `namespace name \0` -> last number handed out.
+pub(crate) const SEQUENCES: TableDefinition<'_, &[u8], u64> = TableDefinition::new("sequences");
+
+/// Longest indexed value, in bytes.
+const INDEX_VALUE_BYTES_MAX: usize = 1024;
+
+/// A document and its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The key within its collection.
+    pub key: String,
+    /// The document, JSON object text.
+    pub value: String,
+}
+
+/// Bounds on keys (scan) or index values (lookup), all inclusive.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyRange {
+    /// Only subjects starting with this.
+    pub prefix: Option<String>,
+    /// Only subjects `>=` this.
+    pub start: Option<String>,
+    /// Only subjects `<=` this.
+    pub end: Option<String>,
+}
+
+/// One page of results and where to continue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// The entries in order.
+    pub entries: Vec<Entry>,
+    /// Opaque position after the last entry, if more may follow.
+    pub cursor: Option<String>,
+}
+
+/// Reads a document.
+pub(crate) fn get(
+    docs: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    ns: &Namespace,
+    collection: &str,
+    key: &str,
+) -> Result<Option<String>> {
+    let full = join(&ns.child(collection), key.as_bytes());
+    let found = docs.get(full.as_slice()).map_err(backend)?;
+    found.map(|guard| text(guard.value())).transpose()
+}
+
+/// Collects up to `limit` suffixes after `base` within `range`, where
+/// `subject` extracts the part of a suffix that `range` bounds. Returns the
+/// suffixes and a cursor if more follow.
+fn range_suffixes<V: redb::Value + 'static>(
+    table: &impl ReadableTable<&'static [u8], V>,
+    base: &[u8],
+    range: &KeyRange,
+    cursor: Option<&str>,
+    limit: usize,
+    subject: fn(&[u8]) -> &[u8],
+) -> Result<(Vec<Vec<u8>>, Option<String>)> {
+    let after = match cursor {
+        Some(text) => {
+            Some(decode_cursor(text).ok_or_else(|| Error::Invalid(format!("malformed cursor {text:?}")))?)
+        }
+        None => None,
+    };
+    let from = [range.prefix.as_deref(), range.start.as_deref()].into_iter().flatten().max();
+    let mut lower = join(base, from.unwrap_or_default().as_bytes());
+    if let Some(after) = &after {
+        lower = lower.max(join(base, after));
+    }
+    let mut out = Vec::new();
+    for item in table.range(lower.as_slice()..).map_err(backend)? {
+        let (key, _) = item.map_err(backend)?;
+        let Some(suffix) = key.value().strip_prefix(base) else { break };
+        if after.as_deref().is_some_and(|after| suffix <= after) {
+            continue;
+        }
+        let subject = subject(suffix);
+        let past_prefix = range.prefix.as_ref().is_some_and(|p| !subject.starts_with(p.as_bytes()));
+        let past_end = range.end.as_ref().is_some_and(|end| subject > end.as_bytes());
+        if past_prefix || past_end {
+            break;
+        }
+        if out.len() == limit {
+            let cursor = out.last().map(|last: &Vec<u8>| encode_cursor(last));
+            return Ok((out, cursor));
+        }
+        out.push(suffix.to_vec());
+    }
+    Ok((out, None))
+}
+
+fn whole_key(suffix: &[u8]) -> &[u8] {
+    suffix
+}
+
+/// The indexed value of an index entry suffix `value \0 key`.
+fn index_value(suffix: &[u8]) -> &[u8] {
+    suffix.split(|b| *b == 0).next().unwrap_or(suffix)
+}
+
+/// Lists documents of a collection in key order.
+pub(crate) fn scan(
+    docs: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    ns: &Namespace,
+    collection: &str,
+    range: &KeyRange,
+    cursor: Option<&str>,
+    limit: usize,
+) -> Result<Page> {
+    let base = ns.child(collection);
+    let (keys, cursor) = range_suffixes(docs, &base, range, cursor, limit, whole_key)?;
+    let mut entries = Vec::with_capacity(keys.len());
+    for key in keys {
+        let full = join(&base, &key);
+        let value = docs.get(full.as_slice()).map_err(backend)?;
+        let value = value.ok_or_else(|| Error::Backend("document vanished during scan".to_owned()))?;
+        entries.push(Entry { key: text(&key)?, value: text(value.value())? });
+    }
+    Ok(Page { entries, cursor })
+}
+
+/// Lists documents by a secondary index, in index value order, then key.
+pub(crate) fn lookup(
+    docs: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    index: &impl ReadableTable<&'static [u8], ()>,
+    ns: &Namespace,
+    collection: &str,
+    index_name: &str,
+    range: &KeyRange,
+    cursor: Option<&str>,
+    limit: usize,
+) -> Result<Page> {
+    let base = ns.index(collection, index_name);
+    let (suffixes, cursor) = range_suffixes(index, &base, range, cursor, limit, index_value)?;
+    let doc_base = ns.child(collection);
+    let mut entries = Vec::with_capacity(suffixes.len());
+    for suffix in suffixes {
+        let Some(split) = suffix.iter().position(|b| *b == 0) else {
+            return Err(Error::Backend("index entry without separator".to_owned()));
+        };
+        let key = &suffix[split + 1..];
+        let full = join(&doc_base, key);
+        let value = docs.get(full.as_slice()).map_err(backend)?;
+        let value = value.ok_or_else(|| Error::Backend("index entry points to no document".to_owned()))?;
+        entries.push(Entry { key: text(key)?, value: text(value.value())? });
+    }
+    Ok(Page { entries, cursor })
+}
+
+fn text(bytes: &[u8]) -> Result<String> {
+    String::from_utf8(bytes.to_vec()).map_err(|_| Error::Backend("stored text is not UTF-8".to_owned()))
+}
+
+/// Parses a document for storage: a JSON object within the size limit.
+pub(crate) fn parse_document(value: &str, record_bytes_max: usize) -> Result<serde_json::Value> {
+    if value.len() > record_bytes_max {
+        return Err(Error::LimitExceeded(format!(
+            "document is {} bytes; the limit is {record_bytes_max}",
+            value.len()
+        )));
+    }
+    let doc: serde_json::Value = serde_json::from_str(value)
+        .map_err(|err| Error::Invalid(format!("document is not valid JSON: {err}")))?;
+    if !doc.is_object() {
+        return Err(Error::Invalid("document must be a JSON object".to_owned()));
+    }
+    Ok(doc)
+}
+
+/// The index entry keys a document contributes.
+pub(crate) fn index_keys(
+    ns: &Namespace,
+    collection: &CollectionDef,
+    key: &str,
+    doc: &serde_json::Value,
+) -> Result<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    for index in &collection.indexes {
+        let base = ns.index(&collection.name, &index.name);
+        let mut values = index.field.values(doc);
+        values.sort_unstable();
+        values.dedup();
+        for value in values {
+            if value.contains('\0') || value.len() > INDEX_VALUE_BYTES_MAX {
+                return Err(Error::Invalid(format!(
+                    "value of indexed field {:?} must be under {INDEX_VALUE_BYTES_MAX} bytes with no NUL",
+                    index.field.as_str()
+                )));
+            }
+            let mut entry = join(&base, value.as_bytes());
+            entry.push(0);
+            entry.extend_from_slice(key.as_bytes());
+            out.push(entry);
+        }
+    }
+    Ok(out)
+}
+
+/// Replaces a document's index entries: removes `old`'s, inserts `new`'s.
+pub(crate) fn reindex(
+    index: &mut Table<'_, &'static [u8], ()>,
+    old: &[Vec<u8>],
+    new: &[Vec<u8>],
+) -> Result<()> {
+    for entry in old.iter().filter(|e| !new.contains(e)) {
+        index.remove(entry.as_slice()).map_err(backend)?;
+    }
+    for entry in new.iter().filter(|e| !old.contains(e)) {
+        index.insert(entry.as_slice(), ()).map_err(backend)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,35 @@
+//! The storage error type.
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// `insert` found the key already present.
+    #[error("{collection}/{key} already exists")]
+    Conflict {
+        /// The collection written to.
+        collection: String,
+        /// The existing key.
+        key: String,
+    },
+    /// The input is malformed: a bad key, a document that is not a JSON object, a bad cursor.
+    #[error("{0}")]
+    Invalid(String),
+    /// A storage limit was exceeded.
+    #[error("{0}")]
+    LimitExceeded(String),
+    /// A write was attempted on a read-only transaction.
+    #[error("this call runs on a read snapshot and cannot write; use a non-GET operation to change data")]
+    ReadOnly,
+    /// The database failed underneath; the transaction must be abandoned.
+    #[error("storage failed: {0}")]
+    Backend(String),
+}
+
+/// A storage result.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Wraps any redb failure as [`Error::Backend`].
+pub(crate) fn backend(err: impl Into<redb::Error>) -> Error {
+    Error::Backend(err.into().to_string())
+}

@@ -1,0 +1,174 @@
+use keel_types::schema::{CollectionDef, FieldPath, IndexDef};
+use keel_types::{Limits, PluginId, TenantId};
+
+use super::*;
+
+fn open() -> (tempfile::TempDir, Storage) {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(&dir.path().join("keel.redb"), Limits::default()).unwrap();
+    (dir, storage)
+}
+
+fn ns(tenant: &str, plugin: &str) -> Namespace {
+    Namespace::new(TenantId::new(tenant).unwrap(), PluginId::new(plugin).unwrap())
+}
+
+fn entries() -> CollectionDef {
+    CollectionDef {
+        name: "entries".to_owned(),
+        indexes: vec![
+            IndexDef { name: "by-date".to_owned(), field: FieldPath::parse("date").unwrap() },
+            IndexDef { name: "by-account".to_owned(), field: FieldPath::parse("lines[].account").unwrap() },
+        ],
+        sensitive: false,
+    }
+}
+
+fn doc(date: &str, accounts: &[&str]) -> String {
+    let lines: Vec<_> = accounts.iter().map(|a| serde_json::json!({ "account": a })).collect();
+    serde_json::json!({ "date": date, "lines": lines }).to_string()
+}
+
+fn keys(page: &Page) -> Vec<&str> {
+    page.entries.iter().map(|e| e.key.as_str()).collect()
+}
+
+#[test]
+fn namespaces_never_see_each_other() {
+    let (_dir, storage) = open();
+    let coll = entries();
+    let mut txn = storage.write().unwrap();
+    // Tenant "t1" must not see "t10"'s data, nor a plugin another plugin's.
+    for (tenant, plugin) in [("t1", "finance"), ("t10", "finance"), ("t1", "financex"), ("t1", "fin")] {
+        txn.put(&ns(tenant, plugin), &coll, "k", &doc("2026-01-01", &[tenant])).unwrap();
+    }
+    txn.commit().unwrap();
+    let read = storage.read().unwrap();
+    let page = read.scan(&ns("t1", "finance"), "entries", &KeyRange::default(), None, 100).unwrap();
+    assert_eq!(page.entries.len(), 1);
+    assert!(page.entries[0].value.contains("\"t1\""));
+    let page = read.lookup(&ns("t1", "finance"), "entries", "by-account", &KeyRange::default(), None, 100).unwrap();
+    assert_eq!(page.entries.len(), 1);
+    assert!(read.get(&ns("t2", "finance"), "entries", "k").unwrap().is_none());
+}
+
+#[test]
+fn scans_respect_ranges_and_cursors() {
+    let (_dir, storage) = open();
+    let coll = entries();
+    let ns = ns("demo", "finance");
+    let mut txn = storage.write().unwrap();
+    for key in ["a1", "a2", "a3", "b1", "b2", "c1"] {
+        txn.insert(&ns, &coll, key, "{}").unwrap();
+    }
+    txn.commit().unwrap();
+    let read = storage.read().unwrap();
+    let range = |prefix: Option<&str>, start: Option<&str>, end: Option<&str>| KeyRange {
+        prefix: prefix.map(str::to_owned),
+        start: start.map(str::to_owned),
+        end: end.map(str::to_owned),
+    };
+    let all = read.scan(&ns, "entries", &range(None, None, None), None, 100).unwrap();
+    assert_eq!(keys(&all), ["a1", "a2", "a3", "b1", "b2", "c1"]);
+    assert_eq!(all.cursor, None);
+    let b = read.scan(&ns, "entries", &range(Some("b"), None, None), None, 100).unwrap();
+    assert_eq!(keys(&b), ["b1", "b2"]);
+    let mid = read.scan(&ns, "entries", &range(None, Some("a2"), Some("b1")), None, 100).unwrap();
+    assert_eq!(keys(&mid), ["a2", "a3", "b1"]);
+
+    let first = read.scan(&ns, "entries", &range(None, None, None), None, 4).unwrap();
+    assert_eq!(keys(&first), ["a1", "a2", "a3", "b1"]);
+    let rest = read.scan(&ns, "entries", &range(None, None, None), first.cursor.as_deref(), 4).unwrap();
+    assert_eq!(keys(&rest), ["b2", "c1"]);
+    assert_eq!(rest.cursor, None);
+
+    let exact = read.scan(&ns, "entries", &range(None, None, None), None, 6).unwrap();
+    assert_eq!(exact.cursor, None, "no cursor when the page ends exactly at the last entry");
+    assert!(matches!(read.scan(&ns, "entries", &KeyRange::default(), Some("zz"), 4), Err(Error::Invalid(_))));
+    assert!(matches!(read.scan(&ns, "entries", &KeyRange::default(), None, 0), Err(Error::Invalid(_))));
+}
+
+#[test]
+fn indexes_follow_puts_and_deletes() {
+    let (_dir, storage) = open();
+    let coll = entries();
+    let ns = ns("demo", "finance");
+    let mut txn = storage.write().unwrap();
+    txn.insert(&ns, &coll, "1", &doc("2026-01-05", &["1000", "4000"])).unwrap();
+    txn.insert(&ns, &coll, "2", &doc("2026-02-01", &["1000", "2000"])).unwrap();
+    txn.insert(&ns, &coll, "3", &doc("2026-03-01", &["4000"])).unwrap();
+    let by = |txn: &WriteTxn, index: &str, start: &str, end: &str| {
+        let range = KeyRange { prefix: None, start: Some(start.to_owned()), end: Some(end.to_owned()) };
+        keys(&txn.lookup(&ns, "entries", index, &range, None, 100).unwrap()).join(",")
+    };
+    assert_eq!(by(&txn, "by-account", "1000", "1000"), "1,2");
+    assert_eq!(by(&txn, "by-date", "2026-01-01", "2026-02-28"), "1,2");
+    txn.put(&ns, &coll, "1", &doc("2026-04-01", &["2000"])).unwrap();
+    assert_eq!(by(&txn, "by-account", "1000", "1000"), "2");
+    assert_eq!(by(&txn, "by-account", "2000", "2000"), "1,2");
+    assert_eq!(by(&txn, "by-date", "2026-01-01", "2026-02-28"), "2");
+    assert!(txn.delete(&ns, &coll, "2").unwrap());
+    assert!(!txn.delete(&ns, &coll, "2").unwrap());
+    assert_eq!(by(&txn, "by-account", "1000", "1000"), "");
+    assert_eq!(by(&txn, "by-account", "0", "9"), "1,3");
+}
+
+#[test]
+fn aborted_transaction_leaves_nothing() {
+    let (_dir, storage) = open();
+    let coll = entries();
+    let ns = ns("demo", "finance");
+    let mut txn = storage.write().unwrap();
+    txn.insert(&ns, &coll, "1", &doc("2026-01-01", &["1000"])).unwrap();
+    assert_eq!(txn.next_sequence(&ns, "entries").unwrap(), 1);
+    drop(txn);
+    let read = storage.read().unwrap();
+    assert!(read.get(&ns, "entries", "1").unwrap().is_none());
+    let idx = read.lookup(&ns, "entries", "by-account", &KeyRange::default(), None, 10).unwrap();
+    assert!(idx.entries.is_empty());
+    let mut txn = storage.write().unwrap();
+    assert_eq!(txn.next_sequence(&ns, "entries").unwrap(), 1, "aborted numbers are not used up");
+    assert_eq!(txn.next_sequence(&ns, "entries").unwrap(), 2);
+}
+
+#[test]
+fn bad_documents_and_keys_are_rejected() {
+    let (_dir, storage) = open();
+    let coll = entries();
+    let ns = ns("demo", "finance");
+    let mut txn = storage.write().unwrap();
+    assert!(matches!(txn.put(&ns, &coll, "k", "[1]"), Err(Error::Invalid(_))));
+    assert!(matches!(txn.put(&ns, &coll, "k", "{"), Err(Error::Invalid(_))));
+    assert!(matches!(txn.put(&ns, &coll, "", "{}"), Err(Error::Invalid(_))));
+    assert!(matches!(txn.put(&ns, &coll, &"k".repeat(513), "{}"), Err(Error::Invalid(_))));
+    let big = format!("{{\"x\":\"{}\"}}", "y".repeat(Limits::default().record_bytes_max));
+    assert!(matches!(txn.put(&ns, &coll, "k", &big), Err(Error::LimitExceeded(_))));
+    assert!(matches!(txn.put(&ns, &coll, "k", r#"{"date":"a\u0000b"}"#), Err(Error::Invalid(_))));
+    txn.insert(&ns, &coll, "k", "{}").unwrap();
+    assert!(matches!(txn.insert(&ns, &coll, "k", "{}"), Err(Error::Conflict { .. })));
+}
+
+#[test]
+fn committed_data_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keel.redb");
+    let ns = ns("demo", "finance");
+    {
+        let storage = Storage::open(&path, Limits::default()).unwrap();
+        let mut txn = storage.write().unwrap();
+        txn.put(&ns, &entries(), "1", "{\"a\":1}").unwrap();
+        txn.catalog_put("tenant/demo", b"{}").unwrap();
+        txn.commit().unwrap();
+    }
+    let storage = Storage::open(&path, Limits::default()).unwrap();
+    let read = storage.read().unwrap();
+    assert_eq!(read.get(&ns, "entries", "1").unwrap().as_deref(), Some("{\"a\":1}"));
+    assert_eq!(read.catalog_scan("tenant/").unwrap().len(), 1);
+}
+
+#[test]
+fn read_snapshot_cannot_write() {
+    let (_dir, storage) = open();
+    let mut txn = Txn::Read(storage.read().unwrap());
+    assert!(matches!(txn.writable(), Err(Error::ReadOnly)));
+}

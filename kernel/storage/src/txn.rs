@@ -1,0 +1,300 @@
+//! The database handle and its read and write transactions.
+
+use std::path::Path;
+
+use keel_types::Limits;
+use keel_types::schema::CollectionDef;
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+
+use crate::docs::{self, DOCS, INDEX, KeyRange, Page, SEQUENCES};
+use crate::error::{Error, Result, backend};
+use crate::keys::{Namespace, join};
+
+/// The kernel's own records (tenants, enabled plugins): key -> JSON text.
+const CATALOG: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("catalog");
+
+/// The kernel's database: one redb file.
+#[derive(Debug)]
+pub struct Storage {
+    db: Database,
+    limits: Limits,
+}
+
+/// A consistent read snapshot; runs concurrently with writes.
+pub struct ReadTxn {
+    txn: redb::ReadTransaction,
+    limits: Limits,
+}
+
+/// The single write transaction; dropped without [`WriteTxn::commit`], it
+/// rolls back and leaves nothing behind.
+pub struct WriteTxn {
+    txn: redb::WriteTransaction,
+    limits: Limits,
+    n_writes: u32,
+}
+
+/// Either kind of transaction, for code that serves both reads and writes.
+pub enum Txn {
+    /// A read snapshot.
+    Read(ReadTxn),
+    /// A write transaction.
+    Write(WriteTxn),
+}
+
+impl Storage {
+    /// Opens (creating if needed) the database file at `path`.
+    pub fn open(path: &Path, limits: Limits) -> Result<Self> {
+        let db = Database::create(path).map_err(|err| match err {
+            redb::DatabaseError::DatabaseAlreadyOpen => Error::Backend(format!(
+                "{} is already open, probably by another keel process using the same data directory",
+                path.display()
+            )),
+            other => Error::Backend(format!("cannot open {}: {other}", path.display())),
+        })?;
+        // Create every table up front so read snapshots never meet a missing one.
+        let txn = db.begin_write().map_err(backend)?;
+        txn.open_table(DOCS).map_err(backend)?;
+        txn.open_table(INDEX).map_err(backend)?;
+        txn.open_table(SEQUENCES).map_err(backend)?;
+        txn.open_table(CATALOG).map_err(backend)?;
+        txn.commit().map_err(backend)?;
+        Ok(Self { db, limits })
+    }
+
+    /// Begins a read snapshot.
+    pub fn read(&self) -> Result<ReadTxn> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        Ok(ReadTxn { txn, limits: self.limits.clone() })
+    }
+
+    /// Begins the write transaction, waiting while another is in progress.
+    pub fn write(&self) -> Result<WriteTxn> {
+        let txn = self.db.begin_write().map_err(backend)?;
+        Ok(WriteTxn { txn, limits: self.limits.clone(), n_writes: 0 })
+    }
+}
+
+impl ReadTxn {
+    /// Reads a document.
+    pub fn get(&self, ns: &Namespace, collection: &str, key: &str) -> Result<Option<String>> {
+        docs::get(&self.txn.open_table(DOCS).map_err(backend)?, ns, collection, key)
+    }
+
+    /// Lists documents in key order.
+    pub fn scan(&self, ns: &Namespace, collection: &str, range: &KeyRange, cursor: Option<&str>, limit: u32) -> Result<Page> {
+        let table = self.txn.open_table(DOCS).map_err(backend)?;
+        docs::scan(&table, ns, collection, range, cursor, page_size(&self.limits, limit)?)
+    }
+
+    /// Lists documents by index value.
+    #[expect(clippy::too_many_arguments, reason = "mirrors the WIT lookup call one to one")]
+    pub fn lookup(
+        &self,
+        ns: &Namespace,
+        collection: &str,
+        index: &str,
+        range: &KeyRange,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page> {
+        let docs = self.txn.open_table(DOCS).map_err(backend)?;
+        let index_table = self.txn.open_table(INDEX).map_err(backend)?;
+        let limit = page_size(&self.limits, limit)?;
+        docs::lookup(&docs, &index_table, ns, collection, index, range, cursor, limit)
+    }
+
+    /// Reads a kernel catalog record.
+    pub fn catalog_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let table = self.txn.open_table(CATALOG).map_err(backend)?;
+        Ok(table.get(key).map_err(backend)?.map(|v| v.value().to_vec()))
+    }
+
+    /// Lists kernel catalog records whose key starts with `prefix`.
+    pub fn catalog_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        let table = self.txn.open_table(CATALOG).map_err(backend)?;
+        let mut out = Vec::new();
+        for item in table.range(prefix..).map_err(backend)? {
+            let (key, value) = item.map_err(backend)?;
+            if !key.value().starts_with(prefix) {
+                break;
+            }
+            out.push((key.value().to_owned(), value.value().to_vec()));
+        }
+        Ok(out)
+    }
+}
+
+impl WriteTxn {
+    /// Reads a document, seeing this transaction's own writes.
+    pub fn get(&self, ns: &Namespace, collection: &str, key: &str) -> Result<Option<String>> {
+        docs::get(&self.txn.open_table(DOCS).map_err(backend)?, ns, collection, key)
+    }
+
+    /// Lists documents in key order, seeing this transaction's own writes.
+    pub fn scan(&self, ns: &Namespace, collection: &str, range: &KeyRange, cursor: Option<&str>, limit: u32) -> Result<Page> {
+        let table = self.txn.open_table(DOCS).map_err(backend)?;
+        docs::scan(&table, ns, collection, range, cursor, page_size(&self.limits, limit)?)
+    }
+
+    /// Lists documents by index value, seeing this transaction's own writes.
+    #[expect(clippy::too_many_arguments, reason = "mirrors the WIT lookup call one to one")]
+    pub fn lookup(
+        &self,
+        ns: &Namespace,
+        collection: &str,
+        index: &str,
+        range: &KeyRange,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page> {
+        let docs = self.txn.open_table(DOCS).map_err(backend)?;
+        let index_table = self.txn.open_table(INDEX).map_err(backend)?;
+        let limit = page_size(&self.limits, limit)?;
+        docs::lookup(&docs, &index_table, ns, collection, index, range, cursor, limit)
+    }
+
+    /// Stores a new document; [`Error::Conflict`] if the key exists.
+    pub fn insert(&mut self, ns: &Namespace, collection: &CollectionDef, key: &str, value: &str) -> Result<()> {
+        self.write_doc(ns, collection, key, value, false)
+    }
+
+    /// Stores a document, replacing any previous one.
+    pub fn put(&mut self, ns: &Namespace, collection: &CollectionDef, key: &str, value: &str) -> Result<()> {
+        self.write_doc(ns, collection, key, value, true)
+    }
+
+    /// Removes a document and its index entries; returns whether it existed.
+    pub fn delete(&mut self, ns: &Namespace, collection: &CollectionDef, key: &str) -> Result<bool> {
+        self.count_write()?;
+        let full = join(&ns.child(&collection.name), key.as_bytes());
+        let mut docs = self.txn.open_table(DOCS).map_err(backend)?;
+        let old = docs.remove(full.as_slice()).map_err(backend)?.map(|v| v.value().to_vec());
+        let Some(old) = old else { return Ok(false) };
+        let old = stored_document(&old)?;
+        let mut index = self.txn.open_table(INDEX).map_err(backend)?;
+        docs::reindex(&mut index, &docs::index_keys(ns, collection, key, &old)?, &[])?;
+        Ok(true)
+    }
+
+    /// Returns the next number of a gapless sequence, starting at 1.
+    pub fn next_sequence(&mut self, ns: &Namespace, name: &str) -> Result<u64> {
+        self.count_write()?;
+        let key = ns.child(name);
+        let mut table = self.txn.open_table(SEQUENCES).map_err(backend)?;
+        let last = table.get(key.as_slice()).map_err(backend)?.map_or(0, |v| v.value());
+        let next = last.checked_add(1).ok_or_else(|| Error::LimitExceeded(format!("sequence {name:?} is exhausted")))?;
+        table.insert(key.as_slice(), next).map_err(backend)?;
+        Ok(next)
+    }
+
+    /// Writes a kernel catalog record.
+    pub fn catalog_put(&mut self, key: &str, value: &[u8]) -> Result<()> {
+        let mut table = self.txn.open_table(CATALOG).map_err(backend)?;
+        table.insert(key, value).map_err(backend)?;
+        Ok(())
+    }
+
+    /// Reads a kernel catalog record, seeing this transaction's own writes.
+    pub fn catalog_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let table = self.txn.open_table(CATALOG).map_err(backend)?;
+        Ok(table.get(key).map_err(backend)?.map(|v| v.value().to_vec()))
+    }
+
+    /// Makes every change of this transaction durable; returns after fsync.
+    pub fn commit(self) -> Result<()> {
+        self.txn.commit().map_err(backend)
+    }
+
+    fn write_doc(&mut self, ns: &Namespace, collection: &CollectionDef, key: &str, value: &str, replace: bool) -> Result<()> {
+        self.count_write()?;
+        check_key(key, self.limits.key_bytes_max)?;
+        let doc = docs::parse_document(value, self.limits.record_bytes_max)?;
+        let new_index = docs::index_keys(ns, collection, key, &doc)?;
+        let full = join(&ns.child(&collection.name), key.as_bytes());
+        let mut docs = self.txn.open_table(DOCS).map_err(backend)?;
+        let old = docs.insert(full.as_slice(), value.as_bytes()).map_err(backend)?.map(|v| v.value().to_vec());
+        let old_index = match old {
+            Some(_) if !replace => {
+                return Err(Error::Conflict { collection: collection.name.clone(), key: key.to_owned() });
+            }
+            Some(old) => docs::index_keys(ns, collection, key, &stored_document(&old)?)?,
+            None => Vec::new(),
+        };
+        let mut index = self.txn.open_table(INDEX).map_err(backend)?;
+        docs::reindex(&mut index, &old_index, &new_index)
+    }
+
+    fn count_write(&mut self) -> Result<()> {
+        if self.n_writes >= self.limits.writes_per_call_max {
+            return Err(Error::LimitExceeded(format!(
+                "a call may write at most {} records",
+                self.limits.writes_per_call_max
+            )));
+        }
+        self.n_writes += 1;
+        Ok(())
+    }
+}
+
+impl Txn {
+    /// Reads a document.
+    pub fn get(&self, ns: &Namespace, collection: &str, key: &str) -> Result<Option<String>> {
+        match self {
+            Txn::Read(txn) => txn.get(ns, collection, key),
+            Txn::Write(txn) => txn.get(ns, collection, key),
+        }
+    }
+
+    /// Lists documents in key order.
+    pub fn scan(&self, ns: &Namespace, collection: &str, range: &KeyRange, cursor: Option<&str>, limit: u32) -> Result<Page> {
+        match self {
+            Txn::Read(txn) => txn.scan(ns, collection, range, cursor, limit),
+            Txn::Write(txn) => txn.scan(ns, collection, range, cursor, limit),
+        }
+    }
+
+    /// Lists documents by index value.
+    #[expect(clippy::too_many_arguments, reason = "mirrors the WIT lookup call one to one")]
+    pub fn lookup(
+        &self,
+        ns: &Namespace,
+        collection: &str,
+        index: &str,
+        range: &KeyRange,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page> {
+        match self {
+            Txn::Read(txn) => txn.lookup(ns, collection, index, range, cursor, limit),
+            Txn::Write(txn) => txn.lookup(ns, collection, index, range, cursor, limit),
+        }
+    }
+
+    /// The write transaction, or [`Error::ReadOnly`].
+    pub fn writable(&mut self) -> Result<&mut WriteTxn> {
+        match self {
+            Txn::Read(_) => Err(Error::ReadOnly),
+            Txn::Write(txn) => Ok(txn),
+        }
+    }
+}
+
+fn page_size(limits: &Limits, limit: u32) -> Result<usize> {
+    if limit == 0 {
+        return Err(Error::Invalid("page limit must be at least 1".to_owned()));
+    }
+    Ok(usize::try_from(limit.min(limits.page_entries_max)).unwrap_or(usize::MAX))
+}
+
+fn check_key(key: &str, key_bytes_max: usize) -> Result<()> {
+    if key.is_empty() || key.len() > key_bytes_max {
+        return Err(Error::Invalid(format!("key must be 1 to {key_bytes_max} bytes, got {}", key.len())));
+    }
+    Ok(())
+}
+
+fn stored_document(bytes: &[u8]) -> Result<serde_json::Value> {
+    serde_json::from_slice(bytes).map_err(|err| Error::Backend(format!("stored document is not JSON: {err}")))
+}
+

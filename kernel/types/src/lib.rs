@@ -1,0 +1,11 @@
+//! The kernel's shared vocabulary: identifiers, limits, time and the schema
+//! of plugin collections. No I/O and no heavy dependencies live here.
+
+mod clock;
+mod id;
+mod limits;
+pub mod schema;
+
+pub use clock::{Clock, SystemClock, Timestamp};
+pub use id::{IdError, PluginId, RequestId, TenantId};
+pub use limits::Limits;

@@ -1,0 +1,45 @@
+//! Every bound the kernel enforces, in one place, with its default.
+
+use std::time::Duration;
+
+/// Limits on requests, plugin calls and stored data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest HTTP request body accepted, in bytes.
+    pub request_body_bytes_max: usize,
+    /// Largest linear memory one plugin instance may grow to, in bytes.
+    pub memory_bytes_max: usize,
+    /// Wall-clock budget for one plugin call, enforced by epoch interruption.
+    pub call_deadline: Duration,
+    /// How often the epoch advances: a looping call stops within one tick past its deadline.
+    pub epoch_tick: Duration,
+    /// Largest stored document, in bytes.
+    pub record_bytes_max: usize,
+    /// Longest document key, in bytes.
+    pub key_bytes_max: usize,
+    /// Most entries returned by one scan or lookup.
+    pub page_entries_max: u32,
+    /// Most records a single call may write.
+    pub writes_per_call_max: u32,
+    /// Largest response body a plugin may return, in bytes.
+    pub response_body_bytes_max: usize,
+    /// Plugin instances that may run at the same time.
+    pub instances_max: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            request_body_bytes_max: 1024 * 1024,
+            memory_bytes_max: 64 * 1024 * 1024,
+            call_deadline: Duration::from_secs(5),
+            epoch_tick: Duration::from_millis(10),
+            record_bytes_max: 256 * 1024,
+            key_bytes_max: 512,
+            page_entries_max: 1000,
+            writes_per_call_max: 10_000,
+            response_body_bytes_max: 8 * 1024 * 1024,
+            instances_max: 256,
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! The trait a plugin implements.
+
+use crate::{Request, Response, Result};
+
+/// A Keel plugin. Each call runs in a fresh instance, so a plugin keeps no
+/// state between calls except what it stores in its [`Collection`](crate::Collection)s.
+pub trait Plugin {
+    /// Serves the manifest operation `operation` (its `id`). Operations whose
+    /// method is GET run on a read snapshot; all others in one write
+    /// transaction that commits only if this returns `Ok`.
+    fn handle(operation: &str, request: Request) -> Result<Response>;
+
+    /// Upgrades stored documents from `from_version` (none on first enable)
+    /// to this version, in one write transaction. The default does nothing.
+    fn migrate(from_version: Option<&str>) -> Result<()> {
+        let _unused = from_version;
+        Ok(())
+    }
+}
