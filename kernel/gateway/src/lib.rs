@@ -1,1 +1,13 @@
-//! placeholder
+//! The HTTP gateway: the only crate that knows about axum and HTTP.
+//!
+//! `/api/{tenant}/{plugin}/{path}` is routed by the plugin's manifest to one
+//! of its operations and run by the host; every failure is an RFC 9457
+//! problem document. Each request gets an id (from `x-request-id` or
+//! generated), a tracing span, and a body size limit.
+
+mod api;
+mod problem;
+mod request_id;
+mod server;
+
+pub use server::Server;

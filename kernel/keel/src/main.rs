@@ -1,1 +1,103 @@
-fn main() {}
+//! `keel`: the Keel kernel's command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use keel_types::{Limits, PluginId, TenantId};
+
+#[derive(Debug, Parser)]
+#[command(name = "keel", version, about = "Keel: a modular ERP kernel with sandboxed WebAssembly modules")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the kernel: storage, plugin host and HTTP gateway.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "KEEL_ADDR", default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Data directory (database and compiled-code cache); created if missing.
+    #[arg(long, env = "KEEL_DATA", default_value = "data")]
+    data: PathBuf,
+    /// Directory of plugin packages (*.wasm) to load at start.
+    #[arg(long, env = "KEEL_PLUGINS")]
+    plugins: Option<PathBuf>,
+    /// Create the `demo` tenant with every loaded plugin enabled.
+    #[arg(long)]
+    demo: bool,
+    /// Enable a plugin for a tenant at start, as TENANT:PLUGIN (repeatable).
+    #[arg(long = "enable", value_parser = parse_enable)]
+    enable: Vec<(TenantId, PluginId)>,
+    /// Wall-clock budget of one plugin call, in milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    call_deadline_ms: u64,
+    /// Memory limit of one plugin instance, in MiB.
+    #[arg(long, default_value_t = 64)]
+    memory_mib: usize,
+}
+
+fn parse_enable(text: &str) -> Result<(TenantId, PluginId), String> {
+    let (tenant, plugin) = text.split_once(':').ok_or_else(|| format!("{text:?} is not TENANT:PLUGIN"))?;
+    Ok((TenantId::new(tenant).map_err(|e| e.to_string())?, PluginId::new(plugin).map_err(|e| e.to_string())?))
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    match cli.command {
+        Command::Serve(args) => runtime.block_on(serve(args)),
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut config = keel::Config::new(args.data);
+    config.addr = args.addr;
+    config.plugins_dir = args.plugins;
+    config.demo = args.demo;
+    config.enable = args.enable;
+    config.limits = Limits {
+        call_deadline: Duration::from_millis(args.call_deadline_ms),
+        memory_bytes_max: args.memory_mib * 1024 * 1024,
+        ..Limits::default()
+    };
+    let kernel = keel::start(config).await?;
+    kernel.serve_until(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for Ctrl-C; stop keel with SIGTERM");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => drop(signal.recv().await),
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,165 @@
+//! `/api/{tenant}/{plugin}/{path}`: manifest-routed plugin operations.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use keel_host::{Host, Invocation, PluginRequest};
+use keel_manifest::RouteError;
+use keel_types::{PluginId, RequestId, TenantId};
+
+use crate::problem::Problem;
+
+/// Most query pairs accepted on one request.
+const QUERY_PAIRS_MAX: usize = 64;
+/// How long past a call's deadline the gateway waits before giving up on it.
+const DEADLINE_GRACE: Duration = Duration::from_secs(2);
+
+/// `/api/{tenant}/{plugin}`, with an empty path.
+pub(crate) async fn plugin_root(host: State<Host>, request: Request) -> Response {
+    plugin(host, request).await
+}
+
+/// Routes one request to a plugin operation and runs it.
+pub(crate) async fn plugin(State(host): State<Host>, request: Request) -> Response {
+    match serve(host, request).await {
+        Ok(response) => response,
+        Err(problem) => problem.into_response(),
+    }
+}
+
+async fn serve(host: Host, request: Request) -> Result<Response, Problem> {
+    let (parts, body) = request.into_parts();
+    let (tenant, plugin_id, path) = split_path(parts.uri.path())?;
+    let plugin = host.enabled(&tenant, &plugin_id).ok_or_else(|| {
+        Problem::not_found(format!("plugin {plugin_id} is not enabled for tenant {tenant}"))
+    })?;
+    let route = plugin.manifest().route(parts.method.as_str(), path).map_err(|err| match err {
+        RouteError::NotFound => Problem::not_found(format!("plugin {plugin_id} has no operation at {path}")),
+        RouteError::MethodNotAllowed { allowed } => Problem::method_not_allowed(&allowed),
+    })?;
+    let params = route
+        .params
+        .iter()
+        .map(|(name, raw)| Ok((name.clone(), decode(raw)?)))
+        .collect::<Result<Vec<_>, Problem>>()?;
+    let query = parse_query(parts.uri.query().unwrap_or(""))?;
+    let body = read_body(body, host.limits().request_body_bytes_max).await?;
+    let request_id = parts.extensions.get::<RequestId>().cloned();
+    let invocation = Invocation {
+        tenant,
+        caller: None,
+        request_id: request_id.unwrap_or_else(|| RequestId::generated(String::new())),
+        operation: route.operation.id.clone(),
+        method: route.operation.method,
+        request: PluginRequest {
+            method: parts.method.as_str().to_owned(),
+            path: path.to_owned(),
+            params,
+            query,
+            body,
+        },
+    };
+
+    let span = tracing::Span::current();
+    let worker = host.clone();
+    let task = tokio::task::spawn_blocking(move || span.in_scope(|| worker.call(&plugin, invocation)));
+    let waited = tokio::time::timeout(host.limits().call_deadline + DEADLINE_GRACE, task).await;
+    let result = match waited {
+        Err(_elapsed) => {
+            return Err(Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "the plugin call did not finish in time; retry shortly",
+            ));
+        }
+        Ok(Err(join)) => return Err(Problem::internal(&join)),
+        Ok(Ok(result)) => result,
+    };
+    let response = result.map_err(Problem::from_call)?;
+    let status = StatusCode::from_u16(response.status).map_err(|err| Problem::internal(&err))?;
+    let mut http = (status, response.body).into_response();
+    if status != StatusCode::NO_CONTENT {
+        http.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
+    Ok(http)
+}
+
+/// Splits `/api/{tenant}/{plugin}{/path}`; ids that cannot exist are a 404.
+fn split_path(full: &str) -> Result<(TenantId, PluginId, &str), Problem> {
+    let rest = full.strip_prefix("/api/").unwrap_or_default();
+    let (tenant, rest) = rest.split_once('/').unwrap_or((rest, ""));
+    let (plugin, _) = rest.split_once('/').unwrap_or((rest, ""));
+    let path = &rest[plugin.len()..];
+    let path = if path.is_empty() { "/" } else { path };
+    let tenant = TenantId::new(tenant).map_err(|_| Problem::not_found(format!("no tenant {tenant:?}")))?;
+    let plugin = PluginId::new(plugin).map_err(|_| Problem::not_found(format!("no plugin {plugin:?}")))?;
+    Ok((tenant, plugin, path))
+}
+
+fn decode(raw: &str) -> Result<String, Problem> {
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .map(|text| text.into_owned())
+        .map_err(|_| Problem::bad_request(format!("path segment {raw:?} is not valid percent-encoded UTF-8")))
+}
+
+fn parse_query(query: &str) -> Result<Vec<(String, String)>, Problem> {
+    let pairs: Vec<(String, String)> =
+        form_urlencoded::parse(query.as_bytes()).take(QUERY_PAIRS_MAX + 1).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    if pairs.len() > QUERY_PAIRS_MAX {
+        return Err(Problem::bad_request(format!("at most {QUERY_PAIRS_MAX} query parameters are accepted")));
+    }
+    Ok(pairs)
+}
+
+async fn read_body(body: Body, bytes_max: usize) -> Result<Vec<u8>, Problem> {
+    let too_large = || {
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+            format!("request body exceeds the limit of {bytes_max} bytes"),
+        )
+    };
+    match axum::body::to_bytes(body, bytes_max).await {
+        Ok(bytes) => Ok(bytes.to_vec()),
+        Err(err) => {
+            let err = err.into_inner();
+            if err.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                return Err(too_large());
+            }
+            Err(Problem::bad_request(format!("request body could not be read: {err}")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_paths_split_into_tenant_plugin_and_rest() {
+        let (t, p, rest) = split_path("/api/demo/finance/entries/7").unwrap();
+        assert_eq!((t.as_str(), p.as_str(), rest), ("demo", "finance", "/entries/7"));
+        let (_, _, rest) = split_path("/api/demo/finance").unwrap();
+        assert_eq!(rest, "/");
+        assert!(split_path("/api/Demo/finance/x").is_err());
+        assert!(split_path("/api/demo/fin%41nce/x").is_err());
+    }
+
+    #[test]
+    fn query_pairs_are_decoded_and_bounded() {
+        let pairs = parse_query("from=2026-01-01&account=1000&memo=a%20b+c").unwrap();
+        assert_eq!(pairs[2], ("memo".to_owned(), "a b c".to_owned()));
+        let many = vec!["a=1"; QUERY_PAIRS_MAX + 1].join("&");
+        assert!(parse_query(&many).is_err());
+    }
+
+    #[test]
+    fn params_must_be_utf8() {
+        assert_eq!(decode("caf%C3%A9").unwrap(), "café");
+        assert!(decode("%FF").is_err());
+    }
+}

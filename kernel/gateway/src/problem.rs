@@ -1,0 +1,107 @@
+//! RFC 9457 problem responses.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use keel_host::{CallError, PluginErrorKind};
+
+/// An error answered as `application/problem+json`.
+#[derive(Debug)]
+pub(crate) struct Problem {
+    status: StatusCode,
+    /// A stable machine-readable slug, also the tail of `type`.
+    code: &'static str,
+    detail: String,
+    allow: Option<String>,
+}
+
+impl Problem {
+    pub(crate) fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self { status, code, detail: detail.into(), allow: None }
+    }
+
+    pub(crate) fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not-found", detail)
+    }
+
+    pub(crate) fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad-request", detail)
+    }
+
+    pub(crate) fn method_not_allowed(allowed: &[&str]) -> Self {
+        let mut problem = Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+            format!("this path accepts {}", allowed.join(", ")),
+        );
+        problem.allow = Some(allowed.join(", "));
+        problem
+    }
+
+    /// Maps a failed plugin call. Kernel faults are logged in full and
+    /// answered without internals.
+    pub(crate) fn from_call(err: CallError) -> Self {
+        let detail = err.to_string();
+        match err {
+            CallError::Plugin { kind, .. } => {
+                let (status, code) = match kind {
+                    PluginErrorKind::BadRequest => (StatusCode::BAD_REQUEST, "bad-request"),
+                    PluginErrorKind::Invalid => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+                    PluginErrorKind::NotFound => (StatusCode::NOT_FOUND, "not-found"),
+                    PluginErrorKind::Conflict => (StatusCode::CONFLICT, "conflict"),
+                    PluginErrorKind::Denied => (StatusCode::FORBIDDEN, "denied"),
+                    PluginErrorKind::LimitExceeded => (StatusCode::UNPROCESSABLE_ENTITY, "limit-exceeded"),
+                    PluginErrorKind::Internal => {
+                        tracing::error!(error = %detail, "plugin reported an internal error");
+                        (StatusCode::INTERNAL_SERVER_ERROR, "plugin-error")
+                    }
+                };
+                Self::new(status, code, detail)
+            }
+            CallError::Trap { .. } => {
+                tracing::error!(error = %detail, "plugin trapped");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "plugin-trapped", detail)
+            }
+            CallError::Deadline { .. } => {
+                tracing::warn!(error = %detail, "plugin stopped at its deadline");
+                Self::new(StatusCode::GATEWAY_TIMEOUT, "plugin-deadline", detail)
+            }
+            CallError::MemoryLimit { .. } => {
+                tracing::warn!(error = %detail, "plugin hit its memory limit");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "plugin-memory-limit", detail)
+            }
+            CallError::BadResponse { .. } => {
+                tracing::error!(error = %detail, "plugin answered an invalid response");
+                Self::new(StatusCode::BAD_GATEWAY, "plugin-bad-response", detail)
+            }
+            CallError::Busy => Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", detail),
+            other => Self::internal(&other),
+        }
+    }
+
+    /// A kernel fault: logged with its cause, answered generically.
+    pub(crate) fn internal(err: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %err, "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; the kernel log has the cause")
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({
+            "type": format!("urn:keel:problem:{}", self.code),
+            "title": self.status.canonical_reason().unwrap_or("Error"),
+            "status": self.status.as_u16(),
+            "detail": self.detail,
+        });
+        let mut response = (self.status, body.to_string()).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if let Some(allow) = self.allow.and_then(|a| HeaderValue::from_str(&a).ok()) {
+            headers.insert(header::ALLOW, allow);
+        }
+        response
+    }
+}

@@ -1,0 +1,160 @@
+//! The kernel's composition root: opens storage, starts the plugin host,
+//! loads the bundled plugins, sets up tenants, and serves HTTP.
+//!
+//! The `keel` binary is a thin CLI over [`start`]; system tests call
+//! [`start`] directly to boot a real kernel in-process.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use keel_gateway::Server;
+use keel_host::{Host, HostConfig};
+use keel_storage::Storage;
+use keel_types::{Limits, PluginId, SystemClock, TenantId};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The tenant `--demo` sets up, with every loaded plugin enabled.
+pub const DEMO_TENANT: &str = "demo";
+
+/// How to run a kernel.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen; port 0 picks a free one.
+    pub addr: SocketAddr,
+    /// The data directory: the database and the compiled-code cache.
+    pub data_dir: PathBuf,
+    /// A directory of plugin packages (`*.wasm`) to load at start.
+    pub plugins_dir: Option<PathBuf>,
+    /// Where compiled native code is cached; defaults to `<data>/cache`.
+    pub cache_dir: Option<PathBuf>,
+    /// Limits on requests, calls and data.
+    pub limits: Limits,
+    /// Create the `demo` tenant and enable every loaded plugin for it.
+    pub demo: bool,
+    /// `(tenant, plugin)` pairs to enable at start (tenants are created as needed).
+    pub enable: Vec<(TenantId, PluginId)>,
+}
+
+impl Config {
+    /// Defaults: 127.0.0.1:8080, `./data`, no plugins.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: data_dir.into(),
+            plugins_dir: None,
+            cache_dir: None,
+            limits: Limits::default(),
+            demo: false,
+            enable: Vec::new(),
+        }
+    }
+}
+
+/// A running kernel.
+pub struct Kernel {
+    addr: SocketAddr,
+    host: Host,
+    shutdown: oneshot::Sender<()>,
+    serving: JoinHandle<std::io::Result<()>>,
+}
+
+impl Kernel {
+    /// The address it serves on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The plugin host, for in-process inspection.
+    pub fn host(&self) -> &Host {
+        &self.host
+    }
+
+    /// Stops accepting requests, finishes in-flight ones, and closes storage.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        if self.shutdown.send(()).is_err() {
+            tracing::debug!("the server had already stopped; joining reports why");
+        }
+        self.serving.await.context("server task panicked")?.context("server failed")
+    }
+
+    /// Serves until the future completes (a signal, in the binary), then stops.
+    pub async fn serve_until(self, signal: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+        signal.await;
+        tracing::info!("shutting down");
+        self.stop().await
+    }
+}
+
+/// Starts a kernel as `config` says.
+pub async fn start(config: Config) -> anyhow::Result<Kernel> {
+    let setup = config.clone();
+    let host = tokio::task::spawn_blocking(move || prepare(&setup))
+        .await
+        .context("kernel setup panicked")??;
+    let server = Server::bind(config.addr, host.clone())
+        .await
+        .with_context(|| format!("cannot listen on {}; is another process using it? (--addr changes it)", config.addr))?;
+    let addr = server.local_addr()?;
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    let serving = tokio::spawn(server.run(async {
+        // Either a stop request or the Kernel being dropped ends serving.
+        drop(stopped.await);
+    }));
+    tracing::info!(%addr, "keel is serving");
+    Ok(Kernel { addr, host, shutdown, serving })
+}
+
+/// Opens storage, starts the host, loads plugins and sets up tenants.
+fn prepare(config: &Config) -> anyhow::Result<Host> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+    let db_path = config.data_dir.join("keel.redb");
+    let storage = Storage::open(&db_path, config.limits.clone())
+        .with_context(|| format!("opening storage at {}", db_path.display()))?;
+    let host_config = HostConfig {
+        limits: config.limits.clone(),
+        cache_dir: config.cache_dir.clone().unwrap_or_else(|| config.data_dir.join("cache")),
+        clock: Arc::new(SystemClock),
+    };
+    let host = Host::new(Arc::new(storage), host_config)?;
+    if let Some(dir) = &config.plugins_dir {
+        load_plugins(&host, dir)?;
+    }
+    for problem in host.restore()? {
+        tracing::warn!("could not restore enabled plugin: {problem}");
+    }
+    if config.demo {
+        let demo = TenantId::new(DEMO_TENANT).context("invariant: the demo tenant id is valid")?;
+        host.create_tenant(&demo, "Demo Company")?;
+        let ids: std::collections::BTreeSet<PluginId> =
+            host.plugins().iter().map(|p| p.manifest().id.clone()).collect();
+        for id in ids {
+            host.enable(&demo, &id).with_context(|| format!("enabling {id} for the demo tenant"))?;
+        }
+    }
+    for (tenant, plugin) in &config.enable {
+        host.create_tenant(tenant, tenant.as_str())?;
+        host.enable(tenant, plugin).with_context(|| format!("enabling {plugin} for tenant {tenant}"))?;
+    }
+    Ok(host)
+}
+
+/// Loads every `*.wasm` in `dir`, in name order.
+fn load_plugins(host: &Host, dir: &Path) -> anyhow::Result<()> {
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read plugins directory {}; build plugins with `cargo xtask build-plugins`", dir.display()))?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "wasm"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let wasm = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let plugin = host.load(&wasm).with_context(|| format!("loading plugin package {}", path.display()))?;
+        tracing::info!(path = %path.display(), plugin = %plugin.manifest().id, "loaded");
+    }
+    Ok(())
+}
