@@ -1,1 +1,190 @@
-//! placeholder
+//! The system-test harness: boots a real kernel in-process with the real
+//! `.wasm` plugins on a free loopback port, and drives it over HTTP.
+//!
+//! Plugins come from `KEEL_PLUGINS_DIR` and `KEEL_TEST_PLUGINS_DIR` (set by
+//! `cargo xtask test`), falling back to `target/plugins` and
+//! `target/test-plugins`; build them with `cargo xtask build-plugins`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use keel_types::{Limits, PluginId, TenantId};
+use serde_json::Value;
+
+/// A running kernel and a client for it.
+pub struct TestKernel {
+    kernel: Option<keel::Kernel>,
+    base: String,
+    client: reqwest::Client,
+    /// Kept alive while the kernel runs, unless the test owns the data directory.
+    _data: Option<tempfile::TempDir>,
+}
+
+/// How to boot a test kernel.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// Plugin packages to load, by file stem (`finance`, `rogue`, `hello`).
+    pub plugins: Vec<&'static str>,
+    /// Tenants that get every loaded plugin enabled.
+    pub tenants: Vec<&'static str>,
+    /// Call deadline.
+    pub call_deadline: Duration,
+    /// Memory limit per instance.
+    pub memory_bytes_max: usize,
+}
+
+impl Setup {
+    /// `plugins` enabled for the `demo` tenant, with test-sized limits.
+    pub fn new(plugins: &[&'static str]) -> Self {
+        Self {
+            plugins: plugins.to_vec(),
+            tenants: vec!["demo"],
+            call_deadline: Duration::from_secs(5),
+            memory_bytes_max: 64 * 1024 * 1024,
+        }
+    }
+
+    /// The limits the kernel runs with. Fewer instance slots than the
+    /// default keep many test kernels in one process light on address space.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            call_deadline: self.call_deadline,
+            memory_bytes_max: self.memory_bytes_max,
+            instances_max: 32,
+            ..Limits::default()
+        }
+    }
+}
+
+fn plugin_path(name: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("target");
+    let dirs = [
+        std::env::var_os("KEEL_PLUGINS_DIR").map_or_else(|| root.join("plugins"), PathBuf::from),
+        std::env::var_os("KEEL_TEST_PLUGINS_DIR").map_or_else(|| root.join("test-plugins"), PathBuf::from),
+    ];
+    dirs.iter()
+        .map(|dir| dir.join(format!("{name}.wasm")))
+        .find(|path| path.exists())
+        .unwrap_or_else(|| panic!("plugin {name}.wasm not found in {dirs:?}; run `cargo xtask build-plugins` (or `cargo xtask test`)"))
+}
+
+/// Compiled native code is shared by all test kernels, as a real restart would reuse it.
+fn cache_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("target").join("keel-test-cache")
+}
+
+impl TestKernel {
+    /// Boots a kernel in a fresh temporary data directory.
+    pub async fn start(setup: Setup) -> Self {
+        let data = tempfile::tempdir().expect("temporary data directory");
+        let mut kernel = Self::start_in(data.path(), setup).await;
+        kernel._data = Some(data);
+        kernel
+    }
+
+    /// Boots a kernel on an existing data directory (to test restarts).
+    pub async fn start_in(data_dir: &Path, setup: Setup) -> Self {
+        let plugins_dir = data_dir.join("packages");
+        std::fs::create_dir_all(&plugins_dir).expect("packages directory");
+        for name in &setup.plugins {
+            std::fs::copy(plugin_path(name), plugins_dir.join(format!("{name}.wasm"))).expect("copy plugin");
+        }
+        let mut config = keel::Config::new(data_dir.join("data"));
+        config.addr = ([127, 0, 0, 1], 0).into();
+        config.plugins_dir = Some(plugins_dir);
+        config.cache_dir = Some(cache_dir());
+        config.limits = setup.limits();
+        for tenant in &setup.tenants {
+            for plugin in &setup.plugins {
+                config.enable.push((TenantId::new(*tenant).unwrap(), PluginId::new(*plugin).unwrap()));
+            }
+        }
+        let kernel = keel::start(config).await.expect("kernel starts");
+        let base = format!("http://{}", kernel.addr());
+        Self { kernel: Some(kernel), base, client: reqwest::Client::new(), _data: None }
+    }
+
+    /// Stops the kernel and waits until storage is closed.
+    pub async fn stop(mut self) {
+        if let Some(kernel) = self.kernel.take() {
+            kernel.stop().await.expect("kernel stops cleanly");
+        }
+    }
+
+    /// The base URL, such as `http://127.0.0.1:41234`.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The HTTP client.
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// Sends a request; returns the status and the JSON body (`Null` if empty).
+    pub async fn send(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            request = request.header("content-type", "application/json").body(body.to_string());
+        }
+        Reply::from(request.send().await.expect("request reaches the kernel")).await
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send("GET", path, None).await
+    }
+
+    /// `POST path` with a JSON body.
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.send("POST", path, Some(body)).await
+    }
+}
+
+/// A response: status, content type and parsed body.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// `content-type`, if any.
+    pub content_type: Option<String>,
+    /// `x-request-id`, if any.
+    pub request_id: Option<String>,
+    /// The body as JSON; `Null` when empty.
+    pub body: Value,
+}
+
+impl Reply {
+    /// Reads a reqwest response.
+    pub async fn from(response: reqwest::Response) -> Self {
+        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let content_type = header("content-type");
+        let request_id = header("x-request-id");
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.expect("response body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("body is not JSON: {}", String::from_utf8_lossy(&bytes)))
+        };
+        Self { status, content_type, request_id, body }
+    }
+
+    /// Asserts the status, showing the body on failure; returns the body.
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> &Value {
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.body);
+        &self.body
+    }
+
+    /// Asserts an RFC 9457 problem with `status` and `code`; returns its detail.
+    #[track_caller]
+    pub fn expect_problem(&self, status: u16, code: &str) -> String {
+        self.expect(status);
+        assert_eq!(self.content_type.as_deref(), Some("application/problem+json"));
+        assert_eq!(self.body["status"], status);
+        assert_eq!(self.body["type"], format!("urn:keel:problem:{code}"), "body: {}", self.body);
+        self.body["detail"].as_str().expect("problem has a detail").to_owned()
+    }
+}

@@ -1,1 +1,191 @@
-fn main() {}
+//! `cargo xtask`: Keel's developer commands.
+//!
+//! - `build-plugins`: builds every plugin for `wasm32-wasip2` (adding the
+//!   target if missing) into `target/plugins` (bundled) and
+//!   `target/test-plugins` (examples and test guests).
+//! - `run`: builds the plugins and starts the kernel with a `demo` tenant.
+//! - `test`: builds the plugins, then runs the whole test suite.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context as _, bail};
+
+const TARGET: &str = "wasm32-wasip2";
+const PROFILE: &str = "plugin";
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  build-plugins   build every plugin for wasm32-wasip2 into target/plugins and target/test-plugins
+  run [--release] [-- KEEL-ARGS]
+                  build the plugins and start the kernel on 127.0.0.1:8080 with a demo tenant
+  test            build the plugins and run the whole test suite (what CI runs)";
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root()?;
+    match args.first().map(String::as_str) {
+        Some("build-plugins") => build_plugins(&root).map(drop),
+        Some("run") => run(&root, &args[1..]),
+        Some("test") => test(&root),
+        Some("help" | "--help" | "-h") | None => {
+            say(USAGE);
+            Ok(())
+        }
+        Some(other) => bail!("unknown command {other:?}\n\n{USAGE}"),
+    }
+}
+
+fn workspace_root() -> anyhow::Result<PathBuf> {
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").context("run this through `cargo xtask`")?;
+    Path::new(&manifest_dir).parent().map(Path::to_path_buf).context("xtask has no parent directory")
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
+}
+
+#[expect(clippy::print_stdout, reason = "xtask reports progress to the developer")]
+fn say(line: &str) {
+    println!("{line}");
+}
+
+fn step(line: &str) {
+    say(&format!("==> {line}"));
+}
+
+/// Runs a command, failing with the command line if it fails.
+fn exec(command: &mut Command) -> anyhow::Result<()> {
+    let shown = format!("{command:?}");
+    let status = command.status().with_context(|| format!("cannot start {shown}"))?;
+    if !status.success() {
+        bail!("{shown} failed with {status}");
+    }
+    Ok(())
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+fn ensure_wasm_target() -> anyhow::Result<()> {
+    let output = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("cannot run rustup; install Rust with rustup, or add the wasm32-wasip2 target to your toolchain")?;
+    if String::from_utf8_lossy(&output.stdout).lines().any(|line| line.trim() == TARGET) {
+        return Ok(());
+    }
+    step(&format!("adding the {TARGET} target (rustup target add {TARGET})"));
+    exec(Command::new("rustup").args(["target", "add", TARGET]))
+}
+
+/// A plugin crate: its package name and where its `.wasm` is copied.
+struct PluginCrate {
+    package: String,
+    dest: PathBuf,
+}
+
+fn plugin_crates(root: &Path) -> anyhow::Result<Vec<PluginCrate>> {
+    let target = target_dir(root);
+    let groups = [("plugins", "plugins"), ("examples", "test-plugins"), ("tests/guests", "test-plugins")];
+    let mut crates = Vec::new();
+    for (dir, out) in groups {
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(root.join(dir))
+            .with_context(|| format!("reading {dir}"))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.join("keel.toml").exists())
+            .collect();
+        dirs.sort();
+        for path in dirs {
+            let manifest = std::fs::read_to_string(path.join("Cargo.toml"))?;
+            let package = manifest
+                .lines()
+                .find_map(|l| l.strip_prefix("name = \"").and_then(|rest| rest.strip_suffix('"')))
+                .with_context(|| format!("no package name in {}", path.join("Cargo.toml").display()))?
+                .to_owned();
+            let name = path.file_name().and_then(|n| n.to_str()).context("plugin directory name")?;
+            crates.push(PluginCrate { package, dest: target.join(out).join(format!("{name}.wasm")) });
+        }
+    }
+    Ok(crates)
+}
+
+fn build_plugins(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    ensure_wasm_target()?;
+    let crates = plugin_crates(root)?;
+    let names: Vec<&str> = crates.iter().map(|c| c.package.as_str()).collect();
+    step(&format!("building {} plugins for {TARGET}: {}", crates.len(), names.join(", ")));
+    let started = Instant::now();
+    let mut build = cargo();
+    build.current_dir(root).args(["build", "--target", TARGET, "--profile", PROFILE]);
+    for name in &names {
+        build.args(["-p", name]);
+    }
+    exec(&mut build)?;
+    let built = target_dir(root).join(TARGET).join(PROFILE);
+    let mut outputs = Vec::new();
+    for plugin in &crates {
+        let from = built.join(format!("{}.wasm", plugin.package.replace('-', "_")));
+        if let Some(dir) = plugin.dest.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::copy(&from, &plugin.dest)
+            .with_context(|| format!("copying {} to {}", from.display(), plugin.dest.display()))?;
+        let size = std::fs::metadata(&plugin.dest)?.len();
+        say(&format!("    {} ({} KiB)", plugin.dest.display(), size / 1024));
+        outputs.push(plugin.dest.clone());
+    }
+    step(&format!("plugins built in {:.1} s", started.elapsed().as_secs_f64()));
+    Ok(outputs)
+}
+
+fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
+    let (ours, theirs) = match args.iter().position(|a| a == "--") {
+        Some(idx) => (&args[..idx], &args[idx + 1..]),
+        None => (args, &[][..]),
+    };
+    let release = ours.iter().any(|a| a == "--release");
+    if let Some(unknown) = ours.iter().find(|a| *a != "--release") {
+        bail!("unknown option {unknown:?} for run\n\n{USAGE}");
+    }
+    build_plugins(root)?;
+    step("building and starting the kernel (first build compiles wasmtime: a few minutes)");
+    say(WALKTHROUGH);
+    let mut command = cargo();
+    command.current_dir(root).args(["run", "-p", "keel"]);
+    if release {
+        command.arg("--release");
+    }
+    let plugins = target_dir(root).join("plugins");
+    command.args(["--", "serve", "--data", "data", "--demo", "--plugins"]).arg(plugins).args(theirs);
+    exec(&mut command)
+}
+
+const WALKTHROUGH: &str = r#"
+    Keel will listen on http://127.0.0.1:8080 with a `demo` tenant that has finance enabled.
+    Data is kept in ./data; stop with Ctrl-C. Try, from another terminal:
+
+      curl -s -X POST localhost:8080/api/demo/finance/chart-templates/starter -d '{"currency":"EUR"}'
+      curl -s -X POST localhost:8080/api/demo/finance/entries -d '{"date":"2026-11-02","memo":"Owner investment",
+           "lines":[{"account":"1100","debit":"5000.00"},{"account":"3000","credit":"5000.00"}]}'
+      curl -s localhost:8080/api/demo/finance/reports/trial-balance
+"#;
+
+fn test(root: &Path) -> anyhow::Result<()> {
+    let started = Instant::now();
+    build_plugins(root)?;
+    step("running the test suite: unit tests, plugin cores, SDK docs and system tests");
+    let target = target_dir(root);
+    exec(
+        cargo()
+            .current_dir(root)
+            .args(["test", "--workspace", "--locked"])
+            .env("KEEL_PLUGINS_DIR", target.join("plugins"))
+            .env("KEEL_TEST_PLUGINS_DIR", target.join("test-plugins")),
+    )?;
+    step(&format!("all tests passed in {:.0} s", started.elapsed().as_secs_f64()));
+    Ok(())
+}

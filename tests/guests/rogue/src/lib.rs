@@ -1,1 +1,95 @@
-//! placeholder
+//! A hostile plugin used by the system tests. Every operation misbehaves in
+//! one way; the kernel must fail that call only and keep serving.
+
+use keel_sdk::{Collection, Error, Plugin, Range, Request, Response, Result};
+use serde_json::{Value, json};
+
+const NOTES: Collection<Value> = Collection::new("notes");
+const ACCOUNTS: Collection<Value> = Collection::new("accounts");
+
+struct Rogue;
+
+impl Plugin for Rogue {
+    fn handle(operation: &str, request: Request) -> Result<Response> {
+        match operation {
+            "trap" => panic!("rogue plugin panics on purpose"),
+            "loop" => {
+                let mut n: u64 = 0;
+                loop {
+                    n = std::hint::black_box(n.wrapping_add(1));
+                }
+            }
+            "alloc" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(std::hint::black_box(vec![7u8; 1 << 20]));
+                }
+            }
+            "recurse" => Response::ok(&recurse(std::hint::black_box(1))),
+            "escape" => escape(request.param("key")?),
+            "write-then-fail" => {
+                NOTES.put(request.param("key")?, &json!({ "written": true }))?;
+                Err(Error::invalid("failing after a write"))
+            }
+            "write-then-trap" => {
+                NOTES.put(request.param("key")?, &json!({ "written": true }))?;
+                panic!("trapping after a write");
+            }
+            "write-in-get" => match NOTES.put(request.param("key")?, &json!({ "written": true })) {
+                Ok(()) => Response::ok(&json!({ "wrote": true })),
+                Err(err) => Err(err),
+            },
+            "note" => match NOTES.get(request.param("key")?)? {
+                Some(note) => Response::ok(&note),
+                None => Err(Error::not_found("no such note")),
+            },
+            "bad-status" => Response::json(500, &json!({ "pretending": "to fail" })),
+            "sandbox" => sandbox(),
+            other => Err(Error::unknown_operation(other)),
+        }
+    }
+}
+
+#[expect(unconditional_recursion, reason = "exhausting the stack is the point")]
+fn recurse(depth: u64) -> u64 {
+    let pad = std::hint::black_box([depth; 64]);
+    recurse(depth + 1).wrapping_add(pad[(depth % 64) as usize])
+}
+
+/// Tries every way of naming data outside this plugin's namespace and
+/// reports what each attempt returned.
+fn escape(key: &str) -> Result<Response> {
+    let attempts: Vec<(&str, Collection<Value>)> = vec![
+        ("own accounts collection", ACCOUNTS),
+        ("undeclared collection", Collection::new("entries")),
+        ("path traversal", Collection::new("../finance/accounts")),
+        ("NUL separator", Collection::new("accounts\0finance")),
+        ("other plugin prefix", Collection::new("finance\0accounts")),
+    ];
+    let mut report = serde_json::Map::new();
+    for (label, collection) in attempts {
+        let outcome = match collection.get(key) {
+            Ok(Some(doc)) => json!({ "found": doc }),
+            Ok(None) => json!("absent"),
+            Err(err) => json!({ "error": err.to_string() }),
+        };
+        report.insert(label.to_owned(), outcome);
+    }
+    let scan = ACCOUNTS.scan(&Range::all(), None, 100).map(|page| page.items.len());
+    report.insert("own accounts scanned".to_owned(), json!(scan.map_err(|e| e.to_string())));
+    let key_with_nul = ACCOUNTS.get(&format!("{key}\0"));
+    report.insert("key with NUL".to_owned(), json!(format!("{:?}", key_with_nul.map(|d| d.is_some()))));
+    Response::ok(&Value::Object(report))
+}
+
+/// Reports what WASI gives the plugin: no files, no environment.
+fn sandbox() -> Result<Response> {
+    Response::ok(&json!({
+        "env_vars": std::env::vars().count(),
+        "read_etc_passwd": std::fs::read_to_string("/etc/passwd").is_ok(),
+        "read_dir_root": std::fs::read_dir("/").is_ok(),
+        "args": std::env::args().count(),
+    }))
+}
+
+keel_sdk::export_plugin!(Rogue);

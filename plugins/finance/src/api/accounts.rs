@@ -1,0 +1,69 @@
+//! The chart of accounts.
+
+use keel_sdk::{Error, Range, Request, Response, Result};
+
+use crate::books::ACCOUNTS;
+use crate::ledger::account::{self, AccountType, NewAccount, TEMPLATES};
+
+/// `POST /accounts`
+pub(crate) fn create(request: &Request) -> Result<Response> {
+    let account = request.json::<NewAccount>()?.validate()?;
+    if ACCOUNTS.get(&account.code)?.is_some() {
+        return Err(Error::conflict(format!("account {} already exists", account.code)));
+    }
+    ACCOUNTS.insert(&account.code, &account)?;
+    Response::created(&account)
+}
+
+/// `GET /accounts?type=&cursor=&limit=`
+pub(crate) fn list(request: &Request) -> Result<Response> {
+    let limit = super::page_limit(request)?;
+    let cursor = request.query("cursor");
+    let page = match request.query("type") {
+        Some(kind) => {
+            let kind = AccountType::parse(kind).map_err(|err| Error::bad_request(err.0))?;
+            ACCOUNTS.lookup("by-type", &Range::exactly(kind.as_str()), cursor, limit)?
+        }
+        None => ACCOUNTS.scan(&Range::all(), cursor, limit)?,
+    };
+    let accounts: Vec<_> = page.items.into_iter().map(|(_, account)| account).collect();
+    Response::ok(&serde_json::json!({ "accounts": accounts, "cursor": page.cursor }))
+}
+
+/// `GET /accounts/{code}`
+pub(crate) fn get(request: &Request) -> Result<Response> {
+    let code = request.param("code")?;
+    match ACCOUNTS.get(code)? {
+        Some(account) => Response::ok(&account),
+        None => Err(Error::not_found(format!("account {code} does not exist"))),
+    }
+}
+
+/// `GET /chart-templates`
+pub(crate) fn templates() -> Result<Response> {
+    Response::ok(&serde_json::json!({ "templates": TEMPLATES }))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoadTemplate {
+    currency: String,
+}
+
+/// `POST /chart-templates/{template}` with `{"currency": "EUR"}`: creates
+/// the template's accounts, skipping codes that already exist.
+pub(crate) fn load_template(request: &Request) -> Result<Response> {
+    let name = request.param("template")?;
+    let body: LoadTemplate = request.json()?;
+    let accounts = account::template(name, &body.currency)?;
+    let (mut created, mut skipped) = (Vec::new(), Vec::new());
+    for account in accounts {
+        if ACCOUNTS.get(&account.code)?.is_some() {
+            skipped.push(account.code);
+        } else {
+            ACCOUNTS.insert(&account.code, &account)?;
+            created.push(account.code);
+        }
+    }
+    Response::created(&serde_json::json!({ "template": name, "created": created, "skipped": skipped }))
+}

@@ -1,0 +1,232 @@
+//! The chart of accounts.
+
+use super::RuleError;
+
+/// The five account types of double-entry bookkeeping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccountType {
+    /// What the organisation owns; increased by debits.
+    Asset,
+    /// What it owes; increased by credits.
+    Liability,
+    /// The owners' stake; increased by credits.
+    Equity,
+    /// Revenue; increased by credits.
+    Income,
+    /// Costs; increased by debits.
+    Expense,
+}
+
+/// Which side increases an account's balance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    /// Debits increase the balance.
+    Debit,
+    /// Credits increase the balance.
+    Credit,
+}
+
+impl AccountType {
+    /// Parses the lower-case name.
+    pub fn parse(text: &str) -> Result<Self, RuleError> {
+        Ok(match text {
+            "asset" => Self::Asset,
+            "liability" => Self::Liability,
+            "equity" => Self::Equity,
+            "income" => Self::Income,
+            "expense" => Self::Expense,
+            _ => {
+                return Err(RuleError::new(format!(
+                    "account type {text:?} is not one of asset, liability, equity, income, expense"
+                )));
+            }
+        })
+    }
+
+    /// The lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Asset => "asset",
+            Self::Liability => "liability",
+            Self::Equity => "equity",
+            Self::Income => "income",
+            Self::Expense => "expense",
+        }
+    }
+
+    /// The side that increases accounts of this type.
+    pub fn normal_side(self) -> Side {
+        match self {
+            Self::Asset | Self::Expense => Side::Debit,
+            Self::Liability | Self::Equity | Self::Income => Side::Credit,
+        }
+    }
+}
+
+/// An account of the chart.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Account {
+    /// The account code, such as `1000`.
+    pub code: String,
+    /// Its name.
+    pub name: String,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub kind: AccountType,
+    /// Its ISO 4217 currency code.
+    pub currency: String,
+}
+
+/// An account as a client submits it, before validation.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAccount {
+    /// The code.
+    pub code: String,
+    /// The name.
+    pub name: String,
+    /// The type, by name.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The currency code.
+    pub currency: String,
+}
+
+/// Longest account code.
+const CODE_BYTES_MAX: usize = 20;
+/// Longest account name.
+const NAME_BYTES_MAX: usize = 200;
+
+impl NewAccount {
+    /// Validates the submitted account.
+    pub fn validate(self) -> Result<Account, RuleError> {
+        check_code(&self.code)?;
+        let name = self.name.trim();
+        if name.is_empty() || name.len() > NAME_BYTES_MAX {
+            return Err(RuleError::new(format!("account name must be 1 to {NAME_BYTES_MAX} bytes")));
+        }
+        check_currency(&self.currency)?;
+        Ok(Account { code: self.code, name: name.to_owned(), kind: AccountType::parse(&self.kind)?, currency: self.currency })
+    }
+}
+
+/// Checks an account code: 1 to 20 of `A-Z a-z 0-9 . -`.
+pub fn check_code(code: &str) -> Result<(), RuleError> {
+    let valid = !code.is_empty()
+        && code.len() <= CODE_BYTES_MAX
+        && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    if valid {
+        Ok(())
+    } else {
+        Err(RuleError::new(format!(
+            "account code {code:?} must be 1 to {CODE_BYTES_MAX} letters, digits, '.' or '-'"
+        )))
+    }
+}
+
+/// Checks an ISO 4217 style currency code: three upper-case letters.
+pub fn check_currency(currency: &str) -> Result<(), RuleError> {
+    if currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(())
+    } else {
+        Err(RuleError::new(format!("currency {currency:?} must be an ISO 4217 code such as \"EUR\"")))
+    }
+}
+
+/// The chart templates that can be loaded in one call.
+pub const TEMPLATES: &[&str] = &["starter"];
+
+/// The accounts of a chart template, in `currency`.
+pub fn template(name: &str, currency: &str) -> Result<Vec<Account>, RuleError> {
+    check_currency(currency)?;
+    let rows: &[(&str, &str, AccountType)] = match name {
+        "starter" => &STARTER,
+        _ => {
+            return Err(RuleError::new(format!("chart template {name:?} does not exist; available: {}", TEMPLATES.join(", "))));
+        }
+    };
+    Ok(rows
+        .iter()
+        .map(|(code, name, kind)| Account {
+            code: (*code).to_owned(),
+            name: (*name).to_owned(),
+            kind: *kind,
+            currency: currency.to_owned(),
+        })
+        .collect())
+}
+
+/// A small business's chart: enough to run the books from day one.
+const STARTER: [(&str, &str, AccountType); 24] = [
+    ("1000", "Cash", AccountType::Asset),
+    ("1100", "Bank", AccountType::Asset),
+    ("1200", "Accounts receivable", AccountType::Asset),
+    ("1300", "Inventory", AccountType::Asset),
+    ("1400", "Prepaid expenses", AccountType::Asset),
+    ("1500", "Equipment", AccountType::Asset),
+    ("1510", "Accumulated depreciation", AccountType::Asset),
+    ("2000", "Accounts payable", AccountType::Liability),
+    ("2100", "VAT payable", AccountType::Liability),
+    ("2200", "Accrued liabilities", AccountType::Liability),
+    ("2300", "Payroll liabilities", AccountType::Liability),
+    ("2500", "Loans", AccountType::Liability),
+    ("3000", "Owner's capital", AccountType::Equity),
+    ("3100", "Retained earnings", AccountType::Equity),
+    ("4000", "Sales revenue", AccountType::Income),
+    ("4100", "Service revenue", AccountType::Income),
+    ("4900", "Other income", AccountType::Income),
+    ("5000", "Cost of goods sold", AccountType::Expense),
+    ("6000", "Salaries and wages", AccountType::Expense),
+    ("6100", "Rent", AccountType::Expense),
+    ("6200", "Utilities", AccountType::Expense),
+    ("6300", "Office supplies", AccountType::Expense),
+    ("6400", "Depreciation", AccountType::Expense),
+    ("6900", "Bank fees", AccountType::Expense),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new(code: &str, name: &str, kind: &str, currency: &str) -> NewAccount {
+        NewAccount { code: code.into(), name: name.into(), kind: kind.into(), currency: currency.into() }
+    }
+
+    #[test]
+    fn valid_accounts() {
+        let account = new("1000", " Cash ", "asset", "EUR").validate().unwrap();
+        assert_eq!(account.name, "Cash");
+        assert_eq!(account.kind.normal_side(), Side::Debit);
+        assert_eq!(AccountType::Income.normal_side(), Side::Credit);
+    }
+
+    #[test]
+    fn invalid_accounts() {
+        for (account, needle) in [
+            (new("", "Cash", "asset", "EUR"), "code"),
+            (new("10/00", "Cash", "asset", "EUR"), "code"),
+            (new(&"1".repeat(21), "Cash", "asset", "EUR"), "code"),
+            (new("1000", "  ", "asset", "EUR"), "name"),
+            (new("1000", "Cash", "assets", "EUR"), "type"),
+            (new("1000", "Cash", "asset", "eur"), "currency"),
+            (new("1000", "Cash", "asset", "EURO"), "currency"),
+        ] {
+            let err = account.validate().unwrap_err().0;
+            assert!(err.contains(needle), "{err} should mention {needle}");
+        }
+    }
+
+    #[test]
+    fn starter_template_is_well_formed() {
+        let accounts = template("starter", "EUR").unwrap();
+        assert_eq!(accounts.len(), STARTER.len());
+        let mut codes: Vec<_> = accounts.iter().map(|a| a.code.as_str()).collect();
+        codes.dedup();
+        assert_eq!(codes.len(), accounts.len(), "codes are unique and sorted");
+        assert!(accounts.iter().all(|a| check_code(&a.code).is_ok()));
+        assert!(template("nope", "EUR").is_err());
+        assert!(template("starter", "x").is_err());
+    }
+}

@@ -1,0 +1,276 @@
+//! Journal entries: validation of what a client posts.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rust_decimal::Decimal;
+
+use super::RuleError;
+use super::account::{Account, check_code};
+use super::amount::parse_positive;
+use super::balance::Totals;
+use super::date::Date;
+
+/// Most lines one entry may have.
+pub const LINES_MAX: usize = 500;
+/// Longest memo or reference.
+const TEXT_BYTES_MAX: usize = 500;
+
+/// An entry as a client submits it. Amounts stay raw JSON until checked, so
+/// that a number instead of a string is a rule error (422), not a parse error.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewEntry {
+    /// The accounting date, `YYYY-MM-DD`.
+    pub date: String,
+    /// What the entry is for.
+    #[serde(default)]
+    pub memo: String,
+    /// An outside reference such as an invoice number.
+    #[serde(default)]
+    pub reference: String,
+    /// The lines.
+    pub lines: Vec<NewLine>,
+}
+
+/// A submitted line: an account and either a debit or a credit.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewLine {
+    /// The account code.
+    pub account: String,
+    /// A debit amount, as a decimal string.
+    #[serde(default)]
+    pub debit: Option<serde_json::Value>,
+    /// A credit amount, as a decimal string.
+    #[serde(default)]
+    pub credit: Option<serde_json::Value>,
+}
+
+/// A posted line.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Line {
+    /// The account code.
+    pub account: String,
+    /// The debit amount, if a debit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debit: Option<Decimal>,
+    /// The credit amount, if a credit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credit: Option<Decimal>,
+}
+
+/// An entry whose shape, amounts and balance are valid; its accounts are
+/// still to be resolved against the chart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedEntry {
+    /// The accounting date.
+    pub date: Date,
+    /// The memo.
+    pub memo: String,
+    /// The reference.
+    pub reference: String,
+    /// The lines.
+    pub lines: Vec<Line>,
+    /// The sum of debits, equal to the sum of credits.
+    pub total: Decimal,
+}
+
+/// A posted journal entry, as stored and returned.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Entry {
+    /// The gapless entry number.
+    pub number: u64,
+    /// The accounting date.
+    pub date: Date,
+    /// The memo.
+    pub memo: String,
+    /// The reference.
+    pub reference: String,
+    /// The currency of every line's account.
+    pub currency: String,
+    /// The lines.
+    pub lines: Vec<Line>,
+    /// Total debits (= total credits).
+    pub total: Decimal,
+    /// When it was posted, Unix seconds from the kernel clock.
+    pub posted_at: i64,
+    /// Who posted it, if known.
+    #[serde(default)]
+    pub posted_by: Option<String>,
+}
+
+impl NewEntry {
+    /// Checks everything that needs no stored data: date, texts, line count,
+    /// amounts, and that debits equal credits.
+    pub fn check(self) -> Result<CheckedEntry, RuleError> {
+        let date = Date::parse(&self.date)?;
+        for (what, text) in [("memo", &self.memo), ("reference", &self.reference)] {
+            if text.len() > TEXT_BYTES_MAX {
+                return Err(RuleError::new(format!("{what} is longer than {TEXT_BYTES_MAX} bytes")));
+            }
+        }
+        if self.lines.len() < 2 {
+            return Err(RuleError::new(format!("an entry needs at least two lines; it has {}", self.lines.len())));
+        }
+        if self.lines.len() > LINES_MAX {
+            return Err(RuleError::new(format!("an entry may have at most {LINES_MAX} lines; it has {}", self.lines.len())));
+        }
+        let mut lines = Vec::with_capacity(self.lines.len());
+        let (mut debits, mut credits) = (Decimal::ZERO, Decimal::ZERO);
+        for (idx, line) in self.lines.into_iter().enumerate() {
+            let n = idx + 1;
+            check_code(&line.account).map_err(|err| RuleError::new(format!("line {n}: {err}")))?;
+            let line = match (&line.debit, &line.credit) {
+                (Some(debit), None) => {
+                    let amount = parse_positive(debit, &format!("line {n} debit"))?;
+                    debits = checked_add(debits, amount)?;
+                    Line { account: line.account, debit: Some(amount), credit: None }
+                }
+                (None, Some(credit)) => {
+                    let amount = parse_positive(credit, &format!("line {n} credit"))?;
+                    credits = checked_add(credits, amount)?;
+                    Line { account: line.account, debit: None, credit: Some(amount) }
+                }
+                _ => return Err(RuleError::new(format!("line {n} must have exactly one of debit or credit"))),
+            };
+            lines.push(line);
+        }
+        if debits != credits {
+            return Err(RuleError::new(format!(
+                "entry is unbalanced: debits {debits} and credits {credits} differ by {}",
+                debits - credits
+            )));
+        }
+        Ok(CheckedEntry { date, memo: self.memo, reference: self.reference, lines, total: debits })
+    }
+}
+
+impl CheckedEntry {
+    /// The distinct account codes the entry uses, in order.
+    pub fn account_codes(&self) -> Vec<String> {
+        let mut codes: Vec<String> = self.lines.iter().map(|l| l.account.clone()).collect();
+        codes.sort();
+        codes.dedup();
+        codes
+    }
+
+    /// Checks the accounts exist and share one currency; returns it.
+    pub fn resolve(&self, chart: &HashMap<String, Account>) -> Result<String, RuleError> {
+        let mut currency: Option<&str> = None;
+        for code in self.account_codes() {
+            let account = chart.get(&code).ok_or_else(|| RuleError::new(format!("account {code:?} does not exist")))?;
+            match currency {
+                None => currency = Some(&account.currency),
+                Some(c) if c == account.currency => {}
+                Some(c) => {
+                    return Err(RuleError::new(format!(
+                        "account {code} is in {} but other lines are in {c}; one entry has one currency",
+                        account.currency
+                    )));
+                }
+            }
+        }
+        currency.map(str::to_owned).ok_or_else(|| RuleError::new("an entry needs lines"))
+    }
+
+    /// The debit and credit totals the entry adds to each account.
+    pub fn deltas(&self) -> Result<BTreeMap<String, Totals>, RuleError> {
+        let mut deltas: BTreeMap<String, Totals> = BTreeMap::new();
+        for line in &self.lines {
+            let delta = Totals { debit: line.debit.unwrap_or_default(), credit: line.credit.unwrap_or_default() };
+            deltas.entry(line.account.clone()).or_default().add(delta)?;
+        }
+        Ok(deltas)
+    }
+}
+
+fn checked_add(a: Decimal, b: Decimal) -> Result<Decimal, RuleError> {
+    a.checked_add(b).ok_or_else(|| RuleError::new("amounts overflow"))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::ledger::account::AccountType;
+
+    fn entry(lines: serde_json::Value) -> Result<CheckedEntry, RuleError> {
+        let raw: NewEntry =
+            serde_json::from_value(json!({ "date": "2026-03-01", "memo": "m", "lines": lines })).unwrap();
+        raw.check()
+    }
+
+    fn chart() -> HashMap<String, Account> {
+        [("1000", "EUR"), ("4000", "EUR"), ("9000", "USD")]
+            .into_iter()
+            .map(|(code, currency)| {
+                let account = Account { code: code.into(), name: code.into(), kind: AccountType::Asset, currency: currency.into() };
+                (code.to_owned(), account)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn balanced_entry_is_accepted() {
+        let checked = entry(json!([
+            { "account": "1000", "debit": "100.50" },
+            { "account": "4000", "credit": "60.25" },
+            { "account": "4000", "credit": "40.25" },
+        ]))
+        .unwrap();
+        assert_eq!(checked.total.to_string(), "100.50");
+        assert_eq!(checked.resolve(&chart()).unwrap(), "EUR");
+        let deltas = checked.deltas().unwrap();
+        assert_eq!(deltas["4000"].credit.to_string(), "100.50");
+        assert_eq!(deltas["1000"].debit.to_string(), "100.50");
+    }
+
+    #[test]
+    fn broken_entries_are_rejected_with_reasons() {
+        let cases = [
+            (json!([{ "account": "1000", "debit": "100" }, { "account": "4000", "credit": "99.99" }]), "unbalanced"),
+            (json!([]), "at least two lines"),
+            (json!([{ "account": "1000", "debit": "1" }]), "at least two lines"),
+            (json!([{ "account": "1000", "debit": "-1" }, { "account": "4000", "credit": "-1" }]), "greater than zero"),
+            (json!([{ "account": "1000", "debit": 1 }, { "account": "4000", "credit": 1 }]), "decimal string"),
+            (json!([{ "account": "1000", "debit": "1x" }, { "account": "4000", "credit": "1" }]), "not a decimal"),
+            (json!([{ "account": "1000", "debit": "1", "credit": "1" }, { "account": "4000", "credit": "1" }]), "exactly one"),
+            (json!([{ "account": "1000" }, { "account": "4000", "credit": "1" }]), "exactly one"),
+            (json!([{ "account": "", "debit": "1" }, { "account": "4000", "credit": "1" }]), "code"),
+        ];
+        for (lines, needle) in cases {
+            let err = entry(lines.clone()).unwrap_err().0;
+            assert!(err.contains(needle), "{lines}: {err:?} should mention {needle:?}");
+        }
+    }
+
+    #[test]
+    fn line_limit_is_enforced_at_the_boundary() {
+        let lines = |n: usize| {
+            let mut lines = vec![json!({ "account": "1000", "debit": format!("{}", n - 1) })];
+            lines.extend((1..n).map(|_| json!({ "account": "4000", "credit": "1" })));
+            json!(lines)
+        };
+        assert!(entry(lines(LINES_MAX)).is_ok());
+        assert!(entry(lines(LINES_MAX + 1)).unwrap_err().0.contains("at most"));
+    }
+
+    #[test]
+    fn accounts_must_exist_and_share_a_currency() {
+        let unknown = entry(json!([{ "account": "1000", "debit": "1" }, { "account": "7777", "credit": "1" }])).unwrap();
+        assert!(unknown.resolve(&chart()).unwrap_err().0.contains("does not exist"));
+        let mixed = entry(json!([{ "account": "1000", "debit": "1" }, { "account": "9000", "credit": "1" }])).unwrap();
+        assert!(mixed.resolve(&chart()).unwrap_err().0.contains("one currency"));
+    }
+
+    #[test]
+    fn bad_dates_are_rejected() {
+        let raw: NewEntry = serde_json::from_value(json!({
+            "date": "2026-02-30",
+            "lines": [{ "account": "1000", "debit": "1" }, { "account": "4000", "credit": "1" }],
+        }))
+        .unwrap();
+        assert!(raw.check().unwrap_err().0.contains("date"));
+    }
+}

@@ -1,0 +1,121 @@
+//! Hostile plugins fail their own call and nothing else.
+
+use std::time::{Duration, Instant};
+
+use keel_tests::{Setup, TestKernel};
+use serde_json::json;
+
+const R: &str = "/api/demo/rogue";
+const F: &str = "/api/demo/finance";
+
+async fn kernel(deadline: Duration) -> TestKernel {
+    let mut setup = Setup::new(&["finance", "rogue"]);
+    setup.call_deadline = deadline;
+    setup.memory_bytes_max = 32 * 1024 * 1024;
+    let k = TestKernel::start(setup).await;
+    let cash = json!({ "code": "1100", "name": "Bank", "type": "asset", "currency": "EUR" });
+    k.post(&format!("{F}/accounts"), cash).await.expect(201);
+    k
+}
+
+async fn finance_still_serves(k: &TestKernel) {
+    let reply = k.get(&format!("{F}/accounts/1100")).await;
+    assert_eq!(reply.expect(200)["name"], "Bank");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trap_fails_only_its_call() {
+    let k = kernel(Duration::from_secs(5)).await;
+    let detail = k.post(&format!("{R}/trap"), json!({})).await.expect_problem(500, "plugin-trapped");
+    assert!(detail.contains("rogue"), "{detail}");
+    let detail = k.post(&format!("{R}/recurse"), json!({})).await.expect_problem(500, "plugin-trapped");
+    assert!(detail.contains("rogue"), "{detail}");
+    finance_still_serves(&k).await;
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_loop_is_stopped_at_its_deadline_while_other_requests_succeed() {
+    let deadline = Duration::from_millis(1500);
+    let k = kernel(deadline).await;
+    let looping = {
+        let request = k.client().post(format!("{}{R}/loop", k.base()));
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let reply = keel_tests::Reply::from(request.send().await.unwrap()).await;
+            (reply, started.elapsed())
+        })
+    };
+    // While the loop spins, other calls (of this and other plugins) are served.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!looping.is_finished(), "the loop should still be running");
+    for _ in 0..5 {
+        finance_still_serves(&k).await;
+        k.get(&format!("{R}/notes/none")).await.expect_problem(404, "not-found");
+    }
+    assert!(!looping.is_finished(), "the other requests finished while the loop ran");
+    let (reply, elapsed) = looping.await.unwrap();
+    reply.expect_problem(504, "plugin-deadline");
+    assert!(elapsed >= deadline, "stopped early: {elapsed:?}");
+    // Deadline plus an epoch tick, with generous slack for a loaded 2-core CI machine.
+    assert!(elapsed < deadline + Duration::from_secs(3), "stopped late: {elapsed:?}");
+    finance_still_serves(&k).await;
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_memory_bomb_fails_its_call_and_the_plugin_keeps_working() {
+    let k = kernel(Duration::from_secs(5)).await;
+    let detail = k.post(&format!("{R}/alloc"), json!({})).await.expect_problem(500, "plugin-memory-limit");
+    assert!(detail.contains(&(32 * 1024 * 1024).to_string()), "{detail}");
+    k.get(&format!("{R}/notes/none")).await.expect_problem(404, "not-found");
+    finance_still_serves(&k).await;
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_cannot_reach_another_plugins_or_tenants_data() {
+    let mut setup = Setup::new(&["finance", "rogue"]);
+    setup.tenants = vec!["demo", "acme"];
+    let k = TestKernel::start(setup).await;
+    let bank = json!({ "code": "1100", "name": "Bank", "type": "asset", "currency": "EUR" });
+    k.post(&format!("{F}/accounts"), bank).await.expect(201);
+
+    let report = k.get(&format!("{R}/escape/1100")).await;
+    let report = report.expect(200).as_object().unwrap().clone();
+    assert_eq!(report["own accounts collection"], "absent", "rogue's accounts are its own");
+    assert_eq!(report["own accounts scanned"], json!({ "Ok": 0 }));
+    for label in ["undeclared collection", "path traversal", "NUL separator", "other plugin prefix"] {
+        let error = report[label]["error"].as_str().unwrap_or_else(|| panic!("{label} should fail: {}", report[label]));
+        assert!(error.contains("not declared"), "{label}: {error}");
+    }
+    assert!(!serde_json::to_string(&report).unwrap().contains("Bank"), "finance's data leaked: {report:?}");
+
+    // Tenant `acme` has finance too, and sees none of `demo`'s books.
+    k.get("/api/acme/finance/accounts/1100").await.expect_problem(404, "not-found");
+    let accounts = k.get("/api/acme/finance/accounts").await;
+    assert_eq!(accounts.expect(200)["accounts"], json!([]));
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_calls_leave_nothing_behind() {
+    let k = kernel(Duration::from_secs(5)).await;
+    k.post(&format!("{R}/notes/a/fail"), json!({})).await.expect_problem(422, "invalid");
+    k.get(&format!("{R}/notes/a")).await.expect_problem(404, "not-found");
+    k.post(&format!("{R}/notes/b/trap"), json!({})).await.expect_problem(500, "plugin-trapped");
+    k.get(&format!("{R}/notes/b")).await.expect_problem(404, "not-found");
+    let detail = k.get(&format!("{R}/notes/c/write")).await.expect_problem(403, "denied");
+    assert!(detail.contains("read snapshot"), "{detail}");
+    k.get(&format!("{R}/notes/c")).await.expect_problem(404, "not-found");
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugins_see_an_empty_sandbox_and_cannot_fake_failures() {
+    let k = kernel(Duration::from_secs(5)).await;
+    let sandbox = k.get(&format!("{R}/sandbox")).await;
+    assert_eq!(sandbox.expect(200), &json!({ "env_vars": 0, "read_etc_passwd": false, "read_dir_root": false, "args": 0 }));
+    k.get(&format!("{R}/bad-status")).await.expect_problem(502, "plugin-bad-response");
+    k.stop().await;
+}
