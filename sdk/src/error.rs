@@ -63,7 +63,9 @@ impl Error {
     /// The error for an operation id the plugin does not serve: the manifest
     /// and the code disagree, which is the plugin's bug (500).
     pub fn unknown_operation(operation: &str) -> Self {
-        Self::Internal(format!("operation {operation:?} is declared in the manifest but not implemented"))
+        Self::Internal(format!(
+            "operation {operation:?} is declared in the manifest but not implemented"
+        ))
     }
 
     /// The human-readable message.

@@ -60,7 +60,11 @@ impl Range {
     }
 
     fn to_wit(&self) -> wit::KeyRange {
-        wit::KeyRange { prefix: self.prefix.clone(), start: self.start.clone(), end: self.end.clone() }
+        wit::KeyRange {
+            prefix: self.prefix.clone(),
+            start: self.start.clone(),
+            end: self.end.clone(),
+        }
     }
 }
 
@@ -103,8 +107,15 @@ impl<T: Serialize + DeserializeOwned> Collection<T> {
     }
 
     /// Lists documents whose `index` value falls within `range`.
-    pub fn lookup(&self, index: &str, range: &Range, cursor: Option<&str>, limit: u32) -> Result<Page<T>> {
-        let page = wit::lookup(self.name, index, &range.to_wit(), cursor, limit).map_err(Error::from_wit)?;
+    pub fn lookup(
+        &self,
+        index: &str,
+        range: &Range,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<T>> {
+        let page = wit::lookup(self.name, index, &range.to_wit(), cursor, limit)
+            .map_err(Error::from_wit)?;
         self.decode_page(page)
     }
 
@@ -118,13 +129,17 @@ impl<T: Serialize + DeserializeOwned> Collection<T> {
     }
 
     fn encode(&self, key: &str, document: &T) -> Result<String> {
-        serde_json::to_string(document)
-            .map_err(|err| Error::internal(format!("{}/{key} does not serialise: {err}", self.name)))
+        serde_json::to_string(document).map_err(|err| {
+            Error::internal(format!("{}/{key} does not serialise: {err}", self.name))
+        })
     }
 
     fn decode(&self, key: &str, text: &str) -> Result<T> {
         serde_json::from_str(text).map_err(|err| {
-            Error::internal(format!("stored document {}/{key} does not match its type: {err}", self.name))
+            Error::internal(format!(
+                "stored document {}/{key} does not match its type: {err}",
+                self.name
+            ))
         })
     }
 }

@@ -67,11 +67,9 @@ impl Request {
 
     /// The value of the path parameter `name` from the operation's pattern.
     pub fn param(&self, name: &str) -> Result<&str> {
-        self.params
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-            .ok_or_else(|| Error::internal(format!("the operation's path has no parameter {name:?}")))
+        self.params.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str()).ok_or_else(
+            || Error::internal(format!("the operation's path has no parameter {name:?}")),
+        )
     }
 
     /// The first query value named `name`, if present.
@@ -84,10 +82,9 @@ impl Request {
     pub fn query_as<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>> {
         match self.query(name) {
             None => Ok(None),
-            Some(text) => text
-                .parse()
-                .map(Some)
-                .map_err(|_| Error::bad_request(format!("query parameter {name}={text:?} is not valid"))),
+            Some(text) => text.parse().map(Some).map_err(|_| {
+                Error::bad_request(format!("query parameter {name}={text:?} is not valid"))
+            }),
         }
     }
 
@@ -97,7 +94,8 @@ impl Request {
         if self.body.is_empty() {
             return Err(Error::bad_request("request body is empty; a JSON document is required"));
         }
-        serde_json::from_slice(&self.body).map_err(|err| Error::bad_request(format!("request body: {err}")))
+        serde_json::from_slice(&self.body)
+            .map_err(|err| Error::bad_request(format!("request body: {err}")))
     }
 }
 

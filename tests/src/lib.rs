@@ -60,7 +60,8 @@ fn plugin_path(name: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("target");
     let dirs = [
         std::env::var_os("KEEL_PLUGINS_DIR").map_or_else(|| root.join("plugins"), PathBuf::from),
-        std::env::var_os("KEEL_TEST_PLUGINS_DIR").map_or_else(|| root.join("test-plugins"), PathBuf::from),
+        std::env::var_os("KEEL_TEST_PLUGINS_DIR")
+            .map_or_else(|| root.join("test-plugins"), PathBuf::from),
     ];
     dirs.iter()
         .map(|dir| dir.join(format!("{name}.wasm")))
@@ -87,7 +88,8 @@ impl TestKernel {
         let plugins_dir = data_dir.join("packages");
         std::fs::create_dir_all(&plugins_dir).expect("packages directory");
         for name in &setup.plugins {
-            std::fs::copy(plugin_path(name), plugins_dir.join(format!("{name}.wasm"))).expect("copy plugin");
+            std::fs::copy(plugin_path(name), plugins_dir.join(format!("{name}.wasm")))
+                .expect("copy plugin");
         }
         let mut config = keel::Config::new(data_dir.join("data"));
         config.addr = ([127, 0, 0, 1], 0).into();
@@ -96,7 +98,9 @@ impl TestKernel {
         config.limits = setup.limits();
         for tenant in &setup.tenants {
             for plugin in &setup.plugins {
-                config.enable.push((TenantId::new(*tenant).unwrap(), PluginId::new(*plugin).unwrap()));
+                config
+                    .enable
+                    .push((TenantId::new(*tenant).unwrap(), PluginId::new(*plugin).unwrap()));
             }
         }
         let kernel = keel::start(config).await.expect("kernel starts");
@@ -158,7 +162,9 @@ pub struct Reply {
 impl Reply {
     /// Reads a reqwest response.
     pub async fn from(response: reqwest::Response) -> Self {
-        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let header = |name: &str| {
+            response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+        };
         let content_type = header("content-type");
         let request_id = header("x-request-id");
         let status = response.status().as_u16();
@@ -166,7 +172,8 @@ impl Reply {
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("body is not JSON: {}", String::from_utf8_lossy(&bytes)))
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| panic!("body is not JSON: {}", String::from_utf8_lossy(&bytes)))
         };
         Self { status, content_type, request_id, body }
     }

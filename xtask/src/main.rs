@@ -39,8 +39,12 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn workspace_root() -> anyhow::Result<PathBuf> {
-    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").context("run this through `cargo xtask`")?;
-    Path::new(&manifest_dir).parent().map(Path::to_path_buf).context("xtask has no parent directory")
+    let manifest_dir =
+        std::env::var("CARGO_MANIFEST_DIR").context("run this through `cargo xtask`")?;
+    Path::new(&manifest_dir)
+        .parent()
+        .map(Path::to_path_buf)
+        .context("xtask has no parent directory")
 }
 
 fn target_dir(root: &Path) -> PathBuf {
@@ -90,7 +94,8 @@ struct PluginCrate {
 
 fn plugin_crates(root: &Path) -> anyhow::Result<Vec<PluginCrate>> {
     let target = target_dir(root);
-    let groups = [("plugins", "plugins"), ("examples", "test-plugins"), ("tests/guests", "test-plugins")];
+    let groups =
+        [("plugins", "plugins"), ("examples", "test-plugins"), ("tests/guests", "test-plugins")];
     let mut crates = Vec::new();
     for (dir, out) in groups {
         let mut dirs: Vec<PathBuf> = std::fs::read_dir(root.join(dir))
@@ -104,10 +109,14 @@ fn plugin_crates(root: &Path) -> anyhow::Result<Vec<PluginCrate>> {
             let package = manifest
                 .lines()
                 .find_map(|l| l.strip_prefix("name = \"").and_then(|rest| rest.strip_suffix('"')))
-                .with_context(|| format!("no package name in {}", path.join("Cargo.toml").display()))?
+                .with_context(|| {
+                    format!("no package name in {}", path.join("Cargo.toml").display())
+                })?
                 .to_owned();
-            let name = path.file_name().and_then(|n| n.to_str()).context("plugin directory name")?;
-            crates.push(PluginCrate { package, dest: target.join(out).join(format!("{name}.wasm")) });
+            let name =
+                path.file_name().and_then(|n| n.to_str()).context("plugin directory name")?;
+            crates
+                .push(PluginCrate { package, dest: target.join(out).join(format!("{name}.wasm")) });
         }
     }
     Ok(crates)
@@ -160,7 +169,10 @@ fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
         command.arg("--release");
     }
     let plugins = target_dir(root).join("plugins");
-    command.args(["--", "serve", "--data", "data", "--demo", "--plugins"]).arg(plugins).args(theirs);
+    command
+        .args(["--", "serve", "--data", "data", "--demo", "--plugins"])
+        .arg(plugins)
+        .args(theirs);
     exec(&mut command)
 }
 

@@ -37,7 +37,9 @@ async fn serve(host: Host, request: Request) -> Result<Response, Problem> {
         Problem::not_found(format!("plugin {plugin_id} is not enabled for tenant {tenant}"))
     })?;
     let route = plugin.manifest().route(parts.method.as_str(), path).map_err(|err| match err {
-        RouteError::NotFound => Problem::not_found(format!("plugin {plugin_id} has no operation at {path}")),
+        RouteError::NotFound => {
+            Problem::not_found(format!("plugin {plugin_id} has no operation at {path}"))
+        }
         RouteError::MethodNotAllowed { allowed } => Problem::method_not_allowed(&allowed),
     })?;
     let params = route
@@ -65,7 +67,8 @@ async fn serve(host: Host, request: Request) -> Result<Response, Problem> {
 
     let span = tracing::Span::current();
     let worker = host.clone();
-    let task = tokio::task::spawn_blocking(move || span.in_scope(|| worker.call(&plugin, invocation)));
+    let task =
+        tokio::task::spawn_blocking(move || span.in_scope(|| worker.call(&plugin, invocation)));
     let waited = tokio::time::timeout(host.limits().call_deadline + DEADLINE_GRACE, task).await;
     let result = match waited {
         Err(_elapsed) => {
@@ -82,7 +85,8 @@ async fn serve(host: Host, request: Request) -> Result<Response, Problem> {
     let status = StatusCode::from_u16(response.status).map_err(|err| Problem::internal(&err))?;
     let mut http = (status, response.body).into_response();
     if status != StatusCode::NO_CONTENT {
-        http.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        http.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
     Ok(http)
 }
@@ -94,23 +98,30 @@ fn split_path(full: &str) -> Result<(TenantId, PluginId, &str), Problem> {
     let (plugin, _) = rest.split_once('/').unwrap_or((rest, ""));
     let path = &rest[plugin.len()..];
     let path = if path.is_empty() { "/" } else { path };
-    let tenant = TenantId::new(tenant).map_err(|_| Problem::not_found(format!("no tenant {tenant:?}")))?;
-    let plugin = PluginId::new(plugin).map_err(|_| Problem::not_found(format!("no plugin {plugin:?}")))?;
+    let tenant =
+        TenantId::new(tenant).map_err(|_| Problem::not_found(format!("no tenant {tenant:?}")))?;
+    let plugin =
+        PluginId::new(plugin).map_err(|_| Problem::not_found(format!("no plugin {plugin:?}")))?;
     Ok((tenant, plugin, path))
 }
 
 fn decode(raw: &str) -> Result<String, Problem> {
-    percent_encoding::percent_decode_str(raw)
-        .decode_utf8()
-        .map(|text| text.into_owned())
-        .map_err(|_| Problem::bad_request(format!("path segment {raw:?} is not valid percent-encoded UTF-8")))
+    percent_encoding::percent_decode_str(raw).decode_utf8().map(|text| text.into_owned()).map_err(
+        |_| {
+            Problem::bad_request(format!("path segment {raw:?} is not valid percent-encoded UTF-8"))
+        },
+    )
 }
 
 fn parse_query(query: &str) -> Result<Vec<(String, String)>, Problem> {
-    let pairs: Vec<(String, String)> =
-        form_urlencoded::parse(query.as_bytes()).take(QUERY_PAIRS_MAX + 1).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .take(QUERY_PAIRS_MAX + 1)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
     if pairs.len() > QUERY_PAIRS_MAX {
-        return Err(Problem::bad_request(format!("at most {QUERY_PAIRS_MAX} query parameters are accepted")));
+        return Err(Problem::bad_request(format!(
+            "at most {QUERY_PAIRS_MAX} query parameters are accepted"
+        )));
     }
     Ok(pairs)
 }

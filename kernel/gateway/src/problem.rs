@@ -49,7 +49,9 @@ impl Problem {
                     PluginErrorKind::NotFound => (StatusCode::NOT_FOUND, "not-found"),
                     PluginErrorKind::Conflict => (StatusCode::CONFLICT, "conflict"),
                     PluginErrorKind::Denied => (StatusCode::FORBIDDEN, "denied"),
-                    PluginErrorKind::LimitExceeded => (StatusCode::UNPROCESSABLE_ENTITY, "limit-exceeded"),
+                    PluginErrorKind::LimitExceeded => {
+                        (StatusCode::UNPROCESSABLE_ENTITY, "limit-exceeded")
+                    }
                     PluginErrorKind::Internal => {
                         tracing::error!(error = %detail, "plugin reported an internal error");
                         (StatusCode::INTERNAL_SERVER_ERROR, "plugin-error")
@@ -81,7 +83,11 @@ impl Problem {
     /// A kernel fault: logged with its cause, answered generically.
     pub(crate) fn internal(err: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %err, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; the kernel log has the cause")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; the kernel log has the cause",
+        )
     }
 }
 

@@ -29,7 +29,10 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, then lets in-flight requests finish.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
     }
 }
@@ -39,7 +42,11 @@ fn router(host: Host) -> Router {
         .route("/healthz", get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }))
         .route("/api/{tenant}/{plugin}", any(crate::api::plugin_root))
         .route("/api/{tenant}/{plugin}/{*path}", any(crate::api::plugin))
-        .fallback(|| async { Problem::not_found("no such route; plugin operations live under /api/{tenant}/{plugin}/") })
+        .fallback(|| async {
+            Problem::not_found(
+                "no such route; plugin operations live under /api/{tenant}/{plugin}/",
+            )
+        })
         .layer(axum::middleware::from_fn(crate::request_id::layer))
         .with_state(host)
 }

@@ -6,5 +6,5 @@ wasmtime::component::bindgen!({
     imports: { default: trappable },
 });
 
+pub(crate) use keel::kernel::handler::Request as WitRequest;
 pub(crate) use keel::kernel::types::{Error as WitError, Timestamp};
-pub(crate) use keel::kernel::handler::{Request as WitRequest};

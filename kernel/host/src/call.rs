@@ -80,7 +80,12 @@ impl WasiView for CallState {
 }
 
 impl ResourceLimiter for CallState {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.limits.memory_bytes_max {
             self.memory_exceeded = true;
             return Err(wasmtime::Error::msg("memory limit exceeded"));
@@ -88,13 +93,24 @@ impl ResourceLimiter for CallState {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
     }
 }
 
 impl CallState {
-    pub(crate) fn new(plugin: Arc<Plugin>, tenant: TenantId, txn: Txn, limits: Limits, now: Timestamp) -> Self {
+    pub(crate) fn new(
+        plugin: Arc<Plugin>,
+        tenant: TenantId,
+        txn: Txn,
+        limits: Limits,
+        now: Timestamp,
+    ) -> Self {
         let ns = Namespace::new(tenant, plugin.manifest().id.clone());
         Self {
             // No preopens, no environment, no network, no inherited stdio.
@@ -160,7 +176,9 @@ fn classify_trap(plugin: &str, state: &CallState, err: &wasmtime::Error) -> Call
         return CallError::MemoryLimit { plugin, limit_bytes: state.limits.memory_bytes_max };
     }
     match err.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) => CallError::Deadline { plugin, deadline_ms: state.limits.call_deadline.as_millis() },
+        Some(Trap::Interrupt) => {
+            CallError::Deadline { plugin, deadline_ms: state.limits.call_deadline.as_millis() }
+        }
         Some(Trap::AllocationTooLarge) => {
             CallError::MemoryLimit { plugin, limit_bytes: state.limits.memory_bytes_max }
         }

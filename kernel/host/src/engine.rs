@@ -68,7 +68,9 @@ pub(crate) fn compile_cached(
         let cached = unsafe { Component::deserialize_file(engine, &path) };
         match cached {
             Ok(component) => return Ok(component),
-            Err(err) => tracing::warn!(path = %path.display(), error = %err, "recompiling: cached code unusable"),
+            Err(err) => {
+                tracing::warn!(path = %path.display(), error = %err, "recompiling: cached code unusable")
+            }
         }
     }
     let component = Component::new(engine, wasm)?;

@@ -13,7 +13,9 @@ pub enum LoadError {
     #[error("package is not a valid WebAssembly component: {0}")]
     InvalidWasm(String),
     /// The component carries no `keel:manifest` section, or several.
-    #[error("package has {0} keel:manifest sections; exactly one is required (build it with keel_sdk::export_plugin!)")]
+    #[error(
+        "package has {0} keel:manifest sections; exactly one is required (build it with keel_sdk::export_plugin!)"
+    )]
     ManifestSections(usize),
     /// The manifest is malformed.
     #[error(transparent)]

@@ -109,11 +109,17 @@ impl Host {
             if existing.digest() == package::digest(wasm) {
                 return Ok(existing);
             }
-            return Err(LoadError::Duplicate { id: manifest.id.to_string(), version: manifest.version });
+            return Err(LoadError::Duplicate {
+                id: manifest.id.to_string(),
+                version: manifest.version,
+            });
         }
         let plugin = package::load(&inner.engine, &inner.linker, &inner.config.cache_dir, wasm)?;
         let mut packages = inner.packages.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        packages.entry(plugin.manifest().id.clone()).or_default().insert(version, Arc::clone(&plugin));
+        packages
+            .entry(plugin.manifest().id.clone())
+            .or_default()
+            .insert(version, Arc::clone(&plugin));
         tracing::info!(plugin = %plugin.manifest().id, version = %plugin.manifest().version, digest = %plugin.digest(), "plugin loaded");
         Ok(plugin)
     }
@@ -173,20 +179,31 @@ impl Host {
     /// enablement (from the previously enabled version, or none); if it
     /// fails, nothing changes and the previous version keeps serving.
     pub fn enable(&self, tenant: &TenantId, plugin: &PluginId) -> Result<Arc<Plugin>, EnableError> {
-        let storage_err =
-            |err: keel_storage::Error| EnableError::Migrate { plugin: plugin.to_string(), source: CallError::Storage(err.to_string()) };
-        if self.tenant(tenant).map_err(|source| EnableError::Migrate { plugin: plugin.to_string(), source })?.is_none() {
+        let storage_err = |err: keel_storage::Error| EnableError::Migrate {
+            plugin: plugin.to_string(),
+            source: CallError::Storage(err.to_string()),
+        };
+        if self
+            .tenant(tenant)
+            .map_err(|source| EnableError::Migrate { plugin: plugin.to_string(), source })?
+            .is_none()
+        {
             return Err(EnableError::UnknownTenant(tenant.to_string()));
         }
-        let package = self.latest(plugin).ok_or_else(|| EnableError::UnknownPlugin(plugin.to_string()))?;
+        let package =
+            self.latest(plugin).ok_or_else(|| EnableError::UnknownPlugin(plugin.to_string()))?;
         let mut txn = self.inner.storage.write().map_err(storage_err)?;
         let key = format!("enabled/{tenant}/{plugin}");
         let previous: Option<EnabledRecord> = match txn.catalog_get(&key).map_err(storage_err)? {
             Some(bytes) => serde_json::from_slice(&bytes).ok(),
             None => None,
         };
-        let record = EnabledRecord { version: package.manifest().version.clone(), digest: package.digest().to_owned() };
-        let record = serde_json::to_vec(&record).map_err(|err| storage_err(keel_storage::Error::Invalid(err.to_string())))?;
+        let record = EnabledRecord {
+            version: package.manifest().version.clone(),
+            digest: package.digest().to_owned(),
+        };
+        let record = serde_json::to_vec(&record)
+            .map_err(|err| storage_err(keel_storage::Error::Invalid(err.to_string())))?;
         let from_version = previous.as_ref().map(|p| p.version.clone());
         if from_version.as_deref() == Some(package.manifest().version.as_str()) {
             drop(txn);
@@ -196,7 +213,8 @@ impl Host {
                 .map_err(|source| EnableError::Migrate { plugin: plugin.to_string(), source })?;
             tracing::info!(%tenant, %plugin, from = ?from_version, to = %package.manifest().version, "plugin enabled");
         }
-        let mut enabled = self.inner.enabled.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut enabled =
+            self.inner.enabled.write().unwrap_or_else(|poisoned| poisoned.into_inner());
         enabled.entry(tenant.clone()).or_default().insert(plugin.clone(), Arc::clone(&package));
         Ok(package)
     }
@@ -206,13 +224,16 @@ impl Host {
     /// Returns a message for each enablement that could not be restored.
     pub fn restore(&self) -> Result<Vec<String>, CallError> {
         let txn = self.inner.storage.read().map_err(|err| CallError::Storage(err.to_string()))?;
-        let records = txn.catalog_scan("enabled/").map_err(|err| CallError::Storage(err.to_string()))?;
+        let records =
+            txn.catalog_scan("enabled/").map_err(|err| CallError::Storage(err.to_string()))?;
         drop(txn);
         let mut problems = Vec::new();
         for (key, _) in records {
             let mut parts = key.splitn(3, '/').skip(1);
             let (Some(tenant), Some(plugin)) = (parts.next(), parts.next()) else { continue };
-            let (Ok(tenant), Ok(plugin)) = (TenantId::new(tenant), PluginId::new(plugin)) else { continue };
+            let (Ok(tenant), Ok(plugin)) = (TenantId::new(tenant), PluginId::new(plugin)) else {
+                continue;
+            };
             if let Err(err) = self.enable(&tenant, &plugin) {
                 problems.push(format!("{plugin} for tenant {tenant}: {err}"));
             }
@@ -220,15 +241,33 @@ impl Host {
         Ok(problems)
     }
 
-    fn migrate(&self, plugin: &Arc<Plugin>, tenant: &TenantId, txn: keel_storage::WriteTxn, from: Option<String>) -> Result<(), CallError> {
+    fn migrate(
+        &self,
+        plugin: &Arc<Plugin>,
+        tenant: &TenantId,
+        txn: keel_storage::WriteTxn,
+        from: Option<String>,
+    ) -> Result<(), CallError> {
         let config = &self.inner.config;
-        let state = CallState::new(Arc::clone(plugin), tenant.clone(), Txn::Write(txn), config.limits.clone(), config.clock.now());
-        call::run(&self.inner.engine, state, |store, instance| instance.call_migrate(store, from.as_deref()))
+        let state = CallState::new(
+            Arc::clone(plugin),
+            tenant.clone(),
+            Txn::Write(txn),
+            config.limits.clone(),
+            config.clock.now(),
+        );
+        call::run(&self.inner.engine, state, |store, instance| {
+            instance.call_migrate(store, from.as_deref())
+        })
     }
 
     /// Runs one operation of an enabled plugin. Blocking: call it from a
     /// thread that may block (the gateway uses `spawn_blocking`).
-    pub fn call(&self, plugin: &Arc<Plugin>, invocation: Invocation) -> Result<PluginResponse, CallError> {
+    pub fn call(
+        &self,
+        plugin: &Arc<Plugin>,
+        invocation: Invocation,
+    ) -> Result<PluginResponse, CallError> {
         let span = tracing::info_span!(
             "plugin_call",
             plugin = %plugin.manifest().id,
@@ -255,7 +294,8 @@ impl Host {
         let request = invocation.wit_request();
         let response = call::run(&inner.engine, state, |store, instance| {
             let outcome = instance.call_handle(&mut *store, &invocation.operation, &request)?;
-            Ok(outcome.and_then(|response| Ok(PluginResponse { status: response.status, body: response.body })))
+            Ok(outcome
+                .map(|response| PluginResponse { status: response.status, body: response.body }))
         });
         let response = response?;
         self.check_response(plugin, &response)?;
@@ -263,14 +303,22 @@ impl Host {
     }
 
     fn check_response(&self, plugin: &Plugin, response: &PluginResponse) -> Result<(), CallError> {
-        let bad = |reason: String| CallError::BadResponse { plugin: plugin.manifest().id.to_string(), reason };
+        let bad = |reason: String| CallError::BadResponse {
+            plugin: plugin.manifest().id.to_string(),
+            reason,
+        };
         if !(200..=299).contains(&response.status) {
-            return Err(bad(format!("status {} is not a success status; failures must be returned as errors", response.status)));
+            return Err(bad(format!(
+                "status {} is not a success status; failures must be returned as errors",
+                response.status
+            )));
         }
         if response.body.len() > self.inner.config.limits.response_body_bytes_max {
             return Err(bad(format!("body of {} bytes is over the limit", response.body.len())));
         }
-        if !response.body.is_empty() && serde_json::from_slice::<serde::de::IgnoredAny>(&response.body).is_err() {
+        if !response.body.is_empty()
+            && serde_json::from_slice::<serde::de::IgnoredAny>(&response.body).is_err()
+        {
             return Err(bad("body is not JSON".to_owned()));
         }
         Ok(())

@@ -23,7 +23,10 @@ pub struct Plugin {
 
 impl std::fmt::Debug for Plugin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Plugin").field("id", &self.manifest.id).field("digest", &self.digest).finish()
+        f.debug_struct("Plugin")
+            .field("id", &self.manifest.id)
+            .field("digest", &self.digest)
+            .finish()
     }
 }
 
@@ -43,8 +46,11 @@ impl Plugin {
 /// compiling or running it.
 pub fn manifest_of(wasm: &[u8]) -> Result<Manifest, LoadError> {
     if !wasmparser::Parser::is_component(wasm) {
-        let what =
-            if wasmparser::Parser::is_core_wasm(wasm) { "a core module, not a component" } else { "not WebAssembly" };
+        let what = if wasmparser::Parser::is_core_wasm(wasm) {
+            "a core module, not a component"
+        } else {
+            "not WebAssembly"
+        };
         return Err(LoadError::InvalidWasm(format!("the package is {what}")));
     }
     let mut sections = Vec::new();
@@ -81,9 +87,8 @@ pub(crate) fn load(
     let digest = digest(wasm);
     let component = crate::engine::compile_cached(engine, cache_dir, &digest, wasm)
         .map_err(|err| LoadError::InvalidWasm(format!("{err:#}")))?;
-    let instance_pre = linker
-        .instantiate_pre(&component)
-        .map_err(|err| LoadError::World(format!("{err:#}")))?;
+    let instance_pre =
+        linker.instantiate_pre(&component).map_err(|err| LoadError::World(format!("{err:#}")))?;
     let pre = PluginPre::new(instance_pre).map_err(|err| LoadError::World(format!("{err:#}")))?;
     Ok(Arc::new(Plugin { manifest, digest, pre }))
 }

@@ -81,7 +81,10 @@ impl Kernel {
     }
 
     /// Serves until the future completes (a signal, in the binary), then stops.
-    pub async fn serve_until(self, signal: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+    pub async fn serve_until(
+        self,
+        signal: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<()> {
         signal.await;
         tracing::info!("shutting down");
         self.stop().await
@@ -94,9 +97,12 @@ pub async fn start(config: Config) -> anyhow::Result<Kernel> {
     let host = tokio::task::spawn_blocking(move || prepare(&setup))
         .await
         .context("kernel setup panicked")??;
-    let server = Server::bind(config.addr, host.clone())
-        .await
-        .with_context(|| format!("cannot listen on {}; is another process using it? (--addr changes it)", config.addr))?;
+    let server = Server::bind(config.addr, host.clone()).await.with_context(|| {
+        format!(
+            "cannot listen on {}; is another process using it? (--addr changes it)",
+            config.addr
+        )
+    })?;
     let addr = server.local_addr()?;
     let (shutdown, stopped) = oneshot::channel::<()>();
     let serving = tokio::spawn(server.run(async {
@@ -132,20 +138,26 @@ fn prepare(config: &Config) -> anyhow::Result<Host> {
         let ids: std::collections::BTreeSet<PluginId> =
             host.plugins().iter().map(|p| p.manifest().id.clone()).collect();
         for id in ids {
-            host.enable(&demo, &id).with_context(|| format!("enabling {id} for the demo tenant"))?;
+            host.enable(&demo, &id)
+                .with_context(|| format!("enabling {id} for the demo tenant"))?;
         }
     }
     for (tenant, plugin) in &config.enable {
         host.create_tenant(tenant, tenant.as_str())?;
-        host.enable(tenant, plugin).with_context(|| format!("enabling {plugin} for tenant {tenant}"))?;
+        host.enable(tenant, plugin)
+            .with_context(|| format!("enabling {plugin} for tenant {tenant}"))?;
     }
     Ok(host)
 }
 
 /// Loads every `*.wasm` in `dir`, in name order.
 fn load_plugins(host: &Host, dir: &Path) -> anyhow::Result<()> {
-    let entries = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot read plugins directory {}; build plugins with `cargo xtask build-plugins`", dir.display()))?;
+    let entries = std::fs::read_dir(dir).with_context(|| {
+        format!(
+            "cannot read plugins directory {}; build plugins with `cargo xtask build-plugins`",
+            dir.display()
+        )
+    })?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| path.extension().is_some_and(|ext| ext == "wasm"))
@@ -153,7 +165,9 @@ fn load_plugins(host: &Host, dir: &Path) -> anyhow::Result<()> {
     paths.sort();
     for path in paths {
         let wasm = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        let plugin = host.load(&wasm).with_context(|| format!("loading plugin package {}", path.display()))?;
+        let plugin = host
+            .load(&wasm)
+            .with_context(|| format!("loading plugin package {}", path.display()))?;
         tracing::info!(path = %path.display(), plugin = %plugin.manifest().id, "loaded");
     }
     Ok(())

@@ -9,7 +9,11 @@ use clap::{Parser, Subcommand};
 use keel_types::{Limits, PluginId, TenantId};
 
 #[derive(Debug, Parser)]
-#[command(name = "keel", version, about = "Keel: a modular ERP kernel with sandboxed WebAssembly modules")]
+#[command(
+    name = "keel",
+    version,
+    about = "Keel: a modular ERP kernel with sandboxed WebAssembly modules"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -47,8 +51,12 @@ struct ServeArgs {
 }
 
 fn parse_enable(text: &str) -> Result<(TenantId, PluginId), String> {
-    let (tenant, plugin) = text.split_once(':').ok_or_else(|| format!("{text:?} is not TENANT:PLUGIN"))?;
-    Ok((TenantId::new(tenant).map_err(|e| e.to_string())?, PluginId::new(plugin).map_err(|e| e.to_string())?))
+    let (tenant, plugin) =
+        text.split_once(':').ok_or_else(|| format!("{text:?} is not TENANT:PLUGIN"))?;
+    Ok((
+        TenantId::new(tenant).map_err(|e| e.to_string())?,
+        PluginId::new(plugin).map_err(|e| e.to_string())?,
+    ))
 }
 
 fn main() -> anyhow::Result<()> {

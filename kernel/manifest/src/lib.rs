@@ -7,7 +7,9 @@
 mod manifest;
 mod path;
 
-pub use manifest::{MANIFEST_BYTES_MAX, Manifest, ManifestError, Method, Operation, Permission, Role, WORLD};
+pub use manifest::{
+    MANIFEST_BYTES_MAX, Manifest, ManifestError, Method, Operation, Permission, Role, WORLD,
+};
 pub use path::{PathPattern, Route, RouteError};
 
 #[cfg(test)]

@@ -178,14 +178,19 @@ impl Manifest {
     fn validate(&self) -> Result<(), ManifestError> {
         let rule = |reason: String| ManifestError::Rule { plugin: self.id.to_string(), reason };
         if self.world != WORLD {
-            return Err(rule(format!("targets world {:?}; this kernel hosts {WORLD:?}", self.world)));
+            return Err(rule(format!(
+                "targets world {:?}; this kernel hosts {WORLD:?}",
+                self.world
+            )));
         }
         if !is_semver(&self.version) {
             return Err(rule(format!("version {:?} is not MAJOR.MINOR.PATCH", self.version)));
         }
         for text in [&self.name, &self.description] {
             if text.len() > TEXT_BYTES_MAX {
-                return Err(rule(format!("name and description are limited to {TEXT_BYTES_MAX} bytes")));
+                return Err(rule(format!(
+                    "name and description are limited to {TEXT_BYTES_MAX} bytes"
+                )));
             }
         }
         let permissions = self.validate_permissions().map_err(rule)?;
@@ -261,9 +266,15 @@ impl Manifest {
         for op in &self.operations {
             let valid_id = !op.id.is_empty()
                 && op.id.len() <= 128
-                && op.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b));
+                && op
+                    .id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b));
             if !valid_id {
-                return Err(format!("operation id {:?} must be 1 to 128 bytes of a-z, 0-9, '-', '_', '.'", op.id));
+                return Err(format!(
+                    "operation id {:?} must be 1 to 128 bytes of a-z, 0-9, '-', '_', '.'",
+                    op.id
+                ));
             }
             if !ids.insert(op.id.as_str()) {
                 return Err(format!("operation {:?} is declared twice", op.id));

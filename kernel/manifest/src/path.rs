@@ -6,6 +6,9 @@ use crate::manifest::{Manifest, Method, Operation};
 
 const SEGMENTS_MAX: usize = 16;
 
+/// `(name, raw value)` pairs of a matched path.
+type Params = Vec<(String, String)>;
+
 /// A path pattern: literal segments and `{name}` parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathPattern {
@@ -98,7 +101,7 @@ impl PathPattern {
 
     /// Matches raw path segments; returns the parameters and a specificity
     /// key (literal segments rank before parameters, left to right).
-    fn matches(&self, parts: &[&str]) -> Option<(Vec<(String, String)>, Vec<bool>)> {
+    fn matches(&self, parts: &[&str]) -> Option<(Params, Vec<bool>)> {
         if parts.len() != self.segments.len() {
             return None;
         }
@@ -131,9 +134,13 @@ fn parse_segment(text: &str, part: &str) -> Result<Segment, String> {
     }
     let valid = !part.is_empty()
         && part.len() <= 64
-        && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b));
+        && part
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b));
     if !valid {
-        return Err(format!("segment {part:?} in path {text:?} must be non-empty a-z, 0-9, '-', '_', '.'"));
+        return Err(format!(
+            "segment {part:?} in path {text:?} must be non-empty a-z, 0-9, '-', '_', '.'"
+        ));
     }
     Ok(Segment::Literal(part.to_owned()))
 }
@@ -157,8 +164,7 @@ impl Manifest {
     /// segment where two matching patterns differ, a literal beats a parameter.
     pub fn route(&self, method: &str, path: &str) -> Result<Route<'_>, RouteError> {
         let path = path.strip_prefix('/').ok_or(RouteError::NotFound)?;
-        let parts: Vec<&str> =
-            if path.is_empty() { Vec::new() } else { path.split('/').collect() };
+        let parts: Vec<&str> = if path.is_empty() { Vec::new() } else { path.split('/').collect() };
         if parts.len() > SEGMENTS_MAX {
             return Err(RouteError::NotFound);
         }

@@ -87,7 +87,10 @@ fn bad_manifests_are_rejected_with_a_reason() {
         (with("id = \"books.read\"", "id = \"other.read\""), "starting with"),
         (with("path = \"/entries\"", "path = \"entries\""), "must start with '/'"),
         (with("path = \"/entries\"", "path = \"/entries/{a}/{a}\""), "repeats"),
-        (with("path = \"/entries/search\"", "path = \"/entries/{id}\""), "same method and path shape"),
+        (
+            with("path = \"/entries/search\"", "path = \"/entries/{id}\""),
+            "same method and path shape",
+        ),
         (with("field = \"date\"", "field = \"a..b\""), "field path"),
         (with("name = \"entries\"", "name = \"en tries\""), "collection name"),
         (with("id = \"clerk\"", "id = \"clerk\"\nextra = 1"), "unknown field"),

@@ -45,6 +45,13 @@ pub struct Page {
     pub cursor: Option<String>,
 }
 
+/// Which part of an ordered scan one call returns.
+pub(crate) struct Window<'a> {
+    pub(crate) range: &'a KeyRange,
+    pub(crate) cursor: Option<&'a str>,
+    pub(crate) limit: usize,
+}
+
 /// Reads a document.
 pub(crate) fn get(
     docs: &impl ReadableTable<&'static [u8], &'static [u8]>,
@@ -63,15 +70,15 @@ pub(crate) fn get(
 fn range_suffixes<V: redb::Value + 'static>(
     table: &impl ReadableTable<&'static [u8], V>,
     base: &[u8],
-    range: &KeyRange,
-    cursor: Option<&str>,
-    limit: usize,
+    window: &Window<'_>,
     subject: fn(&[u8]) -> &[u8],
 ) -> Result<(Vec<Vec<u8>>, Option<String>)> {
+    let Window { range, cursor, limit } = *window;
     let after = match cursor {
-        Some(text) => {
-            Some(decode_cursor(text).ok_or_else(|| Error::Invalid(format!("malformed cursor {text:?}")))?)
-        }
+        Some(text) => Some(
+            decode_cursor(text)
+                .ok_or_else(|| Error::Invalid(format!("malformed cursor {text:?}")))?,
+        ),
         None => None,
     };
     let from = [range.prefix.as_deref(), range.start.as_deref()].into_iter().flatten().max();
@@ -115,17 +122,16 @@ pub(crate) fn scan(
     docs: &impl ReadableTable<&'static [u8], &'static [u8]>,
     ns: &Namespace,
     collection: &str,
-    range: &KeyRange,
-    cursor: Option<&str>,
-    limit: usize,
+    window: &Window<'_>,
 ) -> Result<Page> {
     let base = ns.child(collection);
-    let (keys, cursor) = range_suffixes(docs, &base, range, cursor, limit, whole_key)?;
+    let (keys, cursor) = range_suffixes(docs, &base, window, whole_key)?;
     let mut entries = Vec::with_capacity(keys.len());
     for key in keys {
         let full = join(&base, &key);
         let value = docs.get(full.as_slice()).map_err(backend)?;
-        let value = value.ok_or_else(|| Error::Backend("document vanished during scan".to_owned()))?;
+        let value =
+            value.ok_or_else(|| Error::Backend("document vanished during scan".to_owned()))?;
         entries.push(Entry { key: text(&key)?, value: text(value.value())? });
     }
     Ok(Page { entries, cursor })
@@ -138,12 +144,10 @@ pub(crate) fn lookup(
     ns: &Namespace,
     collection: &str,
     index_name: &str,
-    range: &KeyRange,
-    cursor: Option<&str>,
-    limit: usize,
+    window: &Window<'_>,
 ) -> Result<Page> {
     let base = ns.index(collection, index_name);
-    let (suffixes, cursor) = range_suffixes(index, &base, range, cursor, limit, index_value)?;
+    let (suffixes, cursor) = range_suffixes(index, &base, window, index_value)?;
     let doc_base = ns.child(collection);
     let mut entries = Vec::with_capacity(suffixes.len());
     for suffix in suffixes {
@@ -153,14 +157,16 @@ pub(crate) fn lookup(
         let key = &suffix[split + 1..];
         let full = join(&doc_base, key);
         let value = docs.get(full.as_slice()).map_err(backend)?;
-        let value = value.ok_or_else(|| Error::Backend("index entry points to no document".to_owned()))?;
+        let value =
+            value.ok_or_else(|| Error::Backend("index entry points to no document".to_owned()))?;
         entries.push(Entry { key: text(key)?, value: text(value.value())? });
     }
     Ok(Page { entries, cursor })
 }
 
 fn text(bytes: &[u8]) -> Result<String> {
-    String::from_utf8(bytes.to_vec()).map_err(|_| Error::Backend("stored text is not UTF-8".to_owned()))
+    String::from_utf8(bytes.to_vec())
+        .map_err(|_| Error::Backend("stored text is not UTF-8".to_owned()))
 }
 
 /// Parses a document for storage: a JSON object within the size limit.

@@ -19,7 +19,9 @@ pub enum Error {
     #[error("{0}")]
     LimitExceeded(String),
     /// A write was attempted on a read-only transaction.
-    #[error("this call runs on a read snapshot and cannot write; use a non-GET operation to change data")]
+    #[error(
+        "this call runs on a read snapshot and cannot write; use a non-GET operation to change data"
+    )]
     ReadOnly,
     /// The database failed underneath; the transaction must be abandoned.
     #[error("storage failed: {0}")]

@@ -73,7 +73,7 @@ pub(crate) fn encode_cursor(suffix: &[u8]) -> String {
 
 /// Decodes a cursor produced by [`encode_cursor`].
 pub(crate) fn decode_cursor(cursor: &str) -> Option<Vec<u8>> {
-    if cursor.len() % 2 != 0 || cursor.len() > 4096 {
+    if !cursor.len().is_multiple_of(2) || cursor.len() > 4096 {
         return None;
     }
     (0..cursor.len())

@@ -18,7 +18,10 @@ fn entries() -> CollectionDef {
         name: "entries".to_owned(),
         indexes: vec![
             IndexDef { name: "by-date".to_owned(), field: FieldPath::parse("date").unwrap() },
-            IndexDef { name: "by-account".to_owned(), field: FieldPath::parse("lines[].account").unwrap() },
+            IndexDef {
+                name: "by-account".to_owned(),
+                field: FieldPath::parse("lines[].account").unwrap(),
+            },
         ],
         sensitive: false,
     }
@@ -39,7 +42,9 @@ fn namespaces_never_see_each_other() {
     let coll = entries();
     let mut txn = storage.write().unwrap();
     // Tenant "t1" must not see "t10"'s data, nor a plugin another plugin's.
-    for (tenant, plugin) in [("t1", "finance"), ("t10", "finance"), ("t1", "financex"), ("t1", "fin")] {
+    for (tenant, plugin) in
+        [("t1", "finance"), ("t10", "finance"), ("t1", "financex"), ("t1", "fin")]
+    {
         txn.put(&ns(tenant, plugin), &coll, "k", &doc("2026-01-01", &[tenant])).unwrap();
     }
     txn.commit().unwrap();
@@ -47,7 +52,9 @@ fn namespaces_never_see_each_other() {
     let page = read.scan(&ns("t1", "finance"), "entries", &KeyRange::default(), None, 100).unwrap();
     assert_eq!(page.entries.len(), 1);
     assert!(page.entries[0].value.contains("\"t1\""));
-    let page = read.lookup(&ns("t1", "finance"), "entries", "by-account", &KeyRange::default(), None, 100).unwrap();
+    let page = read
+        .lookup(&ns("t1", "finance"), "entries", "by-account", &KeyRange::default(), None, 100)
+        .unwrap();
     assert_eq!(page.entries.len(), 1);
     assert!(read.get(&ns("t2", "finance"), "entries", "k").unwrap().is_none());
 }
@@ -78,14 +85,21 @@ fn scans_respect_ranges_and_cursors() {
 
     let first = read.scan(&ns, "entries", &range(None, None, None), None, 4).unwrap();
     assert_eq!(keys(&first), ["a1", "a2", "a3", "b1"]);
-    let rest = read.scan(&ns, "entries", &range(None, None, None), first.cursor.as_deref(), 4).unwrap();
+    let rest =
+        read.scan(&ns, "entries", &range(None, None, None), first.cursor.as_deref(), 4).unwrap();
     assert_eq!(keys(&rest), ["b2", "c1"]);
     assert_eq!(rest.cursor, None);
 
     let exact = read.scan(&ns, "entries", &range(None, None, None), None, 6).unwrap();
     assert_eq!(exact.cursor, None, "no cursor when the page ends exactly at the last entry");
-    assert!(matches!(read.scan(&ns, "entries", &KeyRange::default(), Some("zz"), 4), Err(Error::Invalid(_))));
-    assert!(matches!(read.scan(&ns, "entries", &KeyRange::default(), None, 0), Err(Error::Invalid(_))));
+    assert!(matches!(
+        read.scan(&ns, "entries", &KeyRange::default(), Some("zz"), 4),
+        Err(Error::Invalid(_))
+    ));
+    assert!(matches!(
+        read.scan(&ns, "entries", &KeyRange::default(), None, 0),
+        Err(Error::Invalid(_))
+    ));
 }
 
 #[test]
@@ -98,7 +112,8 @@ fn indexes_follow_puts_and_deletes() {
     txn.insert(&ns, &coll, "2", &doc("2026-02-01", &["1000", "2000"])).unwrap();
     txn.insert(&ns, &coll, "3", &doc("2026-03-01", &["4000"])).unwrap();
     let by = |txn: &WriteTxn, index: &str, start: &str, end: &str| {
-        let range = KeyRange { prefix: None, start: Some(start.to_owned()), end: Some(end.to_owned()) };
+        let range =
+            KeyRange { prefix: None, start: Some(start.to_owned()), end: Some(end.to_owned()) };
         keys(&txn.lookup(&ns, "entries", index, &range, None, 100).unwrap()).join(",")
     };
     assert_eq!(by(&txn, "by-account", "1000", "1000"), "1,2");

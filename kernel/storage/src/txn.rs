@@ -6,7 +6,7 @@ use keel_types::Limits;
 use keel_types::schema::CollectionDef;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
-use crate::docs::{self, DOCS, INDEX, KeyRange, Page, SEQUENCES};
+use crate::docs::{self, DOCS, INDEX, KeyRange, Page, SEQUENCES, Window};
 use crate::error::{Error, Result, backend};
 use crate::keys::{Namespace, join};
 
@@ -35,6 +35,7 @@ pub struct WriteTxn {
 }
 
 /// Either kind of transaction, for code that serves both reads and writes.
+#[expect(clippy::large_enum_variant, reason = "one per plugin call, created once and never copied")]
 pub enum Txn {
     /// A read snapshot.
     Read(ReadTxn),
@@ -82,13 +83,20 @@ impl ReadTxn {
     }
 
     /// Lists documents in key order.
-    pub fn scan(&self, ns: &Namespace, collection: &str, range: &KeyRange, cursor: Option<&str>, limit: u32) -> Result<Page> {
+    pub fn scan(
+        &self,
+        ns: &Namespace,
+        collection: &str,
+        range: &KeyRange,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page> {
         let table = self.txn.open_table(DOCS).map_err(backend)?;
-        docs::scan(&table, ns, collection, range, cursor, page_size(&self.limits, limit)?)
+        let window = Window { range, cursor, limit: page_size(&self.limits, limit)? };
+        docs::scan(&table, ns, collection, &window)
     }
 
     /// Lists documents by index value.
-    #[expect(clippy::too_many_arguments, reason = "mirrors the WIT lookup call one to one")]
     pub fn lookup(
         &self,
         ns: &Namespace,
@@ -100,8 +108,8 @@ impl ReadTxn {
     ) -> Result<Page> {
         let docs = self.txn.open_table(DOCS).map_err(backend)?;
         let index_table = self.txn.open_table(INDEX).map_err(backend)?;
-        let limit = page_size(&self.limits, limit)?;
-        docs::lookup(&docs, &index_table, ns, collection, index, range, cursor, limit)
+        let window = Window { range, cursor, limit: page_size(&self.limits, limit)? };
+        docs::lookup(&docs, &index_table, ns, collection, index, &window)
     }
 
     /// Reads a kernel catalog record.
@@ -132,13 +140,20 @@ impl WriteTxn {
     }
 
     /// Lists documents in key order, seeing this transaction's own writes.
-    pub fn scan(&self, ns: &Namespace, collection: &str, range: &KeyRange, cursor: Option<&str>, limit: u32) -> Result<Page> {
+    pub fn scan(
+        &self,
+        ns: &Namespace,
+        collection: &str,
+        range: &KeyRange,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page> {
         let table = self.txn.open_table(DOCS).map_err(backend)?;
-        docs::scan(&table, ns, collection, range, cursor, page_size(&self.limits, limit)?)
+        let window = Window { range, cursor, limit: page_size(&self.limits, limit)? };
+        docs::scan(&table, ns, collection, &window)
     }
 
     /// Lists documents by index value, seeing this transaction's own writes.
-    #[expect(clippy::too_many_arguments, reason = "mirrors the WIT lookup call one to one")]
     pub fn lookup(
         &self,
         ns: &Namespace,
@@ -150,22 +165,39 @@ impl WriteTxn {
     ) -> Result<Page> {
         let docs = self.txn.open_table(DOCS).map_err(backend)?;
         let index_table = self.txn.open_table(INDEX).map_err(backend)?;
-        let limit = page_size(&self.limits, limit)?;
-        docs::lookup(&docs, &index_table, ns, collection, index, range, cursor, limit)
+        let window = Window { range, cursor, limit: page_size(&self.limits, limit)? };
+        docs::lookup(&docs, &index_table, ns, collection, index, &window)
     }
 
     /// Stores a new document; [`Error::Conflict`] if the key exists.
-    pub fn insert(&mut self, ns: &Namespace, collection: &CollectionDef, key: &str, value: &str) -> Result<()> {
+    pub fn insert(
+        &mut self,
+        ns: &Namespace,
+        collection: &CollectionDef,
+        key: &str,
+        value: &str,
+    ) -> Result<()> {
         self.write_doc(ns, collection, key, value, false)
     }
 
     /// Stores a document, replacing any previous one.
-    pub fn put(&mut self, ns: &Namespace, collection: &CollectionDef, key: &str, value: &str) -> Result<()> {
+    pub fn put(
+        &mut self,
+        ns: &Namespace,
+        collection: &CollectionDef,
+        key: &str,
+        value: &str,
+    ) -> Result<()> {
         self.write_doc(ns, collection, key, value, true)
     }
 
     /// Removes a document and its index entries; returns whether it existed.
-    pub fn delete(&mut self, ns: &Namespace, collection: &CollectionDef, key: &str) -> Result<bool> {
+    pub fn delete(
+        &mut self,
+        ns: &Namespace,
+        collection: &CollectionDef,
+        key: &str,
+    ) -> Result<bool> {
         self.count_write()?;
         let full = join(&ns.child(&collection.name), key.as_bytes());
         let mut docs = self.txn.open_table(DOCS).map_err(backend)?;
@@ -183,7 +215,9 @@ impl WriteTxn {
         let key = ns.child(name);
         let mut table = self.txn.open_table(SEQUENCES).map_err(backend)?;
         let last = table.get(key.as_slice()).map_err(backend)?.map_or(0, |v| v.value());
-        let next = last.checked_add(1).ok_or_else(|| Error::LimitExceeded(format!("sequence {name:?} is exhausted")))?;
+        let next = last
+            .checked_add(1)
+            .ok_or_else(|| Error::LimitExceeded(format!("sequence {name:?} is exhausted")))?;
         table.insert(key.as_slice(), next).map_err(backend)?;
         Ok(next)
     }
@@ -206,17 +240,30 @@ impl WriteTxn {
         self.txn.commit().map_err(backend)
     }
 
-    fn write_doc(&mut self, ns: &Namespace, collection: &CollectionDef, key: &str, value: &str, replace: bool) -> Result<()> {
+    fn write_doc(
+        &mut self,
+        ns: &Namespace,
+        collection: &CollectionDef,
+        key: &str,
+        value: &str,
+        replace: bool,
+    ) -> Result<()> {
         self.count_write()?;
         check_key(key, self.limits.key_bytes_max)?;
         let doc = docs::parse_document(value, self.limits.record_bytes_max)?;
         let new_index = docs::index_keys(ns, collection, key, &doc)?;
         let full = join(&ns.child(&collection.name), key.as_bytes());
         let mut docs = self.txn.open_table(DOCS).map_err(backend)?;
-        let old = docs.insert(full.as_slice(), value.as_bytes()).map_err(backend)?.map(|v| v.value().to_vec());
+        let old = docs
+            .insert(full.as_slice(), value.as_bytes())
+            .map_err(backend)?
+            .map(|v| v.value().to_vec());
         let old_index = match old {
             Some(_) if !replace => {
-                return Err(Error::Conflict { collection: collection.name.clone(), key: key.to_owned() });
+                return Err(Error::Conflict {
+                    collection: collection.name.clone(),
+                    key: key.to_owned(),
+                });
             }
             Some(old) => docs::index_keys(ns, collection, key, &stored_document(&old)?)?,
             None => Vec::new(),
@@ -247,7 +294,14 @@ impl Txn {
     }
 
     /// Lists documents in key order.
-    pub fn scan(&self, ns: &Namespace, collection: &str, range: &KeyRange, cursor: Option<&str>, limit: u32) -> Result<Page> {
+    pub fn scan(
+        &self,
+        ns: &Namespace,
+        collection: &str,
+        range: &KeyRange,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page> {
         match self {
             Txn::Read(txn) => txn.scan(ns, collection, range, cursor, limit),
             Txn::Write(txn) => txn.scan(ns, collection, range, cursor, limit),
@@ -255,7 +309,6 @@ impl Txn {
     }
 
     /// Lists documents by index value.
-    #[expect(clippy::too_many_arguments, reason = "mirrors the WIT lookup call one to one")]
     pub fn lookup(
         &self,
         ns: &Namespace,
@@ -289,12 +342,15 @@ fn page_size(limits: &Limits, limit: u32) -> Result<usize> {
 
 fn check_key(key: &str, key_bytes_max: usize) -> Result<()> {
     if key.is_empty() || key.len() > key_bytes_max {
-        return Err(Error::Invalid(format!("key must be 1 to {key_bytes_max} bytes, got {}", key.len())));
+        return Err(Error::Invalid(format!(
+            "key must be 1 to {key_bytes_max} bytes, got {}",
+            key.len()
+        )));
     }
     Ok(())
 }
 
 fn stored_document(bytes: &[u8]) -> Result<serde_json::Value> {
-    serde_json::from_slice(bytes).map_err(|err| Error::Backend(format!("stored document is not JSON: {err}")))
+    serde_json::from_slice(bytes)
+        .map_err(|err| Error::Backend(format!("stored document is not JSON: {err}")))
 }
-

@@ -23,7 +23,10 @@ pub trait Clock: Send + Sync + 'static {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
-    #[expect(clippy::disallowed_methods, reason = "the one place the kernel reads the system clock")]
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the one place the kernel reads the system clock"
+    )]
     fn now(&self) -> Timestamp {
         let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
         Timestamp {

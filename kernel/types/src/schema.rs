@@ -57,7 +57,9 @@ impl FieldPath {
             let valid = !key.is_empty()
                 && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
             if !valid {
-                return Err(invalid("each step must be a key of a-z, 0-9, '_' or '-', optionally with []"));
+                return Err(invalid(
+                    "each step must be a key of a-z, 0-9, '_' or '-', optionally with []",
+                ));
             }
             steps.push(Step { key: key.to_owned(), each });
         }

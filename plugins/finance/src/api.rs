@@ -32,6 +32,9 @@ fn page_limit(request: &Request) -> Result<u32> {
 fn date_param(request: &Request, name: &str) -> Result<Option<Date>> {
     request
         .query(name)
-        .map(|text| Date::parse(text).map_err(|err| Error::bad_request(format!("query parameter {name}: {err}"))))
+        .map(|text| {
+            Date::parse(text)
+                .map_err(|err| Error::bad_request(format!("query parameter {name}: {err}")))
+        })
         .transpose()
 }

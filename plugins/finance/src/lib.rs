@@ -41,7 +41,11 @@ mod tests {
         assert_eq!(manifest.id.as_str(), "finance");
         let src = include_str!("lib.rs");
         for op in &manifest.operations {
-            assert!(src.contains(&format!("\"{}\" =>", op.id)), "operation {} is not dispatched", op.id);
+            assert!(
+                src.contains(&format!("\"{}\" =>", op.id)),
+                "operation {} is not dispatched",
+                op.id
+            );
         }
     }
 }

@@ -7,12 +7,18 @@ const F: &str = "/api/demo/finance";
 
 async fn books() -> TestKernel {
     let kernel = TestKernel::start(Setup::new(&["finance"])).await;
-    kernel.post(&format!("{F}/chart-templates/starter"), json!({ "currency": "EUR" })).await.expect(201);
+    kernel
+        .post(&format!("{F}/chart-templates/starter"), json!({ "currency": "EUR" }))
+        .await
+        .expect(201);
     kernel
 }
 
 fn entry(date: &str, memo: &str, lines: &[(&str, &str, &str)]) -> Value {
-    let lines: Vec<Value> = lines.iter().map(|(account, side, amount)| json!({ "account": account, *side: amount })).collect();
+    let lines: Vec<Value> = lines
+        .iter()
+        .map(|(account, side, amount)| json!({ "account": account, *side: amount }))
+        .collect();
     json!({ "date": date, "memo": memo, "lines": lines })
 }
 
@@ -20,16 +26,36 @@ fn entry(date: &str, memo: &str, lines: &[(&str, &str, &str)]) -> Value {
 async fn posting_maintains_balances_and_a_balanced_trial_balance() {
     let k = books().await;
     let posted = k
-        .post(&format!("{F}/entries"), entry("2026-01-10", "Owner investment", &[("1100", "debit", "10000.00"), ("3000", "credit", "10000.00")]))
+        .post(
+            &format!("{F}/entries"),
+            entry(
+                "2026-01-10",
+                "Owner investment",
+                &[("1100", "debit", "10000.00"), ("3000", "credit", "10000.00")],
+            ),
+        )
         .await;
     let posted = posted.expect(201);
     assert_eq!(posted["number"], 1);
     assert_eq!(posted["currency"], "EUR");
     assert_eq!(posted["total"], "10000.00");
-    k.post(&format!("{F}/entries"), entry("2026-02-05", "Rent", &[("6100", "debit", "1200.00"), ("1100", "credit", "1200.00")])).await.expect(201);
     k.post(
         &format!("{F}/entries"),
-        entry("2026-02-20", "Sale with VAT", &[("1200", "debit", "1190.00"), ("4000", "credit", "1000.00"), ("2100", "credit", "190.00")]),
+        entry("2026-02-05", "Rent", &[("6100", "debit", "1200.00"), ("1100", "credit", "1200.00")]),
+    )
+    .await
+    .expect(201);
+    k.post(
+        &format!("{F}/entries"),
+        entry(
+            "2026-02-20",
+            "Sale with VAT",
+            &[
+                ("1200", "debit", "1190.00"),
+                ("4000", "credit", "1000.00"),
+                ("2100", "credit", "190.00"),
+            ],
+        ),
     )
     .await
     .expect(201);
@@ -47,12 +73,18 @@ async fn posting_maintains_balances_and_a_balanced_trial_balance() {
     assert_eq!(before.expect(200)["balance"], "0");
     let revenue = k.get(&format!("{F}/accounts/4000/balance")).await;
     assert_eq!(revenue.body["balance"], "1000.00", "income is credit-normal");
-    k.get(&format!("{F}/accounts/1100/balance?as_of=2026-02-30")).await.expect_problem(400, "bad-request");
+    k.get(&format!("{F}/accounts/1100/balance?as_of=2026-02-30"))
+        .await
+        .expect_problem(400, "bad-request");
 
     let tb = k.get(&format!("{F}/reports/trial-balance")).await;
     let tb = tb.expect(200);
-    assert_eq!(tb["totals"], json!([{ "currency": "EUR", "debit": "11190.00", "credit": "11190.00", "balanced": true }]));
-    let codes: Vec<&str> = tb["rows"].as_array().unwrap().iter().map(|r| r["account"].as_str().unwrap()).collect();
+    assert_eq!(
+        tb["totals"],
+        json!([{ "currency": "EUR", "debit": "11190.00", "credit": "11190.00", "balanced": true }])
+    );
+    let codes: Vec<&str> =
+        tb["rows"].as_array().unwrap().iter().map(|r| r["account"].as_str().unwrap()).collect();
     assert_eq!(codes, ["1100", "1200", "2100", "3000", "4000", "6100"]);
     let jan_tb = k.get(&format!("{F}/reports/trial-balance?as_of=2026-01-31")).await;
     assert_eq!(jan_tb.expect(200)["totals"][0]["debit"], "10000.00");
@@ -65,7 +97,12 @@ async fn entries_are_listed_by_date_and_by_account_with_pagination() {
     for day in 1..=9 {
         let account = if day % 3 == 0 { "6300" } else { "6200" };
         let date = format!("2026-03-{day:02}");
-        k.post(&format!("{F}/entries"), entry(&date, "bill", &[(account, "debit", "10.00"), ("1000", "credit", "10.00")])).await.expect(201);
+        k.post(
+            &format!("{F}/entries"),
+            entry(&date, "bill", &[(account, "debit", "10.00"), ("1000", "credit", "10.00")]),
+        )
+        .await
+        .expect(201);
     }
     let numbers = |reply: &Value| -> Vec<u64> {
         reply["entries"].as_array().unwrap().iter().map(|e| e["number"].as_u64().unwrap()).collect()
@@ -79,7 +116,8 @@ async fn entries_are_listed_by_date_and_by_account_with_pagination() {
 
     let first = k.get(&format!("{F}/entries?limit=4")).await;
     assert_eq!(numbers(first.expect(200)), [1, 2, 3, 4]);
-    let cursor = first.body["cursor"].as_str().expect("a cursor when more entries follow").to_owned();
+    let cursor =
+        first.body["cursor"].as_str().expect("a cursor when more entries follow").to_owned();
     let next = k.get(&format!("{F}/entries?limit=4&cursor={cursor}")).await;
     assert_eq!(numbers(next.expect(200)), [5, 6, 7, 8]);
     let cursor = next.body["cursor"].as_str().unwrap().to_owned();
@@ -96,32 +134,76 @@ async fn entries_are_listed_by_date_and_by_account_with_pagination() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rejected_entries_store_nothing_and_use_no_number() {
     let k = books().await;
-    let too_many: Vec<Value> = (0..501).map(|i| if i == 0 { json!({ "account": "1000", "debit": "500" }) } else { json!({ "account": "4000", "credit": "1" }) }).collect();
+    let too_many: Vec<Value> = (0..501)
+        .map(|i| {
+            if i == 0 {
+                json!({ "account": "1000", "debit": "500" })
+            } else {
+                json!({ "account": "4000", "credit": "1" })
+            }
+        })
+        .collect();
     let invalid = [
-        (entry("2026-01-01", "unbalanced", &[("1000", "debit", "100.00"), ("4000", "credit", "99.99")]), "unbalanced"),
+        (
+            entry(
+                "2026-01-01",
+                "unbalanced",
+                &[("1000", "debit", "100.00"), ("4000", "credit", "99.99")],
+            ),
+            "unbalanced",
+        ),
         (json!({ "date": "2026-01-01", "lines": [] }), "at least two lines"),
-        (entry("2026-01-01", "unknown", &[("1000", "debit", "1"), ("7777", "credit", "1")]), "does not exist"),
-        (entry("2026-01-01", "negative", &[("1000", "debit", "-5"), ("4000", "credit", "-5")]), "greater than zero"),
-        (entry("2026-01-01", "malformed", &[("1000", "debit", "12,50"), ("4000", "credit", "12,50")]), "not a decimal"),
-        (json!({ "date": "2026-01-01", "lines": [{ "account": "1000", "debit": 5 }, { "account": "4000", "credit": 5 }] }), "decimal string"),
+        (
+            entry("2026-01-01", "unknown", &[("1000", "debit", "1"), ("7777", "credit", "1")]),
+            "does not exist",
+        ),
+        (
+            entry("2026-01-01", "negative", &[("1000", "debit", "-5"), ("4000", "credit", "-5")]),
+            "greater than zero",
+        ),
+        (
+            entry(
+                "2026-01-01",
+                "malformed",
+                &[("1000", "debit", "12,50"), ("4000", "credit", "12,50")],
+            ),
+            "not a decimal",
+        ),
+        (
+            json!({ "date": "2026-01-01", "lines": [{ "account": "1000", "debit": 5 }, { "account": "4000", "credit": 5 }] }),
+            "decimal string",
+        ),
         (json!({ "date": "2026-01-01", "lines": too_many }), "at most 500"),
-        (entry("2026-02-30", "bad date", &[("1000", "debit", "1"), ("4000", "credit", "1")]), "date"),
+        (
+            entry("2026-02-30", "bad date", &[("1000", "debit", "1"), ("4000", "credit", "1")]),
+            "date",
+        ),
     ];
     for (body, needle) in invalid {
         let detail = k.post(&format!("{F}/entries"), body).await.expect_problem(422, "invalid");
         assert!(detail.contains(needle), "{detail:?} should mention {needle:?}");
     }
-    for bad in [json!({ "date": "2026-01-01" }), json!([1, 2]), json!({ "date": "2026-01-01", "lines": [], "extra": 1 })] {
+    for bad in [
+        json!({ "date": "2026-01-01" }),
+        json!([1, 2]),
+        json!({ "date": "2026-01-01", "lines": [], "extra": 1 }),
+    ] {
         k.post(&format!("{F}/entries"), bad).await.expect_problem(400, "bad-request");
     }
-    let raw = k.client().post(format!("{}{F}/entries", k.base())).body("{not json").send().await.unwrap();
+    let raw =
+        k.client().post(format!("{}{F}/entries", k.base())).body("{not json").send().await.unwrap();
     keel_tests::Reply::from(raw).await.expect_problem(400, "bad-request");
 
     let listed = k.get(&format!("{F}/entries")).await;
     assert_eq!(listed.expect(200)["entries"], json!([]), "nothing was stored");
     let tb = k.get(&format!("{F}/reports/trial-balance")).await;
     assert_eq!(tb.expect(200)["rows"], json!([]), "no balance moved");
-    let ok = k.post(&format!("{F}/entries"), entry("2026-01-01", "first real", &[("1000", "debit", "1"), ("4000", "credit", "1")])).await;
+    let ok = k
+        .post(
+            &format!("{F}/entries"),
+            entry("2026-01-01", "first real", &[("1000", "debit", "1"), ("4000", "credit", "1")]),
+        )
+        .await;
     assert_eq!(ok.expect(201)["number"], 1, "rejected entries used up no number");
     k.stop().await;
 }
@@ -140,11 +222,14 @@ async fn chart_of_accounts() {
     assert_eq!(got.expect(200)["name"], "Cash");
     k.get(&format!("{F}/accounts/9999")).await.expect_problem(404, "not-found");
 
-    let loaded = k.post(&format!("{F}/chart-templates/starter"), json!({ "currency": "EUR" })).await;
+    let loaded =
+        k.post(&format!("{F}/chart-templates/starter"), json!({ "currency": "EUR" })).await;
     let loaded = loaded.expect(201);
     assert_eq!(loaded["skipped"], json!(["1000"]));
     assert_eq!(loaded["created"].as_array().unwrap().len(), 23);
-    k.post(&format!("{F}/chart-templates/nope"), json!({ "currency": "EUR" })).await.expect_problem(422, "invalid");
+    k.post(&format!("{F}/chart-templates/nope"), json!({ "currency": "EUR" }))
+        .await
+        .expect_problem(422, "invalid");
     let expenses = k.get(&format!("{F}/accounts?type=expense")).await;
     let expenses = expenses.expect(200)["accounts"].as_array().unwrap().clone();
     assert_eq!(expenses.len(), 7);
@@ -164,7 +249,14 @@ async fn concurrent_posts_get_distinct_gapless_numbers() {
             .client()
             .post(format!("{}{F}/entries", k.base()))
             .header("content-type", "application/json")
-            .body(entry("2026-04-01", &format!("sale {i}"), &[("1000", "debit", "2.50"), ("4000", "credit", "2.50")]).to_string());
+            .body(
+                entry(
+                    "2026-04-01",
+                    &format!("sale {i}"),
+                    &[("1000", "debit", "2.50"), ("4000", "credit", "2.50")],
+                )
+                .to_string(),
+            );
         tasks.spawn(async move { keel_tests::Reply::from(request.send().await.unwrap()).await });
     }
     let mut numbers = Vec::new();

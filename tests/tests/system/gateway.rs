@@ -21,7 +21,8 @@ async fn unknown_routes_are_404_problems_and_wrong_methods_405() {
     }
     let reply = k.send("DELETE", "/api/demo/finance/accounts", None).await;
     reply.expect_problem(405, "method-not-allowed");
-    let raw = k.client().delete(format!("{}/api/demo/finance/accounts", k.base())).send().await.unwrap();
+    let raw =
+        k.client().delete(format!("{}/api/demo/finance/accounts", k.base())).send().await.unwrap();
     assert_eq!(raw.headers()["allow"], "GET, POST");
     k.stop().await;
 }

@@ -7,7 +7,9 @@ use serde_json::json;
 async fn data_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let k = TestKernel::start_in(dir.path(), Setup::new(&["finance"])).await;
-    k.post("/api/demo/finance/chart-templates/starter", json!({ "currency": "EUR" })).await.expect(201);
+    k.post("/api/demo/finance/chart-templates/starter", json!({ "currency": "EUR" }))
+        .await
+        .expect(201);
     let entry = json!({ "date": "2026-05-01", "memo": "Loan", "lines": [
         { "account": "1100", "debit": "25000.00" }, { "account": "2500", "credit": "25000.00" } ] });
     k.post("/api/demo/finance/entries", entry.clone()).await.expect(201);

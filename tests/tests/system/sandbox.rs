@@ -26,9 +26,11 @@ async fn finance_still_serves(k: &TestKernel) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trap_fails_only_its_call() {
     let k = kernel(Duration::from_secs(5)).await;
-    let detail = k.post(&format!("{R}/trap"), json!({})).await.expect_problem(500, "plugin-trapped");
+    let detail =
+        k.post(&format!("{R}/trap"), json!({})).await.expect_problem(500, "plugin-trapped");
     assert!(detail.contains("rogue"), "{detail}");
-    let detail = k.post(&format!("{R}/recurse"), json!({})).await.expect_problem(500, "plugin-trapped");
+    let detail =
+        k.post(&format!("{R}/recurse"), json!({})).await.expect_problem(500, "plugin-trapped");
     assert!(detail.contains("rogue"), "{detail}");
     finance_still_serves(&k).await;
     k.stop().await;
@@ -66,7 +68,8 @@ async fn a_loop_is_stopped_at_its_deadline_while_other_requests_succeed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_memory_bomb_fails_its_call_and_the_plugin_keeps_working() {
     let k = kernel(Duration::from_secs(5)).await;
-    let detail = k.post(&format!("{R}/alloc"), json!({})).await.expect_problem(500, "plugin-memory-limit");
+    let detail =
+        k.post(&format!("{R}/alloc"), json!({})).await.expect_problem(500, "plugin-memory-limit");
     assert!(detail.contains(&(32 * 1024 * 1024).to_string()), "{detail}");
     k.get(&format!("{R}/notes/none")).await.expect_problem(404, "not-found");
     finance_still_serves(&k).await;
@@ -85,11 +88,17 @@ async fn a_plugin_cannot_reach_another_plugins_or_tenants_data() {
     let report = report.expect(200).as_object().unwrap().clone();
     assert_eq!(report["own accounts collection"], "absent", "rogue's accounts are its own");
     assert_eq!(report["own accounts scanned"], json!({ "Ok": 0 }));
-    for label in ["undeclared collection", "path traversal", "NUL separator", "other plugin prefix"] {
-        let error = report[label]["error"].as_str().unwrap_or_else(|| panic!("{label} should fail: {}", report[label]));
+    for label in ["undeclared collection", "path traversal", "NUL separator", "other plugin prefix"]
+    {
+        let error = report[label]["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{label} should fail: {}", report[label]));
         assert!(error.contains("not declared"), "{label}: {error}");
     }
-    assert!(!serde_json::to_string(&report).unwrap().contains("Bank"), "finance's data leaked: {report:?}");
+    assert!(
+        !serde_json::to_string(&report).unwrap().contains("Bank"),
+        "finance's data leaked: {report:?}"
+    );
 
     // Tenant `acme` has finance too, and sees none of `demo`'s books.
     k.get("/api/acme/finance/accounts/1100").await.expect_problem(404, "not-found");
@@ -115,7 +124,10 @@ async fn failed_calls_leave_nothing_behind() {
 async fn plugins_see_an_empty_sandbox_and_cannot_fake_failures() {
     let k = kernel(Duration::from_secs(5)).await;
     let sandbox = k.get(&format!("{R}/sandbox")).await;
-    assert_eq!(sandbox.expect(200), &json!({ "env_vars": 0, "read_etc_passwd": false, "read_dir_root": false, "args": 0 }));
+    assert_eq!(
+        sandbox.expect(200),
+        &json!({ "env_vars": 0, "read_etc_passwd": false, "read_dir_root": false, "args": 0 })
+    );
     k.get(&format!("{R}/bad-status")).await.expect_problem(502, "plugin-bad-response");
     k.stop().await;
 }

@@ -11,7 +11,12 @@ const MESSAGE_BYTES_MAX: usize = 4096;
 const FIELDS_MAX: usize = 32;
 
 impl Host for CallState {
-    fn emit(&mut self, level: Level, message: String, fields: Vec<(String, String)>) -> wasmtime::Result<()> {
+    fn emit(
+        &mut self,
+        level: Level,
+        message: String,
+        fields: Vec<(String, String)>,
+    ) -> wasmtime::Result<()> {
         self.n_log_lines += 1;
         if self.n_log_lines > LINES_PER_CALL_MAX {
             return Ok(());

@@ -92,11 +92,18 @@ impl Host for CallState {
         self.storage(result)
     }
 
-    fn scan(&mut self, collection: String, key_range: KeyRange, cursor: Option<String>, limit: u32) -> HostResult<Page> {
+    fn scan(
+        &mut self,
+        collection: String,
+        key_range: KeyRange,
+        cursor: Option<String>,
+        limit: u32,
+    ) -> HostResult<Page> {
         if let Err(err) = self.collection(&collection) {
             return Ok(Err(err));
         }
-        let result = self.txn.scan(&self.ns, &collection, &range(key_range), cursor.as_deref(), limit);
+        let result =
+            self.txn.scan(&self.ns, &collection, &range(key_range), cursor.as_deref(), limit);
         self.storage(result.map(page))
     }
 
@@ -117,8 +124,14 @@ impl Host for CallState {
                 "index {index:?} is not declared on collection {collection:?}"
             ))));
         }
-        let result =
-            self.txn.lookup(&self.ns, &collection, &index, &range(key_range), cursor.as_deref(), limit);
+        let result = self.txn.lookup(
+            &self.ns,
+            &collection,
+            &index,
+            &range(key_range),
+            cursor.as_deref(),
+            limit,
+        );
         self.storage(result.map(page))
     }
 

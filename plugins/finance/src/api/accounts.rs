@@ -65,5 +65,7 @@ pub(crate) fn load_template(request: &Request) -> Result<Response> {
             created.push(account.code);
         }
     }
-    Response::created(&serde_json::json!({ "template": name, "created": created, "skipped": skipped }))
+    Response::created(
+        &serde_json::json!({ "template": name, "created": created, "skipped": skipped }),
+    )
 }

@@ -42,9 +42,9 @@ pub(crate) fn post(request: &Request) -> Result<Response> {
 /// `GET /entries/{number}`
 pub(crate) fn get(request: &Request) -> Result<Response> {
     let text = request.param("number")?;
-    let number: u64 = text
-        .parse()
-        .map_err(|_| Error::bad_request(format!("entry number {text:?} is not a positive integer")))?;
+    let number: u64 = text.parse().map_err(|_| {
+        Error::bad_request(format!("entry number {text:?} is not a positive integer"))
+    })?;
     match ENTRIES.get(&entry_key(number))? {
         Some(entry) => Response::ok(&entry),
         None => Err(Error::not_found(format!("entry {number} does not exist"))),
@@ -57,7 +57,8 @@ pub(crate) fn list(request: &Request) -> Result<Response> {
     let limit = super::page_limit(request)?;
     let from = super::date_param(request, "from")?;
     let to = super::date_param(request, "to")?;
-    let dates = Range::between(from.map(|d| d.as_str().to_owned()), to.map(|d| d.as_str().to_owned()));
+    let dates =
+        Range::between(from.map(|d| d.as_str().to_owned()), to.map(|d| d.as_str().to_owned()));
     let mut cursor = request.query("cursor").map(str::to_owned);
     let Some(account) = request.query("account") else {
         let page = if dates == Range::all() {
@@ -76,7 +77,8 @@ pub(crate) fn list(request: &Request) -> Result<Response> {
     let mut entries = Vec::new();
     for _ in 0..FILTER_PAGES_MAX {
         let want = limit - u32::try_from(entries.len()).unwrap_or(limit);
-        let page = ENTRIES.lookup("by-account", &Range::exactly(account), cursor.as_deref(), want)?;
+        let page =
+            ENTRIES.lookup("by-account", &Range::exactly(account), cursor.as_deref(), want)?;
         entries.extend(page.items.into_iter().map(|(_, e)| e).filter(in_dates));
         cursor = page.cursor;
         if cursor.is_none() || entries.len() >= limit as usize {

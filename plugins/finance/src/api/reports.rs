@@ -36,5 +36,7 @@ pub(crate) fn trial_balance(request: &Request) -> Result<Response> {
         rows.push((account, totals));
     }
     let report = balance::trial_balance(rows)?;
-    Response::ok(&serde_json::json!({ "as_of": as_of, "rows": report.rows, "totals": report.totals }))
+    Response::ok(
+        &serde_json::json!({ "as_of": as_of, "rows": report.rows, "totals": report.totals }),
+    )
 }

@@ -105,10 +105,17 @@ impl NewAccount {
         check_code(&self.code)?;
         let name = self.name.trim();
         if name.is_empty() || name.len() > NAME_BYTES_MAX {
-            return Err(RuleError::new(format!("account name must be 1 to {NAME_BYTES_MAX} bytes")));
+            return Err(RuleError::new(format!(
+                "account name must be 1 to {NAME_BYTES_MAX} bytes"
+            )));
         }
         check_currency(&self.currency)?;
-        Ok(Account { code: self.code, name: name.to_owned(), kind: AccountType::parse(&self.kind)?, currency: self.currency })
+        Ok(Account {
+            code: self.code,
+            name: name.to_owned(),
+            kind: AccountType::parse(&self.kind)?,
+            currency: self.currency,
+        })
     }
 }
 
@@ -131,7 +138,9 @@ pub fn check_currency(currency: &str) -> Result<(), RuleError> {
     if currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase()) {
         Ok(())
     } else {
-        Err(RuleError::new(format!("currency {currency:?} must be an ISO 4217 code such as \"EUR\"")))
+        Err(RuleError::new(format!(
+            "currency {currency:?} must be an ISO 4217 code such as \"EUR\""
+        )))
     }
 }
 
@@ -144,7 +153,10 @@ pub fn template(name: &str, currency: &str) -> Result<Vec<Account>, RuleError> {
     let rows: &[(&str, &str, AccountType)] = match name {
         "starter" => &STARTER,
         _ => {
-            return Err(RuleError::new(format!("chart template {name:?} does not exist; available: {}", TEMPLATES.join(", "))));
+            return Err(RuleError::new(format!(
+                "chart template {name:?} does not exist; available: {}",
+                TEMPLATES.join(", ")
+            )));
         }
     };
     Ok(rows
@@ -191,7 +203,12 @@ mod tests {
     use super::*;
 
     fn new(code: &str, name: &str, kind: &str, currency: &str) -> NewAccount {
-        NewAccount { code: code.into(), name: name.into(), kind: kind.into(), currency: currency.into() }
+        NewAccount {
+            code: code.into(),
+            name: name.into(),
+            kind: kind.into(),
+            currency: currency.into(),
+        }
     }
 
     #[test]

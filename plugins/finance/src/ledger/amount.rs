@@ -16,20 +16,27 @@ const MAGNITUDE_MAX: i64 = 1_000_000_000_000_000;
 /// floats for most clients.
 pub fn parse_positive(value: &serde_json::Value, what: &str) -> Result<Decimal, RuleError> {
     let Some(text) = value.as_str() else {
-        return Err(RuleError::new(format!("{what} must be a decimal string such as \"100.00\", not {value}")));
+        return Err(RuleError::new(format!(
+            "{what} must be a decimal string such as \"100.00\", not {value}"
+        )));
     };
     let amount = Decimal::from_str_exact(text)
         .or_else(|_| Decimal::from_str(text))
         .map_err(|_| RuleError::new(format!("{what} {text:?} is not a decimal number")))?;
-    let plain = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-');
+    let plain =
+        !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-');
     if !plain {
-        return Err(RuleError::new(format!("{what} {text:?} must be written as digits with an optional decimal point")));
+        return Err(RuleError::new(format!(
+            "{what} {text:?} must be written as digits with an optional decimal point"
+        )));
     }
     if amount.is_sign_negative() || amount.is_zero() {
         return Err(RuleError::new(format!("{what} {text:?} must be greater than zero")));
     }
     if amount.scale() > SCALE_MAX {
-        return Err(RuleError::new(format!("{what} {text:?} has more than {SCALE_MAX} decimal places")));
+        return Err(RuleError::new(format!(
+            "{what} {text:?} has more than {SCALE_MAX} decimal places"
+        )));
     }
     if amount >= Decimal::from(MAGNITUDE_MAX) {
         return Err(RuleError::new(format!("{what} {text:?} is too large")));
@@ -52,8 +59,21 @@ mod tests {
 
     #[test]
     fn rejects_everything_else() {
-        for bad in [json!(100), json!(1.5), json!(null), json!("-5"), json!("0"), json!("0.00"), json!("abc"),
-            json!("1e3"), json!("1.00001"), json!(" 1"), json!(""), json!("1000000000000000"), json!("NaN")] {
+        for bad in [
+            json!(100),
+            json!(1.5),
+            json!(null),
+            json!("-5"),
+            json!("0"),
+            json!("0.00"),
+            json!("abc"),
+            json!("1e3"),
+            json!("1.00001"),
+            json!(" 1"),
+            json!(""),
+            json!("1000000000000000"),
+            json!("NaN"),
+        ] {
             assert!(parse_positive(&bad, "debit").is_err(), "{bad}");
         }
     }

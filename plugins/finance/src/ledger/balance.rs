@@ -90,7 +90,8 @@ pub fn trial_balance(accounts: Vec<(Account, Totals)>) -> Result<TrialBalance, R
             continue;
         }
         let net = totals.debit - totals.credit;
-        let (debit, credit) = if net >= Decimal::ZERO { (net, Decimal::ZERO) } else { (Decimal::ZERO, -net) };
+        let (debit, credit) =
+            if net >= Decimal::ZERO { (net, Decimal::ZERO) } else { (Decimal::ZERO, -net) };
         columns.entry(account.currency.clone()).or_default().add(Totals { debit, credit })?;
         rows.push(TrialBalanceRow {
             account: account.code,
@@ -104,7 +105,12 @@ pub fn trial_balance(accounts: Vec<(Account, Totals)>) -> Result<TrialBalance, R
     rows.sort_by(|a, b| a.account.cmp(&b.account));
     let totals = columns
         .into_iter()
-        .map(|(currency, t)| CurrencyTotals { currency, debit: t.debit, credit: t.credit, balanced: t.debit == t.credit })
+        .map(|(currency, t)| CurrencyTotals {
+            currency,
+            debit: t.debit,
+            credit: t.credit,
+            balanced: t.debit == t.credit,
+        })
         .collect();
     Ok(TrialBalance { rows, totals })
 }

@@ -106,14 +106,22 @@ impl NewEntry {
         let date = Date::parse(&self.date)?;
         for (what, text) in [("memo", &self.memo), ("reference", &self.reference)] {
             if text.len() > TEXT_BYTES_MAX {
-                return Err(RuleError::new(format!("{what} is longer than {TEXT_BYTES_MAX} bytes")));
+                return Err(RuleError::new(format!(
+                    "{what} is longer than {TEXT_BYTES_MAX} bytes"
+                )));
             }
         }
         if self.lines.len() < 2 {
-            return Err(RuleError::new(format!("an entry needs at least two lines; it has {}", self.lines.len())));
+            return Err(RuleError::new(format!(
+                "an entry needs at least two lines; it has {}",
+                self.lines.len()
+            )));
         }
         if self.lines.len() > LINES_MAX {
-            return Err(RuleError::new(format!("an entry may have at most {LINES_MAX} lines; it has {}", self.lines.len())));
+            return Err(RuleError::new(format!(
+                "an entry may have at most {LINES_MAX} lines; it has {}",
+                self.lines.len()
+            )));
         }
         let mut lines = Vec::with_capacity(self.lines.len());
         let (mut debits, mut credits) = (Decimal::ZERO, Decimal::ZERO);
@@ -131,7 +139,11 @@ impl NewEntry {
                     credits = checked_add(credits, amount)?;
                     Line { account: line.account, debit: None, credit: Some(amount) }
                 }
-                _ => return Err(RuleError::new(format!("line {n} must have exactly one of debit or credit"))),
+                _ => {
+                    return Err(RuleError::new(format!(
+                        "line {n} must have exactly one of debit or credit"
+                    )));
+                }
             };
             lines.push(line);
         }
@@ -158,7 +170,9 @@ impl CheckedEntry {
     pub fn resolve(&self, chart: &HashMap<String, Account>) -> Result<String, RuleError> {
         let mut currency: Option<&str> = None;
         for code in self.account_codes() {
-            let account = chart.get(&code).ok_or_else(|| RuleError::new(format!("account {code:?} does not exist")))?;
+            let account = chart
+                .get(&code)
+                .ok_or_else(|| RuleError::new(format!("account {code:?} does not exist")))?;
             match currency {
                 None => currency = Some(&account.currency),
                 Some(c) if c == account.currency => {}
@@ -177,7 +191,10 @@ impl CheckedEntry {
     pub fn deltas(&self) -> Result<BTreeMap<String, Totals>, RuleError> {
         let mut deltas: BTreeMap<String, Totals> = BTreeMap::new();
         for line in &self.lines {
-            let delta = Totals { debit: line.debit.unwrap_or_default(), credit: line.credit.unwrap_or_default() };
+            let delta = Totals {
+                debit: line.debit.unwrap_or_default(),
+                credit: line.credit.unwrap_or_default(),
+            };
             deltas.entry(line.account.clone()).or_default().add(delta)?;
         }
         Ok(deltas)
@@ -197,7 +214,8 @@ mod tests {
 
     fn entry(lines: serde_json::Value) -> Result<CheckedEntry, RuleError> {
         let raw: NewEntry =
-            serde_json::from_value(json!({ "date": "2026-03-01", "memo": "m", "lines": lines })).unwrap();
+            serde_json::from_value(json!({ "date": "2026-03-01", "memo": "m", "lines": lines }))
+                .unwrap();
         raw.check()
     }
 
@@ -205,7 +223,12 @@ mod tests {
         [("1000", "EUR"), ("4000", "EUR"), ("9000", "USD")]
             .into_iter()
             .map(|(code, currency)| {
-                let account = Account { code: code.into(), name: code.into(), kind: AccountType::Asset, currency: currency.into() };
+                let account = Account {
+                    code: code.into(),
+                    name: code.into(),
+                    kind: AccountType::Asset,
+                    currency: currency.into(),
+                };
                 (code.to_owned(), account)
             })
             .collect()
@@ -229,15 +252,33 @@ mod tests {
     #[test]
     fn broken_entries_are_rejected_with_reasons() {
         let cases = [
-            (json!([{ "account": "1000", "debit": "100" }, { "account": "4000", "credit": "99.99" }]), "unbalanced"),
+            (
+                json!([{ "account": "1000", "debit": "100" }, { "account": "4000", "credit": "99.99" }]),
+                "unbalanced",
+            ),
             (json!([]), "at least two lines"),
             (json!([{ "account": "1000", "debit": "1" }]), "at least two lines"),
-            (json!([{ "account": "1000", "debit": "-1" }, { "account": "4000", "credit": "-1" }]), "greater than zero"),
-            (json!([{ "account": "1000", "debit": 1 }, { "account": "4000", "credit": 1 }]), "decimal string"),
-            (json!([{ "account": "1000", "debit": "1x" }, { "account": "4000", "credit": "1" }]), "not a decimal"),
-            (json!([{ "account": "1000", "debit": "1", "credit": "1" }, { "account": "4000", "credit": "1" }]), "exactly one"),
+            (
+                json!([{ "account": "1000", "debit": "-1" }, { "account": "4000", "credit": "-1" }]),
+                "greater than zero",
+            ),
+            (
+                json!([{ "account": "1000", "debit": 1 }, { "account": "4000", "credit": 1 }]),
+                "decimal string",
+            ),
+            (
+                json!([{ "account": "1000", "debit": "1x" }, { "account": "4000", "credit": "1" }]),
+                "not a decimal",
+            ),
+            (
+                json!([{ "account": "1000", "debit": "1", "credit": "1" }, { "account": "4000", "credit": "1" }]),
+                "exactly one",
+            ),
             (json!([{ "account": "1000" }, { "account": "4000", "credit": "1" }]), "exactly one"),
-            (json!([{ "account": "", "debit": "1" }, { "account": "4000", "credit": "1" }]), "code"),
+            (
+                json!([{ "account": "", "debit": "1" }, { "account": "4000", "credit": "1" }]),
+                "code",
+            ),
         ];
         for (lines, needle) in cases {
             let err = entry(lines.clone()).unwrap_err().0;
@@ -258,9 +299,15 @@ mod tests {
 
     #[test]
     fn accounts_must_exist_and_share_a_currency() {
-        let unknown = entry(json!([{ "account": "1000", "debit": "1" }, { "account": "7777", "credit": "1" }])).unwrap();
+        let unknown = entry(
+            json!([{ "account": "1000", "debit": "1" }, { "account": "7777", "credit": "1" }]),
+        )
+        .unwrap();
         assert!(unknown.resolve(&chart()).unwrap_err().0.contains("does not exist"));
-        let mixed = entry(json!([{ "account": "1000", "debit": "1" }, { "account": "9000", "credit": "1" }])).unwrap();
+        let mixed = entry(
+            json!([{ "account": "1000", "debit": "1" }, { "account": "9000", "credit": "1" }]),
+        )
+        .unwrap();
         assert!(mixed.resolve(&chart()).unwrap_err().0.contains("one currency"));
     }
 

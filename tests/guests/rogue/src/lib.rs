@@ -78,7 +78,10 @@ fn escape(key: &str) -> Result<Response> {
     let scan = ACCOUNTS.scan(&Range::all(), None, 100).map(|page| page.items.len());
     report.insert("own accounts scanned".to_owned(), json!(scan.map_err(|e| e.to_string())));
     let key_with_nul = ACCOUNTS.get(&format!("{key}\0"));
-    report.insert("key with NUL".to_owned(), json!(format!("{:?}", key_with_nul.map(|d| d.is_some()))));
+    report.insert(
+        "key with NUL".to_owned(),
+        json!(format!("{:?}", key_with_nul.map(|d| d.is_some()))),
+    );
     Response::ok(&Value::Object(report))
 }
 
