@@ -6,11 +6,14 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use keel_host::{Host, Invocation, PluginRequest};
+use std::sync::Arc;
+
+use keel_host::{CallGuard, Invocation, Plugin, PluginRequest, PluginResponse};
 use keel_manifest::RouteError;
 use keel_types::{PluginId, RequestId, TenantId};
 
 use crate::problem::Problem;
+use crate::server::AppState;
 
 /// Most query pairs accepted on one request.
 const QUERY_PAIRS_MAX: usize = 64;
@@ -18,19 +21,20 @@ const QUERY_PAIRS_MAX: usize = 64;
 const DEADLINE_GRACE: Duration = Duration::from_secs(2);
 
 /// `/api/{tenant}/{plugin}`, with an empty path.
-pub(crate) async fn plugin_root(host: State<Host>, request: Request) -> Response {
-    plugin(host, request).await
+pub(crate) async fn plugin_root(state: State<AppState>, request: Request) -> Response {
+    plugin(state, request).await
 }
 
 /// Routes one request to a plugin operation and runs it.
-pub(crate) async fn plugin(State(host): State<Host>, request: Request) -> Response {
-    match serve(host, request).await {
+pub(crate) async fn plugin(State(state): State<AppState>, request: Request) -> Response {
+    match serve(state, request).await {
         Ok(response) => response,
         Err(problem) => problem.into_response(),
     }
 }
 
-async fn serve(host: Host, request: Request) -> Result<Response, Problem> {
+async fn serve(state: AppState, request: Request) -> Result<Response, Problem> {
+    let host = &state.host;
     let (parts, body) = request.into_parts();
     let (tenant, plugin_id, path) = split_path(parts.uri.path())?;
     let plugin = host.enabled(&tenant, &plugin_id).ok_or_else(|| {
@@ -63,25 +67,9 @@ async fn serve(host: Host, request: Request) -> Result<Response, Problem> {
             query,
             body,
         },
+        guard: CallGuard::default(),
     };
-
-    let span = tracing::Span::current();
-    let worker = host.clone();
-    let task =
-        tokio::task::spawn_blocking(move || span.in_scope(|| worker.call(&plugin, invocation)));
-    let waited = tokio::time::timeout(host.limits().call_deadline + DEADLINE_GRACE, task).await;
-    let result = match waited {
-        Err(_elapsed) => {
-            return Err(Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "busy",
-                "the plugin call did not finish in time; retry shortly",
-            ));
-        }
-        Ok(Err(join)) => return Err(Problem::internal(&join)),
-        Ok(Ok(result)) => result,
-    };
-    let response = result.map_err(Problem::from_call)?;
+    let response = run(&state, plugin, invocation).await?;
     let status = StatusCode::from_u16(response.status).map_err(|err| Problem::internal(&err))?;
     let mut http = (status, response.body).into_response();
     if status != StatusCode::NO_CONTENT {
@@ -89,6 +77,43 @@ async fn serve(host: Host, request: Request) -> Result<Response, Problem> {
             .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
     Ok(http)
+}
+
+/// Runs a call on the blocking pool, within a bound on calls in flight and
+/// a deadline. A call given up on is abandoned, so it can never commit
+/// after the client was told it failed.
+async fn run(
+    state: &AppState,
+    plugin: Arc<Plugin>,
+    invocation: Invocation,
+) -> Result<PluginResponse, Problem> {
+    let limits = state.host.limits();
+    let deadline = tokio::time::Instant::now() + limits.call_deadline + DEADLINE_GRACE;
+    let busy = || {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "the kernel is busy; nothing was changed, retry shortly",
+        )
+    };
+    let permit = tokio::time::timeout_at(deadline, Arc::clone(&state.calls).acquire_owned())
+        .await
+        .map_err(|_| busy())?
+        .map_err(|_| busy())?;
+    let guard = invocation.guard.clone();
+    let span = tracing::Span::current();
+    let worker = state.host.clone();
+    let mut task = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        span.in_scope(|| worker.call(&plugin, invocation))
+    });
+    let joined = match tokio::time::timeout_at(deadline, &mut task).await {
+        Ok(joined) => joined,
+        // Too late to abandon: it is committing, which is quick; wait for it.
+        Err(_elapsed) if !guard.abandon() => task.await,
+        Err(_elapsed) => return Err(busy()),
+    };
+    joined.map_err(|join| Problem::internal(&join))?.map_err(Problem::from_call)
 }
 
 /// Splits `/api/{tenant}/{plugin}{/path}`; ids that cannot exist are a 404.

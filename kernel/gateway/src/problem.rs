@@ -75,7 +75,9 @@ impl Problem {
                 tracing::error!(error = %detail, "plugin answered an invalid response");
                 Self::new(StatusCode::BAD_GATEWAY, "plugin-bad-response", detail)
             }
-            CallError::Busy => Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", detail),
+            CallError::Busy | CallError::Abandoned => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", detail)
+            }
             other => Self::internal(&other),
         }
     }

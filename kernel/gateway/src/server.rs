@@ -2,11 +2,13 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{any, get};
 use keel_host::Host;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 use crate::problem::Problem;
 
@@ -37,7 +39,18 @@ impl Server {
     }
 }
 
+/// What every handler shares.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) host: Host,
+    /// Plugin calls in flight, bounded by the host's instance slots, so a
+    /// burst queues here with a deadline instead of on the blocking pool.
+    pub(crate) calls: Arc<Semaphore>,
+}
+
 fn router(host: Host) -> Router {
+    let n_slots = usize::try_from(host.limits().instances_max).unwrap_or(usize::MAX);
+    let state = AppState { calls: Arc::new(Semaphore::new(n_slots)), host };
     Router::new()
         .route("/healthz", get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }))
         .route("/api/{tenant}/{plugin}", any(crate::api::plugin_root))
@@ -48,5 +61,5 @@ fn router(host: Host) -> Router {
             )
         })
         .layer(axum::middleware::from_fn(crate::request_id::layer))
-        .with_state(host)
+        .with_state(state)
 }

@@ -2,6 +2,7 @@
 //! mapping of every way a call can end.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use keel_manifest::Method;
 use keel_storage::{Namespace, Txn};
@@ -29,6 +30,33 @@ pub struct Invocation {
     pub method: Method,
     /// The request as the plugin sees it.
     pub request: PluginRequest,
+    /// Lets the caller give up on the call; an abandoned call never commits.
+    pub guard: CallGuard,
+}
+
+/// Decides, between a caller that may give up and the worker running the
+/// call, whether the call may still commit: whoever moves first wins.
+#[derive(Debug, Clone, Default)]
+pub struct CallGuard(Arc<AtomicU8>);
+
+const RUNNING: u8 = 0;
+const ABANDONED: u8 = 1;
+const COMMITTING: u8 = 2;
+
+impl CallGuard {
+    /// Gives up on the call. Returns true if it will now never commit;
+    /// false if it is already committing (wait for its result instead).
+    pub fn abandon(&self) -> bool {
+        self.0.compare_exchange(RUNNING, ABANDONED, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
+
+    pub(crate) fn is_abandoned(&self) -> bool {
+        self.0.load(Ordering::Acquire) == ABANDONED
+    }
+
+    fn begin_commit(&self) -> bool {
+        self.0.compare_exchange(RUNNING, COMMITTING, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
 }
 
 /// The request passed to the plugin's `handle`.
@@ -133,12 +161,15 @@ impl CallState {
 /// How the guest part of a call ended, before committing.
 pub(crate) type GuestOutcome<T> = wasmtime::Result<Result<T, WitError>>;
 
-/// Runs `body` against a fresh instance in `state`'s store, then commits the
-/// transaction if the guest succeeded and the call may write.
+/// Runs `body` against a fresh instance in `state`'s store. If the guest
+/// succeeded, its result passes `check`, and the caller has not given up,
+/// commits the transaction (when the call may write) and returns the result.
 pub(crate) fn run<T>(
     engine: &wasmtime::Engine,
     state: CallState,
+    guard: &CallGuard,
     body: impl FnOnce(&mut Store<CallState>, &crate::bindings::Plugin) -> GuestOutcome<T>,
+    check: impl FnOnce(&T) -> Result<(), CallError>,
 ) -> Result<T, CallError> {
     let plugin = Arc::clone(&state.plugin);
     let deadline = state.limits.call_deadline;
@@ -157,6 +188,10 @@ pub(crate) fn run<T>(
     let plugin_id = plugin.manifest().id.to_string();
     match outcome {
         Ok(Ok(value)) => {
+            check(&value)?;
+            if !guard.begin_commit() {
+                return Err(CallError::Abandoned);
+            }
             if let Txn::Write(txn) = state.txn {
                 txn.commit().map_err(|err| CallError::Storage(err.to_string()))?;
             }
@@ -191,7 +226,7 @@ fn classify_trap(plugin: &str, state: &CallState, err: &wasmtime::Error) -> Call
 fn trap_reason(err: &wasmtime::Error) -> String {
     match err.downcast_ref::<Trap>() {
         Some(trap) => trap.to_string(),
-        None => err.to_string(),
+        None => err.root_cause().to_string(),
     }
 }
 
@@ -217,5 +252,23 @@ impl Invocation {
             query: self.request.query.clone(),
             body: self.request.body.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CallGuard;
+
+    #[test]
+    fn a_call_either_commits_or_is_abandoned_never_both() {
+        let abandoned = CallGuard::default();
+        assert!(abandoned.abandon());
+        assert!(abandoned.is_abandoned());
+        assert!(!abandoned.begin_commit(), "an abandoned call must not commit");
+
+        let committing = CallGuard::default();
+        assert!(committing.begin_commit());
+        assert!(!committing.abandon(), "a committing call cannot be abandoned; wait for it");
+        assert!(!committing.is_abandoned());
     }
 }

@@ -16,12 +16,35 @@ use crate::error::HostError;
 impl bindings::keel::kernel::types::Host for CallState {}
 impl bindings::keel::kernel::handler::Host for CallState {}
 
+/// The `wasi:io/poll` instance as wasmtime-wasi defines it.
+const WASI_POLL: &str = "wasi:io/poll@0.2.12";
+
 /// Builds the linker every plugin is pre-linked against.
 pub(crate) fn linker(engine: &wasmtime::Engine) -> Result<Linker<CallState>, HostError> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
         .map_err(|err| HostError(format!("cannot link WASI: {err:#}")))?;
+    forbid_blocking(&mut linker)
+        .map_err(|err| HostError(format!("cannot restrict WASI polling: {err:#}")))?;
     bindings::Plugin::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |state| state)
         .map_err(|err| HostError(format!("cannot link keel:kernel: {err:#}")))?;
     Ok(linker)
+}
+
+/// WASI's blocking waits run inside host code, where the epoch deadline
+/// cannot interrupt them: a plugin sleeping forever would hold its
+/// transaction forever. Plugins have nothing to wait for, so both blocking
+/// entry points trap instead.
+fn forbid_blocking(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
+    linker.allow_shadowing(true);
+    let mut poll = linker.instance(WASI_POLL)?;
+    for name in ["poll", "[method]pollable.block"] {
+        poll.func_new(name, |_store, _ty, _params, _results| {
+            Err(wasmtime::Error::msg(
+                "plugins may not block or sleep (wasi:io/poll is not available)",
+            ))
+        })?;
+    }
+    linker.allow_shadowing(false);
+    Ok(())
 }

@@ -3,6 +3,7 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use keel_types::Limits;
@@ -85,7 +86,11 @@ fn write_cache(path: &Path, component: &Component) -> wasmtime::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let tmp = path.with_extension("tmp");
+    // Unique per writer: kernels sharing a cache directory must not
+    // truncate each other's half-written files.
+    static N_WRITES: AtomicU64 = AtomicU64::new(0);
+    let n = N_WRITES.fetch_add(1, Ordering::Relaxed);
+    let tmp = path.with_extension(format!("{}-{n}.tmp", std::process::id()));
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)?;
     Ok(())

@@ -96,6 +96,9 @@ pub enum CallError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The caller gave up waiting; nothing was committed.
+    #[error("the call was abandoned after its deadline; nothing was changed")]
+    Abandoned,
     /// No instance slot is free; try again.
     #[error("too many concurrent plugin calls; retry shortly")]
     Busy,
@@ -114,6 +117,20 @@ pub enum EnableError {
     /// No package with this plugin id is loaded.
     #[error("plugin {0} is not installed")]
     UnknownPlugin(String),
+    /// The installed package is older than the version the tenant already runs.
+    #[error(
+        "plugin {plugin} {loaded} is older than version {enabled} that tenant {tenant} already runs; install {enabled} or newer"
+    )]
+    Downgrade {
+        /// The plugin id.
+        plugin: String,
+        /// The tenant.
+        tenant: String,
+        /// The newest loaded version.
+        loaded: String,
+        /// The version recorded as enabled.
+        enabled: String,
+    },
     /// The plugin's `migrate` failed; nothing changed.
     #[error("migration of plugin {plugin} failed: {source}")]
     Migrate {

@@ -205,6 +205,15 @@ impl Host {
         let record = serde_json::to_vec(&record)
             .map_err(|err| storage_err(keel_storage::Error::Invalid(err.to_string())))?;
         let from_version = previous.as_ref().map(|p| p.version.clone());
+        let loaded = Version::parse(&package.manifest().version);
+        if let Some(enabled) = from_version.as_deref().filter(|v| Version::parse(v) > loaded) {
+            return Err(EnableError::Downgrade {
+                plugin: plugin.to_string(),
+                tenant: tenant.to_string(),
+                loaded: package.manifest().version.clone(),
+                enabled: enabled.to_owned(),
+            });
+        }
         if from_version.as_deref() == Some(package.manifest().version.as_str()) {
             drop(txn);
         } else {
@@ -256,9 +265,12 @@ impl Host {
             config.limits.clone(),
             config.clock.now(),
         );
-        call::run(&self.inner.engine, state, |store, instance| {
+        let guard = call::CallGuard::default();
+        let migrate = |store: &mut wasmtime::Store<CallState>,
+                       instance: &crate::bindings::Plugin| {
             instance.call_migrate(store, from.as_deref())
-        })
+        };
+        call::run(&self.inner.engine, state, &guard, migrate, |()| Ok(()))
     }
 
     /// Runs one operation of an enabled plugin. Blocking: call it from a
@@ -282,6 +294,10 @@ impl Host {
             Method::Get => Txn::Read(inner.storage.read().map_err(storage_err)?),
             _ => Txn::Write(inner.storage.write().map_err(storage_err)?),
         };
+        if invocation.guard.is_abandoned() {
+            // The caller gave up while this call waited for the write lock.
+            return Err(CallError::Abandoned);
+        }
         let mut state = CallState::new(
             Arc::clone(plugin),
             invocation.tenant.clone(),
@@ -292,14 +308,19 @@ impl Host {
         state.caller = invocation.caller.clone();
         state.request_id = invocation.request_id.clone();
         let request = invocation.wit_request();
-        let response = call::run(&inner.engine, state, |store, instance| {
-            let outcome = instance.call_handle(&mut *store, &invocation.operation, &request)?;
-            Ok(outcome
-                .map(|response| PluginResponse { status: response.status, body: response.body }))
-        });
-        let response = response?;
-        self.check_response(plugin, &response)?;
-        Ok(response)
+        call::run(
+            &inner.engine,
+            state,
+            &invocation.guard,
+            |store, instance| {
+                let outcome = instance.call_handle(&mut *store, &invocation.operation, &request)?;
+                Ok(outcome.map(|response| PluginResponse {
+                    status: response.status,
+                    body: response.body,
+                }))
+            },
+            |response| self.check_response(plugin, response),
+        )
     }
 
     fn check_response(&self, plugin: &Plugin, response: &PluginResponse) -> Result<(), CallError> {

@@ -17,7 +17,7 @@ mod error;
 mod host;
 mod package;
 
-pub use call::{Invocation, PluginRequest, PluginResponse};
+pub use call::{CallGuard, Invocation, PluginRequest, PluginResponse};
 pub use error::{CallError, EnableError, HostError, LoadError, PluginErrorKind};
 pub use host::{Host, HostConfig, TenantInfo};
 pub use package::{Plugin, manifest_of};

@@ -1,5 +1,7 @@
 //! Documents, secondary indexes and sequences within a namespace.
 
+use std::collections::BTreeSet;
+
 use keel_types::schema::CollectionDef;
 use redb::{ReadableTable, Table, TableDefinition};
 
@@ -15,6 +17,8 @@ pub(crate) const SEQUENCES: TableDefinition<'_, &[u8], u64> = TableDefinition::n
 
 /// Longest indexed value, in bytes.
 const INDEX_VALUE_BYTES_MAX: usize = 1024;
+/// Most index entries one document may contribute, over all its indexes.
+const INDEX_ENTRIES_PER_DOC_MAX: usize = 1024;
 
 /// A document and its key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +54,8 @@ pub(crate) struct Window<'a> {
     pub(crate) range: &'a KeyRange,
     pub(crate) cursor: Option<&'a str>,
     pub(crate) limit: usize,
+    /// A page ends early once its documents reach this many bytes.
+    pub(crate) bytes_max: usize,
 }
 
 /// Reads a document.
@@ -73,7 +79,7 @@ fn range_suffixes<V: redb::Value + 'static>(
     window: &Window<'_>,
     subject: fn(&[u8]) -> &[u8],
 ) -> Result<(Vec<Vec<u8>>, Option<String>)> {
-    let Window { range, cursor, limit } = *window;
+    let Window { range, cursor, limit, .. } = *window;
     let after = match cursor {
         Some(text) => Some(
             decode_cursor(text)
@@ -126,15 +132,13 @@ pub(crate) fn scan(
 ) -> Result<Page> {
     let base = ns.child(collection);
     let (keys, cursor) = range_suffixes(docs, &base, window, whole_key)?;
-    let mut entries = Vec::with_capacity(keys.len());
-    for key in keys {
-        let full = join(&base, &key);
-        let value = docs.get(full.as_slice()).map_err(backend)?;
+    let found = keys.iter().map(|key| {
+        let value = docs.get(join(&base, key).as_slice()).map_err(backend)?;
         let value =
             value.ok_or_else(|| Error::Backend("document vanished during scan".to_owned()))?;
-        entries.push(Entry { key: text(&key)?, value: text(value.value())? });
-    }
-    Ok(Page { entries, cursor })
+        Ok(Some((key.clone(), text(key)?, value.value().to_vec())))
+    });
+    fill_page(found, cursor, window.bytes_max)
 }
 
 /// Lists documents by a secondary index, in index value order, then key.
@@ -149,17 +153,43 @@ pub(crate) fn lookup(
     let base = ns.index(collection, index_name);
     let (suffixes, cursor) = range_suffixes(index, &base, window, index_value)?;
     let doc_base = ns.child(collection);
-    let mut entries = Vec::with_capacity(suffixes.len());
-    for suffix in suffixes {
+    let found = suffixes.iter().map(|suffix| {
         let Some(split) = suffix.iter().position(|b| *b == 0) else {
             return Err(Error::Backend("index entry without separator".to_owned()));
         };
         let key = &suffix[split + 1..];
-        let full = join(&doc_base, key);
-        let value = docs.get(full.as_slice()).map_err(backend)?;
-        let value =
-            value.ok_or_else(|| Error::Backend("index entry points to no document".to_owned()))?;
-        entries.push(Entry { key: text(key)?, value: text(value.value())? });
+        let Some(value) = docs.get(join(&doc_base, key).as_slice()).map_err(backend)? else {
+            // Left by an index definition that changed between plugin
+            // versions: skip it rather than fail every lookup through it.
+            tracing::warn!(
+                collection,
+                index = index_name,
+                "index entry points to no document; skipped"
+            );
+            return Ok(None);
+        };
+        Ok(Some((suffix.clone(), text(key)?, value.value().to_vec())))
+    });
+    fill_page(found, cursor, window.bytes_max)
+}
+
+/// Collects `(position, key, document)` items into a page, ending it early
+/// (with a cursor after the last item taken) once `bytes_max` is reached.
+fn fill_page(
+    found: impl Iterator<Item = Result<Option<(Vec<u8>, String, Vec<u8>)>>>,
+    cursor: Option<String>,
+    bytes_max: usize,
+) -> Result<Page> {
+    let mut entries = Vec::new();
+    let mut n_bytes = 0usize;
+    let mut found = found.peekable();
+    while let Some(item) = found.next() {
+        let Some((position, key, value)) = item? else { continue };
+        n_bytes = n_bytes.saturating_add(value.len());
+        entries.push(Entry { key, value: text(&value)? });
+        if n_bytes >= bytes_max && found.peek().is_some() {
+            return Ok(Page { entries, cursor: Some(encode_cursor(&position)) });
+        }
     }
     Ok(Page { entries, cursor })
 }
@@ -185,7 +215,8 @@ pub(crate) fn parse_document(value: &str, record_bytes_max: usize) -> Result<ser
     Ok(doc)
 }
 
-/// The index entry keys a document contributes.
+/// The index entry keys a document contributes; a value that cannot be
+/// indexed is an error.
 pub(crate) fn index_keys(
     ns: &Namespace,
     collection: &CollectionDef,
@@ -195,35 +226,62 @@ pub(crate) fn index_keys(
     let mut out = Vec::new();
     for index in &collection.indexes {
         let base = ns.index(&collection.name, &index.name);
-        let mut values = index.field.values(doc);
-        values.sort_unstable();
-        values.dedup();
-        for value in values {
+        for value in index.field.values(doc) {
             if value.contains('\0') || value.len() > INDEX_VALUE_BYTES_MAX {
                 return Err(Error::Invalid(format!(
                     "value of indexed field {:?} must be under {INDEX_VALUE_BYTES_MAX} bytes with no NUL",
                     index.field.as_str()
                 )));
             }
-            let mut entry = join(&base, value.as_bytes());
-            entry.push(0);
-            entry.extend_from_slice(key.as_bytes());
-            out.push(entry);
+            out.push(index_entry(&base, &value, key));
+            if out.len() > INDEX_ENTRIES_PER_DOC_MAX {
+                return Err(Error::LimitExceeded(format!(
+                    "a document may contribute at most {INDEX_ENTRIES_PER_DOC_MAX} index entries"
+                )));
+            }
         }
     }
     Ok(out)
 }
 
-/// Replaces a document's index entries: removes `old`'s, inserts `new`'s.
+/// The index entries a stored document may have: like [`index_keys`], but
+/// values that could never have been indexed are skipped, never an error.
+pub(crate) fn stored_index_keys(
+    ns: &Namespace,
+    collection: &CollectionDef,
+    key: &str,
+    doc: &serde_json::Value,
+) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for index in &collection.indexes {
+        let base = ns.index(&collection.name, &index.name);
+        let values = index.field.values(doc).into_iter();
+        let values = values.filter(|v| !v.contains('\0') && v.len() <= INDEX_VALUE_BYTES_MAX);
+        out.extend(values.map(|value| index_entry(&base, &value, key)));
+    }
+    out
+}
+
+fn index_entry(base: &[u8], value: &str, key: &str) -> Vec<u8> {
+    let mut entry = join(base, value.as_bytes());
+    entry.push(0);
+    entry.extend_from_slice(key.as_bytes());
+    entry
+}
+
+/// Replaces a document's index entries: removes `old`'s, inserts `new`'s,
+/// leaving entries common to both untouched.
 pub(crate) fn reindex(
     index: &mut Table<'_, &'static [u8], ()>,
-    old: &[Vec<u8>],
-    new: &[Vec<u8>],
+    old: Vec<Vec<u8>>,
+    new: Vec<Vec<u8>>,
 ) -> Result<()> {
-    for entry in old.iter().filter(|e| !new.contains(e)) {
+    let old: BTreeSet<Vec<u8>> = old.into_iter().collect();
+    let new: BTreeSet<Vec<u8>> = new.into_iter().collect();
+    for entry in old.difference(&new) {
         index.remove(entry.as_slice()).map_err(backend)?;
     }
-    for entry in new.iter().filter(|e| !old.contains(e)) {
+    for entry in new.difference(&old) {
         index.insert(entry.as_slice(), ()).map_err(backend)?;
     }
     Ok(())

@@ -187,3 +187,68 @@ fn read_snapshot_cannot_write() {
     let mut txn = Txn::Read(storage.read().unwrap());
     assert!(matches!(txn.writable(), Err(Error::ReadOnly)));
 }
+
+#[test]
+fn r3_duplicate_insert_changes_nothing() {
+    let (_dir, storage) = open();
+    let coll = entries();
+    let ns = ns("demo", "finance");
+    let mut txn = storage.write().unwrap();
+    txn.insert(&ns, &coll, "k", &doc("2026-01-01", &["1000"])).unwrap();
+    let err = txn.insert(&ns, &coll, "k", &doc("2026-02-02", &["2000"])).unwrap_err();
+    assert!(matches!(err, Error::Conflict { .. }));
+    // The caller may swallow the conflict and commit: the first document must stand.
+    txn.commit().unwrap();
+    let read = storage.read().unwrap();
+    assert!(read.get(&ns, "entries", "k").unwrap().unwrap().contains("2026-01-01"));
+    let by_account = |account: &str| {
+        let range = KeyRange {
+            prefix: None,
+            start: Some(account.to_owned()),
+            end: Some(account.to_owned()),
+        };
+        read.lookup(&ns, "entries", "by-account", &range, None, 10).unwrap().entries.len()
+    };
+    assert_eq!((by_account("1000"), by_account("2000")), (1, 0));
+}
+
+#[test]
+fn pages_end_early_at_the_byte_limit_and_continue() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits { page_bytes_max: 100, ..Limits::default() };
+    let storage = Storage::open(&dir.path().join("keel.redb"), limits).unwrap();
+    let ns = ns("demo", "finance");
+    let mut txn = storage.write().unwrap();
+    for key in ["a", "b", "c", "d"] {
+        txn.insert(&ns, &entries(), key, &format!("{{\"pad\":\"{}\"}}", "x".repeat(40))).unwrap();
+    }
+    txn.commit().unwrap();
+    let read = storage.read().unwrap();
+    let first = read.scan(&ns, "entries", &KeyRange::default(), None, 100).unwrap();
+    assert_eq!(keys(&first), ["a", "b"], "two 50-byte documents reach the 100-byte limit");
+    let rest =
+        read.scan(&ns, "entries", &KeyRange::default(), first.cursor.as_deref(), 100).unwrap();
+    assert_eq!(keys(&rest), ["c", "d"]);
+    assert_eq!(rest.cursor, None);
+}
+
+#[test]
+fn writes_per_call_are_bounded_in_bytes_and_index_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits { bytes_written_per_call_max: 1000, ..Limits::default() };
+    let storage = Storage::open(&dir.path().join("keel.redb"), limits).unwrap();
+    let ns = ns("demo", "finance");
+    let mut txn = storage.write().unwrap();
+    let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(600));
+    txn.put(&ns, &entries(), "a", &big).unwrap();
+    assert!(matches!(txn.put(&ns, &entries(), "b", &big), Err(Error::LimitExceeded(_))));
+
+    let (_dir, storage) = open();
+    let mut txn = storage.write().unwrap();
+    let many: Vec<String> = (0..1100).map(|i| i.to_string()).collect();
+    let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+    assert!(matches!(
+        txn.put(&ns, &entries(), "k", &doc("2026-01-01", &refs)),
+        Err(Error::LimitExceeded(_))
+    ));
+}

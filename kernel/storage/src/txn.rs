@@ -32,6 +32,7 @@ pub struct WriteTxn {
     txn: redb::WriteTransaction,
     limits: Limits,
     n_writes: u32,
+    n_bytes_written: usize,
 }
 
 /// Either kind of transaction, for code that serves both reads and writes.
@@ -72,7 +73,7 @@ impl Storage {
     /// Begins the write transaction, waiting while another is in progress.
     pub fn write(&self) -> Result<WriteTxn> {
         let txn = self.db.begin_write().map_err(backend)?;
-        Ok(WriteTxn { txn, limits: self.limits.clone(), n_writes: 0 })
+        Ok(WriteTxn { txn, limits: self.limits.clone(), n_writes: 0, n_bytes_written: 0 })
     }
 }
 
@@ -92,7 +93,12 @@ impl ReadTxn {
         limit: u32,
     ) -> Result<Page> {
         let table = self.txn.open_table(DOCS).map_err(backend)?;
-        let window = Window { range, cursor, limit: page_size(&self.limits, limit)? };
+        let window = Window {
+            range,
+            cursor,
+            limit: page_size(&self.limits, limit)?,
+            bytes_max: self.limits.page_bytes_max,
+        };
         docs::scan(&table, ns, collection, &window)
     }
 
@@ -108,7 +114,12 @@ impl ReadTxn {
     ) -> Result<Page> {
         let docs = self.txn.open_table(DOCS).map_err(backend)?;
         let index_table = self.txn.open_table(INDEX).map_err(backend)?;
-        let window = Window { range, cursor, limit: page_size(&self.limits, limit)? };
+        let window = Window {
+            range,
+            cursor,
+            limit: page_size(&self.limits, limit)?,
+            bytes_max: self.limits.page_bytes_max,
+        };
         docs::lookup(&docs, &index_table, ns, collection, index, &window)
     }
 
@@ -149,7 +160,12 @@ impl WriteTxn {
         limit: u32,
     ) -> Result<Page> {
         let table = self.txn.open_table(DOCS).map_err(backend)?;
-        let window = Window { range, cursor, limit: page_size(&self.limits, limit)? };
+        let window = Window {
+            range,
+            cursor,
+            limit: page_size(&self.limits, limit)?,
+            bytes_max: self.limits.page_bytes_max,
+        };
         docs::scan(&table, ns, collection, &window)
     }
 
@@ -165,7 +181,12 @@ impl WriteTxn {
     ) -> Result<Page> {
         let docs = self.txn.open_table(DOCS).map_err(backend)?;
         let index_table = self.txn.open_table(INDEX).map_err(backend)?;
-        let window = Window { range, cursor, limit: page_size(&self.limits, limit)? };
+        let window = Window {
+            range,
+            cursor,
+            limit: page_size(&self.limits, limit)?,
+            bytes_max: self.limits.page_bytes_max,
+        };
         docs::lookup(&docs, &index_table, ns, collection, index, &window)
     }
 
@@ -205,7 +226,7 @@ impl WriteTxn {
         let Some(old) = old else { return Ok(false) };
         let old = stored_document(&old)?;
         let mut index = self.txn.open_table(INDEX).map_err(backend)?;
-        docs::reindex(&mut index, &docs::index_keys(ns, collection, key, &old)?, &[])?;
+        docs::reindex(&mut index, docs::stored_index_keys(ns, collection, key, &old), Vec::new())?;
         Ok(true)
     }
 
@@ -250,14 +271,12 @@ impl WriteTxn {
     ) -> Result<()> {
         self.count_write()?;
         check_key(key, self.limits.key_bytes_max)?;
+        self.count_bytes(value.len())?;
         let doc = docs::parse_document(value, self.limits.record_bytes_max)?;
         let new_index = docs::index_keys(ns, collection, key, &doc)?;
         let full = join(&ns.child(&collection.name), key.as_bytes());
         let mut docs = self.txn.open_table(DOCS).map_err(backend)?;
-        let old = docs
-            .insert(full.as_slice(), value.as_bytes())
-            .map_err(backend)?
-            .map(|v| v.value().to_vec());
+        let old = docs.get(full.as_slice()).map_err(backend)?.map(|v| v.value().to_vec());
         let old_index = match old {
             Some(_) if !replace => {
                 return Err(Error::Conflict {
@@ -265,11 +284,23 @@ impl WriteTxn {
                     key: key.to_owned(),
                 });
             }
-            Some(old) => docs::index_keys(ns, collection, key, &stored_document(&old)?)?,
+            Some(old) => docs::stored_index_keys(ns, collection, key, &stored_document(&old)?),
             None => Vec::new(),
         };
+        docs.insert(full.as_slice(), value.as_bytes()).map_err(backend)?;
         let mut index = self.txn.open_table(INDEX).map_err(backend)?;
-        docs::reindex(&mut index, &old_index, &new_index)
+        docs::reindex(&mut index, old_index, new_index)
+    }
+
+    fn count_bytes(&mut self, n_bytes: usize) -> Result<()> {
+        self.n_bytes_written = self.n_bytes_written.saturating_add(n_bytes);
+        if self.n_bytes_written > self.limits.bytes_written_per_call_max {
+            return Err(Error::LimitExceeded(format!(
+                "a call may write at most {} bytes",
+                self.limits.bytes_written_per_call_max
+            )));
+        }
+        Ok(())
     }
 
     fn count_write(&mut self) -> Result<()> {

@@ -21,6 +21,10 @@ pub struct Limits {
     pub page_entries_max: u32,
     /// Most records a single call may write.
     pub writes_per_call_max: u32,
+    /// Most document bytes a single call may write.
+    pub bytes_written_per_call_max: usize,
+    /// A scan or lookup page ends early once its documents reach this many bytes.
+    pub page_bytes_max: usize,
     /// Largest response body a plugin may return, in bytes.
     pub response_body_bytes_max: usize,
     /// Plugin instances that may run at the same time.
@@ -38,6 +42,8 @@ impl Default for Limits {
             key_bytes_max: 512,
             page_entries_max: 1000,
             writes_per_call_max: 10_000,
+            bytes_written_per_call_max: 64 * 1024 * 1024,
+            page_bytes_max: 4 * 1024 * 1024,
             response_body_bytes_max: 8 * 1024 * 1024,
             instances_max: 256,
         }

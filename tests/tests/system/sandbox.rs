@@ -129,5 +129,22 @@ async fn plugins_see_an_empty_sandbox_and_cannot_fake_failures() {
         &json!({ "env_vars": 0, "read_etc_passwd": false, "read_dir_root": false, "args": 0 })
     );
     k.get(&format!("{R}/bad-status")).await.expect_problem(502, "plugin-bad-response");
+    // A bad answer from a write is refused before commit: its writes are gone too.
+    k.post(&format!("{R}/notes/d/bad-status"), json!({}))
+        .await
+        .expect_problem(502, "plugin-bad-response");
+    k.get(&format!("{R}/notes/d")).await.expect_problem(404, "not-found");
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_cannot_block_in_the_host() {
+    let k = kernel(Duration::from_secs(30)).await;
+    let started = Instant::now();
+    let detail =
+        k.post(&format!("{R}/sleep"), json!({})).await.expect_problem(500, "plugin-trapped");
+    assert!(detail.contains("may not block"), "{detail}");
+    assert!(started.elapsed() < Duration::from_secs(10), "sleeping was refused, not waited out");
+    finance_still_serves(&k).await;
     k.stop().await;
 }

@@ -44,6 +44,14 @@ impl Plugin for Rogue {
                 None => Err(Error::not_found("no such note")),
             },
             "bad-status" => Response::json(500, &json!({ "pretending": "to fail" })),
+            "write-bad-status" => {
+                NOTES.put(request.param("key")?, &json!({ "written": true }))?;
+                Response::json(500, &json!({ "pretending": "to fail" }))
+            }
+            "sleep" => {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+                Response::no_content()
+            }
             "sandbox" => sandbox(),
             other => Err(Error::unknown_operation(other)),
         }
