@@ -1,0 +1,235 @@
+//! Authorization: role-based access control with one domain per tenant, on
+//! casbin. This is the only crate that knows about casbin.
+//!
+//! - Users hold roles in a [`Domain`]: a tenant, or the platform itself.
+//! - Roles grant permissions such as `finance.journal.post`; a role defined
+//!   for every tenant (built-in, or declared by a plugin) applies wherever a
+//!   user holds it. Patterns `*`, `*.read` and `finance.*` are allowed.
+//! - Built-in roles: `admin` (everything in its tenant), `auditor` (every
+//!   `*.read` permission), and `platform-admin` in the platform domain.
+//! - Every rule is validated before it reaches casbin; a malformed one is an
+//!   [`AuthzError::Invalid`], never a panic. Decisions are cached and the
+//!   cache is cleared on every change.
+
+mod pattern;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use casbin::function_map::OperatorFunction;
+use casbin::rhai::Dynamic;
+use casbin::{CoreApi, DefaultModel, Enforcer, MemoryAdapter, MgmtApi, RbacApi};
+use keel_types::TenantId;
+use tokio::sync::RwLock;
+
+pub use pattern::{check_permission, check_permission_pattern, matches};
+
+/// The built-in role that may do everything within its tenant.
+pub const ADMIN: &str = "admin";
+/// The built-in role that may read everything and change nothing.
+pub const AUDITOR: &str = "auditor";
+/// The built-in role that may administer the whole platform.
+pub const PLATFORM_ADMIN: &str = "platform-admin";
+
+/// The casbin domain of the platform; tenant ids cannot contain `~`.
+const PLATFORM_DOMAIN: &str = "~platform";
+/// Cached decisions kept before the cache is cleared wholesale.
+const CACHE_ENTRIES_MAX: usize = 65_536;
+
+/// Where a role is held or a permission is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Domain<'a> {
+    /// The platform: tenants, users and packages.
+    Platform,
+    /// One tenant's data and plugins.
+    Tenant(&'a TenantId),
+}
+
+impl Domain<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            Domain::Platform => PLATFORM_DOMAIN,
+            Domain::Tenant(id) => id.as_str(),
+        }
+    }
+}
+
+/// Why a policy change was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthzError {
+    /// A rule is malformed (a bad role name or permission).
+    #[error("{0}")]
+    Invalid(String),
+    /// casbin failed underneath.
+    #[error("authorization engine failed: {0}")]
+    Engine(String),
+}
+
+/// The authorization service. Share it behind an `Arc`.
+pub struct Authz {
+    enforcer: RwLock<Enforcer>,
+    cache: Mutex<HashMap<(String, String, String), bool>>,
+}
+
+impl Authz {
+    /// Starts with the built-in roles and no assignments.
+    pub async fn new() -> Result<Self, AuthzError> {
+        let model = DefaultModel::from_str(include_str!("model.conf")).await.map_err(engine)?;
+        let mut enforcer = Enforcer::new(model, MemoryAdapter::default()).await.map_err(engine)?;
+        enforcer.add_function("permMatch", OperatorFunction::Arg2(perm_match));
+        let authz = Self { enforcer: RwLock::new(enforcer), cache: Mutex::default() };
+        authz.grant(None, ADMIN, "*").await?;
+        authz.grant(None, AUDITOR, "*.read").await?;
+        let mut enforcer = authz.enforcer.write().await;
+        let rule = vec![role(PLATFORM_ADMIN), PLATFORM_DOMAIN.to_owned(), "*".to_owned()];
+        enforcer.add_policy(rule).await.map_err(engine)?;
+        drop(enforcer);
+        Ok(authz)
+    }
+
+    /// Defines (or extends) `role` with `permissions`: in one tenant, or in
+    /// every tenant when `tenant` is none (built-in and plugin roles).
+    pub async fn define_role(
+        &self,
+        tenant: Option<&TenantId>,
+        role_id: &str,
+        permissions: &[String],
+    ) -> Result<(), AuthzError> {
+        check_role(role_id)?;
+        if role_id == PLATFORM_ADMIN {
+            return Err(AuthzError::Invalid(format!("role {role_id:?} is reserved")));
+        }
+        for permission in permissions {
+            check_permission_pattern(permission).map_err(AuthzError::Invalid)?;
+        }
+        for permission in permissions {
+            self.grant(tenant, role_id, permission).await?;
+        }
+        Ok(())
+    }
+
+    async fn grant(
+        &self,
+        tenant: Option<&TenantId>,
+        role_id: &str,
+        permission: &str,
+    ) -> Result<(), AuthzError> {
+        let domain = tenant.map_or("*", TenantId::as_str).to_owned();
+        let rule = vec![role(role_id), domain, permission.to_owned()];
+        let mut enforcer = self.enforcer.write().await;
+        if !enforcer.has_policy(rule.clone()) {
+            enforcer.add_policy(rule).await.map_err(engine)?;
+        }
+        drop(enforcer);
+        self.clear_cache();
+        Ok(())
+    }
+
+    /// Gives `user` the role `role_id` in `domain`.
+    pub async fn assign(
+        &self,
+        user: &str,
+        role_id: &str,
+        domain: Domain<'_>,
+    ) -> Result<(), AuthzError> {
+        check_role(role_id)?;
+        let platform_role = role_id == PLATFORM_ADMIN;
+        if platform_role != (domain == Domain::Platform) {
+            return Err(AuthzError::Invalid(format!(
+                "role {role_id:?} cannot be held in {}; {PLATFORM_ADMIN:?} is the only platform role",
+                domain.as_str()
+            )));
+        }
+        let mut enforcer = self.enforcer.write().await;
+        let (subject, role, domain) = (subject(user), role(role_id), domain.as_str().to_owned());
+        if !enforcer.has_grouping_policy(vec![subject.clone(), role.clone(), domain.clone()]) {
+            enforcer.add_grouping_policy(vec![subject, role, domain]).await.map_err(engine)?;
+        }
+        drop(enforcer);
+        self.clear_cache();
+        Ok(())
+    }
+
+    /// Takes the role away; returns whether the user held it.
+    pub async fn revoke(
+        &self,
+        user: &str,
+        role_id: &str,
+        domain: Domain<'_>,
+    ) -> Result<bool, AuthzError> {
+        let rule = vec![subject(user), role(role_id), domain.as_str().to_owned()];
+        let removed =
+            self.enforcer.write().await.remove_grouping_policy(rule).await.map_err(engine)?;
+        self.clear_cache();
+        Ok(removed)
+    }
+
+    /// The roles `user` holds in `domain`, sorted.
+    pub async fn roles(&self, user: &str, domain: Domain<'_>) -> Vec<String> {
+        let enforcer = self.enforcer.read().await;
+        let mut roles: Vec<String> = enforcer
+            .get_roles_for_user(&subject(user), Some(domain.as_str()))
+            .into_iter()
+            .filter_map(|r| r.strip_prefix("role:").map(str::to_owned))
+            .collect();
+        roles.sort();
+        roles
+    }
+
+    /// Whether `user` holds `permission` in `domain`. A platform
+    /// administrator holds every permission everywhere.
+    pub async fn check(&self, user: &str, domain: Domain<'_>, permission: &str) -> bool {
+        let key = (user.to_owned(), domain.as_str().to_owned(), permission.to_owned());
+        if let Some(decision) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return *decision;
+        }
+        let enforcer = self.enforcer.read().await;
+        let ask = |domain: &str| {
+            let request = (subject(user), domain.to_owned(), permission.to_owned());
+            enforcer.enforce(request).unwrap_or_else(|err| {
+                tracing::error!(error = %err, "authorization check failed; denying");
+                false
+            })
+        };
+        let allowed = ask(PLATFORM_DOMAIN) || (domain != Domain::Platform && ask(domain.as_str()));
+        drop(enforcer);
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= CACHE_ENTRIES_MAX {
+            cache.clear();
+        }
+        cache.insert(key, allowed);
+        allowed
+    }
+
+    fn clear_cache(&self) {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
+fn subject(user: &str) -> String {
+    format!("user:{user}")
+}
+
+fn role(id: &str) -> String {
+    format!("role:{id}")
+}
+
+fn check_role(id: &str) -> Result<(), AuthzError> {
+    keel_types::schema::check_name("role id", id)
+        .map_err(|err| AuthzError::Invalid(err.to_string()))
+}
+
+fn engine(err: casbin::Error) -> AuthzError {
+    AuthzError::Engine(err.to_string())
+}
+
+/// `permMatch(requested, granted)` for the casbin matcher.
+fn perm_match(requested: Dynamic, granted: Dynamic) -> Dynamic {
+    let requested = requested.into_string().unwrap_or_default();
+    let granted = granted.into_string().unwrap_or_default();
+    Dynamic::from(matches(&requested, &granted))
+}
+
+#[cfg(test)]
+mod tests;
