@@ -1,1 +1,205 @@
-//! placeholder
+//! Identity: users with argon2id password hashes, login sessions, and the
+//! bootstrap of the first platform administrator.
+//!
+//! Users and sessions are kernel catalog records in `keel-storage`; a session
+//! token is shown once and stored only as its SHA-256 digest. Failed logins
+//! are throttled per user and per source address, and unknown users and
+//! wrong passwords get the same answer in about the same time.
+
+mod password;
+mod session;
+mod throttle;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use keel_storage::Storage;
+use keel_types::{Clock, UserId};
+
+pub use session::Session;
+
+/// A user as the kernel shows it (never with its password hash).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct User {
+    /// The login name.
+    pub id: UserId,
+    /// The display name.
+    pub name: String,
+    /// When the user was created, Unix seconds.
+    pub created_at: i64,
+}
+
+/// Why an identity operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IdentityError {
+    /// The user name or password is wrong; deliberately says no more.
+    #[error("invalid user name or password")]
+    BadCredentials,
+    /// Too many failed logins; retry after the given time.
+    #[error("too many failed logins; retry in {retry_after_s} s")]
+    Throttled {
+        /// Seconds until the next attempt is accepted.
+        retry_after_s: u64,
+    },
+    /// The user already exists.
+    #[error("user {0} already exists")]
+    Exists(String),
+    /// The input breaks a rule (a weak password, an empty name).
+    #[error("{0}")]
+    Invalid(String),
+    /// Storage failed.
+    #[error("storage failed: {0}")]
+    Storage(String),
+}
+
+/// The identity service.
+pub struct Identity {
+    storage: Arc<Storage>,
+    clock: Arc<dyn Clock>,
+    session_ttl: Duration,
+    throttle: Mutex<throttle::Throttle>,
+}
+
+/// The user the bootstrap creates on a fresh data directory.
+pub const BOOTSTRAP_ADMIN: &str = "admin";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct UserRecord {
+    name: String,
+    password_hash: String,
+    created_at: i64,
+}
+
+impl Identity {
+    /// Serves users and sessions stored in `storage`.
+    pub fn new(storage: Arc<Storage>, clock: Arc<dyn Clock>, session_ttl: Duration) -> Self {
+        Self { storage, clock, session_ttl, throttle: Mutex::default() }
+    }
+
+    /// Creates a user with a password.
+    pub fn create_user(
+        &self,
+        id: &UserId,
+        name: &str,
+        password: &str,
+    ) -> Result<User, IdentityError> {
+        let name = name.trim();
+        if name.is_empty() || name.len() > 200 {
+            return Err(IdentityError::Invalid("name must be 1 to 200 bytes".to_owned()));
+        }
+        password::check_strength(password)?;
+        let record = UserRecord {
+            name: name.to_owned(),
+            password_hash: password::hash(password)?,
+            created_at: self.clock.now().seconds,
+        };
+        let mut txn = self.storage.write().map_err(storage)?;
+        let key = user_key(id);
+        if txn.catalog_get(&key).map_err(storage)?.is_some() {
+            return Err(IdentityError::Exists(id.to_string()));
+        }
+        txn.catalog_put(&key, &to_json(&record)?).map_err(storage)?;
+        txn.commit().map_err(storage)?;
+        Ok(User { id: id.clone(), name: record.name, created_at: record.created_at })
+    }
+
+    /// The user `id`, if it exists.
+    pub fn user(&self, id: &UserId) -> Result<Option<User>, IdentityError> {
+        let txn = self.storage.read().map_err(storage)?;
+        let Some(bytes) = txn.catalog_get(&user_key(id)).map_err(storage)? else { return Ok(None) };
+        let record: UserRecord = from_json(&bytes)?;
+        Ok(Some(User { id: id.clone(), name: record.name, created_at: record.created_at }))
+    }
+
+    /// Every user, by id.
+    pub fn users(&self) -> Result<Vec<User>, IdentityError> {
+        let txn = self.storage.read().map_err(storage)?;
+        let mut users = Vec::new();
+        for (key, bytes) in txn.catalog_scan("user/").map_err(storage)? {
+            let record: UserRecord = from_json(&bytes)?;
+            let Ok(id) = UserId::new(&key["user/".len()..]) else { continue };
+            users.push(User { id, name: record.name, created_at: record.created_at });
+        }
+        Ok(users)
+    }
+
+    /// Checks a password and opens a session. `source` is the client's
+    /// address, for throttling.
+    pub fn login(
+        &self,
+        user: &str,
+        password: &str,
+        source: &str,
+    ) -> Result<Session, IdentityError> {
+        let now = std::time::Instant::now();
+        self.throttle.lock().unwrap_or_else(|p| p.into_inner()).check(user, source, now)?;
+        let record = match UserId::new(user) {
+            Ok(id) => {
+                let txn = self.storage.read().map_err(storage)?;
+                txn.catalog_get(&user_key(&id))
+                    .map_err(storage)?
+                    .map(|b| from_json::<UserRecord>(&b))
+                    .transpose()?
+            }
+            Err(_) => None,
+        };
+        // Verify against a dummy hash for unknown users, so that both
+        // failures take the same time and say the same thing.
+        let verified =
+            password::verify(password, record.as_ref().map(|r| r.password_hash.as_str()));
+        let (Some(_), true) = (&record, verified) else {
+            self.throttle.lock().unwrap_or_else(|p| p.into_inner()).fail(user, source, now);
+            tracing::warn!(user, source, "failed login");
+            return Err(IdentityError::BadCredentials);
+        };
+        self.throttle.lock().unwrap_or_else(|p| p.into_inner()).succeed(user);
+        let id = UserId::new(user).map_err(|err| IdentityError::Invalid(err.to_string()))?;
+        session::open(&self.storage, &id, self.clock.now().seconds, self.session_ttl)
+    }
+
+    /// The user a session token belongs to, if the session is open.
+    pub fn authenticate(&self, token: &str) -> Result<Option<UserId>, IdentityError> {
+        session::find(&self.storage, token, self.clock.now().seconds)
+    }
+
+    /// Closes a session; returns whether it was open.
+    pub fn logout(&self, token: &str) -> Result<bool, IdentityError> {
+        session::close(&self.storage, token)
+    }
+
+    /// On a data directory with no users, creates [`BOOTSTRAP_ADMIN`] with
+    /// `password`, or with a generated one that is returned (to be shown
+    /// once). Returns none when users already exist.
+    pub fn bootstrap(&self, password: Option<&str>) -> Result<Option<String>, IdentityError> {
+        if !self.users()?.is_empty() {
+            return Ok(None);
+        }
+        let generated = password.is_none().then(password::generate);
+        let password = password.or(generated.as_deref()).unwrap_or_default();
+        let id =
+            UserId::new(BOOTSTRAP_ADMIN).map_err(|err| IdentityError::Invalid(err.to_string()))?;
+        self.create_user(&id, "Platform administrator", password)?;
+        Ok(generated)
+    }
+}
+
+fn user_key(id: &UserId) -> String {
+    format!("user/{id}")
+}
+
+pub(crate) fn storage(err: keel_storage::Error) -> IdentityError {
+    IdentityError::Storage(err.to_string())
+}
+
+pub(crate) fn to_json(value: &impl serde::Serialize) -> Result<Vec<u8>, IdentityError> {
+    serde_json::to_vec(value).map_err(|err| IdentityError::Storage(err.to_string()))
+}
+
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, IdentityError> {
+    serde_json::from_slice(bytes)
+        .map_err(|err| IdentityError::Storage(format!("corrupt identity record: {err}")))
+}
+
+#[cfg(test)]
+mod tests;

@@ -250,6 +250,12 @@ impl WriteTxn {
         Ok(())
     }
 
+    /// Removes a kernel catalog record; returns whether it existed.
+    pub fn catalog_remove(&mut self, key: &str) -> Result<bool> {
+        let mut table = self.txn.open_table(CATALOG).map_err(backend)?;
+        Ok(table.remove(key).map_err(backend)?.is_some())
+    }
+
     /// Reads a kernel catalog record, seeing this transaction's own writes.
     pub fn catalog_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
         let table = self.txn.open_table(CATALOG).map_err(backend)?;

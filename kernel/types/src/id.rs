@@ -85,6 +85,12 @@ id_type!(
     "plugin id"
 );
 
+id_type!(
+    /// A user's login name, such as `alice`.
+    UserId,
+    "user id"
+);
+
 /// The id of one HTTP request, carried through logs and into plugin calls.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RequestId(String);

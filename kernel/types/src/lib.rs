@@ -7,5 +7,5 @@ mod limits;
 pub mod schema;
 
 pub use clock::{Clock, SystemClock, Timestamp};
-pub use id::{IdError, PluginId, RequestId, TenantId};
+pub use id::{IdError, PluginId, RequestId, TenantId, UserId};
 pub use limits::Limits;

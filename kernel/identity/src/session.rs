@@ -1,0 +1,80 @@
+//! Login sessions: a random token shown once, stored as its SHA-256 digest.
+
+use std::time::Duration;
+
+use keel_storage::Storage;
+use keel_types::UserId;
+use rand::Rng;
+use sha2::{Digest, Sha256};
+
+use crate::{IdentityError, from_json, to_json};
+
+/// An open session, as returned by a login.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Session {
+    /// The bearer token; shown once, stored only as a digest.
+    pub token: String,
+    /// Whose session it is.
+    pub user: UserId,
+    /// When it expires, Unix seconds.
+    pub expires_at: i64,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SessionRecord {
+    user: UserId,
+    expires_at: i64,
+}
+
+/// Longest token accepted for lookup.
+const TOKEN_BYTES_MAX: usize = 128;
+
+fn key(token: &str) -> String {
+    let digest: String =
+        Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    format!("session/{digest}")
+}
+
+pub(crate) fn open(
+    storage: &Storage,
+    user: &UserId,
+    now: i64,
+    ttl: Duration,
+) -> Result<Session, IdentityError> {
+    let mut secret = [0u8; 32];
+    rand::rng().fill(&mut secret);
+    let token: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+    let token = format!("keel_{token}");
+    let expires_at = now.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX));
+    let record = SessionRecord { user: user.clone(), expires_at };
+    let mut txn = storage.write().map_err(crate::storage)?;
+    txn.catalog_put(&key(&token), &to_json(&record)?).map_err(crate::storage)?;
+    txn.commit().map_err(crate::storage)?;
+    Ok(Session { token, user: user.clone(), expires_at })
+}
+
+pub(crate) fn find(
+    storage: &Storage,
+    token: &str,
+    now: i64,
+) -> Result<Option<UserId>, IdentityError> {
+    if token.len() > TOKEN_BYTES_MAX {
+        return Ok(None);
+    }
+    let txn = storage.read().map_err(crate::storage)?;
+    let Some(bytes) = txn.catalog_get(&key(token)).map_err(crate::storage)? else {
+        return Ok(None);
+    };
+    let record: SessionRecord = from_json(&bytes)?;
+    Ok((record.expires_at > now).then_some(record.user))
+}
+
+pub(crate) fn close(storage: &Storage, token: &str) -> Result<bool, IdentityError> {
+    if token.len() > TOKEN_BYTES_MAX {
+        return Ok(false);
+    }
+    let mut txn = storage.write().map_err(crate::storage)?;
+    let removed = txn.catalog_remove(&key(token)).map_err(crate::storage)?;
+    txn.commit().map_err(crate::storage)?;
+    Ok(removed)
+}

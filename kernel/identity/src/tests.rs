@@ -1,0 +1,106 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use keel_types::{Limits, Timestamp};
+
+use super::*;
+
+struct TestClock(AtomicI64);
+
+impl Clock for TestClock {
+    fn now(&self) -> Timestamp {
+        Timestamp { seconds: self.0.load(Ordering::SeqCst), nanoseconds: 0 }
+    }
+}
+
+fn identity() -> (tempfile::TempDir, Identity, Arc<TestClock>) {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(&dir.path().join("keel.redb"), Limits::default()).unwrap();
+    let clock = Arc::new(TestClock(AtomicI64::new(1_800_000_000)));
+    let identity = Identity::new(Arc::new(storage), clock.clone(), Duration::from_secs(3600));
+    (dir, identity, clock)
+}
+
+fn alice(identity: &Identity) {
+    identity.create_user(&UserId::new("alice").unwrap(), "Alice", "correct horse battery").unwrap();
+}
+
+#[test]
+fn login_opens_a_session_until_logout_or_expiry() {
+    let (_dir, identity, clock) = identity();
+    alice(&identity);
+    let session = identity.login("alice", "correct horse battery", "127.0.0.1").unwrap();
+    assert_eq!(identity.authenticate(&session.token).unwrap().unwrap().as_str(), "alice");
+    assert!(identity.logout(&session.token).unwrap());
+    assert_eq!(identity.authenticate(&session.token).unwrap(), None);
+
+    let session = identity.login("alice", "correct horse battery", "127.0.0.1").unwrap();
+    clock.0.fetch_add(3601, Ordering::SeqCst);
+    assert_eq!(identity.authenticate(&session.token).unwrap(), None, "expired");
+    assert_eq!(identity.authenticate("keel_forged").unwrap(), None);
+}
+
+#[test]
+fn unknown_users_and_wrong_passwords_look_the_same() {
+    let (_dir, identity, _clock) = identity();
+    alice(&identity);
+    let wrong = identity.login("alice", "wrong password!!", "10.0.0.1").unwrap_err().to_string();
+    let unknown =
+        identity.login("mallory", "wrong password!!", "10.0.0.2").unwrap_err().to_string();
+    let malformed = identity.login("Not A User", "x", "10.0.0.3").unwrap_err().to_string();
+    assert_eq!(wrong, unknown);
+    assert_eq!(wrong, malformed);
+}
+
+#[test]
+fn repeated_failures_are_throttled_per_user_and_per_address() {
+    let (_dir, identity, _clock) = identity();
+    alice(&identity);
+    for _ in 0..5 {
+        assert!(matches!(
+            identity.login("alice", "wrong password!!", "10.0.0.9"),
+            Err(IdentityError::BadCredentials)
+        ));
+    }
+    let locked = identity.login("alice", "correct horse battery", "10.0.0.10");
+    assert!(
+        matches!(locked, Err(IdentityError::Throttled { .. })),
+        "the user is locked from any address"
+    );
+    let from_same_address = identity.login("bob", "whatever password", "10.0.0.9");
+    assert!(
+        matches!(from_same_address, Err(IdentityError::Throttled { .. })),
+        "the address is locked for any user"
+    );
+}
+
+#[test]
+fn users_are_validated_and_unique() {
+    let (_dir, identity, _clock) = identity();
+    alice(&identity);
+    let id = UserId::new("alice").unwrap();
+    assert!(matches!(
+        identity.create_user(&id, "Alice", "correct horse battery"),
+        Err(IdentityError::Exists(_))
+    ));
+    let bob = UserId::new("bob").unwrap();
+    assert!(matches!(identity.create_user(&bob, "Bob", "short"), Err(IdentityError::Invalid(_))));
+    assert!(matches!(
+        identity.create_user(&bob, " ", "long enough password"),
+        Err(IdentityError::Invalid(_))
+    ));
+    assert_eq!(identity.users().unwrap().len(), 1);
+}
+
+#[test]
+fn bootstrap_creates_one_admin_once() {
+    let (_dir, identity, _clock) = identity();
+    let generated = identity.bootstrap(None).unwrap().expect("a generated password");
+    assert_eq!(generated.len(), 24);
+    identity.login(BOOTSTRAP_ADMIN, &generated, "127.0.0.1").unwrap();
+    assert_eq!(identity.bootstrap(None).unwrap(), None, "never again once users exist");
+
+    let (_dir, identity, _clock) = self::identity();
+    assert_eq!(identity.bootstrap(Some("from the environment")).unwrap(), None);
+    identity.login(BOOTSTRAP_ADMIN, "from the environment", "127.0.0.1").unwrap();
+}
