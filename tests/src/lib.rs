@@ -11,11 +11,16 @@ use std::time::Duration;
 use keel_types::{Limits, PluginId, TenantId};
 use serde_json::Value;
 
+/// The bootstrap administrator's password in test kernels.
+pub const ADMIN_PASSWORD: &str = "test admin password";
+
 /// A running kernel and a client for it.
 pub struct TestKernel {
     kernel: Option<keel::Kernel>,
     base: String,
     client: reqwest::Client,
+    /// The session of the bootstrap administrator, used by default.
+    admin_token: String,
     /// Kept alive while the kernel runs, unless the test owns the data directory.
     _data: Option<tempfile::TempDir>,
 }
@@ -96,6 +101,7 @@ impl TestKernel {
         config.plugins_dir = Some(plugins_dir);
         config.cache_dir = Some(cache_dir());
         config.limits = setup.limits();
+        config.admin_password = Some(ADMIN_PASSWORD.to_owned());
         for tenant in &setup.tenants {
             for plugin in &setup.plugins {
                 config
@@ -105,7 +111,39 @@ impl TestKernel {
         }
         let kernel = keel::start(config).await.expect("kernel starts");
         let base = format!("http://{}", kernel.addr());
-        Self { kernel: Some(kernel), base, client: reqwest::Client::new(), _data: None }
+        let mut test = Self {
+            kernel: Some(kernel),
+            base,
+            client: reqwest::Client::new(),
+            admin_token: String::new(),
+            _data: None,
+        };
+        test.admin_token = test.login("admin", ADMIN_PASSWORD).await;
+        test
+    }
+
+    /// Logs in; returns the session token.
+    pub async fn login(&self, user: &str, password: &str) -> String {
+        let body = serde_json::json!({ "user": user, "password": password });
+        let reply = self.send_as(None, "POST", "/auth/login", Some(body)).await;
+        reply.expect(200)["token"].as_str().expect("a token").to_owned()
+    }
+
+    /// Creates a user with `roles` in `tenant` (as the admin) and logs in as them.
+    pub async fn user_with_roles(&self, user: &str, tenant: &str, roles: &[&str]) -> String {
+        let password = format!("{user} has a long password");
+        let body = serde_json::json!({ "id": user, "name": user, "password": password });
+        let created = self.post("/admin/users", body).await;
+        assert!(
+            created.status == 201 || created.status == 409,
+            "creating {user}: {}",
+            created.body
+        );
+        let roles = serde_json::json!({ "roles": roles });
+        self.send("PUT", &format!("/admin/tenants/{tenant}/members/{user}"), Some(roles))
+            .await
+            .expect(200);
+        self.login(user, &password).await
     }
 
     /// Stops the kernel and waits until storage is closed.
@@ -125,10 +163,34 @@ impl TestKernel {
         &self.client
     }
 
-    /// Sends a request; returns the status and the JSON body (`Null` if empty).
+    /// Sends a request as the administrator; returns the status and the JSON body (`Null` if empty).
     pub async fn send(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
+        self.send_as(Some(&self.admin_token), method, path, body).await
+    }
+
+    /// A request builder for `path`, authenticated as the administrator.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, format!("{}{path}", self.base)).bearer_auth(&self.admin_token)
+    }
+
+    /// The administrator's session token.
+    pub fn admin_token(&self) -> &str {
+        &self.admin_token
+    }
+
+    /// Sends a request with `token` (or none).
+    pub async fn send_as(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Reply {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
         if let Some(body) = body {
             request = request.header("content-type", "application/json").body(body.to_string());
         }

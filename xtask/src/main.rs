@@ -168,6 +168,9 @@ fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
     if release {
         command.arg("--release");
     }
+    if std::env::var_os("KEEL_ADMIN_PASSWORD").is_none() {
+        command.env("KEEL_ADMIN_PASSWORD", DEMO_ADMIN_PASSWORD);
+    }
     let plugins = target_dir(root).join("plugins");
     command
         .args(["--", "serve", "--data", "data", "--demo", "--plugins"])
@@ -176,14 +179,19 @@ fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
     exec(&mut command)
 }
 
+/// The bootstrap admin's password on a fresh `./data`, unless
+/// `KEEL_ADMIN_PASSWORD` says otherwise. For the local demo only.
+const DEMO_ADMIN_PASSWORD: &str = "keel-demo-password";
+
 const WALKTHROUGH: &str = r#"
     Keel will listen on http://127.0.0.1:8080 with a `demo` tenant that has finance enabled.
-    Data is kept in ./data; stop with Ctrl-C. Try, from another terminal:
+    Data is kept in ./data; stop with Ctrl-C. On a fresh ./data the administrator is
+    user `admin`, password `keel-demo-password` (or $KEEL_ADMIN_PASSWORD). From another terminal:
 
-      curl -s -X POST localhost:8080/api/demo/finance/chart-templates/starter -d '{"currency":"EUR"}'
-      curl -s -X POST localhost:8080/api/demo/finance/entries -d '{"date":"2026-11-02","memo":"Owner investment",
-           "lines":[{"account":"1100","debit":"5000.00"},{"account":"3000","credit":"5000.00"}]}'
-      curl -s localhost:8080/api/demo/finance/reports/trial-balance
+      TOKEN=$(curl -s -X POST localhost:8080/auth/login -d '{"user":"admin","password":"keel-demo-password"}' \
+              | sed -E 's/.*"token":"([^"]+)".*/\1/')
+      curl -s -H "authorization: Bearer $TOKEN" -X POST localhost:8080/api/demo/finance/chart-templates/starter -d '{"currency":"EUR"}'
+      curl -s -H "authorization: Bearer $TOKEN" localhost:8080/api/demo/finance/reports/trial-balance
 "#;
 
 fn test(root: &Path) -> anyhow::Result<()> {

@@ -12,8 +12,10 @@ use keel_host::{CallGuard, Invocation, Plugin, PluginRequest, PluginResponse};
 use keel_manifest::RouteError;
 use keel_types::{PluginId, RequestId, TenantId};
 
+use crate::auth::bearer;
 use crate::problem::Problem;
 use crate::server::AppState;
+use keel_platform::Scope;
 
 /// Most query pairs accepted on one request.
 const QUERY_PAIRS_MAX: usize = 64;
@@ -34,8 +36,10 @@ pub(crate) async fn plugin(State(state): State<AppState>, request: Request) -> R
 }
 
 async fn serve(state: AppState, request: Request) -> Result<Response, Problem> {
-    let host = &state.host;
+    let host = state.platform.host();
     let (parts, body) = request.into_parts();
+    let user =
+        state.platform.authenticate(bearer(&parts.headers)).map_err(Problem::from_platform)?;
     let (tenant, plugin_id, path) = split_path(parts.uri.path())?;
     let plugin = host.enabled(&tenant, &plugin_id).ok_or_else(|| {
         Problem::not_found(format!("plugin {plugin_id} is not enabled for tenant {tenant}"))
@@ -46,6 +50,11 @@ async fn serve(state: AppState, request: Request) -> Result<Response, Problem> {
         }
         RouteError::MethodNotAllowed { allowed } => Problem::method_not_allowed(&allowed),
     })?;
+    state
+        .platform
+        .authorize(&user, Scope::Tenant(&tenant), &route.operation.permission)
+        .await
+        .map_err(Problem::from_platform)?;
     let params = route
         .params
         .iter()
@@ -56,7 +65,7 @@ async fn serve(state: AppState, request: Request) -> Result<Response, Problem> {
     let request_id = parts.extensions.get::<RequestId>().cloned();
     let invocation = Invocation {
         tenant,
-        caller: None,
+        caller: Some(user.to_string()),
         request_id: request_id.unwrap_or_else(|| RequestId::generated(String::new())),
         operation: route.operation.id.clone(),
         method: route.operation.method,
@@ -87,7 +96,7 @@ async fn run(
     plugin: Arc<Plugin>,
     invocation: Invocation,
 ) -> Result<PluginResponse, Problem> {
-    let limits = state.host.limits();
+    let limits = state.platform.host().limits();
     let deadline = tokio::time::Instant::now() + limits.call_deadline + DEADLINE_GRACE;
     let busy = || {
         Problem::new(
@@ -102,7 +111,7 @@ async fn run(
         .map_err(|_| busy())?;
     let guard = invocation.guard.clone();
     let span = tracing::Span::current();
-    let worker = state.host.clone();
+    let worker = state.platform.host().clone();
     let mut task = tokio::task::spawn_blocking(move || {
         let _permit = permit;
         span.in_scope(|| worker.call(&plugin, invocation))
@@ -151,7 +160,7 @@ fn parse_query(query: &str) -> Result<Vec<(String, String)>, Problem> {
     Ok(pairs)
 }
 
-async fn read_body(body: Body, bytes_max: usize) -> Result<Vec<u8>, Problem> {
+pub(crate) async fn read_body(body: Body, bytes_max: usize) -> Result<Vec<u8>, Problem> {
     let too_large = || {
         Problem::new(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -1,11 +1,17 @@
 //! The HTTP gateway: the only crate that knows about axum and HTTP.
 //!
+//! Every route but `/healthz` and `/auth/login` needs a session token
+//! (`Authorization: Bearer …`) and the permission the route declares:
+//! plugin operations their manifest's, admin routes the kernel's.
+//!
 //! `/api/{tenant}/{plugin}/{path}` is routed by the plugin's manifest to one
 //! of its operations and run by the host; every failure is an RFC 9457
 //! problem document. Each request gets an id (from `x-request-id` or
 //! generated), a tracing span, and a body size limit.
 
+mod admin;
 mod api;
+mod auth;
 mod problem;
 mod request_id;
 mod server;

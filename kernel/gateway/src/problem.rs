@@ -3,6 +3,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use keel_host::{CallError, PluginErrorKind};
+use keel_platform::PlatformError;
 
 /// An error answered as `application/problem+json`.
 #[derive(Debug)]
@@ -82,6 +83,22 @@ impl Problem {
         }
     }
 
+    /// Maps a refused platform operation.
+    pub(crate) fn from_platform(err: PlatformError) -> Self {
+        let detail = err.to_string();
+        let (status, code) = match err {
+            PlatformError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            PlatformError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad-credentials"),
+            PlatformError::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
+            PlatformError::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden"),
+            PlatformError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found"),
+            PlatformError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            PlatformError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            other => return Self::internal(&other),
+        };
+        Self::new(status, code, detail)
+    }
+
     /// A kernel fault: logged with its cause, answered generically.
     pub(crate) fn internal(err: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %err, "internal error");
@@ -106,6 +123,12 @@ impl IntoResponse for Problem {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         if let Some(allow) = self.allow.and_then(|a| HeaderValue::from_str(&a).ok()) {
             headers.insert(header::ALLOW, allow);

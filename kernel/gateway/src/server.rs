@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{any, get};
-use keel_host::Host;
+use axum::routing::{any, get, post, put};
+use keel_platform::Platform;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
@@ -20,9 +20,9 @@ pub struct Server {
 
 impl Server {
     /// Binds `addr` (port 0 picks a free port) and builds the routes.
-    pub async fn bind(addr: SocketAddr, host: Host) -> std::io::Result<Self> {
+    pub async fn bind(addr: SocketAddr, platform: Platform) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
-        Ok(Self { listener, router: router(host) })
+        Ok(Self { listener, router: router(platform) })
     }
 
     /// The address actually bound.
@@ -35,23 +35,31 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await
     }
 }
 
 /// What every handler shares.
 #[derive(Clone)]
 pub(crate) struct AppState {
-    pub(crate) host: Host,
+    pub(crate) platform: Platform,
     /// Plugin calls in flight, bounded by the host's instance slots, so a
     /// burst queues here with a deadline instead of on the blocking pool.
     pub(crate) calls: Arc<Semaphore>,
 }
 
-fn router(host: Host) -> Router {
-    let n_slots = usize::try_from(host.limits().instances_max).unwrap_or(usize::MAX);
-    let state = AppState { calls: Arc::new(Semaphore::new(n_slots)), host };
+fn router(platform: Platform) -> Router {
+    let n_slots = usize::try_from(platform.host().limits().instances_max).unwrap_or(usize::MAX);
+    let state = AppState { calls: Arc::new(Semaphore::new(n_slots)), platform };
     Router::new()
+        .route("/auth/login", post(crate::auth::login))
+        .route("/auth/logout", post(crate::auth::logout))
+        .route("/admin/tenants", get(crate::admin::tenants).post(crate::admin::create_tenant))
+        .route("/admin/users", get(crate::admin::users).post(crate::admin::create_user))
+        .route("/admin/tenants/{tenant}/members", get(crate::admin::members))
+        .route("/admin/tenants/{tenant}/members/{user}", put(crate::admin::set_roles))
+        .route("/admin/tenants/{tenant}/plugins/{plugin}", put(crate::admin::enable_plugin))
         .route("/healthz", get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }))
         .route("/api/{tenant}/{plugin}", any(crate::api::plugin_root))
         .route("/api/{tenant}/{plugin}/{*path}", any(crate::api::plugin))

@@ -168,6 +168,29 @@ impl Host {
         Ok(Some(TenantInfo { id: id.clone(), name: record.name }))
     }
 
+    /// Every tenant, by id.
+    pub fn tenants(&self) -> Result<Vec<TenantInfo>, CallError> {
+        let storage_err = |err: keel_storage::Error| CallError::Storage(err.to_string());
+        let txn = self.inner.storage.read().map_err(storage_err)?;
+        let mut tenants = Vec::new();
+        for (key, bytes) in txn.catalog_scan("tenant/").map_err(storage_err)? {
+            let Ok(id) = TenantId::new(&key["tenant/".len()..]) else { continue };
+            let record: TenantRecord = serde_json::from_slice(&bytes)
+                .map_err(|err| CallError::Storage(err.to_string()))?;
+            tenants.push(TenantInfo { id, name: record.name });
+        }
+        Ok(tenants)
+    }
+
+    /// The packages `tenant` has enabled, by plugin id.
+    pub fn enabled_plugins(&self, tenant: &TenantId) -> Vec<Arc<Plugin>> {
+        let enabled = self.inner.enabled.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut plugins: Vec<Arc<Plugin>> =
+            enabled.get(tenant).map(|m| m.values().cloned().collect()).unwrap_or_default();
+        plugins.sort_by(|a, b| a.manifest().id.cmp(&b.manifest().id));
+        plugins
+    }
+
     /// The package `tenant` has enabled for `plugin`, if any.
     pub fn enabled(&self, tenant: &TenantId, plugin: &PluginId) -> Option<Arc<Plugin>> {
         let enabled = self.inner.enabled.read().unwrap_or_else(|poisoned| poisoned.into_inner());

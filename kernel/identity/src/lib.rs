@@ -6,6 +6,7 @@
 //! are throttled per user and per source address, and unknown users and
 //! wrong passwords get the same answer in about the same time.
 
+mod membership;
 mod password;
 mod session;
 mod throttle;
@@ -16,6 +17,7 @@ use std::time::Duration;
 use keel_storage::Storage;
 use keel_types::{Clock, UserId};
 
+pub use membership::Membership;
 pub use session::Session;
 
 /// A user as the kernel shows it (never with its password hash).

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use keel_types::{Limits, Timestamp};
+use keel_types::{Limits, TenantId, Timestamp};
 
 use super::*;
 
@@ -103,4 +103,26 @@ fn bootstrap_creates_one_admin_once() {
     let (_dir, identity, _clock) = self::identity();
     assert_eq!(identity.bootstrap(Some("from the environment")).unwrap(), None);
     identity.login(BOOTSTRAP_ADMIN, "from the environment", "127.0.0.1").unwrap();
+}
+
+#[test]
+fn memberships_are_kept_per_tenant_and_platform() {
+    let (_dir, identity, _clock) = identity();
+    let (alice, t1, t10) = (
+        UserId::new("alice").unwrap(),
+        TenantId::new("t1").unwrap(),
+        TenantId::new("t10").unwrap(),
+    );
+    identity
+        .set_roles(Some(&t1), &alice, &["accountant".to_owned(), "accountant".to_owned()])
+        .unwrap();
+    identity.set_roles(Some(&t10), &alice, &["auditor".to_owned()]).unwrap();
+    identity.set_roles(None, &alice, &["platform-admin".to_owned()]).unwrap();
+    let t1_members = identity.memberships(Some(Some(&t1))).unwrap();
+    assert_eq!(t1_members.len(), 1, "t1 does not see t10's members");
+    assert_eq!(t1_members[0].roles, ["accountant"]);
+    assert_eq!(identity.memberships(Some(None)).unwrap()[0].tenant, None);
+    assert_eq!(identity.memberships(None).unwrap().len(), 3);
+    identity.set_roles(Some(&t1), &alice, &[]).unwrap();
+    assert!(identity.memberships(Some(Some(&t1))).unwrap().is_empty());
 }

@@ -11,6 +11,8 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use keel_gateway::Server;
 use keel_host::{Host, HostConfig};
+use keel_identity::Identity;
+use keel_platform::Platform;
 use keel_storage::Storage;
 use keel_types::{Limits, PluginId, SystemClock, TenantId};
 use tokio::sync::oneshot;
@@ -36,6 +38,11 @@ pub struct Config {
     pub demo: bool,
     /// `(tenant, plugin)` pairs to enable at start (tenants are created as needed).
     pub enable: Vec<(TenantId, PluginId)>,
+    /// The bootstrap administrator's password on a fresh data directory;
+    /// generated and printed once when unset.
+    pub admin_password: Option<String>,
+    /// How long a login session lasts.
+    pub session_ttl: std::time::Duration,
 }
 
 impl Config {
@@ -49,6 +56,8 @@ impl Config {
             limits: Limits::default(),
             demo: false,
             enable: Vec::new(),
+            admin_password: None,
+            session_ttl: std::time::Duration::from_secs(12 * 60 * 60),
         }
     }
 }
@@ -94,10 +103,18 @@ impl Kernel {
 /// Starts a kernel as `config` says.
 pub async fn start(config: Config) -> anyhow::Result<Kernel> {
     let setup = config.clone();
-    let host = tokio::task::spawn_blocking(move || prepare(&setup))
+    let (host, storage) = tokio::task::spawn_blocking(move || prepare(&setup))
         .await
         .context("kernel setup panicked")??;
-    let server = Server::bind(config.addr, host.clone()).await.with_context(|| {
+    let identity = Identity::new(storage, Arc::new(SystemClock), config.session_ttl);
+    let (platform, generated) =
+        Platform::start(host.clone(), identity, config.admin_password.clone())
+            .await
+            .context("starting identity and authorization")?;
+    if let Some(password) = generated {
+        show_generated_password(&password);
+    }
+    let server = Server::bind(config.addr, platform).await.with_context(|| {
         format!(
             "cannot listen on {}; is another process using it? (--addr changes it)",
             config.addr
@@ -113,8 +130,19 @@ pub async fn start(config: Config) -> anyhow::Result<Kernel> {
     Ok(Kernel { addr, host, shutdown, serving })
 }
 
+/// Prints the bootstrap password once, outside the logs.
+#[expect(clippy::print_stderr, reason = "shown once to the operator and never logged")]
+fn show_generated_password(password: &str) {
+    eprintln!(
+        "\n  A platform administrator was created on this fresh data directory.\n  \
+         user: {}   password: {password}\n  \
+         This password is shown only now; set KEEL_ADMIN_PASSWORD before the first start to choose it.\n",
+        keel_identity::BOOTSTRAP_ADMIN
+    );
+}
+
 /// Opens storage, starts the host, loads plugins and sets up tenants.
-fn prepare(config: &Config) -> anyhow::Result<Host> {
+fn prepare(config: &Config) -> anyhow::Result<(Host, Arc<Storage>)> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
     let db_path = config.data_dir.join("keel.redb");
@@ -125,7 +153,8 @@ fn prepare(config: &Config) -> anyhow::Result<Host> {
         cache_dir: config.cache_dir.clone().unwrap_or_else(|| config.data_dir.join("cache")),
         clock: Arc::new(SystemClock),
     };
-    let host = Host::new(Arc::new(storage), host_config)?;
+    let storage = Arc::new(storage);
+    let host = Host::new(Arc::clone(&storage), host_config)?;
     if let Some(dir) = &config.plugins_dir {
         load_plugins(&host, dir)?;
     }
@@ -147,7 +176,7 @@ fn prepare(config: &Config) -> anyhow::Result<Host> {
         host.enable(tenant, plugin)
             .with_context(|| format!("enabling {plugin} for tenant {tenant}"))?;
     }
-    Ok(host)
+    Ok((host, storage))
 }
 
 /// Loads every `*.wasm` in `dir`, in name order.

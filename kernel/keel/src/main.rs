@@ -48,6 +48,10 @@ struct ServeArgs {
     /// Memory limit of one plugin instance, in MiB.
     #[arg(long, default_value_t = 64)]
     memory_mib: usize,
+    /// Password of the `admin` user created on a fresh data directory
+    /// (generated and shown once if unset).
+    #[arg(long, env = "KEEL_ADMIN_PASSWORD", hide_env_values = true)]
+    admin_password: Option<String>,
 }
 
 fn parse_enable(text: &str) -> Result<(TenantId, PluginId), String> {
@@ -79,6 +83,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.plugins_dir = args.plugins;
     config.demo = args.demo;
     config.enable = args.enable;
+    config.admin_password = args.admin_password;
     config.limits = Limits {
         call_deadline: Duration::from_millis(args.call_deadline_ms),
         memory_bytes_max: args.memory_mib * 1024 * 1024,

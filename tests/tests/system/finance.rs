@@ -190,8 +190,12 @@ async fn rejected_entries_store_nothing_and_use_no_number() {
     ] {
         k.post(&format!("{F}/entries"), bad).await.expect_problem(400, "bad-request");
     }
-    let raw =
-        k.client().post(format!("{}{F}/entries", k.base())).body("{not json").send().await.unwrap();
+    let raw = k
+        .request(reqwest::Method::POST, &format!("{F}/entries"))
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
     keel_tests::Reply::from(raw).await.expect_problem(400, "bad-request");
 
     let listed = k.get(&format!("{F}/entries")).await;
@@ -246,8 +250,7 @@ async fn concurrent_posts_get_distinct_gapless_numbers() {
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..24 {
         let request = k
-            .client()
-            .post(format!("{}{F}/entries", k.base()))
+            .request(reqwest::Method::POST, &format!("{F}/entries"))
             .header("content-type", "application/json")
             .body(
                 entry(

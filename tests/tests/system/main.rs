@@ -1,6 +1,7 @@
 //! System tests: a real kernel, real `.wasm` plugins, real HTTP.
 //! One test binary, so the kernel and wasmtime link once.
 
+mod access;
 mod finance;
 mod gateway;
 mod restart;

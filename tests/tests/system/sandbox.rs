@@ -41,7 +41,7 @@ async fn a_loop_is_stopped_at_its_deadline_while_other_requests_succeed() {
     let deadline = Duration::from_millis(1500);
     let k = kernel(deadline).await;
     let looping = {
-        let request = k.client().post(format!("{}{R}/loop", k.base()));
+        let request = k.request(reqwest::Method::POST, &format!("{R}/loop"));
         tokio::spawn(async move {
             let started = Instant::now();
             let reply = keel_tests::Reply::from(request.send().await.unwrap()).await;

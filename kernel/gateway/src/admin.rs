@@ -1,0 +1,225 @@
+//! `/admin/…`: tenants, users, memberships and plugin enablement. Each
+//! route authenticates, then checks the kernel permission it declares.
+
+use axum::Json;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use keel_platform::{
+    MEMBERS_MANAGE, MEMBERS_READ, PLUGINS_MANAGE, Platform, Scope, TENANTS_MANAGE, USERS_MANAGE,
+};
+use keel_types::{PluginId, TenantId, UserId};
+use serde::de::DeserializeOwned;
+
+use crate::auth::bearer;
+use crate::problem::Problem;
+use crate::server::AppState;
+
+type Reply = Result<Response, Problem>;
+
+/// Reads a JSON body with the kernel's body limit; malformed JSON, unknown
+/// fields and missing fields are a 400 that says where.
+pub(crate) async fn json<T: DeserializeOwned>(
+    request: Request,
+    limit: usize,
+) -> Result<T, Problem> {
+    let bytes = crate::api::read_body(request.into_body(), limit).await?;
+    serde_json::from_slice(&bytes)
+        .map_err(|err| Problem::bad_request(format!("request body: {err}")))
+}
+
+/// Authenticates the caller and checks `permission` in `scope`.
+async fn allow(
+    platform: &Platform,
+    headers: &HeaderMap,
+    scope: Scope<'_>,
+    permission: &str,
+) -> Result<UserId, Problem> {
+    let user = platform.authenticate(bearer(headers)).map_err(Problem::from_platform)?;
+    platform.authorize(&user, scope, permission).await.map_err(Problem::from_platform)?;
+    Ok(user)
+}
+
+/// A malformed id in a path names nothing that can exist.
+fn unknown(err: keel_types::IdError) -> Problem {
+    Problem::not_found(err.to_string())
+}
+
+fn path<T>(path: Result<Path<T>, PathRejection>) -> Result<T, Problem> {
+    path.map(|Path(value)| value).map_err(|err| Problem::bad_request(err.body_text()))
+}
+
+fn respond(result: Reply) -> Response {
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewTenant {
+    id: String,
+    name: String,
+}
+
+/// `POST /admin/tenants`
+pub(crate) async fn create_tenant(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    request: Request,
+) -> Response {
+    respond(
+        async {
+            allow(&state.platform, &headers, Scope::Platform, TENANTS_MANAGE).await?;
+            let body: NewTenant =
+                json(request, state.platform.host().limits().request_body_bytes_max).await?;
+            let tenant = TenantId::new(&body.id).map_err(|err| {
+                Problem::from_platform(keel_platform::PlatformError::Invalid(err.to_string()))
+            })?;
+            let created = state
+                .platform
+                .create_tenant(&tenant, &body.name)
+                .map_err(Problem::from_platform)?;
+            Ok((
+                StatusCode::CREATED,
+                Json(serde_json::json!({ "id": created.id, "name": created.name })),
+            )
+                .into_response())
+        }
+        .await,
+    )
+}
+
+/// `GET /admin/tenants`
+pub(crate) async fn tenants(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    respond(
+        async {
+            allow(&state.platform, &headers, Scope::Platform, TENANTS_MANAGE).await?;
+            let tenants = state.platform.tenants().map_err(Problem::from_platform)?;
+            let tenants: Vec<_> =
+                tenants.iter().map(|t| serde_json::json!({ "id": t.id, "name": t.name })).collect();
+            Ok(Json(serde_json::json!({ "tenants": tenants })).into_response())
+        }
+        .await,
+    )
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewUser {
+    id: String,
+    name: String,
+    password: String,
+}
+
+/// `POST /admin/users`
+pub(crate) async fn create_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    request: Request,
+) -> Response {
+    respond(
+        async {
+            allow(&state.platform, &headers, Scope::Platform, USERS_MANAGE).await?;
+            let body: NewUser =
+                json(request, state.platform.host().limits().request_body_bytes_max).await?;
+            let user = UserId::new(&body.id).map_err(|err| {
+                Problem::from_platform(keel_platform::PlatformError::Invalid(err.to_string()))
+            })?;
+            let created = state
+                .platform
+                .create_user(user, body.name, body.password)
+                .await
+                .map_err(Problem::from_platform)?;
+            Ok((StatusCode::CREATED, Json(created)).into_response())
+        }
+        .await,
+    )
+}
+
+/// `GET /admin/users`
+pub(crate) async fn users(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    respond(
+        async {
+            allow(&state.platform, &headers, Scope::Platform, USERS_MANAGE).await?;
+            let users = state.platform.users().map_err(Problem::from_platform)?;
+            Ok(Json(serde_json::json!({ "users": users })).into_response())
+        }
+        .await,
+    )
+}
+
+/// `GET /admin/tenants/{tenant}/members`
+pub(crate) async fn members(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    tenant: Result<Path<String>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let tenant = TenantId::new(path(tenant)?).map_err(unknown)?;
+            allow(&state.platform, &headers, Scope::Tenant(&tenant), MEMBERS_READ).await?;
+            let members = state.platform.members(&tenant).map_err(Problem::from_platform)?;
+            let grantable = state.platform.grantable_roles(&tenant);
+            Ok(Json(serde_json::json!({ "members": members, "grantable_roles": grantable }))
+                .into_response())
+        }
+        .await,
+    )
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Roles {
+    roles: Vec<String>,
+}
+
+/// `PUT /admin/tenants/{tenant}/members/{user}` with `{"roles": [...]}`
+pub(crate) async fn set_roles(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ids: Result<Path<(String, String)>, PathRejection>,
+    request: Request,
+) -> Response {
+    respond(
+        async {
+            let (tenant, user) = path(ids)?;
+            let (tenant, user) =
+                (TenantId::new(tenant).map_err(unknown)?, UserId::new(user).map_err(unknown)?);
+            allow(&state.platform, &headers, Scope::Tenant(&tenant), MEMBERS_MANAGE).await?;
+            let body: Roles =
+                json(request, state.platform.host().limits().request_body_bytes_max).await?;
+            let roles = state
+                .platform
+                .set_roles(&tenant, &user, &body.roles)
+                .await
+                .map_err(Problem::from_platform)?;
+            Ok(Json(serde_json::json!({ "tenant": tenant, "user": user, "roles": roles }))
+                .into_response())
+        }
+        .await,
+    )
+}
+
+/// `PUT /admin/tenants/{tenant}/plugins/{plugin}`: enables the newest installed version.
+pub(crate) async fn enable_plugin(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ids: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let (tenant, plugin) = path(ids)?;
+            let (tenant, plugin) =
+                (TenantId::new(tenant).map_err(unknown)?, PluginId::new(plugin).map_err(unknown)?);
+            allow(&state.platform, &headers, Scope::Tenant(&tenant), PLUGINS_MANAGE).await?;
+            let version = state
+                .platform
+                .enable_plugin(&tenant, &plugin)
+                .await
+                .map_err(Problem::from_platform)?;
+            Ok(Json(serde_json::json!({ "tenant": tenant, "plugin": plugin, "version": version }))
+                .into_response())
+        }
+        .await,
+    )
+}

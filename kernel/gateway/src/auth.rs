@@ -1,0 +1,59 @@
+//! `/auth/login` and `/auth/logout`, and reading the bearer token.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::problem::Problem;
+use crate::server::AppState;
+
+/// The bearer token of a request, if any.
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Login {
+    user: String,
+    password: String,
+}
+
+/// `POST /auth/login` with `{"user", "password"}`: a session token.
+pub(crate) async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
+    let limit = state.platform.host().limits().request_body_bytes_max;
+    let result = async {
+        let body: Login = crate::admin::json(request, limit).await?;
+        let session = state.platform.login(body.user, body.password, peer.ip().to_string()).await;
+        session.map_err(Problem::from_platform)
+    }
+    .await;
+    match result {
+        Ok(session) => Json(session).into_response(),
+        Err(problem) => problem.into_response(),
+    }
+}
+
+/// `POST /auth/logout`: ends the session of the bearer token.
+pub(crate) async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(token) = bearer(&headers) else {
+        return Problem::from_platform(keel_platform::PlatformError::Unauthenticated)
+            .into_response();
+    };
+    match state.platform.logout(token) {
+        Ok(true) => StatusCode::NO_CONTENT.into_response(),
+        Ok(false) => {
+            Problem::from_platform(keel_platform::PlatformError::Unauthenticated).into_response()
+        }
+        Err(err) => Problem::from_platform(err).into_response(),
+    }
+}

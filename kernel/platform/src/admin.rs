@@ -1,0 +1,130 @@
+//! Administrative operations: tenants, users, memberships, plugins.
+
+use std::sync::Arc;
+
+use keel_authz::Domain;
+use keel_host::{EnableError, TenantInfo};
+use keel_identity::{Membership, User};
+use keel_types::{PluginId, TenantId, UserId};
+
+use crate::{ADMIN, AUDITOR, Platform, PlatformError, blocking, identity_error, internal};
+
+/// Most roles one membership may list.
+const ROLES_PER_MEMBER_MAX: usize = 32;
+
+impl Platform {
+    /// Creates a tenant; a conflict if it exists.
+    pub fn create_tenant(&self, id: &TenantId, name: &str) -> Result<TenantInfo, PlatformError> {
+        let name = name.trim();
+        if name.is_empty() || name.len() > 200 {
+            return Err(PlatformError::Invalid("tenant name must be 1 to 200 bytes".to_owned()));
+        }
+        if !self.inner.host.create_tenant(id, name).map_err(internal)? {
+            return Err(PlatformError::Conflict(format!("tenant {id} already exists")));
+        }
+        Ok(TenantInfo { id: id.clone(), name: name.to_owned() })
+    }
+
+    /// Every tenant.
+    pub fn tenants(&self) -> Result<Vec<TenantInfo>, PlatformError> {
+        self.inner.host.tenants().map_err(internal)
+    }
+
+    /// Creates a user with a password.
+    pub async fn create_user(
+        &self,
+        id: UserId,
+        name: String,
+        password: String,
+    ) -> Result<User, PlatformError> {
+        let identity = Arc::clone(&self.inner.identity);
+        blocking(move || identity.create_user(&id, &name, &password)).await
+    }
+
+    /// Every user.
+    pub fn users(&self) -> Result<Vec<User>, PlatformError> {
+        self.identity().users().map_err(identity_error)
+    }
+
+    /// The roles a tenant can grant: built-in ones and those of its enabled plugins.
+    pub fn grantable_roles(&self, tenant: &TenantId) -> Vec<String> {
+        let mut roles = vec![ADMIN.to_owned(), AUDITOR.to_owned()];
+        for plugin in self.inner.host.enabled_plugins(tenant) {
+            roles.extend(plugin.manifest().roles.iter().map(|r| r.id.clone()));
+        }
+        roles.sort();
+        roles.dedup();
+        roles
+    }
+
+    /// Replaces the roles `user` holds in `tenant`. Every role must be
+    /// grantable there and the user must exist; otherwise nothing changes.
+    pub async fn set_roles(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        roles: &[String],
+    ) -> Result<Vec<String>, PlatformError> {
+        if !self.tenant_exists(tenant)? {
+            return Err(PlatformError::NotFound(format!("tenant {tenant} does not exist")));
+        }
+        if self.identity().user(user).map_err(identity_error)?.is_none() {
+            return Err(PlatformError::NotFound(format!("user {user} does not exist")));
+        }
+        if roles.len() > ROLES_PER_MEMBER_MAX {
+            return Err(PlatformError::Invalid(format!(
+                "at most {ROLES_PER_MEMBER_MAX} roles per member"
+            )));
+        }
+        let grantable = self.grantable_roles(tenant);
+        if let Some(unknown) = roles.iter().find(|r| !grantable.contains(r)) {
+            return Err(PlatformError::Invalid(format!(
+                "role {unknown:?} cannot be granted in tenant {tenant}; grantable: {}",
+                grantable.join(", ")
+            )));
+        }
+        let scope = Domain::Tenant(tenant);
+        let previous = self.inner.authz.roles(user.as_str(), scope).await;
+        self.identity().set_roles(Some(tenant), user, roles).map_err(identity_error)?;
+        for role in previous.iter().filter(|r| !roles.contains(r)) {
+            self.inner.authz.revoke(user.as_str(), role, scope).await.map_err(internal)?;
+        }
+        for role in roles {
+            self.inner.authz.assign(user.as_str(), role, scope).await.map_err(internal)?;
+        }
+        Ok(self.inner.authz.roles(user.as_str(), scope).await)
+    }
+
+    /// The members of a tenant and their roles.
+    pub fn members(&self, tenant: &TenantId) -> Result<Vec<Membership>, PlatformError> {
+        self.identity().memberships(Some(Some(tenant))).map_err(identity_error)
+    }
+
+    /// Enables the newest installed version of `plugin` for `tenant`,
+    /// running its migration; defines its roles.
+    pub async fn enable_plugin(
+        &self,
+        tenant: &TenantId,
+        plugin: &PluginId,
+    ) -> Result<String, PlatformError> {
+        let host = self.inner.host.clone();
+        let (t, p) = (tenant.clone(), plugin.clone());
+        let enabled =
+            tokio::task::spawn_blocking(move || host.enable(&t, &p)).await.map_err(internal)?;
+        let package = enabled.map_err(|err| match err {
+            EnableError::UnknownTenant(_) | EnableError::UnknownPlugin(_) => {
+                PlatformError::NotFound(err.to_string())
+            }
+            EnableError::Downgrade { .. } => PlatformError::Conflict(err.to_string()),
+            other => PlatformError::Invalid(other.to_string()),
+        })?;
+        for role in &package.manifest().roles {
+            self.inner
+                .authz
+                .define_role(None, &role.id, &role.permissions)
+                .await
+                .map_err(internal)?;
+        }
+        Ok(package.manifest().version.clone())
+    }
+}

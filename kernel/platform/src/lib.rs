@@ -1,0 +1,203 @@
+//! The kernel's services behind its HTTP API: who a caller is, what they
+//! may do, and the administrative operations. Each operation validates its
+//! input completely before changing anything, so a refused request changes
+//! nothing; the gateway only maps HTTP to these calls.
+
+mod admin;
+
+use std::sync::Arc;
+
+use keel_authz::{Authz, Domain};
+use keel_host::Host;
+use keel_identity::{Identity, IdentityError, Session};
+use keel_types::{TenantId, UserId};
+
+pub use keel_authz::{ADMIN, AUDITOR, Domain as Scope, PLATFORM_ADMIN};
+pub use keel_identity::{Membership, User};
+
+/// Permission to create and list tenants (platform domain).
+pub const TENANTS_MANAGE: &str = "keel.tenants.manage";
+/// Permission to create and list users (platform domain).
+pub const USERS_MANAGE: &str = "keel.users.manage";
+/// Permission to grant roles within a tenant.
+pub const MEMBERS_MANAGE: &str = "keel.members.manage";
+/// Permission to read a tenant's members.
+pub const MEMBERS_READ: &str = "keel.members.read";
+/// Permission to enable plugins for a tenant.
+pub const PLUGINS_MANAGE: &str = "keel.plugins.manage";
+
+/// Why a platform operation was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlatformError {
+    /// No valid credentials.
+    #[error(
+        "authentication required: log in with POST /auth/login and send the token as `Authorization: Bearer <token>`"
+    )]
+    Unauthenticated,
+    /// Wrong user name or password.
+    #[error("invalid user name or password")]
+    BadCredentials,
+    /// Too many failed logins.
+    #[error("too many failed logins; retry in {retry_after_s} s")]
+    Throttled {
+        /// Seconds to wait.
+        retry_after_s: u64,
+    },
+    /// Authenticated, but without the permission.
+    #[error("{user} lacks permission {permission}")]
+    Forbidden {
+        /// Who asked.
+        user: String,
+        /// What was missing.
+        permission: String,
+    },
+    /// The named thing does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The thing already exists.
+    #[error("{0}")]
+    Conflict(String),
+    /// The input breaks a rule.
+    #[error("{0}")]
+    Invalid(String),
+    /// The kernel failed underneath.
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// The platform services. Cheap to clone.
+#[derive(Clone)]
+pub struct Platform {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    host: Host,
+    identity: Arc<Identity>,
+    authz: Authz,
+}
+
+impl Platform {
+    /// Builds the authorization state from the plugins' roles and the stored
+    /// memberships, and on a fresh data directory bootstraps the platform
+    /// administrator. Returns the generated admin password, if one was made
+    /// (to be shown once).
+    pub async fn start(
+        host: Host,
+        identity: Identity,
+        admin_password: Option<String>,
+    ) -> Result<(Self, Option<String>), PlatformError> {
+        let authz = Authz::new().await.map_err(internal)?;
+        let identity = Arc::new(identity);
+        let platform = Self { inner: Arc::new(Inner { host, identity, authz }) };
+        platform.define_plugin_roles().await?;
+        let identity = Arc::clone(&platform.inner.identity);
+        let generated = blocking(move || identity.bootstrap(admin_password.as_deref())).await?;
+        let admin = UserId::new(keel_identity::BOOTSTRAP_ADMIN).map_err(internal)?;
+        if platform.identity().memberships(Some(None)).map_err(identity_error)?.is_empty() {
+            platform
+                .identity()
+                .set_roles(None, &admin, &[PLATFORM_ADMIN.to_owned()])
+                .map_err(identity_error)?;
+        }
+        for membership in platform.identity().memberships(None).map_err(identity_error)? {
+            let scope = membership.tenant.as_ref().map_or(Domain::Platform, Domain::Tenant);
+            for role in &membership.roles {
+                if let Err(err) =
+                    platform.inner.authz.assign(membership.user.as_str(), role, scope).await
+                {
+                    tracing::warn!(user = %membership.user, role, error = %err, "stored role not restored");
+                }
+            }
+        }
+        Ok((platform, generated))
+    }
+
+    /// Declares every loaded plugin's roles, in every tenant.
+    async fn define_plugin_roles(&self) -> Result<(), PlatformError> {
+        for plugin in self.inner.host.plugins() {
+            for role in &plugin.manifest().roles {
+                self.inner
+                    .authz
+                    .define_role(None, &role.id, &role.permissions)
+                    .await
+                    .map_err(internal)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The plugin host.
+    pub fn host(&self) -> &Host {
+        &self.inner.host
+    }
+
+    fn identity(&self) -> &Identity {
+        &self.inner.identity
+    }
+
+    /// Checks a password and opens a session.
+    pub async fn login(
+        &self,
+        user: String,
+        password: String,
+        source: String,
+    ) -> Result<Session, PlatformError> {
+        let identity = Arc::clone(&self.inner.identity);
+        blocking(move || identity.login(&user, &password, &source)).await
+    }
+
+    /// Closes a session.
+    pub fn logout(&self, token: &str) -> Result<bool, PlatformError> {
+        self.identity().logout(token).map_err(identity_error)
+    }
+
+    /// The user behind a bearer token.
+    pub fn authenticate(&self, token: Option<&str>) -> Result<UserId, PlatformError> {
+        let Some(token) = token else { return Err(PlatformError::Unauthenticated) };
+        self.identity()
+            .authenticate(token)
+            .map_err(identity_error)?
+            .ok_or(PlatformError::Unauthenticated)
+    }
+
+    /// Refuses unless `user` holds `permission` in `scope`.
+    pub async fn authorize(
+        &self,
+        user: &UserId,
+        scope: Domain<'_>,
+        permission: &str,
+    ) -> Result<(), PlatformError> {
+        if self.inner.authz.check(user.as_str(), scope, permission).await {
+            return Ok(());
+        }
+        Err(PlatformError::Forbidden { user: user.to_string(), permission: permission.to_owned() })
+    }
+
+    /// Whether a tenant exists (an unknown tenant and a forbidden one look alike to outsiders).
+    pub fn tenant_exists(&self, tenant: &TenantId) -> Result<bool, PlatformError> {
+        Ok(self.inner.host.tenant(tenant).map_err(internal)?.is_some())
+    }
+}
+
+/// Runs blocking identity work (password hashing) off the async workers.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, IdentityError> + Send + 'static,
+) -> Result<T, PlatformError> {
+    tokio::task::spawn_blocking(work).await.map_err(internal)?.map_err(identity_error)
+}
+
+fn identity_error(err: IdentityError) -> PlatformError {
+    match err {
+        IdentityError::BadCredentials => PlatformError::BadCredentials,
+        IdentityError::Throttled { retry_after_s } => PlatformError::Throttled { retry_after_s },
+        IdentityError::Exists(_) => PlatformError::Conflict(err.to_string()),
+        IdentityError::Invalid(_) => PlatformError::Invalid(err.to_string()),
+        other => PlatformError::Internal(other.to_string()),
+    }
+}
+
+fn internal(err: impl std::fmt::Display) -> PlatformError {
+    PlatformError::Internal(err.to_string())
+}

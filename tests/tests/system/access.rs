@@ -1,0 +1,239 @@
+//! Authentication and authorization at every route: deny by default.
+
+use keel_manifest::{Manifest, Method};
+use keel_tests::{ADMIN_PASSWORD, Setup, TestKernel};
+use serde_json::{Value, json};
+
+fn finance_manifest() -> Manifest {
+    Manifest::parse(include_str!("../../../plugins/finance/keel.toml")).unwrap()
+}
+
+/// A concrete path for an operation's pattern.
+fn sample_path(pattern: &str) -> String {
+    pattern.replace("{code}", "1000").replace("{number}", "1").replace("{template}", "starter")
+}
+
+fn sample_body(method: Method) -> Option<Value> {
+    (method != Method::Get).then(|| json!({}))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_logout_and_uniform_failures() {
+    let k = TestKernel::start(Setup::new(&["finance"])).await;
+    let token = k.login("admin", ADMIN_PASSWORD).await;
+    k.send_as(Some(&token), "GET", "/admin/tenants", None).await.expect(200);
+
+    let wrong = k
+        .send_as(
+            None,
+            "POST",
+            "/auth/login",
+            Some(json!({ "user": "admin", "password": "not the password" })),
+        )
+        .await;
+    let wrong = wrong.expect_problem(401, "bad-credentials");
+    let unknown = k
+        .send_as(
+            None,
+            "POST",
+            "/auth/login",
+            Some(json!({ "user": "nobody", "password": "not the password" })),
+        )
+        .await;
+    assert_eq!(
+        unknown.expect_problem(401, "bad-credentials"),
+        wrong,
+        "unknown users and wrong passwords look alike"
+    );
+    k.send_as(None, "POST", "/auth/login", Some(json!({ "user": "admin" })))
+        .await
+        .expect_problem(400, "bad-request");
+
+    assert_eq!(k.send_as(Some(&token), "POST", "/auth/logout", None).await.status, 204);
+    k.send_as(Some(&token), "GET", "/admin/tenants", None)
+        .await
+        .expect_problem(401, "unauthenticated");
+    k.send_as(Some(&token), "POST", "/auth/logout", None)
+        .await
+        .expect_problem(401, "unauthenticated");
+    k.send_as(Some("keel_forged"), "GET", "/admin/tenants", None)
+        .await
+        .expect_problem(401, "unauthenticated");
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failed_logins_are_throttled() {
+    let k = TestKernel::start(Setup::new(&["finance"])).await;
+    let bad = json!({ "user": "admin", "password": "guessing wrong" });
+    for _ in 0..5 {
+        k.send_as(None, "POST", "/auth/login", Some(bad.clone()))
+            .await
+            .expect_problem(401, "bad-credentials");
+    }
+    let good = json!({ "user": "admin", "password": ADMIN_PASSWORD });
+    k.send_as(None, "POST", "/auth/login", Some(good)).await.expect_problem(429, "throttled");
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_plugin_operation_needs_a_session_and_its_permission() {
+    let mut setup = Setup::new(&["finance"]);
+    setup.tenants = vec!["demo", "acme"];
+    let k = TestKernel::start(setup).await;
+    let stranger = k.user_with_roles("stranger", "acme", &["accountant"]).await;
+    let nobody = k.user_with_roles("nobody", "demo", &[]).await;
+    let viewer = k.user_with_roles("viewer", "demo", &["finance-viewer"]).await;
+    let accountant = k.user_with_roles("alice", "demo", &["accountant"]).await;
+    let auditor = k.user_with_roles("audrey", "demo", &["auditor"]).await;
+
+    let manifest = finance_manifest();
+    assert!(manifest.operations.len() >= 10);
+    for op in &manifest.operations {
+        let path = format!("/api/demo/finance{}", sample_path(&op.path.to_string()));
+        let method = op.method.as_str();
+        let denied = |reply: keel_tests::Reply, who: &str, status: u16| {
+            assert_eq!(reply.status, status, "{who} {method} {path}: {}", reply.body);
+        };
+        denied(k.send_as(None, method, &path, sample_body(op.method)).await, "anonymous", 401);
+        denied(
+            k.send_as(Some("keel_0000"), method, &path, sample_body(op.method)).await,
+            "forged token",
+            401,
+        );
+        denied(
+            k.send_as(Some(&nobody), method, &path, sample_body(op.method)).await,
+            "member without roles",
+            403,
+        );
+        denied(
+            k.send_as(Some(&stranger), method, &path, sample_body(op.method)).await,
+            "accountant of another tenant",
+            403,
+        );
+
+        let allowed = |reply: &keel_tests::Reply| reply.status != 401 && reply.status != 403;
+        let reply = k.send_as(Some(&accountant), method, &path, sample_body(op.method)).await;
+        assert!(allowed(&reply), "accountant {method} {path}: {}", reply.body);
+        let reply = k.send_as(Some(&viewer), method, &path, sample_body(op.method)).await;
+        assert_eq!(
+            allowed(&reply),
+            op.permission == "finance.reports.read",
+            "viewer {method} {path}: {}",
+            reply.body
+        );
+        let reply = k.send_as(Some(&auditor), method, &path, sample_body(op.method)).await;
+        assert_eq!(
+            allowed(&reply),
+            op.permission.ends_with(".read"),
+            "auditor {method} {path}: {}",
+            reply.body
+        );
+    }
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_routes_need_their_permission() {
+    let mut setup = Setup::new(&["finance"]);
+    setup.tenants = vec!["demo", "acme"];
+    let k = TestKernel::start(setup).await;
+    let accountant = k.user_with_roles("alice", "demo", &["accountant"]).await;
+    let tenant_admin = k.user_with_roles("tina", "demo", &["admin"]).await;
+    let routes: [(&str, &str, Option<Value>); 7] = [
+        ("GET", "/admin/tenants", None),
+        ("POST", "/admin/tenants", Some(json!({ "id": "newco", "name": "New Co" }))),
+        ("GET", "/admin/users", None),
+        (
+            "POST",
+            "/admin/users",
+            Some(json!({ "id": "newbie", "name": "Newbie", "password": "a long enough password" })),
+        ),
+        ("GET", "/admin/tenants/demo/members", None),
+        ("PUT", "/admin/tenants/demo/members/alice", Some(json!({ "roles": ["accountant"] }))),
+        ("PUT", "/admin/tenants/demo/plugins/finance", None),
+    ];
+    for (method, path, body) in &routes {
+        let anonymous = k.send_as(None, method, path, body.clone()).await;
+        assert_eq!(anonymous.status, 401, "anonymous {method} {path}");
+        let reply = k.send_as(Some(&accountant), method, path, body.clone()).await;
+        assert_eq!(reply.status, 403, "accountant {method} {path}: {}", reply.body);
+    }
+    // A tenant administrator manages its own tenant, and nothing else.
+    for (method, path, body) in &routes[4..] {
+        let reply = k.send_as(Some(&tenant_admin), method, path, body.clone()).await;
+        assert_eq!(reply.status, 200, "tenant admin {method} {path}: {}", reply.body);
+        let elsewhere = path.replace("/demo/", "/acme/");
+        let reply = k.send_as(Some(&tenant_admin), method, &elsewhere, body.clone()).await;
+        assert_eq!(reply.status, 403, "tenant admin {method} {elsewhere}: {}", reply.body);
+    }
+    for (method, path, body) in &routes[..4] {
+        let reply = k.send_as(Some(&tenant_admin), method, path, body.clone()).await;
+        assert_eq!(reply.status, 403, "tenant admin {method} {path}: {}", reply.body);
+    }
+    // The platform administrator may do all of it.
+    for (method, path, body) in &routes {
+        let reply = k.send(method, path, body.clone()).await;
+        assert!(
+            reply.status == 200 || reply.status == 201,
+            "admin {method} {path}: {}",
+            reply.body
+        );
+    }
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_admin_input_is_refused_and_changes_nothing() {
+    let k = TestKernel::start(Setup::new(&["finance"])).await;
+    k.post("/admin/tenants", json!({ "id": "Bad Id", "name": "x" }))
+        .await
+        .expect_problem(422, "invalid");
+    k.post("/admin/tenants", json!({ "id": "demo", "name": "again" }))
+        .await
+        .expect_problem(409, "conflict");
+    k.post("/admin/tenants", json!({ "id": "newco", "name": "x", "admin": true }))
+        .await
+        .expect_problem(400, "bad-request");
+    k.post("/admin/users", json!({ "id": "weak", "name": "Weak", "password": "short" }))
+        .await
+        .expect_problem(422, "invalid");
+    let tenants = k.get("/admin/tenants").await;
+    assert_eq!(tenants.expect(200)["tenants"].as_array().unwrap().len(), 1, "no tenant was added");
+
+    k.user_with_roles("alice", "demo", &["finance-viewer"]).await;
+    let put = |roles: Value| {
+        k.send("PUT", "/admin/tenants/demo/members/alice", Some(json!({ "roles": roles })))
+    };
+    let detail = put(json!(["accountant", "wizard"])).await.expect_problem(422, "invalid");
+    assert!(detail.contains("wizard"), "{detail}");
+    put(json!("accountant")).await.expect_problem(400, "bad-request");
+    k.send("PUT", "/admin/tenants/demo/members/ghost", Some(json!({ "roles": [] })))
+        .await
+        .expect_problem(404, "not-found");
+    k.send("PUT", "/admin/tenants/nowhere/members/alice", Some(json!({ "roles": [] })))
+        .await
+        .expect_problem(404, "not-found");
+    let members = k.get("/admin/tenants/demo/members").await;
+    assert_eq!(
+        members.expect(200)["members"],
+        json!([{ "tenant": "demo", "user": "alice", "roles": ["finance-viewer"] }])
+    );
+    k.send("PUT", "/admin/tenants/demo/plugins/payroll", None)
+        .await
+        .expect_problem(404, "not-found");
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugins_see_who_is_calling() {
+    let k = TestKernel::start(Setup::new(&["finance"])).await;
+    k.post("/api/demo/finance/chart-templates/starter", json!({ "currency": "EUR" }))
+        .await
+        .expect(201);
+    let alice = k.user_with_roles("alice", "demo", &["accountant"]).await;
+    let entry = json!({ "date": "2026-06-01", "lines": [{ "account": "1000", "debit": "5" }, { "account": "4000", "credit": "5" }] });
+    let posted = k.send_as(Some(&alice), "POST", "/api/demo/finance/entries", Some(entry)).await;
+    assert_eq!(posted.expect(201)["posted_by"], "alice");
+    k.stop().await;
+}
