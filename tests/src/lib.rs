@@ -61,6 +61,11 @@ impl Setup {
     }
 }
 
+/// The bytes of a built plugin package, by file stem.
+pub fn plugin_bytes(name: &str) -> Vec<u8> {
+    std::fs::read(plugin_path(name)).expect("read plugin package")
+}
+
 fn plugin_path(name: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("target");
     let dirs = [

@@ -59,7 +59,12 @@ fn router(platform: Platform) -> Router {
         .route("/admin/users", get(crate::admin::users).post(crate::admin::create_user))
         .route("/admin/tenants/{tenant}/members", get(crate::admin::members))
         .route("/admin/tenants/{tenant}/members/{user}", put(crate::admin::set_roles))
-        .route("/admin/tenants/{tenant}/plugins/{plugin}", put(crate::admin::enable_plugin))
+        .route(
+            "/admin/tenants/{tenant}/plugins/{plugin}",
+            put(crate::admin::enable_plugin).delete(crate::admin::disable_plugin),
+        )
+        .route("/admin/packages", get(crate::admin::packages).post(crate::admin::install_package))
+        .route("/admin/packages/{plugin}/{version}", get(crate::admin::package))
         .route("/healthz", get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }))
         .route("/api/{tenant}/{plugin}", any(crate::api::plugin_root))
         .route("/api/{tenant}/{plugin}/{*path}", any(crate::api::plugin))

@@ -158,6 +158,15 @@ impl CallState {
     }
 }
 
+/// What to do with a successful call's transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Finish {
+    /// Commit it durably.
+    Commit,
+    /// Roll it back: a dry run.
+    Discard,
+}
+
 /// How the guest part of a call ended, before committing.
 pub(crate) type GuestOutcome<T> = wasmtime::Result<Result<T, WitError>>;
 
@@ -168,6 +177,7 @@ pub(crate) fn run<T>(
     engine: &wasmtime::Engine,
     state: CallState,
     guard: &CallGuard,
+    finish: Finish,
     body: impl FnOnce(&mut Store<CallState>, &crate::bindings::Plugin) -> GuestOutcome<T>,
     check: impl FnOnce(&T) -> Result<(), CallError>,
 ) -> Result<T, CallError> {
@@ -192,7 +202,7 @@ pub(crate) fn run<T>(
             if !guard.begin_commit() {
                 return Err(CallError::Abandoned);
             }
-            if let Txn::Write(txn) = state.txn {
+            if let (Txn::Write(txn), Finish::Commit) = (state.txn, finish) {
                 txn.commit().map_err(|err| CallError::Storage(err.to_string()))?;
             }
             Ok(value)

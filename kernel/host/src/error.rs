@@ -23,6 +23,9 @@ pub enum LoadError {
     /// The component does not implement the `keel:kernel/plugin` world.
     #[error("component does not match the keel:kernel/plugin@0.1.0 world: {0}")]
     World(String),
+    /// The package could not be kept on disk.
+    #[error("{0}")]
+    Io(String),
     /// The same plugin id and version is loaded with different code.
     #[error("plugin {id} {version} is already loaded with a different digest")]
     Duplicate {

@@ -11,7 +11,7 @@ use wasmtime::Engine;
 use wasmtime::component::Linker;
 
 use crate::call::{self, CallState, Invocation, PluginResponse};
-use crate::error::{CallError, EnableError, HostError, LoadError};
+use crate::error::{CallError, HostError, LoadError};
 use crate::package::{self, Plugin};
 
 /// How the host is set up.
@@ -21,6 +21,8 @@ pub struct HostConfig {
     pub limits: Limits,
     /// Where compiled native code is cached, by package digest.
     pub cache_dir: PathBuf,
+    /// Where installed packages are kept, by digest; none keeps them in memory only.
+    pub packages_dir: Option<PathBuf>,
     /// The kernel's clock, as plugins see it.
     pub clock: Arc<dyn Clock>,
 }
@@ -37,26 +39,26 @@ pub struct TenantInfo {
 /// The plugin host. Cheap to clone; all clones share one engine and registry.
 #[derive(Clone)]
 pub struct Host {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
-    engine: Engine,
+pub(crate) struct Inner {
+    pub(crate) engine: Engine,
     linker: Linker<CallState>,
-    storage: Arc<Storage>,
-    config: HostConfig,
+    pub(crate) storage: Arc<Storage>,
+    pub(crate) config: HostConfig,
     /// Loaded packages by plugin id, then by version.
     packages: RwLock<HashMap<PluginId, BTreeMap<Version, Arc<Plugin>>>>,
     /// Which package each tenant has enabled, by plugin id.
-    enabled: RwLock<HashMap<TenantId, HashMap<PluginId, Arc<Plugin>>>>,
+    pub(crate) enabled: RwLock<HashMap<TenantId, HashMap<PluginId, Arc<Plugin>>>>,
 }
 
 /// A semantic version, ordered numerically.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Version(u64, u64, u64);
+pub(crate) struct Version(u64, u64, u64);
 
 impl Version {
-    fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         let mut parts = text.split('.').map(|p| p.parse::<u64>().ok());
         let version = Version(parts.next()??, parts.next()??, parts.next()??);
         parts.next().is_none().then_some(version)
@@ -66,12 +68,6 @@ impl Version {
 #[derive(serde::Serialize, serde::Deserialize)]
 struct TenantRecord {
     name: String,
-}
-
-#[derive(serde::Serialize, serde::Deserialize)]
-struct EnabledRecord {
-    version: String,
-    digest: String,
 }
 
 impl Host {
@@ -124,12 +120,41 @@ impl Host {
         Ok(plugin)
     }
 
-    fn package(&self, id: &PluginId, version: Version) -> Option<Arc<Plugin>> {
+    /// Validates and loads a package, and keeps it in the packages
+    /// directory (named by digest) so it loads again at every start.
+    /// Returns the plugin and whether it was new.
+    pub fn install(&self, wasm: &[u8]) -> Result<(Arc<Plugin>, bool), LoadError> {
+        let digest = package::digest(wasm);
+        let known = self.plugins().iter().any(|p| p.digest() == digest);
+        let plugin = self.load(wasm)?;
+        if let Some(dir) = &self.inner.config.packages_dir {
+            let path = dir.join(format!("{digest}.wasm"));
+            if !path.exists() {
+                let write = || -> std::io::Result<()> {
+                    std::fs::create_dir_all(dir)?;
+                    let tmp = dir.join(format!("{digest}.{}.tmp", std::process::id()));
+                    std::fs::write(&tmp, wasm)?;
+                    std::fs::rename(&tmp, &path)
+                };
+                write().map_err(|err| {
+                    LoadError::Io(format!("cannot keep package at {}: {err}", path.display()))
+                })?;
+            }
+        }
+        Ok((plugin, !known))
+    }
+
+    /// The loaded package of `id` at `version`.
+    pub fn package_version(&self, id: &PluginId, version: &str) -> Option<Arc<Plugin>> {
+        self.package(id, Version::parse(version)?)
+    }
+
+    pub(crate) fn package(&self, id: &PluginId, version: Version) -> Option<Arc<Plugin>> {
         let packages = self.inner.packages.read().unwrap_or_else(|poisoned| poisoned.into_inner());
         packages.get(id)?.get(&version).cloned()
     }
 
-    fn latest(&self, id: &PluginId) -> Option<Arc<Plugin>> {
+    pub(crate) fn latest(&self, id: &PluginId) -> Option<Arc<Plugin>> {
         let packages = self.inner.packages.read().unwrap_or_else(|poisoned| poisoned.into_inner());
         packages.get(id)?.values().next_back().cloned()
     }
@@ -197,105 +222,6 @@ impl Host {
         enabled.get(tenant)?.get(plugin).cloned()
     }
 
-    /// Enables the newest loaded version of `plugin` for `tenant`. The
-    /// plugin's `migrate` runs in the same write transaction that records the
-    /// enablement (from the previously enabled version, or none); if it
-    /// fails, nothing changes and the previous version keeps serving.
-    pub fn enable(&self, tenant: &TenantId, plugin: &PluginId) -> Result<Arc<Plugin>, EnableError> {
-        let storage_err = |err: keel_storage::Error| EnableError::Migrate {
-            plugin: plugin.to_string(),
-            source: CallError::Storage(err.to_string()),
-        };
-        if self
-            .tenant(tenant)
-            .map_err(|source| EnableError::Migrate { plugin: plugin.to_string(), source })?
-            .is_none()
-        {
-            return Err(EnableError::UnknownTenant(tenant.to_string()));
-        }
-        let package =
-            self.latest(plugin).ok_or_else(|| EnableError::UnknownPlugin(plugin.to_string()))?;
-        let mut txn = self.inner.storage.write().map_err(storage_err)?;
-        let key = format!("enabled/{tenant}/{plugin}");
-        let previous: Option<EnabledRecord> = match txn.catalog_get(&key).map_err(storage_err)? {
-            Some(bytes) => serde_json::from_slice(&bytes).ok(),
-            None => None,
-        };
-        let record = EnabledRecord {
-            version: package.manifest().version.clone(),
-            digest: package.digest().to_owned(),
-        };
-        let record = serde_json::to_vec(&record)
-            .map_err(|err| storage_err(keel_storage::Error::Invalid(err.to_string())))?;
-        let from_version = previous.as_ref().map(|p| p.version.clone());
-        let loaded = Version::parse(&package.manifest().version);
-        if let Some(enabled) = from_version.as_deref().filter(|v| Version::parse(v) > loaded) {
-            return Err(EnableError::Downgrade {
-                plugin: plugin.to_string(),
-                tenant: tenant.to_string(),
-                loaded: package.manifest().version.clone(),
-                enabled: enabled.to_owned(),
-            });
-        }
-        if from_version.as_deref() == Some(package.manifest().version.as_str()) {
-            drop(txn);
-        } else {
-            txn.catalog_put(&key, &record).map_err(storage_err)?;
-            self.migrate(&package, tenant, txn, from_version.clone())
-                .map_err(|source| EnableError::Migrate { plugin: plugin.to_string(), source })?;
-            tracing::info!(%tenant, %plugin, from = ?from_version, to = %package.manifest().version, "plugin enabled");
-        }
-        let mut enabled =
-            self.inner.enabled.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        enabled.entry(tenant.clone()).or_default().insert(plugin.clone(), Arc::clone(&package));
-        Ok(package)
-    }
-
-    /// Re-enables, after a restart, every plugin the catalog records as
-    /// enabled, upgrading to a newer loaded version where there is one.
-    /// Returns a message for each enablement that could not be restored.
-    pub fn restore(&self) -> Result<Vec<String>, CallError> {
-        let txn = self.inner.storage.read().map_err(|err| CallError::Storage(err.to_string()))?;
-        let records =
-            txn.catalog_scan("enabled/").map_err(|err| CallError::Storage(err.to_string()))?;
-        drop(txn);
-        let mut problems = Vec::new();
-        for (key, _) in records {
-            let mut parts = key.splitn(3, '/').skip(1);
-            let (Some(tenant), Some(plugin)) = (parts.next(), parts.next()) else { continue };
-            let (Ok(tenant), Ok(plugin)) = (TenantId::new(tenant), PluginId::new(plugin)) else {
-                continue;
-            };
-            if let Err(err) = self.enable(&tenant, &plugin) {
-                problems.push(format!("{plugin} for tenant {tenant}: {err}"));
-            }
-        }
-        Ok(problems)
-    }
-
-    fn migrate(
-        &self,
-        plugin: &Arc<Plugin>,
-        tenant: &TenantId,
-        txn: keel_storage::WriteTxn,
-        from: Option<String>,
-    ) -> Result<(), CallError> {
-        let config = &self.inner.config;
-        let state = CallState::new(
-            Arc::clone(plugin),
-            tenant.clone(),
-            Txn::Write(txn),
-            config.limits.clone(),
-            config.clock.now(),
-        );
-        let guard = call::CallGuard::default();
-        let migrate = |store: &mut wasmtime::Store<CallState>,
-                       instance: &crate::bindings::Plugin| {
-            instance.call_migrate(store, from.as_deref())
-        };
-        call::run(&self.inner.engine, state, &guard, migrate, |()| Ok(()))
-    }
-
     /// Runs one operation of an enabled plugin. Blocking: call it from a
     /// thread that may block (the gateway uses `spawn_blocking`).
     pub fn call(
@@ -335,6 +261,7 @@ impl Host {
             &inner.engine,
             state,
             &invocation.guard,
+            call::Finish::Commit,
             |store, instance| {
                 let outcome = instance.call_handle(&mut *store, &invocation.operation, &request)?;
                 Ok(outcome.map(|response| PluginResponse {

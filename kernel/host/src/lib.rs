@@ -15,9 +15,11 @@ mod capabilities;
 mod engine;
 mod error;
 mod host;
+mod lifecycle;
 mod package;
 
 pub use call::{CallGuard, Invocation, PluginRequest, PluginResponse};
 pub use error::{CallError, EnableError, HostError, LoadError, PluginErrorKind};
 pub use host::{Host, HostConfig, TenantInfo};
+pub use lifecycle::EnableReport;
 pub use package::{Plugin, manifest_of};

@@ -18,6 +18,8 @@ const MANIFEST_SECTION: &str = "keel:manifest";
 pub struct Plugin {
     manifest: Manifest,
     digest: String,
+    imports: Vec<String>,
+    exports: Vec<String>,
     pub(crate) pre: PluginPre<CallState>,
 }
 
@@ -39,6 +41,16 @@ impl Plugin {
     /// The package's SHA-256 digest, lower-case hex.
     pub fn digest(&self) -> &str {
         &self.digest
+    }
+
+    /// The interfaces the component imports (what it asks of the kernel).
+    pub fn imports(&self) -> &[String] {
+        &self.imports
+    }
+
+    /// What the component exports.
+    pub fn exports(&self) -> &[String] {
+        &self.exports
     }
 }
 
@@ -90,5 +102,8 @@ pub(crate) fn load(
     let instance_pre =
         linker.instantiate_pre(&component).map_err(|err| LoadError::World(format!("{err:#}")))?;
     let pre = PluginPre::new(instance_pre).map_err(|err| LoadError::World(format!("{err:#}")))?;
-    Ok(Arc::new(Plugin { manifest, digest, pre }))
+    let ty = component.component_type();
+    let imports = ty.imports(engine).map(|(name, _)| name.to_owned()).collect();
+    let exports = ty.exports(engine).map(|(name, _)| name.to_owned()).collect();
+    Ok(Arc::new(Plugin { manifest, digest, imports, exports, pre }))
 }

@@ -151,10 +151,16 @@ fn prepare(config: &Config) -> anyhow::Result<(Host, Arc<Storage>)> {
     let host_config = HostConfig {
         limits: config.limits.clone(),
         cache_dir: config.cache_dir.clone().unwrap_or_else(|| config.data_dir.join("cache")),
+        packages_dir: Some(config.data_dir.join("packages")),
         clock: Arc::new(SystemClock),
     };
     let storage = Arc::new(storage);
     let host = Host::new(Arc::clone(&storage), host_config)?;
+    // Packages installed over the admin API first, then the bundled ones.
+    let installed = config.data_dir.join("packages");
+    if installed.is_dir() {
+        load_plugins(&host, &installed)?;
+    }
     if let Some(dir) = &config.plugins_dir {
         load_plugins(&host, dir)?;
     }

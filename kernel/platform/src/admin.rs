@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use keel_authz::Domain;
-use keel_host::{EnableError, TenantInfo};
+use keel_host::{EnableError, EnableReport, LoadError, Plugin, TenantInfo};
 use keel_identity::{Membership, User};
 use keel_types::{PluginId, TenantId, UserId};
 
@@ -100,31 +100,78 @@ impl Platform {
         self.identity().memberships(Some(Some(tenant))).map_err(identity_error)
     }
 
-    /// Enables the newest installed version of `plugin` for `tenant`,
-    /// running its migration; defines its roles.
+    /// Installs a package: validated (manifest, component, world), compiled,
+    /// and kept by digest. Returns the plugin and whether it was new.
+    pub async fn install_package(
+        &self,
+        wasm: Vec<u8>,
+    ) -> Result<(Arc<Plugin>, bool), PlatformError> {
+        let host = self.inner.host.clone();
+        let installed =
+            tokio::task::spawn_blocking(move || host.install(&wasm)).await.map_err(internal)?;
+        installed.map_err(|err| match err {
+            LoadError::Duplicate { .. } => PlatformError::Conflict(err.to_string()),
+            LoadError::Io(_) => PlatformError::Internal(err.to_string()),
+            other => PlatformError::Invalid(other.to_string()),
+        })
+    }
+
+    /// Every installed package, by id then version.
+    pub fn packages(&self) -> Vec<Arc<Plugin>> {
+        self.inner.host.plugins()
+    }
+
+    /// One installed package.
+    pub fn package(&self, plugin: &PluginId, version: &str) -> Result<Arc<Plugin>, PlatformError> {
+        self.inner.host.package_version(plugin, version).ok_or_else(|| {
+            PlatformError::NotFound(format!("package {plugin} {version} is not installed"))
+        })
+    }
+
+    /// Enables `version` (default: newest) of `plugin` for `tenant`,
+    /// running its migration; with `dry_run`, reports and changes nothing.
     pub async fn enable_plugin(
         &self,
         tenant: &TenantId,
         plugin: &PluginId,
-    ) -> Result<String, PlatformError> {
+        version: Option<String>,
+        dry_run: bool,
+    ) -> Result<EnableReport, PlatformError> {
         let host = self.inner.host.clone();
         let (t, p) = (tenant.clone(), plugin.clone());
-        let enabled =
-            tokio::task::spawn_blocking(move || host.enable(&t, &p)).await.map_err(internal)?;
-        let package = enabled.map_err(|err| match err {
+        let enabled = tokio::task::spawn_blocking(move || {
+            host.enable_version(&t, &p, version.as_deref(), dry_run)
+        })
+        .await
+        .map_err(internal)?;
+        let report = enabled.map_err(|err| match err {
             EnableError::UnknownTenant(_) | EnableError::UnknownPlugin(_) => {
                 PlatformError::NotFound(err.to_string())
             }
             EnableError::Downgrade { .. } => PlatformError::Conflict(err.to_string()),
             other => PlatformError::Invalid(other.to_string()),
         })?;
-        for role in &package.manifest().roles {
-            self.inner
-                .authz
-                .define_role(None, &role.id, &role.permissions)
-                .await
-                .map_err(internal)?;
+        if let Some(package) = self.inner.host.package_version(plugin, &report.to) {
+            for role in &package.manifest().roles {
+                self.inner
+                    .authz
+                    .define_role(None, &role.id, &role.permissions)
+                    .await
+                    .map_err(internal)?;
+            }
         }
-        Ok(package.manifest().version.clone())
+        Ok(report)
+    }
+
+    /// Stops `plugin` serving `tenant`, keeping its data.
+    pub fn disable_plugin(
+        &self,
+        tenant: &TenantId,
+        plugin: &PluginId,
+    ) -> Result<(), PlatformError> {
+        if self.inner.host.disable(tenant, plugin).map_err(internal)? {
+            return Ok(());
+        }
+        Err(PlatformError::NotFound(format!("plugin {plugin} is not enabled for tenant {tenant}")))
     }
 }

@@ -13,6 +13,7 @@ use keel_identity::{Identity, IdentityError, Session};
 use keel_types::{TenantId, UserId};
 
 pub use keel_authz::{ADMIN, AUDITOR, Domain as Scope, PLATFORM_ADMIN};
+pub use keel_host::{EnableReport, Plugin};
 pub use keel_identity::{Membership, User};
 
 /// Permission to create and list tenants (platform domain).
@@ -23,8 +24,12 @@ pub const USERS_MANAGE: &str = "keel.users.manage";
 pub const MEMBERS_MANAGE: &str = "keel.members.manage";
 /// Permission to read a tenant's members.
 pub const MEMBERS_READ: &str = "keel.members.read";
-/// Permission to enable plugins for a tenant.
+/// Permission to enable, upgrade and disable plugins for a tenant.
 pub const PLUGINS_MANAGE: &str = "keel.plugins.manage";
+/// Permission to install plugin packages (platform domain).
+pub const PACKAGES_MANAGE: &str = "keel.packages.manage";
+/// Permission to list and inspect plugin packages (platform domain).
+pub const PACKAGES_READ: &str = "keel.packages.read";
 
 /// Why a platform operation was refused.
 #[derive(Debug, thiserror::Error)]

@@ -7,6 +7,8 @@ use std::time::Duration;
 pub struct Limits {
     /// Largest HTTP request body accepted, in bytes.
     pub request_body_bytes_max: usize,
+    /// Largest plugin package accepted for upload, in bytes.
+    pub package_bytes_max: usize,
     /// Largest linear memory one plugin instance may grow to, in bytes.
     pub memory_bytes_max: usize,
     /// Wall-clock budget for one plugin call, enforced by epoch interruption.
@@ -35,6 +37,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             request_body_bytes_max: 1024 * 1024,
+            package_bytes_max: 32 * 1024 * 1024,
             memory_bytes_max: 64 * 1024 * 1024,
             call_deadline: Duration::from_secs(5),
             epoch_tick: Duration::from_millis(10),

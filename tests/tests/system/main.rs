@@ -4,5 +4,6 @@
 mod access;
 mod finance;
 mod gateway;
+mod lifecycle;
 mod restart;
 mod sandbox;

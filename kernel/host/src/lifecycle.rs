@@ -1,0 +1,195 @@
+//! Plugin lifecycle per tenant: enable at a version (running `migrate` in
+//! the same transaction that records it), upgrade, dry run, disable, and
+//! restoring enablements after a restart. Whatever fails, nothing changes
+//! and the version already serving keeps serving.
+
+use std::sync::Arc;
+
+use keel_storage::{Txn, WriteTxn};
+use keel_types::{PluginId, TenantId};
+
+use crate::call::{self, CallGuard, CallState, Finish};
+use crate::error::{CallError, EnableError};
+use crate::host::{Host, Version};
+use crate::package::Plugin;
+
+/// What enabling did, or (in a dry run) would do.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EnableReport {
+    /// The plugin.
+    pub plugin: PluginId,
+    /// The version the tenant ran before, if any.
+    pub from: Option<String>,
+    /// The version it runs now (or would).
+    pub to: String,
+    /// Whether the plugin's `migrate` ran (and succeeded).
+    pub migrated: bool,
+    /// Whether this was a dry run that changed nothing.
+    pub dry_run: bool,
+}
+
+/// The catalog record of one plugin for one tenant.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct EnabledRecord {
+    version: String,
+    digest: String,
+    /// Disabled plugins keep their record (and their data) but do not serve.
+    #[serde(default)]
+    disabled: bool,
+}
+
+fn key(tenant: &TenantId, plugin: &PluginId) -> String {
+    format!("enabled/{tenant}/{plugin}")
+}
+
+impl Host {
+    /// Enables the newest loaded version of `plugin` for `tenant`.
+    pub fn enable(&self, tenant: &TenantId, plugin: &PluginId) -> Result<Arc<Plugin>, EnableError> {
+        self.enable_version(tenant, plugin, None, false)?;
+        self.enabled(tenant, plugin).ok_or_else(|| EnableError::UnknownPlugin(plugin.to_string()))
+    }
+
+    /// Enables `version` (default: the newest loaded) of `plugin` for
+    /// `tenant`. Moving to a newer version runs the new package's `migrate`
+    /// from the old version in the transaction that records the change; a
+    /// dry run does all of it and rolls back. Older versions are refused.
+    pub fn enable_version(
+        &self,
+        tenant: &TenantId,
+        plugin: &PluginId,
+        version: Option<&str>,
+        dry_run: bool,
+    ) -> Result<EnableReport, EnableError> {
+        let failed =
+            |source: CallError| EnableError::Migrate { plugin: plugin.to_string(), source };
+        let storage_err = |err: keel_storage::Error| failed(CallError::Storage(err.to_string()));
+        if self.tenant(tenant).map_err(failed)?.is_none() {
+            return Err(EnableError::UnknownTenant(tenant.to_string()));
+        }
+        let package = match version {
+            None => self.latest(plugin),
+            Some(text) => Version::parse(text).and_then(|v| self.package(plugin, v)),
+        };
+        let package = package.ok_or_else(|| match version {
+            Some(v) => EnableError::UnknownPlugin(format!("{plugin} {v}")),
+            None => EnableError::UnknownPlugin(plugin.to_string()),
+        })?;
+        let to = package.manifest().version.clone();
+        let mut txn = self.inner.storage.write().map_err(storage_err)?;
+        let previous: Option<EnabledRecord> =
+            match txn.catalog_get(&key(tenant, plugin)).map_err(storage_err)? {
+                Some(bytes) => serde_json::from_slice(&bytes).ok(),
+                None => None,
+            };
+        let from = previous.as_ref().map(|p| p.version.clone());
+        if let Some(enabled) = from.as_deref().filter(|v| Version::parse(v) > Version::parse(&to)) {
+            return Err(EnableError::Downgrade {
+                plugin: plugin.to_string(),
+                tenant: tenant.to_string(),
+                loaded: to,
+                enabled: enabled.to_owned(),
+            });
+        }
+        let record = EnabledRecord {
+            version: to.clone(),
+            digest: package.digest().to_owned(),
+            disabled: false,
+        };
+        let record = serde_json::to_vec(&record)
+            .map_err(|err| failed(CallError::Storage(err.to_string())))?;
+        txn.catalog_put(&key(tenant, plugin), &record).map_err(storage_err)?;
+        let migrate = from.as_deref() != Some(to.as_str());
+        let finish = if dry_run { Finish::Discard } else { Finish::Commit };
+        if migrate {
+            self.migrate(&package, tenant, txn, from.clone(), finish).map_err(failed)?;
+        } else if !dry_run {
+            txn.commit().map_err(storage_err)?;
+        }
+        if !dry_run {
+            let mut enabled =
+                self.inner.enabled.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+            enabled.entry(tenant.clone()).or_default().insert(plugin.clone(), Arc::clone(&package));
+            tracing::info!(%tenant, %plugin, from = ?from, to = %to, migrated = migrate, "plugin enabled");
+        }
+        Ok(EnableReport { plugin: plugin.clone(), from, to, migrated: migrate, dry_run })
+    }
+
+    /// Stops `plugin` serving `tenant`; its data and version are kept for a
+    /// later enable. Returns whether it was enabled.
+    pub fn disable(&self, tenant: &TenantId, plugin: &PluginId) -> Result<bool, CallError> {
+        let storage_err = |err: keel_storage::Error| CallError::Storage(err.to_string());
+        let mut txn = self.inner.storage.write().map_err(storage_err)?;
+        let Some(bytes) = txn.catalog_get(&key(tenant, plugin)).map_err(storage_err)? else {
+            return Ok(false);
+        };
+        let mut record: EnabledRecord =
+            serde_json::from_slice(&bytes).map_err(|err| CallError::Storage(err.to_string()))?;
+        if record.disabled {
+            return Ok(false);
+        }
+        record.disabled = true;
+        let bytes =
+            serde_json::to_vec(&record).map_err(|err| CallError::Storage(err.to_string()))?;
+        txn.catalog_put(&key(tenant, plugin), &bytes).map_err(storage_err)?;
+        txn.commit().map_err(storage_err)?;
+        let mut enabled =
+            self.inner.enabled.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(plugins) = enabled.get_mut(tenant) {
+            plugins.remove(plugin);
+        }
+        tracing::info!(%tenant, %plugin, "plugin disabled; data kept");
+        Ok(true)
+    }
+
+    /// After a restart, serves every enabled plugin again at its recorded
+    /// version; if that version is no longer installed, upgrades to the
+    /// newest one. Returns a message for each that could not be restored.
+    pub fn restore(&self) -> Result<Vec<String>, CallError> {
+        let txn = self.inner.storage.read().map_err(|err| CallError::Storage(err.to_string()))?;
+        let records =
+            txn.catalog_scan("enabled/").map_err(|err| CallError::Storage(err.to_string()))?;
+        drop(txn);
+        let mut problems = Vec::new();
+        for (key, bytes) in records {
+            let mut parts = key.splitn(3, '/').skip(1);
+            let (Some(tenant), Some(plugin)) = (parts.next(), parts.next()) else { continue };
+            let (Ok(tenant), Ok(plugin)) = (TenantId::new(tenant), PluginId::new(plugin)) else {
+                continue;
+            };
+            let Ok(record) = serde_json::from_slice::<EnabledRecord>(&bytes) else { continue };
+            if record.disabled {
+                continue;
+            }
+            let pinned = Version::parse(&record.version).and_then(|v| self.package(&plugin, v));
+            let version = pinned.is_some().then_some(record.version.as_str());
+            if let Err(err) = self.enable_version(&tenant, &plugin, version, false) {
+                problems.push(format!("{plugin} for tenant {tenant}: {err}"));
+            }
+        }
+        Ok(problems)
+    }
+
+    fn migrate(
+        &self,
+        plugin: &Arc<Plugin>,
+        tenant: &TenantId,
+        txn: WriteTxn,
+        from: Option<String>,
+        finish: Finish,
+    ) -> Result<(), CallError> {
+        let config = &self.inner.config;
+        let state = CallState::new(
+            Arc::clone(plugin),
+            tenant.clone(),
+            Txn::Write(txn),
+            config.limits.clone(),
+            config.clock.now(),
+        );
+        let guard = CallGuard::default();
+        let migrate = |store: &mut wasmtime::Store<CallState>,
+                       instance: &crate::bindings::Plugin| {
+            instance.call_migrate(store, from.as_deref())
+        };
+        call::run(&self.inner.engine, state, &guard, finish, migrate, |()| Ok(()))
+    }
+}

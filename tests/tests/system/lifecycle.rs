@@ -1,0 +1,147 @@
+//! Installing packages and moving tenants between versions, safely.
+
+use keel_tests::{Reply, Setup, TestKernel, plugin_bytes};
+use serde_json::json;
+
+async fn upload(k: &TestKernel, bytes: Vec<u8>) -> Reply {
+    let request = k
+        .request(reqwest::Method::POST, "/admin/packages")
+        .header("content-type", "application/wasm")
+        .body(bytes);
+    Reply::from(request.send().await.unwrap()).await
+}
+
+async fn enable(k: &TestKernel, body: Option<serde_json::Value>) -> Reply {
+    k.send("PUT", "/admin/tenants/demo/plugins/notes", body).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn install_upgrade_roll_back_disable_and_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = TestKernel::start_in(dir.path(), Setup::new(&["finance"])).await;
+    let installed = upload(&k, plugin_bytes("notes-v1")).await;
+    let installed = installed.expect(201);
+    assert_eq!(
+        (installed["id"].as_str(), installed["version"].as_str()),
+        (Some("notes"), Some("0.1.0"))
+    );
+    assert_eq!(installed["digest"].as_str().unwrap().len(), 64);
+    upload(&k, plugin_bytes("notes-v1")).await.expect(200);
+    let listed = k.get("/admin/packages").await;
+    let ids: Vec<String> = listed.expect(200)["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| format!("{} {}", p["id"], p["version"]))
+        .collect();
+    assert!(ids.contains(&"\"notes\" \"0.1.0\"".to_owned()), "{ids:?}");
+    let inspected = k.get("/admin/packages/notes/0.1.0").await;
+    let inspected = inspected.expect(200);
+    assert_eq!(inspected["operations"].as_array().unwrap().len(), 2);
+    assert_eq!(inspected["roles"][0]["id"], "note-taker");
+    let imports = inspected["imports"].to_string();
+    assert!(imports.contains("keel:kernel/records@0.1.0"), "{imports}");
+    assert!(inspected["exports"].to_string().contains("handle"));
+    k.get("/admin/packages/notes/9.9.9").await.expect_problem(404, "not-found");
+
+    let report = enable(&k, None).await;
+    assert_eq!(
+        report.expect(200)["report"],
+        json!({ "plugin": "notes", "from": null, "to": "0.1.0", "migrated": true, "dry_run": false })
+    );
+    k.post("/api/demo/notes/notes/first", json!({ "text": "hello keel world" })).await.expect(201);
+
+    upload(&k, plugin_bytes("notes-v2")).await.expect(201);
+    let dry = enable(&k, Some(json!({ "version": "0.2.0", "dry_run": true }))).await;
+    assert_eq!(dry.expect(200)["report"]["dry_run"], true);
+    let note = k.get("/api/demo/notes/notes/first").await;
+    assert_eq!(
+        note.expect(200),
+        &json!({ "text": "hello keel world" }),
+        "a dry run changes nothing"
+    );
+
+    let upgraded = enable(&k, Some(json!({ "version": "0.2.0" }))).await;
+    assert_eq!(upgraded.expect(200)["report"]["from"], "0.1.0");
+    let note = k.get("/api/demo/notes/notes/first").await;
+    assert_eq!(
+        note.expect(200),
+        &json!({ "text": "hello keel world", "words": 3, "schema": 2 }),
+        "migrated by 0.2.0"
+    );
+
+    upload(&k, plugin_bytes("notes-v3")).await.expect(201);
+    let failed = enable(&k, Some(json!({ "version": "0.3.0" }))).await;
+    let detail = failed.expect_problem(422, "invalid");
+    assert!(detail.contains("cannot migrate"), "{detail}");
+    let note = k.get("/api/demo/notes/notes/first").await;
+    assert_eq!(
+        note.expect(200)["schema"],
+        2,
+        "the failed migration rolled back and 0.2.0 still serves"
+    );
+
+    enable(&k, Some(json!({ "version": "0.1.0" }))).await.expect_problem(409, "conflict");
+    enable(&k, Some(json!({ "version": "0.2.0", "extra": 1 })))
+        .await
+        .expect_problem(400, "bad-request");
+
+    assert_eq!(k.send("DELETE", "/admin/tenants/demo/plugins/notes", None).await.status, 204);
+    k.get("/api/demo/notes/notes/first").await.expect_problem(404, "not-found");
+    k.send("DELETE", "/admin/tenants/demo/plugins/notes", None)
+        .await
+        .expect_problem(404, "not-found");
+    let again = enable(&k, Some(json!({ "version": "0.2.0" }))).await;
+    assert_eq!(again.expect(200)["report"]["migrated"], false);
+    let note = k.get("/api/demo/notes/notes/first").await;
+    assert_eq!(note.expect(200)["words"], 3, "disabling kept the data");
+    k.stop().await;
+
+    // Installed packages and the tenant's pinned version survive a restart.
+    let k = TestKernel::start_in(dir.path(), Setup::new(&["finance"])).await;
+    let note = k.get("/api/demo/notes/notes/first").await;
+    assert_eq!(note.expect(200)["schema"], 2);
+    let listed = k.get("/admin/packages").await;
+    assert_eq!(
+        listed.expect(200)["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["id"] == "notes")
+            .count(),
+        3
+    );
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_packages_are_refused_with_a_reason() {
+    let k = TestKernel::start(Setup::new(&["finance"])).await;
+    let cases: [(&[u8], &str); 3] = [
+        (b"definitely not wasm", "not WebAssembly"),
+        (b"\0asm\x01\0\0\0", "core module"),
+        (b"\0asm\x0d\0\x01\0", "keel:manifest"),
+    ];
+    for (bytes, needle) in cases {
+        let detail = upload(&k, bytes.to_vec()).await.expect_problem(422, "invalid");
+        assert!(detail.contains(needle), "{needle}: {detail}");
+    }
+    upload(&k, Vec::new()).await.expect_problem(400, "bad-request");
+    let listed = k.get("/admin/packages").await;
+    assert_eq!(
+        listed.expect(200)["packages"].as_array().unwrap().len(),
+        1,
+        "only finance is installed"
+    );
+
+    let alice = k.user_with_roles("alice", "demo", &["admin"]).await;
+    let request = k
+        .client()
+        .post(format!("{}/admin/packages", k.base()))
+        .bearer_auth(&alice)
+        .body(plugin_bytes("notes-v1"));
+    Reply::from(request.send().await.unwrap()).await.expect_problem(403, "forbidden");
+    let anonymous = k.client().get(format!("{}/admin/packages", k.base()));
+    Reply::from(anonymous.send().await.unwrap()).await.expect_problem(401, "unauthenticated");
+    k.stop().await;
+}
