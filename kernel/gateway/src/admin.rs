@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use keel_platform::{
     MEMBERS_MANAGE, MEMBERS_READ, PACKAGES_MANAGE, PACKAGES_READ, PLUGINS_MANAGE, Platform, Plugin,
-    Scope, TENANTS_MANAGE, USERS_MANAGE,
+    Principal, Scope, TENANTS_MANAGE, TOKENS_MANAGE, USERS_MANAGE,
 };
 use keel_types::{PluginId, TenantId, UserId};
 use serde::de::DeserializeOwned;
@@ -36,10 +36,10 @@ async fn allow(
     headers: &HeaderMap,
     scope: Scope<'_>,
     permission: &str,
-) -> Result<UserId, Problem> {
-    let user = platform.authenticate(bearer(headers)).map_err(Problem::from_platform)?;
-    platform.authorize(&user, scope, permission).await.map_err(Problem::from_platform)?;
-    Ok(user)
+) -> Result<Principal, Problem> {
+    let principal = platform.authenticate(bearer(headers)).map_err(Problem::from_platform)?;
+    platform.authorize(&principal, scope, permission).await.map_err(Problem::from_platform)?;
+    Ok(principal)
 }
 
 /// A malformed id in a path names nothing that can exist.
@@ -196,6 +196,74 @@ pub(crate) async fn set_roles(
                 .map_err(Problem::from_platform)?;
             Ok(Json(serde_json::json!({ "tenant": tenant, "user": user, "roles": roles }))
                 .into_response())
+        }
+        .await,
+    )
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewToken {
+    name: String,
+    roles: Vec<String>,
+    expires_in_days: u32,
+}
+
+/// `POST /admin/tenants/{tenant}/tokens`: the secret is in this answer only.
+pub(crate) async fn create_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    tenant: Result<Path<String>, PathRejection>,
+    request: Request,
+) -> Response {
+    respond(
+        async {
+            let tenant = TenantId::new(path(tenant)?).map_err(unknown)?;
+            allow(&state.platform, &headers, Scope::Tenant(&tenant), TOKENS_MANAGE).await?;
+            let body: NewToken =
+                json(request, state.platform.host().limits().request_body_bytes_max).await?;
+            let (token, secret) = state
+                .platform
+                .create_token(&tenant, &body.name, &body.roles, body.expires_in_days)
+                .await
+                .map_err(Problem::from_platform)?;
+            Ok((StatusCode::CREATED, Json(serde_json::json!({ "token": token, "secret": secret })))
+                .into_response())
+        }
+        .await,
+    )
+}
+
+/// `GET /admin/tenants/{tenant}/tokens`
+pub(crate) async fn tokens(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    tenant: Result<Path<String>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let tenant = TenantId::new(path(tenant)?).map_err(unknown)?;
+            allow(&state.platform, &headers, Scope::Tenant(&tenant), TOKENS_MANAGE).await?;
+            let tokens = state.platform.tokens(&tenant).map_err(Problem::from_platform)?;
+            Ok(Json(serde_json::json!({ "tokens": tokens })).into_response())
+        }
+        .await,
+    )
+}
+
+/// `DELETE /admin/tenants/{tenant}/tokens/{id}`: revokes at once.
+pub(crate) async fn revoke_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ids: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let (tenant, id) = path(ids)?;
+            let tenant = TenantId::new(tenant).map_err(unknown)?;
+            allow(&state.platform, &headers, Scope::Tenant(&tenant), TOKENS_MANAGE).await?;
+            state.platform.revoke_token(&tenant, &id).await.map_err(Problem::from_platform)?;
+            Ok(StatusCode::NO_CONTENT.into_response())
         }
         .await,
     )

@@ -38,7 +38,7 @@ pub(crate) async fn plugin(State(state): State<AppState>, request: Request) -> R
 async fn serve(state: AppState, request: Request) -> Result<Response, Problem> {
     let host = state.platform.host();
     let (parts, body) = request.into_parts();
-    let user =
+    let principal =
         state.platform.authenticate(bearer(&parts.headers)).map_err(Problem::from_platform)?;
     let (tenant, plugin_id, path) = split_path(parts.uri.path())?;
     let plugin = host.enabled(&tenant, &plugin_id).ok_or_else(|| {
@@ -52,7 +52,7 @@ async fn serve(state: AppState, request: Request) -> Result<Response, Problem> {
     })?;
     state
         .platform
-        .authorize(&user, Scope::Tenant(&tenant), &route.operation.permission)
+        .authorize(&principal, Scope::Tenant(&tenant), &route.operation.permission)
         .await
         .map_err(Problem::from_platform)?;
     let params = route
@@ -65,7 +65,7 @@ async fn serve(state: AppState, request: Request) -> Result<Response, Problem> {
     let request_id = parts.extensions.get::<RequestId>().cloned();
     let invocation = Invocation {
         tenant,
-        caller: Some(user.to_string()),
+        caller: Some(principal.to_string()),
         request_id: request_id.unwrap_or_else(|| RequestId::generated(String::new())),
         operation: route.operation.id.clone(),
         method: route.operation.method,

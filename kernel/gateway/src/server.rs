@@ -63,6 +63,14 @@ fn router(platform: Platform) -> Router {
             "/admin/tenants/{tenant}/plugins/{plugin}",
             put(crate::admin::enable_plugin).delete(crate::admin::disable_plugin),
         )
+        .route(
+            "/admin/tenants/{tenant}/tokens",
+            get(crate::admin::tokens).post(crate::admin::create_token),
+        )
+        .route(
+            "/admin/tenants/{tenant}/tokens/{id}",
+            axum::routing::delete(crate::admin::revoke_token),
+        )
         .route("/admin/packages", get(crate::admin::packages).post(crate::admin::install_package))
         .route("/admin/packages/{plugin}/{version}", get(crate::admin::package))
         .route("/healthz", get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }))

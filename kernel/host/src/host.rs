@@ -87,6 +87,11 @@ impl Host {
         Ok(Self { inner: Arc::new(inner) })
     }
 
+    /// The kernel's current time.
+    pub fn now(&self) -> keel_types::Timestamp {
+        self.inner.config.clock.now()
+    }
+
     /// The limits this host enforces.
     pub fn limits(&self) -> &Limits {
         &self.inner.config.limits

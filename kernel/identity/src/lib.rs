@@ -10,6 +10,7 @@ mod membership;
 mod password;
 mod session;
 mod throttle;
+mod token;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -19,6 +20,7 @@ use keel_types::{Clock, UserId};
 
 pub use membership::Membership;
 pub use session::Session;
+pub use token::ApiToken;
 
 /// A user as the kernel shows it (never with its password hash).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

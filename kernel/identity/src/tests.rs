@@ -126,3 +126,29 @@ fn memberships_are_kept_per_tenant_and_platform() {
     identity.set_roles(Some(&t1), &alice, &[]).unwrap();
     assert!(identity.memberships(Some(Some(&t1))).unwrap().is_empty());
 }
+
+#[test]
+fn api_tokens_authenticate_until_revoked_or_expired() {
+    let (_dir, identity, clock) = identity();
+    let acme = TenantId::new("acme").unwrap();
+    let now = clock.now().seconds;
+    let roles = ["bookkeeper".to_owned()];
+    let (token, secret) = identity.create_token(&acme, "bank feed", &roles, now + 100).unwrap();
+    assert!(secret.starts_with("keel_tok_"));
+    assert_eq!(identity.authenticate_token(&secret).unwrap().unwrap().id, token.id);
+    assert_eq!(identity.authenticate(&secret).unwrap(), None, "a token is not a session");
+    assert_eq!(identity.tokens(Some(&acme)).unwrap(), [token.clone()]);
+    assert!(identity.tokens(Some(&TenantId::new("other").unwrap())).unwrap().is_empty());
+    clock.0.fetch_add(101, Ordering::SeqCst);
+    assert_eq!(identity.authenticate_token(&secret).unwrap(), None, "expired");
+
+    let (token, secret) = identity.create_token(&acme, "export", &roles, now + 1000).unwrap();
+    assert!(identity.revoke_token(&acme, &token.id).unwrap().is_some());
+    assert_eq!(identity.authenticate_token(&secret).unwrap(), None, "revoked");
+    assert!(identity.revoke_token(&acme, &token.id).unwrap().is_none());
+    assert!(
+        identity.create_token(&acme, "late", &roles, now).is_err(),
+        "must expire in the future"
+    );
+    assert_eq!(identity.authenticate_token("keel_tok_forged").unwrap(), None);
+}

@@ -4,13 +4,17 @@ use std::sync::Arc;
 
 use keel_authz::Domain;
 use keel_host::{EnableError, EnableReport, LoadError, Plugin, TenantInfo};
-use keel_identity::{Membership, User};
+use keel_identity::{ApiToken, Membership, User};
 use keel_types::{PluginId, TenantId, UserId};
 
-use crate::{ADMIN, AUDITOR, Platform, PlatformError, blocking, identity_error, internal};
+use crate::{
+    ADMIN, AUDITOR, Platform, PlatformError, Principal, blocking, identity_error, internal,
+};
 
-/// Most roles one membership may list.
+/// Most roles one membership or token may list.
 const ROLES_PER_MEMBER_MAX: usize = 32;
+/// Longest lifetime of an API token, in days.
+const TOKEN_DAYS_MAX: u32 = 366;
 
 impl Platform {
     /// Creates a tenant; a conflict if it exists.
@@ -93,6 +97,73 @@ impl Platform {
             self.inner.authz.assign(user.as_str(), role, scope).await.map_err(internal)?;
         }
         Ok(self.inner.authz.roles(user.as_str(), scope).await)
+    }
+
+    /// Creates an API token acting in `tenant` with `roles`, valid for
+    /// `days`; returns it with its secret (shown once).
+    pub async fn create_token(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        roles: &[String],
+        days: u32,
+    ) -> Result<(ApiToken, String), PlatformError> {
+        if !self.tenant_exists(tenant)? {
+            return Err(PlatformError::NotFound(format!("tenant {tenant} does not exist")));
+        }
+        if roles.is_empty() || roles.len() > ROLES_PER_MEMBER_MAX {
+            return Err(PlatformError::Invalid(format!(
+                "a token needs 1 to {ROLES_PER_MEMBER_MAX} roles"
+            )));
+        }
+        if !(1..=TOKEN_DAYS_MAX).contains(&days) {
+            return Err(PlatformError::Invalid(format!(
+                "expires_in_days must be 1 to {TOKEN_DAYS_MAX}"
+            )));
+        }
+        let grantable = self.grantable_roles(tenant);
+        if let Some(unknown) = roles.iter().find(|r| !grantable.contains(r)) {
+            return Err(PlatformError::Invalid(format!(
+                "role {unknown:?} cannot be granted in tenant {tenant}"
+            )));
+        }
+        let expires_at = self.inner.host.now().seconds.saturating_add(i64::from(days) * 86_400);
+        let (token, secret) = self
+            .identity()
+            .create_token(tenant, name, roles, expires_at)
+            .map_err(identity_error)?;
+        let principal = Principal::token(&token.id);
+        for role in &token.roles {
+            self.inner
+                .authz
+                .assign(principal.as_str(), role, Domain::Tenant(tenant))
+                .await
+                .map_err(internal)?;
+        }
+        Ok((token, secret))
+    }
+
+    /// A tenant's API tokens.
+    pub fn tokens(&self, tenant: &TenantId) -> Result<Vec<ApiToken>, PlatformError> {
+        self.identity().tokens(Some(tenant)).map_err(identity_error)
+    }
+
+    /// Revokes an API token at once.
+    pub async fn revoke_token(&self, tenant: &TenantId, id: &str) -> Result<(), PlatformError> {
+        let Some(token) = self.identity().revoke_token(tenant, id).map_err(identity_error)? else {
+            return Err(PlatformError::NotFound(format!(
+                "token {id} does not exist in tenant {tenant}"
+            )));
+        };
+        let principal = Principal::token(&token.id);
+        for role in &token.roles {
+            self.inner
+                .authz
+                .revoke(principal.as_str(), role, Domain::Tenant(tenant))
+                .await
+                .map_err(internal)?;
+        }
+        Ok(())
     }
 
     /// The members of a tenant and their roles.

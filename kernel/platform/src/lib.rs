@@ -14,7 +14,7 @@ use keel_types::{TenantId, UserId};
 
 pub use keel_authz::{ADMIN, AUDITOR, Domain as Scope, PLATFORM_ADMIN};
 pub use keel_host::{EnableReport, Plugin};
-pub use keel_identity::{Membership, User};
+pub use keel_identity::{ApiToken, Membership, User};
 
 /// Permission to create and list tenants (platform domain).
 pub const TENANTS_MANAGE: &str = "keel.tenants.manage";
@@ -24,6 +24,8 @@ pub const USERS_MANAGE: &str = "keel.users.manage";
 pub const MEMBERS_MANAGE: &str = "keel.members.manage";
 /// Permission to read a tenant's members.
 pub const MEMBERS_READ: &str = "keel.members.read";
+/// Permission to create, list and revoke a tenant's API tokens.
+pub const TOKENS_MANAGE: &str = "keel.tokens.manage";
 /// Permission to enable, upgrade and disable plugins for a tenant.
 pub const PLUGINS_MANAGE: &str = "keel.plugins.manage";
 /// Permission to install plugin packages (platform domain).
@@ -71,6 +73,27 @@ pub enum PlatformError {
     Internal(String),
 }
 
+/// Who is making a request: a user (`alice`) or an API token (`token:<id>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal(String);
+
+impl Principal {
+    /// The principal's name, as authorization and plugins see it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub(crate) fn token(id: &str) -> Self {
+        Self(format!("token:{id}"))
+    }
+}
+
+impl std::fmt::Display for Principal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// The platform services. Cheap to clone.
 #[derive(Clone)]
 pub struct Platform {
@@ -116,6 +139,16 @@ impl Platform {
                 }
             }
         }
+        for token in platform.identity().tokens(None).map_err(identity_error)? {
+            let principal = Principal::token(&token.id);
+            for role in &token.roles {
+                let scope = Domain::Tenant(&token.tenant);
+                if let Err(err) = platform.inner.authz.assign(principal.as_str(), role, scope).await
+                {
+                    tracing::warn!(token = %token.id, role, error = %err, "stored token role not restored");
+                }
+            }
+        }
         Ok((platform, generated))
     }
 
@@ -158,26 +191,32 @@ impl Platform {
         self.identity().logout(token).map_err(identity_error)
     }
 
-    /// The user behind a bearer token.
-    pub fn authenticate(&self, token: Option<&str>) -> Result<UserId, PlatformError> {
+    /// The principal behind a bearer token: a login session or an API token.
+    pub fn authenticate(&self, token: Option<&str>) -> Result<Principal, PlatformError> {
         let Some(token) = token else { return Err(PlatformError::Unauthenticated) };
-        self.identity()
-            .authenticate(token)
-            .map_err(identity_error)?
-            .ok_or(PlatformError::Unauthenticated)
+        if let Some(user) = self.identity().authenticate(token).map_err(identity_error)? {
+            return Ok(Principal(user.to_string()));
+        }
+        match self.identity().authenticate_token(token).map_err(identity_error)? {
+            Some(api_token) => Ok(Principal::token(&api_token.id)),
+            None => Err(PlatformError::Unauthenticated),
+        }
     }
 
-    /// Refuses unless `user` holds `permission` in `scope`.
+    /// Refuses unless `principal` holds `permission` in `scope`.
     pub async fn authorize(
         &self,
-        user: &UserId,
+        principal: &Principal,
         scope: Domain<'_>,
         permission: &str,
     ) -> Result<(), PlatformError> {
-        if self.inner.authz.check(user.as_str(), scope, permission).await {
+        if self.inner.authz.check(principal.as_str(), scope, permission).await {
             return Ok(());
         }
-        Err(PlatformError::Forbidden { user: user.to_string(), permission: permission.to_owned() })
+        Err(PlatformError::Forbidden {
+            user: principal.to_string(),
+            permission: permission.to_owned(),
+        })
     }
 
     /// Whether a tenant exists (an unknown tenant and a forbidden one look alike to outsiders).

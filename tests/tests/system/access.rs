@@ -237,3 +237,71 @@ async fn plugins_see_who_is_calling() {
     assert_eq!(posted.expect(201)["posted_by"], "alice");
     k.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_tokens_act_in_one_tenant_with_their_roles_until_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut setup = Setup::new(&["finance"]);
+    setup.tenants = vec!["demo", "acme"];
+    let k = TestKernel::start_in(dir.path(), setup.clone()).await;
+    k.post("/api/demo/finance/chart-templates/starter", json!({ "currency": "EUR" }))
+        .await
+        .expect(201);
+    let created = k
+        .post(
+            "/admin/tenants/demo/tokens",
+            json!({ "name": "bank feed", "roles": ["bookkeeper"], "expires_in_days": 30 }),
+        )
+        .await;
+    let created = created.expect(201).clone();
+    let (id, secret) = (
+        created["token"]["id"].as_str().unwrap().to_owned(),
+        created["secret"].as_str().unwrap().to_owned(),
+    );
+
+    let entry = json!({ "date": "2026-07-01", "lines": [{ "account": "1100", "debit": "9" }, { "account": "4000", "credit": "9" }] });
+    let posted = k.send_as(Some(&secret), "POST", "/api/demo/finance/entries", Some(entry)).await;
+    assert_eq!(posted.expect(201)["posted_by"], format!("token:{id}"));
+    k.send_as(Some(&secret), "GET", "/api/demo/finance/reports/trial-balance", None)
+        .await
+        .expect(200);
+    let account = json!({ "code": "7000", "name": "X", "type": "expense", "currency": "EUR" });
+    k.send_as(Some(&secret), "POST", "/api/demo/finance/accounts", Some(account))
+        .await
+        .expect_problem(403, "forbidden");
+    k.send_as(Some(&secret), "GET", "/api/acme/finance/accounts", None)
+        .await
+        .expect_problem(403, "forbidden");
+    k.send_as(Some(&secret), "GET", "/admin/tenants", None).await.expect_problem(403, "forbidden");
+    k.send_as(Some(&secret), "POST", "/auth/logout", None)
+        .await
+        .expect_problem(401, "unauthenticated");
+
+    let listed = k.get("/admin/tenants/demo/tokens").await;
+    let listed = listed.expect(200)["tokens"].as_array().unwrap().clone();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["id"], id.as_str());
+    assert!(!listed[0].to_string().contains(&secret), "secrets are never listed");
+    k.get("/admin/tenants/acme/tokens").await.expect(200);
+    let bad_role = json!({ "name": "x", "roles": ["wizard"], "expires_in_days": 30 });
+    k.post("/admin/tenants/demo/tokens", bad_role).await.expect_problem(422, "invalid");
+    let bad_days = json!({ "name": "x", "roles": ["bookkeeper"], "expires_in_days": 0 });
+    k.post("/admin/tenants/demo/tokens", bad_days).await.expect_problem(422, "invalid");
+    k.stop().await;
+
+    let k = TestKernel::start_in(dir.path(), setup).await;
+    k.send_as(Some(&secret), "GET", "/api/demo/finance/reports/trial-balance", None)
+        .await
+        .expect(200);
+    assert_eq!(
+        k.send("DELETE", &format!("/admin/tenants/demo/tokens/{id}"), None).await.status,
+        204
+    );
+    k.send_as(Some(&secret), "GET", "/api/demo/finance/reports/trial-balance", None)
+        .await
+        .expect_problem(401, "unauthenticated");
+    k.send("DELETE", &format!("/admin/tenants/demo/tokens/{id}"), None)
+        .await
+        .expect_problem(404, "not-found");
+    k.stop().await;
+}

@@ -1,0 +1,131 @@
+//! API tokens for integrations: created by an administrator, shown once,
+//! stored as a SHA-256 digest, scoped to one tenant and a set of roles, and
+//! expiring. A token acts as the principal `token:<id>`.
+
+use keel_types::TenantId;
+use rand::Rng;
+use sha2::{Digest, Sha256};
+
+use crate::{Identity, IdentityError, from_json, storage, to_json};
+
+/// A token as listed (never with its secret).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ApiToken {
+    /// The token's id; its principal is `token:<id>`.
+    pub id: String,
+    /// The tenant it acts in.
+    pub tenant: TenantId,
+    /// What it is for.
+    pub name: String,
+    /// The roles it holds in its tenant.
+    pub roles: Vec<String>,
+    /// When it was created, Unix seconds.
+    pub created_at: i64,
+    /// When it stops working, Unix seconds.
+    pub expires_at: i64,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct TokenRecord {
+    token: ApiToken,
+    digest: String,
+}
+
+/// Longest token accepted for lookup.
+const TOKEN_BYTES_MAX: usize = 128;
+
+fn digest(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn record_key(tenant: &TenantId, id: &str) -> String {
+    format!("apitoken/{tenant}/{id}")
+}
+
+fn digest_key(digest: &str) -> String {
+    format!("apitoken-digest/{digest}")
+}
+
+impl Identity {
+    /// Creates a token; returns it and its secret, which is shown only now.
+    pub fn create_token(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        roles: &[String],
+        expires_at: i64,
+    ) -> Result<(ApiToken, String), IdentityError> {
+        let name = name.trim();
+        if name.is_empty() || name.len() > 200 {
+            return Err(IdentityError::Invalid("token name must be 1 to 200 bytes".to_owned()));
+        }
+        let now = self.clock.now().seconds;
+        if expires_at <= now {
+            return Err(IdentityError::Invalid("a token must expire in the future".to_owned()));
+        }
+        let mut bytes = [0u8; 32];
+        rand::rng().fill(&mut bytes);
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let id = hex[..12].to_owned();
+        let secret = format!("keel_tok_{hex}");
+        let mut roles = roles.to_vec();
+        roles.sort();
+        roles.dedup();
+        let token = ApiToken {
+            id,
+            tenant: tenant.clone(),
+            name: name.to_owned(),
+            roles,
+            created_at: now,
+            expires_at,
+        };
+        let record = TokenRecord { token: token.clone(), digest: digest(&secret) };
+        let mut txn = self.storage.write().map_err(storage)?;
+        txn.catalog_put(&record_key(tenant, &token.id), &to_json(&record)?).map_err(storage)?;
+        txn.catalog_put(&digest_key(&record.digest), record_key(tenant, &token.id).as_bytes())
+            .map_err(storage)?;
+        txn.commit().map_err(storage)?;
+        Ok((token, secret))
+    }
+
+    /// The tokens of a tenant (`None`: of every tenant), live or expired.
+    pub fn tokens(&self, tenant: Option<&TenantId>) -> Result<Vec<ApiToken>, IdentityError> {
+        let prefix = tenant.map_or_else(|| "apitoken/".to_owned(), |t| format!("apitoken/{t}/"));
+        let txn = self.storage.read().map_err(storage)?;
+        let records = txn.catalog_scan(&prefix).map_err(storage)?;
+        records.iter().map(|(_, bytes)| Ok(from_json::<TokenRecord>(bytes)?.token)).collect()
+    }
+
+    /// Revokes a token; returns it if it existed.
+    pub fn revoke_token(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<Option<ApiToken>, IdentityError> {
+        let mut txn = self.storage.write().map_err(storage)?;
+        let Some(bytes) = txn.catalog_get(&record_key(tenant, id)).map_err(storage)? else {
+            return Ok(None);
+        };
+        let record: TokenRecord = from_json(&bytes)?;
+        txn.catalog_remove(&record_key(tenant, id)).map_err(storage)?;
+        txn.catalog_remove(&digest_key(&record.digest)).map_err(storage)?;
+        txn.commit().map_err(storage)?;
+        Ok(Some(record.token))
+    }
+
+    /// The live token a secret belongs to, if any.
+    pub fn authenticate_token(&self, secret: &str) -> Result<Option<ApiToken>, IdentityError> {
+        if secret.len() > TOKEN_BYTES_MAX || !secret.starts_with("keel_tok_") {
+            return Ok(None);
+        }
+        let txn = self.storage.read().map_err(storage)?;
+        let Some(key) = txn.catalog_get(&digest_key(&digest(secret))).map_err(storage)? else {
+            return Ok(None);
+        };
+        let key = String::from_utf8(key)
+            .map_err(|_| IdentityError::Storage("corrupt token index".to_owned()))?;
+        let Some(bytes) = txn.catalog_get(&key).map_err(storage)? else { return Ok(None) };
+        let token = from_json::<TokenRecord>(&bytes)?.token;
+        Ok((token.expires_at > self.clock.now().seconds).then_some(token))
+    }
+}
