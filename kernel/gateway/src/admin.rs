@@ -55,14 +55,15 @@ fn respond(result: Reply) -> Response {
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewTenant {
+pub(crate) struct NewTenant {
     id: String,
     name: String,
 }
 
 /// `POST /admin/tenants`
+#[utoipa::path(post, path = "/admin/tenants", tag = "tenants", request_body = NewTenant, responses((status = 201, description = "Created"), (status = 409, description = "Exists"), (status = 422, description = "Invalid")))]
 pub(crate) async fn create_tenant(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -91,6 +92,7 @@ pub(crate) async fn create_tenant(
 }
 
 /// `GET /admin/tenants`
+#[utoipa::path(get, path = "/admin/tenants", tag = "tenants", responses((status = 200, description = "Every tenant")))]
 pub(crate) async fn tenants(State(state): State<AppState>, headers: HeaderMap) -> Response {
     respond(
         async {
@@ -104,15 +106,16 @@ pub(crate) async fn tenants(State(state): State<AppState>, headers: HeaderMap) -
     )
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewUser {
+pub(crate) struct NewUser {
     id: String,
     name: String,
     password: String,
 }
 
 /// `POST /admin/users`
+#[utoipa::path(post, path = "/admin/users", tag = "users", request_body = NewUser, responses((status = 201, description = "Created"), (status = 409, description = "Exists"), (status = 422, description = "Invalid, such as a password under 12 characters")))]
 pub(crate) async fn create_user(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -138,6 +141,7 @@ pub(crate) async fn create_user(
 }
 
 /// `GET /admin/users`
+#[utoipa::path(get, path = "/admin/users", tag = "users", responses((status = 200, description = "Every user")))]
 pub(crate) async fn users(State(state): State<AppState>, headers: HeaderMap) -> Response {
     respond(
         async {
@@ -150,6 +154,7 @@ pub(crate) async fn users(State(state): State<AppState>, headers: HeaderMap) -> 
 }
 
 /// `GET /admin/tenants/{tenant}/members`
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/members", tag = "members", params(("tenant" = String, Path)), responses((status = 200, description = "Members, their roles, and the grantable roles")))]
 pub(crate) async fn members(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -168,13 +173,14 @@ pub(crate) async fn members(
     )
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Roles {
+pub(crate) struct Roles {
     roles: Vec<String>,
 }
 
 /// `PUT /admin/tenants/{tenant}/members/{user}` with `{"roles": [...]}`
+#[utoipa::path(put, path = "/admin/tenants/{tenant}/members/{user}", tag = "members", params(("tenant" = String, Path), ("user" = String, Path)), request_body = Roles, responses((status = 200, description = "The user's roles now"), (status = 404, description = "No such tenant or user"), (status = 422, description = "A role is not grantable")))]
 pub(crate) async fn set_roles(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -201,15 +207,16 @@ pub(crate) async fn set_roles(
     )
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewToken {
+pub(crate) struct NewToken {
     name: String,
     roles: Vec<String>,
     expires_in_days: u32,
 }
 
 /// `POST /admin/tenants/{tenant}/tokens`: the secret is in this answer only.
+#[utoipa::path(post, path = "/admin/tenants/{tenant}/tokens", tag = "tokens", params(("tenant" = String, Path)), request_body = NewToken, responses((status = 201, description = "The token and its secret, shown only now")))]
 pub(crate) async fn create_token(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -235,6 +242,7 @@ pub(crate) async fn create_token(
 }
 
 /// `GET /admin/tenants/{tenant}/tokens`
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/tokens", tag = "tokens", params(("tenant" = String, Path)), responses((status = 200, description = "The tenant's tokens, without secrets")))]
 pub(crate) async fn tokens(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -252,6 +260,7 @@ pub(crate) async fn tokens(
 }
 
 /// `DELETE /admin/tenants/{tenant}/tokens/{id}`: revokes at once.
+#[utoipa::path(delete, path = "/admin/tenants/{tenant}/tokens/{id}", tag = "tokens", params(("tenant" = String, Path), ("id" = String, Path)), responses((status = 204, description = "Revoked"), (status = 404, description = "No such token")))]
 pub(crate) async fn revoke_token(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -269,9 +278,9 @@ pub(crate) async fn revoke_token(
     )
 }
 
-#[derive(Default, serde::Deserialize)]
+#[derive(Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Enable {
+pub(crate) struct Enable {
     /// The version to run (default: the newest installed).
     #[serde(default)]
     version: Option<String>,
@@ -283,6 +292,7 @@ struct Enable {
 /// `PUT /admin/tenants/{tenant}/plugins/{plugin}` with an optional
 /// `{"version", "dry_run"}`: enables, upgrades (running `migrate`), or
 /// reports what an upgrade would do.
+#[utoipa::path(put, path = "/admin/tenants/{tenant}/plugins/{plugin}", tag = "plugins", params(("tenant" = String, Path), ("plugin" = String, Path)), request_body(content = Option<Enable>, description = "Optional: a version and dry_run"), responses((status = 200, description = "What was (or, in a dry run, would be) done"), (status = 409, description = "A downgrade"), (status = 422, description = "The migration failed; nothing changed")))]
 pub(crate) async fn enable_plugin(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -315,6 +325,7 @@ pub(crate) async fn enable_plugin(
 }
 
 /// `DELETE /admin/tenants/{tenant}/plugins/{plugin}`: stops serving; data is kept.
+#[utoipa::path(delete, path = "/admin/tenants/{tenant}/plugins/{plugin}", tag = "plugins", params(("tenant" = String, Path), ("plugin" = String, Path)), responses((status = 204, description = "Disabled; data kept")))]
 pub(crate) async fn disable_plugin(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -334,6 +345,7 @@ pub(crate) async fn disable_plugin(
 }
 
 /// `POST /admin/packages` with the component bytes as the body.
+#[utoipa::path(post, path = "/admin/packages", tag = "packages", request_body(content = Vec<u8>, content_type = "application/wasm"), responses((status = 201, description = "Installed"), (status = 200, description = "Already installed"), (status = 422, description = "Not a valid plugin component")))]
 pub(crate) async fn install_package(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -357,6 +369,7 @@ pub(crate) async fn install_package(
 }
 
 /// `GET /admin/packages`
+#[utoipa::path(get, path = "/admin/packages", tag = "packages", responses((status = 200, description = "Installed packages")))]
 pub(crate) async fn packages(State(state): State<AppState>, headers: HeaderMap) -> Response {
     respond(
         async {
@@ -370,6 +383,7 @@ pub(crate) async fn packages(State(state): State<AppState>, headers: HeaderMap) 
 }
 
 /// `GET /admin/packages/{plugin}/{version}`: what the package declares and asks for.
+#[utoipa::path(get, path = "/admin/packages/{plugin}/{version}", tag = "packages", params(("plugin" = String, Path), ("version" = String, Path)), responses((status = 200, description = "What the package declares and imports")))]
 pub(crate) async fn package(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -17,14 +17,15 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Login {
+pub(crate) struct Login {
     user: String,
     password: String,
 }
 
 /// `POST /auth/login` with `{"user", "password"}`: a session token.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = Login, security(()), responses((status = 200, description = "A session token and its expiry"), (status = 401, description = "Bad credentials"), (status = 429, description = "Throttled")))]
 pub(crate) async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -44,6 +45,7 @@ pub(crate) async fn login(
 }
 
 /// `POST /auth/logout`: ends the session of the bearer token.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", responses((status = 204, description = "Logged out"), (status = 401, description = "No such session")))]
 pub(crate) async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let Some(token) = bearer(&headers) else {
         return Problem::from_platform(keel_platform::PlatformError::Unauthenticated)

@@ -12,6 +12,7 @@
 mod admin;
 mod api;
 mod auth;
+mod openapi;
 mod problem;
 mod request_id;
 mod server;

@@ -53,6 +53,8 @@ fn router(platform: Platform) -> Router {
     let n_slots = usize::try_from(platform.host().limits().instances_max).unwrap_or(usize::MAX);
     let state = AppState { calls: Arc::new(Semaphore::new(n_slots)), platform };
     Router::new()
+        .route("/admin/openapi.json", get(crate::openapi::admin))
+        .route("/api/{tenant}/openapi.json", get(crate::openapi::tenant))
         .route("/auth/login", post(crate::auth::login))
         .route("/auth/logout", post(crate::auth::logout))
         .route("/admin/tenants", get(crate::admin::tenants).post(crate::admin::create_tenant))

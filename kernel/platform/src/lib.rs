@@ -219,6 +219,30 @@ impl Platform {
         })
     }
 
+    /// Refuses unless `principal` holds some role in `tenant` (or is a
+    /// platform administrator): enough to read the tenant's API description.
+    pub async fn authorize_member(
+        &self,
+        principal: &Principal,
+        tenant: &TenantId,
+    ) -> Result<(), PlatformError> {
+        let member =
+            !self.inner.authz.roles(principal.as_str(), Domain::Tenant(tenant)).await.is_empty();
+        if member
+            || self
+                .inner
+                .authz
+                .check(principal.as_str(), Domain::Platform, "keel.openapi.read")
+                .await
+        {
+            return Ok(());
+        }
+        Err(PlatformError::Forbidden {
+            user: principal.to_string(),
+            permission: format!("a role in tenant {tenant}"),
+        })
+    }
+
     /// Whether a tenant exists (an unknown tenant and a forbidden one look alike to outsiders).
     pub fn tenant_exists(&self, tenant: &TenantId) -> Result<bool, PlatformError> {
         Ok(self.inner.host.tenant(tenant).map_err(internal)?.is_some())

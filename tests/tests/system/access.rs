@@ -305,3 +305,44 @@ async fn api_tokens_act_in_one_tenant_with_their_roles_until_revoked() {
         .expect_problem(404, "not-found");
     k.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_documents_describe_the_admin_api_and_each_tenants_operations() {
+    let mut setup = Setup::new(&["finance"]);
+    setup.tenants = vec!["demo", "acme"];
+    let k = TestKernel::start(setup).await;
+    let admin = k.send_as(None, "GET", "/admin/openapi.json", None).await;
+    let admin = admin.expect(200);
+    assert_eq!(admin["openapi"], "3.1.0");
+    for (path, method) in [
+        ("/auth/login", "post"),
+        ("/admin/tenants", "post"),
+        ("/admin/users", "get"),
+        ("/admin/tenants/{tenant}/members/{user}", "put"),
+        ("/admin/tenants/{tenant}/tokens/{id}", "delete"),
+        ("/admin/packages", "post"),
+        ("/admin/tenants/{tenant}/plugins/{plugin}", "put"),
+    ] {
+        assert!(admin["paths"][path][method].is_object(), "{method} {path} is documented");
+    }
+    assert_eq!(admin["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+
+    let alice = k.user_with_roles("alice", "demo", &["finance-viewer"]).await;
+    let doc = k.send_as(Some(&alice), "GET", "/api/demo/openapi.json", None).await;
+    let doc = doc.expect(200).clone();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let manifest = finance_manifest();
+    for op in &manifest.operations {
+        let path = format!("/finance{}", op.path);
+        let documented = &doc["paths"][&path][op.method.as_str().to_ascii_lowercase()];
+        assert_eq!(documented["x-keel-permission"], op.permission.as_str(), "{path}");
+    }
+    assert_eq!(doc["paths"]["/finance/entries/{number}"]["get"]["parameters"][0]["name"], "number");
+    k.send_as(Some(&alice), "GET", "/api/acme/openapi.json", None)
+        .await
+        .expect_problem(403, "forbidden");
+    k.send_as(None, "GET", "/api/demo/openapi.json", None)
+        .await
+        .expect_problem(401, "unauthenticated");
+    k.stop().await;
+}

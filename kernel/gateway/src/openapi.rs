@@ -1,0 +1,128 @@
+//! OpenAPI 3.1 documents: the admin API's, generated from the handlers'
+//! annotations, and each tenant's, built from the manifests of the plugins
+//! it has enabled.
+
+use axum::Json;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use keel_platform::Plugin;
+use keel_types::TenantId;
+use serde_json::{Value, json};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::admin;
+use crate::problem::Problem;
+use crate::server::AppState;
+
+/// The admin API, described from the handlers.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Keel admin API", description = "Tenants, users, roles, API tokens and plugin packages. Errors are RFC 9457 problem documents."),
+    paths(
+        crate::auth::login, crate::auth::logout,
+        admin::tenants, admin::create_tenant, admin::users, admin::create_user,
+        admin::members, admin::set_roles, admin::tokens, admin::create_token, admin::revoke_token,
+        admin::packages, admin::install_package, admin::package, admin::enable_plugin, admin::disable_plugin,
+    ),
+    components(schemas(crate::auth::Login, admin::NewTenant, admin::NewUser, admin::Roles, admin::NewToken, admin::Enable)),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+)]
+struct AdminApi;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components
+            .add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+/// `GET /admin/openapi.json`: public, like the contract it describes.
+pub(crate) async fn admin() -> Response {
+    Json(AdminApi::openapi()).into_response()
+}
+
+/// `GET /api/{tenant}/openapi.json`: the operations of the plugins the
+/// tenant has enabled; readable by anyone who holds a role there.
+pub(crate) async fn tenant(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    tenant: Result<Path<String>, PathRejection>,
+) -> Response {
+    let result = async {
+        let tenant = tenant.map_err(|err| Problem::bad_request(err.body_text()))?.0;
+        let tenant = TenantId::new(tenant).map_err(|err| Problem::not_found(err.to_string()))?;
+        let principal = state
+            .platform
+            .authenticate(crate::auth::bearer(&headers))
+            .map_err(Problem::from_platform)?;
+        state
+            .platform
+            .authorize_member(&principal, &tenant)
+            .await
+            .map_err(Problem::from_platform)?;
+        Ok::<_, Problem>(
+            Json(tenant_document(&tenant, &state.platform.host().enabled_plugins(&tenant)))
+                .into_response(),
+        )
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Builds a tenant's document from its plugins' manifests.
+pub(crate) fn tenant_document(tenant: &TenantId, plugins: &[std::sync::Arc<Plugin>]) -> Value {
+    let mut paths = serde_json::Map::new();
+    for plugin in plugins {
+        let manifest = plugin.manifest();
+        for op in &manifest.operations {
+            let path = format!("/{}{}", manifest.id, op.path);
+            let parameters: Vec<Value> = op
+                .path
+                .params()
+                .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
+                .collect();
+            let mut operation = json!({
+                "operationId": format!("{}.{}", manifest.id, op.id),
+                "summary": op.summary,
+                "tags": [manifest.id.as_str()],
+                "description": format!("Requires permission `{}`.", op.permission),
+                "x-keel-permission": op.permission,
+                "parameters": parameters,
+                "responses": {
+                    "2XX": { "description": "Success", "content": { "application/json": { "schema": {} } } },
+                    "default": { "description": "An RFC 9457 problem", "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } } },
+                },
+            });
+            if op.method.writes() {
+                operation["requestBody"] = json!({ "content": { "application/json": { "schema": { "type": "object" } } } });
+            }
+            let entry = paths.entry(path).or_insert_with(|| json!({}));
+            entry[op.method.as_str().to_ascii_lowercase()] = operation;
+        }
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": { "title": format!("Keel API of tenant {tenant}"), "version": plugins.iter().map(|p| format!("{} {}", p.manifest().id, p.manifest().version)).collect::<Vec<_>>().join(", ") },
+        "servers": [{ "url": format!("/api/{tenant}") }],
+        "security": [{ "bearer": [] }],
+        "paths": paths,
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
+            "schemas": { "Problem": {
+                "type": "object",
+                "properties": {
+                    "type": { "type": "string" }, "title": { "type": "string" },
+                    "status": { "type": "integer" }, "detail": { "type": "string" },
+                },
+                "required": ["type", "title", "status", "detail"],
+            } },
+        },
+    })
+}
