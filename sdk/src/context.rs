@@ -17,6 +17,13 @@ pub fn request_id() -> String {
     wit::request_id()
 }
 
+/// Whether the caller holds `permission` (such as `finance.journal.approve`)
+/// in this tenant: for rules a manifest cannot express, like amount
+/// thresholds. False for anonymous calls and malformed names.
+pub fn has_permission(permission: &str) -> bool {
+    wit::has_permission(permission)
+}
+
 /// Seconds since the Unix epoch, from the kernel's clock (fixed for the call).
 pub fn now_seconds() -> i64 {
     wit::now().seconds

@@ -22,7 +22,7 @@
 //! ```toml
 //! id = "notes"
 //! version = "0.1.0"
-//! world = "keel:kernel/plugin@0.1.0"
+//! world = "keel:kernel/plugin@0.2.0"
 //!
 //! [[permissions]]
 //! id = "notes.write"

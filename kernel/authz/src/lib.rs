@@ -180,11 +180,39 @@ impl Authz {
     /// Whether `user` holds `permission` in `domain`. A platform
     /// administrator holds every permission everywhere.
     pub async fn check(&self, user: &str, domain: Domain<'_>, permission: &str) -> bool {
-        let key = (user.to_owned(), domain.as_str().to_owned(), permission.to_owned());
-        if let Some(decision) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
-            return *decision;
+        if let Some(decision) = self.cached(user, domain, permission) {
+            return decision;
         }
         let enforcer = self.enforcer.read().await;
+        self.decide(&enforcer, user, domain, permission)
+    }
+
+    /// [`Authz::check`] for threads that may block (plugin calls); never
+    /// call it from an async task.
+    pub fn check_blocking(&self, user: &str, domain: Domain<'_>, permission: &str) -> bool {
+        if check_permission(permission).is_err() {
+            return false;
+        }
+        if let Some(decision) = self.cached(user, domain, permission) {
+            return decision;
+        }
+        let enforcer = self.enforcer.blocking_read();
+        self.decide(&enforcer, user, domain, permission)
+    }
+
+    fn cached(&self, user: &str, domain: Domain<'_>, permission: &str) -> Option<bool> {
+        let key = (user.to_owned(), domain.as_str().to_owned(), permission.to_owned());
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key).copied()
+    }
+
+    fn decide(
+        &self,
+        enforcer: &Enforcer,
+        user: &str,
+        domain: Domain<'_>,
+        permission: &str,
+    ) -> bool {
+        let key = (user.to_owned(), domain.as_str().to_owned(), permission.to_owned());
         let ask = |domain: &str| {
             let request = (subject(user), domain.to_owned(), permission.to_owned());
             enforcer.enforce(request).unwrap_or_else(|err| {
@@ -193,7 +221,6 @@ impl Authz {
             })
         };
         let allowed = ask(PLATFORM_DOMAIN) || (domain != Domain::Platform && ask(domain.as_str()));
-        drop(enforcer);
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         if cache.len() >= CACHE_ENTRIES_MAX {
             cache.clear();

@@ -77,6 +77,7 @@ async fn serve(state: AppState, request: Request) -> Result<Response, Problem> {
             body,
         },
         guard: CallGuard::default(),
+        permissions: Some(state.platform.permissions_of(&principal)),
     };
     let response = run(&state, plugin, invocation).await?;
     let status = StatusCode::from_u16(response.status).map_err(|err| Problem::internal(&err))?;

@@ -32,6 +32,15 @@ pub struct Invocation {
     pub request: PluginRequest,
     /// Lets the caller give up on the call; an abandoned call never commits.
     pub guard: CallGuard,
+    /// Answers the plugin's `has-permission` questions about the caller.
+    pub permissions: Option<Arc<dyn PermissionCheck>>,
+}
+
+/// Whether the caller of a call holds a permission in its tenant. Set by
+/// the layer that knows authorization; the host only relays the question.
+pub trait PermissionCheck: Send + Sync + std::fmt::Debug {
+    /// Whether the call's caller holds `permission` in `tenant`.
+    fn check(&self, tenant: &TenantId, permission: &str) -> bool;
 }
 
 /// Decides, between a caller that may give up and the worker running the
@@ -94,6 +103,7 @@ pub(crate) struct CallState {
     pub(crate) request_id: RequestId,
     pub(crate) now: Timestamp,
     pub(crate) limits: Limits,
+    pub(crate) permissions: Option<Arc<dyn PermissionCheck>>,
     pub(crate) n_log_lines: u32,
     /// Set when the guest asked for more memory than its limit.
     memory_exceeded: bool,
@@ -151,6 +161,7 @@ impl CallState {
             request_id: RequestId::generated(String::new()),
             now,
             limits,
+            permissions: None,
             n_log_lines: 0,
             memory_exceeded: false,
             storage_fault: None,

@@ -261,6 +261,7 @@ impl Host {
         );
         state.caller = invocation.caller.clone();
         state.request_id = invocation.request_id.clone();
+        state.permissions = invocation.permissions.clone();
         let request = invocation.wit_request();
         call::run(
             &inner.engine,

@@ -18,7 +18,7 @@ mod host;
 mod lifecycle;
 mod package;
 
-pub use call::{CallGuard, Invocation, PluginRequest, PluginResponse};
+pub use call::{CallGuard, Invocation, PermissionCheck, PluginRequest, PluginResponse};
 pub use error::{CallError, EnableError, HostError, LoadError, PluginErrorKind};
 pub use host::{Host, HostConfig, TenantInfo};
 pub use lifecycle::EnableReport;

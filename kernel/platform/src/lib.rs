@@ -8,7 +8,7 @@ mod admin;
 use std::sync::Arc;
 
 use keel_authz::{Authz, Domain};
-use keel_host::Host;
+use keel_host::{Host, PermissionCheck};
 use keel_identity::{Identity, IdentityError, Session};
 use keel_types::{TenantId, UserId};
 
@@ -243,9 +243,37 @@ impl Platform {
         })
     }
 
+    /// What a plugin call may ask about its caller's permissions.
+    pub fn permissions_of(&self, principal: &Principal) -> Arc<dyn PermissionCheck> {
+        Arc::new(CallerPermissions { platform: self.clone(), principal: principal.clone() })
+    }
+
     /// Whether a tenant exists (an unknown tenant and a forbidden one look alike to outsiders).
     pub fn tenant_exists(&self, tenant: &TenantId) -> Result<bool, PlatformError> {
         Ok(self.inner.host.tenant(tenant).map_err(internal)?.is_some())
+    }
+}
+
+/// Answers a plugin's `has-permission` for one caller, from a plugin call's
+/// blocking thread.
+struct CallerPermissions {
+    platform: Platform,
+    principal: Principal,
+}
+
+impl std::fmt::Debug for CallerPermissions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallerPermissions").field("principal", &self.principal).finish()
+    }
+}
+
+impl PermissionCheck for CallerPermissions {
+    fn check(&self, tenant: &TenantId, permission: &str) -> bool {
+        self.platform.inner.authz.check_blocking(
+            self.principal.as_str(),
+            Domain::Tenant(tenant),
+            permission,
+        )
     }
 }
 

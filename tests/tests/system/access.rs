@@ -346,3 +346,31 @@ async fn openapi_documents_describe_the_admin_api_and_each_tenants_operations() 
         .expect_problem(401, "unauthenticated");
     k.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugins_can_ask_whether_their_caller_holds_a_permission() {
+    let k = TestKernel::start(Setup::new(&["finance", "rogue"])).await;
+    let alice = k.user_with_roles("alice", "demo", &["rogue-runner", "finance-viewer"]).await;
+    let can = |token: Option<String>, permission: &'static str| {
+        let k = &k;
+        async move {
+            let reply = k
+                .send_as(
+                    token.as_deref(),
+                    "GET",
+                    &format!("/api/demo/rogue/can/{permission}"),
+                    None,
+                )
+                .await;
+            reply.expect(200)["granted"].as_bool().unwrap()
+        }
+    };
+    assert!(can(Some(alice.clone()), "finance.reports.read").await);
+    assert!(!can(Some(alice.clone()), "finance.journal.post").await);
+    assert!(!can(Some(alice.clone()), "Not%20A%20Permission").await);
+    assert!(
+        can(Some(k.admin_token().to_owned()), "finance.journal.post").await,
+        "the platform admin holds everything"
+    );
+    k.stop().await;
+}

@@ -20,4 +20,9 @@ impl Host for CallState {
     fn now(&mut self) -> wasmtime::Result<Timestamp> {
         Ok(Timestamp { seconds: self.now.seconds, nanoseconds: self.now.nanoseconds })
     }
+
+    fn has_permission(&mut self, permission: String) -> wasmtime::Result<bool> {
+        let Some(check) = &self.permissions else { return Ok(false) };
+        Ok(check.check(self.ns.tenant(), &permission))
+    }
 }

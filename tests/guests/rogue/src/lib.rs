@@ -53,6 +53,11 @@ impl Plugin for Rogue {
                 Response::no_content()
             }
             "sandbox" => sandbox(),
+            "can" => {
+                let permission = request.param("permission")?;
+                let granted = keel_sdk::context::has_permission(permission);
+                Response::ok(&json!({ "permission": permission, "granted": granted }))
+            }
             other => Err(Error::unknown_operation(other)),
         }
     }
