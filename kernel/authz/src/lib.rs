@@ -109,6 +109,54 @@ impl Authz {
         Ok(())
     }
 
+    /// Replaces the permissions of a tenant's own role. The rules are
+    /// validated first; a refused change changes nothing.
+    pub async fn replace_role(
+        &self,
+        tenant: &TenantId,
+        role_id: &str,
+        permissions: &[String],
+    ) -> Result<(), AuthzError> {
+        check_role(role_id)?;
+        for permission in permissions {
+            check_permission_pattern(permission).map_err(AuthzError::Invalid)?;
+        }
+        let filter = vec![role(role_id), tenant.as_str().to_owned()];
+        self.enforcer.write().await.remove_filtered_policy(0, filter).await.map_err(engine)?;
+        self.clear_cache();
+        self.define_role(Some(tenant), role_id, permissions).await
+    }
+
+    /// The permission patterns `role_id` grants in `tenant` (its own and
+    /// those defined for every tenant), sorted.
+    pub async fn role_permissions(&self, tenant: &TenantId, role_id: &str) -> Vec<String> {
+        let enforcer = self.enforcer.read().await;
+        let mut granted: Vec<String> = enforcer
+            .get_filtered_policy(0, vec![role(role_id)])
+            .into_iter()
+            .filter(|rule| rule.get(1).is_some_and(|d| d == "*" || d == tenant.as_str()))
+            .filter_map(|rule| rule.get(2).cloned())
+            .collect();
+        granted.sort();
+        granted.dedup();
+        granted
+    }
+
+    /// Whether holding `roles` in `tenant` would grant `permission`.
+    pub async fn roles_grant(&self, tenant: &TenantId, roles: &[String], permission: &str) -> bool {
+        for role_id in roles {
+            if self
+                .role_permissions(tenant, role_id)
+                .await
+                .iter()
+                .any(|granted| matches(permission, granted))
+            {
+                return true;
+            }
+        }
+        false
+    }
+
     async fn grant(
         &self,
         tenant: Option<&TenantId>,

@@ -124,3 +124,32 @@ fn patterns_match_whole_segments() {
     assert!(matches("anything.at.all", "*"));
     assert!(!matches("finance.journal.post", "finance.journal"));
 }
+
+#[tokio::test]
+async fn tenant_roles_can_be_replaced_and_inspected() {
+    let authz = books().await;
+    let t = tenant("acme");
+    authz
+        .replace_role(&t, "clerk", &perms(&["finance.journal.post", "finance.reports.read"]))
+        .await
+        .unwrap();
+    authz.assign("bob", "clerk", Domain::Tenant(&t)).await.unwrap();
+    assert!(authz.check("bob", Domain::Tenant(&t), "finance.journal.post").await);
+    authz.replace_role(&t, "clerk", &perms(&["finance.reports.read"])).await.unwrap();
+    assert!(
+        !authz.check("bob", Domain::Tenant(&t), "finance.journal.post").await,
+        "replaced, not extended"
+    );
+    assert_eq!(authz.role_permissions(&t, "clerk").await, ["finance.reports.read"]);
+    assert_eq!(authz.role_permissions(&t, "admin").await, ["*"]);
+    let roles = perms(&["clerk", "finance-viewer"]);
+    assert!(authz.roles_grant(&t, &roles, "finance.reports.read").await);
+    assert!(!authz.roles_grant(&t, &roles, "finance.journal.post").await);
+    assert!(authz.roles_grant(&t, &perms(&["admin"]), "anything.at.all").await);
+    assert!(authz.replace_role(&t, "clerk", &perms(&["bad perm"])).await.is_err());
+    assert_eq!(
+        authz.role_permissions(&t, "clerk").await,
+        ["finance.reports.read"],
+        "a refused change changes nothing"
+    );
+}

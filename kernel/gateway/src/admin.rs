@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use keel_platform::{
     MEMBERS_MANAGE, MEMBERS_READ, PACKAGES_MANAGE, PACKAGES_READ, PLUGINS_MANAGE, Platform, Plugin,
-    Principal, Scope, TENANTS_MANAGE, TOKENS_MANAGE, USERS_MANAGE,
+    Principal, ROLES_MANAGE, Scope, TENANTS_MANAGE, TOKENS_MANAGE, USERS_MANAGE,
 };
 use keel_types::{PluginId, TenantId, UserId};
 use serde::de::DeserializeOwned;
@@ -438,4 +438,85 @@ fn package_json(plugin: &Plugin, detailed: bool) -> serde_json::Value {
         json["exports"] = serde_json::json!(plugin.exports());
     }
     json
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Permissions {
+    permissions: Vec<String>,
+}
+
+/// `GET /admin/tenants/{tenant}/roles`
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/roles", tag = "roles", params(("tenant" = String, Path)), responses((status = 200, description = "Grantable roles and what each grants")))]
+pub(crate) async fn roles(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    tenant: Result<Path<String>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let tenant = TenantId::new(path(tenant)?).map_err(unknown)?;
+            allow(&state.platform, &headers, Scope::Tenant(&tenant), MEMBERS_READ).await?;
+            let roles =
+                state.platform.tenant_roles(&tenant).await.map_err(Problem::from_platform)?;
+            Ok(Json(serde_json::json!({ "roles": roles })).into_response())
+        }
+        .await,
+    )
+}
+
+/// `PUT /admin/tenants/{tenant}/roles/{role}` with `{"permissions": [...]}`
+#[utoipa::path(put, path = "/admin/tenants/{tenant}/roles/{role}", tag = "roles", params(("tenant" = String, Path), ("role" = String, Path)), request_body = Permissions, responses((status = 200, description = "Defined"), (status = 409, description = "A built-in or plugin role, or a member would break a segregation-of-duties rule"), (status = 422, description = "A malformed permission")))]
+pub(crate) async fn define_role(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ids: Result<Path<(String, String)>, PathRejection>,
+    request: Request,
+) -> Response {
+    respond(async {
+        let (tenant, role) = path(ids)?;
+        let tenant = TenantId::new(tenant).map_err(unknown)?;
+        allow(&state.platform, &headers, Scope::Tenant(&tenant), ROLES_MANAGE).await?;
+        let body: Permissions = json(request, state.platform.host().limits().request_body_bytes_max).await?;
+        state.platform.define_tenant_role(&tenant, &role, &body.permissions).await.map_err(Problem::from_platform)?;
+        Ok(Json(serde_json::json!({ "tenant": tenant, "role": role, "permissions": body.permissions })).into_response())
+    }
+    .await)
+}
+
+/// `GET /admin/tenants/{tenant}/sod`
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/sod", tag = "roles", params(("tenant" = String, Path)), responses((status = 200, description = "Segregation-of-duties rules")))]
+pub(crate) async fn sod_rules(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    tenant: Result<Path<String>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let tenant = TenantId::new(path(tenant)?).map_err(unknown)?;
+            allow(&state.platform, &headers, Scope::Tenant(&tenant), MEMBERS_READ).await?;
+            let rules = state.platform.sod_rules(&tenant).map_err(Problem::from_platform)?;
+            Ok(Json(serde_json::json!({ "rules": rules })).into_response())
+        }
+        .await,
+    )
+}
+
+/// `PUT /admin/tenants/{tenant}/sod/{rule}` with `{"permissions": [a, b]}`
+#[utoipa::path(put, path = "/admin/tenants/{tenant}/sod/{rule}", tag = "roles", params(("tenant" = String, Path), ("rule" = String, Path)), request_body = Permissions, responses((status = 200, description = "Defined"), (status = 409, description = "Someone already holds all the permissions"), (status = 422, description = "Malformed")))]
+pub(crate) async fn put_sod_rule(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ids: Result<Path<(String, String)>, PathRejection>,
+    request: Request,
+) -> Response {
+    respond(async {
+        let (tenant, rule) = path(ids)?;
+        let tenant = TenantId::new(tenant).map_err(unknown)?;
+        allow(&state.platform, &headers, Scope::Tenant(&tenant), ROLES_MANAGE).await?;
+        let body: Permissions = json(request, state.platform.host().limits().request_body_bytes_max).await?;
+        state.platform.put_sod_rule(&tenant, &rule, &body.permissions).await.map_err(Problem::from_platform)?;
+        Ok(Json(serde_json::json!({ "tenant": tenant, "rule": rule, "permissions": body.permissions })).into_response())
+    }
+    .await)
 }

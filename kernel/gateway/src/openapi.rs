@@ -24,10 +24,10 @@ use crate::server::AppState;
     paths(
         crate::auth::login, crate::auth::logout,
         admin::tenants, admin::create_tenant, admin::users, admin::create_user,
-        admin::members, admin::set_roles, admin::tokens, admin::create_token, admin::revoke_token,
+        admin::members, admin::set_roles, admin::roles, admin::define_role, admin::sod_rules, admin::put_sod_rule, admin::tokens, admin::create_token, admin::revoke_token,
         admin::packages, admin::install_package, admin::package, admin::enable_plugin, admin::disable_plugin,
     ),
-    components(schemas(crate::auth::Login, admin::NewTenant, admin::NewUser, admin::Roles, admin::NewToken, admin::Enable)),
+    components(schemas(crate::auth::Login, admin::NewTenant, admin::NewUser, admin::Roles, admin::NewToken, admin::Enable, admin::Permissions)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
 )]

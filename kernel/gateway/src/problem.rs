@@ -76,6 +76,9 @@ impl Problem {
                 tracing::error!(error = %detail, "plugin answered an invalid response");
                 Self::new(StatusCode::BAD_GATEWAY, "plugin-bad-response", detail)
             }
+            CallError::NotByCreator { .. } => {
+                Self::new(StatusCode::FORBIDDEN, "segregation-of-duties", detail)
+            }
             CallError::Busy | CallError::Abandoned => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", detail)
             }

@@ -65,6 +65,10 @@ fn router(platform: Platform) -> Router {
             "/admin/tenants/{tenant}/plugins/{plugin}",
             put(crate::admin::enable_plugin).delete(crate::admin::disable_plugin),
         )
+        .route("/admin/tenants/{tenant}/roles", get(crate::admin::roles))
+        .route("/admin/tenants/{tenant}/roles/{role}", put(crate::admin::define_role))
+        .route("/admin/tenants/{tenant}/sod", get(crate::admin::sod_rules))
+        .route("/admin/tenants/{tenant}/sod/{rule}", put(crate::admin::put_sod_rule))
         .route(
             "/admin/tenants/{tenant}/tokens",
             get(crate::admin::tokens).post(crate::admin::create_token),

@@ -99,6 +99,20 @@ pub enum CallError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The caller created the target document and may not act on it.
+    #[error(
+        "segregation of duties: {caller} created {collection}/{key} and may not {operation} it"
+    )]
+    NotByCreator {
+        /// Who asked.
+        caller: String,
+        /// The operation refused.
+        operation: String,
+        /// The target's collection.
+        collection: String,
+        /// The target's key.
+        key: String,
+    },
     /// The caller gave up waiting; nothing was committed.
     #[error("the call was abandoned after its deadline; nothing was changed")]
     Abandoned,

@@ -252,6 +252,7 @@ impl Host {
             // The caller gave up while this call waited for the write lock.
             return Err(CallError::Abandoned);
         }
+        check_not_by_creator(plugin, &invocation, &txn)?;
         let mut state = CallState::new(
             Arc::clone(plugin),
             invocation.tenant.clone(),
@@ -300,4 +301,41 @@ impl Host {
         }
         Ok(())
     }
+}
+
+/// Enforces an operation's `not_by_creator` rule against the target
+/// document, read in the call's own transaction.
+fn check_not_by_creator(
+    plugin: &Plugin,
+    invocation: &Invocation,
+    txn: &Txn,
+) -> Result<(), CallError> {
+    let manifest = plugin.manifest();
+    let Some(op) = manifest.operations.iter().find(|o| o.id == invocation.operation) else {
+        return Ok(());
+    };
+    let (Some(rule), Some(caller)) = (&op.not_by_creator, &invocation.caller) else {
+        return Ok(());
+    };
+    let Some((_, key)) = invocation.request.params.iter().find(|(name, _)| *name == rule.param)
+    else {
+        return Ok(());
+    };
+    let ns = keel_storage::Namespace::new(invocation.tenant.clone(), manifest.id.clone());
+    let Some(text) =
+        txn.get(&ns, &rule.collection, key).map_err(|err| CallError::Storage(err.to_string()))?
+    else {
+        return Ok(());
+    };
+    let doc: serde_json::Value =
+        serde_json::from_str(&text).map_err(|err| CallError::Storage(err.to_string()))?;
+    if rule.field.values(&doc).iter().any(|creator| creator == caller) {
+        return Err(CallError::NotByCreator {
+            caller: caller.clone(),
+            operation: op.id.clone(),
+            collection: rule.collection.clone(),
+            key: key.clone(),
+        });
+    }
+    Ok(())
 }

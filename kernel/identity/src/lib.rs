@@ -8,6 +8,7 @@
 
 mod membership;
 mod password;
+mod policy;
 mod session;
 mod throttle;
 mod token;
@@ -19,6 +20,7 @@ use keel_storage::Storage;
 use keel_types::{Clock, UserId};
 
 pub use membership::Membership;
+pub use policy::{SodRule, TenantRole};
 pub use session::Session;
 pub use token::ApiToken;
 

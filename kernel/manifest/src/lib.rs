@@ -8,7 +8,8 @@ mod manifest;
 mod path;
 
 pub use manifest::{
-    MANIFEST_BYTES_MAX, Manifest, ManifestError, Method, Operation, Permission, Role, WORLD,
+    CreatorRule, MANIFEST_BYTES_MAX, Manifest, ManifestError, Method, Operation, Permission, Role,
+    WORLD,
 };
 pub use path::{PathPattern, Route, RouteError};
 

@@ -123,6 +123,22 @@ pub struct Operation {
     /// One line for the API documentation.
     #[serde(default)]
     pub summary: String,
+    /// Segregation of duties: the caller may not be the one named in the
+    /// target document (an approver may not approve their own order).
+    #[serde(default)]
+    pub not_by_creator: Option<CreatorRule>,
+}
+
+/// Where an operation finds the principal who created its target document.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreatorRule {
+    /// The collection of the target document.
+    pub collection: String,
+    /// The path parameter holding the document's key.
+    pub param: String,
+    /// The document field naming its creator, such as `created_by`.
+    pub field: keel_types::schema::FieldPath,
 }
 
 /// A validated plugin manifest.
@@ -284,6 +300,20 @@ impl Manifest {
                     "operation {:?} requires permission {:?}, which the manifest does not declare",
                     op.id, op.permission
                 ));
+            }
+            if let Some(rule) = &op.not_by_creator {
+                if self.collection(&rule.collection).is_none() {
+                    return Err(format!(
+                        "operation {:?}: not_by_creator names undeclared collection {:?}",
+                        op.id, rule.collection
+                    ));
+                }
+                if !op.path.params().any(|p| p == rule.param) {
+                    return Err(format!(
+                        "operation {:?}: not_by_creator names {:?}, which is not a parameter of {}",
+                        op.id, rule.param, op.path
+                    ));
+                }
             }
             if op.summary.len() > TEXT_BYTES_MAX {
                 return Err(format!("summary of operation {:?} is too long", op.id));

@@ -96,6 +96,20 @@ fn bad_manifests_are_rejected_with_a_reason() {
         (with("id = \"clerk\"", "id = \"clerk\"\nextra = 1"), "unknown field"),
         (with("\"books.read\", \"books.write\"]", "\"books.nope\"]"), "undeclared permission"),
         ("not toml at all [".to_owned(), "not valid"),
+        (
+            with(
+                "permission = \"books.write\"",
+                "permission = \"books.write\"\nnot_by_creator = { collection = \"nope\", param = \"x\", field = \"by\" }",
+            ),
+            "undeclared collection",
+        ),
+        (
+            with(
+                "permission = \"books.write\"",
+                "permission = \"books.write\"\nnot_by_creator = { collection = \"entries\", param = \"x\", field = \"by\" }",
+            ),
+            "not a parameter",
+        ),
     ];
     for (text, expected) in cases {
         let err = Manifest::parse(&text).expect_err(expected).to_string();

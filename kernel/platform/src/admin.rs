@@ -50,11 +50,16 @@ impl Platform {
         self.identity().users().map_err(identity_error)
     }
 
-    /// The roles a tenant can grant: built-in ones and those of its enabled plugins.
+    /// The roles a tenant can grant: built-in ones, those of its enabled
+    /// plugins, and its own.
     pub fn grantable_roles(&self, tenant: &TenantId) -> Vec<String> {
         let mut roles = vec![ADMIN.to_owned(), AUDITOR.to_owned()];
         for plugin in self.inner.host.enabled_plugins(tenant) {
             roles.extend(plugin.manifest().roles.iter().map(|r| r.id.clone()));
+        }
+        match self.identity().roles(Some(tenant)) {
+            Ok(own) => roles.extend(own.into_iter().map(|r| r.id)),
+            Err(err) => tracing::error!(%tenant, error = %err, "cannot read the tenant's roles"),
         }
         roles.sort();
         roles.dedup();
@@ -87,6 +92,7 @@ impl Platform {
                 grantable.join(", ")
             )));
         }
+        self.check_sod(tenant, user.as_str(), roles).await?;
         let scope = Domain::Tenant(tenant);
         let previous = self.inner.authz.roles(user.as_str(), scope).await;
         self.identity().set_roles(Some(tenant), user, roles).map_err(identity_error)?;
@@ -127,6 +133,7 @@ impl Platform {
                 "role {unknown:?} cannot be granted in tenant {tenant}"
             )));
         }
+        self.check_sod(tenant, "the token", roles).await?;
         let expires_at = self.inner.host.now().seconds.saturating_add(i64::from(days) * 86_400);
         let (token, secret) = self
             .identity()

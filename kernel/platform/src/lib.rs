@@ -4,6 +4,7 @@
 //! nothing; the gateway only maps HTTP to these calls.
 
 mod admin;
+mod policy;
 
 use std::sync::Arc;
 
@@ -14,7 +15,9 @@ use keel_types::{TenantId, UserId};
 
 pub use keel_authz::{ADMIN, AUDITOR, Domain as Scope, PLATFORM_ADMIN};
 pub use keel_host::{EnableReport, Plugin};
+pub use keel_identity::SodRule;
 pub use keel_identity::{ApiToken, Membership, User};
+pub use policy::RoleInfo;
 
 /// Permission to create and list tenants (platform domain).
 pub const TENANTS_MANAGE: &str = "keel.tenants.manage";
@@ -24,6 +27,8 @@ pub const USERS_MANAGE: &str = "keel.users.manage";
 pub const MEMBERS_MANAGE: &str = "keel.members.manage";
 /// Permission to read a tenant's members.
 pub const MEMBERS_READ: &str = "keel.members.read";
+/// Permission to define a tenant's own roles and segregation-of-duties rules.
+pub const ROLES_MANAGE: &str = "keel.roles.manage";
 /// Permission to create, list and revoke a tenant's API tokens.
 pub const TOKENS_MANAGE: &str = "keel.tokens.manage";
 /// Permission to enable, upgrade and disable plugins for a tenant.
@@ -120,6 +125,7 @@ impl Platform {
         let identity = Arc::new(identity);
         let platform = Self { inner: Arc::new(Inner { host, identity, authz }) };
         platform.define_plugin_roles().await?;
+        platform.restore_tenant_roles().await?;
         let identity = Arc::clone(&platform.inner.identity);
         let generated = blocking(move || identity.bootstrap(admin_password.as_deref())).await?;
         let admin = UserId::new(keel_identity::BOOTSTRAP_ADMIN).map_err(internal)?;

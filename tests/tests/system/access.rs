@@ -374,3 +374,74 @@ async fn plugins_can_ask_whether_their_caller_holds_a_permission() {
     );
     k.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn segregation_of_duties_and_tenant_roles() {
+    let k = TestKernel::start(Setup::new(&["finance", "rogue"])).await;
+    let t = "/admin/tenants/demo";
+    // A tenant's own role; malformed rules and taken names are refused.
+    let chart = json!({ "permissions": ["finance.accounts.manage", "finance.reports.read"] });
+    k.send("PUT", &format!("{t}/roles/chart-keeper"), Some(chart)).await.expect(200);
+    let bad = json!({ "permissions": ["Finance Accounts"] });
+    k.send("PUT", &format!("{t}/roles/broken"), Some(bad)).await.expect_problem(422, "invalid");
+    let taken = json!({ "permissions": ["finance.reports.read"] });
+    k.send("PUT", &format!("{t}/roles/accountant"), Some(taken))
+        .await
+        .expect_problem(409, "conflict");
+    let roles = k.get(&format!("{t}/roles")).await;
+    let roles = roles.expect(200)["roles"].as_array().unwrap().clone();
+    let chart_keeper = roles.iter().find(|r| r["id"] == "chart-keeper").expect("listed");
+    assert_eq!(chart_keeper["origin"], "tenant");
+    assert_eq!(roles.iter().find(|r| r["id"] == "accountant").unwrap()["origin"], "plugin");
+
+    // Whoever maintains the chart may not also post entries.
+    let alice = k.user_with_roles("alice", "demo", &["accountant"]).await;
+    let rule = json!({ "permissions": ["finance.accounts.manage", "finance.journal.post"] });
+    let detail = k
+        .send("PUT", &format!("{t}/sod/chart-or-post"), Some(rule.clone()))
+        .await
+        .expect_problem(409, "conflict");
+    assert!(detail.contains("alice"), "an existing accountant holds both: {detail}");
+    k.send("PUT", &format!("{t}/members/alice"), Some(json!({ "roles": ["bookkeeper"] })))
+        .await
+        .expect(200);
+    k.send("PUT", &format!("{t}/sod/chart-or-post"), Some(rule)).await.expect(200);
+    let both = json!({ "roles": ["bookkeeper", "chart-keeper"] });
+    let detail = k
+        .send("PUT", &format!("{t}/members/alice"), Some(both))
+        .await
+        .expect_problem(409, "conflict");
+    assert!(detail.contains("chart-or-post"), "{detail}");
+    let members = k.get(&format!("{t}/members")).await;
+    assert!(
+        members.expect(200).to_string().contains("bookkeeper"),
+        "the refused change changed nothing"
+    );
+    let token = json!({ "name": "x", "roles": ["accountant"], "expires_in_days": 1 });
+    k.post(&format!("{t}/tokens"), token).await.expect_problem(409, "conflict");
+    k.send(
+        "PUT",
+        &format!("{t}/roles/chart-keeper"),
+        Some(json!({ "permissions": ["finance.*"] })),
+    )
+    .await
+    .expect(200);
+    drop(alice);
+
+    // The author of a document may not approve it; someone else may.
+    let author = k.user_with_roles("ann", "demo", &["rogue-runner"]).await;
+    let approver = k.user_with_roles("ben", "demo", &["rogue-runner"]).await;
+    k.send_as(Some(&author), "POST", "/api/demo/rogue/notes/po-1/author", Some(json!({})))
+        .await
+        .expect(201);
+    let detail = k
+        .send_as(Some(&author), "POST", "/api/demo/rogue/notes/po-1/approve", Some(json!({})))
+        .await
+        .expect_problem(403, "segregation-of-duties");
+    assert!(detail.contains("ann created notes/po-1"), "{detail}");
+    let approved = k
+        .send_as(Some(&approver), "POST", "/api/demo/rogue/notes/po-1/approve", Some(json!({})))
+        .await;
+    assert_eq!(approved.expect(200)["approved_by"], "ben");
+    k.stop().await;
+}

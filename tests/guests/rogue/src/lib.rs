@@ -53,6 +53,18 @@ impl Plugin for Rogue {
                 Response::no_content()
             }
             "sandbox" => sandbox(),
+            "author" => {
+                let note = json!({ "created_by": keel_sdk::context::caller() });
+                NOTES.put(request.param("key")?, &note)?;
+                Response::created(&note)
+            }
+            "approve" => {
+                let key = request.param("key")?;
+                let mut note = NOTES.get(key)?.ok_or_else(|| Error::not_found("no such note"))?;
+                note["approved_by"] = json!(keel_sdk::context::caller());
+                NOTES.put(key, &note)?;
+                Response::ok(&note)
+            }
             "can" => {
                 let permission = request.param("permission")?;
                 let granted = keel_sdk::context::has_permission(permission);
