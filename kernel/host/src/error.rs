@@ -154,6 +154,6 @@ pub enum EnableError {
         /// The plugin id.
         plugin: String,
         /// The failure.
-        source: CallError,
+        source: Box<CallError>,
     },
 }
