@@ -22,6 +22,9 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
 pub(crate) struct Login {
     user: String,
     password: String,
+    /// The current code from the authenticator app, once enrolled.
+    #[serde(default)]
+    totp: Option<String>,
 }
 
 /// `POST /auth/login` with `{"user", "password"}`: a session token.
@@ -34,7 +37,8 @@ pub(crate) async fn login(
     let limit = state.platform.host().limits().request_body_bytes_max;
     let result = async {
         let body: Login = crate::admin::json(request, limit).await?;
-        let session = state.platform.login(body.user, body.password, peer.ip().to_string()).await;
+        let session =
+            state.platform.login(body.user, body.password, body.totp, peer.ip().to_string()).await;
         session.map_err(Problem::from_platform)
     }
     .await;
@@ -57,5 +61,45 @@ pub(crate) async fn logout(State(state): State<AppState>, headers: HeaderMap) ->
             Problem::from_platform(keel_platform::PlatformError::Unauthenticated).into_response()
         }
         Err(err) => Problem::from_platform(err).into_response(),
+    }
+}
+
+/// `POST /auth/totp/enrol`: a new second-factor secret for the caller.
+#[utoipa::path(post, path = "/auth/totp/enrol", tag = "auth", responses((status = 200, description = "The secret and its otpauth URL"), (status = 409, description = "Already enabled")))]
+pub(crate) async fn totp_enrol(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let result = state
+        .platform
+        .authenticate(bearer(&headers))
+        .and_then(|principal| state.platform.totp_enrol(&principal));
+    match result {
+        Ok(enrolment) => Json(enrolment).into_response(),
+        Err(err) => Problem::from_platform(err).into_response(),
+    }
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Code {
+    code: String,
+}
+
+/// `POST /auth/totp/confirm` with `{"code"}`: turns the second factor on.
+#[utoipa::path(post, path = "/auth/totp/confirm", tag = "auth", request_body = Code, responses((status = 204, description = "Logins now need a code"), (status = 422, description = "Wrong code, or nothing to confirm")))]
+pub(crate) async fn totp_confirm(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    request: Request,
+) -> Response {
+    let limit = state.platform.host().limits().request_body_bytes_max;
+    let result = async {
+        let principal =
+            state.platform.authenticate(bearer(&headers)).map_err(Problem::from_platform)?;
+        let body: Code = crate::admin::json(request, limit).await?;
+        state.platform.totp_confirm(&principal, &body.code).map_err(Problem::from_platform)
+    }
+    .await;
+    match result {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(problem) => problem.into_response(),
     }
 }

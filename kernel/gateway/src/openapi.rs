@@ -22,12 +22,12 @@ use crate::server::AppState;
 #[openapi(
     info(title = "Keel admin API", description = "Tenants, users, roles, API tokens and plugin packages. Errors are RFC 9457 problem documents."),
     paths(
-        crate::auth::login, crate::auth::logout,
+        crate::auth::login, crate::auth::logout, crate::auth::totp_enrol, crate::auth::totp_confirm,
         admin::tenants, admin::create_tenant, admin::users, admin::create_user,
         admin::members, admin::set_roles, admin::roles, admin::define_role, admin::sod_rules, admin::put_sod_rule, admin::tokens, admin::create_token, admin::revoke_token,
         admin::packages, admin::install_package, admin::package, admin::enable_plugin, admin::disable_plugin,
     ),
-    components(schemas(crate::auth::Login, admin::NewTenant, admin::NewUser, admin::Roles, admin::NewToken, admin::Enable, admin::Permissions)),
+    components(schemas(crate::auth::Login, crate::auth::Code, admin::NewTenant, admin::NewUser, admin::Roles, admin::NewToken, admin::Enable, admin::Permissions)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
 )]

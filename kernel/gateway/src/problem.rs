@@ -92,6 +92,7 @@ impl Problem {
         let (status, code) = match err {
             PlatformError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             PlatformError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad-credentials"),
+            PlatformError::TotpRequired => (StatusCode::UNAUTHORIZED, "totp-required"),
             PlatformError::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
             PlatformError::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden"),
             PlatformError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found"),

@@ -57,6 +57,8 @@ fn router(platform: Platform) -> Router {
         .route("/api/{tenant}/openapi.json", get(crate::openapi::tenant))
         .route("/auth/login", post(crate::auth::login))
         .route("/auth/logout", post(crate::auth::logout))
+        .route("/auth/totp/enrol", post(crate::auth::totp_enrol))
+        .route("/auth/totp/confirm", post(crate::auth::totp_confirm))
         .route("/admin/tenants", get(crate::admin::tenants).post(crate::admin::create_tenant))
         .route("/admin/users", get(crate::admin::users).post(crate::admin::create_user))
         .route("/admin/tenants/{tenant}/members", get(crate::admin::members))

@@ -60,8 +60,10 @@ impl Host {
         version: Option<&str>,
         dry_run: bool,
     ) -> Result<EnableReport, EnableError> {
-        let failed =
-            |source: CallError| EnableError::Migrate { plugin: plugin.to_string(), source: Box::new(source) };
+        let failed = |source: CallError| EnableError::Migrate {
+            plugin: plugin.to_string(),
+            source: Box::new(source),
+        };
         let storage_err = |err: keel_storage::Error| failed(CallError::Storage(err.to_string()));
         if self.tenant(tenant).map_err(failed)?.is_none() {
             return Err(EnableError::UnknownTenant(tenant.to_string()));

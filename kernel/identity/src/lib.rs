@@ -12,6 +12,7 @@ mod policy;
 mod session;
 mod throttle;
 mod token;
+mod totp;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -23,6 +24,7 @@ pub use membership::Membership;
 pub use policy::{SodRule, TenantRole};
 pub use session::Session;
 pub use token::ApiToken;
+pub use totp::{TotpEnrolment, totp_code};
 
 /// A user as the kernel shows it (never with its password hash).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -42,6 +44,9 @@ pub enum IdentityError {
     /// The user name or password is wrong; deliberately says no more.
     #[error("invalid user name or password")]
     BadCredentials,
+    /// The password was right, but a second-factor code is needed.
+    #[error("a one-time code from the authenticator app is required (field \"totp\")")]
+    TotpRequired,
     /// Too many failed logins; retry after the given time.
     #[error("too many failed logins; retry in {retry_after_s} s")]
     Throttled {
@@ -130,12 +135,13 @@ impl Identity {
         Ok(users)
     }
 
-    /// Checks a password and opens a session. `source` is the client's
-    /// address, for throttling.
+    /// Checks a password (and, once enrolled, a TOTP code) and opens a
+    /// session. `source` is the client's address, for throttling.
     pub fn login(
         &self,
         user: &str,
         password: &str,
+        totp: Option<&str>,
         source: &str,
     ) -> Result<Session, IdentityError> {
         let now = std::time::Instant::now();
@@ -159,8 +165,16 @@ impl Identity {
             tracing::warn!(user, source, "failed login");
             return Err(IdentityError::BadCredentials);
         };
-        self.throttle.lock().unwrap_or_else(|p| p.into_inner()).succeed(user);
         let id = UserId::new(user).map_err(|err| IdentityError::Invalid(err.to_string()))?;
+        if self.totp_required(&id)? {
+            let Some(code) = totp else { return Err(IdentityError::TotpRequired) };
+            if self.totp_check(&id, code, true)? != Some(true) {
+                self.throttle.lock().unwrap_or_else(|p| p.into_inner()).fail(user, source, now);
+                tracing::warn!(user, source, "failed login: wrong one-time code");
+                return Err(IdentityError::BadCredentials);
+            }
+        }
+        self.throttle.lock().unwrap_or_else(|p| p.into_inner()).succeed(user);
         session::open(&self.storage, &id, self.clock.now().seconds, self.session_ttl)
     }
 

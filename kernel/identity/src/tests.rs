@@ -29,12 +29,12 @@ fn alice(identity: &Identity) {
 fn login_opens_a_session_until_logout_or_expiry() {
     let (_dir, identity, clock) = identity();
     alice(&identity);
-    let session = identity.login("alice", "correct horse battery", "127.0.0.1").unwrap();
+    let session = identity.login("alice", "correct horse battery", None, "127.0.0.1").unwrap();
     assert_eq!(identity.authenticate(&session.token).unwrap().unwrap().as_str(), "alice");
     assert!(identity.logout(&session.token).unwrap());
     assert_eq!(identity.authenticate(&session.token).unwrap(), None);
 
-    let session = identity.login("alice", "correct horse battery", "127.0.0.1").unwrap();
+    let session = identity.login("alice", "correct horse battery", None, "127.0.0.1").unwrap();
     clock.0.fetch_add(3601, Ordering::SeqCst);
     assert_eq!(identity.authenticate(&session.token).unwrap(), None, "expired");
     assert_eq!(identity.authenticate("keel_forged").unwrap(), None);
@@ -44,10 +44,11 @@ fn login_opens_a_session_until_logout_or_expiry() {
 fn unknown_users_and_wrong_passwords_look_the_same() {
     let (_dir, identity, _clock) = identity();
     alice(&identity);
-    let wrong = identity.login("alice", "wrong password!!", "10.0.0.1").unwrap_err().to_string();
+    let wrong =
+        identity.login("alice", "wrong password!!", None, "10.0.0.1").unwrap_err().to_string();
     let unknown =
-        identity.login("mallory", "wrong password!!", "10.0.0.2").unwrap_err().to_string();
-    let malformed = identity.login("Not A User", "x", "10.0.0.3").unwrap_err().to_string();
+        identity.login("mallory", "wrong password!!", None, "10.0.0.2").unwrap_err().to_string();
+    let malformed = identity.login("Not A User", "x", None, "10.0.0.3").unwrap_err().to_string();
     assert_eq!(wrong, unknown);
     assert_eq!(wrong, malformed);
 }
@@ -58,16 +59,16 @@ fn repeated_failures_are_throttled_per_user_and_per_address() {
     alice(&identity);
     for _ in 0..5 {
         assert!(matches!(
-            identity.login("alice", "wrong password!!", "10.0.0.9"),
+            identity.login("alice", "wrong password!!", None, "10.0.0.9"),
             Err(IdentityError::BadCredentials)
         ));
     }
-    let locked = identity.login("alice", "correct horse battery", "10.0.0.10");
+    let locked = identity.login("alice", "correct horse battery", None, "10.0.0.10");
     assert!(
         matches!(locked, Err(IdentityError::Throttled { .. })),
         "the user is locked from any address"
     );
-    let from_same_address = identity.login("bob", "whatever password", "10.0.0.9");
+    let from_same_address = identity.login("bob", "whatever password", None, "10.0.0.9");
     assert!(
         matches!(from_same_address, Err(IdentityError::Throttled { .. })),
         "the address is locked for any user"
@@ -97,12 +98,12 @@ fn bootstrap_creates_one_admin_once() {
     let (_dir, identity, _clock) = identity();
     let generated = identity.bootstrap(None).unwrap().expect("a generated password");
     assert_eq!(generated.len(), 24);
-    identity.login(BOOTSTRAP_ADMIN, &generated, "127.0.0.1").unwrap();
+    identity.login(BOOTSTRAP_ADMIN, &generated, None, "127.0.0.1").unwrap();
     assert_eq!(identity.bootstrap(None).unwrap(), None, "never again once users exist");
 
     let (_dir, identity, _clock) = self::identity();
     assert_eq!(identity.bootstrap(Some("from the environment")).unwrap(), None);
-    identity.login(BOOTSTRAP_ADMIN, "from the environment", "127.0.0.1").unwrap();
+    identity.login(BOOTSTRAP_ADMIN, "from the environment", None, "127.0.0.1").unwrap();
 }
 
 #[test]
@@ -151,4 +152,30 @@ fn api_tokens_authenticate_until_revoked_or_expired() {
         "must expire in the future"
     );
     assert_eq!(identity.authenticate_token("keel_tok_forged").unwrap(), None);
+}
+
+#[test]
+fn a_second_factor_is_required_once_confirmed_and_codes_are_single_use() {
+    let (_dir, identity, clock) = identity();
+    alice(&identity);
+    let id = UserId::new("alice").unwrap();
+    let enrolment = identity.totp_enrol(&id).unwrap();
+    assert!(enrolment.otpauth_url.starts_with("otpauth://totp/Keel:alice?secret="));
+    identity
+        .login("alice", "correct horse battery", None, "127.0.0.1")
+        .expect("not required before confirming");
+    let now = || u64::try_from(clock.now().seconds).unwrap();
+    assert!(identity.totp_confirm(&id, "not-a-code").is_err());
+    identity.totp_confirm(&id, &totp_code(&enrolment.secret, now()).unwrap()).unwrap();
+    assert!(identity.totp_enrol(&id).is_err(), "cannot silently replace an enabled factor");
+
+    let required = identity.login("alice", "correct horse battery", None, "127.0.0.1");
+    assert!(matches!(required, Err(IdentityError::TotpRequired)));
+    clock.0.fetch_add(30, Ordering::SeqCst);
+    let code = totp_code(&enrolment.secret, now()).unwrap();
+    identity.login("alice", "correct horse battery", Some(&code), "127.0.0.1").unwrap();
+    let replayed = identity.login("alice", "correct horse battery", Some(&code), "127.0.0.1");
+    assert!(matches!(replayed, Err(IdentityError::BadCredentials)), "a code is accepted once");
+    let wrong = identity.login("alice", "correct horse battery", Some("12345x"), "127.0.0.1");
+    assert!(matches!(wrong, Err(IdentityError::BadCredentials)));
 }

@@ -16,7 +16,7 @@ use keel_types::{TenantId, UserId};
 pub use keel_authz::{ADMIN, AUDITOR, Domain as Scope, PLATFORM_ADMIN};
 pub use keel_host::{EnableReport, Plugin};
 pub use keel_identity::SodRule;
-pub use keel_identity::{ApiToken, Membership, User};
+pub use keel_identity::{ApiToken, Membership, TotpEnrolment, User, totp_code};
 pub use policy::RoleInfo;
 
 /// Permission to create and list tenants (platform domain).
@@ -50,6 +50,9 @@ pub enum PlatformError {
     /// Wrong user name or password.
     #[error("invalid user name or password")]
     BadCredentials,
+    /// The password was right; a one-time code is needed too.
+    #[error("a one-time code from the authenticator app is required: send it as \"totp\"")]
+    TotpRequired,
     /// Too many failed logins.
     #[error("too many failed logins; retry in {retry_after_s} s")]
     Throttled {
@@ -181,15 +184,34 @@ impl Platform {
         &self.inner.identity
     }
 
-    /// Checks a password and opens a session.
+    /// Checks a password (and a one-time code, once enrolled) and opens a session.
     pub async fn login(
         &self,
         user: String,
         password: String,
+        totp: Option<String>,
         source: String,
     ) -> Result<Session, PlatformError> {
         let identity = Arc::clone(&self.inner.identity);
-        blocking(move || identity.login(&user, &password, &source)).await
+        blocking(move || identity.login(&user, &password, totp.as_deref(), &source)).await
+    }
+
+    /// Starts enrolling the principal's user in TOTP (API tokens cannot).
+    pub fn totp_enrol(&self, principal: &Principal) -> Result<TotpEnrolment, PlatformError> {
+        let user = self.user_of(principal)?;
+        self.identity().totp_enrol(&user).map_err(identity_error)
+    }
+
+    /// Confirms enrolment with a first code.
+    pub fn totp_confirm(&self, principal: &Principal, code: &str) -> Result<(), PlatformError> {
+        let user = self.user_of(principal)?;
+        self.identity().totp_confirm(&user, code).map_err(identity_error)
+    }
+
+    fn user_of(&self, principal: &Principal) -> Result<UserId, PlatformError> {
+        UserId::new(principal.as_str()).map_err(|_| {
+            PlatformError::Invalid("only users, not API tokens, have a second factor".to_owned())
+        })
     }
 
     /// Closes a session.
@@ -294,6 +316,7 @@ fn identity_error(err: IdentityError) -> PlatformError {
     match err {
         IdentityError::BadCredentials => PlatformError::BadCredentials,
         IdentityError::Throttled { retry_after_s } => PlatformError::Throttled { retry_after_s },
+        IdentityError::TotpRequired => PlatformError::TotpRequired,
         IdentityError::Exists(_) => PlatformError::Conflict(err.to_string()),
         IdentityError::Invalid(_) => PlatformError::Invalid(err.to_string()),
         other => PlatformError::Internal(other.to_string()),

@@ -445,3 +445,50 @@ async fn segregation_of_duties_and_tenant_roles() {
     assert_eq!(approved.expect(200)["approved_by"], "ben");
     k.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(clippy::disallowed_methods, reason = "an authenticator app reads the wall clock too")]
+async fn a_second_factor_is_required_once_enrolled() {
+    let k = TestKernel::start(Setup::new(&["finance"])).await;
+    let alice = k.user_with_roles("alice", "demo", &["finance-viewer"]).await;
+    let enrolment = k.send_as(Some(&alice), "POST", "/auth/totp/enrol", None).await;
+    let secret = enrolment.expect(200)["secret"].as_str().unwrap().to_owned();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let code = |at: u64| keel_identity::totp_code(&secret, at).unwrap();
+
+    k.send_as(Some(&alice), "POST", "/auth/totp/confirm", Some(json!({ "code": "nope" })))
+        .await
+        .expect_problem(422, "invalid");
+    assert_eq!(
+        k.send_as(Some(&alice), "POST", "/auth/totp/confirm", Some(json!({ "code": code(now) })))
+            .await
+            .status,
+        204
+    );
+    k.send_as(Some(&alice), "POST", "/auth/totp/enrol", None).await.expect_problem(409, "conflict");
+
+    let password = "alice has a long password";
+    let without = json!({ "user": "alice", "password": password });
+    k.send_as(None, "POST", "/auth/login", Some(without))
+        .await
+        .expect_problem(401, "totp-required");
+    let next = code(now + 30);
+    let with = json!({ "user": "alice", "password": password, "totp": next });
+    assert!(
+        k.send_as(None, "POST", "/auth/login", Some(with.clone())).await.expect(200)["token"]
+            .is_string()
+    );
+    k.send_as(None, "POST", "/auth/login", Some(with)).await.expect_problem(401, "bad-credentials");
+
+    let token = k
+        .post(
+            "/admin/tenants/demo/tokens",
+            json!({ "name": "t", "roles": ["finance-viewer"], "expires_in_days": 1 }),
+        )
+        .await;
+    let secret_token = token.expect(201)["secret"].as_str().unwrap().to_owned();
+    k.send_as(Some(&secret_token), "POST", "/auth/totp/enrol", None)
+        .await
+        .expect_problem(422, "invalid");
+    k.stop().await;
+}

@@ -1,0 +1,117 @@
+//! Optional TOTP second factor (RFC 6238: SHA-1, 6 digits, 30 s steps).
+//! Enrolment yields a secret to add to an authenticator app; once a first
+//! code confirms it, every login needs a code, and each code is accepted
+//! only once.
+
+use keel_types::UserId;
+use rand::Rng;
+use totp_rs::{Builder, Secret, Totp};
+
+use crate::{Identity, IdentityError, from_json, storage, to_json};
+
+/// What a user adds to an authenticator app.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TotpEnrolment {
+    /// The shared secret, base32.
+    pub secret: String,
+    /// The same as an `otpauth://` URL (QR codes encode this).
+    pub otpauth_url: String,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct TotpRecord {
+    secret: String,
+    enabled: bool,
+    /// The last time step accepted: a code is accepted only once.
+    #[serde(default)]
+    last_step: Option<u64>,
+}
+
+fn key(user: &UserId) -> String {
+    format!("totp/{user}")
+}
+
+fn totp(secret_base32: &str) -> Result<Totp, IdentityError> {
+    let secret = Secret::try_from_base32(secret_base32)
+        .map_err(|err| IdentityError::Storage(format!("corrupt TOTP secret: {err}")))?;
+    Builder::new()
+        .with_secret(secret)
+        .build()
+        .map_err(|err| IdentityError::Storage(format!("bad TOTP secret: {err}")))
+}
+
+impl Identity {
+    /// Starts (or restarts) enrolment; refused once TOTP is enabled.
+    pub fn totp_enrol(&self, user: &UserId) -> Result<TotpEnrolment, IdentityError> {
+        let mut txn = self.storage.write().map_err(storage)?;
+        if let Some(bytes) = txn.catalog_get(&key(user)).map_err(storage)? {
+            if from_json::<TotpRecord>(&bytes)?.enabled {
+                return Err(IdentityError::Exists(format!("a second factor for {user}")));
+            }
+        }
+        let mut bytes = [0u8; 20];
+        rand::rng().fill(&mut bytes);
+        let secret = Secret::new_stack(bytes).to_base32();
+        let record = TotpRecord { secret: secret.clone(), enabled: false, last_step: None };
+        txn.catalog_put(&key(user), &to_json(&record)?).map_err(storage)?;
+        txn.commit().map_err(storage)?;
+        let otpauth_url = format!(
+            "otpauth://totp/Keel:{user}?secret={secret}&issuer=Keel&algorithm=SHA1&digits=6&period=30"
+        );
+        Ok(TotpEnrolment { secret, otpauth_url })
+    }
+
+    /// Confirms enrolment with a first code; from then on logins need one.
+    pub fn totp_confirm(&self, user: &UserId, code: &str) -> Result<(), IdentityError> {
+        let not_enrolled =
+            || IdentityError::Invalid(format!("{user} has no pending second factor; enrol first"));
+        match self.totp_check(user, code, false)? {
+            None => Err(not_enrolled()),
+            Some(false) => Err(IdentityError::Invalid(
+                "the code does not match; check the device's clock".to_owned(),
+            )),
+            Some(true) => Ok(()),
+        }
+    }
+
+    /// Whether `user` must give a code at login.
+    pub(crate) fn totp_required(&self, user: &UserId) -> Result<bool, IdentityError> {
+        let txn = self.storage.read().map_err(storage)?;
+        let Some(bytes) = txn.catalog_get(&key(user)).map_err(storage)? else { return Ok(false) };
+        Ok(from_json::<TotpRecord>(&bytes)?.enabled)
+    }
+
+    /// Checks a code against the enrolled (`enabled`) or pending secret;
+    /// on success enables it and uses up the step. None: nothing enrolled.
+    pub(crate) fn totp_check(
+        &self,
+        user: &UserId,
+        code: &str,
+        enabled: bool,
+    ) -> Result<Option<bool>, IdentityError> {
+        let mut txn = self.storage.write().map_err(storage)?;
+        let Some(bytes) = txn.catalog_get(&key(user)).map_err(storage)? else { return Ok(None) };
+        let mut record: TotpRecord = from_json(&bytes)?;
+        if record.enabled != enabled {
+            return Ok(None);
+        }
+        let now = u64::try_from(self.clock.now().seconds).unwrap_or_default();
+        let Some(step) = totp(&record.secret)?.check(code.trim(), now) else {
+            return Ok(Some(false));
+        };
+        if record.last_step.is_some_and(|last| step <= last) {
+            return Ok(Some(false));
+        }
+        record.enabled = true;
+        record.last_step = Some(step);
+        txn.catalog_put(&key(user), &to_json(&record)?).map_err(storage)?;
+        txn.commit().map_err(storage)?;
+        Ok(Some(true))
+    }
+}
+
+/// The current code for a base32 secret at `unix_seconds`: for tests and
+/// for tools that act as an authenticator.
+pub fn totp_code(secret_base32: &str, unix_seconds: u64) -> Result<String, IdentityError> {
+    Ok(totp(secret_base32)?.generate(unix_seconds).to_string())
+}
