@@ -44,10 +44,10 @@ impl Identity {
     /// Starts (or restarts) enrolment; refused once TOTP is enabled.
     pub fn totp_enrol(&self, user: &UserId) -> Result<TotpEnrolment, IdentityError> {
         let mut txn = self.storage.write().map_err(storage)?;
-        if let Some(bytes) = txn.catalog_get(&key(user)).map_err(storage)? {
-            if from_json::<TotpRecord>(&bytes)?.enabled {
-                return Err(IdentityError::Exists(format!("a second factor for {user}")));
-            }
+        if let Some(bytes) = txn.catalog_get(&key(user)).map_err(storage)?
+            && from_json::<TotpRecord>(&bytes)?.enabled
+        {
+            return Err(IdentityError::Exists(format!("a second factor for {user}")));
         }
         let mut bytes = [0u8; 20];
         rand::rng().fill(&mut bytes);
