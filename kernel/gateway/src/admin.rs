@@ -14,10 +14,12 @@ use keel_types::{PluginId, TenantId, UserId};
 use serde::de::DeserializeOwned;
 
 use crate::auth::bearer;
+use crate::page::{PageQuery, page};
 use crate::problem::Problem;
 use crate::server::AppState;
 
 type Reply = Result<Response, Problem>;
+type PageParams = Result<axum::extract::Query<PageQuery>, axum::extract::rejection::QueryRejection>;
 
 /// Reads a JSON body with the kernel's body limit; malformed JSON, unknown
 /// fields and missing fields are a 400 that says where.
@@ -93,14 +95,88 @@ pub(crate) async fn create_tenant(
 
 /// `GET /admin/tenants`
 #[utoipa::path(get, path = "/admin/tenants", tag = "tenants", responses((status = 200, description = "Every tenant")))]
-pub(crate) async fn tenants(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub(crate) async fn tenants(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: PageParams,
+) -> Response {
     respond(
         async {
             allow(&state.platform, &headers, Scope::Platform, TENANTS_MANAGE).await?;
             let tenants = state.platform.tenants().map_err(Problem::from_platform)?;
-            let tenants: Vec<_> =
-                tenants.iter().map(|t| serde_json::json!({ "id": t.id, "name": t.name })).collect();
-            Ok(Json(serde_json::json!({ "tenants": tenants })).into_response())
+            let tenants: Vec<_> = tenants.iter().map(tenant_json).collect();
+            let key = |t: &serde_json::Value| t["id"].as_str().unwrap_or_default().to_owned();
+            Ok(Json(page("tenants", tenants, key, query)?).into_response())
+        }
+        .await,
+    )
+}
+
+fn tenant_json(tenant: &keel_host::TenantInfo) -> serde_json::Value {
+    serde_json::json!({ "id": tenant.id, "name": tenant.name })
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TenantUpdate {
+    name: String,
+}
+
+/// `GET /admin/tenants/{tenant}`
+#[utoipa::path(get, path = "/admin/tenants/{tenant}", tag = "tenants", params(("tenant" = String, Path)), responses((status = 200, description = "The tenant"), (status = 404, description = "No such tenant")))]
+pub(crate) async fn tenant(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    tenant: Result<Path<String>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let tenant = TenantId::new(path(tenant)?).map_err(unknown)?;
+            allow(&state.platform, &headers, Scope::Platform, TENANTS_MANAGE).await?;
+            let found = state.platform.tenant(&tenant).map_err(Problem::from_platform)?;
+            Ok(Json(tenant_json(&found)).into_response())
+        }
+        .await,
+    )
+}
+
+/// `PATCH /admin/tenants/{tenant}` with `{"name"}`
+#[utoipa::path(patch, path = "/admin/tenants/{tenant}", tag = "tenants", params(("tenant" = String, Path)), request_body = TenantUpdate, responses((status = 200, description = "Renamed")))]
+pub(crate) async fn update_tenant(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    tenant: Result<Path<String>, PathRejection>,
+    request: Request,
+) -> Response {
+    respond(
+        async {
+            let tenant = TenantId::new(path(tenant)?).map_err(unknown)?;
+            allow(&state.platform, &headers, Scope::Platform, TENANTS_MANAGE).await?;
+            let body: TenantUpdate =
+                json(request, state.platform.host().limits().request_body_bytes_max).await?;
+            let renamed = state
+                .platform
+                .rename_tenant(&tenant, &body.name)
+                .map_err(Problem::from_platform)?;
+            Ok(Json(tenant_json(&renamed)).into_response())
+        }
+        .await,
+    )
+}
+
+/// `DELETE /admin/tenants/{tenant}`: only a tenant that never had plugins.
+#[utoipa::path(delete, path = "/admin/tenants/{tenant}", tag = "tenants", params(("tenant" = String, Path)), responses((status = 204, description = "Deleted"), (status = 409, description = "It has had plugins and may hold their data")))]
+pub(crate) async fn delete_tenant(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    tenant: Result<Path<String>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let tenant = TenantId::new(path(tenant)?).map_err(unknown)?;
+            allow(&state.platform, &headers, Scope::Platform, TENANTS_MANAGE).await?;
+            state.platform.delete_tenant(&tenant).await.map_err(Problem::from_platform)?;
+            Ok(StatusCode::NO_CONTENT.into_response())
         }
         .await,
     )
@@ -142,12 +218,85 @@ pub(crate) async fn create_user(
 
 /// `GET /admin/users`
 #[utoipa::path(get, path = "/admin/users", tag = "users", responses((status = 200, description = "Every user")))]
-pub(crate) async fn users(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub(crate) async fn users(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: PageParams,
+) -> Response {
     respond(
         async {
             allow(&state.platform, &headers, Scope::Platform, USERS_MANAGE).await?;
             let users = state.platform.users().map_err(Problem::from_platform)?;
-            Ok(Json(serde_json::json!({ "users": users })).into_response())
+            Ok(Json(page("users", users, |u| u.id.to_string(), query)?).into_response())
+        }
+        .await,
+    )
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UserUpdate {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+}
+
+/// `GET /admin/users/{user}`
+#[utoipa::path(get, path = "/admin/users/{user}", tag = "users", params(("user" = String, Path)), responses((status = 200, description = "The user"), (status = 404, description = "No such user")))]
+pub(crate) async fn user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: Result<Path<String>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let user = UserId::new(path(user)?).map_err(unknown)?;
+            allow(&state.platform, &headers, Scope::Platform, USERS_MANAGE).await?;
+            Ok(Json(state.platform.user(&user).map_err(Problem::from_platform)?).into_response())
+        }
+        .await,
+    )
+}
+
+/// `PATCH /admin/users/{user}` with `{"name"?, "password"?}`: a new password ends the user's sessions.
+#[utoipa::path(patch, path = "/admin/users/{user}", tag = "users", params(("user" = String, Path)), request_body = UserUpdate, responses((status = 200, description = "Updated"), (status = 422, description = "Invalid")))]
+pub(crate) async fn update_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: Result<Path<String>, PathRejection>,
+    request: Request,
+) -> Response {
+    respond(
+        async {
+            let user = UserId::new(path(user)?).map_err(unknown)?;
+            allow(&state.platform, &headers, Scope::Platform, USERS_MANAGE).await?;
+            let body: UserUpdate =
+                json(request, state.platform.host().limits().request_body_bytes_max).await?;
+            let updated = state
+                .platform
+                .update_user(user, body.name, body.password)
+                .await
+                .map_err(Problem::from_platform)?;
+            Ok(Json(updated).into_response())
+        }
+        .await,
+    )
+}
+
+/// `DELETE /admin/users/{user}`
+#[utoipa::path(delete, path = "/admin/users/{user}", tag = "users", params(("user" = String, Path)), responses((status = 204, description = "Deleted with their memberships"), (status = 409, description = "The last platform administrator")))]
+pub(crate) async fn delete_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: Result<Path<String>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let user = UserId::new(path(user)?).map_err(unknown)?;
+            allow(&state.platform, &headers, Scope::Platform, USERS_MANAGE).await?;
+            state.platform.delete_user(&user).await.map_err(Problem::from_platform)?;
+            Ok(StatusCode::NO_CONTENT.into_response())
         }
         .await,
     )
@@ -159,15 +308,59 @@ pub(crate) async fn members(
     State(state): State<AppState>,
     headers: HeaderMap,
     tenant: Result<Path<String>, PathRejection>,
+    query: PageParams,
 ) -> Response {
     respond(
         async {
             let tenant = TenantId::new(path(tenant)?).map_err(unknown)?;
             allow(&state.platform, &headers, Scope::Tenant(&tenant), MEMBERS_READ).await?;
             let members = state.platform.members(&tenant).map_err(Problem::from_platform)?;
-            let grantable = state.platform.grantable_roles(&tenant);
-            Ok(Json(serde_json::json!({ "members": members, "grantable_roles": grantable }))
-                .into_response())
+            let mut listed = page("members", members, |m| m.user.to_string(), query)?;
+            listed["grantable_roles"] = serde_json::json!(state.platform.grantable_roles(&tenant));
+            Ok(Json(listed).into_response())
+        }
+        .await,
+    )
+}
+
+/// `GET /admin/tenants/{tenant}/members/{user}`
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/members/{user}", tag = "members", params(("tenant" = String, Path), ("user" = String, Path)), responses((status = 200, description = "The member's roles"), (status = 404, description = "Not a member")))]
+pub(crate) async fn member(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ids: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let (tenant, user) = path(ids)?;
+            let (tenant, user) =
+                (TenantId::new(tenant).map_err(unknown)?, UserId::new(user).map_err(unknown)?);
+            allow(&state.platform, &headers, Scope::Tenant(&tenant), MEMBERS_READ).await?;
+            let members = state.platform.members(&tenant).map_err(Problem::from_platform)?;
+            let member = members.into_iter().find(|m| m.user == user);
+            let member = member
+                .ok_or_else(|| Problem::not_found(format!("{user} is not a member of {tenant}")))?;
+            Ok(Json(member).into_response())
+        }
+        .await,
+    )
+}
+
+/// `DELETE /admin/tenants/{tenant}/members/{user}`: takes every role away.
+#[utoipa::path(delete, path = "/admin/tenants/{tenant}/members/{user}", tag = "members", params(("tenant" = String, Path), ("user" = String, Path)), responses((status = 204, description = "No longer a member")))]
+pub(crate) async fn remove_member(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ids: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let (tenant, user) = path(ids)?;
+            let (tenant, user) =
+                (TenantId::new(tenant).map_err(unknown)?, UserId::new(user).map_err(unknown)?);
+            allow(&state.platform, &headers, Scope::Tenant(&tenant), MEMBERS_MANAGE).await?;
+            state.platform.set_roles(&tenant, &user, &[]).await.map_err(Problem::from_platform)?;
+            Ok(StatusCode::NO_CONTENT.into_response())
         }
         .await,
     )
@@ -247,13 +440,37 @@ pub(crate) async fn tokens(
     State(state): State<AppState>,
     headers: HeaderMap,
     tenant: Result<Path<String>, PathRejection>,
+    query: PageParams,
 ) -> Response {
     respond(
         async {
             let tenant = TenantId::new(path(tenant)?).map_err(unknown)?;
             allow(&state.platform, &headers, Scope::Tenant(&tenant), TOKENS_MANAGE).await?;
             let tokens = state.platform.tokens(&tenant).map_err(Problem::from_platform)?;
-            Ok(Json(serde_json::json!({ "tokens": tokens })).into_response())
+            Ok(Json(page("tokens", tokens, |t| t.id.clone(), query)?).into_response())
+        }
+        .await,
+    )
+}
+
+/// `GET /admin/tenants/{tenant}/tokens/{id}`
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/tokens/{id}", tag = "tokens", params(("tenant" = String, Path), ("id" = String, Path)), responses((status = 200, description = "The token, without its secret"), (status = 404, description = "No such token")))]
+pub(crate) async fn token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ids: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let (tenant, id) = path(ids)?;
+            let tenant = TenantId::new(tenant).map_err(unknown)?;
+            allow(&state.platform, &headers, Scope::Tenant(&tenant), TOKENS_MANAGE).await?;
+            let tokens = state.platform.tokens(&tenant).map_err(Problem::from_platform)?;
+            let token = tokens
+                .into_iter()
+                .find(|t| t.id == id)
+                .ok_or_else(|| Problem::not_found(format!("token {id} does not exist")))?;
+            Ok(Json(token).into_response())
         }
         .await,
     )
@@ -370,13 +587,24 @@ pub(crate) async fn install_package(
 
 /// `GET /admin/packages`
 #[utoipa::path(get, path = "/admin/packages", tag = "packages", responses((status = 200, description = "Installed packages")))]
-pub(crate) async fn packages(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub(crate) async fn packages(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: PageParams,
+) -> Response {
     respond(
         async {
             allow(&state.platform, &headers, Scope::Platform, PACKAGES_READ).await?;
             let packages: Vec<_> =
                 state.platform.packages().iter().map(|p| package_json(p, false)).collect();
-            Ok(Json(serde_json::json!({ "packages": packages })).into_response())
+            let key = |p: &serde_json::Value| {
+                format!(
+                    "{}@{:0>10}",
+                    p["id"].as_str().unwrap_or_default(),
+                    p["digest"].as_str().unwrap_or_default()
+                )
+            };
+            Ok(Json(page("packages", packages, key, query)?).into_response())
         }
         .await,
     )

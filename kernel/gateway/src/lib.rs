@@ -13,6 +13,7 @@ mod admin;
 mod api;
 mod auth;
 mod openapi;
+mod page;
 mod problem;
 mod request_id;
 mod server;

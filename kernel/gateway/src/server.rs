@@ -61,8 +61,25 @@ fn router(platform: Platform) -> Router {
         .route("/auth/totp/confirm", post(crate::auth::totp_confirm))
         .route("/admin/tenants", get(crate::admin::tenants).post(crate::admin::create_tenant))
         .route("/admin/users", get(crate::admin::users).post(crate::admin::create_user))
+        .route(
+            "/admin/users/{user}",
+            get(crate::admin::user)
+                .patch(crate::admin::update_user)
+                .delete(crate::admin::delete_user),
+        )
+        .route(
+            "/admin/tenants/{tenant}",
+            get(crate::admin::tenant)
+                .patch(crate::admin::update_tenant)
+                .delete(crate::admin::delete_tenant),
+        )
         .route("/admin/tenants/{tenant}/members", get(crate::admin::members))
-        .route("/admin/tenants/{tenant}/members/{user}", put(crate::admin::set_roles))
+        .route(
+            "/admin/tenants/{tenant}/members/{user}",
+            get(crate::admin::member)
+                .put(crate::admin::set_roles)
+                .delete(crate::admin::remove_member),
+        )
         .route(
             "/admin/tenants/{tenant}/plugins/{plugin}",
             put(crate::admin::enable_plugin).delete(crate::admin::disable_plugin),
@@ -77,7 +94,7 @@ fn router(platform: Platform) -> Router {
         )
         .route(
             "/admin/tenants/{tenant}/tokens/{id}",
-            axum::routing::delete(crate::admin::revoke_token),
+            get(crate::admin::token).delete(crate::admin::revoke_token),
         )
         .route("/admin/packages", get(crate::admin::packages).post(crate::admin::install_package))
         .route("/admin/packages/{plugin}/{version}", get(crate::admin::package))

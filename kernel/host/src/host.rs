@@ -186,6 +186,41 @@ impl Host {
         Ok(true)
     }
 
+    /// Renames a tenant; returns false if it does not exist.
+    pub fn rename_tenant(&self, id: &TenantId, name: &str) -> Result<bool, CallError> {
+        let storage_err = |err: keel_storage::Error| CallError::Storage(err.to_string());
+        let mut txn = self.inner.storage.write().map_err(storage_err)?;
+        let key = format!("tenant/{id}");
+        if txn.catalog_get(&key).map_err(storage_err)?.is_none() {
+            return Ok(false);
+        }
+        let record = serde_json::to_vec(&TenantRecord { name: name.to_owned() })
+            .map_err(|err| CallError::Storage(err.to_string()))?;
+        txn.catalog_put(&key, &record).map_err(storage_err)?;
+        txn.commit().map_err(storage_err)?;
+        Ok(true)
+    }
+
+    /// Whether any plugin, enabled or disabled, has ever been set up for
+    /// `tenant` (and may hold its data).
+    pub fn tenant_has_plugins(&self, id: &TenantId) -> Result<bool, CallError> {
+        let txn = self.inner.storage.read().map_err(|err| CallError::Storage(err.to_string()))?;
+        let records = txn
+            .catalog_scan(&format!("enabled/{id}/"))
+            .map_err(|err| CallError::Storage(err.to_string()))?;
+        Ok(!records.is_empty())
+    }
+
+    /// Deletes a tenant record; returns false if it did not exist. The
+    /// caller makes sure no plugin data remains.
+    pub fn delete_tenant(&self, id: &TenantId) -> Result<bool, CallError> {
+        let storage_err = |err: keel_storage::Error| CallError::Storage(err.to_string());
+        let mut txn = self.inner.storage.write().map_err(storage_err)?;
+        let removed = txn.catalog_remove(&format!("tenant/{id}")).map_err(storage_err)?;
+        txn.commit().map_err(storage_err)?;
+        Ok(removed)
+    }
+
     /// The tenant `id`, if it exists.
     pub fn tenant(&self, id: &TenantId) -> Result<Option<TenantInfo>, CallError> {
         let storage_err = |err: keel_storage::Error| CallError::Storage(err.to_string());

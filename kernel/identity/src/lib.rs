@@ -80,6 +80,9 @@ struct UserRecord {
     name: String,
     password_hash: String,
     created_at: i64,
+    /// Bumped when the password changes: sessions of older generations end.
+    #[serde(default)]
+    session_generation: u64,
 }
 
 impl Identity {
@@ -104,6 +107,7 @@ impl Identity {
             name: name.to_owned(),
             password_hash: password::hash(password)?,
             created_at: self.clock.now().seconds,
+            session_generation: 0,
         };
         let mut txn = self.storage.write().map_err(storage)?;
         let key = user_key(id);
@@ -160,7 +164,7 @@ impl Identity {
         // failures take the same time and say the same thing.
         let verified =
             password::verify(password, record.as_ref().map(|r| r.password_hash.as_str()));
-        let (Some(_), true) = (&record, verified) else {
+        let (Some(record), true) = (record, verified) else {
             self.throttle.lock().unwrap_or_else(|p| p.into_inner()).fail(user, source, now);
             tracing::warn!(user, source, "failed login");
             return Err(IdentityError::BadCredentials);
@@ -175,12 +179,84 @@ impl Identity {
             }
         }
         self.throttle.lock().unwrap_or_else(|p| p.into_inner()).succeed(user);
-        session::open(&self.storage, &id, self.clock.now().seconds, self.session_ttl)
+        session::open(
+            &self.storage,
+            &id,
+            record.session_generation,
+            self.clock.now().seconds,
+            self.session_ttl,
+        )
     }
 
-    /// The user a session token belongs to, if the session is open.
+    /// The user a session token belongs to, if the session is open and
+    /// the user still exists with the password the session was opened with.
     pub fn authenticate(&self, token: &str) -> Result<Option<UserId>, IdentityError> {
-        session::find(&self.storage, token, self.clock.now().seconds)
+        let Some((user, generation)) =
+            session::find(&self.storage, token, self.clock.now().seconds)?
+        else {
+            return Ok(None);
+        };
+        let Some(record) = self.user_record(&user)? else { return Ok(None) };
+        Ok((generation == record.session_generation).then_some(user))
+    }
+
+    fn user_record(&self, id: &UserId) -> Result<Option<UserRecord>, IdentityError> {
+        let txn = self.storage.read().map_err(storage)?;
+        txn.catalog_get(&user_key(id)).map_err(storage)?.map(|b| from_json(&b)).transpose()
+    }
+
+    /// Changes a user's name and/or password; a new password ends every
+    /// session the user had open.
+    pub fn update_user(
+        &self,
+        id: &UserId,
+        name: Option<&str>,
+        password: Option<&str>,
+    ) -> Result<Option<User>, IdentityError> {
+        if let Some(password) = password {
+            password::check_strength(password)?;
+        }
+        let name = name.map(str::trim);
+        if name.is_some_and(|n| n.is_empty() || n.len() > 200) {
+            return Err(IdentityError::Invalid("name must be 1 to 200 bytes".to_owned()));
+        }
+        let hash = password.map(password::hash).transpose()?;
+        let mut txn = self.storage.write().map_err(storage)?;
+        let Some(bytes) = txn.catalog_get(&user_key(id)).map_err(storage)? else { return Ok(None) };
+        let mut record: UserRecord = from_json(&bytes)?;
+        if let Some(name) = name {
+            record.name = name.to_owned();
+        }
+        if let Some(hash) = hash {
+            record.password_hash = hash;
+            record.session_generation = record.session_generation.wrapping_add(1);
+        }
+        txn.catalog_put(&user_key(id), &to_json(&record)?).map_err(storage)?;
+        txn.commit().map_err(storage)?;
+        Ok(Some(User { id: id.clone(), name: record.name, created_at: record.created_at }))
+    }
+
+    /// Deletes a user with their memberships and second factor; their
+    /// sessions stop working at once. Returns whether the user existed.
+    pub fn delete_user(&self, id: &UserId) -> Result<bool, IdentityError> {
+        let members: Vec<String> = {
+            let txn = self.storage.read().map_err(storage)?;
+            let all = txn.catalog_scan("member/").map_err(storage)?;
+            all.into_iter()
+                .map(|(key, _)| key)
+                .filter(|key| key.ends_with(&format!("/{id}")))
+                .collect()
+        };
+        let mut txn = self.storage.write().map_err(storage)?;
+        if !txn.catalog_remove(&user_key(id)).map_err(storage)? {
+            return Ok(false);
+        }
+        for key in members {
+            txn.catalog_remove(&key).map_err(storage)?;
+        }
+        txn.catalog_remove(&format!("totp/{id}")).map_err(storage)?;
+        txn.commit().map_err(storage)?;
+        Ok(true)
     }
 
     /// Closes a session; returns whether it was open.

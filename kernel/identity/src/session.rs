@@ -24,6 +24,10 @@ pub struct Session {
 struct SessionRecord {
     user: UserId,
     expires_at: i64,
+    /// The user's session generation when opened; a password change
+    /// moves the user to a new generation, ending older sessions.
+    #[serde(default)]
+    generation: u64,
 }
 
 /// Longest token accepted for lookup.
@@ -38,6 +42,7 @@ fn key(token: &str) -> String {
 pub(crate) fn open(
     storage: &Storage,
     user: &UserId,
+    generation: u64,
     now: i64,
     ttl: Duration,
 ) -> Result<Session, IdentityError> {
@@ -46,18 +51,19 @@ pub(crate) fn open(
     let token: String = secret.iter().map(|b| format!("{b:02x}")).collect();
     let token = format!("keel_{token}");
     let expires_at = now.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX));
-    let record = SessionRecord { user: user.clone(), expires_at };
+    let record = SessionRecord { user: user.clone(), expires_at, generation };
     let mut txn = storage.write().map_err(crate::storage)?;
     txn.catalog_put(&key(&token), &to_json(&record)?).map_err(crate::storage)?;
     txn.commit().map_err(crate::storage)?;
     Ok(Session { token, user: user.clone(), expires_at })
 }
 
+/// The user and session generation of an open session.
 pub(crate) fn find(
     storage: &Storage,
     token: &str,
     now: i64,
-) -> Result<Option<UserId>, IdentityError> {
+) -> Result<Option<(UserId, u64)>, IdentityError> {
     if token.len() > TOKEN_BYTES_MAX {
         return Ok(None);
     }
@@ -66,7 +72,7 @@ pub(crate) fn find(
         return Ok(None);
     };
     let record: SessionRecord = from_json(&bytes)?;
-    Ok((record.expires_at > now).then_some(record.user))
+    Ok((record.expires_at > now).then_some((record.user, record.generation)))
 }
 
 pub(crate) fn close(storage: &Storage, token: &str) -> Result<bool, IdentityError> {

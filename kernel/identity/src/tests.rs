@@ -179,3 +179,30 @@ fn a_second_factor_is_required_once_confirmed_and_codes_are_single_use() {
     let wrong = identity.login("alice", "correct horse battery", Some("12345x"), "127.0.0.1");
     assert!(matches!(wrong, Err(IdentityError::BadCredentials)));
 }
+
+#[test]
+fn password_changes_end_sessions_and_deleted_users_lose_access() {
+    let (_dir, identity, _clock) = identity();
+    alice(&identity);
+    let id = UserId::new("alice").unwrap();
+    let before = identity.login("alice", "correct horse battery", None, "127.0.0.1").unwrap();
+    identity.update_user(&id, Some("Alice A."), None).unwrap();
+    assert!(identity.authenticate(&before.token).unwrap().is_some(), "a rename keeps sessions");
+    identity.update_user(&id, None, Some("a brand new password")).unwrap();
+    assert_eq!(
+        identity.authenticate(&before.token).unwrap(),
+        None,
+        "a new password ends old sessions"
+    );
+    let after = identity.login("alice", "a brand new password", None, "127.0.0.1").unwrap();
+    assert!(identity.authenticate(&after.token).unwrap().is_some());
+    assert!(identity.update_user(&id, None, Some("short")).is_err());
+
+    identity
+        .set_roles(Some(&TenantId::new("t1").unwrap()), &id, &["accountant".to_owned()])
+        .unwrap();
+    assert!(identity.delete_user(&id).unwrap());
+    assert_eq!(identity.authenticate(&after.token).unwrap(), None);
+    assert!(identity.memberships(None).unwrap().is_empty(), "memberships go with the user");
+    assert!(!identity.delete_user(&id).unwrap());
+}

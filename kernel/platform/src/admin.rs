@@ -34,6 +34,47 @@ impl Platform {
         self.inner.host.tenants().map_err(internal)
     }
 
+    /// One tenant.
+    pub fn tenant(&self, id: &TenantId) -> Result<TenantInfo, PlatformError> {
+        self.inner
+            .host
+            .tenant(id)
+            .map_err(internal)?
+            .ok_or_else(|| PlatformError::NotFound(format!("tenant {id} does not exist")))
+    }
+
+    /// Renames a tenant.
+    pub fn rename_tenant(&self, id: &TenantId, name: &str) -> Result<TenantInfo, PlatformError> {
+        let name = name.trim();
+        if name.is_empty() || name.len() > 200 {
+            return Err(PlatformError::Invalid("tenant name must be 1 to 200 bytes".to_owned()));
+        }
+        if !self.inner.host.rename_tenant(id, name).map_err(internal)? {
+            return Err(PlatformError::NotFound(format!("tenant {id} does not exist")));
+        }
+        Ok(TenantInfo { id: id.clone(), name: name.to_owned() })
+    }
+
+    /// Deletes a tenant that holds no plugin data, with its memberships
+    /// and tokens. A tenant that has had plugins is refused: its books are
+    /// kept until an explicit purge (not yet offered).
+    pub async fn delete_tenant(&self, id: &TenantId) -> Result<(), PlatformError> {
+        self.tenant(id)?;
+        if self.inner.host.tenant_has_plugins(id).map_err(internal)? {
+            return Err(PlatformError::Conflict(format!(
+                "tenant {id} has had plugins and may hold their data; it cannot be deleted"
+            )));
+        }
+        for member in self.members(id)? {
+            self.set_roles(id, &member.user, &[]).await?;
+        }
+        for token in self.tokens(id)? {
+            self.revoke_token(id, &token.id).await?;
+        }
+        self.inner.host.delete_tenant(id).map_err(internal)?;
+        Ok(())
+    }
+
     /// Creates a user with a password.
     pub async fn create_user(
         &self,
@@ -48,6 +89,52 @@ impl Platform {
     /// Every user.
     pub fn users(&self) -> Result<Vec<User>, PlatformError> {
         self.identity().users().map_err(identity_error)
+    }
+
+    /// One user.
+    pub fn user(&self, id: &UserId) -> Result<User, PlatformError> {
+        self.identity()
+            .user(id)
+            .map_err(identity_error)?
+            .ok_or_else(|| PlatformError::NotFound(format!("user {id} does not exist")))
+    }
+
+    /// Changes a user's name and/or password (which ends their sessions).
+    pub async fn update_user(
+        &self,
+        id: UserId,
+        name: Option<String>,
+        password: Option<String>,
+    ) -> Result<User, PlatformError> {
+        let identity = Arc::clone(&self.inner.identity);
+        let missing = PlatformError::NotFound(format!("user {id} does not exist"));
+        let updated =
+            blocking(move || identity.update_user(&id, name.as_deref(), password.as_deref()))
+                .await?;
+        updated.ok_or(missing)
+    }
+
+    /// Deletes a user, their memberships and roles; the last platform
+    /// administrator cannot be deleted.
+    pub async fn delete_user(&self, id: &UserId) -> Result<(), PlatformError> {
+        self.user(id)?;
+        let admins = self.identity().memberships(Some(None)).map_err(identity_error)?;
+        if admins.len() == 1 && admins[0].user == *id {
+            return Err(PlatformError::Conflict(format!(
+                "{id} is the last platform administrator"
+            )));
+        }
+        for membership in self.identity().memberships(None).map_err(identity_error)? {
+            if membership.user != *id {
+                continue;
+            }
+            let scope = membership.tenant.as_ref().map_or(Domain::Platform, Domain::Tenant);
+            for role in &membership.roles {
+                self.inner.authz.revoke(id.as_str(), role, scope).await.map_err(internal)?;
+            }
+        }
+        self.identity().delete_user(id).map_err(identity_error)?;
+        Ok(())
     }
 
     /// The roles a tenant can grant: built-in ones, those of its enabled

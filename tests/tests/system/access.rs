@@ -492,3 +492,72 @@ async fn a_second_factor_is_required_once_enrolled() {
         .expect_problem(422, "invalid");
     k.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_records_can_be_read_updated_deleted_and_paged() {
+    let k = TestKernel::start(Setup::new(&["finance"])).await;
+    for id in ["a-co", "b-co", "c-co"] {
+        k.post("/admin/tenants", json!({ "id": id, "name": id })).await.expect(201);
+    }
+    let first = k.get("/admin/tenants?limit=2").await;
+    let first = first.expect(200).clone();
+    assert_eq!(first["tenants"].as_array().unwrap().len(), 2);
+    let cursor = first["cursor"].as_str().expect("more follow").to_owned();
+    let rest = k.get(&format!("/admin/tenants?limit=2&cursor={cursor}")).await;
+    let ids: Vec<&str> = rest.expect(200)["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["c-co", "demo"]);
+    assert_eq!(rest.body["cursor"], Value::Null);
+    k.get("/admin/tenants?limit=0").await.expect_problem(400, "bad-request");
+    k.get("/admin/tenants?page=2").await.expect_problem(400, "bad-request");
+
+    let renamed = k.send("PATCH", "/admin/tenants/a-co", Some(json!({ "name": "Alpha Co" }))).await;
+    assert_eq!(renamed.expect(200)["name"], "Alpha Co");
+    assert_eq!(k.get("/admin/tenants/a-co").await.expect(200)["name"], "Alpha Co");
+    assert_eq!(k.send("DELETE", "/admin/tenants/a-co", None).await.status, 204);
+    k.get("/admin/tenants/a-co").await.expect_problem(404, "not-found");
+    k.send("DELETE", "/admin/tenants/demo", None).await.expect_problem(409, "conflict");
+
+    let alice = k.user_with_roles("alice", "demo", &["finance-viewer"]).await;
+    assert_eq!(k.get("/admin/users/alice").await.expect(200)["name"], "alice");
+    let member = k.get("/admin/tenants/demo/members/alice").await;
+    assert_eq!(member.expect(200)["roles"], json!(["finance-viewer"]));
+    k.send("PATCH", "/admin/users/alice", Some(json!({ "name": "Alice B." }))).await.expect(200);
+    k.send_as(Some(&alice), "GET", "/api/demo/finance/accounts", None).await.expect(200);
+    k.send("PATCH", "/admin/users/alice", Some(json!({ "password": "a whole new password" })))
+        .await
+        .expect(200);
+    k.send_as(Some(&alice), "GET", "/api/demo/finance/accounts", None)
+        .await
+        .expect_problem(401, "unauthenticated");
+    let alice = k.login("alice", "a whole new password").await;
+    k.send_as(Some(&alice), "GET", "/api/demo/finance/accounts", None).await.expect(200);
+    assert_eq!(k.send("DELETE", "/admin/tenants/demo/members/alice", None).await.status, 204);
+    k.send_as(Some(&alice), "GET", "/api/demo/finance/accounts", None)
+        .await
+        .expect_problem(403, "forbidden");
+    assert_eq!(k.send("DELETE", "/admin/users/alice", None).await.status, 204);
+    k.send_as(Some(&alice), "GET", "/api/demo/finance/accounts", None)
+        .await
+        .expect_problem(401, "unauthenticated");
+    k.get("/admin/users/alice").await.expect_problem(404, "not-found");
+    k.send("DELETE", "/admin/users/admin", None).await.expect_problem(409, "conflict");
+
+    let token = k
+        .post(
+            "/admin/tenants/demo/tokens",
+            json!({ "name": "feed", "roles": ["finance-viewer"], "expires_in_days": 7 }),
+        )
+        .await;
+    let id = token.expect(201)["token"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        k.get(&format!("/admin/tenants/demo/tokens/{id}")).await.expect(200)["name"],
+        "feed"
+    );
+    k.get("/admin/tenants/demo/tokens/nope").await.expect_problem(404, "not-found");
+    k.stop().await;
+}

@@ -1,0 +1,51 @@
+//! Pagination of admin lists: `?limit=&cursor=`, where the cursor is the
+//! last id of the previous page.
+
+use axum::extract::Query;
+use axum::extract::rejection::QueryRejection;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::problem::Problem;
+
+/// Items per page when the client does not say.
+const LIMIT_DEFAULT: usize = 100;
+/// The most items one page may hold.
+const LIMIT_MAX: usize = 1000;
+
+/// `?limit=&cursor=`
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PageQuery {
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+/// One page of `items` (sorted by `key`), as `{name: [...], "cursor": ...}`.
+pub(crate) fn page<T: Serialize>(
+    name: &str,
+    items: Vec<T>,
+    key: impl Fn(&T) -> String,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Value, Problem> {
+    let Query(query) = query.map_err(|err| Problem::bad_request(err.body_text()))?;
+    let limit = query.limit.unwrap_or(LIMIT_DEFAULT);
+    if limit == 0 || limit > LIMIT_MAX {
+        return Err(Problem::bad_request(format!("limit must be 1 to {LIMIT_MAX}")));
+    }
+    let mut rest = items
+        .into_iter()
+        .filter(|item| query.cursor.as_ref().is_none_or(|c| key(item) > *c))
+        .peekable();
+    let mut taken = Vec::new();
+    while taken.len() < limit {
+        let Some(item) = rest.next() else { break };
+        taken.push(item);
+    }
+    let cursor = (rest.peek().is_some()).then(|| taken.last().map(&key)).flatten();
+    let taken = serde_json::to_value(taken).map_err(|err| Problem::internal(&err))?;
+    let mut out = serde_json::Map::new();
+    out.insert(name.to_owned(), taken);
+    out.insert("cursor".to_owned(), cursor.map_or(Value::Null, Value::String));
+    Ok(Value::Object(out))
+}
