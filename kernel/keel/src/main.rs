@@ -1,4 +1,7 @@
-//! `keel`: the Keel kernel's command line.
+//! `keel`: the Keel kernel's command line: `keel serve` runs the kernel;
+//! the other subcommands are clients of its admin API.
+
+mod client;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -23,6 +26,44 @@ struct Cli {
 enum Command {
     /// Run the kernel: storage, plugin host and HTTP gateway.
     Serve(ServeArgs),
+    /// Log in and print a session token (export it as KEEL_TOKEN).
+    Login {
+        #[arg(long)]
+        user: String,
+        /// The password; KEEL_PASSWORD keeps it out of the shell history.
+        #[arg(long, env = "KEEL_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
+    /// Manage tenants.
+    Tenant {
+        #[command(subcommand)]
+        command: client::TenantCommand,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: client::UserCommand,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
+    /// Manage a tenant's members and their roles.
+    Member {
+        #[command(subcommand)]
+        command: client::MemberCommand,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
+    /// Install, inspect, enable, upgrade and disable plugins.
+    Plugin {
+        #[command(subcommand)]
+        command: client::PluginCommand,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -74,6 +115,21 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::Login { user, password, connection } => {
+            runtime.block_on(client::login(&connection, &user, &password))
+        }
+        Command::Tenant { command, connection } => {
+            runtime.block_on(client::tenant(&connection, command))
+        }
+        Command::User { command, connection } => {
+            runtime.block_on(client::user(&connection, command))
+        }
+        Command::Member { command, connection } => {
+            runtime.block_on(client::member(&connection, command))
+        }
+        Command::Plugin { command, connection } => {
+            runtime.block_on(client::plugin(&connection, command))
+        }
     }
 }
 

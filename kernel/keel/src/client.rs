@@ -1,0 +1,262 @@
+//! The `keel` admin subcommands: a thin client of the kernel's HTTP admin
+//! API, so the CLI can do exactly what the API allows and nothing more.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use clap::Subcommand;
+use serde_json::{Value, json};
+
+/// Where the kernel is and who is asking.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Connection {
+    /// The kernel's base URL.
+    #[arg(long, env = "KEEL_URL", default_value = "http://127.0.0.1:8080", global = true)]
+    url: String,
+    /// A session or API token (from `keel login`).
+    #[arg(long, env = "KEEL_TOKEN", hide_env_values = true, global = true)]
+    token: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TenantCommand {
+    /// List tenants.
+    List,
+    /// Show one tenant.
+    Get { id: String },
+    /// Create a tenant.
+    Create {
+        id: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Delete a tenant that never had plugins.
+    Delete { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum UserCommand {
+    /// List users.
+    List,
+    /// Create a user; the password comes from KEEL_NEW_PASSWORD.
+    Create {
+        id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, env = "KEEL_NEW_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+    /// Delete a user and their memberships.
+    Delete { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum MemberCommand {
+    /// List a tenant's members.
+    List { tenant: String },
+    /// Replace a user's roles in a tenant (no --role removes them all).
+    Set {
+        tenant: String,
+        user: String,
+        #[arg(long = "role")]
+        roles: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PluginCommand {
+    /// List installed packages.
+    List,
+    /// Install a package from a .wasm file.
+    Install { file: PathBuf },
+    /// Show what a package declares and imports.
+    Inspect { id: String, version: String },
+    /// Enable a plugin for a tenant (newest installed version unless --version).
+    Enable {
+        tenant: String,
+        plugin: String,
+        #[arg(long)]
+        version: Option<String>,
+        /// Run the migration and report, then roll everything back.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Move a tenant to a newer version, running its migration.
+    Upgrade {
+        tenant: String,
+        plugin: String,
+        #[arg(long)]
+        version: String,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Stop a plugin serving a tenant; its data is kept.
+    Disable { tenant: String, plugin: String },
+}
+
+impl Connection {
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Body>,
+    ) -> anyhow::Result<Value> {
+        let url = format!("{}{path}", self.url.trim_end_matches('/'));
+        let mut request = reqwest::Client::new().request(method.clone(), &url);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        request = match body {
+            Some(Body::Json(value)) => {
+                request.header("content-type", "application/json").body(value.to_string())
+            }
+            Some(Body::Wasm(bytes)) => {
+                request.header("content-type", "application/wasm").body(bytes)
+            }
+            None => request,
+        };
+        let response = request.send().await.with_context(|| {
+            format!("cannot reach keel at {url}; is it running? (--url or KEEL_URL)")
+        })?;
+        let status = response.status();
+        let bytes = response.bytes().await.context("reading the response")?;
+        let value: Value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+        };
+        if !status.is_success() {
+            let detail = value["detail"].as_str().unwrap_or("no detail");
+            let hint = if status == reqwest::StatusCode::UNAUTHORIZED {
+                " (log in with `keel login` and set KEEL_TOKEN)"
+            } else {
+                ""
+            };
+            bail!("{method} {path} failed with {status}: {detail}{hint}");
+        }
+        Ok(value)
+    }
+}
+
+enum Body {
+    Json(Value),
+    Wasm(Vec<u8>),
+}
+
+/// `keel login`: prints a session token for KEEL_TOKEN.
+pub(crate) async fn login(
+    connection: &Connection,
+    user: &str,
+    password: &str,
+) -> anyhow::Result<()> {
+    let body = json!({ "user": user, "password": password });
+    let session =
+        connection.send(reqwest::Method::POST, "/auth/login", Some(Body::Json(body))).await?;
+    let token = session["token"].as_str().context("the kernel answered no token")?;
+    show_line(token);
+    Ok(())
+}
+
+pub(crate) async fn tenant(connection: &Connection, command: TenantCommand) -> anyhow::Result<()> {
+    use reqwest::Method;
+    let value = match command {
+        TenantCommand::List => {
+            connection.send(Method::GET, "/admin/tenants?limit=1000", None).await?
+        }
+        TenantCommand::Get { id } => {
+            connection.send(Method::GET, &format!("/admin/tenants/{id}"), None).await?
+        }
+        TenantCommand::Create { id, name } => {
+            let body = json!({ "id": id, "name": name });
+            connection.send(Method::POST, "/admin/tenants", Some(Body::Json(body))).await?
+        }
+        TenantCommand::Delete { id } => {
+            connection.send(Method::DELETE, &format!("/admin/tenants/{id}"), None).await?
+        }
+    };
+    show(&value)
+}
+
+pub(crate) async fn user(connection: &Connection, command: UserCommand) -> anyhow::Result<()> {
+    use reqwest::Method;
+    let value = match command {
+        UserCommand::List => connection.send(Method::GET, "/admin/users?limit=1000", None).await?,
+        UserCommand::Create { id, name, password } => {
+            let body = json!({ "id": id, "name": name, "password": password });
+            connection.send(Method::POST, "/admin/users", Some(Body::Json(body))).await?
+        }
+        UserCommand::Delete { id } => {
+            connection.send(Method::DELETE, &format!("/admin/users/{id}"), None).await?
+        }
+    };
+    show(&value)
+}
+
+pub(crate) async fn member(connection: &Connection, command: MemberCommand) -> anyhow::Result<()> {
+    use reqwest::Method;
+    let value = match command {
+        MemberCommand::List { tenant } => {
+            connection
+                .send(Method::GET, &format!("/admin/tenants/{tenant}/members?limit=1000"), None)
+                .await?
+        }
+        MemberCommand::Set { tenant, user, roles } => {
+            let body = json!({ "roles": roles });
+            connection
+                .send(
+                    Method::PUT,
+                    &format!("/admin/tenants/{tenant}/members/{user}"),
+                    Some(Body::Json(body)),
+                )
+                .await?
+        }
+    };
+    show(&value)
+}
+
+pub(crate) async fn plugin(connection: &Connection, command: PluginCommand) -> anyhow::Result<()> {
+    use reqwest::Method;
+    let enable = |tenant: String, plugin: String, version: Option<String>, dry_run: bool| {
+        let body = json!({ "version": version, "dry_run": dry_run });
+        (format!("/admin/tenants/{tenant}/plugins/{plugin}"), Body::Json(body))
+    };
+    let value = match command {
+        PluginCommand::List => {
+            connection.send(Method::GET, "/admin/packages?limit=1000", None).await?
+        }
+        PluginCommand::Install { file } => {
+            let wasm =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            connection.send(Method::POST, "/admin/packages", Some(Body::Wasm(wasm))).await?
+        }
+        PluginCommand::Inspect { id, version } => {
+            connection.send(Method::GET, &format!("/admin/packages/{id}/{version}"), None).await?
+        }
+        PluginCommand::Enable { tenant, plugin, version, dry_run } => {
+            let (path, body) = enable(tenant, plugin, version, dry_run);
+            connection.send(Method::PUT, &path, Some(body)).await?
+        }
+        PluginCommand::Upgrade { tenant, plugin, version, dry_run } => {
+            let (path, body) = enable(tenant, plugin, Some(version), dry_run);
+            connection.send(Method::PUT, &path, Some(body)).await?
+        }
+        PluginCommand::Disable { tenant, plugin } => {
+            connection
+                .send(Method::DELETE, &format!("/admin/tenants/{tenant}/plugins/{plugin}"), None)
+                .await?
+        }
+    };
+    show(&value)
+}
+
+fn show(value: &Value) -> anyhow::Result<()> {
+    if !value.is_null() {
+        show_line(&serde_json::to_string_pretty(value)?);
+    }
+    Ok(())
+}
+
+#[expect(clippy::print_stdout, reason = "the CLI's output is its answer")]
+fn show_line(text: &str) {
+    println!("{text}");
+}

@@ -1,0 +1,90 @@
+//! The `keel` admin subcommands against a real kernel: the binary is run
+//! as an operator would, and its answers checked.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+const PASSWORD: &str = "cli test admin password";
+
+/// Runs `keel args...` with `env`; returns stdout, or panics with stderr.
+fn keel(env: &[(&str, &str)], args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_keel"))
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("run keel");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "keel {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+fn keel_fails(env: &[(&str, &str)], args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_keel"))
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("run keel");
+    assert!(!output.status.success(), "keel {args:?} should fail");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn test_plugin(name: &str) -> PathBuf {
+    let dir = std::env::var_os("KEEL_TEST_PLUGINS_DIR").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-plugins"),
+        PathBuf::from,
+    );
+    let path = dir.join(format!("{name}.wasm"));
+    assert!(path.exists(), "{} is missing; run `cargo xtask build-plugins`", path.display());
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_administer_keel_from_the_command_line() {
+    let data = tempfile::tempdir().unwrap();
+    let mut config = keel::Config::new(data.path().join("data"));
+    config.addr = ([127, 0, 0, 1], 0).into();
+    config.admin_password = Some(PASSWORD.to_owned());
+    let kernel = keel::start(config).await.expect("kernel starts");
+    let url = format!("http://{}", kernel.addr());
+    let notes = test_plugin("notes-v1");
+
+    let session = tokio::task::spawn_blocking(move || {
+        let base = [("KEEL_URL", url.as_str())];
+        let token =
+            keel(&base, &["login", "--user", "admin", "--password", PASSWORD]).trim().to_owned();
+        assert!(token.starts_with("keel_"), "{token}");
+        let env = [("KEEL_URL", url.as_str()), ("KEEL_TOKEN", token.as_str())];
+
+        assert!(
+            keel(&env, &["tenant", "create", "acme", "--name", "Acme Ltd"]).contains("Acme Ltd")
+        );
+        assert!(keel(&env, &["tenant", "list"]).contains("\"acme\""));
+        let with_password = [env[0], env[1], ("KEEL_NEW_PASSWORD", "carol's long password")];
+        assert!(
+            keel(&with_password, &["user", "create", "carol", "--name", "Carol"])
+                .contains("\"carol\"")
+        );
+        assert!(keel(&env, &["plugin", "install", notes.to_str().unwrap()]).contains("\"0.1.0\""));
+        assert!(keel(&env, &["plugin", "inspect", "notes", "0.1.0"]).contains("note-taker"));
+        assert!(keel(&env, &["plugin", "enable", "acme", "notes"]).contains("\"migrated\": true"));
+        assert!(
+            keel(&env, &["member", "set", "acme", "carol", "--role", "note-taker"])
+                .contains("note-taker")
+        );
+        assert!(keel(&env, &["member", "list", "acme"]).contains("carol"));
+        let refused = keel_fails(&env, &["member", "set", "acme", "carol", "--role", "wizard"]);
+        assert!(refused.contains("422") && refused.contains("wizard"), "{refused}");
+        keel(&env, &["plugin", "disable", "acme", "notes"]);
+        let anonymous = keel_fails(&base, &["tenant", "list"]);
+        assert!(anonymous.contains("401") && anonymous.contains("keel login"), "{anonymous}");
+        token
+    })
+    .await
+    .unwrap();
+    assert!(!session.is_empty());
+    kernel.stop().await.unwrap();
+}
