@@ -561,3 +561,53 @@ async fn admin_records_can_be_read_updated_deleted_and_paged() {
     k.get("/admin/tenants/demo/tokens/nope").await.expect_problem(404, "not-found");
     k.stop().await;
 }
+
+/// Fills a documented admin path with sample values.
+fn sample_admin_path(path: &str, tenant: &str) -> String {
+    path.replace("{tenant}", tenant)
+        .replace("{user}", "alice")
+        .replace("{plugin}", "finance")
+        .replace("{version}", "0.1.0")
+        .replace("{id}", "nope")
+        .replace("{role}", "clerk")
+        .replace("{rule}", "rule")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_documented_admin_route_denies_by_default_and_across_tenants() {
+    let mut setup = Setup::new(&["finance"]);
+    setup.tenants = vec!["demo", "acme"];
+    let k = TestKernel::start(setup).await;
+    let accountant = k.user_with_roles("alice", "demo", &["accountant"]).await;
+    let acme_admin = k.user_with_roles("ada", "acme", &["admin"]).await;
+    let doc = k.send_as(None, "GET", "/admin/openapi.json", None).await.expect(200).clone();
+    let mut n_checked = 0;
+    for (path, methods) in doc["paths"].as_object().unwrap() {
+        if path.starts_with("/auth/") {
+            continue;
+        }
+        for method in methods.as_object().unwrap().keys() {
+            let method = method.to_ascii_uppercase();
+            let demo_path = sample_admin_path(path, "demo");
+            let body = (method != "GET" && method != "DELETE").then(|| json!({}));
+            let anonymous = k.send_as(None, &method, &demo_path, body.clone()).await;
+            assert_eq!(anonymous.status, 401, "anonymous {method} {demo_path}: {}", anonymous.body);
+            let reply = k.send_as(Some(&accountant), &method, &demo_path, body.clone()).await;
+            assert_eq!(reply.status, 403, "accountant {method} {demo_path}: {}", reply.body);
+            let reply = k.send_as(Some(&acme_admin), &method, &demo_path, body.clone()).await;
+            assert_eq!(reply.status, 403, "acme's admin {method} {demo_path}: {}", reply.body);
+            n_checked += 1;
+        }
+    }
+    assert!(n_checked >= 25, "only {n_checked} admin routes are documented");
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_admin_bodies_are_refused() {
+    let k = TestKernel::start(Setup::new(&["finance"])).await;
+    let huge = json!({ "id": "big", "name": "x".repeat(2 * 1024 * 1024) });
+    k.post("/admin/tenants", huge).await.expect_problem(413, "body-too-large");
+    k.get("/admin/tenants/big").await.expect_problem(404, "not-found");
+    k.stop().await;
+}
