@@ -748,3 +748,69 @@ pub(crate) async fn put_sod_rule(
     }
     .await)
 }
+
+/// `GET /admin/tenants/{tenant}/roles/{role}`
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/roles/{role}", tag = "roles", params(("tenant" = String, Path), ("role" = String, Path)), responses((status = 200, description = "The role and what it grants"), (status = 404, description = "Not grantable here")))]
+pub(crate) async fn role(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ids: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let (tenant, role) = path(ids)?;
+            let tenant = TenantId::new(tenant).map_err(unknown)?;
+            allow(&state.platform, &headers, Scope::Tenant(&tenant), MEMBERS_READ).await?;
+            let roles =
+                state.platform.tenant_roles(&tenant).await.map_err(Problem::from_platform)?;
+            let found = roles.into_iter().find(|r| r.id == role);
+            let found = found.ok_or_else(|| {
+                Problem::not_found(format!("role {role:?} is not grantable in {tenant}"))
+            })?;
+            Ok(Json(found).into_response())
+        }
+        .await,
+    )
+}
+
+/// `DELETE /admin/tenants/{tenant}/roles/{role}`: only the tenant's own roles, and only when no one holds them.
+#[utoipa::path(delete, path = "/admin/tenants/{tenant}/roles/{role}", tag = "roles", params(("tenant" = String, Path), ("role" = String, Path)), responses((status = 204, description = "Deleted"), (status = 409, description = "Someone holds it")))]
+pub(crate) async fn delete_role(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ids: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let (tenant, role) = path(ids)?;
+            let tenant = TenantId::new(tenant).map_err(unknown)?;
+            allow(&state.platform, &headers, Scope::Tenant(&tenant), ROLES_MANAGE).await?;
+            state
+                .platform
+                .delete_tenant_role(&tenant, &role)
+                .await
+                .map_err(Problem::from_platform)?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        .await,
+    )
+}
+
+/// `DELETE /admin/tenants/{tenant}/sod/{rule}`
+#[utoipa::path(delete, path = "/admin/tenants/{tenant}/sod/{rule}", tag = "roles", params(("tenant" = String, Path), ("rule" = String, Path)), responses((status = 204, description = "Deleted"), (status = 404, description = "No such rule")))]
+pub(crate) async fn delete_sod_rule(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ids: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let (tenant, rule) = path(ids)?;
+            let tenant = TenantId::new(tenant).map_err(unknown)?;
+            allow(&state.platform, &headers, Scope::Tenant(&tenant), ROLES_MANAGE).await?;
+            state.platform.delete_sod_rule(&tenant, &rule).map_err(Problem::from_platform)?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        .await,
+    )
+}

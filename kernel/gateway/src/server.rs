@@ -85,9 +85,17 @@ fn router(platform: Platform) -> Router {
             put(crate::admin::enable_plugin).delete(crate::admin::disable_plugin),
         )
         .route("/admin/tenants/{tenant}/roles", get(crate::admin::roles))
-        .route("/admin/tenants/{tenant}/roles/{role}", put(crate::admin::define_role))
+        .route(
+            "/admin/tenants/{tenant}/roles/{role}",
+            get(crate::admin::role)
+                .put(crate::admin::define_role)
+                .delete(crate::admin::delete_role),
+        )
         .route("/admin/tenants/{tenant}/sod", get(crate::admin::sod_rules))
-        .route("/admin/tenants/{tenant}/sod/{rule}", put(crate::admin::put_sod_rule))
+        .route(
+            "/admin/tenants/{tenant}/sod/{rule}",
+            put(crate::admin::put_sod_rule).delete(crate::admin::delete_sod_rule),
+        )
         .route(
             "/admin/tenants/{tenant}/tokens",
             get(crate::admin::tokens).post(crate::admin::create_token),

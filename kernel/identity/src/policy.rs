@@ -53,6 +53,22 @@ impl Identity {
         scan(self, "role", tenant)
     }
 
+    /// Deletes a tenant's role record; returns whether it existed.
+    pub fn delete_role(&self, tenant: &TenantId, id: &str) -> Result<bool, IdentityError> {
+        let mut txn = self.storage.write().map_err(storage)?;
+        let removed = txn.catalog_remove(&format!("role/{tenant}/{id}")).map_err(storage)?;
+        txn.commit().map_err(storage)?;
+        Ok(removed)
+    }
+
+    /// Deletes a segregation-of-duties rule; returns whether it existed.
+    pub fn delete_sod_rule(&self, tenant: &TenantId, name: &str) -> Result<bool, IdentityError> {
+        let mut txn = self.storage.write().map_err(storage)?;
+        let removed = txn.catalog_remove(&format!("sod/{tenant}/{name}")).map_err(storage)?;
+        txn.commit().map_err(storage)?;
+        Ok(removed)
+    }
+
     /// Stores (or replaces) a segregation-of-duties rule.
     pub fn put_sod_rule(&self, rule: &SodRule) -> Result<(), IdentityError> {
         let mut txn = self.storage.write().map_err(storage)?;

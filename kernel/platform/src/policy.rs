@@ -93,6 +93,42 @@ impl Platform {
         self.inner.authz.replace_role(tenant, id, permissions).await.map_err(internal)
     }
 
+    /// Deletes one of `tenant`'s own roles; refused while anyone holds it.
+    pub async fn delete_tenant_role(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<(), PlatformError> {
+        let holders =
+            self.members(tenant)?.into_iter().filter(|m| m.roles.iter().any(|r| r == id)).count()
+                + self
+                    .identity()
+                    .tokens(Some(tenant))
+                    .map_err(identity_error)?
+                    .iter()
+                    .filter(|t| t.roles.iter().any(|r| r == id))
+                    .count();
+        if holders > 0 {
+            return Err(PlatformError::Conflict(format!(
+                "role {id:?} is held by {holders} members or tokens of {tenant}; take it away first"
+            )));
+        }
+        if !self.identity().delete_role(tenant, id).map_err(identity_error)? {
+            return Err(PlatformError::NotFound(format!(
+                "tenant {tenant} has no role {id:?} of its own"
+            )));
+        }
+        self.inner.authz.replace_role(tenant, id, &[]).await.map_err(internal)
+    }
+
+    /// Deletes a segregation-of-duties rule.
+    pub fn delete_sod_rule(&self, tenant: &TenantId, name: &str) -> Result<(), PlatformError> {
+        if self.identity().delete_sod_rule(tenant, name).map_err(identity_error)? {
+            return Ok(());
+        }
+        Err(PlatformError::NotFound(format!("tenant {tenant} has no rule {name:?}")))
+    }
+
     /// The segregation-of-duties rules of `tenant`.
     pub fn sod_rules(&self, tenant: &TenantId) -> Result<Vec<SodRule>, PlatformError> {
         self.identity().sod_rules(Some(tenant)).map_err(identity_error)
