@@ -44,6 +44,23 @@ async fn allow(
     Ok(principal)
 }
 
+/// Parses a `{tenant}` path segment and checks `permission` in it.
+async fn in_tenant(
+    state: &AppState,
+    headers: &HeaderMap,
+    raw: String,
+    permission: &str,
+) -> Result<TenantId, Problem> {
+    let tenant = TenantId::new(raw).map_err(unknown)?;
+    allow(&state.platform, headers, Scope::Tenant(&tenant), permission).await?;
+    Ok(tenant)
+}
+
+/// The largest JSON body an admin route reads.
+fn body_limit(state: &AppState) -> usize {
+    state.platform.host().limits().request_body_bytes_max
+}
+
 /// A malformed id in a path names nothing that can exist.
 fn unknown(err: keel_types::IdError) -> Problem {
     Problem::not_found(err.to_string())
@@ -74,8 +91,7 @@ pub(crate) async fn create_tenant(
     respond(
         async {
             allow(&state.platform, &headers, Scope::Platform, TENANTS_MANAGE).await?;
-            let body: NewTenant =
-                json(request, state.platform.host().limits().request_body_bytes_max).await?;
+            let body: NewTenant = json(request, body_limit(&state)).await?;
             let tenant = TenantId::new(&body.id).map_err(|err| {
                 Problem::from_platform(keel_platform::PlatformError::Invalid(err.to_string()))
             })?;
@@ -152,8 +168,7 @@ pub(crate) async fn update_tenant(
         async {
             let tenant = TenantId::new(path(tenant)?).map_err(unknown)?;
             allow(&state.platform, &headers, Scope::Platform, TENANTS_MANAGE).await?;
-            let body: TenantUpdate =
-                json(request, state.platform.host().limits().request_body_bytes_max).await?;
+            let body: TenantUpdate = json(request, body_limit(&state)).await?;
             let renamed = state
                 .platform
                 .rename_tenant(&tenant, &body.name)
@@ -200,8 +215,7 @@ pub(crate) async fn create_user(
     respond(
         async {
             allow(&state.platform, &headers, Scope::Platform, USERS_MANAGE).await?;
-            let body: NewUser =
-                json(request, state.platform.host().limits().request_body_bytes_max).await?;
+            let body: NewUser = json(request, body_limit(&state)).await?;
             let user = UserId::new(&body.id).map_err(|err| {
                 Problem::from_platform(keel_platform::PlatformError::Invalid(err.to_string()))
             })?;
@@ -271,8 +285,7 @@ pub(crate) async fn update_user(
         async {
             let user = UserId::new(path(user)?).map_err(unknown)?;
             allow(&state.platform, &headers, Scope::Platform, USERS_MANAGE).await?;
-            let body: UserUpdate =
-                json(request, state.platform.host().limits().request_body_bytes_max).await?;
+            let body: UserUpdate = json(request, body_limit(&state)).await?;
             let updated = state
                 .platform
                 .update_user(user, body.name, body.password)
@@ -312,8 +325,7 @@ pub(crate) async fn members(
 ) -> Response {
     respond(
         async {
-            let tenant = TenantId::new(path(tenant)?).map_err(unknown)?;
-            allow(&state.platform, &headers, Scope::Tenant(&tenant), MEMBERS_READ).await?;
+            let tenant = in_tenant(&state, &headers, path(tenant)?, MEMBERS_READ).await?;
             let members = state.platform.members(&tenant).map_err(Problem::from_platform)?;
             let mut listed = page("members", members, |m| m.user.to_string(), query)?;
             listed["grantable_roles"] = serde_json::json!(state.platform.grantable_roles(&tenant));
@@ -386,8 +398,7 @@ pub(crate) async fn set_roles(
             let (tenant, user) =
                 (TenantId::new(tenant).map_err(unknown)?, UserId::new(user).map_err(unknown)?);
             allow(&state.platform, &headers, Scope::Tenant(&tenant), MEMBERS_MANAGE).await?;
-            let body: Roles =
-                json(request, state.platform.host().limits().request_body_bytes_max).await?;
+            let body: Roles = json(request, body_limit(&state)).await?;
             let roles = state
                 .platform
                 .set_roles(&tenant, &user, &body.roles)
@@ -418,10 +429,8 @@ pub(crate) async fn create_token(
 ) -> Response {
     respond(
         async {
-            let tenant = TenantId::new(path(tenant)?).map_err(unknown)?;
-            allow(&state.platform, &headers, Scope::Tenant(&tenant), TOKENS_MANAGE).await?;
-            let body: NewToken =
-                json(request, state.platform.host().limits().request_body_bytes_max).await?;
+            let tenant = in_tenant(&state, &headers, path(tenant)?, TOKENS_MANAGE).await?;
+            let body: NewToken = json(request, body_limit(&state)).await?;
             let (token, secret) = state
                 .platform
                 .create_token(&tenant, &body.name, &body.roles, body.expires_in_days)
@@ -444,8 +453,7 @@ pub(crate) async fn tokens(
 ) -> Response {
     respond(
         async {
-            let tenant = TenantId::new(path(tenant)?).map_err(unknown)?;
-            allow(&state.platform, &headers, Scope::Tenant(&tenant), TOKENS_MANAGE).await?;
+            let tenant = in_tenant(&state, &headers, path(tenant)?, TOKENS_MANAGE).await?;
             let tokens = state.platform.tokens(&tenant).map_err(Problem::from_platform)?;
             Ok(Json(page("tokens", tokens, |t| t.id.clone(), query)?).into_response())
         }
@@ -463,8 +471,7 @@ pub(crate) async fn token(
     respond(
         async {
             let (tenant, id) = path(ids)?;
-            let tenant = TenantId::new(tenant).map_err(unknown)?;
-            allow(&state.platform, &headers, Scope::Tenant(&tenant), TOKENS_MANAGE).await?;
+            let tenant = in_tenant(&state, &headers, tenant, TOKENS_MANAGE).await?;
             let tokens = state.platform.tokens(&tenant).map_err(Problem::from_platform)?;
             let token = tokens
                 .into_iter()
@@ -486,8 +493,7 @@ pub(crate) async fn revoke_token(
     respond(
         async {
             let (tenant, id) = path(ids)?;
-            let tenant = TenantId::new(tenant).map_err(unknown)?;
-            allow(&state.platform, &headers, Scope::Tenant(&tenant), TOKENS_MANAGE).await?;
+            let tenant = in_tenant(&state, &headers, tenant, TOKENS_MANAGE).await?;
             state.platform.revoke_token(&tenant, &id).await.map_err(Problem::from_platform)?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
@@ -522,7 +528,7 @@ pub(crate) async fn enable_plugin(
             let (tenant, plugin) =
                 (TenantId::new(tenant).map_err(unknown)?, PluginId::new(plugin).map_err(unknown)?);
             allow(&state.platform, &headers, Scope::Tenant(&tenant), PLUGINS_MANAGE).await?;
-            let limit = state.platform.host().limits().request_body_bytes_max;
+            let limit = body_limit(&state);
             let bytes = crate::api::read_body(request.into_body(), limit).await?;
             let body: Enable = if bytes.is_empty() {
                 Enable::default()
@@ -683,8 +689,7 @@ pub(crate) async fn roles(
 ) -> Response {
     respond(
         async {
-            let tenant = TenantId::new(path(tenant)?).map_err(unknown)?;
-            allow(&state.platform, &headers, Scope::Tenant(&tenant), MEMBERS_READ).await?;
+            let tenant = in_tenant(&state, &headers, path(tenant)?, MEMBERS_READ).await?;
             let roles =
                 state.platform.tenant_roles(&tenant).await.map_err(Problem::from_platform)?;
             Ok(Json(serde_json::json!({ "roles": roles })).into_response())
@@ -703,9 +708,8 @@ pub(crate) async fn define_role(
 ) -> Response {
     respond(async {
         let (tenant, role) = path(ids)?;
-        let tenant = TenantId::new(tenant).map_err(unknown)?;
-        allow(&state.platform, &headers, Scope::Tenant(&tenant), ROLES_MANAGE).await?;
-        let body: Permissions = json(request, state.platform.host().limits().request_body_bytes_max).await?;
+        let tenant = in_tenant(&state, &headers, tenant, ROLES_MANAGE).await?;
+        let body: Permissions = json(request, body_limit(&state)).await?;
         state.platform.define_tenant_role(&tenant, &role, &body.permissions).await.map_err(Problem::from_platform)?;
         Ok(Json(serde_json::json!({ "tenant": tenant, "role": role, "permissions": body.permissions })).into_response())
     }
@@ -721,8 +725,7 @@ pub(crate) async fn sod_rules(
 ) -> Response {
     respond(
         async {
-            let tenant = TenantId::new(path(tenant)?).map_err(unknown)?;
-            allow(&state.platform, &headers, Scope::Tenant(&tenant), MEMBERS_READ).await?;
+            let tenant = in_tenant(&state, &headers, path(tenant)?, MEMBERS_READ).await?;
             let rules = state.platform.sod_rules(&tenant).map_err(Problem::from_platform)?;
             Ok(Json(serde_json::json!({ "rules": rules })).into_response())
         }
@@ -740,9 +743,8 @@ pub(crate) async fn put_sod_rule(
 ) -> Response {
     respond(async {
         let (tenant, rule) = path(ids)?;
-        let tenant = TenantId::new(tenant).map_err(unknown)?;
-        allow(&state.platform, &headers, Scope::Tenant(&tenant), ROLES_MANAGE).await?;
-        let body: Permissions = json(request, state.platform.host().limits().request_body_bytes_max).await?;
+        let tenant = in_tenant(&state, &headers, tenant, ROLES_MANAGE).await?;
+        let body: Permissions = json(request, body_limit(&state)).await?;
         state.platform.put_sod_rule(&tenant, &rule, &body.permissions).await.map_err(Problem::from_platform)?;
         Ok(Json(serde_json::json!({ "tenant": tenant, "rule": rule, "permissions": body.permissions })).into_response())
     }
@@ -759,8 +761,7 @@ pub(crate) async fn role(
     respond(
         async {
             let (tenant, role) = path(ids)?;
-            let tenant = TenantId::new(tenant).map_err(unknown)?;
-            allow(&state.platform, &headers, Scope::Tenant(&tenant), MEMBERS_READ).await?;
+            let tenant = in_tenant(&state, &headers, tenant, MEMBERS_READ).await?;
             let roles =
                 state.platform.tenant_roles(&tenant).await.map_err(Problem::from_platform)?;
             let found = roles.into_iter().find(|r| r.id == role);
@@ -783,8 +784,7 @@ pub(crate) async fn delete_role(
     respond(
         async {
             let (tenant, role) = path(ids)?;
-            let tenant = TenantId::new(tenant).map_err(unknown)?;
-            allow(&state.platform, &headers, Scope::Tenant(&tenant), ROLES_MANAGE).await?;
+            let tenant = in_tenant(&state, &headers, tenant, ROLES_MANAGE).await?;
             state
                 .platform
                 .delete_tenant_role(&tenant, &role)
@@ -806,8 +806,7 @@ pub(crate) async fn delete_sod_rule(
     respond(
         async {
             let (tenant, rule) = path(ids)?;
-            let tenant = TenantId::new(tenant).map_err(unknown)?;
-            allow(&state.platform, &headers, Scope::Tenant(&tenant), ROLES_MANAGE).await?;
+            let tenant = in_tenant(&state, &headers, tenant, ROLES_MANAGE).await?;
             state.platform.delete_sod_rule(&tenant, &rule).map_err(Problem::from_platform)?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }

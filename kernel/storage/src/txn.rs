@@ -77,58 +77,74 @@ impl Storage {
     }
 }
 
+/// The reads both transaction kinds offer: a write transaction sees its
+/// own writes.
+macro_rules! reads {
+    ($txn:ty) => {
+        impl $txn {
+            /// Reads a document.
+            pub fn get(
+                &self,
+                ns: &Namespace,
+                collection: &str,
+                key: &str,
+            ) -> Result<Option<String>> {
+                docs::get(&self.txn.open_table(DOCS).map_err(backend)?, ns, collection, key)
+            }
+
+            /// Lists documents in key order.
+            pub fn scan(
+                &self,
+                ns: &Namespace,
+                collection: &str,
+                range: &KeyRange,
+                cursor: Option<&str>,
+                limit: u32,
+            ) -> Result<Page> {
+                let table = self.txn.open_table(DOCS).map_err(backend)?;
+                let window = Window {
+                    range,
+                    cursor,
+                    limit: page_size(&self.limits, limit)?,
+                    bytes_max: self.limits.page_bytes_max,
+                };
+                docs::scan(&table, ns, collection, &window)
+            }
+
+            /// Lists documents by index value.
+            pub fn lookup(
+                &self,
+                ns: &Namespace,
+                collection: &str,
+                index: &str,
+                range: &KeyRange,
+                cursor: Option<&str>,
+                limit: u32,
+            ) -> Result<Page> {
+                let docs = self.txn.open_table(DOCS).map_err(backend)?;
+                let index_table = self.txn.open_table(INDEX).map_err(backend)?;
+                let window = Window {
+                    range,
+                    cursor,
+                    limit: page_size(&self.limits, limit)?,
+                    bytes_max: self.limits.page_bytes_max,
+                };
+                docs::lookup(&docs, &index_table, ns, collection, index, &window)
+            }
+
+            /// Reads a kernel catalog record.
+            pub fn catalog_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+                let table = self.txn.open_table(CATALOG).map_err(backend)?;
+                Ok(table.get(key).map_err(backend)?.map(|v| v.value().to_vec()))
+            }
+        }
+    };
+}
+
+reads!(ReadTxn);
+reads!(WriteTxn);
+
 impl ReadTxn {
-    /// Reads a document.
-    pub fn get(&self, ns: &Namespace, collection: &str, key: &str) -> Result<Option<String>> {
-        docs::get(&self.txn.open_table(DOCS).map_err(backend)?, ns, collection, key)
-    }
-
-    /// Lists documents in key order.
-    pub fn scan(
-        &self,
-        ns: &Namespace,
-        collection: &str,
-        range: &KeyRange,
-        cursor: Option<&str>,
-        limit: u32,
-    ) -> Result<Page> {
-        let table = self.txn.open_table(DOCS).map_err(backend)?;
-        let window = Window {
-            range,
-            cursor,
-            limit: page_size(&self.limits, limit)?,
-            bytes_max: self.limits.page_bytes_max,
-        };
-        docs::scan(&table, ns, collection, &window)
-    }
-
-    /// Lists documents by index value.
-    pub fn lookup(
-        &self,
-        ns: &Namespace,
-        collection: &str,
-        index: &str,
-        range: &KeyRange,
-        cursor: Option<&str>,
-        limit: u32,
-    ) -> Result<Page> {
-        let docs = self.txn.open_table(DOCS).map_err(backend)?;
-        let index_table = self.txn.open_table(INDEX).map_err(backend)?;
-        let window = Window {
-            range,
-            cursor,
-            limit: page_size(&self.limits, limit)?,
-            bytes_max: self.limits.page_bytes_max,
-        };
-        docs::lookup(&docs, &index_table, ns, collection, index, &window)
-    }
-
-    /// Reads a kernel catalog record.
-    pub fn catalog_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        let table = self.txn.open_table(CATALOG).map_err(backend)?;
-        Ok(table.get(key).map_err(backend)?.map(|v| v.value().to_vec()))
-    }
-
     /// Lists kernel catalog records whose key starts with `prefix`.
     pub fn catalog_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
         let table = self.txn.open_table(CATALOG).map_err(backend)?;
@@ -145,51 +161,6 @@ impl ReadTxn {
 }
 
 impl WriteTxn {
-    /// Reads a document, seeing this transaction's own writes.
-    pub fn get(&self, ns: &Namespace, collection: &str, key: &str) -> Result<Option<String>> {
-        docs::get(&self.txn.open_table(DOCS).map_err(backend)?, ns, collection, key)
-    }
-
-    /// Lists documents in key order, seeing this transaction's own writes.
-    pub fn scan(
-        &self,
-        ns: &Namespace,
-        collection: &str,
-        range: &KeyRange,
-        cursor: Option<&str>,
-        limit: u32,
-    ) -> Result<Page> {
-        let table = self.txn.open_table(DOCS).map_err(backend)?;
-        let window = Window {
-            range,
-            cursor,
-            limit: page_size(&self.limits, limit)?,
-            bytes_max: self.limits.page_bytes_max,
-        };
-        docs::scan(&table, ns, collection, &window)
-    }
-
-    /// Lists documents by index value, seeing this transaction's own writes.
-    pub fn lookup(
-        &self,
-        ns: &Namespace,
-        collection: &str,
-        index: &str,
-        range: &KeyRange,
-        cursor: Option<&str>,
-        limit: u32,
-    ) -> Result<Page> {
-        let docs = self.txn.open_table(DOCS).map_err(backend)?;
-        let index_table = self.txn.open_table(INDEX).map_err(backend)?;
-        let window = Window {
-            range,
-            cursor,
-            limit: page_size(&self.limits, limit)?,
-            bytes_max: self.limits.page_bytes_max,
-        };
-        docs::lookup(&docs, &index_table, ns, collection, index, &window)
-    }
-
     /// Stores a new document; [`Error::Conflict`] if the key exists.
     pub fn insert(
         &mut self,
@@ -254,12 +225,6 @@ impl WriteTxn {
     pub fn catalog_remove(&mut self, key: &str) -> Result<bool> {
         let mut table = self.txn.open_table(CATALOG).map_err(backend)?;
         Ok(table.remove(key).map_err(backend)?.is_some())
-    }
-
-    /// Reads a kernel catalog record, seeing this transaction's own writes.
-    pub fn catalog_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        let table = self.txn.open_table(CATALOG).map_err(backend)?;
-        Ok(table.get(key).map_err(backend)?.map(|v| v.value().to_vec()))
     }
 
     /// Makes every change of this transaction durable; returns after fsync.
