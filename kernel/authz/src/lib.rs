@@ -122,9 +122,17 @@ impl Authz {
             check_permission_pattern(permission).map_err(AuthzError::Invalid)?;
         }
         let filter = vec![role(role_id), tenant.as_str().to_owned()];
-        self.enforcer.write().await.remove_filtered_policy(0, filter).await.map_err(engine)?;
+        let mut enforcer = self.enforcer.write().await;
+        enforcer.remove_filtered_policy(0, filter).await.map_err(engine)?;
+        for permission in permissions {
+            let rule = vec![role(role_id), tenant.as_str().to_owned(), permission.clone()];
+            if !enforcer.has_policy(rule.clone()) {
+                enforcer.add_policy(rule).await.map_err(engine)?;
+            }
+        }
+        drop(enforcer);
         self.clear_cache();
-        self.define_role(Some(tenant), role_id, permissions).await
+        Ok(())
     }
 
     /// The permission patterns `role_id` grants in `tenant` (its own and

@@ -51,9 +51,19 @@ async fn in_tenant(
     raw: String,
     permission: &str,
 ) -> Result<TenantId, Problem> {
+    Ok(in_tenant_as(state, headers, raw, permission).await?.0)
+}
+
+/// [`in_tenant`], also returning who is acting.
+async fn in_tenant_as(
+    state: &AppState,
+    headers: &HeaderMap,
+    raw: String,
+    permission: &str,
+) -> Result<(TenantId, Principal), Problem> {
     let tenant = TenantId::new(raw).map_err(unknown)?;
-    allow(&state.platform, headers, Scope::Tenant(&tenant), permission).await?;
-    Ok(tenant)
+    let actor = allow(&state.platform, headers, Scope::Tenant(&tenant), permission).await?;
+    Ok((tenant, actor))
 }
 
 /// The largest JSON body an admin route reads.
@@ -370,8 +380,13 @@ pub(crate) async fn remove_member(
             let (tenant, user) = path(ids)?;
             let (tenant, user) =
                 (TenantId::new(tenant).map_err(unknown)?, UserId::new(user).map_err(unknown)?);
-            allow(&state.platform, &headers, Scope::Tenant(&tenant), MEMBERS_MANAGE).await?;
-            state.platform.set_roles(&tenant, &user, &[]).await.map_err(Problem::from_platform)?;
+            let actor =
+                allow(&state.platform, &headers, Scope::Tenant(&tenant), MEMBERS_MANAGE).await?;
+            state
+                .platform
+                .set_roles(&actor, &tenant, &user, &[])
+                .await
+                .map_err(Problem::from_platform)?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         .await,
@@ -397,11 +412,12 @@ pub(crate) async fn set_roles(
             let (tenant, user) = path(ids)?;
             let (tenant, user) =
                 (TenantId::new(tenant).map_err(unknown)?, UserId::new(user).map_err(unknown)?);
-            allow(&state.platform, &headers, Scope::Tenant(&tenant), MEMBERS_MANAGE).await?;
+            let actor =
+                allow(&state.platform, &headers, Scope::Tenant(&tenant), MEMBERS_MANAGE).await?;
             let body: Roles = json(request, body_limit(&state)).await?;
             let roles = state
                 .platform
-                .set_roles(&tenant, &user, &body.roles)
+                .set_roles(&actor, &tenant, &user, &body.roles)
                 .await
                 .map_err(Problem::from_platform)?;
             Ok(Json(serde_json::json!({ "tenant": tenant, "user": user, "roles": roles }))
@@ -429,11 +445,12 @@ pub(crate) async fn create_token(
 ) -> Response {
     respond(
         async {
-            let tenant = in_tenant(&state, &headers, path(tenant)?, TOKENS_MANAGE).await?;
+            let (tenant, actor) =
+                in_tenant_as(&state, &headers, path(tenant)?, TOKENS_MANAGE).await?;
             let body: NewToken = json(request, body_limit(&state)).await?;
             let (token, secret) = state
                 .platform
-                .create_token(&tenant, &body.name, &body.roles, body.expires_in_days)
+                .create_token(&actor, &tenant, &body.name, &body.roles, body.expires_in_days)
                 .await
                 .map_err(Problem::from_platform)?;
             Ok((StatusCode::CREATED, Json(serde_json::json!({ "token": token, "secret": secret })))
@@ -560,7 +577,11 @@ pub(crate) async fn disable_plugin(
             let (tenant, plugin) =
                 (TenantId::new(tenant).map_err(unknown)?, PluginId::new(plugin).map_err(unknown)?);
             allow(&state.platform, &headers, Scope::Tenant(&tenant), PLUGINS_MANAGE).await?;
-            state.platform.disable_plugin(&tenant, &plugin).map_err(Problem::from_platform)?;
+            state
+                .platform
+                .disable_plugin(&tenant, &plugin)
+                .await
+                .map_err(Problem::from_platform)?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         .await,
@@ -708,9 +729,9 @@ pub(crate) async fn define_role(
 ) -> Response {
     respond(async {
         let (tenant, role) = path(ids)?;
-        let tenant = in_tenant(&state, &headers, tenant, ROLES_MANAGE).await?;
+        let (tenant, actor) = in_tenant_as(&state, &headers, tenant, ROLES_MANAGE).await?;
         let body: Permissions = json(request, body_limit(&state)).await?;
-        state.platform.define_tenant_role(&tenant, &role, &body.permissions).await.map_err(Problem::from_platform)?;
+        state.platform.define_tenant_role(&actor, &tenant, &role, &body.permissions).await.map_err(Problem::from_platform)?;
         Ok(Json(serde_json::json!({ "tenant": tenant, "role": role, "permissions": body.permissions })).into_response())
     }
     .await)
@@ -807,7 +828,7 @@ pub(crate) async fn delete_sod_rule(
         async {
             let (tenant, rule) = path(ids)?;
             let tenant = in_tenant(&state, &headers, tenant, ROLES_MANAGE).await?;
-            state.platform.delete_sod_rule(&tenant, &rule).map_err(Problem::from_platform)?;
+            state.platform.delete_sod_rule(&tenant, &rule).await.map_err(Problem::from_platform)?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         .await,

@@ -41,6 +41,12 @@ async fn serve(state: AppState, request: Request) -> Result<Response, Problem> {
     let principal =
         state.platform.authenticate(bearer(&parts.headers)).map_err(Problem::from_platform)?;
     let (tenant, plugin_id, path) = split_path(parts.uri.path())?;
+    // Outsiders learn nothing about a tenant: no role there looks like no tenant.
+    if state.platform.authorize_member(&principal, &tenant).await.is_err() {
+        return Err(Problem::not_found(format!(
+            "plugin {plugin_id} is not enabled for tenant {tenant}"
+        )));
+    }
     let plugin = host.enabled(&tenant, &plugin_id).ok_or_else(|| {
         Problem::not_found(format!("plugin {plugin_id} is not enabled for tenant {tenant}"))
     })?;

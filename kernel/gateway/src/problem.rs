@@ -93,6 +93,7 @@ impl Problem {
             PlatformError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             PlatformError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad-credentials"),
             PlatformError::TotpRequired => (StatusCode::UNAUTHORIZED, "totp-required"),
+            PlatformError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             PlatformError::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
             PlatformError::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden"),
             PlatformError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found"),

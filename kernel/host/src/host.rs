@@ -167,7 +167,9 @@ impl Host {
     /// Every loaded package, by id then version.
     pub fn plugins(&self) -> Vec<Arc<Plugin>> {
         let packages = self.inner.packages.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-        packages.values().flat_map(|versions| versions.values().cloned()).collect()
+        let mut ids: Vec<&PluginId> = packages.keys().collect();
+        ids.sort();
+        ids.into_iter().flat_map(|id| packages[id].values().cloned()).collect()
     }
 
     /// Creates a tenant; returns false if it already existed.

@@ -47,6 +47,9 @@ pub enum IdentityError {
     /// The password was right, but a second-factor code is needed.
     #[error("a one-time code from the authenticator app is required (field \"totp\")")]
     TotpRequired,
+    /// Too many logins are being checked at once; retry shortly.
+    #[error("too many logins at once; retry shortly")]
+    Busy,
     /// Too many failed logins; retry after the given time.
     #[error("too many failed logins; retry in {retry_after_s} s")]
     Throttled {
@@ -70,6 +73,19 @@ pub struct Identity {
     clock: Arc<dyn Clock>,
     session_ttl: Duration,
     throttle: Mutex<throttle::Throttle>,
+    n_hashing: std::sync::atomic::AtomicUsize,
+}
+
+/// Password hashes computed at once (argon2id takes 19 MiB and ~20 ms each).
+const HASHING_MAX: usize = 8;
+
+/// Releases a hashing slot when dropped.
+struct HashingSlot<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for HashingSlot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 /// The user the bootstrap creates on a fresh data directory.
@@ -83,12 +99,22 @@ struct UserRecord {
     /// Bumped when the password changes: sessions of older generations end.
     #[serde(default)]
     session_generation: u64,
+    /// Random per user record: a session opened for a deleted user never
+    /// works for a later user of the same name.
+    #[serde(default)]
+    nonce: String,
 }
 
 impl Identity {
     /// Serves users and sessions stored in `storage`.
     pub fn new(storage: Arc<Storage>, clock: Arc<dyn Clock>, session_ttl: Duration) -> Self {
-        Self { storage, clock, session_ttl, throttle: Mutex::default() }
+        Self {
+            storage,
+            clock,
+            session_ttl,
+            throttle: Mutex::default(),
+            n_hashing: Default::default(),
+        }
     }
 
     /// Creates a user with a password.
@@ -108,6 +134,7 @@ impl Identity {
             password_hash: password::hash(password)?,
             created_at: self.clock.now().seconds,
             session_generation: 0,
+            nonce: session::random_hex(16),
         };
         let mut txn = self.storage.write().map_err(storage)?;
         let key = user_key(id);
@@ -149,7 +176,10 @@ impl Identity {
         source: &str,
     ) -> Result<Session, IdentityError> {
         let now = std::time::Instant::now();
-        self.throttle.lock().unwrap_or_else(|p| p.into_inner()).check(user, source, now)?;
+        // The attempt is counted before the password is checked, so
+        // parallel guesses cannot all slip under the limit.
+        self.throttle.lock().unwrap_or_else(|p| p.into_inner()).begin(user, source, now)?;
+        let _slot = self.hashing_slot()?;
         let record = match UserId::new(user) {
             Ok(id) => {
                 let txn = self.storage.read().map_err(storage)?;
@@ -165,7 +195,6 @@ impl Identity {
         let verified =
             password::verify(password, record.as_ref().map(|r| r.password_hash.as_str()));
         let (Some(record), true) = (record, verified) else {
-            self.throttle.lock().unwrap_or_else(|p| p.into_inner()).fail(user, source, now);
             tracing::warn!(user, source, "failed login");
             return Err(IdentityError::BadCredentials);
         };
@@ -173,31 +202,41 @@ impl Identity {
         if self.totp_required(&id)? {
             let Some(code) = totp else { return Err(IdentityError::TotpRequired) };
             if self.totp_check(&id, code, true)? != Some(true) {
-                self.throttle.lock().unwrap_or_else(|p| p.into_inner()).fail(user, source, now);
                 tracing::warn!(user, source, "failed login: wrong one-time code");
                 return Err(IdentityError::BadCredentials);
             }
         }
-        self.throttle.lock().unwrap_or_else(|p| p.into_inner()).succeed(user);
+        self.throttle.lock().unwrap_or_else(|p| p.into_inner()).succeed(user, source);
         session::open(
             &self.storage,
             &id,
-            record.session_generation,
+            (record.session_generation, &record.nonce),
             self.clock.now().seconds,
             self.session_ttl,
         )
     }
 
+    /// A slot for one password hash; logins beyond the limit are refused
+    /// rather than queued, so a flood cannot exhaust memory or threads.
+    fn hashing_slot(&self) -> Result<HashingSlot<'_>, IdentityError> {
+        let previous = self.n_hashing.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        if previous >= HASHING_MAX {
+            self.n_hashing.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+            return Err(IdentityError::Busy);
+        }
+        Ok(HashingSlot(&self.n_hashing))
+    }
+
     /// The user a session token belongs to, if the session is open and
     /// the user still exists with the password the session was opened with.
     pub fn authenticate(&self, token: &str) -> Result<Option<UserId>, IdentityError> {
-        let Some((user, generation)) =
-            session::find(&self.storage, token, self.clock.now().seconds)?
-        else {
+        let Some(opened) = session::find(&self.storage, token, self.clock.now().seconds)? else {
             return Ok(None);
         };
-        let Some(record) = self.user_record(&user)? else { return Ok(None) };
-        Ok((generation == record.session_generation).then_some(user))
+        let Some(record) = self.user_record(&opened.user)? else { return Ok(None) };
+        let current =
+            opened.generation == record.session_generation && opened.user_nonce == record.nonce;
+        Ok(current.then_some(opened.user))
     }
 
     fn user_record(&self, id: &UserId) -> Result<Option<UserRecord>, IdentityError> {

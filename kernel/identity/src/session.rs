@@ -20,6 +20,20 @@ pub struct Session {
     pub expires_at: i64,
 }
 
+/// What an open session says about its user.
+pub(crate) struct Opened {
+    pub(crate) user: UserId,
+    pub(crate) generation: u64,
+    pub(crate) user_nonce: String,
+}
+
+/// Random bytes as lower-case hex.
+pub(crate) fn random_hex(n_bytes: usize) -> String {
+    let mut bytes = vec![0u8; n_bytes];
+    rand::rng().fill(bytes.as_mut_slice());
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[derive(serde::Serialize, serde::Deserialize)]
 struct SessionRecord {
     user: UserId,
@@ -28,6 +42,8 @@ struct SessionRecord {
     /// moves the user to a new generation, ending older sessions.
     #[serde(default)]
     generation: u64,
+    #[serde(default)]
+    user_nonce: String,
 }
 
 /// Longest token accepted for lookup.
@@ -42,7 +58,7 @@ fn key(token: &str) -> String {
 pub(crate) fn open(
     storage: &Storage,
     user: &UserId,
-    generation: u64,
+    (generation, user_nonce): (u64, &str),
     now: i64,
     ttl: Duration,
 ) -> Result<Session, IdentityError> {
@@ -51,7 +67,12 @@ pub(crate) fn open(
     let token: String = secret.iter().map(|b| format!("{b:02x}")).collect();
     let token = format!("keel_{token}");
     let expires_at = now.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX));
-    let record = SessionRecord { user: user.clone(), expires_at, generation };
+    let record = SessionRecord {
+        user: user.clone(),
+        expires_at,
+        generation,
+        user_nonce: user_nonce.to_owned(),
+    };
     let mut txn = storage.write().map_err(crate::storage)?;
     txn.catalog_put(&key(&token), &to_json(&record)?).map_err(crate::storage)?;
     txn.commit().map_err(crate::storage)?;
@@ -63,7 +84,7 @@ pub(crate) fn find(
     storage: &Storage,
     token: &str,
     now: i64,
-) -> Result<Option<(UserId, u64)>, IdentityError> {
+) -> Result<Option<Opened>, IdentityError> {
     if token.len() > TOKEN_BYTES_MAX {
         return Ok(None);
     }
@@ -72,11 +93,23 @@ pub(crate) fn find(
         return Ok(None);
     };
     let record: SessionRecord = from_json(&bytes)?;
-    Ok((record.expires_at > now).then_some((record.user, record.generation)))
+    let opened =
+        Opened { user: record.user, generation: record.generation, user_nonce: record.user_nonce };
+    Ok((record.expires_at > now).then_some(opened))
 }
 
 pub(crate) fn close(storage: &Storage, token: &str) -> Result<bool, IdentityError> {
     if token.len() > TOKEN_BYTES_MAX {
+        return Ok(false);
+    }
+    // Look before writing: a logout with an unknown token costs no write.
+    let known = storage
+        .read()
+        .map_err(crate::storage)?
+        .catalog_get(&key(token))
+        .map_err(crate::storage)?
+        .is_some();
+    if !known {
         return Ok(false);
     }
     let mut txn = storage.write().map_err(crate::storage)?;

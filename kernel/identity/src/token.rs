@@ -66,7 +66,8 @@ impl Identity {
         let mut bytes = [0u8; 32];
         rand::rng().fill(&mut bytes);
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        let id = hex[..12].to_owned();
+        // The id is listed and shown to plugins: it shares nothing with the secret.
+        let id = crate::session::random_hex(6);
         let secret = format!("keel_tok_{hex}");
         let mut roles = roles.to_vec();
         roles.sort();

@@ -15,6 +15,8 @@ const OPERATIONS_MAX: usize = 256;
 const COLLECTIONS_MAX: usize = 64;
 const INDEXES_PER_COLLECTION_MAX: usize = 16;
 const TEXT_BYTES_MAX: usize = 1024;
+/// Role ids the kernel defines itself, which no plugin may redefine.
+const RESERVED_ROLES: [&str; 3] = ["admin", "auditor", "platform-admin"];
 /// Largest manifest accepted, in bytes.
 pub const MANIFEST_BYTES_MAX: usize = 256 * 1024;
 
@@ -233,6 +235,12 @@ impl Manifest {
         let mut roles = HashSet::new();
         for role in &self.roles {
             check_name("role id", &role.id).map_err(|err| err.to_string())?;
+            if RESERVED_ROLES.contains(&role.id.as_str()) {
+                return Err(format!(
+                    "role {:?} is built into the kernel; choose another id",
+                    role.id
+                ));
+            }
             if !roles.insert(role.id.as_str()) {
                 return Err(format!("role {:?} is declared twice", role.id));
             }

@@ -96,6 +96,7 @@ fn bad_manifests_are_rejected_with_a_reason() {
         (with("id = \"clerk\"", "id = \"clerk\"\nextra = 1"), "unknown field"),
         (with("\"books.read\", \"books.write\"]", "\"books.nope\"]"), "undeclared permission"),
         ("not toml at all [".to_owned(), "not valid"),
+        (with("id = \"clerk\"", "id = \"auditor\""), "built into the kernel"),
         (
             with(
                 "permission = \"books.write\"",

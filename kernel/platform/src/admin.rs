@@ -15,6 +15,8 @@ use crate::{
 const ROLES_PER_MEMBER_MAX: usize = 32;
 /// Longest lifetime of an API token, in days.
 const TOKEN_DAYS_MAX: u32 = 366;
+/// Most API tokens one tenant may hold.
+const TOKENS_PER_TENANT_MAX: usize = 256;
 
 impl Platform {
     /// Creates a tenant; a conflict if it exists.
@@ -55,10 +57,11 @@ impl Platform {
         Ok(TenantInfo { id: id.clone(), name: name.to_owned() })
     }
 
-    /// Deletes a tenant that holds no plugin data, with its memberships
-    /// and tokens. A tenant that has had plugins is refused: its books are
-    /// kept until an explicit purge (not yet offered).
+    /// Deletes a tenant that holds no plugin data, with its memberships,
+    /// tokens, roles and rules. A tenant that has had plugins is refused: its
+    /// books are kept until an explicit purge (not yet offered).
     pub async fn delete_tenant(&self, id: &TenantId) -> Result<(), PlatformError> {
+        let _admin = self.inner.admin.lock().await;
         self.tenant(id)?;
         if self.inner.host.tenant_has_plugins(id).map_err(internal)? {
             return Err(PlatformError::Conflict(format!(
@@ -66,11 +69,12 @@ impl Platform {
             )));
         }
         for member in self.members(id)? {
-            self.set_roles(id, &member.user, &[]).await?;
+            self.apply_roles(id, &member.user, &[]).await?;
         }
         for token in self.tokens(id)? {
-            self.revoke_token(id, &token.id).await?;
+            self.revoke_token_locked(id, &token.id).await?;
         }
+        self.delete_tenant_policy(id).await?;
         self.inner.host.delete_tenant(id).map_err(internal)?;
         Ok(())
     }
@@ -117,6 +121,7 @@ impl Platform {
     /// Deletes a user, their memberships and roles; the last platform
     /// administrator cannot be deleted.
     pub async fn delete_user(&self, id: &UserId) -> Result<(), PlatformError> {
+        let _admin = self.inner.admin.lock().await;
         self.user(id)?;
         let admins = self.identity().memberships(Some(None)).map_err(identity_error)?;
         if admins.len() == 1 && admins[0].user == *id {
@@ -153,14 +158,18 @@ impl Platform {
         roles
     }
 
-    /// Replaces the roles `user` holds in `tenant`. Every role must be
-    /// grantable there and the user must exist; otherwise nothing changes.
+    /// Replaces the roles `user` holds in `tenant`, as `actor`. Every role
+    /// must be grantable there, the user must exist, no segregation rule may
+    /// break, and `actor` must hold every permission the roles grant (a
+    /// grant never exceeds its granter); otherwise nothing changes.
     pub async fn set_roles(
         &self,
+        actor: &Principal,
         tenant: &TenantId,
         user: &UserId,
         roles: &[String],
     ) -> Result<Vec<String>, PlatformError> {
+        let _admin = self.inner.admin.lock().await;
         if !self.tenant_exists(tenant)? {
             return Err(PlatformError::NotFound(format!("tenant {tenant} does not exist")));
         }
@@ -179,7 +188,19 @@ impl Platform {
                 grantable.join(", ")
             )));
         }
+        self.ensure_covers_roles(actor, tenant, roles).await?;
         self.check_sod(tenant, user.as_str(), roles).await?;
+        self.apply_roles(tenant, user, roles).await
+    }
+
+    /// Stores and applies a member's roles; the caller holds the admin lock
+    /// and has validated them.
+    async fn apply_roles(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        roles: &[String],
+    ) -> Result<Vec<String>, PlatformError> {
         let scope = Domain::Tenant(tenant);
         let previous = self.inner.authz.roles(user.as_str(), scope).await;
         self.identity().set_roles(Some(tenant), user, roles).map_err(identity_error)?;
@@ -192,15 +213,63 @@ impl Platform {
         Ok(self.inner.authz.roles(user.as_str(), scope).await)
     }
 
+    /// Refuses unless `actor` holds every permission that `roles` grant in `tenant`.
+    async fn ensure_covers_roles(
+        &self,
+        actor: &Principal,
+        tenant: &TenantId,
+        roles: &[String],
+    ) -> Result<(), PlatformError> {
+        for role in roles {
+            let granted = self.inner.authz.role_permissions(tenant, role).await;
+            self.ensure_covers(actor, tenant, &granted, role).await?;
+        }
+        Ok(())
+    }
+
+    /// Refuses unless `actor` holds each of `patterns` in `tenant`.
+    pub(crate) async fn ensure_covers(
+        &self,
+        actor: &Principal,
+        tenant: &TenantId,
+        patterns: &[String],
+        what: &str,
+    ) -> Result<(), PlatformError> {
+        for pattern in patterns {
+            if !self.inner.authz.check(actor.as_str(), Domain::Tenant(tenant), pattern).await {
+                return Err(PlatformError::Forbidden {
+                    user: actor.to_string(),
+                    permission: format!(
+                        "{pattern} (granted by {what}); no one grants more than they hold"
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Creates an API token acting in `tenant` with `roles`, valid for
     /// `days`; returns it with its secret (shown once).
     pub async fn create_token(
         &self,
+        actor: &Principal,
         tenant: &TenantId,
         name: &str,
         roles: &[String],
         days: u32,
     ) -> Result<(ApiToken, String), PlatformError> {
+        let _admin = self.inner.admin.lock().await;
+        if actor.as_str().starts_with("token:") {
+            return Err(PlatformError::Forbidden {
+                user: actor.to_string(),
+                permission: "a user's session: API tokens cannot create tokens".to_owned(),
+            });
+        }
+        if self.tokens(tenant)?.len() >= TOKENS_PER_TENANT_MAX {
+            return Err(PlatformError::Conflict(format!(
+                "tenant {tenant} has {TOKENS_PER_TENANT_MAX} tokens; revoke some first"
+            )));
+        }
         if !self.tenant_exists(tenant)? {
             return Err(PlatformError::NotFound(format!("tenant {tenant} does not exist")));
         }
@@ -220,6 +289,7 @@ impl Platform {
                 "role {unknown:?} cannot be granted in tenant {tenant}"
             )));
         }
+        self.ensure_covers_roles(actor, tenant, roles).await?;
         self.check_sod(tenant, "the token", roles).await?;
         let expires_at = self.inner.host.now().seconds.saturating_add(i64::from(days) * 86_400);
         let (token, secret) = self
@@ -244,6 +314,11 @@ impl Platform {
 
     /// Revokes an API token at once.
     pub async fn revoke_token(&self, tenant: &TenantId, id: &str) -> Result<(), PlatformError> {
+        let _admin = self.inner.admin.lock().await;
+        self.revoke_token_locked(tenant, id).await
+    }
+
+    async fn revoke_token_locked(&self, tenant: &TenantId, id: &str) -> Result<(), PlatformError> {
         let Some(token) = self.identity().revoke_token(tenant, id).map_err(identity_error)? else {
             return Err(PlatformError::NotFound(format!(
                 "token {id} does not exist in tenant {tenant}"
@@ -302,6 +377,7 @@ impl Platform {
         version: Option<String>,
         dry_run: bool,
     ) -> Result<EnableReport, PlatformError> {
+        let _admin = self.inner.admin.lock().await;
         let host = self.inner.host.clone();
         let (t, p) = (tenant.clone(), plugin.clone());
         let enabled = tokio::task::spawn_blocking(move || {
@@ -316,7 +392,9 @@ impl Platform {
             EnableError::Downgrade { .. } => PlatformError::Conflict(err.to_string()),
             other => PlatformError::Invalid(other.to_string()),
         })?;
-        if let Some(package) = self.inner.host.package_version(plugin, &report.to) {
+        if let Some(package) =
+            self.inner.host.package_version(plugin, &report.to).filter(|_| !report.dry_run)
+        {
             for role in &package.manifest().roles {
                 self.inner
                     .authz
@@ -329,11 +407,12 @@ impl Platform {
     }
 
     /// Stops `plugin` serving `tenant`, keeping its data.
-    pub fn disable_plugin(
+    pub async fn disable_plugin(
         &self,
         tenant: &TenantId,
         plugin: &PluginId,
     ) -> Result<(), PlatformError> {
+        let _admin = self.inner.admin.lock().await;
         if self.inner.host.disable(tenant, plugin).map_err(internal)? {
             return Ok(());
         }

@@ -53,6 +53,9 @@ pub enum PlatformError {
     /// The password was right; a one-time code is needed too.
     #[error("a one-time code from the authenticator app is required: send it as \"totp\"")]
     TotpRequired,
+    /// Too many requests of this kind at once.
+    #[error("the kernel is busy; retry shortly")]
+    Busy,
     /// Too many failed logins.
     #[error("too many failed logins; retry in {retry_after_s} s")]
     Throttled {
@@ -112,6 +115,10 @@ struct Inner {
     host: Host,
     identity: Arc<Identity>,
     authz: Authz,
+    /// Held across validate, store and apply of every admin change, so
+    /// storage and the authorization state never drift apart and rules are
+    /// checked against a state no one else is changing.
+    admin: tokio::sync::Mutex<()>,
 }
 
 impl Platform {
@@ -126,7 +133,9 @@ impl Platform {
     ) -> Result<(Self, Option<String>), PlatformError> {
         let authz = Authz::new().await.map_err(internal)?;
         let identity = Arc::new(identity);
-        let platform = Self { inner: Arc::new(Inner { host, identity, authz }) };
+        let platform = Self {
+            inner: Arc::new(Inner { host, identity, authz, admin: tokio::sync::Mutex::new(()) }),
+        };
         platform.define_plugin_roles().await?;
         platform.restore_tenant_roles().await?;
         let identity = Arc::clone(&platform.inner.identity);
@@ -317,6 +326,7 @@ fn identity_error(err: IdentityError) -> PlatformError {
         IdentityError::BadCredentials => PlatformError::BadCredentials,
         IdentityError::Throttled { retry_after_s } => PlatformError::Throttled { retry_after_s },
         IdentityError::TotpRequired => PlatformError::TotpRequired,
+        IdentityError::Busy => PlatformError::Busy,
         IdentityError::Exists(_) => PlatformError::Conflict(err.to_string()),
         IdentityError::Invalid(_) => PlatformError::Invalid(err.to_string()),
         other => PlatformError::Internal(other.to_string()),

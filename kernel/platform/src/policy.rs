@@ -12,6 +12,10 @@ use crate::{
 
 /// Most permissions one tenant role or rule may list.
 const PERMISSIONS_PER_RULE_MAX: usize = 64;
+/// Most roles of its own one tenant may define.
+const ROLES_PER_TENANT_MAX: usize = 64;
+/// Most segregation-of-duties rules one tenant may define.
+const RULES_PER_TENANT_MAX: usize = 32;
 
 /// A role as a tenant can see it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -61,10 +65,12 @@ impl Platform {
     /// Defines or replaces one of `tenant`'s own roles.
     pub async fn define_tenant_role(
         &self,
+        actor: &Principal,
         tenant: &TenantId,
         id: &str,
         permissions: &[String],
     ) -> Result<(), PlatformError> {
+        let _admin = self.inner.admin.lock().await;
         if !self.tenant_exists(tenant)? {
             return Err(PlatformError::NotFound(format!("tenant {tenant} does not exist")));
         }
@@ -83,6 +89,13 @@ impl Platform {
         for permission in permissions {
             check_permission_pattern(permission).map_err(PlatformError::Invalid)?;
         }
+        let own = self.identity().roles(Some(tenant)).map_err(identity_error)?;
+        if own.len() >= ROLES_PER_TENANT_MAX && !own.iter().any(|r| r.id == id) {
+            return Err(PlatformError::Conflict(format!(
+                "tenant {tenant} has {ROLES_PER_TENANT_MAX} roles of its own; delete some first"
+            )));
+        }
+        self.ensure_covers(actor, tenant, permissions, &format!("role {id}")).await?;
         let role = TenantRole {
             tenant: tenant.clone(),
             id: id.to_owned(),
@@ -122,11 +135,31 @@ impl Platform {
     }
 
     /// Deletes a segregation-of-duties rule.
-    pub fn delete_sod_rule(&self, tenant: &TenantId, name: &str) -> Result<(), PlatformError> {
+    pub async fn delete_sod_rule(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+    ) -> Result<(), PlatformError> {
+        let _admin = self.inner.admin.lock().await;
         if self.identity().delete_sod_rule(tenant, name).map_err(identity_error)? {
             return Ok(());
         }
         Err(PlatformError::NotFound(format!("tenant {tenant} has no rule {name:?}")))
+    }
+
+    /// Removes a tenant's own roles and rules (its policy), under the admin lock.
+    pub(crate) async fn delete_tenant_policy(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<(), PlatformError> {
+        for role in self.identity().roles(Some(tenant)).map_err(identity_error)? {
+            self.identity().delete_role(tenant, &role.id).map_err(identity_error)?;
+            self.inner.authz.replace_role(tenant, &role.id, &[]).await.map_err(internal)?;
+        }
+        for rule in self.sod_rules(tenant)? {
+            self.identity().delete_sod_rule(tenant, &rule.name).map_err(identity_error)?;
+        }
+        Ok(())
     }
 
     /// The segregation-of-duties rules of `tenant`.
@@ -142,6 +175,13 @@ impl Platform {
         name: &str,
         permissions: &[String],
     ) -> Result<(), PlatformError> {
+        let _admin = self.inner.admin.lock().await;
+        let rules = self.sod_rules(tenant)?;
+        if rules.len() >= RULES_PER_TENANT_MAX && !rules.iter().any(|r| r.name == name) {
+            return Err(PlatformError::Conflict(format!(
+                "tenant {tenant} has {RULES_PER_TENANT_MAX} rules; delete some first"
+            )));
+        }
         if !self.tenant_exists(tenant)? {
             return Err(PlatformError::NotFound(format!("tenant {tenant} does not exist")));
         }

@@ -104,12 +104,12 @@ async fn every_plugin_operation_needs_a_session_and_its_permission() {
         denied(
             k.send_as(Some(&nobody), method, &path, sample_body(op.method)).await,
             "member without roles",
-            403,
+            404,
         );
         denied(
             k.send_as(Some(&stranger), method, &path, sample_body(op.method)).await,
             "accountant of another tenant",
-            403,
+            404,
         );
 
         let allowed = |reply: &keel_tests::Reply| reply.status != 401 && reply.status != 403;
@@ -271,7 +271,7 @@ async fn api_tokens_act_in_one_tenant_with_their_roles_until_revoked() {
         .expect_problem(403, "forbidden");
     k.send_as(Some(&secret), "GET", "/api/acme/finance/accounts", None)
         .await
-        .expect_problem(403, "forbidden");
+        .expect_problem(404, "not-found");
     k.send_as(Some(&secret), "GET", "/admin/tenants", None).await.expect_problem(403, "forbidden");
     k.send_as(Some(&secret), "POST", "/auth/logout", None)
         .await
@@ -539,7 +539,7 @@ async fn admin_records_can_be_read_updated_deleted_and_paged() {
     assert_eq!(k.send("DELETE", "/admin/tenants/demo/members/alice", None).await.status, 204);
     k.send_as(Some(&alice), "GET", "/api/demo/finance/accounts", None)
         .await
-        .expect_problem(403, "forbidden");
+        .expect_problem(404, "not-found");
     assert_eq!(k.send("DELETE", "/admin/users/alice", None).await.status, 204);
     k.send_as(Some(&alice), "GET", "/api/demo/finance/accounts", None)
         .await
@@ -609,5 +609,77 @@ async fn oversized_admin_bodies_are_refused() {
     let huge = json!({ "id": "big", "name": "x".repeat(2 * 1024 * 1024) });
     k.post("/admin/tenants", huge).await.expect_problem(413, "body-too-large");
     k.get("/admin/tenants/big").await.expect_problem(404, "not-found");
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_one_grants_more_than_they_hold() {
+    let k = TestKernel::start(Setup::new(&["finance"])).await;
+    let t = "/admin/tenants/demo";
+    let roles = json!({ "permissions": ["keel.members.manage", "keel.members.read", "finance.reports.read"] });
+    k.send("PUT", &format!("{t}/roles/member-admin"), Some(roles)).await.expect(200);
+    k.send(
+        "PUT",
+        &format!("{t}/roles/role-admin"),
+        Some(json!({ "permissions": ["keel.roles.manage"] })),
+    )
+    .await
+    .expect(200);
+    let minter = json!({ "permissions": ["keel.tokens.manage", "finance.reports.read"] });
+    k.send("PUT", &format!("{t}/roles/minter"), Some(minter)).await.expect(200);
+    let manager = k.user_with_roles("mona", "demo", &["member-admin"]).await;
+    k.user_with_roles("bob", "demo", &[]).await;
+
+    let grant = |roles: Value| {
+        k.send_as(
+            Some(&manager),
+            "PUT",
+            "/admin/tenants/demo/members/bob",
+            Some(json!({ "roles": roles })),
+        )
+    };
+    grant(json!(["finance-viewer"])).await.expect(200);
+    grant(json!(["accountant"])).await.expect_problem(403, "forbidden");
+    grant(json!(["admin"])).await.expect_problem(403, "forbidden");
+    let itself = k
+        .send_as(
+            Some(&manager),
+            "PUT",
+            "/admin/tenants/demo/members/mona",
+            Some(json!({ "roles": ["admin"] })),
+        )
+        .await;
+    itself.expect_problem(403, "forbidden");
+
+    let role_admin = k.user_with_roles("rita", "demo", &["role-admin"]).await;
+    let widen = json!({ "permissions": ["*"] });
+    k.send_as(Some(&role_admin), "PUT", &format!("{t}/roles/role-admin"), Some(widen))
+        .await
+        .expect_problem(403, "forbidden");
+
+    let token = k
+        .post(
+            &format!("{t}/tokens"),
+            json!({ "name": "minter", "roles": ["minter"], "expires_in_days": 1 }),
+        )
+        .await;
+    let secret = token.expect(201)["secret"].as_str().unwrap().to_owned();
+    let child = json!({ "name": "child", "roles": ["finance-viewer"], "expires_in_days": 366 });
+    k.send_as(Some(&secret), "POST", &format!("{t}/tokens"), Some(child))
+        .await
+        .expect_problem(403, "forbidden");
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_users_sessions_never_return() {
+    let k = TestKernel::start(Setup::new(&["finance"])).await;
+    let old = k.user_with_roles("bob", "demo", &["finance-viewer"]).await;
+    assert_eq!(k.send("DELETE", "/admin/users/bob", None).await.status, 204);
+    let again = k.user_with_roles("bob", "demo", &["finance-viewer"]).await;
+    k.send_as(Some(&old), "GET", "/api/demo/finance/accounts", None)
+        .await
+        .expect_problem(401, "unauthenticated");
+    k.send_as(Some(&again), "GET", "/api/demo/finance/accounts", None).await.expect(200);
     k.stop().await;
 }

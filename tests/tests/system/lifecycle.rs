@@ -126,6 +126,8 @@ async fn bad_packages_are_refused_with_a_reason() {
         let detail = upload(&k, bytes.to_vec()).await.expect_problem(422, "invalid");
         assert!(detail.contains(needle), "{needle}: {detail}");
     }
+    let detail = upload(&k, plugin_bytes("wrong-world")).await.expect_problem(422, "invalid");
+    assert!(detail.contains("does not match the keel:kernel/plugin"), "{detail}");
     upload(&k, Vec::new()).await.expect_problem(400, "bad-request");
     let listed = k.get("/admin/packages").await;
     assert_eq!(
