@@ -7,8 +7,8 @@ use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use keel_platform::{
-    MEMBERS_MANAGE, MEMBERS_READ, PACKAGES_MANAGE, PACKAGES_READ, PLUGINS_MANAGE, Platform, Plugin,
-    Principal, ROLES_MANAGE, Scope, TENANTS_MANAGE, TOKENS_MANAGE, USERS_MANAGE,
+    AUDIT_READ, MEMBERS_MANAGE, MEMBERS_READ, PACKAGES_MANAGE, PACKAGES_READ, PLUGINS_MANAGE,
+    Platform, Plugin, Principal, ROLES_MANAGE, Scope, TENANTS_MANAGE, TOKENS_MANAGE, USERS_MANAGE,
 };
 use keel_types::{PluginId, TenantId, UserId};
 use serde::de::DeserializeOwned;
@@ -544,7 +544,8 @@ pub(crate) async fn enable_plugin(
             let (tenant, plugin) = path(ids)?;
             let (tenant, plugin) =
                 (TenantId::new(tenant).map_err(unknown)?, PluginId::new(plugin).map_err(unknown)?);
-            allow(&state.platform, &headers, Scope::Tenant(&tenant), PLUGINS_MANAGE).await?;
+            let actor =
+                allow(&state.platform, &headers, Scope::Tenant(&tenant), PLUGINS_MANAGE).await?;
             let limit = body_limit(&state);
             let bytes = crate::api::read_body(request.into_body(), limit).await?;
             let body: Enable = if bytes.is_empty() {
@@ -555,7 +556,7 @@ pub(crate) async fn enable_plugin(
             };
             let report = state
                 .platform
-                .enable_plugin(&tenant, &plugin, body.version, body.dry_run)
+                .enable_plugin(&actor, &tenant, &plugin, body.version, body.dry_run)
                 .await
                 .map_err(Problem::from_platform)?;
             Ok(Json(serde_json::json!({ "tenant": tenant, "report": report })).into_response())
@@ -576,10 +577,11 @@ pub(crate) async fn disable_plugin(
             let (tenant, plugin) = path(ids)?;
             let (tenant, plugin) =
                 (TenantId::new(tenant).map_err(unknown)?, PluginId::new(plugin).map_err(unknown)?);
-            allow(&state.platform, &headers, Scope::Tenant(&tenant), PLUGINS_MANAGE).await?;
+            let actor =
+                allow(&state.platform, &headers, Scope::Tenant(&tenant), PLUGINS_MANAGE).await?;
             state
                 .platform
-                .disable_plugin(&tenant, &plugin)
+                .disable_plugin(&actor, &tenant, &plugin)
                 .await
                 .map_err(Problem::from_platform)?;
             Ok(StatusCode::NO_CONTENT.into_response())
@@ -833,4 +835,64 @@ pub(crate) async fn delete_sod_rule(
         }
         .await,
     )
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AuditQuery {
+    /// First position to return (default 1).
+    #[serde(default)]
+    from: Option<u64>,
+    /// Entries to return, 1 to 1000 (default 100).
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+/// `GET /admin/tenants/{tenant}/audit?from=&limit=`: the tenant's audit trail, in order.
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/audit", tag = "audit", params(("tenant" = String, Path), ("from" = Option<u64>, Query), ("limit" = Option<usize>, Query)), responses((status = 200, description = "Entries and the position to continue from")))]
+pub(crate) async fn audit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    tenant: Result<Path<String>, PathRejection>,
+    query: Result<axum::extract::Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    respond(
+        async {
+            let tenant = in_tenant(&state, &headers, path(tenant)?, AUDIT_READ).await?;
+            let axum::extract::Query(query) =
+                query.map_err(|err| Problem::bad_request(err.body_text()))?;
+            let limit = query.limit.unwrap_or(100);
+            if limit == 0 || limit > 1000 {
+                return Err(Problem::bad_request("limit must be 1 to 1000"));
+            }
+            let from = query.from.unwrap_or(1).max(1);
+            let entries = state
+                .platform
+                .audit_entries(&tenant, from, limit)
+                .map_err(Problem::from_platform)?;
+            let next =
+                (entries.len() == limit).then(|| entries.last().map(|e| e.seq + 1)).flatten();
+            Ok(Json(serde_json::json!({ "entries": entries, "next": next })).into_response())
+        }
+        .await,
+    )
+}
+
+/// `GET /admin/tenants/{tenant}/audit/verify`: checks the whole chain.
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/audit/verify", tag = "audit", params(("tenant" = String, Path)), responses((status = 200, description = "`ok` with the entry count and head hash, or the first broken entry")))]
+pub(crate) async fn audit_verify(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    tenant: Result<Path<String>, PathRejection>,
+) -> Response {
+    respond(async {
+        let tenant = in_tenant(&state, &headers, path(tenant)?, AUDIT_READ).await?;
+        let outcome = state.platform.audit_verify(&tenant).map_err(Problem::from_platform)?;
+        let body = match outcome {
+            Ok(summary) => serde_json::json!({ "ok": true, "entries": summary.entries, "head": summary.head }),
+            Err(broken) => serde_json::json!({ "ok": false, "broken_at": broken.seq, "reason": broken.reason }),
+        };
+        Ok(Json(body).into_response())
+    }
+    .await)
 }

@@ -45,7 +45,7 @@ fn key(tenant: &TenantId, plugin: &PluginId) -> String {
 impl Host {
     /// Enables the newest loaded version of `plugin` for `tenant`.
     pub fn enable(&self, tenant: &TenantId, plugin: &PluginId) -> Result<Arc<Plugin>, EnableError> {
-        self.enable_version(tenant, plugin, None, false)?;
+        self.enable_version("kernel", tenant, plugin, None, false)?;
         self.enabled(tenant, plugin).ok_or_else(|| EnableError::UnknownPlugin(plugin.to_string()))
     }
 
@@ -55,6 +55,7 @@ impl Host {
     /// dry run does all of it and rolls back. Older versions are refused.
     pub fn enable_version(
         &self,
+        actor: &str,
         tenant: &TenantId,
         plugin: &PluginId,
         version: Option<&str>,
@@ -92,20 +93,28 @@ impl Host {
                 enabled: enabled.to_owned(),
             });
         }
-        let record = EnabledRecord {
-            version: to.clone(),
-            digest: package.digest().to_owned(),
-            disabled: false,
-        };
-        let record = serde_json::to_vec(&record)
-            .map_err(|err| failed(CallError::Storage(err.to_string())))?;
-        txn.catalog_put(&key(tenant, plugin), &record).map_err(storage_err)?;
         let migrate = from.as_deref() != Some(to.as_str());
-        let finish = if dry_run { Finish::Discard } else { Finish::Commit };
-        if migrate {
-            self.migrate(&package, tenant, txn, from.clone(), finish).map_err(failed)?;
-        } else if !dry_run {
-            txn.commit().map_err(storage_err)?;
+        let unchanged = !migrate && previous.as_ref().is_some_and(|p| !p.disabled);
+        if unchanged {
+            // Already serving this version (a restart restoring it): nothing to write.
+            drop(txn);
+        } else {
+            self.record_enablement(
+                &mut txn,
+                actor,
+                tenant,
+                plugin,
+                &package,
+                from.as_deref(),
+                dry_run,
+            )
+            .map_err(storage_err)?;
+            let finish = if dry_run { Finish::Discard } else { Finish::Commit };
+            if migrate {
+                self.migrate(&package, tenant, txn, from.clone(), finish).map_err(failed)?;
+            } else if !dry_run {
+                txn.commit().map_err(storage_err)?;
+            }
         }
         if !dry_run {
             let mut enabled =
@@ -116,9 +125,44 @@ impl Host {
         Ok(EnableReport { plugin: plugin.clone(), from, to, migrated: migrate, dry_run })
     }
 
+    /// Records a tenant's new version and its audit entry, in `txn`.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call site; the arguments are the enablement"
+    )]
+    fn record_enablement(
+        &self,
+        txn: &mut WriteTxn,
+        actor: &str,
+        tenant: &TenantId,
+        plugin: &PluginId,
+        package: &Plugin,
+        from: Option<&str>,
+        dry_run: bool,
+    ) -> keel_storage::Result<()> {
+        let to = package.manifest().version.clone();
+        let record = EnabledRecord {
+            version: to.clone(),
+            digest: package.digest().to_owned(),
+            disabled: false,
+        };
+        let record = serde_json::to_vec(&record)
+            .map_err(|err| keel_storage::Error::Backend(err.to_string()))?;
+        txn.catalog_put(&key(tenant, plugin), &record)?;
+        let dry = if dry_run { " (dry run)" } else { "" };
+        let detail = format!("from {} to {to}{dry}", from.unwrap_or("nothing"));
+        self.audit(txn, actor, tenant, plugin, "plugin.enable", detail)?;
+        Ok(())
+    }
+
     /// Stops `plugin` serving `tenant`; its data and version are kept for a
     /// later enable. Returns whether it was enabled.
-    pub fn disable(&self, tenant: &TenantId, plugin: &PluginId) -> Result<bool, CallError> {
+    pub fn disable(
+        &self,
+        actor: &str,
+        tenant: &TenantId,
+        plugin: &PluginId,
+    ) -> Result<bool, CallError> {
         let storage_err = |err: keel_storage::Error| CallError::Storage(err.to_string());
         let mut txn = self.inner.storage.write().map_err(storage_err)?;
         let Some(bytes) = txn.catalog_get(&key(tenant, plugin)).map_err(storage_err)? else {
@@ -133,6 +177,9 @@ impl Host {
         let bytes =
             serde_json::to_vec(&record).map_err(|err| CallError::Storage(err.to_string()))?;
         txn.catalog_put(&key(tenant, plugin), &bytes).map_err(storage_err)?;
+        let detail = format!("version {} disabled; data kept", record.version);
+        self.audit(&mut txn, actor, tenant, plugin, "plugin.disable", detail)
+            .map_err(storage_err)?;
         txn.commit().map_err(storage_err)?;
         let mut enabled =
             self.inner.enabled.write().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -164,11 +211,70 @@ impl Host {
             }
             let pinned = Version::parse(&record.version).and_then(|v| self.package(&plugin, v));
             let version = pinned.is_some().then_some(record.version.as_str());
-            if let Err(err) = self.enable_version(&tenant, &plugin, version, false) {
+            if let Err(err) = self.enable_version("kernel", &tenant, &plugin, version, false) {
                 problems.push(format!("{plugin} for tenant {tenant}: {err}"));
             }
         }
         Ok(problems)
+    }
+
+    /// Appends a lifecycle record to the tenant's chain, in `txn`.
+    fn audit(
+        &self,
+        txn: &mut WriteTxn,
+        actor: &str,
+        tenant: &TenantId,
+        plugin: &PluginId,
+        action: &str,
+        detail: String,
+    ) -> keel_storage::Result<u64> {
+        let record = keel_audit::Record {
+            at: self.now().seconds,
+            actor: actor.to_owned(),
+            request_id: None,
+            action: action.to_owned(),
+            plugin: Some(plugin.to_string()),
+            collection: None,
+            key: None,
+            before: None,
+            after: None,
+            detail: Some(detail),
+        };
+        keel_audit::append(txn, &keel_audit::chain_of(Some(tenant)), record)
+    }
+
+    /// Up to `limit` audit entries of `tenant` from position `from` on.
+    pub fn audit_entries(
+        &self,
+        tenant: &TenantId,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<keel_audit::Sealed>, CallError> {
+        let txn = self.inner.storage.read().map_err(|err| CallError::Storage(err.to_string()))?;
+        keel_audit::page(&txn, &keel_audit::chain_of(Some(tenant)), from, limit)
+            .map_err(|err| CallError::Storage(err.to_string()))
+    }
+
+    /// Checks `tenant`'s whole chain, on one snapshot.
+    pub fn audit_verify(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Result<keel_audit::Summary, keel_audit::Broken>, CallError> {
+        const PAGE: usize = 10_000;
+        let storage_err = |err: keel_storage::Error| CallError::Storage(err.to_string());
+        let txn = self.inner.storage.read().map_err(storage_err)?;
+        let chain = keel_audit::chain_of(Some(tenant));
+        let mut entries = Vec::new();
+        let mut from = 0;
+        loop {
+            let page = txn.log_scan(&chain, from, PAGE).map_err(storage_err)?;
+            let n = page.len();
+            from = page.last().map_or(from, |(seq, _)| seq + 1);
+            entries.extend(page);
+            if n < PAGE {
+                return Ok(keel_audit::verify(entries));
+            }
+        }
     }
 
     fn migrate(

@@ -372,6 +372,7 @@ impl Platform {
     /// running its migration; with `dry_run`, reports and changes nothing.
     pub async fn enable_plugin(
         &self,
+        actor: &Principal,
         tenant: &TenantId,
         plugin: &PluginId,
         version: Option<String>,
@@ -379,9 +380,9 @@ impl Platform {
     ) -> Result<EnableReport, PlatformError> {
         let _admin = self.inner.admin.lock().await;
         let host = self.inner.host.clone();
-        let (t, p) = (tenant.clone(), plugin.clone());
+        let (t, p, who) = (tenant.clone(), plugin.clone(), actor.to_string());
         let enabled = tokio::task::spawn_blocking(move || {
-            host.enable_version(&t, &p, version.as_deref(), dry_run)
+            host.enable_version(&who, &t, &p, version.as_deref(), dry_run)
         })
         .await
         .map_err(internal)?;
@@ -409,13 +410,36 @@ impl Platform {
     /// Stops `plugin` serving `tenant`, keeping its data.
     pub async fn disable_plugin(
         &self,
+        actor: &Principal,
         tenant: &TenantId,
         plugin: &PluginId,
     ) -> Result<(), PlatformError> {
         let _admin = self.inner.admin.lock().await;
-        if self.inner.host.disable(tenant, plugin).map_err(internal)? {
+        if self.inner.host.disable(actor.as_str(), tenant, plugin).map_err(internal)? {
             return Ok(());
         }
         Err(PlatformError::NotFound(format!("plugin {plugin} is not enabled for tenant {tenant}")))
+    }
+}
+
+impl Platform {
+    /// Up to `limit` entries of `tenant`'s audit chain from position `from`.
+    pub fn audit_entries(
+        &self,
+        tenant: &TenantId,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<keel_audit::Sealed>, PlatformError> {
+        self.tenant(tenant)?;
+        self.inner.host.audit_entries(tenant, from, limit).map_err(internal)
+    }
+
+    /// Checks `tenant`'s whole audit chain.
+    pub fn audit_verify(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Result<keel_audit::Summary, keel_audit::Broken>, PlatformError> {
+        self.tenant(tenant)?;
+        self.inner.host.audit_verify(tenant).map_err(internal)
     }
 }

@@ -19,6 +19,8 @@ pub use keel_identity::SodRule;
 pub use keel_identity::{ApiToken, Membership, TotpEnrolment, User, totp_code};
 pub use policy::RoleInfo;
 
+/// Permission to read and verify a tenant's audit trail (auditors hold it).
+pub const AUDIT_READ: &str = "keel.audit.read";
 /// Permission to create and list tenants (platform domain).
 pub const TENANTS_MANAGE: &str = "keel.tenants.manage";
 /// Permission to create and list users (platform domain).

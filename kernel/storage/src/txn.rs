@@ -10,6 +10,9 @@ use crate::docs::{self, DOCS, INDEX, KeyRange, Page, SEQUENCES, Window};
 use crate::error::{Error, Result, backend};
 use crate::keys::{Namespace, join};
 
+/// Append-only logs (the audit chains): `chain \0 seq (u64 big-endian)` -> bytes.
+const LOG: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("log");
+
 /// The kernel's own records (tenants, enabled plugins): key -> JSON text.
 const CATALOG: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("catalog");
 
@@ -60,6 +63,7 @@ impl Storage {
         txn.open_table(INDEX).map_err(backend)?;
         txn.open_table(SEQUENCES).map_err(backend)?;
         txn.open_table(CATALOG).map_err(backend)?;
+        txn.open_table(LOG).map_err(backend)?;
         txn.commit().map_err(backend)?;
         Ok(Self { db, limits })
     }
@@ -144,6 +148,66 @@ macro_rules! reads {
 reads!(ReadTxn);
 reads!(WriteTxn);
 
+/// Reads of the append-only logs, for both transaction kinds.
+macro_rules! log_reads {
+    ($txn:ty) => {
+        impl $txn {
+            /// The last entry of `chain` as `(seq, bytes)`, if any.
+            pub fn log_last(&self, chain: &str) -> Result<Option<(u64, Vec<u8>)>> {
+                let table = self.txn.open_table(LOG).map_err(backend)?;
+                let (start, end) = (log_key(chain, 0), log_key(chain, u64::MAX));
+                let last =
+                    table.range(start.as_slice()..=end.as_slice()).map_err(backend)?.next_back();
+                match last {
+                    Some(item) => {
+                        let (key, value) = item.map_err(backend)?;
+                        Ok(Some((log_seq(key.value())?, value.value().to_vec())))
+                    }
+                    None => Ok(None),
+                }
+            }
+
+            /// Up to `limit` entries of `chain` from `from_seq` on, in order.
+            pub fn log_scan(
+                &self,
+                chain: &str,
+                from_seq: u64,
+                limit: usize,
+            ) -> Result<Vec<(u64, Vec<u8>)>> {
+                let table = self.txn.open_table(LOG).map_err(backend)?;
+                let (start, end) = (log_key(chain, from_seq), log_key(chain, u64::MAX));
+                let mut out = Vec::new();
+                for item in table.range(start.as_slice()..=end.as_slice()).map_err(backend)? {
+                    if out.len() >= limit {
+                        break;
+                    }
+                    let (key, value) = item.map_err(backend)?;
+                    out.push((log_seq(key.value())?, value.value().to_vec()));
+                }
+                Ok(out)
+            }
+        }
+    };
+}
+
+log_reads!(ReadTxn);
+log_reads!(WriteTxn);
+
+fn log_key(chain: &str, seq: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(chain.len() + 9);
+    key.extend_from_slice(chain.as_bytes());
+    key.push(0);
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}
+
+fn log_seq(key: &[u8]) -> Result<u64> {
+    let tail = key.len().checked_sub(8).and_then(|at| key.get(at..)).unwrap_or_default();
+    let bytes: [u8; 8] =
+        tail.try_into().map_err(|_| Error::Backend("malformed log key".to_owned()))?;
+    Ok(u64::from_be_bytes(bytes))
+}
+
 impl ReadTxn {
     /// Lists kernel catalog records whose key starts with `prefix`.
     pub fn catalog_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
@@ -225,6 +289,21 @@ impl WriteTxn {
     pub fn catalog_remove(&mut self, key: &str) -> Result<bool> {
         let mut table = self.txn.open_table(CATALOG).map_err(backend)?;
         Ok(table.remove(key).map_err(backend)?.is_some())
+    }
+
+    /// Appends `bytes` at `seq` of `chain`; fails if that position is taken,
+    /// so an append-only log can never be rewritten through this API.
+    pub fn log_append(&mut self, chain: &str, seq: u64, bytes: &[u8]) -> Result<()> {
+        let key = log_key(chain, seq);
+        let mut table = self.txn.open_table(LOG).map_err(backend)?;
+        if table.get(key.as_slice()).map_err(backend)?.is_some() {
+            return Err(Error::Conflict {
+                collection: format!("log {chain}"),
+                key: seq.to_string(),
+            });
+        }
+        table.insert(key.as_slice(), bytes).map_err(backend)?;
+        Ok(())
     }
 
     /// Makes every change of this transaction durable; returns after fsync.

@@ -45,6 +45,56 @@ impl CallState {
     }
 }
 
+impl CallState {
+    /// Writes a document change and its audit record in the call's
+    /// transaction: both commit, or neither.
+    fn audited(
+        &mut self,
+        action: &str,
+        def: &CollectionDef,
+        key: &str,
+        after: Option<&str>,
+        write: impl FnOnce(
+            &mut keel_storage::WriteTxn,
+            &keel_storage::Namespace,
+        ) -> keel_storage::Result<bool>,
+    ) -> HostResult<bool> {
+        let ns = self.ns.clone();
+        let record = |before: Option<String>,
+                      caller: Option<String>,
+                      request_id: String,
+                      at: i64,
+                      plugin: String| {
+            let parse = |text: &str| serde_json::from_str::<serde_json::Value>(text).ok();
+            keel_audit::Record {
+                at,
+                actor: caller.unwrap_or_else(|| "kernel".to_owned()),
+                request_id: Some(request_id).filter(|id| !id.is_empty()),
+                action: action.to_owned(),
+                plugin: Some(plugin),
+                collection: Some(def.name.clone()),
+                key: Some(key.to_owned()),
+                before: before.as_deref().and_then(parse),
+                after: after.and_then(parse),
+                detail: None,
+            }
+        };
+        let (caller, request_id, at) =
+            (self.caller.clone(), self.request_id.to_string(), self.now.seconds);
+        let plugin = self.plugin.manifest().id.to_string();
+        let chain = keel_audit::chain_of(Some(ns.tenant()));
+        let result = self.txn.writable().and_then(|txn| {
+            let before = txn.get(&ns, &def.name, key)?;
+            if !write(txn, &ns)? {
+                return Ok(false);
+            }
+            keel_audit::append(txn, &chain, record(before, caller, request_id, at, plugin))?;
+            Ok(true)
+        });
+        self.storage(result)
+    }
+}
+
 fn range(range: KeyRange) -> StorageRange {
     StorageRange { prefix: range.prefix, start: range.start, end: range.end }
 }
@@ -70,8 +120,10 @@ impl Host for CallState {
             Ok(def) => def,
             Err(err) => return Ok(Err(err)),
         };
-        let result = self.txn.writable().and_then(|txn| txn.insert(&self.ns, &def, &key, &value));
-        self.storage(result)
+        let done = self.audited("record.insert", &def, &key, Some(&value), |txn, ns| {
+            txn.insert(ns, &def, &key, &value).map(|()| true)
+        })?;
+        Ok(done.map(drop))
     }
 
     fn put(&mut self, collection: String, key: String, value: String) -> HostResult<()> {
@@ -79,8 +131,10 @@ impl Host for CallState {
             Ok(def) => def,
             Err(err) => return Ok(Err(err)),
         };
-        let result = self.txn.writable().and_then(|txn| txn.put(&self.ns, &def, &key, &value));
-        self.storage(result)
+        let done = self.audited("record.put", &def, &key, Some(&value), |txn, ns| {
+            txn.put(ns, &def, &key, &value).map(|()| true)
+        })?;
+        Ok(done.map(drop))
     }
 
     fn delete(&mut self, collection: String, key: String) -> HostResult<bool> {
@@ -88,8 +142,7 @@ impl Host for CallState {
             Ok(def) => def,
             Err(err) => return Ok(Err(err)),
         };
-        let result = self.txn.writable().and_then(|txn| txn.delete(&self.ns, &def, &key));
-        self.storage(result)
+        self.audited("record.delete", &def, &key, None, |txn, ns| txn.delete(ns, &def, &key))
     }
 
     fn scan(
