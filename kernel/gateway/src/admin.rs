@@ -878,16 +878,34 @@ pub(crate) async fn audit(
     )
 }
 
-/// `GET /admin/tenants/{tenant}/audit/verify`: checks the whole chain.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VerifyQuery {
+    /// An entry count recorded earlier, with its `head`.
+    #[serde(default)]
+    entries: Option<u64>,
+    /// The hash of entry `entries`, recorded earlier.
+    #[serde(default)]
+    head: Option<String>,
+}
+
+/// `GET /admin/tenants/{tenant}/audit/verify?entries=&head=`: checks the whole chain.
 #[utoipa::path(get, path = "/admin/tenants/{tenant}/audit/verify", tag = "audit", params(("tenant" = String, Path)), responses((status = 200, description = "`ok` with the entry count and head hash, or the first broken entry")))]
 pub(crate) async fn audit_verify(
     State(state): State<AppState>,
     headers: HeaderMap,
     tenant: Result<Path<String>, PathRejection>,
+    query: Result<axum::extract::Query<VerifyQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     respond(async {
         let tenant = in_tenant(&state, &headers, path(tenant)?, AUDIT_READ).await?;
-        let outcome = state.platform.audit_verify(&tenant).map_err(Problem::from_platform)?;
+        let axum::extract::Query(query) = query.map_err(|err| Problem::bad_request(err.body_text()))?;
+        let expected = match (query.entries, query.head.as_deref()) {
+            (Some(n), Some(head)) => Some((n, head)),
+            (None, None) => None,
+            _ => return Err(Problem::bad_request("give both entries and head, or neither")),
+        };
+        let outcome = state.platform.audit_verify(&tenant, expected).map_err(Problem::from_platform)?;
         let body = match outcome {
             Ok(summary) => serde_json::json!({ "ok": true, "entries": summary.entries, "head": summary.head }),
             Err(broken) => serde_json::json!({ "ok": false, "broken_at": broken.seq, "reason": broken.reason }),

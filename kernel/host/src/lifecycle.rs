@@ -255,10 +255,15 @@ impl Host {
             .map_err(|err| CallError::Storage(err.to_string()))
     }
 
-    /// Checks `tenant`'s whole chain, on one snapshot.
+    /// Checks `tenant`'s whole chain on one snapshot, then that every
+    /// audited document still holds its last audited value: a change made
+    /// around the kernel (straight into the store) is named too.
+    /// With `expected` (an entry count and head hash recorded earlier, say
+    /// from a signed export), a chain cut short or rewritten since is named.
     pub fn audit_verify(
         &self,
         tenant: &TenantId,
+        expected: Option<(u64, &str)>,
     ) -> Result<Result<keel_audit::Summary, keel_audit::Broken>, CallError> {
         const PAGE: usize = 10_000;
         let storage_err = |err: keel_storage::Error| CallError::Storage(err.to_string());
@@ -272,9 +277,68 @@ impl Host {
             from = page.last().map_or(from, |(seq, _)| seq + 1);
             entries.extend(page);
             if n < PAGE {
-                return Ok(keel_audit::verify(entries));
+                break;
             }
         }
+        let summary = match keel_audit::verify(entries.iter().cloned()) {
+            Ok(summary) => summary,
+            Err(broken) => return Ok(Err(broken)),
+        };
+        if let Some((n, head)) = expected {
+            let at_n =
+                usize::try_from(n).ok().and_then(|n| n.checked_sub(1)).and_then(|i| entries.get(i));
+            let hash_at_n =
+                at_n.and_then(|(_, bytes)| keel_audit::decode(bytes).ok()).map(|s| s.hash);
+            match hash_at_n {
+                None if n > summary.entries => {
+                    return Ok(Err(keel_audit::Broken {
+                        seq: summary.entries + 1,
+                        reason: format!(
+                            "the chain was truncated: {n} entries were recorded, {} remain",
+                            summary.entries
+                        ),
+                    }));
+                }
+                Some(hash) if hash != head => {
+                    return Ok(Err(keel_audit::Broken {
+                        seq: n,
+                        reason: "entry does not match the recorded head: the chain was rewritten"
+                            .to_owned(),
+                    }));
+                }
+                _ => {}
+            }
+        }
+        // The last audited value of each document, by (plugin, collection, key).
+        let mut last: std::collections::BTreeMap<
+            (String, String, String),
+            (u64, Option<serde_json::Value>),
+        > = std::collections::BTreeMap::new();
+        for (_, bytes) in &entries {
+            let Ok(sealed) = keel_audit::decode(bytes) else { continue };
+            let record = sealed.record;
+            if let (Some(plugin), Some(collection), Some(key)) =
+                (record.plugin, record.collection, record.key)
+            {
+                last.insert((plugin, collection, key), (sealed.seq, record.after));
+            }
+        }
+        for ((plugin, collection, key), (seq, audited)) in last {
+            let Ok(plugin_id) = PluginId::new(plugin.as_str()) else { continue };
+            let ns = keel_storage::Namespace::new(tenant.clone(), plugin_id);
+            let stored = txn.get(&ns, &collection, &key).map_err(storage_err)?;
+            let stored: Option<serde_json::Value> =
+                stored.as_deref().and_then(|text| serde_json::from_str(text).ok());
+            if stored != audited {
+                return Ok(Err(keel_audit::Broken {
+                    seq,
+                    reason: format!(
+                        "document {plugin}/{collection}/{key} differs from its last audited value: changed around the kernel"
+                    ),
+                }));
+            }
+        }
+        Ok(Ok(summary))
     }
 
     fn migrate(

@@ -434,12 +434,14 @@ impl Platform {
         self.inner.host.audit_entries(tenant, from, limit).map_err(internal)
     }
 
-    /// Checks `tenant`'s whole audit chain.
+    /// Checks `tenant`'s whole audit chain, and against an entry count and
+    /// head recorded earlier when given.
     pub fn audit_verify(
         &self,
         tenant: &TenantId,
+        expected: Option<(u64, &str)>,
     ) -> Result<Result<keel_audit::Summary, keel_audit::Broken>, PlatformError> {
         self.tenant(tenant)?;
-        self.inner.host.audit_verify(tenant).map_err(internal)
+        self.inner.host.audit_verify(tenant, expected).map_err(internal)
     }
 }

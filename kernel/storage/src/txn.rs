@@ -435,3 +435,32 @@ fn stored_document(bytes: &[u8]) -> Result<serde_json::Value> {
     serde_json::from_slice(bytes)
         .map_err(|err| Error::Backend(format!("stored document is not JSON: {err}")))
 }
+
+#[cfg(feature = "tamper")]
+impl WriteTxn {
+    /// Overwrites (or with `None`, removes) a log entry. Tamper tests only.
+    pub fn tamper_log(&mut self, chain: &str, seq: u64, bytes: Option<&[u8]>) -> Result<()> {
+        let key = log_key(chain, seq);
+        let mut table = self.txn.open_table(LOG).map_err(backend)?;
+        match bytes {
+            Some(bytes) => table.insert(key.as_slice(), bytes).map_err(backend)?,
+            None => table.remove(key.as_slice()).map_err(backend)?,
+        };
+        Ok(())
+    }
+
+    /// Overwrites a document without touching its indexes or the audit
+    /// trail. Tamper tests only.
+    pub fn tamper_doc(
+        &mut self,
+        ns: &Namespace,
+        collection: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<()> {
+        let full = join(&ns.child(collection), key.as_bytes());
+        let mut docs = self.txn.open_table(DOCS).map_err(backend)?;
+        docs.insert(full.as_slice(), value.as_bytes()).map_err(backend)?;
+        Ok(())
+    }
+}

@@ -91,3 +91,104 @@ async fn plugin_lifecycle_is_audited_and_auditors_may_read_the_trail() {
         .expect_problem(403, "forbidden");
     k.stop().await;
 }
+
+/// Applies `tamper` to a copy of `pristine`'s store, boots a kernel on the
+/// copy, and returns what verify says (with `expected` entry count and head).
+async fn verify_after(
+    pristine: &std::path::Path,
+    expected: Option<(u64, &str)>,
+    tamper: impl FnOnce(&mut keel_storage::WriteTxn),
+) -> Value {
+    let case = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(case.path().join("data")).unwrap();
+    std::fs::copy(pristine.join("data/keel.redb"), case.path().join("data/keel.redb")).unwrap();
+    {
+        let storage = keel_storage::Storage::open(
+            &case.path().join("data/keel.redb"),
+            keel_types::Limits::default(),
+        )
+        .unwrap();
+        let mut txn = storage.write().unwrap();
+        tamper(&mut txn);
+        txn.commit().unwrap();
+    }
+    let k = TestKernel::start_in(case.path(), Setup::new(&["finance"])).await;
+    let query = expected.map_or_else(String::new, |(n, head)| format!("?entries={n}&head={head}"));
+    let verdict =
+        k.get(&format!("/admin/tenants/demo/audit/verify{query}")).await.expect(200).clone();
+    k.stop().await;
+    verdict
+}
+
+fn entry(txn: &keel_storage::WriteTxn, seq: u64) -> Vec<u8> {
+    txn.log_scan("tenant/demo", seq, 1).unwrap().remove(0).1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampering_with_the_store_is_detected_and_named() {
+    let pristine = tempfile::tempdir().unwrap();
+    let k = TestKernel::start_in(pristine.path(), Setup::new(&["finance"])).await;
+    for (code, kind) in [("1000", "asset"), ("4000", "income")] {
+        let account = json!({ "code": code, "name": code, "type": kind, "currency": "EUR" });
+        k.post("/api/demo/finance/accounts", account).await.expect(201);
+    }
+    let entry_json = json!({ "date": "2026-03-01", "lines": [{ "account": "1000", "debit": "10" }, { "account": "4000", "credit": "10" }] });
+    k.post("/api/demo/finance/entries", entry_json).await.expect(201);
+    let clean = k.get("/admin/tenants/demo/audit/verify").await.expect(200).clone();
+    assert_eq!(clean["ok"], true);
+    let n = clean["entries"].as_u64().unwrap();
+    let head = clean["head"].as_str().unwrap().to_owned();
+    assert!(n >= 10, "a chain worth tampering with: {n} entries");
+    k.stop().await;
+    let p = pristine.path();
+
+    let edited = verify_after(p, None, |txn| {
+        let text = String::from_utf8(entry(txn, 3))
+            .unwrap()
+            .replace("\"name\":\"4000\"", "\"name\":\"Stolen\"");
+        txn.tamper_log("tenant/demo", 3, Some(text.as_bytes())).unwrap();
+    })
+    .await;
+    assert_eq!(
+        (edited["ok"].as_bool(), edited["broken_at"].as_u64()),
+        (Some(false), Some(3)),
+        "{edited}"
+    );
+    assert!(edited["reason"].as_str().unwrap().contains("edited"), "{edited}");
+
+    let deleted =
+        verify_after(p, None, |txn| txn.tamper_log("tenant/demo", 4, None).unwrap()).await;
+    assert_eq!(deleted["broken_at"], 4, "{deleted}");
+    assert!(deleted["reason"].as_str().unwrap().contains("missing"), "{deleted}");
+
+    let reordered = verify_after(p, None, |txn| {
+        let (two, three) = (entry(txn, 2), entry(txn, 3));
+        txn.tamper_log("tenant/demo", 2, Some(&three)).unwrap();
+        txn.tamper_log("tenant/demo", 3, Some(&two)).unwrap();
+    })
+    .await;
+    assert_eq!(reordered["broken_at"], 2, "{reordered}");
+
+    let truncate = |txn: &mut keel_storage::WriteTxn| {
+        txn.tamper_log("tenant/demo", n, None).unwrap();
+        txn.tamper_log("tenant/demo", n - 1, None).unwrap();
+    };
+    let truncated = verify_after(p, Some((n, &head)), truncate).await;
+    assert_eq!(truncated["ok"], false, "{truncated}");
+    assert!(truncated["reason"].as_str().unwrap().contains("truncated"), "{truncated}");
+
+    let data = verify_after(p, None, |txn| {
+        let ns = keel_storage::Namespace::new(
+            keel_types::TenantId::new("demo").unwrap(),
+            keel_types::PluginId::new("finance").unwrap(),
+        );
+        let forged = r#"{"code":"1000","name":"Cash","type":"asset","currency":"USD"}"#;
+        txn.tamper_doc(&ns, "accounts", "1000", forged).unwrap();
+    })
+    .await;
+    assert_eq!(data["ok"], false, "{data}");
+    assert!(data["reason"].as_str().unwrap().contains("finance/accounts/1000"), "{data}");
+
+    let untouched = verify_after(p, Some((n, &head)), |_| {}).await;
+    assert_eq!(untouched["ok"], true, "{untouched}");
+}
