@@ -49,6 +49,83 @@ pub struct Sealed {
     pub record: Record,
 }
 
+/// Which records a query wants; unset fields match everything, and the
+/// time bounds are inclusive Unix seconds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct Filter {
+    /// Only this actor.
+    #[serde(default)]
+    pub actor: Option<String>,
+    /// Only this plugin.
+    #[serde(default)]
+    pub plugin: Option<String>,
+    /// Only this collection.
+    #[serde(default)]
+    pub collection: Option<String>,
+    /// Only this document key.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// Only this action, such as `record.put`.
+    #[serde(default)]
+    pub action: Option<String>,
+    /// Only at or after this time.
+    #[serde(default)]
+    pub since: Option<i64>,
+    /// Only at or before this time.
+    #[serde(default)]
+    pub until: Option<i64>,
+}
+
+impl Filter {
+    /// Whether `record` is wanted.
+    pub fn matches(&self, record: &Record) -> bool {
+        let same = |want: &Option<String>, have: Option<&str>| {
+            want.as_deref().is_none_or(|w| Some(w) == have)
+        };
+        same(&self.actor, Some(&record.actor))
+            && same(&self.plugin, record.plugin.as_deref())
+            && same(&self.collection, record.collection.as_deref())
+            && same(&self.key, record.key.as_deref())
+            && same(&self.action, Some(&record.action))
+            && self.since.is_none_or(|t| record.at >= t)
+            && self.until.is_none_or(|t| record.at <= t)
+    }
+}
+
+/// Entries of `chain` from `from_seq` that match `filter`: at most `limit`
+/// of them, reading at most `scan_max` entries. Returns the matches and the
+/// position to continue from, if the chain may hold more.
+pub fn search(
+    txn: &ReadTxn,
+    chain: &str,
+    from_seq: u64,
+    filter: &Filter,
+    limit: usize,
+    scan_max: usize,
+) -> keel_storage::Result<(Vec<Sealed>, Option<u64>)> {
+    const PAGE: usize = 1000;
+    let mut found = Vec::new();
+    let mut next = from_seq;
+    let mut n_scanned = 0;
+    while found.len() < limit && n_scanned < scan_max {
+        let batch = page(txn, chain, next, PAGE.min(scan_max - n_scanned))?;
+        let Some(last) = batch.last().map(|e| e.seq) else { return Ok((found, None)) };
+        n_scanned += batch.len();
+        for sealed in batch {
+            next = sealed.seq + 1;
+            if filter.matches(&sealed.record) {
+                found.push(sealed);
+                if found.len() == limit {
+                    break;
+                }
+            }
+        }
+        debug_assert!(found.len() == limit || next == last + 1, "a whole page was read");
+    }
+    let more = txn.log_scan(chain, next, 1)?.first().map(|(seq, _)| *seq);
+    Ok((found, more.map(|_| next)))
+}
+
 /// A chain that checked out.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Summary {

@@ -9,4 +9,6 @@
 
 mod chain;
 
-pub use chain::{Broken, Record, Sealed, Summary, append, chain_of, decode, page, verify};
+pub use chain::{
+    Broken, Filter, Record, Sealed, Summary, append, chain_of, decode, page, search, verify,
+};

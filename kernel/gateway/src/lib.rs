@@ -12,6 +12,7 @@
 mod admin;
 mod api;
 mod auth;
+mod csv;
 mod openapi;
 mod page;
 mod problem;

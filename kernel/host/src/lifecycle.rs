@@ -243,6 +243,21 @@ impl Host {
         keel_audit::append(txn, &keel_audit::chain_of(Some(tenant)), record)
     }
 
+    /// Entries of `tenant`'s trail from `from` matching `filter` (see [`keel_audit::search`]).
+    pub fn audit_search(
+        &self,
+        tenant: &TenantId,
+        from: u64,
+        filter: &keel_audit::Filter,
+        limit: usize,
+        scan_max: usize,
+    ) -> Result<(Vec<keel_audit::Sealed>, Option<u64>), CallError> {
+        let txn = self.inner.storage.read().map_err(|err| CallError::Storage(err.to_string()))?;
+        let chain = keel_audit::chain_of(Some(tenant));
+        keel_audit::search(&txn, &chain, from, filter, limit, scan_max)
+            .map_err(|err| CallError::Storage(err.to_string()))
+    }
+
     /// Up to `limit` audit entries of `tenant` from position `from` on.
     pub fn audit_entries(
         &self,

@@ -64,6 +64,31 @@ pub(crate) enum MemberCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// List a tenant's audit entries (oldest first).
+    List {
+        tenant: String,
+        #[arg(long)]
+        actor: Option<String>,
+        #[arg(long)]
+        plugin: Option<String>,
+        #[arg(long)]
+        action: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Check a tenant's whole chain; with --entries and --head from an
+    /// earlier verify, also detect truncation. Exits 1 if it is broken.
+    Verify {
+        tenant: String,
+        #[arg(long, requires = "head")]
+        entries: Option<u64>,
+        #[arg(long, requires = "entries")]
+        head: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub(crate) enum PluginCommand {
     /// List installed packages.
     List,
@@ -247,6 +272,37 @@ pub(crate) async fn plugin(connection: &Connection, command: PluginCommand) -> a
         }
     };
     show(&value)
+}
+
+pub(crate) async fn audit(connection: &Connection, command: AuditCommand) -> anyhow::Result<()> {
+    use reqwest::Method;
+    match command {
+        AuditCommand::List { tenant, actor, plugin, action, limit } => {
+            let mut path = format!("/admin/tenants/{tenant}/audit?limit={limit}");
+            for (name, value) in [("actor", actor), ("plugin", plugin), ("action", action)] {
+                if let Some(value) = value {
+                    path.push_str(&format!("&{name}={value}"));
+                }
+            }
+            show(&connection.send(Method::GET, &path, None).await?)
+        }
+        AuditCommand::Verify { tenant, entries, head } => {
+            let mut path = format!("/admin/tenants/{tenant}/audit/verify");
+            if let (Some(n), Some(head)) = (entries, head) {
+                path.push_str(&format!("?entries={n}&head={head}"));
+            }
+            let verdict = connection.send(Method::GET, &path, None).await?;
+            show(&verdict)?;
+            if verdict["ok"] != Value::Bool(true) {
+                bail!(
+                    "the audit chain of {tenant} is broken at entry {}: {}",
+                    verdict["broken_at"],
+                    verdict["reason"]
+                );
+            }
+            Ok(())
+        }
+    }
 }
 
 fn show(value: &Value) -> anyhow::Result<()> {

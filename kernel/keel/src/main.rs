@@ -57,6 +57,13 @@ enum Command {
         #[command(flatten)]
         connection: client::Connection,
     },
+    /// Read and verify a tenant's audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: client::AuditCommand,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
     /// Install, inspect, enable, upgrade and disable plugins.
     Plugin {
         #[command(subcommand)]
@@ -126,6 +133,9 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Member { command, connection } => {
             runtime.block_on(client::member(&connection, command))
+        }
+        Command::Audit { command, connection } => {
+            runtime.block_on(client::audit(&connection, command))
         }
         Command::Plugin { command, connection } => {
             runtime.block_on(client::plugin(&connection, command))

@@ -79,6 +79,13 @@ async fn operators_administer_keel_from_the_command_line() {
         let refused = keel_fails(&env, &["member", "set", "acme", "carol", "--role", "wizard"]);
         assert!(refused.contains("422") && refused.contains("wizard"), "{refused}");
         keel(&env, &["plugin", "disable", "acme", "notes"]);
+        let verified = keel(&env, &["audit", "verify", "acme"]);
+        assert!(verified.contains("\"ok\": true"), "{verified}");
+        let listed = keel(&env, &["audit", "list", "acme", "--action", "plugin.disable"]);
+        assert!(listed.contains("plugin.disable") && !listed.contains("plugin.enable"), "{listed}");
+        let truncated =
+            keel_fails(&env, &["audit", "verify", "acme", "--entries", "99", "--head", "00"]);
+        assert!(truncated.contains("broken"), "{truncated}");
         let anonymous = keel_fails(&base, &["tenant", "list"]);
         assert!(anonymous.contains("401") && anonymous.contains("keel login"), "{anonymous}");
         token

@@ -434,6 +434,19 @@ impl Platform {
         self.inner.host.audit_entries(tenant, from, limit).map_err(internal)
     }
 
+    /// Entries of `tenant`'s trail from `from` matching `filter`.
+    pub fn audit_search(
+        &self,
+        tenant: &TenantId,
+        from: u64,
+        filter: &keel_audit::Filter,
+        limit: usize,
+        scan_max: usize,
+    ) -> Result<(Vec<keel_audit::Sealed>, Option<u64>), PlatformError> {
+        self.tenant(tenant)?;
+        self.inner.host.audit_search(tenant, from, filter, limit, scan_max).map_err(internal)
+    }
+
     /// Checks `tenant`'s whole audit chain, and against an entry count and
     /// head recorded earlier when given.
     pub fn audit_verify(

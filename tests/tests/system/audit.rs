@@ -192,3 +192,54 @@ async fn tampering_with_the_store_is_detected_and_named() {
     let untouched = verify_after(p, Some((n, &head)), |_| {}).await;
     assert_eq!(untouched["ok"], true, "{untouched}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_trail_can_be_filtered_and_exported() {
+    let k = TestKernel::start(Setup::new(&["finance"])).await;
+    let alice = k.user_with_roles("alice", "demo", &["accountant"]).await;
+    for code in ["1000", "1100"] {
+        let account = json!({ "code": code, "name": code, "type": "asset", "currency": "EUR" });
+        k.send_as(Some(&alice), "POST", "/api/demo/finance/accounts", Some(account))
+            .await
+            .expect(201);
+    }
+    let by_alice = k.get("/admin/tenants/demo/audit?actor=alice").await;
+    let by_alice = by_alice.expect(200)["entries"].as_array().unwrap().clone();
+    assert_eq!(by_alice.len(), 2);
+    let one_key = k.get("/admin/tenants/demo/audit?collection=accounts&key=1100").await;
+    assert_eq!(one_key.expect(200)["entries"].as_array().unwrap().len(), 1);
+    let enables = k.get("/admin/tenants/demo/audit?action=plugin.enable").await;
+    assert_eq!(enables.expect(200)["entries"][0]["record"]["plugin"], "finance");
+    let future = k.get("/admin/tenants/demo/audit?since=4102444800").await;
+    assert_eq!(future.expect(200)["entries"], json!([]));
+    k.get("/admin/tenants/demo/audit?colour=red").await.expect_problem(400, "bad-request");
+
+    let export = |format: &'static str| {
+        let request = k.request(
+            reqwest::Method::GET,
+            &format!("/admin/tenants/demo/audit/export?format={format}&actor=alice"),
+        );
+        async move {
+            let response = request.send().await.unwrap();
+            let kind = response.headers()["content-type"].to_str().unwrap().to_owned();
+            (kind, response.text().await.unwrap())
+        }
+    };
+    let (kind, jsonl) = export("jsonl").await;
+    assert_eq!(kind, "application/jsonl");
+    let lines: Vec<Value> = jsonl.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1]["record"]["key"], "1100");
+    let (kind, csv) = export("csv").await;
+    assert_eq!(kind, "text/csv");
+    let rows: Vec<&str> = csv.lines().collect();
+    assert!(rows[0].starts_with("seq,at,actor,request_id,action"), "{}", rows[0]);
+    assert_eq!(rows.len(), 3, "a header and two rows");
+    assert!(
+        rows[1].contains(",alice,") && rows[1].contains("\"{\"\"code\"\":\"\"1000\"\""),
+        "{}",
+        rows[1]
+    );
+    k.get("/admin/tenants/demo/audit/export?format=xml").await.expect_problem(400, "bad-request");
+    k.stop().await;
+}
