@@ -4,11 +4,13 @@
 //! entry's hash and the record, so editing, deleting or reordering any
 //! entry breaks the chain at that point, and [`verify`] names it.
 //!
-//! Not yet here: signed chain heads (to detect truncation of the tail),
-//! audit of admin actions and logins, queries by field, and export.
+//! [`HeadSigner`] signs chain heads with the kernel's ed25519 key, so a head
+//! kept elsewhere later proves truncation or rewriting of the chain.
 
 mod chain;
+mod signing;
 
 pub use chain::{
     Broken, Filter, Record, Sealed, Summary, append, chain_of, decode, page, search, verify,
 };
+pub use signing::{HeadSigner, HeadStatement, SignedHead, verify_signed_head};

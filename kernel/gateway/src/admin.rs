@@ -1005,3 +1005,22 @@ pub(crate) async fn audit_verify(
     }
     .await)
 }
+
+/// `GET /admin/tenants/{tenant}/audit/head`: the chain's head, signed with
+/// the kernel's ed25519 key; keep it elsewhere and pass `entries` and `head`
+/// to verify later to detect truncation.
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/audit/head", tag = "audit", params(("tenant" = String, Path)), responses((status = 200, description = "The signed head"), (status = 409, description = "The chain is broken")))]
+pub(crate) async fn audit_head(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    tenant: Result<Path<String>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let tenant = in_tenant(&state, &headers, path(tenant)?, AUDIT_READ).await?;
+            let signed = state.platform.audit_head(&tenant).map_err(Problem::from_platform)?;
+            Ok(Json(signed).into_response())
+        }
+        .await,
+    )
+}

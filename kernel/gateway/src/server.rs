@@ -87,6 +87,7 @@ fn router(platform: Platform) -> Router {
         .route("/admin/tenants/{tenant}/audit", get(crate::admin::audit))
         .route("/admin/tenants/{tenant}/audit/verify", get(crate::admin::audit_verify))
         .route("/admin/tenants/{tenant}/audit/export", get(crate::admin::audit_export))
+        .route("/admin/tenants/{tenant}/audit/head", get(crate::admin::audit_head))
         .route("/admin/tenants/{tenant}/roles", get(crate::admin::roles))
         .route(
             "/admin/tenants/{tenant}/roles/{role}",

@@ -107,8 +107,11 @@ pub async fn start(config: Config) -> anyhow::Result<Kernel> {
         .await
         .context("kernel setup panicked")??;
     let identity = Identity::new(storage, Arc::new(SystemClock), config.session_ttl);
+    let key_path = config.data_dir.join("audit-signing.key");
+    let signer = keel_audit::HeadSigner::load_or_create(&key_path)
+        .with_context(|| format!("loading the audit signing key {}", key_path.display()))?;
     let (platform, generated) =
-        Platform::start(host.clone(), identity, config.admin_password.clone())
+        Platform::start(host.clone(), identity, config.admin_password.clone(), signer)
             .await
             .context("starting identity and authorization")?;
     if let Some(password) = generated {

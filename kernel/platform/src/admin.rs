@@ -458,3 +458,25 @@ impl Platform {
         self.inner.host.audit_verify(tenant, expected).map_err(internal)
     }
 }
+
+impl Platform {
+    /// Signs `tenant`'s current chain head with the kernel's key; refused
+    /// while the chain does not verify.
+    pub fn audit_head(&self, tenant: &TenantId) -> Result<keel_audit::SignedHead, PlatformError> {
+        let summary = match self.audit_verify(tenant, None)? {
+            Ok(summary) => summary,
+            Err(broken) => {
+                return Err(PlatformError::Conflict(format!(
+                    "will not sign a broken chain: {broken}"
+                )));
+            }
+        };
+        let statement = keel_audit::HeadStatement {
+            chain: keel_audit::chain_of(Some(tenant)),
+            entries: summary.entries,
+            head: summary.head,
+            signed_at: self.inner.host.now().seconds,
+        };
+        Ok(self.inner.signer.sign(statement))
+    }
+}

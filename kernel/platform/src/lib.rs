@@ -121,6 +121,8 @@ struct Inner {
     /// storage and the authorization state never drift apart and rules are
     /// checked against a state no one else is changing.
     admin: tokio::sync::Mutex<()>,
+    /// Signs audit chain heads.
+    signer: keel_audit::HeadSigner,
 }
 
 impl Platform {
@@ -132,11 +134,18 @@ impl Platform {
         host: Host,
         identity: Identity,
         admin_password: Option<String>,
+        signer: keel_audit::HeadSigner,
     ) -> Result<(Self, Option<String>), PlatformError> {
         let authz = Authz::new().await.map_err(internal)?;
         let identity = Arc::new(identity);
         let platform = Self {
-            inner: Arc::new(Inner { host, identity, authz, admin: tokio::sync::Mutex::new(()) }),
+            inner: Arc::new(Inner {
+                host,
+                identity,
+                authz,
+                admin: tokio::sync::Mutex::new(()),
+                signer,
+            }),
         };
         platform.define_plugin_roles().await?;
         platform.restore_tenant_roles().await?;

@@ -243,3 +243,31 @@ async fn the_trail_can_be_filtered_and_exported() {
     k.get("/admin/tenants/demo/audit/export?format=xml").await.expect_problem(400, "bad-request");
     k.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heads_are_signed_by_the_kernel_and_prove_truncation_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = TestKernel::start_in(dir.path(), Setup::new(&["finance"])).await;
+    let account = json!({ "code": "1000", "name": "Cash", "type": "asset", "currency": "EUR" });
+    k.post("/api/demo/finance/accounts", account).await.expect(201);
+    let signed: keel_audit::SignedHead =
+        serde_json::from_value(k.get("/admin/tenants/demo/audit/head").await.expect(200).clone())
+            .unwrap();
+    assert!(keel_audit::verify_signed_head(&signed), "a valid ed25519 signature");
+    assert_eq!(signed.statement.chain, "tenant/demo");
+    let mut forged = signed.clone();
+    forged.statement.entries += 1;
+    assert!(!keel_audit::verify_signed_head(&forged));
+    k.stop().await;
+
+    // After a restart the kernel signs with the same key, and the kept head still checks out.
+    let k = TestKernel::start_in(dir.path(), Setup::new(&["finance"])).await;
+    let again: keel_audit::SignedHead =
+        serde_json::from_value(k.get("/admin/tenants/demo/audit/head").await.expect(200).clone())
+            .unwrap();
+    assert_eq!(again.public_key, signed.public_key);
+    let (n, head) = (signed.statement.entries, signed.statement.head);
+    let verdict = k.get(&format!("/admin/tenants/demo/audit/verify?entries={n}&head={head}")).await;
+    assert_eq!(verdict.expect(200)["ok"], true);
+    k.stop().await;
+}
