@@ -1,0 +1,191 @@
+//! A tenant's audit trail: query, export, verify, and signed heads.
+
+use super::*;
+
+/// `?from=&limit=&actor=&plugin=&collection=&key=&action=&since=&until=&format=`
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AuditQuery {
+    #[serde(default)]
+    from: Option<u64>,
+    #[serde(default)]
+    limit: Option<usize>,
+    #[serde(default)]
+    actor: Option<String>,
+    #[serde(default)]
+    plugin: Option<String>,
+    #[serde(default)]
+    collection: Option<String>,
+    #[serde(default)]
+    key: Option<String>,
+    #[serde(default)]
+    action: Option<String>,
+    #[serde(default)]
+    since: Option<i64>,
+    #[serde(default)]
+    until: Option<i64>,
+    /// For export: `jsonl` (default) or `csv`.
+    #[serde(default)]
+    format: Option<String>,
+}
+
+/// Entries read per request at most, however few match.
+const AUDIT_SCAN_MAX: usize = 100_000;
+/// Entries one export returns at most; continue from `x-keel-next`.
+const AUDIT_EXPORT_MAX: usize = 50_000;
+
+impl AuditQuery {
+    fn filter(&self) -> keel_audit::Filter {
+        keel_audit::Filter {
+            actor: self.actor.clone(),
+            plugin: self.plugin.clone(),
+            collection: self.collection.clone(),
+            key: self.key.clone(),
+            action: self.action.clone(),
+            since: self.since,
+            until: self.until,
+        }
+    }
+}
+
+type AuditParams =
+    Result<axum::extract::Query<AuditQuery>, axum::extract::rejection::QueryRejection>;
+
+/// `GET /admin/tenants/{tenant}/audit`: the tenant's audit trail in order,
+/// filtered by actor, plugin, collection, key, action and time.
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/audit", tag = "audit", params(("tenant" = String, Path), ("from" = Option<u64>, Query), ("limit" = Option<usize>, Query), ("actor" = Option<String>, Query), ("plugin" = Option<String>, Query), ("collection" = Option<String>, Query), ("key" = Option<String>, Query), ("action" = Option<String>, Query), ("since" = Option<i64>, Query), ("until" = Option<i64>, Query)), responses((status = 200, description = "Matching entries and the position to continue from")))]
+pub(crate) async fn audit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    tenant: Result<Path<String>, PathRejection>,
+    query: AuditParams,
+) -> Response {
+    respond(
+        async {
+            let tenant = in_tenant(&state, &headers, path(tenant)?, AUDIT_READ).await?;
+            let axum::extract::Query(query) =
+                query.map_err(|err| Problem::bad_request(err.body_text()))?;
+            let limit = query.limit.unwrap_or(100);
+            if limit == 0 || limit > 1000 {
+                return Err(Problem::bad_request("limit must be 1 to 1000"));
+            }
+            let from = query.from.unwrap_or(1).max(1);
+            let (entries, next) = state
+                .platform
+                .audit_search(&tenant, from, &query.filter(), limit, AUDIT_SCAN_MAX)
+                .map_err(Problem::from_platform)?;
+            Ok(Json(serde_json::json!({ "entries": entries, "next": next })).into_response())
+        }
+        .await,
+    )
+}
+
+/// `GET /admin/tenants/{tenant}/audit/export?format=jsonl|csv`: the
+/// (filtered) trail as JSON lines or CSV; `x-keel-next` says where to continue.
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/audit/export", tag = "audit", params(("tenant" = String, Path), ("format" = Option<String>, Query)), responses((status = 200, description = "JSON lines or CSV")))]
+pub(crate) async fn audit_export(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    tenant: Result<Path<String>, PathRejection>,
+    query: AuditParams,
+) -> Response {
+    respond(
+        async {
+            let tenant = in_tenant(&state, &headers, path(tenant)?, AUDIT_READ).await?;
+            let axum::extract::Query(query) =
+                query.map_err(|err| Problem::bad_request(err.body_text()))?;
+            let from = query.from.unwrap_or(1).max(1);
+            let (entries, next) = state
+                .platform
+                .audit_search(&tenant, from, &query.filter(), AUDIT_EXPORT_MAX, AUDIT_SCAN_MAX)
+                .map_err(Problem::from_platform)?;
+            let (body, content_type) = match query.format.as_deref().unwrap_or("jsonl") {
+                "jsonl" => {
+                    let mut out = String::new();
+                    for entry in &entries {
+                        out.push_str(
+                            &serde_json::to_string(entry).map_err(|err| Problem::internal(&err))?,
+                        );
+                        out.push('\n');
+                    }
+                    (out, "application/jsonl")
+                }
+                "csv" => (crate::csv::audit(&entries), "text/csv"),
+                other => {
+                    return Err(Problem::bad_request(format!(
+                        "format {other:?} is not jsonl or csv"
+                    )));
+                }
+            };
+            let mut response = (StatusCode::OK, body).into_response();
+            let headers = response.headers_mut();
+            headers.insert(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static(content_type),
+            );
+            if let Some(next) =
+                next.and_then(|n| axum::http::HeaderValue::from_str(&n.to_string()).ok())
+            {
+                headers.insert("x-keel-next", next);
+            }
+            Ok(response)
+        }
+        .await,
+    )
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VerifyQuery {
+    /// An entry count recorded earlier, with its `head`.
+    #[serde(default)]
+    entries: Option<u64>,
+    /// The hash of entry `entries`, recorded earlier.
+    #[serde(default)]
+    head: Option<String>,
+}
+
+/// `GET /admin/tenants/{tenant}/audit/verify?entries=&head=`: checks the whole chain.
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/audit/verify", tag = "audit", params(("tenant" = String, Path)), responses((status = 200, description = "`ok` with the entry count and head hash, or the first broken entry")))]
+pub(crate) async fn audit_verify(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    tenant: Result<Path<String>, PathRejection>,
+    query: Result<axum::extract::Query<VerifyQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    respond(async {
+        let tenant = in_tenant(&state, &headers, path(tenant)?, AUDIT_READ).await?;
+        let axum::extract::Query(query) = query.map_err(|err| Problem::bad_request(err.body_text()))?;
+        let expected = match (query.entries, query.head.as_deref()) {
+            (Some(n), Some(head)) => Some((n, head)),
+            (None, None) => None,
+            _ => return Err(Problem::bad_request("give both entries and head, or neither")),
+        };
+        let outcome = state.platform.audit_verify(&tenant, expected).map_err(Problem::from_platform)?;
+        let body = match outcome {
+            Ok(summary) => serde_json::json!({ "ok": true, "entries": summary.entries, "head": summary.head }),
+            Err(broken) => serde_json::json!({ "ok": false, "broken_at": broken.seq, "reason": broken.reason }),
+        };
+        Ok(Json(body).into_response())
+    }
+    .await)
+}
+
+/// `GET /admin/tenants/{tenant}/audit/head`: the chain's head, signed with
+/// the kernel's ed25519 key; keep it elsewhere and pass `entries` and `head`
+/// to verify later to detect truncation.
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/audit/head", tag = "audit", params(("tenant" = String, Path)), responses((status = 200, description = "The signed head"), (status = 409, description = "The chain is broken")))]
+pub(crate) async fn audit_head(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    tenant: Result<Path<String>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let tenant = in_tenant(&state, &headers, path(tenant)?, AUDIT_READ).await?;
+            let signed = state.platform.audit_head(&tenant).map_err(Problem::from_platform)?;
+            Ok(Json(signed).into_response())
+        }
+        .await,
+    )
+}

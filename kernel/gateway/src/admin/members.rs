@@ -1,0 +1,337 @@
+//! A tenant's members and their roles, its own roles and segregation-of-duties
+//! rules, and its API tokens.
+
+use super::*;
+
+/// `GET /admin/tenants/{tenant}/members`
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/members", tag = "members", params(("tenant" = String, Path)), responses((status = 200, description = "Members, their roles, and the grantable roles")))]
+pub(crate) async fn members(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    tenant: Result<Path<String>, PathRejection>,
+    query: PageParams,
+) -> Response {
+    respond(
+        async {
+            let tenant = in_tenant(&state, &headers, path(tenant)?, MEMBERS_READ).await?;
+            let members = state.platform.members(&tenant).map_err(Problem::from_platform)?;
+            let mut listed = page("members", members, |m| m.user.to_string(), query)?;
+            listed["grantable_roles"] = serde_json::json!(state.platform.grantable_roles(&tenant));
+            Ok(Json(listed).into_response())
+        }
+        .await,
+    )
+}
+
+/// `GET /admin/tenants/{tenant}/members/{user}`
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/members/{user}", tag = "members", params(("tenant" = String, Path), ("user" = String, Path)), responses((status = 200, description = "The member's roles"), (status = 404, description = "Not a member")))]
+pub(crate) async fn member(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ids: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let (tenant, user) = path(ids)?;
+            let (tenant, user) =
+                (TenantId::new(tenant).map_err(unknown)?, UserId::new(user).map_err(unknown)?);
+            allow(&state.platform, &headers, Scope::Tenant(&tenant), MEMBERS_READ).await?;
+            let members = state.platform.members(&tenant).map_err(Problem::from_platform)?;
+            let member = members.into_iter().find(|m| m.user == user);
+            let member = member
+                .ok_or_else(|| Problem::not_found(format!("{user} is not a member of {tenant}")))?;
+            Ok(Json(member).into_response())
+        }
+        .await,
+    )
+}
+
+/// `DELETE /admin/tenants/{tenant}/members/{user}`: takes every role away.
+#[utoipa::path(delete, path = "/admin/tenants/{tenant}/members/{user}", tag = "members", params(("tenant" = String, Path), ("user" = String, Path)), responses((status = 204, description = "No longer a member")))]
+pub(crate) async fn remove_member(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ids: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let (tenant, user) = path(ids)?;
+            let (tenant, user) =
+                (TenantId::new(tenant).map_err(unknown)?, UserId::new(user).map_err(unknown)?);
+            let actor =
+                allow(&state.platform, &headers, Scope::Tenant(&tenant), MEMBERS_MANAGE).await?;
+            state
+                .platform
+                .set_roles(&actor, &tenant, &user, &[])
+                .await
+                .map_err(Problem::from_platform)?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        .await,
+    )
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Roles {
+    roles: Vec<String>,
+}
+
+/// `PUT /admin/tenants/{tenant}/members/{user}` with `{"roles": [...]}`
+#[utoipa::path(put, path = "/admin/tenants/{tenant}/members/{user}", tag = "members", params(("tenant" = String, Path), ("user" = String, Path)), request_body = Roles, responses((status = 200, description = "The user's roles now"), (status = 404, description = "No such tenant or user"), (status = 422, description = "A role is not grantable")))]
+pub(crate) async fn set_roles(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ids: Result<Path<(String, String)>, PathRejection>,
+    request: Request,
+) -> Response {
+    respond(
+        async {
+            let (tenant, user) = path(ids)?;
+            let (tenant, user) =
+                (TenantId::new(tenant).map_err(unknown)?, UserId::new(user).map_err(unknown)?);
+            let actor =
+                allow(&state.platform, &headers, Scope::Tenant(&tenant), MEMBERS_MANAGE).await?;
+            let body: Roles = json(request, body_limit(&state)).await?;
+            let roles = state
+                .platform
+                .set_roles(&actor, &tenant, &user, &body.roles)
+                .await
+                .map_err(Problem::from_platform)?;
+            Ok(Json(serde_json::json!({ "tenant": tenant, "user": user, "roles": roles }))
+                .into_response())
+        }
+        .await,
+    )
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewToken {
+    name: String,
+    roles: Vec<String>,
+    expires_in_days: u32,
+}
+
+/// `POST /admin/tenants/{tenant}/tokens`: the secret is in this answer only.
+#[utoipa::path(post, path = "/admin/tenants/{tenant}/tokens", tag = "tokens", params(("tenant" = String, Path)), request_body = NewToken, responses((status = 201, description = "The token and its secret, shown only now")))]
+pub(crate) async fn create_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    tenant: Result<Path<String>, PathRejection>,
+    request: Request,
+) -> Response {
+    respond(
+        async {
+            let (tenant, actor) =
+                in_tenant_as(&state, &headers, path(tenant)?, TOKENS_MANAGE).await?;
+            let body: NewToken = json(request, body_limit(&state)).await?;
+            let (token, secret) = state
+                .platform
+                .create_token(&actor, &tenant, &body.name, &body.roles, body.expires_in_days)
+                .await
+                .map_err(Problem::from_platform)?;
+            Ok((StatusCode::CREATED, Json(serde_json::json!({ "token": token, "secret": secret })))
+                .into_response())
+        }
+        .await,
+    )
+}
+
+/// `GET /admin/tenants/{tenant}/tokens`
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/tokens", tag = "tokens", params(("tenant" = String, Path)), responses((status = 200, description = "The tenant's tokens, without secrets")))]
+pub(crate) async fn tokens(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    tenant: Result<Path<String>, PathRejection>,
+    query: PageParams,
+) -> Response {
+    respond(
+        async {
+            let tenant = in_tenant(&state, &headers, path(tenant)?, TOKENS_MANAGE).await?;
+            let tokens = state.platform.tokens(&tenant).map_err(Problem::from_platform)?;
+            Ok(Json(page("tokens", tokens, |t| t.id.clone(), query)?).into_response())
+        }
+        .await,
+    )
+}
+
+/// `GET /admin/tenants/{tenant}/tokens/{id}`
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/tokens/{id}", tag = "tokens", params(("tenant" = String, Path), ("id" = String, Path)), responses((status = 200, description = "The token, without its secret"), (status = 404, description = "No such token")))]
+pub(crate) async fn token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ids: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let (tenant, id) = path(ids)?;
+            let tenant = in_tenant(&state, &headers, tenant, TOKENS_MANAGE).await?;
+            let tokens = state.platform.tokens(&tenant).map_err(Problem::from_platform)?;
+            let token = tokens
+                .into_iter()
+                .find(|t| t.id == id)
+                .ok_or_else(|| Problem::not_found(format!("token {id} does not exist")))?;
+            Ok(Json(token).into_response())
+        }
+        .await,
+    )
+}
+
+/// `DELETE /admin/tenants/{tenant}/tokens/{id}`: revokes at once.
+#[utoipa::path(delete, path = "/admin/tenants/{tenant}/tokens/{id}", tag = "tokens", params(("tenant" = String, Path), ("id" = String, Path)), responses((status = 204, description = "Revoked"), (status = 404, description = "No such token")))]
+pub(crate) async fn revoke_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ids: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let (tenant, id) = path(ids)?;
+            let tenant = in_tenant(&state, &headers, tenant, TOKENS_MANAGE).await?;
+            state.platform.revoke_token(&tenant, &id).await.map_err(Problem::from_platform)?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        .await,
+    )
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Permissions {
+    permissions: Vec<String>,
+}
+
+/// `GET /admin/tenants/{tenant}/roles`
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/roles", tag = "roles", params(("tenant" = String, Path)), responses((status = 200, description = "Grantable roles and what each grants")))]
+pub(crate) async fn roles(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    tenant: Result<Path<String>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let tenant = in_tenant(&state, &headers, path(tenant)?, MEMBERS_READ).await?;
+            let roles =
+                state.platform.tenant_roles(&tenant).await.map_err(Problem::from_platform)?;
+            Ok(Json(serde_json::json!({ "roles": roles })).into_response())
+        }
+        .await,
+    )
+}
+
+/// `PUT /admin/tenants/{tenant}/roles/{role}` with `{"permissions": [...]}`
+#[utoipa::path(put, path = "/admin/tenants/{tenant}/roles/{role}", tag = "roles", params(("tenant" = String, Path), ("role" = String, Path)), request_body = Permissions, responses((status = 200, description = "Defined"), (status = 409, description = "A built-in or plugin role, or a member would break a segregation-of-duties rule"), (status = 422, description = "A malformed permission")))]
+pub(crate) async fn define_role(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ids: Result<Path<(String, String)>, PathRejection>,
+    request: Request,
+) -> Response {
+    respond(async {
+        let (tenant, role) = path(ids)?;
+        let (tenant, actor) = in_tenant_as(&state, &headers, tenant, ROLES_MANAGE).await?;
+        let body: Permissions = json(request, body_limit(&state)).await?;
+        state.platform.define_tenant_role(&actor, &tenant, &role, &body.permissions).await.map_err(Problem::from_platform)?;
+        Ok(Json(serde_json::json!({ "tenant": tenant, "role": role, "permissions": body.permissions })).into_response())
+    }
+    .await)
+}
+
+/// `GET /admin/tenants/{tenant}/sod`
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/sod", tag = "roles", params(("tenant" = String, Path)), responses((status = 200, description = "Segregation-of-duties rules")))]
+pub(crate) async fn sod_rules(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    tenant: Result<Path<String>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let tenant = in_tenant(&state, &headers, path(tenant)?, MEMBERS_READ).await?;
+            let rules = state.platform.sod_rules(&tenant).map_err(Problem::from_platform)?;
+            Ok(Json(serde_json::json!({ "rules": rules })).into_response())
+        }
+        .await,
+    )
+}
+
+/// `PUT /admin/tenants/{tenant}/sod/{rule}` with `{"permissions": [a, b]}`
+#[utoipa::path(put, path = "/admin/tenants/{tenant}/sod/{rule}", tag = "roles", params(("tenant" = String, Path), ("rule" = String, Path)), request_body = Permissions, responses((status = 200, description = "Defined"), (status = 409, description = "Someone already holds all the permissions"), (status = 422, description = "Malformed")))]
+pub(crate) async fn put_sod_rule(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ids: Result<Path<(String, String)>, PathRejection>,
+    request: Request,
+) -> Response {
+    respond(async {
+        let (tenant, rule) = path(ids)?;
+        let tenant = in_tenant(&state, &headers, tenant, ROLES_MANAGE).await?;
+        let body: Permissions = json(request, body_limit(&state)).await?;
+        state.platform.put_sod_rule(&tenant, &rule, &body.permissions).await.map_err(Problem::from_platform)?;
+        Ok(Json(serde_json::json!({ "tenant": tenant, "rule": rule, "permissions": body.permissions })).into_response())
+    }
+    .await)
+}
+
+/// `GET /admin/tenants/{tenant}/roles/{role}`
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/roles/{role}", tag = "roles", params(("tenant" = String, Path), ("role" = String, Path)), responses((status = 200, description = "The role and what it grants"), (status = 404, description = "Not grantable here")))]
+pub(crate) async fn role(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ids: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let (tenant, role) = path(ids)?;
+            let tenant = in_tenant(&state, &headers, tenant, MEMBERS_READ).await?;
+            let roles =
+                state.platform.tenant_roles(&tenant).await.map_err(Problem::from_platform)?;
+            let found = roles.into_iter().find(|r| r.id == role);
+            let found = found.ok_or_else(|| {
+                Problem::not_found(format!("role {role:?} is not grantable in {tenant}"))
+            })?;
+            Ok(Json(found).into_response())
+        }
+        .await,
+    )
+}
+
+/// `DELETE /admin/tenants/{tenant}/roles/{role}`: only the tenant's own roles, and only when no one holds them.
+#[utoipa::path(delete, path = "/admin/tenants/{tenant}/roles/{role}", tag = "roles", params(("tenant" = String, Path), ("role" = String, Path)), responses((status = 204, description = "Deleted"), (status = 409, description = "Someone holds it")))]
+pub(crate) async fn delete_role(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ids: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let (tenant, role) = path(ids)?;
+            let tenant = in_tenant(&state, &headers, tenant, ROLES_MANAGE).await?;
+            state
+                .platform
+                .delete_tenant_role(&tenant, &role)
+                .await
+                .map_err(Problem::from_platform)?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        .await,
+    )
+}
+
+/// `DELETE /admin/tenants/{tenant}/sod/{rule}`
+#[utoipa::path(delete, path = "/admin/tenants/{tenant}/sod/{rule}", tag = "roles", params(("tenant" = String, Path), ("rule" = String, Path)), responses((status = 204, description = "Deleted"), (status = 404, description = "No such rule")))]
+pub(crate) async fn delete_sod_rule(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ids: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let (tenant, rule) = path(ids)?;
+            let tenant = in_tenant(&state, &headers, tenant, ROLES_MANAGE).await?;
+            state.platform.delete_sod_rule(&tenant, &rule).await.map_err(Problem::from_platform)?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        .await,
+    )
+}

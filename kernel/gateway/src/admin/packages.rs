@@ -1,0 +1,182 @@
+//! Plugin packages (install, list, inspect) and enabling them per tenant.
+
+use super::*;
+
+#[derive(Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Enable {
+    /// The version to run (default: the newest installed).
+    #[serde(default)]
+    version: Option<String>,
+    /// Report what would happen, run the migration, and roll it all back.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// `PUT /admin/tenants/{tenant}/plugins/{plugin}` with an optional
+/// `{"version", "dry_run"}`: enables, upgrades (running `migrate`), or
+/// reports what an upgrade would do.
+#[utoipa::path(put, path = "/admin/tenants/{tenant}/plugins/{plugin}", tag = "plugins", params(("tenant" = String, Path), ("plugin" = String, Path)), request_body(content = Option<Enable>, description = "Optional: a version and dry_run"), responses((status = 200, description = "What was (or, in a dry run, would be) done"), (status = 409, description = "A downgrade"), (status = 422, description = "The migration failed; nothing changed")))]
+pub(crate) async fn enable_plugin(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ids: Result<Path<(String, String)>, PathRejection>,
+    request: Request,
+) -> Response {
+    respond(
+        async {
+            let (tenant, plugin) = path(ids)?;
+            let (tenant, plugin) =
+                (TenantId::new(tenant).map_err(unknown)?, PluginId::new(plugin).map_err(unknown)?);
+            let actor =
+                allow(&state.platform, &headers, Scope::Tenant(&tenant), PLUGINS_MANAGE).await?;
+            let limit = body_limit(&state);
+            let bytes = crate::api::read_body(request.into_body(), limit).await?;
+            let body: Enable = if bytes.is_empty() {
+                Enable::default()
+            } else {
+                serde_json::from_slice(&bytes)
+                    .map_err(|err| Problem::bad_request(format!("request body: {err}")))?
+            };
+            let report = state
+                .platform
+                .enable_plugin(&actor, &tenant, &plugin, body.version, body.dry_run)
+                .await
+                .map_err(Problem::from_platform)?;
+            Ok(Json(serde_json::json!({ "tenant": tenant, "report": report })).into_response())
+        }
+        .await,
+    )
+}
+
+/// `DELETE /admin/tenants/{tenant}/plugins/{plugin}`: stops serving; data is kept.
+#[utoipa::path(delete, path = "/admin/tenants/{tenant}/plugins/{plugin}", tag = "plugins", params(("tenant" = String, Path), ("plugin" = String, Path)), responses((status = 204, description = "Disabled; data kept")))]
+pub(crate) async fn disable_plugin(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ids: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let (tenant, plugin) = path(ids)?;
+            let (tenant, plugin) =
+                (TenantId::new(tenant).map_err(unknown)?, PluginId::new(plugin).map_err(unknown)?);
+            let actor =
+                allow(&state.platform, &headers, Scope::Tenant(&tenant), PLUGINS_MANAGE).await?;
+            state
+                .platform
+                .disable_plugin(&actor, &tenant, &plugin)
+                .await
+                .map_err(Problem::from_platform)?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        .await,
+    )
+}
+
+/// `POST /admin/packages` with the component bytes as the body.
+#[utoipa::path(post, path = "/admin/packages", tag = "packages", request_body(content = Vec<u8>, content_type = "application/wasm"), responses((status = 201, description = "Installed"), (status = 200, description = "Already installed"), (status = 422, description = "Not a valid plugin component")))]
+pub(crate) async fn install_package(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    request: Request,
+) -> Response {
+    respond(
+        async {
+            allow(&state.platform, &headers, Scope::Platform, PACKAGES_MANAGE).await?;
+            let limit = state.platform.host().limits().package_bytes_max;
+            let wasm = crate::api::read_body(request.into_body(), limit).await?;
+            if wasm.is_empty() {
+                return Err(Problem::bad_request("the body must be a plugin component (.wasm)"));
+            }
+            let (plugin, created) =
+                state.platform.install_package(wasm).await.map_err(Problem::from_platform)?;
+            let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+            Ok((status, Json(package_json(&plugin, false))).into_response())
+        }
+        .await,
+    )
+}
+
+/// `GET /admin/packages`
+#[utoipa::path(get, path = "/admin/packages", tag = "packages", responses((status = 200, description = "Installed packages")))]
+pub(crate) async fn packages(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: PageParams,
+) -> Response {
+    respond(
+        async {
+            allow(&state.platform, &headers, Scope::Platform, PACKAGES_READ).await?;
+            let packages: Vec<_> =
+                state.platform.packages().iter().map(|p| package_json(p, false)).collect();
+            let key = |p: &serde_json::Value| {
+                format!(
+                    "{}@{:0>10}",
+                    p["id"].as_str().unwrap_or_default(),
+                    p["digest"].as_str().unwrap_or_default()
+                )
+            };
+            Ok(Json(page("packages", packages, key, query)?).into_response())
+        }
+        .await,
+    )
+}
+
+/// `GET /admin/packages/{plugin}/{version}`: what the package declares and asks for.
+#[utoipa::path(get, path = "/admin/packages/{plugin}/{version}", tag = "packages", params(("plugin" = String, Path), ("version" = String, Path)), responses((status = 200, description = "What the package declares and imports")))]
+pub(crate) async fn package(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ids: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let (plugin, version) = path(ids)?;
+            let plugin = PluginId::new(plugin).map_err(unknown)?;
+            allow(&state.platform, &headers, Scope::Platform, PACKAGES_READ).await?;
+            let package =
+                state.platform.package(&plugin, &version).map_err(Problem::from_platform)?;
+            Ok(Json(package_json(&package, true)).into_response())
+        }
+        .await,
+    )
+}
+
+/// A package as the admin API shows it; `detailed` adds everything the
+/// manifest declares and the component's imports and exports.
+fn package_json(plugin: &Plugin, detailed: bool) -> serde_json::Value {
+    let m = plugin.manifest();
+    let mut json = serde_json::json!({
+        "id": m.id, "version": m.version, "digest": plugin.digest(),
+        "name": m.name, "description": m.description, "world": m.world,
+    });
+    if detailed {
+        json["permissions"] = m
+            .permissions
+            .iter()
+            .map(|p| serde_json::json!({ "id": p.id, "description": p.description }))
+            .collect();
+        json["roles"] = m.roles.iter().map(|r| serde_json::json!({ "id": r.id, "description": r.description, "permissions": r.permissions })).collect();
+        json["collections"] = m
+            .collections
+            .iter()
+            .map(|c| {
+                let indexes: Vec<_> = c
+                    .indexes
+                    .iter()
+                    .map(|i| serde_json::json!({ "name": i.name, "field": i.field.as_str() }))
+                    .collect();
+                serde_json::json!({ "name": c.name, "indexes": indexes, "sensitive": c.sensitive })
+            })
+            .collect();
+        json["operations"] = m
+            .operations
+            .iter()
+            .map(|o| serde_json::json!({ "id": o.id, "method": o.method.as_str(), "path": o.path.to_string(), "permission": o.permission, "summary": o.summary }))
+            .collect();
+        json["imports"] = serde_json::json!(plugin.imports());
+        json["exports"] = serde_json::json!(plugin.exports());
+    }
+    json
+}

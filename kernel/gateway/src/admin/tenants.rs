@@ -1,0 +1,126 @@
+//! `/admin/tenants`: create, list, get, rename and delete tenants.
+
+use super::*;
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewTenant {
+    id: String,
+    name: String,
+}
+
+/// `POST /admin/tenants`
+#[utoipa::path(post, path = "/admin/tenants", tag = "tenants", request_body = NewTenant, responses((status = 201, description = "Created"), (status = 409, description = "Exists"), (status = 422, description = "Invalid")))]
+pub(crate) async fn create_tenant(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    request: Request,
+) -> Response {
+    respond(
+        async {
+            allow(&state.platform, &headers, Scope::Platform, TENANTS_MANAGE).await?;
+            let body: NewTenant = json(request, body_limit(&state)).await?;
+            let tenant = TenantId::new(&body.id).map_err(|err| {
+                Problem::from_platform(keel_platform::PlatformError::Invalid(err.to_string()))
+            })?;
+            let created = state
+                .platform
+                .create_tenant(&tenant, &body.name)
+                .map_err(Problem::from_platform)?;
+            Ok((
+                StatusCode::CREATED,
+                Json(serde_json::json!({ "id": created.id, "name": created.name })),
+            )
+                .into_response())
+        }
+        .await,
+    )
+}
+
+/// `GET /admin/tenants`
+#[utoipa::path(get, path = "/admin/tenants", tag = "tenants", responses((status = 200, description = "Every tenant")))]
+pub(crate) async fn tenants(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: PageParams,
+) -> Response {
+    respond(
+        async {
+            allow(&state.platform, &headers, Scope::Platform, TENANTS_MANAGE).await?;
+            let tenants = state.platform.tenants().map_err(Problem::from_platform)?;
+            let tenants: Vec<_> = tenants.iter().map(tenant_json).collect();
+            let key = |t: &serde_json::Value| t["id"].as_str().unwrap_or_default().to_owned();
+            Ok(Json(page("tenants", tenants, key, query)?).into_response())
+        }
+        .await,
+    )
+}
+
+fn tenant_json(tenant: &keel_host::TenantInfo) -> serde_json::Value {
+    serde_json::json!({ "id": tenant.id, "name": tenant.name })
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TenantUpdate {
+    name: String,
+}
+
+/// `GET /admin/tenants/{tenant}`
+#[utoipa::path(get, path = "/admin/tenants/{tenant}", tag = "tenants", params(("tenant" = String, Path)), responses((status = 200, description = "The tenant"), (status = 404, description = "No such tenant")))]
+pub(crate) async fn tenant(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    tenant: Result<Path<String>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let tenant = TenantId::new(path(tenant)?).map_err(unknown)?;
+            allow(&state.platform, &headers, Scope::Platform, TENANTS_MANAGE).await?;
+            let found = state.platform.tenant(&tenant).map_err(Problem::from_platform)?;
+            Ok(Json(tenant_json(&found)).into_response())
+        }
+        .await,
+    )
+}
+
+/// `PATCH /admin/tenants/{tenant}` with `{"name"}`
+#[utoipa::path(patch, path = "/admin/tenants/{tenant}", tag = "tenants", params(("tenant" = String, Path)), request_body = TenantUpdate, responses((status = 200, description = "Renamed")))]
+pub(crate) async fn update_tenant(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    tenant: Result<Path<String>, PathRejection>,
+    request: Request,
+) -> Response {
+    respond(
+        async {
+            let tenant = TenantId::new(path(tenant)?).map_err(unknown)?;
+            allow(&state.platform, &headers, Scope::Platform, TENANTS_MANAGE).await?;
+            let body: TenantUpdate = json(request, body_limit(&state)).await?;
+            let renamed = state
+                .platform
+                .rename_tenant(&tenant, &body.name)
+                .map_err(Problem::from_platform)?;
+            Ok(Json(tenant_json(&renamed)).into_response())
+        }
+        .await,
+    )
+}
+
+/// `DELETE /admin/tenants/{tenant}`: only a tenant that never had plugins.
+#[utoipa::path(delete, path = "/admin/tenants/{tenant}", tag = "tenants", params(("tenant" = String, Path)), responses((status = 204, description = "Deleted"), (status = 409, description = "It has had plugins and may hold their data")))]
+pub(crate) async fn delete_tenant(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    tenant: Result<Path<String>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let tenant = TenantId::new(path(tenant)?).map_err(unknown)?;
+            allow(&state.platform, &headers, Scope::Platform, TENANTS_MANAGE).await?;
+            state.platform.delete_tenant(&tenant).await.map_err(Problem::from_platform)?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        .await,
+    )
+}
