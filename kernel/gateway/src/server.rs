@@ -84,6 +84,8 @@ fn router(platform: Platform) -> Router {
             "/admin/tenants/{tenant}/plugins/{plugin}",
             put(crate::admin::enable_plugin).delete(crate::admin::disable_plugin),
         )
+        .route("/admin/audit", get(crate::admin::platform_audit))
+        .route("/admin/audit/verify", get(crate::admin::platform_audit_verify))
         .route("/admin/tenants/{tenant}/audit", get(crate::admin::audit))
         .route("/admin/tenants/{tenant}/audit/verify", get(crate::admin::audit_verify))
         .route("/admin/tenants/{tenant}/audit/export", get(crate::admin::audit_export))

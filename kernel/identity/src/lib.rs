@@ -196,6 +196,7 @@ impl Identity {
             password::verify(password, record.as_ref().map(|r| r.password_hash.as_str()));
         let (Some(record), true) = (record, verified) else {
             tracing::warn!(user, source, "failed login");
+            self.audit_failed_login(user, source)?;
             return Err(IdentityError::BadCredentials);
         };
         let id = UserId::new(user).map_err(|err| IdentityError::Invalid(err.to_string()))?;
@@ -203,6 +204,7 @@ impl Identity {
             let Some(code) = totp else { return Err(IdentityError::TotpRequired) };
             if self.totp_check(&id, code, true)? != Some(true) {
                 tracing::warn!(user, source, "failed login: wrong one-time code");
+                self.audit_failed_login(user, source)?;
                 return Err(IdentityError::BadCredentials);
             }
         }
@@ -213,7 +215,34 @@ impl Identity {
             (record.session_generation, &record.nonce),
             self.clock.now().seconds,
             self.session_ttl,
+            self.login_record("auth.login", user, source),
         )
+    }
+
+    /// The audit record of a login attempt by `user` from `source`.
+    fn login_record(&self, action: &str, user: &str, source: &str) -> keel_audit::Record {
+        // The name comes from the client: keep a bounded, printable prefix.
+        let actor: String = user.chars().filter(|c| !c.is_control()).take(64).collect();
+        keel_audit::Record {
+            at: self.clock.now().seconds,
+            actor,
+            request_id: None,
+            action: action.to_owned(),
+            plugin: None,
+            collection: None,
+            key: None,
+            before: None,
+            after: None,
+            detail: Some(format!("from {source}")),
+        }
+    }
+
+    /// Records a failed login on the platform chain.
+    fn audit_failed_login(&self, user: &str, source: &str) -> Result<(), IdentityError> {
+        let mut txn = self.storage.write().map_err(storage)?;
+        let record = self.login_record("auth.login-failed", user, source);
+        keel_audit::append(&mut txn, &keel_audit::chain_of(None), record).map_err(storage)?;
+        txn.commit().map_err(storage)
     }
 
     /// A slot for one password hash; logins beyond the limit are refused

@@ -61,6 +61,7 @@ pub(crate) fn open(
     (generation, user_nonce): (u64, &str),
     now: i64,
     ttl: Duration,
+    audit: keel_audit::Record,
 ) -> Result<Session, IdentityError> {
     let mut secret = [0u8; 32];
     rand::rng().fill(&mut secret);
@@ -75,6 +76,8 @@ pub(crate) fn open(
     };
     let mut txn = storage.write().map_err(crate::storage)?;
     txn.catalog_put(&key(&token), &to_json(&record)?).map_err(crate::storage)?;
+    // The login and its audit record commit together.
+    keel_audit::append(&mut txn, &keel_audit::chain_of(None), audit).map_err(crate::storage)?;
     txn.commit().map_err(crate::storage)?;
     Ok(Session { token, user: user.clone(), expires_at })
 }

@@ -444,7 +444,7 @@ impl Platform {
         scan_max: usize,
     ) -> Result<(Vec<keel_audit::Sealed>, Option<u64>), PlatformError> {
         self.tenant(tenant)?;
-        self.inner.host.audit_search(tenant, from, filter, limit, scan_max).map_err(internal)
+        self.inner.host.audit_search(Some(tenant), from, filter, limit, scan_max).map_err(internal)
     }
 
     /// Checks `tenant`'s whole audit chain, and against an entry count and
@@ -455,7 +455,7 @@ impl Platform {
         expected: Option<(u64, &str)>,
     ) -> Result<Result<keel_audit::Summary, keel_audit::Broken>, PlatformError> {
         self.tenant(tenant)?;
-        self.inner.host.audit_verify(tenant, expected).map_err(internal)
+        self.inner.host.audit_verify(Some(tenant), expected).map_err(internal)
     }
 }
 
@@ -478,5 +478,25 @@ impl Platform {
             signed_at: self.inner.host.now().seconds,
         };
         Ok(self.inner.signer.sign(statement))
+    }
+}
+
+impl Platform {
+    /// Entries of the platform's own chain (logins, failed logins) matching `filter`.
+    pub fn platform_audit_search(
+        &self,
+        from: u64,
+        filter: &keel_audit::Filter,
+        limit: usize,
+        scan_max: usize,
+    ) -> Result<(Vec<keel_audit::Sealed>, Option<u64>), PlatformError> {
+        self.inner.host.audit_search(None, from, filter, limit, scan_max).map_err(internal)
+    }
+
+    /// Checks the platform's own chain.
+    pub fn platform_audit_verify(
+        &self,
+    ) -> Result<Result<keel_audit::Summary, keel_audit::Broken>, PlatformError> {
+        self.inner.host.audit_verify(None, None).map_err(internal)
     }
 }

@@ -271,3 +271,29 @@ async fn heads_are_signed_by_the_kernel_and_prove_truncation_later() {
     assert_eq!(verdict.expect(200)["ok"], true);
     k.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logins_and_failed_logins_are_audited_on_the_platform_chain() {
+    let k = TestKernel::start(Setup::new(&["finance"])).await;
+    let wrong = json!({ "user": "admin", "password": "not the password at all" });
+    k.send_as(None, "POST", "/auth/login", Some(wrong))
+        .await
+        .expect_problem(401, "bad-credentials");
+    let trail =
+        k.get("/admin/audit?limit=1000").await.expect(200)["entries"].as_array().unwrap().clone();
+    let actions: Vec<&str> =
+        trail.iter().map(|e| e["record"]["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        actions,
+        ["auth.login", "auth.login-failed"],
+        "the harness's own login, then the failure"
+    );
+    assert_eq!(trail[1]["record"]["actor"], "admin");
+    assert!(trail[1]["record"]["detail"].as_str().unwrap().starts_with("from 127.0.0.1"));
+    let failed = k.get("/admin/audit?action=auth.login-failed").await;
+    assert_eq!(failed.expect(200)["entries"].as_array().unwrap().len(), 1);
+    let verified = k.get("/admin/audit/verify").await;
+    assert_eq!(verified.expect(200)["ok"], true);
+    assert_eq!(verified.body["entries"], 2);
+    k.stop().await;
+}

@@ -189,3 +189,50 @@ pub(crate) async fn audit_head(
         .await,
     )
 }
+
+/// `GET /admin/audit`: the platform's own chain (logins and failed logins), with the same filters.
+#[utoipa::path(get, path = "/admin/audit", tag = "audit", responses((status = 200, description = "Matching entries and the position to continue from")))]
+pub(crate) async fn platform_audit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: AuditParams,
+) -> Response {
+    respond(
+        async {
+            allow(&state.platform, &headers, Scope::Platform, AUDIT_READ).await?;
+            let axum::extract::Query(query) =
+                query.map_err(|err| Problem::bad_request(err.body_text()))?;
+            let limit = query.limit.unwrap_or(100);
+            if limit == 0 || limit > 1000 {
+                return Err(Problem::bad_request("limit must be 1 to 1000"));
+            }
+            let from = query.from.unwrap_or(1).max(1);
+            let (entries, next) = state
+                .platform
+                .platform_audit_search(from, &query.filter(), limit, AUDIT_SCAN_MAX)
+                .map_err(Problem::from_platform)?;
+            Ok(Json(serde_json::json!({ "entries": entries, "next": next })).into_response())
+        }
+        .await,
+    )
+}
+
+/// `GET /admin/audit/verify`: checks the platform's own chain.
+#[utoipa::path(get, path = "/admin/audit/verify", tag = "audit", responses((status = 200, description = "`ok` with the entry count and head, or the first broken entry")))]
+pub(crate) async fn platform_audit_verify(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Response {
+    respond(
+        async {
+            allow(&state.platform, &headers, Scope::Platform, AUDIT_READ).await?;
+            let outcome = state.platform.platform_audit_verify().map_err(Problem::from_platform)?;
+            let body = match outcome {
+                Ok(summary) => serde_json::json!({ "ok": true, "entries": summary.entries, "head": summary.head }),
+                Err(broken) => serde_json::json!({ "ok": false, "broken_at": broken.seq, "reason": broken.reason }),
+            };
+            Ok(Json(body).into_response())
+        }
+        .await,
+    )
+}
