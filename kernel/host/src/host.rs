@@ -102,9 +102,11 @@ impl Host {
     pub fn load(&self, wasm: &[u8]) -> Result<Arc<Plugin>, LoadError> {
         let inner = &self.inner;
         let manifest = package::manifest_of(wasm)?;
-        let version = Version::parse(&manifest.version).ok_or_else(|| LoadError::Duplicate {
-            id: manifest.id.to_string(),
-            version: manifest.version.clone(),
+        let version = Version::parse(&manifest.version).ok_or_else(|| {
+            keel_manifest::ManifestError::Syntax(format!(
+                "version {:?} is not MAJOR.MINOR.PATCH",
+                manifest.version
+            ))
         })?;
         if let Some(existing) = self.package(&manifest.id, version) {
             if existing.digest() == package::digest(wasm) {

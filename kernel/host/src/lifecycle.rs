@@ -258,18 +258,6 @@ impl Host {
             .map_err(|err| CallError::Storage(err.to_string()))
     }
 
-    /// Up to `limit` audit entries of `tenant` from position `from` on.
-    pub fn audit_entries(
-        &self,
-        tenant: &TenantId,
-        from: u64,
-        limit: usize,
-    ) -> Result<Vec<keel_audit::Sealed>, CallError> {
-        let txn = self.inner.storage.read().map_err(|err| CallError::Storage(err.to_string()))?;
-        keel_audit::page(&txn, &keel_audit::chain_of(Some(tenant)), from, limit)
-            .map_err(|err| CallError::Storage(err.to_string()))
-    }
-
     /// Checks `tenant`'s whole chain on one snapshot, then that every
     /// audited document still holds its last audited value: a change made
     /// around the kernel (straight into the store) is named too.

@@ -423,17 +423,6 @@ impl Platform {
 }
 
 impl Platform {
-    /// Up to `limit` entries of `tenant`'s audit chain from position `from`.
-    pub fn audit_entries(
-        &self,
-        tenant: &TenantId,
-        from: u64,
-        limit: usize,
-    ) -> Result<Vec<keel_audit::Sealed>, PlatformError> {
-        self.tenant(tenant)?;
-        self.inner.host.audit_entries(tenant, from, limit).map_err(internal)
-    }
-
     /// Entries of `tenant`'s trail from `from` matching `filter`.
     pub fn audit_search(
         &self,

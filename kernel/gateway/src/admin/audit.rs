@@ -35,6 +35,15 @@ const AUDIT_SCAN_MAX: usize = 100_000;
 const AUDIT_EXPORT_MAX: usize = 50_000;
 
 impl AuditQuery {
+    /// The `from` position and the page size, validated.
+    fn window(&self) -> Result<(u64, usize), Problem> {
+        let limit = self.limit.unwrap_or(100);
+        if limit == 0 || limit > 1000 {
+            return Err(Problem::bad_request("limit must be 1 to 1000"));
+        }
+        Ok((self.from.unwrap_or(1).max(1), limit))
+    }
+
     fn filter(&self) -> keel_audit::Filter {
         keel_audit::Filter {
             actor: self.actor.clone(),
@@ -65,11 +74,7 @@ pub(crate) async fn audit(
             let tenant = in_tenant(&state, &headers, path(tenant)?, AUDIT_READ).await?;
             let axum::extract::Query(query) =
                 query.map_err(|err| Problem::bad_request(err.body_text()))?;
-            let limit = query.limit.unwrap_or(100);
-            if limit == 0 || limit > 1000 {
-                return Err(Problem::bad_request("limit must be 1 to 1000"));
-            }
-            let from = query.from.unwrap_or(1).max(1);
+            let (from, limit) = query.window()?;
             let (entries, next) = state
                 .platform
                 .audit_search(&tenant, from, &query.filter(), limit, AUDIT_SCAN_MAX)
@@ -153,22 +158,23 @@ pub(crate) async fn audit_verify(
     tenant: Result<Path<String>, PathRejection>,
     query: Result<axum::extract::Query<VerifyQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    respond(async {
-        let tenant = in_tenant(&state, &headers, path(tenant)?, AUDIT_READ).await?;
-        let axum::extract::Query(query) = query.map_err(|err| Problem::bad_request(err.body_text()))?;
-        let expected = match (query.entries, query.head.as_deref()) {
-            (Some(n), Some(head)) => Some((n, head)),
-            (None, None) => None,
-            _ => return Err(Problem::bad_request("give both entries and head, or neither")),
-        };
-        let outcome = state.platform.audit_verify(&tenant, expected).map_err(Problem::from_platform)?;
-        let body = match outcome {
-            Ok(summary) => serde_json::json!({ "ok": true, "entries": summary.entries, "head": summary.head }),
-            Err(broken) => serde_json::json!({ "ok": false, "broken_at": broken.seq, "reason": broken.reason }),
-        };
-        Ok(Json(body).into_response())
-    }
-    .await)
+    respond(
+        async {
+            let tenant = in_tenant(&state, &headers, path(tenant)?, AUDIT_READ).await?;
+            let axum::extract::Query(query) =
+                query.map_err(|err| Problem::bad_request(err.body_text()))?;
+            let expected = match (query.entries, query.head.as_deref()) {
+                (Some(n), Some(head)) => Some((n, head)),
+                (None, None) => None,
+                _ => return Err(Problem::bad_request("give both entries and head, or neither")),
+            };
+            let outcome =
+                state.platform.audit_verify(&tenant, expected).map_err(Problem::from_platform)?;
+            let body = verdict(outcome);
+            Ok(Json(body).into_response())
+        }
+        .await,
+    )
 }
 
 /// `GET /admin/tenants/{tenant}/audit/head`: the chain's head, signed with
@@ -202,11 +208,7 @@ pub(crate) async fn platform_audit(
             allow(&state.platform, &headers, Scope::Platform, AUDIT_READ).await?;
             let axum::extract::Query(query) =
                 query.map_err(|err| Problem::bad_request(err.body_text()))?;
-            let limit = query.limit.unwrap_or(100);
-            if limit == 0 || limit > 1000 {
-                return Err(Problem::bad_request("limit must be 1 to 1000"));
-            }
-            let from = query.from.unwrap_or(1).max(1);
+            let (from, limit) = query.window()?;
             let (entries, next) = state
                 .platform
                 .platform_audit_search(from, &query.filter(), limit, AUDIT_SCAN_MAX)
@@ -227,12 +229,21 @@ pub(crate) async fn platform_audit_verify(
         async {
             allow(&state.platform, &headers, Scope::Platform, AUDIT_READ).await?;
             let outcome = state.platform.platform_audit_verify().map_err(Problem::from_platform)?;
-            let body = match outcome {
-                Ok(summary) => serde_json::json!({ "ok": true, "entries": summary.entries, "head": summary.head }),
-                Err(broken) => serde_json::json!({ "ok": false, "broken_at": broken.seq, "reason": broken.reason }),
-            };
+            let body = verdict(outcome);
             Ok(Json(body).into_response())
         }
         .await,
     )
+}
+
+/// A verification outcome as the API answers it.
+fn verdict(outcome: Result<keel_audit::Summary, keel_audit::Broken>) -> serde_json::Value {
+    match outcome {
+        Ok(summary) => {
+            serde_json::json!({ "ok": true, "entries": summary.entries, "head": summary.head })
+        }
+        Err(broken) => {
+            serde_json::json!({ "ok": false, "broken_at": broken.seq, "reason": broken.reason })
+        }
+    }
 }
