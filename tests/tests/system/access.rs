@@ -606,7 +606,7 @@ async fn every_documented_admin_route_denies_by_default_and_across_tenants() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_admin_bodies_are_refused() {
     let k = TestKernel::start(Setup::new(&["finance"])).await;
-    let huge = json!({ "id": "big", "name": "x".repeat(2 * 1024 * 1024) });
+    let huge = json!({ "id": "big", "name": "x".repeat(1024 * 1024 + 64 * 1024) });
     k.post("/admin/tenants", huge).await.expect_problem(413, "body-too-large");
     k.get("/admin/tenants/big").await.expect_problem(404, "not-found");
     k.stop().await;

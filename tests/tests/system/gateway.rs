@@ -54,7 +54,7 @@ async fn request_ids_are_echoed_or_generated() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_bodies_are_413_and_change_nothing() {
     let k = TestKernel::start(Setup::new(&["finance"])).await;
-    let name = "x".repeat(2 * 1024 * 1024);
+    let name = "x".repeat(1024 * 1024 + 64 * 1024);
     let huge = json!({ "code": "1000", "name": name, "type": "asset", "currency": "EUR" });
     k.post("/api/demo/finance/accounts", huge).await.expect_problem(413, "body-too-large");
     k.get("/api/demo/finance/accounts/1000").await.expect_problem(404, "not-found");

@@ -83,9 +83,19 @@ pub(crate) async fn install_package(
 ) -> Response {
     respond(
         async {
-            allow(&state.platform, &headers, Scope::Platform, PACKAGES_MANAGE).await?;
+            // Authenticate from the headers alone, but read the (bounded) body
+            // before refusing a signed-in caller: answering while a large
+            // upload is still arriving resets the connection, and the client
+            // would see an error instead of its 403.
+            let principal =
+                state.platform.authenticate(bearer(&headers)).map_err(Problem::from_platform)?;
             let limit = state.platform.host().limits().package_bytes_max;
             let wasm = crate::api::read_body(request.into_body(), limit).await?;
+            state
+                .platform
+                .authorize(&principal, Scope::Platform, PACKAGES_MANAGE)
+                .await
+                .map_err(Problem::from_platform)?;
             if wasm.is_empty() {
                 return Err(Problem::bad_request("the body must be a plugin component (.wasm)"));
             }
