@@ -11,6 +11,12 @@ pub struct Record {
     pub at: i64,
     /// Who: a user, `token:<id>`, or `kernel` for the kernel itself.
     pub actor: String,
+    /// The roles the actor held where it acted (tenant roles, then platform ones).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+    /// The client's address, if the change came over the network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// The request that caused it, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
@@ -34,6 +40,48 @@ pub struct Record {
     /// Anything else worth keeping, such as versions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+}
+
+/// Who makes a change, when and from where: what every record of one
+/// request shares. Fields absent from older records serialise to nothing,
+/// so adding them changed no existing hash.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    /// When, Unix seconds from the kernel clock.
+    pub at: i64,
+    /// A user, `token:<id>`, or `kernel`.
+    pub actor: String,
+    /// The roles the actor held where it acted.
+    pub roles: Vec<String>,
+    /// The request, if any.
+    pub request_id: Option<String>,
+    /// The client's address, if any.
+    pub source: Option<String>,
+}
+
+impl Origin {
+    /// The kernel itself acting at `at` (start-up, bootstrap).
+    pub fn kernel(at: i64) -> Self {
+        Self { at, actor: "kernel".to_owned(), ..Self::default() }
+    }
+
+    /// A record of `action` by this origin; the caller fills in what changed.
+    pub fn record(&self, action: &str) -> Record {
+        Record {
+            at: self.at,
+            actor: self.actor.clone(),
+            roles: self.roles.clone(),
+            source: self.source.clone(),
+            request_id: self.request_id.clone(),
+            action: action.to_owned(),
+            plugin: None,
+            collection: None,
+            key: None,
+            before: None,
+            after: None,
+            detail: None,
+        }
+    }
 }
 
 /// A record in its chain.
@@ -245,6 +293,8 @@ mod tests {
         Record {
             at: 1_800_000_000,
             actor: "alice".to_owned(),
+            roles: Vec::new(),
+            source: None,
             request_id: None,
             action: "record.put".to_owned(),
             plugin: Some("finance".to_owned()),

@@ -11,6 +11,6 @@ mod chain;
 mod signing;
 
 pub use chain::{
-    Broken, Filter, Record, Sealed, Summary, append, chain_of, decode, page, search, verify,
+    Broken, Filter, Origin, Record, Sealed, Summary, append, chain_of, decode, page, search, verify,
 };
 pub use signing::{HeadSigner, HeadStatement, SignedHead, verify_signed_head};

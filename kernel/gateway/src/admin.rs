@@ -16,16 +16,17 @@ pub(crate) use users::*;
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use keel_platform::{
-    AUDIT_READ, MEMBERS_MANAGE, MEMBERS_READ, PACKAGES_MANAGE, PACKAGES_READ, PLUGINS_MANAGE,
-    Platform, Plugin, Principal, ROLES_MANAGE, Scope, TENANTS_MANAGE, TOKENS_MANAGE, USERS_MANAGE,
+    AUDIT_READ, Actor, MEMBERS_MANAGE, MEMBERS_READ, PACKAGES_MANAGE, PACKAGES_READ,
+    PLUGINS_MANAGE, Platform, Plugin, ROLES_MANAGE, Scope, TENANTS_MANAGE, TOKENS_MANAGE,
+    USERS_MANAGE,
 };
 use keel_types::{PluginId, TenantId, UserId};
 use serde::de::DeserializeOwned;
 
-use crate::auth::bearer;
+use crate::auth::Caller;
 use crate::page::{PageQuery, page};
 use crate::problem::Problem;
 use crate::server::AppState;
@@ -47,34 +48,37 @@ pub(crate) async fn json<T: DeserializeOwned>(
 /// Authenticates the caller and checks `permission` in `scope`.
 async fn allow(
     platform: &Platform,
-    headers: &HeaderMap,
+    caller: &Caller,
     scope: Scope<'_>,
     permission: &str,
-) -> Result<Principal, Problem> {
-    let principal = platform.authenticate(bearer(headers)).map_err(Problem::from_platform)?;
-    platform.authorize(&principal, scope, permission).await.map_err(Problem::from_platform)?;
-    Ok(principal)
+) -> Result<Actor, Problem> {
+    let actor = caller.authenticate(platform)?;
+    platform
+        .authorize(&actor.principal, scope, permission)
+        .await
+        .map_err(Problem::from_platform)?;
+    Ok(actor)
 }
 
 /// Parses a `{tenant}` path segment and checks `permission` in it.
 async fn in_tenant(
     state: &AppState,
-    headers: &HeaderMap,
+    caller: &Caller,
     raw: String,
     permission: &str,
 ) -> Result<TenantId, Problem> {
-    Ok(in_tenant_as(state, headers, raw, permission).await?.0)
+    Ok(in_tenant_as(state, caller, raw, permission).await?.0)
 }
 
 /// [`in_tenant`], also returning who is acting.
 async fn in_tenant_as(
     state: &AppState,
-    headers: &HeaderMap,
+    caller: &Caller,
     raw: String,
     permission: &str,
-) -> Result<(TenantId, Principal), Problem> {
+) -> Result<(TenantId, Actor), Problem> {
     let tenant = TenantId::new(raw).map_err(unknown)?;
-    let actor = allow(&state.platform, headers, Scope::Tenant(&tenant), permission).await?;
+    let actor = allow(&state.platform, caller, Scope::Tenant(&tenant), permission).await?;
     Ok((tenant, actor))
 }
 

@@ -42,11 +42,11 @@ async fn serve(state: AppState, request: Request) -> Result<Response, Problem> {
         state.platform.authenticate(bearer(&parts.headers)).map_err(Problem::from_platform)?;
     let (tenant, plugin_id, path) = split_path(parts.uri.path())?;
     // Outsiders learn nothing about a tenant: no role there looks like no tenant.
-    if state.platform.authorize_member(&principal, &tenant).await.is_err() {
+    let Ok(roles) = state.platform.authorize_member(&principal, &tenant).await else {
         return Err(Problem::not_found(format!(
             "plugin {plugin_id} is not enabled for tenant {tenant}"
         )));
-    }
+    };
     let plugin = host.enabled(&tenant, &plugin_id).ok_or_else(|| {
         Problem::not_found(format!("plugin {plugin_id} is not enabled for tenant {tenant}"))
     })?;
@@ -73,6 +73,11 @@ async fn serve(state: AppState, request: Request) -> Result<Response, Problem> {
         tenant,
         caller: Some(principal.to_string()),
         request_id: request_id.unwrap_or_else(|| RequestId::generated(String::new())),
+        roles,
+        source: parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip().to_string()),
         operation: route.operation.id.clone(),
         method: route.operation.method,
         request: PluginRequest {

@@ -3,9 +3,12 @@
 use std::net::SocketAddr;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use keel_platform::{Actor, Platform, Principal};
+use keel_types::RequestId;
 
 use crate::problem::Problem;
 use crate::server::AppState;
@@ -15,6 +18,43 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// What a request says about its caller before anyone checks it: the
+/// bearer token, the request id and the peer's address.
+pub(crate) struct Caller {
+    token: Option<String>,
+    request_id: Option<String>,
+    source: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self {
+            token: bearer(&parts.headers).map(str::to_owned),
+            request_id: parts.extensions.get::<RequestId>().map(ToString::to_string),
+            source: parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(peer)| peer.ip().to_string()),
+        })
+    }
+}
+
+impl Caller {
+    /// Authenticates the caller: who it is and where the request came from.
+    pub(crate) fn authenticate(&self, platform: &Platform) -> Result<Actor, Problem> {
+        let principal =
+            platform.authenticate(self.token.as_deref()).map_err(Problem::from_platform)?;
+        Ok(self.acting_as(principal))
+    }
+
+    /// The caller as `principal`.
+    pub(crate) fn acting_as(&self, principal: Principal) -> Actor {
+        Actor { principal, request_id: self.request_id.clone(), source: self.source.clone() }
+    }
 }
 
 #[derive(serde::Deserialize, utoipa::ToSchema)]
@@ -32,13 +72,15 @@ pub(crate) struct Login {
 pub(crate) async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    caller: Caller,
     request: Request,
 ) -> Response {
     let limit = state.platform.host().limits().request_body_bytes_max;
     let result = async {
         let body: Login = crate::admin::json(request, limit).await?;
+        let (source, request_id) = (peer.ip().to_string(), caller.request_id);
         let session =
-            state.platform.login(body.user, body.password, body.totp, peer.ip().to_string()).await;
+            state.platform.login(body.user, body.password, body.totp, source, request_id).await;
         session.map_err(Problem::from_platform)
     }
     .await;
@@ -50,12 +92,16 @@ pub(crate) async fn login(
 
 /// `POST /auth/logout`: ends the session of the bearer token.
 #[utoipa::path(post, path = "/auth/logout", tag = "auth", responses((status = 204, description = "Logged out"), (status = 401, description = "No such session")))]
-pub(crate) async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let Some(token) = bearer(&headers) else {
+pub(crate) async fn logout(State(state): State<AppState>, caller: Caller) -> Response {
+    let Some(token) = caller.token.as_deref() else {
         return Problem::from_platform(keel_platform::PlatformError::Unauthenticated)
             .into_response();
     };
-    match state.platform.logout(token) {
+    let actor = match state.platform.authenticate(Some(token)) {
+        Ok(principal) => caller.acting_as(principal),
+        Err(err) => return Problem::from_platform(err).into_response(),
+    };
+    match state.platform.logout(token, &actor) {
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
         Ok(false) => {
             Problem::from_platform(keel_platform::PlatformError::Unauthenticated).into_response()
@@ -66,14 +112,15 @@ pub(crate) async fn logout(State(state): State<AppState>, headers: HeaderMap) ->
 
 /// `POST /auth/totp/enrol`: a new second-factor secret for the caller.
 #[utoipa::path(post, path = "/auth/totp/enrol", tag = "auth", responses((status = 200, description = "The secret and its otpauth URL"), (status = 409, description = "Already enabled")))]
-pub(crate) async fn totp_enrol(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let result = state
-        .platform
-        .authenticate(bearer(&headers))
-        .and_then(|principal| state.platform.totp_enrol(&principal));
+pub(crate) async fn totp_enrol(State(state): State<AppState>, caller: Caller) -> Response {
+    let result = async {
+        let actor = caller.authenticate(&state.platform)?;
+        state.platform.totp_enrol(&actor).await.map_err(Problem::from_platform)
+    }
+    .await;
     match result {
         Ok(enrolment) => Json(enrolment).into_response(),
-        Err(err) => Problem::from_platform(err).into_response(),
+        Err(problem) => problem.into_response(),
     }
 }
 
@@ -87,15 +134,14 @@ pub(crate) struct Code {
 #[utoipa::path(post, path = "/auth/totp/confirm", tag = "auth", request_body = Code, responses((status = 204, description = "Logins now need a code"), (status = 422, description = "Wrong code, or nothing to confirm")))]
 pub(crate) async fn totp_confirm(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     request: Request,
 ) -> Response {
     let limit = state.platform.host().limits().request_body_bytes_max;
     let result = async {
-        let principal =
-            state.platform.authenticate(bearer(&headers)).map_err(Problem::from_platform)?;
+        let actor = caller.authenticate(&state.platform)?;
         let body: Code = crate::admin::json(request, limit).await?;
-        state.platform.totp_confirm(&principal, &body.code).map_err(Problem::from_platform)
+        state.platform.totp_confirm(&actor, &body.code).await.map_err(Problem::from_platform)
     }
     .await;
     match result {

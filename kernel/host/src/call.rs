@@ -24,6 +24,10 @@ pub struct Invocation {
     pub caller: Option<String>,
     /// The request id.
     pub request_id: RequestId,
+    /// The roles the caller holds in the tenant, for the audit trail.
+    pub roles: Vec<String>,
+    /// The client's address, for the audit trail.
+    pub source: Option<String>,
     /// The manifest operation id.
     pub operation: String,
     /// The operation's method: GET runs on a snapshot, others in a write transaction.
@@ -101,6 +105,9 @@ pub(crate) struct CallState {
     pub(crate) txn: Txn,
     pub(crate) caller: Option<String>,
     pub(crate) request_id: RequestId,
+    /// Who the audit records of this call name: the caller, or the
+    /// administrator whose upgrade runs a migration.
+    pub(crate) origin: keel_audit::Origin,
     pub(crate) now: Timestamp,
     pub(crate) limits: Limits,
     pub(crate) permissions: Option<Arc<dyn PermissionCheck>>,
@@ -159,6 +166,7 @@ impl CallState {
             txn,
             caller: None,
             request_id: RequestId::generated(String::new()),
+            origin: keel_audit::Origin::kernel(now.seconds),
             now,
             limits,
             permissions: None,

@@ -130,7 +130,11 @@ impl Host {
     /// Validates and loads a package, and keeps it in the packages
     /// directory (named by digest) so it loads again at every start.
     /// Returns the plugin and whether it was new.
-    pub fn install(&self, wasm: &[u8]) -> Result<(Arc<Plugin>, bool), LoadError> {
+    pub fn install(
+        &self,
+        origin: &keel_audit::Origin,
+        wasm: &[u8],
+    ) -> Result<(Arc<Plugin>, bool), LoadError> {
         let digest = package::digest(wasm);
         let known = self.plugins().iter().any(|p| p.digest() == digest);
         let plugin = self.load(wasm)?;
@@ -148,6 +152,17 @@ impl Host {
                 })?;
             }
         }
+        let manifest = plugin.manifest();
+        let record = keel_audit::Record {
+            plugin: Some(manifest.id.to_string()),
+            detail: Some(format!(
+                "version {}, digest {digest}{}",
+                manifest.version,
+                if known { ", already installed" } else { "" }
+            )),
+            ..origin.record("package.install")
+        };
+        self.audit_alone(None, record).map_err(|err| LoadError::Io(err.to_string()))?;
         Ok((plugin, !known))
     }
 
@@ -175,7 +190,12 @@ impl Host {
     }
 
     /// Creates a tenant; returns false if it already existed.
-    pub fn create_tenant(&self, id: &TenantId, name: &str) -> Result<bool, CallError> {
+    pub fn create_tenant(
+        &self,
+        origin: &keel_audit::Origin,
+        id: &TenantId,
+        name: &str,
+    ) -> Result<bool, CallError> {
         let storage_err = |err: keel_storage::Error| CallError::Storage(err.to_string());
         let mut txn = self.inner.storage.write().map_err(storage_err)?;
         let key = format!("tenant/{id}");
@@ -185,22 +205,31 @@ impl Host {
         let record = serde_json::to_vec(&TenantRecord { name: name.to_owned() })
             .map_err(|err| CallError::Storage(err.to_string()))?;
         txn.catalog_put(&key, &record).map_err(storage_err)?;
+        let record = tenant_record(origin, "tenant.create", id, None, Some(name));
+        keel_audit::append(&mut txn, &keel_audit::chain_of(None), record).map_err(storage_err)?;
         txn.commit().map_err(storage_err)?;
         tracing::info!(tenant = %id, "tenant created");
         Ok(true)
     }
 
     /// Renames a tenant; returns false if it does not exist.
-    pub fn rename_tenant(&self, id: &TenantId, name: &str) -> Result<bool, CallError> {
+    pub fn rename_tenant(
+        &self,
+        origin: &keel_audit::Origin,
+        id: &TenantId,
+        name: &str,
+    ) -> Result<bool, CallError> {
         let storage_err = |err: keel_storage::Error| CallError::Storage(err.to_string());
         let mut txn = self.inner.storage.write().map_err(storage_err)?;
         let key = format!("tenant/{id}");
-        if txn.catalog_get(&key).map_err(storage_err)?.is_none() {
-            return Ok(false);
-        }
+        let Some(before) = txn.catalog_get(&key).map_err(storage_err)? else { return Ok(false) };
+        let before: TenantRecord =
+            serde_json::from_slice(&before).map_err(|err| CallError::Storage(err.to_string()))?;
         let record = serde_json::to_vec(&TenantRecord { name: name.to_owned() })
             .map_err(|err| CallError::Storage(err.to_string()))?;
         txn.catalog_put(&key, &record).map_err(storage_err)?;
+        let record = tenant_record(origin, "tenant.rename", id, Some(&before.name), Some(name));
+        keel_audit::append(&mut txn, &keel_audit::chain_of(None), record).map_err(storage_err)?;
         txn.commit().map_err(storage_err)?;
         Ok(true)
     }
@@ -217,12 +246,34 @@ impl Host {
 
     /// Deletes a tenant record; returns false if it did not exist. The
     /// caller makes sure no plugin data remains.
-    pub fn delete_tenant(&self, id: &TenantId) -> Result<bool, CallError> {
+    pub fn delete_tenant(
+        &self,
+        origin: &keel_audit::Origin,
+        id: &TenantId,
+    ) -> Result<bool, CallError> {
         let storage_err = |err: keel_storage::Error| CallError::Storage(err.to_string());
         let mut txn = self.inner.storage.write().map_err(storage_err)?;
-        let removed = txn.catalog_remove(&format!("tenant/{id}")).map_err(storage_err)?;
+        let key = format!("tenant/{id}");
+        let Some(before) = txn.catalog_get(&key).map_err(storage_err)? else { return Ok(false) };
+        let before: TenantRecord =
+            serde_json::from_slice(&before).map_err(|err| CallError::Storage(err.to_string()))?;
+        txn.catalog_remove(&key).map_err(storage_err)?;
+        let record = tenant_record(origin, "tenant.delete", id, Some(&before.name), None);
+        keel_audit::append(&mut txn, &keel_audit::chain_of(None), record).map_err(storage_err)?;
         txn.commit().map_err(storage_err)?;
-        Ok(removed)
+        Ok(true)
+    }
+
+    /// Appends `record` to the chain of `tenant` (or the platform's) in a
+    /// transaction of its own: for events that change nothing else stored.
+    pub(crate) fn audit_alone(
+        &self,
+        tenant: Option<&TenantId>,
+        record: keel_audit::Record,
+    ) -> keel_storage::Result<()> {
+        let mut txn = self.inner.storage.write()?;
+        keel_audit::append(&mut txn, &keel_audit::chain_of(tenant), record)?;
+        txn.commit()
     }
 
     /// The tenant `id`, if it exists.
@@ -299,6 +350,13 @@ impl Host {
             inner.config.limits.clone(),
             inner.config.clock.now(),
         );
+        state.origin = keel_audit::Origin {
+            at: state.now.seconds,
+            actor: invocation.caller.clone().unwrap_or_else(|| "kernel".to_owned()),
+            roles: invocation.roles.clone(),
+            request_id: Some(invocation.request_id.to_string()).filter(|id| !id.is_empty()),
+            source: invocation.source.clone(),
+        };
         state.caller = invocation.caller.clone();
         state.request_id = invocation.request_id.clone();
         state.permissions = invocation.permissions.clone();
@@ -377,4 +435,22 @@ fn check_not_by_creator(
         });
     }
     Ok(())
+}
+
+/// The platform-chain record of a change to tenant `id`'s name.
+fn tenant_record(
+    origin: &keel_audit::Origin,
+    action: &str,
+    id: &TenantId,
+    before: Option<&str>,
+    after: Option<&str>,
+) -> keel_audit::Record {
+    let name = |name: Option<&str>| name.map(|n| serde_json::json!({ "id": id, "name": n }));
+    keel_audit::Record {
+        collection: Some("tenants".to_owned()),
+        key: Some(id.to_string()),
+        before: name(before),
+        after: name(after),
+        ..origin.record(action)
+    }
 }

@@ -45,7 +45,8 @@ fn key(tenant: &TenantId, plugin: &PluginId) -> String {
 impl Host {
     /// Enables the newest loaded version of `plugin` for `tenant`.
     pub fn enable(&self, tenant: &TenantId, plugin: &PluginId) -> Result<Arc<Plugin>, EnableError> {
-        self.enable_version("kernel", tenant, plugin, None, false)?;
+        let origin = keel_audit::Origin::kernel(self.now().seconds);
+        self.enable_version(&origin, tenant, plugin, None, false)?;
         self.enabled(tenant, plugin).ok_or_else(|| EnableError::UnknownPlugin(plugin.to_string()))
     }
 
@@ -55,7 +56,7 @@ impl Host {
     /// dry run does all of it and rolls back. Older versions are refused.
     pub fn enable_version(
         &self,
-        actor: &str,
+        origin: &keel_audit::Origin,
         tenant: &TenantId,
         plugin: &PluginId,
         version: Option<&str>,
@@ -101,7 +102,7 @@ impl Host {
         } else {
             self.record_enablement(
                 &mut txn,
-                actor,
+                origin,
                 tenant,
                 plugin,
                 &package,
@@ -111,7 +112,8 @@ impl Host {
             .map_err(storage_err)?;
             let finish = if dry_run { Finish::Discard } else { Finish::Commit };
             if migrate {
-                self.migrate(&package, tenant, txn, from.clone(), finish).map_err(failed)?;
+                self.migrate(origin, &package, tenant, txn, from.clone(), finish)
+                    .map_err(failed)?;
             } else if !dry_run {
                 txn.commit().map_err(storage_err)?;
             }
@@ -133,7 +135,7 @@ impl Host {
     fn record_enablement(
         &self,
         txn: &mut WriteTxn,
-        actor: &str,
+        origin: &keel_audit::Origin,
         tenant: &TenantId,
         plugin: &PluginId,
         package: &Plugin,
@@ -151,7 +153,11 @@ impl Host {
         txn.catalog_put(&key(tenant, plugin), &record)?;
         let dry = if dry_run { " (dry run)" } else { "" };
         let detail = format!("from {} to {to}{dry}", from.unwrap_or("nothing"));
-        self.audit(txn, actor, tenant, plugin, "plugin.enable", detail)?;
+        let action = match from {
+            Some(from) if from != to => "plugin.upgrade",
+            _ => "plugin.enable",
+        };
+        self.audit(txn, origin, tenant, plugin, action, detail)?;
         Ok(())
     }
 
@@ -159,7 +165,7 @@ impl Host {
     /// later enable. Returns whether it was enabled.
     pub fn disable(
         &self,
-        actor: &str,
+        origin: &keel_audit::Origin,
         tenant: &TenantId,
         plugin: &PluginId,
     ) -> Result<bool, CallError> {
@@ -178,7 +184,7 @@ impl Host {
             serde_json::to_vec(&record).map_err(|err| CallError::Storage(err.to_string()))?;
         txn.catalog_put(&key(tenant, plugin), &bytes).map_err(storage_err)?;
         let detail = format!("version {} disabled; data kept", record.version);
-        self.audit(&mut txn, actor, tenant, plugin, "plugin.disable", detail)
+        self.audit(&mut txn, origin, tenant, plugin, "plugin.disable", detail)
             .map_err(storage_err)?;
         txn.commit().map_err(storage_err)?;
         let mut enabled =
@@ -211,7 +217,8 @@ impl Host {
             }
             let pinned = Version::parse(&record.version).and_then(|v| self.package(&plugin, v));
             let version = pinned.is_some().then_some(record.version.as_str());
-            if let Err(err) = self.enable_version("kernel", &tenant, &plugin, version, false) {
+            let origin = keel_audit::Origin::kernel(self.now().seconds);
+            if let Err(err) = self.enable_version(&origin, &tenant, &plugin, version, false) {
                 problems.push(format!("{plugin} for tenant {tenant}: {err}"));
             }
         }
@@ -222,23 +229,16 @@ impl Host {
     fn audit(
         &self,
         txn: &mut WriteTxn,
-        actor: &str,
+        origin: &keel_audit::Origin,
         tenant: &TenantId,
         plugin: &PluginId,
         action: &str,
         detail: String,
     ) -> keel_storage::Result<u64> {
         let record = keel_audit::Record {
-            at: self.now().seconds,
-            actor: actor.to_owned(),
-            request_id: None,
-            action: action.to_owned(),
             plugin: Some(plugin.to_string()),
-            collection: None,
-            key: None,
-            before: None,
-            after: None,
             detail: Some(detail),
+            ..origin.record(action)
         };
         keel_audit::append(txn, &keel_audit::chain_of(Some(tenant)), record)
     }
@@ -348,6 +348,7 @@ impl Host {
 
     fn migrate(
         &self,
+        origin: &keel_audit::Origin,
         plugin: &Arc<Plugin>,
         tenant: &TenantId,
         txn: WriteTxn,
@@ -355,13 +356,14 @@ impl Host {
         finish: Finish,
     ) -> Result<(), CallError> {
         let config = &self.inner.config;
-        let state = CallState::new(
+        let mut state = CallState::new(
             Arc::clone(plugin),
             tenant.clone(),
             Txn::Write(txn),
             config.limits.clone(),
             config.clock.now(),
         );
+        state.origin = origin.clone();
         let guard = CallGuard::default();
         let migrate = |store: &mut wasmtime::Store<CallState>,
                        instance: &crate::bindings::Plugin| {

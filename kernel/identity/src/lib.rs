@@ -17,8 +17,9 @@ mod totp;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use keel_audit::Origin;
 use keel_storage::Storage;
-use keel_types::{Clock, UserId};
+use keel_types::{Clock, TenantId, UserId};
 
 pub use membership::Membership;
 pub use policy::{SodRule, TenantRole};
@@ -120,6 +121,7 @@ impl Identity {
     /// Creates a user with a password.
     pub fn create_user(
         &self,
+        origin: &Origin,
         id: &UserId,
         name: &str,
         password: &str,
@@ -142,8 +144,11 @@ impl Identity {
             return Err(IdentityError::Exists(id.to_string()));
         }
         txn.catalog_put(&key, &to_json(&record)?).map_err(storage)?;
+        let user = User { id: id.clone(), name: record.name, created_at: record.created_at };
+        let change = Change::new("users", id.as_str()).after(&user);
+        audit(&mut txn, None, change.record(origin, "user.create"))?;
         txn.commit().map_err(storage)?;
-        Ok(User { id: id.clone(), name: record.name, created_at: record.created_at })
+        Ok(user)
     }
 
     /// The user `id`, if it exists.
@@ -174,6 +179,7 @@ impl Identity {
         password: &str,
         totp: Option<&str>,
         source: &str,
+        request_id: Option<&str>,
     ) -> Result<Session, IdentityError> {
         let now = std::time::Instant::now();
         // The attempt is counted before the password is checked, so
@@ -196,15 +202,16 @@ impl Identity {
             password::verify(password, record.as_ref().map(|r| r.password_hash.as_str()));
         let (Some(record), true) = (record, verified) else {
             tracing::warn!(user, source, "failed login");
-            self.audit_failed_login(user, source)?;
+            self.audit_failed_login(user, source, request_id)?;
             return Err(IdentityError::BadCredentials);
         };
         let id = UserId::new(user).map_err(|err| IdentityError::Invalid(err.to_string()))?;
+        let origin = self.login_origin(user, source, request_id);
         if self.totp_required(&id)? {
             let Some(code) = totp else { return Err(IdentityError::TotpRequired) };
-            if self.totp_check(&id, code, true)? != Some(true) {
+            if self.totp_check(&origin, &id, code, true)? != Some(true) {
                 tracing::warn!(user, source, "failed login: wrong one-time code");
-                self.audit_failed_login(user, source)?;
+                self.audit_failed_login(user, source, request_id)?;
                 return Err(IdentityError::BadCredentials);
             }
         }
@@ -215,33 +222,33 @@ impl Identity {
             (record.session_generation, &record.nonce),
             self.clock.now().seconds,
             self.session_ttl,
-            self.login_record("auth.login", user, source),
+            origin.record("auth.login"),
         )
     }
 
-    /// The audit record of a login attempt by `user` from `source`.
-    fn login_record(&self, action: &str, user: &str, source: &str) -> keel_audit::Record {
+    /// Who attempts a login: the name as given, from `source`.
+    fn login_origin(&self, user: &str, source: &str, request_id: Option<&str>) -> Origin {
         // The name comes from the client: keep a bounded, printable prefix.
         let actor: String = user.chars().filter(|c| !c.is_control()).take(64).collect();
-        keel_audit::Record {
+        Origin {
             at: self.clock.now().seconds,
             actor,
-            request_id: None,
-            action: action.to_owned(),
-            plugin: None,
-            collection: None,
-            key: None,
-            before: None,
-            after: None,
-            detail: Some(format!("from {source}")),
+            roles: Vec::new(),
+            request_id: request_id.map(str::to_owned),
+            source: Some(source.to_owned()),
         }
     }
 
     /// Records a failed login on the platform chain.
-    fn audit_failed_login(&self, user: &str, source: &str) -> Result<(), IdentityError> {
+    fn audit_failed_login(
+        &self,
+        user: &str,
+        source: &str,
+        request_id: Option<&str>,
+    ) -> Result<(), IdentityError> {
         let mut txn = self.storage.write().map_err(storage)?;
-        let record = self.login_record("auth.login-failed", user, source);
-        keel_audit::append(&mut txn, &keel_audit::chain_of(None), record).map_err(storage)?;
+        let record = self.login_origin(user, source, request_id).record("auth.login-failed");
+        audit(&mut txn, None, record)?;
         txn.commit().map_err(storage)
     }
 
@@ -277,6 +284,7 @@ impl Identity {
     /// session the user had open.
     pub fn update_user(
         &self,
+        origin: &Origin,
         id: &UserId,
         name: Option<&str>,
         password: Option<&str>,
@@ -292,21 +300,30 @@ impl Identity {
         let mut txn = self.storage.write().map_err(storage)?;
         let Some(bytes) = txn.catalog_get(&user_key(id)).map_err(storage)? else { return Ok(None) };
         let mut record: UserRecord = from_json(&bytes)?;
+        let before =
+            User { id: id.clone(), name: record.name.clone(), created_at: record.created_at };
         if let Some(name) = name {
             record.name = name.to_owned();
         }
+        let password_changed = hash.is_some();
         if let Some(hash) = hash {
             record.password_hash = hash;
             record.session_generation = record.session_generation.wrapping_add(1);
         }
         txn.catalog_put(&user_key(id), &to_json(&record)?).map_err(storage)?;
+        let user = User { id: id.clone(), name: record.name, created_at: record.created_at };
+        let mut change = Change::new("users", id.as_str()).before(&before).after(&user);
+        if password_changed {
+            change.detail = Some("password changed; sessions ended".to_owned());
+        }
+        audit(&mut txn, None, change.record(origin, "user.update"))?;
         txn.commit().map_err(storage)?;
-        Ok(Some(User { id: id.clone(), name: record.name, created_at: record.created_at }))
+        Ok(Some(user))
     }
 
     /// Deletes a user with their memberships and second factor; their
     /// sessions stop working at once. Returns whether the user existed.
-    pub fn delete_user(&self, id: &UserId) -> Result<bool, IdentityError> {
+    pub fn delete_user(&self, origin: &Origin, id: &UserId) -> Result<bool, IdentityError> {
         let members: Vec<String> = {
             let txn = self.storage.read().map_err(storage)?;
             let all = txn.catalog_scan("member/").map_err(storage)?;
@@ -316,20 +333,26 @@ impl Identity {
                 .collect()
         };
         let mut txn = self.storage.write().map_err(storage)?;
-        if !txn.catalog_remove(&user_key(id)).map_err(storage)? {
+        let Some(bytes) = txn.catalog_get(&user_key(id)).map_err(storage)? else {
             return Ok(false);
-        }
-        for key in members {
-            txn.catalog_remove(&key).map_err(storage)?;
+        };
+        let record: UserRecord = from_json(&bytes)?;
+        txn.catalog_remove(&user_key(id)).map_err(storage)?;
+        for key in &members {
+            txn.catalog_remove(key).map_err(storage)?;
         }
         txn.catalog_remove(&format!("totp/{id}")).map_err(storage)?;
+        let before = User { id: id.clone(), name: record.name, created_at: record.created_at };
+        let mut change = Change::new("users", id.as_str()).before(&before);
+        change.detail = Some(format!("with {} memberships and any second factor", members.len()));
+        audit(&mut txn, None, change.record(origin, "user.delete"))?;
         txn.commit().map_err(storage)?;
         Ok(true)
     }
 
-    /// Closes a session; returns whether it was open.
-    pub fn logout(&self, token: &str) -> Result<bool, IdentityError> {
-        session::close(&self.storage, token)
+    /// Closes a session; returns the user whose session it was, if open.
+    pub fn logout(&self, origin: &Origin, token: &str) -> Result<Option<UserId>, IdentityError> {
+        session::close(&self.storage, origin, token)
     }
 
     /// On a data directory with no users, creates [`BOOTSTRAP_ADMIN`] with
@@ -343,13 +366,61 @@ impl Identity {
         let password = password.or(generated.as_deref()).unwrap_or_default();
         let id =
             UserId::new(BOOTSTRAP_ADMIN).map_err(|err| IdentityError::Invalid(err.to_string()))?;
-        self.create_user(&id, "Platform administrator", password)?;
+        let origin = Origin::kernel(self.clock.now().seconds);
+        self.create_user(&origin, &id, "Platform administrator", password)?;
         Ok(generated)
     }
 }
 
 fn user_key(id: &UserId) -> String {
     format!("user/{id}")
+}
+
+/// Appends `record` to the chain of `tenant` (or the platform's) in `txn`.
+pub(crate) fn audit(
+    txn: &mut keel_storage::WriteTxn,
+    tenant: Option<&TenantId>,
+    record: keel_audit::Record,
+) -> Result<(), IdentityError> {
+    keel_audit::append(txn, &keel_audit::chain_of(tenant), record).map(drop).map_err(storage)
+}
+
+/// What an admin change did to one kernel record, as the trail shows it:
+/// never with a secret (hashes, digests and TOTP seeds stay out).
+#[derive(Default)]
+pub(crate) struct Change {
+    collection: &'static str,
+    key: String,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+    pub(crate) detail: Option<String>,
+}
+
+impl Change {
+    pub(crate) fn new(collection: &'static str, key: &str) -> Self {
+        Self { collection, key: key.to_owned(), ..Self::default() }
+    }
+
+    pub(crate) fn before(mut self, value: &impl serde::Serialize) -> Self {
+        self.before = serde_json::to_value(value).ok();
+        self
+    }
+
+    pub(crate) fn after(mut self, value: &impl serde::Serialize) -> Self {
+        self.after = serde_json::to_value(value).ok();
+        self
+    }
+
+    pub(crate) fn record(self, origin: &Origin, action: &str) -> keel_audit::Record {
+        keel_audit::Record {
+            collection: Some(self.collection.to_owned()),
+            key: Some(self.key),
+            before: self.before,
+            after: self.after,
+            detail: self.detail,
+            ..origin.record(action)
+        }
+    }
 }
 
 pub(crate) fn storage(err: keel_storage::Error) -> IdentityError {

@@ -2,7 +2,7 @@
 
 use keel_types::{TenantId, UserId};
 
-use crate::{Identity, IdentityError, from_json, storage, to_json};
+use crate::{Change, Identity, IdentityError, audit, from_json, storage, to_json};
 
 /// Key segment of the platform, which no tenant id can take.
 const PLATFORM: &str = "~platform";
@@ -31,6 +31,7 @@ impl Identity {
     /// Replaces the roles `user` holds in `tenant`; no roles ends the membership.
     pub fn set_roles(
         &self,
+        origin: &keel_audit::Origin,
         tenant: Option<&TenantId>,
         user: &UserId,
         roles: &[String],
@@ -39,12 +40,18 @@ impl Identity {
         roles.sort();
         roles.dedup();
         let mut txn = self.storage.write().map_err(storage)?;
-        if roles.is_empty() {
+        let before = match txn.catalog_get(&key(tenant, user)).map_err(storage)? {
+            Some(bytes) => from_json::<MembershipRecord>(&bytes)?,
+            None => MembershipRecord { roles: Vec::new() },
+        };
+        let after = MembershipRecord { roles };
+        if after.roles.is_empty() {
             txn.catalog_remove(&key(tenant, user)).map_err(storage)?;
         } else {
-            txn.catalog_put(&key(tenant, user), &to_json(&MembershipRecord { roles })?)
-                .map_err(storage)?;
+            txn.catalog_put(&key(tenant, user), &to_json(&after)?).map_err(storage)?;
         }
+        let change = Change::new("members", user.as_str()).before(&before).after(&after);
+        audit(&mut txn, tenant, change.record(origin, "member.set"))?;
         txn.commit().map_err(storage)
     }
 

@@ -3,7 +3,9 @@
 
 use keel_types::TenantId;
 
-use crate::{Identity, IdentityError, from_json, storage, to_json};
+use keel_audit::Origin;
+
+use crate::{Change, Identity, IdentityError, audit, from_json, storage, to_json};
 
 /// A role a tenant defined for itself.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -39,13 +41,52 @@ fn scan<T: serde::de::DeserializeOwned>(
     records.iter().map(|(_, bytes)| from_json(bytes)).collect()
 }
 
+/// Where a policy record lives: its audit collection, catalog key and name.
+type Place<'a> = (&'static str, &'a str, &'a str);
+
+/// Stores `value` at `place` with its audit record.
+fn put<T: serde::Serialize + serde::de::DeserializeOwned>(
+    identity: &Identity,
+    origin: &Origin,
+    (collection, key, name): Place<'_>,
+    tenant: &TenantId,
+    value: &T,
+    action: &str,
+) -> Result<(), IdentityError> {
+    let mut txn = identity.storage.write().map_err(storage)?;
+    let before = txn.catalog_get(key).map_err(storage)?.map(|b| from_json::<T>(&b)).transpose()?;
+    txn.catalog_put(key, &to_json(value)?).map_err(storage)?;
+    let mut change = Change::new(collection, name).after(value);
+    if let Some(before) = &before {
+        change = change.before(before);
+    }
+    audit(&mut txn, Some(tenant), change.record(origin, action))?;
+    txn.commit().map_err(storage)
+}
+
+/// Removes the record at `place` with its audit record; whether it existed.
+fn remove<T: serde::Serialize + serde::de::DeserializeOwned>(
+    identity: &Identity,
+    origin: &Origin,
+    (collection, key, name): Place<'_>,
+    tenant: &TenantId,
+    action: &str,
+) -> Result<bool, IdentityError> {
+    let mut txn = identity.storage.write().map_err(storage)?;
+    let Some(bytes) = txn.catalog_get(key).map_err(storage)? else { return Ok(false) };
+    let before: T = from_json(&bytes)?;
+    txn.catalog_remove(key).map_err(storage)?;
+    let change = Change::new(collection, name).before(&before);
+    audit(&mut txn, Some(tenant), change.record(origin, action))?;
+    txn.commit().map_err(storage)?;
+    Ok(true)
+}
+
 impl Identity {
     /// Stores (or replaces) a tenant's role.
-    pub fn put_role(&self, role: &TenantRole) -> Result<(), IdentityError> {
-        let mut txn = self.storage.write().map_err(storage)?;
-        txn.catalog_put(&format!("role/{}/{}", role.tenant, role.id), &to_json(role)?)
-            .map_err(storage)?;
-        txn.commit().map_err(storage)
+    pub fn put_role(&self, origin: &Origin, role: &TenantRole) -> Result<(), IdentityError> {
+        let key = format!("role/{}/{}", role.tenant, role.id);
+        put(self, origin, ("roles", &key, &role.id), &role.tenant, role, "role.put")
     }
 
     /// The roles tenants defined (of one tenant, or all).
@@ -54,27 +95,31 @@ impl Identity {
     }
 
     /// Deletes a tenant's role record; returns whether it existed.
-    pub fn delete_role(&self, tenant: &TenantId, id: &str) -> Result<bool, IdentityError> {
-        let mut txn = self.storage.write().map_err(storage)?;
-        let removed = txn.catalog_remove(&format!("role/{tenant}/{id}")).map_err(storage)?;
-        txn.commit().map_err(storage)?;
-        Ok(removed)
+    pub fn delete_role(
+        &self,
+        origin: &Origin,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<bool, IdentityError> {
+        let key = format!("role/{tenant}/{id}");
+        remove::<TenantRole>(self, origin, ("roles", &key, id), tenant, "role.delete")
     }
 
     /// Deletes a segregation-of-duties rule; returns whether it existed.
-    pub fn delete_sod_rule(&self, tenant: &TenantId, name: &str) -> Result<bool, IdentityError> {
-        let mut txn = self.storage.write().map_err(storage)?;
-        let removed = txn.catalog_remove(&format!("sod/{tenant}/{name}")).map_err(storage)?;
-        txn.commit().map_err(storage)?;
-        Ok(removed)
+    pub fn delete_sod_rule(
+        &self,
+        origin: &Origin,
+        tenant: &TenantId,
+        name: &str,
+    ) -> Result<bool, IdentityError> {
+        let key = format!("sod/{tenant}/{name}");
+        remove::<SodRule>(self, origin, ("sod-rules", &key, name), tenant, "sod.delete")
     }
 
     /// Stores (or replaces) a segregation-of-duties rule.
-    pub fn put_sod_rule(&self, rule: &SodRule) -> Result<(), IdentityError> {
-        let mut txn = self.storage.write().map_err(storage)?;
-        txn.catalog_put(&format!("sod/{}/{}", rule.tenant, rule.name), &to_json(rule)?)
-            .map_err(storage)?;
-        txn.commit().map_err(storage)
+    pub fn put_sod_rule(&self, origin: &Origin, rule: &SodRule) -> Result<(), IdentityError> {
+        let key = format!("sod/{}/{}", rule.tenant, rule.name);
+        put(self, origin, ("sod-rules", &key, &rule.name), &rule.tenant, rule, "sod.put")
     }
 
     /// The segregation-of-duties rules (of one tenant, or all).

@@ -101,9 +101,14 @@ pub(crate) fn find(
     Ok((record.expires_at > now).then_some(opened))
 }
 
-pub(crate) fn close(storage: &Storage, token: &str) -> Result<bool, IdentityError> {
+/// Closes a session, auditing it as `origin`'s logout; returns whose it was.
+pub(crate) fn close(
+    storage: &Storage,
+    origin: &keel_audit::Origin,
+    token: &str,
+) -> Result<Option<UserId>, IdentityError> {
     if token.len() > TOKEN_BYTES_MAX {
-        return Ok(false);
+        return Ok(None);
     }
     // Look before writing: a logout with an unknown token costs no write.
     let known = storage
@@ -113,10 +118,17 @@ pub(crate) fn close(storage: &Storage, token: &str) -> Result<bool, IdentityErro
         .map_err(crate::storage)?
         .is_some();
     if !known {
-        return Ok(false);
+        return Ok(None);
     }
     let mut txn = storage.write().map_err(crate::storage)?;
-    let removed = txn.catalog_remove(&key(token)).map_err(crate::storage)?;
+    let Some(bytes) = txn.catalog_get(&key(token)).map_err(crate::storage)? else {
+        return Ok(None);
+    };
+    let record: SessionRecord = from_json(&bytes)?;
+    txn.catalog_remove(&key(token)).map_err(crate::storage)?;
+    let audit =
+        keel_audit::Record { actor: record.user.to_string(), ..origin.record("auth.logout") };
+    crate::audit(&mut txn, None, audit)?;
     txn.commit().map_err(crate::storage)?;
-    Ok(removed)
+    Ok(Some(record.user))
 }

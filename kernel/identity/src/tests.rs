@@ -5,6 +5,10 @@ use keel_types::{Limits, TenantId, Timestamp};
 
 use super::*;
 
+fn origin() -> Origin {
+    Origin::kernel(0)
+}
+
 struct TestClock(AtomicI64);
 
 impl Clock for TestClock {
@@ -22,19 +26,23 @@ fn identity() -> (tempfile::TempDir, Identity, Arc<TestClock>) {
 }
 
 fn alice(identity: &Identity) {
-    identity.create_user(&UserId::new("alice").unwrap(), "Alice", "correct horse battery").unwrap();
+    identity
+        .create_user(&origin(), &UserId::new("alice").unwrap(), "Alice", "correct horse battery")
+        .unwrap();
 }
 
 #[test]
 fn login_opens_a_session_until_logout_or_expiry() {
     let (_dir, identity, clock) = identity();
     alice(&identity);
-    let session = identity.login("alice", "correct horse battery", None, "127.0.0.1").unwrap();
+    let session =
+        identity.login("alice", "correct horse battery", None, "127.0.0.1", None).unwrap();
     assert_eq!(identity.authenticate(&session.token).unwrap().unwrap().as_str(), "alice");
-    assert!(identity.logout(&session.token).unwrap());
+    assert!(identity.logout(&origin(), &session.token).unwrap().is_some());
     assert_eq!(identity.authenticate(&session.token).unwrap(), None);
 
-    let session = identity.login("alice", "correct horse battery", None, "127.0.0.1").unwrap();
+    let session =
+        identity.login("alice", "correct horse battery", None, "127.0.0.1", None).unwrap();
     clock.0.fetch_add(3601, Ordering::SeqCst);
     assert_eq!(identity.authenticate(&session.token).unwrap(), None, "expired");
     assert_eq!(identity.authenticate("keel_forged").unwrap(), None);
@@ -44,11 +52,16 @@ fn login_opens_a_session_until_logout_or_expiry() {
 fn unknown_users_and_wrong_passwords_look_the_same() {
     let (_dir, identity, _clock) = identity();
     alice(&identity);
-    let wrong =
-        identity.login("alice", "wrong password!!", None, "10.0.0.1").unwrap_err().to_string();
-    let unknown =
-        identity.login("mallory", "wrong password!!", None, "10.0.0.2").unwrap_err().to_string();
-    let malformed = identity.login("Not A User", "x", None, "10.0.0.3").unwrap_err().to_string();
+    let wrong = identity
+        .login("alice", "wrong password!!", None, "10.0.0.1", None)
+        .unwrap_err()
+        .to_string();
+    let unknown = identity
+        .login("mallory", "wrong password!!", None, "10.0.0.2", None)
+        .unwrap_err()
+        .to_string();
+    let malformed =
+        identity.login("Not A User", "x", None, "10.0.0.3", None).unwrap_err().to_string();
     assert_eq!(wrong, unknown);
     assert_eq!(wrong, malformed);
 }
@@ -59,16 +72,16 @@ fn repeated_failures_are_throttled_per_user_and_per_address() {
     alice(&identity);
     for _ in 0..5 {
         assert!(matches!(
-            identity.login("alice", "wrong password!!", None, "10.0.0.9"),
+            identity.login("alice", "wrong password!!", None, "10.0.0.9", None),
             Err(IdentityError::BadCredentials)
         ));
     }
-    let locked = identity.login("alice", "correct horse battery", None, "10.0.0.10");
+    let locked = identity.login("alice", "correct horse battery", None, "10.0.0.10", None);
     assert!(
         matches!(locked, Err(IdentityError::Throttled { .. })),
         "the user is locked from any address"
     );
-    let from_same_address = identity.login("bob", "whatever password", None, "10.0.0.9");
+    let from_same_address = identity.login("bob", "whatever password", None, "10.0.0.9", None);
     assert!(
         matches!(from_same_address, Err(IdentityError::Throttled { .. })),
         "the address is locked for any user"
@@ -81,13 +94,16 @@ fn users_are_validated_and_unique() {
     alice(&identity);
     let id = UserId::new("alice").unwrap();
     assert!(matches!(
-        identity.create_user(&id, "Alice", "correct horse battery"),
+        identity.create_user(&origin(), &id, "Alice", "correct horse battery"),
         Err(IdentityError::Exists(_))
     ));
     let bob = UserId::new("bob").unwrap();
-    assert!(matches!(identity.create_user(&bob, "Bob", "short"), Err(IdentityError::Invalid(_))));
     assert!(matches!(
-        identity.create_user(&bob, " ", "long enough password"),
+        identity.create_user(&origin(), &bob, "Bob", "short"),
+        Err(IdentityError::Invalid(_))
+    ));
+    assert!(matches!(
+        identity.create_user(&origin(), &bob, " ", "long enough password"),
         Err(IdentityError::Invalid(_))
     ));
     assert_eq!(identity.users().unwrap().len(), 1);
@@ -98,12 +114,12 @@ fn bootstrap_creates_one_admin_once() {
     let (_dir, identity, _clock) = identity();
     let generated = identity.bootstrap(None).unwrap().expect("a generated password");
     assert_eq!(generated.len(), 24);
-    identity.login(BOOTSTRAP_ADMIN, &generated, None, "127.0.0.1").unwrap();
+    identity.login(BOOTSTRAP_ADMIN, &generated, None, "127.0.0.1", None).unwrap();
     assert_eq!(identity.bootstrap(None).unwrap(), None, "never again once users exist");
 
     let (_dir, identity, _clock) = self::identity();
     assert_eq!(identity.bootstrap(Some("from the environment")).unwrap(), None);
-    identity.login(BOOTSTRAP_ADMIN, "from the environment", None, "127.0.0.1").unwrap();
+    identity.login(BOOTSTRAP_ADMIN, "from the environment", None, "127.0.0.1", None).unwrap();
 }
 
 #[test]
@@ -115,16 +131,21 @@ fn memberships_are_kept_per_tenant_and_platform() {
         TenantId::new("t10").unwrap(),
     );
     identity
-        .set_roles(Some(&t1), &alice, &["accountant".to_owned(), "accountant".to_owned()])
+        .set_roles(
+            &origin(),
+            Some(&t1),
+            &alice,
+            &["accountant".to_owned(), "accountant".to_owned()],
+        )
         .unwrap();
-    identity.set_roles(Some(&t10), &alice, &["auditor".to_owned()]).unwrap();
-    identity.set_roles(None, &alice, &["platform-admin".to_owned()]).unwrap();
+    identity.set_roles(&origin(), Some(&t10), &alice, &["auditor".to_owned()]).unwrap();
+    identity.set_roles(&origin(), None, &alice, &["platform-admin".to_owned()]).unwrap();
     let t1_members = identity.memberships(Some(Some(&t1))).unwrap();
     assert_eq!(t1_members.len(), 1, "t1 does not see t10's members");
     assert_eq!(t1_members[0].roles, ["accountant"]);
     assert_eq!(identity.memberships(Some(None)).unwrap()[0].tenant, None);
     assert_eq!(identity.memberships(None).unwrap().len(), 3);
-    identity.set_roles(Some(&t1), &alice, &[]).unwrap();
+    identity.set_roles(&origin(), Some(&t1), &alice, &[]).unwrap();
     assert!(identity.memberships(Some(Some(&t1))).unwrap().is_empty());
 }
 
@@ -134,7 +155,8 @@ fn api_tokens_authenticate_until_revoked_or_expired() {
     let acme = TenantId::new("acme").unwrap();
     let now = clock.now().seconds;
     let roles = ["bookkeeper".to_owned()];
-    let (token, secret) = identity.create_token(&acme, "bank feed", &roles, now + 100).unwrap();
+    let (token, secret) =
+        identity.create_token(&origin(), &acme, "bank feed", &roles, now + 100).unwrap();
     assert!(secret.starts_with("keel_tok_"));
     assert_eq!(identity.authenticate_token(&secret).unwrap().unwrap().id, token.id);
     assert_eq!(identity.authenticate(&secret).unwrap(), None, "a token is not a session");
@@ -143,12 +165,13 @@ fn api_tokens_authenticate_until_revoked_or_expired() {
     clock.0.fetch_add(101, Ordering::SeqCst);
     assert_eq!(identity.authenticate_token(&secret).unwrap(), None, "expired");
 
-    let (token, secret) = identity.create_token(&acme, "export", &roles, now + 1000).unwrap();
-    assert!(identity.revoke_token(&acme, &token.id).unwrap().is_some());
+    let (token, secret) =
+        identity.create_token(&origin(), &acme, "export", &roles, now + 1000).unwrap();
+    assert!(identity.revoke_token(&origin(), &acme, &token.id).unwrap().is_some());
     assert_eq!(identity.authenticate_token(&secret).unwrap(), None, "revoked");
-    assert!(identity.revoke_token(&acme, &token.id).unwrap().is_none());
+    assert!(identity.revoke_token(&origin(), &acme, &token.id).unwrap().is_none());
     assert!(
-        identity.create_token(&acme, "late", &roles, now).is_err(),
+        identity.create_token(&origin(), &acme, "late", &roles, now).is_err(),
         "must expire in the future"
     );
     assert_eq!(identity.authenticate_token("keel_tok_forged").unwrap(), None);
@@ -159,24 +182,27 @@ fn a_second_factor_is_required_once_confirmed_and_codes_are_single_use() {
     let (_dir, identity, clock) = identity();
     alice(&identity);
     let id = UserId::new("alice").unwrap();
-    let enrolment = identity.totp_enrol(&id).unwrap();
+    let enrolment = identity.totp_enrol(&origin(), &id).unwrap();
     assert!(enrolment.otpauth_url.starts_with("otpauth://totp/Keel:alice?secret="));
     identity
-        .login("alice", "correct horse battery", None, "127.0.0.1")
+        .login("alice", "correct horse battery", None, "127.0.0.1", None)
         .expect("not required before confirming");
     let now = || u64::try_from(clock.now().seconds).unwrap();
-    assert!(identity.totp_confirm(&id, "not-a-code").is_err());
-    identity.totp_confirm(&id, &totp_code(&enrolment.secret, now()).unwrap()).unwrap();
-    assert!(identity.totp_enrol(&id).is_err(), "cannot silently replace an enabled factor");
+    assert!(identity.totp_confirm(&origin(), &id, "not-a-code").is_err());
+    identity.totp_confirm(&origin(), &id, &totp_code(&enrolment.secret, now()).unwrap()).unwrap();
+    assert!(
+        identity.totp_enrol(&origin(), &id).is_err(),
+        "cannot silently replace an enabled factor"
+    );
 
-    let required = identity.login("alice", "correct horse battery", None, "127.0.0.1");
+    let required = identity.login("alice", "correct horse battery", None, "127.0.0.1", None);
     assert!(matches!(required, Err(IdentityError::TotpRequired)));
     clock.0.fetch_add(30, Ordering::SeqCst);
     let code = totp_code(&enrolment.secret, now()).unwrap();
-    identity.login("alice", "correct horse battery", Some(&code), "127.0.0.1").unwrap();
-    let replayed = identity.login("alice", "correct horse battery", Some(&code), "127.0.0.1");
+    identity.login("alice", "correct horse battery", Some(&code), "127.0.0.1", None).unwrap();
+    let replayed = identity.login("alice", "correct horse battery", Some(&code), "127.0.0.1", None);
     assert!(matches!(replayed, Err(IdentityError::BadCredentials)), "a code is accepted once");
-    let wrong = identity.login("alice", "correct horse battery", Some("12345x"), "127.0.0.1");
+    let wrong = identity.login("alice", "correct horse battery", Some("12345x"), "127.0.0.1", None);
     assert!(matches!(wrong, Err(IdentityError::BadCredentials)));
 }
 
@@ -185,24 +211,24 @@ fn password_changes_end_sessions_and_deleted_users_lose_access() {
     let (_dir, identity, _clock) = identity();
     alice(&identity);
     let id = UserId::new("alice").unwrap();
-    let before = identity.login("alice", "correct horse battery", None, "127.0.0.1").unwrap();
-    identity.update_user(&id, Some("Alice A."), None).unwrap();
+    let before = identity.login("alice", "correct horse battery", None, "127.0.0.1", None).unwrap();
+    identity.update_user(&origin(), &id, Some("Alice A."), None).unwrap();
     assert!(identity.authenticate(&before.token).unwrap().is_some(), "a rename keeps sessions");
-    identity.update_user(&id, None, Some("a brand new password")).unwrap();
+    identity.update_user(&origin(), &id, None, Some("a brand new password")).unwrap();
     assert_eq!(
         identity.authenticate(&before.token).unwrap(),
         None,
         "a new password ends old sessions"
     );
-    let after = identity.login("alice", "a brand new password", None, "127.0.0.1").unwrap();
+    let after = identity.login("alice", "a brand new password", None, "127.0.0.1", None).unwrap();
     assert!(identity.authenticate(&after.token).unwrap().is_some());
-    assert!(identity.update_user(&id, None, Some("short")).is_err());
+    assert!(identity.update_user(&origin(), &id, None, Some("short")).is_err());
 
     identity
-        .set_roles(Some(&TenantId::new("t1").unwrap()), &id, &["accountant".to_owned()])
+        .set_roles(&origin(), Some(&TenantId::new("t1").unwrap()), &id, &["accountant".to_owned()])
         .unwrap();
-    assert!(identity.delete_user(&id).unwrap());
+    assert!(identity.delete_user(&origin(), &id).unwrap());
     assert_eq!(identity.authenticate(&after.token).unwrap(), None);
     assert!(identity.memberships(None).unwrap().is_empty(), "memberships go with the user");
-    assert!(!identity.delete_user(&id).unwrap());
+    assert!(!identity.delete_user(&origin(), &id).unwrap());
 }

@@ -6,7 +6,7 @@ use keel_types::TenantId;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
-use crate::{Identity, IdentityError, from_json, storage, to_json};
+use crate::{Change, Identity, IdentityError, audit, from_json, storage, to_json};
 
 /// A token as listed (never with its secret).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -50,6 +50,7 @@ impl Identity {
     /// Creates a token; returns it and its secret, which is shown only now.
     pub fn create_token(
         &self,
+        origin: &keel_audit::Origin,
         tenant: &TenantId,
         name: &str,
         roles: &[String],
@@ -85,6 +86,8 @@ impl Identity {
         txn.catalog_put(&record_key(tenant, &token.id), &to_json(&record)?).map_err(storage)?;
         txn.catalog_put(&digest_key(&record.digest), record_key(tenant, &token.id).as_bytes())
             .map_err(storage)?;
+        let change = Change::new("tokens", &token.id).after(&token);
+        audit(&mut txn, Some(tenant), change.record(origin, "token.create"))?;
         txn.commit().map_err(storage)?;
         Ok((token, secret))
     }
@@ -100,6 +103,7 @@ impl Identity {
     /// Revokes a token; returns it if it existed.
     pub fn revoke_token(
         &self,
+        origin: &keel_audit::Origin,
         tenant: &TenantId,
         id: &str,
     ) -> Result<Option<ApiToken>, IdentityError> {
@@ -110,6 +114,8 @@ impl Identity {
         let record: TokenRecord = from_json(&bytes)?;
         txn.catalog_remove(&record_key(tenant, id)).map_err(storage)?;
         txn.catalog_remove(&digest_key(&record.digest)).map_err(storage)?;
+        let change = Change::new("tokens", id).before(&record.token);
+        audit(&mut txn, Some(tenant), change.record(origin, "token.revoke"))?;
         txn.commit().map_err(storage)?;
         Ok(Some(record.token))
     }

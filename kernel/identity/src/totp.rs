@@ -7,7 +7,9 @@ use keel_types::UserId;
 use rand::Rng;
 use totp_rs::{Builder, Secret, Totp};
 
-use crate::{Identity, IdentityError, from_json, storage, to_json};
+use keel_audit::Origin;
+
+use crate::{Change, Identity, IdentityError, audit, from_json, storage, to_json};
 
 /// What a user adds to an authenticator app.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -42,7 +44,11 @@ fn totp(secret_base32: &str) -> Result<Totp, IdentityError> {
 
 impl Identity {
     /// Starts (or restarts) enrolment; refused once TOTP is enabled.
-    pub fn totp_enrol(&self, user: &UserId) -> Result<TotpEnrolment, IdentityError> {
+    pub fn totp_enrol(
+        &self,
+        origin: &Origin,
+        user: &UserId,
+    ) -> Result<TotpEnrolment, IdentityError> {
         let mut txn = self.storage.write().map_err(storage)?;
         if let Some(bytes) = txn.catalog_get(&key(user)).map_err(storage)?
             && from_json::<TotpRecord>(&bytes)?.enabled
@@ -54,6 +60,8 @@ impl Identity {
         let secret = Secret::new_stack(bytes).to_base32();
         let record = TotpRecord { secret: secret.clone(), enabled: false, last_step: None };
         txn.catalog_put(&key(user), &to_json(&record)?).map_err(storage)?;
+        let change = Change::new("second-factors", user.as_str());
+        audit(&mut txn, None, change.record(origin, "totp.enrol"))?;
         txn.commit().map_err(storage)?;
         let otpauth_url = format!(
             "otpauth://totp/Keel:{user}?secret={secret}&issuer=Keel&algorithm=SHA1&digits=6&period=30"
@@ -62,10 +70,15 @@ impl Identity {
     }
 
     /// Confirms enrolment with a first code; from then on logins need one.
-    pub fn totp_confirm(&self, user: &UserId, code: &str) -> Result<(), IdentityError> {
+    pub fn totp_confirm(
+        &self,
+        origin: &Origin,
+        user: &UserId,
+        code: &str,
+    ) -> Result<(), IdentityError> {
         let not_enrolled =
             || IdentityError::Invalid(format!("{user} has no pending second factor; enrol first"));
-        match self.totp_check(user, code, false)? {
+        match self.totp_check(origin, user, code, false)? {
             None => Err(not_enrolled()),
             Some(false) => Err(IdentityError::Invalid(
                 "the code does not match; check the device's clock".to_owned(),
@@ -83,8 +96,11 @@ impl Identity {
 
     /// Checks a code against the enrolled (`enabled`) or pending secret;
     /// on success enables it and uses up the step. None: nothing enrolled.
+    /// The step is used up with an audit record: `totp.confirm` when
+    /// confirming, `auth.second-factor` at login.
     pub(crate) fn totp_check(
         &self,
+        origin: &Origin,
         user: &UserId,
         code: &str,
         enabled: bool,
@@ -105,6 +121,8 @@ impl Identity {
         record.enabled = true;
         record.last_step = Some(step);
         txn.catalog_put(&key(user), &to_json(&record)?).map_err(storage)?;
+        let action = if enabled { "auth.second-factor" } else { "totp.confirm" };
+        audit(&mut txn, None, Change::new("second-factors", user.as_str()).record(origin, action))?;
         txn.commit().map_err(storage)?;
         Ok(Some(true))
     }

@@ -170,9 +170,10 @@ fn prepare(config: &Config) -> anyhow::Result<(Host, Arc<Storage>)> {
     for problem in host.restore()? {
         tracing::warn!("could not restore enabled plugin: {problem}");
     }
+    let origin = keel_audit::Origin::kernel(host.now().seconds);
     if config.demo {
         let demo = TenantId::new(DEMO_TENANT).context("invariant: the demo tenant id is valid")?;
-        host.create_tenant(&demo, "Demo Company")?;
+        host.create_tenant(&origin, &demo, "Demo Company")?;
         let ids: std::collections::BTreeSet<PluginId> =
             host.plugins().iter().map(|p| p.manifest().id.clone()).collect();
         for id in ids {
@@ -181,7 +182,7 @@ fn prepare(config: &Config) -> anyhow::Result<(Host, Arc<Storage>)> {
         }
     }
     for (tenant, plugin) in &config.enable {
-        host.create_tenant(tenant, tenant.as_str())?;
+        host.create_tenant(&origin, tenant, tenant.as_str())?;
         host.enable(tenant, plugin)
             .with_context(|| format!("enabling {plugin} for tenant {tenant}"))?;
     }

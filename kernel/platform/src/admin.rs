@@ -7,8 +7,10 @@ use keel_host::{EnableError, EnableReport, LoadError, Plugin, TenantInfo};
 use keel_identity::{ApiToken, Membership, User};
 use keel_types::{PluginId, TenantId, UserId};
 
+use keel_audit::Origin;
+
 use crate::{
-    ADMIN, AUDITOR, Platform, PlatformError, Principal, blocking, identity_error, internal,
+    ADMIN, AUDITOR, Actor, Platform, PlatformError, Principal, blocking, identity_error, internal,
 };
 
 /// Most roles one membership or token may list.
@@ -20,12 +22,18 @@ const TOKENS_PER_TENANT_MAX: usize = 256;
 
 impl Platform {
     /// Creates a tenant; a conflict if it exists.
-    pub fn create_tenant(&self, id: &TenantId, name: &str) -> Result<TenantInfo, PlatformError> {
+    pub async fn create_tenant(
+        &self,
+        actor: &Actor,
+        id: &TenantId,
+        name: &str,
+    ) -> Result<TenantInfo, PlatformError> {
         let name = name.trim();
         if name.is_empty() || name.len() > 200 {
             return Err(PlatformError::Invalid("tenant name must be 1 to 200 bytes".to_owned()));
         }
-        if !self.inner.host.create_tenant(id, name).map_err(internal)? {
+        let origin = self.origin(actor, None).await;
+        if !self.inner.host.create_tenant(&origin, id, name).map_err(internal)? {
             return Err(PlatformError::Conflict(format!("tenant {id} already exists")));
         }
         Ok(TenantInfo { id: id.clone(), name: name.to_owned() })
@@ -46,12 +54,18 @@ impl Platform {
     }
 
     /// Renames a tenant.
-    pub fn rename_tenant(&self, id: &TenantId, name: &str) -> Result<TenantInfo, PlatformError> {
+    pub async fn rename_tenant(
+        &self,
+        actor: &Actor,
+        id: &TenantId,
+        name: &str,
+    ) -> Result<TenantInfo, PlatformError> {
         let name = name.trim();
         if name.is_empty() || name.len() > 200 {
             return Err(PlatformError::Invalid("tenant name must be 1 to 200 bytes".to_owned()));
         }
-        if !self.inner.host.rename_tenant(id, name).map_err(internal)? {
+        let origin = self.origin(actor, None).await;
+        if !self.inner.host.rename_tenant(&origin, id, name).map_err(internal)? {
             return Err(PlatformError::NotFound(format!("tenant {id} does not exist")));
         }
         Ok(TenantInfo { id: id.clone(), name: name.to_owned() })
@@ -60,7 +74,7 @@ impl Platform {
     /// Deletes a tenant that holds no plugin data, with its memberships,
     /// tokens, roles and rules. A tenant that has had plugins is refused: its
     /// books are kept until an explicit purge (not yet offered).
-    pub async fn delete_tenant(&self, id: &TenantId) -> Result<(), PlatformError> {
+    pub async fn delete_tenant(&self, actor: &Actor, id: &TenantId) -> Result<(), PlatformError> {
         let _admin = self.inner.admin.lock().await;
         self.tenant(id)?;
         if self.inner.host.tenant_has_plugins(id).map_err(internal)? {
@@ -68,26 +82,32 @@ impl Platform {
                 "tenant {id} has had plugins and may hold their data; it cannot be deleted"
             )));
         }
+        // The tenant's own chain records what went with it; the platform's
+        // records the deletion.
+        let origin = self.origin(actor, Some(id)).await;
         for member in self.members(id)? {
-            self.apply_roles(id, &member.user, &[]).await?;
+            self.apply_roles(&origin, id, &member.user, &[]).await?;
         }
         for token in self.tokens(id)? {
-            self.revoke_token_locked(id, &token.id).await?;
+            self.revoke_token_locked(&origin, id, &token.id).await?;
         }
-        self.delete_tenant_policy(id).await?;
-        self.inner.host.delete_tenant(id).map_err(internal)?;
+        self.delete_tenant_policy(&origin, id).await?;
+        let origin = self.origin(actor, None).await;
+        self.inner.host.delete_tenant(&origin, id).map_err(internal)?;
         Ok(())
     }
 
     /// Creates a user with a password.
     pub async fn create_user(
         &self,
+        actor: &Actor,
         id: UserId,
         name: String,
         password: String,
     ) -> Result<User, PlatformError> {
         let identity = Arc::clone(&self.inner.identity);
-        blocking(move || identity.create_user(&id, &name, &password)).await
+        let origin = self.origin(actor, None).await;
+        blocking(move || identity.create_user(&origin, &id, &name, &password)).await
     }
 
     /// Every user.
@@ -106,21 +126,24 @@ impl Platform {
     /// Changes a user's name and/or password (which ends their sessions).
     pub async fn update_user(
         &self,
+        actor: &Actor,
         id: UserId,
         name: Option<String>,
         password: Option<String>,
     ) -> Result<User, PlatformError> {
         let identity = Arc::clone(&self.inner.identity);
         let missing = PlatformError::NotFound(format!("user {id} does not exist"));
-        let updated =
-            blocking(move || identity.update_user(&id, name.as_deref(), password.as_deref()))
-                .await?;
+        let origin = self.origin(actor, None).await;
+        let updated = blocking(move || {
+            identity.update_user(&origin, &id, name.as_deref(), password.as_deref())
+        })
+        .await?;
         updated.ok_or(missing)
     }
 
     /// Deletes a user, their memberships and roles; the last platform
     /// administrator cannot be deleted.
-    pub async fn delete_user(&self, id: &UserId) -> Result<(), PlatformError> {
+    pub async fn delete_user(&self, actor: &Actor, id: &UserId) -> Result<(), PlatformError> {
         let _admin = self.inner.admin.lock().await;
         self.user(id)?;
         let admins = self.identity().memberships(Some(None)).map_err(identity_error)?;
@@ -138,7 +161,8 @@ impl Platform {
                 self.inner.authz.revoke(id.as_str(), role, scope).await.map_err(internal)?;
             }
         }
-        self.identity().delete_user(id).map_err(identity_error)?;
+        let origin = self.origin(actor, None).await;
+        self.identity().delete_user(&origin, id).map_err(identity_error)?;
         Ok(())
     }
 
@@ -164,7 +188,7 @@ impl Platform {
     /// grant never exceeds its granter); otherwise nothing changes.
     pub async fn set_roles(
         &self,
-        actor: &Principal,
+        actor: &Actor,
         tenant: &TenantId,
         user: &UserId,
         roles: &[String],
@@ -188,22 +212,24 @@ impl Platform {
                 grantable.join(", ")
             )));
         }
-        self.ensure_covers_roles(actor, tenant, roles).await?;
+        self.ensure_covers_roles(&actor.principal, tenant, roles).await?;
         self.check_sod(tenant, user.as_str(), roles).await?;
-        self.apply_roles(tenant, user, roles).await
+        let origin = self.origin(actor, Some(tenant)).await;
+        self.apply_roles(&origin, tenant, user, roles).await
     }
 
     /// Stores and applies a member's roles; the caller holds the admin lock
     /// and has validated them.
     async fn apply_roles(
         &self,
+        origin: &Origin,
         tenant: &TenantId,
         user: &UserId,
         roles: &[String],
     ) -> Result<Vec<String>, PlatformError> {
         let scope = Domain::Tenant(tenant);
         let previous = self.inner.authz.roles(user.as_str(), scope).await;
-        self.identity().set_roles(Some(tenant), user, roles).map_err(identity_error)?;
+        self.identity().set_roles(origin, Some(tenant), user, roles).map_err(identity_error)?;
         for role in previous.iter().filter(|r| !roles.contains(r)) {
             self.inner.authz.revoke(user.as_str(), role, scope).await.map_err(internal)?;
         }
@@ -252,16 +278,16 @@ impl Platform {
     /// `days`; returns it with its secret (shown once).
     pub async fn create_token(
         &self,
-        actor: &Principal,
+        actor: &Actor,
         tenant: &TenantId,
         name: &str,
         roles: &[String],
         days: u32,
     ) -> Result<(ApiToken, String), PlatformError> {
         let _admin = self.inner.admin.lock().await;
-        if actor.as_str().starts_with("token:") {
+        if actor.principal.as_str().starts_with("token:") {
             return Err(PlatformError::Forbidden {
-                user: actor.to_string(),
+                user: actor.principal.to_string(),
                 permission: "a user's session: API tokens cannot create tokens".to_owned(),
             });
         }
@@ -289,12 +315,13 @@ impl Platform {
                 "role {unknown:?} cannot be granted in tenant {tenant}"
             )));
         }
-        self.ensure_covers_roles(actor, tenant, roles).await?;
+        self.ensure_covers_roles(&actor.principal, tenant, roles).await?;
         self.check_sod(tenant, "the token", roles).await?;
         let expires_at = self.inner.host.now().seconds.saturating_add(i64::from(days) * 86_400);
+        let origin = self.origin(actor, Some(tenant)).await;
         let (token, secret) = self
             .identity()
-            .create_token(tenant, name, roles, expires_at)
+            .create_token(&origin, tenant, name, roles, expires_at)
             .map_err(identity_error)?;
         let principal = Principal::token(&token.id);
         for role in &token.roles {
@@ -313,13 +340,25 @@ impl Platform {
     }
 
     /// Revokes an API token at once.
-    pub async fn revoke_token(&self, tenant: &TenantId, id: &str) -> Result<(), PlatformError> {
+    pub async fn revoke_token(
+        &self,
+        actor: &Actor,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<(), PlatformError> {
         let _admin = self.inner.admin.lock().await;
-        self.revoke_token_locked(tenant, id).await
+        let origin = self.origin(actor, Some(tenant)).await;
+        self.revoke_token_locked(&origin, tenant, id).await
     }
 
-    async fn revoke_token_locked(&self, tenant: &TenantId, id: &str) -> Result<(), PlatformError> {
-        let Some(token) = self.identity().revoke_token(tenant, id).map_err(identity_error)? else {
+    async fn revoke_token_locked(
+        &self,
+        origin: &Origin,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<(), PlatformError> {
+        let revoked = self.identity().revoke_token(origin, tenant, id).map_err(identity_error)?;
+        let Some(token) = revoked else {
             return Err(PlatformError::NotFound(format!(
                 "token {id} does not exist in tenant {tenant}"
             )));
@@ -344,11 +383,14 @@ impl Platform {
     /// and kept by digest. Returns the plugin and whether it was new.
     pub async fn install_package(
         &self,
+        actor: &Actor,
         wasm: Vec<u8>,
     ) -> Result<(Arc<Plugin>, bool), PlatformError> {
         let host = self.inner.host.clone();
-        let installed =
-            tokio::task::spawn_blocking(move || host.install(&wasm)).await.map_err(internal)?;
+        let origin = self.origin(actor, None).await;
+        let installed = tokio::task::spawn_blocking(move || host.install(&origin, &wasm))
+            .await
+            .map_err(internal)?;
         installed.map_err(|err| match err {
             LoadError::Duplicate { .. } => PlatformError::Conflict(err.to_string()),
             LoadError::Io(_) => PlatformError::Internal(err.to_string()),
@@ -372,7 +414,7 @@ impl Platform {
     /// running its migration; with `dry_run`, reports and changes nothing.
     pub async fn enable_plugin(
         &self,
-        actor: &Principal,
+        actor: &Actor,
         tenant: &TenantId,
         plugin: &PluginId,
         version: Option<String>,
@@ -380,9 +422,10 @@ impl Platform {
     ) -> Result<EnableReport, PlatformError> {
         let _admin = self.inner.admin.lock().await;
         let host = self.inner.host.clone();
-        let (t, p, who) = (tenant.clone(), plugin.clone(), actor.to_string());
+        let (t, p) = (tenant.clone(), plugin.clone());
+        let origin = self.origin(actor, Some(tenant)).await;
         let enabled = tokio::task::spawn_blocking(move || {
-            host.enable_version(&who, &t, &p, version.as_deref(), dry_run)
+            host.enable_version(&origin, &t, &p, version.as_deref(), dry_run)
         })
         .await
         .map_err(internal)?;
@@ -410,12 +453,13 @@ impl Platform {
     /// Stops `plugin` serving `tenant`, keeping its data.
     pub async fn disable_plugin(
         &self,
-        actor: &Principal,
+        actor: &Actor,
         tenant: &TenantId,
         plugin: &PluginId,
     ) -> Result<(), PlatformError> {
         let _admin = self.inner.admin.lock().await;
-        if self.inner.host.disable(actor.as_str(), tenant, plugin).map_err(internal)? {
+        let origin = self.origin(actor, Some(tenant)).await;
+        if self.inner.host.disable(&origin, tenant, plugin).map_err(internal)? {
             return Ok(());
         }
         Err(PlatformError::NotFound(format!("plugin {plugin} is not enabled for tenant {tenant}")))

@@ -8,6 +8,7 @@ mod policy;
 
 use std::sync::Arc;
 
+use keel_audit::Origin;
 use keel_authz::{Authz, Domain};
 use keel_host::{Host, PermissionCheck};
 use keel_identity::{Identity, IdentityError, Session};
@@ -101,6 +102,18 @@ impl Principal {
     }
 }
 
+/// An authenticated principal and where its request came from: what the
+/// audit trail records of each change it makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// Who.
+    pub principal: Principal,
+    /// The request's id.
+    pub request_id: Option<String>,
+    /// The client's address.
+    pub source: Option<String>,
+}
+
 impl std::fmt::Display for Principal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
@@ -153,9 +166,10 @@ impl Platform {
         let generated = blocking(move || identity.bootstrap(admin_password.as_deref())).await?;
         let admin = UserId::new(keel_identity::BOOTSTRAP_ADMIN).map_err(internal)?;
         if platform.identity().memberships(Some(None)).map_err(identity_error)?.is_empty() {
+            let origin = Origin::kernel(platform.inner.host.now().seconds);
             platform
                 .identity()
-                .set_roles(None, &admin, &[PLATFORM_ADMIN.to_owned()])
+                .set_roles(&origin, None, &admin, &[PLATFORM_ADMIN.to_owned()])
                 .map_err(identity_error)?;
         }
         for membership in platform.identity().memberships(None).map_err(identity_error)? {
@@ -204,6 +218,24 @@ impl Platform {
         &self.inner.identity
     }
 
+    /// How the audit trail names `actor` acting in `tenant` (or on the
+    /// platform): with the roles it holds there and on the platform.
+    pub(crate) async fn origin(&self, actor: &Actor, tenant: Option<&TenantId>) -> Origin {
+        let who = actor.principal.as_str();
+        let mut roles = match tenant {
+            Some(tenant) => self.inner.authz.roles(who, Domain::Tenant(tenant)).await,
+            None => Vec::new(),
+        };
+        roles.extend(self.inner.authz.roles(who, Domain::Platform).await);
+        Origin {
+            at: self.inner.host.now().seconds,
+            actor: who.to_owned(),
+            roles,
+            request_id: actor.request_id.clone(),
+            source: actor.source.clone(),
+        }
+    }
+
     /// Checks a password (and a one-time code, once enrolled) and opens a session.
     pub async fn login(
         &self,
@@ -211,21 +243,27 @@ impl Platform {
         password: String,
         totp: Option<String>,
         source: String,
+        request_id: Option<String>,
     ) -> Result<Session, PlatformError> {
         let identity = Arc::clone(&self.inner.identity);
-        blocking(move || identity.login(&user, &password, totp.as_deref(), &source)).await
+        blocking(move || {
+            identity.login(&user, &password, totp.as_deref(), &source, request_id.as_deref())
+        })
+        .await
     }
 
-    /// Starts enrolling the principal's user in TOTP (API tokens cannot).
-    pub fn totp_enrol(&self, principal: &Principal) -> Result<TotpEnrolment, PlatformError> {
-        let user = self.user_of(principal)?;
-        self.identity().totp_enrol(&user).map_err(identity_error)
+    /// Starts enrolling the actor's user in TOTP (API tokens cannot).
+    pub async fn totp_enrol(&self, actor: &Actor) -> Result<TotpEnrolment, PlatformError> {
+        let user = self.user_of(&actor.principal)?;
+        let origin = self.origin(actor, None).await;
+        self.identity().totp_enrol(&origin, &user).map_err(identity_error)
     }
 
     /// Confirms enrolment with a first code.
-    pub fn totp_confirm(&self, principal: &Principal, code: &str) -> Result<(), PlatformError> {
-        let user = self.user_of(principal)?;
-        self.identity().totp_confirm(&user, code).map_err(identity_error)
+    pub async fn totp_confirm(&self, actor: &Actor, code: &str) -> Result<(), PlatformError> {
+        let user = self.user_of(&actor.principal)?;
+        let origin = self.origin(actor, None).await;
+        self.identity().totp_confirm(&origin, &user, code).map_err(identity_error)
     }
 
     fn user_of(&self, principal: &Principal) -> Result<UserId, PlatformError> {
@@ -234,9 +272,17 @@ impl Platform {
         })
     }
 
-    /// Closes a session.
-    pub fn logout(&self, token: &str) -> Result<bool, PlatformError> {
-        self.identity().logout(token).map_err(identity_error)
+    /// Closes a session; `request` carries the request id and address
+    /// for the audit record (the actor is the session's user).
+    pub fn logout(&self, token: &str, request: &Actor) -> Result<bool, PlatformError> {
+        let origin = Origin {
+            at: self.inner.host.now().seconds,
+            actor: request.principal.to_string(),
+            roles: Vec::new(),
+            request_id: request.request_id.clone(),
+            source: request.source.clone(),
+        };
+        Ok(self.identity().logout(&origin, token).map_err(identity_error)?.is_some())
     }
 
     /// The principal behind a bearer token: a login session or an API token.
@@ -268,22 +314,23 @@ impl Platform {
     }
 
     /// Refuses unless `principal` holds some role in `tenant` (or is a
-    /// platform administrator): enough to read the tenant's API description.
+    /// platform administrator): enough to read the tenant's API
+    /// description. Returns the roles it holds there and on the platform.
     pub async fn authorize_member(
         &self,
         principal: &Principal,
         tenant: &TenantId,
-    ) -> Result<(), PlatformError> {
-        let member =
-            !self.inner.authz.roles(principal.as_str(), Domain::Tenant(tenant)).await.is_empty();
-        if member
+    ) -> Result<Vec<String>, PlatformError> {
+        let mut roles = self.inner.authz.roles(principal.as_str(), Domain::Tenant(tenant)).await;
+        if !roles.is_empty()
             || self
                 .inner
                 .authz
                 .check(principal.as_str(), Domain::Platform, "keel.openapi.read")
                 .await
         {
-            return Ok(());
+            roles.extend(self.inner.authz.roles(principal.as_str(), Domain::Platform).await);
+            return Ok(roles);
         }
         Err(PlatformError::Forbidden {
             user: principal.to_string(),

@@ -2,12 +2,14 @@
 //! is validated in full (names, permission patterns, and that no current
 //! member or token would break a rule) before anything is stored.
 
+use keel_audit::Origin;
 use keel_authz::{check_permission, check_permission_pattern};
 use keel_identity::{SodRule, TenantRole};
 use keel_types::TenantId;
 
 use crate::{
-    ADMIN, AUDITOR, PLATFORM_ADMIN, Platform, PlatformError, Principal, identity_error, internal,
+    ADMIN, AUDITOR, Actor, PLATFORM_ADMIN, Platform, PlatformError, Principal, identity_error,
+    internal,
 };
 
 /// Most permissions one tenant role or rule may list.
@@ -65,7 +67,7 @@ impl Platform {
     /// Defines or replaces one of `tenant`'s own roles.
     pub async fn define_tenant_role(
         &self,
-        actor: &Principal,
+        actor: &Actor,
         tenant: &TenantId,
         id: &str,
         permissions: &[String],
@@ -95,23 +97,26 @@ impl Platform {
                 "tenant {tenant} has {ROLES_PER_TENANT_MAX} roles of its own; delete some first"
             )));
         }
-        self.ensure_covers(actor, tenant, permissions, &format!("role {id}")).await?;
+        self.ensure_covers(&actor.principal, tenant, permissions, &format!("role {id}")).await?;
         let role = TenantRole {
             tenant: tenant.clone(),
             id: id.to_owned(),
             permissions: permissions.to_vec(),
         };
         self.check_members_against(tenant, Some(&role), None).await?;
-        self.identity().put_role(&role).map_err(identity_error)?;
+        let origin = self.origin(actor, Some(tenant)).await;
+        self.identity().put_role(&origin, &role).map_err(identity_error)?;
         self.inner.authz.replace_role(tenant, id, permissions).await.map_err(internal)
     }
 
     /// Deletes one of `tenant`'s own roles; refused while anyone holds it.
     pub async fn delete_tenant_role(
         &self,
+        actor: &Actor,
         tenant: &TenantId,
         id: &str,
     ) -> Result<(), PlatformError> {
+        let _admin = self.inner.admin.lock().await;
         let holders =
             self.members(tenant)?.into_iter().filter(|m| m.roles.iter().any(|r| r == id)).count()
                 + self
@@ -126,7 +131,8 @@ impl Platform {
                 "role {id:?} is held by {holders} members or tokens of {tenant}; take it away first"
             )));
         }
-        if !self.identity().delete_role(tenant, id).map_err(identity_error)? {
+        let origin = self.origin(actor, Some(tenant)).await;
+        if !self.identity().delete_role(&origin, tenant, id).map_err(identity_error)? {
             return Err(PlatformError::NotFound(format!(
                 "tenant {tenant} has no role {id:?} of its own"
             )));
@@ -137,11 +143,13 @@ impl Platform {
     /// Deletes a segregation-of-duties rule.
     pub async fn delete_sod_rule(
         &self,
+        actor: &Actor,
         tenant: &TenantId,
         name: &str,
     ) -> Result<(), PlatformError> {
         let _admin = self.inner.admin.lock().await;
-        if self.identity().delete_sod_rule(tenant, name).map_err(identity_error)? {
+        let origin = self.origin(actor, Some(tenant)).await;
+        if self.identity().delete_sod_rule(&origin, tenant, name).map_err(identity_error)? {
             return Ok(());
         }
         Err(PlatformError::NotFound(format!("tenant {tenant} has no rule {name:?}")))
@@ -150,14 +158,15 @@ impl Platform {
     /// Removes a tenant's own roles and rules (its policy), under the admin lock.
     pub(crate) async fn delete_tenant_policy(
         &self,
+        origin: &Origin,
         tenant: &TenantId,
     ) -> Result<(), PlatformError> {
         for role in self.identity().roles(Some(tenant)).map_err(identity_error)? {
-            self.identity().delete_role(tenant, &role.id).map_err(identity_error)?;
+            self.identity().delete_role(origin, tenant, &role.id).map_err(identity_error)?;
             self.inner.authz.replace_role(tenant, &role.id, &[]).await.map_err(internal)?;
         }
         for rule in self.sod_rules(tenant)? {
-            self.identity().delete_sod_rule(tenant, &rule.name).map_err(identity_error)?;
+            self.identity().delete_sod_rule(origin, tenant, &rule.name).map_err(identity_error)?;
         }
         Ok(())
     }
@@ -171,6 +180,7 @@ impl Platform {
     /// `permissions` in `tenant`. Refused while someone already does.
     pub async fn put_sod_rule(
         &self,
+        actor: &Actor,
         tenant: &TenantId,
         name: &str,
         permissions: &[String],
@@ -201,7 +211,8 @@ impl Platform {
             permissions: permissions.to_vec(),
         };
         self.check_members_against(tenant, None, Some(&rule)).await?;
-        self.identity().put_sod_rule(&rule).map_err(identity_error)
+        let origin = self.origin(actor, Some(tenant)).await;
+        self.identity().put_sod_rule(&origin, &rule).map_err(identity_error)
     }
 
     /// Refuses if a principal holding `roles` in `tenant` would break a rule.

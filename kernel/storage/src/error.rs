@@ -23,6 +23,10 @@ pub enum Error {
         "this call runs on a read snapshot and cannot write; use a non-GET operation to change data"
     )]
     ReadOnly,
+    /// A transaction changed data without appending its audit record; it
+    /// was rolled back. A kernel bug, never a client's fault.
+    #[error("refused to commit a change without its audit record")]
+    Unaudited,
     /// The database failed underneath; the transaction must be abandoned.
     #[error("storage failed: {0}")]
     Backend(String),

@@ -32,6 +32,13 @@ fn doc(date: &str, accounts: &[&str]) -> String {
     serde_json::json!({ "date": date, "lines": lines }).to_string()
 }
 
+/// Commits with a log entry, as every changing transaction must.
+fn commit_logged(mut txn: WriteTxn) {
+    let next = txn.log_last("test").unwrap().map_or(1, |(seq, _)| seq + 1);
+    txn.log_append("test", next, b"{}").unwrap();
+    txn.commit().unwrap();
+}
+
 fn keys(page: &Page) -> Vec<&str> {
     page.entries.iter().map(|e| e.key.as_str()).collect()
 }
@@ -47,7 +54,7 @@ fn namespaces_never_see_each_other() {
     {
         txn.put(&ns(tenant, plugin), &coll, "k", &doc("2026-01-01", &[tenant])).unwrap();
     }
-    txn.commit().unwrap();
+    commit_logged(txn);
     let read = storage.read().unwrap();
     let page = read.scan(&ns("t1", "finance"), "entries", &KeyRange::default(), None, 100).unwrap();
     assert_eq!(page.entries.len(), 1);
@@ -68,7 +75,7 @@ fn scans_respect_ranges_and_cursors() {
     for key in ["a1", "a2", "a3", "b1", "b2", "c1"] {
         txn.insert(&ns, &coll, key, "{}").unwrap();
     }
-    txn.commit().unwrap();
+    commit_logged(txn);
     let read = storage.read().unwrap();
     let range = |prefix: Option<&str>, start: Option<&str>, end: Option<&str>| KeyRange {
         prefix: prefix.map(str::to_owned),
@@ -173,7 +180,7 @@ fn committed_data_survives_reopen() {
         let mut txn = storage.write().unwrap();
         txn.put(&ns, &entries(), "1", "{\"a\":1}").unwrap();
         txn.catalog_put("tenant/demo", b"{}").unwrap();
-        txn.commit().unwrap();
+        commit_logged(txn);
     }
     let storage = Storage::open(&path, Limits::default()).unwrap();
     let read = storage.read().unwrap();
@@ -198,7 +205,7 @@ fn r3_duplicate_insert_changes_nothing() {
     let err = txn.insert(&ns, &coll, "k", &doc("2026-02-02", &["2000"])).unwrap_err();
     assert!(matches!(err, Error::Conflict { .. }));
     // The caller may swallow the conflict and commit: the first document must stand.
-    txn.commit().unwrap();
+    commit_logged(txn);
     let read = storage.read().unwrap();
     assert!(read.get(&ns, "entries", "k").unwrap().unwrap().contains("2026-01-01"));
     let by_account = |account: &str| {
@@ -222,7 +229,7 @@ fn pages_end_early_at_the_byte_limit_and_continue() {
     for key in ["a", "b", "c", "d"] {
         txn.insert(&ns, &entries(), key, &format!("{{\"pad\":\"{}\"}}", "x".repeat(40))).unwrap();
     }
-    txn.commit().unwrap();
+    commit_logged(txn);
     let read = storage.read().unwrap();
     let first = read.scan(&ns, "entries", &KeyRange::default(), None, 100).unwrap();
     assert_eq!(keys(&first), ["a", "b"], "two 50-byte documents reach the 100-byte limit");
@@ -251,4 +258,23 @@ fn writes_per_call_are_bounded_in_bytes_and_index_entries() {
         txn.put(&ns, &entries(), "k", &doc("2026-01-01", &refs)),
         Err(Error::LimitExceeded(_))
     ));
+}
+
+#[test]
+fn a_change_without_a_log_entry_is_refused_and_rolled_back() {
+    let (_dir, storage) = open();
+    let ns = ns("demo", "finance");
+    let mut txn = storage.write().unwrap();
+    txn.put(&ns, &entries(), "k", "{}").unwrap();
+    assert!(matches!(txn.commit(), Err(Error::Unaudited)));
+    let mut txn = storage.write().unwrap();
+    txn.catalog_put("tenant/x", b"{}").unwrap();
+    assert!(matches!(txn.commit(), Err(Error::Unaudited)));
+    let read = storage.read().unwrap();
+    assert!(read.get(&ns, "entries", "k").unwrap().is_none());
+    assert!(read.catalog_get("tenant/x").unwrap().is_none());
+    // Taking a sequence number alone is not a change that needs a record.
+    let mut txn = storage.write().unwrap();
+    assert_eq!(txn.next_sequence(&ns, "entries").unwrap(), 1);
+    txn.commit().unwrap();
 }

@@ -31,11 +31,20 @@ pub struct ReadTxn {
 
 /// The single write transaction; dropped without [`WriteTxn::commit`], it
 /// rolls back and leaves nothing behind.
+///
+/// A transaction that changes documents or catalog records must also
+/// append to a log (the audit trail), or [`WriteTxn::commit`] refuses it:
+/// nothing writes around the trail. Sequence counters are exempt; the
+/// document that uses a number is audited.
 pub struct WriteTxn {
     txn: redb::WriteTransaction,
     limits: Limits,
     n_writes: u32,
     n_bytes_written: usize,
+    /// A document or catalog record changed.
+    changed: bool,
+    /// Something was appended to a log.
+    logged: bool,
 }
 
 /// Either kind of transaction, for code that serves both reads and writes.
@@ -77,7 +86,14 @@ impl Storage {
     /// Begins the write transaction, waiting while another is in progress.
     pub fn write(&self) -> Result<WriteTxn> {
         let txn = self.db.begin_write().map_err(backend)?;
-        Ok(WriteTxn { txn, limits: self.limits.clone(), n_writes: 0, n_bytes_written: 0 })
+        Ok(WriteTxn {
+            txn,
+            limits: self.limits.clone(),
+            n_writes: 0,
+            n_bytes_written: 0,
+            changed: false,
+            logged: false,
+        })
     }
 }
 
@@ -255,6 +271,7 @@ impl WriteTxn {
         key: &str,
     ) -> Result<bool> {
         self.count_write()?;
+        self.changed = true;
         let full = join(&ns.child(&collection.name), key.as_bytes());
         let mut docs = self.txn.open_table(DOCS).map_err(backend)?;
         let old = docs.remove(full.as_slice()).map_err(backend)?.map(|v| v.value().to_vec());
@@ -280,6 +297,7 @@ impl WriteTxn {
 
     /// Writes a kernel catalog record.
     pub fn catalog_put(&mut self, key: &str, value: &[u8]) -> Result<()> {
+        self.changed = true;
         let mut table = self.txn.open_table(CATALOG).map_err(backend)?;
         table.insert(key, value).map_err(backend)?;
         Ok(())
@@ -287,6 +305,7 @@ impl WriteTxn {
 
     /// Removes a kernel catalog record; returns whether it existed.
     pub fn catalog_remove(&mut self, key: &str) -> Result<bool> {
+        self.changed = true;
         let mut table = self.txn.open_table(CATALOG).map_err(backend)?;
         Ok(table.remove(key).map_err(backend)?.is_some())
     }
@@ -303,11 +322,17 @@ impl WriteTxn {
             });
         }
         table.insert(key.as_slice(), bytes).map_err(backend)?;
+        self.logged = true;
         Ok(())
     }
 
     /// Makes every change of this transaction durable; returns after fsync.
+    /// Refused, and rolled back, if it changed documents or catalog records
+    /// without appending to a log: [`Error::Unaudited`].
     pub fn commit(self) -> Result<()> {
+        if self.changed && !self.logged {
+            return Err(Error::Unaudited);
+        }
         self.txn.commit().map_err(backend)
     }
 
@@ -320,6 +345,7 @@ impl WriteTxn {
         replace: bool,
     ) -> Result<()> {
         self.count_write()?;
+        self.changed = true;
         check_key(key, self.limits.key_bytes_max)?;
         self.count_bytes(value.len())?;
         let doc = docs::parse_document(value, self.limits.record_bytes_max)?;

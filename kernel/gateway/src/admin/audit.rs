@@ -65,13 +65,13 @@ type AuditParams =
 #[utoipa::path(get, path = "/admin/tenants/{tenant}/audit", tag = "audit", params(("tenant" = String, Path), ("from" = Option<u64>, Query), ("limit" = Option<usize>, Query), ("actor" = Option<String>, Query), ("plugin" = Option<String>, Query), ("collection" = Option<String>, Query), ("key" = Option<String>, Query), ("action" = Option<String>, Query), ("since" = Option<i64>, Query), ("until" = Option<i64>, Query)), responses((status = 200, description = "Matching entries and the position to continue from")))]
 pub(crate) async fn audit(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     tenant: Result<Path<String>, PathRejection>,
     query: AuditParams,
 ) -> Response {
     respond(
         async {
-            let tenant = in_tenant(&state, &headers, path(tenant)?, AUDIT_READ).await?;
+            let tenant = in_tenant(&state, &caller, path(tenant)?, AUDIT_READ).await?;
             let axum::extract::Query(query) =
                 query.map_err(|err| Problem::bad_request(err.body_text()))?;
             let (from, limit) = query.window()?;
@@ -90,13 +90,13 @@ pub(crate) async fn audit(
 #[utoipa::path(get, path = "/admin/tenants/{tenant}/audit/export", tag = "audit", params(("tenant" = String, Path), ("format" = Option<String>, Query)), responses((status = 200, description = "JSON lines or CSV")))]
 pub(crate) async fn audit_export(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     tenant: Result<Path<String>, PathRejection>,
     query: AuditParams,
 ) -> Response {
     respond(
         async {
-            let tenant = in_tenant(&state, &headers, path(tenant)?, AUDIT_READ).await?;
+            let tenant = in_tenant(&state, &caller, path(tenant)?, AUDIT_READ).await?;
             let axum::extract::Query(query) =
                 query.map_err(|err| Problem::bad_request(err.body_text()))?;
             let from = query.from.unwrap_or(1).max(1);
@@ -154,13 +154,13 @@ pub(crate) struct VerifyQuery {
 #[utoipa::path(get, path = "/admin/tenants/{tenant}/audit/verify", tag = "audit", params(("tenant" = String, Path)), responses((status = 200, description = "`ok` with the entry count and head hash, or the first broken entry")))]
 pub(crate) async fn audit_verify(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     tenant: Result<Path<String>, PathRejection>,
     query: Result<axum::extract::Query<VerifyQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     respond(
         async {
-            let tenant = in_tenant(&state, &headers, path(tenant)?, AUDIT_READ).await?;
+            let tenant = in_tenant(&state, &caller, path(tenant)?, AUDIT_READ).await?;
             let axum::extract::Query(query) =
                 query.map_err(|err| Problem::bad_request(err.body_text()))?;
             let expected = match (query.entries, query.head.as_deref()) {
@@ -183,12 +183,12 @@ pub(crate) async fn audit_verify(
 #[utoipa::path(get, path = "/admin/tenants/{tenant}/audit/head", tag = "audit", params(("tenant" = String, Path)), responses((status = 200, description = "The signed head"), (status = 409, description = "The chain is broken")))]
 pub(crate) async fn audit_head(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     tenant: Result<Path<String>, PathRejection>,
 ) -> Response {
     respond(
         async {
-            let tenant = in_tenant(&state, &headers, path(tenant)?, AUDIT_READ).await?;
+            let tenant = in_tenant(&state, &caller, path(tenant)?, AUDIT_READ).await?;
             let signed = state.platform.audit_head(&tenant).map_err(Problem::from_platform)?;
             Ok(Json(signed).into_response())
         }
@@ -200,12 +200,12 @@ pub(crate) async fn audit_head(
 #[utoipa::path(get, path = "/admin/audit", tag = "audit", responses((status = 200, description = "Matching entries and the position to continue from")))]
 pub(crate) async fn platform_audit(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     query: AuditParams,
 ) -> Response {
     respond(
         async {
-            allow(&state.platform, &headers, Scope::Platform, AUDIT_READ).await?;
+            allow(&state.platform, &caller, Scope::Platform, AUDIT_READ).await?;
             let axum::extract::Query(query) =
                 query.map_err(|err| Problem::bad_request(err.body_text()))?;
             let (from, limit) = query.window()?;
@@ -223,11 +223,11 @@ pub(crate) async fn platform_audit(
 #[utoipa::path(get, path = "/admin/audit/verify", tag = "audit", responses((status = 200, description = "`ok` with the entry count and head, or the first broken entry")))]
 pub(crate) async fn platform_audit_verify(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> Response {
     respond(
         async {
-            allow(&state.platform, &headers, Scope::Platform, AUDIT_READ).await?;
+            allow(&state.platform, &caller, Scope::Platform, AUDIT_READ).await?;
             let outcome = state.platform.platform_audit_verify().map_err(Problem::from_platform)?;
             let body = verdict(outcome);
             Ok(Json(body).into_response())

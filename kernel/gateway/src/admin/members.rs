@@ -7,13 +7,13 @@ use super::*;
 #[utoipa::path(get, path = "/admin/tenants/{tenant}/members", tag = "members", params(("tenant" = String, Path)), responses((status = 200, description = "Members, their roles, and the grantable roles")))]
 pub(crate) async fn members(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     tenant: Result<Path<String>, PathRejection>,
     query: PageParams,
 ) -> Response {
     respond(
         async {
-            let tenant = in_tenant(&state, &headers, path(tenant)?, MEMBERS_READ).await?;
+            let tenant = in_tenant(&state, &caller, path(tenant)?, MEMBERS_READ).await?;
             let members = state.platform.members(&tenant).map_err(Problem::from_platform)?;
             let mut listed = page("members", members, |m| m.user.to_string(), query)?;
             listed["grantable_roles"] = serde_json::json!(state.platform.grantable_roles(&tenant));
@@ -27,7 +27,7 @@ pub(crate) async fn members(
 #[utoipa::path(get, path = "/admin/tenants/{tenant}/members/{user}", tag = "members", params(("tenant" = String, Path), ("user" = String, Path)), responses((status = 200, description = "The member's roles"), (status = 404, description = "Not a member")))]
 pub(crate) async fn member(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     ids: Result<Path<(String, String)>, PathRejection>,
 ) -> Response {
     respond(
@@ -35,7 +35,7 @@ pub(crate) async fn member(
             let (tenant, user) = path(ids)?;
             let (tenant, user) =
                 (TenantId::new(tenant).map_err(unknown)?, UserId::new(user).map_err(unknown)?);
-            allow(&state.platform, &headers, Scope::Tenant(&tenant), MEMBERS_READ).await?;
+            allow(&state.platform, &caller, Scope::Tenant(&tenant), MEMBERS_READ).await?;
             let members = state.platform.members(&tenant).map_err(Problem::from_platform)?;
             let member = members.into_iter().find(|m| m.user == user);
             let member = member
@@ -50,7 +50,7 @@ pub(crate) async fn member(
 #[utoipa::path(delete, path = "/admin/tenants/{tenant}/members/{user}", tag = "members", params(("tenant" = String, Path), ("user" = String, Path)), responses((status = 204, description = "No longer a member")))]
 pub(crate) async fn remove_member(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     ids: Result<Path<(String, String)>, PathRejection>,
 ) -> Response {
     respond(
@@ -59,7 +59,7 @@ pub(crate) async fn remove_member(
             let (tenant, user) =
                 (TenantId::new(tenant).map_err(unknown)?, UserId::new(user).map_err(unknown)?);
             let actor =
-                allow(&state.platform, &headers, Scope::Tenant(&tenant), MEMBERS_MANAGE).await?;
+                allow(&state.platform, &caller, Scope::Tenant(&tenant), MEMBERS_MANAGE).await?;
             state
                 .platform
                 .set_roles(&actor, &tenant, &user, &[])
@@ -81,7 +81,7 @@ pub(crate) struct Roles {
 #[utoipa::path(put, path = "/admin/tenants/{tenant}/members/{user}", tag = "members", params(("tenant" = String, Path), ("user" = String, Path)), request_body = Roles, responses((status = 200, description = "The user's roles now"), (status = 404, description = "No such tenant or user"), (status = 422, description = "A role is not grantable")))]
 pub(crate) async fn set_roles(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     ids: Result<Path<(String, String)>, PathRejection>,
     request: Request,
 ) -> Response {
@@ -91,7 +91,7 @@ pub(crate) async fn set_roles(
             let (tenant, user) =
                 (TenantId::new(tenant).map_err(unknown)?, UserId::new(user).map_err(unknown)?);
             let actor =
-                allow(&state.platform, &headers, Scope::Tenant(&tenant), MEMBERS_MANAGE).await?;
+                allow(&state.platform, &caller, Scope::Tenant(&tenant), MEMBERS_MANAGE).await?;
             let body: Roles = json(request, body_limit(&state)).await?;
             let roles = state
                 .platform
@@ -117,14 +117,14 @@ pub(crate) struct NewToken {
 #[utoipa::path(post, path = "/admin/tenants/{tenant}/tokens", tag = "tokens", params(("tenant" = String, Path)), request_body = NewToken, responses((status = 201, description = "The token and its secret, shown only now")))]
 pub(crate) async fn create_token(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     tenant: Result<Path<String>, PathRejection>,
     request: Request,
 ) -> Response {
     respond(
         async {
             let (tenant, actor) =
-                in_tenant_as(&state, &headers, path(tenant)?, TOKENS_MANAGE).await?;
+                in_tenant_as(&state, &caller, path(tenant)?, TOKENS_MANAGE).await?;
             let body: NewToken = json(request, body_limit(&state)).await?;
             let (token, secret) = state
                 .platform
@@ -142,13 +142,13 @@ pub(crate) async fn create_token(
 #[utoipa::path(get, path = "/admin/tenants/{tenant}/tokens", tag = "tokens", params(("tenant" = String, Path)), responses((status = 200, description = "The tenant's tokens, without secrets")))]
 pub(crate) async fn tokens(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     tenant: Result<Path<String>, PathRejection>,
     query: PageParams,
 ) -> Response {
     respond(
         async {
-            let tenant = in_tenant(&state, &headers, path(tenant)?, TOKENS_MANAGE).await?;
+            let tenant = in_tenant(&state, &caller, path(tenant)?, TOKENS_MANAGE).await?;
             let tokens = state.platform.tokens(&tenant).map_err(Problem::from_platform)?;
             Ok(Json(page("tokens", tokens, |t| t.id.clone(), query)?).into_response())
         }
@@ -160,13 +160,13 @@ pub(crate) async fn tokens(
 #[utoipa::path(get, path = "/admin/tenants/{tenant}/tokens/{id}", tag = "tokens", params(("tenant" = String, Path), ("id" = String, Path)), responses((status = 200, description = "The token, without its secret"), (status = 404, description = "No such token")))]
 pub(crate) async fn token(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     ids: Result<Path<(String, String)>, PathRejection>,
 ) -> Response {
     respond(
         async {
             let (tenant, id) = path(ids)?;
-            let tenant = in_tenant(&state, &headers, tenant, TOKENS_MANAGE).await?;
+            let tenant = in_tenant(&state, &caller, tenant, TOKENS_MANAGE).await?;
             let tokens = state.platform.tokens(&tenant).map_err(Problem::from_platform)?;
             let token = tokens
                 .into_iter()
@@ -182,14 +182,18 @@ pub(crate) async fn token(
 #[utoipa::path(delete, path = "/admin/tenants/{tenant}/tokens/{id}", tag = "tokens", params(("tenant" = String, Path), ("id" = String, Path)), responses((status = 204, description = "Revoked"), (status = 404, description = "No such token")))]
 pub(crate) async fn revoke_token(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     ids: Result<Path<(String, String)>, PathRejection>,
 ) -> Response {
     respond(
         async {
             let (tenant, id) = path(ids)?;
-            let tenant = in_tenant(&state, &headers, tenant, TOKENS_MANAGE).await?;
-            state.platform.revoke_token(&tenant, &id).await.map_err(Problem::from_platform)?;
+            let (tenant, actor) = in_tenant_as(&state, &caller, tenant, TOKENS_MANAGE).await?;
+            state
+                .platform
+                .revoke_token(&actor, &tenant, &id)
+                .await
+                .map_err(Problem::from_platform)?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         .await,
@@ -206,12 +210,12 @@ pub(crate) struct Permissions {
 #[utoipa::path(get, path = "/admin/tenants/{tenant}/roles", tag = "roles", params(("tenant" = String, Path)), responses((status = 200, description = "Grantable roles and what each grants")))]
 pub(crate) async fn roles(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     tenant: Result<Path<String>, PathRejection>,
 ) -> Response {
     respond(
         async {
-            let tenant = in_tenant(&state, &headers, path(tenant)?, MEMBERS_READ).await?;
+            let tenant = in_tenant(&state, &caller, path(tenant)?, MEMBERS_READ).await?;
             let roles =
                 state.platform.tenant_roles(&tenant).await.map_err(Problem::from_platform)?;
             Ok(Json(serde_json::json!({ "roles": roles })).into_response())
@@ -224,13 +228,13 @@ pub(crate) async fn roles(
 #[utoipa::path(put, path = "/admin/tenants/{tenant}/roles/{role}", tag = "roles", params(("tenant" = String, Path), ("role" = String, Path)), request_body = Permissions, responses((status = 200, description = "Defined"), (status = 409, description = "A built-in or plugin role, or a member would break a segregation-of-duties rule"), (status = 422, description = "A malformed permission")))]
 pub(crate) async fn define_role(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     ids: Result<Path<(String, String)>, PathRejection>,
     request: Request,
 ) -> Response {
     respond(async {
         let (tenant, role) = path(ids)?;
-        let (tenant, actor) = in_tenant_as(&state, &headers, tenant, ROLES_MANAGE).await?;
+        let (tenant, actor) = in_tenant_as(&state, &caller, tenant, ROLES_MANAGE).await?;
         let body: Permissions = json(request, body_limit(&state)).await?;
         state.platform.define_tenant_role(&actor, &tenant, &role, &body.permissions).await.map_err(Problem::from_platform)?;
         Ok(Json(serde_json::json!({ "tenant": tenant, "role": role, "permissions": body.permissions })).into_response())
@@ -242,12 +246,12 @@ pub(crate) async fn define_role(
 #[utoipa::path(get, path = "/admin/tenants/{tenant}/sod", tag = "roles", params(("tenant" = String, Path)), responses((status = 200, description = "Segregation-of-duties rules")))]
 pub(crate) async fn sod_rules(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     tenant: Result<Path<String>, PathRejection>,
 ) -> Response {
     respond(
         async {
-            let tenant = in_tenant(&state, &headers, path(tenant)?, MEMBERS_READ).await?;
+            let tenant = in_tenant(&state, &caller, path(tenant)?, MEMBERS_READ).await?;
             let rules = state.platform.sod_rules(&tenant).map_err(Problem::from_platform)?;
             Ok(Json(serde_json::json!({ "rules": rules })).into_response())
         }
@@ -259,15 +263,15 @@ pub(crate) async fn sod_rules(
 #[utoipa::path(put, path = "/admin/tenants/{tenant}/sod/{rule}", tag = "roles", params(("tenant" = String, Path), ("rule" = String, Path)), request_body = Permissions, responses((status = 200, description = "Defined"), (status = 409, description = "Someone already holds all the permissions"), (status = 422, description = "Malformed")))]
 pub(crate) async fn put_sod_rule(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     ids: Result<Path<(String, String)>, PathRejection>,
     request: Request,
 ) -> Response {
     respond(async {
         let (tenant, rule) = path(ids)?;
-        let tenant = in_tenant(&state, &headers, tenant, ROLES_MANAGE).await?;
+        let (tenant, actor) = in_tenant_as(&state, &caller, tenant, ROLES_MANAGE).await?;
         let body: Permissions = json(request, body_limit(&state)).await?;
-        state.platform.put_sod_rule(&tenant, &rule, &body.permissions).await.map_err(Problem::from_platform)?;
+        state.platform.put_sod_rule(&actor, &tenant, &rule, &body.permissions).await.map_err(Problem::from_platform)?;
         Ok(Json(serde_json::json!({ "tenant": tenant, "rule": rule, "permissions": body.permissions })).into_response())
     }
     .await)
@@ -277,13 +281,13 @@ pub(crate) async fn put_sod_rule(
 #[utoipa::path(get, path = "/admin/tenants/{tenant}/roles/{role}", tag = "roles", params(("tenant" = String, Path), ("role" = String, Path)), responses((status = 200, description = "The role and what it grants"), (status = 404, description = "Not grantable here")))]
 pub(crate) async fn role(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     ids: Result<Path<(String, String)>, PathRejection>,
 ) -> Response {
     respond(
         async {
             let (tenant, role) = path(ids)?;
-            let tenant = in_tenant(&state, &headers, tenant, MEMBERS_READ).await?;
+            let tenant = in_tenant(&state, &caller, tenant, MEMBERS_READ).await?;
             let roles =
                 state.platform.tenant_roles(&tenant).await.map_err(Problem::from_platform)?;
             let found = roles.into_iter().find(|r| r.id == role);
@@ -300,16 +304,16 @@ pub(crate) async fn role(
 #[utoipa::path(delete, path = "/admin/tenants/{tenant}/roles/{role}", tag = "roles", params(("tenant" = String, Path), ("role" = String, Path)), responses((status = 204, description = "Deleted"), (status = 409, description = "Someone holds it")))]
 pub(crate) async fn delete_role(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     ids: Result<Path<(String, String)>, PathRejection>,
 ) -> Response {
     respond(
         async {
             let (tenant, role) = path(ids)?;
-            let tenant = in_tenant(&state, &headers, tenant, ROLES_MANAGE).await?;
+            let (tenant, actor) = in_tenant_as(&state, &caller, tenant, ROLES_MANAGE).await?;
             state
                 .platform
-                .delete_tenant_role(&tenant, &role)
+                .delete_tenant_role(&actor, &tenant, &role)
                 .await
                 .map_err(Problem::from_platform)?;
             Ok(StatusCode::NO_CONTENT.into_response())
@@ -322,14 +326,18 @@ pub(crate) async fn delete_role(
 #[utoipa::path(delete, path = "/admin/tenants/{tenant}/sod/{rule}", tag = "roles", params(("tenant" = String, Path), ("rule" = String, Path)), responses((status = 204, description = "Deleted"), (status = 404, description = "No such rule")))]
 pub(crate) async fn delete_sod_rule(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     ids: Result<Path<(String, String)>, PathRejection>,
 ) -> Response {
     respond(
         async {
             let (tenant, rule) = path(ids)?;
-            let tenant = in_tenant(&state, &headers, tenant, ROLES_MANAGE).await?;
-            state.platform.delete_sod_rule(&tenant, &rule).await.map_err(Problem::from_platform)?;
+            let (tenant, actor) = in_tenant_as(&state, &caller, tenant, ROLES_MANAGE).await?;
+            state
+                .platform
+                .delete_sod_rule(&actor, &tenant, &rule)
+                .await
+                .map_err(Problem::from_platform)?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         .await,

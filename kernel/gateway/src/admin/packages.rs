@@ -19,7 +19,7 @@ pub(crate) struct Enable {
 #[utoipa::path(put, path = "/admin/tenants/{tenant}/plugins/{plugin}", tag = "plugins", params(("tenant" = String, Path), ("plugin" = String, Path)), request_body(content = Option<Enable>, description = "Optional: a version and dry_run"), responses((status = 200, description = "What was (or, in a dry run, would be) done"), (status = 409, description = "A downgrade"), (status = 422, description = "The migration failed; nothing changed")))]
 pub(crate) async fn enable_plugin(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     ids: Result<Path<(String, String)>, PathRejection>,
     request: Request,
 ) -> Response {
@@ -29,7 +29,7 @@ pub(crate) async fn enable_plugin(
             let (tenant, plugin) =
                 (TenantId::new(tenant).map_err(unknown)?, PluginId::new(plugin).map_err(unknown)?);
             let actor =
-                allow(&state.platform, &headers, Scope::Tenant(&tenant), PLUGINS_MANAGE).await?;
+                allow(&state.platform, &caller, Scope::Tenant(&tenant), PLUGINS_MANAGE).await?;
             let limit = body_limit(&state);
             let bytes = crate::api::read_body(request.into_body(), limit).await?;
             let body: Enable = if bytes.is_empty() {
@@ -53,7 +53,7 @@ pub(crate) async fn enable_plugin(
 #[utoipa::path(delete, path = "/admin/tenants/{tenant}/plugins/{plugin}", tag = "plugins", params(("tenant" = String, Path), ("plugin" = String, Path)), responses((status = 204, description = "Disabled; data kept")))]
 pub(crate) async fn disable_plugin(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     ids: Result<Path<(String, String)>, PathRejection>,
 ) -> Response {
     respond(
@@ -62,7 +62,7 @@ pub(crate) async fn disable_plugin(
             let (tenant, plugin) =
                 (TenantId::new(tenant).map_err(unknown)?, PluginId::new(plugin).map_err(unknown)?);
             let actor =
-                allow(&state.platform, &headers, Scope::Tenant(&tenant), PLUGINS_MANAGE).await?;
+                allow(&state.platform, &caller, Scope::Tenant(&tenant), PLUGINS_MANAGE).await?;
             state
                 .platform
                 .disable_plugin(&actor, &tenant, &plugin)
@@ -78,7 +78,7 @@ pub(crate) async fn disable_plugin(
 #[utoipa::path(post, path = "/admin/packages", tag = "packages", request_body(content = Vec<u8>, content_type = "application/wasm"), responses((status = 201, description = "Installed"), (status = 200, description = "Already installed"), (status = 422, description = "Not a valid plugin component")))]
 pub(crate) async fn install_package(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     request: Request,
 ) -> Response {
     respond(
@@ -87,20 +87,22 @@ pub(crate) async fn install_package(
             // before refusing a signed-in caller: answering while a large
             // upload is still arriving resets the connection, and the client
             // would see an error instead of its 403.
-            let principal =
-                state.platform.authenticate(bearer(&headers)).map_err(Problem::from_platform)?;
+            let actor = caller.authenticate(&state.platform)?;
             let limit = state.platform.host().limits().package_bytes_max;
             let wasm = crate::api::read_body(request.into_body(), limit).await?;
             state
                 .platform
-                .authorize(&principal, Scope::Platform, PACKAGES_MANAGE)
+                .authorize(&actor.principal, Scope::Platform, PACKAGES_MANAGE)
                 .await
                 .map_err(Problem::from_platform)?;
             if wasm.is_empty() {
                 return Err(Problem::bad_request("the body must be a plugin component (.wasm)"));
             }
-            let (plugin, created) =
-                state.platform.install_package(wasm).await.map_err(Problem::from_platform)?;
+            let (plugin, created) = state
+                .platform
+                .install_package(&actor, wasm)
+                .await
+                .map_err(Problem::from_platform)?;
             let status = if created { StatusCode::CREATED } else { StatusCode::OK };
             Ok((status, Json(package_json(&plugin, false))).into_response())
         }
@@ -112,12 +114,12 @@ pub(crate) async fn install_package(
 #[utoipa::path(get, path = "/admin/packages", tag = "packages", responses((status = 200, description = "Installed packages")))]
 pub(crate) async fn packages(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     query: PageParams,
 ) -> Response {
     respond(
         async {
-            allow(&state.platform, &headers, Scope::Platform, PACKAGES_READ).await?;
+            allow(&state.platform, &caller, Scope::Platform, PACKAGES_READ).await?;
             let packages: Vec<_> =
                 state.platform.packages().iter().map(|p| package_json(p, false)).collect();
             let key = |p: &serde_json::Value| {
@@ -137,14 +139,14 @@ pub(crate) async fn packages(
 #[utoipa::path(get, path = "/admin/packages/{plugin}/{version}", tag = "packages", params(("plugin" = String, Path), ("version" = String, Path)), responses((status = 200, description = "What the package declares and imports")))]
 pub(crate) async fn package(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     ids: Result<Path<(String, String)>, PathRejection>,
 ) -> Response {
     respond(
         async {
             let (plugin, version) = path(ids)?;
             let plugin = PluginId::new(plugin).map_err(unknown)?;
-            allow(&state.platform, &headers, Scope::Platform, PACKAGES_READ).await?;
+            allow(&state.platform, &caller, Scope::Platform, PACKAGES_READ).await?;
             let package =
                 state.platform.package(&plugin, &version).map_err(Problem::from_platform)?;
             Ok(Json(package_json(&package, true)).into_response())

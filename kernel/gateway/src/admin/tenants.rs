@@ -13,19 +13,20 @@ pub(crate) struct NewTenant {
 #[utoipa::path(post, path = "/admin/tenants", tag = "tenants", request_body = NewTenant, responses((status = 201, description = "Created"), (status = 409, description = "Exists"), (status = 422, description = "Invalid")))]
 pub(crate) async fn create_tenant(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     request: Request,
 ) -> Response {
     respond(
         async {
-            allow(&state.platform, &headers, Scope::Platform, TENANTS_MANAGE).await?;
+            let actor = allow(&state.platform, &caller, Scope::Platform, TENANTS_MANAGE).await?;
             let body: NewTenant = json(request, body_limit(&state)).await?;
             let tenant = TenantId::new(&body.id).map_err(|err| {
                 Problem::from_platform(keel_platform::PlatformError::Invalid(err.to_string()))
             })?;
             let created = state
                 .platform
-                .create_tenant(&tenant, &body.name)
+                .create_tenant(&actor, &tenant, &body.name)
+                .await
                 .map_err(Problem::from_platform)?;
             Ok((
                 StatusCode::CREATED,
@@ -41,12 +42,12 @@ pub(crate) async fn create_tenant(
 #[utoipa::path(get, path = "/admin/tenants", tag = "tenants", responses((status = 200, description = "Every tenant")))]
 pub(crate) async fn tenants(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     query: PageParams,
 ) -> Response {
     respond(
         async {
-            allow(&state.platform, &headers, Scope::Platform, TENANTS_MANAGE).await?;
+            allow(&state.platform, &caller, Scope::Platform, TENANTS_MANAGE).await?;
             let tenants = state.platform.tenants().map_err(Problem::from_platform)?;
             let tenants: Vec<_> = tenants.iter().map(tenant_json).collect();
             let key = |t: &serde_json::Value| t["id"].as_str().unwrap_or_default().to_owned();
@@ -70,13 +71,13 @@ pub(crate) struct TenantUpdate {
 #[utoipa::path(get, path = "/admin/tenants/{tenant}", tag = "tenants", params(("tenant" = String, Path)), responses((status = 200, description = "The tenant"), (status = 404, description = "No such tenant")))]
 pub(crate) async fn tenant(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     tenant: Result<Path<String>, PathRejection>,
 ) -> Response {
     respond(
         async {
             let tenant = TenantId::new(path(tenant)?).map_err(unknown)?;
-            allow(&state.platform, &headers, Scope::Platform, TENANTS_MANAGE).await?;
+            allow(&state.platform, &caller, Scope::Platform, TENANTS_MANAGE).await?;
             let found = state.platform.tenant(&tenant).map_err(Problem::from_platform)?;
             Ok(Json(tenant_json(&found)).into_response())
         }
@@ -88,18 +89,19 @@ pub(crate) async fn tenant(
 #[utoipa::path(patch, path = "/admin/tenants/{tenant}", tag = "tenants", params(("tenant" = String, Path)), request_body = TenantUpdate, responses((status = 200, description = "Renamed")))]
 pub(crate) async fn update_tenant(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     tenant: Result<Path<String>, PathRejection>,
     request: Request,
 ) -> Response {
     respond(
         async {
             let tenant = TenantId::new(path(tenant)?).map_err(unknown)?;
-            allow(&state.platform, &headers, Scope::Platform, TENANTS_MANAGE).await?;
+            let actor = allow(&state.platform, &caller, Scope::Platform, TENANTS_MANAGE).await?;
             let body: TenantUpdate = json(request, body_limit(&state)).await?;
             let renamed = state
                 .platform
-                .rename_tenant(&tenant, &body.name)
+                .rename_tenant(&actor, &tenant, &body.name)
+                .await
                 .map_err(Problem::from_platform)?;
             Ok(Json(tenant_json(&renamed)).into_response())
         }
@@ -111,14 +113,14 @@ pub(crate) async fn update_tenant(
 #[utoipa::path(delete, path = "/admin/tenants/{tenant}", tag = "tenants", params(("tenant" = String, Path)), responses((status = 204, description = "Deleted"), (status = 409, description = "It has had plugins and may hold their data")))]
 pub(crate) async fn delete_tenant(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     tenant: Result<Path<String>, PathRejection>,
 ) -> Response {
     respond(
         async {
             let tenant = TenantId::new(path(tenant)?).map_err(unknown)?;
-            allow(&state.platform, &headers, Scope::Platform, TENANTS_MANAGE).await?;
-            state.platform.delete_tenant(&tenant).await.map_err(Problem::from_platform)?;
+            let actor = allow(&state.platform, &caller, Scope::Platform, TENANTS_MANAGE).await?;
+            state.platform.delete_tenant(&actor, &tenant).await.map_err(Problem::from_platform)?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         .await,

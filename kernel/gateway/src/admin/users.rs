@@ -14,19 +14,19 @@ pub(crate) struct NewUser {
 #[utoipa::path(post, path = "/admin/users", tag = "users", request_body = NewUser, responses((status = 201, description = "Created"), (status = 409, description = "Exists"), (status = 422, description = "Invalid, such as a password under 12 characters")))]
 pub(crate) async fn create_user(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     request: Request,
 ) -> Response {
     respond(
         async {
-            allow(&state.platform, &headers, Scope::Platform, USERS_MANAGE).await?;
+            let actor = allow(&state.platform, &caller, Scope::Platform, USERS_MANAGE).await?;
             let body: NewUser = json(request, body_limit(&state)).await?;
             let user = UserId::new(&body.id).map_err(|err| {
                 Problem::from_platform(keel_platform::PlatformError::Invalid(err.to_string()))
             })?;
             let created = state
                 .platform
-                .create_user(user, body.name, body.password)
+                .create_user(&actor, user, body.name, body.password)
                 .await
                 .map_err(Problem::from_platform)?;
             Ok((StatusCode::CREATED, Json(created)).into_response())
@@ -39,12 +39,12 @@ pub(crate) async fn create_user(
 #[utoipa::path(get, path = "/admin/users", tag = "users", responses((status = 200, description = "Every user")))]
 pub(crate) async fn users(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     query: PageParams,
 ) -> Response {
     respond(
         async {
-            allow(&state.platform, &headers, Scope::Platform, USERS_MANAGE).await?;
+            allow(&state.platform, &caller, Scope::Platform, USERS_MANAGE).await?;
             let users = state.platform.users().map_err(Problem::from_platform)?;
             Ok(Json(page("users", users, |u| u.id.to_string(), query)?).into_response())
         }
@@ -65,13 +65,13 @@ pub(crate) struct UserUpdate {
 #[utoipa::path(get, path = "/admin/users/{user}", tag = "users", params(("user" = String, Path)), responses((status = 200, description = "The user"), (status = 404, description = "No such user")))]
 pub(crate) async fn user(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     user: Result<Path<String>, PathRejection>,
 ) -> Response {
     respond(
         async {
             let user = UserId::new(path(user)?).map_err(unknown)?;
-            allow(&state.platform, &headers, Scope::Platform, USERS_MANAGE).await?;
+            allow(&state.platform, &caller, Scope::Platform, USERS_MANAGE).await?;
             Ok(Json(state.platform.user(&user).map_err(Problem::from_platform)?).into_response())
         }
         .await,
@@ -82,18 +82,18 @@ pub(crate) async fn user(
 #[utoipa::path(patch, path = "/admin/users/{user}", tag = "users", params(("user" = String, Path)), request_body = UserUpdate, responses((status = 200, description = "Updated"), (status = 422, description = "Invalid")))]
 pub(crate) async fn update_user(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     user: Result<Path<String>, PathRejection>,
     request: Request,
 ) -> Response {
     respond(
         async {
             let user = UserId::new(path(user)?).map_err(unknown)?;
-            allow(&state.platform, &headers, Scope::Platform, USERS_MANAGE).await?;
+            let actor = allow(&state.platform, &caller, Scope::Platform, USERS_MANAGE).await?;
             let body: UserUpdate = json(request, body_limit(&state)).await?;
             let updated = state
                 .platform
-                .update_user(user, body.name, body.password)
+                .update_user(&actor, user, body.name, body.password)
                 .await
                 .map_err(Problem::from_platform)?;
             Ok(Json(updated).into_response())
@@ -106,14 +106,14 @@ pub(crate) async fn update_user(
 #[utoipa::path(delete, path = "/admin/users/{user}", tag = "users", params(("user" = String, Path)), responses((status = 204, description = "Deleted with their memberships"), (status = 409, description = "The last platform administrator")))]
 pub(crate) async fn delete_user(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     user: Result<Path<String>, PathRejection>,
 ) -> Response {
     respond(
         async {
             let user = UserId::new(path(user)?).map_err(unknown)?;
-            allow(&state.platform, &headers, Scope::Platform, USERS_MANAGE).await?;
-            state.platform.delete_user(&user).await.map_err(Problem::from_platform)?;
+            let actor = allow(&state.platform, &caller, Scope::Platform, USERS_MANAGE).await?;
+            state.platform.delete_user(&actor, &user).await.map_err(Problem::from_platform)?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         .await,

@@ -60,35 +60,22 @@ impl CallState {
         ) -> keel_storage::Result<bool>,
     ) -> HostResult<bool> {
         let ns = self.ns.clone();
-        let record = |before: Option<String>,
-                      caller: Option<String>,
-                      request_id: String,
-                      at: i64,
-                      plugin: String| {
-            let parse = |text: &str| serde_json::from_str::<serde_json::Value>(text).ok();
-            keel_audit::Record {
-                at,
-                actor: caller.unwrap_or_else(|| "kernel".to_owned()),
-                request_id: Some(request_id).filter(|id| !id.is_empty()),
-                action: action.to_owned(),
-                plugin: Some(plugin),
-                collection: Some(def.name.clone()),
-                key: Some(key.to_owned()),
-                before: before.as_deref().and_then(parse),
-                after: after.and_then(parse),
-                detail: None,
-            }
+        let parse = |text: &str| serde_json::from_str::<serde_json::Value>(text).ok();
+        let record = |before: Option<String>| keel_audit::Record {
+            plugin: Some(ns.plugin().to_string()),
+            collection: Some(def.name.clone()),
+            key: Some(key.to_owned()),
+            before: before.as_deref().and_then(parse),
+            after: after.and_then(parse),
+            ..self.origin.record(action)
         };
-        let (caller, request_id, at) =
-            (self.caller.clone(), self.request_id.to_string(), self.now.seconds);
-        let plugin = self.plugin.manifest().id.to_string();
         let chain = keel_audit::chain_of(Some(ns.tenant()));
         let result = self.txn.writable().and_then(|txn| {
             let before = txn.get(&ns, &def.name, key)?;
             if !write(txn, &ns)? {
                 return Ok(false);
             }
-            keel_audit::append(txn, &chain, record(before, caller, request_id, at, plugin))?;
+            keel_audit::append(txn, &chain, record(before))?;
             Ok(true)
         });
         self.storage(result)
