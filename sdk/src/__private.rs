@@ -7,7 +7,7 @@ pub use wit_bindgen;
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../wit",
-        world: "keel:kernel/plugin@0.2.0",
+        world: "keel:kernel/plugin@0.3.0",
         pub_export_macro: true,
         export_macro_name: "__export_plugin_world",
         default_bindings_module: "keel_sdk::__private::bindings",

@@ -14,6 +14,8 @@
 //!   any error rolls back everything the call wrote.
 //! - [`context`] and [`log`]: tenant, caller, request id, the kernel's clock,
 //!   and structured logging.
+//! - [`audit`]: business events ("journal entry 42 posted") in the tenant's
+//!   tamper-evident trail, committed with the call's changes.
 //!
 //! # Example
 //!
@@ -22,7 +24,7 @@
 //! ```toml
 //! id = "notes"
 //! version = "0.1.0"
-//! world = "keel:kernel/plugin@0.2.0"
+//! world = "keel:kernel/plugin@0.3.0"
 //!
 //! [[permissions]]
 //! id = "notes.write"
@@ -75,6 +77,7 @@
 
 extern crate self as keel_sdk;
 
+pub mod audit;
 pub mod context;
 mod error;
 pub mod log;

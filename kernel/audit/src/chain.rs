@@ -42,6 +42,14 @@ pub struct Record {
     pub detail: Option<String>,
 }
 
+impl Record {
+    /// Whether this records a plugin document write (`record.insert`,
+    /// `record.put`, `record.delete`), whose `after` is the document's value.
+    pub fn writes_document(&self) -> bool {
+        matches!(self.action.as_str(), "record.insert" | "record.put" | "record.delete")
+    }
+}
+
 /// Who makes a change, when and from where: what every record of one
 /// request shares. Fields absent from older records serialise to nothing,
 /// so adding them changed no existing hash.
@@ -365,6 +373,17 @@ mod tests {
         forged.hash = hash(forged.seq, &forged.prev, &forged.record);
         entries[1].1 = serde_json::to_vec(&forged).unwrap();
         assert_eq!(verify(entries).unwrap_err().seq, 3);
+    }
+
+    #[test]
+    fn fields_added_later_leave_older_records_hashing_as_before() {
+        // Written before `roles` and `source` existed; both are omitted when empty.
+        let text = serde_json::to_string(&record(1)).unwrap();
+        assert!(!text.contains("roles") && !text.contains("source"), "{text}");
+        let mut with = record(1);
+        with.roles = vec!["admin".to_owned()];
+        with.source = Some("10.0.0.1".to_owned());
+        assert_ne!(hash(1, GENESIS, &with), hash(1, GENESIS, &record(1)));
     }
 
     #[test]

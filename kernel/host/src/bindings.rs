@@ -2,7 +2,7 @@
 
 wasmtime::component::bindgen!({
     path: "../../wit",
-    world: "keel:kernel/plugin@0.2.0",
+    world: "keel:kernel/plugin@0.3.0",
     imports: { default: trappable },
 });
 

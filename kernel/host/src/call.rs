@@ -112,6 +112,7 @@ pub(crate) struct CallState {
     pub(crate) limits: Limits,
     pub(crate) permissions: Option<Arc<dyn PermissionCheck>>,
     pub(crate) n_log_lines: u32,
+    pub(crate) n_audit_events: u32,
     /// Set when the guest asked for more memory than its limit.
     memory_exceeded: bool,
     /// Set when storage failed underneath a host call (which then trapped).
@@ -171,6 +172,7 @@ impl CallState {
             limits,
             permissions: None,
             n_log_lines: 0,
+            n_audit_events: 0,
             memory_exceeded: false,
             storage_fault: None,
         }

@@ -3,6 +3,7 @@
 //! Each interface lives in its own module; this module links them all,
 //! together with WASI (with an empty context), into the host's `Linker`.
 
+mod audit;
 mod context;
 mod log;
 mod records;

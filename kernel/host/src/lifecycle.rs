@@ -322,6 +322,9 @@ impl Host {
         for (_, bytes) in &entries {
             let Ok(sealed) = keel_audit::decode(bytes) else { continue };
             let record = sealed.record;
+            if !record.writes_document() {
+                continue;
+            }
             if let (Some(plugin), Some(collection), Some(key)) =
                 (record.plugin, record.collection, record.key)
             {

@@ -8,7 +8,7 @@ use keel_types::{IdError, PluginId};
 use crate::path::PathPattern;
 
 /// The plugin world this kernel hosts; a manifest must target it.
-pub const WORLD: &str = "keel:kernel/plugin@0.2.0";
+pub const WORLD: &str = "keel:kernel/plugin@0.3.0";
 
 /// Bounds on what a manifest may declare.
 const OPERATIONS_MAX: usize = 256;

@@ -3,7 +3,7 @@ use super::*;
 const VALID: &str = r#"
 id = "books"
 version = "1.2.3"
-world = "keel:kernel/plugin@0.2.0"
+world = "keel:kernel/plugin@0.3.0"
 
 [[permissions]]
 id = "books.read"
@@ -80,7 +80,7 @@ fn unknown_routes_and_methods_are_told_apart() {
 #[test]
 fn bad_manifests_are_rejected_with_a_reason() {
     let cases = [
-        (with("world = \"keel:kernel/plugin@0.2.0\"", "world = \"other\""), "targets world"),
+        (with("world = \"keel:kernel/plugin@0.3.0\"", "world = \"other\""), "targets world"),
         (with("1.2.3", "1.2"), "MAJOR.MINOR.PATCH"),
         (with("id = \"books\"", "id = \"Books\""), "plugin id"),
         (with("permission = \"books.write\"", "permission = \"books.admin\""), "does not declare"),

@@ -404,3 +404,63 @@ async fn every_admin_change_is_audited_with_who_when_and_from_where() {
     }
     k.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugins_add_business_records_that_commit_with_their_changes() {
+    let k = TestKernel::start(Setup::new(&["finance", "rogue"])).await;
+    k.post("/api/demo/finance/chart-templates/starter", json!({ "currency": "EUR" }))
+        .await
+        .expect(201);
+    let entry = json!({ "date": "2026-03-01", "lines": [
+        { "account": "1000", "debit": "250.00" }, { "account": "4000", "credit": "250.00" } ] });
+    let posted = k.post("/api/demo/finance/entries", entry).await;
+    let request_id = posted.request_id.clone().unwrap();
+    let number = posted.expect(201)["number"].as_u64().unwrap();
+    let business = records(&k, "/admin/tenants/demo/audit", "finance.entry.posted").await;
+    assert_eq!(business.len(), 1);
+    let event = &business[0];
+    assert_eq!(event["plugin"], "finance");
+    assert_eq!(event["collection"], "entries");
+    assert_eq!(event["actor"], "admin");
+    assert_eq!(event["request_id"], request_id.as_str());
+    let detail = event["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with(&format!("journal entry {number} posted: 2 lines, 250")),
+        "{detail}"
+    );
+    // The raw document write of the same request sits beside it.
+    let same_request =
+        k.get(&format!("/admin/tenants/demo/audit?key={}", event["key"].as_str().unwrap())).await;
+    let same_request = same_request.expect(200)["entries"].as_array().unwrap().clone();
+    let actions: Vec<&str> =
+        same_request.iter().map(|e| e["record"]["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["record.insert", "finance.entry.posted"]);
+
+    // An event is kept exactly when the call's changes are.
+    let before = entries(&k, "demo").await.len();
+    let failing = json!({ "action": "x.done", "detail": "then fails", "fail": true });
+    k.post("/api/demo/rogue/audit", failing).await.expect_problem(422, "invalid");
+    for (bad, why) in [
+        (json!({ "action": "Record.Put", "detail": "" }), "not a-z"),
+        (json!({ "action": "", "detail": "" }), "empty"),
+        (json!({ "action": "ok", "collection": "payroll", "detail": "" }), "undeclared collection"),
+        (json!({ "action": "ok", "detail": "x".repeat(5000) }), "detail too long"),
+    ] {
+        let detail = k.post("/api/demo/rogue/audit", bad).await.expect_problem(422, "invalid");
+        assert!(detail.contains("audit") || detail.contains("collection"), "{why}: {detail}");
+    }
+    k.get("/api/demo/rogue/audit").await.expect_problem(403, "denied");
+    assert_eq!(entries(&k, "demo").await.len(), before, "refused and failed calls add nothing");
+    let good =
+        json!({ "action": "record.put", "collection": "notes", "key": "n1", "detail": "hi" });
+    k.post("/api/demo/rogue/audit", good).await.expect(201);
+    let trail = entries(&k, "demo").await;
+    let last = &trail.last().unwrap()["record"];
+    assert_eq!(
+        last["action"], "rogue.record.put",
+        "a plugin cannot pass its records off as the kernel's"
+    );
+    assert_eq!((last["collection"].as_str(), last["key"].as_str()), (Some("notes"), Some("n1")));
+    assert_eq!(k.get("/admin/tenants/demo/audit/verify").await.expect(200)["ok"], true);
+    k.stop().await;
+}

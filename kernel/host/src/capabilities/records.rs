@@ -26,7 +26,7 @@ impl CallState {
     /// Maps a storage result: guest-fixable errors go back to the guest;
     /// backend failures trap and are remembered, so the call fails as a
     /// storage error and its transaction is abandoned.
-    fn storage<T>(&mut self, result: keel_storage::Result<T>) -> HostResult<T> {
+    pub(super) fn storage<T>(&mut self, result: keel_storage::Result<T>) -> HostResult<T> {
         let err = match result {
             Ok(value) => return Ok(Ok(value)),
             Err(err) => err,

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use keel_sdk::{Error, Range, Request, Response, Result, context, next_sequence};
+use keel_sdk::{Error, Range, Request, Response, Result, audit, context, next_sequence};
 
 use crate::books::{self, ACCOUNTS, ENTRIES, ENTRY_SEQUENCE, entry_key};
 use crate::ledger::entry::{Entry, NewEntry};
@@ -35,7 +35,21 @@ pub(crate) fn post(request: &Request) -> Result<Response> {
         posted_at: context::now_seconds(),
         posted_by: context::caller(),
     };
-    ENTRIES.insert(&entry_key(number), &entry)?;
+    let key = entry_key(number);
+    ENTRIES.insert(&key, &entry)?;
+    let detail = format!(
+        "journal entry {number} posted: {} lines, {} {} on {}",
+        entry.lines.len(),
+        entry.total,
+        entry.currency,
+        entry.date.as_str()
+    );
+    audit::record(audit::Event {
+        action: "entry.posted",
+        collection: Some("entries"),
+        key: Some(&key),
+        detail: &detail,
+    })?;
     Response::created(&entry)
 }
 

@@ -70,6 +70,31 @@ impl Plugin for Rogue {
                 let granted = keel_sdk::context::has_permission(permission);
                 Response::ok(&json!({ "permission": permission, "granted": granted }))
             }
+            "audit" => {
+                // Appends the event in the body; `"fail": true` then fails the call.
+                let body: serde_json::Value = request.json()?;
+                let text = |name: &str| body[name].as_str().map(str::to_owned);
+                let (collection, key) = (text("collection"), text("key"));
+                keel_sdk::audit::record(keel_sdk::audit::Event {
+                    action: &text("action").unwrap_or_default(),
+                    collection: collection.as_deref(),
+                    key: key.as_deref(),
+                    detail: &text("detail").unwrap_or_default(),
+                })?;
+                if body["fail"] == json!(true) {
+                    return Err(Error::invalid("failing after the audit event, on purpose"));
+                }
+                Response::created(&json!({ "recorded": true }))
+            }
+            "audit-in-get" => {
+                let event = keel_sdk::audit::Event {
+                    action: "read",
+                    detail: "in a GET",
+                    ..Default::default()
+                };
+                keel_sdk::audit::record(event)?;
+                Response::ok(&json!({ "recorded": true }))
+            }
             other => Err(Error::unknown_operation(other)),
         }
     }
