@@ -113,6 +113,11 @@ pub(crate) struct CallState {
     pub(crate) permissions: Option<Arc<dyn PermissionCheck>>,
     pub(crate) n_log_lines: u32,
     pub(crate) n_audit_events: u32,
+    /// Documents of sensitive collections this call read, as
+    /// (collection, key): audited when the call succeeds.
+    pub(crate) sensitive_reads: std::collections::BTreeSet<(String, String)>,
+    /// Where the audit records of a read-only call's sensitive reads go.
+    pub(crate) storage: Option<Arc<keel_storage::Storage>>,
     /// Set when the guest asked for more memory than its limit.
     memory_exceeded: bool,
     /// Set when storage failed underneath a host call (which then trapped).
@@ -150,6 +155,20 @@ impl ResourceLimiter for CallState {
 }
 
 impl CallState {
+    /// The `record.read` audit records of the sensitive documents read.
+    fn read_records(&self) -> Vec<keel_audit::Record> {
+        let plugin = self.plugin.manifest().id.to_string();
+        self.sensitive_reads
+            .iter()
+            .map(|(collection, key)| keel_audit::Record {
+                plugin: Some(plugin.clone()),
+                collection: Some(collection.clone()),
+                key: Some(key.clone()),
+                ..self.origin.record("record.read")
+            })
+            .collect()
+    }
+
     pub(crate) fn new(
         plugin: Arc<Plugin>,
         tenant: TenantId,
@@ -173,6 +192,8 @@ impl CallState {
             permissions: None,
             n_log_lines: 0,
             n_audit_events: 0,
+            sensitive_reads: std::collections::BTreeSet::new(),
+            storage: None,
             memory_exceeded: false,
             storage_fault: None,
         }
@@ -223,8 +244,28 @@ pub(crate) fn run<T>(
             if !guard.begin_commit() {
                 return Err(CallError::Abandoned);
             }
-            if let (Txn::Write(txn), Finish::Commit) = (state.txn, finish) {
-                txn.commit().map_err(|err| CallError::Storage(err.to_string()))?;
+            let reads = state.read_records();
+            let storage_err = |err: keel_storage::Error| CallError::Storage(err.to_string());
+            let chain = keel_audit::chain_of(Some(state.ns.tenant()));
+            let append = |txn: &mut keel_storage::WriteTxn| {
+                reads.into_iter().try_for_each(|r| keel_audit::append(txn, &chain, r).map(drop))
+            };
+            match (state.txn, finish) {
+                (Txn::Write(mut txn), Finish::Commit) => {
+                    append(&mut txn).map_err(storage_err)?;
+                    txn.commit().map_err(storage_err)?;
+                }
+                (Txn::Write(_), Finish::Discard) => {}
+                // A read is answered only once its audit records are durable.
+                (Txn::Read(_), _) if !state.sensitive_reads.is_empty() => {
+                    let storage = state.storage.as_ref().ok_or_else(|| {
+                        CallError::Storage("sensitive reads cannot be audited here".to_owned())
+                    })?;
+                    let mut txn = storage.write().map_err(storage_err)?;
+                    append(&mut txn).map_err(storage_err)?;
+                    txn.commit().map_err(storage_err)?;
+                }
+                (Txn::Read(_), _) => {}
             }
             Ok(value)
         }

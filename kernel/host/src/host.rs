@@ -359,6 +359,7 @@ impl Host {
         };
         state.caller = invocation.caller.clone();
         state.request_id = invocation.request_id.clone();
+        state.storage = Some(Arc::clone(&inner.storage));
         state.permissions = invocation.permissions.clone();
         let request = invocation.wit_request();
         call::run(

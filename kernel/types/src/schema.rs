@@ -12,7 +12,8 @@ pub struct CollectionDef {
     /// Secondary indexes maintained on every write.
     #[serde(default)]
     pub indexes: Vec<IndexDef>,
-    /// Reads of this collection are sensitive (audited once auditing lands).
+    /// Reads of this collection are audited too (payroll, health data):
+    /// each document a call reads gets a `record.read` entry, without its value.
     #[serde(default)]
     pub sensitive: bool,
 }

@@ -464,3 +464,43 @@ async fn plugins_add_business_records_that_commit_with_their_changes() {
     assert_eq!(k.get("/admin/tenants/demo/audit/verify").await.expect(200)["ok"], true);
     k.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_of_sensitive_collections_are_audited_without_their_values() {
+    let k = TestKernel::start(Setup::new(&["rogue"])).await;
+    for (key, amount) in [("ann", "91000"), ("bob", "87000")] {
+        let path = format!("/api/demo/rogue/salaries/{key}");
+        k.send("PUT", &path, Some(json!({ "amount": amount }))).await.expect(200);
+    }
+    k.post("/api/demo/rogue/notes/n1/author", json!({})).await.expect(201);
+    async fn reads(k: &TestKernel) -> Vec<Value> {
+        records(k, "/admin/tenants/demo/audit", "record.read").await
+    }
+    assert!(reads(&k).await.is_empty(), "writes are not reads");
+
+    let clerk = k.user_with_roles("clerk", "demo", &["rogue-runner"]).await;
+    let one = k.send_as(Some(&clerk), "GET", "/api/demo/rogue/salaries/ann", None).await;
+    assert_eq!(one.expect(200)["amount"], "91000");
+    let found = reads(&k).await;
+    assert_eq!(found.len(), 1);
+    let read = &found[0];
+    assert_eq!(
+        (read["collection"].as_str(), read["key"].as_str()),
+        (Some("salaries"), Some("ann"))
+    );
+    assert_eq!(read["actor"], "clerk");
+    assert_eq!(read["roles"], json!(["rogue-runner"]));
+    assert_eq!(read["request_id"], one.request_id.as_deref().unwrap());
+    assert!(read.get("after").is_none() && !read.to_string().contains("91000"), "{read}");
+
+    k.send_as(Some(&clerk), "GET", "/api/demo/rogue/salaries", None).await.expect(200);
+    let keys: Vec<String> =
+        reads(&k).await.iter().map(|r| r["key"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(keys, ["ann", "ann", "bob"], "a scan records each document it returned");
+    // Reads of other collections, and reads that found nothing, record nothing.
+    k.get("/api/demo/rogue/notes/n1").await.expect(200);
+    k.get("/api/demo/rogue/salaries/nobody").await.expect_problem(404, "not-found");
+    assert_eq!(reads(&k).await.len(), 3);
+    assert_eq!(k.get("/admin/tenants/demo/audit/verify").await.expect(200)["ok"], true);
+    k.stop().await;
+}

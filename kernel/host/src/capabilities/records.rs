@@ -82,6 +82,18 @@ impl CallState {
     }
 }
 
+impl CallState {
+    /// Remembers the documents of a sensitive collection that `page` returns.
+    fn note_reads(&mut self, def: &CollectionDef, page: Page) -> Page {
+        if def.sensitive {
+            for entry in &page.entries {
+                self.sensitive_reads.insert((def.name.clone(), entry.key.clone()));
+            }
+        }
+        page
+    }
+}
+
 fn range(range: KeyRange) -> StorageRange {
     StorageRange { prefix: range.prefix, start: range.start, end: range.end }
 }
@@ -95,11 +107,16 @@ fn page(page: keel_storage::Page) -> Page {
 
 impl Host for CallState {
     fn get(&mut self, collection: String, key: String) -> HostResult<Option<String>> {
-        if let Err(err) = self.collection(&collection) {
-            return Ok(Err(err));
-        }
+        let def = match self.collection(&collection) {
+            Ok(def) => def,
+            Err(err) => return Ok(Err(err)),
+        };
         let result = self.txn.get(&self.ns, &collection, &key);
-        self.storage(result)
+        let found = self.storage(result)?;
+        if def.sensitive && matches!(found, Ok(Some(_))) {
+            self.sensitive_reads.insert((collection, key));
+        }
+        Ok(found)
     }
 
     fn insert(&mut self, collection: String, key: String, value: String) -> HostResult<()> {
@@ -139,12 +156,14 @@ impl Host for CallState {
         cursor: Option<String>,
         limit: u32,
     ) -> HostResult<Page> {
-        if let Err(err) = self.collection(&collection) {
-            return Ok(Err(err));
-        }
+        let def = match self.collection(&collection) {
+            Ok(def) => def,
+            Err(err) => return Ok(Err(err)),
+        };
         let result =
             self.txn.scan(&self.ns, &collection, &range(key_range), cursor.as_deref(), limit);
-        self.storage(result.map(page))
+        let found = self.storage(result.map(page))?;
+        Ok(found.map(|page| self.note_reads(&def, page)))
     }
 
     fn lookup(
@@ -172,7 +191,8 @@ impl Host for CallState {
             cursor.as_deref(),
             limit,
         );
-        self.storage(result.map(page))
+        let found = self.storage(result.map(page))?;
+        Ok(found.map(|page| self.note_reads(&def, page)))
     }
 
     fn next_sequence(&mut self, name: String) -> HostResult<u64> {

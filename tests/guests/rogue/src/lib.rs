@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 const NOTES: Collection<Value> = Collection::new("notes");
 const ACCOUNTS: Collection<Value> = Collection::new("accounts");
+const SALARIES: Collection<Value> = Collection::new("salaries");
 
 struct Rogue;
 
@@ -94,6 +95,19 @@ impl Plugin for Rogue {
                 };
                 keel_sdk::audit::record(event)?;
                 Response::ok(&json!({ "recorded": true }))
+            }
+            "salary-put" => {
+                SALARIES.put(request.param("key")?, &request.json::<serde_json::Value>()?)?;
+                Response::ok(&json!({ "stored": true }))
+            }
+            "salary-get" => match SALARIES.get(request.param("key")?)? {
+                Some(salary) => Response::ok(&salary),
+                None => Err(Error::not_found("no such salary")),
+            },
+            "salaries" => {
+                let page = SALARIES.scan(&keel_sdk::Range::all(), None, 100)?;
+                let keys: Vec<&str> = page.items.iter().map(|(key, _)| key.as_str()).collect();
+                Response::ok(&json!({ "keys": keys }))
             }
             other => Err(Error::unknown_operation(other)),
         }
