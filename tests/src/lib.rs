@@ -36,6 +36,9 @@ pub struct Setup {
     pub call_deadline: Duration,
     /// Memory limit per instance.
     pub memory_bytes_max: usize,
+    /// How often the kernel signs audit heads by itself; none by default,
+    /// so a test sees only the heads it asks for.
+    pub audit_sign_interval: Option<Duration>,
 }
 
 impl Setup {
@@ -46,6 +49,7 @@ impl Setup {
             tenants: vec!["demo"],
             call_deadline: Duration::from_secs(5),
             memory_bytes_max: 64 * 1024 * 1024,
+            audit_sign_interval: None,
         }
     }
 
@@ -107,6 +111,7 @@ impl TestKernel {
         config.cache_dir = Some(cache_dir());
         config.limits = setup.limits();
         config.admin_password = Some(ADMIN_PASSWORD.to_owned());
+        config.audit_sign_interval = setup.audit_sign_interval;
         for tenant in &setup.tenants {
             for plugin in &setup.plugins {
                 config

@@ -203,6 +203,9 @@ pub struct Broken {
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// The hash before the first entry of every chain.
+pub const GENESIS_HASH: &str = GENESIS;
+
 /// The chain of a tenant, or of the platform.
 pub fn chain_of(tenant: Option<&TenantId>) -> String {
     tenant.map_or_else(|| "platform".to_owned(), |t| format!("tenant/{t}"))
@@ -259,8 +262,19 @@ pub fn page(
 /// positions run 1, 2, 3…, each entry links to the previous hash, and each
 /// hash matches its content.
 pub fn verify(entries: impl IntoIterator<Item = (u64, Vec<u8>)>) -> Result<Summary, Broken> {
-    let mut expected_seq = 1;
-    let mut prev = GENESIS.to_owned();
+    verify_from(1, GENESIS, entries)
+}
+
+/// Checks the part of a chain from `first_seq` on, given the hash of the
+/// entry before it (`prev`): for extending a head checked earlier without
+/// reading the chain from its start.
+pub fn verify_from(
+    first_seq: u64,
+    prev: &str,
+    entries: impl IntoIterator<Item = (u64, Vec<u8>)>,
+) -> Result<Summary, Broken> {
+    let mut expected_seq = first_seq;
+    let mut prev = prev.to_owned();
     for (position, bytes) in entries {
         let broken = |reason: String| Broken { seq: position, reason };
         if position != expected_seq {
@@ -291,6 +305,34 @@ pub fn verify(entries: impl IntoIterator<Item = (u64, Vec<u8>)>) -> Result<Summa
         expected_seq += 1;
     }
     Ok(Summary { entries: expected_seq - 1, head: prev })
+}
+
+/// The log that keeps `chain`'s signed heads, oldest first.
+pub fn heads_log(chain: &str) -> String {
+    format!("heads/{chain}")
+}
+
+/// Keeps `signed` in its chain's heads log, inside `txn`.
+pub fn keep_head(txn: &mut WriteTxn, signed: &crate::SignedHead) -> keel_storage::Result<()> {
+    let log = heads_log(&signed.statement.chain);
+    let seq = txn.log_last(&log)?.map_or(1, |(seq, _)| seq + 1);
+    let bytes =
+        serde_json::to_vec(signed).map_err(|err| keel_storage::Error::Backend(err.to_string()))?;
+    txn.log_append(&log, seq, &bytes)
+}
+
+/// The signed heads kept for `chain`, oldest first; unreadable ones are
+/// skipped (verify names them through their signatures).
+pub fn kept_heads(txn: &ReadTxn, chain: &str) -> keel_storage::Result<Vec<crate::SignedHead>> {
+    let log = heads_log(chain);
+    let mut heads = Vec::new();
+    let mut from = 0;
+    loop {
+        let page = txn.log_scan(&log, from, 1000)?;
+        let Some((last, _)) = page.last() else { return Ok(heads) };
+        from = last + 1;
+        heads.extend(page.iter().filter_map(|(_, bytes)| serde_json::from_slice(bytes).ok()));
+    }
 }
 
 #[cfg(test)]

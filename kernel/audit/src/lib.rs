@@ -11,6 +11,7 @@ mod chain;
 mod signing;
 
 pub use chain::{
-    Broken, Filter, Origin, Record, Sealed, Summary, append, chain_of, decode, page, search, verify,
+    Broken, Filter, GENESIS_HASH, Origin, Record, Sealed, Summary, append, chain_of, decode,
+    heads_log, keep_head, kept_heads, page, search, verify, verify_from,
 };
 pub use signing::{HeadSigner, HeadStatement, SignedHead, verify_signed_head};

@@ -90,6 +90,11 @@ fn router(platform: Platform) -> Router {
         .route("/admin/tenants/{tenant}/audit/verify", get(crate::admin::audit_verify))
         .route("/admin/tenants/{tenant}/audit/export", get(crate::admin::audit_export))
         .route("/admin/tenants/{tenant}/audit/head", get(crate::admin::audit_head))
+        .route(
+            "/admin/tenants/{tenant}/audit/heads",
+            get(crate::admin::kept_heads).post(crate::admin::keep_head),
+        )
+        .route("/admin/audit/heads", get(crate::admin::platform_kept_heads))
         .route("/admin/tenants/{tenant}/roles", get(crate::admin::roles))
         .route(
             "/admin/tenants/{tenant}/roles/{role}",

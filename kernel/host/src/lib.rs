@@ -9,6 +9,7 @@
 //! - `capabilities`: the `keel:kernel` interfaces a plugin imports, adapting
 //!   `keel-storage` and the call's context to WIT.
 
+mod audit;
 mod bindings;
 mod call;
 mod capabilities;

@@ -86,6 +86,14 @@ pub(crate) enum AuditCommand {
         #[arg(long, requires = "entries")]
         head: Option<String>,
     },
+    /// Print the signed heads the kernel kept for a tenant's chain, one
+    /// JSON line each (keep them elsewhere); with --sign, sign the current
+    /// head first.
+    Heads {
+        tenant: String,
+        #[arg(long)]
+        sign: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -299,6 +307,17 @@ pub(crate) async fn audit(connection: &Connection, command: AuditCommand) -> any
                     verdict["broken_at"],
                     verdict["reason"]
                 );
+            }
+            Ok(())
+        }
+        AuditCommand::Heads { tenant, sign } => {
+            let path = format!("/admin/tenants/{tenant}/audit/heads");
+            if sign {
+                connection.send(Method::POST, &path, None).await?;
+            }
+            let kept = connection.send(Method::GET, &path, None).await?;
+            for head in kept["heads"].as_array().into_iter().flatten() {
+                show_line(&serde_json::to_string(head)?);
             }
             Ok(())
         }

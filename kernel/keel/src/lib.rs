@@ -43,6 +43,9 @@ pub struct Config {
     pub admin_password: Option<String>,
     /// How long a login session lasts.
     pub session_ttl: std::time::Duration,
+    /// How often the kernel signs and keeps the head of every audit chain
+    /// that grew; none turns it off (heads are still signed on demand).
+    pub audit_sign_interval: Option<std::time::Duration>,
 }
 
 impl Config {
@@ -58,6 +61,7 @@ impl Config {
             enable: Vec::new(),
             admin_password: None,
             session_ttl: std::time::Duration::from_secs(12 * 60 * 60),
+            audit_sign_interval: Some(std::time::Duration::from_secs(60 * 60)),
         }
     }
 }
@@ -68,6 +72,7 @@ pub struct Kernel {
     host: Host,
     shutdown: oneshot::Sender<()>,
     serving: JoinHandle<std::io::Result<()>>,
+    signing: Option<JoinHandle<()>>,
 }
 
 impl Kernel {
@@ -83,6 +88,9 @@ impl Kernel {
 
     /// Stops accepting requests, finishes in-flight ones, and closes storage.
     pub async fn stop(self) -> anyhow::Result<()> {
+        if let Some(signing) = &self.signing {
+            signing.abort();
+        }
         if self.shutdown.send(()).is_err() {
             tracing::debug!("the server had already stopped; joining reports why");
         }
@@ -117,6 +125,8 @@ pub async fn start(config: Config) -> anyhow::Result<Kernel> {
     if let Some(password) = generated {
         show_generated_password(&password);
     }
+    let signing =
+        config.audit_sign_interval.map(|every| tokio::spawn(sign_heads(platform.clone(), every)));
     let server = Server::bind(config.addr, platform).await.with_context(|| {
         format!(
             "cannot listen on {}; is another process using it? (--addr changes it)",
@@ -130,7 +140,23 @@ pub async fn start(config: Config) -> anyhow::Result<Kernel> {
         drop(stopped.await);
     }));
     tracing::info!(%addr, "keel is serving");
-    Ok(Kernel { addr, host, shutdown, serving })
+    Ok(Kernel { addr, host, shutdown, serving, signing })
+}
+
+/// Signs and keeps the head of every audit chain that grew, every `every`.
+async fn sign_heads(platform: Platform, every: std::time::Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        let signer = platform.clone();
+        match tokio::task::spawn_blocking(move || signer.sign_heads()).await {
+            Ok(Ok(n_signed)) => tracing::debug!(n_signed, "audit heads signed"),
+            Ok(Err(err)) => tracing::error!(error = %err, "signing audit heads failed"),
+            Err(err) => tracing::error!(error = %err, "signing audit heads panicked"),
+        }
+    }
 }
 
 /// Prints the bootstrap password once, outside the logs.

@@ -100,6 +100,10 @@ struct ServeArgs {
     /// (generated and shown once if unset).
     #[arg(long, env = "KEEL_ADMIN_PASSWORD", hide_env_values = true)]
     admin_password: Option<String>,
+    /// Seconds between signing (and keeping) the head of every audit chain
+    /// that grew; 0 turns it off.
+    #[arg(long, default_value_t = 3600)]
+    audit_sign_interval_s: u64,
 }
 
 fn parse_enable(text: &str) -> Result<(TenantId, PluginId), String> {
@@ -150,6 +154,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.demo = args.demo;
     config.enable = args.enable;
     config.admin_password = args.admin_password;
+    config.audit_sign_interval = (args.audit_sign_interval_s > 0)
+        .then(|| std::time::Duration::from_secs(args.audit_sign_interval_s));
     config.limits = Limits {
         call_deadline: Duration::from_millis(args.call_deadline_ms),
         memory_bytes_max: args.memory_mib * 1024 * 1024,

@@ -86,6 +86,9 @@ async fn operators_administer_keel_from_the_command_line() {
         let truncated =
             keel_fails(&env, &["audit", "verify", "acme", "--entries", "99", "--head", "00"]);
         assert!(truncated.contains("broken"), "{truncated}");
+        let heads = keel(&env, &["audit", "heads", "acme", "--sign"]);
+        let head: serde_json::Value = serde_json::from_str(heads.lines().last().unwrap()).unwrap();
+        assert_eq!(head["statement"]["chain"], "tenant/acme", "{heads}");
         let anonymous = keel_fails(&base, &["tenant", "list"]);
         assert!(anonymous.contains("401") && anonymous.contains("keel login"), "{anonymous}");
         token

@@ -4,6 +4,7 @@
 //! nothing; the gateway only maps HTTP to these calls.
 
 mod admin;
+mod audit;
 mod policy;
 
 use std::sync::Arc;

@@ -102,6 +102,8 @@ async fn verify_after(
     let case = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(case.path().join("data")).unwrap();
     std::fs::copy(pristine.join("data/keel.redb"), case.path().join("data/keel.redb")).unwrap();
+    let key = "data/audit-signing.key";
+    std::fs::copy(pristine.join(key), case.path().join(key)).unwrap();
     {
         let storage = keel_storage::Storage::open(
             &case.path().join("data/keel.redb"),
@@ -139,6 +141,9 @@ async fn tampering_with_the_store_is_detected_and_named() {
     let n = clean["entries"].as_u64().unwrap();
     let head = clean["head"].as_str().unwrap().to_owned();
     assert!(n >= 10, "a chain worth tampering with: {n} entries");
+    // The kernel keeps a signed head of its own, too.
+    let kept = k.post("/admin/tenants/demo/audit/heads", json!(null)).await;
+    assert_eq!(kept.expect(200)["statement"]["entries"], n);
     k.stop().await;
     let p = pristine.path();
 
@@ -176,6 +181,25 @@ async fn tampering_with_the_store_is_detected_and_named() {
     let truncated = verify_after(p, Some((n, &head)), truncate).await;
     assert_eq!(truncated["ok"], false, "{truncated}");
     assert!(truncated["reason"].as_str().unwrap().contains("truncated"), "{truncated}");
+    // Against the head the kernel kept, without one kept elsewhere.
+    let truncated = verify_after(p, None, truncate).await;
+    assert!(truncated["reason"].as_str().unwrap().contains("truncated"), "{truncated}");
+    // Truncating the kept heads as well hides nothing from a head kept elsewhere…
+    let both = |txn: &mut keel_storage::WriteTxn| {
+        truncate(txn);
+        txn.tamper_log("heads/tenant/demo", 1, None).unwrap();
+    };
+    let truncated = verify_after(p, Some((n, &head)), both).await;
+    assert!(truncated["reason"].as_str().unwrap().contains("truncated"), "{truncated}");
+    // …and a forged kept head is named.
+    let forged = verify_after(p, None, |txn| {
+        let bytes = txn.log_scan("heads/tenant/demo", 1, 1).unwrap().remove(0).1;
+        let mut signed: Value = serde_json::from_slice(&bytes).unwrap();
+        signed["statement"]["entries"] = json!(n - 2);
+        txn.tamper_log("heads/tenant/demo", 1, Some(signed.to_string().as_bytes())).unwrap();
+    })
+    .await;
+    assert!(forged["reason"].as_str().unwrap().contains("heads log was edited"), "{forged}");
 
     let data = verify_after(p, None, |txn| {
         let ns = keel_storage::Namespace::new(
@@ -502,5 +526,38 @@ async fn reads_of_sensitive_collections_are_audited_without_their_values() {
     k.get("/api/demo/rogue/salaries/nobody").await.expect_problem(404, "not-found");
     assert_eq!(reads(&k).await.len(), 3);
     assert_eq!(k.get("/admin/tenants/demo/audit/verify").await.expect(200)["ok"], true);
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_kernel_signs_and_keeps_heads_at_intervals() {
+    let mut setup = Setup::new(&["finance"]);
+    setup.audit_sign_interval = Some(std::time::Duration::from_millis(200));
+    let k = TestKernel::start(setup).await;
+    let account = json!({ "code": "1000", "name": "Cash", "type": "asset", "currency": "EUR" });
+    k.post("/api/demo/finance/accounts", account).await.expect(201);
+    let entries = k.get("/admin/tenants/demo/audit/verify").await.expect(200)["entries"].clone();
+    let mut kept = Vec::new();
+    for _ in 0..100 {
+        kept = k.get("/admin/tenants/demo/audit/heads").await.expect(200)["heads"]
+            .as_array()
+            .unwrap()
+            .clone();
+        if kept.last().is_some_and(|h| h["statement"]["entries"] == entries) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let newest: keel_audit::SignedHead =
+        serde_json::from_value(kept.last().expect("a head kept within 10 s").clone()).unwrap();
+    assert_eq!(newest.statement.chain, "tenant/demo");
+    assert_eq!(json!(newest.statement.entries), entries);
+    assert!(keel_audit::verify_signed_head(&newest));
+    // A chain that did not grow is not signed again.
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let again = k.get("/admin/tenants/demo/audit/heads").await.expect(200)["heads"].clone();
+    assert_eq!(again.as_array().unwrap().len(), kept.len());
+    let platform = k.get("/admin/audit/heads").await.expect(200)["heads"].clone();
+    assert_eq!(platform[0]["statement"]["chain"], "platform");
     k.stop().await;
 }

@@ -196,6 +196,59 @@ pub(crate) async fn audit_head(
     )
 }
 
+/// `GET /admin/tenants/{tenant}/audit/heads`: every signed head the kernel
+/// kept for the chain (at intervals and on demand), oldest first: export
+/// them and keep them elsewhere.
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/audit/heads", tag = "audit", params(("tenant" = String, Path)), responses((status = 200, description = "The kept signed heads")))]
+pub(crate) async fn kept_heads(
+    State(state): State<AppState>,
+    caller: Caller,
+    tenant: Result<Path<String>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let tenant = in_tenant(&state, &caller, path(tenant)?, AUDIT_READ).await?;
+            let heads = state.platform.kept_heads(Some(&tenant)).map_err(Problem::from_platform)?;
+            Ok(Json(serde_json::json!({ "heads": heads })).into_response())
+        }
+        .await,
+    )
+}
+
+/// `POST /admin/tenants/{tenant}/audit/heads`: signs and keeps the chain's
+/// head now, if it grew since the last kept one; answers the newest kept head.
+#[utoipa::path(post, path = "/admin/tenants/{tenant}/audit/heads", tag = "audit", params(("tenant" = String, Path)), responses((status = 200, description = "The newest kept signed head"), (status = 409, description = "The chain is broken")))]
+pub(crate) async fn keep_head(
+    State(state): State<AppState>,
+    caller: Caller,
+    tenant: Result<Path<String>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let tenant = in_tenant(&state, &caller, path(tenant)?, AUDIT_READ).await?;
+            let platform = state.platform.clone();
+            let kept = tokio::task::spawn_blocking(move || platform.keep_head(&tenant))
+                .await
+                .map_err(|err| Problem::internal(&err))?;
+            Ok(Json(kept.map_err(Problem::from_platform)?).into_response())
+        }
+        .await,
+    )
+}
+
+/// `GET /admin/audit/heads`: the signed heads kept for the platform's own chain.
+#[utoipa::path(get, path = "/admin/audit/heads", tag = "audit", responses((status = 200, description = "The kept signed heads")))]
+pub(crate) async fn platform_kept_heads(State(state): State<AppState>, caller: Caller) -> Response {
+    respond(
+        async {
+            allow(&state.platform, &caller, Scope::Platform, AUDIT_READ).await?;
+            let heads = state.platform.kept_heads(None).map_err(Problem::from_platform)?;
+            Ok(Json(serde_json::json!({ "heads": heads })).into_response())
+        }
+        .await,
+    )
+}
+
 /// `GET /admin/audit`: the platform's own chain (logins and failed logins), with the same filters.
 #[utoipa::path(get, path = "/admin/audit", tag = "audit", responses((status = 200, description = "Matching entries and the position to continue from")))]
 pub(crate) async fn platform_audit(

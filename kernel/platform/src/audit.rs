@@ -1,0 +1,136 @@
+//! The audit trail as administrators and auditors meet it: search, verify
+//! (against the signed heads the kernel kept, and any kept elsewhere), and
+//! signed heads, kept at intervals and on demand.
+
+use keel_audit::{Broken, SignedHead, Summary};
+use keel_types::TenantId;
+
+use crate::{Platform, PlatformError, internal};
+
+type Verdict = Result<Summary, Broken>;
+
+impl Platform {
+    /// Entries of `tenant`'s trail from `from` matching `filter`.
+    pub fn audit_search(
+        &self,
+        tenant: &TenantId,
+        from: u64,
+        filter: &keel_audit::Filter,
+        limit: usize,
+        scan_max: usize,
+    ) -> Result<(Vec<keel_audit::Sealed>, Option<u64>), PlatformError> {
+        self.tenant(tenant)?;
+        self.inner.host.audit_search(Some(tenant), from, filter, limit, scan_max).map_err(internal)
+    }
+
+    /// Checks `tenant`'s whole audit chain, against every signed head the
+    /// kernel kept and against an entry count and head recorded elsewhere
+    /// when given.
+    pub fn audit_verify(
+        &self,
+        tenant: &TenantId,
+        expected: Option<(u64, &str)>,
+    ) -> Result<Verdict, PlatformError> {
+        self.tenant(tenant)?;
+        self.verify_chain(Some(tenant), expected)
+    }
+
+    /// Entries of the platform's own chain matching `filter`.
+    pub fn platform_audit_search(
+        &self,
+        from: u64,
+        filter: &keel_audit::Filter,
+        limit: usize,
+        scan_max: usize,
+    ) -> Result<(Vec<keel_audit::Sealed>, Option<u64>), PlatformError> {
+        self.inner.host.audit_search(None, from, filter, limit, scan_max).map_err(internal)
+    }
+
+    /// Checks the platform's own chain, against its kept signed heads.
+    pub fn platform_audit_verify(&self) -> Result<Verdict, PlatformError> {
+        self.verify_chain(None, None)
+    }
+
+    fn verify_chain(
+        &self,
+        tenant: Option<&TenantId>,
+        expected: Option<(u64, &str)>,
+    ) -> Result<Verdict, PlatformError> {
+        let kept = self.inner.host.kept_heads(tenant).map_err(internal)?;
+        let key = self.inner.signer.public_key();
+        let mut heads = Vec::with_capacity(kept.len() + 1);
+        for signed in kept {
+            if signed.public_key != key || !keel_audit::verify_signed_head(&signed) {
+                return Ok(Err(Broken {
+                    seq: signed.statement.entries,
+                    reason: "a kept signed head does not carry this kernel's signature: the heads log was edited".to_owned(),
+                }));
+            }
+            heads.push((signed.statement.entries, signed.statement.head));
+        }
+        heads.extend(expected.map(|(n, head)| (n, head.to_owned())));
+        self.inner.host.audit_verify(tenant, &heads).map_err(internal)
+    }
+
+    /// Signs `tenant`'s current chain head with the kernel's key, without
+    /// keeping it; refused while the chain does not verify.
+    pub fn audit_head(&self, tenant: &TenantId) -> Result<SignedHead, PlatformError> {
+        let summary = self.audit_verify(tenant, None)?.map_err(broken)?;
+        let statement = keel_audit::HeadStatement {
+            chain: keel_audit::chain_of(Some(tenant)),
+            entries: summary.entries,
+            head: summary.head,
+            signed_at: self.inner.host.now().seconds,
+        };
+        Ok(self.inner.signer.sign(statement))
+    }
+
+    /// Signs and keeps `tenant`'s chain head now if the chain grew since the
+    /// last kept head; returns the newest kept head.
+    pub fn keep_head(&self, tenant: &TenantId) -> Result<SignedHead, PlatformError> {
+        self.tenant(tenant)?;
+        let signed = self.inner.host.sign_chain(Some(tenant), &self.inner.signer);
+        if let Some(signed) = signed.map_err(internal)?.map_err(broken)? {
+            return Ok(signed);
+        }
+        let kept = self.inner.host.kept_heads(Some(tenant)).map_err(internal)?;
+        kept.into_iter().max_by_key(|h| h.statement.entries).ok_or_else(|| {
+            PlatformError::NotFound(format!("the audit chain of {tenant} has no entries yet"))
+        })
+    }
+
+    /// The signed heads kept for `tenant`'s chain (or the platform's), oldest first.
+    pub fn kept_heads(&self, tenant: Option<&TenantId>) -> Result<Vec<SignedHead>, PlatformError> {
+        if let Some(tenant) = tenant {
+            self.tenant(tenant)?;
+        }
+        self.inner.host.kept_heads(tenant).map_err(internal)
+    }
+
+    /// Signs and keeps the head of every chain (the platform's and each
+    /// tenant's) that grew since its last kept head; run at intervals.
+    /// Returns how many were signed. A broken chain is logged, not signed.
+    pub fn sign_heads(&self) -> Result<usize, PlatformError> {
+        let tenants = self.tenants()?;
+        let chains = std::iter::once(None).chain(tenants.iter().map(|t| Some(&t.id)));
+        let mut n_signed = 0;
+        for tenant in chains {
+            match self.inner.host.sign_chain(tenant, &self.inner.signer).map_err(internal)? {
+                Ok(Some(signed)) => {
+                    n_signed += 1;
+                    tracing::info!(chain = %signed.statement.chain, entries = signed.statement.entries, "audit head signed");
+                }
+                Ok(None) => {}
+                Err(broken) => {
+                    let chain = keel_audit::chain_of(tenant);
+                    tracing::error!(%chain, %broken, "audit chain broken; head not signed");
+                }
+            }
+        }
+        Ok(n_signed)
+    }
+}
+
+fn broken(broken: Broken) -> PlatformError {
+    PlatformError::Conflict(format!("will not sign a broken chain: {broken}"))
+}
