@@ -3,8 +3,7 @@
 
 use keel_audit::Sealed;
 
-const HEADER: &str =
-    "seq,at,actor,request_id,action,plugin,collection,key,detail,before,after,prev,hash";
+const HEADER: &str = "seq,at,actor,roles,source,request_id,action,plugin,collection,key,detail,before,after,prev,hash";
 
 /// The entries as CSV with a header row.
 pub(crate) fn audit(entries: &[Sealed]) -> String {
@@ -19,6 +18,8 @@ pub(crate) fn audit(entries: &[Sealed]) -> String {
             entry.seq.to_string(),
             r.at.to_string(),
             r.actor.clone(),
+            r.roles.join(" "),
+            r.source.clone().unwrap_or_default(),
             r.request_id.clone().unwrap_or_default(),
             r.action.clone(),
             r.plugin.clone().unwrap_or_default(),

@@ -257,10 +257,11 @@ async fn the_trail_can_be_filtered_and_exported() {
     let (kind, csv) = export("csv").await;
     assert_eq!(kind, "text/csv");
     let rows: Vec<&str> = csv.lines().collect();
-    assert!(rows[0].starts_with("seq,at,actor,request_id,action"), "{}", rows[0]);
+    assert!(rows[0].starts_with("seq,at,actor,roles,source,request_id,action"), "{}", rows[0]);
     assert_eq!(rows.len(), 3, "a header and two rows");
     assert!(
-        rows[1].contains(",alice,") && rows[1].contains("\"{\"\"code\"\":\"\"1000\"\""),
+        rows[1].contains(",alice,accountant,127.0.0.1,")
+            && rows[1].contains("\"{\"\"code\"\":\"\"1000\"\""),
         "{}",
         rows[1]
     );
