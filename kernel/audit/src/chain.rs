@@ -352,9 +352,13 @@ pub fn keep_head(txn: &mut WriteTxn, signed: &crate::SignedHead) -> keel_storage
     txn.log_append(&log, seq, &bytes)
 }
 
-/// The signed heads kept for `chain`, oldest first; unreadable ones are
-/// skipped (verify names them through their signatures).
-pub fn kept_heads(txn: &ReadTxn, chain: &str) -> keel_storage::Result<Vec<crate::SignedHead>> {
+/// The signed heads kept for `chain` in the order kept, each with its
+/// position in the heads log; none where an entry is unreadable (verify
+/// names it, and a gap in the positions).
+pub fn kept_heads(
+    txn: &ReadTxn,
+    chain: &str,
+) -> keel_storage::Result<Vec<(u64, Option<crate::SignedHead>)>> {
     let log = heads_log(chain);
     let mut heads = Vec::new();
     let mut from = 0;
@@ -362,7 +366,9 @@ pub fn kept_heads(txn: &ReadTxn, chain: &str) -> keel_storage::Result<Vec<crate:
         let page = txn.log_scan(&log, from, 1000)?;
         let Some((last, _)) = page.last() else { return Ok(heads) };
         from = last + 1;
-        heads.extend(page.iter().filter_map(|(_, bytes)| serde_json::from_slice(bytes).ok()));
+        heads.extend(
+            page.into_iter().map(|(seq, bytes)| (seq, serde_json::from_slice(&bytes).ok())),
+        );
     }
 }
 
@@ -450,9 +456,14 @@ mod tests {
 
     #[test]
     fn fields_added_later_leave_older_records_hashing_as_before() {
-        // Written before `roles` and `source` existed; both are omitted when empty.
-        let text = serde_json::to_string(&record(1)).unwrap();
-        assert!(!text.contains("roles") && !text.contains("source"), "{text}");
+        // A record as the first release wrote it, before `roles` and `source`.
+        let old_layout = r#"{"at":1800000000,"actor":"alice","action":"record.put","plugin":"finance","collection":"accounts","key":"1","after":{"n":1}}"#;
+        let mut hasher = Sha256::new();
+        hasher.update(1u64.to_be_bytes());
+        hasher.update(GENESIS.as_bytes());
+        hasher.update(old_layout.as_bytes());
+        let old_hash: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hash(1, GENESIS, &record(1)), old_hash);
         let mut with = record(1);
         with.roles = vec!["admin".to_owned()];
         with.source = Some("10.0.0.1".to_owned());

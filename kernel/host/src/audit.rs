@@ -129,7 +129,8 @@ impl Host {
         let chain = keel_audit::chain_of(tenant);
         let txn = self.inner.storage.read().map_err(storage_err)?;
         let kept = keel_audit::kept_heads(&txn, &chain).map_err(storage_err)?;
-        let last = kept.iter().map(|h| &h.statement).max_by_key(|s| s.entries);
+        let last = kept.iter().filter_map(|(_, h)| h.as_ref()).map(|h| &h.statement);
+        let last = last.max_by_key(|s| s.entries);
         let (n_signed, signed_head) =
             last.map_or((0, keel_audit::GENESIS_HASH), |s| (s.entries, s.head.as_str()));
         let tip = txn.log_last(&chain).map_err(storage_err)?.map_or(0, |(seq, _)| seq);
@@ -170,11 +171,12 @@ impl Host {
         Ok(Ok(Some(signed)))
     }
 
-    /// The signed heads kept for `tenant`'s chain (or the platform's), oldest first.
+    /// The signed heads kept for `tenant`'s chain (or the platform's), in
+    /// the order kept, with their positions (none: unreadable).
     pub fn kept_heads(
         &self,
         tenant: Option<&TenantId>,
-    ) -> Result<Vec<keel_audit::SignedHead>, CallError> {
+    ) -> Result<Vec<(u64, Option<keel_audit::SignedHead>)>, CallError> {
         let txn = self.inner.storage.read().map_err(|err| CallError::Storage(err.to_string()))?;
         keel_audit::kept_heads(&txn, &keel_audit::chain_of(tenant))
             .map_err(|err| CallError::Storage(err.to_string()))

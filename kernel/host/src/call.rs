@@ -245,33 +245,65 @@ pub(crate) fn run<T>(
                 return Err(CallError::Abandoned);
             }
             let reads = state.read_records();
-            let storage_err = |err: keel_storage::Error| CallError::Storage(err.to_string());
-            let chain = keel_audit::chain_of(Some(state.ns.tenant()));
-            let append = |txn: &mut keel_storage::WriteTxn| {
-                reads.into_iter().try_for_each(|r| keel_audit::append(txn, &chain, r).map(drop))
-            };
             match (state.txn, finish) {
                 (Txn::Write(mut txn), Finish::Commit) => {
-                    append(&mut txn).map_err(storage_err)?;
-                    txn.commit().map_err(storage_err)?;
+                    append_all(&mut txn, state.ns.tenant(), reads)?;
+                    txn.commit().map_err(storage_error)?;
                 }
                 (Txn::Write(_), Finish::Discard) => {}
                 // A read is answered only once its audit records are durable.
-                (Txn::Read(_), _) if !state.sensitive_reads.is_empty() => {
-                    let storage = state.storage.as_ref().ok_or_else(|| {
-                        CallError::Storage("sensitive reads cannot be audited here".to_owned())
-                    })?;
-                    let mut txn = storage.write().map_err(storage_err)?;
-                    append(&mut txn).map_err(storage_err)?;
-                    txn.commit().map_err(storage_err)?;
+                (Txn::Read(_), _) => {
+                    audit_alone(state.storage.as_deref(), state.ns.tenant(), reads)?
                 }
-                (Txn::Read(_), _) => {}
             }
             Ok(value)
         }
-        Ok(Err(err)) => Err(plugin_error(err)),
+        Ok(Err(err)) => {
+            // The error's words reach the client and may quote what the
+            // plugin read: its sensitive reads are audited all the same,
+            // after the call's own transaction is gone.
+            let reads = state.read_records();
+            drop(state.txn);
+            audit_alone(state.storage.as_deref(), state.ns.tenant(), reads)?;
+            Err(plugin_error(err))
+        }
         Err(err) => Err(classify_trap(&plugin_id, &state, &err)),
     }
+}
+
+fn storage_error(err: keel_storage::Error) -> CallError {
+    CallError::Storage(err.to_string())
+}
+
+/// Appends `records` to `tenant`'s chain in `txn`.
+fn append_all(
+    txn: &mut keel_storage::WriteTxn,
+    tenant: &TenantId,
+    records: Vec<keel_audit::Record>,
+) -> Result<(), CallError> {
+    let chain = keel_audit::chain_of(Some(tenant));
+    records
+        .into_iter()
+        .try_for_each(|record| keel_audit::append(txn, &chain, record).map(drop))
+        .map_err(storage_error)
+}
+
+/// Appends `records` (if any) to `tenant`'s chain in a transaction of
+/// their own, durably.
+fn audit_alone(
+    storage: Option<&keel_storage::Storage>,
+    tenant: &TenantId,
+    records: Vec<keel_audit::Record>,
+) -> Result<(), CallError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let storage = storage.ok_or_else(|| {
+        CallError::Storage("sensitive reads cannot be audited in this call".to_owned())
+    })?;
+    let mut txn = storage.write().map_err(storage_error)?;
+    append_all(&mut txn, tenant, records)?;
+    txn.commit().map_err(storage_error)
 }
 
 fn classify_trap(plugin: &str, state: &CallState, err: &wasmtime::Error) -> CallError {

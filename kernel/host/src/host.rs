@@ -162,8 +162,28 @@ impl Host {
             )),
             ..origin.record("package.install")
         };
-        self.audit_alone(None, record).map_err(|err| LoadError::Io(err.to_string()))?;
+        if let Err(err) = self.audit_alone(None, record) {
+            // Unaudited, the install did not happen.
+            if !known {
+                self.unload(&plugin);
+                if let Some(dir) = &self.inner.config.packages_dir {
+                    let _ = std::fs::remove_file(dir.join(format!("{digest}.wasm")));
+                }
+            }
+            return Err(LoadError::Io(format!("cannot audit the install: {err}")));
+        }
         Ok((plugin, !known))
+    }
+
+    /// Forgets a loaded package that no tenant can have enabled yet.
+    fn unload(&self, plugin: &Plugin) {
+        let manifest = plugin.manifest();
+        let Some(version) = Version::parse(&manifest.version) else { return };
+        let mut packages =
+            self.inner.packages.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(versions) = packages.get_mut(&manifest.id) {
+            versions.remove(&version);
+        }
     }
 
     /// The loaded package of `id` at `version`.

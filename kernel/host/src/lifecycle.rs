@@ -261,6 +261,7 @@ impl Host {
             config.clock.now(),
         );
         state.origin = origin.clone();
+        state.storage = Some(Arc::clone(&self.inner.storage));
         let guard = CallGuard::default();
         let migrate = |store: &mut wasmtime::Store<CallState>,
                        instance: &crate::bindings::Plugin| {

@@ -17,6 +17,14 @@ const INDEXES_PER_COLLECTION_MAX: usize = 16;
 const TEXT_BYTES_MAX: usize = 1024;
 /// Role ids the kernel defines itself, which no plugin may redefine.
 const RESERVED_ROLES: [&str; 3] = ["admin", "auditor", "platform-admin"];
+
+/// Plugin ids that would spell the kernel's own audit actions: a plugin's
+/// business records read `<plugin id>.<action>`, so a plugin called
+/// `record` could otherwise write what looks like `record.put`.
+const RESERVED_PLUGIN_IDS: [&str; 14] = [
+    "auth", "kernel", "keel", "member", "package", "platform", "plugin", "record", "role", "sod",
+    "tenant", "token", "totp", "user",
+];
 /// Largest manifest accepted, in bytes.
 pub const MANIFEST_BYTES_MAX: usize = 256 * 1024;
 
@@ -199,6 +207,12 @@ impl Manifest {
             return Err(rule(format!(
                 "targets world {:?}; this kernel hosts {WORLD:?}",
                 self.world
+            )));
+        }
+        if RESERVED_PLUGIN_IDS.contains(&self.id.as_str()) {
+            return Err(rule(format!(
+                "plugin id {:?} is reserved by the kernel; choose another id",
+                self.id.as_str()
             )));
         }
         if !is_semver(&self.version) {

@@ -83,6 +83,7 @@ fn bad_manifests_are_rejected_with_a_reason() {
         (with("world = \"keel:kernel/plugin@0.3.0\"", "world = \"other\""), "targets world"),
         (with("1.2.3", "1.2"), "MAJOR.MINOR.PATCH"),
         (with("id = \"books\"", "id = \"Books\""), "plugin id"),
+        (VALID.replace("books", "record"), "reserved by the kernel"),
         (with("permission = \"books.write\"", "permission = \"books.admin\""), "does not declare"),
         (with("id = \"books.read\"", "id = \"other.read\""), "starting with"),
         (with("path = \"/entries\"", "path = \"entries\""), "must start with '/'"),

@@ -152,6 +152,8 @@ impl Platform {
                 "{id} is the last platform administrator"
             )));
         }
+        // Before the roles go, so the record shows the ones the actor held.
+        let origin = self.origin(actor, None).await;
         for membership in self.identity().memberships(None).map_err(identity_error)? {
             if membership.user != *id {
                 continue;
@@ -161,7 +163,6 @@ impl Platform {
                 self.inner.authz.revoke(id.as_str(), role, scope).await.map_err(internal)?;
             }
         }
-        let origin = self.origin(actor, None).await;
         self.identity().delete_user(&origin, id).map_err(identity_error)?;
         Ok(())
     }

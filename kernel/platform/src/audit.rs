@@ -59,12 +59,22 @@ impl Platform {
         let kept = self.inner.host.kept_heads(tenant).map_err(internal)?;
         let key = self.inner.signer.public_key();
         let mut heads = Vec::with_capacity(kept.len() + 1);
-        for signed in kept {
+        for (expected_position, (position, signed)) in (1..).zip(kept) {
+            let edited = |seq: u64, what: &str| {
+                Ok(Err(Broken {
+                    seq,
+                    reason: format!("kept signed head {position} {what}: the heads log was edited"),
+                }))
+            };
+            if position != expected_position {
+                return edited(0, &format!("follows a gap (head {expected_position} is missing)"));
+            }
+            let Some(signed) = signed else { return edited(0, "is unreadable") };
             if signed.public_key != key || !keel_audit::verify_signed_head(&signed) {
-                return Ok(Err(Broken {
-                    seq: signed.statement.entries,
-                    reason: "a kept signed head does not carry this kernel's signature: the heads log was edited".to_owned(),
-                }));
+                return edited(
+                    signed.statement.entries,
+                    "does not carry this kernel's signature (or the signing key was replaced)",
+                );
             }
             heads.push((signed.statement.entries, signed.statement.head));
         }
@@ -89,11 +99,13 @@ impl Platform {
     /// last kept head; returns the newest kept head.
     pub fn keep_head(&self, tenant: &TenantId) -> Result<SignedHead, PlatformError> {
         self.tenant(tenant)?;
+        // One signer at a time keeps the heads log in order.
+        let _signing = self.inner.signing.lock().unwrap_or_else(|p| p.into_inner());
         let signed = self.inner.host.sign_chain(Some(tenant), &self.inner.signer);
         if let Some(signed) = signed.map_err(internal)?.map_err(broken)? {
             return Ok(signed);
         }
-        let kept = self.inner.host.kept_heads(Some(tenant)).map_err(internal)?;
+        let kept = self.kept_heads(Some(tenant))?;
         kept.into_iter().max_by_key(|h| h.statement.entries).ok_or_else(|| {
             PlatformError::NotFound(format!("the audit chain of {tenant} has no entries yet"))
         })
@@ -104,7 +116,8 @@ impl Platform {
         if let Some(tenant) = tenant {
             self.tenant(tenant)?;
         }
-        self.inner.host.kept_heads(tenant).map_err(internal)
+        let kept = self.inner.host.kept_heads(tenant).map_err(internal)?;
+        Ok(kept.into_iter().filter_map(|(_, head)| head).collect())
     }
 
     /// Signs and keeps the head of every chain (the platform's and each
@@ -112,6 +125,7 @@ impl Platform {
     /// Returns how many were signed. A broken chain is logged, not signed.
     pub fn sign_heads(&self) -> Result<usize, PlatformError> {
         let tenants = self.tenants()?;
+        let _signing = self.inner.signing.lock().unwrap_or_else(|p| p.into_inner());
         let chains = std::iter::once(None).chain(tenants.iter().map(|t| Some(&t.id)));
         let mut n_signed = 0;
         for tenant in chains {

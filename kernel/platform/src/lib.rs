@@ -137,6 +137,8 @@ struct Inner {
     admin: tokio::sync::Mutex<()>,
     /// Signs audit chain heads.
     signer: keel_audit::HeadSigner,
+    /// Held while signing and keeping heads, so they are kept in order.
+    signing: std::sync::Mutex<()>,
 }
 
 impl Platform {
@@ -159,6 +161,7 @@ impl Platform {
                 authz,
                 admin: tokio::sync::Mutex::new(()),
                 signer,
+                signing: std::sync::Mutex::new(()),
             }),
         };
         platform.define_plugin_roles().await?;

@@ -273,8 +273,12 @@ fn a_change_without_a_log_entry_is_refused_and_rolled_back() {
     let read = storage.read().unwrap();
     assert!(read.get(&ns, "entries", "k").unwrap().is_none());
     assert!(read.catalog_get("tenant/x").unwrap().is_none());
-    // Taking a sequence number alone is not a change that needs a record.
+    // Taking a sequence number, or writes that were refused or found
+    // nothing, change nothing that needs a record.
     let mut txn = storage.write().unwrap();
     assert_eq!(txn.next_sequence(&ns, "entries").unwrap(), 1);
+    assert!(!txn.delete(&ns, &entries(), "missing").unwrap());
+    assert!(txn.put(&ns, &entries(), "", "{}").is_err());
+    assert!(txn.put(&ns, &entries(), "k", "[1]").is_err());
     txn.commit().unwrap();
 }

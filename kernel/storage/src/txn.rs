@@ -271,11 +271,11 @@ impl WriteTxn {
         key: &str,
     ) -> Result<bool> {
         self.count_write()?;
-        self.changed = true;
         let full = join(&ns.child(&collection.name), key.as_bytes());
         let mut docs = self.txn.open_table(DOCS).map_err(backend)?;
         let old = docs.remove(full.as_slice()).map_err(backend)?.map(|v| v.value().to_vec());
         let Some(old) = old else { return Ok(false) };
+        self.changed = true;
         let old = stored_document(&old)?;
         let mut index = self.txn.open_table(INDEX).map_err(backend)?;
         docs::reindex(&mut index, docs::stored_index_keys(ns, collection, key, &old), Vec::new())?;
@@ -345,7 +345,6 @@ impl WriteTxn {
         replace: bool,
     ) -> Result<()> {
         self.count_write()?;
-        self.changed = true;
         check_key(key, self.limits.key_bytes_max)?;
         self.count_bytes(value.len())?;
         let doc = docs::parse_document(value, self.limits.record_bytes_max)?;
@@ -363,6 +362,7 @@ impl WriteTxn {
             Some(old) => docs::stored_index_keys(ns, collection, key, &stored_document(&old)?),
             None => Vec::new(),
         };
+        self.changed = true;
         docs.insert(full.as_slice(), value.as_bytes()).map_err(backend)?;
         let mut index = self.txn.open_table(INDEX).map_err(backend)?;
         docs::reindex(&mut index, old_index, new_index)

@@ -200,6 +200,11 @@ async fn tampering_with_the_store_is_detected_and_named() {
     })
     .await;
     assert!(forged["reason"].as_str().unwrap().contains("heads log was edited"), "{forged}");
+    let garbled = verify_after(p, None, |txn| {
+        txn.tamper_log("heads/tenant/demo", 1, Some(b"not a head")).unwrap();
+    })
+    .await;
+    assert!(garbled["reason"].as_str().unwrap().contains("unreadable"), "{garbled}");
 
     let data = verify_after(p, None, |txn| {
         let ns = keel_storage::Namespace::new(
@@ -526,6 +531,10 @@ async fn reads_of_sensitive_collections_are_audited_without_their_values() {
     k.get("/api/demo/rogue/notes/n1").await.expect(200);
     k.get("/api/demo/rogue/salaries/nobody").await.expect_problem(404, "not-found");
     assert_eq!(reads(&k).await.len(), 3);
+    // A failing call whose error quotes what it read is audited all the same.
+    let leak = k.get("/api/demo/rogue/salaries/bob/leak").await.expect_problem(422, "invalid");
+    assert!(leak.contains("87000"), "{leak}");
+    assert_eq!(reads(&k).await.last().unwrap()["key"], "bob");
     assert_eq!(k.get("/admin/tenants/demo/audit/verify").await.expect(200)["ok"], true);
     k.stop().await;
 }

@@ -104,6 +104,10 @@ impl Plugin for Rogue {
                 Some(salary) => Response::ok(&salary),
                 None => Err(Error::not_found("no such salary")),
             },
+            "salary-leak" => {
+                let salary = SALARIES.get(request.param("key")?)?;
+                Err(Error::invalid(format!("refusing, but quoting it: {salary:?}")))
+            }
             "salaries" => {
                 let page = SALARIES.scan(&keel_sdk::Range::all(), None, 100)?;
                 let keys: Vec<&str> = page.items.iter().map(|(key, _)| key.as_str()).collect();
