@@ -359,16 +359,21 @@ pub fn kept_heads(
     txn: &ReadTxn,
     chain: &str,
 ) -> keel_storage::Result<Vec<(u64, Option<crate::SignedHead>)>> {
-    let log = heads_log(chain);
-    let mut heads = Vec::new();
-    let mut from = 0;
+    let entries = read_from(txn, &heads_log(chain), 0)?;
+    Ok(entries.into_iter().map(|(seq, bytes)| (seq, serde_json::from_slice(&bytes).ok())).collect())
+}
+
+/// Every stored entry of `log` from position `from` on, as
+/// `(position, bytes)`, read in bounded pages.
+pub fn read_from(txn: &ReadTxn, log: &str, from: u64) -> keel_storage::Result<Vec<(u64, Vec<u8>)>> {
+    const PAGE: usize = 10_000;
+    let mut entries = Vec::new();
+    let mut from = from;
     loop {
-        let page = txn.log_scan(&log, from, 1000)?;
-        let Some((last, _)) = page.last() else { return Ok(heads) };
+        let page = txn.log_scan(log, from, PAGE)?;
+        let Some((last, _)) = page.last() else { return Ok(entries) };
         from = last + 1;
-        heads.extend(
-            page.into_iter().map(|(seq, bytes)| (seq, serde_json::from_slice(&bytes).ok())),
-        );
+        entries.extend(page);
     }
 }
 

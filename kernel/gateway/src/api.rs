@@ -12,7 +12,7 @@ use keel_host::{CallGuard, Invocation, Plugin, PluginRequest, PluginResponse};
 use keel_manifest::RouteError;
 use keel_types::{PluginId, RequestId, TenantId};
 
-use crate::auth::bearer;
+use crate::auth::Caller;
 use crate::problem::Problem;
 use crate::server::AppState;
 use keel_platform::Scope;
@@ -38,11 +38,11 @@ pub(crate) async fn plugin(State(state): State<AppState>, request: Request) -> R
 async fn serve(state: AppState, request: Request) -> Result<Response, Problem> {
     let host = state.platform.host();
     let (parts, body) = request.into_parts();
-    let principal =
-        state.platform.authenticate(bearer(&parts.headers)).map_err(Problem::from_platform)?;
+    let actor = Caller::of(&parts).authenticate(&state.platform)?;
+    let principal = &actor.principal;
     let (tenant, plugin_id, path) = split_path(parts.uri.path())?;
     // Outsiders learn nothing about a tenant: no role there looks like no tenant.
-    let Ok(roles) = state.platform.authorize_member(&principal, &tenant).await else {
+    let Ok(roles) = state.platform.authorize_member(principal, &tenant).await else {
         return Err(Problem::not_found(format!(
             "plugin {plugin_id} is not enabled for tenant {tenant}"
         )));
@@ -58,7 +58,7 @@ async fn serve(state: AppState, request: Request) -> Result<Response, Problem> {
     })?;
     state
         .platform
-        .authorize(&principal, Scope::Tenant(&tenant), &route.operation.permission)
+        .authorize(principal, Scope::Tenant(&tenant), &route.operation.permission)
         .await
         .map_err(Problem::from_platform)?;
     let params = route
@@ -74,10 +74,7 @@ async fn serve(state: AppState, request: Request) -> Result<Response, Problem> {
         caller: Some(principal.to_string()),
         request_id: request_id.unwrap_or_else(|| RequestId::generated(String::new())),
         roles,
-        source: parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|info| info.0.ip().to_string()),
+        source: actor.source.clone(),
         operation: route.operation.id.clone(),
         method: route.operation.method,
         request: PluginRequest {
@@ -88,7 +85,7 @@ async fn serve(state: AppState, request: Request) -> Result<Response, Problem> {
             body,
         },
         guard: CallGuard::default(),
-        permissions: Some(state.platform.permissions_of(&principal)),
+        permissions: Some(state.platform.permissions_of(principal)),
     };
     let response = run(&state, plugin, invocation).await?;
     let status = StatusCode::from_u16(response.status).map_err(|err| Problem::internal(&err))?;

@@ -32,18 +32,23 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self {
+        Ok(Self::of(parts))
+    }
+}
+
+impl Caller {
+    /// What `parts` say about the caller.
+    pub(crate) fn of(parts: &Parts) -> Self {
+        Self {
             token: bearer(&parts.headers).map(str::to_owned),
             request_id: parts.extensions.get::<RequestId>().map(ToString::to_string),
             source: parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
                 .map(|ConnectInfo(peer)| peer.ip().to_string()),
-        })
+        }
     }
-}
 
-impl Caller {
     /// Authenticates the caller: who it is and where the request came from.
     pub(crate) fn authenticate(&self, platform: &Platform) -> Result<Actor, Problem> {
         let principal =

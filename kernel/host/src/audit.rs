@@ -33,21 +33,10 @@ impl Host {
         tenant: Option<&TenantId>,
         expected: &[(u64, String)],
     ) -> Result<Result<keel_audit::Summary, keel_audit::Broken>, CallError> {
-        const PAGE: usize = 10_000;
         let storage_err = |err: keel_storage::Error| CallError::Storage(err.to_string());
         let txn = self.inner.storage.read().map_err(storage_err)?;
         let chain = keel_audit::chain_of(tenant);
-        let mut entries = Vec::new();
-        let mut from = 0;
-        loop {
-            let page = txn.log_scan(&chain, from, PAGE).map_err(storage_err)?;
-            let n = page.len();
-            from = page.last().map_or(from, |(seq, _)| seq + 1);
-            entries.extend(page);
-            if n < PAGE {
-                break;
-            }
-        }
+        let entries = keel_audit::read_from(&txn, &chain, 0).map_err(storage_err)?;
         let summary = match keel_audit::verify(entries.iter().cloned()) {
             Ok(summary) => summary,
             Err(broken) => return Ok(Err(broken)),
@@ -145,14 +134,7 @@ impl Host {
         if tip == n_signed {
             return Ok(Ok(None));
         }
-        let mut entries = Vec::new();
-        let mut from = n_signed + 1;
-        loop {
-            let page = txn.log_scan(&chain, from, 10_000).map_err(storage_err)?;
-            let Some((last, _)) = page.last() else { break };
-            from = last + 1;
-            entries.extend(page);
-        }
+        let entries = keel_audit::read_from(&txn, &chain, n_signed + 1).map_err(storage_err)?;
         let summary = match keel_audit::verify_from(n_signed + 1, signed_head, entries) {
             Ok(summary) => summary,
             Err(broken) => return Ok(Err(broken)),

@@ -247,14 +247,12 @@ pub(crate) fn run<T>(
             let reads = state.read_records();
             match (state.txn, finish) {
                 (Txn::Write(mut txn), Finish::Commit) => {
-                    append_all(&mut txn, state.ns.tenant(), reads)?;
+                    append_all(&mut txn, Some(state.ns.tenant()), reads)?;
                     txn.commit().map_err(storage_error)?;
                 }
                 (Txn::Write(_), Finish::Discard) => {}
                 // A read is answered only once its audit records are durable.
-                (Txn::Read(_), _) => {
-                    audit_alone(state.storage.as_deref(), state.ns.tenant(), reads)?
-                }
+                (Txn::Read(_), _) => audit_reads(state.storage.as_deref(), &state.ns, reads)?,
             }
             Ok(value)
         }
@@ -264,7 +262,7 @@ pub(crate) fn run<T>(
             // after the call's own transaction is gone.
             let reads = state.read_records();
             drop(state.txn);
-            audit_alone(state.storage.as_deref(), state.ns.tenant(), reads)?;
+            audit_reads(state.storage.as_deref(), &state.ns, reads)?;
             Err(plugin_error(err))
         }
         Err(err) => Err(classify_trap(&plugin_id, &state, &err)),
@@ -275,35 +273,48 @@ fn storage_error(err: keel_storage::Error) -> CallError {
     CallError::Storage(err.to_string())
 }
 
-/// Appends `records` to `tenant`'s chain in `txn`.
+/// Appends `records` to the chain of `tenant` (or the platform's) in `txn`.
 fn append_all(
     txn: &mut keel_storage::WriteTxn,
-    tenant: &TenantId,
+    tenant: Option<&TenantId>,
     records: Vec<keel_audit::Record>,
 ) -> Result<(), CallError> {
-    let chain = keel_audit::chain_of(Some(tenant));
+    let chain = keel_audit::chain_of(tenant);
     records
         .into_iter()
         .try_for_each(|record| keel_audit::append(txn, &chain, record).map(drop))
         .map_err(storage_error)
 }
 
-/// Appends `records` (if any) to `tenant`'s chain in a transaction of
-/// their own, durably.
-fn audit_alone(
-    storage: Option<&keel_storage::Storage>,
-    tenant: &TenantId,
+/// Appends `records` (if any) to the chain of `tenant` (or the
+/// platform's) in a transaction of their own, durably: for events that
+/// change nothing else stored.
+pub(crate) fn audit_alone(
+    storage: &keel_storage::Storage,
+    tenant: Option<&TenantId>,
     records: Vec<keel_audit::Record>,
 ) -> Result<(), CallError> {
     if records.is_empty() {
         return Ok(());
     }
-    let storage = storage.ok_or_else(|| {
-        CallError::Storage("sensitive reads cannot be audited in this call".to_owned())
-    })?;
     let mut txn = storage.write().map_err(storage_error)?;
     append_all(&mut txn, tenant, records)?;
     txn.commit().map_err(storage_error)
+}
+
+/// Audits a call's sensitive reads once its own transaction is settled.
+fn audit_reads(
+    storage: Option<&keel_storage::Storage>,
+    ns: &Namespace,
+    reads: Vec<keel_audit::Record>,
+) -> Result<(), CallError> {
+    match storage {
+        Some(storage) => audit_alone(storage, Some(ns.tenant()), reads),
+        None if reads.is_empty() => Ok(()),
+        None => {
+            Err(CallError::Storage("sensitive reads cannot be audited in this call".to_owned()))
+        }
+    }
 }
 
 fn classify_trap(plugin: &str, state: &CallState, err: &wasmtime::Error) -> CallError {

@@ -162,7 +162,7 @@ impl Host {
             )),
             ..origin.record("package.install")
         };
-        if let Err(err) = self.audit_alone(None, record) {
+        if let Err(err) = crate::call::audit_alone(&self.inner.storage, None, vec![record]) {
             // Unaudited, the install did not happen.
             if !known {
                 self.unload(&plugin);
@@ -282,18 +282,6 @@ impl Host {
         keel_audit::append(&mut txn, &keel_audit::chain_of(None), record).map_err(storage_err)?;
         txn.commit().map_err(storage_err)?;
         Ok(true)
-    }
-
-    /// Appends `record` to the chain of `tenant` (or the platform's) in a
-    /// transaction of its own: for events that change nothing else stored.
-    pub(crate) fn audit_alone(
-        &self,
-        tenant: Option<&TenantId>,
-        record: keel_audit::Record,
-    ) -> keel_storage::Result<()> {
-        let mut txn = self.inner.storage.write()?;
-        keel_audit::append(&mut txn, &keel_audit::chain_of(tenant), record)?;
-        txn.commit()
     }
 
     /// The tenant `id`, if it exists.
