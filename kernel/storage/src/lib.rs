@@ -6,15 +6,18 @@
 //! plugin of the call, so a plugin can only ever name its own data.
 //!
 //! A call that may write holds one [`WriteTxn`]; [`WriteTxn::commit`] returns
-//! only once the change is durable on disk. Reads use [`ReadTxn`] snapshots
-//! and run concurrently with the single writer.
+//! only once the change is durable on disk, and concurrent commits share
+//! their fsyncs (group commit, in `durable`). Reads use [`ReadTxn`]
+//! snapshots of durable data and run concurrently with the single writer.
 
 mod docs;
+mod durable;
 mod error;
 mod keys;
 mod txn;
 
 pub use docs::{Entry, KeyRange, Page};
+pub use durable::CommitStats;
 pub use error::{Error, Result};
 pub use keys::Namespace;
 pub use txn::{ReadTxn, Storage, Txn, WriteTxn};

@@ -282,3 +282,51 @@ fn a_change_without_a_log_entry_is_refused_and_rolled_back() {
     assert!(txn.put(&ns, &entries(), "k", "[1]").is_err());
     txn.commit().unwrap();
 }
+
+#[test]
+fn concurrent_commits_are_each_atomic_and_durable_and_a_failure_stays_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keel.redb");
+    let ns = ns("demo", "finance");
+    const THREADS: usize = 8;
+    const TXNS: usize = 40;
+    {
+        let storage = std::sync::Arc::new(Storage::open(&path, Limits::default()).unwrap());
+        let workers: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let storage = std::sync::Arc::clone(&storage);
+                let ns = ns.clone();
+                std::thread::spawn(move || {
+                    for i in 0..TXNS {
+                        let mut txn = storage.write().unwrap();
+                        txn.put(&ns, &entries(), &format!("{t}-{i}"), "{\"a\":1}").unwrap();
+                        if i % 5 == 4 {
+                            // No audit record: refused, and only this one.
+                            assert!(matches!(txn.commit(), Err(Error::Unaudited)));
+                        } else {
+                            commit_logged(txn);
+                            // Acknowledged means readable by anyone, now.
+                            let read = storage.read().unwrap();
+                            assert!(read.get(&ns, "entries", &format!("{t}-{i}")).unwrap().is_some());
+                        }
+                    }
+                })
+            })
+            .collect();
+        for worker in workers {
+            worker.join().unwrap();
+        }
+        let stats = storage.commit_stats();
+        assert_eq!(stats.commits, (THREADS * TXNS * 4 / 5) as u64);
+        assert!(stats.syncs >= 1 && stats.syncs <= stats.commits, "{stats:?}");
+    }
+    let storage = Storage::open(&path, Limits::default()).unwrap();
+    let read = storage.read().unwrap();
+    for t in 0..THREADS {
+        for i in 0..TXNS {
+            let found = read.get(&ns, "entries", &format!("{t}-{i}")).unwrap();
+            assert_eq!(found.is_some(), i % 5 != 4, "{t}-{i}");
+        }
+    }
+    assert_eq!(read.log_last("test").unwrap().unwrap().0, (THREADS * TXNS * 4 / 5) as u64);
+}

@@ -4,9 +4,12 @@ use std::path::Path;
 
 use keel_types::Limits;
 use keel_types::schema::CollectionDef;
+use std::sync::Arc;
+
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use crate::docs::{self, DOCS, INDEX, KeyRange, Page, SEQUENCES, Window};
+use crate::durable::{CommitStats, Durable};
 use crate::error::{Error, Result, backend};
 use crate::keys::{Namespace, join};
 
@@ -19,7 +22,7 @@ const CATALOG: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("catalog"
 /// The kernel's database: one redb file.
 #[derive(Debug)]
 pub struct Storage {
-    db: Database,
+    durable: Arc<Durable>,
     limits: Limits,
 }
 
@@ -38,6 +41,7 @@ pub struct ReadTxn {
 /// document that uses a number is audited.
 pub struct WriteTxn {
     txn: redb::WriteTransaction,
+    durable: Arc<Durable>,
     limits: Limits,
     n_writes: u32,
     n_bytes_written: usize,
@@ -74,26 +78,34 @@ impl Storage {
         txn.open_table(CATALOG).map_err(backend)?;
         txn.open_table(LOG).map_err(backend)?;
         txn.commit().map_err(backend)?;
-        Ok(Self { db, limits })
+        Ok(Self { durable: Arc::new(Durable::new(db)), limits })
     }
 
-    /// Begins a read snapshot.
+    /// Begins a read snapshot. It shows only durable data: if the latest
+    /// commits are still being synced, it waits for them.
     pub fn read(&self) -> Result<ReadTxn> {
-        let txn = self.db.begin_read().map_err(backend)?;
+        let txn = self.durable.begin_read()?;
         Ok(ReadTxn { txn, limits: self.limits.clone() })
     }
 
     /// Begins the write transaction, waiting while another is in progress.
     pub fn write(&self) -> Result<WriteTxn> {
-        let txn = self.db.begin_write().map_err(backend)?;
+        let txn = self.durable.db.begin_write().map_err(backend)?;
         Ok(WriteTxn {
             txn,
+            durable: Arc::clone(&self.durable),
             limits: self.limits.clone(),
             n_writes: 0,
             n_bytes_written: 0,
             changed: false,
             logged: false,
         })
+    }
+
+    /// Commits and syncs since the database opened: how well group commit
+    /// is sharing fsyncs.
+    pub fn commit_stats(&self) -> CommitStats {
+        self.durable.stats()
     }
 }
 
@@ -326,14 +338,16 @@ impl WriteTxn {
         Ok(())
     }
 
-    /// Makes every change of this transaction durable; returns after fsync.
-    /// Refused, and rolled back, if it changed documents or catalog records
-    /// without appending to a log: [`Error::Unaudited`].
+    /// Makes every change of this transaction durable; returns after the
+    /// fsync that covers it, which concurrent transactions share (see
+    /// `durable.rs`). Refused, and rolled back, if it changed documents or
+    /// catalog records without appending to a log: [`Error::Unaudited`].
     pub fn commit(self) -> Result<()> {
         if self.changed && !self.logged {
             return Err(Error::Unaudited);
         }
-        self.txn.commit().map_err(backend)
+        let ticket = self.durable.commit(self.txn)?;
+        self.durable.wait(ticket)
     }
 
     fn write_doc(
