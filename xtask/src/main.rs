@@ -5,6 +5,9 @@
 //!   `target/test-plugins` (examples and test guests).
 //! - `run`: builds the plugins and starts the kernel with a `demo` tenant.
 //! - `test`: builds the plugins, then runs the whole test suite.
+//! - `bench`: builds a release kernel and `keel-bench`, runs the criterion
+//!   instantiate benchmark, then drives the kernel over HTTP and reports;
+//!   `bench --micro` runs every criterion micro-benchmark instead.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,7 +24,13 @@ commands:
   build-plugins   build every plugin for wasm32-wasip2 into target/plugins and target/test-plugins
   run [--release] [-- KEEL-ARGS]
                   build the plugins and start the kernel on 127.0.0.1:8080 with a demo tenant
-  test            build the plugins and run the whole test suite (what CI runs)";
+  test            build the plugins and run the whole test suite (what CI runs)
+  bench [--micro] [KEEL-BENCH-ARGS]
+                  build a release kernel and measure it over HTTP: read, post,
+                  trial balance, startup, instantiate; table on stdout, JSON in
+                  target/bench/report.json. `--compare tryton` adds Tryton 8.2
+                  (needs python3). `--micro` runs the criterion benchmarks only.
+                  `cargo xtask bench -- --help` lists keel-bench's options";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -30,6 +39,7 @@ fn main() -> anyhow::Result<()> {
         Some("build-plugins") => build_plugins(&root).map(drop),
         Some("run") => run(&root, &args[1..]),
         Some("test") => test(&root),
+        Some("bench") => bench(&root, &args[1..]),
         Some("help" | "--help" | "-h") | None => {
             say(USAGE);
             Ok(())
@@ -208,4 +218,67 @@ fn test(root: &Path) -> anyhow::Result<()> {
     )?;
     step(&format!("all tests passed in {:.0} s", started.elapsed().as_secs_f64()));
     Ok(())
+}
+
+fn bench(root: &Path, args: &[String]) -> anyhow::Result<()> {
+    let micro = args.iter().any(|a| a == "--micro");
+    let theirs: Vec<&String> = args.iter().filter(|a| *a != "--micro" && *a != "--").collect();
+    build_plugins(root)?;
+    let target = target_dir(root);
+    let criterion = |bench_args: &[&str]| {
+        exec(
+            cargo()
+                .current_dir(root)
+                .args(["bench", "--locked"])
+                .args(bench_args)
+                .env("KEEL_PLUGINS_DIR", target.join("plugins")),
+        )
+    };
+    if micro {
+        step("criterion micro-benchmarks: host, records layer, ledger core");
+        criterion(&["-p", "keel-host", "-p", "keel-storage", "-p", "keel-finance"])?;
+        step(&format!("reports in {}", target.join("criterion").display()));
+        return Ok(());
+    }
+    step("building a release kernel and the load generator (first build: several minutes)");
+    exec(cargo().current_dir(root).args([
+        "build",
+        "--release",
+        "--locked",
+        "-p",
+        "keel",
+        "-p",
+        "keel-bench",
+    ]))?;
+    step("instantiate: criterion micro-benchmark of the host");
+    criterion(&["-p", "keel-host", "--bench", "host", "--", "instantiate"])?;
+    step("driving the kernel over HTTP");
+    let release = target.join("release");
+    let shown: Vec<&str> = theirs.iter().map(|a| a.as_str()).collect();
+    let command = if shown.is_empty() {
+        "cargo xtask bench".to_owned()
+    } else {
+        format!("cargo xtask bench {}", shown.join(" "))
+    };
+    exec(
+        Command::new(release.join("keel-bench"))
+            .current_dir(root)
+            .arg("--keel")
+            .arg(release.join("keel"))
+            .arg("--plugins")
+            .arg(target.join("plugins"))
+            .arg("--test-plugins")
+            .arg(target.join("test-plugins"))
+            .arg("--work")
+            .arg(target.join("bench").join("run"))
+            .arg("--out")
+            .arg(target.join("bench").join("report.json"))
+            .arg("--tryton-venv")
+            .arg(target.join("bench").join("tryton-venv"))
+            .arg("--instantiate-estimates")
+            .arg(target.join("criterion").join("instantiate").join("new").join("estimates.json"))
+            .arg("--command")
+            .arg(command)
+            .args(theirs),
+    )
 }

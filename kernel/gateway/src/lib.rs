@@ -12,6 +12,7 @@
 mod admin;
 mod api;
 mod auth;
+mod bench;
 mod csv;
 mod openapi;
 mod page;
@@ -19,4 +20,4 @@ mod problem;
 mod request_id;
 mod server;
 
-pub use server::Server;
+pub use server::{Options, Server};

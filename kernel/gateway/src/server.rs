@@ -18,11 +18,22 @@ pub struct Server {
     router: Router,
 }
 
+/// Optional parts of the gateway.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Serve `/bench/native/…`, the benchmark's native baseline routes.
+    pub bench_routes: bool,
+}
+
 impl Server {
     /// Binds `addr` (port 0 picks a free port) and builds the routes.
-    pub async fn bind(addr: SocketAddr, platform: Platform) -> std::io::Result<Self> {
+    pub async fn bind(
+        addr: SocketAddr,
+        platform: Platform,
+        options: Options,
+    ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
-        Ok(Self { listener, router: router(platform) })
+        Ok(Self { listener, router: router(platform, options) })
     }
 
     /// The address actually bound.
@@ -49,10 +60,15 @@ pub(crate) struct AppState {
     pub(crate) calls: Arc<Semaphore>,
 }
 
-fn router(platform: Platform) -> Router {
+fn router(platform: Platform, options: Options) -> Router {
     let n_slots = usize::try_from(platform.host().limits().instances_max).unwrap_or(usize::MAX);
     let state = AppState { calls: Arc::new(Semaphore::new(n_slots)), platform };
-    Router::new()
+    let mut router = Router::new();
+    if options.bench_routes {
+        router = router
+            .route("/bench/native/{tenant}/finance/entries/{number}", get(crate::bench::entry));
+    }
+    router
         .route("/admin/openapi.json", get(crate::openapi::admin))
         .route("/api/{tenant}/openapi.json", get(crate::openapi::tenant))
         .route("/auth/login", post(crate::auth::login))

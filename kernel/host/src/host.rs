@@ -284,6 +284,22 @@ impl Host {
         Ok(true)
     }
 
+    /// Reads one document of `plugin`'s data in `tenant` directly, as a
+    /// handler compiled into the kernel would: for the benchmark's native
+    /// baseline only. Plugin data is otherwise reached through its plugin.
+    pub fn read_document(
+        &self,
+        tenant: &TenantId,
+        plugin: &PluginId,
+        collection: &str,
+        key: &str,
+    ) -> Result<Option<String>, CallError> {
+        let storage_err = |err: keel_storage::Error| CallError::Storage(err.to_string());
+        let ns = keel_storage::Namespace::new(tenant.clone(), plugin.clone());
+        let txn = self.inner.storage.read().map_err(storage_err)?;
+        txn.get(&ns, collection, key).map_err(storage_err)
+    }
+
     /// The tenant `id`, if it exists.
     pub fn tenant(&self, id: &TenantId) -> Result<Option<TenantInfo>, CallError> {
         let storage_err = |err: keel_storage::Error| CallError::Storage(err.to_string());
@@ -323,6 +339,30 @@ impl Host {
     pub fn enabled(&self, tenant: &TenantId, plugin: &PluginId) -> Option<Arc<Plugin>> {
         let enabled = self.inner.enabled.read().unwrap_or_else(|poisoned| poisoned.into_inner());
         enabled.get(tenant)?.get(plugin).cloned()
+    }
+
+    /// Instantiates `plugin` for `tenant` in a fresh store, with the
+    /// limits, clock and WASI context every call gets, and drops it: a
+    /// call's fixed cost, which the micro-benchmarks price.
+    pub fn instantiate(&self, plugin: &Arc<Plugin>, tenant: &TenantId) -> Result<(), CallError> {
+        let inner = &self.inner;
+        let txn = inner.storage.read().map_err(|err| CallError::Storage(err.to_string()))?;
+        let state = CallState::new(
+            Arc::clone(plugin),
+            tenant.clone(),
+            Txn::Read(txn),
+            inner.config.limits.clone(),
+            inner.config.clock.now(),
+        );
+        let guard = call::CallGuard::default();
+        call::run(
+            &inner.engine,
+            state,
+            &guard,
+            call::Finish::Discard,
+            |_, _| Ok(Ok(())),
+            |()| Ok(()),
+        )
     }
 
     /// Runs one operation of an enabled plugin. Blocking: call it from a

@@ -46,6 +46,8 @@ pub struct Config {
     /// How often the kernel signs and keeps the head of every audit chain
     /// that grew; none turns it off (heads are still signed on demand).
     pub audit_sign_interval: Option<std::time::Duration>,
+    /// Serve the benchmark's native baseline routes (`/bench/native/…`).
+    pub bench_routes: bool,
 }
 
 impl Config {
@@ -62,6 +64,7 @@ impl Config {
             admin_password: None,
             session_ttl: std::time::Duration::from_secs(12 * 60 * 60),
             audit_sign_interval: Some(std::time::Duration::from_secs(60 * 60)),
+            bench_routes: false,
         }
     }
 }
@@ -127,7 +130,8 @@ pub async fn start(config: Config) -> anyhow::Result<Kernel> {
     }
     let signing =
         config.audit_sign_interval.map(|every| tokio::spawn(sign_heads(platform.clone(), every)));
-    let server = Server::bind(config.addr, platform).await.with_context(|| {
+    let options = keel_gateway::Options { bench_routes: config.bench_routes };
+    let server = Server::bind(config.addr, platform, options).await.with_context(|| {
         format!(
             "cannot listen on {}; is another process using it? (--addr changes it)",
             config.addr

@@ -104,6 +104,10 @@ struct ServeArgs {
     /// that grew; 0 turns it off.
     #[arg(long, default_value_t = 3600)]
     audit_sign_interval_s: u64,
+    /// Serve the benchmark's native baseline route
+    /// (`/bench/native/{tenant}/finance/entries/{number}`); for `cargo xtask bench`.
+    #[arg(long, hide = true)]
+    bench_routes: bool,
 }
 
 fn parse_enable(text: &str) -> Result<(TenantId, PluginId), String> {
@@ -154,6 +158,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.demo = args.demo;
     config.enable = args.enable;
     config.admin_password = args.admin_password;
+    config.bench_routes = args.bench_routes;
     config.audit_sign_interval = (args.audit_sign_interval_s > 0)
         .then(|| std::time::Duration::from_secs(args.audit_sign_interval_s));
     config.limits = Limits {

@@ -307,7 +307,9 @@ fn concurrent_commits_are_each_atomic_and_durable_and_a_failure_stays_alone() {
                             commit_logged(txn);
                             // Acknowledged means readable by anyone, now.
                             let read = storage.read().unwrap();
-                            assert!(read.get(&ns, "entries", &format!("{t}-{i}")).unwrap().is_some());
+                            assert!(
+                                read.get(&ns, "entries", &format!("{t}-{i}")).unwrap().is_some()
+                            );
                         }
                     }
                 })

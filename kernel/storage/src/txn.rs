@@ -6,7 +6,7 @@ use keel_types::Limits;
 use keel_types::schema::CollectionDef;
 use std::sync::Arc;
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableTable, TableDefinition};
 
 use crate::docs::{self, DOCS, INDEX, KeyRange, Page, SEQUENCES, Window};
 use crate::durable::{CommitStats, Durable};

@@ -1,0 +1,116 @@
+//! `keel-bench`: starts a release kernel on loopback with a fresh data
+//! directory and the bundled plugins, drives it over HTTP, and reports
+//! throughput and latency as a table and a JSON file.
+//!
+//! Run it through `cargo xtask bench`, which builds everything first and
+//! runs the criterion micro-benchmark whose result the report includes.
+//!
+//! - `kernel`: the process under test.
+//! - `load`: the load generator.
+//! - `ledger`: the entries posted and the trial balance they must give.
+//! - `scenarios`: read, post, trial balance, startup.
+//! - `tryton`: the same postings against Tryton, for `--compare tryton`.
+//! - `report`: the JSON report and the table.
+
+mod kernel;
+mod ledger;
+mod load;
+mod report;
+mod scenarios;
+mod tryton;
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Parser;
+
+/// Drives a release kernel and reports; see `cargo xtask bench --help`.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "keel-bench")]
+pub(crate) struct Args {
+    /// The `keel` binary to start (a release build).
+    #[arg(long)]
+    pub(crate) keel: PathBuf,
+    /// The bundled plugins (`finance.wasm`).
+    #[arg(long)]
+    pub(crate) plugins: PathBuf,
+    /// The example and test plugins, for the five-package startup.
+    #[arg(long)]
+    pub(crate) test_plugins: PathBuf,
+    /// Scratch directory: data directories and logs (wiped first).
+    #[arg(long)]
+    pub(crate) work: PathBuf,
+    /// Where to write the JSON report.
+    #[arg(long)]
+    pub(crate) out: PathBuf,
+    /// Which scenarios to run (default: all).
+    #[arg(long, value_delimiter = ',', value_enum)]
+    pub(crate) only: Vec<Scenario>,
+    /// Seconds each throughput run lasts at most.
+    #[arg(long, default_value_t = 10)]
+    pub(crate) seconds: u64,
+    /// Connections for the read scenario.
+    #[arg(long, default_value_t = 8)]
+    pub(crate) read_concurrency: usize,
+    /// Connections for the concurrent post run and for filling the ledger.
+    #[arg(long, default_value_t = 64)]
+    pub(crate) concurrency: usize,
+    /// Journal lines posted before the trial balance is measured.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub(crate) lines: u64,
+    /// Measure against another ERP in the same run.
+    #[arg(long, value_enum)]
+    pub(crate) compare: Option<Compare>,
+    /// Entries Tryton posts (the first ten warm it up, untimed).
+    #[arg(long, default_value_t = 310)]
+    pub(crate) tryton_entries: u64,
+    /// The virtualenv Tryton is installed into; kept between runs.
+    #[arg(long, default_value = "target/bench/tryton-venv")]
+    pub(crate) tryton_venv: PathBuf,
+    /// Criterion's estimates for the instantiate micro-benchmark.
+    #[arg(long)]
+    pub(crate) instantiate_estimates: Option<PathBuf>,
+    /// The command line to record in the report.
+    #[arg(long, default_value = "cargo xtask bench")]
+    pub(crate) command: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Scenario {
+    Read,
+    Post,
+    TrialBalance,
+    Startup,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Compare {
+    Tryton,
+}
+
+impl Args {
+    pub(crate) fn runs(&self, scenario: Scenario) -> bool {
+        self.only.is_empty() || self.only.contains(&scenario)
+    }
+}
+
+#[expect(clippy::print_stdout, reason = "the benchmark reports to the developer")]
+pub(crate) fn say(line: &str) {
+    println!("{line}");
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    // One thread: the load generator takes at most one core from the kernel.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let report = runtime.block_on(scenarios::run(&args))?;
+    if let Some(dir) = args.out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&args.out, serde_json::to_vec_pretty(&report)?)
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    say("");
+    say(&report.table());
+    say(&format!("report written to {}", args.out.display()));
+    Ok(())
+}
