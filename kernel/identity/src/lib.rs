@@ -275,8 +275,10 @@ impl Identity {
         Ok(current.then_some(opened.user))
     }
 
+    /// A user's record, for checking a session: from the latest commits,
+    /// without waiting for them to be synced (nothing of it is shown).
     fn user_record(&self, id: &UserId) -> Result<Option<UserRecord>, IdentityError> {
-        let txn = self.storage.read().map_err(storage)?;
+        let txn = self.storage.read_latest().map_err(storage)?;
         txn.catalog_get(&user_key(id)).map_err(storage)?.map(|b| from_json(&b)).transpose()
     }
 

@@ -6,7 +6,7 @@ use keel_types::Limits;
 use keel_types::schema::CollectionDef;
 use std::sync::Arc;
 
-use redb::{Database, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use crate::docs::{self, DOCS, INDEX, KeyRange, Page, SEQUENCES, Window};
 use crate::durable::{CommitStats, Durable};
@@ -85,6 +85,15 @@ impl Storage {
     /// commits are still being synced, it waits for them.
     pub fn read(&self) -> Result<ReadTxn> {
         let txn = self.durable.begin_read()?;
+        Ok(ReadTxn { txn, limits: self.limits.clone() })
+    }
+
+    /// Begins a snapshot of the latest commits, durable or not yet: for
+    /// lookups whose result is never shown to a client, such as checking a
+    /// session, so that they never wait on a sync. A commit it sees but a
+    /// crash takes back was never acknowledged to anyone.
+    pub fn read_latest(&self) -> Result<ReadTxn> {
+        let txn = self.durable.db.begin_read().map_err(backend)?;
         Ok(ReadTxn { txn, limits: self.limits.clone() })
     }
 
