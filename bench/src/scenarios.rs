@@ -360,7 +360,7 @@ fn targets(report: &Report) -> Vec<Target> {
         target(
             "instantiate",
             "under 10 µs per call",
-            format!("{:.1} µs (criterion median)", instantiate.median_us),
+            format!("{:.2} µs (criterion median)", instantiate.median_us),
             instantiate.median_us < 10.0,
         );
     }

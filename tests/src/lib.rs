@@ -39,6 +39,8 @@ pub struct Setup {
     /// How often the kernel signs audit heads by itself; none by default,
     /// so a test sees only the heads it asks for.
     pub audit_sign_interval: Option<Duration>,
+    /// Serve the benchmark's native baseline routes (off, as in production).
+    pub bench_routes: bool,
 }
 
 impl Setup {
@@ -50,6 +52,7 @@ impl Setup {
             call_deadline: Duration::from_secs(5),
             memory_bytes_max: 64 * 1024 * 1024,
             audit_sign_interval: None,
+            bench_routes: false,
         }
     }
 
@@ -112,6 +115,7 @@ impl TestKernel {
         config.limits = setup.limits();
         config.admin_password = Some(ADMIN_PASSWORD.to_owned());
         config.audit_sign_interval = setup.audit_sign_interval;
+        config.bench_routes = setup.bench_routes;
         for tenant in &setup.tenants {
             for plugin in &setup.plugins {
                 config

@@ -60,3 +60,57 @@ async fn oversized_bodies_are_413_and_change_nothing() {
     k.get("/api/demo/finance/accounts/1000").await.expect_problem(404, "not-found");
     k.stop().await;
 }
+
+/// The benchmark's native baseline route is absent unless asked for, and
+/// when present it answers what the plugin answers, behind the same gate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_native_bench_route_is_off_by_default_and_gated_like_the_plugin() {
+    let native = "/bench/native/demo/finance/entries/1";
+    let off = TestKernel::start(Setup::new(&["finance"])).await;
+    off.get(native).await.expect_problem(404, "not-found");
+    off.stop().await;
+
+    let k =
+        TestKernel::start(Setup { bench_routes: true, ..Setup::new(&["finance", "hello"]) }).await;
+    k.post("/api/demo/finance/chart-templates/starter", json!({ "currency": "EUR" }))
+        .await
+        .expect(201);
+    let entry = json!({ "date": "2026-11-10", "memo": "Rent", "lines": [
+        { "account": "6100", "debit": "800.00" }, { "account": "1100", "credit": "800.00" }]});
+    k.post("/api/demo/finance/entries", entry).await.expect(201);
+    let through_wasm = k.get("/api/demo/finance/entries/1").await;
+    assert_eq!(k.get(native).await.expect(200), through_wasm.expect(200));
+
+    k.send_as(None, "GET", native, None).await.expect_problem(401, "unauthenticated");
+    // Not a member: the same 404 as a tenant that does not exist.
+    k.post(
+        "/admin/users",
+        json!({ "id": "nora", "name": "Nora", "password": "nora has a long password" }),
+    )
+    .await
+    .expect(201);
+    let nora = k.login("nora", "nora has a long password").await;
+    k.send_as(Some(&nora), "GET", native, None).await.expect_problem(404, "not-found");
+    // A member without finance.reports.read: 403, as on the plugin route.
+    k.send(
+        "PUT",
+        "/admin/tenants/demo/roles/greeter",
+        Some(json!({ "permissions": ["hello.greet"] })),
+    )
+    .await
+    .expect(200);
+    let greeter = k.user_with_roles("gary", "demo", &["greeter"]).await;
+    k.send_as(Some(&greeter), "GET", native, None).await.expect_problem(403, "forbidden");
+    k.send_as(Some(&greeter), "GET", "/api/demo/finance/entries/1", None)
+        .await
+        .expect_problem(403, "forbidden");
+    let clerk = k.user_with_roles("carl", "demo", &["bookkeeper"]).await;
+    k.send_as(Some(&clerk), "GET", native, None).await.expect(200);
+    k.send_as(Some(&clerk), "GET", "/bench/native/demo/finance/entries/99", None)
+        .await
+        .expect_problem(404, "not-found");
+    k.send_as(Some(&clerk), "GET", "/bench/native/demo/finance/entries/x", None)
+        .await
+        .expect_problem(400, "bad-request");
+    k.stop().await;
+}
