@@ -18,7 +18,7 @@ use serde::Serialize;
 pub(crate) struct Call {
     pub(crate) method: Method,
     pub(crate) path: String,
-    pub(crate) body: Option<String>,
+    pub(crate) body: Option<Bytes>,
 }
 
 impl Call {
@@ -27,7 +27,7 @@ impl Call {
     }
 
     pub(crate) fn post(path: impl Into<String>, body: String) -> Self {
-        Self { method: Method::POST, path: path.into(), body: Some(body) }
+        Self { method: Method::POST, path: path.into(), body: Some(Bytes::from(body)) }
     }
 }
 
@@ -110,9 +110,9 @@ impl Connection {
             request = request.header(hyper::header::AUTHORIZATION, format!("Bearer {token}"));
         }
         let body = match &call.body {
-            Some(text) => {
+            Some(bytes) => {
                 request = request.header(hyper::header::CONTENT_TYPE, "application/json");
-                Full::new(Bytes::from(text.clone()))
+                Full::new(bytes.clone())
             }
             None => Full::new(Bytes::new()),
         };

@@ -146,7 +146,8 @@ async fn post(
     plan: Plan,
     journal: &Journal,
 ) -> anyhow::Result<Stats> {
-    // The scope makes the closure borrow-free: it owns what it needs.
+    // Workers call `make` for each request they send, so what it made is
+    // exactly what was posted once the run succeeds.
     let offset = journal.next.load(Ordering::Relaxed);
     let posted = Arc::new(std::sync::Mutex::new(Vec::new()));
     let record = Arc::clone(&posted);

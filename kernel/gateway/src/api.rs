@@ -15,7 +15,7 @@ use keel_types::{PluginId, RequestId, TenantId};
 use crate::auth::Caller;
 use crate::problem::Problem;
 use crate::server::AppState;
-use keel_platform::Scope;
+use keel_platform::{Principal, Scope};
 
 /// Most query pairs accepted on one request.
 const QUERY_PAIRS_MAX: usize = 64;
@@ -41,15 +41,7 @@ async fn serve(state: AppState, request: Request) -> Result<Response, Problem> {
     let actor = Caller::of(&parts).authenticate(&state.platform)?;
     let principal = &actor.principal;
     let (tenant, plugin_id, path) = split_path(parts.uri.path())?;
-    // Outsiders learn nothing about a tenant: no role there looks like no tenant.
-    let Ok(roles) = state.platform.authorize_member(principal, &tenant).await else {
-        return Err(Problem::not_found(format!(
-            "plugin {plugin_id} is not enabled for tenant {tenant}"
-        )));
-    };
-    let plugin = host.enabled(&tenant, &plugin_id).ok_or_else(|| {
-        Problem::not_found(format!("plugin {plugin_id} is not enabled for tenant {tenant}"))
-    })?;
+    let (roles, plugin) = enabled_for(&state, principal, &tenant, &plugin_id).await?;
     let route = plugin.manifest().route(parts.method.as_str(), path).map_err(|err| match err {
         RouteError::NotFound => {
             Problem::not_found(format!("plugin {plugin_id} has no operation at {path}"))
@@ -95,6 +87,23 @@ async fn serve(state: AppState, request: Request) -> Result<Response, Problem> {
             .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
     Ok(http)
+}
+
+/// The roles `principal` holds in `tenant` and the plugin `id` enabled
+/// there. Outsiders learn nothing about a tenant: no role there looks like
+/// no tenant, and like a plugin that is not enabled.
+pub(crate) async fn enabled_for(
+    state: &AppState,
+    principal: &Principal,
+    tenant: &TenantId,
+    id: &PluginId,
+) -> Result<(Vec<String>, Arc<Plugin>), Problem> {
+    let not_enabled =
+        || Problem::not_found(format!("plugin {id} is not enabled for tenant {tenant}"));
+    let roles =
+        state.platform.authorize_member(principal, tenant).await.map_err(|_| not_enabled())?;
+    let plugin = state.platform.host().enabled(tenant, id).ok_or_else(not_enabled)?;
+    Ok((roles, plugin))
 }
 
 /// Runs a call on the blocking pool, within a bound on calls in flight and

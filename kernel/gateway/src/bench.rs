@@ -39,14 +39,7 @@ async fn serve(
     let tenant =
         TenantId::new(tenant).map_err(|_| Problem::not_found(format!("no tenant {tenant:?}")))?;
     let finance = PluginId::new("finance").map_err(|err| Problem::internal(&err))?;
-    let not_enabled =
-        || Problem::not_found(format!("plugin finance is not enabled for tenant {tenant}"));
-    if state.platform.authorize_member(&actor.principal, &tenant).await.is_err() {
-        return Err(not_enabled());
-    }
-    if state.platform.host().enabled(&tenant, &finance).is_none() {
-        return Err(not_enabled());
-    }
+    crate::api::enabled_for(&state, &actor.principal, &tenant, &finance).await?;
     state
         .platform
         .authorize(&actor.principal, Scope::Tenant(&tenant), PERMISSION)

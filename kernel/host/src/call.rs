@@ -169,13 +169,14 @@ impl CallState {
             .collect()
     }
 
+    /// A call's state under `config`'s limits and clock.
     pub(crate) fn new(
         plugin: Arc<Plugin>,
         tenant: TenantId,
         txn: Txn,
-        limits: Limits,
-        now: Timestamp,
+        config: &crate::HostConfig,
     ) -> Self {
+        let (limits, now) = (config.limits.clone(), config.clock.now());
         let ns = Namespace::new(tenant, plugin.manifest().id.clone());
         Self {
             // No preopens, no environment, no network, no inherited stdio.

@@ -347,13 +347,8 @@ impl Host {
     pub fn instantiate(&self, plugin: &Arc<Plugin>, tenant: &TenantId) -> Result<(), CallError> {
         let inner = &self.inner;
         let txn = inner.storage.read().map_err(|err| CallError::Storage(err.to_string()))?;
-        let state = CallState::new(
-            Arc::clone(plugin),
-            tenant.clone(),
-            Txn::Read(txn),
-            inner.config.limits.clone(),
-            inner.config.clock.now(),
-        );
+        let state =
+            CallState::new(Arc::clone(plugin), tenant.clone(), Txn::Read(txn), &inner.config);
         let guard = call::CallGuard::default();
         call::run(
             &inner.engine,
@@ -391,13 +386,8 @@ impl Host {
             return Err(CallError::Abandoned);
         }
         check_not_by_creator(plugin, &invocation, &txn)?;
-        let mut state = CallState::new(
-            Arc::clone(plugin),
-            invocation.tenant.clone(),
-            txn,
-            inner.config.limits.clone(),
-            inner.config.clock.now(),
-        );
+        let mut state =
+            CallState::new(Arc::clone(plugin), invocation.tenant.clone(), txn, &inner.config);
         state.origin = keel_audit::Origin {
             at: state.now.seconds,
             actor: invocation.caller.clone().unwrap_or_else(|| "kernel".to_owned()),

@@ -252,14 +252,8 @@ impl Host {
         from: Option<String>,
         finish: Finish,
     ) -> Result<(), CallError> {
-        let config = &self.inner.config;
-        let mut state = CallState::new(
-            Arc::clone(plugin),
-            tenant.clone(),
-            Txn::Write(txn),
-            config.limits.clone(),
-            config.clock.now(),
-        );
+        let mut state =
+            CallState::new(Arc::clone(plugin), tenant.clone(), Txn::Write(txn), &self.inner.config);
         state.origin = origin.clone();
         state.storage = Some(Arc::clone(&self.inner.storage));
         let guard = CallGuard::default();

@@ -111,7 +111,10 @@ impl Durable {
             }
             state.syncing = true;
             drop(state);
-            let outcome = self.sync();
+            // A sync that panicked must not leave every waiter waiting
+            // on a leader that is gone: it fails like any failed sync.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.sync()))
+                .unwrap_or_else(|_| Err(Error::Backend("the sync panicked".to_owned())));
             state = self.state();
             state.syncing = false;
             match outcome {
