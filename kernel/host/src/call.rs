@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use keel_manifest::Method;
-use keel_storage::{Namespace, Txn};
+use keel_storage::{Namespace, Ticket, Txn};
 use keel_types::{Limits, RequestId, TenantId, Timestamp};
 use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, Store, Trap};
@@ -213,9 +213,48 @@ pub(crate) enum Finish {
 /// How the guest part of a call ended, before committing.
 pub(crate) type GuestOutcome<T> = wasmtime::Result<Result<T, WitError>>;
 
+/// How a call ended, and what must be durable before anyone is told:
+/// [`Settled::wait`] gives the outcome once it is.
+#[must_use = "a call's outcome may be told only once `wait` returns"]
+pub(crate) struct Settled<T> {
+    outcome: Result<T, CallError>,
+    /// The call's own transaction, then its sensitive reads' audit records.
+    tickets: Vec<Ticket>,
+}
+
+impl<T> Settled<T> {
+    fn now(outcome: Result<T, CallError>) -> Self {
+        Self { outcome, tickets: Vec::new() }
+    }
+
+    /// A call refused before its guest ran; its turn, if it had one, ends
+    /// changing nothing.
+    pub(crate) fn refused(txn: Option<Txn>, err: CallError) -> Self {
+        let tickets = match txn {
+            Some(Txn::Write(txn)) => vec![txn.roll_back()],
+            _ => Vec::new(),
+        };
+        Self { outcome: Err(err), tickets }
+    }
+
+    /// The outcome, once every write it made and every other writer's
+    /// change it saw is durable.
+    pub(crate) fn wait(self) -> Result<T, CallError> {
+        for ticket in self.tickets {
+            if let Err(err) = ticket.wait() {
+                // Whatever it was going to say, the call is not durable.
+                return Err(storage_error(err));
+            }
+        }
+        self.outcome
+    }
+}
+
 /// Runs `body` against a fresh instance in `state`'s store. If the guest
 /// succeeded, its result passes `check`, and the caller has not given up,
-/// commits the transaction (when the call may write) and returns the result.
+/// ends the transaction's turn keeping its writes (when the call may write)
+/// and settles with the result. The turn ends before the result is durable,
+/// so the next writer can go on; see [`Settled::wait`].
 pub(crate) fn run<T>(
     engine: &wasmtime::Engine,
     state: CallState,
@@ -223,7 +262,7 @@ pub(crate) fn run<T>(
     finish: Finish,
     body: impl FnOnce(&mut Store<CallState>, &crate::bindings::Plugin) -> GuestOutcome<T>,
     check: impl FnOnce(&T) -> Result<(), CallError>,
-) -> Result<T, CallError> {
+) -> Settled<T> {
     let plugin = Arc::clone(&state.plugin);
     let deadline = state.limits.call_deadline;
     let tick = state.limits.epoch_tick;
@@ -239,34 +278,52 @@ pub(crate) fn run<T>(
     };
     let state = store.into_data();
     let plugin_id = plugin.manifest().id.to_string();
-    match outcome {
-        Ok(Ok(value)) => {
-            check(&value)?;
-            if !guard.begin_commit() {
-                return Err(CallError::Abandoned);
+    let reads = state.read_records();
+    let ended = match outcome {
+        Ok(Ok(value)) => match check(&value) {
+            Ok(()) if guard.begin_commit() => Ok(value),
+            Ok(()) => Err((CallError::Abandoned, false)),
+            Err(err) => Err((err, false)),
+        },
+        // The error's words reach the client and may quote what the
+        // plugin read: its sensitive reads are audited all the same,
+        // after the call's own changes are undone.
+        Ok(Err(err)) => Err((plugin_error(err), true)),
+        Err(err) => Err((classify_trap(&plugin_id, &state, &err), false)),
+    };
+    let (ns, storage) = (state.ns, state.storage);
+    match (ended, state.txn) {
+        (Ok(value), Txn::Write(mut txn)) if finish == Finish::Commit => {
+            if let Err(err) = append_all(&mut txn, Some(ns.tenant()), reads) {
+                return Settled { outcome: Err(err), tickets: vec![txn.roll_back()] };
             }
-            let reads = state.read_records();
-            match (state.txn, finish) {
-                (Txn::Write(mut txn), Finish::Commit) => {
-                    append_all(&mut txn, Some(state.ns.tenant()), reads)?;
-                    txn.commit().map_err(storage_error)?;
+            match txn.finish() {
+                Ok(ticket) => Settled { outcome: Ok(value), tickets: vec![ticket] },
+                Err(err) => Settled::now(Err(storage_error(err))),
+            }
+        }
+        // A dry run.
+        (Ok(value), Txn::Write(txn)) => {
+            Settled { outcome: Ok(value), tickets: vec![txn.roll_back()] }
+        }
+        // A read is answered only once its audit records are durable.
+        (Ok(value), Txn::Read(_)) => match audit_reads(storage.as_deref(), &ns, reads) {
+            Ok(ticket) => Settled { outcome: Ok(value), tickets: vec![ticket] },
+            Err(err) => Settled::now(Err(err)),
+        },
+        (Err((err, audit)), txn) => {
+            let mut tickets = Vec::new();
+            if let Txn::Write(txn) = txn {
+                tickets.push(txn.roll_back());
+            }
+            if audit {
+                match audit_reads(storage.as_deref(), &ns, reads) {
+                    Ok(ticket) => tickets.push(ticket),
+                    Err(audit) => return Settled { outcome: Err(audit), tickets },
                 }
-                (Txn::Write(_), Finish::Discard) => {}
-                // A read is answered only once its audit records are durable.
-                (Txn::Read(_), _) => audit_reads(state.storage.as_deref(), &state.ns, reads)?,
             }
-            Ok(value)
+            Settled { outcome: Err(err), tickets }
         }
-        Ok(Err(err)) => {
-            // The error's words reach the client and may quote what the
-            // plugin read: its sensitive reads are audited all the same,
-            // after the call's own transaction is gone.
-            let reads = state.read_records();
-            drop(state.txn);
-            audit_reads(state.storage.as_deref(), &state.ns, reads)?;
-            Err(plugin_error(err))
-        }
-        Err(err) => Err(classify_trap(&plugin_id, &state, &err)),
     }
 }
 
@@ -288,19 +345,19 @@ fn append_all(
 }
 
 /// Appends `records` (if any) to the chain of `tenant` (or the
-/// platform's) in a transaction of their own, durably: for events that
-/// change nothing else stored.
+/// platform's) in a turn of their own: for events that change nothing
+/// else stored. Durable once the ticket's wait returns.
 pub(crate) fn audit_alone(
     storage: &keel_storage::Storage,
     tenant: Option<&TenantId>,
     records: Vec<keel_audit::Record>,
-) -> Result<(), CallError> {
+) -> Result<Ticket, CallError> {
     if records.is_empty() {
-        return Ok(());
+        return Ok(Ticket::durable());
     }
     let mut txn = storage.write().map_err(storage_error)?;
     append_all(&mut txn, tenant, records)?;
-    txn.commit().map_err(storage_error)
+    txn.finish().map_err(storage_error)
 }
 
 /// Audits a call's sensitive reads once its own transaction is settled.
@@ -308,10 +365,10 @@ fn audit_reads(
     storage: Option<&keel_storage::Storage>,
     ns: &Namespace,
     reads: Vec<keel_audit::Record>,
-) -> Result<(), CallError> {
+) -> Result<Ticket, CallError> {
     match storage {
         Some(storage) => audit_alone(storage, Some(ns.tenant()), reads),
-        None if reads.is_empty() => Ok(()),
+        None if reads.is_empty() => Ok(Ticket::durable()),
         None => {
             Err(CallError::Storage("sensitive reads cannot be audited in this call".to_owned()))
         }

@@ -51,6 +51,8 @@ pub(crate) struct Inner {
     packages: RwLock<HashMap<PluginId, BTreeMap<Version, Arc<Plugin>>>>,
     /// Which package each tenant has enabled, by plugin id.
     pub(crate) enabled: RwLock<HashMap<TenantId, HashMap<PluginId, Arc<Plugin>>>>,
+    /// Runs the calls that may write.
+    writer: crate::writer::Writer,
 }
 
 /// A semantic version, ordered numerically.
@@ -83,6 +85,7 @@ impl Host {
             config,
             packages: RwLock::default(),
             enabled: RwLock::default(),
+            writer: crate::writer::Writer::start()?,
         };
         Ok(Self { inner: Arc::new(inner) })
     }
@@ -162,7 +165,10 @@ impl Host {
             )),
             ..origin.record("package.install")
         };
-        if let Err(err) = crate::call::audit_alone(&self.inner.storage, None, vec![record]) {
+        let audited = crate::call::audit_alone(&self.inner.storage, None, vec![record]);
+        if let Err(err) = audited
+            .and_then(|ticket| ticket.wait().map_err(|err| CallError::Storage(err.to_string())))
+        {
             // Unaudited, the install did not happen.
             if !known {
                 self.unload(&plugin);
@@ -358,10 +364,15 @@ impl Host {
             |_, _| Ok(Ok(())),
             |()| Ok(()),
         )
+        .wait()
     }
 
     /// Runs one operation of an enabled plugin. Blocking: call it from a
     /// thread that may block (the gateway uses `spawn_blocking`).
+    ///
+    /// Reads run on this thread. Calls that may write run one after
+    /// another on the writer thread (see `writer.rs`); this thread then
+    /// waits for the call's writes to be durable.
     pub fn call(
         &self,
         plugin: &Arc<Plugin>,
@@ -374,18 +385,45 @@ impl Host {
             tenant = %invocation.tenant,
             request_id = %invocation.request_id,
         );
-        let _entered = span.enter();
+        let settled = match invocation.method {
+            Method::Get => span.in_scope(|| self.run_call(plugin, invocation, None)),
+            _ => {
+                // Announced now, so that a batch about to commit waits
+                // for the calls queued on the writer thread.
+                let writer = self.inner.storage.announce();
+                let (host, plugin) = (self.clone(), Arc::clone(plugin));
+                self.inner.writer.run(move || {
+                    span.in_scope(|| host.run_call(&plugin, invocation, Some(writer)))
+                })?
+            }
+        };
+        settled.wait()
+    }
+
+    /// Runs a call on a read snapshot, or as the `writer` announced.
+    fn run_call(
+        &self,
+        plugin: &Arc<Plugin>,
+        invocation: Invocation,
+        writer: Option<keel_storage::Announced>,
+    ) -> call::Settled<PluginResponse> {
         let inner = &self.inner;
         let storage_err = |err: keel_storage::Error| CallError::Storage(err.to_string());
-        let txn = match invocation.method {
-            Method::Get => Txn::Read(inner.storage.read().map_err(storage_err)?),
-            _ => Txn::Write(inner.storage.write().map_err(storage_err)?),
+        let txn = match writer {
+            None => inner.storage.read().map(Txn::Read),
+            Some(writer) => writer.write().map(Txn::Write),
+        };
+        let txn = match txn {
+            Ok(txn) => txn,
+            Err(err) => return call::Settled::refused(None, storage_err(err)),
         };
         if invocation.guard.is_abandoned() {
-            // The caller gave up while this call waited for the write lock.
-            return Err(CallError::Abandoned);
+            // The caller gave up while this call waited for its turn.
+            return call::Settled::refused(Some(txn), CallError::Abandoned);
         }
-        check_not_by_creator(plugin, &invocation, &txn)?;
+        if let Err(err) = check_not_by_creator(plugin, &invocation, &txn) {
+            return call::Settled::refused(Some(txn), err);
+        }
         let mut state =
             CallState::new(Arc::clone(plugin), invocation.tenant.clone(), txn, &inner.config);
         state.origin = keel_audit::Origin {

@@ -5,7 +5,8 @@
 //! - [`Host`]: one engine with a pooling allocator and an epoch ticker; the
 //!   registry of loaded plugins and of which tenant has which plugin enabled;
 //!   [`Host::call`] runs one operation in a fresh `Store` inside one storage
-//!   transaction.
+//!   transaction; calls that may write run one after another on the
+//!   `writer` thread.
 //! - `capabilities`: the `keel:kernel` interfaces a plugin imports, adapting
 //!   `keel-storage` and the call's context to WIT.
 
@@ -18,6 +19,7 @@ mod error;
 mod host;
 mod lifecycle;
 mod package;
+mod writer;
 
 pub use call::{CallGuard, Invocation, PermissionCheck, PluginRequest, PluginResponse};
 pub use error::{CallError, EnableError, HostError, LoadError, PluginErrorKind};

@@ -261,6 +261,6 @@ impl Host {
                        instance: &crate::bindings::Plugin| {
             instance.call_migrate(store, from.as_deref())
         };
-        call::run(&self.inner.engine, state, &guard, finish, migrate, |()| Ok(()))
+        call::run(&self.inner.engine, state, &guard, finish, migrate, |()| Ok(())).wait()
     }
 }

@@ -153,10 +153,8 @@ impl Identity {
 
     /// The user `id`, if it exists.
     pub fn user(&self, id: &UserId) -> Result<Option<User>, IdentityError> {
-        let txn = self.storage.read().map_err(storage)?;
-        let Some(bytes) = txn.catalog_get(&user_key(id)).map_err(storage)? else { return Ok(None) };
-        let record: UserRecord = from_json(&bytes)?;
-        Ok(Some(User { id: id.clone(), name: record.name, created_at: record.created_at }))
+        let record = self.user_record(id)?;
+        Ok(record.map(|r| User { id: id.clone(), name: r.name, created_at: r.created_at }))
     }
 
     /// Every user, by id.
@@ -275,10 +273,9 @@ impl Identity {
         Ok(current.then_some(opened.user))
     }
 
-    /// A user's record, for checking a session: from the latest commits,
-    /// without waiting for them to be synced (nothing of it is shown).
+    /// A user's stored record.
     fn user_record(&self, id: &UserId) -> Result<Option<UserRecord>, IdentityError> {
-        let txn = self.storage.read_latest().map_err(storage)?;
+        let txn = self.storage.read().map_err(storage)?;
         txn.catalog_get(&user_key(id)).map_err(storage)?.map(|b| from_json(&b)).transpose()
     }
 

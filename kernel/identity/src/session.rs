@@ -91,8 +91,7 @@ pub(crate) fn find(
     if token.len() > TOKEN_BYTES_MAX {
         return Ok(None);
     }
-    // Checking a session shows nothing: no need to wait for a sync.
-    let txn = storage.read_latest().map_err(crate::storage)?;
+    let txn = storage.read().map_err(crate::storage)?;
     let Some(bytes) = txn.catalog_get(&key(token)).map_err(crate::storage)? else {
         return Ok(None);
     };

@@ -125,8 +125,7 @@ impl Identity {
         if secret.len() > TOKEN_BYTES_MAX || !secret.starts_with("keel_tok_") {
             return Ok(None);
         }
-        // Checking a token shows nothing: no need to wait for a sync.
-        let txn = self.storage.read_latest().map_err(storage)?;
+        let txn = self.storage.read().map_err(storage)?;
         let Some(key) = txn.catalog_get(&digest_key(&digest(secret))).map_err(storage)? else {
             return Ok(None);
         };

@@ -7,6 +7,7 @@ use redb::{ReadableTable, Table, TableDefinition};
 
 use crate::error::{Error, Result, backend};
 use crate::keys::{Namespace, decode_cursor, encode_cursor, join};
+use crate::undo::Undo;
 
 /// Documents: `namespace collection \0 key` -> JSON text.
 pub(crate) const DOCS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("docs");
@@ -275,14 +276,17 @@ pub(crate) fn reindex(
     index: &mut Table<'_, &'static [u8], ()>,
     old: Vec<Vec<u8>>,
     new: Vec<Vec<u8>>,
+    undo: &mut Vec<Undo>,
 ) -> Result<()> {
     let old: BTreeSet<Vec<u8>> = old.into_iter().collect();
     let new: BTreeSet<Vec<u8>> = new.into_iter().collect();
     for entry in old.difference(&new) {
-        index.remove(entry.as_slice()).map_err(backend)?;
+        let existed = index.remove(entry.as_slice()).map_err(backend)?.is_some();
+        undo.push(Undo::Index { key: entry.clone(), existed });
     }
     for entry in new.difference(&old) {
-        index.insert(entry.as_slice(), ()).map_err(backend)?;
+        let existed = index.insert(entry.as_slice(), ()).map_err(backend)?.is_some();
+        undo.push(Undo::Index { key: entry.clone(), existed });
     }
     Ok(())
 }

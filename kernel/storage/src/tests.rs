@@ -332,3 +332,83 @@ fn concurrent_commits_are_each_atomic_and_durable_and_a_failure_stays_alone() {
     }
     assert_eq!(read.log_last("test").unwrap().unwrap().0, (THREADS * TXNS * 4 / 5) as u64);
 }
+
+#[test]
+fn a_writer_that_gives_up_is_undone_alone_in_the_shared_transaction() {
+    let (_dir, storage) = open();
+    let ns = ns("demo", "finance");
+    let by_account = |txn: &WriteTxn, account: &str| {
+        let range = KeyRange { prefix: Some(account.to_owned()), ..KeyRange::default() };
+        let page = txn.lookup(&ns, "entries", "by-account", &range, None, 100).unwrap();
+        keys(&page).into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let mut txn = storage.write().unwrap();
+    txn.insert(&ns, &entries(), "1", &doc("2026-01-01", &["1000", "4000"])).unwrap();
+    txn.insert(&ns, &entries(), "2", &doc("2026-01-02", &["1000"])).unwrap();
+    assert_eq!(txn.next_sequence(&ns, "entries").unwrap(), 1);
+    txn.catalog_put("tenant/a", b"{\"name\":\"A\"}").unwrap();
+    commit_logged(txn);
+
+    // A turn that changes every table, then gives up: the next turn
+    // continues in the same shared transaction.
+    let mut txn = storage.write().unwrap();
+    txn.put(&ns, &entries(), "1", &doc("2026-02-01", &["2000"])).unwrap();
+    txn.insert(&ns, &entries(), "3", &doc("2026-01-03", &["4000"])).unwrap();
+    assert!(txn.delete(&ns, &entries(), "2").unwrap());
+    assert_eq!(txn.next_sequence(&ns, "entries").unwrap(), 2);
+    assert_eq!(txn.next_sequence(&ns, "other").unwrap(), 1);
+    txn.catalog_put("tenant/a", b"{\"name\":\"changed\"}").unwrap();
+    txn.catalog_put("tenant/b", b"{}").unwrap();
+    assert!(txn.catalog_remove("tenant/a").unwrap());
+    txn.log_append("test", 2, b"{}").unwrap();
+    drop(txn);
+
+    let mut txn = storage.write().unwrap();
+    assert_eq!(txn.get(&ns, "entries", "1").unwrap(), Some(doc("2026-01-01", &["1000", "4000"])));
+    assert_eq!(txn.get(&ns, "entries", "2").unwrap(), Some(doc("2026-01-02", &["1000"])));
+    assert_eq!(txn.get(&ns, "entries", "3").unwrap(), None);
+    assert_eq!(by_account(&txn, "1000"), ["1", "2"]);
+    assert_eq!(by_account(&txn, "2000"), Vec::<String>::new());
+    assert_eq!(by_account(&txn, "4000"), ["1"]);
+    assert_eq!(txn.catalog_get("tenant/a").unwrap().as_deref(), Some(&b"{\"name\":\"A\"}"[..]));
+    assert_eq!(txn.catalog_get("tenant/b").unwrap(), None);
+    assert_eq!(txn.log_last("test").unwrap().map(|(seq, _)| seq), Some(1));
+    assert_eq!(txn.next_sequence(&ns, "entries").unwrap(), 2, "the number given up is reused");
+    assert_eq!(txn.next_sequence(&ns, "other").unwrap(), 1);
+    commit_logged(txn);
+    assert_eq!(storage.commit_stats(), CommitStats { commits: 2, syncs: 2 });
+}
+
+#[test]
+fn a_batch_waits_for_an_announced_writer_and_commits_both_with_one_sync() {
+    let (_dir, storage) = open();
+    let storage = std::sync::Arc::new(storage);
+    let ns = ns("demo", "finance");
+    let announced = storage.announce();
+    let first = {
+        let (storage, ns) = (std::sync::Arc::clone(&storage), ns.clone());
+        std::thread::spawn(move || {
+            let mut txn = storage.write().unwrap();
+            txn.put(&ns, &entries(), "first", "{}").unwrap();
+            commit_logged(txn);
+        })
+    };
+    // The first writer's turn is over; its commit waits for the announced one.
+    while storage.commit_stats().commits == 0 {
+        std::thread::yield_now();
+    }
+    assert_eq!(storage.commit_stats().syncs, 0, "the batch stays open while a writer is announced");
+    let mut txn = announced.write().unwrap();
+    assert!(txn.get(&ns, "entries", "first").unwrap().is_some(), "the same batch");
+    txn.put(&ns, &entries(), "second", "{}").unwrap();
+    commit_logged(txn);
+    first.join().unwrap();
+    assert_eq!(storage.commit_stats(), CommitStats { commits: 2, syncs: 1 });
+
+    // An announcement taken back keeps nobody waiting.
+    drop(storage.announce());
+    let mut txn = storage.write().unwrap();
+    txn.put(&ns, &entries(), "third", "{}").unwrap();
+    commit_logged(txn);
+    assert_eq!(storage.commit_stats(), CommitStats { commits: 3, syncs: 2 });
+}

@@ -8,21 +8,22 @@ use std::sync::Arc;
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
+use crate::batch::{CommitStats, Shared};
 use crate::docs::{self, DOCS, INDEX, KeyRange, Page, SEQUENCES, Window};
-use crate::durable::{CommitStats, Durable};
 use crate::error::{Error, Result, backend};
 use crate::keys::{Namespace, join};
+use crate::undo::{self, Undo};
 
 /// Append-only logs (the audit chains): `chain \0 seq (u64 big-endian)` -> bytes.
-const LOG: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("log");
+pub(crate) const LOG: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("log");
 
 /// The kernel's own records (tenants, enabled plugins): key -> JSON text.
-const CATALOG: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("catalog");
+pub(crate) const CATALOG: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("catalog");
 
 /// The kernel's database: one redb file.
 #[derive(Debug)]
 pub struct Storage {
-    durable: Arc<Durable>,
+    shared: Arc<Shared>,
     limits: Limits,
 }
 
@@ -32,16 +33,25 @@ pub struct ReadTxn {
     limits: Limits,
 }
 
-/// The single write transaction; dropped without [`WriteTxn::commit`], it
-/// rolls back and leaves nothing behind.
+/// A writer's turn with the database: one at a time, each atomic. Dropped
+/// without [`WriteTxn::commit`], it rolls back and leaves nothing behind.
+///
+/// Writers take turns in one shared redb transaction that commits durably
+/// for a whole batch of them (group commit, `batch.rs`); each keeps an undo
+/// log so that it rolls back alone.
 ///
 /// A transaction that changes documents or catalog records must also
 /// append to a log (the audit trail), or [`WriteTxn::commit`] refuses it:
 /// nothing writes around the trail. Sequence counters are exempt; the
 /// document that uses a number is audited.
 pub struct WriteTxn {
-    txn: redb::WriteTransaction,
-    durable: Arc<Durable>,
+    /// The shared transaction, until the turn ends.
+    txn: Option<redb::WriteTransaction>,
+    shared: Arc<Shared>,
+    /// The batch held other writers' changes when this turn began.
+    observed: bool,
+    /// What this turn changed, to put back if it fails.
+    undo: Vec<Undo>,
     limits: Limits,
     n_writes: u32,
     n_bytes_written: usize,
@@ -78,43 +88,33 @@ impl Storage {
         txn.open_table(CATALOG).map_err(backend)?;
         txn.open_table(LOG).map_err(backend)?;
         txn.commit().map_err(backend)?;
-        Ok(Self { durable: Arc::new(Durable::new(db)), limits })
+        Ok(Self { shared: Arc::new(Shared::new(db)), limits })
     }
 
-    /// Begins a read snapshot. It shows only durable data: if the latest
-    /// commits are still being synced, it waits for them.
+    /// Begins a read snapshot of durable data (every commit is durable).
     pub fn read(&self) -> Result<ReadTxn> {
-        let txn = self.durable.begin_read()?;
+        let txn = self.shared.db.begin_read().map_err(backend)?;
         Ok(ReadTxn { txn, limits: self.limits.clone() })
     }
 
-    /// Begins a snapshot of the latest commits, durable or not yet: for
-    /// lookups whose result is never shown to a client, such as checking a
-    /// session, so that they never wait on a sync. A commit it sees but a
-    /// crash takes back was never acknowledged to anyone.
-    pub fn read_latest(&self) -> Result<ReadTxn> {
-        let txn = self.durable.db.begin_read().map_err(backend)?;
-        Ok(ReadTxn { txn, limits: self.limits.clone() })
-    }
-
-    /// Begins the write transaction, waiting while another is in progress.
+    /// Begins a write turn, waiting while another writer has its turn.
     pub fn write(&self) -> Result<WriteTxn> {
-        let txn = self.durable.db.begin_write().map_err(backend)?;
-        Ok(WriteTxn {
-            txn,
-            durable: Arc::clone(&self.durable),
-            limits: self.limits.clone(),
-            n_writes: 0,
-            n_bytes_written: 0,
-            changed: false,
-            logged: false,
-        })
+        self.announce().write()
     }
 
-    /// Commits and syncs since the database opened: how well group commit
-    /// is sharing fsyncs.
+    /// Announces a writer that will begin its turn soon, with
+    /// [`Announced::write`]: a batch waiting to commit stays open for it,
+    /// as it does for writers already waiting for their turn. For writers
+    /// queued outside storage, such as calls queued for a writer thread.
+    pub fn announce(&self) -> Announced {
+        self.shared.announce();
+        Announced { shared: Some(Arc::clone(&self.shared)), limits: self.limits.clone() }
+    }
+
+    /// Commits and durable syncs since the database opened: how well
+    /// group commit is sharing fsyncs.
     pub fn commit_stats(&self) -> CommitStats {
-        self.durable.stats()
+        self.shared.stats()
     }
 }
 
@@ -130,7 +130,7 @@ macro_rules! reads {
                 collection: &str,
                 key: &str,
             ) -> Result<Option<String>> {
-                docs::get(&self.txn.open_table(DOCS).map_err(backend)?, ns, collection, key)
+                docs::get(&self.redb().open_table(DOCS).map_err(backend)?, ns, collection, key)
             }
 
             /// Lists documents in key order.
@@ -142,7 +142,7 @@ macro_rules! reads {
                 cursor: Option<&str>,
                 limit: u32,
             ) -> Result<Page> {
-                let table = self.txn.open_table(DOCS).map_err(backend)?;
+                let table = self.redb().open_table(DOCS).map_err(backend)?;
                 let window = Window {
                     range,
                     cursor,
@@ -162,8 +162,8 @@ macro_rules! reads {
                 cursor: Option<&str>,
                 limit: u32,
             ) -> Result<Page> {
-                let docs = self.txn.open_table(DOCS).map_err(backend)?;
-                let index_table = self.txn.open_table(INDEX).map_err(backend)?;
+                let docs = self.redb().open_table(DOCS).map_err(backend)?;
+                let index_table = self.redb().open_table(INDEX).map_err(backend)?;
                 let window = Window {
                     range,
                     cursor,
@@ -175,7 +175,7 @@ macro_rules! reads {
 
             /// Reads a kernel catalog record.
             pub fn catalog_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
-                let table = self.txn.open_table(CATALOG).map_err(backend)?;
+                let table = self.redb().open_table(CATALOG).map_err(backend)?;
                 Ok(table.get(key).map_err(backend)?.map(|v| v.value().to_vec()))
             }
         }
@@ -191,7 +191,7 @@ macro_rules! log_reads {
         impl $txn {
             /// The last entry of `chain` as `(seq, bytes)`, if any.
             pub fn log_last(&self, chain: &str) -> Result<Option<(u64, Vec<u8>)>> {
-                let table = self.txn.open_table(LOG).map_err(backend)?;
+                let table = self.redb().open_table(LOG).map_err(backend)?;
                 let (start, end) = (log_key(chain, 0), log_key(chain, u64::MAX));
                 let last =
                     table.range(start.as_slice()..=end.as_slice()).map_err(backend)?.next_back();
@@ -211,7 +211,7 @@ macro_rules! log_reads {
                 from_seq: u64,
                 limit: usize,
             ) -> Result<Vec<(u64, Vec<u8>)>> {
-                let table = self.txn.open_table(LOG).map_err(backend)?;
+                let table = self.redb().open_table(LOG).map_err(backend)?;
                 let (start, end) = (log_key(chain, from_seq), log_key(chain, u64::MAX));
                 let mut out = Vec::new();
                 for item in table.range(start.as_slice()..=end.as_slice()).map_err(backend)? {
@@ -246,9 +246,13 @@ fn log_seq(key: &[u8]) -> Result<u64> {
 }
 
 impl ReadTxn {
+    fn redb(&self) -> &redb::ReadTransaction {
+        &self.txn
+    }
+
     /// Lists kernel catalog records whose key starts with `prefix`.
     pub fn catalog_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
-        let table = self.txn.open_table(CATALOG).map_err(backend)?;
+        let table = self.redb().open_table(CATALOG).map_err(backend)?;
         let mut out = Vec::new();
         for item in table.range(prefix..).map_err(backend)? {
             let (key, value) = item.map_err(backend)?;
@@ -293,13 +297,14 @@ impl WriteTxn {
     ) -> Result<bool> {
         self.count_write()?;
         let full = join(&ns.child(&collection.name), key.as_bytes());
-        let mut docs = self.txn.open_table(DOCS).map_err(backend)?;
+        let mut docs = held(&self.txn).open_table(DOCS).map_err(backend)?;
         let old = docs.remove(full.as_slice()).map_err(backend)?.map(|v| v.value().to_vec());
         let Some(old) = old else { return Ok(false) };
         self.changed = true;
-        let old = stored_document(&old)?;
-        let mut index = self.txn.open_table(INDEX).map_err(backend)?;
-        docs::reindex(&mut index, docs::stored_index_keys(ns, collection, key, &old), Vec::new())?;
+        let old_index = docs::stored_index_keys(ns, collection, key, &stored_document(&old)?);
+        self.undo.push(Undo::Doc { key: full, old: Some(old) });
+        let mut index = held(&self.txn).open_table(INDEX).map_err(backend)?;
+        docs::reindex(&mut index, old_index, Vec::new(), &mut self.undo)?;
         Ok(true)
     }
 
@@ -307,35 +312,41 @@ impl WriteTxn {
     pub fn next_sequence(&mut self, ns: &Namespace, name: &str) -> Result<u64> {
         self.count_write()?;
         let key = ns.child(name);
-        let mut table = self.txn.open_table(SEQUENCES).map_err(backend)?;
-        let last = table.get(key.as_slice()).map_err(backend)?.map_or(0, |v| v.value());
+        let mut table = held(&self.txn).open_table(SEQUENCES).map_err(backend)?;
+        let last = table.get(key.as_slice()).map_err(backend)?.map(|v| v.value());
         let next = last
+            .unwrap_or(0)
             .checked_add(1)
             .ok_or_else(|| Error::LimitExceeded(format!("sequence {name:?} is exhausted")))?;
         table.insert(key.as_slice(), next).map_err(backend)?;
+        self.undo.push(Undo::Sequence { key, old: last });
         Ok(next)
     }
 
     /// Writes a kernel catalog record.
     pub fn catalog_put(&mut self, key: &str, value: &[u8]) -> Result<()> {
         self.changed = true;
-        let mut table = self.txn.open_table(CATALOG).map_err(backend)?;
-        table.insert(key, value).map_err(backend)?;
+        let mut table = held(&self.txn).open_table(CATALOG).map_err(backend)?;
+        let old = table.insert(key, value).map_err(backend)?.map(|v| v.value().to_vec());
+        self.undo.push(Undo::Catalog { key: key.to_owned(), old });
         Ok(())
     }
 
     /// Removes a kernel catalog record; returns whether it existed.
     pub fn catalog_remove(&mut self, key: &str) -> Result<bool> {
         self.changed = true;
-        let mut table = self.txn.open_table(CATALOG).map_err(backend)?;
-        Ok(table.remove(key).map_err(backend)?.is_some())
+        let mut table = held(&self.txn).open_table(CATALOG).map_err(backend)?;
+        let old = table.remove(key).map_err(backend)?.map(|v| v.value().to_vec());
+        let existed = old.is_some();
+        self.undo.push(Undo::Catalog { key: key.to_owned(), old });
+        Ok(existed)
     }
 
     /// Appends `bytes` at `seq` of `chain`; fails if that position is taken,
     /// so an append-only log can never be rewritten through this API.
     pub fn log_append(&mut self, chain: &str, seq: u64, bytes: &[u8]) -> Result<()> {
         let key = log_key(chain, seq);
-        let mut table = self.txn.open_table(LOG).map_err(backend)?;
+        let mut table = held(&self.txn).open_table(LOG).map_err(backend)?;
         if table.get(key.as_slice()).map_err(backend)?.is_some() {
             return Err(Error::Conflict {
                 collection: format!("log {chain}"),
@@ -343,20 +354,60 @@ impl WriteTxn {
             });
         }
         table.insert(key.as_slice(), bytes).map_err(backend)?;
+        self.undo.push(Undo::Log { key, old: None });
         self.logged = true;
         Ok(())
     }
 
-    /// Makes every change of this transaction durable; returns after the
-    /// fsync that covers it, which concurrent transactions share (see
-    /// `durable.rs`). Refused, and rolled back, if it changed documents or
-    /// catalog records without appending to a log: [`Error::Unaudited`].
+    /// Ends this writer's turn keeping its changes, and returns once they
+    /// are durable: after the commit of its batch, whose fsync concurrent
+    /// writers share (see `batch.rs`). Refused, and rolled back, if it
+    /// changed documents or catalog records without appending to a log:
+    /// [`Error::Unaudited`].
     pub fn commit(self) -> Result<()> {
+        self.finish()?.wait()
+    }
+
+    /// Ends this writer's turn keeping its changes, without waiting for
+    /// them to be durable: the next writer may go on at once. Answer the
+    /// caller only after [`Ticket::wait`]. Refused like [`WriteTxn::commit`].
+    pub fn finish(mut self) -> Result<Ticket> {
         if self.changed && !self.logged {
             return Err(Error::Unaudited);
         }
-        let ticket = self.durable.commit(self.txn)?;
-        self.durable.wait(ticket)
+        let Some(txn) = self.txn.take() else { return Ok(Ticket::durable()) };
+        let joined = !self.undo.is_empty();
+        self.undo = Vec::new();
+        let batch = self.shared.release(txn, joined);
+        Ok(self.ticket(joined, batch))
+    }
+
+    /// Ends this writer's turn undoing its changes, without waiting: as
+    /// dropping it does, but the wait for the other writers' changes it
+    /// may have read is left to the returned ticket.
+    pub fn roll_back(mut self) -> Ticket {
+        self.end_undone()
+    }
+
+    fn end_undone(&mut self) -> Ticket {
+        let Some(txn) = self.txn.take() else { return Ticket::durable() };
+        match undo::roll_back(&txn, std::mem::take(&mut self.undo)) {
+            Ok(()) => {
+                let batch = self.shared.release(txn, false);
+                self.ticket(false, batch)
+            }
+            Err(err) => {
+                self.shared.poison(txn, &err);
+                Ticket::durable()
+            }
+        }
+    }
+
+    /// What a writer that ended its turn waits for: its batch, if it
+    /// joined it or read other writers' changes in it.
+    fn ticket(&self, joined: bool, batch: u64) -> Ticket {
+        let wait = joined || self.observed;
+        Ticket { batch: wait.then(|| (Arc::clone(&self.shared), batch)) }
     }
 
     fn write_doc(
@@ -373,22 +424,28 @@ impl WriteTxn {
         let doc = docs::parse_document(value, self.limits.record_bytes_max)?;
         let new_index = docs::index_keys(ns, collection, key, &doc)?;
         let full = join(&ns.child(&collection.name), key.as_bytes());
-        let mut docs = self.txn.open_table(DOCS).map_err(backend)?;
+        let mut docs = held(&self.txn).open_table(DOCS).map_err(backend)?;
         let old = docs.get(full.as_slice()).map_err(backend)?.map(|v| v.value().to_vec());
-        let old_index = match old {
+        let old_index = match &old {
             Some(_) if !replace => {
                 return Err(Error::Conflict {
                     collection: collection.name.clone(),
                     key: key.to_owned(),
                 });
             }
-            Some(old) => docs::stored_index_keys(ns, collection, key, &stored_document(&old)?),
+            Some(old) => docs::stored_index_keys(ns, collection, key, &stored_document(old)?),
             None => Vec::new(),
         };
         self.changed = true;
         docs.insert(full.as_slice(), value.as_bytes()).map_err(backend)?;
-        let mut index = self.txn.open_table(INDEX).map_err(backend)?;
-        docs::reindex(&mut index, old_index, new_index)
+        self.undo.push(Undo::Doc { key: full, old });
+        let mut index = held(&self.txn).open_table(INDEX).map_err(backend)?;
+        docs::reindex(&mut index, old_index, new_index, &mut self.undo)
+    }
+
+    /// The shared transaction, for reads.
+    fn redb(&self) -> &redb::WriteTransaction {
+        held(&self.txn)
     }
 
     fn count_bytes(&mut self, n_bytes: usize) -> Result<()> {
@@ -412,6 +469,82 @@ impl WriteTxn {
         self.n_writes += 1;
         Ok(())
     }
+}
+
+/// A writer that will begin its turn soon; see [`Storage::announce`].
+/// Dropped unused, it takes the announcement back.
+pub struct Announced {
+    shared: Option<Arc<Shared>>,
+    limits: Limits,
+}
+
+impl Announced {
+    /// Begins the announced writer's turn, waiting while another writer
+    /// has its turn.
+    pub fn write(mut self) -> Result<WriteTxn> {
+        let Some(shared) = self.shared.take() else {
+            return Err(Error::Backend("announcement already used".to_owned()));
+        };
+        let turn = shared.acquire()?;
+        Ok(WriteTxn {
+            txn: Some(turn.txn),
+            shared,
+            observed: turn.observed,
+            undo: Vec::new(),
+            limits: self.limits.clone(),
+            n_writes: 0,
+            n_bytes_written: 0,
+            changed: false,
+            logged: false,
+        })
+    }
+}
+
+impl Drop for Announced {
+    fn drop(&mut self) {
+        if let Some(shared) = self.shared.take() {
+            shared.withdraw();
+        }
+    }
+}
+
+impl Drop for WriteTxn {
+    /// Ends a turn that did not commit: its changes are undone, newest
+    /// first, and the writers before it in the batch keep theirs. It does
+    /// not wait for the batch: a writer that read other writers' changes
+    /// and answers without committing ends with [`WriteTxn::roll_back`]
+    /// and waits for the ticket.
+    fn drop(&mut self) {
+        let _ = self.end_undone();
+    }
+}
+
+/// A writer whose turn ended: [`Ticket::wait`] returns once what it wrote,
+/// and what it read of other writers' changes, is durable.
+#[must_use = "a write may be acknowledged only once its ticket's wait returns"]
+pub struct Ticket {
+    batch: Option<(Arc<Shared>, u64)>,
+}
+
+impl Ticket {
+    /// A ticket with nothing to wait for.
+    pub fn durable() -> Self {
+        Self { batch: None }
+    }
+
+    /// Returns once the batch is durable, leading its commit if nobody is.
+    pub fn wait(self) -> Result<()> {
+        match self.batch {
+            Some((shared, batch)) => shared.wait(batch),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The shared transaction of a turn that has not ended; only `commit` and
+/// `drop`, which end the turn, take it.
+fn held(txn: &Option<redb::WriteTransaction>) -> &redb::WriteTransaction {
+    txn.as_ref().expect("a WriteTxn holds its transaction until its turn ends")
 }
 
 impl Txn {
@@ -490,11 +623,13 @@ impl WriteTxn {
     /// Overwrites (or with `None`, removes) a log entry. Tamper tests only.
     pub fn tamper_log(&mut self, chain: &str, seq: u64, bytes: Option<&[u8]>) -> Result<()> {
         let key = log_key(chain, seq);
-        let mut table = self.txn.open_table(LOG).map_err(backend)?;
-        match bytes {
+        let mut table = held(&self.txn).open_table(LOG).map_err(backend)?;
+        let old = match bytes {
             Some(bytes) => table.insert(key.as_slice(), bytes).map_err(backend)?,
             None => table.remove(key.as_slice()).map_err(backend)?,
         };
+        let old = old.map(|v| v.value().to_vec());
+        self.undo.push(Undo::Log { key, old });
         Ok(())
     }
 
@@ -508,8 +643,10 @@ impl WriteTxn {
         value: &str,
     ) -> Result<()> {
         let full = join(&ns.child(collection), key.as_bytes());
-        let mut docs = self.txn.open_table(DOCS).map_err(backend)?;
-        docs.insert(full.as_slice(), value.as_bytes()).map_err(backend)?;
+        let mut docs = held(&self.txn).open_table(DOCS).map_err(backend)?;
+        let old = docs.insert(full.as_slice(), value.as_bytes()).map_err(backend)?;
+        let old = old.map(|v| v.value().to_vec());
+        self.undo.push(Undo::Doc { key: full, old });
         Ok(())
     }
 }
