@@ -244,7 +244,10 @@ pub fn append(txn: &mut WriteTxn, chain: &str, record: Record) -> keel_storage::
     };
     let (seq, prev) = match txn.log_last(chain)? {
         Some((_, bytes)) => {
-            let tail: Tail = serde_json::from_slice(&bytes).map_err(corrupt)?;
+            let tail = match framed_tail(&bytes) {
+                Some((seq, hash)) => Tail { seq, hash: hash.to_owned() },
+                None => serde_json::from_slice(&bytes).map_err(corrupt)?,
+            };
             if tail.hash.len() != 64 || !tail.hash.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(keel_storage::Error::Backend(format!(
                     "audit chain {chain}: last entry has a malformed hash"
@@ -267,6 +270,21 @@ pub fn append(txn: &mut WriteTxn, chain: &str, record: Record) -> keel_storage::
     bytes.push(b'}');
     txn.log_append(chain, seq, &bytes)?;
     Ok(seq)
+}
+
+/// The position and hash of an entry framed as [`append`] frames it
+/// (`{"seq":N,"prev":"…","hash":"…","record":…`), read without parsing the
+/// record after them; `None` for any other shape.
+fn framed_tail(bytes: &[u8]) -> Option<(u64, &str)> {
+    let rest = bytes.strip_prefix(br#"{"seq":"#)?;
+    let n_digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let (digits, rest) = rest.split_at(n_digits);
+    let seq = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    let rest = rest.strip_prefix(br#","prev":""#)?.get(64..)?;
+    let rest = rest.strip_prefix(br#"","hash":""#)?;
+    let (hash, rest) = rest.split_at_checked(64)?;
+    rest.starts_with(br#"","record":"#).then_some(())?;
+    Some((seq, std::str::from_utf8(hash).ok()?))
 }
 
 /// Decodes a stored entry.
@@ -488,6 +506,16 @@ mod tests {
     }
 
     #[test]
+    fn the_tail_is_read_from_the_frame_as_serde_reads_it() {
+        for (_, bytes) in chain(3) {
+            let sealed = decode(&bytes).unwrap();
+            assert_eq!(framed_tail(&bytes), Some((sealed.seq, sealed.hash.as_str())));
+        }
+        assert_eq!(framed_tail(br#"{"prev":"x","seq":1}"#), None, "another shape: serde reads it");
+        assert_eq!(framed_tail(br#"{"seq":1,"prev":"short","hash":"x","record":{}}"#), None);
+    }
+
+    #[test]
     fn positions_cannot_be_overwritten() {
         let dir = tempfile::tempdir().unwrap();
         let storage =
@@ -496,5 +524,6 @@ mod tests {
         let mut txn = storage.write().unwrap();
         txn.log_append("c", 1, b"x").unwrap();
         assert!(txn.log_append("c", 1, b"y").is_err());
+        assert_eq!(txn.log_scan("c", 1, 10).unwrap(), [(1, b"x".to_vec())], "refused, and kept");
     }
 }

@@ -19,6 +19,7 @@
 //! writer that read other writers' changes in the batch waits for that
 //! batch too before it answers, even if it changed nothing itself.
 
+use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, MutexGuard};
 
 use redb::Database;
@@ -60,6 +61,8 @@ struct State {
     /// commit is lost, and redb refuses further writes, so we do too.
     failed: Option<String>,
     stats: CommitStats,
+    /// The last entry of each log, while no writer holds the transaction.
+    tails: Tails,
 }
 
 impl std::fmt::Debug for State {
@@ -95,9 +98,39 @@ pub struct CommitStats {
     pub syncs: u64,
 }
 
+/// The last entry of each log that was appended to since the database
+/// opened, as the shared transaction holds it: appenders read the tail
+/// here instead of searching the log's B-tree. It passes from writer to
+/// writer with the transaction, outlives commits (which change no log), and
+/// is emptied whenever a writer's changes are undone.
+#[derive(Debug, Default)]
+pub(crate) struct Tails(HashMap<String, (u64, Vec<u8>)>);
+
+impl Tails {
+    pub(crate) fn get(&self, chain: &str) -> Option<(u64, Vec<u8>)> {
+        self.0.get(chain).cloned()
+    }
+
+    pub(crate) fn remember(&mut self, chain: &str, seq: u64, bytes: &[u8]) {
+        match self.0.get_mut(chain) {
+            Some(tail) => {
+                tail.0 = seq;
+                tail.1.clear();
+                tail.1.extend_from_slice(bytes);
+            }
+            None => drop(self.0.insert(chain.to_owned(), (seq, bytes.to_vec()))),
+        }
+    }
+
+    pub(crate) fn forget(&mut self) {
+        self.0.clear();
+    }
+}
+
 /// A writer's turn with the shared transaction.
 pub(crate) struct Turn {
     pub(crate) txn: redb::WriteTransaction,
+    pub(crate) tails: Tails,
     /// The batch already held other writers' changes, not yet durable.
     pub(crate) observed: bool,
 }
@@ -157,6 +190,7 @@ impl Shared {
         state.held = true;
         let observed = state.members > 0;
         let txn = state.txn.take();
+        let tails = std::mem::take(&mut state.tails);
         drop(state);
         let txn = match txn {
             Some(txn) => txn,
@@ -166,20 +200,22 @@ impl Shared {
                 Err(err) => {
                     let mut state = self.state();
                     state.held = false;
+                    state.tails = tails;
                     self.wake_next(&state);
                     return Err(backend(err));
                 }
             },
         };
-        Ok(Turn { txn, observed })
+        Ok(Turn { txn, tails, observed })
     }
 
     /// Ends a writer's turn; `joined` if the batch now holds its changes.
     /// Returns the batch, for [`Shared::wait`].
-    pub(crate) fn release(&self, txn: redb::WriteTransaction, joined: bool) -> u64 {
+    pub(crate) fn release(&self, txn: redb::WriteTransaction, tails: Tails, joined: bool) -> u64 {
         let mut state = self.state();
         state.held = false;
         state.txn = Some(txn);
+        state.tails = tails;
         if joined {
             state.members += 1;
             state.stats.commits += 1;

@@ -195,7 +195,7 @@ fn fill_page(
     Ok(Page { entries, cursor })
 }
 
-fn text(bytes: &[u8]) -> Result<String> {
+pub(crate) fn text(bytes: &[u8]) -> Result<String> {
     String::from_utf8(bytes.to_vec())
         .map_err(|_| Error::Backend("stored text is not UTF-8".to_owned()))
 }

@@ -125,12 +125,13 @@ fn indexes_follow_puts_and_deletes() {
     };
     assert_eq!(by(&txn, "by-account", "1000", "1000"), "1,2");
     assert_eq!(by(&txn, "by-date", "2026-01-01", "2026-02-28"), "1,2");
-    txn.put(&ns, &coll, "1", &doc("2026-04-01", &["2000"])).unwrap();
+    let replaced = txn.put(&ns, &coll, "1", &doc("2026-04-01", &["2000"])).unwrap();
+    assert_eq!(replaced, Some(doc("2026-01-05", &["1000", "4000"])));
     assert_eq!(by(&txn, "by-account", "1000", "1000"), "2");
     assert_eq!(by(&txn, "by-account", "2000", "2000"), "1,2");
     assert_eq!(by(&txn, "by-date", "2026-01-01", "2026-02-28"), "2");
-    assert!(txn.delete(&ns, &coll, "2").unwrap());
-    assert!(!txn.delete(&ns, &coll, "2").unwrap());
+    assert_eq!(txn.delete(&ns, &coll, "2").unwrap(), Some(doc("2026-02-01", &["1000", "2000"])));
+    assert_eq!(txn.delete(&ns, &coll, "2").unwrap(), None);
     assert_eq!(by(&txn, "by-account", "1000", "1000"), "");
     assert_eq!(by(&txn, "by-account", "0", "9"), "1,3");
 }
@@ -277,7 +278,7 @@ fn a_change_without_a_log_entry_is_refused_and_rolled_back() {
     // nothing, change nothing that needs a record.
     let mut txn = storage.write().unwrap();
     assert_eq!(txn.next_sequence(&ns, "entries").unwrap(), 1);
-    assert!(!txn.delete(&ns, &entries(), "missing").unwrap());
+    assert!(txn.delete(&ns, &entries(), "missing").unwrap().is_none());
     assert!(txn.put(&ns, &entries(), "", "{}").is_err());
     assert!(txn.put(&ns, &entries(), "k", "[1]").is_err());
     txn.commit().unwrap();
@@ -354,7 +355,7 @@ fn a_writer_that_gives_up_is_undone_alone_in_the_shared_transaction() {
     let mut txn = storage.write().unwrap();
     txn.put(&ns, &entries(), "1", &doc("2026-02-01", &["2000"])).unwrap();
     txn.insert(&ns, &entries(), "3", &doc("2026-01-03", &["4000"])).unwrap();
-    assert!(txn.delete(&ns, &entries(), "2").unwrap());
+    assert!(txn.delete(&ns, &entries(), "2").unwrap().is_some());
     assert_eq!(txn.next_sequence(&ns, "entries").unwrap(), 2);
     assert_eq!(txn.next_sequence(&ns, "other").unwrap(), 1);
     txn.catalog_put("tenant/a", b"{\"name\":\"changed\"}").unwrap();

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
-use crate::batch::{CommitStats, Shared};
+use crate::batch::{CommitStats, Shared, Tails};
 use crate::docs::{self, DOCS, INDEX, KeyRange, Page, SEQUENCES, Window};
 use crate::error::{Error, Result, backend};
 use crate::keys::{Namespace, join};
@@ -47,6 +47,8 @@ pub struct ReadTxn {
 pub struct WriteTxn {
     /// The shared transaction, until the turn ends.
     txn: Option<redb::WriteTransaction>,
+    /// The logs' last entries in it, passed on with it.
+    tails: Tails,
     shared: Arc<Shared>,
     /// The batch held other writers' changes when this turn began.
     observed: bool,
@@ -191,6 +193,9 @@ macro_rules! log_reads {
         impl $txn {
             /// The last entry of `chain` as `(seq, bytes)`, if any.
             pub fn log_last(&self, chain: &str) -> Result<Option<(u64, Vec<u8>)>> {
+                if let Some(tail) = self.remembered_tail(chain) {
+                    return Ok(Some(tail));
+                }
                 let table = self.redb().open_table(LOG).map_err(backend)?;
                 let (start, end) = (log_key(chain, 0), log_key(chain, u64::MAX));
                 let last =
@@ -250,6 +255,11 @@ impl ReadTxn {
         &self.txn
     }
 
+    /// A snapshot remembers no tails.
+    fn remembered_tail(&self, _chain: &str) -> Option<(u64, Vec<u8>)> {
+        None
+    }
+
     /// Lists kernel catalog records whose key starts with `prefix`.
     pub fn catalog_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
         let table = self.redb().open_table(CATALOG).map_err(backend)?;
@@ -274,38 +284,41 @@ impl WriteTxn {
         key: &str,
         value: &str,
     ) -> Result<()> {
-        self.write_doc(ns, collection, key, value, false)
+        self.write_doc(ns, collection, key, value, false).map(drop)
     }
 
-    /// Stores a document, replacing any previous one.
+    /// Stores a document, replacing any previous one; returns the one it
+    /// replaced, so that callers auditing the change need not read it first.
     pub fn put(
         &mut self,
         ns: &Namespace,
         collection: &CollectionDef,
         key: &str,
         value: &str,
-    ) -> Result<()> {
+    ) -> Result<Option<String>> {
         self.write_doc(ns, collection, key, value, true)
     }
 
-    /// Removes a document and its index entries; returns whether it existed.
+    /// Removes a document and its index entries; returns the document, if
+    /// it existed.
     pub fn delete(
         &mut self,
         ns: &Namespace,
         collection: &CollectionDef,
         key: &str,
-    ) -> Result<bool> {
+    ) -> Result<Option<String>> {
         self.count_write()?;
         let full = join(&ns.child(&collection.name), key.as_bytes());
         let mut docs = held(&self.txn).open_table(DOCS).map_err(backend)?;
         let old = docs.remove(full.as_slice()).map_err(backend)?.map(|v| v.value().to_vec());
-        let Some(old) = old else { return Ok(false) };
+        let Some(old) = old else { return Ok(None) };
         self.changed = true;
-        let old_index = docs::stored_index_keys(ns, collection, key, &stored_document(&old)?);
+        let old_index = old_index_keys(ns, collection, key, &old)?;
+        let removed = docs::text(&old)?;
         self.undo.push(Undo::Doc { key: full, old: Some(old) });
-        let mut index = held(&self.txn).open_table(INDEX).map_err(backend)?;
-        docs::reindex(&mut index, old_index, Vec::new(), &mut self.undo)?;
-        Ok(true)
+        drop(docs);
+        self.reindex(old_index, Vec::new())?;
+        Ok(Some(removed))
     }
 
     /// Returns the next number of a gapless sequence, starting at 1.
@@ -347,14 +360,20 @@ impl WriteTxn {
     pub fn log_append(&mut self, chain: &str, seq: u64, bytes: &[u8]) -> Result<()> {
         let key = log_key(chain, seq);
         let mut table = held(&self.txn).open_table(LOG).map_err(backend)?;
-        if table.get(key.as_slice()).map_err(backend)?.is_some() {
+        // One lookup, not two: an append that finds the position taken
+        // (never expected, as appenders read the tail first) puts the
+        // entry back before refusing.
+        let taken =
+            table.insert(key.as_slice(), bytes).map_err(backend)?.map(|v| v.value().to_vec());
+        if let Some(old) = taken {
+            table.insert(key.as_slice(), old.as_slice()).map_err(backend)?;
             return Err(Error::Conflict {
                 collection: format!("log {chain}"),
                 key: seq.to_string(),
             });
         }
-        table.insert(key.as_slice(), bytes).map_err(backend)?;
         self.undo.push(Undo::Log { key, old: None });
+        self.tails.remember(chain, seq, bytes);
         self.logged = true;
         Ok(())
     }
@@ -378,7 +397,7 @@ impl WriteTxn {
         let Some(txn) = self.txn.take() else { return Ok(Ticket::durable()) };
         let joined = !self.undo.is_empty();
         self.undo = Vec::new();
-        let batch = self.shared.release(txn, joined);
+        let batch = self.shared.release(txn, std::mem::take(&mut self.tails), joined);
         Ok(self.ticket(joined, batch))
     }
 
@@ -391,9 +410,13 @@ impl WriteTxn {
 
     fn end_undone(&mut self) -> Ticket {
         let Some(txn) = self.txn.take() else { return Ticket::durable() };
-        match undo::roll_back(&txn, std::mem::take(&mut self.undo)) {
+        let undo = std::mem::take(&mut self.undo);
+        if undo.iter().any(|change| matches!(change, Undo::Log { .. })) {
+            self.tails.forget();
+        }
+        match undo::roll_back(&txn, undo) {
             Ok(()) => {
-                let batch = self.shared.release(txn, false);
+                let batch = self.shared.release(txn, std::mem::take(&mut self.tails), false);
                 self.ticket(false, batch)
             }
             Err(err) => {
@@ -410,6 +433,7 @@ impl WriteTxn {
         Ticket { batch: wait.then(|| (Arc::clone(&self.shared), batch)) }
     }
 
+    /// Writes a document; returns the one it replaced.
     fn write_doc(
         &mut self,
         ns: &Namespace,
@@ -417,7 +441,7 @@ impl WriteTxn {
         key: &str,
         value: &str,
         replace: bool,
-    ) -> Result<()> {
+    ) -> Result<Option<String>> {
         self.count_write()?;
         check_key(key, self.limits.key_bytes_max)?;
         self.count_bytes(value.len())?;
@@ -426,26 +450,41 @@ impl WriteTxn {
         let full = join(&ns.child(&collection.name), key.as_bytes());
         let mut docs = held(&self.txn).open_table(DOCS).map_err(backend)?;
         let old = docs.get(full.as_slice()).map_err(backend)?.map(|v| v.value().to_vec());
-        let old_index = match &old {
+        let (old_index, replaced) = match &old {
             Some(_) if !replace => {
                 return Err(Error::Conflict {
                     collection: collection.name.clone(),
                     key: key.to_owned(),
                 });
             }
-            Some(old) => docs::stored_index_keys(ns, collection, key, &stored_document(old)?),
-            None => Vec::new(),
+            Some(old) => (old_index_keys(ns, collection, key, old)?, Some(docs::text(old)?)),
+            None => (Vec::new(), None),
         };
         self.changed = true;
         docs.insert(full.as_slice(), value.as_bytes()).map_err(backend)?;
         self.undo.push(Undo::Doc { key: full, old });
+        drop(docs);
+        self.reindex(old_index, new_index)?;
+        Ok(replaced)
+    }
+
+    /// Replaces a document's index entries, if its collection has any.
+    fn reindex(&mut self, old: Vec<Vec<u8>>, new: Vec<Vec<u8>>) -> Result<()> {
+        if old.is_empty() && new.is_empty() {
+            return Ok(());
+        }
         let mut index = held(&self.txn).open_table(INDEX).map_err(backend)?;
-        docs::reindex(&mut index, old_index, new_index, &mut self.undo)
+        docs::reindex(&mut index, old, new, &mut self.undo)
     }
 
     /// The shared transaction, for reads.
     fn redb(&self) -> &redb::WriteTransaction {
         held(&self.txn)
+    }
+
+    /// The last entry of `chain`, if appended to since the database opened.
+    fn remembered_tail(&self, chain: &str) -> Option<(u64, Vec<u8>)> {
+        self.tails.get(chain)
     }
 
     fn count_bytes(&mut self, n_bytes: usize) -> Result<()> {
@@ -488,6 +527,7 @@ impl Announced {
         let turn = shared.acquire()?;
         Ok(WriteTxn {
             txn: Some(turn.txn),
+            tails: turn.tails,
             shared,
             observed: turn.observed,
             undo: Vec::new(),
@@ -613,9 +653,20 @@ fn check_key(key: &str, key_bytes_max: usize) -> Result<()> {
     Ok(())
 }
 
-fn stored_document(bytes: &[u8]) -> Result<serde_json::Value> {
-    serde_json::from_slice(bytes)
-        .map_err(|err| Error::Backend(format!("stored document is not JSON: {err}")))
+/// The index entries of a stored document; it is parsed only if its
+/// collection has indexes.
+fn old_index_keys(
+    ns: &Namespace,
+    collection: &CollectionDef,
+    key: &str,
+    stored: &[u8],
+) -> Result<Vec<Vec<u8>>> {
+    if collection.indexes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let doc: serde_json::Value = serde_json::from_slice(stored)
+        .map_err(|err| Error::Backend(format!("stored document is not JSON: {err}")))?;
+    Ok(docs::stored_index_keys(ns, collection, key, &doc))
 }
 
 #[cfg(feature = "tamper")]
@@ -630,6 +681,7 @@ impl WriteTxn {
         };
         let old = old.map(|v| v.value().to_vec());
         self.undo.push(Undo::Log { key, old });
+        self.tails.forget();
         Ok(())
     }
 

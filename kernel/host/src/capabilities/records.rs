@@ -47,7 +47,8 @@ impl CallState {
 
 impl CallState {
     /// Writes a document change and its audit record in the call's
-    /// transaction: both commit, or neither.
+    /// transaction: both commit, or neither. `write` returns what the
+    /// document was before, or `None` if it changed nothing.
     fn audited(
         &mut self,
         action: &str,
@@ -57,11 +58,11 @@ impl CallState {
         write: impl FnOnce(
             &mut keel_storage::WriteTxn,
             &keel_storage::Namespace,
-        ) -> keel_storage::Result<bool>,
+        ) -> keel_storage::Result<Option<Before>>,
     ) -> HostResult<bool> {
         let ns = self.ns.clone();
         let parse = |text: &str| serde_json::from_str::<serde_json::Value>(text).ok();
-        let record = |before: Option<String>| keel_audit::Record {
+        let record = |before: Before| keel_audit::Record {
             plugin: Some(ns.plugin().to_string()),
             collection: Some(def.name.clone()),
             key: Some(key.to_owned()),
@@ -71,16 +72,16 @@ impl CallState {
         };
         let chain = keel_audit::chain_of(Some(ns.tenant()));
         let result = self.txn.writable().and_then(|txn| {
-            let before = txn.get(&ns, &def.name, key)?;
-            if !write(txn, &ns)? {
-                return Ok(false);
-            }
+            let Some(before) = write(txn, &ns)? else { return Ok(false) };
             keel_audit::append(txn, &chain, record(before))?;
             Ok(true)
         });
         self.storage(result)
     }
 }
+
+/// A document as it was before a write: absent for a new one.
+type Before = Option<String>;
 
 impl CallState {
     /// Remembers the documents of a sensitive collection that `page` returns.
@@ -125,7 +126,7 @@ impl Host for CallState {
             Err(err) => return Ok(Err(err)),
         };
         let done = self.audited("record.insert", &def, &key, Some(&value), |txn, ns| {
-            txn.insert(ns, &def, &key, &value).map(|()| true)
+            txn.insert(ns, &def, &key, &value).map(|()| Some(None))
         })?;
         Ok(done.map(drop))
     }
@@ -136,7 +137,7 @@ impl Host for CallState {
             Err(err) => return Ok(Err(err)),
         };
         let done = self.audited("record.put", &def, &key, Some(&value), |txn, ns| {
-            txn.put(ns, &def, &key, &value).map(|()| true)
+            txn.put(ns, &def, &key, &value).map(Some)
         })?;
         Ok(done.map(drop))
     }
@@ -146,7 +147,9 @@ impl Host for CallState {
             Ok(def) => def,
             Err(err) => return Ok(Err(err)),
         };
-        self.audited("record.delete", &def, &key, None, |txn, ns| txn.delete(ns, &def, &key))
+        self.audited("record.delete", &def, &key, None, |txn, ns| {
+            Ok(txn.delete(ns, &def, &key)?.map(Some))
+        })
     }
 
     fn scan(
