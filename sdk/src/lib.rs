@@ -16,6 +16,8 @@
 //!   and structured logging.
 //! - [`audit`]: business events ("journal entry 42 posted") in the tenant's
 //!   tamper-evident trail, committed with the call's changes.
+//! - [`erp`]: the domain interfaces (`keel:erp`): call the ledger or stock
+//!   another plugin provides, inside your call's transaction, or provide one.
 //!
 //! # Example
 //!
@@ -79,6 +81,7 @@ extern crate self as keel_sdk;
 
 pub mod audit;
 pub mod context;
+pub mod erp;
 mod error;
 pub mod log;
 mod plugin;

@@ -102,7 +102,9 @@ pub(crate) struct CallState {
     table: ResourceTable,
     pub(crate) plugin: Arc<Plugin>,
     pub(crate) ns: Namespace,
-    pub(crate) txn: Txn,
+    /// The call's transaction; lent to a domain interface's provider while
+    /// one runs (the caller is suspended in the host then).
+    pub(crate) txn: Option<Txn>,
     pub(crate) caller: Option<String>,
     pub(crate) request_id: RequestId,
     /// Who the audit records of this call name: the caller, or the
@@ -122,6 +124,16 @@ pub(crate) struct CallState {
     memory_exceeded: bool,
     /// Set when storage failed underneath a host call (which then trapped).
     pub(crate) storage_fault: Option<String>,
+    /// The host, for calls to domain interfaces' providers; none where
+    /// they are not available (migrations).
+    pub(crate) host: Option<crate::Host>,
+    /// How many provider calls this call is nested in.
+    pub(crate) depth: u8,
+    /// Set when a provider this call used failed so that the call must
+    /// fail: the provider, and why.
+    pub(crate) provider_failure: Option<CallError>,
+    /// The `record.read` audit records of providers this call used.
+    pub(crate) provider_reads: Vec<keel_audit::Record>,
 }
 
 impl WasiView for CallState {
@@ -155,18 +167,22 @@ impl ResourceLimiter for CallState {
 }
 
 impl CallState {
-    /// The `record.read` audit records of the sensitive documents read.
-    fn read_records(&self) -> Vec<keel_audit::Record> {
+    /// The `record.read` audit records of the sensitive documents read,
+    /// by this call and by the providers it called.
+    pub(crate) fn read_records(&self) -> Vec<keel_audit::Record> {
         let plugin = self.plugin.manifest().id.to_string();
-        self.sensitive_reads
-            .iter()
-            .map(|(collection, key)| keel_audit::Record {
-                plugin: Some(plugin.clone()),
-                collection: Some(collection.clone()),
-                key: Some(key.clone()),
-                ..self.origin.record("record.read")
-            })
-            .collect()
+        let own = self.sensitive_reads.iter().map(|(collection, key)| keel_audit::Record {
+            plugin: Some(plugin.clone()),
+            collection: Some(collection.clone()),
+            key: Some(key.clone()),
+            ..self.origin.record("record.read")
+        });
+        own.chain(self.provider_reads.iter().cloned()).collect()
+    }
+
+    /// The call's transaction.
+    pub(crate) fn txn(&self) -> keel_storage::Result<&Txn> {
+        self.txn.as_ref().ok_or_else(lent)
     }
 
     /// A call's state under `config`'s limits and clock.
@@ -184,7 +200,7 @@ impl CallState {
             table: ResourceTable::new(),
             plugin,
             ns,
-            txn,
+            txn: Some(txn),
             caller: None,
             request_id: RequestId::generated(String::new()),
             origin: keel_audit::Origin::kernel(now.seconds),
@@ -197,8 +213,33 @@ impl CallState {
             storage: None,
             memory_exceeded: false,
             storage_fault: None,
+            host: None,
+            depth: 0,
+            provider_failure: None,
+            provider_reads: Vec::new(),
         }
     }
+}
+
+/// A call's transaction (a [`CallState`]'s `txn`), to write.
+pub(crate) fn writable(txn: &mut Option<Txn>) -> keel_storage::Result<&mut keel_storage::WriteTxn> {
+    txn.as_mut().ok_or_else(lent)?.writable()
+}
+
+fn lent() -> keel_storage::Error {
+    keel_storage::Error::Backend("the call's transaction is lent to a provider".to_owned())
+}
+
+/// A store for one call in `state`, with its memory limiter and deadline.
+pub(crate) fn store(engine: &wasmtime::Engine, state: CallState) -> Store<CallState> {
+    let deadline = state.limits.call_deadline;
+    let tick = state.limits.epoch_tick;
+    let mut store = Store::new(engine, state);
+    store.limiter(|state| state);
+    let ticks = deadline.as_nanos().div_ceil(tick.as_nanos().max(1));
+    store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+    store.epoch_deadline_trap();
+    store
 }
 
 /// What to do with a successful call's transaction.
@@ -264,19 +305,13 @@ pub(crate) fn run<T>(
     check: impl FnOnce(&T) -> Result<(), CallError>,
 ) -> Settled<T> {
     let plugin = Arc::clone(&state.plugin);
-    let deadline = state.limits.call_deadline;
-    let tick = state.limits.epoch_tick;
-    let mut store = Store::new(engine, state);
-    store.limiter(|state| state);
-    let ticks = deadline.as_nanos().div_ceil(tick.as_nanos().max(1));
-    store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
-    store.epoch_deadline_trap();
+    let mut store = store(engine, state);
 
     let outcome = match plugin.pre.instantiate(&mut store) {
         Ok(instance) => body(&mut store, &instance),
         Err(err) => Err(err),
     };
-    let state = store.into_data();
+    let mut state = store.into_data();
     let plugin_id = plugin.manifest().id.to_string();
     let reads = state.read_records();
     let ended = match outcome {
@@ -289,10 +324,13 @@ pub(crate) fn run<T>(
         // plugin read: its sensitive reads are audited all the same,
         // after the call's own changes are undone.
         Ok(Err(err)) => Err((plugin_error(err), true)),
-        Err(err) => Err((classify_trap(&plugin_id, &state, &err), false)),
+        Err(err) => Err((classify_trap(&plugin_id, &mut state, &err), false)),
     };
     let (ns, storage) = (state.ns, state.storage);
-    match (ended, state.txn) {
+    let Some(txn) = state.txn else {
+        return Settled::now(Err(CallError::Storage(lent().to_string())));
+    };
+    match (ended, txn) {
         (Ok(value), Txn::Write(mut txn)) if finish == Finish::Commit => {
             if let Err(err) = append_all(&mut txn, Some(ns.tenant()), reads) {
                 return Settled { outcome: Err(err), tickets: vec![txn.roll_back()] };
@@ -375,8 +413,15 @@ fn audit_reads(
     }
 }
 
-fn classify_trap(plugin: &str, state: &CallState, err: &wasmtime::Error) -> CallError {
+pub(crate) fn classify_trap(
+    plugin: &str,
+    state: &mut CallState,
+    err: &wasmtime::Error,
+) -> CallError {
     let plugin = plugin.to_owned();
+    if let Some(failure) = state.provider_failure.take() {
+        return failure;
+    }
     if let Some(fault) = &state.storage_fault {
         return CallError::Storage(fault.clone());
     }

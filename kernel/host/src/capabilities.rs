@@ -5,6 +5,7 @@
 
 mod audit;
 mod context;
+mod domain;
 mod log;
 mod records;
 
@@ -16,6 +17,7 @@ use crate::error::HostError;
 
 impl bindings::keel::kernel::types::Host for CallState {}
 impl bindings::keel::kernel::handler::Host for CallState {}
+impl bindings::keel::erp::types::Host for CallState {}
 
 /// The `wasi:io/poll` instance as wasmtime-wasi defines it.
 const WASI_POLL: &str = "wasi:io/poll@0.2.12";

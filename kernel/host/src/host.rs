@@ -341,6 +341,17 @@ impl Host {
         plugins
     }
 
+    /// The enabled plugin that provides the domain `interface` (such as
+    /// `keel:erp/ledger@0.1.0`) to `tenant`: the only one that provides it.
+    /// None if no enabled plugin does, or several do.
+    pub fn provider(&self, tenant: &TenantId, interface: &str) -> Option<Arc<Plugin>> {
+        let enabled = self.inner.enabled.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut providers =
+            enabled.get(tenant)?.values().filter(|plugin| plugin.manifest().provides(interface));
+        let only = providers.next()?;
+        providers.next().is_none().then(|| Arc::clone(only))
+    }
+
     /// The package `tenant` has enabled for `plugin`, if any.
     pub fn enabled(&self, tenant: &TenantId, plugin: &PluginId) -> Option<Arc<Plugin>> {
         let enabled = self.inner.enabled.read().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -437,6 +448,7 @@ impl Host {
         state.request_id = invocation.request_id.clone();
         state.storage = Some(Arc::clone(&inner.storage));
         state.permissions = invocation.permissions.clone();
+        state.host = Some(self.clone());
         let request = invocation.wit_request();
         call::run(
             &inner.engine,

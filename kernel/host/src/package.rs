@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::Linker;
 
 use crate::bindings::PluginPre;
+use crate::bindings::providers::exports::keel::erp::{directory, ledger, stock};
 use crate::call::CallState;
 use crate::error::LoadError;
 
@@ -21,6 +22,16 @@ pub struct Plugin {
     imports: Vec<String>,
     exports: Vec<String>,
     pub(crate) pre: PluginPre<CallState>,
+    /// The domain interfaces its manifest says it provides, found once.
+    pub(crate) provides: Provides,
+}
+
+/// Where a provider's domain interfaces are among its exports.
+#[derive(Default)]
+pub(crate) struct Provides {
+    pub(crate) ledger: Option<ledger::GuestIndices>,
+    pub(crate) stock: Option<stock::GuestIndices>,
+    pub(crate) directory: Option<directory::GuestIndices>,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -103,7 +114,54 @@ pub(crate) fn load(
         linker.instantiate_pre(&component).map_err(|err| LoadError::World(format!("{err:#}")))?;
     let pre = PluginPre::new(instance_pre).map_err(|err| LoadError::World(format!("{err:#}")))?;
     let ty = component.component_type();
-    let imports = ty.imports(engine).map(|(name, _)| name.to_owned()).collect();
+    let imports: Vec<String> = ty.imports(engine).map(|(name, _)| name.to_owned()).collect();
     let exports = ty.exports(engine).map(|(name, _)| name.to_owned()).collect();
-    Ok(Arc::new(Plugin { manifest, digest, imports, exports, pre }))
+    // A module may call only the domain interfaces its manifest requires,
+    // so that an administrator sees them before enabling it.
+    if let Some(undeclared) = imports
+        .iter()
+        .find(|name| name.starts_with("keel:erp/") && !name.starts_with("keel:erp/types@"))
+        .filter(|name| !manifest.requires(name))
+    {
+        return Err(LoadError::World(format!(
+            "the component imports {undeclared} but its manifest does not list it under `requires`"
+        )));
+    }
+    let provides = provided(&manifest, pre.instance_pre())?;
+    Ok(Arc::new(Plugin { manifest, digest, imports, exports, pre, provides }))
+}
+
+/// Finds the exports of each domain interface `manifest` says it provides.
+fn provided(
+    manifest: &Manifest,
+    pre: &wasmtime::component::InstancePre<CallState>,
+) -> Result<Provides, LoadError> {
+    let missing = |interface: &str, err: wasmtime::Error| {
+        LoadError::World(format!(
+            "the manifest says it provides {interface} but the component does not export it: {err:#}"
+        ))
+    };
+    let mut provides = Provides::default();
+    for interface in &manifest.provides {
+        match interface.as_str() {
+            "keel:erp/ledger@0.1.0" => {
+                provides.ledger =
+                    Some(ledger::GuestIndices::new(pre).map_err(|e| missing(interface, e))?);
+            }
+            "keel:erp/stock@0.1.0" => {
+                provides.stock =
+                    Some(stock::GuestIndices::new(pre).map_err(|e| missing(interface, e))?);
+            }
+            "keel:erp/directory@0.1.0" => {
+                provides.directory =
+                    Some(directory::GuestIndices::new(pre).map_err(|e| missing(interface, e))?);
+            }
+            other => {
+                return Err(LoadError::World(format!(
+                    "this host cannot call {other} on providers"
+                )));
+            }
+        }
+    }
+    Ok(provides)
 }

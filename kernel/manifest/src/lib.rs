@@ -8,8 +8,8 @@ mod manifest;
 mod path;
 
 pub use manifest::{
-    CreatorRule, MANIFEST_BYTES_MAX, Manifest, ManifestError, Method, Operation, Permission, Role,
-    WORLD,
+    CreatorRule, DOMAIN_INTERFACES, MANIFEST_BYTES_MAX, Manifest, ManifestError, Method, Operation,
+    Permission, Role, WORLD,
 };
 pub use path::{PathPattern, Route, RouteError};
 

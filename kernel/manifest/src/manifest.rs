@@ -10,6 +10,11 @@ use crate::path::PathPattern;
 /// The plugin world this kernel hosts; a manifest must target it.
 pub const WORLD: &str = "keel:kernel/plugin@0.3.0";
 
+/// The domain interfaces a plugin may provide to others or require from
+/// them (`keel:erp`, in `wit/erp/`).
+pub const DOMAIN_INTERFACES: [&str; 3] =
+    ["keel:erp/ledger@0.1.0", "keel:erp/stock@0.1.0", "keel:erp/directory@0.1.0"];
+
 /// Bounds on what a manifest may declare.
 const OPERATIONS_MAX: usize = 256;
 const COLLECTIONS_MAX: usize = 64;
@@ -179,6 +184,14 @@ pub struct Manifest {
     /// HTTP operations the plugin serves.
     #[serde(default)]
     pub operations: Vec<Operation>,
+    /// Domain interfaces the plugin exports for other plugins, such as
+    /// `keel:erp/ledger@0.1.0`.
+    #[serde(default)]
+    pub provides: Vec<String>,
+    /// Domain interfaces the plugin calls; each tenant that enables it must
+    /// have chosen a provider for every one.
+    #[serde(default)]
+    pub requires: Vec<String>,
 }
 
 impl Manifest {
@@ -227,7 +240,39 @@ impl Manifest {
         }
         let permissions = self.validate_permissions().map_err(rule)?;
         self.validate_collections().map_err(rule)?;
-        self.validate_operations(&permissions).map_err(rule)
+        self.validate_operations(&permissions).map_err(rule)?;
+        self.validate_interfaces().map_err(rule)
+    }
+
+    /// Whether the plugin declares that it requires `interface`.
+    pub fn requires(&self, interface: &str) -> bool {
+        self.requires.iter().any(|i| i == interface)
+    }
+
+    /// Whether the plugin declares that it provides `interface`.
+    pub fn provides(&self, interface: &str) -> bool {
+        self.provides.iter().any(|i| i == interface)
+    }
+
+    fn validate_interfaces(&self) -> Result<(), String> {
+        for (what, list) in [("provides", &self.provides), ("requires", &self.requires)] {
+            let mut seen = HashSet::new();
+            for interface in list {
+                if !DOMAIN_INTERFACES.contains(&interface.as_str()) {
+                    return Err(format!(
+                        "{what} unknown interface {interface:?}; this kernel knows {}",
+                        DOMAIN_INTERFACES.join(", ")
+                    ));
+                }
+                if !seen.insert(interface) {
+                    return Err(format!("{what} lists {interface:?} twice"));
+                }
+            }
+        }
+        if let Some(both) = self.provides.iter().find(|i| self.requires(i)) {
+            return Err(format!("provides and requires {both:?}: a plugin cannot call itself"));
+        }
+        Ok(())
     }
 
     fn validate_permissions(&self) -> Result<HashSet<&str>, String> {

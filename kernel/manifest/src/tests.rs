@@ -78,6 +78,33 @@ fn unknown_routes_and_methods_are_told_apart() {
 }
 
 #[test]
+fn domain_interfaces_are_declared_from_the_known_list() {
+    let world = "world = \"keel:kernel/plugin@0.3.0\"";
+    let m = Manifest::parse(&with(
+        world,
+        &format!(
+            "{world}\nprovides = [\"keel:erp/stock@0.1.0\"]\nrequires = [\"keel:erp/ledger@0.1.0\"]"
+        ),
+    ))
+    .unwrap();
+    assert!(m.provides("keel:erp/stock@0.1.0") && !m.provides("keel:erp/ledger@0.1.0"));
+    assert!(m.requires("keel:erp/ledger@0.1.0") && !m.requires("keel:erp/stock@0.1.0"));
+    let bad = [
+        ("requires = [\"keel:erp/ledger@0.2.0\"]", "unknown interface"),
+        ("provides = [\"ledger\"]", "unknown interface"),
+        ("requires = [\"keel:erp/stock@0.1.0\", \"keel:erp/stock@0.1.0\"]", "twice"),
+        (
+            "provides = [\"keel:erp/stock@0.1.0\"]\nrequires = [\"keel:erp/stock@0.1.0\"]",
+            "cannot call itself",
+        ),
+    ];
+    for (declared, reason) in bad {
+        let err = Manifest::parse(&with(world, &format!("{world}\n{declared}"))).unwrap_err();
+        assert!(err.to_string().contains(reason), "{declared}: {err}");
+    }
+}
+
+#[test]
 fn bad_manifests_are_rejected_with_a_reason() {
     let cases = [
         (with("world = \"keel:kernel/plugin@0.3.0\"", "world = \"other\""), "targets world"),

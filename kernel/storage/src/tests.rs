@@ -413,3 +413,36 @@ fn a_batch_waits_for_an_announced_writer_and_commits_both_with_one_sync() {
     commit_logged(txn);
     assert_eq!(storage.commit_stats(), CommitStats { commits: 3, syncs: 2 });
 }
+
+#[test]
+fn rolling_back_to_a_savepoint_undoes_only_what_came_after_it() {
+    let (_dir, storage) = open();
+    let ns = ns("demo", "procurement");
+    let other = self::ns("demo", "finance");
+    let mut txn = storage.write().unwrap();
+    txn.insert(&ns, &entries(), "kept", &doc("2026-01-01", &["1000"])).unwrap();
+    txn.log_append("test", 1, b"{}").unwrap();
+    let savepoint = txn.savepoint();
+    txn.insert(&other, &entries(), "undone", &doc("2026-01-02", &["2000"])).unwrap();
+    assert_eq!(txn.next_sequence(&other, "entries").unwrap(), 1);
+    txn.log_append("test", 2, b"{}").unwrap();
+    txn.roll_back_to(savepoint).unwrap();
+    assert!(txn.get(&ns, "entries", "kept").unwrap().is_some());
+    assert!(txn.get(&other, "entries", "undone").unwrap().is_none());
+    assert_eq!(txn.log_last("test").unwrap().map(|(seq, _)| seq), Some(1), "the tail forgotten");
+    assert_eq!(txn.next_sequence(&other, "entries").unwrap(), 1, "the number given back");
+    txn.commit().unwrap();
+    let read = storage.read().unwrap();
+    assert!(read.get(&ns, "entries", "kept").unwrap().is_some());
+    assert!(read.get(&other, "entries", "undone").unwrap().is_none());
+
+    // Undoing everything since the start leaves nothing to audit.
+    let mut txn = storage.write().unwrap();
+    let start = txn.savepoint();
+    txn.put(&ns, &entries(), "kept", "{}").unwrap();
+    txn.roll_back_to(start).unwrap();
+    txn.commit().unwrap();
+    assert!(
+        storage.read().unwrap().get(&ns, "entries", "kept").unwrap().is_some_and(|d| d != "{}")
+    );
+}

@@ -61,6 +61,9 @@ pub struct WriteTxn {
     changed: bool,
     /// Something was appended to a log.
     logged: bool,
+    /// Rolling back to a savepoint failed: the turn can only be abandoned,
+    /// and the shared transaction with it.
+    broken: Option<Error>,
 }
 
 /// Either kind of transaction, for code that serves both reads and writes.
@@ -391,6 +394,10 @@ impl WriteTxn {
     /// them to be durable: the next writer may go on at once. Answer the
     /// caller only after [`Ticket::wait`]. Refused like [`WriteTxn::commit`].
     pub fn finish(mut self) -> Result<Ticket> {
+        if let Some(err) = self.broken.take() {
+            let _ = self.end_undone();
+            return Err(err);
+        }
         if self.changed && !self.logged {
             return Err(Error::Unaudited);
         }
@@ -399,6 +406,33 @@ impl WriteTxn {
         self.undo = Vec::new();
         let batch = self.shared.release(txn, std::mem::take(&mut self.tails), joined);
         Ok(self.ticket(joined, batch))
+    }
+
+    /// A point in this turn to roll back to with
+    /// [`WriteTxn::roll_back_to`]: what a nested call (a domain interface's
+    /// provider) changed is undone alone if it fails.
+    pub fn savepoint(&self) -> Savepoint {
+        Savepoint(self.undo.len())
+    }
+
+    /// Undoes every change made since `savepoint`, newest first; the
+    /// changes before it stay.
+    pub fn roll_back_to(&mut self, savepoint: Savepoint) -> Result<()> {
+        if savepoint.0 >= self.undo.len() {
+            return Ok(());
+        }
+        let undone = self.undo.split_off(savepoint.0);
+        if undone.iter().any(|change| matches!(change, Undo::Log { .. })) {
+            self.tails.forget();
+        }
+        if let Err(err) = undo::roll_back(held(&self.txn), undone) {
+            self.broken = Some(Error::Backend(err.to_string()));
+            return Err(err);
+        }
+        self.changed =
+            self.undo.iter().any(|c| matches!(c, Undo::Doc { .. } | Undo::Catalog { .. }));
+        self.logged = self.undo.iter().any(|c| matches!(c, Undo::Log { .. }));
+        Ok(())
     }
 
     /// Ends this writer's turn undoing its changes, without waiting: as
@@ -413,6 +447,10 @@ impl WriteTxn {
         let undo = std::mem::take(&mut self.undo);
         if undo.iter().any(|change| matches!(change, Undo::Log { .. })) {
             self.tails.forget();
+        }
+        if let Some(err) = self.broken.take() {
+            self.shared.poison(txn, &err);
+            return Ticket::durable();
         }
         match undo::roll_back(&txn, undo) {
             Ok(()) => {
@@ -510,6 +548,10 @@ impl WriteTxn {
     }
 }
 
+/// A point in a writer's turn; see [`WriteTxn::savepoint`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Savepoint(usize);
+
 /// A writer that will begin its turn soon; see [`Storage::announce`].
 /// Dropped unused, it takes the announcement back.
 pub struct Announced {
@@ -536,6 +578,7 @@ impl Announced {
             n_bytes_written: 0,
             changed: false,
             logged: false,
+            broken: None,
         })
     }
 }

@@ -3,11 +3,13 @@
 //! - [`ledger`]: the business rules, pure and natively unit-tested.
 //! - `books`: how accounts, entries and running totals are stored.
 //! - `api`: one handler per manifest operation.
+//! - `provide`: `keel:erp/ledger`, the ledger other plugins post to.
 #![deny(clippy::float_arithmetic)]
 
 mod api;
 mod books;
 pub mod ledger;
+mod provide;
 
 use keel_sdk::{Error, Plugin, Request, Response, Result};
 

@@ -567,7 +567,7 @@ fn sample_admin_path(path: &str, tenant: &str) -> String {
     path.replace("{tenant}", tenant)
         .replace("{user}", "alice")
         .replace("{plugin}", "finance")
-        .replace("{version}", "0.1.0")
+        .replace("{version}", "0.2.0")
         .replace("{id}", "nope")
         .replace("{role}", "clerk")
         .replace("{rule}", "rule")

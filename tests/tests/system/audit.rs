@@ -78,7 +78,7 @@ async fn plugin_lifecycle_is_audited_and_auditors_may_read_the_trail() {
         trail.iter().map(|e| e["record"]["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["plugin.enable", "plugin.disable"]);
     assert_eq!(trail[0]["record"]["actor"], "admin");
-    assert_eq!(trail[0]["record"]["detail"], "from nothing to 0.1.0");
+    assert_eq!(trail[0]["record"]["detail"], "from nothing to 0.2.0");
 
     let auditor = k.user_with_roles("audrey", "demo", &["auditor"]).await;
     k.send_as(Some(&auditor), "GET", "/admin/tenants/demo/audit/verify", None).await.expect(200);

@@ -3,6 +3,7 @@
 
 mod access;
 mod audit;
+mod domain;
 mod finance;
 mod gateway;
 mod lifecycle;

@@ -81,7 +81,8 @@ impl Host for CallState {
             ..self.origin.record("")
         };
         let chain = keel_audit::chain_of(Some(self.ns.tenant()));
-        let result = self.txn.writable().and_then(|txn| keel_audit::append(txn, &chain, record));
+        let result = crate::call::writable(&mut self.txn)
+            .and_then(|txn| keel_audit::append(txn, &chain, record));
         let appended = self.storage(result)?;
         if appended.is_ok() {
             self.n_audit_events += 1;

@@ -71,7 +71,7 @@ impl CallState {
             ..self.origin.record(action)
         };
         let chain = keel_audit::chain_of(Some(ns.tenant()));
-        let result = self.txn.writable().and_then(|txn| {
+        let result = crate::call::writable(&mut self.txn).and_then(|txn| {
             let Some(before) = write(txn, &ns)? else { return Ok(false) };
             keel_audit::append(txn, &chain, record(before))?;
             Ok(true)
@@ -112,7 +112,7 @@ impl Host for CallState {
             Ok(def) => def,
             Err(err) => return Ok(Err(err)),
         };
-        let result = self.txn.get(&self.ns, &collection, &key);
+        let result = self.txn().and_then(|txn| txn.get(&self.ns, &collection, &key));
         let found = self.storage(result)?;
         if def.sensitive && matches!(found, Ok(Some(_))) {
             self.sensitive_reads.insert((collection, key));
@@ -163,8 +163,9 @@ impl Host for CallState {
             Ok(def) => def,
             Err(err) => return Ok(Err(err)),
         };
-        let result =
-            self.txn.scan(&self.ns, &collection, &range(key_range), cursor.as_deref(), limit);
+        let result = self.txn().and_then(|txn| {
+            txn.scan(&self.ns, &collection, &range(key_range), cursor.as_deref(), limit)
+        });
         let found = self.storage(result.map(page))?;
         Ok(found.map(|page| self.note_reads(&def, page)))
     }
@@ -186,14 +187,9 @@ impl Host for CallState {
                 "index {index:?} is not declared on collection {collection:?}"
             ))));
         }
-        let result = self.txn.lookup(
-            &self.ns,
-            &collection,
-            &index,
-            &range(key_range),
-            cursor.as_deref(),
-            limit,
-        );
+        let result = self.txn().and_then(|txn| {
+            txn.lookup(&self.ns, &collection, &index, &range(key_range), cursor.as_deref(), limit)
+        });
         let found = self.storage(result.map(page))?;
         Ok(found.map(|page| self.note_reads(&def, page)))
     }
@@ -202,7 +198,8 @@ impl Host for CallState {
         if let Err(err) = check_name("sequence name", &name) {
             return Ok(Err(WitError::Invalid(err.to_string())));
         }
-        let result = self.txn.writable().and_then(|txn| txn.next_sequence(&self.ns, &name));
+        let result =
+            crate::call::writable(&mut self.txn).and_then(|txn| txn.next_sequence(&self.ns, &name));
         self.storage(result)
     }
 }

@@ -14,7 +14,14 @@ const FILTER_PAGES_MAX: u32 = 20;
 /// `POST /entries`: validates, numbers and stores an entry and adds it to
 /// the running totals, all in the call's one transaction.
 pub(crate) fn post(request: &Request) -> Result<Response> {
-    let checked = request.json::<NewEntry>()?.check()?;
+    Response::created(&post_entry(request.json::<NewEntry>()?)?)
+}
+
+/// Validates, numbers and stores `new`, adds it to the running totals and
+/// records `entry.posted`: for `POST /entries` and for other plugins
+/// posting through `keel:erp/ledger`.
+pub(crate) fn post_entry(new: NewEntry) -> Result<Entry> {
+    let checked = new.check()?;
     let mut chart = HashMap::new();
     for code in checked.account_codes() {
         if let Some(account) = ACCOUNTS.get(&code)? {
@@ -50,7 +57,7 @@ pub(crate) fn post(request: &Request) -> Result<Response> {
         key: Some(&key),
         detail: &detail,
     })?;
-    Response::created(&entry)
+    Ok(entry)
 }
 
 /// `GET /entries/{number}`

@@ -1,0 +1,99 @@
+//! A consumer of `keel:erp/ledger`: each operation posts an entry through
+//! the tenant's ledger provider, then keeps a note of what happened in its
+//! own `posted` collection.
+
+use keel_sdk::erp::{self, JournalEntry, Line};
+use keel_sdk::{Collection, Error, Plugin, Range, Request, Response, Result};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+const POSTED: Collection<Value> = Collection::new("posted");
+
+#[derive(Deserialize)]
+struct Body {
+    date: String,
+    memo: String,
+    lines: Vec<BodyLine>,
+}
+
+#[derive(Deserialize)]
+struct BodyLine {
+    account: String,
+    debit: Option<String>,
+    credit: Option<String>,
+}
+
+fn entry(body: Body) -> JournalEntry {
+    JournalEntry {
+        date: body.date,
+        memo: body.memo,
+        reference: "ledger-client".to_owned(),
+        lines: body
+            .lines
+            .into_iter()
+            .map(|l| Line { account: l.account, debit: l.debit, credit: l.credit })
+            .collect(),
+    }
+}
+
+/// Posts the request's entry and notes the result under `key`.
+fn post_and_note(request: &Request, key: &str) -> Result<Value> {
+    let number = erp::ledger::post(&entry(request.json()?))?;
+    let note = json!({ "number": number });
+    POSTED.put(key, &note)?;
+    Ok(note)
+}
+
+struct LedgerClient;
+
+impl Plugin for LedgerClient {
+    fn handle(operation: &str, request: Request) -> Result<Response> {
+        match operation {
+            "post" => Response::created(&post_and_note(&request, "last")?),
+            "post-then-fail" => {
+                post_and_note(&request, "failed")?;
+                Err(Error::invalid("the consumer failed after the provider posted"))
+            }
+            "post-ignoring-refusal" => {
+                let outcome = match erp::ledger::post(&entry(request.json()?)) {
+                    Ok(number) => json!({ "number": number }),
+                    Err(err) => json!({ "refused": err.to_string() }),
+                };
+                POSTED.put("ignored", &outcome)?;
+                Response::created(&outcome)
+            }
+            "post-in-a-read" => {
+                let line = |debit: Option<&str>, credit: Option<&str>, account: &str| BodyLine {
+                    account: account.to_owned(),
+                    debit: debit.map(str::to_owned),
+                    credit: credit.map(str::to_owned),
+                };
+                let body = Body {
+                    date: "2026-01-01".to_owned(),
+                    memo: "in a read".to_owned(),
+                    lines: vec![line(Some("1.00"), None, "1100"), line(None, Some("1.00"), "3000")],
+                };
+                erp::ledger::post(&entry(body))?;
+                Response::ok(&json!({}))
+            }
+            "balance" => {
+                let balance = erp::ledger::balance(request.param("code")?, request.query("as_of"))?;
+                Response::ok(&json!({
+                    "account": balance.account,
+                    "currency": balance.currency,
+                    "debit": balance.debit,
+                    "credit": balance.credit,
+                    "balance": balance.balance,
+                }))
+            }
+            "notes" => {
+                let page = POSTED.scan(&Range::all(), None, 100)?;
+                let notes: serde_json::Map<String, Value> = page.items.into_iter().collect();
+                Response::ok(&Value::Object(notes))
+            }
+            other => Err(Error::unknown_operation(other)),
+        }
+    }
+}
+
+keel_sdk::export_plugin!(LedgerClient);

@@ -1,0 +1,53 @@
+//! A ledger provider that writes a document for every entry it is given,
+//! then does what the entry's memo says: `refuse` returns an error, `trap`
+//! traps, anything else succeeds with the next number.
+
+use keel_sdk::erp::{self, LedgerProvider};
+use keel_sdk::{Collection, Error, Plugin, Range, Request, Response, Result, next_sequence};
+use serde_json::{Value, json};
+
+const WRITTEN: Collection<Value> = Collection::new("written");
+
+struct Rogue;
+
+impl Plugin for Rogue {
+    fn handle(operation: &str, _request: Request) -> Result<Response> {
+        match operation {
+            "written" => {
+                let page = WRITTEN.scan(&Range::all(), None, 100)?;
+                let keys: Vec<String> = page.items.into_iter().map(|(key, _)| key).collect();
+                Response::ok(&json!({ "written": keys }))
+            }
+            other => Err(Error::unknown_operation(other)),
+        }
+    }
+}
+
+impl LedgerProvider for Rogue {
+    fn post(entry: erp::JournalEntry) -> Result<u64> {
+        let number = next_sequence("entries")?;
+        WRITTEN.insert(&format!("{number:06}-{}", entry.memo), &json!({ "memo": entry.memo }))?;
+        match entry.memo.as_str() {
+            "refuse" => Err(Error::invalid("refused after writing")),
+            "trap" => panic!("trapped after writing"),
+            _ => Ok(number),
+        }
+    }
+
+    fn balance(account: String, _as_of: Option<String>) -> Result<erp::AccountBalance> {
+        Ok(erp::AccountBalance {
+            account,
+            currency: "EUR".to_owned(),
+            debit: "0".to_owned(),
+            credit: "0".to_owned(),
+            balance: "0".to_owned(),
+        })
+    }
+
+    fn ensure_account(_account: erp::Account) -> Result<()> {
+        Ok(())
+    }
+}
+
+keel_sdk::export_plugin!(Rogue);
+keel_sdk::export_ledger!(Rogue);

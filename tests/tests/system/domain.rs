@@ -1,0 +1,142 @@
+//! Domain interfaces (`keel:erp`): one plugin calling another through the
+//! kernel, inside the caller's transaction.
+
+use keel_tests::{Setup, TestKernel};
+use serde_json::{Value, json};
+
+const CLIENT: &str = "/api/demo/ledger-client";
+
+fn entry(memo: &str, amount: &str) -> Value {
+    json!({
+        "date": "2026-03-01",
+        "memo": memo,
+        "lines": [
+            { "account": "1100", "debit": amount },
+            { "account": "3000", "credit": amount },
+        ],
+    })
+}
+
+async fn audit(k: &TestKernel, tenant: &str) -> Vec<Value> {
+    let reply = k.get(&format!("/admin/tenants/{tenant}/audit?limit=1000")).await;
+    reply.expect(200)["entries"].as_array().unwrap().clone()
+}
+
+async fn journal(k: &TestKernel) -> Vec<Value> {
+    k.get("/api/demo/finance/entries").await.expect(200)["entries"].as_array().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_posts_through_the_ledger_provider_in_its_own_transaction() {
+    let k = TestKernel::start(Setup::new(&["finance", "ledger-client"])).await;
+    k.post("/api/demo/finance/chart-templates/starter", json!({ "currency": "EUR" }))
+        .await
+        .expect(201);
+
+    // Posted by the provider, in the provider's own books.
+    let posted = k.post(&format!("{CLIENT}/post"), entry("through the client", "250.00")).await;
+    let request_id = posted.request_id.clone().unwrap();
+    assert_eq!(posted.expect(201)["number"], 1);
+    let journal = journal(&k).await;
+    assert_eq!(journal.len(), 1);
+    assert_eq!(journal[0]["memo"], "through the client");
+    assert_eq!(journal[0]["reference"], "ledger-client");
+    let balance = k.get(&format!("{CLIENT}/balance/1100")).await;
+    assert_eq!(balance.expect(200)["balance"], "250.00", "read through the provider in a GET");
+
+    // One request: the provider's writes, the mediated call, the consumer's write.
+    let trail = audit(&k, "demo").await;
+    let call: Vec<(String, String)> = trail
+        .iter()
+        .filter(|e| e["record"]["request_id"].as_str() == Some(&request_id))
+        .map(|e| {
+            let record = &e["record"];
+            let plugin = record["plugin"].as_str().unwrap_or_default();
+            (
+                format!("{plugin} {}", record["action"].as_str().unwrap()),
+                record["actor"].to_string(),
+            )
+        })
+        .collect();
+    let actions: Vec<&str> = call.iter().map(|(action, _)| action.as_str()).collect();
+    assert!(actions.contains(&"finance record.insert"), "{actions:?}");
+    assert!(actions.contains(&"finance finance.entry.posted"), "{actions:?}");
+    assert!(actions.contains(&"ledger-client interface.call"), "{actions:?}");
+    assert_eq!(actions.last(), Some(&"ledger-client record.put"), "{actions:?}");
+    assert!(call.iter().all(|(_, actor)| actor == "\"admin\""), "{call:?}");
+    let mediated = trail.iter().find(|e| e["record"]["action"] == "interface.call").unwrap();
+    assert_eq!(
+        mediated["record"]["detail"],
+        "keel:erp/ledger@0.1.0 post, provided by finance 0.2.0"
+    );
+
+    // The consumer fails after the provider posted: neither is kept, and
+    // the journal number is not used up.
+    k.post(&format!("{CLIENT}/post-then-fail"), entry("kept by nobody", "10.00"))
+        .await
+        .expect_problem(422, "invalid");
+    assert_eq!(self::journal(&k).await.len(), 1);
+    let notes = k.get(&format!("{CLIENT}/notes")).await;
+    assert!(notes.expect(200).get("failed").is_none());
+
+    // The provider refuses (an unbalanced entry): the consumer sees why.
+    let unbalanced = json!({
+        "date": "2026-03-02", "memo": "unbalanced",
+        "lines": [{ "account": "1100", "debit": "5.00" }, { "account": "3000", "credit": "4.00" }],
+    });
+    let refused = k.post(&format!("{CLIENT}/post"), unbalanced).await;
+    assert!(refused.expect_problem(422, "invalid").contains("balance"));
+    assert_eq!(
+        k.post(&format!("{CLIENT}/post"), entry("second", "1.00")).await.expect(201)["number"],
+        2
+    );
+
+    // A read-only call cannot write through a provider either.
+    k.get(&format!("{CLIENT}/post-in-a-read")).await.expect_problem(403, "denied");
+    assert_eq!(self::journal(&k).await.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_that_refuses_is_undone_alone_and_one_that_traps_fails_the_whole_call() {
+    let mut setup = Setup::new(&["ledger-rogue", "ledger-client"]);
+    setup.tenants = vec!["demo"];
+    let k = TestKernel::start(setup).await;
+    let written = async |k: &TestKernel| {
+        k.get("/api/demo/ledger-rogue/written").await.expect(200)["written"].clone()
+    };
+
+    k.post(&format!("{CLIENT}/post"), entry("fine", "1.00")).await.expect(201);
+    assert_eq!(written(&k).await, json!(["000001-fine"]));
+
+    // Refused after writing: its write is undone, the consumer's stays.
+    let ignored = k.post(&format!("{CLIENT}/post-ignoring-refusal"), entry("refuse", "1.00")).await;
+    assert!(ignored.expect(201)["refused"].as_str().unwrap().contains("refused after writing"));
+    assert_eq!(written(&k).await, json!(["000001-fine"]), "the provider's write undone");
+    let notes = k.get(&format!("{CLIENT}/notes")).await;
+    let kept = notes.expect(200)["ignored"].clone();
+    assert!(kept["refused"].is_string(), "the consumer's write kept: {kept}");
+
+    // Refused, and the consumer returns the error: nothing is kept.
+    k.post(&format!("{CLIENT}/post"), entry("refuse", "1.00")).await.expect_problem(422, "invalid");
+
+    // A trap in the provider fails the consumer's whole call, even one
+    // that would have carried on past an error.
+    let trapped = k.post(&format!("{CLIENT}/post-ignoring-refusal"), entry("trap", "1.00")).await;
+    let detail = trapped.expect_problem(500, "plugin-trapped");
+    assert!(detail.contains("ledger-rogue"), "{detail}");
+    assert_eq!(written(&k).await, json!(["000001-fine"]));
+    let notes = k.get(&format!("{CLIENT}/notes")).await;
+    assert_eq!(notes.expect(200)["ignored"], kept, "the consumer's write undone with the call");
+
+    // The sequence number the refused and trapped calls took was given back.
+    k.post(&format!("{CLIENT}/post"), entry("again", "1.00")).await.expect(201);
+    assert_eq!(written(&k).await, json!(["000001-fine", "000002-again"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_provider_a_consumer_is_told_so() {
+    let k = TestKernel::start(Setup::new(&["ledger-client"])).await;
+    let refused = k.post(&format!("{CLIENT}/post"), entry("nowhere", "1.00")).await;
+    let detail = refused.expect_problem(409, "conflict");
+    assert!(detail.contains("no provider of keel:erp/ledger@0.1.0"), "{detail}");
+}
