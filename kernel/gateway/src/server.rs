@@ -100,6 +100,10 @@ fn router(platform: Platform, options: Options) -> Router {
             "/admin/tenants/{tenant}/plugins/{plugin}",
             put(crate::admin::enable_plugin).delete(crate::admin::disable_plugin),
         )
+        .route(
+            "/admin/tenants/{tenant}/providers",
+            get(crate::admin::providers).put(crate::admin::choose_provider),
+        )
         .route("/admin/audit", get(crate::admin::platform_audit))
         .route("/admin/audit/verify", get(crate::admin::platform_audit_verify))
         .route("/admin/tenants/{tenant}/audit", get(crate::admin::audit))

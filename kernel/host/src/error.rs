@@ -148,6 +148,35 @@ pub enum EnableError {
         /// The version recorded as enabled.
         enabled: String,
     },
+    /// The plugin requires a domain interface the tenant has no provider of.
+    #[error(
+        "plugin {plugin} requires {interface}, which no plugin enabled for tenant {tenant} provides; enable a provider of it first"
+    )]
+    MissingProvider {
+        /// The plugin id.
+        plugin: String,
+        /// The tenant.
+        tenant: String,
+        /// The interface.
+        interface: String,
+    },
+    /// The plugin provides a domain interface that enabled plugins use.
+    #[error(
+        "plugin {plugin} provides {interface} to {consumer} in tenant {tenant}; choose another provider or disable {consumer} first"
+    )]
+    InUse {
+        /// The plugin id.
+        plugin: String,
+        /// The tenant.
+        tenant: String,
+        /// The interface.
+        interface: String,
+        /// A plugin that requires it.
+        consumer: String,
+    },
+    /// Storage failed; nothing changed.
+    #[error("storage failed: {0}")]
+    Storage(String),
     /// The plugin's `migrate` failed; nothing changed.
     #[error("migration of plugin {plugin} failed: {source}")]
     Migrate {
@@ -156,4 +185,32 @@ pub enum EnableError {
         /// The failure.
         source: Box<CallError>,
     },
+}
+
+/// Why a tenant's provider of a domain interface could not be chosen.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChooseError {
+    /// Not one of the domain interfaces this kernel knows.
+    #[error("unknown interface {0:?}; this kernel knows {known}", known = keel_manifest::DOMAIN_INTERFACES.join(", "))]
+    UnknownInterface(String),
+    /// The plugin is not enabled for the tenant.
+    #[error("plugin {plugin} is not enabled for tenant {tenant}; enable it first")]
+    NotEnabled {
+        /// The plugin id.
+        plugin: String,
+        /// The tenant.
+        tenant: String,
+    },
+    /// The plugin's manifest does not provide the interface.
+    #[error("plugin {plugin} does not provide {interface}")]
+    DoesNotProvide {
+        /// The plugin id.
+        plugin: String,
+        /// The interface.
+        interface: String,
+    },
+    /// Storage failed; nothing changed.
+    #[error("storage failed: {0}")]
+    Storage(String),
 }

@@ -51,6 +51,8 @@ pub(crate) struct Inner {
     packages: RwLock<HashMap<PluginId, BTreeMap<Version, Arc<Plugin>>>>,
     /// Which package each tenant has enabled, by plugin id.
     pub(crate) enabled: RwLock<HashMap<TenantId, HashMap<PluginId, Arc<Plugin>>>>,
+    /// Which plugin each tenant chose to provide each domain interface.
+    pub(crate) providers: RwLock<HashMap<TenantId, HashMap<String, PluginId>>>,
     /// Runs the calls that may write.
     writer: crate::writer::Writer,
 }
@@ -85,6 +87,7 @@ impl Host {
             config,
             packages: RwLock::default(),
             enabled: RwLock::default(),
+            providers: RwLock::default(),
             writer: crate::writer::Writer::start()?,
         };
         Ok(Self { inner: Arc::new(inner) })
@@ -339,17 +342,6 @@ impl Host {
             enabled.get(tenant).map(|m| m.values().cloned().collect()).unwrap_or_default();
         plugins.sort_by(|a, b| a.manifest().id.cmp(&b.manifest().id));
         plugins
-    }
-
-    /// The enabled plugin that provides the domain `interface` (such as
-    /// `keel:erp/ledger@0.1.0`) to `tenant`: the only one that provides it.
-    /// None if no enabled plugin does, or several do.
-    pub fn provider(&self, tenant: &TenantId, interface: &str) -> Option<Arc<Plugin>> {
-        let enabled = self.inner.enabled.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let mut providers =
-            enabled.get(tenant)?.values().filter(|plugin| plugin.manifest().provides(interface));
-        let only = providers.next()?;
-        providers.next().is_none().then(|| Arc::clone(only))
     }
 
     /// The package `tenant` has enabled for `plugin`, if any.

@@ -8,7 +8,8 @@
 //!   transaction; calls that may write run one after another on the
 //!   `writer` thread.
 //! - `capabilities`: the `keel:kernel` interfaces a plugin imports, adapting
-//!   `keel-storage` and the call's context to WIT.
+//!   `keel-storage` and the call's context to WIT, and the `keel:erp`
+//!   domain interfaces, mediated to each tenant's provider (`providers`).
 
 mod audit;
 mod bindings;
@@ -19,10 +20,12 @@ mod error;
 mod host;
 mod lifecycle;
 mod package;
+mod providers;
 mod writer;
 
 pub use call::{CallGuard, Invocation, PermissionCheck, PluginRequest, PluginResponse};
-pub use error::{CallError, EnableError, HostError, LoadError, PluginErrorKind};
+pub use error::{CallError, ChooseError, EnableError, HostError, LoadError, PluginErrorKind};
 pub use host::{Host, HostConfig, TenantInfo};
 pub use lifecycle::EnableReport;
 pub use package::{Plugin, manifest_of};
+pub use providers::ProviderChoice;

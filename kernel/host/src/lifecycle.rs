@@ -50,10 +50,31 @@ impl Host {
         self.enabled(tenant, plugin).ok_or_else(|| EnableError::UnknownPlugin(plugin.to_string()))
     }
 
+    /// Enables the newest loaded version of each of `plugins` for
+    /// `tenant`, providers before the plugins that require them.
+    pub fn enable_all(&self, tenant: &TenantId, plugins: &[PluginId]) -> Result<(), EnableError> {
+        let mut pending = plugins.to_vec();
+        while let Some(first) = pending.first().cloned() {
+            // The first plugin whose required interfaces are all provided
+            // by now; if none is, the first one, to report what is missing.
+            let ready = pending.iter().position(|id| {
+                self.latest(id).is_some_and(|p| self.missing_providers(tenant, &p).is_empty())
+            });
+            let id = ready.map_or(first, |at| pending[at].clone());
+            self.enable(tenant, &id)?;
+            pending.retain(|p| p != &id);
+        }
+        Ok(())
+    }
+
     /// Enables `version` (default: the newest loaded) of `plugin` for
     /// `tenant`. Moving to a newer version runs the new package's `migrate`
     /// from the old version in the transaction that records the change; a
     /// dry run does all of it and rolls back. Older versions are refused.
+    ///
+    /// Every domain interface the plugin requires must have a provider in
+    /// the tenant ([`EnableError::MissingProvider`]); each interface it
+    /// provides that the tenant has no provider of is now provided by it.
     pub fn enable_version(
         &self,
         origin: &keel_audit::Origin,
@@ -61,6 +82,20 @@ impl Host {
         plugin: &PluginId,
         version: Option<&str>,
         dry_run: bool,
+    ) -> Result<EnableReport, EnableError> {
+        self.enable_checked(origin, tenant, plugin, version, dry_run, true)
+    }
+
+    /// [`Host::enable_version`]; `check_providers` is off only when
+    /// restoring after a restart, where the order is the catalog's.
+    fn enable_checked(
+        &self,
+        origin: &keel_audit::Origin,
+        tenant: &TenantId,
+        plugin: &PluginId,
+        version: Option<&str>,
+        dry_run: bool,
+        check_providers: bool,
     ) -> Result<EnableReport, EnableError> {
         let failed = |source: CallError| EnableError::Migrate {
             plugin: plugin.to_string(),
@@ -79,6 +114,15 @@ impl Host {
             None => EnableError::UnknownPlugin(plugin.to_string()),
         })?;
         let to = package.manifest().version.clone();
+        if let Some(interface) =
+            self.missing_providers(tenant, &package).into_iter().next().filter(|_| check_providers)
+        {
+            return Err(EnableError::MissingProvider {
+                plugin: plugin.to_string(),
+                tenant: tenant.to_string(),
+                interface,
+            });
+        }
         let mut txn = self.inner.storage.write().map_err(storage_err)?;
         let previous: Option<EnabledRecord> =
             match txn.catalog_get(&key(tenant, plugin)).map_err(storage_err)? {
@@ -96,6 +140,7 @@ impl Host {
         }
         let migrate = from.as_deref() != Some(to.as_str());
         let unchanged = !migrate && previous.as_ref().is_some_and(|p| !p.disabled);
+        let mut chosen = Vec::new();
         if unchanged {
             // Already serving this version (a restart restoring it): nothing to write.
             drop(txn);
@@ -110,6 +155,8 @@ impl Host {
                 dry_run,
             )
             .map_err(storage_err)?;
+            chosen =
+                self.choose_if_unchosen(&mut txn, origin, tenant, &package).map_err(storage_err)?;
             let finish = if dry_run { Finish::Discard } else { Finish::Commit };
             if migrate {
                 self.migrate(origin, &package, tenant, txn, from.clone(), finish)
@@ -122,6 +169,10 @@ impl Host {
             let mut enabled =
                 self.inner.enabled.write().unwrap_or_else(|poisoned| poisoned.into_inner());
             enabled.entry(tenant.clone()).or_default().insert(plugin.clone(), Arc::clone(&package));
+            drop(enabled);
+            for interface in &chosen {
+                self.remember_choice(tenant, interface, plugin);
+            }
             tracing::info!(%tenant, %plugin, from = ?from, to = %to, migrated = migrate, "plugin enabled");
         }
         Ok(EnableReport { plugin: plugin.clone(), from, to, migrated: migrate, dry_run })
@@ -168,20 +219,28 @@ impl Host {
         origin: &keel_audit::Origin,
         tenant: &TenantId,
         plugin: &PluginId,
-    ) -> Result<bool, CallError> {
-        let storage_err = |err: keel_storage::Error| CallError::Storage(err.to_string());
+    ) -> Result<bool, EnableError> {
+        let storage_err = |err: keel_storage::Error| EnableError::Storage(err.to_string());
+        if let Some((interface, consumer)) = self.provider_in_use(tenant, plugin) {
+            return Err(EnableError::InUse {
+                plugin: plugin.to_string(),
+                tenant: tenant.to_string(),
+                interface,
+                consumer: consumer.to_string(),
+            });
+        }
         let mut txn = self.inner.storage.write().map_err(storage_err)?;
         let Some(bytes) = txn.catalog_get(&key(tenant, plugin)).map_err(storage_err)? else {
             return Ok(false);
         };
         let mut record: EnabledRecord =
-            serde_json::from_slice(&bytes).map_err(|err| CallError::Storage(err.to_string()))?;
+            serde_json::from_slice(&bytes).map_err(|err| EnableError::Storage(err.to_string()))?;
         if record.disabled {
             return Ok(false);
         }
         record.disabled = true;
         let bytes =
-            serde_json::to_vec(&record).map_err(|err| CallError::Storage(err.to_string()))?;
+            serde_json::to_vec(&record).map_err(|err| EnableError::Storage(err.to_string()))?;
         txn.catalog_put(&key(tenant, plugin), &bytes).map_err(storage_err)?;
         let detail = format!("version {} disabled; data kept", record.version);
         self.audit(&mut txn, origin, tenant, plugin, "plugin.disable", detail)
@@ -200,6 +259,7 @@ impl Host {
     /// version; if that version is no longer installed, upgrades to the
     /// newest one. Returns a message for each that could not be restored.
     pub fn restore(&self) -> Result<Vec<String>, CallError> {
+        self.load_choices().map_err(|err| CallError::Storage(err.to_string()))?;
         let txn = self.inner.storage.read().map_err(|err| CallError::Storage(err.to_string()))?;
         let records =
             txn.catalog_scan("enabled/").map_err(|err| CallError::Storage(err.to_string()))?;
@@ -218,7 +278,8 @@ impl Host {
             let pinned = Version::parse(&record.version).and_then(|v| self.package(&plugin, v));
             let version = pinned.is_some().then_some(record.version.as_str());
             let origin = keel_audit::Origin::kernel(self.now().seconds);
-            if let Err(err) = self.enable_version(&origin, &tenant, &plugin, version, false) {
+            if let Err(err) = self.enable_checked(&origin, &tenant, &plugin, version, false, false)
+            {
                 problems.push(format!("{plugin} for tenant {tenant}: {err}"));
             }
         }

@@ -206,15 +206,20 @@ fn prepare(config: &Config) -> anyhow::Result<(Host, Arc<Storage>)> {
         host.create_tenant(&origin, &demo, "Demo Company")?;
         let ids: std::collections::BTreeSet<PluginId> =
             host.plugins().iter().map(|p| p.manifest().id.clone()).collect();
-        for id in ids {
-            host.enable(&demo, &id)
-                .with_context(|| format!("enabling {id} for the demo tenant"))?;
+        let ids: Vec<PluginId> = ids.into_iter().collect();
+        host.enable_all(&demo, &ids).context("enabling the bundled plugins for the demo tenant")?;
+    }
+    let mut by_tenant: Vec<(TenantId, Vec<PluginId>)> = Vec::new();
+    for (tenant, plugin) in &config.enable {
+        match by_tenant.iter_mut().find(|(t, _)| t == tenant) {
+            Some((_, plugins)) => plugins.push(plugin.clone()),
+            None => by_tenant.push((tenant.clone(), vec![plugin.clone()])),
         }
     }
-    for (tenant, plugin) in &config.enable {
+    for (tenant, plugins) in &by_tenant {
         host.create_tenant(&origin, tenant, tenant.as_str())?;
-        host.enable(tenant, plugin)
-            .with_context(|| format!("enabling {plugin} for tenant {tenant}"))?;
+        host.enable_all(tenant, plugins)
+            .with_context(|| format!("enabling plugins for tenant {tenant}"))?;
     }
     Ok((host, storage))
 }

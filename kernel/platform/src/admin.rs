@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use keel_authz::Domain;
-use keel_host::{EnableError, EnableReport, LoadError, Plugin, TenantInfo};
+use keel_host::{
+    ChooseError, EnableError, EnableReport, LoadError, Plugin, ProviderChoice, TenantInfo,
+};
 use keel_identity::{ApiToken, Membership, User};
 use keel_types::{PluginId, TenantId, UserId};
 
@@ -434,7 +436,9 @@ impl Platform {
             EnableError::UnknownTenant(_) | EnableError::UnknownPlugin(_) => {
                 PlatformError::NotFound(err.to_string())
             }
-            EnableError::Downgrade { .. } => PlatformError::Conflict(err.to_string()),
+            EnableError::Downgrade { .. } | EnableError::MissingProvider { .. } => {
+                PlatformError::Conflict(err.to_string())
+            }
             other => PlatformError::Invalid(other.to_string()),
         })?;
         if let Some(package) =
@@ -451,6 +455,43 @@ impl Platform {
         Ok(report)
     }
 
+    /// Each domain interface with `tenant`'s provider of it, the enabled
+    /// plugins that could provide it and those that require it.
+    pub fn providers(&self, tenant: &TenantId) -> Result<Vec<ProviderChoice>, PlatformError> {
+        self.tenant(tenant)?;
+        Ok(self.inner.host.providers(tenant))
+    }
+
+    /// Makes `plugin` `tenant`'s provider of `interface`.
+    pub async fn choose_provider(
+        &self,
+        actor: &Actor,
+        tenant: &TenantId,
+        interface: &str,
+        plugin: &PluginId,
+    ) -> Result<ProviderChoice, PlatformError> {
+        let _admin = self.inner.admin.lock().await;
+        self.tenant(tenant)?;
+        let origin = self.origin(actor, Some(tenant)).await;
+        let host = self.inner.host.clone();
+        let (t, i, p) = (tenant.clone(), interface.to_owned(), plugin.clone());
+        let chosen = tokio::task::spawn_blocking(move || host.choose_provider(&origin, &t, &i, &p))
+            .await
+            .map_err(internal)?;
+        chosen.map_err(|err| match err {
+            ChooseError::UnknownInterface(_) | ChooseError::DoesNotProvide { .. } => {
+                PlatformError::Invalid(err.to_string())
+            }
+            ChooseError::NotEnabled { .. } => PlatformError::Conflict(err.to_string()),
+            other => internal(other),
+        })?;
+        let choices = self.inner.host.providers(tenant);
+        choices
+            .into_iter()
+            .find(|c| c.interface == interface)
+            .ok_or_else(|| internal(format!("{interface} vanished from the list of interfaces")))
+    }
+
     /// Stops `plugin` serving `tenant`, keeping its data.
     pub async fn disable_plugin(
         &self,
@@ -460,7 +501,12 @@ impl Platform {
     ) -> Result<(), PlatformError> {
         let _admin = self.inner.admin.lock().await;
         let origin = self.origin(actor, Some(tenant)).await;
-        if self.inner.host.disable(&origin, tenant, plugin).map_err(internal)? {
+        let disabled =
+            self.inner.host.disable(&origin, tenant, plugin).map_err(|err| match err {
+                EnableError::InUse { .. } => PlatformError::Conflict(err.to_string()),
+                other => internal(other),
+            })?;
+        if disabled {
             return Ok(());
         }
         Err(PlatformError::NotFound(format!("plugin {plugin} is not enabled for tenant {tenant}")))

@@ -76,7 +76,7 @@ async fn plugin_lifecycle_is_audited_and_auditors_may_read_the_trail() {
     let trail = entries(&k, "acme").await;
     let actions: Vec<&str> =
         trail.iter().map(|e| e["record"]["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["plugin.enable", "plugin.disable"]);
+    assert_eq!(actions, ["plugin.enable", "provider.choose", "plugin.disable"]);
     assert_eq!(trail[0]["record"]["actor"], "admin");
     assert_eq!(trail[0]["record"]["detail"], "from nothing to 0.2.0");
 
@@ -147,16 +147,18 @@ async fn tampering_with_the_store_is_detected_and_named() {
     k.stop().await;
     let p = pristine.path();
 
+    // 1 enables finance, 2 makes it the ledger's provider, 3 and 4 create
+    // the accounts.
     let edited = verify_after(p, None, |txn| {
-        let text = String::from_utf8(entry(txn, 3))
+        let text = String::from_utf8(entry(txn, 4))
             .unwrap()
             .replace("\"name\":\"4000\"", "\"name\":\"Stolen\"");
-        txn.tamper_log("tenant/demo", 3, Some(text.as_bytes())).unwrap();
+        txn.tamper_log("tenant/demo", 4, Some(text.as_bytes())).unwrap();
     })
     .await;
     assert_eq!(
         (edited["ok"].as_bool(), edited["broken_at"].as_u64()),
-        (Some(false), Some(3)),
+        (Some(false), Some(4)),
         "{edited}"
     );
     assert!(edited["reason"].as_str().unwrap().contains("edited"), "{edited}");

@@ -134,9 +134,97 @@ async fn a_provider_that_refuses_is_undone_alone_and_one_that_traps_fails_the_wh
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_a_provider_a_consumer_is_told_so() {
-    let k = TestKernel::start(Setup::new(&["ledger-client"])).await;
-    let refused = k.post(&format!("{CLIENT}/post"), entry("nowhere", "1.00")).await;
+async fn each_tenant_chooses_its_provider_and_the_choice_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut setup = Setup::new(&["finance", "ledger-client", "ledger-rogue"]);
+    setup.tenants = Vec::new();
+    let k = TestKernel::start_in(dir.path(), setup).await;
+    k.post("/admin/tenants", json!({ "id": "acme", "name": "Acme" })).await.expect(201);
+    let enable = async |k: &TestKernel, plugin: &str| {
+        k.send("PUT", &format!("/admin/tenants/acme/plugins/{plugin}"), None).await
+    };
+    let ledger = async |k: &TestKernel| {
+        let reply = k.get("/admin/tenants/acme/providers").await;
+        let providers = reply.expect(200)["providers"].as_array().unwrap().clone();
+        providers.into_iter().find(|p| p["interface"] == "keel:erp/ledger@0.1.0").unwrap()
+    };
+    let client = "/api/acme/ledger-client";
+
+    // A consumer needs a provider first.
+    let refused = enable(&k, "ledger-client").await;
     let detail = refused.expect_problem(409, "conflict");
-    assert!(detail.contains("no provider of keel:erp/ledger@0.1.0"), "{detail}");
+    assert!(detail.contains("requires keel:erp/ledger@0.1.0"), "{detail}");
+
+    // The first provider enabled is chosen; a second one is only a candidate.
+    enable(&k, "ledger-rogue").await.expect(200);
+    enable(&k, "ledger-client").await.expect(200);
+    enable(&k, "finance").await.expect(200);
+    k.post("/api/acme/finance/chart-templates/starter", json!({ "currency": "EUR" }))
+        .await
+        .expect(201);
+    assert_eq!(
+        ledger(&k).await,
+        json!({
+            "interface": "keel:erp/ledger@0.1.0",
+            "provider": "ledger-rogue",
+            "candidates": ["finance", "ledger-rogue"],
+            "consumers": ["ledger-client"],
+        })
+    );
+    k.post(&format!("{client}/post"), entry("to the rogue", "1.00")).await.expect(201);
+    let written = k.get("/api/acme/ledger-rogue/written").await;
+    assert_eq!(written.expect(200)["written"], json!(["000001-to the rogue"]));
+
+    // The swap: the same consumer now posts to finance.
+    let chosen = k
+        .send(
+            "PUT",
+            "/admin/tenants/acme/providers",
+            Some(json!({ "interface": "keel:erp/ledger@0.1.0", "plugin": "finance" })),
+        )
+        .await;
+    assert_eq!(chosen.expect(200)["provider"], "finance");
+    k.post(&format!("{client}/post"), entry("to finance", "2.00")).await.expect(201);
+    let entries = k.get("/api/acme/finance/entries").await;
+    assert_eq!(entries.expect(200)["entries"][0]["memo"], "to finance");
+
+    // Bad choices change nothing.
+    let choose = async |k: &TestKernel, interface: &str, plugin: &str| {
+        let body = json!({ "interface": interface, "plugin": plugin });
+        k.send("PUT", "/admin/tenants/acme/providers", Some(body)).await
+    };
+    choose(&k, "keel:erp/ledger@9.0.0", "finance").await.expect_problem(422, "invalid");
+    choose(&k, "keel:erp/ledger@0.1.0", "ledger-client").await.expect_problem(422, "invalid");
+    choose(&k, "keel:erp/stock@0.1.0", "finance").await.expect_problem(422, "invalid");
+    k.send("DELETE", "/admin/tenants/acme/plugins/ledger-rogue", None).await.expect(204);
+    choose(&k, "keel:erp/ledger@0.1.0", "ledger-rogue").await.expect_problem(409, "conflict");
+
+    // A provider in use cannot be disabled.
+    let in_use = k.send("DELETE", "/admin/tenants/acme/plugins/finance", None).await;
+    assert!(in_use.expect_problem(409, "conflict").contains("provides keel:erp/ledger@0.1.0"));
+
+    // Every choice is on the tenant's trail.
+    let details: Vec<String> = audit(&k, "acme")
+        .await
+        .iter()
+        .filter(|e| e["record"]["action"] == "provider.choose")
+        .map(|e| e["record"]["detail"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        details,
+        [
+            "ledger-rogue provides keel:erp/ledger@0.1.0 (was none)",
+            "finance provides keel:erp/ledger@0.1.0 (was ledger-rogue)",
+        ]
+    );
+
+    k.stop().await;
+    let mut setup = Setup::new(&["finance", "ledger-client", "ledger-rogue"]);
+    setup.tenants = Vec::new();
+    let k = TestKernel::start_in(dir.path(), setup).await;
+    assert_eq!(ledger(&k).await["provider"], "finance");
+    assert_eq!(
+        k.post(&format!("{client}/post"), entry("after restart", "3.00")).await.expect(201)["number"],
+        2
+    );
 }

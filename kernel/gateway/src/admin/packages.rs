@@ -74,6 +74,67 @@ pub(crate) async fn disable_plugin(
     )
 }
 
+/// `{"interface", "plugin"}`: which enabled plugin provides a domain interface.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Provider {
+    /// The domain interface, such as `keel:erp/stock@0.1.0`.
+    interface: String,
+    /// The enabled plugin that is to provide it.
+    plugin: String,
+}
+
+/// `GET /admin/tenants/{tenant}/providers`: for each domain interface, the
+/// tenant's provider, the enabled plugins that could provide it, and those
+/// that require it.
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/providers", tag = "plugins", params(("tenant" = String, Path)), responses((status = 200, description = "Each interface with its provider, candidates and consumers")))]
+pub(crate) async fn providers(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let tenant = TenantId::new(path(id)?).map_err(unknown)?;
+            allow(&state.platform, &caller, Scope::Tenant(&tenant), PLUGINS_MANAGE).await?;
+            let providers = state.platform.providers(&tenant).map_err(Problem::from_platform)?;
+            Ok(Json(serde_json::json!({ "tenant": tenant, "providers": providers }))
+                .into_response())
+        }
+        .await,
+    )
+}
+
+/// `PUT /admin/tenants/{tenant}/providers` with `{"interface", "plugin"}`:
+/// makes an enabled plugin the tenant's provider of a domain interface, such
+/// as `inventory-lots` for `keel:erp/stock@0.1.0`.
+#[utoipa::path(put, path = "/admin/tenants/{tenant}/providers", tag = "plugins", params(("tenant" = String, Path)), request_body = Provider, responses((status = 200, description = "The interface with its new provider"), (status = 409, description = "The plugin is not enabled for the tenant"), (status = 422, description = "An unknown interface, or a plugin that does not provide it")))]
+pub(crate) async fn choose_provider(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: Result<Path<String>, PathRejection>,
+    request: Request,
+) -> Response {
+    respond(
+        async {
+            let tenant = TenantId::new(path(id)?).map_err(unknown)?;
+            let actor =
+                allow(&state.platform, &caller, Scope::Tenant(&tenant), PLUGINS_MANAGE).await?;
+            let body: Provider = json(request, body_limit(&state)).await?;
+            let plugin = PluginId::new(&body.plugin).map_err(|err| {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", format!("plugin: {err}"))
+            })?;
+            let choice = state
+                .platform
+                .choose_provider(&actor, &tenant, &body.interface, &plugin)
+                .await
+                .map_err(Problem::from_platform)?;
+            Ok(Json(choice).into_response())
+        }
+        .await,
+    )
+}
+
 /// `POST /admin/packages` with the component bytes as the body.
 #[utoipa::path(post, path = "/admin/packages", tag = "packages", request_body(content = Vec<u8>, content_type = "application/wasm"), responses((status = 201, description = "Installed"), (status = 200, description = "Already installed"), (status = 422, description = "Not a valid plugin component")))]
 pub(crate) async fn install_package(
