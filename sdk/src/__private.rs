@@ -28,7 +28,7 @@ macro_rules! provider_bindings {
                 path: ["../wit", "../wit/erp"],
                 world: $world,
                 with: {
-                    "keel:kernel/types@0.3.0": crate::__private::bindings::keel::kernel::types,
+                    "keel:kernel/types@0.4.0": crate::__private::bindings::keel::kernel::types,
                     "keel:erp/types@0.1.0": crate::__private::bindings::keel::erp::types,
                 },
                 pub_export_macro: true,
@@ -79,6 +79,11 @@ pub fn handle<P: Plugin>(operation: String, request: WitRequest) -> Result<WitRe
     }
 }
 
+/// Runs `P::deliver` for one delivery from the kernel.
+pub fn deliver<P: Plugin>(delivery: crate::events::Delivery) -> Result<(), WitError> {
+    P::deliver(delivery).map_err(crate::Error::into_wit)
+}
+
 /// Runs `P::migrate` for one call from the kernel.
 pub fn migrate<P: Plugin>(from_version: Option<String>) -> Result<(), WitError> {
     P::migrate(from_version.as_deref()).map_err(crate::Error::into_wit)
@@ -105,6 +110,12 @@ macro_rules! export_plugin {
                     from_version: ::std::option::Option<::std::string::String>,
                 ) -> ::std::result::Result<(), $crate::__private::WitError> {
                     $crate::__private::migrate::<$plugin>(from_version)
+                }
+
+                fn deliver(
+                    delivery: $crate::events::Delivery,
+                ) -> ::std::result::Result<(), $crate::__private::WitError> {
+                    $crate::__private::deliver::<$plugin>(delivery)
                 }
             }
 

@@ -16,6 +16,8 @@
 //!   and structured logging.
 //! - [`audit`]: business events ("journal entry 42 posted") in the tenant's
 //!   tamper-evident trail, committed with the call's changes.
+//! - [`events`]: durable events for other plugins, published in the call's
+//!   transaction and delivered at least once, in order, with retries.
 //! - [`erp`]: the domain interfaces (`keel:erp`): call the ledger or stock
 //!   another plugin provides, inside your call's transaction, or provide one.
 //!
@@ -26,7 +28,7 @@
 //! ```toml
 //! id = "notes"
 //! version = "0.1.0"
-//! world = "keel:kernel/plugin@0.3.0"
+//! world = "keel:kernel/plugin@0.4.0"
 //!
 //! [[permissions]]
 //! id = "notes.write"
@@ -83,6 +85,7 @@ pub mod audit;
 pub mod context;
 pub mod erp;
 mod error;
+pub mod events;
 pub mod log;
 mod plugin;
 mod records;

@@ -1,6 +1,7 @@
 //! The trait a plugin implements.
 
-use crate::{Request, Response, Result};
+use crate::events::Delivery;
+use crate::{Error, Request, Response, Result};
 
 /// A Keel plugin. Each call runs in a fresh instance, so a plugin keeps no
 /// state between calls except what it stores in its [`Collection`](crate::Collection)s.
@@ -15,5 +16,16 @@ pub trait Plugin {
     fn migrate(from_version: Option<&str>) -> Result<()> {
         let _unused = from_version;
         Ok(())
+    }
+
+    /// Handles an event of a topic the manifest lists under `subscribes`,
+    /// in a write transaction of its own; an error rolls it back and the
+    /// kernel delivers it again later. A redelivery has the same `id` and
+    /// `key`. The default refuses: a plugin that subscribes implements it.
+    fn deliver(delivery: Delivery) -> Result<()> {
+        Err(Error::internal(format!(
+            "this plugin subscribes to {} but does not implement Plugin::deliver",
+            delivery.topic
+        )))
     }
 }

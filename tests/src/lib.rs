@@ -63,6 +63,11 @@ impl Setup {
             call_deadline: self.call_deadline,
             memory_bytes_max: self.memory_bytes_max,
             instances_max: 32,
+            // Failed deliveries are retried within milliseconds, and given
+            // up on after three attempts.
+            event_attempts_max: 3,
+            event_retry_base: Duration::from_millis(20),
+            event_retry_max: Duration::from_millis(200),
             ..Limits::default()
         }
     }

@@ -2,12 +2,14 @@
 //! route authenticates, then checks the kernel permission it declares.
 
 mod audit;
+mod events;
 mod members;
 mod packages;
 mod tenants;
 mod users;
 
 pub(crate) use audit::*;
+pub(crate) use events::*;
 pub(crate) use members::*;
 pub(crate) use packages::*;
 pub(crate) use tenants::*;

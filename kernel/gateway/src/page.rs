@@ -21,6 +21,21 @@ pub(crate) struct PageQuery {
     cursor: Option<String>,
 }
 
+impl PageQuery {
+    /// The query's page size (checked) and cursor, for lists paged by
+    /// their owner rather than by [`page`].
+    pub(crate) fn read(
+        query: Result<Query<PageQuery>, QueryRejection>,
+    ) -> Result<(usize, Option<String>), Problem> {
+        let Query(query) = query.map_err(|err| Problem::bad_request(err.body_text()))?;
+        let limit = query.limit.unwrap_or(LIMIT_DEFAULT);
+        if limit == 0 || limit > LIMIT_MAX {
+            return Err(Problem::bad_request(format!("limit must be 1 to {LIMIT_MAX}")));
+        }
+        Ok((limit, query.cursor))
+    }
+}
+
 /// One page of `items` (sorted by `key`), as `{name: [...], "cursor": ...}`.
 pub(crate) fn page<T: Serialize>(
     name: &str,
@@ -28,11 +43,8 @@ pub(crate) fn page<T: Serialize>(
     key: impl Fn(&T) -> String,
     query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Value, Problem> {
-    let Query(query) = query.map_err(|err| Problem::bad_request(err.body_text()))?;
-    let limit = query.limit.unwrap_or(LIMIT_DEFAULT);
-    if limit == 0 || limit > LIMIT_MAX {
-        return Err(Problem::bad_request(format!("limit must be 1 to {LIMIT_MAX}")));
-    }
+    let (limit, cursor) = PageQuery::read(query)?;
+    let query = PageQuery { limit: Some(limit), cursor };
     let mut rest = items
         .into_iter()
         .filter(|item| query.cursor.as_ref().is_none_or(|c| key(item) > *c))

@@ -104,6 +104,12 @@ fn router(platform: Platform, options: Options) -> Router {
             "/admin/tenants/{tenant}/providers",
             get(crate::admin::providers).put(crate::admin::choose_provider),
         )
+        .route("/admin/tenants/{tenant}/dead-letters", get(crate::admin::dead_letters))
+        .route("/admin/tenants/{tenant}/dead-letters/{letter}", get(crate::admin::dead_letter))
+        .route(
+            "/admin/tenants/{tenant}/dead-letters/{letter}/replay",
+            post(crate::admin::replay_dead_letter),
+        )
         .route("/admin/audit", get(crate::admin::platform_audit))
         .route("/admin/audit/verify", get(crate::admin::platform_audit_verify))
         .route("/admin/tenants/{tenant}/audit", get(crate::admin::audit))

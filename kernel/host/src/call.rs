@@ -134,6 +134,8 @@ pub(crate) struct CallState {
     pub(crate) provider_failure: Option<CallError>,
     /// The `record.read` audit records of providers this call used.
     pub(crate) provider_reads: Vec<keel_audit::Record>,
+    /// Events this call (and the providers it called) published.
+    pub(crate) n_events: u32,
 }
 
 impl WasiView for CallState {
@@ -217,6 +219,7 @@ impl CallState {
             depth: 0,
             provider_failure: None,
             provider_reads: Vec::new(),
+            n_events: 0,
         }
     }
 }
@@ -261,11 +264,18 @@ pub(crate) struct Settled<T> {
     outcome: Result<T, CallError>,
     /// The call's own transaction, then its sensitive reads' audit records.
     tickets: Vec<Ticket>,
+    /// The call committed events for the dispatcher.
+    published: bool,
 }
 
 impl<T> Settled<T> {
     fn now(outcome: Result<T, CallError>) -> Self {
-        Self { outcome, tickets: Vec::new() }
+        Self { outcome, tickets: Vec::new(), published: false }
+    }
+
+    /// Whether the call, once durable, published events.
+    pub(crate) fn published(&self) -> bool {
+        self.published
     }
 
     /// A call refused before its guest ran; its turn, if it had one, ends
@@ -275,7 +285,7 @@ impl<T> Settled<T> {
             Some(Txn::Write(txn)) => vec![txn.roll_back()],
             _ => Vec::new(),
         };
-        Self { outcome: Err(err), tickets }
+        Self { outcome: Err(err), tickets, published: false }
     }
 
     /// The outcome, once every write it made and every other writer's
@@ -326,27 +336,31 @@ pub(crate) fn run<T>(
         Ok(Err(err)) => Err((plugin_error(err), true)),
         Err(err) => Err((classify_trap(&plugin_id, &mut state, &err), false)),
     };
-    let (ns, storage) = (state.ns, state.storage);
+    let (ns, storage, published) = (state.ns, state.storage, state.n_events > 0);
     let Some(txn) = state.txn else {
         return Settled::now(Err(CallError::Storage(lent().to_string())));
     };
     match (ended, txn) {
         (Ok(value), Txn::Write(mut txn)) if finish == Finish::Commit => {
             if let Err(err) = append_all(&mut txn, Some(ns.tenant()), reads) {
-                return Settled { outcome: Err(err), tickets: vec![txn.roll_back()] };
+                return Settled {
+                    outcome: Err(err),
+                    tickets: vec![txn.roll_back()],
+                    published: false,
+                };
             }
             match txn.finish() {
-                Ok(ticket) => Settled { outcome: Ok(value), tickets: vec![ticket] },
+                Ok(ticket) => Settled { outcome: Ok(value), tickets: vec![ticket], published },
                 Err(err) => Settled::now(Err(storage_error(err))),
             }
         }
         // A dry run.
         (Ok(value), Txn::Write(txn)) => {
-            Settled { outcome: Ok(value), tickets: vec![txn.roll_back()] }
+            Settled { outcome: Ok(value), tickets: vec![txn.roll_back()], published: false }
         }
         // A read is answered only once its audit records are durable.
         (Ok(value), Txn::Read(_)) => match audit_reads(storage.as_deref(), &ns, reads) {
-            Ok(ticket) => Settled { outcome: Ok(value), tickets: vec![ticket] },
+            Ok(ticket) => Settled { outcome: Ok(value), tickets: vec![ticket], published: false },
             Err(err) => Settled::now(Err(err)),
         },
         (Err((err, audit)), txn) => {
@@ -357,10 +371,12 @@ pub(crate) fn run<T>(
             if audit {
                 match audit_reads(storage.as_deref(), &ns, reads) {
                     Ok(ticket) => tickets.push(ticket),
-                    Err(audit) => return Settled { outcome: Err(audit), tickets },
+                    Err(audit) => {
+                        return Settled { outcome: Err(audit), tickets, published: false };
+                    }
                 }
             }
-            Settled { outcome: Err(err), tickets }
+            Settled { outcome: Err(err), tickets, published: false }
         }
     }
 }

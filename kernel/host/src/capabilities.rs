@@ -6,6 +6,7 @@
 mod audit;
 mod context;
 mod domain;
+mod events;
 mod log;
 mod records;
 

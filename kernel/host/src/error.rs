@@ -21,7 +21,7 @@ pub enum LoadError {
     #[error(transparent)]
     Manifest(#[from] keel_manifest::ManifestError),
     /// The component does not implement the `keel:kernel/plugin` world.
-    #[error("component does not match the keel:kernel/plugin@0.3.0 world: {0}")]
+    #[error("component does not match the keel:kernel/plugin@0.4.0 world: {0}")]
     World(String),
     /// The package could not be kept on disk.
     #[error("{0}")]
@@ -210,6 +210,24 @@ pub enum ChooseError {
         /// The interface.
         interface: String,
     },
+    /// Storage failed; nothing changed.
+    #[error("storage failed: {0}")]
+    Storage(String),
+}
+
+/// Why a dead letter could not be replayed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReplayError {
+    /// No such dead letter.
+    #[error("dead letter {0} does not exist")]
+    NotFound(String),
+    /// Its subscriber is not enabled for the tenant.
+    #[error("plugin {0} is not enabled; enable it before replaying its dead letters")]
+    NotEnabled(String),
+    /// The subscriber failed again; the dead letter stays, with this error.
+    #[error("the delivery failed again: {0}")]
+    Failed(CallError),
     /// Storage failed; nothing changed.
     #[error("storage failed: {0}")]
     Storage(String),

@@ -54,7 +54,9 @@ pub(crate) struct Inner {
     /// Which plugin each tenant chose to provide each domain interface.
     pub(crate) providers: RwLock<HashMap<TenantId, HashMap<String, PluginId>>>,
     /// Runs the calls that may write.
-    writer: crate::writer::Writer,
+    pub(crate) writer: crate::writer::Writer,
+    /// Wakes the thread that delivers events.
+    pub(crate) dispatcher: Arc<crate::events::Dispatcher>,
 }
 
 /// A semantic version, ordered numerically.
@@ -89,6 +91,7 @@ impl Host {
             enabled: RwLock::default(),
             providers: RwLock::default(),
             writer: crate::writer::Writer::start()?,
+            dispatcher: Arc::default(),
         };
         Ok(Self { inner: Arc::new(inner) })
     }
@@ -400,7 +403,12 @@ impl Host {
                 })?
             }
         };
-        settled.wait()
+        let published = settled.published();
+        let outcome = settled.wait();
+        if published && outcome.is_ok() {
+            self.inner.dispatcher.notify();
+        }
+        outcome
     }
 
     /// Runs a call on a read snapshot, or as the `writer` announced.

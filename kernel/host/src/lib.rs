@@ -10,6 +10,9 @@
 //! - `capabilities`: the `keel:kernel` interfaces a plugin imports, adapting
 //!   `keel-storage` and the call's context to WIT, and the `keel:erp`
 //!   domain interfaces, mediated to each tenant's provider (`providers`).
+//! - `events`: the outbox plugins publish into, and the dispatcher thread
+//!   that delivers each event to its subscribers, with retries and dead
+//!   letters.
 
 mod audit;
 mod bindings;
@@ -17,6 +20,7 @@ mod call;
 mod capabilities;
 mod engine;
 mod error;
+mod events;
 mod host;
 mod lifecycle;
 mod package;
@@ -24,7 +28,10 @@ mod providers;
 mod writer;
 
 pub use call::{CallGuard, Invocation, PermissionCheck, PluginRequest, PluginResponse};
-pub use error::{CallError, ChooseError, EnableError, HostError, LoadError, PluginErrorKind};
+pub use error::{
+    CallError, ChooseError, EnableError, HostError, LoadError, PluginErrorKind, ReplayError,
+};
+pub use events::DeadLetter;
 pub use host::{Host, HostConfig, TenantInfo};
 pub use lifecycle::EnableReport;
 pub use package::{Plugin, manifest_of};

@@ -69,10 +69,15 @@ impl Config {
     }
 }
 
+/// The longest [`Kernel::stop`] waits for storage to close.
+const STORAGE_CLOSE_WAIT_MAX: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A running kernel.
 pub struct Kernel {
     addr: SocketAddr,
     host: Host,
+    /// Tells when the database file is closed.
+    storage: keel_storage::Closing,
     shutdown: oneshot::Sender<()>,
     serving: JoinHandle<std::io::Result<()>>,
     signing: Option<JoinHandle<()>>,
@@ -94,10 +99,29 @@ impl Kernel {
         if let Some(signing) = &self.signing {
             signing.abort();
         }
+        let host = self.host.clone();
+        tokio::task::spawn_blocking(move || host.stop_events())
+            .await
+            .context("stopping the event dispatcher panicked")?;
         if self.shutdown.send(()).is_err() {
             tracing::debug!("the server had already stopped; joining reports why");
         }
-        self.serving.await.context("server task panicked")?.context("server failed")
+        let served = self.serving.await.context("server task panicked")?.context("server failed");
+        // Work that outlived its request (a blocking task finishing, a
+        // delivery) may hold storage a moment longer: wait until the file
+        // is closed, so the data directory can be opened again at once.
+        drop(self.host);
+        let started = std::time::Instant::now();
+        while !self.storage.is_closed() {
+            if started.elapsed() > STORAGE_CLOSE_WAIT_MAX {
+                anyhow::bail!(
+                    "storage is still in use {} s after stopping",
+                    STORAGE_CLOSE_WAIT_MAX.as_secs()
+                );
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        served
     }
 
     /// Serves until the future completes (a signal, in the binary), then stops.
@@ -117,6 +141,7 @@ pub async fn start(config: Config) -> anyhow::Result<Kernel> {
     let (host, storage) = tokio::task::spawn_blocking(move || prepare(&setup))
         .await
         .context("kernel setup panicked")??;
+    let closing = storage.closing();
     let identity = Identity::new(storage, Arc::new(SystemClock), config.session_ttl);
     let key_path = config.data_dir.join("audit-signing.key");
     let signer = keel_audit::HeadSigner::load_or_create(&key_path)
@@ -143,8 +168,9 @@ pub async fn start(config: Config) -> anyhow::Result<Kernel> {
         // Either a stop request or the Kernel being dropped ends serving.
         drop(stopped.await);
     }));
+    host.start_events().context("starting event delivery")?;
     tracing::info!(%addr, "keel is serving");
-    Ok(Kernel { addr, host, shutdown, serving, signing })
+    Ok(Kernel { addr, host, storage: closing, shutdown, serving, signing })
 }
 
 /// Signs and keeps the head of every audit chain that grew, every `every`.

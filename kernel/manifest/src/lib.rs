@@ -9,7 +9,7 @@ mod path;
 
 pub use manifest::{
     CreatorRule, DOMAIN_INTERFACES, MANIFEST_BYTES_MAX, Manifest, ManifestError, Method, Operation,
-    Permission, Role, WORLD,
+    Permission, Role, WORLD, check_topic,
 };
 pub use path::{PathPattern, Route, RouteError};
 

@@ -8,12 +8,33 @@ use keel_types::{IdError, PluginId};
 use crate::path::PathPattern;
 
 /// The plugin world this kernel hosts; a manifest must target it.
-pub const WORLD: &str = "keel:kernel/plugin@0.3.0";
+pub const WORLD: &str = "keel:kernel/plugin@0.4.0";
 
 /// The domain interfaces a plugin may provide to others or require from
 /// them (`keel:erp`, in `wit/erp/`).
 pub const DOMAIN_INTERFACES: [&str; 3] =
     ["keel:erp/ledger@0.1.0", "keel:erp/stock@0.1.0", "keel:erp/directory@0.1.0"];
+
+/// Most topics a manifest may publish, and subscribe to.
+const TOPICS_MAX: usize = 64;
+/// Longest event topic, in bytes.
+const TOPIC_BYTES_MAX: usize = 128;
+
+/// Checks an event topic: `<plugin id>.<name>`, where the name is 1 or more
+/// of `a-z`, `0-9`, `-` and `.`, at most 128 bytes in all.
+pub fn check_topic(topic: &str) -> Result<(), String> {
+    let Some((plugin, name)) = topic.split_once('.') else {
+        return Err("a topic is `<plugin id>.<name>`".to_owned());
+    };
+    PluginId::new(plugin).map_err(|err| format!("its plugin part: {err}"))?;
+    let allowed = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.';
+    if name.is_empty() || topic.len() > TOPIC_BYTES_MAX || !name.bytes().all(allowed) {
+        return Err(format!(
+            "the name after the plugin id must be 1 or more of a-z, 0-9, '-' and '.', and the topic at most {TOPIC_BYTES_MAX} bytes"
+        ));
+    }
+    Ok(())
+}
 
 /// Bounds on what a manifest may declare.
 const OPERATIONS_MAX: usize = 256;
@@ -192,6 +213,12 @@ pub struct Manifest {
     /// have chosen a provider for every one.
     #[serde(default)]
     pub requires: Vec<String>,
+    /// Event topics the plugin publishes, each `<plugin id>.<name>`.
+    #[serde(default)]
+    pub publishes: Vec<String>,
+    /// Event topics the plugin receives through `deliver`.
+    #[serde(default)]
+    pub subscribes: Vec<String>,
 }
 
 impl Manifest {
@@ -241,7 +268,40 @@ impl Manifest {
         let permissions = self.validate_permissions().map_err(rule)?;
         self.validate_collections().map_err(rule)?;
         self.validate_operations(&permissions).map_err(rule)?;
-        self.validate_interfaces().map_err(rule)
+        self.validate_interfaces().map_err(rule)?;
+        self.validate_topics().map_err(rule)
+    }
+
+    /// Whether the plugin declares that it publishes `topic`.
+    pub fn publishes(&self, topic: &str) -> bool {
+        self.publishes.iter().any(|t| t == topic)
+    }
+
+    /// Whether the plugin declares that it subscribes to `topic`.
+    pub fn subscribes(&self, topic: &str) -> bool {
+        self.subscribes.iter().any(|t| t == topic)
+    }
+
+    fn validate_topics(&self) -> Result<(), String> {
+        for (what, list) in [("publishes", &self.publishes), ("subscribes", &self.subscribes)] {
+            if list.len() > TOPICS_MAX {
+                return Err(format!("{what} lists more than {TOPICS_MAX} topics"));
+            }
+            let mut seen = HashSet::new();
+            for topic in list {
+                check_topic(topic).map_err(|reason| format!("{what} {topic:?}: {reason}"))?;
+                if !seen.insert(topic) {
+                    return Err(format!("{what} lists {topic:?} twice"));
+                }
+            }
+        }
+        let own = format!("{}.", self.id);
+        if let Some(foreign) = self.publishes.iter().find(|t| !t.starts_with(&own)) {
+            return Err(format!(
+                "publishes {foreign:?}: a plugin publishes only topics starting with {own:?}"
+            ));
+        }
+        Ok(())
     }
 
     /// Whether the plugin declares that it requires `interface`.

@@ -3,7 +3,7 @@ use super::*;
 const VALID: &str = r#"
 id = "books"
 version = "1.2.3"
-world = "keel:kernel/plugin@0.3.0"
+world = "keel:kernel/plugin@0.4.0"
 
 [[permissions]]
 id = "books.read"
@@ -79,7 +79,7 @@ fn unknown_routes_and_methods_are_told_apart() {
 
 #[test]
 fn domain_interfaces_are_declared_from_the_known_list() {
-    let world = "world = \"keel:kernel/plugin@0.3.0\"";
+    let world = "world = \"keel:kernel/plugin@0.4.0\"";
     let m = Manifest::parse(&with(
         world,
         &format!(
@@ -105,9 +105,31 @@ fn domain_interfaces_are_declared_from_the_known_list() {
 }
 
 #[test]
+fn events_are_published_under_the_plugins_own_name() {
+    let world = "world = \"keel:kernel/plugin@0.4.0\"";
+    let m = Manifest::parse(&with(
+        world,
+        &format!("{world}\npublishes = [\"books.entry-posted\"]\nsubscribes = [\"stock.reorder.crossed\"]"),
+    ))
+    .unwrap();
+    assert!(m.publishes("books.entry-posted") && m.subscribes("stock.reorder.crossed"));
+    let bad = [
+        ("publishes = [\"stock.moved\"]", "only topics starting with \"books.\""),
+        ("publishes = [\"books\"]", "a topic is"),
+        ("subscribes = [\"books.Posted\"]", "the name after the plugin id"),
+        ("subscribes = [\"Books.posted\"]", "its plugin part"),
+        ("subscribes = [\"a.b\", \"a.b\"]", "twice"),
+    ];
+    for (declared, reason) in bad {
+        let err = Manifest::parse(&with(world, &format!("{world}\n{declared}"))).unwrap_err();
+        assert!(err.to_string().contains(reason), "{declared}: {err}");
+    }
+}
+
+#[test]
 fn bad_manifests_are_rejected_with_a_reason() {
     let cases = [
-        (with("world = \"keel:kernel/plugin@0.3.0\"", "world = \"other\""), "targets world"),
+        (with("world = \"keel:kernel/plugin@0.4.0\"", "world = \"other\""), "targets world"),
         (with("1.2.3", "1.2"), "MAJOR.MINOR.PATCH"),
         (with("id = \"books\"", "id = \"Books\""), "plugin id"),
         (VALID.replace("books", "record"), "reserved by the kernel"),

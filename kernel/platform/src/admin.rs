@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use keel_authz::Domain;
 use keel_host::{
-    ChooseError, EnableError, EnableReport, LoadError, Plugin, ProviderChoice, TenantInfo,
+    ChooseError, DeadLetter, EnableError, EnableReport, LoadError, Plugin, ProviderChoice,
+    ReplayError, TenantInfo,
 };
 use keel_identity::{ApiToken, Membership, User};
 use keel_types::{PluginId, TenantId, UserId};
@@ -490,6 +491,52 @@ impl Platform {
             .into_iter()
             .find(|c| c.interface == interface)
             .ok_or_else(|| internal(format!("{interface} vanished from the list of interfaces")))
+    }
+
+    /// `tenant`'s dead letters, oldest event first, after `after`.
+    pub fn dead_letters(
+        &self,
+        tenant: &TenantId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>, PlatformError> {
+        self.tenant(tenant)?;
+        self.inner.host.dead_letters(tenant, after, limit).map_err(|err| match err {
+            ReplayError::NotFound(after) => {
+                PlatformError::Invalid(format!("after: {after:?} does not name a dead letter"))
+            }
+            other => internal(other),
+        })
+    }
+
+    /// One of `tenant`'s dead letters.
+    pub fn dead_letter(&self, tenant: &TenantId, id: &str) -> Result<DeadLetter, PlatformError> {
+        self.tenant(tenant)?;
+        self.inner.host.dead_letter(tenant, id).map_err(internal)?.ok_or_else(|| {
+            PlatformError::NotFound(format!("dead letter {id} does not exist in tenant {tenant}"))
+        })
+    }
+
+    /// Delivers a dead letter again, now; it is gone if that succeeds.
+    pub async fn replay(
+        &self,
+        actor: &Actor,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<(), PlatformError> {
+        self.tenant(tenant)?;
+        let origin = self.origin(actor, Some(tenant)).await;
+        let host = self.inner.host.clone();
+        let (t, id) = (tenant.clone(), id.to_owned());
+        let replayed = tokio::task::spawn_blocking(move || host.replay(&origin, &t, &id))
+            .await
+            .map_err(internal)?;
+        replayed.map_err(|err| match err {
+            ReplayError::NotFound(_) => PlatformError::NotFound(err.to_string()),
+            ReplayError::NotEnabled(_) => PlatformError::Conflict(err.to_string()),
+            ReplayError::Failed(_) => PlatformError::Invalid(err.to_string()),
+            other => internal(other),
+        })
     }
 
     /// Stops `plugin` serving `tenant`, keeping its data.

@@ -16,7 +16,7 @@ use keel_identity::{Identity, IdentityError, Session};
 use keel_types::{TenantId, UserId};
 
 pub use keel_authz::{ADMIN, AUDITOR, Domain as Scope, PLATFORM_ADMIN};
-pub use keel_host::{EnableReport, Plugin, ProviderChoice};
+pub use keel_host::{DeadLetter, EnableReport, Plugin, ProviderChoice};
 pub use keel_identity::SodRule;
 pub use keel_identity::{ApiToken, Membership, TotpEnrolment, User, totp_code};
 pub use policy::RoleInfo;

@@ -22,7 +22,7 @@ pub use batch::CommitStats;
 pub use docs::{Entry, KeyRange, Page};
 pub use error::{Error, Result};
 pub use keys::Namespace;
-pub use txn::{Announced, ReadTxn, Savepoint, Storage, Ticket, Txn, WriteTxn};
+pub use txn::{Announced, Closing, ReadTxn, Savepoint, Storage, Ticket, Txn, WriteTxn};
 
 #[cfg(test)]
 mod tests;

@@ -446,3 +446,21 @@ fn rolling_back_to_a_savepoint_undoes_only_what_came_after_it() {
         storage.read().unwrap().get(&ns, "entries", "kept").unwrap().is_some_and(|d| d != "{}")
     );
 }
+
+#[test]
+fn catalog_pages_stay_within_their_prefix_and_continue_after_a_key() {
+    let (_dir, storage) = open();
+    let mut txn = storage.write().unwrap();
+    for key in ["a/1", "b/1", "b/2", "b/3", "c/1"] {
+        txn.catalog_put(key, key.as_bytes()).unwrap();
+    }
+    txn.log_append("test", 1, b"{}").unwrap();
+    txn.commit().unwrap();
+    let read = storage.read().unwrap();
+    let keys = |page: Vec<(String, Vec<u8>)>| page.into_iter().map(|(k, _)| k).collect::<Vec<_>>();
+    assert_eq!(keys(read.catalog_page("b/", None, 10).unwrap()), ["b/1", "b/2", "b/3"]);
+    assert_eq!(keys(read.catalog_page("b/", None, 2).unwrap()), ["b/1", "b/2"]);
+    assert_eq!(keys(read.catalog_page("b/", Some("b/2"), 10).unwrap()), ["b/3"]);
+    assert_eq!(keys(read.catalog_page("b/", Some("a/9"), 10).unwrap()), ["b/1", "b/2", "b/3"]);
+    assert!(read.catalog_page("b/", Some("b/3"), 10).unwrap().is_empty());
+}

@@ -116,6 +116,12 @@ impl Storage {
         Announced { shared: Some(Arc::clone(&self.shared)), limits: self.limits.clone() }
     }
 
+    /// A handle that tells when the database file is closed: once this
+    /// `Storage` and every transaction and ticket of it are gone.
+    pub fn closing(&self) -> Closing {
+        Closing(Arc::downgrade(&self.shared))
+    }
+
     /// Commits and durable syncs since the database opened: how well
     /// group commit is sharing fsyncs.
     pub fn commit_stats(&self) -> CommitStats {
@@ -182,6 +188,31 @@ macro_rules! reads {
             pub fn catalog_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
                 let table = self.redb().open_table(CATALOG).map_err(backend)?;
                 Ok(table.get(key).map_err(backend)?.map(|v| v.value().to_vec()))
+            }
+
+            /// Up to `limit` kernel catalog records whose key starts with
+            /// `prefix`, in key order, after the key `after` if given.
+            pub fn catalog_page(
+                &self,
+                prefix: &str,
+                after: Option<&str>,
+                limit: usize,
+            ) -> Result<Vec<(String, Vec<u8>)>> {
+                use std::ops::Bound;
+                let table = self.redb().open_table(CATALOG).map_err(backend)?;
+                let start = match after {
+                    Some(after) if after >= prefix => Bound::Excluded(after),
+                    _ => Bound::Included(prefix),
+                };
+                let mut out = Vec::new();
+                for item in table.range::<&str>((start, Bound::Unbounded)).map_err(backend)? {
+                    let (key, value) = item.map_err(backend)?;
+                    if out.len() >= limit || !key.value().starts_with(prefix) {
+                        break;
+                    }
+                    out.push((key.value().to_owned(), value.value().to_vec()));
+                }
+                Ok(out)
             }
         }
     };
@@ -545,6 +576,17 @@ impl WriteTxn {
         }
         self.n_writes += 1;
         Ok(())
+    }
+}
+
+/// Tells when a [`Storage`]'s database file is closed; see [`Storage::closing`].
+#[derive(Debug, Clone)]
+pub struct Closing(std::sync::Weak<Shared>);
+
+impl Closing {
+    /// Whether the database file is closed.
+    pub fn is_closed(&self) -> bool {
+        self.0.strong_count() == 0
     }
 }
 

@@ -31,6 +31,18 @@ pub struct Limits {
     pub response_body_bytes_max: usize,
     /// Plugin instances that may run at the same time.
     pub instances_max: u32,
+    /// Most events a single call may publish.
+    pub events_per_call_max: u32,
+    /// Largest event payload, in bytes.
+    pub event_payload_bytes_max: usize,
+    /// Deliveries of one event to one subscriber before it goes to the
+    /// dead letters.
+    pub event_attempts_max: u32,
+    /// The wait before the first retry of a failed delivery; each further
+    /// retry waits twice as long, up to [`Limits::event_retry_max`].
+    pub event_retry_base: Duration,
+    /// The longest wait between two attempts of a delivery.
+    pub event_retry_max: Duration,
 }
 
 impl Default for Limits {
@@ -49,6 +61,11 @@ impl Default for Limits {
             page_bytes_max: 4 * 1024 * 1024,
             response_body_bytes_max: 8 * 1024 * 1024,
             instances_max: 256,
+            events_per_call_max: 64,
+            event_payload_bytes_max: 64 * 1024,
+            event_attempts_max: 5,
+            event_retry_base: Duration::from_secs(1),
+            event_retry_max: Duration::from_secs(300),
         }
     }
 }

@@ -4,6 +4,7 @@
 mod access;
 mod audit;
 mod domain;
+mod events;
 mod finance;
 mod gateway;
 mod lifecycle;

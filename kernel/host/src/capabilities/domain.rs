@@ -95,6 +95,7 @@ impl CallState {
         let mut state = store.into_data();
         self.txn = state.txn.take();
         self.provider_reads.extend(state.read_records());
+        self.n_events = self.n_events.saturating_add(state.n_events);
         let provider_id = provider.manifest().id.to_string();
         let result = match outcome {
             Ok(result) => result,

@@ -1,0 +1,78 @@
+//! A tenant's dead letters: events that could not be delivered to a
+//! subscriber after every retry, to inspect and replay.
+
+use super::*;
+
+/// `GET /admin/tenants/{tenant}/dead-letters?limit=&cursor=`: oldest event first.
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/dead-letters", tag = "events", params(("tenant" = String, Path), ("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, description = "A page of dead letters and the cursor of the next")))]
+pub(crate) async fn dead_letters(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: Result<Path<String>, PathRejection>,
+    query: PageParams,
+) -> Response {
+    respond(
+        async {
+            let tenant = TenantId::new(path(id)?).map_err(unknown)?;
+            allow(&state.platform, &caller, Scope::Tenant(&tenant), PLUGINS_MANAGE).await?;
+            let (limit, cursor) = PageQuery::read(query)?;
+            let mut letters = state
+                .platform
+                .dead_letters(&tenant, cursor.as_deref(), limit + 1)
+                .map_err(Problem::from_platform)?;
+            let more = letters.len() > limit;
+            letters.truncate(limit);
+            let cursor = more.then(|| letters.last().map(|l| l.id.clone())).flatten();
+            Ok(Json(serde_json::json!({ "dead_letters": letters, "cursor": cursor }))
+                .into_response())
+        }
+        .await,
+    )
+}
+
+/// `GET /admin/tenants/{tenant}/dead-letters/{letter}`: one dead letter,
+/// with the event's payload and the last error.
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/dead-letters/{letter}", tag = "events", params(("tenant" = String, Path), ("letter" = String, Path, description = "`<event id>-<subscriber>`")), responses((status = 200, description = "The dead letter"), (status = 404, description = "No such dead letter")))]
+pub(crate) async fn dead_letter(
+    State(state): State<AppState>,
+    caller: Caller,
+    ids: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let (tenant, letter) = path(ids)?;
+            let tenant = TenantId::new(tenant).map_err(unknown)?;
+            allow(&state.platform, &caller, Scope::Tenant(&tenant), PLUGINS_MANAGE).await?;
+            let letter =
+                state.platform.dead_letter(&tenant, &letter).map_err(Problem::from_platform)?;
+            Ok(Json(letter).into_response())
+        }
+        .await,
+    )
+}
+
+/// `POST /admin/tenants/{tenant}/dead-letters/{letter}/replay`: delivers
+/// the event to its subscriber once more, now. On success the dead letter
+/// is gone; on failure (422) it stays, with the new error.
+#[utoipa::path(post, path = "/admin/tenants/{tenant}/dead-letters/{letter}/replay", tag = "events", params(("tenant" = String, Path), ("letter" = String, Path, description = "`<event id>-<subscriber>`")), responses((status = 200, description = "Delivered; the dead letter is gone"), (status = 404, description = "No such dead letter"), (status = 409, description = "The subscriber is not enabled"), (status = 422, description = "The delivery failed again")))]
+pub(crate) async fn replay_dead_letter(
+    State(state): State<AppState>,
+    caller: Caller,
+    ids: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let (tenant, letter) = path(ids)?;
+            let tenant = TenantId::new(tenant).map_err(unknown)?;
+            let actor =
+                allow(&state.platform, &caller, Scope::Tenant(&tenant), PLUGINS_MANAGE).await?;
+            state
+                .platform
+                .replay(&actor, &tenant, &letter)
+                .await
+                .map_err(Problem::from_platform)?;
+            Ok(Json(serde_json::json!({ "replayed": letter })).into_response())
+        }
+        .await,
+    )
+}

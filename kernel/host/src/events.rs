@@ -1,0 +1,658 @@
+//! Durable events: the outbox a plugin publishes into inside its call's
+//! transaction, and the dispatcher that delivers each event to the
+//! tenant's subscribers, one write transaction per delivery.
+//!
+//! Kernel catalog records, per tenant:
+//! - `event/<tenant>/<topic>/<id>`: the event (ids zero-padded, so key
+//!   order is id order); kept after delivery;
+//! - `event-key/<tenant>/<topic>/<key>`: the id published under a key, so
+//!   publishing a key again publishes nothing;
+//! - `cursor/<tenant>/<plugin>/<topic>`: the last id delivered to a
+//!   subscriber, advanced in the delivery's own transaction, so a delivery
+//!   that committed is never repeated and one that did not is retried;
+//! - `retry/<tenant>/<plugin>/<topic>`: the event that keeps failing, the
+//!   attempts so far, and when to try again;
+//! - `dead/<tenant>/<id>/<plugin>`: a dead letter, once attempts run out.
+//!
+//! Ids come from a sequence in the tenant's kernel namespace. A subscriber
+//! sees a topic's events in id order; a failing one holds back the later
+//! events of its topic (for that subscriber only) until it succeeds or
+//! becomes a dead letter.
+
+use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::time::Duration;
+
+use keel_storage::{Namespace, ReadTxn, Txn, WriteTxn};
+use keel_types::{PluginId, RequestId, TenantId};
+
+use crate::bindings::keel::kernel::events::Delivery;
+use crate::bindings::{Timestamp, WitError};
+use crate::call::{self, CallGuard, CallState, Finish};
+use crate::error::{CallError, HostError, ReplayError};
+use crate::host::{Host, Inner};
+use crate::package::Plugin;
+
+/// How long the dispatcher sleeps when nothing is due.
+const IDLE: Duration = Duration::from_secs(1);
+/// Deliveries to one subscriber of one topic per pass, so that one busy
+/// topic does not hold up the others.
+const DELIVERIES_PER_PASS_MAX: usize = 100;
+/// Longest publisher key, in bytes.
+pub(crate) const KEY_BYTES_MAX: usize = 256;
+
+/// An event as the outbox keeps it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct StoredEvent {
+    pub(crate) id: u64,
+    pub(crate) topic: String,
+    pub(crate) key: String,
+    pub(crate) payload: String,
+    pub(crate) publisher: String,
+    pub(crate) published_s: i64,
+    pub(crate) published_ns: u32,
+    /// Who made the change it reports, and in which request.
+    pub(crate) actor: String,
+    #[serde(default)]
+    pub(crate) request_id: Option<String>,
+}
+
+/// A delivery that keeps failing.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Retry {
+    event: u64,
+    attempts: u32,
+    /// Unix milliseconds.
+    next_at_ms: i64,
+    error: String,
+}
+
+/// An event that could not be delivered to one subscriber.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DeadLetter {
+    /// `<event id>-<subscriber>`: what the admin API names it by.
+    pub id: String,
+    /// The event's id in its tenant's outbox.
+    pub event: u64,
+    /// The topic.
+    pub topic: String,
+    /// The publisher's key.
+    pub key: String,
+    /// The payload, JSON text.
+    pub payload: String,
+    /// The plugin that published it.
+    pub publisher: String,
+    /// The plugin it could not be delivered to.
+    pub subscriber: String,
+    /// Deliveries tried.
+    pub attempts: u32,
+    /// Why the last one failed.
+    pub error: String,
+    /// When it became a dead letter, Unix seconds.
+    pub dead_at: i64,
+}
+
+fn event_prefix(tenant: &TenantId, topic: &str) -> String {
+    format!("event/{tenant}/{topic}/")
+}
+
+fn event_key(tenant: &TenantId, topic: &str, id: u64) -> String {
+    format!("event/{tenant}/{topic}/{id:020}")
+}
+
+fn publisher_key(tenant: &TenantId, topic: &str, key: &str) -> String {
+    format!("event-key/{tenant}/{topic}/{key}")
+}
+
+fn cursor_key(tenant: &TenantId, plugin: &str, topic: &str) -> String {
+    format!("cursor/{tenant}/{plugin}/{topic}")
+}
+
+fn retry_key(tenant: &TenantId, plugin: &str, topic: &str) -> String {
+    format!("retry/{tenant}/{plugin}/{topic}")
+}
+
+fn dead_prefix(tenant: &TenantId) -> String {
+    format!("dead/{tenant}/")
+}
+
+fn dead_key(tenant: &TenantId, event: u64, plugin: &str) -> String {
+    format!("dead/{tenant}/{event:020}/{plugin}")
+}
+
+fn kernel_ns(tenant: &TenantId) -> Result<Namespace, keel_storage::Error> {
+    let kernel = PluginId::new("kernel")
+        .map_err(|err| keel_storage::Error::Backend(format!("the kernel's namespace: {err}")))?;
+    Ok(Namespace::new(tenant.clone(), kernel))
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> keel_storage::Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|err| keel_storage::Error::Backend(err.to_string()))
+}
+
+fn decode<T: serde::de::DeserializeOwned>(what: &str, bytes: &[u8]) -> keel_storage::Result<T> {
+    serde_json::from_slice(bytes)
+        .map_err(|err| keel_storage::Error::Backend(format!("stored {what} is unreadable: {err}")))
+}
+
+fn audit(
+    txn: &mut WriteTxn,
+    origin: &keel_audit::Origin,
+    tenant: &TenantId,
+    plugin: &str,
+    action: &str,
+    detail: String,
+) -> keel_storage::Result<()> {
+    let record = keel_audit::Record {
+        plugin: Some(plugin.to_owned()),
+        detail: Some(detail),
+        ..origin.record(action)
+    };
+    keel_audit::append(txn, &keel_audit::chain_of(Some(tenant)), record).map(drop)
+}
+
+/// Puts `event` in `tenant`'s outbox in `txn`, audited as `event.publish`;
+/// returns false, publishing nothing, if its topic's key was published
+/// before. The caller has checked the event.
+pub(crate) fn publish(
+    txn: &mut WriteTxn,
+    origin: &keel_audit::Origin,
+    tenant: &TenantId,
+    publisher: &str,
+    event: &crate::bindings::keel::kernel::events::Event,
+    now: keel_types::Timestamp,
+) -> keel_storage::Result<bool> {
+    let by_key = publisher_key(tenant, &event.topic, &event.key);
+    if txn.catalog_get(&by_key)?.is_some() {
+        return Ok(false);
+    }
+    let id = txn.next_sequence(&kernel_ns(tenant)?, "events")?;
+    let stored = StoredEvent {
+        id,
+        topic: event.topic.clone(),
+        key: event.key.clone(),
+        payload: event.payload.clone(),
+        publisher: publisher.to_owned(),
+        published_s: now.seconds,
+        published_ns: now.nanoseconds,
+        actor: origin.actor.clone(),
+        request_id: origin.request_id.clone(),
+    };
+    txn.catalog_put(&event_key(tenant, &event.topic, id), &encode(&stored)?)?;
+    txn.catalog_put(&by_key, id.to_string().as_bytes())?;
+    let detail = format!("event {id} {} (key {})", event.topic, event.key);
+    audit(txn, origin, tenant, publisher, "event.publish", detail)?;
+    Ok(true)
+}
+
+/// Wakes the dispatcher thread, and stops it.
+#[derive(Debug, Default)]
+pub(crate) struct Dispatcher {
+    signal: Mutex<Signal>,
+    woken: Condvar,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+#[derive(Debug, Default)]
+struct Signal {
+    /// Something was published since the last pass began.
+    pending: bool,
+    stop: bool,
+}
+
+impl Dispatcher {
+    /// Asks for a pass soon: an event was published and committed.
+    pub(crate) fn notify(&self) {
+        let mut signal = self.signal.lock().unwrap_or_else(|p| p.into_inner());
+        signal.pending = true;
+        self.woken.notify_one();
+    }
+
+    /// Sleeps until notified, stopped, or `wait` passes; false once stopped.
+    fn sleep(&self, wait: Duration) -> bool {
+        let mut signal = self.signal.lock().unwrap_or_else(|p| p.into_inner());
+        if !signal.pending && !signal.stop {
+            signal = self.woken.wait_timeout(signal, wait).unwrap_or_else(|p| p.into_inner()).0;
+        }
+        signal.pending = false;
+        !signal.stop
+    }
+}
+
+impl Host {
+    /// Starts the thread that delivers events. It holds the host only
+    /// while it works, and ends when the host is dropped or
+    /// [`Host::stop_events`] is called.
+    pub fn start_events(&self) -> Result<(), HostError> {
+        let weak: Weak<Inner> = Arc::downgrade(&self.inner);
+        let dispatcher = Arc::clone(&self.inner.dispatcher);
+        let thread = std::thread::Builder::new()
+            .name("keel-events".to_owned())
+            .spawn(move || {
+                let mut wait = Duration::ZERO;
+                while dispatcher.sleep(wait) {
+                    let Some(inner) = weak.upgrade() else { return };
+                    wait = Host { inner }.dispatch();
+                }
+            })
+            .map_err(|err| HostError(format!("cannot start the event dispatcher: {err}")))?;
+        *self.inner.dispatcher.thread.lock().unwrap_or_else(|p| p.into_inner()) = Some(thread);
+        Ok(())
+    }
+
+    /// Stops delivering events, after the delivery in progress.
+    pub fn stop_events(&self) {
+        let dispatcher = &self.inner.dispatcher;
+        dispatcher.signal.lock().unwrap_or_else(|p| p.into_inner()).stop = true;
+        dispatcher.woken.notify_all();
+        let thread = dispatcher.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(thread) = thread
+            && thread.thread().id() != std::thread::current().id()
+        {
+            let _ = thread.join();
+        }
+    }
+
+    /// One pass over every subscriber of every tenant; returns how long
+    /// to sleep before the next retry is due.
+    fn dispatch(&self) -> Duration {
+        let tenants: Vec<(TenantId, Vec<Arc<Plugin>>)> = {
+            let enabled = self.inner.enabled.read().unwrap_or_else(|p| p.into_inner());
+            enabled
+                .iter()
+                .map(|(t, plugins)| (t.clone(), plugins.values().cloned().collect()))
+                .collect()
+        };
+        let mut wait = IDLE;
+        for (tenant, plugins) in tenants {
+            for plugin in plugins.iter().filter(|p| !p.manifest().subscribes.is_empty()) {
+                for topic in &plugin.manifest().subscribes {
+                    match self.drain(&tenant, plugin, topic) {
+                        Ok(Some(due)) => wait = wait.min(due),
+                        Ok(None) => {}
+                        Err(err) => {
+                            tracing::error!(%tenant, plugin = %plugin.manifest().id, %topic, error = %err, "delivering events failed");
+                        }
+                    }
+                }
+            }
+        }
+        wait
+    }
+
+    /// Delivers the waiting events of `topic` to `plugin`, in order;
+    /// returns how long until a failed one may be tried again, if one did.
+    fn drain(
+        &self,
+        tenant: &TenantId,
+        plugin: &Arc<Plugin>,
+        topic: &str,
+    ) -> Result<Option<Duration>, CallError> {
+        let storage = |err: keel_storage::Error| CallError::Storage(err.to_string());
+        let subscriber = plugin.manifest().id.to_string();
+        for _ in 0..DELIVERIES_PER_PASS_MAX {
+            let read = self.inner.storage.read().map_err(storage)?;
+            let Some((event, retry)) =
+                next_event(&read, tenant, &subscriber, topic).map_err(storage)?
+            else {
+                return Ok(None);
+            };
+            drop(read);
+            let attempt = match retry.filter(|r| r.event == event.id) {
+                Some(retry) => {
+                    let due = retry.next_at_ms - now_ms(&self.now());
+                    if due > 0 {
+                        return Ok(Some(Duration::from_millis(due.unsigned_abs())));
+                    }
+                    retry.attempts + 1
+                }
+                None => 1,
+            };
+            let outcome = self.deliver(tenant, plugin, &event, attempt, None);
+            if let Err(err) = outcome {
+                let dead =
+                    self.failed(tenant, &subscriber, &event, attempt, &err).map_err(storage)?;
+                if !dead {
+                    return Ok(Some(self.backoff(attempt)));
+                }
+            }
+        }
+        Ok(Some(Duration::ZERO))
+    }
+
+    /// The wait after the `attempt`th failure.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let limits = &self.inner.config.limits;
+        let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
+        limits.event_retry_base.saturating_mul(factor).min(limits.event_retry_max)
+    }
+
+    /// Delivers `event` to `plugin` on the writer thread, in a write
+    /// transaction that also records it as delivered: the subscriber's
+    /// cursor moves on (or, for a replay by `admin`, the dead letter goes).
+    fn deliver(
+        &self,
+        tenant: &TenantId,
+        plugin: &Arc<Plugin>,
+        event: &StoredEvent,
+        attempt: u32,
+        admin: Option<keel_audit::Origin>,
+    ) -> Result<(), CallError> {
+        let writer = self.inner.storage.announce();
+        let host = self.clone();
+        let (tenant, plugin, event) = (tenant.clone(), Arc::clone(plugin), event.clone());
+        let settled = self
+            .inner
+            .writer
+            .run(move || host.run_delivery(&tenant, &plugin, &event, attempt, admin, writer))?;
+        let published = settled.published();
+        settled.wait()?;
+        if published {
+            // The subscriber published in turn: another pass soon.
+            self.inner.dispatcher.notify();
+        }
+        Ok(())
+    }
+
+    /// Runs one delivery as `writer` announced.
+    fn run_delivery(
+        &self,
+        tenant: &TenantId,
+        plugin: &Arc<Plugin>,
+        event: &StoredEvent,
+        attempt: u32,
+        admin: Option<keel_audit::Origin>,
+        writer: keel_storage::Announced,
+    ) -> call::Settled<()> {
+        let inner = &self.inner;
+        let txn = match writer.write() {
+            Ok(txn) => txn,
+            Err(err) => return call::Settled::refused(None, CallError::Storage(err.to_string())),
+        };
+        let mut state =
+            CallState::new(Arc::clone(plugin), tenant.clone(), Txn::Write(txn), &inner.config);
+        let replay = admin.is_some();
+        state.origin = admin.unwrap_or_else(|| keel_audit::Origin {
+            at: state.now.seconds,
+            actor: event.actor.clone(),
+            roles: Vec::new(),
+            request_id: event.request_id.clone(),
+            source: None,
+        });
+        state.caller = Some(state.origin.actor.clone());
+        state.request_id = RequestId::generated(
+            event.request_id.clone().unwrap_or_else(|| format!("event-{}", event.id)),
+        );
+        state.storage = Some(Arc::clone(&inner.storage));
+        state.host = Some(self.clone());
+        let delivery = Delivery {
+            id: event.id,
+            topic: event.topic.clone(),
+            key: event.key.clone(),
+            payload: event.payload.clone(),
+            publisher: event.publisher.clone(),
+            published_at: Timestamp { seconds: event.published_s, nanoseconds: event.published_ns },
+            attempt,
+        };
+        let subscriber = plugin.manifest().id.to_string();
+        call::run(
+            &inner.engine,
+            state,
+            &CallGuard::default(),
+            Finish::Commit,
+            |store, instance| {
+                let state = store.data_mut();
+                let origin = state.origin.clone();
+                let marked = call::writable(&mut state.txn).and_then(|txn| {
+                    mark_delivered(txn, &origin, tenant, &subscriber, event, attempt, replay)
+                });
+                if let Err(err) = marked {
+                    state.storage_fault = Some(err.to_string());
+                    return Err(wasmtime::Error::msg(err.to_string()));
+                }
+                instance.call_deliver(&mut *store, &delivery)
+            },
+            |()| Ok(()),
+        )
+    }
+
+    /// Records a failed delivery in a transaction of its own: a retry,
+    /// or once attempts run out a dead letter (and the subscriber's cursor
+    /// moves past the event). Returns whether it became a dead letter.
+    fn failed(
+        &self,
+        tenant: &TenantId,
+        subscriber: &str,
+        event: &StoredEvent,
+        attempt: u32,
+        err: &CallError,
+    ) -> keel_storage::Result<bool> {
+        let limits = &self.inner.config.limits;
+        let now = self.now();
+        let origin = keel_audit::Origin::kernel(now.seconds);
+        let mut txn = self.inner.storage.write()?;
+        let dead = attempt >= limits.event_attempts_max;
+        let what = format!("event {} {} to {subscriber}", event.id, event.topic);
+        if dead {
+            let letter = DeadLetter {
+                id: format!("{}-{subscriber}", event.id),
+                event: event.id,
+                topic: event.topic.clone(),
+                key: event.key.clone(),
+                payload: event.payload.clone(),
+                publisher: event.publisher.clone(),
+                subscriber: subscriber.to_owned(),
+                attempts: attempt,
+                error: err.to_string(),
+                dead_at: now.seconds,
+            };
+            txn.catalog_put(&dead_key(tenant, event.id, subscriber), &encode(&letter)?)?;
+            txn.catalog_put(
+                &cursor_key(tenant, subscriber, &event.topic),
+                event.id.to_string().as_bytes(),
+            )?;
+            txn.catalog_remove(&retry_key(tenant, subscriber, &event.topic))?;
+            let detail =
+                format!("{what}: a dead letter after {attempt} attempts; the last failed: {err}");
+            audit(&mut txn, &origin, tenant, subscriber, "event.dead-letter", detail)?;
+            tracing::warn!(%tenant, %subscriber, event = event.id, topic = %event.topic, error = %err, "event delivery failed for good; kept as a dead letter");
+        } else {
+            let wait = self.backoff(attempt);
+            let retry = Retry {
+                event: event.id,
+                attempts: attempt,
+                next_at_ms: now_ms(&now)
+                    .saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX)),
+                error: err.to_string(),
+            };
+            txn.catalog_put(&retry_key(tenant, subscriber, &event.topic), &encode(&retry)?)?;
+            let detail = format!(
+                "{what}: attempt {attempt} of {} failed, retrying in {} ms: {err}",
+                limits.event_attempts_max,
+                wait.as_millis()
+            );
+            audit(&mut txn, &origin, tenant, subscriber, "event.retry", detail)?;
+            tracing::info!(%tenant, %subscriber, event = event.id, topic = %event.topic, attempt, error = %err, "event delivery failed; will retry");
+        }
+        txn.commit()?;
+        Ok(dead)
+    }
+
+    /// `tenant`'s dead letters, oldest event first: at most `limit`, after
+    /// the letter `after` if given.
+    pub fn dead_letters(
+        &self,
+        tenant: &TenantId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>, ReplayError> {
+        let storage = |err: keel_storage::Error| ReplayError::Storage(err.to_string());
+        let read = self.inner.storage.read().map_err(storage)?;
+        let after = match after {
+            Some(id) => {
+                Some(letter_key(tenant, id).ok_or_else(|| ReplayError::NotFound(id.to_owned()))?)
+            }
+            None => None,
+        };
+        let records =
+            read.catalog_page(&dead_prefix(tenant), after.as_deref(), limit).map_err(storage)?;
+        records.iter().map(|(_, bytes)| decode("dead letter", bytes).map_err(storage)).collect()
+    }
+
+    /// One of `tenant`'s dead letters, by id (`<event id>-<subscriber>`).
+    pub fn dead_letter(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<Option<DeadLetter>, CallError> {
+        let storage = |err: keel_storage::Error| CallError::Storage(err.to_string());
+        let Some(key) = letter_key(tenant, id) else { return Ok(None) };
+        let read = self.inner.storage.read().map_err(storage)?;
+        read.catalog_get(&key)
+            .map_err(storage)?
+            .map(|bytes| decode("dead letter", &bytes).map_err(storage))
+            .transpose()
+    }
+
+    /// Delivers a dead letter once more, now, as `origin` (the
+    /// administrator): on success it is gone; on failure it stays, with
+    /// the new error.
+    pub fn replay(
+        &self,
+        origin: &keel_audit::Origin,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<(), ReplayError> {
+        let storage = |err: keel_storage::Error| ReplayError::Storage(err.to_string());
+        let letter = self
+            .dead_letter(tenant, id)
+            .map_err(|err| ReplayError::Storage(err.to_string()))?
+            .ok_or_else(|| ReplayError::NotFound(id.to_owned()))?;
+        let Some(plugin) =
+            PluginId::new(&letter.subscriber).ok().and_then(|p| self.enabled(tenant, &p))
+        else {
+            return Err(ReplayError::NotEnabled(letter.subscriber));
+        };
+        let event = {
+            let read = self.inner.storage.read().map_err(storage)?;
+            let bytes = read
+                .catalog_get(&event_key(tenant, &letter.topic, letter.event))
+                .map_err(storage)?
+                .ok_or_else(|| {
+                    ReplayError::Storage(format!("event {} is missing", letter.event))
+                })?;
+            decode::<StoredEvent>("event", &bytes).map_err(storage)?
+        };
+        let attempt = letter.attempts.saturating_add(1);
+        match self.deliver(tenant, &plugin, &event, attempt, Some(origin.clone())) {
+            Ok(()) => Ok(()),
+            Err(err) => {
+                let mut txn = self.inner.storage.write().map_err(storage)?;
+                let failed = DeadLetter { attempts: attempt, error: err.to_string(), ..letter };
+                txn.catalog_put(
+                    &dead_key(tenant, failed.event, &failed.subscriber),
+                    &encode(&failed).map_err(storage)?,
+                )
+                .map_err(storage)?;
+                let detail = format!("dead letter {id}: replay failed: {err}");
+                audit(&mut txn, origin, tenant, &failed.subscriber, "event.replay-failed", detail)
+                    .map_err(storage)?;
+                txn.commit().map_err(storage)?;
+                Err(ReplayError::Failed(err))
+            }
+        }
+    }
+}
+
+/// The subscriber's next event of `topic`, with the retry state of its
+/// topic, if any.
+fn next_event(
+    read: &ReadTxn,
+    tenant: &TenantId,
+    subscriber: &str,
+    topic: &str,
+) -> keel_storage::Result<Option<(StoredEvent, Option<Retry>)>> {
+    let cursor = match read.catalog_get(&cursor_key(tenant, subscriber, topic))? {
+        Some(bytes) => String::from_utf8_lossy(&bytes).parse::<u64>().map_err(|err| {
+            keel_storage::Error::Backend(format!("stored cursor is unreadable: {err}"))
+        })?,
+        None => 0,
+    };
+    let after = (cursor > 0).then(|| event_key(tenant, topic, cursor));
+    let Some((_, bytes)) =
+        read.catalog_page(&event_prefix(tenant, topic), after.as_deref(), 1)?.pop()
+    else {
+        return Ok(None);
+    };
+    let event: StoredEvent = decode("event", &bytes)?;
+    let retry = read
+        .catalog_get(&retry_key(tenant, subscriber, topic))?
+        .map(|bytes| decode::<Retry>("retry", &bytes))
+        .transpose()?;
+    Ok(Some((event, retry)))
+}
+
+/// In a delivery's transaction: the subscriber has `event` (its cursor
+/// moves on and its retry state goes; for a replay, the dead letter goes),
+/// audited as `event.deliver` or `event.replay`.
+fn mark_delivered(
+    txn: &mut WriteTxn,
+    origin: &keel_audit::Origin,
+    tenant: &TenantId,
+    subscriber: &str,
+    event: &StoredEvent,
+    attempt: u32,
+    replay: bool,
+) -> keel_storage::Result<()> {
+    let what = format!("event {} {} to {subscriber}, attempt {attempt}", event.id, event.topic);
+    if replay {
+        txn.catalog_remove(&dead_key(tenant, event.id, subscriber))?;
+        audit(txn, origin, tenant, subscriber, "event.replay", what)
+    } else {
+        txn.catalog_put(
+            &cursor_key(tenant, subscriber, &event.topic),
+            event.id.to_string().as_bytes(),
+        )?;
+        txn.catalog_remove(&retry_key(tenant, subscriber, &event.topic))?;
+        audit(txn, origin, tenant, subscriber, "event.deliver", what)
+    }
+}
+
+/// The catalog key of the dead letter `<event id>-<subscriber>`.
+fn letter_key(tenant: &TenantId, id: &str) -> Option<String> {
+    let (event, subscriber) = id.split_once('-')?;
+    let event: u64 = event.parse().ok()?;
+    let subscriber = PluginId::new(subscriber).ok()?;
+    Some(dead_key(tenant, event, subscriber.as_str()))
+}
+
+fn now_ms(now: &keel_types::Timestamp) -> i64 {
+    now.seconds.saturating_mul(1000).saturating_add(i64::from(now.nanoseconds / 1_000_000))
+}
+
+/// Checks an event before it is published: the manifest lists its topic,
+/// its key and payload are well formed.
+pub(crate) fn check(
+    manifest: &keel_manifest::Manifest,
+    limits: &keel_types::Limits,
+    event: &crate::bindings::keel::kernel::events::Event,
+) -> Result<(), WitError> {
+    if !manifest.publishes(&event.topic) {
+        return Err(WitError::Denied(format!(
+            "plugin {} does not list topic {:?} under `publishes` in its manifest",
+            manifest.id, event.topic
+        )));
+    }
+    if event.key.is_empty() || event.key.len() > KEY_BYTES_MAX {
+        return Err(WitError::Invalid(format!("an event key is 1 to {KEY_BYTES_MAX} bytes")));
+    }
+    if event.payload.len() > limits.event_payload_bytes_max {
+        return Err(WitError::LimitExceeded(format!(
+            "an event payload is at most {} bytes",
+            limits.event_payload_bytes_max
+        )));
+    }
+    match serde_json::from_str::<serde_json::Value>(&event.payload) {
+        Ok(serde_json::Value::Object(_)) => Ok(()),
+        _ => Err(WitError::Invalid("an event payload is a JSON object".to_owned())),
+    }
+}
