@@ -7,6 +7,7 @@ mod domain;
 mod events;
 mod finance;
 mod gateway;
+mod inventory;
 mod lifecycle;
 mod restart;
 mod sandbox;

@@ -1,0 +1,125 @@
+//! Moving-average valuation: an item's stock is worth what was paid for
+//! it, averaged over every unit on hand. A receipt adds its cost; an issue
+//! takes out its quantity at the average cost; a transfer between
+//! locations changes neither.
+
+use rust_decimal::{Decimal, RoundingStrategy};
+
+use super::RuleError;
+
+/// Places money values are kept to.
+pub const MONEY_SCALE: u32 = 2;
+
+/// An item's quantity on hand, over all locations, and its value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Valued {
+    /// Units on hand.
+    pub quantity: Decimal,
+    /// What they are worth.
+    pub value: Decimal,
+}
+
+/// `value` in cents, written with two places (`40.00`).
+fn money(value: Decimal) -> Decimal {
+    let mut cents = value.round_dp_with_strategy(MONEY_SCALE, RoundingStrategy::MidpointNearestEven);
+    cents.rescale(MONEY_SCALE);
+    cents
+}
+
+impl Valued {
+    /// The average cost of one unit; zero with nothing on hand.
+    pub fn average_cost(self) -> Decimal {
+        if self.quantity.is_zero() {
+            return Decimal::ZERO;
+        }
+        (self.value / self.quantity).round_dp(4)
+    }
+
+    /// Adds `quantity` units costing `unit_cost` each; returns what they
+    /// are worth (rounded to cents).
+    pub fn receive(&mut self, quantity: Decimal, unit_cost: Decimal) -> Result<Decimal, RuleError> {
+        let value = money(quantity.checked_mul(unit_cost).ok_or_else(too_large)?);
+        self.quantity = self.quantity.checked_add(quantity).ok_or_else(too_large)?;
+        self.value = self.value.checked_add(value).ok_or_else(too_large)?;
+        Ok(value)
+    }
+
+    /// Takes out `quantity` units at the average cost; returns what they
+    /// were worth. Taking out everything takes out all the value, so no
+    /// rounding remainder is left behind.
+    pub fn issue(&mut self, quantity: Decimal) -> Result<Decimal, RuleError> {
+        if quantity > self.quantity {
+            return Err(RuleError::new(format!(
+                "only {} on hand, {quantity} requested",
+                self.quantity
+            )));
+        }
+        let value = if quantity == self.quantity {
+            self.value
+        } else {
+            money(self.value * quantity / self.quantity)
+        };
+        self.quantity -= quantity;
+        self.value -= value;
+        Ok(value)
+    }
+
+    /// What `quantity` units at one location are worth at the average cost.
+    pub fn value_of(self, quantity: Decimal) -> Decimal {
+        if quantity == self.quantity {
+            return self.value;
+        }
+        if self.quantity.is_zero() {
+            return Decimal::ZERO;
+        }
+        money(self.value * quantity / self.quantity)
+    }
+}
+
+fn too_large() -> RuleError {
+    RuleError::new("the quantity or value is too large")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::*;
+
+    fn d(text: &str) -> Decimal {
+        Decimal::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn the_average_moves_with_each_receipt() {
+        let mut stock = Valued::default();
+        assert_eq!(stock.receive(d("10"), d("2")).unwrap().to_string(), "20.00");
+        assert_eq!(stock.receive(d("30"), d("3.00")).unwrap(), d("90.00"));
+        assert_eq!((stock.quantity, stock.value), (d("40"), d("110.00")));
+        assert_eq!(stock.average_cost(), d("2.75"));
+        assert_eq!(stock.issue(d("8")).unwrap(), d("22.00"));
+        assert_eq!((stock.quantity, stock.value), (d("32"), d("88.00")));
+    }
+
+    #[test]
+    fn issuing_everything_leaves_no_remainder() {
+        let mut stock = Valued::default();
+        stock.receive(d("3"), d("1.00")).unwrap();
+        stock.receive(d("3"), d("1.01")).unwrap();
+        let first = stock.issue(d("1")).unwrap();
+        let second = stock.issue(d("2")).unwrap();
+        let rest = stock.issue(d("3")).unwrap();
+        assert_eq!(first + second + rest, d("6.03"), "every cent paid comes back out");
+        assert_eq!(stock, Valued::default());
+    }
+
+    #[test]
+    fn an_issue_beyond_what_is_on_hand_changes_nothing() {
+        let mut stock = Valued::default();
+        stock.receive(d("2"), d("5")).unwrap();
+        let before = stock;
+        assert!(stock.issue(d("2.5")).unwrap_err().to_string().contains("only 2 on hand"));
+        assert_eq!(stock, before);
+        assert_eq!(stock.value_of(d("1")), d("5.00"));
+    }
+}
