@@ -21,17 +21,23 @@ use crate::error::Error;
 
 pub use crate::__private::bindings::keel::erp::types::{
     Account, AccountBalance, AccountType, GoodsIssue, GoodsReceipt, Item, JournalEntry, Line, Lot,
-    OrgUnit, Person, StockLevel, StockTransfer, Valuation,
+    OrgUnit, Payable, Person, StockLevel, StockTransfer, Valuation,
 };
 
 /// The general ledger, as its provider keeps it.
 pub mod ledger {
-    use super::{Account, AccountBalance, Error, JournalEntry, Result};
+    use super::{Account, AccountBalance, Error, JournalEntry, Payable, Result};
     use crate::__private::bindings::keel::erp::ledger as wit;
 
     /// Posts a balanced entry; returns its journal entry number.
     pub fn post(entry: &JournalEntry) -> Result<u64> {
         wit::post(entry).map_err(Error::from_wit)
+    }
+
+    /// Records a supplier invoice as an open item to pay, and posts it;
+    /// returns its payable number.
+    pub fn record_payable(payable: &Payable) -> Result<String> {
+        wit::record_payable(payable).map_err(Error::from_wit)
     }
 
     /// The balance of `account`, over all time or up to and including `as_of`.
@@ -104,6 +110,8 @@ pub mod directory {
 pub trait LedgerProvider {
     /// Posts a balanced entry; returns its number.
     fn post(entry: JournalEntry) -> Result<u64>;
+    /// Records a supplier invoice as an open item and posts it; returns its number.
+    fn record_payable(payable: Payable) -> Result<String>;
     /// The balance of `account`, over all time or up to `as_of`.
     fn balance(account: String, as_of: Option<String>) -> Result<AccountBalance>;
     /// Adds `account` to the chart if it is not there.
@@ -145,6 +153,10 @@ macro_rules! export_ledger {
             impl $crate::__private::ledger_provider::exports::keel::erp::ledger::Guest for KeelLedger {
                 fn post(entry: $crate::erp::JournalEntry) -> ::std::result::Result<u64, $crate::__private::WitError> {
                     <$provider as $crate::erp::LedgerProvider>::post(entry).map_err($crate::__private::into_wit)
+                }
+
+                fn record_payable(payable: $crate::erp::Payable) -> ::std::result::Result<::std::string::String, $crate::__private::WitError> {
+                    <$provider as $crate::erp::LedgerProvider>::record_payable(payable).map_err($crate::__private::into_wit)
                 }
 
                 fn balance(

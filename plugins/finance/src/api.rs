@@ -2,6 +2,7 @@
 
 pub(crate) mod accounts;
 pub(crate) mod entries;
+pub(crate) mod payables;
 pub(crate) mod reports;
 
 use keel_sdk::{Error, Request, Result};

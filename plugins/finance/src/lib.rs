@@ -28,6 +28,10 @@ impl Plugin for Finance {
             "entries.list" => api::entries::list(&request),
             "entries.get" => api::entries::get(&request),
             "reports.trial-balance" => api::reports::trial_balance(&request),
+            "payables.create" => api::payables::create(&request),
+            "payables.list" => api::payables::list(&request),
+            "payables.get" => api::payables::get(&request),
+            "payables.pay" => api::payables::pay(&request),
             other => Err(Error::unknown_operation(other)),
         }
     }

@@ -5,7 +5,7 @@ use keel_sdk::erp::{self, LedgerProvider};
 use keel_sdk::{Error, Result};
 
 use crate::Finance;
-use crate::api::entries;
+use crate::api::{entries, payables};
 use crate::books::{self, ACCOUNTS};
 use crate::ledger::account::{AccountType, NewAccount};
 use crate::ledger::date::Date;
@@ -29,6 +29,28 @@ impl LedgerProvider for Finance {
                 .collect(),
         };
         Ok(entries::post_entry(new)?.number)
+    }
+
+    fn record_payable(payable: erp::Payable) -> Result<String> {
+        let amount = |text: Option<String>| text.map(serde_json::Value::String);
+        let new = payables::NewPayable {
+            supplier: payable.supplier,
+            invoice: payable.invoice,
+            date: payable.date,
+            due: payable.due,
+            memo: payable.memo,
+            reference: payable.reference,
+            lines: payable
+                .lines
+                .into_iter()
+                .map(|line| NewLine {
+                    account: line.account,
+                    debit: amount(line.debit),
+                    credit: amount(line.credit),
+                })
+                .collect(),
+        };
+        Ok(payables::record(new)?.number)
     }
 
     fn balance(account: String, as_of: Option<String>) -> Result<erp::AccountBalance> {

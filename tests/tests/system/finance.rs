@@ -272,3 +272,42 @@ async fn concurrent_posts_get_distinct_gapless_numbers() {
     assert_eq!(cash.expect(200)["balance"], "60.00");
     k.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supplier_invoices_are_open_items_until_paid() {
+    let k = books().await;
+    let invoice = json!({
+        "supplier": "ACME", "invoice": "INV-77", "date": "2026-04-01", "due": "2026-05-01",
+        "memo": "office chairs", "lines": [{ "account": "6300", "debit": "450.00" }],
+    });
+    let recorded = k.post(&format!("{F}/payables"), invoice.clone()).await;
+    let recorded = recorded.expect(201).clone();
+    assert_eq!(
+        (recorded["number"].as_str(), recorded["open"].as_str()),
+        (Some("AP-000001"), Some("450.00"))
+    );
+    assert_eq!(k.get(&format!("{F}/accounts/2000/balance")).await.expect(200)["balance"], "450.00");
+    let again = k.post(&format!("{F}/payables"), invoice).await;
+    assert!(again.expect_problem(409, "conflict").contains("already recorded as"));
+
+    let pay = |amount: &str| json!({ "amount": amount, "date": "2026-04-20" });
+    let payments = format!("{F}/payables/AP-000001/payments");
+    k.post(&payments, pay("500.00")).await.expect_problem(422, "invalid");
+    assert_eq!(k.post(&payments, pay("200.00")).await.expect(201)["open"], "250.00");
+    let open = k.get(&format!("{F}/payables?status=open")).await;
+    assert_eq!(open.expect(200)["open_total"], "250.00");
+    let paid = k.post(&payments, pay("250.00")).await;
+    assert_eq!(
+        (paid.expect(201)["status"].as_str(), paid.expect(201)["open"].as_str()),
+        (Some("paid"), Some("0.00"))
+    );
+    assert_eq!(
+        k.get(&format!("{F}/payables?status=open")).await.expect(200)["payables"],
+        json!([])
+    );
+    assert_eq!(k.get(&format!("{F}/accounts/2000/balance")).await.expect(200)["balance"], "0.00");
+    assert_eq!(
+        k.get(&format!("{F}/accounts/1100/balance")).await.expect(200)["balance"],
+        "-450.00"
+    );
+}

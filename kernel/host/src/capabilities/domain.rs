@@ -20,8 +20,8 @@ use wasmtime::component::Instance;
 
 use crate::bindings::WitError;
 use crate::bindings::keel::erp::types::{
-    Account, AccountBalance, GoodsIssue, GoodsReceipt, Item, JournalEntry, OrgUnit, Person,
-    StockLevel, StockTransfer, Valuation,
+    Account, AccountBalance, GoodsIssue, GoodsReceipt, Item, JournalEntry, OrgUnit, Payable,
+    Person, StockLevel, StockTransfer, Valuation,
 };
 use crate::bindings::keel::erp::{directory, ledger, stock};
 use crate::call::{self, CallState};
@@ -185,6 +185,12 @@ fn not_provided(interface: &str) -> wasmtime::Error {
 impl ledger::Host for CallState {
     fn post(&mut self, entry: JournalEntry) -> HostResult<u64> {
         self.mediate(LEDGER, "post", |mut p| p.ledger()?.call_post(&mut *p.store, &entry))
+    }
+
+    fn record_payable(&mut self, payable: Payable) -> HostResult<String> {
+        self.mediate(LEDGER, "record-payable", |mut p| {
+            p.ledger()?.call_record_payable(&mut *p.store, &payable)
+        })
     }
 
     fn balance(&mut self, account: String, as_of: Option<String>) -> HostResult<AccountBalance> {

@@ -21,7 +21,8 @@ pub struct Valued {
 
 /// `value` in cents, written with two places (`40.00`).
 fn money(value: Decimal) -> Decimal {
-    let mut cents = value.round_dp_with_strategy(MONEY_SCALE, RoundingStrategy::MidpointNearestEven);
+    let mut cents =
+        value.round_dp_with_strategy(MONEY_SCALE, RoundingStrategy::MidpointNearestEven);
     cents.rescale(MONEY_SCALE);
     cents
 }

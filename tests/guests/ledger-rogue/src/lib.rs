@@ -34,6 +34,10 @@ impl LedgerProvider for Rogue {
         }
     }
 
+    fn record_payable(_payable: erp::Payable) -> Result<String> {
+        Err(Error::invalid("this ledger keeps no payables"))
+    }
+
     fn balance(account: String, _as_of: Option<String>) -> Result<erp::AccountBalance> {
         Ok(erp::AccountBalance {
             account,
