@@ -88,6 +88,18 @@ impl Request {
         }
     }
 
+    /// The `limit` query parameter of a list operation: 50 when absent, and
+    /// a 400 outside 1 to 500.
+    pub fn page_limit(&self) -> Result<u32> {
+        const DEFAULT: u32 = 50;
+        const MAX: u32 = 500;
+        let limit = self.query_as::<u32>("limit")?.unwrap_or(DEFAULT);
+        if limit == 0 || limit > MAX {
+            return Err(Error::bad_request(format!("limit must be 1 to {MAX}, not {limit}")));
+        }
+        Ok(limit)
+    }
+
     /// The body parsed as JSON; malformed JSON or a shape mismatch is a 400
     /// that says where.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {

@@ -1,39 +1,42 @@
 //! Keel's inventory plugin: items, locations, stock moves and their value.
 //!
-//! - [`stock`]: the business rules (quantities, moving-average valuation),
-//!   pure and natively unit-tested.
-//! - `books`: how stock is stored, moved, and posted to the ledger.
-//! - `api`: one handler per manifest operation.
+//!
+//! The catalogue, locations, moves, ledger accounts and their rules are
+//! `keel_stock_kit`'s, shared with the `inventory-lots` variant; what is
+//! this plugin's own is moving-average valuation.
+//!
+//! - `books`: moves valued at moving average and posted to the ledger.
+//! - `api`: handlers for moves and valuation.
 //! - `provide`: `keel:erp/stock`, for other plugins.
 #![deny(clippy::float_arithmetic)]
 
 mod api;
 mod books;
 mod provide;
-pub mod stock;
 
 use keel_sdk::{Error, Plugin, Request, Response, Result};
+use keel_stock_kit::api as kit;
 
 struct Inventory;
 
 impl Plugin for Inventory {
     fn handle(operation: &str, request: Request) -> Result<Response> {
         match operation {
-            "items.create" => api::create_item(&request),
-            "items.list" => api::list_items(&request),
+            "items.create" => kit::create_item(&request),
+            "items.list" => kit::list_items(&request),
             "items.get" => api::get_item(&request),
-            "warehouses.create" => api::create_warehouse(&request),
-            "locations.create" => api::create_location(&request),
-            "locations.list" => api::list_locations(&request),
+            "warehouses.create" => kit::create_warehouse(&request),
+            "locations.create" => kit::create_location(&request),
+            "locations.list" => kit::list_locations(&request),
             "moves.receipt" => api::receipt(&request),
             "moves.issue" => api::issue(&request),
             "moves.transfer" => api::transfer(&request),
             "moves.adjust" => api::adjust(&request),
-            "moves.list" => api::list_moves(&request),
-            "stock.on-hand" => api::on_hand(&request),
-            "stock.valuation" => api::valuation(&request),
-            "settings.get" => api::get_settings(),
-            "settings.put" => api::put_settings(&request),
+            "moves.list" => kit::list_moves(&request),
+            "stock.on-hand" => kit::on_hand(&request, |item, at| books::on_hand(&item.code, at)),
+            "stock.valuation" => kit::valuation(&request),
+            "settings.get" => kit::get_settings(),
+            "settings.put" => kit::put_settings(&request),
             other => Err(Error::unknown_operation(other)),
         }
     }

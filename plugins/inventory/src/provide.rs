@@ -4,71 +4,32 @@
 
 use keel_sdk::Result;
 use keel_sdk::erp::{self, StockProvider};
+use keel_stock_kit::catalog;
+use keel_stock_kit::provide::{self as kit, valuation};
 
 use crate::Inventory;
-use crate::books::{self, MoveRequest};
-
-fn valuation(moved: &books::Move) -> Result<erp::Valuation> {
-    Ok(erp::Valuation {
-        quantity: moved.quantity.to_string(),
-        value: moved.value.to_string(),
-        currency: books::settings()?.currency,
-    })
-}
+use crate::books;
 
 impl StockProvider for Inventory {
     fn find_item(code: String) -> Result<Option<erp::Item>> {
-        Ok(books::ITEMS.get(&code)?.map(|item| erp::Item {
-            code: item.code,
-            name: item.name,
-            unit: item.unit,
-        }))
+        kit::find_item(&code)
     }
 
     fn receive(receipt: erp::GoodsReceipt) -> Result<erp::Valuation> {
-        let request = MoveRequest {
-            item: &receipt.item,
-            location: &receipt.location,
-            quantity: &receipt.quantity,
-            date: &receipt.date,
-            reference: &receipt.reference,
-        };
-        valuation(&books::receive(&request, &receipt.unit_cost)?)
+        valuation(&books::receive(&(&receipt).into(), &receipt.unit_cost)?)
     }
 
     fn issue(issue: erp::GoodsIssue) -> Result<erp::Valuation> {
-        let request = MoveRequest {
-            item: &issue.item,
-            location: &issue.location,
-            quantity: &issue.quantity,
-            date: &issue.date,
-            reference: &issue.reference,
-        };
-        valuation(&books::issue(&request)?)
+        valuation(&books::issue(&(&issue).into())?)
     }
 
     fn transfer(transfer: erp::StockTransfer) -> Result<()> {
-        let request = MoveRequest {
-            item: &transfer.item,
-            location: &transfer.from,
-            quantity: &transfer.quantity,
-            date: &transfer.date,
-            reference: &transfer.reference,
-        };
-        books::transfer(&request, &transfer.to).map(drop)
+        books::transfer(&(&transfer).into(), &transfer.to).map(drop)
     }
 
     fn on_hand(item: String, location: Option<String>) -> Result<Vec<erp::StockLevel>> {
-        books::item(&item)?;
-        Ok(books::on_hand(&item, location.as_deref())?
-            .into_iter()
-            .map(|(location, quantity, value)| erp::StockLevel {
-                item: item.clone(),
-                location,
-                quantity: quantity.to_string(),
-                value: value.to_string(),
-            })
-            .collect())
+        catalog::item(&item)?;
+        Ok(kit::stock_levels(books::on_hand(&item, location.as_deref())?))
     }
 }
 

@@ -107,3 +107,88 @@ async fn moves_are_valued_at_moving_average_and_posted_to_the_ledger() {
         (Some("130.00"), Some(true))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lots_are_issued_first_expiry_first_and_expired_stock_is_reported() {
+    const L: &str = "/api/demo/inventory-lots";
+    let k = TestKernel::start(Setup::new(&["finance", "inventory-lots"])).await;
+    k.post("/api/demo/finance/chart-templates/starter", json!({ "currency": "EUR" }))
+        .await
+        .expect(201);
+    k.post(&format!("{L}/warehouses"), json!({ "code": "MAIN", "name": "Main" })).await.expect(201);
+    for bin in ["MAIN-A", "QUARANTINE"] {
+        let location = json!({ "code": bin, "warehouse": "MAIN", "name": bin });
+        k.post(&format!("{L}/locations"), location).await.expect(201);
+    }
+    let item = json!({ "code": "INSULIN", "name": "Insulin pen", "unit": "pen" });
+    k.post(&format!("{L}/items"), item).await.expect(201);
+    let receive = async |lot: &str, expires: &str, quantity: &str, cost: &str| {
+        let mut body = moved("INSULIN", "MAIN-A", quantity);
+        body["date"] = json!("2026-01-10");
+        body["lot"] = json!(lot);
+        body["expires"] = json!(expires);
+        body["unit_cost"] = json!(cost);
+        k.post(&format!("{L}/receipts"), body).await
+    };
+    receive("A1", "2026-02-28", "5", "10.00").await.expect(201);
+    receive("B2", "2026-06-30", "10", "11.00").await.expect(201);
+    receive("C3", "2026-04-30", "10", "12.00").await.expect(201);
+    let late = receive("D4", "2026-01-09", "1", "1.00").await;
+    assert!(late.expect_problem(422, "invalid").contains("expired on 2026-01-09"));
+    let changed = receive("B2", "2026-07-31", "1", "11.00").await;
+    assert!(
+        changed.expect_problem(422, "invalid").contains("expires on 2026-06-30, not 2026-07-31")
+    );
+    let no_lot = k.post(&format!("{L}/receipts"), moved("INSULIN", "MAIN-A", "1")).await;
+    no_lot.expect_problem(400, "bad-request");
+
+    // On 2 March, A1 has expired: 12 pens come from C3 (April) then B2.
+    let issue = moved("INSULIN", "MAIN-A", "12");
+    let issued = k.post(&format!("{L}/issues"), issue).await;
+    let issued = issued.expect(201).clone();
+    assert_eq!(issued["value"], "142.00", "10 x 12.00 + 2 x 11.00");
+    let lots: Vec<&str> =
+        issued["lots"].as_array().unwrap().iter().map(|l| l["lot"].as_str().unwrap()).collect();
+    assert_eq!(lots, ["C3", "B2"]);
+    let short = k.post(&format!("{L}/issues"), moved("INSULIN", "MAIN-A", "9")).await;
+    let detail = short.expect_problem(422, "invalid");
+    assert!(detail.contains("only 8 usable on 2026-03-02 (5 more in expired lots)"), "{detail}");
+
+    // The expired-stock report, then the lot to quarantine and written off.
+    let expired = k.get(&format!("{L}/expired?on=2026-03-02")).await;
+    let expired = expired.expect(200).clone();
+    assert_eq!(expired["lots"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        (expired["lots"][0]["lot"].as_str(), expired["page_value"].as_str()),
+        (Some("A1"), Some("50.00"))
+    );
+    let mut quarantine = moved("INSULIN", "MAIN-A", "5");
+    quarantine["to"] = json!("QUARANTINE");
+    quarantine["lot"] = json!("A1");
+    k.post(&format!("{L}/transfers"), quarantine).await.expect(201);
+    let mut write_off = moved("INSULIN", "QUARANTINE", "-5");
+    write_off["lot"] = json!("A1");
+    assert_eq!(k.post(&format!("{L}/adjustments"), write_off).await.expect(201)["value"], "50.00");
+    let expired = k.get(&format!("{L}/expired?on=2026-03-02")).await;
+    assert_eq!(expired.expect(200)["lots"], json!([]));
+
+    // What is left, the ledger and the stock agree: 8 x 11.00.
+    let on_hand = k.get(&format!("{L}/on-hand/INSULIN")).await;
+    assert_eq!(
+        on_hand.expect(200)["locations"],
+        json!([{ "location": "MAIN-A", "quantity": "8", "value": "88.00" }])
+    );
+    assert_eq!(balance(&k, "1300").await, "88.00");
+    assert_eq!(balance(&k, "5000").await, "142.00");
+    assert_eq!(balance(&k, "5900").await, "50.00");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inventory_refuses_lots_it_does_not_track() {
+    let k = stores().await;
+    let mut receipt = moved("PARA-500", "MAIN-A", "1");
+    receipt["unit_cost"] = json!("1.00");
+    receipt["lot"] = json!("L1");
+    let refused = k.post(&format!("{I}/receipts"), receipt).await;
+    assert!(refused.expect_problem(400, "bad-request").contains("choose inventory-lots"));
+}

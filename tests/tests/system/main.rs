@@ -9,5 +9,6 @@ mod finance;
 mod gateway;
 mod inventory;
 mod lifecycle;
+mod purchasing;
 mod restart;
 mod sandbox;

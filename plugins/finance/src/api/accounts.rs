@@ -17,7 +17,7 @@ pub(crate) fn create(request: &Request) -> Result<Response> {
 
 /// `GET /accounts?type=&cursor=&limit=`
 pub(crate) fn list(request: &Request) -> Result<Response> {
-    let limit = super::page_limit(request)?;
+    let limit = request.page_limit()?;
     let cursor = request.query("cursor");
     let page = match request.query("type") {
         Some(kind) => {

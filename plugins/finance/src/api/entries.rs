@@ -75,7 +75,7 @@ pub(crate) fn get(request: &Request) -> Result<Response> {
 /// `GET /entries?from=&to=&account=&cursor=&limit=`: by date when filtered
 /// by date only, otherwise by number.
 pub(crate) fn list(request: &Request) -> Result<Response> {
-    let limit = super::page_limit(request)?;
+    let limit = request.page_limit()?;
     let from = super::date_param(request, "from")?;
     let to = super::date_param(request, "to")?;
     let dates =

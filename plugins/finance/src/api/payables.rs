@@ -93,15 +93,18 @@ pub(crate) fn record(new: NewPayable) -> Result<Payable> {
             new.invoice, new.supplier, existing["payable"]
         )));
     }
-    if new.lines.iter().any(|line| line.credit.is_some() || line.debit.is_none()) {
-        return Err(Error::invalid(
-            "a payable's lines are debits; its total is credited to payables",
-        ));
-    }
+    // Debits less credits (a price below the order's is a credit) is what
+    // is owed, credited to payables.
     let mut total = Decimal::ZERO;
     for line in &new.lines {
-        let amount = line.debit.as_ref().map(|d| parse_positive(d, "debit")).transpose()?;
-        total += amount.unwrap_or_default();
+        match (&line.debit, &line.credit) {
+            (Some(debit), None) => total += parse_positive(debit, "debit")?,
+            (None, Some(credit)) => total -= parse_positive(credit, "credit")?,
+            _ => return Err(Error::invalid("each line of a payable is a debit or a credit")),
+        }
+    }
+    if total <= Decimal::ZERO {
+        return Err(Error::invalid(format!("a payable owes something; its lines come to {total}")));
     }
     let number = format!("AP-{:06}", next_sequence("payables")?);
     let mut lines = new.lines.clone();
@@ -159,7 +162,7 @@ pub(crate) fn create(request: &Request) -> Result<Response> {
 
 /// `GET /payables?status=open|paid&supplier=&cursor=&limit=`
 pub(crate) fn list(request: &Request) -> Result<Response> {
-    let limit = super::page_limit(request)?;
+    let limit = request.page_limit()?;
     let status = request.query("status");
     if status.is_some_and(|s| s != "open" && s != "paid") {
         return Err(Error::bad_request("status is open or paid"));

@@ -1,5 +1,8 @@
 //! The business rules of stock: pure, with no SDK imports and no I/O, so
 //! they are unit-tested natively.
+//!
+//! - [`quantity`]: decimal strings in, decimals out.
+//! - [`valuation`]: a quantity and what it is worth, averaged as it moves.
 
 pub mod quantity;
 pub mod valuation;
@@ -10,7 +13,8 @@ pub mod valuation;
 pub struct RuleError(pub String);
 
 impl RuleError {
-    pub(crate) fn new(message: impl Into<String>) -> Self {
+    /// A rule broken, said for the client.
+    pub fn new(message: impl Into<String>) -> Self {
         Self(message.into())
     }
 }

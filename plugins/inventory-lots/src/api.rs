@@ -1,0 +1,74 @@
+//! HTTP handlers for moves, lots and valuation; the catalogue, locations,
+//! the move list and settings are the kit's (`keel_stock_kit::api`).
+
+use keel_sdk::{Error, Request, Response, Result};
+use keel_stock_kit::api::NewMove;
+use keel_stock_kit::catalog::{self, ITEMS, VALUATIONS};
+use rust_decimal::Decimal;
+use serde_json::json;
+
+use crate::books;
+
+fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str> {
+    value.as_deref().ok_or_else(|| Error::bad_request(format!("{name} is required")))
+}
+
+/// `GET /items/{code}`, with its stock, value and lots.
+pub(crate) fn get_item(request: &Request) -> Result<Response> {
+    let code = request.param("code")?;
+    let item =
+        ITEMS.get(code)?.ok_or_else(|| Error::not_found(format!("item {code} does not exist")))?;
+    let valued = VALUATIONS.get(code)?.unwrap_or_default();
+    Response::ok(&json!({
+        "item": item,
+        "on_hand": valued.quantity,
+        "value": valued.value,
+        "lots": books::lots(code, None)?,
+    }))
+}
+
+/// `POST /receipts` with `unit_cost`, `lot` and (for goods that expire)
+/// `expires`.
+pub(crate) fn receipt(request: &Request) -> Result<Response> {
+    let new: NewMove = request.json()?;
+    let (cost, lot) = (required(&new.unit_cost, "unit_cost")?, required(&new.lot, "lot")?);
+    Response::created(&books::receive(&new.request(), cost, lot, new.expires.as_deref())?)
+}
+
+/// `POST /issues`: first expiry first out.
+pub(crate) fn issue(request: &Request) -> Result<Response> {
+    let new: NewMove = request.json()?;
+    Response::created(&books::issue(&new.request())?)
+}
+
+/// `POST /transfers` with `to`, and `lot` to move one lot.
+pub(crate) fn transfer(request: &Request) -> Result<Response> {
+    let new: NewMove = request.json()?;
+    let to = required(&new.to, "to")?;
+    Response::created(&books::transfer(&new.request(), to, new.lot.as_deref())?)
+}
+
+/// `POST /adjustments` with `lot`: `quantity` is signed, what the count
+/// found more or less (or a write-off).
+pub(crate) fn adjust(request: &Request) -> Result<Response> {
+    let new: NewMove = request.json()?;
+    Response::created(&books::adjust(&new.request(), required(&new.lot, "lot")?)?)
+}
+
+/// `GET /lots/{item}?location=`: first to expire first.
+pub(crate) fn list_lots(request: &Request) -> Result<Response> {
+    let code = request.param("item")?;
+    let item =
+        catalog::item(code).map_err(|_| Error::not_found(format!("item {code} does not exist")))?;
+    let lots = books::lots(&item.code, request.query("location"))?;
+    Response::ok(&json!({ "item": item.code, "unit": item.unit, "lots": lots }))
+}
+
+/// `GET /expired?on=YYYY-MM-DD`: lots past their expiry date on `on` that
+/// still hold stock, in order of expiry, with their value.
+pub(crate) fn expired(request: &Request) -> Result<Response> {
+    let on = request.query("on").ok_or_else(|| Error::bad_request("on=YYYY-MM-DD is required"))?;
+    let (lots, cursor) = books::expired(on, request.query("cursor"), request.page_limit()?)?;
+    let value: Decimal = lots.iter().map(|lot| lot.value).sum();
+    Response::ok(&json!({ "on": on, "lots": lots, "page_value": value, "cursor": cursor }))
+}

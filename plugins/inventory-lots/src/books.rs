@@ -1,0 +1,326 @@
+//! How stock is moved lot by lot: each lot's quantity and value at each
+//! location, beside the kit's quantity per item and location and the value
+//! per item. Issues take the first lot to expire first and never an
+//! expired one; every move that changes the value of stock posts a journal
+//! entry through `keel:erp/ledger`, in the same transaction.
+
+use keel_sdk::{Collection, Error, Range, Result};
+use keel_stock_kit::catalog::{self, Item, Level};
+use keel_stock_kit::ledger::{ledger_settings, post};
+use keel_stock_kit::moves::{self, Kind, LotMoved, Move, MoveRequest};
+use keel_stock_kit::rules::valuation::Valued;
+use keel_stock_kit::rules::{check_code, check_date, quantity};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::fefo::{self, LotLevel};
+
+use keel_stock_kit::catalog::VALUATIONS;
+/// Stock per lot and location, keyed `item/location/expiry/lot`.
+pub(crate) const LOTS: Collection<Lot> = Collection::new("lots");
+/// Each lot's expiry date, keyed `item/lot`.
+const LOT_CODES: Collection<LotCode> = Collection::new("lot-codes");
+
+/// The topic of [`moves::crossed_reorder_point`].
+const REORDER_TOPIC: &str = "inventory-lots.reorder-point-crossed";
+
+/// One lot's stock at one location.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Lot {
+    pub(crate) item: String,
+    pub(crate) location: String,
+    pub(crate) lot: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) expires: Option<String>,
+    pub(crate) quantity: Decimal,
+    /// What it cost.
+    pub(crate) value: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct LotCode {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires: Option<String>,
+}
+
+impl Lot {
+    fn key(&self) -> String {
+        format!(
+            "{}/{}/{}",
+            self.item,
+            self.location,
+            fefo::sort_key(self.expires.as_deref(), &self.lot)
+        )
+    }
+
+    fn valued(&self) -> Valued {
+        Valued { quantity: self.quantity, value: self.value }
+    }
+
+    fn set(&mut self, valued: Valued) {
+        (self.quantity, self.value) = (valued.quantity, valued.value);
+    }
+
+    /// Stores the lot, or forgets it once it is empty.
+    fn save(&self) -> Result<()> {
+        if self.quantity.is_zero() {
+            LOTS.delete(&self.key()).map(drop)
+        } else {
+            LOTS.put(&self.key(), self)
+        }
+    }
+
+    fn moved(&self, quantity: Decimal, value: Decimal) -> LotMoved {
+        LotMoved { lot: self.lot.clone(), expires: self.expires.clone(), quantity, value }
+    }
+}
+
+/// The item's lots at `location` (or everywhere), first to expire first.
+pub(crate) fn lots(item: &str, location: Option<&str>) -> Result<Vec<Lot>> {
+    let prefix = match location {
+        Some(location) => format!("{item}/{location}/"),
+        None => format!("{item}/"),
+    };
+    let mut lots = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = LOTS.scan(&Range::prefix(prefix.clone()), cursor.as_deref(), 1000)?;
+        lots.extend(page.items.into_iter().map(|(_, lot)| lot));
+        match page.cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(lots),
+        }
+    }
+}
+
+/// The lot `code` of `item` at `location`, if it holds stock there.
+fn lot_at(item: &str, location: &str, code: &str) -> Result<Option<Lot>> {
+    Ok(lots(item, Some(location))?.into_iter().find(|lot| lot.lot == code))
+}
+
+/// The quantity and value per item, changed by `quantity` and `value`.
+fn revalue(item: &str, quantity: Decimal, value: Decimal) -> Result<(Decimal, Decimal)> {
+    let mut valued = VALUATIONS.get(item)?.unwrap_or_default();
+    let before = valued.quantity;
+    valued.quantity += quantity;
+    valued.value += value;
+    VALUATIONS.put(item, &valued)?;
+    Ok((before, valued.quantity))
+}
+
+/// The lot's registered expiry: a new lot is registered with `expires`; a
+/// known one must come with the same date.
+fn register(item: &str, lot: &str, expires: Option<&str>) -> Result<()> {
+    let key = format!("{item}/{lot}");
+    match LOT_CODES.get(&key)? {
+        None => LOT_CODES.insert(&key, &LotCode { expires: expires.map(str::to_owned) }),
+        Some(known) if known.expires.as_deref() == expires => Ok(()),
+        Some(known) => Err(Error::invalid(format!(
+            "lot {lot} of {item} expires on {}, not {}",
+            known.expires.as_deref().unwrap_or("no date"),
+            expires.unwrap_or("no date")
+        ))),
+    }
+}
+
+/// Receives goods into `lot` at `unit_cost` each; the value is posted as
+/// inventory against goods received not invoiced. An expired lot is
+/// refused.
+pub(crate) fn receive(
+    request: &MoveRequest<'_>,
+    unit_cost: &str,
+    lot: &str,
+    expires: Option<&str>,
+) -> Result<Move> {
+    let (item, quantity) = request.check()?;
+    check_code("lot", lot)?;
+    if let Some(expires) = expires {
+        check_date(expires)?;
+        if fefo::expired(Some(expires), request.date) {
+            return Err(Error::invalid(format!(
+                "lot {lot} expired on {expires}; it cannot be received on {}",
+                request.date
+            )));
+        }
+    }
+    let unit_cost = quantity::non_negative(unit_cost, "unit cost")?;
+    register(&item.code, lot, expires)?;
+    let mut stock = lot_at(&item.code, request.location, lot)?.unwrap_or_else(|| Lot {
+        item: item.code.clone(),
+        location: request.location.to_owned(),
+        lot: lot.to_owned(),
+        expires: expires.map(str::to_owned),
+        quantity: Decimal::ZERO,
+        value: Decimal::ZERO,
+    });
+    let mut valued = stock.valued();
+    let value = valued.receive(quantity, unit_cost)?;
+    stock.set(valued);
+    catalog::add_level(&item, request.location, quantity)?;
+    let settings = ledger_settings()?;
+    let mut moved = request.moved(Kind::Receipt, quantity, value);
+    moved.journal_entry =
+        post(request, &settings.inventory_account, &settings.received_account, value, "receipt")?;
+    moved.lots.push(stock.moved(quantity, value));
+    stock.save()?;
+    revalue(&item.code, quantity, value)?;
+    moves::record(moved, &item.unit)
+}
+
+/// Takes `picks` out of `lots`; returns what each lot gave and the value.
+fn take(lots: &mut [Lot], picks: &[(usize, Decimal)]) -> Result<(Vec<LotMoved>, Decimal)> {
+    let (mut taken, mut total) = (Vec::new(), Decimal::ZERO);
+    for &(i, quantity) in picks {
+        let lot = &mut lots[i];
+        let mut valued = lot.valued();
+        let value = valued.issue(quantity)?;
+        lot.set(valued);
+        taken.push(lot.moved(quantity, value));
+        total += value;
+    }
+    Ok((taken, total))
+}
+
+/// The lots at the request's location, as the picker sees them.
+fn levels_of(lots: &[Lot]) -> Vec<LotLevel> {
+    lots.iter()
+        .map(|l| LotLevel { lot: l.lot.clone(), expires: l.expires.clone(), quantity: l.quantity })
+        .collect()
+}
+
+/// Issues goods, first expiry first out, never from an expired lot; the
+/// lots' cost is posted as cost of goods against inventory. Publishes a
+/// reorder event if this takes the item below its reorder point.
+pub(crate) fn issue(request: &MoveRequest<'_>) -> Result<Move> {
+    let (item, quantity) = request.check()?;
+    catalog::add_level(&item, request.location, -quantity)?;
+    let mut lots = lots(&item.code, Some(request.location))?;
+    let picks = fefo::pick(&levels_of(&lots), quantity, request.date)
+        .map_err(|err| Error::invalid(format!("{} at {}: {err}", item.code, request.location)))?;
+    let (taken, value) = take(&mut lots, &picks)?;
+    let settings = ledger_settings()?;
+    let mut moved = request.moved(Kind::Issue, quantity, value);
+    moved.journal_entry =
+        post(request, &settings.issued_account, &settings.inventory_account, value, "issue")?;
+    moved.lots = taken;
+    for &(i, _) in &picks {
+        lots[i].save()?;
+    }
+    let (before, after) = revalue(&item.code, -quantity, -value)?;
+    let moved = moves::record(moved, &item.unit)?;
+    moves::crossed_reorder_point(REORDER_TOPIC, &item, before, after, &moved)?;
+    Ok(moved)
+}
+
+/// Moves goods from `request.location` to `to`, lot by lot: the named
+/// `lot` (expired or not, such as to quarantine), or the unexpired lots
+/// first expiry first. Their value is unchanged.
+pub(crate) fn transfer(request: &MoveRequest<'_>, to: &str, lot: Option<&str>) -> Result<Move> {
+    let (item, quantity) = request.check()?;
+    catalog::shift(&item, request.location, to, quantity)?;
+    let mut lots = lots(&item.code, Some(request.location))?;
+    let picks = match lot {
+        Some(code) => vec![(named(&lots, code, quantity, request)?, quantity)],
+        None => fefo::pick(&levels_of(&lots), quantity, request.date)?,
+    };
+    let (taken, value) = take(&mut lots, &picks)?;
+    for (&(i, _), moved) in picks.iter().zip(&taken) {
+        lots[i].save()?;
+        let mut arrived = lot_at(&item.code, to, &moved.lot)?.unwrap_or_else(|| Lot {
+            location: to.to_owned(),
+            quantity: Decimal::ZERO,
+            value: Decimal::ZERO,
+            ..lots[i].clone()
+        });
+        arrived.quantity += moved.quantity;
+        arrived.value += moved.value;
+        arrived.save()?;
+    }
+    let mut moved = request.moved(Kind::Transfer, quantity, value);
+    moved.to = Some(to.to_owned());
+    moved.lots = taken;
+    moves::record(moved, &item.unit)
+}
+
+/// The index of lot `code` among `lots`, which must hold `quantity`.
+fn named(lots: &[Lot], code: &str, quantity: Decimal, request: &MoveRequest<'_>) -> Result<usize> {
+    let i = lots.iter().position(|l| l.lot == code).ok_or_else(|| {
+        Error::invalid(format!(
+            "lot {code} of {} has no stock at {}",
+            request.item, request.location
+        ))
+    })?;
+    if quantity > lots[i].quantity {
+        return Err(Error::invalid(format!(
+            "lot {code} holds only {} at {}, {quantity} requested",
+            lots[i].quantity, request.location
+        )));
+    }
+    Ok(i)
+}
+
+/// Corrects one lot to what was counted, or writes it off: `delta` units
+/// more (at the lot's cost) or fewer, against the adjustment account.
+pub(crate) fn adjust(request: &MoveRequest<'_>, lot: &str) -> Result<Move> {
+    check_date(request.date)?;
+    let delta = quantity::parse(request.quantity, "quantity")?;
+    if delta.is_zero() {
+        return Err(Error::invalid("an adjustment changes the quantity: it cannot be zero"));
+    }
+    let item = catalog::item(request.item)?;
+    catalog::location(request.location)?;
+    let mut lots = lots(&item.code, Some(request.location))?;
+    let i = named(&lots, lot, -delta.min(Decimal::ZERO), request)?;
+    let settings = ledger_settings()?;
+    let mut valued = lots[i].valued();
+    let (value, debit, credit, signed) = if delta > Decimal::ZERO {
+        let value = valued.receive(delta, valued.average_cost())?;
+        (value, &settings.inventory_account, &settings.adjustment_account, value)
+    } else {
+        let value = valued.issue(-delta)?;
+        (value, &settings.adjustment_account, &settings.inventory_account, -value)
+    };
+    lots[i].set(valued);
+    catalog::add_level(&item, request.location, delta)?;
+    let mut moved = request.moved(Kind::Adjustment, delta.abs(), value);
+    moved.journal_entry = post(request, debit, credit, value, "adjustment")?;
+    moved.lots.push(lots[i].moved(delta.abs(), value));
+    lots[i].save()?;
+    let (before, after) = revalue(&item.code, delta, signed)?;
+    let moved = moves::record(moved, &item.unit)?;
+    moves::crossed_reorder_point(REORDER_TOPIC, &item, before, after, &moved)?;
+    Ok(moved)
+}
+
+/// The item's stock at each location holding some (or at `at` only), with
+/// the value of its lots there.
+pub(crate) fn on_hand(item: &Item, at: Option<&str>) -> Result<Vec<(Level, Decimal)>> {
+    let lots = lots(&item.code, at)?;
+    Ok(catalog::levels(&item.code, at)?
+        .into_iter()
+        .map(|level| {
+            let value =
+                lots.iter().filter(|lot| lot.location == level.location).map(|lot| lot.value).sum();
+            (level, value)
+        })
+        .collect())
+}
+
+/// Lots expired on `on` (their last day was before it) that still hold
+/// stock, a page at a time in order of expiry.
+pub(crate) fn expired(
+    on: &str,
+    cursor: Option<&str>,
+    limit: u32,
+) -> Result<(Vec<Lot>, Option<String>)> {
+    check_date(on)?;
+    let range = Range::between(None, Some(on.to_owned()));
+    let page = LOTS.lookup("by-expiry", &range, cursor, limit)?;
+    let lots = page
+        .items
+        .into_iter()
+        .map(|(_, lot)| lot)
+        .filter(|lot| fefo::expired(lot.expires.as_deref(), on))
+        .collect();
+    Ok((lots, page.cursor))
+}

@@ -1,0 +1,83 @@
+//! Keel's procurement plugin: suppliers, requisitions, purchase orders,
+//! goods receipts and supplier invoices.
+//!
+//! - [`rules`]: the business rules (decimals, approval, three-way match,
+//!   dates), pure and natively unit-tested.
+//! - `books`: how purchasing is stored and carried out, through the
+//!   tenant's `keel:erp/stock` and `keel:erp/ledger` providers.
+//! - `api`: one handler per manifest operation.
+//! - `deliver`: reorder events from either stock provider become draft
+//!   requisitions.
+#![deny(clippy::float_arithmetic)]
+
+mod api;
+mod books;
+pub mod rules;
+
+use keel_sdk::events::{self, Delivery};
+use keel_sdk::{Error, Plugin, Request, Response, Result};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+struct Procurement;
+
+impl Plugin for Procurement {
+    fn handle(operation: &str, request: Request) -> Result<Response> {
+        match operation {
+            "suppliers.create" => api::create_supplier(&request),
+            "suppliers.list" => api::list_suppliers(&request),
+            "requisitions.create" => api::create_requisition(&request),
+            "requisitions.list" => api::list_requisitions(&request),
+            "orders.create" => api::create_order(&request),
+            "orders.list" => api::list_orders(&request),
+            "orders.get" => api::get_order(&request),
+            "orders.approve" => api::approve(&request),
+            "orders.receive" => api::receive(&request),
+            "orders.invoice" => api::invoice(&request),
+            "settings.get" => api::get_settings(),
+            "settings.put" => api::put_settings(&request),
+            other => Err(Error::unknown_operation(other)),
+        }
+    }
+
+    /// A stock provider's `reorder-point-crossed`: raise a draft
+    /// requisition for the reorder quantity (or up to the reorder point
+    /// when the item has none), once per event.
+    fn deliver(delivery: Delivery) -> Result<()> {
+        #[derive(Deserialize)]
+        struct Crossed {
+            item: String,
+            on_hand: Decimal,
+            reorder_point: Decimal,
+            reorder_quantity: Option<Decimal>,
+        }
+        if !delivery.topic.ends_with(".reorder-point-crossed") {
+            return Err(Error::invalid(format!("procurement does not handle {}", delivery.topic)));
+        }
+        let crossed: Crossed = events::payload(&delivery)?;
+        let quantity = crossed.reorder_quantity.unwrap_or(crossed.reorder_point - crossed.on_hand);
+        if quantity <= Decimal::ZERO {
+            return Ok(());
+        }
+        books::reorder(&format!("{}/{}", delivery.publisher, delivery.key), &crossed.item, quantity)
+    }
+}
+
+keel_sdk::export_plugin!(Procurement);
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn manifest_is_valid_and_every_operation_is_dispatched() {
+        let manifest = keel_manifest::Manifest::parse(include_str!("../keel.toml")).unwrap();
+        assert_eq!(manifest.id.as_str(), "procurement");
+        let src = include_str!("lib.rs");
+        for op in &manifest.operations {
+            assert!(
+                src.contains(&format!("\"{}\" =>", op.id)),
+                "operation {} is not dispatched",
+                op.id
+            );
+        }
+    }
+}

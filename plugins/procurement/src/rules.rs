@@ -1,0 +1,70 @@
+//! The business rules of purchasing: pure, with no SDK imports and no I/O,
+//! so they are unit-tested natively.
+
+pub mod dates;
+pub mod matching;
+
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+
+/// A broken business rule, reported to the client as 422.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct RuleError(pub String);
+
+impl RuleError {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
+/// Most decimal places of a quantity or price.
+const SCALE_MAX: u32 = 4;
+
+/// Parses a decimal string (`"12.5"`), at most 4 places; `positive`
+/// refuses zero.
+pub fn decimal(text: &str, what: &str, positive: bool) -> Result<Decimal, RuleError> {
+    let plain = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    let value = Decimal::from_str(text).ok().filter(|_| plain).ok_or_else(|| {
+        RuleError::new(format!("{what} {text:?} must be a decimal string such as \"12.50\""))
+    })?;
+    if value.scale() > SCALE_MAX || value >= Decimal::from(1_000_000_000_000_i64) {
+        return Err(RuleError::new(format!("{what} {text:?} has too many places or digits")));
+    }
+    if positive && value.is_zero() {
+        return Err(RuleError::new(format!("{what} {text:?} must be greater than zero")));
+    }
+    Ok(value.normalize())
+}
+
+/// Money to cents, written with two places.
+pub fn money(value: Decimal) -> Decimal {
+    let mut cents = value.round_dp(2);
+    cents.rescale(2);
+    cents
+}
+
+/// Whether an order of `total` needs an approver: above the threshold.
+pub fn needs_approval(total: Decimal, threshold: Decimal) -> bool {
+    total > threshold
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_money_and_approval() {
+        assert_eq!(decimal("12.50", "price", true).unwrap().to_string(), "12.5");
+        assert!(decimal("0", "quantity", true).is_err());
+        assert!(decimal("0", "price", false).is_ok());
+        for bad in ["-1", "1e2", "", "1.23456"] {
+            assert!(decimal(bad, "price", false).is_err(), "{bad}");
+        }
+        assert_eq!(money(Decimal::from_str("2.005").unwrap()).to_string(), "2.00");
+        let threshold = Decimal::from(1000);
+        assert!(!needs_approval(Decimal::from(1000), threshold));
+        assert!(needs_approval(Decimal::from_str("1000.01").unwrap(), threshold));
+    }
+}

@@ -1,0 +1,165 @@
+//! The HTTP handlers every stock provider has: the catalogue, locations,
+//! moves and settings. A provider dispatches its manifest's operations to
+//! these and adds its own for moves and valuation.
+
+use keel_sdk::{Range, Request, Response, Result};
+use serde::Deserialize;
+use serde_json::json;
+
+use keel_sdk::Error;
+use rust_decimal::Decimal;
+
+use crate::catalog::{self, ITEMS, Item, LOCATIONS, Level, Location, VALUATIONS, Warehouse};
+use crate::ledger;
+use crate::moves::{MOVES, Move, MoveRequest};
+use crate::rules::quantity;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewItem {
+    code: String,
+    name: String,
+    unit: String,
+    #[serde(default)]
+    reorder_point: Option<String>,
+    #[serde(default)]
+    reorder_quantity: Option<String>,
+}
+
+/// `POST /items`
+pub fn create_item(request: &Request) -> Result<Response> {
+    let new: NewItem = request.json()?;
+    let amount =
+        |text: Option<String>, what| text.map(|t| quantity::non_negative(&t, what)).transpose();
+    let item = Item {
+        reorder_point: amount(new.reorder_point, "reorder point")?,
+        reorder_quantity: amount(new.reorder_quantity, "reorder quantity")?,
+        code: new.code,
+        name: new.name.trim().to_owned(),
+        unit: new.unit.trim().to_owned(),
+    };
+    Response::created(&catalog::create_item(item)?)
+}
+
+/// `GET /items?cursor=&limit=`
+pub fn list_items(request: &Request) -> Result<Response> {
+    let page = ITEMS.scan(&Range::all(), request.query("cursor"), request.page_limit()?)?;
+    let items: Vec<Item> = page.items.into_iter().map(|(_, item)| item).collect();
+    Response::ok(&json!({ "items": items, "cursor": page.cursor }))
+}
+
+/// `POST /warehouses`
+pub fn create_warehouse(request: &Request) -> Result<Response> {
+    let warehouse: Warehouse = request.json()?;
+    Response::created(&catalog::create_warehouse(warehouse)?)
+}
+
+/// `POST /locations`
+pub fn create_location(request: &Request) -> Result<Response> {
+    let location: Location = request.json()?;
+    Response::created(&catalog::create_location(location)?)
+}
+
+/// `GET /locations?cursor=&limit=`
+pub fn list_locations(request: &Request) -> Result<Response> {
+    let page = LOCATIONS.scan(&Range::all(), request.query("cursor"), request.page_limit()?)?;
+    let locations: Vec<Location> = page.items.into_iter().map(|(_, l)| l).collect();
+    Response::ok(&json!({ "locations": locations, "cursor": page.cursor }))
+}
+
+/// A move as a client submits it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewMove {
+    pub item: String,
+    pub location: String,
+    pub quantity: String,
+    pub date: String,
+    #[serde(default)]
+    pub reference: String,
+    /// Receipts only.
+    #[serde(default)]
+    pub unit_cost: Option<String>,
+    /// Transfers only.
+    #[serde(default)]
+    pub to: Option<String>,
+    /// Providers that track lots: the lot received or adjusted.
+    #[serde(default)]
+    pub lot: Option<String>,
+    /// Providers that track lots: a received lot's last day of use.
+    #[serde(default)]
+    pub expires: Option<String>,
+}
+
+impl NewMove {
+    pub fn request(&self) -> MoveRequest<'_> {
+        MoveRequest {
+            item: &self.item,
+            location: &self.location,
+            quantity: &self.quantity,
+            date: &self.date,
+            reference: &self.reference,
+        }
+    }
+}
+
+/// `GET /moves?item=&cursor=&limit=`: by number, or one item's by number.
+pub fn list_moves(request: &Request) -> Result<Response> {
+    let (cursor, limit) = (request.query("cursor"), request.page_limit()?);
+    let page = match request.query("item") {
+        Some(item) => MOVES.lookup("by-item", &Range::exactly(item), cursor, limit)?,
+        None => MOVES.scan(&Range::all(), cursor, limit)?,
+    };
+    let moves: Vec<Move> = page.items.into_iter().map(|(_, m)| m).collect();
+    Response::ok(&json!({ "moves": moves, "cursor": page.cursor }))
+}
+
+/// `GET /on-hand/{item}?location=`: the item's stock at each location
+/// holding some (or at one), each level valued by `valued`.
+pub fn on_hand(
+    request: &Request,
+    valued: impl FnOnce(&Item, Option<&str>) -> Result<Vec<(Level, Decimal)>>,
+) -> Result<Response> {
+    let code = request.param("item")?;
+    let item =
+        ITEMS.get(code)?.ok_or_else(|| Error::not_found(format!("item {code} does not exist")))?;
+    let levels = valued(&item, request.query("location"))?;
+    let total: Decimal = levels.iter().map(|(level, _)| level.quantity).sum();
+    let levels: Vec<_> = levels
+        .into_iter()
+        .map(|(level, value)| json!({ "location": level.location, "quantity": level.quantity, "value": value }))
+        .collect();
+    Response::ok(
+        &json!({ "item": item.code, "unit": item.unit, "total": total, "locations": levels }),
+    )
+}
+
+/// `GET /valuation?cursor=&limit=`: every item's quantity, value and
+/// average cost.
+pub fn valuation(request: &Request) -> Result<Response> {
+    let page = VALUATIONS.scan(&Range::all(), request.query("cursor"), request.page_limit()?)?;
+    let mut total = Decimal::ZERO;
+    let rows: Vec<_> = page
+        .items
+        .into_iter()
+        .map(|(item, valued)| {
+            total += valued.value;
+            json!({ "item": item, "quantity": valued.quantity, "value": valued.value, "average_cost": valued.average_cost() })
+        })
+        .collect();
+    let currency = ledger::settings()?.currency;
+    Response::ok(
+        &json!({ "items": rows, "page_total": total, "currency": currency, "cursor": page.cursor }),
+    )
+}
+
+/// `GET /settings`
+pub fn get_settings() -> Result<Response> {
+    Response::ok(&ledger::settings()?)
+}
+
+/// `PUT /settings`
+pub fn put_settings(request: &Request) -> Result<Response> {
+    let settings: ledger::Settings = request.json()?;
+    Response::ok(&ledger::save_settings(settings)?)
+}

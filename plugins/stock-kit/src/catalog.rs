@@ -1,0 +1,159 @@
+//! Items, warehouses and locations, and how much of each item is at each
+//! location.
+
+use keel_sdk::{Collection, Error, Range, Result};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::rules::check_code;
+use crate::rules::valuation::Valued;
+
+pub const ITEMS: Collection<Item> = Collection::new("items");
+pub const WAREHOUSES: Collection<Warehouse> = Collection::new("warehouses");
+pub const LOCATIONS: Collection<Location> = Collection::new("locations");
+/// Quantity and value per item, over all locations.
+pub const VALUATIONS: Collection<Valued> = Collection::new("valuations");
+/// Quantity per `item/location`.
+const LEVELS: Collection<Level> = Collection::new("levels");
+
+/// An item of the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    pub code: String,
+    pub name: String,
+    pub unit: String,
+    /// Below this much on hand, a reorder event is published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reorder_point: Option<Decimal>,
+    /// How much to order then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reorder_quantity: Option<Decimal>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warehouse {
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    pub code: String,
+    pub warehouse: String,
+    pub name: String,
+}
+
+/// How much of an item is at a location.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Level {
+    pub item: String,
+    pub location: String,
+    pub quantity: Decimal,
+}
+
+/// The item with `code`, or a 422 naming it.
+pub fn item(code: &str) -> Result<Item> {
+    ITEMS.get(code)?.ok_or_else(|| Error::invalid(format!("item {code} does not exist")))
+}
+
+/// The location with `code`, or a 422 naming it.
+pub fn location(code: &str) -> Result<Location> {
+    LOCATIONS.get(code)?.ok_or_else(|| Error::invalid(format!("location {code} does not exist")))
+}
+
+fn level_key(item: &str, location: &str) -> String {
+    format!("{item}/{location}")
+}
+
+/// The item's level at `location`; zero if it never had any there.
+pub fn level(item: &str, location: &str) -> Result<Level> {
+    Ok(LEVELS.get(&level_key(item, location))?.unwrap_or_else(|| Level {
+        item: item.to_owned(),
+        location: location.to_owned(),
+        quantity: Decimal::ZERO,
+    }))
+}
+
+fn put_level(level: &Level) -> Result<()> {
+    LEVELS.put(&level_key(&level.item, &level.location), level)
+}
+
+/// The item's level at `at`, or at every location holding some.
+pub fn levels(item: &str, at: Option<&str>) -> Result<Vec<Level>> {
+    if let Some(at) = at {
+        return Ok(vec![level(item, at)?]);
+    }
+    let mut levels = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = LEVELS.scan(&Range::prefix(format!("{item}/")), cursor.as_deref(), 1000)?;
+        levels.extend(page.items.into_iter().map(|(_, level)| level));
+        match page.cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    levels.retain(|l| !l.quantity.is_zero());
+    Ok(levels)
+}
+
+/// Adds `delta` (negative to take out) to `item`'s level at `location`;
+/// refuses to take out more than is there.
+pub fn add_level(item: &Item, location: &str, delta: Decimal) -> Result<()> {
+    let mut level = level(&item.code, location)?;
+    if level.quantity + delta < Decimal::ZERO {
+        return Err(Error::invalid(format!(
+            "only {} {} of {} on hand at {location}, {} requested",
+            level.quantity, item.unit, item.code, -delta
+        )));
+    }
+    level.quantity += delta;
+    put_level(&level)
+}
+
+/// Moves `quantity` of `item` from `from` to `to`, an existing, different
+/// location; refuses to move more than is at `from`.
+pub fn shift(item: &Item, from: &str, to: &str, quantity: Decimal) -> Result<()> {
+    location(to)?;
+    if to == from {
+        return Err(Error::invalid("a transfer moves goods between two different locations"));
+    }
+    add_level(item, from, -quantity)?;
+    add_level(item, to, quantity)
+}
+
+/// Creates an item; 409 if its code exists.
+pub fn create_item(item: Item) -> Result<Item> {
+    check_code("item", &item.code)?;
+    if item.name.trim().is_empty() || item.unit.trim().is_empty() {
+        return Err(Error::invalid("an item needs a name and a unit"));
+    }
+    if ITEMS.get(&item.code)?.is_some() {
+        return Err(Error::conflict(format!("item {} already exists", item.code)));
+    }
+    ITEMS.insert(&item.code, &item)?;
+    Ok(item)
+}
+
+/// Creates a warehouse; 409 if its code exists.
+pub fn create_warehouse(warehouse: Warehouse) -> Result<Warehouse> {
+    check_code("warehouse", &warehouse.code)?;
+    if WAREHOUSES.get(&warehouse.code)?.is_some() {
+        return Err(Error::conflict(format!("warehouse {} already exists", warehouse.code)));
+    }
+    WAREHOUSES.insert(&warehouse.code, &warehouse)?;
+    Ok(warehouse)
+}
+
+/// Creates a location in an existing warehouse; 409 if its code exists.
+pub fn create_location(location: Location) -> Result<Location> {
+    check_code("location", &location.code)?;
+    if WAREHOUSES.get(&location.warehouse)?.is_none() {
+        return Err(Error::invalid(format!("warehouse {} does not exist", location.warehouse)));
+    }
+    if LOCATIONS.get(&location.code)?.is_some() {
+        return Err(Error::conflict(format!("location {} already exists", location.code)));
+    }
+    LOCATIONS.insert(&location.code, &location)?;
+    Ok(location)
+}

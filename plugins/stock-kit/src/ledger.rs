@@ -1,0 +1,104 @@
+//! The ledger accounts stock is valued in, and posting moves to them
+//! through the tenant's `keel:erp/ledger` provider.
+
+use keel_sdk::erp::{self, AccountType, JournalEntry, Line};
+use keel_sdk::{Collection, Result};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::moves::MoveRequest;
+
+const SETTINGS: Collection<Settings> = Collection::new("settings");
+
+/// The ledger accounts stock is valued in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub currency: String,
+    /// Stock on hand (an asset).
+    pub inventory_account: String,
+    /// Goods received, not yet invoiced (a liability), credited by receipts.
+    pub received_account: String,
+    /// Cost of goods sold or used (an expense), debited by issues.
+    pub issued_account: String,
+    /// Gains and losses found by counting, and write-offs (an expense).
+    pub adjustment_account: String,
+    /// The accounts were made sure of in the ledger.
+    #[serde(default)]
+    pub ensured: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            currency: "EUR".to_owned(),
+            inventory_account: "1300".to_owned(),
+            received_account: "2150".to_owned(),
+            issued_account: "5000".to_owned(),
+            adjustment_account: "5900".to_owned(),
+            ensured: false,
+        }
+    }
+}
+
+/// The settings, defaults until an administrator saves some.
+pub fn settings() -> Result<Settings> {
+    Ok(SETTINGS.get("ledger")?.unwrap_or_default())
+}
+
+/// Saves `settings`; the accounts are made sure of on the next move.
+pub fn save_settings(mut settings: Settings) -> Result<Settings> {
+    settings.ensured = false;
+    SETTINGS.put("ledger", &settings)?;
+    Ok(settings)
+}
+
+/// The settings, with their accounts made sure of in the ledger (once).
+pub fn ledger_settings() -> Result<Settings> {
+    let mut settings = settings()?;
+    if settings.ensured {
+        return Ok(settings);
+    }
+    let accounts = [
+        (&settings.inventory_account, "Inventory", AccountType::Asset),
+        (&settings.received_account, "Goods received not invoiced", AccountType::Liability),
+        (&settings.issued_account, "Cost of goods sold", AccountType::Expense),
+        (&settings.adjustment_account, "Stock adjustments", AccountType::Expense),
+    ];
+    for (code, name, type_) in accounts {
+        erp::ledger::ensure_account(&erp::Account {
+            code: code.clone(),
+            name: name.to_owned(),
+            type_,
+            currency: settings.currency.clone(),
+        })?;
+    }
+    settings.ensured = true;
+    SETTINGS.put("ledger", &settings)?;
+    Ok(settings)
+}
+
+/// Posts `value` from `credit` to `debit` through the ledger, if it is
+/// not zero; returns the journal entry's number.
+pub fn post(
+    request: &MoveRequest<'_>,
+    debit: &str,
+    credit: &str,
+    value: Decimal,
+    what: &str,
+) -> Result<Option<u64>> {
+    if value.is_zero() {
+        return Ok(None);
+    }
+    let amount = value.to_string();
+    erp::ledger::post(&JournalEntry {
+        date: request.date.to_owned(),
+        memo: format!("Stock {what}: {} {}", request.quantity, request.item),
+        reference: request.reference.to_owned(),
+        lines: vec![
+            Line { account: debit.to_owned(), debit: Some(amount.clone()), credit: None },
+            Line { account: credit.to_owned(), debit: None, credit: Some(amount) },
+        ],
+    })
+    .map(Some)
+}
