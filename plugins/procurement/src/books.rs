@@ -389,8 +389,10 @@ pub(crate) fn receive(number: &str, new: NewReceipt) -> Result<Receipt> {
     };
     RECEIPTS.insert(&receipt.number, &receipt)?;
     ORDERS.put(number, &order)?;
+    let received: Vec<String> =
+        receipt.lines.iter().map(|l| format!("{} {}", l.quantity, l.item)).collect();
     let detail =
-        format!("receipt {} against order {number}: {} lines", receipt.number, receipt.lines.len());
+        format!("receipt {} against order {number}: {}", receipt.number, received.join(", "));
     record("goods.received", "receipts", &receipt.number, &detail)?;
     Ok(receipt)
 }

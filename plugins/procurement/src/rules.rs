@@ -22,8 +22,8 @@ impl RuleError {
 /// Most decimal places of a quantity or price.
 const SCALE_MAX: u32 = 4;
 
-/// Parses a decimal string (`"12.5"`), at most 4 places; `positive`
-/// refuses zero.
+/// Parses a decimal string (`"12.50"`), at most 4 places, kept as written;
+/// `positive` refuses zero.
 pub fn decimal(text: &str, what: &str, positive: bool) -> Result<Decimal, RuleError> {
     let plain = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'.');
     let value = Decimal::from_str(text).ok().filter(|_| plain).ok_or_else(|| {
@@ -35,7 +35,7 @@ pub fn decimal(text: &str, what: &str, positive: bool) -> Result<Decimal, RuleEr
     if positive && value.is_zero() {
         return Err(RuleError::new(format!("{what} {text:?} must be greater than zero")));
     }
-    Ok(value.normalize())
+    Ok(value)
 }
 
 /// Money to cents, written with two places.
@@ -56,7 +56,7 @@ mod tests {
 
     #[test]
     fn decimals_money_and_approval() {
-        assert_eq!(decimal("12.50", "price", true).unwrap().to_string(), "12.5");
+        assert_eq!(decimal("12.50", "price", true).unwrap().to_string(), "12.50");
         assert!(decimal("0", "quantity", true).is_err());
         assert!(decimal("0", "price", false).is_ok());
         for bad in ["-1", "1e2", "", "1.23456"] {
