@@ -38,6 +38,11 @@ pub(crate) fn receipt(request: &Request) -> Result<Response> {
 /// `POST /issues`: first expiry first out.
 pub(crate) fn issue(request: &Request) -> Result<Response> {
     let new: NewMove = request.json()?;
+    if new.lot.is_some() {
+        return Err(Error::bad_request(
+            "issues take the lot that expires first; move a particular lot with POST /transfers",
+        ));
+    }
     Response::created(&books::issue(&new.request())?)
 }
 

@@ -102,8 +102,8 @@ fn lot_at(item: &str, location: &str, code: &str) -> Result<Option<Lot>> {
 fn revalue(item: &str, quantity: Decimal, value: Decimal) -> Result<(Decimal, Decimal)> {
     let mut valued = VALUATIONS.get(item)?.unwrap_or_default();
     let before = valued.quantity;
-    valued.quantity += quantity;
-    valued.value += value;
+    valued.quantity = valued.quantity.checked_add(quantity).ok_or_else(too_large)?;
+    valued.value = valued.value.checked_add(value).ok_or_else(too_large)?;
     VALUATIONS.put(item, &valued)?;
     Ok((before, valued.quantity))
 }
@@ -181,6 +181,10 @@ fn take(lots: &mut [Lot], picks: &[(usize, Decimal)]) -> Result<(Vec<LotMoved>, 
     Ok((taken, total))
 }
 
+fn too_large() -> Error {
+    Error::invalid("the quantity or value is too large")
+}
+
 /// The lots at the request's location, as the picker sees them.
 fn levels_of(lots: &[Lot]) -> Vec<LotLevel> {
     lots.iter()
@@ -232,8 +236,10 @@ pub(crate) fn transfer(request: &MoveRequest<'_>, to: &str, lot: Option<&str>) -
             value: Decimal::ZERO,
             ..lots[i].clone()
         });
-        arrived.quantity += moved.quantity;
-        arrived.value += moved.value;
+        let mut valued = arrived.valued();
+        valued.quantity = valued.quantity.checked_add(moved.quantity).ok_or_else(too_large)?;
+        valued.value = valued.value.checked_add(moved.value).ok_or_else(too_large)?;
+        arrived.set(valued);
         arrived.save()?;
     }
     let mut moved = request.moved(Kind::Transfer, quantity, value);

@@ -54,7 +54,7 @@ pub(crate) fn issue(request: &MoveRequest<'_>) -> Result<Move> {
 pub(crate) fn transfer(request: &MoveRequest<'_>, to: &str) -> Result<Move> {
     let (item, quantity) = request.check()?;
     catalog::shift(&item, request.location, to, quantity)?;
-    let value = VALUATIONS.get(&item.code)?.unwrap_or_default().value_of(quantity);
+    let value = VALUATIONS.get(&item.code)?.unwrap_or_default().value_of(quantity)?;
     let mut moved = request.moved(Kind::Transfer, quantity, value);
     moved.to = Some(to.to_owned());
     moves::record(moved, &item.unit)
@@ -94,11 +94,11 @@ pub(crate) fn adjust(request: &MoveRequest<'_>) -> Result<Move> {
 /// its value at the average cost.
 pub(crate) fn on_hand(item: &str, at: Option<&str>) -> Result<Vec<(Level, Decimal)>> {
     let valued = VALUATIONS.get(item)?.unwrap_or_default();
-    Ok(catalog::levels(item, at)?
+    catalog::levels(item, at)?
         .into_iter()
         .map(|level| {
-            let value = valued.value_of(level.quantity);
-            (level, value)
+            let value = valued.value_of(level.quantity)?;
+            Ok((level, value))
         })
-        .collect())
+        .collect()
 }

@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::rules::matching::OrderLine;
-use crate::rules::{RuleError, dates, decimal, money, needs_approval};
+use crate::rules::{RuleError, check_code, dates, decimal, money, needs_approval};
 
 pub(crate) const SUPPLIERS: Collection<Supplier> = Collection::new("suppliers");
 pub(crate) const REQUISITIONS: Collection<Requisition> = Collection::new("requisitions");
@@ -37,6 +37,9 @@ pub(crate) struct Supplier {
 fn thirty() -> u32 {
     30
 }
+
+/// Longest payment terms: ten years.
+const PAYMENT_TERMS_DAYS_MAX: u32 = 3650;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Requisition {
@@ -146,6 +149,18 @@ pub(crate) fn settings() -> Result<Settings> {
 }
 
 pub(crate) fn save_settings(mut settings: Settings) -> Result<Settings> {
+    if settings.approval_threshold < Decimal::ZERO || settings.approval_threshold.scale() > 4 {
+        return Err(Error::invalid(
+            "approval_threshold is an amount of at least 0, at most 4 places",
+        ));
+    }
+    let percent = settings.price_tolerance_percent;
+    if percent < Decimal::ZERO || percent > Decimal::ONE_HUNDRED || percent.scale() > 4 {
+        return Err(Error::invalid("price_tolerance_percent is from 0 to 100, at most 4 places"));
+    }
+    for account in [&settings.received_account, &settings.variance_account] {
+        check_code("account", account)?;
+    }
     settings.ensured = false;
     SETTINGS.put("purchasing", &settings)?;
     Ok(settings)
@@ -192,14 +207,14 @@ fn record(action: &str, collection: &str, key: &str, detail: &str) -> Result<()>
 
 /// Creates a supplier; 409 if its code exists.
 pub(crate) fn create_supplier(supplier: Supplier) -> Result<Supplier> {
-    let allowed = |b: u8| b.is_ascii_uppercase() || b.is_ascii_digit() || b"-_.".contains(&b);
-    if supplier.code.is_empty() || supplier.code.len() > 40 || !supplier.code.bytes().all(allowed) {
-        return Err(Error::invalid(
-            "a supplier code is 1 to 40 characters of A-Z, 0-9, '-', '_' and '.'",
-        ));
-    }
+    check_code("supplier", &supplier.code)?;
     if supplier.name.trim().is_empty() {
         return Err(Error::invalid("a supplier needs a name"));
+    }
+    if supplier.payment_terms_days > PAYMENT_TERMS_DAYS_MAX {
+        return Err(Error::invalid(format!(
+            "payment_terms_days is at most {PAYMENT_TERMS_DAYS_MAX}"
+        )));
     }
     if SUPPLIERS.get(&supplier.code)?.is_some() {
         return Err(Error::conflict(format!("supplier {} already exists", supplier.code)));
@@ -230,6 +245,14 @@ pub(crate) fn reorder(key: &str, item: &str, quantity: Decimal) -> Result<()> {
     if REORDERS.get(key)?.is_some() {
         return Ok(());
     }
+    // An event from a provider the tenant has since swapped away from may
+    // name an item the current one does not know: nothing to order.
+    if erp::stock::find_item(item)?.is_none() {
+        keel_sdk::log::warn(&format!(
+            "reorder event {key}: item {item} is not in the stock provider's catalogue; no requisition"
+        ));
+        return REORDERS.insert(key, &serde_json::json!({ "skipped": "unknown item" }));
+    }
     let raised = requisition(item, quantity, format!("reorder event {key}"))?;
     REORDERS.insert(key, &serde_json::json!({ "requisition": raised.number }))?;
     Ok(())
@@ -248,6 +271,7 @@ pub(crate) struct NewOrder {
 /// approver above it. Its requisitions become `ordered`.
 pub(crate) fn create_order(new: NewOrder) -> Result<Order> {
     check_date(&new.date)?;
+    check_code("location", &new.location)?;
     if SUPPLIERS.get(&new.supplier)?.is_none() {
         return Err(Error::invalid(format!("supplier {} does not exist", new.supplier)));
     }
@@ -268,6 +292,8 @@ pub(crate) fn create_order(new: NewOrder) -> Result<Order> {
             unit_price: decimal(price, "unit price", false)?,
             received: Decimal::ZERO,
             invoiced: Decimal::ZERO,
+            received_value: Decimal::ZERO,
+            cleared: Decimal::ZERO,
         });
     }
     let total = money(lines.iter().map(|l| l.quantity * l.unit_price).sum());
@@ -297,6 +323,12 @@ pub(crate) fn create_order(new: NewOrder) -> Result<Order> {
             return Err(Error::conflict(format!(
                 "requisition {requisition} is already {}",
                 raised.status
+            )));
+        }
+        if !order.lines.iter().any(|line| line.item == raised.item) {
+            return Err(Error::invalid(format!(
+                "requisition {requisition} is for {}, which is not on the order",
+                raised.item
             )));
         }
         raised.status = "ordered".to_owned();
@@ -354,6 +386,7 @@ pub(crate) fn receive(number: &str, new: NewReceipt) -> Result<Receipt> {
         )));
     }
     let location = new.location.unwrap_or_else(|| order.location.clone());
+    check_code("location", &location)?;
     let mut lines = Vec::new();
     for (item, quantity, lot) in new.lines {
         let quantity = decimal(&quantity, "quantity", true)?;
@@ -372,6 +405,7 @@ pub(crate) fn receive(number: &str, new: NewReceipt) -> Result<Receipt> {
             reference: number.to_owned(),
             lot,
         })?;
+        line.received_value += decimal(&valued.value, "the stock provider's value", false)?;
         lines.push(ReceiptLine { item, quantity, value: valued.value });
     }
     if lines.is_empty() {
@@ -441,11 +475,14 @@ pub(crate) fn invoice(number: &str, new: NewInvoice) -> Result<Invoice> {
         }
         None => dates::add_days(&new.date, supplier.payment_terms_days)?,
     };
-    let mut ledger_lines = vec![Line {
-        account: settings.received_account.clone(),
-        debit: Some(cleared.to_string()),
-        credit: None,
-    }];
+    let mut ledger_lines = Vec::new();
+    if cleared > Decimal::ZERO {
+        ledger_lines.push(Line {
+            account: settings.received_account.clone(),
+            debit: Some(cleared.to_string()),
+            credit: None,
+        });
+    }
     if variance > Decimal::ZERO {
         ledger_lines.push(Line {
             account: settings.variance_account.clone(),

@@ -38,6 +38,18 @@ pub fn decimal(text: &str, what: &str, positive: bool) -> Result<Decimal, RuleEr
     Ok(value)
 }
 
+/// Checks a code (suppliers, locations, accounts): 1 to 40 characters of
+/// `A-Z`, `0-9`, `-`, `_` and `.`.
+pub fn check_code(what: &str, code: &str) -> Result<(), RuleError> {
+    let allowed = |b: u8| b.is_ascii_uppercase() || b.is_ascii_digit() || b"-_.".contains(&b);
+    if code.is_empty() || code.len() > 40 || !code.bytes().all(allowed) {
+        return Err(RuleError::new(format!(
+            "{what} code {code:?} must be 1 to 40 characters of A-Z, 0-9, '-', '_' and '.'"
+        )));
+    }
+    Ok(())
+}
+
 /// Money to cents, written with two places.
 pub fn money(value: Decimal) -> Decimal {
     let mut cents = value.round_dp(2);
@@ -63,6 +75,10 @@ mod tests {
             assert!(decimal(bad, "price", false).is_err(), "{bad}");
         }
         assert_eq!(money(Decimal::from_str("2.005").unwrap()).to_string(), "2.00");
+        assert!(check_code("location", "MAIN-A").is_ok());
+        for bad in ["", "main", "A/B", &"A".repeat(41)] {
+            assert!(check_code("location", bad).is_err(), "{bad}");
+        }
         let threshold = Decimal::from(1000);
         assert!(!needs_approval(Decimal::from(1000), threshold));
         assert!(needs_approval(Decimal::from_str("1000.01").unwrap(), threshold));

@@ -138,6 +138,14 @@ async fn purchase_to_pay(k: &TestKernel, t: &str, stock: &str) {
     assert_eq!(balance(k, t, "1300").await, "1200.00");
     assert_eq!(balance(k, t, "2150").await, "1200.00", "received, not yet invoiced");
 
+    // Settings out of range are refused.
+    let settings = json!({
+        "approval_threshold": "1000", "price_tolerance_percent": "101", "currency": "EUR",
+        "received_account": "2150", "variance_account": "5100",
+    });
+    let refused = k.send("PUT", &format!("{procurement}/settings"), Some(settings)).await;
+    assert!(refused.expect_problem(422, "invalid").contains("price_tolerance_percent"));
+
     // Three-way match: price beyond 2%, or more than was received, is refused.
     let invoices = format!("{po}/invoices");
     let dear = k

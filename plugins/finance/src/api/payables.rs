@@ -73,9 +73,10 @@ pub(crate) struct NewPayable {
 /// total credited to payables), in the call's transaction.
 pub(crate) fn record(new: NewPayable) -> Result<Payable> {
     for (what, text) in [("supplier", &new.supplier), ("invoice", &new.invoice)] {
-        if text.trim().is_empty() || text.len() > TEXT_BYTES_MAX || text.contains('/') {
+        let trimmed = text.trim() == text.as_str();
+        if text.is_empty() || !trimmed || text.len() > TEXT_BYTES_MAX || text.contains('/') {
             return Err(Error::invalid(format!(
-                "{what} must be 1 to {TEXT_BYTES_MAX} bytes without '/'"
+                "{what} must be 1 to {TEXT_BYTES_MAX} bytes without '/' or surrounding spaces"
             )));
         }
     }

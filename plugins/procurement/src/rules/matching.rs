@@ -20,6 +20,13 @@ pub struct OrderLine {
     /// Units invoiced so far.
     #[serde(default)]
     pub invoiced: Decimal,
+    /// What the stock provider valued the receipts at, summed: what they
+    /// credited to goods received not invoiced.
+    #[serde(default)]
+    pub received_value: Decimal,
+    /// How much of `received_value` invoices have cleared.
+    #[serde(default)]
+    pub cleared: Decimal,
 }
 
 /// What a matched invoice line posts: the received goods at the order's
@@ -27,14 +34,17 @@ pub struct OrderLine {
 /// less).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Matched {
-    /// Quantity × the order's price: clears goods received not invoiced.
+    /// Quantity × the order's price, which clears goods received not
+    /// invoiced; the invoice that completes what was received clears the
+    /// rest of the receipts' value, so no rounding remainder stays there.
     pub at_order_price: Decimal,
     /// Quantity × (invoiced − ordered price).
     pub variance: Decimal,
 }
 
 impl OrderLine {
-    /// Receives `quantity` more units; refuses an over-receipt.
+    /// Receives `quantity` more units; refuses an over-receipt. What the
+    /// stock provider valued them at is added to `received_value`.
     pub fn receive(&mut self, quantity: Decimal) -> Result<(), RuleError> {
         let after = self.received + quantity;
         if after > self.quantity {
@@ -71,7 +81,12 @@ impl OrderLine {
             )));
         }
         self.invoiced = after;
-        let at_order_price = money(quantity * self.unit_price);
+        let at_order_price = if after == self.received {
+            self.received_value - self.cleared
+        } else {
+            money(quantity * self.unit_price)
+        };
+        self.cleared += at_order_price;
         Ok(Matched { at_order_price, variance: money(quantity * unit_price) - at_order_price })
     }
 
@@ -103,6 +118,8 @@ mod tests {
             unit_price: d("2.00"),
             received: d("0"),
             invoiced: d("0"),
+            received_value: d("0"),
+            cleared: d("0"),
         }
     }
 
@@ -121,6 +138,7 @@ mod tests {
     fn invoices_match_what_was_received_within_the_price_tolerance() {
         let mut line = line();
         line.receive(d("60")).unwrap();
+        line.received_value = d("120.00");
         assert!(
             line.invoice(d("61"), d("2.00"), d("2")).unwrap_err().0.contains("quantity mismatch")
         );
@@ -131,5 +149,24 @@ mod tests {
         let cheaper = line.invoice(d("10"), d("1.97"), d("2")).unwrap();
         assert_eq!((cheaper.at_order_price, cheaper.variance), (d("20.00"), d("-0.30")));
         assert!(!line.invoiced_in_full());
+    }
+
+    #[test]
+    fn what_the_receipts_credited_is_cleared_to_the_cent() {
+        let mut line = OrderLine { quantity: d("3"), unit_price: d("0.125"), ..line() };
+        for _ in 0..3 {
+            line.receive(d("1")).unwrap();
+            line.received_value += d("0.12");
+        }
+        let first = line.invoice(d("2"), d("0.125"), d("2")).unwrap();
+        assert_eq!((first.at_order_price, first.variance), (d("0.25"), d("0.00")));
+        let last = line.invoice(d("1"), d("0.125"), d("2")).unwrap();
+        assert_eq!(last.at_order_price, d("0.11"), "0.36 received, 0.25 cleared so far");
+        assert_eq!(first.at_order_price + last.at_order_price, line.received_value);
+        assert_eq!(
+            first.variance + last.variance + line.received_value,
+            d("0.37"),
+            "billed 0.25 + 0.12"
+        );
     }
 }

@@ -55,25 +55,23 @@ impl Valued {
                 self.quantity
             )));
         }
-        let value = if quantity == self.quantity {
-            self.value
-        } else {
-            money(self.value * quantity / self.quantity)
-        };
+        let value = self.value_of(quantity)?;
         self.quantity -= quantity;
         self.value -= value;
         Ok(value)
     }
 
-    /// What `quantity` units at one location are worth at the average cost.
-    pub fn value_of(self, quantity: Decimal) -> Decimal {
+    /// What `quantity` units (at one location, or taken out) are worth at
+    /// the average cost; all of them are worth all the value.
+    pub fn value_of(self, quantity: Decimal) -> Result<Decimal, RuleError> {
         if quantity == self.quantity {
-            return self.value;
+            return Ok(self.value);
         }
         if self.quantity.is_zero() {
-            return Decimal::ZERO;
+            return Ok(Decimal::ZERO);
         }
-        money(self.value * quantity / self.quantity)
+        let share = self.value.checked_mul(quantity).ok_or_else(too_large)?;
+        Ok(money(share / self.quantity))
     }
 }
 
@@ -121,6 +119,16 @@ mod tests {
         let before = stock;
         assert!(stock.issue(d("2.5")).unwrap_err().to_string().contains("only 2 on hand"));
         assert_eq!(stock, before);
-        assert_eq!(stock.value_of(d("1")), d("5.00"));
+        assert_eq!(stock.value_of(d("1")).unwrap(), d("5.00"));
+    }
+
+    #[test]
+    fn values_too_large_to_compute_are_refused_not_a_panic() {
+        let mut stock = Valued::default();
+        let most = d("999999999999.9999");
+        stock.receive(most, most).unwrap();
+        stock.receive(d("1"), d("1")).unwrap();
+        assert!(stock.issue(d("80000")).unwrap_err().to_string().contains("too large"));
+        assert!(stock.value_of(d("80000")).is_err());
     }
 }
