@@ -119,6 +119,58 @@ impl<T: Serialize + DeserializeOwned> Collection<T> {
         self.decode_page(page)
     }
 
+    /// Visits every document within `range` in key order, a page at a time,
+    /// so that memory stays bounded however many there are.
+    pub fn for_each(
+        &self,
+        range: &Range,
+        visit: impl FnMut(String, T) -> Result<()>,
+    ) -> Result<()> {
+        self.walk(|cursor| self.scan(range, cursor, WALK_PAGE), visit)
+    }
+
+    /// Every document within `range`, in key order.
+    pub fn scan_all(&self, range: &Range) -> Result<Vec<(String, T)>> {
+        let mut all = Vec::new();
+        self.for_each(range, |key, document| {
+            all.push((key, document));
+            Ok(())
+        })?;
+        Ok(all)
+    }
+
+    /// Every document whose `index` value falls within `range`, in index
+    /// order.
+    pub fn lookup_all(&self, index: &str, range: &Range) -> Result<Vec<(String, T)>> {
+        let mut all = Vec::new();
+        self.walk(
+            |cursor| self.lookup(index, range, cursor, WALK_PAGE),
+            |key, document| {
+                all.push((key, document));
+                Ok(())
+            },
+        )?;
+        Ok(all)
+    }
+
+    fn walk(
+        &self,
+        next: impl Fn(Option<&str>) -> Result<Page<T>>,
+        mut visit: impl FnMut(String, T) -> Result<()>,
+    ) -> Result<()> {
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = next(cursor.as_deref())?;
+            for (key, document) in page.items {
+                visit(key, document)?;
+            }
+            match page.cursor {
+                Some(more) => cursor = Some(more),
+                None => return Ok(()),
+            }
+        }
+    }
+
     fn decode_page(&self, page: wit::Page) -> Result<Page<T>> {
         let items = page
             .entries
@@ -143,6 +195,9 @@ impl<T: Serialize + DeserializeOwned> Collection<T> {
         })
     }
 }
+
+/// Documents per page when walking a whole range.
+const WALK_PAGE: u32 = 1000;
 
 /// The next number of the gapless sequence `name`, starting at 1; only used
 /// up if the call commits.

@@ -3,8 +3,6 @@
 //! so balances and the trial balance never scan journal lines.
 
 use keel_sdk::{Collection, Range, Result};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use crate::ledger::account::Account;
 use crate::ledger::balance::Totals;
@@ -22,8 +20,6 @@ const DAILY: Collection<Totals> = Collection::new("daily");
 
 /// The sequence that numbers journal entries.
 pub(crate) const ENTRY_SEQUENCE: &str = "entries";
-/// Documents read per page when the plugin walks a collection itself.
-const WALK_PAGE: u32 = 1000;
 
 /// Entry keys are zero-padded so that key order is number order.
 pub(crate) fn entry_key(number: u64) -> String {
@@ -62,36 +58,17 @@ pub(crate) fn totals(code: &str, as_of: Option<&Date>) -> Result<Totals> {
         Some(format!("{code}/{}", date.as_str())),
     );
     let mut sum = Totals::default();
-    for_each(&MONTHLY, &months, |_, totals| sum.add(totals).map_err(Into::into))?;
-    for_each(&DAILY, &days, |_, totals| sum.add(totals).map_err(Into::into))?;
+    MONTHLY.for_each(&months, |_, totals| sum.add(totals).map_err(Into::into))?;
+    DAILY.for_each(&days, |_, totals| sum.add(totals).map_err(Into::into))?;
     Ok(sum)
 }
 
 /// Every account of the chart, by code.
 pub(crate) fn all_accounts() -> Result<Vec<Account>> {
     let mut accounts = Vec::new();
-    for_each(&ACCOUNTS, &Range::all(), |_, account| {
+    ACCOUNTS.for_each(&Range::all(), |_, account| {
         accounts.push(account);
         Ok(())
     })?;
     Ok(accounts)
-}
-
-/// Visits every document of `collection` within `range`, page by page.
-fn for_each<T: Serialize + DeserializeOwned>(
-    collection: &Collection<T>,
-    range: &Range,
-    mut visit: impl FnMut(String, T) -> Result<()>,
-) -> Result<()> {
-    let mut cursor = None;
-    loop {
-        let page = collection.scan(range, cursor.as_deref(), WALK_PAGE)?;
-        for (key, document) in page.items {
-            visit(key, document)?;
-        }
-        match page.cursor {
-            Some(next) => cursor = Some(next),
-            None => return Ok(()),
-        }
-    }
 }

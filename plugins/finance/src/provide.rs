@@ -11,28 +11,31 @@ use crate::ledger::account::{AccountType, NewAccount};
 use crate::ledger::date::Date;
 use crate::ledger::entry::{NewEntry, NewLine};
 
+/// The interface's lines as the HTTP operations take them.
+fn new_lines(lines: Vec<erp::Line>) -> Vec<NewLine> {
+    let amount = |text: Option<String>| text.map(serde_json::Value::String);
+    lines
+        .into_iter()
+        .map(|line| NewLine {
+            account: line.account,
+            debit: amount(line.debit),
+            credit: amount(line.credit),
+        })
+        .collect()
+}
+
 impl LedgerProvider for Finance {
     fn post(entry: erp::JournalEntry) -> Result<u64> {
-        let amount = |text: Option<String>| text.map(serde_json::Value::String);
         let new = NewEntry {
             date: entry.date,
             memo: entry.memo,
             reference: entry.reference,
-            lines: entry
-                .lines
-                .into_iter()
-                .map(|line| NewLine {
-                    account: line.account,
-                    debit: amount(line.debit),
-                    credit: amount(line.credit),
-                })
-                .collect(),
+            lines: new_lines(entry.lines),
         };
         Ok(entries::post_entry(new)?.number)
     }
 
     fn record_payable(payable: erp::Payable) -> Result<String> {
-        let amount = |text: Option<String>| text.map(serde_json::Value::String);
         let new = payables::NewPayable {
             supplier: payable.supplier,
             invoice: payable.invoice,
@@ -40,15 +43,7 @@ impl LedgerProvider for Finance {
             due: payable.due,
             memo: payable.memo,
             reference: payable.reference,
-            lines: payable
-                .lines
-                .into_iter()
-                .map(|line| NewLine {
-                    account: line.account,
-                    debit: amount(line.debit),
-                    credit: amount(line.credit),
-                })
-                .collect(),
+            lines: new_lines(payable.lines),
         };
         Ok(payables::record(new)?.number)
     }

@@ -2,8 +2,7 @@
 //! the move list and settings are the kit's (`keel_stock_kit::api`).
 
 use keel_sdk::{Error, Request, Response, Result};
-use keel_stock_kit::api::NewMove;
-use keel_stock_kit::catalog::{self, ITEMS, VALUATIONS};
+use keel_stock_kit::api::{self as kit, NewMove};
 use rust_decimal::Decimal;
 use serde_json::json;
 
@@ -15,16 +14,7 @@ fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str> {
 
 /// `GET /items/{code}`, with its stock, value and lots.
 pub(crate) fn get_item(request: &Request) -> Result<Response> {
-    let code = request.param("code")?;
-    let item =
-        ITEMS.get(code)?.ok_or_else(|| Error::not_found(format!("item {code} does not exist")))?;
-    let valued = VALUATIONS.get(code)?.unwrap_or_default();
-    Response::ok(&json!({
-        "item": item,
-        "on_hand": valued.quantity,
-        "value": valued.value,
-        "lots": books::lots(code, None)?,
-    }))
+    kit::get_item(request, |item| Ok(vec![("lots", json!(books::lots(&item.code, None)?))]))
 }
 
 /// `POST /receipts` with `unit_cost`, `lot` and (for goods that expire)
@@ -62,9 +52,7 @@ pub(crate) fn adjust(request: &Request) -> Result<Response> {
 
 /// `GET /lots/{item}?location=`: first to expire first.
 pub(crate) fn list_lots(request: &Request) -> Result<Response> {
-    let code = request.param("item")?;
-    let item =
-        catalog::item(code).map_err(|_| Error::not_found(format!("item {code} does not exist")))?;
+    let item = kit::requested_item(request, "item")?;
     let lots = books::lots(&item.code, request.query("location"))?;
     Response::ok(&json!({ "item": item.code, "unit": item.unit, "lots": lots }))
 }

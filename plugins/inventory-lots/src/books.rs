@@ -81,21 +81,21 @@ pub(crate) fn lots(item: &str, location: Option<&str>) -> Result<Vec<Lot>> {
         Some(location) => format!("{item}/{location}/"),
         None => format!("{item}/"),
     };
-    let mut lots = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = LOTS.scan(&Range::prefix(prefix.clone()), cursor.as_deref(), 1000)?;
-        lots.extend(page.items.into_iter().map(|(_, lot)| lot));
-        match page.cursor {
-            Some(next) => cursor = Some(next),
-            None => return Ok(lots),
-        }
-    }
+    Ok(LOTS.scan_all(&Range::prefix(prefix))?.into_iter().map(|(_, lot)| lot).collect())
 }
 
-/// The lot `code` of `item` at `location`, if it holds stock there.
-fn lot_at(item: &str, location: &str, code: &str) -> Result<Option<Lot>> {
-    Ok(lots(item, Some(location))?.into_iter().find(|lot| lot.lot == code))
+/// The stock of `lot` (expiring on `expires`) of `item` at `location`;
+/// empty if it has none there.
+fn lot_at(item: &str, location: &str, lot: &str, expires: Option<&str>) -> Result<Lot> {
+    let empty = Lot {
+        item: item.to_owned(),
+        location: location.to_owned(),
+        lot: lot.to_owned(),
+        expires: expires.map(str::to_owned),
+        quantity: Decimal::ZERO,
+        value: Decimal::ZERO,
+    };
+    Ok(LOTS.get(&empty.key())?.unwrap_or(empty))
 }
 
 /// The quantity and value per item, changed by `quantity` and `value`.
@@ -145,14 +145,7 @@ pub(crate) fn receive(
     }
     let unit_cost = quantity::non_negative(unit_cost, "unit cost")?;
     register(&item.code, lot, expires)?;
-    let mut stock = lot_at(&item.code, request.location, lot)?.unwrap_or_else(|| Lot {
-        item: item.code.clone(),
-        location: request.location.to_owned(),
-        lot: lot.to_owned(),
-        expires: expires.map(str::to_owned),
-        quantity: Decimal::ZERO,
-        value: Decimal::ZERO,
-    });
+    let mut stock = lot_at(&item.code, request.location, lot, expires)?;
     let mut valued = stock.valued();
     let value = valued.receive(quantity, unit_cost)?;
     stock.set(valued);
@@ -230,12 +223,7 @@ pub(crate) fn transfer(request: &MoveRequest<'_>, to: &str, lot: Option<&str>) -
     let (taken, value) = take(&mut lots, &picks)?;
     for (&(i, _), moved) in picks.iter().zip(&taken) {
         lots[i].save()?;
-        let mut arrived = lot_at(&item.code, to, &moved.lot)?.unwrap_or_else(|| Lot {
-            location: to.to_owned(),
-            quantity: Decimal::ZERO,
-            value: Decimal::ZERO,
-            ..lots[i].clone()
-        });
+        let mut arrived = lot_at(&item.code, to, &moved.lot, moved.expires.as_deref())?;
         let mut valued = arrived.valued();
         valued.quantity = valued.quantity.checked_add(moved.quantity).ok_or_else(too_large)?;
         valued.value = valued.value.checked_add(moved.value).ok_or_else(too_large)?;
@@ -268,13 +256,7 @@ fn named(lots: &[Lot], code: &str, quantity: Decimal, request: &MoveRequest<'_>)
 /// Corrects one lot to what was counted, or writes it off: `delta` units
 /// more (at the lot's cost) or fewer, against the adjustment account.
 pub(crate) fn adjust(request: &MoveRequest<'_>, lot: &str) -> Result<Move> {
-    check_date(request.date)?;
-    let delta = quantity::parse(request.quantity, "quantity")?;
-    if delta.is_zero() {
-        return Err(Error::invalid("an adjustment changes the quantity: it cannot be zero"));
-    }
-    let item = catalog::item(request.item)?;
-    catalog::location(request.location)?;
+    let (item, delta) = request.check_adjustment()?;
     let mut lots = lots(&item.code, Some(request.location))?;
     let i = named(&lots, lot, -delta.min(Decimal::ZERO), request)?;
     let settings = ledger_settings()?;

@@ -3,8 +3,6 @@
 
 use keel_sdk::{Error, Request, Response, Result};
 use keel_stock_kit::api::NewMove;
-use keel_stock_kit::catalog::{ITEMS, VALUATIONS};
-use serde_json::json;
 
 use crate::books;
 
@@ -17,20 +15,6 @@ fn new_move(request: &Request) -> Result<NewMove> {
         ));
     }
     Ok(new)
-}
-
-/// `GET /items/{code}`, with its stock and value.
-pub(crate) fn get_item(request: &Request) -> Result<Response> {
-    let code = request.param("code")?;
-    let item =
-        ITEMS.get(code)?.ok_or_else(|| Error::not_found(format!("item {code} does not exist")))?;
-    let valued = VALUATIONS.get(code)?.unwrap_or_default();
-    Response::ok(&json!({
-        "item": item,
-        "on_hand": valued.quantity,
-        "value": valued.value,
-        "average_cost": valued.average_cost(),
-    }))
 }
 
 /// `POST /receipts` with `unit_cost`.

@@ -3,11 +3,11 @@
 //! that changes the value of stock posts a journal entry through
 //! `keel:erp/ledger`, in the same transaction.
 
-use keel_sdk::{Error, Result};
+use keel_sdk::Result;
 use keel_stock_kit::catalog::{self, Level};
 use keel_stock_kit::ledger::{ledger_settings, post};
 use keel_stock_kit::moves::{self, Kind, Move, MoveRequest};
-use keel_stock_kit::rules::{check_date, quantity};
+use keel_stock_kit::rules::quantity;
 use rust_decimal::Decimal;
 
 use keel_stock_kit::catalog::VALUATIONS;
@@ -63,13 +63,7 @@ pub(crate) fn transfer(request: &MoveRequest<'_>, to: &str) -> Result<Move> {
 /// Corrects stock to what was counted: `delta` units more (or fewer, if
 /// negative), valued at the average cost against the adjustment account.
 pub(crate) fn adjust(request: &MoveRequest<'_>) -> Result<Move> {
-    check_date(request.date)?;
-    let delta = quantity::parse(request.quantity, "quantity")?;
-    if delta.is_zero() {
-        return Err(Error::invalid("an adjustment changes the quantity: it cannot be zero"));
-    }
-    let item = catalog::item(request.item)?;
-    catalog::location(request.location)?;
+    let (item, delta) = request.check_adjustment()?;
     catalog::add_level(&item, request.location, delta)?;
     let mut valued = VALUATIONS.get(&item.code)?.unwrap_or_default();
     let before = valued.quantity;

@@ -24,7 +24,7 @@ impl Plugin for Inventory {
         match operation {
             "items.create" => kit::create_item(&request),
             "items.list" => kit::list_items(&request),
-            "items.get" => api::get_item(&request),
+            "items.get" => kit::get_item(&request, |_| Ok(Vec::new())),
             "warehouses.create" => kit::create_warehouse(&request),
             "locations.create" => kit::create_location(&request),
             "locations.list" => kit::list_locations(&request),

@@ -104,8 +104,11 @@ pub(crate) fn list_orders(request: &Request) -> Result<Response> {
 pub(crate) fn get_order(request: &Request) -> Result<Response> {
     let number = request.param("number")?;
     let order = books::order(number)?;
-    let receipts = books::all(&RECEIPTS, Some(("by-order", number)))?;
-    let invoices = books::all(&INVOICES, Some(("by-order", number)))?;
+    let by_order = Range::exactly(number);
+    let receipts: Vec<_> =
+        RECEIPTS.lookup_all("by-order", &by_order)?.into_iter().map(|(_, r)| r).collect();
+    let invoices: Vec<_> =
+        INVOICES.lookup_all("by-order", &by_order)?.into_iter().map(|(_, i)| i).collect();
     Response::ok(&json!({ "order": order, "receipts": receipts, "invoices": invoices }))
 }
 

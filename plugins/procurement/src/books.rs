@@ -3,7 +3,7 @@
 //! (matched, then posted through `keel:erp/ledger`).
 
 use keel_sdk::erp::{self, AccountType, GoodsReceipt, Line, Lot, Payable};
-use keel_sdk::{Collection, Error, Range, Result, audit, context, next_sequence};
+use keel_sdk::{Collection, Error, Result, audit, context, next_sequence};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -528,26 +528,4 @@ pub(crate) fn invoice(number: &str, new: NewInvoice) -> Result<Invoice> {
     );
     record("invoice.matched", "invoices", &invoice.number, &detail)?;
     Ok(invoice)
-}
-
-/// Every document of `collection` whose `index` is `value` (or all).
-pub(crate) fn all<T: Serialize + serde::de::DeserializeOwned>(
-    collection: &Collection<T>,
-    by: Option<(&str, &str)>,
-) -> Result<Vec<T>> {
-    let mut out = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = match by {
-            Some((index, value)) => {
-                collection.lookup(index, &Range::exactly(value), cursor.as_deref(), 500)?
-            }
-            None => collection.scan(&Range::all(), cursor.as_deref(), 500)?,
-        };
-        out.extend(page.items.into_iter().map(|(_, doc)| doc));
-        match page.cursor {
-            Some(next) => cursor = Some(next),
-            None => return Ok(out),
-        }
-    }
 }

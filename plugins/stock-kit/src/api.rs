@@ -114,15 +114,39 @@ pub fn list_moves(request: &Request) -> Result<Response> {
     Response::ok(&json!({ "moves": moves, "cursor": page.cursor }))
 }
 
+/// The item the path parameter `param` names; 404 if there is none.
+pub fn requested_item(request: &Request, param: &str) -> Result<Item> {
+    let code = request.param(param)?;
+    ITEMS.get(code)?.ok_or_else(|| Error::not_found(format!("item {code} does not exist")))
+}
+
+/// `GET /items/{code}`: the item with its stock, value and average cost,
+/// and what `more` adds (such as its lots).
+pub fn get_item(
+    request: &Request,
+    more: impl FnOnce(&Item) -> Result<Vec<(&'static str, serde_json::Value)>>,
+) -> Result<Response> {
+    let item = requested_item(request, "code")?;
+    let valued = VALUATIONS.get(&item.code)?.unwrap_or_default();
+    let mut body = json!({
+        "on_hand": valued.quantity,
+        "value": valued.value,
+        "average_cost": valued.average_cost(),
+    });
+    for (name, value) in more(&item)? {
+        body[name] = value;
+    }
+    body["item"] = json!(item);
+    Response::ok(&body)
+}
+
 /// `GET /on-hand/{item}?location=`: the item's stock at each location
 /// holding some (or at one), each level valued by `valued`.
 pub fn on_hand(
     request: &Request,
     valued: impl FnOnce(&Item, Option<&str>) -> Result<Vec<(Level, Decimal)>>,
 ) -> Result<Response> {
-    let code = request.param("item")?;
-    let item =
-        ITEMS.get(code)?.ok_or_else(|| Error::not_found(format!("item {code} does not exist")))?;
+    let item = requested_item(request, "item")?;
     let levels = valued(&item, request.query("location"))?;
     let total: Decimal = levels.iter().map(|(level, _)| level.quantity).sum();
     let levels: Vec<_> = levels

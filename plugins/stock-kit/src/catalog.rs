@@ -83,18 +83,8 @@ pub fn levels(item: &str, at: Option<&str>) -> Result<Vec<Level>> {
     if let Some(at) = at {
         return Ok(vec![level(item, at)?]);
     }
-    let mut levels = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = LEVELS.scan(&Range::prefix(format!("{item}/")), cursor.as_deref(), 1000)?;
-        levels.extend(page.items.into_iter().map(|(_, level)| level));
-        match page.cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
-    levels.retain(|l| !l.quantity.is_zero());
-    Ok(levels)
+    let levels = LEVELS.scan_all(&Range::prefix(format!("{item}/")))?.into_iter();
+    Ok(levels.map(|(_, level)| level).filter(|level| !level.quantity.is_zero()).collect())
 }
 
 /// Adds `delta` (negative to take out) to `item`'s level at `location`;

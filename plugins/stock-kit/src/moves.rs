@@ -1,7 +1,7 @@
 //! One document per stock move, audited, and the reorder event a move
 //! that takes an item below its reorder point publishes.
 
-use keel_sdk::{Collection, Result, audit, events, next_sequence};
+use keel_sdk::{Collection, Error, Result, audit, events, next_sequence};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -74,6 +74,19 @@ impl MoveRequest<'_> {
         let item = catalog::item(self.item)?;
         catalog::location(self.location)?;
         Ok((item, quantity))
+    }
+
+    /// For an adjustment: the item and location (which must exist), and the
+    /// signed quantity, which may not be zero.
+    pub fn check_adjustment(&self) -> Result<(Item, Decimal)> {
+        check_date(self.date)?;
+        let delta = quantity::parse(self.quantity, "quantity")?;
+        if delta.is_zero() {
+            return Err(Error::invalid("an adjustment changes the quantity: it cannot be zero"));
+        }
+        let item = catalog::item(self.item)?;
+        catalog::location(self.location)?;
+        Ok((item, delta))
     }
 
     /// A move of `kind` from this request, to be completed and recorded.

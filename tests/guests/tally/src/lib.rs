@@ -16,16 +16,8 @@ impl Plugin for Tally {
     fn handle(operation: &str, _request: Request) -> Result<Response> {
         match operation {
             "seen" => {
-                let mut seen = Vec::new();
-                let mut cursor = None;
-                loop {
-                    let page = SEEN.scan(&Range::all(), cursor.as_deref(), 1000)?;
-                    seen.extend(page.items.into_iter().map(|(_, event)| event));
-                    match page.cursor {
-                        Some(next) => cursor = Some(next),
-                        None => break,
-                    }
-                }
+                let seen: Vec<Value> =
+                    SEEN.scan_all(&Range::all())?.into_iter().map(|(_, event)| event).collect();
                 let duplicates = STATE.get("duplicates")?.map_or(json!(0), |d| d["n"].clone());
                 Response::ok(&json!({ "seen": seen, "duplicates": duplicates }))
             }
