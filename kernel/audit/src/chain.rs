@@ -422,7 +422,8 @@ mod tests {
         let storage =
             keel_storage::Storage::open(&dir.path().join("a.redb"), keel_types::Limits::default())
                 .unwrap();
-        let mut txn = storage.write().unwrap();
+        let tenant = keel_types::TenantId::new("t").unwrap();
+        let mut txn = storage.write(&[keel_storage::Lane::Tenant(tenant)]).unwrap();
         for i in 1..=n {
             append(&mut txn, "tenant/t", record(i)).unwrap();
         }
@@ -521,7 +522,7 @@ mod tests {
         let storage =
             keel_storage::Storage::open(&dir.path().join("a.redb"), keel_types::Limits::default())
                 .unwrap();
-        let mut txn = storage.write().unwrap();
+        let mut txn = storage.write(&[keel_storage::Lane::Platform]).unwrap();
         txn.log_append("c", 1, b"x").unwrap();
         assert!(txn.log_append("c", 1, b"y").is_err());
         assert_eq!(txn.log_scan("c", 1, 10).unwrap(), [(1, b"x".to_vec())], "refused, and kept");

@@ -147,7 +147,7 @@ impl Host {
             signed_at: self.now().seconds,
         };
         let signed = signer.sign(statement);
-        let mut txn = self.inner.storage.write().map_err(storage_err)?;
+        let mut txn = self.inner.storage.write(&[crate::lane(tenant)]).map_err(storage_err)?;
         keel_audit::keep_head(&mut txn, &signed).map_err(storage_err)?;
         txn.commit().map_err(storage_err)?;
         Ok(Ok(Some(signed)))

@@ -3,12 +3,13 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Instant;
 
 use keel_manifest::Method;
 use keel_storage::{Namespace, Ticket, Txn};
 use keel_types::{Limits, RequestId, TenantId, Timestamp};
 use wasmtime::component::ResourceTable;
-use wasmtime::{ResourceLimiter, Store, Trap};
+use wasmtime::{ResourceLimiter, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::{WitError, WitRequest};
@@ -136,6 +137,14 @@ pub(crate) struct CallState {
     pub(crate) provider_reads: Vec<keel_audit::Record>,
     /// Events this call (and the providers it called) published.
     pub(crate) n_events: u32,
+    /// Tells whether the caller gave up; the guest is stopped at the next
+    /// epoch tick once it has.
+    pub(crate) guard: CallGuard,
+    /// When the call runs out of time: its own deadline, which the
+    /// providers it calls share.
+    pub(crate) deadline: Instant,
+    /// Set when the guest was stopped because its caller gave up.
+    abandoned: bool,
 }
 
 impl WasiView for CallState {
@@ -220,6 +229,9 @@ impl CallState {
             provider_failure: None,
             provider_reads: Vec::new(),
             n_events: 0,
+            guard: CallGuard::default(),
+            deadline: Instant::now() + config.limits.call_deadline,
+            abandoned: false,
         }
     }
 }
@@ -233,15 +245,25 @@ fn lent() -> keel_storage::Error {
     keel_storage::Error::Backend("the call's transaction is lent to a provider".to_owned())
 }
 
-/// A store for one call in `state`, with its memory limiter and deadline.
+/// A store for one call in `state`, with its memory limiter. At every
+/// epoch tick the guest is stopped if its caller gave up or its deadline
+/// passed, so a call nobody waits for any more frees its instance and its
+/// turn within a tick.
 pub(crate) fn store(engine: &wasmtime::Engine, state: CallState) -> Store<CallState> {
-    let deadline = state.limits.call_deadline;
-    let tick = state.limits.epoch_tick;
     let mut store = Store::new(engine, state);
     store.limiter(|state| state);
-    let ticks = deadline.as_nanos().div_ceil(tick.as_nanos().max(1));
-    store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
-    store.epoch_deadline_trap();
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(|mut store| {
+        let state = store.data_mut();
+        if state.guard.is_abandoned() {
+            state.abandoned = true;
+            return Ok(UpdateDeadline::Interrupt);
+        }
+        if Instant::now() >= state.deadline {
+            return Ok(UpdateDeadline::Interrupt);
+        }
+        Ok(UpdateDeadline::Continue(1))
+    });
     store
 }
 
@@ -315,6 +337,8 @@ pub(crate) fn run<T>(
     check: impl FnOnce(&T) -> Result<(), CallError>,
 ) -> Settled<T> {
     let plugin = Arc::clone(&state.plugin);
+    let mut state = state;
+    state.guard = guard.clone();
     let mut store = store(engine, state);
 
     let outcome = match plugin.pre.instantiate(&mut store) {
@@ -409,7 +433,7 @@ pub(crate) fn audit_alone(
     if records.is_empty() {
         return Ok(Ticket::durable());
     }
-    let mut txn = storage.write().map_err(storage_error)?;
+    let mut txn = storage.write(&[crate::lane(tenant)]).map_err(storage_error)?;
     append_all(&mut txn, tenant, records)?;
     txn.finish().map_err(storage_error)
 }
@@ -437,6 +461,9 @@ pub(crate) fn classify_trap(
     let plugin = plugin.to_owned();
     if let Some(failure) = state.provider_failure.take() {
         return failure;
+    }
+    if state.abandoned {
+        return CallError::Abandoned;
     }
     if let Some(fault) = &state.storage_fault {
         return CallError::Storage(fault.clone());

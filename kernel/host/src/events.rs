@@ -326,9 +326,9 @@ impl Host {
         limits.event_retry_base.saturating_mul(factor).min(limits.event_retry_max)
     }
 
-    /// Delivers `event` to `plugin` on the writer thread, in a write
-    /// transaction that also records it as delivered: the subscriber's
-    /// cursor moves on (or, for a replay by `admin`, the dead letter goes).
+    /// Delivers `event` to `plugin` in a write turn of the tenant's lane
+    /// that also records it as delivered: the subscriber's cursor moves on
+    /// (or, for a replay by `admin`, the dead letter goes).
     fn deliver(
         &self,
         tenant: &TenantId,
@@ -337,13 +337,7 @@ impl Host {
         attempt: u32,
         admin: Option<keel_audit::Origin>,
     ) -> Result<(), CallError> {
-        let writer = self.inner.storage.announce();
-        let host = self.clone();
-        let (tenant, plugin, event) = (tenant.clone(), Arc::clone(plugin), event.clone());
-        let settled = self
-            .inner
-            .writer
-            .run(move || host.run_delivery(&tenant, &plugin, &event, attempt, admin, writer))?;
+        let settled = self.run_delivery(tenant, plugin, event, attempt, admin);
         let published = settled.published();
         settled.wait()?;
         if published {
@@ -353,7 +347,7 @@ impl Host {
         Ok(())
     }
 
-    /// Runs one delivery as `writer` announced.
+    /// Runs one delivery in a write turn of the tenant's lane.
     fn run_delivery(
         &self,
         tenant: &TenantId,
@@ -361,10 +355,9 @@ impl Host {
         event: &StoredEvent,
         attempt: u32,
         admin: Option<keel_audit::Origin>,
-        writer: keel_storage::Announced,
     ) -> call::Settled<()> {
         let inner = &self.inner;
-        let txn = match writer.write() {
+        let txn = match inner.storage.write(&[keel_storage::Lane::Tenant(tenant.clone())]) {
             Ok(txn) => txn,
             Err(err) => return call::Settled::refused(None, CallError::Storage(err.to_string())),
         };
@@ -429,7 +422,7 @@ impl Host {
         let limits = &self.inner.config.limits;
         let now = self.now();
         let origin = keel_audit::Origin::kernel(now.seconds);
-        let mut txn = self.inner.storage.write()?;
+        let mut txn = self.inner.storage.write(&[keel_storage::Lane::Tenant(tenant.clone())])?;
         let dead = attempt >= limits.event_attempts_max;
         let what = format!("event {} {} to {subscriber}", event.id, event.topic);
         if dead {
@@ -546,7 +539,11 @@ impl Host {
         match self.deliver(tenant, &plugin, &event, attempt, Some(origin.clone())) {
             Ok(()) => Ok(()),
             Err(err) => {
-                let mut txn = self.inner.storage.write().map_err(storage)?;
+                let mut txn = self
+                    .inner
+                    .storage
+                    .write(&[keel_storage::Lane::Tenant(tenant.clone())])
+                    .map_err(storage)?;
                 let failed = DeadLetter { attempts: attempt, error: err.to_string(), ..letter };
                 txn.catalog_put(
                     &dead_key(tenant, failed.event, &failed.subscriber),

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use keel_manifest::Method;
-use keel_storage::{Storage, Txn};
+use keel_storage::{Lane, Storage, Txn};
 use keel_types::{Clock, Limits, PluginId, TenantId};
 use wasmtime::Engine;
 use wasmtime::component::Linker;
@@ -53,8 +53,6 @@ pub(crate) struct Inner {
     pub(crate) enabled: RwLock<HashMap<TenantId, HashMap<PluginId, Arc<Plugin>>>>,
     /// Which plugin each tenant chose to provide each domain interface.
     pub(crate) providers: RwLock<HashMap<TenantId, HashMap<String, PluginId>>>,
-    /// Runs the calls that may write.
-    pub(crate) writer: crate::writer::Writer,
     /// Wakes the thread that delivers events.
     pub(crate) dispatcher: Arc<crate::events::Dispatcher>,
 }
@@ -90,7 +88,6 @@ impl Host {
             packages: RwLock::default(),
             enabled: RwLock::default(),
             providers: RwLock::default(),
-            writer: crate::writer::Writer::start()?,
             dispatcher: Arc::default(),
         };
         Ok(Self { inner: Arc::new(inner) })
@@ -229,7 +226,7 @@ impl Host {
         name: &str,
     ) -> Result<bool, CallError> {
         let storage_err = |err: keel_storage::Error| CallError::Storage(err.to_string());
-        let mut txn = self.inner.storage.write().map_err(storage_err)?;
+        let mut txn = self.inner.storage.write(&[Lane::Platform]).map_err(storage_err)?;
         let key = format!("tenant/{id}");
         if txn.catalog_get(&key).map_err(storage_err)?.is_some() {
             return Ok(false);
@@ -252,7 +249,7 @@ impl Host {
         name: &str,
     ) -> Result<bool, CallError> {
         let storage_err = |err: keel_storage::Error| CallError::Storage(err.to_string());
-        let mut txn = self.inner.storage.write().map_err(storage_err)?;
+        let mut txn = self.inner.storage.write(&[Lane::Platform]).map_err(storage_err)?;
         let key = format!("tenant/{id}");
         let Some(before) = txn.catalog_get(&key).map_err(storage_err)? else { return Ok(false) };
         let before: TenantRecord =
@@ -284,7 +281,7 @@ impl Host {
         id: &TenantId,
     ) -> Result<bool, CallError> {
         let storage_err = |err: keel_storage::Error| CallError::Storage(err.to_string());
-        let mut txn = self.inner.storage.write().map_err(storage_err)?;
+        let mut txn = self.inner.storage.write(&[Lane::Platform]).map_err(storage_err)?;
         let key = format!("tenant/{id}");
         let Some(before) = txn.catalog_get(&key).map_err(storage_err)? else { return Ok(false) };
         let before: TenantRecord =
@@ -376,9 +373,10 @@ impl Host {
     /// Runs one operation of an enabled plugin. Blocking: call it from a
     /// thread that may block (the gateway uses `spawn_blocking`).
     ///
-    /// Reads run on this thread. Calls that may write run one after
-    /// another on the writer thread (see `writer.rs`); this thread then
-    /// waits for the call's writes to be durable.
+    /// GET operations run on a read snapshot. Others wait for their turn
+    /// in the tenant's storage lane (writers of other tenants never hold
+    /// it), run, end their turn, and then wait until their writes are
+    /// durable; the turns queued behind them go on meanwhile.
     pub fn call(
         &self,
         plugin: &Arc<Plugin>,
@@ -391,18 +389,7 @@ impl Host {
             tenant = %invocation.tenant,
             request_id = %invocation.request_id,
         );
-        let settled = match invocation.method {
-            Method::Get => span.in_scope(|| self.run_call(plugin, invocation, None)),
-            _ => {
-                // Announced now, so that a batch about to commit waits
-                // for the calls queued on the writer thread.
-                let writer = self.inner.storage.announce();
-                let (host, plugin) = (self.clone(), Arc::clone(plugin));
-                self.inner.writer.run(move || {
-                    span.in_scope(|| host.run_call(&plugin, invocation, Some(writer)))
-                })?
-            }
-        };
+        let settled = span.in_scope(|| self.run_call(plugin, invocation));
         let published = settled.published();
         let outcome = settled.wait();
         if published && outcome.is_ok() {
@@ -411,25 +398,30 @@ impl Host {
         outcome
     }
 
-    /// Runs a call on a read snapshot, or as the `writer` announced.
+    /// Runs a call on a read snapshot, or in a write turn of its tenant's lane.
     fn run_call(
         &self,
         plugin: &Arc<Plugin>,
         invocation: Invocation,
-        writer: Option<keel_storage::Announced>,
     ) -> call::Settled<PluginResponse> {
         let inner = &self.inner;
-        let storage_err = |err: keel_storage::Error| CallError::Storage(err.to_string());
-        let txn = match writer {
-            None => inner.storage.read().map(Txn::Read),
-            Some(writer) => writer.write().map(Txn::Write),
+        let guard = &invocation.guard;
+        let txn = match invocation.method {
+            Method::Get => inner.storage.read().map(Txn::Read),
+            _ => {
+                let lane = [Lane::Tenant(invocation.tenant.clone())];
+                inner.storage.write_unless(&lane, &|| guard.is_abandoned()).map(Txn::Write)
+            }
         };
         let txn = match txn {
             Ok(txn) => txn,
-            Err(err) => return call::Settled::refused(None, storage_err(err)),
-        };
-        if invocation.guard.is_abandoned() {
             // The caller gave up while this call waited for its turn.
+            Err(keel_storage::Error::GaveUp) => {
+                return call::Settled::refused(None, CallError::Abandoned);
+            }
+            Err(err) => return call::Settled::refused(None, CallError::Storage(err.to_string())),
+        };
+        if guard.is_abandoned() {
             return call::Settled::refused(Some(txn), CallError::Abandoned);
         }
         if let Err(err) = check_not_by_creator(plugin, &invocation, &txn) {

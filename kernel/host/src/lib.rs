@@ -25,7 +25,6 @@ mod host;
 mod lifecycle;
 mod package;
 mod providers;
-mod writer;
 
 pub use call::{CallGuard, Invocation, PermissionCheck, PluginRequest, PluginResponse};
 pub use error::{
@@ -36,3 +35,8 @@ pub use host::{Host, HostConfig, TenantInfo};
 pub use lifecycle::EnableReport;
 pub use package::{Plugin, manifest_of};
 pub use providers::ProviderChoice;
+
+/// The storage lane of a tenant's records, or of the platform's.
+pub(crate) fn lane(tenant: Option<&keel_types::TenantId>) -> keel_storage::Lane {
+    tenant.map_or(keel_storage::Lane::Platform, |t| keel_storage::Lane::Tenant(t.clone()))
+}

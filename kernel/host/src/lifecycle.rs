@@ -123,7 +123,11 @@ impl Host {
                 interface,
             });
         }
-        let mut txn = self.inner.storage.write().map_err(storage_err)?;
+        let mut txn = self
+            .inner
+            .storage
+            .write(&[keel_storage::Lane::Tenant(tenant.clone())])
+            .map_err(storage_err)?;
         let previous: Option<EnabledRecord> =
             match txn.catalog_get(&key(tenant, plugin)).map_err(storage_err)? {
                 Some(bytes) => serde_json::from_slice(&bytes).ok(),
@@ -229,7 +233,11 @@ impl Host {
                 consumer: consumer.to_string(),
             });
         }
-        let mut txn = self.inner.storage.write().map_err(storage_err)?;
+        let mut txn = self
+            .inner
+            .storage
+            .write(&[keel_storage::Lane::Tenant(tenant.clone())])
+            .map_err(storage_err)?;
         let Some(bytes) = txn.catalog_get(&key(tenant, plugin)).map_err(storage_err)? else {
             return Ok(false);
         };

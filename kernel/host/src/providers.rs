@@ -99,7 +99,11 @@ impl Host {
             });
         }
         let storage = |err: keel_storage::Error| ChooseError::Storage(err.to_string());
-        let mut txn = self.inner.storage.write().map_err(storage)?;
+        let mut txn = self
+            .inner
+            .storage
+            .write(&[keel_storage::Lane::Tenant(tenant.clone())])
+            .map_err(storage)?;
         self.record_choice(&mut txn, origin, tenant, interface, plugin).map_err(storage)?;
         txn.commit().map_err(storage)?;
         self.remember_choice(tenant, interface, plugin);

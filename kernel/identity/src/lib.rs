@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use keel_audit::Origin;
-use keel_storage::Storage;
+use keel_storage::{Lane, Storage};
 use keel_types::{Clock, TenantId, UserId};
 
 pub use membership::Membership;
@@ -138,7 +138,7 @@ impl Identity {
             session_generation: 0,
             nonce: session::random_hex(16),
         };
-        let mut txn = self.storage.write().map_err(storage)?;
+        let mut txn = self.storage.write(&[Lane::Platform]).map_err(storage)?;
         let key = user_key(id);
         if txn.catalog_get(&key).map_err(storage)?.is_some() {
             return Err(IdentityError::Exists(id.to_string()));
@@ -244,7 +244,7 @@ impl Identity {
         source: &str,
         request_id: Option<&str>,
     ) -> Result<(), IdentityError> {
-        let mut txn = self.storage.write().map_err(storage)?;
+        let mut txn = self.storage.write(&[Lane::Platform]).map_err(storage)?;
         let record = self.login_origin(user, source, request_id).record("auth.login-failed");
         audit(&mut txn, None, record)?;
         txn.commit().map_err(storage)
@@ -296,7 +296,7 @@ impl Identity {
             return Err(IdentityError::Invalid("name must be 1 to 200 bytes".to_owned()));
         }
         let hash = password.map(password::hash).transpose()?;
-        let mut txn = self.storage.write().map_err(storage)?;
+        let mut txn = self.storage.write(&[Lane::Platform]).map_err(storage)?;
         let Some(bytes) = txn.catalog_get(&user_key(id)).map_err(storage)? else { return Ok(None) };
         let mut record: UserRecord = from_json(&bytes)?;
         let before =
@@ -331,7 +331,13 @@ impl Identity {
                 .filter(|key| key.ends_with(&format!("/{id}")))
                 .collect()
         };
-        let mut txn = self.storage.write().map_err(storage)?;
+        // The user's memberships are their tenants' records.
+        let mut lanes = vec![Lane::Platform];
+        lanes.extend(members.iter().filter_map(|key| {
+            let scope = key.split('/').nth(1)?;
+            TenantId::new(scope).ok().map(Lane::Tenant)
+        }));
+        let mut txn = self.storage.write(&lanes).map_err(storage)?;
         let Some(bytes) = txn.catalog_get(&user_key(id)).map_err(storage)? else {
             return Ok(false);
         };
@@ -369,6 +375,11 @@ impl Identity {
         self.create_user(&origin, &id, "Platform administrator", password)?;
         Ok(generated)
     }
+}
+
+/// The lane of a tenant's records, or of the platform's.
+pub(crate) fn lane(tenant: Option<&TenantId>) -> Lane {
+    tenant.map_or(Lane::Platform, |t| Lane::Tenant(t.clone()))
 }
 
 fn user_key(id: &UserId) -> String {

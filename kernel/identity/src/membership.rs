@@ -39,7 +39,7 @@ impl Identity {
         let mut roles = roles.to_vec();
         roles.sort();
         roles.dedup();
-        let mut txn = self.storage.write().map_err(storage)?;
+        let mut txn = self.storage.write(&[crate::lane(tenant)]).map_err(storage)?;
         let before = match txn.catalog_get(&key(tenant, user)).map_err(storage)? {
             Some(bytes) => from_json::<MembershipRecord>(&bytes)?,
             None => MembershipRecord { roles: Vec::new() },

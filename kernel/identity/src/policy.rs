@@ -53,7 +53,7 @@ fn put<T: serde::Serialize + serde::de::DeserializeOwned>(
     value: &T,
     action: &str,
 ) -> Result<(), IdentityError> {
-    let mut txn = identity.storage.write().map_err(storage)?;
+    let mut txn = identity.storage.write(&[crate::lane(Some(tenant))]).map_err(storage)?;
     let before = txn.catalog_get(key).map_err(storage)?.map(|b| from_json::<T>(&b)).transpose()?;
     txn.catalog_put(key, &to_json(value)?).map_err(storage)?;
     let mut change = Change::new(collection, name).after(value);
@@ -72,7 +72,7 @@ fn remove<T: serde::Serialize + serde::de::DeserializeOwned>(
     tenant: &TenantId,
     action: &str,
 ) -> Result<bool, IdentityError> {
-    let mut txn = identity.storage.write().map_err(storage)?;
+    let mut txn = identity.storage.write(&[crate::lane(Some(tenant))]).map_err(storage)?;
     let Some(bytes) = txn.catalog_get(key).map_err(storage)? else { return Ok(false) };
     let before: T = from_json(&bytes)?;
     txn.catalog_remove(key).map_err(storage)?;

@@ -74,7 +74,7 @@ pub(crate) fn open(
         generation,
         user_nonce: user_nonce.to_owned(),
     };
-    let mut txn = storage.write().map_err(crate::storage)?;
+    let mut txn = storage.write(&[keel_storage::Lane::Platform]).map_err(crate::storage)?;
     txn.catalog_put(&key(&token), &to_json(&record)?).map_err(crate::storage)?;
     // The login and its audit record commit together.
     keel_audit::append(&mut txn, &keel_audit::chain_of(None), audit).map_err(crate::storage)?;
@@ -120,7 +120,7 @@ pub(crate) fn close(
     if !known {
         return Ok(None);
     }
-    let mut txn = storage.write().map_err(crate::storage)?;
+    let mut txn = storage.write(&[keel_storage::Lane::Platform]).map_err(crate::storage)?;
     let Some(bytes) = txn.catalog_get(&key(token)).map_err(crate::storage)? else {
         return Ok(None);
     };

@@ -2,6 +2,7 @@
 //! stored as a SHA-256 digest, scoped to one tenant and a set of roles, and
 //! expiring. A token acts as the principal `token:<id>`.
 
+use keel_storage::Lane;
 use keel_types::TenantId;
 use rand::Rng;
 use sha2::{Digest, Sha256};
@@ -40,6 +41,11 @@ fn digest(secret: &str) -> String {
 
 fn record_key(tenant: &TenantId, id: &str) -> String {
     format!("apitoken/{tenant}/{id}")
+}
+
+/// A token's record is its tenant's, the index of digests the platform's.
+fn token_lanes(tenant: &TenantId) -> [Lane; 2] {
+    [Lane::Platform, Lane::Tenant(tenant.clone())]
 }
 
 fn digest_key(digest: &str) -> String {
@@ -82,7 +88,7 @@ impl Identity {
             expires_at,
         };
         let record = TokenRecord { token: token.clone(), digest: digest(&secret) };
-        let mut txn = self.storage.write().map_err(storage)?;
+        let mut txn = self.storage.write(&token_lanes(tenant)).map_err(storage)?;
         txn.catalog_put(&record_key(tenant, &token.id), &to_json(&record)?).map_err(storage)?;
         txn.catalog_put(&digest_key(&record.digest), record_key(tenant, &token.id).as_bytes())
             .map_err(storage)?;
@@ -107,7 +113,7 @@ impl Identity {
         tenant: &TenantId,
         id: &str,
     ) -> Result<Option<ApiToken>, IdentityError> {
-        let mut txn = self.storage.write().map_err(storage)?;
+        let mut txn = self.storage.write(&token_lanes(tenant)).map_err(storage)?;
         let Some(bytes) = txn.catalog_get(&record_key(tenant, id)).map_err(storage)? else {
             return Ok(None);
         };

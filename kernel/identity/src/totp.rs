@@ -3,6 +3,7 @@
 //! code confirms it, every login needs a code, and each code is accepted
 //! only once.
 
+use keel_storage::Lane;
 use keel_types::UserId;
 use rand::Rng;
 use totp_rs::{Builder, Secret, Totp};
@@ -49,7 +50,7 @@ impl Identity {
         origin: &Origin,
         user: &UserId,
     ) -> Result<TotpEnrolment, IdentityError> {
-        let mut txn = self.storage.write().map_err(storage)?;
+        let mut txn = self.storage.write(&[Lane::Platform]).map_err(storage)?;
         if let Some(bytes) = txn.catalog_get(&key(user)).map_err(storage)?
             && from_json::<TotpRecord>(&bytes)?.enabled
         {
@@ -105,7 +106,7 @@ impl Identity {
         code: &str,
         enabled: bool,
     ) -> Result<Option<bool>, IdentityError> {
-        let mut txn = self.storage.write().map_err(storage)?;
+        let mut txn = self.storage.write(&[Lane::Platform]).map_err(storage)?;
         let Some(bytes) = txn.catalog_get(&key(user)).map_err(storage)? else { return Ok(None) };
         let mut record: TotpRecord = from_json(&bytes)?;
         if record.enabled != enabled {

@@ -3,7 +3,7 @@
 //! transaction, committed once, so fsync does not drown the figure).
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use keel_storage::{KeyRange, Namespace, Storage};
+use keel_storage::{KeyRange, Lane, Namespace, Storage};
 use keel_types::schema::{CollectionDef, FieldPath, IndexDef};
 use keel_types::{Limits, PluginId, TenantId};
 
@@ -36,11 +36,12 @@ fn records(c: &mut Criterion) {
     let storage = Storage::open(&dir.path().join("keel.redb"), Limits::default()).unwrap();
     let ns = Namespace::new(TenantId::new("bench").unwrap(), PluginId::new("finance").unwrap());
     let collection = entries();
-    let mut txn = storage.write().unwrap();
+    let lane = [Lane::Tenant(TenantId::new("bench").unwrap())];
+    let mut txn = storage.write(&lane).unwrap();
     for n in 0..DOCS {
         txn.insert(&ns, &collection, &format!("{n:020}"), &document(n)).unwrap();
     }
-    txn.log_append("bench", 1, b"{}").unwrap();
+    txn.log_append("tenant/bench", 1, b"{}").unwrap();
     txn.commit().unwrap();
 
     c.bench_function("records/get", |b| {
@@ -53,7 +54,7 @@ fn records(c: &mut Criterion) {
     });
     c.bench_function("records/put-indexed-x100", |b| {
         b.iter_batched(
-            || storage.write().unwrap(),
+            || storage.write(&lane).unwrap(),
             |mut txn| {
                 for n in 0..100 {
                     txn.put(&ns, &collection, &format!("{n:020}"), &document(n + 1)).unwrap();

@@ -1,20 +1,12 @@
-//! Documents, secondary indexes and sequences within a namespace.
+//! Documents, secondary indexes and pages of them, within a namespace.
 
-use std::collections::BTreeSet;
+use std::ops::ControlFlow;
 
 use keel_types::schema::CollectionDef;
-use redb::{ReadableTable, Table, TableDefinition};
 
-use crate::error::{Error, Result, backend};
-use crate::keys::{Namespace, decode_cursor, encode_cursor, join};
-use crate::undo::Undo;
-
-/// Documents: `namespace collection \0 key` -> JSON text.
-pub(crate) const DOCS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("docs");
-/// Index entries: `namespace collection \0 index \0 value \0 key` -> ().
-pub(crate) const INDEX: TableDefinition<'_, &[u8], ()> = TableDefinition::new("index");
-/// Gapless sequences: `namespace name \0` -> last number handed out.
-pub(crate) const SEQUENCES: TableDefinition<'_, &[u8], u64> = TableDefinition::new("sequences");
+use crate::error::{Error, Result};
+use crate::keys::{Namespace, Table, decode_cursor, encode_cursor, join, prefix_end};
+use crate::overlay::Layers;
 
 /// Longest indexed value, in bytes.
 const INDEX_VALUE_BYTES_MAX: usize = 1024;
@@ -59,27 +51,33 @@ pub(crate) struct Window<'a> {
     pub(crate) bytes_max: usize,
 }
 
+/// The tagged key of a document.
+pub(crate) fn doc_key(ns: &Namespace, collection: &str, key: &str) -> Vec<u8> {
+    join(&ns.child(Table::Docs, collection), key.as_bytes())
+}
+
 /// Reads a document.
 pub(crate) fn get(
-    docs: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    layers: &Layers<'_>,
     ns: &Namespace,
     collection: &str,
     key: &str,
 ) -> Result<Option<String>> {
-    let full = join(&ns.child(collection), key.as_bytes());
-    let found = docs.get(full.as_slice()).map_err(backend)?;
-    found.map(|guard| text(guard.value())).transpose()
+    layers.get(&doc_key(ns, collection, key))?.map(|bytes| text(&bytes)).transpose()
 }
 
-/// Collects up to `limit` suffixes after `base` within `range`, where
-/// `subject` extracts the part of a suffix that `range` bounds. Returns the
-/// suffixes and a cursor if more follow.
-fn range_suffixes<V: redb::Value + 'static>(
-    table: &impl ReadableTable<&'static [u8], V>,
+/// Entries as (suffix after a prefix, value).
+type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// Up to `limit` entries after the tagged prefix `base` within the window,
+/// as (suffix, value), where `subject` extracts the part of a suffix the
+/// range bounds; and a cursor if more follow.
+fn range_entries(
+    layers: &Layers<'_>,
     base: &[u8],
     window: &Window<'_>,
     subject: fn(&[u8]) -> &[u8],
-) -> Result<(Vec<Vec<u8>>, Option<String>)> {
+) -> Result<(Entries, Option<String>)> {
     let Window { range, cursor, limit, .. } = *window;
     let after = match cursor {
         Some(text) => Some(
@@ -93,26 +91,29 @@ fn range_suffixes<V: redb::Value + 'static>(
     if let Some(after) = &after {
         lower = lower.max(join(base, after));
     }
-    let mut out = Vec::new();
-    for item in table.range(lower.as_slice()..).map_err(backend)? {
-        let (key, _) = item.map_err(backend)?;
-        let Some(suffix) = key.value().strip_prefix(base) else { break };
+    let upper = prefix_end(base);
+    let body = &base[1..];
+    let mut out: Entries = Vec::new();
+    let mut more = None;
+    layers.walk(&lower, upper.as_deref(), &mut |key, value| {
+        let Some(suffix) = key.strip_prefix(body) else { return Ok(ControlFlow::Break(())) };
         if after.as_deref().is_some_and(|after| suffix <= after) {
-            continue;
+            return Ok(ControlFlow::Continue(()));
         }
         let subject = subject(suffix);
         let past_prefix = range.prefix.as_ref().is_some_and(|p| !subject.starts_with(p.as_bytes()));
         let past_end = range.end.as_ref().is_some_and(|end| subject > end.as_bytes());
         if past_prefix || past_end {
-            break;
+            return Ok(ControlFlow::Break(()));
         }
         if out.len() == limit {
-            let cursor = out.last().map(|last: &Vec<u8>| encode_cursor(last));
-            return Ok((out, cursor));
+            more = out.last().map(|(last, _)| encode_cursor(last));
+            return Ok(ControlFlow::Break(()));
         }
-        out.push(suffix.to_vec());
-    }
-    Ok((out, None))
+        out.push((suffix.to_vec(), value.to_vec()));
+        Ok(ControlFlow::Continue(()))
+    })?;
+    Ok((out, more))
 }
 
 fn whole_key(suffix: &[u8]) -> &[u8] {
@@ -126,40 +127,34 @@ fn index_value(suffix: &[u8]) -> &[u8] {
 
 /// Lists documents of a collection in key order.
 pub(crate) fn scan(
-    docs: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    layers: &Layers<'_>,
     ns: &Namespace,
     collection: &str,
     window: &Window<'_>,
 ) -> Result<Page> {
-    let base = ns.child(collection);
-    let (keys, cursor) = range_suffixes(docs, &base, window, whole_key)?;
-    let found = keys.iter().map(|key| {
-        let value = docs.get(join(&base, key).as_slice()).map_err(backend)?;
-        let value =
-            value.ok_or_else(|| Error::Backend("document vanished during scan".to_owned()))?;
-        Ok(Some((key.clone(), text(key)?, value.value().to_vec())))
-    });
+    let base = ns.child(Table::Docs, collection);
+    let (entries, cursor) = range_entries(layers, &base, window, whole_key)?;
+    let found = entries.into_iter().map(|(key, value)| Ok(Some((key.clone(), text(&key)?, value))));
     fill_page(found, cursor, window.bytes_max)
 }
 
 /// Lists documents by a secondary index, in index value order, then key.
 pub(crate) fn lookup(
-    docs: &impl ReadableTable<&'static [u8], &'static [u8]>,
-    index: &impl ReadableTable<&'static [u8], ()>,
+    layers: &Layers<'_>,
     ns: &Namespace,
     collection: &str,
     index_name: &str,
     window: &Window<'_>,
 ) -> Result<Page> {
     let base = ns.index(collection, index_name);
-    let (suffixes, cursor) = range_suffixes(index, &base, window, index_value)?;
-    let doc_base = ns.child(collection);
-    let found = suffixes.iter().map(|suffix| {
+    let (entries, cursor) = range_entries(layers, &base, window, index_value)?;
+    let doc_base = ns.child(Table::Docs, collection);
+    let found = entries.into_iter().map(|(suffix, _)| {
         let Some(split) = suffix.iter().position(|b| *b == 0) else {
             return Err(Error::Backend("index entry without separator".to_owned()));
         };
         let key = &suffix[split + 1..];
-        let Some(value) = docs.get(join(&doc_base, key).as_slice()).map_err(backend)? else {
+        let Some(value) = layers.get(&join(&doc_base, key))? else {
             // Left by an index definition that changed between plugin
             // versions: skip it rather than fail every lookup through it.
             tracing::warn!(
@@ -169,7 +164,7 @@ pub(crate) fn lookup(
             );
             return Ok(None);
         };
-        Ok(Some((suffix.clone(), text(key)?, value.value().to_vec())))
+        Ok(Some((suffix.clone(), text(key)?, value)))
     });
     fill_page(found, cursor, window.bytes_max)
 }
@@ -216,8 +211,8 @@ pub(crate) fn parse_document(value: &str, record_bytes_max: usize) -> Result<ser
     Ok(doc)
 }
 
-/// The index entry keys a document contributes; a value that cannot be
-/// indexed is an error.
+/// The tagged index entry keys a document contributes; a value that cannot
+/// be indexed is an error.
 pub(crate) fn index_keys(
     ns: &Namespace,
     collection: &CollectionDef,
@@ -247,20 +242,26 @@ pub(crate) fn index_keys(
 
 /// The index entries a stored document may have: like [`index_keys`], but
 /// values that could never have been indexed are skipped, never an error.
+/// The document is parsed only if its collection has indexes.
 pub(crate) fn stored_index_keys(
     ns: &Namespace,
     collection: &CollectionDef,
     key: &str,
-    doc: &serde_json::Value,
-) -> Vec<Vec<u8>> {
+    stored: &[u8],
+) -> Result<Vec<Vec<u8>>> {
+    if collection.indexes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let doc: serde_json::Value = serde_json::from_slice(stored)
+        .map_err(|err| Error::Backend(format!("stored document is not JSON: {err}")))?;
     let mut out = Vec::new();
     for index in &collection.indexes {
         let base = ns.index(&collection.name, &index.name);
-        let values = index.field.values(doc).into_iter();
+        let values = index.field.values(&doc).into_iter();
         let values = values.filter(|v| !v.contains('\0') && v.len() <= INDEX_VALUE_BYTES_MAX);
         out.extend(values.map(|value| index_entry(&base, &value, key)));
     }
-    out
+    Ok(out)
 }
 
 fn index_entry(base: &[u8], value: &str, key: &str) -> Vec<u8> {
@@ -268,25 +269,4 @@ fn index_entry(base: &[u8], value: &str, key: &str) -> Vec<u8> {
     entry.push(0);
     entry.extend_from_slice(key.as_bytes());
     entry
-}
-
-/// Replaces a document's index entries: removes `old`'s, inserts `new`'s,
-/// leaving entries common to both untouched.
-pub(crate) fn reindex(
-    index: &mut Table<'_, &'static [u8], ()>,
-    old: Vec<Vec<u8>>,
-    new: Vec<Vec<u8>>,
-    undo: &mut Vec<Undo>,
-) -> Result<()> {
-    let old: BTreeSet<Vec<u8>> = old.into_iter().collect();
-    let new: BTreeSet<Vec<u8>> = new.into_iter().collect();
-    for entry in old.difference(&new) {
-        let existed = index.remove(entry.as_slice()).map_err(backend)?.is_some();
-        undo.push(Undo::Index { key: entry.clone(), existed });
-    }
-    for entry in new.difference(&old) {
-        let existed = index.insert(entry.as_slice(), ()).map_err(backend)?.is_some();
-        undo.push(Undo::Index { key: entry.clone(), existed });
-    }
-    Ok(())
 }

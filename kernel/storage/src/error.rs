@@ -27,6 +27,9 @@ pub enum Error {
     /// was rolled back. A kernel bug, never a client's fault.
     #[error("refused to commit a change without its audit record")]
     Unaudited,
+    /// The writer gave up waiting for its turn (its caller stopped waiting).
+    #[error("gave up waiting for the turn to write")]
+    GaveUp,
     /// The database failed underneath; the transaction must be abandoned.
     #[error("storage failed: {0}")]
     Backend(String),

@@ -9,6 +9,15 @@ fn open() -> (tempfile::TempDir, Storage) {
     (dir, storage)
 }
 
+fn tenant(id: &str) -> Lane {
+    Lane::Tenant(TenantId::new(id).unwrap())
+}
+
+/// The lane of the `demo` tenant, which most tests write in.
+fn demo() -> [Lane; 1] {
+    [tenant("demo")]
+}
+
 fn ns(tenant: &str, plugin: &str) -> Namespace {
     Namespace::new(TenantId::new(tenant).unwrap(), PluginId::new(plugin).unwrap())
 }
@@ -32,10 +41,17 @@ fn doc(date: &str, accounts: &[&str]) -> String {
     serde_json::json!({ "date": date, "lines": lines }).to_string()
 }
 
+/// The demo tenant's log, which tests append to.
+const LOG: &str = "tenant/demo";
+
 /// Commits with a log entry, as every changing transaction must.
-fn commit_logged(mut txn: WriteTxn) {
-    let next = txn.log_last("test").unwrap().map_or(1, |(seq, _)| seq + 1);
-    txn.log_append("test", next, b"{}").unwrap();
+fn commit_logged(txn: WriteTxn) {
+    commit_logged_in(txn, LOG);
+}
+
+fn commit_logged_in(mut txn: WriteTxn, chain: &str) {
+    let next = txn.log_last(chain).unwrap().map_or(1, |(seq, _)| seq + 1);
+    txn.log_append(chain, next, b"{}").unwrap();
     txn.commit().unwrap();
 }
 
@@ -47,14 +63,14 @@ fn keys(page: &Page) -> Vec<&str> {
 fn namespaces_never_see_each_other() {
     let (_dir, storage) = open();
     let coll = entries();
-    let mut txn = storage.write().unwrap();
+    let mut txn = storage.write(&[tenant("t1"), tenant("t10")]).unwrap();
     // Tenant "t1" must not see "t10"'s data, nor a plugin another plugin's.
     for (tenant, plugin) in
         [("t1", "finance"), ("t10", "finance"), ("t1", "financex"), ("t1", "fin")]
     {
         txn.put(&ns(tenant, plugin), &coll, "k", &doc("2026-01-01", &[tenant])).unwrap();
     }
-    commit_logged(txn);
+    commit_logged_in(txn, "tenant/t1");
     let read = storage.read().unwrap();
     let page = read.scan(&ns("t1", "finance"), "entries", &KeyRange::default(), None, 100).unwrap();
     assert_eq!(page.entries.len(), 1);
@@ -71,7 +87,7 @@ fn scans_respect_ranges_and_cursors() {
     let (_dir, storage) = open();
     let coll = entries();
     let ns = ns("demo", "finance");
-    let mut txn = storage.write().unwrap();
+    let mut txn = storage.write(&demo()).unwrap();
     for key in ["a1", "a2", "a3", "b1", "b2", "c1"] {
         txn.insert(&ns, &coll, key, "{}").unwrap();
     }
@@ -114,7 +130,7 @@ fn indexes_follow_puts_and_deletes() {
     let (_dir, storage) = open();
     let coll = entries();
     let ns = ns("demo", "finance");
-    let mut txn = storage.write().unwrap();
+    let mut txn = storage.write(&demo()).unwrap();
     txn.insert(&ns, &coll, "1", &doc("2026-01-05", &["1000", "4000"])).unwrap();
     txn.insert(&ns, &coll, "2", &doc("2026-02-01", &["1000", "2000"])).unwrap();
     txn.insert(&ns, &coll, "3", &doc("2026-03-01", &["4000"])).unwrap();
@@ -141,7 +157,7 @@ fn aborted_transaction_leaves_nothing() {
     let (_dir, storage) = open();
     let coll = entries();
     let ns = ns("demo", "finance");
-    let mut txn = storage.write().unwrap();
+    let mut txn = storage.write(&demo()).unwrap();
     txn.insert(&ns, &coll, "1", &doc("2026-01-01", &["1000"])).unwrap();
     assert_eq!(txn.next_sequence(&ns, "entries").unwrap(), 1);
     drop(txn);
@@ -149,7 +165,7 @@ fn aborted_transaction_leaves_nothing() {
     assert!(read.get(&ns, "entries", "1").unwrap().is_none());
     let idx = read.lookup(&ns, "entries", "by-account", &KeyRange::default(), None, 10).unwrap();
     assert!(idx.entries.is_empty());
-    let mut txn = storage.write().unwrap();
+    let mut txn = storage.write(&demo()).unwrap();
     assert_eq!(txn.next_sequence(&ns, "entries").unwrap(), 1, "aborted numbers are not used up");
     assert_eq!(txn.next_sequence(&ns, "entries").unwrap(), 2);
 }
@@ -159,7 +175,7 @@ fn bad_documents_and_keys_are_rejected() {
     let (_dir, storage) = open();
     let coll = entries();
     let ns = ns("demo", "finance");
-    let mut txn = storage.write().unwrap();
+    let mut txn = storage.write(&demo()).unwrap();
     assert!(matches!(txn.put(&ns, &coll, "k", "[1]"), Err(Error::Invalid(_))));
     assert!(matches!(txn.put(&ns, &coll, "k", "{"), Err(Error::Invalid(_))));
     assert!(matches!(txn.put(&ns, &coll, "", "{}"), Err(Error::Invalid(_))));
@@ -178,15 +194,15 @@ fn committed_data_survives_reopen() {
     let ns = ns("demo", "finance");
     {
         let storage = Storage::open(&path, Limits::default()).unwrap();
-        let mut txn = storage.write().unwrap();
+        let mut txn = storage.write(&demo()).unwrap();
         txn.put(&ns, &entries(), "1", "{\"a\":1}").unwrap();
-        txn.catalog_put("tenant/demo", b"{}").unwrap();
+        txn.catalog_put("enabled/demo/finance", b"{}").unwrap();
         commit_logged(txn);
     }
     let storage = Storage::open(&path, Limits::default()).unwrap();
     let read = storage.read().unwrap();
     assert_eq!(read.get(&ns, "entries", "1").unwrap().as_deref(), Some("{\"a\":1}"));
-    assert_eq!(read.catalog_scan("tenant/").unwrap().len(), 1);
+    assert_eq!(read.catalog_scan("enabled/demo/").unwrap().len(), 1);
 }
 
 #[test]
@@ -201,7 +217,7 @@ fn r3_duplicate_insert_changes_nothing() {
     let (_dir, storage) = open();
     let coll = entries();
     let ns = ns("demo", "finance");
-    let mut txn = storage.write().unwrap();
+    let mut txn = storage.write(&demo()).unwrap();
     txn.insert(&ns, &coll, "k", &doc("2026-01-01", &["1000"])).unwrap();
     let err = txn.insert(&ns, &coll, "k", &doc("2026-02-02", &["2000"])).unwrap_err();
     assert!(matches!(err, Error::Conflict { .. }));
@@ -226,7 +242,7 @@ fn pages_end_early_at_the_byte_limit_and_continue() {
     let limits = Limits { page_bytes_max: 100, ..Limits::default() };
     let storage = Storage::open(&dir.path().join("keel.redb"), limits).unwrap();
     let ns = ns("demo", "finance");
-    let mut txn = storage.write().unwrap();
+    let mut txn = storage.write(&demo()).unwrap();
     for key in ["a", "b", "c", "d"] {
         txn.insert(&ns, &entries(), key, &format!("{{\"pad\":\"{}\"}}", "x".repeat(40))).unwrap();
     }
@@ -246,13 +262,13 @@ fn writes_per_call_are_bounded_in_bytes_and_index_entries() {
     let limits = Limits { bytes_written_per_call_max: 1000, ..Limits::default() };
     let storage = Storage::open(&dir.path().join("keel.redb"), limits).unwrap();
     let ns = ns("demo", "finance");
-    let mut txn = storage.write().unwrap();
+    let mut txn = storage.write(&demo()).unwrap();
     let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(600));
     txn.put(&ns, &entries(), "a", &big).unwrap();
     assert!(matches!(txn.put(&ns, &entries(), "b", &big), Err(Error::LimitExceeded(_))));
 
     let (_dir, storage) = open();
-    let mut txn = storage.write().unwrap();
+    let mut txn = storage.write(&demo()).unwrap();
     let many: Vec<String> = (0..1100).map(|i| i.to_string()).collect();
     let refs: Vec<&str> = many.iter().map(String::as_str).collect();
     assert!(matches!(
@@ -265,18 +281,18 @@ fn writes_per_call_are_bounded_in_bytes_and_index_entries() {
 fn a_change_without_a_log_entry_is_refused_and_rolled_back() {
     let (_dir, storage) = open();
     let ns = ns("demo", "finance");
-    let mut txn = storage.write().unwrap();
+    let mut txn = storage.write(&demo()).unwrap();
     txn.put(&ns, &entries(), "k", "{}").unwrap();
     assert!(matches!(txn.commit(), Err(Error::Unaudited)));
-    let mut txn = storage.write().unwrap();
-    txn.catalog_put("tenant/x", b"{}").unwrap();
+    let mut txn = storage.write(&demo()).unwrap();
+    txn.catalog_put("enabled/demo/x", b"{}").unwrap();
     assert!(matches!(txn.commit(), Err(Error::Unaudited)));
     let read = storage.read().unwrap();
     assert!(read.get(&ns, "entries", "k").unwrap().is_none());
-    assert!(read.catalog_get("tenant/x").unwrap().is_none());
+    assert!(read.catalog_get("enabled/demo/x").unwrap().is_none());
     // Taking a sequence number, or writes that were refused or found
     // nothing, change nothing that needs a record.
-    let mut txn = storage.write().unwrap();
+    let mut txn = storage.write(&demo()).unwrap();
     assert_eq!(txn.next_sequence(&ns, "entries").unwrap(), 1);
     assert!(txn.delete(&ns, &entries(), "missing").unwrap().is_none());
     assert!(txn.put(&ns, &entries(), "", "{}").is_err());
@@ -299,7 +315,7 @@ fn concurrent_commits_are_each_atomic_and_durable_and_a_failure_stays_alone() {
                 let ns = ns.clone();
                 std::thread::spawn(move || {
                     for i in 0..TXNS {
-                        let mut txn = storage.write().unwrap();
+                        let mut txn = storage.write(&demo()).unwrap();
                         txn.put(&ns, &entries(), &format!("{t}-{i}"), "{\"a\":1}").unwrap();
                         if i % 5 == 4 {
                             // No audit record: refused, and only this one.
@@ -331,11 +347,11 @@ fn concurrent_commits_are_each_atomic_and_durable_and_a_failure_stays_alone() {
             assert_eq!(found.is_some(), i % 5 != 4, "{t}-{i}");
         }
     }
-    assert_eq!(read.log_last("test").unwrap().unwrap().0, (THREADS * TXNS * 4 / 5) as u64);
+    assert_eq!(read.log_last(LOG).unwrap().unwrap().0, (THREADS * TXNS * 4 / 5) as u64);
 }
 
 #[test]
-fn a_writer_that_gives_up_is_undone_alone_in_the_shared_transaction() {
+fn a_writer_that_gives_up_leaves_the_next_turn_what_came_before() {
     let (_dir, storage) = open();
     let ns = ns("demo", "finance");
     let by_account = |txn: &WriteTxn, account: &str| {
@@ -343,37 +359,40 @@ fn a_writer_that_gives_up_is_undone_alone_in_the_shared_transaction() {
         let page = txn.lookup(&ns, "entries", "by-account", &range, None, 100).unwrap();
         keys(&page).into_iter().map(str::to_owned).collect::<Vec<_>>()
     };
-    let mut txn = storage.write().unwrap();
+    let mut txn = storage.write(&demo()).unwrap();
     txn.insert(&ns, &entries(), "1", &doc("2026-01-01", &["1000", "4000"])).unwrap();
     txn.insert(&ns, &entries(), "2", &doc("2026-01-02", &["1000"])).unwrap();
     assert_eq!(txn.next_sequence(&ns, "entries").unwrap(), 1);
-    txn.catalog_put("tenant/a", b"{\"name\":\"A\"}").unwrap();
+    txn.catalog_put("enabled/demo/a", b"{\"name\":\"A\"}").unwrap();
     commit_logged(txn);
 
     // A turn that changes every table, then gives up: the next turn
-    // continues in the same shared transaction.
-    let mut txn = storage.write().unwrap();
+    // starts from the commit before it.
+    let mut txn = storage.write(&demo()).unwrap();
     txn.put(&ns, &entries(), "1", &doc("2026-02-01", &["2000"])).unwrap();
     txn.insert(&ns, &entries(), "3", &doc("2026-01-03", &["4000"])).unwrap();
     assert!(txn.delete(&ns, &entries(), "2").unwrap().is_some());
     assert_eq!(txn.next_sequence(&ns, "entries").unwrap(), 2);
     assert_eq!(txn.next_sequence(&ns, "other").unwrap(), 1);
-    txn.catalog_put("tenant/a", b"{\"name\":\"changed\"}").unwrap();
-    txn.catalog_put("tenant/b", b"{}").unwrap();
-    assert!(txn.catalog_remove("tenant/a").unwrap());
-    txn.log_append("test", 2, b"{}").unwrap();
+    txn.catalog_put("enabled/demo/a", b"{\"name\":\"changed\"}").unwrap();
+    txn.catalog_put("enabled/demo/b", b"{}").unwrap();
+    assert!(txn.catalog_remove("enabled/demo/a").unwrap());
+    txn.log_append(LOG, 2, b"{}").unwrap();
     drop(txn);
 
-    let mut txn = storage.write().unwrap();
+    let mut txn = storage.write(&demo()).unwrap();
     assert_eq!(txn.get(&ns, "entries", "1").unwrap(), Some(doc("2026-01-01", &["1000", "4000"])));
     assert_eq!(txn.get(&ns, "entries", "2").unwrap(), Some(doc("2026-01-02", &["1000"])));
     assert_eq!(txn.get(&ns, "entries", "3").unwrap(), None);
     assert_eq!(by_account(&txn, "1000"), ["1", "2"]);
     assert_eq!(by_account(&txn, "2000"), Vec::<String>::new());
     assert_eq!(by_account(&txn, "4000"), ["1"]);
-    assert_eq!(txn.catalog_get("tenant/a").unwrap().as_deref(), Some(&b"{\"name\":\"A\"}"[..]));
-    assert_eq!(txn.catalog_get("tenant/b").unwrap(), None);
-    assert_eq!(txn.log_last("test").unwrap().map(|(seq, _)| seq), Some(1));
+    assert_eq!(
+        txn.catalog_get("enabled/demo/a").unwrap().as_deref(),
+        Some(&b"{\"name\":\"A\"}"[..])
+    );
+    assert_eq!(txn.catalog_get("enabled/demo/b").unwrap(), None);
+    assert_eq!(txn.log_last(LOG).unwrap().map(|(seq, _)| seq), Some(1));
     assert_eq!(txn.next_sequence(&ns, "entries").unwrap(), 2, "the number given up is reused");
     assert_eq!(txn.next_sequence(&ns, "other").unwrap(), 1);
     commit_logged(txn);
@@ -381,55 +400,21 @@ fn a_writer_that_gives_up_is_undone_alone_in_the_shared_transaction() {
 }
 
 #[test]
-fn a_batch_waits_for_an_announced_writer_and_commits_both_with_one_sync() {
-    let (_dir, storage) = open();
-    let storage = std::sync::Arc::new(storage);
-    let ns = ns("demo", "finance");
-    let announced = storage.announce();
-    let first = {
-        let (storage, ns) = (std::sync::Arc::clone(&storage), ns.clone());
-        std::thread::spawn(move || {
-            let mut txn = storage.write().unwrap();
-            txn.put(&ns, &entries(), "first", "{}").unwrap();
-            commit_logged(txn);
-        })
-    };
-    // The first writer's turn is over; its commit waits for the announced one.
-    while storage.commit_stats().commits == 0 {
-        std::thread::yield_now();
-    }
-    assert_eq!(storage.commit_stats().syncs, 0, "the batch stays open while a writer is announced");
-    let mut txn = announced.write().unwrap();
-    assert!(txn.get(&ns, "entries", "first").unwrap().is_some(), "the same batch");
-    txn.put(&ns, &entries(), "second", "{}").unwrap();
-    commit_logged(txn);
-    first.join().unwrap();
-    assert_eq!(storage.commit_stats(), CommitStats { commits: 2, syncs: 1 });
-
-    // An announcement taken back keeps nobody waiting.
-    drop(storage.announce());
-    let mut txn = storage.write().unwrap();
-    txn.put(&ns, &entries(), "third", "{}").unwrap();
-    commit_logged(txn);
-    assert_eq!(storage.commit_stats(), CommitStats { commits: 3, syncs: 2 });
-}
-
-#[test]
 fn rolling_back_to_a_savepoint_undoes_only_what_came_after_it() {
     let (_dir, storage) = open();
     let ns = ns("demo", "procurement");
     let other = self::ns("demo", "finance");
-    let mut txn = storage.write().unwrap();
+    let mut txn = storage.write(&demo()).unwrap();
     txn.insert(&ns, &entries(), "kept", &doc("2026-01-01", &["1000"])).unwrap();
-    txn.log_append("test", 1, b"{}").unwrap();
+    txn.log_append(LOG, 1, b"{}").unwrap();
     let savepoint = txn.savepoint();
     txn.insert(&other, &entries(), "undone", &doc("2026-01-02", &["2000"])).unwrap();
     assert_eq!(txn.next_sequence(&other, "entries").unwrap(), 1);
-    txn.log_append("test", 2, b"{}").unwrap();
+    txn.log_append(LOG, 2, b"{}").unwrap();
     txn.roll_back_to(savepoint).unwrap();
     assert!(txn.get(&ns, "entries", "kept").unwrap().is_some());
     assert!(txn.get(&other, "entries", "undone").unwrap().is_none());
-    assert_eq!(txn.log_last("test").unwrap().map(|(seq, _)| seq), Some(1), "the tail forgotten");
+    assert_eq!(txn.log_last(LOG).unwrap().map(|(seq, _)| seq), Some(1), "the later entry undone");
     assert_eq!(txn.next_sequence(&other, "entries").unwrap(), 1, "the number given back");
     txn.commit().unwrap();
     let read = storage.read().unwrap();
@@ -437,7 +422,7 @@ fn rolling_back_to_a_savepoint_undoes_only_what_came_after_it() {
     assert!(read.get(&other, "entries", "undone").unwrap().is_none());
 
     // Undoing everything since the start leaves nothing to audit.
-    let mut txn = storage.write().unwrap();
+    let mut txn = storage.write(&demo()).unwrap();
     let start = txn.savepoint();
     txn.put(&ns, &entries(), "kept", "{}").unwrap();
     txn.roll_back_to(start).unwrap();
@@ -450,11 +435,11 @@ fn rolling_back_to_a_savepoint_undoes_only_what_came_after_it() {
 #[test]
 fn catalog_pages_stay_within_their_prefix_and_continue_after_a_key() {
     let (_dir, storage) = open();
-    let mut txn = storage.write().unwrap();
+    let mut txn = storage.write(&[Lane::Platform]).unwrap();
     for key in ["a/1", "b/1", "b/2", "b/3", "c/1"] {
         txn.catalog_put(key, key.as_bytes()).unwrap();
     }
-    txn.log_append("test", 1, b"{}").unwrap();
+    txn.log_append("platform", 1, b"{}").unwrap();
     txn.commit().unwrap();
     let read = storage.read().unwrap();
     let keys = |page: Vec<(String, Vec<u8>)>| page.into_iter().map(|(k, _)| k).collect::<Vec<_>>();
@@ -463,4 +448,237 @@ fn catalog_pages_stay_within_their_prefix_and_continue_after_a_key() {
     assert_eq!(keys(read.catalog_page("b/", Some("b/2"), 10).unwrap()), ["b/3"]);
     assert_eq!(keys(read.catalog_page("b/", Some("a/9"), 10).unwrap()), ["b/1", "b/2", "b/3"]);
     assert!(read.catalog_page("b/", Some("b/3"), 10).unwrap().is_empty());
+}
+
+#[test]
+fn a_turn_in_one_lane_never_waits_for_another_lane() {
+    let (_dir, storage) = open();
+    let storage = std::sync::Arc::new(storage);
+    // A writer of tenant "slow" holds its turn (as a looping plugin would).
+    let slow = storage.write(&[tenant("slow")]).unwrap();
+    let other = {
+        let storage = std::sync::Arc::clone(&storage);
+        std::thread::spawn(move || {
+            let mut txn = storage.write(&demo()).unwrap();
+            txn.put(&ns("demo", "finance"), &entries(), "k", "{}").unwrap();
+            commit_logged(txn);
+        })
+    };
+    let started = std::time::Instant::now();
+    while !other.is_finished() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "a commit in another lane waited for the held turn"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    other.join().unwrap();
+    assert!(storage.read().unwrap().get(&ns("demo", "finance"), "entries", "k").unwrap().is_some());
+    drop(slow);
+}
+
+#[test]
+fn writers_of_one_lane_take_turns_in_arrival_order() {
+    let (_dir, storage) = open();
+    let storage = std::sync::Arc::new(storage);
+    let first = storage.write(&demo()).unwrap();
+    let order = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut waiting = Vec::new();
+    for n in 0..4 {
+        let (storage, order) = (std::sync::Arc::clone(&storage), std::sync::Arc::clone(&order));
+        waiting.push(std::thread::spawn(move || {
+            let mut txn = storage.write(&demo()).unwrap();
+            order.lock().unwrap().push(n);
+            txn.put(&ns("demo", "finance"), &entries(), &n.to_string(), "{}").unwrap();
+            commit_logged(txn);
+        }));
+        // Each arrives while the ones before it wait.
+        std::thread::sleep(std::time::Duration::from_millis(30));
+    }
+    assert!(order.lock().unwrap().is_empty(), "nobody runs while the turn is held");
+    drop(first);
+    for thread in waiting {
+        thread.join().unwrap();
+    }
+    assert_eq!(*order.lock().unwrap(), [0, 1, 2, 3]);
+}
+
+#[test]
+fn a_writer_that_gives_up_waiting_holds_nothing() {
+    let (_dir, storage) = open();
+    let held = storage.write(&demo()).unwrap();
+    let gave_up = storage.write_unless(&demo(), &|| true);
+    assert!(matches!(gave_up, Err(Error::GaveUp)));
+    drop(held);
+    let mut txn = storage.write(&demo()).unwrap();
+    txn.put(&ns("demo", "finance"), &entries(), "k", "{}").unwrap();
+    commit_logged(txn);
+}
+
+#[test]
+fn a_turn_cannot_write_outside_its_lanes() {
+    let (_dir, storage) = open();
+    let mut txn = storage.write(&demo()).unwrap();
+    let err = txn.put(&ns("other", "finance"), &entries(), "k", "{}").unwrap_err();
+    assert!(err.to_string().contains("tenant other"), "{err}");
+    assert!(txn.catalog_put("user/alice", b"{}").is_err(), "users are the platform's");
+    assert!(txn.log_append("platform", 1, b"{}").is_err());
+    // It may read them.
+    assert!(txn.catalog_get("user/alice").unwrap().is_none());
+}
+
+#[test]
+fn a_turn_of_two_lanes_commits_both_at_once() {
+    let (_dir, storage) = open();
+    let mut txn = storage.write(&[Lane::Platform, tenant("demo")]).unwrap();
+    txn.catalog_put("apitoken-digest/abc", b"apitoken/demo/1").unwrap();
+    txn.catalog_put("apitoken/demo/1", b"{}").unwrap();
+    txn.log_append(LOG, 1, b"{}").unwrap();
+    txn.commit().unwrap();
+    let read = storage.read().unwrap();
+    assert!(read.catalog_get("apitoken-digest/abc").unwrap().is_some());
+    assert!(read.catalog_get("apitoken/demo/1").unwrap().is_some());
+    // Both lanes go on from there.
+    commit_logged_in(storage.write(&demo()).unwrap(), LOG);
+    commit_logged_in(storage.write(&[Lane::Platform]).unwrap(), "platform");
+    assert_eq!(storage.read().unwrap().catalog_scan("apitoken/").unwrap().len(), 1);
+}
+
+#[test]
+fn commits_of_one_lane_share_log_syncs() {
+    let (_dir, storage) = open();
+    let storage = std::sync::Arc::new(storage);
+    let first = storage.write(&demo()).unwrap();
+    let writers: Vec<_> = (0..16)
+        .map(|n| {
+            let storage = std::sync::Arc::clone(&storage);
+            std::thread::spawn(move || {
+                let mut txn = storage.write(&demo()).unwrap();
+                txn.put(&ns("demo", "finance"), &entries(), &n.to_string(), "{}").unwrap();
+                commit_logged(txn);
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    drop(first);
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    let stats = storage.commit_stats();
+    assert_eq!(stats.commits, 16);
+    assert!(stats.syncs < 16, "queued turns share syncs: {stats:?}");
+}
+
+#[test]
+fn what_readers_see_is_durable_and_redb_catches_up_behind_them() {
+    let (_dir, storage) = open();
+    let ns = ns("demo", "finance");
+    for n in 0..50 {
+        let mut txn = storage.write(&demo()).unwrap();
+        txn.insert(&ns, &entries(), &format!("{n:03}"), &doc("2026-01-01", &["1000"])).unwrap();
+        commit_logged(txn);
+        // Acknowledged: every reader sees it, whether redb holds it yet or not.
+        let read = storage.read().unwrap();
+        let range = KeyRange::default();
+        let page = read.lookup(&ns, "entries", "by-account", &range, None, 100).unwrap();
+        assert_eq!(page.entries.len(), n + 1);
+    }
+    // Redb catches up; the overlays empty.
+    let started = std::time::Instant::now();
+    while storage.read().unwrap().view.lanes.values().any(|l| !l.overlay.is_empty()) {
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "the applier is stuck");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let read = storage.read().unwrap();
+    assert_eq!(
+        read.scan(&ns, "entries", &KeyRange::default(), None, 100).unwrap().entries.len(),
+        50
+    );
+}
+
+#[test]
+fn a_crash_before_redb_has_the_commits_loses_nothing_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keel.redb");
+    let ns = ns("demo", "finance");
+    {
+        let storage = Storage::open(&path, Limits::default()).unwrap();
+        storage.shared.core.freeze();
+        for n in 0..20 {
+            let mut txn = storage.write(&demo()).unwrap();
+            assert_eq!(txn.next_sequence(&ns, "entries").unwrap(), n + 1);
+            txn.insert(&ns, &entries(), &format!("{n:03}"), &doc("2026-01-01", &["1000"])).unwrap();
+            commit_logged(txn);
+        }
+        // A turn that finished but whose commit nobody waited for: not
+        // acknowledged, and a crash may lose it.
+        let mut txn = storage.write(&demo()).unwrap();
+        txn.insert(&ns, &entries(), "unsure", "{}").unwrap();
+        txn.log_append(LOG, 21, b"{}").unwrap();
+        let _never_waited = txn.finish().unwrap();
+    }
+    let storage = Storage::open(&path, Limits::default()).unwrap();
+    let read = storage.read().unwrap();
+    let page = read
+        .scan(
+            &ns,
+            "entries",
+            &KeyRange { prefix: Some("0".to_owned()), ..KeyRange::default() },
+            None,
+            100,
+        )
+        .unwrap();
+    assert_eq!(page.entries.len(), 20, "every acknowledged commit came back from the log");
+    let by_account =
+        read.lookup(&ns, "entries", "by-account", &KeyRange::default(), None, 100).unwrap();
+    assert!(by_account.entries.len() >= 20, "with its index entries");
+    assert_eq!(read.log_last(LOG).unwrap().map(|(seq, _)| seq >= 20), Some(true));
+    // The lane goes on after what came back, numbers unbroken.
+    let mut txn = storage.write(&demo()).unwrap();
+    assert_eq!(txn.next_sequence(&ns, "entries").unwrap(), 21);
+    commit_logged(txn);
+    drop(read);
+    drop(storage);
+    // And a second restart (with the log recycled) still has it all.
+    let storage = Storage::open(&path, Limits::default()).unwrap();
+    let mut txn = storage.write(&demo()).unwrap();
+    assert_eq!(txn.next_sequence(&ns, "entries").unwrap(), 22);
+}
+
+#[cfg(feature = "faults")]
+#[test]
+fn a_failed_log_sync_is_never_acknowledged_and_a_restart_keeps_what_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keel.redb");
+    let ns = ns("demo", "finance");
+    for fault in [Fault::LogSync, Fault::LogWrite] {
+        {
+            let storage = Storage::open(&path, Limits::default()).unwrap();
+            let mut txn = storage.write(&demo()).unwrap();
+            txn.put(&ns, &entries(), "kept", &format!("{{\"fault\":\"{fault:?}\"}}")).unwrap();
+            commit_logged(txn);
+            storage.inject(fault);
+            let mut txn = storage.write(&demo()).unwrap();
+            txn.put(&ns, &entries(), "failed", "{}").unwrap();
+            let err = {
+                let next = txn.log_last(LOG).unwrap().map_or(1, |(seq, _)| seq + 1);
+                txn.log_append(LOG, next, b"{}").unwrap();
+                txn.commit().unwrap_err()
+            };
+            assert!(err.to_string().contains("injected"), "{err}");
+            // From now on writes are refused, in every lane; reads go on.
+            let refused = storage.write(&[tenant("other")]).err().map(|e| e.to_string());
+            assert!(refused.is_some_and(|e| e.contains("restart")));
+            assert!(storage.read().unwrap().get(&ns, "entries", "kept").unwrap().is_some());
+        }
+        let storage = Storage::open(&path, Limits::default()).unwrap();
+        let read = storage.read().unwrap();
+        let kept = read.get(&ns, "entries", "kept").unwrap().unwrap();
+        assert!(kept.contains(&format!("{fault:?}")), "the acknowledged write survived: {kept}");
+        drop(read);
+        // And the store takes writes again.
+        let mut txn = storage.write(&demo()).unwrap();
+        txn.delete(&ns, &entries(), "failed").unwrap();
+        commit_logged(txn);
+    }
 }

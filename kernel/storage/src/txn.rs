@@ -1,59 +1,60 @@
 //! The database handle and its read and write transactions.
 
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
 use std::path::Path;
+use std::sync::Arc;
 
 use keel_types::Limits;
 use keel_types::schema::CollectionDef;
-use std::sync::Arc;
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use crate::docs::{self, KeyRange, Page, Window};
+use crate::error::{Error, Result};
+use crate::keys::{Lane, Namespace, Table, catalog_key, log_key, log_seq, prefix_end};
+use crate::lane::LaneCell;
+use crate::overlay::{Key, Layers, Overlay, Snapshot, Version};
+use crate::store::{Shared, View};
+use crate::wal::Commit;
 
-use crate::batch::{CommitStats, Shared, Tails};
-use crate::docs::{self, DOCS, INDEX, KeyRange, Page, SEQUENCES, Window};
-use crate::error::{Error, Result, backend};
-use crate::keys::{Namespace, join};
-use crate::undo::{self, Undo};
-
-/// Append-only logs (the audit chains): `chain \0 seq (u64 big-endian)` -> bytes.
-pub(crate) const LOG: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("log");
-
-/// The kernel's own records (tenants, enabled plugins): key -> JSON text.
-pub(crate) const CATALOG: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("catalog");
-
-/// The kernel's database: one redb file.
-#[derive(Debug)]
+/// The kernel's database: redb, with a write-ahead log beside it.
 pub struct Storage {
-    shared: Arc<Shared>,
-    limits: Limits,
+    pub(crate) shared: Arc<Shared>,
 }
 
-/// A consistent read snapshot; runs concurrently with writes.
+impl std::fmt::Debug for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Storage").finish_non_exhaustive()
+    }
+}
+
+/// A consistent read snapshot of durable data; runs concurrently with writes.
 pub struct ReadTxn {
-    txn: redb::ReadTransaction,
+    pub(crate) view: Arc<View>,
+    snapshot: Snapshot,
     limits: Limits,
 }
 
-/// A writer's turn with the database: one at a time, each atomic. Dropped
-/// without [`WriteTxn::commit`], it rolls back and leaves nothing behind.
+/// A writer's turn in one or more [`Lane`]s: one writer at a time per
+/// lane, each turn atomic. Dropped without [`WriteTxn::commit`], it leaves
+/// nothing behind.
 ///
-/// Writers take turns in one shared redb transaction that commits durably
-/// for a whole batch of them (group commit, `batch.rs`); each keeps an undo
-/// log so that it rolls back alone.
+/// A turn reads a snapshot with every earlier commit of its lanes in it,
+/// durable or not, and keeps its writes to itself until it ends. Ending it
+/// with [`WriteTxn::finish`] makes them the lanes' newest state and passes
+/// the turn on before they are durable; its [`Ticket`] says when they are.
 ///
 /// A transaction that changes documents or catalog records must also
 /// append to a log (the audit trail), or [`WriteTxn::commit`] refuses it:
 /// nothing writes around the trail. Sequence counters are exempt; the
 /// document that uses a number is audited.
 pub struct WriteTxn {
-    /// The shared transaction, until the turn ends.
-    txn: Option<redb::WriteTransaction>,
-    /// The logs' last entries in it, passed on with it.
-    tails: Tails,
     shared: Arc<Shared>,
-    /// The batch held other writers' changes when this turn began.
-    observed: bool,
-    /// What this turn changed, to put back if it fails.
-    undo: Vec<Undo>,
+    view: Arc<View>,
+    snapshot: Snapshot,
+    /// The lanes whose turn this is, by lane; empty once the turn ended.
+    held: Vec<Held>,
+    /// The keys written, in order, for the commit's write set.
+    touched: Vec<Key>,
     limits: Limits,
     n_writes: u32,
     n_bytes_written: usize,
@@ -61,13 +62,18 @@ pub struct WriteTxn {
     changed: bool,
     /// Something was appended to a log.
     logged: bool,
-    /// Rolling back to a savepoint failed: the turn can only be abandoned,
-    /// and the shared transaction with it.
-    broken: Option<Error>,
+}
+
+/// One lane of a turn.
+struct Held {
+    cell: Arc<LaneCell>,
+    /// The lane's tip with this turn's writes over it.
+    working: Overlay,
+    /// The position this turn's commit takes in the lane.
+    seq: u64,
 }
 
 /// Either kind of transaction, for code that serves both reads and writes.
-#[expect(clippy::large_enum_variant, reason = "one per plugin call, created once and never copied")]
 pub enum Txn {
     /// A read snapshot.
     Read(ReadTxn),
@@ -75,62 +81,126 @@ pub enum Txn {
     Write(WriteTxn),
 }
 
+/// How many writers committed and how many log syncs carried them, since
+/// the database opened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    /// Write transactions committed.
+    pub commits: u64,
+    /// Log syncs (each one `fdatasync`) that carried them.
+    pub syncs: u64,
+}
+
 impl Storage {
-    /// Opens (creating if needed) the database file at `path`.
+    /// Opens (creating if needed) the database file at `path`, and its
+    /// write-ahead log in `<path>.wal/`; commits the log holds beyond the
+    /// database's last checkpoint are applied first.
     pub fn open(path: &Path, limits: Limits) -> Result<Self> {
-        let db = Database::create(path).map_err(|err| match err {
-            redb::DatabaseError::DatabaseAlreadyOpen => Error::Backend(format!(
-                "{} is already open, probably by another keel process using the same data directory",
-                path.display()
-            )),
-            other => Error::Backend(format!("cannot open {}: {other}", path.display())),
-        })?;
-        // Create every table up front so read snapshots never meet a missing one.
-        let txn = db.begin_write().map_err(backend)?;
-        txn.open_table(DOCS).map_err(backend)?;
-        txn.open_table(INDEX).map_err(backend)?;
-        txn.open_table(SEQUENCES).map_err(backend)?;
-        txn.open_table(CATALOG).map_err(backend)?;
-        txn.open_table(LOG).map_err(backend)?;
-        txn.commit().map_err(backend)?;
-        Ok(Self { shared: Arc::new(Shared::new(db)), limits })
+        Ok(Self { shared: Arc::new(Shared::open(path, limits)?) })
     }
 
-    /// Begins a read snapshot of durable data (every commit is durable).
+    /// Begins a read snapshot of durable data.
     pub fn read(&self) -> Result<ReadTxn> {
-        let txn = self.shared.db.begin_read().map_err(backend)?;
-        Ok(ReadTxn { txn, limits: self.limits.clone() })
+        let (view, snapshot) = self.shared.capture()?;
+        Ok(ReadTxn { view, snapshot, limits: self.shared.limits.clone() })
     }
 
-    /// Begins a write turn, waiting while another writer has its turn.
-    pub fn write(&self) -> Result<WriteTxn> {
-        self.announce().write()
+    /// Begins a write turn in `lanes`, waiting while other writers have
+    /// the turn in any of them. Writes outside these lanes are refused.
+    pub fn write(&self, lanes: &[Lane]) -> Result<WriteTxn> {
+        self.write_unless(lanes, &|| false)
     }
 
-    /// Announces a writer that will begin its turn soon, with
-    /// [`Announced::write`]: a batch waiting to commit stays open for it,
-    /// as it does for writers already waiting for their turn. For writers
-    /// queued outside storage, such as calls queued for a writer thread.
-    pub fn announce(&self) -> Announced {
-        self.shared.announce();
-        Announced { shared: Some(Arc::clone(&self.shared)), limits: self.limits.clone() }
+    /// As [`Storage::write`], but gives up waiting, with
+    /// [`Error::GaveUp`], once `give_up` says so.
+    pub fn write_unless(&self, lanes: &[Lane], give_up: &dyn Fn() -> bool) -> Result<WriteTxn> {
+        let shared = &self.shared;
+        shared.check()?;
+        let lanes: BTreeSet<&Lane> = lanes.iter().collect();
+        let mut cells = Vec::with_capacity(lanes.len());
+        let release = |cells: &[Arc<LaneCell>]| cells.iter().for_each(|c| c.release());
+        // Lanes are taken in one order, so two multi-lane turns never wait
+        // for each other in a cycle.
+        for lane in lanes {
+            let cell = match shared.lane(lane) {
+                Ok(cell) => cell,
+                Err(err) => {
+                    release(&cells);
+                    return Err(err);
+                }
+            };
+            if let Err(err) = cell.acquire(give_up) {
+                release(&cells);
+                return Err(err);
+            }
+            cells.push(cell);
+        }
+        let mut held = Vec::with_capacity(cells.len());
+        for (i, cell) in cells.iter().enumerate() {
+            match cell.begin(shared) {
+                Ok(start) => held.push(Held {
+                    cell: Arc::clone(cell),
+                    working: start.working,
+                    seq: start.seq,
+                }),
+                Err(err) => {
+                    release(&cells[i..]);
+                    drop(held);
+                    return Err(err);
+                }
+            }
+        }
+        // After the tips: the snapshot then holds whatever they no longer do.
+        let (view, snapshot) = match shared.capture() {
+            Ok(captured) => captured,
+            Err(err) => {
+                release(&cells);
+                return Err(err);
+            }
+        };
+        Ok(WriteTxn {
+            shared: Arc::clone(shared),
+            view,
+            snapshot,
+            held,
+            touched: Vec::new(),
+            limits: shared.limits.clone(),
+            n_writes: 0,
+            n_bytes_written: 0,
+            changed: false,
+            logged: false,
+        })
     }
 
     /// A handle that tells when the database file is closed: once this
-    /// `Storage` and every transaction and ticket of it are gone.
+    /// `Storage` and every transaction and ticket of it are gone, and the
+    /// applier has checkpointed.
     pub fn closing(&self) -> Closing {
-        Closing(Arc::downgrade(&self.shared))
+        Closing(Arc::downgrade(&self.shared.core.db))
     }
 
-    /// Commits and durable syncs since the database opened: how well
-    /// group commit is sharing fsyncs.
+    /// Commits and log syncs since the database opened: how well group
+    /// commit is sharing syncs.
     pub fn commit_stats(&self) -> CommitStats {
         self.shared.stats()
     }
+
+    /// Makes the next log operation of `fault`'s kind fail. Fault tests only.
+    #[cfg(feature = "faults")]
+    pub fn inject(&self, fault: crate::Fault) {
+        self.shared.core.wal.faults.inject(fault);
+    }
+}
+
+/// The lanes a read may meet: one, or (for a catalog prefix that spans
+/// tenants) every lane.
+enum Scope {
+    One(Lane),
+    All,
 }
 
 /// The reads both transaction kinds offer: a write transaction sees its
-/// own writes.
+/// own writes and every earlier commit of its lanes.
 macro_rules! reads {
     ($txn:ty) => {
         impl $txn {
@@ -141,7 +211,7 @@ macro_rules! reads {
                 collection: &str,
                 key: &str,
             ) -> Result<Option<String>> {
-                docs::get(&self.redb().open_table(DOCS).map_err(backend)?, ns, collection, key)
+                docs::get(&self.layers(Scope::One(ns.lane())), ns, collection, key)
             }
 
             /// Lists documents in key order.
@@ -153,14 +223,13 @@ macro_rules! reads {
                 cursor: Option<&str>,
                 limit: u32,
             ) -> Result<Page> {
-                let table = self.redb().open_table(DOCS).map_err(backend)?;
                 let window = Window {
                     range,
                     cursor,
                     limit: page_size(&self.limits, limit)?,
                     bytes_max: self.limits.page_bytes_max,
                 };
-                docs::scan(&table, ns, collection, &window)
+                docs::scan(&self.layers(Scope::One(ns.lane())), ns, collection, &window)
             }
 
             /// Lists documents by index value.
@@ -173,21 +242,18 @@ macro_rules! reads {
                 cursor: Option<&str>,
                 limit: u32,
             ) -> Result<Page> {
-                let docs = self.redb().open_table(DOCS).map_err(backend)?;
-                let index_table = self.redb().open_table(INDEX).map_err(backend)?;
                 let window = Window {
                     range,
                     cursor,
                     limit: page_size(&self.limits, limit)?,
                     bytes_max: self.limits.page_bytes_max,
                 };
-                docs::lookup(&docs, &index_table, ns, collection, index, &window)
+                docs::lookup(&self.layers(Scope::One(ns.lane())), ns, collection, index, &window)
             }
 
             /// Reads a kernel catalog record.
             pub fn catalog_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
-                let table = self.redb().open_table(CATALOG).map_err(backend)?;
-                Ok(table.get(key).map_err(backend)?.map(|v| v.value().to_vec()))
+                self.layers(Scope::One(Lane::of_catalog(key))).get(&catalog_key(key))
             }
 
             /// Up to `limit` kernel catalog records whose key starts with
@@ -198,47 +264,17 @@ macro_rules! reads {
                 after: Option<&str>,
                 limit: usize,
             ) -> Result<Vec<(String, Vec<u8>)>> {
-                use std::ops::Bound;
-                let table = self.redb().open_table(CATALOG).map_err(backend)?;
-                let start = match after {
-                    Some(after) if after >= prefix => Bound::Excluded(after),
-                    _ => Bound::Included(prefix),
-                };
-                let mut out = Vec::new();
-                for item in table.range::<&str>((start, Bound::Unbounded)).map_err(backend)? {
-                    let (key, value) = item.map_err(backend)?;
-                    if out.len() >= limit || !key.value().starts_with(prefix) {
-                        break;
-                    }
-                    out.push((key.value().to_owned(), value.value().to_vec()));
-                }
-                Ok(out)
+                let layers = self.layers(catalog_scope(prefix));
+                catalog_walk(&layers, prefix, after, limit)
             }
-        }
-    };
-}
 
-reads!(ReadTxn);
-reads!(WriteTxn);
-
-/// Reads of the append-only logs, for both transaction kinds.
-macro_rules! log_reads {
-    ($txn:ty) => {
-        impl $txn {
             /// The last entry of `chain` as `(seq, bytes)`, if any.
             pub fn log_last(&self, chain: &str) -> Result<Option<(u64, Vec<u8>)>> {
-                if let Some(tail) = self.remembered_tail(chain) {
-                    return Ok(Some(tail));
-                }
-                let table = self.redb().open_table(LOG).map_err(backend)?;
-                let (start, end) = (log_key(chain, 0), log_key(chain, u64::MAX));
-                let last =
-                    table.range(start.as_slice()..=end.as_slice()).map_err(backend)?.next_back();
-                match last {
-                    Some(item) => {
-                        let (key, value) = item.map_err(backend)?;
-                        Ok(Some((log_seq(key.value())?, value.value().to_vec())))
-                    }
+                let lower = log_key(chain, 0);
+                let upper = chain_end(&lower);
+                let layers = self.layers(Scope::One(Lane::of_chain(chain)));
+                match layers.last(&lower, &upper)? {
+                    Some((key, value)) => Ok(Some((seq_of(&key)?, value))),
                     None => Ok(None),
                 }
             }
@@ -250,66 +286,141 @@ macro_rules! log_reads {
                 from_seq: u64,
                 limit: usize,
             ) -> Result<Vec<(u64, Vec<u8>)>> {
-                let table = self.redb().open_table(LOG).map_err(backend)?;
-                let (start, end) = (log_key(chain, from_seq), log_key(chain, u64::MAX));
+                let lower = log_key(chain, from_seq);
+                let upper = chain_end(&lower);
+                let layers = self.layers(Scope::One(Lane::of_chain(chain)));
                 let mut out = Vec::new();
-                for item in table.range(start.as_slice()..=end.as_slice()).map_err(backend)? {
-                    if out.len() >= limit {
-                        break;
-                    }
-                    let (key, value) = item.map_err(backend)?;
-                    out.push((log_seq(key.value())?, value.value().to_vec()));
+                if limit == 0 {
+                    return Ok(out);
                 }
+                layers.walk(&lower, Some(&upper), &mut |key, value| {
+                    out.push((seq_of(key)?, value.to_vec()));
+                    Ok(if out.len() >= limit {
+                        ControlFlow::Break(())
+                    } else {
+                        ControlFlow::Continue(())
+                    })
+                })?;
                 Ok(out)
             }
         }
     };
 }
 
-log_reads!(ReadTxn);
-log_reads!(WriteTxn);
+reads!(ReadTxn);
+reads!(WriteTxn);
 
-fn log_key(chain: &str, seq: u64) -> Vec<u8> {
-    let mut key = Vec::with_capacity(chain.len() + 9);
-    key.extend_from_slice(chain.as_bytes());
-    key.push(0);
-    key.extend_from_slice(&seq.to_be_bytes());
-    key
+/// The tagged key after every entry of the log whose entry `first` is.
+fn chain_end(first: &[u8]) -> Vec<u8> {
+    let prefix = &first[..first.len() - 8];
+    prefix_end(prefix).unwrap_or_else(|| vec![Table::Log.tag() + 1])
 }
 
-fn log_seq(key: &[u8]) -> Result<u64> {
-    let tail = key.len().checked_sub(8).and_then(|at| key.get(at..)).unwrap_or_default();
-    let bytes: [u8; 8] =
-        tail.try_into().map_err(|_| Error::Backend("malformed log key".to_owned()))?;
-    Ok(u64::from_be_bytes(bytes))
+fn seq_of(key: &[u8]) -> Result<u64> {
+    log_seq(key).ok_or_else(|| Error::Backend("malformed log key".to_owned()))
+}
+
+/// The lanes a catalog prefix may span: one when its kind and scope say
+/// which, else every lane.
+fn catalog_scope(prefix: &str) -> Scope {
+    match prefix.split_once('/') {
+        Some((_, rest)) if rest.contains('/') => Scope::One(Lane::of_catalog(prefix)),
+        Some((kind, _)) if Lane::of_catalog(&format!("{kind}/x/")) == Lane::Platform => {
+            Scope::One(Lane::Platform)
+        }
+        _ => Scope::All,
+    }
+}
+
+/// Catalog records under `prefix`, after `after`, at most `limit`.
+fn catalog_walk(
+    layers: &Layers<'_>,
+    prefix: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<(String, Vec<u8>)>> {
+    let start = catalog_key(prefix);
+    let upper = prefix_end(&start).unwrap_or_else(|| vec![Table::Catalog.tag() + 1]);
+    let after = after.filter(|after| *after >= prefix);
+    let mut out = Vec::new();
+    if limit == 0 {
+        return Ok(out);
+    }
+    layers.walk(&start, Some(&upper), &mut |key, value| {
+        let key = std::str::from_utf8(key)
+            .map_err(|_| Error::Backend("a catalog key is not UTF-8".to_owned()))?;
+        if after.is_some_and(|after| key <= after) {
+            return Ok(ControlFlow::Continue(()));
+        }
+        out.push((key.to_owned(), value.to_vec()));
+        Ok(if out.len() >= limit { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })
+    })?;
+    Ok(out)
 }
 
 impl ReadTxn {
-    fn redb(&self) -> &redb::ReadTransaction {
-        &self.txn
-    }
-
-    /// A snapshot remembers no tails.
-    fn remembered_tail(&self, _chain: &str) -> Option<(u64, Vec<u8>)> {
-        None
+    fn layers(&self, scope: Scope) -> Layers<'_> {
+        let overlays = match scope {
+            Scope::One(lane) => self.view.overlay(&lane).into_iter().collect(),
+            Scope::All => {
+                self.view.lanes.values().map(|v| &v.overlay).filter(|o| !o.is_empty()).collect()
+            }
+        };
+        Layers { snapshot: &self.snapshot, overlays }
     }
 
     /// Lists kernel catalog records whose key starts with `prefix`.
     pub fn catalog_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
-        let table = self.redb().open_table(CATALOG).map_err(backend)?;
-        let mut out = Vec::new();
-        for item in table.range(prefix..).map_err(backend)? {
-            let (key, value) = item.map_err(backend)?;
-            if !key.value().starts_with(prefix) {
-                break;
-            }
-            out.push((key.value().to_owned(), value.value().to_vec()));
-        }
-        Ok(out)
+        catalog_walk(&self.layers(catalog_scope(prefix)), prefix, None, usize::MAX)
     }
 }
 
 impl WriteTxn {
+    fn layers(&self, scope: Scope) -> Layers<'_> {
+        let overlays = match scope {
+            Scope::One(lane) => match self.held.iter().find(|h| h.cell.lane == lane) {
+                Some(held) => vec![&held.working],
+                None => self.view.overlay(&lane).into_iter().collect(),
+            },
+            Scope::All => {
+                let held = self.held.iter().map(|h| &h.working);
+                let others = self
+                    .view
+                    .lanes
+                    .iter()
+                    .filter(|(lane, _)| !self.held.iter().any(|h| h.cell.lane == **lane))
+                    .map(|(_, v)| &v.overlay)
+                    .filter(|o| !o.is_empty());
+                held.chain(others).collect()
+            }
+        };
+        Layers { snapshot: &self.snapshot, overlays }
+    }
+
+    /// Reads a tagged key as this turn sees it.
+    fn read(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let lane =
+            Lane::of_key(key).ok_or_else(|| Error::Backend("a key without a lane".to_owned()))?;
+        self.layers(Scope::One(lane)).get(key)
+    }
+
+    /// Sets a tagged key (`None`: removes it) in this turn.
+    fn set(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) -> Result<()> {
+        let lane =
+            Lane::of_key(&key).ok_or_else(|| Error::Backend("a key without a lane".to_owned()))?;
+        let Some(held) = self.held.iter_mut().find(|h| h.cell.lane == lane) else {
+            let held: Vec<String> = self.held.iter().map(|h| h.cell.lane.to_string()).collect();
+            return Err(Error::Backend(format!(
+                "a write to {lane} in a turn of {}; the kernel must take that lane first",
+                held.join(", ")
+            )));
+        };
+        let key = Key(Arc::from(key));
+        held.working.insert(key.clone(), Version { seq: held.seq, value: value.map(Arc::from) });
+        self.touched.push(key);
+        Ok(())
+    }
+
     /// Stores a new document; [`Error::Conflict`] if the key exists.
     pub fn insert(
         &mut self,
@@ -342,50 +453,49 @@ impl WriteTxn {
         key: &str,
     ) -> Result<Option<String>> {
         self.count_write()?;
-        let full = join(&ns.child(&collection.name), key.as_bytes());
-        let mut docs = held(&self.txn).open_table(DOCS).map_err(backend)?;
-        let old = docs.remove(full.as_slice()).map_err(backend)?.map(|v| v.value().to_vec());
-        let Some(old) = old else { return Ok(None) };
+        let full = docs::doc_key(ns, &collection.name, key);
+        let Some(old) = self.read(&full)? else { return Ok(None) };
+        let old_index = docs::stored_index_keys(ns, collection, key, &old)?;
+        self.set(full, None)?;
         self.changed = true;
-        let old_index = old_index_keys(ns, collection, key, &old)?;
-        let removed = docs::text(&old)?;
-        self.undo.push(Undo::Doc { key: full, old: Some(old) });
-        drop(docs);
         self.reindex(old_index, Vec::new())?;
-        Ok(Some(removed))
+        Ok(Some(docs::text(&old)?))
     }
 
     /// Returns the next number of a gapless sequence, starting at 1.
     pub fn next_sequence(&mut self, ns: &Namespace, name: &str) -> Result<u64> {
         self.count_write()?;
-        let key = ns.child(name);
-        let mut table = held(&self.txn).open_table(SEQUENCES).map_err(backend)?;
-        let last = table.get(key.as_slice()).map_err(backend)?.map(|v| v.value());
+        let key = ns.child(Table::Sequences, name);
+        let last = match self.read(&key)? {
+            Some(bytes) => u64::from_be_bytes(
+                bytes
+                    .try_into()
+                    .map_err(|_| Error::Backend(format!("sequence {name:?} is malformed")))?,
+            ),
+            None => 0,
+        };
         let next = last
-            .unwrap_or(0)
             .checked_add(1)
             .ok_or_else(|| Error::LimitExceeded(format!("sequence {name:?} is exhausted")))?;
-        table.insert(key.as_slice(), next).map_err(backend)?;
-        self.undo.push(Undo::Sequence { key, old: last });
+        self.set(key, Some(next.to_be_bytes().to_vec()))?;
         Ok(next)
     }
 
     /// Writes a kernel catalog record.
     pub fn catalog_put(&mut self, key: &str, value: &[u8]) -> Result<()> {
+        self.set(catalog_key(key), Some(value.to_vec()))?;
         self.changed = true;
-        let mut table = held(&self.txn).open_table(CATALOG).map_err(backend)?;
-        let old = table.insert(key, value).map_err(backend)?.map(|v| v.value().to_vec());
-        self.undo.push(Undo::Catalog { key: key.to_owned(), old });
         Ok(())
     }
 
     /// Removes a kernel catalog record; returns whether it existed.
     pub fn catalog_remove(&mut self, key: &str) -> Result<bool> {
-        self.changed = true;
-        let mut table = held(&self.txn).open_table(CATALOG).map_err(backend)?;
-        let old = table.remove(key).map_err(backend)?.map(|v| v.value().to_vec());
-        let existed = old.is_some();
-        self.undo.push(Undo::Catalog { key: key.to_owned(), old });
+        let full = catalog_key(key);
+        let existed = self.read(&full)?.is_some();
+        if existed {
+            self.set(full, None)?;
+            self.changed = true;
+        }
         Ok(existed)
     }
 
@@ -393,30 +503,22 @@ impl WriteTxn {
     /// so an append-only log can never be rewritten through this API.
     pub fn log_append(&mut self, chain: &str, seq: u64, bytes: &[u8]) -> Result<()> {
         let key = log_key(chain, seq);
-        let mut table = held(&self.txn).open_table(LOG).map_err(backend)?;
-        // One lookup, not two: an append that finds the position taken
-        // (never expected, as appenders read the tail first) puts the
-        // entry back before refusing.
-        let taken =
-            table.insert(key.as_slice(), bytes).map_err(backend)?.map(|v| v.value().to_vec());
-        if let Some(old) = taken {
-            table.insert(key.as_slice(), old.as_slice()).map_err(backend)?;
+        if self.read(&key)?.is_some() {
             return Err(Error::Conflict {
                 collection: format!("log {chain}"),
                 key: seq.to_string(),
             });
         }
-        self.undo.push(Undo::Log { key, old: None });
-        self.tails.remember(chain, seq, bytes);
+        self.set(key, Some(bytes.to_vec()))?;
         self.logged = true;
         Ok(())
     }
 
     /// Ends this writer's turn keeping its changes, and returns once they
-    /// are durable: after the commit of its batch, whose fsync concurrent
-    /// writers share (see `batch.rs`). Refused, and rolled back, if it
-    /// changed documents or catalog records without appending to a log:
-    /// [`Error::Unaudited`].
+    /// are durable: after the sync of the log record that carries them,
+    /// which the lane's concurrent writers share. Refused, and rolled back,
+    /// if it changed documents or catalog records without appending to a
+    /// log: [`Error::Unaudited`].
     pub fn commit(self) -> Result<()> {
         self.finish()?.wait()
     }
@@ -425,81 +527,92 @@ impl WriteTxn {
     /// them to be durable: the next writer may go on at once. Answer the
     /// caller only after [`Ticket::wait`]. Refused like [`WriteTxn::commit`].
     pub fn finish(mut self) -> Result<Ticket> {
-        if let Some(err) = self.broken.take() {
-            let _ = self.end_undone();
-            return Err(err);
-        }
         if self.changed && !self.logged {
             return Err(Error::Unaudited);
         }
-        let Some(txn) = self.txn.take() else { return Ok(Ticket::durable()) };
-        let joined = !self.undo.is_empty();
-        self.undo = Vec::new();
-        let batch = self.shared.release(txn, std::mem::take(&mut self.tails), joined);
-        Ok(self.ticket(joined, batch))
+        let writes = self.write_set();
+        if writes.is_empty() {
+            return Ok(self.end_unchanged());
+        }
+        let shared = Arc::clone(&self.shared);
+        let mut held = std::mem::take(&mut self.held);
+        if held.len() == 1 {
+            let Held { cell, working, seq } = held.remove(0);
+            let keys = writes.iter().map(|(key, _)| Key(Arc::from(key.as_slice()))).collect();
+            let commit = Arc::new(Commit {
+                order: shared.next_order(),
+                lanes: vec![(cell.lane.clone(), seq)],
+                writes,
+            });
+            cell.commit(seq, working, commit, keys);
+            return Ok(Ticket { shared: Some(shared), waits: vec![(cell, seq)] });
+        }
+        commit_together(&shared, held, writes)?;
+        Ok(Ticket::durable())
+    }
+
+    /// The keys this turn wrote, each once, with what they now hold.
+    fn write_set(&self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        let mut keys: Vec<&Key> = self.touched.iter().collect();
+        keys.sort();
+        keys.dedup();
+        keys.into_iter()
+            .filter_map(|key| {
+                let held = self
+                    .held
+                    .iter()
+                    .find(|h| h.working.get(key).is_some_and(|v| v.seq == h.seq))?;
+                let version = held.working.get(key)?;
+                Some((key.0.to_vec(), version.value.as_deref().map(<[u8]>::to_vec)))
+            })
+            .collect()
     }
 
     /// A point in this turn to roll back to with
     /// [`WriteTxn::roll_back_to`]: what a nested call (a domain interface's
     /// provider) changed is undone alone if it fails.
     pub fn savepoint(&self) -> Savepoint {
-        Savepoint(self.undo.len())
+        Savepoint {
+            workings: self.held.iter().map(|h| h.working.clone()).collect(),
+            touched: self.touched.len(),
+            changed: self.changed,
+            logged: self.logged,
+        }
     }
 
-    /// Undoes every change made since `savepoint`, newest first; the
-    /// changes before it stay.
+    /// Undoes every change made since `savepoint`; the changes before it stay.
     pub fn roll_back_to(&mut self, savepoint: Savepoint) -> Result<()> {
-        if savepoint.0 >= self.undo.len() {
-            return Ok(());
+        if savepoint.workings.len() != self.held.len() {
+            return Err(Error::Backend("a savepoint of another turn".to_owned()));
         }
-        let undone = self.undo.split_off(savepoint.0);
-        if undone.iter().any(|change| matches!(change, Undo::Log { .. })) {
-            self.tails.forget();
+        for (held, working) in self.held.iter_mut().zip(savepoint.workings) {
+            held.working = working;
         }
-        if let Err(err) = undo::roll_back(held(&self.txn), undone) {
-            self.broken = Some(Error::Backend(err.to_string()));
-            return Err(err);
-        }
-        self.changed =
-            self.undo.iter().any(|c| matches!(c, Undo::Doc { .. } | Undo::Catalog { .. }));
-        self.logged = self.undo.iter().any(|c| matches!(c, Undo::Log { .. }));
+        self.touched.truncate(savepoint.touched);
+        self.changed = savepoint.changed;
+        self.logged = savepoint.logged;
         Ok(())
     }
 
     /// Ends this writer's turn undoing its changes, without waiting: as
-    /// dropping it does, but the wait for the other writers' changes it
-    /// may have read is left to the returned ticket.
+    /// dropping it does, but the wait for the earlier commits of its lanes
+    /// that it may have read is left to the returned ticket.
     pub fn roll_back(mut self) -> Ticket {
-        self.end_undone()
+        self.end_unchanged()
     }
 
-    fn end_undone(&mut self) -> Ticket {
-        let Some(txn) = self.txn.take() else { return Ticket::durable() };
-        let undo = std::mem::take(&mut self.undo);
-        if undo.iter().any(|change| matches!(change, Undo::Log { .. })) {
-            self.tails.forget();
-        }
-        if let Some(err) = self.broken.take() {
-            self.shared.poison(txn, &err);
-            return Ticket::durable();
-        }
-        match undo::roll_back(&txn, undo) {
-            Ok(()) => {
-                let batch = self.shared.release(txn, std::mem::take(&mut self.tails), false);
-                self.ticket(false, batch)
-            }
-            Err(err) => {
-                self.shared.poison(txn, &err);
-                Ticket::durable()
-            }
-        }
-    }
-
-    /// What a writer that ended its turn waits for: its batch, if it
-    /// joined it or read other writers' changes in it.
-    fn ticket(&self, joined: bool, batch: u64) -> Ticket {
-        let wait = joined || self.observed;
-        Ticket { batch: wait.then(|| (Arc::clone(&self.shared), batch)) }
+    /// Ends the turn with nothing to commit. What it read of its lanes'
+    /// earlier commits must be durable before its caller answers.
+    fn end_unchanged(&mut self) -> Ticket {
+        let held = std::mem::take(&mut self.held);
+        let waits = held
+            .into_iter()
+            .map(|h| {
+                h.cell.release();
+                (h.cell, h.seq - 1)
+            })
+            .collect();
+        Ticket { shared: Some(Arc::clone(&self.shared)), waits }
     }
 
     /// Writes a document; returns the one it replaced.
@@ -516,9 +629,8 @@ impl WriteTxn {
         self.count_bytes(value.len())?;
         let doc = docs::parse_document(value, self.limits.record_bytes_max)?;
         let new_index = docs::index_keys(ns, collection, key, &doc)?;
-        let full = join(&ns.child(&collection.name), key.as_bytes());
-        let mut docs = held(&self.txn).open_table(DOCS).map_err(backend)?;
-        let old = docs.get(full.as_slice()).map_err(backend)?.map(|v| v.value().to_vec());
+        let full = docs::doc_key(ns, &collection.name, key);
+        let old = self.read(&full)?;
         let (old_index, replaced) = match &old {
             Some(_) if !replace => {
                 return Err(Error::Conflict {
@@ -526,34 +638,29 @@ impl WriteTxn {
                     key: key.to_owned(),
                 });
             }
-            Some(old) => (old_index_keys(ns, collection, key, old)?, Some(docs::text(old)?)),
+            Some(old) => {
+                (docs::stored_index_keys(ns, collection, key, old)?, Some(docs::text(old)?))
+            }
             None => (Vec::new(), None),
         };
+        self.set(full, Some(value.as_bytes().to_vec()))?;
         self.changed = true;
-        docs.insert(full.as_slice(), value.as_bytes()).map_err(backend)?;
-        self.undo.push(Undo::Doc { key: full, old });
-        drop(docs);
         self.reindex(old_index, new_index)?;
         Ok(replaced)
     }
 
-    /// Replaces a document's index entries, if its collection has any.
+    /// Replaces a document's index entries: removes `old`'s, inserts
+    /// `new`'s, leaving entries common to both untouched.
     fn reindex(&mut self, old: Vec<Vec<u8>>, new: Vec<Vec<u8>>) -> Result<()> {
-        if old.is_empty() && new.is_empty() {
-            return Ok(());
+        let old: BTreeSet<Vec<u8>> = old.into_iter().collect();
+        let new: BTreeSet<Vec<u8>> = new.into_iter().collect();
+        for entry in old.difference(&new) {
+            self.set(entry.clone(), None)?;
         }
-        let mut index = held(&self.txn).open_table(INDEX).map_err(backend)?;
-        docs::reindex(&mut index, old, new, &mut self.undo)
-    }
-
-    /// The shared transaction, for reads.
-    fn redb(&self) -> &redb::WriteTransaction {
-        held(&self.txn)
-    }
-
-    /// The last entry of `chain`, if appended to since the database opened.
-    fn remembered_tail(&self, chain: &str) -> Option<(u64, Vec<u8>)> {
-        self.tails.get(chain)
+        for entry in new.difference(&old) {
+            self.set(entry.clone(), Some(Vec::new()))?;
+        }
+        Ok(())
     }
 
     fn count_bytes(&mut self, n_bytes: usize) -> Result<()> {
@@ -579,9 +686,48 @@ impl WriteTxn {
     }
 }
 
+/// Commits a turn of several lanes: rare (kernel changes that span the
+/// platform and a tenant), so it is made durable alone while the turn
+/// still holds its lanes, after everything they committed before.
+fn commit_together(
+    shared: &Arc<Shared>,
+    held: Vec<Held>,
+    writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+) -> Result<()> {
+    let release = |held: &[Held]| held.iter().for_each(|h| h.cell.release());
+    for h in &held {
+        if let Err(err) = h.cell.flush(shared) {
+            release(&held);
+            return Err(err);
+        }
+    }
+    let lanes = held.iter().map(|h| (h.cell.lane.clone(), h.seq)).collect();
+    let commit = Arc::new(Commit { order: shared.next_order(), lanes, writes });
+    if let Err(err) = shared.write_log(std::slice::from_ref(&commit)) {
+        release(&held);
+        return Err(err);
+    }
+    for h in &held {
+        shared.publish(&h.cell.lane, h.working.clone(), h.seq);
+    }
+    shared.apply(vec![Arc::clone(&commit)]);
+    for h in held {
+        let lane = Some(h.cell.lane.clone());
+        let (keys, bytes) = commit.writes.iter().filter(|(key, _)| Lane::of_key(key) == lane).fold(
+            (Vec::new(), 0),
+            |(mut keys, bytes), (key, value)| {
+                keys.push(Key(Arc::from(key.as_slice())));
+                (keys, bytes + key.len() + value.as_ref().map_or(0, Vec::len))
+            },
+        );
+        h.cell.commit_durable(h.seq, h.working, keys, bytes);
+    }
+    Ok(())
+}
+
 /// Tells when a [`Storage`]'s database file is closed; see [`Storage::closing`].
 #[derive(Debug, Clone)]
-pub struct Closing(std::sync::Weak<Shared>);
+pub struct Closing(std::sync::Weak<redb::Database>);
 
 impl Closing {
     /// Whether the database file is closed.
@@ -591,85 +737,48 @@ impl Closing {
 }
 
 /// A point in a writer's turn; see [`WriteTxn::savepoint`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Savepoint(usize);
-
-/// A writer that will begin its turn soon; see [`Storage::announce`].
-/// Dropped unused, it takes the announcement back.
-pub struct Announced {
-    shared: Option<Arc<Shared>>,
-    limits: Limits,
+pub struct Savepoint {
+    workings: Vec<Overlay>,
+    touched: usize,
+    changed: bool,
+    logged: bool,
 }
 
-impl Announced {
-    /// Begins the announced writer's turn, waiting while another writer
-    /// has its turn.
-    pub fn write(mut self) -> Result<WriteTxn> {
-        let Some(shared) = self.shared.take() else {
-            return Err(Error::Backend("announcement already used".to_owned()));
-        };
-        let turn = shared.acquire()?;
-        Ok(WriteTxn {
-            txn: Some(turn.txn),
-            tails: turn.tails,
-            shared,
-            observed: turn.observed,
-            undo: Vec::new(),
-            limits: self.limits.clone(),
-            n_writes: 0,
-            n_bytes_written: 0,
-            changed: false,
-            logged: false,
-            broken: None,
-        })
-    }
-}
-
-impl Drop for Announced {
+impl Drop for WriteTxn {
+    /// Ends a turn that did not commit: its changes are gone, and the
+    /// lanes pass on. It does not wait: a writer that read its lanes'
+    /// earlier commits and answers without committing ends with
+    /// [`WriteTxn::roll_back`] and waits for the ticket.
     fn drop(&mut self) {
-        if let Some(shared) = self.shared.take() {
-            shared.withdraw();
+        for held in std::mem::take(&mut self.held) {
+            held.cell.release();
         }
     }
 }
 
-impl Drop for WriteTxn {
-    /// Ends a turn that did not commit: its changes are undone, newest
-    /// first, and the writers before it in the batch keep theirs. It does
-    /// not wait for the batch: a writer that read other writers' changes
-    /// and answers without committing ends with [`WriteTxn::roll_back`]
-    /// and waits for the ticket.
-    fn drop(&mut self) {
-        let _ = self.end_undone();
-    }
-}
-
 /// A writer whose turn ended: [`Ticket::wait`] returns once what it wrote,
-/// and what it read of other writers' changes, is durable.
+/// and what it read of its lanes' earlier commits, is durable.
 #[must_use = "a write may be acknowledged only once its ticket's wait returns"]
 pub struct Ticket {
-    batch: Option<(Arc<Shared>, u64)>,
+    shared: Option<Arc<Shared>>,
+    waits: Vec<(Arc<LaneCell>, u64)>,
 }
 
 impl Ticket {
     /// A ticket with nothing to wait for.
     pub fn durable() -> Self {
-        Self { batch: None }
+        Self { shared: None, waits: Vec::new() }
     }
 
-    /// Returns once the batch is durable, leading its commit if nobody is.
+    /// Returns once the commits it waits for are durable, leading their
+    /// log write if nobody is.
     pub fn wait(self) -> Result<()> {
-        match self.batch {
-            Some((shared, batch)) => shared.wait(batch),
-            None => Ok(()),
+        let Some(shared) = &self.shared else { return Ok(()) };
+        for (cell, seq) in &self.waits {
+            cell.await_durable(shared, *seq)?;
         }
+        Ok(())
     }
-}
-
-/// The shared transaction of a turn that has not ended; only `commit` and
-/// `drop`, which end the turn, take it.
-fn held(txn: &Option<redb::WriteTransaction>) -> &redb::WriteTransaction {
-    txn.as_ref().expect("a WriteTxn holds its transaction until its turn ends")
 }
 
 impl Txn {
@@ -738,36 +847,11 @@ fn check_key(key: &str, key_bytes_max: usize) -> Result<()> {
     Ok(())
 }
 
-/// The index entries of a stored document; it is parsed only if its
-/// collection has indexes.
-fn old_index_keys(
-    ns: &Namespace,
-    collection: &CollectionDef,
-    key: &str,
-    stored: &[u8],
-) -> Result<Vec<Vec<u8>>> {
-    if collection.indexes.is_empty() {
-        return Ok(Vec::new());
-    }
-    let doc: serde_json::Value = serde_json::from_slice(stored)
-        .map_err(|err| Error::Backend(format!("stored document is not JSON: {err}")))?;
-    Ok(docs::stored_index_keys(ns, collection, key, &doc))
-}
-
 #[cfg(feature = "tamper")]
 impl WriteTxn {
     /// Overwrites (or with `None`, removes) a log entry. Tamper tests only.
     pub fn tamper_log(&mut self, chain: &str, seq: u64, bytes: Option<&[u8]>) -> Result<()> {
-        let key = log_key(chain, seq);
-        let mut table = held(&self.txn).open_table(LOG).map_err(backend)?;
-        let old = match bytes {
-            Some(bytes) => table.insert(key.as_slice(), bytes).map_err(backend)?,
-            None => table.remove(key.as_slice()).map_err(backend)?,
-        };
-        let old = old.map(|v| v.value().to_vec());
-        self.undo.push(Undo::Log { key, old });
-        self.tails.forget();
-        Ok(())
+        self.set(log_key(chain, seq), bytes.map(<[u8]>::to_vec))
     }
 
     /// Overwrites a document without touching its indexes or the audit
@@ -779,11 +863,6 @@ impl WriteTxn {
         key: &str,
         value: &str,
     ) -> Result<()> {
-        let full = join(&ns.child(collection), key.as_bytes());
-        let mut docs = held(&self.txn).open_table(DOCS).map_err(backend)?;
-        let old = docs.insert(full.as_slice(), value.as_bytes()).map_err(backend)?;
-        let old = old.map(|v| v.value().to_vec());
-        self.undo.push(Undo::Doc { key: full, old });
-        Ok(())
+        self.set(docs::doc_key(ns, collection, key), Some(value.as_bytes().to_vec()))
     }
 }

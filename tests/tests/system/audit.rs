@@ -110,7 +110,9 @@ async fn verify_after(
             keel_types::Limits::default(),
         )
         .unwrap();
-        let mut txn = storage.write().unwrap();
+        let demo = keel_types::TenantId::new("demo").unwrap();
+        let lanes = [keel_storage::Lane::Platform, keel_storage::Lane::Tenant(demo)];
+        let mut txn = storage.write(&lanes).unwrap();
         tamper(&mut txn);
         txn.commit().unwrap();
     }

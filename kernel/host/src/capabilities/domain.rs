@@ -88,6 +88,8 @@ impl CallState {
         state.permissions = self.permissions.clone();
         state.host = Some(host.clone());
         state.depth = self.depth + 1;
+        state.guard = self.guard.clone();
+        state.deadline = self.deadline;
         let mut store = call::store(&host.inner.engine, state);
         let outcome = provider.pre.instance_pre().instantiate(&mut store).and_then(|instance| {
             call(Provider { store: &mut store, instance, provides: &provider.provides })

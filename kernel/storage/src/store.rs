@@ -1,0 +1,292 @@
+//! What every transaction of one database shares: redb, the log, the
+//! lanes, the applier, and the view readers start from.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use keel_types::Limits;
+use redb::{Database, ReadableDatabase};
+
+use crate::apply::{self, Queue};
+use crate::error::{Error, Result, backend};
+use crate::keys::Lane;
+use crate::lane::LaneCell;
+use crate::overlay::{CATALOG, DOCS, INDEX, LOG, Overlay, SEQUENCES, Snapshot};
+use crate::wal::{Commit, Wal, WalConfig};
+
+/// Bytes per log segment.
+const SEGMENT_BYTES: u64 = 16 * 1024 * 1024;
+/// Log streams that may sync at once, at most.
+const STREAMS_MAX: usize = 8;
+
+/// What readers see of the commits redb does not hold yet: each lane's
+/// durable overlay.
+#[derive(Clone, Default)]
+pub(crate) struct View {
+    pub(crate) lanes: imbl::HashMap<Lane, LaneView>,
+}
+
+/// One lane in a [`View`].
+#[derive(Clone, Default)]
+pub(crate) struct LaneView {
+    /// The lane's tip as of its last durable commit.
+    pub(crate) overlay: Overlay,
+    /// That commit's position.
+    pub(crate) durable: u64,
+    /// The lane's last commit redb holds.
+    pub(crate) applied: u64,
+}
+
+impl View {
+    /// The overlay readers of `lane` consult, if any.
+    pub(crate) fn overlay(&self, lane: &Lane) -> Option<&Overlay> {
+        self.lanes.get(lane).map(|v| &v.overlay).filter(|o| !o.is_empty())
+    }
+}
+
+/// What the applier thread shares with the lanes.
+pub(crate) struct Core {
+    pub(crate) db: Arc<Database>,
+    pub(crate) wal: Wal,
+    view: RwLock<Arc<View>>,
+    /// Every lane a writer has used since the database opened.
+    lanes: RwLock<HashMap<Lane, Arc<LaneCell>>>,
+    /// Why the store refuses writes, once the log or the applier failed.
+    failed: Mutex<Option<String>>,
+    /// Tests only: the applier takes nothing, and closing applies nothing,
+    /// as if the process died before redb had the commits.
+    #[cfg(test)]
+    frozen: std::sync::atomic::AtomicBool,
+}
+
+impl Core {
+    /// Tests only: see `frozen`.
+    #[cfg(test)]
+    pub(crate) fn freeze(&self) {
+        self.frozen.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether redb must receive nothing more (tests only).
+    pub(crate) fn frozen(&self) -> bool {
+        #[cfg(test)]
+        return self.frozen.load(Ordering::SeqCst);
+        #[cfg(not(test))]
+        false
+    }
+
+    /// Why writes are refused, if they are.
+    pub(crate) fn failure(&self) -> Option<String> {
+        self.failed.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Refuses writes from now on: what was not durable is lost, and only
+    /// a restart (which replays the log) can tell what is.
+    pub(crate) fn fail(&self, why: String) {
+        {
+            let mut failed = self.failed.lock().unwrap_or_else(|p| p.into_inner());
+            if failed.is_none() {
+                *failed = Some(why);
+            }
+        }
+        for cell in self.lanes.read().unwrap_or_else(|p| p.into_inner()).values() {
+            cell.wake_all();
+        }
+    }
+
+    /// Redb now holds these lanes' commits up to these positions.
+    pub(crate) fn applied(&self, moved: &[(Lane, u64)]) {
+        {
+            let mut view = self.view.write().unwrap_or_else(|p| p.into_inner());
+            let mut next = View::clone(&view);
+            for (lane, seq) in moved {
+                let mut entry = next.lanes.get(lane).cloned().unwrap_or_default();
+                entry.applied = entry.applied.max(*seq);
+                if entry.applied >= entry.durable {
+                    // Redb holds all the overlay has.
+                    entry.overlay = Overlay::new();
+                }
+                next.lanes.insert(lane.clone(), entry);
+            }
+            *view = Arc::new(next);
+        }
+        let lanes = self.lanes.read().unwrap_or_else(|p| p.into_inner());
+        for (lane, seq) in moved {
+            if let Some(cell) = lanes.get(lane) {
+                cell.applied(*seq);
+            }
+        }
+    }
+}
+
+/// The database, shared by [`crate::Storage`] and its transactions.
+pub(crate) struct Shared {
+    pub(crate) core: Arc<Core>,
+    queue: Arc<Queue>,
+    applier: Mutex<Option<std::thread::JoinHandle<()>>>,
+    order: AtomicU64,
+    pub(crate) limits: Limits,
+    commits: AtomicU64,
+    syncs: AtomicU64,
+}
+
+impl Shared {
+    /// Opens redb at `path` and the log beside it (`<path>.wal/`),
+    /// replaying what the log holds beyond redb's last checkpoint.
+    pub(crate) fn open(path: &Path, limits: Limits) -> Result<Self> {
+        let db = Database::create(path).map_err(|err| match err {
+            redb::DatabaseError::DatabaseAlreadyOpen => Error::Backend(format!(
+                "{} is already open, probably by another keel process using the same data directory",
+                path.display()
+            )),
+            other => Error::Backend(format!("cannot open {}: {other}", path.display())),
+        })?;
+        // Create every table up front so read snapshots never meet a missing one.
+        let txn = db.begin_write().map_err(backend)?;
+        txn.open_table(DOCS).map_err(backend)?;
+        txn.open_table(INDEX).map_err(backend)?;
+        txn.open_table(SEQUENCES).map_err(backend)?;
+        txn.open_table(CATALOG).map_err(backend)?;
+        txn.open_table(LOG).map_err(backend)?;
+        txn.open_table(apply::META).map_err(backend)?;
+        txn.commit().map_err(backend)?;
+
+        let dir = path.with_extension("wal");
+        let recovered = apply::recover(&db, &dir)?;
+        let streams =
+            std::thread::available_parallelism().map_or(2, usize::from).clamp(2, STREAMS_MAX);
+        let wal = Wal::open(
+            WalConfig { dir, segment_bytes: SEGMENT_BYTES, streams },
+            recovered.last_segment,
+        )?;
+        wal.adopt_spares(recovered.spares);
+        let core = Arc::new(Core {
+            db: Arc::new(db),
+            wal,
+            view: RwLock::default(),
+            lanes: RwLock::default(),
+            failed: Mutex::default(),
+            #[cfg(test)]
+            frozen: std::sync::atomic::AtomicBool::new(false),
+        });
+        let queue = Arc::new(Queue::default());
+        let applier = {
+            let (core, queue) = (Arc::clone(&core), Arc::clone(&queue));
+            std::thread::Builder::new()
+                .name("keel-applier".to_owned())
+                .spawn(move || apply::run(&core, &queue))
+                .map_err(|err| Error::Backend(format!("cannot start the applier thread: {err}")))?
+        };
+        Ok(Self {
+            core,
+            queue,
+            applier: Mutex::new(Some(applier)),
+            order: AtomicU64::new(recovered.order + 1),
+            limits,
+            commits: AtomicU64::new(0),
+            syncs: AtomicU64::new(0),
+        })
+    }
+
+    /// Fails if writes are refused.
+    pub(crate) fn check(&self) -> Result<()> {
+        match self.core.failure() {
+            Some(why) => Err(Error::Backend(format!(
+                "cannot make writes durable ({why}); restart the kernel"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// The lane's writers and commits.
+    pub(crate) fn lane(&self, lane: &Lane) -> Result<Arc<LaneCell>> {
+        if let Some(cell) = self.core.lanes.read().unwrap_or_else(|p| p.into_inner()).get(lane) {
+            return Ok(Arc::clone(cell));
+        }
+        let mut lanes = self.core.lanes.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(cell) = lanes.get(lane) {
+            return Ok(Arc::clone(cell));
+        }
+        let applied = apply::applied_of(&self.core.db, lane)?;
+        let cell = Arc::new(LaneCell::new(lane.clone(), applied));
+        lanes.insert(lane.clone(), Arc::clone(&cell));
+        Ok(cell)
+    }
+
+    /// What a reader starts from: the view and a redb snapshot taken
+    /// together, so that the snapshot holds everything the view's overlays
+    /// no longer do, and nothing newer than they hold.
+    pub(crate) fn capture(&self) -> Result<(Arc<View>, Snapshot)> {
+        let view = self.core.view.read().unwrap_or_else(|p| p.into_inner());
+        let snapshot = self.core.db.begin_read().map_err(backend)?;
+        Ok((Arc::clone(&view), Snapshot(snapshot)))
+    }
+
+    /// The next commit order.
+    pub(crate) fn next_order(&self) -> u64 {
+        self.order.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Writes a group of commits to the log and syncs it; a failure
+    /// refuses every later write.
+    pub(crate) fn write_log(&self, group: &[Arc<Commit>]) -> Result<()> {
+        self.check()?;
+        match self.core.wal.write(group) {
+            Ok(()) => {
+                self.commits.fetch_add(group.len() as u64, Ordering::Relaxed);
+                self.syncs.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "writing the log failed; refusing writes");
+                self.core.fail(err.to_string());
+                Err(err)
+            }
+        }
+    }
+
+    /// Shows readers `lane` as of its durable commit `durable`.
+    pub(crate) fn publish(&self, lane: &Lane, tip: Overlay, durable: u64) {
+        let mut view = self.core.view.write().unwrap_or_else(|p| p.into_inner());
+        let mut next = View::clone(&view);
+        let mut entry = next.lanes.get(lane).cloned().unwrap_or_default();
+        entry.overlay = tip;
+        entry.durable = durable;
+        next.lanes.insert(lane.clone(), entry);
+        *view = Arc::new(next);
+    }
+
+    /// Hands durable commits to the applier.
+    pub(crate) fn apply(&self, group: Vec<Arc<Commit>>) {
+        self.queue.push(group);
+    }
+
+    pub(crate) fn stats(&self) -> crate::CommitStats {
+        crate::CommitStats {
+            commits: self.commits.load(Ordering::Relaxed),
+            syncs: self.syncs.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl Drop for Shared {
+    /// Makes what every lane committed durable, lets the applier apply it
+    /// all and checkpoint, and waits for it.
+    fn drop(&mut self) {
+        let lanes: Vec<Arc<LaneCell>> =
+            self.core.lanes.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        for cell in lanes.into_iter().filter(|_| !self.core.frozen()) {
+            if let Err(err) = cell.flush(self) {
+                tracing::error!(lane = %cell.lane, error = %err, "commits could not be made durable at close");
+            }
+        }
+        self.queue.stop();
+        let applier = self.applier.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(applier) = applier
+            && applier.join().is_err()
+        {
+            tracing::error!("the applier thread panicked");
+        }
+    }
+}
