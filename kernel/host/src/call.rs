@@ -310,6 +310,16 @@ impl<T> Settled<T> {
         Self { outcome: Err(err), tickets, published: false }
     }
 
+    /// Calls `then` with the outcome once every write it made and every
+    /// earlier change of its lanes it saw is durable: from the thread that
+    /// made them durable, so `then` must be quick.
+    pub(crate) fn then(self, then: impl FnOnce(Result<T, CallError>) + Send + 'static)
+    where
+        T: Send + 'static,
+    {
+        settle(self.tickets.into_iter(), self.outcome, Box::new(then));
+    }
+
     /// The outcome, once every write it made and every other writer's
     /// change it saw is durable.
     pub(crate) fn wait(self) -> Result<T, CallError> {
@@ -402,6 +412,22 @@ pub(crate) fn run<T>(
             }
             Settled { outcome: Err(err), tickets, published: false }
         }
+    }
+}
+
+/// Calls `then` with `outcome` once every ticket says its writes are durable.
+fn settle<T: Send + 'static>(
+    mut tickets: std::vec::IntoIter<Ticket>,
+    outcome: Result<T, CallError>,
+    then: Box<dyn FnOnce(Result<T, CallError>) + Send>,
+) {
+    match tickets.next() {
+        None => then(outcome),
+        Some(ticket) => ticket.then(move |durable| match durable {
+            Ok(()) => settle(tickets, outcome, then),
+            // Whatever it was going to say, the call is not durable.
+            Err(err) => then(Err(storage_error(err))),
+        }),
     }
 }
 

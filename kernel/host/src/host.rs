@@ -53,6 +53,8 @@ pub(crate) struct Inner {
     pub(crate) enabled: RwLock<HashMap<TenantId, HashMap<PluginId, Arc<Plugin>>>>,
     /// Which plugin each tenant chose to provide each domain interface.
     pub(crate) providers: RwLock<HashMap<TenantId, HashMap<String, PluginId>>>,
+    /// Runs each tenant's write calls, one after another.
+    pub(crate) executors: crate::executor::Executors,
     /// Wakes the thread that delivers events.
     pub(crate) dispatcher: Arc<crate::events::Dispatcher>,
 }
@@ -88,6 +90,7 @@ impl Host {
             packages: RwLock::default(),
             enabled: RwLock::default(),
             providers: RwLock::default(),
+            executors: crate::executor::Executors::default(),
             dispatcher: Arc::default(),
         };
         Ok(Self { inner: Arc::new(inner) })
@@ -373,10 +376,11 @@ impl Host {
     /// Runs one operation of an enabled plugin. Blocking: call it from a
     /// thread that may block (the gateway uses `spawn_blocking`).
     ///
-    /// GET operations run on a read snapshot. Others wait for their turn
-    /// in the tenant's storage lane (writers of other tenants never hold
-    /// it), run, end their turn, and then wait until their writes are
-    /// durable; the turns queued behind them go on meanwhile.
+    /// GET operations run on a read snapshot, on this thread. Others run
+    /// on the tenant's executor (see `executor.rs`), each in a turn of the
+    /// tenant's storage lane, which writers of other tenants never hold;
+    /// this thread then waits until the call's writes are durable, while
+    /// the calls queued behind it run.
     pub fn call(
         &self,
         plugin: &Arc<Plugin>,
@@ -389,13 +393,23 @@ impl Host {
             tenant = %invocation.tenant,
             request_id = %invocation.request_id,
         );
-        let settled = span.in_scope(|| self.run_call(plugin, invocation));
-        let published = settled.published();
-        let outcome = settled.wait();
-        if published && outcome.is_ok() {
-            self.inner.dispatcher.notify();
+        if invocation.method == Method::Get {
+            let settled = span.in_scope(|| self.run_call(plugin, invocation));
+            return settled.wait();
         }
-        outcome
+        let (tenant, guard) = (invocation.tenant.clone(), invocation.guard.clone());
+        let (host, plugin) = (self.clone(), Arc::clone(plugin));
+        self.inner.executors.run(&tenant, &guard, move |answer| {
+            let settled = span.in_scope(|| host.run_call(&plugin, invocation));
+            let published = settled.published();
+            let dispatcher = Arc::clone(&host.inner.dispatcher);
+            settled.then(move |outcome| {
+                if published && outcome.is_ok() {
+                    dispatcher.notify();
+                }
+                answer.send(outcome);
+            });
+        })?
     }
 
     /// Runs a call on a read snapshot, or in a write turn of its tenant's lane.

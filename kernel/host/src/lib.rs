@@ -5,8 +5,8 @@
 //! - [`Host`]: one engine with a pooling allocator and an epoch ticker; the
 //!   registry of loaded plugins and of which tenant has which plugin enabled;
 //!   [`Host::call`] runs one operation in a fresh `Store` inside one storage
-//!   transaction; calls that may write run one after another on the
-//!   `writer` thread.
+//!   transaction; a tenant's calls that may write run one after another on
+//!   its `executor` thread, in turns of the tenant's storage lane.
 //! - `capabilities`: the `keel:kernel` interfaces a plugin imports, adapting
 //!   `keel-storage` and the call's context to WIT, and the `keel:erp`
 //!   domain interfaces, mediated to each tenant's provider (`providers`).
@@ -21,6 +21,7 @@ mod capabilities;
 mod engine;
 mod error;
 mod events;
+mod executor;
 mod host;
 mod lifecycle;
 mod package;

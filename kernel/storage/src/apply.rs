@@ -30,6 +30,9 @@ pub(crate) const META: TableDefinition<'_, &str, u64> = TableDefinition::new("me
 
 /// How often redb is made durable while commits arrive.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// The least time between two batches: nobody waits for the applier, so
+/// it lets commits gather and pays redb's commit once for all of them.
+const APPLY_EVERY: Duration = Duration::from_millis(25);
 /// Log bytes after which a checkpoint comes early.
 const CHECKPOINT_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -63,24 +66,38 @@ impl Queue {
         self.wake.notify_one();
     }
 
-    /// Waits for commits, a stop, or `timeout`; returns the commits and
-    /// whether to stop.
-    fn take(&self, timeout: Duration) -> (Vec<Arc<Commit>>, bool) {
+    /// Waits for commits, a stop, or `timeout`, then until `not_before`
+    /// (unless stopping); returns the commits and whether to stop.
+    fn take(&self, timeout: Duration, not_before: Instant) -> (Vec<Arc<Commit>>, bool) {
         let mut state = self.state();
         if state.commits.is_empty() && !state.stop {
             state = self.wake.wait_timeout(state, timeout).unwrap_or_else(|p| p.into_inner()).0;
+        }
+        while !state.stop {
+            let now = Instant::now();
+            if now >= not_before {
+                break;
+            }
+            state = self
+                .wake
+                .wait_timeout(state, not_before - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
         (state.commits.drain(..).collect(), state.stop)
     }
 }
 
 /// The applier thread's loop; returns once stopped and checkpointed.
-pub(crate) fn run(core: &Core, queue: &Queue) {
+pub(crate) fn run(core: &Core) {
+    let queue = core.queue();
     let mut applied: HashMap<Lane, u64> = read_applied(&core.db).unwrap_or_default();
     let mut last_checkpoint = Instant::now();
+    let mut last_batch = Instant::now();
     let mut dirty = false;
     loop {
-        let (commits, stop) = queue.take(CHECKPOINT_EVERY);
+        let (commits, stop) = queue.take(CHECKPOINT_EVERY, last_batch + APPLY_EVERY);
+        last_batch = Instant::now();
         if core.frozen() {
             if stop {
                 return;
@@ -150,7 +167,7 @@ fn apply_all<'c>(
     let mut order = 0;
     for commit in commits {
         for (key, value) in &commit.writes {
-            let (Some(table), Some(body)) = (Table::of(key), key.get(1..)) else {
+            let (Some(table), Some(body)) = (Table::of(&key.0), key.0.get(1..)) else {
                 return Err(Error::Backend("a commit holds a key without a table".to_owned()));
             };
             let value = value.as_deref();

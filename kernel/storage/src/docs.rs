@@ -240,28 +240,28 @@ pub(crate) fn index_keys(
     Ok(out)
 }
 
+/// A stored document, parsed.
+pub(crate) fn parse_stored(stored: &[u8]) -> Result<serde_json::Value> {
+    serde_json::from_slice(stored)
+        .map_err(|err| Error::Backend(format!("stored document is not JSON: {err}")))
+}
+
 /// The index entries a stored document may have: like [`index_keys`], but
 /// values that could never have been indexed are skipped, never an error.
-/// The document is parsed only if its collection has indexes.
 pub(crate) fn stored_index_keys(
     ns: &Namespace,
     collection: &CollectionDef,
     key: &str,
-    stored: &[u8],
-) -> Result<Vec<Vec<u8>>> {
-    if collection.indexes.is_empty() {
-        return Ok(Vec::new());
-    }
-    let doc: serde_json::Value = serde_json::from_slice(stored)
-        .map_err(|err| Error::Backend(format!("stored document is not JSON: {err}")))?;
+    doc: &serde_json::Value,
+) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for index in &collection.indexes {
         let base = ns.index(&collection.name, &index.name);
-        let values = index.field.values(&doc).into_iter();
+        let values = index.field.values(doc).into_iter();
         let values = values.filter(|v| !v.contains('\0') && v.len() <= INDEX_VALUE_BYTES_MAX);
         out.extend(values.map(|value| index_entry(&base, &value, key)));
     }
-    Ok(out)
+    out
 }
 
 fn index_entry(base: &[u8], value: &str, key: &str) -> Vec<u8> {

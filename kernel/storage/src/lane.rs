@@ -6,14 +6,15 @@
 //! commit of the lane that redb does not hold yet, durable or not, so it
 //! reads what the turns before it wrote. Ending a turn with changes makes
 //! them the new tip and queues the commit ([`LaneCell::commit`]); the turn
-//! passes on at once, before the commit is durable. Whoever then waits for
-//! durability ([`LaneCell::await_durable`]) leads if nobody is: it writes
-//! every queued commit of the lane as one log record, syncs it, publishes
-//! the tip as of that record to readers, and hands the commits to the
-//! applier. So a lane's commits share syncs with each other (group commit)
-//! and never with another lane's.
+//! passes on at once, before the commit is durable, and the lane asks the
+//! syncers (`store.rs`) for a log write. A syncer writes every queued
+//! commit of the lane as one log record and syncs it
+//! ([`LaneCell::write_queued`]), publishes the tip as of that record to
+//! readers, hands the commits to the applier, and tells whoever waits. So a
+//! lane's commits share syncs with each other (group commit) and never
+//! with another lane's, and one lane has one record in flight at a time.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::Thread;
@@ -21,23 +22,33 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::keys::Lane;
-use crate::overlay::{Key, Overlay};
-use crate::store::Shared;
+use crate::overlay::Overlay;
+use crate::store::Core;
 use crate::wal::Commit;
 
-/// How often a writer waiting for its turn checks whether its caller gave up.
-const GIVE_UP_POLL: Duration = Duration::from_millis(5);
+/// How often a writer waiting for its turn checks whether its caller gave
+/// up; and how often waiting for durability checks anyway, should a wake-up
+/// go astray.
+const GIVE_UP_POLL: Duration = Duration::from_millis(50);
 
 /// The most bytes of a lane's commits that redb may lag behind by: a lane
 /// that writes faster than the applier keeps up waits at its next turn.
 const UNAPPLIED_BYTES_MAX: usize = 256 * 1024 * 1024;
 
+/// Told once a commit is durable, or that it never will be.
+pub(crate) type Then = Box<dyn FnOnce(Result<()>) + Send>;
+
+/// The last entry of each log: `chain` -> (position, bytes).
+pub(crate) type Tails = HashMap<String, (u64, Arc<[u8]>)>;
+
 /// One lane's writers and commits.
 pub(crate) struct LaneCell {
     pub(crate) lane: Lane,
     state: Mutex<LaneState>,
-    /// Durability moved on, a commit was applied, or the store failed.
+    /// Durability moved on, or the store failed.
     settled: Condvar,
+    /// Redb caught up with the lane: for a turn waiting while it lags.
+    caught_up: Condvar,
 }
 
 struct LaneState {
@@ -45,8 +56,12 @@ struct LaneState {
     held: bool,
     /// Writers waiting for the turn, first first.
     waiting: VecDeque<Arc<Waiter>>,
-    /// Every commit of the lane redb may not hold yet, by key.
+    /// Every commit of the lane redb may not hold yet, by key; and, until
+    /// it is rebuilt, some that redb holds already.
     tip: Overlay,
+    /// The last entry of each log the lane appended to: what an append
+    /// needs, without searching the log.
+    tails: Tails,
     /// The last commit's position (0: none yet).
     last: u64,
     /// Every commit up to this position is durable.
@@ -55,11 +70,17 @@ struct LaneState {
     queued: Vec<Arc<Commit>>,
     /// The tip as of each queued or in-flight commit, for readers once durable.
     versions: VecDeque<(u64, Overlay)>,
-    /// A leader is writing queued commits.
-    writing: bool,
-    /// The keys and bytes of commits redb may not hold yet, oldest first.
-    unapplied: VecDeque<(u64, Vec<Key>, usize)>,
+    /// The lane is waiting for a syncer, or one is writing its commits.
+    scheduled: bool,
+    /// Who to tell when a position is durable.
+    then: Vec<(u64, Then)>,
+    /// The number of keys and bytes of each commit redb may not hold yet,
+    /// oldest first.
+    unapplied: VecDeque<(u64, usize, usize)>,
+    unapplied_keys: usize,
     unapplied_bytes: usize,
+    /// Redb holds every commit up to this position.
+    applied: u64,
 }
 
 /// A writer waiting for its turn.
@@ -72,6 +93,8 @@ struct Waiter {
 pub(crate) struct Start {
     /// The tip, to read and write.
     pub(crate) working: Overlay,
+    /// The logs' last entries.
+    pub(crate) tails: Tails,
     /// The position its commit will have.
     pub(crate) seq: u64,
 }
@@ -83,15 +106,19 @@ impl LaneCell {
             held: false,
             waiting: VecDeque::new(),
             tip: Overlay::new(),
+            tails: Tails::new(),
             last: applied,
             durable: applied,
             queued: Vec::new(),
             versions: VecDeque::new(),
-            writing: false,
+            scheduled: false,
+            then: Vec::new(),
             unapplied: VecDeque::new(),
+            unapplied_keys: 0,
             unapplied_bytes: 0,
+            applied,
         };
-        Self { lane, state: Mutex::new(state), settled: Condvar::new() }
+        Self { lane, state: Mutex::new(state), settled: Condvar::new(), caught_up: Condvar::new() }
     }
 
     fn state(&self) -> MutexGuard<'_, LaneState> {
@@ -150,17 +177,18 @@ impl LaneCell {
 
     /// What a turn that holds the lane starts from. Waits first while redb
     /// lags too far behind the lane.
-    pub(crate) fn begin(&self, shared: &Shared) -> Result<Start> {
+    pub(crate) fn begin(&self, shared: &Core) -> Result<Start> {
         let mut state = self.state();
         while state.unapplied_bytes > UNAPPLIED_BYTES_MAX {
             shared.check()?;
             state = self
-                .settled
+                .caught_up
                 .wait_timeout(state, GIVE_UP_POLL)
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
                 .0;
         }
-        Ok(Start { working: state.tip.clone(), seq: state.last + 1 })
+        state.prune();
+        Ok(Start { working: state.tip.clone(), tails: state.tails.clone(), seq: state.last + 1 })
     }
 
     /// The last commit's position: what a turn read, if it read the tip.
@@ -170,111 +198,195 @@ impl LaneCell {
 
     /// Ends the turn keeping its changes: `working` becomes the tip and
     /// `commit` (at position `seq`, which [`LaneCell::begin`] gave) waits
-    /// to be written. The turn passes on.
-    pub(crate) fn commit(&self, seq: u64, working: Overlay, commit: Arc<Commit>, keys: Vec<Key>) {
-        let bytes = commit.bytes();
+    /// for a syncer. The turn passes on.
+    pub(crate) fn commit(
+        self: &Arc<Self>,
+        shared: &Core,
+        seq: u64,
+        working: Overlay,
+        tails: Tails,
+        commit: Arc<Commit>,
+    ) {
+        let (keys, bytes) = (commit.writes.len(), commit.bytes());
         let mut state = self.state();
         debug_assert_eq!(seq, state.last + 1, "a lane's commits are numbered in turn");
         state.last = seq;
         state.versions.push_back((seq, working.clone()));
         state.tip = working;
+        state.tails = tails;
         state.queued.push(commit);
-        state.unapplied.push_back((seq, keys, bytes));
-        state.unapplied_bytes += bytes;
+        state.unapplied_later(seq, keys, bytes);
+        let schedule = !state.scheduled;
+        state.scheduled = true;
         self.pass_on(&mut state);
+        drop(state);
+        if schedule {
+            shared.schedule(Arc::clone(self));
+        }
     }
 
-    /// Returns once every commit of the lane up to `seq` is durable,
-    /// leading the write of the queued ones if nobody is.
-    pub(crate) fn await_durable(&self, shared: &Shared, seq: u64) -> Result<()> {
+    /// A syncer's work: writes every queued commit as one log record and
+    /// syncs it, shows readers the tip as of it, hands the commits to the
+    /// applier, and tells whoever waits. Returns whether more commits
+    /// queued meanwhile (the lane then stays scheduled).
+    pub(crate) fn write_queued(&self, shared: &Core) -> bool {
+        let group = std::mem::take(&mut self.state().queued);
+        if group.is_empty() {
+            let mut state = self.state();
+            state.scheduled = !state.queued.is_empty();
+            return state.scheduled;
+        }
+        if let Err(err) = shared.write_log(&group) {
+            self.fail(&err);
+            return false;
+        }
+        let last = group.last().map_or(0, |commit| self.position(commit));
+        let published = {
+            let mut state = self.state();
+            let mut published = None;
+            while state.versions.front().is_some_and(|(s, _)| *s <= last) {
+                published = state.versions.pop_front().map(|(_, tip)| tip);
+            }
+            published
+        };
+        // Readers first, then the applier: redb never holds what readers
+        // are not shown.
+        if let Some(tip) = published {
+            shared.publish(&self.lane, tip, last);
+        }
+        shared.apply(group);
+        let (told, more) = {
+            let mut state = self.state();
+            state.durable = state.durable.max(last);
+            let durable = state.durable;
+            let (told, waiting) = std::mem::take(&mut state.then)
+                .into_iter()
+                .partition::<Vec<_>, _>(|(seq, _)| *seq <= durable);
+            state.then = waiting;
+            state.scheduled = !state.queued.is_empty();
+            self.settled.notify_all();
+            (told, state.scheduled)
+        };
+        for (_, then) in told {
+            then(Ok(()));
+        }
+        more
+    }
+
+    /// Returns once every commit of the lane up to `seq` is durable.
+    pub(crate) fn await_durable(&self, shared: &Core, seq: u64) -> Result<()> {
         let mut state = self.state();
         loop {
             shared.check()?;
             if state.durable >= seq {
                 return Ok(());
             }
-            if state.writing || state.queued.is_empty() {
-                state = self
-                    .settled
-                    .wait_timeout(state, GIVE_UP_POLL)
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .0;
-                continue;
-            }
-            // Lead: one record for every queued commit. Until the group is
-            // published and handed to the applier nobody else leads, so
-            // the applier receives the lane's commits in order.
-            state.writing = true;
-            let group = std::mem::take(&mut state.queued);
-            drop(state);
-            let written = shared.write_log(&group);
-            state = self.state();
-            if let Err(err) = written {
-                state.writing = false;
-                self.settled.notify_all();
-                return Err(err);
-            }
-            let last = group.last().map_or(state.durable, |c| self.position(c));
-            let mut published = None;
-            while state.versions.front().is_some_and(|(s, _)| *s <= last) {
-                published = state.versions.pop_front().map(|(_, tip)| tip);
-            }
-            drop(state);
-            if let Some(tip) = published {
-                shared.publish(&self.lane, tip, last);
-            }
-            shared.apply(group);
-            state = self.state();
-            state.writing = false;
-            state.durable = state.durable.max(last);
-            self.settled.notify_all();
+            state = self
+                .settled
+                .wait_timeout(state, GIVE_UP_POLL)
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .0;
         }
+    }
+
+    /// Calls `then` once every commit up to `seq` is durable (at once if
+    /// they are), or with the error if they never will be.
+    pub(crate) fn then_durable(&self, shared: &Core, seq: u64, then: Then) {
+        let mut state = self.state();
+        if let Err(err) = shared.check() {
+            drop(state);
+            return then(Err(err));
+        }
+        if state.durable >= seq {
+            drop(state);
+            return then(Ok(()));
+        }
+        state.then.push((seq, then));
     }
 
     /// Makes every commit of the lane durable; for a turn that commits
     /// together with other lanes, which holds this one.
-    pub(crate) fn flush(&self, shared: &Shared) -> Result<()> {
+    pub(crate) fn flush(&self, shared: &Core) -> Result<()> {
         let last = self.last();
         self.await_durable(shared, last)
     }
 
     /// Ends a turn whose commit (at `seq`, with other lanes) is durable
     /// already: `working` becomes the tip, and the turn passes on.
-    pub(crate) fn commit_durable(&self, seq: u64, working: Overlay, keys: Vec<Key>, bytes: usize) {
+    pub(crate) fn commit_durable(
+        &self,
+        seq: u64,
+        working: Overlay,
+        tails: Tails,
+        written: (usize, usize),
+    ) {
         let mut state = self.state();
         state.last = seq;
         state.durable = seq;
         state.tip = working;
-        state.unapplied.push_back((seq, keys, bytes));
-        state.unapplied_bytes += bytes;
+        state.tails = tails;
+        state.unapplied_later(seq, written.0, written.1);
         self.pass_on(&mut state);
         self.settled.notify_all();
     }
 
-    /// Redb now holds every commit up to `seq`: they leave the tip (unless
-    /// a later commit wrote the same key) and stop counting against the lag.
+    /// Redb now holds every commit up to `seq`: they stop counting against
+    /// the lag, and the next turn may leave them out of the tip.
     pub(crate) fn applied(&self, seq: u64) {
         let mut state = self.state();
+        state.applied = state.applied.max(seq);
         while state.unapplied.front().is_some_and(|(s, _, _)| *s <= seq) {
             let Some((_, keys, bytes)) = state.unapplied.pop_front() else { break };
+            state.unapplied_keys -= keys;
             state.unapplied_bytes -= bytes;
-            for key in keys {
-                if state.tip.get(&key).is_some_and(|version| version.seq <= seq) {
-                    state.tip.remove(&key);
-                }
-            }
         }
-        self.settled.notify_all();
+        if state.unapplied_bytes <= UNAPPLIED_BYTES_MAX {
+            self.caught_up.notify_all();
+        }
     }
 
-    /// Wakes everyone waiting: the store failed.
-    pub(crate) fn wake_all(&self) {
-        let _state = self.state();
-        self.settled.notify_all();
+    /// The store failed: whoever waits is told.
+    pub(crate) fn fail(&self, err: &Error) {
+        let told = {
+            let mut state = self.state();
+            state.scheduled = false;
+            self.settled.notify_all();
+            self.caught_up.notify_all();
+            std::mem::take(&mut state.then)
+        };
+        for (_, then) in told {
+            then(Err(Error::Backend(err.to_string())));
+        }
     }
 
     /// A commit's position in this lane.
     fn position(&self, commit: &Commit) -> u64 {
         commit.lanes.iter().find(|(lane, _)| *lane == self.lane).map_or(0, |(_, seq)| *seq)
+    }
+}
+
+impl LaneState {
+    /// Counts a commit redb does not hold yet.
+    fn unapplied_later(&mut self, seq: u64, keys: usize, bytes: usize) {
+        self.unapplied.push_back((seq, keys, bytes));
+        self.unapplied_keys += keys;
+        self.unapplied_bytes += bytes;
+    }
+
+    /// Rebuilds the tip without what redb holds, once that is most of it:
+    /// one pass over the tip, instead of a removal (which copies the nodes
+    /// readers share) for every key applied. Only before a turn copies the
+    /// tip, which then captures a redb snapshot holding everything left out.
+    fn prune(&mut self) {
+        if self.tip.len() <= 2 * self.unapplied_keys + 64 {
+            return;
+        }
+        let applied = self.applied;
+        self.tip = self
+            .tip
+            .iter()
+            .filter(|(_, version)| version.seq > applied)
+            .map(|(key, version)| (key.clone(), version.clone()))
+            .collect();
     }
 }

@@ -39,7 +39,9 @@ pub use error::{Error, Result};
 #[cfg(feature = "faults")]
 pub use faults::{Fault, Faults};
 pub use keys::{Lane, Namespace};
-pub use txn::{Closing, CommitStats, ReadTxn, Savepoint, Storage, Ticket, Txn, WriteTxn};
+pub use txn::{
+    Closing, CommitStats, DocChange, ReadTxn, Savepoint, Storage, Ticket, Txn, WriteTxn,
+};
 
 #[cfg(test)]
 mod tests;

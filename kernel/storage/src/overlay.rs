@@ -170,12 +170,7 @@ impl Snapshot {
 
     /// The stored entries from `lower` to `upper` (both tagged, exclusive
     /// upper), last first: for finding the end of a log.
-    fn rev_for_each(
-        &self,
-        lower: &[u8],
-        upper: &[u8],
-        visit: &mut VisitStored<'_>,
-    ) -> Result<()> {
+    fn rev_for_each(&self, lower: &[u8], upper: &[u8], visit: &mut VisitStored<'_>) -> Result<()> {
         let (table, low) = split(lower)?;
         let (_, high) = split(upper)?;
         if table == Table::Catalog {
@@ -265,12 +260,17 @@ impl Layers<'_> {
             let mut tagged = Vec::with_capacity(key.len() + 1);
             tagged.push(table);
             tagged.extend_from_slice(key);
-            // A key an overlay holds is the overlay's to answer for.
-            if self.overlays.iter().any(|o| o.get(tagged.as_slice()).is_some()) {
-                return Ok(Flow::Continue(()));
+            // A key an overlay holds is the overlay's to answer for: with a
+            // value, the overlay's last entry is at least this one; removed,
+            // look further back.
+            match self.overlays.iter().find_map(|o| o.get(tagged.as_slice())) {
+                Some(Version { value: Some(_), .. }) => Ok(Flow::Break(())),
+                Some(Version { value: None, .. }) => Ok(Flow::Continue(())),
+                None => {
+                    stored = Some((key.to_vec(), value));
+                    Ok(Flow::Break(()))
+                }
             }
-            stored = Some((key.to_vec(), value));
-            Ok(Flow::Break(()))
         })?;
         Ok(match (best, stored) {
             (Some(a), Some(b)) => Some(if a.0 >= b.0 { a } else { b }),

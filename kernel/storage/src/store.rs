@@ -1,10 +1,12 @@
 //! What every transaction of one database shares: redb, the log, the
-//! lanes, the applier, and the view readers start from.
+//! lanes, the view readers start from, and the threads that make commits
+//! durable (the syncers) and apply them to redb (the applier).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
+use std::thread::JoinHandle;
 
 use keel_types::Limits;
 use redb::{Database, ReadableDatabase};
@@ -18,7 +20,7 @@ use crate::wal::{Commit, Wal, WalConfig};
 
 /// Bytes per log segment.
 const SEGMENT_BYTES: u64 = 16 * 1024 * 1024;
-/// Log streams that may sync at once, at most.
+/// Log streams (and syncers) that may sync at once, at most.
 const STREAMS_MAX: usize = 8;
 
 /// What readers see of the commits redb does not hold yet: each lane's
@@ -46,19 +48,32 @@ impl View {
     }
 }
 
-/// What the applier thread shares with the lanes.
+/// The state the transactions, the syncers and the applier share.
 pub(crate) struct Core {
     pub(crate) db: Arc<Database>,
     pub(crate) wal: Wal,
     view: RwLock<Arc<View>>,
     /// Every lane a writer has used since the database opened.
     lanes: RwLock<HashMap<Lane, Arc<LaneCell>>>,
+    /// Lanes with commits to write.
+    ready: Mutex<Ready>,
+    ready_cv: Condvar,
+    /// Durable commits for the applier.
+    queue: Queue,
     /// Why the store refuses writes, once the log or the applier failed.
     failed: Mutex<Option<String>>,
+    commits: AtomicU64,
+    syncs: AtomicU64,
     /// Tests only: the applier takes nothing, and closing applies nothing,
     /// as if the process died before redb had the commits.
     #[cfg(test)]
     frozen: std::sync::atomic::AtomicBool,
+}
+
+#[derive(Default)]
+struct Ready {
+    lanes: VecDeque<Arc<LaneCell>>,
+    stop: bool,
 }
 
 impl Core {
@@ -81,6 +96,16 @@ impl Core {
         self.failed.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Fails if writes are refused.
+    pub(crate) fn check(&self) -> Result<()> {
+        match self.failure() {
+            Some(why) => Err(Error::Backend(format!(
+                "cannot make writes durable ({why}); restart the kernel"
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// Refuses writes from now on: what was not durable is lost, and only
     /// a restart (which replays the log) can tell what is.
     pub(crate) fn fail(&self, why: String) {
@@ -90,9 +115,89 @@ impl Core {
                 *failed = Some(why);
             }
         }
-        for cell in self.lanes.read().unwrap_or_else(|p| p.into_inner()).values() {
-            cell.wake_all();
+        let Err(err) = self.check() else { return };
+        let lanes: Vec<Arc<LaneCell>> =
+            self.lanes.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        for cell in lanes {
+            cell.fail(&err);
         }
+    }
+
+    /// The lane's writers and commits.
+    pub(crate) fn lane(&self, lane: &Lane) -> Result<Arc<LaneCell>> {
+        if let Some(cell) = self.lanes.read().unwrap_or_else(|p| p.into_inner()).get(lane) {
+            return Ok(Arc::clone(cell));
+        }
+        let mut lanes = self.lanes.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(cell) = lanes.get(lane) {
+            return Ok(Arc::clone(cell));
+        }
+        let applied = apply::applied_of(&self.db, lane)?;
+        let cell = Arc::new(LaneCell::new(lane.clone(), applied));
+        lanes.insert(lane.clone(), Arc::clone(&cell));
+        Ok(cell)
+    }
+
+    fn lanes(&self) -> Vec<Arc<LaneCell>> {
+        self.lanes.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect()
+    }
+
+    /// What a reader starts from: the view and a redb snapshot taken
+    /// together, so that the snapshot holds everything the view's overlays
+    /// no longer do, and nothing newer than they hold.
+    pub(crate) fn capture(&self) -> Result<(Arc<View>, Snapshot)> {
+        let view = self.view.read().unwrap_or_else(|p| p.into_inner());
+        let snapshot = self.db.begin_read().map_err(backend)?;
+        Ok((Arc::clone(&view), Snapshot(snapshot)))
+    }
+
+    /// Asks a syncer to write the lane's queued commits.
+    pub(crate) fn schedule(&self, cell: Arc<LaneCell>) {
+        self.ready().lanes.push_back(cell);
+        self.ready_cv.notify_one();
+    }
+
+    fn ready(&self) -> MutexGuard<'_, Ready> {
+        self.ready.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Writes a group of commits to the log and syncs it; a failure
+    /// refuses every later write.
+    pub(crate) fn write_log(&self, group: &[Arc<Commit>]) -> Result<()> {
+        self.check()?;
+        match self.wal.write(group) {
+            Ok(()) => {
+                self.commits.fetch_add(group.len() as u64, Ordering::Relaxed);
+                self.syncs.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "writing the log failed; refusing writes");
+                self.fail(err.to_string());
+                Err(err)
+            }
+        }
+    }
+
+    /// Shows readers `lane` as of its durable commit `durable`.
+    pub(crate) fn publish(&self, lane: &Lane, tip: Overlay, durable: u64) {
+        let mut view = self.view.write().unwrap_or_else(|p| p.into_inner());
+        let mut next = View::clone(&view);
+        let mut entry = next.lanes.get(lane).cloned().unwrap_or_default();
+        entry.overlay = tip;
+        entry.durable = durable;
+        next.lanes.insert(lane.clone(), entry);
+        *view = Arc::new(next);
+    }
+
+    /// Hands durable commits to the applier.
+    pub(crate) fn apply(&self, group: Vec<Arc<Commit>>) {
+        self.queue.push(group);
+    }
+
+    /// The applier's queue.
+    pub(crate) fn queue(&self) -> &Queue {
+        &self.queue
     }
 
     /// Redb now holds these lanes' commits up to these positions.
@@ -118,17 +223,42 @@ impl Core {
             }
         }
     }
+
+    /// A syncer's loop: writes the queued commits of each ready lane, until
+    /// stopped with none ready.
+    fn sync(&self) {
+        loop {
+            let cell = {
+                let mut ready = self.ready();
+                loop {
+                    if let Some(cell) = ready.lanes.pop_front() {
+                        break cell;
+                    }
+                    if ready.stop {
+                        return;
+                    }
+                    ready = self.ready_cv.wait(ready).unwrap_or_else(|p| p.into_inner());
+                }
+            };
+            if cell.write_queued(self) {
+                self.schedule(cell);
+            }
+        }
+    }
 }
 
 /// The database, shared by [`crate::Storage`] and its transactions.
 pub(crate) struct Shared {
     pub(crate) core: Arc<Core>,
-    queue: Arc<Queue>,
-    applier: Mutex<Option<std::thread::JoinHandle<()>>>,
+    threads: Mutex<Threads>,
     order: AtomicU64,
     pub(crate) limits: Limits,
-    commits: AtomicU64,
-    syncs: AtomicU64,
+}
+
+#[derive(Default)]
+struct Threads {
+    syncers: Vec<JoinHandle<()>>,
+    applier: Option<JoinHandle<()>>,
 }
 
 impl Shared {
@@ -156,71 +286,59 @@ impl Shared {
         let recovered = apply::recover(&db, &dir)?;
         let streams =
             std::thread::available_parallelism().map_or(2, usize::from).clamp(2, STREAMS_MAX);
-        let wal = Wal::open(
-            WalConfig { dir, segment_bytes: SEGMENT_BYTES, streams },
-            recovered.last_segment,
-        )?;
+        let config = WalConfig { dir, segment_bytes: SEGMENT_BYTES, streams };
+        let wal = Wal::open(config, recovered.last_segment)?;
         wal.adopt_spares(recovered.spares);
         let core = Arc::new(Core {
             db: Arc::new(db),
             wal,
             view: RwLock::default(),
             lanes: RwLock::default(),
+            ready: Mutex::default(),
+            ready_cv: Condvar::new(),
+            queue: Queue::default(),
             failed: Mutex::default(),
+            commits: AtomicU64::new(0),
+            syncs: AtomicU64::new(0),
             #[cfg(test)]
             frozen: std::sync::atomic::AtomicBool::new(false),
         });
-        let queue = Arc::new(Queue::default());
-        let applier = {
-            let (core, queue) = (Arc::clone(&core), Arc::clone(&queue));
-            std::thread::Builder::new()
-                .name("keel-applier".to_owned())
-                .spawn(move || apply::run(&core, &queue))
-                .map_err(|err| Error::Backend(format!("cannot start the applier thread: {err}")))?
-        };
-        Ok(Self {
-            core,
-            queue,
-            applier: Mutex::new(Some(applier)),
+        let shared = Self {
+            core: Arc::clone(&core),
+            threads: Mutex::default(),
             order: AtomicU64::new(recovered.order + 1),
             limits,
-            commits: AtomicU64::new(0),
-            syncs: AtomicU64::new(0),
-        })
+        };
+        let spawn = |name: String, work: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(name)
+                .spawn(work)
+                .map_err(|err| Error::Backend(format!("cannot start a storage thread: {err}")))
+        };
+        let mut threads = Threads::default();
+        for n in 0..streams {
+            let core = Arc::clone(&core);
+            threads.syncers.push(spawn(format!("keel-sync-{n}"), Box::new(move || core.sync()))?);
+        }
+        threads.applier =
+            Some(spawn("keel-applier".to_owned(), Box::new(move || apply::run(&core)))?);
+        *shared.threads.lock().unwrap_or_else(|p| p.into_inner()) = threads;
+        Ok(shared)
     }
 
     /// Fails if writes are refused.
     pub(crate) fn check(&self) -> Result<()> {
-        match self.core.failure() {
-            Some(why) => Err(Error::Backend(format!(
-                "cannot make writes durable ({why}); restart the kernel"
-            ))),
-            None => Ok(()),
-        }
+        self.core.check()
     }
 
     /// The lane's writers and commits.
     pub(crate) fn lane(&self, lane: &Lane) -> Result<Arc<LaneCell>> {
-        if let Some(cell) = self.core.lanes.read().unwrap_or_else(|p| p.into_inner()).get(lane) {
-            return Ok(Arc::clone(cell));
-        }
-        let mut lanes = self.core.lanes.write().unwrap_or_else(|p| p.into_inner());
-        if let Some(cell) = lanes.get(lane) {
-            return Ok(Arc::clone(cell));
-        }
-        let applied = apply::applied_of(&self.core.db, lane)?;
-        let cell = Arc::new(LaneCell::new(lane.clone(), applied));
-        lanes.insert(lane.clone(), Arc::clone(&cell));
-        Ok(cell)
+        self.core.lane(lane)
     }
 
-    /// What a reader starts from: the view and a redb snapshot taken
-    /// together, so that the snapshot holds everything the view's overlays
-    /// no longer do, and nothing newer than they hold.
+    /// See [`Core::capture`].
     pub(crate) fn capture(&self) -> Result<(Arc<View>, Snapshot)> {
-        let view = self.core.view.read().unwrap_or_else(|p| p.into_inner());
-        let snapshot = self.core.db.begin_read().map_err(backend)?;
-        Ok((Arc::clone(&view), Snapshot(snapshot)))
+        self.core.capture()
     }
 
     /// The next commit order.
@@ -228,62 +346,33 @@ impl Shared {
         self.order.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Writes a group of commits to the log and syncs it; a failure
-    /// refuses every later write.
-    pub(crate) fn write_log(&self, group: &[Arc<Commit>]) -> Result<()> {
-        self.check()?;
-        match self.core.wal.write(group) {
-            Ok(()) => {
-                self.commits.fetch_add(group.len() as u64, Ordering::Relaxed);
-                self.syncs.fetch_add(1, Ordering::Relaxed);
-                Ok(())
-            }
-            Err(err) => {
-                tracing::error!(error = %err, "writing the log failed; refusing writes");
-                self.core.fail(err.to_string());
-                Err(err)
-            }
-        }
-    }
-
-    /// Shows readers `lane` as of its durable commit `durable`.
-    pub(crate) fn publish(&self, lane: &Lane, tip: Overlay, durable: u64) {
-        let mut view = self.core.view.write().unwrap_or_else(|p| p.into_inner());
-        let mut next = View::clone(&view);
-        let mut entry = next.lanes.get(lane).cloned().unwrap_or_default();
-        entry.overlay = tip;
-        entry.durable = durable;
-        next.lanes.insert(lane.clone(), entry);
-        *view = Arc::new(next);
-    }
-
-    /// Hands durable commits to the applier.
-    pub(crate) fn apply(&self, group: Vec<Arc<Commit>>) {
-        self.queue.push(group);
-    }
-
     pub(crate) fn stats(&self) -> crate::CommitStats {
         crate::CommitStats {
-            commits: self.commits.load(Ordering::Relaxed),
-            syncs: self.syncs.load(Ordering::Relaxed),
+            commits: self.core.commits.load(Ordering::Relaxed),
+            syncs: self.core.syncs.load(Ordering::Relaxed),
         }
     }
 }
 
 impl Drop for Shared {
-    /// Makes what every lane committed durable, lets the applier apply it
-    /// all and checkpoint, and waits for it.
+    /// Makes what every lane committed durable, stops the syncers, lets
+    /// the applier apply it all and checkpoint, and waits for it.
     fn drop(&mut self) {
-        let lanes: Vec<Arc<LaneCell>> =
-            self.core.lanes.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
-        for cell in lanes.into_iter().filter(|_| !self.core.frozen()) {
-            if let Err(err) = cell.flush(self) {
+        for cell in self.core.lanes().into_iter().filter(|_| !self.core.frozen()) {
+            if let Err(err) = cell.flush(&self.core) {
                 tracing::error!(lane = %cell.lane, error = %err, "commits could not be made durable at close");
             }
         }
-        self.queue.stop();
-        let applier = self.applier.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(applier) = applier
+        let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|p| p.into_inner()));
+        self.core.ready().stop = true;
+        self.core.ready_cv.notify_all();
+        for syncer in threads.syncers {
+            if syncer.join().is_err() {
+                tracing::error!("a syncer thread panicked");
+            }
+        }
+        self.core.queue.stop();
+        if let Some(applier) = threads.applier
             && applier.join().is_err()
         {
             tracing::error!("the applier thread panicked");

@@ -142,11 +142,15 @@ fn indexes_follow_puts_and_deletes() {
     assert_eq!(by(&txn, "by-account", "1000", "1000"), "1,2");
     assert_eq!(by(&txn, "by-date", "2026-01-01", "2026-02-28"), "1,2");
     let replaced = txn.put(&ns, &coll, "1", &doc("2026-04-01", &["2000"])).unwrap();
-    assert_eq!(replaced, Some(doc("2026-01-05", &["1000", "4000"])));
+    let parsed = |text: String| serde_json::from_str::<serde_json::Value>(&text).unwrap();
+    assert_eq!(replaced.before, Some(parsed(doc("2026-01-05", &["1000", "4000"]))));
+    assert_eq!(replaced.after, Some(parsed(doc("2026-04-01", &["2000"]))));
     assert_eq!(by(&txn, "by-account", "1000", "1000"), "2");
     assert_eq!(by(&txn, "by-account", "2000", "2000"), "1,2");
     assert_eq!(by(&txn, "by-date", "2026-01-01", "2026-02-28"), "2");
-    assert_eq!(txn.delete(&ns, &coll, "2").unwrap(), Some(doc("2026-02-01", &["1000", "2000"])));
+    let deleted = txn.delete(&ns, &coll, "2").unwrap().unwrap();
+    assert_eq!(deleted.before, Some(parsed(doc("2026-02-01", &["1000", "2000"]))));
+    assert_eq!(deleted.after, None);
     assert_eq!(txn.delete(&ns, &coll, "2").unwrap(), None);
     assert_eq!(by(&txn, "by-account", "1000", "1000"), "");
     assert_eq!(by(&txn, "by-account", "0", "9"), "1,3");

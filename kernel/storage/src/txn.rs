@@ -11,9 +11,9 @@ use keel_types::schema::CollectionDef;
 use crate::docs::{self, KeyRange, Page, Window};
 use crate::error::{Error, Result};
 use crate::keys::{Lane, Namespace, Table, catalog_key, log_key, log_seq, prefix_end};
-use crate::lane::LaneCell;
+use crate::lane::{LaneCell, Tails, Then};
 use crate::overlay::{Key, Layers, Overlay, Snapshot, Version};
-use crate::store::{Shared, View};
+use crate::store::{Core, Shared, View};
 use crate::wal::Commit;
 
 /// The kernel's database: redb, with a write-ahead log beside it.
@@ -69,6 +69,9 @@ struct Held {
     cell: Arc<LaneCell>,
     /// The lane's tip with this turn's writes over it.
     working: Overlay,
+    /// The last entry of each log the lane appended to, this turn's
+    /// appends included.
+    tails: Tails,
     /// The position this turn's commit takes in the lane.
     seq: u64,
 }
@@ -137,10 +140,11 @@ impl Storage {
         }
         let mut held = Vec::with_capacity(cells.len());
         for (i, cell) in cells.iter().enumerate() {
-            match cell.begin(shared) {
+            match cell.begin(&shared.core) {
                 Ok(start) => held.push(Held {
                     cell: Arc::clone(cell),
                     working: start.working,
+                    tails: start.tails,
                     seq: start.seq,
                 }),
                 Err(err) => {
@@ -270,6 +274,9 @@ macro_rules! reads {
 
             /// The last entry of `chain` as `(seq, bytes)`, if any.
             pub fn log_last(&self, chain: &str) -> Result<Option<(u64, Vec<u8>)>> {
+                if let Some((seq, bytes)) = self.remembered_tail(chain) {
+                    return Ok(Some((seq, bytes.to_vec())));
+                }
                 let lower = log_key(chain, 0);
                 let upper = chain_end(&lower);
                 let layers = self.layers(Scope::One(Lane::of_chain(chain)));
@@ -359,6 +366,11 @@ fn catalog_walk(
 }
 
 impl ReadTxn {
+    /// A snapshot remembers no tails.
+    fn remembered_tail(&self, _chain: &str) -> Option<(u64, Arc<[u8]>)> {
+        None
+    }
+
     fn layers(&self, scope: Scope) -> Layers<'_> {
         let overlays = match scope {
             Scope::One(lane) => self.view.overlay(&lane).into_iter().collect(),
@@ -376,6 +388,13 @@ impl ReadTxn {
 }
 
 impl WriteTxn {
+    /// The last entry of `chain`, if its lane remembers it.
+    fn remembered_tail(&self, chain: &str) -> Option<(u64, Arc<[u8]>)> {
+        let lane = Lane::of_chain(chain);
+        let held = self.held.iter().find(|h| h.cell.lane == lane)?;
+        held.tails.get(chain).cloned()
+    }
+
     fn layers(&self, scope: Scope) -> Layers<'_> {
         let overlays = match scope {
             Scope::One(lane) => match self.held.iter().find(|h| h.cell.lane == lane) {
@@ -406,9 +425,14 @@ impl WriteTxn {
 
     /// Sets a tagged key (`None`: removes it) in this turn.
     fn set(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) -> Result<()> {
+        self.set_shared(key, value.map(Arc::from)).map(drop)
+    }
+
+    /// Sets a tagged key, and returns the lane's part of this turn.
+    fn set_shared(&mut self, key: Vec<u8>, value: Option<Arc<[u8]>>) -> Result<&mut Held> {
         let lane =
             Lane::of_key(&key).ok_or_else(|| Error::Backend("a key without a lane".to_owned()))?;
-        let Some(held) = self.held.iter_mut().find(|h| h.cell.lane == lane) else {
+        let Some(at) = self.held.iter().position(|h| h.cell.lane == lane) else {
             let held: Vec<String> = self.held.iter().map(|h| h.cell.lane.to_string()).collect();
             return Err(Error::Backend(format!(
                 "a write to {lane} in a turn of {}; the kernel must take that lane first",
@@ -416,50 +440,54 @@ impl WriteTxn {
             )));
         };
         let key = Key(Arc::from(key));
-        held.working.insert(key.clone(), Version { seq: held.seq, value: value.map(Arc::from) });
+        let held = &mut self.held[at];
+        held.working.insert(key.clone(), Version { seq: held.seq, value });
         self.touched.push(key);
-        Ok(())
+        Ok(held)
     }
 
     /// Stores a new document; [`Error::Conflict`] if the key exists.
+    /// Returns the document written, parsed, for the caller's audit record.
     pub fn insert(
         &mut self,
         ns: &Namespace,
         collection: &CollectionDef,
         key: &str,
         value: &str,
-    ) -> Result<()> {
-        self.write_doc(ns, collection, key, value, false).map(drop)
+    ) -> Result<DocChange> {
+        self.write_doc(ns, collection, key, value, false)
     }
 
-    /// Stores a document, replacing any previous one; returns the one it
-    /// replaced, so that callers auditing the change need not read it first.
+    /// Stores a document, replacing any previous one. Returns it and the
+    /// one it replaced, parsed, so that callers auditing the change read
+    /// and parse neither again.
     pub fn put(
         &mut self,
         ns: &Namespace,
         collection: &CollectionDef,
         key: &str,
         value: &str,
-    ) -> Result<Option<String>> {
+    ) -> Result<DocChange> {
         self.write_doc(ns, collection, key, value, true)
     }
 
-    /// Removes a document and its index entries; returns the document, if
-    /// it existed.
+    /// Removes a document and its index entries; returns the document,
+    /// parsed, if it existed.
     pub fn delete(
         &mut self,
         ns: &Namespace,
         collection: &CollectionDef,
         key: &str,
-    ) -> Result<Option<String>> {
+    ) -> Result<Option<DocChange>> {
         self.count_write()?;
         let full = docs::doc_key(ns, &collection.name, key);
         let Some(old) = self.read(&full)? else { return Ok(None) };
-        let old_index = docs::stored_index_keys(ns, collection, key, &old)?;
+        let old = docs::parse_stored(&old)?;
+        let old_index = docs::stored_index_keys(ns, collection, key, &old);
         self.set(full, None)?;
         self.changed = true;
         self.reindex(old_index, Vec::new())?;
-        Ok(Some(docs::text(&old)?))
+        Ok(Some(DocChange { before: Some(old), after: None }))
     }
 
     /// Returns the next number of a gapless sequence, starting at 1.
@@ -503,13 +531,17 @@ impl WriteTxn {
     /// so an append-only log can never be rewritten through this API.
     pub fn log_append(&mut self, chain: &str, seq: u64, bytes: &[u8]) -> Result<()> {
         let key = log_key(chain, seq);
-        if self.read(&key)?.is_some() {
+        // Right after the remembered last entry, the position is free.
+        let after_tail = self.remembered_tail(chain).is_some_and(|(last, _)| last + 1 == seq);
+        if !after_tail && self.read(&key)?.is_some() {
             return Err(Error::Conflict {
                 collection: format!("log {chain}"),
                 key: seq.to_string(),
             });
         }
-        self.set(key, Some(bytes.to_vec()))?;
+        let bytes: Arc<[u8]> = Arc::from(bytes);
+        let held = self.set_shared(key, Some(Arc::clone(&bytes)))?;
+        held.tails.insert(chain.to_owned(), (seq, bytes));
         self.logged = true;
         Ok(())
     }
@@ -537,33 +569,26 @@ impl WriteTxn {
         let shared = Arc::clone(&self.shared);
         let mut held = std::mem::take(&mut self.held);
         if held.len() == 1 {
-            let Held { cell, working, seq } = held.remove(0);
-            let keys = writes.iter().map(|(key, _)| Key(Arc::from(key.as_slice()))).collect();
-            let commit = Arc::new(Commit {
-                order: shared.next_order(),
-                lanes: vec![(cell.lane.clone(), seq)],
-                writes,
-            });
-            cell.commit(seq, working, commit, keys);
-            return Ok(Ticket { shared: Some(shared), waits: vec![(cell, seq)] });
+            let Held { cell, working, tails, seq } = held.remove(0);
+            let lanes = vec![(cell.lane.clone(), seq)];
+            let commit = Arc::new(Commit { order: shared.next_order(), lanes, writes });
+            cell.commit(&shared.core, seq, working, tails, commit);
+            return Ok(Ticket { core: Some(Arc::clone(&shared.core)), waits: vec![(cell, seq)] });
         }
         commit_together(&shared, held, writes)?;
         Ok(Ticket::durable())
     }
 
     /// The keys this turn wrote, each once, with what they now hold.
-    fn write_set(&self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
-        let mut keys: Vec<&Key> = self.touched.iter().collect();
-        keys.sort();
+    fn write_set(&mut self) -> Vec<(Key, Option<Arc<[u8]>>)> {
+        let mut keys = std::mem::take(&mut self.touched);
+        keys.sort_unstable();
         keys.dedup();
         keys.into_iter()
             .filter_map(|key| {
-                let held = self
-                    .held
-                    .iter()
-                    .find(|h| h.working.get(key).is_some_and(|v| v.seq == h.seq))?;
-                let version = held.working.get(key)?;
-                Some((key.0.to_vec(), version.value.as_deref().map(<[u8]>::to_vec)))
+                let written = |h: &Held| h.working.get(&key).filter(|v| v.seq == h.seq).cloned();
+                let value = self.held.iter().find_map(written)?.value;
+                Some((key, value))
             })
             .collect()
     }
@@ -573,7 +598,7 @@ impl WriteTxn {
     /// provider) changed is undone alone if it fails.
     pub fn savepoint(&self) -> Savepoint {
         Savepoint {
-            workings: self.held.iter().map(|h| h.working.clone()).collect(),
+            workings: self.held.iter().map(|h| (h.working.clone(), h.tails.clone())).collect(),
             touched: self.touched.len(),
             changed: self.changed,
             logged: self.logged,
@@ -585,8 +610,9 @@ impl WriteTxn {
         if savepoint.workings.len() != self.held.len() {
             return Err(Error::Backend("a savepoint of another turn".to_owned()));
         }
-        for (held, working) in self.held.iter_mut().zip(savepoint.workings) {
+        for (held, (working, tails)) in self.held.iter_mut().zip(savepoint.workings) {
             held.working = working;
+            held.tails = tails;
         }
         self.touched.truncate(savepoint.touched);
         self.changed = savepoint.changed;
@@ -612,10 +638,10 @@ impl WriteTxn {
                 (h.cell, h.seq - 1)
             })
             .collect();
-        Ticket { shared: Some(Arc::clone(&self.shared)), waits }
+        Ticket { core: Some(Arc::clone(&self.shared.core)), waits }
     }
 
-    /// Writes a document; returns the one it replaced.
+    /// Writes a document; returns it and the one it replaced.
     fn write_doc(
         &mut self,
         ns: &Namespace,
@@ -623,30 +649,31 @@ impl WriteTxn {
         key: &str,
         value: &str,
         replace: bool,
-    ) -> Result<Option<String>> {
+    ) -> Result<DocChange> {
         self.count_write()?;
         check_key(key, self.limits.key_bytes_max)?;
         self.count_bytes(value.len())?;
         let doc = docs::parse_document(value, self.limits.record_bytes_max)?;
         let new_index = docs::index_keys(ns, collection, key, &doc)?;
         let full = docs::doc_key(ns, &collection.name, key);
-        let old = self.read(&full)?;
-        let (old_index, replaced) = match &old {
+        let old = match self.read(&full)? {
             Some(_) if !replace => {
                 return Err(Error::Conflict {
                     collection: collection.name.clone(),
                     key: key.to_owned(),
                 });
             }
-            Some(old) => {
-                (docs::stored_index_keys(ns, collection, key, old)?, Some(docs::text(old)?))
-            }
-            None => (Vec::new(), None),
+            Some(old) => Some(docs::parse_stored(&old)?),
+            None => None,
         };
+        let old_index = old
+            .as_ref()
+            .map(|old| docs::stored_index_keys(ns, collection, key, old))
+            .unwrap_or_default();
         self.set(full, Some(value.as_bytes().to_vec()))?;
         self.changed = true;
         self.reindex(old_index, new_index)?;
-        Ok(replaced)
+        Ok(DocChange { before: old, after: Some(doc) })
     }
 
     /// Replaces a document's index entries: removes `old`'s, inserts
@@ -692,35 +719,34 @@ impl WriteTxn {
 fn commit_together(
     shared: &Arc<Shared>,
     held: Vec<Held>,
-    writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    writes: Vec<(Key, Option<Arc<[u8]>>)>,
 ) -> Result<()> {
     let release = |held: &[Held]| held.iter().for_each(|h| h.cell.release());
     for h in &held {
-        if let Err(err) = h.cell.flush(shared) {
+        if let Err(err) = h.cell.flush(&shared.core) {
             release(&held);
             return Err(err);
         }
     }
     let lanes = held.iter().map(|h| (h.cell.lane.clone(), h.seq)).collect();
     let commit = Arc::new(Commit { order: shared.next_order(), lanes, writes });
-    if let Err(err) = shared.write_log(std::slice::from_ref(&commit)) {
+    if let Err(err) = shared.core.write_log(std::slice::from_ref(&commit)) {
         release(&held);
         return Err(err);
     }
     for h in &held {
-        shared.publish(&h.cell.lane, h.working.clone(), h.seq);
+        shared.core.publish(&h.cell.lane, h.working.clone(), h.seq);
     }
-    shared.apply(vec![Arc::clone(&commit)]);
+    shared.core.apply(vec![Arc::clone(&commit)]);
     for h in held {
         let lane = Some(h.cell.lane.clone());
-        let (keys, bytes) = commit.writes.iter().filter(|(key, _)| Lane::of_key(key) == lane).fold(
-            (Vec::new(), 0),
-            |(mut keys, bytes), (key, value)| {
-                keys.push(Key(Arc::from(key.as_slice())));
-                (keys, bytes + key.len() + value.as_ref().map_or(0, Vec::len))
+        let written = commit.writes.iter().filter(|(key, _)| Lane::of_key(&key.0) == lane).fold(
+            (0, 0),
+            |(keys, bytes), (key, value)| {
+                (keys + 1, bytes + key.0.len() + value.as_ref().map_or(0, |v| v.len()))
             },
         );
-        h.cell.commit_durable(h.seq, h.working, keys, bytes);
+        h.cell.commit_durable(h.seq, h.working, h.tails, written);
     }
     Ok(())
 }
@@ -736,9 +762,19 @@ impl Closing {
     }
 }
 
+/// A document as a write found it and left it, parsed: what the write's
+/// audit record says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocChange {
+    /// Before the write; `None` for a new document.
+    pub before: Option<serde_json::Value>,
+    /// After it; `None` once removed.
+    pub after: Option<serde_json::Value>,
+}
+
 /// A point in a writer's turn; see [`WriteTxn::savepoint`].
 pub struct Savepoint {
-    workings: Vec<Overlay>,
+    workings: Vec<(Overlay, Tails)>,
     touched: usize,
     changed: bool,
     logged: bool,
@@ -758,27 +794,50 @@ impl Drop for WriteTxn {
 
 /// A writer whose turn ended: [`Ticket::wait`] returns once what it wrote,
 /// and what it read of its lanes' earlier commits, is durable.
-#[must_use = "a write may be acknowledged only once its ticket's wait returns"]
+#[must_use = "a write may be acknowledged only once its ticket says it is durable"]
 pub struct Ticket {
-    shared: Option<Arc<Shared>>,
+    core: Option<Arc<Core>>,
     waits: Vec<(Arc<LaneCell>, u64)>,
 }
 
 impl Ticket {
     /// A ticket with nothing to wait for.
     pub fn durable() -> Self {
-        Self { shared: None, waits: Vec::new() }
+        Self { core: None, waits: Vec::new() }
     }
 
-    /// Returns once the commits it waits for are durable, leading their
-    /// log write if nobody is.
+    /// Returns once the commits it waits for are durable.
     pub fn wait(self) -> Result<()> {
-        let Some(shared) = &self.shared else { return Ok(()) };
+        let Some(core) = &self.core else { return Ok(()) };
         for (cell, seq) in &self.waits {
-            cell.await_durable(shared, *seq)?;
+            cell.await_durable(core, *seq)?;
         }
         Ok(())
     }
+
+    /// Calls `then` once the commits it waits for are durable (at once if
+    /// they are), or with the error if they never will be; from the thread
+    /// that made them durable, so `then` must be quick.
+    pub fn then(self, then: impl FnOnce(Result<()>) + Send + 'static) {
+        match self.core {
+            Some(core) => chain(core, self.waits.into_iter(), Box::new(then)),
+            None => then(Ok(())),
+        }
+    }
+}
+
+/// Calls `then` once every one of `waits` is durable, one after another.
+fn chain(core: Arc<Core>, mut waits: std::vec::IntoIter<(Arc<LaneCell>, u64)>, then: Then) {
+    let Some((cell, seq)) = waits.next() else { return then(Ok(())) };
+    let next = Arc::clone(&core);
+    cell.then_durable(
+        &core,
+        seq,
+        Box::new(move |durable| match durable {
+            Ok(()) => chain(next, waits, then),
+            Err(err) => then(Err(err)),
+        }),
+    );
 }
 
 impl Txn {
@@ -851,7 +910,9 @@ fn check_key(key: &str, key_bytes_max: usize) -> Result<()> {
 impl WriteTxn {
     /// Overwrites (or with `None`, removes) a log entry. Tamper tests only.
     pub fn tamper_log(&mut self, chain: &str, seq: u64, bytes: Option<&[u8]>) -> Result<()> {
-        self.set(log_key(chain, seq), bytes.map(<[u8]>::to_vec))
+        let held = self.set_shared(log_key(chain, seq), bytes.map(Arc::from))?;
+        held.tails.remove(chain);
+        Ok(())
     }
 
     /// Overwrites a document without touching its indexes or the audit

@@ -26,6 +26,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use crate::error::{Error, Result};
 use crate::keys::Lane;
+use crate::overlay::Key;
 
 /// "KWAL", little-endian.
 const MAGIC: u32 = 0x4C41_574B;
@@ -41,14 +42,15 @@ pub(crate) struct Commit {
     pub(crate) order: u64,
     /// Each lane it changed, with its position in that lane (from 1).
     pub(crate) lanes: Vec<(Lane, u64)>,
-    /// Tagged keys and what they now hold (`None`: removed), in key order.
-    pub(crate) writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    /// Tagged keys and what they now hold (`None`: removed), in key order;
+    /// shared with the overlays that hold them until redb does.
+    pub(crate) writes: Vec<(Key, Option<Arc<[u8]>>)>,
 }
 
 impl Commit {
     /// Bytes of keys and values: what it costs to hold it in memory.
     pub(crate) fn bytes(&self) -> usize {
-        self.writes.iter().map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len)).sum()
+        self.writes.iter().map(|(k, v)| k.0.len() + v.as_ref().map_or(0, |v| v.len())).sum()
     }
 }
 
@@ -362,7 +364,7 @@ fn encode(group: &[Arc<Commit>]) -> Vec<u8> {
         }
         put_u32(&mut out, commit.writes.len());
         for (key, value) in &commit.writes {
-            put_bytes(&mut out, key);
+            put_bytes(&mut out, &key.0);
             match value {
                 Some(value) => {
                     out.push(1);
@@ -400,10 +402,10 @@ fn decode(payload: &[u8]) -> Option<Vec<Commit>> {
         let n_writes = input.u32()?;
         let mut writes = Vec::new();
         for _ in 0..n_writes {
-            let key = input.bytes()?.to_vec();
+            let key = Key(Arc::from(input.bytes()?));
             let value = match input.byte()? {
                 0 => None,
-                1 => Some(input.bytes()?.to_vec()),
+                1 => Some(Arc::from(input.bytes()?)),
                 _ => return None,
             };
             writes.push((key, value));
@@ -542,11 +544,15 @@ mod tests {
         Lane::Tenant(TenantId::new(id).unwrap())
     }
 
+    fn write(key: &[u8], value: Option<&[u8]>) -> (Key, Option<Arc<[u8]>>) {
+        (Key(Arc::from(key)), value.map(Arc::from))
+    }
+
     fn commit(order: u64, lanes: &[(Lane, u64)]) -> Commit {
         Commit {
             order,
             lanes: lanes.to_vec(),
-            writes: vec![(vec![4, b'k'], Some(vec![order as u8]))],
+            writes: vec![write(&[4, b'k'], Some(&[order as u8]))],
         }
     }
 
@@ -557,7 +563,7 @@ mod tests {
             Arc::new(Commit {
                 order: 2,
                 lanes: vec![(Lane::Platform, 4), (tenant("a"), 2)],
-                writes: vec![(vec![1, 2], None), (vec![4, 9], Some(b"x".to_vec()))],
+                writes: vec![write(&[1, 2], None), write(&[4, 9], Some(b"x"))],
             }),
         ];
         let first = frame(7, &encode(&group));

@@ -1,21 +1,39 @@
 //! `keel:kernel/records`: the plugin's documents, always within the
 //! namespace of the call's tenant and the plugin itself.
 
-use keel_storage::{Error as StorageError, KeyRange as StorageRange};
+use keel_storage::{DocChange, Error as StorageError, KeyRange as StorageRange};
 use keel_types::schema::{CollectionDef, check_name};
 
 use crate::bindings::WitError;
 use crate::bindings::keel::kernel::records::{Entry, Host, KeyRange, Page};
 use crate::call::CallState;
+use crate::package::Plugin;
+use std::sync::Arc;
 
 /// A host-call result: the outer error traps the guest (a kernel fault),
 /// the inner one is returned to it.
 type HostResult<T> = wasmtime::Result<Result<T, WitError>>;
 
+/// A collection the plugin's manifest declares; holds the plugin, so the
+/// declaration is borrowed, not copied, on every call.
+struct Declared {
+    plugin: Arc<Plugin>,
+    at: usize,
+}
+
+impl std::ops::Deref for Declared {
+    type Target = CollectionDef;
+
+    fn deref(&self) -> &CollectionDef {
+        &self.plugin.manifest().collections[self.at]
+    }
+}
+
 impl CallState {
     /// The manifest's declaration of `collection`, or an error naming it.
-    fn collection(&self, collection: &str) -> Result<CollectionDef, WitError> {
-        self.plugin.manifest().collection(collection).cloned().ok_or_else(|| {
+    fn collection(&self, collection: &str) -> Result<Declared, WitError> {
+        let at = self.plugin.manifest().collections.iter().position(|c| c.name == collection);
+        at.map(|at| Declared { plugin: Arc::clone(&self.plugin), at }).ok_or_else(|| {
             WitError::Invalid(format!(
                 "collection {collection:?} is not declared in the manifest of plugin {}",
                 self.plugin.manifest().id
@@ -47,41 +65,36 @@ impl CallState {
 
 impl CallState {
     /// Writes a document change and its audit record in the call's
-    /// transaction: both commit, or neither. `write` returns what the
-    /// document was before, or `None` if it changed nothing.
+    /// transaction: both commit, or neither. `write` returns the document
+    /// before and after, or `None` if it changed nothing.
     fn audited(
         &mut self,
         action: &str,
         def: &CollectionDef,
         key: &str,
-        after: Option<&str>,
         write: impl FnOnce(
             &mut keel_storage::WriteTxn,
             &keel_storage::Namespace,
-        ) -> keel_storage::Result<Option<Before>>,
+        ) -> keel_storage::Result<Option<DocChange>>,
     ) -> HostResult<bool> {
-        let ns = self.ns.clone();
-        let parse = |text: &str| serde_json::from_str::<serde_json::Value>(text).ok();
-        let record = |before: Before| keel_audit::Record {
-            plugin: Some(ns.plugin().to_string()),
-            collection: Some(def.name.clone()),
-            key: Some(key.to_owned()),
-            before: before.as_deref().and_then(parse),
-            after: after.and_then(parse),
-            ..self.origin.record(action)
-        };
-        let chain = keel_audit::chain_of(Some(ns.tenant()));
+        let ns = &self.ns;
+        let origin = &self.origin;
         let result = crate::call::writable(&mut self.txn).and_then(|txn| {
-            let Some(before) = write(txn, &ns)? else { return Ok(false) };
-            keel_audit::append(txn, &chain, record(before))?;
+            let Some(change) = write(txn, ns)? else { return Ok(false) };
+            let record = keel_audit::Record {
+                plugin: Some(ns.plugin().to_string()),
+                collection: Some(def.name.clone()),
+                key: Some(key.to_owned()),
+                before: change.before,
+                after: change.after,
+                ..origin.record(action)
+            };
+            keel_audit::append(txn, &keel_audit::chain_of(Some(ns.tenant())), record)?;
             Ok(true)
         });
         self.storage(result)
     }
 }
-
-/// A document as it was before a write: absent for a new one.
-type Before = Option<String>;
 
 impl CallState {
     /// Remembers the documents of a sensitive collection that `page` returns.
@@ -125,8 +138,8 @@ impl Host for CallState {
             Ok(def) => def,
             Err(err) => return Ok(Err(err)),
         };
-        let done = self.audited("record.insert", &def, &key, Some(&value), |txn, ns| {
-            txn.insert(ns, &def, &key, &value).map(|()| Some(None))
+        let done = self.audited("record.insert", &def, &key, |txn, ns| {
+            txn.insert(ns, &def, &key, &value).map(Some)
         })?;
         Ok(done.map(drop))
     }
@@ -136,7 +149,7 @@ impl Host for CallState {
             Ok(def) => def,
             Err(err) => return Ok(Err(err)),
         };
-        let done = self.audited("record.put", &def, &key, Some(&value), |txn, ns| {
+        let done = self.audited("record.put", &def, &key, |txn, ns| {
             txn.put(ns, &def, &key, &value).map(Some)
         })?;
         Ok(done.map(drop))
@@ -147,9 +160,7 @@ impl Host for CallState {
             Ok(def) => def,
             Err(err) => return Ok(Err(err)),
         };
-        self.audited("record.delete", &def, &key, None, |txn, ns| {
-            Ok(txn.delete(ns, &def, &key)?.map(Some))
-        })
+        self.audited("record.delete", &def, &key, |txn, ns| txn.delete(ns, &def, &key))
     }
 
     fn scan(
