@@ -219,15 +219,18 @@ fn hash(seq: u64, prev: &str, record: &Record) -> String {
 
 /// [`hash`] of a record already encoded as JSON.
 fn hash_encoded(seq: u64, prev: &str, record: &[u8]) -> String {
-    use std::fmt::Write;
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut hasher = Sha256::new();
     hasher.update(seq.to_be_bytes());
     hasher.update(prev.as_bytes());
     hasher.update(record);
-    hasher.finalize().iter().fold(String::with_capacity(64), |mut hex, b| {
-        let _ = write!(hex, "{b:02x}");
-        hex
-    })
+    let digest = hasher.finalize();
+    let mut hex = String::with_capacity(64);
+    for b in digest {
+        hex.push(char::from(HEX[usize::from(b >> 4)]));
+        hex.push(char::from(HEX[usize::from(b & 0x0f)]));
+    }
+    hex
 }
 
 /// Appends `record` to `chain` inside `txn`: it commits or aborts with the
@@ -248,7 +251,9 @@ pub fn append(txn: &mut WriteTxn, chain: &str, record: Record) -> keel_storage::
                 Some((seq, hash)) => Tail { seq, hash: hash.to_owned() },
                 None => serde_json::from_slice(&bytes).map_err(corrupt)?,
             };
-            if tail.hash.len() != 64 || !tail.hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            if tail.hash.len() != 64
+                || !tail.hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            {
                 return Err(keel_storage::Error::Backend(format!(
                     "audit chain {chain}: last entry has a malformed hash"
                 )));
@@ -263,9 +268,10 @@ pub fn append(txn: &mut WriteTxn, chain: &str, record: Record) -> keel_storage::
         serde_json::to_vec(&record).map_err(|err| keel_storage::Error::Backend(err.to_string()))?;
     let hash = hash_encoded(seq, &prev, &body);
     let mut bytes = Vec::with_capacity(body.len() + 180);
-    bytes.extend_from_slice(
-        format!(r#"{{"seq":{seq},"prev":"{prev}","hash":"{hash}","record":"#).as_bytes(),
-    );
+    for part in [r#"{"seq":"#, &seq.to_string(), r#","prev":""#, &prev, r#"","hash":""#, &hash] {
+        bytes.extend_from_slice(part.as_bytes());
+    }
+    bytes.extend_from_slice(br#"","record":"#);
     bytes.extend_from_slice(&body);
     bytes.push(b'}');
     txn.log_append(chain, seq, &bytes)?;

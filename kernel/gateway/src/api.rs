@@ -128,6 +128,19 @@ async fn run(
         .map_err(|_| busy())?
         .map_err(|_| busy())?;
     let guard = invocation.guard.clone();
+    if invocation.method != keel_manifest::Method::Get {
+        // Writes queue on their tenant's executor; nothing blocks here.
+        let mut answered =
+            state.platform.host().submit(&plugin, invocation).map_err(Problem::from_call)?;
+        let outcome = match tokio::time::timeout_at(deadline, &mut answered).await {
+            Ok(outcome) => outcome,
+            // Too late to abandon: it is committing, which is quick; wait for it.
+            Err(_elapsed) if !guard.abandon() => answered.await,
+            Err(_elapsed) => return Err(busy()),
+        };
+        drop(permit);
+        return outcome.map_err(Problem::from_call);
+    }
     let span = tracing::Span::current();
     let worker = state.platform.host().clone();
     let mut task = tokio::task::spawn_blocking(move || {

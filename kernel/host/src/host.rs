@@ -82,6 +82,7 @@ impl Host {
         let engine = crate::engine::new_engine(&config.limits)?;
         crate::engine::start_epoch_ticker(&engine, config.limits.epoch_tick)?;
         let linker = crate::capabilities::linker(&engine)?;
+        let executors = crate::executor::Executors::new(&storage);
         let inner = Inner {
             engine,
             linker,
@@ -90,7 +91,7 @@ impl Host {
             packages: RwLock::default(),
             enabled: RwLock::default(),
             providers: RwLock::default(),
-            executors: crate::executor::Executors::default(),
+            executors,
             dispatcher: Arc::default(),
         };
         Ok(Self { inner: Arc::new(inner) })
@@ -374,32 +375,39 @@ impl Host {
     }
 
     /// Runs one operation of an enabled plugin. Blocking: call it from a
-    /// thread that may block (the gateway uses `spawn_blocking`).
+    /// thread that may block (the gateway uses `spawn_blocking` for reads,
+    /// and [`Host::submit`] for writes).
     ///
     /// GET operations run on a read snapshot, on this thread. Others run
-    /// on the tenant's executor (see `executor.rs`), each in a turn of the
-    /// tenant's storage lane, which writers of other tenants never hold;
-    /// this thread then waits until the call's writes are durable, while
-    /// the calls queued behind it run.
+    /// as [`Host::submit`] says, and this thread waits for the answer.
     pub fn call(
         &self,
         plugin: &Arc<Plugin>,
         invocation: Invocation,
     ) -> Result<PluginResponse, CallError> {
-        let span = tracing::info_span!(
-            "plugin_call",
-            plugin = %plugin.manifest().id,
-            operation = %invocation.operation,
-            tenant = %invocation.tenant,
-            request_id = %invocation.request_id,
-        );
         if invocation.method == Method::Get {
+            let span = call_span(plugin, &invocation);
             let settled = span.in_scope(|| self.run_call(plugin, invocation));
             return settled.wait();
         }
-        let (tenant, guard) = (invocation.tenant.clone(), invocation.guard.clone());
+        self.submit(plugin, invocation)?.blocking()
+    }
+
+    /// Queues an operation that may write on its tenant's executor (see
+    /// `executor.rs`), where it runs in a turn of the tenant's storage
+    /// lane, which writers of other tenants never hold. The answer comes
+    /// once the call's writes are durable, while the calls queued behind it
+    /// run. A caller that gives up abandons the call (`Invocation::guard`):
+    /// still queued, it never runs; running, it stops at the next epoch tick.
+    pub fn submit(
+        &self,
+        plugin: &Arc<Plugin>,
+        invocation: Invocation,
+    ) -> Result<Answered, CallError> {
+        let span = call_span(plugin, &invocation);
+        let tenant = invocation.tenant.clone();
         let (host, plugin) = (self.clone(), Arc::clone(plugin));
-        self.inner.executors.run(&tenant, &guard, move |answer| {
+        let answered = self.inner.executors.submit(&tenant, move |answer| {
             let settled = span.in_scope(|| host.run_call(&plugin, invocation));
             let published = settled.published();
             let dispatcher = Arc::clone(&host.inner.dispatcher);
@@ -409,7 +417,8 @@ impl Host {
                 }
                 answer.send(outcome);
             });
-        })?
+        })?;
+        Ok(Answered(answered))
     }
 
     /// Runs a call on a read snapshot, or in a write turn of its tenant's lane.
@@ -493,6 +502,45 @@ impl Host {
         }
         Ok(())
     }
+}
+
+/// The answer to a call [`Host::submit`] queued: await it, or wait with
+/// [`Answered::blocking`].
+pub struct Answered(tokio::sync::oneshot::Receiver<Result<PluginResponse, CallError>>);
+
+impl Answered {
+    /// Waits for the answer, blocking this thread.
+    pub fn blocking(self) -> Result<PluginResponse, CallError> {
+        self.0.blocking_recv().unwrap_or_else(|_| Err(unanswered()))
+    }
+}
+
+impl std::future::Future for Answered {
+    type Output = Result<PluginResponse, CallError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|answer| answer.unwrap_or_else(|_| Err(unanswered())))
+    }
+}
+
+fn unanswered() -> CallError {
+    CallError::Storage("the call failed on its executor without an answer".to_owned())
+}
+
+/// The span of one plugin call.
+fn call_span(plugin: &Plugin, invocation: &Invocation) -> tracing::Span {
+    tracing::info_span!(
+        "plugin_call",
+        plugin = %plugin.manifest().id,
+        operation = %invocation.operation,
+        tenant = %invocation.tenant,
+        request_id = %invocation.request_id,
+    )
 }
 
 /// Enforces an operation's `not_by_creator` rule against the target

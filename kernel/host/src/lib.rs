@@ -32,7 +32,7 @@ pub use error::{
     CallError, ChooseError, EnableError, HostError, LoadError, PluginErrorKind, ReplayError,
 };
 pub use events::DeadLetter;
-pub use host::{Host, HostConfig, TenantInfo};
+pub use host::{Answered, Host, HostConfig, TenantInfo};
 pub use lifecycle::EnableReport;
 pub use package::{Plugin, manifest_of};
 pub use providers::ProviderChoice;

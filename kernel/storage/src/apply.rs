@@ -153,55 +153,62 @@ fn write(
 }
 
 /// Applies commits in order inside `txn`, and records where each lane is.
+/// Only the last write of each key counts, so a batch writes each key once,
+/// in key order: documents rewritten by many commits of a batch (running
+/// totals) cost one insert.
 fn apply_all<'c>(
     txn: &redb::WriteTransaction,
     commits: impl Iterator<Item = &'c Commit>,
 ) -> Result<Vec<(Lane, u64)>> {
+    let mut moved: HashMap<Lane, u64> = HashMap::new();
+    let mut order = 0;
+    let mut last: std::collections::BTreeMap<&[u8], Option<&[u8]>> =
+        std::collections::BTreeMap::new();
+    for commit in commits {
+        for (key, value) in &commit.writes {
+            last.insert(&key.0, value.as_deref());
+        }
+        for (lane, seq) in &commit.lanes {
+            moved.insert(lane.clone(), *seq);
+        }
+        order = order.max(commit.order);
+    }
     let mut docs = txn.open_table(DOCS).map_err(backend)?;
     let mut index = txn.open_table(INDEX).map_err(backend)?;
     let mut sequences = txn.open_table(SEQUENCES).map_err(backend)?;
     let mut catalog = txn.open_table(CATALOG).map_err(backend)?;
     let mut log = txn.open_table(LOG).map_err(backend)?;
     let mut meta = txn.open_table(META).map_err(backend)?;
-    let mut moved: HashMap<Lane, u64> = HashMap::new();
-    let mut order = 0;
-    for commit in commits {
-        for (key, value) in &commit.writes {
-            let (Some(table), Some(body)) = (Table::of(&key.0), key.0.get(1..)) else {
-                return Err(Error::Backend("a commit holds a key without a table".to_owned()));
-            };
-            let value = value.as_deref();
-            match table {
-                Table::Docs => match value {
-                    Some(v) => drop(docs.insert(body, v).map_err(backend)?),
-                    None => drop(docs.remove(body).map_err(backend)?),
-                },
-                Table::Log => match value {
-                    Some(v) => drop(log.insert(body, v).map_err(backend)?),
-                    None => drop(log.remove(body).map_err(backend)?),
-                },
-                Table::Index => match value {
-                    Some(_) => drop(index.insert(body, ()).map_err(backend)?),
-                    None => drop(index.remove(body).map_err(backend)?),
-                },
-                Table::Sequences => match value {
-                    Some(v) => drop(sequences.insert(body, counter(v)?).map_err(backend)?),
-                    None => drop(sequences.remove(body).map_err(backend)?),
-                },
-                Table::Catalog => {
-                    let body = std::str::from_utf8(body)
-                        .map_err(|_| Error::Backend("a catalog key is not UTF-8".to_owned()))?;
-                    match value {
-                        Some(v) => drop(catalog.insert(body, v).map_err(backend)?),
-                        None => drop(catalog.remove(body).map_err(backend)?),
-                    }
+    for (key, value) in last {
+        let (Some(table), Some(body)) = (Table::of(key), key.get(1..)) else {
+            return Err(Error::Backend("a commit holds a key without a table".to_owned()));
+        };
+        match table {
+            Table::Docs => match value {
+                Some(v) => drop(docs.insert(body, v).map_err(backend)?),
+                None => drop(docs.remove(body).map_err(backend)?),
+            },
+            Table::Log => match value {
+                Some(v) => drop(log.insert(body, v).map_err(backend)?),
+                None => drop(log.remove(body).map_err(backend)?),
+            },
+            Table::Index => match value {
+                Some(_) => drop(index.insert(body, ()).map_err(backend)?),
+                None => drop(index.remove(body).map_err(backend)?),
+            },
+            Table::Sequences => match value {
+                Some(v) => drop(sequences.insert(body, counter(v)?).map_err(backend)?),
+                None => drop(sequences.remove(body).map_err(backend)?),
+            },
+            Table::Catalog => {
+                let body = std::str::from_utf8(body)
+                    .map_err(|_| Error::Backend("a catalog key is not UTF-8".to_owned()))?;
+                match value {
+                    Some(v) => drop(catalog.insert(body, v).map_err(backend)?),
+                    None => drop(catalog.remove(body).map_err(backend)?),
                 }
             }
         }
-        for (lane, seq) in &commit.lanes {
-            moved.insert(lane.clone(), *seq);
-        }
-        order = order.max(commit.order);
     }
     for (lane, seq) in &moved {
         meta.insert(lane_key(lane).as_str(), *seq).map_err(backend)?;

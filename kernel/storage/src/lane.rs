@@ -72,6 +72,8 @@ struct LaneState {
     versions: VecDeque<(u64, Overlay)>,
     /// The lane is waiting for a syncer, or one is writing its commits.
     scheduled: bool,
+    /// A group of its commits is being written.
+    writing: bool,
     /// Who to tell when a position is durable.
     then: Vec<(u64, Then)>,
     /// The number of keys and bytes of each commit redb may not hold yet,
@@ -112,6 +114,7 @@ impl LaneCell {
             queued: Vec::new(),
             versions: VecDeque::new(),
             scheduled: false,
+            writing: false,
             then: Vec::new(),
             unapplied: VecDeque::new(),
             unapplied_keys: 0,
@@ -225,18 +228,27 @@ impl LaneCell {
         }
     }
 
-    /// A syncer's work: writes every queued commit as one log record and
-    /// syncs it, shows readers the tip as of it, hands the commits to the
-    /// applier, and tells whoever waits. Returns whether more commits
-    /// queued meanwhile (the lane then stays scheduled).
+    /// A syncer's work (or a writer's with nothing else to do): writes
+    /// every queued commit as one log record and syncs it, shows readers
+    /// the tip as of it, hands the commits to the applier, and tells
+    /// whoever waits. Returns whether more commits queued meanwhile (the
+    /// lane then stays scheduled, and the caller schedules it again).
     pub(crate) fn write_queued(&self, shared: &Core) -> bool {
-        let group = std::mem::take(&mut self.state().queued);
-        if group.is_empty() {
+        let group = {
             let mut state = self.state();
-            state.scheduled = !state.queued.is_empty();
-            return state.scheduled;
-        }
+            if state.writing {
+                // Whoever writes schedules the lane again if need be.
+                return false;
+            }
+            if state.queued.is_empty() {
+                state.scheduled = false;
+                return false;
+            }
+            state.writing = true;
+            std::mem::take(&mut state.queued)
+        };
         if let Err(err) = shared.write_log(&group) {
+            self.state().writing = false;
             self.fail(&err);
             return false;
         }
@@ -263,6 +275,7 @@ impl LaneCell {
                 .into_iter()
                 .partition::<Vec<_>, _>(|(seq, _)| *seq <= durable);
             state.then = waiting;
+            state.writing = false;
             state.scheduled = !state.queued.is_empty();
             self.settled.notify_all();
             (told, state.scheduled)

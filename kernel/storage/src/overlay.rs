@@ -10,7 +10,7 @@
 
 use std::borrow::Borrow;
 use std::ops::{Bound, ControlFlow};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use redb::TableDefinition;
 
@@ -48,28 +48,48 @@ pub(crate) const SEQUENCES: TableDefinition<'_, &[u8], u64> = TableDefinition::n
 pub(crate) const CATALOG: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("catalog");
 pub(crate) const LOG: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("log");
 
-/// A consistent redb snapshot.
-pub(crate) struct Snapshot(pub(crate) redb::ReadTransaction);
+/// A consistent redb snapshot, with its tables opened once, as first read.
+pub(crate) struct Snapshot {
+    txn: redb::ReadTransaction,
+    docs: OnceLock<redb::ReadOnlyTable<&'static [u8], &'static [u8]>>,
+    index: OnceLock<redb::ReadOnlyTable<&'static [u8], ()>>,
+    sequences: OnceLock<redb::ReadOnlyTable<&'static [u8], u64>>,
+    catalog: OnceLock<redb::ReadOnlyTable<&'static str, &'static [u8]>>,
+    log: OnceLock<redb::ReadOnlyTable<&'static [u8], &'static [u8]>>,
+}
+
+/// The table `cell` holds, opened from `txn` the first time.
+fn opened<'c, K: redb::Key + 'static, V: redb::Value + 'static>(
+    cell: &'c OnceLock<redb::ReadOnlyTable<K, V>>,
+    txn: &redb::ReadTransaction,
+    definition: TableDefinition<'_, K, V>,
+) -> Result<&'c redb::ReadOnlyTable<K, V>> {
+    if let Some(table) = cell.get() {
+        return Ok(table);
+    }
+    let _ = cell.set(txn.open_table(definition).map_err(backend)?);
+    cell.get().ok_or_else(|| Error::Backend("a table could not be kept open".to_owned()))
+}
 
 /// Evaluates `$body` with `$table` bound to the opened redb table of
 /// `$which`, one whose keys are `&[u8]`: every table but the catalog.
 macro_rules! with_table {
-    ($txn:expr, $which:expr, |$table:ident| $body:expr) => {
+    ($snapshot:expr, $which:expr, |$table:ident| $body:expr) => {
         match $which {
             Table::Docs => {
-                let $table = $txn.open_table(DOCS).map_err(backend)?;
+                let $table = opened(&$snapshot.docs, &$snapshot.txn, DOCS)?;
                 $body
             }
             Table::Index => {
-                let $table = $txn.open_table(INDEX).map_err(backend)?;
+                let $table = opened(&$snapshot.index, &$snapshot.txn, INDEX)?;
                 $body
             }
             Table::Sequences => {
-                let $table = $txn.open_table(SEQUENCES).map_err(backend)?;
+                let $table = opened(&$snapshot.sequences, &$snapshot.txn, SEQUENCES)?;
                 $body
             }
             Table::Log => {
-                let $table = $txn.open_table(LOG).map_err(backend)?;
+                let $table = opened(&$snapshot.log, &$snapshot.txn, LOG)?;
                 $body
             }
             Table::Catalog => {
@@ -113,15 +133,26 @@ fn catalog_str(key: &[u8]) -> Result<&str> {
 }
 
 impl Snapshot {
+    pub(crate) fn new(txn: redb::ReadTransaction) -> Self {
+        Self {
+            txn,
+            docs: OnceLock::new(),
+            index: OnceLock::new(),
+            sequences: OnceLock::new(),
+            catalog: OnceLock::new(),
+            log: OnceLock::new(),
+        }
+    }
+
     /// The value stored under a tagged key.
     pub(crate) fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         let (table, body) = split(key)?;
         if table == Table::Catalog {
-            let catalog = self.0.open_table(CATALOG).map_err(backend)?;
+            let catalog = opened(&self.catalog, &self.txn, CATALOG)?;
             let found = catalog.get(catalog_str(body)?).map_err(backend)?;
             return Ok(found.map(|v| v.value().to_vec()));
         }
-        with_table!(self.0, table, |t| {
+        with_table!(self, table, |t| {
             let found = t.get(body).map_err(backend)?;
             Ok(found.map(|v| v.stored_bytes()))
         })
@@ -139,7 +170,7 @@ impl Snapshot {
         let (table, low) = split(lower)?;
         let high = upper.map(|upper| split(upper).map(|(_, body)| body)).transpose()?;
         if table == Table::Catalog {
-            let catalog = self.0.open_table(CATALOG).map_err(backend)?;
+            let catalog = opened(&self.catalog, &self.txn, CATALOG)?;
             let (low, high) = (catalog_str(low)?, high.map(catalog_str).transpose()?);
             let range = match high {
                 Some(high) => catalog.range::<&str>(low..high),
@@ -153,7 +184,7 @@ impl Snapshot {
             }
             return Ok(Flow::Continue(()));
         }
-        with_table!(self.0, table, |t| {
+        with_table!(self, table, |t| {
             let range = match high {
                 Some(high) => t.range::<&[u8]>(low..high),
                 None => t.range::<&[u8]>(low..),
@@ -176,7 +207,7 @@ impl Snapshot {
         if table == Table::Catalog {
             return Err(Error::Backend("the catalog is not read backwards".to_owned()));
         }
-        with_table!(self.0, table, |t| {
+        with_table!(self, table, |t| {
             for item in t.range::<&[u8]>(low..high).map_err(backend)?.rev() {
                 let (key, value) = item.map_err(backend)?;
                 if visit(key.value(), value.stored_bytes())?.is_break() {

@@ -148,7 +148,7 @@ impl Core {
     pub(crate) fn capture(&self) -> Result<(Arc<View>, Snapshot)> {
         let view = self.view.read().unwrap_or_else(|p| p.into_inner());
         let snapshot = self.db.begin_read().map_err(backend)?;
-        Ok((Arc::clone(&view), Snapshot(snapshot)))
+        Ok((Arc::clone(&view), Snapshot::new(snapshot)))
     }
 
     /// Asks a syncer to write the lane's queued commits.

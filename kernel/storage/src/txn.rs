@@ -176,6 +176,18 @@ impl Storage {
         })
     }
 
+    /// Writes `lane`'s queued commits to the log on this thread, if no
+    /// syncer is writing them already: for a writer with nothing else to do
+    /// next, which so spares the wake-up of a syncer.
+    pub fn sync_lane(&self, lane: &Lane) {
+        let core = &self.shared.core;
+        if let Ok(cell) = core.lane(lane)
+            && cell.write_queued(core)
+        {
+            core.schedule(cell);
+        }
+    }
+
     /// A handle that tells when the database file is closed: once this
     /// `Storage` and every transaction and ticket of it are gone, and the
     /// applier has checkpointed.
