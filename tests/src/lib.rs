@@ -172,6 +172,11 @@ impl TestKernel {
         }
     }
 
+    /// The kernel's plugin host, for in-process inspection.
+    pub fn host(&self) -> &keel_host::Host {
+        self.kernel.as_ref().expect("the kernel runs").host()
+    }
+
     /// The base URL, such as `http://127.0.0.1:41234`.
     pub fn base(&self) -> &str {
         &self.base

@@ -123,10 +123,16 @@ async fn run(
             "the kernel is busy; nothing was changed, retry shortly",
         )
     };
+    let tenant_calls = state.tenant_calls(&invocation.tenant);
+    let tenant_permit = tokio::time::timeout_at(deadline, tenant_calls.acquire_owned())
+        .await
+        .map_err(|_| busy())?
+        .map_err(|_| busy())?;
     let permit = tokio::time::timeout_at(deadline, Arc::clone(&state.calls).acquire_owned())
         .await
         .map_err(|_| busy())?
         .map_err(|_| busy())?;
+    let permit = (tenant_permit, permit);
     let guard = invocation.guard.clone();
     if invocation.method != keel_manifest::Method::Get {
         // Writes queue on their tenant's executor; nothing blocks here.

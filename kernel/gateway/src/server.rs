@@ -1,12 +1,14 @@
 //! The listener and the router.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::routing::{any, get, post, put};
 use keel_platform::Platform;
+use keel_types::TenantId;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
@@ -58,11 +60,29 @@ pub(crate) struct AppState {
     /// Plugin calls in flight, bounded by the host's instance slots, so a
     /// burst queues here with a deadline instead of on the blocking pool.
     pub(crate) calls: Arc<Semaphore>,
+    /// Each tenant's calls in flight, bounded below the instance slots, so
+    /// that one tenant's burst (or its calls queued behind a slow one)
+    /// never takes every slot.
+    pub(crate) tenant_calls: Arc<Mutex<HashMap<TenantId, Arc<Semaphore>>>>,
+}
+
+impl AppState {
+    /// The semaphore bounding `tenant`'s calls in flight.
+    pub(crate) fn tenant_calls(&self, tenant: &TenantId) -> Arc<Semaphore> {
+        let n_calls = usize::try_from(self.platform.host().limits().calls_per_tenant_max)
+            .unwrap_or(usize::MAX);
+        let mut calls = self.tenant_calls.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(calls.entry(tenant.clone()).or_insert_with(|| Arc::new(Semaphore::new(n_calls))))
+    }
 }
 
 fn router(platform: Platform, options: Options) -> Router {
     let n_slots = usize::try_from(platform.host().limits().instances_max).unwrap_or(usize::MAX);
-    let state = AppState { calls: Arc::new(Semaphore::new(n_slots)), platform };
+    let state = AppState {
+        calls: Arc::new(Semaphore::new(n_slots)),
+        tenant_calls: Arc::default(),
+        platform,
+    };
     let mut router = Router::new();
     if options.bench_routes {
         router = router

@@ -19,8 +19,9 @@
 //! events of its topic (for that subscriber only) until it succeeds or
 //! becomes a dead letter.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Condvar, Mutex, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use keel_storage::{Namespace, ReadTxn, Txn, WriteTxn};
 use keel_types::{PluginId, RequestId, TenantId};
@@ -29,11 +30,15 @@ use crate::bindings::keel::kernel::events::Delivery;
 use crate::bindings::{Timestamp, WitError};
 use crate::call::{self, CallGuard, CallState, Finish};
 use crate::error::{CallError, HostError, ReplayError};
+use crate::executor::{Answer, Executors};
 use crate::host::{Host, Inner};
 use crate::package::Plugin;
 
-/// How long the dispatcher sleeps when nothing is due.
-const IDLE: Duration = Duration::from_secs(1);
+/// How often the dispatcher looks at every tenant with subscribers, whether
+/// it published or not (after a restart, events may wait from before).
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+/// How soon deliveries that could not run are tried again.
+const IDLE_RETRY: Duration = Duration::from_secs(1);
 /// Deliveries to one subscriber of one topic per pass, so that one busy
 /// topic does not hold up the others.
 const DELIVERIES_PER_PASS_MAX: usize = 100;
@@ -184,54 +189,97 @@ pub(crate) fn publish(
     Ok(true)
 }
 
-/// Wakes the dispatcher thread, and stops it.
-#[derive(Debug, Default)]
+/// Decides which tenants' events to deliver, and has each tenant's
+/// delivered by a worker thread of its own (see `executor.rs`): a
+/// subscriber that loops or fails holds up only its own tenant's events.
 pub(crate) struct Dispatcher {
-    signal: Mutex<Signal>,
+    state: Mutex<Dispatch>,
     woken: Condvar,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    workers: Executors,
 }
 
 #[derive(Debug, Default)]
-struct Signal {
-    /// Something was published since the last pass began.
-    pending: bool,
+struct Dispatch {
+    /// Tenants that published since their deliveries last started.
+    pending: HashSet<TenantId>,
+    /// Tenants whose next delivery is a retry, and when it is due.
+    due: HashMap<TenantId, Instant>,
+    /// Tenants whose deliveries are running.
+    running: HashSet<TenantId>,
     stop: bool,
 }
 
 impl Dispatcher {
-    /// Asks for a pass soon: an event was published and committed.
-    pub(crate) fn notify(&self) {
-        let mut signal = self.signal.lock().unwrap_or_else(|p| p.into_inner());
-        signal.pending = true;
-        self.woken.notify_one();
+    pub(crate) fn new(storage: &Arc<keel_storage::Storage>) -> Self {
+        Self {
+            state: Mutex::default(),
+            woken: Condvar::new(),
+            thread: Mutex::default(),
+            workers: Executors::new(storage, "keel-deliver"),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, Dispatch> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Asks for `tenant`'s deliveries soon: it published and committed.
+    pub(crate) fn notify(&self, tenant: &TenantId) {
+        self.state().pending.insert(tenant.clone());
+        self.woken.notify_all();
     }
 
     /// Sleeps until notified, stopped, or `wait` passes; false once stopped.
+    /// Tenants pending while their deliveries run are taken up when they end.
     fn sleep(&self, wait: Duration) -> bool {
-        let mut signal = self.signal.lock().unwrap_or_else(|p| p.into_inner());
-        if !signal.pending && !signal.stop {
-            signal = self.woken.wait_timeout(signal, wait).unwrap_or_else(|p| p.into_inner()).0;
+        let state = self.state();
+        let ready = state.pending.iter().any(|tenant| !state.running.contains(tenant));
+        if !ready && !state.stop {
+            drop(self.woken.wait_timeout(state, wait).unwrap_or_else(|p| p.into_inner()));
         }
-        signal.pending = false;
-        !signal.stop
+        !self.state().stop
+    }
+
+    /// A tenant's deliveries ended; `due` says when to run them again
+    /// (zero: at once, there is more to deliver).
+    fn finished(&self, tenant: &TenantId, due: Option<Duration>) {
+        let mut state = self.state();
+        state.running.remove(tenant);
+        match due {
+            Some(Duration::ZERO) => drop(state.pending.insert(tenant.clone())),
+            Some(due) => drop(state.due.insert(tenant.clone(), Instant::now() + due)),
+            None => {}
+        }
+        self.woken.notify_all();
+    }
+
+    fn stopped(&self) -> bool {
+        self.state().stop
     }
 }
 
 impl Host {
-    /// Starts the thread that delivers events. It holds the host only
-    /// while it works, and ends when the host is dropped or
-    /// [`Host::stop_events`] is called.
+    /// Starts the thread that decides which tenants' events to deliver.
+    /// It holds the host only while it works, and ends when the host is
+    /// dropped or [`Host::stop_events`] is called.
     pub fn start_events(&self) -> Result<(), HostError> {
         let weak: Weak<Inner> = Arc::downgrade(&self.inner);
         let dispatcher = Arc::clone(&self.inner.dispatcher);
         let thread = std::thread::Builder::new()
             .name("keel-events".to_owned())
             .spawn(move || {
-                let mut wait = Duration::ZERO;
-                while dispatcher.sleep(wait) {
+                let mut swept: Option<Instant> = None;
+                loop {
                     let Some(inner) = weak.upgrade() else { return };
-                    wait = Host { inner }.dispatch();
+                    let sweep = swept.is_none_or(|at| at.elapsed() >= SWEEP_EVERY);
+                    if sweep {
+                        swept = Some(Instant::now());
+                    }
+                    let wait = Host { inner }.dispatch(sweep);
+                    if !dispatcher.sleep(wait) {
+                        return;
+                    }
                 }
             })
             .map_err(|err| HostError(format!("cannot start the event dispatcher: {err}")))?;
@@ -239,10 +287,11 @@ impl Host {
         Ok(())
     }
 
-    /// Stops delivering events, after the delivery in progress.
+    /// Stops delivering events: the deliveries running finish, the rest
+    /// wait for the next start.
     pub fn stop_events(&self) {
         let dispatcher = &self.inner.dispatcher;
-        dispatcher.signal.lock().unwrap_or_else(|p| p.into_inner()).stop = true;
+        dispatcher.state().stop = true;
         dispatcher.woken.notify_all();
         let thread = dispatcher.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(thread) = thread
@@ -250,28 +299,75 @@ impl Host {
         {
             let _ = thread.join();
         }
+        let mut state = dispatcher.state();
+        while !state.running.is_empty() {
+            state = dispatcher
+                .woken
+                .wait_timeout(state, Duration::from_millis(50))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
     }
 
-    /// One pass over every subscriber of every tenant; returns how long
-    /// to sleep before the next retry is due.
-    fn dispatch(&self) -> Duration {
+    /// Starts the deliveries of every tenant that published, has a retry
+    /// due, or (on a sweep) has subscribers at all, unless they run
+    /// already; returns how long until the next retry is due.
+    fn dispatch(&self, sweep: bool) -> Duration {
         let tenants: Vec<(TenantId, Vec<Arc<Plugin>>)> = {
             let enabled = self.inner.enabled.read().unwrap_or_else(|p| p.into_inner());
             enabled
                 .iter()
-                .map(|(t, plugins)| (t.clone(), plugins.values().cloned().collect()))
+                .map(|(t, plugins)| {
+                    let subscribers =
+                        plugins.values().filter(|p| !p.manifest().subscribes.is_empty());
+                    (t.clone(), subscribers.cloned().collect::<Vec<_>>())
+                })
+                .filter(|(_, subscribers)| !subscribers.is_empty())
                 .collect()
         };
-        let mut wait = IDLE;
-        for (tenant, plugins) in tenants {
-            for plugin in plugins.iter().filter(|p| !p.manifest().subscribes.is_empty()) {
-                for topic in &plugin.manifest().subscribes {
-                    match self.drain(&tenant, plugin, topic) {
-                        Ok(Some(due)) => wait = wait.min(due),
-                        Ok(None) => {}
-                        Err(err) => {
-                            tracing::error!(%tenant, plugin = %plugin.manifest().id, %topic, error = %err, "delivering events failed");
-                        }
+        let dispatcher = &self.inner.dispatcher;
+        let mut state = dispatcher.state();
+        let now = Instant::now();
+        let mut wait = SWEEP_EVERY;
+        for (tenant, subscribers) in tenants {
+            let due = state.due.get(&tenant).copied();
+            let wanted = sweep || state.pending.contains(&tenant) || due.is_some_and(|d| d <= now);
+            if let Some(due) = due.filter(|d| *d > now) {
+                wait = wait.min(due - now);
+            }
+            if !wanted || state.running.contains(&tenant) || state.stop {
+                continue;
+            }
+            state.pending.remove(&tenant);
+            state.due.remove(&tenant);
+            state.running.insert(tenant.clone());
+            let (host, name) = (self.clone(), tenant.clone());
+            let started = dispatcher.workers.submit(&tenant, move |_: Answer<()>| {
+                let due = host.deliver_all(&name, &subscribers);
+                host.inner.dispatcher.finished(&name, due);
+            });
+            if let Err(err) = started {
+                tracing::error!(%tenant, error = %err, "cannot start delivering events");
+                state.running.remove(&tenant);
+                state.due.insert(tenant, now + IDLE_RETRY);
+            }
+        }
+        wait
+    }
+
+    /// Delivers what waits for every subscriber of every topic in
+    /// `tenant`; returns how long until a failed delivery may be tried
+    /// again (zero: more is waiting), if one did.
+    fn deliver_all(&self, tenant: &TenantId, subscribers: &[Arc<Plugin>]) -> Option<Duration> {
+        let mut wait: Option<Duration> = None;
+        for plugin in subscribers {
+            for topic in &plugin.manifest().subscribes {
+                match self.drain(tenant, plugin, topic) {
+                    Ok(Some(due)) => wait = Some(wait.map_or(due, |w| w.min(due))),
+                    Ok(None) => {}
+                    Err(err) => {
+                        tracing::error!(%tenant, plugin = %plugin.manifest().id, %topic, error = %err, "delivering events failed");
+                        wait = Some(wait.map_or(IDLE_RETRY, |w| w.min(IDLE_RETRY)));
                     }
                 }
             }
@@ -290,6 +386,9 @@ impl Host {
         let storage = |err: keel_storage::Error| CallError::Storage(err.to_string());
         let subscriber = plugin.manifest().id.to_string();
         for _ in 0..DELIVERIES_PER_PASS_MAX {
+            if self.inner.dispatcher.stopped() {
+                return Ok(Some(Duration::ZERO));
+            }
             let read = self.inner.storage.read().map_err(storage)?;
             let Some((event, retry)) =
                 next_event(&read, tenant, &subscriber, topic).map_err(storage)?
@@ -342,7 +441,7 @@ impl Host {
         settled.wait()?;
         if published {
             // The subscriber published in turn: another pass soon.
-            self.inner.dispatcher.notify();
+            self.inner.dispatcher.notify(tenant);
         }
         Ok(())
     }

@@ -43,6 +43,8 @@ impl<T> Answer<T> {
 /// threads end when this is dropped, and never keep storage open.
 pub(crate) struct Executors {
     storage: Weak<Storage>,
+    /// What its threads are called, before the tenant.
+    name: &'static str,
     lanes: Mutex<HashMap<TenantId, Arc<Executor>>>,
 }
 
@@ -69,8 +71,8 @@ impl Executor {
 }
 
 impl Executors {
-    pub(crate) fn new(storage: &Arc<Storage>) -> Self {
-        Self { storage: Arc::downgrade(storage), lanes: Mutex::default() }
+    pub(crate) fn new(storage: &Arc<Storage>, name: &'static str) -> Self {
+        Self { storage: Arc::downgrade(storage), name, lanes: Mutex::default() }
     }
 
     /// Queues `job` on `tenant`'s executor, after the calls queued before
@@ -111,7 +113,7 @@ impl Executors {
         let storage = Weak::clone(&self.storage);
         let lane = Lane::Tenant(tenant.clone());
         std::thread::Builder::new()
-            .name(format!("keel-exec-{tenant}"))
+            .name(format!("{}-{tenant}", self.name))
             .stack_size(STACK_BYTES)
             .spawn(move || {
                 let mut queue = executor.state();

@@ -82,7 +82,8 @@ impl Host {
         let engine = crate::engine::new_engine(&config.limits)?;
         crate::engine::start_epoch_ticker(&engine, config.limits.epoch_tick)?;
         let linker = crate::capabilities::linker(&engine)?;
-        let executors = crate::executor::Executors::new(&storage);
+        let executors = crate::executor::Executors::new(&storage, "keel-exec");
+        let storage_for_events = Arc::clone(&storage);
         let inner = Inner {
             engine,
             linker,
@@ -92,9 +93,14 @@ impl Host {
             enabled: RwLock::default(),
             providers: RwLock::default(),
             executors,
-            dispatcher: Arc::default(),
+            dispatcher: Arc::new(crate::events::Dispatcher::new(&storage_for_events)),
         };
         Ok(Self { inner: Arc::new(inner) })
+    }
+
+    /// The storage the host runs on, for in-process inspection (tests).
+    pub fn storage(&self) -> &Arc<Storage> {
+        &self.inner.storage
     }
 
     /// The kernel's current time.
@@ -407,13 +413,13 @@ impl Host {
         let span = call_span(plugin, &invocation);
         let tenant = invocation.tenant.clone();
         let (host, plugin) = (self.clone(), Arc::clone(plugin));
-        let answered = self.inner.executors.submit(&tenant, move |answer| {
+        let answered = self.inner.executors.submit(&tenant.clone(), move |answer| {
             let settled = span.in_scope(|| host.run_call(&plugin, invocation));
             let published = settled.published();
             let dispatcher = Arc::clone(&host.inner.dispatcher);
             settled.then(move |outcome| {
                 if published && outcome.is_ok() {
-                    dispatcher.notify();
+                    dispatcher.notify(&tenant);
                 }
                 answer.send(outcome);
             });

@@ -31,6 +31,10 @@ pub struct Limits {
     pub response_body_bytes_max: usize,
     /// Plugin instances that may run at the same time.
     pub instances_max: u32,
+    /// Plugin calls one tenant may have in flight (running or queued for
+    /// its turn) at the same time: what is left of the instance slots
+    /// stays for other tenants.
+    pub calls_per_tenant_max: u32,
     /// Most events a single call may publish.
     pub events_per_call_max: u32,
     /// Largest event payload, in bytes.
@@ -61,6 +65,7 @@ impl Default for Limits {
             page_bytes_max: 4 * 1024 * 1024,
             response_body_bytes_max: 8 * 1024 * 1024,
             instances_max: 256,
+            calls_per_tenant_max: 128,
             events_per_call_max: 64,
             event_payload_bytes_max: 64 * 1024,
             event_attempts_max: 5,

@@ -8,6 +8,7 @@ mod events;
 mod finance;
 mod gateway;
 mod inventory;
+mod isolation;
 mod lifecycle;
 mod purchasing;
 mod restart;

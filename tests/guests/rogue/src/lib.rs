@@ -49,6 +49,20 @@ impl Plugin for Rogue {
                 NOTES.put(request.param("key")?, &json!({ "written": true }))?;
                 Response::json(500, &json!({ "pretending": "to fail" }))
             }
+            "heavy" => {
+                // Heavy but well-behaved: `records` notes of `bytes` each.
+                let number = |name: &str, default: usize| -> Result<usize> {
+                    request.query(name).map_or(Ok(default), |text| {
+                        text.parse().map_err(|_| Error::bad_request(format!("{name} is a number")))
+                    })
+                };
+                let (records, bytes) = (number("records", 1000)?, number("bytes", 200)?);
+                let pad = "x".repeat(bytes);
+                for n in 0..records {
+                    NOTES.put(&format!("heavy-{n:06}"), &json!({ "n": n, "pad": pad }))?;
+                }
+                Response::ok(&json!({ "written": records }))
+            }
             "sleep" => {
                 std::thread::sleep(std::time::Duration::from_secs(3600));
                 Response::no_content()

@@ -1,7 +1,8 @@
 //! Keeps each `ticker.tick` event it receives under its id, counting any
 //! delivery of an id it already has as a duplicate. A payload with
 //! `"fail_until": n` fails attempts before the n-th; `"fail": true` fails
-//! every attempt until `POST /heal`.
+//! every attempt until `POST /heal`; `"loop": true` never returns (the
+//! kernel stops it at its deadline).
 
 use keel_sdk::events::{self, Delivery};
 use keel_sdk::{Collection, Error, Plugin, Range, Request, Response, Result};
@@ -32,6 +33,12 @@ impl Plugin for Tally {
     fn deliver(delivery: Delivery) -> Result<()> {
         let payload: Value = events::payload(&delivery)?;
         let attempt = u64::from(delivery.attempt);
+        if payload["loop"] == json!(true) {
+            let mut n: u64 = 0;
+            loop {
+                n = std::hint::black_box(n.wrapping_add(1));
+            }
+        }
         if payload["fail_until"].as_u64().is_some_and(|n| attempt < n) {
             return Err(Error::invalid(format!("failing attempt {attempt} on purpose")));
         }
