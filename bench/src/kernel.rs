@@ -21,6 +21,8 @@ pub(crate) struct Launch {
     pub(crate) data: PathBuf,
     pub(crate) plugins: PathBuf,
     pub(crate) log: PathBuf,
+    /// Pin the kernel to the first this many cores (with `taskset`).
+    pub(crate) cores: Option<usize>,
 }
 
 /// A running kernel process.
@@ -46,7 +48,15 @@ impl Kernel {
             .open(&launch.log)
             .with_context(|| format!("cannot open {}", launch.log.display()))?;
         let started = Instant::now();
-        let child = Command::new(&launch.binary)
+        let mut command = match launch.cores {
+            Some(cores) => {
+                let mut taskset = Command::new("taskset");
+                taskset.arg("-c").arg(format!("0-{}", cores.saturating_sub(1))).arg(&launch.binary);
+                taskset
+            }
+            None => Command::new(&launch.binary),
+        };
+        let child = command
             .arg("serve")
             .arg("--addr")
             .arg(addr.to_string())

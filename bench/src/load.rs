@@ -41,6 +41,13 @@ pub(crate) struct Plan {
     pub(crate) duration: Duration,
 }
 
+impl Plan {
+    /// `concurrency` workers for `duration`, however many requests that is.
+    pub(crate) fn timed(concurrency: usize, duration: Duration) -> Self {
+        Self { concurrency, requests: u64::MAX, duration }
+    }
+}
+
 /// What a run measured.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Stats {
@@ -51,6 +58,9 @@ pub(crate) struct Stats {
     pub(crate) median_ms: f64,
     pub(crate) p99_ms: f64,
     pub(crate) max_ms: f64,
+    /// Requests answered otherwise than expected (only where a run counts
+    /// them instead of stopping at the first).
+    pub(crate) failures: u64,
 }
 
 impl Stats {
@@ -75,6 +85,7 @@ impl Stats {
             median_ms: quantile(0.5),
             p99_ms: quantile(0.99),
             max_ms: latencies_us.last().map_or(0.0, |&us| us as f64 / 1000.0),
+            failures: 0,
         }
     }
 }
@@ -152,6 +163,28 @@ pub(crate) async fn drive(
     expect: StatusCode,
     make: Arc<dyn Fn(u64) -> Call + Send + Sync>,
 ) -> anyhow::Result<Stats> {
+    drive_with(addr, token, plan, expect, make, Failures::Stop).await
+}
+
+/// What a run does with an unexpected answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Failures {
+    /// Fail the run.
+    Stop,
+    /// Count it (it is no latency sample) and go on.
+    Count,
+}
+
+/// [`drive`], with `failures` saying what an unexpected answer does.
+pub(crate) async fn drive_with(
+    addr: SocketAddr,
+    token: &str,
+    plan: Plan,
+    expect: StatusCode,
+    make: Arc<dyn Fn(u64) -> Call + Send + Sync>,
+    failures: Failures,
+) -> anyhow::Result<Stats> {
+    let failed = Arc::new(AtomicU64::new(0));
     let next = Arc::new(AtomicU64::new(0));
     let mut connections = Vec::with_capacity(plan.concurrency);
     for _ in 0..plan.concurrency {
@@ -164,6 +197,7 @@ pub(crate) async fn drive(
         .map(|mut connection| {
             let next = Arc::clone(&next);
             let make = Arc::clone(&make);
+            let failed = Arc::clone(&failed);
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 loop {
@@ -173,8 +207,12 @@ pub(crate) async fn drive(
                     }
                     let call = make(n);
                     let sent = Instant::now();
-                    connection.expect(&call, expect).await?;
-                    latencies.push(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
+                    match (connection.expect(&call, expect).await, failures) {
+                        (Ok(_), _) => latencies
+                            .push(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX)),
+                        (Err(err), Failures::Stop) => return Err(err),
+                        (Err(_), Failures::Count) => drop(failed.fetch_add(1, Ordering::Relaxed)),
+                    }
                 }
             })
         })
@@ -183,7 +221,48 @@ pub(crate) async fn drive(
     for worker in workers {
         latencies.extend(worker.await.context("a load worker panicked")??);
     }
-    Ok(Stats::of(plan.concurrency, latencies, started.elapsed()))
+    let mut stats = Stats::of(plan.concurrency, latencies, started.elapsed());
+    stats.failures = failed.load(Ordering::Relaxed);
+    Ok(stats)
+}
+
+/// Workers that send calls over and over in the background, whatever
+/// their answers, until stopped: a neighbour's load.
+pub(crate) struct Background {
+    workers: Vec<tokio::task::JoinHandle<()>>,
+    answered: Arc<AtomicU64>,
+}
+
+impl Background {
+    /// Starts `n` workers, each on its own connection, sending `call()`.
+    pub(crate) async fn start(
+        addr: SocketAddr,
+        token: &str,
+        n: usize,
+        call: Arc<dyn Fn() -> Call + Send + Sync>,
+    ) -> anyhow::Result<Self> {
+        let answered = Arc::new(AtomicU64::new(0));
+        let mut workers = Vec::with_capacity(n);
+        for _ in 0..n {
+            let mut connection = Connection::open(addr, Some(token)).await?;
+            let (call, answered) = (Arc::clone(&call), Arc::clone(&answered));
+            workers.push(tokio::spawn(async move {
+                while connection.send(&call()).await.is_ok() {
+                    answered.fetch_add(1, Ordering::Relaxed);
+                }
+            }));
+        }
+        Ok(Self { workers, answered })
+    }
+
+    /// Stops every worker, closing its connection mid-call (the kernel
+    /// gives such calls up); returns how many calls were answered.
+    pub(crate) fn stop(self) -> u64 {
+        for worker in &self.workers {
+            worker.abort();
+        }
+        self.answered.load(Ordering::Relaxed)
+    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@
 //! - `load`: the load generator.
 //! - `ledger`: the entries posted and the trial balance they must give.
 //! - `scenarios`: read, post, trial balance, startup.
+//! - `tenants`: a noisy neighbour, and posting spread over tenants on a
+//!   kernel pinned to a number of cores.
 //! - `tryton`: the same postings against Tryton, for `--compare tryton`.
 //! - `report`: the JSON report and the table.
 
@@ -17,6 +19,7 @@ mod ledger;
 mod load;
 mod report;
 mod scenarios;
+mod tenants;
 mod tryton;
 
 use std::path::PathBuf;
@@ -55,6 +58,16 @@ pub(crate) struct Args {
     /// Connections for the concurrent post run and for filling the ledger.
     #[arg(long, default_value_t = 64)]
     pub(crate) concurrency: usize,
+    /// Connections tenant `demo` posts on in the noisy-neighbour scenario.
+    #[arg(long, default_value_t = 4)]
+    pub(crate) noisy_concurrency: usize,
+    /// Calls the noisy tenant runs at once, over and over.
+    #[arg(long, default_value_t = 3)]
+    pub(crate) neighbour_calls: usize,
+    /// Core counts to pin the kernel to, one run each, for post-tenants
+    /// (default: 1 and all on a machine of fewer than 4 cores, else 2 and all).
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) cores: Vec<usize>,
     /// Journal lines posted before the trial balance is measured.
     #[arg(long, default_value_t = 1_000_000)]
     pub(crate) lines: u64,
@@ -79,6 +92,8 @@ pub(crate) struct Args {
 pub(crate) enum Scenario {
     Read,
     Post,
+    NoisyNeighbour,
+    PostTenants,
     TrialBalance,
     Startup,
 }
@@ -91,6 +106,22 @@ pub(crate) enum Compare {
 impl Args {
     pub(crate) fn runs(&self, scenario: Scenario) -> bool {
         self.only.is_empty() || self.only.contains(&scenario)
+    }
+
+    /// The core counts post-tenants pins the kernel to, fewest first.
+    pub(crate) fn core_counts(&self) -> anyhow::Result<Vec<usize>> {
+        let all = std::thread::available_parallelism().map_or(1, usize::from);
+        let mut counts = if self.cores.is_empty() {
+            vec![if all < 4 { 1 } else { 2 }, all]
+        } else {
+            self.cores.clone()
+        };
+        counts.sort_unstable();
+        counts.dedup();
+        if let Some(n) = counts.iter().find(|n| **n == 0 || **n > all) {
+            anyhow::bail!("cannot pin the kernel to {n} cores on a machine of {all}");
+        }
+        Ok(counts)
     }
 }
 

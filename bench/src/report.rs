@@ -14,6 +14,9 @@ pub(crate) struct Report {
     pub(crate) machine: Machine,
     pub(crate) read: Option<Read>,
     pub(crate) post: Vec<Stats>,
+    pub(crate) noisy: Option<crate::tenants::Noisy>,
+    /// Posting spread over tenants, once per core count the kernel was pinned to.
+    pub(crate) spread: Vec<crate::tenants::Spread>,
     pub(crate) trial_balance: Option<TrialBalance>,
     pub(crate) startup: Option<Startup>,
     pub(crate) instantiate: Option<Instantiate>,
@@ -154,6 +157,26 @@ impl Report {
         }
         for stats in &self.post {
             row("post: balanced entry, 2-4 lines, durable", stats);
+        }
+        if let Some(noisy) = &self.noisy {
+            row("post, tenant quiet alone", &noisy.baseline);
+            for neighbour in [&noisy.looping, &noisy.heavy] {
+                row(
+                    &format!(
+                        "post, tenant quiet beside {} in tenant noisy ({} at once)",
+                        neighbour.calls, neighbour.concurrency
+                    ),
+                    &neighbour.tenant,
+                );
+            }
+        }
+        for spread in &self.spread {
+            let cores =
+                spread.cores.map_or_else(|| "all cores".to_owned(), |n| format!("{n} cores"));
+            row(
+                &format!("post spread over {} tenants, kernel pinned to {cores}", spread.tenants),
+                &spread.stats,
+            );
         }
         if let Some(tb) = &self.trial_balance {
             row(&format!("post: filling to {} lines", tb.lines), &tb.fill);

@@ -134,6 +134,9 @@ async fn run(
         .map_err(|_| busy())?;
     let permit = (tenant_permit, permit);
     let guard = invocation.guard.clone();
+    // A client that goes away (the connection closes, dropping this
+    // future) gives the call up too: it stops rather than run for nobody.
+    let _gone = GiveUpOnDrop(guard.clone());
     if invocation.method != keel_manifest::Method::Get {
         // Writes queue on their tenant's executor; nothing blocks here.
         let mut answered =
@@ -160,6 +163,15 @@ async fn run(
         Err(_elapsed) => return Err(busy()),
     };
     joined.map_err(|join| Problem::internal(&join))?.map_err(Problem::from_call)
+}
+
+/// Abandons a call when dropped: harmless once the call committed or ended.
+struct GiveUpOnDrop(CallGuard);
+
+impl Drop for GiveUpOnDrop {
+    fn drop(&mut self) {
+        self.0.abandon();
+    }
 }
 
 /// Splits `/api/{tenant}/{plugin}{/path}`; ids that cannot exist are a 404.

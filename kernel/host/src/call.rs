@@ -143,6 +143,8 @@ pub(crate) struct CallState {
     /// When the call runs out of time: its own deadline, which the
     /// providers it calls share.
     pub(crate) deadline: Instant,
+    /// When its thread lowers its priority (see `priority.rs`).
+    long_after: Instant,
     /// Set when the guest was stopped because its caller gave up.
     abandoned: bool,
 }
@@ -231,6 +233,7 @@ impl CallState {
             n_events: 0,
             guard: CallGuard::default(),
             deadline: Instant::now() + config.limits.call_deadline,
+            long_after: Instant::now() + crate::priority::LONG_CALL,
             abandoned: false,
         }
     }
@@ -248,7 +251,8 @@ fn lent() -> keel_storage::Error {
 /// A store for one call in `state`, with its memory limiter. At every
 /// epoch tick the guest is stopped if its caller gave up or its deadline
 /// passed, so a call nobody waits for any more frees its instance and its
-/// turn within a tick.
+/// turn within a tick; a call that has run long has its thread's priority
+/// lowered.
 pub(crate) fn store(engine: &wasmtime::Engine, state: CallState) -> Store<CallState> {
     let mut store = Store::new(engine, state);
     store.limiter(|state| state);
@@ -259,8 +263,12 @@ pub(crate) fn store(engine: &wasmtime::Engine, state: CallState) -> Store<CallSt
             state.abandoned = true;
             return Ok(UpdateDeadline::Interrupt);
         }
-        if Instant::now() >= state.deadline {
+        let now = Instant::now();
+        if now >= state.deadline {
             return Ok(UpdateDeadline::Interrupt);
+        }
+        if now >= state.long_after {
+            crate::priority::lower();
         }
         Ok(UpdateDeadline::Continue(1))
     });

@@ -109,47 +109,92 @@ impl Executors {
 
     /// Starts a thread serving `executor`'s queue until it stays empty.
     fn serve(&self, tenant: &TenantId, executor: &Arc<Executor>) -> Result<(), HostError> {
-        let executor = Arc::clone(executor);
-        let storage = Weak::clone(&self.storage);
-        let lane = Lane::Tenant(tenant.clone());
+        let server = Server {
+            name: format!("{}-{tenant}", self.name),
+            executor: Arc::clone(executor),
+            storage: Weak::clone(&self.storage),
+            lane: Lane::Tenant(tenant.clone()),
+        };
+        server.start()
+    }
+}
+
+/// What a thread serving one tenant's queue needs.
+struct Server {
+    name: String,
+    executor: Arc<Executor>,
+    storage: Weak<Storage>,
+    lane: Lane,
+}
+
+impl Server {
+    fn start(self) -> Result<(), HostError> {
         std::thread::Builder::new()
-            .name(format!("{}-{tenant}", self.name))
+            .name(self.name.clone())
             .stack_size(STACK_BYTES)
-            .spawn(move || {
-                let mut queue = executor.state();
-                loop {
-                    if let Some(job) = queue.jobs.pop_front() {
-                        drop(queue);
-                        // A job that panics fails its own call (its answer
-                        // is dropped) and must not end the executor.
-                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-                        queue = executor.state();
-                        if queue.jobs.is_empty() {
-                            drop(queue);
-                            if let Some(storage) = storage.upgrade() {
-                                storage.sync_lane(&lane);
-                            }
-                            queue = executor.state();
-                        }
-                        continue;
-                    }
-                    if queue.closed {
-                        queue.serving = false;
-                        return;
-                    }
-                    let (next, waited) = executor
-                        .work
-                        .wait_timeout(queue, IDLE)
-                        .unwrap_or_else(|poisoned| poisoned.into_inner());
-                    queue = next;
-                    if waited.timed_out() && queue.jobs.is_empty() {
-                        queue.serving = false;
-                        return;
-                    }
-                }
-            })
+            .spawn(move || self.serve())
             .map(drop)
             .map_err(|err| HostError(format!("cannot start an executor thread: {err}")))
+    }
+
+    /// Runs queued calls until the queue stays empty for [`IDLE`], the host
+    /// goes, or a call ran long enough to lower this thread's priority: a
+    /// fresh thread then serves the rest (see `priority.rs`).
+    fn serve(self) {
+        crate::priority::allow_lowering();
+        let executor = &self.executor;
+        let mut queue = executor.state();
+        loop {
+            if let Some(job) = queue.jobs.pop_front() {
+                drop(queue);
+                // A job that panics fails its own call (its answer is
+                // dropped) and must not end the executor.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                queue = executor.state();
+                if queue.jobs.is_empty() {
+                    drop(queue);
+                    if let Some(storage) = self.storage.upgrade() {
+                        storage.sync_lane(&self.lane);
+                    }
+                    queue = executor.state();
+                }
+                if crate::priority::lowered() {
+                    drop(queue);
+                    return self.hand_over();
+                }
+                continue;
+            }
+            if queue.closed {
+                queue.serving = false;
+                return;
+            }
+            let (next, waited) = executor
+                .work
+                .wait_timeout(queue, IDLE)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            queue = next;
+            if waited.timed_out() && queue.jobs.is_empty() {
+                queue.serving = false;
+                return;
+            }
+        }
+    }
+
+    /// Ends this thread, leaving the queue to a fresh one.
+    fn hand_over(self) {
+        let executor = Arc::clone(&self.executor);
+        let next = Server {
+            name: self.name.clone(),
+            executor: Arc::clone(&executor),
+            storage: Weak::clone(&self.storage),
+            lane: self.lane.clone(),
+        };
+        if let Err(err) = next.start() {
+            tracing::error!(error = %err.0, "cannot start an executor thread; its calls fail");
+            let mut queue = executor.state();
+            queue.serving = false;
+            queue.jobs.clear();
+        }
     }
 }
 

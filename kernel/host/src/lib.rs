@@ -25,6 +25,7 @@ mod executor;
 mod host;
 mod lifecycle;
 mod package;
+mod priority;
 mod providers;
 
 pub use call::{CallGuard, Invocation, PermissionCheck, PluginRequest, PluginResponse};
