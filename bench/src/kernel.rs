@@ -117,6 +117,12 @@ impl Kernel {
         Some(kib / 1024.0)
     }
 
+    /// Kills the kernel with SIGKILL, as a crash or power cut would end it
+    /// (minus the page cache), and waits for it to be gone.
+    pub(crate) async fn kill(mut self) -> anyhow::Result<()> {
+        self.child.kill().await.context("cannot kill the kernel")
+    }
+
     /// Stops the kernel as an operator would (SIGTERM), so it closes its
     /// database cleanly, and waits for it.
     pub(crate) async fn stop(mut self) -> anyhow::Result<()> {

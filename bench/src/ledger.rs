@@ -57,7 +57,8 @@ pub(crate) fn entry(n: u64) -> Generated {
     Generated { body, lines }
 }
 
-fn splitmix64(state: &mut u64) -> u64 {
+/// The next number of a splitmix64 sequence.
+pub(crate) fn splitmix64(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
     let mut z = *state;
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);

@@ -13,7 +13,9 @@
 //!   kernel pinned to a number of cores.
 //! - `tryton`: the same postings against Tryton, for `--compare tryton`.
 //! - `report`: the JSON report and the table.
+//! - `crash`: `keel-bench crash`, the kill -9 test (`cargo xtask crash`).
 
+mod crash;
 mod kernel;
 mod ledger;
 mod load;
@@ -131,9 +133,12 @@ pub(crate) fn say(line: &str) {
 }
 
 fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
     // One thread: the load generator takes at most one core from the kernel.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    if std::env::args().nth(1).as_deref() == Some("crash") {
+        return runtime.block_on(crash::run());
+    }
+    let args = Args::parse();
     let report = runtime.block_on(scenarios::run(&args))?;
     if let Some(dir) = args.out.parent() {
         std::fs::create_dir_all(dir)?;

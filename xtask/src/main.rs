@@ -4,7 +4,10 @@
 //!   target if missing) into `target/plugins` (bundled) and
 //!   `target/test-plugins` (examples and test guests).
 //! - `run`: builds the plugins and starts the kernel with a `demo` tenant.
-//! - `test`: builds the plugins, then runs the whole test suite.
+//! - `test`: builds the plugins, runs the whole test suite, then a short
+//!   crash test (20 kills) against a release kernel.
+//! - `crash`: the crash test: a release kernel killed with SIGKILL while it
+//!   posts, restarted, and checked to have lost nothing acknowledged.
 //! - `bench`: builds a release kernel and `keel-bench`, runs the criterion
 //!   instantiate benchmark, then drives the kernel over HTTP and reports;
 //!   `bench --micro` runs every criterion micro-benchmark instead.
@@ -24,7 +27,13 @@ commands:
   build-plugins   build every plugin for wasm32-wasip2 into target/plugins and target/test-plugins
   run [--release] [-- KEEL-ARGS]
                   build the plugins and start the kernel on 127.0.0.1:8080 with a demo tenant
-  test            build the plugins and run the whole test suite (what CI runs)
+  test            build the plugins and run the whole test suite, then a short crash
+                  test (what CI runs)
+  crash [KEEL-BENCH-CRASH-ARGS]
+                  kill a release kernel with SIGKILL while clients post across tenants,
+                  restart it, and check it lost nothing acknowledged (--rounds 20 by
+                  default); JSON in target/crash/report.json.
+                  `cargo xtask crash -- --help` lists its options
   bench [--micro] [KEEL-BENCH-ARGS]
                   build a release kernel and measure it over HTTP: read, post,
                   trial balance, startup, instantiate; table on stdout, JSON in
@@ -39,6 +48,7 @@ fn main() -> anyhow::Result<()> {
         Some("build-plugins") => build_plugins(&root).map(drop),
         Some("run") => run(&root, &args[1..]),
         Some("test") => test(&root),
+        Some("crash") => crash(&root, &args[1..]),
         Some("bench") => bench(&root, &args[1..]),
         Some("help" | "--help" | "-h") | None => {
             say(USAGE);
@@ -217,8 +227,45 @@ fn test(root: &Path) -> anyhow::Result<()> {
             .env("KEEL_PLUGINS_DIR", target.join("plugins"))
             .env("KEEL_TEST_PLUGINS_DIR", target.join("test-plugins")),
     )?;
+    crash(root, &["--rounds".to_owned(), CI_CRASH_ROUNDS.to_owned()])?;
     step(&format!("all tests passed in {:.0} s", started.elapsed().as_secs_f64()));
     Ok(())
+}
+
+/// Kills the short crash test of `cargo xtask test` runs.
+const CI_CRASH_ROUNDS: &str = "20";
+
+/// Builds a release kernel and the crash driver, then runs the crash test.
+fn crash(root: &Path, args: &[String]) -> anyhow::Result<()> {
+    let theirs: Vec<&String> = args.iter().filter(|a| *a != "--").collect();
+    build_plugins(root)?;
+    step("building a release kernel and the crash driver (first build: several minutes)");
+    exec(cargo().current_dir(root).args([
+        "build",
+        "--release",
+        "--locked",
+        "-p",
+        "keel",
+        "-p",
+        "keel-bench",
+    ]))?;
+    let target = target_dir(root);
+    let release = target.join("release");
+    step("crash test: killing the kernel with SIGKILL while it posts, and checking what it kept");
+    exec(
+        Command::new(release.join("keel-bench"))
+            .current_dir(root)
+            .arg("crash")
+            .arg("--keel")
+            .arg(release.join("keel"))
+            .arg("--plugins")
+            .arg(target.join("plugins"))
+            .arg("--work")
+            .arg(target.join("crash").join("run"))
+            .arg("--out")
+            .arg(target.join("crash").join("report.json"))
+            .args(theirs),
+    )
 }
 
 fn bench(root: &Path, args: &[String]) -> anyhow::Result<()> {
