@@ -139,16 +139,23 @@ async fn run(
     let _gone = GiveUpOnDrop(guard.clone());
     if invocation.method != keel_manifest::Method::Get {
         // Writes queue on their tenant's executor; nothing blocks here.
-        let mut answered =
+        let answered =
             state.platform.host().submit(&plugin, invocation).map_err(Problem::from_call)?;
-        let outcome = match tokio::time::timeout_at(deadline, &mut answered).await {
-            Ok(outcome) => outcome,
+        // The permits go when the call ends, not when this request does: a
+        // client that goes away leaves its call queued (given up, it ends
+        // as soon as its turn comes), and the permits bound how many wait.
+        let mut ended = tokio::spawn(async move {
+            let outcome = answered.await;
+            drop(permit);
+            outcome
+        });
+        let joined = match tokio::time::timeout_at(deadline, &mut ended).await {
+            Ok(joined) => joined,
             // Too late to abandon: it is committing, which is quick; wait for it.
-            Err(_elapsed) if !guard.abandon() => answered.await,
+            Err(_elapsed) if !guard.abandon() => ended.await,
             Err(_elapsed) => return Err(busy()),
         };
-        drop(permit);
-        return outcome.map_err(Problem::from_call);
+        return joined.map_err(|join| Problem::internal(&join))?.map_err(Problem::from_call);
     }
     let span = tracing::Span::current();
     let worker = state.platform.host().clone();

@@ -42,6 +42,8 @@ const IDLE_RETRY: Duration = Duration::from_secs(1);
 /// Deliveries to one subscriber of one topic per pass, so that one busy
 /// topic does not hold up the others.
 const DELIVERIES_PER_PASS_MAX: usize = 100;
+/// How much longer than a call's deadline stopping waits for deliveries.
+const STOP_GRACE: Duration = Duration::from_secs(5);
 /// Longest publisher key, in bytes.
 pub(crate) const KEY_BYTES_MAX: usize = 256;
 
@@ -259,6 +261,30 @@ impl Dispatcher {
     }
 }
 
+/// Reports a tenant's deliveries ended when dropped: after they ran, or
+/// when they panicked or their job was dropped unrun (then they are tried
+/// again after [`IDLE_RETRY`]). Otherwise the tenant would stay running,
+/// and never be delivered to again.
+struct Finished {
+    dispatcher: Arc<Dispatcher>,
+    tenant: TenantId,
+    /// When to run the tenant's deliveries again.
+    due: Option<Duration>,
+}
+
+impl Finished {
+    /// The deliveries ran: run them again after `due`, if given.
+    fn after(mut self, due: Option<Duration>) {
+        self.due = due;
+    }
+}
+
+impl Drop for Finished {
+    fn drop(&mut self) {
+        self.dispatcher.finished(&self.tenant, self.due);
+    }
+}
+
 impl Host {
     /// Starts the thread that decides which tenants' events to deliver.
     /// It holds the host only while it works, and ends when the host is
@@ -299,8 +325,17 @@ impl Host {
         {
             let _ = thread.join();
         }
+        // A delivery runs to its deadline at most; the wait is bounded all
+        // the same, so that stopping never hangs on a stuck thread.
+        let limit = self.inner.config.limits.call_deadline + STOP_GRACE;
+        let started = Instant::now();
         let mut state = dispatcher.state();
         while !state.running.is_empty() {
+            if started.elapsed() >= limit {
+                let running = state.running.iter().map(ToString::to_string).collect::<Vec<_>>();
+                tracing::warn!(tenants = ?running, waited = ?limit, "event deliveries still running; stopping without them");
+                return;
+            }
             state = dispatcher
                 .woken
                 .wait_timeout(state, Duration::from_millis(50))
@@ -327,8 +362,14 @@ impl Host {
         };
         let dispatcher = &self.inner.dispatcher;
         let mut state = dispatcher.state();
+        // A tenant nobody subscribes to in has nothing to deliver; left
+        // pending, it would wake the dispatcher again at once.
+        let subscribed: HashSet<&TenantId> = tenants.iter().map(|(tenant, _)| tenant).collect();
+        state.pending.retain(|tenant| subscribed.contains(tenant));
+        state.due.retain(|tenant, _| subscribed.contains(tenant));
         let now = Instant::now();
         let mut wait = SWEEP_EVERY;
+        let mut starting = Vec::new();
         for (tenant, subscribers) in tenants {
             let due = state.due.get(&tenant).copied();
             let wanted = sweep || state.pending.contains(&tenant) || due.is_some_and(|d| d <= now);
@@ -341,15 +382,24 @@ impl Host {
             state.pending.remove(&tenant);
             state.due.remove(&tenant);
             state.running.insert(tenant.clone());
-            let (host, name) = (self.clone(), tenant.clone());
+            starting.push((tenant, subscribers));
+        }
+        // Submitting drops a job it cannot start, and a dropped job reports
+        // its tenant finished, which takes the state's lock.
+        drop(state);
+        for (tenant, subscribers) in starting {
+            let host = self.clone();
+            let finished = Finished {
+                dispatcher: Arc::clone(dispatcher),
+                tenant: tenant.clone(),
+                due: Some(IDLE_RETRY),
+            };
             let started = dispatcher.workers.submit(&tenant, move |_: Answer<()>| {
-                let due = host.deliver_all(&name, &subscribers);
-                host.inner.dispatcher.finished(&name, due);
+                let due = host.deliver_all(&finished.tenant, &subscribers);
+                finished.after(due);
             });
             if let Err(err) = started {
                 tracing::error!(%tenant, error = %err, "cannot start delivering events");
-                state.running.remove(&tenant);
-                state.due.insert(tenant, now + IDLE_RETRY);
             }
         }
         wait

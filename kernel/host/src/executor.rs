@@ -12,7 +12,7 @@
 //! only its own. A thread with nothing to do for a while ends.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak, mpsc};
 use std::time::Duration;
 
 use keel_storage::{Lane, Storage};
@@ -46,6 +46,10 @@ pub(crate) struct Executors {
     /// What its threads are called, before the tenant.
     name: &'static str,
     lanes: Mutex<HashMap<TenantId, Arc<Executor>>>,
+    /// Where a thread that lowered its priority sends its queue, for a
+    /// thread at normal priority to serve: a thread started from the
+    /// lowered one would inherit its priority. Started with the first call.
+    spawner: Mutex<Option<mpsc::Sender<Server>>>,
 }
 
 /// One tenant's queue of calls, and whether a thread serves it.
@@ -72,7 +76,12 @@ impl Executor {
 
 impl Executors {
     pub(crate) fn new(storage: &Arc<Storage>, name: &'static str) -> Self {
-        Self { storage: Arc::downgrade(storage), name, lanes: Mutex::default() }
+        Self {
+            storage: Arc::downgrade(storage),
+            name,
+            lanes: Mutex::default(),
+            spawner: Mutex::default(),
+        }
     }
 
     /// Queues `job` on `tenant`'s executor, after the calls queued before
@@ -101,7 +110,9 @@ impl Executors {
         if let Err(err) = self.serve(tenant, &executor) {
             let mut queue = executor.state();
             queue.serving = false;
-            queue.jobs.clear();
+            let jobs = std::mem::take(&mut queue.jobs);
+            drop(queue);
+            drop(jobs);
             return Err(CallError::Storage(err.0));
         }
         Ok(answered)
@@ -114,8 +125,32 @@ impl Executors {
             executor: Arc::clone(executor),
             storage: Weak::clone(&self.storage),
             lane: Lane::Tenant(tenant.clone()),
+            spawner: self.spawner()?,
         };
         server.start()
+    }
+
+    /// The spawner's channel, starting it if need be. Called by those who
+    /// submit calls, never by an executor thread, so it runs at normal
+    /// priority; it ends once every server and these executors are gone.
+    fn spawner(&self) -> Result<mpsc::Sender<Server>, HostError> {
+        let mut spawner = self.spawner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(sender) = spawner.as_ref() {
+            return Ok(sender.clone());
+        }
+        let (sender, servers) = mpsc::channel::<Server>();
+        std::thread::Builder::new()
+            .name(format!("{}-spawn", self.name))
+            .spawn(move || {
+                for server in servers {
+                    server.start_or_fail();
+                }
+            })
+            .map_err(|err| {
+                HostError(format!("cannot start the executors' spawner thread: {err}"))
+            })?;
+        *spawner = Some(sender.clone());
+        Ok(sender)
     }
 }
 
@@ -125,6 +160,7 @@ struct Server {
     executor: Arc<Executor>,
     storage: Weak<Storage>,
     lane: Lane,
+    spawner: mpsc::Sender<Server>,
 }
 
 impl Server {
@@ -150,6 +186,11 @@ impl Server {
                 // A job that panics fails its own call (its answer is
                 // dropped) and must not end the executor.
                 let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                // Lowered, this thread leaves even its tenant's commits to
+                // be synced to others (the syncers take them up).
+                if crate::priority::lowered() {
+                    return self.hand_over();
+                }
                 queue = executor.state();
                 if queue.jobs.is_empty() {
                     drop(queue);
@@ -157,10 +198,6 @@ impl Server {
                         storage.sync_lane(&self.lane);
                     }
                     queue = executor.state();
-                }
-                if crate::priority::lowered() {
-                    drop(queue);
-                    return self.hand_over();
                 }
                 continue;
             }
@@ -180,20 +217,35 @@ impl Server {
         }
     }
 
-    /// Ends this thread, leaving the queue to a fresh one.
+    /// Ends this thread, leaving the queue to a fresh one that the spawner
+    /// starts at normal priority.
     fn hand_over(self) {
-        let executor = Arc::clone(&self.executor);
         let next = Server {
             name: self.name.clone(),
-            executor: Arc::clone(&executor),
+            executor: Arc::clone(&self.executor),
             storage: Weak::clone(&self.storage),
             lane: self.lane.clone(),
+            spawner: self.spawner.clone(),
         };
-        if let Err(err) = next.start() {
+        if let Err(mpsc::SendError(next)) = self.spawner.send(next) {
+            // The spawner is gone with the host: start the thread from
+            // here; its calls run lowered, but they run.
+            next.start_or_fail();
+        }
+    }
+
+    /// Starts the thread, or fails the calls queued for it.
+    fn start_or_fail(self) {
+        let executor = Arc::clone(&self.executor);
+        if let Err(err) = self.start() {
             tracing::error!(error = %err.0, "cannot start an executor thread; its calls fail");
             let mut queue = executor.state();
             queue.serving = false;
-            queue.jobs.clear();
+            let jobs = std::mem::take(&mut queue.jobs);
+            drop(queue);
+            // Dropped jobs close their callers' receivers, and may take
+            // locks of their own.
+            drop(jobs);
         }
     }
 }

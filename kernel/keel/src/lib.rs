@@ -110,7 +110,11 @@ impl Kernel {
         // Work that outlived its request (a blocking task finishing, a
         // delivery) may hold storage a moment longer: wait until the file
         // is closed, so the data directory can be opened again at once.
-        drop(self.host);
+        // The last handle's drop may close storage, which checkpoints and
+        // syncs: not on an async worker.
+        tokio::task::spawn_blocking(move || drop(self.host))
+            .await
+            .context("closing the host panicked")?;
         let started = std::time::Instant::now();
         while !self.storage.is_closed() {
             if started.elapsed() > STORAGE_CLOSE_WAIT_MAX {

@@ -288,6 +288,9 @@ pub(crate) fn recover(db: &Database, dir: &Path) -> Result<Recovered> {
             .map_err(|err| Error::Backend(format!("cannot recycle {}: {err}", path.display())))?;
         spares.push(spare);
     }
+    // A segment renamed onto a spare of its name replaced it.
+    spares.sort();
+    spares.dedup();
     if !spares.is_empty() {
         std::fs::File::open(dir)
             .and_then(|d| d.sync_all())

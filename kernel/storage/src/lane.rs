@@ -34,6 +34,14 @@ const GIVE_UP_POLL: Duration = Duration::from_millis(50);
 /// The most bytes of a lane's commits that redb may lag behind by: a lane
 /// that writes faster than the applier keeps up waits at its next turn.
 const UNAPPLIED_BYTES_MAX: usize = 256 * 1024 * 1024;
+/// The most bytes of every lane's commits together that redb may lag
+/// behind by before the lanes lagging most wait too: many lanes, each
+/// within its own bound, must not hold memory without bound together.
+pub(crate) const UNAPPLIED_TOTAL_BYTES_MAX: usize = 1024 * 1024 * 1024;
+/// A lane lagging by less than this goes on past the total bound: a
+/// tenant that writes little is not held up by those that write much,
+/// until the total reaches twice the bound.
+const UNAPPLIED_SHARE_BYTES: usize = 32 * 1024 * 1024;
 
 /// Told once a commit is durable, or that it never will be.
 pub(crate) type Then = Box<dyn FnOnce(Result<()>) + Send>;
@@ -129,8 +137,8 @@ impl LaneCell {
     }
 
     /// Waits for the turn, in arrival order. Gives up, holding nothing,
-    /// once `give_up` says so.
-    pub(crate) fn acquire(&self, give_up: &dyn Fn() -> bool) -> Result<()> {
+    /// once `give_up` says so or the store fails.
+    pub(crate) fn acquire(&self, shared: &Core, give_up: &dyn Fn() -> bool) -> Result<()> {
         let waiter = {
             let mut state = self.state();
             if !state.held && state.waiting.is_empty() {
@@ -149,7 +157,11 @@ impl LaneCell {
             if waiter.granted.load(Ordering::Acquire) {
                 return Ok(());
             }
-            if give_up() {
+            let stop = match shared.check() {
+                Err(err) => Some(err),
+                Ok(()) => give_up().then_some(Error::GaveUp),
+            };
+            if let Some(err) = stop {
                 let mut state = self.state();
                 if waiter.granted.load(Ordering::Acquire) {
                     // Granted meanwhile: pass it on.
@@ -157,7 +169,7 @@ impl LaneCell {
                 } else {
                     state.waiting.retain(|w| !Arc::ptr_eq(w, &waiter));
                 }
-                return Err(Error::GaveUp);
+                return Err(err);
             }
         }
     }
@@ -179,10 +191,11 @@ impl LaneCell {
     }
 
     /// What a turn that holds the lane starts from. Waits first while redb
-    /// lags too far behind the lane.
+    /// lags too far behind the lane, or behind every lane together and
+    /// this one has more than its share of it.
     pub(crate) fn begin(&self, shared: &Core) -> Result<Start> {
         let mut state = self.state();
-        while state.unapplied_bytes > UNAPPLIED_BYTES_MAX {
+        while lags(state.unapplied_bytes, shared.unapplied_bytes()) {
             shared.check()?;
             state = self
                 .caught_up
@@ -218,7 +231,7 @@ impl LaneCell {
         state.tip = working;
         state.tails = tails;
         state.queued.push(commit);
-        state.unapplied_later(seq, keys, bytes);
+        state.unapplied_later(shared, seq, keys, bytes);
         let schedule = !state.scheduled;
         state.scheduled = true;
         self.pass_on(&mut state);
@@ -264,7 +277,7 @@ impl LaneCell {
         // Readers first, then the applier: redb never holds what readers
         // are not shown.
         if let Some(tip) = published {
-            shared.publish(&self.lane, tip, last);
+            shared.publish([(self.lane.clone(), tip, last)]);
         }
         shared.apply(group);
         let (told, more) = {
@@ -324,36 +337,43 @@ impl LaneCell {
         self.await_durable(shared, last)
     }
 
-    /// Ends a turn whose commit (at `seq`, with other lanes) is durable
-    /// already: `working` becomes the tip, and the turn passes on.
-    pub(crate) fn commit_durable(
-        &self,
-        seq: u64,
-        working: Overlay,
-        tails: Tails,
-        written: (usize, usize),
-    ) {
+    /// Counts the `keys` and `bytes` a turn holding the lane commits at
+    /// `seq` with other lanes: before the applier may have them.
+    pub(crate) fn unapplied_later(&self, shared: &Core, seq: u64, keys: usize, bytes: usize) {
+        self.state().unapplied_later(shared, seq, keys, bytes);
+    }
+
+    /// Ends a turn whose commit (at `seq`, with other lanes, counted with
+    /// [`LaneCell::unapplied_later`]) is durable already: `working` becomes
+    /// the tip, and the turn passes on.
+    pub(crate) fn commit_durable(&self, seq: u64, working: Overlay, tails: Tails) {
         let mut state = self.state();
         state.last = seq;
         state.durable = seq;
         state.tip = working;
         state.tails = tails;
-        state.unapplied_later(seq, written.0, written.1);
         self.pass_on(&mut state);
         self.settled.notify_all();
     }
 
     /// Redb now holds every commit up to `seq`: they stop counting against
-    /// the lag, and the next turn may leave them out of the tip.
-    pub(crate) fn applied(&self, seq: u64) {
+    /// the lag, and the next turn may leave them out of the tip (an idle
+    /// lane's tip goes at once, with the memory it holds).
+    pub(crate) fn applied(&self, shared: &Core, seq: u64) {
         let mut state = self.state();
         state.applied = state.applied.max(seq);
+        let mut freed = 0;
         while state.unapplied.front().is_some_and(|(s, _, _)| *s <= seq) {
             let Some((_, keys, bytes)) = state.unapplied.pop_front() else { break };
             state.unapplied_keys -= keys;
             state.unapplied_bytes -= bytes;
+            freed += bytes;
         }
-        if state.unapplied_bytes <= UNAPPLIED_BYTES_MAX {
+        shared.unapplied_done(freed);
+        if !state.held && state.applied >= state.last && !state.tip.is_empty() {
+            state.tip = Overlay::new();
+        }
+        if !lags(state.unapplied_bytes, shared.unapplied_bytes()) {
             self.caught_up.notify_all();
         }
     }
@@ -380,10 +400,11 @@ impl LaneCell {
 
 impl LaneState {
     /// Counts a commit redb does not hold yet.
-    fn unapplied_later(&mut self, seq: u64, keys: usize, bytes: usize) {
+    fn unapplied_later(&mut self, shared: &Core, seq: u64, keys: usize, bytes: usize) {
         self.unapplied.push_back((seq, keys, bytes));
         self.unapplied_keys += keys;
         self.unapplied_bytes += bytes;
+        shared.unapplied_later(bytes);
     }
 
     /// Rebuilds the tip without what redb holds, once that is most of it:
@@ -402,4 +423,12 @@ impl LaneState {
             .map(|(key, version)| (key.clone(), version.clone()))
             .collect();
     }
+}
+
+/// Whether a lane redb lags behind by `lane` bytes, while it lags behind
+/// every lane together by `total`, waits before its next turn.
+fn lags(lane: usize, total: usize) -> bool {
+    lane > UNAPPLIED_BYTES_MAX
+        || (total > UNAPPLIED_TOTAL_BYTES_MAX && lane > UNAPPLIED_SHARE_BYTES)
+        || (total > 2 * UNAPPLIED_TOTAL_BYTES_MAX && lane > 0)
 }

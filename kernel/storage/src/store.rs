@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::thread::JoinHandle;
 
@@ -64,6 +64,8 @@ pub(crate) struct Core {
     failed: Mutex<Option<String>>,
     commits: AtomicU64,
     syncs: AtomicU64,
+    /// Bytes of every lane's commits redb does not hold yet.
+    unapplied: AtomicUsize,
     /// Tests only: the applier takes nothing, and closing applies nothing,
     /// as if the process died before redb had the commits.
     #[cfg(test)]
@@ -179,15 +181,33 @@ impl Core {
         }
     }
 
-    /// Shows readers `lane` as of its durable commit `durable`.
-    pub(crate) fn publish(&self, lane: &Lane, tip: Overlay, durable: u64) {
+    /// Shows readers each lane as of its tip at its durable commit, all
+    /// at once: a reader sees a commit of several lanes whole or not at all.
+    pub(crate) fn publish(&self, tips: impl IntoIterator<Item = (Lane, Overlay, u64)>) {
         let mut view = self.view.write().unwrap_or_else(|p| p.into_inner());
         let mut next = View::clone(&view);
-        let mut entry = next.lanes.get(lane).cloned().unwrap_or_default();
-        entry.overlay = tip;
-        entry.durable = durable;
-        next.lanes.insert(lane.clone(), entry);
+        for (lane, tip, durable) in tips {
+            let mut entry = next.lanes.get(&lane).cloned().unwrap_or_default();
+            entry.overlay = tip;
+            entry.durable = durable;
+            next.lanes.insert(lane, entry);
+        }
         *view = Arc::new(next);
+    }
+
+    /// Bytes of every lane's commits that redb does not hold yet.
+    pub(crate) fn unapplied_bytes(&self) -> usize {
+        self.unapplied.load(Ordering::Relaxed)
+    }
+
+    /// Counts `bytes` committed that redb does not hold yet.
+    pub(crate) fn unapplied_later(&self, bytes: usize) {
+        self.unapplied.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Redb now holds `bytes` more of the commits counted.
+    pub(crate) fn unapplied_done(&self, bytes: usize) {
+        self.unapplied.fetch_sub(bytes, Ordering::Relaxed);
     }
 
     /// Hands durable commits to the applier.
@@ -219,7 +239,7 @@ impl Core {
         let lanes = self.lanes.read().unwrap_or_else(|p| p.into_inner());
         for (lane, seq) in moved {
             if let Some(cell) = lanes.get(lane) {
-                cell.applied(*seq);
+                cell.applied(self, *seq);
             }
         }
     }
@@ -300,6 +320,7 @@ impl Shared {
             failed: Mutex::default(),
             commits: AtomicU64::new(0),
             syncs: AtomicU64::new(0),
+            unapplied: AtomicUsize::new(0),
             #[cfg(test)]
             frozen: std::sync::atomic::AtomicBool::new(false),
         });

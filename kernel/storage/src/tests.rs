@@ -482,6 +482,28 @@ fn a_turn_in_one_lane_never_waits_for_another_lane() {
 }
 
 #[test]
+fn a_turn_waiting_for_a_tenant_does_not_hold_the_platform_meanwhile() {
+    let (_dir, storage) = open();
+    let storage = std::sync::Arc::new(storage);
+    // Tenant "slow" has a long turn; an administrative change of it (the
+    // platform and the tenant together) waits for it.
+    let slow = storage.write(&[tenant("slow")]).unwrap();
+    let both = {
+        let storage = std::sync::Arc::clone(&storage);
+        std::thread::spawn(move || drop(storage.write(&[Lane::Platform, tenant("slow")]).unwrap()))
+    };
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    // Every other platform change (a user signing up) goes on meanwhile.
+    let started = std::time::Instant::now();
+    let give_up = || started.elapsed() > std::time::Duration::from_secs(2);
+    let platform = storage.write_unless(&[Lane::Platform], &give_up);
+    assert!(platform.is_ok(), "a platform turn waited for a tenant's turn");
+    drop(platform);
+    drop(slow);
+    both.join().unwrap();
+}
+
+#[test]
 fn writers_of_one_lane_take_turns_in_arrival_order() {
     let (_dir, storage) = open();
     let storage = std::sync::Arc::new(storage);
@@ -684,5 +706,44 @@ fn a_failed_log_sync_is_never_acknowledged_and_a_restart_keeps_what_was() {
         let mut txn = storage.write(&demo()).unwrap();
         txn.delete(&ns, &entries(), "failed").unwrap();
         commit_logged(txn);
+    }
+}
+
+#[test]
+fn a_restart_never_reuses_a_segment_id_whose_old_records_remain_in_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keel.redb");
+    let log_dir = dir.path().join("keel.wal");
+    let segments = || -> Vec<u64> {
+        let names = std::fs::read_dir(&log_dir).unwrap();
+        let stems = names.filter_map(|e| {
+            let name = e.unwrap().file_name().into_string().unwrap();
+            name.strip_suffix(".wal").and_then(|stem| u64::from_str_radix(stem, 16).ok())
+        });
+        stems.collect()
+    };
+    let ns = ns("demo", "finance");
+    let write = |storage: &Storage, key: &str| {
+        let mut txn = storage.write(&demo()).unwrap();
+        txn.put(&ns, &entries(), key, "{}").unwrap();
+        commit_logged(txn);
+    };
+    {
+        let storage = Storage::open(&path, Limits::default()).unwrap();
+        write(&storage, "first");
+    }
+    let used = segments().into_iter().max().expect("the first run wrote a segment");
+    // A run that writes nothing: recovery turns the segments into spares.
+    drop(Storage::open(&path, Limits::default()).unwrap());
+    {
+        let storage = Storage::open(&path, Limits::default()).unwrap();
+        write(&storage, "third");
+        let now = segments();
+        assert!(!now.is_empty() && now.iter().all(|id| *id > used), "{now:?} after {used}");
+    }
+    let storage = Storage::open(&path, Limits::default()).unwrap();
+    let read = storage.read().unwrap();
+    for key in ["first", "third"] {
+        assert!(read.get(&ns, "entries", key).unwrap().is_some(), "{key}");
     }
 }

@@ -119,37 +119,35 @@ impl Storage {
     pub fn write_unless(&self, lanes: &[Lane], give_up: &dyn Fn() -> bool) -> Result<WriteTxn> {
         let shared = &self.shared;
         shared.check()?;
-        let lanes: BTreeSet<&Lane> = lanes.iter().collect();
-        let mut cells = Vec::with_capacity(lanes.len());
-        let release = |cells: &[Arc<LaneCell>]| cells.iter().for_each(|c| c.release());
         // Lanes are taken in one order, so two multi-lane turns never wait
-        // for each other in a cycle.
+        // for each other in a cycle: tenants first, the platform last, so
+        // that a turn holds the platform lane, which all administration
+        // shares, never while it waits for a tenant's turn or for redb to
+        // catch up with a tenant.
+        let mut lanes: Vec<&Lane> = lanes.iter().collect::<BTreeSet<_>>().into_iter().collect();
+        lanes.sort_by_key(|lane| matches!(lane, Lane::Platform));
+        let mut held: Vec<Held> = Vec::with_capacity(lanes.len());
+        let release = |held: &[Held]| held.iter().for_each(|h| h.cell.release());
         for lane in lanes {
-            let cell = match shared.lane(lane) {
-                Ok(cell) => cell,
-                Err(err) => {
-                    release(&cells);
-                    return Err(err);
+            let started = shared.lane(lane).and_then(|cell| {
+                cell.acquire(&shared.core, give_up)?;
+                match cell.begin(&shared.core) {
+                    Ok(start) => Ok((cell, start)),
+                    Err(err) => {
+                        cell.release();
+                        Err(err)
+                    }
                 }
-            };
-            if let Err(err) = cell.acquire(give_up) {
-                release(&cells);
-                return Err(err);
-            }
-            cells.push(cell);
-        }
-        let mut held = Vec::with_capacity(cells.len());
-        for (i, cell) in cells.iter().enumerate() {
-            match cell.begin(&shared.core) {
-                Ok(start) => held.push(Held {
-                    cell: Arc::clone(cell),
+            });
+            match started {
+                Ok((cell, start)) => held.push(Held {
+                    cell,
                     working: start.working,
                     tails: start.tails,
                     seq: start.seq,
                 }),
                 Err(err) => {
-                    release(&cells[i..]);
-                    drop(held);
+                    release(&held);
                     return Err(err);
                 }
             }
@@ -158,7 +156,7 @@ impl Storage {
         let (view, snapshot) = match shared.capture() {
             Ok(captured) => captured,
             Err(err) => {
-                release(&cells);
+                release(&held);
                 return Err(err);
             }
         };
@@ -746,19 +744,23 @@ fn commit_together(
         release(&held);
         return Err(err);
     }
+    shared.core.publish(held.iter().map(|h| (h.cell.lane.clone(), h.working.clone(), h.seq)));
+    // Counted before the applier may have them, so that it never uncounts
+    // what was not counted yet.
     for h in &held {
-        shared.core.publish(&h.cell.lane, h.working.clone(), h.seq);
+        let lane = Some(h.cell.lane.clone());
+        let (keys, bytes) = commit
+            .writes
+            .iter()
+            .filter(|(key, _)| Lane::of_key(&key.0) == lane)
+            .fold((0, 0), |(keys, bytes), (key, value)| {
+                (keys + 1, bytes + key.0.len() + value.as_ref().map_or(0, |v| v.len()))
+            });
+        h.cell.unapplied_later(&shared.core, h.seq, keys, bytes);
     }
     shared.core.apply(vec![Arc::clone(&commit)]);
     for h in held {
-        let lane = Some(h.cell.lane.clone());
-        let written = commit.writes.iter().filter(|(key, _)| Lane::of_key(&key.0) == lane).fold(
-            (0, 0),
-            |(keys, bytes), (key, value)| {
-                (keys + 1, bytes + key.0.len() + value.as_ref().map_or(0, |v| v.len()))
-            },
-        );
-        h.cell.commit_durable(h.seq, h.working, h.tails, written);
+        h.cell.commit_durable(h.seq, h.working, h.tails);
     }
     Ok(())
 }

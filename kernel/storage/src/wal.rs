@@ -445,7 +445,9 @@ pub(crate) struct Found {
     pub(crate) commits: Vec<Commit>,
     /// The segment files read.
     pub(crate) segments: Vec<PathBuf>,
-    /// The highest segment id seen.
+    /// The highest segment id seen, spares included: a new segment takes
+    /// a higher one, so that no old record in a reused file is taken for
+    /// one of its own.
     pub(crate) last_segment: u64,
 }
 
@@ -463,7 +465,14 @@ pub(crate) fn scan(dir: &Path) -> Result<Found> {
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
         let Some(stem) = name.strip_suffix(".wal") else { continue };
         let Ok(segment) = u64::from_str_radix(stem, 16) else {
-            // A spare being made when the kernel stopped.
+            // A spare: made when the kernel stopped, or a segment recovery
+            // applied, whose id is still used up (its old records, named
+            // by it, stay in the file until it is overwritten).
+            if let Some(id) =
+                stem.strip_prefix("spare-").and_then(|id| u64::from_str_radix(id, 16).ok())
+            {
+                found.last_segment = found.last_segment.max(id);
+            }
             found.segments.push(path);
             continue;
         };

@@ -157,6 +157,87 @@ async fn a_failed_log_sync_is_never_acknowledged_and_a_restart_keeps_what_was() 
     k.stop().await;
 }
 
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_nobody_subscribes_to_leaves_the_dispatcher_idle() {
+    // The ticker plugin publishes; nothing in this tenant subscribes.
+    let mut setup = Setup::new(&["ticker"]);
+    setup.tenants = vec!["quiet"];
+    let k = TestKernel::start(setup).await;
+    k.post("/api/quiet/ticker/ticks", json!({ "key": "unheard", "n": 1 })).await.expect(201);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = threads::named("keel-events");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after = threads::named("keel-events");
+    let busiest = after
+        .iter()
+        .filter_map(|(tid, t)| before.get(tid).map(|b| t.cpu_ticks - b.cpu_ticks))
+        .max()
+        .unwrap_or(0);
+    // Ticks of 10 ms: a dispatcher spinning on the tenant would use most of the second.
+    assert!(busiest < 20, "a dispatcher thread used {busiest} ticks of CPU in 1 s while idle");
+    k.stop().await;
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenants_calls_after_a_long_one_run_at_normal_priority() {
+    // A long call lowers its executor thread's priority; the calls after it
+    // run on a fresh thread, which must not inherit the lowered priority.
+    // (A tenant of its own: thread names carry it, and other tests loop.)
+    let mut setup = Setup::new(&["rogue"]);
+    setup.tenants = vec!["nicer"];
+    setup.call_deadline = Duration::from_millis(300);
+    let k = TestKernel::start(setup).await;
+    let looped = k.post("/api/nicer/rogue/loop", json!({})).await;
+    assert!(matches!(looped.status, 503 | 504), "{}", looped.status);
+    k.post("/api/nicer/rogue/notes/after/author", json!({})).await.expect(201);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let executors = threads::named("keel-exec-nicer");
+    assert!(!executors.is_empty(), "the tenant's executor thread serves it still");
+    for (tid, thread) in executors {
+        assert_eq!(
+            thread.nice, 0,
+            "executor thread {tid} runs the next calls at nice {}",
+            thread.nice
+        );
+    }
+    k.stop().await;
+}
+
+/// This process's threads, as Linux's `/proc` shows them.
+#[cfg(target_os = "linux")]
+mod threads {
+    use std::collections::HashMap;
+
+    pub(super) struct Thread {
+        /// User and system CPU time, in ticks of 10 ms.
+        pub(super) cpu_ticks: u64,
+        pub(super) nice: i64,
+    }
+
+    /// The threads called `name`, by thread id.
+    pub(super) fn named(name: &str) -> HashMap<u32, Thread> {
+        let mut found = HashMap::new();
+        for entry in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+            let Ok(tid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+            let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+            if comm.trim_end() != name {
+                continue;
+            }
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+            // Fields after the name, which ends at the last ')': state is
+            // field 3, utime 14, stime 15, nice 19.
+            let Some((_, rest)) = stat.rsplit_once(')') else { continue };
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let field = |n: usize| fields[n - 3].parse::<i64>().unwrap();
+            let cpu_ticks = u64::try_from(field(14) + field(15)).unwrap();
+            found.insert(tid, Thread { cpu_ticks, nice: field(19) });
+        }
+        found
+    }
+}
+
 /// Waits for every task, in order.
 async fn futures_join<T>(
     tasks: Vec<tokio::task::JoinHandle<T>>,
