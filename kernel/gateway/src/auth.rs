@@ -106,7 +106,7 @@ pub(crate) async fn logout(State(state): State<AppState>, caller: Caller) -> Res
         Ok(principal) => caller.acting_as(principal),
         Err(err) => return Problem::from_platform(err).into_response(),
     };
-    match state.platform.logout(token, &actor) {
+    match state.platform.logout(token, &actor).await {
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
         Ok(false) => {
             Problem::from_platform(keel_platform::PlatformError::Unauthenticated).into_response()

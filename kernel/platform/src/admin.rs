@@ -36,7 +36,10 @@ impl Platform {
             return Err(PlatformError::Invalid("tenant name must be 1 to 200 bytes".to_owned()));
         }
         let origin = self.origin(actor, None).await;
-        if !self.inner.host.create_tenant(&origin, id, name).map_err(internal)? {
+        let (tenant, named) = (id.clone(), name.to_owned());
+        let created =
+            self.host_write(move |host| host.create_tenant(&origin, &tenant, &named)).await?;
+        if !created.map_err(internal)? {
             return Err(PlatformError::Conflict(format!("tenant {id} already exists")));
         }
         Ok(TenantInfo { id: id.clone(), name: name.to_owned() })
@@ -68,7 +71,10 @@ impl Platform {
             return Err(PlatformError::Invalid("tenant name must be 1 to 200 bytes".to_owned()));
         }
         let origin = self.origin(actor, None).await;
-        if !self.inner.host.rename_tenant(&origin, id, name).map_err(internal)? {
+        let (tenant, named) = (id.clone(), name.to_owned());
+        let renamed =
+            self.host_write(move |host| host.rename_tenant(&origin, &tenant, &named)).await?;
+        if !renamed.map_err(internal)? {
             return Err(PlatformError::NotFound(format!("tenant {id} does not exist")));
         }
         Ok(TenantInfo { id: id.clone(), name: name.to_owned() })
@@ -96,7 +102,10 @@ impl Platform {
         }
         self.delete_tenant_policy(&origin, id).await?;
         let origin = self.origin(actor, None).await;
-        self.inner.host.delete_tenant(&origin, id).map_err(internal)?;
+        let tenant = id.clone();
+        self.host_write(move |host| host.delete_tenant(&origin, &tenant))
+            .await?
+            .map_err(internal)?;
         Ok(())
     }
 
@@ -166,7 +175,8 @@ impl Platform {
                 self.inner.authz.revoke(id.as_str(), role, scope).await.map_err(internal)?;
             }
         }
-        self.identity().delete_user(&origin, id).map_err(identity_error)?;
+        let user = id.clone();
+        self.identity_write(move |identity| identity.delete_user(&origin, &user)).await?;
         Ok(())
     }
 
@@ -233,7 +243,8 @@ impl Platform {
     ) -> Result<Vec<String>, PlatformError> {
         let scope = Domain::Tenant(tenant);
         let previous = self.inner.authz.roles(user.as_str(), scope).await;
-        self.identity().set_roles(origin, Some(tenant), user, roles).map_err(identity_error)?;
+        let (origin, t, u, r) = (origin.clone(), tenant.clone(), user.clone(), roles.to_vec());
+        self.identity_write(move |identity| identity.set_roles(&origin, Some(&t), &u, &r)).await?;
         for role in previous.iter().filter(|r| !roles.contains(r)) {
             self.inner.authz.revoke(user.as_str(), role, scope).await.map_err(internal)?;
         }
@@ -323,10 +334,10 @@ impl Platform {
         self.check_sod(tenant, "the token", roles).await?;
         let expires_at = self.inner.host.now().seconds.saturating_add(i64::from(days) * 86_400);
         let origin = self.origin(actor, Some(tenant)).await;
+        let (t, n, r) = (tenant.clone(), name.to_owned(), roles.to_vec());
         let (token, secret) = self
-            .identity()
-            .create_token(&origin, tenant, name, roles, expires_at)
-            .map_err(identity_error)?;
+            .identity_write(move |identity| identity.create_token(&origin, &t, &n, &r, expires_at))
+            .await?;
         let principal = Principal::token(&token.id);
         for role in &token.roles {
             self.inner
@@ -361,7 +372,9 @@ impl Platform {
         tenant: &TenantId,
         id: &str,
     ) -> Result<(), PlatformError> {
-        let revoked = self.identity().revoke_token(origin, tenant, id).map_err(identity_error)?;
+        let (origin, t, i) = (origin.clone(), tenant.clone(), id.to_owned());
+        let revoked =
+            self.identity_write(move |identity| identity.revoke_token(&origin, &t, &i)).await?;
         let Some(token) = revoked else {
             return Err(PlatformError::NotFound(format!(
                 "token {id} does not exist in tenant {tenant}"
@@ -548,10 +561,13 @@ impl Platform {
     ) -> Result<(), PlatformError> {
         let _admin = self.inner.admin.lock().await;
         let origin = self.origin(actor, Some(tenant)).await;
+        let (t, p) = (tenant.clone(), plugin.clone());
         let disabled =
-            self.inner.host.disable(&origin, tenant, plugin).map_err(|err| match err {
-                EnableError::InUse { .. } => PlatformError::Conflict(err.to_string()),
-                other => internal(other),
+            self.host_write(move |host| host.disable(&origin, &t, &p)).await?.map_err(|err| {
+                match err {
+                    EnableError::InUse { .. } => PlatformError::Conflict(err.to_string()),
+                    other => internal(other),
+                }
             })?;
         if disabled {
             return Ok(());

@@ -260,14 +260,15 @@ impl Platform {
     pub async fn totp_enrol(&self, actor: &Actor) -> Result<TotpEnrolment, PlatformError> {
         let user = self.user_of(&actor.principal)?;
         let origin = self.origin(actor, None).await;
-        self.identity().totp_enrol(&origin, &user).map_err(identity_error)
+        self.identity_write(move |identity| identity.totp_enrol(&origin, &user)).await
     }
 
     /// Confirms enrolment with a first code.
     pub async fn totp_confirm(&self, actor: &Actor, code: &str) -> Result<(), PlatformError> {
         let user = self.user_of(&actor.principal)?;
         let origin = self.origin(actor, None).await;
-        self.identity().totp_confirm(&origin, &user, code).map_err(identity_error)
+        let code = code.to_owned();
+        self.identity_write(move |identity| identity.totp_confirm(&origin, &user, &code)).await
     }
 
     fn user_of(&self, principal: &Principal) -> Result<UserId, PlatformError> {
@@ -278,7 +279,7 @@ impl Platform {
 
     /// Closes a session; `request` carries the request id and address
     /// for the audit record (the actor is the session's user).
-    pub fn logout(&self, token: &str, request: &Actor) -> Result<bool, PlatformError> {
+    pub async fn logout(&self, token: &str, request: &Actor) -> Result<bool, PlatformError> {
         let origin = Origin {
             at: self.inner.host.now().seconds,
             actor: request.principal.to_string(),
@@ -286,7 +287,9 @@ impl Platform {
             request_id: request.request_id.clone(),
             source: request.source.clone(),
         };
-        Ok(self.identity().logout(&origin, token).map_err(identity_error)?.is_some())
+        let token = token.to_owned();
+        let closed = self.identity_write(move |identity| identity.logout(&origin, &token)).await?;
+        Ok(closed.is_some())
     }
 
     /// The principal behind a bearer token: a login session or an API token.
@@ -373,6 +376,30 @@ impl PermissionCheck for CallerPermissions {
             Domain::Tenant(tenant),
             permission,
         )
+    }
+}
+
+impl Platform {
+    /// Runs identity work that writes on the blocking pool. A write waits
+    /// for its lane's turn (which a tenant's long plugin call may hold) and
+    /// for its sync: never on an async worker, where two such waits would
+    /// stop every connection of a two-core kernel.
+    async fn identity_write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Identity) -> Result<T, IdentityError> + Send + 'static,
+    ) -> Result<T, PlatformError> {
+        let identity = Arc::clone(&self.inner.identity);
+        blocking(move || work(&identity)).await
+    }
+
+    /// Runs host work that writes on the blocking pool, as
+    /// [`Platform::identity_write`] does identity work.
+    async fn host_write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Host) -> T + Send + 'static,
+    ) -> Result<T, PlatformError> {
+        let host = self.inner.host.clone();
+        tokio::task::spawn_blocking(move || work(&host)).await.map_err(internal)
     }
 }
 

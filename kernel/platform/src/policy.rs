@@ -105,7 +105,7 @@ impl Platform {
         };
         self.check_members_against(tenant, Some(&role), None).await?;
         let origin = self.origin(actor, Some(tenant)).await;
-        self.identity().put_role(&origin, &role).map_err(identity_error)?;
+        self.identity_write(move |identity| identity.put_role(&origin, &role)).await?;
         self.inner.authz.replace_role(tenant, id, permissions).await.map_err(internal)
     }
 
@@ -132,7 +132,8 @@ impl Platform {
             )));
         }
         let origin = self.origin(actor, Some(tenant)).await;
-        if !self.identity().delete_role(&origin, tenant, id).map_err(identity_error)? {
+        let (t, role) = (tenant.clone(), id.to_owned());
+        if !self.identity_write(move |identity| identity.delete_role(&origin, &t, &role)).await? {
             return Err(PlatformError::NotFound(format!(
                 "tenant {tenant} has no role {id:?} of its own"
             )));
@@ -149,7 +150,9 @@ impl Platform {
     ) -> Result<(), PlatformError> {
         let _admin = self.inner.admin.lock().await;
         let origin = self.origin(actor, Some(tenant)).await;
-        if self.identity().delete_sod_rule(&origin, tenant, name).map_err(identity_error)? {
+        let (t, rule) = (tenant.clone(), name.to_owned());
+        if self.identity_write(move |identity| identity.delete_sod_rule(&origin, &t, &rule)).await?
+        {
             return Ok(());
         }
         Err(PlatformError::NotFound(format!("tenant {tenant} has no rule {name:?}")))
@@ -162,11 +165,14 @@ impl Platform {
         tenant: &TenantId,
     ) -> Result<(), PlatformError> {
         for role in self.identity().roles(Some(tenant)).map_err(identity_error)? {
-            self.identity().delete_role(origin, tenant, &role.id).map_err(identity_error)?;
+            let (o, t, id) = (origin.clone(), tenant.clone(), role.id.clone());
+            self.identity_write(move |identity| identity.delete_role(&o, &t, &id)).await?;
             self.inner.authz.replace_role(tenant, &role.id, &[]).await.map_err(internal)?;
         }
         for rule in self.sod_rules(tenant)? {
-            self.identity().delete_sod_rule(origin, tenant, &rule.name).map_err(identity_error)?;
+            let (o, t) = (origin.clone(), tenant.clone());
+            self.identity_write(move |identity| identity.delete_sod_rule(&o, &t, &rule.name))
+                .await?;
         }
         Ok(())
     }
@@ -212,7 +218,7 @@ impl Platform {
         };
         self.check_members_against(tenant, None, Some(&rule)).await?;
         let origin = self.origin(actor, Some(tenant)).await;
-        self.identity().put_sod_rule(&origin, &rule).map_err(identity_error)
+        self.identity_write(move |identity| identity.put_sod_rule(&origin, &rule)).await
     }
 
     /// Refuses if a principal holding `roles` in `tenant` would break a rule.

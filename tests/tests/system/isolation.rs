@@ -157,6 +157,43 @@ async fn a_failed_log_sync_is_never_acknowledged_and_a_restart_keeps_what_was() 
     k.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn an_admin_change_waiting_for_a_busy_tenant_never_stops_the_server() {
+    // One async worker, as on a one-core machine: an admin change waiting
+    // on it for its tenant's write turn would stop every connection.
+    let k = kernel(&["rogue"], Duration::from_secs(3)).await;
+    let user = json!({ "id": "carol", "name": "Carol", "password": "a long enough password" });
+    k.post("/admin/users", user).await.expect(201);
+    let looping = loops(&k, 1);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let change = {
+        let request = k
+            .request(reqwest::Method::PUT, "/admin/tenants/evil/members/carol")
+            .json(&json!({ "roles": ["auditor"] }));
+        tokio::spawn(async move { Reply::from(request.send().await.unwrap()).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // A worker blocked by the change stalls this sleep too (its timer), until
+    // the loop's deadline lets the change through.
+    assert!(
+        !looping[0].is_finished() && !change.is_finished(),
+        "the server stalled while the change waited for evil's turn, until the loop ended"
+    );
+    // The loop holds evil's lane for 2.6 s more; the server answers meanwhile.
+    let answered = Duration::from_millis(1500);
+    let health = tokio::time::timeout(answered, k.get("/healthz")).await;
+    assert_eq!(health.expect("/healthz answers while the change waits").status, 200);
+    let read = tokio::time::timeout(answered, k.get("/api/demo/rogue/notes/none")).await;
+    let read = read.expect("another tenant's reads answer while the change waits");
+    assert!(read.status < 500, "{}", read.status);
+    assert!(!looping[0].is_finished(), "all of it while the loop still ran");
+    change.await.unwrap().expect(200);
+    for call in looping {
+        assert!(matches!(call.await.unwrap().status, 503 | 504));
+    }
+    k.stop().await;
+}
+
 #[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_nobody_subscribes_to_leaves_the_dispatcher_idle() {

@@ -163,13 +163,17 @@ pub(crate) async fn audit_verify(
             let tenant = in_tenant(&state, &caller, path(tenant)?, AUDIT_READ).await?;
             let axum::extract::Query(query) =
                 query.map_err(|err| Problem::bad_request(err.body_text()))?;
-            let expected = match (query.entries, query.head.as_deref()) {
+            let expected = match (query.entries, query.head) {
                 (Some(n), Some(head)) => Some((n, head)),
                 (None, None) => None,
                 _ => return Err(Problem::bad_request("give both entries and head, or neither")),
             };
-            let outcome =
-                state.platform.audit_verify(&tenant, expected).map_err(Problem::from_platform)?;
+            let platform = state.platform.clone();
+            let outcome = off_worker(move || {
+                let expected = expected.as_ref().map(|(n, head)| (*n, head.as_str()));
+                platform.audit_verify(&tenant, expected)
+            })
+            .await?;
             let body = verdict(outcome);
             Ok(Json(body).into_response())
         }
@@ -189,7 +193,8 @@ pub(crate) async fn audit_head(
     respond(
         async {
             let tenant = in_tenant(&state, &caller, path(tenant)?, AUDIT_READ).await?;
-            let signed = state.platform.audit_head(&tenant).map_err(Problem::from_platform)?;
+            let platform = state.platform.clone();
+            let signed = off_worker(move || platform.audit_head(&tenant)).await?;
             Ok(Json(signed).into_response())
         }
         .await,
@@ -227,10 +232,8 @@ pub(crate) async fn keep_head(
         async {
             let tenant = in_tenant(&state, &caller, path(tenant)?, AUDIT_READ).await?;
             let platform = state.platform.clone();
-            let kept = tokio::task::spawn_blocking(move || platform.keep_head(&tenant))
-                .await
-                .map_err(|err| Problem::internal(&err))?;
-            Ok(Json(kept.map_err(Problem::from_platform)?).into_response())
+            let kept = off_worker(move || platform.keep_head(&tenant)).await?;
+            Ok(Json(kept).into_response())
         }
         .await,
     )
@@ -281,12 +284,24 @@ pub(crate) async fn platform_audit_verify(
     respond(
         async {
             allow(&state.platform, &caller, Scope::Platform, AUDIT_READ).await?;
-            let outcome = state.platform.platform_audit_verify().map_err(Problem::from_platform)?;
+            let platform = state.platform.clone();
+            let outcome = off_worker(move || platform.platform_audit_verify()).await?;
             let body = verdict(outcome);
             Ok(Json(body).into_response())
         }
         .await,
     )
+}
+
+/// Runs work that reads a whole chain (and may write a kept head) on the
+/// blocking pool, never on an async worker.
+async fn off_worker<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, keel_platform::PlatformError> + Send + 'static,
+) -> Result<T, Problem> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|err| Problem::internal(&err))?
+        .map_err(Problem::from_platform)
 }
 
 /// A verification outcome as the API answers it.
