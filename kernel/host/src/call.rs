@@ -525,6 +525,40 @@ fn trap_reason(err: &wasmtime::Error) -> String {
     }
 }
 
+/// The most bytes of a plugin's error message passed on: it reaches the
+/// client's problem body and the kernel's log.
+const ERROR_MESSAGE_BYTES_MAX: usize = 2 * 1024;
+
+/// A plugin's error message as it is passed on: at most
+/// [`ERROR_MESSAGE_BYTES_MAX`] bytes (saying so when cut), control
+/// characters replaced, so that it cannot grow once escaped or forge log
+/// lines; the rest of the guest's copy is freed at once.
+fn bounded_message(mut message: String) -> String {
+    let long = message.len() > ERROR_MESSAGE_BYTES_MAX;
+    if long {
+        let mut end = ERROR_MESSAGE_BYTES_MAX;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+        message.shrink_to_fit();
+    }
+    if message.contains(char::is_control) {
+        message = message
+            .chars()
+            .map(|c| match c {
+                c if c.is_whitespace() && c.is_control() => ' ',
+                c if c.is_control() => char::REPLACEMENT_CHARACTER,
+                c => c,
+            })
+            .collect();
+    }
+    if long {
+        message.push_str(" (truncated)");
+    }
+    message
+}
+
 fn plugin_error(err: WitError) -> CallError {
     let (kind, message) = match err {
         WitError::BadRequest(m) => (PluginErrorKind::BadRequest, m),
@@ -535,7 +569,7 @@ fn plugin_error(err: WitError) -> CallError {
         WitError::LimitExceeded(m) => (PluginErrorKind::LimitExceeded, m),
         WitError::Internal(m) => (PluginErrorKind::Internal, m),
     };
-    CallError::Plugin { kind, message }
+    CallError::Plugin { kind, message: bounded_message(message) }
 }
 
 impl Invocation {
@@ -552,7 +586,17 @@ impl Invocation {
 
 #[cfg(test)]
 mod tests {
-    use super::CallGuard;
+    use super::{CallGuard, ERROR_MESSAGE_BYTES_MAX, bounded_message};
+
+    #[test]
+    fn an_error_message_is_cut_on_a_character_and_its_control_characters_replaced() {
+        assert_eq!(bounded_message("no such account 1100".to_owned()), "no such account 1100");
+        assert_eq!(bounded_message("line\nforged\u{1b}[31m".to_owned()), "line forged\u{fffd}[31m");
+        // Three-byte characters straddling the bound.
+        let cut = bounded_message("€".repeat(ERROR_MESSAGE_BYTES_MAX));
+        assert!(cut.ends_with("€ (truncated)"), "{}", &cut[cut.len() - 20..]);
+        assert!(cut.len() <= ERROR_MESSAGE_BYTES_MAX + " (truncated)".len());
+    }
 
     #[test]
     fn a_call_either_commits_or_is_abandoned_never_both() {

@@ -148,3 +148,22 @@ async fn a_plugin_cannot_block_in_the_host() {
     finance_still_serves(&k).await;
     k.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugins_error_message_is_bounded_before_it_reaches_the_client_or_the_log() {
+    let k = kernel(Duration::from_secs(5)).await;
+    for control in [false, true] {
+        // Most of the 32 MiB this kernel allows a plugin.
+        let huge = json!({ "bytes": 20 * 1024 * 1024, "control": control });
+        let reply = k.post(&format!("{R}/long-error"), huge).await;
+        let detail = reply.expect_problem(422, "invalid");
+        assert!(detail.len() < 8 * 1024, "a detail of {} bytes", detail.len());
+        assert!(detail.contains("truncated"), "says it was cut: {detail}");
+        assert!(!detail.contains('\u{1}'), "control characters are not passed on");
+    }
+    // A short message reaches the client whole.
+    let reply = k.post(&format!("{R}/long-error"), json!({ "bytes": 10 })).await;
+    assert!(reply.expect_problem(422, "invalid").contains("xxxxxxxxxx"));
+    finance_still_serves(&k).await;
+    k.stop().await;
+}

@@ -27,6 +27,14 @@ impl Plugin for Rogue {
                 }
             }
             "recurse" => Response::ok(&recurse(std::hint::black_box(1))),
+            "long-error" => {
+                // An error message of `bytes` bytes, of control characters
+                // if `control` (each one six bytes once escaped in JSON).
+                let body: serde_json::Value = request.json()?;
+                let bytes = body["bytes"].as_u64().unwrap_or(0) as usize;
+                let unit = if body["control"] == json!(true) { '\u{1}' } else { 'x' };
+                Err(Error::invalid(std::iter::repeat_n(unit, bytes).collect::<String>()))
+            }
             "escape" => escape(request.param("key")?),
             "write-then-fail" => {
                 NOTES.put(request.param("key")?, &json!({ "written": true }))?;
