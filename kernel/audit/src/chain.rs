@@ -46,7 +46,8 @@ impl Record {
     /// Whether this records a plugin document write (`record.insert`,
     /// `record.put`, `record.delete`), whose `after` is the document's value.
     pub fn writes_document(&self) -> bool {
-        matches!(self.action.as_str(), "record.insert" | "record.put" | "record.delete")
+        use keel_types::action::{RECORD_DELETE, RECORD_INSERT, RECORD_PUT};
+        [RECORD_INSERT, RECORD_PUT, RECORD_DELETE].iter().any(|a| a.as_str() == self.action)
     }
 }
 
@@ -73,15 +74,29 @@ impl Origin {
         Self { at, actor: "kernel".to_owned(), ..Self::default() }
     }
 
-    /// A record of `action` by this origin; the caller fills in what changed.
-    pub fn record(&self, action: &str) -> Record {
+    /// A record of the kernel's `action` by this origin; the caller fills
+    /// in what changed.
+    pub fn record(&self, action: keel_types::Action) -> Record {
+        self.record_named(action.as_str().to_owned())
+    }
+
+    /// A plugin's business record, `<plugin>.<action>`, by this origin (no
+    /// plugin id is the first part of a kernel action).
+    pub fn plugin_record(&self, plugin: &str, action: &str) -> Record {
+        Record {
+            plugin: Some(plugin.to_owned()),
+            ..self.record_named(format!("{plugin}.{action}"))
+        }
+    }
+
+    fn record_named(&self, action: String) -> Record {
         Record {
             at: self.at,
             actor: self.actor.clone(),
             roles: self.roles.clone(),
             source: self.source.clone(),
             request_id: self.request_id.clone(),
-            action: action.to_owned(),
+            action,
             plugin: None,
             collection: None,
             key: None,

@@ -1,6 +1,7 @@
 //! One plugin call: a fresh `Store`, one storage transaction, and the
 //! mapping of every way a call can end.
 
+use keel_types::action;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Instant;
@@ -188,7 +189,7 @@ impl CallState {
             plugin: Some(plugin.clone()),
             collection: Some(collection.clone()),
             key: Some(key.clone()),
-            ..self.origin.record("record.read")
+            ..self.origin.record(action::RECORD_READ)
         });
         own.chain(self.provider_reads.iter().cloned()).collect()
     }

@@ -19,6 +19,7 @@
 //! events of its topic (for that subscriber only) until it succeeds or
 //! becomes a dead letter.
 
+use keel_types::action;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::{Duration, Instant};
@@ -146,7 +147,7 @@ fn audit(
     origin: &keel_audit::Origin,
     tenant: &TenantId,
     plugin: &str,
-    action: &str,
+    action: keel_types::Action,
     detail: String,
 ) -> keel_storage::Result<()> {
     let record = keel_audit::Record {
@@ -187,7 +188,7 @@ pub(crate) fn publish(
     txn.catalog_put(&event_key(tenant, &event.topic, id), &encode(&stored)?)?;
     txn.catalog_put(&by_key, id.to_string().as_bytes())?;
     let detail = format!("event {id} {} (key {})", event.topic, event.key);
-    audit(txn, origin, tenant, publisher, "event.publish", detail)?;
+    audit(txn, origin, tenant, publisher, action::EVENT_PUBLISH, detail)?;
     Ok(true)
 }
 
@@ -595,7 +596,7 @@ impl Host {
             txn.catalog_remove(&retry_key(tenant, subscriber, &event.topic))?;
             let detail =
                 format!("{what}: a dead letter after {attempt} attempts; the last failed: {err}");
-            audit(&mut txn, &origin, tenant, subscriber, "event.dead-letter", detail)?;
+            audit(&mut txn, &origin, tenant, subscriber, action::EVENT_DEAD_LETTER, detail)?;
             tracing::warn!(%tenant, %subscriber, event = event.id, topic = %event.topic, error = %err, "event delivery failed for good; kept as a dead letter");
         } else {
             let wait = self.backoff(attempt);
@@ -612,7 +613,7 @@ impl Host {
                 limits.event_attempts_max,
                 wait.as_millis()
             );
-            audit(&mut txn, &origin, tenant, subscriber, "event.retry", detail)?;
+            audit(&mut txn, &origin, tenant, subscriber, action::EVENT_RETRY, detail)?;
             tracing::info!(%tenant, %subscriber, event = event.id, topic = %event.topic, attempt, error = %err, "event delivery failed; will retry");
         }
         txn.commit()?;
@@ -700,8 +701,15 @@ impl Host {
                 )
                 .map_err(storage)?;
                 let detail = format!("dead letter {id}: replay failed: {err}");
-                audit(&mut txn, origin, tenant, &failed.subscriber, "event.replay-failed", detail)
-                    .map_err(storage)?;
+                audit(
+                    &mut txn,
+                    origin,
+                    tenant,
+                    &failed.subscriber,
+                    action::EVENT_REPLAY_FAILED,
+                    detail,
+                )
+                .map_err(storage)?;
                 txn.commit().map_err(storage)?;
                 Err(ReplayError::Failed(err))
             }
@@ -752,14 +760,14 @@ fn mark_delivered(
     let what = format!("event {} {} to {subscriber}, attempt {attempt}", event.id, event.topic);
     if replay {
         txn.catalog_remove(&dead_key(tenant, event.id, subscriber))?;
-        audit(txn, origin, tenant, subscriber, "event.replay", what)
+        audit(txn, origin, tenant, subscriber, action::EVENT_REPLAY, what)
     } else {
         txn.catalog_put(
             &cursor_key(tenant, subscriber, &event.topic),
             event.id.to_string().as_bytes(),
         )?;
         txn.catalog_remove(&retry_key(tenant, subscriber, &event.topic))?;
-        audit(txn, origin, tenant, subscriber, "event.deliver", what)
+        audit(txn, origin, tenant, subscriber, action::EVENT_DELIVER, what)
     }
 }
 

@@ -1,5 +1,6 @@
 //! The host: engine, loaded packages, tenants and their enabled plugins.
 
+use keel_types::action;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
@@ -176,7 +177,7 @@ impl Host {
                 manifest.version,
                 if known { ", already installed" } else { "" }
             )),
-            ..origin.record("package.install")
+            ..origin.record(action::PACKAGE_INSTALL)
         };
         let audited = crate::call::audit_alone(&self.inner.storage, None, vec![record]);
         if let Err(err) = audited
@@ -244,7 +245,7 @@ impl Host {
         let record = serde_json::to_vec(&TenantRecord { name: name.to_owned() })
             .map_err(|err| CallError::Storage(err.to_string()))?;
         txn.catalog_put(&key, &record).map_err(storage_err)?;
-        let record = tenant_record(origin, "tenant.create", id, None, Some(name));
+        let record = tenant_record(origin, action::TENANT_CREATE, id, None, Some(name));
         keel_audit::append(&mut txn, &keel_audit::chain_of(None), record).map_err(storage_err)?;
         txn.commit().map_err(storage_err)?;
         tracing::info!(tenant = %id, "tenant created");
@@ -267,7 +268,8 @@ impl Host {
         let record = serde_json::to_vec(&TenantRecord { name: name.to_owned() })
             .map_err(|err| CallError::Storage(err.to_string()))?;
         txn.catalog_put(&key, &record).map_err(storage_err)?;
-        let record = tenant_record(origin, "tenant.rename", id, Some(&before.name), Some(name));
+        let record =
+            tenant_record(origin, action::TENANT_RENAME, id, Some(&before.name), Some(name));
         keel_audit::append(&mut txn, &keel_audit::chain_of(None), record).map_err(storage_err)?;
         txn.commit().map_err(storage_err)?;
         Ok(true)
@@ -297,7 +299,7 @@ impl Host {
         let before: TenantRecord =
             serde_json::from_slice(&before).map_err(|err| CallError::Storage(err.to_string()))?;
         txn.catalog_remove(&key).map_err(storage_err)?;
-        let record = tenant_record(origin, "tenant.delete", id, Some(&before.name), None);
+        let record = tenant_record(origin, action::TENANT_DELETE, id, Some(&before.name), None);
         keel_audit::append(&mut txn, &keel_audit::chain_of(None), record).map_err(storage_err)?;
         txn.commit().map_err(storage_err)?;
         Ok(true)
@@ -589,7 +591,7 @@ fn check_not_by_creator(
 /// The platform-chain record of a change to tenant `id`'s name.
 fn tenant_record(
     origin: &keel_audit::Origin,
-    action: &str,
+    action: keel_types::Action,
     id: &TenantId,
     before: Option<&str>,
     after: Option<&str>,

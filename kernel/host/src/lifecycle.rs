@@ -3,6 +3,7 @@
 //! restoring enablements after a restart. Whatever fails, nothing changes
 //! and the version already serving keeps serving.
 
+use keel_types::action;
 use std::sync::Arc;
 
 use keel_storage::{Txn, WriteTxn};
@@ -209,8 +210,8 @@ impl Host {
         let dry = if dry_run { " (dry run)" } else { "" };
         let detail = format!("from {} to {to}{dry}", from.unwrap_or("nothing"));
         let action = match from {
-            Some(from) if from != to => "plugin.upgrade",
-            _ => "plugin.enable",
+            Some(from) if from != to => action::PLUGIN_UPGRADE,
+            _ => action::PLUGIN_ENABLE,
         };
         self.audit(txn, origin, tenant, plugin, action, detail)?;
         Ok(())
@@ -251,7 +252,7 @@ impl Host {
             serde_json::to_vec(&record).map_err(|err| EnableError::Storage(err.to_string()))?;
         txn.catalog_put(&key(tenant, plugin), &bytes).map_err(storage_err)?;
         let detail = format!("version {} disabled; data kept", record.version);
-        self.audit(&mut txn, origin, tenant, plugin, "plugin.disable", detail)
+        self.audit(&mut txn, origin, tenant, plugin, action::PLUGIN_DISABLE, detail)
             .map_err(storage_err)?;
         txn.commit().map_err(storage_err)?;
         let mut enabled =
@@ -301,7 +302,7 @@ impl Host {
         origin: &keel_audit::Origin,
         tenant: &TenantId,
         plugin: &PluginId,
-        action: &str,
+        action: keel_types::Action,
         detail: String,
     ) -> keel_storage::Result<u64> {
         let record = keel_audit::Record {

@@ -9,6 +9,7 @@
 //! requires has a provider, and a provider that consumers use cannot be
 //! disabled until another is chosen.
 
+use keel_types::action;
 use std::sync::Arc;
 
 use keel_manifest::DOMAIN_INTERFACES;
@@ -195,7 +196,7 @@ impl Host {
         let record = keel_audit::Record {
             plugin: Some(plugin.to_string()),
             detail: Some(format!("{plugin} provides {interface} (was {was})")),
-            ..origin.record("provider.choose")
+            ..origin.record(action::PROVIDER_CHOOSE)
         };
         keel_audit::append(txn, &keel_audit::chain_of(Some(tenant)), record).map(drop)
     }

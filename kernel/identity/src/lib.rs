@@ -14,6 +14,7 @@ mod throttle;
 mod token;
 mod totp;
 
+use keel_types::action;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -146,7 +147,7 @@ impl Identity {
         txn.catalog_put(&key, &to_json(&record)?).map_err(storage)?;
         let user = User { id: id.clone(), name: record.name, created_at: record.created_at };
         let change = Change::new("users", id.as_str()).after(&user);
-        audit(&mut txn, None, change.record(origin, "user.create"))?;
+        audit(&mut txn, None, change.record(origin, action::USER_CREATE))?;
         txn.commit().map_err(storage)?;
         Ok(user)
     }
@@ -220,7 +221,7 @@ impl Identity {
             (record.session_generation, &record.nonce),
             self.clock.now().seconds,
             self.session_ttl,
-            origin.record("auth.login"),
+            origin.record(action::AUTH_LOGIN),
         )
     }
 
@@ -245,7 +246,7 @@ impl Identity {
         request_id: Option<&str>,
     ) -> Result<(), IdentityError> {
         let mut txn = self.storage.write(&[Lane::Platform]).map_err(storage)?;
-        let record = self.login_origin(user, source, request_id).record("auth.login-failed");
+        let record = self.login_origin(user, source, request_id).record(action::AUTH_LOGIN_FAILED);
         audit(&mut txn, None, record)?;
         txn.commit().map_err(storage)
     }
@@ -315,7 +316,7 @@ impl Identity {
         if password_changed {
             change.detail = Some("password changed; sessions ended".to_owned());
         }
-        audit(&mut txn, None, change.record(origin, "user.update"))?;
+        audit(&mut txn, None, change.record(origin, action::USER_UPDATE))?;
         txn.commit().map_err(storage)?;
         Ok(Some(user))
     }
@@ -350,7 +351,7 @@ impl Identity {
         let before = User { id: id.clone(), name: record.name, created_at: record.created_at };
         let mut change = Change::new("users", id.as_str()).before(&before);
         change.detail = Some(format!("with {} memberships and any second factor", members.len()));
-        audit(&mut txn, None, change.record(origin, "user.delete"))?;
+        audit(&mut txn, None, change.record(origin, action::USER_DELETE))?;
         txn.commit().map_err(storage)?;
         Ok(true)
     }
@@ -421,7 +422,7 @@ impl Change {
         self
     }
 
-    pub(crate) fn record(self, origin: &Origin, action: &str) -> keel_audit::Record {
+    pub(crate) fn record(self, origin: &Origin, action: keel_types::Action) -> keel_audit::Record {
         keel_audit::Record {
             collection: Some(self.collection.to_owned()),
             key: Some(self.key),

@@ -1,5 +1,6 @@
 //! Memberships: the roles a user holds in a tenant, or on the platform.
 
+use keel_types::action;
 use keel_types::{TenantId, UserId};
 
 use crate::{Change, Identity, IdentityError, audit, from_json, storage, to_json};
@@ -51,7 +52,7 @@ impl Identity {
             txn.catalog_put(&key(tenant, user), &to_json(&after)?).map_err(storage)?;
         }
         let change = Change::new("members", user.as_str()).before(&before).after(&after);
-        audit(&mut txn, tenant, change.record(origin, "member.set"))?;
+        audit(&mut txn, tenant, change.record(origin, action::MEMBER_SET))?;
         txn.commit().map_err(storage)
     }
 

@@ -2,6 +2,7 @@
 //! rules its members and tokens are held to.
 
 use keel_types::TenantId;
+use keel_types::action;
 
 use keel_audit::Origin;
 
@@ -51,7 +52,7 @@ fn put<T: serde::Serialize + serde::de::DeserializeOwned>(
     (collection, key, name): Place<'_>,
     tenant: &TenantId,
     value: &T,
-    action: &str,
+    action: keel_types::Action,
 ) -> Result<(), IdentityError> {
     let mut txn = identity.storage.write(&[crate::lane(Some(tenant))]).map_err(storage)?;
     let before = txn.catalog_get(key).map_err(storage)?.map(|b| from_json::<T>(&b)).transpose()?;
@@ -70,7 +71,7 @@ fn remove<T: serde::Serialize + serde::de::DeserializeOwned>(
     origin: &Origin,
     (collection, key, name): Place<'_>,
     tenant: &TenantId,
-    action: &str,
+    action: keel_types::Action,
 ) -> Result<bool, IdentityError> {
     let mut txn = identity.storage.write(&[crate::lane(Some(tenant))]).map_err(storage)?;
     let Some(bytes) = txn.catalog_get(key).map_err(storage)? else { return Ok(false) };
@@ -86,7 +87,7 @@ impl Identity {
     /// Stores (or replaces) a tenant's role.
     pub fn put_role(&self, origin: &Origin, role: &TenantRole) -> Result<(), IdentityError> {
         let key = format!("role/{}/{}", role.tenant, role.id);
-        put(self, origin, ("roles", &key, &role.id), &role.tenant, role, "role.put")
+        put(self, origin, ("roles", &key, &role.id), &role.tenant, role, action::ROLE_PUT)
     }
 
     /// The roles tenants defined (of one tenant, or all).
@@ -102,7 +103,7 @@ impl Identity {
         id: &str,
     ) -> Result<bool, IdentityError> {
         let key = format!("role/{tenant}/{id}");
-        remove::<TenantRole>(self, origin, ("roles", &key, id), tenant, "role.delete")
+        remove::<TenantRole>(self, origin, ("roles", &key, id), tenant, action::ROLE_DELETE)
     }
 
     /// Deletes a segregation-of-duties rule; returns whether it existed.
@@ -113,13 +114,13 @@ impl Identity {
         name: &str,
     ) -> Result<bool, IdentityError> {
         let key = format!("sod/{tenant}/{name}");
-        remove::<SodRule>(self, origin, ("sod-rules", &key, name), tenant, "sod.delete")
+        remove::<SodRule>(self, origin, ("sod-rules", &key, name), tenant, action::SOD_DELETE)
     }
 
     /// Stores (or replaces) a segregation-of-duties rule.
     pub fn put_sod_rule(&self, origin: &Origin, rule: &SodRule) -> Result<(), IdentityError> {
         let key = format!("sod/{}/{}", rule.tenant, rule.name);
-        put(self, origin, ("sod-rules", &key, &rule.name), &rule.tenant, rule, "sod.put")
+        put(self, origin, ("sod-rules", &key, &rule.name), &rule.tenant, rule, action::SOD_PUT)
     }
 
     /// The segregation-of-duties rules (of one tenant, or all).

@@ -1,5 +1,6 @@
 //! Login sessions: a random token shown once, stored as its SHA-256 digest.
 
+use keel_types::action;
 use std::time::Duration;
 
 use keel_storage::Storage;
@@ -127,7 +128,7 @@ pub(crate) fn close(
     let record: SessionRecord = from_json(&bytes)?;
     txn.catalog_remove(&key(token)).map_err(crate::storage)?;
     let audit =
-        keel_audit::Record { actor: record.user.to_string(), ..origin.record("auth.logout") };
+        keel_audit::Record { actor: record.user.to_string(), ..origin.record(action::AUTH_LOGOUT) };
     crate::audit(&mut txn, None, audit)?;
     txn.commit().map_err(crate::storage)?;
     Ok(Some(record.user))

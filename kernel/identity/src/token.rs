@@ -4,6 +4,7 @@
 
 use keel_storage::Lane;
 use keel_types::TenantId;
+use keel_types::action;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
@@ -93,7 +94,7 @@ impl Identity {
         txn.catalog_put(&digest_key(&record.digest), record_key(tenant, &token.id).as_bytes())
             .map_err(storage)?;
         let change = Change::new("tokens", &token.id).after(&token);
-        audit(&mut txn, Some(tenant), change.record(origin, "token.create"))?;
+        audit(&mut txn, Some(tenant), change.record(origin, action::TOKEN_CREATE))?;
         txn.commit().map_err(storage)?;
         Ok((token, secret))
     }
@@ -121,7 +122,7 @@ impl Identity {
         txn.catalog_remove(&record_key(tenant, id)).map_err(storage)?;
         txn.catalog_remove(&digest_key(&record.digest)).map_err(storage)?;
         let change = Change::new("tokens", id).before(&record.token);
-        audit(&mut txn, Some(tenant), change.record(origin, "token.revoke"))?;
+        audit(&mut txn, Some(tenant), change.record(origin, action::TOKEN_REVOKE))?;
         txn.commit().map_err(storage)?;
         Ok(Some(record.token))
     }

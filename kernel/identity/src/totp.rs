@@ -5,6 +5,7 @@
 
 use keel_storage::Lane;
 use keel_types::UserId;
+use keel_types::action;
 use rand::Rng;
 use totp_rs::{Builder, Secret, Totp};
 
@@ -62,7 +63,7 @@ impl Identity {
         let record = TotpRecord { secret: secret.clone(), enabled: false, last_step: None };
         txn.catalog_put(&key(user), &to_json(&record)?).map_err(storage)?;
         let change = Change::new("second-factors", user.as_str());
-        audit(&mut txn, None, change.record(origin, "totp.enrol"))?;
+        audit(&mut txn, None, change.record(origin, action::TOTP_ENROL))?;
         txn.commit().map_err(storage)?;
         let otpauth_url = format!(
             "otpauth://totp/Keel:{user}?secret={secret}&issuer=Keel&algorithm=SHA1&digits=6&period=30"
@@ -122,7 +123,7 @@ impl Identity {
         record.enabled = true;
         record.last_step = Some(step);
         txn.catalog_put(&key(user), &to_json(&record)?).map_err(storage)?;
-        let action = if enabled { "auth.second-factor" } else { "totp.confirm" };
+        let action = if enabled { action::AUTH_SECOND_FACTOR } else { action::TOTP_CONFIRM };
         audit(&mut txn, None, Change::new("second-factors", user.as_str()).record(origin, action))?;
         txn.commit().map_err(storage)?;
         Ok(Some(true))

@@ -44,13 +44,11 @@ const TEXT_BYTES_MAX: usize = 1024;
 /// Role ids the kernel defines itself, which no plugin may redefine.
 const RESERVED_ROLES: [&str; 3] = ["admin", "auditor", "platform-admin"];
 
-/// Plugin ids that would spell the kernel's own audit actions: a plugin's
-/// business records read `<plugin id>.<action>`, so a plugin called
-/// `record` could otherwise write what looks like `record.put`.
-const RESERVED_PLUGIN_IDS: [&str; 14] = [
-    "auth", "kernel", "keel", "member", "package", "platform", "plugin", "record", "role", "sod",
-    "tenant", "token", "totp", "user",
-];
+/// Plugin ids the kernel keeps for itself besides the first parts of its
+/// audit actions (`keel_types::action::reserves`): a plugin's business
+/// records read `<plugin id>.<action>`, so a plugin called `record` could
+/// otherwise write what looks like the kernel's `record.put`.
+const RESERVED_PLUGIN_IDS: [&str; 3] = ["kernel", "keel", "platform"];
 /// Largest manifest accepted, in bytes.
 pub const MANIFEST_BYTES_MAX: usize = 256 * 1024;
 
@@ -249,7 +247,9 @@ impl Manifest {
                 self.world
             )));
         }
-        if RESERVED_PLUGIN_IDS.contains(&self.id.as_str()) {
+        if RESERVED_PLUGIN_IDS.contains(&self.id.as_str())
+            || keel_types::action::reserves(self.id.as_str())
+        {
             return Err(rule(format!(
                 "plugin id {:?} is reserved by the kernel; choose another id",
                 self.id.as_str()

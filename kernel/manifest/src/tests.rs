@@ -173,3 +173,14 @@ fn oversized_manifest_is_rejected() {
     let big = format!("{VALID}\n# {}", "x".repeat(manifest::MANIFEST_BYTES_MAX));
     assert!(Manifest::parse(&big).unwrap_err().to_string().contains("limit"));
 }
+
+#[test]
+fn no_plugin_id_spells_the_start_of_a_kernel_action() {
+    // Their business records would read like the kernel's own.
+    let heads = keel_types::action::ALL.iter().filter_map(|a| a.as_str().split_once('.'));
+    for (head, _) in heads.chain([("event", ""), ("provider", ""), ("interface", "")]) {
+        let manifest = VALID.replace("books", head);
+        let err = Manifest::parse(&manifest).map(drop).expect_err(head);
+        assert!(err.to_string().contains("reserved by the kernel"), "{head}: {err}");
+    }
+}

@@ -73,12 +73,10 @@ impl Host for CallState {
         }
         let plugin = self.plugin.manifest().id.to_string();
         let record = keel_audit::Record {
-            action: format!("{plugin}.{}", event.action),
-            plugin: Some(plugin),
             collection: event.collection,
             key: event.key,
             detail: Some(event.detail),
-            ..self.origin.record("")
+            ..self.origin.plugin_record(&plugin, &event.action)
         };
         let chain = keel_audit::chain_of(Some(self.ns.tenant()));
         let result = crate::call::writable(&mut self.txn)

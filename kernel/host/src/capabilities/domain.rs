@@ -12,6 +12,7 @@
 //! consumer's whole call. Each call that completes in a write call is
 //! audited as `interface.call`.
 
+use keel_types::action;
 use std::sync::Arc;
 
 use keel_storage::Txn;
@@ -151,7 +152,7 @@ impl Call<'_> {
                 "{} {}, provided by {} {}",
                 self.interface, self.function, provider.id, provider.version
             )),
-            ..origin.record("interface.call")
+            ..origin.record(action::INTERFACE_CALL)
         };
         keel_audit::append(txn, &keel_audit::chain_of(Some(tenant)), record).map(drop)
     }

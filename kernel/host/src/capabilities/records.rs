@@ -2,6 +2,7 @@
 //! namespace of the call's tenant and the plugin itself.
 
 use keel_storage::{DocChange, Error as StorageError, KeyRange as StorageRange};
+use keel_types::action;
 use keel_types::schema::{CollectionDef, check_name};
 
 use crate::bindings::WitError;
@@ -69,7 +70,7 @@ impl CallState {
     /// before and after, or `None` if it changed nothing.
     fn audited(
         &mut self,
-        action: &str,
+        action: keel_types::Action,
         def: &CollectionDef,
         key: &str,
         write: impl FnOnce(
@@ -138,7 +139,7 @@ impl Host for CallState {
             Ok(def) => def,
             Err(err) => return Ok(Err(err)),
         };
-        let done = self.audited("record.insert", &def, &key, |txn, ns| {
+        let done = self.audited(action::RECORD_INSERT, &def, &key, |txn, ns| {
             txn.insert(ns, &def, &key, &value).map(Some)
         })?;
         Ok(done.map(drop))
@@ -149,7 +150,7 @@ impl Host for CallState {
             Ok(def) => def,
             Err(err) => return Ok(Err(err)),
         };
-        let done = self.audited("record.put", &def, &key, |txn, ns| {
+        let done = self.audited(action::RECORD_PUT, &def, &key, |txn, ns| {
             txn.put(ns, &def, &key, &value).map(Some)
         })?;
         Ok(done.map(drop))
@@ -160,7 +161,7 @@ impl Host for CallState {
             Ok(def) => def,
             Err(err) => return Ok(Err(err)),
         };
-        self.audited("record.delete", &def, &key, |txn, ns| txn.delete(ns, &def, &key))
+        self.audited(action::RECORD_DELETE, &def, &key, |txn, ns| txn.delete(ns, &def, &key))
     }
 
     fn scan(
