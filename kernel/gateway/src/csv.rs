@@ -39,6 +39,12 @@ pub(crate) fn audit(entries: &[Sealed]) -> String {
 }
 
 fn field(text: &str) -> String {
+    // A cell a spreadsheet would run as a formula (a record's detail may
+    // come from a client or a plugin) is kept as text: a leading quote,
+    // which spreadsheets hide. Plain numbers such as -5.00 stay numbers.
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) && text.parse::<f64>().is_err() {
+        return format!("\"'{}\"", text.replace('"', "\"\""));
+    }
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
@@ -54,5 +60,15 @@ mod tests {
         assert_eq!(super::field("a,b"), "\"a,b\"");
         assert_eq!(super::field(r#"{"k":"v"}"#), r#""{""k"":""v""}""#);
         assert_eq!(super::field("two\nlines"), "\"two\nlines\"");
+    }
+
+    #[test]
+    fn a_cell_a_spreadsheet_would_run_as_a_formula_stays_text() {
+        assert_eq!(super::field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        for formula in ["+1+1", "-2+3", "@SUM(A1)", "\tcmd"] {
+            assert_eq!(super::field(formula), format!("\"'{formula}\""));
+        }
+        assert_eq!(super::field("-5.00"), "-5.00", "a negative amount stays a number");
+        assert_eq!(super::field("a=b"), "a=b");
     }
 }
