@@ -76,6 +76,24 @@ impl AppState {
     }
 }
 
+/// `GET /healthz`: ok, unless storage refuses writes, which only a restart
+/// cures: then 503, so that an orchestrator restarts the kernel. The reason
+/// goes to the log, not to this unauthenticated route.
+async fn health(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if state.platform.host().storage().failure().is_some() {
+        return Problem::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "storage-failed",
+            "the kernel cannot make writes durable and refuses them; restart it (the log is replayed)",
+        )
+        .into_response();
+    }
+    axum::Json(serde_json::json!({ "status": "ok" })).into_response()
+}
+
 fn router(platform: Platform, options: Options) -> Router {
     let n_slots = usize::try_from(platform.host().limits().instances_max).unwrap_or(usize::MAX);
     let state = AppState {
@@ -163,7 +181,7 @@ fn router(platform: Platform, options: Options) -> Router {
         )
         .route("/admin/packages", get(crate::admin::packages).post(crate::admin::install_package))
         .route("/admin/packages/{plugin}/{version}", get(crate::admin::package))
-        .route("/healthz", get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }))
+        .route("/healthz", get(health))
         .route("/api/{tenant}/{plugin}", any(crate::api::plugin_root))
         .route("/api/{tenant}/{plugin}/{*path}", any(crate::api::plugin))
         .fallback(|| async {

@@ -199,6 +199,12 @@ impl Storage {
         self.shared.stats()
     }
 
+    /// Why writes are refused, once the log or the applier failed (reads go
+    /// on; only a restart, which replays the log, takes writes again).
+    pub fn failure(&self) -> Option<String> {
+        self.shared.core.failure()
+    }
+
     /// Makes the next log operation of `fault`'s kind fail. Fault tests only.
     #[cfg(feature = "faults")]
     pub fn inject(&self, fault: crate::Fault) {

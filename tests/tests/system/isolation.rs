@@ -131,6 +131,8 @@ async fn a_failed_log_sync_is_never_acknowledged_and_a_restart_keeps_what_was() 
     // From then on the kernel refuses writes rather than risk them; reads go on.
     assert_eq!(k.post(&format!("{DEMO}/entries"), entry(5)).await.status, 500);
     k.get(&format!("{DEMO}/entries/3")).await.expect(200);
+    // And says so where an orchestrator looks, so that it restarts it.
+    k.get("/healthz").await.expect_problem(503, "storage-failed");
     k.stop().await;
 
     let k = TestKernel::start_in(dir.path(), Setup::new(&["finance"])).await;
@@ -154,6 +156,7 @@ async fn a_failed_log_sync_is_never_acknowledged_and_a_restart_keeps_what_was() 
     assert_eq!(tb["totals"][0]["balanced"], true, "{tb}");
     let verdict = k.get("/admin/tenants/demo/audit/verify").await.expect(200).clone();
     assert_eq!(verdict["ok"], true, "{verdict}");
+    assert_eq!(k.get("/healthz").await.expect(200)["status"], "ok", "healthy after the restart");
     k.stop().await;
 }
 
