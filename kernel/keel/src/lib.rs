@@ -204,13 +204,30 @@ fn show_generated_password(password: &str) {
     );
 }
 
+/// Keeps `path` to the kernel's own user (`mode`): the data directory holds
+/// password hashes, second-factor secrets and the audit signing key.
+fn private(path: &Path, mode: u32) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).with_context(
+            || format!("cannot make {} private to this user (mode {mode:o})", path.display()),
+        )?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
+}
+
 /// Opens storage, starts the host, loads plugins and sets up tenants.
 fn prepare(config: &Config) -> anyhow::Result<(Host, Arc<Storage>)> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+    private(&config.data_dir, 0o700)?;
     let db_path = config.data_dir.join("keel.redb");
     let storage = Storage::open(&db_path, config.limits.clone())
         .with_context(|| format!("opening storage at {}", db_path.display()))?;
+    private(&db_path, 0o600)?;
     let host_config = HostConfig {
         limits: config.limits.clone(),
         cache_dir: config.cache_dir.clone().unwrap_or_else(|| config.data_dir.join("cache")),

@@ -98,3 +98,20 @@ async fn operators_administer_keel_from_the_command_line() {
     assert!(!session.is_empty());
     kernel.stop().await.unwrap();
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_directory_and_database_are_private_to_the_kernels_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("data");
+    let mut config = keel::Config::new(dir.clone());
+    config.addr = ([127, 0, 0, 1], 0).into();
+    config.admin_password = Some(PASSWORD.to_owned());
+    let kernel = keel::start(config).await.expect("kernel starts");
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700, "the data directory");
+    assert_eq!(mode(&dir.join("keel.redb")), 0o600, "the database");
+    kernel.stop().await.unwrap();
+}
