@@ -236,12 +236,12 @@ impl Dispatcher {
     /// Sleeps until notified, stopped, or `wait` passes; false once stopped.
     /// Tenants pending while their deliveries run are taken up when they end.
     fn sleep(&self, wait: Duration) -> bool {
-        let state = self.state();
+        let mut state = self.state();
         let ready = state.pending.iter().any(|tenant| !state.running.contains(tenant));
         if !ready && !state.stop {
-            drop(self.woken.wait_timeout(state, wait).unwrap_or_else(|p| p.into_inner()));
+            state = self.woken.wait_timeout(state, wait).unwrap_or_else(|p| p.into_inner()).0;
         }
-        !self.state().stop
+        !state.stop
     }
 
     /// A tenant's deliveries ended; `due` says when to run them again
@@ -808,5 +808,44 @@ pub(crate) fn check(
     match serde_json::from_str::<serde_json::Value>(&event.payload) {
         Ok(serde_json::Value::Object(_)) => Ok(()),
         _ => Err(WitError::Invalid("an event payload is a JSON object".to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Dispatcher;
+    use keel_types::TenantId;
+    use std::sync::{Arc, mpsc};
+    use std::time::Duration;
+
+    /// Runs `sleep` on a thread of its own and answers what it returned,
+    /// or None if it had not returned within a second.
+    fn sleep_answers(dispatcher: &Arc<Dispatcher>, wait: Duration) -> Option<bool> {
+        let (sent, answer) = mpsc::channel();
+        let dispatcher = Arc::clone(dispatcher);
+        std::thread::spawn(move || sent.send(dispatcher.sleep(wait)));
+        answer.recv_timeout(Duration::from_secs(1)).ok()
+    }
+
+    #[test]
+    fn the_dispatcher_never_sleeps_through_work_or_a_stop() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Arc::new(
+            keel_storage::Storage::open(&dir.path().join("keel.redb"), Default::default()).unwrap(),
+        );
+        let dispatcher = Arc::new(Dispatcher::new(&storage));
+        let tenant = TenantId::new("acme").unwrap();
+
+        // A tenant published while the dispatcher worked: it goes on at once.
+        dispatcher.notify(&tenant);
+        assert_eq!(sleep_answers(&dispatcher, Duration::from_secs(60)), Some(true));
+
+        // That tenant's deliveries are running: it waits for them.
+        dispatcher.state().running.insert(tenant.clone());
+        assert_eq!(sleep_answers(&dispatcher, Duration::from_millis(10)), Some(true));
+
+        // Stopped while it worked: it ends instead of sleeping.
+        dispatcher.state().stop = true;
+        assert_eq!(sleep_answers(&dispatcher, Duration::from_secs(60)), Some(false));
     }
 }
