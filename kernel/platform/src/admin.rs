@@ -197,9 +197,14 @@ impl Platform {
     }
 
     /// Replaces the roles `user` holds in `tenant`, as `actor`. Every role
-    /// must be grantable there, the user must exist, no segregation rule may
-    /// break, and `actor` must hold every permission the roles grant (a
-    /// grant never exceeds its granter); otherwise nothing changes.
+    /// must be grantable there, no segregation rule may break, and `actor`
+    /// must hold every permission of each role it gives or takes away (a
+    /// grant never exceeds its granter, and no one demotes someone who is
+    /// more than they are); otherwise nothing changes.
+    ///
+    /// `user` need not exist yet: whether a platform user exists is not a
+    /// tenant's business, so naming one who does not answers as for one
+    /// who is not a member, and the membership holds once they are created.
     pub async fn set_roles(
         &self,
         actor: &Actor,
@@ -210,9 +215,6 @@ impl Platform {
         let _admin = self.inner.admin.lock().await;
         if !self.tenant_exists(tenant)? {
             return Err(PlatformError::NotFound(format!("tenant {tenant} does not exist")));
-        }
-        if self.identity().user(user).map_err(identity_error)?.is_none() {
-            return Err(PlatformError::NotFound(format!("user {user} does not exist")));
         }
         if roles.len() > ROLES_PER_MEMBER_MAX {
             return Err(PlatformError::Invalid(format!(
@@ -226,7 +228,11 @@ impl Platform {
                 grantable.join(", ")
             )));
         }
-        self.ensure_covers_roles(&actor.principal, tenant, roles).await?;
+        let held = self.inner.authz.roles(user.as_str(), Domain::Tenant(tenant)).await;
+        let given = roles.iter().filter(|r| !held.contains(r));
+        let taken = held.iter().filter(|r| !roles.contains(r));
+        let changed: Vec<String> = given.chain(taken).cloned().collect();
+        self.ensure_covers_roles(&actor.principal, tenant, &changed).await?;
         self.check_sod(tenant, user.as_str(), roles).await?;
         let origin = self.origin(actor, Some(tenant)).await;
         self.apply_roles(&origin, tenant, user, roles).await

@@ -1,7 +1,7 @@
 //! Authentication and authorization at every route: deny by default.
 
 use keel_manifest::{Manifest, Method};
-use keel_tests::{ADMIN_PASSWORD, Setup, TestKernel};
+use keel_tests::{ADMIN_PASSWORD, Reply, Setup, TestKernel};
 use serde_json::{Value, json};
 
 fn finance_manifest() -> Manifest {
@@ -208,9 +208,6 @@ async fn bad_admin_input_is_refused_and_changes_nothing() {
     let detail = put(json!(["accountant", "wizard"])).await.expect_problem(422, "invalid");
     assert!(detail.contains("wizard"), "{detail}");
     put(json!("accountant")).await.expect_problem(400, "bad-request");
-    k.send("PUT", "/admin/tenants/demo/members/ghost", Some(json!({ "roles": [] })))
-        .await
-        .expect_problem(404, "not-found");
     k.send("PUT", "/admin/tenants/nowhere/members/alice", Some(json!({ "roles": [] })))
         .await
         .expect_problem(404, "not-found");
@@ -668,6 +665,65 @@ async fn no_one_grants_more_than_they_hold() {
     k.send_as(Some(&secret), "POST", &format!("{t}/tokens"), Some(child))
         .await
         .expect_problem(403, "forbidden");
+    k.stop().await;
+}
+
+/// `as_` sets `user`'s roles in the demo tenant.
+async fn set_roles(k: &TestKernel, as_: &str, user: &str, roles: Value) -> Reply {
+    let path = format!("/admin/tenants/demo/members/{user}");
+    k.send_as(Some(as_), "PUT", &path, Some(json!({ "roles": roles }))).await
+}
+
+/// `user`'s roles in the demo tenant, as the administrator sees them.
+async fn roles_of(k: &TestKernel, user: &str) -> Value {
+    k.get(&format!("/admin/tenants/demo/members/{user}")).await.expect(200)["roles"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_one_takes_away_more_than_they_hold() {
+    let k = TestKernel::start(Setup::new(&["finance"])).await;
+    let t = "/admin/tenants/demo";
+    let roles = json!({ "permissions": ["keel.members.manage", "keel.members.read", "finance.reports.read"] });
+    k.send("PUT", &format!("{t}/roles/member-admin"), Some(roles)).await.expect(200);
+    let manager = k.user_with_roles("mona", "demo", &["member-admin"]).await;
+    k.user_with_roles("tess", "demo", &["admin"]).await;
+    k.user_with_roles("bob", "demo", &["finance-viewer", "accountant"]).await;
+
+    // The tenant's administrator cannot be demoted by someone who is less.
+    set_roles(&k, &manager, "tess", json!([])).await.expect_problem(403, "forbidden");
+    k.send_as(Some(&manager), "DELETE", &format!("{t}/members/tess"), None)
+        .await
+        .expect_problem(403, "forbidden");
+    // Nor can a role the manager could not grant be taken away, even
+    // while keeping one it could.
+    let kept = set_roles(&k, &manager, "bob", json!(["finance-viewer"])).await;
+    kept.expect_problem(403, "forbidden");
+    assert_eq!(roles_of(&k, "tess").await, json!(["admin"]), "refused changes changed nothing");
+    assert_eq!(roles_of(&k, "bob").await, json!(["accountant", "finance-viewer"]));
+    // What the manager holds, it may take away, from anyone; roles it
+    // leaves as they are need not be its to grant.
+    let fewer = set_roles(&k, &manager, "bob", json!(["accountant"])).await;
+    assert_eq!(fewer.expect(200)["roles"], json!(["accountant"]));
+    set_roles(&k, &manager, "bob", json!(["accountant", "finance-viewer"])).await.expect(200);
+
+    // Whether a platform user exists is not a tenant's business: naming
+    // one who does not and one who is not a member answer alike.
+    k.user_with_roles("carl", "demo", &[]).await;
+    for user in ["carl", "nobody-here"] {
+        let path = format!("{t}/members/{user}");
+        let removed = k.send_as(Some(&manager), "DELETE", &path, None).await;
+        assert_eq!(removed.status, 204, "{user}: {}", removed.body);
+        let added = set_roles(&k, &manager, user, json!(["finance-viewer"])).await;
+        assert_eq!(added.expect(200)["roles"], json!(["finance-viewer"]), "{user}");
+        let member = k.send_as(Some(&manager), "GET", &path, None).await;
+        assert_eq!(member.expect(200)["roles"], json!(["finance-viewer"]), "{user}");
+    }
+    // A user created later under that id is a member from the start.
+    let password = "a long password of nobody's";
+    let user = json!({ "id": "nobody-here", "name": "Nobody", "password": password });
+    k.post("/admin/users", user).await.expect(201);
+    let later = k.login("nobody-here", password).await;
+    k.send_as(Some(&later), "GET", "/api/demo/finance/accounts", None).await.expect(200);
     k.stop().await;
 }
 

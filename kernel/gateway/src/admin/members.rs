@@ -78,7 +78,7 @@ pub(crate) struct Roles {
 }
 
 /// `PUT /admin/tenants/{tenant}/members/{user}` with `{"roles": [...]}`
-#[utoipa::path(put, path = "/admin/tenants/{tenant}/members/{user}", tag = "members", params(("tenant" = String, Path), ("user" = String, Path)), request_body = Roles, responses((status = 200, description = "The user's roles now"), (status = 404, description = "No such tenant or user"), (status = 422, description = "A role is not grantable")))]
+#[utoipa::path(put, path = "/admin/tenants/{tenant}/members/{user}", tag = "members", params(("tenant" = String, Path), ("user" = String, Path)), request_body = Roles, responses((status = 200, description = "The user's roles now"), (status = 403, description = "A role given or taken away grants more than the caller holds"), (status = 404, description = "No such tenant"), (status = 422, description = "A role is not grantable")))]
 pub(crate) async fn set_roles(
     State(state): State<AppState>,
     caller: Caller,
