@@ -76,7 +76,7 @@ impl Problem {
                 tracing::error!(error = %detail, "plugin answered an invalid response");
                 Self::new(StatusCode::BAD_GATEWAY, "plugin-bad-response", detail)
             }
-            CallError::NotByCreator { .. } => {
+            CallError::NotByCreator { .. } | CallError::CreatorUnknown { .. } => {
                 Self::new(StatusCode::FORBIDDEN, "segregation-of-duties", detail)
             }
             CallError::Busy | CallError::Abandoned => {

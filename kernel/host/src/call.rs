@@ -42,11 +42,17 @@ pub struct Invocation {
     pub permissions: Option<Arc<dyn PermissionCheck>>,
 }
 
-/// Whether the caller of a call holds a permission in its tenant. Set by
-/// the layer that knows authorization; the host only relays the question.
+/// Whether the caller of a call holds a permission in its tenant, and who
+/// it is. Set by the layer that knows identities and authorization; the
+/// host only relays the questions.
 pub trait PermissionCheck: Send + Sync + std::fmt::Debug {
     /// Whether the call's caller holds `permission` in `tenant`.
     fn check(&self, tenant: &TenantId, permission: &str) -> bool;
+
+    /// Whether `principal` (as a document recorded it) is the caller's own
+    /// person in `tenant`: the same user, or a token that user created.
+    /// None when it cannot be told, which segregation of duties refuses.
+    fn same_person(&self, tenant: &TenantId, principal: &str) -> Option<bool>;
 }
 
 /// Decides, between a caller that may give up and the worker running the

@@ -113,6 +113,21 @@ pub enum CallError {
         /// The target's key.
         key: String,
     },
+    /// Segregation of duties cannot tell who created the target, so the
+    /// operation is refused.
+    #[error(
+        "segregation of duties: who created {target} cannot be told ({why}), so {caller} may not {operation} it"
+    )]
+    CreatorUnknown {
+        /// Who asked.
+        caller: String,
+        /// The operation refused.
+        operation: String,
+        /// The target: `collection/key`.
+        target: String,
+        /// Why not.
+        why: String,
+    },
     /// The caller gave up waiting; nothing was committed.
     #[error("the call was abandoned after its deadline; nothing was changed")]
     Abandoned,

@@ -565,25 +565,45 @@ fn check_not_by_creator(
     let (Some(rule), Some(caller)) = (&op.not_by_creator, &invocation.caller) else {
         return Ok(());
     };
-    let Some((_, key)) = invocation.request.params.iter().find(|(name, _)| *name == rule.param)
-    else {
-        return Ok(());
+    let param = invocation.request.params.iter().find(|(name, _)| *name == rule.param);
+    let key = param.map_or("", |(_, key)| key.as_str());
+    let refuse = |why: String| CallError::CreatorUnknown {
+        caller: caller.clone(),
+        operation: op.id.clone(),
+        target: format!("{}/{key}", rule.collection),
+        why,
     };
+    if param.is_none() {
+        return Err(refuse(format!("the request has no {} parameter", rule.param)));
+    }
     let ns = keel_storage::Namespace::new(invocation.tenant.clone(), manifest.id.clone());
-    let Some(text) =
-        txn.get(&ns, &rule.collection, key).map_err(|err| CallError::Storage(err.to_string()))?
-    else {
-        return Ok(());
-    };
+    let text =
+        txn.get(&ns, &rule.collection, key).map_err(|err| CallError::Storage(err.to_string()))?;
+    let Some(text) = text else { return Err(refuse("it does not exist".to_owned())) };
     let doc: serde_json::Value =
         serde_json::from_str(&text).map_err(|err| CallError::Storage(err.to_string()))?;
-    if rule.field.values(&doc).iter().any(|creator| creator == caller) {
-        return Err(CallError::NotByCreator {
-            caller: caller.clone(),
-            operation: op.id.clone(),
-            collection: rule.collection.clone(),
-            key: key.clone(),
-        });
+    let creators = rule.field.values(&doc);
+    if creators.is_empty() {
+        return Err(refuse(format!("it names no creator in {}", rule.field.as_str())));
+    }
+    for creator in creators {
+        let same = match &invocation.permissions {
+            _ if creator == *caller => Some(true),
+            Some(people) => people.same_person(&invocation.tenant, &creator),
+            None => Some(false),
+        };
+        match same {
+            Some(false) => {}
+            Some(true) => {
+                return Err(CallError::NotByCreator {
+                    caller: caller.clone(),
+                    operation: op.id.clone(),
+                    collection: rule.collection.clone(),
+                    key: key.to_owned(),
+                });
+            }
+            None => return Err(refuse(format!("no one is known to act as {creator}"))),
+        }
     }
     Ok(())
 }

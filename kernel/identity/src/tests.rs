@@ -155,8 +155,10 @@ fn api_tokens_authenticate_until_revoked_or_expired() {
     let acme = TenantId::new("acme").unwrap();
     let now = clock.now().seconds;
     let roles = ["bookkeeper".to_owned()];
+    let ann = UserId::new("ann").unwrap();
     let (token, secret) =
-        identity.create_token(&origin(), &acme, "bank feed", &roles, now + 100).unwrap();
+        identity.create_token(&origin(), &acme, "bank feed", &roles, now + 100, &ann).unwrap();
+    assert_eq!(token.created_by.as_ref(), Some(&ann));
     assert!(secret.starts_with("keel_tok_"));
     assert_eq!(identity.authenticate_token(&secret).unwrap().unwrap().id, token.id);
     assert_eq!(identity.authenticate(&secret).unwrap(), None, "a token is not a session");
@@ -166,12 +168,14 @@ fn api_tokens_authenticate_until_revoked_or_expired() {
     assert_eq!(identity.authenticate_token(&secret).unwrap(), None, "expired");
 
     let (token, secret) =
-        identity.create_token(&origin(), &acme, "export", &roles, now + 1000).unwrap();
+        identity.create_token(&origin(), &acme, "export", &roles, now + 1000, &ann).unwrap();
     assert!(identity.revoke_token(&origin(), &acme, &token.id).unwrap().is_some());
     assert_eq!(identity.authenticate_token(&secret).unwrap(), None, "revoked");
+    assert_eq!(identity.token_owner(&acme, &token.id).unwrap(), Some(ann.clone()), "still ann's");
+    assert_eq!(identity.token_owner(&TenantId::new("other").unwrap(), &token.id).unwrap(), None);
     assert!(identity.revoke_token(&origin(), &acme, &token.id).unwrap().is_none());
     assert!(
-        identity.create_token(&origin(), &acme, "late", &roles, now).is_err(),
+        identity.create_token(&origin(), &acme, "late", &roles, now, &ann).is_err(),
         "must expire in the future"
     );
     assert_eq!(identity.authenticate_token("keel_tok_forged").unwrap(), None);

@@ -1,10 +1,12 @@
 //! API tokens for integrations: created by an administrator, shown once,
 //! stored as a SHA-256 digest, scoped to one tenant and a set of roles, and
-//! expiring. A token acts as the principal `token:<id>`.
+//! expiring. A token acts as the principal `token:<id>`, on behalf of the
+//! user who created it: segregation of duties compares that user, so that no
+//! one approves through a token what they wrote themselves, or the reverse.
 
 use keel_storage::Lane;
-use keel_types::TenantId;
 use keel_types::action;
+use keel_types::{TenantId, UserId};
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
@@ -25,6 +27,10 @@ pub struct ApiToken {
     pub created_at: i64,
     /// When it stops working, Unix seconds.
     pub expires_at: i64,
+    /// The user who created it, on whose behalf it acts (none: created
+    /// before tokens recorded it).
+    #[serde(default)]
+    pub created_by: Option<UserId>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -53,8 +59,15 @@ fn digest_key(digest: &str) -> String {
     format!("apitoken-digest/{digest}")
 }
 
+/// Who created a token: kept after it is revoked, since the documents it
+/// wrote still name it.
+fn owner_key(tenant: &TenantId, id: &str) -> String {
+    format!("apitoken-owner/{tenant}/{id}")
+}
+
 impl Identity {
-    /// Creates a token; returns it and its secret, which is shown only now.
+    /// Creates a token acting for `created_by`; returns it and its secret,
+    /// which is shown only now.
     pub fn create_token(
         &self,
         origin: &keel_audit::Origin,
@@ -62,6 +75,7 @@ impl Identity {
         name: &str,
         roles: &[String],
         expires_at: i64,
+        created_by: &UserId,
     ) -> Result<(ApiToken, String), IdentityError> {
         let name = name.trim();
         if name.is_empty() || name.len() > 200 {
@@ -87,11 +101,14 @@ impl Identity {
             roles,
             created_at: now,
             expires_at,
+            created_by: Some(created_by.clone()),
         };
         let record = TokenRecord { token: token.clone(), digest: digest(&secret) };
         let mut txn = self.storage.write(&token_lanes(tenant)).map_err(storage)?;
         txn.catalog_put(&record_key(tenant, &token.id), &to_json(&record)?).map_err(storage)?;
         txn.catalog_put(&digest_key(&record.digest), record_key(tenant, &token.id).as_bytes())
+            .map_err(storage)?;
+        txn.catalog_put(&owner_key(tenant, &token.id), created_by.as_str().as_bytes())
             .map_err(storage)?;
         let change = Change::new("tokens", &token.id).after(&token);
         audit(&mut txn, Some(tenant), change.record(origin, action::TOKEN_CREATE))?;
@@ -125,6 +142,23 @@ impl Identity {
         audit(&mut txn, Some(tenant), change.record(origin, action::TOKEN_REVOKE))?;
         txn.commit().map_err(storage)?;
         Ok(Some(record.token))
+    }
+
+    /// The user who created token `id` of `tenant`, revoked or not; none
+    /// for a token that never existed or predates owners.
+    pub fn token_owner(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<Option<UserId>, IdentityError> {
+        let txn = self.storage.read().map_err(storage)?;
+        let Some(bytes) = txn.catalog_get(&owner_key(tenant, id)).map_err(storage)? else {
+            return Ok(None);
+        };
+        let owner = std::str::from_utf8(&bytes).ok().and_then(|name| UserId::new(name).ok());
+        owner
+            .map(Some)
+            .ok_or_else(|| IdentityError::Storage(format!("corrupt owner of token {id}")))
     }
 
     /// The live token a secret belongs to, if any.

@@ -306,12 +306,13 @@ impl Platform {
         days: u32,
     ) -> Result<(ApiToken, String), PlatformError> {
         let _admin = self.inner.admin.lock().await;
-        if actor.principal.as_str().starts_with("token:") {
+        // A token acts for the user who created it: never for another token.
+        let Ok(created_by) = UserId::new(actor.principal.as_str()) else {
             return Err(PlatformError::Forbidden {
                 user: actor.principal.to_string(),
                 permission: "a user's session: API tokens cannot create tokens".to_owned(),
             });
-        }
+        };
         if self.tokens(tenant)?.len() >= TOKENS_PER_TENANT_MAX {
             return Err(PlatformError::Conflict(format!(
                 "tenant {tenant} has {TOKENS_PER_TENANT_MAX} tokens; revoke some first"
@@ -342,7 +343,9 @@ impl Platform {
         let origin = self.origin(actor, Some(tenant)).await;
         let (t, n, r) = (tenant.clone(), name.to_owned(), roles.to_vec());
         let (token, secret) = self
-            .identity_write(move |identity| identity.create_token(&origin, &t, &n, &r, expires_at))
+            .identity_write(move |identity| {
+                identity.create_token(&origin, &t, &n, &r, expires_at, &created_by)
+            })
             .await?;
         let principal = Principal::token(&token.id);
         for role in &token.roles {

@@ -92,6 +92,9 @@ pub enum PlatformError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal(String);
 
+/// What a token's principal starts with: `token:<id>`.
+const TOKEN_PREFIX: &str = "token:";
+
 impl Principal {
     /// The principal's name, as authorization and plugins see it.
     pub fn as_str(&self) -> &str {
@@ -99,7 +102,7 @@ impl Principal {
     }
 
     pub(crate) fn token(id: &str) -> Self {
-        Self(format!("token:{id}"))
+        Self(format!("{TOKEN_PREFIX}{id}"))
     }
 }
 
@@ -376,6 +379,29 @@ impl PermissionCheck for CallerPermissions {
             Domain::Tenant(tenant),
             permission,
         )
+    }
+
+    fn same_person(&self, tenant: &TenantId, principal: &str) -> Option<bool> {
+        let caller = self.platform.person_of(tenant, self.principal.as_str())?;
+        Some(self.platform.person_of(tenant, principal)? == caller)
+    }
+}
+
+impl Platform {
+    /// The user `principal` acts for in `tenant`: a user themself, or the
+    /// user who created a token; none when that cannot be told (a token
+    /// unknown there, or one that predates recorded owners).
+    fn person_of(&self, tenant: &TenantId, principal: &str) -> Option<UserId> {
+        match principal.strip_prefix(TOKEN_PREFIX) {
+            Some(token) => match self.identity().token_owner(tenant, token) {
+                Ok(owner) => owner,
+                Err(err) => {
+                    tracing::error!(%tenant, token, error = %err, "cannot read who created a token");
+                    None
+                }
+            },
+            None => UserId::new(principal).ok(),
+        }
     }
 }
 

@@ -124,8 +124,9 @@ const PLATFORM: &str = "~platform";
 /// Catalog key kinds (`kind/<tenant>/…`) whose records belong to a tenant.
 /// Every other kind, and a second segment that is not a tenant id (such as
 /// `member/~platform/…`), is the platform's.
-const TENANT_KINDS: [&str; 11] = [
+const TENANT_KINDS: [&str; 12] = [
     "apitoken",
+    "apitoken-owner",
     "cursor",
     "dead",
     "enabled",

@@ -444,6 +444,46 @@ async fn segregation_of_duties_and_tenant_roles() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_acts_for_the_person_who_created_it() {
+    let k = TestKernel::start(Setup::new(&["rogue"])).await;
+    let t = "/admin/tenants/demo";
+    let minter = json!({ "permissions": ["keel.tokens.manage"] });
+    k.send("PUT", &format!("{t}/roles/minter"), Some(minter)).await.expect(200);
+    let ann = k.user_with_roles("ann", "demo", &["rogue-runner", "minter"]).await;
+    let ben = k.user_with_roles("ben", "demo", &["rogue-runner"]).await;
+    let script = json!({ "name": "ann's script", "roles": ["rogue-runner"], "expires_in_days": 1 });
+    let created = k.send_as(Some(&ann), "POST", &format!("{t}/tokens"), Some(script)).await;
+    let created = created.expect(201);
+    assert_eq!(created["token"]["created_by"], "ann");
+    let (token, id) =
+        (created["secret"].as_str().unwrap(), created["token"]["id"].as_str().unwrap());
+    let note = |key: &str, step: &str| format!("/api/demo/rogue/notes/{key}/{step}");
+
+    // Written by ann's token, approved by ann herself: the same person.
+    k.send_as(Some(token), "POST", &note("po-7", "author"), Some(json!({}))).await.expect(201);
+    let refused = k.send_as(Some(&ann), "POST", &note("po-7", "approve"), Some(json!({}))).await;
+    let detail = refused.expect_problem(403, "segregation-of-duties");
+    assert!(detail.contains("po-7"), "{detail}");
+    // Written by ann, approved by her token: the same person again.
+    k.send_as(Some(&ann), "POST", &note("po-8", "author"), Some(json!({}))).await.expect(201);
+    let refused = k.send_as(Some(token), "POST", &note("po-8", "approve"), Some(json!({}))).await;
+    refused.expect_problem(403, "segregation-of-duties");
+    // A revoked token was still ann's.
+    let revoked = k.send_as(Some(&ann), "DELETE", &format!("{t}/tokens/{id}"), None).await;
+    assert_eq!(revoked.status, 204, "{}", revoked.body);
+    let refused = k.send_as(Some(&ann), "POST", &note("po-7", "approve"), Some(json!({}))).await;
+    refused.expect_problem(403, "segregation-of-duties");
+    // Someone else may approve what ann's token wrote.
+    let approved = k.send_as(Some(&ben), "POST", &note("po-7", "approve"), Some(json!({}))).await;
+    assert_eq!(approved.expect(200)["approved_by"], "ben");
+    // Who wrote a document that does not exist cannot be told: refused.
+    let missing = k.send_as(Some(&ben), "POST", &note("po-9", "approve"), Some(json!({}))).await;
+    let detail = missing.expect_problem(403, "segregation-of-duties");
+    assert!(detail.contains("does not exist"), "{detail}");
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[expect(clippy::disallowed_methods, reason = "an authenticator app reads the wall clock too")]
 async fn a_second_factor_is_required_once_enrolled() {
     let k = TestKernel::start(Setup::new(&["finance"])).await;
