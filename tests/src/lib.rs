@@ -41,6 +41,8 @@ pub struct Setup {
     pub audit_sign_interval: Option<Duration>,
     /// Serve the benchmark's native baseline routes (off, as in production).
     pub bench_routes: bool,
+    /// Client timeouts and the connection cap.
+    pub http: keel::HttpLimits,
 }
 
 impl Setup {
@@ -53,6 +55,7 @@ impl Setup {
             memory_bytes_max: 64 * 1024 * 1024,
             audit_sign_interval: None,
             bench_routes: false,
+            http: keel::HttpLimits::default(),
         }
     }
 
@@ -121,6 +124,7 @@ impl TestKernel {
         config.admin_password = Some(ADMIN_PASSWORD.to_owned());
         config.audit_sign_interval = setup.audit_sign_interval;
         config.bench_routes = setup.bench_routes;
+        config.http = setup.http;
         for tenant in &setup.tenants {
             for plugin in &setup.plugins {
                 config

@@ -216,6 +216,28 @@ fn parse_query(query: &str) -> Result<Vec<(String, String)>, Problem> {
     Ok(pairs)
 }
 
+/// Whether the client waits for `100 Continue` before it sends its body,
+/// which the server sends only once the body is read.
+pub(crate) fn expects_continue(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::EXPECT)
+        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"100-continue"))
+}
+
+/// Reads and drops a body nobody will use, up to `bytes_max` (and within
+/// its deadline), holding one frame at a time.
+pub(crate) async fn discard_body(body: Body, bytes_max: usize) {
+    use http_body_util::BodyExt as _;
+    let mut body = body;
+    let mut n_bytes = 0usize;
+    while n_bytes <= bytes_max {
+        match body.frame().await {
+            Some(Ok(frame)) => n_bytes += frame.data_ref().map_or(0, |data| data.len()),
+            Some(Err(_)) | None => return,
+        }
+    }
+}
+
 pub(crate) async fn read_body(body: Body, bytes_max: usize) -> Result<Vec<u8>, Problem> {
     let too_large = || {
         Problem::new(
@@ -230,6 +252,17 @@ pub(crate) async fn read_body(body: Body, bytes_max: usize) -> Result<Vec<u8>, P
             let err = err.into_inner();
             if err.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
                 return Err(too_large());
+            }
+            let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err.as_ref());
+            while let Some(inner) = cause.filter(|e| !e.is::<crate::conn::BodyTimeout>()) {
+                cause = inner.source();
+            }
+            if cause.is_some() {
+                return Err(Problem::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "body-timeout",
+                    format!("{err}; send it faster, or in smaller requests"),
+                ));
             }
             Err(Problem::bad_request(format!("request body could not be read: {err}")))
         }

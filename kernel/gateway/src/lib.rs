@@ -13,6 +13,7 @@ mod admin;
 mod api;
 mod auth;
 mod bench;
+mod conn;
 mod csv;
 mod openapi;
 mod page;
@@ -20,4 +21,5 @@ mod problem;
 mod request_id;
 mod server;
 
+pub use conn::HttpLimits;
 pub use server::{Options, Server};

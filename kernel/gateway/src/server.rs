@@ -18,6 +18,7 @@ use crate::problem::Problem;
 pub struct Server {
     listener: TcpListener,
     router: Router,
+    limits: crate::HttpLimits,
 }
 
 /// Optional parts of the gateway.
@@ -25,6 +26,8 @@ pub struct Server {
 pub struct Options {
     /// Serve `/bench/native/…`, the benchmark's native baseline routes.
     pub bench_routes: bool,
+    /// Timeouts and the connection cap.
+    pub http: crate::HttpLimits,
 }
 
 impl Server {
@@ -35,7 +38,7 @@ impl Server {
         options: Options,
     ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
-        Ok(Self { listener, router: router(platform, options) })
+        Ok(Self { listener, router: router(platform, options), limits: options.http })
     }
 
     /// The address actually bound.
@@ -48,8 +51,7 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await
+        crate::conn::serve(self.listener, self.router, self.limits, shutdown).await
     }
 }
 

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
+pub use keel_gateway::HttpLimits;
 use keel_gateway::Server;
 use keel_host::{Host, HostConfig};
 use keel_identity::Identity;
@@ -48,6 +49,8 @@ pub struct Config {
     pub audit_sign_interval: Option<std::time::Duration>,
     /// Serve the benchmark's native baseline routes (`/bench/native/…`).
     pub bench_routes: bool,
+    /// How long clients may take to send requests, and how many connect at once.
+    pub http: HttpLimits,
 }
 
 impl Config {
@@ -65,6 +68,7 @@ impl Config {
             session_ttl: std::time::Duration::from_secs(12 * 60 * 60),
             audit_sign_interval: Some(std::time::Duration::from_secs(60 * 60)),
             bench_routes: false,
+            http: HttpLimits::default(),
         }
     }
 }
@@ -159,7 +163,7 @@ pub async fn start(config: Config) -> anyhow::Result<Kernel> {
     }
     let signing =
         config.audit_sign_interval.map(|every| tokio::spawn(sign_heads(platform.clone(), every)));
-    let options = keel_gateway::Options { bench_routes: config.bench_routes };
+    let options = keel_gateway::Options { bench_routes: config.bench_routes, http: config.http };
     let server = Server::bind(config.addr, platform, options).await.with_context(|| {
         format!(
             "cannot listen on {}; is another process using it? (--addr changes it)",

@@ -104,6 +104,16 @@ struct ServeArgs {
     /// that grew; 0 turns it off.
     #[arg(long, default_value_t = 3600)]
     audit_sign_interval_s: u64,
+    /// Seconds a client may take to send a request's headers (also how
+    /// long an idle connection stays open).
+    #[arg(long, default_value_t = 15)]
+    header_read_timeout_s: u64,
+    /// Seconds a client may take to send a request's body after its headers.
+    #[arg(long, default_value_t = 60)]
+    body_read_timeout_s: u64,
+    /// Connections served at once; more wait until one closes.
+    #[arg(long, default_value_t = 4096)]
+    connections_max: usize,
     /// Serve the benchmark's native baseline route
     /// (`/bench/native/{tenant}/finance/entries/{number}`); for `cargo xtask bench`.
     #[arg(long, hide = true)]
@@ -159,6 +169,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.enable = args.enable;
     config.admin_password = args.admin_password;
     config.bench_routes = args.bench_routes;
+    config.http = keel::HttpLimits {
+        header_read_timeout: Duration::from_secs(args.header_read_timeout_s.max(1)),
+        body_read_timeout: Duration::from_secs(args.body_read_timeout_s.max(1)),
+        connections_max: args.connections_max.max(1),
+    };
     config.audit_sign_interval = (args.audit_sign_interval_s > 0)
         .then(|| std::time::Duration::from_secs(args.audit_sign_interval_s));
     config.limits = Limits {

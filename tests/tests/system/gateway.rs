@@ -1,5 +1,7 @@
 //! Routing, errors, limits and request ids at the HTTP boundary.
 
+use std::time::Duration;
+
 use keel_tests::{Reply, Setup, TestKernel};
 use serde_json::json;
 
@@ -112,5 +114,62 @@ async fn the_native_bench_route_is_off_by_default_and_gated_like_the_plugin() {
     k.send_as(Some(&clerk), "GET", "/bench/native/demo/finance/entries/x", None)
         .await
         .expect_problem(400, "bad-request");
+    k.stop().await;
+}
+
+/// Opens a connection to the kernel and sends `bytes`, then nothing more.
+async fn stall_after(k: &TestKernel, bytes: &str) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let addr = k.base().trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connects");
+    stream.write_all(bytes.as_bytes()).await.expect("sends");
+    stream
+}
+
+/// What the server sends before it closes `stream`; none if it keeps it
+/// open past `wait`.
+async fn read_until_closed(stream: &mut tokio::net::TcpStream, wait: Duration) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut answer = Vec::new();
+    match tokio::time::timeout(wait, stream.read_to_end(&mut answer)).await {
+        Ok(_) => Some(String::from_utf8_lossy(&answer).into_owned()),
+        Err(_) => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_are_cut_off_and_everyone_else_is_served() {
+    let http = keel::HttpLimits {
+        header_read_timeout: Duration::from_secs(1),
+        body_read_timeout: Duration::from_secs(1),
+        connections_max: 8,
+    };
+    let k = TestKernel::start(Setup { http, ..Setup::new(&["finance"]) }).await;
+    // More slow clients than the kernel serves at once: some send part of
+    // their headers, some nothing at all, one its headers and part of a body.
+    let mut slow = Vec::new();
+    for n in 0..12 {
+        let partial =
+            if n % 2 == 0 { "GET /healthz HTTP/1.1\r\nHost: keel\r\nX-Slow: " } else { "" };
+        slow.push(stall_after(&k, partial).await);
+    }
+    let login = "POST /auth/login HTTP/1.1\r\nHost: keel\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"user\":";
+    let mut slow_body = stall_after(&k, login).await;
+
+    // Everyone else is served meanwhile, once the slow ones are cut off.
+    let health = tokio::time::timeout(Duration::from_secs(20), k.get("/healthz")).await;
+    assert_eq!(
+        health.expect("healthz answers while slow clients wait").expect(200)["status"],
+        "ok"
+    );
+    for (n, stream) in slow.iter_mut().enumerate() {
+        let closed = read_until_closed(stream, Duration::from_secs(20)).await;
+        assert!(closed.is_some(), "slow client {n} is disconnected");
+    }
+    let answer = read_until_closed(&mut slow_body, Duration::from_secs(20)).await;
+    let answer = answer.expect("a slow body is answered and the connection closed");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("body-timeout"), "{answer}");
+    k.get("/healthz").await.expect(200);
     k.stop().await;
 }

@@ -143,6 +143,20 @@ async fn bad_packages_are_refused_with_a_reason() {
         .bearer_auth(&alice)
         .body(plugin_bytes("notes-v1"));
     Reply::from(request.send().await.unwrap()).await.expect_problem(403, "forbidden");
+    // Refused from its headers, before its body is read: a client waiting
+    // for `100 Continue` with a larger package than any allowed hears 403.
+    let addr = k.base().trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /admin/packages HTTP/1.1\r\nHost: keel\r\nAuthorization: Bearer {alice}\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n",
+        64 * 1024 * 1024
+    );
+    tokio::io::AsyncWriteExt::write_all(&mut stream, head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let read = tokio::io::AsyncReadExt::read(&mut stream, &mut answer);
+    let n = tokio::time::timeout(std::time::Duration::from_secs(20), read).await;
+    let answer = String::from_utf8_lossy(&answer[..n.expect("answered").unwrap()]).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
     let anonymous = k.client().get(format!("{}/admin/packages", k.base()));
     Reply::from(anonymous.send().await.unwrap()).await.expect_problem(401, "unauthenticated");
     k.stop().await;

@@ -144,18 +144,24 @@ pub(crate) async fn install_package(
 ) -> Response {
     respond(
         async {
-            // Authenticate from the headers alone, but read the (bounded) body
-            // before refusing a signed-in caller: answering while a large
-            // upload is still arriving resets the connection, and the client
-            // would see an error instead of its 403.
+            // Authorize from the headers alone, before a byte of the body is
+            // kept. A refused client that waits for `100 Continue` is answered
+            // at once; one that sends its body anyway has it read and dropped
+            // (bounded, like every body), since answering while an upload is
+            // still arriving resets the connection and the client would see
+            // an error instead of its 403.
             let actor = caller.authenticate(&state.platform)?;
             let limit = state.platform.host().limits().package_bytes_max;
-            let wasm = crate::api::read_body(request.into_body(), limit).await?;
-            state
-                .platform
-                .authorize(&actor.principal, Scope::Platform, PACKAGES_MANAGE)
-                .await
-                .map_err(Problem::from_platform)?;
+            let (parts, body) = request.into_parts();
+            let allowed =
+                state.platform.authorize(&actor.principal, Scope::Platform, PACKAGES_MANAGE).await;
+            if let Err(refused) = allowed {
+                if !crate::api::expects_continue(&parts.headers) {
+                    crate::api::discard_body(body, limit).await;
+                }
+                return Err(Problem::from_platform(refused));
+            }
+            let wasm = crate::api::read_body(body, limit).await?;
             if wasm.is_empty() {
                 return Err(Problem::bad_request("the body must be a plugin component (.wasm)"));
             }

@@ -1,0 +1,178 @@
+//! Connections from clients the kernel does not trust. A client that sends
+//! its headers or its body slowly, or opens connections without end, holds
+//! a bounded share of the server for a bounded time and is then cut off;
+//! everyone else goes on being served.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::ConnectInfo;
+use axum::http::Request;
+use hyper::body::{Frame, Incoming};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+
+/// How long, and how many, clients may hold the server.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpLimits {
+    /// How long a client may take to send a request's headers, counted
+    /// from when the server starts reading them; it is also how long an
+    /// idle connection stays open. Slower clients are disconnected.
+    pub header_read_timeout: Duration,
+    /// How long a client may take to send a request's body, counted from
+    /// its headers; a slower one is answered 408.
+    pub body_read_timeout: Duration,
+    /// Connections served at once. Further ones wait in the listen queue
+    /// until one closes.
+    pub connections_max: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(15),
+            body_read_timeout: Duration::from_secs(60),
+            connections_max: 4096,
+        }
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then lets the
+/// requests in flight finish, as `axum::serve` would, within `limits`.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: HttpLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let n_connections = limits.connections_max.max(1);
+    let slots = Arc::new(Semaphore::new(n_connections));
+    let (stop, stopping) = watch::channel(false);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => slot,
+            () = &mut shutdown => break,
+        };
+        let Ok(slot) = slot else { break };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Out of descriptors, or a connection reset before it
+                    // was accepted: wait a little rather than spin.
+                    tracing::warn!(error = %err, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service =
+            Service { router: router.clone(), peer, body_read_timeout: limits.body_read_timeout };
+        let mut stopping = stopping.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            let _ = stream.set_nodelay(true);
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
+            let connection = http.serve_connection(TokioIo::new(stream), service);
+            let mut connection = std::pin::pin!(connection);
+            let served = tokio::select! {
+                served = connection.as_mut() => served,
+                () = async { drop(stopping.wait_for(|stop| *stop).await) } => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(err) = served {
+                tracing::debug!(%peer, error = %err, "connection ended");
+            }
+        });
+    }
+    let _ = stop.send(true);
+    // Every connection holds a slot until it ends.
+    let n_slots = u32::try_from(n_connections).unwrap_or(u32::MAX);
+    let _all = slots.acquire_many(n_slots).await;
+    Ok(())
+}
+
+/// One connection's requests, each told its client's address and given a
+/// deadline for its body.
+#[derive(Clone)]
+struct Service {
+    router: Router,
+    peer: SocketAddr,
+    body_read_timeout: Duration,
+}
+
+impl hyper::service::Service<Request<Incoming>> for Service {
+    type Response = axum::response::Response;
+    type Error = Infallible;
+    type Future = axum::routing::future::RouteFuture<Infallible>;
+
+    fn call(&self, request: Request<Incoming>) -> Self::Future {
+        let deadline = tokio::time::Instant::now() + self.body_read_timeout;
+        let mut request = request.map(|body| Body::new(Deadline::new(body, deadline)));
+        request.extensions_mut().insert(ConnectInfo(self.peer));
+        tower_service::Service::call(&mut self.router.clone(), request)
+    }
+}
+
+/// A request body that fails with [`BodyTimeout`] once its deadline passes.
+struct Deadline {
+    body: Incoming,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Deadline {
+    fn new(body: Incoming, deadline: tokio::time::Instant) -> Self {
+        Self { body, sleep: Box::pin(tokio::time::sleep_until(deadline)) }
+    }
+}
+
+/// The client did not send the request's body in time.
+#[derive(Debug)]
+pub(crate) struct BodyTimeout;
+
+impl std::fmt::Display for BodyTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the request body did not arrive in time")
+    }
+}
+
+impl std::error::Error for BodyTimeout {}
+
+impl hyper::body::Body for Deadline {
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        if let Poll::Ready(frame) = Pin::new(&mut self.body).poll_frame(cx) {
+            return Poll::Ready(frame.map(|frame| frame.map_err(Into::into)));
+        }
+        match self.sleep.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(BodyTimeout)))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
+}
