@@ -43,6 +43,8 @@ pub struct Setup {
     pub bench_routes: bool,
     /// Client timeouts and the connection cap.
     pub http: keel::HttpLimits,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Setup {
@@ -56,6 +58,7 @@ impl Setup {
             audit_sign_interval: None,
             bench_routes: false,
             http: keel::HttpLimits::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 
@@ -125,6 +128,7 @@ impl TestKernel {
         config.audit_sign_interval = setup.audit_sign_interval;
         config.bench_routes = setup.bench_routes;
         config.http = setup.http;
+        config.trusted_proxies.clone_from(&setup.trusted_proxies);
         for tenant in &setup.tenants {
             for plugin in &setup.plugins {
                 config

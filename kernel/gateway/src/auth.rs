@@ -1,15 +1,14 @@
 //! `/auth/login` and `/auth/logout`, and reading the bearer token.
 
-use std::net::SocketAddr;
-
 use axum::Json;
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use keel_platform::{Actor, Platform, Principal};
 use keel_types::RequestId;
 
+use crate::conn::ClientAddr;
 use crate::problem::Problem;
 use crate::server::AppState;
 
@@ -44,8 +43,8 @@ impl Caller {
             request_id: parts.extensions.get::<RequestId>().map(ToString::to_string),
             source: parts
                 .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(peer)| peer.ip().to_string()),
+                .get::<ClientAddr>()
+                .map(|ClientAddr(client)| client.to_string()),
         }
     }
 
@@ -76,14 +75,14 @@ pub(crate) struct Login {
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = Login, security(()), responses((status = 200, description = "A session token and its expiry"), (status = 401, description = "Bad credentials"), (status = 429, description = "Throttled")))]
 pub(crate) async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     caller: Caller,
     request: Request,
 ) -> Response {
     let limit = state.platform.host().limits().request_body_bytes_max;
     let result = async {
         let body: Login = crate::admin::json(request, limit).await?;
-        let (source, request_id) = (peer.ip().to_string(), caller.request_id);
+        let source = caller.source.unwrap_or_default();
+        let request_id = caller.request_id;
         let session =
             state.platform.login(body.user, body.password, body.totp, source, request_id).await;
         session.map_err(Problem::from_platform)

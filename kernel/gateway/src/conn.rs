@@ -5,7 +5,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -51,6 +51,7 @@ pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
     limits: HttpLimits,
+    trusted_proxies: Arc<[IpAddr]>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let n_connections = limits.connections_max.max(1);
@@ -76,8 +77,12 @@ pub(crate) async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let service =
-            Service { router: router.clone(), peer, body_read_timeout: limits.body_read_timeout };
+        let service = Service {
+            router: router.clone(),
+            peer,
+            trusted_proxies: Arc::clone(&trusted_proxies),
+            body_read_timeout: limits.body_read_timeout,
+        };
         let mut stopping = stopping.clone();
         tokio::spawn(async move {
             let _slot = slot;
@@ -111,7 +116,36 @@ pub(crate) async fn serve(
 struct Service {
     router: Router,
     peer: SocketAddr,
+    trusted_proxies: Arc<[IpAddr]>,
     body_read_timeout: Duration,
+}
+
+/// The address of the client a request comes from: the peer's, or, when
+/// the peer is a trusted reverse proxy, the one it (and any trusted proxy
+/// before it) says in `X-Forwarded-For`. Throttling and the audit trail use it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ClientAddr(pub(crate) IpAddr);
+
+/// Most addresses of `X-Forwarded-For` looked at.
+const FORWARDED_HOPS_MAX: usize = 16;
+
+/// The client behind `peer`: walks `X-Forwarded-For` from the right, past
+/// trusted proxies, to the first address no trusted proxy is; an address
+/// that does not parse stops the walk at the proxy that reported it.
+fn client_addr(peer: IpAddr, forwarded: &[&str], trusted: &[IpAddr]) -> IpAddr {
+    let mut client = peer;
+    let hops =
+        forwarded.iter().rev().flat_map(|header| header.rsplit(',')).take(FORWARDED_HOPS_MAX);
+    for hop in hops {
+        if !trusted.contains(&client) {
+            break;
+        }
+        match hop.trim().parse::<IpAddr>() {
+            Ok(addr) => client = addr,
+            Err(_) => break,
+        }
+    }
+    client
 }
 
 impl hyper::service::Service<Request<Incoming>> for Service {
@@ -121,8 +155,16 @@ impl hyper::service::Service<Request<Incoming>> for Service {
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
         let deadline = tokio::time::Instant::now() + self.body_read_timeout;
+        let forwarded: Vec<&str> = if self.trusted_proxies.contains(&self.peer.ip()) {
+            let headers = request.headers().get_all("x-forwarded-for").iter();
+            headers.filter_map(|value| value.to_str().ok()).collect()
+        } else {
+            Vec::new()
+        };
+        let client = client_addr(self.peer.ip(), &forwarded, &self.trusted_proxies);
         let mut request = request.map(|body| Body::new(Deadline::new(body, deadline)));
         request.extensions_mut().insert(ConnectInfo(self.peer));
+        request.extensions_mut().insert(ClientAddr(client));
         tower_service::Service::call(&mut self.router.clone(), request)
     }
 }
@@ -174,5 +216,34 @@ impl hyper::body::Body for Deadline {
 
     fn size_hint(&self) -> hyper::body::SizeHint {
         self.body.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_addr;
+    use std::net::IpAddr;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn the_client_is_the_first_address_no_trusted_proxy_is() {
+        let proxies = [ip("10.0.0.1"), ip("10.0.0.2")];
+        let peer = ip("10.0.0.1");
+        // No proxy: the peer, whatever it claims.
+        assert_eq!(client_addr(ip("203.0.113.5"), &["198.51.100.1"], &proxies), ip("203.0.113.5"));
+        assert_eq!(client_addr(peer, &[], &proxies), peer);
+        assert_eq!(client_addr(peer, &["198.51.100.7"], &proxies), ip("198.51.100.7"));
+        // A client forging the start of the header is not believed past it.
+        let forged = ["6.6.6.6, 198.51.100.7"];
+        assert_eq!(client_addr(peer, &forged, &proxies), ip("198.51.100.7"));
+        // Chained trusted proxies, in one header or several.
+        assert_eq!(client_addr(peer, &["198.51.100.7, 10.0.0.2"], &proxies), ip("198.51.100.7"));
+        assert_eq!(client_addr(peer, &["198.51.100.7", "10.0.0.2"], &proxies), ip("198.51.100.7"));
+        // Garbage stops at the proxy that passed it on.
+        assert_eq!(client_addr(peer, &["not-an-address"], &proxies), peer);
+        assert_eq!(client_addr(peer, &["2001:db8::1"], &proxies), ip("2001:db8::1"));
     }
 }

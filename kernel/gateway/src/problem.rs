@@ -13,11 +13,13 @@ pub(crate) struct Problem {
     code: &'static str,
     detail: String,
     allow: Option<String>,
+    /// Seconds until a retry may succeed, when known.
+    retry_after_s: Option<u64>,
 }
 
 impl Problem {
     pub(crate) fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, code, detail: detail.into(), allow: None }
+        Self { status, code, detail: detail.into(), allow: None, retry_after_s: None }
     }
 
     pub(crate) fn not_found(detail: impl Into<String>) -> Self {
@@ -89,12 +91,15 @@ impl Problem {
     /// Maps a refused platform operation.
     pub(crate) fn from_platform(err: PlatformError) -> Self {
         let detail = err.to_string();
+        if let PlatformError::Throttled { retry_after_s } = err {
+            let problem = Self::new(StatusCode::TOO_MANY_REQUESTS, "throttled", detail);
+            return Self { retry_after_s: Some(retry_after_s), ..problem };
+        }
         let (status, code) = match err {
             PlatformError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             PlatformError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad-credentials"),
             PlatformError::TotpRequired => (StatusCode::UNAUTHORIZED, "totp-required"),
             PlatformError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
-            PlatformError::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
             PlatformError::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden"),
             PlatformError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found"),
             PlatformError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
@@ -130,7 +135,8 @@ impl IntoResponse for Problem {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         if self.status == StatusCode::TOO_MANY_REQUESTS {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+            headers
+                .insert(header::RETRY_AFTER, HeaderValue::from(self.retry_after_s.unwrap_or(60)));
         }
         if self.status == StatusCode::PAYLOAD_TOO_LARGE {
             // The rest of the body was never read: the connection cannot be reused.

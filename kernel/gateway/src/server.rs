@@ -19,15 +19,18 @@ pub struct Server {
     listener: TcpListener,
     router: Router,
     limits: crate::HttpLimits,
+    trusted_proxies: Arc<[std::net::IpAddr]>,
 }
 
 /// Optional parts of the gateway.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     /// Serve `/bench/native/…`, the benchmark's native baseline routes.
     pub bench_routes: bool,
     /// Timeouts and the connection cap.
     pub http: crate::HttpLimits,
+    /// Reverse proxies whose `X-Forwarded-For` names the real client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Server {
@@ -38,7 +41,8 @@ impl Server {
         options: Options,
     ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
-        Ok(Self { listener, router: router(platform, options), limits: options.http })
+        let (limits, trusted_proxies) = (options.http, options.trusted_proxies.clone().into());
+        Ok(Self { listener, router: router(platform, options), limits, trusted_proxies })
     }
 
     /// The address actually bound.
@@ -51,7 +55,8 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        crate::conn::serve(self.listener, self.router, self.limits, shutdown).await
+        crate::conn::serve(self.listener, self.router, self.limits, self.trusted_proxies, shutdown)
+            .await
     }
 }
 

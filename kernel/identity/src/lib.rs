@@ -3,8 +3,9 @@
 //!
 //! Users and sessions are kernel catalog records in `keel-storage`; a session
 //! token is shown once and stored only as its SHA-256 digest. Failed logins
-//! are throttled per user and per source address, and unknown users and
-//! wrong passwords get the same answer in about the same time.
+//! slow down that user at that address (never locking anyone out), and
+//! unknown users and wrong passwords get the same answer in about the same
+//! time.
 
 mod membership;
 mod password;

@@ -67,25 +67,19 @@ fn unknown_users_and_wrong_passwords_look_the_same() {
 }
 
 #[test]
-fn repeated_failures_are_throttled_per_user_and_per_address() {
+fn repeated_failures_slow_that_user_at_that_address_and_lock_no_one_out() {
     let (_dir, identity, _clock) = identity();
     alice(&identity);
-    for _ in 0..5 {
+    for _ in 0..3 {
         assert!(matches!(
             identity.login("alice", "wrong password!!", None, "10.0.0.9", None),
             Err(IdentityError::BadCredentials)
         ));
     }
-    let locked = identity.login("alice", "correct horse battery", None, "10.0.0.10", None);
-    assert!(
-        matches!(locked, Err(IdentityError::Throttled { .. })),
-        "the user is locked from any address"
-    );
-    let from_same_address = identity.login("bob", "whatever password", None, "10.0.0.9", None);
-    assert!(
-        matches!(from_same_address, Err(IdentityError::Throttled { .. })),
-        "the address is locked for any user"
-    );
+    let again = identity.login("alice", "correct horse battery", None, "10.0.0.9", None);
+    assert!(matches!(again, Err(IdentityError::Throttled { .. })), "the guesser waits");
+    let elsewhere = identity.login("alice", "correct horse battery", None, "10.0.0.10", None);
+    assert!(elsewhere.is_ok(), "alice herself, elsewhere, signs in: {elsewhere:?}");
 }
 
 #[test]

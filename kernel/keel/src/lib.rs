@@ -51,6 +51,8 @@ pub struct Config {
     pub bench_routes: bool,
     /// How long clients may take to send requests, and how many connect at once.
     pub http: HttpLimits,
+    /// Reverse proxies whose `X-Forwarded-For` names the real client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Config {
@@ -69,6 +71,7 @@ impl Config {
             audit_sign_interval: Some(std::time::Duration::from_secs(60 * 60)),
             bench_routes: false,
             http: HttpLimits::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -163,7 +166,11 @@ pub async fn start(config: Config) -> anyhow::Result<Kernel> {
     }
     let signing =
         config.audit_sign_interval.map(|every| tokio::spawn(sign_heads(platform.clone(), every)));
-    let options = keel_gateway::Options { bench_routes: config.bench_routes, http: config.http };
+    let options = keel_gateway::Options {
+        bench_routes: config.bench_routes,
+        http: config.http,
+        trusted_proxies: config.trusted_proxies.clone(),
+    };
     let server = Server::bind(config.addr, platform, options).await.with_context(|| {
         format!(
             "cannot listen on {}; is another process using it? (--addr changes it)",

@@ -114,6 +114,10 @@ struct ServeArgs {
     /// Connections served at once; more wait until one closes.
     #[arg(long, default_value_t = 4096)]
     connections_max: usize,
+    /// A reverse proxy (IP address, repeatable) whose `X-Forwarded-For`
+    /// names the real client, for login throttling and the audit trail.
+    #[arg(long = "trusted-proxy")]
+    trusted_proxies: Vec<std::net::IpAddr>,
     /// Serve the benchmark's native baseline route
     /// (`/bench/native/{tenant}/finance/entries/{number}`); for `cargo xtask bench`.
     #[arg(long, hide = true)]
@@ -169,6 +173,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.enable = args.enable;
     config.admin_password = args.admin_password;
     config.bench_routes = args.bench_routes;
+    config.trusted_proxies = args.trusted_proxies;
     config.http = keel::HttpLimits {
         header_read_timeout: Duration::from_secs(args.header_read_timeout_s.max(1)),
         body_read_timeout: Duration::from_secs(args.body_read_timeout_s.max(1)),

@@ -66,13 +66,52 @@ async fn login_logout_and_uniform_failures() {
 async fn repeated_failed_logins_are_throttled() {
     let k = TestKernel::start(Setup::new(&["finance"])).await;
     let bad = json!({ "user": "admin", "password": "guessing wrong" });
-    for _ in 0..5 {
+    for _ in 0..3 {
         k.send_as(None, "POST", "/auth/login", Some(bad.clone()))
             .await
             .expect_problem(401, "bad-credentials");
     }
     let good = json!({ "user": "admin", "password": ADMIN_PASSWORD });
     k.send_as(None, "POST", "/auth/login", Some(good)).await.expect_problem(429, "throttled");
+    k.stop().await;
+}
+
+/// Logs in as `user` through the trusted proxy for a client at `client`.
+async fn login_from(k: &TestKernel, client: &str, user: &str, password: &str) -> Reply {
+    let body = json!({ "user": user, "password": password });
+    let request = k.client().post(format!("{}/auth/login", k.base()));
+    let request = request.header("x-forwarded-for", client).json(&body);
+    Reply::from(request.send().await.unwrap()).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guessing_a_password_never_locks_its_owner_out() {
+    // The kernel sits behind a reverse proxy on this machine.
+    let setup = Setup { trusted_proxies: vec!["127.0.0.1".parse().unwrap()], ..Setup::new(&[]) };
+    let k = TestKernel::start(setup).await;
+    let attacker = "203.0.113.66";
+    let mut guesses = Vec::new();
+    for _ in 0..6 {
+        guesses.push(login_from(&k, attacker, "admin", "guessing wrong").await);
+    }
+    // The administrator, elsewhere, signs in all the same...
+    let admin = login_from(&k, "198.51.100.7", "admin", ADMIN_PASSWORD).await;
+    assert!(admin.expect(200)["token"].as_str().is_some());
+    // ...while the guesser, after three tries, must wait.
+    let statuses: Vec<u16> = guesses.iter().map(|g| g.status).collect();
+    assert_eq!(statuses, [401, 401, 401, 429, 429, 429]);
+    let detail = guesses.pop().unwrap().expect_problem(429, "throttled");
+    assert!(detail.contains("retry in 1 s"), "says how long: {detail}");
+    // The audit trail names the real client of the failed attempts.
+    let failed = k.get("/admin/audit?action=auth.login-failed").await;
+    let failed = failed.expect(200);
+    let sources: Vec<&str> = failed["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|entry| entry["record"]["source"].as_str())
+        .collect();
+    assert!(!sources.is_empty() && sources.iter().all(|s| *s == attacker), "{failed}");
     k.stop().await;
 }
 
