@@ -45,18 +45,27 @@ impl Default for HttpLimits {
     }
 }
 
+/// How connections are taken: limits, trusted proxies, and TLS if any.
+#[derive(Debug, Clone)]
+pub(crate) struct Listening {
+    pub(crate) limits: HttpLimits,
+    pub(crate) trusted_proxies: Arc<[IpAddr]>,
+    pub(crate) tls: Option<Arc<crate::tls::Tls>>,
+}
+
 /// Serves `router` on `listener` until `shutdown` completes, then lets the
-/// requests in flight finish, as `axum::serve` would, within `limits`.
+/// requests in flight finish, as `axum::serve` would, within the limits.
 pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
-    limits: HttpLimits,
-    trusted_proxies: Arc<[IpAddr]>,
+    listening: Listening,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let limits = listening.limits;
     let n_connections = limits.connections_max.max(1);
     let slots = Arc::new(Semaphore::new(n_connections));
     let (stop, stopping) = watch::channel(false);
+    let reloads = listening.tls.clone().and_then(crate::tls::Tls::reload_on_hangup);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let slot = tokio::select! {
@@ -77,37 +86,65 @@ pub(crate) async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let _ = stream.set_nodelay(true);
         let service = Service {
             router: router.clone(),
             peer,
-            trusted_proxies: Arc::clone(&trusted_proxies),
+            trusted_proxies: Arc::clone(&listening.trusted_proxies),
             body_read_timeout: limits.body_read_timeout,
         };
-        let mut stopping = stopping.clone();
+        let stopping = stopping.clone();
+        let acceptor = listening.tls.as_ref().map(|tls| tls.acceptor());
         tokio::spawn(async move {
             let _slot = slot;
-            let _ = stream.set_nodelay(true);
-            let mut http = hyper::server::conn::http1::Builder::new();
-            http.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
-            let connection = http.serve_connection(TokioIo::new(stream), service);
-            let mut connection = std::pin::pin!(connection);
-            let served = tokio::select! {
-                served = connection.as_mut() => served,
-                () = async { drop(stopping.wait_for(|stop| *stop).await) } => {
-                    connection.as_mut().graceful_shutdown();
-                    connection.await
-                }
+            let Some(acceptor) = acceptor else {
+                return serve_connection(stream, service, limits, stopping).await;
             };
-            if let Err(err) = served {
-                tracing::debug!(%peer, error = %err, "connection ended");
+            // The handshake is bounded like the headers that follow it.
+            let handshake =
+                tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream));
+            match handshake.await {
+                Ok(Ok(stream)) => serve_connection(stream, service, limits, stopping).await,
+                Ok(Err(err)) => tracing::debug!(%peer, error = %err, "TLS handshake failed"),
+                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
             }
         });
     }
     let _ = stop.send(true);
+    if let Some(reloads) = reloads {
+        reloads.abort();
+    }
     // Every connection holds a slot until it ends.
     let n_slots = u32::try_from(n_connections).unwrap_or(u32::MAX);
     let _all = slots.acquire_many(n_slots).await;
     Ok(())
+}
+
+/// Serves one connection's requests until it ends, or until the server
+/// stops and the request in flight is answered.
+async fn serve_connection<I>(
+    io: I,
+    service: Service,
+    limits: HttpLimits,
+    mut stopping: watch::Receiver<bool>,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let peer = service.peer;
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
+    let connection = http.serve_connection(TokioIo::new(io), service);
+    let mut connection = std::pin::pin!(connection);
+    let served = tokio::select! {
+        served = connection.as_mut() => served,
+        () = async { drop(stopping.wait_for(|stop| *stop).await) } => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(err) = served {
+        tracing::debug!(%peer, error = %err, "connection ended");
+    }
 }
 
 /// One connection's requests, each told its client's address and given a

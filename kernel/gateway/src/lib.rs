@@ -20,6 +20,8 @@ mod page;
 mod problem;
 mod request_id;
 mod server;
+mod tls;
 
 pub use conn::HttpLimits;
 pub use server::{Options, Server};
+pub use tls::TlsFiles;

@@ -18,8 +18,7 @@ use crate::problem::Problem;
 pub struct Server {
     listener: TcpListener,
     router: Router,
-    limits: crate::HttpLimits,
-    trusted_proxies: Arc<[std::net::IpAddr]>,
+    listening: crate::conn::Listening,
 }
 
 /// Optional parts of the gateway.
@@ -31,6 +30,8 @@ pub struct Options {
     pub http: crate::HttpLimits,
     /// Reverse proxies whose `X-Forwarded-For` names the real client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Serve HTTPS with this certificate and key (reloaded on `SIGHUP`).
+    pub tls: Option<crate::TlsFiles>,
 }
 
 impl Server {
@@ -41,8 +42,19 @@ impl Server {
         options: Options,
     ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
-        let (limits, trusted_proxies) = (options.http, options.trusted_proxies.clone().into());
-        Ok(Self { listener, router: router(platform, options), limits, trusted_proxies })
+        let tls = match options.tls.clone() {
+            Some(files) => Some(Arc::new(
+                crate::tls::Tls::load(files)
+                    .map_err(|err| std::io::Error::new(std::io::ErrorKind::InvalidData, err))?,
+            )),
+            None => None,
+        };
+        let listening = crate::conn::Listening {
+            limits: options.http,
+            trusted_proxies: options.trusted_proxies.clone().into(),
+            tls,
+        };
+        Ok(Self { listener, router: router(platform, options), listening })
     }
 
     /// The address actually bound.
@@ -55,8 +67,7 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        crate::conn::serve(self.listener, self.router, self.limits, self.trusted_proxies, shutdown)
-            .await
+        crate::conn::serve(self.listener, self.router, self.listening, shutdown).await
     }
 }
 

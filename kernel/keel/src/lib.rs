@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
-pub use keel_gateway::HttpLimits;
 use keel_gateway::Server;
+pub use keel_gateway::{HttpLimits, TlsFiles};
 use keel_host::{Host, HostConfig};
 use keel_identity::Identity;
 use keel_platform::Platform;
@@ -53,6 +53,8 @@ pub struct Config {
     pub http: HttpLimits,
     /// Reverse proxies whose `X-Forwarded-For` names the real client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Serve HTTPS with this certificate and key (read again on `SIGHUP`).
+    pub tls: Option<TlsFiles>,
 }
 
 impl Config {
@@ -72,6 +74,7 @@ impl Config {
             bench_routes: false,
             http: HttpLimits::default(),
             trusted_proxies: Vec::new(),
+            tls: None,
         }
     }
 }
@@ -170,12 +173,16 @@ pub async fn start(config: Config) -> anyhow::Result<Kernel> {
         bench_routes: config.bench_routes,
         http: config.http,
         trusted_proxies: config.trusted_proxies.clone(),
+        tls: config.tls.clone(),
     };
-    let server = Server::bind(config.addr, platform, options).await.with_context(|| {
-        format!(
+    let server = Server::bind(config.addr, platform, options).await.map_err(|err| {
+        if err.kind() == std::io::ErrorKind::InvalidData {
+            return anyhow::Error::new(err).context("cannot serve HTTPS (--tls-cert, --tls-key)");
+        }
+        anyhow::Error::new(err).context(format!(
             "cannot listen on {}; is another process using it? (--addr changes it)",
             config.addr
-        )
+        ))
     })?;
     let addr = server.local_addr()?;
     let (shutdown, stopped) = oneshot::channel::<()>();
@@ -184,7 +191,8 @@ pub async fn start(config: Config) -> anyhow::Result<Kernel> {
         drop(stopped.await);
     }));
     host.start_events().context("starting event delivery")?;
-    tracing::info!(%addr, "keel is serving");
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    tracing::info!(%addr, scheme, "keel is serving");
     Ok(Kernel { addr, host, storage: closing, shutdown, serving, signing })
 }
 

@@ -118,6 +118,13 @@ struct ServeArgs {
     /// names the real client, for login throttling and the audit trail.
     #[arg(long = "trusted-proxy")]
     trusted_proxies: Vec<std::net::IpAddr>,
+    /// Serve HTTPS with this PEM certificate chain (needs --tls-key);
+    /// both files are read again on SIGHUP.
+    #[arg(long, env = "KEEL_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "KEEL_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Serve the benchmark's native baseline route
     /// (`/bench/native/{tenant}/finance/entries/{number}`); for `cargo xtask bench`.
     #[arg(long, hide = true)]
@@ -174,6 +181,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.admin_password = args.admin_password;
     config.bench_routes = args.bench_routes;
     config.trusted_proxies = args.trusted_proxies;
+    config.tls = args.tls_cert.zip(args.tls_key).map(|(cert, key)| keel::TlsFiles { cert, key });
     config.http = keel::HttpLimits {
         header_read_timeout: Duration::from_secs(args.header_read_timeout_s.max(1)),
         body_read_timeout: Duration::from_secs(args.body_read_timeout_s.max(1)),

@@ -119,8 +119,13 @@ async fn the_native_bench_route_is_off_by_default_and_gated_like_the_plugin() {
 
 /// Opens a connection to the kernel and sends `bytes`, then nothing more.
 async fn stall_after(k: &TestKernel, bytes: &str) -> tokio::net::TcpStream {
+    let addr = k.base().trim_start_matches("http://").parse().unwrap();
+    stall_after_addr(addr, bytes).await
+}
+
+/// Opens a connection to `addr` and sends `bytes`, then nothing more.
+async fn stall_after_addr(addr: std::net::SocketAddr, bytes: &str) -> tokio::net::TcpStream {
     use tokio::io::AsyncWriteExt;
-    let addr = k.base().trim_start_matches("http://").to_owned();
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connects");
     stream.write_all(bytes.as_bytes()).await.expect("sends");
     stream
@@ -172,4 +177,109 @@ async fn slow_clients_are_cut_off_and_everyone_else_is_served() {
     assert!(answer.contains("body-timeout"), "{answer}");
     k.get("/healthz").await.expect(200);
     k.stop().await;
+}
+
+/// A self-signed certificate for `localhost` and 127.0.0.1, as PEM
+/// certificate and key, and the certificate as a client would trust it.
+fn certificate() -> (String, String, rustls::pki_types::CertificateDer<'static>) {
+    let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+    let rcgen::CertifiedKey { cert, key_pair } = rcgen::generate_simple_self_signed(names).unwrap();
+    (cert.pem(), key_pair.serialize_pem(), cert.der().clone())
+}
+
+/// Asks `addr` for `/healthz` over TLS, trusting only `trusted`; the
+/// answer, or why the connection failed.
+async fn https_health(
+    addr: std::net::SocketAddr,
+    trusted: &rustls::pki_types::CertificateDer<'static>,
+) -> Result<String, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(trusted.clone()).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = connector.connect(name, tcp).await.map_err(|e| e.to_string())?;
+    let request = "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    tls.write_all(request.as_bytes()).await.map_err(|e| e.to_string())?;
+    let mut answer = String::new();
+    tls.read_to_string(&mut answer).await.map_err(|e| e.to_string())?;
+    Ok(answer)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_is_served_with_a_certificate_that_a_hangup_renews() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let (cert, key, first) = certificate();
+    std::fs::write(&cert_path, cert).unwrap();
+    std::fs::write(&key_path, key).unwrap();
+    let mut config = keel::Config::new(dir.path().join("data"));
+    config.addr = ([127, 0, 0, 1], 0).into();
+    config.admin_password = Some(keel_tests::ADMIN_PASSWORD.to_owned());
+    config.tls = Some(keel::TlsFiles { cert: cert_path.clone(), key: key_path.clone() });
+    let kernel = keel::start(config).await.expect("kernel starts with TLS");
+    let addr = kernel.addr();
+
+    // A client that verifies the certificate is served.
+    let answer = https_health(addr, &first).await.expect("a verified TLS connection");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains(r#"{"status":"ok"}"#), "{answer}");
+    // Plain HTTP on the TLS port gets no answer.
+    let mut plain = stall_after_addr(addr, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    let plain = read_until_closed(&mut plain, Duration::from_secs(20)).await.unwrap_or_default();
+    assert!(!plain.contains("200 OK"), "{plain}");
+
+    // A renewed certificate is served after SIGHUP, without a restart.
+    let (cert, key, renewed) = certificate();
+    assert!(https_health(addr, &renewed).await.is_err(), "not yet the renewed one");
+    std::fs::write(&cert_path, cert).unwrap();
+    std::fs::write(&key_path, key).unwrap();
+    let hangup = std::process::Command::new("kill")
+        .args(["-HUP", &std::process::id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hangup.success());
+    let mut served = Err(String::new());
+    for _ in 0..100 {
+        served = https_health(addr, &renewed).await;
+        if served.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(served.expect("the renewed certificate is served").starts_with("HTTP/1.1 200"));
+    assert!(https_health(addr, &first).await.is_err(), "the old one is no longer served");
+    kernel.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_certificate_stops_the_start_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let (cert, _, _) = certificate();
+    let (_, other_key, _) = certificate();
+    std::fs::write(&cert_path, cert).unwrap();
+    std::fs::write(&key_path, other_key).unwrap();
+    let mut config = keel::Config::new(dir.path().join("data"));
+    config.addr = ([127, 0, 0, 1], 0).into();
+    config.admin_password = Some(keel_tests::ADMIN_PASSWORD.to_owned());
+    config.tls = Some(keel::TlsFiles { cert: cert_path, key: key_path.clone() });
+    let Err(err) = keel::start(config.clone()).await else {
+        panic!("started with a key that does not fit")
+    };
+    let err = format!("{err:#}");
+    assert!(err.contains("does not fit"), "{err}");
+    std::fs::write(&key_path, "not a key").unwrap();
+    // A failed start leaves its storage open until the process ends.
+    config.data_dir = dir.path().join("data-2");
+    let Err(err) = keel::start(config).await else { panic!("started without a key") };
+    let err = format!("{err:#}");
+    assert!(err.contains("key.pem"), "{err}");
 }
