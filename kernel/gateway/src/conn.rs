@@ -25,7 +25,8 @@ use tokio::sync::{Semaphore, watch};
 pub struct HttpLimits {
     /// How long a client may take to send a request's headers, counted
     /// from when the server starts reading them; it is also how long an
-    /// idle connection stays open. Slower clients are disconnected.
+    /// idle connection stays open, and how long a client may leave an
+    /// answer unread. Slower clients are disconnected.
     pub header_read_timeout: Duration,
     /// How long a client may take to send a request's body, counted from
     /// its headers; a slower one is answered 408.
@@ -62,8 +63,8 @@ pub(crate) async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let limits = listening.limits;
-    let n_connections = limits.connections_max.max(1);
-    let slots = Arc::new(Semaphore::new(n_connections));
+    let n_connections = u32::try_from(limits.connections_max).unwrap_or(u32::MAX).max(1);
+    let slots = Arc::new(Semaphore::new(n_connections as usize));
     let (stop, stopping) = watch::channel(false);
     let reloads = listening.tls.clone().and_then(crate::tls::Tls::reload_on_hangup);
     let mut shutdown = std::pin::pin!(shutdown);
@@ -77,10 +78,14 @@ pub(crate) async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(err) => {
-                    // Out of descriptors, or a connection reset before it
-                    // was accepted: wait a little rather than spin.
-                    tracing::warn!(error = %err, "cannot accept a connection");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    // A connection reset before it was accepted is the
+                    // client's affair; out of descriptors or memory, wait
+                    // a little rather than spin.
+                    use std::io::ErrorKind::{ConnectionAborted, ConnectionReset, Interrupted};
+                    if !matches!(err.kind(), ConnectionAborted | ConnectionReset | Interrupted) {
+                        tracing::warn!(error = %err, "cannot accept a connection");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
                     continue;
                 }
             },
@@ -97,6 +102,7 @@ pub(crate) async fn serve(
         let acceptor = listening.tls.as_ref().map(|tls| tls.acceptor());
         tokio::spawn(async move {
             let _slot = slot;
+            let stream = Stalls::new(stream, limits.header_read_timeout);
             let Some(acceptor) = acceptor else {
                 return serve_connection(stream, service, limits, stopping).await;
             };
@@ -110,15 +116,24 @@ pub(crate) async fn serve(
             }
         });
     }
+    drop(listener);
     let _ = stop.send(true);
     if let Some(reloads) = reloads {
         reloads.abort();
     }
-    // Every connection holds a slot until it ends.
-    let n_slots = u32::try_from(n_connections).unwrap_or(u32::MAX);
-    let _all = slots.acquire_many(n_slots).await;
+    // Every connection holds a slot until it ends; those still open after
+    // the grace (a client that takes no answer) are left to end with the
+    // process.
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, slots.acquire_many(n_connections)).await;
+    if drained.is_err() {
+        let open = n_connections as usize - slots.available_permits();
+        tracing::warn!(open, grace = ?SHUTDOWN_GRACE, "connections still open; stopping without them");
+    }
     Ok(())
 }
+
+/// How long stopping waits for the connections in flight.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// Serves one connection's requests until it ends, or until the server
 /// stops and the request in flight is answered.
@@ -170,15 +185,18 @@ const FORWARDED_HOPS_MAX: usize = 16;
 /// trusted proxies, to the first address no trusted proxy is; an address
 /// that does not parse stops the walk at the proxy that reported it.
 fn client_addr(peer: IpAddr, forwarded: &[&str], trusted: &[IpAddr]) -> IpAddr {
-    let mut client = peer;
+    let mut client = peer.to_canonical();
     let hops =
         forwarded.iter().rev().flat_map(|header| header.rsplit(',')).take(FORWARDED_HOPS_MAX);
     for hop in hops {
         if !trusted.contains(&client) {
             break;
         }
-        match hop.trim().parse::<IpAddr>() {
-            Ok(addr) => client = addr,
+        // Some proxies add the client's port: `1.2.3.4:5678`, `[2001:db8::1]:443`.
+        let hop = hop.trim();
+        let addr = hop.parse::<IpAddr>().or_else(|_| hop.parse::<SocketAddr>().map(|a| a.ip()));
+        match addr {
+            Ok(addr) => client = addr.to_canonical(),
             Err(_) => break,
         }
     }
@@ -191,8 +209,11 @@ impl hyper::service::Service<Request<Incoming>> for Service {
     type Future = axum::routing::future::RouteFuture<Infallible>;
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
-        let deadline = tokio::time::Instant::now() + self.body_read_timeout;
-        let forwarded: Vec<&str> = if self.trusted_proxies.contains(&self.peer.ip()) {
+        let now = tokio::time::Instant::now();
+        let far = now + Duration::from_secs(365 * 24 * 60 * 60);
+        let deadline = now.checked_add(self.body_read_timeout).unwrap_or(far).min(far);
+        let forwarded: Vec<&str> = if self.trusted_proxies.contains(&self.peer.ip().to_canonical())
+        {
             let headers = request.headers().get_all("x-forwarded-for").iter();
             headers.filter_map(|value| value.to_str().ok()).collect()
         } else {
@@ -203,6 +224,87 @@ impl hyper::service::Service<Request<Incoming>> for Service {
         request.extensions_mut().insert(ConnectInfo(self.peer));
         request.extensions_mut().insert(ClientAddr(client));
         tower_service::Service::call(&mut self.router.clone(), request)
+    }
+}
+
+/// A connection whose writes fail once the client has taken nothing for
+/// `timeout`: a client that never reads its answers would otherwise hold
+/// its connection, and stopping, for ever.
+struct Stalls<I> {
+    io: I,
+    timeout: Duration,
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<I> Stalls<I> {
+    fn new(io: I, timeout: Duration) -> Self {
+        Self { io, timeout, stalled: None }
+    }
+
+    /// Passes on a write's progress, failing it once it has made none for
+    /// the timeout.
+    fn progress<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        poll: Poll<std::io::Result<T>>,
+    ) -> Poll<std::io::Result<T>> {
+        if poll.is_ready() {
+            self.stalled = None;
+            return poll;
+        }
+        let timeout = self.timeout;
+        let stalled = self.stalled.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        match stalled.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the client took no data for too long",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<I: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Stalls<I> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<I: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Stalls<I> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let poll = Pin::new(&mut self.io).poll_write(cx, buf);
+        self.progress(cx, poll)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let poll = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        self.progress(cx, poll)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let poll = Pin::new(&mut self.io).poll_flush(cx);
+        self.progress(cx, poll)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let poll = Pin::new(&mut self.io).poll_shutdown(cx);
+        self.progress(cx, poll)
     }
 }
 
@@ -282,5 +384,12 @@ mod tests {
         // Garbage stops at the proxy that passed it on.
         assert_eq!(client_addr(peer, &["not-an-address"], &proxies), peer);
         assert_eq!(client_addr(peer, &["2001:db8::1"], &proxies), ip("2001:db8::1"));
+        // Ports some proxies add, and a proxy seen through an IPv6 socket.
+        assert_eq!(client_addr(peer, &["198.51.100.7:5678"], &proxies), ip("198.51.100.7"));
+        assert_eq!(client_addr(peer, &["[2001:db8::1]:443"], &proxies), ip("2001:db8::1"));
+        assert_eq!(
+            client_addr(ip("::ffff:10.0.0.1"), &["198.51.100.7"], &proxies),
+            ip("198.51.100.7")
+        );
     }
 }

@@ -51,7 +51,7 @@ pub trait PermissionCheck: Send + Sync + std::fmt::Debug {
 
     /// Whether `principal` (as a document recorded it) is the caller's own
     /// person in `tenant`: the same user, or a token that user created.
-    /// None when it cannot be told, which segregation of duties refuses.
+    /// None when that cannot be read, which segregation of duties refuses.
     fn same_person(&self, tenant: &TenantId, principal: &str) -> Option<bool>;
 }
 

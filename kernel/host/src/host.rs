@@ -602,7 +602,7 @@ fn check_not_by_creator(
                     key: key.to_owned(),
                 });
             }
-            None => return Err(refuse(format!("no one is known to act as {creator}"))),
+            None => return Err(refuse(format!("who {creator} acts for cannot be read"))),
         }
     }
     Ok(())

@@ -185,6 +185,26 @@ impl Identity {
         // The attempt is counted before the password is checked, so
         // parallel guesses cannot all slip under the limit.
         self.throttle.lock().unwrap_or_else(|p| p.into_inner()).begin(user, source, now)?;
+        let login = self.check_login(user, password, totp, source, request_id);
+        // Only a wrong password or code stays counted: a right password
+        // awaiting its second factor, or a busy or failing kernel, is no guess.
+        if !matches!(login, Err(IdentityError::BadCredentials)) {
+            let signed_in = login.is_ok();
+            let mut throttle = self.throttle.lock().unwrap_or_else(|p| p.into_inner());
+            throttle.take_back(user, source, signed_in);
+        }
+        login
+    }
+
+    /// Checks a login attempt the throttle let through, and opens its session.
+    fn check_login(
+        &self,
+        user: &str,
+        password: &str,
+        totp: Option<&str>,
+        source: &str,
+        request_id: Option<&str>,
+    ) -> Result<Session, IdentityError> {
         let _slot = self.hashing_slot()?;
         let record = match UserId::new(user) {
             Ok(id) => {
@@ -215,7 +235,6 @@ impl Identity {
                 return Err(IdentityError::BadCredentials);
             }
         }
-        self.throttle.lock().unwrap_or_else(|p| p.into_inner()).succeed(user, source);
         session::open(
             &self.storage,
             &id,

@@ -238,11 +238,34 @@ fn private(path: &Path, mode: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Warns when others than the kernel's user may read an existing data
+/// directory, which holds password hashes and second-factor secrets.
+fn warn_if_shared(dir: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(dir)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            let mode = meta.permissions().mode() & 0o777;
+            tracing::warn!(dir = %dir.display(), mode = format!("{mode:o}"), "the data directory is open to other users; chmod 700 it");
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
 /// Opens storage, starts the host, loads plugins and sets up tenants.
 fn prepare(config: &Config) -> anyhow::Result<(Host, Arc<Storage>)> {
+    // A directory the operator made is theirs to share; one made here is private.
+    let existed = config.data_dir.exists();
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
-    private(&config.data_dir, 0o700)?;
+    if !existed {
+        private(&config.data_dir, 0o700)?;
+    } else {
+        warn_if_shared(&config.data_dir);
+    }
     let db_path = config.data_dir.join("keel.redb");
     let storage = Storage::open(&db_path, config.limits.clone())
         .with_context(|| format!("opening storage at {}", db_path.display()))?;

@@ -183,8 +183,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.trusted_proxies = args.trusted_proxies;
     config.tls = args.tls_cert.zip(args.tls_key).map(|(cert, key)| keel::TlsFiles { cert, key });
     config.http = keel::HttpLimits {
-        header_read_timeout: Duration::from_secs(args.header_read_timeout_s.max(1)),
-        body_read_timeout: Duration::from_secs(args.body_read_timeout_s.max(1)),
+        header_read_timeout: Duration::from_secs(args.header_read_timeout_s.clamp(1, 86_400)),
+        body_read_timeout: Duration::from_secs(args.body_read_timeout_s.clamp(1, 86_400)),
         connections_max: args.connections_max.max(1),
     };
     config.audit_sign_interval = (args.audit_sign_interval_s > 0)

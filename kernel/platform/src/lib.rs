@@ -388,19 +388,23 @@ impl PermissionCheck for CallerPermissions {
 }
 
 impl Platform {
-    /// The user `principal` acts for in `tenant`: a user themself, or the
-    /// user who created a token; none when that cannot be told (a token
-    /// unknown there, or one that predates recorded owners).
-    fn person_of(&self, tenant: &TenantId, principal: &str) -> Option<UserId> {
-        match principal.strip_prefix(TOKEN_PREFIX) {
-            Some(token) => match self.identity().token_owner(tenant, token) {
-                Ok(owner) => owner,
-                Err(err) => {
-                    tracing::error!(%tenant, token, error = %err, "cannot read who created a token");
-                    None
-                }
-            },
-            None => UserId::new(principal).ok(),
+    /// Who `principal` acts for in `tenant`: a user themself, or the user
+    /// who created a token. A token with no recorded creator (made before
+    /// tokens recorded one) acts for itself. None when that cannot be read.
+    fn person_of(&self, tenant: &TenantId, principal: &str) -> Option<String> {
+        let Some(token) = principal.strip_prefix(TOKEN_PREFIX) else {
+            return Some(principal.to_owned());
+        };
+        match self.identity().token_owner(tenant, token) {
+            Ok(Some(owner)) => Some(owner.to_string()),
+            Ok(None) => {
+                tracing::warn!(%tenant, token, "a token with no recorded creator acts for itself; recreate it");
+                Some(principal.to_owned())
+            }
+            Err(err) => {
+                tracing::error!(%tenant, token, error = %err, "cannot read who created a token");
+                None
+            }
         }
     }
 }

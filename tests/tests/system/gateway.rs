@@ -283,3 +283,26 @@ async fn a_bad_certificate_stops_the_start_with_a_reason() {
     let err = format!("{err:#}");
     assert!(err.contains("key.pem"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_its_answers_is_cut_off() {
+    let http =
+        keel::HttpLimits { header_read_timeout: Duration::from_secs(1), ..Default::default() };
+    let k = TestKernel::start(Setup { http, ..Setup::new(&["finance"]) }).await;
+    let size = k.get("/admin/openapi.json").await.body.to_string().len();
+    // Asks for many large answers at once and reads none of them.
+    let n_asked = 2000;
+    let ask = "GET /admin/openapi.json HTTP/1.1\r\nHost: keel\r\n\r\n".repeat(n_asked);
+    let mut greedy = stall_after(&k, &ask).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    k.get("/healthz").await.expect(200);
+    // By now the kernel has given up on it: what it sent before is all
+    // there is, far from every answer asked for.
+    let mut got = Vec::new();
+    let read = tokio::io::AsyncReadExt::read_to_end(&mut greedy, &mut got);
+    let ended = tokio::time::timeout(Duration::from_secs(20), read).await;
+    assert!(ended.is_ok(), "the connection was closed");
+    let n_answered = got.windows(12).filter(|w| w == b"HTTP/1.1 200").count();
+    assert!(n_answered < n_asked / 2, "{n_answered} of {n_asked} answers of {size} bytes");
+    k.stop().await;
+}
