@@ -2,9 +2,10 @@
 //! casbin. This is the only crate that knows about casbin.
 //!
 //! - Users hold roles in a [`Domain`]: a tenant, or the platform itself.
-//! - Roles grant permissions such as `finance.journal.post`; a role defined
-//!   for every tenant (built-in, or declared by a plugin) applies wherever a
-//!   user holds it. Patterns `*`, `*.read` and `finance.*` are allowed.
+//! - Roles grant permissions such as `finance.journal.post`; a built-in role
+//!   is defined for every tenant, a plugin's or a tenant's own in each tenant
+//!   (a plugin's as the version that tenant runs declares it). Patterns `*`,
+//!   `*.read` and `finance.*` are allowed.
 //! - Built-in roles: `admin` (everything in its tenant), `auditor` (every
 //!   `*.read` permission), and `platform-admin` in the platform domain.
 //! - Every rule is validated before it reaches casbin; a malformed one is an

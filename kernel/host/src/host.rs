@@ -216,7 +216,8 @@ impl Host {
         packages.get(id)?.get(&version).cloned()
     }
 
-    pub(crate) fn latest(&self, id: &PluginId) -> Option<Arc<Plugin>> {
+    /// The newest installed version of a package.
+    pub fn latest(&self, id: &PluginId) -> Option<Arc<Plugin>> {
         let packages = self.inner.packages.read().unwrap_or_else(|poisoned| poisoned.into_inner());
         packages.get(id)?.values().next_back().cloned()
     }

@@ -447,6 +447,24 @@ impl Platform {
         dry_run: bool,
     ) -> Result<EnableReport, PlatformError> {
         let _admin = self.inner.admin.lock().await;
+        // The version's roles must not give anyone what a segregation rule
+        // forbids holding together.
+        let target = match &version {
+            Some(version) => self.inner.host.package_version(plugin, version),
+            None => self.inner.host.latest(plugin),
+        };
+        if let Some(target) = &target {
+            let redefined: Vec<keel_identity::TenantRole> = self
+                .plugin_roles(tenant, Some(target))
+                .into_iter()
+                .map(|(id, permissions)| keel_identity::TenantRole {
+                    tenant: tenant.clone(),
+                    id,
+                    permissions,
+                })
+                .collect();
+            self.check_members_against(tenant, &redefined, None).await?;
+        }
         let host = self.inner.host.clone();
         let (t, p) = (tenant.clone(), plugin.clone());
         let origin = self.origin(actor, Some(tenant)).await;
@@ -464,16 +482,8 @@ impl Platform {
             }
             other => PlatformError::Invalid(other.to_string()),
         })?;
-        if let Some(package) =
-            self.inner.host.package_version(plugin, &report.to).filter(|_| !report.dry_run)
-        {
-            for role in &package.manifest().roles {
-                self.inner
-                    .authz
-                    .define_role(None, &role.id, &role.permissions)
-                    .await
-                    .map_err(internal)?;
-            }
+        if !report.dry_run {
+            self.sync_plugin_roles(tenant).await?;
         }
         Ok(report)
     }
@@ -579,7 +589,7 @@ impl Platform {
                 }
             })?;
         if disabled {
-            return Ok(());
+            return self.sync_plugin_roles(tenant).await;
         }
         Err(PlatformError::NotFound(format!("plugin {plugin} is not enabled for tenant {tenant}")))
     }

@@ -7,6 +7,7 @@ mod admin;
 mod audit;
 mod policy;
 
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use keel_audit::Origin;
@@ -142,6 +143,9 @@ struct Inner {
     signer: keel_audit::HeadSigner,
     /// Held while signing and keeping heads, so they are kept in order.
     signing: std::sync::Mutex<()>,
+    /// The plugin role ids defined in each tenant, from the versions its
+    /// plugins run, so that a role a plugin no longer declares is removed.
+    plugin_roles: std::sync::Mutex<HashMap<TenantId, BTreeSet<String>>>,
 }
 
 impl Platform {
@@ -165,6 +169,7 @@ impl Platform {
                 admin: tokio::sync::Mutex::new(()),
                 signer,
                 signing: std::sync::Mutex::new(()),
+                plugin_roles: std::sync::Mutex::default(),
             }),
         };
         platform.define_plugin_roles().await?;
@@ -202,16 +207,63 @@ impl Platform {
         Ok((platform, generated))
     }
 
-    /// Declares every loaded plugin's roles, in every tenant.
+    /// Declares in each tenant the roles of the plugin versions it runs.
     async fn define_plugin_roles(&self) -> Result<(), PlatformError> {
-        for plugin in self.inner.host.plugins() {
-            for role in &plugin.manifest().roles {
-                self.inner
-                    .authz
-                    .define_role(None, &role.id, &role.permissions)
-                    .await
-                    .map_err(internal)?;
+        for tenant in self.inner.host.tenants().map_err(internal)? {
+            self.sync_plugin_roles(&tenant.id).await?;
+        }
+        Ok(())
+    }
+
+    /// The roles `tenant`'s enabled plugins declare, in the versions it
+    /// runs, with `instead` in place of the enabled version of its plugin.
+    /// Plugins declaring one role id share it: it grants what each declares.
+    pub(crate) fn plugin_roles(
+        &self,
+        tenant: &TenantId,
+        instead: Option<&keel_host::Plugin>,
+    ) -> BTreeMap<String, Vec<String>> {
+        let mut plugins: Vec<Arc<keel_host::Plugin>> = self.inner.host.enabled_plugins(tenant);
+        plugins.retain(|p| instead.is_none_or(|i| i.manifest().id != p.manifest().id));
+        let manifests = plugins.iter().map(|p| p.manifest()).chain(instead.map(|i| i.manifest()));
+        let mut roles: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for manifest in manifests {
+            for role in &manifest.roles {
+                roles.entry(role.id.clone()).or_default().extend(role.permissions.iter().cloned());
             }
+        }
+        for permissions in roles.values_mut() {
+            permissions.sort();
+            permissions.dedup();
+        }
+        roles
+    }
+
+    /// Makes `tenant`'s plugin roles grant what the versions it runs
+    /// declare, and removes those no enabled plugin declares any more.
+    pub(crate) async fn sync_plugin_roles(&self, tenant: &TenantId) -> Result<(), PlatformError> {
+        let desired = self.plugin_roles(tenant, None);
+        let own: BTreeSet<String> = self
+            .identity()
+            .roles(Some(tenant))
+            .map_err(identity_error)?
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        let previous = {
+            let mut defined = self.inner.plugin_roles.lock().unwrap_or_else(|p| p.into_inner());
+            let ids = desired.keys().filter(|id| !own.contains(*id)).cloned().collect();
+            defined.insert(tenant.clone(), ids).unwrap_or_default()
+        };
+        for gone in previous.iter().filter(|id| !desired.contains_key(*id) && !own.contains(*id)) {
+            self.inner.authz.replace_role(tenant, gone, &[]).await.map_err(internal)?;
+        }
+        for (id, permissions) in &desired {
+            if own.contains(id) {
+                tracing::warn!(%tenant, role = id, "a plugin role has the id of the tenant's own role; the tenant's stays");
+                continue;
+            }
+            self.inner.authz.replace_role(tenant, id, permissions).await.map_err(internal)?;
         }
         Ok(())
     }

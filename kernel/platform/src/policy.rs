@@ -103,7 +103,7 @@ impl Platform {
             id: id.to_owned(),
             permissions: permissions.to_vec(),
         };
-        self.check_members_against(tenant, Some(&role), None).await?;
+        self.check_members_against(tenant, std::slice::from_ref(&role), None).await?;
         let origin = self.origin(actor, Some(tenant)).await;
         self.identity_write(move |identity| identity.put_role(&origin, &role)).await?;
         self.inner.authz.replace_role(tenant, id, permissions).await.map_err(internal)
@@ -216,7 +216,7 @@ impl Platform {
             name: name.to_owned(),
             permissions: permissions.to_vec(),
         };
-        self.check_members_against(tenant, None, Some(&rule)).await?;
+        self.check_members_against(tenant, &[], Some(&rule)).await?;
         let origin = self.origin(actor, Some(tenant)).await;
         self.identity_write(move |identity| identity.put_sod_rule(&origin, &rule)).await
     }
@@ -229,7 +229,7 @@ impl Platform {
         roles: &[String],
     ) -> Result<(), PlatformError> {
         for rule in self.sod_rules(tenant)? {
-            self.check_rule(tenant, who, roles, &rule, None).await?;
+            self.check_rule(tenant, who, roles, &rule, &[]).await?;
         }
         Ok(())
     }
@@ -240,12 +240,12 @@ impl Platform {
         who: &str,
         roles: &[String],
         rule: &SodRule,
-        redefined: Option<&TenantRole>,
+        redefined: &[TenantRole],
     ) -> Result<(), PlatformError> {
         for permission in &rule.permissions {
             let mut held = false;
             for role in roles {
-                held |= match redefined.filter(|r| &r.id == role) {
+                held |= match redefined.iter().find(|r| &r.id == role) {
                     Some(new) => new.permissions.iter().any(|p| keel_authz::matches(permission, p)),
                     None => {
                         self.inner
@@ -266,12 +266,12 @@ impl Platform {
         )))
     }
 
-    /// Checks every member and token of `tenant` against the rules, with a
-    /// role redefined or a rule added as proposed.
-    async fn check_members_against(
+    /// Checks every member and token of `tenant` against the rules, with
+    /// roles redefined or a rule added as proposed.
+    pub(crate) async fn check_members_against(
         &self,
         tenant: &TenantId,
-        redefined: Option<&TenantRole>,
+        redefined: &[TenantRole],
         added: Option<&SodRule>,
     ) -> Result<(), PlatformError> {
         let mut rules = self.sod_rules(tenant)?;

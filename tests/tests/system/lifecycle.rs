@@ -161,3 +161,43 @@ async fn bad_packages_are_refused_with_a_reason() {
     Reply::from(anonymous.send().await.unwrap()).await.expect_problem(401, "unauthenticated");
     k.stop().await;
 }
+
+/// What the `note-taker` role grants in `tenant`.
+async fn note_taker(k: &TestKernel, tenant: &str) -> serde_json::Value {
+    let path = format!("/admin/tenants/{tenant}/roles/note-taker");
+    k.get(&path).await.expect(200)["permissions"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenants_plugin_roles_are_those_of_the_version_it_runs() {
+    let k = TestKernel::start(Setup::new(&["finance"])).await;
+    upload(&k, plugin_bytes("notes-v1")).await.expect(201);
+    upload(&k, plugin_bytes("notes-v2")).await.expect(201);
+    k.post("/admin/tenants", json!({ "id": "acme", "name": "Acme" })).await.expect(201);
+    let v1 = Some(json!({ "version": "0.1.0" }));
+    enable(&k, v1.clone()).await.expect(200);
+    k.send("PUT", "/admin/tenants/acme/plugins/notes", v1).await.expect(200);
+    k.user_with_roles("nina", "demo", &["note-taker"]).await;
+
+    // Upgrading demo would give nina what a rule says no one may hold
+    // together: refused, and demo still runs 0.1.0.
+    let rule = json!({ "permissions": ["notes.write", "notes.purge"] });
+    k.send("PUT", "/admin/tenants/demo/sod/write-or-purge", Some(rule)).await.expect(200);
+    let v2 = Some(json!({ "version": "0.2.0" }));
+    let detail = enable(&k, v2.clone()).await.expect_problem(409, "conflict");
+    assert!(detail.contains("write-or-purge") && detail.contains("nina"), "{detail}");
+    assert_eq!(note_taker(&k, "demo").await, json!(["notes.write"]));
+
+    // Without the rule demo upgrades, and only demo's role grows: acme,
+    // still on 0.1.0, grants what 0.1.0 declares.
+    k.send("DELETE", "/admin/tenants/demo/sod/write-or-purge", None).await;
+    enable(&k, v2).await.expect(200);
+    assert_eq!(note_taker(&k, "demo").await, json!(["notes.purge", "notes.write"]));
+    assert_eq!(note_taker(&k, "acme").await, json!(["notes.write"]));
+    // Disabled, the plugin's roles grant nothing there.
+    assert_eq!(k.send("DELETE", "/admin/tenants/demo/plugins/notes", None).await.status, 204);
+    let members = k.get("/admin/tenants/demo/members/nina").await;
+    assert_eq!(members.expect(200)["roles"], json!(["note-taker"]));
+    assert_eq!(note_taker(&k, "acme").await, json!(["notes.write"]));
+    k.stop().await;
+}
