@@ -167,3 +167,41 @@ async fn a_plugins_error_message_is_bounded_before_it_reaches_the_client_or_the_
     finance_still_serves(&k).await;
     k.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_call_undoes_its_deletes_even_of_a_corrupt_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = TestKernel::start_in(dir.path(), Setup::new(&["rogue"])).await;
+    for key in ["good", "bad"] {
+        k.post(&format!("{R}/notes/{key}/author"), json!({})).await.expect(201);
+    }
+    k.stop().await;
+    {
+        let storage = keel_storage::Storage::open(
+            &dir.path().join("data/keel.redb"),
+            keel_types::Limits::default(),
+        )
+        .unwrap();
+        let demo = keel_types::TenantId::new("demo").unwrap();
+        let mut txn = storage.write(&[keel_storage::Lane::Tenant(demo.clone())]).unwrap();
+        let ns = keel_storage::Namespace::new(demo, keel_types::PluginId::new("rogue").unwrap());
+        txn.tamper_doc(&ns, "notes", "bad", "{garbled").unwrap();
+        txn.commit().unwrap();
+    }
+    let k = TestKernel::start_in(dir.path(), Setup::new(&["rogue"])).await;
+    // The good note is deleted, then the call fails; deleting the bad one
+    // (it does not parse) fails the call as a kernel fault.
+    let failed = k.post(&format!("{R}/notes/good/delete-fail"), json!({})).await;
+    let detail = failed.expect_problem(422, "invalid");
+    assert!(detail.contains("failing after a delete (true)"), "{detail}");
+    let failed = k.post(&format!("{R}/notes/bad/delete-fail"), json!({})).await;
+    failed.expect_problem(500, "internal");
+    let (demo, rogue) =
+        (keel_types::TenantId::new("demo").unwrap(), keel_types::PluginId::new("rogue").unwrap());
+    let read = |key: &str| k.host().read_document(&demo, &rogue, "notes", key).unwrap();
+    assert!(read("good").is_some_and(|doc| doc.contains("created_by")), "the delete was undone");
+    assert_eq!(read("bad").as_deref(), Some("{garbled"), "the corrupt document is untouched");
+    let trail = k.get("/admin/tenants/demo/audit?action=record.delete").await;
+    assert_eq!(trail.expect(200)["entries"], json!([]), "no delete was recorded");
+    k.stop().await;
+}

@@ -40,6 +40,11 @@ impl Plugin for Rogue {
                 NOTES.put(request.param("key")?, &json!({ "written": true }))?;
                 Err(Error::invalid("failing after a write"))
             }
+            "delete-then-fail" => {
+                // Whether or not the delete works, the call fails after it.
+                let deleted = NOTES.delete(request.param("key")?);
+                Err(Error::invalid(format!("failing after a delete ({})", deleted.is_ok())))
+            }
             "write-then-trap" => {
                 NOTES.put(request.param("key")?, &json!({ "written": true }))?;
                 panic!("trapping after a write");
