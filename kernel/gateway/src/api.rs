@@ -272,6 +272,36 @@ pub(crate) async fn read_body(body: Body, bytes_max: usize) -> Result<Vec<u8>, P
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 5_000, ..ProptestConfig::default() })]
+
+        /// Any request line decodes or is refused with a 400, within bounds.
+        #[test]
+        fn any_path_and_query_decode_or_are_refused(path in "\\PC{0,200}", query in "\\PC{0,400}") {
+            let _ = split_path(&path);
+            if let Err(problem) = decode(&path) {
+                prop_assert_eq!(problem.status(), StatusCode::BAD_REQUEST);
+            }
+            match parse_query(&query) {
+                Ok(pairs) => prop_assert!(pairs.len() <= QUERY_PAIRS_MAX),
+                Err(problem) => prop_assert_eq!(problem.status(), StatusCode::BAD_REQUEST),
+            }
+        }
+
+        /// Percent-encoded bytes decode to the text they encode, or are
+        /// refused when they are not UTF-8.
+        #[test]
+        fn percent_encoding_round_trips(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+            let encoded: String = bytes.iter().map(|b| format!("%{b:02X}")).collect();
+            match (decode(&encoded), std::str::from_utf8(&bytes)) {
+                (Ok(text), Ok(expected)) => prop_assert_eq!(text, expected),
+                (Err(_), Err(_)) => {}
+                (got, expected) => prop_assert!(false, "{:?} vs {:?}", got.is_ok(), expected.is_ok()),
+            }
+        }
+    }
 
     #[test]
     fn api_paths_split_into_tenant_plugin_and_rest() {

@@ -18,6 +18,12 @@ pub(crate) struct Problem {
 }
 
 impl Problem {
+    /// The HTTP status it answers with.
+    #[cfg(test)]
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+
     pub(crate) fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
         Self { status, code, detail: detail.into(), allow: None, retry_after_s: None }
     }
