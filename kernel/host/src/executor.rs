@@ -23,9 +23,11 @@ use crate::error::{CallError, HostError};
 
 /// How long an executor waits for work before its thread ends.
 const IDLE: Duration = Duration::from_secs(5);
-/// An executor runs Wasm, whose stack is bounded separately; this leaves
-/// room for the host's frames beneath it.
-const STACK_BYTES: usize = 8 * 1024 * 1024;
+/// The native stack a thread that runs plugin calls needs: each call, and
+/// each provider call nested in it (at most four deep), may use the Wasm
+/// stack bound (512 KiB) of it, with the host's frames between them.
+pub const CALL_STACK_BYTES: usize = 8 * 1024 * 1024;
+const STACK_BYTES: usize = CALL_STACK_BYTES;
 
 type Job = Box<dyn FnOnce() + Send>;
 

@@ -33,6 +33,7 @@ pub use error::{
     CallError, ChooseError, EnableError, HostError, LoadError, PluginErrorKind, ReplayError,
 };
 pub use events::DeadLetter;
+pub use executor::CALL_STACK_BYTES;
 pub use host::{Answered, Host, HostConfig, TenantInfo};
 pub use lifecycle::EnableReport;
 pub use package::{Plugin, manifest_of};

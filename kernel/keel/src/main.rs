@@ -148,7 +148,13 @@ fn main() -> anyhow::Result<()> {
         )
         .init();
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    // Reads run plugin calls on the blocking pool: give its threads the
+    // stack that nested provider calls may need.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(keel_host::CALL_STACK_BYTES)
+        .build()
+        .context("starting the async runtime")?;
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve(args)),
         Command::Login { user, password, connection } => {

@@ -205,3 +205,33 @@ async fn a_failed_call_undoes_its_deletes_even_of_a_corrupt_document() {
     assert_eq!(trail.expect(200)["entries"], json!([]), "no delete was recorded");
     k.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn providers_that_call_each_other_deeply_are_stopped_without_harm() {
+    let mut setup = Setup::new(&["finance", "cycle-directory", "cycle-ledger"]);
+    setup.tenants = Vec::new();
+    let k = TestKernel::start(setup).await;
+    k.post("/admin/tenants", json!({ "id": "demo", "name": "Demo" })).await.expect(201);
+    // The ledger from finance lets the directory in; the directory lets the
+    // cycle's ledger in; then the cycle's ledger becomes the provider.
+    for plugin in ["finance", "cycle-directory", "cycle-ledger"] {
+        k.send("PUT", &format!("/admin/tenants/demo/plugins/{plugin}"), None).await.expect(200);
+    }
+    let body = json!({ "interface": "keel:erp/ledger@0.1.0", "plugin": "cycle-ledger" });
+    k.send("PUT", "/admin/tenants/demo/providers", Some(body)).await.expect(200);
+    let runner = k.user_with_roles("rae", "demo", &["cycle-runner"]).await;
+
+    // Each level recurses before it calls the next (1,000 frames use most
+    // of a guest's shadow stack), as deep as the kernel allows: on a read
+    // and on a write.
+    for method in ["GET", "POST"] {
+        let path = "/api/demo/cycle-ledger/deep?frames=1000";
+        let answer = k.send_as(Some(&runner), method, path, Some(json!({}))).await;
+        let stopped = answer.expect(200)["stopped"].as_str().unwrap_or_default().to_owned();
+        assert!(stopped.contains("nest at most"), "{method}: {stopped}");
+    }
+    // And the kernel goes on serving.
+    k.get("/healthz").await.expect(200);
+    k.get("/api/demo/finance/accounts").await.expect(200);
+    k.stop().await;
+}
