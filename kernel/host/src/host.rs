@@ -158,11 +158,17 @@ impl Host {
         if let Some(dir) = &self.inner.config.packages_dir {
             let path = dir.join(format!("{digest}.wasm"));
             if !path.exists() {
+                // Durable before it is named, and named durably: a crash
+                // leaves the whole package or none, never a torn one.
                 let write = || -> std::io::Result<()> {
+                    use std::io::Write as _;
                     std::fs::create_dir_all(dir)?;
                     let tmp = dir.join(format!("{digest}.{}.tmp", std::process::id()));
-                    std::fs::write(&tmp, wasm)?;
-                    std::fs::rename(&tmp, &path)
+                    let mut file = std::fs::File::create(&tmp)?;
+                    file.write_all(wasm)?;
+                    file.sync_all()?;
+                    std::fs::rename(&tmp, &path)?;
+                    std::fs::File::open(dir)?.sync_all()
                 };
                 write().map_err(|err| {
                     LoadError::Io(format!("cannot keep package at {}: {err}", path.display()))

@@ -36,7 +36,7 @@ pub use events::DeadLetter;
 pub use executor::CALL_STACK_BYTES;
 pub use host::{Answered, Host, HostConfig, TenantInfo};
 pub use lifecycle::EnableReport;
-pub use package::{Plugin, manifest_of};
+pub use package::{Plugin, digest, manifest_of};
 pub use providers::ProviderChoice;
 
 /// The storage lane of a tenant's records, or of the platform's.

@@ -94,8 +94,8 @@ pub fn manifest_of(wasm: &[u8]) -> Result<Manifest, LoadError> {
     Ok(Manifest::parse(text)?)
 }
 
-/// Hex SHA-256 of a package.
-pub(crate) fn digest(wasm: &[u8]) -> String {
+/// Hex SHA-256 of a package: the name it is kept under.
+pub fn digest(wasm: &[u8]) -> String {
     Sha256::digest(wasm).iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -281,7 +281,7 @@ fn prepare(config: &Config) -> anyhow::Result<(Host, Arc<Storage>)> {
     // Packages installed over the admin API first, then the bundled ones.
     let installed = config.data_dir.join("packages");
     if installed.is_dir() {
-        load_plugins(&host, &installed)?;
+        load_installed(&host, &installed)?;
     }
     if let Some(dir) = &config.plugins_dir {
         load_plugins(&host, dir)?;
@@ -313,8 +313,35 @@ fn prepare(config: &Config) -> anyhow::Result<(Host, Arc<Storage>)> {
     Ok((host, storage))
 }
 
-/// Loads every `*.wasm` in `dir`, in name order.
-fn load_plugins(host: &Host, dir: &Path) -> anyhow::Result<()> {
+/// Loads the packages installed over the admin API (`<digest>.wasm`). One
+/// that is damaged (its bytes no longer match its digest, or it does not
+/// load) is set aside as `.corrupt` with an error in the log, so that one
+/// bad file never stops the kernel; tenants that run it are told at restore.
+fn load_installed(host: &Host, dir: &Path) -> anyhow::Result<()> {
+    for path in wasm_files(dir)? {
+        let wasm = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let named = path.file_stem().and_then(|stem| stem.to_str()).unwrap_or_default();
+        let loaded = if keel_host::digest(&wasm) == named {
+            host.load(&wasm).map_err(anyhow::Error::from)
+        } else {
+            Err(anyhow::anyhow!("its bytes do not match the digest it is named by"))
+        };
+        match loaded {
+            Ok(plugin) => {
+                tracing::info!(path = %path.display(), plugin = %plugin.manifest().id, "loaded");
+            }
+            Err(err) => {
+                let aside = path.with_extension("wasm.corrupt");
+                let moved = std::fs::rename(&path, &aside);
+                tracing::error!(path = %path.display(), error = %format!("{err:#}"), set_aside = moved.is_ok(), "an installed package is damaged; install it again");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The `*.wasm` files in `dir`, in name order.
+fn wasm_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let entries = std::fs::read_dir(dir).with_context(|| {
         format!(
             "cannot read plugins directory {}; build plugins with `cargo xtask build-plugins`",
@@ -326,7 +353,12 @@ fn load_plugins(host: &Host, dir: &Path) -> anyhow::Result<()> {
         .filter(|path| path.extension().is_some_and(|ext| ext == "wasm"))
         .collect();
     paths.sort();
-    for path in paths {
+    Ok(paths)
+}
+
+/// Loads every `*.wasm` in `dir`, in name order.
+fn load_plugins(host: &Host, dir: &Path) -> anyhow::Result<()> {
+    for path in wasm_files(dir)? {
         let wasm = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
         let plugin = host
             .load(&wasm)

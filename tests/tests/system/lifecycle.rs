@@ -201,3 +201,30 @@ async fn a_tenants_plugin_roles_are_those_of_the_version_it_runs() {
     assert_eq!(note_taker(&k, "acme").await, json!(["notes.write"]));
     k.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_installed_package_is_set_aside_and_the_kernel_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = TestKernel::start_in(dir.path(), Setup::new(&["finance"])).await;
+    let installed = upload(&k, plugin_bytes("notes-v1")).await;
+    let digest = installed.expect(201)["digest"].as_str().unwrap().to_owned();
+    enable(&k, None).await.expect(200);
+    k.stop().await;
+
+    // Torn, as a crash in the middle of writing it would have left it.
+    let path = dir.path().join(format!("data/packages/{digest}.wasm"));
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+
+    let k = TestKernel::start_in(dir.path(), Setup::new(&["finance"])).await;
+    k.get("/healthz").await.expect(200);
+    k.get("/api/demo/finance/accounts").await.expect(200);
+    assert!(!path.exists(), "set aside");
+    assert!(path.with_extension("wasm.corrupt").exists());
+    k.get("/api/demo/notes/notes/first").await.expect_problem(404, "not-found");
+    // Installed again, it serves the tenant that runs it.
+    upload(&k, plugin_bytes("notes-v1")).await.expect(201);
+    enable(&k, None).await.expect(200);
+    k.post("/api/demo/notes/notes/first", json!({ "text": "back again" })).await.expect(201);
+    k.stop().await;
+}
