@@ -45,6 +45,8 @@ pub struct Setup {
     pub http: keel::HttpLimits,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The kernel's clock; the system's when none.
+    pub clock: Option<std::sync::Arc<dyn keel_types::Clock>>,
 }
 
 impl Setup {
@@ -59,6 +61,7 @@ impl Setup {
             bench_routes: false,
             http: keel::HttpLimits::default(),
             trusted_proxies: Vec::new(),
+            clock: None,
         }
     }
 
@@ -129,6 +132,9 @@ impl TestKernel {
         config.bench_routes = setup.bench_routes;
         config.http = setup.http;
         config.trusted_proxies.clone_from(&setup.trusted_proxies);
+        if let Some(clock) = &setup.clock {
+            config.clock = std::sync::Arc::clone(clock);
+        }
         for tenant in &setup.tenants {
             for plugin in &setup.plugins {
                 config

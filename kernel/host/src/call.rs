@@ -17,6 +17,43 @@ use crate::bindings::{WitError, WitRequest};
 use crate::error::{CallError, PluginErrorKind};
 use crate::package::Plugin;
 
+/// The clocks a guest reads through WASI: the kernel's time when its call
+/// started, advanced by the time the call has run, so that a guest sees
+/// the clock the kernel chose (a test's, or a simulation's) and nothing of
+/// the host's uptime.
+struct CallClock {
+    started_at: keel_types::Timestamp,
+    started: std::time::Instant,
+}
+
+impl CallClock {
+    fn started(at: keel_types::Timestamp) -> Self {
+        Self { started_at: at, started: std::time::Instant::now() }
+    }
+}
+
+impl wasmtime_wasi::HostWallClock for CallClock {
+    fn resolution(&self) -> std::time::Duration {
+        std::time::Duration::from_nanos(1)
+    }
+
+    fn now(&self) -> std::time::Duration {
+        let seconds = u64::try_from(self.started_at.seconds).unwrap_or(0);
+        let at = std::time::Duration::new(seconds, self.started_at.nanoseconds);
+        at.saturating_add(self.started.elapsed())
+    }
+}
+
+impl wasmtime_wasi::HostMonotonicClock for CallClock {
+    fn resolution(&self) -> u64 {
+        1
+    }
+
+    fn now(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+}
+
 /// What the gateway asks a plugin to do.
 #[derive(Debug, Clone)]
 pub struct Invocation {
@@ -215,8 +252,13 @@ impl CallState {
         let (limits, now) = (config.limits.clone(), config.clock.now());
         let ns = Namespace::new(tenant, plugin.manifest().id.clone());
         Self {
-            // No preopens, no environment, no network, no inherited stdio.
-            wasi: WasiCtx::builder().build(),
+            // No preopens, no environment, no network, no inherited stdio,
+            // and the kernel's clock: the wall clock starts at the call's
+            // time, the monotonic one at zero.
+            wasi: WasiCtx::builder()
+                .wall_clock(CallClock::started(now))
+                .monotonic_clock(CallClock::started(now))
+                .build(),
             table: ResourceTable::new(),
             plugin,
             ns,

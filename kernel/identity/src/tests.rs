@@ -9,6 +9,7 @@ fn origin() -> Origin {
     Origin::kernel(0)
 }
 
+#[derive(Debug)]
 struct TestClock(AtomicI64);
 
 impl Clock for TestClock {

@@ -53,6 +53,9 @@ pub struct Config {
     pub http: HttpLimits,
     /// Reverse proxies whose `X-Forwarded-For` names the real client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The clock the kernel and its plugins read (the system's by default;
+    /// a test or a simulation may set its own).
+    pub clock: Arc<dyn keel_types::Clock>,
     /// Serve HTTPS with this certificate and key (read again on `SIGHUP`).
     pub tls: Option<TlsFiles>,
 }
@@ -74,6 +77,7 @@ impl Config {
             bench_routes: false,
             http: HttpLimits::default(),
             trusted_proxies: Vec::new(),
+            clock: Arc::new(SystemClock),
             tls: None,
         }
     }
@@ -274,7 +278,7 @@ fn prepare(config: &Config) -> anyhow::Result<(Host, Arc<Storage>)> {
         limits: config.limits.clone(),
         cache_dir: config.cache_dir.clone().unwrap_or_else(|| config.data_dir.join("cache")),
         packages_dir: Some(config.data_dir.join("packages")),
-        clock: Arc::new(SystemClock),
+        clock: Arc::clone(&config.clock),
     };
     let storage = Arc::new(storage);
     let host = Host::new(Arc::clone(&storage), host_config)?;

@@ -13,7 +13,7 @@ pub struct Timestamp {
 }
 
 /// A source of the current time.
-pub trait Clock: Send + Sync + 'static {
+pub trait Clock: Send + Sync + std::fmt::Debug + 'static {
     /// The current time.
     fn now(&self) -> Timestamp;
 }

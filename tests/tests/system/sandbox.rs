@@ -124,10 +124,13 @@ async fn failed_calls_leave_nothing_behind() {
 async fn plugins_see_an_empty_sandbox_and_cannot_fake_failures() {
     let k = kernel(Duration::from_secs(5)).await;
     let sandbox = k.get(&format!("{R}/sandbox")).await;
+    let mut sandbox = sandbox.expect(200).clone();
+    let (wall, kernel) = (sandbox["wall_clock_s"].take(), sandbox["kernel_clock_s"].take());
     assert_eq!(
-        sandbox.expect(200),
-        &json!({ "env_vars": 0, "read_etc_passwd": false, "read_dir_root": false, "args": 0 })
+        sandbox,
+        json!({ "env_vars": 0, "read_etc_passwd": false, "read_dir_root": false, "args": 0, "wall_clock_s": null, "kernel_clock_s": null })
     );
+    assert!(wall.as_i64().unwrap() - kernel.as_i64().unwrap() <= 1, "{wall} {kernel}");
     k.get(&format!("{R}/bad-status")).await.expect_problem(502, "plugin-bad-response");
     // A bad answer from a write is refused before commit: its writes are gone too.
     k.post(&format!("{R}/notes/d/bad-status"), json!({}))
@@ -233,5 +236,30 @@ async fn providers_that_call_each_other_deeply_are_stopped_without_harm() {
     // And the kernel goes on serving.
     k.get("/healthz").await.expect(200);
     k.get("/api/demo/finance/accounts").await.expect(200);
+    k.stop().await;
+}
+
+/// A clock stopped at one instant, as a simulation might set it.
+#[derive(Debug)]
+struct Stopped(i64);
+
+impl keel_types::Clock for Stopped {
+    fn now(&self) -> keel_types::Timestamp {
+        keel_types::Timestamp { seconds: self.0, nanoseconds: 0 }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_reading_the_system_time_reads_the_kernels_clock() {
+    // 2031-01-01T00:00:00Z.
+    let at = 1_924_992_000;
+    let mut setup = Setup::new(&["rogue"]);
+    setup.clock = Some(std::sync::Arc::new(Stopped(at)));
+    let k = TestKernel::start(setup).await;
+    let sandbox = k.get(&format!("{R}/sandbox")).await;
+    let sandbox = sandbox.expect(200);
+    assert_eq!(sandbox["kernel_clock_s"], at);
+    let wall = sandbox["wall_clock_s"].as_i64().unwrap();
+    assert!((at..=at + 5).contains(&wall), "WASI's wall clock reads {wall}, not the kernel's {at}");
     k.stop().await;
 }

@@ -181,12 +181,19 @@ fn escape(key: &str) -> Result<Response> {
 }
 
 /// Reports what WASI gives the plugin: no files, no environment.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "a hostile guest reads the system time, to show it gets the kernel's clock"
+)]
 fn sandbox() -> Result<Response> {
+    let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
     Response::ok(&json!({
         "env_vars": std::env::vars().count(),
         "read_etc_passwd": std::fs::read_to_string("/etc/passwd").is_ok(),
         "read_dir_root": std::fs::read_dir("/").is_ok(),
         "args": std::env::args().count(),
+        "wall_clock_s": wall.map_or(0, |since| since.as_secs()),
+        "kernel_clock_s": keel_sdk::context::now_seconds(),
     }))
 }
 
