@@ -175,6 +175,11 @@ impl Platform {
                 self.inner.authz.revoke(id.as_str(), role, scope).await.map_err(internal)?;
             }
         }
+        // The tokens the user created act for them: they go with them.
+        let theirs: Vec<ApiToken> = self.identity().tokens(None).map_err(identity_error)?;
+        for token in theirs.iter().filter(|t| t.created_by.as_ref() == Some(id)) {
+            self.revoke_token_locked(&origin, &token.tenant, &token.id).await?;
+        }
         let user = id.clone();
         self.identity_write(move |identity| identity.delete_user(&origin, &user)).await?;
         Ok(())

@@ -807,6 +807,36 @@ async fn no_one_takes_away_more_than_they_hold() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_users_tokens_stop_working_with_them() {
+    let k = TestKernel::start(Setup::new(&["finance"])).await;
+    let minter = json!({ "permissions": ["keel.tokens.manage", "finance.reports.read"] });
+    k.send("PUT", "/admin/tenants/demo/roles/minter", Some(minter)).await.expect(200);
+    let ann = k.user_with_roles("ann", "demo", &["minter"]).await;
+    let script = json!({ "name": "export", "roles": ["finance-viewer"], "expires_in_days": 30 });
+    let created = k.send_as(Some(&ann), "POST", "/admin/tenants/demo/tokens", Some(script)).await;
+    let secret = created.expect(201)["secret"].as_str().unwrap().to_owned();
+    let admins = json!({ "name": "admin's", "roles": ["finance-viewer"], "expires_in_days": 30 });
+    let kept = k.post("/admin/tenants/demo/tokens", admins).await;
+    let kept = kept.expect(201)["secret"].as_str().unwrap().to_owned();
+    k.send_as(Some(&secret), "GET", "/api/demo/finance/accounts", None).await.expect(200);
+
+    assert_eq!(k.send("DELETE", "/admin/users/ann", None).await.status, 204);
+    k.send_as(Some(&secret), "GET", "/api/demo/finance/accounts", None)
+        .await
+        .expect_problem(401, "unauthenticated");
+    let tokens = k.get("/admin/tenants/demo/tokens").await;
+    let names: Vec<Value> = tokens.expect(200)["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].clone())
+        .collect();
+    assert_eq!(names, [json!("admin's")], "only ann's token went with her");
+    k.send_as(Some(&kept), "GET", "/api/demo/finance/accounts", None).await.expect(200);
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deleted_users_sessions_never_return() {
     let k = TestKernel::start(Setup::new(&["finance"])).await;
     let old = k.user_with_roles("bob", "demo", &["finance-viewer"]).await;
