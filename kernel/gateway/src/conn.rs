@@ -184,10 +184,14 @@ const FORWARDED_HOPS_MAX: usize = 16;
 /// The client behind `peer`: walks `X-Forwarded-For` from the right, past
 /// trusted proxies, to the first address no trusted proxy is; an address
 /// that does not parse stops the walk at the proxy that reported it.
-fn client_addr(peer: IpAddr, forwarded: &[&str], trusted: &[IpAddr]) -> IpAddr {
+fn client_addr<'h, H>(peer: IpAddr, forwarded: H, trusted: &[IpAddr]) -> IpAddr
+where
+    H: IntoIterator<Item = &'h str>,
+    H::IntoIter: DoubleEndedIterator,
+{
     let mut client = peer.to_canonical();
     let hops =
-        forwarded.iter().rev().flat_map(|header| header.rsplit(',')).take(FORWARDED_HOPS_MAX);
+        forwarded.into_iter().rev().flat_map(|header| header.rsplit(',')).take(FORWARDED_HOPS_MAX);
     for hop in hops {
         if !trusted.contains(&client) {
             break;
@@ -209,17 +213,12 @@ impl hyper::service::Service<Request<Incoming>> for Service {
     type Future = axum::routing::future::RouteFuture<Infallible>;
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
-        let now = tokio::time::Instant::now();
-        let far = now + Duration::from_secs(365 * 24 * 60 * 60);
-        let deadline = now.checked_add(self.body_read_timeout).unwrap_or(far).min(far);
-        let forwarded: Vec<&str> = if self.trusted_proxies.contains(&self.peer.ip().to_canonical())
-        {
-            let headers = request.headers().get_all("x-forwarded-for").iter();
-            headers.filter_map(|value| value.to_str().ok()).collect()
-        } else {
-            Vec::new()
-        };
-        let client = client_addr(self.peer.ip(), &forwarded, &self.trusted_proxies);
+        // At most a year, so that no setting overflows the clock.
+        let timeout = self.body_read_timeout.min(Duration::from_secs(365 * 24 * 60 * 60));
+        let deadline = tokio::time::Instant::now() + timeout;
+        let forwarded = request.headers().get_all("x-forwarded-for").iter();
+        let forwarded = forwarded.filter_map(|value| value.to_str().ok());
+        let client = client_addr(self.peer.ip(), forwarded, &self.trusted_proxies);
         let mut request = request.map(|body| Body::new(Deadline::new(body, deadline)));
         request.extensions_mut().insert(ConnectInfo(self.peer));
         request.extensions_mut().insert(ClientAddr(client));
@@ -372,23 +371,23 @@ mod tests {
         let proxies = [ip("10.0.0.1"), ip("10.0.0.2")];
         let peer = ip("10.0.0.1");
         // No proxy: the peer, whatever it claims.
-        assert_eq!(client_addr(ip("203.0.113.5"), &["198.51.100.1"], &proxies), ip("203.0.113.5"));
-        assert_eq!(client_addr(peer, &[], &proxies), peer);
-        assert_eq!(client_addr(peer, &["198.51.100.7"], &proxies), ip("198.51.100.7"));
+        assert_eq!(client_addr(ip("203.0.113.5"), ["198.51.100.1"], &proxies), ip("203.0.113.5"));
+        assert_eq!(client_addr(peer, [""; 0], &proxies), peer);
+        assert_eq!(client_addr(peer, ["198.51.100.7"], &proxies), ip("198.51.100.7"));
         // A client forging the start of the header is not believed past it.
         let forged = ["6.6.6.6, 198.51.100.7"];
-        assert_eq!(client_addr(peer, &forged, &proxies), ip("198.51.100.7"));
+        assert_eq!(client_addr(peer, forged, &proxies), ip("198.51.100.7"));
         // Chained trusted proxies, in one header or several.
-        assert_eq!(client_addr(peer, &["198.51.100.7, 10.0.0.2"], &proxies), ip("198.51.100.7"));
-        assert_eq!(client_addr(peer, &["198.51.100.7", "10.0.0.2"], &proxies), ip("198.51.100.7"));
+        assert_eq!(client_addr(peer, ["198.51.100.7, 10.0.0.2"], &proxies), ip("198.51.100.7"));
+        assert_eq!(client_addr(peer, ["198.51.100.7", "10.0.0.2"], &proxies), ip("198.51.100.7"));
         // Garbage stops at the proxy that passed it on.
-        assert_eq!(client_addr(peer, &["not-an-address"], &proxies), peer);
-        assert_eq!(client_addr(peer, &["2001:db8::1"], &proxies), ip("2001:db8::1"));
+        assert_eq!(client_addr(peer, ["not-an-address"], &proxies), peer);
+        assert_eq!(client_addr(peer, ["2001:db8::1"], &proxies), ip("2001:db8::1"));
         // Ports some proxies add, and a proxy seen through an IPv6 socket.
-        assert_eq!(client_addr(peer, &["198.51.100.7:5678"], &proxies), ip("198.51.100.7"));
-        assert_eq!(client_addr(peer, &["[2001:db8::1]:443"], &proxies), ip("2001:db8::1"));
+        assert_eq!(client_addr(peer, ["198.51.100.7:5678"], &proxies), ip("198.51.100.7"));
+        assert_eq!(client_addr(peer, ["[2001:db8::1]:443"], &proxies), ip("2001:db8::1"));
         assert_eq!(
-            client_addr(ip("::ffff:10.0.0.1"), &["198.51.100.7"], &proxies),
+            client_addr(ip("::ffff:10.0.0.1"), ["198.51.100.7"], &proxies),
             ip("198.51.100.7")
         );
     }

@@ -594,10 +594,11 @@ fn check_not_by_creator(
         return Err(refuse(format!("it names no creator in {}", rule.field.as_str())));
     }
     for creator in creators {
-        let same = match &invocation.permissions {
-            _ if creator == *caller => Some(true),
-            Some(people) => people.same_person(&invocation.tenant, &creator),
-            None => Some(false),
+        let same = if creator == *caller {
+            Some(true)
+        } else {
+            let people = invocation.permissions.as_ref();
+            people.map_or(Some(false), |people| people.same_person(&invocation.tenant, &creator))
         };
         match same {
             Some(false) => {}

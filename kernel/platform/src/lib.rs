@@ -243,13 +243,7 @@ impl Platform {
     /// declare, and removes those no enabled plugin declares any more.
     pub(crate) async fn sync_plugin_roles(&self, tenant: &TenantId) -> Result<(), PlatformError> {
         let desired = self.plugin_roles(tenant, None);
-        let own: BTreeSet<String> = self
-            .identity()
-            .roles(Some(tenant))
-            .map_err(identity_error)?
-            .into_iter()
-            .map(|r| r.id)
-            .collect();
+        let own = self.own_role_ids(tenant)?;
         let previous = {
             let mut defined = self.inner.plugin_roles.lock().unwrap_or_else(|p| p.into_inner());
             let ids = desired.keys().filter(|id| !own.contains(*id)).cloned().collect();

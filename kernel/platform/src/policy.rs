@@ -40,15 +40,18 @@ impl Platform {
         roles
     }
 
+    /// The ids of `tenant`'s own roles.
+    pub(crate) fn own_role_ids(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<std::collections::BTreeSet<String>, PlatformError> {
+        let roles = self.identity().roles(Some(tenant)).map_err(identity_error)?;
+        Ok(roles.into_iter().map(|r| r.id).collect())
+    }
+
     /// Every role grantable in `tenant`, with what it grants.
     pub async fn tenant_roles(&self, tenant: &TenantId) -> Result<Vec<RoleInfo>, PlatformError> {
-        let own: Vec<String> = self
-            .identity()
-            .roles(Some(tenant))
-            .map_err(identity_error)?
-            .into_iter()
-            .map(|r| r.id)
-            .collect();
+        let own = self.own_role_ids(tenant)?;
         let mut out = Vec::new();
         for id in self.grantable_roles(tenant) {
             let origin = if id == ADMIN || id == AUDITOR {
