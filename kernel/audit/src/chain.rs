@@ -40,6 +40,13 @@ pub struct Record {
     /// Anything else worth keeping, such as versions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The kernel records and sequence counters that changed in this
+    /// chain's lane since its previous entry, in the same transaction: by
+    /// name (`catalog:<key>`, `sequence:<plugin>/<name>`), each with the
+    /// SHA-256 of the value it now holds, or none once removed. Filled in by
+    /// [`append`]; verification holds the store to them.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub seals: std::collections::BTreeMap<String, Option<String>>,
 }
 
 impl Record {
@@ -103,6 +110,7 @@ impl Origin {
             before: None,
             after: None,
             detail: None,
+            seals: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -226,6 +234,7 @@ pub fn chain_of(tenant: Option<&TenantId>) -> String {
     tenant.map_or_else(|| "platform".to_owned(), |t| format!("tenant/{t}"))
 }
 
+#[cfg(test)]
 fn hash(seq: u64, prev: &str, record: &Record) -> String {
     // Field order is fixed by the struct and JSON objects inside are
     // ordered maps, so the encoding is canonical.
@@ -234,13 +243,22 @@ fn hash(seq: u64, prev: &str, record: &Record) -> String {
 
 /// [`hash`] of a record already encoded as JSON.
 fn hash_encoded(seq: u64, prev: &str, record: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut hasher = Sha256::new();
     hasher.update(seq.to_be_bytes());
     hasher.update(prev.as_bytes());
     hasher.update(record);
-    let digest = hasher.finalize();
-    let mut hex = String::with_capacity(64);
+    hex(&hasher.finalize())
+}
+
+/// The digest a record's [`Record::seals`] holds for a stored value:
+/// SHA-256, lower-case hex.
+pub fn value_digest(value: &[u8]) -> String {
+    hex(&Sha256::digest(value))
+}
+
+fn hex(digest: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = String::with_capacity(digest.len() * 2);
     for b in digest {
         hex.push(char::from(HEX[usize::from(b >> 4)]));
         hex.push(char::from(HEX[usize::from(b & 0x0f)]));
@@ -249,8 +267,10 @@ fn hash_encoded(seq: u64, prev: &str, record: &[u8]) -> String {
 }
 
 /// Appends `record` to `chain` inside `txn`: it commits or aborts with the
-/// change it describes.
-pub fn append(txn: &mut WriteTxn, chain: &str, record: Record) -> keel_storage::Result<u64> {
+/// change it describes. It seals, by digest, every catalog record and
+/// sequence counter the transaction changed in the chain's lane since the
+/// lane's last entry (see [`Record::seals`]).
+pub fn append(txn: &mut WriteTxn, chain: &str, mut record: Record) -> keel_storage::Result<u64> {
     /// The part of the last entry an append needs; the record is skipped.
     #[derive(serde::Deserialize)]
     struct Tail {
@@ -277,20 +297,29 @@ pub fn append(txn: &mut WriteTxn, chain: &str, record: Record) -> keel_storage::
         }
         None => (1, GENESIS.to_owned()),
     };
+    for (name, value) in txn.take_unsealed(chain)? {
+        record.seals.insert(name, value.as_deref().map(value_digest));
+    }
     // The record is encoded once: hashed, then framed as a `Sealed`
     // exactly as serde would write it (fields in declaration order).
     let body =
         serde_json::to_vec(&record).map_err(|err| keel_storage::Error::Backend(err.to_string()))?;
     let hash = hash_encoded(seq, &prev, &body);
+    txn.log_append(chain, seq, &framed(seq, &prev, &hash, &body))?;
+    Ok(seq)
+}
+
+/// An entry as stored: a `Sealed` exactly as serde writes it (fields in
+/// declaration order), around a record already encoded.
+fn framed(seq: u64, prev: &str, hash: &str, body: &[u8]) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(body.len() + 180);
-    for part in [r#"{"seq":"#, &seq.to_string(), r#","prev":""#, &prev, r#"","hash":""#, &hash] {
+    for part in [r#"{"seq":"#, &seq.to_string(), r#","prev":""#, prev, r#"","hash":""#, hash] {
         bytes.extend_from_slice(part.as_bytes());
     }
     bytes.extend_from_slice(br#"","record":"#);
-    bytes.extend_from_slice(&body);
+    bytes.extend_from_slice(body);
     bytes.push(b'}');
-    txn.log_append(chain, seq, &bytes)?;
-    Ok(seq)
+    bytes
 }
 
 /// The position and hash of an entry framed as [`append`] frames it
@@ -343,9 +372,39 @@ pub fn verify_from(
     prev: &str,
     entries: impl IntoIterator<Item = (u64, Vec<u8>)>,
 ) -> Result<Summary, Broken> {
-    let mut expected_seq = first_seq;
-    let mut prev = prev.to_owned();
+    let mut verifier = Verifier::resume(first_seq, prev);
     for (position, bytes) in entries {
+        verifier.check(position, &bytes)?;
+    }
+    Ok(verifier.summary())
+}
+
+/// Checks a chain one entry at a time, as it is read: [`verify`] in
+/// memory bounded by one entry, whatever the chain's length.
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    expected_seq: u64,
+    prev: String,
+}
+
+impl Default for Verifier {
+    fn default() -> Self {
+        Self::resume(1, GENESIS)
+    }
+}
+
+impl Verifier {
+    /// A verifier of the part of a chain from `first_seq` on, given the
+    /// hash of the entry before it (`prev`).
+    pub fn resume(first_seq: u64, prev: &str) -> Self {
+        Self { expected_seq: first_seq, prev: prev.to_owned() }
+    }
+
+    /// Checks the next stored entry, at `position`, and returns it decoded:
+    /// it must be the next position, link to the entry before, and match
+    /// its hash.
+    pub fn check(&mut self, position: u64, bytes: &[u8]) -> Result<Sealed, Broken> {
+        let expected_seq = self.expected_seq;
         let broken = |reason: String| Broken { seq: position, reason };
         if position != expected_seq {
             return Err(Broken {
@@ -355,26 +414,37 @@ pub fn verify_from(
                 ),
             });
         }
-        let sealed = decode(&bytes).map_err(|err| broken(err.reason))?;
+        let sealed = decode(bytes).map_err(|err| broken(err.reason))?;
         if sealed.seq != position {
             return Err(broken(format!(
                 "entry claims position {} but is stored at {position}: moved",
                 sealed.seq
             )));
         }
-        if sealed.prev != prev {
+        if sealed.prev != self.prev {
             return Err(broken(
                 "does not link to the previous entry: reordered or one before it replaced"
                     .to_owned(),
             ));
         }
-        if hash(sealed.seq, &sealed.prev, &sealed.record) != sealed.hash {
+        let body = serde_json::to_vec(&sealed.record).unwrap_or_default();
+        if hash_encoded(sealed.seq, &sealed.prev, &body) != sealed.hash {
             return Err(broken("content does not match its hash: edited".to_owned()));
         }
-        prev = sealed.hash;
-        expected_seq += 1;
+        // The same content spelt otherwise (an escape written another way)
+        // is an edit too: an entry is the bytes the kernel wrote.
+        if bytes != framed(sealed.seq, &sealed.prev, &sealed.hash, &body) {
+            return Err(broken("is not stored as the kernel wrote it: edited".to_owned()));
+        }
+        self.prev.clone_from(&sealed.hash);
+        self.expected_seq += 1;
+        Ok(sealed)
     }
-    Ok(Summary { entries: expected_seq - 1, head: prev })
+
+    /// The entries checked so far, and the last one's hash.
+    pub fn summary(&self) -> Summary {
+        Summary { entries: self.expected_seq - 1, head: self.prev.clone() }
+    }
 }
 
 /// The log that keeps `chain`'s signed heads, oldest first.
@@ -392,14 +462,19 @@ pub fn keep_head(txn: &mut WriteTxn, signed: &crate::SignedHead) -> keel_storage
 }
 
 /// The signed heads kept for `chain` in the order kept, each with its
-/// position in the heads log; none where an entry is unreadable (verify
-/// names it, and a gap in the positions).
+/// position in the heads log; none where an entry is unreadable, or not
+/// byte for byte as the kernel wrote it (verify names it, and a gap in the
+/// positions).
 pub fn kept_heads(
     txn: &ReadTxn,
     chain: &str,
 ) -> keel_storage::Result<Vec<(u64, Option<crate::SignedHead>)>> {
     let entries = read_from(txn, &heads_log(chain), 0)?;
-    Ok(entries.into_iter().map(|(seq, bytes)| (seq, serde_json::from_slice(&bytes).ok())).collect())
+    let as_written = |bytes: &[u8]| {
+        let head: crate::SignedHead = serde_json::from_slice(bytes).ok()?;
+        (serde_json::to_vec(&head).ok()? == bytes).then_some(head)
+    };
+    Ok(entries.into_iter().map(|(seq, bytes)| (seq, as_written(&bytes))).collect())
 }
 
 /// Every stored entry of `log` from position `from` on, as
@@ -434,6 +509,7 @@ mod tests {
             before: None,
             after: Some(serde_json::json!({ "n": n })),
             detail: None,
+            seals: std::collections::BTreeMap::new(),
         }
     }
 
@@ -476,6 +552,30 @@ mod tests {
         let broken = verify(entries).unwrap_err();
         assert_eq!(broken.seq, 2);
         assert!(broken.reason.contains("missing"));
+    }
+
+    #[test]
+    fn the_same_content_spelt_otherwise_is_an_edit() {
+        let mut entries = chain(3);
+        let mut sealed = decode(&entries[1].1).unwrap();
+        sealed.record.detail = Some("a unit separator: \u{1f}".to_owned());
+        let body = serde_json::to_vec(&sealed.record).unwrap();
+        sealed.hash = hash_encoded(sealed.seq, &sealed.prev, &body);
+        // Relinked so that only the spelling is at fault.
+        let mut third = decode(&entries[2].1).unwrap();
+        third.prev.clone_from(&sealed.hash);
+        let third_body = serde_json::to_vec(&third.record).unwrap();
+        third.hash = hash_encoded(third.seq, &third.prev, &third_body);
+        entries[1].1 = framed(sealed.seq, &sealed.prev, &sealed.hash, &body);
+        entries[2].1 = framed(third.seq, &third.prev, &third.hash, &third_body);
+        assert!(verify(entries.clone()).is_ok(), "as the kernel writes it");
+        let text = String::from_utf8(entries[1].1.clone()).unwrap();
+        assert!(text.contains("\\u001f"), "{text}");
+        entries[1].1 = text.replace("\\u001f", "\\u001F").into_bytes();
+        assert_eq!(decode(&entries[1].1).unwrap().record, sealed.record, "reads the same");
+        let broken = verify(entries).unwrap_err();
+        assert_eq!(broken.seq, 2);
+        assert!(broken.reason.contains("as the kernel wrote it"), "{broken}");
     }
 
     #[test]

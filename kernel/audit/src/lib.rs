@@ -11,7 +11,8 @@ mod chain;
 mod signing;
 
 pub use chain::{
-    Broken, Filter, GENESIS_HASH, Origin, Record, Sealed, Summary, append, chain_of, decode,
-    heads_log, keep_head, kept_heads, page, read_from, search, verify, verify_from,
+    Broken, Filter, GENESIS_HASH, Origin, Record, Sealed, Summary, Verifier, append, chain_of,
+    decode, heads_log, keep_head, kept_heads, page, read_from, search, value_digest, verify,
+    verify_from,
 };
 pub use signing::{HeadSigner, HeadStatement, SignedHead, verify_signed_head};

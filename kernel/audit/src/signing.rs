@@ -47,8 +47,10 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Lower-case hex as [`hex`] writes it, and only that: a signature or key
+/// spelt another way is not the one the kernel wrote.
 fn unhex<const N: usize>(text: &str) -> Option<[u8; N]> {
-    if text.len() != N * 2 {
+    if text.len() != N * 2 || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
         return None;
     }
     let mut out = [0u8; N];
@@ -147,6 +149,9 @@ mod tests {
         let mut forged = signed.clone();
         forged.statement.entries = 8;
         assert!(!verify_signed_head(&forged), "a changed statement fails");
+        let mut respelt = signed.clone();
+        respelt.signature = signed.signature.to_uppercase();
+        assert!(!verify_signed_head(&respelt), "only as the kernel writes it");
         let mut garbled = signed;
         garbled.signature = "zz".to_owned();
         assert!(!verify_signed_head(&garbled));

@@ -1,7 +1,7 @@
-//! The audit trail as the host keeps it: searching and verifying a chain
-//! (with the plugin documents it describes), and signing its head.
+//! The audit trail as the host keeps it: searching a chain, and signing
+//! its head (verifying it is `verify`'s).
 
-use keel_types::{PluginId, TenantId};
+use keel_types::TenantId;
 
 use crate::error::CallError;
 use crate::host::Host;
@@ -20,88 +20,6 @@ impl Host {
         let chain = keel_audit::chain_of(tenant);
         keel_audit::search(&txn, &chain, from, filter, limit, scan_max)
             .map_err(|err| CallError::Storage(err.to_string()))
-    }
-
-    /// Checks `tenant`'s whole chain on one snapshot, then that every
-    /// audited document still holds its last audited value: a change made
-    /// around the kernel (straight into the store) is named too.
-    /// Given `expected` heads (entry counts and head hashes recorded
-    /// earlier: kept signed heads, or one exported and kept elsewhere), a
-    /// chain cut short or rewritten since is named.
-    pub fn audit_verify(
-        &self,
-        tenant: Option<&TenantId>,
-        expected: &[(u64, String)],
-    ) -> Result<Result<keel_audit::Summary, keel_audit::Broken>, CallError> {
-        let storage_err = |err: keel_storage::Error| CallError::Storage(err.to_string());
-        let txn = self.inner.storage.read().map_err(storage_err)?;
-        let chain = keel_audit::chain_of(tenant);
-        let entries = keel_audit::read_from(&txn, &chain, 0).map_err(storage_err)?;
-        let summary = match keel_audit::verify(entries.iter().cloned()) {
-            Ok(summary) => summary,
-            Err(broken) => return Ok(Err(broken)),
-        };
-        for (n, head) in expected {
-            let n = *n;
-            let at_n =
-                usize::try_from(n).ok().and_then(|n| n.checked_sub(1)).and_then(|i| entries.get(i));
-            let hash_at_n =
-                at_n.and_then(|(_, bytes)| keel_audit::decode(bytes).ok()).map(|s| s.hash);
-            match hash_at_n {
-                None if n > summary.entries => {
-                    return Ok(Err(keel_audit::Broken {
-                        seq: summary.entries + 1,
-                        reason: format!(
-                            "the chain was truncated: {n} entries were recorded, {} remain",
-                            summary.entries
-                        ),
-                    }));
-                }
-                Some(hash) if hash != *head => {
-                    return Ok(Err(keel_audit::Broken {
-                        seq: n,
-                        reason: "entry does not match the recorded head: the chain was rewritten"
-                            .to_owned(),
-                    }));
-                }
-                _ => {}
-            }
-        }
-        // The platform chain records no documents.
-        let Some(tenant) = tenant else { return Ok(Ok(summary)) };
-        // The last audited value of each document, by (plugin, collection, key).
-        let mut last: std::collections::BTreeMap<
-            (String, String, String),
-            (u64, Option<serde_json::Value>),
-        > = std::collections::BTreeMap::new();
-        for (_, bytes) in &entries {
-            let Ok(sealed) = keel_audit::decode(bytes) else { continue };
-            let record = sealed.record;
-            if !record.writes_document() {
-                continue;
-            }
-            if let (Some(plugin), Some(collection), Some(key)) =
-                (record.plugin, record.collection, record.key)
-            {
-                last.insert((plugin, collection, key), (sealed.seq, record.after));
-            }
-        }
-        for ((plugin, collection, key), (seq, audited)) in last {
-            let Ok(plugin_id) = PluginId::new(plugin.as_str()) else { continue };
-            let ns = keel_storage::Namespace::new(tenant.clone(), plugin_id);
-            let stored = txn.get(&ns, &collection, &key).map_err(storage_err)?;
-            let stored: Option<serde_json::Value> =
-                stored.as_deref().and_then(|text| serde_json::from_str(text).ok());
-            if stored != audited {
-                return Ok(Err(keel_audit::Broken {
-                    seq,
-                    reason: format!(
-                        "document {plugin}/{collection}/{key} differs from its last audited value: changed around the kernel"
-                    ),
-                }));
-            }
-        }
-        Ok(Ok(summary))
     }
 
     /// Signs `tenant`'s chain head (or the platform's) with `signer` and
@@ -134,11 +52,21 @@ impl Host {
         if tip == n_signed {
             return Ok(Ok(None));
         }
-        let entries = keel_audit::read_from(&txn, &chain, n_signed + 1).map_err(storage_err)?;
-        let summary = match keel_audit::verify_from(n_signed + 1, signed_head, entries) {
-            Ok(summary) => summary,
-            Err(broken) => return Ok(Err(broken)),
-        };
+        // Checked a page at a time: memory stays bounded however far the
+        // chain grew since.
+        let mut verifier = keel_audit::Verifier::resume(n_signed + 1, signed_head);
+        let mut from = n_signed + 1;
+        loop {
+            let page = txn.log_scan(&chain, from, 1_000).map_err(storage_err)?;
+            let Some((last, _)) = page.last() else { break };
+            from = last + 1;
+            for (position, bytes) in page {
+                if let Err(broken) = verifier.check(position, &bytes) {
+                    return Ok(Err(broken));
+                }
+            }
+        }
+        let summary = verifier.summary();
         drop(txn);
         let statement = keel_audit::HeadStatement {
             chain,

@@ -428,12 +428,21 @@ pub(crate) fn run<T>(
         Err(err) => Err((classify_trap(&plugin_id, &mut state, &err), false)),
     };
     let (ns, storage, published) = (state.ns, state.storage, state.n_events > 0);
+    let origin = state.origin;
     let Some(txn) = state.txn else {
         return Settled::now(Err(CallError::Storage(lent().to_string())));
     };
     match (ended, txn) {
         (Ok(value), Txn::Write(mut txn)) if finish == Finish::Commit => {
-            if let Err(err) = append_all(&mut txn, Some(ns.tenant()), reads) {
+            let mut records = reads;
+            // Numbers taken with no record since: the trail still says so.
+            if txn.has_unsealed() {
+                records.push(keel_audit::Record {
+                    plugin: Some(ns.plugin().to_string()),
+                    ..origin.record(keel_types::action::SEQUENCE_NEXT)
+                });
+            }
+            if let Err(err) = append_all(&mut txn, Some(ns.tenant()), records) {
                 return Settled {
                     outcome: Err(err),
                     tickets: vec![txn.roll_back()],

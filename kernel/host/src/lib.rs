@@ -13,6 +13,8 @@
 //! - `events`: the outbox plugins publish into, and the dispatcher thread
 //!   that delivers each event to its subscribers, with retries and dead
 //!   letters.
+//! - `audit` and `verify`: searching, signing and verifying audit chains,
+//!   each against everything its lane of the store holds.
 
 mod audit;
 mod bindings;
@@ -27,6 +29,7 @@ mod lifecycle;
 mod package;
 mod priority;
 mod providers;
+mod verify;
 
 pub use call::{CallGuard, Invocation, PermissionCheck, PluginRequest, PluginResponse};
 pub use error::{
@@ -38,6 +41,7 @@ pub use host::{Answered, Host, HostConfig, TenantInfo};
 pub use lifecycle::EnableReport;
 pub use package::{Plugin, digest, manifest_of};
 pub use providers::ProviderChoice;
+pub use verify::CatalogIndexCheck;
 
 /// The storage lane of a tenant's records, or of the platform's.
 pub(crate) fn lane(tenant: Option<&keel_types::TenantId>) -> keel_storage::Lane {

@@ -39,8 +39,13 @@ struct EnabledRecord {
     disabled: bool,
 }
 
-fn key(tenant: &TenantId, plugin: &PluginId) -> String {
+pub(crate) fn key(tenant: &TenantId, plugin: &PluginId) -> String {
     format!("enabled/{tenant}/{plugin}")
+}
+
+/// The version an enablement record (see [`key`]) names.
+pub(crate) fn version_of(record: &[u8]) -> Option<String> {
+    serde_json::from_slice::<EnabledRecord>(record).ok().map(|r| r.version)
 }
 
 impl Host {

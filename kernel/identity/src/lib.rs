@@ -26,7 +26,7 @@ use keel_types::{Clock, TenantId, UserId};
 pub use membership::Membership;
 pub use policy::{SodRule, TenantRole};
 pub use session::Session;
-pub use token::ApiToken;
+pub use token::{ApiToken, check_catalog_index};
 pub use totp::{TotpEnrolment, totp_code};
 
 /// A user as the kernel shows it (never with its password hash).
@@ -365,7 +365,17 @@ impl Identity {
         let record: UserRecord = from_json(&bytes)?;
         txn.catalog_remove(&user_key(id)).map_err(storage)?;
         for key in &members {
+            let Some(bytes) = txn.catalog_get(key).map_err(storage)? else { continue };
             txn.catalog_remove(key).map_err(storage)?;
+            // Each tenant's trail shows its member gone (and seals it).
+            let tenant = key.split('/').nth(1).and_then(|scope| TenantId::new(scope).ok());
+            if let Some(tenant) = tenant {
+                let before = from_json::<membership::MembershipRecord>(&bytes)?;
+                let after = membership::MembershipRecord { roles: Vec::new() };
+                let mut change = Change::new("members", id.as_str()).before(&before).after(&after);
+                change.detail = Some("the user was deleted".to_owned());
+                audit(&mut txn, Some(&tenant), change.record(origin, action::MEMBER_SET))?;
+            }
         }
         txn.catalog_remove(&format!("totp/{id}")).map_err(storage)?;
         let before = User { id: id.clone(), name: record.name, created_at: record.created_at };

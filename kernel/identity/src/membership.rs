@@ -20,8 +20,8 @@ pub struct Membership {
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
-struct MembershipRecord {
-    roles: Vec<String>,
+pub(crate) struct MembershipRecord {
+    pub(crate) roles: Vec<String>,
 }
 
 fn key(tenant: Option<&TenantId>, user: &UserId) -> String {

@@ -65,6 +65,47 @@ fn owner_key(tenant: &TenantId, id: &str) -> String {
     format!("apitoken-owner/{tenant}/{id}")
 }
 
+/// Checks a catalog record against the token records and their index of
+/// digests (`apitoken-digest/<digest>`, the platform's, naming a token
+/// record, a tenant's): what is wrong with it, if anything; nothing for
+/// records of other kinds. For audit verification: the chain cannot seal a
+/// platform record that a tenant's change writes.
+pub fn check_catalog_index(txn: &keel_storage::ReadTxn, key: &str, value: &[u8]) -> Option<String> {
+    let read = |key: &str| match txn.catalog_get(key) {
+        Ok(record) => Ok(record),
+        Err(err) => Err(format!("cannot be checked against {key}: {err}")),
+    };
+    if key.starts_with("apitoken/") {
+        let Ok(record) = serde_json::from_slice::<TokenRecord>(value) else {
+            return Some("is unreadable".to_owned());
+        };
+        return match read(&digest_key(&record.digest)) {
+            Ok(Some(indexed)) if indexed == key.as_bytes() => None,
+            Ok(_) => Some(format!(
+                "is missing from the index of token digests ({})",
+                digest_key(&record.digest)
+            )),
+            Err(why) => Some(why),
+        };
+    }
+    let indexed = key.strip_prefix("apitoken-digest/")?;
+    let Ok(record_key) = std::str::from_utf8(value) else {
+        return Some("names no token record".to_owned());
+    };
+    if !record_key.starts_with("apitoken/") {
+        return Some(format!("names {record_key:?}, which is no token record"));
+    }
+    match read(record_key).map(|r| r.map(|r| serde_json::from_slice::<TokenRecord>(&r))) {
+        Ok(Some(Ok(record))) if record.digest == indexed => None,
+        Ok(Some(Ok(_))) => {
+            Some(format!("names token record {record_key}, whose secret has another digest"))
+        }
+        Ok(Some(Err(_))) => Some(format!("names token record {record_key}, which is unreadable")),
+        Ok(None) => Some(format!("names token record {record_key}, which does not exist")),
+        Err(why) => Some(why),
+    }
+}
+
 impl Identity {
     /// Creates a token acting for `created_by`; returns it and its secret,
     /// which is shown only now.

@@ -79,7 +79,15 @@ impl Platform {
             heads.push((signed.statement.entries, signed.statement.head));
         }
         heads.extend(expected.map(|(n, head)| (n, head.to_owned())));
-        self.inner.host.audit_verify(tenant, &heads).map_err(internal)
+        let chain = keel_audit::chain_of(tenant);
+        let _only = OneVerification::of(&self.inner.verifying, chain).ok_or_else(|| {
+            PlatformError::Conflict(
+                "this audit chain is being verified already; retry once that verification ends"
+                    .to_owned(),
+            )
+        })?;
+        let catalog_index = keel_identity::check_catalog_index;
+        self.inner.host.audit_verify(tenant, &heads, &catalog_index).map_err(internal)
     }
 
     /// Signs `tenant`'s current chain head with the kernel's key, without
@@ -145,6 +153,47 @@ impl Platform {
     }
 }
 
+/// The claim of one verification on its chain: a chain is verified by one
+/// caller at a time, so that parallel requests cannot multiply the memory
+/// and reads a verification takes.
+struct OneVerification<'a> {
+    running: &'a std::sync::Mutex<std::collections::HashSet<String>>,
+    chain: String,
+}
+
+impl<'a> OneVerification<'a> {
+    /// Claims `chain`; none while another verification of it runs.
+    fn of(
+        running: &'a std::sync::Mutex<std::collections::HashSet<String>>,
+        chain: String,
+    ) -> Option<Self> {
+        let mut chains = running.lock().unwrap_or_else(|p| p.into_inner());
+        chains.insert(chain.clone()).then_some(Self { running, chain })
+    }
+}
+
+impl Drop for OneVerification<'_> {
+    fn drop(&mut self) {
+        self.running.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.chain);
+    }
+}
+
 fn broken(broken: Broken) -> PlatformError {
     PlatformError::Conflict(format!("will not sign a broken chain: {broken}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OneVerification;
+
+    #[test]
+    fn a_chain_is_verified_by_one_caller_at_a_time() {
+        let running = std::sync::Mutex::default();
+        let first = OneVerification::of(&running, "tenant/demo".to_owned());
+        assert!(first.is_some());
+        assert!(OneVerification::of(&running, "tenant/demo".to_owned()).is_none(), "busy");
+        assert!(OneVerification::of(&running, "tenant/acme".to_owned()).is_some(), "another chain");
+        drop(first);
+        assert!(OneVerification::of(&running, "tenant/demo".to_owned()).is_some(), "free again");
+    }
 }

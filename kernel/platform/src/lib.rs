@@ -143,6 +143,8 @@ struct Inner {
     signer: keel_audit::HeadSigner,
     /// Held while signing and keeping heads, so they are kept in order.
     signing: std::sync::Mutex<()>,
+    /// The audit chains being verified now, one verification each.
+    verifying: std::sync::Mutex<std::collections::HashSet<String>>,
     /// The plugin role ids defined in each tenant, from the versions its
     /// plugins run, so that a role a plugin no longer declares is removed.
     plugin_roles: std::sync::Mutex<HashMap<TenantId, BTreeSet<String>>>,
@@ -169,6 +171,7 @@ impl Platform {
                 admin: tokio::sync::Mutex::new(()),
                 signer,
                 signing: std::sync::Mutex::new(()),
+                verifying: std::sync::Mutex::default(),
                 plugin_roles: std::sync::Mutex::default(),
             }),
         };

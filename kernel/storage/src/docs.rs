@@ -2,7 +2,7 @@
 
 use std::ops::ControlFlow;
 
-use keel_types::schema::CollectionDef;
+use keel_types::schema::{CollectionDef, IndexDef};
 
 use crate::error::{Error, Result};
 use crate::keys::{Namespace, Table, decode_cursor, encode_cursor, join, prefix_end};
@@ -257,11 +257,16 @@ pub(crate) fn stored_index_keys(
     let mut out = Vec::new();
     for index in &collection.indexes {
         let base = ns.index(&collection.name, &index.name);
-        let values = index.field.values(doc).into_iter();
-        let values = values.filter(|v| !v.contains('\0') && v.len() <= INDEX_VALUE_BYTES_MAX);
-        out.extend(values.map(|value| index_entry(&base, &value, key)));
+        out.extend(indexed_values(index, doc).map(|value| index_entry(&base, &value, key)));
     }
     out
+}
+
+/// The values under which `index` holds a stored document: those of its
+/// field that can be indexed (under the length limit, with no NUL).
+pub fn indexed_values(index: &IndexDef, doc: &serde_json::Value) -> impl Iterator<Item = String> {
+    let values = index.field.values(doc).into_iter();
+    values.filter(|v| !v.contains('\0') && v.len() <= INDEX_VALUE_BYTES_MAX)
 }
 
 fn index_entry(base: &[u8], value: &str, key: &str) -> Vec<u8> {

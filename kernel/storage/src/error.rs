@@ -25,8 +25,8 @@ pub enum Error {
     ReadOnly,
     /// A transaction changed data without appending its audit record; it
     /// was rolled back. A kernel bug, never a client's fault.
-    #[error("refused to commit a change without its audit record")]
-    Unaudited,
+    #[error("refused to commit a change without its audit record: {0}")]
+    Unaudited(String),
     /// The writer gave up waiting for its turn (its caller stopped waiting).
     #[error("gave up waiting for the turn to write")]
     GaveUp,

@@ -139,6 +139,41 @@ const TENANT_KINDS: [&str; 12] = [
     "sod",
 ];
 
+/// Catalog key kinds whose records index other records, as index entries
+/// index documents: `apitoken-digest/<digest>` names the token record it
+/// finds. The audit chain does not seal them; verification checks each
+/// against the record it points to.
+const INDEX_KINDS: [&str; 1] = ["apitoken-digest"];
+
+/// The name under which the audit chain seals the value of a kernel-held
+/// key: `catalog:<key>` for a catalog record, `sequence:<plugin>/<name>`
+/// for a sequence counter. None for documents and their index entries
+/// (their audit records carry them whole), logs, and catalog kinds that
+/// index other records.
+pub(crate) fn sealed_name(key: &[u8]) -> Option<String> {
+    let body = key.get(1..)?;
+    match Table::of(key)? {
+        Table::Catalog => {
+            let key = std::str::from_utf8(body).ok()?;
+            let kind = key.split('/').next().unwrap_or(key);
+            (!INDEX_KINDS.contains(&kind)).then(|| format!("catalog:{key}"))
+        }
+        Table::Sequences => {
+            let mut parts = body.split(|b| *b == 0);
+            let (_tenant, plugin, name) = (parts.next()?, parts.next()?, parts.next()?);
+            let (plugin, name) =
+                (std::str::from_utf8(plugin).ok()?, std::str::from_utf8(name).ok()?);
+            Some(format!("sequence:{plugin}/{name}"))
+        }
+        Table::Docs | Table::Index | Table::Log => None,
+    }
+}
+
+/// The catalog prefixes (`kind/<tenant>/`) of a tenant lane's records.
+pub(crate) fn tenant_catalog_prefixes(tenant: &TenantId) -> impl Iterator<Item = String> + '_ {
+    TENANT_KINDS.iter().map(move |kind| format!("{kind}/{tenant}/"))
+}
+
 impl Lane {
     /// The lane's name in the write-ahead log.
     pub(crate) fn name(&self) -> &str {
@@ -294,6 +329,23 @@ mod tests {
         assert_eq!(Lane::of_key(&catalog_key("tenant/acme")), Some(Lane::Platform));
         assert_eq!(Lane::of_key(&catalog_key("apitoken-digest/abc")), Some(Lane::Platform));
         assert_eq!(Lane::of_key(&[9, 1, 2]), None);
+    }
+
+    #[test]
+    fn sealed_names_say_what_the_chain_seals() {
+        let ns = Namespace::new(TenantId::new("acme").unwrap(), PluginId::new("finance").unwrap());
+        let sealed = |key: &[u8]| sealed_name(key);
+        assert_eq!(
+            sealed(&catalog_key("member/acme/alice")).as_deref(),
+            Some("catalog:member/acme/alice")
+        );
+        assert_eq!(
+            sealed(&ns.child(Table::Sequences, "entries")).as_deref(),
+            Some("sequence:finance/entries")
+        );
+        assert_eq!(sealed(&catalog_key("apitoken-digest/abc")), None, "an index of tokens");
+        assert_eq!(sealed(&join(&ns.child(Table::Docs, "entries"), b"7")), None);
+        assert_eq!(sealed(&log_key("tenant/acme", 1)), None);
     }
 
     #[test]

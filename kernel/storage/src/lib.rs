@@ -20,6 +20,7 @@
 //! - `apply`: the applier thread, checkpoints, and recovery;
 //! - `store`: what all transactions of a database share;
 //! - `docs`: documents, indexes and pages;
+//! - `inventory`: everything a lane holds, walked for audit verification;
 //! - `txn`: [`Storage`], [`ReadTxn`], [`WriteTxn`] and [`Ticket`].
 
 mod apply;
@@ -27,6 +28,7 @@ mod docs;
 mod error;
 #[cfg(feature = "faults")]
 mod faults;
+mod inventory;
 mod keys;
 mod lane;
 mod overlay;
@@ -34,10 +36,11 @@ mod store;
 mod txn;
 mod wal;
 
-pub use docs::{Entry, KeyRange, Page};
+pub use docs::{Entry, KeyRange, Page, indexed_values};
 pub use error::{Error, Result};
 #[cfg(feature = "faults")]
 pub use faults::{Fault, Faults};
+pub use inventory::Stored;
 pub use keys::{Lane, Namespace};
 pub use txn::{
     Closing, CommitStats, DocChange, ReadTxn, Savepoint, Storage, Ticket, Txn, WriteTxn,

@@ -51,8 +51,15 @@ fn commit_logged(txn: WriteTxn) {
 
 fn commit_logged_in(mut txn: WriteTxn, chain: &str) {
     let next = txn.log_last(chain).unwrap().map_or(1, |(seq, _)| seq + 1);
-    txn.log_append(chain, next, b"{}").unwrap();
+    append(&mut txn, chain, next);
     txn.commit().unwrap();
+}
+
+/// Appends an entry at `seq` of `chain` that seals what changed, as the
+/// audit trail's append does.
+fn append(txn: &mut WriteTxn, chain: &str, seq: u64) {
+    txn.take_unsealed(chain).unwrap();
+    txn.log_append(chain, seq, b"{}").unwrap();
 }
 
 fn keys(page: &Page) -> Vec<&str> {
@@ -287,21 +294,137 @@ fn a_change_without_a_log_entry_is_refused_and_rolled_back() {
     let ns = ns("demo", "finance");
     let mut txn = storage.write(&demo()).unwrap();
     txn.put(&ns, &entries(), "k", "{}").unwrap();
-    assert!(matches!(txn.commit(), Err(Error::Unaudited)));
+    assert!(matches!(txn.commit(), Err(Error::Unaudited(_))));
     let mut txn = storage.write(&demo()).unwrap();
     txn.catalog_put("enabled/demo/x", b"{}").unwrap();
-    assert!(matches!(txn.commit(), Err(Error::Unaudited)));
+    assert!(matches!(txn.commit(), Err(Error::Unaudited(_))));
+    // A number taken from a sequence is a change the chain must seal.
+    let mut txn = storage.write(&demo()).unwrap();
+    assert_eq!(txn.next_sequence(&ns, "entries").unwrap(), 1);
+    assert!(matches!(txn.commit(), Err(Error::Unaudited(_))));
     let read = storage.read().unwrap();
     assert!(read.get(&ns, "entries", "k").unwrap().is_none());
     assert!(read.catalog_get("enabled/demo/x").unwrap().is_none());
-    // Taking a sequence number, or writes that were refused or found
-    // nothing, change nothing that needs a record.
+    // Writes that were refused or found nothing change nothing that needs
+    // a record.
     let mut txn = storage.write(&demo()).unwrap();
-    assert_eq!(txn.next_sequence(&ns, "entries").unwrap(), 1);
     assert!(txn.delete(&ns, &entries(), "missing").unwrap().is_none());
     assert!(txn.put(&ns, &entries(), "", "{}").is_err());
     assert!(txn.put(&ns, &entries(), "k", "[1]").is_err());
     txn.commit().unwrap();
+}
+
+#[test]
+fn catalog_records_and_sequences_are_sealed_by_the_next_entry_of_their_lane() {
+    let (_dir, storage) = open();
+    let ns = ns("demo", "finance");
+    let lanes = [Lane::Platform, Lane::Tenant(TenantId::new("demo").unwrap())];
+    let mut txn = storage.write(&lanes).unwrap();
+    txn.catalog_put("member/demo/alice", b"{\"roles\":[]}").unwrap();
+    txn.catalog_put("member/demo/alice", b"{\"roles\":[\"admin\"]}").unwrap();
+    txn.next_sequence(&ns, "entries").unwrap();
+    txn.catalog_put("user/alice", b"{}").unwrap();
+    txn.catalog_put("apitoken-digest/abc", b"apitoken/demo/t1").unwrap();
+    // The tenant's entry seals the tenant's changes, each once, as they
+    // now stand; the platform's stay unsealed, and the commit is refused.
+    let sealed = txn.take_unsealed(LOG).unwrap();
+    let roles = b"{\"roles\":[\"admin\"]}".to_vec();
+    assert_eq!(
+        sealed,
+        vec![
+            ("catalog:member/demo/alice".to_owned(), Some(roles)),
+            ("sequence:finance/entries".to_owned(), Some(1u64.to_be_bytes().to_vec())),
+        ]
+    );
+    append(&mut txn, LOG, 1);
+    let savepoint = txn.savepoint();
+    assert_eq!(txn.take_unsealed("platform").unwrap().len(), 1, "the user; not the token index");
+    txn.roll_back_to(savepoint).unwrap();
+    let refused = txn.commit().unwrap_err().to_string();
+    assert!(refused.contains("catalog:user/alice"), "{refused}");
+
+    // A removal is sealed as such.
+    let mut txn = storage.write(&lanes).unwrap();
+    txn.catalog_put("user/alice", b"{}").unwrap();
+    txn.catalog_remove("user/alice").unwrap();
+    assert_eq!(
+        txn.take_unsealed("platform").unwrap(),
+        vec![("catalog:user/alice".to_owned(), None)]
+    );
+    append(&mut txn, "platform", 1);
+    txn.commit().unwrap();
+}
+
+#[test]
+fn a_lanes_inventory_names_every_item_it_holds_in_pages() {
+    let (dir, storage) = open();
+    let ns = ns("demo", "finance");
+    let mut txn = storage.write(&demo()).unwrap();
+    txn.put(&ns, &entries(), "e1", &doc("2026-01-01", &["a"])).unwrap();
+    txn.next_sequence(&ns, "entries").unwrap();
+    txn.catalog_put("member/demo/alice", b"{}").unwrap();
+    txn.tamper_raw("docs", b"demo\0finance", Some(b"{}")).unwrap();
+    commit_logged(txn);
+    let mut txn = storage.write(&[Lane::Platform]).unwrap();
+    txn.catalog_put("user/alice", b"{}").unwrap();
+    txn.catalog_put("apitoken-digest/abc", b"apitoken/demo/t1").unwrap();
+    commit_logged_in(txn, "platform");
+
+    let read = storage.read().unwrap();
+    let demo = Lane::Tenant(TenantId::new("demo").unwrap());
+    let mut items = Vec::new();
+    let mut after = None;
+    loop {
+        let (page, next) = read.inventory(&demo, after.as_deref(), 2).unwrap();
+        assert!(page.len() <= 2);
+        items.extend(page);
+        match next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let names: Vec<String> = items
+        .iter()
+        .map(|item| match item {
+            Stored::Document { plugin, collection, key, .. } => {
+                format!("doc {plugin}/{collection}/{key}")
+            }
+            Stored::IndexEntry { index, value, key, .. } => format!("index {index} {value} {key}"),
+            Stored::Sealed { name, .. } => name.clone(),
+            Stored::CatalogIndex { key, .. } => format!("index {key}"),
+            Stored::Malformed { key } => format!("malformed {key:?}"),
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "catalog:member/demo/alice",
+            "malformed \"demo\\0finance\"",
+            "doc finance/entries/e1",
+            "index by-account a e1",
+            "index by-date 2026-01-01 e1",
+            "sequence:finance/entries",
+        ]
+    );
+    // The same, once redb holds it all rather than pending writes.
+    drop(read);
+    drop(storage);
+    let storage = Storage::open(&dir.path().join("keel.redb"), Limits::default()).unwrap();
+    let read = storage.read().unwrap();
+    let (again, _) = read.inventory(&demo, None, 100).unwrap();
+    assert_eq!(again, items);
+    let (platform, more) = read.inventory(&Lane::Platform, None, 100).unwrap();
+    assert_eq!(more, None);
+    assert_eq!(
+        platform,
+        [
+            Stored::CatalogIndex {
+                key: "apitoken-digest/abc".to_owned(),
+                value: b"apitoken/demo/t1".to_vec()
+            },
+            Stored::Sealed { name: "catalog:user/alice".to_owned(), value: b"{}".to_vec() },
+        ]
+    );
 }
 
 #[test]
@@ -323,7 +446,7 @@ fn concurrent_commits_are_each_atomic_and_durable_and_a_failure_stays_alone() {
                         txn.put(&ns, &entries(), &format!("{t}-{i}"), "{\"a\":1}").unwrap();
                         if i % 5 == 4 {
                             // No audit record: refused, and only this one.
-                            assert!(matches!(txn.commit(), Err(Error::Unaudited)));
+                            assert!(matches!(txn.commit(), Err(Error::Unaudited(_))));
                         } else {
                             commit_logged(txn);
                             // Acknowledged means readable by anyone, now.
@@ -381,7 +504,7 @@ fn a_writer_that_gives_up_leaves_the_next_turn_what_came_before() {
     txn.catalog_put("enabled/demo/a", b"{\"name\":\"changed\"}").unwrap();
     txn.catalog_put("enabled/demo/b", b"{}").unwrap();
     assert!(txn.catalog_remove("enabled/demo/a").unwrap());
-    txn.log_append(LOG, 2, b"{}").unwrap();
+    append(&mut txn, LOG, 2);
     drop(txn);
 
     let mut txn = storage.write(&demo()).unwrap();
@@ -410,16 +533,17 @@ fn rolling_back_to_a_savepoint_undoes_only_what_came_after_it() {
     let other = self::ns("demo", "finance");
     let mut txn = storage.write(&demo()).unwrap();
     txn.insert(&ns, &entries(), "kept", &doc("2026-01-01", &["1000"])).unwrap();
-    txn.log_append(LOG, 1, b"{}").unwrap();
+    append(&mut txn, LOG, 1);
     let savepoint = txn.savepoint();
     txn.insert(&other, &entries(), "undone", &doc("2026-01-02", &["2000"])).unwrap();
     assert_eq!(txn.next_sequence(&other, "entries").unwrap(), 1);
-    txn.log_append(LOG, 2, b"{}").unwrap();
+    append(&mut txn, LOG, 2);
     txn.roll_back_to(savepoint).unwrap();
     assert!(txn.get(&ns, "entries", "kept").unwrap().is_some());
     assert!(txn.get(&other, "entries", "undone").unwrap().is_none());
     assert_eq!(txn.log_last(LOG).unwrap().map(|(seq, _)| seq), Some(1), "the later entry undone");
     assert_eq!(txn.next_sequence(&other, "entries").unwrap(), 1, "the number given back");
+    append(&mut txn, LOG, 2);
     txn.commit().unwrap();
     let read = storage.read().unwrap();
     assert!(read.get(&ns, "entries", "kept").unwrap().is_some());
@@ -443,7 +567,7 @@ fn catalog_pages_stay_within_their_prefix_and_continue_after_a_key() {
     for key in ["a/1", "b/1", "b/2", "b/3", "c/1"] {
         txn.catalog_put(key, key.as_bytes()).unwrap();
     }
-    txn.log_append("platform", 1, b"{}").unwrap();
+    append(&mut txn, "platform", 1);
     txn.commit().unwrap();
     let read = storage.read().unwrap();
     let keys = |page: Vec<(String, Vec<u8>)>| page.into_iter().map(|(k, _)| k).collect::<Vec<_>>();
@@ -559,7 +683,7 @@ fn a_turn_of_two_lanes_commits_both_at_once() {
     let mut txn = storage.write(&[Lane::Platform, tenant("demo")]).unwrap();
     txn.catalog_put("apitoken-digest/abc", b"apitoken/demo/1").unwrap();
     txn.catalog_put("apitoken/demo/1", b"{}").unwrap();
-    txn.log_append(LOG, 1, b"{}").unwrap();
+    append(&mut txn, LOG, 1);
     txn.commit().unwrap();
     let read = storage.read().unwrap();
     assert!(read.catalog_get("apitoken-digest/abc").unwrap().is_some());
@@ -640,7 +764,7 @@ fn a_crash_before_redb_has_the_commits_loses_nothing_durable() {
         // acknowledged, and a crash may lose it.
         let mut txn = storage.write(&demo()).unwrap();
         txn.insert(&ns, &entries(), "unsure", "{}").unwrap();
-        txn.log_append(LOG, 21, b"{}").unwrap();
+        append(&mut txn, LOG, 21);
         let _never_waited = txn.finish().unwrap();
     }
     let storage = Storage::open(&path, Limits::default()).unwrap();
@@ -688,7 +812,7 @@ fn a_failed_log_sync_is_never_acknowledged_and_a_restart_keeps_what_was() {
             txn.put(&ns, &entries(), "failed", "{}").unwrap();
             let err = {
                 let next = txn.log_last(LOG).unwrap().map_or(1, |(seq, _)| seq + 1);
-                txn.log_append(LOG, next, b"{}").unwrap();
+                append(&mut txn, LOG, next);
                 txn.commit().unwrap_err()
             };
             assert!(err.to_string().contains("injected"), "{err}");

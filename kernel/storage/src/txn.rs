@@ -10,7 +10,7 @@ use keel_types::schema::CollectionDef;
 
 use crate::docs::{self, KeyRange, Page, Window};
 use crate::error::{Error, Result};
-use crate::keys::{Lane, Namespace, Table, catalog_key, log_key, log_seq, prefix_end};
+use crate::keys::{Lane, Namespace, Table, catalog_key, log_key, log_seq, prefix_end, sealed_name};
 use crate::lane::{LaneCell, Tails, Then};
 use crate::overlay::{Key, Layers, Overlay, Snapshot, Version};
 use crate::store::{Core, Shared, View};
@@ -45,8 +45,10 @@ pub struct ReadTxn {
 ///
 /// A transaction that changes documents or catalog records must also
 /// append to a log (the audit trail), or [`WriteTxn::commit`] refuses it:
-/// nothing writes around the trail. Sequence counters are exempt; the
-/// document that uses a number is audited.
+/// nothing writes around the trail. A document's audit record carries its
+/// value whole; a catalog record or sequence counter changed is *sealed*
+/// (see [`WriteTxn::take_unsealed`]) by a later entry of its lane's chain,
+/// which carries its digest, or the commit is refused too.
 pub struct WriteTxn {
     shared: Arc<Shared>,
     view: Arc<View>,
@@ -62,6 +64,9 @@ pub struct WriteTxn {
     changed: bool,
     /// Something was appended to a log.
     logged: bool,
+    /// Catalog records and sequence counters written since the chain of
+    /// their lane last sealed them; in the order written, repeats kept.
+    unsealed: Vec<Key>,
 }
 
 /// One lane of a turn.
@@ -171,6 +176,7 @@ impl Storage {
             n_bytes_written: 0,
             changed: false,
             logged: false,
+            unsealed: Vec::new(),
         })
     }
 
@@ -286,6 +292,19 @@ macro_rules! reads {
             ) -> Result<Vec<(String, Vec<u8>)>> {
                 let layers = self.layers(catalog_scope(prefix));
                 catalog_walk(&layers, prefix, after, limit)
+            }
+
+            /// Up to `limit` of the items `lane` holds outside its logs
+            /// (documents, index entries, sequences, catalog records), in
+            /// key order, after the opaque position `after`; and the
+            /// position to go on from, if more may follow.
+            pub fn inventory(
+                &self,
+                lane: &Lane,
+                after: Option<&[u8]>,
+                limit: usize,
+            ) -> Result<(Vec<crate::Stored>, Option<Vec<u8>>)> {
+                crate::inventory::walk(&self.layers(Scope::One(lane.clone())), lane, after, limit)
             }
 
             /// The last entry of `chain` as `(seq, bytes)`, if any.
@@ -521,13 +540,13 @@ impl WriteTxn {
         let next = last
             .checked_add(1)
             .ok_or_else(|| Error::LimitExceeded(format!("sequence {name:?} is exhausted")))?;
-        self.set(key, Some(next.to_be_bytes().to_vec()))?;
+        self.set_sealed(key, Some(next.to_be_bytes().to_vec()))?;
         Ok(next)
     }
 
     /// Writes a kernel catalog record.
     pub fn catalog_put(&mut self, key: &str, value: &[u8]) -> Result<()> {
-        self.set(catalog_key(key), Some(value.to_vec()))?;
+        self.set_sealed(catalog_key(key), Some(value.to_vec()))?;
         self.changed = true;
         Ok(())
     }
@@ -537,10 +556,46 @@ impl WriteTxn {
         let full = catalog_key(key);
         let existed = self.read(&full)?.is_some();
         if existed {
-            self.set(full, None)?;
+            self.set_sealed(full, None)?;
             self.changed = true;
         }
         Ok(existed)
+    }
+
+    /// Sets a tagged key that the audit chain seals by digest, if it is one.
+    fn set_sealed(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) -> Result<()> {
+        let sealed = sealed_name(&key).is_some();
+        self.set(key, value)?;
+        if sealed && let Some(key) = self.touched.last() {
+            self.unsealed.push(key.clone());
+        }
+        Ok(())
+    }
+
+    /// Whether catalog records or sequence counters changed since the last
+    /// entry of their lane's chain: the turn may not commit until one seals them.
+    pub fn has_unsealed(&self) -> bool {
+        !self.unsealed.is_empty()
+    }
+
+    /// What the next entry of `chain` must seal: each catalog record and
+    /// sequence counter of the chain's lane written since its last entry,
+    /// once, by its sealed name (`catalog:<key>`, `sequence:<plugin>/<name>`)
+    /// in name order, with the value it now holds (`None`: removed). They
+    /// count as sealed from now on; the audit trail's append calls this.
+    pub fn take_unsealed(&mut self, chain: &str) -> Result<Vec<(String, Option<Vec<u8>>)>> {
+        let lane = Lane::of_chain(chain);
+        let (mine, others): (Vec<Key>, Vec<Key>) = std::mem::take(&mut self.unsealed)
+            .into_iter()
+            .partition(|key| Lane::of_key(&key.0).as_ref() == Some(&lane));
+        self.unsealed = others;
+        let mut sealed = Vec::with_capacity(mine.len());
+        for key in mine.into_iter().collect::<BTreeSet<_>>() {
+            let Some(name) = sealed_name(&key.0) else { continue };
+            sealed.push((name, self.read(&key.0)?));
+        }
+        sealed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Ok(sealed)
     }
 
     /// Appends `bytes` at `seq` of `chain`; fails if that position is taken,
@@ -576,7 +631,13 @@ impl WriteTxn {
     /// caller only after [`Ticket::wait`]. Refused like [`WriteTxn::commit`].
     pub fn finish(mut self) -> Result<Ticket> {
         if self.changed && !self.logged {
-            return Err(Error::Unaudited);
+            return Err(Error::Unaudited("no log entry records it".to_owned()));
+        }
+        if let Some(key) = self.unsealed.first() {
+            let name = sealed_name(&key.0).unwrap_or_default();
+            return Err(Error::Unaudited(format!(
+                "{name} changed after the last entry of its lane's audit chain"
+            )));
         }
         let writes = self.write_set();
         if writes.is_empty() {
@@ -618,6 +679,7 @@ impl WriteTxn {
             touched: self.touched.len(),
             changed: self.changed,
             logged: self.logged,
+            unsealed: self.unsealed.clone(),
         }
     }
 
@@ -633,6 +695,7 @@ impl WriteTxn {
         self.touched.truncate(savepoint.touched);
         self.changed = savepoint.changed;
         self.logged = savepoint.logged;
+        self.unsealed = savepoint.unsealed;
         Ok(())
     }
 
@@ -798,6 +861,7 @@ pub struct Savepoint {
     touched: usize,
     changed: bool,
     logged: bool,
+    unsealed: Vec<Key>,
 }
 
 impl Drop for WriteTxn {
@@ -926,7 +990,7 @@ fn check_key(key: &str, key_bytes_max: usize) -> Result<()> {
     Ok(())
 }
 
-#[cfg(feature = "tamper")]
+#[cfg(any(test, feature = "tamper"))]
 impl WriteTxn {
     /// Overwrites (or with `None`, removes) a log entry. Tamper tests only.
     pub fn tamper_log(&mut self, chain: &str, seq: u64, bytes: Option<&[u8]>) -> Result<()> {
@@ -945,5 +1009,21 @@ impl WriteTxn {
         value: &str,
     ) -> Result<()> {
         self.set(docs::doc_key(ns, collection, key), Some(value.as_bytes().to_vec()))
+    }
+
+    /// Sets (or with `None`, removes) a raw key of the store, outside every
+    /// rule: `table` is `docs`, `index`, `sequences` or `catalog`, and `key`
+    /// the key without its tag. Tamper tests only.
+    pub fn tamper_raw(&mut self, table: &str, key: &[u8], value: Option<&[u8]>) -> Result<()> {
+        let table = match table {
+            "docs" => Table::Docs,
+            "index" => Table::Index,
+            "sequences" => Table::Sequences,
+            "catalog" => Table::Catalog,
+            other => return Err(Error::Invalid(format!("no table {other:?}"))),
+        };
+        let mut tagged = vec![table.tag()];
+        tagged.extend_from_slice(key);
+        self.set(tagged, value.map(<[u8]>::to_vec))
     }
 }

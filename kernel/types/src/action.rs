@@ -65,6 +65,7 @@ actions! {
     RECORD_PUT = "record.put",
     RECORD_DELETE = "record.delete",
     RECORD_READ = "record.read",
+    SEQUENCE_NEXT = "sequence.next",
     EVENT_PUBLISH = "event.publish",
     EVENT_DELIVER = "event.deliver",
     EVENT_RETRY = "event.retry",

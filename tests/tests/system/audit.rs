@@ -222,8 +222,39 @@ async fn tampering_with_the_store_is_detected_and_named() {
     assert_eq!(data["ok"], false, "{data}");
     assert!(data["reason"].as_str().unwrap().contains("finance/accounts/1000"), "{data}");
 
+    // A membership written straight into the store, granting access, is
+    // named; so is a number of the gapless sequence wound back.
+    let member = verify_after(p, None, |txn| {
+        txn.tamper_raw("catalog", b"member/demo/mallory", Some(br#"{"roles":["admin"]}"#)).unwrap();
+    })
+    .await;
+    assert_eq!(member["ok"], false, "{member}");
+    assert!(member["reason"].as_str().unwrap().contains("catalog:member/demo/mallory"), "{member}");
+    let rewound = verify_after(p, None, |txn| {
+        let key = b"demo\0finance\0entries\0";
+        txn.tamper_raw("sequences", key, Some(&0u64.to_be_bytes())).unwrap();
+    })
+    .await;
+    assert!(rewound["reason"].as_str().unwrap().contains("sequence:finance/entries"), "{rewound}");
+
     let untouched = verify_after(p, Some((n, &head)), |_| {}).await;
     assert_eq!(untouched["ok"], true, "{untouched}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_number_taken_with_nothing_else_written_is_still_audited() {
+    let k = TestKernel::start(Setup::new(&["tally"])).await;
+    for n in 1..=2 {
+        let taken = k.post("/api/demo/tally/take", json!({})).await;
+        assert_eq!(taken.expect(200)["number"], n);
+    }
+    let trail = records(&k, "/admin/tenants/demo/audit", "sequence.next").await;
+    assert_eq!(trail.len(), 2, "{trail:?}");
+    assert_eq!(trail[0]["plugin"], "tally");
+    assert_eq!(trail[1]["seals"]["sequence:tally/tickets"].as_str().map(str::len), Some(64));
+    let verified = k.get("/admin/tenants/demo/audit/verify").await;
+    assert_eq!(verified.expect(200)["ok"], true, "{}", verified.body);
+    k.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -331,7 +362,7 @@ async fn logins_and_failed_logins_are_audited_on_the_platform_chain() {
     let failed = k.get("/admin/audit?action=auth.login-failed").await;
     assert_eq!(failed.expect(200)["entries"].as_array().unwrap().len(), 1);
     let verified = k.get("/admin/audit/verify").await;
-    assert_eq!(verified.expect(200)["ok"], true);
+    assert_eq!(verified.expect(200)["ok"], true, "{}", verified.body);
     assert_eq!(
         verified.body["entries"], 5,
         "start-up (demo tenant, bootstrap admin and its role), the login, the failure"

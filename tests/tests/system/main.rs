@@ -13,3 +13,4 @@ mod lifecycle;
 mod purchasing;
 mod restart;
 mod sandbox;
+mod tamper;

@@ -2,10 +2,11 @@
 //! delivery of an id it already has as a duplicate. A payload with
 //! `"fail_until": n` fails attempts before the n-th; `"fail": true` fails
 //! every attempt until `POST /heal`; `"loop": true` never returns (the
-//! kernel stops it at its deadline).
+//! kernel stops it at its deadline). `POST /take` takes the next number of
+//! a sequence, and writes nothing else.
 
 use keel_sdk::events::{self, Delivery};
-use keel_sdk::{Collection, Error, Plugin, Range, Request, Response, Result};
+use keel_sdk::{Collection, Error, Plugin, Range, Request, Response, Result, next_sequence};
 use serde_json::{Value, json};
 
 const SEEN: Collection<Value> = Collection::new("seen");
@@ -22,6 +23,7 @@ impl Plugin for Tally {
                 let duplicates = STATE.get("duplicates")?.map_or(json!(0), |d| d["n"].clone());
                 Response::ok(&json!({ "seen": seen, "duplicates": duplicates }))
             }
+            "take" => Response::ok(&json!({ "number": next_sequence("tickets")? })),
             "heal" => {
                 STATE.put("healed", &json!({ "healed": true }))?;
                 Response::ok(&json!({ "healed": true }))
