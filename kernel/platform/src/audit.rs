@@ -167,8 +167,10 @@ impl<'a> OneVerification<'a> {
         running: &'a std::sync::Mutex<std::collections::HashSet<String>>,
         chain: String,
     ) -> Option<Self> {
-        let mut chains = running.lock().unwrap_or_else(|p| p.into_inner());
-        chains.insert(chain.clone()).then_some(Self { running, chain })
+        let claimed = running.lock().unwrap_or_else(|p| p.into_inner()).insert(chain.clone());
+        // Built only once claimed: dropping an unclaimed one would free
+        // another caller's claim.
+        claimed.then(|| Self { running, chain })
     }
 }
 
