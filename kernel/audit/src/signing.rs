@@ -3,10 +3,7 @@
 //! exported and kept elsewhere later proves whether the chain was cut short
 //! or rewritten, even by someone who could edit the store.
 
-use std::path::Path;
-
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
-use rand::Rng;
 
 /// What a signed head asserts.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -61,25 +58,10 @@ fn unhex<const N: usize>(text: &str) -> Option<[u8; N]> {
 }
 
 impl HeadSigner {
-    /// Loads the key at `path`, creating it (readable by the owner only) if
-    /// it does not exist yet.
-    pub fn load_or_create(path: &Path) -> std::io::Result<Self> {
-        let seed: [u8; 32] = match std::fs::read(path) {
-            Ok(bytes) => bytes.try_into().map_err(|_| {
-                std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!("{} is not a 32-byte key", path.display()),
-                )
-            })?,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                let mut seed = [0u8; 32];
-                rand::rng().fill(&mut seed);
-                write_private(path, &seed)?;
-                seed
-            }
-            Err(err) => return Err(err),
-        };
-        Ok(Self { key: SigningKey::from_bytes(&seed) })
+    /// Signs with the ed25519 key of this 32-byte seed (the kernel keeps it
+    /// in `<data>/audit-signing.key`).
+    pub fn from_seed(seed: &[u8; 32]) -> Self {
+        Self { key: SigningKey::from_bytes(seed) }
     }
 
     /// The public key, hex.
@@ -108,30 +90,13 @@ pub fn verify_signed_head(signed: &SignedHead) -> bool {
     key.verify(&message, &Signature::from_bytes(&signature)).is_ok()
 }
 
-#[cfg(unix)]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file =
-        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::write(path, bytes)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn heads_are_signed_verified_and_the_key_persists() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("audit.key");
-        let signer = HeadSigner::load_or_create(&path).unwrap();
+        let signer = HeadSigner::from_seed(&[3; 32]);
         let statement = HeadStatement {
             chain: "tenant/t".to_owned(),
             entries: 7,
@@ -141,9 +106,9 @@ mod tests {
         let signed = signer.sign(statement);
         assert!(verify_signed_head(&signed));
         assert_eq!(
-            HeadSigner::load_or_create(&path).unwrap().public_key(),
+            HeadSigner::from_seed(&[3; 32]).public_key(),
             signer.public_key(),
-            "the same key after a restart"
+            "the same key from the same seed"
         );
 
         let mut forged = signed.clone();
@@ -155,10 +120,5 @@ mod tests {
         let mut garbled = signed;
         garbled.signature = "zz".to_owned();
         assert!(!verify_signed_head(&garbled));
-        std::fs::write(&path, b"short").unwrap();
-        assert!(
-            HeadSigner::load_or_create(&path).is_err(),
-            "a corrupt key is an error, not a new key"
-        );
     }
 }

@@ -10,6 +10,7 @@
 mod membership;
 mod password;
 mod policy;
+mod secrets;
 mod session;
 mod throttle;
 mod token;
@@ -25,6 +26,7 @@ use keel_types::{Clock, TenantId, UserId};
 
 pub use membership::Membership;
 pub use policy::{SodRule, TenantRole};
+pub use secrets::SecretsKey;
 pub use session::Session;
 pub use token::{ApiToken, check_catalog_index};
 pub use totp::{TotpEnrolment, totp_code};
@@ -75,6 +77,8 @@ pub struct Identity {
     storage: Arc<Storage>,
     clock: Arc<dyn Clock>,
     session_ttl: Duration,
+    /// Seals second-factor seeds before they are stored.
+    secrets: SecretsKey,
     throttle: Mutex<throttle::Throttle>,
     n_hashing: std::sync::atomic::AtomicUsize,
 }
@@ -109,12 +113,19 @@ struct UserRecord {
 }
 
 impl Identity {
-    /// Serves users and sessions stored in `storage`.
-    pub fn new(storage: Arc<Storage>, clock: Arc<dyn Clock>, session_ttl: Duration) -> Self {
+    /// Serves users and sessions stored in `storage`; second-factor seeds
+    /// are sealed with `secrets`.
+    pub fn new(
+        storage: Arc<Storage>,
+        clock: Arc<dyn Clock>,
+        session_ttl: Duration,
+        secrets: SecretsKey,
+    ) -> Self {
         Self {
             storage,
             clock,
             session_ttl,
+            secrets,
             throttle: Mutex::default(),
             n_hashing: Default::default(),
         }

@@ -22,7 +22,12 @@ fn identity() -> (tempfile::TempDir, Identity, Arc<TestClock>) {
     let dir = tempfile::tempdir().unwrap();
     let storage = Storage::open(&dir.path().join("keel.redb"), Limits::default()).unwrap();
     let clock = Arc::new(TestClock(AtomicI64::new(1_800_000_000)));
-    let identity = Identity::new(Arc::new(storage), clock.clone(), Duration::from_secs(3600));
+    let identity = Identity::new(
+        Arc::new(storage),
+        clock.clone(),
+        Duration::from_secs(3600),
+        crate::SecretsKey::new(&[5; 32]),
+    );
     (dir, identity, clock)
 }
 
@@ -203,6 +208,29 @@ fn a_second_factor_is_required_once_confirmed_and_codes_are_single_use() {
     assert!(matches!(replayed, Err(IdentityError::BadCredentials)), "a code is accepted once");
     let wrong = identity.login("alice", "correct horse battery", Some("12345x"), "127.0.0.1", None);
     assert!(matches!(wrong, Err(IdentityError::BadCredentials)));
+}
+
+#[test]
+fn a_seed_kept_in_plain_text_by_an_older_kernel_still_works_and_is_sealed_at_its_next_use() {
+    let (_dir, identity, clock) = identity();
+    alice(&identity);
+    let secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+    let legacy = format!(r#"{{"secret":"{secret}","enabled":true,"last_step":null}}"#);
+    let mut txn = identity.storage.write(&[keel_storage::Lane::Platform]).unwrap();
+    txn.catalog_put("totp/alice", legacy.as_bytes()).unwrap();
+    let change = crate::Change::new("second-factors", "alice");
+    crate::audit(&mut txn, None, change.record(&origin(), keel_types::action::TOTP_ENROL)).unwrap();
+    txn.commit().unwrap();
+
+    let code = totp_code(secret, u64::try_from(clock.now().seconds).unwrap()).unwrap();
+    identity.login("alice", "correct horse battery", Some(&code), "127.0.0.1", None).unwrap();
+    let stored = identity.storage.read().unwrap().catalog_get("totp/alice").unwrap().unwrap();
+    let stored = String::from_utf8(stored).unwrap();
+    assert!(!stored.contains(secret), "sealed in place: {stored}");
+    assert!(stored.contains(r#""sealed":"v1."#), "{stored}");
+    clock.0.fetch_add(30, Ordering::SeqCst);
+    let code = totp_code(secret, u64::try_from(clock.now().seconds).unwrap()).unwrap();
+    identity.login("alice", "correct horse battery", Some(&code), "127.0.0.1", None).unwrap();
 }
 
 #[test]

@@ -24,7 +24,14 @@ pub struct TotpEnrolment {
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct TotpRecord {
-    secret: String,
+    /// The base32 secret, sealed with the kernel's secrets key for this
+    /// record's key ([`crate::SecretsKey`]).
+    #[serde(default)]
+    sealed: String,
+    /// The secret in plain base32, as kernels before sealing kept it: still
+    /// read, and sealed in its place at the next successful check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
     enabled: bool,
     /// The last time step accepted: a code is accepted only once.
     #[serde(default)]
@@ -33,6 +40,18 @@ struct TotpRecord {
 
 fn key(user: &UserId) -> String {
     format!("totp/{user}")
+}
+
+impl Identity {
+    /// The secret of `user`'s record, opened.
+    fn totp_secret(&self, user: &UserId, record: &TotpRecord) -> Result<String, IdentityError> {
+        if let Some(plain) = record.secret.as_ref().filter(|_| record.sealed.is_empty()) {
+            return Ok(plain.clone());
+        }
+        let secret = self.secrets.open(&key(user), &record.sealed)?;
+        String::from_utf8(secret)
+            .map_err(|_| IdentityError::Storage(format!("the TOTP secret of {user} is not text")))
+    }
 }
 
 fn totp(secret_base32: &str) -> Result<Totp, IdentityError> {
@@ -60,7 +79,8 @@ impl Identity {
         let mut bytes = [0u8; 20];
         rand::rng().fill(&mut bytes);
         let secret = Secret::new_stack(bytes).to_base32();
-        let record = TotpRecord { secret: secret.clone(), enabled: false, last_step: None };
+        let sealed = self.secrets.seal(&key(user), secret.as_bytes())?;
+        let record = TotpRecord { sealed, secret: None, enabled: false, last_step: None };
         txn.catalog_put(&key(user), &to_json(&record)?).map_err(storage)?;
         let change = Change::new("second-factors", user.as_str());
         audit(&mut txn, None, change.record(origin, action::TOTP_ENROL))?;
@@ -114,7 +134,7 @@ impl Identity {
             return Ok(None);
         }
         let now = u64::try_from(self.clock.now().seconds).unwrap_or_default();
-        let Some(step) = totp(&record.secret)?.check(code.trim(), now) else {
+        let Some(step) = totp(&self.totp_secret(user, &record)?)?.check(code.trim(), now) else {
             return Ok(Some(false));
         };
         if record.last_step.is_some_and(|last| step <= last) {
@@ -122,6 +142,9 @@ impl Identity {
         }
         record.enabled = true;
         record.last_step = Some(step);
+        if let Some(plain) = record.secret.take() {
+            record.sealed = self.secrets.seal(&key(user), plain.as_bytes())?;
+        }
         txn.catalog_put(&key(user), &to_json(&record)?).map_err(storage)?;
         let action = if enabled { action::AUTH_SECOND_FACTOR } else { action::TOTP_CONFIRM };
         audit(&mut txn, None, Change::new("second-factors", user.as_str()).record(origin, action))?;

@@ -19,6 +19,8 @@ use keel_types::{Limits, PluginId, SystemClock, TenantId};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+mod key_file;
+
 /// The tenant `--demo` sets up, with every loaded plugin enabled.
 pub const DEMO_TENANT: &str = "demo";
 
@@ -58,6 +60,10 @@ pub struct Config {
     pub clock: Arc<dyn keel_types::Clock>,
     /// Serve HTTPS with this certificate and key (read again on `SIGHUP`).
     pub tls: Option<TlsFiles>,
+    /// The key that seals secrets stored in the database (second-factor
+    /// seeds); `<data>/secrets.key` by default, created on first start.
+    /// Keep it apart from backups of the data directory.
+    pub secrets_key: Option<PathBuf>,
 }
 
 impl Config {
@@ -79,6 +85,7 @@ impl Config {
             trusted_proxies: Vec::new(),
             clock: Arc::new(SystemClock),
             tls: None,
+            secrets_key: None,
         }
     }
 }
@@ -160,10 +167,17 @@ pub async fn start(config: Config) -> anyhow::Result<Kernel> {
         .await
         .context("kernel setup panicked")??;
     let closing = storage.closing();
-    let identity = Identity::new(storage, Arc::new(SystemClock), config.session_ttl);
+    let secrets_path =
+        config.secrets_key.clone().unwrap_or_else(|| config.data_dir.join("secrets.key"));
+    let secrets = key_file::load_or_create(&secrets_path, random_key).with_context(|| {
+        format!("loading the secrets key {} (--secrets-key)", secrets_path.display())
+    })?;
+    let secrets = keel_identity::SecretsKey::new(&secrets);
+    let identity = Identity::new(storage, Arc::new(SystemClock), config.session_ttl, secrets);
     let key_path = config.data_dir.join("audit-signing.key");
-    let signer = keel_audit::HeadSigner::load_or_create(&key_path)
+    let seed = key_file::load_or_create(&key_path, random_key)
         .with_context(|| format!("loading the audit signing key {}", key_path.display()))?;
+    let signer = keel_audit::HeadSigner::from_seed(&seed);
     let (platform, generated) =
         Platform::start(host.clone(), identity, config.admin_password.clone(), signer)
             .await
@@ -198,6 +212,14 @@ pub async fn start(config: Config) -> anyhow::Result<Kernel> {
     let scheme = if config.tls.is_some() { "https" } else { "http" };
     tracing::info!(%addr, scheme, "keel is serving");
     Ok(Kernel { addr, host, storage: closing, shutdown, serving, signing })
+}
+
+/// 32 fresh random bytes, for a key made on first start.
+fn random_key() -> [u8; 32] {
+    use rand::Rng as _;
+    let mut key = [0u8; 32];
+    rand::rng().fill(&mut key);
+    key
 }
 
 /// Signs and keeps the head of every audit chain that grew, every `every`.

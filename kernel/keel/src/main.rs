@@ -125,6 +125,11 @@ struct ServeArgs {
     /// The PEM private key of --tls-cert.
     #[arg(long, env = "KEEL_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// The key that seals secrets in the database (second-factor seeds);
+    /// created if missing. Default: `<data>/secrets.key`. Keep it out of
+    /// backups of the data directory.
+    #[arg(long, env = "KEEL_SECRETS_KEY")]
+    secrets_key: Option<PathBuf>,
     /// Serve the benchmark's native baseline route
     /// (`/bench/native/{tenant}/finance/entries/{number}`); for `cargo xtask bench`.
     #[arg(long, hide = true)]
@@ -187,6 +192,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.admin_password = args.admin_password;
     config.bench_routes = args.bench_routes;
     config.trusted_proxies = args.trusted_proxies;
+    config.secrets_key = args.secrets_key;
     config.tls = args.tls_cert.zip(args.tls_key).map(|(cert, key)| keel::TlsFiles { cert, key });
     config.http = keel::HttpLimits {
         header_read_timeout: Duration::from_secs(args.header_read_timeout_s.clamp(1, 86_400)),
