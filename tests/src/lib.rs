@@ -34,8 +34,12 @@ pub struct Setup {
     pub tenants: Vec<&'static str>,
     /// Call deadline.
     pub call_deadline: Duration,
-    /// Memory limit per instance.
+    /// Memory limit per call.
     pub memory_bytes_max: usize,
+    /// Memory limit of all calls together.
+    pub guest_memory_total_bytes: usize,
+    /// Most records one call may write.
+    pub writes_per_call_max: u32,
     /// How often the kernel signs audit heads by itself; none by default,
     /// so a test sees only the heads it asks for.
     pub audit_sign_interval: Option<Duration>,
@@ -57,6 +61,8 @@ impl Setup {
             tenants: vec!["demo"],
             call_deadline: Duration::from_secs(5),
             memory_bytes_max: 64 * 1024 * 1024,
+            guest_memory_total_bytes: Limits::default().guest_memory_total_bytes,
+            writes_per_call_max: Limits::default().writes_per_call_max,
             audit_sign_interval: None,
             bench_routes: false,
             http: keel::HttpLimits::default(),
@@ -71,6 +77,8 @@ impl Setup {
         Limits {
             call_deadline: self.call_deadline,
             memory_bytes_max: self.memory_bytes_max,
+            guest_memory_total_bytes: self.guest_memory_total_bytes,
+            writes_per_call_max: self.writes_per_call_max,
             instances_max: 32,
             // Failed deliveries are retried within milliseconds, and given
             // up on after three attempts.

@@ -90,6 +90,10 @@ impl Problem {
             CallError::Busy | CallError::Abandoned => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", detail)
             }
+            CallError::GuestMemoryFull => {
+                tracing::warn!(error = %detail, "guest memory of the kernel is full");
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", detail)
+            }
             other => Self::internal(&other),
         }
     }

@@ -165,8 +165,10 @@ pub(crate) struct CallState {
     pub(crate) sensitive_reads: std::collections::BTreeSet<(String, String)>,
     /// Where the audit records of a read-only call's sensitive reads go.
     pub(crate) storage: Option<Arc<keel_storage::Storage>>,
-    /// Set when the guest asked for more memory than its limit.
-    memory_exceeded: bool,
+    /// The guest memory this store holds, of its call's budget and the kernel's.
+    pub(crate) memory: crate::memory::MemoryUse,
+    /// Set when a budget refused the guest memory.
+    memory_refused: Option<crate::memory::Refused>,
     /// Set when storage failed underneath a host call (which then trapped).
     pub(crate) storage_fault: Option<String>,
     /// The host, for calls to domain interfaces' providers; none where
@@ -179,6 +181,9 @@ pub(crate) struct CallState {
     pub(crate) provider_failure: Option<CallError>,
     /// The `record.read` audit records of providers this call used.
     pub(crate) provider_reads: Vec<keel_audit::Record>,
+    /// For a provider: the `record.read` records its callers already
+    /// hold, which count toward the same limit as its own.
+    pub(crate) reads_outside: usize,
     /// Events this call (and the providers it called) published.
     pub(crate) n_events: u32,
     /// Tells whether the caller gave up; the guest is stopped at the next
@@ -200,17 +205,21 @@ impl WasiView for CallState {
 }
 
 impl ResourceLimiter for CallState {
+    /// Counts every memory the store creates or grows, before it is
+    /// mapped; a refusal traps the guest.
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.limits.memory_bytes_max {
-            self.memory_exceeded = true;
-            return Err(wasmtime::Error::msg("memory limit exceeded"));
+        match self.memory.grow(desired.saturating_sub(current)) {
+            Ok(()) => Ok(true),
+            Err(refused) => {
+                self.memory_refused = Some(refused);
+                Err(wasmtime::Error::msg("memory limit exceeded"))
+            }
         }
-        Ok(true)
     }
 
     fn table_growing(
@@ -237,19 +246,27 @@ impl CallState {
         own.chain(self.provider_reads.iter().cloned()).collect()
     }
 
+    /// How many `record.read` records the call chain holds so far.
+    pub(crate) fn n_reads(&self) -> usize {
+        self.reads_outside + self.sensitive_reads.len() + self.provider_reads.len()
+    }
+
     /// The call's transaction.
     pub(crate) fn txn(&self) -> keel_storage::Result<&Txn> {
         self.txn.as_ref().ok_or_else(lent)
     }
 
-    /// A call's state under `config`'s limits and clock.
+    /// A call's state under the host's limits and clock, with a memory
+    /// budget of its own.
     pub(crate) fn new(
         plugin: Arc<Plugin>,
         tenant: TenantId,
         txn: Txn,
-        config: &crate::HostConfig,
+        inner: &crate::host::Inner,
     ) -> Self {
+        let config = &inner.config;
         let (limits, now) = (config.limits.clone(), config.clock.now());
+        let memory = crate::memory::MemoryUse::new(limits.memory_bytes_max, &inner.guest_memory);
         let ns = Namespace::new(tenant, plugin.manifest().id.clone());
         Self {
             // No preopens, no environment, no network, no inherited stdio,
@@ -273,12 +290,14 @@ impl CallState {
             n_audit_events: 0,
             sensitive_reads: std::collections::BTreeSet::new(),
             storage: None,
-            memory_exceeded: false,
+            memory,
+            memory_refused: None,
             storage_fault: None,
             host: None,
             depth: 0,
             provider_failure: None,
             provider_reads: Vec::new(),
+            reads_outside: 0,
             n_events: 0,
             guard: CallGuard::default(),
             deadline: Instant::now() + config.limits.call_deadline,
@@ -560,8 +579,12 @@ pub(crate) fn classify_trap(
     if let Some(fault) = &state.storage_fault {
         return CallError::Storage(fault.clone());
     }
-    if state.memory_exceeded {
-        return CallError::MemoryLimit { plugin, limit_bytes: state.limits.memory_bytes_max };
+    match state.memory_refused {
+        Some(crate::memory::Refused::Call) => {
+            return CallError::MemoryLimit { plugin, limit_bytes: state.memory.call_max() };
+        }
+        Some(crate::memory::Refused::Kernel) => return CallError::GuestMemoryFull,
+        None => {}
     }
     match err.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => {

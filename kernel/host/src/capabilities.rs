@@ -32,6 +32,8 @@ pub(crate) fn linker(engine: &wasmtime::Engine) -> Result<Linker<CallState>, Hos
         .map_err(|err| HostError(format!("cannot restrict WASI polling: {err:#}")))?;
     bindings::Plugin::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |state| state)
         .map_err(|err| HostError(format!("cannot link keel:kernel: {err:#}")))?;
+    log::link(&mut linker)
+        .map_err(|err| HostError(format!("cannot link keel:kernel/log: {err:#}")))?;
     Ok(linker)
 }
 

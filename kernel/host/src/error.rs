@@ -134,6 +134,12 @@ pub enum CallError {
     /// No instance slot is free; try again.
     #[error("too many concurrent plugin calls; retry shortly")]
     Busy,
+    /// The guest memory of all calls running at once is in use; nothing
+    /// was changed; try again.
+    #[error(
+        "the kernel's guest memory is in use by other calls; nothing was changed; retry shortly"
+    )]
+    GuestMemoryFull,
     /// Storage failed underneath the call.
     #[error("storage failed: {0}")]
     Storage(String),

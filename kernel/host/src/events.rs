@@ -511,8 +511,7 @@ impl Host {
             Ok(txn) => txn,
             Err(err) => return call::Settled::refused(None, CallError::Storage(err.to_string())),
         };
-        let mut state =
-            CallState::new(Arc::clone(plugin), tenant.clone(), Txn::Write(txn), &inner.config);
+        let mut state = CallState::new(Arc::clone(plugin), tenant.clone(), Txn::Write(txn), inner);
         let replay = admin.is_some();
         state.origin = admin.unwrap_or_else(|| keel_audit::Origin {
             at: state.now.seconds,

@@ -58,6 +58,8 @@ pub(crate) struct Inner {
     pub(crate) executors: crate::executor::Executors,
     /// Wakes the thread that delivers events.
     pub(crate) dispatcher: Arc<crate::events::Dispatcher>,
+    /// The guest memory all calls running at once may use.
+    pub(crate) guest_memory: Arc<crate::memory::Budget>,
 }
 
 /// A semantic version, ordered numerically.
@@ -85,11 +87,13 @@ impl Host {
         let linker = crate::capabilities::linker(&engine)?;
         let executors = crate::executor::Executors::new(&storage, "keel-exec");
         let storage_for_events = Arc::clone(&storage);
+        let guest_memory = crate::memory::Budget::new(config.limits.guest_memory_total_bytes);
         let inner = Inner {
             engine,
             linker,
             storage,
             config,
+            guest_memory,
             packages: RwLock::default(),
             enabled: RwLock::default(),
             providers: RwLock::default(),
@@ -375,8 +379,7 @@ impl Host {
     pub fn instantiate(&self, plugin: &Arc<Plugin>, tenant: &TenantId) -> Result<(), CallError> {
         let inner = &self.inner;
         let txn = inner.storage.read().map_err(|err| CallError::Storage(err.to_string()))?;
-        let state =
-            CallState::new(Arc::clone(plugin), tenant.clone(), Txn::Read(txn), &inner.config);
+        let state = CallState::new(Arc::clone(plugin), tenant.clone(), Txn::Read(txn), inner);
         let guard = call::CallGuard::default();
         call::run(
             &inner.engine,
@@ -465,8 +468,7 @@ impl Host {
         if let Err(err) = check_not_by_creator(plugin, &invocation, &txn) {
             return call::Settled::refused(Some(txn), err);
         }
-        let mut state =
-            CallState::new(Arc::clone(plugin), invocation.tenant.clone(), txn, &inner.config);
+        let mut state = CallState::new(Arc::clone(plugin), invocation.tenant.clone(), txn, inner);
         state.origin = keel_audit::Origin {
             at: state.now.seconds,
             actor: invocation.caller.clone().unwrap_or_else(|| "kernel".to_owned()),

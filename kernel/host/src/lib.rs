@@ -7,6 +7,8 @@
 //!   [`Host::call`] runs one operation in a fresh `Store` inside one storage
 //!   transaction; a tenant's calls that may write run one after another on
 //!   its `executor` thread, in turns of the tenant's storage lane.
+//! - `memory`: guest memory counted per call (with the providers it calls)
+//!   and for the whole kernel, before it is mapped.
 //! - `capabilities`: the `keel:kernel` interfaces a plugin imports, adapting
 //!   `keel-storage` and the call's context to WIT, and the `keel:erp`
 //!   domain interfaces, mediated to each tenant's provider (`providers`).
@@ -26,6 +28,7 @@ mod events;
 mod executor;
 mod host;
 mod lifecycle;
+mod memory;
 mod package;
 mod priority;
 mod providers;

@@ -328,7 +328,7 @@ impl Host {
         finish: Finish,
     ) -> Result<(), CallError> {
         let mut state =
-            CallState::new(Arc::clone(plugin), tenant.clone(), Txn::Write(txn), &self.inner.config);
+            CallState::new(Arc::clone(plugin), tenant.clone(), Txn::Write(txn), &self.inner);
         state.origin = origin.clone();
         state.storage = Some(Arc::clone(&self.inner.storage));
         let guard = CallGuard::default();

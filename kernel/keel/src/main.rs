@@ -93,9 +93,13 @@ struct ServeArgs {
     /// Wall-clock budget of one plugin call, in milliseconds.
     #[arg(long, default_value_t = 5000)]
     call_deadline_ms: u64,
-    /// Memory limit of one plugin instance, in MiB.
+    /// Guest memory one plugin call may use, with the providers it calls, in MiB.
     #[arg(long, default_value_t = 64)]
     memory_mib: usize,
+    /// Guest memory all plugin calls running at once may use, in MiB; a
+    /// call past it fails as busy (503) and can be retried.
+    #[arg(long, default_value_t = 4096)]
+    guest_memory_total_mib: usize,
     /// Password of the `admin` user created on a fresh data directory
     /// (generated and shown once if unset).
     #[arg(long, env = "KEEL_ADMIN_PASSWORD", hide_env_values = true)]
@@ -203,7 +207,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .then(|| std::time::Duration::from_secs(args.audit_sign_interval_s));
     config.limits = Limits {
         call_deadline: Duration::from_millis(args.call_deadline_ms),
-        memory_bytes_max: args.memory_mib * 1024 * 1024,
+        memory_bytes_max: args.memory_mib.saturating_mul(1024 * 1024),
+        guest_memory_total_bytes: args.guest_memory_total_mib.saturating_mul(1024 * 1024),
         ..Limits::default()
     };
     let kernel = keel::start(config).await?;

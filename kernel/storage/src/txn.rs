@@ -544,8 +544,9 @@ impl WriteTxn {
         Ok(next)
     }
 
-    /// Writes a kernel catalog record.
+    /// Writes a kernel catalog record; its bytes count toward the turn's limit.
     pub fn catalog_put(&mut self, key: &str, value: &[u8]) -> Result<()> {
+        self.count_bytes(value.len())?;
         self.set_sealed(catalog_key(key), Some(value.to_vec()))?;
         self.changed = true;
         Ok(())
@@ -599,8 +600,11 @@ impl WriteTxn {
     }
 
     /// Appends `bytes` at `seq` of `chain`; fails if that position is taken,
-    /// so an append-only log can never be rewritten through this API.
+    /// so an append-only log can never be rewritten through this API. The
+    /// bytes count toward the turn's limit, as a document's would: a call
+    /// pays for the audit records it causes.
     pub fn log_append(&mut self, chain: &str, seq: u64, bytes: &[u8]) -> Result<()> {
+        self.count_bytes(bytes.len())?;
         let key = log_key(chain, seq);
         // Right after the remembered last entry, the position is free.
         let after_tail = self.remembered_tail(chain).is_some_and(|(last, _)| last + 1 == seq);

@@ -9,8 +9,12 @@ pub struct Limits {
     pub request_body_bytes_max: usize,
     /// Largest plugin package accepted for upload, in bytes.
     pub package_bytes_max: usize,
-    /// Largest linear memory one plugin instance may grow to, in bytes.
+    /// Most guest memory one call may use, in bytes: all the linear
+    /// memories of its instance and of the providers it calls, together.
     pub memory_bytes_max: usize,
+    /// Most guest memory all calls running at once may use, in bytes: a
+    /// call that would pass it fails as busy (503) and frees what it held.
+    pub guest_memory_total_bytes: usize,
     /// Wall-clock budget for one plugin call, enforced by epoch interruption.
     pub call_deadline: Duration,
     /// How often the epoch advances: a looping call stops within one tick past its deadline.
@@ -55,6 +59,7 @@ impl Default for Limits {
             request_body_bytes_max: 1024 * 1024,
             package_bytes_max: 32 * 1024 * 1024,
             memory_bytes_max: 64 * 1024 * 1024,
+            guest_memory_total_bytes: 4 * 1024 * 1024 * 1024,
             call_deadline: Duration::from_secs(5),
             epoch_tick: Duration::from_millis(10),
             record_bytes_max: 256 * 1024,

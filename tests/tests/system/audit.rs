@@ -575,6 +575,29 @@ async fn reads_of_sensitive_collections_are_audited_without_their_values() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_may_read_only_as_many_sensitive_documents_as_it_may_write_records() {
+    let mut setup = Setup::new(&["rogue"]);
+    setup.writes_per_call_max = 50;
+    let k = TestKernel::start(setup).await;
+    for n in 0..60 {
+        let path = format!("/api/demo/rogue/salaries/e{n:03}");
+        k.send("PUT", &path, Some(json!({ "amount": "1000" }))).await.expect(200);
+    }
+    // Each document read is an audit record: 60 would pass the call's 50.
+    // The page that does not fit is refused whole, unseen and unrecorded.
+    let all = k.get("/api/demo/rogue/salaries?all").await;
+    let detail = all.expect_problem(422, "limit-exceeded");
+    assert!(detail.contains("sensitive"), "{detail}");
+    let recorded = records(&k, "/admin/tenants/demo/audit", "record.read").await;
+    assert!(recorded.is_empty(), "reads of a refused page: {}", recorded.len());
+    // One document is fine.
+    k.get("/api/demo/rogue/salaries/e001").await.expect(200);
+    let recorded = records(&k, "/admin/tenants/demo/audit", "record.read").await;
+    assert_eq!(recorded.len(), 1);
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_kernel_signs_and_keeps_heads_at_intervals() {
     let mut setup = Setup::new(&["finance"]);
     setup.audit_sign_interval = Some(std::time::Duration::from_millis(200));

@@ -228,3 +228,26 @@ async fn each_tenant_chooses_its_provider_and_the_choice_survives_a_restart() {
         2
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_and_the_providers_it_calls_share_one_memory_limit() {
+    let mut setup = Setup::new(&["ledger-rogue", "ledger-client"]);
+    setup.memory_bytes_max = 64 * 1024 * 1024;
+    let k = TestKernel::start(setup).await;
+    let holding = |mib: u32| format!("{CLIENT}/post-holding?mib={mib}");
+
+    // 20 MiB in the consumer and 20 in the provider fit in 64 together.
+    let fits = k.post(&holding(20), entry("hold:20", "1.00")).await;
+    assert_eq!(fits.expect(201)["held"], 20);
+    // 40 and 40 would each fit alone, but not together.
+    let detail = k
+        .post(&holding(40), entry("hold:40", "1.00"))
+        .await
+        .expect_problem(500, "plugin-memory-limit");
+    assert!(detail.contains("ledger-rogue"), "the provider that asked is named: {detail}");
+    // Nothing of the failed call stays, and the next call has the whole limit again.
+    let written = k.get("/api/demo/ledger-rogue/written").await;
+    assert_eq!(written.expect(200)["written"].as_array().unwrap().len(), 1);
+    k.post(&holding(20), entry("hold:20", "1.00")).await.expect(201);
+    k.stop().await;
+}

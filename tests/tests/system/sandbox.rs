@@ -263,3 +263,57 @@ async fn a_guest_reading_the_system_time_reads_the_kernels_clock() {
     assert!((at..=at + 5).contains(&wall), "WASI's wall clock reads {wall}, not the kernel's {at}");
     k.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guest_memory_is_bounded_for_the_whole_kernel_and_freed_when_calls_end() {
+    let mut setup = Setup::new(&["finance", "rogue"]);
+    setup.memory_bytes_max = 64 * 1024 * 1024;
+    setup.guest_memory_total_bytes = 100 * 1024 * 1024;
+    setup.tenants = vec!["demo", "acme", "globex"];
+    let k = TestKernel::start(setup).await;
+    let path = |tenant: &str| format!("/api/{tenant}/rogue/hold?mib=40&ms=1500");
+    let paths = [path("demo"), path("acme"), path("globex")];
+    let hold = |at: usize| k.post(&paths[at], json!({}));
+
+    // Each call fits its own limit; three at once (in three tenants, so
+    // that they run together) do not fit the kernel's.
+    let (a, b, c) = tokio::join!(hold(0), hold(1), hold(2));
+    let replies = [a, b, c];
+    let held = replies.iter().filter(|reply| reply.status == 200).count();
+    let refused: Vec<_> = replies.iter().filter(|reply| reply.status != 200).collect();
+    assert!(held >= 1, "{:?}", replies.iter().map(|r| &r.body).collect::<Vec<_>>());
+    assert!(!refused.is_empty(), "three calls of 40 MiB ran in 100 MiB");
+    for reply in refused {
+        let detail = reply.clone().expect_problem(503, "busy");
+        assert!(detail.contains("memory"), "{detail}");
+    }
+    // What they held is given back: each of them now runs alone.
+    for _ in 0..3 {
+        k.post(&format!("{R}/hold?mib=40&ms=0"), json!({})).await.expect(200);
+    }
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_records_count_toward_a_calls_byte_limit() {
+    let k = TestKernel::start(Setup::new(&["rogue"])).await;
+    // 200 notes of 200 kB: 40 MB of documents, under the 64 MiB a call may
+    // write, but the audit record of each carries it again.
+    let heavy = k.post(&format!("{R}/heavy?records=200&bytes=200000"), json!({})).await;
+    let detail = heavy.expect_problem(422, "limit-exceeded");
+    assert!(detail.contains("bytes"), "{detail}");
+    // Nothing of it was kept; half as much is fine.
+    let reply = k.post(&format!("{R}/heavy?records=100&bytes=200000"), json!({})).await;
+    assert_eq!(reply.expect(200)["written"], 100);
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_flood_is_cut_to_size_and_the_call_goes_on() {
+    let k = kernel(Duration::from_secs(5)).await;
+    let flood = k.post(&format!("{R}/log-flood"), json!({})).await;
+    assert_eq!(flood.expect(200)["emitted"], 300);
+    k.get(&format!("{R}/notes/none")).await.expect_problem(404, "not-found");
+    finance_still_serves(&k).await;
+    k.stop().await;
+}

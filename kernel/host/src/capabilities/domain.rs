@@ -82,7 +82,13 @@ impl CallState {
             Txn::Write(txn) => Some(txn.savepoint()),
             Txn::Read(_) => None,
         };
-        let mut state = CallState::new(Arc::clone(&provider), tenant, txn, &host.inner.config);
+        let mut state = CallState::new(Arc::clone(&provider), tenant, txn, &host.inner);
+        // The provider spends the call's budgets, not fresh ones.
+        state.memory = self.memory.for_provider();
+        state.n_events = self.n_events;
+        state.n_audit_events = self.n_audit_events;
+        state.n_log_lines = self.n_log_lines;
+        state.reads_outside = self.n_reads();
         state.origin = self.origin.clone();
         state.caller = self.caller.clone();
         state.request_id = self.request_id.clone();
@@ -98,7 +104,9 @@ impl CallState {
         let mut state = store.into_data();
         self.txn = state.txn.take();
         self.provider_reads.extend(state.read_records());
-        self.n_events = self.n_events.saturating_add(state.n_events);
+        self.n_events = state.n_events;
+        self.n_audit_events = state.n_audit_events;
+        self.n_log_lines = state.n_log_lines;
         let provider_id = provider.manifest().id.to_string();
         let result = match outcome {
             Ok(result) => result,

@@ -98,14 +98,32 @@ impl CallState {
 }
 
 impl CallState {
-    /// Remembers the documents of a sensitive collection that `page` returns.
-    fn note_reads(&mut self, def: &CollectionDef, page: Page) -> Page {
+    /// Remembers the documents of a sensitive collection that `page`
+    /// returns (see [`CallState::note_read`]): all of them, or, if they do
+    /// not all fit, none, and the page is refused.
+    fn note_reads(&mut self, def: &CollectionDef, page: Page) -> Result<Page, WitError> {
         if def.sensitive {
-            for entry in &page.entries {
-                self.sensitive_reads.insert((def.name.clone(), entry.key.clone()));
-            }
+            let reads = page.entries.iter().map(|entry| (def.name.clone(), entry.key.clone()));
+            self.note_read(reads.collect())?;
         }
-        page
+        Ok(page)
+    }
+
+    /// Remembers that the call read documents of a sensitive collection:
+    /// each one is audited when the call ends, and those records count as
+    /// writes, so a call may read at most `writes_per_call_max` of them,
+    /// with the providers it calls. Past that the read is refused before
+    /// the guest sees the documents.
+    fn note_read(&mut self, reads: Vec<(String, String)>) -> Result<(), WitError> {
+        let new: Vec<_> = reads.into_iter().filter(|r| !self.sensitive_reads.contains(r)).collect();
+        let max = self.limits.writes_per_call_max;
+        if self.n_reads().saturating_add(new.len()) > usize::try_from(max).unwrap_or(usize::MAX) {
+            return Err(WitError::LimitExceeded(format!(
+                "a call may read at most {max} documents of sensitive collections (each read is audited)"
+            )));
+        }
+        self.sensitive_reads.extend(new);
+        Ok(())
     }
 }
 
@@ -128,8 +146,11 @@ impl Host for CallState {
         };
         let result = self.txn().and_then(|txn| txn.get(&self.ns, &collection, &key));
         let found = self.storage(result)?;
-        if def.sensitive && matches!(found, Ok(Some(_))) {
-            self.sensitive_reads.insert((collection, key));
+        if def.sensitive
+            && matches!(found, Ok(Some(_)))
+            && let Err(err) = self.note_read(vec![(collection, key)])
+        {
+            return Ok(Err(err));
         }
         Ok(found)
     }
@@ -179,7 +200,7 @@ impl Host for CallState {
             txn.scan(&self.ns, &collection, &range(key_range), cursor.as_deref(), limit)
         });
         let found = self.storage(result.map(page))?;
-        Ok(found.map(|page| self.note_reads(&def, page)))
+        Ok(found.and_then(|page| self.note_reads(&def, page)))
     }
 
     fn lookup(
@@ -203,7 +224,7 @@ impl Host for CallState {
             txn.lookup(&self.ns, &collection, &index, &range(key_range), cursor.as_deref(), limit)
         });
         let found = self.storage(result.map(page))?;
-        Ok(found.map(|page| self.note_reads(&def, page)))
+        Ok(found.and_then(|page| self.note_reads(&def, page)))
     }
 
     fn next_sequence(&mut self, name: String) -> HostResult<u64> {

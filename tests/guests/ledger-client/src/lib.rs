@@ -50,6 +50,14 @@ impl Plugin for LedgerClient {
     fn handle(operation: &str, request: Request) -> Result<Response> {
         match operation {
             "post" => Response::created(&post_and_note(&request, "last")?),
+            "post-holding" => {
+                // Fills `mib` MiB of its own memory, then posts while holding it.
+                let mib: usize = request.query("mib").and_then(|m| m.parse().ok()).unwrap_or(0);
+                let held = std::hint::black_box(vec![7u8; mib << 20]);
+                let mut note = post_and_note(&request, "last")?;
+                note["held"] = json!(held.len() >> 20);
+                Response::created(&note)
+            }
             "post-then-fail" => {
                 post_and_note(&request, "failed")?;
                 Err(Error::invalid("the consumer failed after the provider posted"))

@@ -1,6 +1,7 @@
 //! A ledger provider that writes a document for every entry it is given,
 //! then does what the entry's memo says: `refuse` returns an error, `trap`
-//! traps, anything else succeeds with the next number.
+//! traps, `hold:N` fills N MiB of memory first, anything else succeeds with
+//! the next number.
 
 use keel_sdk::erp::{self, LedgerProvider};
 use keel_sdk::{Collection, Error, Plugin, Range, Request, Response, Result, next_sequence};
@@ -27,6 +28,11 @@ impl LedgerProvider for Rogue {
     fn post(entry: erp::JournalEntry) -> Result<u64> {
         let number = next_sequence("entries")?;
         WRITTEN.insert(&format!("{number:06}-{}", entry.memo), &json!({ "memo": entry.memo }))?;
+        if let Some(mib) = entry.memo.strip_prefix("hold:") {
+            let mib: usize = mib.parse().map_err(|_| Error::invalid("hold:N takes a number"))?;
+            let held = std::hint::black_box(vec![7u8; mib << 20]);
+            return Ok(number + u64::from(held[held.len() / 2]) - 7);
+        }
         match entry.memo.as_str() {
             "refuse" => Err(Error::invalid("refused after writing")),
             "trap" => panic!("trapped after writing"),

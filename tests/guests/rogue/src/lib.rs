@@ -26,6 +26,32 @@ impl Plugin for Rogue {
                     hoard.push(std::hint::black_box(vec![7u8; 1 << 20]));
                 }
             }
+            "hold" => {
+                // Fills `mib` MiB, and holds it for `ms` milliseconds
+                // (busy: plugins cannot sleep).
+                let number = |name: &str| -> u64 {
+                    request.query(name).and_then(|n| n.parse().ok()).unwrap_or(0)
+                };
+                let held = std::hint::black_box(vec![7u8; (number("mib") as usize) << 20]);
+                let started = std::time::Instant::now();
+                while started.elapsed() < std::time::Duration::from_millis(number("ms")) {
+                    std::hint::spin_loop();
+                }
+                Response::ok(&json!({ "held_mib": held.len() >> 20 }))
+            }
+            "log-flood" => {
+                // 300 lines of an 8 MiB message with 10,000 fields each:
+                // the kernel keeps 256 lines, 4 KiB of each, 32 fields.
+                let message = "m".repeat(8 << 20);
+                let fields: Vec<(String, String)> =
+                    (0..10_000).map(|n| (format!("k{n}"), "v".repeat(512))).collect();
+                let fields: Vec<(&str, &str)> =
+                    fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                for _ in 0..300 {
+                    keel_sdk::log::emit(keel_sdk::log::Level::Warn, &message, &fields);
+                }
+                Response::ok(&json!({ "emitted": 300 }))
+            }
             "recurse" => Response::ok(&recurse(std::hint::black_box(1))),
             "long-error" => {
                 // An error message of `bytes` bytes, of control characters
@@ -136,8 +162,17 @@ impl Plugin for Rogue {
                 Err(Error::invalid(format!("refusing, but quoting it: {salary:?}")))
             }
             "salaries" => {
-                let page = SALARIES.scan(&keel_sdk::Range::all(), None, 100)?;
-                let keys: Vec<&str> = page.items.iter().map(|(key, _)| key.as_str()).collect();
+                // One page, or with `?all` every page.
+                let keys: Vec<String> = if request.query("all").is_some() {
+                    SALARIES
+                        .scan_all(&keel_sdk::Range::all())?
+                        .into_iter()
+                        .map(|(k, _)| k)
+                        .collect()
+                } else {
+                    let page = SALARIES.scan(&keel_sdk::Range::all(), None, 100)?;
+                    page.items.into_iter().map(|(key, _)| key).collect()
+                };
                 Response::ok(&json!({ "keys": keys }))
             }
             other => Err(Error::unknown_operation(other)),

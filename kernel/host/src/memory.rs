@@ -1,0 +1,130 @@
+//! Guest memory, counted twice: against the call it serves (the call and
+//! the providers it calls share [`Limits::memory_bytes_max`], however many
+//! memories their instances have) and against the kernel (all calls running
+//! at once share [`Limits::guest_memory_total_bytes`]). Memory is counted
+//! when a store asks for it, before wasmtime maps it, and given back when
+//! the store is dropped.
+//!
+//! [`Limits::memory_bytes_max`]: keel_types::Limits::memory_bytes_max
+//! [`Limits::guest_memory_total_bytes`]: keel_types::Limits::guest_memory_total_bytes
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Bytes that may be in use at once, and those in use.
+#[derive(Debug)]
+pub(crate) struct Budget {
+    used: AtomicUsize,
+    max: usize,
+}
+
+impl Budget {
+    pub(crate) fn new(max: usize) -> Arc<Self> {
+        Arc::new(Self { used: AtomicUsize::new(0), max })
+    }
+
+    /// Takes `n` bytes, unless that would pass the budget.
+    fn take(&self, n: usize) -> bool {
+        let max = self.max;
+        self.used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(n).filter(|&total| total <= max)
+            })
+            .is_ok()
+    }
+
+    fn give_back(&self, n: usize) {
+        self.used.fetch_sub(n, Ordering::AcqRel);
+    }
+
+    /// Bytes in use now.
+    #[cfg(test)]
+    pub(crate) fn used(&self) -> usize {
+        self.used.load(Ordering::Acquire)
+    }
+
+    /// The most that may be in use.
+    pub(crate) fn max(&self) -> usize {
+        self.max
+    }
+}
+
+/// Which budget refused memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// The call's own: the plugin (or a provider it called) asked too much.
+    Call,
+    /// The kernel's: too much is in use by all calls; try again later.
+    Kernel,
+}
+
+/// What one store holds of its call's budget and the kernel's.
+#[derive(Debug)]
+pub(crate) struct MemoryUse {
+    call: Arc<Budget>,
+    kernel: Arc<Budget>,
+    held: usize,
+}
+
+impl MemoryUse {
+    /// The first store of a call: a budget of its own, of `call_max` bytes.
+    pub(crate) fn new(call_max: usize, kernel: &Arc<Budget>) -> Self {
+        Self { call: Budget::new(call_max), kernel: Arc::clone(kernel), held: 0 }
+    }
+
+    /// The store of a provider this call calls: the same budgets.
+    pub(crate) fn for_provider(&self) -> Self {
+        Self { call: Arc::clone(&self.call), kernel: Arc::clone(&self.kernel), held: 0 }
+    }
+
+    /// Grows what this store holds by `n` bytes, or says which budget refused.
+    pub(crate) fn grow(&mut self, n: usize) -> Result<(), Refused> {
+        if !self.call.take(n) {
+            return Err(Refused::Call);
+        }
+        if !self.kernel.take(n) {
+            self.call.give_back(n);
+            return Err(Refused::Kernel);
+        }
+        self.held += n;
+        Ok(())
+    }
+
+    /// The call's limit, in bytes.
+    pub(crate) fn call_max(&self) -> usize {
+        self.call.max()
+    }
+}
+
+impl Drop for MemoryUse {
+    fn drop(&mut self) {
+        self.call.give_back(self.held);
+        self.kernel.give_back(self.held);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_and_its_providers_share_a_budget_and_every_call_shares_the_kernels() {
+        let kernel = Budget::new(100);
+        let mut call = MemoryUse::new(60, &kernel);
+        call.grow(40).unwrap();
+        let mut provider = call.for_provider();
+        assert_eq!(provider.grow(30), Err(Refused::Call), "40 + 30 is past the call's 60");
+        provider.grow(20).unwrap();
+        let mut other = MemoryUse::new(60, &kernel);
+        assert_eq!(other.grow(50), Err(Refused::Kernel), "60 in use + 50 is past 100");
+        assert_eq!(kernel.used(), 60, "a refused request holds nothing");
+        other.grow(40).unwrap();
+        drop(provider);
+        drop(call);
+        assert_eq!(kernel.used(), 40, "dropped stores give their memory back");
+        other.grow(60 - 40).unwrap();
+        assert_eq!(other.grow(1), Err(Refused::Call));
+        drop(other);
+        assert_eq!(kernel.used(), 0);
+    }
+}
