@@ -4,9 +4,11 @@
 //!
 //! Kernel catalog records, per tenant:
 //! - `event/<tenant>/<topic>/<id>`: the event (ids zero-padded, so key
-//!   order is id order); kept after delivery;
+//!   order is id order); kept after delivery until [`Host::prune_events`]
+//!   removes it, once every subscriber has it and it is older than the
+//!   retention;
 //! - `event-key/<tenant>/<topic>/<key>`: the id published under a key, so
-//!   publishing a key again publishes nothing;
+//!   publishing a key again publishes nothing (while the event is kept);
 //! - `cursor/<tenant>/<plugin>/<topic>`: the last id delivered to a
 //!   subscriber, advanced in the delivery's own transaction, so a delivery
 //!   that committed is never repeated and one that did not is retried;
@@ -47,6 +49,9 @@ const DELIVERIES_PER_PASS_MAX: usize = 100;
 const STOP_GRACE: Duration = Duration::from_secs(5);
 /// Longest publisher key, in bytes.
 pub(crate) const KEY_BYTES_MAX: usize = 256;
+/// Events removed in one write when pruning, so that the tenant's calls
+/// wait for one small write at most.
+const PRUNE_BATCH: usize = 500;
 
 /// An event as the outbox keeps it.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -716,6 +721,143 @@ impl Host {
     }
 }
 
+impl Host {
+    /// Removes the events that every subscriber of their topic has (or
+    /// gave up on, as a dead letter keeps its own copy) and that were
+    /// published at least `retention` ago, in every tenant; with each goes
+    /// its publisher key, so that key may be published again. Each batch
+    /// is one write, audited as `event.prune`. Returns how many were
+    /// removed. Blocking.
+    pub fn prune_events(&self, retention: Duration) -> Result<usize, CallError> {
+        let now = self.now();
+        let cutoff =
+            now.seconds.saturating_sub(i64::try_from(retention.as_secs()).unwrap_or(i64::MAX));
+        let mut n_removed = 0;
+        for tenant in self.tenants()? {
+            n_removed += self.prune_tenant_events(&tenant.id, cutoff, now).map_err(|err| {
+                CallError::Storage(format!("pruning the events of tenant {}: {err}", tenant.id))
+            })?;
+        }
+        Ok(n_removed)
+    }
+
+    fn prune_tenant_events(
+        &self,
+        tenant: &TenantId,
+        cutoff: i64,
+        now: keel_types::Timestamp,
+    ) -> keel_storage::Result<usize> {
+        let subscribers: HashMap<String, Vec<String>> = {
+            let enabled = self.inner.enabled.read().unwrap_or_else(|p| p.into_inner());
+            let mut by_topic: HashMap<String, Vec<String>> = HashMap::new();
+            for plugin in enabled.get(tenant).into_iter().flat_map(|plugins| plugins.values()) {
+                for topic in &plugin.manifest().subscribes {
+                    let subscriber = plugin.manifest().id.to_string();
+                    by_topic.entry(topic.clone()).or_default().push(subscriber);
+                }
+            }
+            by_topic
+        };
+        let prefix = format!("event/{tenant}/");
+        let mut delivered: HashMap<String, u64> = HashMap::new();
+        let (mut after, mut batch, mut n_removed) = (None::<String>, Vec::new(), 0);
+        loop {
+            let read = self.inner.storage.read()?;
+            let page = read.catalog_page(&prefix, after.as_deref(), PRUNE_BATCH)?;
+            let Some((last, _)) = page.last() else { break };
+            after = Some(last.clone());
+            for (key, bytes) in page {
+                let event: StoredEvent = decode("event", &bytes)?;
+                if event.published_s > cutoff {
+                    continue;
+                }
+                let upto = match delivered.get(&event.topic) {
+                    Some(upto) => *upto,
+                    None => {
+                        let subscribers =
+                            subscribers.get(&event.topic).map_or(&[][..], Vec::as_slice);
+                        let upto = delivered_to_all(&read, tenant, &event.topic, subscribers)?;
+                        *delivered.entry(event.topic.clone()).or_insert(upto)
+                    }
+                };
+                if event.id <= upto {
+                    batch.push((key, event));
+                }
+            }
+            drop(read);
+            if batch.len() >= PRUNE_BATCH {
+                n_removed += self.remove_events(tenant, std::mem::take(&mut batch), now)?;
+            }
+        }
+        if !batch.is_empty() {
+            n_removed += self.remove_events(tenant, batch, now)?;
+        }
+        Ok(n_removed)
+    }
+
+    /// Removes `events` (still there) of `tenant` in one audited write.
+    fn remove_events(
+        &self,
+        tenant: &TenantId,
+        events: Vec<(String, StoredEvent)>,
+        now: keel_types::Timestamp,
+    ) -> keel_storage::Result<usize> {
+        let mut txn = self.inner.storage.write(&[keel_storage::Lane::Tenant(tenant.clone())])?;
+        let mut removed: Vec<u64> = Vec::with_capacity(events.len());
+        for (key, event) in events {
+            if !txn.catalog_remove(&key)? {
+                continue;
+            }
+            let by_key = publisher_key(tenant, &event.topic, &event.key);
+            if txn.catalog_get(&by_key)?.is_some_and(|id| id == event.id.to_string().as_bytes()) {
+                txn.catalog_remove(&by_key)?;
+            }
+            removed.push(event.id);
+        }
+        let (Some(first), Some(last)) = (removed.iter().min(), removed.iter().max()) else {
+            return Ok(0);
+        };
+        let detail = format!("{} delivered events removed (ids {first} to {last})", removed.len());
+        let record = keel_audit::Record {
+            detail: Some(detail),
+            ..keel_audit::Origin::kernel(now.seconds).record(action::EVENT_PRUNE)
+        };
+        keel_audit::append(&mut txn, &keel_audit::chain_of(Some(tenant)), record)?;
+        txn.commit()?;
+        Ok(removed.len())
+    }
+}
+
+/// The last event id of `topic` that each of `subscribers` has: the least
+/// of their cursors (all of them, when none subscribes).
+fn delivered_to_all(
+    read: &ReadTxn,
+    tenant: &TenantId,
+    topic: &str,
+    subscribers: &[String],
+) -> keel_storage::Result<u64> {
+    let mut upto = u64::MAX;
+    for subscriber in subscribers {
+        upto = upto.min(cursor(read, tenant, subscriber, topic)?);
+    }
+    Ok(upto)
+}
+
+/// The last event id of `topic` delivered to `subscriber` (0: none yet).
+fn cursor(
+    read: &ReadTxn,
+    tenant: &TenantId,
+    subscriber: &str,
+    topic: &str,
+) -> keel_storage::Result<u64> {
+    let Some(bytes) = read.catalog_get(&cursor_key(tenant, subscriber, topic))? else {
+        return Ok(0);
+    };
+    String::from_utf8_lossy(&bytes)
+        .parse::<u64>()
+        .map_err(|err| keel_storage::Error::Backend(format!("stored cursor is unreadable: {err}")))
+}
+
 /// The subscriber's next event of `topic`, with the retry state of its
 /// topic, if any.
 fn next_event(
@@ -724,12 +866,7 @@ fn next_event(
     subscriber: &str,
     topic: &str,
 ) -> keel_storage::Result<Option<(StoredEvent, Option<Retry>)>> {
-    let cursor = match read.catalog_get(&cursor_key(tenant, subscriber, topic))? {
-        Some(bytes) => String::from_utf8_lossy(&bytes).parse::<u64>().map_err(|err| {
-            keel_storage::Error::Backend(format!("stored cursor is unreadable: {err}"))
-        })?,
-        None => 0,
-    };
+    let cursor = cursor(read, tenant, subscriber, topic)?;
     let after = (cursor > 0).then(|| event_key(tenant, topic, cursor));
     let Some((_, bytes)) =
         read.catalog_page(&event_prefix(tenant, topic), after.as_deref(), 1)?.pop()

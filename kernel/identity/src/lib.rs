@@ -402,6 +402,12 @@ impl Identity {
         session::close(&self.storage, origin, token)
     }
 
+    /// Removes the sessions that have expired, `batch` per write (each
+    /// audited as `auth.sessions-pruned`); returns how many. Blocking.
+    pub fn prune_sessions(&self, batch: usize) -> Result<usize, IdentityError> {
+        session::prune(&self.storage, self.clock.now().seconds, batch.max(1))
+    }
+
     /// On a data directory with no users, creates [`BOOTSTRAP_ADMIN`] with
     /// `password`, or with a generated one that is returned (to be shown
     /// once). Returns none when users already exist.

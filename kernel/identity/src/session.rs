@@ -133,3 +133,54 @@ pub(crate) fn close(
     txn.commit().map_err(crate::storage)?;
     Ok(Some(record.user))
 }
+
+/// Removes the sessions that expired by `now`, at most `batch` in each
+/// write (so a login waits for one small write at most); each write is
+/// audited in the platform chain. Returns how many were removed.
+pub(crate) fn prune(storage: &Storage, now: i64, batch: usize) -> Result<usize, IdentityError> {
+    let mut after: Option<String> = None;
+    let mut n_removed = 0;
+    loop {
+        let page = storage
+            .read()
+            .map_err(crate::storage)?
+            .catalog_page("session/", after.as_deref(), batch)
+            .map_err(crate::storage)?;
+        let Some((last, _)) = page.last() else { return Ok(n_removed) };
+        after = Some(last.clone());
+        let expired: Vec<String> = page
+            .into_iter()
+            .filter(|(_, bytes)| {
+                from_json::<SessionRecord>(bytes).is_ok_and(|r| r.expires_at <= now)
+            })
+            .map(|(key, _)| key)
+            .collect();
+        if expired.is_empty() {
+            continue;
+        }
+        n_removed += remove_expired(storage, now, &expired)?;
+    }
+}
+
+/// Removes those of `keys` that are still expired sessions, in one write.
+fn remove_expired(storage: &Storage, now: i64, keys: &[String]) -> Result<usize, IdentityError> {
+    let mut txn = storage.write(&[keel_storage::Lane::Platform]).map_err(crate::storage)?;
+    let mut n_removed = 0;
+    for key in keys {
+        let Some(bytes) = txn.catalog_get(key).map_err(crate::storage)? else { continue };
+        if from_json::<SessionRecord>(&bytes)?.expires_at <= now {
+            txn.catalog_remove(key).map_err(crate::storage)?;
+            n_removed += 1;
+        }
+    }
+    if n_removed == 0 {
+        return Ok(0);
+    }
+    let record = keel_audit::Record {
+        detail: Some(format!("{n_removed} expired sessions removed")),
+        ..keel_audit::Origin::kernel(now).record(action::AUTH_SESSIONS_PRUNED)
+    };
+    crate::audit(&mut txn, None, record)?;
+    txn.commit().map_err(crate::storage)?;
+    Ok(n_removed)
+}

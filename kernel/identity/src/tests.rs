@@ -55,6 +55,27 @@ fn login_opens_a_session_until_logout_or_expiry() {
 }
 
 #[test]
+fn expired_sessions_are_pruned_and_open_ones_kept() {
+    let (_dir, identity, clock) = identity();
+    alice(&identity);
+    let sessions = || identity.storage.read().unwrap().catalog_scan("session/").unwrap().len();
+    for _ in 0..5 {
+        identity.login("alice", "correct horse battery", None, "127.0.0.1", None).unwrap();
+    }
+    clock.0.fetch_add(1800, Ordering::SeqCst);
+    let fresh = identity.login("alice", "correct horse battery", None, "127.0.0.1", None).unwrap();
+    assert_eq!(identity.prune_sessions(2).unwrap(), 0, "none has expired yet");
+    clock.0.fetch_add(1801, Ordering::SeqCst);
+    // A batch at a time: 2, 2, then 1; the open session stays.
+    assert_eq!(identity.prune_sessions(2).unwrap(), 5);
+    assert_eq!(sessions(), 1);
+    assert_eq!(identity.authenticate(&fresh.token).unwrap().unwrap().as_str(), "alice");
+    let txn = identity.storage.read().unwrap();
+    let (_, last) = txn.log_last(&keel_audit::chain_of(None)).unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&last).contains("auth.sessions-pruned"));
+}
+
+#[test]
 fn unknown_users_and_wrong_passwords_look_the_same() {
     let (_dir, identity, _clock) = identity();
     alice(&identity);

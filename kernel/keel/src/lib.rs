@@ -102,6 +102,7 @@ pub struct Kernel {
     shutdown: oneshot::Sender<()>,
     serving: JoinHandle<std::io::Result<()>>,
     signing: Option<JoinHandle<()>>,
+    pruning: JoinHandle<()>,
 }
 
 impl Kernel {
@@ -120,6 +121,7 @@ impl Kernel {
         if let Some(signing) = &self.signing {
             signing.abort();
         }
+        self.pruning.abort();
         let host = self.host.clone();
         tokio::task::spawn_blocking(move || host.stop_events())
             .await
@@ -187,6 +189,7 @@ pub async fn start(config: Config) -> anyhow::Result<Kernel> {
     }
     let signing =
         config.audit_sign_interval.map(|every| tokio::spawn(sign_heads(platform.clone(), every)));
+    let pruning = tokio::spawn(prune(platform.clone()));
     let options = keel_gateway::Options {
         bench_routes: config.bench_routes,
         http: config.http,
@@ -211,7 +214,7 @@ pub async fn start(config: Config) -> anyhow::Result<Kernel> {
     host.start_events().context("starting event delivery")?;
     let scheme = if config.tls.is_some() { "https" } else { "http" };
     tracing::info!(%addr, scheme, "keel is serving");
-    Ok(Kernel { addr, host, storage: closing, shutdown, serving, signing })
+    Ok(Kernel { addr, host, storage: closing, shutdown, serving, signing, pruning })
 }
 
 /// 32 fresh random bytes, for a key made on first start.
@@ -220,6 +223,28 @@ fn random_key() -> [u8; 32] {
     let mut key = [0u8; 32];
     rand::rng().fill(&mut key);
     key
+}
+
+/// How often expired sessions and old delivered events are removed.
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// Removes expired sessions and old delivered events, at start and every
+/// [`PRUNE_EVERY`], so that disk use stays bounded.
+async fn prune(platform: Platform) {
+    let mut ticks = tokio::time::interval(PRUNE_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let pruner = platform.clone();
+        match tokio::task::spawn_blocking(move || pruner.prune()).await {
+            Ok(Ok(pruned)) if pruned.sessions + pruned.events > 0 => {
+                tracing::info!(sessions = pruned.sessions, events = pruned.events, "pruned");
+            }
+            Ok(Ok(_)) => tracing::debug!("nothing to prune"),
+            Ok(Err(err)) => tracing::error!(error = %err, "pruning sessions and events failed"),
+            Err(err) => tracing::error!(error = %err, "pruning sessions and events panicked"),
+        }
+    }
 }
 
 /// Signs and keeps the head of every audit chain that grew, every `every`.

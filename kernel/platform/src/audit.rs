@@ -9,6 +9,18 @@ use crate::{Platform, PlatformError, internal};
 
 type Verdict = Result<Summary, Broken>;
 
+/// Sessions removed by one write of [`Platform::prune`].
+const PRUNE_BATCH: usize = 500;
+
+/// What [`Platform::prune`] removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pruned {
+    /// Expired sessions.
+    pub sessions: usize,
+    /// Delivered events past their retention.
+    pub events: usize,
+}
+
 impl Platform {
     /// Entries of `tenant`'s trail from `from` matching `filter`.
     pub fn audit_search(
@@ -150,6 +162,17 @@ impl Platform {
             }
         }
         Ok(n_signed)
+    }
+
+    /// Removes what has outlived its use, so that disk use stays bounded:
+    /// expired sessions, and events that every subscriber has and that are
+    /// older than the limits' `event_retention`. Each removal is audited.
+    /// Blocking: the kernel runs it on the blocking pool every few minutes.
+    pub fn prune(&self) -> Result<Pruned, PlatformError> {
+        let sessions = self.identity().prune_sessions(PRUNE_BATCH).map_err(internal)?;
+        let retention = self.inner.host.limits().event_retention;
+        let events = self.inner.host.prune_events(retention).map_err(internal)?;
+        Ok(Pruned { sessions, events })
     }
 }
 

@@ -16,6 +16,7 @@ use keel_host::{Host, PermissionCheck};
 use keel_identity::{Identity, IdentityError, Session};
 use keel_types::{TenantId, UserId};
 
+pub use audit::Pruned;
 pub use keel_authz::{ADMIN, AUDITOR, Domain as Scope, PLATFORM_ADMIN};
 pub use keel_host::{DeadLetter, EnableReport, Plugin, ProviderChoice};
 pub use keel_identity::SodRule;

@@ -39,6 +39,7 @@ actions! {
     AUTH_LOGIN = "auth.login",
     AUTH_LOGIN_FAILED = "auth.login-failed",
     AUTH_LOGOUT = "auth.logout",
+    AUTH_SESSIONS_PRUNED = "auth.sessions-pruned",
     AUTH_SECOND_FACTOR = "auth.second-factor",
     TOTP_ENROL = "totp.enrol",
     TOTP_CONFIRM = "totp.confirm",
@@ -72,6 +73,7 @@ actions! {
     EVENT_DEAD_LETTER = "event.dead-letter",
     EVENT_REPLAY = "event.replay",
     EVENT_REPLAY_FAILED = "event.replay-failed",
+    EVENT_PRUNE = "event.prune",
 }
 
 /// Whether `id` is the first part of a kernel action's name, which no

@@ -51,6 +51,9 @@ pub struct Limits {
     pub event_retry_base: Duration,
     /// The longest wait between two attempts of a delivery.
     pub event_retry_max: Duration,
+    /// How long an event every subscriber has is kept (and its key
+    /// deduplicated) before pruning removes it.
+    pub event_retention: Duration,
 }
 
 impl Default for Limits {
@@ -76,6 +79,7 @@ impl Default for Limits {
             event_attempts_max: 5,
             event_retry_base: Duration::from_secs(1),
             event_retry_max: Duration::from_secs(300),
+            event_retention: Duration::from_secs(7 * 24 * 60 * 60),
         }
     }
 }

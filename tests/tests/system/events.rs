@@ -131,3 +131,70 @@ async fn a_restart_during_delivery_loses_nothing_and_repeats_nothing() {
     assert_eq!(keys(&seen), expected, "{before} had been delivered before the restart");
     assert_eq!(seen["duplicates"], 0);
 }
+
+/// A clock a test moves by hand.
+#[derive(Debug)]
+struct Moved(std::sync::atomic::AtomicI64);
+
+impl keel_types::Clock for Moved {
+    fn now(&self) -> keel_types::Timestamp {
+        let seconds = self.0.load(std::sync::atomic::Ordering::SeqCst);
+        keel_types::Timestamp { seconds, nanoseconds: 0 }
+    }
+}
+
+async fn prune(k: &TestKernel, retention: Duration) -> usize {
+    let host = k.host().clone();
+    tokio::task::spawn_blocking(move || host.prune_events(retention)).await.unwrap().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivered_events_are_pruned_once_older_than_the_retention() {
+    let clock = std::sync::Arc::new(Moved(1_900_000_000.into()));
+    let mut setup = Setup::new(&["ticker", "tally"]);
+    setup.clock = Some(clock.clone());
+    let k = TestKernel::start(setup).await;
+    let week = Duration::from_secs(7 * 24 * 3600);
+    for n in 1..=3 {
+        k.post(TICKS, json!({ "key": format!("tick-{n}"), "n": n })).await.expect(201);
+    }
+    seen_when(&k, |s| s["seen"].as_array().unwrap().len() >= 3).await;
+    assert_eq!(prune(&k, week).await, 0, "delivered, but not a week old");
+
+    clock.0.fetch_add(8 * 24 * 3600, std::sync::atomic::Ordering::SeqCst);
+    k.post(TICKS, json!({ "key": "tick-4", "n": 4 })).await.expect(201);
+    seen_when(&k, |s| s["seen"].as_array().unwrap().len() >= 4).await;
+    assert_eq!(prune(&k, week).await, 3, "the three old ones go; the new one stays");
+    assert_eq!(prune(&k, week).await, 0);
+    let actions = audit_actions(&k).await;
+    assert_eq!(actions.iter().filter(|a| *a == "event.prune").count(), 1, "{actions:?}");
+    assert_eq!(k.get("/admin/tenants/demo/audit/verify").await.expect(200)["ok"], true);
+
+    // The kept event still deduplicates its key; delivery goes on.
+    k.post(TICKS, json!({ "key": "tick-4", "n": 40 })).await.expect(201);
+    k.post(TICKS, json!({ "key": "tick-5", "n": 5 })).await.expect(201);
+    let seen = seen_when(&k, |s| s["seen"].as_array().unwrap().len() >= 5).await;
+    assert_eq!(keys(&seen), ["tick-1", "tick-2", "tick-3", "tick-4", "tick-5"]);
+    assert_eq!(seen["duplicates"], 0);
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_a_subscriber_has_not_had_are_kept_however_old() {
+    // The clock stands still, so a failed delivery's retry never comes due.
+    let clock = std::sync::Arc::new(Moved(1_900_000_000.into()));
+    let mut setup = Setup::new(&["ticker", "tally"]);
+    setup.clock = Some(clock);
+    let k = TestKernel::start(setup).await;
+    k.post(TICKS, json!({ "key": "fine", "n": 1 })).await.expect(201);
+    seen_when(&k, |s| !s["seen"].as_array().unwrap().is_empty()).await;
+    k.post(TICKS, json!({ "key": "broken", "fail": true })).await.expect(201);
+    let started = Instant::now();
+    while !audit_actions(&k).await.iter().any(|a| a == "event.retry") {
+        assert!(started.elapsed() < Duration::from_secs(10), "the delivery never failed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(prune(&k, Duration::ZERO).await, 1, "only the delivered event goes");
+    assert_eq!(prune(&k, Duration::ZERO).await, 0, "the one still owed stays");
+    k.stop().await;
+}
