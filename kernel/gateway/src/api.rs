@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 
-use keel_host::{CallGuard, Invocation, Plugin, PluginRequest, PluginResponse};
+use keel_host::{CallGuard, IdempotencyKey, Invocation, Plugin, PluginRequest, PluginResponse};
 use keel_manifest::RouteError;
 use keel_types::{PluginId, RequestId, TenantId};
 
@@ -61,6 +61,7 @@ async fn serve(state: AppState, request: Request) -> Result<Response, Problem> {
     let query = parse_query(parts.uri.query().unwrap_or(""))?;
     let body = read_body(body, host.limits().request_body_bytes_max).await?;
     let request_id = parts.extensions.get::<RequestId>().cloned();
+    let idempotency = idempotency_key(&parts.headers, route.operation.method)?;
     let invocation = Invocation {
         tenant,
         caller: Some(principal.to_string()),
@@ -78,6 +79,7 @@ async fn serve(state: AppState, request: Request) -> Result<Response, Problem> {
         },
         guard: CallGuard::default(),
         permissions: Some(state.platform.permissions_of(principal)),
+        idempotency,
     };
     let response = run(&state, plugin, invocation).await?;
     let status = StatusCode::from_u16(response.status).map_err(|err| Problem::internal(&err))?;
@@ -86,7 +88,31 @@ async fn serve(state: AppState, request: Request) -> Result<Response, Problem> {
         http.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
+    if response.replayed {
+        http.headers_mut().insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+    }
     Ok(http)
+}
+
+/// The request header that names a retry's idempotency key.
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+/// The response header that says the answer is the one kept for the key.
+const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
+
+/// The client's `Idempotency-Key`, for an operation that may write: a
+/// malformed one is refused (400), and one on a read, which needs none, is
+/// ignored.
+fn idempotency_key(
+    headers: &axum::http::HeaderMap,
+    method: keel_manifest::Method,
+) -> Result<Option<IdempotencyKey>, Problem> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY) else { return Ok(None) };
+    if method == keel_manifest::Method::Get {
+        return Ok(None);
+    }
+    let bad = |why: String| Problem::bad_request(format!("Idempotency-Key: {why}"));
+    let text = value.to_str().map_err(|_| bad("not visible ASCII".to_owned()))?;
+    IdempotencyKey::new(text).map(Some).map_err(bad)
 }
 
 /// The roles `principal` holds in `tenant` and the plugin `id` enabled

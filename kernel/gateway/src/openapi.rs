@@ -85,11 +85,18 @@ pub(crate) fn tenant_document(tenant: &TenantId, plugins: &[std::sync::Arc<Plugi
         let manifest = plugin.manifest();
         for op in &manifest.operations {
             let path = format!("/{}{}", manifest.id, op.path);
-            let parameters: Vec<Value> = op
+            let mut parameters: Vec<Value> = op
                 .path
                 .params()
                 .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
                 .collect();
+            if op.method.writes() {
+                parameters.push(json!({
+                    "name": "Idempotency-Key", "in": "header", "required": false,
+                    "description": "Send the request again with the same key after an ambiguous failure: the first success's answer comes back (with `Idempotent-Replayed: true`) and nothing runs twice. Kept for a day; 1 to 255 visible ASCII characters.",
+                    "schema": { "type": "string", "minLength": 1, "maxLength": 255 },
+                }));
+            }
             let mut operation = json!({
                 "operationId": format!("{}.{}", manifest.id, op.id),
                 "summary": op.summary,

@@ -90,6 +90,9 @@ impl Problem {
             CallError::Busy | CallError::Abandoned => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", detail)
             }
+            CallError::IdempotencyKeyReused { .. } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "idempotency-key-reused", detail)
+            }
             CallError::GuestMemoryFull => {
                 tracing::warn!(error = %detail, "guest memory of the kernel is full");
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", detail)

@@ -88,6 +88,7 @@ impl Fixture {
             },
             guard: CallGuard::default(),
             permissions: None,
+            idempotency: None,
         };
         self.host.call(&self.plugin, invocation).unwrap();
     }

@@ -77,6 +77,9 @@ pub struct Invocation {
     pub guard: CallGuard,
     /// Answers the plugin's `has-permission` questions about the caller.
     pub permissions: Option<Arc<dyn PermissionCheck>>,
+    /// The client's idempotency key, for an operation that may write: a
+    /// request sent again with it gets the first success's answer.
+    pub idempotency: Option<crate::IdempotencyKey>,
 }
 
 /// Whether the caller of a call holds a permission in its tenant, and who
@@ -139,6 +142,9 @@ pub struct PluginResponse {
     pub status: u16,
     /// JSON body, possibly empty.
     pub body: Vec<u8>,
+    /// The answer kept for the request's idempotency key, given again
+    /// without running the plugin.
+    pub replayed: bool,
 }
 
 /// The data of one call's `Store`.
@@ -384,6 +390,16 @@ impl<T> Settled<T> {
             _ => Vec::new(),
         };
         Self { outcome: Err(err), tickets, published: false }
+    }
+
+    /// An answer given without running the plugin (a kept answer), once
+    /// every change of the turn's lanes it saw is durable.
+    pub(crate) fn replayed(txn: Txn, value: T) -> Self {
+        let tickets = match txn {
+            Txn::Write(txn) => vec![txn.roll_back()],
+            Txn::Read(_) => Vec::new(),
+        };
+        Self { outcome: Ok(value), tickets, published: false }
     }
 
     /// Calls `then` with the outcome once every write it made and every

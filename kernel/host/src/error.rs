@@ -131,6 +131,14 @@ pub enum CallError {
     /// The caller gave up waiting; nothing was committed.
     #[error("the call was abandoned after its deadline; nothing was changed")]
     Abandoned,
+    /// An idempotency key sent again with a different request.
+    #[error(
+        "idempotency key {key:?} was used for a different request; use a new key for a new request"
+    )]
+    IdempotencyKeyReused {
+        /// The key.
+        key: String,
+    },
     /// No instance slot is free; try again.
     #[error("too many concurrent plugin calls; retry shortly")]
     Busy,

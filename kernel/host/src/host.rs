@@ -468,6 +468,24 @@ impl Host {
         if let Err(err) = check_not_by_creator(plugin, &invocation, &txn) {
             return call::Settled::refused(Some(txn), err);
         }
+        let claim = match (&invocation.idempotency, &invocation.caller, &txn) {
+            (Some(key), Some(caller), Txn::Write(write)) => {
+                let claim = crate::idempotency::Claim::new(
+                    &invocation.tenant,
+                    caller,
+                    key,
+                    plugin.manifest().id.as_str(),
+                    &invocation.operation,
+                    &invocation.request,
+                );
+                match claim.kept(write, self.now().seconds) {
+                    Ok(Some(kept)) => return call::Settled::replayed(txn, kept),
+                    Ok(None) => Some(claim),
+                    Err(err) => return call::Settled::refused(Some(txn), err),
+                }
+            }
+            _ => None,
+        };
         let mut state = CallState::new(Arc::clone(plugin), invocation.tenant.clone(), txn, inner);
         state.origin = keel_audit::Origin {
             at: state.now.seconds,
@@ -489,10 +507,27 @@ impl Host {
             call::Finish::Commit,
             |store, instance| {
                 let outcome = instance.call_handle(&mut *store, &invocation.operation, &request)?;
-                Ok(outcome.map(|response| PluginResponse {
+                let response = match outcome {
+                    Ok(response) => response,
+                    Err(err) => return Ok(Err(err)),
+                };
+                let response = PluginResponse {
                     status: response.status,
                     body: response.body,
-                }))
+                    replayed: false,
+                };
+                if let Some(claim) = &claim {
+                    // Kept with the call's writes: both commit, or neither.
+                    let state = store.data_mut();
+                    let (origin, tenant) = (state.origin.clone(), state.ns.tenant().clone());
+                    let kept = call::writable(&mut state.txn)
+                        .and_then(|txn| claim.keep(txn, &origin, &tenant, &response));
+                    if let Err(err) = kept {
+                        state.storage_fault = Some(err.to_string());
+                        return Err(wasmtime::Error::msg(err.to_string()));
+                    }
+                }
+                Ok(Ok(response))
             },
             |response| self.check_response(plugin, response),
         )

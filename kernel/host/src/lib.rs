@@ -27,6 +27,7 @@ mod error;
 mod events;
 mod executor;
 mod host;
+mod idempotency;
 mod lifecycle;
 mod memory;
 mod package;
@@ -41,6 +42,7 @@ pub use error::{
 pub use events::DeadLetter;
 pub use executor::CALL_STACK_BYTES;
 pub use host::{Answered, Host, HostConfig, TenantInfo};
+pub use idempotency::IdempotencyKey;
 pub use lifecycle::EnableReport;
 pub use package::{Plugin, digest, manifest_of};
 pub use providers::ProviderChoice;

@@ -237,8 +237,10 @@ async fn prune(platform: Platform) {
         ticks.tick().await;
         let pruner = platform.clone();
         match tokio::task::spawn_blocking(move || pruner.prune()).await {
-            Ok(Ok(pruned)) if pruned.sessions + pruned.events > 0 => {
-                tracing::info!(sessions = pruned.sessions, events = pruned.events, "pruned");
+            Ok(Ok(pruned)) if pruned.sessions + pruned.events + pruned.idempotency > 0 => {
+                let (sessions, events, idempotency) =
+                    (pruned.sessions, pruned.events, pruned.idempotency);
+                tracing::info!(sessions, events, idempotency, "pruned");
             }
             Ok(Ok(_)) => tracing::debug!("nothing to prune"),
             Ok(Err(err)) => tracing::error!(error = %err, "pruning sessions and events failed"),

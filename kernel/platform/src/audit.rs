@@ -19,6 +19,8 @@ pub struct Pruned {
     pub sessions: usize,
     /// Delivered events past their retention.
     pub events: usize,
+    /// Answers kept for idempotency keys, after a day.
+    pub idempotency: usize,
 }
 
 impl Platform {
@@ -165,14 +167,16 @@ impl Platform {
     }
 
     /// Removes what has outlived its use, so that disk use stays bounded:
-    /// expired sessions, and events that every subscriber has and that are
-    /// older than the limits' `event_retention`. Each removal is audited.
+    /// expired sessions, events that every subscriber has and that are
+    /// older than the limits' `event_retention`, and answers kept for
+    /// idempotency keys for over a day. Each removal is audited.
     /// Blocking: the kernel runs it on the blocking pool every few minutes.
     pub fn prune(&self) -> Result<Pruned, PlatformError> {
         let sessions = self.identity().prune_sessions(PRUNE_BATCH).map_err(internal)?;
         let retention = self.inner.host.limits().event_retention;
         let events = self.inner.host.prune_events(retention).map_err(internal)?;
-        Ok(Pruned { sessions, events })
+        let idempotency = self.inner.host.prune_idempotency().map_err(internal)?;
+        Ok(Pruned { sessions, events, idempotency })
     }
 }
 

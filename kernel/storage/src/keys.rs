@@ -124,7 +124,7 @@ const PLATFORM: &str = "~platform";
 /// Catalog key kinds (`kind/<tenant>/…`) whose records belong to a tenant.
 /// Every other kind, and a second segment that is not a tenant id (such as
 /// `member/~platform/…`), is the platform's.
-const TENANT_KINDS: [&str; 12] = [
+const TENANT_KINDS: [&str; 13] = [
     "apitoken",
     "apitoken-owner",
     "cursor",
@@ -132,6 +132,7 @@ const TENANT_KINDS: [&str; 12] = [
     "enabled",
     "event",
     "event-key",
+    "idempotency",
     "member",
     "provider",
     "retry",

@@ -74,6 +74,8 @@ actions! {
     EVENT_REPLAY = "event.replay",
     EVENT_REPLAY_FAILED = "event.replay-failed",
     EVENT_PRUNE = "event.prune",
+    IDEMPOTENCY_KEEP = "idempotency.keep",
+    IDEMPOTENCY_PRUNE = "idempotency.prune",
 }
 
 /// Whether `id` is the first part of a kernel action's name, which no

@@ -198,3 +198,33 @@ async fn events_a_subscriber_has_not_had_are_kept_however_old() {
     assert_eq!(prune(&k, Duration::ZERO).await, 0, "the one still owed stays");
     k.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_kept_for_idempotency_keys_are_pruned_after_a_day() {
+    let clock = std::sync::Arc::new(Moved(1_900_000_000.into()));
+    let mut setup = Setup::new(&["ticker"]);
+    setup.clock = Some(clock.clone());
+    let k = TestKernel::start(setup).await;
+    let send = || {
+        k.request(reqwest::Method::POST, TICKS)
+            .header("idempotency-key", "tick-batch-1")
+            .header("content-type", "application/json")
+            .body(json!({ "key": "t1", "n": 1 }).to_string())
+            .send()
+    };
+    let replayed = |r: &reqwest::Response| r.headers().contains_key("idempotent-replayed");
+    assert!(!replayed(&send().await.unwrap()));
+    assert!(replayed(&send().await.unwrap()));
+    let host = k.host().clone();
+    let prune = move || host.prune_idempotency().unwrap();
+    let pruned = tokio::task::spawn_blocking(prune.clone()).await.unwrap();
+    assert_eq!(pruned, 0, "kept for a day");
+
+    clock.0.fetch_add(25 * 3600, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(tokio::task::spawn_blocking(prune).await.unwrap(), 1, "the stale answer goes");
+    assert!(!replayed(&send().await.unwrap()), "a day on, the key is not remembered");
+    let actions = audit_actions(&k).await;
+    assert!(actions.iter().any(|a| a == "idempotency.prune"), "{actions:?}");
+    assert_eq!(k.get("/admin/tenants/demo/audit/verify").await.expect(200)["ok"], true);
+    k.stop().await;
+}

@@ -311,3 +311,72 @@ async fn supplier_invoices_are_open_items_until_paid() {
         "-450.00"
     );
 }
+
+/// Posts `body` to `path` as the administrator with an `Idempotency-Key`;
+/// returns the reply and whether it said it was replayed.
+async fn post_once(
+    k: &TestKernel,
+    key: &str,
+    path: &str,
+    body: &Value,
+) -> (keel_tests::Reply, bool) {
+    let request = k
+        .request(reqwest::Method::POST, path)
+        .header("idempotency-key", key)
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    let response = request.send().await.unwrap();
+    let replayed = response.headers().get("idempotent-replayed").is_some();
+    (keel_tests::Reply::from(response).await, replayed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_sent_again_with_its_idempotency_key_is_answered_without_posting_twice() {
+    let k = books().await;
+    let path = format!("{F}/entries");
+    let loan =
+        entry("2026-02-01", "Loan", &[("1100", "debit", "500.00"), ("2500", "credit", "500.00")]);
+
+    let (first, replayed) = post_once(&k, "loan-0001", &path, &loan).await;
+    assert!(!replayed);
+    let first = first.expect(201).clone();
+    // The client never heard back, and sends it again: the same answer, no second entry.
+    let (again, replayed) = post_once(&k, "loan-0001", &path, &loan).await;
+    assert!(replayed, "the answer says it is the kept one");
+    assert_eq!(again.expect(201), &first);
+    let journal = k.get(&format!("{F}/entries")).await;
+    assert_eq!(journal.expect(200)["entries"].as_array().unwrap().len(), 1);
+
+    // The same key for another request is a client bug: refused, nothing posted.
+    let other =
+        entry("2026-02-02", "Loan", &[("1100", "debit", "9.00"), ("2500", "credit", "9.00")]);
+    let (reused, _) = post_once(&k, "loan-0001", &path, &other).await;
+    reused.expect_problem(422, "idempotency-key-reused");
+    // A failure keeps nothing: the corrected request may use the key.
+    let unbalanced =
+        entry("2026-02-02", "Bad", &[("1100", "debit", "9.00"), ("2500", "credit", "8.00")]);
+    let (failed, _) = post_once(&k, "fix-0002", &path, &unbalanced).await;
+    failed.expect_problem(422, "invalid");
+    let (fixed, replayed) = post_once(&k, "fix-0002", &path, &other).await;
+    assert!(!replayed);
+    assert_eq!(fixed.expect(201)["number"], 2);
+    // Keys are each caller's own.
+    let clerk = k.user_with_roles("clerk", "demo", &["bookkeeper"]).await;
+    let request = k
+        .client()
+        .post(format!("{}{path}", k.base()))
+        .bearer_auth(&clerk)
+        .header("idempotency-key", "loan-0001")
+        .header("content-type", "application/json")
+        .body(loan.to_string());
+    let theirs = keel_tests::Reply::from(request.send().await.unwrap()).await;
+    assert_eq!(theirs.expect(201)["number"], 3);
+    // A malformed key is refused before anything runs.
+    let (bad, _) = post_once(&k, "two words", &path, &loan).await;
+    bad.expect_problem(400, "bad-request");
+
+    let audit = k.get("/admin/tenants/demo/audit?action=idempotency.keep").await;
+    assert_eq!(audit.expect(200)["entries"].as_array().unwrap().len(), 3);
+    assert_eq!(k.get("/admin/tenants/demo/audit/verify").await.expect(200)["ok"], true);
+    k.stop().await;
+}
