@@ -175,6 +175,8 @@ pub(crate) struct CallState {
     pub(crate) memory: crate::memory::MemoryUse,
     /// Set when a budget refused the guest memory.
     memory_refused: Option<crate::memory::Refused>,
+    /// The growth last allowed, given back if it then fails.
+    memory_growing: usize,
     /// Set when storage failed underneath a host call (which then trapped).
     pub(crate) storage_fault: Option<String>,
     /// The host, for calls to domain interfaces' providers; none where
@@ -219,13 +221,24 @@ impl ResourceLimiter for CallState {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        match self.memory.grow(desired.saturating_sub(current)) {
-            Ok(()) => Ok(true),
+        let by = desired.saturating_sub(current);
+        match self.memory.grow(by) {
+            Ok(()) => {
+                self.memory_growing = by;
+                Ok(true)
+            }
             Err(refused) => {
                 self.memory_refused = Some(refused);
                 Err(wasmtime::Error::msg("memory limit exceeded"))
             }
         }
+    }
+
+    /// A growth allowed above failed all the same (past the memory's own
+    /// maximum, say): what was counted for it is given back.
+    fn memory_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.memory.shrink(std::mem::take(&mut self.memory_growing));
+        Ok(())
     }
 
     fn table_growing(
@@ -298,6 +311,7 @@ impl CallState {
             storage: None,
             memory,
             memory_refused: None,
+            memory_growing: 0,
             storage_fault: None,
             host: None,
             depth: 0,

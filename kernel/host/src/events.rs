@@ -463,6 +463,10 @@ impl Host {
                 None => 1,
             };
             let outcome = self.deliver(tenant, plugin, &event, attempt, None);
+            // The kernel was busy: not the subscriber's failure, so no attempt is spent.
+            if let Err(CallError::Busy | CallError::GuestMemoryFull) = outcome {
+                return Ok(Some(IDLE_RETRY));
+            }
             if let Err(err) = outcome {
                 let dead =
                     self.failed(tenant, &subscriber, &event, attempt, &err).map_err(storage)?;
@@ -758,6 +762,10 @@ impl Host {
             }
             by_topic
         };
+        let (stored_cursors, dead) = {
+            let read = self.inner.storage.read()?;
+            (stored_cursors(&read, tenant)?, dead_letter_events(&read, tenant)?)
+        };
         let prefix = format!("event/{tenant}/");
         let mut delivered: HashMap<String, u64> = HashMap::new();
         let (mut after, mut batch, mut n_removed) = (None::<String>, Vec::new(), 0);
@@ -768,7 +776,8 @@ impl Host {
             after = Some(last.clone());
             for (key, bytes) in page {
                 let event: StoredEvent = decode("event", &bytes)?;
-                if event.published_s > cutoff {
+                // A dead letter is replayed from the outbox: keep its event.
+                if event.published_s > cutoff || dead.contains(&event.id) {
                     continue;
                 }
                 let upto = match delivered.get(&event.topic) {
@@ -776,7 +785,8 @@ impl Host {
                     None => {
                         let subscribers =
                             subscribers.get(&event.topic).map_or(&[][..], Vec::as_slice);
-                        let upto = delivered_to_all(&read, tenant, &event.topic, subscribers)?;
+                        let upto = delivered_to_all(&read, tenant, &event.topic, subscribers)?
+                            .min(stored_cursors.get(&event.topic).copied().unwrap_or(u64::MAX));
                         *delivered.entry(event.topic.clone()).or_insert(upto)
                     }
                 };
@@ -825,6 +835,48 @@ impl Host {
         keel_audit::append(&mut txn, &keel_audit::chain_of(Some(tenant)), record)?;
         txn.commit()?;
         Ok(removed.len())
+    }
+}
+
+/// For each topic of `tenant`, the least cursor stored for it: of every
+/// subscriber that ever had one of its events, enabled or not (a disabled
+/// plugin keeps its cursor, and wants what follows it when enabled again).
+fn stored_cursors(read: &ReadTxn, tenant: &TenantId) -> keel_storage::Result<HashMap<String, u64>> {
+    let prefix = format!("cursor/{tenant}/");
+    let mut least: HashMap<String, u64> = HashMap::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = read.catalog_page(&prefix, after.as_deref(), PRUNE_BATCH)?;
+        let Some((last, _)) = page.last() else { return Ok(least) };
+        after = Some(last.clone());
+        for (key, bytes) in page {
+            // `cursor/<tenant>/<plugin>/<topic>`: plugin ids have no `/`.
+            let Some((_, topic)) = key.strip_prefix(&prefix).and_then(|k| k.split_once('/')) else {
+                continue;
+            };
+            let id = String::from_utf8_lossy(&bytes).parse::<u64>().map_err(|err| {
+                keel_storage::Error::Backend(format!("stored cursor is unreadable: {err}"))
+            })?;
+            let entry = least.entry(topic.to_owned()).or_insert(id);
+            *entry = (*entry).min(id);
+        }
+    }
+}
+
+/// The ids of `tenant`'s events that have a dead letter.
+fn dead_letter_events(read: &ReadTxn, tenant: &TenantId) -> keel_storage::Result<HashSet<u64>> {
+    let prefix = dead_prefix(tenant);
+    let mut ids = HashSet::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = read.catalog_page(&prefix, after.as_deref(), PRUNE_BATCH)?;
+        let Some((last, _)) = page.last() else { return Ok(ids) };
+        after = Some(last.clone());
+        for (key, _) in page {
+            let id =
+                key.strip_prefix(&prefix).and_then(|k| k.split('/').next()?.parse::<u64>().ok());
+            ids.extend(id);
+        }
     }
 }
 

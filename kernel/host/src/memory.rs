@@ -90,6 +90,15 @@ impl MemoryUse {
         Ok(())
     }
 
+    /// Gives back `n` bytes this store was granted but did not get (the
+    /// growth failed after it was allowed).
+    pub(crate) fn shrink(&mut self, n: usize) {
+        let n = n.min(self.held);
+        self.call.give_back(n);
+        self.kernel.give_back(n);
+        self.held -= n;
+    }
+
     /// The call's limit, in bytes.
     pub(crate) fn call_max(&self) -> usize {
         self.call.max()
@@ -124,6 +133,9 @@ mod tests {
         assert_eq!(kernel.used(), 40, "dropped stores give their memory back");
         other.grow(60 - 40).unwrap();
         assert_eq!(other.grow(1), Err(Refused::Call));
+        other.shrink(10);
+        assert_eq!(kernel.used(), 50, "a failed growth gives its bytes back");
+        other.grow(10).unwrap();
         drop(other);
         assert_eq!(kernel.used(), 0);
     }

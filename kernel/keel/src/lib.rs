@@ -171,6 +171,14 @@ pub async fn start(config: Config) -> anyhow::Result<Kernel> {
     let closing = storage.closing();
     let secrets_path =
         config.secrets_key.clone().unwrap_or_else(|| config.data_dir.join("secrets.key"));
+    if !secrets_path.exists() && holds_sealed_secrets(&storage)? {
+        anyhow::bail!(
+            "the secrets key {} is missing, but this data directory holds second factors sealed \
+             with it: restore the key file (or pass --secrets-key with its path); a new key \
+             would lock those users out",
+            secrets_path.display()
+        );
+    }
     let secrets = key_file::load_or_create(&secrets_path, random_key).with_context(|| {
         format!("loading the secrets key {} (--secrets-key)", secrets_path.display())
     })?;
@@ -215,6 +223,14 @@ pub async fn start(config: Config) -> anyhow::Result<Kernel> {
     let scheme = if config.tls.is_some() { "https" } else { "http" };
     tracing::info!(%addr, scheme, "keel is serving");
     Ok(Kernel { addr, host, storage: closing, shutdown, serving, signing, pruning })
+}
+
+/// Whether the database holds secrets sealed with the secrets key (second
+/// factors), so that a missing key must not be replaced by a new one.
+fn holds_sealed_secrets(storage: &Storage) -> anyhow::Result<bool> {
+    let read = storage.read().context("reading the database")?;
+    let some = read.catalog_page("totp/", None, 1).context("reading second factors")?;
+    Ok(!some.is_empty())
 }
 
 /// 32 fresh random bytes, for a key made on first start.

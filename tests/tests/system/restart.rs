@@ -70,3 +70,18 @@ async fn second_factor_secrets_are_encrypted_at_rest_and_survive_a_restart() {
     assert!(reply.expect(200)["token"].is_string());
     k.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_secrets_key_stops_the_start_instead_of_locking_users_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = TestKernel::start_in(dir.path(), Setup::new(&["finance"])).await;
+    let alice = k.user_with_roles("alice", "demo", &["finance-viewer"]).await;
+    k.send_as(Some(&alice), "POST", "/auth/totp/enrol", None).await.expect(200);
+    k.stop().await;
+    std::fs::remove_file(dir.path().join("data").join("secrets.key")).unwrap();
+    let mut config = keel::Config::new(dir.path().join("data"));
+    config.addr = ([127, 0, 0, 1], 0).into();
+    let Err(err) = keel::start(config).await else { panic!("started without its secrets key") };
+    assert!(format!("{err:#}").contains("secrets key"), "{err:#}");
+    assert!(!dir.path().join("data").join("secrets.key").exists(), "no new key was made");
+}
