@@ -12,7 +12,7 @@
 //! - `capabilities`: the `keel:kernel` interfaces a plugin imports, adapting
 //!   `keel-storage` and the call's context to WIT, and the `keel:erp`
 //!   domain interfaces, mediated to each tenant's provider (`providers`).
-//! - `events`: the outbox plugins publish into, and the dispatcher thread
+//! - `events`: the outbox plugins publish into (pruned by `events/prune.rs`), and the dispatcher thread
 //!   that delivers each event to its subscribers, with retries and dead
 //!   letters.
 //! - `audit` and `verify`: searching, signing and verifying audit chains,
