@@ -93,6 +93,13 @@ impl Problem {
             CallError::IdempotencyKeyReused { .. } => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "idempotency-key-reused", detail)
             }
+            CallError::Limit(_) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "limit-exceeded", detail)
+            }
+            CallError::QuotaExceeded(_) => {
+                tracing::warn!(error = %detail, "a tenant reached its storage quota");
+                Self::new(StatusCode::INSUFFICIENT_STORAGE, "storage-quota-exceeded", detail)
+            }
             CallError::GuestMemoryFull => {
                 tracing::warn!(error = %detail, "guest memory of the kernel is full");
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", detail)

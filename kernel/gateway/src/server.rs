@@ -145,6 +145,10 @@ fn router(platform: Platform, options: Options) -> Router {
                 .patch(crate::admin::update_tenant)
                 .delete(crate::admin::delete_tenant),
         )
+        .route(
+            "/admin/tenants/{tenant}/storage-quota",
+            put(crate::admin::set_storage_quota).delete(crate::admin::reset_storage_quota),
+        )
         .route("/admin/tenants/{tenant}/members", get(crate::admin::members))
         .route(
             "/admin/tenants/{tenant}/members/{user}",

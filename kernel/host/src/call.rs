@@ -177,8 +177,9 @@ pub(crate) struct CallState {
     memory_refused: Option<crate::memory::Refused>,
     /// The growth last allowed, given back if it then fails.
     memory_growing: usize,
-    /// Set when storage failed underneath a host call (which then trapped).
-    pub(crate) storage_fault: Option<String>,
+    /// Set when storage failed, or refused past a limit, underneath a
+    /// host call (which then trapped): what the call fails with.
+    pub(crate) storage_fault: Option<CallError>,
     /// The host, for calls to domain interfaces' providers; none where
     /// they are not available (migrations).
     pub(crate) host: Option<crate::Host>,
@@ -546,8 +547,12 @@ fn settle<T: Send + 'static>(
     }
 }
 
-fn storage_error(err: keel_storage::Error) -> CallError {
-    CallError::Storage(err.to_string())
+pub(crate) fn storage_error(err: keel_storage::Error) -> CallError {
+    match err {
+        keel_storage::Error::LimitExceeded(why) => CallError::Limit(why),
+        err @ keel_storage::Error::QuotaExceeded { .. } => CallError::QuotaExceeded(err.to_string()),
+        err => CallError::Storage(err.to_string()),
+    }
 }
 
 /// Appends `records` to the chain of `tenant` (or the platform's) in `txn`.
@@ -606,8 +611,8 @@ pub(crate) fn classify_trap(
     if state.abandoned {
         return CallError::Abandoned;
     }
-    if let Some(fault) = &state.storage_fault {
-        return CallError::Storage(fault.clone());
+    if let Some(fault) = state.storage_fault.take() {
+        return fault;
     }
     match state.memory_refused {
         Some(crate::memory::Refused::Call) => {

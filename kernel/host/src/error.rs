@@ -148,6 +148,14 @@ pub enum CallError {
         "the kernel's guest memory is in use by other calls; nothing was changed; retry shortly"
     )]
     GuestMemoryFull,
+    /// A storage limit of one call was passed (records or bytes written,
+    /// a sequence exhausted); nothing was changed.
+    #[error("{0}")]
+    Limit(String),
+    /// The call would leave its tenant storing more than its quota;
+    /// nothing was changed.
+    #[error("{0}")]
+    QuotaExceeded(String),
     /// Storage failed underneath the call.
     #[error("storage failed: {0}")]
     Storage(String),

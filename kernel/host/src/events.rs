@@ -515,10 +515,13 @@ impl Host {
         admin: Option<keel_audit::Origin>,
     ) -> call::Settled<()> {
         let inner = &self.inner;
-        let txn = match inner.storage.write(&[keel_storage::Lane::Tenant(tenant.clone())]) {
+        let mut txn = match inner.storage.write(&[keel_storage::Lane::Tenant(tenant.clone())]) {
             Ok(txn) => txn,
             Err(err) => return call::Settled::refused(None, CallError::Storage(err.to_string())),
         };
+        if let Err(err) = self.limit_stored(&mut txn, tenant) {
+            return call::Settled::refused(Some(Txn::Write(txn)), err);
+        }
         let mut state = CallState::new(Arc::clone(plugin), tenant.clone(), Txn::Write(txn), inner);
         let replay = admin.is_some();
         state.origin = admin.unwrap_or_else(|| keel_audit::Origin {
@@ -556,8 +559,9 @@ impl Host {
                     mark_delivered(txn, &origin, tenant, &subscriber, event, attempt, replay)
                 });
                 if let Err(err) = marked {
-                    state.storage_fault = Some(err.to_string());
-                    return Err(wasmtime::Error::msg(err.to_string()));
+                    let message = err.to_string();
+                    state.storage_fault = Some(call::storage_error(err));
+                    return Err(wasmtime::Error::msg(message));
                 }
                 instance.call_deliver(&mut *store, &delivery)
             },

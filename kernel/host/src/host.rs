@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use keel_manifest::Method;
-use keel_storage::{Lane, Storage, Txn};
+use keel_storage::{Lane, Storage, Txn, WriteTxn};
 use keel_types::{Clock, Limits, PluginId, TenantId};
 use wasmtime::Engine;
 use wasmtime::component::Linker;
@@ -35,6 +35,9 @@ pub struct TenantInfo {
     pub id: TenantId,
     /// Its display name.
     pub name: String,
+    /// The most bytes it may store, if set for it; otherwise the kernel's
+    /// default ([`Limits::tenant_storage_bytes_max`]) holds.
+    pub storage_quota_bytes: Option<u64>,
 }
 
 /// The plugin host. Cheap to clone; all clones share one engine and registry.
@@ -77,6 +80,14 @@ impl Version {
 #[derive(serde::Serialize, serde::Deserialize)]
 struct TenantRecord {
     name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    storage_quota_bytes: Option<u64>,
+}
+
+impl TenantRecord {
+    fn info(self, id: TenantId) -> TenantInfo {
+        TenantInfo { id, name: self.name, storage_quota_bytes: self.storage_quota_bytes }
+    }
 }
 
 impl Host {
@@ -253,8 +264,9 @@ impl Host {
         if txn.catalog_get(&key).map_err(storage_err)?.is_some() {
             return Ok(false);
         }
-        let record = serde_json::to_vec(&TenantRecord { name: name.to_owned() })
-            .map_err(|err| CallError::Storage(err.to_string()))?;
+        let record =
+            serde_json::to_vec(&TenantRecord { name: name.to_owned(), storage_quota_bytes: None })
+                .map_err(|err| CallError::Storage(err.to_string()))?;
         txn.catalog_put(&key, &record).map_err(storage_err)?;
         let record = tenant_record(origin, action::TENANT_CREATE, id, None, Some(name));
         keel_audit::append(&mut txn, &keel_audit::chain_of(None), record).map_err(storage_err)?;
@@ -276,14 +288,79 @@ impl Host {
         let Some(before) = txn.catalog_get(&key).map_err(storage_err)? else { return Ok(false) };
         let before: TenantRecord =
             serde_json::from_slice(&before).map_err(|err| CallError::Storage(err.to_string()))?;
-        let record = serde_json::to_vec(&TenantRecord { name: name.to_owned() })
-            .map_err(|err| CallError::Storage(err.to_string()))?;
+        let old_name = before.name.clone();
+        let renamed = TenantRecord { name: name.to_owned(), ..before };
+        let record =
+            serde_json::to_vec(&renamed).map_err(|err| CallError::Storage(err.to_string()))?;
         txn.catalog_put(&key, &record).map_err(storage_err)?;
         let record =
-            tenant_record(origin, action::TENANT_RENAME, id, Some(&before.name), Some(name));
+            tenant_record(origin, action::TENANT_RENAME, id, Some(&old_name), Some(name));
         keel_audit::append(&mut txn, &keel_audit::chain_of(None), record).map_err(storage_err)?;
         txn.commit().map_err(storage_err)?;
         Ok(true)
+    }
+
+    /// Sets the most bytes a tenant may store (`None`: the kernel's
+    /// default); returns the tenant, or none if it does not exist. Lowering
+    /// it below what the tenant stores refuses only its growth: nothing is
+    /// deleted.
+    pub fn set_tenant_quota(
+        &self,
+        origin: &keel_audit::Origin,
+        id: &TenantId,
+        quota: Option<u64>,
+    ) -> Result<Option<TenantInfo>, CallError> {
+        let storage_err = |err: keel_storage::Error| CallError::Storage(err.to_string());
+        let mut txn = self.inner.storage.write(&[Lane::Platform]).map_err(storage_err)?;
+        let key = format!("tenant/{id}");
+        let Some(before) = txn.catalog_get(&key).map_err(storage_err)? else { return Ok(None) };
+        let before: TenantRecord =
+            serde_json::from_slice(&before).map_err(|err| CallError::Storage(err.to_string()))?;
+        let was = before.storage_quota_bytes;
+        let after = TenantRecord { storage_quota_bytes: quota, ..before };
+        let bytes = serde_json::to_vec(&after).map_err(|err| CallError::Storage(err.to_string()))?;
+        txn.catalog_put(&key, &bytes).map_err(storage_err)?;
+        let quota_json = |q: Option<u64>| serde_json::json!({ "id": id, "storage_quota_bytes": q });
+        let record = keel_audit::Record {
+            collection: Some("tenants".to_owned()),
+            key: Some(id.to_string()),
+            before: Some(quota_json(was)),
+            after: Some(quota_json(quota)),
+            ..origin.record(action::TENANT_QUOTA)
+        };
+        keel_audit::append(&mut txn, &keel_audit::chain_of(None), record).map_err(storage_err)?;
+        txn.commit().map_err(storage_err)?;
+        tracing::info!(tenant = %id, quota = ?quota, "tenant storage quota set");
+        Ok(Some(after.info(id.clone())))
+    }
+
+    /// The bytes `tenant` stores, as its quota counts them. Blocking: the
+    /// first count after a start walks everything the tenant stores.
+    pub fn stored_bytes(&self, tenant: &TenantId) -> Result<u64, CallError> {
+        self.inner.storage.stored_bytes(tenant).map_err(|err| CallError::Storage(err.to_string()))
+    }
+
+    /// The most bytes `tenant` may store, as `txn` sees its record.
+    fn storage_quota(&self, txn: &WriteTxn, tenant: &TenantId) -> Result<u64, CallError> {
+        let storage_err = |err: keel_storage::Error| CallError::Storage(err.to_string());
+        let own = match txn.catalog_get(&format!("tenant/{tenant}")).map_err(storage_err)? {
+            Some(bytes) => serde_json::from_slice::<TenantRecord>(&bytes)
+                .map_err(|err| CallError::Storage(format!("tenant record {tenant}: {err}")))?
+                .storage_quota_bytes,
+            None => None,
+        };
+        Ok(own.unwrap_or(self.inner.config.limits.tenant_storage_bytes_max))
+    }
+
+    /// Holds a plugin's write turn in `tenant` to the tenant's storage quota.
+    pub(crate) fn limit_stored(
+        &self,
+        txn: &mut WriteTxn,
+        tenant: &TenantId,
+    ) -> Result<(), CallError> {
+        let quota = self.storage_quota(txn, tenant)?;
+        txn.limit_stored(quota);
+        Ok(())
     }
 
     /// Whether any plugin, enabled or disabled, has ever been set up for
@@ -341,7 +418,7 @@ impl Host {
         };
         let record: TenantRecord =
             serde_json::from_slice(&bytes).map_err(|err| CallError::Storage(err.to_string()))?;
-        Ok(Some(TenantInfo { id: id.clone(), name: record.name }))
+        Ok(Some(record.info(id.clone())))
     }
 
     /// Every tenant, by id.
@@ -353,7 +430,7 @@ impl Host {
             let Ok(id) = TenantId::new(&key["tenant/".len()..]) else { continue };
             let record: TenantRecord = serde_json::from_slice(&bytes)
                 .map_err(|err| CallError::Storage(err.to_string()))?;
-            tenants.push(TenantInfo { id, name: record.name });
+            tenants.push(record.info(id));
         }
         Ok(tenants)
     }
@@ -462,6 +539,12 @@ impl Host {
             }
             Err(err) => return call::Settled::refused(None, CallError::Storage(err.to_string())),
         };
+        let mut txn = txn;
+        if let Txn::Write(write) = &mut txn
+            && let Err(err) = self.limit_stored(write, &invocation.tenant)
+        {
+            return call::Settled::refused(Some(txn), err);
+        }
         if guard.is_abandoned() {
             return call::Settled::refused(Some(txn), CallError::Abandoned);
         }
@@ -523,8 +606,9 @@ impl Host {
                     let kept = call::writable(&mut state.txn)
                         .and_then(|txn| claim.keep(txn, &origin, &tenant, &response));
                     if let Err(err) = kept {
-                        state.storage_fault = Some(err.to_string());
-                        return Err(wasmtime::Error::msg(err.to_string()));
+                        let message = err.to_string();
+                        state.storage_fault = Some(call::storage_error(err));
+                        return Err(wasmtime::Error::msg(message));
                     }
                 }
                 Ok(Ok(response))
@@ -654,6 +738,28 @@ fn check_not_by_creator(
 }
 
 /// The platform-chain record of a change to tenant `id`'s name.
+/// Runs `prune` for each tenant and adds up what it removed. A tenant that
+/// fails is logged and skipped, so that it never leaves the others' data
+/// unbounded.
+pub(crate) fn each_tenant(
+    tenants: &[TenantInfo],
+    what: &str,
+    mut prune: impl FnMut(&TenantId) -> keel_storage::Result<usize>,
+) -> Result<usize, String> {
+    let mut n_removed = 0;
+    for tenant in tenants {
+        match prune(&tenant.id) {
+            Ok(n) => n_removed += n,
+            Err(err) => tracing::error!(
+                tenant = %tenant.id,
+                error = %err,
+                "pruning the {what} of a tenant failed; the other tenants are pruned all the same"
+            ),
+        }
+    }
+    Ok(n_removed)
+}
+
 fn tenant_record(
     origin: &keel_audit::Origin,
     action: keel_types::Action,

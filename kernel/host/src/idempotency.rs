@@ -171,16 +171,14 @@ fn keep_seconds() -> i64 {
 impl crate::Host {
     /// Removes the answers kept longer than a day for idempotency keys, in
     /// every tenant, a batch per audited write (`idempotency.prune`);
-    /// returns how many. Blocking.
-    pub fn prune_idempotency(&self) -> Result<usize, CallError> {
+    /// returns how many. A tenant whose pruning fails is logged and the
+    /// others are pruned all the same. Blocking.
+    pub fn prune_idempotency(&self) -> Result<usize, String> {
         let now = self.now().seconds;
-        let mut n_removed = 0;
-        for tenant in self.tenants()? {
-            n_removed += prune(self.storage(), &tenant.id, now).map_err(|err| {
-                CallError::Storage(format!("pruning the idempotency keys of {}: {err}", tenant.id))
-            })?;
-        }
-        Ok(n_removed)
+        let tenants = self.tenants().map_err(|err| err.to_string())?;
+        crate::host::each_tenant(&tenants, "idempotency keys", |tenant| {
+            prune(self.storage(), tenant, now)
+        })
     }
 }
 

@@ -29,7 +29,7 @@ pub use policy::{SodRule, TenantRole};
 pub use secrets::SecretsKey;
 pub use session::Session;
 pub use token::{ApiToken, check_catalog_index};
-pub use totp::{TotpEnrolment, totp_code};
+pub use totp::{TotpEnrolment, holds_sealed_secrets, totp_code};
 
 /// A user as the kernel shows it (never with its password hash).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

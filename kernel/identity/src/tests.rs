@@ -232,7 +232,7 @@ fn a_second_factor_is_required_once_confirmed_and_codes_are_single_use() {
 }
 
 #[test]
-fn a_seed_kept_in_plain_text_by_an_older_kernel_still_works_and_is_sealed_at_its_next_use() {
+fn a_seed_kept_in_plain_text_by_an_older_kernel_still_works_and_is_sealed_at_start() {
     let (_dir, identity, clock) = identity();
     alice(&identity);
     let secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
@@ -242,13 +242,19 @@ fn a_seed_kept_in_plain_text_by_an_older_kernel_still_works_and_is_sealed_at_its
     let change = crate::Change::new("second-factors", "alice");
     crate::audit(&mut txn, None, change.record(&origin(), keel_types::action::TOTP_ENROL)).unwrap();
     txn.commit().unwrap();
+    // A plain seed needs no secrets key: a kernel may make one.
+    assert!(!crate::holds_sealed_secrets(&identity.storage).unwrap());
 
-    let code = totp_code(secret, u64::try_from(clock.now().seconds).unwrap()).unwrap();
-    identity.login("alice", "correct horse battery", Some(&code), "127.0.0.1", None).unwrap();
+    assert_eq!(identity.seal_plain_secrets(&origin()).unwrap(), 1);
     let stored = identity.storage.read().unwrap().catalog_get("totp/alice").unwrap().unwrap();
     let stored = String::from_utf8(stored).unwrap();
     assert!(!stored.contains(secret), "sealed in place: {stored}");
     assert!(stored.contains(r#""sealed":"v1."#), "{stored}");
+    assert!(crate::holds_sealed_secrets(&identity.storage).unwrap());
+    assert_eq!(identity.seal_plain_secrets(&origin()).unwrap(), 0, "each is sealed once");
+
+    let code = totp_code(secret, u64::try_from(clock.now().seconds).unwrap()).unwrap();
+    identity.login("alice", "correct horse battery", Some(&code), "127.0.0.1", None).unwrap();
     clock.0.fetch_add(30, Ordering::SeqCst);
     let code = totp_code(secret, u64::try_from(clock.now().seconds).unwrap()).unwrap();
     identity.login("alice", "correct horse battery", Some(&code), "127.0.0.1", None).unwrap();

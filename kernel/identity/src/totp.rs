@@ -29,7 +29,7 @@ struct TotpRecord {
     #[serde(default)]
     sealed: String,
     /// The secret in plain base32, as kernels before sealing kept it: still
-    /// read, and sealed in its place at the next successful check.
+    /// read, and sealed in its place at start ([`Identity::seal_plain_secrets`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     secret: Option<String>,
     enabled: bool,
@@ -40,6 +40,27 @@ struct TotpRecord {
 
 fn key(user: &UserId) -> String {
     format!("totp/{user}")
+}
+
+/// Second factors sealed, or kept plain, per write at start.
+const SEAL_BATCH: usize = 100;
+
+/// Whether `storage` holds second factors sealed with a secrets key, so
+/// that a missing key must not be replaced by a new one (which would lock
+/// their users out). Plain seeds of an older kernel need no key.
+pub fn holds_sealed_secrets(store: &keel_storage::Storage) -> Result<bool, IdentityError> {
+    let mut after: Option<String> = None;
+    loop {
+        let read = store.read().map_err(storage)?;
+        let page = read.catalog_page("totp/", after.as_deref(), SEAL_BATCH).map_err(storage)?;
+        let Some((last, _)) = page.last() else { return Ok(false) };
+        after = Some(last.clone());
+        for (_, bytes) in &page {
+            if !from_json::<TotpRecord>(bytes)?.sealed.is_empty() {
+                return Ok(true);
+            }
+        }
+    }
 }
 
 impl Identity {
@@ -120,6 +141,31 @@ impl Identity {
     /// on success enables it and uses up the step. None: nothing enrolled.
     /// The step is used up with an audit record: `totp.confirm` when
     /// confirming, `auth.second-factor` at login.
+    /// Seals every second factor an older kernel kept in plain text, a
+    /// batch per audited write (`totp.seal`), so that none stays readable
+    /// in the data directory or its backups; returns how many. Blocking:
+    /// the kernel runs it once at start.
+    pub fn seal_plain_secrets(&self, origin: &Origin) -> Result<usize, IdentityError> {
+        let (mut after, mut n_sealed) = (None::<String>, 0);
+        loop {
+            let mut txn = self.storage.write(&[Lane::Platform]).map_err(storage)?;
+            let page = txn.catalog_page("totp/", after.as_deref(), SEAL_BATCH).map_err(storage)?;
+            let Some((last, _)) = page.last() else { return Ok(n_sealed) };
+            after = Some(last.clone());
+            for (record_key, bytes) in page {
+                let mut record: TotpRecord = from_json(&bytes)?;
+                let Some(plain) = record.secret.take() else { continue };
+                record.sealed = self.secrets.seal(&record_key, plain.as_bytes())?;
+                txn.catalog_put(&record_key, &to_json(&record)?).map_err(storage)?;
+                let user = &record_key["totp/".len()..];
+                let change = Change::new("second-factors", user);
+                audit(&mut txn, None, change.record(origin, action::TOTP_SEAL))?;
+                n_sealed += 1;
+            }
+            txn.commit().map_err(storage)?;
+        }
+    }
+
     pub(crate) fn totp_check(
         &self,
         origin: &Origin,

@@ -171,7 +171,8 @@ pub async fn start(config: Config) -> anyhow::Result<Kernel> {
     let closing = storage.closing();
     let secrets_path =
         config.secrets_key.clone().unwrap_or_else(|| config.data_dir.join("secrets.key"));
-    if !secrets_path.exists() && holds_sealed_secrets(&storage)? {
+    let sealed = keel_identity::holds_sealed_secrets(&storage).context("reading second factors")?;
+    if !secrets_path.exists() && sealed {
         anyhow::bail!(
             "the secrets key {} is missing, but this data directory holds second factors sealed \
              with it: restore the key file (or pass --secrets-key with its path); a new key \
@@ -184,6 +185,18 @@ pub async fn start(config: Config) -> anyhow::Result<Kernel> {
     })?;
     let secrets = keel_identity::SecretsKey::new(&secrets);
     let identity = Identity::new(storage, Arc::new(SystemClock), config.session_ttl, secrets);
+    let (identity, sealed) = tokio::task::spawn_blocking(move || {
+        let origin = keel_audit::Origin::kernel(keel_types::Clock::now(&SystemClock).seconds);
+        let sealed = identity.seal_plain_secrets(&origin);
+        (identity, sealed)
+    })
+    .await
+    .context("sealing second factors panicked")?;
+    match sealed {
+        Ok(0) => {}
+        Ok(n_sealed) => tracing::info!(n_sealed, "second factors kept in plain text are sealed"),
+        Err(err) => return Err(anyhow::Error::new(err).context("sealing second factors")),
+    }
     let key_path = config.data_dir.join("audit-signing.key");
     let seed = key_file::load_or_create(&key_path, random_key)
         .with_context(|| format!("loading the audit signing key {}", key_path.display()))?;
@@ -225,14 +238,6 @@ pub async fn start(config: Config) -> anyhow::Result<Kernel> {
     Ok(Kernel { addr, host, storage: closing, shutdown, serving, signing, pruning })
 }
 
-/// Whether the database holds secrets sealed with the secrets key (second
-/// factors), so that a missing key must not be replaced by a new one.
-fn holds_sealed_secrets(storage: &Storage) -> anyhow::Result<bool> {
-    let read = storage.read().context("reading the database")?;
-    let some = read.catalog_page("totp/", None, 1).context("reading second factors")?;
-    Ok(!some.is_empty())
-}
-
 /// 32 fresh random bytes, for a key made on first start.
 fn random_key() -> [u8; 32] {
     use rand::Rng as _;
@@ -253,13 +258,12 @@ async fn prune(platform: Platform) {
         ticks.tick().await;
         let pruner = platform.clone();
         match tokio::task::spawn_blocking(move || pruner.prune()).await {
-            Ok(Ok(pruned)) if pruned.sessions + pruned.events + pruned.idempotency > 0 => {
+            Ok(pruned) if pruned.sessions + pruned.events + pruned.idempotency > 0 => {
                 let (sessions, events, idempotency) =
                     (pruned.sessions, pruned.events, pruned.idempotency);
                 tracing::info!(sessions, events, idempotency, "pruned");
             }
-            Ok(Ok(_)) => tracing::debug!("nothing to prune"),
-            Ok(Err(err)) => tracing::error!(error = %err, "pruning sessions and events failed"),
+            Ok(_) => tracing::debug!("nothing to prune"),
             Err(err) => tracing::error!(error = %err, "pruning sessions and events panicked"),
         }
     }

@@ -100,6 +100,11 @@ struct ServeArgs {
     /// call past it fails as busy (503) and can be retried.
     #[arg(long, default_value_t = 4096)]
     guest_memory_total_mib: usize,
+    /// Bytes one tenant may store, in MiB, unless the administrator sets
+    /// its own quota (`PATCH /admin/tenants/{tenant}`); a call that would
+    /// store more fails with 507 and changes nothing.
+    #[arg(long, default_value_t = 10 * 1024)]
+    tenant_storage_mib: u64,
     /// Password of the `admin` user created on a fresh data directory
     /// (generated and shown once if unset).
     #[arg(long, env = "KEEL_ADMIN_PASSWORD", hide_env_values = true)]
@@ -209,6 +214,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         call_deadline: Duration::from_millis(args.call_deadline_ms),
         memory_bytes_max: args.memory_mib.saturating_mul(1024 * 1024),
         guest_memory_total_bytes: args.guest_memory_total_mib.saturating_mul(1024 * 1024),
+        tenant_storage_bytes_max: args.tenant_storage_mib.saturating_mul(1024 * 1024),
         ..Limits::default()
     };
     let kernel = keel::start(config).await?;

@@ -42,7 +42,7 @@ impl Platform {
         if !created.map_err(internal)? {
             return Err(PlatformError::Conflict(format!("tenant {id} already exists")));
         }
-        Ok(TenantInfo { id: id.clone(), name: name.to_owned() })
+        Ok(TenantInfo { id: id.clone(), name: name.to_owned(), storage_quota_bytes: None })
     }
 
     /// Every tenant.
@@ -77,7 +77,33 @@ impl Platform {
         if !renamed.map_err(internal)? {
             return Err(PlatformError::NotFound(format!("tenant {id} does not exist")));
         }
-        Ok(TenantInfo { id: id.clone(), name: name.to_owned() })
+        self.tenant(id)
+    }
+
+    /// Sets the most bytes a tenant may store (`None`: the kernel's
+    /// default). Lowering it below what the tenant stores refuses its
+    /// growth from then on; nothing is deleted.
+    pub async fn set_tenant_quota(
+        &self,
+        actor: &Actor,
+        id: &TenantId,
+        quota: Option<u64>,
+    ) -> Result<TenantInfo, PlatformError> {
+        let origin = self.origin(actor, None).await;
+        let tenant = id.clone();
+        let set = self.host_write(move |host| host.set_tenant_quota(&origin, &tenant, quota)).await?;
+        set.map_err(internal)?
+            .ok_or_else(|| PlatformError::NotFound(format!("tenant {id} does not exist")))
+    }
+
+    /// What a tenant stores and may store: `(stored bytes, quota bytes)`.
+    /// The first count after a start walks its data, off the async workers.
+    pub async fn tenant_storage(&self, id: &TenantId) -> Result<(u64, u64), PlatformError> {
+        let tenant = self.tenant(id)?;
+        let quota = tenant.storage_quota_bytes.unwrap_or(self.inner.host.limits().tenant_storage_bytes_max);
+        let id = id.clone();
+        let stored = self.host_write(move |host| host.stored_bytes(&id)).await?;
+        Ok((stored.map_err(internal)?, quota))
     }
 
     /// Deletes a tenant that holds no plugin data, with its memberships,

@@ -18,6 +18,21 @@ pub enum Error {
     /// A storage limit was exceeded.
     #[error("{0}")]
     LimitExceeded(String),
+    /// A commit would leave a tenant storing more than its quota; nothing
+    /// was changed.
+    #[error(
+        "tenant {tenant} stores {stored} bytes and this change needs {needed} more, past its storage quota of {quota} bytes; delete data it no longer needs, or ask an administrator to raise the quota"
+    )]
+    QuotaExceeded {
+        /// The tenant.
+        tenant: String,
+        /// The bytes it stores.
+        stored: u64,
+        /// The bytes the change adds.
+        needed: u64,
+        /// Its quota.
+        quota: u64,
+    },
     /// A write was attempted on a read-only transaction.
     #[error(
         "this call runs on a read snapshot and cannot write; use a non-GET operation to change data"

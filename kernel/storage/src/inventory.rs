@@ -107,7 +107,7 @@ pub(crate) fn walk(
 /// The key ranges, tagged, lower inclusive and upper exclusive (none: to
 /// the end of the table), that hold `lane`'s catalog records, then its
 /// documents, index entries and sequences.
-fn ranges(lane: &Lane) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+pub(crate) fn ranges(lane: &Lane) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
     // Within one table: a walk's bounds never cross tables.
     let span = |lower: Vec<u8>| {
         let upper = prefix_end(&lower).filter(|upper| upper[0] == lower[0]);

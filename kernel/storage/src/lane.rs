@@ -91,6 +91,9 @@ struct LaneState {
     unapplied_bytes: usize,
     /// Redb holds every commit up to this position.
     applied: u64,
+    /// The bytes the lane stores as of its last commit, once a turn
+    /// measured them (`usage.rs`); every commit since kept them.
+    stored: Option<u64>,
 }
 
 /// A writer waiting for its turn.
@@ -107,6 +110,8 @@ pub(crate) struct Start {
     pub(crate) tails: Tails,
     /// The position its commit will have.
     pub(crate) seq: u64,
+    /// The bytes the lane stores, if measured.
+    pub(crate) stored: Option<u64>,
 }
 
 impl LaneCell {
@@ -128,6 +133,7 @@ impl LaneCell {
             unapplied_keys: 0,
             unapplied_bytes: 0,
             applied,
+            stored: None,
         };
         Self { lane, state: Mutex::new(state), settled: Condvar::new(), caught_up: Condvar::new() }
     }
@@ -204,7 +210,25 @@ impl LaneCell {
                 .0;
         }
         state.prune();
-        Ok(Start { working: state.tip.clone(), tails: state.tails.clone(), seq: state.last + 1 })
+        Ok(Start {
+            working: state.tip.clone(),
+            tails: state.tails.clone(),
+            seq: state.last + 1,
+            stored: state.stored,
+        })
+    }
+
+    /// The bytes the lane stores as of its last commit, if measured: what
+    /// readers see once that commit is durable, moments later.
+    pub(crate) fn stored(&self) -> Option<u64> {
+        self.state().stored
+    }
+
+    /// Keeps the bytes the lane stores as of the turn that holds it now,
+    /// with that turn's changes if it commits them: set by the turn before
+    /// it passes on.
+    pub(crate) fn set_stored(&self, stored: u64) {
+        self.state().stored = Some(stored);
     }
 
     /// The last commit's position: what a turn read, if it read the tip.

@@ -21,6 +21,7 @@
 //! - `store`: what all transactions of a database share;
 //! - `docs`: documents, indexes and pages;
 //! - `inventory`: everything a lane holds, walked for audit verification;
+//! - `usage`: the bytes a tenant's lane stores, for its quota;
 //! - `txn`: [`Storage`], [`ReadTxn`], [`WriteTxn`] and [`Ticket`].
 
 mod apply;
@@ -34,6 +35,7 @@ mod lane;
 mod overlay;
 mod store;
 mod txn;
+mod usage;
 mod wal;
 
 pub use docs::{Entry, KeyRange, Page, indexed_values};

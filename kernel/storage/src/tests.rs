@@ -871,3 +871,55 @@ fn a_restart_never_reuses_a_segment_id_whose_old_records_remain_in_a_file() {
         assert!(read.get(&ns, "entries", key).unwrap().is_some(), "{key}");
     }
 }
+
+#[test]
+fn a_tenant_past_its_storage_quota_is_refused_growth_but_may_delete() {
+    let (dir, storage) = open();
+    let coll = entries();
+    let big = format!("{{\"date\":\"2026-01-01\",\"memo\":\"{}\"}}", "x".repeat(2_000));
+    // Fill `demo` up to about 10 kB, in turns without a quota.
+    for n in 0..5 {
+        let mut txn = storage.write(&demo()).unwrap();
+        txn.put(&ns("demo", "finance"), &coll, &format!("k{n}"), &big).unwrap();
+        commit_logged(txn);
+    }
+    let stored = storage.stored_bytes(&TenantId::new("demo").unwrap()).unwrap();
+    assert!((10_000..11_000).contains(&stored), "demo stores {stored} bytes");
+
+    // Growth past the quota is refused, and changes nothing.
+    let mut txn = storage.write(&demo()).unwrap();
+    txn.limit_stored(stored + 1_000);
+    txn.put(&ns("demo", "finance"), &coll, "k5", &big).unwrap();
+    let next = txn.log_last(LOG).unwrap().map_or(1, |(seq, _)| seq + 1);
+    append(&mut txn, LOG, next);
+    match txn.commit() {
+        Err(Error::QuotaExceeded { tenant, stored: was, needed, quota }) => {
+            assert_eq!((tenant.as_str(), was, quota), ("demo", stored, stored + 1_000));
+            assert!(needed > 2_000, "the change needs {needed} bytes");
+        }
+        other => panic!("expected the quota to refuse the change, got {other:?}"),
+    }
+    let read = storage.read().unwrap();
+    assert_eq!(read.get(&ns("demo", "finance"), "entries", "k5").unwrap(), None);
+    assert_eq!(read.log_last(LOG).unwrap().map(|(seq, _)| seq), Some(5));
+
+    // Another tenant is not held to demo's usage.
+    let mut txn = storage.write(&[tenant("acme")]).unwrap();
+    txn.limit_stored(stored + 1_000);
+    txn.put(&ns("acme", "finance"), &coll, "k0", &big).unwrap();
+    commit_logged_in(txn, "tenant/acme");
+
+    // A change that frees space commits under any quota, and the count follows it.
+    let mut txn = storage.write(&demo()).unwrap();
+    txn.limit_stored(1);
+    txn.delete(&ns("demo", "finance"), &coll, "k0").unwrap();
+    txn.delete(&ns("demo", "finance"), &coll, "k1").unwrap();
+    commit_logged(txn);
+    let after = storage.stored_bytes(&TenantId::new("demo").unwrap()).unwrap();
+    assert!(after < stored - 3_900, "demo stores {after} bytes after freeing 2 documents");
+
+    // The count kept by commits is what a fresh walk measures.
+    drop(storage);
+    let storage = Storage::open(&dir.path().join("keel.redb"), Limits::default()).unwrap();
+    assert_eq!(storage.stored_bytes(&TenantId::new("demo").unwrap()).unwrap(), after);
+}

@@ -5,7 +5,7 @@ use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
 
-use keel_types::Limits;
+use keel_types::{Limits, TenantId};
 use keel_types::schema::CollectionDef;
 
 use crate::docs::{self, KeyRange, Page, Window};
@@ -14,6 +14,7 @@ use crate::keys::{Lane, Namespace, Table, catalog_key, log_key, log_seq, prefix_
 use crate::lane::{LaneCell, Tails, Then};
 use crate::overlay::{Key, Layers, Overlay, Snapshot, Version};
 use crate::store::{Core, Shared, View};
+use crate::usage;
 use crate::wal::Commit;
 
 /// The kernel's database: redb, with a write-ahead log beside it.
@@ -67,6 +68,9 @@ pub struct WriteTxn {
     /// Catalog records and sequence counters written since the chain of
     /// their lane last sealed them; in the order written, repeats kept.
     unsealed: Vec<Key>,
+    /// The most bytes a tenant lane of the turn may store once it
+    /// commits, unless it stores no more than before.
+    quota: Option<u64>,
 }
 
 /// One lane of a turn.
@@ -79,6 +83,10 @@ struct Held {
     tails: Tails,
     /// The position this turn's commit takes in the lane.
     seq: u64,
+    /// The lane's tip as the turn began.
+    base: Overlay,
+    /// The bytes the lane stored as the turn began, if measured.
+    stored: Option<u64>,
 }
 
 /// Either kind of transaction, for code that serves both reads and writes.
@@ -111,6 +119,18 @@ impl Storage {
     pub fn read(&self) -> Result<ReadTxn> {
         let (view, snapshot) = self.shared.capture()?;
         Ok(ReadTxn { view, snapshot, limits: self.shared.limits.clone() })
+    }
+
+    /// The bytes `tenant` stores (see `usage.rs`): kept by its commits
+    /// once a turn measured them, otherwise measured now from a snapshot
+    /// of durable data, which takes a walk of everything it stores.
+    pub fn stored_bytes(&self, tenant: &TenantId) -> Result<u64> {
+        let lane = Lane::Tenant(tenant.clone());
+        if let Some(stored) = self.shared.lane(&lane)?.stored() {
+            return Ok(stored);
+        }
+        let read = self.read()?;
+        usage::measure(&read.layers(Scope::One(lane)), tenant)
     }
 
     /// Begins a write turn in `lanes`, waiting while other writers have
@@ -147,9 +167,11 @@ impl Storage {
             match started {
                 Ok((cell, start)) => held.push(Held {
                     cell,
+                    base: start.working.clone(),
                     working: start.working,
                     tails: start.tails,
                     seq: start.seq,
+                    stored: start.stored,
                 }),
                 Err(err) => {
                     release(&held);
@@ -177,6 +199,7 @@ impl Storage {
             changed: false,
             logged: false,
             unsealed: Vec::new(),
+            quota: None,
         })
     }
 
@@ -647,17 +670,72 @@ impl WriteTxn {
         if writes.is_empty() {
             return Ok(self.end_unchanged());
         }
+        let stored = self.stored_after(&writes)?;
         let shared = Arc::clone(&self.shared);
         let mut held = std::mem::take(&mut self.held);
         if held.len() == 1 {
-            let Held { cell, working, tails, seq } = held.remove(0);
+            let Held { cell, working, tails, seq, .. } = held.remove(0);
+            if let Some(Some(stored)) = stored.first() {
+                cell.set_stored(*stored);
+            }
             let lanes = vec![(cell.lane.clone(), seq)];
             let commit = Arc::new(Commit { order: shared.next_order(), lanes, writes });
             cell.commit(&shared.core, seq, working, tails, commit);
             return Ok(Ticket { core: Some(Arc::clone(&shared.core)), waits: vec![(cell, seq)] });
         }
-        commit_together(&shared, held, writes)?;
+        commit_together(&shared, held, writes, stored)?;
         Ok(Ticket::durable())
+    }
+
+    /// Refuses, when the turn ends, a commit that leaves a tenant lane of
+    /// the turn storing more than `bytes` and more than it stored before:
+    /// [`Error::QuotaExceeded`]. A change that frees space, or takes none,
+    /// always commits, so a tenant over its quota can still delete.
+    pub fn limit_stored(&mut self, bytes: u64) {
+        self.quota = Some(bytes);
+    }
+
+    /// The bytes each held lane stores once `writes` commit, where known;
+    /// refuses them past the turn's quota. A lane not measured yet is
+    /// measured only if the quota needs it.
+    fn stored_after(&self, writes: &[(Key, Option<Arc<[u8]>>)]) -> Result<Vec<Option<u64>>> {
+        let mut after = Vec::with_capacity(self.held.len());
+        for held in &self.held {
+            let Lane::Tenant(tenant) = &held.cell.lane else {
+                after.push(None);
+                continue;
+            };
+            if held.stored.is_none() && self.quota.is_none() {
+                after.push(None);
+                continue;
+            }
+            let before = Layers { snapshot: &self.snapshot, overlays: vec![&held.base] };
+            let stored = match held.stored {
+                Some(stored) => stored,
+                None => {
+                    let stored = usage::measure(&before, tenant)?;
+                    // Measured as of the turn's start, which no other
+                    // turn moves while this one holds the lane.
+                    held.cell.set_stored(stored);
+                    stored
+                }
+            };
+            let (added, removed) = usage::change(&before, &held.cell.lane, writes)?;
+            let now = stored.saturating_add(added).saturating_sub(removed);
+            if let Some(quota) = self.quota
+                && now > quota
+                && added > removed
+            {
+                return Err(Error::QuotaExceeded {
+                    tenant: tenant.to_string(),
+                    stored,
+                    needed: added - removed,
+                    quota,
+                });
+            }
+            after.push(Some(now));
+        }
+        Ok(after)
     }
 
     /// The keys this turn wrote, each once, with what they now hold.
@@ -803,6 +881,7 @@ fn commit_together(
     shared: &Arc<Shared>,
     held: Vec<Held>,
     writes: Vec<(Key, Option<Arc<[u8]>>)>,
+    stored: Vec<Option<u64>>,
 ) -> Result<()> {
     let release = |held: &[Held]| held.iter().for_each(|h| h.cell.release());
     for h in &held {
@@ -832,7 +911,10 @@ fn commit_together(
         h.cell.unapplied_later(&shared.core, h.seq, keys, bytes);
     }
     shared.core.apply(vec![Arc::clone(&commit)]);
-    for h in held {
+    for (h, stored) in held.into_iter().zip(stored) {
+        if let Some(stored) = stored {
+            h.cell.set_stored(stored);
+        }
         h.cell.commit_durable(h.seq, h.working, h.tails);
     }
     Ok(())

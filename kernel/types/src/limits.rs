@@ -51,6 +51,11 @@ pub struct Limits {
     pub event_retry_base: Duration,
     /// The longest wait between two attempts of a delivery.
     pub event_retry_max: Duration,
+    /// Most bytes one tenant may store (documents, index entries, its
+    /// kernel records and its audit chain), unless its tenant record sets
+    /// its own quota: a call that would store more fails (507) and
+    /// changes nothing, so one tenant cannot fill the disk the others share.
+    pub tenant_storage_bytes_max: u64,
     /// How long an event every subscriber has is kept (and its key
     /// deduplicated) before pruning removes it.
     pub event_retention: Duration,
@@ -80,6 +85,7 @@ impl Default for Limits {
             event_retry_base: Duration::from_secs(1),
             event_retry_max: Duration::from_secs(300),
             event_retention: Duration::from_secs(7 * 24 * 60 * 60),
+            tenant_storage_bytes_max: 10 * 1024 * 1024 * 1024,
         }
     }
 }

@@ -288,3 +288,57 @@ async fn futures_join<T>(
     }
     out
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_at_its_storage_quota_is_refused_growth_and_the_others_go_on() {
+    let k = kernel(&["finance", "rogue"], Duration::from_secs(5)).await;
+    let storage = |reply: &Reply| reply.expect(200)["storage"].clone();
+    let before = storage(&k.get("/admin/tenants/evil").await);
+    assert_eq!(before["quota_is_default"], true, "{before}");
+    assert_eq!(before["quota_bytes"], 10u64 * 1024 * 1024 * 1024);
+    let stored = before["stored_bytes"].as_u64().expect("a byte count");
+
+    // Only the platform administrator sets a quota: not the tenant's own.
+    let tenant_admin = k.user_with_roles("tina", "evil", &["admin"]).await;
+    let quota = json!({ "storage_bytes": stored + 1_000_000 });
+    let path = "/admin/tenants/evil/storage-quota";
+    let reply = k.send_as(Some(&tenant_admin), "PUT", path, Some(quota.clone())).await;
+    assert_eq!(reply.status, 403, "{}", reply.body);
+    let set = k.send("PUT", path, Some(quota)).await;
+    assert_eq!(set.expect(200)["storage"]["quota_bytes"], stored + 1_000_000);
+    k.send("PUT", path, Some(json!({ "storage_bytes": -1 })))
+        .await
+        .expect_problem(400, "bad-request");
+
+    // 300 kB of notes, and their audit records: within the quota.
+    let heavy = |records: usize| format!("{EVIL}/heavy?records={records}&bytes=100000");
+    k.post(&heavy(3), json!({})).await.expect(200);
+    let filled = storage(&k.get("/admin/tenants/evil").await)["stored_bytes"].as_u64().unwrap();
+    assert!(filled > stored + 600_000, "{filled} bytes stored after 600 kB written");
+
+    // 600 kB more would pass it: refused whole, with nothing kept.
+    let refused = k.post(&heavy(6), json!({})).await;
+    let detail = refused.expect_problem(507, "storage-quota-exceeded");
+    assert!(detail.contains("tenant evil") && detail.contains("quota"), "{detail}");
+    let after = storage(&k.get("/admin/tenants/evil").await)["stored_bytes"].as_u64().unwrap();
+    assert_eq!(after, filled, "a refused call stores nothing");
+
+    // Its reads go on, and so does every other tenant's work.
+    k.get("/api/evil/finance/accounts").await.expect(200);
+    let cash = json!({ "code": "1100", "name": "Bank", "type": "asset", "currency": "EUR" });
+    k.post(&format!("{DEMO}/accounts"), cash).await.expect(201);
+    k.post("/api/demo/rogue/heavy?records=6&bytes=100000", json!({})).await.expect(200);
+
+    // Raised, the same call goes through; back to the default, the quota says so.
+    let raised = json!({ "storage_bytes": stored + 10_000_000 });
+    k.send("PUT", path, Some(raised)).await.expect(200);
+    k.post(&heavy(6), json!({})).await.expect(200);
+    let reset = k.send("DELETE", path, None).await;
+    assert_eq!(reset.expect(200)["storage"]["quota_is_default"], true);
+
+    // Each change of quota is in the platform's audit trail.
+    let trail = k.get("/admin/audit?action=tenant.quota").await;
+    let entries = trail.expect(200)["entries"].as_array().unwrap().len();
+    assert_eq!(entries, 3, "set, raised and reset: {}", trail.body);
+    k.stop().await;
+}

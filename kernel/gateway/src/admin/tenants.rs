@@ -1,4 +1,5 @@
-//! `/admin/tenants`: create, list, get, rename and delete tenants.
+//! `/admin/tenants`: create, list, get, rename and delete tenants, and
+//! set how much each may store.
 
 use super::*;
 
@@ -58,7 +59,86 @@ pub(crate) async fn tenants(
 }
 
 fn tenant_json(tenant: &keel_host::TenantInfo) -> serde_json::Value {
-    serde_json::json!({ "id": tenant.id, "name": tenant.name })
+    serde_json::json!({
+        "id": tenant.id,
+        "name": tenant.name,
+        "storage_quota_bytes": tenant.storage_quota_bytes,
+    })
+}
+
+/// A tenant with what it stores against its quota, which is its own or
+/// the kernel's default.
+async fn tenant_with_storage(
+    state: &AppState,
+    tenant: &keel_host::TenantInfo,
+) -> Result<serde_json::Value, Problem> {
+    let (stored, quota) =
+        state.platform.tenant_storage(&tenant.id).await.map_err(Problem::from_platform)?;
+    let mut json = tenant_json(tenant);
+    json["storage"] = serde_json::json!({
+        "stored_bytes": stored,
+        "quota_bytes": quota,
+        "quota_is_default": tenant.storage_quota_bytes.is_none(),
+    });
+    Ok(json)
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StorageQuota {
+    /// The most bytes the tenant may store: documents, index entries, its
+    /// kernel records and its audit trail.
+    storage_bytes: u64,
+}
+
+/// `PUT /admin/tenants/{tenant}/storage-quota` with `{"storage_bytes"}`:
+/// the most the tenant may store. A call that would store more fails with
+/// 507 and changes nothing; lowering it below what the tenant stores
+/// deletes nothing.
+#[utoipa::path(put, path = "/admin/tenants/{tenant}/storage-quota", tag = "tenants", params(("tenant" = String, Path)), request_body = StorageQuota, responses((status = 200, description = "The tenant, with what it stores"), (status = 404, description = "No such tenant"), (status = 422, description = "Invalid")))]
+pub(crate) async fn set_storage_quota(
+    State(state): State<AppState>,
+    caller: Caller,
+    tenant: Result<Path<String>, PathRejection>,
+    request: Request,
+) -> Response {
+    respond(
+        async {
+            let tenant = TenantId::new(path(tenant)?).map_err(unknown)?;
+            let actor = allow(&state.platform, &caller, Scope::Platform, TENANTS_MANAGE).await?;
+            let body: StorageQuota = json(request, body_limit(&state)).await?;
+            let set = state
+                .platform
+                .set_tenant_quota(&actor, &tenant, Some(body.storage_bytes))
+                .await
+                .map_err(Problem::from_platform)?;
+            Ok(Json(tenant_with_storage(&state, &set).await?).into_response())
+        }
+        .await,
+    )
+}
+
+/// `DELETE /admin/tenants/{tenant}/storage-quota`: the tenant goes back to
+/// the kernel's default quota (`--tenant-storage-mib`).
+#[utoipa::path(delete, path = "/admin/tenants/{tenant}/storage-quota", tag = "tenants", params(("tenant" = String, Path)), responses((status = 200, description = "The tenant, with what it stores"), (status = 404, description = "No such tenant")))]
+pub(crate) async fn reset_storage_quota(
+    State(state): State<AppState>,
+    caller: Caller,
+    tenant: Result<Path<String>, PathRejection>,
+) -> Response {
+    respond(
+        async {
+            let tenant = TenantId::new(path(tenant)?).map_err(unknown)?;
+            let actor = allow(&state.platform, &caller, Scope::Platform, TENANTS_MANAGE).await?;
+            let set = state
+                .platform
+                .set_tenant_quota(&actor, &tenant, None)
+                .await
+                .map_err(Problem::from_platform)?;
+            Ok(Json(tenant_with_storage(&state, &set).await?).into_response())
+        }
+        .await,
+    )
 }
 
 #[derive(serde::Deserialize, utoipa::ToSchema)]
@@ -79,7 +159,7 @@ pub(crate) async fn tenant(
             let tenant = TenantId::new(path(tenant)?).map_err(unknown)?;
             allow(&state.platform, &caller, Scope::Platform, TENANTS_MANAGE).await?;
             let found = state.platform.tenant(&tenant).map_err(Problem::from_platform)?;
-            Ok(Json(tenant_json(&found)).into_response())
+            Ok(Json(tenant_with_storage(&state, &found).await?).into_response())
         }
         .await,
     )

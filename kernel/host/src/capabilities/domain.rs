@@ -129,7 +129,7 @@ impl CallState {
             };
             if let Err(err) = kept {
                 let message = err.to_string();
-                self.storage_fault = Some(message.clone());
+                self.storage_fault = Some(crate::call::storage_error(err));
                 return Err(wasmtime::Error::msg(message));
             }
         }

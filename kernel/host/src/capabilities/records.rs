@@ -56,8 +56,8 @@ impl CallState {
             StorageError::Invalid(_) => WitError::Invalid(message),
             StorageError::LimitExceeded(_) => WitError::LimitExceeded(message),
             StorageError::ReadOnly => WitError::Denied(message),
-            _ => {
-                self.storage_fault = Some(message.clone());
+            err => {
+                self.storage_fault = Some(crate::call::storage_error(err));
                 return Err(wasmtime::Error::msg(message));
             }
         }))

@@ -9,7 +9,6 @@ use keel_storage::ReadTxn;
 use keel_types::{TenantId, action};
 
 use super::{StoredEvent, cursor, dead_prefix, decode, parse_cursor, publisher_key};
-use crate::error::CallError;
 use crate::host::Host;
 
 /// Events removed in one write, so that the tenant's calls wait for one
@@ -22,18 +21,16 @@ impl Host {
     /// published at least `retention` ago, in every tenant; with each goes
     /// its publisher key, so that key may be published again. Each batch
     /// is one write, audited as `event.prune`. Returns how many were
-    /// removed. Blocking.
-    pub fn prune_events(&self, retention: Duration) -> Result<usize, CallError> {
+    /// removed; a tenant whose pruning fails is logged and the others are
+    /// pruned all the same. Blocking.
+    pub fn prune_events(&self, retention: Duration) -> Result<usize, String> {
         let now = self.now();
         let cutoff =
             now.seconds.saturating_sub(i64::try_from(retention.as_secs()).unwrap_or(i64::MAX));
-        let mut n_removed = 0;
-        for tenant in self.tenants()? {
-            n_removed += self.prune_tenant_events(&tenant.id, cutoff, now).map_err(|err| {
-                CallError::Storage(format!("pruning the events of tenant {}: {err}", tenant.id))
-            })?;
-        }
-        Ok(n_removed)
+        let tenants = self.tenants().map_err(|err| err.to_string())?;
+        crate::host::each_tenant(&tenants, "events", |tenant| {
+            self.prune_tenant_events(tenant, cutoff, now)
+        })
     }
 
     fn prune_tenant_events(
