@@ -1,6 +1,8 @@
 //! Micro-benchmarks of the records layer: reading a document, scanning a
 //! page, and writing indexed documents (CPU only: many writes in one
-//! transaction, committed once, so fsync does not drown the figure).
+//! transaction, committed once, so fsync does not drown the figure); and
+//! ending a posting-sized turn with and without a storage quota to check,
+//! which prices the accounting of what the turn stores.
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use keel_storage::{KeyRange, Lane, Namespace, Storage};
@@ -68,5 +70,35 @@ fn records(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, records);
+/// Ends a turn of ten indexed documents and its log entry, with or
+/// without the tenant's quota held to; the commit is left to sync in the
+/// background, so the figure is the turn's own work.
+fn commit(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(&dir.path().join("keel.redb"), Limits::default()).unwrap();
+    let ns = Namespace::new(TenantId::new("bench").unwrap(), PluginId::new("finance").unwrap());
+    let collection = entries();
+    let lane = [Lane::Tenant(TenantId::new("bench").unwrap())];
+    let mut seq: u64 = 0;
+    for quota in [None, Some(u64::MAX)] {
+        let name = if quota.is_some() { "records/commit-x10-quota" } else { "records/commit-x10" };
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                let mut txn = storage.write(&lane).unwrap();
+                if let Some(quota) = quota {
+                    txn.limit_stored(quota);
+                }
+                for n in 0..10 {
+                    let key = format!("{:020}", seq * 10 + u64::from(n));
+                    txn.put(&ns, &collection, &key, &document(n)).unwrap();
+                }
+                seq += 1;
+                txn.log_append("tenant/bench", seq, b"{}").unwrap();
+                txn.finish().unwrap()
+            });
+        });
+    }
+}
+
+criterion_group!(benches, records, commit);
 criterion_main!(benches);

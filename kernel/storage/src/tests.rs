@@ -923,3 +923,55 @@ fn a_tenant_past_its_storage_quota_is_refused_growth_but_may_delete() {
     let storage = Storage::open(&dir.path().join("keel.redb"), Limits::default()).unwrap();
     assert_eq!(storage.stored_bytes(&TenantId::new("demo").unwrap()).unwrap(), after);
 }
+
+#[test]
+fn the_bytes_a_tenant_stores_are_kept_by_its_commits_as_a_walk_would_measure_them() {
+    let (dir, mut storage) = open();
+    let coll = entries();
+    let demo_id = TenantId::new("demo").unwrap();
+    // Measured once, before any write, so that every commit keeps it.
+    assert_eq!(storage.stored_bytes(&demo_id).unwrap(), 0);
+    let mut txn = storage.write(&demo()).unwrap();
+    txn.limit_stored(u64::MAX);
+    commit_logged(txn);
+    let mut state: u64 = 7;
+    let mut next = |n: u64| {
+        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) % n
+    };
+    for round in 0..60 {
+        let mut txn = storage.write(&demo()).unwrap();
+        for _ in 0..1 + next(6) {
+            let key = format!("k{}", next(8));
+            let accounts: Vec<String> = (0..next(4)).map(|a| format!("{}", 1000 + a)).collect();
+            let accounts: Vec<&str> = accounts.iter().map(String::as_str).collect();
+            let body = doc(&format!("2026-01-{:02}", 1 + next(28)), &accounts);
+            let ns = ns("demo", ["finance", "stock"][next(2) as usize]);
+            match next(7) {
+                0 | 1 => drop(txn.put(&ns, &coll, &key, &body).unwrap()),
+                2 => drop(txn.insert(&ns, &coll, &key, &body)),
+                3 => drop(txn.delete(&ns, &coll, &key).unwrap()),
+                4 => txn.catalog_put(&format!("event/demo/{key}"), body.as_bytes()).unwrap(),
+                5 => drop(txn.catalog_remove(&format!("event/demo/{key}")).unwrap()),
+                _ => drop(txn.next_sequence(&ns, &key).unwrap()),
+            }
+            if next(5) == 0 {
+                // A nested call that fails: its writes are undone, and uncounted.
+                let savepoint = txn.savepoint();
+                txn.put(&ns, &coll, "undone", &body).unwrap();
+                txn.roll_back_to(savepoint).unwrap();
+            }
+        }
+        commit_logged(txn);
+        if round % 20 == 19 {
+            let kept = storage.stored_bytes(&demo_id).unwrap();
+            drop(storage);
+            storage = Storage::open(&dir.path().join("keel.redb"), Limits::default()).unwrap();
+            assert_eq!(storage.stored_bytes(&demo_id).unwrap(), kept, "after round {round}");
+            // A fresh walk measured it; the next turns keep it again.
+            let mut txn = storage.write(&demo()).unwrap();
+            txn.limit_stored(u64::MAX);
+            commit_logged(txn);
+        }
+    }
+}

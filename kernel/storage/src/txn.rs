@@ -87,6 +87,18 @@ struct Held {
     base: Overlay,
     /// The bytes the lane stored as the turn began, if measured.
     stored: Option<u64>,
+    /// What the turn's writes changed the lane's stored bytes by.
+    change: usage::Change,
+}
+
+/// What a key held before a write, as the turn saw it: the write's
+/// caller mostly knows, having read it.
+#[derive(Clone, Copy)]
+enum Was {
+    Absent,
+    Bytes(usize),
+    /// Not known: read it.
+    Unread,
 }
 
 /// Either kind of transaction, for code that serves both reads and writes.
@@ -172,6 +184,7 @@ impl Storage {
                     tails: start.tails,
                     seq: start.seq,
                     stored: start.stored,
+                    change: usage::Change::default(),
                 }),
                 Err(err) => {
                     release(&held);
@@ -481,13 +494,25 @@ impl WriteTxn {
         self.layers(Scope::One(lane)).get(key)
     }
 
-    /// Sets a tagged key (`None`: removes it) in this turn.
-    fn set(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) -> Result<()> {
-        self.set_shared(key, value.map(Arc::from)).map(drop)
+    /// Sets a tagged key (`None`: removes it) in this turn; `was` is what
+    /// it held before, as the turn saw it.
+    fn set(&mut self, key: Vec<u8>, value: Option<Vec<u8>>, was: Was) -> Result<()> {
+        self.set_shared(key, value.map(Arc::from), was).map(drop)
     }
 
-    /// Sets a tagged key, and returns the lane's part of this turn.
-    fn set_shared(&mut self, key: Vec<u8>, value: Option<Arc<[u8]>>) -> Result<&mut Held> {
+    /// Sets a tagged key, and returns the lane's part of this turn. What
+    /// the lane stores changes by the difference (`usage.rs`).
+    fn set_shared(
+        &mut self,
+        key: Vec<u8>,
+        value: Option<Arc<[u8]>>,
+        was: Was,
+    ) -> Result<&mut Held> {
+        let was = match was {
+            Was::Absent => None,
+            Was::Bytes(n_bytes) => Some(n_bytes),
+            Was::Unread => self.read(&key)?.map(|old| old.len()),
+        };
         let lane =
             Lane::of_key(&key).ok_or_else(|| Error::Backend("a key without a lane".to_owned()))?;
         let Some(at) = self.held.iter().position(|h| h.cell.lane == lane) else {
@@ -499,6 +524,9 @@ impl WriteTxn {
         };
         let key = Key(Arc::from(key));
         let held = &mut self.held[at];
+        let key_bytes = key.0.len() - 1;
+        held.change.grown += usage::size(key_bytes, value.as_ref().map(|v| v.len()));
+        held.change.shrunk += usage::size(key_bytes, was);
         held.working.insert(key.clone(), Version { seq: held.seq, value });
         self.touched.push(key);
         Ok(held)
@@ -540,9 +568,10 @@ impl WriteTxn {
         self.count_write()?;
         let full = docs::doc_key(ns, &collection.name, key);
         let Some(old) = self.read(&full)? else { return Ok(None) };
+        let was = Was::Bytes(old.len());
         let old = docs::parse_stored(&old)?;
         let old_index = docs::stored_index_keys(ns, collection, key, &old);
-        self.set(full, None)?;
+        self.set(full, None, was)?;
         self.changed = true;
         self.reindex(old_index, Vec::new())?;
         Ok(Some(DocChange { before: Some(old), after: None }))
@@ -552,7 +581,9 @@ impl WriteTxn {
     pub fn next_sequence(&mut self, ns: &Namespace, name: &str) -> Result<u64> {
         self.count_write()?;
         let key = ns.child(Table::Sequences, name);
-        let last = match self.read(&key)? {
+        let stored = self.read(&key)?;
+        let was = stored.as_ref().map_or(Was::Absent, |bytes| Was::Bytes(bytes.len()));
+        let last = match stored {
             Some(bytes) => u64::from_be_bytes(
                 bytes
                     .try_into()
@@ -563,14 +594,14 @@ impl WriteTxn {
         let next = last
             .checked_add(1)
             .ok_or_else(|| Error::LimitExceeded(format!("sequence {name:?} is exhausted")))?;
-        self.set_sealed(key, Some(next.to_be_bytes().to_vec()))?;
+        self.set_sealed(key, Some(next.to_be_bytes().to_vec()), was)?;
         Ok(next)
     }
 
     /// Writes a kernel catalog record; its bytes count toward the turn's limit.
     pub fn catalog_put(&mut self, key: &str, value: &[u8]) -> Result<()> {
         self.count_bytes(value.len())?;
-        self.set_sealed(catalog_key(key), Some(value.to_vec()))?;
+        self.set_sealed(catalog_key(key), Some(value.to_vec()), Was::Unread)?;
         self.changed = true;
         Ok(())
     }
@@ -578,18 +609,16 @@ impl WriteTxn {
     /// Removes a kernel catalog record; returns whether it existed.
     pub fn catalog_remove(&mut self, key: &str) -> Result<bool> {
         let full = catalog_key(key);
-        let existed = self.read(&full)?.is_some();
-        if existed {
-            self.set_sealed(full, None)?;
-            self.changed = true;
-        }
-        Ok(existed)
+        let Some(old) = self.read(&full)? else { return Ok(false) };
+        self.set_sealed(full, None, Was::Bytes(old.len()))?;
+        self.changed = true;
+        Ok(true)
     }
 
     /// Sets a tagged key that the audit chain seals by digest, if it is one.
-    fn set_sealed(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) -> Result<()> {
+    fn set_sealed(&mut self, key: Vec<u8>, value: Option<Vec<u8>>, was: Was) -> Result<()> {
         let sealed = sealed_name(&key).is_some();
-        self.set(key, value)?;
+        self.set(key, value, was)?;
         if sealed && let Some(key) = self.touched.last() {
             self.unsealed.push(key.clone());
         }
@@ -638,7 +667,8 @@ impl WriteTxn {
             });
         }
         let bytes: Arc<[u8]> = Arc::from(bytes);
-        let held = self.set_shared(key, Some(Arc::clone(&bytes)))?;
+        // The position is free: checked, or right after the last entry.
+        let held = self.set_shared(key, Some(Arc::clone(&bytes)), Was::Absent)?;
         held.tails.insert(chain.to_owned(), (seq, bytes));
         self.logged = true;
         Ok(())
@@ -670,7 +700,7 @@ impl WriteTxn {
         if writes.is_empty() {
             return Ok(self.end_unchanged());
         }
-        let stored = self.stored_after(&writes)?;
+        let stored = self.stored_after()?;
         let shared = Arc::clone(&self.shared);
         let mut held = std::mem::take(&mut self.held);
         if held.len() == 1 {
@@ -695,10 +725,10 @@ impl WriteTxn {
         self.quota = Some(bytes);
     }
 
-    /// The bytes each held lane stores once `writes` commit, where known;
-    /// refuses them past the turn's quota. A lane not measured yet is
+    /// The bytes each held lane stores once the turn commits, where known;
+    /// refuses the commit past the turn's quota. A lane not measured yet is
     /// measured only if the quota needs it.
-    fn stored_after(&self, writes: &[(Key, Option<Arc<[u8]>>)]) -> Result<Vec<Option<u64>>> {
+    fn stored_after(&self) -> Result<Vec<Option<u64>>> {
         let mut after = Vec::with_capacity(self.held.len());
         for held in &self.held {
             let Lane::Tenant(tenant) = &held.cell.lane else {
@@ -709,10 +739,10 @@ impl WriteTxn {
                 after.push(None);
                 continue;
             }
-            let before = Layers { snapshot: &self.snapshot, overlays: vec![&held.base] };
             let stored = match held.stored {
                 Some(stored) => stored,
                 None => {
+                    let before = Layers { snapshot: &self.snapshot, overlays: vec![&held.base] };
                     let stored = usage::measure(&before, tenant)?;
                     // Measured as of the turn's start, which no other
                     // turn moves while this one holds the lane.
@@ -720,16 +750,16 @@ impl WriteTxn {
                     stored
                 }
             };
-            let (added, removed) = usage::change(&before, &held.cell.lane, writes)?;
-            let now = stored.saturating_add(added).saturating_sub(removed);
+            let usage::Change { grown, shrunk } = held.change;
+            let now = stored.saturating_add(grown).saturating_sub(shrunk);
             if let Some(quota) = self.quota
                 && now > quota
-                && added > removed
+                && grown > shrunk
             {
                 return Err(Error::QuotaExceeded {
                     tenant: tenant.to_string(),
                     stored,
-                    needed: added - removed,
+                    needed: grown - shrunk,
                     quota,
                 });
             }
@@ -757,7 +787,11 @@ impl WriteTxn {
     /// provider) changed is undone alone if it fails.
     pub fn savepoint(&self) -> Savepoint {
         Savepoint {
-            workings: self.held.iter().map(|h| (h.working.clone(), h.tails.clone())).collect(),
+            workings: self
+                .held
+                .iter()
+                .map(|h| (h.working.clone(), h.tails.clone(), h.change))
+                .collect(),
             touched: self.touched.len(),
             changed: self.changed,
             logged: self.logged,
@@ -770,9 +804,10 @@ impl WriteTxn {
         if savepoint.workings.len() != self.held.len() {
             return Err(Error::Backend("a savepoint of another turn".to_owned()));
         }
-        for (held, (working, tails)) in self.held.iter_mut().zip(savepoint.workings) {
+        for (held, (working, tails, change)) in self.held.iter_mut().zip(savepoint.workings) {
             held.working = working;
             held.tails = tails;
+            held.change = change;
         }
         self.touched.truncate(savepoint.touched);
         self.changed = savepoint.changed;
@@ -817,7 +852,9 @@ impl WriteTxn {
         let doc = docs::parse_document(value, self.limits.record_bytes_max)?;
         let new_index = docs::index_keys(ns, collection, key, &doc)?;
         let full = docs::doc_key(ns, &collection.name, key);
-        let old = match self.read(&full)? {
+        let stored = self.read(&full)?;
+        let was = stored.as_ref().map_or(Was::Absent, |bytes| Was::Bytes(bytes.len()));
+        let old = match stored {
             Some(_) if !replace => {
                 return Err(Error::Conflict {
                     collection: collection.name.clone(),
@@ -831,7 +868,7 @@ impl WriteTxn {
             .as_ref()
             .map(|old| docs::stored_index_keys(ns, collection, key, old))
             .unwrap_or_default();
-        self.set(full, Some(value.as_bytes().to_vec()))?;
+        self.set(full, Some(value.as_bytes().to_vec()), was)?;
         self.changed = true;
         self.reindex(old_index, new_index)?;
         Ok(DocChange { before: old, after: Some(doc) })
@@ -842,11 +879,13 @@ impl WriteTxn {
     fn reindex(&mut self, old: Vec<Vec<u8>>, new: Vec<Vec<u8>>) -> Result<()> {
         let old: BTreeSet<Vec<u8>> = old.into_iter().collect();
         let new: BTreeSet<Vec<u8>> = new.into_iter().collect();
+        // Index entries are keys alone; the old document's are there, and
+        // the new one's that it did not have are not.
         for entry in old.difference(&new) {
-            self.set(entry.clone(), None)?;
+            self.set(entry.clone(), None, Was::Bytes(0))?;
         }
         for entry in new.difference(&old) {
-            self.set(entry.clone(), Some(Vec::new()))?;
+            self.set(entry.clone(), Some(Vec::new()), Was::Absent)?;
         }
         Ok(())
     }
@@ -943,7 +982,7 @@ pub struct DocChange {
 
 /// A point in a writer's turn; see [`WriteTxn::savepoint`].
 pub struct Savepoint {
-    workings: Vec<(Overlay, Tails)>,
+    workings: Vec<(Overlay, Tails, usage::Change)>,
     touched: usize,
     changed: bool,
     logged: bool,
@@ -1080,7 +1119,7 @@ fn check_key(key: &str, key_bytes_max: usize) -> Result<()> {
 impl WriteTxn {
     /// Overwrites (or with `None`, removes) a log entry. Tamper tests only.
     pub fn tamper_log(&mut self, chain: &str, seq: u64, bytes: Option<&[u8]>) -> Result<()> {
-        let held = self.set_shared(log_key(chain, seq), bytes.map(Arc::from))?;
+        let held = self.set_shared(log_key(chain, seq), bytes.map(Arc::from), Was::Unread)?;
         held.tails.remove(chain);
         Ok(())
     }
@@ -1094,7 +1133,8 @@ impl WriteTxn {
         key: &str,
         value: &str,
     ) -> Result<()> {
-        self.set(docs::doc_key(ns, collection, key), Some(value.as_bytes().to_vec()))
+        let full = docs::doc_key(ns, collection, key);
+        self.set(full, Some(value.as_bytes().to_vec()), Was::Unread)
     }
 
     /// Sets (or with `None`, removes) a raw key of the store, outside every
@@ -1110,6 +1150,6 @@ impl WriteTxn {
         };
         let mut tagged = vec![table.tag()];
         tagged.extend_from_slice(key);
-        self.set(tagged, value.map(<[u8]>::to_vec))
+        self.set(tagged, value.map(<[u8]>::to_vec), Was::Unread)
     }
 }

@@ -6,7 +6,8 @@
 //! length of each key (without its table's tag) and value, which follows
 //! the data a tenant keeps, not redb's pages: it is measured once, by a
 //! walk of the lane, the first time a turn needs it, and then kept by each
-//! commit of the lane adding what it changed.
+//! commit of the lane adding what it changed, which each write counts as
+//! it goes from what its caller read of the key before (a [`Change`]).
 
 use std::ops::ControlFlow;
 
@@ -15,7 +16,7 @@ use keel_types::TenantId;
 use crate::error::Result;
 use crate::inventory;
 use crate::keys::{Lane, Table};
-use crate::overlay::{Key, Layers};
+use crate::overlay::Layers;
 
 /// The bytes `tenant`'s lane stores, as `layers` see them.
 pub(crate) fn measure(layers: &Layers<'_>, tenant: &TenantId) -> Result<u64> {
@@ -42,27 +43,16 @@ pub(crate) fn measure(layers: &Layers<'_>, tenant: &TenantId) -> Result<u64> {
     Ok(total)
 }
 
-/// What writing `writes` changes the bytes stored by `lane` by, from what
-/// `before` (the lane as the turn began) holds: added, removed.
-pub(crate) fn change(
-    before: &Layers<'_>,
-    lane: &Lane,
-    writes: &[(Key, Option<std::sync::Arc<[u8]>>)],
-) -> Result<(u64, u64)> {
-    let (mut added, mut removed) = (0u64, 0u64);
-    for (key, value) in writes {
-        if Lane::of_key(&key.0).as_ref() != Some(lane) {
-            continue;
-        }
-        let untagged = key.0.len().saturating_sub(1);
-        let old = before.get(&key.0)?.map(|old| old.len());
-        added = added.saturating_add(size(untagged, value.as_ref().map(|v| v.len())));
-        removed = removed.saturating_add(size(untagged, old));
-    }
-    Ok((added, removed))
+/// What a turn's writes changed the bytes a lane stores by: each write
+/// adds its key and value, and takes away what the key held before, so
+/// that writing one key twice counts once.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Change {
+    pub(crate) grown: u64,
+    pub(crate) shrunk: u64,
 }
 
 /// The bytes one stored key takes: none once removed.
-fn size(key: usize, value: Option<usize>) -> u64 {
+pub(crate) fn size(key: usize, value: Option<usize>) -> u64 {
     value.map_or(0, |value| (key + value) as u64)
 }
