@@ -38,6 +38,8 @@ pub struct Setup {
     pub memory_bytes_max: usize,
     /// Memory limit of all calls together.
     pub guest_memory_total_bytes: usize,
+    /// Guest memory one tenant's calls may use at once.
+    pub guest_memory_tenant_bytes: usize,
     /// Most records one call may write.
     pub writes_per_call_max: u32,
     /// How often the kernel signs audit heads by itself; none by default,
@@ -62,6 +64,7 @@ impl Setup {
             call_deadline: Duration::from_secs(5),
             memory_bytes_max: 64 * 1024 * 1024,
             guest_memory_total_bytes: Limits::default().guest_memory_total_bytes,
+            guest_memory_tenant_bytes: Limits::default().guest_memory_tenant_bytes,
             writes_per_call_max: Limits::default().writes_per_call_max,
             audit_sign_interval: None,
             bench_routes: false,
@@ -78,6 +81,7 @@ impl Setup {
             call_deadline: self.call_deadline,
             memory_bytes_max: self.memory_bytes_max,
             guest_memory_total_bytes: self.guest_memory_total_bytes,
+            guest_memory_tenant_bytes: self.guest_memory_tenant_bytes,
             writes_per_call_max: self.writes_per_call_max,
             instances_max: 32,
             // Failed deliveries are retried within milliseconds, and given

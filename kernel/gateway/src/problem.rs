@@ -100,6 +100,10 @@ impl Problem {
                 tracing::warn!(error = %detail, "a tenant reached its storage quota");
                 Self::new(StatusCode::INSUFFICIENT_STORAGE, "storage-quota-exceeded", detail)
             }
+            CallError::TenantMemoryFull { .. } => {
+                tracing::warn!(error = %detail, "a tenant's share of guest memory is full");
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", detail)
+            }
             CallError::GuestMemoryFull => {
                 tracing::warn!(error = %detail, "guest memory of the kernel is full");
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", detail)

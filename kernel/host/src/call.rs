@@ -286,7 +286,12 @@ impl CallState {
     ) -> Self {
         let config = &inner.config;
         let (limits, now) = (config.limits.clone(), config.clock.now());
-        let memory = crate::memory::MemoryUse::new(limits.memory_bytes_max, &inner.guest_memory);
+        let tenant_memory = inner.tenant_memory.of(&tenant);
+        let memory = crate::memory::MemoryUse::new(
+            limits.memory_bytes_max,
+            &tenant_memory,
+            &inner.guest_memory,
+        );
         let ns = Namespace::new(tenant, plugin.manifest().id.clone());
         Self {
             // No preopens, no environment, no network, no inherited stdio,
@@ -550,7 +555,9 @@ fn settle<T: Send + 'static>(
 pub(crate) fn storage_error(err: keel_storage::Error) -> CallError {
     match err {
         keel_storage::Error::LimitExceeded(why) => CallError::Limit(why),
-        err @ keel_storage::Error::QuotaExceeded { .. } => CallError::QuotaExceeded(err.to_string()),
+        err @ keel_storage::Error::QuotaExceeded { .. } => {
+            CallError::QuotaExceeded(err.to_string())
+        }
         err => CallError::Storage(err.to_string()),
     }
 }
@@ -617,6 +624,10 @@ pub(crate) fn classify_trap(
     match state.memory_refused {
         Some(crate::memory::Refused::Call) => {
             return CallError::MemoryLimit { plugin, limit_bytes: state.memory.call_max() };
+        }
+        Some(crate::memory::Refused::Tenant) => {
+            let tenant = state.ns.tenant().to_string();
+            return CallError::TenantMemoryFull { tenant, share_bytes: state.memory.tenant_max() };
         }
         Some(crate::memory::Refused::Kernel) => return CallError::GuestMemoryFull,
         None => {}

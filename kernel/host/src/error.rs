@@ -148,6 +148,17 @@ pub enum CallError {
         "the kernel's guest memory is in use by other calls; nothing was changed; retry shortly"
     )]
     GuestMemoryFull,
+    /// The guest memory the tenant's calls may use at once is in use by
+    /// its other calls; nothing was changed; try again.
+    #[error(
+        "the calls of tenant {tenant} running at once use its share of guest memory ({share_bytes} bytes); nothing was changed; retry shortly"
+    )]
+    TenantMemoryFull {
+        /// The tenant.
+        tenant: String,
+        /// Its share.
+        share_bytes: usize,
+    },
     /// A storage limit of one call was passed (records or bytes written,
     /// a sequence exhausted); nothing was changed.
     #[error("{0}")]

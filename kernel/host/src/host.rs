@@ -63,6 +63,8 @@ pub(crate) struct Inner {
     pub(crate) dispatcher: Arc<crate::events::Dispatcher>,
     /// The guest memory all calls running at once may use.
     pub(crate) guest_memory: Arc<crate::memory::Budget>,
+    /// Each tenant's share of it.
+    pub(crate) tenant_memory: crate::memory::TenantBudgets,
 }
 
 /// A semantic version, ordered numerically.
@@ -99,12 +101,15 @@ impl Host {
         let executors = crate::executor::Executors::new(&storage, "keel-exec");
         let storage_for_events = Arc::clone(&storage);
         let guest_memory = crate::memory::Budget::new(config.limits.guest_memory_total_bytes);
+        let tenant_memory =
+            crate::memory::TenantBudgets::new(config.limits.guest_memory_tenant_bytes);
         let inner = Inner {
             engine,
             linker,
             storage,
             config,
             guest_memory,
+            tenant_memory,
             packages: RwLock::default(),
             enabled: RwLock::default(),
             providers: RwLock::default(),
@@ -293,8 +298,7 @@ impl Host {
         let record =
             serde_json::to_vec(&renamed).map_err(|err| CallError::Storage(err.to_string()))?;
         txn.catalog_put(&key, &record).map_err(storage_err)?;
-        let record =
-            tenant_record(origin, action::TENANT_RENAME, id, Some(&old_name), Some(name));
+        let record = tenant_record(origin, action::TENANT_RENAME, id, Some(&old_name), Some(name));
         keel_audit::append(&mut txn, &keel_audit::chain_of(None), record).map_err(storage_err)?;
         txn.commit().map_err(storage_err)?;
         Ok(true)
@@ -318,7 +322,8 @@ impl Host {
             serde_json::from_slice(&before).map_err(|err| CallError::Storage(err.to_string()))?;
         let was = before.storage_quota_bytes;
         let after = TenantRecord { storage_quota_bytes: quota, ..before };
-        let bytes = serde_json::to_vec(&after).map_err(|err| CallError::Storage(err.to_string()))?;
+        let bytes =
+            serde_json::to_vec(&after).map_err(|err| CallError::Storage(err.to_string()))?;
         txn.catalog_put(&key, &bytes).map_err(storage_err)?;
         let quota_json = |q: Option<u64>| serde_json::json!({ "id": id, "storage_quota_bytes": q });
         let record = keel_audit::Record {
@@ -344,9 +349,11 @@ impl Host {
     fn storage_quota(&self, txn: &WriteTxn, tenant: &TenantId) -> Result<u64, CallError> {
         let storage_err = |err: keel_storage::Error| CallError::Storage(err.to_string());
         let own = match txn.catalog_get(&format!("tenant/{tenant}")).map_err(storage_err)? {
-            Some(bytes) => serde_json::from_slice::<TenantRecord>(&bytes)
-                .map_err(|err| CallError::Storage(format!("tenant record {tenant}: {err}")))?
-                .storage_quota_bytes,
+            Some(bytes) => {
+                serde_json::from_slice::<TenantRecord>(&bytes)
+                    .map_err(|err| CallError::Storage(format!("tenant record {tenant}: {err}")))?
+                    .storage_quota_bytes
+            }
             None => None,
         };
         Ok(own.unwrap_or(self.inner.config.limits.tenant_storage_bytes_max))

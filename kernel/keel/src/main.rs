@@ -100,6 +100,11 @@ struct ServeArgs {
     /// call past it fails as busy (503) and can be retried.
     #[arg(long, default_value_t = 4096)]
     guest_memory_total_mib: usize,
+    /// Guest memory one tenant's plugin calls running at once may use, in
+    /// MiB (half of --guest-memory-total-mib if unset): the rest stays for
+    /// the other tenants.
+    #[arg(long)]
+    guest_memory_tenant_mib: Option<usize>,
     /// Bytes one tenant may store, in MiB, unless the administrator sets
     /// its own quota (`PATCH /admin/tenants/{tenant}`); a call that would
     /// store more fails with 507 and changes nothing.
@@ -214,6 +219,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         call_deadline: Duration::from_millis(args.call_deadline_ms),
         memory_bytes_max: args.memory_mib.saturating_mul(1024 * 1024),
         guest_memory_total_bytes: args.guest_memory_total_mib.saturating_mul(1024 * 1024),
+        guest_memory_tenant_bytes: args
+            .guest_memory_tenant_mib
+            .unwrap_or(args.guest_memory_total_mib / 2)
+            .saturating_mul(1024 * 1024),
         tenant_storage_bytes_max: args.tenant_storage_mib.saturating_mul(1024 * 1024),
         ..Limits::default()
     };

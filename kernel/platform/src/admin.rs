@@ -91,7 +91,8 @@ impl Platform {
     ) -> Result<TenantInfo, PlatformError> {
         let origin = self.origin(actor, None).await;
         let tenant = id.clone();
-        let set = self.host_write(move |host| host.set_tenant_quota(&origin, &tenant, quota)).await?;
+        let set =
+            self.host_write(move |host| host.set_tenant_quota(&origin, &tenant, quota)).await?;
         set.map_err(internal)?
             .ok_or_else(|| PlatformError::NotFound(format!("tenant {id} does not exist")))
     }
@@ -100,7 +101,8 @@ impl Platform {
     /// The first count after a start walks its data, off the async workers.
     pub async fn tenant_storage(&self, id: &TenantId) -> Result<(u64, u64), PlatformError> {
         let tenant = self.tenant(id)?;
-        let quota = tenant.storage_quota_bytes.unwrap_or(self.inner.host.limits().tenant_storage_bytes_max);
+        let quota =
+            tenant.storage_quota_bytes.unwrap_or(self.inner.host.limits().tenant_storage_bytes_max);
         let id = id.clone();
         let stored = self.host_write(move |host| host.stored_bytes(&id)).await?;
         Ok((stored.map_err(internal)?, quota))

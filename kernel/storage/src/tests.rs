@@ -936,7 +936,8 @@ fn the_bytes_a_tenant_stores_are_kept_by_its_commits_as_a_walk_would_measure_the
     commit_logged(txn);
     let mut state: u64 = 7;
     let mut next = |n: u64| {
-        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        state =
+            state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         (state >> 33) % n
     };
     for round in 0..60 {

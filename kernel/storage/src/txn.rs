@@ -5,8 +5,8 @@ use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
 
-use keel_types::{Limits, TenantId};
 use keel_types::schema::CollectionDef;
+use keel_types::{Limits, TenantId};
 
 use crate::docs::{self, KeyRange, Page, Window};
 use crate::error::{Error, Result};

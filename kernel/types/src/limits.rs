@@ -15,6 +15,10 @@ pub struct Limits {
     /// Most guest memory all calls running at once may use, in bytes: a
     /// call that would pass it fails as busy (503) and frees what it held.
     pub guest_memory_total_bytes: usize,
+    /// Most guest memory one tenant's calls running at once may use, in
+    /// bytes (half the kernel's by default): what is left stays for the
+    /// other tenants. A call past it fails as busy (503).
+    pub guest_memory_tenant_bytes: usize,
     /// Wall-clock budget for one plugin call, enforced by epoch interruption.
     pub call_deadline: Duration,
     /// How often the epoch advances: a looping call stops within one tick past its deadline.
@@ -68,6 +72,7 @@ impl Default for Limits {
             package_bytes_max: 32 * 1024 * 1024,
             memory_bytes_max: 64 * 1024 * 1024,
             guest_memory_total_bytes: 4 * 1024 * 1024 * 1024,
+            guest_memory_tenant_bytes: 2 * 1024 * 1024 * 1024,
             call_deadline: Duration::from_secs(5),
             epoch_tick: Duration::from_millis(10),
             record_bytes_max: 256 * 1024,

@@ -295,6 +295,33 @@ async fn guest_memory_is_bounded_for_the_whole_kernel_and_freed_when_calls_end()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_tenants_calls_cannot_take_the_guest_memory_the_others_need() {
+    let mut setup = Setup::new(&["rogue"]);
+    setup.memory_bytes_max = 64 * 1024 * 1024;
+    setup.guest_memory_total_bytes = 300 * 1024 * 1024;
+    setup.guest_memory_tenant_bytes = 100 * 1024 * 1024;
+    setup.tenants = vec!["evil", "demo"];
+    let k = TestKernel::start(setup).await;
+    // Reads run at once, however many one tenant sends: three of 40 MiB
+    // fit the kernel's 300 MiB but not evil's share of 100.
+    let hold = || k.get("/api/evil/rogue/hold?mib=40&ms=1500");
+    let other = async {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        k.get("/api/demo/rogue/hold?mib=60&ms=0").await
+    };
+    let (a, b, c, other) = tokio::join!(hold(), hold(), hold(), other);
+    let replies = [a, b, c];
+    let bodies: Vec<_> = replies.iter().map(|r| &r.body).collect();
+    assert_eq!(replies.iter().filter(|r| r.status == 200).count(), 2, "{bodies:?}");
+    let refused = replies.iter().find(|r| r.status != 200).unwrap().clone();
+    let detail = refused.expect_problem(503, "busy");
+    assert!(detail.contains("tenant evil") && detail.contains("memory"), "{detail}");
+    // Another tenant's call meanwhile has the memory it needs.
+    assert_eq!(other.expect(200)["held_mib"], 60);
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audit_records_count_toward_a_calls_byte_limit() {
     let k = TestKernel::start(Setup::new(&["rogue"])).await;
     // 200 notes of 200 kB: 40 MB of documents, under the 64 MiB a call may

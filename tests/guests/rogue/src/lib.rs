@@ -26,7 +26,7 @@ impl Plugin for Rogue {
                     hoard.push(std::hint::black_box(vec![7u8; 1 << 20]));
                 }
             }
-            "hold" => {
+            "hold" | "hold-reading" => {
                 // Fills `mib` MiB, and holds it for `ms` milliseconds
                 // (busy: plugins cannot sleep).
                 let number = |name: &str| -> u64 {
