@@ -134,6 +134,26 @@ async fn a_provider_that_refuses_is_undone_alone_and_one_that_traps_fails_the_wh
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_spends_its_callers_event_budget_not_a_fresh_one() {
+    let k = TestKernel::start(Setup::new(&["ledger-rogue", "ledger-client"])).await;
+    let max = keel_types::Limits::default().events_per_call_max;
+    let post = async |events: u32, provider_events: u32| {
+        // A new batch of keys each time: a key published again is no new event.
+        let batch = format!("{events}-{provider_events}");
+        let path = format!("{CLIENT}/post-after-publishing?events={events}&batch={batch}");
+        k.post(&path, entry(&format!("publish:{provider_events}"), "1.00")).await
+    };
+    // Each alone may publish the whole budget; together they may not.
+    post(max, 0).await.expect(201);
+    post(0, max).await.expect(201);
+    let detail = post(max / 2, max / 2 + 1).await.expect_problem(422, "limit-exceeded");
+    assert!(detail.contains(&format!("{max} events")), "{detail}");
+    let written = k.get("/api/demo/ledger-rogue/written").await;
+    assert_eq!(written.expect(200)["written"].as_array().unwrap().len(), 2, "nothing kept");
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_tenant_chooses_its_provider_and_the_choice_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let mut setup = Setup::new(&["finance", "ledger-client", "ledger-rogue"]);

@@ -58,6 +58,17 @@ impl Plugin for LedgerClient {
                 note["held"] = json!(held.len() >> 20);
                 Response::created(&note)
             }
+            "post-after-publishing" => {
+                // Publishes `events` events, then posts: the provider's
+                // events come out of the same budget.
+                let n: u32 = request.query("events").and_then(|n| n.parse().ok()).unwrap_or(0);
+                let batch = request.query("batch").unwrap_or_default();
+                for at in 0..n {
+                    let key = format!("{batch}-{at}");
+                    keel_sdk::events::publish("ledger-client.noted", &key, &json!({}))?;
+                }
+                Response::created(&post_and_note(&request, "last")?)
+            }
             "post-then-fail" => {
                 post_and_note(&request, "failed")?;
                 Err(Error::invalid("the consumer failed after the provider posted"))

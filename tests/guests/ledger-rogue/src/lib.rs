@@ -1,7 +1,7 @@
 //! A ledger provider that writes a document for every entry it is given,
 //! then does what the entry's memo says: `refuse` returns an error, `trap`
-//! traps, `hold:N` fills N MiB of memory first, anything else succeeds with
-//! the next number.
+//! traps, `hold:N` fills N MiB of memory first, `publish:N` publishes N
+//! events first, anything else succeeds with the next number.
 
 use keel_sdk::erp::{self, LedgerProvider};
 use keel_sdk::{Collection, Error, Plugin, Range, Request, Response, Result, next_sequence};
@@ -28,6 +28,14 @@ impl LedgerProvider for Rogue {
     fn post(entry: erp::JournalEntry) -> Result<u64> {
         let number = next_sequence("entries")?;
         WRITTEN.insert(&format!("{number:06}-{}", entry.memo), &json!({ "memo": entry.memo }))?;
+        if let Some(n) = entry.memo.strip_prefix("publish:") {
+            let n: u32 = n.parse().map_err(|_| Error::invalid("publish:N takes a number"))?;
+            for at in 0..n {
+                let key = format!("{number}-{at}");
+                keel_sdk::events::publish("ledger-rogue.posted", &key, &json!({ "at": at }))?;
+            }
+            return Ok(number);
+        }
         if let Some(mib) = entry.memo.strip_prefix("hold:") {
             let mib: usize = mib.parse().map_err(|_| Error::invalid("hold:N takes a number"))?;
             let held = std::hint::black_box(vec![7u8; mib << 20]);
