@@ -170,7 +170,8 @@ mod tests {
 
     #[test]
     fn a_call_and_its_providers_share_a_budget_and_every_call_shares_the_kernels() {
-        let (kernel, tenant) = (Budget::new(100), Budget::new(100));
+        // A tenant share as large as the kernel's, to see the kernel's refuse.
+        let (kernel, tenant) = (Budget::new(100), Budget::new(1000));
         let mut call = MemoryUse::new(60, &tenant, &kernel);
         call.grow(40).unwrap();
         let mut provider = call.for_provider();
@@ -206,8 +207,8 @@ mod tests {
         let mut other = MemoryUse::new(40, &tenants.of(&demo), &kernel);
         other.grow(40).unwrap();
         drop(first);
-        second.grow(30).unwrap();
-        assert_eq!(kernel.used(), 90);
+        second.grow(20).unwrap();
+        assert_eq!(kernel.used(), 80, "evil's 40 and demo's 40");
         drop((second, other));
         assert_eq!(kernel.used(), 0);
         assert_eq!(tenants.of(&evil).used(), 0, "dropped stores give their tenant's share back");
