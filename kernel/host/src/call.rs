@@ -489,7 +489,7 @@ pub(crate) fn run<T>(
     };
     match (ended, txn) {
         (Ok(value), Txn::Write(mut txn)) if finish == Finish::Commit => {
-            let mut records = reads;
+            let mut records = reads.clone();
             // Numbers taken with no record since: the trail still says so.
             if txn.has_unsealed() {
                 records.push(keel_audit::Record {
@@ -497,16 +497,24 @@ pub(crate) fn run<T>(
                     ..origin.record(keel_types::action::SEQUENCE_NEXT)
                 });
             }
+            // Refused at the end (past a limit or the tenant's quota), the
+            // call's changes are undone, and its sensitive reads audited alone.
+            let refused = |err: CallError, tickets: Vec<Ticket>| {
+                let mut tickets = tickets;
+                match audit_reads(storage.as_deref(), &ns, reads) {
+                    Ok(ticket) => tickets.push(ticket),
+                    Err(audit) => {
+                        return Settled { outcome: Err(audit), tickets, published: false };
+                    }
+                }
+                Settled { outcome: Err(err), tickets, published: false }
+            };
             if let Err(err) = append_all(&mut txn, Some(ns.tenant()), records) {
-                return Settled {
-                    outcome: Err(err),
-                    tickets: vec![txn.roll_back()],
-                    published: false,
-                };
+                return refused(err, vec![txn.roll_back()]);
             }
             match txn.finish() {
                 Ok(ticket) => Settled { outcome: Ok(value), tickets: vec![ticket], published },
-                Err(err) => Settled::now(Err(storage_error(err))),
+                Err(err) => refused(storage_error(err), Vec::new()),
             }
         }
         // A dry run.

@@ -44,6 +44,9 @@ mod prune;
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 /// How soon deliveries that could not run are tried again.
 const IDLE_RETRY: Duration = Duration::from_secs(1);
+/// How soon deliveries to a tenant at its storage quota are tried again:
+/// until an administrator raises it or data is removed, each would fail.
+const FULL_RETRY: Duration = Duration::from_secs(30);
 /// Deliveries to one subscriber of one topic per pass, so that one busy
 /// topic does not hold up the others.
 const DELIVERIES_PER_PASS_MAX: usize = 100;
@@ -462,9 +465,18 @@ impl Host {
                 None => 1,
             };
             let outcome = self.deliver(tenant, plugin, &event, attempt, None);
-            // The kernel was busy: not the subscriber's failure, so no attempt is spent.
-            if let Err(CallError::Busy | CallError::GuestMemoryFull) = outcome {
-                return Ok(Some(IDLE_RETRY));
+            // The kernel or the tenant was busy, or the tenant is full: not
+            // the subscriber's failure, so no attempt is spent.
+            match outcome {
+                Err(
+                    CallError::Busy
+                    | CallError::GuestMemoryFull
+                    | CallError::TenantMemoryFull { .. },
+                ) => {
+                    return Ok(Some(IDLE_RETRY));
+                }
+                Err(CallError::QuotaExceeded(_)) => return Ok(Some(FULL_RETRY)),
+                _ => {}
             }
             if let Err(err) = outcome {
                 let dead =

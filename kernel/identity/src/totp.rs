@@ -47,7 +47,8 @@ const SEAL_BATCH: usize = 100;
 
 /// Whether `storage` holds second factors sealed with a secrets key, so
 /// that a missing key must not be replaced by a new one (which would lock
-/// their users out). Plain seeds of an older kernel need no key.
+/// their users out). Plain seeds of an older kernel need no key; a record
+/// that cannot be read may be sealed, so it counts as sealed. Blocking.
 pub fn holds_sealed_secrets(store: &keel_storage::Storage) -> Result<bool, IdentityError> {
     let mut after: Option<String> = None;
     loop {
@@ -56,7 +57,7 @@ pub fn holds_sealed_secrets(store: &keel_storage::Storage) -> Result<bool, Ident
         let Some((last, _)) = page.last() else { return Ok(false) };
         after = Some(last.clone());
         for (_, bytes) in &page {
-            if !from_json::<TotpRecord>(bytes)?.sealed.is_empty() {
+            if from_json::<TotpRecord>(bytes).ok().is_none_or(|record| !record.sealed.is_empty()) {
                 return Ok(true);
             }
         }
@@ -137,14 +138,12 @@ impl Identity {
         Ok(from_json::<TotpRecord>(&bytes)?.enabled)
     }
 
-    /// Checks a code against the enrolled (`enabled`) or pending secret;
-    /// on success enables it and uses up the step. None: nothing enrolled.
-    /// The step is used up with an audit record: `totp.confirm` when
-    /// confirming, `auth.second-factor` at login.
     /// Seals every second factor an older kernel kept in plain text, a
-    /// batch per audited write (`totp.seal`), so that none stays readable
-    /// in the data directory or its backups; returns how many. Blocking:
-    /// the kernel runs it once at start.
+    /// batch per audited write (`totp.seal`), so that the database no
+    /// longer holds them in the clear (older log segments and freed pages
+    /// may, until they are reused); returns how many. A record that cannot
+    /// be read is logged and left as it is. Blocking: the kernel runs it
+    /// once at start.
     pub fn seal_plain_secrets(&self, origin: &Origin) -> Result<usize, IdentityError> {
         let (mut after, mut n_sealed) = (None::<String>, 0);
         loop {
@@ -153,7 +152,13 @@ impl Identity {
             let Some((last, _)) = page.last() else { return Ok(n_sealed) };
             after = Some(last.clone());
             for (record_key, bytes) in page {
-                let mut record: TotpRecord = from_json(&bytes)?;
+                let mut record: TotpRecord = match from_json(&bytes) {
+                    Ok(record) => record,
+                    Err(err) => {
+                        tracing::error!(record = %record_key, error = %err, "a second factor cannot be read; left as it is");
+                        continue;
+                    }
+                };
                 let Some(plain) = record.secret.take() else { continue };
                 record.sealed = self.secrets.seal(&record_key, plain.as_bytes())?;
                 txn.catalog_put(&record_key, &to_json(&record)?).map_err(storage)?;
@@ -166,6 +171,10 @@ impl Identity {
         }
     }
 
+    /// Checks a code against the enrolled (`enabled`) or pending secret;
+    /// on success enables it and uses up the step. None: nothing enrolled.
+    /// The step is used up with an audit record: `totp.confirm` when
+    /// confirming, `auth.second-factor` at login.
     pub(crate) fn totp_check(
         &self,
         origin: &Origin,

@@ -164,6 +164,16 @@ impl Kernel {
 
 /// Starts a kernel as `config` says.
 pub async fn start(config: Config) -> anyhow::Result<Kernel> {
+    let limits = &config.limits;
+    anyhow::ensure!(
+        limits.guest_memory_tenant_bytes >= limits.memory_bytes_max
+            && limits.guest_memory_total_bytes >= limits.memory_bytes_max,
+        "--guest-memory-tenant-mib ({} MiB) and --guest-memory-total-mib ({} MiB) must each be \
+         at least --memory-mib ({} MiB), or a call could never have the memory it may use",
+        limits.guest_memory_tenant_bytes >> 20,
+        limits.guest_memory_total_bytes >> 20,
+        limits.memory_bytes_max >> 20,
+    );
     let setup = config.clone();
     let (host, storage) = tokio::task::spawn_blocking(move || prepare(&setup))
         .await
@@ -171,7 +181,11 @@ pub async fn start(config: Config) -> anyhow::Result<Kernel> {
     let closing = storage.closing();
     let secrets_path =
         config.secrets_key.clone().unwrap_or_else(|| config.data_dir.join("secrets.key"));
-    let sealed = keel_identity::holds_sealed_secrets(&storage).context("reading second factors")?;
+    let reader = Arc::clone(&storage);
+    let sealed = tokio::task::spawn_blocking(move || keel_identity::holds_sealed_secrets(&reader))
+        .await
+        .context("reading second factors panicked")?
+        .context("reading second factors")?;
     if !secrets_path.exists() && sealed {
         anyhow::bail!(
             "the secrets key {} is missing, but this data directory holds second factors sealed \
@@ -211,6 +225,10 @@ pub async fn start(config: Config) -> anyhow::Result<Kernel> {
     let signing =
         config.audit_sign_interval.map(|every| tokio::spawn(sign_heads(platform.clone(), every)));
     let pruning = tokio::spawn(prune(platform.clone()));
+    // What each tenant stores, counted in the background, so that no
+    // tenant's first write waits for the walk its quota needs.
+    let measurer = host.clone();
+    drop(tokio::task::spawn_blocking(move || measurer.measure_storage()));
     let options = keel_gateway::Options {
         bench_routes: config.bench_routes,
         http: config.http,

@@ -101,13 +101,14 @@ struct ServeArgs {
     #[arg(long, default_value_t = 4096)]
     guest_memory_total_mib: usize,
     /// Guest memory one tenant's plugin calls running at once may use, in
-    /// MiB (half of --guest-memory-total-mib if unset): the rest stays for
-    /// the other tenants.
+    /// MiB (half of --guest-memory-total-mib if unset, and at least
+    /// --memory-mib): the rest stays for the other tenants.
     #[arg(long)]
     guest_memory_tenant_mib: Option<usize>,
-    /// Bytes one tenant may store, in MiB, unless the administrator sets
-    /// its own quota (`PATCH /admin/tenants/{tenant}`); a call that would
-    /// store more fails with 507 and changes nothing.
+    /// Bytes one tenant may store, in MiB, audit trail included, unless an
+    /// administrator sets its own quota (`PUT
+    /// /admin/tenants/{tenant}/storage-quota`); a call that would store
+    /// more fails with 507 and changes nothing.
     #[arg(long, default_value_t = 10 * 1024)]
     tenant_storage_mib: u64,
     /// Password of the `admin` user created on a fresh data directory
@@ -221,7 +222,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         guest_memory_total_bytes: args.guest_memory_total_mib.saturating_mul(1024 * 1024),
         guest_memory_tenant_bytes: args
             .guest_memory_tenant_mib
-            .unwrap_or(args.guest_memory_total_mib / 2)
+            .unwrap_or((args.guest_memory_total_mib / 2).max(args.memory_mib))
             .saturating_mul(1024 * 1024),
         tenant_storage_bytes_max: args.tenant_storage_mib.saturating_mul(1024 * 1024),
         ..Limits::default()

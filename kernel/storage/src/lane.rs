@@ -91,9 +91,19 @@ struct LaneState {
     unapplied_bytes: usize,
     /// Redb holds every commit up to this position.
     applied: u64,
-    /// The bytes the lane stores as of its last commit, once a turn
-    /// measured them (`usage.rs`); every commit since kept them.
-    stored: Option<u64>,
+    /// What every commit of the lane since the cell was made changed the
+    /// bytes it stores by, added up (`usage.rs`).
+    net_change: i64,
+    /// The bytes the lane stored when `net_change` was the second number,
+    /// once measured: it stores the first plus what changed since.
+    measured: Option<(u64, i64)>,
+}
+
+impl LaneState {
+    fn stored(&self) -> Option<u64> {
+        let (bytes, at) = self.measured?;
+        Some(bytes.saturating_add_signed(self.net_change.saturating_sub(at)))
+    }
 }
 
 /// A writer waiting for its turn.
@@ -133,7 +143,8 @@ impl LaneCell {
             unapplied_keys: 0,
             unapplied_bytes: 0,
             applied,
-            stored: None,
+            net_change: 0,
+            measured: None,
         };
         Self { lane, state: Mutex::new(state), settled: Condvar::new(), caught_up: Condvar::new() }
     }
@@ -214,21 +225,39 @@ impl LaneCell {
             working: state.tip.clone(),
             tails: state.tails.clone(),
             seq: state.last + 1,
-            stored: state.stored,
+            stored: state.stored(),
         })
     }
 
     /// The bytes the lane stores as of its last commit, if measured: what
     /// readers see once that commit is durable, moments later.
     pub(crate) fn stored(&self) -> Option<u64> {
-        self.state().stored
+        self.state().stored()
     }
 
-    /// Keeps the bytes the lane stores as of the turn that holds it now,
-    /// with that turn's changes if it commits them: set by the turn before
-    /// it passes on.
+    /// Keeps the bytes the lane stores as a turn holding it measured them
+    /// from where it began: no commit moved since.
     pub(crate) fn set_stored(&self, stored: u64) {
-        self.state().stored = Some(stored);
+        let mut state = self.state();
+        state.measured = Some((stored, state.net_change));
+    }
+
+    /// The sum of what the lane's commits changed its stored bytes by.
+    pub(crate) fn net_change(&self) -> i64 {
+        self.state().net_change
+    }
+
+    /// Keeps what a walk measured of the lane as its commits up to the
+    /// `at` sum of changes left it.
+    pub(crate) fn set_measured(&self, stored: u64, at: i64) {
+        self.state().measured = Some((stored, at));
+    }
+
+    /// Adds what the commit of the turn that holds the lane changes its
+    /// stored bytes by: before the turn passes on.
+    pub(crate) fn add_change(&self, change: i64) {
+        let mut state = self.state();
+        state.net_change = state.net_change.saturating_add(change);
     }
 
     /// The last commit's position: what a turn read, if it read the tip.

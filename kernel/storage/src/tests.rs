@@ -903,6 +903,14 @@ fn a_tenant_past_its_storage_quota_is_refused_growth_but_may_delete() {
     assert_eq!(read.get(&ns("demo", "finance"), "entries", "k5").unwrap(), None);
     assert_eq!(read.log_last(LOG).unwrap().map(|(seq, _)| seq), Some(5));
 
+    // At its quota, a change that adds no data but its audit record is refused too.
+    let mut txn = storage.write(&demo()).unwrap();
+    txn.limit_stored(stored);
+    txn.put(&ns("demo", "finance"), &coll, "k0", &big).unwrap();
+    let next = txn.log_last(LOG).unwrap().map_or(1, |(seq, _)| seq + 1);
+    append(&mut txn, LOG, next);
+    assert!(matches!(txn.commit(), Err(Error::QuotaExceeded { .. })));
+
     // Another tenant is not held to demo's usage.
     let mut txn = storage.write(&[tenant("acme")]).unwrap();
     txn.limit_stored(stored + 1_000);

@@ -134,15 +134,26 @@ impl Storage {
     }
 
     /// The bytes `tenant` stores (see `usage.rs`): kept by its commits
-    /// once a turn measured them, otherwise measured now from a snapshot
-    /// of durable data, which takes a walk of everything it stores.
+    /// once measured, otherwise measured now, by a walk of everything it
+    /// stores. The walk holds the tenant's turn only to begin: its writers
+    /// go on meanwhile, and what they change is added to what it finds.
+    /// The kernel measures every tenant so at start.
     pub fn stored_bytes(&self, tenant: &TenantId) -> Result<u64> {
         let lane = Lane::Tenant(tenant.clone());
-        if let Some(stored) = self.shared.lane(&lane)?.stored() {
+        let cell = self.shared.lane(&lane)?;
+        if let Some(stored) = cell.stored() {
             return Ok(stored);
         }
-        let read = self.read()?;
-        usage::measure(&read.layers(Scope::One(lane)), tenant)
+        let (read, at) = {
+            let _turn = self.write(std::slice::from_ref(&lane))?;
+            // Every commit of the lane durable, so the snapshot holds them
+            // all, and none moves the sum of changes until the turn ends.
+            cell.flush(&self.shared.core)?;
+            (self.read()?, cell.net_change())
+        };
+        let measured = usage::measure(&read.layers(Scope::One(lane)), tenant)?;
+        cell.set_measured(measured, at);
+        Ok(cell.stored().unwrap_or(measured))
     }
 
     /// Begins a write turn in `lanes`, waiting while other writers have
@@ -524,9 +535,7 @@ impl WriteTxn {
         };
         let key = Key(Arc::from(key));
         let held = &mut self.held[at];
-        let key_bytes = key.0.len() - 1;
-        held.change.grown += usage::size(key_bytes, value.as_ref().map(|v| v.len()));
-        held.change.shrunk += usage::size(key_bytes, was);
+        held.change.count(&key.0, value.as_ref().map(|v| v.len()), was);
         held.working.insert(key.clone(), Version { seq: held.seq, value });
         self.touched.push(key);
         Ok(held)
@@ -700,43 +709,42 @@ impl WriteTxn {
         if writes.is_empty() {
             return Ok(self.end_unchanged());
         }
-        let stored = self.stored_after()?;
+        let changes = self.stored_changes()?;
         let shared = Arc::clone(&self.shared);
         let mut held = std::mem::take(&mut self.held);
         if held.len() == 1 {
             let Held { cell, working, tails, seq, .. } = held.remove(0);
-            if let Some(Some(stored)) = stored.first() {
-                cell.set_stored(*stored);
-            }
+            cell.add_change(changes[0]);
             let lanes = vec![(cell.lane.clone(), seq)];
             let commit = Arc::new(Commit { order: shared.next_order(), lanes, writes });
             cell.commit(&shared.core, seq, working, tails, commit);
             return Ok(Ticket { core: Some(Arc::clone(&shared.core)), waits: vec![(cell, seq)] });
         }
-        commit_together(&shared, held, writes, stored)?;
+        commit_together(&shared, held, writes, changes)?;
         Ok(Ticket::durable())
     }
 
     /// Refuses, when the turn ends, a commit that leaves a tenant lane of
-    /// the turn storing more than `bytes` and more than it stored before:
-    /// [`Error::QuotaExceeded`]. A change that frees space, or takes none,
-    /// always commits, so a tenant over its quota can still delete.
+    /// the turn storing more than `bytes`: [`Error::QuotaExceeded`]. A
+    /// change that removes more data than it adds commits all the same,
+    /// though its audit records make the lane store a little more, so that
+    /// a tenant over its quota can still delete.
     pub fn limit_stored(&mut self, bytes: u64) {
         self.quota = Some(bytes);
     }
 
-    /// The bytes each held lane stores once the turn commits, where known;
-    /// refuses the commit past the turn's quota. A lane not measured yet is
-    /// measured only if the quota needs it.
-    fn stored_after(&self) -> Result<Vec<Option<u64>>> {
-        let mut after = Vec::with_capacity(self.held.len());
+    /// What the turn changes the bytes each held lane stores by; refuses
+    /// the commit past the turn's quota. A lane not measured yet is
+    /// measured here if the quota needs it.
+    fn stored_changes(&self) -> Result<Vec<i64>> {
+        let mut changes = Vec::with_capacity(self.held.len());
         for held in &self.held {
-            let Lane::Tenant(tenant) = &held.cell.lane else {
-                after.push(None);
+            let change = held.change;
+            changes.push(change.net());
+            let (Lane::Tenant(tenant), Some(quota)) = (&held.cell.lane, self.quota) else {
                 continue;
             };
-            if held.stored.is_none() && self.quota.is_none() {
-                after.push(None);
+            if !change.adds_data() || change.net() <= 0 {
                 continue;
             }
             let stored = match held.stored {
@@ -744,28 +752,19 @@ impl WriteTxn {
                 None => {
                     let before = Layers { snapshot: &self.snapshot, overlays: vec![&held.base] };
                     let stored = usage::measure(&before, tenant)?;
-                    // Measured as of the turn's start, which no other
-                    // turn moves while this one holds the lane.
+                    // As of the turn's start, which no other turn moves
+                    // while this one holds the lane.
                     held.cell.set_stored(stored);
                     stored
                 }
             };
-            let usage::Change { grown, shrunk } = held.change;
-            let now = stored.saturating_add(grown).saturating_sub(shrunk);
-            if let Some(quota) = self.quota
-                && now > quota
-                && grown > shrunk
-            {
-                return Err(Error::QuotaExceeded {
-                    tenant: tenant.to_string(),
-                    stored,
-                    needed: grown - shrunk,
-                    quota,
-                });
+            let needed = change.net().unsigned_abs();
+            if stored.saturating_add(needed) > quota {
+                let tenant = tenant.to_string();
+                return Err(Error::QuotaExceeded { tenant, stored, needed, quota });
             }
-            after.push(Some(now));
         }
-        Ok(after)
+        Ok(changes)
     }
 
     /// The keys this turn wrote, each once, with what they now hold.
@@ -879,10 +878,11 @@ impl WriteTxn {
     fn reindex(&mut self, old: Vec<Vec<u8>>, new: Vec<Vec<u8>>) -> Result<()> {
         let old: BTreeSet<Vec<u8>> = old.into_iter().collect();
         let new: BTreeSet<Vec<u8>> = new.into_iter().collect();
-        // Index entries are keys alone; the old document's are there, and
-        // the new one's that it did not have are not.
+        // Index entries are keys alone; the new document's that the old
+        // one did not have are not there yet.
         for entry in old.difference(&new) {
-            self.set(entry.clone(), None, Was::Bytes(0))?;
+            // One a plugin's newer version added may never have been made.
+            self.set(entry.clone(), None, Was::Unread)?;
         }
         for entry in new.difference(&old) {
             self.set(entry.clone(), Some(Vec::new()), Was::Absent)?;
@@ -920,7 +920,7 @@ fn commit_together(
     shared: &Arc<Shared>,
     held: Vec<Held>,
     writes: Vec<(Key, Option<Arc<[u8]>>)>,
-    stored: Vec<Option<u64>>,
+    changes: Vec<i64>,
 ) -> Result<()> {
     let release = |held: &[Held]| held.iter().for_each(|h| h.cell.release());
     for h in &held {
@@ -950,10 +950,8 @@ fn commit_together(
         h.cell.unapplied_later(&shared.core, h.seq, keys, bytes);
     }
     shared.core.apply(vec![Arc::clone(&commit)]);
-    for (h, stored) in held.into_iter().zip(stored) {
-        if let Some(stored) = stored {
-            h.cell.set_stored(stored);
-        }
+    for (h, change) in held.into_iter().zip(changes) {
+        h.cell.add_change(change);
         h.cell.commit_durable(h.seq, h.working, h.tails);
     }
     Ok(())

@@ -323,6 +323,15 @@ async fn a_tenant_at_its_storage_quota_is_refused_growth_and_the_others_go_on() 
     let after = storage(&k.get("/admin/tenants/evil").await)["stored_bytes"].as_u64().unwrap();
     assert_eq!(after, filled, "a refused call stores nothing");
 
+    // At its quota, it may still delete (its audit trail grows by the
+    // records that say so), and then write again what fits.
+    k.send("PUT", path, Some(json!({ "storage_bytes": filled }))).await.expect(200);
+    k.post(&heavy(1), json!({})).await.expect_problem(507, "storage-quota-exceeded");
+    let forget = k.send("DELETE", &format!("{EVIL}/notes/heavy-000002"), None).await;
+    assert_eq!(forget.status, 204, "{}", forget.body);
+    let quota = json!({ "storage_bytes": stored + 1_000_000 });
+    k.send("PUT", path, Some(quota)).await.expect(200);
+
     // Its reads go on, and so does every other tenant's work.
     k.get("/api/evil/finance/accounts").await.expect(200);
     let cash = json!({ "code": "1100", "name": "Bank", "type": "asset", "currency": "EUR" });
@@ -339,6 +348,6 @@ async fn a_tenant_at_its_storage_quota_is_refused_growth_and_the_others_go_on() 
     // Each change of quota is in the platform's audit trail.
     let trail = k.get("/admin/audit?action=tenant.quota").await;
     let entries = trail.expect(200)["entries"].as_array().unwrap().len();
-    assert_eq!(entries, 3, "set, raised and reset: {}", trail.body);
+    assert_eq!(entries, 5, "each set, and the reset: {}", trail.body);
     k.stop().await;
 }

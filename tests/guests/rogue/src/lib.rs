@@ -66,6 +66,10 @@ impl Plugin for Rogue {
                 NOTES.put(request.param("key")?, &json!({ "written": true }))?;
                 Err(Error::invalid("failing after a write"))
             }
+            "forget" => {
+                NOTES.delete(request.param("key")?)?;
+                Response::no_content()
+            }
             "delete-then-fail" => {
                 // Whether or not the delete works, the call fails after it.
                 let deleted = NOTES.delete(request.param("key")?);
