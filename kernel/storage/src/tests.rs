@@ -964,6 +964,12 @@ fn the_bytes_a_tenant_stores_are_kept_by_its_commits_as_a_walk_would_measure_the
                 5 => drop(txn.catalog_remove(&format!("event/demo/{key}")).unwrap()),
                 _ => drop(txn.next_sequence(&ns, &key).unwrap()),
             }
+            if next(9) == 0 {
+                // A kept head of the audit chain: the tenant's too.
+                let chain = "heads/tenant/demo";
+                let seq = txn.log_last(chain).unwrap().map_or(1, |(seq, _)| seq + 1);
+                txn.log_append(chain, seq, b"{\"head\":1}").unwrap();
+            }
             if next(5) == 0 {
                 // A nested call that fails: its writes are undone, and uncounted.
                 let savepoint = txn.savepoint();
@@ -983,4 +989,49 @@ fn the_bytes_a_tenant_stores_are_kept_by_its_commits_as_a_walk_would_measure_the
             commit_logged(txn);
         }
     }
+}
+
+#[test]
+fn a_tenant_measured_while_it_writes_is_counted_as_a_fresh_walk_counts_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keel.redb");
+    let coll = entries();
+    {
+        let storage = Storage::open(&path, Limits::default()).unwrap();
+        for n in 0..50 {
+            let mut txn = storage.write(&demo()).unwrap();
+            txn.put(&ns("demo", "finance"), &coll, &format!("a{n}"), &doc("2026-02-01", &["1"]))
+                .unwrap();
+            commit_logged(txn);
+        }
+    }
+    // Not measured yet after a start: measured while another thread writes.
+    let storage = std::sync::Arc::new(Storage::open(&path, Limits::default()).unwrap());
+    let (started, writing) = std::sync::mpsc::channel();
+    let writer = {
+        let storage = std::sync::Arc::clone(&storage);
+        std::thread::spawn(move || {
+            for n in 0..300 {
+                if n == 100 {
+                    started.send(()).unwrap();
+                }
+                let mut txn = storage.write(&demo()).unwrap();
+                let (key, date) = (format!("b{}", n % 60), format!("2026-03-{:02}", 1 + n % 28));
+                if n % 7 == 0 {
+                    txn.delete(&ns("demo", "finance"), &coll, &format!("a{n}")).unwrap();
+                }
+                txn.put(&ns("demo", "finance"), &coll, &key, &doc(&date, &["2", "3"])).unwrap();
+                commit_logged(txn);
+            }
+        })
+    };
+    let demo_id = TenantId::new("demo").unwrap();
+    writing.recv().unwrap();
+    let during = storage.stored_bytes(&demo_id).unwrap();
+    writer.join().unwrap();
+    let kept = storage.stored_bytes(&demo_id).unwrap();
+    assert!(kept >= during, "{during} -> {kept}");
+    drop(storage);
+    let storage = Storage::open(&path, Limits::default()).unwrap();
+    assert_eq!(storage.stored_bytes(&demo_id).unwrap(), kept);
 }
