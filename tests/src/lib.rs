@@ -42,6 +42,8 @@ pub struct Setup {
     pub guest_memory_tenant_bytes: usize,
     /// Most records one call may write.
     pub writes_per_call_max: u32,
+    /// Attempts of a delivery before it is dead-lettered.
+    pub event_attempts_max: u32,
     /// How often the kernel signs audit heads by itself; none by default,
     /// so a test sees only the heads it asks for.
     pub audit_sign_interval: Option<Duration>,
@@ -66,6 +68,7 @@ impl Setup {
             guest_memory_total_bytes: Limits::default().guest_memory_total_bytes,
             guest_memory_tenant_bytes: Limits::default().guest_memory_tenant_bytes,
             writes_per_call_max: Limits::default().writes_per_call_max,
+            event_attempts_max: 3,
             audit_sign_interval: None,
             bench_routes: false,
             http: keel::HttpLimits::default(),
@@ -85,8 +88,8 @@ impl Setup {
             writes_per_call_max: self.writes_per_call_max,
             instances_max: 32,
             // Failed deliveries are retried within milliseconds, and given
-            // up on after three attempts.
-            event_attempts_max: 3,
+            // up on after three attempts unless the test says otherwise.
+            event_attempts_max: self.event_attempts_max,
             event_retry_base: Duration::from_millis(20),
             event_retry_max: Duration::from_millis(200),
             ..Limits::default()

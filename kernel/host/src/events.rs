@@ -44,9 +44,6 @@ mod prune;
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 /// How soon deliveries that could not run are tried again.
 const IDLE_RETRY: Duration = Duration::from_secs(1);
-/// How soon deliveries to a tenant at its storage quota are tried again:
-/// until an administrator raises it or data is removed, each would fail.
-const FULL_RETRY: Duration = Duration::from_secs(30);
 /// Deliveries to one subscriber of one topic per pass, so that one busy
 /// topic does not hold up the others.
 const DELIVERIES_PER_PASS_MAX: usize = 100;
@@ -475,7 +472,11 @@ impl Host {
                 ) => {
                     return Ok(Some(IDLE_RETRY));
                 }
-                Err(CallError::QuotaExceeded(_)) => return Ok(Some(FULL_RETRY)),
+                // Until the quota is raised or data removed, each would
+                // fail: tried again after the longest wait between attempts.
+                Err(CallError::QuotaExceeded(_)) => {
+                    return Ok(Some(self.inner.config.limits.event_retry_max));
+                }
                 _ => {}
             }
             if let Err(err) = outcome {

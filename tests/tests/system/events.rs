@@ -61,6 +61,30 @@ async fn events_are_delivered_once_in_order_only_when_their_change_commits() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_to_a_tenant_at_its_storage_quota_wait_and_are_not_dead_lettered() {
+    let mut setup = Setup::new(&["ticker", "tally"]);
+    setup.event_attempts_max = 8;
+    let k = TestKernel::start(setup).await;
+    // Fails five attempts (about half a second), then would keep it...
+    k.post(TICKS, json!({ "key": "late", "fail_until": 6 })).await.expect(201);
+    // ...but meanwhile the tenant reaches its quota.
+    let demo = k.get("/admin/tenants/demo").await;
+    let stored = demo.expect(200)["storage"]["stored_bytes"].as_u64().unwrap();
+    let quota = "/admin/tenants/demo/storage-quota";
+    k.send("PUT", quota, Some(json!({ "storage_bytes": stored }))).await.expect(200);
+    // Refused many times over, it is neither kept nor dead-lettered.
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    assert_eq!(keys(&k.get("/api/demo/tally/seen").await.expect(200).clone()), Vec::<&str>::new());
+    let letters = k.get("/admin/tenants/demo/dead-letters").await;
+    assert_eq!(letters.expect(200)["dead_letters"], json!([]), "no attempt spent on the quota");
+    // Room again, and it is delivered, on the sixth attempt.
+    k.send("DELETE", quota, None).await.expect(200);
+    let seen = seen_when(&k, |s| keys(s).contains(&"late")).await;
+    assert_eq!(seen["seen"][0]["attempt"], 6, "{seen}");
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_delivery_is_retried_then_dead_lettered_and_replayed() {
     let k = TestKernel::start(Setup::new(&["ticker", "tally"])).await;
     // Fails twice, succeeds on the third of three attempts.
