@@ -44,6 +44,8 @@ pub struct Setup {
     pub writes_per_call_max: u32,
     /// Attempts of a delivery before it is dead-lettered.
     pub event_attempts_max: u32,
+    /// The longest wait between a delivery's attempts.
+    pub event_retry_max: Duration,
     /// How often the kernel signs audit heads by itself; none by default,
     /// so a test sees only the heads it asks for.
     pub audit_sign_interval: Option<Duration>,
@@ -69,6 +71,7 @@ impl Setup {
             guest_memory_tenant_bytes: Limits::default().guest_memory_tenant_bytes,
             writes_per_call_max: Limits::default().writes_per_call_max,
             event_attempts_max: 3,
+            event_retry_max: Duration::from_millis(200),
             audit_sign_interval: None,
             bench_routes: false,
             http: keel::HttpLimits::default(),
@@ -91,7 +94,7 @@ impl Setup {
             // up on after three attempts unless the test says otherwise.
             event_attempts_max: self.event_attempts_max,
             event_retry_base: Duration::from_millis(20),
-            event_retry_max: Duration::from_millis(200),
+            event_retry_max: self.event_retry_max,
             ..Limits::default()
         }
     }

@@ -44,6 +44,10 @@ mod prune;
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 /// How soon deliveries that could not run are tried again.
 const IDLE_RETRY: Duration = Duration::from_secs(1);
+/// How soon deliveries to a tenant at its storage quota are tried again
+/// (or sooner, if attempts are never that far apart). Until data is
+/// removed each would fail; a change of quota wakes them at once.
+const FULL_RETRY: Duration = Duration::from_secs(30);
 /// Deliveries to one subscriber of one topic per pass, so that one busy
 /// topic does not hold up the others.
 const DELIVERIES_PER_PASS_MAX: usize = 100;
@@ -377,7 +381,9 @@ impl Host {
         let mut starting = Vec::new();
         for (tenant, subscribers) in tenants {
             let due = state.due.get(&tenant).copied();
-            let wanted = sweep || state.pending.contains(&tenant) || due.is_some_and(|d| d <= now);
+            // A sweep looks only at tenants with no retry set: one waiting
+            // for room would be refused again.
+            let wanted = state.pending.contains(&tenant) || due.map_or(sweep, |d| d <= now);
             if let Some(due) = due.filter(|d| *d > now) {
                 wait = wait.min(due - now);
             }
@@ -472,10 +478,8 @@ impl Host {
                 ) => {
                     return Ok(Some(IDLE_RETRY));
                 }
-                // Until the quota is raised or data removed, each would
-                // fail: tried again after the longest wait between attempts.
                 Err(CallError::QuotaExceeded(_)) => {
-                    return Ok(Some(self.inner.config.limits.event_retry_max));
+                    return Ok(Some(FULL_RETRY.min(self.inner.config.limits.event_retry_max)));
                 }
                 _ => {}
             }

@@ -336,6 +336,8 @@ impl Host {
         keel_audit::append(&mut txn, &keel_audit::chain_of(None), record).map_err(storage_err)?;
         txn.commit().map_err(storage_err)?;
         tracing::info!(tenant = %id, quota = ?quota, "tenant storage quota set");
+        // Deliveries that waited for room are tried again now.
+        self.inner.dispatcher.notify(id);
         Ok(Some(after.info(id.clone())))
     }
 
