@@ -106,6 +106,13 @@ impl Error {
     }
 }
 
+/// A broken business rule from a pure core is the client's to fix: 422.
+impl From<keel_values::RuleError> for Error {
+    fn from(err: keel_values::RuleError) -> Self {
+        Self::invalid(err.0)
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.message())

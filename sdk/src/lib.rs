@@ -18,6 +18,9 @@
 //!   tamper-evident trail, committed with the call's changes.
 //! - [`events`]: durable events for other plugins, published in the call's
 //!   transaction and delivered at least once, in order, with retries.
+//! - [`values`]: the values every module shares (dates, amounts,
+//!   quantities, codes) and [`RuleError`], which converts to a 422; use
+//!   the `keel-values` crate itself in a plugin's pure core.
 //! - [`erp`]: the domain interfaces (`keel:erp`): call the ledger or stock
 //!   another plugin provides, inside your call's transaction, or provide one.
 //!
@@ -95,6 +98,8 @@ mod request;
 pub mod __private;
 
 pub use error::{Error, Result};
+pub use keel_values as values;
+pub use keel_values::RuleError;
 pub use plugin::Plugin;
 pub use records::{Collection, Page, Range, next_sequence};
 pub use request::{Request, Response};

@@ -7,14 +7,7 @@ pub(crate) mod reports;
 
 use keel_sdk::{Error, Request, Result};
 
-use crate::ledger::RuleError;
-use crate::ledger::date::Date;
-
-impl From<RuleError> for Error {
-    fn from(err: RuleError) -> Self {
-        Error::invalid(err.0)
-    }
-}
+use keel_values::Date;
 
 /// A date query parameter, validated.
 fn date_param(request: &Request, name: &str) -> Result<Option<Date>> {

@@ -6,8 +6,8 @@ use keel_sdk::{Collection, Range, Result};
 
 use crate::ledger::account::Account;
 use crate::ledger::balance::Totals;
-use crate::ledger::date::Date;
 use crate::ledger::entry::{CheckedEntry, Entry};
+use keel_values::Date;
 
 pub(crate) const ACCOUNTS: Collection<Account> = Collection::new("accounts");
 pub(crate) const ENTRIES: Collection<Entry> = Collection::new("entries");

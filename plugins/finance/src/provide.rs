@@ -8,8 +8,8 @@ use crate::Finance;
 use crate::api::{entries, payables};
 use crate::books::{self, ACCOUNTS};
 use crate::ledger::account::{AccountType, NewAccount};
-use crate::ledger::date::Date;
 use crate::ledger::entry::{NewEntry, NewLine};
+use keel_values::Date;
 
 /// The interface's lines as the HTTP operations take them.
 fn new_lines(lines: Vec<erp::Line>) -> Vec<NewLine> {

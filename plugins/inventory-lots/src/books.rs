@@ -8,8 +8,10 @@ use keel_sdk::{Collection, Error, Range, Result};
 use keel_stock_kit::catalog::{self, Item, Level};
 use keel_stock_kit::ledger::{ledger_settings, post};
 use keel_stock_kit::moves::{self, Kind, LotMoved, Move, MoveRequest};
+use keel_stock_kit::rules::quantity;
 use keel_stock_kit::rules::valuation::Valued;
-use keel_stock_kit::rules::{check_code, check_date, quantity};
+use keel_values::Date;
+use keel_values::code::check_code;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -135,7 +137,7 @@ pub(crate) fn receive(
     let (item, quantity) = request.check()?;
     check_code("lot", lot)?;
     if let Some(expires) = expires {
-        check_date(expires)?;
+        Date::parse(expires)?;
         if fefo::expired(Some(expires), request.date) {
             return Err(Error::invalid(format!(
                 "lot {lot} expired on {expires}; it cannot be received on {}",
@@ -143,7 +145,7 @@ pub(crate) fn receive(
             )));
         }
     }
-    let unit_cost = quantity::non_negative(unit_cost, "unit cost")?;
+    let unit_cost = quantity::unit_cost(unit_cost)?;
     register(&item.code, lot, expires)?;
     let mut stock = lot_at(&item.code, request.location, lot, expires)?;
     let mut valued = stock.valued();
@@ -301,7 +303,7 @@ pub(crate) fn expired(
     cursor: Option<&str>,
     limit: u32,
 ) -> Result<(Vec<Lot>, Option<String>)> {
-    check_date(on)?;
+    Date::parse(on)?;
     let range = Range::between(None, Some(on.to_owned()));
     let page = LOTS.lookup("by-expiry", &range, cursor, limit)?;
     let lots = page

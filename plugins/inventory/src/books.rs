@@ -19,7 +19,7 @@ const REORDER_TOPIC: &str = "inventory.reorder-point-crossed";
 /// value is posted as inventory against goods received not invoiced.
 pub(crate) fn receive(request: &MoveRequest<'_>, unit_cost: &str) -> Result<Move> {
     let (item, quantity) = request.check()?;
-    let unit_cost = quantity::non_negative(unit_cost, "unit cost")?;
+    let unit_cost = quantity::unit_cost(unit_cost)?;
     let mut valued = VALUATIONS.get(&item.code)?.unwrap_or_default();
     let value = valued.receive(quantity, unit_cost)?;
     catalog::add_level(&item, request.location, quantity)?;

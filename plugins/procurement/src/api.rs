@@ -5,11 +5,13 @@ use keel_sdk::{Range, Request, Response, Result, context};
 use serde::Deserialize;
 use serde_json::json;
 
+use keel_values::decimal::{self, Sign};
+
 use crate::books::{
-    self, INVOICES, NewInvoice, NewOrder, NewReceipt, ORDERS, RECEIPTS, REQUISITIONS, SUPPLIERS,
-    Supplier,
+    self, INVOICES, NewInvoice, NewOrder, NewReceipt, ORDERS, RECEIPTS, REQUISITIONS, ReceivedLine,
+    SUPPLIERS, Supplier,
 };
-use crate::rules::decimal;
+use crate::rules::order::PricedLine;
 
 /// `POST /suppliers`
 pub(crate) fn create_supplier(request: &Request) -> Result<Response> {
@@ -34,7 +36,7 @@ struct NewRequisition {
 /// `POST /requisitions`
 pub(crate) fn create_requisition(request: &Request) -> Result<Response> {
     let new: NewRequisition = request.json()?;
-    let quantity = decimal(&new.quantity, "quantity", true)?;
+    let quantity = decimal::quantity(&new.quantity, "quantity", Sign::Positive)?;
     let by = context::caller().unwrap_or_default();
     Response::created(&books::requisition(&new.item, quantity, format!("raised by {by}"))?)
 }
@@ -60,7 +62,7 @@ pub(crate) fn list_requisitions(request: &Request) -> Result<Response> {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct PricedLine {
+struct PricedBody {
     item: String,
     quantity: String,
     unit_price: String,
@@ -72,13 +74,15 @@ struct OrderBody {
     supplier: String,
     date: String,
     location: String,
-    lines: Vec<PricedLine>,
+    lines: Vec<PricedBody>,
     #[serde(default)]
     requisitions: Vec<String>,
 }
 
-fn priced(lines: Vec<PricedLine>) -> Vec<(String, String, String)> {
-    lines.into_iter().map(|l| (l.item, l.quantity, l.unit_price)).collect()
+/// The lines a client sent, their decimals read.
+fn priced(lines: Vec<PricedBody>) -> Result<Vec<PricedLine>> {
+    let line = |l: PricedBody| PricedLine::parse(l.item, &l.quantity, &l.unit_price);
+    Ok(lines.into_iter().map(line).collect::<Result<_, _>>()?)
 }
 
 /// `POST /orders`
@@ -88,7 +92,7 @@ pub(crate) fn create_order(request: &Request) -> Result<Response> {
         supplier: body.supplier,
         date: body.date,
         location: body.location,
-        lines: priced(body.lines),
+        lines: priced(body.lines)?,
         requisitions: body.requisitions,
     })?;
     Response::created(&order)
@@ -119,7 +123,7 @@ pub(crate) fn approve(request: &Request) -> Result<Response> {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ReceivedLine {
+struct ReceivedBody {
     item: String,
     quantity: String,
     /// For stock providers that track lots.
@@ -142,20 +146,20 @@ struct ReceiptBody {
     /// The order's location when absent.
     #[serde(default)]
     location: Option<String>,
-    lines: Vec<ReceivedLine>,
+    lines: Vec<ReceivedBody>,
 }
 
 /// `POST /orders/{number}/receipts`
 pub(crate) fn receive(request: &Request) -> Result<Response> {
     let body: ReceiptBody = request.json()?;
-    let lines = body
-        .lines
-        .into_iter()
-        .map(|l| {
-            let lot = l.lot.map(|lot| Lot { code: lot.code, expires: lot.expires });
-            (l.item, l.quantity, lot)
+    let line = |l: ReceivedBody| -> Result<ReceivedLine> {
+        Ok(ReceivedLine {
+            quantity: decimal::quantity(&l.quantity, "quantity", Sign::Positive)?,
+            item: l.item,
+            lot: l.lot.map(|lot| Lot { code: lot.code, expires: lot.expires }),
         })
-        .collect();
+    };
+    let lines = body.lines.into_iter().map(line).collect::<Result<_>>()?;
     let receipt = books::receive(
         request.param("number")?,
         NewReceipt { date: body.date, location: body.location, lines },
@@ -172,7 +176,7 @@ struct InvoiceBody {
     /// The supplier's payment terms from `date` when absent.
     #[serde(default)]
     due: Option<String>,
-    lines: Vec<PricedLine>,
+    lines: Vec<PricedBody>,
 }
 
 /// `POST /orders/{number}/invoices`
@@ -184,7 +188,7 @@ pub(crate) fn invoice(request: &Request) -> Result<Response> {
             invoice: body.invoice,
             date: body.date,
             due: body.due,
-            lines: priced(body.lines),
+            lines: priced(body.lines)?,
         },
     )?;
     Response::created(&invoice)

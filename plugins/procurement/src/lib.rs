@@ -1,8 +1,8 @@
 //! Keel's procurement plugin: suppliers, requisitions, purchase orders,
 //! goods receipts and supplier invoices.
 //!
-//! - [`rules`]: the business rules (decimals, approval, three-way match,
-//!   dates), pure and natively unit-tested.
+//! - [`rules`]: the business rules (the order's lifecycle, three-way match,
+//!   what an invoice posts, settings), pure and natively unit-tested.
 //! - `books`: how purchasing is stored and carried out, through the
 //!   tenant's `keel:erp/stock` and `keel:erp/ledger` providers.
 //! - `api`: one handler per manifest operation.

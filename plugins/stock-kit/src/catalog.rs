@@ -2,10 +2,10 @@
 //! location.
 
 use keel_sdk::{Collection, Error, Range, Result};
+use keel_values::code::check_code;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::rules::check_code;
 use crate::rules::valuation::Valued;
 
 pub const ITEMS: Collection<Item> = Collection::new("items");

@@ -24,11 +24,3 @@ pub mod ledger;
 pub mod moves;
 pub mod provide;
 pub mod rules;
-
-use keel_sdk::Error;
-
-impl From<rules::RuleError> for Error {
-    fn from(err: rules::RuleError) -> Self {
-        Error::invalid(err.0)
-    }
-}

@@ -6,7 +6,9 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{self, Item};
-use crate::rules::{check_date, quantity};
+use keel_values::Date;
+
+use crate::rules::quantity;
 
 pub const MOVES: Collection<Move> = Collection::new("moves");
 
@@ -69,7 +71,7 @@ pub struct MoveRequest<'a> {
 impl MoveRequest<'_> {
     /// The item and location (which must exist), and the positive quantity.
     pub fn check(&self) -> Result<(Item, Decimal)> {
-        check_date(self.date)?;
+        Date::parse(self.date)?;
         let quantity = quantity::positive(self.quantity, "quantity")?;
         let item = catalog::item(self.item)?;
         catalog::location(self.location)?;
@@ -79,7 +81,7 @@ impl MoveRequest<'_> {
     /// For an adjustment: the item and location (which must exist), and the
     /// signed quantity, which may not be zero.
     pub fn check_adjustment(&self) -> Result<(Item, Decimal)> {
-        check_date(self.date)?;
+        Date::parse(self.date)?;
         let delta = quantity::parse(self.quantity, "quantity")?;
         if delta.is_zero() {
             return Err(Error::invalid("an adjustment changes the quantity: it cannot be zero"));

@@ -167,7 +167,7 @@ async fn rejected_entries_store_nothing_and_use_no_number() {
                 "malformed",
                 &[("1000", "debit", "12,50"), ("4000", "credit", "12,50")],
             ),
-            "not a decimal",
+            "debit \"12,50\" must be a decimal string",
         ),
         (
             json!({ "date": "2026-01-01", "lines": [{ "account": "1000", "debit": 5 }, { "account": "4000", "credit": 5 }] }),

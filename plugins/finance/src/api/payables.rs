@@ -9,8 +9,8 @@ use serde_json::json;
 use crate::api::entries;
 use crate::books::ACCOUNTS;
 use crate::ledger::amount::parse_positive;
-use crate::ledger::date::Date;
 use crate::ledger::entry::{NewEntry, NewLine};
+use keel_values::Date;
 
 /// Supplier invoices, keyed `AP-000001`.
 const PAYABLES: Collection<Payable> = Collection::new("payables");

@@ -1,5 +1,7 @@
 //! The chart of accounts.
 
+use keel_values::code::{check_account, check_currency};
+
 use super::RuleError;
 
 /// The five account types of double-entry bookkeeping.
@@ -94,15 +96,13 @@ pub struct NewAccount {
     pub currency: String,
 }
 
-/// Longest account code.
-const CODE_BYTES_MAX: usize = 20;
 /// Longest account name.
 const NAME_BYTES_MAX: usize = 200;
 
 impl NewAccount {
     /// Validates the submitted account.
     pub fn validate(self) -> Result<Account, RuleError> {
-        check_code(&self.code)?;
+        check_account(&self.code)?;
         let name = self.name.trim();
         if name.is_empty() || name.len() > NAME_BYTES_MAX {
             return Err(RuleError::new(format!(
@@ -116,31 +116,6 @@ impl NewAccount {
             kind: AccountType::parse(&self.kind)?,
             currency: self.currency,
         })
-    }
-}
-
-/// Checks an account code: 1 to 20 of `A-Z a-z 0-9 . -`.
-pub fn check_code(code: &str) -> Result<(), RuleError> {
-    let valid = !code.is_empty()
-        && code.len() <= CODE_BYTES_MAX
-        && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
-    if valid {
-        Ok(())
-    } else {
-        Err(RuleError::new(format!(
-            "account code {code:?} must be 1 to {CODE_BYTES_MAX} letters, digits, '.' or '-'"
-        )))
-    }
-}
-
-/// Checks an ISO 4217 style currency code: three upper-case letters.
-pub fn check_currency(currency: &str) -> Result<(), RuleError> {
-    if currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase()) {
-        Ok(())
-    } else {
-        Err(RuleError::new(format!(
-            "currency {currency:?} must be an ISO 4217 code such as \"EUR\""
-        )))
     }
 }
 
@@ -242,7 +217,7 @@ mod tests {
         let mut codes: Vec<_> = accounts.iter().map(|a| a.code.as_str()).collect();
         codes.dedup();
         assert_eq!(codes.len(), accounts.len(), "codes are unique and sorted");
-        assert!(accounts.iter().all(|a| check_code(&a.code).is_ok()));
+        assert!(accounts.iter().all(|a| check_account(&a.code).is_ok()));
         assert!(template("nope", "EUR").is_err());
         assert!(template("starter", "x").is_err());
     }

@@ -1,15 +1,10 @@
-//! Money amounts: decimal strings in JSON, `rust_decimal` in memory.
+//! Money amounts in posted lines: decimal strings in JSON, `rust_decimal`
+//! in memory, with the bounds of [`keel_values::decimal`].
 
-use std::str::FromStr;
-
+use keel_values::decimal::{self, Sign};
 use rust_decimal::Decimal;
 
 use super::RuleError;
-
-/// Most decimal places an amount may have.
-pub const SCALE_MAX: u32 = 4;
-/// Amounts must be below this (10^15), so sums over millions of lines stay exact.
-const MAGNITUDE_MAX: i64 = 1_000_000_000_000_000;
 
 /// Parses a positive amount from a JSON value, which must be a decimal
 /// string such as `"1200.50"`; numbers are refused because JSON numbers are
@@ -20,28 +15,7 @@ pub fn parse_positive(value: &serde_json::Value, what: &str) -> Result<Decimal, 
             "{what} must be a decimal string such as \"100.00\", not {value}"
         )));
     };
-    let amount = Decimal::from_str_exact(text)
-        .or_else(|_| Decimal::from_str(text))
-        .map_err(|_| RuleError::new(format!("{what} {text:?} is not a decimal number")))?;
-    let plain =
-        !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-');
-    if !plain {
-        return Err(RuleError::new(format!(
-            "{what} {text:?} must be written as digits with an optional decimal point"
-        )));
-    }
-    if amount.is_sign_negative() || amount.is_zero() {
-        return Err(RuleError::new(format!("{what} {text:?} must be greater than zero")));
-    }
-    if amount.scale() > SCALE_MAX {
-        return Err(RuleError::new(format!(
-            "{what} {text:?} has more than {SCALE_MAX} decimal places"
-        )));
-    }
-    if amount >= Decimal::from(MAGNITUDE_MAX) {
-        return Err(RuleError::new(format!("{what} {text:?} is too large")));
-    }
-    Ok(amount)
+    decimal::amount(text, what, Sign::Positive)
 }
 
 #[cfg(test)]

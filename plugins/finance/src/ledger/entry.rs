@@ -2,13 +2,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use keel_values::Date;
+use keel_values::code::check_account;
 use rust_decimal::Decimal;
 
 use super::RuleError;
-use super::account::{Account, check_code};
+use super::account::Account;
 use super::amount::parse_positive;
 use super::balance::Totals;
-use super::date::Date;
 
 /// Most lines one entry may have.
 pub const LINES_MAX: usize = 500;
@@ -127,7 +128,8 @@ impl NewEntry {
         let (mut debits, mut credits) = (Decimal::ZERO, Decimal::ZERO);
         for (idx, line) in self.lines.into_iter().enumerate() {
             let n = idx + 1;
-            check_code(&line.account).map_err(|err| RuleError::new(format!("line {n}: {err}")))?;
+            check_account(&line.account)
+                .map_err(|err| RuleError::new(format!("line {n}: {err}")))?;
             let line = match (&line.debit, &line.credit) {
                 (Some(debit), None) => {
                     let amount = parse_positive(debit, &format!("line {n} debit"))?;
@@ -268,7 +270,7 @@ mod tests {
             ),
             (
                 json!([{ "account": "1000", "debit": "1x" }, { "account": "4000", "credit": "1" }]),
-                "not a decimal",
+                "debit \"1x\" must be a decimal string",
             ),
             (
                 json!([{ "account": "1000", "debit": "1", "credit": "1" }, { "account": "4000", "credit": "1" }]),

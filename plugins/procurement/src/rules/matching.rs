@@ -1,9 +1,10 @@
 //! Three-way match: what an invoice line may bill, given what was ordered
 //! and what was received.
 
+use keel_values::decimal::cents as money;
 use rust_decimal::Decimal;
 
-use super::{RuleError, money};
+use super::RuleError;
 
 /// One item of an order, with what has been received and invoiced so far.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -43,6 +44,19 @@ pub struct Matched {
 }
 
 impl OrderLine {
+    /// A line of a new order: nothing received or invoiced yet.
+    pub fn new(item: String, quantity: Decimal, unit_price: Decimal) -> Self {
+        Self {
+            item,
+            quantity,
+            unit_price,
+            received: Decimal::ZERO,
+            invoiced: Decimal::ZERO,
+            received_value: Decimal::ZERO,
+            cleared: Decimal::ZERO,
+        }
+    }
+
     /// Receives `quantity` more units; refuses an over-receipt. What the
     /// stock provider valued them at is added to `received_value`.
     pub fn receive(&mut self, quantity: Decimal) -> Result<(), RuleError> {
@@ -112,15 +126,7 @@ mod tests {
     }
 
     fn line() -> OrderLine {
-        OrderLine {
-            item: "PARA".into(),
-            quantity: d("100"),
-            unit_price: d("2.00"),
-            received: d("0"),
-            invoiced: d("0"),
-            received_value: d("0"),
-            cleared: d("0"),
-        }
+        OrderLine::new("PARA".into(), d("100"), d("2.00"))
     }
 
     #[test]

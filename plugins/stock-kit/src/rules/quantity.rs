@@ -1,55 +1,30 @@
-//! Quantities and money: decimal strings in JSON and WIT, `rust_decimal`
-//! in memory.
+//! Quantities and unit costs: decimal strings in JSON and WIT, within the
+//! bounds of [`keel_values::decimal`], normalised in memory (`"12.50"`
+//! units are `12.5`).
 
-use std::str::FromStr;
-
+use keel_values::decimal::{self, Sign};
 use rust_decimal::Decimal;
 
 use super::RuleError;
 
-/// Most decimal places a quantity or a unit cost may have.
-pub const SCALE_MAX: u32 = 4;
-/// Quantities and costs must be below this (10^12).
-const MAGNITUDE_MAX: i64 = 1_000_000_000_000;
-
-/// Parses a decimal string such as `"12.5"` (digits, an optional point and
-/// sign); at most 4 places.
+/// Parses a quantity such as `"12.5"` or `"-3"` (an adjustment).
 pub fn parse(text: &str, what: &str) -> Result<Decimal, RuleError> {
-    let plain = !text.is_empty()
-        && text
-            .bytes()
-            .enumerate()
-            .all(|(i, b)| b.is_ascii_digit() || b == b'.' || (i == 0 && b == b'-'));
-    let value = Decimal::from_str(text).ok().filter(|_| plain).ok_or_else(|| {
-        RuleError::new(format!("{what} {text:?} must be a decimal string such as \"12.5\""))
-    })?;
-    if value.scale() > SCALE_MAX {
-        return Err(RuleError::new(format!(
-            "{what} {text:?} has more than {SCALE_MAX} decimal places"
-        )));
-    }
-    if value.abs() >= Decimal::from(MAGNITUDE_MAX) {
-        return Err(RuleError::new(format!("{what} {text:?} is too large")));
-    }
-    Ok(value.normalize())
+    decimal::quantity(text, what, Sign::Any).map(|value| value.normalize())
 }
 
-/// Parses a quantity or cost that must be greater than zero.
+/// Parses a quantity that must be greater than zero.
 pub fn positive(text: &str, what: &str) -> Result<Decimal, RuleError> {
-    let value = parse(text, what)?;
-    if value <= Decimal::ZERO {
-        return Err(RuleError::new(format!("{what} {text:?} must be greater than zero")));
-    }
-    Ok(value)
+    decimal::quantity(text, what, Sign::Positive).map(|value| value.normalize())
 }
 
-/// Parses a quantity or cost that may be zero but not negative.
+/// Parses a quantity that may be zero but not negative.
 pub fn non_negative(text: &str, what: &str) -> Result<Decimal, RuleError> {
-    let value = parse(text, what)?;
-    if value < Decimal::ZERO {
-        return Err(RuleError::new(format!("{what} {text:?} must not be negative")));
-    }
-    Ok(value)
+    decimal::quantity(text, what, Sign::NonNegative).map(|value| value.normalize())
+}
+
+/// Parses the cost of one unit: an amount, zero or more.
+pub fn unit_cost(text: &str) -> Result<Decimal, RuleError> {
+    decimal::amount(text, "unit cost", Sign::NonNegative).map(|value| value.normalize())
 }
 
 #[cfg(test)]
@@ -57,7 +32,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn decimal_strings_only() {
+    fn quantities_are_normalised_and_unit_costs_are_amounts() {
         assert_eq!(positive("12.50", "quantity").unwrap().to_string(), "12.5");
         assert_eq!(parse("-3", "quantity").unwrap().to_string(), "-3");
         assert_eq!(non_negative("0", "reorder point").unwrap(), Decimal::ZERO);
@@ -66,5 +41,7 @@ mod tests {
         }
         assert!(positive("0", "quantity").is_err());
         assert!(non_negative("-1", "quantity").is_err());
+        assert_eq!(unit_cost("1000000000000.50").unwrap().to_string(), "1000000000000.5");
+        assert!(unit_cost("-0.01").is_err());
     }
 }

@@ -3,12 +3,10 @@
 //! takes out its quantity at the average cost; a transfer between
 //! locations changes neither.
 
-use rust_decimal::{Decimal, RoundingStrategy};
+use keel_values::decimal::cents as money;
+use rust_decimal::Decimal;
 
 use super::RuleError;
-
-/// Places money values are kept to.
-pub const MONEY_SCALE: u32 = 2;
 
 /// An item's quantity on hand, over all locations, and its value.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -17,14 +15,6 @@ pub struct Valued {
     pub quantity: Decimal,
     /// What they are worth.
     pub value: Decimal,
-}
-
-/// `value` in cents, written with two places (`40.00`).
-fn money(value: Decimal) -> Decimal {
-    let mut cents =
-        value.round_dp_with_strategy(MONEY_SCALE, RoundingStrategy::MidpointNearestEven);
-    cents.rescale(MONEY_SCALE);
-    cents
 }
 
 impl Valued {

@@ -1,0 +1,19 @@
+//! The values every Keel module shares, written once with one set of
+//! bounds: pure, with no SDK and no I/O, so that the pure cores of plugins
+//! use them and they are unit- and property-tested natively.
+//!
+//! - [`RuleError`]: a broken business rule, which a plugin answers as 422.
+//! - [`date`]: calendar dates as `YYYY-MM-DD`, days between them, months.
+//! - [`decimal`]: exact amounts of money and quantities, from the decimal
+//!   strings clients send.
+//! - [`code`]: codes of records, ledger accounts and currencies.
+#![deny(clippy::float_arithmetic)]
+
+pub mod code;
+pub mod date;
+pub mod decimal;
+mod error;
+
+pub use date::Date;
+pub use decimal::Sign;
+pub use error::RuleError;
