@@ -173,7 +173,8 @@ pub struct Billed {
 }
 
 impl Billed {
-    /// What the supplier is owed: the goods and the variance.
+    /// What the supplier is owed: the goods and the variance (which
+    /// [`match_invoice`] checked can be added).
     pub fn amount(self) -> Decimal {
         self.cleared + self.variance
     }
@@ -196,8 +197,12 @@ pub fn match_invoice(
     for line in invoiced {
         let Matched { at_order_price, variance } = line_mut(&mut matched, &line.item, number)?
             .invoice(line.quantity, line.unit_price, tolerance_percent)?;
-        billed.cleared += at_order_price;
-        billed.variance += variance;
+        let too_large = || RuleError::new("the invoice's total is too large");
+        billed.cleared = billed.cleared.checked_add(at_order_price).ok_or_else(too_large)?;
+        billed.variance = billed.variance.checked_add(variance).ok_or_else(too_large)?;
+    }
+    if billed.cleared.checked_add(billed.variance).is_none() {
+        return Err(RuleError::new("the invoice's total is too large"));
     }
     lines.clone_from_slice(&matched);
     Ok(billed)
