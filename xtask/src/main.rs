@@ -11,12 +11,17 @@
 //! - `bench`: builds a release kernel and `keel-bench`, runs the criterion
 //!   instantiate benchmark, then drives the kernel over HTTP and reports;
 //!   `bench --micro` runs every criterion micro-benchmark instead.
+//!
+//! Its tests (`tidy`) keep the repository's shape.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context as _, bail};
+
+#[cfg(test)]
+mod tidy;
 
 const TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "plugin";

@@ -1,3 +1,7 @@
+//! The policy's own tests: roles grant their permissions in their tenant
+//! only, built-in roles, changes, malformed rules and path patterns. The
+//! reference-model comparison is in `tests/policy_model.rs`.
+
 use keel_types::TenantId;
 
 use super::*;

@@ -176,7 +176,7 @@ impl crate::Host {
     pub fn prune_idempotency(&self) -> Result<usize, String> {
         let now = self.now().seconds;
         let tenants = self.tenants().map_err(|err| err.to_string())?;
-        crate::host::each_tenant(&tenants, "idempotency keys", |tenant| {
+        crate::tenants::each_tenant(&tenants, "idempotency keys", |tenant| {
             prune(self.storage(), tenant, now)
         })
     }

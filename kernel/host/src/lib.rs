@@ -7,6 +7,8 @@
 //!   [`Host::call`] runs one operation in a fresh `Store` inside one storage
 //!   transaction; a tenant's calls that may write run one after another on
 //!   its `executor` thread, in turns of the tenant's storage lane.
+//! - `tenants`: tenants on the platform's lane, their storage quotas and
+//!   what they store.
 //! - `memory`: guest memory counted per call (with the providers it calls)
 //!   and for the whole kernel, before it is mapped.
 //! - `capabilities`: the `keel:kernel` interfaces a plugin imports, adapting
@@ -33,6 +35,7 @@ mod memory;
 mod package;
 mod priority;
 mod providers;
+mod tenants;
 mod verify;
 
 pub use call::{CallGuard, Invocation, PermissionCheck, PluginRequest, PluginResponse};
@@ -41,11 +44,12 @@ pub use error::{
 };
 pub use events::DeadLetter;
 pub use executor::CALL_STACK_BYTES;
-pub use host::{Answered, Host, HostConfig, TenantInfo};
+pub use host::{Answered, Host, HostConfig};
 pub use idempotency::IdempotencyKey;
 pub use lifecycle::EnableReport;
 pub use package::{Plugin, digest, manifest_of};
 pub use providers::ProviderChoice;
+pub use tenants::TenantInfo;
 pub use verify::CatalogIndexCheck;
 
 /// The storage lane of a tenant's records, or of the platform's.

@@ -1,3 +1,6 @@
+//! Identity's own tests: sessions, throttled logins, users, memberships,
+//! API tokens and second factors, against a movable clock.
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 

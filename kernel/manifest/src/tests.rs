@@ -1,3 +1,6 @@
+//! The manifest's own tests: a valid one parses, routes resolve, and bad
+//! manifests are refused with a reason.
+
 use super::*;
 
 const VALID: &str = r#"

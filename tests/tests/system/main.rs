@@ -13,4 +13,5 @@ mod lifecycle;
 mod purchasing;
 mod restart;
 mod sandbox;
+mod sign_in;
 mod tamper;

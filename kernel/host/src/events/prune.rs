@@ -28,7 +28,7 @@ impl Host {
         let cutoff =
             now.seconds.saturating_sub(i64::try_from(retention.as_secs()).unwrap_or(i64::MAX));
         let tenants = self.tenants().map_err(|err| err.to_string())?;
-        crate::host::each_tenant(&tenants, "events", |tenant| {
+        crate::tenants::each_tenant(&tenants, "events", |tenant| {
             self.prune_tenant_events(tenant, cutoff, now)
         })
     }
