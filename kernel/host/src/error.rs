@@ -225,6 +225,19 @@ pub enum EnableError {
     /// Storage failed; nothing changed.
     #[error("storage failed: {0}")]
     Storage(String),
+    /// The record of the version the tenant runs cannot be read: the
+    /// plugin is neither served nor migrated until it is repaired.
+    #[error(
+        "the record of which version of plugin {plugin} tenant {tenant} runs is unreadable ({reason}); audit verification names the damage; restore the data directory from a backup"
+    )]
+    Corrupt {
+        /// The plugin id.
+        plugin: String,
+        /// The tenant.
+        tenant: String,
+        /// Why it cannot be read.
+        reason: String,
+    },
     /// The plugin's `migrate` failed; nothing changed.
     #[error("migration of plugin {plugin} failed: {source}")]
     Migrate {

@@ -43,6 +43,20 @@ pub(crate) fn key(tenant: &TenantId, plugin: &PluginId) -> String {
     format!("enabled/{tenant}/{plugin}")
 }
 
+/// The enablement record of `plugin` in `tenant`, read from `bytes`: an
+/// unreadable one is corruption, never a plugin the tenant never ran.
+fn record_of(
+    tenant: &TenantId,
+    plugin: &PluginId,
+    bytes: &[u8],
+) -> Result<EnabledRecord, EnableError> {
+    serde_json::from_slice(bytes).map_err(|err| EnableError::Corrupt {
+        plugin: plugin.to_string(),
+        tenant: tenant.to_string(),
+        reason: err.to_string(),
+    })
+}
+
 /// The version an enablement record (see [`key`]) names.
 pub(crate) fn version_of(record: &[u8]) -> Option<String> {
     serde_json::from_slice::<EnabledRecord>(record).ok().map(|r| r.version)
@@ -134,11 +148,10 @@ impl Host {
             .storage
             .write(&[keel_storage::Lane::Tenant(tenant.clone())])
             .map_err(storage_err)?;
-        let previous: Option<EnabledRecord> =
-            match txn.catalog_get(&key(tenant, plugin)).map_err(storage_err)? {
-                Some(bytes) => serde_json::from_slice(&bytes).ok(),
-                None => None,
-            };
+        let previous = match txn.catalog_get(&key(tenant, plugin)).map_err(storage_err)? {
+            Some(bytes) => Some(record_of(tenant, plugin, &bytes)?),
+            None => None,
+        };
         let from = previous.as_ref().map(|p| p.version.clone());
         if let Some(enabled) = from.as_deref().filter(|v| Version::parse(v) > Version::parse(&to)) {
             return Err(EnableError::Downgrade {
@@ -247,8 +260,7 @@ impl Host {
         let Some(bytes) = txn.catalog_get(&key(tenant, plugin)).map_err(storage_err)? else {
             return Ok(false);
         };
-        let mut record: EnabledRecord =
-            serde_json::from_slice(&bytes).map_err(|err| EnableError::Storage(err.to_string()))?;
+        let mut record = record_of(tenant, plugin, &bytes)?;
         if record.disabled {
             return Ok(false);
         }
@@ -285,7 +297,13 @@ impl Host {
             let (Ok(tenant), Ok(plugin)) = (TenantId::new(tenant), PluginId::new(plugin)) else {
                 continue;
             };
-            let Ok(record) = serde_json::from_slice::<EnabledRecord>(&bytes) else { continue };
+            let record = match record_of(&tenant, &plugin, &bytes) {
+                Ok(record) => record,
+                Err(err) => {
+                    problems.push(err.to_string());
+                    continue;
+                }
+            };
             if record.disabled {
                 continue;
             }

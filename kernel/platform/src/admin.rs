@@ -513,6 +513,9 @@ impl Platform {
             EnableError::Downgrade { .. } | EnableError::MissingProvider { .. } => {
                 PlatformError::Conflict(err.to_string())
             }
+            EnableError::Storage(_) | EnableError::Corrupt { .. } => {
+                PlatformError::Internal(err.to_string())
+            }
             other => PlatformError::Invalid(other.to_string()),
         })?;
         if !report.dry_run {

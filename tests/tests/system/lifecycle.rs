@@ -228,3 +228,37 @@ async fn a_damaged_installed_package_is_set_aside_and_the_kernel_starts() {
     k.post("/api/demo/notes/notes/first", json!({ "text": "back again" })).await.expect(201);
     k.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_enablement_record_is_reported_never_read_as_never_enabled() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = TestKernel::start_in(dir.path(), Setup::new(&["finance"])).await;
+    upload(&k, plugin_bytes("notes-v1")).await.expect(201);
+    enable(&k, None).await.expect(200);
+    // The record of which version the tenant runs is damaged around the
+    // kernel, as a bad disk or a hand with the data directory could.
+    let storage = std::sync::Arc::clone(k.host().storage());
+    let demo = keel_types::TenantId::new("demo").unwrap();
+    let mut txn = storage.write(&[keel_storage::Lane::Tenant(demo)]).unwrap();
+    txn.tamper_raw("catalog", b"enabled/demo/notes", Some(b"{\"version\":")).unwrap();
+    txn.commit().unwrap();
+    drop(storage);
+    let before = enables(&k).await;
+    // Enabling again must not take the tenant for one that never ran the
+    // plugin and migrate its data from nothing.
+    let refused = enable(&k, None).await.expect_problem(500, "internal");
+    assert!(refused.contains("kernel log"), "{refused}");
+    assert_eq!(enables(&k).await, before, "nothing enabled, nothing migrated");
+    // A restart keeps serving everything else and leaves the plugin off.
+    k.stop().await;
+    let k = TestKernel::start_in(dir.path(), Setup::new(&["finance"])).await;
+    k.get("/api/demo/finance/accounts").await.expect(200);
+    assert_eq!(k.get("/api/demo/notes/notes/a").await.status, 404);
+    k.stop().await;
+}
+
+/// How many `plugin.enable` entries the demo tenant's trail holds.
+async fn enables(k: &TestKernel) -> usize {
+    let entries = k.get("/admin/tenants/demo/audit?action=plugin.enable").await;
+    entries.expect(200)["entries"].as_array().unwrap().len()
+}
