@@ -5,5 +5,6 @@ pub mod account;
 pub mod amount;
 pub mod balance;
 pub mod entry;
+pub mod payable;
 
 pub use keel_values::RuleError;

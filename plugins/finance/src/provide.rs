@@ -3,13 +3,14 @@
 
 use keel_sdk::erp::{self, LedgerProvider};
 use keel_sdk::{Error, Result};
+use keel_values::Date;
 
 use crate::Finance;
 use crate::api::{entries, payables};
 use crate::books::{self, ACCOUNTS};
 use crate::ledger::account::{AccountType, NewAccount};
 use crate::ledger::entry::{NewEntry, NewLine};
-use keel_values::Date;
+use crate::ledger::payable::NewPayable;
 
 /// The interface's lines as the HTTP operations take them.
 fn new_lines(lines: Vec<erp::Line>) -> Vec<NewLine> {
@@ -36,7 +37,7 @@ impl LedgerProvider for Finance {
     }
 
     fn record_payable(payable: erp::Payable) -> Result<String> {
-        let new = payables::NewPayable {
+        let new = NewPayable {
             supplier: payable.supplier,
             invoice: payable.invoice,
             date: payable.date,

@@ -1,0 +1,342 @@
+//! Accounts payable: a supplier invoice becomes an open item, posted with
+//! its lines debited and what is owed credited to payables, and payments
+//! settle it out of a bank account.
+
+use keel_values::Date;
+use keel_values::code::check_account;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::RuleError;
+use super::amount::parse_positive;
+use super::entry::NewLine;
+
+/// The account supplier invoices are credited to until paid.
+pub const PAYABLES_ACCOUNT: &str = "2000";
+/// The account payments come out of when the client names none.
+pub const BANK_ACCOUNT: &str = "1100";
+/// Longest supplier code or invoice number.
+const TEXT_BYTES_MAX: usize = 100;
+
+/// Whether anything of a payable is still owed. Stored, indexed and listed
+/// by these names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Some or all of it is owed.
+    Open,
+    /// Paid in full.
+    Paid,
+}
+
+impl Status {
+    /// The status named `text` in a query, if it is one.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "open" => Some(Self::Open),
+            "paid" => Some(Self::Paid),
+            _ => None,
+        }
+    }
+}
+
+/// A supplier invoice, as stored and returned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payable {
+    /// `AP-000001`.
+    pub number: String,
+    /// The supplier's code.
+    pub supplier: String,
+    /// The supplier's invoice number.
+    pub invoice: String,
+    /// The invoice's date, which it is posted on.
+    pub date: Date,
+    /// When it is due.
+    pub due: Date,
+    /// What it is for.
+    pub memo: String,
+    /// An outside reference, such as a purchase order.
+    pub reference: String,
+    /// The currency of its accounts.
+    pub currency: String,
+    /// What the supplier is owed in all.
+    pub amount: Decimal,
+    /// What is still owed.
+    pub open: Decimal,
+    /// Open until `open` is zero.
+    pub status: Status,
+    /// The journal entry that recorded it.
+    pub journal_entry: u64,
+    /// Its payments, oldest first.
+    #[serde(default)]
+    pub payments: Vec<Payment>,
+}
+
+/// A payment of a payable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    /// When it was paid.
+    pub date: Date,
+    /// How much.
+    pub amount: Decimal,
+    /// The account it came out of.
+    pub account: String,
+    /// The journal entry that posted it.
+    pub journal_entry: u64,
+}
+
+/// A supplier invoice as a client or another plugin submits it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewPayable {
+    /// The supplier's code.
+    pub supplier: String,
+    /// The supplier's invoice number, once per supplier.
+    pub invoice: String,
+    /// The invoice's date.
+    pub date: String,
+    /// When it is due, not before `date`.
+    pub due: String,
+    /// What it is for.
+    #[serde(default)]
+    pub memo: String,
+    /// An outside reference.
+    #[serde(default)]
+    pub reference: String,
+    /// The lines it posts: debits, and credits (a price below the order's);
+    /// what they come to is credited to payables.
+    pub lines: Vec<NewLine>,
+}
+
+/// A submitted payable that keeps the rules, ready to post.
+#[derive(Debug, Clone)]
+pub struct CheckedPayable {
+    /// The payable as submitted.
+    pub new: NewPayable,
+    /// The invoice's date.
+    pub date: Date,
+    /// When it is due.
+    pub due: Date,
+    /// Debits less credits: what is owed.
+    pub total: Decimal,
+}
+
+impl NewPayable {
+    /// Checks the rules: supplier and invoice are plain text, the due date
+    /// is not before the invoice's, each line is a debit or a credit, and
+    /// they come to more than zero.
+    pub fn check(self) -> Result<CheckedPayable, RuleError> {
+        for (what, text) in [("supplier", &self.supplier), ("invoice", &self.invoice)] {
+            let trimmed = text.trim() == text.as_str();
+            if text.is_empty() || !trimmed || text.len() > TEXT_BYTES_MAX || text.contains('/') {
+                return Err(RuleError::new(format!(
+                    "{what} must be 1 to {TEXT_BYTES_MAX} bytes without '/' or surrounding spaces"
+                )));
+            }
+        }
+        let (date, due) = (Date::parse(&self.date)?, Date::parse(&self.due)?);
+        if due < date {
+            return Err(RuleError::new(format!(
+                "due date {due} is before the invoice date {date}"
+            )));
+        }
+        let overflow = || RuleError::new("the payable's lines come to too much");
+        let mut total = Decimal::ZERO;
+        for line in &self.lines {
+            total = match (&line.debit, &line.credit) {
+                (Some(debit), None) => total.checked_add(parse_positive(debit, "debit")?),
+                (None, Some(credit)) => total.checked_sub(parse_positive(credit, "credit")?),
+                _ => return Err(RuleError::new("each line of a payable is a debit or a credit")),
+            }
+            .ok_or_else(overflow)?;
+        }
+        if total <= Decimal::ZERO {
+            return Err(RuleError::new(format!(
+                "a payable owes something; its lines come to {total}"
+            )));
+        }
+        Ok(CheckedPayable { new: self, date, due, total })
+    }
+}
+
+impl CheckedPayable {
+    /// The lines of its journal entry: its own, and what is owed credited
+    /// to payables.
+    pub fn lines(&self) -> Vec<NewLine> {
+        let mut lines = self.new.lines.clone();
+        lines.push(credit(PAYABLES_ACCOUNT, self.total));
+        lines
+    }
+
+    /// The memo of its journal entry.
+    pub fn memo(&self) -> String {
+        let new = &self.new;
+        format!("Supplier invoice {} from {}: {}", new.invoice, new.supplier, new.memo)
+            .trim_end_matches([':', ' '])
+            .to_owned()
+    }
+
+    /// The open item, once its journal entry `journal_entry` is posted in
+    /// `currency` as `number`.
+    pub fn open(self, number: String, currency: String, journal_entry: u64) -> Payable {
+        Payable {
+            number,
+            supplier: self.new.supplier,
+            invoice: self.new.invoice,
+            date: self.date,
+            due: self.due,
+            memo: self.new.memo,
+            reference: self.new.reference,
+            currency,
+            amount: self.total,
+            open: self.total,
+            status: Status::Open,
+            journal_entry,
+            payments: Vec::new(),
+        }
+    }
+}
+
+impl Payable {
+    /// Checks a payment of `amount` (a decimal string) out of `account` on
+    /// `date`: no more than is open. Returns the amount, the date and the
+    /// lines of its journal entry.
+    pub fn check_payment(
+        &self,
+        amount: &serde_json::Value,
+        date: &str,
+        account: &str,
+    ) -> Result<(Decimal, Date, Vec<NewLine>), RuleError> {
+        let amount = parse_positive(amount, "amount")?;
+        if amount > self.open {
+            return Err(RuleError::new(format!(
+                "{} has {} open; cannot pay {amount}",
+                self.number, self.open
+            )));
+        }
+        check_account(account)?;
+        let lines = vec![debit(PAYABLES_ACCOUNT, amount), credit(account, amount)];
+        Ok((amount, Date::parse(date)?, lines))
+    }
+
+    /// Settles `payment`, checked and posted: what is open goes down, and
+    /// the payable is paid once nothing is.
+    pub fn settle(&mut self, payment: Payment) {
+        self.open -= payment.amount;
+        if self.open.is_zero() {
+            self.status = Status::Paid;
+        }
+        self.payments.push(payment);
+    }
+}
+
+fn debit(account: &str, amount: Decimal) -> NewLine {
+    let amount = serde_json::Value::String(amount.to_string());
+    NewLine { account: account.to_owned(), debit: Some(amount), credit: None }
+}
+
+fn credit(account: &str, amount: Decimal) -> NewLine {
+    let amount = serde_json::Value::String(amount.to_string());
+    NewLine { account: account.to_owned(), debit: None, credit: Some(amount) }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use serde_json::json;
+
+    use super::*;
+
+    fn d(text: &str) -> Decimal {
+        Decimal::from_str(text).unwrap()
+    }
+
+    fn new(lines: serde_json::Value) -> NewPayable {
+        serde_json::from_value(json!({
+            "supplier": "ACME", "invoice": "INV-7", "date": "2026-11-05", "due": "2026-12-05",
+            "memo": "paper", "lines": lines,
+        }))
+        .unwrap()
+    }
+
+    fn amounts(lines: &[NewLine]) -> Vec<(String, Option<String>, Option<String>)> {
+        let text =
+            |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.as_str().unwrap().to_owned());
+        lines.iter().map(|l| (l.account.clone(), text(&l.debit), text(&l.credit))).collect()
+    }
+
+    #[test]
+    fn a_payable_owes_its_debits_less_its_credits_credited_to_payables() {
+        let checked = new(json!([
+            { "account": "2150", "debit": "100.00" },
+            { "account": "5100", "debit": "2.00" },
+            { "account": "5100", "credit": "0.30" },
+        ]))
+        .check()
+        .unwrap();
+        assert_eq!(checked.total, d("101.70"));
+        assert_eq!(checked.memo(), "Supplier invoice INV-7 from ACME: paper");
+        let posted = amounts(&checked.lines());
+        assert_eq!(posted.last().unwrap(), &("2000".to_owned(), None, Some("101.70".to_owned())));
+        let payable = checked.open("AP-000001".to_owned(), "EUR".to_owned(), 7);
+        assert_eq!((payable.open, payable.status), (d("101.70"), Status::Open));
+        assert_eq!(serde_json::to_value(payable.status).unwrap(), json!("open"));
+    }
+
+    #[test]
+    fn broken_payables_are_refused_with_reasons() {
+        let line = json!([{ "account": "2150", "debit": "1" }]);
+        let with = |field: &str, value: serde_json::Value| {
+            let mut body = json!({
+                "supplier": "ACME", "invoice": "INV-7", "date": "2026-11-05",
+                "due": "2026-12-05", "lines": line.clone(),
+            });
+            body[field] = value;
+            serde_json::from_value::<NewPayable>(body).unwrap().check().unwrap_err().0
+        };
+        assert!(with("supplier", json!("")).contains("supplier must be 1 to 100 bytes"));
+        assert!(with("supplier", json!(" ACME")).contains("surrounding spaces"));
+        assert!(with("invoice", json!("A/B")).contains("invoice must be"));
+        assert!(with("invoice", json!("x".repeat(101))).contains("invoice must be"));
+        assert!(with("due", json!("2026-11-04")).contains("before the invoice date 2026-11-05"));
+        assert!(with("date", json!("2026-02-30")).contains("not a valid"));
+        let cases = [
+            (json!([{ "account": "2150", "credit": "5" }]), "owes something; its lines come to -5"),
+            (json!([]), "owes something; its lines come to 0"),
+            (json!([{ "account": "2150", "debit": "1", "credit": "1" }]), "a debit or a credit"),
+            (json!([{ "account": "2150" }]), "a debit or a credit"),
+            (json!([{ "account": "2150", "debit": 1 }]), "decimal string"),
+        ];
+        for (lines, why) in cases {
+            let err = new(lines.clone()).check().unwrap_err();
+            assert!(err.0.contains(why), "{lines}: {err}");
+        }
+    }
+
+    #[test]
+    fn payments_settle_what_is_open_and_no_more() {
+        let checked = new(json!([{ "account": "2150", "debit": "100.00" }])).check().unwrap();
+        let mut payable = checked.open("AP-000001".to_owned(), "EUR".to_owned(), 7);
+        let err = payable.check_payment(&json!("100.01"), "2026-11-20", "1100").unwrap_err();
+        assert_eq!(err.0, "AP-000001 has 100.00 open; cannot pay 100.01");
+        assert!(payable.check_payment(&json!("1"), "2026-11-31", "1100").is_err());
+        assert!(payable.check_payment(&json!("1"), "2026-11-20", "11 00").is_err());
+        let (amount, date, lines) =
+            payable.check_payment(&json!("40.00"), "2026-11-20", "1100").unwrap();
+        assert_eq!(
+            amounts(&lines),
+            [
+                ("2000".to_owned(), Some("40.00".to_owned()), None),
+                ("1100".to_owned(), None, Some("40.00".to_owned())),
+            ]
+        );
+        payable.settle(Payment { date, amount, account: "1100".to_owned(), journal_entry: 8 });
+        assert_eq!((payable.open, payable.status), (d("60.00"), Status::Open));
+        let (amount, date, _) =
+            payable.check_payment(&json!("60.00"), "2026-11-21", "1100").unwrap();
+        payable.settle(Payment { date, amount, account: "1100".to_owned(), journal_entry: 9 });
+        assert_eq!((payable.open, payable.status), (d("0.00"), Status::Paid));
+        assert_eq!(payable.payments.len(), 2);
+    }
+}
