@@ -4,7 +4,8 @@
 //! HTTP operations to, and gives a private, transactional document store.
 //! This crate hides the generated WIT bindings behind a small API:
 //!
-//! - [`Plugin`]: implement `handle` (and optionally `migrate`), then register
+//! - [`Plugin`]: implement `handle` (and optionally `migrate`; [`Operations`]
+//!   makes `handle` a table a test checks against the manifest), then register
 //!   the type with [`export_plugin!`], which also embeds the crate's
 //!   `keel.toml` manifest into the component.
 //! - [`Request`] and [`Response`]: typed JSON bodies, path parameters, query values.
@@ -100,6 +101,6 @@ pub mod __private;
 pub use error::{Error, Result};
 pub use keel_values as values;
 pub use keel_values::RuleError;
-pub use plugin::Plugin;
+pub use plugin::{Handler, Operations, Plugin};
 pub use records::{Collection, Page, Range, next_sequence};
 pub use request::{Request, Response};

@@ -29,3 +29,42 @@ pub trait Plugin {
         )))
     }
 }
+
+/// A handler of one operation.
+pub type Handler = fn(&Request) -> Result<Response>;
+
+/// A plugin's operations: each manifest operation id with its handler, so
+/// that [`Plugin::handle`] is a lookup and a test can check the table
+/// against the manifest, both ways.
+///
+/// ```no_run
+/// use keel_sdk::{Operations, Request, Response, Result};
+///
+/// fn list(_: &Request) -> Result<Response> {
+///     Response::ok(&serde_json::json!({ "notes": [] }))
+/// }
+///
+/// const OPERATIONS: Operations = Operations::new(&[("notes.list", list)]);
+/// ```
+pub struct Operations(&'static [(&'static str, Handler)]);
+
+impl Operations {
+    /// The table of `(operation id, handler)`.
+    pub const fn new(table: &'static [(&'static str, Handler)]) -> Self {
+        Self(table)
+    }
+
+    /// Serves `operation` with its handler; an operation not in the table
+    /// is [`Error::unknown_operation`].
+    pub fn handle(&self, operation: &str, request: &Request) -> Result<Response> {
+        match self.0.iter().find(|(id, _)| *id == operation) {
+            Some((_, handler)) => handler(request),
+            None => Err(Error::unknown_operation(operation)),
+        }
+    }
+
+    /// The operation ids, in the table's order.
+    pub fn ids(&self) -> impl Iterator<Item = &'static str> {
+        self.0.iter().map(|(id, _)| *id)
+    }
+}

@@ -11,29 +11,31 @@ mod books;
 pub mod ledger;
 mod provide;
 
-use keel_sdk::{Error, Plugin, Request, Response, Result};
+use keel_sdk::{Operations, Plugin, Request, Response, Result};
+
+/// Each manifest operation with its handler.
+const OPERATIONS: Operations = Operations::new(&[
+    ("accounts.create", api::accounts::create),
+    ("accounts.list", api::accounts::list),
+    ("accounts.get", api::accounts::get),
+    ("accounts.balance", api::reports::balance),
+    ("chart.templates", |_| api::accounts::templates()),
+    ("chart.load", api::accounts::load_template),
+    ("entries.post", api::entries::post),
+    ("entries.list", api::entries::list),
+    ("entries.get", api::entries::get),
+    ("reports.trial-balance", api::reports::trial_balance),
+    ("payables.create", api::payables::create),
+    ("payables.list", api::payables::list),
+    ("payables.get", api::payables::get),
+    ("payables.pay", api::payables::pay),
+]);
 
 struct Finance;
 
 impl Plugin for Finance {
     fn handle(operation: &str, request: Request) -> Result<Response> {
-        match operation {
-            "accounts.create" => api::accounts::create(&request),
-            "accounts.list" => api::accounts::list(&request),
-            "accounts.get" => api::accounts::get(&request),
-            "accounts.balance" => api::reports::balance(&request),
-            "chart.templates" => api::accounts::templates(),
-            "chart.load" => api::accounts::load_template(&request),
-            "entries.post" => api::entries::post(&request),
-            "entries.list" => api::entries::list(&request),
-            "entries.get" => api::entries::get(&request),
-            "reports.trial-balance" => api::reports::trial_balance(&request),
-            "payables.create" => api::payables::create(&request),
-            "payables.list" => api::payables::list(&request),
-            "payables.get" => api::payables::get(&request),
-            "payables.pay" => api::payables::pay(&request),
-            other => Err(Error::unknown_operation(other)),
-        }
+        OPERATIONS.handle(operation, &request)
     }
 }
 
@@ -45,13 +47,10 @@ mod tests {
     fn manifest_is_valid() {
         let manifest = keel_manifest::Manifest::parse(include_str!("../keel.toml")).unwrap();
         assert_eq!(manifest.id.as_str(), "finance");
-        let src = include_str!("lib.rs");
-        for op in &manifest.operations {
-            assert!(
-                src.contains(&format!("\"{}\" =>", op.id)),
-                "operation {} is not dispatched",
-                op.id
-            );
-        }
+        let mut declared: Vec<&str> = manifest.operations.iter().map(|op| op.id.as_str()).collect();
+        let mut dispatched: Vec<&str> = super::OPERATIONS.ids().collect();
+        declared.sort_unstable();
+        dispatched.sort_unstable();
+        assert_eq!(dispatched, declared, "each operation of the manifest has one handler");
     }
 }
