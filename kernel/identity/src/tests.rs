@@ -6,6 +6,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use keel_types::{Limits, TenantId, Timestamp};
 
+use keel_audit::Origin;
+use keel_types::UserId;
+
 use super::*;
 
 fn origin() -> Origin {
