@@ -26,26 +26,60 @@ use keel_platform::{
     USERS_MANAGE,
 };
 use keel_types::{PluginId, TenantId, UserId};
-use serde::de::DeserializeOwned;
 
-use crate::auth::Caller;
+use crate::extract::{Caller, json};
 use crate::page::{PageQuery, page};
 use crate::problem::Problem;
-use crate::server::AppState;
+use crate::state::AppState;
+
+/// The routes of this module.
+pub(crate) fn routes() -> axum::Router<AppState> {
+    use axum::routing::{get, post, put};
+    axum::Router::new()
+        .route("/admin/tenants", get(tenants).post(create_tenant))
+        .route("/admin/users", get(users).post(create_user))
+        .route("/admin/users/{user}", get(user).patch(update_user).delete(delete_user))
+        .route("/admin/tenants/{tenant}", get(tenant).patch(update_tenant).delete(delete_tenant))
+        .route(
+            "/admin/tenants/{tenant}/storage-quota",
+            put(set_storage_quota).delete(reset_storage_quota),
+        )
+        .route("/admin/tenants/{tenant}/members", get(members))
+        .route(
+            "/admin/tenants/{tenant}/members/{user}",
+            get(member).put(set_roles).delete(remove_member),
+        )
+        .route(
+            "/admin/tenants/{tenant}/plugins/{plugin}",
+            put(enable_plugin).delete(disable_plugin),
+        )
+        .route("/admin/tenants/{tenant}/providers", get(providers).put(choose_provider))
+        .route("/admin/tenants/{tenant}/dead-letters", get(dead_letters))
+        .route("/admin/tenants/{tenant}/dead-letters/{letter}", get(dead_letter))
+        .route("/admin/tenants/{tenant}/dead-letters/{letter}/replay", post(replay_dead_letter))
+        .route("/admin/audit", get(platform_audit))
+        .route("/admin/audit/verify", get(platform_audit_verify))
+        .route("/admin/tenants/{tenant}/audit", get(audit))
+        .route("/admin/tenants/{tenant}/audit/verify", get(audit_verify))
+        .route("/admin/tenants/{tenant}/audit/export", get(audit_export))
+        .route("/admin/tenants/{tenant}/audit/head", get(audit_head))
+        .route("/admin/tenants/{tenant}/audit/heads", get(kept_heads).post(keep_head))
+        .route("/admin/audit/heads", get(platform_kept_heads))
+        .route("/admin/tenants/{tenant}/roles", get(roles))
+        .route(
+            "/admin/tenants/{tenant}/roles/{role}",
+            get(role).put(define_role).delete(delete_role),
+        )
+        .route("/admin/tenants/{tenant}/sod", get(sod_rules))
+        .route("/admin/tenants/{tenant}/sod/{rule}", put(put_sod_rule).delete(delete_sod_rule))
+        .route("/admin/tenants/{tenant}/tokens", get(tokens).post(create_token))
+        .route("/admin/tenants/{tenant}/tokens/{id}", get(token).delete(revoke_token))
+        .route("/admin/packages", get(packages).post(install_package))
+        .route("/admin/packages/{plugin}/{version}", get(package))
+}
 
 type Reply = Result<Response, Problem>;
 type PageParams = Result<axum::extract::Query<PageQuery>, axum::extract::rejection::QueryRejection>;
-
-/// Reads a JSON body with the kernel's body limit; malformed JSON, unknown
-/// fields and missing fields are a 400 that says where.
-pub(crate) async fn json<T: DeserializeOwned>(
-    request: Request,
-    limit: usize,
-) -> Result<T, Problem> {
-    let bytes = crate::api::read_body(request.into_body(), limit).await?;
-    serde_json::from_slice(&bytes)
-        .map_err(|err| Problem::bad_request(format!("request body: {err}")))
-}
 
 /// Authenticates the caller and checks `permission` in `scope`.
 async fn allow(

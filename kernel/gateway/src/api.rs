@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -12,10 +11,18 @@ use keel_host::{CallGuard, IdempotencyKey, Invocation, Plugin, PluginRequest, Pl
 use keel_manifest::RouteError;
 use keel_types::{PluginId, RequestId, TenantId};
 
-use crate::auth::Caller;
+use crate::extract::{Caller, read_body};
 use crate::problem::Problem;
-use crate::server::AppState;
+use crate::state::AppState;
 use keel_platform::{Principal, Scope};
+
+/// The routes of this module.
+pub(crate) fn routes() -> axum::Router<AppState> {
+    use axum::routing::any;
+    axum::Router::new()
+        .route("/api/{tenant}/{plugin}", any(plugin_root))
+        .route("/api/{tenant}/{plugin}/{*path}", any(plugin))
+}
 
 /// Most query pairs accepted on one request.
 const QUERY_PAIRS_MAX: usize = 64;
@@ -240,59 +247,6 @@ fn parse_query(query: &str) -> Result<Vec<(String, String)>, Problem> {
         )));
     }
     Ok(pairs)
-}
-
-/// Whether the client waits for `100 Continue` before it sends its body,
-/// which the server sends only once the body is read.
-pub(crate) fn expects_continue(headers: &axum::http::HeaderMap) -> bool {
-    headers
-        .get(header::EXPECT)
-        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"100-continue"))
-}
-
-/// Reads and drops a body nobody will use, up to `bytes_max` (and within
-/// its deadline), holding one frame at a time.
-pub(crate) async fn discard_body(body: Body, bytes_max: usize) {
-    use http_body_util::BodyExt as _;
-    let mut body = body;
-    let mut n_bytes = 0usize;
-    while n_bytes <= bytes_max {
-        match body.frame().await {
-            Some(Ok(frame)) => n_bytes += frame.data_ref().map_or(0, |data| data.len()),
-            Some(Err(_)) | None => return,
-        }
-    }
-}
-
-pub(crate) async fn read_body(body: Body, bytes_max: usize) -> Result<Vec<u8>, Problem> {
-    let too_large = || {
-        Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body-too-large",
-            format!("request body exceeds the limit of {bytes_max} bytes"),
-        )
-    };
-    match axum::body::to_bytes(body, bytes_max).await {
-        Ok(bytes) => Ok(bytes.to_vec()),
-        Err(err) => {
-            let err = err.into_inner();
-            if err.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
-                return Err(too_large());
-            }
-            let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err.as_ref());
-            while let Some(inner) = cause.filter(|e| !e.is::<crate::conn::BodyTimeout>()) {
-                cause = inner.source();
-            }
-            if cause.is_some() {
-                return Err(Problem::new(
-                    StatusCode::REQUEST_TIMEOUT,
-                    "body-timeout",
-                    format!("{err}; send it faster, or in smaller requests"),
-                ));
-            }
-            Err(Problem::bad_request(format!("request body could not be read: {err}")))
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,64 +1,22 @@
 //! `/auth/login` and `/auth/logout`, and reading the bearer token.
 
 use axum::Json;
-use axum::extract::{FromRequestParts, Request, State};
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use keel_platform::{Actor, Platform, Principal};
-use keel_types::RequestId;
 
-use crate::conn::ClientAddr;
+use crate::extract::Caller;
 use crate::problem::Problem;
-use crate::server::AppState;
+use crate::state::AppState;
 
-/// The bearer token of a request, if any.
-pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-}
-
-/// What a request says about its caller before anyone checks it: the
-/// bearer token, the request id and the peer's address.
-pub(crate) struct Caller {
-    token: Option<String>,
-    request_id: Option<String>,
-    source: Option<String>,
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Caller {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self::of(parts))
-    }
-}
-
-impl Caller {
-    /// What `parts` say about the caller.
-    pub(crate) fn of(parts: &Parts) -> Self {
-        Self {
-            token: bearer(&parts.headers).map(str::to_owned),
-            request_id: parts.extensions.get::<RequestId>().map(ToString::to_string),
-            source: parts
-                .extensions
-                .get::<ClientAddr>()
-                .map(|ClientAddr(client)| client.to_string()),
-        }
-    }
-
-    /// Authenticates the caller: who it is and where the request came from.
-    pub(crate) fn authenticate(&self, platform: &Platform) -> Result<Actor, Problem> {
-        let principal =
-            platform.authenticate(self.token.as_deref()).map_err(Problem::from_platform)?;
-        Ok(self.acting_as(principal))
-    }
-
-    /// The caller as `principal`.
-    pub(crate) fn acting_as(&self, principal: Principal) -> Actor {
-        Actor { principal, request_id: self.request_id.clone(), source: self.source.clone() }
-    }
+/// The routes of this module.
+pub(crate) fn routes() -> axum::Router<AppState> {
+    use axum::routing::post;
+    axum::Router::new()
+        .route("/auth/login", post(login))
+        .route("/auth/logout", post(logout))
+        .route("/auth/totp/enrol", post(totp_enrol))
+        .route("/auth/totp/confirm", post(totp_confirm))
 }
 
 #[derive(serde::Deserialize, utoipa::ToSchema)]
@@ -80,7 +38,7 @@ pub(crate) async fn login(
 ) -> Response {
     let limit = state.platform.host().limits().request_body_bytes_max;
     let result = async {
-        let body: Login = crate::admin::json(request, limit).await?;
+        let body: Login = crate::extract::json(request, limit).await?;
         let source = caller.source.unwrap_or_default();
         let request_id = caller.request_id;
         let session =
@@ -144,7 +102,7 @@ pub(crate) async fn totp_confirm(
     let limit = state.platform.host().limits().request_body_bytes_max;
     let result = async {
         let actor = caller.authenticate(&state.platform)?;
-        let body: Code = crate::admin::json(request, limit).await?;
+        let body: Code = crate::extract::json(request, limit).await?;
         state.platform.totp_confirm(&actor, &body.code).await.map_err(Problem::from_platform)
     }
     .await;

@@ -10,9 +10,15 @@ use axum::response::{IntoResponse, Response};
 use keel_platform::Scope;
 use keel_types::{PluginId, TenantId};
 
-use crate::auth::Caller;
+use crate::extract::Caller;
 use crate::problem::Problem;
-use crate::server::AppState;
+use crate::state::AppState;
+
+/// The benchmark's native baseline route.
+pub(crate) fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/bench/native/{tenant}/finance/entries/{number}", axum::routing::get(entry))
+}
 
 /// The permission the plugin's `entries.get` declares.
 const PERMISSION: &str = "finance.reports.read";

@@ -15,11 +15,14 @@ mod auth;
 mod bench;
 mod conn;
 mod csv;
+mod extract;
+mod health;
 mod openapi;
 mod page;
 mod problem;
 mod request_id;
 mod server;
+mod state;
 mod tls;
 
 pub use conn::HttpLimits;

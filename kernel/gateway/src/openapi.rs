@@ -15,7 +15,15 @@ use utoipa::{Modify, OpenApi};
 
 use crate::admin;
 use crate::problem::Problem;
-use crate::server::AppState;
+use crate::state::AppState;
+
+/// The routes of this module.
+pub(crate) fn routes() -> axum::Router<AppState> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/admin/openapi.json", get(admin))
+        .route("/api/{tenant}/openapi.json", get(tenant))
+}
 
 /// The admin API, described from the handlers.
 #[derive(OpenApi)]
@@ -63,7 +71,7 @@ pub(crate) async fn tenant(
         let tenant = TenantId::new(tenant).map_err(|err| Problem::not_found(err.to_string()))?;
         let principal = state
             .platform
-            .authenticate(crate::auth::bearer(&headers))
+            .authenticate(crate::extract::bearer(&headers))
             .map_err(Problem::from_platform)?;
         state
             .platform

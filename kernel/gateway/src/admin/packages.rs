@@ -31,7 +31,7 @@ pub(crate) async fn enable_plugin(
             let actor =
                 allow(&state.platform, &caller, Scope::Tenant(&tenant), PLUGINS_MANAGE).await?;
             let limit = body_limit(&state);
-            let bytes = crate::api::read_body(request.into_body(), limit).await?;
+            let bytes = crate::extract::read_body(request.into_body(), limit).await?;
             let body: Enable = if bytes.is_empty() {
                 Enable::default()
             } else {
@@ -156,12 +156,12 @@ pub(crate) async fn install_package(
             let allowed =
                 state.platform.authorize(&actor.principal, Scope::Platform, PACKAGES_MANAGE).await;
             if let Err(refused) = allowed {
-                if !crate::api::expects_continue(&parts.headers) {
-                    crate::api::discard_body(body, limit).await;
+                if !crate::extract::expects_continue(&parts.headers) {
+                    crate::extract::discard_body(body, limit).await;
                 }
                 return Err(Problem::from_platform(refused));
             }
-            let wasm = crate::api::read_body(body, limit).await?;
+            let wasm = crate::extract::read_body(body, limit).await?;
             if wasm.is_empty() {
                 return Err(Problem::bad_request("the body must be a plugin component (.wasm)"));
             }
