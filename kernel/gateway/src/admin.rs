@@ -27,6 +27,7 @@ use keel_platform::{
 };
 use keel_types::{PluginId, TenantId, UserId};
 
+use crate::body::{MembershipBody, TokenBody, UserBody, bodies};
 use crate::extract::{Caller, json};
 use crate::page::{PageQuery, page};
 use crate::problem::Problem;

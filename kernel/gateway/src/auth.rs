@@ -5,6 +5,7 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use crate::body::{SessionBody, TotpEnrolmentBody};
 use crate::extract::Caller;
 use crate::problem::Problem;
 use crate::state::AppState;
@@ -47,7 +48,7 @@ pub(crate) async fn login(
     }
     .await;
     match result {
-        Ok(session) => Json(session).into_response(),
+        Ok(session) => Json(SessionBody::from(&session)).into_response(),
         Err(problem) => problem.into_response(),
     }
 }
@@ -81,7 +82,7 @@ pub(crate) async fn totp_enrol(State(state): State<AppState>, caller: Caller) ->
     }
     .await;
     match result {
-        Ok(enrolment) => Json(enrolment).into_response(),
+        Ok(enrolment) => Json(TotpEnrolmentBody::from(&enrolment)).into_response(),
         Err(problem) => problem.into_response(),
     }
 }

@@ -13,6 +13,7 @@ mod admin;
 mod api;
 mod auth;
 mod bench;
+mod body;
 mod conn;
 mod csv;
 mod extract;

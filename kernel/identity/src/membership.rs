@@ -9,7 +9,7 @@ use crate::{Change, Identity, IdentityError, audit, from_json, storage, to_json}
 const PLATFORM: &str = "~platform";
 
 /// The roles one user holds in one tenant (or on the platform, when `tenant` is none).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Membership {
     /// The tenant, or none for the platform.
     pub tenant: Option<TenantId>,

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::{IdentityError, from_json, to_json};
 
 /// An open session, as returned by a login.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     /// The bearer token; shown once, stored only as a digest.
     pub token: String,

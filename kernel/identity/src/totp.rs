@@ -14,7 +14,7 @@ use keel_audit::Origin;
 use crate::{Change, Identity, IdentityError, audit, from_json, storage, to_json};
 
 /// What a user adds to an authenticator app.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TotpEnrolment {
     /// The shared secret, base32.
     pub secret: String,

@@ -11,7 +11,9 @@ use crate::{
     to_json,
 };
 
-/// A user as the kernel shows it (never with its password hash).
+/// A user as the kernel shows it (never with its password hash). Its
+/// serialised form is what audit records of user changes hold; the HTTP
+/// API answers with the gateway's own body.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct User {
     /// The login name.

@@ -15,7 +15,8 @@ pub(crate) async fn members(
         async {
             let tenant = in_tenant(&state, &caller, path(tenant)?, MEMBERS_READ).await?;
             let members = state.platform.members(&tenant).map_err(Problem::from_platform)?;
-            let mut listed = page("members", members, |m| m.user.to_string(), query)?;
+            let members: Vec<MembershipBody> = bodies(&members);
+            let mut listed = page("members", members, |m| m.user.clone(), query)?;
             listed["grantable_roles"] = serde_json::json!(state.platform.grantable_roles(&tenant));
             Ok(Json(listed).into_response())
         }
@@ -40,7 +41,7 @@ pub(crate) async fn member(
             let member = members.into_iter().find(|m| m.user == user);
             let member = member
                 .ok_or_else(|| Problem::not_found(format!("{user} is not a member of {tenant}")))?;
-            Ok(Json(member).into_response())
+            Ok(Json(MembershipBody::from(&member)).into_response())
         }
         .await,
     )
@@ -131,7 +132,10 @@ pub(crate) async fn create_token(
                 .create_token(&actor, &tenant, &body.name, &body.roles, body.expires_in_days)
                 .await
                 .map_err(Problem::from_platform)?;
-            Ok((StatusCode::CREATED, Json(serde_json::json!({ "token": token, "secret": secret })))
+            Ok((
+                StatusCode::CREATED,
+                Json(serde_json::json!({ "token": TokenBody::from(&token), "secret": secret })),
+            )
                 .into_response())
         }
         .await,
@@ -150,6 +154,7 @@ pub(crate) async fn tokens(
         async {
             let tenant = in_tenant(&state, &caller, path(tenant)?, TOKENS_MANAGE).await?;
             let tokens = state.platform.tokens(&tenant).map_err(Problem::from_platform)?;
+            let tokens: Vec<TokenBody> = bodies(&tokens);
             Ok(Json(page("tokens", tokens, |t| t.id.clone(), query)?).into_response())
         }
         .await,
@@ -172,7 +177,7 @@ pub(crate) async fn token(
                 .into_iter()
                 .find(|t| t.id == id)
                 .ok_or_else(|| Problem::not_found(format!("token {id} does not exist")))?;
-            Ok(Json(token).into_response())
+            Ok(Json(TokenBody::from(&token)).into_response())
         }
         .await,
     )

@@ -29,7 +29,7 @@ pub(crate) async fn create_user(
                 .create_user(&actor, user, body.name, body.password)
                 .await
                 .map_err(Problem::from_platform)?;
-            Ok((StatusCode::CREATED, Json(created)).into_response())
+            Ok((StatusCode::CREATED, Json(UserBody::from(&created))).into_response())
         }
         .await,
     )
@@ -46,7 +46,8 @@ pub(crate) async fn users(
         async {
             allow(&state.platform, &caller, Scope::Platform, USERS_MANAGE).await?;
             let users = state.platform.users().map_err(Problem::from_platform)?;
-            Ok(Json(page("users", users, |u| u.id.to_string(), query)?).into_response())
+            let users: Vec<UserBody> = bodies(&users);
+            Ok(Json(page("users", users, |u| u.id.clone(), query)?).into_response())
         }
         .await,
     )
@@ -72,7 +73,8 @@ pub(crate) async fn user(
         async {
             let user = UserId::new(path(user)?).map_err(unknown)?;
             allow(&state.platform, &caller, Scope::Platform, USERS_MANAGE).await?;
-            Ok(Json(state.platform.user(&user).map_err(Problem::from_platform)?).into_response())
+            let found = state.platform.user(&user).map_err(Problem::from_platform)?;
+            Ok(Json(UserBody::from(&found)).into_response())
         }
         .await,
     )
@@ -96,7 +98,7 @@ pub(crate) async fn update_user(
                 .update_user(&actor, user, body.name, body.password)
                 .await
                 .map_err(Problem::from_platform)?;
-            Ok(Json(updated).into_response())
+            Ok(Json(UserBody::from(&updated)).into_response())
         }
         .await,
     )
