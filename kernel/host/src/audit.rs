@@ -16,10 +16,9 @@ impl Host {
         limit: usize,
         scan_max: usize,
     ) -> Result<(Vec<keel_audit::Sealed>, Option<u64>), CallError> {
-        let txn = self.inner.storage.read().map_err(|err| CallError::Storage(err.to_string()))?;
+        let txn = self.inner.storage.read().map_err(CallError::Storage)?;
         let chain = keel_audit::chain_of(tenant);
-        keel_audit::search(&txn, &chain, from, filter, limit, scan_max)
-            .map_err(|err| CallError::Storage(err.to_string()))
+        keel_audit::search(&txn, &chain, from, filter, limit, scan_max).map_err(CallError::Storage)
     }
 
     /// Signs `tenant`'s chain head (or the platform's) with `signer` and
@@ -32,7 +31,7 @@ impl Host {
         tenant: Option<&TenantId>,
         signer: &keel_audit::HeadSigner,
     ) -> Result<Result<Option<keel_audit::SignedHead>, keel_audit::Broken>, CallError> {
-        let storage_err = |err: keel_storage::Error| CallError::Storage(err.to_string());
+        let storage_err = CallError::Storage;
         let chain = keel_audit::chain_of(tenant);
         let txn = self.inner.storage.read().map_err(storage_err)?;
         let kept = keel_audit::kept_heads(&txn, &chain).map_err(storage_err)?;
@@ -87,8 +86,7 @@ impl Host {
         &self,
         tenant: Option<&TenantId>,
     ) -> Result<Vec<(u64, Option<keel_audit::SignedHead>)>, CallError> {
-        let txn = self.inner.storage.read().map_err(|err| CallError::Storage(err.to_string()))?;
-        keel_audit::kept_heads(&txn, &keel_audit::chain_of(tenant))
-            .map_err(|err| CallError::Storage(err.to_string()))
+        let txn = self.inner.storage.read().map_err(CallError::Storage)?;
+        keel_audit::kept_heads(&txn, &keel_audit::chain_of(tenant)).map_err(CallError::Storage)
     }
 }

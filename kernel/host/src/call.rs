@@ -485,7 +485,7 @@ pub(crate) fn run<T>(
     let (ns, storage, published) = (state.ns, state.storage, state.n_events > 0);
     let origin = state.origin;
     let Some(txn) = state.txn else {
-        return Settled::now(Err(CallError::Storage(lent().to_string())));
+        return Settled::now(Err(CallError::Internal(lent().to_string())));
     };
     match (ended, txn) {
         (Ok(value), Txn::Write(mut txn)) if finish == Finish::Commit => {
@@ -566,7 +566,7 @@ pub(crate) fn storage_error(err: keel_storage::Error) -> CallError {
         err @ keel_storage::Error::QuotaExceeded { .. } => {
             CallError::QuotaExceeded(err.to_string())
         }
-        err => CallError::Storage(err.to_string()),
+        err => CallError::Storage(err),
     }
 }
 
@@ -609,7 +609,7 @@ fn audit_reads(
         Some(storage) => audit_alone(storage, Some(ns.tenant()), reads),
         None if reads.is_empty() => Ok(Ticket::durable()),
         None => {
-            Err(CallError::Storage("sensitive reads cannot be audited in this call".to_owned()))
+            Err(CallError::Internal("sensitive reads cannot be audited in this call".to_owned()))
         }
     }
 }

@@ -169,7 +169,11 @@ pub enum CallError {
     QuotaExceeded(String),
     /// Storage failed underneath the call.
     #[error("storage failed: {0}")]
-    Storage(String),
+    Storage(#[source] keel_storage::Error),
+    /// The kernel failed otherwise: a record it cannot read, a thread that
+    /// ended without an answer. Never the caller's fault.
+    #[error("the kernel failed: {0}")]
+    Internal(String),
 }
 
 /// Why a plugin could not be enabled for a tenant.
@@ -224,7 +228,7 @@ pub enum EnableError {
     },
     /// Storage failed; nothing changed.
     #[error("storage failed: {0}")]
-    Storage(String),
+    Storage(#[source] keel_storage::Error),
     /// The record of the version the tenant runs cannot be read: the
     /// plugin is neither served nor migrated until it is repaired.
     #[error(
@@ -273,7 +277,7 @@ pub enum ChooseError {
     },
     /// Storage failed; nothing changed.
     #[error("storage failed: {0}")]
-    Storage(String),
+    Storage(#[source] keel_storage::Error),
 }
 
 /// Why a dead letter could not be replayed.
@@ -289,7 +293,11 @@ pub enum ReplayError {
     /// The subscriber failed again; the dead letter stays, with this error.
     #[error("the delivery failed again: {0}")]
     Failed(CallError),
+    /// The dead letter cannot be replayed as stored: its event is missing
+    /// or unreadable. Nothing changed.
+    #[error("{0}")]
+    Internal(String),
     /// Storage failed; nothing changed.
     #[error("storage failed: {0}")]
-    Storage(String),
+    Storage(#[source] keel_storage::Error),
 }

@@ -422,7 +422,7 @@ impl Host {
         plugin: &Arc<Plugin>,
         topic: &str,
     ) -> Result<Option<Duration>, CallError> {
-        let storage = |err: keel_storage::Error| CallError::Storage(err.to_string());
+        let storage = CallError::Storage;
         let subscriber = plugin.manifest().id.to_string();
         for _ in 0..DELIVERIES_PER_PASS_MAX {
             if self.inner.dispatcher.stopped() {
@@ -512,7 +512,7 @@ impl Host {
         let inner = &self.inner;
         let mut txn = match inner.storage.write(&[keel_storage::Lane::Tenant(tenant.clone())]) {
             Ok(txn) => txn,
-            Err(err) => return call::Settled::refused(None, CallError::Storage(err.to_string())),
+            Err(err) => return call::Settled::refused(None, CallError::Storage(err)),
         };
         if let Err(err) = self.limit_stored(&mut txn, tenant) {
             return call::Settled::refused(Some(Txn::Write(txn)), err);

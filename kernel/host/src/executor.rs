@@ -115,7 +115,7 @@ impl Executors {
             let jobs = std::mem::take(&mut queue.jobs);
             drop(queue);
             drop(jobs);
-            return Err(CallError::Storage(err.0));
+            return Err(CallError::Internal(err.0));
         }
         Ok(answered)
     }

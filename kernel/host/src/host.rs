@@ -181,9 +181,7 @@ impl Host {
             ..origin.record(action::PACKAGE_INSTALL)
         };
         let audited = crate::call::audit_alone(&self.inner.storage, None, vec![record]);
-        if let Err(err) = audited
-            .and_then(|ticket| ticket.wait().map_err(|err| CallError::Storage(err.to_string())))
-        {
+        if let Err(err) = audited.and_then(|ticket| ticket.wait().map_err(CallError::Storage)) {
             // Unaudited, the install did not happen.
             if !known {
                 self.unload(&plugin);
@@ -241,7 +239,7 @@ impl Host {
         collection: &str,
         key: &str,
     ) -> Result<Option<String>, CallError> {
-        let storage_err = |err: keel_storage::Error| CallError::Storage(err.to_string());
+        let storage_err = CallError::Storage;
         let ns = keel_storage::Namespace::new(tenant.clone(), plugin.clone());
         let txn = self.inner.storage.read().map_err(storage_err)?;
         txn.get(&ns, collection, key).map_err(storage_err)
@@ -267,7 +265,7 @@ impl Host {
     /// call's fixed cost, which the micro-benchmarks price.
     pub fn instantiate(&self, plugin: &Arc<Plugin>, tenant: &TenantId) -> Result<(), CallError> {
         let inner = &self.inner;
-        let txn = inner.storage.read().map_err(|err| CallError::Storage(err.to_string()))?;
+        let txn = inner.storage.read().map_err(CallError::Storage)?;
         let state = CallState::new(Arc::clone(plugin), tenant.clone(), Txn::Read(txn), inner);
         let guard = call::CallGuard::default();
         call::run(
@@ -349,7 +347,7 @@ impl Host {
             Err(keel_storage::Error::GaveUp) => {
                 return call::Settled::refused(None, CallError::Abandoned);
             }
-            Err(err) => return call::Settled::refused(None, CallError::Storage(err.to_string())),
+            Err(err) => return call::Settled::refused(None, CallError::Storage(err)),
         };
         let mut txn = txn;
         if let Txn::Write(write) = &mut txn
@@ -477,7 +475,7 @@ impl std::future::Future for Answered {
 }
 
 fn unanswered() -> CallError {
-    CallError::Storage("the call failed on its executor without an answer".to_owned())
+    CallError::Internal("the call failed on its executor without an answer".to_owned())
 }
 
 /// The span of one plugin call.
@@ -517,11 +515,10 @@ fn check_not_by_creator(
         return Err(refuse(format!("the request has no {} parameter", rule.param)));
     }
     let ns = keel_storage::Namespace::new(invocation.tenant.clone(), manifest.id.clone());
-    let text =
-        txn.get(&ns, &rule.collection, key).map_err(|err| CallError::Storage(err.to_string()))?;
+    let text = txn.get(&ns, &rule.collection, key).map_err(CallError::Storage)?;
     let Some(text) = text else { return Err(refuse("it does not exist".to_owned())) };
-    let doc: serde_json::Value =
-        serde_json::from_str(&text).map_err(|err| CallError::Storage(err.to_string()))?;
+    let doc: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|err| CallError::Internal(format!("a document that storage returned: {err}")))?;
     let creators = rule.field.values(&doc);
     if creators.is_empty() {
         return Err(refuse(format!("it names no creator in {}", rule.field.as_str())));

@@ -119,10 +119,10 @@ impl Claim {
         txn: &WriteTxn,
         now: i64,
     ) -> Result<Option<PluginResponse>, CallError> {
-        let storage = |err: keel_storage::Error| CallError::Storage(err.to_string());
+        let storage = CallError::Storage;
         let Some(bytes) = txn.catalog_get(&self.key).map_err(storage)? else { return Ok(None) };
         let kept: Kept = serde_json::from_slice(&bytes)
-            .map_err(|err| CallError::Storage(format!("a kept answer is unreadable: {err}")))?;
+            .map_err(|err| CallError::Internal(format!("a kept answer is unreadable: {err}")))?;
         if kept.at.saturating_add(keep_seconds()) < now {
             return Ok(None);
         }

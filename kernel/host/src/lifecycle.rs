@@ -121,7 +121,7 @@ impl Host {
             plugin: plugin.to_string(),
             source: Box::new(source),
         };
-        let storage_err = |err: keel_storage::Error| failed(CallError::Storage(err.to_string()));
+        let storage_err = |err: keel_storage::Error| failed(CallError::Storage(err));
         if self.tenant(tenant).map_err(failed)?.is_none() {
             return Err(EnableError::UnknownTenant(tenant.to_string()));
         }
@@ -243,7 +243,7 @@ impl Host {
         tenant: &TenantId,
         plugin: &PluginId,
     ) -> Result<bool, EnableError> {
-        let storage_err = |err: keel_storage::Error| EnableError::Storage(err.to_string());
+        let storage_err = EnableError::Storage;
         if let Some((interface, consumer)) = self.provider_in_use(tenant, plugin) {
             return Err(EnableError::InUse {
                 plugin: plugin.to_string(),
@@ -265,8 +265,11 @@ impl Host {
             return Ok(false);
         }
         record.disabled = true;
-        let bytes =
-            serde_json::to_vec(&record).map_err(|err| EnableError::Storage(err.to_string()))?;
+        let bytes = serde_json::to_vec(&record).map_err(|err| EnableError::Corrupt {
+            plugin: plugin.to_string(),
+            tenant: tenant.to_string(),
+            reason: err.to_string(),
+        })?;
         txn.catalog_put(&key(tenant, plugin), &bytes).map_err(storage_err)?;
         let detail = format!("version {} disabled; data kept", record.version);
         self.audit(&mut txn, origin, tenant, plugin, action::PLUGIN_DISABLE, detail)
@@ -285,10 +288,9 @@ impl Host {
     /// version; if that version is no longer installed, upgrades to the
     /// newest one. Returns a message for each that could not be restored.
     pub fn restore(&self) -> Result<Vec<String>, CallError> {
-        self.load_choices().map_err(|err| CallError::Storage(err.to_string()))?;
-        let txn = self.inner.storage.read().map_err(|err| CallError::Storage(err.to_string()))?;
-        let records =
-            txn.catalog_scan("enabled/").map_err(|err| CallError::Storage(err.to_string()))?;
+        self.load_choices().map_err(CallError::Storage)?;
+        let txn = self.inner.storage.read().map_err(CallError::Storage)?;
+        let records = txn.catalog_scan("enabled/").map_err(CallError::Storage)?;
         drop(txn);
         let mut problems = Vec::new();
         for (key, bytes) in records {

@@ -99,7 +99,7 @@ impl Host {
                 interface: interface.to_owned(),
             });
         }
-        let storage = |err: keel_storage::Error| ChooseError::Storage(err.to_string());
+        let storage = ChooseError::Storage;
         let mut txn = self
             .inner
             .storage

@@ -40,7 +40,7 @@ impl Host {
         id: &TenantId,
         name: &str,
     ) -> Result<bool, CallError> {
-        let storage_err = |err: keel_storage::Error| CallError::Storage(err.to_string());
+        let storage_err = CallError::Storage;
         let mut txn = self.inner.storage.write(&[Lane::Platform]).map_err(storage_err)?;
         let key = format!("tenant/{id}");
         if txn.catalog_get(&key).map_err(storage_err)?.is_some() {
@@ -48,7 +48,7 @@ impl Host {
         }
         let record =
             serde_json::to_vec(&TenantRecord { name: name.to_owned(), storage_quota_bytes: None })
-                .map_err(|err| CallError::Storage(err.to_string()))?;
+                .map_err(|err| CallError::Internal(format!("a tenant record: {err}")))?;
         txn.catalog_put(&key, &record).map_err(storage_err)?;
         let record = tenant_record(origin, action::TENANT_CREATE, id, None, Some(name));
         keel_audit::append(&mut txn, &keel_audit::chain_of(None), record).map_err(storage_err)?;
@@ -64,16 +64,16 @@ impl Host {
         id: &TenantId,
         name: &str,
     ) -> Result<bool, CallError> {
-        let storage_err = |err: keel_storage::Error| CallError::Storage(err.to_string());
+        let storage_err = CallError::Storage;
         let mut txn = self.inner.storage.write(&[Lane::Platform]).map_err(storage_err)?;
         let key = format!("tenant/{id}");
         let Some(before) = txn.catalog_get(&key).map_err(storage_err)? else { return Ok(false) };
-        let before: TenantRecord =
-            serde_json::from_slice(&before).map_err(|err| CallError::Storage(err.to_string()))?;
+        let before: TenantRecord = serde_json::from_slice(&before)
+            .map_err(|err| CallError::Internal(format!("a tenant record: {err}")))?;
         let old_name = before.name.clone();
         let renamed = TenantRecord { name: name.to_owned(), ..before };
-        let record =
-            serde_json::to_vec(&renamed).map_err(|err| CallError::Storage(err.to_string()))?;
+        let record = serde_json::to_vec(&renamed)
+            .map_err(|err| CallError::Internal(format!("a tenant record: {err}")))?;
         txn.catalog_put(&key, &record).map_err(storage_err)?;
         let record = tenant_record(origin, action::TENANT_RENAME, id, Some(&old_name), Some(name));
         keel_audit::append(&mut txn, &keel_audit::chain_of(None), record).map_err(storage_err)?;
@@ -91,16 +91,16 @@ impl Host {
         id: &TenantId,
         quota: Option<u64>,
     ) -> Result<Option<TenantInfo>, CallError> {
-        let storage_err = |err: keel_storage::Error| CallError::Storage(err.to_string());
+        let storage_err = CallError::Storage;
         let mut txn = self.inner.storage.write(&[Lane::Platform]).map_err(storage_err)?;
         let key = format!("tenant/{id}");
         let Some(before) = txn.catalog_get(&key).map_err(storage_err)? else { return Ok(None) };
-        let before: TenantRecord =
-            serde_json::from_slice(&before).map_err(|err| CallError::Storage(err.to_string()))?;
+        let before: TenantRecord = serde_json::from_slice(&before)
+            .map_err(|err| CallError::Internal(format!("a tenant record: {err}")))?;
         let was = before.storage_quota_bytes;
         let after = TenantRecord { storage_quota_bytes: quota, ..before };
-        let bytes =
-            serde_json::to_vec(&after).map_err(|err| CallError::Storage(err.to_string()))?;
+        let bytes = serde_json::to_vec(&after)
+            .map_err(|err| CallError::Internal(format!("a tenant record: {err}")))?;
         txn.catalog_put(&key, &bytes).map_err(storage_err)?;
         let quota_json = |q: Option<u64>| serde_json::json!({ "id": id, "storage_quota_bytes": q });
         let record = keel_audit::Record {
@@ -121,7 +121,7 @@ impl Host {
     /// The bytes `tenant` stores, as its quota counts them. Blocking: the
     /// first count after a start walks everything the tenant stores.
     pub fn stored_bytes(&self, tenant: &TenantId) -> Result<u64, CallError> {
-        self.inner.storage.stored_bytes(tenant).map_err(|err| CallError::Storage(err.to_string()))
+        self.inner.storage.stored_bytes(tenant).map_err(CallError::Storage)
     }
 
     /// Measures what every tenant stores, which their storage quotas need,
@@ -153,11 +153,11 @@ impl Host {
 
     /// The most bytes `tenant` may store, as `txn` sees its record.
     fn storage_quota(&self, txn: &WriteTxn, tenant: &TenantId) -> Result<u64, CallError> {
-        let storage_err = |err: keel_storage::Error| CallError::Storage(err.to_string());
+        let storage_err = CallError::Storage;
         let own = match txn.catalog_get(&format!("tenant/{tenant}")).map_err(storage_err)? {
             Some(bytes) => {
                 serde_json::from_slice::<TenantRecord>(&bytes)
-                    .map_err(|err| CallError::Storage(format!("tenant record {tenant}: {err}")))?
+                    .map_err(|err| CallError::Internal(format!("tenant record {tenant}: {err}")))?
                     .storage_quota_bytes
             }
             None => None,
@@ -179,10 +179,8 @@ impl Host {
     /// Whether any plugin, enabled or disabled, has ever been set up for
     /// `tenant` (and may hold its data).
     pub fn tenant_has_plugins(&self, id: &TenantId) -> Result<bool, CallError> {
-        let txn = self.inner.storage.read().map_err(|err| CallError::Storage(err.to_string()))?;
-        let records = txn
-            .catalog_scan(&format!("enabled/{id}/"))
-            .map_err(|err| CallError::Storage(err.to_string()))?;
+        let txn = self.inner.storage.read().map_err(CallError::Storage)?;
+        let records = txn.catalog_scan(&format!("enabled/{id}/")).map_err(CallError::Storage)?;
         Ok(!records.is_empty())
     }
 
@@ -193,12 +191,12 @@ impl Host {
         origin: &keel_audit::Origin,
         id: &TenantId,
     ) -> Result<bool, CallError> {
-        let storage_err = |err: keel_storage::Error| CallError::Storage(err.to_string());
+        let storage_err = CallError::Storage;
         let mut txn = self.inner.storage.write(&[Lane::Platform]).map_err(storage_err)?;
         let key = format!("tenant/{id}");
         let Some(before) = txn.catalog_get(&key).map_err(storage_err)? else { return Ok(false) };
-        let before: TenantRecord =
-            serde_json::from_slice(&before).map_err(|err| CallError::Storage(err.to_string()))?;
+        let before: TenantRecord = serde_json::from_slice(&before)
+            .map_err(|err| CallError::Internal(format!("a tenant record: {err}")))?;
         txn.catalog_remove(&key).map_err(storage_err)?;
         let record = tenant_record(origin, action::TENANT_DELETE, id, Some(&before.name), None);
         keel_audit::append(&mut txn, &keel_audit::chain_of(None), record).map_err(storage_err)?;
@@ -208,25 +206,25 @@ impl Host {
 
     /// The tenant `id`, if it exists.
     pub fn tenant(&self, id: &TenantId) -> Result<Option<TenantInfo>, CallError> {
-        let storage_err = |err: keel_storage::Error| CallError::Storage(err.to_string());
+        let storage_err = CallError::Storage;
         let txn = self.inner.storage.read().map_err(storage_err)?;
         let Some(bytes) = txn.catalog_get(&format!("tenant/{id}")).map_err(storage_err)? else {
             return Ok(None);
         };
-        let record: TenantRecord =
-            serde_json::from_slice(&bytes).map_err(|err| CallError::Storage(err.to_string()))?;
+        let record: TenantRecord = serde_json::from_slice(&bytes)
+            .map_err(|err| CallError::Internal(format!("a tenant record: {err}")))?;
         Ok(Some(record.info(id.clone())))
     }
 
     /// Every tenant, by id.
     pub fn tenants(&self) -> Result<Vec<TenantInfo>, CallError> {
-        let storage_err = |err: keel_storage::Error| CallError::Storage(err.to_string());
+        let storage_err = CallError::Storage;
         let txn = self.inner.storage.read().map_err(storage_err)?;
         let mut tenants = Vec::new();
         for (key, bytes) in txn.catalog_scan("tenant/").map_err(storage_err)? {
             let Ok(id) = TenantId::new(&key["tenant/".len()..]) else { continue };
             let record: TenantRecord = serde_json::from_slice(&bytes)
-                .map_err(|err| CallError::Storage(err.to_string()))?;
+                .map_err(|err| CallError::Internal(format!("a tenant record: {err}")))?;
             tenants.push(record.info(id));
         }
         Ok(tenants)

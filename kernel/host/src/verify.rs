@@ -425,5 +425,5 @@ fn entry_digest(plugin: &str, collection: &str, index: &str, value: &str, key: &
 }
 
 fn storage_err(err: keel_storage::Error) -> CallError {
-    CallError::Storage(err.to_string())
+    CallError::Storage(err)
 }

@@ -71,7 +71,11 @@ pub enum IdentityError {
     Invalid(String),
     /// Storage failed.
     #[error("storage failed: {0}")]
-    Storage(String),
+    Storage(#[source] keel_storage::Error),
+    /// A record or secret cannot be read or made: a damaged data directory,
+    /// or a fault of the kernel. Never the caller's.
+    #[error("{0}")]
+    Corrupt(String),
 }
 
 /// The identity service.

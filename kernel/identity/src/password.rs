@@ -27,12 +27,12 @@ pub(crate) fn check_strength(password: &str) -> Result<(), IdentityError> {
 pub(crate) fn hash(password: &str) -> Result<String, IdentityError> {
     let mut salt = [0u8; 16];
     rand::rng().fill(&mut salt);
-    let salt =
-        SaltString::encode_b64(&salt).map_err(|err| IdentityError::Storage(err.to_string()))?;
+    let salt = SaltString::encode_b64(&salt)
+        .map_err(|err| IdentityError::Corrupt(format!("cannot salt a password: {err}")))?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|hash| hash.to_string())
-        .map_err(|err| IdentityError::Storage(format!("cannot hash password: {err}")))
+        .map_err(|err| IdentityError::Corrupt(format!("cannot hash password: {err}")))
 }
 
 /// Verifies `password` against `stored`; with none, verifies against a

@@ -60,14 +60,15 @@ impl Change {
 }
 
 pub(crate) fn storage(err: keel_storage::Error) -> IdentityError {
-    IdentityError::Storage(err.to_string())
+    IdentityError::Storage(err)
 }
 
 pub(crate) fn to_json(value: &impl serde::Serialize) -> Result<Vec<u8>, IdentityError> {
-    serde_json::to_vec(value).map_err(|err| IdentityError::Storage(err.to_string()))
+    serde_json::to_vec(value)
+        .map_err(|err| IdentityError::Corrupt(format!("cannot write an identity record: {err}")))
 }
 
 pub(crate) fn from_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, IdentityError> {
     serde_json::from_slice(bytes)
-        .map_err(|err| IdentityError::Storage(format!("corrupt identity record: {err}")))
+        .map_err(|err| IdentityError::Corrupt(format!("corrupt identity record: {err}")))
 }

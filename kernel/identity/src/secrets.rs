@@ -42,7 +42,7 @@ impl SecretsKey {
         let sealed = self
             .cipher
             .encrypt(Nonce::from_slice(&nonce), payload)
-            .map_err(|_| IdentityError::Storage(format!("cannot seal the secret of {context}")))?;
+            .map_err(|_| IdentityError::Corrupt(format!("cannot seal the secret of {context}")))?;
         let mut text =
             String::with_capacity(SEALED_PREFIX.len() + 2 * (NONCE_BYTES + sealed.len()));
         text.push_str(SEALED_PREFIX);
@@ -56,7 +56,7 @@ impl SecretsKey {
     /// with another key, for another context, or changed since.
     pub(crate) fn open(&self, context: &str, sealed: &str) -> Result<Vec<u8>, IdentityError> {
         let unreadable = || {
-            IdentityError::Storage(format!(
+            IdentityError::Corrupt(format!(
                 "the sealed secret of {context} cannot be opened: it was sealed with another \
                  secrets key (is --secrets-key the file this data directory was used with?) \
                  or changed since"

@@ -199,7 +199,7 @@ impl Identity {
         let owner = std::str::from_utf8(&bytes).ok().and_then(|name| UserId::new(name).ok());
         owner
             .map(Some)
-            .ok_or_else(|| IdentityError::Storage(format!("corrupt owner of token {id}")))
+            .ok_or_else(|| IdentityError::Corrupt(format!("corrupt owner of token {id}")))
     }
 
     /// The live token a secret belongs to, if any.
@@ -212,7 +212,7 @@ impl Identity {
             return Ok(None);
         };
         let key = String::from_utf8(key)
-            .map_err(|_| IdentityError::Storage("corrupt token index".to_owned()))?;
+            .map_err(|_| IdentityError::Corrupt("corrupt token index".to_owned()))?;
         let Some(bytes) = txn.catalog_get(&key).map_err(storage)? else { return Ok(None) };
         let token = from_json::<TokenRecord>(&bytes)?.token;
         Ok((token.expires_at > self.clock.now().seconds).then_some(token))

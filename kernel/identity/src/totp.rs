@@ -72,17 +72,17 @@ impl Identity {
         }
         let secret = self.secrets.open(&key(user), &record.sealed)?;
         String::from_utf8(secret)
-            .map_err(|_| IdentityError::Storage(format!("the TOTP secret of {user} is not text")))
+            .map_err(|_| IdentityError::Corrupt(format!("the TOTP secret of {user} is not text")))
     }
 }
 
 fn totp(secret_base32: &str) -> Result<Totp, IdentityError> {
     let secret = Secret::try_from_base32(secret_base32)
-        .map_err(|err| IdentityError::Storage(format!("corrupt TOTP secret: {err}")))?;
+        .map_err(|err| IdentityError::Corrupt(format!("corrupt TOTP secret: {err}")))?;
     Builder::new()
         .with_secret(secret)
         .build()
-        .map_err(|err| IdentityError::Storage(format!("bad TOTP secret: {err}")))
+        .map_err(|err| IdentityError::Corrupt(format!("bad TOTP secret: {err}")))
 }
 
 impl Identity {

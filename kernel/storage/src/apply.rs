@@ -146,7 +146,7 @@ fn write(
     durability: redb::Durability,
 ) -> Result<Vec<(Lane, u64)>> {
     let mut txn = db.begin_write().map_err(backend)?;
-    txn.set_durability(durability).map_err(|err| Error::Backend(err.to_string()))?;
+    txn.set_durability(durability).map_err(backend)?;
     let moved = apply_all(&txn, commits.iter().map(Arc::as_ref))?;
     txn.commit().map_err(backend)?;
     Ok(moved)

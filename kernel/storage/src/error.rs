@@ -48,12 +48,16 @@ pub enum Error {
     /// The database failed underneath; the transaction must be abandoned.
     #[error("storage failed: {0}")]
     Backend(String),
+    /// The database file failed underneath (redb), with its own error as
+    /// the source; the transaction must be abandoned.
+    #[error("the database failed: {0}")]
+    Database(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// A storage result.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Wraps any redb failure as [`Error::Backend`].
+/// Wraps any redb failure as [`Error::Database`], keeping it as the source.
 pub(crate) fn backend(err: impl Into<redb::Error>) -> Error {
-    Error::Backend(err.into().to_string())
+    Error::Database(Box::new(err.into()))
 }

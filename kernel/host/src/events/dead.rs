@@ -41,7 +41,7 @@ impl Host {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<DeadLetter>, ReplayError> {
-        let storage = |err: keel_storage::Error| ReplayError::Storage(err.to_string());
+        let storage = ReplayError::Storage;
         let read = self.inner.storage.read().map_err(storage)?;
         let after = match after {
             Some(id) => {
@@ -60,7 +60,7 @@ impl Host {
         tenant: &TenantId,
         id: &str,
     ) -> Result<Option<DeadLetter>, CallError> {
-        let storage = |err: keel_storage::Error| CallError::Storage(err.to_string());
+        let storage = CallError::Storage;
         let Some(key) = letter_key(tenant, id) else { return Ok(None) };
         let read = self.inner.storage.read().map_err(storage)?;
         read.catalog_get(&key)
@@ -78,10 +78,10 @@ impl Host {
         tenant: &TenantId,
         id: &str,
     ) -> Result<(), ReplayError> {
-        let storage = |err: keel_storage::Error| ReplayError::Storage(err.to_string());
+        let storage = ReplayError::Storage;
         let letter = self
             .dead_letter(tenant, id)
-            .map_err(|err| ReplayError::Storage(err.to_string()))?
+            .map_err(|err| ReplayError::Internal(err.to_string()))?
             .ok_or_else(|| ReplayError::NotFound(id.to_owned()))?;
         let Some(plugin) =
             PluginId::new(&letter.subscriber).ok().and_then(|p| self.enabled(tenant, &p))
@@ -94,7 +94,7 @@ impl Host {
                 .catalog_get(&event_key(tenant, &letter.topic, letter.event))
                 .map_err(storage)?
                 .ok_or_else(|| {
-                    ReplayError::Storage(format!("event {} is missing", letter.event))
+                    ReplayError::Internal(format!("event {} is missing", letter.event))
                 })?;
             decode::<StoredEvent>("event", &bytes).map_err(storage)?
         };
