@@ -6,7 +6,7 @@
 
 use keel_sdk::{Collection, Error, Range, Result};
 use keel_stock_kit::catalog::{self, Item, Level};
-use keel_stock_kit::ledger::{ledger_settings, post};
+use keel_stock_kit::ledger::{ValueChange, ledger_settings, post};
 use keel_stock_kit::moves::{self, Kind, LotMoved, Move, MoveRequest};
 use keel_stock_kit::rules::quantity;
 use keel_stock_kit::rules::valuation::Valued;
@@ -154,8 +154,7 @@ pub(crate) fn receive(
     catalog::add_level(&item, request.location, quantity)?;
     let settings = ledger_settings()?;
     let mut moved = request.moved(Kind::Receipt, quantity, value);
-    moved.journal_entry =
-        post(request, &settings.inventory_account, &settings.received_account, value, "receipt")?;
+    moved.journal_entry = post(request, &settings, ValueChange::Receipt, value, "receipt")?;
     moved.lots.push(stock.moved(quantity, value));
     stock.save()?;
     revalue(&item.code, quantity, value)?;
@@ -199,8 +198,7 @@ pub(crate) fn issue(request: &MoveRequest<'_>) -> Result<Move> {
     let (taken, value) = take(&mut lots, &picks)?;
     let settings = ledger_settings()?;
     let mut moved = request.moved(Kind::Issue, quantity, value);
-    moved.journal_entry =
-        post(request, &settings.issued_account, &settings.inventory_account, value, "issue")?;
+    moved.journal_entry = post(request, &settings, ValueChange::Issue, value, "issue")?;
     moved.lots = taken;
     for &(i, _) in &picks {
         lots[i].save()?;
@@ -263,17 +261,17 @@ pub(crate) fn adjust(request: &MoveRequest<'_>, lot: &str) -> Result<Move> {
     let i = named(&lots, lot, -delta.min(Decimal::ZERO), request)?;
     let settings = ledger_settings()?;
     let mut valued = lots[i].valued();
-    let (value, debit, credit, signed) = if delta > Decimal::ZERO {
+    let (value, kind, signed) = if delta > Decimal::ZERO {
         let value = valued.receive(delta, valued.average_cost())?;
-        (value, &settings.inventory_account, &settings.adjustment_account, value)
+        (value, ValueChange::Found, value)
     } else {
         let value = valued.issue(-delta)?;
-        (value, &settings.adjustment_account, &settings.inventory_account, -value)
+        (value, ValueChange::Lost, -value)
     };
     lots[i].set(valued);
     catalog::add_level(&item, request.location, delta)?;
     let mut moved = request.moved(Kind::Adjustment, delta.abs(), value);
-    moved.journal_entry = post(request, debit, credit, value, "adjustment")?;
+    moved.journal_entry = post(request, &settings, kind, value, "adjustment")?;
     moved.lots.push(lots[i].moved(delta.abs(), value));
     lots[i].save()?;
     let (before, after) = revalue(&item.code, delta, signed)?;

@@ -5,7 +5,7 @@
 
 use keel_sdk::Result;
 use keel_stock_kit::catalog::{self, Level};
-use keel_stock_kit::ledger::{ledger_settings, post};
+use keel_stock_kit::ledger::{ValueChange, ledger_settings, post};
 use keel_stock_kit::moves::{self, Kind, Move, MoveRequest};
 use keel_stock_kit::rules::quantity;
 use rust_decimal::Decimal;
@@ -25,8 +25,7 @@ pub(crate) fn receive(request: &MoveRequest<'_>, unit_cost: &str) -> Result<Move
     catalog::add_level(&item, request.location, quantity)?;
     let settings = ledger_settings()?;
     let mut moved = request.moved(Kind::Receipt, quantity, value);
-    moved.journal_entry =
-        post(request, &settings.inventory_account, &settings.received_account, value, "receipt")?;
+    moved.journal_entry = post(request, &settings, ValueChange::Receipt, value, "receipt")?;
     VALUATIONS.put(&item.code, &valued)?;
     moves::record(moved, &item.unit)
 }
@@ -42,8 +41,7 @@ pub(crate) fn issue(request: &MoveRequest<'_>) -> Result<Move> {
     let value = valued.issue(quantity)?;
     let settings = ledger_settings()?;
     let mut moved = request.moved(Kind::Issue, quantity, value);
-    moved.journal_entry =
-        post(request, &settings.issued_account, &settings.inventory_account, value, "issue")?;
+    moved.journal_entry = post(request, &settings, ValueChange::Issue, value, "issue")?;
     VALUATIONS.put(&item.code, &valued)?;
     let moved = moves::record(moved, &item.unit)?;
     moves::crossed_reorder_point(REORDER_TOPIC, &item, before, valued.quantity, &moved)?;
@@ -68,16 +66,14 @@ pub(crate) fn adjust(request: &MoveRequest<'_>) -> Result<Move> {
     let mut valued = VALUATIONS.get(&item.code)?.unwrap_or_default();
     let before = valued.quantity;
     let settings = ledger_settings()?;
-    let (value, debit, credit) = if delta > Decimal::ZERO {
+    let (value, kind) = if delta > Decimal::ZERO {
         let cost = valued.average_cost();
-        let value = valued.receive(delta, cost)?;
-        (value, &settings.inventory_account, &settings.adjustment_account)
+        (valued.receive(delta, cost)?, ValueChange::Found)
     } else {
-        let value = valued.issue(-delta)?;
-        (value, &settings.adjustment_account, &settings.inventory_account)
+        (valued.issue(-delta)?, ValueChange::Lost)
     };
     let mut moved = request.moved(Kind::Adjustment, delta.abs(), value);
-    moved.journal_entry = post(request, debit, credit, value, "adjustment")?;
+    moved.journal_entry = post(request, &settings, kind, value, "adjustment")?;
     VALUATIONS.put(&item.code, &valued)?;
     let moved = moves::record(moved, &item.unit)?;
     moves::crossed_reorder_point(REORDER_TOPIC, &item, before, valued.quantity, &moved)?;

@@ -1,45 +1,13 @@
 //! The ledger accounts stock is valued in, and posting moves to them
 //! through the tenant's `keel:erp/ledger` provider.
 
+use crate::moves::MoveRequest;
+pub use crate::rules::accounts::{Settings, ValueChange};
 use keel_sdk::erp::{self, AccountType, JournalEntry, Line};
 use keel_sdk::{Collection, Result};
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
-
-use crate::moves::MoveRequest;
 
 const SETTINGS: Collection<Settings> = Collection::new("settings");
-
-/// The ledger accounts stock is valued in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    pub currency: String,
-    /// Stock on hand (an asset).
-    pub inventory_account: String,
-    /// Goods received, not yet invoiced (a liability), credited by receipts.
-    pub received_account: String,
-    /// Cost of goods sold or used (an expense), debited by issues.
-    pub issued_account: String,
-    /// Gains and losses found by counting, and write-offs (an expense).
-    pub adjustment_account: String,
-    /// The accounts were made sure of in the ledger.
-    #[serde(default)]
-    pub ensured: bool,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            currency: "EUR".to_owned(),
-            inventory_account: "1300".to_owned(),
-            received_account: "2150".to_owned(),
-            issued_account: "5000".to_owned(),
-            adjustment_account: "5900".to_owned(),
-            ensured: false,
-        }
-    }
-}
 
 /// The settings, defaults until an administrator saves some.
 pub fn settings() -> Result<Settings> {
@@ -48,6 +16,7 @@ pub fn settings() -> Result<Settings> {
 
 /// Saves `settings`; the accounts are made sure of on the next move.
 pub fn save_settings(mut settings: Settings) -> Result<Settings> {
+    settings.check()?;
     settings.ensured = false;
     SETTINGS.put("ledger", &settings)?;
     Ok(settings)
@@ -78,15 +47,17 @@ pub fn ledger_settings() -> Result<Settings> {
     Ok(settings)
 }
 
-/// Posts `value` from `credit` to `debit` through the ledger, if it is
-/// not zero; returns the journal entry's number.
+/// Posts `value` of a move of `kind` through the ledger (see
+/// [`Settings::accounts`]), if it is not zero; returns the journal entry's
+/// number.
 pub fn post(
     request: &MoveRequest<'_>,
-    debit: &str,
-    credit: &str,
+    settings: &Settings,
+    kind: ValueChange,
     value: Decimal,
     what: &str,
 ) -> Result<Option<u64>> {
+    let (debit, credit) = settings.accounts(kind);
     if value.is_zero() {
         return Ok(None);
     }

@@ -2,9 +2,12 @@
 //! they are unit-tested natively. Dates, codes and the rule error are the
 //! shared ones of `keel-values`.
 //!
+//! - [`accounts`]: the accounts stock is valued in, checked, and which
+//!   each move debits and credits.
 //! - [`quantity`]: decimal strings in, normalised decimals out.
 //! - [`valuation`]: a quantity and what it is worth, averaged as it moves.
 
+pub mod accounts;
 pub mod quantity;
 pub mod valuation;
 

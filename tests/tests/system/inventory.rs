@@ -192,3 +192,22 @@ async fn inventory_refuses_lots_it_does_not_track() {
     let refused = k.post(&format!("{I}/receipts"), receipt).await;
     assert!(refused.expect_problem(400, "bad-request").contains("choose inventory-lots"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_stock_accounts_are_refused_when_saved_not_at_the_next_move() {
+    let k = stores().await;
+    let good = k.get(&format!("{I}/settings")).await.expect(200).clone();
+    for (field, bad) in [
+        ("inventory_account", json!("13 00")),
+        ("received_account", json!("")),
+        ("currency", json!("euro")),
+    ] {
+        let mut settings = good.clone();
+        settings[field] = bad;
+        let refused = k.send("PUT", &format!("{I}/settings"), Some(settings)).await;
+        let detail = refused.expect_problem(422, "invalid");
+        assert!(detail.contains(field), "{detail}");
+    }
+    assert_eq!(k.get(&format!("{I}/settings")).await.expect(200), &good, "nothing saved");
+    k.stop().await;
+}
