@@ -8,9 +8,10 @@ use keel_values::Date;
 use keel_values::code::check_code;
 use keel_values::decimal::{self, Sign};
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
 
-use crate::rules::matching::OrderLine;
+pub(crate) use crate::rules::documents::{
+    Invoice, Order, Receipt, ReceiptLine, Requisition, Supplier,
+};
 use crate::rules::order::{self, PricedLine, RequisitionStatus, Status};
 use crate::rules::posting::{self, Side};
 pub(crate) use crate::rules::settings::Settings;
@@ -22,86 +23,6 @@ pub(crate) const ORDERS: Collection<Order> = Collection::new("orders");
 pub(crate) const RECEIPTS: Collection<Receipt> = Collection::new("receipts");
 pub(crate) const INVOICES: Collection<Invoice> = Collection::new("invoices");
 const SETTINGS: Collection<Settings> = Collection::new("settings");
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Supplier {
-    pub(crate) code: String,
-    pub(crate) name: String,
-    /// Days from an invoice's date to its due date.
-    #[serde(default = "thirty")]
-    pub(crate) payment_terms_days: u32,
-}
-
-fn thirty() -> u32 {
-    30
-}
-
-/// Longest payment terms: ten years.
-const PAYMENT_TERMS_DAYS_MAX: u32 = 3650;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Requisition {
-    pub(crate) number: String,
-    pub(crate) item: String,
-    pub(crate) quantity: Decimal,
-    pub(crate) status: RequisitionStatus,
-    /// Why it was raised: by whom, or by which reorder event.
-    pub(crate) source: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) order: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Order {
-    pub(crate) number: String,
-    pub(crate) supplier: String,
-    pub(crate) date: Date,
-    /// Where its goods are received by default.
-    pub(crate) location: String,
-    pub(crate) lines: Vec<OrderLine>,
-    pub(crate) total: Decimal,
-    pub(crate) status: Status,
-    pub(crate) created_by: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) approved_by: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub(crate) requisitions: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct ReceiptLine {
-    pub(crate) item: String,
-    pub(crate) quantity: Decimal,
-    /// What the stock provider valued it at.
-    pub(crate) value: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Receipt {
-    pub(crate) number: String,
-    pub(crate) order: String,
-    pub(crate) date: Date,
-    pub(crate) location: String,
-    pub(crate) lines: Vec<ReceiptLine>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Invoice {
-    pub(crate) number: String,
-    pub(crate) order: String,
-    pub(crate) supplier: String,
-    /// The supplier's invoice number.
-    pub(crate) invoice: String,
-    pub(crate) date: Date,
-    pub(crate) due: Date,
-    pub(crate) lines: Vec<PricedLine>,
-    pub(crate) amount: Decimal,
-    /// Charged above the order's prices (negative if below).
-    pub(crate) variance: Decimal,
-    /// The ledger's payable.
-    pub(crate) payable: String,
-}
 
 pub(crate) fn settings() -> Result<Settings> {
     Ok(SETTINGS.get("purchasing")?.unwrap_or_default())
@@ -150,15 +71,7 @@ fn record(action: &str, collection: &str, key: &str, detail: &str) -> Result<()>
 
 /// Creates a supplier; 409 if its code exists.
 pub(crate) fn create_supplier(supplier: Supplier) -> Result<Supplier> {
-    check_code("supplier", &supplier.code)?;
-    if supplier.name.trim().is_empty() {
-        return Err(Error::invalid("a supplier needs a name"));
-    }
-    if supplier.payment_terms_days > PAYMENT_TERMS_DAYS_MAX {
-        return Err(Error::invalid(format!(
-            "payment_terms_days is at most {PAYMENT_TERMS_DAYS_MAX}"
-        )));
-    }
+    supplier.check()?;
     if SUPPLIERS.get(&supplier.code)?.is_some() {
         return Err(Error::conflict(format!("supplier {} already exists", supplier.code)));
     }
