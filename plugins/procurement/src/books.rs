@@ -10,9 +10,9 @@ use keel_values::decimal::{self, Sign};
 use rust_decimal::Decimal;
 
 pub(crate) use crate::rules::documents::{
-    Invoice, Order, Receipt, ReceiptLine, Requisition, Supplier,
+    Invoice, NewInvoice, NewOrder, Order, Receipt, ReceiptLine, Requisition, Supplier,
 };
-use crate::rules::order::{self, PricedLine, RequisitionStatus, Status};
+use crate::rules::order::{self, RequisitionStatus, Status};
 use crate::rules::posting::{self, Side};
 pub(crate) use crate::rules::settings::Settings;
 
@@ -112,15 +112,6 @@ pub(crate) fn reorder(key: &str, item: &str, quantity: Decimal) -> Result<()> {
     let raised = requisition(item, quantity, format!("reorder event {key}"))?;
     REORDERS.insert(key, &serde_json::json!({ "requisition": raised.number }))?;
     Ok(())
-}
-
-/// What a client orders.
-pub(crate) struct NewOrder {
-    pub(crate) supplier: String,
-    pub(crate) date: String,
-    pub(crate) location: String,
-    pub(crate) lines: Vec<PricedLine>,
-    pub(crate) requisitions: Vec<String>,
 }
 
 /// Raises an order: approved at once up to the threshold, awaiting an
@@ -252,14 +243,6 @@ pub(crate) fn receive(number: &str, new: NewReceipt) -> Result<Receipt> {
         format!("receipt {} against order {number}: {}", receipt.number, received.join(", "));
     record("goods.received", "receipts", &receipt.number, &detail)?;
     Ok(receipt)
-}
-
-/// What a supplier invoices.
-pub(crate) struct NewInvoice {
-    pub(crate) invoice: String,
-    pub(crate) date: String,
-    pub(crate) due: Option<String>,
-    pub(crate) lines: Vec<PricedLine>,
 }
 
 /// Matches a supplier invoice to its order and receipts (quantity invoiced

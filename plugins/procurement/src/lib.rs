@@ -16,8 +16,8 @@ pub mod rules;
 
 use keel_sdk::events::{self, Delivery};
 use keel_sdk::{Error, Operations, Plugin, Request, Response, Result};
-use rust_decimal::Decimal;
-use serde::Deserialize;
+
+use crate::rules::order::ReorderCrossed;
 
 /// Each manifest operation with its handler.
 const OPERATIONS: Operations = Operations::new(&[
@@ -46,21 +46,11 @@ impl Plugin for Procurement {
     /// requisition for the reorder quantity (or up to the reorder point
     /// when the item has none), once per event.
     fn deliver(delivery: Delivery) -> Result<()> {
-        #[derive(Deserialize)]
-        struct Crossed {
-            item: String,
-            on_hand: Decimal,
-            reorder_point: Decimal,
-            reorder_quantity: Option<Decimal>,
-        }
         if !delivery.topic.ends_with(".reorder-point-crossed") {
             return Err(Error::invalid(format!("procurement does not handle {}", delivery.topic)));
         }
-        let crossed: Crossed = events::payload(&delivery)?;
-        let quantity = crossed.reorder_quantity.unwrap_or(crossed.reorder_point - crossed.on_hand);
-        if quantity <= Decimal::ZERO {
-            return Ok(());
-        }
+        let crossed: ReorderCrossed = events::payload(&delivery)?;
+        let Some(quantity) = crossed.quantity()? else { return Ok(()) };
         books::reorder(&format!("{}/{}", delivery.publisher, delivery.key), &crossed.item, quantity)
     }
 }

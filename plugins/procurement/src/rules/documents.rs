@@ -97,6 +97,34 @@ pub struct Invoice {
     pub payable: String,
 }
 
+/// What a client orders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOrder {
+    /// The supplier's code.
+    pub supplier: String,
+    /// The order's date.
+    pub date: String,
+    /// Where its goods are received by default.
+    pub location: String,
+    /// What it orders.
+    pub lines: Vec<PricedLine>,
+    /// The draft requisitions it takes.
+    pub requisitions: Vec<String>,
+}
+
+/// What a supplier invoices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewInvoice {
+    /// The supplier's invoice number.
+    pub invoice: String,
+    /// The invoice's date.
+    pub date: String,
+    /// When it is due; the supplier's payment terms from `date` if none.
+    pub due: Option<String>,
+    /// What it bills.
+    pub lines: Vec<PricedLine>,
+}
+
 impl Supplier {
     /// Checks a new supplier: a valid code, a name, payment terms of at
     /// most ten years.

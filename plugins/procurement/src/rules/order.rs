@@ -208,6 +208,39 @@ pub fn match_invoice(
     Ok(billed)
 }
 
+/// What a stock provider's `reorder-point-crossed` event says.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ReorderCrossed {
+    /// The item's code.
+    pub item: String,
+    /// What is left on hand.
+    pub on_hand: Decimal,
+    /// The point it went below.
+    pub reorder_point: Decimal,
+    /// How much to order each time, if the item says.
+    #[serde(default)]
+    pub reorder_quantity: Option<Decimal>,
+}
+
+impl ReorderCrossed {
+    /// How much to requisition: the item's reorder quantity, or what brings
+    /// it back up to its reorder point; none if that is nothing. A
+    /// quantity out of bounds is refused, whoever published it.
+    pub fn quantity(&self) -> Result<Option<Decimal>, RuleError> {
+        let wanted = match self.reorder_quantity {
+            Some(quantity) => quantity,
+            None => self
+                .reorder_point
+                .checked_sub(self.on_hand)
+                .ok_or_else(|| RuleError::new("the reorder event's quantities are too large"))?,
+        };
+        if wanted <= Decimal::ZERO {
+            return Ok(None);
+        }
+        decimal::quantity(&wanted.to_string(), "reorder quantity", Sign::Positive).map(Some)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::str::FromStr;
@@ -285,6 +318,23 @@ mod tests {
         let lines: Vec<PricedLine> =
             (0..200).map(|n| priced(&format!("I{n}"), "999999999999.9999", huge)).collect();
         assert!(order_lines(lines).unwrap_err().0.contains("too large"));
+    }
+
+    #[test]
+    fn a_reorder_event_asks_for_its_quantity_or_up_to_the_point() {
+        let crossed = |on_hand: &str, point: &str, quantity: Option<&str>| ReorderCrossed {
+            item: "PARA".to_owned(),
+            on_hand: d(on_hand),
+            reorder_point: d(point),
+            reorder_quantity: quantity.map(d),
+        };
+        assert_eq!(crossed("4", "10", Some("50")).quantity().unwrap(), Some(d("50")));
+        assert_eq!(crossed("4", "10", None).quantity().unwrap(), Some(d("6")));
+        assert_eq!(crossed("10", "10", None).quantity().unwrap(), None);
+        assert_eq!(crossed("4", "10", Some("0")).quantity().unwrap(), None);
+        let huge = crossed("-79228162514264337593543950335", "79228162514264337593543950335", None);
+        assert!(huge.quantity().is_err(), "no overflow");
+        assert!(crossed("0", "10", Some("1000000000000")).quantity().is_err(), "past the bound");
     }
 
     #[test]
