@@ -1,12 +1,10 @@
 //! Items, warehouses and locations, and how much of each item is at each
 //! location.
 
-use keel_sdk::{Collection, Error, Range, Result};
-use keel_values::code::check_code;
-use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
-
+use crate::rules::catalog::check_transfer;
 use crate::rules::valuation::Valued;
+use keel_sdk::{Collection, Error, Range, Result};
+use rust_decimal::Decimal;
 
 pub const ITEMS: Collection<Item> = Collection::new("items");
 pub const WAREHOUSES: Collection<Warehouse> = Collection::new("warehouses");
@@ -16,40 +14,7 @@ pub const VALUATIONS: Collection<Valued> = Collection::new("valuations");
 /// Quantity per `item/location`.
 const LEVELS: Collection<Level> = Collection::new("levels");
 
-/// An item of the catalogue.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Item {
-    pub code: String,
-    pub name: String,
-    pub unit: String,
-    /// Below this much on hand, a reorder event is published.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reorder_point: Option<Decimal>,
-    /// How much to order then.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reorder_quantity: Option<Decimal>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Warehouse {
-    pub code: String,
-    pub name: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Location {
-    pub code: String,
-    pub warehouse: String,
-    pub name: String,
-}
-
-/// How much of an item is at a location.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Level {
-    pub item: String,
-    pub location: String,
-    pub quantity: Decimal,
-}
+pub use crate::rules::catalog::{Item, Level, Location, Warehouse};
 
 /// The item with `code`, or a 422 naming it.
 pub fn item(code: &str) -> Result<Item> {
@@ -91,13 +56,7 @@ pub fn levels(item: &str, at: Option<&str>) -> Result<Vec<Level>> {
 /// refuses to take out more than is there.
 pub fn add_level(item: &Item, location: &str, delta: Decimal) -> Result<()> {
     let mut level = level(&item.code, location)?;
-    if level.quantity + delta < Decimal::ZERO {
-        return Err(Error::invalid(format!(
-            "only {} {} of {} on hand at {location}, {} requested",
-            level.quantity, item.unit, item.code, -delta
-        )));
-    }
-    level.quantity += delta;
+    level.add(delta, &item.unit)?;
     put_level(&level)
 }
 
@@ -105,19 +64,14 @@ pub fn add_level(item: &Item, location: &str, delta: Decimal) -> Result<()> {
 /// location; refuses to move more than is at `from`.
 pub fn shift(item: &Item, from: &str, to: &str, quantity: Decimal) -> Result<()> {
     location(to)?;
-    if to == from {
-        return Err(Error::invalid("a transfer moves goods between two different locations"));
-    }
+    check_transfer(from, to)?;
     add_level(item, from, -quantity)?;
     add_level(item, to, quantity)
 }
 
 /// Creates an item; 409 if its code exists.
 pub fn create_item(item: Item) -> Result<Item> {
-    check_code("item", &item.code)?;
-    if item.name.trim().is_empty() || item.unit.trim().is_empty() {
-        return Err(Error::invalid("an item needs a name and a unit"));
-    }
+    item.check()?;
     if ITEMS.get(&item.code)?.is_some() {
         return Err(Error::conflict(format!("item {} already exists", item.code)));
     }
@@ -127,7 +81,7 @@ pub fn create_item(item: Item) -> Result<Item> {
 
 /// Creates a warehouse; 409 if its code exists.
 pub fn create_warehouse(warehouse: Warehouse) -> Result<Warehouse> {
-    check_code("warehouse", &warehouse.code)?;
+    warehouse.check()?;
     if WAREHOUSES.get(&warehouse.code)?.is_some() {
         return Err(Error::conflict(format!("warehouse {} already exists", warehouse.code)));
     }
@@ -137,7 +91,7 @@ pub fn create_warehouse(warehouse: Warehouse) -> Result<Warehouse> {
 
 /// Creates a location in an existing warehouse; 409 if its code exists.
 pub fn create_location(location: Location) -> Result<Location> {
-    check_code("location", &location.code)?;
+    location.check()?;
     if WAREHOUSES.get(&location.warehouse)?.is_none() {
         return Err(Error::invalid(format!("warehouse {} does not exist", location.warehouse)));
     }
