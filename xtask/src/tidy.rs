@@ -30,6 +30,7 @@ const PURE_CORES: &[&str] = &[
     "plugins/stock-kit/src/rules",
     "plugins/procurement/src/rules",
     "plugins/inventory-lots/src/fefo.rs",
+    "plugins/inventory-lots/src/lot.rs",
 ];
 
 /// What a pure core may not name: the SDK, the guest bindings, and the

@@ -9,13 +9,12 @@ use keel_stock_kit::catalog::{self, Item, Level};
 use keel_stock_kit::ledger::{ValueChange, ledger_settings, post};
 use keel_stock_kit::moves::{self, Kind, LotMoved, Move, MoveRequest};
 use keel_stock_kit::rules::quantity;
-use keel_stock_kit::rules::valuation::Valued;
 use keel_values::Date;
 use keel_values::code::check_code;
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
 
 use crate::fefo::{self, LotLevel};
+use crate::lot::{Lot, LotCode};
 
 use keel_stock_kit::catalog::VALUATIONS;
 /// Stock per lot and location, keyed `item/location/expiry/lot`.
@@ -26,54 +25,12 @@ const LOT_CODES: Collection<LotCode> = Collection::new("lot-codes");
 /// The topic of [`moves::crossed_reorder_point`].
 const REORDER_TOPIC: &str = "inventory-lots.reorder-point-crossed";
 
-/// One lot's stock at one location.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Lot {
-    pub(crate) item: String,
-    pub(crate) location: String,
-    pub(crate) lot: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) expires: Option<String>,
-    pub(crate) quantity: Decimal,
-    /// What it cost.
-    pub(crate) value: Decimal,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct LotCode {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    expires: Option<String>,
-}
-
-impl Lot {
-    fn key(&self) -> String {
-        format!(
-            "{}/{}/{}",
-            self.item,
-            self.location,
-            fefo::sort_key(self.expires.as_deref(), &self.lot)
-        )
-    }
-
-    fn valued(&self) -> Valued {
-        Valued { quantity: self.quantity, value: self.value }
-    }
-
-    fn set(&mut self, valued: Valued) {
-        (self.quantity, self.value) = (valued.quantity, valued.value);
-    }
-
-    /// Stores the lot, or forgets it once it is empty.
-    fn save(&self) -> Result<()> {
-        if self.quantity.is_zero() {
-            LOTS.delete(&self.key()).map(drop)
-        } else {
-            LOTS.put(&self.key(), self)
-        }
-    }
-
-    fn moved(&self, quantity: Decimal, value: Decimal) -> LotMoved {
-        LotMoved { lot: self.lot.clone(), expires: self.expires.clone(), quantity, value }
+/// Stores `lot`, or forgets it once it is empty.
+fn save(lot: &Lot) -> Result<()> {
+    if lot.quantity.is_zero() {
+        LOTS.delete(&lot.key()).map(drop)
+    } else {
+        LOTS.put(&lot.key(), lot)
     }
 }
 
@@ -89,14 +46,7 @@ pub(crate) fn lots(item: &str, location: Option<&str>) -> Result<Vec<Lot>> {
 /// The stock of `lot` (expiring on `expires`) of `item` at `location`;
 /// empty if it has none there.
 fn lot_at(item: &str, location: &str, lot: &str, expires: Option<&str>) -> Result<Lot> {
-    let empty = Lot {
-        item: item.to_owned(),
-        location: location.to_owned(),
-        lot: lot.to_owned(),
-        expires: expires.map(str::to_owned),
-        quantity: Decimal::ZERO,
-        value: Decimal::ZERO,
-    };
+    let empty = Lot::empty(item, location, lot, expires);
     Ok(LOTS.get(&empty.key())?.unwrap_or(empty))
 }
 
@@ -116,12 +66,7 @@ fn register(item: &str, lot: &str, expires: Option<&str>) -> Result<()> {
     let key = format!("{item}/{lot}");
     match LOT_CODES.get(&key)? {
         None => LOT_CODES.insert(&key, &LotCode { expires: expires.map(str::to_owned) }),
-        Some(known) if known.expires.as_deref() == expires => Ok(()),
-        Some(known) => Err(Error::invalid(format!(
-            "lot {lot} of {item} expires on {}, not {}",
-            known.expires.as_deref().unwrap_or("no date"),
-            expires.unwrap_or("no date")
-        ))),
+        Some(known) => Ok(known.check_same(item, lot, expires)?),
     }
 }
 
@@ -156,7 +101,7 @@ pub(crate) fn receive(
     let mut moved = request.moved(Kind::Receipt, quantity, value);
     moved.journal_entry = post(request, &settings, ValueChange::Receipt, value, "receipt")?;
     moved.lots.push(stock.moved(quantity, value));
-    stock.save()?;
+    save(&stock)?;
     revalue(&item.code, quantity, value)?;
     moves::record(moved, &item.unit)
 }
@@ -201,7 +146,7 @@ pub(crate) fn issue(request: &MoveRequest<'_>) -> Result<Move> {
     moved.journal_entry = post(request, &settings, ValueChange::Issue, value, "issue")?;
     moved.lots = taken;
     for &(i, _) in &picks {
-        lots[i].save()?;
+        save(&lots[i])?;
     }
     let (before, after) = revalue(&item.code, -quantity, -value)?;
     let moved = moves::record(moved, &item.unit)?;
@@ -222,13 +167,13 @@ pub(crate) fn transfer(request: &MoveRequest<'_>, to: &str, lot: Option<&str>) -
     };
     let (taken, value) = take(&mut lots, &picks)?;
     for (&(i, _), moved) in picks.iter().zip(&taken) {
-        lots[i].save()?;
+        save(&lots[i])?;
         let mut arrived = lot_at(&item.code, to, &moved.lot, moved.expires.as_deref())?;
         let mut valued = arrived.valued();
         valued.quantity = valued.quantity.checked_add(moved.quantity).ok_or_else(too_large)?;
         valued.value = valued.value.checked_add(moved.value).ok_or_else(too_large)?;
         arrived.set(valued);
-        arrived.save()?;
+        save(&arrived)?;
     }
     let mut moved = request.moved(Kind::Transfer, quantity, value);
     moved.to = Some(to.to_owned());
@@ -273,7 +218,7 @@ pub(crate) fn adjust(request: &MoveRequest<'_>, lot: &str) -> Result<Move> {
     let mut moved = request.moved(Kind::Adjustment, delta.abs(), value);
     moved.journal_entry = post(request, &settings, kind, value, "adjustment")?;
     moved.lots.push(lots[i].moved(delta.abs(), value));
-    lots[i].save()?;
+    save(&lots[i])?;
     let (before, after) = revalue(&item.code, delta, signed)?;
     let moved = moves::record(moved, &item.unit)?;
     moves::crossed_reorder_point(REORDER_TOPIC, &item, before, after, &moved)?;

@@ -16,6 +16,7 @@
 mod api;
 mod books;
 pub mod fefo;
+mod lot;
 mod provide;
 
 use keel_sdk::{Operations, Plugin, Request, Response, Result};
