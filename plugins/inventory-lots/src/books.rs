@@ -206,13 +206,8 @@ pub(crate) fn adjust(request: &MoveRequest<'_>, lot: &str) -> Result<Move> {
     let i = named(&lots, lot, -delta.min(Decimal::ZERO), request)?;
     let settings = ledger_settings()?;
     let mut valued = lots[i].valued();
-    let (value, kind, signed) = if delta > Decimal::ZERO {
-        let value = valued.receive(delta, valued.average_cost())?;
-        (value, ValueChange::Found, value)
-    } else {
-        let value = valued.issue(-delta)?;
-        (value, ValueChange::Lost, -value)
-    };
+    let (value, kind) = valued.adjust(delta)?;
+    let signed = if kind == ValueChange::Found { value } else { -value };
     lots[i].set(valued);
     catalog::add_level(&item, request.location, delta)?;
     let mut moved = request.moved(Kind::Adjustment, delta.abs(), value);

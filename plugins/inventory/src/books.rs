@@ -66,12 +66,7 @@ pub(crate) fn adjust(request: &MoveRequest<'_>) -> Result<Move> {
     let mut valued = VALUATIONS.get(&item.code)?.unwrap_or_default();
     let before = valued.quantity;
     let settings = ledger_settings()?;
-    let (value, kind) = if delta > Decimal::ZERO {
-        let cost = valued.average_cost();
-        (valued.receive(delta, cost)?, ValueChange::Found)
-    } else {
-        (valued.issue(-delta)?, ValueChange::Lost)
-    };
+    let (value, kind) = valued.adjust(delta)?;
     let mut moved = request.moved(Kind::Adjustment, delta.abs(), value);
     moved.journal_entry = post(request, &settings, kind, value, "adjustment")?;
     VALUATIONS.put(&item.code, &valued)?;

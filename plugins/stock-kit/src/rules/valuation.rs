@@ -7,6 +7,7 @@ use keel_values::decimal::cents as money;
 use rust_decimal::Decimal;
 
 use super::RuleError;
+use super::accounts::ValueChange;
 
 /// An item's quantity on hand, over all locations, and its value.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -49,6 +50,18 @@ impl Valued {
         self.quantity -= quantity;
         self.value -= value;
         Ok(value)
+    }
+
+    /// Corrects the stock by `delta` units found (positive, valued at the
+    /// average cost) or lost (negative, taken out at it); returns what
+    /// they are worth and which way the value went.
+    pub fn adjust(&mut self, delta: Decimal) -> Result<(Decimal, ValueChange), RuleError> {
+        if delta > Decimal::ZERO {
+            let cost = self.average_cost();
+            Ok((self.receive(delta, cost)?, ValueChange::Found))
+        } else {
+            Ok((self.issue(-delta)?, ValueChange::Lost))
+        }
     }
 
     /// What `quantity` units (at one location, or taken out) are worth at
@@ -120,5 +133,18 @@ mod tests {
         stock.receive(d("1"), d("1")).unwrap();
         assert!(stock.issue(d("80000")).unwrap_err().to_string().contains("too large"));
         assert!(stock.value_of(d("80000")).is_err());
+    }
+
+    #[test]
+    fn an_adjustment_finds_stock_at_the_average_cost_or_loses_it() {
+        let mut valued = Valued::default();
+        valued.receive(d("10"), d("2.00")).unwrap();
+        valued.receive(d("10"), d("4.00")).unwrap();
+        let (found, kind) = valued.adjust(d("2")).unwrap();
+        assert_eq!((found, kind), (d("6.00"), ValueChange::Found), "at the average of 3.00");
+        let (lost, kind) = valued.adjust(d("-22")).unwrap();
+        assert_eq!((lost, kind), (d("66.00"), ValueChange::Lost), "all of it, all the value");
+        assert!(valued.quantity.is_zero() && valued.value.is_zero());
+        assert!(valued.adjust(d("-1")).is_err(), "nothing left to lose");
     }
 }
