@@ -121,8 +121,12 @@ impl Host {
             plugin: plugin.to_string(),
             source: Box::new(source),
         };
-        let storage_err = |err: keel_storage::Error| failed(CallError::Storage(err));
-        if self.tenant(tenant).map_err(failed)?.is_none() {
+        let storage_err = EnableError::Storage;
+        let found = self.tenant(tenant).map_err(|err| match err {
+            CallError::Storage(err) => EnableError::Storage(err),
+            other => failed(other),
+        })?;
+        if found.is_none() {
             return Err(EnableError::UnknownTenant(tenant.to_string()));
         }
         let package = match version {

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use keel_authz::Domain;
 use keel_host::{
-    ChooseError, DeadLetter, EnableError, EnableReport, LoadError, Plugin, ProviderChoice,
-    ReplayError, TenantInfo,
+    CallError, ChooseError, DeadLetter, EnableError, EnableReport, LoadError, Plugin,
+    ProviderChoice, ReplayError, TenantInfo,
 };
 use keel_identity::{ApiToken, Membership, User};
 use keel_types::{PluginId, TenantId, UserId};
@@ -516,6 +516,9 @@ impl Platform {
             EnableError::Storage(_) | EnableError::Corrupt { .. } => {
                 PlatformError::Internal(err.to_string())
             }
+            EnableError::Migrate { ref source, .. } => {
+                kernel_failure(source).unwrap_or_else(|| PlatformError::Invalid(err.to_string()))
+            }
             other => PlatformError::Invalid(other.to_string()),
         })?;
         if !report.dry_run {
@@ -602,7 +605,9 @@ impl Platform {
         replayed.map_err(|err| match err {
             ReplayError::NotFound(_) => PlatformError::NotFound(err.to_string()),
             ReplayError::NotEnabled(_) => PlatformError::Conflict(err.to_string()),
-            ReplayError::Failed(_) => PlatformError::Invalid(err.to_string()),
+            ReplayError::Failed(ref source) => {
+                kernel_failure(source).unwrap_or_else(|| PlatformError::Invalid(err.to_string()))
+            }
             other => internal(other),
         })
     }
@@ -628,5 +633,18 @@ impl Platform {
             return self.sync_plugin_roles(tenant).await;
         }
         Err(PlatformError::NotFound(format!("plugin {plugin} is not enabled for tenant {tenant}")))
+    }
+}
+
+/// What a call that failed for the kernel's reasons (storage, a fault of
+/// the kernel, no room to run it) answers, rather than the client's 422:
+/// none where the plugin failed it.
+fn kernel_failure(err: &CallError) -> Option<PlatformError> {
+    match err {
+        CallError::Storage(_) | CallError::Internal(_) => Some(internal(err)),
+        CallError::Busy | CallError::GuestMemoryFull | CallError::TenantMemoryFull { .. } => {
+            Some(PlatformError::Busy)
+        }
+        _ => None,
     }
 }

@@ -125,12 +125,20 @@ async fn a_failed_log_sync_is_never_acknowledged_and_a_restart_keeps_what_was() 
     for n in 1..=3 {
         k.post(&format!("{DEMO}/entries"), entry(n)).await.expect(201);
     }
+    let package = k
+        .request(reqwest::Method::POST, "/admin/packages")
+        .header("content-type", "application/wasm")
+        .body(keel_tests::plugin_bytes("notes-v1"));
+    keel_tests::Reply::from(package.send().await.unwrap()).await.expect(201);
     k.host().storage().inject(keel_storage::Fault::LogSync);
     let failed = k.post(&format!("{DEMO}/entries"), entry(4)).await;
     assert_eq!(failed.status, 500, "a write whose sync failed is not acknowledged");
     // From then on the kernel refuses writes rather than risk them; reads go on.
     assert_eq!(k.post(&format!("{DEMO}/entries"), entry(5)).await.status, 500);
     k.get(&format!("{DEMO}/entries/3")).await.expect(200);
+    // An administrator's change fails as the kernel's fault, not as theirs.
+    let enable = k.send("PUT", "/admin/tenants/demo/plugins/notes", None).await;
+    enable.expect_problem(500, "internal");
     // And says so where an orchestrator looks, so that it restarts it.
     k.get("/healthz").await.expect_problem(503, "storage-failed");
     k.stop().await;
