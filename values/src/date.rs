@@ -44,7 +44,9 @@ impl Date {
 
     /// The date `days` days after 1970-01-01 (before it, if negative).
     pub fn from_days(days: i64) -> Result<Self, RuleError> {
-        let (year, month, day) = civil_from_days(days);
+        // 1000-01-01 and 9999-12-31, so that no arithmetic below overflows.
+        let (year, month, day) =
+            if (-354_285..=2_932_896).contains(&days) { civil_from_days(days) } else { (0, 1, 1) };
         if !YEARS.contains(&year) {
             return Err(RuleError::new(format!(
                 "{days} days from 1970-01-01 is outside the years 1000 to 9999"
@@ -226,6 +228,15 @@ mod tests {
         assert_eq!(date.first_of_month(), "2026-01-01");
         assert_eq!(date.previous_month(), "2025-12");
         assert_eq!(Date::parse("2026-07-01").unwrap().previous_month(), "2026-06");
+    }
+
+    #[test]
+    fn days_far_outside_the_years_are_refused_without_overflow() {
+        for days in [i64::MIN, i64::MIN / 2, -354_286, 2_932_897, i64::MAX / 2, i64::MAX] {
+            assert!(Date::from_days(days).is_err(), "{days}");
+        }
+        assert_eq!(Date::from_days(-354_285).unwrap().as_str(), "1000-01-01");
+        assert_eq!(Date::from_days(2_932_896).unwrap().as_str(), "9999-12-31");
     }
 
     #[test]

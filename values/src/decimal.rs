@@ -97,7 +97,7 @@ fn check(
         Sign::Positive if value <= Decimal::ZERO => {
             Err(RuleError::new(format!("{what} {text:?} must be greater than zero")))
         }
-        Sign::NonNegative if value < Decimal::ZERO => {
+        Sign::NonNegative if value.is_sign_negative() => {
             Err(RuleError::new(format!("{what} {text:?} must not be negative")))
         }
         _ => Ok(value),
@@ -161,8 +161,10 @@ mod tests {
         for zero in ["0", "0.00", "-0"] {
             let err = amount(zero, "debit", Sign::Positive).unwrap_err();
             assert!(err.0.contains("greater than zero"), "{err}");
-            assert!(amount(zero, "price", Sign::NonNegative).is_ok(), "{zero}");
         }
+        assert!(amount("0.00", "price", Sign::NonNegative).is_ok());
+        let zero = amount("-0", "price", Sign::NonNegative).unwrap();
+        assert_eq!(zero.to_string(), "0", "no negative zero is kept");
         let err = quantity("-1", "reorder point", Sign::NonNegative).unwrap_err();
         assert_eq!(err.0, "reorder point \"-1\" must not be negative");
         assert!(quantity("-1", "quantity", Sign::Positive).is_err());

@@ -201,6 +201,9 @@ impl Host {
                 self.remember_choice(tenant, interface, plugin);
             }
             tracing::info!(%tenant, %plugin, from = ?from, to = %to, migrated = migrate, "plugin enabled");
+            // A new subscriber's backlog, and what its migration published,
+            // are delivered now rather than after the tenant's next retry.
+            self.inner.dispatcher.notify(tenant);
         }
         Ok(EnableReport { plugin: plugin.clone(), from, to, migrated: migrate, dry_run })
     }

@@ -3,7 +3,7 @@
 //! takes out its quantity at the average cost; a transfer between
 //! locations changes neither.
 
-use keel_values::decimal::cents as money;
+use keel_values::decimal::{self, Sign, cents as money};
 use rust_decimal::Decimal;
 
 use super::RuleError;
@@ -31,6 +31,9 @@ impl Valued {
     /// are worth (rounded to cents).
     pub fn receive(&mut self, quantity: Decimal, unit_cost: Decimal) -> Result<Decimal, RuleError> {
         let value = money(quantity.checked_mul(unit_cost).ok_or_else(too_large)?);
+        // One receipt is worth an amount, whatever ledger takes it, so that
+        // the sums of stock values stay far inside the decimal range.
+        decimal::check_amount(value, "the value received", Sign::NonNegative)?;
         self.quantity = self.quantity.checked_add(quantity).ok_or_else(too_large)?;
         self.value = self.value.checked_add(value).ok_or_else(too_large)?;
         Ok(value)
@@ -127,10 +130,12 @@ mod tests {
 
     #[test]
     fn values_too_large_to_compute_are_refused_not_a_panic() {
-        let mut stock = Valued::default();
         let most = d("999999999999.9999");
-        stock.receive(most, most).unwrap();
-        stock.receive(d("1"), d("1")).unwrap();
+        let mut stock = Valued::default();
+        assert!(stock.receive(most, most).unwrap_err().to_string().contains("too large"));
+        // Stock worth far more than receipts can bring (as a damaged or
+        // foreign record could hold) is refused too.
+        let mut stock = Valued { quantity: most + d("1"), value: d("999999999999999800000001.00") };
         assert!(stock.issue(d("80000")).unwrap_err().to_string().contains("too large"));
         assert!(stock.value_of(d("80000")).is_err());
     }
@@ -146,5 +151,13 @@ mod tests {
         assert_eq!((lost, kind), (d("66.00"), ValueChange::Lost), "all of it, all the value");
         assert!(valued.quantity.is_zero() && valued.value.is_zero());
         assert!(valued.adjust(d("-1")).is_err(), "nothing left to lose");
+    }
+
+    #[test]
+    fn one_receipt_is_worth_an_amount_at_most() {
+        let mut valued = Valued::default();
+        let huge = valued.receive(d("999999999999"), d("999999999999999")).unwrap_err();
+        assert!(huge.0.contains("too large"), "{huge}");
+        assert_eq!(valued, Valued::default(), "a refused receipt changes nothing");
     }
 }
