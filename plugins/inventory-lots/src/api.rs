@@ -3,14 +3,11 @@
 
 use keel_sdk::{Error, Request, Response, Result};
 use keel_stock_kit::api::{self as kit, NewMove};
+use keel_stock_kit::rules::moves::required;
 use rust_decimal::Decimal;
 use serde_json::json;
 
 use crate::books;
-
-fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str> {
-    value.as_deref().ok_or_else(|| Error::bad_request(format!("{name} is required")))
-}
 
 /// `GET /items/{code}`, with its stock, value and lots.
 pub(crate) fn get_item(request: &Request) -> Result<Response> {

@@ -7,14 +7,14 @@
 use keel_sdk::{Collection, Error, Range, Result};
 use keel_stock_kit::catalog::{self, Item, Level};
 use keel_stock_kit::ledger::{ValueChange, ledger_settings, post};
-use keel_stock_kit::moves::{self, Kind, LotMoved, Move, MoveRequest};
+use keel_stock_kit::moves::{self, Kind, Move, MoveRequest};
 use keel_stock_kit::rules::quantity;
 use keel_values::Date;
-use keel_values::code::check_code;
 use rust_decimal::Decimal;
 
-use crate::fefo::{self, LotLevel};
+use crate::fefo;
 use crate::lot::{Lot, LotCode};
+use crate::shelf::{self, Shelf};
 
 use keel_stock_kit::catalog::VALUATIONS;
 /// Stock per lot and location, keyed `item/location/expiry/lot`.
@@ -43,21 +43,24 @@ pub(crate) fn lots(item: &str, location: Option<&str>) -> Result<Vec<Lot>> {
     Ok(LOTS.scan_all(&Range::prefix(prefix))?.into_iter().map(|(_, lot)| lot).collect())
 }
 
-/// The stock of `lot` (expiring on `expires`) of `item` at `location`;
-/// empty if it has none there.
-fn lot_at(item: &str, location: &str, lot: &str, expires: Option<&str>) -> Result<Lot> {
-    let empty = Lot::empty(item, location, lot, expires);
-    Ok(LOTS.get(&empty.key())?.unwrap_or(empty))
-}
-
-/// The quantity and value per item, changed by `quantity` and `value`.
+/// The quantity and value per item, changed by `quantity` and `value`;
+/// returns the quantity before and after.
 fn revalue(item: &str, quantity: Decimal, value: Decimal) -> Result<(Decimal, Decimal)> {
     let mut valued = VALUATIONS.get(item)?.unwrap_or_default();
     let before = valued.quantity;
-    valued.quantity = valued.quantity.checked_add(quantity).ok_or_else(too_large)?;
-    valued.value = valued.value.checked_add(value).ok_or_else(too_large)?;
+    valued.add(quantity, value)?;
     VALUATIONS.put(item, &valued)?;
     Ok((before, valued.quantity))
+}
+
+/// The item's shelf at `location`.
+fn shelf(item: &Item, location: &str) -> Result<Shelf> {
+    Ok(Shelf::new(&item.code, location, lots(&item.code, Some(location))?))
+}
+
+/// Saves every lot `shelf` changed.
+fn save_changed(shelf: &Shelf) -> Result<()> {
+    shelf.changed().try_for_each(save)
 }
 
 /// The lot's registered expiry: a new lot is registered with `expires`; a
@@ -80,55 +83,21 @@ pub(crate) fn receive(
     expires: Option<&str>,
 ) -> Result<Move> {
     let (item, quantity) = request.check()?;
-    check_code("lot", lot)?;
-    if let Some(expires) = expires {
-        Date::parse(expires)?;
-        if fefo::expired(Some(expires), request.date) {
-            return Err(Error::invalid(format!(
-                "lot {lot} expired on {expires}; it cannot be received on {}",
-                request.date
-            )));
-        }
-    }
+    shelf::check_receipt(lot, expires, request.date)?;
     let unit_cost = quantity::unit_cost(unit_cost)?;
     register(&item.code, lot, expires)?;
-    let mut stock = lot_at(&item.code, request.location, lot, expires)?;
-    let mut valued = stock.valued();
-    let value = valued.receive(quantity, unit_cost)?;
-    stock.set(valued);
+    let held = LOTS.get(&Lot::empty(&item.code, request.location, lot, expires).key())?;
+    let mut shelf = Shelf::new(&item.code, request.location, held.into_iter().collect());
+    let part = shelf.receive(lot, expires, quantity, unit_cost)?;
+    let value = part.value;
     catalog::add_level(&item, request.location, quantity)?;
     let settings = ledger_settings()?;
     let mut moved = request.moved(Kind::Receipt, quantity, value);
     moved.journal_entry = post(request, &settings, ValueChange::Receipt, value, "receipt")?;
-    moved.lots.push(stock.moved(quantity, value));
-    save(&stock)?;
+    moved.lots.push(part);
+    save_changed(&shelf)?;
     revalue(&item.code, quantity, value)?;
     moves::record(moved, &item.unit)
-}
-
-/// Takes `picks` out of `lots`; returns what each lot gave and the value.
-fn take(lots: &mut [Lot], picks: &[(usize, Decimal)]) -> Result<(Vec<LotMoved>, Decimal)> {
-    let (mut taken, mut total) = (Vec::new(), Decimal::ZERO);
-    for &(i, quantity) in picks {
-        let lot = &mut lots[i];
-        let mut valued = lot.valued();
-        let value = valued.issue(quantity)?;
-        lot.set(valued);
-        taken.push(lot.moved(quantity, value));
-        total += value;
-    }
-    Ok((taken, total))
-}
-
-fn too_large() -> Error {
-    Error::invalid("the quantity or value is too large")
-}
-
-/// The lots at the request's location, as the picker sees them.
-fn levels_of(lots: &[Lot]) -> Vec<LotLevel> {
-    lots.iter()
-        .map(|l| LotLevel { lot: l.lot.clone(), expires: l.expires.clone(), quantity: l.quantity })
-        .collect()
 }
 
 /// Issues goods, first expiry first out, never from an expired lot; the
@@ -137,18 +106,16 @@ fn levels_of(lots: &[Lot]) -> Vec<LotLevel> {
 pub(crate) fn issue(request: &MoveRequest<'_>) -> Result<Move> {
     let (item, quantity) = request.check()?;
     catalog::add_level(&item, request.location, -quantity)?;
-    let mut lots = lots(&item.code, Some(request.location))?;
-    let picks = fefo::pick(&levels_of(&lots), quantity, request.date)
+    let mut shelf = shelf(&item, request.location)?;
+    let taken = shelf
+        .take_first_expiring(quantity, request.date)
         .map_err(|err| Error::invalid(format!("{} at {}: {err}", item.code, request.location)))?;
-    let (taken, value) = take(&mut lots, &picks)?;
     let settings = ledger_settings()?;
-    let mut moved = request.moved(Kind::Issue, quantity, value);
-    moved.journal_entry = post(request, &settings, ValueChange::Issue, value, "issue")?;
-    moved.lots = taken;
-    for &(i, _) in &picks {
-        save(&lots[i])?;
-    }
-    let (before, after) = revalue(&item.code, -quantity, -value)?;
+    let mut moved = request.moved(Kind::Issue, quantity, taken.value);
+    moved.journal_entry = post(request, &settings, ValueChange::Issue, taken.value, "issue")?;
+    moved.lots = taken.lots;
+    save_changed(&shelf)?;
+    let (before, after) = revalue(&item.code, -quantity, -taken.value)?;
     let moved = moves::record(moved, &item.unit)?;
     moves::crossed_reorder_point(REORDER_TOPIC, &item, before, after, &moved)?;
     Ok(moved)
@@ -160,60 +127,40 @@ pub(crate) fn issue(request: &MoveRequest<'_>) -> Result<Move> {
 pub(crate) fn transfer(request: &MoveRequest<'_>, to: &str, lot: Option<&str>) -> Result<Move> {
     let (item, quantity) = request.check()?;
     catalog::shift(&item, request.location, to, quantity)?;
-    let mut lots = lots(&item.code, Some(request.location))?;
-    let picks = match lot {
-        Some(code) => vec![(named(&lots, code, quantity, request)?, quantity)],
-        None => fefo::pick(&levels_of(&lots), quantity, request.date)?,
+    let mut shelf = shelf(&item, request.location)?;
+    let taken = match lot {
+        Some(code) => shelf.take_lot(code, quantity)?,
+        None => shelf.take_first_expiring(quantity, request.date)?,
     };
-    let (taken, value) = take(&mut lots, &picks)?;
-    for (&(i, _), moved) in picks.iter().zip(&taken) {
-        save(&lots[i])?;
-        let mut arrived = lot_at(&item.code, to, &moved.lot, moved.expires.as_deref())?;
-        let mut valued = arrived.valued();
-        valued.quantity = valued.quantity.checked_add(moved.quantity).ok_or_else(too_large)?;
-        valued.value = valued.value.checked_add(moved.value).ok_or_else(too_large)?;
-        arrived.set(valued);
-        save(&arrived)?;
+    save_changed(&shelf)?;
+    let mut there = Vec::new();
+    for part in &taken.lots {
+        let key = Lot::empty(&item.code, to, &part.lot, part.expires.as_deref()).key();
+        there.extend(LOTS.get(&key)?);
     }
-    let mut moved = request.moved(Kind::Transfer, quantity, value);
+    let mut arrived = Shelf::new(&item.code, to, there);
+    arrived.arrive(&taken)?;
+    save_changed(&arrived)?;
+    let mut moved = request.moved(Kind::Transfer, quantity, taken.value);
     moved.to = Some(to.to_owned());
-    moved.lots = taken;
+    moved.lots = taken.lots;
     moves::record(moved, &item.unit)
-}
-
-/// The index of lot `code` among `lots`, which must hold `quantity`.
-fn named(lots: &[Lot], code: &str, quantity: Decimal, request: &MoveRequest<'_>) -> Result<usize> {
-    let i = lots.iter().position(|l| l.lot == code).ok_or_else(|| {
-        Error::invalid(format!(
-            "lot {code} of {} has no stock at {}",
-            request.item, request.location
-        ))
-    })?;
-    if quantity > lots[i].quantity {
-        return Err(Error::invalid(format!(
-            "lot {code} holds only {} at {}, {quantity} requested",
-            lots[i].quantity, request.location
-        )));
-    }
-    Ok(i)
 }
 
 /// Corrects one lot to what was counted, or writes it off: `delta` units
 /// more (at the lot's cost) or fewer, against the adjustment account.
 pub(crate) fn adjust(request: &MoveRequest<'_>, lot: &str) -> Result<Move> {
     let (item, delta) = request.check_adjustment()?;
-    let mut lots = lots(&item.code, Some(request.location))?;
-    let i = named(&lots, lot, -delta.min(Decimal::ZERO), request)?;
+    let mut shelf = shelf(&item, request.location)?;
     let settings = ledger_settings()?;
-    let mut valued = lots[i].valued();
-    let (value, kind) = valued.adjust(delta)?;
+    let (part, kind) = shelf.adjust(lot, delta)?;
+    let value = part.value;
     let signed = if kind == ValueChange::Found { value } else { -value };
-    lots[i].set(valued);
     catalog::add_level(&item, request.location, delta)?;
     let mut moved = request.moved(Kind::Adjustment, delta.abs(), value);
     moved.journal_entry = post(request, &settings, kind, value, "adjustment")?;
-    moved.lots.push(lots[i].moved(delta.abs(), value));
-    save(&lots[i])?;
+    moved.lots.push(part);
+    save_changed(&shelf)?;
     let (before, after) = revalue(&item.code, delta, signed)?;
     let moved = moves::record(moved, &item.unit)?;
     moves::crossed_reorder_point(REORDER_TOPIC, &item, before, after, &moved)?;
@@ -227,8 +174,7 @@ pub(crate) fn on_hand(item: &Item, at: Option<&str>) -> Result<Vec<(Level, Decim
     Ok(catalog::levels(&item.code, at)?
         .into_iter()
         .map(|level| {
-            let value =
-                lots.iter().filter(|lot| lot.location == level.location).map(|lot| lot.value).sum();
+            let value = shelf::value_at(&lots, &level.location);
             (level, value)
         })
         .collect())

@@ -8,6 +8,8 @@
 //! `keel_stock_kit`'s, shared with `inventory`.
 //!
 //! - [`fefo`]: first expiry first out, pure and natively unit-tested.
+//! - `lot` and `shelf`: a lot's stock and expiry, and how a move changes
+//!   one item's lots at one location; pure, natively unit-tested.
 //! - `books`: lots, moves and their value, posted to the ledger.
 //! - `api`: handlers for moves, lots, valuation and expired stock.
 //! - `provide`: `keel:erp/stock`, for other plugins.
@@ -18,6 +20,7 @@ mod books;
 pub mod fefo;
 mod lot;
 mod provide;
+mod shelf;
 
 use keel_sdk::{Operations, Plugin, Request, Response, Result};
 use keel_stock_kit::api as kit;

@@ -63,6 +63,14 @@ impl Lot {
         (self.quantity, self.value) = (valued.quantity, valued.value);
     }
 
+    /// Adds what a transfer brought from another location.
+    pub(crate) fn add(&mut self, arrived: &LotMoved) -> Result<(), RuleError> {
+        let mut valued = self.valued();
+        valued.add(arrived.quantity, arrived.value)?;
+        self.set(valued);
+        Ok(())
+    }
+
     /// What a move of `quantity` worth `value` took from or brought to it.
     pub(crate) fn moved(&self, quantity: Decimal, value: Decimal) -> LotMoved {
         LotMoved { lot: self.lot.clone(), expires: self.expires.clone(), quantity, value }
@@ -117,6 +125,13 @@ mod tests {
         assert_eq!((lot.quantity, lot.value), (d("10"), d("20.00")));
         let moved = lot.moved(d("4"), d("8.00"));
         assert_eq!((moved.lot.as_str(), moved.expires.as_deref()), ("L1", Some("2026-04-01")));
+        let mut there = Lot::empty("PARA", "MAIN-B", "L1", Some("2026-04-01"));
+        there.add(&moved).unwrap();
+        there.add(&moved).unwrap();
+        assert_eq!((there.quantity, there.value), (d("8"), d("16.00")));
+        let huge = LotMoved { value: Decimal::MAX, ..moved };
+        assert!(there.add(&huge).unwrap_err().0.contains("too large"));
+        assert_eq!(there.value, d("16.00"), "a refused arrival changes nothing");
     }
 
     #[test]

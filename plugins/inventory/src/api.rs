@@ -1,27 +1,24 @@
 //! HTTP handlers for moves and valuation; the catalogue, locations, the
 //! move list and settings are the kit's (`keel_stock_kit::api`).
 
-use keel_sdk::{Error, Request, Response, Result};
+use keel_sdk::{Request, Response, Result};
 use keel_stock_kit::api::NewMove;
+use keel_stock_kit::rules::moves::required;
 
 use crate::books;
 
 /// A move's body, refusing what only providers that track lots take.
 fn new_move(request: &Request) -> Result<NewMove> {
     let new: NewMove = request.json()?;
-    if new.lot.is_some() || new.expires.is_some() {
-        return Err(Error::bad_request(
-            "inventory does not track lots; choose inventory-lots as the stock provider for lots and expiry dates",
-        ));
-    }
-    Ok(new)
+    Ok(new.without_lots(
+        "inventory does not track lots; choose inventory-lots as the stock provider for lots and expiry dates",
+    )?)
 }
 
 /// `POST /receipts` with `unit_cost`.
 pub(crate) fn receipt(request: &Request) -> Result<Response> {
     let new = new_move(request)?;
-    let cost =
-        new.unit_cost.as_deref().ok_or_else(|| Error::bad_request("unit_cost is required"))?;
+    let cost = required(&new.unit_cost, "unit_cost")?;
     Response::created(&books::receive(&new.request(), cost)?)
 }
 
@@ -34,7 +31,7 @@ pub(crate) fn issue(request: &Request) -> Result<Response> {
 /// `POST /transfers` with `to`.
 pub(crate) fn transfer(request: &Request) -> Result<Response> {
     let new = new_move(request)?;
-    let to = new.to.as_deref().ok_or_else(|| Error::bad_request("to is required"))?;
+    let to = required(&new.to, "to")?;
     Response::created(&books::transfer(&new.request(), to)?)
 }
 

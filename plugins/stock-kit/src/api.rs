@@ -2,42 +2,25 @@
 //! moves and settings. A provider dispatches its manifest's operations to
 //! these and adds its own for moves and valuation.
 
-use keel_sdk::{Range, Request, Response, Result};
-use serde::Deserialize;
-use serde_json::json;
-
-use keel_sdk::Error;
+use keel_sdk::{Error, Range, Request, Response, Result};
 use rust_decimal::Decimal;
+use serde_json::json;
 
 use crate::catalog::{self, ITEMS, Item, LOCATIONS, Level, Location, VALUATIONS, Warehouse};
 use crate::ledger;
-use crate::moves::{MOVES, Move, MoveRequest};
-use crate::rules::quantity;
+use crate::moves::{MOVES, Move};
+pub use crate::rules::catalog::NewItem;
+pub use crate::rules::moves::{Malformed, NewMove};
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewItem {
-    code: String,
-    name: String,
-    unit: String,
-    #[serde(default)]
-    reorder_point: Option<String>,
-    #[serde(default)]
-    reorder_quantity: Option<String>,
+impl From<Malformed> for Error {
+    fn from(malformed: Malformed) -> Self {
+        Error::bad_request(malformed.0)
+    }
 }
 
 /// `POST /items`
 pub fn create_item(request: &Request) -> Result<Response> {
-    let new: NewItem = request.json()?;
-    let amount =
-        |text: Option<String>, what| text.map(|t| quantity::non_negative(&t, what)).transpose();
-    let item = Item {
-        reorder_point: amount(new.reorder_point, "reorder point")?,
-        reorder_quantity: amount(new.reorder_quantity, "reorder quantity")?,
-        code: new.code,
-        name: new.name.trim().to_owned(),
-        unit: new.unit.trim().to_owned(),
-    };
+    let item = request.json::<NewItem>()?.into_item()?;
     Response::created(&catalog::create_item(item)?)
 }
 
@@ -65,42 +48,6 @@ pub fn list_locations(request: &Request) -> Result<Response> {
     let page = LOCATIONS.scan(&Range::all(), request.query("cursor"), request.page_limit()?)?;
     let locations: Vec<Location> = page.items.into_iter().map(|(_, l)| l).collect();
     Response::ok(&json!({ "locations": locations, "cursor": page.cursor }))
-}
-
-/// A move as a client submits it.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewMove {
-    pub item: String,
-    pub location: String,
-    pub quantity: String,
-    pub date: String,
-    #[serde(default)]
-    pub reference: String,
-    /// Receipts only.
-    #[serde(default)]
-    pub unit_cost: Option<String>,
-    /// Transfers only.
-    #[serde(default)]
-    pub to: Option<String>,
-    /// Providers that track lots: the lot received or adjusted.
-    #[serde(default)]
-    pub lot: Option<String>,
-    /// Providers that track lots: a received lot's last day of use.
-    #[serde(default)]
-    pub expires: Option<String>,
-}
-
-impl NewMove {
-    pub fn request(&self) -> MoveRequest<'_> {
-        MoveRequest {
-            item: &self.item,
-            location: &self.location,
-            quantity: &self.quantity,
-            date: &self.date,
-            reference: &self.reference,
-        }
-    }
 }
 
 /// `GET /moves?item=&cursor=&limit=`: by number, or one item's by number.

@@ -5,7 +5,7 @@ use keel_values::code::check_code;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::RuleError;
+use super::{RuleError, quantity};
 
 /// An item of the catalogue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +19,19 @@ pub struct Item {
     /// How much to order then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reorder_quantity: Option<Decimal>,
+}
+
+/// An item as a client submits it: quantities as decimal strings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewItem {
+    pub code: String,
+    pub name: String,
+    pub unit: String,
+    #[serde(default)]
+    pub reorder_point: Option<String>,
+    #[serde(default)]
+    pub reorder_quantity: Option<String>,
 }
 
 /// A warehouse, which holds locations.
@@ -42,6 +55,24 @@ pub struct Level {
     pub item: String,
     pub location: String,
     pub quantity: Decimal,
+}
+
+impl NewItem {
+    /// The item it asks for: its name and unit trimmed, its reorder point
+    /// and quantity parsed, neither negative. The item is checked when it
+    /// is created ([`Item::check`]).
+    pub fn into_item(self) -> Result<Item, RuleError> {
+        let amount = |text: Option<String>, what| {
+            text.map(|text| quantity::non_negative(&text, what)).transpose()
+        };
+        Ok(Item {
+            reorder_point: amount(self.reorder_point, "reorder point")?,
+            reorder_quantity: amount(self.reorder_quantity, "reorder quantity")?,
+            code: self.code,
+            name: self.name.trim().to_owned(),
+            unit: self.unit.trim().to_owned(),
+        })
+    }
 }
 
 impl Item {
@@ -116,6 +147,26 @@ mod tests {
         assert_eq!(level.quantity, d("3"), "a refused move changes nothing");
         level.add(d("-3"), "box").unwrap();
         assert!(level.quantity.is_zero());
+    }
+
+    #[test]
+    fn a_new_item_is_trimmed_and_its_reorder_figures_parsed() {
+        let new = |point: Option<&str>| NewItem {
+            code: "PARA".into(),
+            name: " Paracetamol ".into(),
+            unit: "box ".into(),
+            reorder_point: point.map(str::to_owned),
+            reorder_quantity: Some("50.0".into()),
+        };
+        let item = new(Some("10")).into_item().unwrap();
+        assert_eq!((item.name.as_str(), item.unit.as_str()), ("Paracetamol", "box"));
+        assert_eq!((item.reorder_point, item.reorder_quantity), (Some(d("10")), Some(d("50"))));
+        assert_eq!(new(None).into_item().unwrap().reorder_point, None);
+        assert!(new(Some("-1")).into_item().unwrap_err().0.contains("reorder point"));
+        assert!(new(Some("ten")).into_item().is_err());
+        let unknown =
+            serde_json::from_str::<NewItem>(r#"{"code":"A","name":"A","unit":"u","colour":"red"}"#);
+        assert!(unknown.is_err(), "unknown fields are refused");
     }
 
     #[test]

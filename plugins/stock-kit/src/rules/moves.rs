@@ -55,6 +55,64 @@ pub struct Move {
     pub lots: Vec<LotMoved>,
 }
 
+/// A move as a client submits it; which fields a kind of move needs is
+/// for its provider to say ([`required`]).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewMove {
+    pub item: String,
+    pub location: String,
+    pub quantity: String,
+    pub date: String,
+    #[serde(default)]
+    pub reference: String,
+    /// Receipts only.
+    #[serde(default)]
+    pub unit_cost: Option<String>,
+    /// Transfers only.
+    #[serde(default)]
+    pub to: Option<String>,
+    /// Providers that track lots: the lot received or adjusted.
+    #[serde(default)]
+    pub lot: Option<String>,
+    /// Providers that track lots: a received lot's last day of use.
+    #[serde(default)]
+    pub expires: Option<String>,
+}
+
+/// A request missing a field its kind of move needs, or carrying one its
+/// provider does not take: the client's mistake in the request's shape
+/// (400), not a broken rule of stock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Malformed(pub String);
+
+impl NewMove {
+    /// What every move names.
+    pub fn request(&self) -> MoveRequest<'_> {
+        MoveRequest {
+            item: &self.item,
+            location: &self.location,
+            quantity: &self.quantity,
+            date: &self.date,
+            reference: &self.reference,
+        }
+    }
+
+    /// Refuses lots and expiry dates, for a provider that does not track
+    /// them; `instead` says which provider does.
+    pub fn without_lots(self, instead: &str) -> Result<Self, Malformed> {
+        if self.lot.is_some() || self.expires.is_some() {
+            return Err(Malformed(instead.to_owned()));
+        }
+        Ok(self)
+    }
+}
+
+/// The field `name`, which this kind of move needs.
+pub fn required<'a>(field: &'a Option<String>, name: &str) -> Result<&'a str, Malformed> {
+    field.as_deref().ok_or_else(|| Malformed(format!("{name} is required")))
+}
+
 /// What every move names.
 pub struct MoveRequest<'a> {
     pub item: &'a str,
@@ -148,6 +206,20 @@ mod tests {
         assert_eq!(request("-3", "2026-03-02").delta().unwrap(), d("-3"));
         let zero = request("0", "2026-03-02").delta().unwrap_err();
         assert!(zero.0.contains("cannot be zero"), "{zero}");
+    }
+
+    #[test]
+    fn a_move_body_is_read_strictly() {
+        let body =
+            r#"{"item":"PARA","location":"MAIN-A","quantity":"2","date":"2026-03-02","lot":"L1"}"#;
+        let new: NewMove = serde_json::from_str(body).unwrap();
+        assert_eq!(new.request().reference, "", "the reference is optional");
+        assert_eq!(required(&new.lot, "lot"), Ok("L1"));
+        assert_eq!(required(&new.to, "to"), Err(Malformed("to is required".into())));
+        let refused = new.without_lots("use a provider that tracks lots").unwrap_err();
+        assert_eq!(refused.0, "use a provider that tracks lots");
+        let unknown = body.replace("\"lot\"", "\"colour\"");
+        assert!(serde_json::from_str::<NewMove>(&unknown).is_err(), "unknown fields are refused");
     }
 
     #[test]

@@ -67,6 +67,15 @@ impl Valued {
         }
     }
 
+    /// Adds `quantity` units worth `value` (either negative to take out),
+    /// as they were valued elsewhere; changes nothing if a sum overflows.
+    pub fn add(&mut self, quantity: Decimal, value: Decimal) -> Result<(), RuleError> {
+        let quantity = self.quantity.checked_add(quantity).ok_or_else(too_large)?;
+        let value = self.value.checked_add(value).ok_or_else(too_large)?;
+        (self.quantity, self.value) = (quantity, value);
+        Ok(())
+    }
+
     /// What `quantity` units (at one location, or taken out) are worth at
     /// the average cost; all of them are worth all the value.
     pub fn value_of(self, quantity: Decimal) -> Result<Decimal, RuleError> {
