@@ -31,6 +31,7 @@ const PURE_CORES: &[&str] = &[
     "plugins/procurement/src/rules",
     "plugins/inventory-lots/src/fefo.rs",
     "plugins/inventory-lots/src/lot.rs",
+    "plugins/inventory-lots/src/shelf.rs",
 ];
 
 /// What a pure core may not name: the SDK, the guest bindings, and the
