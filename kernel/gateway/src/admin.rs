@@ -27,7 +27,10 @@ use keel_platform::{
 };
 use keel_types::{PluginId, TenantId, UserId};
 
-use crate::body::{MembershipBody, TokenBody, UserBody, bodies};
+use crate::body::{
+    DeadLetterBody, EnableReportBody, MembershipBody, ProviderBody, RoleBody, SodRuleBody,
+    TokenBody, UserBody, bodies,
+};
 use crate::extract::{Caller, json};
 use crate::page::{PageQuery, page};
 use crate::problem::Problem;

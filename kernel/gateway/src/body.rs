@@ -1,8 +1,15 @@
 //! The bodies the gateway answers with for the kernel's own types, owned
 //! here: renaming a field of a domain type changes no response unless it
 //! is changed here too, where the API is.
+//!
+//! Audit records and signed heads are the exception: their serialised
+//! form is what is hashed and signed, so the API returns exactly that, and
+//! an outside verifier can recompute the chain from it.
 
-use keel_platform::{ApiToken, Membership, TotpEnrolment, User};
+use keel_platform::{
+    ApiToken, DeadLetter, EnableReport, Membership, ProviderChoice, RoleInfo, SodRule,
+    TotpEnrolment, User,
+};
 use serde::Serialize;
 
 /// A user, never with a password hash.
@@ -108,6 +115,139 @@ impl From<&ApiToken> for TokenBody {
             created_at: token.created_at,
             expires_at: token.expires_at,
             created_by: token.created_by.as_ref().map(ToString::to_string),
+        }
+    }
+}
+
+/// A role grantable in a tenant, and what it grants there.
+#[derive(Debug, Serialize)]
+pub(crate) struct RoleBody {
+    /// The role's id.
+    id: String,
+    /// `built-in`, `plugin` or `tenant`.
+    origin: &'static str,
+    /// The permission patterns it grants.
+    permissions: Vec<String>,
+}
+
+impl From<&RoleInfo> for RoleBody {
+    fn from(role: &RoleInfo) -> Self {
+        Self { id: role.id.clone(), origin: role.origin, permissions: role.permissions.clone() }
+    }
+}
+
+/// A segregation-of-duties rule: permissions no one may hold together.
+#[derive(Debug, Serialize)]
+pub(crate) struct SodRuleBody {
+    /// The tenant.
+    tenant: String,
+    /// The rule's name.
+    name: String,
+    /// The permissions that exclude each other.
+    permissions: Vec<String>,
+}
+
+impl From<&SodRule> for SodRuleBody {
+    fn from(rule: &SodRule) -> Self {
+        Self {
+            tenant: rule.tenant.to_string(),
+            name: rule.name.clone(),
+            permissions: rule.permissions.clone(),
+        }
+    }
+}
+
+/// A domain interface with the tenant's provider, the enabled plugins that
+/// could provide it, and those that require it.
+#[derive(Debug, Serialize)]
+pub(crate) struct ProviderBody {
+    /// The interface, such as `keel:erp/stock@0.1.0`.
+    interface: String,
+    /// The plugin that provides it; none if none is chosen and enabled.
+    provider: Option<String>,
+    /// The enabled plugins that could.
+    candidates: Vec<String>,
+    /// The enabled plugins that require it.
+    consumers: Vec<String>,
+}
+
+impl From<&ProviderChoice> for ProviderBody {
+    fn from(choice: &ProviderChoice) -> Self {
+        let ids = |ids: &[keel_types::PluginId]| ids.iter().map(ToString::to_string).collect();
+        Self {
+            interface: choice.interface.clone(),
+            provider: choice.provider.as_ref().map(ToString::to_string),
+            candidates: ids(&choice.candidates),
+            consumers: ids(&choice.consumers),
+        }
+    }
+}
+
+/// What enabling a plugin did, or (in a dry run) would do.
+#[derive(Debug, Serialize)]
+pub(crate) struct EnableReportBody {
+    /// The plugin.
+    plugin: String,
+    /// The version the tenant ran before; none on first enabling.
+    from: Option<String>,
+    /// The version it runs now, or would.
+    to: String,
+    /// Whether the plugin's `migrate` ran and succeeded.
+    migrated: bool,
+    /// Whether this was a dry run that changed nothing.
+    dry_run: bool,
+}
+
+impl From<&EnableReport> for EnableReportBody {
+    fn from(report: &EnableReport) -> Self {
+        Self {
+            plugin: report.plugin.to_string(),
+            from: report.from.clone(),
+            to: report.to.clone(),
+            migrated: report.migrated,
+            dry_run: report.dry_run,
+        }
+    }
+}
+
+/// An event that could not be delivered to one subscriber.
+#[derive(Debug, Serialize)]
+pub(crate) struct DeadLetterBody {
+    /// `<event id>-<subscriber>`, which the replay route names.
+    pub(crate) id: String,
+    /// The event's id in the tenant's outbox.
+    event: u64,
+    /// The topic.
+    topic: String,
+    /// The publisher's key.
+    key: String,
+    /// The payload, JSON text.
+    payload: String,
+    /// The plugin that published it.
+    publisher: String,
+    /// The plugin it could not be delivered to.
+    subscriber: String,
+    /// Deliveries tried.
+    attempts: u32,
+    /// Why the last one failed.
+    error: String,
+    /// When it became a dead letter, Unix seconds.
+    dead_at: i64,
+}
+
+impl From<&DeadLetter> for DeadLetterBody {
+    fn from(letter: &DeadLetter) -> Self {
+        Self {
+            id: letter.id.clone(),
+            event: letter.event,
+            topic: letter.topic.clone(),
+            key: letter.key.clone(),
+            payload: letter.payload.clone(),
+            publisher: letter.publisher.clone(),
+            subscriber: letter.subscriber.clone(),
+            attempts: letter.attempts,
+            error: letter.error.clone(),
+            dead_at: letter.dead_at,
         }
     }
 }

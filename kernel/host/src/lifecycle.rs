@@ -15,7 +15,7 @@ use crate::host::{Host, Version};
 use crate::package::Plugin;
 
 /// What enabling did, or (in a dry run) would do.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnableReport {
     /// The plugin.
     pub plugin: PluginId,

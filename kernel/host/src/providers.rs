@@ -21,7 +21,7 @@ use crate::host::Host;
 use crate::package::Plugin;
 
 /// A tenant's provider of one interface, and the enabled plugins that could be.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderChoice {
     /// The interface, such as `keel:erp/stock@0.1.0`.
     pub interface: String,

@@ -20,7 +20,7 @@ const ROLES_PER_TENANT_MAX: usize = 64;
 const RULES_PER_TENANT_MAX: usize = 32;
 
 /// A role as a tenant can see it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoleInfo {
     /// The role's id.
     pub id: String,

@@ -16,10 +16,11 @@ pub(crate) async fn dead_letters(
             let tenant = TenantId::new(path(id)?).map_err(unknown)?;
             allow(&state.platform, &caller, Scope::Tenant(&tenant), PLUGINS_MANAGE).await?;
             let (limit, cursor) = PageQuery::read(query)?;
-            let mut letters = state
+            let letters = state
                 .platform
                 .dead_letters(&tenant, cursor.as_deref(), limit + 1)
                 .map_err(Problem::from_platform)?;
+            let mut letters: Vec<DeadLetterBody> = bodies(&letters);
             let more = letters.len() > limit;
             letters.truncate(limit);
             let cursor = more.then(|| letters.last().map(|l| l.id.clone())).flatten();
@@ -45,7 +46,7 @@ pub(crate) async fn dead_letter(
             allow(&state.platform, &caller, Scope::Tenant(&tenant), PLUGINS_MANAGE).await?;
             let letter =
                 state.platform.dead_letter(&tenant, &letter).map_err(Problem::from_platform)?;
-            Ok(Json(letter).into_response())
+            Ok(Json(DeadLetterBody::from(&letter)).into_response())
         }
         .await,
     )

@@ -223,6 +223,7 @@ pub(crate) async fn roles(
             let tenant = in_tenant(&state, &caller, path(tenant)?, MEMBERS_READ).await?;
             let roles =
                 state.platform.tenant_roles(&tenant).await.map_err(Problem::from_platform)?;
+            let roles: Vec<RoleBody> = bodies(&roles);
             Ok(Json(serde_json::json!({ "roles": roles })).into_response())
         }
         .await,
@@ -258,6 +259,7 @@ pub(crate) async fn sod_rules(
         async {
             let tenant = in_tenant(&state, &caller, path(tenant)?, MEMBERS_READ).await?;
             let rules = state.platform.sod_rules(&tenant).map_err(Problem::from_platform)?;
+            let rules: Vec<SodRuleBody> = bodies(&rules);
             Ok(Json(serde_json::json!({ "rules": rules })).into_response())
         }
         .await,
@@ -299,7 +301,7 @@ pub(crate) async fn role(
             let found = found.ok_or_else(|| {
                 Problem::not_found(format!("role {role:?} is not grantable in {tenant}"))
             })?;
-            Ok(Json(found).into_response())
+            Ok(Json(RoleBody::from(&found)).into_response())
         }
         .await,
     )

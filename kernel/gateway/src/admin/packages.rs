@@ -43,6 +43,7 @@ pub(crate) async fn enable_plugin(
                 .enable_plugin(&actor, &tenant, &plugin, body.version, body.dry_run)
                 .await
                 .map_err(Problem::from_platform)?;
+            let report = EnableReportBody::from(&report);
             Ok(Json(serde_json::json!({ "tenant": tenant, "report": report })).into_response())
         }
         .await,
@@ -98,6 +99,7 @@ pub(crate) async fn providers(
             let tenant = TenantId::new(path(id)?).map_err(unknown)?;
             allow(&state.platform, &caller, Scope::Tenant(&tenant), PLUGINS_MANAGE).await?;
             let providers = state.platform.providers(&tenant).map_err(Problem::from_platform)?;
+            let providers: Vec<ProviderBody> = bodies(&providers);
             Ok(Json(serde_json::json!({ "tenant": tenant, "providers": providers }))
                 .into_response())
         }
@@ -129,7 +131,7 @@ pub(crate) async fn choose_provider(
                 .choose_provider(&actor, &tenant, &body.interface, &plugin)
                 .await
                 .map_err(Problem::from_platform)?;
-            Ok(Json(choice).into_response())
+            Ok(Json(ProviderBody::from(&choice)).into_response())
         }
         .await,
     )
