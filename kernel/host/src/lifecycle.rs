@@ -57,9 +57,10 @@ fn record_of(
     })
 }
 
-/// The version an enablement record (see [`key`]) names.
-pub(crate) fn version_of(record: &[u8]) -> Option<String> {
-    serde_json::from_slice::<EnabledRecord>(record).ok().map(|r| r.version)
+/// The version an enablement record (see [`key`]) names; an unreadable
+/// record is an error, never a plugin the tenant does not run.
+pub(crate) fn version_of(record: &[u8]) -> Result<String, serde_json::Error> {
+    serde_json::from_slice::<EnabledRecord>(record).map(|r| r.version)
 }
 
 impl Host {

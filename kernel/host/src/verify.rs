@@ -353,11 +353,16 @@ impl Reconcile<'_> {
         let (Some(tenant), Ok(id)) = (self.tenant, PluginId::new(plugin)) else { return Ok(None) };
         let record =
             self.txn.catalog_get(&crate::lifecycle::key(tenant, &id)).map_err(storage_err)?;
-        let version = record
-            .as_deref()
-            .and_then(crate::lifecycle::version_of)
-            .and_then(|v| Version::parse(&v));
-        Ok(version.and_then(|v| self.host.package(&id, v)))
+        let Some(record) = record else { return Ok(None) };
+        // The catalog is verified before the documents, so a record that
+        // reads here matched its audit entry: one the kernel cannot read
+        // is the kernel's failure, not a plugin the tenant never ran.
+        let version = crate::lifecycle::version_of(&record).map_err(|err| {
+            CallError::Internal(format!(
+                "the enablement record of {plugin} in {tenant} is unreadable: {err}"
+            ))
+        })?;
+        Ok(Version::parse(&version).and_then(|v| self.host.package(&id, v)))
     }
 
     /// Notes the index entries a stored document needs.

@@ -249,6 +249,15 @@ async fn a_corrupt_enablement_record_is_reported_never_read_as_never_enabled() {
     let refused = enable(&k, None).await.expect_problem(500, "internal");
     assert!(refused.contains("kernel log"), "{refused}");
     assert_eq!(enables(&k).await, before, "nothing enabled, nothing migrated");
+    // Verification names the damaged record rather than checking the
+    // plugin's documents as if the tenant did not run it.
+    let verified = k.get("/admin/tenants/demo/audit/verify").await.expect(200).clone();
+    assert_eq!(verified["ok"], false, "{verified}");
+    let reason = verified["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("enabled/demo/notes") && reason.contains("around the kernel"),
+        "{reason}"
+    );
     // A restart keeps serving everything else and leaves the plugin off.
     k.stop().await;
     let k = TestKernel::start_in(dir.path(), Setup::new(&["finance"])).await;
