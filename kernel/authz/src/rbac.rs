@@ -52,7 +52,7 @@ pub enum AuthzError {
     Invalid(String),
     /// casbin failed underneath.
     #[error("authorization engine failed: {0}")]
-    Engine(String),
+    Engine(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// The authorization service. Share it behind an `Arc`.
@@ -293,7 +293,7 @@ fn check_role(id: &str) -> Result<(), AuthzError> {
 }
 
 fn engine(err: casbin::Error) -> AuthzError {
-    AuthzError::Engine(err.to_string())
+    AuthzError::Engine(Box::new(err))
 }
 
 /// `permMatch(requested, granted)` for the casbin matcher.

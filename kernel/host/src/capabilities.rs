@@ -27,13 +27,11 @@ const WASI_POLL: &str = "wasi:io/poll@0.2.12";
 pub(crate) fn linker(engine: &wasmtime::Engine) -> Result<Linker<CallState>, HostError> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
-        .map_err(|err| HostError(format!("cannot link WASI: {err:#}")))?;
-    forbid_blocking(&mut linker)
-        .map_err(|err| HostError(format!("cannot restrict WASI polling: {err:#}")))?;
+        .map_err(|err| HostError::new("link WASI", err))?;
+    forbid_blocking(&mut linker).map_err(|err| HostError::new("restrict WASI polling", err))?;
     bindings::Plugin::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |state| state)
-        .map_err(|err| HostError(format!("cannot link keel:kernel: {err:#}")))?;
-    log::link(&mut linker)
-        .map_err(|err| HostError(format!("cannot link keel:kernel/log: {err:#}")))?;
+        .map_err(|err| HostError::new("link keel:kernel", err))?;
+    log::link(&mut linker).map_err(|err| HostError::new("link keel:kernel/log", err))?;
     Ok(linker)
 }
 

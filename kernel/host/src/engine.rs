@@ -41,7 +41,7 @@ pub(crate) fn new_engine(limits: &Limits) -> Result<Engine, HostError> {
         .epoch_interruption(true)
         .max_wasm_stack(512 * 1024)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    Engine::new(&config).map_err(|err| HostError(format!("cannot configure wasmtime: {err:#}")))
+    Engine::new(&config).map_err(|err| HostError::new("configure wasmtime", err))
 }
 
 /// Advances the engine's epoch every `tick` until the engine is dropped, so
@@ -58,7 +58,7 @@ pub(crate) fn start_epoch_ticker(engine: &Engine, tick: Duration) -> Result<(), 
             }
         })
         .map(drop)
-        .map_err(|err| HostError(format!("cannot start the epoch thread: {err}")))
+        .map_err(|err| HostError::new("start the epoch thread", err))
 }
 
 /// Compiles `wasm`, or loads the native code cached for `digest` by this

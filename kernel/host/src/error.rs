@@ -1,9 +1,23 @@
 //! Errors of loading packages and of calling plugins.
 
-/// The host could not start.
+/// The host could not start: what it could not do, and why.
 #[derive(Debug, thiserror::Error)]
-#[error("plugin host failed to start: {0}")]
-pub struct HostError(pub(crate) String);
+#[error("plugin host failed to start: cannot {what}: {source}")]
+pub struct HostError {
+    what: &'static str,
+    #[source]
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl HostError {
+    /// The host could not do `what` (such as "link WASI") because of `source`.
+    pub(crate) fn new(
+        what: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self { what, source: source.into() }
+    }
+}
 
 /// A package was rejected.
 #[derive(Debug, thiserror::Error)]
@@ -24,8 +38,17 @@ pub enum LoadError {
     #[error("component does not match the keel:kernel/plugin@0.4.0 world: {0}")]
     World(String),
     /// The package could not be kept on disk.
-    #[error("{0}")]
-    Io(String),
+    #[error("cannot keep the package at {}: {source}", path.display())]
+    Keep {
+        /// Where it was to be kept.
+        path: std::path::PathBuf,
+        /// Why it could not be.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The install could not be audited, so it did not happen.
+    #[error("cannot audit the install: {0}")]
+    Unaudited(#[source] Box<CallError>),
     /// The same plugin id and version is loaded with different code.
     #[error("plugin {id} {version} is already loaded with a different digest")]
     Duplicate {

@@ -295,7 +295,7 @@ impl Host {
                     }
                 }
             })
-            .map_err(|err| HostError(format!("cannot start the event dispatcher: {err}")))?;
+            .map_err(|err| HostError::new("start the event dispatcher", err))?;
         *self.inner.dispatcher.thread.lock().unwrap_or_else(|p| p.into_inner()) = Some(thread);
         Ok(())
     }

@@ -115,7 +115,7 @@ impl Executors {
             let jobs = std::mem::take(&mut queue.jobs);
             drop(queue);
             drop(jobs);
-            return Err(CallError::Internal(err.0));
+            return Err(CallError::Internal(err.to_string()));
         }
         Ok(answered)
     }
@@ -148,9 +148,7 @@ impl Executors {
                     server.start_or_fail();
                 }
             })
-            .map_err(|err| {
-                HostError(format!("cannot start the executors' spawner thread: {err}"))
-            })?;
+            .map_err(|err| HostError::new("start the executors' spawner thread", err))?;
         *spawner = Some(sender.clone());
         Ok(sender)
     }
@@ -172,7 +170,7 @@ impl Server {
             .stack_size(STACK_BYTES)
             .spawn(move || self.serve())
             .map(drop)
-            .map_err(|err| HostError(format!("cannot start an executor thread: {err}")))
+            .map_err(|err| HostError::new("start an executor thread", err))
     }
 
     /// Runs queued calls until the queue stays empty for [`IDLE`], the host
@@ -240,7 +238,7 @@ impl Server {
     fn start_or_fail(self) {
         let executor = Arc::clone(&self.executor);
         if let Err(err) = self.start() {
-            tracing::error!(error = %err.0, "cannot start an executor thread; its calls fail");
+            tracing::error!(error = %err, "cannot start an executor thread; its calls fail");
             let mut queue = executor.state();
             queue.serving = false;
             let jobs = std::mem::take(&mut queue.jobs);

@@ -165,9 +165,7 @@ impl Host {
                     std::fs::rename(&tmp, &path)?;
                     std::fs::File::open(dir)?.sync_all()
                 };
-                write().map_err(|err| {
-                    LoadError::Io(format!("cannot keep package at {}: {err}", path.display()))
-                })?;
+                write().map_err(|source| LoadError::Keep { path: path.clone(), source })?;
             }
         }
         let manifest = plugin.manifest();
@@ -189,7 +187,7 @@ impl Host {
                     let _ = std::fs::remove_file(dir.join(format!("{digest}.wasm")));
                 }
             }
-            return Err(LoadError::Io(format!("cannot audit the install: {err}")));
+            return Err(LoadError::Unaudited(Box::new(err)));
         }
         Ok((plugin, !known))
     }

@@ -452,7 +452,9 @@ impl Platform {
             .map_err(internal)?;
         installed.map_err(|err| match err {
             LoadError::Duplicate { .. } => PlatformError::Conflict(err.to_string()),
-            LoadError::Io(_) => PlatformError::Internal(err.to_string()),
+            LoadError::Keep { .. } | LoadError::Unaudited(_) => {
+                PlatformError::Internal(err.to_string())
+            }
             other => PlatformError::Invalid(other.to_string()),
         })
     }

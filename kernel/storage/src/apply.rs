@@ -285,7 +285,7 @@ pub(crate) fn recover(db: &Database, dir: &Path) -> Result<Recovered> {
         }
         let spare = dir.join(format!("spare-{name}"));
         std::fs::rename(&path, &spare)
-            .map_err(|err| Error::Backend(format!("cannot recycle {}: {err}", path.display())))?;
+            .map_err(|source| Error::Io { what: format!("recycle {}", path.display()), source })?;
         spares.push(spare);
     }
     // A segment renamed onto a spare of its name replaced it.
@@ -294,7 +294,7 @@ pub(crate) fn recover(db: &Database, dir: &Path) -> Result<Recovered> {
     if !spares.is_empty() {
         std::fs::File::open(dir)
             .and_then(|d| d.sync_all())
-            .map_err(|err| Error::Backend(format!("cannot sync {}: {err}", dir.display())))?;
+            .map_err(|source| Error::Io { what: format!("sync {}", dir.display()), source })?;
     }
     let txn = db.begin_read().map_err(backend)?;
     let meta = txn.open_table(META).map_err(backend)?;

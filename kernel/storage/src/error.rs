@@ -48,6 +48,17 @@ pub enum Error {
     /// The database failed underneath; the transaction must be abandoned.
     #[error("storage failed: {0}")]
     Backend(String),
+    /// A file of the store (its write-ahead log, a segment, the data
+    /// directory) could not be read, written or synced, or a storage
+    /// thread could not start; the transaction must be abandoned.
+    #[error("storage failed: cannot {what}: {source}")]
+    Io {
+        /// What was being done, and to which file.
+        what: String,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The database file failed underneath (redb), with its own error as
     /// the source; the transaction must be abandoned.
     #[error("the database failed: {0}")]

@@ -282,8 +282,9 @@ struct Threads {
 }
 
 impl Shared {
-    /// Opens redb at `path` and the log beside it (`<path>.wal/`),
-    /// replaying what the log holds beyond redb's last checkpoint.
+    /// Opens redb at `path` and the log beside it (`keel.redb` logs to
+    /// `keel.wal/`), replaying what the log holds beyond redb's last
+    /// checkpoint.
     pub(crate) fn open(path: &Path, limits: Limits) -> Result<Self> {
         let db = Database::create(path).map_err(|err| match err {
             redb::DatabaseError::DatabaseAlreadyOpen => Error::Backend(format!(
@@ -334,7 +335,7 @@ impl Shared {
             std::thread::Builder::new()
                 .name(name)
                 .spawn(work)
-                .map_err(|err| Error::Backend(format!("cannot start a storage thread: {err}")))
+                .map_err(|source| Error::Io { what: "start a storage thread".into(), source })
         };
         let mut threads = Threads::default();
         for n in 0..streams {

@@ -433,3 +433,16 @@ fn a_lanes_inventory_names_every_item_it_holds_in_pages() {
 
 mod lanes;
 mod quota;
+
+#[test]
+fn a_file_that_cannot_be_made_says_which_and_keeps_the_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keel.redb");
+    // Where the write-ahead log's directory must go, a file is in the way.
+    std::fs::write(dir.path().join("keel.wal"), b"not a directory").unwrap();
+    let Err(err) = Storage::open(&path, Limits::default()) else { panic!("opened") };
+    assert!(matches!(err, Error::Io { .. }), "{err:?}");
+    assert!(err.to_string().contains("keel.wal"), "{err}");
+    let source = std::error::Error::source(&err).expect("the operating system's error");
+    assert!(source.downcast_ref::<std::io::Error>().is_some(), "{source:?}");
+}

@@ -125,8 +125,9 @@ pub struct CommitStats {
 
 impl Storage {
     /// Opens (creating if needed) the database file at `path`, and its
-    /// write-ahead log in `<path>.wal/`; commits the log holds beyond the
-    /// database's last checkpoint are applied first.
+    /// write-ahead log beside it (`keel.redb` logs to `keel.wal/`); commits
+    /// the log holds beyond the database's last checkpoint are applied
+    /// first.
     pub fn open(path: &Path, limits: Limits) -> Result<Self> {
         Ok(Self { shared: Arc::new(Shared::open(path, limits)?) })
     }

@@ -114,7 +114,7 @@ impl Wal {
     /// The log in `config.dir`, whose segments up to `last_segment` exist
     /// already (recovery found them; they become spares once applied).
     pub(crate) fn open(config: WalConfig, last_segment: u64) -> Result<Self> {
-        std::fs::create_dir_all(&config.dir).map_err(|err| io("create", &config.dir, &err))?;
+        std::fs::create_dir_all(&config.dir).map_err(|err| io("create", &config.dir, err))?;
         let idle = (0..config.streams.max(1)).map(|_| None).collect();
         Ok(Self {
             config,
@@ -182,13 +182,13 @@ impl Wal {
         current
             .file
             .write_all_at(&record, current.offset)
-            .map_err(|err| Error::Backend(format!("writing the write-ahead log failed: {err}")))?;
+            .map_err(|source| Error::Io { what: "write the write-ahead log".into(), source })?;
         #[cfg(feature = "faults")]
         self.faults.check(crate::Fault::LogSync)?;
         current
             .file
             .sync_data()
-            .map_err(|err| Error::Backend(format!("syncing the write-ahead log failed: {err}")))?;
+            .map_err(|source| Error::Io { what: "sync the write-ahead log".into(), source })?;
         current.offset += record.len() as u64;
         let mut segments = self.segments();
         segments.written += record.len() as u64;
@@ -219,13 +219,13 @@ impl Wal {
         let spare = (capacity == self.config.segment_bytes).then(|| self.segments().spares.pop());
         let file = match spare.flatten() {
             Some(spare) => {
-                std::fs::rename(&spare, &path).map_err(|err| io("rename", &spare, &err))?;
+                std::fs::rename(&spare, &path).map_err(|err| io("rename", &spare, err))?;
                 sync_dir(&self.config.dir)?;
                 OpenOptions::new()
                     .read(true)
                     .write(true)
                     .open(&path)
-                    .map_err(|err| io("open", &path, &err))?
+                    .map_err(|err| io("open", &path, err))?
             }
             None => create_zeroed(&path, capacity, &self.config.dir)?,
         };
@@ -301,12 +301,12 @@ fn segment_path(dir: &Path, segment: u64) -> PathBuf {
     dir.join(format!("{segment:016x}.wal"))
 }
 
-fn io(what: &str, path: &Path, err: &std::io::Error) -> Error {
-    Error::Backend(format!("cannot {what} {}: {err}", path.display()))
+fn io(what: &str, path: &Path, source: std::io::Error) -> Error {
+    Error::Io { what: format!("{what} {}", path.display()), source }
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(|err| io("sync", dir, &err))
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|err| io("sync", dir, err))
 }
 
 /// Creates `path` as `bytes` zeros, durably.
@@ -317,15 +317,15 @@ fn create_zeroed(path: &Path, bytes: u64, dir: &Path) -> Result<File> {
         .create(true)
         .truncate(true)
         .open(path)
-        .map_err(|err| io("create", path, &err))?;
+        .map_err(|err| io("create", path, err))?;
     let zeros = vec![0u8; ZERO_CHUNK];
     let mut at = 0;
     while at < bytes {
         let n = usize::try_from((bytes - at).min(ZERO_CHUNK as u64)).unwrap_or(ZERO_CHUNK);
-        file.write_all_at(&zeros[..n], at).map_err(|err| io("fill", path, &err))?;
+        file.write_all_at(&zeros[..n], at).map_err(|err| io("fill", path, err))?;
         at += n as u64;
     }
-    file.sync_all().map_err(|err| io("sync", path, &err))?;
+    file.sync_all().map_err(|err| io("sync", path, err))?;
     sync_dir(dir)?;
     Ok(file)
 }
@@ -458,10 +458,10 @@ pub(crate) fn scan(dir: &Path) -> Result<Found> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(found),
-        Err(err) => return Err(io("read", dir, &err)),
+        Err(err) => return Err(io("read", dir, err)),
     };
     for entry in entries {
-        let path = entry.map_err(|err| io("read", dir, &err))?.path();
+        let path = entry.map_err(|err| io("read", dir, err))?.path();
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
         let Some(stem) = name.strip_suffix(".wal") else { continue };
         let Ok(segment) = u64::from_str_radix(stem, 16) else {
@@ -477,7 +477,7 @@ pub(crate) fn scan(dir: &Path) -> Result<Found> {
             continue;
         };
         found.last_segment = found.last_segment.max(segment);
-        let bytes = std::fs::read(&path).map_err(|err| io("read", &path, &err))?;
+        let bytes = std::fs::read(&path).map_err(|err| io("read", &path, err))?;
         found.commits.extend(records(&bytes, segment));
         found.segments.push(path);
     }
