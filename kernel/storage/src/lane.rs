@@ -192,6 +192,13 @@ impl LaneCell {
     }
 
     /// Ends a turn: the next waiter has it.
+    /// How many writers wait for the turn, for tests to wait until they
+    /// have queued.
+    #[cfg(test)]
+    pub(crate) fn waiting(&self) -> usize {
+        self.state().waiting.len()
+    }
+
     pub(crate) fn release(&self) {
         let mut state = self.state();
         self.pass_on(&mut state);

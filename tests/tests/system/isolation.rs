@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 use keel_tests::{Reply, Setup, TestKernel};
 use serde_json::{Value, json};
 
+#[cfg(target_os = "linux")]
+use crate::threads;
+
 const EVIL: &str = "/api/evil/rogue";
 const DEMO: &str = "/api/demo/finance";
 
@@ -42,7 +45,7 @@ async fn a_tenant_whose_writes_loop_never_holds_up_another_tenants_writes() {
     // Three write calls that loop until their deadline, one after another
     // in their tenant's lane: 4.5 s in all.
     let looping = loops(&k, 3);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    crate::threads::busy("keel-exec-evil").await;
     assert!(looping.iter().all(|call| !call.is_finished()), "the loops should be running");
     for n in 1..=10 {
         let posted = k.post(&format!("{DEMO}/entries"), entry(n)).await;
@@ -94,7 +97,7 @@ async fn a_subscriber_that_loops_never_holds_up_another_tenants_events() {
     // Evil's subscriber loops on its event until the deadline, attempt
     // after attempt.
     k.post("/api/evil/ticker/ticks", json!({ "key": "spin", "loop": true })).await.expect(201);
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    crate::threads::busy("keel-deliver-evil").await;
     k.post("/api/good/ticker/ticks", json!({ "key": "calm", "n": 1 })).await.expect(201);
     let started = Instant::now();
     let seen = loop {
@@ -176,7 +179,7 @@ async fn an_admin_change_waiting_for_a_busy_tenant_never_stops_the_server() {
     let user = json!({ "id": "carol", "name": "Carol", "password": "a long enough password" });
     k.post("/admin/users", user).await.expect(201);
     let looping = loops(&k, 1);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    crate::threads::busy("keel-exec-evil").await;
     let change = {
         let request = k
             .request(reqwest::Method::PUT, "/admin/tenants/evil/members/carol")
@@ -251,39 +254,6 @@ async fn a_tenants_calls_after_a_long_one_run_at_normal_priority() {
         );
     }
     k.stop().await;
-}
-
-/// This process's threads, as Linux's `/proc` shows them.
-#[cfg(target_os = "linux")]
-mod threads {
-    use std::collections::HashMap;
-
-    pub(super) struct Thread {
-        /// User and system CPU time, in ticks of 10 ms.
-        pub(super) cpu_ticks: u64,
-        pub(super) nice: i64,
-    }
-
-    /// The threads called `name`, by thread id.
-    pub(super) fn named(name: &str) -> HashMap<u32, Thread> {
-        let mut found = HashMap::new();
-        for entry in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
-            let Ok(tid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-            let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
-            if comm.trim_end() != name {
-                continue;
-            }
-            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-            // Fields after the name, which ends at the last ')': state is
-            // field 3, utime 14, stime 15, nice 19.
-            let Some((_, rest)) = stat.rsplit_once(')') else { continue };
-            let fields: Vec<&str> = rest.split_whitespace().collect();
-            let field = |n: usize| fields[n - 3].parse::<i64>().unwrap();
-            let cpu_ticks = u64::try_from(field(14) + field(15)).unwrap();
-            found.insert(tid, Thread { cpu_ticks, nice: field(19) });
-        }
-        found
-    }
 }
 
 /// Waits for every task, in order.

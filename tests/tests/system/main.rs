@@ -15,3 +15,4 @@ mod restart;
 mod sandbox;
 mod sign_in;
 mod tamper;
+mod threads;

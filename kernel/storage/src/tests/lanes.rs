@@ -192,7 +192,7 @@ fn a_turn_waiting_for_a_tenant_does_not_hold_the_platform_meanwhile() {
         let storage = std::sync::Arc::clone(&storage);
         std::thread::spawn(move || drop(storage.write(&[Lane::Platform, tenant("slow")]).unwrap()))
     };
-    std::thread::sleep(std::time::Duration::from_millis(100));
+    until_waiting(&storage, &tenant("slow"), 1);
     // Every other platform change (a user signing up) goes on meanwhile.
     let started = std::time::Instant::now();
     let give_up = || started.elapsed() > std::time::Duration::from_secs(2);
@@ -211,15 +211,15 @@ fn writers_of_one_lane_take_turns_in_arrival_order() {
     let order = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let mut waiting = Vec::new();
     for n in 0..4 {
-        let (storage, order) = (std::sync::Arc::clone(&storage), std::sync::Arc::clone(&order));
+        let (writer, order) = (std::sync::Arc::clone(&storage), std::sync::Arc::clone(&order));
         waiting.push(std::thread::spawn(move || {
-            let mut txn = storage.write(&demo()).unwrap();
+            let mut txn = writer.write(&demo()).unwrap();
             order.lock().unwrap().push(n);
             txn.put(&ns("demo", "finance"), &entries(), &n.to_string(), "{}").unwrap();
             commit_logged(txn);
         }));
         // Each arrives while the ones before it wait.
-        std::thread::sleep(std::time::Duration::from_millis(30));
+        until_waiting(&storage, &demo()[0], n + 1);
     }
     assert!(order.lock().unwrap().is_empty(), "nobody runs while the turn is held");
     drop(first);
@@ -285,7 +285,7 @@ fn commits_of_one_lane_share_log_syncs() {
             })
         })
         .collect();
-    std::thread::sleep(std::time::Duration::from_millis(100));
+    until_waiting(&storage, &demo()[0], 16);
     drop(first);
     for writer in writers {
         writer.join().unwrap();
@@ -445,5 +445,18 @@ fn a_restart_never_reuses_a_segment_id_whose_old_records_remain_in_a_file() {
     let read = storage.read().unwrap();
     for key in ["first", "third"] {
         assert!(read.get(&ns, "entries", key).unwrap().is_some(), "{key}");
+    }
+}
+
+/// Waits until `n` writers wait for `lane`'s turn.
+fn until_waiting(storage: &Storage, lane: &Lane, n: usize) {
+    let cell = storage.shared.lane(lane).unwrap();
+    let started = std::time::Instant::now();
+    while cell.waiting() < n {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{n} writers never queued for {lane:?}'s turn"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
     }
 }
