@@ -80,7 +80,9 @@ pub fn handle<P: Plugin>(operation: String, request: WitRequest) -> Result<WitRe
 }
 
 /// Runs `P::deliver` for one delivery from the kernel.
-pub fn deliver<P: Plugin>(delivery: crate::events::Delivery) -> Result<(), WitError> {
+pub fn deliver<P: Plugin>(
+    delivery: bindings::keel::kernel::events::Delivery,
+) -> Result<(), WitError> {
     P::deliver(delivery).map_err(crate::Error::into_wit)
 }
 
@@ -113,7 +115,7 @@ macro_rules! export_plugin {
                 }
 
                 fn deliver(
-                    delivery: $crate::events::Delivery,
+                    delivery: $crate::__private::bindings::keel::kernel::events::Delivery,
                 ) -> ::std::result::Result<(), $crate::__private::WitError> {
                     $crate::__private::deliver::<$plugin>(delivery)
                 }

@@ -57,9 +57,7 @@ const KNOWN_CYCLES: &[(&str, &[&str])] = &[
         "kernel/host/src",
         &["call", "capabilities", "events", "host", "idempotency", "package", "tenants"],
     ),
-    ("kernel/manifest/src", &["manifest", "path"]),
     ("kernel/storage/src", &["apply", "lane", "store"]),
-    ("sdk/src", &["__private", "events"]),
 ];
 
 fn root() -> PathBuf {

@@ -6,12 +6,14 @@
 
 mod manifest;
 mod path;
+mod route;
 
 pub use manifest::{
     CreatorRule, DOMAIN_INTERFACES, MANIFEST_BYTES_MAX, Manifest, ManifestError, Method, Operation,
     Permission, Role, WORLD, check_topic,
 };
-pub use path::{PathPattern, Route, RouteError};
+pub use path::PathPattern;
+pub use route::{Route, RouteError};
 
 #[cfg(test)]
 mod tests;

@@ -1,13 +1,13 @@
-//! Path patterns such as `/entries/{number}` and routing against them.
+//! Path patterns such as `/entries/{number}`, and matching a path's
+//! segments against one.
 
 use std::fmt;
 
-use crate::manifest::{Manifest, Method, Operation};
-
-const SEGMENTS_MAX: usize = 16;
+/// Most segments a path pattern, or a path routed, may have.
+pub(crate) const SEGMENTS_MAX: usize = 16;
 
 /// `(name, raw value)` pairs of a matched path.
-type Params = Vec<(String, String)>;
+pub(crate) type Params = Vec<(String, String)>;
 
 /// A path pattern: literal segments and `{name}` parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,29 +20,6 @@ pub struct PathPattern {
 enum Segment {
     Literal(String),
     Param(String),
-}
-
-/// An operation matched by method and path, with its raw parameter values.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Route<'m> {
-    /// The matched operation.
-    pub operation: &'m Operation,
-    /// `(name, raw value)` for each parameter segment, still percent-encoded.
-    pub params: Vec<(String, String)>,
-}
-
-/// Why no operation matched.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RouteError {
-    /// No operation's path matches.
-    #[error("no operation matches this path")]
-    NotFound,
-    /// Some operation's path matches, but not with this method.
-    #[error("method not allowed; allowed: {}", allowed.join(", "))]
-    MethodNotAllowed {
-        /// The methods that the path does accept.
-        allowed: Vec<&'static str>,
-    },
 }
 
 impl PathPattern {
@@ -101,7 +78,7 @@ impl PathPattern {
 
     /// Matches raw path segments; returns the parameters and a specificity
     /// key (literal segments rank before parameters, left to right).
-    fn matches(&self, parts: &[&str]) -> Option<(Params, Vec<bool>)> {
+    pub(crate) fn matches(&self, parts: &[&str]) -> Option<(Params, Vec<bool>)> {
         if parts.len() != self.segments.len() {
             return None;
         }
@@ -155,40 +132,5 @@ impl<'de> serde::Deserialize<'de> for PathPattern {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
         Self::parse(&text).map_err(serde::de::Error::custom)
-    }
-}
-
-impl Manifest {
-    /// Finds the operation for `method` and a raw `path` (below the plugin's
-    /// prefix, starting with '/'). The most specific pattern wins: at the first
-    /// segment where two matching patterns differ, a literal beats a parameter.
-    pub fn route(&self, method: &str, path: &str) -> Result<Route<'_>, RouteError> {
-        let path = path.strip_prefix('/').ok_or(RouteError::NotFound)?;
-        let parts: Vec<&str> = if path.is_empty() { Vec::new() } else { path.split('/').collect() };
-        if parts.len() > SEGMENTS_MAX {
-            return Err(RouteError::NotFound);
-        }
-        let method = Method::parse(method);
-        let mut best: Option<(Vec<bool>, Route<'_>)> = None;
-        let mut allowed = Vec::new();
-        for operation in &self.operations {
-            let Some((params, rank)) = operation.path.matches(&parts) else { continue };
-            if Some(operation.method) != method {
-                allowed.push(operation.method.as_str());
-                continue;
-            }
-            if best.as_ref().is_none_or(|(best_rank, _)| rank < *best_rank) {
-                best = Some((rank, Route { operation, params }));
-            }
-        }
-        match best {
-            Some((_, route)) => Ok(route),
-            None if allowed.is_empty() => Err(RouteError::NotFound),
-            None => {
-                allowed.sort_unstable();
-                allowed.dedup();
-                Err(RouteError::MethodNotAllowed { allowed })
-            }
-        }
     }
 }
