@@ -15,8 +15,8 @@ use rust_decimal::Decimal;
 use crate::fefo;
 use crate::lot::{Lot, LotCode};
 use crate::shelf::{self, Shelf};
-
 use keel_stock_kit::catalog::VALUATIONS;
+
 /// Stock per lot and location, keyed `item/location/expiry/lot`.
 pub(crate) const LOTS: Collection<Lot> = Collection::new("lots");
 /// Each lot's expiry date, keyed `item/lot`.
@@ -36,11 +36,8 @@ fn save(lot: &Lot) -> Result<()> {
 
 /// The item's lots at `location` (or everywhere), first to expire first.
 pub(crate) fn lots(item: &str, location: Option<&str>) -> Result<Vec<Lot>> {
-    let prefix = match location {
-        Some(location) => format!("{item}/{location}/"),
-        None => format!("{item}/"),
-    };
-    Ok(LOTS.scan_all(&Range::prefix(prefix))?.into_iter().map(|(_, lot)| lot).collect())
+    let prefix = Range::prefix(Lot::prefix(item, location));
+    Ok(LOTS.scan_all(&prefix)?.into_iter().map(|(_, lot)| lot).collect())
 }
 
 /// The quantity and value per item, changed by `quantity` and `value`;
@@ -66,7 +63,7 @@ fn save_changed(shelf: &Shelf) -> Result<()> {
 /// The lot's registered expiry: a new lot is registered with `expires`; a
 /// known one must come with the same date.
 fn register(item: &str, lot: &str, expires: Option<&str>) -> Result<()> {
-    let key = format!("{item}/{lot}");
+    let key = LotCode::key(item, lot);
     match LOT_CODES.get(&key)? {
         None => LOT_CODES.insert(&key, &LotCode { expires: expires.map(str::to_owned) }),
         Some(known) => Ok(known.check_same(item, lot, expires)?),

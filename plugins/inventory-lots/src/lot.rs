@@ -53,6 +53,14 @@ impl Lot {
         )
     }
 
+    /// The start of the keys of `item`'s lots at `location`, or everywhere.
+    pub(crate) fn prefix(item: &str, location: Option<&str>) -> String {
+        match location {
+            Some(location) => format!("{item}/{location}/"),
+            None => format!("{item}/"),
+        }
+    }
+
     /// Its quantity and value.
     pub(crate) fn valued(&self) -> Valued {
         Valued { quantity: self.quantity, value: self.value }
@@ -78,6 +86,11 @@ impl Lot {
 }
 
 impl LotCode {
+    /// The key of lot `lot` of `item`'s record, `item/lot`.
+    pub(crate) fn key(item: &str, lot: &str) -> String {
+        format!("{item}/{lot}")
+    }
+
     /// Checks that `lot` of `item`, known with this expiry, comes again
     /// with the same one.
     pub(crate) fn check_same(
@@ -113,7 +126,15 @@ mod tests {
         let later = Lot::empty("PARA", "MAIN-A", "L1", Some("2027-01-01"));
         let never = Lot::empty("PARA", "MAIN-A", "L0", None);
         assert!(soon.key() < later.key() && later.key() < never.key());
-        assert!(soon.key().starts_with("PARA/MAIN-A/"));
+        assert!(soon.key().starts_with(&Lot::prefix("PARA", Some("MAIN-A"))));
+        assert!(soon.key().starts_with(&Lot::prefix("PARA", None)));
+        let elsewhere = Lot::empty("PARA", "MAIN-AB", "L2", Some("2026-04-01"));
+        assert!(!elsewhere.key().starts_with(&Lot::prefix("PARA", Some("MAIN-A"))));
+        assert!(
+            !Lot::empty("PARAX", "MAIN-A", "L2", None)
+                .key()
+                .starts_with(&Lot::prefix("PARA", None))
+        );
     }
 
     #[test]
