@@ -653,11 +653,19 @@ impl Txn {
     }
 }
 
-fn page_size(limits: &Limits, limit: u32) -> Result<usize> {
+/// A page of at most `limit` entries (and the limits' bytes) of `range`,
+/// after `cursor`.
+fn window<'a>(
+    limits: &Limits,
+    range: &'a KeyRange,
+    cursor: Option<&'a str>,
+    limit: u32,
+) -> Result<docs::Window<'a>> {
     if limit == 0 {
         return Err(Error::Invalid("page limit must be at least 1".to_owned()));
     }
-    Ok(usize::try_from(limit.min(limits.page_entries_max)).unwrap_or(usize::MAX))
+    let entries = usize::try_from(limit.min(limits.page_entries_max)).unwrap_or(usize::MAX);
+    Ok(docs::Window { range, cursor, limit: entries, bytes_max: limits.page_bytes_max })
 }
 
 fn check_key(key: &str, key_bytes_max: usize) -> Result<()> {

@@ -3,12 +3,12 @@
 
 use std::ops::ControlFlow;
 
-use crate::docs::{self, KeyRange, Page, Window};
+use crate::docs::{self, KeyRange, Page};
 use crate::error::{Error, Result};
 use crate::keys::{Lane, Namespace, Table, catalog_key, log_key, log_seq, prefix_end};
 use crate::overlay::Layers;
 
-use super::{ReadTxn, WriteTxn, page_size};
+use super::{ReadTxn, WriteTxn, window};
 
 /// The lanes a read may meet: one, or (for a catalog prefix that spans
 /// tenants) every lane.
@@ -41,12 +41,7 @@ macro_rules! reads {
                 cursor: Option<&str>,
                 limit: u32,
             ) -> Result<Page> {
-                let window = Window {
-                    range,
-                    cursor,
-                    limit: page_size(&self.limits, limit)?,
-                    bytes_max: self.limits.page_bytes_max,
-                };
+                let window = window(&self.limits, range, cursor, limit)?;
                 docs::scan(&self.layers(Scope::One(ns.lane())), ns, collection, &window)
             }
 
@@ -60,12 +55,7 @@ macro_rules! reads {
                 cursor: Option<&str>,
                 limit: u32,
             ) -> Result<Page> {
-                let window = Window {
-                    range,
-                    cursor,
-                    limit: page_size(&self.limits, limit)?,
-                    bytes_max: self.limits.page_bytes_max,
-                };
+                let window = window(&self.limits, range, cursor, limit)?;
                 docs::lookup(&self.layers(Scope::One(ns.lane())), ns, collection, index, &window)
             }
 
