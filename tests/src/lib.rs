@@ -105,6 +105,16 @@ pub fn plugin_bytes(name: &str) -> Vec<u8> {
     std::fs::read(plugin_path(name)).expect("read plugin package")
 }
 
+/// The version a bundled plugin's manifest (`plugins/<name>/keel.toml`)
+/// declares, so that tests name it without repeating it.
+pub fn bundled_version(name: &str) -> String {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins").join(name).join("keel.toml");
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+    keel_manifest::Manifest::parse(&text).expect("a bundled manifest parses").version
+}
+
 fn plugin_path(name: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("target");
     let dirs = [

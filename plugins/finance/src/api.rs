@@ -2,7 +2,9 @@
 
 pub(crate) mod accounts;
 pub(crate) mod entries;
+pub(crate) mod journals;
 pub(crate) mod payables;
+pub(crate) mod periods;
 pub(crate) mod reports;
 
 use keel_sdk::{Error, Request, Result};
@@ -18,4 +20,12 @@ fn date_param(request: &Request, name: &str) -> Result<Option<Date>> {
                 .map_err(|err| Error::bad_request(format!("query parameter {name}: {err}")))
         })
         .transpose()
+}
+
+/// The request's JSON body, or the default when it has none.
+fn optional_json<T: serde::de::DeserializeOwned + Default>(request: &Request) -> Result<T> {
+    if request.body().iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    request.json()
 }

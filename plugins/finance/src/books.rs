@@ -1,12 +1,16 @@
 //! How the ledger is stored: accounts, entries, and running totals per
 //! account (all time, per month, per day) updated when an entry is posted,
-//! so balances and the trial balance never scan journal lines.
+//! so balances and the trial balance never scan journal lines; fiscal
+//! years, their periods (keyed by code: a standard period's is its month,
+//! so an entry's period is one read) and the tenant's own journals.
 
 use keel_sdk::{Collection, Range, Result};
 
 use crate::ledger::account::Account;
 use crate::ledger::balance::Totals;
 use crate::ledger::entry::{CheckedEntry, Entry};
+use crate::ledger::journal::{self, Journal};
+use crate::ledger::period::{self, FiscalYear, Period};
 use keel_values::Date;
 
 pub(crate) const ACCOUNTS: Collection<Account> = Collection::new("accounts");
@@ -17,6 +21,13 @@ const TOTALS: Collection<Totals> = Collection::new("totals");
 const MONTHLY: Collection<Totals> = Collection::new("monthly");
 /// Totals by `code/YYYY-MM-DD`.
 const DAILY: Collection<Totals> = Collection::new("daily");
+
+/// Fiscal years, by code.
+pub(crate) const YEARS: Collection<FiscalYear> = Collection::new("fiscal-years");
+/// Periods, by code: `YYYY-MM` for a standard period, `<year>-ADJ`.
+pub(crate) const PERIODS: Collection<Period> = Collection::new("periods");
+/// The tenant's own journals, beside the built-in ones.
+pub(crate) const JOURNALS: Collection<Journal> = Collection::new("journals");
 
 /// The sequence that numbers journal entries.
 pub(crate) const ENTRY_SEQUENCE: &str = "entries";
@@ -71,4 +82,61 @@ pub(crate) fn all_accounts() -> Result<Vec<Account>> {
         Ok(())
     })?;
     Ok(accounts)
+}
+
+/// Every fiscal year, by code.
+pub(crate) fn years() -> Result<Vec<FiscalYear>> {
+    Ok(YEARS.scan_all(&Range::all())?.into_iter().map(|(_, year)| year).collect())
+}
+
+/// Every period of every year.
+pub(crate) fn periods() -> Result<Vec<Period>> {
+    Ok(PERIODS.scan_all(&Range::all())?.into_iter().map(|(_, period)| period).collect())
+}
+
+/// The periods of `year`: its months, then its adjustment period.
+pub(crate) fn periods_of(year: &FiscalYear) -> Result<Vec<Period>> {
+    let months =
+        Range::between(Some(year.start.month().to_owned()), Some(year.end.month().to_owned()));
+    let mut periods: Vec<Period> = PERIODS
+        .scan_all(&months)?
+        .into_iter()
+        .map(|(_, p)| p)
+        .filter(|p| p.year == year.code)
+        .collect();
+    periods.extend(PERIODS.get(&period::adjustment_code(&year.code))?);
+    Ok(periods)
+}
+
+/// The period `entry` posts into; none while the tenant has no fiscal
+/// years (its ledger then has no periods to check).
+pub(crate) fn period_of(entry: &CheckedEntry) -> Result<Option<Period>> {
+    let standard = PERIODS.get(entry.date.month())?;
+    let adjustment = match &entry.period {
+        Some(code) => PERIODS.get(code)?,
+        None => None,
+    };
+    if standard.is_none() && adjustment.is_none() && entry.period.is_none() && !has_years()? {
+        return Ok(None);
+    }
+    let found = period::period_for(
+        &entry.date,
+        entry.period.as_deref(),
+        standard.as_ref(),
+        adjustment.as_ref(),
+    )?;
+    Ok(Some(found.clone()))
+}
+
+/// Whether the tenant has any fiscal year.
+fn has_years() -> Result<bool> {
+    Ok(!YEARS.scan(&Range::all(), None, 1)?.items.is_empty())
+}
+
+/// The journal `code`, built in or the tenant's own.
+pub(crate) fn journal(code: &str) -> Result<Option<Journal>> {
+    if let Some(built_in) = journal::built_in().into_iter().find(|j| j.code == code) {
+        return Ok(Some(built_in));
+    }
+    JOURNALS.get(code)
 }

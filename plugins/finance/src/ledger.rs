@@ -4,7 +4,10 @@
 pub mod account;
 pub mod amount;
 pub mod balance;
+pub mod closing;
 pub mod entry;
+pub mod journal;
 pub mod payable;
+pub mod period;
 
 pub use keel_values::RuleError;

@@ -1,4 +1,5 @@
-//! Keel's finance plugin: the general ledger.
+//! Keel's finance plugin: the general ledger, its journals and fiscal
+//! periods, and payables.
 //!
 //! - [`ledger`]: the business rules, pure and natively unit-tested.
 //! - `books`: how accounts, entries and running totals are stored.
@@ -24,6 +25,19 @@ const OPERATIONS: Operations = Operations::new(&[
     ("entries.post", api::entries::post),
     ("entries.list", api::entries::list),
     ("entries.get", api::entries::get),
+    ("entries.reverse", api::entries::reverse),
+    ("journals.list", api::journals::list),
+    ("journals.create", api::journals::create),
+    ("fiscal-years.create", api::periods::create_year),
+    ("fiscal-years.list", api::periods::list_years),
+    ("fiscal-years.get", api::periods::get_year),
+    ("fiscal-years.close", api::periods::close_year),
+    ("fiscal-years.reopen", api::periods::reopen_year),
+    ("fiscal-years.lock", api::periods::lock_year),
+    ("periods.list", api::periods::list_periods),
+    ("periods.close", api::periods::close_period),
+    ("periods.reopen", api::periods::reopen_period),
+    ("periods.lock", api::periods::lock_period),
     ("reports.trial-balance", api::reports::trial_balance),
     ("payables.create", api::payables::create),
     ("payables.list", api::payables::list),

@@ -31,6 +31,8 @@ impl LedgerProvider for Finance {
             date: entry.date,
             memo: entry.memo,
             reference: entry.reference,
+            journal: None,
+            period: None,
             lines: new_lines(entry.lines),
         };
         Ok(entries::post_entry(new)?.number)

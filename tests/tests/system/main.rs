@@ -10,6 +10,7 @@ mod gateway;
 mod inventory;
 mod isolation;
 mod lifecycle;
+mod periods;
 mod purchasing;
 mod restart;
 mod sandbox;

@@ -251,7 +251,10 @@ async fn purchase_to_pay(k: &TestKernel, t: &str, stock: &str) {
         .collect();
     for call in [
         format!("keel:erp/stock@0.1.0 receive, provided by {stock} 0.1.0"),
-        "keel:erp/ledger@0.1.0 record-payable, provided by finance 0.2.0".to_owned(),
+        format!(
+            "keel:erp/ledger@0.1.0 record-payable, provided by finance {}",
+            keel_tests::bundled_version("finance")
+        ),
     ] {
         assert!(calls.contains(&call), "{call} is not in {calls:?}");
     }

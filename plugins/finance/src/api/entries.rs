@@ -4,8 +4,11 @@ use std::collections::HashMap;
 
 use keel_sdk::{Error, Range, Request, Response, Result, audit, context, next_sequence};
 
-use crate::books::{self, ACCOUNTS, ENTRIES, ENTRY_SEQUENCE, entry_key};
-use crate::ledger::entry::{Entry, NewEntry};
+use crate::books::{self, ACCOUNTS, ENTRIES, ENTRY_SEQUENCE, PERIODS, entry_key};
+use crate::ledger::entry::{CheckedEntry, Entry, NewEntry};
+use crate::ledger::journal;
+use crate::ledger::period::{self, Kind};
+use keel_values::Date;
 
 /// Pages of the index read per list request when filtering by account and
 /// date together; the client continues with the cursor.
@@ -21,7 +24,23 @@ pub(crate) fn post(request: &Request) -> Result<Response> {
 /// records `entry.posted`: for `POST /entries` and for other plugins
 /// posting through `keel:erp/ledger`.
 pub(crate) fn post_entry(new: NewEntry) -> Result<Entry> {
-    let checked = new.check()?;
+    post_checked(new.check()?)
+}
+
+/// Posts a checked entry: into an open period of an existing journal, on
+/// accounts of one currency, numbered gaplessly in the ledger and in its
+/// journal's fiscal year; a reversal is linked to the entry it reverses.
+pub(crate) fn post_checked(checked: CheckedEntry) -> Result<Entry> {
+    if books::journal(&checked.journal)?.is_none() {
+        return Err(Error::invalid(format!(
+            "journal {} does not exist; GET /journals lists them",
+            checked.journal
+        )));
+    }
+    let period = books::period_of(&checked)?;
+    if let Some(period) = &period {
+        period.check_posting(&checked.journal)?;
+    }
     let mut chart = HashMap::new();
     for code in checked.account_codes() {
         if let Some(account) = ACCOUNTS.get(&code)? {
@@ -31,11 +50,19 @@ pub(crate) fn post_entry(new: NewEntry) -> Result<Entry> {
     let currency = checked.resolve(&chart)?;
     books::add_to_totals(&checked)?;
     let number = next_sequence(ENTRY_SEQUENCE)?;
+    // Without fiscal years, a journal numbers its entries per calendar year.
+    let year = period.as_ref().map_or(&checked.date.as_str()[..4], |p| p.year.as_str()).to_owned();
+    let in_journal = next_sequence(&journal::sequence(&checked.journal, &year))?;
     let entry = Entry {
         number,
+        journal_number: journal::number(&checked.journal, &year, in_journal),
+        period: period.map(|p| p.code).unwrap_or_default(),
         date: checked.date,
         memo: checked.memo,
         reference: checked.reference,
+        journal: checked.journal,
+        reverses: checked.reverses,
+        reversed_by: None,
         currency,
         lines: checked.lines,
         total: checked.total,
@@ -44,12 +71,17 @@ pub(crate) fn post_entry(new: NewEntry) -> Result<Entry> {
     };
     let key = entry_key(number);
     ENTRIES.insert(&key, &entry)?;
+    if let Some(original) = entry.reverses {
+        link_reversal(original, number)?;
+    }
     let detail = format!(
-        "journal entry {number} posted: {} lines, {} {} on {}",
+        "journal entry {number} ({}) posted: {} lines, {} {} on {}{}",
+        entry.journal_number,
         entry.lines.len(),
         entry.total,
         entry.currency,
-        entry.date.as_str()
+        entry.date.as_str(),
+        entry.reverses.map(|n| format!(", reversing entry {n}")).unwrap_or_default()
     );
     audit::record(audit::Event {
         action: "entry.posted",
@@ -60,16 +92,85 @@ pub(crate) fn post_entry(new: NewEntry) -> Result<Entry> {
     Ok(entry)
 }
 
-/// `GET /entries/{number}`
-pub(crate) fn get(request: &Request) -> Result<Response> {
+/// Notes on entry `original` that entry `by` reversed it.
+fn link_reversal(original: u64, by: u64) -> Result<()> {
+    let key = entry_key(original);
+    let mut entry = ENTRIES
+        .get(&key)?
+        .ok_or_else(|| Error::not_found(format!("entry {original} does not exist")))?;
+    entry.reversed_by = Some(by);
+    ENTRIES.put(&key, &entry)
+}
+
+/// What `POST /entries/{number}/reversal` may say.
+#[derive(Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Reversal {
+    /// Its date; by default the original's, or the first open date after.
+    #[serde(default)]
+    date: Option<String>,
+    #[serde(default)]
+    memo: Option<String>,
+}
+
+/// `POST /entries/{number}/reversal`: posts the entry that undoes entry
+/// `number`, linked both ways.
+pub(crate) fn reverse(request: &Request) -> Result<Response> {
+    let original = requested(request)?;
+    let body: Reversal = super::optional_json(request)?;
+    let entry = reverse_entry(&original, body.date.as_deref(), body.memo)?;
+    Response::created(&entry)
+}
+
+/// Reverses `original` on `date` (by default its own date, or the first
+/// open date after it); a reversal of an entry in an adjustment period
+/// stays in that period.
+pub(crate) fn reverse_entry(
+    original: &Entry,
+    date: Option<&str>,
+    memo: Option<String>,
+) -> Result<Entry> {
+    let in_adjustment = match original.period.as_str() {
+        "" => None,
+        code => PERIODS.get(code)?.filter(|p| p.kind == Kind::Adjustment),
+    };
+    let date = match (date, &in_adjustment) {
+        (Some(text), _) => Date::parse(text)?,
+        (None, Some(_)) => original.date.clone(),
+        (None, None) => {
+            let periods = books::periods()?;
+            if periods.is_empty() {
+                original.date.clone()
+            } else {
+                period::first_open_on_or_after(&original.date, &original.journal, &periods)
+                    .ok_or_else(|| {
+                        Error::invalid(format!(
+                            "no period on or after {} is open for journal {}; create or reopen one to reverse entry {}",
+                            original.date, original.journal, original.number
+                        ))
+                    })?
+            }
+        }
+    };
+    let mut reversal = original.reversal(date, memo)?;
+    reversal.period = in_adjustment.map(|p| p.code);
+    post_checked(reversal)
+}
+
+/// The entry the path parameter `number` names; 404 if there is none.
+fn requested(request: &Request) -> Result<Entry> {
     let text = request.param("number")?;
     let number: u64 = text.parse().map_err(|_| {
         Error::bad_request(format!("entry number {text:?} is not a positive integer"))
     })?;
-    match ENTRIES.get(&entry_key(number))? {
-        Some(entry) => Response::ok(&entry),
-        None => Err(Error::not_found(format!("entry {number} does not exist"))),
-    }
+    ENTRIES
+        .get(&entry_key(number))?
+        .ok_or_else(|| Error::not_found(format!("entry {number} does not exist")))
+}
+
+/// `GET /entries/{number}`
+pub(crate) fn get(request: &Request) -> Result<Response> {
+    Response::ok(&requested(request)?)
 }
 
 /// `GET /entries?from=&to=&account=&cursor=&limit=`: by date when filtered

@@ -10,6 +10,7 @@ use serde_json::json;
 use crate::api::entries;
 use crate::books::ACCOUNTS;
 use crate::ledger::entry::NewEntry;
+use crate::ledger::journal;
 use crate::ledger::payable::{BANK_ACCOUNT, NewPayable, Payable, Payment, Status};
 
 /// Supplier invoices, keyed `AP-000001`.
@@ -33,6 +34,8 @@ pub(crate) fn record(new: NewPayable) -> Result<Payable> {
         date: checked.date.to_string(),
         memo: checked.memo(),
         reference: number.clone(),
+        journal: Some(journal::PURCHASES.to_owned()),
+        period: None,
         lines: checked.lines(),
     })?;
     let payable = checked.open(number.clone(), entry.currency.clone(), entry.number);
@@ -120,6 +123,8 @@ pub(crate) fn pay(request: &Request) -> Result<Response> {
         date: date.to_string(),
         memo: format!("Payment of {number} to {}", payable.supplier),
         reference: number.to_owned(),
+        journal: Some(journal::BANK.to_owned()),
+        period: None,
         lines,
     })?;
     payable.settle(Payment { date, amount, account, journal_entry: entry.number });

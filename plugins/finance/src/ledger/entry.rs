@@ -10,6 +10,7 @@ use super::RuleError;
 use super::account::Account;
 use super::amount::parse_positive;
 use super::balance::Totals;
+use super::journal::{self, GENERAL};
 
 /// Most lines one entry may have.
 pub const LINES_MAX: usize = 500;
@@ -29,6 +30,13 @@ pub struct NewEntry {
     /// An outside reference such as an invoice number.
     #[serde(default)]
     pub reference: String,
+    /// The journal it is kept in; the general journal if none.
+    #[serde(default)]
+    pub journal: Option<String>,
+    /// The adjustment period it posts into, such as `2026-ADJ`; otherwise
+    /// it posts into the period of its date's month.
+    #[serde(default)]
+    pub period: Option<String>,
     /// The lines.
     pub lines: Vec<NewLine>,
 }
@@ -70,6 +78,12 @@ pub struct CheckedEntry {
     pub memo: String,
     /// The reference.
     pub reference: String,
+    /// The journal.
+    pub journal: String,
+    /// The adjustment period it names, if any.
+    pub period: Option<String>,
+    /// The entry it reverses, if it is a reversal.
+    pub reverses: Option<u64>,
     /// The lines.
     pub lines: Vec<Line>,
     /// The sum of debits, equal to the sum of credits.
@@ -87,6 +101,21 @@ pub struct Entry {
     pub memo: String,
     /// The reference.
     pub reference: String,
+    /// The journal it is kept in.
+    #[serde(default = "general")]
+    pub journal: String,
+    /// Its number in its journal and fiscal year, such as `SAL/2026/0001`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub journal_number: String,
+    /// The period it posted into; none before the tenant had fiscal years.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub period: String,
+    /// The entry it reverses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reverses: Option<u64>,
+    /// The entry that reversed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reversed_by: Option<u64>,
     /// The currency of every line's account.
     pub currency: String,
     /// The lines.
@@ -100,11 +129,17 @@ pub struct Entry {
     pub posted_by: Option<String>,
 }
 
+fn general() -> String {
+    GENERAL.to_owned()
+}
+
 impl NewEntry {
     /// Checks everything that needs no stored data: date, texts, line count,
     /// amounts, and that debits equal credits.
     pub fn check(self) -> Result<CheckedEntry, RuleError> {
         let date = Date::parse(&self.date)?;
+        let journal = self.journal.unwrap_or_else(general);
+        journal::check_code(&journal)?;
         for (what, text) in [("memo", &self.memo), ("reference", &self.reference)] {
             if text.len() > TEXT_BYTES_MAX {
                 return Err(RuleError::new(format!(
@@ -155,7 +190,16 @@ impl NewEntry {
                 debits - credits
             )));
         }
-        Ok(CheckedEntry { date, memo: self.memo, reference: self.reference, lines, total: debits })
+        Ok(CheckedEntry {
+            date,
+            memo: self.memo,
+            reference: self.reference,
+            journal,
+            period: self.period,
+            reverses: None,
+            lines,
+            total: debits,
+        })
     }
 }
 
@@ -200,6 +244,38 @@ impl CheckedEntry {
             deltas.entry(line.account.clone()).or_default().add(delta)?;
         }
         Ok(deltas)
+    }
+}
+
+impl Entry {
+    /// The entry that reverses this one, dated `date`: the same accounts
+    /// and amounts with debits and credits swapped, in the same journal.
+    pub fn reversal(&self, date: Date, memo: Option<String>) -> Result<CheckedEntry, RuleError> {
+        if let Some(by) = self.reversed_by {
+            return Err(RuleError::new(format!(
+                "entry {} was reversed already, by entry {by}",
+                self.number
+            )));
+        }
+        let lines = self
+            .lines
+            .iter()
+            .map(|l| Line { account: l.account.clone(), debit: l.credit, credit: l.debit })
+            .collect();
+        let memo = memo.unwrap_or_else(|| format!("Reversal of entry {}", self.number));
+        if memo.len() > TEXT_BYTES_MAX {
+            return Err(RuleError::new(format!("memo is longer than {TEXT_BYTES_MAX} bytes")));
+        }
+        Ok(CheckedEntry {
+            date,
+            memo,
+            reference: self.reference.clone(),
+            journal: self.journal.clone(),
+            period: None,
+            reverses: Some(self.number),
+            lines,
+            total: self.total,
+        })
     }
 }
 
@@ -321,5 +397,93 @@ mod tests {
         }))
         .unwrap();
         assert!(raw.check().unwrap_err().0.contains("date"));
+    }
+
+    fn posted(checked: CheckedEntry, number: u64) -> Entry {
+        Entry {
+            number,
+            date: checked.date,
+            memo: checked.memo,
+            reference: checked.reference,
+            journal: checked.journal,
+            journal_number: String::new(),
+            period: String::new(),
+            reverses: checked.reverses,
+            reversed_by: None,
+            currency: "EUR".into(),
+            lines: checked.lines,
+            total: checked.total,
+            posted_at: 0,
+            posted_by: None,
+        }
+    }
+
+    #[test]
+    fn a_reversal_swaps_every_line_once() {
+        let original = posted(
+            entry(json!([
+                { "account": "1000", "debit": "100.50" },
+                { "account": "4000", "credit": "100.50" },
+            ]))
+            .unwrap(),
+            7,
+        );
+        let date = Date::parse("2026-04-01").unwrap();
+        let reversal = original.reversal(date.clone(), None).unwrap();
+        assert_eq!((reversal.reverses, reversal.journal.as_str()), (Some(7), "GEN"));
+        assert_eq!(reversal.memo, "Reversal of entry 7");
+        assert_eq!(reversal.lines[0].credit, original.lines[0].debit);
+        assert_eq!(reversal.lines[1].debit, original.lines[1].credit);
+        assert_eq!(reversal.total, original.total);
+        let mut reversed = original;
+        reversed.reversed_by = Some(9);
+        let err = reversed.reversal(date, None).unwrap_err().0;
+        assert_eq!(err, "entry 7 was reversed already, by entry 9");
+    }
+
+    proptest::proptest! {
+        /// Any balanced entries keep debits equal to credits on every
+        /// account together, and reversing each brings every account back
+        /// to nothing.
+        #[test]
+        fn postings_balance_and_reversals_undo_them(
+            entries in proptest::collection::vec(
+                proptest::collection::vec((0usize..4, 1i64..100_000_000), 1..6),
+                1..20,
+            )
+        ) {
+            let accounts = ["1000", "2000", "4000", "5000"];
+            fn post(totals: &mut BTreeMap<String, Totals>, checked: &CheckedEntry) {
+                for (code, delta) in checked.deltas().unwrap() {
+                    totals.entry(code).or_default().add(delta).unwrap();
+                }
+            }
+            let mut totals: BTreeMap<String, Totals> = BTreeMap::new();
+            let mut posted_entries = Vec::new();
+            for (n, debits) in entries.iter().enumerate() {
+                // Each debit is balanced by a credit to the next account.
+                let mut lines = Vec::new();
+                for &(at, cents) in debits {
+                    let amount = format!("{}.{:02}", cents / 100, cents % 100);
+                    lines.push(json!({ "account": accounts[at], "debit": amount }));
+                    lines.push(json!({ "account": accounts[(at + 1) % 4], "credit": amount }));
+                }
+                let checked = entry(json!(lines)).unwrap();
+                post(&mut totals, &checked);
+                posted_entries.push(posted(checked, n as u64 + 1));
+            }
+            let mut all = Totals::default();
+            for t in totals.values() {
+                all.add(*t).unwrap();
+            }
+            proptest::prop_assert_eq!(all.debit, all.credit);
+            for original in &posted_entries {
+                let date = Date::parse("2026-12-31").unwrap();
+                post(&mut totals, &original.reversal(date, None).unwrap());
+            }
+            for (code, t) in &totals {
+                proptest::prop_assert_eq!(t.debit, t.credit, "account {} not back to nothing", code);
+            }
+        }
     }
 }

@@ -1,0 +1,253 @@
+//! Finance's fiscal years, periods, journals, reversals and year end,
+//! through the gateway.
+
+use keel_tests::{Setup, TestKernel};
+use serde_json::{Value, json};
+
+const F: &str = "/api/demo/finance";
+
+async fn books() -> TestKernel {
+    let k = TestKernel::start(Setup::new(&["finance"])).await;
+    k.post(&format!("{F}/chart-templates/starter"), json!({ "currency": "EUR" })).await.expect(201);
+    k
+}
+
+async fn year(k: &TestKernel, code: &str) {
+    let start = format!("{code}-01-01");
+    let end = format!("{code}-12-31");
+    let body = json!({ "code": code, "start": start, "end": end });
+    k.post(&format!("{F}/fiscal-years"), body).await.expect(201);
+}
+
+fn entry(date: &str, journal: &str, debit: &str, credit: &str, amount: &str) -> Value {
+    json!({ "date": date, "memo": format!("{debit} from {credit}"), "journal": journal, "lines": [
+        { "account": debit, "debit": amount }, { "account": credit, "credit": amount } ] })
+}
+
+async fn post(k: &TestKernel, entry: Value) -> Value {
+    k.post(&format!("{F}/entries"), entry).await.expect(201).clone()
+}
+
+async fn balance(k: &TestKernel, account: &str, as_of: &str) -> String {
+    let path = format!("{F}/accounts/{account}/balance?as_of={as_of}");
+    k.get(&path).await.expect(200)["balance"].as_str().unwrap().to_owned()
+}
+
+async fn entry_count(k: &TestKernel) -> usize {
+    k.get(&format!("{F}/entries?limit=500")).await.expect(200)["entries"].as_array().unwrap().len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_period_refuses_entries_until_reopened_and_a_locked_one_for_good() {
+    let k = books().await;
+    year(&k, "2026").await;
+    let march = post(&k, entry("2026-03-10", "GEN", "1100", "3000", "500.00")).await;
+    assert_eq!(
+        (march["period"].as_str(), march["journal_number"].as_str()),
+        (Some("2026-03"), Some("GEN/2026/0001"))
+    );
+    let periods = k.get(&format!("{F}/periods?year=2026")).await.expect(200)["periods"].clone();
+    assert_eq!(periods.as_array().unwrap().len(), 13, "twelve months and the adjustment period");
+
+    // An accountant closes March; only a controller reopens it.
+    let accountant = k.user_with_roles("anna", "demo", &["accountant"]).await;
+    let closed =
+        k.send_as(Some(&accountant), "POST", &format!("{F}/periods/2026-03/close"), None).await;
+    assert_eq!(closed.expect(200)["state"], "closed");
+    let before = (entry_count(&k).await, balance(&k, "1100", "2026-12-31").await);
+    let refused =
+        k.post(&format!("{F}/entries"), entry("2026-03-31", "GEN", "1100", "3000", "1.00")).await;
+    let detail = refused.expect_problem(422, "invalid");
+    assert!(detail.contains("period 2026-03 (2026-03-01 to 2026-03-31) is closed"), "{detail}");
+    assert_eq!(
+        (entry_count(&k).await, balance(&k, "1100", "2026-12-31").await),
+        before,
+        "nothing changed"
+    );
+    let reopen = format!("{F}/periods/2026-03/reopen");
+    k.send_as(Some(&accountant), "POST", &reopen, None).await.expect_problem(403, "forbidden");
+    let controller = k.user_with_roles("carl", "demo", &["finance-controller"]).await;
+    k.send_as(Some(&controller), "POST", &reopen, None).await.expect(200);
+    post(&k, entry("2026-03-31", "GEN", "1100", "3000", "1.00")).await;
+
+    // One journal at a time: sales closed, the general journal goes on.
+    k.post(&format!("{F}/periods/2026-04/close"), json!({ "journal": "SAL" })).await.expect(200);
+    post(&k, entry("2026-04-02", "GEN", "1100", "3000", "2.00")).await;
+    let sale = entry("2026-04-02", "SAL", "1200", "4000", "2.00");
+    let detail = k.post(&format!("{F}/entries"), sale).await.expect_problem(422, "invalid");
+    assert!(detail.contains("closed for journal SAL"), "{detail}");
+
+    // Locked: closed for good.
+    let lock = format!("{F}/periods/2026-03/lock");
+    let detail = k.post(&lock, json!({})).await.expect_problem(422, "invalid");
+    assert!(detail.contains("close it before locking"), "{detail}");
+    k.post(&format!("{F}/periods/2026-03/close"), json!({})).await.expect(200);
+    assert_eq!(k.post(&lock, json!({})).await.expect(200)["state"], "locked");
+    k.post(&reopen, json!({})).await.expect_problem(422, "invalid");
+    let detail = k
+        .post(&format!("{F}/entries"), entry("2026-03-05", "GEN", "1100", "3000", "1.00"))
+        .await
+        .expect_problem(422, "invalid");
+    assert!(detail.contains("locked"), "{detail}");
+
+    // With fiscal years, a date outside them has no period.
+    let detail = k
+        .post(&format!("{F}/entries"), entry("2027-01-05", "GEN", "1100", "3000", "1.00"))
+        .await
+        .expect_problem(422, "invalid");
+    assert!(detail.contains("no fiscal year holds 2027-01-05"), "{detail}");
+    let trail =
+        k.get("/admin/tenants/demo/audit?action=finance.period.locked").await.expect(200).clone();
+    assert_eq!(trail["entries"].as_array().unwrap().len(), 1, "{trail}");
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_journal_numbers_its_entries_per_fiscal_year() {
+    let k = books().await;
+    let journals = k.get(&format!("{F}/journals")).await.expect(200)["journals"].clone();
+    let codes: Vec<&str> =
+        journals.as_array().unwrap().iter().map(|j| j["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["GEN", "SAL", "PUR", "BNK", "CSH"]);
+    let bank2 = json!({ "code": "BNK2", "name": "Savings bank", "kind": "bank" });
+    k.post(&format!("{F}/journals"), bank2.clone()).await.expect(201);
+    k.post(&format!("{F}/journals"), bank2).await.expect_problem(409, "conflict");
+    year(&k, "2026").await;
+    year(&k, "2027").await;
+    let numbers = [
+        ("2026-05-01", "SAL", "SAL/2026/0001"),
+        ("2026-05-02", "SAL", "SAL/2026/0002"),
+        ("2026-05-02", "BNK2", "BNK2/2026/0001"),
+        ("2026-05-03", "GEN", "GEN/2026/0001"),
+        ("2027-01-04", "SAL", "SAL/2027/0001"),
+    ];
+    for (date, journal, expected) in numbers {
+        let posted = post(&k, entry(date, journal, "1200", "4000", "10.00")).await;
+        assert_eq!(posted["journal_number"], expected);
+    }
+    let unknown = entry("2026-05-01", "XYZ", "1200", "4000", "10.00");
+    let detail = k.post(&format!("{F}/entries"), unknown).await.expect_problem(422, "invalid");
+    assert!(detail.contains("journal XYZ does not exist"), "{detail}");
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reversal_undoes_an_entry_once_in_the_first_open_period() {
+    let k = books().await;
+    year(&k, "2026").await;
+    let original = post(&k, entry("2026-02-14", "SAL", "1200", "4000", "119.00")).await;
+    let n = original["number"].as_u64().unwrap();
+    k.post(&format!("{F}/periods/2026-02/close"), json!({})).await.expect(200);
+    let reversal =
+        k.post(&format!("{F}/entries/{n}/reversal"), json!({})).await.expect(201).clone();
+    assert_eq!(reversal["date"], "2026-03-01", "February is closed: the first open day after it");
+    assert_eq!(
+        (reversal["reverses"].as_u64(), reversal["journal"].as_str()),
+        (Some(n), Some("SAL"))
+    );
+    assert_eq!(reversal["lines"][0], json!({ "account": "1200", "credit": "119.00" }));
+    assert_eq!(reversal["lines"][1], json!({ "account": "4000", "debit": "119.00" }));
+    let linked = k.get(&format!("{F}/entries/{n}")).await.expect(200).clone();
+    assert_eq!(linked["reversed_by"], reversal["number"]);
+    assert_eq!(balance(&k, "1200", "2026-12-31").await, "0.00");
+    assert_eq!(balance(&k, "4000", "2026-12-31").await, "0.00");
+    let again = k.post(&format!("{F}/entries/{n}/reversal"), json!({})).await;
+    let detail = again.expect_problem(422, "invalid");
+    assert!(detail.contains("reversed already"), "{detail}");
+    // A date the user chooses, in a closed period, is refused like any entry.
+    let other = post(&k, entry("2026-03-02", "GEN", "1100", "3000", "5.00")).await;
+    let m = other["number"].as_u64().unwrap();
+    let into_closed = json!({ "date": "2026-02-20" });
+    k.post(&format!("{F}/entries/{m}/reversal"), into_closed).await.expect_problem(422, "invalid");
+    assert!(k.get(&format!("{F}/entries/{m}")).await.expect(200)["reversed_by"].is_null());
+    k.post(&format!("{F}/entries/999/reversal"), json!({})).await.expect_problem(404, "not-found");
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_year_end_closes_income_and_expense_into_retained_earnings() {
+    let k = books().await;
+    year(&k, "2026").await;
+    year(&k, "2027").await;
+    post(&k, entry("2026-01-02", "GEN", "1100", "3000", "10000.00")).await;
+    post(&k, entry("2026-06-30", "SAL", "1200", "4000", "8000.00")).await;
+    post(&k, entry("2026-07-31", "GEN", "6100", "1100", "1500.00")).await;
+    post(&k, entry("2026-09-30", "GEN", "6000", "1100", "2500.00")).await;
+    let profit = 8000 - 1500 - 2500;
+
+    let close = |code: &str| format!("{F}/fiscal-years/{code}/close");
+    let retained = json!({ "retained_earnings": "3100" });
+    let detail = k.post(&close("2027"), retained.clone()).await.expect_problem(422, "invalid");
+    assert!(detail.contains("fiscal year 2026 is still open"), "{detail}");
+    let not_equity = json!({ "retained_earnings": "1100" });
+    k.post(&close("2026"), not_equity).await.expect_problem(422, "invalid");
+    let closed = k.post(&close("2026"), retained.clone()).await.expect(200).clone();
+    assert_eq!(closed["state"], "closed");
+    assert!(closed["periods"].as_array().unwrap().iter().all(|p| p["state"] == "closed"));
+    let number = closed["closing_entries"][0].as_u64().unwrap();
+    let closing = k.get(&format!("{F}/entries/{number}")).await.expect(200).clone();
+    assert_eq!(
+        (closing["date"].as_str(), closing["period"].as_str()),
+        (Some("2026-12-31"), Some("2026-ADJ"))
+    );
+
+    // Income and expense are zero at the year end; the profit is retained.
+    for account in ["4000", "6000", "6100"] {
+        assert_eq!(balance(&k, account, "2026-12-31").await, "0.00", "account {account}");
+    }
+    assert_eq!(balance(&k, "3100", "2026-12-31").await, format!("{profit}.00"));
+    // What stays on the balance sheet opens 2027.
+    let opening =
+        k.get(&format!("{F}/reports/trial-balance?as_of=2027-01-01")).await.expect(200).clone();
+    let rows: Vec<(String, String, String)> = opening["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["account"].as_str().unwrap().into(),
+                r["debit"].as_str().unwrap().into(),
+                r["credit"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let row = |account: &str| rows.iter().find(|r| r.0 == account).cloned();
+    assert_eq!(row("1100").map(|r| r.1), Some("6000.00".into()), "bank 10,000 - 1,500 - 2,500");
+    assert_eq!(row("1200").map(|r| r.1), Some("8000.00".into()));
+    assert_eq!(row("3000").map(|r| r.2), Some("10000.00".into()));
+    assert_eq!(row("3100").map(|r| r.2), Some(format!("{profit}.00")));
+    let zero = |amount: &str| amount.bytes().all(|b| b == b'0' || b == b'.');
+    assert!(row("4000").is_none_or(|r| zero(&r.1) && zero(&r.2)), "{rows:?}");
+    // The closed year takes no more entries.
+    let late = entry("2026-12-15", "GEN", "6100", "1100", "1.00");
+    k.post(&format!("{F}/entries"), late.clone()).await.expect_problem(422, "invalid");
+    k.post(&format!("{F}/periods/2026-12/reopen"), json!({})).await.expect_problem(422, "invalid");
+
+    // Reopening undoes the year end: the closing entry is reversed.
+    k.post(&close("2027"), retained.clone()).await.expect(200);
+    let reopen = |code: &str| format!("{F}/fiscal-years/{code}/reopen");
+    let detail = k.post(&reopen("2026"), json!({})).await.expect_problem(422, "invalid");
+    assert!(detail.contains("2027 after it is closed"), "{detail}");
+    k.post(&reopen("2027"), json!({})).await.expect(200);
+    let reopened = k.post(&reopen("2026"), json!({})).await.expect(200).clone();
+    assert_eq!(reopened["state"], "open");
+    assert_eq!(balance(&k, "4000", "2026-12-31").await, "8000.00");
+    assert_eq!(balance(&k, "3100", "2026-12-31").await, "0.00");
+    let closing = k.get(&format!("{F}/entries/{number}")).await.expect(200).clone();
+    let reversal = closing["reversed_by"].as_u64().expect("the closing entry was reversed");
+    let reversal = k.get(&format!("{F}/entries/{reversal}")).await.expect(200).clone();
+    assert_eq!(reversal["period"], "2026-ADJ");
+    // Its months stay closed until reopened one by one.
+    k.post(&format!("{F}/entries"), late.clone()).await.expect_problem(422, "invalid");
+    k.post(&format!("{F}/periods/2026-12/reopen"), json!({})).await.expect(200);
+    k.post(&format!("{F}/entries"), late).await.expect(201);
+    // Closed again, then locked: for good.
+    k.post(&close("2026"), retained).await.expect(200);
+    assert_eq!(balance(&k, "3100", "2026-12-31").await, format!("{}.00", profit - 1));
+    let locked =
+        k.post(&format!("{F}/fiscal-years/2026/lock"), json!({})).await.expect(200).clone();
+    assert!(locked["periods"].as_array().unwrap().iter().all(|p| p["state"] == "locked"));
+    let detail = k.post(&reopen("2026"), json!({})).await.expect_problem(422, "invalid");
+    assert!(detail.contains("locked for good"), "{detail}");
+    k.stop().await;
+}
