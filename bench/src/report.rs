@@ -45,6 +45,10 @@ pub(crate) struct TrialBalance {
     pub(crate) now: Stats,
     /// The trial balance as of 30 June, from monthly and daily totals.
     pub(crate) as_of: Stats,
+    /// Profit and loss for the first half-year against the second quarter.
+    pub(crate) profit_and_loss: Stats,
+    /// The balance sheet at 30 June against 31 March.
+    pub(crate) balance_sheet: Stats,
 }
 
 #[derive(Debug, Serialize)]
@@ -182,6 +186,14 @@ impl Report {
             row(&format!("post: filling to {} lines", tb.lines), &tb.fill);
             row(&format!("trial balance over {} lines", tb.lines), &tb.now);
             row(&format!("trial balance as of 30 June, {} lines", tb.lines), &tb.as_of);
+            row(
+                &format!("profit and loss, half-year with comparative, {} lines", tb.lines),
+                &tb.profit_and_loss,
+            );
+            row(
+                &format!("balance sheet, 30 June with comparative, {} lines", tb.lines),
+                &tb.balance_sheet,
+            );
         }
         if let Some(tryton) = &self.tryton {
             out.push_str(&format!(

@@ -10,7 +10,8 @@ use crate::ledger::account::Account;
 use crate::ledger::balance::Totals;
 use crate::ledger::entry::{CheckedEntry, Entry};
 use crate::ledger::journal::{self, Journal};
-use crate::ledger::period::{self, FiscalYear, Period};
+use crate::ledger::period::{self, FiscalYear, Period, State};
+use crate::ledger::statement;
 use keel_values::Date;
 
 pub(crate) const ACCOUNTS: Collection<Account> = Collection::new("accounts");
@@ -139,4 +140,22 @@ pub(crate) fn journal(code: &str) -> Result<Option<Journal>> {
         return Ok(Some(built_in));
     }
     JOURNALS.get(code)
+}
+
+/// What the closing entries of years closed with their end from `from` to
+/// `to` moved on each account.
+pub(crate) fn closing_moves(
+    from: &Date,
+    to: &Date,
+) -> Result<std::collections::BTreeMap<String, Totals>> {
+    let mut lines = Vec::new();
+    for year in years()? {
+        if year.state == State::Open || year.end < *from || year.end > *to {
+            continue;
+        }
+        for number in &year.closing_entries {
+            lines.extend(ENTRIES.get(&entry_key(*number))?.into_iter().flat_map(|e| e.lines));
+        }
+    }
+    Ok(statement::closing_totals(&lines)?)
 }

@@ -9,5 +9,6 @@ pub mod entry;
 pub mod journal;
 pub mod payable;
 pub mod period;
+pub mod statement;
 
 pub use keel_values::RuleError;

@@ -39,6 +39,8 @@ const OPERATIONS: Operations = Operations::new(&[
     ("periods.reopen", api::periods::reopen_period),
     ("periods.lock", api::periods::lock_period),
     ("reports.trial-balance", api::reports::trial_balance),
+    ("reports.profit-and-loss", api::reports::profit_and_loss),
+    ("reports.balance-sheet", api::reports::balance_sheet),
     ("payables.create", api::payables::create),
     ("payables.list", api::payables::list),
     ("payables.get", api::payables::get),

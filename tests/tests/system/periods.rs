@@ -251,3 +251,74 @@ async fn the_year_end_closes_income_and_expense_into_retained_earnings() {
     assert!(detail.contains("locked for good"), "{detail}");
     k.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statements_show_the_same_year_before_and_after_its_end() {
+    let k = books().await;
+    year(&k, "2026").await;
+    year(&k, "2027").await;
+    post(&k, entry("2026-01-02", "GEN", "1100", "3000", "10000.00")).await;
+    post(&k, entry("2026-06-30", "SAL", "1200", "4000", "8000.00")).await;
+    post(&k, entry("2026-07-31", "GEN", "6100", "1100", "1500.00")).await;
+    post(&k, entry("2027-02-01", "SAL", "1200", "4000", "300.00")).await;
+    let pl_2026 = format!("{F}/reports/profit-and-loss?from=2026-01-01&to=2026-12-31");
+    let sheet = format!("{F}/reports/balance-sheet?as_of=2026-12-31");
+    let before_pl = k.get(&pl_2026).await.expect(200).clone();
+    let before_sheet = k.get(&sheet).await.expect(200).clone();
+    assert_eq!(
+        (before_pl["income"]["total"].as_str(), before_pl["expense"]["total"].as_str()),
+        (Some("8000.00"), Some("1500.00"))
+    );
+    assert_eq!(before_pl["net_profit"], "6500.00");
+    assert_eq!(before_sheet["assets"]["total"], "16500.00", "bank 8,500 and receivables 8,000");
+    assert_eq!(before_sheet["unclosed_earnings"], "6500.00");
+    assert_eq!(before_sheet["liabilities_and_equity"], "16500.00");
+    assert_eq!(before_sheet["balanced"], true);
+
+    k.post(&format!("{F}/fiscal-years/2026/close"), json!({ "retained_earnings": "3100" }))
+        .await
+        .expect(200);
+    let after_pl = k.get(&pl_2026).await.expect(200).clone();
+    assert_eq!(
+        after_pl["net_profit"], before_pl["net_profit"],
+        "the closing entry is not a loss of the year"
+    );
+    assert_eq!(after_pl["income"]["lines"], before_pl["income"]["lines"]);
+    let after_sheet = k.get(&sheet).await.expect(200).clone();
+    assert_eq!(after_sheet["unclosed_earnings"], "0", "no income or expense left open");
+    assert_eq!(after_sheet["equity"]["total"], "16500.00", "capital 10,000 and retained 6,500");
+    assert_eq!(after_sheet["balanced"], true);
+
+    // 2027 against 2026, side by side.
+    let compared = k
+        .get(&format!("{F}/reports/profit-and-loss?from=2027-01-01&to=2027-12-31&compare_from=2026-01-01&compare_to=2026-12-31"))
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(
+        (compared["net_profit"].as_str(), compared["compare_net_profit"].as_str()),
+        (Some("300.00"), Some("6500.00"))
+    );
+    let sales = &compared["income"]["lines"][0];
+    assert_eq!(
+        (sales["amount"].as_str(), sales["compare"].as_str()),
+        (Some("300.00"), Some("8000.00"))
+    );
+    let both = k
+        .get(&format!("{F}/reports/balance-sheet?as_of=2027-12-31&compare_as_of=2026-12-31"))
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(
+        (both["assets"]["total"].as_str(), both["assets"]["compare"].as_str()),
+        (Some("16800.00"), Some("16500.00"))
+    );
+    assert_eq!(both["balanced"], true);
+    k.get(&format!("{F}/reports/profit-and-loss?from=2026-01-01"))
+        .await
+        .expect_problem(400, "bad-request");
+    k.get(&format!("{F}/reports/profit-and-loss?from=2026-12-31&to=2026-01-01"))
+        .await
+        .expect_problem(400, "bad-request");
+    k.stop().await;
+}

@@ -1,9 +1,15 @@
-//! Balances and the trial balance, from running totals.
+//! Balances, the trial balance and the financial statements, from running
+//! totals: none of them reads journal lines.
+
+use std::collections::BTreeMap;
 
 use keel_sdk::{Error, Request, Response, Result};
+use keel_values::Date;
 
 use crate::books::{self, ACCOUNTS};
-use crate::ledger::balance;
+use crate::ledger::account::Account;
+use crate::ledger::balance::{self, Totals};
+use crate::ledger::statement::{self, Row};
 
 /// `GET /accounts/{code}/balance?as_of=YYYY-MM-DD`
 pub(crate) fn balance(request: &Request) -> Result<Response> {
@@ -39,4 +45,94 @@ pub(crate) fn trial_balance(request: &Request) -> Result<Response> {
     Response::ok(
         &serde_json::json!({ "as_of": as_of, "rows": report.rows, "totals": report.totals }),
     )
+}
+
+/// `GET /reports/profit-and-loss?from=&to=&compare_from=&compare_to=&currency=`:
+/// income and expense over the range (and the comparative one), by account.
+/// A closed year's closing entries are left out, so its profit still shows.
+pub(crate) fn profit_and_loss(request: &Request) -> Result<Response> {
+    let (from, to) = range(request, "from", "to")?
+        .ok_or_else(|| Error::bad_request("from=YYYY-MM-DD and to=YYYY-MM-DD are required"))?;
+    let compare = range(request, "compare_from", "compare_to")?;
+    let (currency, accounts) = accounts_in(request)?;
+    let (closing, compare_closing) = (
+        books::closing_moves(&from, &to)?,
+        compare.as_ref().map(|(f, t)| books::closing_moves(f, t)).transpose()?,
+    );
+    let mut rows: Vec<Row> = Vec::new();
+    for account in accounts {
+        let current = moved(&account, (&from, &to), &closing)?;
+        let compared = match (&compare, &compare_closing) {
+            (Some((f, t)), Some(c)) => Some(moved(&account, (f, t), c)?),
+            _ => None,
+        };
+        rows.push((account, current, compared));
+    }
+    let report = statement::profit_and_loss(&rows)?;
+    let mut body = serde_json::json!(report);
+    body["from"] = serde_json::json!(from);
+    body["to"] = serde_json::json!(to);
+    body["currency"] = serde_json::json!(currency);
+    if let Some((f, t)) = compare {
+        body["compare_from"] = serde_json::json!(f);
+        body["compare_to"] = serde_json::json!(t);
+    }
+    Response::ok(&body)
+}
+
+/// `GET /reports/balance-sheet?as_of=&compare_as_of=&currency=`: assets,
+/// liabilities and equity at the end of a date (today's totals if none).
+pub(crate) fn balance_sheet(request: &Request) -> Result<Response> {
+    let as_of = super::date_param(request, "as_of")?;
+    let compare = super::date_param(request, "compare_as_of")?;
+    let (currency, accounts) = accounts_in(request)?;
+    let mut rows: Vec<Row> = Vec::new();
+    for account in accounts {
+        let totals = books::totals(&account.code, as_of.as_ref())?;
+        let compared =
+            compare.as_ref().map(|d| books::totals(&account.code, Some(d))).transpose()?;
+        rows.push((account, totals, compared));
+    }
+    let report = statement::balance_sheet(&rows)?;
+    let mut body = serde_json::json!(report);
+    body["as_of"] = serde_json::json!(as_of);
+    body["currency"] = serde_json::json!(currency);
+    if compare.is_some() {
+        body["compare_as_of"] = serde_json::json!(compare);
+    }
+    Response::ok(&body)
+}
+
+/// The dates `from` and `to` name, both or neither, in order.
+fn range(request: &Request, from: &str, to: &str) -> Result<Option<(Date, Date)>> {
+    match (super::date_param(request, from)?, super::date_param(request, to)?) {
+        (Some(start), Some(end)) if start <= end => Ok(Some((start, end))),
+        (Some(start), Some(end)) => {
+            Err(Error::bad_request(format!("{from}={start} is after {to}={end}")))
+        }
+        (None, None) => Ok(None),
+        _ => Err(Error::bad_request(format!("{from} and {to} go together"))),
+    }
+}
+
+/// The statement's currency and the accounts kept in it.
+fn accounts_in(request: &Request) -> Result<(String, Vec<Account>)> {
+    let accounts = books::all_accounts()?;
+    let currency = statement::currency_of(&accounts, request.query("currency"))?;
+    Ok((currency.clone(), accounts.into_iter().filter(|a| a.currency == currency).collect()))
+}
+
+/// What moved on `account` from `from` to `to`, closing entries left out.
+fn moved(
+    account: &Account,
+    (from, to): (&Date, &Date),
+    closing: &BTreeMap<String, Totals>,
+) -> Result<Totals> {
+    let until_end = books::totals(&account.code, Some(to))?;
+    let before_start = match Date::from_days(from.days() - 1) {
+        Ok(day_before) => books::totals(&account.code, Some(&day_before))?,
+        Err(_) => Totals::default(),
+    };
+    let closed = closing.get(&account.code).copied().unwrap_or_default();
+    Ok(statement::movement(until_end, before_start, closed)?)
 }
