@@ -5,6 +5,7 @@ pub(crate) mod entries;
 pub(crate) mod journals;
 pub(crate) mod payables;
 pub(crate) mod periods;
+pub(crate) mod receivables;
 pub(crate) mod reports;
 
 use keel_sdk::{Error, Request, Result};

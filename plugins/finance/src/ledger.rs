@@ -9,6 +9,8 @@ pub mod entry;
 pub mod journal;
 pub mod payable;
 pub mod period;
+pub mod receivable;
 pub mod statement;
+pub mod terms;
 
 pub use keel_values::RuleError;

@@ -1,5 +1,5 @@
 //! Keel's finance plugin: the general ledger, its journals and fiscal
-//! periods, and payables.
+//! periods, payables and receivables.
 //!
 //! - [`ledger`]: the business rules, pure and natively unit-tested.
 //! - `books`: how accounts, entries and running totals are stored.
@@ -45,6 +45,17 @@ const OPERATIONS: Operations = Operations::new(&[
     ("payables.list", api::payables::list),
     ("payables.get", api::payables::get),
     ("payables.pay", api::payables::pay),
+    ("payment-terms.create", api::receivables::create_terms),
+    ("payment-terms.list", api::receivables::list_terms),
+    ("customers.create", api::receivables::create_customer),
+    ("customers.list", api::receivables::list_customers),
+    ("customers.get", api::receivables::get_customer),
+    ("invoices.create", api::receivables::create_invoice),
+    ("invoices.list", api::receivables::list_invoices),
+    ("invoices.get", api::receivables::get_invoice),
+    ("invoices.update", api::receivables::update_invoice),
+    ("invoices.delete", api::receivables::delete_invoice),
+    ("invoices.post", api::receivables::post_invoice),
 ]);
 
 struct Finance;

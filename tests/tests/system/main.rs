@@ -12,6 +12,7 @@ mod isolation;
 mod lifecycle;
 mod periods;
 mod purchasing;
+mod receivables;
 mod restart;
 mod sandbox;
 mod sign_in;

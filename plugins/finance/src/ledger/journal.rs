@@ -6,6 +6,8 @@ use super::RuleError;
 
 /// The journal an entry is kept in when it names none.
 pub const GENERAL: &str = "GEN";
+/// Customer invoices and credit notes.
+pub const SALES: &str = "SAL";
 /// Supplier invoices.
 pub const PURCHASES: &str = "PUR";
 /// Payments and receipts through the bank.
@@ -46,7 +48,7 @@ pub fn built_in() -> Vec<Journal> {
         |code: &str, name: &str, kind| Journal { code: code.into(), name: name.into(), kind };
     vec![
         journal(GENERAL, "General", Kind::General),
-        journal("SAL", "Sales", Kind::Sales),
+        journal(SALES, "Sales", Kind::Sales),
         journal(PURCHASES, "Purchases", Kind::Purchases),
         journal(BANK, "Bank", Kind::Bank),
         journal("CSH", "Cash", Kind::Cash),

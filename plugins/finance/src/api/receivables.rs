@@ -1,0 +1,215 @@
+//! Accounts receivable over HTTP: customers, payment terms, and invoices
+//! and credit notes from draft to posted. The rules are in
+//! `ledger::receivable` and `ledger::terms`; this keeps the records, posts
+//! their entries in the sales journal and audits them.
+
+use keel_sdk::{Collection, Error, Range, Request, Response, Result, audit, next_sequence};
+use serde_json::json;
+
+use crate::api::entries;
+use crate::books::ACCOUNTS;
+use crate::ledger::entry::CheckedEntry;
+use crate::ledger::journal;
+use crate::ledger::receivable::{Customer, Invoice, Kind, NewCustomer, NewInvoice, Status};
+use crate::ledger::terms::{self, NewTerms, PaymentTerms};
+
+/// Customers, by code.
+const CUSTOMERS: Collection<Customer> = Collection::new("customers");
+/// The tenant's own payment terms, beside the built-in ones.
+const TERMS: Collection<PaymentTerms> = Collection::new("payment-terms");
+/// Invoices and credit notes, keyed `CI-000001`, indexed by customer and
+/// by status.
+pub(crate) const INVOICES: Collection<Invoice> = Collection::new("customer-invoices");
+
+/// Payment terms every ledger has.
+fn built_in_terms() -> Vec<PaymentTerms> {
+    [0, 14, 30, 60].into_iter().map(terms::net).collect()
+}
+
+/// The payment terms `code`, built in or the tenant's own.
+fn payment_terms(code: &str) -> Result<Option<PaymentTerms>> {
+    if let Some(terms) = built_in_terms().into_iter().find(|t| t.code == code) {
+        return Ok(Some(terms));
+    }
+    TERMS.get(code)
+}
+
+/// `POST /payment-terms`: `{"code","name","lines":[{"percent":"30","days":0},{"days":30}]}`.
+pub(crate) fn create_terms(request: &Request) -> Result<Response> {
+    let terms = request.json::<NewTerms>()?.check()?;
+    if payment_terms(&terms.code)?.is_some() {
+        return Err(Error::conflict(format!("payment terms {} already exist", terms.code)));
+    }
+    TERMS.insert(&terms.code, &terms)?;
+    record(
+        "payment-terms.created",
+        "payment-terms",
+        &terms.code,
+        &format!("payment terms {} created", terms.code),
+    )?;
+    Response::created(&terms)
+}
+
+/// `GET /payment-terms`: the built-in ones, then the tenant's own.
+pub(crate) fn list_terms(_: &Request) -> Result<Response> {
+    let mut all = built_in_terms();
+    all.extend(TERMS.scan_all(&Range::all())?.into_iter().map(|(_, t)| t));
+    Response::ok(&json!({ "payment_terms": all }))
+}
+
+/// `POST /customers`
+pub(crate) fn create_customer(request: &Request) -> Result<Response> {
+    let customer = request.json::<NewCustomer>()?.check()?;
+    if payment_terms(&customer.terms)?.is_none() {
+        return Err(Error::invalid(format!("payment terms {} do not exist", customer.terms)));
+    }
+    if ACCOUNTS.get(&customer.account)?.is_none() {
+        return Err(Error::invalid(format!("account {} does not exist", customer.account)));
+    }
+    if CUSTOMERS.get(&customer.code)?.is_some() {
+        return Err(Error::conflict(format!("customer {} already exists", customer.code)));
+    }
+    CUSTOMERS.insert(&customer.code, &customer)?;
+    let detail = format!("customer {} ({}) created", customer.code, customer.name);
+    record("customer.created", "customers", &customer.code, &detail)?;
+    Response::created(&customer)
+}
+
+/// `GET /customers?cursor=&limit=`
+pub(crate) fn list_customers(request: &Request) -> Result<Response> {
+    let page = CUSTOMERS.scan(&Range::all(), request.query("cursor"), request.page_limit()?)?;
+    let customers: Vec<Customer> = page.items.into_iter().map(|(_, c)| c).collect();
+    Response::ok(&json!({ "customers": customers, "cursor": page.cursor }))
+}
+
+/// `GET /customers/{code}`
+pub(crate) fn get_customer(request: &Request) -> Result<Response> {
+    Response::ok(&customer(request.param("code")?)?)
+}
+
+fn customer(code: &str) -> Result<Customer> {
+    CUSTOMERS.get(code)?.ok_or_else(|| Error::not_found(format!("customer {code} does not exist")))
+}
+
+/// `POST /invoices`: a draft invoice or credit note, posting nothing.
+pub(crate) fn create_invoice(request: &Request) -> Result<Response> {
+    let checked = request.json::<NewInvoice>()?.check()?;
+    let customer = customer(&checked.customer)
+        .map_err(|_| Error::invalid(format!("customer {} does not exist", checked.customer)))?;
+    let terms = checked.terms.clone().unwrap_or(customer.terms);
+    if payment_terms(&terms)?.is_none() {
+        return Err(Error::invalid(format!("payment terms {terms} do not exist")));
+    }
+    let id = format!("CI-{:06}", next_sequence("customer-invoices")?);
+    let invoice = Invoice::draft(id, checked, terms);
+    INVOICES.insert(&invoice.id, &invoice)?;
+    record("invoice.drafted", "customer-invoices", &invoice.id, &summary(&invoice))?;
+    Response::created(&invoice)
+}
+
+/// `PUT /invoices/{id}`: replaces a draft; a posted invoice is refused.
+pub(crate) fn update_invoice(request: &Request) -> Result<Response> {
+    let existing = invoice(request.param("id")?)?;
+    existing.check_draft("edited")?;
+    let checked = request.json::<NewInvoice>()?.check()?;
+    let customer = customer(&checked.customer)
+        .map_err(|_| Error::invalid(format!("customer {} does not exist", checked.customer)))?;
+    let terms = checked.terms.clone().unwrap_or(customer.terms);
+    if payment_terms(&terms)?.is_none() {
+        return Err(Error::invalid(format!("payment terms {terms} do not exist")));
+    }
+    let invoice = Invoice::draft(existing.id, checked, terms);
+    INVOICES.put(&invoice.id, &invoice)?;
+    record("invoice.edited", "customer-invoices", &invoice.id, &summary(&invoice))?;
+    Response::ok(&invoice)
+}
+
+/// `DELETE /invoices/{id}`: deletes a draft; a posted invoice is refused.
+pub(crate) fn delete_invoice(request: &Request) -> Result<Response> {
+    let existing = invoice(request.param("id")?)?;
+    existing.check_draft("deleted")?;
+    INVOICES.delete(&existing.id)?;
+    record("invoice.deleted", "customer-invoices", &existing.id, &summary(&existing))?;
+    Response::no_content()
+}
+
+/// `POST /invoices/{id}/post`: posts a draft in the sales journal (the
+/// total to the customer's receivable account against its lines), numbers
+/// it there and sets when it falls due.
+pub(crate) fn post_invoice(request: &Request) -> Result<Response> {
+    let mut invoice = invoice(request.param("id")?)?;
+    invoice.check_draft("posted again")?;
+    let customer = customer(&invoice.customer)?;
+    let terms = payment_terms(&invoice.terms)?
+        .ok_or_else(|| Error::invalid(format!("payment terms {} do not exist", invoice.terms)))?;
+    let what = match invoice.kind {
+        Kind::Invoice => "Invoice",
+        Kind::CreditNote => "Credit note",
+    };
+    let entry = entries::post_checked(CheckedEntry {
+        date: invoice.date.clone(),
+        memo: format!("{what} {} to {}", invoice.id, customer.name),
+        reference: invoice.id.clone(),
+        journal: journal::SALES.to_owned(),
+        period: None,
+        reverses: None,
+        lines: invoice.posting_lines(&customer.account),
+        total: invoice.total,
+    })?;
+    invoice.post(&terms, (entry.journal_number.clone(), entry.number, entry.currency.clone()))?;
+    INVOICES.put(&invoice.id, &invoice)?;
+    record("invoice.posted", "customer-invoices", &invoice.id, &summary(&invoice))?;
+    Response::ok(&invoice)
+}
+
+/// `GET /invoices/{id}`
+pub(crate) fn get_invoice(request: &Request) -> Result<Response> {
+    Response::ok(&invoice(request.param("id")?)?)
+}
+
+/// `GET /invoices?customer=&status=&cursor=&limit=`
+pub(crate) fn list_invoices(request: &Request) -> Result<Response> {
+    let (cursor, limit) = (request.query("cursor"), request.page_limit()?);
+    let status = request.query("status");
+    if status.is_some_and(|s| Status::parse(s).is_none()) {
+        return Err(Error::bad_request("status is draft, open or paid"));
+    }
+    let page = match (request.query("customer"), status) {
+        (Some(customer), _) => {
+            INVOICES.lookup("by-customer", &Range::exactly(customer), cursor, limit)?
+        }
+        (None, Some(status)) => {
+            INVOICES.lookup("by-status", &Range::exactly(status), cursor, limit)?
+        }
+        (None, None) => INVOICES.scan(&Range::all(), cursor, limit)?,
+    };
+    let invoices: Vec<Invoice> = page
+        .items
+        .into_iter()
+        .map(|(_, i)| i)
+        .filter(|i| status.is_none_or(|s| Status::parse(s) == Some(i.status)))
+        .collect();
+    Response::ok(&json!({ "invoices": invoices, "cursor": page.cursor }))
+}
+
+fn invoice(id: &str) -> Result<Invoice> {
+    INVOICES.get(id)?.ok_or_else(|| Error::not_found(format!("invoice {id} does not exist")))
+}
+
+fn summary(invoice: &Invoice) -> String {
+    let number =
+        if invoice.number.is_empty() { String::new() } else { format!(" as {}", invoice.number) };
+    format!(
+        "{:?} {}{number} to {}: {} on {}, {} lines",
+        invoice.kind,
+        invoice.id,
+        invoice.customer,
+        invoice.total,
+        invoice.date,
+        invoice.lines.len()
+    )
+}
+
+fn record(action: &'static str, collection: &'static str, key: &str, detail: &str) -> Result<()> {
+    audit::record(audit::Event { action, collection: Some(collection), key: Some(key), detail })
+}

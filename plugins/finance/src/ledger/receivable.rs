@@ -1,0 +1,451 @@
+//! Accounts receivable: customers, and their invoices and credit notes.
+//! An invoice is a draft, which can be edited or deleted, until it is
+//! posted: then its total is debited to the customer's receivable account
+//! against its lines, it gets its number in the sales journal, and it falls
+//! due in the instalments of its payment terms. A credit note posts the
+//! other way round.
+
+use keel_values::Date;
+use keel_values::code::{check_account, check_code};
+use keel_values::decimal::{self, Sign, cents};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::RuleError;
+use super::entry::Line;
+use super::terms::{Instalment, PaymentTerms};
+
+/// The account customers' invoices are debited to when a customer names
+/// none.
+pub const RECEIVABLES_ACCOUNT: &str = "1200";
+/// The terms of a customer that names none.
+pub const DEFAULT_TERMS: &str = "NET30";
+/// Most lines one invoice may have.
+const LINES_MAX: usize = 200;
+/// Longest name, description, memo or reference.
+const TEXT_BYTES_MAX: usize = 200;
+
+/// A customer, as stored and returned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    pub code: String,
+    pub name: String,
+    /// The code of its payment terms.
+    pub terms: String,
+    /// The receivable account its invoices are debited to.
+    pub account: String,
+}
+
+/// A customer as a client creates it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCustomer {
+    pub code: String,
+    pub name: String,
+    #[serde(default)]
+    pub terms: Option<String>,
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+impl NewCustomer {
+    /// Checks a new customer: a code, a name, and codes for its terms and
+    /// account (whether they exist is for the books to say).
+    pub fn check(self) -> Result<Customer, RuleError> {
+        check_code("customer", &self.code)?;
+        let name = text("name", &self.name)?;
+        if name.is_empty() {
+            return Err(RuleError::new("a customer needs a name"));
+        }
+        let terms = self.terms.unwrap_or_else(|| DEFAULT_TERMS.to_owned());
+        check_code("payment terms", &terms)?;
+        let account = self.account.unwrap_or_else(|| RECEIVABLES_ACCOUNT.to_owned());
+        check_account(&account)?;
+        Ok(Customer { code: self.code, name, terms, account })
+    }
+}
+
+/// An invoice, or a credit note that takes back some of one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    #[default]
+    Invoice,
+    CreditNote,
+}
+
+/// Where an invoice stands. Stored, indexed and listed by these names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Editable; posts nothing.
+    Draft,
+    /// Posted and not settled in full.
+    Open,
+    /// Posted and settled.
+    Paid,
+}
+
+impl Status {
+    /// The status named `text` in a query, if it is one.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "draft" => Some(Self::Draft),
+            "open" => Some(Self::Open),
+            "paid" => Some(Self::Paid),
+            _ => None,
+        }
+    }
+}
+
+/// A line as a client submits it: quantity and unit price as decimal
+/// strings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewInvoiceLine {
+    /// The income account it is credited to.
+    pub account: String,
+    #[serde(default)]
+    pub description: String,
+    pub quantity: String,
+    pub unit_price: String,
+}
+
+/// An invoice as a client creates or replaces a draft.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewInvoice {
+    pub customer: String,
+    #[serde(default)]
+    pub kind: Kind,
+    pub date: String,
+    /// Payment terms; the customer's if none.
+    #[serde(default)]
+    pub terms: Option<String>,
+    #[serde(default)]
+    pub memo: String,
+    /// The customer's order number, say.
+    #[serde(default)]
+    pub reference: String,
+    pub lines: Vec<NewInvoiceLine>,
+}
+
+/// An invoice line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceLine {
+    pub account: String,
+    pub description: String,
+    pub quantity: Decimal,
+    pub unit_price: Decimal,
+    /// Quantity times unit price, to the cent.
+    pub amount: Decimal,
+}
+
+/// An instalment of a posted invoice and what of it is still open.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Due {
+    pub due: Date,
+    pub amount: Decimal,
+    pub open: Decimal,
+}
+
+/// An invoice or credit note, as stored and returned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invoice {
+    /// `CI-000001`, from its draft on.
+    pub id: String,
+    pub kind: Kind,
+    pub customer: String,
+    pub date: Date,
+    pub terms: String,
+    pub memo: String,
+    pub reference: String,
+    pub lines: Vec<InvoiceLine>,
+    /// The sum of the lines.
+    pub total: Decimal,
+    pub status: Status,
+    /// Its number in the sales journal, once posted (`SAL/2026/0001`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub number: String,
+    /// The journal entry that posted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub journal_entry: Option<u64>,
+    /// The currency of its accounts, once posted.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub currency: String,
+    /// When what falls due, once posted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instalments: Vec<Due>,
+    /// What is still to be settled, once posted.
+    #[serde(default)]
+    pub open: Decimal,
+}
+
+/// A checked draft's content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedInvoice {
+    pub customer: String,
+    pub kind: Kind,
+    pub date: Date,
+    pub terms: Option<String>,
+    pub memo: String,
+    pub reference: String,
+    pub lines: Vec<InvoiceLine>,
+    pub total: Decimal,
+}
+
+impl NewInvoice {
+    /// Checks what needs no stored data: the date, texts, 1 to 200 lines of
+    /// positive quantity and a price, and a total above zero.
+    pub fn check(self) -> Result<CheckedInvoice, RuleError> {
+        check_code("customer", &self.customer)?;
+        let date = Date::parse(&self.date)?;
+        if let Some(terms) = &self.terms {
+            check_code("payment terms", terms)?;
+        }
+        if self.lines.is_empty() || self.lines.len() > LINES_MAX {
+            return Err(RuleError::new(format!("an invoice has 1 to {LINES_MAX} lines")));
+        }
+        let mut lines = Vec::with_capacity(self.lines.len());
+        let mut total = Decimal::ZERO;
+        for (i, line) in self.lines.into_iter().enumerate() {
+            let n = i + 1;
+            check_account(&line.account)
+                .map_err(|err| RuleError::new(format!("line {n}: {err}")))?;
+            let quantity =
+                decimal::quantity(&line.quantity, &format!("line {n} quantity"), Sign::Positive)?;
+            let unit_price = decimal::amount(
+                &line.unit_price,
+                &format!("line {n} unit price"),
+                Sign::NonNegative,
+            )?;
+            let amount = cents(quantity.checked_mul(unit_price).ok_or_else(too_large)?);
+            decimal::check_amount(amount, &format!("line {n} amount"), Sign::NonNegative)?;
+            total = total.checked_add(amount).ok_or_else(too_large)?;
+            let description = text(&format!("line {n} description"), &line.description)?;
+            lines.push(InvoiceLine {
+                account: line.account,
+                description,
+                quantity,
+                unit_price,
+                amount,
+            });
+        }
+        decimal::check_amount(total, "the invoice total", Sign::Positive)?;
+        Ok(CheckedInvoice {
+            customer: self.customer,
+            kind: self.kind,
+            date,
+            terms: self.terms,
+            memo: text("memo", &self.memo)?,
+            reference: text("reference", &self.reference)?,
+            lines,
+            total,
+        })
+    }
+}
+
+impl Invoice {
+    /// A new draft `id` of `checked`, on `terms` (the invoice's own or its
+    /// customer's).
+    pub fn draft(id: String, checked: CheckedInvoice, terms: String) -> Self {
+        Self {
+            id,
+            kind: checked.kind,
+            customer: checked.customer,
+            date: checked.date,
+            terms,
+            memo: checked.memo,
+            reference: checked.reference,
+            lines: checked.lines,
+            total: checked.total,
+            status: Status::Draft,
+            number: String::new(),
+            journal_entry: None,
+            currency: String::new(),
+            instalments: Vec::new(),
+            open: Decimal::ZERO,
+        }
+    }
+
+    /// Checks that the invoice is still a draft, which alone may be edited,
+    /// deleted or posted.
+    pub fn check_draft(&self, doing: &str) -> Result<(), RuleError> {
+        if self.status != Status::Draft {
+            return Err(RuleError::new(format!(
+                "invoice {} is posted as {}; a posted invoice cannot be {doing}: issue a credit note",
+                self.id, self.number
+            )));
+        }
+        Ok(())
+    }
+
+    /// The lines of its journal entry: the total debited to `receivable`
+    /// and each line credited to its account (the other way round for a
+    /// credit note), lines of one account together.
+    pub fn posting_lines(&self, receivable: &str) -> Vec<Line> {
+        let mut by_account: Vec<(String, Decimal)> = Vec::new();
+        for line in self.lines.iter().filter(|l| !l.amount.is_zero()) {
+            match by_account.iter_mut().find(|(account, _)| *account == line.account) {
+                Some((_, sum)) => *sum += line.amount,
+                None => by_account.push((line.account.clone(), line.amount)),
+            }
+        }
+        let side = |account: String, amount: Decimal, debit: bool| Line {
+            account,
+            debit: debit.then_some(amount),
+            credit: (!debit).then_some(amount),
+        };
+        let invoice = self.kind == Kind::Invoice;
+        let mut lines = vec![side(receivable.to_owned(), self.total, invoice)];
+        lines.extend(
+            by_account.into_iter().map(|(account, amount)| side(account, amount, !invoice)),
+        );
+        lines
+    }
+
+    /// Marks the draft posted as `number` by entry `entry` in `currency`,
+    /// falling due by `terms` (a credit note at once).
+    pub fn post(
+        &mut self,
+        terms: &PaymentTerms,
+        (number, entry, currency): (String, u64, String),
+    ) -> Result<(), RuleError> {
+        self.check_draft("posted again")?;
+        let instalments = match self.kind {
+            Kind::Invoice => terms.instalments(self.total, &self.date)?,
+            Kind::CreditNote => vec![Instalment { due: self.date.clone(), amount: self.total }],
+        };
+        self.instalments = instalments
+            .into_iter()
+            .map(|i| Due { due: i.due, open: i.amount, amount: i.amount })
+            .collect();
+        (self.number, self.journal_entry, self.currency) = (number, Some(entry), currency);
+        self.open = self.total;
+        self.status = Status::Open;
+        Ok(())
+    }
+}
+
+/// `value` trimmed, within the length a text may have.
+fn text(what: &str, value: &str) -> Result<String, RuleError> {
+    let value = value.trim();
+    if value.len() > TEXT_BYTES_MAX {
+        return Err(RuleError::new(format!("{what} is longer than {TEXT_BYTES_MAX} bytes")));
+    }
+    Ok(value.to_owned())
+}
+
+fn too_large() -> RuleError {
+    RuleError::new("the invoice amounts are too large")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::*;
+    use crate::ledger::terms::net;
+
+    fn d(text: &str) -> Decimal {
+        Decimal::from_str(text).unwrap()
+    }
+
+    fn new(kind: Kind, lines: &[(&str, &str, &str)]) -> NewInvoice {
+        NewInvoice {
+            customer: "ACME".into(),
+            kind,
+            date: "2026-03-10".into(),
+            terms: None,
+            memo: String::new(),
+            reference: "PO-7".into(),
+            lines: lines
+                .iter()
+                .map(|(account, quantity, price)| NewInvoiceLine {
+                    account: (*account).into(),
+                    description: "work".into(),
+                    quantity: (*quantity).into(),
+                    unit_price: (*price).into(),
+                })
+                .collect(),
+        }
+    }
+
+    fn draft(kind: Kind, lines: &[(&str, &str, &str)]) -> Invoice {
+        Invoice::draft("CI-000001".into(), new(kind, lines).check().unwrap(), "NET30".into())
+    }
+
+    #[test]
+    fn lines_are_priced_to_the_cent_and_totalled() {
+        let invoice = draft(Kind::Invoice, &[("4000", "3", "19.995"), ("4100", "1.5", "100")]);
+        assert_eq!(invoice.lines[0].amount, d("59.98"), "59.985 to the even cent");
+        assert_eq!(invoice.total, d("209.98"));
+        assert_eq!(invoice.status, Status::Draft);
+    }
+
+    #[test]
+    fn broken_invoices_are_refused_with_reasons() {
+        let err = |lines: &[(&str, &str, &str)]| new(Kind::Invoice, lines).check().unwrap_err().0;
+        assert!(err(&[]).contains("1 to 200 lines"));
+        assert!(err(&[("4000", "0", "10")]).contains("line 1 quantity"));
+        assert!(err(&[("4000", "1", "-10")]).contains("line 1 unit price"));
+        assert!(err(&[("4000", "1", "0")]).contains("invoice total"));
+        assert!(err(&[("40 00", "1", "10")]).contains("line 1"));
+        let mut bad_date = new(Kind::Invoice, &[("4000", "1", "10")]);
+        bad_date.date = "2026-02-30".into();
+        assert!(bad_date.check().is_err());
+    }
+
+    #[test]
+    fn an_invoice_debits_the_customer_and_a_credit_note_credits_it() {
+        let invoice =
+            draft(Kind::Invoice, &[("4000", "2", "50"), ("4100", "1", "20"), ("4000", "1", "5")]);
+        let lines: Vec<_> = invoice
+            .posting_lines("1200")
+            .into_iter()
+            .map(|l| (l.account, l.debit, l.credit))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                ("1200".to_owned(), Some(d("125")), None),
+                ("4000".to_owned(), None, Some(d("105"))),
+                ("4100".to_owned(), None, Some(d("20"))),
+            ]
+        );
+        let credit = draft(Kind::CreditNote, &[("4000", "1", "20")]);
+        let lines = credit.posting_lines("1200");
+        assert_eq!((lines[0].credit, lines[1].debit), (Some(d("20")), Some(d("20"))));
+    }
+
+    #[test]
+    fn a_posted_invoice_falls_due_and_is_no_longer_a_draft() {
+        let mut invoice = draft(Kind::Invoice, &[("4000", "1", "100")]);
+        invoice.post(&net(30), ("SAL/2026/0001".into(), 7, "EUR".into())).unwrap();
+        assert_eq!((invoice.status, invoice.open), (Status::Open, d("100")));
+        assert_eq!(invoice.instalments[0].due.as_str(), "2026-04-09");
+        let err = invoice.check_draft("edited").unwrap_err().0;
+        assert!(err.contains("posted as SAL/2026/0001") && err.contains("credit note"), "{err}");
+        assert!(invoice.post(&net(30), ("again".into(), 8, "EUR".into())).is_err());
+        let mut credit = draft(Kind::CreditNote, &[("4000", "1", "20")]);
+        credit.post(&net(30), ("SAL/2026/0002".into(), 9, "EUR".into())).unwrap();
+        assert_eq!(credit.instalments[0].due, credit.date, "a credit note is due at once");
+    }
+
+    #[test]
+    fn a_customer_gets_default_terms_and_account() {
+        let new =
+            NewCustomer { code: "ACME".into(), name: " Acme ".into(), terms: None, account: None };
+        let customer = new.check().unwrap();
+        assert_eq!(
+            (customer.name.as_str(), customer.terms.as_str(), customer.account.as_str()),
+            ("Acme", "NET30", "1200")
+        );
+        let nameless =
+            NewCustomer { code: "X".into(), name: " ".into(), terms: None, account: None };
+        assert!(nameless.check().unwrap_err().0.contains("needs a name"));
+        let lower =
+            NewCustomer { code: "acme".into(), name: "A".into(), terms: None, account: None };
+        assert!(lower.check().unwrap_err().0.contains("customer code"));
+    }
+}
