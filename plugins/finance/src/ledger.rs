@@ -2,6 +2,7 @@
 //! I/O, so they are unit-tested natively.
 
 pub mod account;
+pub mod aging;
 pub mod amount;
 pub mod balance;
 pub mod closing;
@@ -9,6 +10,7 @@ pub mod entry;
 pub mod journal;
 pub mod payable;
 pub mod period;
+pub mod receipt;
 pub mod receivable;
 pub mod statement;
 pub mod terms;

@@ -56,6 +56,10 @@ const OPERATIONS: Operations = Operations::new(&[
     ("invoices.update", api::receivables::update_invoice),
     ("invoices.delete", api::receivables::delete_invoice),
     ("invoices.post", api::receivables::post_invoice),
+    ("receipts.create", api::receivables::create_receipt),
+    ("receipts.get", api::receivables::get_receipt),
+    ("reports.aged-receivables", api::reports::aged_receivables),
+    ("reports.aged-payables", api::reports::aged_payables),
 ]);
 
 struct Finance;

@@ -136,3 +136,81 @@ async fn payment_terms_split_an_invoice_into_instalments_to_the_cent() {
     assert_eq!(k.get(&format!("{F}/invoices/{id}")).await.expect(200)["status"], "draft");
     k.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receipts_settle_invoices_and_the_rest_is_aged() {
+    let k = books().await;
+    let posted = |body: Value| {
+        let k = &k;
+        async move {
+            let id = k.post(&format!("{F}/invoices"), body).await.expect(201)["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            k.post(&format!("{F}/invoices/{id}/post"), json!({})).await.expect(200);
+            id
+        }
+    };
+    let first = posted(invoice("invoice", &[("4000", "1", "100.00")])).await;
+    let second = posted(invoice("invoice", &[("4000", "1", "50.00")])).await;
+    let credit = posted(invoice("credit-note", &[("4000", "1", "20.00")])).await;
+    let receipt = |amount: &str, allocations: Value, write_off: Option<Value>| {
+        let mut body = json!({ "customer": "ACME", "date": "2026-04-01", "amount": amount, "allocations": allocations });
+        if let Some(w) = write_off {
+            body["write_off"] = w;
+        }
+        body
+    };
+    // Over what is open: refused, and nothing changes.
+    let over = receipt("150.00", json!([{ "invoice": first, "amount": "150.00" }]), None);
+    let detail = k.post(&format!("{F}/receipts"), over).await.expect_problem(422, "invalid");
+    assert!(detail.contains("has 100.00 open"), "{detail}");
+    assert_eq!(balance(&k, "1100").await, "0");
+    // 99.98 settles the first invoice, 0.02 written off to bank fees.
+    let short = receipt(
+        "99.98",
+        json!([{ "invoice": first, "amount": "100.00" }]),
+        Some(json!({ "account": "6900", "amount": "0.02" })),
+    );
+    let paid = k.post(&format!("{F}/receipts"), short).await.expect(201).clone();
+    assert_eq!(paid["journal_number"], "BNK/2026/0001");
+    assert_eq!(k.get(&format!("{F}/invoices/{first}")).await.expect(200)["status"], "paid");
+    assert_eq!(
+        (balance(&k, "1100").await, balance(&k, "6900").await),
+        ("99.98".into(), "0.02".into())
+    );
+    // Half of the second, net of the credit note.
+    let netted = receipt(
+        "5.00",
+        json!([{ "invoice": second, "amount": "25.00" }, { "invoice": credit, "amount": "20.00" }]),
+        None,
+    );
+    k.post(&format!("{F}/receipts"), netted).await.expect(201);
+    let second_now = k.get(&format!("{F}/invoices/{second}")).await.expect(200).clone();
+    assert_eq!(
+        (second_now["status"].as_str(), second_now["open"].as_str()),
+        (Some("open"), Some("25.00"))
+    );
+    assert_eq!(k.get(&format!("{F}/invoices/{credit}")).await.expect(200)["status"], "paid");
+    assert_eq!(balance(&k, "1200").await, "25.00", "100 + 50 - 20 invoiced, 100 + 25 - 20 settled");
+
+    // Aged on 30 June: the rest of the second invoice, due 9 April, is 82 days late.
+    let aged =
+        k.get(&format!("{F}/reports/aged-receivables?as_of=2026-06-30")).await.expect(200).clone();
+    assert_eq!(
+        aged["rows"],
+        json!([{ "party": "ACME", "current": "0", "days_1_30": "0", "days_31_60": "0", "days_61_90": "25.00", "over_90": "0", "total": "25.00" }])
+    );
+    let early =
+        k.get(&format!("{F}/reports/aged-receivables?as_of=2026-04-01")).await.expect(200).clone();
+    assert_eq!(early["totals"]["current"], "25.00");
+    // Payables age the same way.
+    let bill = json!({ "supplier": "PAPERCO", "invoice": "P-1", "date": "2026-03-01", "due": "2026-03-31",
+        "lines": [{ "account": "6300", "debit": "40.00" }] });
+    k.post(&format!("{F}/payables"), bill).await.expect(201);
+    let payables =
+        k.get(&format!("{F}/reports/aged-payables?as_of=2026-05-15")).await.expect(200).clone();
+    assert_eq!(payables["rows"][0]["party"], "PAPERCO");
+    assert_eq!(payables["rows"][0]["days_31_60"], "40.00");
+    k.stop().await;
+}

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::api::entries;
 use crate::books::ACCOUNTS;
+use crate::ledger::aging::OpenItem;
 use crate::ledger::entry::NewEntry;
 use crate::ledger::journal;
 use crate::ledger::payable::{BANK_ACCOUNT, NewPayable, Payable, Payment, Status};
@@ -130,4 +131,13 @@ pub(crate) fn pay(request: &Request) -> Result<Response> {
     payable.settle(Payment { date, amount, account, journal_entry: entry.number });
     PAYABLES.put(number, &payable)?;
     Response::created(&payable)
+}
+
+/// Every open payable, by supplier and due date: for the aged payables.
+pub(crate) fn open_items() -> Result<Vec<OpenItem>> {
+    let open = PAYABLES.lookup_all("by-status", &Range::exactly("open"))?;
+    Ok(open
+        .into_iter()
+        .map(|(_, p)| OpenItem { party: p.supplier, due: p.due, open: p.open })
+        .collect())
 }

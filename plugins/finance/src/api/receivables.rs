@@ -4,12 +4,15 @@
 //! their entries in the sales journal and audits them.
 
 use keel_sdk::{Collection, Error, Range, Request, Response, Result, audit, next_sequence};
+use rust_decimal::Decimal;
 use serde_json::json;
 
 use crate::api::entries;
 use crate::books::ACCOUNTS;
+use crate::ledger::aging::OpenItem;
 use crate::ledger::entry::CheckedEntry;
 use crate::ledger::journal;
+use crate::ledger::receipt::{NewReceipt, Receipt};
 use crate::ledger::receivable::{Customer, Invoice, Kind, NewCustomer, NewInvoice, Status};
 use crate::ledger::terms::{self, NewTerms, PaymentTerms};
 
@@ -20,6 +23,9 @@ const TERMS: Collection<PaymentTerms> = Collection::new("payment-terms");
 /// Invoices and credit notes, keyed `CI-000001`, indexed by customer and
 /// by status.
 pub(crate) const INVOICES: Collection<Invoice> = Collection::new("customer-invoices");
+
+/// Receipts, keyed `RC-000001`.
+const RECEIPTS: Collection<Receipt> = Collection::new("receipts");
 
 /// Payment terms every ledger has.
 fn built_in_terms() -> Vec<PaymentTerms> {
@@ -190,6 +196,95 @@ pub(crate) fn list_invoices(request: &Request) -> Result<Response> {
         .filter(|i| status.is_none_or(|s| Status::parse(s) == Some(i.status)))
         .collect();
     Response::ok(&json!({ "invoices": invoices, "cursor": page.cursor }))
+}
+
+/// `POST /receipts`: money received from a customer, applied to its posted
+/// invoices and credit notes, with any small difference written off;
+/// posted in the bank journal.
+pub(crate) fn create_receipt(request: &Request) -> Result<Response> {
+    let checked = request.json::<NewReceipt>()?.check()?;
+    let customer = customer(&checked.customer)
+        .map_err(|_| Error::invalid(format!("customer {} does not exist", checked.customer)))?;
+    let mut invoices = Vec::with_capacity(checked.allocations.len());
+    for allocation in &checked.allocations {
+        invoices.push(INVOICES.get(&allocation.invoice)?.ok_or_else(|| {
+            Error::invalid(format!("invoice {} does not exist", allocation.invoice))
+        })?);
+    }
+    checked.check_against(&invoices)?;
+    let id = format!("RC-{:06}", next_sequence("receipts")?);
+    let lines = checked.posting_lines(&customer.account);
+    let total = checked.amount + checked.write_off.as_ref().map_or(Decimal::ZERO, |w| w.amount);
+    let entry = entries::post_checked(CheckedEntry {
+        date: checked.date.clone(),
+        memo: format!("Receipt {id} from {}", customer.name),
+        reference: id.clone(),
+        journal: journal::BANK.to_owned(),
+        period: None,
+        reverses: None,
+        lines,
+        total,
+    })?;
+    for (allocation, mut invoice) in checked.allocations.iter().zip(invoices) {
+        invoice.settle(allocation.amount);
+        INVOICES.put(&invoice.id, &invoice)?;
+    }
+    let receipt = Receipt {
+        id,
+        customer: checked.customer,
+        date: checked.date,
+        amount: checked.amount,
+        account: checked.account,
+        allocations: checked.allocations,
+        write_off: checked.write_off,
+        journal_entry: entry.number,
+        journal_number: entry.journal_number,
+    };
+    RECEIPTS.insert(&receipt.id, &receipt)?;
+    let settled: Vec<String> =
+        receipt.allocations.iter().map(|a| format!("{} {}", a.invoice, a.amount)).collect();
+    let detail = format!(
+        "receipt {} from {}: {} into {}, settling {}{}",
+        receipt.id,
+        receipt.customer,
+        receipt.amount,
+        receipt.account,
+        settled.join(", "),
+        receipt
+            .write_off
+            .as_ref()
+            .map(|w| format!(", {} written off to {}", w.amount, w.account))
+            .unwrap_or_default()
+    );
+    record("receipt.posted", "receipts", &receipt.id, &detail)?;
+    Response::created(&receipt)
+}
+
+/// `GET /receipts/{id}`
+pub(crate) fn get_receipt(request: &Request) -> Result<Response> {
+    let id = request.param("id")?;
+    Response::ok(
+        &RECEIPTS
+            .get(id)?
+            .ok_or_else(|| Error::not_found(format!("receipt {id} does not exist")))?,
+    )
+}
+
+/// Every open instalment of posted invoices and credit notes, a credit
+/// note's as a negative amount: for the aged receivables.
+pub(crate) fn open_items() -> Result<Vec<OpenItem>> {
+    let mut items = Vec::new();
+    for (_, invoice) in INVOICES.lookup_all("by-status", &Range::exactly("open"))? {
+        let sign = if invoice.kind == Kind::CreditNote { -Decimal::ONE } else { Decimal::ONE };
+        for due in invoice.instalments.iter().filter(|d| !d.open.is_zero()) {
+            items.push(OpenItem {
+                party: invoice.customer.clone(),
+                due: due.due.clone(),
+                open: due.open * sign,
+            });
+        }
+    }
+    Ok(items)
 }
 
 fn invoice(id: &str) -> Result<Invoice> {

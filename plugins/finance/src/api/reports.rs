@@ -136,3 +136,31 @@ fn moved(
     let closed = closing.get(&account.code).copied().unwrap_or_default();
     Ok(statement::movement(until_end, before_start, closed)?)
 }
+
+/// `GET /reports/aged-receivables?as_of=`: what each customer owes, by how
+/// long past due at `as_of` (today if none). The amounts are what is open
+/// now.
+pub(crate) fn aged_receivables(request: &Request) -> Result<Response> {
+    aged(request, crate::api::receivables::open_items()?, "customer")
+}
+
+/// `GET /reports/aged-payables?as_of=`: what each supplier is owed, by how
+/// long past due.
+pub(crate) fn aged_payables(request: &Request) -> Result<Response> {
+    aged(request, crate::api::payables::open_items()?, "supplier")
+}
+
+fn aged(
+    request: &Request,
+    items: Vec<crate::ledger::aging::OpenItem>,
+    party: &str,
+) -> Result<Response> {
+    let as_of = match super::date_param(request, "as_of")? {
+        Some(date) => date,
+        None => Date::parse(&keel_sdk::context::today())?,
+    };
+    let report = crate::ledger::aging::aged(&items, &as_of)?;
+    Response::ok(
+        &serde_json::json!({ "as_of": as_of, "party": party, "rows": report.rows, "totals": report.totals }),
+    )
+}

@@ -1,0 +1,352 @@
+//! Customer receipts: money received, applied to one or more of the
+//! customer's posted invoices, partly or fully, and to its credit notes;
+//! a small difference can be written off to a chosen account. Invoices
+//! settle their oldest instalments first.
+
+use keel_values::Date;
+use keel_values::code::{check_account, check_code};
+use keel_values::decimal::{self, Sign};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::RuleError;
+use super::entry::Line;
+use super::receivable::{Invoice, Kind, Status};
+
+/// The account receipts go into when the client names none.
+pub const BANK_ACCOUNT: &str = "1100";
+/// Most invoices one receipt may settle.
+const ALLOCATIONS_MAX: usize = 100;
+
+/// A receipt as a client submits it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewReceipt {
+    pub customer: String,
+    pub date: String,
+    /// What was received, a decimal string.
+    pub amount: String,
+    /// The bank or cash account it went into.
+    #[serde(default)]
+    pub account: Option<String>,
+    /// The invoices and credit notes it settles, and how much of each.
+    pub allocations: Vec<NewAllocation>,
+    /// What is written off rather than received.
+    #[serde(default)]
+    pub write_off: Option<NewWriteOff>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAllocation {
+    pub invoice: String,
+    pub amount: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewWriteOff {
+    pub account: String,
+    pub amount: String,
+}
+
+/// How much of one invoice or credit note a receipt settled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Allocation {
+    pub invoice: String,
+    pub amount: Decimal,
+}
+
+/// What a receipt wrote off, and to which account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WriteOff {
+    pub account: String,
+    pub amount: Decimal,
+}
+
+/// A receipt, as stored and returned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// `RC-000001`.
+    pub id: String,
+    pub customer: String,
+    pub date: Date,
+    pub amount: Decimal,
+    pub account: String,
+    pub allocations: Vec<Allocation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_off: Option<WriteOff>,
+    /// The journal entry that posted it, and its number in the bank journal.
+    pub journal_entry: u64,
+    pub journal_number: String,
+}
+
+/// A receipt whose amounts are valid, still to be checked against the
+/// invoices it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedReceipt {
+    pub customer: String,
+    pub date: Date,
+    pub amount: Decimal,
+    pub account: String,
+    pub allocations: Vec<Allocation>,
+    pub write_off: Option<WriteOff>,
+}
+
+impl NewReceipt {
+    /// Checks what needs no stored data: codes, the date, a positive amount,
+    /// 1 to 100 allocations of positive amounts, each invoice once.
+    pub fn check(self) -> Result<CheckedReceipt, RuleError> {
+        check_code("customer", &self.customer)?;
+        let date = Date::parse(&self.date)?;
+        let amount = decimal::amount(&self.amount, "amount", Sign::Positive)?;
+        let account = self.account.unwrap_or_else(|| BANK_ACCOUNT.to_owned());
+        check_account(&account)?;
+        if self.allocations.is_empty() || self.allocations.len() > ALLOCATIONS_MAX {
+            return Err(RuleError::new(format!(
+                "a receipt settles 1 to {ALLOCATIONS_MAX} invoices; name them in allocations"
+            )));
+        }
+        let mut allocations: Vec<Allocation> = Vec::with_capacity(self.allocations.len());
+        for (i, new) in self.allocations.into_iter().enumerate() {
+            let what = format!("allocation {} amount", i + 1);
+            let amount = decimal::amount(&new.amount, &what, Sign::Positive)?;
+            if allocations.iter().any(|a| a.invoice == new.invoice) {
+                return Err(RuleError::new(format!("invoice {} is allocated twice", new.invoice)));
+            }
+            allocations.push(Allocation { invoice: new.invoice, amount });
+        }
+        let write_off = match self.write_off {
+            Some(w) => {
+                check_account(&w.account)?;
+                let amount = decimal::amount(&w.amount, "write-off amount", Sign::Positive)?;
+                Some(WriteOff { account: w.account, amount })
+            }
+            None => None,
+        };
+        Ok(CheckedReceipt {
+            customer: self.customer,
+            date,
+            amount,
+            account,
+            allocations,
+            write_off,
+        })
+    }
+}
+
+impl CheckedReceipt {
+    /// Checks the receipt against the invoices it settles (`invoices`, in
+    /// the order of its allocations): each posted and of its customer, none
+    /// settled beyond what is open, and the invoices less the credit notes
+    /// coming to what was received plus what is written off.
+    pub fn check_against(&self, invoices: &[Invoice]) -> Result<(), RuleError> {
+        let mut net = Decimal::ZERO;
+        for (allocation, invoice) in self.allocations.iter().zip(invoices) {
+            if invoice.customer != self.customer {
+                return Err(RuleError::new(format!(
+                    "invoice {} is {}'s, not {}'s",
+                    invoice.id, invoice.customer, self.customer
+                )));
+            }
+            if invoice.status == Status::Draft {
+                return Err(RuleError::new(format!(
+                    "invoice {} is a draft; post it first",
+                    invoice.id
+                )));
+            }
+            if allocation.amount > invoice.open {
+                return Err(RuleError::new(format!(
+                    "invoice {} ({}) has {} open; {} cannot be applied to it",
+                    invoice.id, invoice.number, invoice.open, allocation.amount
+                )));
+            }
+            match invoice.kind {
+                Kind::Invoice => net += allocation.amount,
+                Kind::CreditNote => net -= allocation.amount,
+            }
+        }
+        let written_off = self.write_off.as_ref().map_or(Decimal::ZERO, |w| w.amount);
+        let covered = self.amount + written_off;
+        if net != covered {
+            return Err(RuleError::new(format!(
+                "the allocations come to {net} but the receipt is {}{}; they must be equal (a receipt over what is open is refused)",
+                self.amount,
+                if written_off.is_zero() {
+                    String::new()
+                } else {
+                    format!(" plus {written_off} written off")
+                }
+            )));
+        }
+        Ok(())
+    }
+
+    /// The lines of its journal entry: the amount debited to the bank, a
+    /// write-off debited to its account, and both credited to the
+    /// customer's `receivable` account.
+    pub fn posting_lines(&self, receivable: &str) -> Vec<Line> {
+        let mut lines =
+            vec![Line { account: self.account.clone(), debit: Some(self.amount), credit: None }];
+        let mut settled = self.amount;
+        if let Some(w) = &self.write_off {
+            lines.push(Line { account: w.account.clone(), debit: Some(w.amount), credit: None });
+            settled += w.amount;
+        }
+        lines.push(Line { account: receivable.to_owned(), debit: None, credit: Some(settled) });
+        lines
+    }
+}
+
+impl Invoice {
+    /// Settles `amount` of the invoice, its oldest instalments first; paid
+    /// once nothing is open.
+    pub fn settle(&mut self, amount: Decimal) {
+        let mut left = amount;
+        for due in &mut self.instalments {
+            let taken = left.min(due.open);
+            due.open -= taken;
+            left -= taken;
+        }
+        self.open -= amount;
+        if self.open.is_zero() {
+            self.status = Status::Paid;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::*;
+    use crate::ledger::receivable::{NewInvoice, NewInvoiceLine};
+    use crate::ledger::terms::{NewTermLine, NewTerms};
+
+    fn d(text: &str) -> Decimal {
+        Decimal::from_str(text).unwrap()
+    }
+
+    fn posted(id: &str, kind: Kind, total: &str) -> Invoice {
+        let new = NewInvoice {
+            customer: "ACME".into(),
+            kind,
+            date: "2026-03-10".into(),
+            terms: None,
+            memo: String::new(),
+            reference: String::new(),
+            lines: vec![NewInvoiceLine {
+                account: "4000".into(),
+                description: String::new(),
+                quantity: "1".into(),
+                unit_price: total.into(),
+            }],
+        };
+        let halves = NewTerms {
+            code: "HALVES".into(),
+            name: "Halves".into(),
+            lines: vec![
+                NewTermLine { percent: Some("50".into()), days: 0 },
+                NewTermLine { percent: None, days: 30 },
+            ],
+        };
+        let mut invoice = Invoice::draft(id.into(), new.check().unwrap(), "HALVES".into());
+        invoice.post(&halves.check().unwrap(), (format!("SAL/{id}"), 1, "EUR".into())).unwrap();
+        invoice
+    }
+
+    fn receipt(
+        amount: &str,
+        allocations: &[(&str, &str)],
+        write_off: Option<&str>,
+    ) -> CheckedReceipt {
+        NewReceipt {
+            customer: "ACME".into(),
+            date: "2026-04-01".into(),
+            amount: amount.into(),
+            account: None,
+            allocations: allocations
+                .iter()
+                .map(|(invoice, amount)| NewAllocation {
+                    invoice: (*invoice).into(),
+                    amount: (*amount).into(),
+                })
+                .collect(),
+            write_off: write_off.map(|a| NewWriteOff { account: "6900".into(), amount: a.into() }),
+        }
+        .check()
+        .unwrap()
+    }
+
+    #[test]
+    fn a_receipt_settles_several_invoices_net_of_a_credit_note() {
+        let invoices = [
+            posted("CI-1", Kind::Invoice, "100.00"),
+            posted("CI-2", Kind::Invoice, "50.00"),
+            posted("CI-3", Kind::CreditNote, "20.00"),
+        ];
+        let paid =
+            receipt("130.00", &[("CI-1", "100.00"), ("CI-2", "50.00"), ("CI-3", "20.00")], None);
+        paid.check_against(&invoices).unwrap();
+        let lines: Vec<_> = paid
+            .posting_lines("1200")
+            .into_iter()
+            .map(|l| (l.account, l.debit, l.credit))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                ("1100".to_owned(), Some(d("130.00")), None),
+                ("1200".to_owned(), None, Some(d("130.00")))
+            ]
+        );
+    }
+
+    #[test]
+    fn a_small_difference_is_written_off_and_an_overpayment_refused() {
+        let invoices = [posted("CI-1", Kind::Invoice, "100.00")];
+        let short = receipt("99.98", &[("CI-1", "100.00")], Some("0.02"));
+        short.check_against(&invoices).unwrap();
+        let lines = short.posting_lines("1200");
+        assert_eq!((lines[1].account.as_str(), lines[1].debit), ("6900", Some(d("0.02"))));
+        assert_eq!(lines[2].credit, Some(d("100.00")));
+        let over = receipt("120.00", &[("CI-1", "120.00")], None);
+        assert!(over.check_against(&invoices).unwrap_err().0.contains("has 100.00 open"));
+        let unbalanced = receipt("120.00", &[("CI-1", "100.00")], None);
+        assert!(unbalanced.check_against(&invoices).unwrap_err().0.contains("come to 100.00"));
+    }
+
+    #[test]
+    fn only_the_customers_posted_invoices_are_settled() {
+        let mut theirs = posted("CI-1", Kind::Invoice, "100.00");
+        theirs.customer = "OTHER".into();
+        let paid = receipt("100.00", &[("CI-1", "100.00")], None);
+        assert!(paid.check_against(&[theirs]).unwrap_err().0.contains("OTHER's"));
+        let mut draft = posted("CI-1", Kind::Invoice, "100.00");
+        draft.status = Status::Draft;
+        assert!(paid.check_against(&[draft]).unwrap_err().0.contains("draft"));
+        let twice = NewReceipt {
+            customer: "ACME".into(),
+            date: "2026-04-01".into(),
+            amount: "1".into(),
+            account: None,
+            allocations: vec![
+                NewAllocation { invoice: "CI-1".into(), amount: "1".into() },
+                NewAllocation { invoice: "CI-1".into(), amount: "1".into() },
+            ],
+            write_off: None,
+        };
+        assert!(twice.check().unwrap_err().0.contains("allocated twice"));
+    }
+
+    #[test]
+    fn oldest_instalments_settle_first() {
+        let mut invoice = posted("CI-1", Kind::Invoice, "100.00");
+        invoice.settle(d("70.00"));
+        let open: Vec<_> = invoice.instalments.iter().map(|i| i.open).collect();
+        assert_eq!(open, [d("0.00"), d("30.00")]);
+        assert_eq!((invoice.open, invoice.status), (d("30.00"), Status::Open));
+        invoice.settle(d("30.00"));
+        assert_eq!((invoice.open, invoice.status), (d("0.00"), Status::Paid));
+    }
+}
