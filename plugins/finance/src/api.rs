@@ -7,6 +7,7 @@ pub(crate) mod payables;
 pub(crate) mod periods;
 pub(crate) mod receivables;
 pub(crate) mod reports;
+pub(crate) mod tax;
 
 use keel_sdk::{Error, Request, Result};
 

@@ -13,6 +13,7 @@ pub mod period;
 pub mod receipt;
 pub mod receivable;
 pub mod statement;
+pub mod tax;
 pub mod terms;
 
 pub use keel_values::RuleError;

@@ -60,6 +60,9 @@ const OPERATIONS: Operations = Operations::new(&[
     ("receipts.get", api::receivables::get_receipt),
     ("reports.aged-receivables", api::reports::aged_receivables),
     ("reports.aged-payables", api::reports::aged_payables),
+    ("tax-rates.create", api::tax::create),
+    ("tax-rates.list", api::tax::list),
+    ("reports.tax", api::tax::report),
 ]);
 
 struct Finance;

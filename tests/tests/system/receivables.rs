@@ -214,3 +214,78 @@ async fn receipts_settle_invoices_and_the_rest_is_aged() {
     assert_eq!(payables["rows"][0]["days_31_60"], "40.00");
     k.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn taxed_invoices_post_their_tax_and_the_period_report_says_what_is_due() {
+    let k = books().await;
+    let reclaim =
+        json!({ "code": "1450", "name": "VAT reclaimable", "type": "asset", "currency": "EUR" });
+    k.post(&format!("{F}/accounts"), reclaim).await.expect(201);
+    let rate = |code: &str, rate: &str, kind: &str, inclusive: bool, account: &str| json!({ "code": code, "name": code, "rate": rate, "kind": kind, "inclusive": inclusive, "account": account });
+    k.post(&format!("{F}/tax-rates"), rate("VAT20", "20", "sales", false, "2100"))
+        .await
+        .expect(201);
+    k.post(&format!("{F}/tax-rates"), rate("VAT20INC", "20", "sales", true, "2100"))
+        .await
+        .expect(201);
+    k.post(&format!("{F}/tax-rates"), rate("VAT20P", "20", "purchase", false, "1450"))
+        .await
+        .expect(201);
+    k.post(&format!("{F}/tax-rates"), rate("BAD", "120", "sales", false, "2100"))
+        .await
+        .expect_problem(422, "invalid");
+
+    // Three lines at 0.33 each: VAT is 20% of 0.99 once, 0.20, not 0.07 three times.
+    let mut body =
+        invoice("invoice", &[("4000", "1", "0.33"), ("4000", "1", "0.33"), ("4000", "1", "0.33")]);
+    for line in body["lines"].as_array_mut().unwrap() {
+        line["tax"] = json!("VAT20");
+    }
+    let id =
+        k.post(&format!("{F}/invoices"), body).await.expect(201)["id"].as_str().unwrap().to_owned();
+    let posted = k.post(&format!("{F}/invoices/{id}/post"), json!({})).await.expect(200).clone();
+    assert_eq!(
+        (posted["net_total"].as_str(), posted["tax_total"].as_str(), posted["total"].as_str()),
+        (Some("0.99"), Some("0.20"), Some("1.19"))
+    );
+    // Prices that include tax: 30.00 holds 5.00 of VAT, the net shared over the lines to the cent.
+    let mut body = invoice(
+        "invoice",
+        &[("4000", "1", "10.00"), ("4000", "1", "10.00"), ("4100", "1", "10.00")],
+    );
+    for line in body["lines"].as_array_mut().unwrap() {
+        line["tax"] = json!("VAT20INC");
+    }
+    let id =
+        k.post(&format!("{F}/invoices"), body).await.expect(201)["id"].as_str().unwrap().to_owned();
+    let posted = k.post(&format!("{F}/invoices/{id}/post"), json!({})).await.expect(200).clone();
+    let nets: Vec<&str> =
+        posted["lines"].as_array().unwrap().iter().map(|l| l["net"].as_str().unwrap()).collect();
+    assert_eq!(nets, ["8.34", "8.33", "8.33"]);
+    assert_eq!(
+        (posted["tax_total"].as_str(), posted["total"].as_str()),
+        (Some("5.00"), Some("30.00"))
+    );
+    assert_eq!(balance(&k, "2100").await, "5.20");
+    assert_eq!(balance(&k, "4000").await, "17.66", "0.99 + 8.34 + 8.33");
+    // A purchase rate on a sales invoice is refused.
+    let mut wrong = invoice("invoice", &[("4000", "1", "10.00")]);
+    wrong["lines"][0]["tax"] = json!("VAT20P");
+    let detail = k.post(&format!("{F}/invoices"), wrong).await.expect_problem(422, "invalid");
+    assert!(detail.contains("purchase rate"), "{detail}");
+
+    // A supplier's bill with 8.00 of VAT to reclaim.
+    let bill = json!({ "supplier": "PAPERCO", "invoice": "P-1", "date": "2026-03-20", "due": "2026-04-19",
+        "lines": [{ "account": "6300", "debit": "40.00" }, { "account": "1450", "debit": "8.00" }] });
+    k.post(&format!("{F}/payables"), bill).await.expect(201);
+    let report =
+        k.get(&format!("{F}/reports/tax?from=2026-03-01&to=2026-03-31")).await.expect(200).clone();
+    assert_eq!(
+        (report["collected"].as_str(), report["paid"].as_str(), report["due"].as_str()),
+        (Some("5.20"), Some("8.00"), Some("-2.80"))
+    );
+    let april =
+        k.get(&format!("{F}/reports/tax?from=2026-04-01&to=2026-04-30")).await.expect(200).clone();
+    assert_eq!(april["due"], "0");
+    k.stop().await;
+}

@@ -99,7 +99,7 @@ fn customer(code: &str) -> Result<Customer> {
 
 /// `POST /invoices`: a draft invoice or credit note, posting nothing.
 pub(crate) fn create_invoice(request: &Request) -> Result<Response> {
-    let checked = request.json::<NewInvoice>()?.check()?;
+    let checked = checked_invoice(request)?;
     let customer = customer(&checked.customer)
         .map_err(|_| Error::invalid(format!("customer {} does not exist", checked.customer)))?;
     let terms = checked.terms.clone().unwrap_or(customer.terms);
@@ -117,7 +117,7 @@ pub(crate) fn create_invoice(request: &Request) -> Result<Response> {
 pub(crate) fn update_invoice(request: &Request) -> Result<Response> {
     let existing = invoice(request.param("id")?)?;
     existing.check_draft("edited")?;
-    let checked = request.json::<NewInvoice>()?.check()?;
+    let checked = checked_invoice(request)?;
     let customer = customer(&checked.customer)
         .map_err(|_| Error::invalid(format!("customer {} does not exist", checked.customer)))?;
     let terms = checked.terms.clone().unwrap_or(customer.terms);
@@ -285,6 +285,13 @@ pub(crate) fn open_items() -> Result<Vec<OpenItem>> {
         }
     }
     Ok(items)
+}
+
+/// The invoice the request's body describes, priced and taxed.
+fn checked_invoice(request: &Request) -> Result<crate::ledger::receivable::CheckedInvoice> {
+    let new = request.json::<NewInvoice>()?;
+    let rates = crate::api::tax::rates(&new.tax_codes())?;
+    Ok(new.check(&rates)?)
 }
 
 fn invoice(id: &str) -> Result<Invoice> {

@@ -240,6 +240,7 @@ mod tests {
                 description: String::new(),
                 quantity: "1".into(),
                 unit_price: total.into(),
+                tax: None,
             }],
         };
         let halves = NewTerms {
@@ -250,7 +251,8 @@ mod tests {
                 NewTermLine { percent: None, days: 30 },
             ],
         };
-        let mut invoice = Invoice::draft(id.into(), new.check().unwrap(), "HALVES".into());
+        let checked = new.check(&std::collections::BTreeMap::new()).unwrap();
+        let mut invoice = Invoice::draft(id.into(), checked, "HALVES".into());
         invoice.post(&halves.check().unwrap(), (format!("SAL/{id}"), 1, "EUR".into())).unwrap();
         invoice
     }

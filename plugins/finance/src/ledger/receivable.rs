@@ -11,8 +11,11 @@ use keel_values::decimal::{self, Sign, cents};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeMap;
+
 use super::RuleError;
 use super::entry::Line;
+use super::tax::{self, TaxLine, TaxRate};
 use super::terms::{Instalment, PaymentTerms};
 
 /// The account customers' invoices are debited to when a customer names
@@ -109,6 +112,9 @@ pub struct NewInvoiceLine {
     pub description: String,
     pub quantity: String,
     pub unit_price: String,
+    /// The sales tax rate it bears, if any.
+    #[serde(default)]
+    pub tax: Option<String>,
 }
 
 /// An invoice as a client creates or replaces a draft.
@@ -137,8 +143,15 @@ pub struct InvoiceLine {
     pub description: String,
     pub quantity: Decimal,
     pub unit_price: Decimal,
-    /// Quantity times unit price, to the cent.
+    /// Quantity times unit price, to the cent (tax included if its rate
+    /// includes it).
     pub amount: Decimal,
+    /// Its tax rate, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax: Option<String>,
+    /// What its account is credited: the amount less any tax it includes.
+    #[serde(default)]
+    pub net: Decimal,
 }
 
 /// An instalment of a posted invoice and what of it is still open.
@@ -161,7 +174,16 @@ pub struct Invoice {
     pub memo: String,
     pub reference: String,
     pub lines: Vec<InvoiceLine>,
-    /// The sum of the lines.
+    /// The tax of each rate, rounded once on its lines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub taxes: Vec<TaxLine>,
+    /// The lines' net amounts.
+    #[serde(default)]
+    pub net_total: Decimal,
+    /// The taxes.
+    #[serde(default)]
+    pub tax_total: Decimal,
+    /// Net and tax: what the customer owes.
     pub total: Decimal,
     pub status: Status,
     /// Its number in the sales journal, once posted (`SAL/2026/0001`).
@@ -191,13 +213,25 @@ pub struct CheckedInvoice {
     pub memo: String,
     pub reference: String,
     pub lines: Vec<InvoiceLine>,
+    pub taxes: Vec<TaxLine>,
+    pub net_total: Decimal,
+    pub tax_total: Decimal,
     pub total: Decimal,
 }
 
 impl NewInvoice {
-    /// Checks what needs no stored data: the date, texts, 1 to 200 lines of
-    /// positive quantity and a price, and a total above zero.
-    pub fn check(self) -> Result<CheckedInvoice, RuleError> {
+    /// The tax rates its lines name, each once.
+    pub fn tax_codes(&self) -> Vec<String> {
+        let mut codes: Vec<String> = self.lines.iter().filter_map(|l| l.tax.clone()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        codes
+    }
+
+    /// Checks the date, texts, 1 to 200 lines of positive quantity and a
+    /// price, each tax one of the sales rates of `rates`, and a total above
+    /// zero; prices the lines and taxes them.
+    pub fn check(self, rates: &BTreeMap<String, TaxRate>) -> Result<CheckedInvoice, RuleError> {
         check_code("customer", &self.customer)?;
         let date = Date::parse(&self.date)?;
         if let Some(terms) = &self.terms {
@@ -223,14 +257,42 @@ impl NewInvoice {
             decimal::check_amount(amount, &format!("line {n} amount"), Sign::NonNegative)?;
             total = total.checked_add(amount).ok_or_else(too_large)?;
             let description = text(&format!("line {n} description"), &line.description)?;
+            if let Some(code) = &line.tax {
+                match rates.get(code) {
+                    Some(rate) if rate.kind == tax::Kind::Sales => {}
+                    Some(_) => {
+                        return Err(RuleError::new(format!(
+                            "line {n}: tax {code} is a purchase rate"
+                        )));
+                    }
+                    None => {
+                        return Err(RuleError::new(format!(
+                            "line {n}: tax rate {code} does not exist"
+                        )));
+                    }
+                }
+            }
+            let (tax, net) = (line.tax, amount);
             lines.push(InvoiceLine {
                 account: line.account,
                 description,
                 quantity,
                 unit_price,
                 amount,
+                tax,
+                net,
             });
         }
+        let amounts: Vec<Decimal> = lines.iter().map(|l| l.amount).collect();
+        let line_rates: Vec<Option<&TaxRate>> =
+            lines.iter().map(|l| l.tax.as_ref().and_then(|code| rates.get(code))).collect();
+        let (nets, taxes) = tax::apply(&amounts, &line_rates)?;
+        for (line, net) in lines.iter_mut().zip(nets) {
+            line.net = net;
+        }
+        let net_total: Decimal = lines.iter().map(|l| l.net).sum();
+        let tax_total: Decimal = taxes.iter().map(|t| t.amount).sum();
+        let total = net_total.checked_add(tax_total).ok_or_else(too_large)?;
         decimal::check_amount(total, "the invoice total", Sign::Positive)?;
         Ok(CheckedInvoice {
             customer: self.customer,
@@ -240,6 +302,9 @@ impl NewInvoice {
             memo: text("memo", &self.memo)?,
             reference: text("reference", &self.reference)?,
             lines,
+            taxes,
+            net_total,
+            tax_total,
             total,
         })
     }
@@ -258,6 +323,9 @@ impl Invoice {
             memo: checked.memo,
             reference: checked.reference,
             lines: checked.lines,
+            taxes: checked.taxes,
+            net_total: checked.net_total,
+            tax_total: checked.tax_total,
             total: checked.total,
             status: Status::Draft,
             number: String::new(),
@@ -280,15 +348,18 @@ impl Invoice {
         Ok(())
     }
 
-    /// The lines of its journal entry: the total debited to `receivable`
-    /// and each line credited to its account (the other way round for a
-    /// credit note), lines of one account together.
+    /// The lines of its journal entry: the total debited to `receivable`,
+    /// each line's net credited to its account and each tax to its account
+    /// (the other way round for a credit note), amounts of one account
+    /// together.
     pub fn posting_lines(&self, receivable: &str) -> Vec<Line> {
         let mut by_account: Vec<(String, Decimal)> = Vec::new();
-        for line in self.lines.iter().filter(|l| !l.amount.is_zero()) {
-            match by_account.iter_mut().find(|(account, _)| *account == line.account) {
-                Some((_, sum)) => *sum += line.amount,
-                None => by_account.push((line.account.clone(), line.amount)),
+        let credits = self.lines.iter().map(|l| (&l.account, l.net));
+        let taxes = self.taxes.iter().map(|t| (&t.account, t.amount));
+        for (account, amount) in credits.chain(taxes).filter(|(_, a)| !a.is_zero()) {
+            match by_account.iter_mut().find(|(known, _)| known == account) {
+                Some((_, sum)) => *sum += amount,
+                None => by_account.push((account.clone(), amount)),
             }
         }
         let side = |account: String, amount: Decimal, debit: bool| Line {
@@ -366,13 +437,18 @@ mod tests {
                     description: "work".into(),
                     quantity: (*quantity).into(),
                     unit_price: (*price).into(),
+                    tax: None,
                 })
                 .collect(),
         }
     }
 
     fn draft(kind: Kind, lines: &[(&str, &str, &str)]) -> Invoice {
-        Invoice::draft("CI-000001".into(), new(kind, lines).check().unwrap(), "NET30".into())
+        Invoice::draft(
+            "CI-000001".into(),
+            new(kind, lines).check(&BTreeMap::new()).unwrap(),
+            "NET30".into(),
+        )
     }
 
     #[test]
@@ -385,7 +461,9 @@ mod tests {
 
     #[test]
     fn broken_invoices_are_refused_with_reasons() {
-        let err = |lines: &[(&str, &str, &str)]| new(Kind::Invoice, lines).check().unwrap_err().0;
+        let err = |lines: &[(&str, &str, &str)]| {
+            new(Kind::Invoice, lines).check(&BTreeMap::new()).unwrap_err().0
+        };
         assert!(err(&[]).contains("1 to 200 lines"));
         assert!(err(&[("4000", "0", "10")]).contains("line 1 quantity"));
         assert!(err(&[("4000", "1", "-10")]).contains("line 1 unit price"));
@@ -393,7 +471,7 @@ mod tests {
         assert!(err(&[("40 00", "1", "10")]).contains("line 1"));
         let mut bad_date = new(Kind::Invoice, &[("4000", "1", "10")]);
         bad_date.date = "2026-02-30".into();
-        assert!(bad_date.check().is_err());
+        assert!(bad_date.check(&BTreeMap::new()).is_err());
     }
 
     #[test]
@@ -416,6 +494,45 @@ mod tests {
         let credit = draft(Kind::CreditNote, &[("4000", "1", "20")]);
         let lines = credit.posting_lines("1200");
         assert_eq!((lines[0].credit, lines[1].debit), (Some(d("20")), Some(d("20"))));
+    }
+
+    #[test]
+    fn taxed_lines_credit_their_net_and_the_tax_its_account() {
+        let vat = TaxRate {
+            code: "VAT20".into(),
+            name: "VAT".into(),
+            rate: d("20"),
+            kind: tax::Kind::Sales,
+            inclusive: false,
+            account: "2100".into(),
+        };
+        let rates = BTreeMap::from([("VAT20".to_owned(), vat.clone())]);
+        let mut taxed = new(Kind::Invoice, &[("4000", "3", "0.33"), ("4100", "1", "10")]);
+        taxed.lines[0].tax = Some("VAT20".into());
+        let invoice =
+            Invoice::draft("CI-1".into(), taxed.clone().check(&rates).unwrap(), "NET30".into());
+        assert_eq!(
+            (invoice.net_total, invoice.tax_total, invoice.total),
+            (d("10.99"), d("0.20"), d("11.19"))
+        );
+        let lines: Vec<_> = invoice
+            .posting_lines("1200")
+            .into_iter()
+            .map(|l| (l.account, l.debit, l.credit))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                ("1200".to_owned(), Some(d("11.19")), None),
+                ("4000".to_owned(), None, Some(d("0.99"))),
+                ("4100".to_owned(), None, Some(d("10"))),
+                ("2100".to_owned(), None, Some(d("0.20"))),
+            ]
+        );
+        let purchase =
+            BTreeMap::from([("VAT20".to_owned(), TaxRate { kind: tax::Kind::Purchase, ..vat })]);
+        assert!(taxed.clone().check(&purchase).unwrap_err().0.contains("purchase rate"));
+        assert!(taxed.check(&BTreeMap::new()).unwrap_err().0.contains("does not exist"));
     }
 
     #[test]

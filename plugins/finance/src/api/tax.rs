@@ -1,0 +1,95 @@
+//! Tax rates, and the tax report of a period: the rules are in
+//! `ledger::tax`.
+
+use std::collections::BTreeMap;
+
+use keel_sdk::{Collection, Error, Range, Request, Response, Result, audit};
+use rust_decimal::Decimal;
+use serde_json::json;
+
+use crate::books::{self, ACCOUNTS};
+use crate::ledger::tax::{self, Kind, NewTaxRate, TaxRate};
+use keel_values::Date;
+
+/// Tax rates, by code.
+const TAX_RATES: Collection<TaxRate> = Collection::new("tax-rates");
+
+/// `POST /tax-rates`: `{"code":"VAT20","name":"VAT 20%","rate":"20","kind":"sales","inclusive":false,"account":"2100"}`.
+pub(crate) fn create(request: &Request) -> Result<Response> {
+    let rate = request.json::<NewTaxRate>()?.check()?;
+    if ACCOUNTS.get(&rate.account)?.is_none() {
+        return Err(Error::invalid(format!("account {} does not exist", rate.account)));
+    }
+    if TAX_RATES.get(&rate.code)?.is_some() {
+        return Err(Error::conflict(format!("tax rate {} already exists", rate.code)));
+    }
+    TAX_RATES.insert(&rate.code, &rate)?;
+    let detail = format!(
+        "tax rate {} ({}%, {:?}) posting to {}",
+        rate.code, rate.rate, rate.kind, rate.account
+    );
+    audit::record(audit::Event {
+        action: "tax-rate.created",
+        collection: Some("tax-rates"),
+        key: Some(&rate.code),
+        detail: &detail,
+    })?;
+    Response::created(&rate)
+}
+
+/// `GET /tax-rates`
+pub(crate) fn list(_: &Request) -> Result<Response> {
+    let rates: Vec<TaxRate> =
+        TAX_RATES.scan_all(&Range::all())?.into_iter().map(|(_, r)| r).collect();
+    Response::ok(&json!({ "tax_rates": rates }))
+}
+
+/// The rates named by `codes` that exist, by code.
+pub(crate) fn rates(codes: &[String]) -> Result<BTreeMap<String, TaxRate>> {
+    let mut rates = BTreeMap::new();
+    for code in codes {
+        if let Some(rate) = TAX_RATES.get(code)? {
+            rates.insert(code.clone(), rate);
+        }
+    }
+    Ok(rates)
+}
+
+/// `GET /reports/tax?from=&to=`: tax collected on sales, paid on
+/// purchases, and the difference due, from the movement of each rate's
+/// account over the range.
+pub(crate) fn report(request: &Request) -> Result<Response> {
+    let (Some(from), Some(to)) =
+        (super::date_param(request, "from")?, super::date_param(request, "to")?)
+    else {
+        return Err(Error::bad_request("from=YYYY-MM-DD and to=YYYY-MM-DD are required"));
+    };
+    let all: Vec<TaxRate> =
+        TAX_RATES.scan_all(&Range::all())?.into_iter().map(|(_, r)| r).collect();
+    let accounts: std::collections::BTreeSet<(Kind, String)> =
+        all.iter().map(|rate| (rate.kind, rate.account.clone())).collect();
+    let (mut sales, mut purchases) =
+        ((Decimal::ZERO, Decimal::ZERO), (Decimal::ZERO, Decimal::ZERO));
+    let mut lines = Vec::new();
+    for (kind, account) in accounts {
+        let until = books::totals(&account, Some(&to))?;
+        let before = match Date::from_days(from.days() - 1) {
+            Ok(day) => books::totals(&account, Some(&day))?,
+            Err(_) => Default::default(),
+        };
+        let (debit, credit) = (until.debit - before.debit, until.credit - before.credit);
+        let side = if kind == Kind::Sales { &mut sales } else { &mut purchases };
+        side.0 += debit;
+        side.1 += credit;
+        lines.push(json!({ "account": account, "kind": kind, "debit": debit, "credit": credit }));
+    }
+    let report = tax::report(sales, purchases);
+    Response::ok(&json!({
+        "from": from,
+        "to": to,
+        "collected": report.collected,
+        "paid": report.paid,
+        "due": report.due,
+        "accounts": lines,
+    }))
+}

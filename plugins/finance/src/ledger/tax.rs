@@ -1,0 +1,266 @@
+//! Sales and purchase tax (VAT, GST): rates, the tax of an invoice's
+//! lines, and what is due for a period. Tax is rounded once per rate on
+//! the invoice, not per line, and when prices include tax the net amounts
+//! are shared back over the lines to the cent (largest remainder), so the
+//! lines, the tax and the total always agree and no entry is left
+//! unbalanced.
+
+use std::collections::BTreeMap;
+
+use keel_values::code::{check_account, check_code};
+use keel_values::decimal::{self, Sign, cents};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::RuleError;
+
+/// On what a tax is charged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Charged on sales: collected, owed to the authority.
+    Sales,
+    /// Paid on purchases: reclaimed from the authority.
+    Purchase,
+}
+
+/// A tax rate, as stored and returned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaxRate {
+    /// Such as `VAT20`.
+    pub code: String,
+    pub name: String,
+    /// Percent, such as `20`.
+    pub rate: Decimal,
+    pub kind: Kind,
+    /// Whether prices it applies to include it.
+    pub inclusive: bool,
+    /// The account the tax is posted to.
+    pub account: String,
+}
+
+/// A tax rate as a client creates it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTaxRate {
+    pub code: String,
+    pub name: String,
+    pub rate: String,
+    pub kind: Kind,
+    #[serde(default)]
+    pub inclusive: bool,
+    pub account: String,
+}
+
+impl NewTaxRate {
+    /// Checks a rate: codes, a name, and a percentage from 0 to 100.
+    pub fn check(self) -> Result<TaxRate, RuleError> {
+        check_code("tax", &self.code)?;
+        check_account(&self.account)?;
+        let name = self.name.trim();
+        if name.is_empty() || name.len() > 100 {
+            return Err(RuleError::new("a tax rate needs a name of 1 to 100 bytes"));
+        }
+        let rate = decimal::amount(&self.rate, "rate", Sign::NonNegative)?;
+        if rate > Decimal::ONE_HUNDRED {
+            return Err(RuleError::new(format!("a tax rate is 0 to 100 percent, not {rate}")));
+        }
+        Ok(TaxRate {
+            code: self.code,
+            name: name.to_owned(),
+            rate,
+            kind: self.kind,
+            inclusive: self.inclusive,
+            account: self.account,
+        })
+    }
+}
+
+/// The tax of one rate on an invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaxLine {
+    pub code: String,
+    pub rate: Decimal,
+    pub account: String,
+    /// The net amount it is charged on.
+    pub base: Decimal,
+    pub amount: Decimal,
+}
+
+/// Taxes lines whose priced amounts are `amounts` (net, or gross where the
+/// rate includes tax) at `rates` (one per line; none: untaxed). Returns each
+/// line's net amount, and the tax of each rate, rounded once on the sum of
+/// its lines.
+pub fn apply(
+    amounts: &[Decimal],
+    rates: &[Option<&TaxRate>],
+) -> Result<(Vec<Decimal>, Vec<TaxLine>), RuleError> {
+    let mut nets = amounts.to_vec();
+    let mut by_rate: BTreeMap<&str, (&TaxRate, Vec<usize>)> = BTreeMap::new();
+    for (i, rate) in rates.iter().enumerate() {
+        if let Some(rate) = rate {
+            by_rate.entry(&rate.code).or_insert_with(|| (rate, Vec::new())).1.push(i);
+        }
+    }
+    let mut taxes = Vec::with_capacity(by_rate.len());
+    for (rate, lines) in by_rate.into_values() {
+        let sum: Decimal = lines.iter().map(|&i| amounts[i]).sum();
+        let share = rate.rate / Decimal::ONE_HUNDRED;
+        let (base, amount) = if rate.inclusive {
+            let tax = cents(sum * share / (Decimal::ONE + share));
+            let base = sum - tax;
+            for (i, net) in lines
+                .iter()
+                .zip(shares(base, &lines.iter().map(|&i| amounts[i]).collect::<Vec<_>>()))
+            {
+                nets[*i] = net;
+            }
+            (base, tax)
+        } else {
+            (sum, cents(sum.checked_mul(share).ok_or_else(too_large)?))
+        };
+        taxes.push(TaxLine {
+            code: rate.code.clone(),
+            rate: rate.rate,
+            account: rate.account.clone(),
+            base,
+            amount,
+        });
+    }
+    Ok((nets, taxes))
+}
+
+/// `total` shared over `weights` in proportion, to the cent, adding up to
+/// `total` exactly: each share rounded down, the cents left going to the
+/// largest remainders first.
+pub fn shares(total: Decimal, weights: &[Decimal]) -> Vec<Decimal> {
+    let sum: Decimal = weights.iter().sum();
+    if sum.is_zero() {
+        let mut out = vec![Decimal::ZERO; weights.len()];
+        if let Some(first) = out.first_mut() {
+            *first = total;
+        }
+        return out;
+    }
+    let cent = Decimal::new(1, 2);
+    let exact: Vec<Decimal> = weights.iter().map(|w| total * w / sum).collect();
+    let mut out: Vec<Decimal> = exact.iter().map(|e| (e / cent).floor() * cent).collect();
+    let mut left = ((total - out.iter().sum::<Decimal>()) / cent).round();
+    let mut order: Vec<usize> = (0..weights.len()).collect();
+    order.sort_by(|&a, &b| (exact[b] - out[b]).cmp(&(exact[a] - out[a])).then(a.cmp(&b)));
+    for i in order.into_iter().cycle() {
+        if left <= Decimal::ZERO {
+            break;
+        }
+        out[i] += cent;
+        left -= Decimal::ONE;
+    }
+    out
+}
+
+/// What a period owes: the tax collected on sales less the tax paid on
+/// purchases, from each tax account's movement over the period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TaxReport {
+    pub collected: Decimal,
+    pub paid: Decimal,
+    /// Collected less paid: owed to the authority if positive, reclaimable
+    /// if negative.
+    pub due: Decimal,
+}
+
+/// The report from the movement (debits, credits) of the sales tax
+/// accounts and of the purchase tax accounts.
+pub fn report(sales: (Decimal, Decimal), purchases: (Decimal, Decimal)) -> TaxReport {
+    let collected = sales.1 - sales.0;
+    let paid = purchases.0 - purchases.1;
+    TaxReport { collected, paid, due: collected - paid }
+}
+
+fn too_large() -> RuleError {
+    RuleError::new("the tax amounts are too large")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::*;
+
+    fn d(text: &str) -> Decimal {
+        Decimal::from_str(text).unwrap()
+    }
+
+    fn rate(code: &str, percent: &str, inclusive: bool) -> TaxRate {
+        TaxRate {
+            code: code.into(),
+            name: code.into(),
+            rate: d(percent),
+            kind: Kind::Sales,
+            inclusive,
+            account: "2100".into(),
+        }
+    }
+
+    #[test]
+    fn exclusive_tax_is_rounded_once_per_rate() {
+        let vat = rate("VAT20", "20", false);
+        let amounts = [d("0.33"), d("0.33"), d("0.33")];
+        let (nets, taxes) = apply(&amounts, &[Some(&vat), Some(&vat), Some(&vat)]).unwrap();
+        assert_eq!(nets, amounts);
+        assert_eq!(
+            (taxes[0].base, taxes[0].amount),
+            (d("0.99"), d("0.20")),
+            "0.198 once, not 0.07 three times"
+        );
+    }
+
+    #[test]
+    fn inclusive_prices_share_their_net_back_to_the_cent() {
+        let vat = rate("VAT20", "20", true);
+        let reduced = rate("VAT5", "5", false);
+        let amounts = [d("10.00"), d("10.00"), d("10.00"), d("21.00")];
+        let (nets, taxes) =
+            apply(&amounts, &[Some(&vat), Some(&vat), Some(&vat), Some(&reduced)]).unwrap();
+        assert_eq!(taxes[0].code, "VAT20");
+        assert_eq!((taxes[0].base, taxes[0].amount), (d("25.00"), d("5.00")));
+        assert_eq!(nets[..3].iter().sum::<Decimal>(), d("25.00"));
+        assert_eq!(&nets[..3], [d("8.34"), d("8.33"), d("8.33")]);
+        assert_eq!((nets[3], taxes[1].amount), (d("21.00"), d("1.05")));
+        let untaxed = apply(&[d("5")], &[None]).unwrap();
+        assert!(untaxed.1.is_empty());
+    }
+
+    #[test]
+    fn a_rate_is_a_percentage_with_an_account() {
+        let new = |rate: &str| NewTaxRate {
+            code: "VAT20".into(),
+            name: "VAT".into(),
+            rate: rate.into(),
+            kind: Kind::Sales,
+            inclusive: false,
+            account: "2100".into(),
+        };
+        assert_eq!(new("20").check().unwrap().rate, d("20"));
+        assert!(new("0").check().is_ok());
+        assert!(new("101").check().unwrap_err().0.contains("0 to 100"));
+        assert!(new("-1").check().is_err());
+    }
+
+    #[test]
+    fn what_is_due_is_collected_less_paid() {
+        let due = report((d("10"), d("1010")), (d("300"), d("0")));
+        assert_eq!((due.collected, due.paid, due.due), (d("1000"), d("300"), d("700")));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn shares_add_up_to_the_cent(total in 0i64..1_000_000_000, weights in proptest::collection::vec(0i64..1_000_000, 1..20)) {
+            let total = Decimal::new(total, 2);
+            let weights: Vec<Decimal> = weights.into_iter().map(|w| Decimal::new(w, 2)).collect();
+            let out = shares(total, &weights);
+            proptest::prop_assert_eq!(out.iter().sum::<Decimal>(), total);
+            proptest::prop_assert!(out.iter().all(|s| *s >= Decimal::ZERO));
+        }
+    }
+}
