@@ -1,6 +1,7 @@
 //! HTTP handlers, one per manifest operation.
 
 pub(crate) mod accounts;
+pub(crate) mod bank;
 pub(crate) mod entries;
 pub(crate) mod journals;
 pub(crate) mod payables;

@@ -5,6 +5,7 @@ pub mod account;
 pub mod aging;
 pub mod amount;
 pub mod balance;
+pub mod bank;
 pub mod closing;
 pub mod entry;
 pub mod journal;

@@ -63,6 +63,12 @@ const OPERATIONS: Operations = Operations::new(&[
     ("tax-rates.create", api::tax::create),
     ("tax-rates.list", api::tax::list),
     ("reports.tax", api::tax::report),
+    ("bank-statements.import", api::bank::import),
+    ("bank-statements.get", api::bank::get),
+    ("bank-statements.match", api::bank::match_line),
+    ("bank-statements.unmatch", api::bank::unmatch_line),
+    ("bank-statements.post", api::bank::post_line),
+    ("bank-statements.reconciliation", api::bank::reconciliation),
 ]);
 
 struct Finance;

@@ -3,6 +3,7 @@
 
 mod access;
 mod audit;
+mod bank;
 mod domain;
 mod events;
 mod finance;

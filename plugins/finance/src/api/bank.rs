@@ -1,0 +1,311 @@
+//! Bank reconciliation over HTTP: statements imported from CSV, their
+//! lines matched to the bank account's entries (automatically on import,
+//! or by hand), unmatched lines posted to a chosen account, and the
+//! reconciled balance against the statement's. The rules are in
+//! `ledger::bank`.
+
+use keel_sdk::{Collection, Error, Range, Request, Response, Result, audit, next_sequence};
+use keel_values::Date;
+use rust_decimal::Decimal;
+use serde_json::json;
+
+use crate::api::entries;
+use crate::books::{self, ACCOUNTS, ENTRIES, entry_key};
+use crate::ledger::account::AccountType;
+use crate::ledger::bank::{self, LineStatus, MATCH_DAYS, Movement, NewStatement, Statement};
+use crate::ledger::entry::{CheckedEntry, Entry, Line};
+use crate::ledger::journal;
+
+/// Statements, keyed `BS-000001`.
+const STATEMENTS: Collection<Statement> = Collection::new("bank-statements");
+/// The statement line each matched entry is matched to, keyed by the
+/// entry's zero-padded number: an entry matches one line at most.
+const MATCHES: Collection<serde_json::Value> = Collection::new("bank-matches");
+
+/// `POST /bank-statements`: imports a CSV statement of a bank account and
+/// matches what it can.
+pub(crate) fn import(request: &Request) -> Result<Response> {
+    let new: NewStatement = request.json()?;
+    let id = format!("BS-{:06}", next_sequence("bank-statements")?);
+    let mut statement = new.read(id)?;
+    let account = ACCOUNTS
+        .get(&statement.account)?
+        .ok_or_else(|| Error::invalid(format!("account {} does not exist", statement.account)))?;
+    if account.kind != AccountType::Asset {
+        return Err(Error::invalid(format!(
+            "account {} is not a bank account (an asset)",
+            account.code
+        )));
+    }
+    let mut movements = unmatched_movements(&statement)?;
+    let mut matched = 0;
+    for n in 0..statement.lines.len() {
+        let Some(found) = bank::best_match(&statement.lines[n], &movements) else { continue };
+        let entry = found.entry;
+        movements.retain(|m| m.entry != entry);
+        settle(&mut statement, n, LineStatus::Matched { entry })?;
+        matched += 1;
+    }
+    STATEMENTS.insert(&statement.id, &statement)?;
+    let detail = format!(
+        "statement {} of {}: {} lines from {} to {}, {matched} matched",
+        statement.id,
+        statement.account,
+        statement.lines.len(),
+        statement.from,
+        statement.to
+    );
+    record("bank-statement.imported", &statement.id, &detail)?;
+    Response::created(&statement)
+}
+
+/// `GET /bank-statements/{id}`
+pub(crate) fn get(request: &Request) -> Result<Response> {
+    Response::ok(&statement(request)?)
+}
+
+/// `POST /bank-statements/{id}/lines/{line}/match` with `{"entry": 12}`:
+/// matches a line to an entry that moved the bank account by its amount.
+pub(crate) fn match_line(request: &Request) -> Result<Response> {
+    let mut statement = statement(request)?;
+    let n = line_index(request, &statement)?;
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        entry: u64,
+    }
+    let body: Body = request.json()?;
+    let line = &statement.lines[n];
+    if line.status != LineStatus::Unmatched {
+        return Err(Error::conflict(format!(
+            "line {} is already {}",
+            line.line,
+            describe(&line.status)
+        )));
+    }
+    let entry = ENTRIES
+        .get(&entry_key(body.entry))?
+        .ok_or_else(|| Error::invalid(format!("entry {} does not exist", body.entry)))?;
+    let moved = moved_on(&entry, &statement.account);
+    if moved != line.amount {
+        return Err(Error::invalid(format!(
+            "entry {} moved {} on {} but line {} is {}",
+            entry.number, moved, statement.account, line.line, line.amount
+        )));
+    }
+    if let Some(other) = MATCHES.get(&entry_key(entry.number))? {
+        return Err(Error::conflict(format!(
+            "entry {} is already matched to {other}",
+            entry.number
+        )));
+    }
+    settle(&mut statement, n, LineStatus::Matched { entry: entry.number })?;
+    STATEMENTS.put(&statement.id, &statement)?;
+    let line = statement.lines[n].line;
+    record(
+        "bank-line.matched",
+        &statement.id,
+        &format!("line {line} matched to entry {}", entry.number),
+    )?;
+    Response::ok(&statement.lines[n])
+}
+
+/// `DELETE /bank-statements/{id}/lines/{line}/match`: undoes a match (a
+/// posted line stays: reverse its entry instead).
+pub(crate) fn unmatch_line(request: &Request) -> Result<Response> {
+    let mut statement = statement(request)?;
+    let n = line_index(request, &statement)?;
+    let LineStatus::Matched { entry } = statement.lines[n].status else {
+        return Err(Error::conflict(format!(
+            "line {} is {}; only a matched line can be unmatched",
+            statement.lines[n].line,
+            describe(&statement.lines[n].status)
+        )));
+    };
+    MATCHES.delete(&entry_key(entry))?;
+    statement.lines[n].status = LineStatus::Unmatched;
+    STATEMENTS.put(&statement.id, &statement)?;
+    let line = statement.lines[n].line;
+    record(
+        "bank-line.unmatched",
+        &statement.id,
+        &format!("line {line} no longer matched to entry {entry}"),
+    )?;
+    Response::ok(&statement.lines[n])
+}
+
+/// `POST /bank-statements/{id}/lines/{line}/post` with `{"account", "memo"}`:
+/// posts an unmatched line (a fee, interest) against the chosen account in
+/// the bank journal.
+pub(crate) fn post_line(request: &Request) -> Result<Response> {
+    let mut statement = statement(request)?;
+    let n = line_index(request, &statement)?;
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        account: String,
+        #[serde(default)]
+        memo: Option<String>,
+    }
+    let body: Body = request.json()?;
+    let line = statement.lines[n].clone();
+    if line.status != LineStatus::Unmatched {
+        return Err(Error::conflict(format!(
+            "line {} is already {}",
+            line.line,
+            describe(&line.status)
+        )));
+    }
+    let amount = line.amount.abs();
+    let (bank_side, other_side) =
+        if line.amount > Decimal::ZERO { (true, false) } else { (false, true) };
+    let side = |account: &str, debit: bool| Line {
+        account: account.to_owned(),
+        debit: debit.then_some(amount),
+        credit: (!debit).then_some(amount),
+    };
+    let memo = body.memo.unwrap_or_else(|| {
+        format!("{} (statement {} line {})", line.description, statement.id, line.line)
+    });
+    let entry = entries::post_checked(CheckedEntry {
+        date: line.date.clone(),
+        memo: memo.chars().take(500).collect(),
+        reference: line.reference.clone(),
+        journal: journal::BANK.to_owned(),
+        period: None,
+        reverses: None,
+        lines: vec![side(&statement.account, bank_side), side(&body.account, other_side)],
+        total: amount,
+    })?;
+    settle(&mut statement, n, LineStatus::Posted { entry: entry.number })?;
+    STATEMENTS.put(&statement.id, &statement)?;
+    record(
+        "bank-line.posted",
+        &statement.id,
+        &format!("line {} posted as entry {}", line.line, entry.number),
+    )?;
+    Response::ok(&statement.lines[n])
+}
+
+/// `GET /bank-statements/{id}/reconciliation`: the statement's closing
+/// balance against the ledger's: the ledger balance at the statement's
+/// last date, less the ledger's movements of the statement's dates that no
+/// line matched, plus the lines not in the ledger, comes to the
+/// statement's closing balance when everything is explained.
+pub(crate) fn reconciliation(request: &Request) -> Result<Response> {
+    let statement = statement(request)?;
+    let account = ACCOUNTS
+        .get(&statement.account)?
+        .ok_or_else(|| Error::internal(format!("account {} is missing", statement.account)))?;
+    let ledger =
+        books::totals(&statement.account, Some(&statement.to))?.balance(account.kind.normal_side());
+    let outstanding = unmatched_movements(&statement)?
+        .into_iter()
+        .filter(|m| m.date >= statement.from && m.date <= statement.to)
+        .collect::<Vec<_>>();
+    let outstanding_total: Decimal = outstanding.iter().map(|m| m.amount).sum();
+    let unmatched: Vec<_> =
+        statement.lines.iter().filter(|l| l.status == LineStatus::Unmatched).collect();
+    let unmatched_total: Decimal = unmatched.iter().map(|l| l.amount).sum();
+    let reconciled = ledger - outstanding_total + unmatched_total;
+    Response::ok(&json!({
+        "statement": statement.id,
+        "account": statement.account,
+        "to": statement.to,
+        "ledger_balance": ledger,
+        "outstanding_entries": outstanding.iter().map(|m| json!({ "entry": m.entry, "date": m.date, "amount": m.amount })).collect::<Vec<_>>(),
+        "outstanding_total": outstanding_total,
+        "unmatched_lines": unmatched.iter().map(|l| l.line).collect::<Vec<_>>(),
+        "unmatched_total": unmatched_total,
+        "reconciled_balance": reconciled,
+        "statement_balance": statement.closing_balance,
+        "difference": statement.closing_balance - reconciled,
+        "reconciled": unmatched.is_empty() && statement.closing_balance == reconciled,
+    }))
+}
+
+/// Sets line `n`'s status, noting the entry it is matched to.
+fn settle(statement: &mut Statement, n: usize, status: LineStatus) -> Result<()> {
+    let (LineStatus::Matched { entry } | LineStatus::Posted { entry }) = status else {
+        return Ok(());
+    };
+    let line = statement.lines[n].line;
+    MATCHES.insert(&entry_key(entry), &json!({ "statement": statement.id, "line": line }))?;
+    statement.lines[n].status = status;
+    Ok(())
+}
+
+/// The bank account's movements, by entry, dated from a week before the
+/// statement to a week after, that no statement line matches yet.
+fn unmatched_movements(statement: &Statement) -> Result<Vec<Movement>> {
+    let around = |date: &Date, days: i64| {
+        Date::from_days(date.days() + days).unwrap_or_else(|_| date.clone())
+    };
+    let window = Range::between(
+        Some(around(&statement.from, -MATCH_DAYS).as_str().to_owned()),
+        Some(around(&statement.to, MATCH_DAYS).as_str().to_owned()),
+    );
+    let mut movements = Vec::new();
+    for (key, entry) in ENTRIES.lookup_all("by-date", &window)? {
+        let amount = moved_on(&entry, &statement.account);
+        if amount.is_zero() && !entry.lines.iter().any(|l| l.account == statement.account) {
+            continue;
+        }
+        if MATCHES.get(&key)?.is_some() {
+            continue;
+        }
+        let references = vec![entry.reference.clone(), entry.journal_number.clone()];
+        movements.push(Movement {
+            entry: entry.number,
+            date: entry.date.clone(),
+            references,
+            amount,
+        });
+    }
+    Ok(movements)
+}
+
+/// What `entry` moved on `account`: debits less credits.
+fn moved_on(entry: &Entry, account: &str) -> Decimal {
+    entry
+        .lines
+        .iter()
+        .filter(|l| l.account == account)
+        .map(|l| l.debit.unwrap_or_default() - l.credit.unwrap_or_default())
+        .sum()
+}
+
+fn statement(request: &Request) -> Result<Statement> {
+    let id = request.param("id")?;
+    STATEMENTS
+        .get(id)?
+        .ok_or_else(|| Error::not_found(format!("bank statement {id} does not exist")))
+}
+
+/// The index of the line the path parameter `line` names.
+fn line_index(request: &Request, statement: &Statement) -> Result<usize> {
+    let text = request.param("line")?;
+    let n: usize =
+        text.parse().map_err(|_| Error::bad_request(format!("line {text:?} is not a number")))?;
+    if n == 0 || n > statement.lines.len() {
+        return Err(Error::not_found(format!("statement {} has no line {n}", statement.id)));
+    }
+    Ok(n - 1)
+}
+
+fn describe(status: &LineStatus) -> String {
+    match status {
+        LineStatus::Unmatched => "unmatched".to_owned(),
+        LineStatus::Matched { entry } => format!("matched to entry {entry}"),
+        LineStatus::Posted { entry } => format!("posted as entry {entry}"),
+    }
+}
+
+fn record(action: &'static str, key: &str, detail: &str) -> Result<()> {
+    audit::record(audit::Event {
+        action,
+        collection: Some("bank-statements"),
+        key: Some(key),
+        detail,
+    })
+}
