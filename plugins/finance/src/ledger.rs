@@ -8,6 +8,7 @@ pub mod balance;
 pub mod bank;
 pub mod closing;
 pub mod entry;
+pub mod general_ledger;
 pub mod journal;
 pub mod payable;
 pub mod period;

@@ -20,6 +20,7 @@ const OPERATIONS: Operations = Operations::new(&[
     ("accounts.list", api::accounts::list),
     ("accounts.get", api::accounts::get),
     ("accounts.balance", api::reports::balance),
+    ("accounts.ledger", api::reports::account_ledger),
     ("chart.templates", |_| api::accounts::templates()),
     ("chart.load", api::accounts::load_template),
     ("entries.post", api::entries::post),

@@ -322,3 +322,60 @@ async fn statements_show_the_same_year_before_and_after_its_end() {
         .expect_problem(400, "bad-request");
     k.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_accounts_ledger_runs_its_balance_in_date_order_page_by_page() {
+    let k = books().await;
+    post(&k, entry("2026-01-10", "GEN", "1100", "3000", "1000.00")).await;
+    post(&k, entry("2026-01-20", "GEN", "6100", "1100", "300.00")).await;
+    post(&k, entry("2026-01-15", "GEN", "1100", "4000", "50.00")).await; // back-dated
+    post(&k, entry("2026-01-15", "GEN", "6300", "2000", "9.00")).await; // not the bank
+    post(&k, entry("2026-01-15", "GEN", "6200", "1100", "20.00")).await;
+    post(&k, entry("2026-02-01", "GEN", "1100", "4000", "5.00")).await;
+    let ledger = |query: &str| format!("{F}/accounts/1100/ledger?{query}");
+    let all = k.get(&ledger("limit=10")).await.expect(200).clone();
+    let seen: Vec<(&str, &str)> = all["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["date"].as_str().unwrap(), r["balance"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("2026-01-10", "1000.00"),
+            ("2026-01-15", "1050.00"),
+            ("2026-01-15", "1030.00"),
+            ("2026-01-20", "730.00"),
+            ("2026-02-01", "735.00")
+        ]
+    );
+    assert!(all["cursor"].is_null());
+    // Two at a time, the pages chain on: each opens where the last closed.
+    let mut cursor: Option<String> = None;
+    let mut closings = Vec::new();
+    loop {
+        let query = match &cursor {
+            Some(c) => format!("limit=2&cursor={c}"),
+            None => "limit=2".to_owned(),
+        };
+        let page = k.get(&ledger(&query)).await.expect(200).clone();
+        if let Some(last) = closings.last() {
+            assert_eq!(&page["opening_balance"], last, "{page}");
+        }
+        closings.push(page["closing_balance"].clone());
+        match page["cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(closings.last().unwrap(), "735.00");
+    // A range opens on the balance before it.
+    let january = k.get(&ledger("from=2026-01-16&to=2026-01-31")).await.expect(200).clone();
+    assert_eq!(
+        (january["opening_balance"].as_str(), january["closing_balance"].as_str()),
+        (Some("1030.00"), Some("730.00"))
+    );
+    k.get(&ledger("cursor=nonsense")).await.expect_problem(400, "bad-request");
+    k.stop().await;
+}

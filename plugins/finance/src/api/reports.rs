@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use keel_sdk::{Error, Request, Response, Result};
+use keel_sdk::{Error, Range, Request, Response, Result};
 use keel_values::Date;
+use rust_decimal::Decimal;
 
 use crate::books::{self, ACCOUNTS};
 use crate::ledger::account::Account;
@@ -163,4 +164,86 @@ fn aged(
     Response::ok(
         &serde_json::json!({ "as_of": as_of, "party": party, "rows": report.rows, "totals": report.totals }),
     )
+}
+
+/// Index entries read at most per page of an account's ledger; a page of
+/// a rarely used account over a long range may come back short, with a
+/// cursor to go on from.
+const LEDGER_SCAN_MAX: usize = 5_000;
+
+/// `GET /accounts/{code}/ledger?from=&to=&cursor=&limit=`: the account's
+/// entries in date order, each with the running balance after it.
+pub(crate) fn account_ledger(request: &Request) -> Result<Response> {
+    use crate::ledger::general_ledger::{self, Cursor};
+    let code = request.param("code")?;
+    let account = ACCOUNTS
+        .get(code)?
+        .ok_or_else(|| Error::not_found(format!("account {code} does not exist")))?;
+    let side = account.kind.normal_side();
+    let limit = request.page_limit()? as usize;
+    let (from, to) = (super::date_param(request, "from")?, super::date_param(request, "to")?);
+    let cursor = request
+        .query("cursor")
+        .map(Cursor::parse)
+        .transpose()
+        .map_err(|err| Error::bad_request(err.0))?;
+    let start = cursor.as_ref().map(|c| c.date.clone()).or(from.clone());
+    let mut opening = match &start {
+        Some(date) => match Date::from_days(date.days() - 1) {
+            Ok(day_before) => books::totals(code, Some(&day_before))?.balance(side),
+            Err(_) => Decimal::ZERO,
+        },
+        None => Decimal::ZERO,
+    };
+    let resumed = |entry: &crate::ledger::entry::Entry| {
+        cursor.as_ref().is_some_and(|c| entry.date == c.date && entry.number <= c.number)
+    };
+    if let Some(c) = &cursor {
+        let same_day = books::ENTRIES.lookup_all("by-date", &Range::exactly(c.date.as_str()))?;
+        let before: Vec<_> = same_day.into_iter().map(|(_, e)| e).filter(|e| resumed(e)).collect();
+        if let Some(last) = general_ledger::rows(&before, code, side, opening)?.last() {
+            opening = last.balance;
+        }
+    }
+    let range = Range::between(
+        start.as_ref().map(|d| d.as_str().to_owned()),
+        to.as_ref().map(|d| d.as_str().to_owned()),
+    );
+    let (mut picked, mut scanned, mut last, mut page_cursor) = (Vec::new(), 0, None, None);
+    let more = 'scan: loop {
+        let page = books::ENTRIES.lookup("by-date", &range, page_cursor.as_deref(), 200)?;
+        for (_, entry) in page.items {
+            if resumed(&entry) {
+                continue;
+            }
+            scanned += 1;
+            last = Some(Cursor { date: entry.date.clone(), number: entry.number });
+            if entry.lines.iter().any(|l| l.account == code) {
+                picked.push(entry);
+                if picked.len() >= limit {
+                    break 'scan true;
+                }
+            }
+            if scanned >= LEDGER_SCAN_MAX {
+                break 'scan true;
+            }
+        }
+        match page.cursor {
+            Some(next) => page_cursor = Some(next),
+            None => break false,
+        }
+    };
+    let rows = general_ledger::rows(&picked, code, side, opening)?;
+    let closing = rows.last().map_or(opening, |r| r.balance);
+    Response::ok(&serde_json::json!({
+        "account": account.code,
+        "name": account.name,
+        "currency": account.currency,
+        "from": from,
+        "to": to,
+        "opening_balance": opening,
+        "rows": rows,
+        "closing_balance": closing,
+        "cursor": if more { last.map(|c| c.text()) } else { None },
+    }))
 }
