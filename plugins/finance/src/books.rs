@@ -103,7 +103,7 @@ pub(crate) fn periods_of(year: &FiscalYear) -> Result<Vec<Period>> {
         .scan_all(&months)?
         .into_iter()
         .map(|(_, p)| p)
-        .filter(|p| p.year == year.code)
+        .filter(|p| p.year == year.code && p.kind == period::Kind::Standard)
         .collect();
     periods.extend(PERIODS.get(&period::adjustment_code(&year.code))?);
     Ok(periods)

@@ -35,7 +35,8 @@ impl LedgerProvider for Finance {
             period: None,
             lines: new_lines(entry.lines),
         };
-        Ok(entries::post_entry(new)?.number)
+        let source = "another module, through keel:erp/ledger".to_owned();
+        Ok(entries::post_entry_for(new, source)?.number)
     }
 
     fn record_payable(payable: erp::Payable) -> Result<String> {

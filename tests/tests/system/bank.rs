@@ -43,6 +43,9 @@ async fn a_statement_is_matched_completed_and_reconciled() {
     assert!(detail.contains("not the closing balance 1500.00"), "{detail}");
     let imported =
         k.post(&format!("{F}/bank-statements"), statement("1487.50")).await.expect(201).clone();
+    let again = k.post(&format!("{F}/bank-statements"), statement("1487.50")).await;
+    let detail = again.expect_problem(409, "conflict");
+    assert!(detail.contains("already covers 2026-04-03 to 2026-04-30"), "{detail}");
     let id = imported["id"].as_str().unwrap().to_owned();
     let statuses: Vec<(&str, Option<u64>)> = imported["lines"]
         .as_array()

@@ -96,6 +96,21 @@ async fn a_closed_period_refuses_entries_until_reopened_and_a_locked_one_for_goo
         .await
         .expect_problem(422, "invalid");
     assert!(detail.contains("no fiscal year holds 2027-01-05"), "{detail}");
+    // Naming the adjustment period does not open a closed month: it takes
+    // entries on the year's last day only.
+    let mut through_adjustment = entry("2026-03-15", "GEN", "1100", "3000", "1.00");
+    through_adjustment["period"] = json!("2026-ADJ");
+    let detail =
+        k.post(&format!("{F}/entries"), through_adjustment).await.expect_problem(422, "invalid");
+    assert!(detail.contains("dated on the year's last day, 2026-12-31"), "{detail}");
+    // Locking is the controller's, and the adjustment period goes with its year.
+    let lock_april = format!("{F}/periods/2026-04/lock");
+    k.send_as(Some(&accountant), "POST", &lock_april, None).await.expect_problem(403, "forbidden");
+    let detail = k
+        .post(&format!("{F}/periods/2026-ADJ/lock"), json!({}))
+        .await
+        .expect_problem(422, "invalid");
+    assert!(detail.contains("locked with its year"), "{detail}");
     let trail =
         k.get("/admin/tenants/demo/audit?action=finance.period.locked").await.expect(200).clone();
     assert_eq!(trail["entries"].as_array().unwrap().len(), 1, "{trail}");
@@ -249,6 +264,16 @@ async fn the_year_end_closes_income_and_expense_into_retained_earnings() {
     assert!(locked["periods"].as_array().unwrap().iter().all(|p| p["state"] == "locked"));
     let detail = k.post(&reopen("2026"), json!({})).await.expect_problem(422, "invalid");
     assert!(detail.contains("locked for good"), "{detail}");
+    // No year goes in before a closed one, to change what it was closed on.
+    let earlier = json!({ "code": "2025", "start": "2025-01-01", "end": "2025-12-31" });
+    let detail = k.post(&format!("{F}/fiscal-years"), earlier).await.expect_problem(422, "invalid");
+    assert!(detail.contains("before a closed one"), "{detail}");
+    // The year end's entries are the year's own to undo.
+    let detail = k
+        .post(&format!("{F}/entries/{number}/reversal"), json!({}))
+        .await
+        .expect_problem(422, "invalid");
+    assert!(detail.contains("posted by the year-end closing of fiscal year 2026"), "{detail}");
     k.stop().await;
 }
 

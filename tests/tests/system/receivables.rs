@@ -76,6 +76,10 @@ async fn a_draft_posts_nothing_until_posted_and_is_never_edited_after() {
         "{detail}"
     );
     k.send("DELETE", &format!("{F}/invoices/{id}"), None).await.expect_problem(422, "invalid");
+    // Nor is its entry reversed behind its back.
+    let reversal = format!("{F}/entries/{}/reversal", posted["journal_entry"]);
+    let detail = k.post(&reversal, json!({})).await.expect_problem(422, "invalid");
+    assert!(detail.contains(&format!("posted by invoice {id}")), "{detail}");
     k.post(&format!("{F}/invoices/{id}/post"), json!({})).await.expect_problem(422, "invalid");
     assert_eq!(k.get(&format!("{F}/invoices/{id}")).await.expect(200)["total"], "1100.00");
     assert_eq!(balance(&k, "1200").await, "1100.00");
@@ -166,6 +170,20 @@ async fn receipts_settle_invoices_and_the_rest_is_aged() {
     let detail = k.post(&format!("{F}/receipts"), over).await.expect_problem(422, "invalid");
     assert!(detail.contains("has 100.00 open"), "{detail}");
     assert_eq!(balance(&k, "1100").await, "0");
+    // A receipt is money into a bank, and a write-off a small difference.
+    let mut into_receivables =
+        receipt("100.00", json!([{ "invoice": first, "amount": "100.00" }]), None);
+    into_receivables["account"] = json!("1200");
+    let detail =
+        k.post(&format!("{F}/receipts"), into_receivables).await.expect_problem(422, "invalid");
+    assert!(detail.contains("bank or cash account"), "{detail}");
+    let greedy = receipt(
+        "0.01",
+        json!([{ "invoice": first, "amount": "100.00" }]),
+        Some(json!({ "account": "6900", "amount": "99.99" })),
+    );
+    let detail = k.post(&format!("{F}/receipts"), greedy).await.expect_problem(422, "invalid");
+    assert!(detail.contains("more than a small difference"), "{detail}");
     // 99.98 settles the first invoice, 0.02 written off to bank fees.
     let short = receipt(
         "99.98",

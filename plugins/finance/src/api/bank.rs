@@ -12,7 +12,9 @@ use serde_json::json;
 use crate::api::entries;
 use crate::books::{self, ACCOUNTS, ENTRIES, entry_key};
 use crate::ledger::account::AccountType;
-use crate::ledger::bank::{self, LineStatus, MATCH_DAYS, Movement, NewStatement, Statement};
+use crate::ledger::bank::{
+    self, LineStatus, MATCH_DAYS, Movement, NewStatement, SPAN_DAYS, Statement,
+};
 use crate::ledger::entry::{CheckedEntry, Entry, Line};
 use crate::ledger::journal;
 
@@ -37,7 +39,20 @@ pub(crate) fn import(request: &Request) -> Result<Response> {
             account.code
         )));
     }
-    let mut movements = unmatched_movements(&statement)?;
+    if let Some(other) = statements_of(&statement.account)?
+        .into_iter()
+        .find(|o| o.from <= statement.to && statement.from <= o.to)
+    {
+        return Err(Error::conflict(format!(
+            "statement {} of {} already covers {} to {}; a statement's days are imported once",
+            other.id, other.account, other.from, other.to
+        )));
+    }
+    let mut movements = unmatched_movements(
+        &statement.account,
+        &days_from(&statement.from, -MATCH_DAYS),
+        &days_from(&statement.to, MATCH_DAYS),
+    )?;
     let mut matched = 0;
     for n in 0..statement.lines.len() {
         let Some(found) = bank::best_match(&statement.lines[n], &movements) else { continue };
@@ -149,6 +164,18 @@ pub(crate) fn post_line(request: &Request) -> Result<Response> {
     }
     let body: Body = request.json()?;
     let line = statement.lines[n].clone();
+    if line.amount.is_zero() {
+        return Err(Error::invalid(format!(
+            "line {} moves nothing; there is nothing to post",
+            line.line
+        )));
+    }
+    if body.account == statement.account {
+        return Err(Error::invalid(format!(
+            "line {} is posted against another account than the bank's own, {}",
+            line.line, statement.account
+        )));
+    }
     if line.status != LineStatus::Unmatched {
         return Err(Error::conflict(format!(
             "line {} is already {}",
@@ -174,6 +201,7 @@ pub(crate) fn post_line(request: &Request) -> Result<Response> {
         journal: journal::BANK.to_owned(),
         period: None,
         reverses: None,
+        source: Some(format!("bank statement {} line {}", statement.id, line.line)),
         lines: vec![side(&statement.account, bank_side), side(&body.account, other_side)],
         total: amount,
     })?;
@@ -199,15 +227,28 @@ pub(crate) fn reconciliation(request: &Request) -> Result<Response> {
         .ok_or_else(|| Error::internal(format!("account {} is missing", statement.account)))?;
     let ledger =
         books::totals(&statement.account, Some(&statement.to))?.balance(account.kind.normal_side());
-    let outstanding = unmatched_movements(&statement)?
-        .into_iter()
-        .filter(|m| m.date >= statement.from && m.date <= statement.to)
-        .collect::<Vec<_>>();
+    // Items still outstanding: the account's movements no line matched,
+    // back to a quarter before the statement (or the account's first
+    // statement, whose opening balance covers what came before).
+    let first = statements_of(&statement.account)?.into_iter().map(|o| o.from).min();
+    let back = days_from(&statement.from, -SPAN_DAYS);
+    let since = first.map_or(back.clone(), |first| first.max(back));
+    let outstanding = unmatched_movements(&statement.account, &since, &statement.to)?;
     let outstanding_total: Decimal = outstanding.iter().map(|m| m.amount).sum();
     let unmatched: Vec<_> =
         statement.lines.iter().filter(|l| l.status == LineStatus::Unmatched).collect();
     let unmatched_total: Decimal = unmatched.iter().map(|l| l.amount).sum();
-    let reconciled = ledger - outstanding_total + unmatched_total;
+    // Lines matched to entries dated after the statement: on the
+    // statement, not yet in the ledger's balance at its end.
+    let mut in_transit = Decimal::ZERO;
+    for line in &statement.lines {
+        if let LineStatus::Matched { entry } | LineStatus::Posted { entry } = line.status
+            && ENTRIES.get(&entry_key(entry))?.is_some_and(|e| e.date > statement.to)
+        {
+            in_transit += line.amount;
+        }
+    }
+    let reconciled = ledger - outstanding_total + unmatched_total + in_transit;
     Response::ok(&json!({
         "statement": statement.id,
         "account": statement.account,
@@ -216,7 +257,8 @@ pub(crate) fn reconciliation(request: &Request) -> Result<Response> {
         "outstanding_entries": outstanding.iter().map(|m| json!({ "entry": m.entry, "date": m.date, "amount": m.amount })).collect::<Vec<_>>(),
         "outstanding_total": outstanding_total,
         "unmatched_lines": unmatched.iter().map(|l| l.line).collect::<Vec<_>>(),
-        "unmatched_total": unmatched_total,
+                "unmatched_total": unmatched_total,
+        "matched_after_statement": in_transit,
         "reconciled_balance": reconciled,
         "statement_balance": statement.closing_balance,
         "difference": statement.closing_balance - reconciled,
@@ -235,25 +277,27 @@ fn settle(statement: &mut Statement, n: usize, status: LineStatus) -> Result<()>
     Ok(())
 }
 
-/// The bank account's movements, by entry, dated from a week before the
-/// statement to a week after, that no statement line matches yet.
-fn unmatched_movements(statement: &Statement) -> Result<Vec<Movement>> {
-    let around = |date: &Date, days: i64| {
-        Date::from_days(date.days() + days).unwrap_or_else(|_| date.clone())
-    };
-    let window = Range::between(
-        Some(around(&statement.from, -MATCH_DAYS).as_str().to_owned()),
-        Some(around(&statement.to, MATCH_DAYS).as_str().to_owned()),
-    );
+/// Every statement of `account`.
+fn statements_of(account: &str) -> Result<Vec<Statement>> {
+    let all = STATEMENTS.scan_all(&Range::all())?;
+    Ok(all.into_iter().map(|(_, s)| s).filter(|s| s.account == account).collect())
+}
+
+/// `date` moved by `days`, or itself at the ends of the calendar.
+fn days_from(date: &Date, days: i64) -> Date {
+    Date::from_days(date.days() + days).unwrap_or_else(|_| date.clone())
+}
+
+/// `account`'s movements, by entry, dated from `from` to `to`, that no
+/// statement line matches yet.
+fn unmatched_movements(account: &str, from: &Date, to: &Date) -> Result<Vec<Movement>> {
+    let window = Range::between(Some(from.as_str().to_owned()), Some(to.as_str().to_owned()));
     let mut movements = Vec::new();
     for (key, entry) in ENTRIES.lookup_all("by-date", &window)? {
-        let amount = moved_on(&entry, &statement.account);
-        if amount.is_zero() && !entry.lines.iter().any(|l| l.account == statement.account) {
+        if !entry.lines.iter().any(|l| l.account == account) || MATCHES.get(&key)?.is_some() {
             continue;
         }
-        if MATCHES.get(&key)?.is_some() {
-            continue;
-        }
+        let amount = moved_on(&entry, account);
         let references = vec![entry.reference.clone(), entry.journal_number.clone()];
         movements.push(Movement {
             entry: entry.number,

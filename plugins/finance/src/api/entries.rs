@@ -27,10 +27,17 @@ pub(crate) fn post_entry(new: NewEntry) -> Result<Entry> {
     post_checked(new.check()?)
 }
 
+/// Posts `new` for `source`, the record it belongs to, which alone may
+/// undo it.
+pub(crate) fn post_entry_for(new: NewEntry, source: String) -> Result<Entry> {
+    post_checked(CheckedEntry { source: Some(source), ..new.check()? })
+}
+
 /// Posts a checked entry: into an open period of an existing journal, on
 /// accounts of one currency, numbered gaplessly in the ledger and in its
 /// journal's fiscal year; a reversal is linked to the entry it reverses.
 pub(crate) fn post_checked(checked: CheckedEntry) -> Result<Entry> {
+    checked.check_built()?;
     if books::journal(&checked.journal)?.is_none() {
         return Err(Error::invalid(format!(
             "journal {} does not exist; GET /journals lists them",
@@ -63,6 +70,7 @@ pub(crate) fn post_checked(checked: CheckedEntry) -> Result<Entry> {
         journal: checked.journal,
         reverses: checked.reverses,
         reversed_by: None,
+        source: checked.source,
         currency,
         lines: checked.lines,
         total: checked.total,
@@ -118,17 +126,19 @@ struct Reversal {
 pub(crate) fn reverse(request: &Request) -> Result<Response> {
     let original = requested(request)?;
     let body: Reversal = super::optional_json(request)?;
-    let entry = reverse_entry(&original, body.date.as_deref(), body.memo)?;
+    let entry = reverse_entry(&original, body.date.as_deref(), body.memo, None)?;
     Response::created(&entry)
 }
 
 /// Reverses `original` on `date` (by default its own date, or the first
 /// open date after it); a reversal of an entry in an adjustment period
-/// stays in that period.
+/// stays in that period. `by` is the record undoing its own entry; without
+/// one, an entry a record posted is refused.
 pub(crate) fn reverse_entry(
     original: &Entry,
     date: Option<&str>,
     memo: Option<String>,
+    by: Option<String>,
 ) -> Result<Entry> {
     let in_adjustment = match original.period.as_str() {
         "" => None,
@@ -152,7 +162,10 @@ pub(crate) fn reverse_entry(
             }
         }
     };
-    let mut reversal = original.reversal(date, memo)?;
+    let mut reversal = match by {
+        None => original.reversal(date, memo)?,
+        Some(source) => original.undo(date, memo, Some(source))?,
+    };
     reversal.period = in_adjustment.map(|p| p.code);
     post_checked(reversal)
 }

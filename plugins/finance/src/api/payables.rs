@@ -31,14 +31,17 @@ pub(crate) fn record(new: NewPayable) -> Result<Payable> {
         )));
     }
     let number = format!("AP-{:06}", next_sequence("payables")?);
-    let entry = entries::post_entry(NewEntry {
-        date: checked.date.to_string(),
-        memo: checked.memo(),
-        reference: number.clone(),
-        journal: Some(journal::PURCHASES.to_owned()),
-        period: None,
-        lines: checked.lines(),
-    })?;
+    let entry = entries::post_entry_for(
+        NewEntry {
+            date: checked.date.to_string(),
+            memo: checked.memo(),
+            reference: number.clone(),
+            journal: Some(journal::PURCHASES.to_owned()),
+            period: None,
+            lines: checked.lines(),
+        },
+        format!("payable {number}"),
+    )?;
     let payable = checked.open(number.clone(), entry.currency.clone(), entry.number);
     PAYABLES.insert(&number, &payable)?;
     INVOICES.insert(&by_invoice, &json!({ "payable": number }))?;
@@ -120,14 +123,17 @@ pub(crate) fn pay(request: &Request) -> Result<Response> {
     if ACCOUNTS.get(&account)?.is_none() {
         return Err(Error::invalid(format!("account {account} does not exist")));
     }
-    let entry = entries::post_entry(NewEntry {
-        date: date.to_string(),
-        memo: format!("Payment of {number} to {}", payable.supplier),
-        reference: number.to_owned(),
-        journal: Some(journal::BANK.to_owned()),
-        period: None,
-        lines,
-    })?;
+    let entry = entries::post_entry_for(
+        NewEntry {
+            date: date.to_string(),
+            memo: format!("Payment of {number} to {}", payable.supplier),
+            reference: number.to_owned(),
+            journal: Some(journal::BANK.to_owned()),
+            period: None,
+            lines,
+        },
+        format!("a payment of payable {number}"),
+    )?;
     payable.settle(Payment { date, amount, account, journal_entry: entry.number });
     PAYABLES.put(number, &payable)?;
     Response::created(&payable)

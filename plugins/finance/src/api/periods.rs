@@ -180,7 +180,8 @@ pub(crate) fn reopen_year(request: &Request) -> Result<Response> {
             .get(&entry_key(number))?
             .ok_or_else(|| Error::internal(format!("closing entry {number} is missing")))?;
         let memo = format!("Reopening of fiscal year {}: reversal of entry {number}", year.code);
-        reversals.push(entries::reverse_entry(&original, None, Some(memo))?.number);
+        let by = format!("the reopening of fiscal year {}", year.code);
+        reversals.push(entries::reverse_entry(&original, None, Some(memo), Some(by))?.number);
     }
     YEARS.put(&year.code, &year)?;
     let detail =

@@ -159,6 +159,7 @@ pub(crate) fn post_invoice(request: &Request) -> Result<Response> {
         journal: journal::SALES.to_owned(),
         period: None,
         reverses: None,
+        source: Some(format!("{} {}", what.to_lowercase(), invoice.id)),
         lines: invoice.posting_lines(&customer.account),
         total: invoice.total,
     })?;
@@ -212,6 +213,7 @@ pub(crate) fn create_receipt(request: &Request) -> Result<Response> {
         })?);
     }
     checked.check_against(&invoices)?;
+    check_receipt_accounts(&checked, &customer)?;
     let id = format!("RC-{:06}", next_sequence("receipts")?);
     let lines = checked.posting_lines(&customer.account);
     let total = checked.amount + checked.write_off.as_ref().map_or(Decimal::ZERO, |w| w.amount);
@@ -222,6 +224,7 @@ pub(crate) fn create_receipt(request: &Request) -> Result<Response> {
         journal: journal::BANK.to_owned(),
         period: None,
         reverses: None,
+        source: Some(format!("receipt {id}")),
         lines,
         total,
     })?;
@@ -258,6 +261,36 @@ pub(crate) fn create_receipt(request: &Request) -> Result<Response> {
     );
     record("receipt.posted", "receipts", &receipt.id, &detail)?;
     Response::created(&receipt)
+}
+
+/// A receipt goes into an asset account (a bank, the cash) other than the
+/// customer's own, and a write-off to an income or expense account.
+fn check_receipt_accounts(
+    receipt: &crate::ledger::receipt::CheckedReceipt,
+    customer: &Customer,
+) -> Result<()> {
+    use crate::ledger::account::AccountType;
+    let kind = |code: &str| -> Result<AccountType> {
+        Ok(ACCOUNTS
+            .get(code)?
+            .ok_or_else(|| Error::invalid(format!("account {code} does not exist")))?
+            .kind)
+    };
+    if receipt.account == customer.account || kind(&receipt.account)? != AccountType::Asset {
+        return Err(Error::invalid(format!(
+            "a receipt goes into a bank or cash account; {} is not one",
+            receipt.account
+        )));
+    }
+    if let Some(write_off) = &receipt.write_off
+        && !matches!(kind(&write_off.account)?, AccountType::Income | AccountType::Expense)
+    {
+        return Err(Error::invalid(format!(
+            "a write-off goes to an income or expense account; {} is not one",
+            write_off.account
+        )));
+    }
+    Ok(())
 }
 
 /// `GET /receipts/{id}`

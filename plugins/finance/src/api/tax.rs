@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use keel_sdk::{Collection, Error, Range, Request, Response, Result, audit};
-use rust_decimal::Decimal;
 use serde_json::json;
 
 use crate::books::{self, ACCOUNTS};
@@ -66,24 +65,30 @@ pub(crate) fn report(request: &Request) -> Result<Response> {
     };
     let all: Vec<TaxRate> =
         TAX_RATES.scan_all(&Range::all())?.into_iter().map(|(_, r)| r).collect();
-    let accounts: std::collections::BTreeSet<(Kind, String)> =
-        all.iter().map(|rate| (rate.kind, rate.account.clone())).collect();
-    let (mut sales, mut purchases) =
-        ((Decimal::ZERO, Decimal::ZERO), (Decimal::ZERO, Decimal::ZERO));
+    let mut accounts: BTreeMap<String, tax::Use> = BTreeMap::new();
+    for rate in &all {
+        let used = match (accounts.get(&rate.account), rate.kind) {
+            (None, Kind::Sales) => tax::Use::Sales,
+            (None, Kind::Purchase) => tax::Use::Purchase,
+            (Some(&known), kind) if known == tax::Use::Sales && kind == Kind::Sales => known,
+            (Some(&known), kind) if known == tax::Use::Purchase && kind == Kind::Purchase => known,
+            (Some(_), _) => tax::Use::Both,
+        };
+        accounts.insert(rate.account.clone(), used);
+    }
+    let mut moved = Vec::new();
     let mut lines = Vec::new();
-    for (kind, account) in accounts {
+    for (account, used) in accounts {
         let until = books::totals(&account, Some(&to))?;
         let before = match Date::from_days(from.days() - 1) {
             Ok(day) => books::totals(&account, Some(&day))?,
             Err(_) => Default::default(),
         };
         let (debit, credit) = (until.debit - before.debit, until.credit - before.credit);
-        let side = if kind == Kind::Sales { &mut sales } else { &mut purchases };
-        side.0 += debit;
-        side.1 += credit;
-        lines.push(json!({ "account": account, "kind": kind, "debit": debit, "credit": credit }));
+        moved.push((used, debit, credit));
+        lines.push(json!({ "account": account, "debit": debit, "credit": credit }));
     }
-    let report = tax::report(sales, purchases);
+    let report = tax::report(&moved);
     Response::ok(&json!({
         "from": from,
         "to": to,

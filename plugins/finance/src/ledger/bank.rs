@@ -16,6 +16,10 @@ pub const LINES_MAX: usize = 5_000;
 /// Furthest apart, in days, a statement line and the entry it matches may
 /// be dated when matched automatically.
 pub const MATCH_DAYS: i64 = 7;
+/// Most days one statement may span, first line to last; and how far back
+/// before a statement its reconciliation looks for items still
+/// outstanding (an uncashed cheque).
+pub const SPAN_DAYS: i64 = 92;
 
 /// Which CSV column holds what (by header name).
 #[derive(Debug, Clone, Deserialize)]
@@ -172,6 +176,11 @@ impl NewStatement {
             lines.iter().map(|l| l.date.clone()).min().unwrap_or_else(|| lines[0].date.clone());
         let to =
             lines.iter().map(|l| l.date.clone()).max().unwrap_or_else(|| lines[0].date.clone());
+        if to.days() - from.days() > SPAN_DAYS {
+            return Err(RuleError::new(format!(
+                "a statement spans at most {SPAN_DAYS} days; this one runs from {from} to {to}: import it in parts"
+            )));
+        }
         Ok(Statement {
             id,
             account: self.account,
@@ -320,6 +329,22 @@ mod tests {
                 .0
                 .contains("quoted")
         );
+        let err = NewStatement {
+            account: "1100".into(),
+            csv: "Date,Amount\n2026-01-01,1\n2026-06-01,1\n".into(),
+            mapping: Mapping {
+                date: "Date".into(),
+                amount: "Amount".into(),
+                reference: None,
+                description: None,
+            },
+            date_format: DateFormat::Iso,
+            opening_balance: "0".into(),
+            closing_balance: "2".into(),
+        }
+        .read("BS-1".into())
+        .unwrap_err();
+        assert!(err.0.contains("at most 92 days"), "{err}");
     }
 
     #[test]

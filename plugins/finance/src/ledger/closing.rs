@@ -82,6 +82,7 @@ fn entry(
         journal: GENERAL.to_owned(),
         period: Some(adjustment_code(&year.code)),
         reverses: None,
+        source: Some(format!("the year-end closing of fiscal year {}", year.code)),
         total: debits.max(credits),
         lines,
     })

@@ -84,6 +84,9 @@ pub struct CheckedEntry {
     pub period: Option<String>,
     /// The entry it reverses, if it is a reversal.
     pub reverses: Option<u64>,
+    /// The record that posted it (an invoice, a receipt, a year end), if
+    /// not a client by hand: only that record may undo it.
+    pub source: Option<String>,
     /// The lines.
     pub lines: Vec<Line>,
     /// The sum of debits, equal to the sum of credits.
@@ -116,6 +119,9 @@ pub struct Entry {
     /// The entry that reversed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reversed_by: Option<u64>,
+    /// The record that posted it, if not a client by hand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// The currency of every line's account.
     pub currency: String,
     /// The lines.
@@ -197,6 +203,7 @@ impl NewEntry {
             journal,
             period: self.period,
             reverses: None,
+            source: None,
             lines,
             total: debits,
         })
@@ -248,9 +255,28 @@ impl CheckedEntry {
 }
 
 impl Entry {
-    /// The entry that reverses this one, dated `date`: the same accounts
-    /// and amounts with debits and credits swapped, in the same journal.
+    /// The entry that reverses this one, dated `date`, for a client who
+    /// asks: refused for an entry a record posted (an invoice, a receipt, a
+    /// year end), which that record alone undoes.
     pub fn reversal(&self, date: Date, memo: Option<String>) -> Result<CheckedEntry, RuleError> {
+        if let Some(source) = &self.source {
+            return Err(RuleError::new(format!(
+                "entry {} was posted by {source}; undo it there (a credit note, say), not by reversing its entry",
+                self.number
+            )));
+        }
+        self.undo(date, memo, None)
+    }
+
+    /// The entry that reverses this one, dated `date`: the same accounts
+    /// and amounts with debits and credits swapped, in the same journal,
+    /// posted by `source` if a record undoes its own entry.
+    pub fn undo(
+        &self,
+        date: Date,
+        memo: Option<String>,
+        source: Option<String>,
+    ) -> Result<CheckedEntry, RuleError> {
         if let Some(by) = self.reversed_by {
             return Err(RuleError::new(format!(
                 "entry {} was reversed already, by entry {by}",
@@ -273,9 +299,54 @@ impl Entry {
             journal: self.journal.clone(),
             period: None,
             reverses: Some(self.number),
+            source,
             lines,
             total: self.total,
         })
+    }
+}
+
+impl CheckedEntry {
+    /// Checks an entry the plugin built itself (an invoice's, a receipt's,
+    /// a year end's) as a client's is checked: texts, 2 to 500 lines of one
+    /// positive side each, and debits equal to credits.
+    pub fn check_built(&self) -> Result<(), RuleError> {
+        for (what, text) in [("memo", &self.memo), ("reference", &self.reference)] {
+            if text.len() > TEXT_BYTES_MAX {
+                return Err(RuleError::new(format!(
+                    "{what} is longer than {TEXT_BYTES_MAX} bytes"
+                )));
+            }
+        }
+        if self.lines.len() < 2 || self.lines.len() > LINES_MAX {
+            return Err(RuleError::new(format!(
+                "an entry has 2 to {LINES_MAX} lines; this one {}",
+                self.lines.len()
+            )));
+        }
+        let (mut debits, mut credits) = (Decimal::ZERO, Decimal::ZERO);
+        for line in &self.lines {
+            match (line.debit, line.credit) {
+                (Some(amount), None) if amount > Decimal::ZERO => {
+                    debits = checked_add(debits, amount)?
+                }
+                (None, Some(amount)) if amount > Decimal::ZERO => {
+                    credits = checked_add(credits, amount)?
+                }
+                _ => {
+                    return Err(RuleError::new(format!(
+                        "line on {} must have one positive debit or credit",
+                        line.account
+                    )));
+                }
+            }
+        }
+        if debits != credits || debits != self.total {
+            return Err(RuleError::new(format!(
+                "entry is unbalanced: debits {debits} and credits {credits}"
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -410,6 +481,7 @@ mod tests {
             period: String::new(),
             reverses: checked.reverses,
             reversed_by: None,
+            source: checked.source,
             currency: "EUR".into(),
             lines: checked.lines,
             total: checked.total,
@@ -437,8 +509,18 @@ mod tests {
         assert_eq!(reversal.total, original.total);
         let mut reversed = original;
         reversed.reversed_by = Some(9);
-        let err = reversed.reversal(date, None).unwrap_err().0;
+        let err = reversed.reversal(date.clone(), None).unwrap_err().0;
         assert_eq!(err, "entry 7 was reversed already, by entry 9");
+        let mut invoiced = reversed;
+        (invoiced.reversed_by, invoiced.source) = (None, Some("invoice CI-000001".into()));
+        let err = invoiced.reversal(date.clone(), None).unwrap_err().0;
+        assert!(err.contains("posted by invoice CI-000001; undo it there"), "{err}");
+        let undone = invoiced.undo(date, None, Some("credit".into())).unwrap();
+        assert_eq!(undone.source.as_deref(), Some("credit"));
+        undone.check_built().unwrap();
+        let mut broken = undone;
+        broken.lines[0].credit = None;
+        assert!(broken.check_built().is_err());
     }
 
     proptest::proptest! {

@@ -119,6 +119,7 @@ mod tests {
             period: String::new(),
             reverses: None,
             reversed_by: None,
+            source: None,
             currency: "EUR".into(),
             lines: lines
                 .iter()

@@ -105,6 +105,13 @@ impl NewYear {
         if let Some(known) = existing.iter().find(|y| y.code == self.code) {
             return Err(RuleError::new(format!("fiscal year {} already exists", known.code)));
         }
+        if let Some(closed) = existing.iter().find(|y| y.state != State::Open && y.start > end) {
+            return Err(RuleError::new(format!(
+                "fiscal year {} after it is {}; a year cannot be added before a closed one",
+                closed.code,
+                if closed.state == State::Closed { "closed" } else { "locked" }
+            )));
+        }
         if let Some(other) = existing.iter().find(|y| y.start <= end && start <= y.end) {
             return Err(RuleError::new(format!(
                 "fiscal year {} ({} to {}) overlaps {start} to {end}",
@@ -242,8 +249,15 @@ impl Period {
         Ok(())
     }
 
-    /// Locks a closed period for good.
+    /// Locks a closed period for good; the adjustment period is locked
+    /// with its year.
     pub fn lock(&mut self) -> Result<(), RuleError> {
+        if self.kind == Kind::Adjustment && self.state != State::Closed {
+            return Err(RuleError::new(format!(
+                "adjustment period {} is locked with its year, once the year is closed",
+                self.code
+            )));
+        }
         match self.state {
             State::Closed => {
                 self.state = State::Locked;
@@ -369,10 +383,12 @@ pub fn period_for<'p>(
             "period {code:?} is not an adjustment period; an entry names only its year's adjustment period, and otherwise posts into the month of its date"
         ))
     })?;
-    if *date < period.start || *date > period.end {
+    // Only on the year's last day: an adjustment dated in a month would
+    // change that month's figures even once it is closed or locked.
+    if *date != period.end {
         return Err(RuleError::new(format!(
-            "adjustment period {code} runs from {} to {}; {date} is outside it",
-            period.start, period.end
+            "an entry in adjustment period {code} is dated on the year's last day, {}; {date} is not",
+            period.end
         )));
     }
     Ok(period)
@@ -447,6 +463,15 @@ mod tests {
     }
 
     #[test]
+    fn the_adjustment_period_is_locked_only_with_its_year() {
+        let (_, mut periods) = year_2026();
+        let adj = periods.last_mut().unwrap();
+        assert!(adj.lock().unwrap_err().0.contains("locked with its year"));
+        adj.close(None).unwrap();
+        adj.lock().unwrap();
+    }
+
+    #[test]
     fn journals_close_and_reopen_one_at_a_time() {
         let (_, mut periods) = year_2026();
         let april = &mut periods[3];
@@ -480,8 +505,11 @@ mod tests {
         assert!(err.contains("no fiscal year holds 2026-12-31"), "{err}");
         let outside = Date::parse("2027-01-01").unwrap();
         assert!(
-            period_for(&outside, Some("2026-ADJ"), None, adj).unwrap_err().0.contains("outside")
+            period_for(&outside, Some("2026-ADJ"), None, adj).unwrap_err().0.contains("last day")
         );
+        let march = Date::parse("2026-03-15").unwrap();
+        let err = period_for(&march, Some("2026-ADJ"), Some(&periods[2]), adj).unwrap_err().0;
+        assert!(err.contains("dated on the year's last day, 2026-12-31"), "{err}");
     }
 
     #[test]
@@ -528,5 +556,9 @@ mod tests {
         assert!(y2026.check_reopen(&[]).unwrap_err().0.contains("locked for good"));
         let (open, _) = year_2026();
         assert!(open.clone().lock().unwrap_err().0.contains("only a closed year"));
+        let (y2028, _) = new("2028", "2028-01-01", "2028-12-31").check(&[]).unwrap();
+        let closed_2028 = FiscalYear { state: State::Closed, ..y2028 };
+        let err = new("2025", "2025-01-01", "2025-12-31").check(&[closed_2028]).unwrap_err().0;
+        assert!(err.contains("before a closed one"), "{err}");
     }
 }

@@ -17,6 +17,12 @@ use super::receivable::{Invoice, Kind, Status};
 pub const BANK_ACCOUNT: &str = "1100";
 /// Most invoices one receipt may settle.
 const ALLOCATIONS_MAX: usize = 100;
+/// A write-off is a small difference: at most this share of what the
+/// receipt settles...
+const WRITE_OFF_SHARE: Decimal = Decimal::from_parts(1, 0, 0, false, 2);
+/// ...and never more than this, in the ledger's currency; a larger loss is
+/// a credit note or a bad-debt entry, not a receipt's difference.
+const WRITE_OFF_MAX: Decimal = Decimal::from_parts(10, 0, 0, false, 0);
 
 /// A receipt as a client submits it.
 #[derive(Debug, Clone, Deserialize)]
@@ -167,6 +173,12 @@ impl CheckedReceipt {
             }
         }
         let written_off = self.write_off.as_ref().map_or(Decimal::ZERO, |w| w.amount);
+        let limit = (net * WRITE_OFF_SHARE).min(WRITE_OFF_MAX);
+        if written_off > limit {
+            return Err(RuleError::new(format!(
+                "a write-off of {written_off} is more than a small difference (at most 1% of what is settled and {WRITE_OFF_MAX}: {limit} here)"
+            )));
+        }
         let covered = self.amount + written_off;
         if net != covered {
             return Err(RuleError::new(format!(
@@ -312,6 +324,10 @@ mod tests {
         let lines = short.posting_lines("1200");
         assert_eq!((lines[1].account.as_str(), lines[1].debit), ("6900", Some(d("0.02"))));
         assert_eq!(lines[2].credit, Some(d("100.00")));
+        let greedy = receipt("0.01", &[("CI-1", "100.00")], Some("99.99"));
+        assert!(
+            greedy.check_against(&invoices).unwrap_err().0.contains("more than a small difference")
+        );
         let over = receipt("120.00", &[("CI-1", "120.00")], None);
         assert!(over.check_against(&invoices).unwrap_err().0.contains("has 100.00 open"));
         let unbalanced = receipt("120.00", &[("CI-1", "100.00")], None);

@@ -105,6 +105,11 @@ pub fn apply(
     let mut taxes = Vec::with_capacity(by_rate.len());
     for (rate, lines) in by_rate.into_values() {
         let sum: Decimal = lines.iter().map(|&i| amounts[i]).sum();
+        decimal::check_amount(
+            sum,
+            &format!("the amount taxed at {}", rate.code),
+            Sign::NonNegative,
+        )?;
         let share = rate.rate / Decimal::ONE_HUNDRED;
         let (base, amount) = if rate.inclusive {
             let tax = cents(sum * share / (Decimal::ONE + share));
@@ -143,7 +148,9 @@ pub fn shares(total: Decimal, weights: &[Decimal]) -> Vec<Decimal> {
         return out;
     }
     let cent = Decimal::new(1, 2);
-    let exact: Vec<Decimal> = weights.iter().map(|w| total * w / sum).collect();
+    // The share of the whole first (at most one), so that no product
+    // overflows however large the amounts.
+    let exact: Vec<Decimal> = weights.iter().map(|w| (w / sum) * total).collect();
     let mut out: Vec<Decimal> = exact.iter().map(|e| (e / cent).floor() * cent).collect();
     let mut left = ((total - out.iter().sum::<Decimal>()) / cent).round();
     let mut order: Vec<usize> = (0..weights.len()).collect();
@@ -169,11 +176,31 @@ pub struct TaxReport {
     pub due: Decimal,
 }
 
-/// The report from the movement (debits, credits) of the sales tax
-/// accounts and of the purchase tax accounts.
-pub fn report(sales: (Decimal, Decimal), purchases: (Decimal, Decimal)) -> TaxReport {
-    let collected = sales.1 - sales.0;
-    let paid = purchases.0 - purchases.1;
+/// What a tax account is used for: sales rates, purchase rates, or both
+/// (one VAT control account).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Use {
+    Sales,
+    Purchase,
+    Both,
+}
+
+/// The report from each tax account's use and movement over the period
+/// (debits, credits): a sales account's credits less debits are
+/// collected, a purchase account's debits less credits paid, and an
+/// account of both counts its credits as collected and its debits as paid.
+pub fn report(accounts: &[(Use, Decimal, Decimal)]) -> TaxReport {
+    let (mut collected, mut paid) = (Decimal::ZERO, Decimal::ZERO);
+    for &(used, debit, credit) in accounts {
+        match used {
+            Use::Sales => collected += credit - debit,
+            Use::Purchase => paid += debit - credit,
+            Use::Both => {
+                collected += credit;
+                paid += debit;
+            }
+        }
+    }
     TaxReport { collected, paid, due: collected - paid }
 }
 
@@ -232,6 +259,23 @@ mod tests {
     }
 
     #[test]
+    fn the_largest_amounts_are_taxed_or_refused_never_overflowing() {
+        let vat = rate("VAT20", "20", true);
+        let (nets, taxes) = apply(&[d("400000000000000")], &[Some(&vat)]).unwrap();
+        assert_eq!(nets[0] + taxes[0].amount, d("400000000000000"));
+        let halves =
+            shares(d("999999999999999.99"), &[d("999999999999999.99"), d("999999999999999.99")]);
+        assert_eq!(halves.iter().sum::<Decimal>(), d("999999999999999.99"));
+        let too_much = [d("900000000000000"), d("900000000000000")];
+        assert!(
+            apply(&too_much, &[Some(&vat), Some(&vat)])
+                .unwrap_err()
+                .0
+                .contains("amount taxed at VAT20")
+        );
+    }
+
+    #[test]
     fn a_rate_is_a_percentage_with_an_account() {
         let new = |rate: &str| NewTaxRate {
             code: "VAT20".into(),
@@ -249,8 +293,10 @@ mod tests {
 
     #[test]
     fn what_is_due_is_collected_less_paid() {
-        let due = report((d("10"), d("1010")), (d("300"), d("0")));
+        let due = report(&[(Use::Sales, d("10"), d("1010")), (Use::Purchase, d("300"), d("0"))]);
         assert_eq!((due.collected, due.paid, due.due), (d("1000"), d("300"), d("700")));
+        let shared = report(&[(Use::Both, d("50"), d("200"))]);
+        assert_eq!((shared.collected, shared.paid, shared.due), (d("200"), d("50"), d("150")));
     }
 
     proptest::proptest! {
