@@ -99,13 +99,7 @@ fn customer(code: &str) -> Result<Customer> {
 
 /// `POST /invoices`: a draft invoice or credit note, posting nothing.
 pub(crate) fn create_invoice(request: &Request) -> Result<Response> {
-    let checked = checked_invoice(request)?;
-    let customer = customer(&checked.customer)
-        .map_err(|_| Error::invalid(format!("customer {} does not exist", checked.customer)))?;
-    let terms = checked.terms.clone().unwrap_or(customer.terms);
-    if payment_terms(&terms)?.is_none() {
-        return Err(Error::invalid(format!("payment terms {terms} do not exist")));
-    }
+    let (checked, terms) = checked_invoice(request)?;
     let id = format!("CI-{:06}", next_sequence("customer-invoices")?);
     let invoice = Invoice::draft(id, checked, terms);
     INVOICES.insert(&invoice.id, &invoice)?;
@@ -117,13 +111,7 @@ pub(crate) fn create_invoice(request: &Request) -> Result<Response> {
 pub(crate) fn update_invoice(request: &Request) -> Result<Response> {
     let existing = invoice(request.param("id")?)?;
     existing.check_draft("edited")?;
-    let checked = checked_invoice(request)?;
-    let customer = customer(&checked.customer)
-        .map_err(|_| Error::invalid(format!("customer {} does not exist", checked.customer)))?;
-    let terms = checked.terms.clone().unwrap_or(customer.terms);
-    if payment_terms(&terms)?.is_none() {
-        return Err(Error::invalid(format!("payment terms {terms} do not exist")));
-    }
+    let (checked, terms) = checked_invoice(request)?;
     let invoice = Invoice::draft(existing.id, checked, terms);
     INVOICES.put(&invoice.id, &invoice)?;
     record("invoice.edited", "customer-invoices", &invoice.id, &summary(&invoice))?;
@@ -320,11 +308,22 @@ pub(crate) fn open_items() -> Result<Vec<OpenItem>> {
     Ok(items)
 }
 
-/// The invoice the request's body describes, priced and taxed.
-fn checked_invoice(request: &Request) -> Result<crate::ledger::receivable::CheckedInvoice> {
+/// The invoice the request's body describes, priced and taxed, for an
+/// existing customer, and its payment terms (its own or the customer's),
+/// which must exist.
+fn checked_invoice(
+    request: &Request,
+) -> Result<(crate::ledger::receivable::CheckedInvoice, String)> {
     let new = request.json::<NewInvoice>()?;
     let rates = crate::api::tax::rates(&new.tax_codes())?;
-    Ok(new.check(&rates)?)
+    let checked = new.check(&rates)?;
+    let customer = customer(&checked.customer)
+        .map_err(|_| Error::invalid(format!("customer {} does not exist", checked.customer)))?;
+    let terms = checked.terms.clone().unwrap_or(customer.terms);
+    if payment_terms(&terms)?.is_none() {
+        return Err(Error::invalid(format!("payment terms {terms} do not exist")));
+    }
+    Ok((checked, terms))
 }
 
 fn invoice(id: &str) -> Result<Invoice> {
