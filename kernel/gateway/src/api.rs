@@ -66,6 +66,7 @@ async fn serve(state: AppState, request: Request) -> Result<Response, Problem> {
         .map(|(name, raw)| Ok((name.clone(), decode(raw)?)))
         .collect::<Result<Vec<_>, Problem>>()?;
     let query = parse_query(parts.uri.query().unwrap_or(""))?;
+    let export = wanted_export(&parts.headers, &query, route.operation)?;
     let body = read_body(body, host.limits().request_body_bytes_max).await?;
     let request_id = parts.extensions.get::<RequestId>().cloned();
     let idempotency = idempotency_key(&parts.headers, route.operation.method)?;
@@ -90,15 +91,77 @@ async fn serve(state: AppState, request: Request) -> Result<Response, Problem> {
     };
     let response = run(&state, plugin, invocation).await?;
     let status = StatusCode::from_u16(response.status).map_err(|err| Problem::internal(&err))?;
-    let mut http = (status, response.body).into_response();
-    if status != StatusCode::NO_CONTENT {
-        http.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    }
+    let mut http = match export {
+        Some((export, operation)) if status == StatusCode::OK => {
+            let text = crate::csv::export(&response.body, &export).map_err(|err| {
+                Problem::new(
+                    StatusCode::BAD_GATEWAY,
+                    "plugin-bad-response",
+                    format!("operation {operation} declares a CSV export, but {err}"),
+                )
+            })?;
+            let mut http = (status, text).into_response();
+            let headers = http.headers_mut();
+            headers
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+            let disposition = format!("attachment; filename=\"{operation}.csv\"");
+            if let Ok(value) = HeaderValue::from_str(&disposition) {
+                headers.insert(header::CONTENT_DISPOSITION, value);
+            }
+            http
+        }
+        _ => {
+            let mut http = (status, response.body).into_response();
+            if status != StatusCode::NO_CONTENT {
+                http.headers_mut()
+                    .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            }
+            http
+        }
+    };
     if response.replayed {
         http.headers_mut().insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
     }
     Ok(http)
+}
+
+/// The operation's CSV export (and its id) if the client asks for CSV, with
+/// `?format=csv` or `Accept: text/csv`; 406 if it asks for CSV of an
+/// operation that declares no export, or for a format there is none of.
+fn wanted_export(
+    headers: &axum::http::HeaderMap,
+    query: &[(String, String)],
+    operation: &keel_manifest::Operation,
+) -> Result<Option<(keel_manifest::Export, String)>, Problem> {
+    let format = query.iter().find(|(name, _)| name == "format").map(|(_, v)| v.as_str());
+    let accepts_csv = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').any(|t| t.trim().starts_with("text/csv")));
+    let csv = match format {
+        Some("csv") => true,
+        Some("json") => false,
+        Some(other) => {
+            return Err(Problem::new(
+                StatusCode::NOT_ACCEPTABLE,
+                "not-acceptable",
+                format!("format {other:?} is not one the kernel writes; ask for csv or json"),
+            ));
+        }
+        None => accepts_csv,
+    };
+    if !csv {
+        return Ok(None);
+    }
+    match &operation.export {
+        Some(export) => Ok(Some((export.clone(), operation.id.clone()))),
+        None => Err(Problem::new(
+            StatusCode::NOT_ACCEPTABLE,
+            "not-acceptable",
+            format!("operation {} declares no CSV export; ask for JSON", operation.id),
+        )),
+    }
 }
 
 /// The request header that names a retry's idempotency key.

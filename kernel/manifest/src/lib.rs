@@ -4,10 +4,12 @@
 //! The kernel reads the manifest from the package without running plugin
 //! code, validates it here, and routes requests with [`Manifest::route`].
 
+mod export;
 mod manifest;
 mod path;
 mod route;
 
+pub use export::{Column, Export};
 pub use manifest::{
     CreatorRule, DOMAIN_INTERFACES, MANIFEST_BYTES_MAX, Manifest, ManifestError, Method, Operation,
     Permission, Role, WORLD, check_topic,

@@ -161,6 +161,9 @@ pub struct Operation {
     /// target document (an approver may not approve their own order).
     #[serde(default)]
     pub not_by_creator: Option<CreatorRule>,
+    /// How the kernel renders its answer as CSV, if it can.
+    #[serde(default)]
+    pub export: Option<crate::export::Export>,
 }
 
 /// Where an operation finds the principal who created its target document.
@@ -444,6 +447,12 @@ impl Manifest {
             }
             if op.summary.len() > TEXT_BYTES_MAX {
                 return Err(format!("summary of operation {:?} is too long", op.id));
+            }
+            if let Some(export) = &op.export {
+                if op.method != Method::Get {
+                    return Err(format!("operation {:?}: only a GET operation is exported", op.id));
+                }
+                export.validate().map_err(|err| format!("operation {:?}: {err}", op.id))?;
             }
             if !shapes.insert((op.method, op.path.shape())) {
                 return Err(format!(

@@ -187,3 +187,28 @@ fn no_plugin_id_spells_the_start_of_a_kernel_action() {
         assert!(err.to_string().contains("reserved by the kernel"), "{head}: {err}");
     }
 }
+
+#[test]
+fn a_get_operation_may_declare_its_csv_export() {
+    let export = r#"
+[operations.export]
+rows = "/entries"
+columns = [{ name = "Number", field = "/number" }, { name = "Date", field = "/date" }]
+"#;
+    let with = |after: &str, text: &str| VALID.replacen(after, &format!("{after}{text}"), 1);
+    let search = "path = \"/entries/search\"\npermission = \"books.read\"\n";
+    let manifest = Manifest::parse(&with(search, export)).unwrap();
+    let op = manifest.operations.iter().find(|o| o.id == "entries.search").unwrap();
+    let columns: Vec<&str> =
+        op.export.as_ref().unwrap().columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(columns, ["Number", "Date"]);
+    let post = "path = \"/entries\"\npermission = \"books.write\"\n";
+    let err = Manifest::parse(&with(post, export)).unwrap_err().to_string();
+    assert!(err.contains("only a GET operation is exported"), "{err}");
+    let bad = export.replace("\"/entries\"", "\"entries\"");
+    let err = Manifest::parse(&with(search, &bad)).unwrap_err().to_string();
+    assert!(err.contains("not a JSON pointer"), "{err}");
+    let none = "\n[operations.export]\nrows = \"/entries\"\ncolumns = []\n";
+    let err = Manifest::parse(&with(search, none)).unwrap_err().to_string();
+    assert!(err.contains("1 to 64 columns"), "{err}");
+}

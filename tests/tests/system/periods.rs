@@ -404,3 +404,49 @@ async fn an_accounts_ledger_runs_its_balance_in_date_order_page_by_page() {
     k.get(&ledger("cursor=nonsense")).await.expect_problem(400, "bad-request");
     k.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_come_as_csv_by_the_columns_their_operations_declare() {
+    let k = books().await;
+    post(&k, entry("2026-01-10", "GEN", "1100", "3000", "1000.00")).await;
+    post(&k, entry("2026-01-20", "GEN", "6100", "1100", "300.00")).await;
+    let text_of = |path: String| {
+        let request = k.request(reqwest::Method::GET, &path);
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            response.text().await.unwrap()
+        }
+    };
+    let text = text_of(format!("{F}/reports/trial-balance?format=csv")).await;
+    assert_eq!(
+        text,
+        "Account,Name,Type,Currency,Debit,Credit\r\n1100,Bank,asset,EUR,700.00,0\r\n3000,Owner's capital,equity,EUR,0,1000.00\r\n6100,Rent,expense,EUR,300.00,0\r\n"
+    );
+    // The same by the Accept header, with the headers a download needs.
+    let asked = k
+        .request(
+            reqwest::Method::GET,
+            &format!("{F}/reports/profit-and-loss?from=2026-01-01&to=2026-01-31"),
+        )
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.headers()["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(
+        asked.headers()["content-disposition"],
+        "attachment; filename=\"reports.profit-and-loss.csv\""
+    );
+    let text = asked.text().await.unwrap();
+    assert_eq!(text, "Section,Account,Name,Amount,Comparative\r\nexpense,6100,Rent,300.00,\r\n");
+    let text = text_of(format!("{F}/accounts/1100/ledger?format=csv")).await;
+    assert!(text.starts_with("Date,Entry,Journal number,Memo,Reference,Debit,Credit,Balance\r\n2026-01-10,1,GEN/2026/0001,"), "{text}");
+    // No export declared, or a format there is none of: 406, and JSON stays the default.
+    k.get(&format!("{F}/accounts/1100?format=csv")).await.expect_problem(406, "not-acceptable");
+    k.get(&format!("{F}/reports/trial-balance?format=xml"))
+        .await
+        .expect_problem(406, "not-acceptable");
+    assert!(k.get(&format!("{F}/reports/trial-balance")).await.expect(200)["rows"].is_array());
+    k.stop().await;
+}

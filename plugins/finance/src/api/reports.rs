@@ -71,6 +71,7 @@ pub(crate) fn profit_and_loss(request: &Request) -> Result<Response> {
     }
     let report = statement::profit_and_loss(&rows)?;
     let mut body = serde_json::json!(report);
+    body["rows"] = serde_json::json!(report.rows());
     body["from"] = serde_json::json!(from);
     body["to"] = serde_json::json!(to);
     body["currency"] = serde_json::json!(currency);
@@ -96,6 +97,7 @@ pub(crate) fn balance_sheet(request: &Request) -> Result<Response> {
     }
     let report = statement::balance_sheet(&rows)?;
     let mut body = serde_json::json!(report);
+    body["rows"] = serde_json::json!(report.rows());
     body["as_of"] = serde_json::json!(as_of);
     body["currency"] = serde_json::json!(currency);
     if compare.is_some() {

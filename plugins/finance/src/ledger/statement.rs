@@ -64,6 +64,58 @@ pub struct BalanceSheet {
     pub balanced: bool,
 }
 
+/// A statement's line in one flat list, with its section: what a CSV
+/// export or a spreadsheet takes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FlatRow {
+    pub section: &'static str,
+    pub account: String,
+    pub name: String,
+    pub amount: Decimal,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compare: Option<Decimal>,
+}
+
+fn flat<'a>(section: &'static str, lines: &'a Section) -> impl Iterator<Item = FlatRow> + 'a {
+    lines.lines.iter().map(move |l| FlatRow {
+        section,
+        account: l.account.clone(),
+        name: l.name.clone(),
+        amount: l.amount,
+        compare: l.compare,
+    })
+}
+
+impl ProfitAndLoss {
+    /// Its lines in one list: income, then expense.
+    pub fn rows(&self) -> Vec<FlatRow> {
+        flat("income", &self.income).chain(flat("expense", &self.expense)).collect()
+    }
+}
+
+impl BalanceSheet {
+    /// Its lines in one list: assets, liabilities, equity, and the
+    /// earnings not yet closed as a line of equity.
+    pub fn rows(&self) -> Vec<FlatRow> {
+        let mut rows: Vec<FlatRow> = flat("assets", &self.assets)
+            .chain(flat("liabilities", &self.liabilities))
+            .chain(flat("equity", &self.equity))
+            .collect();
+        if !self.unclosed_earnings.is_zero()
+            || self.compare_unclosed_earnings.is_some_and(|c| !c.is_zero())
+        {
+            rows.push(FlatRow {
+                section: "equity",
+                account: String::new(),
+                name: "Earnings not yet closed".to_owned(),
+                amount: self.unclosed_earnings,
+                compare: self.compare_unclosed_earnings,
+            });
+        }
+        rows
+    }
+}
+
 /// An account's totals in the statement's column, and in the comparative
 /// one if asked for.
 pub type Row = (Account, Totals, Option<Totals>);
@@ -224,6 +276,8 @@ mod tests {
             (account("1100", AccountType::Asset), t("9000", "0"), None),
         ];
         let pl = profit_and_loss(&rows).unwrap();
+        let sections: Vec<&str> = pl.rows().iter().map(|r| r.section).collect();
+        assert_eq!(sections, ["income", "expense", "expense"]);
         assert_eq!(
             (pl.income.total, pl.expense.total, pl.net_profit),
             (d("7900"), d("4000"), d("3900"))
@@ -246,6 +300,13 @@ mod tests {
         ];
         let sheet = balance_sheet(&before).unwrap();
         assert_eq!(sheet.assets.total, d("14000"));
+        let rows = sheet.rows();
+        let last = rows.last().unwrap();
+        assert_eq!(
+            (last.section, last.name.as_str(), last.amount),
+            ("equity", "Earnings not yet closed", d("3000"))
+        );
+        assert_eq!(rows.iter().filter(|r| r.section == "assets").count(), 2);
         assert_eq!(sheet.unclosed_earnings, d("3000"));
         assert_eq!((sheet.equity.total, sheet.liabilities_and_equity), (d("13000"), d("14000")));
         assert!(sheet.balanced);
