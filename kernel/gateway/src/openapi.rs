@@ -121,6 +121,19 @@ pub(crate) fn tenant_document(tenant: &TenantId, plugins: &[std::sync::Arc<Plugi
             if op.method.writes() {
                 operation["requestBody"] = json!({ "content": { "application/json": { "schema": { "type": "object" } } } });
             }
+            if let Some(export) = &op.export {
+                let columns: Vec<&str> = export.columns.iter().map(|c| c.name.as_str()).collect();
+                operation["responses"]["2XX"]["content"]["text/csv"] = json!({
+                    "schema": { "type": "string", "description": format!("Columns: {}", columns.join(", ")) },
+                });
+                if let Some(parameters) = operation["parameters"].as_array_mut() {
+                    parameters.push(json!({
+                        "name": "format", "in": "query", "required": false,
+                        "description": "`csv` for the answer as CSV (as `Accept: text/csv` does); `json` by default.",
+                        "schema": { "type": "string", "enum": ["json", "csv"] },
+                    }));
+                }
+            }
             let entry = paths.entry(path).or_insert_with(|| json!({}));
             entry[op.method.as_str().to_ascii_lowercase()] = operation;
         }
