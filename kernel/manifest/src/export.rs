@@ -50,7 +50,7 @@ impl Export {
 
 /// Checks that `value` is a JSON pointer: empty, or starting with `/`.
 fn pointer(what: &str, value: &str) -> Result<(), String> {
-    if !value.is_empty() && !value.starts_with('/') || value.len() > 200 {
+    if (!value.is_empty() && !value.starts_with('/')) || value.len() > 200 {
         return Err(format!("export {what}: {value:?} is not a JSON pointer such as /rows"));
     }
     Ok(())

@@ -75,6 +75,21 @@ pub(crate) fn totals(code: &str, as_of: Option<&Date>) -> Result<Totals> {
     Ok(sum)
 }
 
+/// An account's totals up to the day before `date` (nothing before the
+/// first day there can be).
+pub(crate) fn totals_before(code: &str, date: &Date) -> Result<Totals> {
+    match Date::from_days(date.days() - 1) {
+        Ok(day_before) => totals(code, Some(&day_before)),
+        Err(_) => Ok(Totals::default()),
+    }
+}
+
+/// What moved on an account from `from` to `to`, both included.
+pub(crate) fn moved_between(code: &str, from: &Date, to: &Date) -> Result<Totals> {
+    let (until, before) = (totals(code, Some(to))?, totals_before(code, from)?);
+    Ok(statement::movement(until, before, Totals::default())?)
+}
+
 /// Every account of the chart, by code.
 pub(crate) fn all_accounts() -> Result<Vec<Account>> {
     let mut accounts = Vec::new();

@@ -23,6 +23,17 @@ const STATEMENTS: Collection<Statement> = Collection::new("bank-statements");
 /// The statement line each matched entry is matched to, keyed by the
 /// entry's zero-padded number: an entry matches one line at most.
 const MATCHES: Collection<serde_json::Value> = Collection::new("bank-matches");
+/// The days each statement covers, keyed `account/from/id`: what the
+/// overlap check and the reconciliation read, rather than whole statements.
+const SPANS: Collection<Span> = Collection::new("bank-statement-spans");
+
+/// The days one statement covers.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Span {
+    id: String,
+    from: Date,
+    to: Date,
+}
 
 /// `POST /bank-statements`: imports a CSV statement of a bank account and
 /// matches what it can.
@@ -39,13 +50,13 @@ pub(crate) fn import(request: &Request) -> Result<Response> {
             account.code
         )));
     }
-    if let Some(other) = statements_of(&statement.account)?
+    if let Some(other) = spans_of(&statement.account)?
         .into_iter()
         .find(|o| o.from <= statement.to && statement.from <= o.to)
     {
         return Err(Error::conflict(format!(
             "statement {} of {} already covers {} to {}; a statement's days are imported once",
-            other.id, other.account, other.from, other.to
+            other.id, statement.account, other.from, other.to
         )));
     }
     let mut movements = unmatched_movements(
@@ -62,6 +73,9 @@ pub(crate) fn import(request: &Request) -> Result<Response> {
         matched += 1;
     }
     STATEMENTS.insert(&statement.id, &statement)?;
+    let span =
+        Span { id: statement.id.clone(), from: statement.from.clone(), to: statement.to.clone() };
+    SPANS.insert(&format!("{}/{}/{}", statement.account, span.from, span.id), &span)?;
     let detail = format!(
         "statement {} of {}: {} lines from {} to {}, {matched} matched",
         statement.id,
@@ -230,7 +244,7 @@ pub(crate) fn reconciliation(request: &Request) -> Result<Response> {
     // Items still outstanding: the account's movements no line matched,
     // back to a quarter before the statement (or the account's first
     // statement, whose opening balance covers what came before).
-    let first = statements_of(&statement.account)?.into_iter().map(|o| o.from).min();
+    let first = spans_of(&statement.account)?.into_iter().map(|o| o.from).min();
     let back = days_from(&statement.from, -SPAN_DAYS);
     let since = first.map_or(back.clone(), |first| first.max(back));
     let outstanding = unmatched_movements(&statement.account, &since, &statement.to)?;
@@ -277,10 +291,10 @@ fn settle(statement: &mut Statement, n: usize, status: LineStatus) -> Result<()>
     Ok(())
 }
 
-/// Every statement of `account`.
-fn statements_of(account: &str) -> Result<Vec<Statement>> {
-    let all = STATEMENTS.scan_all(&Range::all())?;
-    Ok(all.into_iter().map(|(_, s)| s).filter(|s| s.account == account).collect())
+/// The days every statement of `account` covers, earliest first.
+fn spans_of(account: &str) -> Result<Vec<Span>> {
+    let spans = SPANS.scan_all(&Range::prefix(format!("{account}/")))?;
+    Ok(spans.into_iter().map(|(_, span)| span).collect())
 }
 
 /// `date` moved by `days`, or itself at the ends of the calendar.

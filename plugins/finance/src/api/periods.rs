@@ -112,7 +112,7 @@ fn change_period(
     } else {
         format!(", closed for {}", period.closed_journals.join(", "))
     };
-    let detail = format!("period {code} is {}{journals}", state_name(period.state));
+    let detail = format!("period {code} is {}{journals}", period.state.as_str());
     record(action, "periods", code, &detail)?;
     Response::ok(&period)
 }
@@ -223,14 +223,6 @@ fn with_periods(year: &FiscalYear, periods: Vec<Period>) -> serde_json::Value {
     let mut body = serde_json::json!(year);
     body["periods"] = serde_json::json!(periods);
     body
-}
-
-fn state_name(state: State) -> &'static str {
-    match state {
-        State::Open => "open",
-        State::Closed => "closed",
-        State::Locked => "locked",
-    }
 }
 
 fn record(action: &'static str, collection: &'static str, key: &str, detail: &str) -> Result<()> {

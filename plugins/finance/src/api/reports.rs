@@ -107,7 +107,7 @@ pub(crate) fn balance_sheet(request: &Request) -> Result<Response> {
 }
 
 /// The dates `from` and `to` name, both or neither, in order.
-fn range(request: &Request, from: &str, to: &str) -> Result<Option<(Date, Date)>> {
+pub(super) fn range(request: &Request, from: &str, to: &str) -> Result<Option<(Date, Date)>> {
     match (super::date_param(request, from)?, super::date_param(request, to)?) {
         (Some(start), Some(end)) if start <= end => Ok(Some((start, end))),
         (Some(start), Some(end)) => {
@@ -132,10 +132,7 @@ fn moved(
     closing: &BTreeMap<String, Totals>,
 ) -> Result<Totals> {
     let until_end = books::totals(&account.code, Some(to))?;
-    let before_start = match Date::from_days(from.days() - 1) {
-        Ok(day_before) => books::totals(&account.code, Some(&day_before))?,
-        Err(_) => Totals::default(),
-    };
+    let before_start = books::totals_before(&account.code, from)?;
     let closed = closing.get(&account.code).copied().unwrap_or_default();
     Ok(statement::movement(until_end, before_start, closed)?)
 }
@@ -191,10 +188,7 @@ pub(crate) fn account_ledger(request: &Request) -> Result<Response> {
         .map_err(|err| Error::bad_request(err.0))?;
     let start = cursor.as_ref().map(|c| c.date.clone()).or(from.clone());
     let mut opening = match &start {
-        Some(date) => match Date::from_days(date.days() - 1) {
-            Ok(day_before) => books::totals(code, Some(&day_before))?.balance(side),
-            Err(_) => Decimal::ZERO,
-        },
+        Some(date) => books::totals_before(code, date)?.balance(side),
         None => Decimal::ZERO,
     };
     let resumed = |entry: &crate::ledger::entry::Entry| {

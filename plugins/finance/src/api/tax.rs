@@ -8,7 +8,6 @@ use serde_json::json;
 
 use crate::books::{self, ACCOUNTS};
 use crate::ledger::tax::{self, Kind, NewTaxRate, TaxRate};
-use keel_values::Date;
 
 /// Tax rates, by code.
 const TAX_RATES: Collection<TaxRate> = Collection::new("tax-rates");
@@ -58,33 +57,31 @@ pub(crate) fn rates(codes: &[String]) -> Result<BTreeMap<String, TaxRate>> {
 /// purchases, and the difference due, from the movement of each rate's
 /// account over the range.
 pub(crate) fn report(request: &Request) -> Result<Response> {
-    let (Some(from), Some(to)) =
-        (super::date_param(request, "from")?, super::date_param(request, "to")?)
-    else {
-        return Err(Error::bad_request("from=YYYY-MM-DD and to=YYYY-MM-DD are required"));
-    };
+    let (from, to) = super::reports::range(request, "from", "to")?
+        .ok_or_else(|| Error::bad_request("from=YYYY-MM-DD and to=YYYY-MM-DD are required"))?;
     let all: Vec<TaxRate> =
         TAX_RATES.scan_all(&Range::all())?.into_iter().map(|(_, r)| r).collect();
+    // Each tax account once, with what its rates use it for.
     let mut accounts: BTreeMap<String, tax::Use> = BTreeMap::new();
     for rate in &all {
-        let used = match (accounts.get(&rate.account), rate.kind) {
-            (None, Kind::Sales) => tax::Use::Sales,
-            (None, Kind::Purchase) => tax::Use::Purchase,
-            (Some(&known), kind) if known == tax::Use::Sales && kind == Kind::Sales => known,
-            (Some(&known), kind) if known == tax::Use::Purchase && kind == Kind::Purchase => known,
-            (Some(_), _) => tax::Use::Both,
+        let used = match rate.kind {
+            Kind::Sales => tax::Use::Sales,
+            Kind::Purchase => tax::Use::Purchase,
         };
-        accounts.insert(rate.account.clone(), used);
+        accounts
+            .entry(rate.account.clone())
+            .and_modify(|known| {
+                if *known != used {
+                    *known = tax::Use::Both;
+                }
+            })
+            .or_insert(used);
     }
     let mut moved = Vec::new();
     let mut lines = Vec::new();
     for (account, used) in accounts {
-        let until = books::totals(&account, Some(&to))?;
-        let before = match Date::from_days(from.days() - 1) {
-            Ok(day) => books::totals(&account, Some(&day))?,
-            Err(_) => Default::default(),
-        };
-        let (debit, credit) = (until.debit - before.debit, until.credit - before.credit);
+        let moved_there = books::moved_between(&account, &from, &to)?;
+        let (debit, credit) = (moved_there.debit, moved_there.credit);
         moved.push((used, debit, credit));
         lines.push(json!({ "account": account, "debit": debit, "credit": credit }));
     }

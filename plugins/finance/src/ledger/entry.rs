@@ -350,6 +350,12 @@ impl CheckedEntry {
     }
 }
 
+/// Lines as `(account, debit, credit)`, for tests to compare at a glance.
+#[cfg(test)]
+pub(crate) fn sides(lines: Vec<Line>) -> Vec<(String, Option<Decimal>, Option<Decimal>)> {
+    lines.into_iter().map(|l| (l.account, l.debit, l.credit)).collect()
+}
+
 fn checked_add(a: Decimal, b: Decimal) -> Result<Decimal, RuleError> {
     a.checked_add(b).ok_or_else(|| RuleError::new("amounts overflow"))
 }

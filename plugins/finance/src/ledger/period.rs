@@ -24,6 +24,17 @@ pub enum State {
     Locked,
 }
 
+impl State {
+    /// Its name, as stored and returned.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Closed => "closed",
+            Self::Locked => "locked",
+        }
+    }
+}
+
 /// A standard period (a month) or the year's adjustment period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -109,7 +120,7 @@ impl NewYear {
             return Err(RuleError::new(format!(
                 "fiscal year {} after it is {}; a year cannot be added before a closed one",
                 closed.code,
-                if closed.state == State::Closed { "closed" } else { "locked" }
+                closed.state.as_str()
             )));
         }
         if let Some(other) = existing.iter().find(|y| y.start <= end && start <= y.end) {
@@ -354,7 +365,7 @@ impl FiscalYear {
             return Err(RuleError::new(format!(
                 "period {period} belongs to fiscal year {}, which is {}; reopen the year first",
                 self.code,
-                if self.state == State::Closed { "closed" } else { "locked" }
+                self.state.as_str()
             )));
         }
         Ok(())

@@ -302,11 +302,7 @@ mod tests {
         let paid =
             receipt("130.00", &[("CI-1", "100.00"), ("CI-2", "50.00"), ("CI-3", "20.00")], None);
         paid.check_against(&invoices).unwrap();
-        let lines: Vec<_> = paid
-            .posting_lines("1200")
-            .into_iter()
-            .map(|l| (l.account, l.debit, l.credit))
-            .collect();
+        let lines = crate::ledger::entry::sides(paid.posting_lines("1200"));
         assert_eq!(
             lines,
             [
