@@ -22,6 +22,11 @@ pub const PLACES_MAX: u32 = 4;
 pub const AMOUNT_LIMIT: i64 = 1_000_000_000_000_000;
 /// Quantities are below this in size: 10^12.
 pub const QUANTITY_LIMIT: i64 = 1_000_000_000_000;
+/// Most decimal places an exchange rate may have.
+pub const RATE_PLACES_MAX: u32 = 10;
+/// Exchange rates are below this: 10^9 units of one currency for one of
+/// another, so that an amount times a rate is below 10^24.
+pub const RATE_LIMIT: i64 = 1_000_000_000;
 
 /// `value` in cents, written with two places (`40.00`), rounded half to
 /// even so that rounding many values biases no total.
@@ -45,24 +50,31 @@ pub enum Sign {
 /// Parses an amount of money written as a decimal string; `what` names it
 /// in the error (`"line 2 debit"`).
 pub fn amount(text: &str, what: &str, sign: Sign) -> Result<Decimal, RuleError> {
-    parse(text, what, sign, AMOUNT_LIMIT)
+    parse(text, what, sign, (PLACES_MAX, AMOUNT_LIMIT))
 }
 
 /// Parses a quantity written as a decimal string; `what` names it in the
 /// error.
 pub fn quantity(text: &str, what: &str, sign: Sign) -> Result<Decimal, RuleError> {
-    parse(text, what, sign, QUANTITY_LIMIT)
+    parse(text, what, sign, (PLACES_MAX, QUANTITY_LIMIT))
+}
+
+/// Parses an exchange rate written as a decimal string: how many units of
+/// one currency buy one unit of another, above zero, with at most
+/// [`RATE_PLACES_MAX`] places.
+pub fn rate(text: &str, what: &str) -> Result<Decimal, RuleError> {
+    parse(text, what, Sign::Positive, (RATE_PLACES_MAX, RATE_LIMIT))
 }
 
 /// Checks an amount the plugin holds already (a setting, a sum) against
 /// the same rules as one parsed.
 pub fn check_amount(value: Decimal, what: &str, sign: Sign) -> Result<Decimal, RuleError> {
-    check(value, &value.to_string(), what, sign, AMOUNT_LIMIT)
+    check(value, &value.to_string(), what, sign, (PLACES_MAX, AMOUNT_LIMIT))
 }
 
-/// `-?[0-9]+(.[0-9]+)?`, read exactly, within the places, size and sign
-/// asked for.
-fn parse(text: &str, what: &str, sign: Sign, limit: i64) -> Result<Decimal, RuleError> {
+/// `-?[0-9]+(.[0-9]+)?`, read exactly, within the sign and the places and
+/// size (`bounds`) asked for.
+fn parse(text: &str, what: &str, sign: Sign, bounds: (u32, i64)) -> Result<Decimal, RuleError> {
     let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
     let unsigned = text.strip_prefix('-').unwrap_or(text);
     let plain = match unsigned.split_once('.') {
@@ -72,7 +84,7 @@ fn parse(text: &str, what: &str, sign: Sign, limit: i64) -> Result<Decimal, Rule
     let value = Decimal::from_str_exact(text).ok().filter(|_| plain).ok_or_else(|| {
         RuleError::new(format!("{what} {text:?} must be a decimal string such as \"12.50\""))
     })?;
-    check(value, text, what, sign, limit)
+    check(value, text, what, sign, bounds)
 }
 
 fn check(
@@ -80,11 +92,11 @@ fn check(
     text: &str,
     what: &str,
     sign: Sign,
-    limit: i64,
+    (places, limit): (u32, i64),
 ) -> Result<Decimal, RuleError> {
-    if value.scale() > PLACES_MAX {
+    if value.scale() > places {
         return Err(RuleError::new(format!(
-            "{what} {text:?} has more than {PLACES_MAX} decimal places"
+            "{what} {text:?} has more than {places} decimal places"
         )));
     }
     if value.abs() >= Decimal::from(limit) {
@@ -187,5 +199,21 @@ mod tests {
         let held = Decimal::from(-1);
         assert!(check_amount(held, "approval threshold", Sign::NonNegative).is_err());
         assert!(check_amount(Decimal::from(1000), "approval threshold", Sign::NonNegative).is_ok());
+    }
+
+    #[test]
+    fn rates_have_ten_places_and_are_positive() {
+        assert_eq!(rate("0.9234567891", "rate").unwrap().to_string(), "0.9234567891");
+        assert_eq!(rate("150", "rate").unwrap().to_string(), "150");
+        for (text, needle) in [
+            ("0.92345678912", "more than 10 decimal places"),
+            ("0", "greater than zero"),
+            ("-1.1", "greater than zero"),
+            ("1000000000", "too large"),
+            ("1,1", "decimal string"),
+        ] {
+            let err = rate(text, "rate").unwrap_err().0;
+            assert!(err.contains(needle), "{text}: {err}");
+        }
     }
 }

@@ -24,7 +24,7 @@ fn ledger(c: &mut Criterion) {
     c.bench_function("ledger/check-entry-4-lines", |b| {
         b.iter(|| {
             let checked = serde_json::from_str::<NewEntry>(ENTRY).unwrap().check().unwrap();
-            checked.resolve(&chart).unwrap();
+            checked.resolve(&chart, "EUR").unwrap();
             checked.deltas().unwrap()
         });
     });
@@ -38,7 +38,7 @@ fn ledger(c: &mut Criterion) {
         })
         .collect();
     c.bench_function("ledger/trial-balance-starter-chart", |b| {
-        b.iter(|| trial_balance(totals.clone()).unwrap());
+        b.iter(|| trial_balance(totals.clone(), "EUR").unwrap());
     });
 }
 

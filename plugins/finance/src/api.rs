@@ -2,6 +2,7 @@
 
 pub(crate) mod accounts;
 pub(crate) mod bank;
+pub(crate) mod currencies;
 pub(crate) mod entries;
 pub(crate) mod journals;
 pub(crate) mod payables;

@@ -9,19 +9,33 @@ use keel_sdk::{Collection, Range, Result};
 use crate::ledger::account::Account;
 use crate::ledger::balance::Totals;
 use crate::ledger::entry::{CheckedEntry, Entry};
+use crate::ledger::fx::{self, Rate};
 use crate::ledger::journal::{self, Journal};
 use crate::ledger::period::{self, FiscalYear, Period, State};
+use crate::ledger::settings::Settings;
 use crate::ledger::statement;
 use keel_values::Date;
 
 pub(crate) const ACCOUNTS: Collection<Account> = Collection::new("accounts");
 pub(crate) const ENTRIES: Collection<Entry> = Collection::new("entries");
-/// All-time totals, by account code.
-const TOTALS: Collection<Totals> = Collection::new("totals");
-/// Totals by `code/YYYY-MM`.
-const MONTHLY: Collection<Totals> = Collection::new("monthly");
-/// Totals by `code/YYYY-MM-DD`.
-const DAILY: Collection<Totals> = Collection::new("daily");
+/// Running totals in the company's currency, by account code.
+const COMPANY: Running = Running {
+    all: Collection::new("totals"),
+    monthly: Collection::new("monthly"),
+    daily: Collection::new("daily"),
+};
+/// Running totals of lines' foreign amounts, by `code/CUR`.
+const FOREIGN: Running = Running {
+    all: Collection::new("foreign-totals"),
+    monthly: Collection::new("foreign-monthly"),
+    daily: Collection::new("foreign-daily"),
+};
+
+/// The ledger's settings, under [`SETTINGS_KEY`].
+pub(crate) const SETTINGS: Collection<Settings> = Collection::new("settings");
+pub(crate) const SETTINGS_KEY: &str = "ledger";
+/// Exchange rates, by `CUR/YYYY-MM-DD`.
+pub(crate) const RATES: Collection<Rate> = Collection::new("exchange-rates");
 
 /// Fiscal years, by code.
 pub(crate) const YEARS: Collection<FiscalYear> = Collection::new("fiscal-years");
@@ -38,12 +52,54 @@ pub(crate) fn entry_key(number: u64) -> String {
     format!("{number:020}")
 }
 
-/// Adds a posted entry's amounts to the running totals of its accounts.
+/// Totals kept as entries post: over all time, per month and per day, so
+/// that a balance at any date reads a year of months and a month of days.
+struct Running {
+    /// By key.
+    all: Collection<Totals>,
+    /// By `key/YYYY-MM`.
+    monthly: Collection<Totals>,
+    /// By `key/YYYY-MM-DD`.
+    daily: Collection<Totals>,
+}
+
+impl Running {
+    fn add(&self, key: &str, date: &Date, delta: Totals) -> Result<()> {
+        bump(&self.all, key, delta)?;
+        bump(&self.monthly, &format!("{key}/{}", date.month()), delta)?;
+        bump(&self.daily, &format!("{key}/{}", date.as_str()), delta)
+    }
+
+    /// The totals of `key` over all time, or up to and including `as_of`:
+    /// whole months before `as_of`'s month, then the days of its month.
+    fn totals(&self, key: &str, as_of: Option<&Date>) -> Result<Totals> {
+        let Some(date) = as_of else {
+            return Ok(self.all.get(key)?.unwrap_or_default());
+        };
+        let months = Range {
+            prefix: Some(format!("{key}/")),
+            start: None,
+            end: Some(format!("{key}/{}", date.previous_month())),
+        };
+        let days = Range::between(
+            Some(format!("{key}/{}", date.first_of_month())),
+            Some(format!("{key}/{}", date.as_str())),
+        );
+        let mut sum = Totals::default();
+        self.monthly.for_each(&months, |_, totals| sum.add(totals).map_err(Into::into))?;
+        self.daily.for_each(&days, |_, totals| sum.add(totals).map_err(Into::into))?;
+        Ok(sum)
+    }
+}
+
+/// Adds a posted entry's amounts to the running totals of its accounts,
+/// and its foreign amounts to those of its accounts in their currencies.
 pub(crate) fn add_to_totals(entry: &CheckedEntry) -> Result<()> {
     for (code, delta) in entry.deltas()? {
-        bump(&TOTALS, &code, delta)?;
-        bump(&MONTHLY, &format!("{code}/{}", entry.date.month()), delta)?;
-        bump(&DAILY, &format!("{code}/{}", entry.date.as_str()), delta)?;
+        COMPANY.add(&code, &entry.date, delta)?;
+    }
+    for (key, delta) in entry.foreign_deltas()? {
+        FOREIGN.add(&key, &entry.date, delta)?;
     }
     Ok(())
 }
@@ -54,25 +110,49 @@ fn bump(collection: &Collection<Totals>, key: &str, delta: Totals) -> Result<()>
     collection.put(key, &totals)
 }
 
-/// An account's totals over all time, or up to and including `as_of`:
-/// whole months before `as_of`'s month, then the days of its month.
+/// An account's totals in the company's currency over all time, or up to
+/// and including `as_of`.
 pub(crate) fn totals(code: &str, as_of: Option<&Date>) -> Result<Totals> {
-    let Some(date) = as_of else {
-        return Ok(TOTALS.get(code)?.unwrap_or_default());
-    };
-    let months = Range {
-        prefix: Some(format!("{code}/")),
-        start: None,
-        end: Some(format!("{code}/{}", date.previous_month())),
-    };
-    let days = Range::between(
-        Some(format!("{code}/{}", date.first_of_month())),
-        Some(format!("{code}/{}", date.as_str())),
+    COMPANY.totals(code, as_of)
+}
+
+/// What lines in `currency` moved on an account over all time, or up to
+/// and including `as_of`, in that currency.
+pub(crate) fn foreign_totals(code: &str, currency: &str, as_of: Option<&Date>) -> Result<Totals> {
+    FOREIGN.totals(&format!("{code}/{currency}"), as_of)
+}
+
+/// The company's currency: the settings', or else (for a ledger from before
+/// settings) the first account's.
+pub(crate) fn company_currency() -> Result<String> {
+    if let Some(settings) = SETTINGS.get(SETTINGS_KEY)? {
+        return Ok(settings.currency);
+    }
+    match ACCOUNTS.scan(&Range::all(), None, 1)?.items.into_iter().next() {
+        Some((_, account)) => Ok(account.currency),
+        None => Err(keel_sdk::Error::invalid(
+            "the ledger has no company currency yet; load a chart template or PUT /settings",
+        )),
+    }
+}
+
+/// The ledger's settings, as stored or as they stand by default.
+pub(crate) fn settings() -> Result<Settings> {
+    match SETTINGS.get(SETTINGS_KEY)? {
+        Some(settings) => Ok(settings),
+        None => Ok(Settings::new(company_currency()?)),
+    }
+}
+
+/// The rate of `currency` for `date` in the company's currency: the latest
+/// of the days up to it (see [`fx::rate_for`]).
+pub(crate) fn rate_on(currency: &str, date: &Date) -> Result<rust_decimal::Decimal> {
+    let window = Range::between(
+        Some(format!("{currency}/{}", fx::window_start(date))),
+        Some(format!("{currency}/{date}")),
     );
-    let mut sum = Totals::default();
-    MONTHLY.for_each(&months, |_, totals| sum.add(totals).map_err(Into::into))?;
-    DAILY.for_each(&days, |_, totals| sum.add(totals).map_err(Into::into))?;
-    Ok(sum)
+    let candidates: Vec<Rate> = RATES.scan_all(&window)?.into_iter().map(|(_, r)| r).collect();
+    Ok(fx::rate_for(currency, date, &candidates)?)
 }
 
 /// An account's totals up to the day before `date` (nothing before the

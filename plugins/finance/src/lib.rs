@@ -70,6 +70,14 @@ const OPERATIONS: Operations = Operations::new(&[
     ("bank-statements.unmatch", api::bank::unmatch_line),
     ("bank-statements.post", api::bank::post_line),
     ("bank-statements.reconciliation", api::bank::reconciliation),
+    ("settings.get", api::currencies::get_settings),
+    ("settings.update", api::currencies::update_settings),
+    ("exchange-rates.create", api::currencies::create_rate),
+    ("exchange-rates.import", api::currencies::import_rates),
+    ("exchange-rates.list", api::currencies::list_rates),
+    ("revaluations.create", api::currencies::revalue),
+    ("revaluations.list", api::currencies::list_revaluations),
+    ("revaluations.get", api::currencies::get_revaluation),
 ]);
 
 struct Finance;

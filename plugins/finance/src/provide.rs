@@ -33,6 +33,8 @@ impl LedgerProvider for Finance {
             reference: entry.reference,
             journal: None,
             period: None,
+            currency: None,
+            rate: None,
             lines: new_lines(entry.lines),
         };
         let source = "another module, through keel:erp/ledger".to_owned();
@@ -47,6 +49,8 @@ impl LedgerProvider for Finance {
             due: payable.due,
             memo: payable.memo,
             reference: payable.reference,
+            currency: None,
+            rate: None,
             lines: new_lines(payable.lines),
         };
         Ok(payables::record(new)?.number)
@@ -65,7 +69,7 @@ impl LedgerProvider for Finance {
             debit: totals.debit.to_string(),
             credit: totals.credit.to_string(),
             account: found.code,
-            currency: found.currency,
+            currency: books::company_currency()?,
         })
     }
 

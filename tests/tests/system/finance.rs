@@ -230,13 +230,13 @@ async fn chart_of_accounts() {
         k.post(&format!("{F}/chart-templates/starter"), json!({ "currency": "EUR" })).await;
     let loaded = loaded.expect(201);
     assert_eq!(loaded["skipped"], json!(["1000"]));
-    assert_eq!(loaded["created"].as_array().unwrap().len(), 23);
+    assert_eq!(loaded["created"].as_array().unwrap().len(), 25);
     k.post(&format!("{F}/chart-templates/nope"), json!({ "currency": "EUR" }))
         .await
         .expect_problem(422, "invalid");
     let expenses = k.get(&format!("{F}/accounts?type=expense")).await;
     let expenses = expenses.expect(200)["accounts"].as_array().unwrap().clone();
-    assert_eq!(expenses.len(), 7);
+    assert_eq!(expenses.len(), 8);
     assert!(expenses.iter().all(|a| a["type"] == "expense"));
     let page = k.get(&format!("{F}/accounts?limit=10")).await;
     assert_eq!(page.expect(200)["accounts"].as_array().unwrap().len(), 10);

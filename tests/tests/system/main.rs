@@ -4,6 +4,7 @@
 mod access;
 mod audit;
 mod bank;
+mod currencies;
 mod domain;
 mod events;
 mod finance;

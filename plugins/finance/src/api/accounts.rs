@@ -2,15 +2,27 @@
 
 use keel_sdk::{Error, Range, Request, Response, Result};
 
-use crate::books::ACCOUNTS;
+use crate::api::currencies;
+use crate::books::{self, ACCOUNTS};
 use crate::ledger::account::{self, AccountType, NewAccount, TEMPLATES};
 
-/// `POST /accounts`
+/// `POST /accounts`: in the company's currency, or (an asset or a
+/// liability) kept in another.
 pub(crate) fn create(request: &Request) -> Result<Response> {
     let account = request.json::<NewAccount>()?.validate()?;
     if ACCOUNTS.get(&account.code)?.is_some() {
         return Err(Error::conflict(format!("account {} already exists", account.code)));
     }
+    // Until the company's currency is set (by loading a chart or with PUT
+    // /settings), the chart keeps one currency and that is it.
+    let company = books::company_currency().unwrap_or_else(|_| account.currency.clone());
+    if account.currency != company && !currencies::currency_is_set()? {
+        return Err(Error::invalid(format!(
+            "the books are kept in {company}, the chart's currency; fix it with PUT /settings {{\"currency\": \"{company}\"}} before adding an account kept in {}",
+            account.currency
+        )));
+    }
+    account.check_currency(&company)?;
     ACCOUNTS.insert(&account.code, &account)?;
     Response::created(&account)
 }
@@ -56,6 +68,14 @@ pub(crate) fn load_template(request: &Request) -> Result<Response> {
     let name = request.param("template")?;
     let body: LoadTemplate = request.json()?;
     let accounts = account::template(name, &body.currency)?;
+    currencies::settle_currency(&body.currency)?;
+    let company = books::company_currency()?;
+    if body.currency != company {
+        return Err(Error::invalid(format!(
+            "the books are kept in {company}; load the chart in {company} and add accounts kept in {} one by one",
+            body.currency
+        )));
+    }
     let (mut created, mut skipped) = (Vec::new(), Vec::new());
     for account in accounts {
         if ACCOUNTS.get(&account.code)?.is_some() {

@@ -200,11 +200,7 @@ pub(crate) fn post_line(request: &Request) -> Result<Response> {
     let amount = line.amount.abs();
     let (bank_side, other_side) =
         if line.amount > Decimal::ZERO { (true, false) } else { (false, true) };
-    let side = |account: &str, debit: bool| Line {
-        account: account.to_owned(),
-        debit: debit.then_some(amount),
-        credit: (!debit).then_some(amount),
-    };
+    let side = |account: &str, debit: bool| Line::side(account, amount, debit);
     let memo = body.memo.unwrap_or_else(|| {
         format!("{} (statement {} line {})", line.description, statement.id, line.line)
     });

@@ -6,6 +6,7 @@ use keel_sdk::{Error, Range, Request, Response, Result, audit, context, next_seq
 
 use crate::books::{self, ACCOUNTS, ENTRIES, ENTRY_SEQUENCE, PERIODS, entry_key};
 use crate::ledger::entry::{CheckedEntry, Entry, NewEntry};
+use crate::ledger::fx;
 use crate::ledger::journal;
 use crate::ledger::period::{self, Kind};
 use keel_values::Date;
@@ -24,17 +25,42 @@ pub(crate) fn post(request: &Request) -> Result<Response> {
 /// records `entry.posted`: for `POST /entries` and for other plugins
 /// posting through `keel:erp/ledger`.
 pub(crate) fn post_entry(new: NewEntry) -> Result<Entry> {
-    post_checked(new.check()?)
+    post_checked(in_company_currency(new)?)
 }
 
 /// Posts `new` for `source`, the record it belongs to, which alone may
 /// undo it.
 pub(crate) fn post_entry_for(new: NewEntry, source: String) -> Result<Entry> {
-    post_checked(CheckedEntry { source: Some(source), ..new.check()? })
+    post_checked(CheckedEntry { source: Some(source), ..in_company_currency(new)? })
+}
+
+/// `new`, checked and, if written in a foreign currency, converted into
+/// the company's at its rate (the one given, or else its date's).
+pub(crate) fn in_company_currency(new: NewEntry) -> Result<CheckedEntry> {
+    let written = new.written_in()?;
+    let mut checked = new.check()?;
+    let Some((currency, rate)) = written else {
+        return Ok(checked);
+    };
+    let company = books::company_currency()?;
+    if currency == company {
+        if rate.is_some() {
+            return Err(Error::invalid(format!(
+                "{company} is the company's currency; a rate is only for a foreign one"
+            )));
+        }
+        return Ok(checked);
+    }
+    let rate = match rate {
+        Some(rate) => rate,
+        None => books::rate_on(&currency, &checked.date)?,
+    };
+    fx::convert_entry(&mut checked, &currency, rate)?;
+    Ok(checked)
 }
 
 /// Posts a checked entry: into an open period of an existing journal, on
-/// accounts of one currency, numbered gaplessly in the ledger and in its
+/// accounts that take its lines' currencies, numbered gaplessly in the ledger and in its
 /// journal's fiscal year; a reversal is linked to the entry it reverses.
 pub(crate) fn post_checked(checked: CheckedEntry) -> Result<Entry> {
     checked.check_built()?;
@@ -54,7 +80,7 @@ pub(crate) fn post_checked(checked: CheckedEntry) -> Result<Entry> {
             chart.insert(code, account);
         }
     }
-    let currency = checked.resolve(&chart)?;
+    let currency = checked.resolve(&chart, &books::company_currency()?)?;
     books::add_to_totals(&checked)?;
     let number = next_sequence(ENTRY_SEQUENCE)?;
     // Without fiscal years, a journal numbers its entries per calendar year.

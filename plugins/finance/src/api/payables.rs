@@ -7,12 +7,18 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::api::currencies;
 use crate::api::entries;
-use crate::books::ACCOUNTS;
+use crate::books::{self, ACCOUNTS};
 use crate::ledger::aging::OpenItem;
-use crate::ledger::entry::NewEntry;
+use crate::ledger::entry::{CheckedEntry, NewEntry};
+use crate::ledger::fx::Exposure;
 use crate::ledger::journal;
-use crate::ledger::payable::{BANK_ACCOUNT, NewPayable, Payable, Payment, Status};
+use crate::ledger::payable::{
+    BANK_ACCOUNT, NewPayable, PAYABLES_ACCOUNT, Payable, Payment, Status,
+};
+use keel_values::Date;
+use keel_values::decimal;
 
 /// Supplier invoices, keyed `AP-000001`.
 const PAYABLES: Collection<Payable> = Collection::new("payables");
@@ -38,11 +44,18 @@ pub(crate) fn record(new: NewPayable) -> Result<Payable> {
             reference: number.clone(),
             journal: Some(journal::PURCHASES.to_owned()),
             period: None,
+            currency: checked.new.currency.clone(),
+            rate: checked.new.rate.clone(),
             lines: checked.lines(),
         },
         format!("payable {number}"),
     )?;
-    let payable = checked.open(number.clone(), entry.currency.clone(), entry.number);
+    // Its lines' last credits payables with what is owed.
+    let owed = entry.lines.last();
+    let carried = owed.and_then(|l| l.credit).unwrap_or_default();
+    let rate = owed.and_then(|l| l.foreign.as_ref()).map(|f| f.rate);
+    let payable =
+        checked.open(number.clone(), (entry.number, entry.currency.clone(), carried), rate);
     PAYABLES.insert(&number, &payable)?;
     INVOICES.insert(&by_invoice, &json!({ "payable": number }))?;
     let detail = format!(
@@ -108,6 +121,9 @@ struct NewPayment {
     date: String,
     #[serde(default)]
     account: Option<String>,
+    /// The rate paid at, if the payable is foreign; the date's if none.
+    #[serde(default)]
+    rate: Option<String>,
 }
 
 /// `POST /payables/{number}/payments`: pays some or all of what is open,
@@ -119,22 +135,48 @@ pub(crate) fn pay(request: &Request) -> Result<Response> {
         .ok_or_else(|| Error::not_found(format!("payable {number} does not exist")))?;
     let body: NewPayment = request.json()?;
     let account = body.account.unwrap_or_else(|| BANK_ACCOUNT.to_owned());
-    let (amount, date, lines) = payable.check_payment(&body.amount, &body.date, &account)?;
+    let (amount, date) = payable.check_payment(&body.amount, &body.date, &account)?;
     if ACCOUNTS.get(&account)?.is_none() {
         return Err(Error::invalid(format!("account {account} does not exist")));
     }
-    let entry = entries::post_entry_for(
-        NewEntry {
-            date: date.to_string(),
-            memo: format!("Payment of {number} to {}", payable.supplier),
-            reference: number.to_owned(),
-            journal: Some(journal::BANK.to_owned()),
-            period: None,
-            lines,
-        },
-        format!("a payment of payable {number}"),
-    )?;
-    payable.settle(Payment { date, amount, account, journal_entry: entry.number });
+    let settings = books::settings()?;
+    let accounts = settings.difference_accounts();
+    let rate = match (payable.currency == settings.currency, &body.rate) {
+        (true, None) => None,
+        (true, Some(_)) => {
+            return Err(Error::invalid(format!(
+                "{number} is in the company's currency {}; a rate is only for a foreign one",
+                settings.currency
+            )));
+        }
+        (false, Some(text)) => Some(decimal::rate(text, "rate")?),
+        (false, None) => Some(books::rate_on(&payable.currency, &date)?),
+    };
+    let posting = payable.payment(amount, &account, rate.map(|rate| (rate, &accounts)))?;
+    if !posting.difference.is_zero() {
+        currencies::check_difference_accounts(&accounts)?;
+    }
+    let total = posting.lines.iter().filter_map(|l| l.debit).sum();
+    let entry = entries::post_checked(CheckedEntry {
+        date: date.clone(),
+        memo: format!("Payment of {number} to {}", payable.supplier),
+        reference: number.to_owned(),
+        journal: journal::BANK.to_owned(),
+        period: None,
+        reverses: None,
+        source: Some(format!("a payment of payable {number}")),
+        lines: posting.lines,
+        total,
+    })?;
+    let payment = Payment {
+        date,
+        amount,
+        account,
+        rate,
+        exchange_difference: rate.map(|_| posting.difference),
+        journal_entry: entry.number,
+    };
+    payable.settle(payment, posting.cleared);
     PAYABLES.put(number, &payable)?;
     Response::created(&payable)
 }
@@ -144,6 +186,25 @@ pub(crate) fn open_items() -> Result<Vec<OpenItem>> {
     let open = PAYABLES.lookup_all("by-status", &Range::exactly("open"))?;
     Ok(open
         .into_iter()
-        .map(|(_, p)| OpenItem { party: p.supplier, due: p.due, open: p.open })
+        .map(|(_, p)| OpenItem { party: p.supplier, due: p.due, open: p.carried })
+        .collect())
+}
+
+/// The payables in a currency other than `company` dated by `date` and
+/// open now, as the revaluation restates them.
+pub(crate) fn foreign_exposures(company: &str, date: &Date) -> Result<Vec<Exposure>> {
+    let open = PAYABLES.lookup_all("by-status", &Range::exactly("open"))?;
+    Ok(open
+        .into_iter()
+        .map(|(_, p)| p)
+        .filter(|p| p.currency != company && p.date <= *date)
+        .map(|p| Exposure {
+            what: format!("payable {}", p.number),
+            account: PAYABLES_ACCOUNT.to_owned(),
+            foreign_account: false,
+            currency: p.currency,
+            foreign: -p.open,
+            carrying: -p.carried,
+        })
         .collect())
 }

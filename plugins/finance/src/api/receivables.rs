@@ -4,16 +4,21 @@
 //! their entries in the sales journal and audits them.
 
 use keel_sdk::{Collection, Error, Range, Request, Response, Result, audit, next_sequence};
+use keel_values::Date;
 use rust_decimal::Decimal;
 use serde_json::json;
+use std::collections::BTreeMap;
 
+use crate::api::currencies;
 use crate::api::entries;
-use crate::books::ACCOUNTS;
+use crate::books::{self, ACCOUNTS};
 use crate::ledger::aging::OpenItem;
 use crate::ledger::entry::CheckedEntry;
+use crate::ledger::fx::{self, Exposure};
 use crate::ledger::journal;
-use crate::ledger::receipt::{NewReceipt, Receipt};
-use crate::ledger::receivable::{Customer, Invoice, Kind, NewCustomer, NewInvoice, Status};
+use crate::ledger::receipt::{CheckedReceipt, NewReceipt, Receipt};
+use crate::ledger::receivable::{Customer, Due, Invoice, Kind, NewCustomer, NewInvoice, Status};
+use crate::ledger::tax::shares;
 use crate::ledger::terms::{self, NewTerms, PaymentTerms};
 
 /// Customers, by code.
@@ -99,20 +104,26 @@ fn customer(code: &str) -> Result<Customer> {
 
 /// `POST /invoices`: a draft invoice or credit note, posting nothing.
 pub(crate) fn create_invoice(request: &Request) -> Result<Response> {
-    let (checked, terms) = checked_invoice(request)?;
+    Response::created(&draft_invoice(request.json()?)?)
+}
+
+/// Keeps `new` as a draft: for `POST /invoices` and for other plugins
+/// invoicing through `keel:erp/ledger`.
+pub(crate) fn draft_invoice(new: NewInvoice) -> Result<Invoice> {
+    let (checked, terms) = checked_invoice(new)?;
     let id = format!("CI-{:06}", next_sequence("customer-invoices")?);
-    let invoice = Invoice::draft(id, checked, terms);
+    let invoice = Invoice::draft(id, checked, terms, &books::company_currency()?);
     INVOICES.insert(&invoice.id, &invoice)?;
     record("invoice.drafted", "customer-invoices", &invoice.id, &summary(&invoice))?;
-    Response::created(&invoice)
+    Ok(invoice)
 }
 
 /// `PUT /invoices/{id}`: replaces a draft; a posted invoice is refused.
 pub(crate) fn update_invoice(request: &Request) -> Result<Response> {
     let existing = invoice(request.param("id")?)?;
     existing.check_draft("edited")?;
-    let (checked, terms) = checked_invoice(request)?;
-    let invoice = Invoice::draft(existing.id, checked, terms);
+    let (checked, terms) = checked_invoice(request.json()?)?;
+    let invoice = Invoice::draft(existing.id, checked, terms, &books::company_currency()?);
     INVOICES.put(&invoice.id, &invoice)?;
     record("invoice.edited", "customer-invoices", &invoice.id, &summary(&invoice))?;
     Response::ok(&invoice)
@@ -131,7 +142,13 @@ pub(crate) fn delete_invoice(request: &Request) -> Result<Response> {
 /// total to the customer's receivable account against its lines), numbers
 /// it there and sets when it falls due.
 pub(crate) fn post_invoice(request: &Request) -> Result<Response> {
-    let mut invoice = invoice(request.param("id")?)?;
+    Response::ok(&post_draft(request.param("id")?)?)
+}
+
+/// Posts the draft `id`, in a foreign currency at its agreed rate or else
+/// the rate of its date.
+pub(crate) fn post_draft(id: &str) -> Result<Invoice> {
+    let mut invoice = invoice(id)?;
     invoice.check_draft("posted again")?;
     let customer = customer(&invoice.customer)?;
     let terms = payment_terms(&invoice.terms)?
@@ -140,7 +157,7 @@ pub(crate) fn post_invoice(request: &Request) -> Result<Response> {
         Kind::Invoice => "Invoice",
         Kind::CreditNote => "Credit note",
     };
-    let entry = entries::post_checked(CheckedEntry {
+    let mut checked = CheckedEntry {
         date: invoice.date.clone(),
         memo: format!("{what} {} to {}", invoice.id, customer.name),
         reference: invoice.id.clone(),
@@ -150,11 +167,22 @@ pub(crate) fn post_invoice(request: &Request) -> Result<Response> {
         source: Some(format!("{} {}", what.to_lowercase(), invoice.id)),
         lines: invoice.posting_lines(&customer.account),
         total: invoice.total,
-    })?;
-    invoice.post(&terms, (entry.journal_number.clone(), entry.number, entry.currency.clone()))?;
+    };
+    let rate = if invoice.currency == books::company_currency()? {
+        None
+    } else {
+        let rate = match invoice.rate {
+            Some(rate) => rate,
+            None => books::rate_on(&invoice.currency, &invoice.date)?,
+        };
+        fx::convert_entry(&mut checked, &invoice.currency, rate)?;
+        Some(rate)
+    };
+    let entry = entries::post_checked(checked)?;
+    invoice.post(&terms, (entry.journal_number.clone(), entry.number, entry.total), rate)?;
     INVOICES.put(&invoice.id, &invoice)?;
     record("invoice.posted", "customer-invoices", &invoice.id, &summary(&invoice))?;
-    Response::ok(&invoice)
+    Ok(invoice)
 }
 
 /// `GET /invoices/{id}`
@@ -200,11 +228,32 @@ pub(crate) fn create_receipt(request: &Request) -> Result<Response> {
             Error::invalid(format!("invoice {} does not exist", allocation.invoice))
         })?);
     }
-    checked.check_against(&invoices)?;
+    let currency = CheckedReceipt::currency_of(&invoices)?;
+    let settings = books::settings()?;
+    let accounts = settings.difference_accounts();
+    let rate = if currency == settings.currency {
+        if checked.rate.is_some() {
+            return Err(Error::invalid(format!(
+                "the invoices are in the company's currency {currency}; a rate is only for a foreign one"
+            )));
+        }
+        None
+    } else {
+        Some(match checked.rate {
+            Some(rate) => rate,
+            None => books::rate_on(&currency, &checked.date)?,
+        })
+    };
+    checked.check_against(&invoices, rate.unwrap_or(Decimal::ONE))?;
     check_receipt_accounts(&checked, &customer)?;
+    let foreign = rate.map(|rate| (currency.as_str(), rate, &accounts));
+    let settlement = checked.settlement(&invoices, &customer.account, foreign)?;
+    if !settlement.difference.is_zero() {
+        currencies::check_difference_accounts(&accounts)?;
+    }
     let id = format!("RC-{:06}", next_sequence("receipts")?);
-    let lines = checked.posting_lines(&customer.account);
-    let total = checked.amount + checked.write_off.as_ref().map_or(Decimal::ZERO, |w| w.amount);
+    let lines = settlement.lines;
+    let total = lines.iter().filter_map(|l| l.debit).sum();
     let entry = entries::post_checked(CheckedEntry {
         date: checked.date.clone(),
         memo: format!("Receipt {id} from {}", customer.name),
@@ -216,8 +265,10 @@ pub(crate) fn create_receipt(request: &Request) -> Result<Response> {
         lines,
         total,
     })?;
-    for (allocation, mut invoice) in checked.allocations.iter().zip(invoices) {
-        invoice.settle(allocation.amount);
+    for ((allocation, mut invoice), cleared) in
+        checked.allocations.iter().zip(invoices).zip(settlement.cleared)
+    {
+        invoice.settle(allocation.amount, cleared);
         INVOICES.put(&invoice.id, &invoice)?;
     }
     let receipt = Receipt {
@@ -228,6 +279,9 @@ pub(crate) fn create_receipt(request: &Request) -> Result<Response> {
         account: checked.account,
         allocations: checked.allocations,
         write_off: checked.write_off,
+        currency,
+        rate,
+        exchange_difference: rate.map(|_| settlement.difference),
         journal_entry: entry.number,
         journal_number: entry.journal_number,
     };
@@ -297,24 +351,55 @@ pub(crate) fn open_items() -> Result<Vec<OpenItem>> {
     let mut items = Vec::new();
     for (_, invoice) in INVOICES.lookup_all("by-status", &Range::exactly("open"))? {
         let sign = if invoice.kind == Kind::CreditNote { -Decimal::ONE } else { Decimal::ONE };
-        for due in invoice.instalments.iter().filter(|d| !d.open.is_zero()) {
+        let open: Vec<&Due> = invoice.instalments.iter().filter(|d| !d.open.is_zero()).collect();
+        // In the company's currency: what the invoice carries, shared over
+        // its open instalments.
+        let weights: Vec<Decimal> = open.iter().map(|d| d.open).collect();
+        for (due, carried) in open.iter().zip(shares(invoice.carried, &weights)) {
             items.push(OpenItem {
                 party: invoice.customer.clone(),
                 due: due.due.clone(),
-                open: due.open * sign,
+                open: carried * sign,
             });
         }
     }
     Ok(items)
 }
 
+/// The invoices and credit notes in a currency other than `company` dated
+/// by `date` and open now, as the revaluation restates them.
+pub(crate) fn foreign_exposures(company: &str, date: &Date) -> Result<Vec<Exposure>> {
+    let mut exposures = Vec::new();
+    let mut accounts: BTreeMap<String, String> = BTreeMap::new();
+    for (_, invoice) in INVOICES.lookup_all("by-status", &Range::exactly("open"))? {
+        if invoice.currency == company || invoice.date > *date {
+            continue;
+        }
+        let account = match accounts.get(&invoice.customer) {
+            Some(account) => account.clone(),
+            None => {
+                let account = customer(&invoice.customer)?.account;
+                accounts.insert(invoice.customer.clone(), account.clone());
+                account
+            }
+        };
+        let sign = if invoice.kind == Kind::CreditNote { -Decimal::ONE } else { Decimal::ONE };
+        exposures.push(Exposure {
+            what: format!("invoice {} ({})", invoice.id, invoice.number),
+            account,
+            foreign_account: false,
+            currency: invoice.currency,
+            foreign: invoice.open * sign,
+            carrying: invoice.carried * sign,
+        });
+    }
+    Ok(exposures)
+}
+
 /// The invoice the request's body describes, priced and taxed, for an
 /// existing customer, and its payment terms (its own or the customer's),
 /// which must exist.
-fn checked_invoice(
-    request: &Request,
-) -> Result<(crate::ledger::receivable::CheckedInvoice, String)> {
-    let new = request.json::<NewInvoice>()?;
+fn checked_invoice(new: NewInvoice) -> Result<(crate::ledger::receivable::CheckedInvoice, String)> {
     let rates = crate::api::tax::rates(&new.tax_codes())?;
     let checked = new.check(&rates)?;
     let customer = customer(&checked.customer)

@@ -12,7 +12,8 @@ use crate::ledger::account::Account;
 use crate::ledger::balance::{self, Totals};
 use crate::ledger::statement::{self, Row};
 
-/// `GET /accounts/{code}/balance?as_of=YYYY-MM-DD`
+/// `GET /accounts/{code}/balance?as_of=YYYY-MM-DD`, in the company's
+/// currency, and in its own if it is kept in another.
 pub(crate) fn balance(request: &Request) -> Result<Response> {
     let code = request.param("code")?;
     let as_of = super::date_param(request, "as_of")?;
@@ -21,17 +22,29 @@ pub(crate) fn balance(request: &Request) -> Result<Response> {
     };
     let totals = books::totals(code, as_of.as_ref())?;
     let side = account.kind.normal_side();
-    Response::ok(&serde_json::json!({
+    let company = books::company_currency()?;
+    let mut body = serde_json::json!({
         "account": account.code,
         "name": account.name,
         "type": account.kind,
-        "currency": account.currency,
+        "currency": company,
         "as_of": as_of,
         "debit": totals.debit,
         "credit": totals.credit,
         "normal_side": side,
         "balance": totals.balance(side),
-    }))
+    });
+    // An account kept in a foreign currency shows its balance in it too.
+    if account.currency != company {
+        let foreign = books::foreign_totals(code, &account.currency, as_of.as_ref())?;
+        body["foreign"] = serde_json::json!({
+            "currency": account.currency,
+            "debit": foreign.debit,
+            "credit": foreign.credit,
+            "balance": foreign.balance(side),
+        });
+    }
+    Response::ok(&body)
 }
 
 /// `GET /reports/trial-balance?as_of=YYYY-MM-DD`
@@ -42,7 +55,7 @@ pub(crate) fn trial_balance(request: &Request) -> Result<Response> {
         let totals = books::totals(&account.code, as_of.as_ref())?;
         rows.push((account, totals));
     }
-    let report = balance::trial_balance(rows)?;
+    let report = balance::trial_balance(rows, &books::company_currency()?)?;
     Response::ok(
         &serde_json::json!({ "as_of": as_of, "rows": report.rows, "totals": report.totals }),
     )
@@ -118,11 +131,10 @@ pub(super) fn range(request: &Request, from: &str, to: &str) -> Result<Option<(D
     }
 }
 
-/// The statement's currency and the accounts kept in it.
+/// The statement's currency, the company's, and every account.
 fn accounts_in(request: &Request) -> Result<(String, Vec<Account>)> {
-    let accounts = books::all_accounts()?;
-    let currency = statement::currency_of(&accounts, request.query("currency"))?;
-    Ok((currency.clone(), accounts.into_iter().filter(|a| a.currency == currency).collect()))
+    let currency = statement::currency_of(&books::company_currency()?, request.query("currency"))?;
+    Ok((currency, books::all_accounts()?))
 }
 
 /// What moved on `account` from `from` to `to`, closing entries left out.

@@ -119,6 +119,25 @@ impl NewAccount {
     }
 }
 
+impl Account {
+    /// Checks the account may be kept in its currency in books kept in
+    /// `company`: only an asset or a liability (a bank account, a loan) may
+    /// be kept in a foreign currency; results and equity are the company's.
+    pub fn check_currency(&self, company: &str) -> Result<(), RuleError> {
+        if self.currency != company
+            && !matches!(self.kind, AccountType::Asset | AccountType::Liability)
+        {
+            return Err(RuleError::new(format!(
+                "account {} is {}: it is kept in the company's currency {company}, not {}; only assets and liabilities may be kept in a foreign currency",
+                self.code,
+                self.kind.as_str(),
+                self.currency
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// The chart templates that can be loaded in one call.
 pub const TEMPLATES: &[&str] = &["starter"];
 
@@ -146,7 +165,7 @@ pub fn template(name: &str, currency: &str) -> Result<Vec<Account>, RuleError> {
 }
 
 /// A small business's chart: enough to run the books from day one.
-const STARTER: [(&str, &str, AccountType); 24] = [
+const STARTER: [(&str, &str, AccountType); 26] = [
     ("1000", "Cash", AccountType::Asset),
     ("1100", "Bank", AccountType::Asset),
     ("1200", "Accounts receivable", AccountType::Asset),
@@ -164,6 +183,7 @@ const STARTER: [(&str, &str, AccountType); 24] = [
     ("4000", "Sales revenue", AccountType::Income),
     ("4100", "Service revenue", AccountType::Income),
     ("4900", "Other income", AccountType::Income),
+    ("4950", "Exchange gains", AccountType::Income),
     ("5000", "Cost of goods sold", AccountType::Expense),
     ("6000", "Salaries and wages", AccountType::Expense),
     ("6100", "Rent", AccountType::Expense),
@@ -171,6 +191,7 @@ const STARTER: [(&str, &str, AccountType); 24] = [
     ("6300", "Office supplies", AccountType::Expense),
     ("6400", "Depreciation", AccountType::Expense),
     ("6900", "Bank fees", AccountType::Expense),
+    ("6950", "Exchange losses", AccountType::Expense),
 ];
 
 #[cfg(test)]
@@ -220,5 +241,15 @@ mod tests {
         assert!(accounts.iter().all(|a| check_account(&a.code).is_ok()));
         assert!(template("nope", "EUR").is_err());
         assert!(template("starter", "x").is_err());
+    }
+
+    #[test]
+    fn only_assets_and_liabilities_are_kept_in_a_foreign_currency() {
+        let bank = new("1110", "Bank USD", "asset", "USD").validate().unwrap();
+        assert!(bank.check_currency("EUR").is_ok());
+        let sales = new("4010", "Sales USD", "income", "USD").validate().unwrap();
+        let err = sales.check_currency("EUR").unwrap_err().0;
+        assert!(err.contains("only assets and liabilities"), "{err}");
+        assert!(sales.check_currency("USD").is_ok());
     }
 }

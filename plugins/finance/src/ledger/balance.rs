@@ -50,7 +50,7 @@ pub struct TrialBalanceRow {
     /// The account type.
     #[serde(rename = "type")]
     pub kind: &'static str,
-    /// The currency.
+    /// The company's currency, which the balance is in.
     pub currency: String,
     /// Net debit balance, or zero.
     pub debit: Decimal,
@@ -80,9 +80,12 @@ pub struct TrialBalance {
     pub totals: Vec<CurrencyTotals>,
 }
 
-/// Builds a trial balance from each account's totals; accounts with no
-/// activity are left out.
-pub fn trial_balance(accounts: Vec<(Account, Totals)>) -> Result<TrialBalance, RuleError> {
+/// Builds a trial balance from each account's totals in the company's
+/// currency (`company`); accounts with no activity are left out.
+pub fn trial_balance(
+    accounts: Vec<(Account, Totals)>,
+    company: &str,
+) -> Result<TrialBalance, RuleError> {
     let mut rows = Vec::new();
     let mut columns: BTreeMap<String, Totals> = BTreeMap::new();
     for (account, totals) in accounts {
@@ -92,12 +95,12 @@ pub fn trial_balance(accounts: Vec<(Account, Totals)>) -> Result<TrialBalance, R
         let net = totals.debit - totals.credit;
         let (debit, credit) =
             if net >= Decimal::ZERO { (net, Decimal::ZERO) } else { (Decimal::ZERO, -net) };
-        columns.entry(account.currency.clone()).or_default().add(Totals { debit, credit })?;
+        columns.entry(company.to_owned()).or_default().add(Totals { debit, credit })?;
         rows.push(TrialBalanceRow {
             account: account.code,
             name: account.name,
             kind: account.kind.as_str(),
-            currency: account.currency,
+            currency: company.to_owned(),
             debit,
             credit,
         });
@@ -139,11 +142,20 @@ mod tests {
 
     #[test]
     fn trial_balance_columns_agree() {
-        let tb = trial_balance(vec![
-            (account("4000", AccountType::Income), Totals { debit: d("0"), credit: d("500.25") }),
-            (account("1000", AccountType::Asset), Totals { debit: d("800"), credit: d("299.75") }),
-            (account("1100", AccountType::Asset), Totals::default()),
-        ])
+        let tb = trial_balance(
+            vec![
+                (
+                    account("4000", AccountType::Income),
+                    Totals { debit: d("0"), credit: d("500.25") },
+                ),
+                (
+                    account("1000", AccountType::Asset),
+                    Totals { debit: d("800"), credit: d("299.75") },
+                ),
+                (account("1100", AccountType::Asset), Totals::default()),
+            ],
+            "EUR",
+        )
         .unwrap();
         assert_eq!(tb.rows.len(), 2, "accounts without activity are left out");
         assert_eq!(tb.rows[0].account, "1000");

@@ -46,7 +46,7 @@ pub fn closing_entries(
         }
         let (debit, credit) =
             if net > Decimal::ZERO { (None, Some(net)) } else { (Some(-net), None) };
-        lines.push(Line { account: account.code.clone(), debit, credit });
+        lines.push(Line { account: account.code.clone(), debit, credit, foreign: None });
     }
     let chunks = lines.chunks(LINES_MAX - 1);
     let count = chunks.len();
@@ -70,9 +70,9 @@ fn entry(
     let mut lines = lines.to_vec();
     let net = debits - credits;
     if net > Decimal::ZERO {
-        lines.push(Line { account: retained.code.clone(), debit: None, credit: Some(net) });
+        lines.push(Line::credit(&retained.code, net));
     } else if net < Decimal::ZERO {
-        lines.push(Line { account: retained.code.clone(), debit: Some(-net), credit: None });
+        lines.push(Line::debit(&retained.code, -net));
     }
     let part = if count > 1 { format!(" ({n} of {count})") } else { String::new() };
     Ok(CheckedEntry {

@@ -3,7 +3,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use keel_values::Date;
-use keel_values::code::check_account;
+use keel_values::code::{check_account, check_currency};
+use keel_values::decimal;
 use rust_decimal::Decimal;
 
 use super::RuleError;
@@ -37,6 +38,13 @@ pub struct NewEntry {
     /// it posts into the period of its date's month.
     #[serde(default)]
     pub period: Option<String>,
+    /// The currency its lines' amounts are in; the company's if none.
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// Company-currency units for one unit of `currency`; the rate of the
+    /// entry's date if none.
+    #[serde(default)]
+    pub rate: Option<String>,
     /// The lines.
     pub lines: Vec<NewLine>,
 }
@@ -55,7 +63,8 @@ pub struct NewLine {
     pub credit: Option<serde_json::Value>,
 }
 
-/// A posted line.
+/// A posted line: a debit or a credit in the company's currency, and what
+/// it was in a foreign currency, if it was.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Line {
     /// The account code.
@@ -66,6 +75,48 @@ pub struct Line {
     /// The credit amount, if a credit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credit: Option<Decimal>,
+    /// The amount in a foreign currency, on the same side, and its rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub foreign: Option<Foreign>,
+}
+
+/// What a line was in a foreign currency.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Foreign {
+    /// The currency, such as `USD`.
+    pub currency: String,
+    /// The amount in it, on the line's side; zero for an exchange
+    /// difference on an account kept in that currency.
+    pub amount: Decimal,
+    /// Company-currency units for one unit of it.
+    pub rate: Decimal,
+}
+
+impl Line {
+    /// A debit of `amount` in the company's currency.
+    pub fn debit(account: impl Into<String>, amount: Decimal) -> Self {
+        Self { account: account.into(), debit: Some(amount), credit: None, foreign: None }
+    }
+
+    /// A credit of `amount` in the company's currency.
+    pub fn credit(account: impl Into<String>, amount: Decimal) -> Self {
+        Self { account: account.into(), debit: None, credit: Some(amount), foreign: None }
+    }
+
+    /// A debit if `debit`, else a credit.
+    pub fn side(account: impl Into<String>, amount: Decimal, debit: bool) -> Self {
+        if debit { Self::debit(account, amount) } else { Self::credit(account, amount) }
+    }
+
+    /// The line, noting it was `foreign`.
+    pub fn with_foreign(self, foreign: Option<Foreign>) -> Self {
+        Self { foreign, ..self }
+    }
+
+    /// The amount, positive on its side.
+    pub fn amount(&self) -> Decimal {
+        self.debit.or(self.credit).unwrap_or_default()
+    }
 }
 
 /// An entry whose shape, amounts and balance are valid; its accounts are
@@ -140,6 +191,20 @@ fn general() -> String {
 }
 
 impl NewEntry {
+    /// The currency and the rate the client wrote the entry in, if it named
+    /// a currency.
+    pub fn written_in(&self) -> Result<Option<(String, Option<Decimal>)>, RuleError> {
+        let Some(currency) = &self.currency else {
+            if self.rate.is_some() {
+                return Err(RuleError::new("a rate goes with a currency; name the currency"));
+            }
+            return Ok(None);
+        };
+        check_currency(currency)?;
+        let rate = self.rate.as_deref().map(|text| decimal::rate(text, "rate")).transpose()?;
+        Ok(Some((currency.clone(), rate)))
+    }
+
     /// Checks everything that needs no stored data: date, texts, line count,
     /// amounts, and that debits equal credits.
     pub fn check(self) -> Result<CheckedEntry, RuleError> {
@@ -175,12 +240,12 @@ impl NewEntry {
                 (Some(debit), None) => {
                     let amount = parse_positive(debit, &format!("line {n} debit"))?;
                     debits = checked_add(debits, amount)?;
-                    Line { account: line.account, debit: Some(amount), credit: None }
+                    Line::debit(line.account, amount)
                 }
                 (None, Some(credit)) => {
                     let amount = parse_positive(credit, &format!("line {n} credit"))?;
                     credits = checked_add(credits, amount)?;
-                    Line { account: line.account, debit: None, credit: Some(amount) }
+                    Line::credit(line.account, amount)
                 }
                 _ => {
                     return Err(RuleError::new(format!(
@@ -219,25 +284,42 @@ impl CheckedEntry {
         codes
     }
 
-    /// Checks the accounts exist and share one currency; returns it.
-    pub fn resolve(&self, chart: &HashMap<String, Account>) -> Result<String, RuleError> {
-        let mut currency: Option<&str> = None;
-        for code in self.account_codes() {
+    /// Checks the accounts exist and each line is in its account's
+    /// currency: an account kept in the company's currency (`company`)
+    /// takes lines of any currency, one kept in a foreign currency only
+    /// lines in that currency. An entry has at most one foreign currency;
+    /// returns the entry's currency.
+    pub fn resolve(
+        &self,
+        chart: &HashMap<String, Account>,
+        company: &str,
+    ) -> Result<String, RuleError> {
+        let mut foreign: Option<&str> = None;
+        for line in &self.lines {
+            let code = &line.account;
             let account = chart
-                .get(&code)
+                .get(code)
                 .ok_or_else(|| RuleError::new(format!("account {code:?} does not exist")))?;
-            match currency {
-                None => currency = Some(&account.currency),
-                Some(c) if c == account.currency => {}
-                Some(c) => {
+            let currency = line.foreign.as_ref().map_or(company, |f| f.currency.as_str());
+            if account.currency != company && account.currency != currency {
+                return Err(RuleError::new(format!(
+                    "account {code} is kept in {}; a line in {currency} cannot post to it (post the entry in {})",
+                    account.currency, account.currency
+                )));
+            }
+            if currency == company {
+                continue;
+            }
+            match foreign {
+                Some(known) if known != currency => {
                     return Err(RuleError::new(format!(
-                        "account {code} is in {} but other lines are in {c}; one entry has one currency",
-                        account.currency
+                        "an entry has one foreign currency; it has lines in {known} and {currency}"
                     )));
                 }
+                _ => foreign = Some(currency),
             }
         }
-        currency.map(str::to_owned).ok_or_else(|| RuleError::new("an entry needs lines"))
+        Ok(foreign.unwrap_or(company).to_owned())
     }
 
     /// The debit and credit totals the entry adds to each account.
@@ -249,6 +331,24 @@ impl CheckedEntry {
                 credit: line.credit.unwrap_or_default(),
             };
             deltas.entry(line.account.clone()).or_default().add(delta)?;
+        }
+        Ok(deltas)
+    }
+
+    /// The foreign totals the entry adds, by `account/CUR`.
+    pub fn foreign_deltas(&self) -> Result<BTreeMap<String, Totals>, RuleError> {
+        let mut deltas: BTreeMap<String, Totals> = BTreeMap::new();
+        for line in &self.lines {
+            let Some(foreign) = &line.foreign else { continue };
+            let delta = if line.debit.is_some() {
+                Totals { debit: foreign.amount, credit: Decimal::ZERO }
+            } else {
+                Totals { debit: Decimal::ZERO, credit: foreign.amount }
+            };
+            deltas
+                .entry(format!("{}/{}", line.account, foreign.currency))
+                .or_default()
+                .add(delta)?;
         }
         Ok(deltas)
     }
@@ -286,7 +386,7 @@ impl Entry {
         let lines = self
             .lines
             .iter()
-            .map(|l| Line { account: l.account.clone(), debit: l.credit, credit: l.debit })
+            .map(|l| Line { debit: l.credit, credit: l.debit, ..l.clone() })
             .collect();
         let memo = memo.unwrap_or_else(|| format!("Reversal of entry {}", self.number));
         if memo.len() > TEXT_BYTES_MAX {
@@ -398,7 +498,7 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(checked.total.to_string(), "100.50");
-        assert_eq!(checked.resolve(&chart()).unwrap(), "EUR");
+        assert_eq!(checked.resolve(&chart(), "EUR").unwrap(), "EUR");
         let deltas = checked.deltas().unwrap();
         assert_eq!(deltas["4000"].credit.to_string(), "100.50");
         assert_eq!(deltas["1000"].debit.to_string(), "100.50");
@@ -453,17 +553,28 @@ mod tests {
     }
 
     #[test]
-    fn accounts_must_exist_and_share_a_currency() {
+    fn accounts_must_exist_and_take_lines_of_their_currency() {
         let unknown = entry(
             json!([{ "account": "1000", "debit": "1" }, { "account": "7777", "credit": "1" }]),
         )
         .unwrap();
-        assert!(unknown.resolve(&chart()).unwrap_err().0.contains("does not exist"));
+        assert!(unknown.resolve(&chart(), "EUR").unwrap_err().0.contains("does not exist"));
         let mixed = entry(
             json!([{ "account": "1000", "debit": "1" }, { "account": "9000", "credit": "1" }]),
         )
         .unwrap();
-        assert!(mixed.resolve(&chart()).unwrap_err().0.contains("one currency"));
+        let err = mixed.resolve(&chart(), "EUR").unwrap_err().0;
+        assert!(err.contains("account 9000 is kept in USD; a line in EUR"), "{err}");
+        let mut in_usd = mixed;
+        for line in &mut in_usd.lines {
+            let foreign =
+                Foreign { currency: "USD".into(), amount: line.amount(), rate: Decimal::ONE };
+            line.foreign = Some(foreign);
+        }
+        assert_eq!(in_usd.resolve(&chart(), "EUR").unwrap(), "USD");
+        in_usd.lines[1].foreign.as_mut().unwrap().currency = "GBP".into();
+        let err = in_usd.resolve(&chart(), "EUR").unwrap_err().0;
+        assert!(err.contains("kept in USD; a line in GBP"), "{err}");
     }
 
     #[test]

@@ -127,6 +127,7 @@ mod tests {
                     account: (*account).into(),
                     debit: debit.map(d),
                     credit: credit.map(d),
+                    foreign: None,
                 })
                 .collect(),
             total: Decimal::ZERO,

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::RuleError;
 use super::amount::parse_positive;
-use super::entry::NewLine;
+use super::entry::{Foreign, Line, NewLine};
+use super::fx::{self, DifferenceAccounts};
 
 /// The account supplier invoices are credited to until paid.
 pub const PAYABLES_ACCOUNT: &str = "2000";
@@ -57,12 +58,19 @@ pub struct Payable {
     pub memo: String,
     /// An outside reference, such as a purchase order.
     pub reference: String,
-    /// The currency of its accounts.
+    /// The currency it is written in: its amounts are in it.
     pub currency: String,
+    /// Company-currency units for one unit of `currency`, if foreign.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<Decimal>,
     /// What the supplier is owed in all.
     pub amount: Decimal,
     /// What is still owed.
     pub open: Decimal,
+    /// What is still owed in the company's currency, at the rate it was
+    /// recorded at.
+    #[serde(default)]
+    pub carried: Decimal,
     /// Open until `open` is zero.
     pub status: Status,
     /// The journal entry that recorded it.
@@ -81,8 +89,23 @@ pub struct Payment {
     pub amount: Decimal,
     /// The account it came out of.
     pub account: String,
+    /// The rate it was paid at, if foreign.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<Decimal>,
+    /// The realised exchange difference, if foreign: a gain when positive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchange_difference: Option<Decimal>,
     /// The journal entry that posted it.
     pub journal_entry: u64,
+}
+
+/// How a payment posts: its lines, what it clears off the payable's
+/// carrying amount, and the realised exchange difference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentPosting {
+    pub lines: Vec<Line>,
+    pub cleared: Decimal,
+    pub difference: Decimal,
 }
 
 /// A supplier invoice as a client or another plugin submits it.
@@ -103,6 +126,13 @@ pub struct NewPayable {
     /// An outside reference.
     #[serde(default)]
     pub reference: String,
+    /// The currency it is written in; the company's if none.
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// Company-currency units for one unit of `currency`; the rate of its
+    /// date if none.
+    #[serde(default)]
+    pub rate: Option<String>,
     /// The lines it posts: debits, and credits (a price below the order's);
     /// what they come to is credited to payables.
     pub lines: Vec<NewLine>,
@@ -176,9 +206,15 @@ impl CheckedPayable {
             .to_owned()
     }
 
-    /// The open item, once its journal entry `journal_entry` is posted in
-    /// `currency` as `number`.
-    pub fn open(self, number: String, currency: String, journal_entry: u64) -> Payable {
+    /// The open item `number`, once its journal entry is posted: its
+    /// number, its currency, and the company-currency amount it credited to
+    /// payables at `rate` (if foreign).
+    pub fn open(
+        self,
+        number: String,
+        (journal_entry, currency, carried): (u64, String, Decimal),
+        rate: Option<Decimal>,
+    ) -> Payable {
         Payable {
             number,
             supplier: self.new.supplier,
@@ -188,8 +224,10 @@ impl CheckedPayable {
             memo: self.new.memo,
             reference: self.new.reference,
             currency,
+            rate,
             amount: self.total,
             open: self.total,
+            carried,
             status: Status::Open,
             journal_entry,
             payments: Vec::new(),
@@ -198,15 +236,15 @@ impl CheckedPayable {
 }
 
 impl Payable {
-    /// Checks a payment of `amount` (a decimal string) out of `account` on
-    /// `date`: no more than is open. Returns the amount, the date and the
-    /// lines of its journal entry.
+    /// Checks a payment of `amount` (a decimal string, in the payable's
+    /// currency) out of `account` on `date`: no more than is open. Returns
+    /// the amount and the date.
     pub fn check_payment(
         &self,
         amount: &serde_json::Value,
         date: &str,
         account: &str,
-    ) -> Result<(Decimal, Date, Vec<NewLine>), RuleError> {
+    ) -> Result<(Decimal, Date), RuleError> {
         let amount = parse_positive(amount, "amount")?;
         if amount > self.open {
             return Err(RuleError::new(format!(
@@ -215,24 +253,51 @@ impl Payable {
             )));
         }
         check_account(account)?;
-        let lines = vec![debit(PAYABLES_ACCOUNT, amount), credit(account, amount)];
-        Ok((amount, Date::parse(date)?, lines))
+        Ok((amount, Date::parse(date)?))
     }
 
-    /// Settles `payment`, checked and posted: what is open goes down, and
-    /// the payable is paid once nothing is.
-    pub fn settle(&mut self, payment: Payment) {
+    /// How paying `amount` out of `account` posts. In the company's
+    /// currency (`foreign` none): payables debited, the bank credited. In a
+    /// foreign one, paid at `foreign`'s rate: payables debited with what the
+    /// payment clears of the carrying amount, at the rate the payable was
+    /// recorded at, the bank credited at the payment's rate, and the
+    /// difference to an exchange gain or loss.
+    pub fn payment(
+        &self,
+        amount: Decimal,
+        account: &str,
+        foreign: Option<(Decimal, &DifferenceAccounts)>,
+    ) -> Result<PaymentPosting, RuleError> {
+        let Some((rate, accounts)) = foreign else {
+            let lines = vec![Line::debit(PAYABLES_ACCOUNT, amount), Line::credit(account, amount)];
+            return Ok(PaymentPosting { lines, cleared: amount, difference: Decimal::ZERO });
+        };
+        let booked = self.rate.unwrap_or(Decimal::ONE);
+        let cleared = fx::cleared(amount, self.open, self.carried, booked)?;
+        let paid = fx::convert(amount, rate)?;
+        let in_currency =
+            |rate: Decimal| Some(Foreign { currency: self.currency.clone(), amount, rate });
+        let difference = cleared - paid;
+        let mut lines = vec![
+            Line::debit(PAYABLES_ACCOUNT, cleared).with_foreign(in_currency(booked)),
+            Line::credit(account, paid).with_foreign(in_currency(rate)),
+        ];
+        lines.extend(accounts.line(difference));
+        lines.retain(|line| !line.amount().is_zero());
+        Ok(PaymentPosting { lines, cleared, difference })
+    }
+
+    /// Settles `payment`, checked and posted, which cleared `cleared` off
+    /// the carrying amount: what is open goes down, and the payable is paid
+    /// once nothing is.
+    pub fn settle(&mut self, payment: Payment, cleared: Decimal) {
+        self.carried -= cleared;
         self.open -= payment.amount;
         if self.open.is_zero() {
             self.status = Status::Paid;
         }
         self.payments.push(payment);
     }
-}
-
-fn debit(account: &str, amount: Decimal) -> NewLine {
-    let amount = serde_json::Value::String(amount.to_string());
-    NewLine { account: account.to_owned(), debit: Some(amount), credit: None }
 }
 
 fn credit(account: &str, amount: Decimal) -> NewLine {
@@ -279,7 +344,8 @@ mod tests {
         assert_eq!(checked.memo(), "Supplier invoice INV-7 from ACME: paper");
         let posted = amounts(&checked.lines());
         assert_eq!(posted.last().unwrap(), &("2000".to_owned(), None, Some("101.70".to_owned())));
-        let payable = checked.open("AP-000001".to_owned(), "EUR".to_owned(), 7);
+        let payable =
+            checked.open("AP-000001".to_owned(), (7, "EUR".to_owned(), d("101.70")), None);
         assert_eq!((payable.open, payable.status), (d("101.70"), Status::Open));
         assert_eq!(serde_json::to_value(payable.status).unwrap(), json!("open"));
     }
@@ -317,26 +383,66 @@ mod tests {
     #[test]
     fn payments_settle_what_is_open_and_no_more() {
         let checked = new(json!([{ "account": "2150", "debit": "100.00" }])).check().unwrap();
-        let mut payable = checked.open("AP-000001".to_owned(), "EUR".to_owned(), 7);
+        let mut payable =
+            checked.open("AP-000001".to_owned(), (7, "EUR".to_owned(), d("100.00")), None);
         let err = payable.check_payment(&json!("100.01"), "2026-11-20", "1100").unwrap_err();
         assert_eq!(err.0, "AP-000001 has 100.00 open; cannot pay 100.01");
         assert!(payable.check_payment(&json!("1"), "2026-11-31", "1100").is_err());
         assert!(payable.check_payment(&json!("1"), "2026-11-20", "11 00").is_err());
-        let (amount, date, lines) =
-            payable.check_payment(&json!("40.00"), "2026-11-20", "1100").unwrap();
+        let (amount, date) = payable.check_payment(&json!("40.00"), "2026-11-20", "1100").unwrap();
+        let posting = payable.payment(amount, "1100", None).unwrap();
         assert_eq!(
-            amounts(&lines),
+            crate::ledger::entry::sides(posting.lines),
             [
-                ("2000".to_owned(), Some("40.00".to_owned()), None),
-                ("1100".to_owned(), None, Some("40.00".to_owned())),
+                ("2000".to_owned(), Some(d("40.00")), None),
+                ("1100".to_owned(), None, Some(d("40.00")))
             ]
         );
-        payable.settle(Payment { date, amount, account: "1100".to_owned(), journal_entry: 8 });
+        payable.settle(payment(date, amount, 8), posting.cleared);
         assert_eq!((payable.open, payable.status), (d("60.00"), Status::Open));
-        let (amount, date, _) =
-            payable.check_payment(&json!("60.00"), "2026-11-21", "1100").unwrap();
-        payable.settle(Payment { date, amount, account: "1100".to_owned(), journal_entry: 9 });
+        let (amount, date) = payable.check_payment(&json!("60.00"), "2026-11-21", "1100").unwrap();
+        payable.settle(payment(date, amount, 9), amount);
         assert_eq!((payable.open, payable.status), (d("0.00"), Status::Paid));
         assert_eq!(payable.payments.len(), 2);
+        assert_eq!(payable.carried, d("0.00"));
+    }
+
+    fn payment(date: Date, amount: Decimal, journal_entry: u64) -> Payment {
+        Payment {
+            date,
+            amount,
+            account: "1100".to_owned(),
+            rate: None,
+            exchange_difference: None,
+            journal_entry,
+        }
+    }
+
+    #[test]
+    fn a_foreign_payable_paid_at_another_rate_posts_the_difference() {
+        // USD 1,000.00 recorded at 0.90 (900.00), paid 400 at 0.95 and the
+        // remaining 600 at 0.88.
+        let checked = new(json!([{ "account": "2150", "debit": "1000.00" }])).check().unwrap();
+        let mut payable = checked.open(
+            "AP-000001".to_owned(),
+            (7, "USD".to_owned(), d("900.00")),
+            Some(d("0.90")),
+        );
+        let accounts = DifferenceAccounts { gain: "4950".into(), loss: "6950".into() };
+        let first = payable.payment(d("400"), "1100", Some((d("0.95"), &accounts))).unwrap();
+        assert_eq!((first.cleared, first.difference), (d("360.00"), d("-20.00")));
+        assert_eq!(
+            crate::ledger::entry::sides(first.lines.clone()),
+            [
+                ("2000".to_owned(), Some(d("360.00")), None),
+                ("1100".to_owned(), None, Some(d("380.00"))),
+                ("6950".to_owned(), Some(d("20.00")), None),
+            ]
+        );
+        assert_eq!(first.lines[0].foreign.as_ref().map(|f| f.rate), Some(d("0.90")));
+        payable.settle(payment(Date::parse("2026-11-20").unwrap(), d("400"), 8), first.cleared);
+        let rest = payable.payment(d("600"), "1100", Some((d("0.88"), &accounts))).unwrap();
+        assert_eq!((rest.cleared, rest.difference), (d("540.00"), d("12.00")));
+        assert_eq!(rest.lines[2], Line::credit("4950", d("12.00")));
     }
 }

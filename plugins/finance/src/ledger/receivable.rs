@@ -6,7 +6,7 @@
 //! other way round.
 
 use keel_values::Date;
-use keel_values::code::{check_account, check_code};
+use keel_values::code::{check_account, check_code, check_currency};
 use keel_values::decimal::{self, Sign, cents};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -133,6 +133,13 @@ pub struct NewInvoice {
     /// The customer's order number, say.
     #[serde(default)]
     pub reference: String,
+    /// The currency it is written in; the company's if none.
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// Company-currency units for one unit of `currency`, if agreed; else
+    /// the rate of its date when it is posted.
+    #[serde(default)]
+    pub rate: Option<String>,
     pub lines: Vec<NewInvoiceLine>,
 }
 
@@ -192,9 +199,18 @@ pub struct Invoice {
     /// The journal entry that posted it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub journal_entry: Option<u64>,
-    /// The currency of its accounts, once posted.
+    /// The currency it is written in: its lines, taxes, totals and open
+    /// amounts are in it.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub currency: String,
+    /// Company-currency units for one unit of `currency`, if foreign: as
+    /// agreed on the draft, or its date's once posted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<Decimal>,
+    /// What is open, in the company's currency at the rate it was posted
+    /// at, once posted.
+    #[serde(default)]
+    pub carried: Decimal,
     /// When what falls due, once posted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub instalments: Vec<Due>,
@@ -206,6 +222,8 @@ pub struct Invoice {
 /// A checked draft's content.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckedInvoice {
+    pub currency: Option<String>,
+    pub rate: Option<Decimal>,
     pub customer: String,
     pub kind: Kind,
     pub date: Date,
@@ -234,6 +252,16 @@ impl NewInvoice {
     pub fn check(self, rates: &BTreeMap<String, TaxRate>) -> Result<CheckedInvoice, RuleError> {
         check_code("customer", &self.customer)?;
         let date = Date::parse(&self.date)?;
+        if let Some(currency) = &self.currency {
+            check_currency(currency)?;
+        }
+        let rate = match (&self.currency, &self.rate) {
+            (_, None) => None,
+            (Some(_), Some(text)) => Some(decimal::rate(text, "rate")?),
+            (None, Some(_)) => {
+                return Err(RuleError::new("a rate goes with a currency; name the currency"));
+            }
+        };
         if let Some(terms) = &self.terms {
             check_code("payment terms", terms)?;
         }
@@ -295,6 +323,8 @@ impl NewInvoice {
         let total = net_total.checked_add(tax_total).ok_or_else(too_large)?;
         decimal::check_amount(total, "the invoice total", Sign::Positive)?;
         Ok(CheckedInvoice {
+            currency: self.currency,
+            rate,
             customer: self.customer,
             kind: self.kind,
             date,
@@ -312,8 +342,10 @@ impl NewInvoice {
 
 impl Invoice {
     /// A new draft `id` of `checked`, on `terms` (the invoice's own or its
-    /// customer's).
-    pub fn draft(id: String, checked: CheckedInvoice, terms: String) -> Self {
+    /// customer's), in its currency or else the company's (`company`).
+    pub fn draft(id: String, checked: CheckedInvoice, terms: String, company: &str) -> Self {
+        let currency = checked.currency.unwrap_or_else(|| company.to_owned());
+        let rate = checked.rate.filter(|_| currency != company);
         Self {
             id,
             kind: checked.kind,
@@ -330,7 +362,9 @@ impl Invoice {
             status: Status::Draft,
             number: String::new(),
             journal_entry: None,
-            currency: String::new(),
+            currency,
+            rate,
+            carried: Decimal::ZERO,
             instalments: Vec::new(),
             open: Decimal::ZERO,
         }
@@ -362,25 +396,22 @@ impl Invoice {
                 None => by_account.push((account.clone(), amount)),
             }
         }
-        let side = |account: String, amount: Decimal, debit: bool| Line {
-            account,
-            debit: debit.then_some(amount),
-            credit: (!debit).then_some(amount),
-        };
         let invoice = self.kind == Kind::Invoice;
-        let mut lines = vec![side(receivable.to_owned(), self.total, invoice)];
+        let mut lines = vec![Line::side(receivable, self.total, invoice)];
         lines.extend(
-            by_account.into_iter().map(|(account, amount)| side(account, amount, !invoice)),
+            by_account.into_iter().map(|(account, amount)| Line::side(account, amount, !invoice)),
         );
         lines
     }
 
-    /// Marks the draft posted as `number` by entry `entry` in `currency`,
-    /// falling due by `terms` (a credit note at once).
+    /// Marks the draft posted as `number` by entry `entry`, which carries
+    /// its total at `carried` in the company's currency (at `rate`, if
+    /// foreign), falling due by `terms` (a credit note at once).
     pub fn post(
         &mut self,
         terms: &PaymentTerms,
-        (number, entry, currency): (String, u64, String),
+        (number, entry, carried): (String, u64, Decimal),
+        rate: Option<Decimal>,
     ) -> Result<(), RuleError> {
         self.check_draft("posted again")?;
         let instalments = match self.kind {
@@ -391,7 +422,8 @@ impl Invoice {
             .into_iter()
             .map(|i| Due { due: i.due, open: i.amount, amount: i.amount })
             .collect();
-        (self.number, self.journal_entry, self.currency) = (number, Some(entry), currency);
+        (self.number, self.journal_entry, self.carried) = (number, Some(entry), carried);
+        self.rate = rate;
         self.open = self.total;
         self.status = Status::Open;
         Ok(())
@@ -430,6 +462,8 @@ mod tests {
             terms: None,
             memo: String::new(),
             reference: "PO-7".into(),
+            currency: None,
+            rate: None,
             lines: lines
                 .iter()
                 .map(|(account, quantity, price)| NewInvoiceLine {
@@ -448,6 +482,7 @@ mod tests {
             "CI-000001".into(),
             new(kind, lines).check(&BTreeMap::new()).unwrap(),
             "NET30".into(),
+            "EUR",
         )
     }
 
@@ -505,8 +540,12 @@ mod tests {
         let rates = BTreeMap::from([("VAT20".to_owned(), vat.clone())]);
         let mut taxed = new(Kind::Invoice, &[("4000", "3", "0.33"), ("4100", "1", "10")]);
         taxed.lines[0].tax = Some("VAT20".into());
-        let invoice =
-            Invoice::draft("CI-1".into(), taxed.clone().check(&rates).unwrap(), "NET30".into());
+        let invoice = Invoice::draft(
+            "CI-1".into(),
+            taxed.clone().check(&rates).unwrap(),
+            "NET30".into(),
+            "EUR",
+        );
         assert_eq!(
             (invoice.net_total, invoice.tax_total, invoice.total),
             (d("10.99"), d("0.20"), d("11.19"))
@@ -530,14 +569,14 @@ mod tests {
     #[test]
     fn a_posted_invoice_falls_due_and_is_no_longer_a_draft() {
         let mut invoice = draft(Kind::Invoice, &[("4000", "1", "100")]);
-        invoice.post(&net(30), ("SAL/2026/0001".into(), 7, "EUR".into())).unwrap();
+        invoice.post(&net(30), ("SAL/2026/0001".into(), 7, d("100")), None).unwrap();
         assert_eq!((invoice.status, invoice.open), (Status::Open, d("100")));
         assert_eq!(invoice.instalments[0].due.as_str(), "2026-04-09");
         let err = invoice.check_draft("edited").unwrap_err().0;
         assert!(err.contains("posted as SAL/2026/0001") && err.contains("credit note"), "{err}");
-        assert!(invoice.post(&net(30), ("again".into(), 8, "EUR".into())).is_err());
+        assert!(invoice.post(&net(30), ("again".into(), 8, d("100")), None).is_err());
         let mut credit = draft(Kind::CreditNote, &[("4000", "1", "20")]);
-        credit.post(&net(30), ("SAL/2026/0002".into(), 9, "EUR".into())).unwrap();
+        credit.post(&net(30), ("SAL/2026/0002".into(), 9, d("20")), None).unwrap();
         assert_eq!(credit.instalments[0].due, credit.date, "a credit note is due at once");
     }
 

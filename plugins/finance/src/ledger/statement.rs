@@ -225,22 +225,14 @@ pub fn closing_totals<'a>(
     Ok(moved)
 }
 
-/// The one currency of `accounts`, or `chosen`: a statement adds amounts of
-/// one currency only.
-pub fn currency_of(accounts: &[Account], chosen: Option<&str>) -> Result<String, RuleError> {
-    if let Some(chosen) = chosen {
-        return Ok(chosen.to_owned());
-    }
-    let mut currencies: Vec<&str> = accounts.iter().map(|a| a.currency.as_str()).collect();
-    currencies.sort_unstable();
-    currencies.dedup();
-    match currencies.as_slice() {
-        [] => Ok(String::new()),
-        [one] => Ok((*one).to_owned()),
-        several => Err(RuleError::new(format!(
-            "accounts are kept in {}; name one with ?currency=",
-            several.join(", ")
+/// The currency of a statement: the company's, in which every account's
+/// balance is kept (`chosen`, if a client names one, must be it).
+pub fn currency_of(company: &str, chosen: Option<&str>) -> Result<String, RuleError> {
+    match chosen {
+        Some(chosen) if chosen != company => Err(RuleError::new(format!(
+            "statements are in the company's currency {company}, not {chosen}; an account kept in another currency shows at its {company} amounts"
         ))),
+        _ => Ok(company.to_owned()),
     }
 }
 
@@ -323,24 +315,16 @@ mod tests {
     fn a_closed_years_profit_still_shows_over_its_range() {
         let until_end = t("8000", "8000"); // income 4000: 8,000 sold, closed at the year end
         let before_start = t("0", "0");
-        let closing = closing_totals(&[Line {
-            account: "4000".into(),
-            debit: Some(d("8000")),
-            credit: None,
-        }])
-        .unwrap();
+        let closing = closing_totals(&[Line::debit("4000", d("8000"))]).unwrap();
         let moved = movement(until_end, before_start, closing["4000"]).unwrap();
         assert_eq!(moved.balance(AccountType::Income.normal_side()), d("8000"));
     }
 
     #[test]
-    fn a_statement_is_in_one_currency() {
-        let mut usd = account("1300", AccountType::Asset);
-        usd.currency = "USD".into();
-        let accounts = [account("1100", AccountType::Asset), usd];
-        let err = currency_of(&accounts, None).unwrap_err().0;
-        assert_eq!(err, "accounts are kept in EUR, USD; name one with ?currency=");
-        assert_eq!(currency_of(&accounts, Some("USD")).unwrap(), "USD");
-        assert_eq!(currency_of(&accounts[..1], None).unwrap(), "EUR");
+    fn a_statement_is_in_the_company_currency() {
+        let err = currency_of("EUR", Some("USD")).unwrap_err().0;
+        assert!(err.starts_with("statements are in the company's currency EUR, not USD"), "{err}");
+        assert_eq!(currency_of("EUR", Some("EUR")).unwrap(), "EUR");
+        assert_eq!(currency_of("EUR", None).unwrap(), "EUR");
     }
 }
