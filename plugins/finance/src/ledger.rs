@@ -6,6 +6,7 @@ pub mod aging;
 pub mod amount;
 pub mod balance;
 pub mod bank;
+pub mod camt;
 pub mod closing;
 pub mod entry;
 pub mod fx;

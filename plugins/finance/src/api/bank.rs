@@ -11,11 +11,12 @@ use serde_json::json;
 
 use crate::api::entries;
 use crate::books::{self, ACCOUNTS, ENTRIES, entry_key};
-use crate::ledger::account::AccountType;
+use crate::ledger::account::{Account, AccountType};
 use crate::ledger::bank::{
     self, LineStatus, MATCH_DAYS, Movement, NewStatement, SPAN_DAYS, Statement,
 };
 use crate::ledger::entry::{CheckedEntry, Entry, Line};
+use crate::ledger::fx;
 use crate::ledger::journal;
 
 /// Statements, keyed `BS-000001`.
@@ -50,6 +51,14 @@ pub(crate) fn import(request: &Request) -> Result<Response> {
             account.code
         )));
     }
+    if let Some(currency) = &statement.currency
+        && *currency != account.currency
+    {
+        return Err(Error::invalid(format!(
+            "the statement is in {currency} but account {} is kept in {}",
+            account.code, account.currency
+        )));
+    }
     if let Some(other) = spans_of(&statement.account)?
         .into_iter()
         .find(|o| o.from <= statement.to && statement.from <= o.to)
@@ -59,8 +68,9 @@ pub(crate) fn import(request: &Request) -> Result<Response> {
             other.id, statement.account, other.from, other.to
         )));
     }
+    let kept_in = foreign_currency(&account)?;
     let mut movements = unmatched_movements(
-        &statement.account,
+        (&statement.account, kept_in.as_deref()),
         &days_from(&statement.from, -MATCH_DAYS),
         &days_from(&statement.to, MATCH_DAYS),
     )?;
@@ -115,7 +125,10 @@ pub(crate) fn match_line(request: &Request) -> Result<Response> {
     let entry = ENTRIES
         .get(&entry_key(body.entry))?
         .ok_or_else(|| Error::invalid(format!("entry {} does not exist", body.entry)))?;
-    let moved = moved_on(&entry, &statement.account);
+    let account = ACCOUNTS
+        .get(&statement.account)?
+        .ok_or_else(|| Error::internal(format!("account {} is missing", statement.account)))?;
+    let moved = moved_on(&entry, &statement.account, foreign_currency(&account)?.as_deref());
     if moved != line.amount {
         return Err(Error::invalid(format!(
             "entry {} moved {} on {} but line {} is {}",
@@ -204,7 +217,7 @@ pub(crate) fn post_line(request: &Request) -> Result<Response> {
     let memo = body.memo.unwrap_or_else(|| {
         format!("{} (statement {} line {})", line.description, statement.id, line.line)
     });
-    let entry = entries::post_checked(CheckedEntry {
+    let mut checked = CheckedEntry {
         date: line.date.clone(),
         memo: memo.chars().take(500).collect(),
         reference: line.reference.clone(),
@@ -214,7 +227,16 @@ pub(crate) fn post_line(request: &Request) -> Result<Response> {
         source: Some(format!("bank statement {} line {}", statement.id, line.line)),
         lines: vec![side(&statement.account, bank_side), side(&body.account, other_side)],
         total: amount,
-    })?;
+    };
+    // A statement of an account kept in a foreign currency is in it.
+    let account = ACCOUNTS
+        .get(&statement.account)?
+        .ok_or_else(|| Error::internal(format!("account {} is missing", statement.account)))?;
+    if let Some(currency) = foreign_currency(&account)? {
+        let rate = books::rate_on(&currency, &line.date)?;
+        fx::convert_entry(&mut checked, &currency, rate)?;
+    }
+    let entry = entries::post_checked(checked)?;
     settle(&mut statement, n, LineStatus::Posted { entry: entry.number })?;
     STATEMENTS.put(&statement.id, &statement)?;
     record(
@@ -235,15 +257,21 @@ pub(crate) fn reconciliation(request: &Request) -> Result<Response> {
     let account = ACCOUNTS
         .get(&statement.account)?
         .ok_or_else(|| Error::internal(format!("account {} is missing", statement.account)))?;
-    let ledger =
-        books::totals(&statement.account, Some(&statement.to))?.balance(account.kind.normal_side());
+    // In the statement's currency: the account's own.
+    let kept_in = foreign_currency(&account)?;
+    let totals = match &kept_in {
+        Some(currency) => books::foreign_totals(&account.code, currency, Some(&statement.to))?,
+        None => books::totals(&statement.account, Some(&statement.to))?,
+    };
+    let ledger = totals.balance(account.kind.normal_side());
     // Items still outstanding: the account's movements no line matched,
     // back to a quarter before the statement (or the account's first
     // statement, whose opening balance covers what came before).
     let first = spans_of(&statement.account)?.into_iter().map(|o| o.from).min();
     let back = days_from(&statement.from, -SPAN_DAYS);
     let since = first.map_or(back.clone(), |first| first.max(back));
-    let outstanding = unmatched_movements(&statement.account, &since, &statement.to)?;
+    let outstanding =
+        unmatched_movements((&statement.account, kept_in.as_deref()), &since, &statement.to)?;
     let outstanding_total: Decimal = outstanding.iter().map(|m| m.amount).sum();
     let unmatched: Vec<_> =
         statement.lines.iter().filter(|l| l.status == LineStatus::Unmatched).collect();
@@ -298,16 +326,27 @@ fn days_from(date: &Date, days: i64) -> Date {
     Date::from_days(date.days() + days).unwrap_or_else(|_| date.clone())
 }
 
-/// `account`'s movements, by entry, dated from `from` to `to`, that no
-/// statement line matches yet.
-fn unmatched_movements(account: &str, from: &Date, to: &Date) -> Result<Vec<Movement>> {
+/// The currency `account` is kept in, if not the company's: its
+/// statements and their amounts are in it.
+fn foreign_currency(account: &Account) -> Result<Option<String>> {
+    let company = books::company_currency()?;
+    Ok((account.currency != company).then(|| account.currency.clone()))
+}
+
+/// `account`'s movements (in the currency it is kept in, if foreign), by
+/// entry, dated from `from` to `to`, that no statement line matches yet.
+fn unmatched_movements(
+    (account, kept_in): (&str, Option<&str>),
+    from: &Date,
+    to: &Date,
+) -> Result<Vec<Movement>> {
     let window = Range::between(Some(from.as_str().to_owned()), Some(to.as_str().to_owned()));
     let mut movements = Vec::new();
     for (key, entry) in ENTRIES.lookup_all("by-date", &window)? {
         if !entry.lines.iter().any(|l| l.account == account) || MATCHES.get(&key)?.is_some() {
             continue;
         }
-        let amount = moved_on(&entry, account);
+        let amount = moved_on(&entry, account, kept_in);
         let references = vec![entry.reference.clone(), entry.journal_number.clone()];
         movements.push(Movement {
             entry: entry.number,
@@ -319,13 +358,19 @@ fn unmatched_movements(account: &str, from: &Date, to: &Date) -> Result<Vec<Move
     Ok(movements)
 }
 
-/// What `entry` moved on `account`: debits less credits.
-fn moved_on(entry: &Entry, account: &str) -> Decimal {
+/// What `entry` moved on `account`, debits less credits: in the currency
+/// it is kept in (`kept_in`), or else the company's.
+fn moved_on(entry: &Entry, account: &str, kept_in: Option<&str>) -> Decimal {
+    let signed = |line: &Line, amount: Decimal| if line.debit.is_some() { amount } else { -amount };
     entry
         .lines
         .iter()
         .filter(|l| l.account == account)
-        .map(|l| l.debit.unwrap_or_default() - l.credit.unwrap_or_default())
+        .map(|l| match (kept_in, &l.foreign) {
+            (None, _) => signed(l, l.amount()),
+            (Some(currency), Some(f)) if f.currency == currency => signed(l, f.amount),
+            (Some(_), _) => Decimal::ZERO,
+        })
         .sum()
 }
 

@@ -10,6 +10,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::RuleError;
+use super::camt;
 
 /// Most lines one statement may have.
 pub const LINES_MAX: usize = 5_000;
@@ -46,21 +47,38 @@ pub enum DateFormat {
     MonthFirst,
 }
 
-/// A statement as a client imports it.
+/// A statement as a client imports it: CSV with a column mapping and the
+/// balances the bank prints, or a CAMT.053 file, which holds its balances.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewStatement {
     /// The bank account of the ledger it is for.
     pub account: String,
     /// The statement, as CSV with a header row.
-    pub csv: String,
-    pub mapping: Mapping,
+    #[serde(default)]
+    pub csv: Option<String>,
+    #[serde(default)]
+    pub mapping: Option<Mapping>,
     #[serde(default)]
     pub date_format: DateFormat,
     /// The balance before its first line and after its last, as the bank
     /// prints them.
-    pub opening_balance: String,
-    pub closing_balance: String,
+    #[serde(default)]
+    pub opening_balance: Option<String>,
+    #[serde(default)]
+    pub closing_balance: Option<String>,
+    /// The statement as an ISO 20022 CAMT.053 document.
+    #[serde(default)]
+    pub camt053: Option<String>,
+}
+
+/// A statement's content, read from either format.
+struct Read {
+    opening: Decimal,
+    closing: Decimal,
+    lines: Vec<StatementLine>,
+    /// The currency the file names, if it names one.
+    currency: Option<String>,
 }
 
 /// Where a statement line stands.
@@ -97,6 +115,9 @@ pub struct Statement {
     /// `BS-000001`.
     pub id: String,
     pub account: String,
+    /// The currency a CAMT.053 file names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
     pub opening_balance: Decimal,
     pub closing_balance: Decimal,
     /// Its first and last line's dates.
@@ -122,9 +143,59 @@ impl NewStatement {
     /// closing balance.
     pub fn read(self, id: String) -> Result<Statement, RuleError> {
         check_account(&self.account)?;
-        let opening = decimal::amount(&self.opening_balance, "opening balance", Sign::Any)?;
-        let closing = decimal::amount(&self.closing_balance, "closing balance", Sign::Any)?;
-        let rows = parse_csv(&self.csv)?;
+        let read = match (&self.camt053, &self.csv) {
+            (Some(xml), None) => {
+                if self.mapping.is_some()
+                    || self.opening_balance.is_some()
+                    || self.closing_balance.is_some()
+                {
+                    return Err(RuleError::new(
+                        "a CAMT.053 file holds its own balances and fields; send no mapping or balances with it",
+                    ));
+                }
+                let camt = camt::read(xml)?;
+                let lines = camt
+                    .lines
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, l)| StatementLine {
+                        line: u32::try_from(i + 1).unwrap_or(u32::MAX),
+                        date: l.date,
+                        amount: l.amount,
+                        reference: l.reference,
+                        description: l.description,
+                        status: LineStatus::Unmatched,
+                    })
+                    .collect();
+                Read {
+                    opening: camt.opening,
+                    closing: camt.closing,
+                    lines,
+                    currency: Some(camt.currency),
+                }
+            }
+            (None, Some(_)) => self.read_csv()?,
+            _ => {
+                return Err(RuleError::new(
+                    "send the statement as csv (with a mapping and its balances) or as camt053",
+                ));
+            }
+        };
+        finish(id, self.account, read)
+    }
+
+    /// Reads the CSV through the mapping.
+    fn read_csv(&self) -> Result<Read, RuleError> {
+        let (Some(csv), Some(mapping)) = (&self.csv, &self.mapping) else {
+            return Err(RuleError::new("a CSV statement needs its column mapping"));
+        };
+        let balance_of = |value: &Option<String>, what: &str| match value {
+            Some(text) => decimal::amount(text, what, Sign::Any),
+            None => Err(RuleError::new(format!("a CSV statement needs its {what}"))),
+        };
+        let opening = balance_of(&self.opening_balance, "opening balance")?;
+        let closing = balance_of(&self.closing_balance, "closing balance")?;
+        let rows = parse_csv(csv)?;
         let (header, rows) =
             rows.split_first().ok_or_else(|| RuleError::new("the CSV is empty"))?;
         if rows.is_empty() || rows.len() > LINES_MAX {
@@ -138,11 +209,10 @@ impl NewStatement {
                 ))
             })
         };
-        let (date_at, amount_at) = (column(&self.mapping.date)?, column(&self.mapping.amount)?);
-        let reference_at = self.mapping.reference.as_deref().map(column).transpose()?;
-        let description_at = self.mapping.description.as_deref().map(column).transpose()?;
+        let (date_at, amount_at) = (column(&mapping.date)?, column(&mapping.amount)?);
+        let reference_at = mapping.reference.as_deref().map(column).transpose()?;
+        let description_at = mapping.description.as_deref().map(column).transpose()?;
         let mut lines = Vec::with_capacity(rows.len());
-        let mut balance = opening;
         for (i, row) in rows.iter().enumerate() {
             let n = i + 2;
             let cell = |at: usize| row.get(at).map_or("", |c| c.trim());
@@ -150,9 +220,6 @@ impl NewStatement {
                 .map_err(|err| RuleError::new(format!("CSV line {n}: {err}")))?;
             let amount =
                 decimal::amount(cell(amount_at), &format!("CSV line {n} amount"), Sign::Any)?;
-            balance = balance
-                .checked_add(amount)
-                .ok_or_else(|| RuleError::new("the statement's amounts overflow"))?;
             lines.push(StatementLine {
                 line: u32::try_from(i + 1).unwrap_or(u32::MAX),
                 date,
@@ -167,30 +234,45 @@ impl NewStatement {
                 status: LineStatus::Unmatched,
             });
         }
-        if balance != closing {
-            return Err(RuleError::new(format!(
-                "the lines take the opening balance {opening} to {balance}, not the closing balance {closing}: a line is missing or misread"
-            )));
-        }
-        let from =
-            lines.iter().map(|l| l.date.clone()).min().unwrap_or_else(|| lines[0].date.clone());
-        let to =
-            lines.iter().map(|l| l.date.clone()).max().unwrap_or_else(|| lines[0].date.clone());
-        if to.days() - from.days() > SPAN_DAYS {
-            return Err(RuleError::new(format!(
-                "a statement spans at most {SPAN_DAYS} days; this one runs from {from} to {to}: import it in parts"
-            )));
-        }
-        Ok(Statement {
-            id,
-            account: self.account,
-            opening_balance: opening,
-            closing_balance: closing,
-            from,
-            to,
-            lines,
-        })
+        Ok(Read { opening, closing, lines, currency: None })
     }
+}
+
+/// A statement's lines checked: 1 to [`LINES_MAX`] of them, adding up from
+/// the opening to the closing balance, over at most [`SPAN_DAYS`].
+fn finish(id: String, account: String, read: Read) -> Result<Statement, RuleError> {
+    let Read { opening, closing, lines, currency } = read;
+    if lines.is_empty() || lines.len() > LINES_MAX {
+        return Err(RuleError::new(format!("a statement has 1 to {LINES_MAX} lines")));
+    }
+    let mut balance = opening;
+    for line in &lines {
+        balance = balance
+            .checked_add(line.amount)
+            .ok_or_else(|| RuleError::new("the statement's amounts overflow"))?;
+    }
+    if balance != closing {
+        return Err(RuleError::new(format!(
+            "the lines take the opening balance {opening} to {balance}, not the closing balance {closing}: a line is missing or misread"
+        )));
+    }
+    let from = lines.iter().map(|l| l.date.clone()).min().unwrap_or_else(|| lines[0].date.clone());
+    let to = lines.iter().map(|l| l.date.clone()).max().unwrap_or_else(|| lines[0].date.clone());
+    if to.days() - from.days() > SPAN_DAYS {
+        return Err(RuleError::new(format!(
+            "a statement spans at most {SPAN_DAYS} days; this one runs from {from} to {to}: import it in parts"
+        )));
+    }
+    Ok(Statement {
+        id,
+        account,
+        currency,
+        opening_balance: opening,
+        closing_balance: closing,
+        from,
+        to,
+        lines,
+    })
 }
 
 /// The movement of `movements` (none already matched) that `line` matches
@@ -276,18 +358,44 @@ mod tests {
     fn statement(csv: &str, closing: &str, format: DateFormat) -> Result<Statement, RuleError> {
         NewStatement {
             account: "1100".into(),
-            csv: csv.into(),
-            mapping: Mapping {
+            csv: Some(csv.into()),
+            mapping: Some(Mapping {
                 date: "Date".into(),
                 amount: "Amount".into(),
                 reference: Some("Ref".into()),
                 description: Some("Text".into()),
-            },
+            }),
             date_format: format,
-            opening_balance: "1000.00".into(),
-            closing_balance: closing.into(),
+            opening_balance: Some("1000.00".into()),
+            closing_balance: Some(closing.into()),
+            camt053: None,
         }
         .read("BS-000001".into())
+    }
+
+    #[test]
+    fn a_camt053_statement_brings_its_own_balances() {
+        let camt = |xml: &str, opening: Option<&str>| NewStatement {
+            account: "1100".into(),
+            csv: None,
+            mapping: None,
+            date_format: DateFormat::Iso,
+            opening_balance: opening.map(str::to_owned),
+            closing_balance: None,
+            camt053: Some(xml.to_owned()),
+        };
+        let read = camt(crate::ledger::camt::tests::STATEMENT, None).read("BS-1".into()).unwrap();
+        assert_eq!((read.opening_balance, read.closing_balance), (d("1000.00"), d("1745.50")));
+        assert_eq!((read.from.as_str(), read.to.as_str()), ("2026-03-12", "2026-03-31"));
+        assert_eq!((read.currency.as_deref(), read.lines[1].amount), (Some("EUR"), d("-4.50")));
+        let err = camt(crate::ledger::camt::tests::STATEMENT, Some("1"))
+            .read("BS-1".into())
+            .unwrap_err()
+            .0;
+        assert!(err.contains("holds its own balances"), "{err}");
+        let short = crate::ledger::camt::tests::STATEMENT.replace("1745.50", "1745.00");
+        let err = camt(&short, None).read("BS-1".into()).unwrap_err().0;
+        assert!(err.contains("not the closing balance 1745.00"), "{err}");
     }
 
     const CSV: &str = "Date,Text,Ref,Amount\r\n03/04/2026,\"Acme, Ltd \"\"payment\"\"\",INV-7,1190.00\r\n05/04/2026,Bank fee,,-2.50\r\n";
@@ -331,16 +439,17 @@ mod tests {
         );
         let err = NewStatement {
             account: "1100".into(),
-            csv: "Date,Amount\n2026-01-01,1\n2026-06-01,1\n".into(),
-            mapping: Mapping {
+            csv: Some("Date,Amount\n2026-01-01,1\n2026-06-01,1\n".into()),
+            mapping: Some(Mapping {
                 date: "Date".into(),
                 amount: "Amount".into(),
                 reference: None,
                 description: None,
-            },
+            }),
             date_format: DateFormat::Iso,
-            opening_balance: "0".into(),
-            closing_balance: "2".into(),
+            opening_balance: Some("0".into()),
+            closing_balance: Some("2".into()),
+            camt053: None,
         }
         .read("BS-1".into())
         .unwrap_err();
