@@ -1,8 +1,8 @@
-//! Domain interfaces (`keel:erp@0.1.0`): call the ledger, stock or
+//! Domain interfaces (`keel:erp@0.2.0`): call the ledger, stock or
 //! directory that another plugin provides, or provide one yourself.
 //!
 //! **Calling.** List the interface under `requires` in `keel.toml`
-//! (`requires = ["keel:erp/ledger@0.1.0"]`) and call the functions of
+//! (`requires = ["keel:erp/ledger@0.2.0"]`) and call the functions of
 //! [`ledger`], [`stock`] or [`directory`]. The kernel runs the call on the
 //! plugin the tenant chose to provide it, in that plugin's own data, inside
 //! your call's transaction: what it writes is kept exactly when your call
@@ -20,13 +20,17 @@ use crate::Result;
 use crate::error::Error;
 
 pub use crate::__private::bindings::keel::erp::types::{
-    Account, AccountBalance, AccountType, GoodsIssue, GoodsReceipt, Item, JournalEntry, Line, Lot,
-    OrgUnit, Payable, Person, StockLevel, StockTransfer, Valuation,
+    Account, AccountBalance, AccountFigure, AccountType, CustomerInvoice, GoodsIssue, GoodsReceipt,
+    InvoiceKind, InvoiceLine, InvoiceSummary, Item, JournalEntry, Line, Lot, OrgUnit, Payable,
+    Person, StatementFigures, StockLevel, StockTransfer, Valuation,
 };
 
 /// The general ledger, as its provider keeps it.
 pub mod ledger {
-    use super::{Account, AccountBalance, Error, JournalEntry, Payable, Result};
+    use super::{
+        Account, AccountBalance, CustomerInvoice, Error, InvoiceSummary, JournalEntry, Payable,
+        Result, StatementFigures,
+    };
     use crate::__private::bindings::keel::erp::ledger as wit;
 
     /// Posts a balanced entry; returns its journal entry number.
@@ -49,6 +53,28 @@ pub mod ledger {
     /// type and currency (a different one is a conflict).
     pub fn ensure_account(account: &Account) -> Result<()> {
         wit::ensure_account(account).map_err(Error::from_wit)
+    }
+
+    /// The currency the ledger keeps its books in.
+    pub fn company_currency() -> Result<String> {
+        wit::company_currency().map_err(Error::from_wit)
+    }
+
+    /// The period an entry dated `date` would post into in `journal` (the
+    /// general journal if none), or none when the ledger keeps no periods;
+    /// an error naming the period when it is closed.
+    pub fn check_period(date: &str, journal: Option<&str>) -> Result<Option<String>> {
+        wit::check_period(date, journal).map_err(Error::from_wit)
+    }
+
+    /// Creates a customer invoice or credit note, posted if it asks.
+    pub fn create_invoice(invoice: &CustomerInvoice) -> Result<InvoiceSummary> {
+        wit::create_invoice(invoice).map_err(Error::from_wit)
+    }
+
+    /// The profit and loss from `from` to `to` and the balance sheet at `to`.
+    pub fn statement(from: &str, to: &str) -> Result<StatementFigures> {
+        wit::statement(from, to).map_err(Error::from_wit)
     }
 }
 
@@ -116,6 +142,14 @@ pub trait LedgerProvider {
     fn balance(account: String, as_of: Option<String>) -> Result<AccountBalance>;
     /// Adds `account` to the chart if it is not there.
     fn ensure_account(account: Account) -> Result<()>;
+    /// The currency the books are kept in.
+    fn company_currency() -> Result<String>;
+    /// The period `date` posts into in `journal`, if the ledger has periods.
+    fn check_period(date: String, journal: Option<String>) -> Result<Option<String>>;
+    /// Creates a customer invoice, posted if it asks.
+    fn create_invoice(invoice: CustomerInvoice) -> Result<InvoiceSummary>;
+    /// The statements' figures from `from` to `to`.
+    fn statement(from: String, to: String) -> Result<StatementFigures>;
 }
 
 /// A plugin that provides stock to others.
@@ -143,7 +177,7 @@ pub trait DirectoryProvider {
 }
 
 /// Registers a [`LedgerProvider`](crate::erp::LedgerProvider) type as the
-/// component's export of `keel:erp/ledger@0.1.0`.
+/// component's export of `keel:erp/ledger@0.2.0`.
 #[macro_export]
 macro_rules! export_ledger {
     ($provider:ty) => {
@@ -166,12 +200,34 @@ macro_rules! export_ledger {
                     <$provider as $crate::erp::LedgerProvider>::balance(account, as_of).map_err($crate::__private::into_wit)
                 }
 
-                fn ensure_account(account: $crate::erp::Account) -> ::std::result::Result<(), $crate::__private::WitError> {
+                                fn ensure_account(account: $crate::erp::Account) -> ::std::result::Result<(), $crate::__private::WitError> {
                     <$provider as $crate::erp::LedgerProvider>::ensure_account(account).map_err($crate::__private::into_wit)
+                }
+
+                fn company_currency() -> ::std::result::Result<::std::string::String, $crate::__private::WitError> {
+                    <$provider as $crate::erp::LedgerProvider>::company_currency().map_err($crate::__private::into_wit)
+                }
+
+                fn check_period(
+                    date: ::std::string::String,
+                    journal: ::std::option::Option<::std::string::String>,
+                ) -> ::std::result::Result<::std::option::Option<::std::string::String>, $crate::__private::WitError> {
+                    <$provider as $crate::erp::LedgerProvider>::check_period(date, journal).map_err($crate::__private::into_wit)
+                }
+
+                fn create_invoice(invoice: $crate::erp::CustomerInvoice) -> ::std::result::Result<$crate::erp::InvoiceSummary, $crate::__private::WitError> {
+                    <$provider as $crate::erp::LedgerProvider>::create_invoice(invoice).map_err($crate::__private::into_wit)
+                }
+
+                fn statement(
+                    from: ::std::string::String,
+                    to: ::std::string::String,
+                ) -> ::std::result::Result<$crate::erp::StatementFigures, $crate::__private::WitError> {
+                    <$provider as $crate::erp::LedgerProvider>::statement(from, to).map_err($crate::__private::into_wit)
                 }
             }
 
-            // Interface export names (`keel:erp/ledger@0.1.0#…`) are not
+            // Interface export names (`keel:erp/ledger@0.2.0#…`) are not
             // valid symbol names for native linkers; native builds (unit
             // tests) only type-check the implementation.
             #[cfg(target_arch = "wasm32")]
@@ -181,7 +237,7 @@ macro_rules! export_ledger {
 }
 
 /// Registers a [`StockProvider`](crate::erp::StockProvider) type as the
-/// component's export of `keel:erp/stock@0.1.0`.
+/// component's export of `keel:erp/stock@0.2.0`.
 #[macro_export]
 macro_rules! export_stock {
     ($provider:ty) => {
@@ -213,7 +269,7 @@ macro_rules! export_stock {
                 }
             }
 
-            // Interface export names (`keel:erp/stock@0.1.0#…`) are not
+            // Interface export names (`keel:erp/stock@0.2.0#…`) are not
             // valid symbol names for native linkers; native builds (unit
             // tests) only type-check the implementation.
             #[cfg(target_arch = "wasm32")]
@@ -223,7 +279,7 @@ macro_rules! export_stock {
 }
 
 /// Registers a [`DirectoryProvider`](crate::erp::DirectoryProvider) type as
-/// the component's export of `keel:erp/directory@0.1.0`.
+/// the component's export of `keel:erp/directory@0.2.0`.
 #[macro_export]
 macro_rules! export_directory {
     ($provider:ty) => {
@@ -244,7 +300,7 @@ macro_rules! export_directory {
                 }
             }
 
-            // Interface export names (`keel:erp/directory@0.1.0#…`) are not
+            // Interface export names (`keel:erp/directory@0.2.0#…`) are not
             // valid symbol names for native linkers; native builds (unit
             // tests) only type-check the implementation.
             #[cfg(target_arch = "wasm32")]

@@ -207,20 +207,22 @@ pub(crate) fn periods_of(year: &FiscalYear) -> Result<Vec<Period>> {
 /// The period `entry` posts into; none while the tenant has no fiscal
 /// years (its ledger then has no periods to check).
 pub(crate) fn period_of(entry: &CheckedEntry) -> Result<Option<Period>> {
-    let standard = PERIODS.get(entry.date.month())?;
-    let adjustment = match &entry.period {
+    period_on(&entry.date, entry.period.as_deref())
+}
+
+/// The period an entry dated `date` posts into: its month's, or the
+/// adjustment period `adjustment` it names; none while the tenant has no
+/// fiscal years.
+pub(crate) fn period_on(date: &Date, adjustment: Option<&str>) -> Result<Option<Period>> {
+    let standard = PERIODS.get(date.month())?;
+    let named = match adjustment {
         Some(code) => PERIODS.get(code)?,
         None => None,
     };
-    if standard.is_none() && adjustment.is_none() && entry.period.is_none() && !has_years()? {
+    if standard.is_none() && named.is_none() && adjustment.is_none() && !has_years()? {
         return Ok(None);
     }
-    let found = period::period_for(
-        &entry.date,
-        entry.period.as_deref(),
-        standard.as_ref(),
-        adjustment.as_ref(),
-    )?;
+    let found = period::period_for(date, adjustment, standard.as_ref(), named.as_ref())?;
     Ok(Some(found.clone()))
 }
 

@@ -286,6 +286,8 @@ pub(crate) fn invoice(number: &str, new: NewInvoice) -> Result<Invoice> {
         memo: format!("order {number}"),
         reference: number.to_owned(),
         lines: ledger_lines,
+        currency: None,
+        rate: None,
     })?;
     order.status = order.status.after(&order.lines);
     let invoice = Invoice {

@@ -70,6 +70,8 @@ pub fn post(
             Line { account: debit.to_owned(), debit: Some(amount.clone()), credit: None },
             Line { account: credit.to_owned(), debit: None, credit: Some(amount) },
         ],
+        currency: None,
+        rate: None,
     })
     .map(Some)
 }

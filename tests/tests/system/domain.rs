@@ -68,7 +68,7 @@ async fn a_consumer_posts_through_the_ledger_provider_in_its_own_transaction() {
     let finance = keel_tests::bundled_version("finance");
     assert_eq!(
         mediated["record"]["detail"],
-        format!("keel:erp/ledger@0.1.0 post, provided by finance {finance}")
+        format!("keel:erp/ledger@0.2.0 post, provided by finance {finance}")
     );
 
     // The consumer fails after the provider posted: neither is kept, and
@@ -167,14 +167,14 @@ async fn each_tenant_chooses_its_provider_and_the_choice_survives_a_restart() {
     let ledger = async |k: &TestKernel| {
         let reply = k.get("/admin/tenants/acme/providers").await;
         let providers = reply.expect(200)["providers"].as_array().unwrap().clone();
-        providers.into_iter().find(|p| p["interface"] == "keel:erp/ledger@0.1.0").unwrap()
+        providers.into_iter().find(|p| p["interface"] == "keel:erp/ledger@0.2.0").unwrap()
     };
     let client = "/api/acme/ledger-client";
 
     // A consumer needs a provider first.
     let refused = enable(&k, "ledger-client").await;
     let detail = refused.expect_problem(409, "conflict");
-    assert!(detail.contains("requires keel:erp/ledger@0.1.0"), "{detail}");
+    assert!(detail.contains("requires keel:erp/ledger@0.2.0"), "{detail}");
 
     // The first provider enabled is chosen; a second one is only a candidate.
     enable(&k, "ledger-rogue").await.expect(200);
@@ -186,7 +186,7 @@ async fn each_tenant_chooses_its_provider_and_the_choice_survives_a_restart() {
     assert_eq!(
         ledger(&k).await,
         json!({
-            "interface": "keel:erp/ledger@0.1.0",
+            "interface": "keel:erp/ledger@0.2.0",
             "provider": "ledger-rogue",
             "candidates": ["finance", "ledger-rogue"],
             "consumers": ["ledger-client"],
@@ -201,7 +201,7 @@ async fn each_tenant_chooses_its_provider_and_the_choice_survives_a_restart() {
         .send(
             "PUT",
             "/admin/tenants/acme/providers",
-            Some(json!({ "interface": "keel:erp/ledger@0.1.0", "plugin": "finance" })),
+            Some(json!({ "interface": "keel:erp/ledger@0.2.0", "plugin": "finance" })),
         )
         .await;
     assert_eq!(chosen.expect(200)["provider"], "finance");
@@ -215,14 +215,14 @@ async fn each_tenant_chooses_its_provider_and_the_choice_survives_a_restart() {
         k.send("PUT", "/admin/tenants/acme/providers", Some(body)).await
     };
     choose(&k, "keel:erp/ledger@9.0.0", "finance").await.expect_problem(422, "invalid");
-    choose(&k, "keel:erp/ledger@0.1.0", "ledger-client").await.expect_problem(422, "invalid");
-    choose(&k, "keel:erp/stock@0.1.0", "finance").await.expect_problem(422, "invalid");
+    choose(&k, "keel:erp/ledger@0.2.0", "ledger-client").await.expect_problem(422, "invalid");
+    choose(&k, "keel:erp/stock@0.2.0", "finance").await.expect_problem(422, "invalid");
     k.send("DELETE", "/admin/tenants/acme/plugins/ledger-rogue", None).await.expect(204);
-    choose(&k, "keel:erp/ledger@0.1.0", "ledger-rogue").await.expect_problem(409, "conflict");
+    choose(&k, "keel:erp/ledger@0.2.0", "ledger-rogue").await.expect_problem(409, "conflict");
 
     // A provider in use cannot be disabled.
     let in_use = k.send("DELETE", "/admin/tenants/acme/plugins/finance", None).await;
-    assert!(in_use.expect_problem(409, "conflict").contains("provides keel:erp/ledger@0.1.0"));
+    assert!(in_use.expect_problem(409, "conflict").contains("provides keel:erp/ledger@0.2.0"));
 
     // Every choice is on the tenant's trail.
     let details: Vec<String> = audit(&k, "acme")
@@ -234,8 +234,8 @@ async fn each_tenant_chooses_its_provider_and_the_choice_survives_a_restart() {
     assert_eq!(
         details,
         [
-            "ledger-rogue provides keel:erp/ledger@0.1.0 (was none)",
-            "finance provides keel:erp/ledger@0.1.0 (was ledger-rogue)",
+            "ledger-rogue provides keel:erp/ledger@0.2.0 (was none)",
+            "finance provides keel:erp/ledger@0.2.0 (was ledger-rogue)",
         ]
     );
 
@@ -270,5 +270,77 @@ async fn a_call_and_the_providers_it_calls_share_one_memory_limit() {
     let written = k.get("/api/demo/ledger-rogue/written").await;
     assert_eq!(written.expect(200)["written"].as_array().unwrap().len(), 1);
     k.post(&holding(20), entry("hold:20", "1.00")).await.expect(201);
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_posts_in_a_currency_checks_periods_bills_customers_and_reads_statements() {
+    let k = TestKernel::start(Setup::new(&["finance", "ledger-client"])).await;
+    const F: &str = "/api/demo/finance";
+    k.post(&format!("{F}/chart-templates/starter"), json!({ "currency": "EUR" })).await.expect(201);
+    k.post(
+        &format!("{F}/exchange-rates"),
+        json!({ "currency": "USD", "date": "2026-03-01", "rate": "0.80" }),
+    )
+    .await
+    .expect(201);
+    k.post(&format!("{F}/customers"), json!({ "code": "ACME", "name": "Acme" })).await.expect(201);
+
+    // Without fiscal years the ledger keeps no periods; with them, a
+    // closed month is refused by name.
+    let open = k.get(&format!("{CLIENT}/period/2026-03-10")).await.expect(200).clone();
+    assert_eq!(open, json!({ "period": null, "currency": "EUR" }));
+    k.post(
+        &format!("{F}/fiscal-years"),
+        json!({ "code": "2026", "start": "2026-01-01", "end": "2026-12-31" }),
+    )
+    .await
+    .expect(201);
+    let open = k.get(&format!("{CLIENT}/period/2026-03-10")).await.expect(200).clone();
+    assert_eq!(open["period"], "2026-03");
+    k.post(&format!("{F}/periods/2026-02/close"), json!({})).await.expect(200);
+    let closed = k.get(&format!("{CLIENT}/period/2026-02-10")).await;
+    assert!(closed.expect_problem(422, "invalid").contains("2026-02"));
+
+    // An entry in USD, converted by the ledger at its rate.
+    let mut usd = entry("in dollars", "100.00");
+    usd["currency"] = json!("USD");
+    usd["date"] = json!("2026-03-01");
+    let posted = k.post(&format!("{CLIENT}/post"), usd).await.expect(201)["number"].clone();
+    let posted = k.get(&format!("{F}/entries/{posted}")).await.expect(200).clone();
+    assert_eq!(
+        (posted["currency"].as_str(), posted["total"].as_str()),
+        (Some("USD"), Some("80.00"))
+    );
+
+    // An invoice billed by another module, in USD and posted at once; a
+    // draft left for review.
+    let billed = json!({ "customer": "ACME", "date": "2026-03-05", "currency": "USD", "amount": "50.00", "post": true });
+    let billed = k.post(&format!("{CLIENT}/invoice"), billed).await.expect(201).clone();
+    assert_eq!(
+        (billed["status"].as_str(), billed["number"].as_str(), billed["open"].as_str()),
+        (Some("open"), Some("SAL/2026/0001"), Some("50.00"))
+    );
+    let draft = json!({ "customer": "ACME", "date": "2026-03-05", "currency": null, "amount": "10.00", "post": false });
+    let draft = k.post(&format!("{CLIENT}/invoice"), draft).await.expect(201).clone();
+    assert_eq!((draft["status"].as_str(), draft["number"].as_str()), (Some("draft"), None));
+    let nobody = json!({ "customer": "NOBODY", "date": "2026-03-05", "currency": null, "amount": "1", "post": true });
+    k.post(&format!("{CLIENT}/invoice"), nobody).await.expect_problem(422, "invalid");
+
+    // The statements' figures: sales of USD 50 at 0.80 = 40.00.
+    let figures = k.get(&format!("{CLIENT}/statement?from=2026-03-01&to=2026-03-31")).await;
+    let figures = figures.expect(200).clone();
+    assert_eq!(
+        (figures["income"].as_str(), figures["net_profit"].as_str(), figures["assets"].as_str()),
+        (Some("40.00"), Some("40.00"), Some("120.00")),
+        "{figures}"
+    );
+    assert_eq!(figures["equity"], "120.00", "capital 80.00 and the profit not closed");
+    assert!(
+        figures["accounts"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({ "account": "1200", "amount": "40.00" }))
+    );
     k.stop().await;
 }

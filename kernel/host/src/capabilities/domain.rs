@@ -21,8 +21,8 @@ use wasmtime::component::Instance;
 
 use crate::bindings::WitError;
 use crate::bindings::keel::erp::types::{
-    Account, AccountBalance, GoodsIssue, GoodsReceipt, Item, JournalEntry, OrgUnit, Payable,
-    Person, StockLevel, StockTransfer, Valuation,
+    Account, AccountBalance, CustomerInvoice, GoodsIssue, GoodsReceipt, InvoiceSummary, Item,
+    JournalEntry, OrgUnit, Payable, Person, StatementFigures, StockLevel, StockTransfer, Valuation,
 };
 use crate::bindings::keel::erp::{directory, ledger, stock};
 use crate::call::{self, CallState};
@@ -34,9 +34,9 @@ type HostResult<T> = wasmtime::Result<Result<T, WitError>>;
 /// stock calling the ledger is two.
 const DEPTH_MAX: u8 = 4;
 
-const LEDGER: &str = "keel:erp/ledger@0.1.0";
-const STOCK: &str = "keel:erp/stock@0.1.0";
-const DIRECTORY: &str = "keel:erp/directory@0.1.0";
+const LEDGER: &str = "keel:erp/ledger@0.2.0";
+const STOCK: &str = "keel:erp/stock@0.2.0";
+const DIRECTORY: &str = "keel:erp/directory@0.2.0";
 
 /// A provider's instance, for one call of one of its interfaces.
 struct Provider<'a> {
@@ -213,6 +213,34 @@ impl ledger::Host for CallState {
     fn ensure_account(&mut self, account: Account) -> HostResult<()> {
         self.mediate(LEDGER, "ensure-account", |mut p| {
             p.ledger()?.call_ensure_account(&mut *p.store, &account)
+        })
+    }
+
+    fn company_currency(&mut self) -> HostResult<String> {
+        self.mediate(LEDGER, "company-currency", |mut p| {
+            p.ledger()?.call_company_currency(&mut *p.store)
+        })
+    }
+
+    fn check_period(
+        &mut self,
+        date: String,
+        journal: Option<String>,
+    ) -> HostResult<Option<String>> {
+        self.mediate(LEDGER, "check-period", |mut p| {
+            p.ledger()?.call_check_period(&mut *p.store, &date, journal.as_deref())
+        })
+    }
+
+    fn create_invoice(&mut self, invoice: CustomerInvoice) -> HostResult<InvoiceSummary> {
+        self.mediate(LEDGER, "create-invoice", |mut p| {
+            p.ledger()?.call_create_invoice(&mut *p.store, &invoice)
+        })
+    }
+
+    fn statement(&mut self, from: String, to: String) -> HostResult<StatementFigures> {
+        self.mediate(LEDGER, "statement", |mut p| {
+            p.ledger()?.call_statement(&mut *p.store, &from, &to)
         })
     }
 }

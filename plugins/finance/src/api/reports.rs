@@ -69,20 +69,7 @@ pub(crate) fn profit_and_loss(request: &Request) -> Result<Response> {
         .ok_or_else(|| Error::bad_request("from=YYYY-MM-DD and to=YYYY-MM-DD are required"))?;
     let compare = range(request, "compare_from", "compare_to")?;
     let (currency, accounts) = accounts_in(request)?;
-    let (closing, compare_closing) = (
-        books::closing_moves(&from, &to)?,
-        compare.as_ref().map(|(f, t)| books::closing_moves(f, t)).transpose()?,
-    );
-    let mut rows: Vec<Row> = Vec::new();
-    for account in accounts {
-        let current = moved(&account, (&from, &to), &closing)?;
-        let compared = match (&compare, &compare_closing) {
-            (Some((f, t)), Some(c)) => Some(moved(&account, (f, t), c)?),
-            _ => None,
-        };
-        rows.push((account, current, compared));
-    }
-    let report = statement::profit_and_loss(&rows)?;
+    let report = profit_and_loss_of(accounts, (&from, &to), compare.as_ref())?;
     let mut body = serde_json::json!(report);
     body["rows"] = serde_json::json!(report.rows());
     body["from"] = serde_json::json!(from);
@@ -101,14 +88,7 @@ pub(crate) fn balance_sheet(request: &Request) -> Result<Response> {
     let as_of = super::date_param(request, "as_of")?;
     let compare = super::date_param(request, "compare_as_of")?;
     let (currency, accounts) = accounts_in(request)?;
-    let mut rows: Vec<Row> = Vec::new();
-    for account in accounts {
-        let totals = books::totals(&account.code, as_of.as_ref())?;
-        let compared =
-            compare.as_ref().map(|d| books::totals(&account.code, Some(d))).transpose()?;
-        rows.push((account, totals, compared));
-    }
-    let report = statement::balance_sheet(&rows)?;
+    let report = balance_sheet_of(accounts, as_of.as_ref(), compare.as_ref())?;
     let mut body = serde_json::json!(report);
     body["rows"] = serde_json::json!(report.rows());
     body["as_of"] = serde_json::json!(as_of);
@@ -117,6 +97,44 @@ pub(crate) fn balance_sheet(request: &Request) -> Result<Response> {
         body["compare_as_of"] = serde_json::json!(compare);
     }
     Response::ok(&body)
+}
+
+/// The profit and loss of `accounts` over a range, and a comparative one.
+pub(crate) fn profit_and_loss_of(
+    accounts: Vec<Account>,
+    (from, to): (&Date, &Date),
+    compare: Option<&(Date, Date)>,
+) -> Result<statement::ProfitAndLoss> {
+    let (closing, compare_closing) = (
+        books::closing_moves(from, to)?,
+        compare.map(|(f, t)| books::closing_moves(f, t)).transpose()?,
+    );
+    let mut rows: Vec<Row> = Vec::new();
+    for account in accounts {
+        let current = moved(&account, (from, to), &closing)?;
+        let compared = match (compare, &compare_closing) {
+            (Some((f, t)), Some(c)) => Some(moved(&account, (f, t), c)?),
+            _ => None,
+        };
+        rows.push((account, current, compared));
+    }
+    Ok(statement::profit_and_loss(&rows)?)
+}
+
+/// The balance sheet of `accounts` at a date (now if none), and at a
+/// comparative one.
+pub(crate) fn balance_sheet_of(
+    accounts: Vec<Account>,
+    as_of: Option<&Date>,
+    compare: Option<&Date>,
+) -> Result<statement::BalanceSheet> {
+    let mut rows: Vec<Row> = Vec::new();
+    for account in accounts {
+        let totals = books::totals(&account.code, as_of)?;
+        let compared = compare.map(|d| books::totals(&account.code, Some(d))).transpose()?;
+        rows.push((account, totals, compared));
+    }
+    Ok(statement::balance_sheet(&rows)?)
 }
 
 /// The dates `from` and `to` name, both or neither, in order.

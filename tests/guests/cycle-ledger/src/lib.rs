@@ -37,6 +37,9 @@ impl Plugin for Cycle {
     }
 }
 
+/// What this test ledger answers for what it does not keep.
+const NOT_KEPT: &str = "this test ledger keeps no currencies, periods, invoices or statements";
+
 impl LedgerProvider for Cycle {
     fn post(_entry: erp::JournalEntry) -> Result<u64> {
         Err(Error::invalid("this ledger only recurses"))
@@ -54,6 +57,22 @@ impl LedgerProvider for Cycle {
 
     fn ensure_account(_account: erp::Account) -> Result<()> {
         Ok(())
+    }
+
+    fn company_currency() -> Result<String> {
+        Err(Error::invalid(NOT_KEPT))
+    }
+
+    fn check_period(_date: String, _journal: Option<String>) -> Result<Option<String>> {
+        Err(Error::invalid(NOT_KEPT))
+    }
+
+    fn create_invoice(_invoice: erp::CustomerInvoice) -> Result<erp::InvoiceSummary> {
+        Err(Error::invalid(NOT_KEPT))
+    }
+
+    fn statement(_from: String, _to: String) -> Result<erp::StatementFigures> {
+        Err(Error::invalid(NOT_KEPT))
     }
 }
 

@@ -14,6 +14,10 @@ struct Body {
     date: String,
     memo: String,
     lines: Vec<BodyLine>,
+    #[serde(default)]
+    currency: Option<String>,
+    #[serde(default)]
+    rate: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -33,6 +37,8 @@ fn entry(body: Body) -> JournalEntry {
             .into_iter()
             .map(|l| Line { account: l.account, debit: l.debit, credit: l.credit })
             .collect(),
+        currency: body.currency,
+        rate: body.rate,
     }
 }
 
@@ -91,6 +97,8 @@ impl Plugin for LedgerClient {
                     date: "2026-01-01".to_owned(),
                     memo: "in a read".to_owned(),
                     lines: vec![line(Some("1.00"), None, "1100"), line(None, Some("1.00"), "3000")],
+                    currency: None,
+                    rate: None,
                 };
                 erp::ledger::post(&entry(body))?;
                 Response::ok(&json!({}))
@@ -103,6 +111,70 @@ impl Plugin for LedgerClient {
                     "debit": balance.debit,
                     "credit": balance.credit,
                     "balance": balance.balance,
+                }))
+            }
+            "period" => {
+                let period =
+                    erp::ledger::check_period(request.param("date")?, request.query("journal"))?;
+                Response::ok(
+                    &json!({ "period": period, "currency": erp::ledger::company_currency()? }),
+                )
+            }
+            "invoice" => {
+                #[derive(Deserialize)]
+                struct Billed {
+                    customer: String,
+                    date: String,
+                    currency: Option<String>,
+                    amount: String,
+                    post: bool,
+                }
+                let billed: Billed = request.json()?;
+                let invoice = erp::ledger::create_invoice(&erp::CustomerInvoice {
+                    customer: billed.customer,
+                    kind: erp::InvoiceKind::Invoice,
+                    date: billed.date,
+                    terms: None,
+                    memo: "billed by ledger-client".to_owned(),
+                    reference: "LC-1".to_owned(),
+                    currency: billed.currency,
+                    rate: None,
+                    lines: vec![erp::InvoiceLine {
+                        account: "4000".to_owned(),
+                        description: "services".to_owned(),
+                        quantity: "1".to_owned(),
+                        unit_price: billed.amount,
+                        tax: None,
+                    }],
+                    post: billed.post,
+                })?;
+                Response::created(&json!({
+                    "id": invoice.id,
+                    "number": invoice.number,
+                    "status": invoice.status,
+                    "currency": invoice.currency,
+                    "total": invoice.total,
+                    "open": invoice.open,
+                }))
+            }
+            "statement" => {
+                let from = request.query("from").unwrap_or_default();
+                let figures =
+                    erp::ledger::statement(from, request.query("to").unwrap_or_default())?;
+                let accounts: Vec<Value> = figures
+                    .accounts
+                    .iter()
+                    .map(|a| json!({ "account": a.account, "amount": a.amount }))
+                    .collect();
+                Response::ok(&json!({
+                    "currency": figures.currency,
+                    "income": figures.income,
+                    "expense": figures.expense,
+                    "net_profit": figures.net_profit,
+                    "assets": figures.assets,
+                    "liabilities": figures.liabilities,
+                    "equity": figures.equity,
+                    "accounts": accounts,
                 }))
             }
             "notes" => {

@@ -24,6 +24,9 @@ impl Plugin for Rogue {
     }
 }
 
+/// What this test ledger answers for what it does not keep.
+const NOT_KEPT: &str = "this test ledger keeps no currencies, periods, invoices or statements";
+
 impl LedgerProvider for Rogue {
     fn post(entry: erp::JournalEntry) -> Result<u64> {
         let number = next_sequence("entries")?;
@@ -64,6 +67,22 @@ impl LedgerProvider for Rogue {
 
     fn ensure_account(_account: erp::Account) -> Result<()> {
         Ok(())
+    }
+
+    fn company_currency() -> Result<String> {
+        Err(Error::invalid(NOT_KEPT))
+    }
+
+    fn check_period(_date: String, _journal: Option<String>) -> Result<Option<String>> {
+        Err(Error::invalid(NOT_KEPT))
+    }
+
+    fn create_invoice(_invoice: erp::CustomerInvoice) -> Result<erp::InvoiceSummary> {
+        Err(Error::invalid(NOT_KEPT))
+    }
+
+    fn statement(_from: String, _to: String) -> Result<erp::StatementFigures> {
+        Err(Error::invalid(NOT_KEPT))
     }
 }
 
