@@ -20,3 +20,4 @@ mod sandbox;
 mod sign_in;
 mod tamper;
 mod threads;
+mod year;

@@ -432,4 +432,38 @@ mod tests {
         assert_eq!(lines[1].foreign, None);
         assert!(revalue(&exposures, &BTreeMap::new(), &accounts).is_err());
     }
+
+    proptest::proptest! {
+        /// However its lines and the rate fall, a converted entry still
+        /// balances to the cent, at its total converted once, and each line
+        /// keeps its foreign amount.
+        #[test]
+        fn a_converted_entry_balances(
+            debits in proptest::collection::vec(1i64..10_000_000, 1..8),
+            splits in 1usize..6,
+            rate in 1i64..100_000_000,
+        ) {
+            let total: i64 = debits.iter().sum();
+            let mut lines: Vec<serde_json::Value> = debits
+                .iter()
+                .map(|c| serde_json::json!({ "account": "1200", "debit": format!("{}.{:02}", c / 100, c % 100) }))
+                .collect();
+            // The credits: `splits` parts of the total, the last taking the rest.
+            let part = total / splits as i64;
+            for n in 0..splits {
+                let cents = if n + 1 == splits { total - part * (splits as i64 - 1) } else { part };
+                if cents > 0 {
+                    lines.push(serde_json::json!({ "account": "4000", "credit": format!("{}.{:02}", cents / 100, cents % 100) }));
+                }
+            }
+            let mut checked = entry(serde_json::json!(lines));
+            let rate = Decimal::new(rate, 6);
+            if convert_entry(&mut checked, "USD", rate).is_ok() {
+                checked.check_built().unwrap();
+                proptest::prop_assert_eq!(checked.total, convert(Decimal::new(total, 2), rate).unwrap());
+                let foreign: Decimal = checked.lines.iter().filter(|l| l.debit.is_some()).map(|l| l.foreign.as_ref().unwrap().amount).sum();
+                proptest::prop_assert_eq!(foreign, Decimal::new(total, 2));
+            }
+        }
+    }
 }
