@@ -5,12 +5,14 @@
 //! - `books`: how accounts, entries and running totals are stored.
 //! - `api`: one handler per manifest operation.
 //! - `provide`: `keel:erp/ledger`, the ledger other plugins post to.
+//! - `upgrade`: stored documents brought up from earlier versions.
 #![deny(clippy::float_arithmetic)]
 
 mod api;
 mod books;
 pub mod ledger;
 mod provide;
+mod upgrade;
 
 use keel_sdk::{Operations, Plugin, Request, Response, Result};
 
@@ -85,6 +87,10 @@ struct Finance;
 impl Plugin for Finance {
     fn handle(operation: &str, request: Request) -> Result<Response> {
         OPERATIONS.handle(operation, &request)
+    }
+
+    fn migrate(from_version: Option<&str>) -> Result<()> {
+        upgrade::migrate(from_version)
     }
 }
 

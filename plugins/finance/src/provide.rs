@@ -8,7 +8,7 @@ use keel_values::Date;
 use crate::Finance;
 use std::collections::BTreeMap;
 
-use crate::api::{entries, payables, receivables, reports};
+use crate::api::{accounts, entries, payables, receivables, reports};
 use crate::books::{self, ACCOUNTS};
 use crate::ledger::account::{AccountType, NewAccount};
 use crate::ledger::entry::{NewEntry, NewLine};
@@ -94,9 +94,7 @@ impl LedgerProvider for Finance {
         .validate()?;
         match ACCOUNTS.get(&wanted.code)? {
             None => {
-                if let Ok(company) = books::company_currency() {
-                    wanted.check_currency(&company)?;
-                }
+                accounts::check_new(&wanted)?;
                 ACCOUNTS.insert(&wanted.code, &wanted)
             }
             Some(existing)

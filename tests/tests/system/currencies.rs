@@ -56,7 +56,7 @@ async fn the_company_currency_and_accounts_kept_in_another() {
     let detail =
         k.send("PUT", &format!("{F}/settings"), Some(wrong)).await.expect_problem(422, "invalid");
     assert!(detail.contains("an income account; 1100 is asset"), "{detail}");
-    // The currency is fixed once something is posted.
+    // The currency is fixed once the chart has accounts.
     let entry = json!({ "date": "2026-03-02", "lines": [
         { "account": "1100", "debit": "10.00" }, { "account": "3000", "credit": "10.00" } ] });
     k.post(&format!("{F}/entries"), entry).await.expect(201);
@@ -175,7 +175,7 @@ async fn foreign_items_post_at_their_rates_settle_with_realised_differences_and_
     assert_eq!(amount(&k, "4950", Some("2026-03-31")).await, "90.00");
     // ...and undone on 1 April, so items settle at the rates they were
     // booked at.
-    let reversal = revalued["reversal_entry"].as_u64().unwrap();
+    let reversal = revalued["reversal_entries"][0].as_u64().unwrap();
     let reversal = k.get(&format!("{F}/entries/{reversal}")).await.expect(200).clone();
     assert_eq!(reversal["date"], "2026-04-01");
     assert_eq!(amount(&k, "1110", Some("2026-04-01")).await, "2370.00");
@@ -230,5 +230,69 @@ async fn foreign_items_post_at_their_rates_settle_with_realised_differences_and_
     let tb = k.get(&format!("{F}/reports/trial-balance")).await.expect(200).clone();
     assert_eq!(tb["totals"][0]["balanced"], true, "{tb}");
     k.get(&format!("{F}/reports/balance-sheet?currency=USD")).await.expect_problem(422, "invalid");
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revaluation_restates_what_was_open_at_its_date_one_entry_per_currency() {
+    let k = books().await;
+    let pounds = json!({ "code": "1120", "name": "Bank GBP", "type": "asset", "currency": "GBP" });
+    k.post(&format!("{F}/accounts"), pounds).await.expect(201);
+    let rates = "currency,date,rate\nUSD,2026-03-01,0.90\nGBP,2026-03-01,1.10\nUSD,2026-03-31,0.93\nGBP,2026-03-31,1.20\nUSD,2026-04-10,0.95\n";
+    import_rates(&k, rates).await.expect(201);
+    for (account, currency) in [("1110", "USD"), ("1120", "GBP")] {
+        let capital = json!({ "date": "2026-03-02", "currency": currency, "lines": [
+            { "account": account, "debit": "1000.00" }, { "account": "3000", "credit": "1000.00" } ] });
+        k.post(&format!("{F}/entries"), capital).await.expect(201);
+    }
+    // USD 1,000.00 invoiced on 5 March (900.00), paid in full on 10 April.
+    let invoice = json!({ "customer": "ACME", "date": "2026-03-05", "currency": "USD",
+        "lines": [{ "account": "4000", "quantity": "1", "unit_price": "1000.00" }] });
+    let id = k.post(&format!("{F}/invoices"), invoice).await.expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    k.post(&format!("{F}/invoices/{id}/post"), json!({})).await.expect(200);
+    let paid = json!({ "customer": "ACME", "date": "2026-04-10", "amount": "1000.00",
+        "allocations": [{ "invoice": id, "amount": "1000.00" }] });
+    k.post(&format!("{F}/receipts"), paid).await.expect(201);
+
+    // March's end, revalued after April's receipt: the invoice was open on
+    // 31 March (930.00 against 900.00), the dollars are worth 930.00
+    // (against 900.00), the pounds 1,200.00 (against 1,100.00).
+    let revalued = k
+        .post(&format!("{F}/revaluations"), json!({ "date": "2026-03-31" }))
+        .await
+        .expect(201)
+        .clone();
+    let differences: Vec<(&str, &str)> = revalued["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["what"].as_str().unwrap(), i["difference"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        differences,
+        [
+            ("account 1120", "100.00"),
+            ("invoice CI-000001 (SAL/2026/0001)", "30.00"),
+            ("account 1110", "30.00")
+        ]
+    );
+    assert_eq!(revalued["net"], "160.00");
+    let entries = revalued["journal_entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "one entry per currency: {revalued}");
+    for number in entries {
+        let entry = k.get(&format!("{F}/entries/{number}")).await.expect(200).clone();
+        let currencies: Vec<&str> = entry["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|l| l["foreign"]["currency"].as_str())
+            .collect();
+        assert!(currencies.windows(2).all(|w| w[0] == w[1]), "{entry}");
+    }
+    assert_eq!(amount(&k, "4950", Some("2026-03-31")).await, "160.00");
+    assert_eq!(amount(&k, "1120", Some("2026-03-31")).await, "1200.00");
     k.stop().await;
 }

@@ -4,7 +4,7 @@ use keel_sdk::{Error, Range, Request, Response, Result};
 
 use crate::api::currencies;
 use crate::books::{self, ACCOUNTS};
-use crate::ledger::account::{self, AccountType, NewAccount, TEMPLATES};
+use crate::ledger::account::{self, Account, AccountType, NewAccount, TEMPLATES};
 
 /// `POST /accounts`: in the company's currency, or (an asset or a
 /// liability) kept in another.
@@ -13,8 +13,16 @@ pub(crate) fn create(request: &Request) -> Result<Response> {
     if ACCOUNTS.get(&account.code)?.is_some() {
         return Err(Error::conflict(format!("account {} already exists", account.code)));
     }
-    // Until the company's currency is set (by loading a chart or with PUT
-    // /settings), the chart keeps one currency and that is it.
+    check_new(&account)?;
+    ACCOUNTS.insert(&account.code, &account)?;
+    Response::created(&account)
+}
+
+/// Checks a new account's currency, for `POST /accounts` and for other
+/// plugins through `keel:erp/ledger`. Until the company's currency is set
+/// (by loading a chart or with `PUT /settings`), the chart keeps one
+/// currency and that is the company's.
+pub(crate) fn check_new(account: &Account) -> Result<()> {
     let company = books::company_currency().unwrap_or_else(|_| account.currency.clone());
     if account.currency != company && !currencies::currency_is_set()? {
         return Err(Error::invalid(format!(
@@ -22,9 +30,7 @@ pub(crate) fn create(request: &Request) -> Result<Response> {
             account.currency
         )));
     }
-    account.check_currency(&company)?;
-    ACCOUNTS.insert(&account.code, &account)?;
-    Response::created(&account)
+    Ok(account.check_currency(&company)?)
 }
 
 /// `GET /accounts?type=&cursor=&limit=`

@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use serde_json::json;
 
 use crate::api::entries;
-use crate::books::{self, ACCOUNTS, ENTRIES, RATES, SETTINGS, SETTINGS_KEY};
+use crate::books::{self, ACCOUNTS, RATES, SETTINGS, SETTINGS_KEY};
 use crate::ledger::account::AccountType;
 use crate::ledger::entry::CheckedEntry;
 use crate::ledger::fx::{self, Exposure, NewRate, Rate, Revalued};
@@ -28,12 +28,12 @@ struct Revaluation {
     items: Vec<Revalued>,
     /// Revalued less carrying, over all items: a gain when positive.
     net: Decimal,
-    /// The entry that posted the differences, and the one that reversed
-    /// them the next day; none when nothing changed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    journal_entry: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    reversal_entry: Option<u64>,
+    /// The entries that posted the differences, one per currency, and
+    /// those that reversed them the next day; none when nothing changed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    journal_entries: Vec<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    reversal_entries: Vec<u64>,
 }
 
 /// `GET /settings`
@@ -41,7 +41,7 @@ pub(crate) fn get_settings(_: &Request) -> Result<Response> {
     Response::ok(&books::settings()?)
 }
 
-/// `PUT /settings`: the company's currency (only while nothing is posted)
+/// `PUT /settings`: the company's currency (only while the chart is empty)
 /// and the exchange gain and loss accounts, which must exist as income and
 /// expense accounts.
 pub(crate) fn update_settings(request: &Request) -> Result<Response> {
@@ -54,8 +54,8 @@ pub(crate) fn update_settings(request: &Request) -> Result<Response> {
             })
         })?),
     };
-    let posted = !ENTRIES.scan(&Range::all(), None, 1)?.items.is_empty();
-    let next = change.apply(current, posted)?;
+    let charted = !ACCOUNTS.scan(&Range::all(), None, 1)?.items.is_empty();
+    let next = change.apply(current, charted)?;
     for (code, kind) in [
         (&next.exchange_gain_account, AccountType::Income),
         (&next.exchange_loss_account, AccountType::Expense),
@@ -184,9 +184,10 @@ pub(crate) fn revalue(request: &Request) -> Result<Response> {
         )));
     }
     if let Some(done) = REVALUATIONS.get(date.as_str())? {
+        let by: Vec<String> = done.journal_entries.iter().map(u64::to_string).collect();
         return Err(Error::conflict(format!(
             "{date} is revalued already{}",
-            done.journal_entry.map(|n| format!(", by entry {n}")).unwrap_or_default()
+            if by.is_empty() { String::new() } else { format!(", by entries {}", by.join(", ")) }
         )));
     }
     let settings = books::settings()?;
@@ -198,17 +199,31 @@ pub(crate) fn revalue(request: &Request) -> Result<Response> {
         }
     }
     let accounts = settings.difference_accounts();
-    let (items, lines) = fx::revalue(&exposures, &rates, &accounts)?;
-    let net = items.iter().map(|i| i.difference).sum();
-    let mut revaluation =
-        Revaluation { date, rates, items, net, journal_entry: None, reversal_entry: None };
-    if !lines.is_empty() {
+    let mut revaluation = Revaluation {
+        date,
+        rates,
+        items: Vec::new(),
+        net: Decimal::ZERO,
+        journal_entries: Vec::new(),
+        reversal_entries: Vec::new(),
+    };
+    // One entry per currency: an entry has one foreign currency.
+    let currencies: Vec<String> = revaluation.rates.keys().cloned().collect();
+    for currency in currencies {
+        let of_currency: Vec<Exposure> =
+            exposures.iter().filter(|e| e.currency == currency).cloned().collect();
+        let (items, lines) = fx::revalue(&of_currency, &revaluation.rates, &accounts)?;
+        revaluation.net += items.iter().map(|i| i.difference).sum::<Decimal>();
+        revaluation.items.extend(items);
+        if lines.is_empty() {
+            continue;
+        }
         check_difference_accounts(&accounts)?;
         let source = format!("revaluation {}", revaluation.date);
         let total = lines.iter().filter_map(|l| l.debit).sum();
         let entry = entries::post_checked(CheckedEntry {
             date: revaluation.date.clone(),
-            memo: format!("Revaluation of foreign currency items at {}", revaluation.date),
+            memo: format!("Revaluation of {currency} items at {}", revaluation.date),
             reference: source.clone(),
             journal: journal::GENERAL.to_owned(),
             period: None,
@@ -217,11 +232,11 @@ pub(crate) fn revalue(request: &Request) -> Result<Response> {
             lines,
             total,
         })?;
-        let memo = format!("Reversal of the revaluation at {}", revaluation.date);
+        let memo = format!("Reversal of the {currency} revaluation at {}", revaluation.date);
         let reversal =
             entries::reverse_entry(&entry, Some(next_day.as_str()), Some(memo), Some(source))?;
-        (revaluation.journal_entry, revaluation.reversal_entry) =
-            (Some(entry.number), Some(reversal.number));
+        revaluation.journal_entries.push(entry.number);
+        revaluation.reversal_entries.push(reversal.number);
     }
     REVALUATIONS.insert(revaluation.date.as_str(), &revaluation)?;
     let detail = format!(

@@ -21,7 +21,7 @@ use keel_values::Date;
 use keel_values::decimal;
 
 /// Supplier invoices, keyed `AP-000001`.
-const PAYABLES: Collection<Payable> = Collection::new("payables");
+pub(crate) const PAYABLES: Collection<Payable> = Collection::new("payables");
 /// The payable of each supplier's invoice number, keyed `supplier/invoice`.
 const INVOICES: Collection<serde_json::Value> = Collection::new("supplier-invoices");
 
@@ -173,6 +173,7 @@ pub(crate) fn pay(request: &Request) -> Result<Response> {
         amount,
         account,
         rate,
+        cleared: None,
         exchange_difference: rate.map(|_| posting.difference),
         journal_entry: entry.number,
     };
@@ -191,20 +192,32 @@ pub(crate) fn open_items() -> Result<Vec<OpenItem>> {
 }
 
 /// The payables in a currency other than `company` dated by `date` and
-/// open now, as the revaluation restates them.
+/// open at its end (paid since by payments dated after it, or not yet), as
+/// the revaluation restates them; none when payables are kept in a
+/// foreign currency, which is revalued as an account.
 pub(crate) fn foreign_exposures(company: &str, date: &Date) -> Result<Vec<Exposure>> {
-    let open = PAYABLES.lookup_all("by-status", &Range::exactly("open"))?;
-    Ok(open
-        .into_iter()
-        .map(|(_, p)| p)
-        .filter(|p| p.currency != company && p.date <= *date)
-        .map(|p| Exposure {
-            what: format!("payable {}", p.number),
-            account: PAYABLES_ACCOUNT.to_owned(),
-            foreign_account: false,
-            currency: p.currency,
-            foreign: -p.open,
-            carrying: -p.carried,
-        })
-        .collect())
+    if ACCOUNTS.get(PAYABLES_ACCOUNT)?.is_some_and(|a| a.currency != company) {
+        return Ok(Vec::new());
+    }
+    let mut exposures = Vec::new();
+    for status in ["open", "paid"] {
+        for (_, payable) in PAYABLES.lookup_all("by-status", &Range::exactly(status))? {
+            if payable.currency == company || payable.date > *date {
+                continue;
+            }
+            let (open, carried) = payable.open_at(date);
+            if open.is_zero() {
+                continue;
+            }
+            exposures.push(Exposure {
+                what: format!("payable {}", payable.number),
+                account: PAYABLES_ACCOUNT.to_owned(),
+                foreign_account: false,
+                currency: payable.currency,
+                foreign: -open,
+                carrying: -carried,
+            });
+        }
+    }
+    Ok(exposures)
 }

@@ -268,7 +268,7 @@ pub(crate) fn create_receipt(request: &Request) -> Result<Response> {
     for ((allocation, mut invoice), cleared) in
         checked.allocations.iter().zip(invoices).zip(settlement.cleared)
     {
-        invoice.settle(allocation.amount, cleared);
+        invoice.settle((&checked.date, &id), allocation.amount, cleared);
         INVOICES.put(&invoice.id, &invoice)?;
     }
     let receipt = Receipt {
@@ -366,32 +366,44 @@ pub(crate) fn open_items() -> Result<Vec<OpenItem>> {
     Ok(items)
 }
 
-/// The invoices and credit notes in a currency other than `company` dated
-/// by `date` and open now, as the revaluation restates them.
+/// The invoices and credit notes in a currency other than `company`
+/// dated by `date` and open at its end, as the revaluation restates them:
+/// those open now, and those paid since by receipts dated after it. One
+/// whose account is kept in its currency is revalued with that account.
 pub(crate) fn foreign_exposures(company: &str, date: &Date) -> Result<Vec<Exposure>> {
     let mut exposures = Vec::new();
-    let mut accounts: BTreeMap<String, String> = BTreeMap::new();
-    for (_, invoice) in INVOICES.lookup_all("by-status", &Range::exactly("open"))? {
-        if invoice.currency == company || invoice.date > *date {
-            continue;
-        }
-        let account = match accounts.get(&invoice.customer) {
-            Some(account) => account.clone(),
-            None => {
-                let account = customer(&invoice.customer)?.account;
-                accounts.insert(invoice.customer.clone(), account.clone());
-                account
+    let mut accounts: BTreeMap<String, (String, bool)> = BTreeMap::new();
+    for status in ["open", "paid"] {
+        for (_, invoice) in INVOICES.lookup_all("by-status", &Range::exactly(status))? {
+            if invoice.currency == company || invoice.date > *date {
+                continue;
             }
-        };
-        let sign = if invoice.kind == Kind::CreditNote { -Decimal::ONE } else { Decimal::ONE };
-        exposures.push(Exposure {
-            what: format!("invoice {} ({})", invoice.id, invoice.number),
-            account,
-            foreign_account: false,
-            currency: invoice.currency,
-            foreign: invoice.open * sign,
-            carrying: invoice.carried * sign,
-        });
+            let (open, carried) = invoice.open_at(date);
+            if open.is_zero() {
+                continue;
+            }
+            let (account, kept_in_currency) = match accounts.get(&invoice.customer) {
+                Some(known) => known.clone(),
+                None => {
+                    let code = customer(&invoice.customer)?.account;
+                    let kept = ACCOUNTS.get(&code)?.is_some_and(|a| a.currency != company);
+                    accounts.insert(invoice.customer.clone(), (code.clone(), kept));
+                    (code, kept)
+                }
+            };
+            if kept_in_currency {
+                continue;
+            }
+            let sign = if invoice.kind == Kind::CreditNote { -Decimal::ONE } else { Decimal::ONE };
+            exposures.push(Exposure {
+                what: format!("invoice {} ({})", invoice.id, invoice.number),
+                account,
+                foreign_account: false,
+                currency: invoice.currency,
+                foreign: open * sign,
+                carrying: carried * sign,
+            });
+        }
     }
     Ok(exposures)
 }

@@ -85,7 +85,7 @@ pub(crate) fn report(request: &Request) -> Result<Response> {
         moved.push((used, debit, credit));
         lines.push(json!({ "account": account, "debit": debit, "credit": credit }));
     }
-    let report = tax::report(&moved);
+    let report = tax::report(&moved)?;
     Response::ok(&json!({
         "from": from,
         "to": to,

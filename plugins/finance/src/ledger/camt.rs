@@ -62,9 +62,13 @@ pub fn read(xml: &str) -> Result<Camt, RuleError> {
         )));
     };
     let currency = path(*statement, &["Acct", "Ccy"]).and_then(text).map(str::to_owned);
+    let mut currencies = currency.into_iter().collect::<Vec<_>>();
     let mut opening = None;
     let mut closing = None;
     for balance in children(*statement, "Bal") {
+        if let Some(ccy) = child(balance, "Amt").and_then(|a| a.attribute("Ccy")) {
+            currencies.push(ccy.to_owned());
+        }
         let code = path(balance, &["Tp", "CdOrPrtry", "Cd"]).and_then(text).unwrap_or_default();
         let amount = || signed(balance, &format!("{code} balance"));
         match code {
@@ -82,7 +86,6 @@ pub fn read(xml: &str) -> Result<Camt, RuleError> {
         ));
     };
     let mut lines = Vec::new();
-    let mut currencies = currency.clone().into_iter().collect::<Vec<_>>();
     for (i, entry) in children(*statement, "Ntry").enumerate() {
         let n = i + 1;
         let status = child(entry, "Sts")
@@ -265,6 +268,8 @@ pub(crate) mod tests {
         assert!(read(&unsigned).unwrap_err().0.contains("entry 2 is neither a credit nor a debit"));
         let mixed = STATEMENT.replacen("<Amt Ccy=\"EUR\">750.00", "<Amt Ccy=\"USD\">750.00", 1);
         assert!(read(&mixed).unwrap_err().0.contains("mixes currencies (EUR, USD)"));
+        let balance = STATEMENT.replacen("<Amt Ccy=\"EUR\">1000.00", "<Amt Ccy=\"GBP\">1000.00", 1);
+        assert!(read(&balance).unwrap_err().0.contains("mixes currencies (EUR, GBP)"));
         let bad_date =
             STATEMENT.replacen("2026-03-12</Dt></BookgDt>", "2026-02-30</Dt></BookgDt>", 1);
         assert!(read(&bad_date).unwrap_err().0.starts_with("entry 1:"));

@@ -11,11 +11,11 @@
 //! first day of the next period, so that settlements keep clearing items
 //! at the rate they were booked at.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use keel_values::Date;
 use keel_values::code::check_currency;
-use keel_values::decimal::{self, cents};
+use keel_values::decimal::{self, Sign, cents};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -26,8 +26,9 @@ use super::tax::shares;
 /// A rate is used for up to this many days after its date; an amount dated
 /// later than that with no newer rate is refused.
 pub const RATE_DAYS_MAX: u32 = 31;
-/// Most rates one CSV import may hold.
-pub const IMPORT_ROWS_MAX: usize = 10_000;
+/// Most rates one CSV import may hold: a call writes each, within the
+/// kernel's writes per call.
+pub const IMPORT_ROWS_MAX: usize = 5_000;
 
 /// An exchange rate: company-currency units for one unit of `currency`,
 /// from `date` on.
@@ -83,6 +84,7 @@ pub fn parse_csv(text: &str, company: &str) -> Result<Vec<Rate>, RuleError> {
     };
     let (currency, date, rate) = (column("currency")?, column("date")?, column("rate")?);
     let mut rates: Vec<Rate> = Vec::new();
+    let mut seen: BTreeSet<(String, Date)> = BTreeSet::new();
     for (index, line) in rows {
         let row = index + 1;
         if rates.len() == IMPORT_ROWS_MAX {
@@ -94,7 +96,7 @@ pub fn parse_csv(text: &str, company: &str) -> Result<Vec<Rate>, RuleError> {
         let cell = |at: usize| cells.get(at).copied().unwrap_or_default().to_owned();
         let new = NewRate { currency: cell(currency), date: cell(date), rate: cell(rate) };
         let parsed = new.check(company).map_err(|err| err.within(&format!("row {row}")))?;
-        if rates.iter().any(|r| r.currency == parsed.currency && r.date == parsed.date) {
+        if !seen.insert((parsed.currency.clone(), parsed.date.clone())) {
             return Err(RuleError::new(format!(
                 "row {row}: {} on {} is in the file twice",
                 parsed.currency, parsed.date
@@ -127,10 +129,11 @@ pub fn rate_for(currency: &str, date: &Date, candidates: &[Rate]) -> Result<Deci
 
 /// `amount` of a foreign currency in the company's, at `rate`, to the cent.
 pub fn convert(amount: Decimal, rate: Decimal) -> Result<Decimal, RuleError> {
-    amount
+    let converted = amount
         .checked_mul(rate)
         .map(cents)
-        .ok_or_else(|| RuleError::new(format!("{amount} at the rate {rate} is too large")))
+        .ok_or_else(|| RuleError::new(format!("{amount} at the rate {rate} is too large")))?;
+    decimal::check_amount(converted, &format!("{amount} at the rate {rate}"), Sign::Any)
 }
 
 /// Converts an entry written in `currency` at `rate` into the company's
@@ -312,6 +315,8 @@ mod tests {
         let err = rate_for("USD", &date("2026-03-01"), &rates).unwrap_err().0;
         assert!(err.contains("no USD exchange rate on 2026-03-01"), "{err}");
         assert!(rate_for("GBP", &date("2026-03-05"), &rates).is_err());
+        let huge = convert(d("999999999999999"), d("999999999")).unwrap_err().0;
+        assert!(huge.contains("too large"), "{huge}");
         assert_eq!(window_start(&date("2026-03-05")), date("2026-02-02"));
     }
 

@@ -92,6 +92,10 @@ pub struct Payment {
     /// The rate it was paid at, if foreign.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<Decimal>,
+    /// What it took off the carrying amount, in the company's currency;
+    /// its amount if none (a payment from before currencies were kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cleared: Option<Decimal>,
     /// The realised exchange difference, if foreign: a gain when positive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exchange_difference: Option<Decimal>,
@@ -283,8 +287,34 @@ impl Payable {
             Line::credit(account, paid).with_foreign(in_currency(rate)),
         ];
         lines.extend(accounts.line(difference));
-        lines.retain(|line| !line.amount().is_zero());
+        if lines.iter().any(|l| l.amount().is_zero()) {
+            return Err(RuleError::new(format!(
+                "{} {amount} is less than a cent in the company's currency; pay a larger amount",
+                self.currency
+            )));
+        }
         Ok(PaymentPosting { lines, cleared, difference })
+    }
+
+    /// What was open at the end of `date`, in its currency and as carried
+    /// in the company's: what is open now, and what payments after `date`
+    /// settled.
+    pub fn open_at(&self, date: &Date) -> (Decimal, Decimal) {
+        self.payments
+            .iter()
+            .filter(|p| p.date > *date)
+            .fold((self.open, self.carried), |(open, carried), p| {
+                (open + p.amount, carried + p.cleared.unwrap_or(p.amount))
+            })
+    }
+
+    /// Brings a payable stored before currencies were kept (finance 0.3.0
+    /// and earlier, all in the company's currency) up to date: it is
+    /// carried at what is open.
+    pub fn upgrade(&mut self) {
+        if self.rate.is_none() && self.carried.is_zero() {
+            self.carried = self.open;
+        }
     }
 
     /// Settles `payment`, checked and posted, which cleared `cleared` off
@@ -293,6 +323,7 @@ impl Payable {
     pub fn settle(&mut self, payment: Payment, cleared: Decimal) {
         self.carried -= cleared;
         self.open -= payment.amount;
+        let payment = Payment { cleared: Some(cleared), ..payment };
         if self.open.is_zero() {
             self.status = Status::Paid;
         }
@@ -413,6 +444,7 @@ mod tests {
             amount,
             account: "1100".to_owned(),
             rate: None,
+            cleared: None,
             exchange_difference: None,
             journal_entry,
         }
@@ -444,5 +476,10 @@ mod tests {
         let rest = payable.payment(d("600"), "1100", Some((d("0.88"), &accounts))).unwrap();
         assert_eq!((rest.cleared, rest.difference), (d("540.00"), d("12.00")));
         assert_eq!(rest.lines[2], Line::credit("4950", d("12.00")));
+        // At the end of 19 November all of it was open; of 20 November, 600.
+        assert_eq!(payable.open_at(&Date::parse("2026-11-19").unwrap()), (d("1000"), d("900.00")));
+        assert_eq!(payable.open_at(&Date::parse("2026-11-20").unwrap()), (d("600"), d("540.00")));
+        let tiny = payable.payment(d("0.001"), "1100", Some((d("0.88"), &accounts)));
+        assert!(tiny.unwrap_err().0.contains("less than a cent"));
     }
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::RuleError;
 use super::entry::{Foreign, Line};
 use super::fx::{self, DifferenceAccounts};
-use super::receivable::{Invoice, Kind, Status};
+use super::receivable::{Invoice, Kind, Settled, Status};
 
 /// The account receipts go into when the client names none.
 pub const BANK_ACCOUNT: &str = "1100";
@@ -295,17 +295,29 @@ impl CheckedReceipt {
         }
         let difference = debits - credits;
         lines.extend(accounts.line(difference));
-        lines.retain(|line| !line.amount().is_zero());
+        if let Some(line) = lines.iter().find(|l| l.amount().is_zero()) {
+            let foreign = line.foreign.as_ref().map_or(Decimal::ZERO, |f| f.amount);
+            return Err(RuleError::new(format!(
+                "{currency} {foreign} on {} is less than a cent in the company's currency; settle it with a larger amount",
+                line.account
+            )));
+        }
         Ok(Settlement { lines, cleared, difference })
     }
 }
 
 impl Invoice {
-    /// Settles `amount` of the invoice, which clears `cleared` off its
-    /// carrying amount, its oldest instalments first; paid once nothing is
-    /// open.
-    pub fn settle(&mut self, amount: Decimal, cleared: Decimal) {
+    /// Settles `amount` of the invoice on `date` by `receipt`, which
+    /// clears `cleared` off its carrying amount, its oldest instalments
+    /// first; paid once nothing is open.
+    pub fn settle(&mut self, (date, receipt): (&Date, &str), amount: Decimal, cleared: Decimal) {
         self.carried -= cleared;
+        self.settlements.push(Settled {
+            date: date.clone(),
+            receipt: receipt.to_owned(),
+            amount,
+            cleared,
+        });
         let mut left = amount;
         for due in &mut self.instalments {
             let taken = left.min(due.open);
@@ -329,6 +341,10 @@ mod tests {
 
     fn d(text: &str) -> Decimal {
         Decimal::from_str(text).unwrap()
+    }
+
+    fn day() -> Date {
+        Date::parse("2026-04-01").unwrap()
     }
 
     fn posted(id: &str, kind: Kind, total: &str) -> Invoice {
@@ -508,11 +524,11 @@ mod tests {
     #[test]
     fn oldest_instalments_settle_first() {
         let mut invoice = posted("CI-1", Kind::Invoice, "100.00");
-        invoice.settle(d("70.00"), d("70.00"));
+        invoice.settle((&day(), "RC-1"), d("70.00"), d("70.00"));
         let open: Vec<_> = invoice.instalments.iter().map(|i| i.open).collect();
         assert_eq!(open, [d("0.00"), d("30.00")]);
         assert_eq!((invoice.open, invoice.status), (d("30.00"), Status::Open));
-        invoice.settle(d("30.00"), d("30.00"));
+        invoice.settle((&day(), "RC-2"), d("30.00"), d("30.00"));
         assert_eq!((invoice.open, invoice.status), (d("0.00"), Status::Paid));
     }
 }

@@ -217,6 +217,20 @@ pub struct Invoice {
     /// What is still to be settled, once posted.
     #[serde(default)]
     pub open: Decimal,
+    /// The receipts that settled it, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub settlements: Vec<Settled>,
+}
+
+/// What one receipt settled of an invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settled {
+    pub date: Date,
+    pub receipt: String,
+    /// In the invoice's currency.
+    pub amount: Decimal,
+    /// What it took off the carrying amount, in the company's currency.
+    pub cleared: Decimal,
 }
 
 /// A checked draft's content.
@@ -367,6 +381,31 @@ impl Invoice {
             carried: Decimal::ZERO,
             instalments: Vec::new(),
             open: Decimal::ZERO,
+            settlements: Vec::new(),
+        }
+    }
+
+    /// What was open at the end of `date`, in its currency and as carried
+    /// in the company's: what is open now, and what receipts after `date`
+    /// settled.
+    pub fn open_at(&self, date: &Date) -> (Decimal, Decimal) {
+        self.settlements
+            .iter()
+            .filter(|s| s.date > *date)
+            .fold((self.open, self.carried), |(open, carried), s| {
+                (open + s.amount, carried + s.cleared)
+            })
+    }
+
+    /// Brings an invoice stored before currencies were kept (finance 0.3.0
+    /// and earlier) up to date: its currency is the company's, and it is
+    /// carried at what is open.
+    pub fn upgrade(&mut self, company: &str) {
+        if self.currency.is_empty() {
+            self.currency = company.to_owned();
+        }
+        if self.status != Status::Draft && self.rate.is_none() && self.carried.is_zero() {
+            self.carried = self.open;
         }
     }
 
@@ -578,6 +617,35 @@ mod tests {
         let mut credit = draft(Kind::CreditNote, &[("4000", "1", "20")]);
         credit.post(&net(30), ("SAL/2026/0002".into(), 9, d("20")), None).unwrap();
         assert_eq!(credit.instalments[0].due, credit.date, "a credit note is due at once");
+    }
+
+    #[test]
+    fn what_was_open_at_a_date_adds_back_later_receipts() {
+        let mut invoice = draft(Kind::Invoice, &[("4000", "1", "1000")]);
+        invoice.post(&net(30), ("SAL/2026/0001".into(), 7, d("900.00")), Some(d("0.90"))).unwrap();
+        let day = |text: &str| Date::parse(text).unwrap();
+        invoice.settle((&day("2026-04-10"), "RC-1"), d("400"), d("360.00"));
+        invoice.settle((&day("2026-05-10"), "RC-2"), d("600"), d("540.00"));
+        assert_eq!(
+            (invoice.open, invoice.carried, invoice.status),
+            (d("0"), d("0.00"), Status::Paid)
+        );
+        assert_eq!(invoice.open_at(&day("2026-03-31")), (d("1000"), d("900.00")));
+        assert_eq!(invoice.open_at(&day("2026-04-30")), (d("600"), d("540.00")));
+        assert_eq!(invoice.open_at(&day("2026-05-10")), (d("0"), d("0.00")));
+    }
+
+    #[test]
+    fn an_invoice_from_before_currencies_is_carried_at_what_is_open() {
+        let mut old = draft(Kind::Invoice, &[("4000", "1", "100")]);
+        old.post(&net(30), ("SAL/2026/0001".into(), 7, d("0")), None).unwrap();
+        old.currency = String::new();
+        old.upgrade("GBP");
+        assert_eq!((old.currency.as_str(), old.carried), ("GBP", d("100")));
+        let mut draft = draft(Kind::Invoice, &[("4000", "1", "100")]);
+        draft.currency = String::new();
+        draft.upgrade("GBP");
+        assert_eq!((draft.currency.as_str(), draft.carried), ("GBP", d("0")));
     }
 
     #[test]

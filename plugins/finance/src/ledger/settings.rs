@@ -55,16 +55,24 @@ impl Settings {
     }
 }
 
+/// Whether a finance version (`0.3.0`) is from before the company's
+/// currency was kept, 0.4.0.
+pub fn before_currencies(version: &str) -> bool {
+    let parts: Vec<u64> = version.split('.').map(|p| p.parse().unwrap_or(0)).collect();
+    parts.as_slice() < [0, 4, 0].as_slice()
+}
+
 impl SettingsChange {
-    /// `current` changed as asked. The currency changes only while nothing
-    /// is posted (`posted` false): the books are kept in it.
-    pub fn apply(self, current: Settings, posted: bool) -> Result<Settings, RuleError> {
+    /// `current` changed as asked. The currency changes only while the
+    /// chart is empty (`charted` false): its accounts, and so the books,
+    /// are kept in it.
+    pub fn apply(self, current: Settings, charted: bool) -> Result<Settings, RuleError> {
         let mut next = current;
         if let Some(currency) = self.currency {
             check_currency(&currency)?;
-            if posted && currency != next.currency {
+            if charted && currency != next.currency {
                 return Err(RuleError::new(format!(
-                    "the books are kept in {} and entries are posted; the company's currency cannot change",
+                    "the chart of accounts is kept in {}; the company's currency cannot change once accounts exist",
                     next.currency
                 )));
             }
@@ -88,7 +96,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_currency_is_fixed_once_entries_are_posted() {
+    fn versions_before_currencies() {
+        assert!(before_currencies("0.3.0") && before_currencies("0.1.0"));
+        assert!(!before_currencies("0.4.0") && !before_currencies("0.10.0"));
+        assert!(!before_currencies("1.0.0"));
+    }
+
+    #[test]
+    fn the_currency_is_fixed_once_the_chart_has_accounts() {
         let current = Settings::new("EUR".into());
         let to_usd = SettingsChange { currency: Some("USD".into()), ..SettingsChange::default() };
         assert_eq!(to_usd.clone().apply(current.clone(), false).unwrap().currency, "USD");

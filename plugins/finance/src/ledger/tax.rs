@@ -189,19 +189,23 @@ pub enum Use {
 /// (debits, credits): a sales account's credits less debits are
 /// collected, a purchase account's debits less credits paid, and an
 /// account of both counts its credits as collected and its debits as paid.
-pub fn report(accounts: &[(Use, Decimal, Decimal)]) -> TaxReport {
+pub fn report(accounts: &[(Use, Decimal, Decimal)]) -> Result<TaxReport, RuleError> {
     let (mut collected, mut paid) = (Decimal::ZERO, Decimal::ZERO);
+    let add = |sum: Decimal, more: Option<Decimal>| {
+        more.and_then(|m| sum.checked_add(m)).ok_or_else(too_large)
+    };
     for &(used, debit, credit) in accounts {
         match used {
-            Use::Sales => collected += credit - debit,
-            Use::Purchase => paid += debit - credit,
+            Use::Sales => collected = add(collected, credit.checked_sub(debit))?,
+            Use::Purchase => paid = add(paid, debit.checked_sub(credit))?,
             Use::Both => {
-                collected += credit;
-                paid += debit;
+                collected = add(collected, Some(credit))?;
+                paid = add(paid, Some(debit))?;
             }
         }
     }
-    TaxReport { collected, paid, due: collected - paid }
+    let due = collected.checked_sub(paid).ok_or_else(too_large)?;
+    Ok(TaxReport { collected, paid, due })
 }
 
 fn too_large() -> RuleError {
@@ -293,9 +297,10 @@ mod tests {
 
     #[test]
     fn what_is_due_is_collected_less_paid() {
-        let due = report(&[(Use::Sales, d("10"), d("1010")), (Use::Purchase, d("300"), d("0"))]);
+        let due =
+            report(&[(Use::Sales, d("10"), d("1010")), (Use::Purchase, d("300"), d("0"))]).unwrap();
         assert_eq!((due.collected, due.paid, due.due), (d("1000"), d("300"), d("700")));
-        let shared = report(&[(Use::Both, d("50"), d("200"))]);
+        let shared = report(&[(Use::Both, d("50"), d("200"))]).unwrap();
         assert_eq!((shared.collected, shared.paid, shared.due), (d("200"), d("50"), d("150")));
     }
 
