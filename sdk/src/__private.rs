@@ -28,7 +28,7 @@ macro_rules! provider_bindings {
                 path: ["../wit", "../wit/erp"],
                 world: $world,
                 with: {
-                    "keel:kernel/types@0.4.0": crate::__private::bindings::keel::kernel::types,
+                    "keel:kernel/types@0.5.0": crate::__private::bindings::keel::kernel::types,
                     "keel:erp/types@0.2.0": crate::__private::bindings::keel::erp::types,
                 },
                 pub_export_macro: true,
@@ -86,6 +86,11 @@ pub fn deliver<P: Plugin>(
     P::deliver(delivery).map_err(crate::Error::into_wit)
 }
 
+/// Runs `P::on_timer` for one timer the kernel fires.
+pub fn on_timer<P: Plugin>(timer: bindings::keel::kernel::timers::Fired) -> Result<(), WitError> {
+    P::on_timer(timer).map_err(crate::Error::into_wit)
+}
+
 /// Runs `P::migrate` for one call from the kernel.
 pub fn migrate<P: Plugin>(from_version: Option<String>) -> Result<(), WitError> {
     P::migrate(from_version.as_deref()).map_err(crate::Error::into_wit)
@@ -114,10 +119,16 @@ macro_rules! export_plugin {
                     $crate::__private::migrate::<$plugin>(from_version)
                 }
 
-                fn deliver(
+                                fn deliver(
                     delivery: $crate::__private::bindings::keel::kernel::events::Delivery,
                 ) -> ::std::result::Result<(), $crate::__private::WitError> {
                     $crate::__private::deliver::<$plugin>(delivery)
+                }
+
+                fn on_timer(
+                    timer: $crate::__private::bindings::keel::kernel::timers::Fired,
+                ) -> ::std::result::Result<(), $crate::__private::WitError> {
+                    $crate::__private::on_timer::<$plugin>(timer)
                 }
             }
 

@@ -32,7 +32,7 @@
 //! ```toml
 //! id = "notes"
 //! version = "0.1.0"
-//! world = "keel:kernel/plugin@0.4.0"
+//! world = "keel:kernel/plugin@0.5.0"
 //!
 //! [[permissions]]
 //! id = "notes.write"
@@ -94,6 +94,7 @@ pub mod log;
 mod plugin;
 mod records;
 mod request;
+pub mod timers;
 
 #[doc(hidden)]
 pub mod __private;

@@ -1,6 +1,7 @@
 //! The trait a plugin implements.
 
 use crate::events::Delivery;
+use crate::timers::Fired;
 use crate::{Error, Request, Response, Result};
 
 /// A Keel plugin. Each call runs in a fresh instance, so a plugin keeps no
@@ -26,6 +27,17 @@ pub trait Plugin {
         Err(Error::internal(format!(
             "this plugin subscribes to {} but does not implement Plugin::deliver",
             delivery.topic
+        )))
+    }
+
+    /// Handles a timer the plugin set (see [`timers`](crate::timers)), at
+    /// its time, in a write transaction of its own that also removes it;
+    /// an error rolls it back and the kernel fires it again later. The
+    /// default refuses: a plugin that sets timers implements it.
+    fn on_timer(timer: Fired) -> Result<()> {
+        Err(Error::internal(format!(
+            "this plugin set timer {} but does not implement Plugin::on_timer",
+            timer.key
         )))
     }
 }

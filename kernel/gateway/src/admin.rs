@@ -6,6 +6,7 @@ mod events;
 mod members;
 mod packages;
 mod tenants;
+mod timers;
 mod users;
 
 pub(crate) use audit::*;
@@ -13,6 +14,7 @@ pub(crate) use events::*;
 pub(crate) use members::*;
 pub(crate) use packages::*;
 pub(crate) use tenants::*;
+pub(crate) use timers::*;
 pub(crate) use users::*;
 
 use axum::Json;
@@ -29,7 +31,7 @@ use keel_types::{PluginId, TenantId, UserId};
 
 use crate::body::{
     DeadLetterBody, EnableReportBody, MembershipBody, ProviderBody, RoleBody, SodRuleBody,
-    TokenBody, UserBody, bodies,
+    TimerBody, TimerPage, TokenBody, UserBody, bodies,
 };
 use crate::extract::{Caller, json};
 use crate::page::{PageQuery, page};
@@ -61,6 +63,9 @@ pub(crate) fn routes() -> axum::Router<AppState> {
         .route("/admin/tenants/{tenant}/dead-letters", get(dead_letters))
         .route("/admin/tenants/{tenant}/dead-letters/{letter}", get(dead_letter))
         .route("/admin/tenants/{tenant}/dead-letters/{letter}/replay", post(replay_dead_letter))
+        .route("/admin/tenants/{tenant}/timers", get(timers))
+        .route("/admin/tenants/{tenant}/dead-timers", get(dead_timers))
+        .route("/admin/tenants/{tenant}/dead-timers/{plugin}/{*key}", post(retry_dead_timer))
         .route("/admin/audit", get(platform_audit))
         .route("/admin/audit/verify", get(platform_audit_verify))
         .route("/admin/tenants/{tenant}/audit", get(audit))

@@ -252,6 +252,51 @@ impl From<&DeadLetter> for DeadLetterBody {
     }
 }
 
+/// A timer a plugin set, as the admin API shows it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct TimerBody {
+    /// The plugin that set it.
+    pub(crate) plugin: String,
+    /// Its key among the plugin's timers.
+    pub(crate) key: String,
+    /// The time it was set for, Unix seconds.
+    pub(crate) at: i64,
+    /// When it is next tried, Unix milliseconds (later than `at` after a
+    /// failure).
+    pub(crate) due_ms: i64,
+    /// Its payload, JSON text.
+    pub(crate) payload: String,
+    /// Attempts so far, and why the last failed.
+    pub(crate) attempts: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) error: Option<String>,
+    /// Who set it.
+    pub(crate) set_by: String,
+}
+
+impl From<&keel_platform::StoredTimer> for TimerBody {
+    fn from(timer: &keel_platform::StoredTimer) -> Self {
+        Self {
+            plugin: timer.plugin.clone(),
+            key: timer.key.clone(),
+            at: timer.at_s,
+            due_ms: timer.due_ms,
+            payload: timer.payload.clone(),
+            attempts: timer.attempts,
+            error: timer.error.clone(),
+            set_by: timer.actor.clone(),
+        }
+    }
+}
+
+/// A page of timers.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct TimerPage {
+    pub(crate) timers: Vec<TimerBody>,
+    /// Pass as `cursor` for the next page; none at the end.
+    pub(crate) cursor: Option<String>,
+}
+
 /// The bodies of `items`.
 pub(crate) fn bodies<'a, T: 'a, B: From<&'a T>>(items: &'a [T]) -> Vec<B> {
     items.iter().map(B::from).collect()

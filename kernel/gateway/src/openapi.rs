@@ -37,6 +37,7 @@ pub(crate) fn routes() -> axum::Router<AppState> {
         admin::members, admin::set_roles, admin::roles, admin::define_role, admin::role, admin::delete_role, admin::delete_sod_rule, admin::sod_rules, admin::put_sod_rule, admin::audit, admin::audit_verify, admin::platform_audit, admin::platform_audit_verify, admin::audit_export, admin::audit_head, admin::kept_heads, admin::keep_head, admin::platform_kept_heads, admin::tokens, admin::create_token, admin::revoke_token,
         admin::packages, admin::install_package, admin::package, admin::enable_plugin, admin::disable_plugin, admin::providers, admin::choose_provider,
         admin::dead_letters, admin::dead_letter, admin::replay_dead_letter,
+        admin::timers, admin::dead_timers, admin::retry_dead_timer,
     ),
     components(schemas(crate::auth::Login, crate::auth::Code, admin::NewTenant, admin::NewUser, admin::Roles, admin::NewToken, admin::Enable, admin::Provider, admin::Permissions, admin::TenantUpdate, admin::StorageQuota, admin::UserUpdate)),
     modifiers(&BearerAuth),

@@ -195,6 +195,8 @@ pub(crate) struct CallState {
     pub(crate) reads_outside: usize,
     /// Events this call (and the providers it called) published.
     pub(crate) n_events: u32,
+    /// Timers this call set or cancelled.
+    pub(crate) n_timers: u32,
     /// Tells whether the caller gave up; the guest is stopped at the next
     /// epoch tick once it has.
     pub(crate) guard: CallGuard,
@@ -325,6 +327,7 @@ impl CallState {
             provider_reads: Vec::new(),
             reads_outside: 0,
             n_events: 0,
+            n_timers: 0,
             guard: CallGuard::default(),
             deadline: Instant::now() + config.limits.call_deadline,
             long_after: Instant::now() + crate::priority::LONG_CALL,
@@ -390,16 +393,23 @@ pub(crate) struct Settled<T> {
     tickets: Vec<Ticket>,
     /// The call committed events for the dispatcher.
     published: bool,
+    /// The call committed timers for the clock.
+    timed: bool,
 }
 
 impl<T> Settled<T> {
     fn now(outcome: Result<T, CallError>) -> Self {
-        Self { outcome, tickets: Vec::new(), published: false }
+        Self { outcome, tickets: Vec::new(), published: false, timed: false }
     }
 
     /// Whether the call, once durable, published events.
     pub(crate) fn published(&self) -> bool {
         self.published
+    }
+
+    /// Whether the call, once durable, set or cancelled timers.
+    pub(crate) fn timed(&self) -> bool {
+        self.timed
     }
 
     /// A call refused before its guest ran; its turn, if it had one, ends
@@ -409,7 +419,7 @@ impl<T> Settled<T> {
             Some(Txn::Write(txn)) => vec![txn.roll_back()],
             _ => Vec::new(),
         };
-        Self { outcome: Err(err), tickets, published: false }
+        Self { outcome: Err(err), tickets, published: false, timed: false }
     }
 
     /// An answer given without running the plugin (a kept answer), once
@@ -419,7 +429,7 @@ impl<T> Settled<T> {
             Txn::Write(txn) => vec![txn.roll_back()],
             Txn::Read(_) => Vec::new(),
         };
-        Self { outcome: Ok(value), tickets, published: false }
+        Self { outcome: Ok(value), tickets, published: false, timed: false }
     }
 
     /// Calls `then` with the outcome once every write it made and every
@@ -482,7 +492,8 @@ pub(crate) fn run<T>(
         Ok(Err(err)) => Err((plugin_error(err), true)),
         Err(err) => Err((classify_trap(&plugin_id, &mut state, &err), false)),
     };
-    let (ns, storage, published) = (state.ns, state.storage, state.n_events > 0);
+    let (ns, storage, published, timed) =
+        (state.ns, state.storage, state.n_events > 0, state.n_timers > 0);
     let origin = state.origin;
     let Some(txn) = state.txn else {
         return Settled::now(Err(CallError::Internal(lent().to_string())));
@@ -504,26 +515,41 @@ pub(crate) fn run<T>(
                 match audit_reads(storage.as_deref(), &ns, reads) {
                     Ok(ticket) => tickets.push(ticket),
                     Err(audit) => {
-                        return Settled { outcome: Err(audit), tickets, published: false };
+                        return Settled {
+                            outcome: Err(audit),
+                            tickets,
+                            published: false,
+                            timed: false,
+                        };
                     }
                 }
-                Settled { outcome: Err(err), tickets, published: false }
+                Settled { outcome: Err(err), tickets, published: false, timed: false }
             };
             if let Err(err) = append_all(&mut txn, Some(ns.tenant()), records) {
                 return refused(err, vec![txn.roll_back()]);
             }
             match txn.finish() {
-                Ok(ticket) => Settled { outcome: Ok(value), tickets: vec![ticket], published },
+                Ok(ticket) => {
+                    Settled { outcome: Ok(value), tickets: vec![ticket], published, timed }
+                }
                 Err(err) => refused(storage_error(err), Vec::new()),
             }
         }
         // A dry run.
-        (Ok(value), Txn::Write(txn)) => {
-            Settled { outcome: Ok(value), tickets: vec![txn.roll_back()], published: false }
-        }
+        (Ok(value), Txn::Write(txn)) => Settled {
+            outcome: Ok(value),
+            tickets: vec![txn.roll_back()],
+            published: false,
+            timed: false,
+        },
         // A read is answered only once its audit records are durable.
         (Ok(value), Txn::Read(_)) => match audit_reads(storage.as_deref(), &ns, reads) {
-            Ok(ticket) => Settled { outcome: Ok(value), tickets: vec![ticket], published: false },
+            Ok(ticket) => Settled {
+                outcome: Ok(value),
+                tickets: vec![ticket],
+                published: false,
+                timed: false,
+            },
             Err(err) => Settled::now(Err(err)),
         },
         (Err((err, audit)), txn) => {
@@ -535,11 +561,16 @@ pub(crate) fn run<T>(
                 match audit_reads(storage.as_deref(), &ns, reads) {
                     Ok(ticket) => tickets.push(ticket),
                     Err(audit) => {
-                        return Settled { outcome: Err(audit), tickets, published: false };
+                        return Settled {
+                            outcome: Err(audit),
+                            tickets,
+                            published: false,
+                            timed: false,
+                        };
                     }
                 }
             }
-            Settled { outcome: Err(err), tickets, published: false }
+            Settled { outcome: Err(err), tickets, published: false, timed: false }
         }
     }
 }

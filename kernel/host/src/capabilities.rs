@@ -9,6 +9,7 @@ mod domain;
 mod events;
 mod log;
 mod records;
+mod timers;
 
 use wasmtime::component::{HasSelf, Linker};
 

@@ -472,8 +472,8 @@ impl Host {
         Ok(Some(Duration::ZERO))
     }
 
-    /// The wait after the `attempt`th failure.
-    fn backoff(&self, attempt: u32) -> Duration {
+    /// The wait after the `attempt`th failure (of a delivery or a timer).
+    pub(crate) fn backoff(&self, attempt: u32) -> Duration {
         let limits = &self.inner.config.limits;
         let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
         limits.event_retry_base.saturating_mul(factor).min(limits.event_retry_max)
@@ -491,11 +491,14 @@ impl Host {
         admin: Option<keel_audit::Origin>,
     ) -> Result<(), CallError> {
         let settled = self.run_delivery(tenant, plugin, event, attempt, admin);
-        let published = settled.published();
+        let (published, timed) = (settled.published(), settled.timed());
         settled.wait()?;
         if published {
             // The subscriber published in turn: another pass soon.
             self.inner.dispatcher.notify(tenant);
+        }
+        if timed {
+            self.inner.clock.notify(tenant);
         }
         Ok(())
     }

@@ -49,6 +49,8 @@ pub(crate) struct Inner {
     pub(crate) executors: crate::executor::Executors,
     /// Wakes the thread that delivers events.
     pub(crate) dispatcher: Arc<crate::events::Dispatcher>,
+    /// Wakes the thread that fires timers.
+    pub(crate) clock: Arc<crate::timers::Clock>,
     /// The guest memory all calls running at once may use.
     pub(crate) guest_memory: Arc<crate::memory::Budget>,
     /// Each tenant's share of it.
@@ -90,6 +92,7 @@ impl Host {
             providers: RwLock::default(),
             executors,
             dispatcher: Arc::new(crate::events::Dispatcher::new(&storage_for_events)),
+            clock: Arc::new(crate::timers::Clock::new(&storage_for_events)),
         };
         Ok(Self { inner: Arc::new(inner) })
     }
@@ -312,11 +315,15 @@ impl Host {
         let (host, plugin) = (self.clone(), Arc::clone(plugin));
         let answered = self.inner.executors.submit(&tenant.clone(), move |answer| {
             let settled = span.in_scope(|| host.run_call(&plugin, invocation));
-            let published = settled.published();
+            let (published, timed) = (settled.published(), settled.timed());
             let dispatcher = Arc::clone(&host.inner.dispatcher);
+            let clock = Arc::clone(&host.inner.clock);
             settled.then(move |outcome| {
                 if published && outcome.is_ok() {
                     dispatcher.notify(&tenant);
+                }
+                if timed && outcome.is_ok() {
+                    clock.notify(&tenant);
                 }
                 answer.send(outcome);
             });

@@ -17,6 +17,8 @@
 //! - `events`: the outbox plugins publish into (pruned by `events/prune.rs`), and the dispatcher thread
 //!   that delivers each event to its subscribers, with retries and dead
 //!   letters.
+//! - `timers`: the timers plugins set, and the clock thread that fires
+//!   each at its time, with retries and dead timers.
 //! - `audit` and `verify`: searching, signing and verifying audit chains,
 //!   each against everything its lane of the store holds.
 
@@ -36,6 +38,7 @@ mod package;
 mod priority;
 mod providers;
 mod tenants;
+mod timers;
 mod verify;
 
 pub use call::{CallGuard, Invocation, PermissionCheck, PluginRequest, PluginResponse};
@@ -50,6 +53,7 @@ pub use lifecycle::EnableReport;
 pub use package::{Plugin, digest, manifest_of};
 pub use providers::ProviderChoice;
 pub use tenants::TenantInfo;
+pub use timers::{DeadTimer, StoredTimer};
 pub use verify::CatalogIndexCheck;
 
 /// The storage lane of a tenant's records, or of the platform's.

@@ -203,8 +203,10 @@ impl Host {
             }
             tracing::info!(%tenant, %plugin, from = ?from, to = %to, migrated = migrate, "plugin enabled");
             // A new subscriber's backlog, and what its migration published,
-            // are delivered now rather than after the tenant's next retry.
+            // are delivered now rather than after the tenant's next retry;
+            // timers its migration set are learnt now.
             self.inner.dispatcher.notify(tenant);
+            self.inner.clock.notify(tenant);
         }
         Ok(EnableReport { plugin: plugin.clone(), from, to, migrated: migrate, dry_run })
     }

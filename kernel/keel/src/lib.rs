@@ -123,9 +123,12 @@ impl Kernel {
         }
         self.pruning.abort();
         let host = self.host.clone();
-        tokio::task::spawn_blocking(move || host.stop_events())
-            .await
-            .context("stopping the event dispatcher panicked")?;
+        tokio::task::spawn_blocking(move || {
+            host.stop_events();
+            host.stop_timers();
+        })
+        .await
+        .context("stopping the event dispatcher and the timer clock panicked")?;
         if self.shutdown.send(()).is_err() {
             tracing::debug!("the server had already stopped; joining reports why");
         }
@@ -251,6 +254,7 @@ pub async fn start(config: Config) -> anyhow::Result<Kernel> {
         drop(stopped.await);
     }));
     host.start_events().context("starting event delivery")?;
+    host.start_timers().context("starting the timer clock")?;
     let scheme = if config.tls.is_some() { "https" } else { "http" };
     tracing::info!(%addr, scheme, "keel is serving");
     Ok(Kernel { addr, host, storage: closing, shutdown, serving, signing, pruning })

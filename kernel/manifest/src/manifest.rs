@@ -8,7 +8,7 @@ use keel_types::{IdError, PluginId};
 use crate::path::PathPattern;
 
 /// The plugin world this kernel hosts; a manifest must target it.
-pub const WORLD: &str = "keel:kernel/plugin@0.4.0";
+pub const WORLD: &str = "keel:kernel/plugin@0.5.0";
 
 /// The domain interfaces a plugin may provide to others or require from
 /// them (`keel:erp`, in `wit/erp/`).

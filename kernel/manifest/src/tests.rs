@@ -6,7 +6,7 @@ use super::*;
 const VALID: &str = r#"
 id = "books"
 version = "1.2.3"
-world = "keel:kernel/plugin@0.4.0"
+world = "keel:kernel/plugin@0.5.0"
 
 [[permissions]]
 id = "books.read"
@@ -82,7 +82,7 @@ fn unknown_routes_and_methods_are_told_apart() {
 
 #[test]
 fn domain_interfaces_are_declared_from_the_known_list() {
-    let world = "world = \"keel:kernel/plugin@0.4.0\"";
+    let world = "world = \"keel:kernel/plugin@0.5.0\"";
     let m = Manifest::parse(&with(
         world,
         &format!(
@@ -110,7 +110,7 @@ fn domain_interfaces_are_declared_from_the_known_list() {
 
 #[test]
 fn events_are_published_under_the_plugins_own_name() {
-    let world = "world = \"keel:kernel/plugin@0.4.0\"";
+    let world = "world = \"keel:kernel/plugin@0.5.0\"";
     let m = Manifest::parse(&with(
         world,
         &format!("{world}\npublishes = [\"books.entry-posted\"]\nsubscribes = [\"stock.reorder.crossed\"]"),
@@ -133,7 +133,7 @@ fn events_are_published_under_the_plugins_own_name() {
 #[test]
 fn bad_manifests_are_rejected_with_a_reason() {
     let cases = [
-        (with("world = \"keel:kernel/plugin@0.4.0\"", "world = \"other\""), "targets world"),
+        (with("world = \"keel:kernel/plugin@0.5.0\"", "world = \"other\""), "targets world"),
         (with("1.2.3", "1.2"), "MAJOR.MINOR.PATCH"),
         (with("id = \"books\"", "id = \"Books\""), "plugin id"),
         (VALID.replace("books", "record"), "reserved by the kernel"),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use keel_authz::Domain;
 use keel_host::{
     CallError, ChooseError, DeadLetter, EnableError, EnableReport, LoadError, Plugin,
-    ProviderChoice, ReplayError, TenantInfo,
+    ProviderChoice, ReplayError, StoredTimer, TenantInfo,
 };
 use keel_identity::{ApiToken, Membership, User};
 use keel_types::{PluginId, TenantId, UserId};
@@ -612,6 +612,55 @@ impl Platform {
             }
             other => internal(other),
         })
+    }
+
+    /// `tenant`'s pending timers, by plugin and key: at most `limit`,
+    /// after `<plugin>/<key>` if given.
+    pub fn timers(
+        &self,
+        tenant: &TenantId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<StoredTimer>, PlatformError> {
+        self.tenant(tenant)?;
+        self.inner.host.timers(tenant, after, limit).map_err(internal)
+    }
+
+    /// `tenant`'s dead timers: those whose attempts ran out.
+    pub fn dead_timers(
+        &self,
+        tenant: &TenantId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<StoredTimer>, PlatformError> {
+        self.tenant(tenant)?;
+        self.inner.host.dead_timers(tenant, after, limit).map_err(internal)
+    }
+
+    /// Sets `plugin`'s dead timer `key` going again, due now.
+    pub async fn retry_dead_timer(
+        &self,
+        actor: &Actor,
+        tenant: &TenantId,
+        plugin: &str,
+        key: &str,
+    ) -> Result<(), PlatformError> {
+        self.tenant(tenant)?;
+        let origin = self.origin(actor, Some(tenant)).await;
+        let host = self.inner.host.clone();
+        let (t, p, k) = (tenant.clone(), plugin.to_owned(), key.to_owned());
+        let retried =
+            tokio::task::spawn_blocking(move || host.retry_dead_timer(&origin, &t, &p, &k))
+                .await
+                .map_err(internal)?
+                .map_err(internal)?;
+        if retried {
+            Ok(())
+        } else {
+            Err(PlatformError::NotFound(format!(
+                "plugin {plugin} has no dead timer {key:?} in tenant {tenant}"
+            )))
+        }
     }
 
     /// Stops `plugin` serving `tenant`, keeping its data.

@@ -124,7 +124,7 @@ const PLATFORM: &str = "~platform";
 /// Catalog key kinds (`kind/<tenant>/…`) whose records belong to a tenant.
 /// Every other kind, and a second segment that is not a tenant id (such as
 /// `member/~platform/…`), is the platform's.
-const TENANT_KINDS: [&str; 13] = [
+const TENANT_KINDS: [&str; 16] = [
     "apitoken",
     "apitoken-owner",
     "cursor",
@@ -138,6 +138,9 @@ const TENANT_KINDS: [&str; 13] = [
     "retry",
     "role",
     "sod",
+    "timer",
+    "timer-dead",
+    "timer-due",
 ];
 
 /// Catalog key kinds whose records index other records, as index entries

@@ -76,6 +76,13 @@ actions! {
     EVENT_REPLAY = "event.replay",
     EVENT_REPLAY_FAILED = "event.replay-failed",
     EVENT_PRUNE = "event.prune",
+    TIMER_SET = "timer.set",
+    TIMER_CANCEL = "timer.cancel",
+    TIMER_FIRE = "timer.fire",
+    TIMER_RETRY = "timer.retry",
+    TIMER_DEAD = "timer.dead",
+    TIMER_DROP = "timer.drop",
+    TIMER_REPLAY = "timer.replay",
     IDEMPOTENCY_KEEP = "idempotency.keep",
     IDEMPOTENCY_PRUNE = "idempotency.prune",
 }

@@ -20,4 +20,5 @@ mod sandbox;
 mod sign_in;
 mod tamper;
 mod threads;
+mod timers;
 mod year;

@@ -1,0 +1,69 @@
+//! Sets timers and notes when they ring.
+//!
+//! `POST /alarms` with `{"key", "in": seconds from now, "fail": n}` sets
+//! timer `key`; when it fires, the handler fails its first `n` attempts,
+//! then notes the firing in `rang` under `<key>/<attempt>`, and with
+//! `"again": seconds` sets the same key once more.
+
+use keel_sdk::timers::{self, Fired};
+use keel_sdk::{Collection, Error, Plugin, Range, Request, Response, Result, context};
+use serde_json::{Value, json};
+
+const RANG: Collection<Value> = Collection::new("rang");
+
+struct Alarm;
+
+fn set(request: &Request) -> Result<Value> {
+    let body: Value = request.json()?;
+    let key = body["key"].as_str().ok_or_else(|| Error::bad_request("key is required"))?;
+    let at = context::now_seconds() + body["in"].as_i64().unwrap_or(0);
+    timers::set(key, at, &body)?;
+    Ok(json!({ "key": key, "at": at }))
+}
+
+impl Plugin for Alarm {
+    fn handle(operation: &str, request: Request) -> Result<Response> {
+        match operation {
+            "set" => Response::created(&set(&request)?),
+            "set-then-fail" => {
+                set(&request)?;
+                Err(Error::invalid("failing after setting a timer"))
+            }
+            "set-in-a-read" => {
+                timers::set("read", context::now_seconds(), &json!({}))?;
+                Response::ok(&json!({}))
+            }
+            "cancel" => {
+                let cancelled = timers::cancel(request.param("key")?)?;
+                Response::ok(&json!({ "cancelled": cancelled }))
+            }
+            "rang" => {
+                let rang: serde_json::Map<String, Value> =
+                    RANG.scan_all(&Range::all())?.into_iter().collect();
+                Response::ok(&Value::Object(rang))
+            }
+            other => Err(Error::unknown_operation(other)),
+        }
+    }
+
+    fn on_timer(timer: Fired) -> Result<()> {
+        let body: Value = timers::payload(&timer)?;
+        let fail = body["fail"].as_u64().unwrap_or(0);
+        if u64::from(timer.attempt) <= fail {
+            return Err(Error::internal(format!("attempt {} fails on purpose", timer.attempt)));
+        }
+        let note = json!({
+            "at": timer.at.seconds,
+            "rang_at": context::now_seconds(),
+            "attempt": timer.attempt,
+        });
+        RANG.put(&format!("{}/{}", timer.key, timer.attempt), &note)?;
+        if let Some(again) = body["again"].as_i64() {
+            let next = json!({ "key": timer.key, "in": again, "again": again });
+            timers::set(&timer.key, context::now_seconds() + again, &next)?;
+        }
+        Ok(())
+    }
+}
+
+keel_sdk::export_plugin!(Alarm);
