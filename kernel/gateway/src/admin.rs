@@ -5,6 +5,7 @@ mod audit;
 mod events;
 mod members;
 mod packages;
+mod schedules;
 mod tenants;
 mod timers;
 mod users;
@@ -13,6 +14,7 @@ pub(crate) use audit::*;
 pub(crate) use events::*;
 pub(crate) use members::*;
 pub(crate) use packages::*;
+pub(crate) use schedules::*;
 pub(crate) use tenants::*;
 pub(crate) use timers::*;
 pub(crate) use users::*;
@@ -30,8 +32,8 @@ use keel_platform::{
 use keel_types::{PluginId, TenantId, UserId};
 
 use crate::body::{
-    DeadLetterBody, EnableReportBody, MembershipBody, ProviderBody, RoleBody, SodRuleBody,
-    TimerBody, TimerPage, TokenBody, UserBody, bodies,
+    DeadLetterBody, EnableReportBody, MembershipBody, ProviderBody, RoleBody, ScheduleBody,
+    SchedulePage, SodRuleBody, TimerBody, TimerPage, TokenBody, UserBody, bodies,
 };
 use crate::extract::{Caller, json};
 use crate::page::{PageQuery, page};
@@ -66,6 +68,8 @@ pub(crate) fn routes() -> axum::Router<AppState> {
         .route("/admin/tenants/{tenant}/timers", get(timers))
         .route("/admin/tenants/{tenant}/dead-timers", get(dead_timers))
         .route("/admin/tenants/{tenant}/dead-timers/{plugin}/{*key}", post(retry_dead_timer))
+        .route("/admin/tenants/{tenant}/schedules", get(schedules))
+        .route("/admin/tenants/{tenant}/schedules/{plugin}/{id}/run", post(run_schedule))
         .route("/admin/audit", get(platform_audit))
         .route("/admin/audit/verify", get(platform_audit_verify))
         .route("/admin/tenants/{tenant}/audit", get(audit))

@@ -297,6 +297,81 @@ pub(crate) struct TimerPage {
     pub(crate) cursor: Option<String>,
 }
 
+/// A schedule armed for a tenant.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct ScheduleBody {
+    /// The plugin that declares it.
+    pub(crate) plugin: String,
+    /// Its id among the plugin's schedules.
+    pub(crate) id: String,
+    /// Its cron pattern, the time zone it reads in, and in words.
+    pub(crate) cron: String,
+    pub(crate) time_zone: String,
+    pub(crate) description: String,
+    /// The operation it calls.
+    pub(crate) operation: String,
+    /// The slot it runs for next: Unix seconds, and on its wall clock.
+    pub(crate) next_run: i64,
+    pub(crate) next_run_local: String,
+    /// When it is next tried, Unix milliseconds (a retry's time after a
+    /// failed attempt at the slot).
+    pub(crate) due_ms: i64,
+    /// Failed attempts at this slot, and why the last failed.
+    pub(crate) attempts: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) error: Option<String>,
+    /// How its last run ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) last_run: Option<LastRunBody>,
+}
+
+/// How a schedule's last run ended.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct LastRunBody {
+    /// The slot it ran for and when it ended, Unix seconds.
+    pub(crate) slot: i64,
+    pub(crate) ended: i64,
+    /// Whether it succeeded; if not, the last attempt's error.
+    pub(crate) ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) error: Option<String>,
+    /// Attempts it took.
+    pub(crate) attempts: u32,
+}
+
+impl From<&keel_platform::StoredSchedule> for ScheduleBody {
+    fn from(s: &keel_platform::StoredSchedule) -> Self {
+        Self {
+            plugin: s.plugin.clone(),
+            id: s.id.clone(),
+            cron: s.cron.clone(),
+            time_zone: s.time_zone.clone(),
+            description: s.describe(),
+            operation: s.operation.clone(),
+            next_run: s.slot,
+            next_run_local: s.local_time(s.slot),
+            due_ms: s.due_ms,
+            attempts: s.attempts,
+            error: s.error.clone(),
+            last_run: s.last.as_ref().map(|last| LastRunBody {
+                slot: last.slot,
+                ended: last.ended,
+                ok: last.ok,
+                error: last.error.clone(),
+                attempts: last.attempts,
+            }),
+        }
+    }
+}
+
+/// A page of schedules.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct SchedulePage {
+    pub(crate) schedules: Vec<ScheduleBody>,
+    /// Pass as `cursor` for the next page; none at the end.
+    pub(crate) cursor: Option<String>,
+}
+
 /// The bodies of `items`.
 pub(crate) fn bodies<'a, T: 'a, B: From<&'a T>>(items: &'a [T]) -> Vec<B> {
     items.iter().map(B::from).collect()

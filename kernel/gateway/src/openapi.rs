@@ -38,6 +38,7 @@ pub(crate) fn routes() -> axum::Router<AppState> {
         admin::packages, admin::install_package, admin::package, admin::enable_plugin, admin::disable_plugin, admin::providers, admin::choose_provider,
         admin::dead_letters, admin::dead_letter, admin::replay_dead_letter,
         admin::timers, admin::dead_timers, admin::retry_dead_timer,
+        admin::schedules, admin::run_schedule,
     ),
     components(schemas(crate::auth::Login, crate::auth::Code, admin::NewTenant, admin::NewUser, admin::Roles, admin::NewToken, admin::Enable, admin::Provider, admin::Permissions, admin::TenantUpdate, admin::StorageQuota, admin::UserUpdate)),
     modifiers(&BearerAuth),

@@ -337,6 +337,18 @@ impl Host {
         plugin: &Arc<Plugin>,
         invocation: Invocation,
     ) -> call::Settled<PluginResponse> {
+        self.run_call_with(plugin, invocation, None)
+    }
+
+    /// [`Host::run_call`], writing `prelude` into a write call's
+    /// transaction before the plugin runs: it commits with the call's
+    /// writes, or not at all.
+    pub(crate) fn run_call_with(
+        &self,
+        plugin: &Arc<Plugin>,
+        invocation: Invocation,
+        prelude: Option<&Prelude<'_>>,
+    ) -> call::Settled<PluginResponse> {
         let inner = &self.inner;
         let guard = &invocation.guard;
         let txn = match invocation.method {
@@ -404,6 +416,14 @@ impl Host {
             &invocation.guard,
             call::Finish::Commit,
             |store, instance| {
+                if let Some(prelude) = prelude {
+                    let state = store.data_mut();
+                    if let Err(err) = call::writable(&mut state.txn).and_then(prelude) {
+                        let message = err.to_string();
+                        state.storage_fault = Some(call::storage_error(err));
+                        return Err(wasmtime::Error::msg(message));
+                    }
+                }
                 let outcome = instance.call_handle(&mut *store, &invocation.operation, &request)?;
                 let response = match outcome {
                     Ok(response) => response,
@@ -454,6 +474,10 @@ impl Host {
         Ok(())
     }
 }
+
+/// Writes that a kernel-made call commits with the plugin's (see
+/// [`Host::run_call_with`]).
+pub(crate) type Prelude<'a> = dyn Fn(&mut keel_storage::WriteTxn) -> keel_storage::Result<()> + 'a;
 
 /// The answer to a call [`Host::submit`] queued: await it, or wait with
 /// [`Answered::blocking`].

@@ -19,6 +19,8 @@
 //!   letters.
 //! - `timers`: the timers plugins set, and the clock thread that fires
 //!   each at its time, with retries and dead timers.
+//! - `schedules`: the operations manifests ask to run on a timetable,
+//!   armed per tenant and run by the same clock.
 //! - `audit` and `verify`: searching, signing and verifying audit chains,
 //!   each against everything its lane of the store holds.
 
@@ -37,6 +39,7 @@ mod memory;
 mod package;
 mod priority;
 mod providers;
+mod schedules;
 mod tenants;
 mod timers;
 mod verify;
@@ -52,6 +55,7 @@ pub use idempotency::IdempotencyKey;
 pub use lifecycle::EnableReport;
 pub use package::{Plugin, digest, manifest_of};
 pub use providers::ProviderChoice;
+pub use schedules::{LastRun, StoredSchedule};
 pub use tenants::TenantInfo;
 pub use timers::{DeadTimer, StoredTimer};
 pub use verify::CatalogIndexCheck;

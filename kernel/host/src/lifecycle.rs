@@ -185,6 +185,9 @@ impl Host {
             .map_err(storage_err)?;
             chosen =
                 self.choose_if_unchosen(&mut txn, origin, tenant, &package).map_err(storage_err)?;
+            let now = self.now().seconds;
+            crate::schedules::arm(&mut txn, origin, tenant, package.manifest(), now)
+                .map_err(storage_err)?;
             let finish = if dry_run { Finish::Discard } else { Finish::Commit };
             if migrate {
                 self.migrate(origin, &package, tenant, txn, from.clone(), finish)
@@ -284,6 +287,7 @@ impl Host {
         let detail = format!("version {} disabled; data kept", record.version);
         self.audit(&mut txn, origin, tenant, plugin, action::PLUGIN_DISABLE, detail)
             .map_err(storage_err)?;
+        crate::schedules::disarm(&mut txn, origin, tenant, plugin.as_str()).map_err(storage_err)?;
         txn.commit().map_err(storage_err)?;
         let mut enabled =
             self.inner.enabled.write().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -291,6 +295,7 @@ impl Host {
             plugins.remove(plugin);
         }
         tracing::info!(%tenant, %plugin, "plugin disabled; data kept");
+        self.inner.clock.notify(tenant);
         Ok(true)
     }
 

@@ -38,7 +38,7 @@ pub(crate) const KEY_BYTES_MAX: usize = 256;
 /// this.
 const IDLE_WAKE: Duration = Duration::from_secs(1);
 /// How soon a tenant's timers that could not run are tried again.
-const BUSY_RETRY: Duration = Duration::from_secs(1);
+pub(crate) const BUSY_RETRY: Duration = Duration::from_secs(1);
 /// Timers one pass fires for a tenant before letting the clock look again.
 const FIRES_PER_PASS_MAX: usize = 100;
 /// How much longer than a call's deadline stopping waits for timers.
@@ -92,24 +92,51 @@ fn dead_key(tenant: &TenantId, plugin: &str, key: &str) -> String {
     format!("timer-dead/{tenant}/{plugin}/{key}")
 }
 
-/// The due time and the timer's record key a due-index key names.
-fn parse_due(tenant: &TenantId, due: &str) -> Option<(i64, String)> {
-    let rest = due.strip_prefix(&due_prefix(tenant))?;
-    let (ms, named) = rest.split_once('/')?;
-    let (plugin, key) = named.split_once('/')?;
-    Some((ms.parse().ok()?, timer_key(tenant, plugin, key)))
+/// The segment that takes a plugin id's place in the due-index key of a
+/// schedule (see `schedules.rs`); no plugin id holds `@`.
+const SCHEDULE_SEGMENT: &str = "@schedule";
+
+/// The due-index key of `plugin`'s schedule `id`.
+pub(crate) fn schedule_due_key(tenant: &TenantId, due_ms: i64, plugin: &str, id: &str) -> String {
+    format!("timer-due/{tenant}/{:020}/{SCHEDULE_SEGMENT}/{plugin}/{id}", due_ms.max(0))
 }
 
-fn encode<T: serde::Serialize>(value: &T) -> keel_storage::Result<Vec<u8>> {
+/// What a due-index entry names.
+#[derive(Debug, PartialEq, Eq)]
+enum Due {
+    /// A timer, by its record's key.
+    Timer(String),
+    /// A plugin's schedule.
+    Schedule { plugin: String, id: String },
+}
+
+/// The due time and what a due-index key names.
+fn parse_due(tenant: &TenantId, due: &str) -> Option<(i64, Due)> {
+    let rest = due.strip_prefix(&due_prefix(tenant))?;
+    let (ms, named) = rest.split_once('/')?;
+    let ms = ms.parse().ok()?;
+    if let Some(scheduled) = named.strip_prefix(SCHEDULE_SEGMENT).and_then(|s| s.strip_prefix('/'))
+    {
+        let (plugin, id) = scheduled.split_once('/')?;
+        return Some((ms, Due::Schedule { plugin: plugin.to_owned(), id: id.to_owned() }));
+    }
+    let (plugin, key) = named.split_once('/')?;
+    Some((ms, Due::Timer(timer_key(tenant, plugin, key))))
+}
+
+pub(crate) fn encode<T: serde::Serialize>(value: &T) -> keel_storage::Result<Vec<u8>> {
     serde_json::to_vec(value).map_err(|err| keel_storage::Error::Backend(err.to_string()))
 }
 
-fn decode<T: serde::de::DeserializeOwned>(what: &str, bytes: &[u8]) -> keel_storage::Result<T> {
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+    what: &str,
+    bytes: &[u8],
+) -> keel_storage::Result<T> {
     serde_json::from_slice(bytes)
         .map_err(|err| keel_storage::Error::Backend(format!("stored {what} is unreadable: {err}")))
 }
 
-fn audit(
+pub(crate) fn audit(
     txn: &mut WriteTxn,
     origin: &keel_audit::Origin,
     tenant: &TenantId,
@@ -423,12 +450,19 @@ impl Host {
         let storage = CallError::Storage;
         let (index, timer) = {
             let read = self.inner.storage.read().map_err(storage)?;
-            let Some((index, record)) = first_due(&read, tenant).map_err(storage)? else {
+            let Some((index, due, named)) = first_due(&read, tenant).map_err(storage)? else {
                 return Ok(false);
             };
-            if parse_due(tenant, &index).is_none_or(|(due, _)| due > now_ms(self)) {
+            if due > now_ms(self) {
                 return Ok(false);
             }
+            let record = match named {
+                Due::Timer(record) => record,
+                Due::Schedule { plugin, id } => {
+                    drop(read);
+                    return self.run_schedule(tenant, &index, &plugin, &id);
+                }
+            };
             let timer = match read.catalog_get(&record).map_err(storage)? {
                 Some(bytes) => Some(decode::<StoredTimer>("timer", &bytes).map_err(storage)?),
                 None => None,
@@ -439,6 +473,10 @@ impl Host {
             // An index entry whose timer is gone: drop it.
             let mut txn = self.tenant_txn(tenant).map_err(storage)?;
             txn.catalog_remove(&index).map_err(storage)?;
+            let origin = keel_audit::Origin::kernel(self.now().seconds);
+            let detail = format!("due-index entry {index} named no timer; dropped");
+            audit(&mut txn, &origin, tenant, "kernel", action::TIMER_DROP, detail)
+                .map_err(storage)?;
             txn.commit().map_err(storage)?;
             return Ok(true);
         };
@@ -478,7 +516,7 @@ impl Host {
         }
     }
 
-    fn tenant_txn(&self, tenant: &TenantId) -> keel_storage::Result<WriteTxn> {
+    pub(crate) fn tenant_txn(&self, tenant: &TenantId) -> keel_storage::Result<WriteTxn> {
         self.inner.storage.write(&[keel_storage::Lane::Tenant(tenant.clone())])
     }
 
@@ -550,7 +588,16 @@ impl Host {
         let mut txn = self.tenant_txn(tenant)?;
         let due = now_ms(self).saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX));
         // A timer set again or cancelled meanwhile is left as it is now.
-        move_due(&mut txn, tenant, timer, due, None)?;
+        if move_due(&mut txn, tenant, timer, due, None)? {
+            let origin = keel_audit::Origin::kernel(self.now().seconds);
+            let detail = format!(
+                "timer {} of {}: the kernel or the tenant was busy; trying again in {} ms",
+                timer.key,
+                timer.plugin,
+                wait.as_millis()
+            );
+            audit(&mut txn, &origin, tenant, &timer.plugin, action::TIMER_RETRY, detail)?;
+        }
         txn.commit()
     }
 
@@ -679,11 +726,14 @@ impl Host {
 
 /// The earliest entry of `tenant`'s due index and the timer record it
 /// names.
-fn first_due(read: &ReadTxn, tenant: &TenantId) -> keel_storage::Result<Option<(String, String)>> {
+fn first_due(
+    read: &ReadTxn,
+    tenant: &TenantId,
+) -> keel_storage::Result<Option<(String, i64, Due)>> {
     let first = read.catalog_page(&due_prefix(tenant), None, 1)?;
     Ok(first.into_iter().next().and_then(|(index, _)| {
-        let (_, record) = parse_due(tenant, &index)?;
-        Some((index, record))
+        let (due, named) = parse_due(tenant, &index)?;
+        Some((index, due, named))
     }))
 }
 
@@ -736,7 +786,7 @@ fn move_due(
     Ok(true)
 }
 
-fn now_ms(host: &Host) -> i64 {
+pub(crate) fn now_ms(host: &Host) -> i64 {
     let now = host.now();
     now.seconds.saturating_mul(1000).saturating_add(i64::from(now.nanoseconds / 1_000_000))
 }
@@ -753,9 +803,15 @@ mod tests {
         assert!(early < late, "zero-padded: key order is due order");
         assert_eq!(
             parse_due(&tenant, &early),
-            Some((999, "timer/acme/itsm/sla/INC-1".to_owned())),
+            Some((999, Due::Timer("timer/acme/itsm/sla/INC-1".to_owned()))),
             "a key may hold slashes"
         );
         assert_eq!(parse_due(&tenant, "timer-due/other/1/a/b"), None);
+        let nightly = schedule_due_key(&tenant, 5, "inventory", "reorder");
+        assert_eq!(
+            parse_due(&tenant, &nightly),
+            Some((5, Due::Schedule { plugin: "inventory".to_owned(), id: "reorder".to_owned() })),
+            "a schedule's entry names no plugin's timer"
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! A plugin's manifest: what it is, which HTTP operations it serves with
-//! which permission, and which collections and indexes it stores.
+//! which permission, which collections and indexes it stores, and which
+//! operations the kernel calls on a timetable.
 //!
 //! The kernel reads the manifest from the package without running plugin
 //! code, validates it here, and routes requests with [`Manifest::route`].
@@ -8,6 +9,7 @@ mod export;
 mod manifest;
 mod path;
 mod route;
+mod schedule;
 
 pub use export::{Column, Export};
 pub use manifest::{
@@ -16,6 +18,7 @@ pub use manifest::{
 };
 pub use path::PathPattern;
 pub use route::{Route, RouteError};
+pub use schedule::Schedule;
 
 #[cfg(test)]
 mod tests;

@@ -6,6 +6,7 @@ use keel_types::schema::{CollectionDef, check_name};
 use keel_types::{IdError, PluginId};
 
 use crate::path::PathPattern;
+use crate::schedule::{SCHEDULES_MAX, Schedule};
 
 /// The plugin world this kernel hosts; a manifest must target it.
 pub const WORLD: &str = "keel:kernel/plugin@0.5.0";
@@ -220,6 +221,10 @@ pub struct Manifest {
     /// Event topics the plugin receives through `deliver`.
     #[serde(default)]
     pub subscribes: Vec<String>,
+    /// Operations the kernel calls on a timetable, for each tenant that
+    /// has the plugin enabled.
+    #[serde(default)]
+    pub schedules: Vec<Schedule>,
 }
 
 impl Manifest {
@@ -272,7 +277,46 @@ impl Manifest {
         self.validate_collections().map_err(rule)?;
         self.validate_operations(&permissions).map_err(rule)?;
         self.validate_interfaces().map_err(rule)?;
-        self.validate_topics().map_err(rule)
+        self.validate_topics().map_err(rule)?;
+        self.validate_schedules().map_err(rule)
+    }
+
+    /// The operation declared as `id`.
+    pub fn operation(&self, id: &str) -> Option<&Operation> {
+        self.operations.iter().find(|op| op.id == id)
+    }
+
+    fn validate_schedules(&self) -> Result<(), String> {
+        if self.schedules.len() > SCHEDULES_MAX {
+            return Err(format!("at most {SCHEDULES_MAX} schedules may be declared"));
+        }
+        let mut ids = HashSet::new();
+        for schedule in &self.schedules {
+            schedule.validate()?;
+            if !ids.insert(schedule.id.as_str()) {
+                return Err(format!("schedule {:?} is declared twice", schedule.id));
+            }
+            let what = format!("schedule {:?}", schedule.id);
+            let Some(op) = self.operation(&schedule.operation) else {
+                return Err(format!(
+                    "{what} calls operation {:?}, which the manifest does not declare",
+                    schedule.operation
+                ));
+            };
+            if !op.method.writes() {
+                return Err(format!(
+                    "{what} calls {:?}, a GET operation: a scheduled operation is one that may write (POST, PUT, PATCH or DELETE)",
+                    op.id
+                ));
+            }
+            if op.path.params().next().is_some() {
+                return Err(format!(
+                    "{what} calls {:?}, whose path {} has parameters the kernel cannot fill",
+                    op.id, op.path
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Whether the plugin declares that it publishes `topic`.

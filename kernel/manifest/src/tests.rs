@@ -213,3 +213,40 @@ columns = [{ name = "Number", field = "/number" }, { name = "Date", field = "/da
     let err = Manifest::parse(&with(search, none)).unwrap_err().to_string();
     assert!(err.contains("1 to 64 columns"), "{err}");
 }
+
+#[test]
+fn a_schedule_calls_an_operation_that_may_write_and_needs_no_parameters() {
+    let schedule = |operation: &str| {
+        format!(
+            "{VALID}\n[[schedules]]\nid = \"nightly\"\ncron = \"0 2 * * *\"\ntime_zone = \"Europe/Paris\"\noperation = \"{operation}\"\n"
+        )
+    };
+    let m = Manifest::parse(&schedule("entries.post")).unwrap();
+    assert_eq!(m.schedules[0].time_zone, "Europe/Paris");
+    for (operation, expected) in [
+        ("entries.missing", "does not declare"),
+        ("entries.search", "GET operation"),
+        ("entries.get", "GET operation"),
+    ] {
+        let err = Manifest::parse(&schedule(operation)).unwrap_err().to_string();
+        assert!(err.contains(expected), "{operation}: {err}");
+    }
+    let with_params = with(
+        "id = \"entries.post\"\nmethod = \"POST\"\npath = \"/entries\"",
+        "id = \"entries.post\"\nmethod = \"POST\"\npath = \"/entries/{day}\"",
+    );
+    let text = format!(
+        "{with_params}\n[[schedules]]\nid = \"nightly\"\ncron = \"0 2 * * *\"\noperation = \"entries.post\"\n"
+    );
+    let err = Manifest::parse(&text).unwrap_err().to_string();
+    assert!(err.contains("parameters the kernel cannot fill"), "{err}");
+    let twice = format!(
+        "{}[[schedules]]\nid = \"nightly\"\ncron = \"0 3 * * *\"\noperation = \"entries.post\"\n",
+        schedule("entries.post")
+    );
+    assert!(Manifest::parse(&twice).unwrap_err().to_string().contains("declared twice"));
+    let utc = format!(
+        "{VALID}\n[[schedules]]\nid = \"hourly\"\ncron = \"0 * * * *\"\noperation = \"entries.post\"\n"
+    );
+    assert_eq!(Manifest::parse(&utc).unwrap().schedules[0].time_zone, "UTC", "UTC unless given");
+}

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use keel_authz::Domain;
 use keel_host::{
     CallError, ChooseError, DeadLetter, EnableError, EnableReport, LoadError, Plugin,
-    ProviderChoice, ReplayError, StoredTimer, TenantInfo,
+    ProviderChoice, ReplayError, StoredSchedule, StoredTimer, TenantInfo,
 };
 use keel_identity::{ApiToken, Membership, User};
 use keel_types::{PluginId, TenantId, UserId};
@@ -659,6 +659,43 @@ impl Platform {
         } else {
             Err(PlatformError::NotFound(format!(
                 "plugin {plugin} has no dead timer {key:?} in tenant {tenant}"
+            )))
+        }
+    }
+
+    /// `tenant`'s schedules, by plugin and id: at most `limit`, after
+    /// `<plugin>/<id>` if given.
+    pub fn schedules(
+        &self,
+        tenant: &TenantId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<StoredSchedule>, PlatformError> {
+        self.tenant(tenant)?;
+        self.inner.host.schedules(tenant, after, limit).map_err(internal)
+    }
+
+    /// Runs `plugin`'s schedule `id` now, for its next slot.
+    pub async fn run_schedule_now(
+        &self,
+        actor: &Actor,
+        tenant: &TenantId,
+        plugin: &str,
+        id: &str,
+    ) -> Result<(), PlatformError> {
+        self.tenant(tenant)?;
+        let origin = self.origin(actor, Some(tenant)).await;
+        let host = self.inner.host.clone();
+        let (t, p, i) = (tenant.clone(), plugin.to_owned(), id.to_owned());
+        let found = tokio::task::spawn_blocking(move || host.run_schedule_now(&origin, &t, &p, &i))
+            .await
+            .map_err(internal)?
+            .map_err(internal)?;
+        if found {
+            Ok(())
+        } else {
+            Err(PlatformError::NotFound(format!(
+                "plugin {plugin} has no schedule {id:?} armed in tenant {tenant}; is the plugin enabled?"
             )))
         }
     }

@@ -36,7 +36,9 @@ pub use principal::{Actor, Principal};
 
 use error::{identity_error, internal};
 pub use keel_authz::{ADMIN, AUDITOR, Domain as Scope, PLATFORM_ADMIN};
-pub use keel_host::{DeadLetter, EnableReport, Plugin, ProviderChoice, StoredTimer};
+pub use keel_host::{
+    DeadLetter, EnableReport, LastRun, Plugin, ProviderChoice, StoredSchedule, StoredTimer,
+};
 pub use keel_identity::SodRule;
 pub use keel_identity::{ApiToken, Membership, Session, TotpEnrolment, User, totp_code};
 pub use policy::RoleInfo;

@@ -124,7 +124,7 @@ const PLATFORM: &str = "~platform";
 /// Catalog key kinds (`kind/<tenant>/…`) whose records belong to a tenant.
 /// Every other kind, and a second segment that is not a tenant id (such as
 /// `member/~platform/…`), is the platform's.
-const TENANT_KINDS: [&str; 16] = [
+const TENANT_KINDS: [&str; 17] = [
     "apitoken",
     "apitoken-owner",
     "cursor",
@@ -137,6 +137,7 @@ const TENANT_KINDS: [&str; 16] = [
     "provider",
     "retry",
     "role",
+    "schedule",
     "sod",
     "timer",
     "timer-dead",

@@ -83,6 +83,12 @@ actions! {
     TIMER_DEAD = "timer.dead",
     TIMER_DROP = "timer.drop",
     TIMER_REPLAY = "timer.replay",
+    SCHEDULE_ARM = "schedule.arm",
+    SCHEDULE_REMOVE = "schedule.remove",
+    SCHEDULE_RUN = "schedule.run",
+    SCHEDULE_RETRY = "schedule.retry",
+    SCHEDULE_FAIL = "schedule.fail",
+    SCHEDULE_NOW = "schedule.now",
     IDEMPOTENCY_KEEP = "idempotency.keep",
     IDEMPOTENCY_PRUNE = "idempotency.prune",
 }

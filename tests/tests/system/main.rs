@@ -17,6 +17,7 @@ mod purchasing;
 mod receivables;
 mod restart;
 mod sandbox;
+mod schedules;
 mod sign_in;
 mod tamper;
 mod threads;

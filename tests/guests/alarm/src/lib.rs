@@ -4,12 +4,38 @@
 //! timer `key`; when it fires, the handler fails its first `n` attempts,
 //! then notes the firing in `rang` under `<key>/<attempt>`, and with
 //! `"again": seconds` sets the same key once more.
+//!
+//! Its schedule `nightly` calls `POST /nightly`, which notes the run in
+//! `nights` under its slot with who called and what they may do (`GET
+//! /nights` lists them), and fails while
+//! `PUT /nightly/fails` with `{"fails": true}` says so.
 
 use keel_sdk::timers::{self, Fired};
 use keel_sdk::{Collection, Error, Plugin, Range, Request, Response, Result, context};
 use serde_json::{Value, json};
 
 const RANG: Collection<Value> = Collection::new("rang");
+const NIGHTS: Collection<Value> = Collection::new("nights");
+const SETTINGS: Collection<Value> = Collection::new("settings");
+
+fn nightly(request: &Request) -> Result<Value> {
+    let body: Value = request.json()?;
+    let fails = SETTINGS.get("nightly")?.is_some_and(|s| s["fails"] == true);
+    if fails {
+        return Err(Error::internal("the nightly run fails on purpose"));
+    }
+    let slot = body["slot"].as_i64().ok_or_else(|| Error::bad_request("slot is required"))?;
+    let note = json!({
+        "schedule": body["schedule"],
+        "slot": slot,
+        "ran_at": context::now_seconds(),
+        "caller": context::caller(),
+        "may_use": context::has_permission("alarm.use"),
+        "may_administer": context::has_permission("alarm.admin"),
+    });
+    NIGHTS.put(&slot.to_string(), &note)?;
+    Ok(note)
+}
 
 struct Alarm;
 
@@ -32,6 +58,17 @@ impl Plugin for Alarm {
             "set-in-a-read" => {
                 timers::set("read", context::now_seconds(), &json!({}))?;
                 Response::ok(&json!({}))
+            }
+            "nightly" => Response::ok(&nightly(&request)?),
+            "nights" => {
+                let nights: serde_json::Map<String, Value> =
+                    NIGHTS.scan_all(&Range::all())?.into_iter().collect();
+                Response::ok(&Value::Object(nights))
+            }
+            "nightly-fails" => {
+                let body: Value = request.json()?;
+                SETTINGS.put("nightly", &json!({ "fails": body["fails"] == true }))?;
+                Response::ok(&body)
             }
             "cancel" => {
                 let cancelled = timers::cancel(request.param("key")?)?;
