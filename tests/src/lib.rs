@@ -263,6 +263,19 @@ impl TestKernel {
         Reply::from(request.send().await.expect("request reaches the kernel")).await
     }
 
+    /// The actions of `tenant`'s last 1,000 audit records, oldest first,
+    /// that start with `prefix`.
+    pub async fn audit_actions(&self, tenant: &str, prefix: &str) -> Vec<String> {
+        let reply = self.get(&format!("/admin/tenants/{tenant}/audit?limit=1000")).await;
+        let entries = reply.expect(200)["entries"].as_array().expect("entries").clone();
+        entries
+            .iter()
+            .filter_map(|e| e["record"]["action"].as_str())
+            .filter(|a| a.starts_with(prefix))
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// `GET path`.
     pub async fn get(&self, path: &str) -> Reply {
         self.send("GET", path, None).await

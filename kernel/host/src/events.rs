@@ -119,16 +119,22 @@ fn kernel_ns(tenant: &TenantId) -> Result<Namespace, keel_storage::Error> {
     Ok(Namespace::new(tenant.clone(), kernel))
 }
 
-fn encode<T: serde::Serialize>(value: &T) -> keel_storage::Result<Vec<u8>> {
+/// A kernel record as stored: JSON.
+pub(crate) fn encode<T: serde::Serialize>(value: &T) -> keel_storage::Result<Vec<u8>> {
     serde_json::to_vec(value).map_err(|err| keel_storage::Error::Backend(err.to_string()))
 }
 
-fn decode<T: serde::de::DeserializeOwned>(what: &str, bytes: &[u8]) -> keel_storage::Result<T> {
+/// A kernel record read back; `what` names it if it is unreadable.
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+    what: &str,
+    bytes: &[u8],
+) -> keel_storage::Result<T> {
     serde_json::from_slice(bytes)
         .map_err(|err| keel_storage::Error::Backend(format!("stored {what} is unreadable: {err}")))
 }
 
-fn audit(
+/// Appends a kernel record about `plugin` to `tenant`'s audit chain in `txn`.
+pub(crate) fn audit(
     txn: &mut WriteTxn,
     origin: &keel_audit::Origin,
     tenant: &TenantId,

@@ -25,8 +25,9 @@ use keel_types::{PluginId, RequestId, TenantId, action};
 
 use crate::call::{CallGuard, Invocation, PermissionCheck, PluginRequest};
 use crate::error::CallError;
+use crate::events::{audit, decode, encode};
 use crate::host::Host;
-use crate::timers::{BUSY_RETRY, audit, decode, encode, now_ms, schedule_due_key};
+use crate::timers::{BUSY_RETRY, now_ms, schedule_due_key};
 
 /// A schedule as the kernel keeps it for a tenant.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -76,6 +77,19 @@ impl StoredSchedule {
             time_zone: self.time_zone.clone(),
             operation: self.operation.clone(),
             summary: String::new(),
+        }
+    }
+
+    /// The schedule after a run for its slot ended as `last`: due at
+    /// `slot`, with no failed attempts.
+    fn moved_to(&self, slot: i64, last: LastRun) -> Self {
+        Self {
+            slot,
+            due_ms: slot.saturating_mul(1000),
+            attempts: 0,
+            error: None,
+            last: Some(last),
+            ..self.clone()
         }
     }
 
@@ -305,15 +319,7 @@ impl Host {
                 LastRun { slot: stored.slot, ended: now, ok: true, error: None, attempts: attempt };
             let next_at = match next {
                 Some(slot) => {
-                    let moved = StoredSchedule {
-                        slot,
-                        due_ms: slot.saturating_mul(1000),
-                        attempts: 0,
-                        error: None,
-                        last: Some(last),
-                        ..stored.clone()
-                    };
-                    put(txn, tenant, &moved)?;
+                    put(txn, tenant, &stored.moved_to(slot, last))?;
                     stored.schedule().local_time(slot)
                 }
                 None => "never: its pattern matches no later date".to_owned(),
@@ -441,15 +447,7 @@ impl Host {
                     audit(&mut txn, &origin, tenant, plugin, action::SCHEDULE_FAIL, detail)?;
                     return txn.commit();
                 };
-                let moved = StoredSchedule {
-                    slot,
-                    due_ms: slot.saturating_mul(1000),
-                    attempts: 0,
-                    error: None,
-                    last: Some(last),
-                    ..stored.clone()
-                };
-                (moved, action::SCHEDULE_FAIL, detail)
+                (stored.moved_to(slot, last), action::SCHEDULE_FAIL, detail)
             }
         };
         put(&mut txn, tenant, &moved)?;

@@ -27,6 +27,7 @@ use crate::bindings::keel::kernel::timers::{Fired, Timer};
 use crate::bindings::{Timestamp, WitError};
 use crate::call::{self, CallGuard, CallState, Finish};
 use crate::error::{CallError, HostError};
+use crate::events::{audit, decode, encode};
 use crate::executor::{Answer, Executors};
 use crate::host::{Host, Inner};
 use crate::package::Plugin;
@@ -122,34 +123,6 @@ fn parse_due(tenant: &TenantId, due: &str) -> Option<(i64, Due)> {
     }
     let (plugin, key) = named.split_once('/')?;
     Some((ms, Due::Timer(timer_key(tenant, plugin, key))))
-}
-
-pub(crate) fn encode<T: serde::Serialize>(value: &T) -> keel_storage::Result<Vec<u8>> {
-    serde_json::to_vec(value).map_err(|err| keel_storage::Error::Backend(err.to_string()))
-}
-
-pub(crate) fn decode<T: serde::de::DeserializeOwned>(
-    what: &str,
-    bytes: &[u8],
-) -> keel_storage::Result<T> {
-    serde_json::from_slice(bytes)
-        .map_err(|err| keel_storage::Error::Backend(format!("stored {what} is unreadable: {err}")))
-}
-
-pub(crate) fn audit(
-    txn: &mut WriteTxn,
-    origin: &keel_audit::Origin,
-    tenant: &TenantId,
-    plugin: &str,
-    action: keel_types::Action,
-    detail: String,
-) -> keel_storage::Result<()> {
-    let record = keel_audit::Record {
-        plugin: Some(plugin.to_owned()),
-        detail: Some(detail),
-        ..origin.record(action)
-    };
-    keel_audit::append(txn, &keel_audit::chain_of(Some(tenant)), record).map(drop)
 }
 
 pub(crate) fn ms_of(at: &Timestamp) -> i64 {

@@ -25,9 +25,7 @@ fn keys(seen: &Value) -> Vec<&str> {
 }
 
 async fn audit_actions(k: &TestKernel) -> Vec<String> {
-    let reply = k.get("/admin/tenants/demo/audit?limit=1000").await;
-    let entries = reply.expect(200)["entries"].as_array().unwrap().clone();
-    entries.iter().map(|e| e["record"]["action"].as_str().unwrap().to_owned()).collect()
+    k.audit_actions("demo", "").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -94,14 +94,7 @@ async fn a_schedule_runs_at_its_slots_in_its_time_zone_and_missed_slots_run_once
     let slots: Vec<String> = nights(&k).await.keys().cloned().collect();
     assert_eq!(slots, [FIRST_SLOT.to_string(), (FIRST_SLOT + DAY).to_string()], "once, not thrice");
 
-    let trail = k.get("/admin/tenants/demo/audit?limit=1000").await.expect(200).clone();
-    let actions: Vec<&str> = trail["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e["record"]["action"].as_str())
-        .filter(|a| a.starts_with("schedule."))
-        .collect();
+    let actions = k.audit_actions("demo", "schedule.").await;
     assert_eq!(actions, ["schedule.arm", "schedule.run", "schedule.run"]);
     assert_eq!(k.get("/admin/tenants/demo/audit/verify").await.expect(200)["ok"], true);
     k.stop().await;

@@ -47,14 +47,7 @@ async fn a_timer_fires_at_its_time_once_and_is_gone() {
     assert_eq!(rang(&k).await.len(), 1, "it fired once");
 
     // Set, fired and removed, each on the tenant's trail.
-    let trail = k.get("/admin/tenants/demo/audit?limit=1000").await.expect(200).clone();
-    let actions: Vec<&str> = trail["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e["record"]["action"].as_str())
-        .filter(|a| a.starts_with("timer."))
-        .collect();
+    let actions = k.audit_actions("demo", "timer.").await;
     assert_eq!(actions, ["timer.set", "timer.fire"]);
     k.stop().await;
 }
