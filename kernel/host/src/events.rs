@@ -36,6 +36,7 @@ use crate::error::{CallError, HostError};
 use crate::executor::{Answer, Executors};
 use crate::host::{Host, Inner};
 use crate::package::Plugin;
+use crate::records::{audit, decode, encode, unix_ms};
 
 mod dead;
 mod prune;
@@ -117,37 +118,6 @@ fn kernel_ns(tenant: &TenantId) -> Result<Namespace, keel_storage::Error> {
     let kernel = PluginId::new("kernel")
         .map_err(|err| keel_storage::Error::Backend(format!("the kernel's namespace: {err}")))?;
     Ok(Namespace::new(tenant.clone(), kernel))
-}
-
-/// A kernel record as stored: JSON.
-pub(crate) fn encode<T: serde::Serialize>(value: &T) -> keel_storage::Result<Vec<u8>> {
-    serde_json::to_vec(value).map_err(|err| keel_storage::Error::Backend(err.to_string()))
-}
-
-/// A kernel record read back; `what` names it if it is unreadable.
-pub(crate) fn decode<T: serde::de::DeserializeOwned>(
-    what: &str,
-    bytes: &[u8],
-) -> keel_storage::Result<T> {
-    serde_json::from_slice(bytes)
-        .map_err(|err| keel_storage::Error::Backend(format!("stored {what} is unreadable: {err}")))
-}
-
-/// Appends a kernel record about `plugin` to `tenant`'s audit chain in `txn`.
-pub(crate) fn audit(
-    txn: &mut WriteTxn,
-    origin: &keel_audit::Origin,
-    tenant: &TenantId,
-    plugin: &str,
-    action: keel_types::Action,
-    detail: String,
-) -> keel_storage::Result<()> {
-    let record = keel_audit::Record {
-        plugin: Some(plugin.to_owned()),
-        detail: Some(detail),
-        ..origin.record(action)
-    };
-    keel_audit::append(txn, &keel_audit::chain_of(Some(tenant)), record).map(drop)
 }
 
 /// Puts `event` in `tenant`'s outbox in `txn`, audited as `event.publish`;
@@ -443,7 +413,7 @@ impl Host {
             drop(read);
             let attempt = match retry.filter(|r| r.event == event.id) {
                 Some(retry) => {
-                    let due = retry.next_at_ms - now_ms(&self.now());
+                    let due = retry.next_at_ms - unix_ms(&self.now());
                     if due > 0 {
                         return Ok(Some(Duration::from_millis(due.unsigned_abs())));
                     }
@@ -618,7 +588,7 @@ impl Host {
             let retry = Retry {
                 event: event.id,
                 attempts: attempt,
-                next_at_ms: now_ms(&now)
+                next_at_ms: unix_ms(&now)
                     .saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX)),
                 error: err.to_string(),
             };
@@ -703,10 +673,6 @@ fn mark_delivered(
         txn.catalog_remove(&retry_key(tenant, subscriber, &event.topic))?;
         audit(txn, origin, tenant, subscriber, action::EVENT_DELIVER, what)
     }
-}
-
-fn now_ms(now: &keel_types::Timestamp) -> i64 {
-    now.seconds.saturating_mul(1000).saturating_add(i64::from(now.nanoseconds / 1_000_000))
 }
 
 /// Checks an event before it is published: the manifest lists its topic,

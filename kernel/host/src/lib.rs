@@ -14,13 +14,15 @@
 //! - `capabilities`: the `keel:kernel` interfaces a plugin imports, adapting
 //!   `keel-storage` and the call's context to WIT, and the `keel:erp`
 //!   domain interfaces, mediated to each tenant's provider (`providers`).
-//! - `events`: the outbox plugins publish into (pruned by `events/prune.rs`), and the dispatcher thread
-//!   that delivers each event to its subscribers, with retries and dead
-//!   letters.
-//! - `timers`: the timers plugins set, and the clock thread that fires
-//!   each at its time, with retries and dead timers.
+//! - `events`: the outbox plugins publish into (pruned by
+//!   `events/prune.rs`), and the dispatcher thread that delivers each event
+//!   to its subscribers, with retries and dead letters.
+//! - `timers`: the timers plugins set, kept with an index by due time, and
+//!   the clock's view of each tenant's next due time; `firing`: the clock
+//!   thread that fires each at its time, with retries and dead timers.
 //! - `schedules`: the operations manifests ask to run on a timetable,
 //!   armed per tenant and run by the same clock.
+//! - `records`: how those kernel records are stored, read and audited.
 //! - `audit` and `verify`: searching, signing and verifying audit chains,
 //!   each against everything its lane of the store holds.
 
@@ -32,6 +34,7 @@ mod engine;
 mod error;
 mod events;
 mod executor;
+mod firing;
 mod host;
 mod idempotency;
 mod lifecycle;
@@ -39,6 +42,7 @@ mod memory;
 mod package;
 mod priority;
 mod providers;
+mod records;
 mod schedules;
 mod tenants;
 mod timers;

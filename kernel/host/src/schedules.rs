@@ -25,9 +25,10 @@ use keel_types::{PluginId, RequestId, TenantId, action};
 
 use crate::call::{CallGuard, Invocation, PermissionCheck, PluginRequest};
 use crate::error::CallError;
-use crate::events::{audit, decode, encode};
+use crate::firing::now_ms;
 use crate::host::Host;
-use crate::timers::{BUSY_RETRY, now_ms, schedule_due_key};
+use crate::records::{audit, decode, encode};
+use crate::timers::{BUSY_RETRY, schedule_due_key};
 
 /// A schedule as the kernel keeps it for a tenant.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
