@@ -28,7 +28,7 @@ macro_rules! provider_bindings {
                 path: ["../wit", "../wit/erp"],
                 world: $world,
                 with: {
-                    "keel:kernel/types@0.5.0": crate::__private::bindings::keel::kernel::types,
+                    "keel:kernel/types@0.6.0": crate::__private::bindings::keel::kernel::types,
                     "keel:erp/types@0.2.0": crate::__private::bindings::keel::erp::types,
                 },
                 pub_export_macro: true,
@@ -91,6 +91,29 @@ pub fn on_timer<P: Plugin>(timer: bindings::keel::kernel::timers::Fired) -> Resu
     P::on_timer(timer).map_err(crate::Error::into_wit)
 }
 
+/// Runs `P::run_step` for one step of a job.
+pub fn run_step<P: Plugin>(
+    step: bindings::keel::kernel::jobs::Step,
+) -> Result<bindings::keel::kernel::jobs::Progress, WitError> {
+    let step = crate::jobs::Step {
+        job: step.job,
+        operation: step.operation,
+        request: Request::from_wit(step.request),
+        cursor: step.cursor,
+        done: step.done,
+        attempt: step.attempt,
+    };
+    match P::run_step(step) {
+        Ok(progress) => Ok(bindings::keel::kernel::jobs::Progress {
+            done: progress.done,
+            total: progress.total,
+            cursor: progress.cursor,
+            outcome: progress.result,
+        }),
+        Err(err) => Err(err.into_wit()),
+    }
+}
+
 /// Runs `P::migrate` for one call from the kernel.
 pub fn migrate<P: Plugin>(from_version: Option<String>) -> Result<(), WitError> {
     P::migrate(from_version.as_deref()).map_err(crate::Error::into_wit)
@@ -128,7 +151,16 @@ macro_rules! export_plugin {
                 fn on_timer(
                     timer: $crate::__private::bindings::keel::kernel::timers::Fired,
                 ) -> ::std::result::Result<(), $crate::__private::WitError> {
-                    $crate::__private::on_timer::<$plugin>(timer)
+                                        $crate::__private::on_timer::<$plugin>(timer)
+                }
+
+                fn run_step(
+                    step: $crate::__private::bindings::keel::kernel::jobs::Step,
+                ) -> ::std::result::Result<
+                    $crate::__private::bindings::keel::kernel::jobs::Progress,
+                    $crate::__private::WitError,
+                > {
+                    $crate::__private::run_step::<$plugin>(step)
                 }
             }
 

@@ -19,6 +19,8 @@
 //!   tamper-evident trail, committed with the call's changes.
 //! - [`events`]: durable events for other plugins, published in the call's
 //!   transaction and delivered at least once, in order, with retries.
+//! - [`timers`] and [`jobs`]: a call back at a time, and work too long for
+//!   one call, run in steps that each commit on their own.
 //! - [`values`]: the values every module shares (dates, amounts,
 //!   quantities, codes) and [`RuleError`], which converts to a 422; use
 //!   the `keel-values` crate itself in a plugin's pure core.
@@ -32,7 +34,7 @@
 //! ```toml
 //! id = "notes"
 //! version = "0.1.0"
-//! world = "keel:kernel/plugin@0.5.0"
+//! world = "keel:kernel/plugin@0.6.0"
 //!
 //! [[permissions]]
 //! id = "notes.write"
@@ -90,6 +92,7 @@ pub mod context;
 pub mod erp;
 mod error;
 pub mod events;
+pub mod jobs;
 pub mod log;
 mod plugin;
 mod records;

@@ -1,6 +1,7 @@
 //! The trait a plugin implements.
 
 use crate::events::Delivery;
+use crate::jobs::{Progress, Step};
 use crate::timers::Fired;
 use crate::{Error, Request, Response, Result};
 
@@ -38,6 +39,19 @@ pub trait Plugin {
         Err(Error::internal(format!(
             "this plugin set timer {} but does not implement Plugin::on_timer",
             timer.key
+        )))
+    }
+
+    /// Runs one step of a job (an operation the manifest declares with
+    /// `job = true`; see [`jobs`](crate::jobs)), in a write transaction of
+    /// its own that also records the job's progress. An error rolls the
+    /// step back: one the request caused (bad request, invalid, not found,
+    /// conflict, denied) fails the job at once, any other is retried. The
+    /// default refuses: a plugin that declares a job implements it.
+    fn run_step(step: Step) -> Result<Progress> {
+        Err(Error::internal(format!(
+            "operation {} is a job, but this plugin does not implement Plugin::run_step",
+            step.operation
         )))
     }
 }

@@ -3,6 +3,7 @@
 
 mod audit;
 mod events;
+mod jobs;
 mod members;
 mod packages;
 mod schedules;
@@ -12,6 +13,7 @@ mod users;
 
 pub(crate) use audit::*;
 pub(crate) use events::*;
+pub(crate) use jobs::*;
 pub(crate) use members::*;
 pub(crate) use packages::*;
 pub(crate) use schedules::*;
@@ -32,8 +34,8 @@ use keel_platform::{
 use keel_types::{PluginId, TenantId, UserId};
 
 use crate::body::{
-    DeadLetterBody, EnableReportBody, MembershipBody, ProviderBody, RoleBody, ScheduleBody,
-    SchedulePage, SodRuleBody, TimerBody, TimerPage, TokenBody, UserBody, bodies,
+    DeadLetterBody, EnableReportBody, JobBody, JobPage, MembershipBody, ProviderBody, RoleBody,
+    ScheduleBody, SchedulePage, SodRuleBody, TimerBody, TimerPage, TokenBody, UserBody, bodies,
 };
 use crate::extract::{Caller, json};
 use crate::page::{PageQuery, page};
@@ -68,6 +70,9 @@ pub(crate) fn routes() -> axum::Router<AppState> {
         .route("/admin/tenants/{tenant}/timers", get(timers))
         .route("/admin/tenants/{tenant}/dead-timers", get(dead_timers))
         .route("/admin/tenants/{tenant}/dead-timers/{plugin}/{*key}", post(retry_dead_timer))
+        .route("/admin/tenants/{tenant}/jobs", get(jobs))
+        .route("/admin/tenants/{tenant}/jobs/{id}", get(job))
+        .route("/admin/tenants/{tenant}/jobs/{id}/cancel", post(cancel_job))
         .route("/admin/tenants/{tenant}/schedules", get(schedules))
         .route("/admin/tenants/{tenant}/schedules/{plugin}/{id}/run", post(run_schedule))
         .route("/admin/audit", get(platform_audit))

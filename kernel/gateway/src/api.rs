@@ -89,6 +89,9 @@ async fn serve(state: AppState, request: Request) -> Result<Response, Problem> {
         permissions: Some(state.platform.permissions_of(principal)),
         idempotency,
     };
+    if route.operation.job {
+        return start_job(&state, plugin, invocation).await;
+    }
     let response = run(&state, plugin, invocation).await?;
     let status = StatusCode::from_u16(response.status).map_err(|err| Problem::internal(&err))?;
     let mut http = match export {
@@ -266,6 +269,36 @@ async fn run(
         Err(_elapsed) => return Err(busy()),
     };
     joined.map_err(|join| Problem::internal(&join))?.map_err(Problem::from_call)
+}
+
+/// Starts a job on the blocking pool: 202 with the job, and its address in
+/// `Location`.
+async fn start_job(
+    state: &AppState,
+    plugin: Arc<Plugin>,
+    invocation: Invocation,
+) -> Result<Response, Problem> {
+    let tenant = invocation.tenant.clone();
+    let host = state.platform.host().clone();
+    let span = tracing::Span::current();
+    let started =
+        tokio::task::spawn_blocking(move || span.in_scope(|| host.start_job(&plugin, invocation)))
+            .await
+            .map_err(|join| Problem::internal(&join))?
+            .map_err(Problem::from_call)?;
+    let job: keel_platform::Job =
+        serde_json::from_slice(&started.body).map_err(|err| Problem::internal(&err))?;
+    let mut http = (StatusCode::ACCEPTED, started.body).into_response();
+    let headers = http.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let location = format!("/api/{tenant}/jobs/{}", job.id);
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        headers.insert(header::LOCATION, value);
+    }
+    if started.replayed {
+        headers.insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+    }
+    Ok(http)
 }
 
 /// Abandons a call when dropped: harmless once the call committed or ended.

@@ -372,6 +372,66 @@ pub(crate) struct SchedulePage {
     pub(crate) cursor: Option<String>,
 }
 
+/// A background job, as whoever may read it sees it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct JobBody {
+    /// Its id; `GET /api/{tenant}/jobs/{id}` reads it.
+    pub(crate) id: String,
+    /// The plugin and operation it runs.
+    pub(crate) plugin: String,
+    pub(crate) operation: String,
+    /// `queued`, `running`, `succeeded`, `failed` or `cancelled`.
+    pub(crate) state: String,
+    /// Units done so far, and in all when known.
+    pub(crate) done: u64,
+    pub(crate) total: Option<u64>,
+    /// Steps committed, and failed attempts at the next.
+    pub(crate) steps: u64,
+    pub(crate) attempts: u32,
+    /// Why the last attempt failed, or why the job did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) error: Option<String>,
+    /// What the job's last step returned, once it succeeded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) result: Option<serde_json::Value>,
+    /// Who started it; its steps run as them.
+    pub(crate) caller: String,
+    /// When it was started, ran its first step, and ended: Unix seconds.
+    pub(crate) created: i64,
+    pub(crate) started: Option<i64>,
+    pub(crate) ended: Option<i64>,
+}
+
+impl From<&keel_platform::Job> for JobBody {
+    fn from(job: &keel_platform::Job) -> Self {
+        Self {
+            id: job.id.clone(),
+            plugin: job.plugin.clone(),
+            operation: job.operation.clone(),
+            state: job.state.as_str().to_owned(),
+            done: job.done,
+            total: job.total,
+            steps: job.steps,
+            attempts: job.attempts,
+            error: job.error.clone(),
+            result: job.result.clone(),
+            caller: job.caller.clone(),
+            created: job.created,
+            started: job.started,
+            ended: job.ended,
+        }
+    }
+}
+
+/// A page of jobs.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct JobPage {
+    pub(crate) jobs: Vec<JobBody>,
+    /// Pass as `cursor` for the next page; none at the end.
+    pub(crate) cursor: Option<String>,
+}
+
 /// The bodies of `items`.
 pub(crate) fn bodies<'a, T: 'a, B: From<&'a T>>(items: &'a [T]) -> Vec<B> {
     items.iter().map(B::from).collect()

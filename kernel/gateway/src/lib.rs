@@ -18,6 +18,7 @@ mod conn;
 mod csv;
 mod extract;
 mod health;
+mod jobs;
 mod openapi;
 mod page;
 mod problem;

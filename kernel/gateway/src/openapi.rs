@@ -38,7 +38,8 @@ pub(crate) fn routes() -> axum::Router<AppState> {
         admin::packages, admin::install_package, admin::package, admin::enable_plugin, admin::disable_plugin, admin::providers, admin::choose_provider,
         admin::dead_letters, admin::dead_letter, admin::replay_dead_letter,
         admin::timers, admin::dead_timers, admin::retry_dead_timer,
-        admin::schedules, admin::run_schedule,
+                admin::schedules, admin::run_schedule,
+        admin::jobs, admin::job, admin::cancel_job,
     ),
     components(schemas(crate::auth::Login, crate::auth::Code, admin::NewTenant, admin::NewUser, admin::Roles, admin::NewToken, admin::Enable, admin::Provider, admin::Permissions, admin::TenantUpdate, admin::StorageQuota, admin::UserUpdate)),
     modifiers(&BearerAuth),
@@ -123,6 +124,17 @@ pub(crate) fn tenant_document(tenant: &TenantId, plugins: &[std::sync::Arc<Plugi
             if op.method.writes() {
                 operation["requestBody"] = json!({ "content": { "application/json": { "schema": { "type": "object" } } } });
             }
+            if op.job {
+                operation["description"] = json!(format!(
+                    "Requires permission `{}`. A background job: answers 202 with the job at once; `Location` is where to follow its progress.",
+                    op.permission
+                ));
+                operation["x-keel-job"] = json!(true);
+                operation["responses"] = json!({
+                    "202": { "description": "The job, queued", "headers": { "Location": { "schema": { "type": "string" }, "description": "`/api/{tenant}/jobs/{id}`" } }, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Job" } } } },
+                    "default": { "description": "An RFC 9457 problem", "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } } },
+                });
+            }
             if let Some(export) = &op.export {
                 let columns: Vec<&str> = export.columns.iter().map(|c| c.name.as_str()).collect();
                 operation["responses"]["2XX"]["content"]["text/csv"] = json!({
@@ -140,6 +152,21 @@ pub(crate) fn tenant_document(tenant: &TenantId, plugins: &[std::sync::Arc<Plugi
             entry[op.method.as_str().to_ascii_lowercase()] = operation;
         }
     }
+    if plugins.iter().any(|p| p.manifest().operations.iter().any(|op| op.job)) {
+        let problem = json!({ "description": "An RFC 9457 problem", "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } } });
+        let id = json!([{ "name": "id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } }]);
+        let job = json!({ "description": "The job", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Job" } } } });
+        paths.insert("/jobs/{id}".to_owned(), json!({ "get": {
+            "operationId": "jobs.get", "tags": ["jobs"], "summary": "A background job: state, progress, times, error and result",
+            "description": "Readable by whoever may call the job's operation.",
+            "parameters": id, "responses": { "200": job, "default": problem },
+        } }));
+        paths.insert("/jobs/{id}/cancel".to_owned(), json!({ "post": {
+            "operationId": "jobs.cancel", "tags": ["jobs"], "summary": "Cancels a job between steps; 409 once it has ended",
+            "description": "Allowed to whoever may call the job's operation.",
+            "parameters": id, "responses": { "200": job, "default": problem },
+        } }));
+    }
     json!({
         "openapi": "3.1.0",
         "info": { "title": format!("Keel API of tenant {tenant}"), "version": plugins.iter().map(|p| format!("{} {}", p.manifest().id, p.manifest().version)).collect::<Vec<_>>().join(", ") },
@@ -154,7 +181,25 @@ pub(crate) fn tenant_document(tenant: &TenantId, plugins: &[std::sync::Arc<Plugi
                     "type": { "type": "string" }, "title": { "type": "string" },
                     "status": { "type": "integer" }, "detail": { "type": "string" },
                 },
-                "required": ["type", "title", "status", "detail"],
+                                "required": ["type", "title", "status", "detail"],
+            }, "Job": {
+                "type": "object",
+                "properties": {
+                    "id": { "type": "string", "format": "uuid" },
+                    "plugin": { "type": "string" }, "operation": { "type": "string" },
+                    "state": { "type": "string", "enum": ["queued", "running", "succeeded", "failed", "cancelled"] },
+                    "done": { "type": "integer", "minimum": 0 },
+                    "total": { "type": ["integer", "null"], "minimum": 0 },
+                    "steps": { "type": "integer", "minimum": 0 },
+                    "attempts": { "type": "integer", "minimum": 0 },
+                    "error": { "type": ["string", "null"] },
+                    "result": {},
+                    "caller": { "type": "string" },
+                    "created": { "type": "integer", "description": "Unix seconds" },
+                    "started": { "type": ["integer", "null"] },
+                    "ended": { "type": ["integer", "null"] },
+                },
+                "required": ["id", "plugin", "operation", "state", "done", "steps", "attempts", "caller", "created"],
             } },
         },
     })

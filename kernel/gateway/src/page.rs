@@ -28,11 +28,20 @@ impl PageQuery {
         query: Result<Query<PageQuery>, QueryRejection>,
     ) -> Result<(usize, Option<String>), Problem> {
         let Query(query) = query.map_err(|err| Problem::bad_request(err.body_text()))?;
-        let limit = query.limit.unwrap_or(LIMIT_DEFAULT);
+        Self::checked(query.limit, query.cursor)
+    }
+
+    /// A page size (checked; the default if none) and cursor read from a
+    /// query that also holds other pairs.
+    pub(crate) fn checked(
+        limit: Option<usize>,
+        cursor: Option<String>,
+    ) -> Result<(usize, Option<String>), Problem> {
+        let limit = limit.unwrap_or(LIMIT_DEFAULT);
         if limit == 0 || limit > LIMIT_MAX {
             return Err(Problem::bad_request(format!("limit must be 1 to {LIMIT_MAX}")));
         }
-        Ok((limit, query.cursor))
+        Ok((limit, cursor))
     }
 }
 

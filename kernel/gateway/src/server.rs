@@ -85,6 +85,7 @@ fn router(platform: Platform, options: Options) -> Router {
         .merge(crate::auth::routes())
         .merge(crate::openapi::routes())
         .merge(crate::admin::routes())
+        .merge(crate::jobs::routes())
         .merge(crate::api::routes())
         .fallback(|| async {
             Problem::not_found(

@@ -95,6 +95,13 @@ pub trait PermissionCheck: Send + Sync + std::fmt::Debug {
     fn same_person(&self, tenant: &TenantId, principal: &str) -> Option<bool>;
 }
 
+/// Answers a job step's questions about the caller who started its job,
+/// who may hold less by then. Set by the layer that knows identities.
+pub trait Callers: Send + Sync {
+    /// What a step may ask about `caller`'s permissions, as they are now.
+    fn permissions_of(&self, caller: &str) -> Arc<dyn PermissionCheck>;
+}
+
 /// Decides, between a caller that may give up and the worker running the
 /// call, whether the call may still commit: whoever moves first wins.
 #[derive(Debug, Clone, Default)]

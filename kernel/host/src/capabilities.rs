@@ -19,6 +19,7 @@ use crate::error::HostError;
 
 impl bindings::keel::kernel::types::Host for CallState {}
 impl bindings::keel::kernel::handler::Host for CallState {}
+impl bindings::keel::kernel::jobs::Host for CallState {}
 impl bindings::keel::erp::types::Host for CallState {}
 
 /// The `wasi:io/poll` instance as wasmtime-wasi defines it.

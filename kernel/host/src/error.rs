@@ -35,7 +35,7 @@ pub enum LoadError {
     #[error(transparent)]
     Manifest(#[from] keel_manifest::ManifestError),
     /// The component does not implement the `keel:kernel/plugin` world.
-    #[error("component does not match the keel:kernel/plugin@0.5.0 world: {0}")]
+    #[error("component does not match the keel:kernel/plugin@0.6.0 world: {0}")]
     World(String),
     /// The package could not be kept on disk.
     #[error("cannot keep the package at {}: {source}", path.display())]

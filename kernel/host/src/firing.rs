@@ -195,6 +195,10 @@ impl Host {
                     drop(read);
                     return self.run_schedule(tenant, &index, &plugin, &id);
                 }
+                Due::Job(id) => {
+                    drop(read);
+                    return self.run_job_step(tenant, &index, &id);
+                }
             };
             let timer = match read.catalog_get(&record).map_err(storage)? {
                 Some(bytes) => Some(decode::<StoredTimer>("timer", &bytes).map_err(storage)?),

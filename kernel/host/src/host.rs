@@ -51,6 +51,8 @@ pub(crate) struct Inner {
     pub(crate) dispatcher: Arc<crate::events::Dispatcher>,
     /// Wakes the thread that fires timers.
     pub(crate) clock: Arc<crate::timers::Clock>,
+    /// Answers job steps' questions about their callers.
+    pub(crate) callers: RwLock<Option<Arc<dyn crate::call::Callers>>>,
     /// The guest memory all calls running at once may use.
     pub(crate) guest_memory: Arc<crate::memory::Budget>,
     /// Each tenant's share of it.
@@ -93,6 +95,7 @@ impl Host {
             executors,
             dispatcher: Arc::new(crate::events::Dispatcher::new(&storage_for_events)),
             clock: Arc::new(crate::timers::Clock::new(&storage_for_events)),
+            callers: RwLock::default(),
         };
         Ok(Self { inner: Arc::new(inner) })
     }

@@ -22,6 +22,8 @@
 //!   thread that fires each at its time, with retries and dead timers.
 //! - `schedules`: the operations manifests ask to run on a timetable,
 //!   armed per tenant and run by the same clock.
+//! - `jobs`: operations declared jobs, run in steps by the same clock,
+//!   each step's writes committed with the job's progress.
 //! - `records`: how those kernel records are stored, read and audited.
 //! - `audit` and `verify`: searching, signing and verifying audit chains,
 //!   each against everything its lane of the store holds.
@@ -37,6 +39,7 @@ mod executor;
 mod firing;
 mod host;
 mod idempotency;
+mod jobs;
 mod lifecycle;
 mod memory;
 mod package;
@@ -48,7 +51,7 @@ mod tenants;
 mod timers;
 mod verify;
 
-pub use call::{CallGuard, Invocation, PermissionCheck, PluginRequest, PluginResponse};
+pub use call::{CallGuard, Callers, Invocation, PermissionCheck, PluginRequest, PluginResponse};
 pub use error::{
     CallError, ChooseError, EnableError, HostError, LoadError, PluginErrorKind, ReplayError,
 };
@@ -56,6 +59,7 @@ pub use events::DeadLetter;
 pub use executor::CALL_STACK_BYTES;
 pub use host::{Answered, Host, HostConfig};
 pub use idempotency::IdempotencyKey;
+pub use jobs::{CURSOR_BYTES_MAX, Cancelled, Job, JobState, OPEN_JOBS_MAX, RESULT_BYTES_MAX};
 pub use lifecycle::EnableReport;
 pub use package::{Plugin, digest, manifest_of};
 pub use providers::ProviderChoice;

@@ -98,6 +98,15 @@ pub(crate) fn schedule_due_key(tenant: &TenantId, due_ms: i64, plugin: &str, id:
     format!("timer-due/{tenant}/{:020}/{SCHEDULE_SEGMENT}/{plugin}/{id}", due_ms.max(0))
 }
 
+/// The segment that takes a plugin id's place in the due-index key of a
+/// job's next step (see `jobs.rs`).
+const JOB_SEGMENT: &str = "@job";
+
+/// The due-index key of job `id`'s next step.
+pub(crate) fn job_due_key(tenant: &TenantId, due_ms: i64, id: &str) -> String {
+    format!("timer-due/{tenant}/{:020}/{JOB_SEGMENT}/{id}", due_ms.max(0))
+}
+
 /// What a due-index entry names.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Due {
@@ -105,6 +114,8 @@ pub(crate) enum Due {
     Timer(String),
     /// A plugin's schedule.
     Schedule { plugin: String, id: String },
+    /// A job's next step.
+    Job(String),
 }
 
 /// The due time and what a due-index key names.
@@ -116,6 +127,9 @@ pub(crate) fn parse_due(tenant: &TenantId, due: &str) -> Option<(i64, Due)> {
     {
         let (plugin, id) = scheduled.split_once('/')?;
         return Some((ms, Due::Schedule { plugin: plugin.to_owned(), id: id.to_owned() }));
+    }
+    if let Some(job) = named.strip_prefix(JOB_SEGMENT).and_then(|s| s.strip_prefix('/')) {
+        return Some((ms, Due::Job(job.to_owned())));
     }
     let (plugin, key) = named.split_once('/')?;
     Some((ms, Due::Timer(timer_key(tenant, plugin, key))))
@@ -343,6 +357,11 @@ mod tests {
             parse_due(&tenant, &nightly),
             Some((5, Due::Schedule { plugin: "inventory".to_owned(), id: "reorder".to_owned() })),
             "a schedule's entry names no plugin's timer"
+        );
+        let step = job_due_key(&tenant, 7, "0190c0de-0000-7000-8000-000000000001");
+        assert_eq!(
+            parse_due(&tenant, &step),
+            Some((7, Due::Job("0190c0de-0000-7000-8000-000000000001".to_owned()))),
         );
     }
 }

@@ -128,7 +128,7 @@ pub(crate) enum PluginCommand {
 }
 
 impl Connection {
-    async fn send(
+    pub(crate) async fn send(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -171,7 +171,7 @@ impl Connection {
     }
 }
 
-enum Body {
+pub(crate) enum Body {
     Json(Value),
     Wasm(Vec<u8>),
 }
@@ -324,7 +324,7 @@ pub(crate) async fn audit(connection: &Connection, command: AuditCommand) -> any
     }
 }
 
-fn show(value: &Value) -> anyhow::Result<()> {
+pub(crate) fn show(value: &Value) -> anyhow::Result<()> {
     if !value.is_null() {
         show_line(&serde_json::to_string_pretty(value)?);
     }
@@ -332,6 +332,6 @@ fn show(value: &Value) -> anyhow::Result<()> {
 }
 
 #[expect(clippy::print_stdout, reason = "the CLI's output is its answer")]
-fn show_line(text: &str) {
+pub(crate) fn show_line(text: &str) {
     println!("{text}");
 }

@@ -1,6 +1,7 @@
 //! `keel`: the Keel kernel's command line: `keel serve` runs the kernel;
 //! the other subcommands are clients of its admin API.
 
+mod automation;
 mod client;
 
 use std::net::SocketAddr;
@@ -68,6 +69,27 @@ enum Command {
     Plugin {
         #[command(subcommand)]
         command: client::PluginCommand,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
+    /// Follow and cancel background jobs (`keel job watch ID`).
+    Job {
+        #[command(subcommand)]
+        command: automation::JobCommand,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
+    /// List timers; set a dead one going again.
+    Timer {
+        #[command(subcommand)]
+        command: automation::TimerCommand,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
+    /// List schedules; run one now.
+    Schedule {
+        #[command(subcommand)]
+        command: automation::ScheduleCommand,
         #[command(flatten)]
         connection: client::Connection,
     },
@@ -194,6 +216,15 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Plugin { command, connection } => {
             runtime.block_on(client::plugin(&connection, command))
+        }
+        Command::Job { command, connection } => {
+            runtime.block_on(automation::job(&connection, command))
+        }
+        Command::Timer { command, connection } => {
+            runtime.block_on(automation::timer(&connection, command))
+        }
+        Command::Schedule { command, connection } => {
+            runtime.block_on(automation::schedule(&connection, command))
         }
     }
 }

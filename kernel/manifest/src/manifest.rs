@@ -9,7 +9,7 @@ use crate::path::PathPattern;
 use crate::schedule::{SCHEDULES_MAX, Schedule};
 
 /// The plugin world this kernel hosts; a manifest must target it.
-pub const WORLD: &str = "keel:kernel/plugin@0.5.0";
+pub const WORLD: &str = "keel:kernel/plugin@0.6.0";
 
 /// The domain interfaces a plugin may provide to others or require from
 /// them (`keel:erp`, in `wit/erp/`).
@@ -48,8 +48,9 @@ const RESERVED_ROLES: [&str; 3] = ["admin", "auditor", "platform-admin"];
 /// Plugin ids the kernel keeps for itself besides the first parts of its
 /// audit actions (`keel_types::action::reserves`): a plugin's business
 /// records read `<plugin id>.<action>`, so a plugin called `record` could
-/// otherwise write what looks like the kernel's `record.put`.
-const RESERVED_PLUGIN_IDS: [&str; 3] = ["kernel", "keel", "platform"];
+/// otherwise write what looks like the kernel's `record.put`. `jobs` is the
+/// kernel's `/api/{tenant}/jobs`.
+const RESERVED_PLUGIN_IDS: [&str; 4] = ["kernel", "keel", "platform", "jobs"];
 /// Largest manifest accepted, in bytes.
 pub const MANIFEST_BYTES_MAX: usize = 256 * 1024;
 
@@ -165,6 +166,11 @@ pub struct Operation {
     /// How the kernel renders its answer as CSV, if it can.
     #[serde(default)]
     pub export: Option<crate::export::Export>,
+    /// A background job: calling it answers 202 with a job id, and the
+    /// kernel runs it in steps (the plugin's `run-step`), each in a
+    /// transaction of its own, as the caller.
+    #[serde(default)]
+    pub job: bool,
 }
 
 /// Where an operation finds the principal who created its target document.
@@ -313,6 +319,12 @@ impl Manifest {
                 return Err(format!(
                     "{what} calls {:?}, whose path {} has parameters the kernel cannot fill",
                     op.id, op.path
+                ));
+            }
+            if op.job {
+                return Err(format!(
+                    "{what} calls {:?}, a job: a scheduled run is one call and cannot start a job; schedule an operation without `job`",
+                    op.id
                 ));
             }
         }
@@ -497,6 +509,20 @@ impl Manifest {
                     return Err(format!("operation {:?}: only a GET operation is exported", op.id));
                 }
                 export.validate().map_err(|err| format!("operation {:?}: {err}", op.id))?;
+            }
+            if op.job {
+                if !op.method.writes() {
+                    return Err(format!(
+                        "operation {:?} is a job, so it must be one that may write (POST, PUT, PATCH or DELETE), not GET",
+                        op.id
+                    ));
+                }
+                if op.not_by_creator.is_some() {
+                    return Err(format!(
+                        "operation {:?} is a job and cannot name not_by_creator: the kernel reads no document before a job starts",
+                        op.id
+                    ));
+                }
             }
             if !shapes.insert((op.method, op.path.shape())) {
                 return Err(format!(

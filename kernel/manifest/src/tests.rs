@@ -6,7 +6,7 @@ use super::*;
 const VALID: &str = r#"
 id = "books"
 version = "1.2.3"
-world = "keel:kernel/plugin@0.5.0"
+world = "keel:kernel/plugin@0.6.0"
 
 [[permissions]]
 id = "books.read"
@@ -82,7 +82,7 @@ fn unknown_routes_and_methods_are_told_apart() {
 
 #[test]
 fn domain_interfaces_are_declared_from_the_known_list() {
-    let world = "world = \"keel:kernel/plugin@0.5.0\"";
+    let world = "world = \"keel:kernel/plugin@0.6.0\"";
     let m = Manifest::parse(&with(
         world,
         &format!(
@@ -110,7 +110,7 @@ fn domain_interfaces_are_declared_from_the_known_list() {
 
 #[test]
 fn events_are_published_under_the_plugins_own_name() {
-    let world = "world = \"keel:kernel/plugin@0.5.0\"";
+    let world = "world = \"keel:kernel/plugin@0.6.0\"";
     let m = Manifest::parse(&with(
         world,
         &format!("{world}\npublishes = [\"books.entry-posted\"]\nsubscribes = [\"stock.reorder.crossed\"]"),
@@ -133,7 +133,7 @@ fn events_are_published_under_the_plugins_own_name() {
 #[test]
 fn bad_manifests_are_rejected_with_a_reason() {
     let cases = [
-        (with("world = \"keel:kernel/plugin@0.5.0\"", "world = \"other\""), "targets world"),
+        (with("world = \"keel:kernel/plugin@0.6.0\"", "world = \"other\""), "targets world"),
         (with("1.2.3", "1.2"), "MAJOR.MINOR.PATCH"),
         (with("id = \"books\"", "id = \"Books\""), "plugin id"),
         (VALID.replace("books", "record"), "reserved by the kernel"),
@@ -249,4 +249,28 @@ fn a_schedule_calls_an_operation_that_may_write_and_needs_no_parameters() {
         "{VALID}\n[[schedules]]\nid = \"hourly\"\ncron = \"0 * * * *\"\noperation = \"entries.post\"\n"
     );
     assert_eq!(Manifest::parse(&utc).unwrap().schedules[0].time_zone, "UTC", "UTC unless given");
+}
+
+#[test]
+fn a_job_is_an_operation_that_may_write_and_no_schedule_calls() {
+    let job = with(
+        "id = \"entries.post\"\nmethod = \"POST\"\npath = \"/entries\"",
+        "id = \"entries.post\"\nmethod = \"POST\"\npath = \"/entries\"\njob = true",
+    );
+    let m = Manifest::parse(&job).unwrap();
+    assert!(m.operation("entries.post").unwrap().job);
+    assert!(!m.operation("entries.get").unwrap().job, "not a job unless declared");
+
+    let get = with(
+        "id = \"entries.search\"\nmethod = \"GET\"\npath = \"/entries/search\"",
+        "id = \"entries.search\"\nmethod = \"GET\"\npath = \"/entries/search\"\njob = true",
+    );
+    let err = Manifest::parse(&get).unwrap_err().to_string();
+    assert!(err.contains("is a job, so it must be one that may write"), "{err}");
+
+    let scheduled = format!(
+        "{job}\n[[schedules]]\nid = \"nightly\"\ncron = \"0 2 * * *\"\noperation = \"entries.post\"\n"
+    );
+    let err = Manifest::parse(&scheduled).unwrap_err().to_string();
+    assert!(err.contains("cannot start a job"), "{err}");
 }

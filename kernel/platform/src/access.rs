@@ -59,9 +59,9 @@ impl Platform {
 
 /// Answers a plugin's `has-permission` for one caller, from a plugin call's
 /// blocking thread.
-struct CallerPermissions {
-    platform: Platform,
-    principal: Principal,
+pub(crate) struct CallerPermissions {
+    pub(crate) platform: Platform,
+    pub(crate) principal: Principal,
 }
 
 impl std::fmt::Debug for CallerPermissions {

@@ -17,6 +17,7 @@ mod access;
 mod admin;
 mod audit;
 mod error;
+mod jobs;
 mod policy;
 mod principal;
 mod sign_in;
@@ -37,7 +38,8 @@ pub use principal::{Actor, Principal};
 use error::{identity_error, internal};
 pub use keel_authz::{ADMIN, AUDITOR, Domain as Scope, PLATFORM_ADMIN};
 pub use keel_host::{
-    DeadLetter, EnableReport, LastRun, Plugin, ProviderChoice, StoredSchedule, StoredTimer,
+    DeadLetter, EnableReport, Job, JobState, LastRun, Plugin, ProviderChoice, StoredSchedule,
+    StoredTimer,
 };
 pub use keel_identity::SodRule;
 pub use keel_identity::{ApiToken, Membership, Session, TotpEnrolment, User, totp_code};
@@ -115,6 +117,8 @@ impl Platform {
                 plugin_roles: std::sync::Mutex::default(),
             }),
         };
+        let callers = jobs::JobCallers(Arc::downgrade(&platform.inner));
+        platform.inner.host.set_callers(Arc::new(callers));
         platform.define_plugin_roles().await?;
         platform.restore_tenant_roles().await?;
         let identity = Arc::clone(&platform.inner.identity);

@@ -124,7 +124,7 @@ const PLATFORM: &str = "~platform";
 /// Catalog key kinds (`kind/<tenant>/…`) whose records belong to a tenant.
 /// Every other kind, and a second segment that is not a tenant id (such as
 /// `member/~platform/…`), is the platform's.
-const TENANT_KINDS: [&str; 17] = [
+const TENANT_KINDS: [&str; 19] = [
     "apitoken",
     "apitoken-owner",
     "cursor",
@@ -133,6 +133,8 @@ const TENANT_KINDS: [&str; 17] = [
     "event",
     "event-key",
     "idempotency",
+    "job",
+    "job-open",
     "member",
     "provider",
     "retry",

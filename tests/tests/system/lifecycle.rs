@@ -40,7 +40,7 @@ async fn install_upgrade_roll_back_disable_and_restart() {
     assert_eq!(inspected["operations"].as_array().unwrap().len(), 2);
     assert_eq!(inspected["roles"][0]["id"], "note-taker");
     let imports = inspected["imports"].to_string();
-    assert!(imports.contains("keel:kernel/records@0.5.0"), "{imports}");
+    assert!(imports.contains("keel:kernel/records@0.6.0"), "{imports}");
     assert!(inspected["exports"].to_string().contains("handle"));
     k.get("/admin/packages/notes/9.9.9").await.expect_problem(404, "not-found");
 

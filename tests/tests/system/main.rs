@@ -11,6 +11,7 @@ mod finance;
 mod gateway;
 mod inventory;
 mod isolation;
+mod jobs;
 mod lifecycle;
 mod periods;
 mod purchasing;

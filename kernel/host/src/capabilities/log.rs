@@ -14,7 +14,7 @@ const MESSAGE_BYTES_MAX: usize = 4096;
 const FIELDS_MAX: usize = 32;
 
 /// The interface whose `emit` [`link`] replaces.
-const LOG_INTERFACE: &str = "keel:kernel/log@0.5.0";
+const LOG_INTERFACE: &str = "keel:kernel/log@0.6.0";
 
 impl Host for CallState {
     /// Only reached if [`link`] did not replace it; the same rules apply.

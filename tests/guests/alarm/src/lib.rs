@@ -9,7 +9,15 @@
 //! `nights` under its slot with who called and what they may do (`GET
 //! /nights` lists them), and fails while
 //! `PUT /nightly/fails` with `{"fails": true}` says so.
+//!
+//! `POST /counts` is a job: `{"to": n, "per_step": k}` counts to `n`, `k`
+//! units a step, inserting each unit under `<job>/<unit>` in `counted` (an
+//! insert, so a unit counted twice would fail the job); `GET
+//! /counts/{job}` says how many there are. `"spin": i` spins `i` rounds a
+//! step; `"fail_step": s, "fail_times": t` fails the first `t` attempts
+//! at step `s`; `"invalid_step": s` refuses step `s` as invalid.
 
+use keel_sdk::jobs::{Progress, Step};
 use keel_sdk::timers::{self, Fired};
 use keel_sdk::{Collection, Error, Plugin, Range, Request, Response, Result, context};
 use serde_json::{Value, json};
@@ -17,6 +25,40 @@ use serde_json::{Value, json};
 const RANG: Collection<Value> = Collection::new("rang");
 const NIGHTS: Collection<Value> = Collection::new("nights");
 const SETTINGS: Collection<Value> = Collection::new("settings");
+const COUNTED: Collection<Value> = Collection::new("counted");
+
+fn count(step: &Step) -> Result<Progress> {
+    let body: Value = step.request.json()?;
+    let to = body["to"].as_u64().ok_or_else(|| Error::invalid("to is required"))?;
+    let per_step = body["per_step"].as_u64().unwrap_or(10).max(1);
+    let number = step.done / per_step + 1;
+    if body["invalid_step"].as_u64() == Some(number) {
+        return Err(Error::invalid(format!("step {number} is refused on purpose")));
+    }
+    let fail_times = body["fail_times"].as_u64().unwrap_or(0);
+    if body["fail_step"].as_u64() == Some(number) && u64::from(step.attempt) <= fail_times {
+        return Err(Error::internal(format!("step {number} attempt {} fails", step.attempt)));
+    }
+    let mut spun = 0u64;
+    for round in 0..body["spin"].as_u64().unwrap_or(0) {
+        spun = std::hint::black_box(spun.wrapping_mul(31).wrapping_add(round));
+    }
+    let after: u64 = step.cursor_as()?.unwrap_or(0);
+    let upto = (after + per_step).min(to);
+    for unit in after + 1..=upto {
+        let note = json!({ "step": number, "attempt": step.attempt, "spun": spun });
+        COUNTED.insert(&format!("{}/{unit:08}", step.job), &note)?;
+    }
+    if upto == to {
+        let result = json!({
+            "counted": to,
+            "caller": context::caller(),
+            "may_administer": context::has_permission("alarm.admin"),
+        });
+        return Progress::finished(upto, &result);
+    }
+    Progress::next(upto, Some(to), &upto)
+}
 
 fn nightly(request: &Request) -> Result<Value> {
     let body: Value = request.json()?;
@@ -70,6 +112,11 @@ impl Plugin for Alarm {
                 SETTINGS.put("nightly", &json!({ "fails": body["fails"] == true }))?;
                 Response::ok(&body)
             }
+            "counted" => {
+                let job = request.param("job")?;
+                let units = COUNTED.scan_all(&Range::prefix(format!("{job}/")))?.len();
+                Response::ok(&json!({ "units": units }))
+            }
             "cancel" => {
                 let cancelled = timers::cancel(request.param("key")?)?;
                 Response::ok(&json!({ "cancelled": cancelled }))
@@ -100,6 +147,13 @@ impl Plugin for Alarm {
             timers::set(&timer.key, context::now_seconds() + again, &next)?;
         }
         Ok(())
+    }
+
+    fn run_step(step: Step) -> Result<Progress> {
+        match step.operation.as_str() {
+            "count" => count(&step),
+            other => Err(Error::unknown_operation(other)),
+        }
     }
 }
 

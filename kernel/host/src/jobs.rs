@@ -1,0 +1,406 @@
+//! Background jobs: an operation the manifest declares with `job = true`
+//! is not run when it is called. The kernel keeps a job, answers 202 with
+//! its id, and runs it in steps (`jobs/step.rs`), each a call of the
+//! plugin's `run-step` in a write turn of the tenant's lane that also
+//! records the job's progress.
+//!
+//! Kernel catalog records, in the tenant's lane:
+//! - `job/<tenant>/<id>`: the job, kept once it ends; ids are UUIDv7, so
+//!   a tenant's jobs list oldest first;
+//! - `job-open/<tenant>/<id>`: the jobs not ended, at most
+//!   [`OPEN_JOBS_MAX`] a tenant;
+//! - while it runs, its next step's entry in the timers' due index
+//!   (`timers.rs`), so the clock runs its steps on the tenant's timer
+//!   worker: a tenant's jobs and timers take turns there, and never hold
+//!   up another tenant's.
+
+mod step;
+
+use std::sync::Arc;
+
+use keel_storage::WriteTxn;
+use keel_types::{TenantId, action};
+
+use crate::call::{Callers, Invocation, PluginResponse};
+use crate::error::{CallError, PluginErrorKind};
+use crate::firing::now_ms;
+use crate::host::Host;
+use crate::package::Plugin;
+use crate::records::{audit, decode, encode};
+use crate::timers::job_due_key;
+
+/// Most jobs a tenant may have queued or running at once.
+pub const OPEN_JOBS_MAX: usize = 256;
+/// Longest cursor a step may return, in bytes.
+pub const CURSOR_BYTES_MAX: usize = 4 * 1024;
+/// Longest result a finished job keeps, in bytes.
+pub const RESULT_BYTES_MAX: usize = 64 * 1024;
+
+/// Where a job is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    /// Waiting for its first step.
+    Queued,
+    /// At least one step done, more to do.
+    Running,
+    /// Its last step said it was finished.
+    Succeeded,
+    /// A step failed for good, or the job could no longer run.
+    Failed,
+    /// Cancelled between steps.
+    Cancelled,
+}
+
+impl JobState {
+    /// Its name, as the API shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// Whether the job has ended, one way or another.
+    pub fn ended(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed | Self::Cancelled)
+    }
+}
+
+/// A job, as whoever may read it sees it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Job {
+    /// Its id, a UUIDv7.
+    pub id: String,
+    /// The plugin whose operation it runs.
+    pub plugin: String,
+    /// The operation.
+    pub operation: String,
+    /// Where it is.
+    pub state: JobState,
+    /// Units done so far, as its last step said.
+    pub done: u64,
+    /// Units in all, when known.
+    pub total: Option<u64>,
+    /// Steps committed.
+    pub steps: u64,
+    /// Failed attempts at its next step.
+    pub attempts: u32,
+    /// Why its last attempt failed, or why it ended if it failed.
+    pub error: Option<String>,
+    /// What its last step returned as the job's result.
+    pub result: Option<serde_json::Value>,
+    /// Who started it; its steps run as them.
+    pub caller: String,
+    /// When it was started, ran its first step, and ended (Unix seconds).
+    pub created: i64,
+    /// When its first step ran.
+    pub started: Option<i64>,
+    /// When it ended.
+    pub ended: Option<i64>,
+}
+
+/// A job as the kernel keeps it: what it shows, and what its steps need.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct StoredJob {
+    #[serde(flatten)]
+    pub(crate) job: Job,
+    /// Where its next step starts, as its last step said.
+    pub(crate) cursor: Option<String>,
+    /// The request that started it.
+    pub(crate) request: StoredRequest,
+    /// The roles its caller held then, for the audit trail.
+    pub(crate) roles: Vec<String>,
+    /// The request id of the call that started it.
+    pub(crate) request_id: String,
+    /// When its next step is due (Unix ms), while it has one.
+    pub(crate) due_ms: i64,
+}
+
+/// The request that started a job, kept for its steps.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct StoredRequest {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) params: Vec<(String, String)>,
+    pub(crate) query: Vec<(String, String)>,
+    /// The body, UTF-8 (JSON).
+    pub(crate) body: String,
+}
+
+/// What cancelling a job did.
+#[derive(Debug)]
+pub enum Cancelled {
+    /// It was cancelled; its steps stop.
+    Now(Job),
+    /// It had already ended.
+    AlreadyEnded(Job),
+}
+
+pub(crate) fn job_key(tenant: &TenantId, id: &str) -> String {
+    format!("job/{tenant}/{id}")
+}
+
+fn job_prefix(tenant: &TenantId) -> String {
+    format!("job/{tenant}/")
+}
+
+pub(crate) fn open_key(tenant: &TenantId, id: &str) -> String {
+    format!("job-open/{tenant}/{id}")
+}
+
+fn open_prefix(tenant: &TenantId) -> String {
+    format!("job-open/{tenant}/")
+}
+
+/// Whether `id` could name a job: a UUID, so it never reaches another key.
+fn well_formed(id: &str) -> bool {
+    uuid::Uuid::try_parse(id).is_ok_and(|uuid| uuid.hyphenated().to_string() == id)
+}
+
+/// Reads job `id` of `tenant` through `get` (a transaction's
+/// `catalog_get`), if there is one.
+pub(crate) fn read_job(
+    get: impl FnOnce(&str) -> keel_storage::Result<Option<Vec<u8>>>,
+    tenant: &TenantId,
+    id: &str,
+) -> keel_storage::Result<Option<StoredJob>> {
+    if !well_formed(id) {
+        return Ok(None);
+    }
+    match get(&job_key(tenant, id))? {
+        Some(bytes) => decode("job", &bytes).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Writes `job` in `txn`, with its open entry and its next step's due
+/// entry as its state says; `was` is how it was stored before, if it was.
+pub(crate) fn put_job(
+    txn: &mut WriteTxn,
+    tenant: &TenantId,
+    job: &StoredJob,
+    was: Option<&StoredJob>,
+) -> keel_storage::Result<()> {
+    let id = job.job.id.as_str();
+    if let Some(was) = was.filter(|was| !was.job.state.ended()) {
+        txn.catalog_remove(&job_due_key(tenant, was.due_ms, id))?;
+    }
+    txn.catalog_put(&job_key(tenant, id), &encode(job)?)?;
+    if job.job.state.ended() {
+        txn.catalog_remove(&open_key(tenant, id))?;
+    } else {
+        txn.catalog_put(&open_key(tenant, id), b"")?;
+        txn.catalog_put(&job_due_key(tenant, job.due_ms, id), b"")?;
+    }
+    Ok(())
+}
+
+/// A refusal of a job's request, as a plugin's own would read.
+fn refused(kind: PluginErrorKind, message: String) -> CallError {
+    CallError::Plugin { kind, message }
+}
+
+impl Host {
+    /// Lets job steps ask about the caller who started their job.
+    pub fn set_callers(&self, callers: Arc<dyn Callers>) {
+        let mut slot = self.inner.callers.write().unwrap_or_else(|p| p.into_inner());
+        *slot = Some(callers);
+    }
+
+    /// Starts a job for `invocation`, a call of `plugin`'s job operation
+    /// that the caller may make, and answers 202 with the job. Blocking.
+    /// An idempotency key sent again answers with the job it started.
+    pub fn start_job(
+        &self,
+        plugin: &Arc<Plugin>,
+        invocation: Invocation,
+    ) -> Result<PluginResponse, CallError> {
+        let manifest = plugin.manifest();
+        let tenant = &invocation.tenant;
+        let storage = CallError::Storage;
+        if !manifest.operation(&invocation.operation).is_some_and(|op| op.job) {
+            return Err(CallError::Internal(format!(
+                "operation {} of {} is not a job",
+                invocation.operation, manifest.id
+            )));
+        }
+        let Some(caller) = invocation.caller.clone() else {
+            return Err(refused(PluginErrorKind::Denied, "a job runs as its caller".to_owned()));
+        };
+        let body = String::from_utf8(invocation.request.body.clone()).map_err(|_| {
+            refused(PluginErrorKind::BadRequest, "a job's request body must be UTF-8 JSON".into())
+        })?;
+        let mut txn = self.tenant_txn(tenant).map_err(storage)?;
+        self.limit_stored(&mut txn, tenant)?;
+        let claim = invocation.idempotency.as_ref().map(|key| {
+            crate::idempotency::Claim::new(
+                tenant,
+                &caller,
+                key,
+                manifest.id.as_str(),
+                &invocation.operation,
+                &invocation.request,
+            )
+        });
+        let now = self.now().seconds;
+        if let Some(claim) = &claim
+            && let Some(kept) = claim.kept(&txn, now)?
+        {
+            txn.commit().map_err(storage)?;
+            return Ok(kept);
+        }
+        let open = txn.catalog_page(&open_prefix(tenant), None, OPEN_JOBS_MAX).map_err(storage)?;
+        if open.len() >= OPEN_JOBS_MAX {
+            return Err(CallError::Limit(format!(
+                "tenant {tenant} has {OPEN_JOBS_MAX} jobs queued or running, the most it may; wait for one to end or cancel one"
+            )));
+        }
+        let id = uuid::Uuid::now_v7().hyphenated().to_string();
+        let request = &invocation.request;
+        let job = StoredJob {
+            job: Job {
+                id: id.clone(),
+                plugin: manifest.id.to_string(),
+                operation: invocation.operation.clone(),
+                state: JobState::Queued,
+                done: 0,
+                total: None,
+                steps: 0,
+                attempts: 0,
+                error: None,
+                result: None,
+                caller: caller.clone(),
+                created: now,
+                started: None,
+                ended: None,
+            },
+            cursor: None,
+            request: StoredRequest {
+                method: request.method.clone(),
+                path: request.path.clone(),
+                params: request.params.clone(),
+                query: request.query.clone(),
+                body,
+            },
+            roles: invocation.roles.clone(),
+            request_id: invocation.request_id.to_string(),
+            due_ms: now_ms(self),
+        };
+        let origin = keel_audit::Origin {
+            at: now,
+            actor: caller,
+            roles: invocation.roles.clone(),
+            request_id: Some(invocation.request_id.to_string()).filter(|id| !id.is_empty()),
+            source: invocation.source.clone(),
+        };
+        let response = PluginResponse {
+            status: 202,
+            body: serde_json::to_vec(&job.job)
+                .map_err(|err| CallError::Internal(err.to_string()))?,
+            replayed: false,
+        };
+        put_job(&mut txn, tenant, &job, None).map_err(storage)?;
+        if let Some(claim) = &claim {
+            claim.keep(&mut txn, &origin, tenant, &response).map_err(storage)?;
+        }
+        let detail = format!("job {id} started: {} of {}", invocation.operation, manifest.id);
+        audit(&mut txn, &origin, tenant, manifest.id.as_str(), action::JOB_START, detail)
+            .map_err(storage)?;
+        txn.commit().map_err(crate::call::storage_error)?;
+        self.inner.clock.notify(tenant);
+        Ok(response)
+    }
+
+    /// `tenant`'s job `id`, if there is one.
+    pub fn job(&self, tenant: &TenantId, id: &str) -> keel_storage::Result<Option<Job>> {
+        let read = self.inner.storage.read()?;
+        Ok(read_job(|k| read.catalog_get(k), tenant, id)?.map(|stored| stored.job))
+    }
+
+    /// `tenant`'s jobs, oldest first: at most `limit`, after the job
+    /// `after` if given; only those not ended if `open`.
+    pub fn jobs(
+        &self,
+        tenant: &TenantId,
+        open: bool,
+        after: Option<&str>,
+        limit: usize,
+    ) -> keel_storage::Result<Vec<Job>> {
+        let read = self.inner.storage.read()?;
+        if open {
+            let prefix = open_prefix(tenant);
+            let after = after.map(|a| format!("{prefix}{a}"));
+            let page = read.catalog_page(&prefix, after.as_deref(), limit)?;
+            let ids = page.iter().filter_map(|(key, _)| key.strip_prefix(&prefix));
+            return ids
+                .filter_map(|id| read_job(|k| read.catalog_get(k), tenant, id).transpose())
+                .map(|job| job.map(|stored| stored.job))
+                .collect();
+        }
+        let prefix = job_prefix(tenant);
+        let after = after.map(|a| format!("{prefix}{a}"));
+        let page = read.catalog_page(&prefix, after.as_deref(), limit)?;
+        page.iter().map(|(_, bytes)| decode::<StoredJob>("job", bytes).map(|s| s.job)).collect()
+    }
+
+    /// Cancels `tenant`'s job `id` as `origin`: a step running now
+    /// finishes (or not) on its own, and no step runs after it. None if
+    /// there is no such job.
+    pub fn cancel_job(
+        &self,
+        origin: &keel_audit::Origin,
+        tenant: &TenantId,
+        id: &str,
+    ) -> keel_storage::Result<Option<Cancelled>> {
+        let mut txn = self.tenant_txn(tenant)?;
+        let Some(stored) = read_job(|k| txn.catalog_get(k), tenant, id)? else {
+            txn.commit()?;
+            return Ok(None);
+        };
+        if stored.job.state.ended() {
+            txn.commit()?;
+            return Ok(Some(Cancelled::AlreadyEnded(stored.job)));
+        }
+        let cancelled = StoredJob {
+            job: Job { state: JobState::Cancelled, ended: Some(origin.at), ..stored.job.clone() },
+            ..stored.clone()
+        };
+        put_job(&mut txn, tenant, &cancelled, Some(&stored))?;
+        let detail = format!(
+            "job {id} ({} of {}) cancelled after {} steps, {} done",
+            stored.job.operation, stored.job.plugin, stored.job.steps, stored.job.done
+        );
+        audit(&mut txn, origin, tenant, &stored.job.plugin, action::JOB_CANCEL, detail)?;
+        txn.commit()?;
+        Ok(Some(Cancelled::Now(cancelled.job)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_hyphenated_uuid_names_a_job() {
+        let id = uuid::Uuid::now_v7().hyphenated().to_string();
+        assert!(well_formed(&id));
+        assert!(!well_formed(&id.to_uppercase()), "one spelling per job");
+        assert!(!well_formed(&id.replace('-', "")));
+        assert!(!well_formed("../timer/acme"));
+        assert!(!well_formed(&format!("{id}/x")));
+    }
+
+    #[test]
+    fn an_ended_job_keeps_no_open_or_due_entry() {
+        for state in [JobState::Succeeded, JobState::Failed, JobState::Cancelled] {
+            assert!(state.ended());
+        }
+        assert!(!JobState::Queued.ended() && !JobState::Running.ended());
+        let text = serde_json::to_string(&JobState::Cancelled).unwrap();
+        assert_eq!(text, "\"cancelled\"");
+    }
+}
