@@ -25,6 +25,8 @@ use clap::Parser;
 use hyper::StatusCode;
 use serde::Serialize;
 
+mod automation;
+
 use crate::kernel::{self, Kernel, Launch};
 use crate::ledger::{self, ACCOUNTS};
 use crate::load::{Call, Connection};
@@ -44,6 +46,10 @@ pub(crate) struct CrashArgs {
     /// Scratch directory: the data directory and the log (wiped first).
     #[arg(long)]
     work: PathBuf,
+    /// The test plugins (`alarm.wasm`): with them, each round also starts
+    /// a background job and sets timers, checked after each restart.
+    #[arg(long)]
+    test_plugins: Option<PathBuf>,
     /// Where to write the JSON report.
     #[arg(long)]
     out: PathBuf,
@@ -81,6 +87,12 @@ struct CrashReport {
     committed_unanswered: u64,
     /// Audit chain verifications, every one passed.
     audit_verified: u64,
+    /// Jobs started (one a round, killed halfway) and their steps, all
+    /// committed once; timers set due at once, all rung.
+    jobs: u64,
+    jobs_resumed: u64,
+    job_steps: u64,
+    timers_rang: u64,
     /// The slowest restart after a kill, to the first answered request.
     slowest_restart_ms: f64,
     seconds: f64,
@@ -107,7 +119,10 @@ pub(crate) async fn run() -> anyhow::Result<()> {
             .with_context(|| format!("cannot clear {}", args.work.display()))?;
     }
     let plugins = args.work.join("plugins");
-    kernel::gather_plugins(&plugins, &[args.plugins.join("finance.wasm")])?;
+    let mut packages = vec![args.plugins.join("finance.wasm")];
+    packages.extend(args.test_plugins.iter().map(|dir| dir.join("alarm.wasm")));
+    kernel::gather_plugins(&plugins, &packages)?;
+    let mut automation = args.test_plugins.as_ref().map(|_| automation::Automation::default());
     let launch = Launch {
         binary: args.keel.clone(),
         data: args.work.join("data"),
@@ -144,12 +159,31 @@ pub(crate) async fn run() -> anyhow::Result<()> {
             }
         }
         let audit = round == args.rounds || round % args.verify_audit_every.max(1) == 0;
+        // First, while the restart is fresh: which jobs the kill interrupted.
+        if let Some(automation) = &mut automation {
+            automation.check(&mut admin).await.with_context(|| format!("after kill {round}"))?;
+        }
         for tenant in &mut tenants {
             check(&mut admin, tenant, audit)
                 .await
                 .with_context(|| format!("after kill {round}, tenant {}", tenant.name))?;
         }
         report.audit_verified += if audit { tenants.len() as u64 } else { 0 };
+        if let Some(automation) = &mut automation {
+            if audit {
+                let verdict = admin
+                    .expect(&Call::get("/admin/tenants/demo/audit/verify"), StatusCode::OK)
+                    .await?;
+                let verdict: serde_json::Value = serde_json::from_slice(&verdict)?;
+                if verdict["ok"] != true {
+                    bail!("after kill {round}, the audit chain of demo does not verify: {verdict}");
+                }
+                report.audit_verified += 1;
+            }
+            if round < args.rounds {
+                automation.start_round(&mut admin, round).await?;
+            }
+        }
         if round == args.rounds {
             kernel.stop().await?;
             break;
@@ -176,6 +210,14 @@ pub(crate) async fn run() -> anyhow::Result<()> {
     report.acknowledged = tenants.iter().map(|t| t.acked.len() as u64).sum();
     report.entries = tenants.iter().map(|t| t.found).sum();
     report.committed_unanswered = report.entries - report.acknowledged;
+    if let Some(automation) = &automation {
+        (report.jobs, report.jobs_resumed, report.job_steps, report.timers_rang) =
+            (u64::from(args.rounds), automation.resumed, automation.steps, automation.rang);
+        say(&format!(
+            "==> crash: {} jobs started before a kill, {} of them still running at it and resumed after the restart; {} steps, each committed once; {} timers set due at a kill, all rung",
+            report.jobs, report.jobs_resumed, report.job_steps, report.timers_rang
+        ));
+    }
     report.seconds = started.elapsed().as_secs_f64();
     say(&format!(
         "==> crash: {} kills, {} entries acknowledged, none lost or changed; {} more committed but unanswered; numbers gapless, trial balances equal to their entries, {} audit chain verifications passed; slowest restart {:.0} ms; {:.0} s",

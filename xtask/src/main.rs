@@ -265,6 +265,8 @@ fn crash(root: &Path, args: &[String]) -> anyhow::Result<()> {
             .arg(release.join("keel"))
             .arg("--plugins")
             .arg(target.join("plugins"))
+            .arg("--test-plugins")
+            .arg(target.join("test-plugins"))
             .arg("--work")
             .arg(target.join("crash").join("run"))
             .arg("--out")

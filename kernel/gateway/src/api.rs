@@ -280,12 +280,33 @@ async fn start_job(
 ) -> Result<Response, Problem> {
     let tenant = invocation.tenant.clone();
     let host = state.platform.host().clone();
+    // Starting takes a turn of the tenant's lane, so it waits its turn
+    // within the same bounds on calls in flight as any call that writes.
+    let deadline = tokio::time::Instant::now() + host.limits().call_deadline + DEADLINE_GRACE;
+    let busy = || {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "the kernel is busy; no job was started, retry shortly",
+        )
+    };
+    let tenant_calls = state.tenant_calls(&tenant);
+    let tenant_permit = tokio::time::timeout_at(deadline, tenant_calls.acquire_owned())
+        .await
+        .map_err(|_| busy())?
+        .map_err(|_| busy())?;
+    let permit = tokio::time::timeout_at(deadline, Arc::clone(&state.calls).acquire_owned())
+        .await
+        .map_err(|_| busy())?
+        .map_err(|_| busy())?;
     let span = tracing::Span::current();
-    let started =
-        tokio::task::spawn_blocking(move || span.in_scope(|| host.start_job(&plugin, invocation)))
-            .await
-            .map_err(|join| Problem::internal(&join))?
-            .map_err(Problem::from_call)?;
+    let started = tokio::task::spawn_blocking(move || {
+        let _permits = (tenant_permit, permit);
+        span.in_scope(|| host.start_job(&plugin, invocation))
+    })
+    .await
+    .map_err(|join| Problem::internal(&join))?
+    .map_err(Problem::from_call)?;
     let job: keel_platform::Job =
         serde_json::from_slice(&started.body).map_err(|err| Problem::internal(&err))?;
     let mut http = (StatusCode::ACCEPTED, started.body).into_response();

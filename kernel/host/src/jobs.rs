@@ -35,6 +35,8 @@ pub const OPEN_JOBS_MAX: usize = 256;
 pub const CURSOR_BYTES_MAX: usize = 4 * 1024;
 /// Longest result a finished job keeps, in bytes.
 pub const RESULT_BYTES_MAX: usize = 64 * 1024;
+/// Longest request body a job keeps for its steps, in bytes.
+pub const REQUEST_BYTES_MAX: usize = 64 * 1024;
 
 /// Where a job is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -120,8 +122,9 @@ pub(crate) struct StoredJob {
     pub(crate) due_ms: i64,
 }
 
-/// The request that started a job, kept for its steps.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// The request that started a job, kept for its steps (and dropped when
+/// it ends).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct StoredRequest {
     pub(crate) method: String,
     pub(crate) path: String,
@@ -189,10 +192,13 @@ pub(crate) fn put_job(
     if let Some(was) = was.filter(|was| !was.job.state.ended()) {
         txn.catalog_remove(&job_due_key(tenant, was.due_ms, id))?;
     }
-    txn.catalog_put(&job_key(tenant, id), &encode(job)?)?;
     if job.job.state.ended() {
+        // What only its steps needed goes with them.
+        let kept = StoredJob { cursor: None, request: StoredRequest::default(), ..job.clone() };
+        txn.catalog_put(&job_key(tenant, id), &encode(&kept)?)?;
         txn.catalog_remove(&open_key(tenant, id))?;
     } else {
+        txn.catalog_put(&job_key(tenant, id), &encode(job)?)?;
         txn.catalog_put(&open_key(tenant, id), b"")?;
         txn.catalog_put(&job_due_key(tenant, job.due_ms, id), b"")?;
     }
@@ -231,6 +237,12 @@ impl Host {
         let Some(caller) = invocation.caller.clone() else {
             return Err(refused(PluginErrorKind::Denied, "a job runs as its caller".to_owned()));
         };
+        if invocation.request.body.len() > REQUEST_BYTES_MAX {
+            return Err(CallError::Limit(format!(
+                "a job's request body holds at most {REQUEST_BYTES_MAX} bytes; this one has {}",
+                invocation.request.body.len()
+            )));
+        }
         let body = String::from_utf8(invocation.request.body.clone()).map_err(|_| {
             refused(PluginErrorKind::BadRequest, "a job's request body must be UTF-8 JSON".into())
         })?;

@@ -59,7 +59,9 @@ pub use events::DeadLetter;
 pub use executor::CALL_STACK_BYTES;
 pub use host::{Answered, Host, HostConfig};
 pub use idempotency::IdempotencyKey;
-pub use jobs::{CURSOR_BYTES_MAX, Cancelled, Job, JobState, OPEN_JOBS_MAX, RESULT_BYTES_MAX};
+pub use jobs::{
+    CURSOR_BYTES_MAX, Cancelled, Job, JobState, OPEN_JOBS_MAX, REQUEST_BYTES_MAX, RESULT_BYTES_MAX,
+};
 pub use lifecycle::EnableReport;
 pub use package::{Plugin, digest, manifest_of};
 pub use providers::ProviderChoice;

@@ -135,8 +135,9 @@ fn progress_line(job: &Value) -> String {
     );
     match job["total"].as_u64().filter(|total| *total > 0) {
         Some(total) => {
-            let filled = usize::try_from(done.min(total) * BAR_WIDTH as u64 / total).unwrap_or(0);
-            let percent = done.min(total) * 100 / total;
+            let (done_wide, total_wide) = (u128::from(done.min(total)), u128::from(total));
+            let filled = usize::try_from(done_wide * BAR_WIDTH as u128 / total_wide).unwrap_or(0);
+            let percent = done_wide * 100 / total_wide;
             format!(
                 "[{}{}] {percent:>3}%  {done}/{total}  {state}  {what}",
                 "#".repeat(filled),

@@ -49,6 +49,7 @@ impl Platform {
         tenant: &TenantId,
         id: &str,
     ) -> Result<Job, PlatformError> {
+        self.member_or_not_found(principal, tenant, id).await?;
         let job = self.job(tenant, id).await?;
         self.authorize_job(principal, tenant, &job).await?;
         Ok(job)
@@ -62,9 +63,25 @@ impl Platform {
         tenant: &TenantId,
         id: &str,
     ) -> Result<Job, PlatformError> {
+        self.member_or_not_found(&actor.principal, tenant, id).await?;
         let job = self.job(tenant, id).await?;
         self.authorize_job(&actor.principal, tenant, &job).await?;
         self.cancel_job(actor, tenant, id).await
+    }
+
+    /// Refuses with 404, as for a job that does not exist, unless
+    /// `principal` holds a role in `tenant`: an outsider learns nothing of
+    /// the tenant's jobs, or whether the tenant exists.
+    async fn member_or_not_found(
+        &self,
+        principal: &Principal,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<(), PlatformError> {
+        self.authorize_member(principal, tenant)
+            .await
+            .map(drop)
+            .map_err(|_| PlatformError::NotFound(format!("tenant {tenant} has no job {id:?}")))
     }
 
     /// `tenant`'s job `id`, as its administrator sees it.

@@ -92,6 +92,9 @@ async fn a_job_answers_202_at_once_then_runs_its_steps_to_the_end() {
     actions.dedup();
     assert_eq!(actions, ["job.start", "job.step", "job.finish"]);
     assert_eq!(k.audit_actions("demo", "job.step").await.len(), 9);
+    // A job keeps its request for its steps: a bounded one.
+    let big = json!({ "to": 1, "padding": "x".repeat(70 * 1024) });
+    k.post(COUNTS, big).await.expect_problem(422, "limit-exceeded");
     k.get("/api/demo/jobs/0190c0de-0000-7000-8000-000000000001").await.expect(404);
     k.get("/api/demo/jobs/..%2Ftimer").await.expect(404);
     k.stop().await;
@@ -151,10 +154,13 @@ async fn a_job_is_cancelled_between_steps() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn whoever_may_call_the_operation_may_read_its_job_and_its_steps_run_as_the_caller() {
-    let k = TestKernel::start(Setup::new(&["alarm"])).await;
+    let mut setup = Setup::new(&["alarm"]);
+    setup.tenants = vec!["demo", "other"];
+    let k = TestKernel::start(setup).await;
     let bob = k.user_with_roles("bob", "demo", &["alarm-user"]).await;
     let carol = k.user_with_roles("carol", "demo", &["alarm-user"]).await;
     let eve = k.user_with_roles("eve", "demo", &[]).await;
+    let outsider = k.user_with_roles("outsider", "other", &["alarm-user"]).await;
 
     let id = start(&k, Some(&bob), "demo", json!({ "to": 20 })).await;
     let job = until(&k, "demo", &id, Duration::from_secs(10), ended).await;
@@ -163,9 +169,14 @@ async fn whoever_may_call_the_operation_may_read_its_job_and_its_steps_run_as_th
     assert_eq!(job["result"]["may_administer"], false, "only what bob holds: {job}");
     let path = format!("/api/demo/jobs/{id}");
     assert_eq!(k.send_as(Some(&carol), "GET", &path, None).await.expect(200)["id"], id.as_str());
-    k.send_as(Some(&eve), "GET", &path, None).await.expect_problem(403, "forbidden");
+    k.send_as(Some(&eve), "GET", &path, None).await.expect_problem(404, "not-found");
+    k.send_as(Some(&outsider), "GET", &path, None).await.expect_problem(404, "not-found");
+    let member = k.user_with_roles("member", "demo", &["auditor"]).await;
+    k.send_as(Some(&member), "GET", &path, None).await.expect_problem(403, "forbidden");
     let cancel = format!("{path}/cancel");
-    k.send_as(Some(&eve), "POST", &cancel, Some(json!({}))).await.expect_problem(403, "forbidden");
+    k.send_as(Some(&member), "POST", &cancel, Some(json!({})))
+        .await
+        .expect_problem(403, "forbidden");
     // Holding no role there, eve cannot even see that the plugin exists.
     k.send_as(Some(&eve), "POST", COUNTS, Some(json!({ "to": 1 })))
         .await

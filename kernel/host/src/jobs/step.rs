@@ -86,11 +86,10 @@ impl Host {
                     self.inner.clock.notify(tenant);
                 }
             }
+            // A full tenant (over its storage quota) is no passing state:
+            // that counts as a failed attempt, so its jobs end.
             Err(
-                CallError::Busy
-                | CallError::GuestMemoryFull
-                | CallError::TenantMemoryFull { .. }
-                | CallError::QuotaExceeded(_),
+                CallError::Busy | CallError::GuestMemoryFull | CallError::TenantMemoryFull { .. },
             ) => self.postpone_job(tenant, &job, BUSY_RETRY).map_err(storage)?,
             Err(err) => self.step_failed(tenant, &job, attempt, &err).map_err(storage)?,
         }
@@ -202,8 +201,10 @@ impl Host {
         err: &CallError,
     ) -> keel_storage::Result<()> {
         let limits = &self.inner.config.limits;
+        let shown = shown(err, job);
         if caused_by_request(err) || attempt >= limits.event_attempts_max {
-            let why = format!("step {} failed after {attempt} attempts: {err}", job.job.steps + 1);
+            let why =
+                format!("step {} failed after {attempt} attempts: {shown}", job.job.steps + 1);
             return self.end_job(tenant, job, &why);
         }
         let mut txn = self.tenant_txn(tenant)?;
@@ -215,14 +216,14 @@ impl Host {
         }
         let wait = self.backoff(attempt);
         let retried = StoredJob {
-            job: Job { attempts: attempt, error: Some(err.to_string()), ..job.job.clone() },
+            job: Job { attempts: attempt, error: Some(shown.clone()), ..job.job.clone() },
             due_ms: after(now_ms(self), wait),
             ..job.clone()
         };
         put_job(&mut txn, tenant, &retried, Some(job))?;
         let origin = keel_audit::Origin::kernel(self.now().seconds);
         let detail = format!(
-            "job {}: attempt {attempt} of {} at step {} failed, retrying in {} ms: {err}",
+            "job {}: attempt {attempt} of {} at step {} failed, retrying in {} ms: {shown}",
             job.job.id,
             limits.event_attempts_max,
             job.job.steps + 1,
@@ -357,6 +358,19 @@ fn record_step(
         (action::JOB_STEP, format!("job {} step {}: {progress}", job.job.id, job.job.steps))
     };
     audit(txn, origin, tenant, &job.job.plugin, action, detail)
+}
+
+/// What a job shows of why a step failed to whoever may read it: the
+/// plugin's own words, but of a failure inside the kernel only that it
+/// happened, as an HTTP answer would; the log has the detail.
+fn shown(err: &CallError, job: &StoredJob) -> String {
+    match err {
+        CallError::Storage(_) | CallError::Internal(_) => {
+            tracing::error!(job = %job.job.id, error = %err, "a job step failed inside the kernel");
+            "the kernel failed; its log has the cause".to_owned()
+        }
+        other => other.to_string(),
+    }
 }
 
 /// Whether a step failed because of what its request asked, so that
