@@ -117,6 +117,20 @@ impl Kernel {
         Some(kib / 1024.0)
     }
 
+    /// CPU time the process has used so far, user and system, in seconds
+    /// (Linux only; clock ticks of 1/100 s, as Linux reports them to users).
+    pub(crate) fn cpu_seconds(&self) -> Option<f64> {
+        let pid = self.child.id()?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // Fields after the command name, which may hold spaces: state is
+        // the first, utime the 12th and stime the 13th.
+        let after = stat.rsplit_once(')')?.1;
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let ticks: f64 =
+            fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+        Some(ticks / 100.0)
+    }
+
     /// Kills the kernel with SIGKILL, as a crash or power cut would end it
     /// (minus the page cache), and waits for it to be gone.
     pub(crate) async fn kill(mut self) -> anyhow::Result<()> {

@@ -11,10 +11,13 @@
 //! - `scenarios`: read, post, trial balance, startup.
 //! - `tenants`: a noisy neighbour, and posting spread over tenants on a
 //!   kernel pinned to a number of cores.
+//! - `automation`: timers (100,000 set, idle CPU, time until all fire) and
+//!   job steps a second, with the `alarm` test plugin.
 //! - `tryton`: the same postings against Tryton, for `--compare tryton`.
 //! - `report`: the JSON report and the table.
 //! - `crash`: `keel-bench crash`, the kill -9 test (`cargo xtask crash`).
 
+mod automation;
 mod crash;
 mod kernel;
 mod ledger;
@@ -97,6 +100,8 @@ pub(crate) enum Scenario {
     NoisyNeighbour,
     PostTenants,
     TrialBalance,
+    Timers,
+    JobSteps,
     Startup,
 }
 

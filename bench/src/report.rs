@@ -18,6 +18,8 @@ pub(crate) struct Report {
     /// Posting spread over tenants, once per core count the kernel was pinned to.
     pub(crate) spread: Vec<crate::tenants::Spread>,
     pub(crate) trial_balance: Option<TrialBalance>,
+    pub(crate) timers: Option<crate::automation::Timers>,
+    pub(crate) job_steps: Option<crate::automation::JobSteps>,
     pub(crate) startup: Option<Startup>,
     pub(crate) instantiate: Option<Instantiate>,
     pub(crate) tryton: Option<Tryton>,

@@ -93,6 +93,18 @@ impl Plugin for Alarm {
     fn handle(operation: &str, request: Request) -> Result<Response> {
         match operation {
             "set" => Response::created(&set(&request)?),
+            "set-many" => {
+                let body: Value = request.json()?;
+                let prefix = body["prefix"]
+                    .as_str()
+                    .ok_or_else(|| Error::bad_request("prefix is required"))?;
+                let at = body["at"].as_i64().ok_or_else(|| Error::bad_request("at is required"))?;
+                let n = body["n"].as_u64().unwrap_or(1);
+                for i in 0..n {
+                    timers::set(&format!("{prefix}/{i}"), at, &json!({}))?;
+                }
+                Response::created(&json!({ "set": n, "at": at }))
+            }
             "set-then-fail" => {
                 set(&request)?;
                 Err(Error::invalid("failing after setting a timer"))
