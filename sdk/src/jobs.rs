@@ -9,7 +9,9 @@
 //! returned, and returns [`Progress`]: how much is done, how much there is,
 //! and where the next step goes on. Its writes and the job's progress
 //! commit together, so after a crash the job resumes from its last
-//! committed step and no step's changes are made twice.
+//! committed step and no step's changes are made twice. A plugin upgraded
+//! while its job runs gets the cursor its previous version returned: keep
+//! cursors readable across versions.
 //!
 //! ```no_run
 //! use keel_sdk::jobs::{Progress, Step};

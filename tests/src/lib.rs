@@ -6,6 +6,8 @@
 //! `target/test-plugins`; build them with `cargo xtask build-plugins`.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use keel_types::{Limits, PluginId, TenantId};
@@ -13,6 +15,34 @@ use serde_json::Value;
 
 /// The bootstrap administrator's password in test kernels.
 pub const ADMIN_PASSWORD: &str = "test admin password";
+
+/// A kernel clock a test moves by hand, in whole seconds (give it to
+/// [`Setup::clock`]).
+#[derive(Debug)]
+pub struct MovedClock(AtomicI64);
+
+impl MovedClock {
+    /// A clock at `seconds` (Unix).
+    pub fn at(seconds: i64) -> Arc<Self> {
+        Arc::new(Self(AtomicI64::new(seconds)))
+    }
+
+    /// Moves it to `seconds`, forward or back.
+    pub fn set(&self, seconds: i64) {
+        self.0.store(seconds, Ordering::SeqCst);
+    }
+
+    /// Moves it on by `seconds`.
+    pub fn advance(&self, seconds: i64) {
+        self.0.fetch_add(seconds, Ordering::SeqCst);
+    }
+}
+
+impl keel_types::Clock for MovedClock {
+    fn now(&self) -> keel_types::Timestamp {
+        keel_types::Timestamp { seconds: self.0.load(Ordering::SeqCst), nanoseconds: 0 }
+    }
+}
 
 /// A running kernel and a client for it.
 pub struct TestKernel {

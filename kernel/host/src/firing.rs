@@ -237,11 +237,10 @@ impl Host {
             }
             // The kernel or the tenant was busy or full: not the handler's
             // failure, so no attempt is spent; try again soon.
+            // A tenant over its storage quota is no passing state: that
+            // spends an attempt, so its firings end rather than retry for ever.
             Err(
-                CallError::Busy
-                | CallError::GuestMemoryFull
-                | CallError::TenantMemoryFull { .. }
-                | CallError::QuotaExceeded(_),
+                CallError::Busy | CallError::GuestMemoryFull | CallError::TenantMemoryFull { .. },
             ) => {
                 self.postpone(tenant, &timer, BUSY_RETRY).map_err(storage)?;
                 Ok(true)

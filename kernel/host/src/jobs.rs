@@ -7,8 +7,9 @@
 //! Kernel catalog records, in the tenant's lane:
 //! - `job/<tenant>/<id>`: the job, kept once it ends; ids are UUIDv7, so
 //!   a tenant's jobs list oldest first;
-//! - `job-open/<tenant>/<id>`: the jobs not ended, at most
-//!   [`OPEN_JOBS_MAX`] a tenant;
+//! - `job-open/<tenant>/<id>`: the jobs not ended, each holding its
+//!   caller, at most [`OPEN_JOBS_MAX`] a tenant and
+//!   [`OPEN_JOBS_PER_CALLER_MAX`] a caller;
 //! - while it runs, its next step's entry in the timers' due index
 //!   (`timers.rs`), so the clock runs its steps on the tenant's timer
 //!   worker: a tenant's jobs and timers take turns there, and never hold
@@ -31,12 +32,19 @@ use crate::timers::job_due_key;
 
 /// Most jobs a tenant may have queued or running at once.
 pub const OPEN_JOBS_MAX: usize = 256;
+/// Most of those one caller may have started, so one user cannot take
+/// every slot of their tenant.
+pub const OPEN_JOBS_PER_CALLER_MAX: usize = 32;
 /// Longest cursor a step may return, in bytes.
 pub const CURSOR_BYTES_MAX: usize = 4 * 1024;
 /// Longest result a finished job keeps, in bytes.
 pub const RESULT_BYTES_MAX: usize = 64 * 1024;
 /// Longest request body a job keeps for its steps, in bytes.
 pub const REQUEST_BYTES_MAX: usize = 64 * 1024;
+/// How long an ended job is kept, for whoever follows it, before pruning.
+pub const ENDED_JOB_KEEP: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+/// Jobs read, and at most removed, per audited write when pruning.
+const PRUNE_BATCH: usize = 500;
 
 /// Where a job is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -92,8 +100,10 @@ pub struct Job {
     /// Failed attempts at its next step.
     pub attempts: u32,
     /// Why its last attempt failed, or why it ended if it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// What its last step returned as the job's result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<serde_json::Value>,
     /// Who started it; its steps run as them.
     pub caller: String,
@@ -199,7 +209,7 @@ pub(crate) fn put_job(
         txn.catalog_remove(&open_key(tenant, id))?;
     } else {
         txn.catalog_put(&job_key(tenant, id), &encode(job)?)?;
-        txn.catalog_put(&open_key(tenant, id), b"")?;
+        txn.catalog_put(&open_key(tenant, id), job.job.caller.as_bytes())?;
         txn.catalog_put(&job_due_key(tenant, job.due_ms, id), b"")?;
     }
     Ok(())
@@ -269,6 +279,12 @@ impl Host {
         if open.len() >= OPEN_JOBS_MAX {
             return Err(CallError::Limit(format!(
                 "tenant {tenant} has {OPEN_JOBS_MAX} jobs queued or running, the most it may; wait for one to end or cancel one"
+            )));
+        }
+        let mine = open.iter().filter(|(_, started_by)| started_by == caller.as_bytes()).count();
+        if mine >= OPEN_JOBS_PER_CALLER_MAX {
+            return Err(CallError::Limit(format!(
+                "{caller} has {OPEN_JOBS_PER_CALLER_MAX} jobs queued or running in tenant {tenant}, the most one caller may; wait for one to end or cancel one"
             )));
         }
         let id = uuid::Uuid::now_v7().hyphenated().to_string();
@@ -389,6 +405,58 @@ impl Host {
         audit(&mut txn, origin, tenant, &stored.job.plugin, action::JOB_CANCEL, detail)?;
         txn.commit()?;
         Ok(Some(Cancelled::Now(cancelled.job)))
+    }
+}
+
+impl Host {
+    /// Removes the jobs that ended more than [`ENDED_JOB_KEEP`] ago, in
+    /// every tenant, a batch per audited write (`job.prune`); returns how
+    /// many. A tenant whose pruning fails is logged and the others are
+    /// pruned all the same. Blocking.
+    pub fn prune_jobs(&self) -> Result<usize, String> {
+        let keep = i64::try_from(ENDED_JOB_KEEP.as_secs()).unwrap_or(i64::MAX);
+        let before = self.now().seconds.saturating_sub(keep);
+        let tenants = self.tenants().map_err(|err| err.to_string())?;
+        crate::tenants::each_tenant(&tenants, "ended jobs", |tenant| self.prune(tenant, before))
+    }
+
+    /// Removes `tenant`'s jobs that ended before `before` (Unix seconds).
+    fn prune(&self, tenant: &TenantId, before: i64) -> keel_storage::Result<usize> {
+        let prefix = job_prefix(tenant);
+        let stale = |bytes: &[u8]| {
+            decode::<StoredJob>("job", bytes)
+                .is_ok_and(|job| job.job.state.ended() && job.job.ended.is_some_and(|e| e < before))
+        };
+        let (mut after, mut n_removed) = (None::<String>, 0);
+        loop {
+            let read = self.inner.storage.read()?;
+            let page = read.catalog_page(&prefix, after.as_deref(), PRUNE_BATCH)?;
+            drop(read);
+            let Some((last, _)) = page.last() else { return Ok(n_removed) };
+            after = Some(last.clone());
+            let old: Vec<String> =
+                page.into_iter().filter(|(_, bytes)| stale(bytes)).map(|(key, _)| key).collect();
+            if old.is_empty() {
+                continue;
+            }
+            let mut txn = self.tenant_txn(tenant)?;
+            let mut removed = 0;
+            for key in old {
+                if txn.catalog_get(&key)?.is_some_and(|bytes| stale(&bytes)) {
+                    txn.catalog_remove(&key)?;
+                    removed += 1;
+                }
+            }
+            if removed == 0 {
+                txn.commit()?;
+                continue;
+            }
+            let origin = keel_audit::Origin::kernel(self.now().seconds);
+            let detail = format!("{removed} jobs that ended before {before} removed");
+            audit(&mut txn, &origin, tenant, "kernel", action::JOB_PRUNE, detail)?;
+            txn.commit()?;
+            n_removed += removed;
+        }
     }
 }
 

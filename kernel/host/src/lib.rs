@@ -60,7 +60,8 @@ pub use executor::CALL_STACK_BYTES;
 pub use host::{Answered, Host, HostConfig};
 pub use idempotency::IdempotencyKey;
 pub use jobs::{
-    CURSOR_BYTES_MAX, Cancelled, Job, JobState, OPEN_JOBS_MAX, REQUEST_BYTES_MAX, RESULT_BYTES_MAX,
+    CURSOR_BYTES_MAX, Cancelled, ENDED_JOB_KEEP, Job, JobState, OPEN_JOBS_MAX,
+    OPEN_JOBS_PER_CALLER_MAX, REQUEST_BYTES_MAX, RESULT_BYTES_MAX,
 };
 pub use lifecycle::EnableReport;
 pub use package::{Plugin, digest, manifest_of};

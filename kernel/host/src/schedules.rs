@@ -367,11 +367,10 @@ impl Host {
                     self.inner.clock.notify(tenant);
                 }
             }
+            // A tenant over its storage quota is no passing state: that
+            // spends an attempt, so its firings end rather than retry for ever.
             Err(
-                CallError::Busy
-                | CallError::GuestMemoryFull
-                | CallError::TenantMemoryFull { .. }
-                | CallError::QuotaExceeded(_),
+                CallError::Busy | CallError::GuestMemoryFull | CallError::TenantMemoryFull { .. },
             ) => self.schedule_failed(tenant, &stored, None).map_err(storage)?,
             Err(err) => {
                 self.schedule_failed(tenant, &stored, Some((attempt, &err))).map_err(storage)?

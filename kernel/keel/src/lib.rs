@@ -280,10 +280,12 @@ async fn prune(platform: Platform) {
         ticks.tick().await;
         let pruner = platform.clone();
         match tokio::task::spawn_blocking(move || pruner.prune()).await {
-            Ok(pruned) if pruned.sessions + pruned.events + pruned.idempotency > 0 => {
-                let (sessions, events, idempotency) =
-                    (pruned.sessions, pruned.events, pruned.idempotency);
-                tracing::info!(sessions, events, idempotency, "pruned");
+            Ok(pruned)
+                if pruned.sessions + pruned.events + pruned.idempotency + pruned.jobs > 0 =>
+            {
+                let (sessions, events, idempotency, jobs) =
+                    (pruned.sessions, pruned.events, pruned.idempotency, pruned.jobs);
+                tracing::info!(sessions, events, idempotency, jobs, "pruned");
             }
             Ok(_) => tracing::debug!("nothing to prune"),
             Err(err) => tracing::error!(error = %err, "pruning sessions and events panicked"),

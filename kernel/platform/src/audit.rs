@@ -21,6 +21,8 @@ pub struct Pruned {
     pub events: usize,
     /// Answers kept for idempotency keys, after a day.
     pub idempotency: usize,
+    /// Jobs ended more than 30 days ago.
+    pub jobs: usize,
 }
 
 impl Platform {
@@ -185,7 +187,8 @@ impl Platform {
         let retention = self.inner.host.limits().event_retention;
         let events = counted("events", self.inner.host.prune_events(retention));
         let idempotency = counted("idempotency keys", self.inner.host.prune_idempotency());
-        Pruned { sessions, events, idempotency }
+        let jobs = counted("ended jobs", self.inner.host.prune_jobs());
+        Pruned { sessions, events, idempotency, jobs }
     }
 }
 

@@ -94,7 +94,8 @@ actions! {
     JOB_RETRY = "job.retry",
     JOB_FINISH = "job.finish",
     JOB_FAIL = "job.fail",
-    JOB_CANCEL = "job.cancel",
+        JOB_CANCEL = "job.cancel",
+    JOB_PRUNE = "job.prune",
     IDEMPOTENCY_KEEP = "idempotency.keep",
     IDEMPOTENCY_PRUNE = "idempotency.prune",
 }

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use keel_tests::{Setup, TestKernel};
+use keel_tests::{MovedClock, Setup, TestKernel};
 use serde_json::{Value, json};
 
 const COUNTS: &str = "/api/demo/alarm/counts";
@@ -244,5 +244,60 @@ async fn one_tenants_jobs_do_not_starve_another_tenants_requests_or_jobs() {
         assert!(!ended(&job), "demo's jobs are still at it: {job}");
         k.post(&format!("/api/demo/jobs/{hog}/cancel"), json!({})).await.expect(200);
     }
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ended_job_is_kept_thirty_days_then_pruned() {
+    let clock = MovedClock::at(1_900_000_000);
+    let mut setup = Setup::new(&["alarm"]);
+    setup.clock = Some(clock.clone());
+    let k = TestKernel::start(setup).await;
+    let old = start_and_finish(&k).await;
+    clock.advance(10 * 86_400);
+    let recent = start_and_finish(&k).await;
+    let running =
+        start(&k, None, "demo", json!({ "to": 100_000, "per_step": 1, "spin": 200_000 })).await;
+
+    clock.advance(21 * 86_400);
+    assert_eq!(k.host().prune_jobs().unwrap(), 1, "the one that ended 31 days ago");
+    k.get(&format!("/api/demo/jobs/{old}")).await.expect(404);
+    k.get(&format!("/api/demo/jobs/{recent}")).await.expect(200);
+    assert!(!ended(k.get(&format!("/api/demo/jobs/{running}")).await.expect(200)));
+    assert_eq!(k.audit_actions("demo", "job.prune").await, ["job.prune"]);
+    k.post(&format!("/api/demo/jobs/{running}/cancel"), json!({})).await.expect(200);
+    k.stop().await;
+}
+
+async fn start_and_finish(k: &TestKernel) -> String {
+    let id = start(k, None, "demo", json!({ "to": 3 })).await;
+    let job = until(k, "demo", &id, Duration::from_secs(10), ended).await;
+    assert_eq!(job["state"], "succeeded");
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_caller_may_not_take_every_job_slot_of_a_tenant() {
+    let k = TestKernel::start(Setup::new(&["alarm"])).await;
+    let bob = k.user_with_roles("bob", "demo", &["alarm-user"]).await;
+    let carol = k.user_with_roles("carol", "demo", &["alarm-user"]).await;
+    let long = json!({ "to": 100_000, "per_step": 1, "spin": 200_000 });
+    let mut started = Vec::new();
+    for _ in 0..keel_host::OPEN_JOBS_PER_CALLER_MAX {
+        started.push(start(&k, Some(&bob), "demo", long.clone()).await);
+    }
+    let refused = k.send_as(Some(&bob), "POST", COUNTS, Some(long.clone())).await;
+    let detail = refused.expect_problem(422, "limit-exceeded");
+    assert!(detail.contains("bob has 32 jobs queued or running"), "{detail}");
+    started.push(start(&k, Some(&carol), "demo", long.clone()).await);
+
+    // One ended frees its slot.
+    k.post(&format!("/api/demo/jobs/{}/cancel", started[0]), json!({})).await.expect(200);
+    started.push(start(&k, Some(&bob), "demo", long).await);
+    for id in &started[1..] {
+        k.post(&format!("/api/demo/jobs/{id}/cancel"), json!({})).await.expect(200);
+    }
+    let open = k.get("/admin/tenants/demo/jobs?open=true").await.expect(200).clone();
+    assert_eq!(open["jobs"], json!([]), "{open}");
     k.stop().await;
 }

@@ -4,10 +4,9 @@
 //! recorded, and the schedule goes on.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
-use keel_tests::{Setup, TestKernel};
+use keel_tests::{MovedClock, Setup, TestKernel};
 use serde_json::{Value, json};
 
 const ALARM: &str = "/api/demo/alarm";
@@ -17,17 +16,7 @@ const START: i64 = 1_900_000_000;
 const FIRST_SLOT: i64 = 1_900_026_000;
 const DAY: i64 = 86_400;
 
-/// A clock a test moves by hand.
-#[derive(Debug)]
-struct Moved(AtomicI64);
-
-impl keel_types::Clock for Moved {
-    fn now(&self) -> keel_types::Timestamp {
-        keel_types::Timestamp { seconds: self.0.load(Ordering::SeqCst), nanoseconds: 0 }
-    }
-}
-
-fn setup(clock: &Arc<Moved>) -> Setup {
+fn setup(clock: &Arc<MovedClock>) -> Setup {
     let mut setup = Setup::new(&["alarm"]);
     setup.clock = Some(clock.clone());
     setup
@@ -59,7 +48,7 @@ async fn until(k: &TestKernel, done: impl Fn(&Value) -> bool) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_schedule_runs_at_its_slots_in_its_time_zone_and_missed_slots_run_once() {
-    let clock = Arc::new(Moved(AtomicI64::new(START)));
+    let clock = MovedClock::at(START);
     let data = tempfile::tempdir().unwrap();
     let k = TestKernel::start_in(data.path(), setup(&clock)).await;
     let schedule = nightly(&k).await;
@@ -71,7 +60,7 @@ async fn a_schedule_runs_at_its_slots_in_its_time_zone_and_missed_slots_run_once
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert!(nights(&k).await.is_empty(), "not before its slot");
 
-    clock.0.store(FIRST_SLOT, Ordering::SeqCst);
+    clock.set(FIRST_SLOT);
     let ran = until(&k, |s| s["last_run"]["ok"] == true).await;
     assert_eq!(ran["next_run"], FIRST_SLOT + DAY, "{ran}");
     let night = nights(&k).await[&FIRST_SLOT.to_string()].clone();
@@ -86,7 +75,7 @@ async fn a_schedule_runs_at_its_slots_in_its_time_zone_and_missed_slots_run_once
 
     // Down for three nights: the first slot missed runs once on start, and
     // the schedule goes on from the slot after now.
-    clock.0.store(FIRST_SLOT + 3 * DAY + 3600, Ordering::SeqCst);
+    clock.set(FIRST_SLOT + 3 * DAY + 3600);
     let k = TestKernel::start_in(data.path(), setup(&clock)).await;
     let caught_up = until(&k, |s| s["next_run"] == FIRST_SLOT + 4 * DAY).await;
     assert_eq!(caught_up["last_run"]["slot"], FIRST_SLOT + DAY, "{caught_up}");
@@ -102,12 +91,12 @@ async fn a_schedule_runs_at_its_slots_in_its_time_zone_and_missed_slots_run_once
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_run_is_retried_then_recorded_and_the_schedule_goes_on() {
-    let clock = Arc::new(Moved(AtomicI64::new(START)));
+    let clock = MovedClock::at(START);
     let k = TestKernel::start(setup(&clock)).await;
     k.send("PUT", &format!("{ALARM}/nightly/fails"), Some(json!({ "fails": true })))
         .await
         .expect(200);
-    clock.0.store(FIRST_SLOT, Ordering::SeqCst);
+    clock.set(FIRST_SLOT);
     // Retries wait for the backoff on the kernel's clock: move it along.
     let started = Instant::now();
     let failed = loop {
@@ -116,7 +105,7 @@ async fn a_failing_run_is_retried_then_recorded_and_the_schedule_goes_on() {
             break schedule;
         }
         assert!(started.elapsed() < Duration::from_secs(10), "never failed: {schedule}");
-        clock.0.fetch_add(1, Ordering::SeqCst);
+        clock.advance(1);
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(failed["last_run"]["attempts"], 3, "{failed}");

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use keel_tests::{Setup, TestKernel};
+use keel_tests::{MovedClock, Setup, TestKernel};
 use serde_json::{Value, json};
 
 const ALARM: &str = "/api/demo/alarm";
@@ -145,5 +145,35 @@ async fn timers_survive_a_restart_and_a_handler_may_set_its_timer_again() {
     let keys: Vec<&str> =
         pending["timers"].as_array().unwrap().iter().map(|t| t["key"].as_str().unwrap()).collect();
     assert_eq!(keys, ["tick"], "{pending}");
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clock_that_jumps_fires_what_came_due_and_one_set_back_waits() {
+    let start = 1_900_000_000;
+    let clock = MovedClock::at(start);
+    let mut setup = Setup::new(&["alarm"]);
+    setup.clock = Some(clock.clone());
+    let k = TestKernel::start(setup).await;
+    k.post(&format!("{ALARM}/alarms"), json!({ "key": "hour", "in": 3600 })).await.expect(201);
+    k.post(&format!("{ALARM}/alarms"), json!({ "key": "day", "in": 86_400 })).await.expect(201);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert!(rang(&k).await.is_empty(), "nothing is due yet");
+
+    // Forward two hours at once (a suspended laptop, an NTP step): the
+    // hour's timer rings within the clock's idle wake, the day's does not.
+    clock.advance(7200);
+    let (note, waited) = until_rung(&k, "hour", Duration::from_secs(3)).await.expect("it rang");
+    assert!(waited < Duration::from_millis(2500), "noticed within the idle wake: {waited:?}");
+    assert_eq!(note["at"], start + 3600);
+    assert_eq!(note["rang_at"], start + 7200, "late, by the time the clock jumped");
+
+    // Back to before the day's timer was set: it waits for its own time.
+    clock.set(start - 600);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(rang(&k).await.len(), 1, "a clock set back fires nothing early");
+    clock.set(start + 86_400);
+    until_rung(&k, "day", Duration::from_secs(3)).await.expect("it rang at its time");
+    assert_eq!(k.audit_actions("demo", "timer.fire").await.len(), 2, "each once");
     k.stop().await;
 }
