@@ -137,6 +137,8 @@ fn bad_manifests_are_rejected_with_a_reason() {
         (with("1.2.3", "1.2"), "MAJOR.MINOR.PATCH"),
         (with("id = \"books\"", "id = \"Books\""), "plugin id"),
         (VALID.replace("books", "record"), "reserved by the kernel"),
+        // `/api/{tenant}/jobs/{id}` is the kernel's.
+        (VALID.replace("books", "jobs"), "reserved by the kernel"),
         (with("permission = \"books.write\"", "permission = \"books.admin\""), "does not declare"),
         (with("id = \"books.read\"", "id = \"other.read\""), "starting with"),
         (with("path = \"/entries\"", "path = \"entries\""), "must start with '/'"),
