@@ -98,8 +98,9 @@ pub trait PermissionCheck: Send + Sync + std::fmt::Debug {
 /// Answers a job step's questions about the caller who started its job,
 /// who may hold less by then. Set by the layer that knows identities.
 pub trait Callers: Send + Sync {
-    /// What a step may ask about `caller`'s permissions, as they are now.
-    fn permissions_of(&self, caller: &str) -> Arc<dyn PermissionCheck>;
+    /// What a step may ask about `caller`'s permissions, as they are now;
+    /// none while that cannot be answered (the kernel is stopping).
+    fn permissions_of(&self, caller: &str) -> Option<Arc<dyn PermissionCheck>>;
 }
 
 /// Decides, between a caller that may give up and the worker running the

@@ -39,6 +39,9 @@ pub const OPEN_JOBS_PER_CALLER_MAX: usize = 32;
 pub const CURSOR_BYTES_MAX: usize = 4 * 1024;
 /// Longest result a finished job keeps, in bytes.
 pub const RESULT_BYTES_MAX: usize = 64 * 1024;
+/// Most steps one job may take: a plugin whose steps never say the job is
+/// finished fails it there rather than run for ever.
+pub const JOB_STEPS_MAX: u64 = 1_000_000;
 /// Longest request body a job keeps for its steps, in bytes.
 pub const REQUEST_BYTES_MAX: usize = 64 * 1024;
 /// How long an ended job is kept, for whoever follows it, before pruning.

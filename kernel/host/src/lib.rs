@@ -60,7 +60,7 @@ pub use executor::CALL_STACK_BYTES;
 pub use host::{Answered, Host, HostConfig};
 pub use idempotency::IdempotencyKey;
 pub use jobs::{
-    CURSOR_BYTES_MAX, Cancelled, ENDED_JOB_KEEP, Job, JobState, OPEN_JOBS_MAX,
+    CURSOR_BYTES_MAX, Cancelled, ENDED_JOB_KEEP, JOB_STEPS_MAX, Job, JobState, OPEN_JOBS_MAX,
     OPEN_JOBS_PER_CALLER_MAX, REQUEST_BYTES_MAX, RESULT_BYTES_MAX,
 };
 pub use lifecycle::EnableReport;

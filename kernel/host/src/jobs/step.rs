@@ -8,7 +8,9 @@ use std::time::Duration;
 use keel_storage::{Txn, WriteTxn};
 use keel_types::{PluginId, RequestId, TenantId, action};
 
-use super::{CURSOR_BYTES_MAX, Job, JobState, RESULT_BYTES_MAX, StoredJob, put_job, read_job};
+use super::{
+    CURSOR_BYTES_MAX, JOB_STEPS_MAX, Job, JobState, RESULT_BYTES_MAX, StoredJob, put_job, read_job,
+};
 use crate::bindings::keel::kernel::jobs::{Progress, Step};
 use crate::bindings::{WitError, WitRequest};
 use crate::call::{self, CallGuard, CallState, Finish, PermissionCheck};
@@ -59,12 +61,13 @@ impl Host {
             return Ok(true);
         };
         let callers = self.inner.callers.read().unwrap_or_else(|p| p.into_inner()).clone();
-        let Some(callers) = callers else {
-            // Not yet told how to ask about callers (still starting): later.
+        let permissions = callers.and_then(|callers| callers.permissions_of(&job.job.caller));
+        let Some(permissions) = permissions else {
+            // No one to ask about callers yet (starting) or any more
+            // (stopping): the step waits rather than fail its job.
             self.postpone_job(tenant, &job, BUSY_RETRY).map_err(storage)?;
             return Ok(true);
         };
-        let permissions = callers.permissions_of(&job.job.caller);
         if !permissions.check(tenant, &operation.permission) {
             let why = format!(
                 "{} no longer holds {}, which {} needs",
@@ -304,6 +307,11 @@ fn advanced(job: &StoredJob, progress: Progress, now: (i64, i64)) -> Result<Stor
         ));
     }
     let finished = progress.cursor.is_none();
+    if !finished && job.job.steps.saturating_add(1) >= JOB_STEPS_MAX {
+        return Err(format!(
+            "a job may take at most {JOB_STEPS_MAX} steps, and this one's steps never said it was finished"
+        ));
+    }
     let result = match progress.outcome.filter(|_| finished) {
         Some(text) if text.len() > RESULT_BYTES_MAX => {
             return Err(format!(
@@ -464,6 +472,11 @@ mod tests {
         assert!(err.contains("cursor holds at most"), "{err}");
         let err = advanced(&queued(), progress(11, Some(10), Some("1")), (0, 0)).unwrap_err();
         assert!(err.contains("may not pass the total"), "{err}");
+        let endless =
+            StoredJob { job: Job { steps: JOB_STEPS_MAX - 1, ..queued().job }, ..queued() };
+        let err = advanced(&endless, progress(1, None, Some("1")), (0, 0)).unwrap_err();
+        assert!(err.contains("at most 1000000 steps"), "{err}");
+        assert!(advanced(&endless, progress(1, Some(1), None), (0, 0)).is_ok(), "a last step is");
         let mut bad = progress(1, Some(1), None);
         bad.outcome = Some("not json".to_owned());
         assert!(advanced(&queued(), bad, (0, 0)).unwrap_err().contains("not JSON"));
