@@ -24,6 +24,16 @@ use crate::timers::{
     timer_key, timer_prefix,
 };
 
+/// How a call the clock ran ended (see [`Host::settle`]).
+pub(crate) enum Ran {
+    /// It committed.
+    Done,
+    /// The kernel was busy: try again soon, spending no attempt.
+    Busy,
+    /// It failed: an attempt spent.
+    Failed(CallError),
+}
+
 /// Reports a tenant's firing ended when dropped, even if it panicked or
 /// its job was dropped unrun; its next due time is read again.
 struct Firing {
@@ -223,33 +233,66 @@ impl Host {
             return Ok(true);
         };
         let attempt = timer.attempts.saturating_add(1);
-        let settled = self.run_timer(tenant, &plugin, &timer, attempt);
+        match self.settle(tenant, self.run_timer(tenant, &plugin, &timer, attempt)) {
+            Ran::Done => {}
+            Ran::Busy => self.postpone(tenant, &timer, BUSY_RETRY).map_err(storage)?,
+            Ran::Failed(err) => {
+                self.timer_failed(tenant, &timer, attempt, &err).map_err(storage)?
+            }
+        }
+        Ok(true)
+    }
+
+    /// Waits for a call the clock ran (a timer, a schedule, a job step),
+    /// wakes the dispatcher and the clock for what it published or set, and
+    /// says how it ended.
+    pub(crate) fn settle<T>(&self, tenant: &TenantId, settled: call::Settled<T>) -> Ran {
         let (published, timed) = (settled.published(), settled.timed());
         match settled.wait() {
-            Ok(()) => {
+            Ok(_) => {
                 if published {
                     self.inner.dispatcher.notify(tenant);
                 }
                 if timed {
                     self.inner.clock.notify(tenant);
                 }
-                Ok(true)
+                Ran::Done
             }
-            // The kernel or the tenant was busy or full: not the handler's
-            // failure, so no attempt is spent; try again soon.
-            // A tenant over its storage quota is no passing state: that
-            // spends an attempt, so its firings end rather than retry for ever.
+            // The kernel or the tenant's share of memory was busy: not the
+            // plugin's failure. A tenant over its storage quota is no
+            // passing state, so that is a failure, and its attempts end.
             Err(
                 CallError::Busy | CallError::GuestMemoryFull | CallError::TenantMemoryFull { .. },
-            ) => {
-                self.postpone(tenant, &timer, BUSY_RETRY).map_err(storage)?;
-                Ok(true)
-            }
-            Err(err) => {
-                self.timer_failed(tenant, &timer, attempt, &err).map_err(storage)?;
-                Ok(true)
-            }
+            ) => Ran::Busy,
+            Err(err) => Ran::Failed(err),
         }
+    }
+
+    /// A call state for a call the kernel makes on its own (a timer, a job
+    /// step): a write turn of `tenant`'s lane within its storage quota,
+    /// acting as `origin` (at the call's time, whatever `origin.at` says).
+    /// Refused as a settled call if the turn or the quota fails.
+    pub(crate) fn background_call(
+        &self,
+        tenant: &TenantId,
+        plugin: &Arc<Plugin>,
+        origin: keel_audit::Origin,
+        request_id: RequestId,
+    ) -> Result<CallState, Box<call::Settled<()>>> {
+        let inner = &self.inner;
+        let mut txn = self
+            .tenant_txn(tenant)
+            .map_err(|err| Box::new(call::Settled::refused(None, CallError::Storage(err))))?;
+        if let Err(err) = self.limit_stored(&mut txn, tenant) {
+            return Err(Box::new(call::Settled::refused(Some(Txn::Write(txn)), err)));
+        }
+        let mut state = CallState::new(Arc::clone(plugin), tenant.clone(), Txn::Write(txn), inner);
+        state.caller = Some(origin.actor.clone());
+        state.origin = keel_audit::Origin { at: state.now.seconds, ..origin };
+        state.request_id = request_id;
+        state.storage = Some(Arc::clone(&inner.storage));
+        state.host = Some(self.clone());
+        Ok(state)
     }
 
     pub(crate) fn tenant_txn(&self, tenant: &TenantId) -> keel_storage::Result<WriteTxn> {
@@ -266,27 +309,20 @@ impl Host {
         attempt: u32,
     ) -> call::Settled<()> {
         let inner = &self.inner;
-        let mut txn = match self.tenant_txn(tenant) {
-            Ok(txn) => txn,
-            Err(err) => return call::Settled::refused(None, CallError::Storage(err)),
-        };
-        if let Err(err) = self.limit_stored(&mut txn, tenant) {
-            return call::Settled::refused(Some(Txn::Write(txn)), err);
-        }
-        let mut state = CallState::new(Arc::clone(plugin), tenant.clone(), Txn::Write(txn), inner);
-        state.origin = keel_audit::Origin {
-            at: state.now.seconds,
+        let origin = keel_audit::Origin {
+            at: 0,
             actor: timer.actor.clone(),
             roles: Vec::new(),
             request_id: timer.request_id.clone(),
             source: None,
         };
-        state.caller = Some(state.origin.actor.clone());
-        state.request_id = RequestId::generated(
+        let request_id = RequestId::generated(
             timer.request_id.clone().unwrap_or_else(|| format!("timer-{}", timer.key)),
         );
-        state.storage = Some(Arc::clone(&inner.storage));
-        state.host = Some(self.clone());
+        let state = match self.background_call(tenant, plugin, origin, request_id) {
+            Ok(state) => state,
+            Err(refused) => return *refused,
+        };
         let fired = Fired {
             key: timer.key.clone(),
             at: Timestamp { seconds: timer.at_s, nanoseconds: timer.at_ns },

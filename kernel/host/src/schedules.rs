@@ -25,7 +25,7 @@ use keel_types::{PluginId, RequestId, TenantId, action};
 
 use crate::call::{CallGuard, Invocation, PermissionCheck, PluginRequest};
 use crate::error::CallError;
-use crate::firing::now_ms;
+use crate::firing::{Ran, now_ms};
 use crate::host::Host;
 use crate::records::{audit, decode, encode};
 use crate::timers::{BUSY_RETRY, schedule_due_key};
@@ -357,22 +357,10 @@ impl Host {
         let span =
             tracing::info_span!("schedule", %tenant, plugin, schedule = id, slot = stored.slot);
         let settled = span.in_scope(|| self.run_call_with(&package, invocation, Some(&advance)));
-        let (published, timed) = (settled.published(), settled.timed());
-        match settled.wait() {
-            Ok(_) => {
-                if published {
-                    self.inner.dispatcher.notify(tenant);
-                }
-                if timed {
-                    self.inner.clock.notify(tenant);
-                }
-            }
-            // A tenant over its storage quota is no passing state: that
-            // spends an attempt, so its firings end rather than retry for ever.
-            Err(
-                CallError::Busy | CallError::GuestMemoryFull | CallError::TenantMemoryFull { .. },
-            ) => self.schedule_failed(tenant, &stored, None).map_err(storage)?,
-            Err(err) => {
+        match self.settle(tenant, settled) {
+            Ran::Done => {}
+            Ran::Busy => self.schedule_failed(tenant, &stored, None).map_err(storage)?,
+            Ran::Failed(err) => {
                 self.schedule_failed(tenant, &stored, Some((attempt, &err))).map_err(storage)?
             }
         }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use keel_storage::{Txn, WriteTxn};
+use keel_storage::WriteTxn;
 use keel_types::{PluginId, RequestId, TenantId, action};
 
 use super::{
@@ -15,7 +15,7 @@ use crate::bindings::keel::kernel::jobs::{Progress, Step};
 use crate::bindings::{WitError, WitRequest};
 use crate::call::{self, CallGuard, CallState, Finish, PermissionCheck};
 use crate::error::{CallError, PluginErrorKind};
-use crate::firing::now_ms;
+use crate::firing::{Ran, now_ms};
 use crate::host::Host;
 use crate::package::Plugin;
 use crate::records::audit;
@@ -79,22 +79,10 @@ impl Host {
         let attempt = job.job.attempts.saturating_add(1);
         let span = tracing::info_span!("job", %tenant, plugin = %job.job.plugin, job = id, step = job.job.steps + 1, attempt);
         let settled = span.in_scope(|| self.step(tenant, &plugin, &job, attempt, permissions));
-        let (published, timed) = (settled.published(), settled.timed());
-        match settled.wait() {
-            Ok(()) => {
-                if published {
-                    self.inner.dispatcher.notify(tenant);
-                }
-                if timed {
-                    self.inner.clock.notify(tenant);
-                }
-            }
-            // A full tenant (over its storage quota) is no passing state:
-            // that counts as a failed attempt, so its jobs end.
-            Err(
-                CallError::Busy | CallError::GuestMemoryFull | CallError::TenantMemoryFull { .. },
-            ) => self.postpone_job(tenant, &job, BUSY_RETRY).map_err(storage)?,
-            Err(err) => self.step_failed(tenant, &job, attempt, &err).map_err(storage)?,
+        match self.settle(tenant, settled) {
+            Ran::Done => {}
+            Ran::Busy => self.postpone_job(tenant, &job, BUSY_RETRY).map_err(storage)?,
+            Ran::Failed(err) => self.step_failed(tenant, &job, attempt, &err).map_err(storage)?,
         }
         Ok(true)
     }
@@ -109,27 +97,19 @@ impl Host {
         attempt: u32,
         permissions: Arc<dyn PermissionCheck>,
     ) -> call::Settled<()> {
-        let inner = &self.inner;
-        let mut txn = match self.tenant_txn(tenant) {
-            Ok(txn) => txn,
-            Err(err) => return call::Settled::refused(None, CallError::Storage(err)),
-        };
-        if let Err(err) = self.limit_stored(&mut txn, tenant) {
-            return call::Settled::refused(Some(Txn::Write(txn)), err);
-        }
-        let mut state = CallState::new(Arc::clone(plugin), tenant.clone(), Txn::Write(txn), inner);
-        state.origin = keel_audit::Origin {
-            at: state.now.seconds,
+        let origin = keel_audit::Origin {
+            at: 0,
             actor: job.job.caller.clone(),
             roles: job.roles.clone(),
             request_id: Some(job.request_id.clone()).filter(|id| !id.is_empty()),
             source: None,
         };
-        state.caller = Some(job.job.caller.clone());
-        state.request_id = RequestId::generated(job.request_id.clone());
-        state.storage = Some(Arc::clone(&inner.storage));
+        let request_id = RequestId::generated(job.request_id.clone());
+        let mut state = match self.background_call(tenant, plugin, origin, request_id) {
+            Ok(state) => state,
+            Err(refused) => return *refused,
+        };
         state.permissions = Some(permissions);
-        state.host = Some(self.clone());
         let request = &job.request;
         let step = Step {
             job: job.job.id.clone(),
@@ -147,7 +127,7 @@ impl Host {
         };
         let now = (state.now.seconds, now_ms(self));
         call::run(
-            &inner.engine,
+            &self.inner.engine,
             state,
             &CallGuard::default(),
             Finish::Commit,
