@@ -87,6 +87,8 @@ pub struct Setup {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// The kernel's clock; the system's when none.
     pub clock: Option<std::sync::Arc<dyn keel_types::Clock>>,
+    /// Hosts webhooks may reach whatever they resolve to.
+    pub webhook_allow_hosts: Vec<String>,
 }
 
 impl Setup {
@@ -107,6 +109,7 @@ impl Setup {
             http: keel::HttpLimits::default(),
             trusted_proxies: Vec::new(),
             clock: None,
+            webhook_allow_hosts: Vec::new(),
         }
     }
 
@@ -190,6 +193,7 @@ impl TestKernel {
         config.bench_routes = setup.bench_routes;
         config.http = setup.http;
         config.trusted_proxies.clone_from(&setup.trusted_proxies);
+        config.webhook_allow_hosts.clone_from(&setup.webhook_allow_hosts);
         if let Some(clock) = &setup.clock {
             config.clock = std::sync::Arc::clone(clock);
         }

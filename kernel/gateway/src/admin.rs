@@ -10,6 +10,7 @@ mod schedules;
 mod tenants;
 mod timers;
 mod users;
+mod webhooks;
 
 pub(crate) use audit::*;
 pub(crate) use events::*;
@@ -20,6 +21,7 @@ pub(crate) use schedules::*;
 pub(crate) use tenants::*;
 pub(crate) use timers::*;
 pub(crate) use users::*;
+pub(crate) use webhooks::*;
 
 use axum::Json;
 use axum::extract::rejection::PathRejection;
@@ -29,7 +31,7 @@ use axum::response::{IntoResponse, Response};
 use keel_platform::{
     AUDIT_READ, Actor, MEMBERS_MANAGE, MEMBERS_READ, PACKAGES_MANAGE, PACKAGES_READ,
     PLUGINS_MANAGE, Platform, Plugin, ROLES_MANAGE, Scope, TENANTS_MANAGE, TOKENS_MANAGE,
-    USERS_MANAGE,
+    USERS_MANAGE, WEBHOOKS_MANAGE,
 };
 use keel_types::{PluginId, TenantId, UserId};
 
@@ -75,6 +77,12 @@ pub(crate) fn routes() -> axum::Router<AppState> {
         .route("/admin/tenants/{tenant}/jobs/{id}/cancel", post(cancel_job))
         .route("/admin/tenants/{tenant}/schedules", get(schedules))
         .route("/admin/tenants/{tenant}/schedules/{plugin}/{id}/run", post(run_schedule))
+        .route("/admin/tenants/{tenant}/webhooks", get(webhooks).post(create_webhook))
+        .route(
+            "/admin/tenants/{tenant}/webhooks/{id}",
+            get(webhook).patch(update_webhook).delete(delete_webhook),
+        )
+        .route("/admin/tenants/{tenant}/webhooks/{id}/rotate-secret", post(rotate_webhook_secret))
         .route("/admin/audit", get(platform_audit))
         .route("/admin/audit/verify", get(platform_audit_verify))
         .route("/admin/tenants/{tenant}/audit", get(audit))

@@ -28,7 +28,7 @@ pub(crate) fn routes() -> axum::Router<AppState> {
 /// The admin API, described from the handlers.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Keel admin API", description = "Tenants, users, roles, API tokens and plugin packages. Errors are RFC 9457 problem documents."),
+    info(title = "Keel admin API", description = "Tenants, users, roles, API tokens, plugin packages, automation (timers, schedules, jobs) and webhooks. Errors are RFC 9457 problem documents."),
     paths(
         crate::auth::login, crate::auth::logout, crate::auth::totp_enrol, crate::auth::totp_confirm,
         admin::tenants, admin::create_tenant, admin::tenant, admin::update_tenant, admin::delete_tenant,
@@ -38,10 +38,11 @@ pub(crate) fn routes() -> axum::Router<AppState> {
         admin::packages, admin::install_package, admin::package, admin::enable_plugin, admin::disable_plugin, admin::providers, admin::choose_provider,
         admin::dead_letters, admin::dead_letter, admin::replay_dead_letter,
         admin::timers, admin::dead_timers, admin::retry_dead_timer,
-                admin::schedules, admin::run_schedule,
+        admin::schedules, admin::run_schedule,
         admin::jobs, admin::job, admin::cancel_job,
+        admin::webhooks, admin::create_webhook, admin::webhook, admin::update_webhook, admin::rotate_webhook_secret, admin::delete_webhook,
     ),
-    components(schemas(crate::auth::Login, crate::auth::Code, admin::NewTenant, admin::NewUser, admin::Roles, admin::NewToken, admin::Enable, admin::Provider, admin::Permissions, admin::TenantUpdate, admin::StorageQuota, admin::UserUpdate)),
+    components(schemas(crate::auth::Login, crate::auth::Code, admin::NewTenant, admin::NewUser, admin::Roles, admin::NewToken, admin::Enable, admin::Provider, admin::Permissions, admin::TenantUpdate, admin::StorageQuota, admin::UserUpdate, admin::NewWebhookBody, admin::WebhookUpdate, admin::WebhookBody, admin::WebhookSecret, admin::TopicBody)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
 )]

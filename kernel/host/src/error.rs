@@ -316,6 +316,13 @@ pub enum ReplayError {
     /// The subscriber failed again; the dead letter stays, with this error.
     #[error("the delivery failed again: {0}")]
     Failed(CallError),
+    /// The webhook refused it again, or could not be reached; the dead
+    /// letter stays, with this error.
+    #[error("the delivery failed again: {0}")]
+    WebhookFailed(String),
+    /// Its webhook was deleted, or this kernel delivers no webhooks.
+    #[error("{0}")]
+    NoWebhook(String),
     /// The dead letter cannot be replayed as stored: its event is missing
     /// or unreadable. Nothing changed.
     #[error("{0}")]

@@ -39,9 +39,16 @@ use crate::package::Plugin;
 use crate::records::{audit, decode, encode, unix_ms};
 
 mod dead;
+mod outbound;
 mod prune;
+mod webhooks;
 
 pub use dead::DeadLetter;
+pub(crate) use webhooks::StoredWebhook;
+pub use webhooks::{
+    Failing, NewWebhook, Outbound, Post, WEBHOOK_DESCRIPTION_BYTES_MAX, WEBHOOK_TOPICS_MAX,
+    WEBHOOK_URL_BYTES_MAX, WEBHOOKS_MAX, Webhook, WebhookChange, WebhookError, WebhookTopic,
+};
 
 /// How often the dispatcher looks at every tenant with subscribers, whether
 /// it published or not (after a restart, events may wait from before).
@@ -74,6 +81,14 @@ pub(crate) struct StoredEvent {
     pub(crate) actor: String,
     #[serde(default)]
     pub(crate) request_id: Option<String>,
+}
+
+/// Who consumes a tenant's events: its plugins that subscribe, and its
+/// webhooks that are not paused.
+#[derive(Default)]
+struct Consumers {
+    plugins: Vec<Arc<Plugin>>,
+    webhooks: Vec<Arc<StoredWebhook>>,
 }
 
 /// A delivery that keeps failing.
@@ -253,6 +268,7 @@ impl Host {
     /// It holds the host only while it works, and ends when the host is
     /// dropped or [`Host::stop_events`] is called.
     pub fn start_events(&self) -> Result<(), HostError> {
+        self.load_webhooks().map_err(|err| HostError::new("read the tenants' webhooks", err))?;
         let weak: Weak<Inner> = Arc::downgrade(&self.inner);
         let dispatcher = Arc::clone(&self.inner.dispatcher);
         let thread = std::thread::Builder::new()
@@ -311,17 +327,25 @@ impl Host {
     /// due, or (on a sweep) has subscribers at all, unless they run
     /// already; returns how long until the next retry is due.
     fn dispatch(&self, sweep: bool) -> Duration {
-        let tenants: Vec<(TenantId, Vec<Arc<Plugin>>)> = {
+        let tenants: Vec<(TenantId, Consumers)> = {
             let enabled = self.inner.enabled.read().unwrap_or_else(|p| p.into_inner());
-            enabled
-                .iter()
-                .map(|(t, plugins)| {
-                    let subscribers =
-                        plugins.values().filter(|p| !p.manifest().subscribes.is_empty());
-                    (t.clone(), subscribers.cloned().collect::<Vec<_>>())
-                })
-                .filter(|(_, subscribers)| !subscribers.is_empty())
-                .collect()
+            let webhooks = self.inner.webhooks.read().unwrap_or_else(|p| p.into_inner());
+            let mut tenants: HashMap<TenantId, Consumers> = HashMap::new();
+            for (tenant, plugins) in enabled.iter() {
+                let subscribers = plugins.values().filter(|p| !p.manifest().subscribes.is_empty());
+                let subscribers: Vec<Arc<Plugin>> = subscribers.cloned().collect();
+                if !subscribers.is_empty() {
+                    tenants.entry(tenant.clone()).or_default().plugins = subscribers;
+                }
+            }
+            for (tenant, hooks) in webhooks.iter() {
+                let active: Vec<Arc<StoredWebhook>> =
+                    hooks.iter().filter(|h| h.webhook.active).cloned().collect();
+                if !active.is_empty() {
+                    tenants.entry(tenant.clone()).or_default().webhooks = active;
+                }
+            }
+            tenants.into_iter().collect()
         };
         let dispatcher = &self.inner.dispatcher;
         let mut state = dispatcher.state();
@@ -333,7 +357,7 @@ impl Host {
         let now = Instant::now();
         let mut wait = SWEEP_EVERY;
         let mut starting = Vec::new();
-        for (tenant, subscribers) in tenants {
+        for (tenant, consumers) in tenants {
             let due = state.due.get(&tenant).copied();
             // A sweep looks only at tenants with no retry set: one waiting
             // for room would be refused again.
@@ -347,12 +371,12 @@ impl Host {
             state.pending.remove(&tenant);
             state.due.remove(&tenant);
             state.running.insert(tenant.clone());
-            starting.push((tenant, subscribers));
+            starting.push((tenant, consumers));
         }
         // Submitting drops a job it cannot start, and a dropped job reports
         // its tenant finished, which takes the state's lock.
         drop(state);
-        for (tenant, subscribers) in starting {
+        for (tenant, consumers) in starting {
             let host = self.clone();
             let finished = Finished {
                 dispatcher: Arc::clone(dispatcher),
@@ -360,7 +384,7 @@ impl Host {
                 due: Some(IDLE_RETRY),
             };
             let started = dispatcher.workers.submit(&tenant, move |_: Answer<()>| {
-                let due = host.deliver_all(&finished.tenant, &subscribers);
+                let due = host.deliver_all(&finished.tenant, &consumers);
                 finished.after(due);
             });
             if let Err(err) = started {
@@ -370,12 +394,27 @@ impl Host {
         wait
     }
 
-    /// Delivers what waits for every subscriber of every topic in
-    /// `tenant`; returns how long until a failed delivery may be tried
-    /// again (zero: more is waiting), if one did.
-    fn deliver_all(&self, tenant: &TenantId, subscribers: &[Arc<Plugin>]) -> Option<Duration> {
+    /// Delivers what waits for every subscriber (plugin or webhook) of
+    /// every topic in `tenant`; returns how long until a failed delivery
+    /// may be tried again (zero: more is waiting), if one did.
+    fn deliver_all(&self, tenant: &TenantId, consumers: &Consumers) -> Option<Duration> {
         let mut wait: Option<Duration> = None;
-        for plugin in subscribers {
+        let outbound = self.outbound();
+        for (hook, outbound) in
+            consumers.webhooks.iter().filter_map(|h| Some((h, outbound.as_ref()?)))
+        {
+            for topic in &hook.webhook.topics {
+                match self.drain_webhook(tenant, outbound, hook, topic) {
+                    Ok(Some(due)) => wait = Some(wait.map_or(due, |w| w.min(due))),
+                    Ok(None) => {}
+                    Err(err) => {
+                        tracing::error!(%tenant, webhook = hook.webhook.id, %topic, error = %err, "delivering events to a webhook failed");
+                        wait = Some(wait.map_or(IDLE_RETRY, |w| w.min(IDLE_RETRY)));
+                    }
+                }
+            }
+        }
+        for plugin in &consumers.plugins {
             for topic in &plugin.manifest().subscribes {
                 match self.drain(tenant, plugin, topic) {
                     Ok(Some(due)) => wait = Some(wait.map_or(due, |w| w.min(due))),
@@ -411,15 +450,9 @@ impl Host {
                 return Ok(None);
             };
             drop(read);
-            let attempt = match retry.filter(|r| r.event == event.id) {
-                Some(retry) => {
-                    let due = retry.next_at_ms - unix_ms(&self.now());
-                    if due > 0 {
-                        return Ok(Some(Duration::from_millis(due.unsigned_abs())));
-                    }
-                    retry.attempts + 1
-                }
-                None => 1,
+            let attempt = match self.attempt_due(retry.as_ref(), &event) {
+                Ok(attempt) => attempt,
+                Err(wait) => return Ok(Some(wait)),
             };
             let outcome = self.deliver(tenant, plugin, &event, attempt, None);
             // The kernel or the tenant was busy, or the tenant is full: not
@@ -552,7 +585,7 @@ impl Host {
         subscriber: &str,
         event: &StoredEvent,
         attempt: u32,
-        err: &CallError,
+        err: &dyn std::fmt::Display,
     ) -> keel_storage::Result<bool> {
         let limits = &self.inner.config.limits;
         let now = self.now();

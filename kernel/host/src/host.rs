@@ -53,6 +53,10 @@ pub(crate) struct Inner {
     pub(crate) clock: Arc<crate::timers::Clock>,
     /// Answers job steps' questions about their callers.
     pub(crate) callers: RwLock<Option<Arc<dyn crate::call::Callers>>>,
+    /// Delivers webhooks; none delivers none.
+    pub(crate) outbound: RwLock<Option<Arc<dyn crate::events::Outbound>>>,
+    /// Each tenant's webhooks, as the dispatcher delivers to them.
+    pub(crate) webhooks: RwLock<HashMap<TenantId, Vec<Arc<crate::events::StoredWebhook>>>>,
     /// The guest memory all calls running at once may use.
     pub(crate) guest_memory: Arc<crate::memory::Budget>,
     /// Each tenant's share of it.
@@ -96,6 +100,8 @@ impl Host {
             dispatcher: Arc::new(crate::events::Dispatcher::new(&storage_for_events)),
             clock: Arc::new(crate::timers::Clock::new(&storage_for_events)),
             callers: RwLock::default(),
+            outbound: RwLock::default(),
+            webhooks: RwLock::default(),
         };
         Ok(Self { inner: Arc::new(inner) })
     }

@@ -16,7 +16,9 @@
 //!   domain interfaces, mediated to each tenant's provider (`providers`).
 //! - `events`: the outbox plugins publish into (pruned by
 //!   `events/prune.rs`), and the dispatcher thread that delivers each event
-//!   to its subscribers, with retries and dead letters.
+//!   to its subscribers, with retries and dead letters: plugins, and the
+//!   webhooks a tenant subscribes (`events/webhooks.rs`, delivered through
+//!   an [`Outbound`] that owns the network, `events/outbound.rs`).
 //! - `timers`: the timers plugins set, kept with an index by due time, and
 //!   the clock's view of each tenant's next due time; `firing`: the clock
 //!   thread that fires each at its time, with retries and dead timers.
@@ -55,7 +57,11 @@ pub use call::{CallGuard, Callers, Invocation, PermissionCheck, PluginRequest, P
 pub use error::{
     CallError, ChooseError, EnableError, HostError, LoadError, PluginErrorKind, ReplayError,
 };
-pub use events::DeadLetter;
+pub use events::{
+    DeadLetter, Failing, NewWebhook, Outbound, Post, WEBHOOK_DESCRIPTION_BYTES_MAX,
+    WEBHOOK_TOPICS_MAX, WEBHOOK_URL_BYTES_MAX, WEBHOOKS_MAX, Webhook, WebhookChange, WebhookError,
+    WebhookTopic,
+};
 pub use executor::CALL_STACK_BYTES;
 pub use host::{Answered, Host, HostConfig};
 pub use idempotency::IdempotencyKey;

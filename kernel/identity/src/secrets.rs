@@ -35,7 +35,7 @@ impl SecretsKey {
 
     /// `secret` sealed for `context`, as text: `v1.` and the hex of a
     /// random nonce followed by the ciphertext and its tag.
-    pub(crate) fn seal(&self, context: &str, secret: &[u8]) -> Result<String, IdentityError> {
+    pub fn seal(&self, context: &str, secret: &[u8]) -> Result<String, IdentityError> {
         let mut nonce = [0u8; NONCE_BYTES];
         rand::rng().fill(&mut nonce);
         let payload = Payload { msg: secret, aad: context.as_bytes() };
@@ -54,7 +54,7 @@ impl SecretsKey {
 
     /// The secret `sealed` holds for `context`. An error when it was sealed
     /// with another key, for another context, or changed since.
-    pub(crate) fn open(&self, context: &str, sealed: &str) -> Result<Vec<u8>, IdentityError> {
+    pub fn open(&self, context: &str, sealed: &str) -> Result<Vec<u8>, IdentityError> {
         let unreadable = || {
             IdentityError::Corrupt(format!(
                 "the sealed secret of {context} cannot be opened: it was sealed with another \

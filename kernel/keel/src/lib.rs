@@ -64,6 +64,9 @@ pub struct Config {
     /// seeds); `<data>/secrets.key` by default, created on first start.
     /// Keep it apart from backups of the data directory.
     pub secrets_key: Option<PathBuf>,
+    /// Hosts webhooks may be delivered to whatever they resolve to (by
+    /// default, none on loopback, private, link-local or metadata addresses).
+    pub webhook_allow_hosts: Vec<String>,
 }
 
 impl Config {
@@ -86,6 +89,7 @@ impl Config {
             clock: Arc::new(SystemClock),
             tls: None,
             secrets_key: None,
+            webhook_allow_hosts: Vec::new(),
         }
     }
 }
@@ -197,9 +201,26 @@ pub async fn start(config: Config) -> anyhow::Result<Kernel> {
             secrets_path.display()
         );
     }
+    let reader = host.clone();
+    let webhooks = tokio::task::spawn_blocking(move || reader.holds_webhooks())
+        .await
+        .context("reading webhooks panicked")?
+        .context("reading webhooks")?;
+    if !secrets_path.exists() && webhooks {
+        anyhow::bail!(
+            "the secrets key {} is missing, but this data directory holds webhooks whose \
+             secrets are sealed with it: restore the key file (or pass --secrets-key with its \
+             path); with a new key, no delivery could be signed",
+            secrets_path.display()
+        );
+    }
     let secrets = key_file::load_or_create(&secrets_path, random_key).with_context(|| {
         format!("loading the secrets key {} (--secrets-key)", secrets_path.display())
     })?;
+    keel_webhooks::install_crypto();
+    let policy = keel_webhooks::Policy::allowing(config.webhook_allow_hosts.iter().cloned());
+    let outbound = keel_webhooks::Sender::new(policy, keel_identity::SecretsKey::new(&secrets));
+    host.set_outbound(Arc::new(outbound));
     let secrets = keel_identity::SecretsKey::new(&secrets);
     let identity = Identity::new(storage, Arc::new(SystemClock), config.session_ttl, secrets);
     let (identity, sealed) = tokio::task::spawn_blocking(move || {

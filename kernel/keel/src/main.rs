@@ -3,6 +3,7 @@
 
 mod automation;
 mod client;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -93,6 +94,13 @@ enum Command {
         #[command(flatten)]
         connection: client::Connection,
     },
+    /// Subscribe outside endpoints to a tenant's events; pause, rotate, delete.
+    Webhook {
+        #[command(subcommand)]
+        command: webhooks::WebhookCommand,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -167,6 +175,12 @@ struct ServeArgs {
     /// backups of the data directory.
     #[arg(long, env = "KEEL_SECRETS_KEY")]
     secrets_key: Option<PathBuf>,
+    /// A host webhooks may be delivered to whatever addresses it resolves
+    /// to (repeatable; a name or an IP address, as in endpoint URLs). By
+    /// default no webhook goes to loopback, private, link-local, shared or
+    /// cloud-metadata addresses.
+    #[arg(long = "webhook-allow-host")]
+    webhook_allow_hosts: Vec<String>,
     /// Serve the benchmark's native baseline route
     /// (`/bench/native/{tenant}/finance/entries/{number}`); for `cargo xtask bench`.
     #[arg(long, hide = true)]
@@ -190,6 +204,8 @@ fn main() -> anyhow::Result<()> {
         )
         .init();
     let cli = Cli::parse();
+    // The client commands' HTTP client needs the kernel's TLS crypto.
+    keel_webhooks::install_crypto();
     // Reads run plugin calls on the blocking pool: give its threads the
     // stack that nested provider calls may need.
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -220,6 +236,9 @@ fn main() -> anyhow::Result<()> {
         Command::Job { command, connection } => {
             runtime.block_on(automation::job(&connection, command))
         }
+        Command::Webhook { command, connection } => {
+            runtime.block_on(webhooks::webhook(&connection, command))
+        }
         Command::Timer { command, connection } => {
             runtime.block_on(automation::timer(&connection, command))
         }
@@ -239,6 +258,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.bench_routes = args.bench_routes;
     config.trusted_proxies = args.trusted_proxies;
     config.secrets_key = args.secrets_key;
+    config.webhook_allow_hosts = args.webhook_allow_hosts;
     config.tls = args.tls_cert.zip(args.tls_key).map(|(cert, key)| keel::TlsFiles { cert, key });
     config.http = keel::HttpLimits {
         header_read_timeout: Duration::from_secs(args.header_read_timeout_s.clamp(1, 86_400)),

@@ -128,6 +128,9 @@ impl Platform {
         for token in self.tokens(id)? {
             self.revoke_token_locked(&origin, id, &token.id).await?;
         }
+        for webhook in self.webhooks(id)? {
+            self.delete_webhook(actor, id, webhook.id).await?;
+        }
         self.delete_tenant_policy(&origin, id).await?;
         let origin = self.origin(actor, None).await;
         let tenant = id.clone();
@@ -606,7 +609,10 @@ impl Platform {
             .map_err(internal)?;
         replayed.map_err(|err| match err {
             ReplayError::NotFound(_) => PlatformError::NotFound(err.to_string()),
-            ReplayError::NotEnabled(_) => PlatformError::Conflict(err.to_string()),
+            ReplayError::NotEnabled(_) | ReplayError::NoWebhook(_) => {
+                PlatformError::Conflict(err.to_string())
+            }
+            ReplayError::WebhookFailed(_) => PlatformError::Invalid(err.to_string()),
             ReplayError::Failed(ref source) => {
                 kernel_failure(source).unwrap_or_else(|| PlatformError::Invalid(err.to_string()))
             }

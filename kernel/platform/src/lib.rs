@@ -21,6 +21,7 @@ mod jobs;
 mod policy;
 mod principal;
 mod sign_in;
+mod webhooks;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -38,8 +39,8 @@ pub use principal::{Actor, Principal};
 use error::{identity_error, internal};
 pub use keel_authz::{ADMIN, AUDITOR, Domain as Scope, PLATFORM_ADMIN};
 pub use keel_host::{
-    DeadLetter, EnableReport, Job, JobState, LastRun, Plugin, ProviderChoice, StoredSchedule,
-    StoredTimer,
+    DeadLetter, EnableReport, Failing, Job, JobState, LastRun, NewWebhook, Plugin, ProviderChoice,
+    StoredSchedule, StoredTimer, Webhook, WebhookChange, WebhookTopic,
 };
 pub use keel_identity::SodRule;
 pub use keel_identity::{ApiToken, Membership, Session, TotpEnrolment, User, totp_code};
@@ -62,6 +63,8 @@ pub const ROLES_MANAGE: &str = "keel.roles.manage";
 pub const TOKENS_MANAGE: &str = "keel.tokens.manage";
 /// Permission to enable, upgrade and disable plugins for a tenant.
 pub const PLUGINS_MANAGE: &str = "keel.plugins.manage";
+/// Permission to subscribe outside endpoints to a tenant's events (webhooks).
+pub const WEBHOOKS_MANAGE: &str = "keel.webhooks.manage";
 /// Permission to install plugin packages (platform domain).
 pub const PACKAGES_MANAGE: &str = "keel.packages.manage";
 /// Permission to list and inspect plugin packages (platform domain).

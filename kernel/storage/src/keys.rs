@@ -124,7 +124,7 @@ const PLATFORM: &str = "~platform";
 /// Catalog key kinds (`kind/<tenant>/…`) whose records belong to a tenant.
 /// Every other kind, and a second segment that is not a tenant id (such as
 /// `member/~platform/…`), is the platform's.
-const TENANT_KINDS: [&str; 19] = [
+const TENANT_KINDS: [&str; 20] = [
     "apitoken",
     "apitoken-owner",
     "cursor",
@@ -144,6 +144,7 @@ const TENANT_KINDS: [&str; 19] = [
     "timer",
     "timer-dead",
     "timer-due",
+    "webhook",
 ];
 
 /// Catalog key kinds whose records index other records, as index entries

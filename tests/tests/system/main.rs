@@ -23,4 +23,5 @@ mod sign_in;
 mod tamper;
 mod threads;
 mod timers;
+mod webhooks;
 mod year;

@@ -3,6 +3,7 @@
 
 use keel_types::{PluginId, TenantId, action};
 
+use super::webhooks::{stored_webhooks, subscriber, webhook_of};
 use super::{StoredEvent, audit, dead_key, dead_prefix, decode, encode, event_key};
 use crate::error::{CallError, ReplayError};
 use crate::host::Host;
@@ -83,11 +84,11 @@ impl Host {
             .dead_letter(tenant, id)
             .map_err(|err| ReplayError::Internal(err.to_string()))?
             .ok_or_else(|| ReplayError::NotFound(id.to_owned()))?;
-        let Some(plugin) =
-            PluginId::new(&letter.subscriber).ok().and_then(|p| self.enabled(tenant, &p))
-        else {
+        let webhook = webhook_of(&letter.subscriber);
+        let plugin = PluginId::new(&letter.subscriber).ok().and_then(|p| self.enabled(tenant, &p));
+        if webhook.is_none() && plugin.is_none() {
             return Err(ReplayError::NotEnabled(letter.subscriber));
-        };
+        }
         let event = {
             let read = self.inner.storage.read().map_err(storage)?;
             let bytes = read
@@ -99,15 +100,27 @@ impl Host {
             decode::<StoredEvent>("event", &bytes).map_err(storage)?
         };
         let attempt = letter.attempts.saturating_add(1);
-        match self.deliver(tenant, &plugin, &event, attempt, Some(origin.clone())) {
+        let delivered = match (plugin, webhook) {
+            (Some(plugin), _) => self
+                .deliver(tenant, &plugin, &event, attempt, Some(origin.clone()))
+                .map_err(ReplayError::Failed),
+            (None, Some(id)) => self.replay_webhook(origin, tenant, id, &event, attempt),
+            (None, None) => Err(ReplayError::NotEnabled(letter.subscriber.clone())),
+        };
+        match delivered {
             Ok(()) => Ok(()),
-            Err(err) => {
+            Err(err @ (ReplayError::Failed(_) | ReplayError::WebhookFailed(_))) => {
                 let mut txn = self
                     .inner
                     .storage
                     .write(&[keel_storage::Lane::Tenant(tenant.clone())])
                     .map_err(storage)?;
-                let failed = DeadLetter { attempts: attempt, error: err.to_string(), ..letter };
+                let error = match &err {
+                    ReplayError::Failed(source) => source.to_string(),
+                    ReplayError::WebhookFailed(source) => source.clone(),
+                    other => other.to_string(),
+                };
+                let failed = DeadLetter { attempts: attempt, error, ..letter };
                 txn.catalog_put(
                     &dead_key(tenant, failed.event, &failed.subscriber),
                     &encode(&failed).map_err(storage)?,
@@ -124,9 +137,41 @@ impl Host {
                 )
                 .map_err(storage)?;
                 txn.commit().map_err(storage)?;
-                Err(ReplayError::Failed(err))
+                Err(err)
             }
+            Err(other) => Err(other),
         }
+    }
+
+    /// Posts a webhook's dead letter once more; on success the letter goes.
+    fn replay_webhook(
+        &self,
+        origin: &keel_audit::Origin,
+        tenant: &TenantId,
+        id: u64,
+        event: &StoredEvent,
+        attempt: u32,
+    ) -> Result<(), ReplayError> {
+        let storage = ReplayError::Storage;
+        let outbound = self.outbound().ok_or_else(|| {
+            ReplayError::NoWebhook("this kernel was started without webhook delivery".to_owned())
+        })?;
+        let hook = {
+            let read = self.inner.storage.read().map_err(storage)?;
+            stored_webhooks(&read, tenant)
+                .map_err(storage)?
+                .into_iter()
+                .find(|h| h.webhook.id == id)
+        };
+        let hook = hook.ok_or_else(|| {
+            ReplayError::NoWebhook(format!(
+                "webhook {id} was deleted; its dead letters can be read but not replayed"
+            ))
+        })?;
+        self.post_webhook(outbound.as_ref(), tenant, &hook, event, attempt)
+            .map_err(ReplayError::WebhookFailed)?;
+        self.webhook_delivered(tenant, &subscriber(id), event, attempt, Some(origin))
+            .map_err(storage)
     }
 }
 
@@ -134,6 +179,9 @@ impl Host {
 fn letter_key(tenant: &TenantId, id: &str) -> Option<String> {
     let (event, subscriber) = id.split_once('-')?;
     let event: u64 = event.parse().ok()?;
+    if let Some(id) = webhook_of(subscriber) {
+        return Some(dead_key(tenant, event, &super::webhooks::subscriber(id)));
+    }
     let subscriber = PluginId::new(subscriber).ok()?;
     Some(dead_key(tenant, event, subscriber.as_str()))
 }

@@ -59,6 +59,20 @@ macro_rules! reads {
                 docs::lookup(&self.layers(Scope::One(ns.lane())), ns, collection, index, &window)
             }
 
+            /// The last number a gapless sequence gave (0: none yet),
+            /// without taking one.
+            pub fn sequence(&self, ns: &Namespace, name: &str) -> Result<u64> {
+                let key = ns.child(Table::Sequences, name);
+                match self.layers(Scope::One(ns.lane())).get(&key)? {
+                    Some(bytes) => {
+                        Ok(u64::from_be_bytes(bytes.try_into().map_err(|_| {
+                            Error::Backend(format!("sequence {name:?} is malformed"))
+                        })?))
+                    }
+                    None => Ok(0),
+                }
+            }
+
             /// Reads a kernel catalog record.
             pub fn catalog_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
                 self.layers(Scope::One(Lane::of_catalog(key))).get(&catalog_key(key))
