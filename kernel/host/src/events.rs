@@ -170,23 +170,36 @@ pub(crate) fn publish(
 }
 
 /// Decides which tenants' events to deliver, and has each tenant's
-/// delivered by a worker thread of its own (see `executor.rs`): a
+/// delivered by worker threads of its own (see `executor.rs`): a
 /// subscriber that loops or fails holds up only its own tenant's events.
+/// A tenant's webhooks have a worker apart from its plugins', so that a
+/// slow endpoint never holds up the plugins' deliveries, nor they it.
 pub(crate) struct Dispatcher {
     state: Mutex<Dispatch>,
     woken: Condvar,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     workers: Executors,
+    webhook_workers: Executors,
 }
+
+/// Whose deliveries a worker runs: a tenant's plugins' or its webhooks'.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    Plugins,
+    Webhooks,
+}
+
+/// One worker's deliveries: a tenant's of one kind.
+type Key = (TenantId, Kind);
 
 #[derive(Debug, Default)]
 struct Dispatch {
-    /// Tenants that published since their deliveries last started.
-    pending: HashSet<TenantId>,
-    /// Tenants whose next delivery is a retry, and when it is due.
-    due: HashMap<TenantId, Instant>,
-    /// Tenants whose deliveries are running.
-    running: HashSet<TenantId>,
+    /// Deliveries whose tenant published since they last started.
+    pending: HashSet<Key>,
+    /// Deliveries whose next is a retry, and when it is due.
+    due: HashMap<Key, Instant>,
+    /// Deliveries running.
+    running: HashSet<Key>,
     stop: bool,
 }
 
@@ -197,6 +210,7 @@ impl Dispatcher {
             woken: Condvar::new(),
             thread: Mutex::default(),
             workers: Executors::new(storage, "keel-deliver"),
+            webhook_workers: Executors::new(storage, "keel-webhook"),
         }
     }
 
@@ -206,7 +220,10 @@ impl Dispatcher {
 
     /// Asks for `tenant`'s deliveries soon: it published and committed.
     pub(crate) fn notify(&self, tenant: &TenantId) {
-        self.state().pending.insert(tenant.clone());
+        let mut state = self.state();
+        state.pending.insert((tenant.clone(), Kind::Plugins));
+        state.pending.insert((tenant.clone(), Kind::Webhooks));
+        drop(state);
         self.woken.notify_all();
     }
 
@@ -214,7 +231,7 @@ impl Dispatcher {
     /// Tenants pending while their deliveries run are taken up when they end.
     fn sleep(&self, wait: Duration) -> bool {
         let mut state = self.state();
-        let ready = state.pending.iter().any(|tenant| !state.running.contains(tenant));
+        let ready = state.pending.iter().any(|key| !state.running.contains(key));
         if !ready && !state.stop {
             state = self.woken.wait_timeout(state, wait).unwrap_or_else(|p| p.into_inner()).0;
         }
@@ -223,12 +240,12 @@ impl Dispatcher {
 
     /// A tenant's deliveries ended; `due` says when to run them again
     /// (zero: at once, there is more to deliver).
-    fn finished(&self, tenant: &TenantId, due: Option<Duration>) {
+    fn finished(&self, key: &Key, due: Option<Duration>) {
         let mut state = self.state();
-        state.running.remove(tenant);
+        state.running.remove(key);
         match due {
-            Some(Duration::ZERO) => drop(state.pending.insert(tenant.clone())),
-            Some(due) => drop(state.due.insert(tenant.clone(), Instant::now() + due)),
+            Some(Duration::ZERO) => drop(state.pending.insert(key.clone())),
+            Some(due) => drop(state.due.insert(key.clone(), Instant::now() + due)),
             None => {}
         }
         self.woken.notify_all();
@@ -245,7 +262,7 @@ impl Dispatcher {
 /// and never be delivered to again.
 struct Finished {
     dispatcher: Arc<Dispatcher>,
-    tenant: TenantId,
+    key: Key,
     /// When to run the tenant's deliveries again.
     due: Option<Duration>,
 }
@@ -259,7 +276,7 @@ impl Finished {
 
 impl Drop for Finished {
     fn drop(&mut self) {
-        self.dispatcher.finished(&self.tenant, self.due);
+        self.dispatcher.finished(&self.key, self.due);
     }
 }
 
@@ -311,7 +328,7 @@ impl Host {
         let mut state = dispatcher.state();
         while !state.running.is_empty() {
             if started.elapsed() >= limit {
-                let running = state.running.iter().map(ToString::to_string).collect::<Vec<_>>();
+                let running = state.running.iter().map(|(t, _)| t.to_string()).collect::<Vec<_>>();
                 tracing::warn!(tenants = ?running, waited = ?limit, "event deliveries still running; stopping without them");
                 return;
             }
@@ -327,64 +344,68 @@ impl Host {
     /// due, or (on a sweep) has subscribers at all, unless they run
     /// already; returns how long until the next retry is due.
     fn dispatch(&self, sweep: bool) -> Duration {
-        let tenants: Vec<(TenantId, Consumers)> = {
+        let keys: Vec<(Key, Consumers)> = {
             let enabled = self.inner.enabled.read().unwrap_or_else(|p| p.into_inner());
             let webhooks = self.inner.webhooks.read().unwrap_or_else(|p| p.into_inner());
-            let mut tenants: HashMap<TenantId, Consumers> = HashMap::new();
+            let mut keys = Vec::new();
             for (tenant, plugins) in enabled.iter() {
                 let subscribers = plugins.values().filter(|p| !p.manifest().subscribes.is_empty());
-                let subscribers: Vec<Arc<Plugin>> = subscribers.cloned().collect();
-                if !subscribers.is_empty() {
-                    tenants.entry(tenant.clone()).or_default().plugins = subscribers;
+                let plugins: Vec<Arc<Plugin>> = subscribers.cloned().collect();
+                if !plugins.is_empty() {
+                    let consumers = Consumers { plugins, webhooks: Vec::new() };
+                    keys.push(((tenant.clone(), Kind::Plugins), consumers));
                 }
             }
             for (tenant, hooks) in webhooks.iter() {
                 let active: Vec<Arc<StoredWebhook>> =
                     hooks.iter().filter(|h| h.webhook.active).cloned().collect();
                 if !active.is_empty() {
-                    tenants.entry(tenant.clone()).or_default().webhooks = active;
+                    let consumers = Consumers { plugins: Vec::new(), webhooks: active };
+                    keys.push(((tenant.clone(), Kind::Webhooks), consumers));
                 }
             }
-            tenants.into_iter().collect()
+            keys
         };
         let dispatcher = &self.inner.dispatcher;
         let mut state = dispatcher.state();
-        // A tenant nobody subscribes to in has nothing to deliver; left
-        // pending, it would wake the dispatcher again at once.
-        let subscribed: HashSet<&TenantId> = tenants.iter().map(|(tenant, _)| tenant).collect();
-        state.pending.retain(|tenant| subscribed.contains(tenant));
-        state.due.retain(|tenant, _| subscribed.contains(tenant));
+        // Deliveries with nobody to deliver to have nothing to do; left
+        // pending, they would wake the dispatcher again at once.
+        let subscribed: HashSet<&Key> = keys.iter().map(|(key, _)| key).collect();
+        state.pending.retain(|key| subscribed.contains(key));
+        state.due.retain(|key, _| subscribed.contains(key));
         let now = Instant::now();
         let mut wait = SWEEP_EVERY;
         let mut starting = Vec::new();
-        for (tenant, consumers) in tenants {
-            let due = state.due.get(&tenant).copied();
-            // A sweep looks only at tenants with no retry set: one waiting
-            // for room would be refused again.
-            let wanted = state.pending.contains(&tenant) || due.map_or(sweep, |d| d <= now);
+        for (key, consumers) in keys {
+            let due = state.due.get(&key).copied();
+            // A sweep looks only at deliveries with no retry set: one
+            // waiting for room would be refused again.
+            let wanted = state.pending.contains(&key) || due.map_or(sweep, |d| d <= now);
             if let Some(due) = due.filter(|d| *d > now) {
                 wait = wait.min(due - now);
             }
-            if !wanted || state.running.contains(&tenant) || state.stop {
+            if !wanted || state.running.contains(&key) || state.stop {
                 continue;
             }
-            state.pending.remove(&tenant);
-            state.due.remove(&tenant);
-            state.running.insert(tenant.clone());
-            starting.push((tenant, consumers));
+            state.pending.remove(&key);
+            state.due.remove(&key);
+            state.running.insert(key.clone());
+            starting.push((key, consumers));
         }
         // Submitting drops a job it cannot start, and a dropped job reports
-        // its tenant finished, which takes the state's lock.
+        // its deliveries finished, which takes the state's lock.
         drop(state);
-        for (tenant, consumers) in starting {
+        for (key, consumers) in starting {
             let host = self.clone();
-            let finished = Finished {
-                dispatcher: Arc::clone(dispatcher),
-                tenant: tenant.clone(),
-                due: Some(IDLE_RETRY),
+            let tenant = key.0.clone();
+            let workers = match key.1 {
+                Kind::Plugins => &dispatcher.workers,
+                Kind::Webhooks => &dispatcher.webhook_workers,
             };
-            let started = dispatcher.workers.submit(&tenant, move |_: Answer<()>| {
-                let due = host.deliver_all(&finished.tenant, &consumers);
+            let finished =
+                Finished { dispatcher: Arc::clone(dispatcher), key, due: Some(IDLE_RETRY) };
+            let started = workers.submit(&tenant, move |_: Answer<()>| {
+                let due = host.deliver_all(&finished.key.0, &consumers);
                 finished.after(due);
             });
             if let Err(err) = started {
@@ -591,6 +612,13 @@ impl Host {
         let now = self.now();
         let origin = keel_audit::Origin::kernel(now.seconds);
         let mut txn = self.inner.storage.write(&[keel_storage::Lane::Tenant(tenant.clone())])?;
+        // A webhook deleted, or that lost the topic, while it was posted:
+        // nothing to retry, and a cursor or retry written now would stay.
+        if let Some(record) = webhooks::record_key(tenant, subscriber)
+            && !webhooks::receives(txn.catalog_get(&record)?, &event.topic)?
+        {
+            return Ok(false);
+        }
         let dead = attempt >= limits.event_attempts_max;
         let what = format!("event {} {} to {subscriber}", event.id, event.topic);
         if dead {
@@ -766,7 +794,8 @@ mod tests {
         assert_eq!(sleep_answers(&dispatcher, Duration::from_secs(60)), Some(true));
 
         // That tenant's deliveries are running: it waits for them.
-        dispatcher.state().running.insert(tenant.clone());
+        dispatcher.state().running.insert((tenant.clone(), super::Kind::Plugins));
+        dispatcher.state().running.insert((tenant.clone(), super::Kind::Webhooks));
         assert_eq!(sleep_answers(&dispatcher, Duration::from_millis(10)), Some(true));
 
         // Stopped while it worked: it ends instead of sleeping.

@@ -218,7 +218,8 @@ pub async fn start(config: Config) -> anyhow::Result<Kernel> {
         format!("loading the secrets key {} (--secrets-key)", secrets_path.display())
     })?;
     keel_webhooks::install_crypto();
-    let policy = keel_webhooks::Policy::allowing(config.webhook_allow_hosts.iter().cloned());
+    let policy = keel_webhooks::Policy::allowing(config.webhook_allow_hosts.iter().cloned())
+        .map_err(|err| anyhow::anyhow!("--webhook-allow-host: {err}"))?;
     let outbound = keel_webhooks::Sender::new(policy, keel_identity::SecretsKey::new(&secrets));
     host.set_outbound(Arc::new(outbound));
     let secrets = keel_identity::SecretsKey::new(&secrets);

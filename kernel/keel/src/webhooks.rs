@@ -17,7 +17,7 @@ pub(crate) enum WebhookCommand {
     /// Subscribe an endpoint to event topics; prints its secret, once.
     Create {
         /// The http or https endpoint deliveries are posted to.
-        url: String,
+        endpoint: String,
         /// An event topic to receive, `<plugin>.<name>` (repeatable).
         #[arg(long = "topic", required = true)]
         topics: Vec<String>,
@@ -36,8 +36,9 @@ pub(crate) enum WebhookCommand {
     /// Change a webhook's endpoint, topics or description.
     Update {
         id: u64,
-        #[arg(long)]
-        url: Option<String>,
+        /// A new endpoint.
+        #[arg(long = "endpoint")]
+        endpoint: Option<String>,
         /// The whole new set of topics (repeatable).
         #[arg(long = "topic")]
         topics: Vec<String>,
@@ -98,18 +99,18 @@ pub(crate) async fn webhook(
             }
             Ok(())
         }
-        WebhookCommand::Create { url, topics, description, tenant } => {
-            let body = json!({ "url": url, "topics": topics, "description": description });
+        WebhookCommand::Create { endpoint, topics, description, tenant } => {
+            let body = json!({ "url": endpoint, "topics": topics, "description": description });
             let path = format!("/admin/tenants/{tenant}/webhooks");
             show(&connection.send(Method::POST, &path, Some(Body::Json(body))).await?)
         }
         WebhookCommand::Get { id, tenant } => {
             show(&connection.send(Method::GET, &one(&tenant, id), None).await?)
         }
-        WebhookCommand::Update { id, url, topics, description, tenant } => {
+        WebhookCommand::Update { id, endpoint, topics, description, tenant } => {
             let mut body = serde_json::Map::new();
-            if let Some(url) = url {
-                body.insert("url".to_owned(), json!(url));
+            if let Some(endpoint) = endpoint {
+                body.insert("url".to_owned(), json!(endpoint));
             }
             if !topics.is_empty() {
                 body.insert("topics".to_owned(), json!(topics));
@@ -118,7 +119,7 @@ pub(crate) async fn webhook(
                 body.insert("description".to_owned(), json!(description));
             }
             if body.is_empty() {
-                anyhow::bail!("nothing to change: give --url, --topic or --description");
+                anyhow::bail!("nothing to change: give --endpoint, --topic or --description");
             }
             show(&change(connection, &one(&tenant, id), Value::Object(body)).await?)
         }

@@ -128,7 +128,7 @@ impl Platform {
         for token in self.tokens(id)? {
             self.revoke_token_locked(&origin, id, &token.id).await?;
         }
-        for webhook in self.webhooks(id)? {
+        for webhook in self.webhooks(id).await? {
             self.delete_webhook(actor, id, webhook.id).await?;
         }
         self.delete_tenant_policy(&origin, id).await?;

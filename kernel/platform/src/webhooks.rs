@@ -20,19 +20,22 @@ fn webhook_error(tenant: &TenantId, err: WebhookError) -> PlatformError {
 
 impl Platform {
     /// `tenant`'s webhooks, by id.
-    pub fn webhooks(&self, tenant: &TenantId) -> Result<Vec<Webhook>, PlatformError> {
+    pub async fn webhooks(&self, tenant: &TenantId) -> Result<Vec<Webhook>, PlatformError> {
         self.tenant(tenant)?;
-        self.inner.host.webhooks(tenant).map_err(internal)
+        let t = tenant.clone();
+        self.host_write(move |host| host.webhooks(&t)).await?.map_err(internal)
     }
 
     /// One of `tenant`'s webhooks, with how far each topic is delivered.
-    pub fn webhook(
+    pub async fn webhook(
         &self,
         tenant: &TenantId,
         id: u64,
     ) -> Result<(Webhook, Vec<WebhookTopic>), PlatformError> {
         self.tenant(tenant)?;
-        self.inner.host.webhook(tenant, id).map_err(internal)?.ok_or_else(|| {
+        let t = tenant.clone();
+        let found = self.host_write(move |host| host.webhook(&t, id)).await?.map_err(internal)?;
+        found.ok_or_else(|| {
             PlatformError::NotFound(format!("webhook {id} does not exist in tenant {tenant}"))
         })
     }

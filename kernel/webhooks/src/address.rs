@@ -43,6 +43,10 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
     if segments[0] == 0x2002 {
         return forbidden_v4(embedded_v4(segments[1], segments[2]));
     }
+    // SIIT's IPv4-translated addresses, ::ffff:0:a.b.c.d.
+    if segments[..6] == [0, 0, 0, 0, 0xffff, 0] {
+        return forbidden_v4(embedded_v4(segments[6], segments[7]));
+    }
     Some(match segments[0] {
         _ if ip == Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254) => "cloud metadata",
         _ if ip.is_unspecified() => "unspecified",
@@ -54,6 +58,10 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
         0xfec0..=0xfeff => "site-local (deprecated)",
         0xff00..=0xffff => "multicast",
         0x2001 if segments[1] == 0xdb8 => "documentation",
+        0x2001 if segments[1] == 0 => "Teredo",
+        0x64 if segments[1] == 0xff9b && segments[2] == 1 => "NAT64 (local use)",
+        0x100 if segments[1..4] == [0, 0, 0] => "discard-only",
+        0x5f00 => "segment routing (SRv6)",
         _ => return None,
     })
 }
@@ -100,6 +108,11 @@ mod tests {
             ("fe80::1", "link-local"),
             ("ff02::1", "multicast"),
             ("2001:db8::1", "documentation"),
+            ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "Teredo"),
+            ("64:ff9b:1::a00:1", "NAT64 (local use)"),
+            ("100::1", "discard-only"),
+            ("5f00::1", "segment routing (SRv6)"),
+            ("::ffff:0:7f00:1", "loopback"),
         ] {
             assert_eq!(kind(address), Some(expected), "{address}");
         }

@@ -18,10 +18,25 @@ pub struct Policy {
 
 impl Policy {
     /// The default policy, and `hosts` allowed whatever they resolve to
-    /// (names or IP addresses, as they appear in endpoint URLs).
-    pub fn allowing(hosts: impl IntoIterator<Item = String>) -> Self {
-        let allowed = hosts.into_iter().map(|host| normal(&host)).collect();
-        Self { allowed }
+    /// (names or IP addresses, in any form a URL accepts); an error names
+    /// one that is neither.
+    pub fn allowing(hosts: impl IntoIterator<Item = String>) -> Result<Self, String> {
+        let allowed = hosts
+            .into_iter()
+            .map(|host| {
+                let bare = host.trim().trim_start_matches('[').trim_end_matches(']');
+                if let Ok(ip) = bare.parse::<IpAddr>() {
+                    return Ok(ip.to_string());
+                }
+                match Host::parse(bare) {
+                    Ok(Host::Domain(domain)) => Ok(normal(&domain)),
+                    Ok(Host::Ipv4(ip)) => Ok(ip.to_string()),
+                    Ok(Host::Ipv6(ip)) => Ok(ip.to_string()),
+                    Err(err) => Err(format!("{host:?} is not a host name or IP address: {err}")),
+                }
+            })
+            .collect::<Result<_, String>>()?;
+        Ok(Self { allowed })
     }
 
     /// Whether the operator allowed `host` by name.
@@ -64,10 +79,16 @@ impl Policy {
         }
         for ip in addresses {
             if let Some(kind) = forbidden(*ip) {
+                // Not which address: tenants' administrators see this, and
+                // need not learn the operator's internal addresses.
+                let what = if normal(host) == ip.to_string() {
+                    format!("{ip} is a {kind} address")
+                } else {
+                    format!("{host} resolves to a {kind} address")
+                };
                 return Err(format!(
-                    "{host} resolves to {ip}, a {kind} address: webhooks are not delivered to \
-                     this machine or its private networks unless the operator allows the host \
-                     (keel serve --webhook-allow-host {host})"
+                    "{what}: webhooks are not delivered to this machine or its private networks \
+                     unless the operator allows the host (keel serve --webhook-allow-host {host})"
                 ));
             }
         }
@@ -94,7 +115,8 @@ impl Policy {
 
 /// A host as the policy compares it.
 fn normal(host: &str) -> String {
-    host.trim().trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase()
+    let host = host.trim().trim_start_matches('[').trim_end_matches(']');
+    host.trim_end_matches('.').to_ascii_lowercase()
 }
 
 #[cfg(test)]
@@ -119,15 +141,23 @@ mod tests {
             assert!(err.contains("--webhook-allow-host"), "{url}: {err}");
         }
 
-        let allowed = Policy::allowing(["LOCALHOST".to_owned(), "[::1]".to_owned()]);
+        let allowed = Policy::allowing(["LOCALHOST.".to_owned(), "[::1]".to_owned()]).unwrap();
         allowed.check("http://localhost:9000/hook").unwrap();
         allowed.check("http://[::1]:9000/hook").unwrap();
         assert!(allowed.check("http://127.0.0.1:9000/hook").is_err(), "only the hosts named");
+
+        // However an allowed address is written, it is the same address.
+        let allowed = Policy::allowing(["0x7f000001".to_owned(), "::FFFF:10.0.0.1".to_owned()]);
+        let allowed = allowed.unwrap();
+        allowed.check("http://127.0.0.1:9000/hook").unwrap();
+        allowed.check("http://[::ffff:a00:1]/hook").unwrap();
+        let err = Policy::allowing(["exa mple.com".to_owned()]).unwrap_err();
+        assert!(err.contains("not a host name"), "{err}");
     }
 
     #[test]
     fn only_plain_http_and_https_urls_without_credentials_are_endpoints() {
-        let policy = Policy::allowing(["example.com".to_owned()]);
+        let policy = Policy::allowing(["example.com".to_owned()]).unwrap();
         policy.endpoint("https://example.com/hooks/keel?x=1").unwrap();
         policy.endpoint("http://example.com:8080/").unwrap();
         for (url, expected) in [

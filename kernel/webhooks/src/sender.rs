@@ -7,7 +7,7 @@
 use std::io::Read as _;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use keel_host::{Outbound, Post};
 use keel_identity::SecretsKey;
@@ -17,7 +17,8 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use crate::policy::Policy;
 use crate::signature::{SIGNATURE_HEADER, new_secret, sign};
 
-/// The longest one delivery may take, connecting included.
+/// The longest one delivery may take, connecting included (reading the
+/// answer may take one read's worth longer).
 pub const DELIVERY_TIME_MAX: Duration = Duration::from_secs(10);
 /// The longest connecting may take.
 const CONNECT_TIME_MAX: Duration = Duration::from_secs(5);
@@ -67,6 +68,7 @@ impl Outbound for Sender {
             .open(post.context, post.sealed_secret)
             .map_err(|err| err.to_string())
             .and_then(|bytes| String::from_utf8(bytes).map_err(|err| err.to_string()))?;
+        let started = Instant::now();
         let response = self
             .client()?
             .post(url.clone())
@@ -84,11 +86,20 @@ impl Outbound for Sender {
         if status.is_success() {
             return Ok(());
         }
+        // The answer is only for the error message: a part of it will do,
+        // read within the delivery's time (each read is bounded too, so an
+        // endpoint that trickles its answer cannot hold the worker).
+        let mut answer = response.take(ANSWER_EXCERPT_BYTES);
         let mut excerpt = Vec::new();
-        // The answer is only for the error message: a part of it will do.
-        drop(response.take(ANSWER_EXCERPT_BYTES).read_to_end(&mut excerpt));
-        let excerpt = String::from_utf8_lossy(&excerpt);
-        let excerpt = excerpt.trim();
+        let mut chunk = [0u8; 128];
+        while started.elapsed() < DELIVERY_TIME_MAX {
+            match answer.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => excerpt.extend_from_slice(&chunk[..n]),
+            }
+        }
+        // Shown in the admin API, the audit trail and the log: on one line.
+        let excerpt = String::from_utf8_lossy(&excerpt).trim().escape_debug().to_string();
         if excerpt.is_empty() {
             Err(format!("{url} answered {status}"))
         } else {

@@ -99,6 +99,12 @@ fn verify(secret: &str, received: &Received) -> Result<(), String> {
     keel_webhooks::verify(secret, header, &received.body, now_s(), keel_webhooks::TOLERANCE_S)
 }
 
+/// Prunes delivered events at once; returns how many went.
+async fn prune(k: &TestKernel) -> usize {
+    let host = k.host().clone();
+    tokio::task::spawn_blocking(move || host.prune_events(Duration::ZERO)).await.unwrap().unwrap()
+}
+
 fn allowing_loopback(plugins: &[&'static str]) -> Setup {
     let mut setup = Setup::new(plugins);
     setup.webhook_allow_hosts = vec!["127.0.0.1".to_owned()];
@@ -133,6 +139,9 @@ async fn a_webhook_gets_each_event_signed_and_in_order_through_an_outage() {
     k.post(TICKS, json!({ "key": "tick-2", "n": 2 })).await.expect(201);
     let failed = receiver.until(|got| got.len() >= 3).await;
     assert!(failed.len() >= 3, "retried while down: {failed:?}");
+    // Pruning keeps what the webhook has yet to receive (only the event
+    // from before it subscribed goes).
+    assert_eq!(prune(&k).await, 1);
     assert_eq!(keys(&failed).iter().collect::<std::collections::HashSet<_>>().len(), 1, "in order");
     let shown = k.get(&format!("{WEBHOOKS}/1")).await;
     let failing = &shown.expect(200)["delivery"][0]["failing"];
@@ -175,6 +184,7 @@ async fn a_webhook_gets_each_event_signed_and_in_order_through_an_outage() {
     changed.body = changed.body.iter().map(|b| if *b == b'1' { b'9' } else { *b }).collect();
     assert!(verify(&secret, &changed).is_err());
 
+    assert_eq!(prune(&k).await, 3, "delivered, they go");
     let shown = k.get(&format!("{WEBHOOKS}/1")).await;
     let delivery = &shown.expect(200)["delivery"][0];
     assert_eq!((delivery["delivered_through"].as_u64(), delivery.get("failing")), (Some(4), None));
@@ -207,6 +217,14 @@ async fn a_webhook_dead_letter_is_replayed_and_a_paused_webhook_waits() {
         (Some("webhook.1"), Some(3))
     );
     assert!(dead["error"].as_str().unwrap().contains("500 Internal Server Error"), "{dead}");
+
+    // Replaying posts outside: those who manage plugins but not webhooks may not.
+    let role = json!({ "permissions": ["keel.plugins.manage"] });
+    k.send("PUT", "/admin/tenants/demo/roles/plugin-admin", Some(role)).await.expect(200);
+    let plugin_admin = k.user_with_roles("pat", "demo", &["plugin-admin"]).await;
+    let replay = format!("{letter}/replay");
+    let refused = k.send_as(Some(&plugin_admin), "POST", &replay, None).await;
+    assert!(refused.expect_problem(403, "forbidden").contains("keel.webhooks.manage"));
 
     // Replayed while the receiver is still down: it stays, with one more attempt.
     k.post(&format!("{letter}/replay"), json!(null)).await.expect_problem(422, "invalid");

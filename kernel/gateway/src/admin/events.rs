@@ -55,7 +55,7 @@ pub(crate) async fn dead_letter(
 /// `POST /admin/tenants/{tenant}/dead-letters/{letter}/replay`: delivers
 /// the event to its subscriber once more, now. On success the dead letter
 /// is gone; on failure (422) it stays, with the new error.
-#[utoipa::path(post, path = "/admin/tenants/{tenant}/dead-letters/{letter}/replay", tag = "events", params(("tenant" = String, Path), ("letter" = String, Path, description = "`<event id>-<subscriber>`")), responses((status = 200, description = "Delivered; the dead letter is gone"), (status = 404, description = "No such dead letter"), (status = 409, description = "The subscriber is not enabled"), (status = 422, description = "The delivery failed again")))]
+#[utoipa::path(post, path = "/admin/tenants/{tenant}/dead-letters/{letter}/replay", tag = "events", params(("tenant" = String, Path), ("letter" = String, Path, description = "`<event id>-<subscriber>`")), responses((status = 200, description = "Delivered; the dead letter is gone"), (status = 403, description = "Lacks keel.plugins.manage (keel.webhooks.manage for a webhook's letter) in the tenant"), (status = 404, description = "No such dead letter"), (status = 409, description = "The subscriber is not enabled, or the webhook was deleted"), (status = 422, description = "The delivery failed again")))]
 pub(crate) async fn replay_dead_letter(
     State(state): State<AppState>,
     caller: Caller,
@@ -65,8 +65,10 @@ pub(crate) async fn replay_dead_letter(
         async {
             let (tenant, letter) = path(ids)?;
             let tenant = TenantId::new(tenant).map_err(unknown)?;
-            let actor =
-                allow(&state.platform, &caller, Scope::Tenant(&tenant), PLUGINS_MANAGE).await?;
+            // A webhook's letter is posted outside: webhook managers replay it.
+            let to_webhook = letter.split_once('-').is_some_and(|(_, s)| s.starts_with("webhook."));
+            let permission = if to_webhook { WEBHOOKS_MANAGE } else { PLUGINS_MANAGE };
+            let actor = allow(&state.platform, &caller, Scope::Tenant(&tenant), permission).await?;
             state
                 .platform
                 .replay(&actor, &tenant, &letter)

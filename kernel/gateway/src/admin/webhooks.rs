@@ -103,7 +103,8 @@ pub(crate) async fn webhooks(
     respond(
         async {
             let tenant = in_tenant(&state, &caller, path(tenant)?, WEBHOOKS_MANAGE).await?;
-            let webhooks = state.platform.webhooks(&tenant).map_err(Problem::from_platform)?;
+            let webhooks =
+                state.platform.webhooks(&tenant).await.map_err(Problem::from_platform)?;
             let webhooks: Vec<WebhookBody> =
                 webhooks.iter().map(|w| WebhookBody::of(w, None)).collect();
             Ok(Json(page("webhooks", webhooks, |w| format!("{:020}", w.id), query)?)
@@ -160,6 +161,7 @@ pub(crate) async fn webhook(
             let (webhook, topics) = state
                 .platform
                 .webhook(&tenant, webhook_id(&id)?)
+                .await
                 .map_err(Problem::from_platform)?;
             let delivery = topics
                 .into_iter()

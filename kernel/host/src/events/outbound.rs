@@ -8,8 +8,11 @@ use std::time::{Duration, Instant};
 
 use keel_types::TenantId;
 
-use super::webhooks::{Outbound, Post, StoredWebhook, receives, secret_context};
-use super::{DELIVERIES_PER_PASS_MAX, Retry, StoredEvent, mark_delivered, next_event};
+use super::webhooks::{Outbound, Post, StoredWebhook, receives, record_key, secret_context};
+use super::{
+    DELIVERIES_PER_PASS_MAX, Retry, StoredEvent, cursor_key, mark_delivered, next_event,
+    parse_cursor,
+};
 use crate::host::Host;
 
 /// How long one pass delivers to one webhook's topic before letting the
@@ -34,6 +37,14 @@ impl Host {
                 return Ok(Some(Duration::ZERO));
             }
             let read = self.inner.storage.read()?;
+            // Deleted, or the topic dropped, since the pass began: nothing
+            // more goes to it (its cursor is gone, and would read as 0).
+            if !receives(
+                read.catalog_get(&record_key(tenant, &subscriber).unwrap_or_default())?,
+                topic,
+            )? {
+                return Ok(None);
+            }
             let Some((event, retry)) = next_event(&read, tenant, &subscriber, topic)? else {
                 return Ok(None);
             };
@@ -123,10 +134,19 @@ impl Host {
         let kernel = keel_audit::Origin::kernel(self.now().seconds);
         let origin = admin.unwrap_or(&kernel);
         let mut txn = self.inner.storage.write(&[keel_storage::Lane::Tenant(tenant.clone())])?;
-        // Deleted, or the topic dropped, while it was posted: no cursor to
-        // move (one written now would never go, and hold the outbox).
-        if admin.is_none() && !receives(&txn, tenant, subscriber, &event.topic)? {
-            return Ok(());
+        // Deleted, or the topic dropped (and perhaps added again, with a
+        // new cursor), while it was posted: no cursor to move (one written
+        // now would never go, and hold the outbox back).
+        if admin.is_none() {
+            let record = txn.catalog_get(&record_key(tenant, subscriber).unwrap_or_default())?;
+            let cursor = txn.catalog_get(&cursor_key(tenant, subscriber, &event.topic))?;
+            let behind = match cursor {
+                Some(bytes) => parse_cursor(&bytes)? < event.id,
+                None => false,
+            };
+            if !behind || !receives(record, &event.topic)? {
+                return Ok(());
+            }
         }
         mark_delivered(&mut txn, origin, tenant, subscriber, event, attempt, admin.is_some())?;
         txn.commit()

@@ -222,16 +222,16 @@ fn stored_webhook(
     Ok(decode("webhook", &bytes)?)
 }
 
-/// Whether the webhook `subscriber` names still receives `topic`, as
-/// `txn` sees it.
-pub(super) fn receives(
-    txn: &WriteTxn,
-    tenant: &TenantId,
-    subscriber: &str,
-    topic: &str,
-) -> keel_storage::Result<bool> {
-    let Some(id) = webhook_of(subscriber) else { return Ok(false) };
-    let Some(bytes) = txn.catalog_get(&webhook_key(tenant, id))? else { return Ok(false) };
+/// The catalog key of the webhook `subscriber` names, if it names one.
+pub(super) fn record_key(tenant: &TenantId, subscriber: &str) -> Option<String> {
+    webhook_of(subscriber).map(|id| webhook_key(tenant, id))
+}
+
+/// Whether a webhook, as stored (`record`, read at the key
+/// [`record_key`] gives), still receives `topic`: it may have been
+/// deleted, or lost the topic, since a delivery started.
+pub(super) fn receives(record: Option<Vec<u8>>, topic: &str) -> keel_storage::Result<bool> {
+    let Some(bytes) = record else { return Ok(false) };
     Ok(decode::<StoredWebhook>("webhook", &bytes)?.webhook.topics.iter().any(|t| t == topic))
 }
 
