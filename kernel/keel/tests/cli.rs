@@ -48,6 +48,8 @@ async fn operators_administer_keel_from_the_command_line() {
     let mut config = keel::Config::new(data.path().join("data"));
     config.addr = ([127, 0, 0, 1], 0).into();
     config.admin_password = Some(PASSWORD.to_owned());
+    // Allowed by name, so that saving it resolves nothing.
+    config.webhook_allow_hosts = vec!["hooks.example.com".to_owned()];
     let kernel = keel::start(config).await.expect("kernel starts");
     let url = format!("http://{}", kernel.addr());
     let notes = test_plugin("notes-v1");
@@ -89,6 +91,22 @@ async fn operators_administer_keel_from_the_command_line() {
         let heads = keel(&env, &["audit", "heads", "acme", "--sign"]);
         let head: serde_json::Value = serde_json::from_str(heads.lines().last().unwrap()).unwrap();
         assert_eq!(head["statement"]["chain"], "tenant/acme", "{heads}");
+        let hook =
+            ["webhook", "create", "https://hooks.example.com/keel", "--topic", "notes.noted"];
+        let created = keel(&env, &[&hook[..], &["--tenant", "acme"]].concat());
+        assert!(created.contains("whsec_") && created.contains("\"id\": 1"), "{created}");
+        let listed = keel(&env, &["webhook", "list", "--tenant", "acme"]);
+        assert!(
+            listed.contains("1  active  https://hooks.example.com/keel  [notes.noted]"),
+            "{listed}"
+        );
+        let paused = keel(&env, &["webhook", "pause", "1", "--tenant", "acme"]);
+        assert!(paused.contains("\"active\": false"), "{paused}");
+        let private = ["webhook", "create", "http://10.1.2.3/", "--topic", "notes.noted"];
+        let refused = keel_fails(&env, &[&private[..], &["--tenant", "acme"]].concat());
+        assert!(refused.contains("422") && refused.contains("private address"), "{refused}");
+        let deleted = keel(&env, &["webhook", "delete", "1", "--tenant", "acme"]);
+        assert!(deleted.contains("webhook 1 deleted"), "{deleted}");
         let anonymous = keel_fails(&base, &["tenant", "list"]);
         assert!(anonymous.contains("401") && anonymous.contains("keel login"), "{anonymous}");
         token
