@@ -29,4 +29,4 @@ mod tls;
 
 pub use conn::HttpLimits;
 pub use server::{Options, Server};
-pub use tls::TlsFiles;
+pub use tls::{TlsFiles, install_crypto};

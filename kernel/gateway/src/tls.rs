@@ -10,6 +10,15 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::TlsAcceptor;
 
+/// Makes the kernel's TLS crypto (aws-lc-rs, as it serves with) the
+/// process's default. The workspace's HTTP client (reqwest, the webhooks'
+/// and the CLI's) is built with rustls and no crypto of its own: a process
+/// calls this before it makes one. Calling it again does nothing.
+pub fn install_crypto() {
+    // An error means a default is installed already, which will do.
+    drop(rustls::crypto::aws_lc_rs::default_provider().install_default());
+}
+
 /// Where the server's certificate chain and private key are, in PEM.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsFiles {

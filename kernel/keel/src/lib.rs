@@ -217,7 +217,7 @@ pub async fn start(config: Config) -> anyhow::Result<Kernel> {
     let secrets = key_file::load_or_create(&secrets_path, random_key).with_context(|| {
         format!("loading the secrets key {} (--secrets-key)", secrets_path.display())
     })?;
-    keel_webhooks::install_crypto();
+    keel_gateway::install_crypto();
     let policy = keel_webhooks::Policy::allowing(config.webhook_allow_hosts.iter().cloned())
         .map_err(|err| anyhow::anyhow!("--webhook-allow-host: {err}"))?;
     let outbound = keel_webhooks::Sender::new(policy, keel_identity::SecretsKey::new(&secrets));

@@ -205,7 +205,7 @@ fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     // The client commands' HTTP client needs the kernel's TLS crypto.
-    keel_webhooks::install_crypto();
+    keel_gateway::install_crypto();
     // Reads run plugin calls on the blocking pool: give its threads the
     // stack that nested provider calls may need.
     let runtime = tokio::runtime::Builder::new_multi_thread()

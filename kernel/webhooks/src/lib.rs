@@ -9,7 +9,8 @@
 //!   by name;
 //! - `signature`: how a delivery is signed, and how a receiver checks it
 //!   ([`sign`], [`verify`]);
-//! - [`Sender`]: the client that posts deliveries within those rules.
+//! - [`Sender`]: the client that posts deliveries within those rules (its
+//!   TLS uses the process's default crypto, which the gateway installs).
 
 mod address;
 mod policy;
@@ -20,13 +21,3 @@ pub use address::forbidden;
 pub use policy::Policy;
 pub use sender::{DELIVERY_TIME_MAX, Sender};
 pub use signature::{SECRET_PREFIX, SIGNATURE_HEADER, TOLERANCE_S, new_secret, sign, verify};
-
-/// Makes the kernel's TLS crypto (aws-lc-rs, as the gateway serves with)
-/// the process's default. The workspace's HTTP client (reqwest) is built
-/// with rustls and no crypto of its own, so a process must call this
-/// before it makes a client without its own TLS setup (the CLI's, a
-/// test's); [`Sender`] brings its own. Calling it again does nothing.
-pub fn install_crypto() {
-    // An error means a default is installed already, which will do.
-    drop(rustls::crypto::aws_lc_rs::default_provider().install_default());
-}

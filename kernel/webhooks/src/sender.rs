@@ -123,26 +123,27 @@ fn failure(url: &reqwest::Url, err: &reqwest::Error) -> String {
     message
 }
 
-/// The client: TLS with the webpki roots (through the kernel's one crypto
-/// provider), the vetting resolver, no redirects, no proxy.
+/// The client: TLS with the webpki roots, through the process's default
+/// crypto (which `keel_gateway::install_crypto` installs), the vetting
+/// resolver, no redirects, no proxy.
 fn client(policy: &Arc<Policy>) -> Result<Client, String> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|err| format!("setting up TLS for webhooks: {err}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Client::builder()
-        .use_preconfigured_tls(tls)
+    let builder = Client::builder()
         .dns_resolver(Arc::new(Vetting { policy: Arc::clone(policy) }))
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .timeout(DELIVERY_TIME_MAX)
         .connect_timeout(CONNECT_TIME_MAX)
         .pool_max_idle_per_host(2)
-        .user_agent(concat!("keel-webhooks/", env!("CARGO_PKG_VERSION")))
-        .build()
+        .user_agent(concat!("keel-webhooks/", env!("CARGO_PKG_VERSION")));
+    // reqwest panics, rather than fail, when the process has no default
+    // TLS crypto: a kernel set up without it delivers no webhooks, and
+    // says why, instead of losing its delivery worker.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| builder.build()))
+        .map_err(|_| {
+            "setting up the webhook client failed: the process has no default TLS crypto \
+             (keel_gateway::install_crypto)"
+                .to_owned()
+        })?
         .map_err(|err| format!("setting up the webhook client: {err}"))
 }
 
