@@ -27,6 +27,7 @@ const OUTSIDE: &[&str] = &["tests/", "bench/", "xtask/"];
 const PURE_CORES: &[&str] = &[
     "values/src",
     "plugins/finance/src/ledger",
+    "plugins/hr/src/payroll",
     "plugins/stock-kit/src/rules",
     "plugins/procurement/src/rules",
     "plugins/inventory-lots/src/fefo.rs",

@@ -1,0 +1,17 @@
+//! Payroll's rules: pure, with no SDK and no I/O, unit- and
+//! property-tested natively.
+//!
+//! - [`formula`]: the expression language of salary formulas.
+//! - [`structure`]: salary structures (earnings, deductions, employer
+//!   contributions; fixed, a percentage, or a formula), checked when saved,
+//!   and one employee's payslip: proration by payment days, amounts to the
+//!   cent, net pay, and arrears when a period is computed again.
+//! - [`posting`]: a run's one journal entry, split by department to the
+//!   cent and always balanced, and its payment.
+
+pub mod formula;
+pub mod posting;
+pub mod structure;
+
+#[cfg(test)]
+mod tests;
