@@ -76,6 +76,25 @@ impl Date {
         &self.0[..7]
     }
 
+    /// The day of the week.
+    pub fn weekday(&self) -> Weekday {
+        // 1970-01-01 was a Thursday.
+        match (self.days() + 3).rem_euclid(7) {
+            0 => Weekday::Monday,
+            1 => Weekday::Tuesday,
+            2 => Weekday::Wednesday,
+            3 => Weekday::Thursday,
+            4 => Weekday::Friday,
+            5 => Weekday::Saturday,
+            _ => Weekday::Sunday,
+        }
+    }
+
+    /// The year.
+    pub fn year(&self) -> i64 {
+        digits(&self.0, 0..4)
+    }
+
     /// The first day of the date's month, as `YYYY-MM-DD`.
     pub fn first_of_month(&self) -> String {
         format!("{}-01", self.month())
@@ -91,6 +110,21 @@ impl Date {
             format!("{year:04}-{:02}", month - 1)
         }
     }
+}
+
+/// A day of the week.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Weekday {
+    Monday,
+    Tuesday,
+    Wednesday,
+    Thursday,
+    Friday,
+    Saturday,
+    Sunday,
 }
 
 /// The number written in `text[range]`, which holds ASCII digits only.
@@ -173,6 +207,21 @@ pub fn civil_date(unix_seconds: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_date_knows_its_weekday_and_year() {
+        for (date, weekday) in [
+            ("1970-01-01", Weekday::Thursday),
+            ("2026-12-07", Weekday::Monday),
+            ("2024-02-29", Weekday::Thursday),
+            ("1969-12-31", Weekday::Wednesday),
+            ("1000-01-01", Weekday::Wednesday),
+            ("9999-12-31", Weekday::Friday),
+        ] {
+            assert_eq!(Date::parse(date).unwrap().weekday(), weekday, "{date}");
+        }
+        assert_eq!(Date::parse("2026-12-07").unwrap().year(), 2026);
+    }
 
     #[test]
     fn valid_dates() {

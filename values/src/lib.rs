@@ -14,6 +14,6 @@ pub mod date;
 pub mod decimal;
 mod error;
 
-pub use date::Date;
+pub use date::{Date, Weekday};
 pub use decimal::Sign;
 pub use error::RuleError;

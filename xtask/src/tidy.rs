@@ -28,6 +28,7 @@ const PURE_CORES: &[&str] = &[
     "values/src",
     "plugins/finance/src/ledger",
     "plugins/hr/src/payroll",
+    "plugins/hr/src/leave",
     "plugins/stock-kit/src/rules",
     "plugins/procurement/src/rules",
     "plugins/inventory-lots/src/fefo.rs",

@@ -1,0 +1,202 @@
+//! Leave types and balances. A balance is never a bare number: it is the
+//! sum of a ledger of allocations, accruals, takings, reversals and
+//! expiries, each dated, so that it can be told on any date and explained.
+
+use keel_values::{Date, RuleError};
+use rust_decimal::Decimal;
+
+/// How a type's yearly allowance is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accrual {
+    /// All of it on the first of January.
+    Yearly,
+    /// A twelfth on the first of each month.
+    Monthly,
+}
+
+/// A kind of leave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaveType {
+    pub code: String,
+    /// Paid: its days are paid days. Unpaid leave keeps no balance and
+    /// lowers payment days.
+    pub paid: bool,
+    /// Days given a year.
+    pub yearly_allowance: Decimal,
+    pub accrual: Accrual,
+    /// Most days kept into the next year; the rest expire at year end.
+    pub carry_forward_max: Decimal,
+    /// A request may take the balance below zero.
+    pub allow_negative: bool,
+}
+
+/// Why days entered or left a balance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    /// Days given by hand (a starting balance, say).
+    Allocation,
+    /// Days given by the type's accrual.
+    Accrual,
+    /// Days an approved request took (negative).
+    Taking,
+    /// Days a cancelled approved request gave back.
+    Reversal,
+    /// Days beyond the carry-forward cap, gone at year end (negative).
+    Expiry,
+}
+
+/// One entry of a balance's ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerEntry {
+    pub date: Date,
+    pub days: Decimal,
+    pub kind: EntryKind,
+}
+
+impl LeaveType {
+    /// Checks the type's figures.
+    pub fn check(&self) -> Result<(), RuleError> {
+        let days_max = Decimal::from(366);
+        for (what, days) in [
+            ("yearly_allowance", self.yearly_allowance),
+            ("carry_forward_max", self.carry_forward_max),
+        ] {
+            if days.is_sign_negative() || days > days_max || days.scale() > 2 {
+                return Err(RuleError::new(format!(
+                    "leave type {}: {what} is 0 to 366 days, to two places, not {days}",
+                    self.code
+                )));
+            }
+        }
+        if !self.paid && !self.yearly_allowance.is_zero() {
+            return Err(RuleError::new(format!(
+                "leave type {}: unpaid leave keeps no balance, so has no allowance",
+                self.code
+            )));
+        }
+        Ok(())
+    }
+
+    /// The accrual entries of `year`: the allowance at once, or a twelfth
+    /// a month (to the hundredth of a day, December taking what rounding
+    /// left, so that the year adds up to the allowance exactly).
+    pub fn accruals(&self, year: i64) -> Result<Vec<LedgerEntry>, RuleError> {
+        let first = |month: u32| Date::parse(&format!("{year:04}-{month:02}-01"));
+        match self.accrual {
+            Accrual::Yearly => Ok(vec![LedgerEntry {
+                date: first(1)?,
+                days: self.yearly_allowance,
+                kind: EntryKind::Accrual,
+            }]),
+            Accrual::Monthly => {
+                let monthly = (self.yearly_allowance / Decimal::from(12)).round_dp(2);
+                let mut entries = Vec::with_capacity(12);
+                for month in 1..=12 {
+                    let days = if month == 12 {
+                        self.yearly_allowance - monthly * Decimal::from(11)
+                    } else {
+                        monthly
+                    };
+                    entries.push(LedgerEntry {
+                        date: first(month)?,
+                        days,
+                        kind: EntryKind::Accrual,
+                    });
+                }
+                Ok(entries)
+            }
+        }
+    }
+
+    /// At the end of `year`: the days beyond the carry-forward cap expire
+    /// (an entry on the 31st of December), if there are any.
+    pub fn year_end(
+        &self,
+        ledger: &[LedgerEntry],
+        year: i64,
+    ) -> Result<Option<LedgerEntry>, RuleError> {
+        let last = Date::parse(&format!("{year:04}-12-31"))?;
+        let excess = balance(ledger, &last) - self.carry_forward_max;
+        Ok((excess > Decimal::ZERO).then(|| LedgerEntry {
+            date: last,
+            days: -excess,
+            kind: EntryKind::Expiry,
+        }))
+    }
+}
+
+/// The balance on `on`: every entry dated then or before.
+pub fn balance(ledger: &[LedgerEntry], on: &Date) -> Decimal {
+    ledger.iter().filter(|entry| entry.date <= *on).map(|entry| entry.days).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(text: &str) -> Decimal {
+        text.parse().unwrap()
+    }
+
+    fn date(text: &str) -> Date {
+        Date::parse(text).unwrap()
+    }
+
+    fn annual() -> LeaveType {
+        LeaveType {
+            code: "annual".to_owned(),
+            paid: true,
+            yearly_allowance: d("25"),
+            accrual: Accrual::Monthly,
+            carry_forward_max: d("5"),
+            allow_negative: false,
+        }
+    }
+
+    #[test]
+    fn a_monthly_accrual_adds_up_to_the_allowance() {
+        let entries = annual().accruals(2026).unwrap();
+        assert_eq!(entries.len(), 12);
+        assert_eq!(entries[0].days, d("2.08"));
+        assert_eq!(entries[11].days, d("2.12"), "December takes what rounding left");
+        assert_eq!(entries.iter().map(|e| e.days).sum::<Decimal>(), d("25"));
+        assert_eq!(balance(&entries, &date("2026-03-31")), d("6.24"));
+        let yearly = LeaveType { accrual: Accrual::Yearly, ..annual() };
+        assert_eq!(
+            yearly.accruals(2026).unwrap(),
+            [LedgerEntry { date: date("2026-01-01"), days: d("25"), kind: EntryKind::Accrual }]
+        );
+    }
+
+    #[test]
+    fn days_beyond_the_carry_forward_cap_expire_at_year_end() {
+        let mut ledger = annual().accruals(2026).unwrap();
+        ledger.push(LedgerEntry {
+            date: date("2026-08-03"),
+            days: d("-12"),
+            kind: EntryKind::Taking,
+        });
+        let expiry = annual().year_end(&ledger, 2026).unwrap().unwrap();
+        assert_eq!((&expiry.date, expiry.days), (&date("2026-12-31"), d("-8")), "13 left, 5 kept");
+        ledger.push(expiry);
+        assert_eq!(balance(&ledger, &date("2027-01-01")), d("5"));
+        // Under the cap, nothing expires.
+        ledger.push(LedgerEntry {
+            date: date("2027-02-01"),
+            days: d("-4"),
+            kind: EntryKind::Taking,
+        });
+        assert_eq!(annual().year_end(&ledger, 2027).unwrap(), None);
+    }
+
+    #[test]
+    fn a_leave_type_is_checked() {
+        annual().check().unwrap();
+        let unpaid = LeaveType { paid: false, ..annual() };
+        assert!(unpaid.check().unwrap_err().to_string().contains("no allowance"));
+        let too_much = LeaveType { yearly_allowance: d("400"), ..annual() };
+        assert!(too_much.check().unwrap_err().to_string().contains("0 to 366"));
+        let fractional = LeaveType { carry_forward_max: d("0.125"), ..annual() };
+        assert!(fractional.check().is_err());
+    }
+}
