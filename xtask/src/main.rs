@@ -293,8 +293,17 @@ fn bench(root: &Path, args: &[String]) -> anyhow::Result<()> {
         )
     };
     if micro {
-        step("criterion micro-benchmarks: host, records layer, ledger core");
-        criterion(&["-p", "keel-host", "-p", "keel-storage", "-p", "keel-finance"])?;
+        step("criterion micro-benchmarks: host, records layer, ledger core, payroll core");
+        criterion(&[
+            "-p",
+            "keel-host",
+            "-p",
+            "keel-storage",
+            "-p",
+            "keel-finance",
+            "-p",
+            "keel-hr",
+        ])?;
         step(&format!("reports in {}", target.join("criterion").display()));
         return Ok(());
     }

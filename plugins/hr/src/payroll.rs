@@ -8,9 +8,12 @@
 //!   cent, net pay, and arrears when a period is computed again.
 //! - [`posting`]: a run's one journal entry, split by department to the
 //!   cent and always balanced, and its payment.
+//! - [`run`]: a run's states, approved by someone other than who
+//!   calculated it, and each employee's year to date.
 
 pub mod formula;
 pub mod posting;
+pub mod run;
 pub mod structure;
 
 #[cfg(test)]
