@@ -29,6 +29,7 @@ const PURE_CORES: &[&str] = &[
     "plugins/finance/src/ledger",
     "plugins/hr/src/payroll",
     "plugins/hr/src/leave",
+    "plugins/hr/src/people.rs",
     "plugins/stock-kit/src/rules",
     "plugins/procurement/src/rules",
     "plugins/inventory-lots/src/fefo.rs",

@@ -9,6 +9,7 @@ mod domain;
 mod events;
 mod finance;
 mod gateway;
+mod hr;
 mod inventory;
 mod isolation;
 mod jobs;

@@ -1,0 +1,169 @@
+//! HTTP handlers, one per manifest operation. Who may see what is decided
+//! here on top of each operation's permission: an HR officer
+//! (`hr.people.read`) sees every record; a manager, the records of those
+//! who report to them, directly or not; everyone, their own (`/me`).
+
+use keel_sdk::{Error, Range, Request, Response, Result, context};
+use keel_values::Date;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::books::{self, DEPARTMENTS, EMPLOYEES, PERSONAL};
+use crate::people::{Contract, Department, Employee, Personal, in_force};
+
+/// `POST /departments`
+pub(crate) fn create_department(request: &Request) -> Result<Response> {
+    let department: Department = request.json()?;
+    Response::created(&books::create_department(department)?)
+}
+
+/// `GET /departments`
+pub(crate) fn list_departments(_request: &Request) -> Result<Response> {
+    let departments: Vec<Department> =
+        DEPARTMENTS.scan_all(&Range::all())?.into_iter().map(|(_, d)| d).collect();
+    Response::ok(&json!({ "departments": departments }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FirstContract {
+    #[serde(default)]
+    from: Option<Date>,
+    #[serde(default)]
+    to: Option<Date>,
+    #[serde(default)]
+    position: Option<String>,
+    base_pay: String,
+    currency: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Hire {
+    #[serde(flatten)]
+    employee: Employee,
+    personal: Personal,
+    contract: FirstContract,
+}
+
+/// `POST /employees`: the employee, their personal data and first
+/// contract (from the hiring date unless it says otherwise).
+pub(crate) fn hire(request: &Request) -> Result<Response> {
+    let hire: Hire = request.json()?;
+    let first = hire.contract;
+    let contract = Contract {
+        employee: hire.employee.id.clone(),
+        from: first.from.unwrap_or_else(|| hire.employee.hired.clone()),
+        to: first.to,
+        position: first.position.unwrap_or_else(|| hire.employee.position.clone()),
+        base_pay: first.base_pay,
+        currency: first.currency,
+    };
+    Response::created(&books::hire(hire.employee, hire.personal, contract)?)
+}
+
+/// `GET /employees?department=&cursor=&limit=`
+pub(crate) fn list_employees(request: &Request) -> Result<Response> {
+    let (cursor, limit) = (request.query("cursor"), request.page_limit()?);
+    let page = match request.query("department") {
+        Some(department) => {
+            EMPLOYEES.lookup("by-department", &Range::exactly(department), cursor, limit)?
+        }
+        None => EMPLOYEES.scan(&Range::all(), cursor, limit)?,
+    };
+    let employees: Vec<Employee> = page.items.into_iter().map(|(_, e)| e).collect();
+    Response::ok(&json!({ "employees": employees, "cursor": page.cursor }))
+}
+
+/// `GET /employees/{id}`: with their reporting line and whether they work
+/// here today. HR officers see anyone; managers, those who report to
+/// them; anyone, themselves.
+pub(crate) fn get_employee(request: &Request) -> Result<Response> {
+    let employee = books::employee(request.param("id")?)?;
+    let chain = books::manager_chain(&employee)?;
+    if !context::has_permission("hr.people.read") {
+        let me = books::caller_employee()?;
+        let allowed = me.is_some_and(|me| me.id == employee.id || chain.contains(&me.id));
+        if !allowed {
+            return Err(Error::denied(format!(
+                "{} does not report to you; only HR officers see everyone's records",
+                employee.id
+            )));
+        }
+    }
+    let active = employee.active_on(&books::today()?);
+    Response::ok(&json!({ "employee": employee, "managers": chain, "active": active }))
+}
+
+/// `GET /employees/{id}/personal`: audited, as every read of it.
+pub(crate) fn personal(request: &Request) -> Result<Response> {
+    let id = request.param("id")?;
+    books::employee(id)?;
+    let personal =
+        PERSONAL.get(id)?.ok_or_else(|| Error::not_found(format!("{id} has no personal data")))?;
+    Response::ok(&personal)
+}
+
+/// `GET /employees/{id}/contracts`: the history, and the one in force today.
+pub(crate) fn contracts(request: &Request) -> Result<Response> {
+    let id = request.param("id")?;
+    books::employee(id)?;
+    let history = books::contracts(id)?;
+    let current = in_force(&history, &books::today()?).cloned();
+    Response::ok(&json!({ "contracts": history, "in_force": current }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewContract {
+    from: Date,
+    #[serde(default)]
+    to: Option<Date>,
+    position: String,
+    base_pay: String,
+    currency: String,
+}
+
+/// `POST /employees/{id}/contracts`: a new contract from its effective date.
+pub(crate) fn add_contract(request: &Request) -> Result<Response> {
+    let new: NewContract = request.json()?;
+    let contract = Contract {
+        employee: request.param("id")?.to_owned(),
+        from: new.from,
+        to: new.to,
+        position: new.position,
+        base_pay: new.base_pay,
+        currency: new.currency,
+    };
+    Response::created(&books::add_contract(contract)?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Leaving {
+    left: Date,
+}
+
+/// `POST /employees/{id}/leaving`
+pub(crate) fn leave(request: &Request) -> Result<Response> {
+    let leaving: Leaving = request.json()?;
+    Response::ok(&books::leave(request.param("id")?, leaving.left)?)
+}
+
+/// `GET /me`: the caller's own record, personal data and contracts.
+pub(crate) fn me(_request: &Request) -> Result<Response> {
+    let Some(employee) = books::caller_employee()? else {
+        return Err(Error::not_found("you are not an employee of this organisation"));
+    };
+    let personal = PERSONAL.get(&employee.id)?;
+    let history = books::contracts(&employee.id)?;
+    let current = in_force(&history, &books::today()?).cloned();
+    let managers = books::manager_chain(&employee)?;
+    Response::ok(&json!({
+        "employee": employee,
+        "managers": managers,
+        "personal": personal,
+        "contracts": history,
+        "in_force": current,
+    }))
+}

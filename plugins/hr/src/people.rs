@@ -1,0 +1,334 @@
+//! People and organisation's rules: departments as a tree, employees and
+//! their reporting lines, personal data, and contracts with effective
+//! dates (a history: a contract is added, never changed). Pure, with no
+//! SDK and no I/O.
+
+use keel_values::code::check_code;
+use keel_values::decimal::{self, Sign};
+use keel_values::{Date, RuleError};
+use serde::{Deserialize, Serialize};
+
+/// Deepest department tree, and longest reporting line, walked.
+pub const DEPTH_MAX: usize = 64;
+/// Longest name or free text, in bytes.
+const TEXT_BYTES_MAX: usize = 200;
+
+/// A department, team or other unit; `parent` above it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Department {
+    pub id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    /// The employee who manages it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager: Option<String>,
+}
+
+/// An employee as the organisation sees them: no personal data, no pay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Employee {
+    pub id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    pub department: String,
+    pub position: String,
+    /// The employee they report to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager: Option<String>,
+    /// The Keel user they sign in as.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    pub hired: Date,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left: Option<Date>,
+}
+
+/// What only HR and the employee see, kept in a sensitive collection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Personal {
+    pub national_id: String,
+    pub bank_account: String,
+    pub address: String,
+    pub date_of_birth: Date,
+}
+
+/// A contract from an effective date; a later one supersedes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contract {
+    pub employee: String,
+    pub from: Date,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<Date>,
+    pub position: String,
+    /// Base pay for a full period, a decimal string.
+    pub base_pay: String,
+    pub currency: String,
+}
+
+fn check_text(what: &str, text: &str) -> Result<(), RuleError> {
+    if text.trim().is_empty() || text.len() > TEXT_BYTES_MAX {
+        return Err(RuleError::new(format!("{what} is 1 to {TEXT_BYTES_MAX} bytes")));
+    }
+    Ok(())
+}
+
+impl Department {
+    /// Checks its fields, and that putting it under its parent makes no
+    /// circle: `parent_of` answers each department's parent, as stored.
+    pub fn check(
+        &self,
+        parent_of: &dyn Fn(&str) -> Option<Option<String>>,
+    ) -> Result<(), RuleError> {
+        check_code("department", &self.id)?;
+        check_text("a department's name", &self.name)?;
+        let mut next = self.parent.clone();
+        for _ in 0..DEPTH_MAX {
+            let Some(parent) = next else { return Ok(()) };
+            if parent == self.id {
+                return Err(RuleError::new(format!(
+                    "department {} cannot be under itself, however indirectly",
+                    self.id
+                )));
+            }
+            next = parent_of(&parent).ok_or_else(|| {
+                RuleError::new(format!("parent department {parent} does not exist"))
+            })?;
+        }
+        Err(RuleError::new(format!("departments nest at most {DEPTH_MAX} deep")))
+    }
+}
+
+impl Employee {
+    /// Checks its fields.
+    pub fn check(&self) -> Result<(), RuleError> {
+        check_code("employee", &self.id)?;
+        check_text("a name", &self.name)?;
+        check_text("a position", &self.position)?;
+        if let Some(email) = &self.email {
+            let (local, domain) = email.split_once('@').unwrap_or_default();
+            if local.is_empty() || !domain.contains('.') || email.len() > TEXT_BYTES_MAX {
+                return Err(RuleError::new(format!("{email:?} is not an e-mail address")));
+            }
+        }
+        if self.manager.as_deref() == Some(self.id.as_str()) {
+            return Err(RuleError::new("an employee does not report to themselves"));
+        }
+        if let Some(left) = &self.left
+            && *left < self.hired
+        {
+            return Err(RuleError::new(format!(
+                "{} left on {left}, before being hired on {}",
+                self.id, self.hired
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether they work here on `date`.
+    pub fn active_on(&self, date: &Date) -> bool {
+        self.hired <= *date && self.left.as_ref().is_none_or(|left| date <= left)
+    }
+}
+
+/// Who `employee` reports to, nearest first: their manager, that
+/// manager's, and so on; `manager_of` answers each employee's manager.
+pub fn manager_chain(
+    employee: &Employee,
+    manager_of: &dyn Fn(&str) -> Option<Option<String>>,
+) -> Result<Vec<String>, RuleError> {
+    let mut chain: Vec<String> = Vec::new();
+    let mut next = employee.manager.clone();
+    while let Some(manager) = next {
+        if manager == employee.id || chain.contains(&manager) {
+            return Err(RuleError::new(format!(
+                "the reporting line of {} is a circle",
+                employee.id
+            )));
+        }
+        if chain.len() == DEPTH_MAX {
+            return Err(RuleError::new(format!("reporting lines are at most {DEPTH_MAX} long")));
+        }
+        next = manager_of(&manager)
+            .ok_or_else(|| RuleError::new(format!("manager {manager} does not exist")))?;
+        chain.push(manager);
+    }
+    Ok(chain)
+}
+
+impl Personal {
+    /// Checks its fields: text within bounds, a plausible bank account
+    /// (an IBAN's letters and digits), a date of birth before `today`.
+    pub fn check(&self, today: &Date) -> Result<(), RuleError> {
+        check_text("a national id", &self.national_id)?;
+        check_text("an address", &self.address)?;
+        let account: String = self.bank_account.chars().filter(|c| !c.is_whitespace()).collect();
+        if !(8..=34).contains(&account.len()) || !account.chars().all(|c| c.is_ascii_alphanumeric())
+        {
+            return Err(RuleError::new("a bank account is 8 to 34 letters and digits (an IBAN)"));
+        }
+        if self.date_of_birth >= *today {
+            return Err(RuleError::new("a date of birth is in the past"));
+        }
+        Ok(())
+    }
+}
+
+impl Contract {
+    /// The key it is kept under: its employee and effective date, so that
+    /// a contract is added, never replaced.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.employee, self.from)
+    }
+
+    /// Checks its fields.
+    pub fn check(&self) -> Result<(), RuleError> {
+        check_text("a position", &self.position)?;
+        decimal::amount(&self.base_pay, "base_pay", Sign::NonNegative)?;
+        keel_values::code::check_currency(&self.currency)?;
+        if let Some(to) = &self.to
+            && *to < self.from
+        {
+            return Err(RuleError::new(format!(
+                "a contract from {} ends on {to}, before it starts",
+                self.from
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The contract in force on `date`: the one with the latest effective
+/// date on or before it, unless that one ended before `date`.
+pub fn in_force<'a>(contracts: &'a [Contract], date: &Date) -> Option<&'a Contract> {
+    let latest = contracts.iter().filter(|c| c.from <= *date).max_by(|a, b| a.from.cmp(&b.from))?;
+    latest.to.as_ref().is_none_or(|to| date <= to).then_some(latest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn date(text: &str) -> Date {
+        Date::parse(text).unwrap()
+    }
+
+    fn department(id: &str, parent: Option<&str>) -> Department {
+        Department {
+            id: id.to_owned(),
+            name: id.to_owned(),
+            parent: parent.map(str::to_owned),
+            manager: None,
+        }
+    }
+
+    fn employee(id: &str, manager: Option<&str>) -> Employee {
+        Employee {
+            id: id.to_owned(),
+            name: id.to_owned(),
+            email: None,
+            department: "OPS".to_owned(),
+            position: "Clerk".to_owned(),
+            manager: manager.map(str::to_owned),
+            user: None,
+            hired: date("2026-01-05"),
+            left: None,
+        }
+    }
+
+    #[test]
+    fn departments_form_a_tree() {
+        let stored: BTreeMap<&str, Option<String>> = BTreeMap::from([
+            ("CO", None),
+            ("OPS", Some("CO".to_owned())),
+            ("WH", Some("OPS".to_owned())),
+        ]);
+        let parent_of = |id: &str| stored.get(id).cloned();
+        department("FIN", Some("CO")).check(&parent_of).unwrap();
+        department("CO", None).check(&parent_of).unwrap();
+        let err = department("CO", Some("WH")).check(&parent_of).unwrap_err();
+        assert!(err.to_string().contains("cannot be under itself"), "{err}");
+        let err = department("FIN", Some("HQ")).check(&parent_of).unwrap_err();
+        assert!(err.to_string().contains("HQ does not exist"), "{err}");
+        assert!(department("fin", None).check(&parent_of).is_err(), "codes are upper case");
+    }
+
+    #[test]
+    fn a_reporting_line_is_walked_and_a_circle_refused() {
+        let stored: BTreeMap<&str, Option<String>> = BTreeMap::from([
+            ("E1", None),
+            ("E2", Some("E1".to_owned())),
+            ("E3", Some("E2".to_owned())),
+            ("X1", Some("X2".to_owned())),
+            ("X2", Some("X1".to_owned())),
+        ]);
+        let manager_of = |id: &str| stored.get(id).cloned();
+        assert_eq!(
+            manager_chain(&employee("E4", Some("E3")), &manager_of).unwrap(),
+            ["E3", "E2", "E1"]
+        );
+        assert!(manager_chain(&employee("E1", None), &manager_of).unwrap().is_empty());
+        let err = manager_chain(&employee("E9", Some("X1")), &manager_of).unwrap_err();
+        assert!(err.to_string().contains("is a circle"), "{err}");
+        let err = manager_chain(&employee("E9", Some("NOBODY")), &manager_of).unwrap_err();
+        assert!(err.to_string().contains("NOBODY does not exist"), "{err}");
+        assert!(employee("E1", Some("E1")).check().is_err());
+    }
+
+    #[test]
+    fn an_employee_is_active_from_hiring_to_leaving() {
+        let mut erin = employee("E7", None);
+        assert!(!erin.active_on(&date("2026-01-04")));
+        assert!(erin.active_on(&date("2026-01-05")));
+        erin.left = Some(date("2026-06-30"));
+        assert!(erin.active_on(&date("2026-06-30")));
+        assert!(!erin.active_on(&date("2026-07-01")));
+        erin.left = Some(date("2025-12-31"));
+        assert!(erin.check().unwrap_err().to_string().contains("before being hired"));
+    }
+
+    #[test]
+    fn the_contract_in_force_is_the_latest_begun_and_not_ended() {
+        let contract = |from: &str, to: Option<&str>, pay: &str| Contract {
+            employee: "E7".to_owned(),
+            from: date(from),
+            to: to.map(date),
+            position: "Clerk".to_owned(),
+            base_pay: pay.to_owned(),
+            currency: "EUR".to_owned(),
+        };
+        let history = [
+            contract("2026-01-05", None, "3000.00"),
+            contract("2026-09-01", Some("2027-08-31"), "3300.00"),
+        ];
+        assert_eq!(in_force(&history, &date("2026-01-04")), None);
+        assert_eq!(in_force(&history, &date("2026-08-31")).unwrap().base_pay, "3000.00");
+        assert_eq!(in_force(&history, &date("2026-09-01")).unwrap().base_pay, "3300.00");
+        assert_eq!(in_force(&history, &date("2027-09-01")), None, "ended");
+        assert_eq!(history[1].key(), "E7/2026-09-01");
+        assert!(contract("2026-01-01", Some("2025-12-31"), "1").check().is_err());
+        assert!(contract("2026-01-01", None, "-1").check().is_err());
+        assert!(contract("2026-01-01", None, "abc").check().is_err());
+    }
+
+    #[test]
+    fn personal_data_is_checked() {
+        let personal = Personal {
+            national_id: "1 85 05 78 006 084 36".to_owned(),
+            bank_account: "FR76 3000 6000 0112 3456 7890 189".to_owned(),
+            address: "12 rue de la Paix, Paris".to_owned(),
+            date_of_birth: date("1985-05-17"),
+        };
+        personal.check(&date("2026-12-07")).unwrap();
+        let bad_account = Personal { bank_account: "123".to_owned(), ..personal.clone() };
+        assert!(bad_account.check(&date("2026-12-07")).is_err());
+        let unborn = Personal { date_of_birth: date("2027-01-01"), ..personal };
+        assert!(unborn.check(&date("2026-12-07")).is_err());
+    }
+}

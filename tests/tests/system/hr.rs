@@ -1,0 +1,179 @@
+//! HR through HTTP, as an organisation meets it: departments, hiring with
+//! personal data and a first contract, contracts added as a history, who
+//! may see what (an HR officer everything; a manager their reports'
+//! records, not their pay or personal data; an employee their own), every
+//! read of personal data audited, and other modules asking the directory.
+
+use keel_tests::{Setup, TestKernel};
+use serde_json::{Value, json};
+
+const HR: &str = "/api/demo/hr";
+
+fn hire_body(id: &str, user: &str, department: &str, manager: Option<&str>, pay: &str) -> Value {
+    json!({
+        "id": id,
+        "name": format!("Employee {id}"),
+        "email": format!("{user}@example.com"),
+        "department": department,
+        "position": "Analyst",
+        "manager": manager,
+        "user": user,
+        "hired": "2026-01-05",
+        "personal": {
+            "national_id": format!("NI-{id}-7731"),
+            "bank_account": "FR76 3000 6000 0112 3456 7890 189",
+            "address": "12 rue de la Paix, Paris",
+            "date_of_birth": "1985-05-17",
+        },
+        "contract": { "base_pay": pay, "currency": "EUR" },
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hr_officers_keep_people_and_each_sees_what_they_may() {
+    let k = TestKernel::start(Setup::new(&["hr", "directory-client"])).await;
+    let officer = k.user_with_roles("olga", "demo", &["hr-officer"]).await;
+    let manager = k.user_with_roles("mike", "demo", &["manager"]).await;
+    let erin = k.user_with_roles("erin", "demo", &["employee"]).await;
+    let as_ = |token: &str| Some(token.to_owned());
+    let send = |token: Option<String>, method: &'static str, path: String, body: Option<Value>| {
+        let k = &k;
+        async move { k.send_as(token.as_deref(), method, &path, body).await }
+    };
+
+    // The organisation: a tree, refused where it would be a circle.
+    for department in [
+        json!({"id": "CO", "name": "Company"}),
+        json!({"id": "OPS", "name": "Operations", "parent": "CO"}),
+    ] {
+        send(as_(&officer), "POST", format!("{HR}/departments"), Some(department))
+            .await
+            .expect(201);
+    }
+    let circle = json!({"id": "CO", "name": "Company", "parent": "OPS"});
+    let detail = send(as_(&officer), "POST", format!("{HR}/departments"), Some(circle))
+        .await
+        .expect_problem(422, "invalid");
+    assert!(detail.contains("cannot be under itself"), "{detail}");
+    let orphan = json!({"id": "FIN", "name": "Finance", "parent": "HQ"});
+    let detail = send(as_(&officer), "POST", format!("{HR}/departments"), Some(orphan))
+        .await
+        .expect_problem(422, "invalid");
+    assert!(detail.contains("HQ does not exist"), "{detail}");
+
+    // Hiring: Mike manages Erin; Ed reports to nobody.
+    for body in [
+        hire_body("E1", "mike", "OPS", None, "4000.00"),
+        hire_body("E2", "erin", "OPS", Some("E1"), "3000.00"),
+        hire_body("E3", "ed", "CO", None, "3500.00"),
+    ] {
+        send(as_(&officer), "POST", format!("{HR}/employees"), Some(body)).await.expect(201);
+    }
+    let stranger = hire_body("E4", "erin", "OPS", Some("E9"), "1.00");
+    let detail = send(as_(&officer), "POST", format!("{HR}/employees"), Some(stranger))
+        .await
+        .expect_problem(422, "invalid");
+    assert!(detail.contains("manager E9 does not exist"), "{detail}");
+    let twice = hire_body("E4", "erin", "OPS", None, "1.00");
+    send(as_(&officer), "POST", format!("{HR}/employees"), Some(twice))
+        .await
+        .expect_problem(409, "conflict");
+    // Nobody but HR hires.
+    let by_manager = hire_body("E5", "max", "OPS", None, "1.00");
+    send(as_(&manager), "POST", format!("{HR}/employees"), Some(by_manager))
+        .await
+        .expect_problem(403, "forbidden");
+
+    // A contract is added from its date, never replaced.
+    let rise = json!({"from": "2026-09-01", "position": "Senior analyst", "base_pay": "3300.00", "currency": "EUR"});
+    send(as_(&officer), "POST", format!("{HR}/employees/E2/contracts"), Some(rise.clone()))
+        .await
+        .expect(201);
+    let detail = send(as_(&officer), "POST", format!("{HR}/employees/E2/contracts"), Some(rise))
+        .await
+        .expect_problem(409, "conflict");
+    assert!(detail.contains("never replaced"), "{detail}");
+    let early =
+        json!({"from": "2025-12-01", "position": "Intern", "base_pay": "1.00", "currency": "EUR"});
+    send(as_(&officer), "POST", format!("{HR}/employees/E2/contracts"), Some(early))
+        .await
+        .expect_problem(422, "invalid");
+    let history = send(as_(&officer), "GET", format!("{HR}/employees/E2/contracts"), None).await;
+    let history = history.expect(200);
+    let pays: Vec<&str> = history["contracts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["base_pay"].as_str().unwrap())
+        .collect();
+    assert_eq!(pays, ["3000.00", "3300.00"]);
+
+    // The officer sees anyone; the manager their report and nobody else,
+    // and neither their pay nor their personal data; Erin herself.
+    let shown = send(as_(&officer), "GET", format!("{HR}/employees/E2"), None).await;
+    assert_eq!(shown.expect(200)["managers"], json!(["E1"]));
+    assert_eq!(shown.expect(200)["active"], true);
+    send(as_(&manager), "GET", format!("{HR}/employees/E2"), None).await.expect(200);
+    let detail = send(as_(&manager), "GET", format!("{HR}/employees/E3"), None)
+        .await
+        .expect_problem(403, "denied");
+    assert!(detail.contains("does not report to you"), "{detail}");
+    for path in ["personal", "contracts"] {
+        send(as_(&manager), "GET", format!("{HR}/employees/E2/{path}"), None)
+            .await
+            .expect_problem(403, "forbidden");
+        send(as_(&erin), "GET", format!("{HR}/employees/E2/{path}"), None)
+            .await
+            .expect_problem(403, "forbidden");
+    }
+    // An employee reads their own record through /me, and nobody else's.
+    send(as_(&erin), "GET", format!("{HR}/employees/E1"), None)
+        .await
+        .expect_problem(403, "forbidden");
+    send(as_(&manager), "GET", format!("{HR}/employees/E1"), None).await.expect(200);
+    send(as_(&erin), "GET", format!("{HR}/employees"), None).await.expect_problem(403, "forbidden");
+    let me = send(as_(&erin), "GET", format!("{HR}/me"), None).await;
+    let me = me.expect(200);
+    assert_eq!(me["employee"]["id"], "E2");
+    assert_eq!(me["personal"]["national_id"], "NI-E2-7731");
+    assert_eq!(me["contracts"].as_array().unwrap().len(), 2);
+    let personal = send(as_(&officer), "GET", format!("{HR}/employees/E3/personal"), None).await;
+    assert_eq!(personal.expect(200)["bank_account"], "FR76 3000 6000 0112 3456 7890 189");
+
+    // Every read of personal data or pay is in the audit trail.
+    let reads = k.audit_actions("demo", "record.read").await;
+    assert!(reads.len() >= 3, "{reads:?}");
+
+    // A leaver is no longer active; other modules learn who people are
+    // from the directory.
+    let left = send(
+        as_(&officer),
+        "POST",
+        format!("{HR}/employees/E3/leaving"),
+        Some(json!({"left": "2026-03-31"})),
+    )
+    .await;
+    assert_eq!(left.expect(200)["left"], "2026-03-31");
+    let shown = send(as_(&officer), "GET", format!("{HR}/employees/E3"), None).await;
+    assert_eq!(shown.expect(200)["active"], false);
+    let person = k.get("/api/demo/directory-client/people/E2").await;
+    assert_eq!(
+        person.expect(200),
+        &json!({"id": "E2", "name": "Employee E2", "email": "erin@example.com", "org_unit": "OPS", "user": "erin"})
+    );
+    assert_eq!(k.get("/api/demo/directory-client/people/E9").await.expect(200), &Value::Null);
+    let unit = k.get("/api/demo/directory-client/units/OPS").await;
+    assert_eq!(
+        unit.expect(200),
+        &json!({"id": "OPS", "name": "Operations", "parent": "CO", "manager": null})
+    );
+    let members = k.get("/api/demo/directory-client/units/OPS/members").await;
+    let ids: Vec<&str> = members.expect(200)["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["E1", "E2"]);
+    k.stop().await;
+}
