@@ -167,3 +167,22 @@ pub(crate) fn me(_request: &Request) -> Result<Response> {
         "in_force": current,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Hire;
+
+    const HIRE: &str = r#"{"id":"E1","name":"Ann","department":"OPS","position":"Clerk","hired":"2026-01-05",
+        "personal":{"national_id":"X1","bank_account":"FR7630006000011234567890189","address":"Paris","date_of_birth":"1990-01-01"},
+        "contract":{"base_pay":"3000.00","currency":"EUR"}"#;
+
+    #[test]
+    fn a_hire_reads_the_employee_beside_their_personal_data_and_contract() {
+        let hire: Hire = serde_json::from_str(&format!("{HIRE}}}")).unwrap();
+        assert_eq!((hire.employee.id.as_str(), hire.contract.base_pay.as_str()), ("E1", "3000.00"));
+        for unknown in [r#","salary":"9000""#, r#","personal_notes":"x""#] {
+            let body = format!("{HIRE}{unknown}}}");
+            assert!(serde_json::from_str::<Hire>(&body).is_err(), "{body}");
+        }
+    }
+}
