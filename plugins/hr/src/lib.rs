@@ -4,14 +4,17 @@
 //! - Pure cores, natively unit- and property-tested: [`people`]
 //!   (departments, employees, personal data, contracts), [`payroll`]
 //!   (formulas, structures, payslips, the run's journal) and [`leave`]
-//!   (calendars, balances as ledgers, requests). Payroll runs and leave are
-//!   not yet served: the operations below are people and organisation.
+//!   (calendars, balances as ledgers, requests). Payroll runs are not yet
+//!   served.
 //! - `books`: how people are stored, and the writes that keep them
 //!   consistent.
-//! - `api`: one handler per manifest operation, with who may see what.
+//! - `api`: one handler per people operation, with who may see what.
+//! - `absence`: leave as served: calendars, types, balances, requests
+//!   decided by someone above the employee or HR.
 //! - `directory`: `keel:erp/directory` for other modules.
 #![deny(clippy::float_arithmetic)]
 
+mod absence;
 mod api;
 mod books;
 mod directory;
@@ -33,6 +36,16 @@ const OPERATIONS: Operations = Operations::new(&[
     ("contracts.add", api::add_contract),
     ("employees.leave", api::leave),
     ("me", api::me),
+    ("calendars.put", absence::put_calendar),
+    ("leave-types.put", absence::put_leave_type),
+    ("leave-types.list", absence::list_leave_types),
+    ("leave.allocate", absence::allocate),
+    ("leave.ask", absence::ask),
+    ("leave.pending", absence::pending),
+    ("leave.decide", absence::decide),
+    ("leave.cancel", absence::cancel),
+    ("leave.of-employee", absence::employee_leave),
+    ("me.leave", absence::my_leave),
 ]);
 
 struct Hr;

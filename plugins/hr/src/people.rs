@@ -45,6 +45,9 @@ pub struct Employee {
     pub hired: Date,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub left: Option<Date>,
+    /// The holiday calendar their working days follow (`default` if none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<String>,
 }
 
 /// What only HR and the employee see, kept in a sensitive collection.
@@ -239,6 +242,7 @@ mod tests {
             user: None,
             hired: date("2026-01-05"),
             left: None,
+            calendar: None,
         }
     }
 

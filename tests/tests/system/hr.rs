@@ -177,3 +177,101 @@ async fn hr_officers_keep_people_and_each_sees_what_they_may() {
     assert_eq!(ids, ["E1", "E2"]);
     k.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leave_is_asked_for_decided_above_and_kept_as_a_ledger() {
+    let k = TestKernel::start(Setup::new(&["hr"])).await;
+    let officer = k.user_with_roles("olga", "demo", &["hr-officer"]).await;
+    let mike = k.user_with_roles("mike", "demo", &["manager"]).await;
+    let max = k.user_with_roles("max", "demo", &["manager"]).await;
+    let erin = k.user_with_roles("erin", "demo", &["employee"]).await;
+    let send = |token: &str, method: &'static str, path: String, body: Option<Value>| {
+        let (k, token) = (&k, token.to_owned());
+        async move { k.send_as(Some(&token), method, &path, body).await }
+    };
+    let department = json!({"id": "OPS", "name": "Operations"});
+    send(&officer, "POST", format!("{HR}/departments"), Some(department)).await.expect(201);
+    for body in [
+        hire_body("E1", "mike", "OPS", None, "4000.00"),
+        hire_body("E2", "erin", "OPS", Some("E1"), "3000.00"),
+        hire_body("E4", "max", "OPS", None, "4000.00"),
+    ] {
+        send(&officer, "POST", format!("{HR}/employees"), Some(body)).await.expect(201);
+    }
+    let calendar = json!({"weekly_off": ["saturday", "sunday"], "holidays": ["2026-12-25"]});
+    send(&officer, "PUT", format!("{HR}/calendars/default"), Some(calendar)).await.expect(200);
+    let annual = json!({"paid": true, "yearly_allowance": "25", "accrual": "monthly", "carry_forward_max": "5", "allow_negative": false});
+    send(&officer, "PUT", format!("{HR}/leave-types/annual"), Some(annual)).await.expect(200);
+    let allocation = json!({"leave_type": "annual", "days": "10", "date": "2026-01-01"});
+    send(&officer, "POST", format!("{HR}/employees/E2/leave-allocations"), Some(allocation))
+        .await
+        .expect(201);
+
+    // Erin asks for the week of Christmas: four working days.
+    let ask = json!({"leave_type": "annual", "from": "2026-12-21", "to": "2026-12-25"});
+    let asked = send(&erin, "POST", format!("{HR}/leave-requests"), Some(ask)).await;
+    let id = asked.expect(201)["id"].as_str().unwrap().to_owned();
+    assert_eq!(asked.expect(201)["request"]["days"], "4");
+    // More than her balance is refused.
+    let greedy = json!({"leave_type": "annual", "from": "2026-12-07", "to": "2026-12-21"});
+    let detail = send(&erin, "POST", format!("{HR}/leave-requests"), Some(greedy))
+        .await
+        .expect_problem(422, "invalid");
+    assert!(detail.contains("takes 11 days of annual, and its balance is 10"), "{detail}");
+    // Not for someone else, unless HR.
+    let for_mike =
+        json!({"employee": "E1", "leave_type": "annual", "from": "2026-12-21", "to": "2026-12-21"});
+    send(&erin, "POST", format!("{HR}/leave-requests"), Some(for_mike))
+        .await
+        .expect_problem(403, "denied");
+
+    // Her manager sees it waiting; another manager neither sees nor decides it.
+    let pending = send(&mike, "GET", format!("{HR}/leave-requests"), None).await;
+    assert_eq!(pending.expect(200)["pending"].as_array().unwrap().len(), 1);
+    let others = send(&max, "GET", format!("{HR}/leave-requests"), None).await;
+    assert_eq!(others.expect(200)["pending"], json!([]));
+    let decision = format!("{HR}/leave-requests/{id}/decision");
+    let detail = send(&max, "POST", decision.clone(), Some(json!({"approve": true})))
+        .await
+        .expect_problem(422, "invalid");
+    assert!(detail.contains("neither E2's manager nor an HR officer"), "{detail}");
+    send(&erin, "POST", decision.clone(), Some(json!({"approve": true})))
+        .await
+        .expect_problem(403, "forbidden");
+
+    // A manager does not approve their own leave either.
+    let own = json!({"leave_type": "annual", "from": "2026-12-21", "to": "2026-12-21"});
+    let allocation = json!({"leave_type": "annual", "days": "5", "date": "2026-01-01"});
+    send(&officer, "POST", format!("{HR}/employees/E1/leave-allocations"), Some(allocation))
+        .await
+        .expect(201);
+    let mine = send(&mike, "POST", format!("{HR}/leave-requests"), Some(own)).await;
+    let mine = mine.expect(201)["id"].as_str().unwrap().to_owned();
+    let detail = send(
+        &mike,
+        "POST",
+        format!("{HR}/leave-requests/{mine}/decision"),
+        Some(json!({"approve": true})),
+    )
+    .await
+    .expect_problem(422, "invalid");
+    assert!(detail.contains("someone other than"), "{detail}");
+
+    // Approved, it takes four days from her ledger; cancelled, it gives them back.
+    let approved = send(&mike, "POST", decision, Some(json!({"approve": true}))).await;
+    assert_eq!(approved.expect(200)["request"]["state"], "approved");
+    assert_eq!(approved.expect(200)["request"]["decided_by"], "mike");
+    let leave = send(&mike, "GET", format!("{HR}/employees/E2/leave"), None).await;
+    let annual = &leave.expect(200)["balances"]["annual"];
+    assert_eq!(annual["balance"], "6");
+    let kinds: Vec<&str> =
+        annual["ledger"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["allocation", "taking"]);
+    send(&max, "GET", format!("{HR}/employees/E2/leave"), None).await.expect_problem(403, "denied");
+    let cancelled =
+        send(&erin, "POST", format!("{HR}/leave-requests/{id}/cancellation"), None).await;
+    assert_eq!(cancelled.expect(200)["request"]["state"], "cancelled");
+    let mine = send(&erin, "GET", format!("{HR}/me/leave"), None).await;
+    assert_eq!(mine.expect(200)["balances"]["annual"]["balance"], "10");
+    k.stop().await;
+}

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use keel_types::TenantId;
 
-use super::webhooks::{Outbound, Post, StoredWebhook, receives, record_key, secret_context};
+use super::webhooks::{
+    Outbound, Post, StoredWebhook, receives, receiving, record_key, secret_context,
+};
 use super::{
     DELIVERIES_PER_PASS_MAX, Retry, StoredEvent, cursor_key, mark_delivered, next_event,
     parse_cursor,
@@ -37,14 +39,14 @@ impl Host {
                 return Ok(Some(Duration::ZERO));
             }
             let read = self.inner.storage.read()?;
-            // Deleted, or the topic dropped, since the pass began: nothing
-            // more goes to it (its cursor is gone, and would read as 0).
-            if !receives(
-                read.catalog_get(&record_key(tenant, &subscriber).unwrap_or_default())?,
-                topic,
-            )? {
+            // As it is now, not as the pass began: deleted, paused, or the
+            // topic dropped, nothing more goes to it (a dropped topic's
+            // cursor is gone, and would read as 0); a new URL or secret is
+            // used from the next delivery.
+            let record = read.catalog_get(&record_key(tenant, &subscriber).unwrap_or_default())?;
+            let Some(hook) = receiving(record, topic)?.filter(|h| h.webhook.active) else {
                 return Ok(None);
-            }
+            };
             let Some((event, retry)) = next_event(&read, tenant, &subscriber, topic)? else {
                 return Ok(None);
             };
@@ -53,7 +55,7 @@ impl Host {
                 Ok(attempt) => attempt,
                 Err(wait) => return Ok(Some(wait)),
             };
-            match self.post_webhook(outbound.as_ref(), tenant, hook, &event, attempt) {
+            match self.post_webhook(outbound.as_ref(), tenant, &hook, &event, attempt) {
                 Ok(()) => self.webhook_delivered(tenant, &subscriber, &event, attempt, None)?,
                 Err(err) => {
                     if !self.failed(tenant, &subscriber, &event, attempt, &err)? {

@@ -231,8 +231,17 @@ pub(super) fn record_key(tenant: &TenantId, subscriber: &str) -> Option<String> 
 /// [`record_key`] gives), still receives `topic`: it may have been
 /// deleted, or lost the topic, since a delivery started.
 pub(super) fn receives(record: Option<Vec<u8>>, topic: &str) -> keel_storage::Result<bool> {
-    let Some(bytes) = record else { return Ok(false) };
-    Ok(decode::<StoredWebhook>("webhook", &bytes)?.webhook.topics.iter().any(|t| t == topic))
+    Ok(receiving(record, topic)?.is_some())
+}
+
+/// The webhook as stored (`record`), if it still receives `topic`.
+pub(super) fn receiving(
+    record: Option<Vec<u8>>,
+    topic: &str,
+) -> keel_storage::Result<Option<StoredWebhook>> {
+    let Some(bytes) = record else { return Ok(None) };
+    let stored: StoredWebhook = decode("webhook", &bytes)?;
+    Ok(stored.webhook.topics.iter().any(|t| t == topic).then_some(stored))
 }
 
 /// Checks a webhook's fields; the policy checks its URL after.

@@ -4,9 +4,11 @@
 
 use keel_values::{Date, RuleError};
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 
 /// How a type's yearly allowance is given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Accrual {
     /// All of it on the first of January.
     Yearly,
@@ -15,8 +17,11 @@ pub enum Accrual {
 }
 
 /// A kind of leave.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LeaveType {
+    /// Its code; a client names it in the path, not the body.
+    #[serde(default)]
     pub code: String,
     /// Paid: its days are paid days. Unpaid leave keeps no balance and
     /// lowers payment days.
@@ -31,7 +36,8 @@ pub struct LeaveType {
 }
 
 /// Why days entered or left a balance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum EntryKind {
     /// Days given by hand (a starting balance, say).
     Allocation,
@@ -46,7 +52,7 @@ pub enum EntryKind {
 }
 
 /// One entry of a balance's ledger.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerEntry {
     pub date: Date,
     pub days: Decimal,
@@ -130,6 +136,19 @@ pub fn balance(ledger: &[LedgerEntry], on: &Date) -> Decimal {
     ledger.iter().filter(|entry| entry.date <= *on).map(|entry| entry.days).sum()
 }
 
+/// What is left to ask for on `today`: the balance then, less the days of
+/// leave approved for later (and not cancelled since); accruals to come
+/// are not counted.
+pub fn available(ledger: &[LedgerEntry], today: &Date) -> Decimal {
+    let planned: Decimal = ledger
+        .iter()
+        .filter(|entry| entry.date > *today)
+        .filter(|entry| matches!(entry.kind, EntryKind::Taking | EntryKind::Reversal))
+        .map(|entry| entry.days)
+        .sum();
+    balance(ledger, today) + planned
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +185,25 @@ mod tests {
             yearly.accruals(2026).unwrap(),
             [LedgerEntry { date: date("2026-01-01"), days: d("25"), kind: EntryKind::Accrual }]
         );
+    }
+
+    #[test]
+    fn what_is_available_counts_leave_approved_for_later_but_not_later_accruals() {
+        let mut ledger = annual().accruals(2026).unwrap();
+        ledger.push(LedgerEntry {
+            date: date("2026-12-21"),
+            days: d("-4"),
+            kind: EntryKind::Taking,
+        });
+        assert_eq!(balance(&ledger, &date("2026-03-31")), d("6.24"));
+        assert_eq!(available(&ledger, &date("2026-03-31")), d("2.24"));
+        assert_eq!(available(&ledger, &date("2026-12-31")), d("21"));
+        ledger.push(LedgerEntry {
+            date: date("2026-12-21"),
+            days: d("4"),
+            kind: EntryKind::Reversal,
+        });
+        assert_eq!(available(&ledger, &date("2026-03-31")), d("6.24"), "cancelled");
     }
 
     #[test]

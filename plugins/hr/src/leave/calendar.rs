@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use keel_values::{Date, RuleError, Weekday};
+use serde::{Deserialize, Serialize};
 
 /// Longest span counted at once, in days: a leave request or a payroll
 /// period is shorter.
@@ -12,10 +13,28 @@ pub const SPAN_DAYS_MAX: i64 = 366;
 pub const HOLIDAYS_MAX: usize = 2000;
 
 /// Which days are worked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "Days")]
 pub struct Calendar {
     weekly_off: BTreeSet<Weekday>,
     holidays: BTreeSet<Date>,
+}
+
+/// A calendar as written, checked into a [`Calendar`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Days {
+    weekly_off: Vec<Weekday>,
+    #[serde(default)]
+    holidays: Vec<Date>,
+}
+
+impl TryFrom<Days> for Calendar {
+    type Error = RuleError;
+
+    fn try_from(days: Days) -> Result<Self, RuleError> {
+        Self::new(days.weekly_off, days.holidays)
+    }
 }
 
 impl Calendar {

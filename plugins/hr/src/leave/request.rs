@@ -5,12 +5,14 @@
 
 use keel_values::{Date, RuleError};
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 
 use super::balance::{EntryKind, LeaveType, LedgerEntry};
 use super::calendar::Calendar;
 
 /// Where a request stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum State {
     Open,
     Approved,
@@ -19,7 +21,7 @@ pub enum State {
 }
 
 /// A request for leave.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Request {
     pub employee: String,
     /// Who asked: the employee, or someone for them.

@@ -1,0 +1,274 @@
+//! Leave as served: holiday calendars, leave types, each employee's
+//! balances (a ledger of allocations, takings and reversals), and requests
+//! decided by the employee's manager (anyone above them in the reporting
+//! line) or an HR officer, never by whom they are for or who asked.
+
+use keel_sdk::{Collection, Error, Range, Request, Response, Result, context, next_sequence};
+use keel_values::Date;
+use keel_values::decimal::{self, Sign};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::books;
+use crate::leave::balance::{EntryKind, LeaveType, LedgerEntry, available, balance};
+use crate::leave::calendar::Calendar;
+use crate::leave::request::{Decider, Request as LeaveRequest, State};
+use crate::people::Employee;
+
+const CALENDARS: Collection<Calendar> = Collection::new("calendars");
+const LEAVE_TYPES: Collection<LeaveType> = Collection::new("leave-types");
+/// Keyed `<employee>/<type>/<date>/<number>`.
+const LEDGER: Collection<LedgerEntry> = Collection::new("leave-ledger");
+const REQUESTS: Collection<LeaveRequest> = Collection::new("leave-requests");
+/// The calendar of employees who name none.
+const DEFAULT_CALENDAR: &str = "default";
+
+/// Checks the id of a calendar or the code of a leave type, as clients
+/// name them in paths: 1 to 32 of a-z, 0-9 and `-`.
+fn check_id(what: &str, id: &str) -> Result<()> {
+    let well_formed = !id.is_empty()
+        && id.len() <= 32
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !well_formed {
+        return Err(Error::invalid(format!("{what} {id:?}: 1 to 32 of a-z, 0-9 and -")));
+    }
+    Ok(())
+}
+
+fn leave_type(code: &str) -> Result<LeaveType> {
+    LEAVE_TYPES
+        .get(code)?
+        .ok_or_else(|| Error::invalid(format!("leave type {code} does not exist")))
+}
+
+fn calendar_of(employee: &Employee) -> Result<Calendar> {
+    let id = employee.calendar.as_deref().unwrap_or(DEFAULT_CALENDAR);
+    CALENDARS.get(id)?.ok_or_else(|| {
+        Error::invalid(format!(
+            "calendar {id} does not exist; an HR officer sets it with PUT /calendars/{id}"
+        ))
+    })
+}
+
+fn ledger(employee: &str, leave_type: &str) -> Result<Vec<LedgerEntry>> {
+    let entries = LEDGER.scan_all(&Range::prefix(format!("{employee}/{leave_type}/")))?;
+    Ok(entries.into_iter().map(|(_, entry)| entry).collect())
+}
+
+fn record(employee: &str, leave_type: &str, entry: &LedgerEntry) -> Result<()> {
+    let n = next_sequence("leave-ledger")?;
+    LEDGER.insert(&format!("{employee}/{leave_type}/{}/{n:08}", entry.date), entry)
+}
+
+/// Whether the caller may see `employee`'s leave: an HR officer, someone
+/// above them in the reporting line, or they themselves.
+fn may_see(employee: &Employee) -> Result<bool> {
+    if context::has_permission("hr.people.read") {
+        return Ok(true);
+    }
+    let Some(me) = books::caller_employee()? else { return Ok(false) };
+    Ok(me.id == employee.id || books::manager_chain(employee)?.contains(&me.id))
+}
+
+/// `PUT /calendars/{id}`: weekly days off and holidays.
+pub(crate) fn put_calendar(request: &Request) -> Result<Response> {
+    let calendar: Calendar = request.json()?;
+    let id = request.param("id")?;
+    check_id("calendar", id)?;
+    CALENDARS.put(id, &calendar)?;
+    Response::ok(&calendar)
+}
+
+/// `PUT /leave-types/{code}`
+pub(crate) fn put_leave_type(request: &Request) -> Result<Response> {
+    let mut leave_type: LeaveType = request.json()?;
+    leave_type.code = request.param("code")?.to_owned();
+    check_id("leave type", &leave_type.code)?;
+    leave_type.check()?;
+    LEAVE_TYPES.put(&leave_type.code, &leave_type)?;
+    Response::ok(&leave_type)
+}
+
+/// `GET /leave-types`
+pub(crate) fn list_leave_types(_request: &Request) -> Result<Response> {
+    let types: Vec<LeaveType> =
+        LEAVE_TYPES.scan_all(&Range::all())?.into_iter().map(|(_, t)| t).collect();
+    Response::ok(&json!({ "leave_types": types }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Allocation {
+    leave_type: String,
+    days: String,
+    date: Date,
+}
+
+/// `POST /employees/{id}/leave-allocations`: days given by hand (a
+/// starting balance, a year's allowance).
+pub(crate) fn allocate(request: &Request) -> Result<Response> {
+    let allocation: Allocation = request.json()?;
+    let employee = books::employee(request.param("id")?)?;
+    let leave_type = leave_type(&allocation.leave_type)?;
+    if !leave_type.paid {
+        return Err(Error::invalid(format!(
+            "{} is unpaid leave, which keeps no balance",
+            leave_type.code
+        )));
+    }
+    let days = decimal::quantity(&allocation.days, "days", Sign::Any)?;
+    let entry = LedgerEntry { date: allocation.date, days, kind: EntryKind::Allocation };
+    record(&employee.id, &leave_type.code, &entry)?;
+    Response::created(&entry)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Ask {
+    #[serde(default)]
+    employee: Option<String>,
+    leave_type: String,
+    from: Date,
+    to: Date,
+    #[serde(default)]
+    half_day: bool,
+}
+
+/// `POST /leave-requests`: for oneself, or (an HR officer) for anyone.
+pub(crate) fn ask(request: &Request) -> Result<Response> {
+    let ask: Ask = request.json()?;
+    let requester = context::caller().unwrap_or_default();
+    let me = books::caller_employee()?;
+    let employee = match (&ask.employee, &me) {
+        (Some(id), Some(me)) if *id == me.id => me.clone(),
+        (Some(id), _) if context::has_permission("hr.people.manage") => books::employee(id)?,
+        (Some(id), _) => {
+            return Err(Error::denied(format!(
+                "only HR officers ask for leave for others, such as {id}"
+            )));
+        }
+        (None, Some(me)) => me.clone(),
+        (None, None) => return Err(Error::invalid("you are not an employee: name the employee")),
+    };
+    let leave_type = leave_type(&ask.leave_type)?;
+    let calendar = calendar_of(&employee)?;
+    let held = balance(&ledger(&employee.id, &leave_type.code)?, &ask.to);
+    let new = LeaveRequest::new(
+        &employee.id,
+        &requester,
+        &leave_type,
+        (ask.from, ask.to),
+        ask.half_day,
+        &calendar,
+        held,
+    )?;
+    let id = format!("{:08}", next_sequence("leave-requests")?);
+    REQUESTS.insert(&id, &new)?;
+    Response::created(&json!({ "id": id, "request": new }))
+}
+
+fn stored(id: &str) -> Result<LeaveRequest> {
+    REQUESTS.get(id)?.ok_or_else(|| Error::not_found(format!("leave request {id} does not exist")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Decision {
+    approve: bool,
+}
+
+/// `POST /leave-requests/{id}/decision`: `{"approve": true|false}`.
+pub(crate) fn decide(request: &Request) -> Result<Response> {
+    let decision: Decision = request.json()?;
+    let id = request.param("id")?;
+    let mut leave = stored(id)?;
+    let employee = books::employee(&leave.employee)?;
+    let user = context::caller().unwrap_or_default();
+    let above = match books::caller_employee()? {
+        Some(me) => books::manager_chain(&employee)?.contains(&me.id),
+        None => false,
+    };
+    let may_decide = above || context::has_permission("hr.people.manage");
+    let leave_type = leave_type(&leave.leave_type)?;
+    let held = balance(&ledger(&leave.employee, &leave.leave_type)?, &leave.to);
+    let taken =
+        leave.decide(Decider { user: &user, may_decide }, decision.approve, &leave_type, held)?;
+    if let Some(entry) = &taken {
+        record(&leave.employee, &leave.leave_type, entry)?;
+    }
+    REQUESTS.put(id, &leave)?;
+    Response::ok(&json!({ "id": id, "request": leave }))
+}
+
+/// `POST /leave-requests/{id}/cancellation`: by whom it is for, or HR.
+pub(crate) fn cancel(request: &Request) -> Result<Response> {
+    let id = request.param("id")?;
+    let mut leave = stored(id)?;
+    let mine = books::caller_employee()?.is_some_and(|me| me.id == leave.employee);
+    if !mine && !context::has_permission("hr.people.manage") {
+        return Err(Error::denied("only whom a leave request is for, or HR, cancels it"));
+    }
+    let leave_type = leave_type(&leave.leave_type)?;
+    if let Some(entry) = leave.cancel(&leave_type)? {
+        record(&leave.employee, &leave.leave_type, &entry)?;
+    }
+    REQUESTS.put(id, &leave)?;
+    Response::ok(&json!({ "id": id, "request": leave }))
+}
+
+/// An employee's balances per leave type today, their ledgers, and their
+/// requests.
+fn leave_of(employee: &Employee) -> Result<serde_json::Value> {
+    let today = Date::parse(&context::today())?;
+    let mut balances = serde_json::Map::new();
+    for (_, leave_type) in LEAVE_TYPES.scan_all(&Range::all())? {
+        if !leave_type.paid {
+            continue;
+        }
+        let entries = ledger(&employee.id, &leave_type.code)?;
+        let left: Decimal = available(&entries, &today);
+        balances.insert(leave_type.code.clone(), json!({ "balance": left, "ledger": entries }));
+    }
+    let requests: Vec<_> = REQUESTS
+        .lookup_all("by-employee", &Range::exactly(employee.id.as_str()))?
+        .into_iter()
+        .map(|(id, request)| json!({ "id": id, "request": request }))
+        .collect();
+    Ok(json!({ "employee": employee.id, "balances": balances, "requests": requests }))
+}
+
+/// `GET /employees/{id}/leave`: HR, or someone above them.
+pub(crate) fn employee_leave(request: &Request) -> Result<Response> {
+    let employee = books::employee(request.param("id")?)?;
+    if !may_see(&employee)? {
+        return Err(Error::denied(format!("{} does not report to you", employee.id)));
+    }
+    Response::ok(&leave_of(&employee)?)
+}
+
+/// `GET /me/leave`
+pub(crate) fn my_leave(_request: &Request) -> Result<Response> {
+    let employee = books::caller_employee()?
+        .ok_or_else(|| Error::not_found("you are not an employee of this organisation"))?;
+    Response::ok(&leave_of(&employee)?)
+}
+
+/// `GET /leave-requests`: the open requests the caller may decide (all of
+/// them, for HR), oldest first.
+pub(crate) fn pending(_request: &Request) -> Result<Response> {
+    let everyone = context::has_permission("hr.people.manage");
+    let me = books::caller_employee()?;
+    let mut pending = Vec::new();
+    for (id, leave) in REQUESTS.lookup_all("by-state", &Range::exactly("open"))? {
+        let employee = books::employee(&leave.employee)?;
+        let above = match &me {
+            Some(me) => books::manager_chain(&employee)?.contains(&me.id),
+            None => false,
+        };
+        if leave.state == State::Open && (everyone || above) {
+            pending.push(json!({ "id": id, "request": leave }));
+        }
+    }
+    Response::ok(&json!({ "pending": pending }))
+}
