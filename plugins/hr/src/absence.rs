@@ -185,15 +185,17 @@ pub(crate) fn decide(request: &Request) -> Result<Response> {
     let mut leave = stored(id)?;
     let employee = books::employee(&leave.employee)?;
     let user = context::caller().unwrap_or_default();
-    let above = match books::caller_employee()? {
+    let me = books::caller_employee()?;
+    let above = match &me {
         Some(me) => books::manager_chain(&employee)?.contains(&me.id),
         None => false,
     };
     let may_decide = above || context::has_permission("hr.people.manage");
     let leave_type = leave_type(&leave.leave_type)?;
     let held = balance(&ledger(&leave.employee, &leave.leave_type)?, &leave.to);
-    let taken =
-        leave.decide(Decider { user: &user, may_decide }, decision.approve, &leave_type, held)?;
+    let decider =
+        Decider { user: &user, employee: me.as_ref().map(|me| me.id.as_str()), may_decide };
+    let taken = leave.decide(decider, decision.approve, &leave_type, held)?;
     if let Some(entry) = &taken {
         record(&leave.employee, &leave.leave_type, entry)?;
     }

@@ -257,6 +257,28 @@ async fn leave_is_asked_for_decided_above_and_kept_as_a_ledger() {
     .expect_problem(422, "invalid");
     assert!(detail.contains("someone other than"), "{detail}");
 
+    // An HR officer who is also an employee does not approve leave asked
+    // for them by someone else (the administrator, here) either.
+    let olga = hire_body("E5", "olga", "OPS", None, "3800.00");
+    send(&officer, "POST", format!("{HR}/employees"), Some(olga)).await.expect(201);
+    let allocation = json!({"leave_type": "annual", "days": "5", "date": "2026-01-01"});
+    send(&officer, "POST", format!("{HR}/employees/E5/leave-allocations"), Some(allocation))
+        .await
+        .expect(201);
+    let for_olga =
+        json!({"employee": "E5", "leave_type": "annual", "from": "2026-12-22", "to": "2026-12-22"});
+    let asked = k.post(&format!("{HR}/leave-requests"), for_olga).await;
+    let for_olga = asked.expect(201)["id"].as_str().unwrap().to_owned();
+    let detail = send(
+        &officer,
+        "POST",
+        format!("{HR}/leave-requests/{for_olga}/decision"),
+        Some(json!({"approve": true})),
+    )
+    .await
+    .expect_problem(422, "invalid");
+    assert!(detail.contains("someone other than"), "{detail}");
+
     // Approved, it takes four days from her ledger; cancelled, it gives them back.
     let approved = send(&mike, "POST", decision, Some(json!({"approve": true}))).await;
     assert_eq!(approved.expect(200)["request"]["state"], "approved");

@@ -36,11 +36,13 @@ pub struct Request {
     pub decided_by: Option<String>,
 }
 
-/// Who is deciding, and whether they may decide for the employee (their
-/// manager, or an HR officer).
+/// Who is deciding (the user, and the employee they are, if any), and
+/// whether they may decide for the employee (their manager, or an HR
+/// officer).
 #[derive(Debug, Clone, Copy)]
 pub struct Decider<'a> {
     pub user: &'a str,
+    pub employee: Option<&'a str>,
     pub may_decide: bool,
 }
 
@@ -94,7 +96,7 @@ impl Request {
         if self.state != State::Open {
             return Err(RuleError::new(format!("the request is {:?}, not open", self.state)));
         }
-        if decider.user == self.employee || decider.user == self.requester {
+        if decider.employee == Some(self.employee.as_str()) || decider.user == self.requester {
             return Err(RuleError::new(
                 "a leave request is approved or refused by someone other than whom it is for \
                  and who asked for it",
@@ -226,10 +228,13 @@ mod tests {
         let mut request = ask(&annual(), "2026-12-21", "2026-12-25", "10").unwrap();
         assert_eq!(request.days, d("4"));
 
-        let manager = Decider { user: "mia", may_decide: true };
+        let manager = Decider { user: "mia", employee: Some("mia"), may_decide: true };
         for (decider, expected) in [
-            (Decider { user: "erin", may_decide: true }, "someone other than"),
-            (Decider { user: "sam", may_decide: false }, "neither erin's manager"),
+            (
+                Decider { user: "erin", employee: Some("erin"), may_decide: true },
+                "someone other than",
+            ),
+            (Decider { user: "sam", employee: None, may_decide: false }, "neither erin's manager"),
         ] {
             let err = request.decide(decider, true, &annual(), d("10")).unwrap_err();
             assert!(err.to_string().contains(expected), "{err}");
@@ -242,6 +247,22 @@ mod tests {
         assert_eq!((taken.days, taken.kind), (d("-4"), EntryKind::Taking));
         assert_eq!((request.state, request.decided_by.as_deref()), (State::Approved, Some("mia")));
         assert!(request.decide(manager, false, &annual(), d("10")).is_err(), "decided once");
+
+        // Asked for by HR on erin's behalf, erin still cannot decide it,
+        // whatever her rights.
+        let mut on_behalf = Request::new(
+            "erin",
+            "olga",
+            &annual(),
+            (date("2026-12-07"), date("2026-12-07")),
+            false,
+            &calendar(),
+            d("10"),
+        )
+        .unwrap();
+        let herself = Decider { user: "erin-login", employee: Some("erin"), may_decide: true };
+        let err = on_behalf.decide(herself, true, &annual(), d("10")).unwrap_err();
+        assert!(err.to_string().contains("someone other than"), "{err}");
 
         let back = request.cancel(&annual()).unwrap().unwrap();
         assert_eq!((back.days, back.kind), (d("4"), EntryKind::Reversal));
@@ -282,7 +303,7 @@ mod tests {
 
     #[test]
     fn unpaid_leave_in_a_period_lowers_its_payment_days() {
-        let manager = Decider { user: "mia", may_decide: true };
+        let manager = Decider { user: "mia", employee: Some("mia"), may_decide: true };
         // Unpaid from Monday 30 November to Wednesday 2 December.
         let mut request = ask(&unpaid(), "2026-11-30", "2026-12-02", "0").unwrap();
         assert_eq!(request.decide(manager, true, &unpaid(), d("0")).unwrap(), None, "no balance");
