@@ -11,10 +11,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::books;
-use crate::leave::balance::{EntryKind, LeaveType, LedgerEntry, available, balance};
+use crate::leave::balance::{EntryKind, LeaveType, LedgerEntry, available};
 use crate::leave::calendar::Calendar;
 use crate::leave::request::{Decider, Request as LeaveRequest, State};
-use crate::people::Employee;
+use crate::people::{Employee, check_id};
 
 const CALENDARS: Collection<Calendar> = Collection::new("calendars");
 const LEAVE_TYPES: Collection<LeaveType> = Collection::new("leave-types");
@@ -23,18 +23,8 @@ const LEDGER: Collection<LedgerEntry> = Collection::new("leave-ledger");
 const REQUESTS: Collection<LeaveRequest> = Collection::new("leave-requests");
 /// The calendar of employees who name none.
 const DEFAULT_CALENDAR: &str = "default";
-
-/// Checks the id of a calendar or the code of a leave type, as clients
-/// name them in paths: 1 to 32 of a-z, 0-9 and `-`.
-fn check_id(what: &str, id: &str) -> Result<()> {
-    let well_formed = !id.is_empty()
-        && id.len() <= 32
-        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if !well_formed {
-        return Err(Error::invalid(format!("{what} {id:?}: 1 to 32 of a-z, 0-9 and -")));
-    }
-    Ok(())
-}
+/// Most open leave requests one employee may have.
+const OPEN_REQUESTS_MAX: usize = 20;
 
 fn leave_type(code: &str) -> Result<LeaveType> {
     LEAVE_TYPES
@@ -62,13 +52,13 @@ fn record(employee: &str, leave_type: &str, entry: &LedgerEntry) -> Result<()> {
 }
 
 /// Whether the caller may see `employee`'s leave: an HR officer, someone
-/// above them in the reporting line, or they themselves.
+/// working here above them in the reporting line, or they themselves.
 fn may_see(employee: &Employee) -> Result<bool> {
     if context::has_permission("hr.people.read") {
         return Ok(true);
     }
     let Some(me) = books::caller_employee()? else { return Ok(false) };
-    Ok(me.id == employee.id || books::manager_chain(employee)?.contains(&me.id))
+    Ok(me.id == employee.id || books::is_above(&me, employee)?)
 }
 
 /// `PUT /calendars/{id}`: weekly days off and holidays.
@@ -151,9 +141,31 @@ pub(crate) fn ask(request: &Request) -> Result<Response> {
         (None, Some(me)) => me.clone(),
         (None, None) => return Err(Error::invalid("you are not an employee: name the employee")),
     };
+    if !employee.active_on(&ask.from) || !employee.active_on(&ask.to) {
+        return Err(Error::invalid(format!(
+            "{} does not work here on every day from {} to {}",
+            employee.id, ask.from, ask.to
+        )));
+    }
+    let theirs = REQUESTS.lookup_all("by-employee", &Range::exactly(employee.id.as_str()))?;
+    if let Some((id, _)) = theirs.iter().find(|(_, r)| r.overlaps(&ask.from, &ask.to)) {
+        return Err(Error::conflict(format!(
+            "leave request {id} of {} shares days with this one; cancel it first",
+            employee.id
+        )));
+    }
+    let open = theirs.iter().filter(|(_, r)| r.state == State::Open).count();
+    if open >= OPEN_REQUESTS_MAX {
+        return Err(Error::conflict(format!(
+            "{} has {open} requests awaiting a decision; at most {OPEN_REQUESTS_MAX}",
+            employee.id
+        )));
+    }
     let leave_type = leave_type(&ask.leave_type)?;
     let calendar = calendar_of(&employee)?;
-    let held = balance(&ledger(&employee.id, &leave_type.code)?, &ask.to);
+    // What is left once the leave approved for later is counted too, so
+    // that approving this cannot overdraw those.
+    let held = available(&ledger(&employee.id, &leave_type.code)?, &ask.to);
     let new = LeaveRequest::new(
         &employee.id,
         &requester,
@@ -187,12 +199,12 @@ pub(crate) fn decide(request: &Request) -> Result<Response> {
     let user = context::caller().unwrap_or_default();
     let me = books::caller_employee()?;
     let above = match &me {
-        Some(me) => books::manager_chain(&employee)?.contains(&me.id),
+        Some(me) => books::is_above(me, &employee)?,
         None => false,
     };
     let may_decide = above || context::has_permission("hr.people.manage");
     let leave_type = leave_type(&leave.leave_type)?;
-    let held = balance(&ledger(&leave.employee, &leave.leave_type)?, &leave.to);
+    let held = available(&ledger(&leave.employee, &leave.leave_type)?, &leave.to);
     let decider =
         Decider { user: &user, employee: me.as_ref().map(|me| me.id.as_str()), may_decide };
     let taken = leave.decide(decider, decision.approve, &leave_type, held)?;
@@ -203,16 +215,23 @@ pub(crate) fn decide(request: &Request) -> Result<Response> {
     Response::ok(&json!({ "id": id, "request": leave }))
 }
 
-/// `POST /leave-requests/{id}/cancellation`: by whom it is for, or HR.
+/// `POST /leave-requests/{id}/cancellation`: by whom it is for while it is
+/// open or has not begun; by HR at any time.
 pub(crate) fn cancel(request: &Request) -> Result<Response> {
     let id = request.param("id")?;
     let mut leave = stored(id)?;
+    let hr = context::has_permission("hr.people.manage");
     let mine = books::caller_employee()?.is_some_and(|me| me.id == leave.employee);
-    if !mine && !context::has_permission("hr.people.manage") {
+    if !mine && !hr {
         return Err(Error::denied("only whom a leave request is for, or HR, cancels it"));
     }
-    let leave_type = leave_type(&leave.leave_type)?;
-    if let Some(entry) = leave.cancel(&leave_type)? {
+    if !hr && leave.state == State::Approved && leave.from <= books::today()? {
+        return Err(Error::denied(format!(
+            "leave that began on {} is cancelled by HR, not by whom it is for",
+            leave.from
+        )));
+    }
+    if let Some(entry) = leave.cancel()? {
         record(&leave.employee, &leave.leave_type, &entry)?;
     }
     REQUESTS.put(id, &leave)?;
@@ -242,7 +261,7 @@ fn leave_of(employee: &Employee) -> Result<serde_json::Value> {
 
 /// `GET /employees/{id}/leave`: HR, or someone above them.
 pub(crate) fn employee_leave(request: &Request) -> Result<Response> {
-    let employee = books::employee(request.param("id")?)?;
+    let employee = books::visible_employee(request.param("id")?)?;
     if !may_see(&employee)? {
         return Err(Error::denied(format!("{} does not report to you", employee.id)));
     }
@@ -256,21 +275,24 @@ pub(crate) fn my_leave(_request: &Request) -> Result<Response> {
     Response::ok(&leave_of(&employee)?)
 }
 
-/// `GET /leave-requests`: the open requests the caller may decide (all of
-/// them, for HR), oldest first.
-pub(crate) fn pending(_request: &Request) -> Result<Response> {
+/// `GET /leave-requests?cursor=&limit=`: the open requests the caller may
+/// decide (all of them, for HR), oldest first, a page of open requests at
+/// a time (a manager's page holds those of their people among them).
+pub(crate) fn pending(request: &Request) -> Result<Response> {
     let everyone = context::has_permission("hr.people.manage");
     let me = books::caller_employee()?;
+    let (cursor, limit) = (request.query("cursor"), request.page_limit()?);
+    let page = REQUESTS.lookup("by-state", &Range::exactly("open"), cursor, limit)?;
     let mut pending = Vec::new();
-    for (id, leave) in REQUESTS.lookup_all("by-state", &Range::exactly("open"))? {
+    for (id, leave) in page.items {
         let employee = books::employee(&leave.employee)?;
         let above = match &me {
-            Some(me) => books::manager_chain(&employee)?.contains(&me.id),
+            Some(me) => books::is_above(me, &employee)?,
             None => false,
         };
         if leave.state == State::Open && (everyone || above) {
             pending.push(json!({ "id": id, "request": leave }));
         }
     }
-    Response::ok(&json!({ "pending": pending }))
+    Response::ok(&json!({ "pending": pending, "cursor": page.cursor }))
 }

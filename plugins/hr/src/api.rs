@@ -79,11 +79,13 @@ pub(crate) fn list_employees(request: &Request) -> Result<Response> {
 /// here today. HR officers see anyone; managers, those who report to
 /// them; anyone, themselves.
 pub(crate) fn get_employee(request: &Request) -> Result<Response> {
-    let employee = books::employee(request.param("id")?)?;
+    let employee = books::visible_employee(request.param("id")?)?;
     let chain = books::manager_chain(&employee)?;
     if !context::has_permission("hr.people.read") {
-        let me = books::caller_employee()?;
-        let allowed = me.is_some_and(|me| me.id == employee.id || chain.contains(&me.id));
+        let allowed = match books::caller_employee()? {
+            Some(me) => me.id == employee.id || books::is_above(&me, &employee)?,
+            None => false,
+        };
         if !allowed {
             return Err(Error::denied(format!(
                 "{} does not report to you; only HR officers see everyone's records",

@@ -32,6 +32,25 @@ pub(crate) fn employee(id: &str) -> Result<Employee> {
     EMPLOYEES.get(id)?.ok_or_else(|| Error::not_found(format!("employee {id} does not exist")))
 }
 
+/// Whether `me`, working here today, is above `employee` in their
+/// reporting line: a manager who has left keeps no say.
+pub(crate) fn is_above(me: &Employee, employee: &Employee) -> Result<bool> {
+    Ok(me.active_on(&today()?) && manager_chain(employee)?.contains(&me.id))
+}
+
+/// The employee `id`, for a caller who may see only some: one who does
+/// not exist is refused as one they may not see (not 404), so that ids
+/// cannot be probed. HR (`hr.people.read`) gets 404.
+pub(crate) fn visible_employee(id: &str) -> Result<Employee> {
+    match EMPLOYEES.get(id)? {
+        Some(employee) => Ok(employee),
+        None if context::has_permission("hr.people.read") => {
+            Err(Error::not_found(format!("employee {id} does not exist")))
+        }
+        None => Err(Error::denied(format!("{id} does not report to you"))),
+    }
+}
+
 /// Who `employee` reports to, nearest first.
 pub(crate) fn manager_chain(employee: &Employee) -> Result<Vec<String>> {
     let manager_of = |id: &str| EMPLOYEES.get(id).ok().flatten().map(|e| e.manager);
@@ -42,6 +61,9 @@ pub(crate) fn manager_chain(employee: &Employee) -> Result<Vec<String>> {
 /// call (so in one transaction).
 pub(crate) fn hire(employee: Employee, personal: Personal, contract: Contract) -> Result<Employee> {
     employee.check()?;
+    if let Some(calendar) = &employee.calendar {
+        people::check_id("calendar", calendar)?;
+    }
     personal.check(&today()?)?;
     if DEPARTMENTS.get(&employee.department)?.is_none() {
         return Err(Error::invalid(format!("department {} does not exist", employee.department)));
@@ -76,6 +98,9 @@ pub(crate) fn add_contract(contract: Contract) -> Result<Contract> {
             "a contract of {} starts on or after their hiring, {}",
             employee.id, employee.hired
         )));
+    }
+    if let Some(left) = employee.left.as_ref().filter(|left| contract.from > **left) {
+        return Err(Error::invalid(format!("{} left on {left}", employee.id)));
     }
     CONTRACTS.insert(&contract.key(), &contract).map_err(|err| match err {
         Error::Conflict(_) => Error::conflict(format!(

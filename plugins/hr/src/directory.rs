@@ -35,8 +35,18 @@ impl DirectoryProvider for crate::Hr {
     }
 
     fn members(org_unit: String) -> Result<Vec<erp::Person>> {
-        let found =
-            EMPLOYEES.lookup("by-department", &Range::exactly(org_unit), None, MEMBERS_MAX)?;
+        let found = EMPLOYEES.lookup(
+            "by-department",
+            &Range::exactly(org_unit.as_str()),
+            None,
+            MEMBERS_MAX,
+        )?;
+        if found.cursor.is_some() {
+            return Err(keel_sdk::Error::LimitExceeded(format!(
+                "unit {org_unit} has more than {MEMBERS_MAX} members, more than the directory \
+                 answers at once"
+            )));
+        }
         Ok(found.items.into_iter().map(|(_, employee)| person(employee)).collect())
     }
 }

@@ -74,6 +74,18 @@ pub struct Contract {
     pub currency: String,
 }
 
+/// Checks the id of a calendar or the code of a leave type, as clients
+/// name them in paths: 1 to 32 of a-z, 0-9 and `-`.
+pub fn check_id(what: &str, id: &str) -> Result<(), RuleError> {
+    let well_formed = !id.is_empty()
+        && id.len() <= 32
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !well_formed {
+        return Err(RuleError::new(format!("{what} {id:?}: 1 to 32 of a-z, 0-9 and -")));
+    }
+    Ok(())
+}
+
 fn check_text(what: &str, text: &str) -> Result<(), RuleError> {
     if text.trim().is_empty() || text.len() > TEXT_BYTES_MAX {
         return Err(RuleError::new(format!("{what} is 1 to {TEXT_BYTES_MAX} bytes")));

@@ -118,6 +118,13 @@ async fn hr_officers_keep_people_and_each_sees_what_they_may() {
         .await
         .expect_problem(403, "denied");
     assert!(detail.contains("does not report to you"), "{detail}");
+    // Nor can a manager tell who exists: an unknown id is refused alike.
+    send(as_(&manager), "GET", format!("{HR}/employees/E99"), None)
+        .await
+        .expect_problem(403, "denied");
+    send(as_(&officer), "GET", format!("{HR}/employees/E99"), None)
+        .await
+        .expect_problem(404, "not-found");
     for path in ["personal", "contracts"] {
         send(as_(&manager), "GET", format!("{HR}/employees/E2/{path}"), None)
             .await
@@ -213,7 +220,7 @@ async fn leave_is_asked_for_decided_above_and_kept_as_a_ledger() {
     let id = asked.expect(201)["id"].as_str().unwrap().to_owned();
     assert_eq!(asked.expect(201)["request"]["days"], "4");
     // More than her balance is refused.
-    let greedy = json!({"leave_type": "annual", "from": "2026-12-07", "to": "2026-12-21"});
+    let greedy = json!({"leave_type": "annual", "from": "2026-11-30", "to": "2026-12-14"});
     let detail = send(&erin, "POST", format!("{HR}/leave-requests"), Some(greedy))
         .await
         .expect_problem(422, "invalid");
@@ -290,6 +297,18 @@ async fn leave_is_asked_for_decided_above_and_kept_as_a_ledger() {
         annual["ledger"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["allocation", "taking"]);
     send(&max, "GET", format!("{HR}/employees/E2/leave"), None).await.expect_problem(403, "denied");
+    // What is approved for later counts: the rest of the balance is 6, and
+    // the same days are not asked for twice.
+    let more = json!({"leave_type": "annual", "from": "2026-12-07", "to": "2026-12-15"});
+    let detail = send(&erin, "POST", format!("{HR}/leave-requests"), Some(more))
+        .await
+        .expect_problem(422, "invalid");
+    assert!(detail.contains("takes 7 days of annual, and its balance is 6"), "{detail}");
+    let again = json!({"leave_type": "annual", "from": "2026-12-24", "to": "2026-12-24"});
+    let detail = send(&erin, "POST", format!("{HR}/leave-requests"), Some(again))
+        .await
+        .expect_problem(409, "conflict");
+    assert!(detail.contains("shares days"), "{detail}");
     let cancelled =
         send(&erin, "POST", format!("{HR}/leave-requests/{id}/cancellation"), None).await;
     assert_eq!(cancelled.expect(200)["request"]["state"], "cancelled");

@@ -34,6 +34,10 @@ pub struct Request {
     pub state: State,
     /// Who approved or refused it.
     pub decided_by: Option<String>,
+    /// Whether its approval took days from a balance (so that cancelling
+    /// gives back exactly what was taken, whatever its type says since).
+    #[serde(default)]
+    pub took_days: bool,
 }
 
 /// Who is deciding (the user, and the employee they are, if any), and
@@ -81,6 +85,7 @@ impl Request {
             days,
             state: State::Open,
             decided_by: None,
+            took_days: false,
         })
     }
 
@@ -115,6 +120,7 @@ impl Request {
         }
         check_balance(leave_type, self.days, balance)?;
         self.state = State::Approved;
+        self.took_days = leave_type.paid;
         Ok(leave_type.paid.then(|| LedgerEntry {
             date: self.from.clone(),
             days: -self.days,
@@ -123,11 +129,11 @@ impl Request {
     }
 
     /// Cancels an open or approved request; cancelling an approved one
-    /// answers the entry that gives its days back.
-    pub fn cancel(&mut self, leave_type: &LeaveType) -> Result<Option<LedgerEntry>, RuleError> {
+    /// answers the entry that gives back the days its approval took.
+    pub fn cancel(&mut self) -> Result<Option<LedgerEntry>, RuleError> {
         let given_back = match self.state {
             State::Open => None,
-            State::Approved => leave_type.paid.then(|| LedgerEntry {
+            State::Approved => self.took_days.then(|| LedgerEntry {
                 date: self.from.clone(),
                 days: self.days,
                 kind: EntryKind::Reversal,
@@ -138,6 +144,12 @@ impl Request {
         };
         self.state = State::Cancelled;
         Ok(given_back)
+    }
+
+    /// Whether it is open or approved and shares a day with `other`'s
+    /// dates: the same days cannot be asked for twice.
+    pub fn overlaps(&self, from: &Date, to: &Date) -> bool {
+        matches!(self.state, State::Open | State::Approved) && self.from <= *to && *from <= self.to
     }
 
     /// The working days of an approved request between `from` and `to`
@@ -264,9 +276,12 @@ mod tests {
         let err = on_behalf.decide(herself, true, &annual(), d("10")).unwrap_err();
         assert!(err.to_string().contains("someone other than"), "{err}");
 
-        let back = request.cancel(&annual()).unwrap().unwrap();
+        assert!(request.overlaps(&date("2026-12-25"), &date("2027-01-04")));
+        assert!(!request.overlaps(&date("2026-12-26"), &date("2027-01-04")));
+        let back = request.cancel().unwrap().unwrap();
         assert_eq!((back.days, back.kind), (d("4"), EntryKind::Reversal));
-        assert!(request.cancel(&annual()).is_err(), "cancelled once");
+        assert!(!request.overlaps(&date("2026-12-21"), &date("2026-12-21")), "cancelled");
+        assert!(request.cancel().is_err(), "cancelled once");
     }
 
     #[test]
