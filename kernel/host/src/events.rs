@@ -420,17 +420,16 @@ impl Host {
     /// may be tried again (zero: more is waiting), if one did.
     fn deliver_all(&self, tenant: &TenantId, consumers: &Consumers) -> Option<Duration> {
         let mut wait: Option<Duration> = None;
-        let outbound = self.outbound();
-        for (hook, outbound) in
-            consumers.webhooks.iter().filter_map(|h| Some((h, outbound.as_ref()?)))
-        {
-            for topic in &hook.webhook.topics {
-                match self.drain_webhook(tenant, outbound, hook, topic) {
-                    Ok(Some(due)) => wait = Some(wait.map_or(due, |w| w.min(due))),
-                    Ok(None) => {}
-                    Err(err) => {
-                        tracing::error!(%tenant, webhook = hook.webhook.id, %topic, error = %err, "delivering events to a webhook failed");
-                        wait = Some(wait.map_or(IDLE_RETRY, |w| w.min(IDLE_RETRY)));
+        if let Some(outbound) = self.outbound() {
+            for hook in &consumers.webhooks {
+                for topic in &hook.webhook.topics {
+                    match self.drain_webhook(tenant, &outbound, hook, topic) {
+                        Ok(Some(due)) => wait = Some(wait.map_or(due, |w| w.min(due))),
+                        Ok(None) => {}
+                        Err(err) => {
+                            tracing::error!(%tenant, webhook = hook.webhook.id, %topic, error = %err, "delivering events to a webhook failed");
+                            wait = Some(wait.map_or(IDLE_RETRY, |w| w.min(IDLE_RETRY)));
+                        }
                     }
                 }
             }

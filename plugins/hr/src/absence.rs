@@ -51,16 +51,6 @@ fn record(employee: &str, leave_type: &str, entry: &LedgerEntry) -> Result<()> {
     LEDGER.insert(&format!("{employee}/{leave_type}/{}/{n:08}", entry.date), entry)
 }
 
-/// Whether the caller may see `employee`'s leave: an HR officer, someone
-/// working here above them in the reporting line, or they themselves.
-fn may_see(employee: &Employee) -> Result<bool> {
-    if context::has_permission("hr.people.read") {
-        return Ok(true);
-    }
-    let Some(me) = books::caller_employee()? else { return Ok(false) };
-    Ok(me.id == employee.id || books::is_above(&me, employee)?)
-}
-
 /// `PUT /calendars/{id}`: weekly days off and holidays.
 pub(crate) fn put_calendar(request: &Request) -> Result<Response> {
     let calendar: Calendar = request.json()?;
@@ -262,7 +252,7 @@ fn leave_of(employee: &Employee) -> Result<serde_json::Value> {
 /// `GET /employees/{id}/leave`: HR, or someone above them.
 pub(crate) fn employee_leave(request: &Request) -> Result<Response> {
     let employee = books::visible_employee(request.param("id")?)?;
-    if !may_see(&employee)? {
+    if !books::may_see(&employee)? {
         return Err(Error::denied(format!("{} does not report to you", employee.id)));
     }
     Response::ok(&leave_of(&employee)?)

@@ -3,7 +3,7 @@
 //! (`hr.people.read`) sees every record; a manager, the records of those
 //! who report to them, directly or not; everyone, their own (`/me`).
 
-use keel_sdk::{Error, Range, Request, Response, Result, context};
+use keel_sdk::{Error, Range, Request, Response, Result};
 use keel_values::Date;
 use serde::Deserialize;
 use serde_json::json;
@@ -80,19 +80,13 @@ pub(crate) fn list_employees(request: &Request) -> Result<Response> {
 /// them; anyone, themselves.
 pub(crate) fn get_employee(request: &Request) -> Result<Response> {
     let employee = books::visible_employee(request.param("id")?)?;
-    let chain = books::manager_chain(&employee)?;
-    if !context::has_permission("hr.people.read") {
-        let allowed = match books::caller_employee()? {
-            Some(me) => me.id == employee.id || books::is_above(&me, &employee)?,
-            None => false,
-        };
-        if !allowed {
-            return Err(Error::denied(format!(
-                "{} does not report to you; only HR officers see everyone's records",
-                employee.id
-            )));
-        }
+    if !books::may_see(&employee)? {
+        return Err(Error::denied(format!(
+            "{} does not report to you; only HR officers see everyone's records",
+            employee.id
+        )));
     }
+    let chain = books::manager_chain(&employee)?;
     let active = employee.active_on(&books::today()?);
     Response::ok(&json!({ "employee": employee, "managers": chain, "active": active }))
 }

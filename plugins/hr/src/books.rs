@@ -38,6 +38,17 @@ pub(crate) fn is_above(me: &Employee, employee: &Employee) -> Result<bool> {
     Ok(me.active_on(&today()?) && manager_chain(employee)?.contains(&me.id))
 }
 
+/// Whether the caller may see `employee`'s record and leave: HR
+/// (`hr.people.read`), someone working here above them in the reporting
+/// line, or they themselves.
+pub(crate) fn may_see(employee: &Employee) -> Result<bool> {
+    if context::has_permission("hr.people.read") {
+        return Ok(true);
+    }
+    let Some(me) = caller_employee()? else { return Ok(false) };
+    Ok(me.id == employee.id || is_above(&me, employee)?)
+}
+
 /// The employee `id`, for a caller who may see only some: one who does
 /// not exist is refused as one they may not see (not 404), so that ids
 /// cannot be probed. HR (`hr.people.read`) gets 404.

@@ -176,13 +176,16 @@ impl Expr {
                     Op::And | Op::Or => truth(!right.is_zero()),
                 }
             }
-            Expr::Call(Function::If, args) => {
-                let chosen = if args[0].eval(value)?.is_zero() { &args[2] } else { &args[1] };
-                chosen.eval(value)?
-            }
             Expr::Call(function, args) => {
-                let args: Vec<Decimal> =
-                    args.iter().map(|arg| arg.eval(value)).collect::<Result<_, _>>()?;
+                // `if` evaluates only the branch it takes.
+                let args: Vec<Decimal> = match function {
+                    Function::If => {
+                        let chosen =
+                            if args[0].eval(value)?.is_zero() { &args[2] } else { &args[1] };
+                        vec![chosen.eval(value)?]
+                    }
+                    _ => args.iter().map(|arg| arg.eval(value)).collect::<Result<_, _>>()?,
+                };
                 match function {
                     Function::Min => args.iter().copied().fold(args[0], Decimal::min),
                     Function::Max => args.iter().copied().fold(args[0], Decimal::max),
@@ -207,7 +210,7 @@ impl Expr {
                     Function::Floor => args[0].floor(),
                     Function::Ceil => args[0].ceil(),
                     Function::Abs => args[0].abs(),
-                    Function::If => unreachable!("evaluated above"),
+                    Function::If => args[0],
                 }
             }
         })
