@@ -9,7 +9,7 @@ pub use wit_bindgen;
 pub mod bindings {
     wit_bindgen::generate!({
         path: ["../wit", "../wit/erp"],
-        world: "keel:erp/module@0.2.0",
+        world: "keel:erp/module@0.3.0",
         generate_all,
         pub_export_macro: true,
         export_macro_name: "__export_plugin_world",
@@ -29,7 +29,7 @@ macro_rules! provider_bindings {
                 world: $world,
                 with: {
                     "keel:kernel/types@0.6.0": crate::__private::bindings::keel::kernel::types,
-                    "keel:erp/types@0.2.0": crate::__private::bindings::keel::erp::types,
+                    "keel:erp/types@0.3.0": crate::__private::bindings::keel::erp::types,
                 },
                 pub_export_macro: true,
                 export_macro_name: $macro,
@@ -42,19 +42,19 @@ macro_rules! provider_bindings {
 
 provider_bindings!(
     ledger_provider,
-    "keel:erp/ledger-provider@0.2.0",
+    "keel:erp/ledger-provider@0.3.0",
     "__export_ledger_provider",
     "keel_sdk::__private::ledger_provider"
 );
 provider_bindings!(
     stock_provider,
-    "keel:erp/stock-provider@0.2.0",
+    "keel:erp/stock-provider@0.3.0",
     "__export_stock_provider",
     "keel_sdk::__private::stock_provider"
 );
 provider_bindings!(
     directory_provider,
-    "keel:erp/directory-provider@0.2.0",
+    "keel:erp/directory-provider@0.3.0",
     "__export_directory_provider",
     "keel_sdk::__private::directory_provider"
 );

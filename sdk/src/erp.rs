@@ -1,8 +1,8 @@
-//! Domain interfaces (`keel:erp@0.2.0`): call the ledger, stock or
+//! Domain interfaces (`keel:erp@0.3.0`): call the ledger, stock or
 //! directory that another plugin provides, or provide one yourself.
 //!
 //! **Calling.** List the interface under `requires` in `keel.toml`
-//! (`requires = ["keel:erp/ledger@0.2.0"]`) and call the functions of
+//! (`requires = ["keel:erp/ledger@0.3.0"]`) and call the functions of
 //! [`ledger`], [`stock`] or [`directory`]. The kernel runs the call on the
 //! plugin the tenant chose to provide it, in that plugin's own data, inside
 //! your call's transaction: what it writes is kept exactly when your call
@@ -130,6 +130,17 @@ pub mod directory {
     pub fn members(org_unit: &str) -> Result<Vec<Person>> {
         wit::members(org_unit).map_err(Error::from_wit)
     }
+
+    /// Whom `person` reports to, nearest first; empty for someone who
+    /// reports to no one.
+    pub fn manager_chain(person: &str) -> Result<Vec<Person>> {
+        wit::manager_chain(person).map_err(Error::from_wit)
+    }
+
+    /// Whether `person` works for the organisation on `date` (`YYYY-MM-DD`).
+    pub fn active_on(person: &str, date: &str) -> Result<bool> {
+        wit::active_on(person, date).map_err(Error::from_wit)
+    }
 }
 
 /// A plugin that provides the general ledger to others.
@@ -174,10 +185,14 @@ pub trait DirectoryProvider {
     fn find_org_unit(id: String) -> Result<Option<OrgUnit>>;
     /// The people of `org_unit`.
     fn members(org_unit: String) -> Result<Vec<Person>>;
+    /// Whom `person` reports to, nearest first.
+    fn manager_chain(person: String) -> Result<Vec<Person>>;
+    /// Whether `person` works for the organisation on `date`.
+    fn active_on(person: String, date: String) -> Result<bool>;
 }
 
 /// Registers a [`LedgerProvider`](crate::erp::LedgerProvider) type as the
-/// component's export of `keel:erp/ledger@0.2.0`.
+/// component's export of `keel:erp/ledger@0.3.0`.
 #[macro_export]
 macro_rules! export_ledger {
     ($provider:ty) => {
@@ -227,7 +242,7 @@ macro_rules! export_ledger {
                 }
             }
 
-            // Interface export names (`keel:erp/ledger@0.2.0#…`) are not
+            // Interface export names (`keel:erp/ledger@0.3.0#…`) are not
             // valid symbol names for native linkers; native builds (unit
             // tests) only type-check the implementation.
             #[cfg(target_arch = "wasm32")]
@@ -237,7 +252,7 @@ macro_rules! export_ledger {
 }
 
 /// Registers a [`StockProvider`](crate::erp::StockProvider) type as the
-/// component's export of `keel:erp/stock@0.2.0`.
+/// component's export of `keel:erp/stock@0.3.0`.
 #[macro_export]
 macro_rules! export_stock {
     ($provider:ty) => {
@@ -269,7 +284,7 @@ macro_rules! export_stock {
                 }
             }
 
-            // Interface export names (`keel:erp/stock@0.2.0#…`) are not
+            // Interface export names (`keel:erp/stock@0.3.0#…`) are not
             // valid symbol names for native linkers; native builds (unit
             // tests) only type-check the implementation.
             #[cfg(target_arch = "wasm32")]
@@ -279,7 +294,7 @@ macro_rules! export_stock {
 }
 
 /// Registers a [`DirectoryProvider`](crate::erp::DirectoryProvider) type as
-/// the component's export of `keel:erp/directory@0.2.0`.
+/// the component's export of `keel:erp/directory@0.3.0`.
 #[macro_export]
 macro_rules! export_directory {
     ($provider:ty) => {
@@ -298,9 +313,17 @@ macro_rules! export_directory {
                 fn members(org_unit: ::std::string::String) -> ::std::result::Result<::std::vec::Vec<$crate::erp::Person>, $crate::__private::WitError> {
                     <$provider as $crate::erp::DirectoryProvider>::members(org_unit).map_err($crate::__private::into_wit)
                 }
+
+                fn manager_chain(person: ::std::string::String) -> ::std::result::Result<::std::vec::Vec<$crate::erp::Person>, $crate::__private::WitError> {
+                    <$provider as $crate::erp::DirectoryProvider>::manager_chain(person).map_err($crate::__private::into_wit)
+                }
+
+                fn active_on(person: ::std::string::String, date: ::std::string::String) -> ::std::result::Result<bool, $crate::__private::WitError> {
+                    <$provider as $crate::erp::DirectoryProvider>::active_on(person, date).map_err($crate::__private::into_wit)
+                }
             }
 
-            // Interface export names (`keel:erp/directory@0.2.0#…`) are not
+            // Interface export names (`keel:erp/directory@0.3.0#…`) are not
             // valid symbol names for native linkers; native builds (unit
             // tests) only type-check the implementation.
             #[cfg(target_arch = "wasm32")]

@@ -161,7 +161,7 @@ impl From<&SodRule> for SodRuleBody {
 /// could provide it, and those that require it.
 #[derive(Debug, Serialize)]
 pub(crate) struct ProviderBody {
-    /// The interface, such as `keel:erp/stock@0.2.0`.
+    /// The interface, such as `keel:erp/stock@0.3.0`.
     interface: String,
     /// The plugin that provides it; none if none is chosen and enabled.
     provider: Option<String>,

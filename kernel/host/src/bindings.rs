@@ -5,7 +5,7 @@
 
 wasmtime::component::bindgen!({
     path: ["../../wit", "../../wit/erp"],
-    world: "keel:erp/module@0.2.0",
+    world: "keel:erp/module@0.3.0",
     imports: { default: trappable },
 });
 
@@ -13,7 +13,7 @@ wasmtime::component::bindgen!({
 pub(crate) mod providers {
     wasmtime::component::bindgen!({
         path: ["../../wit", "../../wit/erp"],
-        world: "keel:erp/providers@0.2.0",
+        world: "keel:erp/providers@0.3.0",
         with: {
             "keel:kernel/types": super::keel::kernel::types,
             "keel:erp/types": super::keel::erp::types,

@@ -144,15 +144,15 @@ fn provided(
     let mut provides = Provides::default();
     for interface in &manifest.provides {
         match interface.as_str() {
-            "keel:erp/ledger@0.2.0" => {
+            "keel:erp/ledger@0.3.0" => {
                 provides.ledger =
                     Some(ledger::GuestIndices::new(pre).map_err(|e| missing(interface, e))?);
             }
-            "keel:erp/stock@0.2.0" => {
+            "keel:erp/stock@0.3.0" => {
                 provides.stock =
                     Some(stock::GuestIndices::new(pre).map_err(|e| missing(interface, e))?);
             }
-            "keel:erp/directory@0.2.0" => {
+            "keel:erp/directory@0.3.0" => {
                 provides.directory =
                     Some(directory::GuestIndices::new(pre).map_err(|e| missing(interface, e))?);
             }

@@ -23,7 +23,7 @@ use crate::package::Plugin;
 /// A tenant's provider of one interface, and the enabled plugins that could be.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderChoice {
-    /// The interface, such as `keel:erp/stock@0.2.0`.
+    /// The interface, such as `keel:erp/stock@0.3.0`.
     pub interface: String,
     /// The plugin that provides it, if any is chosen and enabled.
     pub provider: Option<PluginId>,

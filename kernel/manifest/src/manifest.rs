@@ -14,7 +14,7 @@ pub const WORLD: &str = "keel:kernel/plugin@0.6.0";
 /// The domain interfaces a plugin may provide to others or require from
 /// them (`keel:erp`, in `wit/erp/`).
 pub const DOMAIN_INTERFACES: [&str; 3] =
-    ["keel:erp/ledger@0.2.0", "keel:erp/stock@0.2.0", "keel:erp/directory@0.2.0"];
+    ["keel:erp/ledger@0.3.0", "keel:erp/stock@0.3.0", "keel:erp/directory@0.3.0"];
 
 /// Most topics a manifest may publish, and subscribe to.
 const TOPICS_MAX: usize = 64;
@@ -214,7 +214,7 @@ pub struct Manifest {
     #[serde(default)]
     pub operations: Vec<Operation>,
     /// Domain interfaces the plugin exports for other plugins, such as
-    /// `keel:erp/ledger@0.2.0`.
+    /// `keel:erp/ledger@0.3.0`.
     #[serde(default)]
     pub provides: Vec<String>,
     /// Domain interfaces the plugin calls; each tenant that enables it must

@@ -86,19 +86,19 @@ fn domain_interfaces_are_declared_from_the_known_list() {
     let m = Manifest::parse(&with(
         world,
         &format!(
-            "{world}\nprovides = [\"keel:erp/stock@0.2.0\"]\nrequires = [\"keel:erp/ledger@0.2.0\"]"
+            "{world}\nprovides = [\"keel:erp/stock@0.3.0\"]\nrequires = [\"keel:erp/ledger@0.3.0\"]"
         ),
     ))
     .unwrap();
-    assert!(m.provides("keel:erp/stock@0.2.0") && !m.provides("keel:erp/ledger@0.2.0"));
-    assert!(m.requires("keel:erp/ledger@0.2.0") && !m.requires("keel:erp/stock@0.2.0"));
+    assert!(m.provides("keel:erp/stock@0.3.0") && !m.provides("keel:erp/ledger@0.3.0"));
+    assert!(m.requires("keel:erp/ledger@0.3.0") && !m.requires("keel:erp/stock@0.3.0"));
     let bad = [
         // The contract before this one is no longer served.
         ("requires = [\"keel:erp/ledger@0.1.0\"]", "unknown interface"),
         ("provides = [\"ledger\"]", "unknown interface"),
-        ("requires = [\"keel:erp/stock@0.2.0\", \"keel:erp/stock@0.2.0\"]", "twice"),
+        ("requires = [\"keel:erp/stock@0.3.0\", \"keel:erp/stock@0.3.0\"]", "twice"),
         (
-            "provides = [\"keel:erp/stock@0.2.0\"]\nrequires = [\"keel:erp/stock@0.2.0\"]",
+            "provides = [\"keel:erp/stock@0.3.0\"]\nrequires = [\"keel:erp/stock@0.3.0\"]",
             "cannot call itself",
         ),
     ];

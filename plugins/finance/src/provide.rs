@@ -1,4 +1,4 @@
-//! `keel:erp/ledger@0.2.0`: the general ledger provided to other plugins.
+//! `keel:erp/ledger@0.3.0`: the general ledger provided to other plugins.
 //! Each function keeps the same rules as the HTTP operation beside it.
 
 use keel_sdk::erp::{self, LedgerProvider};
@@ -25,6 +25,7 @@ fn new_lines(lines: Vec<erp::Line>) -> Vec<NewLine> {
             account: line.account,
             debit: amount(line.debit),
             credit: amount(line.credit),
+            cost_centre: line.cost_centre,
         })
         .collect()
 }

@@ -1,10 +1,13 @@
 //! `keel:erp/directory`, as the `hr` plugin provides it: who a person is
-//! and where they sit, for other modules (approvals, say).
+//! and where they sit, whom they report to and whether they work here on a
+//! date, for other modules (approvals, say).
 
 use keel_sdk::erp::{self, DirectoryProvider};
 use keel_sdk::{Range, Result};
 
-use crate::books::{DEPARTMENTS, EMPLOYEES};
+use keel_values::Date;
+
+use crate::books::{self, DEPARTMENTS, EMPLOYEES};
 use crate::people::Employee;
 
 /// How many people `members` answers at most.
@@ -48,5 +51,17 @@ impl DirectoryProvider for crate::Hr {
             )));
         }
         Ok(found.items.into_iter().map(|(_, employee)| person(employee)).collect())
+    }
+
+    fn manager_chain(person: String) -> Result<Vec<erp::Person>> {
+        books::manager_chain(&books::employee(&person)?)?
+            .iter()
+            .map(|manager| books::employee(manager).map(self::person))
+            .collect()
+    }
+
+    fn active_on(person: String, date: String) -> Result<bool> {
+        let date = Date::parse(&date)?;
+        Ok(books::employee(&person)?.active_on(&date))
     }
 }

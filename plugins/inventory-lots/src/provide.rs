@@ -1,4 +1,4 @@
-//! `keel:erp/stock@0.2.0`, as `inventory` provides it but lot by lot: a
+//! `keel:erp/stock@0.3.0`, as `inventory` provides it but lot by lot: a
 //! receipt must name its lot, and an issue takes the first to expire.
 
 use keel_sdk::erp::{self, StockProvider};

@@ -1,4 +1,4 @@
-//! `keel:erp/stock@0.2.0`: stock for other plugins, with the same rules as
+//! `keel:erp/stock@0.3.0`: stock for other plugins, with the same rules as
 //! the HTTP operations. Lots are not tracked here; a receipt's lot is
 //! ignored (`inventory-lots` tracks them).
 

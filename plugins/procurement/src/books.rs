@@ -273,8 +273,12 @@ pub(crate) fn invoice(number: &str, new: NewInvoice) -> Result<Invoice> {
         .map(|p| {
             let amount = Some(p.amount.to_string());
             match p.side {
-                Side::Debit => Line { account: p.account, debit: amount, credit: None },
-                Side::Credit => Line { account: p.account, debit: None, credit: amount },
+                Side::Debit => {
+                    Line { account: p.account, debit: amount, credit: None, cost_centre: None }
+                }
+                Side::Credit => {
+                    Line { account: p.account, debit: None, credit: amount, cost_centre: None }
+                }
             }
         })
         .collect();

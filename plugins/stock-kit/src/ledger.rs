@@ -67,8 +67,18 @@ pub fn post(
         memo: format!("Stock {what}: {} {}", request.quantity, request.item),
         reference: request.reference.to_owned(),
         lines: vec![
-            Line { account: debit.to_owned(), debit: Some(amount.clone()), credit: None },
-            Line { account: credit.to_owned(), debit: None, credit: Some(amount) },
+            Line {
+                account: debit.to_owned(),
+                debit: Some(amount.clone()),
+                credit: None,
+                cost_centre: None,
+            },
+            Line {
+                account: credit.to_owned(),
+                debit: None,
+                credit: Some(amount),
+                cost_centre: None,
+            },
         ],
         currency: None,
         rate: None,

@@ -11,7 +11,7 @@ fn entry(memo: &str, amount: &str) -> Value {
         "date": "2026-03-01",
         "memo": memo,
         "lines": [
-            { "account": "1100", "debit": amount },
+            { "account": "1100", "debit": amount, "cost_centre": "ENG" },
             { "account": "3000", "credit": amount },
         ],
     })
@@ -41,6 +41,9 @@ async fn a_consumer_posts_through_the_ledger_provider_in_its_own_transaction() {
     assert_eq!(journal.len(), 1);
     assert_eq!(journal[0]["memo"], "through the client");
     assert_eq!(journal[0]["reference"], "ledger-client");
+    let lines = &journal[0]["lines"];
+    assert_eq!(lines[0]["cost_centre"], "ENG", "the ledger keeps a line's cost centre: {lines}");
+    assert!(lines[1].get("cost_centre").is_none(), "{lines}");
     let balance = k.get(&format!("{CLIENT}/balance/1100")).await;
     assert_eq!(balance.expect(200)["balance"], "250.00", "read through the provider in a GET");
 
@@ -68,7 +71,7 @@ async fn a_consumer_posts_through_the_ledger_provider_in_its_own_transaction() {
     let finance = keel_tests::bundled_version("finance");
     assert_eq!(
         mediated["record"]["detail"],
-        format!("keel:erp/ledger@0.2.0 post, provided by finance {finance}")
+        format!("keel:erp/ledger@0.3.0 post, provided by finance {finance}")
     );
 
     // The consumer fails after the provider posted: neither is kept, and
@@ -87,6 +90,11 @@ async fn a_consumer_posts_through_the_ledger_provider_in_its_own_transaction() {
     });
     let refused = k.post(&format!("{CLIENT}/post"), unbalanced).await;
     assert!(refused.expect_problem(422, "invalid").contains("balance"));
+    let mut badly_kept = entry("a cost centre that is no code", "1.00");
+    badly_kept["lines"][0]["cost_centre"] = json!("eng ops");
+    let refused = k.post(&format!("{CLIENT}/post"), badly_kept).await;
+    let detail = refused.expect_problem(422, "invalid");
+    assert!(detail.contains("line 1: cost centre code \"eng ops\""), "{detail}");
     assert_eq!(
         k.post(&format!("{CLIENT}/post"), entry("second", "1.00")).await.expect(201)["number"],
         2
@@ -167,14 +175,14 @@ async fn each_tenant_chooses_its_provider_and_the_choice_survives_a_restart() {
     let ledger = async |k: &TestKernel| {
         let reply = k.get("/admin/tenants/acme/providers").await;
         let providers = reply.expect(200)["providers"].as_array().unwrap().clone();
-        providers.into_iter().find(|p| p["interface"] == "keel:erp/ledger@0.2.0").unwrap()
+        providers.into_iter().find(|p| p["interface"] == "keel:erp/ledger@0.3.0").unwrap()
     };
     let client = "/api/acme/ledger-client";
 
     // A consumer needs a provider first.
     let refused = enable(&k, "ledger-client").await;
     let detail = refused.expect_problem(409, "conflict");
-    assert!(detail.contains("requires keel:erp/ledger@0.2.0"), "{detail}");
+    assert!(detail.contains("requires keel:erp/ledger@0.3.0"), "{detail}");
 
     // The first provider enabled is chosen; a second one is only a candidate.
     enable(&k, "ledger-rogue").await.expect(200);
@@ -186,7 +194,7 @@ async fn each_tenant_chooses_its_provider_and_the_choice_survives_a_restart() {
     assert_eq!(
         ledger(&k).await,
         json!({
-            "interface": "keel:erp/ledger@0.2.0",
+            "interface": "keel:erp/ledger@0.3.0",
             "provider": "ledger-rogue",
             "candidates": ["finance", "ledger-rogue"],
             "consumers": ["ledger-client"],
@@ -201,7 +209,7 @@ async fn each_tenant_chooses_its_provider_and_the_choice_survives_a_restart() {
         .send(
             "PUT",
             "/admin/tenants/acme/providers",
-            Some(json!({ "interface": "keel:erp/ledger@0.2.0", "plugin": "finance" })),
+            Some(json!({ "interface": "keel:erp/ledger@0.3.0", "plugin": "finance" })),
         )
         .await;
     assert_eq!(chosen.expect(200)["provider"], "finance");
@@ -215,14 +223,14 @@ async fn each_tenant_chooses_its_provider_and_the_choice_survives_a_restart() {
         k.send("PUT", "/admin/tenants/acme/providers", Some(body)).await
     };
     choose(&k, "keel:erp/ledger@9.0.0", "finance").await.expect_problem(422, "invalid");
-    choose(&k, "keel:erp/ledger@0.2.0", "ledger-client").await.expect_problem(422, "invalid");
-    choose(&k, "keel:erp/stock@0.2.0", "finance").await.expect_problem(422, "invalid");
+    choose(&k, "keel:erp/ledger@0.3.0", "ledger-client").await.expect_problem(422, "invalid");
+    choose(&k, "keel:erp/stock@0.3.0", "finance").await.expect_problem(422, "invalid");
     k.send("DELETE", "/admin/tenants/acme/plugins/ledger-rogue", None).await.expect(204);
-    choose(&k, "keel:erp/ledger@0.2.0", "ledger-rogue").await.expect_problem(409, "conflict");
+    choose(&k, "keel:erp/ledger@0.3.0", "ledger-rogue").await.expect_problem(409, "conflict");
 
     // A provider in use cannot be disabled.
     let in_use = k.send("DELETE", "/admin/tenants/acme/plugins/finance", None).await;
-    assert!(in_use.expect_problem(409, "conflict").contains("provides keel:erp/ledger@0.2.0"));
+    assert!(in_use.expect_problem(409, "conflict").contains("provides keel:erp/ledger@0.3.0"));
 
     // Every choice is on the tenant's trail.
     let details: Vec<String> = audit(&k, "acme")
@@ -234,8 +242,8 @@ async fn each_tenant_chooses_its_provider_and_the_choice_survives_a_restart() {
     assert_eq!(
         details,
         [
-            "ledger-rogue provides keel:erp/ledger@0.2.0 (was none)",
-            "finance provides keel:erp/ledger@0.2.0 (was ledger-rogue)",
+            "ledger-rogue provides keel:erp/ledger@0.3.0 (was none)",
+            "finance provides keel:erp/ledger@0.3.0 (was ledger-rogue)",
         ]
     );
 

@@ -182,6 +182,22 @@ async fn hr_officers_keep_people_and_each_sees_what_they_may() {
         .map(|p| p["id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["E1", "E2"]);
+    let managers = k.get("/api/demo/directory-client/people/E2/managers").await;
+    assert_eq!(managers.expect(200)["managers"][0]["id"], "E1");
+    assert_eq!(managers.expect(200)["managers"].as_array().unwrap().len(), 1);
+    let top = k.get("/api/demo/directory-client/people/E1/managers").await;
+    assert_eq!(top.expect(200), &json!({"managers": []}));
+    k.get("/api/demo/directory-client/people/E9/managers").await.expect_problem(404, "not-found");
+    for (date, active) in
+        [("2026-01-04", false), ("2026-01-05", true), ("2026-03-31", true), ("2026-04-01", false)]
+    {
+        let asked =
+            k.get(&format!("/api/demo/directory-client/people/E3/active?date={date}")).await;
+        assert_eq!(asked.expect(200)["active"], active, "E3 on {date}");
+    }
+    k.get("/api/demo/directory-client/people/E3/active?date=April")
+        .await
+        .expect_problem(422, "invalid");
     k.stop().await;
 }
 

@@ -250,9 +250,9 @@ async fn purchase_to_pay(k: &TestKernel, t: &str, stock: &str) {
         .map(|r| r["detail"].as_str().unwrap().to_owned())
         .collect();
     for call in [
-        format!("keel:erp/stock@0.2.0 receive, provided by {stock} 0.1.0"),
+        format!("keel:erp/stock@0.3.0 receive, provided by {stock} 0.1.0"),
         format!(
-            "keel:erp/ledger@0.2.0 record-payable, provided by finance {}",
+            "keel:erp/ledger@0.3.0 record-payable, provided by finance {}",
             keel_tests::bundled_version("finance")
         ),
     ] {

@@ -220,7 +220,7 @@ async fn providers_that_call_each_other_deeply_are_stopped_without_harm() {
     for plugin in ["finance", "cycle-directory", "cycle-ledger"] {
         k.send("PUT", &format!("/admin/tenants/demo/plugins/{plugin}"), None).await.expect(200);
     }
-    let body = json!({ "interface": "keel:erp/ledger@0.2.0", "plugin": "cycle-ledger" });
+    let body = json!({ "interface": "keel:erp/ledger@0.3.0", "plugin": "cycle-ledger" });
     k.send("PUT", "/admin/tenants/demo/providers", Some(body)).await.expect(200);
     let runner = k.user_with_roles("rae", "demo", &["cycle-runner"]).await;
 

@@ -79,7 +79,7 @@ pub(crate) async fn disable_plugin(
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Provider {
-    /// The domain interface, such as `keel:erp/stock@0.2.0`.
+    /// The domain interface, such as `keel:erp/stock@0.3.0`.
     interface: String,
     /// The enabled plugin that is to provide it.
     plugin: String,
@@ -109,7 +109,7 @@ pub(crate) async fn providers(
 
 /// `PUT /admin/tenants/{tenant}/providers` with `{"interface", "plugin"}`:
 /// makes an enabled plugin the tenant's provider of a domain interface, such
-/// as `inventory-lots` for `keel:erp/stock@0.2.0`.
+/// as `inventory-lots` for `keel:erp/stock@0.3.0`.
 #[utoipa::path(put, path = "/admin/tenants/{tenant}/providers", tag = "plugins", params(("tenant" = String, Path)), request_body = Provider, responses((status = 200, description = "The interface with its new provider"), (status = 409, description = "The plugin is not enabled for the tenant"), (status = 422, description = "An unknown interface, or a plugin that does not provide it")))]
 pub(crate) async fn choose_provider(
     State(state): State<AppState>,

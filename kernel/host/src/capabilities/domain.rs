@@ -34,9 +34,9 @@ type HostResult<T> = wasmtime::Result<Result<T, WitError>>;
 /// stock calling the ledger is two.
 const DEPTH_MAX: u8 = 4;
 
-const LEDGER: &str = "keel:erp/ledger@0.2.0";
-const STOCK: &str = "keel:erp/stock@0.2.0";
-const DIRECTORY: &str = "keel:erp/directory@0.2.0";
+const LEDGER: &str = "keel:erp/ledger@0.3.0";
+const STOCK: &str = "keel:erp/stock@0.3.0";
+const DIRECTORY: &str = "keel:erp/directory@0.3.0";
 
 /// A provider's instance, for one call of one of its interfaces.
 struct Provider<'a> {
@@ -285,6 +285,18 @@ impl directory::Host for CallState {
     fn members(&mut self, org_unit: String) -> HostResult<Vec<Person>> {
         self.mediate(DIRECTORY, "members", |mut p| {
             p.directory()?.call_members(&mut *p.store, &org_unit)
+        })
+    }
+
+    fn manager_chain(&mut self, person: String) -> HostResult<Vec<Person>> {
+        self.mediate(DIRECTORY, "manager-chain", |mut p| {
+            p.directory()?.call_manager_chain(&mut *p.store, &person)
+        })
+    }
+
+    fn active_on(&mut self, person: String, date: String) -> HostResult<bool> {
+        self.mediate(DIRECTORY, "active-on", |mut p| {
+            p.directory()?.call_active_on(&mut *p.store, &person, &date)
         })
     }
 }

@@ -46,7 +46,13 @@ pub fn closing_entries(
         }
         let (debit, credit) =
             if net > Decimal::ZERO { (None, Some(net)) } else { (Some(-net), None) };
-        lines.push(Line { account: account.code.clone(), debit, credit, foreign: None });
+        lines.push(Line {
+            account: account.code.clone(),
+            debit,
+            credit,
+            foreign: None,
+            cost_centre: None,
+        });
     }
     let chunks = lines.chunks(LINES_MAX - 1);
     let count = chunks.len();

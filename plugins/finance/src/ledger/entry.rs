@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use keel_values::Date;
-use keel_values::code::{check_account, check_currency};
+use keel_values::code::{check_account, check_code, check_currency};
 use keel_values::decimal;
 use rust_decimal::Decimal;
 
@@ -61,6 +61,9 @@ pub struct NewLine {
     /// A credit amount, as a decimal string.
     #[serde(default)]
     pub credit: Option<serde_json::Value>,
+    /// The cost centre the line is kept for, such as a department's code.
+    #[serde(default)]
+    pub cost_centre: Option<String>,
 }
 
 /// A posted line: a debit or a credit in the company's currency, and what
@@ -78,6 +81,9 @@ pub struct Line {
     /// The amount in a foreign currency, on the same side, and its rate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub foreign: Option<Foreign>,
+    /// The cost centre it is kept for, such as a department's code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_centre: Option<String>,
 }
 
 /// What a line was in a foreign currency.
@@ -95,12 +101,24 @@ pub struct Foreign {
 impl Line {
     /// A debit of `amount` in the company's currency.
     pub fn debit(account: impl Into<String>, amount: Decimal) -> Self {
-        Self { account: account.into(), debit: Some(amount), credit: None, foreign: None }
+        Self {
+            account: account.into(),
+            debit: Some(amount),
+            credit: None,
+            foreign: None,
+            cost_centre: None,
+        }
     }
 
     /// A credit of `amount` in the company's currency.
     pub fn credit(account: impl Into<String>, amount: Decimal) -> Self {
-        Self { account: account.into(), debit: None, credit: Some(amount), foreign: None }
+        Self {
+            account: account.into(),
+            debit: None,
+            credit: Some(amount),
+            foreign: None,
+            cost_centre: None,
+        }
     }
 
     /// A debit if `debit`, else a credit.
@@ -236,6 +254,11 @@ impl NewEntry {
             let n = idx + 1;
             check_account(&line.account)
                 .map_err(|err| RuleError::new(format!("line {n}: {err}")))?;
+            if let Some(centre) = &line.cost_centre {
+                check_code("cost centre", centre)
+                    .map_err(|err| RuleError::new(format!("line {n}: {err}")))?;
+            }
+            let cost_centre = line.cost_centre;
             let line = match (&line.debit, &line.credit) {
                 (Some(debit), None) => {
                     let amount = parse_positive(debit, &format!("line {n} debit"))?;
@@ -253,7 +276,7 @@ impl NewEntry {
                     )));
                 }
             };
-            lines.push(line);
+            lines.push(Line { cost_centre, ..line });
         }
         if debits != credits {
             return Err(RuleError::new(format!(

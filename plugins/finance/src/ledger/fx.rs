@@ -160,7 +160,10 @@ pub fn convert_entry(
                 )));
             }
             let foreign = Foreign { currency: currency.to_owned(), amount, rate };
-            *line = Line::side(line.account.clone(), company, debits).with_foreign(Some(foreign));
+            *line = Line {
+                cost_centre: line.cost_centre.take(),
+                ..Line::side(line.account.clone(), company, debits).with_foreign(Some(foreign))
+            };
         }
     }
     entry.total = total;

@@ -128,6 +128,7 @@ mod tests {
                     debit: debit.map(d),
                     credit: credit.map(d),
                     foreign: None,
+                    cost_centre: None,
                 })
                 .collect(),
             total: Decimal::ZERO,

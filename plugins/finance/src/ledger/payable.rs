@@ -333,7 +333,7 @@ impl Payable {
 
 fn credit(account: &str, amount: Decimal) -> NewLine {
     let amount = serde_json::Value::String(amount.to_string());
-    NewLine { account: account.to_owned(), debit: None, credit: Some(amount) }
+    NewLine { account: account.to_owned(), debit: None, credit: Some(amount), cost_centre: None }
 }
 
 #[cfg(test)]

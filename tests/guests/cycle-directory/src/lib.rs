@@ -38,6 +38,14 @@ impl DirectoryProvider for Cycle {
     fn members(_org_unit: String) -> Result<Vec<erp::Person>> {
         Ok(Vec::new())
     }
+
+    fn manager_chain(_person: String) -> Result<Vec<erp::Person>> {
+        Ok(Vec::new())
+    }
+
+    fn active_on(_person: String, _date: String) -> Result<bool> {
+        Ok(false)
+    }
 }
 
 keel_sdk::export_plugin!(Cycle);

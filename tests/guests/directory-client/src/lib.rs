@@ -1,6 +1,6 @@
 //! Asks the tenant's `keel:erp/directory` provider who a person is, what
-//! a unit is and who belongs to it, and answers what it said (`null` for
-//! none).
+//! a unit is, who belongs to it, whom a person reports to and whether they
+//! work here on a date, and answers what it said (`null` for none).
 
 use keel_sdk::erp::{OrgUnit, Person, directory};
 use keel_sdk::{Error, Plugin, Request, Response, Result};
@@ -31,6 +31,14 @@ impl Plugin for Client {
             "members" => {
                 let members: Vec<Value> = directory::members(id)?.iter().map(person).collect();
                 Response::ok(&json!({ "members": members }))
+            }
+            "managers" => {
+                let chain: Vec<Value> = directory::manager_chain(id)?.iter().map(person).collect();
+                Response::ok(&json!({ "managers": chain }))
+            }
+            "active" => {
+                let date = request.query("date").unwrap_or_default();
+                Response::ok(&json!({ "active": directory::active_on(id, date)? }))
             }
             other => Err(Error::unknown_operation(other)),
         }

@@ -25,6 +25,8 @@ struct BodyLine {
     account: String,
     debit: Option<String>,
     credit: Option<String>,
+    #[serde(default)]
+    cost_centre: Option<String>,
 }
 
 fn entry(body: Body) -> JournalEntry {
@@ -35,7 +37,12 @@ fn entry(body: Body) -> JournalEntry {
         lines: body
             .lines
             .into_iter()
-            .map(|l| Line { account: l.account, debit: l.debit, credit: l.credit })
+            .map(|l| Line {
+                account: l.account,
+                debit: l.debit,
+                credit: l.credit,
+                cost_centre: l.cost_centre,
+            })
             .collect(),
         currency: body.currency,
         rate: body.rate,
@@ -92,6 +99,7 @@ impl Plugin for LedgerClient {
                     account: account.to_owned(),
                     debit: debit.map(str::to_owned),
                     credit: credit.map(str::to_owned),
+                    cost_centre: None,
                 };
                 let body = Body {
                     date: "2026-01-01".to_owned(),
