@@ -310,6 +310,21 @@ impl TestKernel {
             .collect()
     }
 
+    /// Reads `tenant`'s job `id` until it has ended (succeeded, failed or
+    /// was cancelled), for at most `within`; answers it as last read.
+    pub async fn ended_job(&self, tenant: &str, id: &str, within: std::time::Duration) -> Value {
+        let started = std::time::Instant::now();
+        loop {
+            let job = self.get(&format!("/api/{tenant}/jobs/{id}")).await.expect(200).clone();
+            let state = job["state"].as_str().unwrap_or_default();
+            if ["succeeded", "failed", "cancelled"].contains(&state) {
+                return job;
+            }
+            assert!(started.elapsed() < within, "job {id} did not end within {within:?}: {job}");
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }
+
     /// `GET path`.
     pub async fn get(&self, path: &str) -> Reply {
         self.send("GET", path, None).await

@@ -16,13 +16,13 @@ use crate::leave::calendar::Calendar;
 use crate::leave::request::{Decider, Request as LeaveRequest, State};
 use crate::people::{Employee, check_id};
 
-const CALENDARS: Collection<Calendar> = Collection::new("calendars");
-const LEAVE_TYPES: Collection<LeaveType> = Collection::new("leave-types");
+pub(crate) const CALENDARS: Collection<Calendar> = Collection::new("calendars");
+pub(crate) const LEAVE_TYPES: Collection<LeaveType> = Collection::new("leave-types");
 /// Keyed `<employee>/<type>/<date>/<number>`.
 const LEDGER: Collection<LedgerEntry> = Collection::new("leave-ledger");
-const REQUESTS: Collection<LeaveRequest> = Collection::new("leave-requests");
+pub(crate) const REQUESTS: Collection<LeaveRequest> = Collection::new("leave-requests");
 /// The calendar of employees who name none.
-const DEFAULT_CALENDAR: &str = "default";
+pub(crate) const DEFAULT_CALENDAR: &str = "default";
 /// Most open leave requests one employee may have.
 const OPEN_REQUESTS_MAX: usize = 20;
 
@@ -32,7 +32,7 @@ fn leave_type(code: &str) -> Result<LeaveType> {
         .ok_or_else(|| Error::invalid(format!("leave type {code} does not exist")))
 }
 
-fn calendar_of(employee: &Employee) -> Result<Calendar> {
+pub(crate) fn calendar_of(employee: &Employee) -> Result<Calendar> {
     let id = employee.calendar.as_deref().unwrap_or(DEFAULT_CALENDAR);
     CALENDARS.get(id)?.ok_or_else(|| {
         Error::invalid(format!(

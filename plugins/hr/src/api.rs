@@ -9,7 +9,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::books::{self, DEPARTMENTS, EMPLOYEES, PERSONAL};
-use crate::people::{Contract, Department, Employee, Personal, in_force};
+use crate::pay;
+use crate::people::{Contract, Department, Employee, Personal, Share, in_force};
 
 /// `POST /departments`
 pub(crate) fn create_department(request: &Request) -> Result<Response> {
@@ -35,6 +36,10 @@ struct FirstContract {
     position: Option<String>,
     base_pay: String,
     currency: String,
+    #[serde(default)]
+    salary_structure: Option<String>,
+    #[serde(default)]
+    cost_split: Vec<Share>,
 }
 
 #[derive(Deserialize)]
@@ -58,8 +63,14 @@ pub(crate) fn hire(request: &Request) -> Result<Response> {
         position: first.position.unwrap_or_else(|| hire.employee.position.clone()),
         base_pay: first.base_pay,
         currency: first.currency,
+        salary_structure: first.salary_structure,
+        cost_split: first.cost_split,
     };
-    Response::created(&books::hire(hire.employee, hire.personal, contract)?)
+    pay::check_terms(contract.salary_structure.as_deref(), &contract.cost_split)?;
+    let from = contract.from.clone();
+    let employee = books::hire(hire.employee, hire.personal, contract)?;
+    pay::note_change(&employee.id, &from)?;
+    Response::created(&employee)
 }
 
 /// `GET /employees?department=&cursor=&limit=`
@@ -118,6 +129,10 @@ struct NewContract {
     position: String,
     base_pay: String,
     currency: String,
+    #[serde(default)]
+    salary_structure: Option<String>,
+    #[serde(default)]
+    cost_split: Vec<Share>,
 }
 
 /// `POST /employees/{id}/contracts`: a new contract from its effective date.
@@ -130,8 +145,13 @@ pub(crate) fn add_contract(request: &Request) -> Result<Response> {
         position: new.position,
         base_pay: new.base_pay,
         currency: new.currency,
+        salary_structure: new.salary_structure,
+        cost_split: new.cost_split,
     };
-    Response::created(&books::add_contract(contract)?)
+    pay::check_terms(contract.salary_structure.as_deref(), &contract.cost_split)?;
+    let contract = books::add_contract(contract)?;
+    pay::note_change(&contract.employee, &contract.from)?;
+    Response::created(&contract)
 }
 
 #[derive(Deserialize)]

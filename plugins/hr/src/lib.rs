@@ -1,27 +1,36 @@
 //! Keel's HR plugin: departments, employees and their reporting lines,
-//! personal data and contracts; it provides `keel:erp/directory`.
+//! personal data and contracts, leave and attendance, and payroll runs that
+//! post to the ledger through `keel:erp/ledger`; it provides
+//! `keel:erp/directory`.
 //!
 //! - Pure cores, natively unit- and property-tested: [`people`]
 //!   (departments, employees, personal data, contracts), [`payroll`]
 //!   (formulas, structures, payslips, the run's journal) and [`leave`]
-//!   (calendars, balances as ledgers, requests). Payroll runs are not yet
-//!   served.
+//!   (calendars, balances as ledgers, requests, attendance).
 //! - `books`: how people are stored, and the writes that keep them
 //!   consistent.
 //! - `api`: one handler per people operation, with who may see what.
 //! - `absence`: leave as served: calendars, types, balances, requests
 //!   decided by someone above the employee or HR.
+//! - `attendance`: a record a day, decided above the employee.
+//! - `pay`: salary structures, payroll settings, runs approved by someone
+//!   who did not calculate them, posted and paid through the ledger, and
+//!   payslips; `calculation`, the job that calculates a run.
 //! - `directory`: `keel:erp/directory` for other modules.
 #![deny(clippy::float_arithmetic)]
 
 mod absence;
 mod api;
+mod attendance;
 mod books;
+mod calculation;
 mod directory;
 pub mod leave;
+mod pay;
 pub mod payroll;
 pub mod people;
 
+use keel_sdk::jobs::{Progress, Step};
 use keel_sdk::{Operations, Plugin, Request, Response, Result};
 
 /// Each manifest operation with its handler.
@@ -46,6 +55,22 @@ const OPERATIONS: Operations = Operations::new(&[
     ("leave.cancel", absence::cancel),
     ("leave.of-employee", absence::employee_leave),
     ("me.leave", absence::my_leave),
+    ("attendance.record", attendance::record),
+    ("attendance.decide", attendance::decide),
+    ("attendance.of-employee", attendance::of_employee),
+    ("me.attendance", attendance::mine),
+    ("salary-structures.put", pay::put_structure),
+    ("salary-structures.list", pay::list_structures),
+    ("payroll-settings.put", pay::put_settings),
+    ("payroll-runs.create", pay::create_run),
+    ("payroll-runs.list", pay::list_runs),
+    ("payroll-runs.get", pay::get_run),
+    ("payroll-runs.approve", pay::approve),
+    ("payroll-runs.post", pay::post),
+    ("payroll-runs.pay", pay::pay),
+    ("payroll-runs.payslips", pay::payslips),
+    ("payroll-runs.payslip", pay::payslip),
+    ("me.payslips", pay::my_payslips),
 ]);
 
 struct Hr;
@@ -53,6 +78,13 @@ struct Hr;
 impl Plugin for Hr {
     fn handle(operation: &str, request: Request) -> Result<Response> {
         OPERATIONS.handle(operation, &request)
+    }
+
+    fn run_step(step: Step) -> Result<Progress> {
+        match step.operation.as_str() {
+            "payroll-runs.calculate" => calculation::step(&step),
+            other => Err(keel_sdk::Error::unknown_operation(other)),
+        }
     }
 }
 
@@ -67,6 +99,7 @@ mod tests {
         assert_eq!(manifest.id.as_str(), "hr");
         let mut declared: Vec<&str> = manifest.operations.iter().map(|op| op.id.as_str()).collect();
         let mut dispatched: Vec<&str> = super::OPERATIONS.ids().collect();
+        dispatched.push("payroll-runs.calculate");
         declared.sort_unstable();
         dispatched.sort_unstable();
         assert_eq!(dispatched, declared, "each operation of the manifest has one handler");

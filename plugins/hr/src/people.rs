@@ -72,6 +72,22 @@ pub struct Contract {
     /// Base pay for a full period, a decimal string.
     pub base_pay: String,
     pub currency: String,
+    /// The salary structure payroll computes their pay with; none for
+    /// someone payroll does not pay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salary_structure: Option<String>,
+    /// How their cost is shared between departments (percentages adding up
+    /// to 100); all to their own department if empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cost_split: Vec<Share>,
+}
+
+/// A department's share of an employee's cost, in percent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Share {
+    pub department: String,
+    pub percent: rust_decimal::Decimal,
 }
 
 /// Checks the id of a calendar or the code of a leave type, as clients
@@ -318,6 +334,8 @@ mod tests {
             position: "Clerk".to_owned(),
             base_pay: pay.to_owned(),
             currency: "EUR".to_owned(),
+            salary_structure: None,
+            cost_split: Vec::new(),
         };
         let history = [
             contract("2026-01-05", None, "3000.00"),

@@ -31,7 +31,7 @@ fn hire_body(id: &str, user: &str, department: &str, manager: Option<&str>, pay:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hr_officers_keep_people_and_each_sees_what_they_may() {
-    let k = TestKernel::start(Setup::new(&["hr", "directory-client"])).await;
+    let k = TestKernel::start(Setup::new(&["finance", "hr", "directory-client"])).await;
     let officer = k.user_with_roles("olga", "demo", &["hr-officer"]).await;
     let manager = k.user_with_roles("mike", "demo", &["manager"]).await;
     let erin = k.user_with_roles("erin", "demo", &["employee"]).await;
@@ -203,7 +203,7 @@ async fn hr_officers_keep_people_and_each_sees_what_they_may() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leave_is_asked_for_decided_above_and_kept_as_a_ledger() {
-    let k = TestKernel::start(Setup::new(&["hr"])).await;
+    let k = TestKernel::start(Setup::new(&["finance", "hr"])).await;
     let officer = k.user_with_roles("olga", "demo", &["hr-officer"]).await;
     let mike = k.user_with_roles("mike", "demo", &["manager"]).await;
     let max = k.user_with_roles("max", "demo", &["manager"]).await;

@@ -14,6 +14,7 @@ mod inventory;
 mod isolation;
 mod jobs;
 mod lifecycle;
+mod payroll;
 mod periods;
 mod purchasing;
 mod receivables;

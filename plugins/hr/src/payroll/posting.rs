@@ -110,7 +110,7 @@ pub fn payment(net: Decimal, payable: &str, bank: &str) -> [JournalLine; 2] {
 
 /// Departments and their shares: at least one, each share above zero, all
 /// adding up to 100.
-fn check_shares(shares: &[(String, Decimal)]) -> Result<(), RuleError> {
+pub fn check_shares(shares: &[(String, Decimal)]) -> Result<(), RuleError> {
     let total: Decimal = shares.iter().map(|(_, share)| *share).sum();
     if shares.is_empty()
         || total != Decimal::ONE_HUNDRED

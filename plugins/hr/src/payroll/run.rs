@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use keel_values::{Date, RuleError};
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 
 use super::structure::Payslip;
 
@@ -13,7 +14,8 @@ use super::structure::Payslip;
 const PERIOD_DAYS_MAX: i64 = 31;
 
 /// Where a run stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum RunState {
     Draft,
     Calculated,
@@ -23,12 +25,14 @@ pub enum RunState {
 }
 
 /// A payroll run over one period.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Run {
     pub from: Date,
     pub to: Date,
     pub state: RunState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calculated_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_by: Option<String>,
 }
 
@@ -42,6 +46,15 @@ impl Run {
             )));
         }
         Ok(Self { from, to, state: RunState::Draft, calculated_by: None, approved_by: None })
+    }
+
+    /// Its payslips are being calculated (again): a draft until they are,
+    /// which no one may approve meanwhile; not once approved.
+    pub fn recalculating(&mut self) -> Result<(), RuleError> {
+        self.expect(&[RunState::Draft, RunState::Calculated], "calculated")?;
+        self.state = RunState::Draft;
+        self.calculated_by = None;
+        Ok(())
     }
 
     /// Its payslips were (re)calculated by `by`; not once approved.

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use keel_values::RuleError;
 use keel_values::decimal::cents;
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 
 use super::formula::Formula;
 
@@ -21,7 +22,8 @@ const RESERVED: [&str; 10] =
     ["and", "or", "not", "min", "max", "if", "round", "floor", "ceil", "abs"];
 
 /// What a component is to the employee and the books.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Kind {
     /// Paid to the employee: an expense.
     Earning,
@@ -88,16 +90,17 @@ pub struct Inputs {
 }
 
 /// One line of a payslip, in cents.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Line {
     pub code: String,
     pub kind: Kind,
     pub amount: Decimal,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub statistical: bool,
 }
 
 /// One employee's pay for a period.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Payslip {
     /// In the structure's order.
     pub lines: Vec<Line>,
@@ -252,6 +255,55 @@ impl Structure {
 }
 
 impl Payslip {
+    /// A payslip with no lines: what someone not paid for a period got.
+    pub fn empty() -> Self {
+        let zero = cents(Decimal::ZERO);
+        Self { lines: Vec::new(), gross: zero, deductions: zero, net: zero, contributions: zero }
+    }
+
+    /// This payslip with `extra` lines added after its own (arrears for
+    /// earlier periods, which may be negative), and its totals with them.
+    /// The net pay may not fall below zero.
+    pub fn with(&self, extra: &[Line]) -> Result<Payslip, RuleError> {
+        let lines = self.lines.iter().chain(extra).cloned().collect();
+        let slip = Payslip::totalled(lines);
+        if slip.net.is_sign_negative() {
+            return Err(RuleError::new(format!(
+                "with arrears, deductions ({}) exceed earnings ({}): the net pay would be {}",
+                slip.deductions, slip.gross, slip.net
+            )));
+        }
+        Ok(slip)
+    }
+
+    /// A payslip of `lines` and their totals, whatever they come to (the
+    /// arrears of a period alone may be negative).
+    pub fn totalled(lines: Vec<Line>) -> Payslip {
+        let mut slip = Payslip { lines, ..Payslip::empty() };
+        for line in slip.lines.iter().filter(|line| !line.statistical) {
+            match line.kind {
+                Kind::Earning => slip.gross += line.amount,
+                Kind::Deduction => slip.deductions += line.amount,
+                Kind::Contribution => slip.contributions += line.amount,
+            }
+        }
+        slip.net = slip.gross - slip.deductions;
+        slip
+    }
+
+    /// What was paid in all for the period of this payslip: its lines, and
+    /// `later` arrears paid for the period since, summed by component.
+    pub fn paid_with(&self, later: &[Line]) -> Payslip {
+        let mut lines: Vec<Line> = Vec::with_capacity(self.lines.len());
+        for line in self.lines.iter().chain(later).filter(|line| !line.statistical) {
+            match lines.iter_mut().find(|l| l.code == line.code) {
+                Some(kept) => kept.amount += line.amount,
+                None => lines.push(line.clone()),
+            }
+        }
+        Payslip { lines, ..Payslip::empty() }
+    }
+
     /// What is still owed for a period this payslip was paid for, once it
     /// is computed again as `due` (a backdated rise, say): per component,
     /// due less paid, the lines that differ. The next run pays them as

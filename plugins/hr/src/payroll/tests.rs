@@ -126,6 +126,23 @@ fn a_backdated_rise_is_paid_as_arrears_and_the_past_payslip_stands() {
         ]
     );
     assert!(paid.arrears(&paid).is_empty());
+
+    // The next payslip pays them on top of its own: 210.00 more gross,
+    // 54.00 more deducted, 156.00 more net.
+    let february = slip("3300", "22", "22");
+    let with = february.with(&owed).unwrap();
+    assert_eq!(with.gross - february.gross, d("210.00"));
+    assert_eq!(with.deductions - february.deductions, d("54.00"));
+    assert_eq!(
+        (with.net - february.net, with.contributions - february.contributions),
+        (d("156.00"), d("18.00"))
+    );
+    // Once paid, the period is settled: computed again, nothing is owed.
+    assert!(paid.paid_with(&owed).arrears(&due).is_empty());
+    // A cut taken back as arrears may not leave the net below zero.
+    let cut = paid.arrears(&slip("0", "22", "22"));
+    let err = Payslip::empty().with(&cut).unwrap_err();
+    assert!(err.to_string().contains("the net pay would be"), "{err}");
 }
 
 #[test]
