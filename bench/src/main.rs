@@ -13,6 +13,8 @@
 //!   kernel pinned to a number of cores.
 //! - `automation`: timers (100,000 set, idle CPU, time until all fire) and
 //!   job steps a second, with the `alarm` test plugin.
+//! - `payroll`: a payroll run for 10,000 employees, calculated as a job
+//!   and posted to the ledger.
 //! - `tryton`: the same postings against Tryton, for `--compare tryton`.
 //! - `report`: the JSON report and the table.
 //! - `crash`: `keel-bench crash`, the kill -9 test (`cargo xtask crash`).
@@ -22,6 +24,7 @@ mod crash;
 mod kernel;
 mod ledger;
 mod load;
+mod payroll;
 mod report;
 mod scenarios;
 mod tenants;
@@ -102,6 +105,7 @@ pub(crate) enum Scenario {
     TrialBalance,
     Timers,
     JobSteps,
+    Payroll,
     Startup,
 }
 

@@ -20,6 +20,7 @@ pub(crate) struct Report {
     pub(crate) trial_balance: Option<TrialBalance>,
     pub(crate) timers: Option<crate::automation::Timers>,
     pub(crate) job_steps: Option<crate::automation::JobSteps>,
+    pub(crate) payroll: Option<crate::payroll::Payroll>,
     pub(crate) startup: Option<Startup>,
     pub(crate) instantiate: Option<Instantiate>,
     pub(crate) tryton: Option<Tryton>,

@@ -17,10 +17,11 @@ use crate::report::{self, Report, Target};
 use crate::{Args, Compare, Scenario, say};
 
 const TENANT: &str = "demo";
-/// Packages installed for the startup scenario (six; `alarm` also serves
-/// the automation scenarios).
-const PACKAGES: [(&str, &str); 6] = [
+/// Packages installed for the startup scenario (seven; `alarm` also serves
+/// the automation scenarios, `hr` the payroll scenario).
+const PACKAGES: [(&str, &str); 7] = [
     ("plugins", "finance.wasm"),
+    ("plugins", "hr.wasm"),
     ("test-plugins", "hello.wasm"),
     ("test-plugins", "notes-v1.wasm"),
     ("test-plugins", "notes-v2.wasm"),
@@ -110,6 +111,9 @@ pub(crate) async fn run(args: &Args) -> anyhow::Result<Report> {
     }
     if args.runs(Scenario::JobSteps) {
         report.job_steps = Some(crate::automation::job_steps(kernel.addr, &token).await?);
+    }
+    if args.runs(Scenario::Payroll) {
+        report.payroll = Some(crate::payroll::payroll(args, kernel.addr, &token).await?);
     }
     if args.runs(Scenario::TrialBalance) {
         report.trial_balance = Some(trial_balance(args, kernel.addr, &token, &journal).await?);
@@ -479,6 +483,23 @@ fn targets(report: &Report) -> Vec<Target> {
                 timers.fired_per_second
             ),
             timers.idle_cpu_percent < timers.baseline_cpu_percent + 0.5,
+        );
+    }
+    if let Some(payroll) = &report.payroll {
+        target(
+            "payroll",
+            &format!(
+                "a run for {} employees calculates and posts in under 60 s",
+                payroll.employees
+            ),
+            format!(
+                "{:.1} s: calculated in {:.1} s ({} steps), posted in {:.0} ms",
+                payroll.seconds(),
+                payroll.calculate_seconds,
+                payroll.steps,
+                payroll.post_ms
+            ),
+            payroll.seconds() < 60.0,
         );
     }
     if let Some(jobs) = &report.job_steps {

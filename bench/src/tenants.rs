@@ -152,7 +152,7 @@ async fn wait_for_lane(addr: SocketAddr, token: &str) -> anyhow::Result<()> {
 }
 
 /// Creates `tenant` with `plugins` enabled.
-async fn create_tenant(
+pub(crate) async fn create_tenant(
     admin: &mut Connection,
     tenant: &str,
     plugins: &[&str],
@@ -171,7 +171,7 @@ async fn create_tenant(
 }
 
 /// Loads the starter chart (EUR) into `tenant`'s finance.
-async fn load_chart(admin: &mut Connection, tenant: &str) -> anyhow::Result<()> {
+pub(crate) async fn load_chart(admin: &mut Connection, tenant: &str) -> anyhow::Result<()> {
     let chart = Call::post(
         format!("/api/{tenant}/finance/chart-templates/starter"),
         serde_json::json!({ "currency": "EUR" }).to_string(),

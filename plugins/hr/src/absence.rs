@@ -14,6 +14,7 @@ use crate::books;
 use crate::leave::balance::{EntryKind, LeaveType, LedgerEntry, available};
 use crate::leave::calendar::Calendar;
 use crate::leave::request::{Decider, Request as LeaveRequest, State};
+use crate::pay;
 use crate::people::{Employee, check_id};
 
 pub(crate) const CALENDARS: Collection<Calendar> = Collection::new("calendars");
@@ -201,6 +202,9 @@ pub(crate) fn decide(request: &Request) -> Result<Response> {
     if let Some(entry) = &taken {
         record(&leave.employee, &leave.leave_type, entry)?;
     }
+    if leave.state == State::Approved {
+        pay::note_change(&leave.employee, &leave.from)?;
+    }
     REQUESTS.put(id, &leave)?;
     Response::ok(&json!({ "id": id, "request": leave }))
 }
@@ -221,8 +225,12 @@ pub(crate) fn cancel(request: &Request) -> Result<Response> {
             leave.from
         )));
     }
+    let was_approved = leave.state == State::Approved;
     if let Some(entry) = leave.cancel()? {
         record(&leave.employee, &leave.leave_type, &entry)?;
+    }
+    if was_approved {
+        pay::note_change(&leave.employee, &leave.from)?;
     }
     REQUESTS.put(id, &leave)?;
     Response::ok(&json!({ "id": id, "request": leave }))

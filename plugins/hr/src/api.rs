@@ -3,7 +3,7 @@
 //! (`hr.people.read`) sees every record; a manager, the records of those
 //! who report to them, directly or not; everyone, their own (`/me`).
 
-use keel_sdk::{Error, Range, Request, Response, Result};
+use keel_sdk::{Error, Range, Request, Response, Result, context};
 use keel_values::Date;
 use serde::Deserialize;
 use serde_json::json;
@@ -66,6 +66,9 @@ pub(crate) fn hire(request: &Request) -> Result<Response> {
         salary_structure: first.salary_structure,
         cost_split: first.cost_split,
     };
+    if hire.employee.user.is_some() && hire.employee.user == context::caller() {
+        return Err(Error::denied("no one hires themselves; another HR officer does"));
+    }
     pay::check_terms(contract.salary_structure.as_deref(), &contract.cost_split)?;
     let from = contract.from.clone();
     let employee = books::hire(hire.employee, hire.personal, contract)?;
@@ -148,6 +151,11 @@ pub(crate) fn add_contract(request: &Request) -> Result<Response> {
         salary_structure: new.salary_structure,
         cost_split: new.cost_split,
     };
+    if books::caller_employee()?.is_some_and(|me| me.id == contract.employee) {
+        return Err(Error::denied(
+            "no one gives themselves a contract (or a rise); another HR officer does",
+        ));
+    }
     pay::check_terms(contract.salary_structure.as_deref(), &contract.cost_split)?;
     let contract = books::add_contract(contract)?;
     pay::note_change(&contract.employee, &contract.from)?;
@@ -163,7 +171,11 @@ struct Leaving {
 /// `POST /employees/{id}/leaving`
 pub(crate) fn leave(request: &Request) -> Result<Response> {
     let leaving: Leaving = request.json()?;
-    Response::ok(&books::leave(request.param("id")?, leaving.left)?)
+    let employee = books::leave(request.param("id")?, leaving.left)?;
+    if let Some(left) = &employee.left {
+        pay::note_change(&employee.id, left)?;
+    }
+    Response::ok(&employee)
 }
 
 /// `GET /me`: the caller's own record, personal data and contracts.

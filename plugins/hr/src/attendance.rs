@@ -1,6 +1,7 @@
 //! Attendance as served: a record a day per employee, kept by the employee
 //! (or HR for them) and decided by someone above them or HR, never by
-//! themselves; approved absences are days a payroll run does not pay.
+//! themselves; approved absences are days a payroll run does not pay. A day
+//! recorded again keeps what was approved before until it is decided.
 
 use keel_sdk::{Collection, Error, Range, Request, Response, Result, context};
 use keel_values::Date;
@@ -52,7 +53,8 @@ pub(crate) fn record(request: &Request) -> Result<Response> {
         return Err(Error::invalid(format!("{} does not work here on {date}", employee.id)));
     }
     let key = format!("{}/{date}", employee.id);
-    if let Some(kept) = ATTENDANCE.get(&key)?
+    let kept = ATTENDANCE.get(&key)?;
+    if let Some(kept) = &kept
         && kept.state != DayState::Submitted
         && !hr
     {
@@ -71,6 +73,10 @@ pub(crate) fn record(request: &Request) -> Result<Response> {
     day.hours = recorded.hours;
     day.note = recorded.note;
     day.check(working, &books::today()?)?;
+    let day = match &kept {
+        Some(kept) => day.replacing(kept),
+        None => day,
+    };
     ATTENDANCE.put(&key, &day)?;
     Response::ok(&day)
 }

@@ -23,8 +23,11 @@ use crate::books::{self, EMPLOYEES};
 use crate::leave::attendance::{DayState, Presence};
 use crate::leave::calendar::Calendar;
 use crate::leave::request::{State, payment_days};
-use crate::pay::{self, ARREARS_DUE, Arrears, JournalLineDoc, PAYSLIPS, PayslipDoc, RUNS, RunDoc};
-use crate::payroll::posting::{Accounts, ComponentAccounts, Costed, journal};
+use crate::pay::{
+    self, ARREARS_DUE, Arrears, ENTRY_LINES_MAX, JournalLineDoc, PAYSLIPS, PayslipDoc, RUNS,
+    RunDoc, Used,
+};
+use crate::payroll::posting::{Accounts, ComponentAccounts, Costed, JournalLine, journal};
 use crate::payroll::run::{RunState, year_to_date};
 use crate::payroll::structure::{Inputs, Line, Payslip, Structure};
 use crate::people::{Contract, Employee, Share, in_force};
@@ -35,6 +38,8 @@ const BATCH: u32 = 200;
 const CLEAR_BATCH: u32 = 500;
 /// Warnings a run keeps word for word; beyond, it counts them.
 const WARNINGS_MAX: usize = 50;
+/// Posted runs a change is computed again for, the latest first.
+const ARREARS_PERIODS_MAX: usize = 12;
 
 /// Where the next step goes on.
 #[derive(Debug, Serialize, Deserialize)]
@@ -75,6 +80,16 @@ pub(crate) fn step(step: &Step) -> Result<Progress> {
     calculation.into_run(&mut run);
     let done = step.done + page.items.len() as u64;
     let Some(after) = page.cursor else {
+        let sides =
+            run.journal.iter().map(|l| 1 + usize::from(!l.debit.is_zero() && !l.credit.is_zero()));
+        let lines: usize = sides.sum();
+        if lines > ENTRY_LINES_MAX {
+            return Err(Error::invalid(format!(
+                "payroll run {id}'s entry would have {lines} lines, and the ledger takes \
+                 {ENTRY_LINES_MAX}; post salaries to fewer accounts, or share costs between \
+                 fewer departments"
+            )));
+        }
         run.run.calculated(&context::caller().unwrap_or_default())?;
         run.calculating = None;
         RUNS.put(id, &run)?;
@@ -228,42 +243,77 @@ impl Calculation {
         Ok(calendar)
     }
 
-    /// Pays `employee` in this run, if they are due anything.
+    /// Pays `employee` in this run what this period and any arrears come
+    /// to, if anything.
     fn employee(&mut self, employee: &Employee) -> Result<()> {
         let contracts = books::contracts(&employee.id)?;
         let (from, to) = (self.from.clone(), self.to.clone());
         let computed = match self.due(employee, &contracts, &from, &to)? {
-            Due::NotPaid => return Ok(()),
+            Due::NotPaid => None,
             Due::Refused(why) => {
                 self.warn(&employee.id, &format!("not paid: {why}"));
-                return Ok(());
+                None
             }
-            Due::Paid(computed) => computed,
+            Due::Paid(computed) => Some(computed),
         };
-        if computed.waiting > 0 {
+        if let Some(computed) = &computed
+            && computed.waiting > 0
+        {
             let why = format!(
-                "{} absences in the period await a decision and are not counted",
+                "{} days of attendance in the period await a decision; what was approved \
+                 before is counted",
                 computed.waiting
             );
             self.warn(&employee.id, &why);
         }
-        let contract = in_force(&contracts, employed_to(employee, &to)).cloned();
-        let split = cost_split(employee, contract.as_ref());
-        let arrears = self.arrears(employee, &contracts)?;
+        let mut arrears = self.arrears(employee, &contracts)?;
+        if computed.is_none() && arrears.is_empty() {
+            return Ok(());
+        }
+        let own = computed.as_ref().map_or_else(Payslip::empty, |c| c.payslip.clone());
         let extra: Vec<Line> = arrears.iter().flat_map(|(a, _)| a.lines.iter().cloned()).collect();
-        let total = match computed.payslip.with(&extra) {
+        let total = match own.with(&extra) {
             Ok(total) => total,
             Err(err) => {
-                self.warn(&employee.id, &format!("not paid: {err}"));
-                return Ok(());
+                // What is owed back exceeds the pay: pay the period, and
+                // the arrears stay due until a run can settle them.
+                self.warn(&employee.id, &format!("arrears not settled: {err}"));
+                arrears.clear();
+                own.clone()
             }
         };
-        let ytd = year_to_date(&self.year_before(&employee.id)?, &total);
-        let accounts = self.structure(&computed.structure)?.map(|c| c.accounts.clone());
-        self.post(&computed.payslip, &split, accounts.unwrap_or_default())?;
-        for (owed, accounts) in &arrears {
-            self.post(&Payslip::totalled(owed.lines.clone()), &split, accounts.clone())?;
+        if computed.is_none() && arrears.is_empty() {
+            return Ok(());
         }
+        let contract = in_force(&contracts, employed_to(employee, &to))
+            .or_else(|| contracts.iter().max_by(|a, b| a.from.cmp(&b.from)));
+        let split = cost_split(employee, contract);
+        // The entry's lines first, so that a payslip that cannot be posted
+        // is refused before anything of it is kept.
+        let mut lines = Vec::new();
+        if let Some(computed) = &computed {
+            let accounts = self.structure(&computed.structure)?.map(|c| c.accounts.clone());
+            lines.push((&computed.payslip, accounts.unwrap_or_default()));
+        }
+        let owed: Vec<Payslip> =
+            arrears.iter().map(|(a, _)| Payslip::totalled(a.lines.clone())).collect();
+        lines.extend(owed.iter().zip(arrears.iter().map(|(_, accounts)| accounts.clone())));
+        let mut posted = Vec::new();
+        for (payslip, accounts) in lines {
+            match self.entry_lines(payslip, &split, accounts) {
+                Ok(more) => posted.extend(more),
+                Err(err) => {
+                    self.warn(&employee.id, &format!("not paid: {err}"));
+                    return Ok(());
+                }
+            }
+        }
+        for line in posted {
+            let kept = self.journal.entry((line.account, line.department)).or_default();
+            kept.0 += line.debit;
+            kept.1 += line.credit;
+        }
+        let ytd = year_to_date(&self.year_before(&employee.id)?, &total);
         for (total, amount) in self.totals.iter_mut().zip([
             total.gross,
             total.deductions,
@@ -273,7 +323,12 @@ impl Calculation {
             *total += amount;
         }
         self.employees += 1;
-        if !self.used.contains(&computed.structure) {
+        if let Some(computed) = &computed
+            && !self.used.contains(&computed.structure)
+        {
+            if pay::STRUCTURES_USED.get(&computed.structure)?.is_none() {
+                pay::STRUCTURES_USED.put(&computed.structure, &Used { run: self.run.clone() })?;
+            }
             self.used.push(computed.structure.clone());
         }
         let slip = PayslipDoc {
@@ -282,11 +337,11 @@ impl Calculation {
             name: employee.name.clone(),
             from,
             to,
-            salary_structure: computed.structure,
-            base_pay: computed.base,
-            working_days: computed.working,
-            payment_days: computed.payment,
-            lines: computed.payslip.lines,
+            salary_structure: computed.as_ref().map(|c| c.structure.clone()),
+            base_pay: computed.as_ref().map_or(Decimal::ZERO, |c| c.base),
+            working_days: computed.as_ref().map_or(Decimal::ZERO, |c| c.working),
+            payment_days: computed.as_ref().map_or(Decimal::ZERO, |c| c.payment),
+            lines: own.lines,
             arrears: arrears.into_iter().map(|(owed, _)| owed).collect(),
             gross: total.gross,
             deductions: total.deductions,
@@ -363,8 +418,8 @@ impl Calculation {
                 continue;
             }
             absences += day.absence();
-            waiting +=
-                usize::from(day.state == DayState::Submitted && day.presence != Presence::Present);
+            let change = day.presence != day.approved.unwrap_or(Presence::Present);
+            waiting += usize::from(day.state == DayState::Submitted && change);
         }
         let payment = payment_days(employed, unpaid, absences);
         let inputs = Inputs { base, working_days: working, payment_days: payment };
@@ -384,24 +439,37 @@ impl Calculation {
     /// What the posted periods since a change to `employee`'s pay still
     /// owe them (or they owe back): each computed again as things stand,
     /// less what its payslip and later arrears paid; with the accounts its
-    /// components post to. Once nothing is owed, the change is settled.
+    /// components post to. Once every period is computed and nothing is
+    /// owed, the change is settled. Only the last [`ARREARS_PERIODS_MAX`]
+    /// posted periods are computed again.
     fn arrears(
         &mut self,
         employee: &Employee,
         contracts: &[Contract],
     ) -> Result<Vec<(Arrears, BTreeMap<String, ComponentAccounts>)>> {
         let Some(due) = ARREARS_DUE.get(&employee.id)? else { return Ok(Vec::new()) };
-        let periods: Vec<(String, Date, Date)> = self
+        let mut periods: Vec<(String, Date, Date)> = self
             .posted
             .iter()
             .filter(|r| r.run.to >= due.from)
             .map(|r| (r.id.clone(), r.run.from.clone(), r.run.to.clone()))
             .collect();
+        if periods.len() > ARREARS_PERIODS_MAX {
+            let older = periods.len() - ARREARS_PERIODS_MAX;
+            periods.drain(..older);
+            let why = format!(
+                "a change from {} reaches back more than {ARREARS_PERIODS_MAX} runs; the {older} \
+                 oldest are not computed again (settle them by hand)",
+                due.from
+            );
+            self.warn(&employee.id, &why);
+        }
         let mut slips = Vec::with_capacity(periods.len());
         for (run, _, _) in &periods {
             slips.push(PAYSLIPS.get(&format!("{run}/{}", employee.id))?);
         }
         let mut owed = Vec::new();
+        let mut complete = true;
         for (n, (run, from, to)) in periods.iter().enumerate() {
             let paid = slips[n].as_ref();
             let later: Vec<Line> = slips[n + 1..]
@@ -412,11 +480,12 @@ impl Calculation {
                 .collect();
             let paid_then = Payslip::totalled(paid.map(|s| s.lines.clone()).unwrap_or_default())
                 .paid_with(&later);
-            let mut accounts = match paid {
-                Some(slip) => self.structure(&slip.salary_structure)?.map(|c| c.accounts.clone()),
-                None => None,
+            let mut accounts = BTreeMap::new();
+            if let Some(code) = paid.and_then(|slip| slip.salary_structure.as_deref())
+                && let Some(checked) = self.structure(code)?
+            {
+                accounts.extend(checked.accounts.clone());
             }
-            .unwrap_or_default();
             let due_then = match self.due(employee, contracts, from, to)? {
                 Due::Paid(computed) => {
                     if let Some(checked) = self.structure(&computed.structure)? {
@@ -427,6 +496,7 @@ impl Calculation {
                 Due::NotPaid => Payslip::empty(),
                 Due::Refused(why) => {
                     self.warn(&employee.id, &format!("arrears for run {run} not computed: {why}"));
+                    complete = false;
                     continue;
                 }
             };
@@ -437,7 +507,7 @@ impl Calculation {
                 owed.push((arrears, accounts));
             }
         }
-        if owed.is_empty() {
+        if complete && owed.is_empty() {
             ARREARS_DUE.delete(&employee.id)?;
         }
         Ok(owed)
@@ -455,21 +525,16 @@ impl Calculation {
         Ok(BTreeMap::new())
     }
 
-    /// Adds `payslip`'s entry lines, its cost split by `split`.
-    fn post(
-        &mut self,
+    /// The entry lines of `payslip`, its cost split by `split`.
+    fn entry_lines(
+        &self,
         payslip: &Payslip,
         split: &[(String, Decimal)],
         components: BTreeMap<String, ComponentAccounts>,
-    ) -> Result<()> {
+    ) -> Result<Vec<JournalLine>> {
         let accounts = Accounts { components, payable: self.payable.clone() };
         let costed = Costed { payslip, departments: split.to_vec() };
-        for line in journal(&[costed], &accounts)? {
-            let kept = self.journal.entry((line.account, line.department)).or_default();
-            kept.0 += line.debit;
-            kept.1 += line.credit;
-        }
-        Ok(())
+        Ok(journal(&[costed], &accounts)?)
     }
 
     /// Adds what this step calculated to `run`.

@@ -23,8 +23,9 @@ use crate::payroll::structure::Line;
 use crate::people::{Share, check_id};
 
 pub(crate) const STRUCTURES: Collection<StructureDoc> = Collection::new("salary-structures");
-/// Structures a posted run used, which are kept as they are from then on.
-const STRUCTURES_USED: Collection<Used> = Collection::new("salary-structures-used");
+/// Structures a run was calculated with, which are kept as they are from
+/// then on (payslips and arrears are computed again from them).
+pub(crate) const STRUCTURES_USED: Collection<Used> = Collection::new("salary-structures-used");
 const SETTINGS: Collection<Settings> = Collection::new("payroll-settings");
 pub(crate) const RUNS: Collection<RunDoc> = Collection::new("payroll-runs");
 /// Keyed `<run>/<employee>`.
@@ -36,11 +37,11 @@ pub(crate) const PAYSLIPS: Collection<PayslipDoc> = Collection::new("payslips");
 pub(crate) const ARREARS_DUE: Collection<ArrearsDue> = Collection::new("arrears-due");
 const SETTINGS_KEY: &str = "accounts";
 /// Most lines the ledger takes in one entry.
-const ENTRY_LINES_MAX: usize = 500;
+pub(crate) const ENTRY_LINES_MAX: usize = 500;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Used {
-    run: String,
+pub(crate) struct Used {
+    pub run: String,
 }
 
 /// Where a run's net pay is owed and paid from.
@@ -110,7 +111,9 @@ pub(crate) struct PayslipDoc {
     pub name: String,
     pub from: Date,
     pub to: Date,
-    pub salary_structure: String,
+    /// None on a payslip of arrears alone (for someone who has left).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salary_structure: Option<String>,
     pub base_pay: Decimal,
     pub working_days: Decimal,
     pub payment_days: Decimal,
@@ -180,15 +183,12 @@ pub(crate) fn check_terms(structure: Option<&str>, split: &[Share]) -> Result<()
     Ok(crate::payroll::posting::check_shares(&shares)?)
 }
 
-/// Notes that what `employee` is owed from `from` changed: if a posted run
-/// paid them for that date or later, the next run computes those periods
-/// again and pays the difference as arrears.
+/// Notes that what `employee` is owed from `from` changed: if a run
+/// (calculated already, or posted) covers that date or later, the next run
+/// computes the posted periods since again and pays the difference as
+/// arrears.
 pub(crate) fn note_change(employee: &str, from: &Date) -> Result<()> {
-    let paid_to = runs()?
-        .into_iter()
-        .filter(|r| matches!(r.run.state, RunState::Posted | RunState::Paid))
-        .map(|r| r.run.to)
-        .max();
+    let paid_to = runs()?.into_iter().map(|r| r.run.to).max();
     if paid_to.is_none_or(|to| *from > to) {
         return Ok(());
     }
@@ -199,19 +199,31 @@ pub(crate) fn note_change(employee: &str, from: &Date) -> Result<()> {
     ARREARS_DUE.put(employee, &ArrearsDue { from: from.clone() })
 }
 
+/// Checks that `account` is in the ledger's chart.
+fn in_the_chart(account: &str) -> Result<()> {
+    check_account(account)?;
+    erp::ledger::balance(account, None)
+        .map_err(|err| Error::invalid(format!("account {account}: {}", err.message())))?;
+    Ok(())
+}
+
 /// `PUT /salary-structures/{code}`: kept as they are once a posted run used
 /// them (a change is a new structure, given by new contracts from a date).
 pub(crate) fn put_structure(request: &Request) -> Result<Response> {
     let code = request.param("code")?;
     check_id("salary structure", code)?;
     let structure: StructureDoc = request.json()?;
-    structure.checked()?;
+    let (_, accounts) = structure.checked()?;
     if let Some(used) = STRUCTURES_USED.get(code)? {
         return Err(Error::conflict(format!(
-            "salary structure {code} was used by posted payroll run {}, so it stays as it is; \
+            "salary structure {code} was used by payroll run {}, so it stays as it is; \
              create a new structure and give it in contracts from the date it applies",
             used.run
         )));
+    }
+    let named = accounts.values().flat_map(|a| a.expense.iter().chain(&a.liability));
+    for account in named.collect::<std::collections::BTreeSet<_>>() {
+        in_the_chart(account)?;
     }
     STRUCTURES.put(code, &structure)?;
     Response::ok(&json!({ "code": code, "structure": structure }))
@@ -232,9 +244,7 @@ pub(crate) fn list_structures(_request: &Request) -> Result<Response> {
 pub(crate) fn put_settings(request: &Request) -> Result<Response> {
     let settings: Settings = request.json()?;
     for account in [&settings.payable_account, &settings.bank_account] {
-        check_account(account)?;
-        erp::ledger::balance(account, None)
-            .map_err(|err| Error::invalid(format!("account {account}: {}", err.message())))?;
+        in_the_chart(account)?;
     }
     SETTINGS.put(SETTINGS_KEY, &settings)?;
     Response::ok(&settings)
@@ -247,18 +257,23 @@ struct NewRun {
     to: Date,
 }
 
-/// `POST /payroll-runs`: a draft run for a period after every run before
-/// it, each of which is posted; its id is its first day.
+/// `POST /payroll-runs`: a draft run for the period that begins the day
+/// after the last run's (no day unpaid, none paid twice), once every run
+/// before it is posted; its id is its first day.
 pub(crate) fn create_run(request: &Request) -> Result<Response> {
     let new: NewRun = request.json()?;
     let run = Run::new(new.from, new.to)?;
-    for earlier in runs()? {
-        if earlier.run.to >= run.from {
+    let earlier = runs()?;
+    if let Some(last) = earlier.iter().max_by(|a, b| a.run.to.cmp(&b.run.to)) {
+        let next = Date::from_days(last.run.to.days() + 1)?;
+        if run.from != next {
             return Err(Error::conflict(format!(
-                "payroll run {} covers {} to {}; a new run starts after it",
-                earlier.id, earlier.run.from, earlier.run.to
+                "payroll run {} covers {} to {}; the next run starts on {next}",
+                last.id, last.run.from, last.run.to
             )));
         }
+    }
+    for earlier in earlier {
         if !matches!(earlier.run.state, RunState::Posted | RunState::Paid) {
             return Err(Error::conflict(format!(
                 "payroll run {} is {:?}; post it before starting the next",
@@ -374,20 +389,17 @@ pub(crate) fn post(request: &Request) -> Result<Response> {
             lines.len()
         )));
     }
-    if lines.is_empty() {
-        return Err(Error::invalid(format!("payroll run {} paid no one; nothing to post", run.id)));
-    }
-    let entry = JournalEntry {
-        date: date.to_string(),
-        memo: format!("Payroll {} to {}", run.run.from, run.run.to),
-        reference: format!("payroll/{}", run.id),
-        lines,
-        currency: Some(run.currency.clone()),
-        rate: None,
-    };
-    run.entry = Some(erp::ledger::post(&entry)?);
-    for code in &run.structures {
-        STRUCTURES_USED.put(code, &Used { run: run.id.clone() })?;
+    // A run that paid no one posts nothing, and the next run may follow.
+    if !lines.is_empty() {
+        let entry = JournalEntry {
+            date: date.to_string(),
+            memo: format!("Payroll {} to {}", run.run.from, run.run.to),
+            reference: format!("payroll/{}", run.id),
+            lines,
+            currency: Some(run.currency.clone()),
+            rate: None,
+        };
+        run.entry = Some(erp::ledger::post(&entry)?);
     }
     RUNS.put(&run.id, &run)?;
     Response::ok(&run)
@@ -405,6 +417,10 @@ pub(crate) fn pay(request: &Request) -> Result<Response> {
         Some(date) => date,
         None => books::today()?,
     };
+    if run.net.is_zero() {
+        RUNS.put(&run.id, &run)?;
+        return Response::ok(&run);
+    }
     let lines = payment(run.net, &payable, &settings.bank_account)
         .into_iter()
         .map(|line| erp::Line {

@@ -282,8 +282,13 @@ async fn leave_is_asked_for_decided_above_and_kept_as_a_ledger() {
 
     // An HR officer who is also an employee does not approve leave asked
     // for them by someone else (the administrator, here) either.
+    // (No one hires themselves: the administrator hires her.)
     let olga = hire_body("E5", "olga", "OPS", None, "3800.00");
-    send(&officer, "POST", format!("{HR}/employees"), Some(olga)).await.expect(201);
+    let detail = send(&officer, "POST", format!("{HR}/employees"), Some(olga.clone()))
+        .await
+        .expect_problem(403, "denied");
+    assert!(detail.contains("no one hires themselves"), "{detail}");
+    k.post(&format!("{HR}/employees"), olga).await.expect(201);
     let allocation = json!({"leave_type": "annual", "days": "5", "date": "2026-01-01"});
     send(&officer, "POST", format!("{HR}/employees/E5/leave-allocations"), Some(allocation))
         .await

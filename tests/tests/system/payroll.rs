@@ -56,7 +56,7 @@ async fn balance(k: &TestKernel, account: &str) -> String {
 async fn a_payroll_run_is_calculated_approved_by_another_posted_and_paid() {
     let k = TestKernel::start(Setup::new(&["finance", "hr"])).await;
     let olga = k.user_with_roles("olga", "demo", &["hr-officer"]).await;
-    let paula = k.user_with_roles("paula", "demo", &["payroll-officer"]).await;
+    let paula = k.user_with_roles("paula", "demo", &["payroll-officer", "payroll-approver"]).await;
     let anna = k.user_with_roles("anna", "demo", &["payroll-approver"]).await;
     let mike = k.user_with_roles("mike", "demo", &["manager"]).await;
     let erin = k.user_with_roles("erin", "demo", &["employee"]).await;
@@ -190,7 +190,7 @@ async fn a_payroll_run_is_calculated_approved_by_another_posted_and_paid() {
         .collect();
     assert_eq!(states, ["approved", "submitted"]);
 
-    // The run: calculated by Olga as a background job.
+    // The run: calculated by Paula as a background job.
     let run = json!({"from": "2026-11-01", "to": "2026-11-30"});
     let created = send(&paula, "POST", format!("{HR}/payroll-runs"), Some(run)).await;
     assert_eq!(created.expect(201)["state"], "draft");
@@ -199,7 +199,12 @@ async fn a_payroll_run_is_calculated_approved_by_another_posted_and_paid() {
         .await
         .expect_problem(409, "conflict");
     let run = format!("{HR}/payroll-runs/2026-11-01");
-    let started = send(&olga, "POST", format!("{run}/calculation"), None).await;
+    let gap = json!({"from": "2026-12-05", "to": "2026-12-31"});
+    let detail = send(&paula, "POST", format!("{HR}/payroll-runs"), Some(gap))
+        .await
+        .expect_problem(409, "conflict");
+    assert!(detail.contains("the next run starts on 2026-12-01"), "{detail}");
+    let started = send(&paula, "POST", format!("{run}/calculation"), None).await;
     let job = started.expect(202)["id"].as_str().unwrap().to_owned();
     let job = k.ended_job("demo", &job, Duration::from_secs(30)).await;
     assert_eq!(job["state"], "succeeded", "{job}");
@@ -212,7 +217,7 @@ async fn a_payroll_run_is_calculated_approved_by_another_posted_and_paid() {
     let calculated = send(&paula, "GET", run.clone(), None).await;
     let calculated = calculated.expect(200).clone();
     assert_eq!(calculated["state"], "calculated");
-    assert_eq!(calculated["calculated_by"], "olga");
+    assert_eq!(calculated["calculated_by"], "paula");
     let totals: Vec<&str> = ["gross", "deductions", "net", "contributions"]
         .iter()
         .map(|t| calculated[t].as_str().unwrap())
@@ -223,7 +228,10 @@ async fn a_payroll_run_is_calculated_approved_by_another_posted_and_paid() {
         warnings.contains("E3: not paid: the contract from 2026-01-05 names no salary structure"),
         "{warnings}"
     );
-    assert!(warnings.contains("E2: 1 absences in the period await a decision"), "{warnings}");
+    assert!(
+        warnings.contains("E2: 1 days of attendance in the period await a decision"),
+        "{warnings}"
+    );
     let slip = send(&paula, "GET", format!("{run}/payslips/E2"), None).await;
     let slip = slip.expect(200).clone();
     assert_eq!(
@@ -232,10 +240,11 @@ async fn a_payroll_run_is_calculated_approved_by_another_posted_and_paid() {
     );
     assert_eq!(slip["net"], "1912.50");
 
-    // Approval: not by whom calculated it, not by a manager.
+    // Approval: not by whom calculated it, not by HR or a manager.
     let approval = format!("{run}/approval");
-    let detail = send(&olga, "POST", approval.clone(), None).await.expect_problem(422, "invalid");
-    assert!(detail.contains("olga calculated this run"), "{detail}");
+    let detail = send(&paula, "POST", approval.clone(), None).await.expect_problem(422, "invalid");
+    assert!(detail.contains("paula calculated this run"), "{detail}");
+    send(&olga, "POST", approval.clone(), None).await.expect_problem(403, "forbidden");
     send(&mike, "POST", approval.clone(), None).await.expect_problem(403, "forbidden");
     send(&paula, "POST", format!("{run}/posting"), None).await.expect_problem(422, "invalid");
     let approved = send(&anna, "POST", approval, None).await;
@@ -299,7 +308,33 @@ async fn a_payroll_run_is_calculated_approved_by_another_posted_and_paid() {
     assert_eq!(balance(&k, "1100").await, "-4912.50");
     let again =
         send(&paula, "PUT", format!("{HR}/salary-structures/staff"), Some(staff_structure())).await;
-    assert!(again.expect_problem(409, "conflict").contains("posted payroll run 2026-11-01"));
+    assert!(again.expect_problem(409, "conflict").contains("used by payroll run 2026-11-01"));
+
+    // No one gives themselves a rise, not even HR.
+    let olga_hired =
+        hire("E5", "olga", "OPS", None, json!({"base_pay": "3800.00", "currency": "EUR"}));
+    k.post(&format!("{HR}/employees"), olga_hired).await.expect(201);
+    let own_rise = json!({"from": "2026-12-01", "position": "Head of HR", "base_pay": "9000.00", "currency": "EUR"});
+    send(&olga, "POST", format!("{HR}/employees/E5/contracts"), Some(own_rise))
+        .await
+        .expect_problem(403, "denied");
+
+    // HR corrects Erin's approved absence of the 3rd: she was there. The
+    // absence stands until Mike approves the correction; then December
+    // pays November's day back (3000.00 / 20 = 150.00 basic, 30.00 tax,
+    // 7.50 pension, 112.50 net).
+    let present = json!({"presence": "present", "note": "was at the client's"});
+    let corrected =
+        send(&olga, "PUT", format!("{HR}/attendance/E2/2026-11-03"), Some(present)).await;
+    assert_eq!(corrected.expect(200)["approved"], "absent", "the approval before stands");
+    send(
+        &mike,
+        "POST",
+        format!("{HR}/attendance/E2/2026-11-03/decision"),
+        Some(json!({"approve": true})),
+    )
+    .await
+    .expect(200);
 
     // A rise for Mike backdated to November: December pays November's
     // difference as arrears (basic 400.00, tax 80.00, pension 20.00, so
@@ -336,10 +371,20 @@ async fn a_payroll_run_is_calculated_approved_by_another_posted_and_paid() {
     let november =
         send(&paula, "GET", format!("{HR}/payroll-runs/2026-11-01/payslips/E1"), None).await;
     assert_eq!(november.expect(200)["net"], "3000.00");
+    let erin_december = send(&paula, "GET", format!("{run}/payslips/E2"), None).await;
+    let erin_december = erin_december.expect(200).clone();
+    assert_eq!(
+        erin_december["arrears"][0]["lines"][0],
+        json!({"code": "basic", "kind": "earning", "amount": "150.00"})
+    );
+    // December: 22 working days (the 25th a holiday), all paid: 3000.00
+    // basic, 2250.00 net; with November's day, 2362.50.
+    assert_eq!(erin_december["net"], "2362.50", "{erin_december}");
     send(&anna, "POST", format!("{run}/approval"), None).await.expect(200);
     send(&paula, "POST", format!("{run}/posting"), None).await.expect(200);
-    // Basic over both runs: 6550.00, then 4400.00 + 400.00 + 3000.00.
-    assert_eq!(balance(&k, "6000").await, "14350.00");
+    // Basic over both runs: 6550.00, then 4400.00 + 400.00 + 3000.00 +
+    // 150.00.
+    assert_eq!(balance(&k, "6000").await, "14500.00");
 
     // Payslips are a sensitive collection: Erin reading hers is audited.
     let reads =

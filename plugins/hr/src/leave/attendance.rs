@@ -48,6 +48,10 @@ pub struct Day {
     pub recorded_by: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decided_by: Option<String>,
+    /// What the last approval of this day approved: it stands, for
+    /// payroll, until a new record of the day is decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved: Option<Presence>,
 }
 
 impl Day {
@@ -63,7 +67,14 @@ impl Day {
             state: DayState::Submitted,
             recorded_by: by.to_owned(),
             decided_by: None,
+            approved: None,
         }
+    }
+
+    /// This record replacing `before`, an earlier record of the same day:
+    /// what was approved then stands until this one is decided.
+    pub fn replacing(self, before: &Day) -> Self {
+        Self { approved: before.approved, ..self }
     }
 
     /// Checks that it could have happened: no day after `today`, an absence
@@ -117,16 +128,20 @@ impl Day {
         }
         self.state = if approve { DayState::Approved } else { DayState::Refused };
         self.decided_by = Some(decider.user.to_owned());
+        if approve {
+            self.approved = Some(self.presence);
+        }
         Ok(())
     }
 
     /// The days of absence it counts for payroll: 1 for an approved absent
-    /// day, a half for an approved half day, none otherwise.
+    /// day, a half for an approved half day; for a day recorded again, what
+    /// was approved before, until the new record is approved.
     pub fn absence(&self) -> Decimal {
-        match (self.state, self.presence) {
-            (DayState::Approved, Presence::Absent) => Decimal::ONE,
-            (DayState::Approved, Presence::HalfDay) => Decimal::new(5, 1),
-            _ => Decimal::ZERO,
+        match self.approved {
+            Some(Presence::Absent) => Decimal::ONE,
+            Some(Presence::HalfDay) => Decimal::new(5, 1),
+            Some(Presence::Present) | None => Decimal::ZERO,
         }
     }
 }
@@ -167,6 +182,18 @@ mod tests {
         let mut present = day(Presence::Present);
         present.decide(manager, true).unwrap();
         assert_eq!(present.absence(), Decimal::ZERO);
+
+        // Recorded again (HR turning an approved absence into presence, or
+        // a refused change): the approved absence stands until the new
+        // record is approved.
+        let mut again =
+            Day::submitted("E2", date("2026-12-02"), Presence::Present, "olga").replacing(&absent);
+        assert_eq!(again.absence(), Decimal::ONE, "not decided yet");
+        let mut refused = again.clone();
+        refused.decide(manager, false).unwrap();
+        assert_eq!(refused.absence(), Decimal::ONE, "refused: the approval before stands");
+        again.decide(manager, true).unwrap();
+        assert_eq!(again.absence(), Decimal::ZERO);
     }
 
     #[test]

@@ -14,6 +14,9 @@ use rust_decimal::prelude::ToPrimitive as _;
 
 use super::structure::{Kind, Payslip};
 
+/// Most departments one employee's cost is shared between.
+pub const SHARES_MAX: usize = 20;
+
 /// Where a component is posted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ComponentAccounts {
@@ -111,11 +114,19 @@ pub fn payment(net: Decimal, payable: &str, bank: &str) -> [JournalLine; 2] {
 /// Departments and their shares: at least one, each share above zero, all
 /// adding up to 100.
 pub fn check_shares(shares: &[(String, Decimal)]) -> Result<(), RuleError> {
-    let total: Decimal = shares.iter().map(|(_, share)| *share).sum();
-    if shares.is_empty()
-        || total != Decimal::ONE_HUNDRED
-        || shares.iter().any(|(_, s)| *s <= Decimal::ZERO)
-    {
+    if shares.len() > SHARES_MAX {
+        return Err(RuleError::new(format!(
+            "a cost is shared between at most {SHARES_MAX} departments"
+        )));
+    }
+    // Each share within 0 to 100 first, so that adding them cannot overflow.
+    let within = |s: &Decimal| *s > Decimal::ZERO && *s <= Decimal::ONE_HUNDRED;
+    let total: Decimal = if shares.iter().all(|(_, s)| within(s)) {
+        shares.iter().map(|(_, share)| *share).sum()
+    } else {
+        Decimal::ZERO
+    };
+    if shares.is_empty() || total != Decimal::ONE_HUNDRED {
         return Err(RuleError::new(format!(
             "a cost is shared between departments by shares above zero that add up to 100, not {total}"
         )));

@@ -49,11 +49,13 @@ impl Run {
     }
 
     /// Its payslips are being calculated (again): a draft until they are,
-    /// which no one may approve meanwhile; not once approved.
+    /// which no one may approve meanwhile. An approved run calculated again
+    /// is approved again; a posted one is not calculated again.
     pub fn recalculating(&mut self) -> Result<(), RuleError> {
-        self.expect(&[RunState::Draft, RunState::Calculated], "calculated")?;
+        self.expect(&[RunState::Draft, RunState::Calculated, RunState::Approved], "calculated")?;
         self.state = RunState::Draft;
         self.calculated_by = None;
+        self.approved_by = None;
         Ok(())
     }
 
@@ -134,9 +136,14 @@ mod tests {
         let own = run.approve("carl").unwrap_err();
         assert!(own.to_string().contains("carl calculated this run"), "{own}");
         run.approve("paula").unwrap();
-        assert!(run.calculated("carl").is_err(), "approved, it is not calculated again");
+        assert!(run.calculated("carl").is_err(), "approved, it is calculated again only anew");
+        run.recalculating().unwrap();
+        assert_eq!((run.state, run.approved_by.as_deref()), (RunState::Draft, None));
+        run.calculated("carl").unwrap();
+        run.approve("paula").unwrap();
         assert!(run.paid().is_err(), "posted first");
         run.posted().unwrap();
+        assert!(run.recalculating().is_err(), "posted, it stands");
         run.paid().unwrap();
         assert_eq!((run.state, run.approved_by.as_deref()), (RunState::Paid, Some("paula")));
 

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use keel_values::RuleError;
-use keel_values::decimal::cents;
+use keel_values::decimal::{self, Sign, cents};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -212,6 +212,8 @@ impl Structure {
                     / inputs.working_days;
             }
             let amount = cents(amount);
+            decimal::check_amount(amount, "the amount", Sign::Any)
+                .map_err(|err| err.within(&what()))?;
             if amount.is_sign_negative() {
                 return Err(RuleError::new(format!(
                     "it came to {amount}; amounts are zero or more"
