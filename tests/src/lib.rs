@@ -177,6 +177,12 @@ impl TestKernel {
 
     /// Boots a kernel on an existing data directory (to test restarts).
     pub async fn start_in(data_dir: &Path, setup: Setup) -> Self {
+        Self::try_start_in(data_dir, setup).await.expect("kernel starts")
+    }
+
+    /// As [`TestKernel::start_in`], answering why the kernel would not
+    /// start (`{err:#}`) instead of panicking.
+    pub async fn try_start_in(data_dir: &Path, setup: Setup) -> Result<Self, String> {
         let plugins_dir = data_dir.join("packages");
         std::fs::create_dir_all(&plugins_dir).expect("packages directory");
         for name in &setup.plugins {
@@ -204,7 +210,7 @@ impl TestKernel {
                     .push((TenantId::new(*tenant).unwrap(), PluginId::new(*plugin).unwrap()));
             }
         }
-        let kernel = keel::start(config).await.expect("kernel starts");
+        let kernel = keel::start(config).await.map_err(|err| format!("{err:#}"))?;
         let base = format!("http://{}", kernel.addr());
         let mut test = Self {
             kernel: Some(kernel),
@@ -214,7 +220,7 @@ impl TestKernel {
             _data: None,
         };
         test.admin_token = test.login("admin", ADMIN_PASSWORD).await;
-        test
+        Ok(test)
     }
 
     /// Logs in; returns the session token.

@@ -51,10 +51,12 @@ pub struct Record {
 
 impl Record {
     /// Whether this records a plugin document write (`record.insert`,
-    /// `record.put`, `record.delete`), whose `after` is the document's value.
+    /// `record.put`, `record.delete`, and `record.reseal`, a sensitive
+    /// document sealed anew), whose `after` is the document's value.
     pub fn writes_document(&self) -> bool {
-        use keel_types::action::{RECORD_DELETE, RECORD_INSERT, RECORD_PUT};
-        [RECORD_INSERT, RECORD_PUT, RECORD_DELETE].iter().any(|a| a.as_str() == self.action)
+        use keel_types::action::{RECORD_DELETE, RECORD_INSERT, RECORD_PUT, RECORD_RESEAL};
+        let writes = [RECORD_INSERT, RECORD_PUT, RECORD_DELETE, RECORD_RESEAL];
+        writes.iter().any(|a| a.as_str() == self.action)
     }
 }
 

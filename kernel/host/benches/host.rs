@@ -44,6 +44,7 @@ impl Fixture {
             cache_dir: dir.path().join("cache"),
             packages_dir: None,
             clock: Arc::new(SystemClock),
+            data_keys: Arc::new(keel_host::DataKeys::new(&[[7; 32]]).unwrap()),
         };
         let host = Host::new(storage, config).unwrap();
         host.load(&finance_wasm()).unwrap();

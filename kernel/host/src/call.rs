@@ -191,6 +191,9 @@ pub(crate) struct CallState {
     /// The host, for calls to domain interfaces' providers; none where
     /// they are not available (migrations).
     pub(crate) host: Option<crate::Host>,
+    /// The keys sensitive documents are sealed with, as they were when the
+    /// call began.
+    pub(crate) data_keys: Arc<crate::DataKeys>,
     /// How many provider calls this call is nested in.
     pub(crate) depth: u8,
     /// Set when a provider this call used failed so that the call must
@@ -303,7 +306,10 @@ impl CallState {
             &inner.guest_memory,
         );
         let ns = Namespace::new(tenant, plugin.manifest().id.clone());
+        let data_keys =
+            Arc::clone(&inner.data_keys.read().unwrap_or_else(|poisoned| poisoned.into_inner()));
         Self {
+            data_keys,
             // No preopens, no environment, no network, no inherited stdio,
             // and the kernel's clock: the wall clock starts at the call's
             // time, the monotonic one at zero.

@@ -26,6 +26,8 @@ pub struct HostConfig {
     pub packages_dir: Option<PathBuf>,
     /// The kernel's clock, as plugins see it.
     pub clock: Arc<dyn Clock>,
+    /// The keys documents of sensitive collections are sealed with.
+    pub data_keys: Arc<crate::DataKeys>,
 }
 
 /// The plugin host. Cheap to clone; all clones share one engine and registry.
@@ -61,6 +63,10 @@ pub(crate) struct Inner {
     pub(crate) guest_memory: Arc<crate::memory::Budget>,
     /// Each tenant's share of it.
     pub(crate) tenant_memory: crate::memory::TenantBudgets,
+    /// The data keys as they are now (a rotation replaces them).
+    pub(crate) data_keys: RwLock<Arc<crate::DataKeys>>,
+    /// How the resealing after the last start or rotation is going.
+    pub(crate) resealing: std::sync::Mutex<crate::sealing::Resealing>,
 }
 
 /// A semantic version, ordered numerically.
@@ -86,11 +92,14 @@ impl Host {
         let guest_memory = crate::memory::Budget::new(config.limits.guest_memory_total_bytes);
         let tenant_memory =
             crate::memory::TenantBudgets::new(config.limits.guest_memory_tenant_bytes);
+        let data_keys = RwLock::new(Arc::clone(&config.data_keys));
         let inner = Inner {
             engine,
             linker,
             storage,
             config,
+            data_keys,
+            resealing: std::sync::Mutex::default(),
             guest_memory,
             tenant_memory,
             packages: RwLock::default(),
@@ -397,7 +406,7 @@ impl Host {
                     &invocation.operation,
                     &invocation.request,
                 );
-                match claim.kept(write, self.now().seconds) {
+                match claim.kept(write, self.now().seconds, &self.data_keys()) {
                     Ok(Some(kept)) => return call::Settled::replayed(txn, kept),
                     Ok(None) => Some(claim),
                     Err(err) => return call::Settled::refused(Some(txn), err),
@@ -447,8 +456,9 @@ impl Host {
                     // Kept with the call's writes: both commit, or neither.
                     let state = store.data_mut();
                     let (origin, tenant) = (state.origin.clone(), state.ns.tenant().clone());
+                    let keys = Arc::clone(&state.data_keys);
                     let kept = call::writable(&mut state.txn)
-                        .and_then(|txn| claim.keep(txn, &origin, &tenant, &response));
+                        .and_then(|txn| claim.keep(txn, &origin, &tenant, &response, &keys));
                     if let Err(err) = kept {
                         let message = err.to_string();
                         state.storage_fault = Some(call::storage_error(err));

@@ -53,7 +53,7 @@ struct Kept {
     /// What the request was: the same key with another request is refused.
     fingerprint: String,
     status: u16,
-    /// The JSON body (empty for none).
+    /// The JSON body (empty for none), sealed with the data key.
     body: String,
     /// When it was kept, Unix seconds.
     at: i64,
@@ -118,6 +118,7 @@ impl Claim {
         &self,
         txn: &WriteTxn,
         now: i64,
+        keys: &crate::DataKeys,
     ) -> Result<Option<PluginResponse>, CallError> {
         let storage = CallError::Storage;
         let Some(bytes) = txn.catalog_get(&self.key).map_err(storage)? else { return Ok(None) };
@@ -129,25 +130,28 @@ impl Claim {
         if kept.fingerprint != self.fingerprint {
             return Err(CallError::IdempotencyKeyReused { key: self.client_key.clone() });
         }
-        Ok(Some(PluginResponse {
-            status: kept.status,
-            body: kept.body.into_bytes(),
-            replayed: true,
-        }))
+        let body = keys.open(&self.key, &kept.body).map_err(CallError::Internal)?;
+        Ok(Some(PluginResponse { status: kept.status, body: body.into_bytes(), replayed: true }))
     }
 
-    /// Keeps `response` in the call's transaction, audited.
+    /// Keeps `response` in the call's transaction, audited; its body
+    /// sealed with the data key, as it may hold what a sensitive
+    /// collection does.
     pub(crate) fn keep(
         &self,
         txn: &mut WriteTxn,
         origin: &keel_audit::Origin,
         tenant: &TenantId,
         response: &PluginResponse,
+        keys: &crate::DataKeys,
     ) -> keel_storage::Result<()> {
+        let body = keys
+            .seal(&self.key, &String::from_utf8_lossy(&response.body))
+            .map_err(keel_storage::Error::Backend)?;
         let kept = Kept {
             fingerprint: self.fingerprint.clone(),
             status: response.status,
-            body: String::from_utf8_lossy(&response.body).into_owned(),
+            body,
             at: origin.at,
         };
         let bytes = serde_json::to_vec(&kept)

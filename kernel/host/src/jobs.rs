@@ -273,7 +273,7 @@ impl Host {
         });
         let now = self.now().seconds;
         if let Some(claim) = &claim
-            && let Some(kept) = claim.kept(&txn, now)?
+            && let Some(kept) = claim.kept(&txn, now, &self.data_keys())?
         {
             txn.commit().map_err(storage)?;
             return Ok(kept);
@@ -336,7 +336,7 @@ impl Host {
         };
         put_job(&mut txn, tenant, &job, None).map_err(storage)?;
         if let Some(claim) = &claim {
-            claim.keep(&mut txn, &origin, tenant, &response).map_err(storage)?;
+            claim.keep(&mut txn, &origin, tenant, &response, &self.data_keys()).map_err(storage)?;
         }
         let detail = format!("job {id} started: {} of {}", invocation.operation, manifest.id);
         audit(&mut txn, &origin, tenant, manifest.id.as_str(), action::JOB_START, detail)

@@ -64,6 +64,13 @@ pub struct Config {
     /// seeds); `<data>/secrets.key` by default, created on first start.
     /// Keep it apart from backups of the data directory.
     pub secrets_key: Option<PathBuf>,
+    /// The ring of data keys that seal sensitive collections, the current
+    /// one first; `<data>/data.key` by default, created on first start.
+    /// Keep it apart from backups of the data directory.
+    pub data_key_file: Option<PathBuf>,
+    /// The data keys themselves, given by the operator (`KEEL_DATA_KEY`),
+    /// in place of the file.
+    pub data_keys: Option<Vec<[u8; 32]>>,
     /// Hosts webhooks may be delivered to whatever they resolve to (by
     /// default, none on loopback, private, link-local or metadata addresses).
     pub webhook_allow_hosts: Vec<String>,
@@ -89,6 +96,8 @@ impl Config {
             clock: Arc::new(SystemClock),
             tls: None,
             secrets_key: None,
+            data_key_file: None,
+            data_keys: None,
             webhook_allow_hosts: Vec::new(),
         }
     }
@@ -254,6 +263,19 @@ pub async fn start(config: Config) -> anyhow::Result<Kernel> {
     // tenant's first write waits for the walk its quota needs.
     let measurer = host.clone();
     drop(tokio::task::spawn_blocking(move || measurer.measure_storage()));
+    // Documents of sensitive collections not sealed with the current data
+    // key (after a rotation, or from before sealing) are sealed anew in the
+    // background, a batch per write of their tenant's lane.
+    let resealer = host.clone();
+    drop(tokio::task::spawn_blocking(move || match resealer.reseal() {
+        Ok(0) => {}
+        Ok(resealed) => {
+            tracing::info!(resealed, "sensitive documents sealed with the current data key")
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "sealing sensitive documents anew stopped; it starts again with the kernel")
+        }
+    }));
     let options = keel_gateway::Options {
         bench_routes: config.bench_routes,
         http: config.http,
@@ -283,6 +305,44 @@ pub async fn start(config: Config) -> anyhow::Result<Kernel> {
 }
 
 /// 32 fresh random bytes, for a key made on first start.
+/// The data keys, the current one first: the operator's, or the key
+/// file's; a new key if there is no file yet, and the file to write it to
+/// once the kernel has checked that nothing here is sealed with another.
+fn data_key_ring(config: &Config) -> anyhow::Result<(Vec<[u8; 32]>, Option<PathBuf>)> {
+    if let Some(keys) = &config.data_keys {
+        return Ok((keys.clone(), None));
+    }
+    let path = config.data_key_file.clone().unwrap_or_else(|| config.data_dir.join("data.key"));
+    let ring = key_file::load_ring(&path).with_context(|| {
+        format!("reading the data key file {} (--data-key-file)", path.display())
+    })?;
+    Ok(match ring {
+        Some(ring) => (ring, None),
+        None => (vec![random_key()], Some(path)),
+    })
+}
+
+/// Adds a new data key at the head of the ring in `path`: documents are
+/// sealed with it from the kernel's next start, which seals the others
+/// anew in the background. Answers the new key's id and the ring's.
+pub fn rotate_data_key(path: &std::path::Path) -> anyhow::Result<(String, Vec<String>)> {
+    let ring = key_file::load_ring(path)
+        .with_context(|| format!("reading the data key file {}", path.display()))?
+        .with_context(|| {
+            format!(
+                "there is no data key file {}: a kernel makes one on first start",
+                path.display()
+            )
+        })?;
+    let key = random_key();
+    let mut rotated = vec![key];
+    rotated.extend(ring);
+    key_file::write_ring(path, &rotated)
+        .with_context(|| format!("writing the data key file {}", path.display()))?;
+    let ids = rotated.iter().map(keel_host::key_id).collect();
+    Ok((keel_host::key_id(&key), ids))
+}
+
 fn random_key() -> [u8; 32] {
     use rand::Rng as _;
     let mut key = [0u8; 32];
@@ -389,11 +449,14 @@ fn prepare(config: &Config) -> anyhow::Result<(Host, Arc<Storage>)> {
     let storage = Storage::open(&db_path, config.limits.clone())
         .with_context(|| format!("opening storage at {}", db_path.display()))?;
     private(&db_path, 0o600)?;
+    let (ring, new_file) = data_key_ring(config)?;
+    let data_keys = keel_host::DataKeys::new(&ring).map_err(anyhow::Error::msg)?;
     let host_config = HostConfig {
         limits: config.limits.clone(),
         cache_dir: config.cache_dir.clone().unwrap_or_else(|| config.data_dir.join("cache")),
         packages_dir: Some(config.data_dir.join("packages")),
         clock: Arc::clone(&config.clock),
+        data_keys: Arc::new(data_keys),
     };
     let storage = Arc::new(storage);
     let host = Host::new(Arc::clone(&storage), host_config)?;
@@ -407,6 +470,18 @@ fn prepare(config: &Config) -> anyhow::Result<(Host, Arc<Storage>)> {
     }
     for problem in host.restore()? {
         tracing::warn!("could not restore enabled plugin: {problem}");
+    }
+    if let Some(id) = host.missing_data_key()? {
+        anyhow::bail!(
+            "this data directory holds documents sealed with data key {id}, which the data keys \
+             given ({}) lack: restore the data key file (--data-key-file, by default \
+             <data>/data.key) or set KEEL_DATA_KEY to the keys, the current one first",
+            host.data_keys().ids().join(", ")
+        );
+    }
+    if let Some(path) = new_file {
+        key_file::write_ring(&path, &ring)
+            .with_context(|| format!("writing the data key file {}", path.display()))?;
     }
     let origin = keel_audit::Origin::kernel(host.now().seconds);
     if config.demo {

@@ -27,7 +27,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the kernel: storage, plugin host and HTTP gateway.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Log in and print a session token (export it as KEEL_TOKEN).
     Login {
         #[arg(long)]
@@ -100,6 +100,27 @@ enum Command {
         command: webhooks::WebhookCommand,
         #[command(flatten)]
         connection: client::Connection,
+    },
+    /// The data keys that seal sensitive collections.
+    DataKey {
+        #[command(subcommand)]
+        command: DataKeyCommand,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum DataKeyCommand {
+    /// Add a new data key at the head of the ring: the kernel seals with it
+    /// from its next start, and seals every sensitive document anew in the
+    /// background then. Older keys stay in the ring (the audit trail keeps
+    /// documents as they were sealed).
+    Rotate {
+        /// The data directory whose key file is rotated.
+        #[arg(long, env = "KEEL_DATA", default_value = "data")]
+        data: PathBuf,
+        /// The data key file, if not `<data>/data.key`.
+        #[arg(long, env = "KEEL_DATA_KEY_FILE")]
+        data_key_file: Option<PathBuf>,
     },
 }
 
@@ -175,6 +196,13 @@ struct ServeArgs {
     /// backups of the data directory.
     #[arg(long, env = "KEEL_SECRETS_KEY")]
     secrets_key: Option<PathBuf>,
+    /// The ring of data keys that seal sensitive collections (personal
+    /// data, pay), the current one first; created if missing. Default:
+    /// `<data>/data.key`. Keep it out of backups of the data directory.
+    /// KEEL_DATA_KEY (64 hex digits a key, comma-separated, the current one
+    /// first) gives the keys instead.
+    #[arg(long, env = "KEEL_DATA_KEY_FILE")]
+    data_key_file: Option<PathBuf>,
     /// A host webhooks may be delivered to whatever addresses it resolves
     /// to (repeatable; a name or an IP address, as in endpoint URLs). By
     /// default no webhook goes to loopback, private, link-local, shared or
@@ -214,7 +242,7 @@ fn main() -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     match cli.command {
-        Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::Serve(args) => runtime.block_on(serve(*args)),
         Command::Login { user, password, connection } => {
             runtime.block_on(client::login(&connection, &user, &password))
         }
@@ -245,7 +273,35 @@ fn main() -> anyhow::Result<()> {
         Command::Schedule { command, connection } => {
             runtime.block_on(automation::schedule(&connection, command))
         }
+        Command::DataKey { command: DataKeyCommand::Rotate { data, data_key_file } } => {
+            let path = data_key_file.unwrap_or_else(|| data.join("data.key"));
+            let (new, ring) = keel::rotate_data_key(&path)?;
+            client::show_line(&format!(
+                "data key {new} added to {} (ring: {}); restart the kernel to seal with it",
+                path.display(),
+                ring.join(", ")
+            ));
+            Ok(())
+        }
     }
+}
+
+/// The data keys `KEEL_DATA_KEY` gives, if it is set: 64 hex digits a key,
+/// comma-separated, the current one first.
+fn data_keys_from_env() -> anyhow::Result<Option<Vec<[u8; 32]>>> {
+    let Ok(text) = std::env::var("KEEL_DATA_KEY") else { return Ok(None) };
+    let keys = text
+        .split(',')
+        .map(|hex| {
+            let hex = hex.trim();
+            let bytes: Option<Vec<u8>> = (0..hex.len() / 2)
+                .map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
+                .collect();
+            bytes.filter(|_| hex.len() == 64).and_then(|b| b.try_into().ok())
+        })
+        .collect::<Option<Vec<[u8; 32]>>>()
+        .context("KEEL_DATA_KEY holds data keys of 64 hex digits each, comma-separated")?;
+    Ok(Some(keys))
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -258,6 +314,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.bench_routes = args.bench_routes;
     config.trusted_proxies = args.trusted_proxies;
     config.secrets_key = args.secrets_key;
+    config.data_key_file = args.data_key_file;
+    config.data_keys = data_keys_from_env()?;
     config.webhook_allow_hosts = args.webhook_allow_hosts;
     config.tls = args.tls_cert.zip(args.tls_key).map(|(cert, key)| keel::TlsFiles { cert, key });
     config.http = keel::HttpLimits {

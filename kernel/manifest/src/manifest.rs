@@ -445,6 +445,14 @@ impl Manifest {
                     collection.name
                 ));
             }
+            if collection.sensitive && !collection.indexes.is_empty() {
+                return Err(format!(
+                    "collection {:?} is sensitive, so it is sealed at rest and cannot be indexed \
+                     (an index keeps its values in plain text); key its documents by what they \
+                     are looked up by, or index another collection",
+                    collection.name
+                ));
+            }
             let mut indexes = HashSet::new();
             for index in &collection.indexes {
                 check_name("index name", &index.name).map_err(|err| err.to_string())?;
@@ -488,9 +496,16 @@ impl Manifest {
                 ));
             }
             if let Some(rule) = &op.not_by_creator {
-                if self.collection(&rule.collection).is_none() {
+                let Some(collection) = self.collection(&rule.collection) else {
                     return Err(format!(
                         "operation {:?}: not_by_creator names undeclared collection {:?}",
+                        op.id, rule.collection
+                    ));
+                };
+                if collection.sensitive {
+                    return Err(format!(
+                        "operation {:?}: not_by_creator names sensitive collection {:?}, whose \
+                         documents are sealed at rest: check who created it in the plugin",
                         op.id, rule.collection
                     ));
                 }

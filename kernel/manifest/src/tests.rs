@@ -167,6 +167,10 @@ fn bad_manifests_are_rejected_with_a_reason() {
             ),
             "not a parameter",
         ),
+        (
+            with("name = \"entries\"", "name = \"entries\"\nsensitive = true"),
+            "sealed at rest and cannot be indexed",
+        ),
     ];
     for (text, expected) in cases {
         let err = Manifest::parse(&text).expect_err(expected).to_string();

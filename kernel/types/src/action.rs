@@ -68,6 +68,7 @@ actions! {
     RECORD_PUT = "record.put",
     RECORD_DELETE = "record.delete",
     RECORD_READ = "record.read",
+    RECORD_RESEAL = "record.reseal",
     SEQUENCE_NEXT = "sequence.next",
     EVENT_PUBLISH = "event.publish",
     EVENT_DELIVER = "event.deliver",

@@ -12,8 +12,10 @@ pub struct CollectionDef {
     /// Secondary indexes maintained on every write.
     #[serde(default)]
     pub indexes: Vec<IndexDef>,
-    /// Reads of this collection are audited too (payroll, health data):
-    /// each document a call reads gets a `record.read` entry, without its value.
+    /// Personal data (payroll, health data): each document is sealed at
+    /// rest under the kernel's data key, and reads are audited too (each
+    /// document a call reads gets a `record.read` entry, without its value).
+    /// It may have no index.
     #[serde(default)]
     pub sensitive: bool,
 }

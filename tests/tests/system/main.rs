@@ -21,6 +21,7 @@ mod receivables;
 mod restart;
 mod sandbox;
 mod schedules;
+mod sealing;
 mod sign_in;
 mod tamper;
 mod threads;

@@ -98,6 +98,45 @@ impl CallState {
 }
 
 impl CallState {
+    /// `value` as storage keeps it: sealed, in a sensitive collection
+    /// (checked to be a JSON object first, as storage would).
+    fn stored(&self, def: &CollectionDef, key: &str, value: String) -> Result<String, WitError> {
+        if !def.sensitive {
+            return Ok(value);
+        }
+        if serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&value).is_err() {
+            return Err(WitError::Invalid("document must be a JSON object".to_owned()));
+        }
+        let context = crate::sealing::context(&self.ns, &def.name, key);
+        self.data_keys.seal(&context, &value).map_err(WitError::Invalid)
+    }
+
+    /// A stored document as the plugin reads it: opened, in a sensitive
+    /// collection. One that cannot be opened fails the call.
+    fn opened(
+        &mut self,
+        def: &CollectionDef,
+        key: &str,
+        stored: String,
+    ) -> wasmtime::Result<String> {
+        if !def.sensitive {
+            return Ok(stored);
+        }
+        let context = crate::sealing::context(&self.ns, &def.name, key);
+        self.data_keys.open(&context, &stored).map_err(|why| {
+            self.storage_fault = Some(crate::error::CallError::Internal(why.clone()));
+            wasmtime::Error::msg(why)
+        })
+    }
+
+    /// The documents of `page` as the plugin reads them.
+    fn opened_page(&mut self, def: &CollectionDef, mut page: Page) -> wasmtime::Result<Page> {
+        for entry in &mut page.entries {
+            entry.value = self.opened(def, &entry.key, std::mem::take(&mut entry.value))?;
+        }
+        Ok(page)
+    }
+
     /// Remembers the documents of a sensitive collection that `page`
     /// returns (see [`CallState::note_read`]): all of them, or, if they do
     /// not all fit, none, and the page is refused.
@@ -145,7 +184,10 @@ impl Host for CallState {
             Err(err) => return Ok(Err(err)),
         };
         let result = self.txn().and_then(|txn| txn.get(&self.ns, &collection, &key));
-        let found = self.storage(result)?;
+        let found = match self.storage(result)? {
+            Ok(Some(stored)) => Ok(Some(self.opened(&def, &key, stored)?)),
+            other => other,
+        };
         if def.sensitive
             && matches!(found, Ok(Some(_)))
             && let Err(err) = self.note_read(vec![(collection, key)])
@@ -160,6 +202,10 @@ impl Host for CallState {
             Ok(def) => def,
             Err(err) => return Ok(Err(err)),
         };
+        let value = match self.stored(&def, &key, value) {
+            Ok(value) => value,
+            Err(err) => return Ok(Err(err)),
+        };
         let done = self.audited(action::RECORD_INSERT, &def, &key, |txn, ns| {
             txn.insert(ns, &def, &key, &value).map(Some)
         })?;
@@ -169,6 +215,10 @@ impl Host for CallState {
     fn put(&mut self, collection: String, key: String, value: String) -> HostResult<()> {
         let def = match self.collection(&collection) {
             Ok(def) => def,
+            Err(err) => return Ok(Err(err)),
+        };
+        let value = match self.stored(&def, &key, value) {
+            Ok(value) => value,
             Err(err) => return Ok(Err(err)),
         };
         let done = self.audited(action::RECORD_PUT, &def, &key, |txn, ns| {
@@ -199,8 +249,14 @@ impl Host for CallState {
         let result = self.txn().and_then(|txn| {
             txn.scan(&self.ns, &collection, &range(key_range), cursor.as_deref(), limit)
         });
-        let found = self.storage(result.map(page))?;
-        Ok(found.and_then(|page| self.note_reads(&def, page)))
+        let found = match self.storage(result.map(page))? {
+            Ok(page) => self.note_reads(&def, page),
+            Err(err) => Err(err),
+        };
+        match found {
+            Ok(page) => Ok(Ok(self.opened_page(&def, page)?)),
+            Err(err) => Ok(Err(err)),
+        }
     }
 
     fn lookup(
