@@ -67,6 +67,8 @@ pub(crate) struct Inner {
     pub(crate) data_keys: RwLock<Arc<crate::DataKeys>>,
     /// How the resealing after the last start or rotation is going.
     pub(crate) resealing: std::sync::Mutex<crate::sealing::Resealing>,
+    /// Set when the kernel stops: resealing stops after its batch.
+    pub(crate) reseal_stopping: std::sync::atomic::AtomicBool,
 }
 
 /// A semantic version, ordered numerically.
@@ -100,6 +102,7 @@ impl Host {
             config,
             data_keys,
             resealing: std::sync::Mutex::default(),
+            reseal_stopping: std::sync::atomic::AtomicBool::new(false),
             guest_memory,
             tenant_memory,
             packages: RwLock::default(),

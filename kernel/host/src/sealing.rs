@@ -14,6 +14,7 @@
 //! collection was sealed is read as it is, and resealed too.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use keel_identity::SecretsKey;
 use keel_storage::{KeyRange, Namespace};
@@ -125,14 +126,24 @@ pub struct Resealing {
     pub checked: u64,
     /// Of those, documents sealed anew.
     pub resealed: u64,
-    /// Why it failed.
+    /// Documents that could not be sealed anew (each is left as it was,
+    /// and tried again at the next start).
+    pub failed: u64,
+    /// Why the first of them, or the whole, failed.
     pub error: Option<String>,
 }
 
 /// Documents looked at, and sealed anew, in one write.
 const RESEAL_BATCH: u32 = 200;
-/// Documents of each sensitive collection looked at for a missing key.
-const MISSING_SAMPLE: u32 = 20;
+/// Catalog record of the ids of the data keys documents were ever sealed
+/// with here.
+const USED_KEYS: &str = "data-keys/used";
+
+fn used_keys(bytes: Option<Vec<u8>>) -> Result<Vec<String>, CallError> {
+    let Some(bytes) = bytes else { return Ok(Vec::new()) };
+    serde_json::from_slice(&bytes)
+        .map_err(|err| CallError::Internal(format!("the used data keys are unreadable: {err}")))
+}
 
 impl crate::Host {
     /// The data keys as they are now.
@@ -165,10 +176,14 @@ impl crate::Host {
     /// Seals anew, with the current key, every document of a sensitive
     /// collection of every tenant that is not sealed with it (documents
     /// stored before their collection was sealed included): a batch per
-    /// write of the tenant's lane, each document audited as
-    /// `record.reseal`. Blocking; [`Host::resealing`] tells how it goes.
+    /// write of the tenant's lane (one document per write where a batch is
+    /// too large), each document audited as `record.reseal`. A document
+    /// that cannot be sealed anew is counted and left as it is. Blocking,
+    /// until done or [`Host::stop_resealing`]; [`Host::resealing`] tells
+    /// how it goes.
     ///
     /// [`Host::resealing`]: crate::Host::resealing
+    /// [`Host::stop_resealing`]: crate::Host::stop_resealing
     pub fn reseal(&self) -> Result<u64, CallError> {
         let keys = self.data_keys();
         self.progress(|r| {
@@ -179,7 +194,9 @@ impl crate::Host {
             };
         });
         let outcome = self.reseal_all(&keys);
+        let stopped = self.inner.reseal_stopping.load(Ordering::Relaxed);
         self.progress(|r| match &outcome {
+            Ok(_) if stopped => r.state = "stopped",
             Ok(_) => r.state = "done",
             Err(err) => {
                 r.state = "failed";
@@ -189,31 +206,49 @@ impl crate::Host {
         outcome
     }
 
-    /// A key that seals documents here but that the ring lacks, if the
-    /// first documents of some sensitive collection name one: what a
-    /// kernel started without its key file would meet.
-    pub fn missing_data_key(&self) -> Result<Option<String>, CallError> {
+    /// Asks a running [`Host::reseal`] to stop after its current batch (the
+    /// kernel is stopping; the next start goes on).
+    ///
+    /// [`Host::reseal`]: crate::Host::reseal
+    pub fn stop_resealing(&self) {
+        self.inner.reseal_stopping.store(true, Ordering::Relaxed);
+    }
+
+    /// The keys documents were ever sealed with here (as the catalog
+    /// record `data-keys/used` keeps them) that the ring lacks: a kernel
+    /// started without its key file would meet them. Checked before any
+    /// plugin runs.
+    pub fn missing_data_keys(&self) -> Result<Vec<String>, CallError> {
+        let txn = self.inner.storage.read().map_err(CallError::Storage)?;
+        let used = used_keys(txn.catalog_get(USED_KEYS).map_err(CallError::Storage)?)?;
         let keys = self.data_keys();
-        for tenant in self.tenants()? {
-            for plugin in self.enabled_plugins(&tenant.id) {
-                let ns = Namespace::new(tenant.id.clone(), plugin.manifest().id.clone());
-                for def in plugin.manifest().collections.iter().filter(|c| c.sensitive) {
-                    let page = self.inner.storage.read().and_then(|txn| {
-                        txn.scan(&ns, &def.name, &KeyRange::default(), None, MISSING_SAMPLE)
-                    });
-                    let page = page.map_err(CallError::Storage)?;
-                    let missing = page.entries.iter().find_map(|entry| {
-                        let sealed = sealed_value(&entry.value)?;
-                        let (id, _) = sealed.split_once('.')?;
-                        (!keys.ids().contains(&id)).then(|| id.to_owned())
-                    });
-                    if missing.is_some() {
-                        return Ok(missing);
-                    }
-                }
-            }
+        let held = keys.ids();
+        Ok(used.into_iter().filter(|id| !held.contains(&id.as_str())).collect())
+    }
+
+    /// Records that documents are sealed with the current key from now on
+    /// (audited as `data-key.use` the first time a key is used), before
+    /// any plugin runs, so that a later start without it is refused.
+    pub fn record_data_key_use(&self, origin: &keel_audit::Origin) -> Result<(), CallError> {
+        let storage = CallError::Storage;
+        let current = self.data_keys().current().to_owned();
+        let mut txn = self.inner.storage.write(&[keel_storage::Lane::Platform]).map_err(storage)?;
+        let mut used = used_keys(txn.catalog_get(USED_KEYS).map_err(storage)?)?;
+        if used.contains(&current) {
+            return Ok(());
         }
-        Ok(None)
+        used.push(current.clone());
+        let bytes = serde_json::to_vec(&used)
+            .map_err(|err| CallError::Internal(format!("the used data keys: {err}")))?;
+        txn.catalog_put(USED_KEYS, &bytes).map_err(storage)?;
+        let record = keel_audit::Record {
+            detail: Some(format!(
+                "documents of sensitive collections are sealed with data key {current}"
+            )),
+            ..origin.record(action::DATA_KEY_USE)
+        };
+        keel_audit::append(&mut txn, &keel_audit::chain_of(None), record).map_err(storage)?;
+        txn.commit().map_err(storage)
     }
 
     fn reseal_all(&self, keys: &DataKeys) -> Result<u64, CallError> {
@@ -238,6 +273,9 @@ impl crate::Host {
         let storage = &self.inner.storage;
         let (mut cursor, mut resealed) = (None::<String>, 0);
         loop {
+            if self.inner.reseal_stopping.load(Ordering::Relaxed) {
+                return Ok(resealed);
+            }
             let page = storage.read().and_then(|txn| {
                 txn.scan(ns, &def.name, &KeyRange::default(), cursor.as_deref(), RESEAL_BATCH)
             });
@@ -248,7 +286,24 @@ impl crate::Host {
                 .filter(|entry| !keys.is_current(&entry.value))
                 .map(|entry| entry.key.as_str())
                 .collect();
-            let n = if stale.is_empty() { 0 } else { self.reseal_batch(ns, def, keys, &stale)? };
+            let n = match self.reseal_batch(ns, def, keys, &stale) {
+                Ok(n) => n,
+                // Too much for one write, say: one document a write.
+                Err(_) if stale.len() > 1 => {
+                    let mut n = 0;
+                    for key in &stale {
+                        match self.reseal_batch(ns, def, keys, &[key]) {
+                            Ok(one) => n += one,
+                            Err(err) => self.reseal_failed(ns, def, key, &err.to_string()),
+                        }
+                    }
+                    n
+                }
+                Err(err) => {
+                    stale.iter().for_each(|key| self.reseal_failed(ns, def, key, &err.to_string()));
+                    0
+                }
+            };
             resealed += n;
             self.progress(|r| {
                 r.checked += page.entries.len() as u64;
@@ -261,8 +316,18 @@ impl crate::Host {
         }
     }
 
+    fn reseal_failed(&self, ns: &Namespace, def: &CollectionDef, key: &str, why: &str) {
+        let document = context(ns, &def.name, key);
+        tracing::warn!(%document, error = why, "a sensitive document could not be sealed anew");
+        self.progress(|r| {
+            r.failed += 1;
+            r.error.get_or_insert_with(|| format!("{document}: {why}"));
+        });
+    }
+
     /// Seals `keys` anew in one write of their tenant's lane, looking at
-    /// each again there (a plugin may have written it since).
+    /// each again there (a plugin may have written it since); one that
+    /// cannot be opened is counted and left as it is.
     fn reseal_batch(
         &self,
         ns: &Namespace,
@@ -274,19 +339,30 @@ impl crate::Host {
         let mut txn = self.inner.storage.write(&[lane]).map_err(CallError::Storage)?;
         let origin = keel_audit::Origin::kernel(self.now().seconds);
         let chain = keel_audit::chain_of(Some(ns.tenant()));
+        if stale.is_empty() {
+            return Ok(0);
+        }
         let mut resealed = 0;
         for key in stale {
             let stored = txn.get(ns, &def.name, key).map_err(CallError::Storage)?;
             let Some(stored) = stored.filter(|stored| !keys.is_current(stored)) else { continue };
             let context = context(ns, &def.name, key);
-            let document = keys.open(&context, &stored).map_err(CallError::Internal)?;
-            let sealed = keys.seal(&context, &document).map_err(CallError::Internal)?;
+            let sealed = keys.open(&context, &stored).and_then(|doc| keys.seal(&context, &doc));
+            let sealed = match sealed {
+                Ok(sealed) => sealed,
+                Err(why) => {
+                    self.reseal_failed(ns, def, key, &why);
+                    continue;
+                }
+            };
             let change = txn.put(ns, def, key, &sealed).map_err(CallError::Storage)?;
             let record = keel_audit::Record {
                 plugin: Some(ns.plugin().to_string()),
                 collection: Some(def.name.clone()),
                 key: Some((*key).to_owned()),
-                before: change.before,
+                // Not the value before: it may be the plain text this
+                // sealing replaces.
+                before: None,
                 after: change.after,
                 ..origin.record(action::RECORD_RESEAL)
             };

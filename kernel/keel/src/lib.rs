@@ -139,6 +139,7 @@ impl Kernel {
         tokio::task::spawn_blocking(move || {
             host.stop_events();
             host.stop_timers();
+            host.stop_resealing();
         })
         .await
         .context("stopping the event dispatcher and the timer clock panicked")?;
@@ -304,7 +305,6 @@ pub async fn start(config: Config) -> anyhow::Result<Kernel> {
     Ok(Kernel { addr, host, storage: closing, shutdown, serving, signing, pruning })
 }
 
-/// 32 fresh random bytes, for a key made on first start.
 /// The data keys, the current one first: the operator's, or the key
 /// file's; a new key if there is no file yet, and the file to write it to
 /// once the kernel has checked that nothing here is sealed with another.
@@ -334,7 +334,11 @@ pub fn rotate_data_key(path: &std::path::Path) -> anyhow::Result<(String, Vec<St
                 path.display()
             )
         })?;
-    let key = random_key();
+    let ids: Vec<String> = ring.iter().map(keel_host::key_id).collect();
+    // Keys are told apart by their id: a new key's must be new too.
+    let key = std::iter::repeat_with(random_key)
+        .find(|key| !ids.contains(&keel_host::key_id(key)))
+        .unwrap_or_else(random_key);
     let mut rotated = vec![key];
     rotated.extend(ring);
     key_file::write_ring(path, &rotated)
@@ -343,6 +347,7 @@ pub fn rotate_data_key(path: &std::path::Path) -> anyhow::Result<(String, Vec<St
     Ok((keel_host::key_id(&key), ids))
 }
 
+/// 32 fresh random bytes, for a key made on first start.
 fn random_key() -> [u8; 32] {
     use rand::Rng as _;
     let mut key = [0u8; 32];
@@ -460,6 +465,24 @@ fn prepare(config: &Config) -> anyhow::Result<(Host, Arc<Storage>)> {
     };
     let storage = Arc::new(storage);
     let host = Host::new(Arc::clone(&storage), host_config)?;
+    // Before any plugin runs (a migration may seal): every key this data
+    // directory was sealed with is in the ring, and the current one is
+    // kept on disk and recorded as used.
+    let missing = host.missing_data_keys()?;
+    if !missing.is_empty() {
+        anyhow::bail!(
+            "this data directory holds documents sealed with data key {}, which the data keys \
+             given ({}) lack: restore the data key file (--data-key-file, by default \
+             <data>/data.key) or set KEEL_DATA_KEY to the keys, the current one first",
+            missing.join(", "),
+            host.data_keys().ids().join(", ")
+        );
+    }
+    if let Some(path) = new_file {
+        key_file::write_ring(&path, &ring)
+            .with_context(|| format!("writing the data key file {}", path.display()))?;
+    }
+    host.record_data_key_use(&keel_audit::Origin::kernel(host.now().seconds))?;
     // Packages installed over the admin API first, then the bundled ones.
     let installed = config.data_dir.join("packages");
     if installed.is_dir() {
@@ -471,18 +494,7 @@ fn prepare(config: &Config) -> anyhow::Result<(Host, Arc<Storage>)> {
     for problem in host.restore()? {
         tracing::warn!("could not restore enabled plugin: {problem}");
     }
-    if let Some(id) = host.missing_data_key()? {
-        anyhow::bail!(
-            "this data directory holds documents sealed with data key {id}, which the data keys \
-             given ({}) lack: restore the data key file (--data-key-file, by default \
-             <data>/data.key) or set KEEL_DATA_KEY to the keys, the current one first",
-            host.data_keys().ids().join(", ")
-        );
-    }
-    if let Some(path) = new_file {
-        key_file::write_ring(&path, &ring)
-            .with_context(|| format!("writing the data key file {}", path.display()))?;
-    }
+
     let origin = keel_audit::Origin::kernel(host.now().seconds);
     if config.demo {
         let demo = TenantId::new(DEMO_TENANT).context("invariant: the demo tenant id is valid")?;

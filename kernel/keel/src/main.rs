@@ -274,6 +274,12 @@ fn main() -> anyhow::Result<()> {
             runtime.block_on(automation::schedule(&connection, command))
         }
         Command::DataKey { command: DataKeyCommand::Rotate { data, data_key_file } } => {
+            if std::env::var_os("KEEL_DATA_KEY").is_some() {
+                anyhow::bail!(
+                    "KEEL_DATA_KEY gives the data keys, not a file: put a new key (64 hex \
+                     digits) first in it, the old ones after"
+                );
+            }
             let path = data_key_file.unwrap_or_else(|| data.join("data.key"));
             let (new, ring) = keel::rotate_data_key(&path)?;
             client::show_line(&format!(

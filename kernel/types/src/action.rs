@@ -69,6 +69,7 @@ actions! {
     RECORD_DELETE = "record.delete",
     RECORD_READ = "record.read",
     RECORD_RESEAL = "record.reseal",
+    DATA_KEY_USE = "data-key.use",
     SEQUENCE_NEXT = "sequence.next",
     EVENT_PUBLISH = "event.publish",
     EVENT_DELIVER = "event.deliver",

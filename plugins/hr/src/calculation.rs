@@ -94,13 +94,9 @@ pub(crate) fn step(step: &Step) -> Result<Progress> {
         run.calculating = None;
         RUNS.put(id, &run)?;
         let warnings = run.warnings.len() as u64 + run.warnings_more;
-        let outcome = json!({
-            "run": id,
-            "employees": run.employees,
-            "gross": run.gross,
-            "net": run.net,
-            "warnings": warnings,
-        });
+        // No amounts: a job's record is not sealed, and a run of one
+        // employee would show their pay. The run holds them.
+        let outcome = json!({ "run": id, "employees": run.employees, "warnings": warnings });
         return Progress::finished(done, &outcome);
     };
     RUNS.put(id, &run)?;

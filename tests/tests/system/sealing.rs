@@ -105,13 +105,15 @@ async fn personal_data_and_pay_are_sealed_at_rest_and_the_key_rotates() {
     assert_eq!(personal.expect(200)["bank_account"], BANK_ACCOUNT);
     let verified = k.get("/admin/tenants/demo/audit/verify").await;
     assert_eq!(verified.expect(200)["ok"], true, "{:?}", verified.body);
-    let resealed = k.audit_actions("demo", "record.reseal").await;
+    let resealed = k.get("/admin/tenants/demo/audit?action=record.reseal").await;
+    let resealed = resealed.expect(200)["entries"].as_array().unwrap().clone();
     assert_eq!(resealed.len(), 3, "each document sealed anew is audited");
+    assert!(resealed.iter().all(|e| e["record"].get("before").is_none()), "no value before");
     k.stop().await;
 
     // Without the key file the kernel refuses to start, naming the key.
     std::fs::rename(data.join("data.key"), dir.path().join("kept-elsewhere.key")).unwrap();
     let refused = TestKernel::try_start_in(dir.path(), setup()).await.err().expect("refused");
-    assert!(refused.contains(&format!("sealed with data key {new}")), "{refused}");
+    assert!(refused.contains("sealed with data key") && refused.contains(&new), "{refused}");
     assert!(!data.join("data.key").exists(), "no new key is written over the data");
 }

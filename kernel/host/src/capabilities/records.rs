@@ -86,7 +86,10 @@ impl CallState {
                 plugin: Some(ns.plugin().to_string()),
                 collection: Some(def.name.clone()),
                 key: Some(key.to_owned()),
-                before: change.before,
+                // A sensitive document's value before is left out: it may
+                // be one stored in plain text before its collection was
+                // sealed. Verification needs only the value after.
+                before: change.before.filter(|_| !def.sensitive),
                 after: change.after,
                 ..origin.record(action)
             };
