@@ -103,8 +103,9 @@ async fn verify_after(
     let case = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(case.path().join("data")).unwrap();
     std::fs::copy(pristine.join("data/keel.redb"), case.path().join("data/keel.redb")).unwrap();
-    let key = "data/audit-signing.key";
-    std::fs::copy(pristine.join(key), case.path().join(key)).unwrap();
+    for key in ["data/audit-signing.key", "data/data.key"] {
+        std::fs::copy(pristine.join(key), case.path().join(key)).unwrap();
+    }
     {
         let storage = keel_storage::Storage::open(
             &case.path().join("data/keel.redb"),
@@ -365,8 +366,9 @@ async fn logins_and_failed_logins_are_audited_on_the_platform_chain() {
     let verified = k.get("/admin/audit/verify").await;
     assert_eq!(verified.expect(200)["ok"], true, "{}", verified.body);
     assert_eq!(
-        verified.body["entries"], 5,
-        "start-up (demo tenant, bootstrap admin and its role), the login, the failure"
+        verified.body["entries"], 6,
+        "start-up (the data key used, demo tenant, bootstrap admin and its role), the login, \
+         the failure"
     );
     k.stop().await;
 }
