@@ -238,7 +238,7 @@ pub(crate) fn cancel(request: &Request) -> Result<Response> {
 
 /// An employee's balances per leave type today, their ledgers, and their
 /// requests.
-fn leave_of(employee: &Employee) -> Result<serde_json::Value> {
+pub(crate) fn leave_of(employee: &Employee) -> Result<serde_json::Value> {
     let today = Date::parse(&context::today())?;
     let mut balances = serde_json::Map::new();
     for (_, leave_type) in LEAVE_TYPES.scan_all(&Range::all())? {

@@ -16,6 +16,7 @@
 //! - `pay`: salary structures, payroll settings, runs approved by someone
 //!   who did not calculate them, posted and paid through the ledger, and
 //!   payslips; `calculation`, the job that calculates a run.
+//! - `privacy`: subject access exports and erasure of what the law allows.
 //! - `directory`: `keel:erp/directory` for other modules.
 #![deny(clippy::float_arithmetic)]
 
@@ -29,6 +30,7 @@ pub mod leave;
 mod pay;
 pub mod payroll;
 pub mod people;
+mod privacy;
 
 use keel_sdk::jobs::{Progress, Step};
 use keel_sdk::{Operations, Plugin, Request, Response, Result};
@@ -71,6 +73,8 @@ const OPERATIONS: Operations = Operations::new(&[
     ("payroll-runs.payslips", pay::payslips),
     ("payroll-runs.payslip", pay::payslip),
     ("me.payslips", pay::my_payslips),
+    ("employees.subject-access", privacy::subject_access),
+    ("employees.erase", privacy::erase),
 ]);
 
 struct Hr;

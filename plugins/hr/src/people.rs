@@ -48,6 +48,18 @@ pub struct Employee {
     /// The holiday calendar their working days follow (`default` if none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calendar: Option<String>,
+    /// When what the law allows to erase of them was erased.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erased: Option<Date>,
+}
+
+/// What is kept of someone's personal data once it is erased: their
+/// national id, which tax and social-security records must keep.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retained {
+    pub national_id: String,
+    pub erased: Date,
 }
 
 /// What only HR and the employee see, kept in a sensitive collection.
@@ -165,6 +177,33 @@ impl Employee {
     pub fn active_on(&self, date: &Date) -> bool {
         self.hired <= *date && self.left.as_ref().is_none_or(|left| date <= left)
     }
+
+    /// This record with what the law allows to erase erased on `today`:
+    /// their e-mail address and the user they signed in as. Their name
+    /// stays, as payroll and the ledger name them. Only someone who left
+    /// before `today`, and once.
+    pub fn erase(&self, today: &Date) -> Result<Employee, RuleError> {
+        if self.erased.is_some() {
+            return Err(RuleError::new(format!("{} was erased already", self.id)));
+        }
+        match &self.left {
+            Some(left) if left < today => {}
+            Some(left) => {
+                return Err(RuleError::new(format!(
+                    "{} leaves on {left}: their data is erased once they have left",
+                    self.id
+                )));
+            }
+            None => {
+                return Err(RuleError::new(format!(
+                    "{} works here: record their leaving first; their data is erased once they \
+                     have left",
+                    self.id
+                )));
+            }
+        }
+        Ok(Employee { email: None, user: None, erased: Some(today.clone()), ..self.clone() })
+    }
 }
 
 /// Who `employee` reports to, nearest first: their manager, that
@@ -271,7 +310,28 @@ mod tests {
             hired: date("2026-01-05"),
             left: None,
             calendar: None,
+            erased: None,
         }
+    }
+
+    #[test]
+    fn only_someone_who_has_left_is_erased_and_once() {
+        let mut erin = Employee {
+            email: Some("erin@example.com".to_owned()),
+            user: Some("erin".to_owned()),
+            ..employee("E7", None)
+        };
+        let today = date("2026-12-04");
+        let err = erin.erase(&today).unwrap_err();
+        assert!(err.to_string().contains("record their leaving first"), "{err}");
+        erin.left = Some(date("2026-12-31"));
+        assert!(erin.erase(&today).unwrap_err().to_string().contains("leaves on 2026-12-31"));
+        erin.left = Some(date("2026-11-30"));
+        let erased = erin.erase(&today).unwrap();
+        assert_eq!((erased.email, erased.user), (None, None));
+        assert_eq!((erased.name.as_str(), erased.erased), ("E7", Some(today.clone())));
+        let again = Employee { erased: Some(today.clone()), ..erin };
+        assert!(again.erase(&today).unwrap_err().to_string().contains("erased already"));
     }
 
     #[test]

@@ -337,3 +337,64 @@ async fn leave_is_asked_for_decided_above_and_kept_as_a_ledger() {
     assert_eq!(mine.expect(200)["balances"]["annual"]["balance"], "10");
     k.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personal_data_is_exported_on_request_and_erased_once_someone_has_left() {
+    let k = TestKernel::start(Setup::new(&["finance", "hr"])).await;
+    let officer = k.user_with_roles("olga", "demo", &["hr-officer"]).await;
+    let mike = k.user_with_roles("mike", "demo", &["manager"]).await;
+    let erin = k.user_with_roles("erin", "demo", &["employee"]).await;
+    let send = |token: &str, method: &'static str, path: String, body: Option<Value>| {
+        let (k, token) = (&k, token.to_owned());
+        async move { k.send_as(Some(&token), method, &path, body).await }
+    };
+    let department = json!({"id": "OPS", "name": "Operations"});
+    send(&officer, "POST", format!("{HR}/departments"), Some(department)).await.expect(201);
+    for body in [
+        hire_body("E1", "mike", "OPS", None, "4000.00"),
+        hire_body("E2", "erin", "OPS", Some("E1"), "3000.00"),
+    ] {
+        send(&officer, "POST", format!("{HR}/employees"), Some(body)).await.expect(201);
+    }
+    let calendar = json!({"weekly_off": ["saturday", "sunday"], "holidays": []});
+    send(&officer, "PUT", format!("{HR}/calendars/default"), Some(calendar)).await.expect(200);
+    let sick = json!({"presence": "absent", "note": "migraine"});
+    send(&erin, "PUT", format!("{HR}/attendance/E2/2026-11-03"), Some(sick)).await.expect(200);
+
+    // A subject access request: everything kept, for HR only, audited.
+    let path = format!("{HR}/employees/E2/subject-access");
+    send(&mike, "POST", path.clone(), None).await.expect_problem(403, "forbidden");
+    let export = send(&officer, "POST", path.clone(), None).await;
+    let export = export.expect(200).clone();
+    assert_eq!(export["personal"]["national_id"], "NI-E2-7731");
+    assert_eq!(export["contracts"].as_array().unwrap().len(), 1);
+    assert_eq!(export["attendance"][0]["note"], "migraine");
+    assert_eq!(export["employee"]["email"], "erin@example.com");
+    let exports = k.audit_actions("demo", "hr.subject-access.export").await;
+    assert_eq!(exports.len(), 1);
+
+    // Erasure: only once she has left.
+    let erasure = format!("{HR}/employees/E2/erasure");
+    let detail = send(&officer, "POST", erasure.clone(), None).await.expect_problem(422, "invalid");
+    assert!(detail.contains("record their leaving first"), "{detail}");
+    let left = json!({"left": "2026-11-30"});
+    send(&officer, "POST", format!("{HR}/employees/E2/leaving"), Some(left)).await.expect(200);
+    let erased = send(&officer, "POST", erasure.clone(), None).await;
+    let erased = erased.expect(200).clone();
+    assert_eq!(erased["employee"].get("email"), None, "{erased}");
+    assert_eq!(erased["employee"]["name"], "Employee E2", "payroll and the ledger name her");
+    send(&officer, "GET", format!("{HR}/employees/E2/personal"), None).await.expect(404);
+    let after = send(&officer, "POST", path, None).await;
+    let after = after.expect(200).clone();
+    assert_eq!(after["personal"], Value::Null);
+    assert_eq!(after["retained"]["national_id"], "NI-E2-7731", "kept for tax records");
+    assert_eq!(after["contracts"].as_array().unwrap().len(), 1, "kept for payroll");
+    assert_eq!(after["attendance"][0]["presence"], "absent");
+    assert!(after["attendance"][0].get("note").is_none(), "{after}");
+    let detail = send(&officer, "POST", erasure, None).await.expect_problem(422, "invalid");
+    assert!(detail.contains("erased already"), "{detail}");
+    assert_eq!(k.audit_actions("demo", "hr.erasure").await.len(), 1);
+    // She no longer signs in as E2.
+    send(&erin, "GET", format!("{HR}/me"), None).await.expect(404);
+    k.stop().await;
+}
