@@ -20,7 +20,7 @@ use crate::people::{Employee, check_id};
 pub(crate) const CALENDARS: Collection<Calendar> = Collection::new("calendars");
 pub(crate) const LEAVE_TYPES: Collection<LeaveType> = Collection::new("leave-types");
 /// Keyed `<employee>/<type>/<date>/<number>`.
-const LEDGER: Collection<LedgerEntry> = Collection::new("leave-ledger");
+pub(crate) const LEDGER: Collection<LedgerEntry> = Collection::new("leave-ledger");
 pub(crate) const REQUESTS: Collection<LeaveRequest> = Collection::new("leave-requests");
 /// The calendar of employees who name none.
 pub(crate) const DEFAULT_CALENDAR: &str = "default";
@@ -42,7 +42,7 @@ pub(crate) fn calendar_of(employee: &Employee) -> Result<Calendar> {
     })
 }
 
-fn ledger(employee: &str, leave_type: &str) -> Result<Vec<LedgerEntry>> {
+pub(crate) fn ledger(employee: &str, leave_type: &str) -> Result<Vec<LedgerEntry>> {
     let entries = LEDGER.scan_all(&Range::prefix(format!("{employee}/{leave_type}/")))?;
     Ok(entries.into_iter().map(|(_, entry)| entry).collect())
 }

@@ -11,7 +11,8 @@
 //!   consistent.
 //! - `api`: one handler per people operation, with who may see what.
 //! - `absence`: leave as served: calendars, types, balances, requests
-//!   decided by someone above the employee or HR.
+//!   decided by someone above the employee or HR; `accrual`, each
+//!   month's accrual and each year's expiry, run by a schedule.
 //! - `attendance`: a record a day, decided above the employee.
 //! - `pay`: salary structures, payroll settings, runs approved by someone
 //!   who did not calculate them, posted and paid through the ledger, and
@@ -21,6 +22,7 @@
 #![deny(clippy::float_arithmetic)]
 
 mod absence;
+mod accrual;
 mod api;
 mod attendance;
 mod books;
@@ -33,6 +35,7 @@ pub mod people;
 mod privacy;
 
 use keel_sdk::jobs::{Progress, Step};
+use keel_sdk::timers::Fired;
 use keel_sdk::{Operations, Plugin, Request, Response, Result};
 
 /// Each manifest operation with its handler.
@@ -75,6 +78,7 @@ const OPERATIONS: Operations = Operations::new(&[
     ("me.payslips", pay::my_payslips),
     ("employees.subject-access", privacy::subject_access),
     ("employees.erase", privacy::erase),
+    ("leave.accrue", accrual::start),
 ]);
 
 struct Hr;
@@ -82,6 +86,13 @@ struct Hr;
 impl Plugin for Hr {
     fn handle(operation: &str, request: Request) -> Result<Response> {
         OPERATIONS.handle(operation, &request)
+    }
+
+    fn on_timer(timer: Fired) -> Result<()> {
+        match timer.key.as_str() {
+            accrual::TIMER => accrual::batch(&timer),
+            other => Err(keel_sdk::Error::internal(format!("hr set no timer {other}"))),
+        }
     }
 
     fn run_step(step: Step) -> Result<Progress> {

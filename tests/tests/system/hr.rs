@@ -398,3 +398,57 @@ async fn personal_data_is_exported_on_request_and_erased_once_someone_has_left()
     send(&erin, "GET", format!("{HR}/me"), None).await.expect(404);
     k.stop().await;
 }
+
+/// Reads E1's annual ledger until it has `n` entries, for at most 20 s.
+async fn annual_ledger(k: &TestKernel, n: usize) -> Value {
+    let started = std::time::Instant::now();
+    loop {
+        let leave = k.get(&format!("{HR}/employees/E1/leave")).await.expect(200).clone();
+        let ledger = leave["balances"]["annual"].clone();
+        if ledger["ledger"].as_array().map_or(0, Vec::len) >= n {
+            return ledger;
+        }
+        assert!(started.elapsed().as_secs() < 20, "{n} entries not reached: {leave}");
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leave_accrues_each_month_and_the_excess_expires_at_the_year_end() {
+    // 10 December 2026, noon UTC.
+    let clock = keel_tests::MovedClock::at(1_796_904_000);
+    let mut setup = Setup::new(&["finance", "hr"]);
+    setup.clock = Some(clock.clone());
+    let k = TestKernel::start(setup).await;
+    k.post(&format!("{HR}/departments"), json!({"id": "OPS", "name": "Operations"}))
+        .await
+        .expect(201);
+    k.post(&format!("{HR}/employees"), hire_body("E1", "mike", "OPS", None, "4000.00"))
+        .await
+        .expect(201);
+    let annual = json!({"paid": true, "yearly_allowance": "24", "accrual": "monthly", "carry_forward_max": "5", "allow_negative": false});
+    k.send("PUT", &format!("{HR}/leave-types/annual"), Some(annual)).await.expect(200);
+
+    // Hired on 5 January: twelve months of 2 days each by December.
+    let started = k.post(&format!("{HR}/leave-accruals"), json!({})).await;
+    assert_eq!(started.expect(202)["started"], true);
+    let ledger = annual_ledger(&k, 12).await;
+    assert_eq!(ledger["balance"], "24");
+    // Run again, it adds nothing.
+    k.post(&format!("{HR}/leave-accruals"), json!({})).await.expect(202);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(annual_ledger(&k, 12).await["ledger"].as_array().unwrap().len(), 12);
+
+    // 2 January 2027: 19 of 2026's 24 days expire (5 carried), January's 2 accrue.
+    clock.set(1_798_891_200);
+    k.post(&format!("{HR}/leave-accruals"), json!({})).await.expect(202);
+    let ledger = annual_ledger(&k, 14).await;
+    assert_eq!(ledger["balance"], "7", "{ledger}");
+    let kinds: Vec<&str> = ledger["ledger"].as_array().unwrap()[12..]
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["expiry", "accrual"]);
+    assert_eq!(k.audit_actions("demo", "hr.leave.accrued").await.len(), 3);
+    k.stop().await;
+}

@@ -131,6 +131,38 @@ impl LeaveType {
     }
 }
 
+/// The entries of `leave_type` due by `today` for someone who joined on
+/// `hired` (and left on `left`, if they did) that `ledger` does not hold
+/// yet: this year's accruals dated on or before today, from the month they
+/// joined and not after they left; and once a year is over, the expiry at
+/// its end of what it left beyond the carry-forward cap, if it left any.
+/// Adding them and asking again gives nothing more.
+pub fn due(
+    leave_type: &LeaveType,
+    (hired, left): (&Date, Option<&Date>),
+    today: &Date,
+    ledger: &[LedgerEntry],
+) -> Result<Vec<LedgerEntry>, RuleError> {
+    let mut due = Vec::new();
+    let last_year = today.year() - 1;
+    let held = |kind: EntryKind, date: &Date| {
+        ledger.iter().any(|entry| entry.kind == kind && entry.date == *date)
+    };
+    let year_end = Date::parse(&format!("{last_year:04}-12-31"))?;
+    let in_last_year = ledger.iter().any(|entry| entry.date.year() == last_year);
+    if in_last_year && !held(EntryKind::Expiry, &year_end) {
+        due.extend(leave_type.year_end(ledger, last_year)?);
+    }
+    let joined = Date::parse(&hired.first_of_month())?;
+    for accrual in leave_type.accruals(today.year())? {
+        let employed = accrual.date >= joined && left.is_none_or(|left| accrual.date <= *left);
+        if accrual.date <= *today && employed && !held(EntryKind::Accrual, &accrual.date) {
+            due.push(accrual);
+        }
+    }
+    Ok(due)
+}
+
 /// The balance on `on`: every entry dated then or before.
 pub fn balance(ledger: &[LedgerEntry], on: &Date) -> Decimal {
     ledger.iter().filter(|entry| entry.date <= *on).map(|entry| entry.days).sum()
@@ -152,6 +184,55 @@ pub fn available(ledger: &[LedgerEntry], today: &Date) -> Decimal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_is_due_is_this_years_accruals_so_far_and_last_years_expiry_once() {
+        let annual = LeaveType {
+            code: "annual".to_owned(),
+            paid: true,
+            yearly_allowance: Decimal::from(24),
+            accrual: Accrual::Monthly,
+            carry_forward_max: Decimal::from(5),
+            allow_negative: false,
+        };
+        let (hired, today) =
+            (Date::parse("2025-06-15").unwrap(), Date::parse("2026-03-10").unwrap());
+        let mut ledger = vec![
+            LedgerEntry {
+                date: Date::parse("2025-07-01").unwrap(),
+                days: Decimal::from(12),
+                kind: EntryKind::Allocation,
+            },
+            LedgerEntry {
+                date: Date::parse("2025-08-04").unwrap(),
+                days: Decimal::from(-2),
+                kind: EntryKind::Taking,
+            },
+        ];
+        let first = due(&annual, (&hired, None), &today, &ledger).unwrap();
+        let shown: Vec<(String, String, EntryKind)> =
+            first.iter().map(|e| (e.date.to_string(), e.days.to_string(), e.kind)).collect();
+        assert_eq!(
+            shown,
+            [
+                ("2025-12-31".to_owned(), "-5".to_owned(), EntryKind::Expiry),
+                ("2026-01-01".to_owned(), "2".to_owned(), EntryKind::Accrual),
+                ("2026-02-01".to_owned(), "2".to_owned(), EntryKind::Accrual),
+                ("2026-03-01".to_owned(), "2".to_owned(), EntryKind::Accrual),
+            ],
+            "10 days left at the end of 2025, 5 carried; three months accrued"
+        );
+        ledger.extend(first);
+        assert!(due(&annual, (&hired, None), &today, &ledger).unwrap().is_empty(), "once");
+
+        // Someone who joined in February, and someone who left in January.
+        let feb = Date::parse("2026-02-20").unwrap();
+        let joined = due(&annual, (&feb, None), &today, &[]).unwrap();
+        assert_eq!(joined.len(), 2, "February and March");
+        let left = Date::parse("2026-01-31").unwrap();
+        let leaver = due(&annual, (&hired, Some(&left)), &today, &[]).unwrap();
+        assert_eq!(leaver.len(), 1, "January only");
+    }
 
     fn d(text: &str) -> Decimal {
         text.parse().unwrap()
