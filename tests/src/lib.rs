@@ -13,6 +13,31 @@ use std::time::Duration;
 use keel_types::{Limits, PluginId, TenantId};
 use serde_json::Value;
 
+/// The files under `dir` (but key files and packages) that hold `text`:
+/// what a copy of the data directory without its keys would reveal.
+pub fn files_holding(dir: &Path, text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let name = path.file_name().unwrap().to_string_lossy();
+            if name.ends_with(".key") || name.ends_with(".wasm") {
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            if bytes.windows(text.len()).any(|w| w == text.as_bytes()) {
+                found.push(path.display().to_string());
+            }
+        }
+    }
+    found
+}
+
 /// The bootstrap administrator's password in test kernels.
 pub const ADMIN_PASSWORD: &str = "test admin password";
 

@@ -54,7 +54,8 @@ async fn balance(k: &TestKernel, account: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_payroll_run_is_calculated_approved_by_another_posted_and_paid() {
-    let k = TestKernel::start(Setup::new(&["finance", "hr"])).await;
+    let dir = tempfile::tempdir().unwrap();
+    let k = TestKernel::start_in(dir.path(), Setup::new(&["finance", "hr"])).await;
     let olga = k.user_with_roles("olga", "demo", &["hr-officer"]).await;
     let paula = k.user_with_roles("paula", "demo", &["payroll-officer", "payroll-approver"]).await;
     let anna = k.user_with_roles("anna", "demo", &["payroll-approver"]).await;
@@ -397,4 +398,11 @@ async fn a_payroll_run_is_calculated_approved_by_another_posted_and_paid() {
         .collect();
     assert_eq!(keys, ["2026-11-01/E2"]);
     k.stop().await;
+
+    // The data directory without its keys holds no one's pay: Erin's net
+    // pay of each month and her national id are only in sealed documents.
+    for secret in ["1912.50", "2362.50", "NI-E2-7731"] {
+        let found = keel_tests::files_holding(&dir.path().join("data"), secret);
+        assert_eq!(found, Vec::<String>::new(), "{secret} in plain text");
+    }
 }

@@ -6,10 +6,9 @@
 //! anew in the background, the audit trail still verifying; a kernel
 //! started without the key refuses to start rather than lose the data.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use keel_tests::{Setup, TestKernel};
+use keel_tests::{Setup, TestKernel, files_holding};
 use serde_json::json;
 
 const HR: &str = "/api/demo/hr";
@@ -17,30 +16,6 @@ const NATIONAL_ID: &str = "NI-SEAL-424242";
 const BANK_ACCOUNT: &str = "GB82WEST12345698765432";
 const SALARY: &str = "98765.43";
 const RISE: &str = "99999.17";
-
-/// Every file under `dir` but the key files, and whether any holds `text`.
-fn files_holding(dir: &Path, text: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            let name = path.file_name().unwrap().to_string_lossy();
-            if name.ends_with(".key") || name.ends_with(".wasm") {
-                continue;
-            }
-            let bytes = std::fs::read(&path).unwrap();
-            if bytes.windows(text.len()).any(|w| w == text.as_bytes()) {
-                found.push(path.display().to_string());
-            }
-        }
-    }
-    found
-}
 
 fn setup() -> Setup {
     Setup::new(&["finance", "hr"])
