@@ -35,6 +35,7 @@ const PURE_CORES: &[&str] = &[
     "plugins/inventory-lots/src/fefo.rs",
     "plugins/inventory-lots/src/lot.rs",
     "plugins/inventory-lots/src/shelf.rs",
+    "plugins/itsm/src/rules",
 ];
 
 /// What a pure core may not name: the SDK, the guest bindings, and the

@@ -1,0 +1,16 @@
+//! The service desk's rules: pure, with no SDK and no I/O.
+//!
+//! - [`priority`]: priority from impact × urgency through a matrix (the
+//!   ServiceNow 3×3 and the GLPI 5×5 ship as presets), and a manual
+//!   override that must say why.
+//! - [`ticket`]: incidents and service requests, from new to closed, with
+//!   pending reasons, approval of requests by someone other than the
+//!   requester, and reopening within a window.
+//! - [`change`]: standard, normal and emergency changes, authorised by a
+//!   change advisory board (N of M named approvers, never the requester),
+//!   and never implemented before they are authorised, but for an
+//!   emergency, authorised after the fact.
+
+pub mod change;
+pub mod priority;
+pub mod ticket;
