@@ -1,5 +1,7 @@
 //! The service desk's rules: pure, with no SDK and no I/O.
 //!
+//! - [`cmdb`]: configuration items of typed classes, their relations, and
+//!   impact analysis (which services an item failing takes down), bounded.
 //! - [`priority`]: priority from impact × urgency through a matrix (the
 //!   ServiceNow 3×3 and the GLPI 5×5 ship as presets), and a manual
 //!   override that must say why.
@@ -12,5 +14,6 @@
 //!   emergency, authorised after the fact.
 
 pub mod change;
+pub mod cmdb;
 pub mod priority;
 pub mod ticket;
