@@ -226,12 +226,15 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// Each item's class, and the relations between them.
+    type Estate =
+        (BTreeMap<&'static str, &'static str>, Vec<(&'static str, RelationKind, &'static str)>);
+
     /// A small estate: the web shop (a service) depends on the shop
     /// application, which runs on two servers; one server is connected to
     /// a switch, which the mail server is connected to too; mail (a
     /// service) depends on the mail application on the mail server.
-    fn estate()
-    -> (BTreeMap<&'static str, &'static str>, Vec<(&'static str, RelationKind, &'static str)>) {
+    fn estate() -> Estate {
         let classes = BTreeMap::from([
             ("SHOP", "service"),
             ("SHOP-APP", "application"),
