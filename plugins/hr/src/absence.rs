@@ -187,7 +187,7 @@ pub(crate) fn decide(request: &Request) -> Result<Response> {
     let id = request.param("id")?;
     let mut leave = stored(id)?;
     let employee = books::employee(&leave.employee)?;
-    let user = context::caller().unwrap_or_default();
+    let user = books::signed_in("deciding on leave")?;
     let me = books::caller_employee()?;
     let above = match &me {
         Some(me) => books::is_above(me, &employee)?,

@@ -102,7 +102,7 @@ pub(crate) fn decide(request: &Request) -> Result<Response> {
         Some(me) => books::is_above(me, &employee)?,
         None => false,
     };
-    let user = context::caller().unwrap_or_default();
+    let user = books::signed_in("deciding on attendance")?;
     let decider = Decider {
         user: &user,
         employee: me.as_ref().map(|me| me.id.as_str()),

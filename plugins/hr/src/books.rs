@@ -13,6 +13,20 @@ pub(crate) const EMPLOYEES: Collection<Employee> = Collection::new("employees");
 pub(crate) const PERSONAL: Collection<Personal> = Collection::new("personal");
 pub(crate) const CONTRACTS: Collection<Contract> = Collection::new("contracts");
 
+/// The person making the call, for a step that segregation of duties
+/// governs (`what`): a user signed in, not an API token. A token acts for
+/// whoever created it, but a plugin sees only the token, so it could not
+/// tell that the same person took both sides.
+pub(crate) fn signed_in(what: &str) -> Result<String> {
+    match context::caller() {
+        Some(caller) if !caller.starts_with("token:") => Ok(caller),
+        _ => Err(Error::denied(format!(
+            "{what} is done by someone signed in, not through an API token: segregation of \
+             duties must tell who it is"
+        ))),
+    }
+}
+
 /// Today, in the tenant's calendar as the kernel keeps it.
 pub(crate) fn today() -> Result<Date> {
     Ok(Date::parse(&context::today())?)

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use keel_sdk::jobs::{Progress, Step};
-use keel_sdk::{Error, Range, Result, context};
+use keel_sdk::{Error, Range, Result};
 use keel_values::Date;
 use keel_values::decimal::{self, Sign};
 use rust_decimal::Decimal;
@@ -90,7 +90,7 @@ pub(crate) fn step(step: &Step) -> Result<Progress> {
                  fewer departments"
             )));
         }
-        run.run.calculated(&context::caller().unwrap_or_default())?;
+        run.run.calculated(&books::signed_in("a payroll run's calculation")?)?;
         run.calculating = None;
         RUNS.put(id, &run)?;
         let warnings = run.warnings.len() as u64 + run.warnings_more;
@@ -106,6 +106,7 @@ pub(crate) fn step(step: &Step) -> Result<Progress> {
 /// The first step: the run is (again) a draft being calculated by `job`,
 /// from nothing.
 fn start(run: &mut RunDoc, job: &str) -> Result<Cursor> {
+    books::signed_in("a payroll run's calculation")?;
     let settings = pay::settings()?;
     let calculated_before = run.run.state == RunState::Calculated || run.calculating.is_some();
     run.run.recalculating()?;

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use keel_sdk::erp::{self, JournalEntry};
-use keel_sdk::{Collection, Error, Range, Request, Response, Result, context};
+use keel_sdk::{Collection, Error, Range, Request, Response, Result};
 use keel_values::Date;
 use keel_values::code::check_account;
 use rust_decimal::Decimal;
@@ -329,7 +329,7 @@ fn settled(run: &RunDoc) -> Result<()> {
 pub(crate) fn approve(request: &Request) -> Result<Response> {
     let mut run = run(request.param("id")?)?;
     settled(&run)?;
-    run.run.approve(&context::caller().unwrap_or_default())?;
+    run.run.approve(&books::signed_in("a payroll run's approval")?)?;
     RUNS.put(&run.id, &run)?;
     Response::ok(&run)
 }

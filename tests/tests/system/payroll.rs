@@ -406,3 +406,58 @@ async fn a_payroll_run_is_calculated_approved_by_another_posted_and_paid() {
         assert_eq!(found, Vec::<String>::new(), "{secret} in plain text");
     }
 }
+
+/// API tokens act for whoever created them, but a plugin sees only the
+/// token: payroll's segregation of duties (calculated by one person,
+/// approved by another) is kept by refusing tokens on both sides.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_token_neither_calculates_nor_approves_a_payroll_run() {
+    let k = TestKernel::start(Setup::new(&["finance", "hr"])).await;
+    let minter = json!({ "permissions": ["keel.tokens.manage"] });
+    k.send("PUT", "/admin/tenants/demo/roles/minter", Some(minter)).await.expect(200);
+    let paula = k
+        .user_with_roles("paula", "demo", &["payroll-officer", "payroll-approver", "minter"])
+        .await;
+    let script = json!({ "name": "paula's script", "roles": ["payroll-officer", "payroll-approver"], "expires_in_days": 1 });
+    let created = k.send_as(Some(&paula), "POST", "/admin/tenants/demo/tokens", Some(script)).await;
+    let token = created.expect(201)["secret"].as_str().unwrap().to_owned();
+    k.post(&format!("{FINANCE}/chart-templates/starter"), json!({"currency": "EUR"}))
+        .await
+        .expect(201);
+    let account =
+        json!({"code": "2330", "name": "Net pay payable", "type": "liability", "currency": "EUR"});
+    k.post(&format!("{FINANCE}/accounts"), account).await.expect(201);
+    let structure = json!({"name": "Flat", "components": [
+        {"code": "basic", "kind": "earning", "percent": "100", "of": "base", "expense_account": "6000"},
+    ]});
+    k.send("PUT", &format!("{HR}/salary-structures/flat"), Some(structure)).await.expect(200);
+    let settings = json!({"payable_account": "2330", "bank_account": "1100"});
+    k.send("PUT", &format!("{HR}/payroll-settings"), Some(settings)).await.expect(200);
+    let calendar = json!({"weekly_off": ["saturday", "sunday"], "holidays": []});
+    k.send("PUT", &format!("{HR}/calendars/default"), Some(calendar)).await.expect(200);
+    k.post(&format!("{HR}/departments"), json!({"id": "OPS", "name": "Operations"}))
+        .await
+        .expect(201);
+    let contract = json!({"base_pay": "3000.00", "currency": "EUR", "salary_structure": "flat"});
+    k.post(&format!("{HR}/employees"), hire("E1", "erin", "OPS", None, contract)).await.expect(201);
+    k.post(&format!("{HR}/payroll-runs"), json!({"from": "2026-11-01", "to": "2026-11-30"}))
+        .await
+        .expect(201);
+    let run = format!("{HR}/payroll-runs/2026-11-01");
+
+    // Calculated through paula's token: refused, so that paula cannot
+    // then approve it herself as someone else.
+    let started = k.send_as(Some(&token), "POST", &format!("{run}/calculation"), None).await;
+    let job = started.expect(202)["id"].as_str().unwrap().to_owned();
+    let job = k.ended_job("demo", &job, Duration::from_secs(30)).await;
+    assert_eq!(job["state"], "failed", "{job}");
+    assert!(job["error"].as_str().unwrap_or_default().contains("signed in"), "{job}");
+
+    // Calculated by paula herself: her token does not approve it either.
+    let started = k.send_as(Some(&paula), "POST", &format!("{run}/calculation"), None).await;
+    let job = started.expect(202)["id"].as_str().unwrap().to_owned();
+    assert_eq!(k.ended_job("demo", &job, Duration::from_secs(30)).await["state"], "succeeded");
+    let refused = k.send_as(Some(&token), "POST", &format!("{run}/approval"), None).await;
+    assert!(refused.expect_problem(403, "denied").contains("signed in"));
+    k.stop().await;
+}
