@@ -5,6 +5,10 @@
 //! - [`priority`]: priority from impact × urgency through a matrix (the
 //!   ServiceNow 3×3 and the GLPI 5×5 ship as presets), and a manual
 //!   override that must say why.
+//! - [`sla`]: SLA clocks that count business time only while their
+//!   ticket is in the states a policy lists, with deadlines recomputed from
+//!   what was spent (the calendar behind them is a trait; the time-zone
+//!   calendar is still to come).
 //! - [`ticket`]: incidents and service requests, from new to closed, with
 //!   pending reasons, approval of requests by someone other than the
 //!   requester, and reopening within a window.
@@ -16,4 +20,5 @@
 pub mod change;
 pub mod cmdb;
 pub mod priority;
+pub mod sla;
 pub mod ticket;
