@@ -36,7 +36,7 @@ use keel_types::Clock;
 
 pub use membership::Membership;
 pub use policy::{SodRule, TenantRole};
-pub use secrets::SecretsKey;
+pub use secrets::{SecretsKey, unhex};
 pub use session::Session;
 pub use token::{ApiToken, check_catalog_index};
 pub use totp::{TotpEnrolment, holds_sealed_secrets, totp_code};

@@ -69,7 +69,8 @@ impl SecretsKey {
     }
 }
 
-fn unhex(text: &str) -> Option<Vec<u8>> {
+/// The bytes of lower- or upper-case hex `text`; none if it is not hex.
+pub fn unhex(text: &str) -> Option<Vec<u8>> {
     if !text.len().is_multiple_of(2) {
         return None;
     }

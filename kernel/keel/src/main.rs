@@ -298,13 +298,7 @@ fn data_keys_from_env() -> anyhow::Result<Option<Vec<[u8; 32]>>> {
     let Ok(text) = std::env::var("KEEL_DATA_KEY") else { return Ok(None) };
     let keys = text
         .split(',')
-        .map(|hex| {
-            let hex = hex.trim();
-            let bytes: Option<Vec<u8>> = (0..hex.len() / 2)
-                .map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
-                .collect();
-            bytes.filter(|_| hex.len() == 64).and_then(|b| b.try_into().ok())
-        })
+        .map(|hex| keel_identity::unhex(hex.trim()).and_then(|bytes| bytes.try_into().ok()))
         .collect::<Option<Vec<[u8; 32]>>>()
         .context("KEEL_DATA_KEY holds data keys of 64 hex digits each, comma-separated")?;
     Ok(Some(keys))

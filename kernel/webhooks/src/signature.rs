@@ -47,7 +47,7 @@ pub fn verify(
     for part in header.split(',') {
         match part.trim().split_once('=') {
             Some(("t", t)) => timestamp = t.parse::<i64>().ok(),
-            Some(("v1", v1)) => signatures.extend(unhex(v1)),
+            Some(("v1", v1)) => signatures.extend(keel_identity::unhex(v1)),
             _ => {}
         }
     }
@@ -73,13 +73,6 @@ pub fn new_secret() -> String {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len() / 2).map(|i| u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()).collect()
 }
 
 #[cfg(test)]

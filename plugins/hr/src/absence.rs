@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::books;
 use crate::leave::balance::{EntryKind, LeaveType, LedgerEntry, available};
 use crate::leave::calendar::Calendar;
-use crate::leave::request::{Decider, Request as LeaveRequest, State};
+use crate::leave::request::{Request as LeaveRequest, State};
 use crate::pay;
 use crate::people::{Employee, check_id};
 
@@ -175,10 +175,11 @@ fn stored(id: &str) -> Result<LeaveRequest> {
     REQUESTS.get(id)?.ok_or_else(|| Error::not_found(format!("leave request {id} does not exist")))
 }
 
+/// A decision on leave or attendance: `{"approve": true|false}`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Decision {
-    approve: bool,
+pub(crate) struct Decision {
+    pub(crate) approve: bool,
 }
 
 /// `POST /leave-requests/{id}/decision`: `{"approve": true|false}`.
@@ -187,18 +188,10 @@ pub(crate) fn decide(request: &Request) -> Result<Response> {
     let id = request.param("id")?;
     let mut leave = stored(id)?;
     let employee = books::employee(&leave.employee)?;
-    let user = books::signed_in("deciding on leave")?;
-    let me = books::caller_employee()?;
-    let above = match &me {
-        Some(me) => books::is_above(me, &employee)?,
-        None => false,
-    };
-    let may_decide = above || context::has_permission("hr.people.manage");
+    let deciding = books::Deciding::of(&employee, "deciding on leave")?;
     let leave_type = leave_type(&leave.leave_type)?;
     let held = available(&ledger(&leave.employee, &leave.leave_type)?, &leave.to);
-    let decider =
-        Decider { user: &user, employee: me.as_ref().map(|me| me.id.as_str()), may_decide };
-    let taken = leave.decide(decider, decision.approve, &leave_type, held)?;
+    let taken = leave.decide(deciding.decider(), decision.approve, &leave_type, held)?;
     if let Some(entry) = &taken {
         record(&leave.employee, &leave.leave_type, entry)?;
     }

@@ -9,10 +9,9 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::absence::{CALENDARS, DEFAULT_CALENDAR};
+use crate::absence::{CALENDARS, DEFAULT_CALENDAR, Decision};
 use crate::books;
 use crate::leave::attendance::{Day, DayState, Presence};
-use crate::leave::request::Decider;
 use crate::pay;
 use crate::people::Employee;
 
@@ -81,12 +80,6 @@ pub(crate) fn record(request: &Request) -> Result<Response> {
     Response::ok(&day)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Decision {
-    approve: bool,
-}
-
 /// `POST /attendance/{employee}/{date}/decision`: by someone above the
 /// employee who works here, or HR; never by the employee or who recorded it.
 pub(crate) fn decide(request: &Request) -> Result<Response> {
@@ -97,18 +90,8 @@ pub(crate) fn decide(request: &Request) -> Result<Response> {
     let mut day = ATTENDANCE.get(&key)?.ok_or_else(|| {
         Error::not_found(format!("no attendance of {} on {date} is recorded", employee.id))
     })?;
-    let me = books::caller_employee()?;
-    let above = match &me {
-        Some(me) => books::is_above(me, &employee)?,
-        None => false,
-    };
-    let user = books::signed_in("deciding on attendance")?;
-    let decider = Decider {
-        user: &user,
-        employee: me.as_ref().map(|me| me.id.as_str()),
-        may_decide: above || context::has_permission("hr.people.manage"),
-    };
-    day.decide(decider, decision.approve)?;
+    let deciding = books::Deciding::of(&employee, "deciding on attendance")?;
+    day.decide(deciding.decider(), decision.approve)?;
     ATTENDANCE.put(&key, &day)?;
     pay::note_change(&employee.id, &date)?;
     Response::ok(&day)

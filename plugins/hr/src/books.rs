@@ -6,6 +6,7 @@
 use keel_sdk::{Collection, Error, Range, Result, context};
 use keel_values::Date;
 
+use crate::leave::request::Decider;
 use crate::people::{self, Contract, Department, Employee, Personal};
 
 pub(crate) const DEPARTMENTS: Collection<Department> = Collection::new("departments");
@@ -24,6 +25,36 @@ pub(crate) fn signed_in(what: &str) -> Result<String> {
             "{what} is done by someone signed in, not through an API token: segregation of \
              duties must tell who it is"
         ))),
+    }
+}
+
+/// Who is deciding on `employee`'s leave or attendance (`what`): the user
+/// signed in, the employee they are, and whether they may decide (someone
+/// above the employee who works here, or HR).
+pub(crate) struct Deciding {
+    user: String,
+    me: Option<Employee>,
+    may_decide: bool,
+}
+
+impl Deciding {
+    pub(crate) fn of(employee: &Employee, what: &str) -> Result<Self> {
+        let user = signed_in(what)?;
+        let me = caller_employee()?;
+        let above = match &me {
+            Some(me) => is_above(me, employee)?,
+            None => false,
+        };
+        Ok(Self { user, me, may_decide: above || context::has_permission("hr.people.manage") })
+    }
+
+    /// As the pure rules take it.
+    pub(crate) fn decider(&self) -> Decider<'_> {
+        Decider {
+            user: &self.user,
+            employee: self.me.as_ref().map(|me| me.id.as_str()),
+            may_decide: self.may_decide,
+        }
     }
 }
 

@@ -303,7 +303,7 @@ impl Payslip {
                 None => lines.push(line.clone()),
             }
         }
-        Payslip { lines, ..Payslip::empty() }
+        Payslip::totalled(lines)
     }
 
     /// What is still owed for a period this payslip was paid for, once it

@@ -137,8 +137,11 @@ fn a_backdated_rise_is_paid_as_arrears_and_the_past_payslip_stands() {
         (with.net - february.net, with.contributions - february.contributions),
         (d("156.00"), d("18.00"))
     );
-    // Once paid, the period is settled: computed again, nothing is owed.
-    assert!(paid.paid_with(&owed).arrears(&due).is_empty());
+    // Once paid, the period is settled: computed again, nothing is owed,
+    // and what was paid in all adds up to what is due.
+    let settled = paid.paid_with(&owed);
+    assert!(settled.arrears(&due).is_empty());
+    assert_eq!((settled.gross, settled.net), (due.gross, due.net));
     // A cut taken back as arrears may not leave the net below zero.
     let cut = paid.arrears(&slip("0", "22", "22"));
     let err = Payslip::empty().with(&cut).unwrap_err();
