@@ -170,7 +170,9 @@ impl Host {
         })?;
         self.post_webhook(outbound.as_ref(), tenant, &hook, event, attempt)
             .map_err(ReplayError::WebhookFailed)?;
+        // A replay removes its dead letter whatever became of the webhook.
         self.webhook_delivered(tenant, &subscriber(id), event, attempt, Some(origin))
+            .map(drop)
             .map_err(storage)
     }
 }

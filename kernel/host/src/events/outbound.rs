@@ -56,7 +56,15 @@ impl Host {
                 Err(wait) => return Ok(Some(wait)),
             };
             match self.post_webhook(outbound.as_ref(), tenant, &hook, &event, attempt) {
-                Ok(()) => self.webhook_delivered(tenant, &subscriber, &event, attempt, None)?,
+                Ok(()) => {
+                    // Deleted, or the topic dropped, while it was posted:
+                    // that change may not be durable yet, so the next read
+                    // would not show it, and post the next event to a
+                    // webhook that is gone. The next pass reads it anew.
+                    if !self.webhook_delivered(tenant, &subscriber, &event, attempt, None)? {
+                        return Ok(None);
+                    }
+                }
                 Err(err) => {
                     if !self.failed(tenant, &subscriber, &event, attempt, &err)? {
                         return Ok(Some(self.backoff(attempt)));
@@ -124,7 +132,8 @@ impl Host {
     }
 
     /// Records that webhook `subscriber` has `event`: its cursor moves on,
-    /// or (a replay by `admin`) its dead letter goes.
+    /// or (a replay by `admin`) its dead letter goes. False if there was
+    /// nothing to record: the webhook was deleted, or the topic dropped.
     pub(super) fn webhook_delivered(
         &self,
         tenant: &TenantId,
@@ -132,7 +141,7 @@ impl Host {
         event: &StoredEvent,
         attempt: u32,
         admin: Option<&keel_audit::Origin>,
-    ) -> keel_storage::Result<()> {
+    ) -> keel_storage::Result<bool> {
         let kernel = keel_audit::Origin::kernel(self.now().seconds);
         let origin = admin.unwrap_or(&kernel);
         let mut txn = self.inner.storage.write(&[keel_storage::Lane::Tenant(tenant.clone())])?;
@@ -147,10 +156,10 @@ impl Host {
                 None => false,
             };
             if !behind || !receives(record, &event.topic)? {
-                return Ok(());
+                return Ok(false);
             }
         }
         mark_delivered(&mut txn, origin, tenant, subscriber, event, attempt, admin.is_some())?;
-        txn.commit()
+        txn.commit().map(|()| true)
     }
 }
