@@ -7,13 +7,17 @@
 //! - [`decimal`]: exact amounts of money and quantities, from the decimal
 //!   strings clients send.
 //! - [`code`]: codes of records, ledger accounts and currencies.
+//! - [`zone`]: IANA time zones: an instant on a place's wall clock, and
+//!   back.
 #![deny(clippy::float_arithmetic)]
 
 pub mod code;
 pub mod date;
 pub mod decimal;
 mod error;
+pub mod zone;
 
 pub use date::{Date, Weekday};
 pub use decimal::Sign;
 pub use error::RuleError;
+pub use zone::Zone;

@@ -12,8 +12,7 @@
 
 use croner::Cron;
 use croner::parser::{CronParser, Seconds};
-use jiff::Timestamp;
-use jiff::tz::TimeZone;
+use keel_values::Zone;
 
 /// Most schedules one manifest may declare.
 pub(crate) const SCHEDULES_MAX: usize = 16;
@@ -48,7 +47,7 @@ impl Schedule {
     /// year 9999).
     pub fn next_after(&self, after: i64) -> Option<i64> {
         let (cron, zone) = self.parsed().ok()?;
-        let start = Timestamp::from_second(after).ok()?.to_zoned(zone);
+        let start = zone.zoned(after).ok()?;
         let next = cron.find_next_occurrence(&start, false).ok()?;
         Some(next.timestamp().as_second())
     }
@@ -56,11 +55,7 @@ impl Schedule {
     /// `seconds` (Unix) on the schedule's wall clock, such as
     /// `2026-01-16T02:00:00+01:00[Europe/Paris]`.
     pub fn local_time(&self, seconds: i64) -> String {
-        let zone = TimeZone::get(&self.time_zone).unwrap_or(TimeZone::UTC);
-        match Timestamp::from_second(seconds) {
-            Ok(at) => at.to_zoned(zone).to_string(),
-            Err(_) => format!("{seconds} seconds after 1970"),
-        }
+        Zone::named(&self.time_zone).unwrap_or_else(|_| Zone::utc()).describe(seconds)
     }
 
     /// The pattern in words, such as "At 02:00".
@@ -71,17 +66,12 @@ impl Schedule {
         }
     }
 
-    fn parsed(&self) -> Result<(Cron, TimeZone), String> {
+    fn parsed(&self) -> Result<(Cron, Zone), String> {
         let cron =
             CronParser::builder().seconds(Seconds::Disallowed).build().parse(&self.cron).map_err(
                 |err| format!("cron {:?} is not a five-field cron pattern: {err}", self.cron),
             )?;
-        let zone = TimeZone::get(&self.time_zone).map_err(|_| {
-            format!(
-                "time zone {:?} is not an IANA time zone name such as \"Europe/Paris\" or \"UTC\"",
-                self.time_zone
-            )
-        })?;
+        let zone = Zone::named(&self.time_zone).map_err(|err| err.to_string())?;
         Ok((cron, zone))
     }
 
@@ -125,8 +115,11 @@ mod tests {
         }
     }
 
+    /// `YYYY-MM-DDTHH:MM:SSZ` as Unix seconds.
     fn at(text: &str) -> i64 {
-        text.parse::<Timestamp>().unwrap().as_second()
+        let (date, time) = text.strip_suffix('Z').unwrap().split_once('T').unwrap();
+        let second = time.split(':').fold(0, |s, part| s * 60 + part.parse::<u32>().unwrap());
+        Zone::utc().instant(&date.parse().unwrap(), second).unwrap()
     }
 
     #[test]

@@ -2,13 +2,14 @@
 //!
 //! - [`cmdb`]: configuration items of typed classes, their relations, and
 //!   impact analysis (which services an item failing takes down), bounded.
+//! - [`hours`]: business calendars: working hours per weekday on a time
+//!   zone's wall clock, and holidays; the calendar SLA clocks count on.
 //! - [`priority`]: priority from impact × urgency through a matrix (the
 //!   ServiceNow 3×3 and the GLPI 5×5 ship as presets), and a manual
 //!   override that must say why.
 //! - [`sla`]: SLA clocks that count business time only while their
 //!   ticket is in the states a policy lists, with deadlines recomputed from
-//!   what was spent (the calendar behind them is a trait; the time-zone
-//!   calendar is still to come).
+//!   what was spent, over a [`sla::Calendar`] such as [`hours::Hours`].
 //! - [`ticket`]: incidents and service requests, from new to closed, with
 //!   pending reasons, approval of requests by someone other than the
 //!   requester, and reopening within a window.
@@ -19,6 +20,7 @@
 
 pub mod change;
 pub mod cmdb;
+pub mod hours;
 pub mod priority;
 pub mod sla;
 pub mod ticket;

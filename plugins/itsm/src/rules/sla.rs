@@ -6,8 +6,9 @@
 //! business time; changing the target (a new priority, a new policy) keeps
 //! what was spent.
 //!
-//! Business time comes from a [`Calendar`]; [`AllHours`] counts every
-//! second. Times are Unix seconds.
+//! Business time comes from a [`Calendar`]: [`super::hours::Hours`]
+//! (working hours on a time zone's wall clock, holidays), or [`AllHours`],
+//! which counts every second. Times are Unix seconds.
 
 use serde::{Deserialize, Serialize};
 
@@ -197,6 +198,26 @@ mod tests {
         assert_eq!((clock.spent, clock.due_at(&cal)), (5 * HOUR, None));
     }
 
+    fn office_in_paris() -> crate::rules::hours::Hours {
+        let day = vec![crate::rules::hours::Period { from: "09:00".into(), to: "17:00".into() }];
+        let week = [
+            keel_values::Weekday::Monday,
+            keel_values::Weekday::Tuesday,
+            keel_values::Weekday::Wednesday,
+            keel_values::Weekday::Thursday,
+            keel_values::Weekday::Friday,
+        ]
+        .into_iter()
+        .map(|w| (w, day.clone()))
+        .collect();
+        let def = crate::rules::hours::HoursDef {
+            time_zone: "Europe/Paris".into(),
+            week,
+            holidays: Vec::new(),
+        };
+        crate::rules::hours::Hours::new(&def).unwrap()
+    }
+
     proptest! {
         /// Whatever happens to a ticket, its elapsed business time never
         /// goes down, a pause never brings its deadline forward, and a new
@@ -206,29 +227,34 @@ mod tests {
             target in 0i64..100_000,
             steps in proptest::collection::vec((1i64..20_000, 0u8..4), 1..30),
         ) {
-            let cal = AllHours;
-            let mut clock = Clock::start(target, 75, 1_000);
-            let mut at = 1_000;
+            // Working days in Paris from a week before the clocks go
+            // forward, and around the clock.
+            let office = office_in_paris();
+            let calendars: [&dyn Calendar; 2] = [&office, &AllHours];
+            let cal = calendars[usize::from(target % 2 == 0)];
+            let start = 1_774_000_000;
+            let mut clock = Clock::start(target, 75, start);
+            let mut at = start;
             let mut last = 0;
-            let mut deadline = clock.due_at(&cal);
+            let mut deadline = clock.due_at(cal);
             for (gap, action) in steps {
                 at += gap;
-                let spent_before = clock.elapsed(&cal, at);
+                let spent_before = clock.elapsed(cal, at);
                 match action {
-                    0 => clock.pause(&cal, at),
+                    0 => clock.pause(cal, at),
                     1 => clock.resume(at),
-                    2 => clock.retarget(&cal, target, at),
+                    2 => clock.retarget(cal, target, at),
                     _ => {}
                 }
-                let elapsed = clock.elapsed(&cal, at);
+                let elapsed = clock.elapsed(cal, at);
                 prop_assert!(elapsed >= last);
                 prop_assert_eq!(elapsed, spent_before, "an action at an instant spends nothing");
-                if let (Some(before), Some(now)) = (deadline, clock.due_at(&cal)) {
+                if let (Some(before), Some(now)) = (deadline, clock.due_at(cal)) {
                     prop_assert!(now >= before, "a deadline never comes sooner");
                 }
                 last = elapsed;
-                if clock.due_at(&cal).is_some() {
-                    deadline = clock.due_at(&cal);
+                if clock.due_at(cal).is_some() {
+                    deadline = clock.due_at(cal);
                 }
             }
         }
