@@ -4,6 +4,9 @@
 //!   impact analysis (which services an item failing takes down), bounded.
 //! - [`hours`]: business calendars: working hours per weekday on a time
 //!   zone's wall clock, and holidays; the calendar SLA clocks count on.
+//! - [`policy`]: SLA policies chosen by kind, priority and service, and the
+//!   two clocks (time to own, time to resolve) they give a ticket, with
+//!   warnings and breaches noticed once each.
 //! - [`priority`]: priority from impact × urgency through a matrix (the
 //!   ServiceNow 3×3 and the GLPI 5×5 ship as presets), and a manual
 //!   override that must say why.
@@ -21,6 +24,7 @@
 pub mod change;
 pub mod cmdb;
 pub mod hours;
+pub mod policy;
 pub mod priority;
 pub mod sla;
 pub mod ticket;
