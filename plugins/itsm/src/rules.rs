@@ -7,6 +7,8 @@
 //! - [`policy`]: SLA policies chosen by kind, priority and service, and the
 //!   two clocks (time to own, time to resolve) they give a ticket, with
 //!   warnings and breaches noticed once each.
+//! - [`problem`]: problems grouping incidents, known errors with their root
+//!   cause and workaround.
 //! - [`priority`]: priority from impact × urgency through a matrix (the
 //!   ServiceNow 3×3 and the GLPI 5×5 ship as presets), and a manual
 //!   override that must say why.
@@ -26,5 +28,6 @@ pub mod cmdb;
 pub mod hours;
 pub mod policy;
 pub mod priority;
+pub mod problem;
 pub mod sla;
 pub mod ticket;

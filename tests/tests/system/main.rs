@@ -12,6 +12,7 @@ mod gateway;
 mod hr;
 mod inventory;
 mod isolation;
+mod itsm;
 mod jobs;
 mod lifecycle;
 mod payroll;

@@ -1,0 +1,194 @@
+//! Changes as served: asked for by anyone who may, run by change managers
+//! from assessment to review, and authorised by the named members of their
+//! advisory board, never by whoever asked for them; implementation before
+//! authorisation is refused (an emergency change is authorised after the
+//! fact, before it closes).
+
+use keel_sdk::{Collection, Error, Range, Request, Response, Result, audit, context};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::cmdb;
+use crate::rules::change::{Board, Change, ChangeType, Risk};
+
+const CHANGES: Collection<ChangeDoc> = Collection::new("changes");
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ChangeDoc {
+    id: String,
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(flatten)]
+    life: Change,
+    /// The configuration items it changes.
+    #[serde(default)]
+    items: Vec<String>,
+    opened_at: i64,
+    updated_at: i64,
+}
+
+fn change(id: &str) -> Result<ChangeDoc> {
+    CHANGES.get(id)?.ok_or_else(|| Error::not_found(format!("change {id} does not exist")))
+}
+
+/// Checks that change `id` exists (a ticket pending on it names it).
+pub(crate) fn expect(id: &str) -> Result<()> {
+    change(id).map(drop).map_err(|_| Error::invalid(format!("change {id} does not exist")))
+}
+
+/// The caller, signed in: segregation of duties must tell who it is.
+fn signed_in(what: &str) -> Result<String> {
+    match context::caller() {
+        Some(caller) if !caller.starts_with("token:") => Ok(caller),
+        _ => Err(Error::denied(format!(
+            "{what} is done by someone signed in, not through an API token"
+        ))),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Requested {
+    #[serde(rename = "type")]
+    kind: ChangeType,
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    risk: Option<Risk>,
+    #[serde(default)]
+    backout_plan: Option<String>,
+    /// The advisory board: the users who may approve, and how many must.
+    #[serde(default)]
+    board: Option<Board>,
+    #[serde(default)]
+    items: Vec<String>,
+}
+
+/// `POST /changes`: a normal change states its risk, backout plan and
+/// board; a standard one is authorised in advance.
+pub(crate) fn request(request: &Request) -> Result<Response> {
+    let requested: Requested = request.json()?;
+    let requester = signed_in("asking for a change")?;
+    let title = requested.title.trim().to_owned();
+    if title.is_empty() || title.len() > 200 || requested.description.len() > 16_000 {
+        return Err(Error::invalid("a title is 1 to 200 bytes, a description at most 16,000"));
+    }
+    if requested.items.len() > 50 {
+        return Err(Error::invalid("a change names at most 50 configuration items"));
+    }
+    for item in &requested.items {
+        cmdb::expect_item(item)?;
+    }
+    let life = Change::new(
+        requested.kind,
+        &requester,
+        requested.risk,
+        requested.backout_plan,
+        requested.board,
+    )?;
+    let now = context::now_seconds();
+    let number = keel_sdk::next_sequence("changes")?;
+    let doc = ChangeDoc {
+        id: format!("CHG-{number:06}"),
+        title,
+        description: requested.description,
+        life,
+        items: requested.items,
+        opened_at: now,
+        updated_at: now,
+    };
+    CHANGES.insert(&doc.id, &doc)?;
+    Response::created(&doc)
+}
+
+/// `GET /changes/{id}`.
+pub(crate) fn get(request: &Request) -> Result<Response> {
+    Response::ok(&change(request.param("id")?)?)
+}
+
+/// `GET /changes`: by `state`, or all.
+pub(crate) fn list(request: &Request) -> Result<Response> {
+    let (cursor, limit) = (request.query("cursor"), request.page_limit()?);
+    let page = match request.query("state") {
+        Some(state) => CHANGES.lookup("by-state", &Range::exactly(state), cursor, limit)?,
+        None => CHANGES.scan(&Range::all(), cursor, limit)?,
+    };
+    let changes: Vec<ChangeDoc> = page.items.into_iter().map(|(_, c)| c).collect();
+    Response::ok(&json!({ "changes": changes, "cursor": page.cursor }))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Window {
+    /// Unix seconds.
+    from: i64,
+    to: i64,
+}
+
+/// `POST /changes/{id}/steps/{step}`: `assessment`, `board` (to its
+/// advisory board), `schedule` (with `{"from", "to"}`), `implementation`,
+/// `review`, `closure` or `cancellation`.
+pub(crate) fn step(request: &Request) -> Result<Response> {
+    let mut doc = change(request.param("id")?)?;
+    let step = request.param("step")?;
+    match step {
+        "assessment" => doc.life.assess()?,
+        "board" => doc.life.to_board()?,
+        "schedule" => {
+            let window: Window = request.json()?;
+            doc.life.schedule(window.from, window.to)?;
+        }
+        "implementation" => doc.life.implement()?,
+        "review" => doc.life.review()?,
+        "closure" => doc.life.close()?,
+        "cancellation" => doc.life.cancel()?,
+        other => {
+            return Err(Error::not_found(format!(
+                "a change has no step {other:?}; the steps are assessment, board, schedule, \
+                 implementation, review, closure and cancellation"
+            )));
+        }
+    }
+    doc.updated_at = context::now_seconds();
+    CHANGES.put(&doc.id, &doc)?;
+    Response::ok(&doc)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Decision {
+    approve: bool,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// `POST /changes/{id}/decisions`: a member of its board approves or
+/// refuses, never its requester; audited with who and why.
+pub(crate) fn decide(request: &Request) -> Result<Response> {
+    let decision: Decision = request.json()?;
+    let by = signed_in("deciding on a change")?;
+    let mut doc = change(request.param("id")?)?;
+    if decision.approve {
+        doc.life.approve(&by)?;
+    } else {
+        doc.life.refuse(&by)?;
+    }
+    doc.updated_at = context::now_seconds();
+    CHANGES.put(&doc.id, &doc)?;
+    let detail = format!(
+        "{} {} by {by}{}; now {:?}",
+        doc.id,
+        if decision.approve { "approved" } else { "refused" },
+        decision.reason.map(|r| format!(": {r}")).unwrap_or_default(),
+        doc.life.state
+    );
+    audit::record(audit::Event {
+        action: if decision.approve { "change.approved" } else { "change.refused" },
+        collection: Some("changes"),
+        key: Some(&doc.id),
+        detail: &detail,
+    })?;
+    Response::ok(&doc)
+}

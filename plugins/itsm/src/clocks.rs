@@ -1,0 +1,166 @@
+//! SLA clocks as served: a ticket's clocks are kept in its document and
+//! follow each change of state; one kernel timer per ticket is set for the
+//! next warning or breach, so nothing polls, and the overdue queue is a
+//! range of the `by-due` index. A warning or breach is published once, in
+//! the same transaction that marks it noticed.
+
+use keel_sdk::timers::{self, Fired};
+use keel_sdk::{Result, context, events};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::desk;
+use crate::rules::hours::Hours;
+use crate::rules::policy::{Clocks, Noticed, Target};
+use crate::tickets::{TICKETS, TicketDoc};
+
+/// What a ticket's timer carries.
+#[derive(Serialize, Deserialize)]
+struct Due {
+    ticket: String,
+}
+
+fn timer_key(ticket: &str) -> String {
+    format!("sla/{ticket}")
+}
+
+/// An instant as the overdue queue sorts it: zero-padded Unix seconds.
+pub(crate) fn due_key(at: i64) -> String {
+    format!("{:012}", at.max(0))
+}
+
+/// Starts `ticket`'s clocks under the policy its kind, priority and
+/// service choose, if any.
+pub(crate) fn start(ticket: &mut TicketDoc, now: i64) -> Result<()> {
+    let policies = desk::policies()?;
+    let chosen = crate::rules::policy::choose(
+        &policies,
+        ticket.life.kind,
+        ticket.priority.value,
+        ticket.service.as_deref(),
+    );
+    ticket.clocks = match chosen {
+        Some(policy) => {
+            let calendar = desk::calendar(&policy.calendar)?;
+            Some(Clocks::start(policy, ticket.life.state, now, &calendar))
+        }
+        None => None,
+    };
+    keep(ticket, now)
+}
+
+/// `ticket`'s priority or service changed: its clocks count on under the
+/// policy now chosen, keeping what they spent (or start, if none ran).
+pub(crate) fn rechoose(ticket: &mut TicketDoc, now: i64) -> Result<()> {
+    let policies = desk::policies()?;
+    let chosen = crate::rules::policy::choose(
+        &policies,
+        ticket.life.kind,
+        ticket.priority.value,
+        ticket.service.as_deref(),
+    );
+    match (chosen, &mut ticket.clocks) {
+        (Some(policy), Some(clocks)) if policy.id != clocks.policy => {
+            let calendar = desk::calendar(&policy.calendar)?;
+            clocks.retarget(policy, now, &calendar);
+            keep(ticket, now)
+        }
+        (Some(_), Some(_)) => keep(ticket, now),
+        (Some(_), None) => start(ticket, now),
+        // No policy covers it any more: its clocks run on as they were.
+        (None, _) => keep(ticket, now),
+    }
+}
+
+/// `ticket` moved to a new state: its clocks follow it.
+pub(crate) fn follow(ticket: &mut TicketDoc, now: i64) -> Result<()> {
+    if let Some(clocks) = &mut ticket.clocks {
+        let calendar = desk::calendar(&clocks.calendar)?;
+        clocks.follow(ticket.life.state, now, &calendar);
+    }
+    keep(ticket, now)
+}
+
+/// Publishes what is due by `now`, and keeps the overdue queue's key and
+/// the ticket's timer in step with its clocks.
+fn keep(ticket: &mut TicketDoc, now: i64) -> Result<()> {
+    let key = timer_key(&ticket.id);
+    let Some(clocks) = &mut ticket.clocks else {
+        ticket.due_key = None;
+        timers::cancel(&key)?;
+        return Ok(());
+    };
+    let calendar = desk::calendar(&clocks.calendar)?;
+    let noticed = clocks.notice(now, &calendar);
+    ticket.due_key = clocks.due(&calendar).map(due_key);
+    match clocks.next_notice(&calendar) {
+        Some(at) if at < i64::MAX => timers::set(&key, at, &Due { ticket: ticket.id.clone() })?,
+        _ => drop(timers::cancel(&key)?),
+    }
+    for what in noticed {
+        publish(ticket, what, now, &calendar)?;
+    }
+    Ok(())
+}
+
+fn publish(ticket: &TicketDoc, what: Noticed, now: i64, calendar: &Hours) -> Result<()> {
+    let (topic, target) = match what {
+        Noticed::Warning(target) => ("itsm.sla-warning", target),
+        Noticed::Breach(target) => ("itsm.sla-breached", target),
+    };
+    let clock = ticket
+        .clocks
+        .as_ref()
+        .and_then(|c| c.tracked.iter().find(|t| t.target == target))
+        .map(|t| &t.clock);
+    let payload = json!({
+        "ticket": ticket.id,
+        "title": ticket.title,
+        "clock": target,
+        "priority": ticket.priority.value,
+        "group": ticket.life.group,
+        "agent": ticket.life.agent,
+        "elapsed_seconds": clock.map(|c| c.elapsed(calendar, now)),
+        "target_seconds": clock.map(|c| c.target),
+        "at": now,
+    });
+    let target = match target {
+        Target::Own => "own",
+        Target::Resolve => "resolve",
+    };
+    events::publish(topic, &format!("{}/{target}/{now}", ticket.id), &payload)
+}
+
+/// A ticket's timer: what is due now is published, and the timer set for
+/// what comes next.
+pub(crate) fn fired(timer: &Fired) -> Result<()> {
+    let due: Due = timers::payload(timer)?;
+    let Some(mut ticket) = TICKETS.get(&due.ticket)? else { return Ok(()) };
+    keep(&mut ticket, context::now_seconds())?;
+    TICKETS.put(&due.ticket, &ticket)
+}
+
+/// How a ticket's clocks stand at `now`, to show on it.
+pub(crate) fn shown(clocks: &Clocks, now: i64) -> Result<serde_json::Value> {
+    let calendar = desk::calendar(&clocks.calendar)?;
+    let zone = calendar.zone();
+    let shown: Vec<_> = clocks
+        .tracked
+        .iter()
+        .map(|t| {
+            let due = t.clock.due_at(&calendar).filter(|at| *at < i64::MAX);
+            json!({
+                "clock": t.target,
+                "stage": t.clock.stage,
+                "target_seconds": t.clock.target,
+                "elapsed_seconds": t.clock.elapsed(&calendar, now),
+                "percent": t.clock.percent(&calendar, now),
+                "due_at": due,
+                "due_local": due.map(|at| zone.describe(at)),
+                "warned": t.warned,
+                "breached": t.breached,
+            })
+        })
+        .collect();
+    Ok(json!({ "policy": clocks.policy, "calendar": clocks.calendar, "clocks": shown }))
+}

@@ -1,0 +1,203 @@
+//! The configuration database as served: tenant classes with typed
+//! attributes beside the built-in ones, items, relations checked by the
+//! classes of their ends, and impact analysis walking the relations from a
+//! failed item, bounded in depth and size.
+
+use std::collections::BTreeMap;
+
+use keel_sdk::{Collection, Error, Range, Request, Response, Result, context};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::rules::cmdb::{self, BUILT_IN, Class, RelationKind};
+
+const CLASSES: Collection<Class> = Collection::new("ci-classes");
+const ITEMS: Collection<Item> = Collection::new("cis");
+const RELATIONS: Collection<Relation> = Collection::new("ci-relations");
+/// Most attributes an item of a built-in class states.
+const FREE_ATTRIBUTES_MAX: usize = 50;
+/// The deepest and widest an impact walk may be asked to go.
+const DEPTH_MAX: usize = 10;
+const SIZE_MAX: usize = 1000;
+/// Most relations an impact walk reads from one item.
+const FAN_MAX: u32 = 1000;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Item {
+    pub id: String,
+    pub class: String,
+    pub name: String,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, serde_json::Value>,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Relation {
+    from: String,
+    kind: RelationKind,
+    to: String,
+}
+
+fn item(id: &str) -> Result<Item> {
+    ITEMS
+        .get(id)?
+        .ok_or_else(|| Error::not_found(format!("configuration item {id} does not exist")))
+}
+
+/// Checks that item `id` exists.
+pub(crate) fn expect_item(id: &str) -> Result<()> {
+    item(id)
+        .map(drop)
+        .map_err(|_| Error::invalid(format!("configuration item {id} does not exist")))
+}
+
+/// Checks that `id` is a service.
+pub(crate) fn expect_service(id: &str) -> Result<()> {
+    let found = ITEMS.get(id)?;
+    match found {
+        Some(item) if item.class == cmdb::SERVICE => Ok(()),
+        Some(item) => Err(Error::invalid(format!("{id} is a {}, not a service", item.class))),
+        None => Err(Error::invalid(format!("service {id} does not exist"))),
+    }
+}
+
+/// `PUT /ci-classes/{name}`: a tenant's own class and its attributes.
+pub(crate) fn put_class(request: &Request) -> Result<Response> {
+    let class: Class = request.json()?;
+    if class.name != request.param("name")? {
+        return Err(Error::invalid("the path and the body name different classes"));
+    }
+    class.check()?;
+    CLASSES.put(&class.name, &class)?;
+    Response::ok(&class)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewItem {
+    class: String,
+    name: String,
+    #[serde(default)]
+    attributes: BTreeMap<String, serde_json::Value>,
+}
+
+/// `PUT /cis/{id}`: an item of a built-in class (with up to 50 attributes
+/// of text, numbers as decimal strings, or flags) or of a tenant's class
+/// (checked against it).
+pub(crate) fn put_item(request: &Request) -> Result<Response> {
+    let id = request.param("id")?;
+    cmdb::check_item_id(id)?;
+    let new: NewItem = request.json()?;
+    let name = new.name.trim().to_owned();
+    if name.is_empty() || name.len() > 200 {
+        return Err(Error::invalid("an item's name is 1 to 200 bytes"));
+    }
+    if BUILT_IN.contains(&new.class.as_str()) {
+        let fits =
+            |v: &serde_json::Value| v.is_boolean() || v.as_str().is_some_and(|t| t.len() <= 1000);
+        if new.attributes.len() > FREE_ATTRIBUTES_MAX || !new.attributes.values().all(fits) {
+            return Err(Error::invalid(format!(
+                "an item of class {} states at most {FREE_ATTRIBUTES_MAX} attributes, each \
+                 text of at most 1000 bytes or a flag",
+                new.class
+            )));
+        }
+    } else {
+        let class = CLASSES.get(&new.class)?.ok_or_else(|| {
+            Error::invalid(format!(
+                "class {} does not exist; the built-in classes are {}",
+                new.class,
+                BUILT_IN.join(", ")
+            ))
+        })?;
+        class.check_item(&new.attributes)?;
+    }
+    if let Some(kept) = ITEMS.get(id)?
+        && kept.class != new.class
+    {
+        return Err(Error::conflict(format!(
+            "{id} is a {}; an item keeps its class (register a new one)",
+            kept.class
+        )));
+    }
+    let item = Item {
+        id: id.to_owned(),
+        class: new.class,
+        name,
+        attributes: new.attributes,
+        updated_at: context::now_seconds(),
+    };
+    ITEMS.put(id, &item)?;
+    Response::ok(&item)
+}
+
+/// `GET /cis/{id}`: with its relations both ways.
+pub(crate) fn get_item(request: &Request) -> Result<Response> {
+    let item = item(request.param("id")?)?;
+    let from = RELATIONS.lookup("by-from", &Range::exactly(item.id.clone()), None, FAN_MAX)?;
+    let to = RELATIONS.lookup("by-to", &Range::exactly(item.id.clone()), None, FAN_MAX)?;
+    let relations: Vec<Relation> =
+        from.items.into_iter().chain(to.items).map(|(_, relation)| relation).collect();
+    Response::ok(&json!({ "item": item, "relations": relations }))
+}
+
+/// `GET /cis`: by `class`, or all.
+pub(crate) fn list_items(request: &Request) -> Result<Response> {
+    let (cursor, limit) = (request.query("cursor"), request.page_limit()?);
+    let page = match request.query("class") {
+        Some(class) => ITEMS.lookup("by-class", &Range::exactly(class), cursor, limit)?,
+        None => ITEMS.scan(&Range::all(), cursor, limit)?,
+    };
+    let items: Vec<Item> = page.items.into_iter().map(|(_, i)| i).collect();
+    Response::ok(&json!({ "items": items, "cursor": page.cursor }))
+}
+
+/// `POST /ci-relations`: `from` runs on, depends on, or is connected to
+/// `to`, as their classes allow.
+pub(crate) fn put_relation(request: &Request) -> Result<Response> {
+    let relation: Relation = request.json()?;
+    let (from, to) = (item(&relation.from)?, item(&relation.to)?);
+    cmdb::check_relation((&from.id, &from.class), relation.kind, (&to.id, &to.class))?;
+    let kind = serde_json::to_value(relation.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    RELATIONS.put(&format!("{}/{kind}/{}", relation.from, relation.to), &relation)?;
+    Response::created(&relation)
+}
+
+/// `GET /cis/{id}/impact?depth=&size=`: what `id` failing takes down,
+/// nearest first, and of those the services.
+pub(crate) fn impact(request: &Request) -> Result<Response> {
+    let failed = item(request.param("id")?)?;
+    let depth: usize = request.query_as("depth")?.unwrap_or(5);
+    let size: usize = request.query_as("size")?.unwrap_or(200);
+    if !(1..=DEPTH_MAX).contains(&depth) || !(1..=SIZE_MAX).contains(&size) {
+        return Err(Error::invalid(format!("depth is 1 to {DEPTH_MAX} and size 1 to {SIZE_MAX}")));
+    }
+    let mut affected_by = |id: &str| -> std::result::Result<Vec<String>, keel_values::RuleError> {
+        affected_by(id).map_err(|err| keel_values::RuleError::new(err.message()))
+    };
+    let mut class_of = |id: &str| -> std::result::Result<String, keel_values::RuleError> {
+        item(id).map(|i| i.class).map_err(|err| keel_values::RuleError::new(err.message()))
+    };
+    let impact = cmdb::impact(&failed.id, depth, size, &mut affected_by, &mut class_of)?;
+    Response::ok(&json!({ "failed": failed.id, "impact": impact }))
+}
+
+/// The items `id` failing takes down directly: those that run on it or
+/// depend on it, and those connected to it either way.
+fn affected_by(id: &str) -> Result<Vec<String>> {
+    let mut affected = Vec::new();
+    for (_, relation) in RELATIONS.lookup("by-to", &Range::exactly(id), None, FAN_MAX)?.items {
+        affected.push(relation.from);
+    }
+    for (_, relation) in RELATIONS.lookup("by-from", &Range::exactly(id), None, FAN_MAX)?.items {
+        if relation.kind == RelationKind::ConnectedTo {
+            affected.push(relation.to);
+        }
+    }
+    Ok(affected)
+}

@@ -1,0 +1,164 @@
+//! The desk's settings as served: the priority matrix (a preset or the
+//! tenant's own) and the reopening window, business calendars, and SLA
+//! policies. Each change is checked whole before it is kept.
+
+use keel_sdk::{Collection, Error, Range, Request, Response, Result, audit};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::rules::hours::{Hours, HoursDef};
+use crate::rules::policy::{POLICIES_MAX, Policy};
+use crate::rules::priority::Matrix;
+
+pub(crate) const SETTINGS: Collection<Settings> = Collection::new("settings");
+pub(crate) const CALENDARS: Collection<HoursDef> = Collection::new("calendars");
+pub(crate) const POLICIES: Collection<Policy> = Collection::new("policies");
+/// The one settings document.
+const DESK: &str = "desk";
+/// The calendar every tenant has: every hour of every day, on UTC.
+pub(crate) const ALWAYS: &str = "ALWAYS";
+/// Most calendars a tenant keeps.
+const CALENDARS_MAX: u32 = 100;
+
+/// The desk's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Settings {
+    /// The priority matrix: `cells[urgency - 1][impact - 1]`.
+    pub matrix: Matrix,
+    /// How long after its resolution a ticket may be reopened, in hours.
+    pub reopen_window_hours: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { matrix: Matrix::servicenow(), reopen_window_hours: 7 * 24 }
+    }
+}
+
+/// The settings, or the defaults (the ServiceNow matrix, a week to reopen).
+pub(crate) fn settings() -> Result<Settings> {
+    Ok(SETTINGS.get(DESK)?.unwrap_or_default())
+}
+
+/// `GET /settings`.
+pub(crate) fn get_settings(_: &Request) -> Result<Response> {
+    Response::ok(&settings()?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewSettings {
+    /// `servicenow` (3×3) or `glpi` (5×5), or:
+    #[serde(default)]
+    preset: Option<String>,
+    /// The tenant's own matrix.
+    #[serde(default)]
+    matrix: Option<Matrix>,
+    #[serde(default)]
+    reopen_window_hours: Option<i64>,
+}
+
+/// `PUT /settings`: a preset or a matrix of the tenant's own, and the
+/// reopening window; what is not given stays.
+pub(crate) fn put_settings(request: &Request) -> Result<Response> {
+    let new: NewSettings = request.json()?;
+    let mut settings = settings()?;
+    match (new.preset, new.matrix) {
+        (Some(_), Some(_)) => {
+            return Err(Error::invalid("give a preset or a matrix, not both"));
+        }
+        (Some(preset), None) => settings.matrix = Matrix::preset(&preset)?,
+        (None, Some(matrix)) => {
+            matrix.check()?;
+            settings.matrix = matrix;
+        }
+        (None, None) => {}
+    }
+    if let Some(hours) = new.reopen_window_hours {
+        if !(0..=24 * 366).contains(&hours) {
+            return Err(Error::invalid(format!(
+                "reopen_window_hours is 0 to {}, not {hours}",
+                24 * 366
+            )));
+        }
+        settings.reopen_window_hours = hours;
+    }
+    SETTINGS.put(DESK, &settings)?;
+    let detail = format!(
+        "{}×{} priority matrix, reopening within {} hours",
+        settings.matrix.size(),
+        settings.matrix.size(),
+        settings.reopen_window_hours
+    );
+    audit::record(audit::Event {
+        action: "settings.changed",
+        collection: Some("settings"),
+        key: Some(DESK),
+        detail: &detail,
+    })?;
+    Response::ok(&settings)
+}
+
+/// The calendar `id`, checked; `ALWAYS` unless the tenant defined it.
+pub(crate) fn calendar(id: &str) -> Result<Hours> {
+    match CALENDARS.get(id)? {
+        Some(def) => Ok(Hours::new(&def)?),
+        None if id == ALWAYS => Ok(Hours::always()),
+        None => Err(Error::invalid(format!("calendar {id} does not exist"))),
+    }
+}
+
+/// `PUT /calendars/{id}`: working hours per weekday, holidays and time
+/// zone. Tickets already running on it count on it from their next change.
+pub(crate) fn put_calendar(request: &Request) -> Result<Response> {
+    let id = request.param("id")?;
+    keel_values::code::check_code("calendar", id)?;
+    let def: HoursDef = request.json()?;
+    Hours::new(&def)?;
+    if CALENDARS.get(id)?.is_none()
+        && CALENDARS.scan(&Range::all(), None, CALENDARS_MAX)?.items.len()
+            >= usize::try_from(CALENDARS_MAX).unwrap_or(usize::MAX)
+    {
+        return Err(Error::invalid(format!("a tenant keeps at most {CALENDARS_MAX} calendars")));
+    }
+    CALENDARS.put(id, &def)?;
+    Response::ok(&json!({ "id": id, "calendar": def }))
+}
+
+/// `GET /calendars`.
+pub(crate) fn list_calendars(_: &Request) -> Result<Response> {
+    let calendars: Vec<_> = CALENDARS
+        .scan_all(&Range::all())?
+        .into_iter()
+        .map(|(id, calendar)| json!({ "id": id, "calendar": calendar }))
+        .collect();
+    Response::ok(&json!({ "calendars": calendars, "built_in": [ALWAYS] }))
+}
+
+/// Every policy, in the order of their ids: the order they are chosen in.
+pub(crate) fn policies() -> Result<Vec<Policy>> {
+    Ok(POLICIES.scan_all(&Range::all())?.into_iter().map(|(_, p)| p).collect())
+}
+
+/// `PUT /sla-policies/{id}`: checked, on a calendar that exists. Chosen
+/// for a ticket in the order of their ids, one for its service first.
+pub(crate) fn put_policy(request: &Request) -> Result<Response> {
+    let id = request.param("id")?;
+    let policy: Policy = request.json()?;
+    if policy.id != id {
+        return Err(Error::invalid(format!("the path names policy {id}, the body {}", policy.id)));
+    }
+    policy.check()?;
+    calendar(&policy.calendar)?;
+    if POLICIES.get(id)?.is_none() && policies()?.len() >= POLICIES_MAX {
+        return Err(Error::invalid(format!("a tenant keeps at most {POLICIES_MAX} SLA policies")));
+    }
+    POLICIES.put(id, &policy)?;
+    Response::ok(&policy)
+}
+
+/// `GET /sla-policies`.
+pub(crate) fn list_policies(_: &Request) -> Result<Response> {
+    Response::ok(&json!({ "policies": policies()? }))
+}

@@ -1,0 +1,619 @@
+//! Incidents and service requests as served. Agents (those who may work
+//! tickets) see and work every ticket; a requester sees their own, adds
+//! follow-ups to it, and accepts, reopens or cancels it. Support groups
+//! are the directory's units, and an agent is a person of the group who
+//! signs in as a Keel user.
+
+use keel_sdk::erp::directory;
+use keel_sdk::{Collection, Error, Range, Request, Response, Result, audit, context};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::rules::policy::Clocks;
+use crate::rules::priority::Priority;
+use crate::rules::ticket::{Kind, PendingOn, Ticket};
+use crate::{clocks, cmdb, desk};
+
+pub(crate) const TICKETS: Collection<TicketDoc> = Collection::new("tickets");
+/// Keyed `<ticket>/<number>`.
+const NOTES: Collection<Note> = Collection::new("ticket-notes");
+/// Longest title, in bytes.
+const TITLE_BYTES_MAX: usize = 200;
+/// Longest description or note, in bytes.
+const TEXT_BYTES_MAX: usize = 16_000;
+/// Most attachments, links or configuration items on one ticket.
+const REFERENCES_MAX: usize = 50;
+/// Who works tickets.
+const WORK: &str = "itsm.tickets.work";
+
+/// A file kept elsewhere (a document store, a URL), referred to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Attachment {
+    pub name: String,
+    pub reference: String,
+}
+
+/// How one ticket relates to another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum LinkKind {
+    DuplicateOf,
+    CausedBy,
+    Related,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Link {
+    pub kind: LinkKind,
+    pub ticket: String,
+}
+
+/// A ticket as kept.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct TicketDoc {
+    pub id: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(flatten)]
+    pub life: Ticket,
+    pub impact: u8,
+    pub urgency: u8,
+    pub priority: Priority,
+    /// The service (a configuration item) it concerns.
+    #[serde(default)]
+    pub service: Option<String>,
+    /// Other configuration items it concerns.
+    #[serde(default)]
+    pub items: Vec<String>,
+    /// The problem it is grouped under.
+    #[serde(default)]
+    pub problem: Option<String>,
+    /// The change it waits on, if pending on one.
+    #[serde(default)]
+    pub change: Option<String>,
+    #[serde(default)]
+    pub links: Vec<Link>,
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+    #[serde(default)]
+    pub clocks: Option<Clocks>,
+    /// The earliest deadline of a running clock, for the overdue queue.
+    #[serde(default)]
+    pub due_key: Option<String>,
+    pub opened_at: i64,
+    pub updated_at: i64,
+    /// Notes added so far: the next one's number.
+    #[serde(default)]
+    pub notes: u32,
+}
+
+/// A follow-up the requester sees, or an internal note they do not.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Note {
+    by: String,
+    at: i64,
+    text: String,
+    internal: bool,
+    #[serde(default)]
+    attachments: Vec<Attachment>,
+}
+
+fn caller() -> String {
+    context::caller().unwrap_or_default()
+}
+
+fn works() -> bool {
+    context::has_permission(WORK)
+}
+
+/// The ticket `id`, if the caller may see it: agents any, requesters
+/// their own (another's reads as not found, so ids reveal nothing).
+fn visible(id: &str) -> Result<TicketDoc> {
+    let not_found = || Error::not_found(format!("ticket {id} does not exist"));
+    let ticket = TICKETS.get(id)?.ok_or_else(not_found)?;
+    if works() || ticket.life.requester == caller() { Ok(ticket) } else { Err(not_found()) }
+}
+
+/// The caller, who must be signed in: segregation of duties must tell who
+/// decides, and an API token does not.
+fn signed_in(what: &str) -> Result<String> {
+    match context::caller() {
+        Some(caller) if !caller.starts_with("token:") => Ok(caller),
+        _ => Err(Error::denied(format!(
+            "{what} is done by someone signed in, not through an API token"
+        ))),
+    }
+}
+
+fn check_text(what: &str, text: &str, max: usize) -> Result<()> {
+    if text.len() > max {
+        return Err(Error::invalid(format!("{what} is at most {max} bytes")));
+    }
+    Ok(())
+}
+
+fn check_attachments(attachments: &[Attachment]) -> Result<()> {
+    if attachments.len() > REFERENCES_MAX {
+        return Err(Error::invalid(format!("at most {REFERENCES_MAX} attachments")));
+    }
+    for a in attachments {
+        if a.name.trim().is_empty() || a.name.len() > 200 || a.reference.trim().is_empty() {
+            return Err(Error::invalid(
+                "an attachment has a name (1 to 200 bytes) and a reference",
+            ));
+        }
+        check_text("an attachment's reference", &a.reference, 2000)?;
+    }
+    Ok(())
+}
+
+/// Saves `ticket` after a change at `now`.
+fn save(mut ticket: TicketDoc, now: i64) -> Result<TicketDoc> {
+    ticket.updated_at = now;
+    TICKETS.put(&ticket.id, &ticket)?;
+    Ok(ticket)
+}
+
+/// The ticket as shown: as kept, with its clocks as they stand now.
+fn view(ticket: &TicketDoc, now: i64) -> Result<serde_json::Value> {
+    let mut shown = serde_json::to_value(ticket)
+        .map_err(|err| Error::internal(format!("ticket {}: {err}", ticket.id)))?;
+    if let (Some(clocks), Some(object)) = (&ticket.clocks, shown.as_object_mut()) {
+        object.insert("sla".to_owned(), clocks::shown(clocks, now)?);
+        object.remove("clocks");
+        object.remove("due_key");
+    }
+    Ok(shown)
+}
+
+fn answer(ticket: &TicketDoc, now: i64) -> Result<Response> {
+    Response::ok(&view(ticket, now)?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raised {
+    kind: Kind,
+    title: String,
+    #[serde(default)]
+    description: String,
+    impact: u8,
+    urgency: u8,
+    #[serde(default)]
+    service: Option<String>,
+    #[serde(default)]
+    items: Vec<String>,
+    /// The person it is for (agents raise tickets for others).
+    #[serde(default)]
+    requester: Option<String>,
+    /// A request that waits for an approval first.
+    #[serde(default)]
+    needs_approval: bool,
+    #[serde(default)]
+    attachments: Vec<Attachment>,
+}
+
+/// `POST /tickets`: prioritised by the tenant's matrix, its clocks started
+/// under the policy it falls under.
+pub(crate) fn raise(request: &Request) -> Result<Response> {
+    let raised: Raised = request.json()?;
+    let title = raised.title.trim().to_owned();
+    if title.is_empty() || title.len() > TITLE_BYTES_MAX {
+        return Err(Error::invalid(format!("a title is 1 to {TITLE_BYTES_MAX} bytes")));
+    }
+    check_text("a description", &raised.description, TEXT_BYTES_MAX)?;
+    check_attachments(&raised.attachments)?;
+    let requester = match &raised.requester {
+        None => caller(),
+        Some(_) if !works() => {
+            return Err(Error::denied("only agents raise tickets for someone else"));
+        }
+        Some(person) => {
+            let found = directory::find_person(person)?
+                .ok_or_else(|| Error::invalid(format!("person {person} does not exist")))?;
+            found.user.ok_or_else(|| {
+                Error::invalid(format!("{person} has no Keel user to follow their ticket"))
+            })?
+        }
+    };
+    let settings = desk::settings()?;
+    let priority = Priority::computed(&settings.matrix, raised.impact, raised.urgency)?;
+    if let Some(service) = &raised.service {
+        cmdb::expect_service(service)?;
+    }
+    if raised.items.len() > REFERENCES_MAX {
+        return Err(Error::invalid(format!("at most {REFERENCES_MAX} configuration items")));
+    }
+    for item in &raised.items {
+        cmdb::expect_item(item)?;
+    }
+    let life = Ticket::raise(raised.kind, &requester, raised.needs_approval)?;
+    let number = keel_sdk::next_sequence("tickets")?;
+    let prefix = match raised.kind {
+        Kind::Incident => "INC",
+        Kind::Request => "REQ",
+    };
+    let now = context::now_seconds();
+    let mut ticket = TicketDoc {
+        id: format!("{prefix}-{number:06}"),
+        title,
+        description: raised.description,
+        life,
+        impact: raised.impact,
+        urgency: raised.urgency,
+        priority,
+        service: raised.service,
+        items: raised.items,
+        problem: None,
+        change: None,
+        links: Vec::new(),
+        attachments: raised.attachments,
+        clocks: None,
+        due_key: None,
+        opened_at: now,
+        updated_at: now,
+        notes: 0,
+    };
+    clocks::start(&mut ticket, now)?;
+    TICKETS.insert(&ticket.id, &ticket)?;
+    Response::created(&view(&ticket, now)?)
+}
+
+/// `GET /tickets/{id}`.
+pub(crate) fn get(request: &Request) -> Result<Response> {
+    answer(&visible(request.param("id")?)?, context::now_seconds())
+}
+
+/// `GET /tickets`: agents, by `state`, `group` or `agent` (or all);
+/// requesters, their own.
+pub(crate) fn list(request: &Request) -> Result<Response> {
+    let (cursor, limit) = (request.query("cursor"), request.page_limit()?);
+    let page = if !works() || request.query("mine").is_some() {
+        TICKETS.lookup("by-requester", &Range::exactly(caller()), cursor, limit)?
+    } else if let Some(state) = request.query("state") {
+        TICKETS.lookup("by-state", &Range::exactly(state), cursor, limit)?
+    } else if let Some(group) = request.query("group") {
+        TICKETS.lookup("by-group", &Range::exactly(group), cursor, limit)?
+    } else if let Some(agent) = request.query("agent") {
+        TICKETS.lookup("by-agent", &Range::exactly(agent), cursor, limit)?
+    } else {
+        TICKETS.scan(&Range::all(), cursor, limit)?
+    };
+    let now = context::now_seconds();
+    let tickets = page.items.iter().map(|(_, t)| view(t, now)).collect::<Result<Vec<_>>>()?;
+    Response::ok(&json!({ "tickets": tickets, "cursor": page.cursor }))
+}
+
+/// `GET /overdue`: tickets whose running clock is past its deadline (or
+/// will be within `within_minutes`), earliest first: a range of the
+/// `by-due` index, however many tickets are open.
+pub(crate) fn overdue(request: &Request) -> Result<Response> {
+    let (cursor, limit) = (request.query("cursor"), request.page_limit()?);
+    let within: i64 = request.query_as("within_minutes")?.unwrap_or(0);
+    if !(0..=60 * 24 * 366).contains(&within) {
+        return Err(Error::invalid("within_minutes is 0 to a year's"));
+    }
+    let now = context::now_seconds();
+    let until = clocks::due_key(now.saturating_add(within * 60));
+    let page = TICKETS.lookup("by-due", &Range::between(None, Some(until)), cursor, limit)?;
+    let tickets: Vec<_> = page
+        .items
+        .iter()
+        .map(|(_, t)| {
+            let due = t.due_key.as_deref().and_then(|k| k.parse::<i64>().ok());
+            json!({
+                "id": t.id,
+                "title": t.title,
+                "priority": t.priority.value,
+                "state": t.life.state,
+                "group": t.life.group,
+                "agent": t.life.agent,
+                "due_at": due,
+                "overdue_seconds": due.map(|d| (now - d).max(0)),
+            })
+        })
+        .collect();
+    Response::ok(&json!({ "tickets": tickets, "cursor": page.cursor, "now": now }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Decision {
+    approve: bool,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// `POST /tickets/{id}/decision`: a request approved or refused, never by
+/// whom it is for.
+pub(crate) fn decide(request: &Request) -> Result<Response> {
+    let decision: Decision = request.json()?;
+    let by = signed_in("approving a request")?;
+    let mut ticket = visible(request.param("id")?)?;
+    ticket.life.decide(&by, decision.approve)?;
+    let now = context::now_seconds();
+    clocks::follow(&mut ticket, now)?;
+    let detail = format!(
+        "{} {} {}{}",
+        ticket.id,
+        if decision.approve { "approved by" } else { "refused by" },
+        by,
+        decision.reason.map(|r| format!(": {r}")).unwrap_or_default()
+    );
+    audit::record(audit::Event {
+        action: if decision.approve { "request.approved" } else { "request.refused" },
+        collection: Some("tickets"),
+        key: Some(&ticket.id),
+        detail: &detail,
+    })?;
+    answer(&save(ticket, now)?, now)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Assignment {
+    group: String,
+    #[serde(default)]
+    agent: Option<String>,
+}
+
+/// `POST /tickets/{id}/assignment`: to a support group (a directory unit)
+/// and, if given, to a person of it who signs in.
+pub(crate) fn assign(request: &Request) -> Result<Response> {
+    let assignment: Assignment = request.json()?;
+    let mut ticket = visible(request.param("id")?)?;
+    if directory::find_org_unit(&assignment.group)?.is_none() {
+        return Err(Error::invalid(format!("group {} does not exist", assignment.group)));
+    }
+    let agent = match &assignment.agent {
+        None => None,
+        Some(person) => {
+            let member = directory::members(&assignment.group)?
+                .into_iter()
+                .find(|p| &p.id == person)
+                .ok_or_else(|| {
+                    Error::invalid(format!("{person} is not in group {}", assignment.group))
+                })?;
+            Some(member.user.ok_or_else(|| {
+                Error::invalid(format!("{person} has no Keel user to work the ticket as"))
+            })?)
+        }
+    };
+    ticket.life.assign(&assignment.group, agent.as_deref())?;
+    let now = context::now_seconds();
+    clocks::follow(&mut ticket, now)?;
+    answer(&save(ticket, now)?, now)
+}
+
+/// `POST /tickets/{id}/start`: the caller, of its group, starts on it.
+pub(crate) fn start(request: &Request) -> Result<Response> {
+    let mut ticket = visible(request.param("id")?)?;
+    let me = caller();
+    let group = ticket.life.group.clone().unwrap_or_default();
+    let member = directory::members(&group)?.iter().any(|p| p.user.as_deref() == Some(&me));
+    if !member {
+        return Err(Error::denied(format!(
+            "{me} is not in group {group}, to which {} is assigned",
+            ticket.id
+        )));
+    }
+    ticket.life.start(&me)?;
+    let now = context::now_seconds();
+    clocks::follow(&mut ticket, now)?;
+    answer(&save(ticket, now)?, now)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Pending {
+    on: PendingOn,
+    /// The change it waits on, when on a change.
+    #[serde(default)]
+    change: Option<String>,
+}
+
+/// `POST /tickets/{id}/pending`: it waits on the requester, a vendor, a
+/// change or a problem; the clocks the policy says stand still.
+pub(crate) fn pend(request: &Request) -> Result<Response> {
+    let pending: Pending = request.json()?;
+    let mut ticket = visible(request.param("id")?)?;
+    if let Some(change) = &pending.change {
+        if pending.on != PendingOn::Change {
+            return Err(Error::invalid("a change is named only when pending on one"));
+        }
+        crate::changes::expect(change)?;
+    }
+    ticket.life.pend(pending.on)?;
+    ticket.change = pending.change;
+    let now = context::now_seconds();
+    clocks::follow(&mut ticket, now)?;
+    answer(&save(ticket, now)?, now)
+}
+
+/// `POST /tickets/{id}/resumption`.
+pub(crate) fn resume(request: &Request) -> Result<Response> {
+    transition(request, |ticket, _| ticket.life.resume().map_err(Error::from))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Resolution {
+    solution: String,
+}
+
+/// `POST /tickets/{id}/resolution`: its clocks stop.
+pub(crate) fn resolve(request: &Request) -> Result<Response> {
+    let resolution: Resolution = request.json()?;
+    transition(request, |ticket, now| {
+        ticket.life.resolve(&resolution.solution, now).map_err(Error::from)
+    })
+}
+
+/// `POST /tickets/{id}/reopening`: by its requester or an agent, within
+/// the tenant's window; time to resolve counts on from what it spent.
+pub(crate) fn reopen(request: &Request) -> Result<Response> {
+    let window = desk::settings()?.reopen_window_hours * 3600;
+    transition(request, |ticket, now| ticket.life.reopen(now, window).map_err(Error::from))
+}
+
+/// `POST /tickets/{id}/closure`: its requester accepts the resolution.
+pub(crate) fn close(request: &Request) -> Result<Response> {
+    transition(request, |ticket, _| ticket.life.close().map_err(Error::from))
+}
+
+/// `POST /tickets/{id}/cancellation`.
+pub(crate) fn cancel(request: &Request) -> Result<Response> {
+    transition(request, |ticket, _| ticket.life.cancel().map_err(Error::from))
+}
+
+/// Applies `change` to the ticket the request names, which the caller
+/// may see; its clocks follow.
+fn transition(
+    request: &Request,
+    change: impl FnOnce(&mut TicketDoc, i64) -> Result<()>,
+) -> Result<Response> {
+    let mut ticket = visible(request.param("id")?)?;
+    let now = context::now_seconds();
+    change(&mut ticket, now)?;
+    clocks::follow(&mut ticket, now)?;
+    answer(&save(ticket, now)?, now)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewPriority {
+    /// New impact and urgency, through the matrix.
+    #[serde(default)]
+    impact: Option<u8>,
+    #[serde(default)]
+    urgency: Option<u8>,
+    /// Or a priority set by hand (6: a major incident), with why.
+    #[serde(default)]
+    value: Option<u8>,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// `PUT /tickets/{id}/priority`: from a new impact or urgency, or set by
+/// hand with a reason (audited). Its clocks count on under the policy now
+/// chosen, keeping what they spent.
+pub(crate) fn set_priority(request: &Request) -> Result<Response> {
+    let new: NewPriority = request.json()?;
+    let mut ticket = visible(request.param("id")?)?;
+    match (new.value, new.impact.or(new.urgency)) {
+        (Some(_), Some(_)) => {
+            return Err(Error::invalid("set a priority by hand, or a new impact and urgency"));
+        }
+        (Some(value), None) => {
+            let reason = new.reason.unwrap_or_default();
+            ticket.priority = ticket.priority.set_by_hand(value, &caller(), &reason)?;
+            let detail = format!("{} priority {value} by hand: {}", ticket.id, reason.trim());
+            audit::record(audit::Event {
+                action: "priority.overridden",
+                collection: Some("tickets"),
+                key: Some(&ticket.id),
+                detail: &detail,
+            })?;
+        }
+        (None, Some(_)) => {
+            ticket.impact = new.impact.unwrap_or(ticket.impact);
+            ticket.urgency = new.urgency.unwrap_or(ticket.urgency);
+            let matrix = desk::settings()?.matrix;
+            ticket.priority = Priority::computed(&matrix, ticket.impact, ticket.urgency)?;
+        }
+        (None, None) => return Err(Error::invalid("give impact or urgency, or a value")),
+    }
+    let now = context::now_seconds();
+    clocks::rechoose(&mut ticket, now)?;
+    answer(&save(ticket, now)?, now)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewNote {
+    text: String,
+    /// Only agents see it.
+    #[serde(default)]
+    internal: bool,
+    #[serde(default)]
+    attachments: Vec<Attachment>,
+}
+
+/// `POST /tickets/{id}/notes`: a follow-up, or (agents) an internal note.
+pub(crate) fn add_note(request: &Request) -> Result<Response> {
+    let new: NewNote = request.json()?;
+    let mut ticket = visible(request.param("id")?)?;
+    if new.internal && !works() {
+        return Err(Error::denied("only agents add internal notes"));
+    }
+    let text = new.text.trim();
+    if text.is_empty() {
+        return Err(Error::invalid("a note has text"));
+    }
+    check_text("a note", text, TEXT_BYTES_MAX)?;
+    check_attachments(&new.attachments)?;
+    let now = context::now_seconds();
+    ticket.notes += 1;
+    let note = Note {
+        by: caller(),
+        at: now,
+        text: text.to_owned(),
+        internal: new.internal,
+        attachments: new.attachments,
+    };
+    NOTES.insert(&format!("{}/{:06}", ticket.id, ticket.notes), &note)?;
+    save(ticket, now)?;
+    Response::created(&note)
+}
+
+/// `GET /tickets/{id}/notes`: requesters see the follow-ups, agents
+/// internal notes too.
+pub(crate) fn notes(request: &Request) -> Result<Response> {
+    let ticket = visible(request.param("id")?)?;
+    let all = works();
+    let notes: Vec<Note> = NOTES
+        .scan_all(&Range::prefix(format!("{}/", ticket.id)))?
+        .into_iter()
+        .map(|(_, note)| note)
+        .filter(|note| all || !note.internal)
+        .collect();
+    Response::ok(&json!({ "notes": notes }))
+}
+
+/// `POST /tickets/{id}/links`: duplicate of, caused by, or related to
+/// another ticket (related both ways).
+pub(crate) fn link(request: &Request) -> Result<Response> {
+    let link: Link = request.json()?;
+    let mut ticket = visible(request.param("id")?)?;
+    if link.ticket == ticket.id {
+        return Err(Error::invalid("a ticket is not linked to itself"));
+    }
+    let mut other = visible(&link.ticket)
+        .map_err(|_| Error::invalid(format!("ticket {} does not exist", link.ticket)))?;
+    if ticket.links.contains(&link) {
+        return answer(&ticket, context::now_seconds());
+    }
+    if ticket.links.len() >= REFERENCES_MAX {
+        return Err(Error::invalid(format!("a ticket has at most {REFERENCES_MAX} links")));
+    }
+    let now = context::now_seconds();
+    if link.kind == LinkKind::Related && other.links.len() < REFERENCES_MAX {
+        other.links.push(Link { kind: LinkKind::Related, ticket: ticket.id.clone() });
+        save(other, now)?;
+    }
+    ticket.links.push(link);
+    answer(&save(ticket, now)?, now)
+}
+
+/// Groups `ticket` (an incident) under `problem`.
+pub(crate) fn group_under(id: &str, problem: &str) -> Result<TicketDoc> {
+    let mut ticket = visible(id)?;
+    if ticket.life.kind != Kind::Incident {
+        return Err(Error::invalid(format!("{id} is a request; a problem groups incidents")));
+    }
+    ticket.problem = Some(problem.to_owned());
+    save(ticket, context::now_seconds())
+}

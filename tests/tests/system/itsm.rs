@@ -1,0 +1,308 @@
+//! A service desk's day, through HTTP, on a clock the test moves: an
+//! incident raised and prioritised by the matrix, assigned, paused while
+//! pending, breached on a business calendar (the kernel's timer, not
+//! polling, publishes it), resolved, reopened and closed; a problem
+//! grouping three incidents; a normal change through its advisory board,
+//! with self-approval refused; the impact of a server outage.
+
+use std::time::{Duration, Instant};
+
+use keel_tests::{MovedClock, Setup, TestKernel};
+use serde_json::{Value, json};
+
+const HR: &str = "/api/demo/hr";
+const DESK: &str = "/api/demo/itsm";
+/// Monday 7 December 2026, 09:00 in Paris (08:00 UTC).
+const MONDAY_9: i64 = 1_796_630_400;
+const HOUR: i64 = 3600;
+
+fn person(id: &str, user: &str, department: &str) -> Value {
+    json!({
+        "id": id,
+        "name": format!("Person {id}"),
+        "email": format!("{user}@example.com"),
+        "department": department,
+        "position": "Staff",
+        "user": user,
+        "hired": "2026-01-05",
+        "personal": {
+            "national_id": format!("NI-{id}"),
+            "bank_account": "FR76 3000 6000 0112 3456 7890 189",
+            "address": "1 rue de Rivoli, Paris",
+            "date_of_birth": "1990-01-01",
+        },
+        "contract": { "base_pay": "3000.00", "currency": "EUR" },
+    })
+}
+
+/// The events `topic` published so far, from the audit trail.
+async fn published(k: &TestKernel, topic: &str) -> Vec<String> {
+    let reply = k.get("/admin/tenants/demo/audit?limit=1000").await;
+    let entries = reply.expect(200)["entries"].as_array().unwrap().clone();
+    entries
+        .iter()
+        .filter(|e| e["record"]["action"] == "event.publish")
+        .filter_map(|e| e["record"]["detail"].as_str())
+        .filter(|d| d.contains(&format!(" {topic} ")))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_desks_day() {
+    let clock = MovedClock::at(MONDAY_9);
+    let mut setup = Setup::new(&["finance", "hr", "itsm"]);
+    setup.clock = Some(clock.clone());
+    let k = TestKernel::start(setup).await;
+    let officer = k.user_with_roles("olga", "demo", &["hr-officer"]).await;
+    let admin = k.user_with_roles("ada", "demo", &["itsm-admin"]).await;
+    let amy = k.user_with_roles("amy", "demo", &["service-desk-agent"]).await;
+    let rob = k.user_with_roles("rob", "demo", &["itsm-requester"]).await;
+    let send = |token: &str, method: &'static str, path: String, body: Option<Value>| {
+        let (k, token) = (&k, token.to_owned());
+        async move { k.send_as(Some(&token), method, &path, body).await }
+    };
+
+    // The organisation, from HR: the desk is a unit, its agents its people.
+    for department in [
+        json!({"id": "CO", "name": "Company"}),
+        json!({"id": "IT-OPS", "name": "Service desk", "parent": "CO"}),
+    ] {
+        send(&officer, "POST", format!("{HR}/departments"), Some(department)).await.expect(201);
+    }
+    for (id, user, unit) in [("E-AMY", "amy", "IT-OPS"), ("E-ROB", "rob", "CO")] {
+        send(&officer, "POST", format!("{HR}/employees"), Some(person(id, user, unit)))
+            .await
+            .expect(201);
+    }
+
+    // Office hours in Paris, and two policies: priority 1 and the rest.
+    let office = json!({
+        "time_zone": "Europe/Paris",
+        "week": {
+            "monday": [{"from": "09:00", "to": "17:00"}],
+            "tuesday": [{"from": "09:00", "to": "17:00"}],
+            "wednesday": [{"from": "09:00", "to": "17:00"}],
+            "thursday": [{"from": "09:00", "to": "17:00"}],
+            "friday": [{"from": "09:00", "to": "17:00"}],
+        },
+        "holidays": ["2026-12-25"],
+    });
+    send(&admin, "PUT", format!("{DESK}/calendars/PARIS"), Some(office)).await.expect(200);
+    let policy = |id: &str, priorities: Value, own: i64, resolve: i64| {
+        json!({
+            "id": id, "priorities": priorities, "own_minutes": own,
+            "resolve_minutes": resolve, "calendar": "PARIS", "warn_percent": 75,
+        })
+    };
+    for body in [policy("P1", json!([1]), 30, 240), policy("P9-ANY", json!([]), 120, 1440)] {
+        let path = format!("{DESK}/sla-policies/{}", body["id"].as_str().unwrap());
+        send(&admin, "PUT", path, Some(body)).await.expect(200);
+    }
+    let bad = json!({"id": "BAD", "own_minutes": 30, "resolve_minutes": 60, "calendar": "MARS"});
+    let detail = send(&admin, "PUT", format!("{DESK}/sla-policies/BAD"), Some(bad))
+        .await
+        .expect_problem(422, "invalid");
+    assert!(detail.contains("calendar MARS does not exist"), "{detail}");
+
+    // The estate: mail runs on a server; the mail service depends on it.
+    for (id, class, name) in [
+        ("SRV-MAIL01", "server", "Mail server"),
+        ("APP-EXCHANGE", "application", "Exchange"),
+        ("SVC-MAIL", "service", "E-mail"),
+        ("SVC-WEB", "service", "Intranet"),
+    ] {
+        let body = json!({"class": class, "name": name});
+        send(&amy, "PUT", format!("{DESK}/cis/{id}"), Some(body)).await.expect(200);
+    }
+    for (from, kind, to) in
+        [("APP-EXCHANGE", "runs-on", "SRV-MAIL01"), ("SVC-MAIL", "depends-on", "APP-EXCHANGE")]
+    {
+        let body = json!({"from": from, "kind": kind, "to": to});
+        send(&amy, "POST", format!("{DESK}/ci-relations"), Some(body)).await.expect(201);
+    }
+    let wrong = json!({"from": "APP-EXCHANGE", "kind": "runs-on", "to": "SVC-WEB"});
+    let detail = send(&amy, "POST", format!("{DESK}/ci-relations"), Some(wrong))
+        .await
+        .expect_problem(422, "invalid");
+    assert!(detail.contains("cannot run on"), "{detail}");
+    let impact = send(&amy, "GET", format!("{DESK}/cis/SRV-MAIL01/impact"), None).await;
+    let impact = impact.expect(200)["impact"].clone();
+    assert_eq!(impact["services"], json!(["SVC-MAIL"]), "{impact}");
+    assert_eq!(impact["items"], json!([["APP-EXCHANGE", 1], ["SVC-MAIL", 2]]));
+
+    // 09:00 Monday: Rob's mail is down. High impact, high urgency:
+    // priority 1 from the ServiceNow matrix, under P1.
+    let raised = json!({
+        "kind": "incident", "title": "No mail since this morning", "impact": 1,
+        "urgency": 1, "service": "SVC-MAIL", "items": ["SRV-MAIL01"],
+    });
+    let ticket = send(&rob, "POST", format!("{DESK}/tickets"), Some(raised)).await;
+    let ticket = ticket.expect(201).clone();
+    let id = ticket["id"].as_str().unwrap().to_owned();
+    let path = |rest: &str| format!("{DESK}/tickets/{id}{rest}");
+    assert_eq!(
+        (ticket["priority"]["value"].as_u64(), ticket["state"].as_str()),
+        (Some(1), Some("new"))
+    );
+    assert_eq!(ticket["sla"]["policy"], "P1", "{ticket}");
+    let resolve_clock = |t: &Value| t["sla"]["clocks"][1].clone();
+    assert_eq!(resolve_clock(&ticket)["due_local"], "2026-12-07T13:00:00+01:00[Europe/Paris]");
+
+    // Rob cannot work it; Amy is assigned and starts at 09:10.
+    send(&rob, "POST", path("/assignment"), Some(json!({"group": "IT-OPS"})))
+        .await
+        .expect_problem(403, "forbidden");
+    let assignment = json!({"group": "IT-OPS", "agent": "E-AMY"});
+    send(&amy, "POST", path("/assignment"), Some(assignment)).await.expect(200);
+    clock.advance(600);
+    let started = send(&amy, "POST", path("/start"), None).await.expect(200).clone();
+    let own = &started["sla"]["clocks"][0];
+    assert_eq!(
+        (own["stage"].as_str(), own["elapsed_seconds"].as_i64()),
+        (Some("stopped"), Some(600))
+    );
+    assert_eq!(own["breached"], false);
+
+    // 10:00: waiting on Rob until 15:00. The clock stands still.
+    clock.set(MONDAY_9 + HOUR);
+    let pending = json!({"on": "requester"});
+    send(&amy, "POST", path("/pending"), Some(pending)).await.expect(200);
+    clock.set(MONDAY_9 + 6 * HOUR);
+    let waited = send(&amy, "GET", path(""), None).await.expect(200).clone();
+    assert_eq!(resolve_clock(&waited)["elapsed_seconds"], HOUR, "{waited}");
+    assert_eq!(resolve_clock(&waited)["due_at"], Value::Null);
+    let resumed = send(&amy, "POST", path("/resumption"), None).await.expect(200).clone();
+    // Three hours left from 15:00: two today, one on Tuesday.
+    assert_eq!(resolve_clock(&resumed)["due_local"], "2026-12-08T10:00:00+01:00[Europe/Paris]");
+    let overdue = send(&amy, "GET", format!("{DESK}/overdue"), None).await.expect(200).clone();
+    assert_eq!(overdue["tickets"], json!([]), "{overdue}");
+
+    // Tuesday 10:00:05: past due. The ticket's timer warns and breaches.
+    clock.set(MONDAY_9 + 25 * HOUR + 5);
+    let started = Instant::now();
+    while published(&k, "itsm.sla-breached").await.is_empty()
+        && started.elapsed() < Duration::from_secs(10)
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let breaches = published(&k, "itsm.sla-breached").await;
+    assert_eq!(breaches.len(), 1, "{breaches:?}");
+    assert!(breaches[0].contains(&format!("{id}/resolve/")), "{breaches:?}");
+    // Time to own was met at 09:10, before its warning: one warning.
+    assert_eq!(published(&k, "itsm.sla-warning").await.len(), 1);
+    let late = send(&amy, "GET", path(""), None).await.expect(200).clone();
+    assert_eq!(resolve_clock(&late)["breached"], true, "{late}");
+    let overdue = send(&amy, "GET", format!("{DESK}/overdue"), None).await.expect(200).clone();
+    assert_eq!(overdue["tickets"][0]["id"], id.as_str(), "{overdue}");
+
+    // Resolved; Rob reopens it within the window; resolved again; closed.
+    let solution = json!({"solution": "Cleared the mail queue on SRV-MAIL01"});
+    send(&amy, "POST", path("/resolution"), Some(solution.clone())).await.expect(200);
+    let overdue = send(&amy, "GET", format!("{DESK}/overdue"), None).await.expect(200).clone();
+    assert_eq!(overdue["tickets"], json!([]), "a resolved ticket is not overdue");
+    send(&rob, "POST", path("/reopening"), None).await.expect(200);
+    send(&amy, "POST", path("/resolution"), Some(solution)).await.expect(200);
+    let closed = send(&rob, "POST", path("/closure"), None).await.expect(200).clone();
+    assert_eq!(closed["state"], "closed");
+    assert_eq!(published(&k, "itsm.sla-breached").await.len(), 1, "breached once");
+
+    // Two more mail incidents, raised by the desk for Rob; a problem
+    // groups all three and records the known error.
+    let mut incidents = vec![id.clone()];
+    for title in ["Mail slow", "Mail bounced"] {
+        let raised = json!({
+            "kind": "incident", "title": title, "impact": 2, "urgency": 2,
+            "service": "SVC-MAIL", "requester": "E-ROB",
+        });
+        let ticket = send(&amy, "POST", format!("{DESK}/tickets"), Some(raised)).await;
+        let ticket = ticket.expect(201).clone();
+        assert_eq!(ticket["requester"], "rob");
+        assert_eq!(ticket["sla"]["policy"], "P9-ANY");
+        incidents.push(ticket["id"].as_str().unwrap().to_owned());
+    }
+    let problem = json!({"title": "Mail queue fills up", "incidents": incidents});
+    let problem = send(&amy, "POST", format!("{DESK}/problems"), Some(problem)).await;
+    let problem_id = problem.expect(201)["id"].as_str().unwrap().to_owned();
+    let known = json!({
+        "step": "known-error", "root_cause": "Log rotation stopped on SRV-MAIL01",
+        "workaround": "Clear the queue and restart the transport service",
+    });
+    send(&amy, "PATCH", format!("{DESK}/problems/{problem_id}"), Some(known)).await.expect(200);
+    let problem = send(&amy, "GET", format!("{DESK}/problems/{problem_id}"), None).await;
+    let problem = problem.expect(200).clone();
+    assert_eq!(problem["incidents"].as_array().unwrap().len(), 3, "{problem}");
+    assert_eq!(problem["problem"]["state"], "known-error");
+
+    // Rob sees his own tickets and no one else's notes marked internal.
+    let note = json!({"text": "Investigating the queue", "internal": true});
+    send(&amy, "POST", path("/notes"), Some(note)).await.expect(201);
+    send(&rob, "POST", path("/notes"), Some(json!({"text": "Thanks!"}))).await.expect(201);
+    let notes = send(&rob, "GET", path("/notes"), None).await.expect(200).clone();
+    assert_eq!(notes["notes"].as_array().unwrap().len(), 1, "{notes}");
+    let mine = send(&rob, "GET", format!("{DESK}/tickets"), None).await.expect(200).clone();
+    assert_eq!(mine["tickets"].as_array().unwrap().len(), 3);
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_normal_change_goes_through_its_board_and_no_one_approves_their_own() {
+    let k = TestKernel::start(Setup::new(&["finance", "hr", "itsm"])).await;
+    let amy = k.user_with_roles("amy", "demo", &["service-desk-agent", "cab-member"]).await;
+    let carl = k.user_with_roles("carl", "demo", &["cab-member"]).await;
+    let dana = k.user_with_roles("dana", "demo", &["cab-member"]).await;
+    let cm = k.user_with_roles("cm", "demo", &["change-manager"]).await;
+    let send = |token: &str, method: &'static str, path: String, body: Option<Value>| {
+        let (k, token) = (&k, token.to_owned());
+        async move { k.send_as(Some(&token), method, &path, body).await }
+    };
+
+    // A normal change states its risk and backout plan.
+    let mut change = json!({
+        "type": "normal", "title": "Upgrade Exchange to CU14",
+        "board": {"approvers": ["amy", "carl", "dana"], "required": 2},
+    });
+    let detail = send(&amy, "POST", format!("{DESK}/changes"), Some(change.clone()))
+        .await
+        .expect_problem(422, "invalid");
+    assert!(detail.contains("risk and its backout plan"), "{detail}");
+    change["risk"] = json!("moderate");
+    change["backout_plan"] = json!("Restore the VM snapshot taken before the upgrade");
+    let created = send(&amy, "POST", format!("{DESK}/changes"), Some(change)).await;
+    let id = created.expect(201)["id"].as_str().unwrap().to_owned();
+    let step = |s: &str| format!("{DESK}/changes/{id}/steps/{s}");
+    let decisions = format!("{DESK}/changes/{id}/decisions");
+
+    // Not implemented before it is authorised.
+    send(&cm, "POST", step("assessment"), None).await.expect(200);
+    let detail =
+        send(&cm, "POST", step("implementation"), None).await.expect_problem(422, "invalid");
+    assert!(detail.contains("once it is authorised, not before"), "{detail}");
+    send(&cm, "POST", step("board"), None).await.expect(200);
+
+    // Amy asked for it: she may not approve it, though on its board.
+    let approve = json!({"approve": true});
+    let detail = send(&amy, "POST", decisions.clone(), Some(approve.clone()))
+        .await
+        .expect_problem(422, "invalid");
+    assert!(detail.contains("amy asked for this change"), "{detail}");
+    // Change managers do not decide; board members do.
+    send(&cm, "POST", decisions.clone(), Some(approve.clone()))
+        .await
+        .expect_problem(403, "forbidden");
+    send(&carl, "POST", decisions.clone(), Some(approve.clone())).await.expect(200);
+    let authorised =
+        send(&dana, "POST", decisions.clone(), Some(approve)).await.expect(200).clone();
+    assert_eq!(authorised["authorised"], true, "{authorised}");
+
+    let window = json!({"from": 1_900_000_000i64, "to": 1_900_003_600i64});
+    send(&cm, "POST", step("schedule"), Some(window)).await.expect(200);
+    for s in ["implementation", "review", "closure"] {
+        send(&cm, "POST", step(s), None).await.expect(200);
+    }
+    let closed = send(&cm, "GET", format!("{DESK}/changes/{id}"), None).await.expect(200).clone();
+    assert_eq!(closed["state"], "closed");
+    let decided = k.audit_actions("demo", "itsm.change.").await;
+    assert_eq!(decided, ["itsm.change.approved", "itsm.change.approved"]);
+    k.stop().await;
+}
