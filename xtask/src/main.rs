@@ -213,7 +213,8 @@ const DEMO_ADMIN_PASSWORD: &str = "keel-demo-password";
 
 const WALKTHROUGH: &str = r#"
     Keel will listen on http://127.0.0.1:8080 with a `demo` tenant that has every bundled plugin
-    enabled (finance, inventory, inventory-lots, procurement, hr; the README walks through them).
+    enabled (finance, inventory, inventory-lots, procurement, hr, itsm; the README walks through
+    them).
     Data is kept in ./data; stop with Ctrl-C. On a fresh ./data the administrator is
     user `admin`, password `keel-demo-password` (or $KEEL_ADMIN_PASSWORD). From another terminal:
 

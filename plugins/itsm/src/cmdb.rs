@@ -63,6 +63,47 @@ pub(crate) fn expect_service(id: &str) -> Result<()> {
     }
 }
 
+/// Checks that `class` is built in or the tenant's.
+pub(crate) fn expect_class(class: &str) -> Result<()> {
+    if BUILT_IN.contains(&class) || CLASSES.get(class)?.is_some() {
+        return Ok(());
+    }
+    Err(Error::invalid(format!(
+        "class {class} does not exist; the built-in classes are {}",
+        BUILT_IN.join(", ")
+    )))
+}
+
+/// Registers an asset received through procurement as an item of
+/// `class`, with `attributes` (those a tenant class does not declare left
+/// out); false if it was registered already (an event delivered again).
+pub(crate) fn register_asset(
+    id: &str,
+    class: &str,
+    name: &str,
+    mut attributes: BTreeMap<String, serde_json::Value>,
+) -> Result<bool> {
+    if ITEMS.get(id)?.is_some() {
+        return Ok(false);
+    }
+    if !BUILT_IN.contains(&class) {
+        let def = CLASSES
+            .get(class)?
+            .ok_or_else(|| Error::invalid(format!("class {class} does not exist")))?;
+        attributes.retain(|name, _| def.attributes.contains_key(name));
+        def.check_item(&attributes)?;
+    }
+    let item = Item {
+        id: id.to_owned(),
+        class: class.to_owned(),
+        name: name.to_owned(),
+        attributes,
+        updated_at: context::now_seconds(),
+    };
+    ITEMS.insert(id, &item)?;
+    Ok(true)
+}
+
 /// `PUT /ci-classes/{name}`: a tenant's own class and its attributes.
 pub(crate) fn put_class(request: &Request) -> Result<Response> {
     let class: Class = request.json()?;

@@ -2,6 +2,8 @@
 //! tenant's own) and the reopening window, business calendars, and SLA
 //! policies. Each change is checked whole before it is kept.
 
+use std::collections::BTreeMap;
+
 use keel_sdk::{Collection, Error, Range, Request, Response, Result, audit};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -17,6 +19,8 @@ pub(crate) const POLICIES: Collection<Policy> = Collection::new("policies");
 const DESK: &str = "desk";
 /// The calendar every tenant has: every hour of every day, on UTC.
 pub(crate) const ALWAYS: &str = "ALWAYS";
+/// Most items registered as assets when received.
+const ASSET_ITEMS_MAX: usize = 1000;
 /// Most calendars a tenant keeps.
 const CALENDARS_MAX: u32 = 100;
 
@@ -28,11 +32,19 @@ pub(crate) struct Settings {
     pub matrix: Matrix,
     /// How long after its resolution a ticket may be reopened, in hours.
     pub reopen_window_hours: i64,
+    /// Items bought through procurement that are assets, by item code:
+    /// the class each received unit is registered as.
+    #[serde(default)]
+    pub asset_items: BTreeMap<String, String>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { matrix: Matrix::servicenow(), reopen_window_hours: 7 * 24 }
+        Self {
+            matrix: Matrix::servicenow(),
+            reopen_window_hours: 7 * 24,
+            asset_items: BTreeMap::new(),
+        }
     }
 }
 
@@ -57,6 +69,9 @@ struct NewSettings {
     matrix: Option<Matrix>,
     #[serde(default)]
     reopen_window_hours: Option<i64>,
+    /// Replaces the items registered as assets when received.
+    #[serde(default)]
+    asset_items: Option<BTreeMap<String, String>>,
 }
 
 /// `PUT /settings`: a preset or a matrix of the tenant's own, and the
@@ -83,6 +98,18 @@ pub(crate) fn put_settings(request: &Request) -> Result<Response> {
             )));
         }
         settings.reopen_window_hours = hours;
+    }
+    if let Some(assets) = new.asset_items {
+        if assets.len() > ASSET_ITEMS_MAX {
+            return Err(Error::invalid(format!(
+                "at most {ASSET_ITEMS_MAX} items are registered as assets"
+            )));
+        }
+        for (item, class) in &assets {
+            keel_values::code::check_code("item", item)?;
+            crate::cmdb::expect_class(class)?;
+        }
+        settings.asset_items = assets;
     }
     SETTINGS.put(DESK, &settings)?;
     let detail = format!(

@@ -11,11 +11,13 @@
 //! - `clocks`: each ticket's SLA clocks kept with it, a kernel timer set for
 //!   the next warning or breach, and the events published then.
 //! - `problems`, `changes`, `cmdb`: problems, changes and configuration
-//!   items as served.
+//!   items as served; `assets`, units of asset items received through
+//!   procurement registered as configuration items.
 #![deny(clippy::float_arithmetic)]
 
 pub mod rules;
 
+mod assets;
 mod changes;
 mod clocks;
 mod cmdb;
@@ -23,6 +25,7 @@ mod desk;
 mod problems;
 mod tickets;
 
+use keel_sdk::events::Delivery;
 use keel_sdk::timers::Fired;
 use keel_sdk::{Operations, Plugin, Request, Response, Result};
 
@@ -77,6 +80,11 @@ impl Plugin for Itsm {
 
     fn on_timer(timer: Fired) -> Result<()> {
         clocks::fired(&timer)
+    }
+
+    /// A goods receipt from procurement: its assets become items.
+    fn deliver(delivery: Delivery) -> Result<()> {
+        assets::received(&delivery)
     }
 }
 

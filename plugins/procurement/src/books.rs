@@ -3,7 +3,7 @@
 //! (matched, then posted through `keel:erp/ledger`).
 
 use keel_sdk::erp::{self, AccountType, GoodsReceipt, Line, Lot, Payable};
-use keel_sdk::{Collection, Error, Result, audit, context, next_sequence};
+use keel_sdk::{Collection, Error, Result, audit, context, events, next_sequence};
 use keel_values::Date;
 use keel_values::code::check_code;
 use keel_values::decimal::{self, Sign};
@@ -22,6 +22,8 @@ const REORDERS: Collection<serde_json::Value> = Collection::new("reorders");
 pub(crate) const ORDERS: Collection<Order> = Collection::new("orders");
 pub(crate) const RECEIPTS: Collection<Receipt> = Collection::new("receipts");
 pub(crate) const INVOICES: Collection<Invoice> = Collection::new("invoices");
+/// Published for each goods receipt, keyed by its number.
+const GOODS_RECEIVED: &str = "procurement.goods-received";
 const SETTINGS: Collection<Settings> = Collection::new("settings");
 
 pub(crate) fn settings() -> Result<Settings> {
@@ -242,6 +244,16 @@ pub(crate) fn receive(number: &str, new: NewReceipt) -> Result<Receipt> {
     let detail =
         format!("receipt {} against order {number}: {}", receipt.number, received.join(", "));
     record("goods.received", "receipts", &receipt.number, &detail)?;
+    // For whoever keeps what was bought: the service desk registers assets.
+    let published = serde_json::json!({
+        "receipt": receipt.number,
+        "order": number,
+        "supplier": order.supplier,
+        "date": receipt.date,
+        "location": receipt.location,
+        "lines": receipt.lines,
+    });
+    events::publish(GOODS_RECEIVED, &receipt.number, &published)?;
     Ok(receipt)
 }
 

@@ -306,3 +306,74 @@ async fn a_normal_change_goes_through_its_board_and_no_one_approves_their_own() 
     assert_eq!(decided, ["itsm.change.approved", "itsm.change.approved"]);
     k.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn laptops_received_through_procurement_become_configuration_items() {
+    let k =
+        TestKernel::start(Setup::new(&["finance", "inventory", "procurement", "hr", "itsm"])).await;
+    let api = "/api/demo";
+    k.post(&format!("{api}/finance/chart-templates/starter"), json!({ "currency": "EUR" }))
+        .await
+        .expect(201);
+    k.post(&format!("{api}/inventory/warehouses"), json!({ "code": "HQ", "name": "Head office" }))
+        .await
+        .expect(201);
+    let location = json!({ "code": "HQ-IT", "warehouse": "HQ", "name": "IT store" });
+    k.post(&format!("{api}/inventory/locations"), location).await.expect(201);
+    let item = json!({ "code": "LAPTOP-14", "name": "Laptop 14-inch", "unit": "each" });
+    k.post(&format!("{api}/inventory/items"), item).await.expect(201);
+    let supplier = json!({ "code": "DELTA", "name": "Delta Computers", "payment_terms_days": 30 });
+    k.post(&format!("{api}/procurement/suppliers"), supplier).await.expect(201);
+
+    // The desk keeps laptops as items of its own class.
+    let class = json!({
+        "name": "laptop",
+        "attributes": {
+            "item": {"type": "text", "required": true},
+            "supplier": {"type": "text"},
+            "received": {"type": "date"},
+            "serial": {"type": "text"},
+        },
+    });
+    k.send("PUT", &format!("{DESK}/ci-classes/laptop"), Some(class)).await.expect(200);
+    let unknown = json!({"asset_items": {"LAPTOP-14": "tablet"}});
+    let detail = k
+        .send("PUT", &format!("{DESK}/settings"), Some(unknown))
+        .await
+        .expect_problem(422, "invalid");
+    assert!(detail.contains("class tablet does not exist"), "{detail}");
+    let assets = json!({"asset_items": {"LAPTOP-14": "laptop"}});
+    k.send("PUT", &format!("{DESK}/settings"), Some(assets)).await.expect(200);
+
+    // Two laptops and some cables are bought and received.
+    let order = json!({
+        "supplier": "DELTA", "date": "2026-12-01", "location": "HQ-IT",
+        "lines": [{ "item": "LAPTOP-14", "quantity": "2", "unit_price": "400.00" }],
+    });
+    let created = k.post(&format!("{api}/procurement/orders"), order).await.expect(201).clone();
+    let number = created["number"].as_str().unwrap().to_owned();
+    let receipt = json!({
+        "date": "2026-12-03",
+        "lines": [{ "item": "LAPTOP-14", "quantity": "2" }],
+    });
+    let path = format!("{api}/procurement/orders/{number}/receipts");
+    let receipt = k.post(&path, receipt).await.expect(201).clone();
+    let gr = receipt["number"].as_str().unwrap().to_owned();
+
+    // Delivered as an event: both units become items, once.
+    let started = Instant::now();
+    let items = loop {
+        let listed = k.get(&format!("{DESK}/cis?class=laptop")).await.expect(200).clone();
+        let items = listed["items"].as_array().unwrap().clone();
+        if items.len() >= 2 || started.elapsed() > Duration::from_secs(10) {
+            break items;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let ids: Vec<&str> = items.iter().map(|i| i["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [format!("AST-{gr}-1-1"), format!("AST-{gr}-1-2")], "{items:?}");
+    assert_eq!(items[0]["attributes"]["supplier"], "DELTA");
+    assert_eq!(items[0]["attributes"]["received"], "2026-12-03");
+    assert_eq!(k.audit_actions("demo", "itsm.assets.").await, ["itsm.assets.registered"]);
+    k.stop().await;
+}
