@@ -15,12 +15,15 @@
 //!   job steps a second, with the `alarm` test plugin.
 //! - `payroll`: a payroll run for 10,000 employees, calculated as a job
 //!   and posted to the ledger.
+//! - `desk`: 100,000 open tickets with running SLA clocks, the overdue
+//!   queue, and a breach marked by its timer.
 //! - `tryton`: the same postings against Tryton, for `--compare tryton`.
 //! - `report`: the JSON report and the table.
 //! - `crash`: `keel-bench crash`, the kill -9 test (`cargo xtask crash`).
 
 mod automation;
 mod crash;
+mod desk;
 mod kernel;
 mod ledger;
 mod load;
@@ -45,7 +48,7 @@ pub(crate) struct Args {
     /// The bundled plugins (`finance.wasm`).
     #[arg(long)]
     pub(crate) plugins: PathBuf,
-    /// The example and test plugins, for the five-package startup.
+    /// The example and test plugins, for the startup scenario.
     #[arg(long)]
     pub(crate) test_plugins: PathBuf,
     /// Scratch directory: data directories and logs (wiped first).
@@ -106,6 +109,7 @@ pub(crate) enum Scenario {
     Timers,
     JobSteps,
     Payroll,
+    Desk,
     Startup,
 }
 

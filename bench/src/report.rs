@@ -21,6 +21,7 @@ pub(crate) struct Report {
     pub(crate) timers: Option<crate::automation::Timers>,
     pub(crate) job_steps: Option<crate::automation::JobSteps>,
     pub(crate) payroll: Option<crate::payroll::Payroll>,
+    pub(crate) desk: Option<crate::desk::Desk>,
     pub(crate) startup: Option<Startup>,
     pub(crate) instantiate: Option<Instantiate>,
     pub(crate) tryton: Option<Tryton>,
