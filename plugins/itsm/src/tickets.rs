@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::rules::policy::Clocks;
 use crate::rules::priority::Priority;
-use crate::rules::ticket::{Kind, PendingOn, Ticket};
+use crate::rules::ticket::{Kind, PendingOn, State, Ticket};
 use crate::{clocks, cmdb, desk};
 
 pub(crate) const TICKETS: Collection<TicketDoc> = Collection::new("tickets");
@@ -25,6 +25,8 @@ const TEXT_BYTES_MAX: usize = 16_000;
 const REFERENCES_MAX: usize = 50;
 /// Who works tickets.
 const WORK: &str = "itsm.tickets.work";
+/// Who approves requests.
+const APPROVE: &str = "itsm.requests.approve";
 
 /// A file kept elsewhere (a document store, a URL), referred to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,12 +111,27 @@ fn works() -> bool {
     context::has_permission(WORK)
 }
 
-/// The ticket `id`, if the caller may see it: agents any, requesters
-/// their own (another's reads as not found, so ids reveal nothing).
+fn approves() -> bool {
+    context::has_permission(APPROVE)
+}
+
+/// Whether the caller may see `ticket`: agents any, requesters their own,
+/// approvers the requests awaiting a decision and those they decided.
+fn may_see(ticket: &TicketDoc) -> bool {
+    let me = caller();
+    works()
+        || ticket.life.requester == me
+        || (approves()
+            && (ticket.life.state == State::AwaitingApproval
+                || ticket.life.decided_by.as_deref() == Some(me.as_str())))
+}
+
+/// The ticket `id`, if the caller may see it (another's reads as not
+/// found, so ids reveal nothing).
 fn visible(id: &str) -> Result<TicketDoc> {
     let not_found = || Error::not_found(format!("ticket {id} does not exist"));
     let ticket = TICKETS.get(id)?.ok_or_else(not_found)?;
-    if works() || ticket.life.requester == caller() { Ok(ticket) } else { Err(not_found()) }
+    if may_see(&ticket) { Ok(ticket) } else { Err(not_found()) }
 }
 
 /// The caller, who must be signed in: segregation of duties must tell who
@@ -268,10 +285,13 @@ pub(crate) fn get(request: &Request) -> Result<Response> {
 }
 
 /// `GET /tickets`: agents, by `state`, `group` or `agent` (or all);
-/// requesters, their own.
+/// approvers, `?state=awaiting-approval`; requesters, their own.
 pub(crate) fn list(request: &Request) -> Result<Response> {
     let (cursor, limit) = (request.query("cursor"), request.page_limit()?);
-    let page = if !works() || request.query("mine").is_some() {
+    let awaiting = request.query("state") == Some("awaiting-approval");
+    let page = if awaiting && approves() && !works() {
+        TICKETS.lookup("by-state", &Range::exactly("awaiting-approval"), cursor, limit)?
+    } else if !works() || request.query("mine").is_some() {
         TICKETS.lookup("by-requester", &Range::exactly(caller()), cursor, limit)?
     } else if let Some(state) = request.query("state") {
         TICKETS.lookup("by-state", &Range::exactly(state), cursor, limit)?

@@ -377,3 +377,135 @@ async fn laptops_received_through_procurement_become_configuration_items() {
     assert_eq!(k.audit_actions("demo", "itsm.assets.").await, ["itsm.assets.registered"]);
     k.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_sees_and_does_what_they_may_and_bad_input_changes_nothing() {
+    let k = TestKernel::start(Setup::new(&["finance", "hr", "itsm"])).await;
+    let minter = json!({ "permissions": ["keel.tokens.manage"] });
+    k.send("PUT", "/admin/tenants/demo/roles/minter", Some(minter)).await.expect(200);
+    let rob = k.user_with_roles("rob", "demo", &["itsm-requester"]).await;
+    let rita = k.user_with_roles("rita", "demo", &["request-approver", "minter"]).await;
+    let ada = k.user_with_roles("ada", "demo", &["request-approver"]).await;
+    let amy = k.user_with_roles("amy", "demo", &["service-desk-agent"]).await;
+    let send = |token: &str, method: &'static str, path: String, body: Option<Value>| {
+        let (k, token) = (&k, token.to_owned());
+        async move { k.send_as(Some(&token), method, &path, body).await }
+    };
+    let request = |title: &str| json!({"kind": "request", "title": title, "impact": 3, "urgency": 3, "needs_approval": true});
+
+    // A request waits for an approval, never by whom it is for.
+    let robs = send(&rob, "POST", format!("{DESK}/tickets"), Some(request("A monitor"))).await;
+    let robs = robs.expect(201).clone();
+    assert_eq!(robs["state"], "awaiting-approval");
+    let robs = format!("{DESK}/tickets/{}", robs["id"].as_str().unwrap());
+    let approve = json!({"approve": true});
+    send(&rob, "POST", format!("{robs}/decision"), Some(approve.clone()))
+        .await
+        .expect_problem(403, "forbidden");
+    let ritas = send(&rita, "POST", format!("{DESK}/tickets"), Some(request("A laptop"))).await;
+    let ritas = format!("{DESK}/tickets/{}", ritas.expect(201)["id"].as_str().unwrap());
+    let detail = send(&rita, "POST", format!("{ritas}/decision"), Some(approve.clone()))
+        .await
+        .expect_problem(422, "invalid");
+    assert!(detail.contains("rita asked for this request"), "{detail}");
+    // Nor through a token, which a plugin cannot tell from its maker.
+    let script =
+        json!({"name": "rita's script", "roles": ["request-approver"], "expires_in_days": 1});
+    let token = send(&rita, "POST", "/admin/tenants/demo/tokens".to_owned(), Some(script)).await;
+    let token = token.expect(201)["secret"].as_str().unwrap().to_owned();
+    let detail = send(&token, "POST", format!("{robs}/decision"), Some(approve.clone()))
+        .await
+        .expect_problem(403, "denied");
+    assert!(detail.contains("signed in"), "{detail}");
+    let approved = send(&ada, "POST", format!("{robs}/decision"), Some(approve)).await;
+    assert_eq!(approved.expect(200)["state"], "new");
+    assert!(
+        k.audit_actions("demo", "itsm.request.")
+            .await
+            .contains(&"itsm.request.approved".to_owned())
+    );
+
+    // A requester sees their own tickets only, and works none.
+    send(&rob, "GET", ritas.clone(), None).await.expect_problem(404, "not-found");
+    let mine = send(&rob, "GET", format!("{DESK}/tickets"), None).await.expect(200).clone();
+    assert_eq!(mine["tickets"].as_array().unwrap().len(), 1, "{mine}");
+    send(&rob, "GET", format!("{DESK}/overdue"), None).await.expect_problem(403, "forbidden");
+    let internal = json!({"text": "psst", "internal": true});
+    send(&rob, "POST", format!("{robs}/notes"), Some(internal)).await.expect_problem(403, "denied");
+    let by_hand = json!({"value": 1, "reason": "the CEO's"});
+    send(&rob, "PUT", format!("{robs}/priority"), Some(by_hand))
+        .await
+        .expect_problem(403, "forbidden");
+
+    // A priority set by hand says why, and the trail keeps it.
+    let silent = json!({"value": 6, "reason": " "});
+    send(&amy, "PUT", format!("{robs}/priority"), Some(silent))
+        .await
+        .expect_problem(422, "invalid");
+    let major = json!({"value": 6, "reason": "The whole floor is without screens"});
+    let raised =
+        send(&amy, "PUT", format!("{robs}/priority"), Some(major)).await.expect(200).clone();
+    assert_eq!(raised["priority"]["value"], 6);
+    assert_eq!(raised["priority"]["overridden"]["computed"], 5, "{raised}");
+    assert_eq!(k.audit_actions("demo", "itsm.priority.").await, ["itsm.priority.overridden"]);
+
+    // Bad input is refused, saying what is wrong, and changes nothing.
+    let before = send(&amy, "GET", format!("{DESK}/tickets"), None).await.expect(200).clone();
+    let incident = |impact: Value, title: &str| json!({"kind": "incident", "title": title, "impact": impact, "urgency": 1});
+    for (body, status, expected) in [
+        (incident(json!(4), "Out of range"), 422, "impact is 1 to 3"),
+        (incident(json!(1), "   "), 422, "a title"),
+        (incident(json!("high"), "Typed"), 400, "expected u8"),
+        (
+            json!({"kind": "outage", "title": "x", "impact": 1, "urgency": 1}),
+            400,
+            "unknown variant `outage`",
+        ),
+        (
+            json!({"kind": "incident", "title": "x", "impact": 1, "urgency": 1, "sneaky": 1}),
+            400,
+            "sneaky",
+        ),
+        (
+            json!({"kind": "incident", "title": "x", "impact": 1, "urgency": 1, "service": "SVC-NONE"}),
+            422,
+            "service SVC-NONE does not exist",
+        ),
+        (
+            json!({"kind": "incident", "title": "x", "impact": 1, "urgency": 1, "needs_approval": true}),
+            422,
+            "only a request",
+        ),
+        (
+            json!({"kind": "incident", "title": "x", "impact": 1, "urgency": 1,
+                   "description": "d".repeat(16_001)}),
+            422,
+            "at most 16000 bytes",
+        ),
+    ] {
+        let reply = send(&amy, "POST", format!("{DESK}/tickets"), Some(body.clone())).await;
+        let code = if status == 400 { "bad-request" } else { "invalid" };
+        let detail = reply.expect_problem(status, code);
+        assert!(detail.contains(expected), "{body}: {detail}");
+    }
+    let after = send(&amy, "GET", format!("{DESK}/tickets"), None).await.expect(200).clone();
+    assert_eq!(before, after, "nothing was raised");
+    let calendar = json!({"time_zone": "Europe/Paris", "week": {"monday": [{"from": "17:00", "to": "09:00"}]}});
+    let admin = k.admin_token().to_owned();
+    let detail = send(&admin, "PUT", format!("{DESK}/calendars/BAD"), Some(calendar))
+        .await
+        .expect_problem(422, "invalid");
+    assert!(detail.contains("ends before it starts"), "{detail}");
+    let detail = send(&amy, "GET", format!("{DESK}/overdue?within_minutes=-5"), None)
+        .await
+        .expect_problem(422, "invalid");
+    assert!(detail.contains("within_minutes"), "{detail}");
+    k.send("PUT", &format!("{DESK}/cis/SRV-1"), Some(json!({"class": "server", "name": "One"})))
+        .await
+        .expect(200);
+    let detail = send(&amy, "GET", format!("{DESK}/cis/SRV-1/impact?depth=99"), None)
+        .await
+        .expect_problem(422, "invalid");
+    assert!(detail.contains("depth is 1 to 10"), "{detail}");
+    k.stop().await;
+}
