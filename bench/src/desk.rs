@@ -61,14 +61,6 @@ fn raise(n: u64) -> Call {
     Call::post(format!("/api/{TENANT}/itsm/tickets"), body.to_string())
 }
 
-async fn json_of(
-    connection: &mut Connection,
-    call: &Call,
-    status: StatusCode,
-) -> anyhow::Result<Value> {
-    Ok(serde_json::from_slice(&connection.expect(call, status).await?)?)
-}
-
 pub(crate) async fn desk(args: &Args, addr: SocketAddr, token: &str) -> anyhow::Result<Desk> {
     say(&format!(
         "==> service desk: {TICKETS} open tickets with running clocks in tenant {TENANT}"
@@ -102,7 +94,7 @@ pub(crate) async fn desk(args: &Args, addr: SocketAddr, token: &str) -> anyhow::
     ));
 
     // The probe: one more priority 1 ticket, raised last.
-    let probe = json_of(&mut admin, &raise(0), StatusCode::CREATED).await?;
+    let probe = admin.expect_json(&raise(0), StatusCode::CREATED).await?;
     let id = probe["id"].as_str().context("a raised ticket has an id")?.to_owned();
     let due = probe["sla"]["clocks"][1]["due_at"].as_i64().context("the probe has a deadline")?;
 
@@ -114,7 +106,7 @@ pub(crate) async fn desk(args: &Args, addr: SocketAddr, token: &str) -> anyhow::
     for _ in 0..OVERDUE_READS {
         let call = Call::get(overdue_path.clone());
         let sent = Instant::now();
-        let page = json_of(&mut admin, &call, StatusCode::OK).await?;
+        let page = admin.expect_json(&call, StatusCode::OK).await?;
         latencies.push(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
         first_page = page["tickets"].as_array().map_or(0, Vec::len);
     }
@@ -126,7 +118,7 @@ pub(crate) async fn desk(args: &Args, addr: SocketAddr, token: &str) -> anyhow::
         if let Some(cursor) = &cursor {
             path.push_str(&format!("&cursor={cursor}"));
         }
-        let page = json_of(&mut admin, &Call::get(path), StatusCode::OK).await?;
+        let page = admin.expect_json(&Call::get(path), StatusCode::OK).await?;
         total += page["tickets"].as_array().map_or(0, |t| t.len() as u64);
         match page["cursor"].as_str() {
             Some(next) => cursor = Some(next.to_owned()),
@@ -141,7 +133,7 @@ pub(crate) async fn desk(args: &Args, addr: SocketAddr, token: &str) -> anyhow::
     // The probe's breach, marked by its timer.
     let breached_at = loop {
         let ticket =
-            json_of(&mut admin, &Call::get(format!("{itsm}/tickets/{id}")), StatusCode::OK).await?;
+            admin.expect_json(&Call::get(format!("{itsm}/tickets/{id}")), StatusCode::OK).await?;
         if ticket["sla"]["clocks"][1]["breached"] == true {
             break unix_ms();
         }

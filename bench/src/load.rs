@@ -151,6 +151,19 @@ impl Connection {
         }
         Ok(body)
     }
+
+    /// Sends `call`, fails unless the answer has status `expect`, and
+    /// reads it as JSON.
+    pub(crate) async fn expect_json(
+        &mut self,
+        call: &Call,
+        expect: StatusCode,
+    ) -> anyhow::Result<serde_json::Value> {
+        let body = self.expect(call, expect).await?;
+        serde_json::from_slice(&body).map_err(|err| {
+            anyhow::anyhow!("{} {} answered what is not JSON: {err}", call.method, call.path)
+        })
+    }
 }
 
 /// Drives `plan.concurrency` workers, each sending `make(n)` for the

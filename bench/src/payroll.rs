@@ -88,14 +88,6 @@ fn hire(n: u64) -> Call {
     Call::post(format!("/api/{TENANT}/hr/employees"), body.to_string())
 }
 
-async fn json_of(
-    connection: &mut Connection,
-    call: &Call,
-    status: StatusCode,
-) -> anyhow::Result<Value> {
-    Ok(serde_json::from_slice(&connection.expect(call, status).await?)?)
-}
-
 pub(crate) async fn payroll(args: &Args, addr: SocketAddr, token: &str) -> anyhow::Result<Payroll> {
     say(&format!("==> payroll: {EMPLOYEES} employees in tenant {TENANT}, one month's run"));
     let mut admin = Connection::open(addr, Some(token)).await?;
@@ -146,8 +138,7 @@ pub(crate) async fn payroll(args: &Args, addr: SocketAddr, token: &str) -> anyho
         .await?;
     let mut anonymous = Connection::open(addr, None).await?;
     let login = json!({"user": "approver", "password": password}).to_string();
-    let session =
-        json_of(&mut anonymous, &Call::post("/auth/login", login), StatusCode::OK).await?;
+    let session = anonymous.expect_json(&Call::post("/auth/login", login), StatusCode::OK).await?;
     let approver_token = session["token"].as_str().context("the login answer has no token")?;
     let mut approver = Connection::open(addr, Some(approver_token)).await?;
 
@@ -156,12 +147,12 @@ pub(crate) async fn payroll(args: &Args, addr: SocketAddr, token: &str) -> anyho
     let path = format!("{hr}/payroll-runs/2026-11-01");
     let started = Instant::now();
     let calculate = Call::post(format!("{path}/calculation"), String::new());
-    let job = json_of(&mut admin, &calculate, StatusCode::ACCEPTED).await?;
+    let job = admin.expect_json(&calculate, StatusCode::ACCEPTED).await?;
     let id = job["id"].as_str().context("a started job has an id")?.to_owned();
     let job = loop {
-        let job =
-            json_of(&mut admin, &Call::get(format!("/api/{TENANT}/jobs/{id}")), StatusCode::OK)
-                .await?;
+        let job = admin
+            .expect_json(&Call::get(format!("/api/{TENANT}/jobs/{id}")), StatusCode::OK)
+            .await?;
         match job["state"].as_str() {
             Some("succeeded") => break job,
             Some("queued" | "running") => {}
@@ -178,9 +169,9 @@ pub(crate) async fn payroll(args: &Args, addr: SocketAddr, token: &str) -> anyho
 
     approver.expect(&Call::post(format!("{path}/approval"), String::new()), StatusCode::OK).await?;
     let posting = Instant::now();
-    let posted =
-        json_of(&mut admin, &Call::post(format!("{path}/posting"), String::new()), StatusCode::OK)
-            .await?;
+    let posted = admin
+        .expect_json(&Call::post(format!("{path}/posting"), String::new()), StatusCode::OK)
+        .await?;
     let post_ms = posting.elapsed().as_secs_f64() * 1000.0;
     say(&format!("    posted entry {} in {post_ms:.1} ms", posted["entry"]));
 
@@ -192,12 +183,12 @@ pub(crate) async fn payroll(args: &Args, addr: SocketAddr, token: &str) -> anyho
         );
     }
     let net = posted["net"].as_str().context("the run has its net pay")?.to_owned();
-    let payable = json_of(
-        &mut admin,
-        &Call::get(format!("/api/{TENANT}/finance/accounts/2330/balance")),
-        StatusCode::OK,
-    )
-    .await?;
+    let payable = admin
+        .expect_json(
+            &Call::get(format!("/api/{TENANT}/finance/accounts/2330/balance")),
+            StatusCode::OK,
+        )
+        .await?;
     if payable["balance"].as_str() != Some(net.as_str()) {
         bail!("payroll payable holds {} and the run's net pay is {net}", payable["balance"]);
     }

@@ -127,6 +127,19 @@ pub enum Weekday {
     Sunday,
 }
 
+impl Weekday {
+    /// Every day of the week, Monday first.
+    pub const ALL: [Weekday; 7] = [
+        Weekday::Monday,
+        Weekday::Tuesday,
+        Weekday::Wednesday,
+        Weekday::Thursday,
+        Weekday::Friday,
+        Weekday::Saturday,
+        Weekday::Sunday,
+    ];
+}
+
 /// The number written in `text[range]`, which holds ASCII digits only.
 fn digits(text: &str, range: std::ops::Range<usize>) -> i64 {
     text.as_bytes()[range].iter().fold(0, |n, b| n * 10 + i64::from(b - b'0'))

@@ -10,6 +10,7 @@ use serde_json::json;
 
 use crate::cmdb;
 use crate::rules::change::{Board, Change, ChangeType, Risk};
+use crate::who::{Decision, signed_in};
 
 const CHANGES: Collection<ChangeDoc> = Collection::new("changes");
 
@@ -35,16 +36,6 @@ fn change(id: &str) -> Result<ChangeDoc> {
 /// Checks that change `id` exists (a ticket pending on it names it).
 pub(crate) fn expect(id: &str) -> Result<()> {
     change(id).map(drop).map_err(|_| Error::invalid(format!("change {id} does not exist")))
-}
-
-/// The caller, signed in: segregation of duties must tell who it is.
-fn signed_in(what: &str) -> Result<String> {
-    match context::caller() {
-        Some(caller) if !caller.starts_with("token:") => Ok(caller),
-        _ => Err(Error::denied(format!(
-            "{what} is done by someone signed in, not through an API token"
-        ))),
-    }
 }
 
 #[derive(Deserialize)]
@@ -156,14 +147,6 @@ pub(crate) fn step(request: &Request) -> Result<Response> {
     Response::ok(&doc)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Decision {
-    approve: bool,
-    #[serde(default)]
-    reason: Option<String>,
-}
-
 /// `POST /changes/{id}/decisions`: a member of its board approves or
 /// refuses, never its requester; audited with who and why.
 pub(crate) fn decide(request: &Request) -> Result<Response> {
@@ -177,13 +160,7 @@ pub(crate) fn decide(request: &Request) -> Result<Response> {
     }
     doc.updated_at = context::now_seconds();
     CHANGES.put(&doc.id, &doc)?;
-    let detail = format!(
-        "{} {} by {by}{}; now {:?}",
-        doc.id,
-        if decision.approve { "approved" } else { "refused" },
-        decision.reason.map(|r| format!(": {r}")).unwrap_or_default(),
-        doc.life.state
-    );
+    let detail = format!("{}; now {:?}", decision.detail(&doc.id, &by), doc.life.state);
     audit::record(audit::Event {
         action: if decision.approve { "change.approved" } else { "change.refused" },
         collection: Some("changes"),

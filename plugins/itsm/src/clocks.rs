@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::desk;
 use crate::rules::hours::Hours;
-use crate::rules::policy::{Clocks, Noticed, Target};
+use crate::rules::policy::{Clocks, Noticed, Policy, Target, choose};
 use crate::tickets::{TICKETS, TicketDoc};
 
 /// What a ticket's timer carries.
@@ -29,20 +29,20 @@ pub(crate) fn due_key(at: i64) -> String {
     format!("{:012}", at.max(0))
 }
 
-/// Starts `ticket`'s clocks under the policy its kind, priority and
-/// service choose, if any.
-pub(crate) fn start(ticket: &mut TicketDoc, now: i64) -> Result<()> {
+/// The policy `ticket`'s kind, priority and service choose, if any.
+fn chosen(ticket: &TicketDoc) -> Result<Option<Policy>> {
     let policies = desk::policies()?;
-    let chosen = crate::rules::policy::choose(
-        &policies,
-        ticket.life.kind,
-        ticket.priority.value,
-        ticket.service.as_deref(),
-    );
-    ticket.clocks = match chosen {
+    let kind = ticket.life.kind;
+    let chosen = choose(&policies, kind, ticket.priority.value, ticket.service.as_deref());
+    Ok(chosen.cloned())
+}
+
+/// Starts `ticket`'s clocks under the policy it falls under, if any.
+pub(crate) fn start(ticket: &mut TicketDoc, now: i64) -> Result<()> {
+    ticket.clocks = match chosen(ticket)? {
         Some(policy) => {
             let calendar = desk::calendar(&policy.calendar)?;
-            Some(Clocks::start(policy, ticket.life.state, now, &calendar))
+            Some(Clocks::start(&policy, ticket.life.state, now, &calendar))
         }
         None => None,
     };
@@ -52,17 +52,10 @@ pub(crate) fn start(ticket: &mut TicketDoc, now: i64) -> Result<()> {
 /// `ticket`'s priority or service changed: its clocks count on under the
 /// policy now chosen, keeping what they spent (or start, if none ran).
 pub(crate) fn rechoose(ticket: &mut TicketDoc, now: i64) -> Result<()> {
-    let policies = desk::policies()?;
-    let chosen = crate::rules::policy::choose(
-        &policies,
-        ticket.life.kind,
-        ticket.priority.value,
-        ticket.service.as_deref(),
-    );
-    match (chosen, &mut ticket.clocks) {
+    match (chosen(ticket)?, &mut ticket.clocks) {
         (Some(policy), Some(clocks)) if policy.id != clocks.policy => {
             let calendar = desk::calendar(&policy.calendar)?;
-            clocks.retarget(policy, now, &calendar);
+            clocks.retarget(&policy, now, &calendar);
             keep(ticket, now)
         }
         (Some(_), Some(_)) => keep(ticket, now),

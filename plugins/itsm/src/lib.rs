@@ -13,6 +13,8 @@
 //! - `problems`, `changes`, `cmdb`: problems, changes and configuration
 //!   items as served; `assets`, units of asset items received through
 //!   procurement registered as configuration items.
+//! - `who`: the caller, signed in where segregation of duties needs it,
+//!   and an approver's decision.
 #![deny(clippy::float_arithmetic)]
 
 pub mod rules;
@@ -24,6 +26,7 @@ mod cmdb;
 mod desk;
 mod problems;
 mod tickets;
+mod who;
 
 use keel_sdk::events::Delivery;
 use keel_sdk::timers::Fired;

@@ -52,7 +52,7 @@ pub(crate) fn open(request: &Request) -> Result<Response> {
         title,
         description: opened.description,
         life: Problem::open(),
-        opened_by: context::caller().unwrap_or_default(),
+        opened_by: crate::who::caller(),
         opened_at: now,
         updated_at: now,
     };

@@ -12,6 +12,7 @@ use serde_json::json;
 use crate::rules::policy::Clocks;
 use crate::rules::priority::Priority;
 use crate::rules::ticket::{Kind, PendingOn, State, Ticket};
+use crate::who::{Decision, caller, signed_in};
 use crate::{clocks, cmdb, desk};
 
 pub(crate) const TICKETS: Collection<TicketDoc> = Collection::new("tickets");
@@ -103,10 +104,6 @@ struct Note {
     attachments: Vec<Attachment>,
 }
 
-fn caller() -> String {
-    context::caller().unwrap_or_default()
-}
-
 fn works() -> bool {
     context::has_permission(WORK)
 }
@@ -132,17 +129,6 @@ fn visible(id: &str) -> Result<TicketDoc> {
     let not_found = || Error::not_found(format!("ticket {id} does not exist"));
     let ticket = TICKETS.get(id)?.ok_or_else(not_found)?;
     if may_see(&ticket) { Ok(ticket) } else { Err(not_found()) }
-}
-
-/// The caller, who must be signed in: segregation of duties must tell who
-/// decides, and an API token does not.
-fn signed_in(what: &str) -> Result<String> {
-    match context::caller() {
-        Some(caller) if !caller.starts_with("token:") => Ok(caller),
-        _ => Err(Error::denied(format!(
-            "{what} is done by someone signed in, not through an API token"
-        ))),
-    }
 }
 
 fn check_text(what: &str, text: &str, max: usize) -> Result<()> {
@@ -339,14 +325,6 @@ pub(crate) fn overdue(request: &Request) -> Result<Response> {
     Response::ok(&json!({ "tickets": tickets, "cursor": page.cursor, "now": now }))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Decision {
-    approve: bool,
-    #[serde(default)]
-    reason: Option<String>,
-}
-
 /// `POST /tickets/{id}/decision`: a request approved or refused, never by
 /// whom it is for.
 pub(crate) fn decide(request: &Request) -> Result<Response> {
@@ -356,13 +334,7 @@ pub(crate) fn decide(request: &Request) -> Result<Response> {
     ticket.life.decide(&by, decision.approve)?;
     let now = context::now_seconds();
     clocks::follow(&mut ticket, now)?;
-    let detail = format!(
-        "{} {} {}{}",
-        ticket.id,
-        if decision.approve { "approved by" } else { "refused by" },
-        by,
-        decision.reason.map(|r| format!(": {r}")).unwrap_or_default()
-    );
+    let detail = decision.detail(&ticket.id, &by);
     audit::record(audit::Event {
         action: if decision.approve { "request.approved" } else { "request.refused" },
         collection: Some("tickets"),

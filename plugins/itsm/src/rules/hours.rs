@@ -207,15 +207,7 @@ impl Calendar for Hours {
 
 /// Monday 0 to Sunday 6.
 fn weekday_index(weekday: Weekday) -> usize {
-    match weekday {
-        Weekday::Monday => 0,
-        Weekday::Tuesday => 1,
-        Weekday::Wednesday => 2,
-        Weekday::Thursday => 3,
-        Weekday::Friday => 4,
-        Weekday::Saturday => 5,
-        Weekday::Sunday => 6,
-    }
+    Weekday::ALL.iter().position(|w| *w == weekday).unwrap_or_default()
 }
 
 /// `HH:MM` (00:00 to 24:00) as seconds of the day.
@@ -248,16 +240,7 @@ mod tests {
 
     fn office(zone: &str, holidays: &[&str]) -> Hours {
         let day = vec![period("09:00", "17:00")];
-        let week = [
-            Weekday::Monday,
-            Weekday::Tuesday,
-            Weekday::Wednesday,
-            Weekday::Thursday,
-            Weekday::Friday,
-        ]
-        .into_iter()
-        .map(|w| (w, day.clone()))
-        .collect();
+        let week = Weekday::ALL[..5].iter().map(|w| (*w, day.clone())).collect();
         let holidays = holidays.iter().map(|d| Date::parse(d).unwrap()).collect();
         Hours::new(&HoursDef { time_zone: zone.to_owned(), week, holidays }).unwrap()
     }
@@ -291,18 +274,7 @@ mod tests {
         // Around the clock in Paris: 29 March 2026 has 23 hours, 25
         // October 25.
         let all = vec![period("00:00", "24:00")];
-        let week = [
-            Weekday::Monday,
-            Weekday::Tuesday,
-            Weekday::Wednesday,
-            Weekday::Thursday,
-            Weekday::Friday,
-            Weekday::Saturday,
-            Weekday::Sunday,
-        ]
-        .into_iter()
-        .map(|w| (w, all.clone()))
-        .collect();
+        let week = Weekday::ALL.iter().map(|w| (*w, all.clone())).collect();
         let def = HoursDef { time_zone: "Europe/Paris".to_owned(), week, holidays: Vec::new() };
         let paris = Hours::new(&def).unwrap();
         let day = |d: &str, next: &str| {
@@ -355,16 +327,7 @@ mod tests {
         (zones, prop::collection::vec(prop::option::of(day), 7), 0i64..60).prop_filter_map(
             "some working hours",
             |(zone, days, holiday)| {
-                let weekdays = [
-                    Weekday::Monday,
-                    Weekday::Tuesday,
-                    Weekday::Wednesday,
-                    Weekday::Thursday,
-                    Weekday::Friday,
-                    Weekday::Saturday,
-                    Weekday::Sunday,
-                ];
-                let week = weekdays
+                let week = Weekday::ALL
                     .into_iter()
                     .zip(days)
                     .filter_map(|(w, periods)| Some((w, periods?)))

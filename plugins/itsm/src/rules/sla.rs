@@ -200,16 +200,7 @@ mod tests {
 
     fn office_in_paris() -> crate::rules::hours::Hours {
         let day = vec![crate::rules::hours::Period { from: "09:00".into(), to: "17:00".into() }];
-        let week = [
-            keel_values::Weekday::Monday,
-            keel_values::Weekday::Tuesday,
-            keel_values::Weekday::Wednesday,
-            keel_values::Weekday::Thursday,
-            keel_values::Weekday::Friday,
-        ]
-        .into_iter()
-        .map(|w| (w, day.clone()))
-        .collect();
+        let week = keel_values::Weekday::ALL[..5].iter().map(|w| (*w, day.clone())).collect();
         let def = crate::rules::hours::HoursDef {
             time_zone: "Europe/Paris".into(),
             week,
