@@ -93,7 +93,9 @@ pub(crate) async fn desk(args: &Args, addr: SocketAddr, token: &str) -> anyhow::
         raised.per_second, raised.median_ms
     ));
 
-    // The probe: one more priority 1 ticket, raised last.
+    // The probe: one more priority 1 ticket, raised last (on a connection
+    // of its own: the kernel closes one idle for 15 s).
+    let mut admin = Connection::open(addr, Some(token)).await?;
     let probe = admin.expect_json(&raise(0), StatusCode::CREATED).await?;
     let id = probe["id"].as_str().context("a raised ticket has an id")?.to_owned();
     let due = probe["sla"]["clocks"][1]["due_at"].as_i64().context("the probe has a deadline")?;

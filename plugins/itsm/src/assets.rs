@@ -13,13 +13,15 @@ use rust_decimal::prelude::ToPrimitive;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::{cmdb, desk};
+use crate::cmdb::{self, Registered};
+use crate::desk;
 
 /// The topic assets arrive on.
 pub(crate) const GOODS_RECEIVED: &str = "procurement.goods-received";
-/// Most units of one line registered: a receipt of more is registered up
-/// to this and says so in the audit trail.
+/// Most units of one line, and of one receipt, registered: a receipt of
+/// more is registered up to these and says so in the audit trail.
 const UNITS_PER_LINE_MAX: u32 = 200;
+const UNITS_PER_RECEIPT_MAX: u32 = 1000;
 
 #[derive(Deserialize)]
 struct Received {
@@ -36,19 +38,24 @@ struct Line {
     quantity: Decimal,
 }
 
-/// A goods receipt: registers the units of its asset items.
+/// A goods receipt: registers the units of its asset items. A unit its
+/// class does not fit (a required attribute no receipt states) is left
+/// out and said in the audit trail, rather than failing the delivery
+/// again and again.
 pub(crate) fn received(delivery: &Delivery) -> Result<()> {
     if delivery.topic != GOODS_RECEIVED {
         return Err(Error::invalid(format!("itsm does not handle {}", delivery.topic)));
     }
     let received: Received = events::payload(delivery)?;
     let assets = desk::settings()?.asset_items;
-    let mut registered = Vec::new();
+    let mut registered = 0u32;
+    let mut left_out = Vec::new();
     for (number, line) in received.lines.iter().enumerate() {
         let Some(class) = assets.get(&line.item) else { continue };
         let whole = line.quantity.trunc();
         let units = whole.to_u32().unwrap_or(u32::MAX);
-        let kept = units.min(UNITS_PER_LINE_MAX);
+        let room = UNITS_PER_RECEIPT_MAX.saturating_sub(registered);
+        let kept = units.min(UNITS_PER_LINE_MAX).min(room);
         for unit in 1..=kept {
             let id = format!("AST-{}-{}-{unit}", received.receipt, number + 1);
             let attributes = BTreeMap::from([
@@ -59,40 +66,41 @@ pub(crate) fn received(delivery: &Delivery) -> Result<()> {
                 ("received".to_owned(), json!(received.date)),
             ]);
             let name = format!("{} {unit} of {}", line.item, received.receipt);
-            if cmdb::register_asset(&id, class, &name, attributes)? {
-                registered.push(id);
+            match cmdb::register_asset(&id, class, &name, attributes)? {
+                Registered::New => registered += 1,
+                Registered::Already => {}
+                Registered::Unfit(why) => {
+                    left_out.push(format!("line {}: {why}", number + 1));
+                    break;
+                }
             }
         }
         if units > kept || line.quantity != whole {
-            let detail = format!(
-                "receipt {} line {}: {} of {} registered as assets (at most \
-                 {UNITS_PER_LINE_MAX} whole units a line); register the rest by hand",
-                received.receipt,
+            left_out.push(format!(
+                "line {}: {kept} of {} {} (at most {UNITS_PER_LINE_MAX} whole units a line and \
+                 {UNITS_PER_RECEIPT_MAX} a receipt)",
                 number + 1,
-                kept,
-                line.quantity
-            );
-            audit::record(audit::Event {
-                action: "assets.partly-registered",
-                collection: Some("cis"),
-                key: None,
-                detail: &detail,
-            })?;
+                line.quantity,
+                line.item
+            ));
         }
     }
-    if !registered.is_empty() {
+    if registered > 0 {
+        let detail = format!("receipt {}: {registered} registered as assets", received.receipt);
+        record("assets.registered", &detail)?;
+    }
+    if !left_out.is_empty() {
         let detail = format!(
-            "receipt {}: {} registered ({})",
+            "receipt {}: not registered, register by hand: {}",
             received.receipt,
-            registered.len(),
-            registered.join(", ")
+            left_out.join("; ")
         );
-        audit::record(audit::Event {
-            action: "assets.registered",
-            collection: Some("cis"),
-            key: None,
-            detail: &detail,
-        })?;
+        record("assets.left-out", &detail)?;
     }
     Ok(())
+}
+
+fn record(action: &str, detail: &str) -> Result<()> {
+    let detail: String = detail.chars().take(3000).collect();
+    audit::record(audit::Event { action, collection: Some("cis"), key: None, detail: &detail })
 }

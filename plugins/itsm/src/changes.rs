@@ -152,6 +152,7 @@ pub(crate) fn step(request: &Request) -> Result<Response> {
 pub(crate) fn decide(request: &Request) -> Result<Response> {
     let decision: Decision = request.json()?;
     let by = signed_in("deciding on a change")?;
+    decision.check()?;
     let mut doc = change(request.param("id")?)?;
     if decision.approve {
         doc.life.approve(&by)?;

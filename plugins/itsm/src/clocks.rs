@@ -49,24 +49,29 @@ pub(crate) fn start(ticket: &mut TicketDoc, now: i64) -> Result<()> {
     keep(ticket, now)
 }
 
-/// `ticket`'s priority or service changed: its clocks count on under the
-/// policy now chosen, keeping what they spent (or start, if none ran).
+/// `ticket`'s priority or service changed: what was due is noticed first,
+/// then its clocks count on under the policy now chosen, keeping what they
+/// spent (or start, if none ran).
 pub(crate) fn rechoose(ticket: &mut TicketDoc, now: i64) -> Result<()> {
+    notice(ticket, now)?;
     match (chosen(ticket)?, &mut ticket.clocks) {
         (Some(policy), Some(clocks)) if policy.id != clocks.policy => {
-            let calendar = desk::calendar(&policy.calendar)?;
-            clocks.retarget(&policy, now, &calendar);
+            let was = desk::calendar(&clocks.calendar)?;
+            clocks.retarget(&policy, now, &was);
             keep(ticket, now)
         }
-        (Some(_), Some(_)) => keep(ticket, now),
         (Some(_), None) => start(ticket, now),
-        // No policy covers it any more: its clocks run on as they were.
-        (None, _) => keep(ticket, now),
+        // The same policy, or none covers it any more: its clocks run on
+        // as they were.
+        _ => keep(ticket, now),
     }
 }
 
-/// `ticket` moved to a new state: its clocks follow it.
+/// `ticket` is to move to a new state: what was due by now is noticed
+/// first (an agent starting after the deadline, before its timer ran,
+/// still breached it), then its clocks follow it.
 pub(crate) fn follow(ticket: &mut TicketDoc, now: i64) -> Result<()> {
+    notice(ticket, now)?;
     if let Some(clocks) = &mut ticket.clocks {
         let calendar = desk::calendar(&clocks.calendar)?;
         clocks.follow(ticket.life.state, now, &calendar);
@@ -74,24 +79,37 @@ pub(crate) fn follow(ticket: &mut TicketDoc, now: i64) -> Result<()> {
     keep(ticket, now)
 }
 
+/// Publishes what is due by `now`, once.
+fn notice(ticket: &mut TicketDoc, now: i64) -> Result<()> {
+    let Some(clocks) = &mut ticket.clocks else { return Ok(()) };
+    let calendar = desk::calendar(&clocks.calendar)?;
+    let noticed = clocks.notice(now, &calendar);
+    for what in noticed {
+        publish(ticket, what, now, &calendar)?;
+    }
+    Ok(())
+}
+
 /// Publishes what is due by `now`, and keeps the overdue queue's key and
 /// the ticket's timer in step with its clocks.
 fn keep(ticket: &mut TicketDoc, now: i64) -> Result<()> {
+    notice(ticket, now)?;
     let key = timer_key(&ticket.id);
-    let Some(clocks) = &mut ticket.clocks else {
+    let Some(clocks) = &ticket.clocks else {
         ticket.due_key = None;
         timers::cancel(&key)?;
         return Ok(());
     };
     let calendar = desk::calendar(&clocks.calendar)?;
-    let noticed = clocks.notice(now, &calendar);
-    ticket.due_key = clocks.due(&calendar).map(due_key);
+    ticket.due_key = clocks.due(&calendar).filter(|at| *at < i64::MAX).map(due_key);
     match clocks.next_notice(&calendar) {
-        Some(at) if at < i64::MAX => timers::set(&key, at, &Due { ticket: ticket.id.clone() })?,
+        // Past instants are noticed above: the next is after now, but for a
+        // clock whose calendar changed under it, which is looked at again
+        // in a second rather than at once and over again.
+        Some(at) if at < i64::MAX => {
+            timers::set(&key, at.max(now + 1), &Due { ticket: ticket.id.clone() })?;
+        }
         _ => drop(timers::cancel(&key)?),
-    }
-    for what in noticed {
-        publish(ticket, what, now, &calendar)?;
     }
     Ok(())
 }
@@ -121,7 +139,8 @@ fn publish(ticket: &TicketDoc, what: Noticed, now: i64, calendar: &Hours) -> Res
         Target::Own => "own",
         Target::Resolve => "resolve",
     };
-    events::publish(topic, &format!("{}/{target}/{now}", ticket.id), &payload)
+    // Each clock warns and breaches once, whatever its policy becomes.
+    events::publish(topic, &format!("{}/{target}", ticket.id), &payload)
 }
 
 /// A ticket's timer: what is due now is published, and the timer set for

@@ -19,8 +19,9 @@ const FREE_ATTRIBUTES_MAX: usize = 50;
 /// The deepest and widest an impact walk may be asked to go.
 const DEPTH_MAX: usize = 10;
 const SIZE_MAX: usize = 1000;
-/// Most relations an impact walk reads from one item.
-const FAN_MAX: u32 = 1000;
+/// Most relations an impact walk reads from one item, and in all.
+const FAN_MAX: u32 = 500;
+const READS_MAX: u32 = 10_000;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Item {
@@ -74,24 +75,35 @@ pub(crate) fn expect_class(class: &str) -> Result<()> {
     )))
 }
 
+/// What became of an asset to register.
+pub(crate) enum Registered {
+    New,
+    /// Registered before (an event delivered again).
+    Already,
+    /// Its class wants what a receipt does not say: why.
+    Unfit(String),
+}
+
 /// Registers an asset received through procurement as an item of
 /// `class`, with `attributes` (those a tenant class does not declare left
-/// out); false if it was registered already (an event delivered again).
+/// out).
 pub(crate) fn register_asset(
     id: &str,
     class: &str,
     name: &str,
     mut attributes: BTreeMap<String, serde_json::Value>,
-) -> Result<bool> {
+) -> Result<Registered> {
     if ITEMS.get(id)?.is_some() {
-        return Ok(false);
+        return Ok(Registered::Already);
     }
     if !BUILT_IN.contains(&class) {
-        let def = CLASSES
-            .get(class)?
-            .ok_or_else(|| Error::invalid(format!("class {class} does not exist")))?;
+        let Some(def) = CLASSES.get(class)? else {
+            return Ok(Registered::Unfit(format!("class {class} does not exist")));
+        };
         attributes.retain(|name, _| def.attributes.contains_key(name));
-        def.check_item(&attributes)?;
+        if let Err(err) = def.check_item(&attributes) {
+            return Ok(Registered::Unfit(err.to_string()));
+        }
     }
     let item = Item {
         id: id.to_owned(),
@@ -101,7 +113,7 @@ pub(crate) fn register_asset(
         updated_at: context::now_seconds(),
     };
     ITEMS.insert(id, &item)?;
-    Ok(true)
+    Ok(Registered::New)
 }
 
 /// `PUT /ci-classes/{name}`: a tenant's own class and its attributes.
@@ -218,26 +230,47 @@ pub(crate) fn impact(request: &Request) -> Result<Response> {
     if !(1..=DEPTH_MAX).contains(&depth) || !(1..=SIZE_MAX).contains(&size) {
         return Err(Error::invalid(format!("depth is 1 to {DEPTH_MAX} and size 1 to {SIZE_MAX}")));
     }
+    // However the estate is wired, one walk reads at most READS_MAX
+    // relations; where it stops short, it says so.
+    let mut budget = Budget { left: READS_MAX, cut: false };
     let mut affected_by = |id: &str| -> std::result::Result<Vec<String>, keel_values::RuleError> {
-        affected_by(id).map_err(|err| keel_values::RuleError::new(err.message()))
+        affected_by(id, &mut budget).map_err(|err| keel_values::RuleError::new(err.message()))
     };
     let mut class_of = |id: &str| -> std::result::Result<String, keel_values::RuleError> {
         item(id).map(|i| i.class).map_err(|err| keel_values::RuleError::new(err.message()))
     };
-    let impact = cmdb::impact(&failed.id, depth, size, &mut affected_by, &mut class_of)?;
+    let mut impact = cmdb::impact(&failed.id, depth, size, &mut affected_by, &mut class_of)?;
+    impact.truncated |= budget.cut;
     Response::ok(&json!({ "failed": failed.id, "impact": impact }))
 }
 
+/// What is left of an impact walk's reads.
+struct Budget {
+    left: u32,
+    /// Some relations went unread.
+    cut: bool,
+}
+
 /// The items `id` failing takes down directly: those that run on it or
-/// depend on it, and those connected to it either way.
-fn affected_by(id: &str) -> Result<Vec<String>> {
+/// depend on it, and those connected to it either way; as many as
+/// `budget` has reads left for.
+fn affected_by(id: &str, budget: &mut Budget) -> Result<Vec<String>> {
     let mut affected = Vec::new();
-    for (_, relation) in RELATIONS.lookup("by-to", &Range::exactly(id), None, FAN_MAX)?.items {
-        affected.push(relation.from);
-    }
-    for (_, relation) in RELATIONS.lookup("by-from", &Range::exactly(id), None, FAN_MAX)?.items {
-        if relation.kind == RelationKind::ConnectedTo {
-            affected.push(relation.to);
+    for index in ["by-to", "by-from"] {
+        let limit = budget.left.min(FAN_MAX);
+        if limit == 0 {
+            budget.cut = true;
+            break;
+        }
+        let page = RELATIONS.lookup(index, &Range::exactly(id), None, limit)?;
+        budget.left -= u32::try_from(page.items.len()).unwrap_or(limit).min(budget.left);
+        budget.cut |= page.cursor.is_some();
+        for (_, relation) in page.items {
+            match index {
+                "by-to" => affected.push(relation.from),
+                _ if relation.kind == RelationKind::ConnectedTo => affected.push(relation.to),
+                _ => {}
+            }
         }
     }
     Ok(affected)

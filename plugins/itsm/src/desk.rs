@@ -36,6 +36,9 @@ pub(crate) struct Settings {
     /// the class each received unit is registered as.
     #[serde(default)]
     pub asset_items: BTreeMap<String, String>,
+    /// Every service request waits for an approval first.
+    #[serde(default)]
+    pub requests_need_approval: bool,
 }
 
 impl Default for Settings {
@@ -44,6 +47,7 @@ impl Default for Settings {
             matrix: Matrix::servicenow(),
             reopen_window_hours: 7 * 24,
             asset_items: BTreeMap::new(),
+            requests_need_approval: false,
         }
     }
 }
@@ -72,6 +76,8 @@ struct NewSettings {
     /// Replaces the items registered as assets when received.
     #[serde(default)]
     asset_items: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    requests_need_approval: Option<bool>,
 }
 
 /// `PUT /settings`: a preset or a matrix of the tenant's own, and the
@@ -111,6 +117,9 @@ pub(crate) fn put_settings(request: &Request) -> Result<Response> {
         }
         settings.asset_items = assets;
     }
+    if let Some(approval) = new.requests_need_approval {
+        settings.requests_need_approval = approval;
+    }
     SETTINGS.put(DESK, &settings)?;
     let detail = format!(
         "{}×{} priority matrix, reopening within {} hours",
@@ -137,10 +146,15 @@ pub(crate) fn calendar(id: &str) -> Result<Hours> {
 }
 
 /// `PUT /calendars/{id}`: working hours per weekday, holidays and time
-/// zone. Tickets already running on it count on it from their next change.
+/// zone. Tickets whose clocks run on it count the time since they last
+/// started running on the new hours (what they spent before stays), and
+/// their timers move at their next change or when they next fire.
 pub(crate) fn put_calendar(request: &Request) -> Result<Response> {
     let id = request.param("id")?;
     keel_values::code::check_code("calendar", id)?;
+    if id == ALWAYS {
+        return Err(Error::invalid(format!("calendar {ALWAYS} is built in: every hour, on UTC")));
+    }
     let def: HoursDef = request.json()?;
     Hours::new(&def)?;
     if CALENDARS.get(id)?.is_none()

@@ -22,6 +22,8 @@ const NOTES: Collection<Note> = Collection::new("ticket-notes");
 const TITLE_BYTES_MAX: usize = 200;
 /// Longest description or note, in bytes.
 const TEXT_BYTES_MAX: usize = 16_000;
+/// Most notes one ticket keeps.
+const NOTES_MAX: u32 = 1000;
 /// Most attachments, links or configuration items on one ticket.
 const REFERENCES_MAX: usize = 50;
 /// Who works tickets.
@@ -86,6 +88,9 @@ pub(crate) struct TicketDoc {
     /// The earliest deadline of a running clock, for the overdue queue.
     #[serde(default)]
     pub due_key: Option<String>,
+    /// Who raised it, when not its requester (an agent, for them).
+    #[serde(default)]
+    pub raised_by: Option<String>,
     pub opened_at: i64,
     pub updated_at: i64,
     /// Notes added so far: the next one's number.
@@ -129,6 +134,16 @@ fn visible(id: &str) -> Result<TicketDoc> {
     let not_found = || Error::not_found(format!("ticket {id} does not exist"));
     let ticket = TICKETS.get(id)?.ok_or_else(not_found)?;
     if may_see(&ticket) { Ok(ticket) } else { Err(not_found()) }
+}
+
+/// The ticket `id`, if the caller may act on it: an agent, or whoever it
+/// is for. An approver reads a request, and decides on it, but no more.
+fn actionable(id: &str) -> Result<TicketDoc> {
+    let ticket = visible(id)?;
+    if works() || ticket.life.requester == caller() {
+        return Ok(ticket);
+    }
+    Err(Error::denied(format!("{id} is acted on by whom it is for, or by an agent")))
 }
 
 fn check_text(what: &str, text: &str, max: usize) -> Result<()> {
@@ -192,7 +207,8 @@ struct Raised {
     /// The person it is for (agents raise tickets for others).
     #[serde(default)]
     requester: Option<String>,
-    /// A request that waits for an approval first.
+    /// A request that waits for an approval first (every request does
+    /// where the desk's settings say so).
     #[serde(default)]
     needs_approval: bool,
     #[serde(default)]
@@ -233,7 +249,15 @@ pub(crate) fn raise(request: &Request) -> Result<Response> {
     for item in &raised.items {
         cmdb::expect_item(item)?;
     }
-    let life = Ticket::raise(raised.kind, &requester, raised.needs_approval)?;
+    let needs_approval = raised.needs_approval
+        || (raised.kind == Kind::Request && desk::settings()?.requests_need_approval);
+    let raised_by = if needs_approval {
+        // Whoever raised it never approves it: a token would hide who that is.
+        signed_in("raising a request that needs an approval")?
+    } else {
+        caller()
+    };
+    let life = Ticket::raise(raised.kind, &requester, needs_approval)?;
     let number = keel_sdk::next_sequence("tickets")?;
     let prefix = match raised.kind {
         Kind::Incident => "INC",
@@ -256,6 +280,7 @@ pub(crate) fn raise(request: &Request) -> Result<Response> {
         attachments: raised.attachments,
         clocks: None,
         due_key: None,
+        raised_by: (raised_by != requester).then_some(raised_by),
         opened_at: now,
         updated_at: now,
         notes: 0,
@@ -331,6 +356,13 @@ pub(crate) fn decide(request: &Request) -> Result<Response> {
     let decision: Decision = request.json()?;
     let by = signed_in("approving a request")?;
     let mut ticket = visible(request.param("id")?)?;
+    if ticket.raised_by.as_deref() == Some(by.as_str()) && ticket.life.requester != by {
+        return Err(Error::invalid(format!(
+            "{by} raised this request for {}, so someone else approves or refuses it",
+            ticket.life.requester
+        )));
+    }
+    decision.check()?;
     ticket.life.decide(&by, decision.approve)?;
     let now = context::now_seconds();
     clocks::follow(&mut ticket, now)?;
@@ -467,7 +499,7 @@ fn transition(
     request: &Request,
     change: impl FnOnce(&mut TicketDoc, i64) -> Result<()>,
 ) -> Result<Response> {
-    let mut ticket = visible(request.param("id")?)?;
+    let mut ticket = actionable(request.param("id")?)?;
     let now = context::now_seconds();
     change(&mut ticket, now)?;
     clocks::follow(&mut ticket, now)?;
@@ -494,7 +526,13 @@ struct NewPriority {
 /// chosen, keeping what they spent.
 pub(crate) fn set_priority(request: &Request) -> Result<Response> {
     let new: NewPriority = request.json()?;
-    let mut ticket = visible(request.param("id")?)?;
+    let mut ticket = actionable(request.param("id")?)?;
+    if !ticket.life.is_open() {
+        return Err(Error::conflict(format!(
+            "{} is {:?}: its priority stays as it was",
+            ticket.id, ticket.life.state
+        )));
+    }
     match (new.value, new.impact.or(new.urgency)) {
         (Some(_), Some(_)) => {
             return Err(Error::invalid("set a priority by hand, or a new impact and urgency"));
@@ -537,7 +575,7 @@ struct NewNote {
 /// `POST /tickets/{id}/notes`: a follow-up, or (agents) an internal note.
 pub(crate) fn add_note(request: &Request) -> Result<Response> {
     let new: NewNote = request.json()?;
-    let mut ticket = visible(request.param("id")?)?;
+    let mut ticket = actionable(request.param("id")?)?;
     if new.internal && !works() {
         return Err(Error::denied("only agents add internal notes"));
     }
@@ -547,6 +585,12 @@ pub(crate) fn add_note(request: &Request) -> Result<Response> {
     }
     check_text("a note", text, TEXT_BYTES_MAX)?;
     check_attachments(&new.attachments)?;
+    if ticket.notes >= NOTES_MAX {
+        return Err(Error::conflict(format!(
+            "{} has {NOTES_MAX} notes, the most a ticket keeps; raise a new ticket and link it",
+            ticket.id
+        )));
+    }
     let now = context::now_seconds();
     ticket.notes += 1;
     let note = Note {
@@ -562,17 +606,15 @@ pub(crate) fn add_note(request: &Request) -> Result<Response> {
 }
 
 /// `GET /tickets/{id}/notes`: requesters see the follow-ups, agents
-/// internal notes too.
+/// internal notes too; a page at a time, oldest first.
 pub(crate) fn notes(request: &Request) -> Result<Response> {
-    let ticket = visible(request.param("id")?)?;
+    let ticket = actionable(request.param("id")?)?;
+    let (cursor, limit) = (request.query("cursor"), request.page_limit()?);
     let all = works();
-    let notes: Vec<Note> = NOTES
-        .scan_all(&Range::prefix(format!("{}/", ticket.id)))?
-        .into_iter()
-        .map(|(_, note)| note)
-        .filter(|note| all || !note.internal)
-        .collect();
-    Response::ok(&json!({ "notes": notes }))
+    let page = NOTES.scan(&Range::prefix(format!("{}/", ticket.id)), cursor, limit)?;
+    let notes: Vec<Note> =
+        page.items.into_iter().map(|(_, note)| note).filter(|note| all || !note.internal).collect();
+    Response::ok(&json!({ "notes": notes, "cursor": page.cursor }))
 }
 
 /// `POST /tickets/{id}/links`: duplicate of, caused by, or related to

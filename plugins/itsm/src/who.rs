@@ -31,7 +31,20 @@ pub(crate) struct Decision {
     pub reason: Option<String>,
 }
 
+/// Longest reason for a decision, in bytes.
+const REASON_BYTES_MAX: usize = 1000;
+
 impl Decision {
+    /// Checks its reason's length.
+    pub(crate) fn check(&self) -> Result<()> {
+        if self.reason.as_ref().is_some_and(|r| r.len() > REASON_BYTES_MAX) {
+            return Err(Error::invalid(format!(
+                "a decision's reason is at most {REASON_BYTES_MAX} bytes"
+            )));
+        }
+        Ok(())
+    }
+
     /// What the audit trail says of it: `<id> approved by <by>: <why>`.
     pub(crate) fn detail(&self, id: &str, by: &str) -> String {
         let verb = if self.approve { "approved" } else { "refused" };

@@ -188,7 +188,7 @@ async fn a_service_desks_day() {
     }
     let breaches = published(&k, "itsm.sla-breached").await;
     assert_eq!(breaches.len(), 1, "{breaches:?}");
-    assert!(breaches[0].contains(&format!("{id}/resolve/")), "{breaches:?}");
+    assert!(breaches[0].contains(&format!("(key {id}/resolve)")), "{breaches:?}");
     // Time to own was met at 09:10, before its warning: one warning.
     assert_eq!(published(&k, "itsm.sla-warning").await.len(), 1);
     let late = send(&amy, "GET", path(""), None).await.expect(200).clone();
@@ -417,8 +417,33 @@ async fn each_sees_and_does_what_they_may_and_bad_input_changes_nothing() {
         .await
         .expect_problem(403, "denied");
     assert!(detail.contains("signed in"), "{detail}");
-    let approved = send(&ada, "POST", format!("{robs}/decision"), Some(approve)).await;
+    // Ada approves requests: she reads Rob's, but does not act on it.
+    let detail = send(&ada, "POST", format!("{robs}/cancellation"), None)
+        .await
+        .expect_problem(403, "denied");
+    assert!(detail.contains("acted on by whom it is for, or by an agent"), "{detail}");
+    send(&ada, "GET", format!("{robs}/notes"), None).await.expect_problem(403, "denied");
+    let approved = send(&ada, "POST", format!("{robs}/decision"), Some(approve.clone())).await;
     assert_eq!(approved.expect(200)["state"], "new");
+    // Raised through a token, who raised it would be hidden: refused.
+    let detail = send(&token, "POST", format!("{DESK}/tickets"), Some(request("Hidden")))
+        .await
+        .expect_problem(403, "denied");
+    assert!(detail.contains("signed in"), "{detail}");
+    // Raised by an approver for someone else, it is not hers to approve.
+    let for_rob = json!({
+        "kind": "request", "title": "A chair", "impact": 3, "urgency": 3,
+        "needs_approval": true, "requester": "E-ROB",
+    });
+    let both = k.user_with_roles("bo", "demo", &["service-desk-agent", "request-approver"]).await;
+    k.post(&format!("{HR}/departments"), json!({"id": "CO", "name": "Company"})).await.expect(201);
+    k.post(&format!("{HR}/employees"), person("E-ROB", "rob", "CO")).await.expect(201);
+    let chair = send(&both, "POST", format!("{DESK}/tickets"), Some(for_rob)).await;
+    let chair = format!("{DESK}/tickets/{}", chair.expect(201)["id"].as_str().unwrap());
+    let detail = send(&both, "POST", format!("{chair}/decision"), Some(approve))
+        .await
+        .expect_problem(422, "invalid");
+    assert!(detail.contains("bo raised this request for rob"), "{detail}");
     assert!(
         k.audit_actions("demo", "itsm.request.")
             .await
@@ -428,7 +453,7 @@ async fn each_sees_and_does_what_they_may_and_bad_input_changes_nothing() {
     // A requester sees their own tickets only, and works none.
     send(&rob, "GET", ritas.clone(), None).await.expect_problem(404, "not-found");
     let mine = send(&rob, "GET", format!("{DESK}/tickets"), None).await.expect(200).clone();
-    assert_eq!(mine["tickets"].as_array().unwrap().len(), 1, "{mine}");
+    assert_eq!(mine["tickets"].as_array().unwrap().len(), 2, "{mine}");
     send(&rob, "GET", format!("{DESK}/overdue"), None).await.expect_problem(403, "forbidden");
     let internal = json!({"text": "psst", "internal": true});
     send(&rob, "POST", format!("{robs}/notes"), Some(internal)).await.expect_problem(403, "denied");

@@ -301,6 +301,18 @@ fn check_board(board: &Board, requester: &str) -> Result<(), RuleError> {
             "a board names 1 to {APPROVERS_MAX} approvers, each once"
         )));
     }
+    // Keel user ids: 1 to 63 of a-z, 0-9 and '-', starting with a letter.
+    // Anything else (an API token, a name) could never decide.
+    let user_id = |id: &str| {
+        id.len() <= 63
+            && id.starts_with(|c: char| c.is_ascii_lowercase())
+            && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    if let Some(bad) = approvers.iter().find(|a| !user_id(a)) {
+        return Err(RuleError::new(format!(
+            "approver {bad:?} is not a user id (a-z, 0-9 and '-', starting with a letter)"
+        )));
+    }
     let eligible = approvers.iter().filter(|a| *a != requester).count();
     if board.required == 0 || board.required > eligible {
         return Err(RuleError::new(format!(
@@ -408,6 +420,17 @@ mod tests {
             )
             .is_err()
         );
+        for stranger in ["token:7f3a", "Ana", ""] {
+            let err = Change::new(
+                ChangeType::Normal,
+                "rob",
+                Some(Risk::Low),
+                Some("p".to_owned()),
+                board(&["ana", stranger], 1),
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains("is not a user id"), "{stranger}: {err}");
+        }
     }
 
     #[test]

@@ -204,8 +204,10 @@ impl Clocks {
     }
 
     /// A new policy (after a new priority, say) from `at`: each clock keeps
-    /// what it spent, and counts on towards its new target.
-    pub fn retarget(&mut self, policy: &Policy, at: i64, calendar: &dyn Calendar) {
+    /// what it spent, counted on the calendar it ran on until now (`was`),
+    /// and counts on towards its new target on the new policy's. What was
+    /// noticed stays noticed: a warning or a breach is published once.
+    pub fn retarget(&mut self, policy: &Policy, at: i64, was: &dyn Calendar) {
         self.policy = policy.id.clone();
         self.calendar = policy.calendar.clone();
         self.own_states = policy.own_states.clone();
@@ -215,28 +217,24 @@ impl Clocks {
                 Target::Own => policy.own_minutes,
                 Target::Resolve => policy.resolve_minutes,
             };
-            tracked.clock.retarget(calendar, minutes * 60, at);
+            tracked.clock.retarget(was, minutes * 60, at);
             tracked.clock.warn_percent = policy.warn_percent;
-            // A longer target may take a warning or breach back.
-            let percent = tracked.clock.percent(calendar, at);
-            tracked.warned &= percent >= i64::from(policy.warn_percent);
-            tracked.breached &= percent >= 100;
         }
     }
 
-    /// What is due to be noticed by `at`, marked noticed.
+    /// What is due to be noticed by `at`, marked noticed. Called before
+    /// the ticket's state changes too, so that a clock stopped late (an
+    /// agent starting after the deadline, before its timer ran) is still
+    /// noticed.
     pub fn notice(&mut self, at: i64, calendar: &dyn Calendar) -> Vec<Noticed> {
         let mut noticed = Vec::new();
         for tracked in &mut self.tracked {
-            if tracked.clock.stage == Stage::Stopped && tracked.target == Target::Own {
-                continue;
-            }
-            let percent = tracked.clock.percent(calendar, at);
-            if !tracked.warned && percent >= i64::from(tracked.clock.warn_percent) {
+            let clock = &tracked.clock;
+            if !tracked.warned && clock.warns(calendar, at) {
                 tracked.warned = true;
                 noticed.push(Noticed::Warning(tracked.target));
             }
-            if !tracked.breached && tracked.clock.elapsed(calendar, at) > tracked.clock.target {
+            if !tracked.breached && tracked.clock.breaches(calendar, at) {
                 tracked.breached = true;
                 noticed.push(Noticed::Breach(tracked.target));
             }
@@ -250,8 +248,7 @@ impl Clocks {
             .iter()
             .filter_map(|t| match (t.warned, t.breached) {
                 (false, _) => t.clock.warn_at(calendar),
-                // Breached once past the target: a second after it.
-                (true, false) => t.clock.due_at(calendar).map(|due| due.saturating_add(1)),
+                (true, false) => t.clock.breach_at(calendar),
                 (true, true) => None,
             })
             .min()
@@ -337,7 +334,7 @@ mod tests {
     }
 
     #[test]
-    fn a_new_policy_keeps_what_was_spent_and_may_take_a_warning_back() {
+    fn a_new_policy_keeps_what_was_spent_and_what_was_noticed() {
         let cal = AllHours;
         let mut clocks = Clocks::start(&policy("P3", vec![], None), State::New, 0, &cal);
         clocks.follow(State::InProgress, 10 * MINUTE, &cal);
@@ -346,8 +343,45 @@ mod tests {
         let day = Policy { resolve_minutes: 1440, ..policy("P4", vec![], None) };
         clocks.retarget(&day, 200 * MINUTE, &cal);
         assert_eq!(clocks.due(&cal), Some(1440 * MINUTE));
-        assert!(!clocks.tracked[1].warned, "no longer at 75%");
         assert_eq!(clocks.policy, "P4");
+        // Raised back: warned once already, so only the breach is left.
+        clocks.retarget(&policy("P3", vec![], None), 210 * MINUTE, &cal);
+        assert_eq!(clocks.notice(241 * MINUTE, &cal), [Noticed::Breach(Target::Resolve)]);
+    }
+
+    #[test]
+    fn a_deadline_at_closing_time_breaches_the_next_working_second_not_before() {
+        // Eight business hours from 09:00 on a 9-to-5 calendar: due at 17:00,
+        // met if resolved then; breached at 09:00:01 the next day.
+        let week = keel_values::Weekday::ALL[..5]
+            .iter()
+            .map(|w| {
+                (*w, vec![super::super::hours::Period { from: "09:00".into(), to: "17:00".into() }])
+            })
+            .collect();
+        let def =
+            super::super::hours::HoursDef { time_zone: "UTC".into(), week, holidays: Vec::new() };
+        let cal = super::super::hours::Hours::new(&def).unwrap();
+        // Monday 7 December 2026, 09:00 UTC.
+        let monday = 1_796_634_000;
+        let p = Policy {
+            own_minutes: 480,
+            resolve_minutes: 480,
+            warn_percent: 33,
+            ..policy("P", vec![], None)
+        };
+        let mut clocks = Clocks::start(&p, State::New, monday, &cal);
+        assert_eq!(clocks.due(&cal), Some(monday + 8 * 3600));
+        // 33% of 8 hours is 9,504 s: the warning's instant and its test agree.
+        let warn = clocks.next_notice(&cal).unwrap();
+        assert_eq!(warn, monday + 9_504);
+        assert_eq!(clocks.notice(warn - 1, &cal), []);
+        assert_eq!(clocks.notice(warn, &cal).len(), 2, "both clocks warn");
+        let breach = clocks.next_notice(&cal).unwrap();
+        assert_eq!(breach, monday + 86_400 + 1, "Tuesday 09:00:01");
+        assert_eq!(clocks.notice(monday + 8 * 3600 + 1, &cal), [], "not at 17:00:01");
+        assert_eq!(clocks.notice(breach, &cal).len(), 2);
+        assert_eq!(clocks.next_notice(&cal), None);
     }
 
     #[test]

@@ -121,9 +121,35 @@ impl Clock {
         self.instant_at(calendar, self.target)
     }
 
-    /// When it warns, while it runs.
+    /// When it warns, while it runs: the first instant [`Clock::warns`].
     pub fn warn_at(&self, calendar: &dyn Calendar) -> Option<i64> {
-        self.instant_at(calendar, self.target.saturating_mul(i64::from(self.warn_percent)) / 100)
+        self.instant_at(calendar, self.warn_threshold())
+    }
+
+    /// When it breaches, while it runs: the first instant
+    /// [`Clock::breaches`], a second past its deadline (time spent exactly
+    /// to the deadline met it).
+    pub fn breach_at(&self, calendar: &dyn Calendar) -> Option<i64> {
+        self.instant_at(calendar, self.target.saturating_add(1))
+    }
+
+    /// Whether it has reached its warning by `at`: `warn_percent` of its
+    /// target spent.
+    pub fn warns(&self, calendar: &dyn Calendar, at: i64) -> bool {
+        self.elapsed(calendar, at) >= self.warn_threshold()
+    }
+
+    /// Whether it is past its target by `at`.
+    pub fn breaches(&self, calendar: &dyn Calendar, at: i64) -> bool {
+        self.elapsed(calendar, at) > self.target
+    }
+
+    /// The business seconds at which it warns: `warn_percent` of the
+    /// target, rounded up, so that a warning's instant and the test of it
+    /// agree to the second.
+    fn warn_threshold(&self) -> i64 {
+        let share = self.target.saturating_mul(i64::from(self.warn_percent));
+        share / 100 + i64::from(share % 100 != 0)
     }
 
     fn instant_at(&self, calendar: &dyn Calendar, business: i64) -> Option<i64> {
