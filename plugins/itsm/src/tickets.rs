@@ -179,10 +179,15 @@ fn save(mut ticket: TicketDoc, now: i64) -> Result<TicketDoc> {
 fn view(ticket: &TicketDoc, now: i64) -> Result<serde_json::Value> {
     let mut shown = serde_json::to_value(ticket)
         .map_err(|err| Error::internal(format!("ticket {}: {err}", ticket.id)))?;
-    if let (Some(clocks), Some(object)) = (&ticket.clocks, shown.as_object_mut()) {
-        object.insert("sla".to_owned(), clocks::shown(clocks, now)?);
+    if let Some(object) = shown.as_object_mut() {
+        // The notes counter counts internal notes too: not for requesters,
+        // and of no use to agents, who list the notes.
+        object.remove("notes");
         object.remove("clocks");
         object.remove("due_key");
+        if let Some(clocks) = &ticket.clocks {
+            object.insert("sla".to_owned(), clocks::shown(clocks, now)?);
+        }
     }
     Ok(shown)
 }
