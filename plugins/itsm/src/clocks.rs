@@ -12,7 +12,7 @@ use serde_json::json;
 use crate::desk;
 use crate::rules::hours::Hours;
 use crate::rules::policy::{Clocks, Noticed, Policy, Target, choose};
-use crate::tickets::{TICKETS, TicketDoc};
+use crate::stored::{TICKETS, TicketDoc};
 
 /// What a ticket's timer carries.
 #[derive(Serialize, Deserialize)]

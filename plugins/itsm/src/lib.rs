@@ -7,7 +7,8 @@
 //!   property-tested natively: lifecycles, the priority matrix, business
 //!   calendars, SLA clocks and policies, the configuration database.
 //! - `desk`: the tenant's settings, business calendars and SLA policies.
-//! - `tickets`: incidents and requests as served, with who may see what.
+//! - `tickets`: incidents and requests as served, with who may see what;
+//!   `stored`, the ticket as kept.
 //! - `clocks`: each ticket's SLA clocks kept with it, a kernel timer set for
 //!   the next warning or breach, and the events published then.
 //! - `problems`, `changes`, `cmdb`: problems, changes and configuration
@@ -25,6 +26,7 @@ mod clocks;
 mod cmdb;
 mod desk;
 mod problems;
+mod stored;
 mod tickets;
 mod who;
 

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::rules::problem::Problem;
-use crate::tickets::{self, TICKETS};
+use crate::stored::TICKETS;
+use crate::tickets;
 
 const PROBLEMS: Collection<ProblemDoc> = Collection::new("problems");
 

@@ -9,13 +9,12 @@ use keel_sdk::{Collection, Error, Range, Request, Response, Result, audit, conte
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::rules::policy::Clocks;
 use crate::rules::priority::Priority;
 use crate::rules::ticket::{Kind, PendingOn, State, Ticket};
+use crate::stored::{Attachment, Link, LinkKind, TICKETS, TicketDoc};
 use crate::who::{Decision, caller, signed_in};
 use crate::{clocks, cmdb, desk};
 
-pub(crate) const TICKETS: Collection<TicketDoc> = Collection::new("tickets");
 /// Keyed `<ticket>/<number>`.
 const NOTES: Collection<Note> = Collection::new("ticket-notes");
 /// Longest title, in bytes.
@@ -30,73 +29,6 @@ const REFERENCES_MAX: usize = 50;
 const WORK: &str = "itsm.tickets.work";
 /// Who approves requests.
 const APPROVE: &str = "itsm.requests.approve";
-
-/// A file kept elsewhere (a document store, a URL), referred to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Attachment {
-    pub name: String,
-    pub reference: String,
-}
-
-/// How one ticket relates to another.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub(crate) enum LinkKind {
-    DuplicateOf,
-    CausedBy,
-    Related,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Link {
-    pub kind: LinkKind,
-    pub ticket: String,
-}
-
-/// A ticket as kept.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct TicketDoc {
-    pub id: String,
-    pub title: String,
-    #[serde(default)]
-    pub description: String,
-    #[serde(flatten)]
-    pub life: Ticket,
-    pub impact: u8,
-    pub urgency: u8,
-    pub priority: Priority,
-    /// The service (a configuration item) it concerns.
-    #[serde(default)]
-    pub service: Option<String>,
-    /// Other configuration items it concerns.
-    #[serde(default)]
-    pub items: Vec<String>,
-    /// The problem it is grouped under.
-    #[serde(default)]
-    pub problem: Option<String>,
-    /// The change it waits on, if pending on one.
-    #[serde(default)]
-    pub change: Option<String>,
-    #[serde(default)]
-    pub links: Vec<Link>,
-    #[serde(default)]
-    pub attachments: Vec<Attachment>,
-    #[serde(default)]
-    pub clocks: Option<Clocks>,
-    /// The earliest deadline of a running clock, for the overdue queue.
-    #[serde(default)]
-    pub due_key: Option<String>,
-    /// Who raised it, when not its requester (an agent, for them).
-    #[serde(default)]
-    pub raised_by: Option<String>,
-    pub opened_at: i64,
-    pub updated_at: i64,
-    /// Notes added so far: the next one's number.
-    #[serde(default)]
-    pub notes: u32,
-}
 
 /// A follow-up the requester sees, or an internal note they do not.
 #[derive(Debug, Clone, Serialize, Deserialize)]
