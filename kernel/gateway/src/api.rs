@@ -95,19 +95,28 @@ async fn serve(state: AppState, request: Request) -> Result<Response, Problem> {
     let response = run(&state, plugin, invocation).await?;
     let status = StatusCode::from_u16(response.status).map_err(|err| Problem::internal(&err))?;
     let mut http = match export {
-        Some((export, operation)) if status == StatusCode::OK => {
-            let text = crate::csv::export(&response.body, &export).map_err(|err| {
+        Some((format, export, operation)) if status == StatusCode::OK => {
+            // Compressing a workbook is work for a blocking thread, not for
+            // the async workers that serve every tenant.
+            let body = response.body;
+            let name = operation.clone();
+            let rendered = tokio::task::spawn_blocking(move || {
+                keel_export::render(format, &body, &export, &name)
+            })
+            .await
+            .map_err(|err| Problem::internal(&err))?;
+            let bytes = rendered.map_err(|err| {
                 Problem::new(
                     StatusCode::BAD_GATEWAY,
                     "plugin-bad-response",
-                    format!("operation {operation} declares a CSV export, but {err}"),
+                    format!("operation {operation} declares an export, but {err}"),
                 )
             })?;
-            let mut http = (status, text).into_response();
+            let mut http = (status, bytes).into_response();
             let headers = http.headers_mut();
-            headers
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-            let disposition = format!("attachment; filename=\"{operation}.csv\"");
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+            let disposition =
+                format!("attachment; filename=\"{operation}.{}\"", format.extension());
             if let Ok(value) = HeaderValue::from_str(&disposition) {
                 headers.insert(header::CONTENT_DISPOSITION, value);
             }
@@ -128,42 +137,31 @@ async fn serve(state: AppState, request: Request) -> Result<Response, Problem> {
     Ok(http)
 }
 
-/// The operation's CSV export (and its id) if the client asks for CSV, with
-/// `?format=csv` or `Accept: text/csv`; 406 if it asks for CSV of an
-/// operation that declares no export, or for a format there is none of.
+/// The format the client asks for (`?format=csv|xlsx`, or an `Accept`
+/// header naming CSV or XLSX) with the operation's export and its id; 406
+/// if it asks for an export of an operation that declares none, or for a
+/// format there is none of.
 fn wanted_export(
     headers: &axum::http::HeaderMap,
     query: &[(String, String)],
     operation: &keel_manifest::Operation,
-) -> Result<Option<(keel_manifest::Export, String)>, Problem> {
-    let format = query.iter().find(|(name, _)| name == "format").map(|(_, v)| v.as_str());
-    let accepts_csv = headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.split(',').any(|t| t.trim().starts_with("text/csv")));
-    let csv = match format {
-        Some("csv") => true,
-        Some("json") => false,
-        Some(other) => {
-            return Err(Problem::new(
-                StatusCode::NOT_ACCEPTABLE,
-                "not-acceptable",
-                format!("format {other:?} is not one the kernel writes; ask for csv or json"),
-            ));
-        }
-        None => accepts_csv,
-    };
-    if !csv {
+) -> Result<Option<(keel_export::Format, keel_manifest::Export, String)>, Problem> {
+    let named = query.iter().find(|(name, _)| name == "format").map(|(_, v)| v.as_str());
+    let accept: Vec<&str> =
+        headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).collect();
+    let accept = accept.join(",");
+    let not_acceptable =
+        |detail: String| Problem::new(StatusCode::NOT_ACCEPTABLE, "not-acceptable", detail);
+    let Some(format) = keel_export::Format::wanted(named, Some(&accept)).map_err(not_acceptable)?
+    else {
         return Ok(None);
-    }
+    };
     match &operation.export {
-        Some(export) => Ok(Some((export.clone(), operation.id.clone()))),
-        None => Err(Problem::new(
-            StatusCode::NOT_ACCEPTABLE,
-            "not-acceptable",
-            format!("operation {} declares no CSV export; ask for JSON", operation.id),
-        )),
+        Some(export) => Ok(Some((format, export.clone(), operation.id.clone()))),
+        None => Err(not_acceptable(format!(
+            "operation {} declares no export; ask for JSON",
+            operation.id
+        ))),
     }
 }
 

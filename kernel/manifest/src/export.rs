@@ -1,15 +1,23 @@
-//! How the kernel renders an operation's JSON answer as CSV, declared in
-//! the manifest: where the rows are, and which columns to take from each.
-//! The plugin answers JSON as always; a client asks for CSV with
-//! `?format=csv` or `Accept: text/csv`.
+//! How the kernel renders an operation's JSON answer as CSV or XLSX,
+//! declared in the manifest: where the rows are, and which columns to take
+//! from each, with their types, decimal places and totals. The plugin
+//! answers JSON as always; a client asks for another format with
+//! `?format=csv|xlsx` or an `Accept` header (`keel-export` renders it).
 
 /// Most columns one export may have.
 const COLUMNS_MAX: usize = 64;
 
-/// An operation's CSV export.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+/// Most decimal places a column shows.
+const PLACES_MAX: u8 = 6;
+
+/// An operation's export.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Export {
+    /// What the export is called (a spreadsheet's sheet and title); the
+    /// operation's id when absent.
+    #[serde(default)]
+    pub title: Option<String>,
     /// A JSON pointer (RFC 6901) to the array of rows in the answer, such
     /// as `/rows`.
     pub rows: String,
@@ -18,13 +26,44 @@ pub struct Export {
 }
 
 /// One column of an export.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Column {
     /// Its heading.
     pub name: String,
     /// A JSON pointer to its value within each row, such as `/account`.
     pub field: String,
+    /// What its values are: text unless given.
+    #[serde(default, rename = "type")]
+    pub kind: ColumnType,
+    /// Decimal places a `decimal` column shows (the values stay exact).
+    #[serde(default)]
+    pub places: Option<u8>,
+    /// Whether a spreadsheet ends with its total (`integer` and `decimal`
+    /// columns).
+    #[serde(default)]
+    pub total: bool,
+}
+
+/// What a column's values are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColumnType {
+    #[default]
+    Text,
+    /// Whole numbers.
+    Integer,
+    /// Exact decimals, written as strings (`"1234.50"`) or numbers.
+    Decimal,
+    /// Calendar dates, `YYYY-MM-DD`.
+    Date,
+}
+
+impl ColumnType {
+    /// Whether its values add up.
+    pub fn is_number(self) -> bool {
+        matches!(self, ColumnType::Integer | ColumnType::Decimal)
+    }
 }
 
 impl Export {
@@ -43,6 +82,24 @@ impl Export {
                 ));
             }
             pointer(&format!("column {name}"), &column.field)?;
+            if column.places.is_some() && column.kind != ColumnType::Decimal {
+                return Err(format!("export column {name:?}: only a decimal column has places"));
+            }
+            if column.places.is_some_and(|p| p > PLACES_MAX) {
+                return Err(format!(
+                    "export column {name:?}: a decimal column shows 0 to {PLACES_MAX} places"
+                ));
+            }
+            if column.total && !column.kind.is_number() {
+                return Err(format!(
+                    "export column {name:?}: only an integer or decimal column has a total"
+                ));
+            }
+        }
+        if let Some(title) = &self.title
+            && (title.trim().is_empty() || title.len() > 100 || title.chars().any(char::is_control))
+        {
+            return Err(format!("export title {title:?} is 1 to 100 bytes"));
         }
         Ok(())
     }

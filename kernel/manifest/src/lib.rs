@@ -11,7 +11,7 @@ mod path;
 mod route;
 mod schedule;
 
-pub use export::{Column, Export};
+pub use export::{Column, ColumnType, Export};
 pub use manifest::{
     CreatorRule, DOMAIN_INTERFACES, MANIFEST_BYTES_MAX, Manifest, ManifestError, Method, Operation,
     Permission, Role, WORLD, check_topic,

@@ -285,8 +285,16 @@ async fn openapi_documents_describe_the_admin_api_and_each_tenants_operations() 
         let path = format!("/finance{}", op.path);
         let documented = &doc["paths"][&path][op.method.as_str().to_ascii_lowercase()];
         assert_eq!(documented["x-keel-permission"], op.permission.as_str(), "{path}");
-        let csv = &documented["responses"]["2XX"]["content"]["text/csv"];
-        assert_eq!(csv.is_object(), op.export.is_some(), "{path}: CSV documented where exported");
+        let content = &documented["responses"]["2XX"]["content"];
+        let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+        for kind in ["text/csv", xlsx] {
+            let exported = op.export.is_some();
+            assert_eq!(
+                content[kind].is_object(),
+                exported,
+                "{path}: {kind} documented where exported"
+            );
+        }
     }
     assert_eq!(doc["paths"]["/finance/entries/{number}"]["get"]["parameters"][0]["name"], "number");
     k.send_as(Some(&alice), "GET", "/api/acme/openapi.json", None)

@@ -450,3 +450,53 @@ async fn reports_come_as_csv_by_the_columns_their_operations_declare() {
     assert!(k.get(&format!("{F}/reports/trial-balance")).await.expect(200)["rows"].is_array());
     k.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_come_as_spreadsheets_with_real_numbers_dates_and_totals() {
+    use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+    let k = books().await;
+    post(&k, entry("2026-01-10", "GEN", "1100", "3000", "1000.00")).await;
+    post(&k, entry("2026-01-20", "GEN", "6100", "1100", "300.25")).await;
+    let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    let workbook = |path: String, accept: Option<&'static str>| {
+        let mut request = k.request(reqwest::Method::GET, &path);
+        if let Some(accept) = accept {
+            request = request.header("accept", accept);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            assert_eq!(response.headers()["content-type"], xlsx);
+            let disposition =
+                response.headers()["content-disposition"].to_str().unwrap().to_owned();
+            let bytes = response.bytes().await.unwrap().to_vec();
+            let book: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+            (book, disposition)
+        }
+    };
+
+    // The trial balance: amounts as numbers, codes as text, and totals
+    // that are the exact sums.
+    let (mut book, disposition) =
+        workbook(format!("{F}/reports/trial-balance?format=xlsx"), None).await;
+    assert_eq!(disposition, "attachment; filename=\"reports.trial-balance.xlsx\"");
+    let sheet = book.worksheet_range(&book.sheet_names()[0]).unwrap();
+    let at = |row: u32, col: u32| sheet.get_value((row, col)).cloned().unwrap_or(Data::Empty);
+    assert_eq!(at(0, 4), Data::String("Debit".into()));
+    assert_eq!(at(1, 0), Data::String("1100".into()));
+    assert_eq!(at(1, 4), Data::Float(699.75));
+    assert_eq!(at(3, 4), Data::Float(300.25));
+    assert_eq!(at(4, 0), Data::String("Total".into()));
+    assert_eq!((at(4, 4), at(4, 5)), (Data::Float(1000.0), Data::Float(1000.0)));
+
+    // The ledger, asked for by the Accept header: dates as dates.
+    let (mut book, _) = workbook(format!("{F}/accounts/1100/ledger"), Some(xlsx)).await;
+    let sheet = book.worksheet_range(&book.sheet_names()[0]).unwrap();
+    match sheet.get_value((1, 0)) {
+        // 2026-01-10 is day 46,032 of a spreadsheet's calendar.
+        Some(Data::DateTime(date)) => assert_eq!(date.as_f64(), 46_032.0),
+        other => panic!("a date, not {other:?}"),
+    }
+    k.get(&format!("{F}/accounts/1100?format=xlsx")).await.expect_problem(406, "not-acceptable");
+    k.stop().await;
+}
