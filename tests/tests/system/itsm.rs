@@ -195,6 +195,14 @@ async fn a_service_desks_day() {
     assert_eq!(resolve_clock(&late)["breached"], true, "{late}");
     let overdue = send(&amy, "GET", format!("{DESK}/overdue"), None).await.expect(200).clone();
     assert_eq!(overdue["tickets"][0]["id"], id.as_str(), "{overdue}");
+    // The queue for a spreadsheet, as any list is.
+    let csv = k.request(reqwest::Method::GET, &format!("{DESK}/overdue?format=csv"));
+    let csv = csv.bearer_auth(&amy).send().await.unwrap().text().await.unwrap();
+    assert!(csv.starts_with("Ticket,Title,Priority,State,Group,Agent,Overdue seconds\r\n"));
+    assert!(
+        csv.contains(&format!("{id},No mail since this morning,1,in-progress,IT-OPS,amy,5\r\n")),
+        "{csv}"
+    );
 
     // Resolved; Rob reopens it within the window; resolved again; closed.
     let solution = json!({"solution": "Cleared the mail queue on SRV-MAIL01"});
