@@ -11,9 +11,12 @@
 //! - `xlsx`: a workbook with a bold, frozen header row, real numbers and
 //!   dates, and a totals row where columns declare them (rust_xlsxwriter,
 //!   this crate being its one owner).
+//! - `pdf`: pages laid out for printing, with the title, tenant,
+//!   parameters, page numbers and totals (pdf-writer, its one owner).
 
 mod cells;
 mod csv;
+mod pdf;
 mod xlsx;
 
 use keel_manifest::Export;
@@ -25,6 +28,17 @@ pub use csv::field as csv_field;
 pub enum Format {
     Csv,
     Xlsx,
+    Pdf,
+}
+
+/// What a printed export says of itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Heading<'a> {
+    /// The operation's id: the export's title unless it declares one.
+    pub operation: &'a str,
+    pub tenant: &'a str,
+    /// The request's parameters, as the query gave them.
+    pub parameters: &'a str,
 }
 
 /// The media type of XLSX.
@@ -38,8 +52,9 @@ impl Format {
             "json" => Ok(None),
             "csv" => Ok(Some(Self::Csv)),
             "xlsx" => Ok(Some(Self::Xlsx)),
+            "pdf" => Ok(Some(Self::Pdf)),
             other => Err(format!(
-                "format {other:?} is not one the kernel writes; ask for json, csv or xlsx"
+                "format {other:?} is not one the kernel writes; ask for json, csv, xlsx or pdf"
             )),
         }
     }
@@ -51,6 +66,7 @@ impl Format {
             |media| match media {
                 "text/csv" => Some(Self::Csv),
                 XLSX_TYPE => Some(Self::Xlsx),
+                "application/pdf" => Some(Self::Pdf),
                 _ => None,
             },
         )
@@ -69,6 +85,7 @@ impl Format {
         match self {
             Self::Csv => "text/csv; charset=utf-8",
             Self::Xlsx => XLSX_TYPE,
+            Self::Pdf => "application/pdf",
         }
     }
 
@@ -77,18 +94,19 @@ impl Format {
         match self {
             Self::Csv => "csv",
             Self::Xlsx => "xlsx",
+            Self::Pdf => "pdf",
         }
     }
 }
 
-/// The JSON `answer` of operation `operation` rendered in `format` by its
-/// `export`; fails, saying why, if the answer has no array of rows where
-/// the export says.
+/// The JSON `answer` of the operation `heading` names rendered in `format`
+/// by its `export`; fails, saying why, if the answer has no array of rows
+/// where the export says.
 pub fn render(
     format: Format,
     answer: &[u8],
     export: &Export,
-    operation: &str,
+    heading: &Heading<'_>,
 ) -> Result<Vec<u8>, String> {
     let value: serde_json::Value =
         serde_json::from_slice(answer).map_err(|err| format!("the answer is not JSON: {err}"))?;
@@ -98,7 +116,10 @@ pub fn render(
         .ok_or_else(|| format!("the answer has no array at {}", export.rows))?;
     match format {
         Format::Csv => Ok(csv::render(export, rows).into_bytes()),
-        Format::Xlsx => xlsx::render(export, rows, export.title.as_deref().unwrap_or(operation)),
+        Format::Xlsx => {
+            xlsx::render(export, rows, export.title.as_deref().unwrap_or(heading.operation))
+        }
+        Format::Pdf => pdf::render(export, rows, heading),
     }
 }
 

@@ -6,7 +6,10 @@ use std::io::Cursor;
 use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
 use keel_manifest::{Column, ColumnType, Export};
 
-use super::{Format, csv_field, render};
+use super::{Format, Heading, csv_field, render};
+
+const GL: Heading<'static> =
+    Heading { operation: "gl", tenant: "demo", parameters: "from=2026-11-01" };
 
 fn column(name: &str, field: &str, kind: ColumnType) -> Column {
     Column { name: name.into(), field: field.into(), kind, ..Column::default() }
@@ -56,18 +59,18 @@ fn a_cell_a_spreadsheet_would_run_as_a_formula_stays_text() {
 
 #[test]
 fn csv_keeps_each_value_as_the_plugin_wrote_it() {
-    let csv = String::from_utf8(render(Format::Csv, ANSWER, &ledger(), "gl").unwrap()).unwrap();
+    let csv = String::from_utf8(render(Format::Csv, ANSWER, &ledger(), &GL).unwrap()).unwrap();
     let lines: Vec<&str> = csv.split("\r\n").collect();
     assert_eq!(lines[0], "Account,Date,Debit,Lines,Note");
     assert_eq!(lines[1], "1100,2026-11-02,1234.50,2,\"a, b\"");
     assert_eq!(lines[3], "4100,not a date,0.20,3,");
-    let err = render(Format::Csv, br#"{"items":[]}"#, &ledger(), "gl").unwrap_err();
+    let err = render(Format::Csv, br#"{"items":[]}"#, &ledger(), &GL).unwrap_err();
     assert_eq!(err, "the answer has no array at /rows");
 }
 
 #[test]
 fn xlsx_has_real_numbers_and_dates_a_header_and_exact_totals() {
-    let bytes = render(Format::Xlsx, ANSWER, &ledger(), "gl").unwrap();
+    let bytes = render(Format::Xlsx, ANSWER, &ledger(), &GL).unwrap();
     let mut book: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes)).unwrap();
     assert_eq!(book.sheet_names(), ["General ledger- 1100"]);
     let sheet = book.worksheet_range("General ledger- 1100").unwrap();
@@ -99,7 +102,8 @@ fn xlsx_has_real_numbers_and_dates_a_header_and_exact_totals() {
 fn formats_are_asked_for_by_name_or_by_accept_header() {
     assert_eq!(Format::wanted(Some("xlsx"), Some("text/csv")), Ok(Some(Format::Xlsx)));
     assert_eq!(Format::wanted(Some("json"), None), Ok(None));
-    assert!(Format::wanted(Some("pdf"), None).unwrap_err().contains("json, csv or xlsx"));
+    assert!(Format::wanted(Some("odt"), None).unwrap_err().contains("json, csv, xlsx or pdf"));
+    assert_eq!(Format::wanted(None, Some("application/pdf")), Ok(Some(Format::Pdf)));
     assert_eq!(Format::wanted(None, Some("text/csv; charset=utf-8")), Ok(Some(Format::Csv)));
     let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
     assert_eq!(
@@ -108,4 +112,35 @@ fn formats_are_asked_for_by_name_or_by_accept_header() {
     );
     assert_eq!(Format::wanted(None, Some("application/json")), Ok(None));
     assert_eq!(Format::wanted(None, None), Ok(None));
+}
+
+#[test]
+fn pdf_pages_carry_title_tenant_parameters_numbers_and_totals() {
+    let bytes = render(Format::Pdf, ANSWER, &ledger(), &GL).unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+    let text = String::from_utf8_lossy(&bytes);
+    for shown in [
+        "(General ledger: 1100)",
+        "(Tenant demo)",
+        "(Parameters: from=2026-11-01)",
+        "(1,234.50)",
+        "(2026-11-02)",
+        "(Total)",
+        "(1,234.80)",
+        "(6)",
+    ] {
+        assert!(text.contains(shown), "{shown} missing");
+    }
+    assert!(text.contains("page 1 of 1"), "page numbers");
+    // Many rows: many pages, each numbered of the whole.
+    let rows: Vec<String> = (0..200)
+        .map(|n| format!(r#"{{"account":"{n}","date":"2026-11-02","debit":"1.005","lines":1}}"#))
+        .collect();
+    let answer = format!(r#"{{"rows":[{}]}}"#, rows.join(","));
+    let bytes = render(Format::Pdf, answer.as_bytes(), &ledger(), &GL).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.contains("page 4 of 4"), "200 rows on four pages");
+    // 200 × 1.005 = 201.000 exactly, printed to its 2 places.
+    assert!(text.contains("(201.00)"));
+    assert!(text.contains("(1.01)"), "a half rounds away from zero in print");
 }

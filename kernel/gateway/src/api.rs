@@ -70,6 +70,14 @@ async fn serve(state: AppState, request: Request) -> Result<Response, Problem> {
     let body = read_body(body, host.limits().request_body_bytes_max).await?;
     let request_id = parts.extensions.get::<RequestId>().cloned();
     let idempotency = idempotency_key(&parts.headers, route.operation.method)?;
+    // What a printed export says it shows.
+    let tenant_name = tenant.to_string();
+    let parameters: Vec<String> = query
+        .iter()
+        .filter(|(name, _)| name != "format")
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
+    let parameters = parameters.join(", ");
     let invocation = Invocation {
         tenant,
         caller: Some(principal.to_string()),
@@ -99,9 +107,14 @@ async fn serve(state: AppState, request: Request) -> Result<Response, Problem> {
             // Compressing a workbook is work for a blocking thread, not for
             // the async workers that serve every tenant.
             let body = response.body;
-            let name = operation.clone();
+            let (name, tenant_id) = (operation.clone(), tenant_name.clone());
             let rendered = tokio::task::spawn_blocking(move || {
-                keel_export::render(format, &body, &export, &name)
+                let heading = keel_export::Heading {
+                    operation: &name,
+                    tenant: &tenant_id,
+                    parameters: &parameters,
+                };
+                keel_export::render(format, &body, &export, &heading)
             })
             .await
             .map_err(|err| Problem::internal(&err))?;
@@ -137,8 +150,8 @@ async fn serve(state: AppState, request: Request) -> Result<Response, Problem> {
     Ok(http)
 }
 
-/// The format the client asks for (`?format=csv|xlsx`, or an `Accept`
-/// header naming CSV or XLSX) with the operation's export and its id; 406
+/// The format the client asks for (`?format=csv|xlsx|pdf`, or an `Accept`
+/// header naming one) with the operation's export and its id; 406
 /// if it asks for an export of an operation that declares none, or for a
 /// format there is none of.
 fn wanted_export(

@@ -144,11 +144,14 @@ pub(crate) fn tenant_document(tenant: &TenantId, plugins: &[std::sync::Arc<Plugi
                 operation["responses"]["2XX"]["content"]["application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"] = json!({
                     "schema": { "type": "string", "format": "binary", "description": format!("A workbook; columns: {}", columns.join(", ")) },
                 });
+                operation["responses"]["2XX"]["content"]["application/pdf"] = json!({
+                    "schema": { "type": "string", "format": "binary", "description": format!("Pages for printing; columns: {}", columns.join(", ")) },
+                });
                 if let Some(parameters) = operation["parameters"].as_array_mut() {
                     parameters.push(json!({
                         "name": "format", "in": "query", "required": false,
-                        "description": "`csv` or `xlsx` for the answer as CSV or as a workbook (as `Accept: text/csv` or the XLSX media type do); `json` by default.",
-                        "schema": { "type": "string", "enum": ["json", "csv", "xlsx"] },
+                        "description": "`csv`, `xlsx` or `pdf` for the answer as CSV, a workbook or pages for printing (as an `Accept` header naming one does); `json` by default.",
+                        "schema": { "type": "string", "enum": ["json", "csv", "xlsx", "pdf"] },
                     }));
                 }
             }

@@ -500,3 +500,44 @@ async fn reports_come_as_spreadsheets_with_real_numbers_dates_and_totals() {
     k.get(&format!("{F}/accounts/1100?format=xlsx")).await.expect_problem(406, "not-acceptable");
     k.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_come_as_pages_for_printing() {
+    let k = books().await;
+    post(&k, entry("2026-01-10", "GEN", "1100", "3000", "1000.00")).await;
+    post(&k, entry("2026-01-20", "GEN", "6100", "1100", "300.25")).await;
+    let response = k
+        .request(reqwest::Method::GET, &format!("{F}/reports/trial-balance?as_of=2026-01-31"))
+        .header("accept", "application/pdf")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/pdf");
+    let bytes = response.bytes().await.unwrap();
+    // As a person reads it: pdftotext (poppler-utils, which .ci/run installs).
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("trial-balance.pdf");
+    std::fs::write(&file, &bytes).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout", file.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext is installed (Debian's poppler-utils)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for shown in ["Tenant demo", "Parameters: as_of=2026-01-31", "Debit", "Credit", "page 1 of 1"] {
+        assert!(text.contains(shown), "{shown:?} in {text}");
+    }
+    let row = |account: &str| {
+        text.lines().find(|l| l.trim_start().starts_with(account)).unwrap_or_default().to_owned()
+    };
+    assert!(row("1100").contains("699.75"), "{text}");
+    assert!(row("6100").contains("300.25"), "{text}");
+    let total = row("Total");
+    assert_eq!(
+        total.split_whitespace().collect::<Vec<_>>(),
+        ["Total", "1,000.00", "1,000.00"],
+        "{text}"
+    );
+    k.stop().await;
+}
