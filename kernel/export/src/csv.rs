@@ -7,11 +7,14 @@
 use keel_manifest::Export;
 use serde_json::Value;
 
-/// The rows as CSV by `export`'s columns.
-pub(crate) fn render(export: &Export, rows: &[Value]) -> String {
-    let names: Vec<String> = export.columns.iter().map(|c| field(c.name.trim())).collect();
-    let mut out = names.join(",");
-    out.push_str("\r\n");
+/// The rows as CSV by `export`'s columns, after a header row if `header`.
+pub(crate) fn render(export: &Export, rows: &[Value], header: bool) -> String {
+    let mut out = String::new();
+    if header {
+        let names: Vec<String> = export.columns.iter().map(|c| field(c.name.trim())).collect();
+        out.push_str(&names.join(","));
+        out.push_str("\r\n");
+    }
     for row in rows {
         let cells: Vec<String> = export
             .columns

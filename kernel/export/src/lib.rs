@@ -108,19 +108,52 @@ pub fn render(
     export: &Export,
     heading: &Heading<'_>,
 ) -> Result<Vec<u8>, String> {
-    let value: serde_json::Value =
-        serde_json::from_slice(answer).map_err(|err| format!("the answer is not JSON: {err}"))?;
-    let rows = value
-        .pointer(&export.rows)
-        .and_then(serde_json::Value::as_array)
-        .ok_or_else(|| format!("the answer has no array at {}", export.rows))?;
+    let (rows, _) = page(answer, export)?;
+    render_rows(format, &rows, export, heading)
+}
+
+/// `rows` (of one answer or of every page) rendered in `format`.
+pub fn render_rows(
+    format: Format,
+    rows: &[serde_json::Value],
+    export: &Export,
+    heading: &Heading<'_>,
+) -> Result<Vec<u8>, String> {
     match format {
-        Format::Csv => Ok(csv::render(export, rows).into_bytes()),
+        Format::Csv => Ok(csv::render(export, rows, true).into_bytes()),
         Format::Xlsx => {
             xlsx::render(export, rows, export.title.as_deref().unwrap_or(heading.operation))
         }
         Format::Pdf => pdf::render(export, rows, heading),
     }
+}
+
+/// One page of an answer: its rows, and the cursor to the next page if
+/// the export follows one and the answer gives it.
+pub fn page(
+    answer: &[u8],
+    export: &Export,
+) -> Result<(Vec<serde_json::Value>, Option<String>), String> {
+    let mut value: serde_json::Value =
+        serde_json::from_slice(answer).map_err(|err| format!("the answer is not JSON: {err}"))?;
+    let next = export
+        .cursor
+        .as_ref()
+        .and_then(|pointer| value.pointer(pointer))
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned);
+    let rows = value
+        .pointer_mut(&export.rows)
+        .and_then(serde_json::Value::as_array_mut)
+        .map(std::mem::take)
+        .ok_or_else(|| format!("the answer has no array at {}", export.rows))?;
+    Ok((rows, next))
+}
+
+/// `rows` as CSV lines, after the header row if `header`: one page of a
+/// CSV export that streams page by page.
+pub fn csv_lines(export: &Export, rows: &[serde_json::Value], header: bool) -> String {
+    csv::render(export, rows, header)
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ fn ledger() -> Export {
     Export {
         title: Some("General ledger: 1100".into()),
         rows: "/rows".into(),
+        cursor: Some("/cursor".into()),
         columns: vec![
             column("Account", "/account", ColumnType::Text),
             column("Date", "/date", ColumnType::Date),
@@ -143,4 +144,15 @@ fn pdf_pages_carry_title_tenant_parameters_numbers_and_totals() {
     // 200 × 1.005 = 201.000 exactly, printed to its 2 places.
     assert!(text.contains("(201.00)"));
     assert!(text.contains("(1.01)"), "a half rounds away from zero in print");
+}
+
+#[test]
+fn a_page_gives_its_rows_and_the_cursor_to_the_next() {
+    let answer = br#"{"rows":[{"account":"1100","debit":"1.00"}],"cursor":"2026-01-10/7"}"#;
+    let (rows, next) = super::page(answer, &ledger()).unwrap();
+    assert_eq!((rows.len(), next.as_deref()), (1, Some("2026-01-10/7")));
+    let last = br#"{"rows":[],"cursor":null}"#;
+    assert_eq!(super::page(last, &ledger()).unwrap().1, None);
+    let lines = super::csv_lines(&ledger(), &rows, false);
+    assert_eq!(lines, "1100,,1.00,,\r\n", "no header on a page after the first");
 }

@@ -65,8 +65,15 @@ async fn serve(state: AppState, request: Request) -> Result<Response, Problem> {
         .iter()
         .map(|(name, raw)| Ok((name.clone(), decode(raw)?)))
         .collect::<Result<Vec<_>, Problem>>()?;
-    let query = parse_query(parts.uri.query().unwrap_or(""))?;
+    let mut query = parse_query(parts.uri.query().unwrap_or(""))?;
     let export = wanted_export(&parts.headers, &query, route.operation)?;
+    // An export that follows pages asks for the largest, unless the client
+    // chose.
+    if export.as_ref().is_some_and(|w| w.export.cursor.is_some())
+        && !query.iter().any(|(name, _)| name == "limit")
+    {
+        query.push(("limit".to_owned(), crate::exports::PAGE_LIMIT.to_owned()));
+    }
     let body = read_body(body, host.limits().request_body_bytes_max).await?;
     let request_id = parts.extensions.get::<RequestId>().cloned();
     let idempotency = idempotency_key(&parts.headers, route.operation.method)?;
@@ -100,40 +107,13 @@ async fn serve(state: AppState, request: Request) -> Result<Response, Problem> {
     if route.operation.job {
         return start_job(&state, plugin, invocation).await;
     }
+    let template = export.as_ref().map(|_| (Arc::clone(&plugin), invocation.clone()));
     let response = run(&state, plugin, invocation).await?;
     let status = StatusCode::from_u16(response.status).map_err(|err| Problem::internal(&err))?;
-    let mut http = match export {
-        Some((format, export, operation)) if status == StatusCode::OK => {
-            // Compressing a workbook is work for a blocking thread, not for
-            // the async workers that serve every tenant.
-            let body = response.body;
-            let (name, tenant_id) = (operation.clone(), tenant_name.clone());
-            let rendered = tokio::task::spawn_blocking(move || {
-                let heading = keel_export::Heading {
-                    operation: &name,
-                    tenant: &tenant_id,
-                    parameters: &parameters,
-                };
-                keel_export::render(format, &body, &export, &heading)
-            })
-            .await
-            .map_err(|err| Problem::internal(&err))?;
-            let bytes = rendered.map_err(|err| {
-                Problem::new(
-                    StatusCode::BAD_GATEWAY,
-                    "plugin-bad-response",
-                    format!("operation {operation} declares an export, but {err}"),
-                )
-            })?;
-            let mut http = (status, bytes).into_response();
-            let headers = http.headers_mut();
-            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
-            let disposition =
-                format!("attachment; filename=\"{operation}.{}\"", format.extension());
-            if let Ok(value) = HeaderValue::from_str(&disposition) {
-                headers.insert(header::CONTENT_DISPOSITION, value);
-            }
-            http
+    let mut http = match (export, template) {
+        (Some(wanted), Some((plugin, template))) if status == StatusCode::OK => {
+            let said = crate::exports::Said { tenant: tenant_name, parameters };
+            crate::exports::respond(&state, plugin, template, response.body, wanted, said).await?
         }
         _ => {
             let mut http = (status, response.body).into_response();
@@ -158,7 +138,7 @@ fn wanted_export(
     headers: &axum::http::HeaderMap,
     query: &[(String, String)],
     operation: &keel_manifest::Operation,
-) -> Result<Option<(keel_export::Format, keel_manifest::Export, String)>, Problem> {
+) -> Result<Option<crate::exports::Wanted>, Problem> {
     let named = query.iter().find(|(name, _)| name == "format").map(|(_, v)| v.as_str());
     let accept: Vec<&str> =
         headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).collect();
@@ -170,7 +150,11 @@ fn wanted_export(
         return Ok(None);
     };
     match &operation.export {
-        Some(export) => Ok(Some((format, export.clone(), operation.id.clone()))),
+        Some(export) => Ok(Some(crate::exports::Wanted {
+            format,
+            export: export.clone(),
+            operation: operation.id.clone(),
+        })),
         None => Err(not_acceptable(format!(
             "operation {} declares no export; ask for JSON",
             operation.id
@@ -219,7 +203,7 @@ pub(crate) async fn enabled_for(
 /// Runs a call on the blocking pool, within a bound on calls in flight and
 /// a deadline. A call given up on is abandoned, so it can never commit
 /// after the client was told it failed.
-async fn run(
+pub(crate) async fn run(
     state: &AppState,
     plugin: Arc<Plugin>,
     invocation: Invocation,

@@ -16,6 +16,7 @@ mod bench;
 mod body;
 mod conn;
 mod csv;
+mod exports;
 mod extract;
 mod health;
 mod jobs;

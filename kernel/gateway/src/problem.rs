@@ -18,6 +18,11 @@ pub(crate) struct Problem {
 }
 
 impl Problem {
+    /// What went wrong, in words.
+    pub(crate) fn detail(&self) -> &str {
+        &self.detail
+    }
+
     /// The HTTP status it answers with.
     #[cfg(test)]
     pub(crate) fn status(&self) -> StatusCode {

@@ -21,6 +21,11 @@ pub struct Export {
     /// A JSON pointer (RFC 6901) to the array of rows in the answer, such
     /// as `/rows`.
     pub rows: String,
+    /// A JSON pointer to the answer's next-page cursor, for an operation
+    /// that pages (`?cursor=`, `?limit=`): the kernel follows it, so that
+    /// an export holds every page, not only the first.
+    #[serde(default)]
+    pub cursor: Option<String>,
     /// The columns, in order.
     pub columns: Vec<Column>,
 }
@@ -70,6 +75,9 @@ impl Export {
     /// Checks pointers and columns: 1 to 64 columns with headings.
     pub(crate) fn validate(&self) -> Result<(), String> {
         pointer("rows", &self.rows)?;
+        if let Some(cursor) = &self.cursor {
+            pointer("cursor", cursor)?;
+        }
         if self.columns.is_empty() || self.columns.len() > COLUMNS_MAX {
             return Err(format!("an export has 1 to {COLUMNS_MAX} columns"));
         }

@@ -541,3 +541,35 @@ async fn reports_come_as_pages_for_printing() {
     );
     k.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_holds_every_page_of_an_operation_that_pages() {
+    use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+    let k = books().await;
+    for day in 1..=30 {
+        post(&k, entry(&format!("2026-01-{day:02}"), "GEN", "1100", "3000", "10.01")).await;
+    }
+    // Seven lines a page: the JSON answer is the first page only.
+    let ledger = format!("{F}/accounts/1100/ledger?from=2026-01-01&to=2026-01-31&limit=7");
+    let first = k.get(&ledger).await.expect(200).clone();
+    assert_eq!(first["rows"].as_array().unwrap().len(), 7);
+    assert!(first["cursor"].is_string());
+    // The CSV streams every page, the header once.
+    let csv = k.request(reqwest::Method::GET, &format!("{ledger}&format=csv"));
+    let response = csv.send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 31, "a header and 30 rows: {text}");
+    assert!(lines[0].starts_with("Date,Entry,"));
+    assert!(lines[30].starts_with("2026-01-30,30,"), "{}", lines[30]);
+    assert!(lines[30].ends_with(",300.30"), "the running balance: {}", lines[30]);
+    // A workbook gathers them all too, with the total of all.
+    let xlsx = k.request(reqwest::Method::GET, &format!("{ledger}&format=xlsx"));
+    let bytes = xlsx.send().await.unwrap().bytes().await.unwrap().to_vec();
+    let mut book: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let sheet = book.worksheet_range(&book.sheet_names()[0]).unwrap();
+    assert_eq!(sheet.height(), 32, "a header, 30 rows and the totals");
+    assert_eq!(sheet.get_value((31, 5)), Some(&Data::Float(300.3)));
+    k.stop().await;
+}
