@@ -1,13 +1,11 @@
 //! `/api/{tenant}/{plugin}/{path}`: manifest-routed plugin operations.
 
-use std::time::Duration;
-
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 
-use keel_host::{CallGuard, IdempotencyKey, Invocation, Plugin, PluginRequest, PluginResponse};
+use keel_host::{CallGuard, IdempotencyKey, Invocation, Plugin, PluginRequest};
 use keel_manifest::RouteError;
 use keel_types::{PluginId, RequestId, TenantId};
 
@@ -26,8 +24,6 @@ pub(crate) fn routes() -> axum::Router<AppState> {
 
 /// Most query pairs accepted on one request.
 const QUERY_PAIRS_MAX: usize = 64;
-/// How long past a call's deadline the gateway waits before giving up on it.
-const DEADLINE_GRACE: Duration = Duration::from_secs(2);
 
 /// `/api/{tenant}/{plugin}`, with an empty path.
 pub(crate) async fn plugin_root(state: State<AppState>, request: Request) -> Response {
@@ -108,7 +104,7 @@ async fn serve(state: AppState, request: Request) -> Result<Response, Problem> {
         return start_job(&state, plugin, invocation).await;
     }
     let template = export.as_ref().map(|_| (Arc::clone(&plugin), invocation.clone()));
-    let response = run(&state, plugin, invocation).await?;
+    let response = crate::calls::run(&state, plugin, invocation).await?;
     let status = StatusCode::from_u16(response.status).map_err(|err| Problem::internal(&err))?;
     let mut http = match (export, template) {
         (Some(wanted), Some((plugin, template))) if status == StatusCode::OK => {
@@ -200,72 +196,6 @@ pub(crate) async fn enabled_for(
     Ok((roles, plugin))
 }
 
-/// Runs a call on the blocking pool, within a bound on calls in flight and
-/// a deadline. A call given up on is abandoned, so it can never commit
-/// after the client was told it failed.
-pub(crate) async fn run(
-    state: &AppState,
-    plugin: Arc<Plugin>,
-    invocation: Invocation,
-) -> Result<PluginResponse, Problem> {
-    let limits = state.platform.host().limits();
-    let deadline = tokio::time::Instant::now() + limits.call_deadline + DEADLINE_GRACE;
-    let busy = || {
-        Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "busy",
-            "the kernel is busy; nothing was changed, retry shortly",
-        )
-    };
-    let tenant_calls = state.tenant_calls(&invocation.tenant);
-    let tenant_permit = tokio::time::timeout_at(deadline, tenant_calls.acquire_owned())
-        .await
-        .map_err(|_| busy())?
-        .map_err(|_| busy())?;
-    let permit = tokio::time::timeout_at(deadline, Arc::clone(&state.calls).acquire_owned())
-        .await
-        .map_err(|_| busy())?
-        .map_err(|_| busy())?;
-    let permit = (tenant_permit, permit);
-    let guard = invocation.guard.clone();
-    // A client that goes away (the connection closes, dropping this
-    // future) gives the call up too: it stops rather than run for nobody.
-    let _gone = GiveUpOnDrop(guard.clone());
-    if invocation.method != keel_manifest::Method::Get {
-        // Writes queue on their tenant's executor; nothing blocks here.
-        let answered =
-            state.platform.host().submit(&plugin, invocation).map_err(Problem::from_call)?;
-        // The permits go when the call ends, not when this request does: a
-        // client that goes away leaves its call queued (given up, it ends
-        // as soon as its turn comes), and the permits bound how many wait.
-        let mut ended = tokio::spawn(async move {
-            let outcome = answered.await;
-            drop(permit);
-            outcome
-        });
-        let joined = match tokio::time::timeout_at(deadline, &mut ended).await {
-            Ok(joined) => joined,
-            // Too late to abandon: it is committing, which is quick; wait for it.
-            Err(_elapsed) if !guard.abandon() => ended.await,
-            Err(_elapsed) => return Err(busy()),
-        };
-        return joined.map_err(|join| Problem::internal(&join))?.map_err(Problem::from_call);
-    }
-    let span = tracing::Span::current();
-    let worker = state.platform.host().clone();
-    let mut task = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        span.in_scope(|| worker.call(&plugin, invocation))
-    });
-    let joined = match tokio::time::timeout_at(deadline, &mut task).await {
-        Ok(joined) => joined,
-        // Too late to abandon: it is committing, which is quick; wait for it.
-        Err(_elapsed) if !guard.abandon() => task.await,
-        Err(_elapsed) => return Err(busy()),
-    };
-    joined.map_err(|join| Problem::internal(&join))?.map_err(Problem::from_call)
-}
-
 /// Starts a job on the blocking pool: 202 with the job, and its address in
 /// `Location`.
 async fn start_job(
@@ -277,7 +207,8 @@ async fn start_job(
     let host = state.platform.host().clone();
     // Starting takes a turn of the tenant's lane, so it waits its turn
     // within the same bounds on calls in flight as any call that writes.
-    let deadline = tokio::time::Instant::now() + host.limits().call_deadline + DEADLINE_GRACE;
+    let deadline =
+        tokio::time::Instant::now() + host.limits().call_deadline + crate::calls::DEADLINE_GRACE;
     let busy = || {
         Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -315,15 +246,6 @@ async fn start_job(
         headers.insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
     }
     Ok(http)
-}
-
-/// Abandons a call when dropped: harmless once the call committed or ended.
-struct GiveUpOnDrop(CallGuard);
-
-impl Drop for GiveUpOnDrop {
-    fn drop(&mut self) {
-        self.0.abandon();
-    }
 }
 
 /// Splits `/api/{tenant}/{plugin}{/path}`; ids that cannot exist are a 404.

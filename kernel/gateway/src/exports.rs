@@ -127,7 +127,7 @@ async fn next_page(
     invocation.guard = CallGuard::default();
     invocation.request.query.retain(|(name, _)| name != "cursor");
     invocation.request.query.push(("cursor".to_owned(), cursor.to_owned()));
-    let response = crate::api::run(state, Arc::clone(plugin), invocation).await?;
+    let response = crate::calls::run(state, Arc::clone(plugin), invocation).await?;
     if response.status != 200 {
         let answer = String::from_utf8_lossy(&response.body);
         let err = format!("its page after {cursor:?} answered {}: {answer}", response.status);

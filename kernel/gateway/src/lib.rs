@@ -14,6 +14,7 @@ mod api;
 mod auth;
 mod bench;
 mod body;
+mod calls;
 mod conn;
 mod csv;
 mod exports;
