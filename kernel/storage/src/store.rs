@@ -50,7 +50,7 @@ impl View {
 
 /// The state the transactions, the syncers and the applier share.
 pub(crate) struct Core {
-    pub(crate) db: Arc<Database>,
+    pub(crate) db: Arc<Db>,
     pub(crate) wal: Wal,
     view: RwLock<Arc<View>>,
     /// Every lane a writer has used since the database opened.
@@ -311,7 +311,7 @@ impl Shared {
         let wal = Wal::open(config, recovered.last_segment)?;
         wal.adopt_spares(recovered.spares);
         let core = Arc::new(Core {
-            db: Arc::new(db),
+            db: Arc::new(Db { database: Some(db), closed: Arc::default() }),
             wal,
             view: RwLock::default(),
             lanes: RwLock::default(),
@@ -399,5 +399,40 @@ impl Drop for Shared {
         {
             tracing::error!("the applier thread panicked");
         }
+    }
+}
+
+/// The redb database, which says when its file is closed: once it is
+/// dropped whole (its last commit synced and its lock on the file let go),
+/// not as soon as the last handle lets go of it, while it is still being
+/// dropped.
+pub(crate) struct Db {
+    /// Always some, but while it is dropped.
+    database: Option<Database>,
+    closed: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Db {
+    /// A flag that turns true once the file is closed.
+    pub(crate) fn closed(&self) -> Arc<std::sync::atomic::AtomicBool> {
+        Arc::clone(&self.closed)
+    }
+}
+
+impl std::ops::Deref for Db {
+    type Target = Database;
+
+    fn deref(&self) -> &Database {
+        match &self.database {
+            Some(database) => database,
+            None => unreachable!("the database is taken only as it is dropped"),
+        }
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        drop(self.database.take());
+        self.closed.store(true, std::sync::atomic::Ordering::Release);
     }
 }

@@ -248,7 +248,7 @@ impl Storage {
     /// `Storage` and every transaction and ticket of it are gone, and the
     /// applier has checkpointed.
     pub fn closing(&self) -> Closing {
-        Closing(Arc::downgrade(&self.shared.core.db))
+        Closing(self.shared.core.db.closed())
     }
 
     /// Commits and log syncs since the database opened: how well group
@@ -585,12 +585,13 @@ impl WriteTxn {
 
 /// Tells when a [`Storage`]'s database file is closed; see [`Storage::closing`].
 #[derive(Debug, Clone)]
-pub struct Closing(std::sync::Weak<redb::Database>);
+pub struct Closing(Arc<std::sync::atomic::AtomicBool>);
 
 impl Closing {
-    /// Whether the database file is closed.
+    /// Whether the database file is closed: dropped whole, its lock on the
+    /// file let go, so that it can be opened again at once.
     pub fn is_closed(&self) -> bool {
-        self.0.strong_count() == 0
+        self.0.load(std::sync::atomic::Ordering::Acquire)
     }
 }
 
