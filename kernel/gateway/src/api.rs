@@ -216,18 +216,10 @@ async fn start_job(
             "the kernel is busy; no job was started, retry shortly",
         )
     };
-    let tenant_calls = state.tenant_calls(&tenant);
-    let tenant_permit = tokio::time::timeout_at(deadline, tenant_calls.acquire_owned())
-        .await
-        .map_err(|_| busy())?
-        .map_err(|_| busy())?;
-    let permit = tokio::time::timeout_at(deadline, Arc::clone(&state.calls).acquire_owned())
-        .await
-        .map_err(|_| busy())?
-        .map_err(|_| busy())?;
+    let permits = crate::calls::permits(state, &tenant, deadline, busy).await?;
     let span = tracing::Span::current();
     let started = tokio::task::spawn_blocking(move || {
-        let _permits = (tenant_permit, permit);
+        let _permits = permits;
         span.in_scope(|| host.start_job(&plugin, invocation))
     })
     .await

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use keel_host::{CallGuard, Invocation, Plugin, PluginResponse};
+use keel_types::TenantId;
+use tokio::sync::OwnedSemaphorePermit;
 
 use crate::problem::Problem;
 use crate::state::AppState;
@@ -32,16 +34,7 @@ pub(crate) async fn run(
             "the kernel is busy; nothing was changed, retry shortly",
         )
     };
-    let tenant_calls = state.tenant_calls(&invocation.tenant);
-    let tenant_permit = tokio::time::timeout_at(deadline, tenant_calls.acquire_owned())
-        .await
-        .map_err(|_| busy())?
-        .map_err(|_| busy())?;
-    let permit = tokio::time::timeout_at(deadline, Arc::clone(&state.calls).acquire_owned())
-        .await
-        .map_err(|_| busy())?
-        .map_err(|_| busy())?;
-    let permit = (tenant_permit, permit);
+    let permit = permits(state, &invocation.tenant, deadline, busy).await?;
     let guard = invocation.guard.clone();
     // A client that goes away (the connection closes, dropping this
     // future) gives the call up too: it stops rather than run for nobody.
@@ -79,6 +72,26 @@ pub(crate) async fn run(
         Err(_elapsed) => return Err(busy()),
     };
     joined.map_err(|join| Problem::internal(&join))?.map_err(Problem::from_call)
+}
+
+/// A place among `tenant`'s calls in flight and among the kernel's, waited
+/// for until `deadline`; `busy` if none comes by then.
+pub(crate) async fn permits(
+    state: &AppState,
+    tenant: &TenantId,
+    deadline: tokio::time::Instant,
+    busy: impl Fn() -> Problem,
+) -> Result<(OwnedSemaphorePermit, OwnedSemaphorePermit), Problem> {
+    let tenant_calls = state.tenant_calls(tenant);
+    let tenant_permit = tokio::time::timeout_at(deadline, tenant_calls.acquire_owned())
+        .await
+        .map_err(|_| busy())?
+        .map_err(|_| busy())?;
+    let permit = tokio::time::timeout_at(deadline, Arc::clone(&state.calls).acquire_owned())
+        .await
+        .map_err(|_| busy())?
+        .map_err(|_| busy())?;
+    Ok((tenant_permit, permit))
 }
 
 /// Abandons a call when dropped: harmless once the call committed or ended.

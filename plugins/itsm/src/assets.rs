@@ -50,7 +50,7 @@ pub(crate) fn received(delivery: &Delivery) -> Result<()> {
     let assets = desk::settings()?.asset_items;
     let mut registered = 0u32;
     let mut left_out = Vec::new();
-    for (number, line) in received.lines.iter().enumerate() {
+    'lines: for (number, line) in received.lines.iter().enumerate() {
         let Some(class) = assets.get(&line.item) else { continue };
         let whole = line.quantity.trunc();
         let units = whole.to_u32().unwrap_or(u32::MAX);
@@ -70,8 +70,9 @@ pub(crate) fn received(delivery: &Delivery) -> Result<()> {
                 Registered::New => registered += 1,
                 Registered::Already => {}
                 Registered::Unfit(why) => {
+                    // None of the line fits: why says it all.
                     left_out.push(format!("line {}: {why}", number + 1));
-                    break;
+                    continue 'lines;
                 }
             }
         }

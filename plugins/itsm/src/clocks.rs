@@ -39,31 +39,27 @@ fn chosen(ticket: &TicketDoc) -> Result<Option<Policy>> {
 
 /// Starts `ticket`'s clocks under the policy it falls under, if any.
 pub(crate) fn start(ticket: &mut TicketDoc, now: i64) -> Result<()> {
-    ticket.clocks = match chosen(ticket)? {
-        Some(policy) => {
-            let calendar = desk::calendar(&policy.calendar)?;
-            Some(Clocks::start(&policy, ticket.life.state, now, &calendar))
-        }
-        None => None,
-    };
-    keep(ticket, now)
+    ticket.clocks = None;
+    let Some(policy) = chosen(ticket)? else { return settle(ticket, now, None) };
+    let calendar = desk::calendar(&policy.calendar)?;
+    ticket.clocks = Some(Clocks::start(&policy, ticket.life.state, now, &calendar));
+    settle(ticket, now, Some(&calendar))
 }
 
 /// `ticket`'s priority or service changed: what was due is noticed first,
 /// then its clocks count on under the policy now chosen, keeping what they
 /// spent (or start, if none ran).
 pub(crate) fn rechoose(ticket: &mut TicketDoc, now: i64) -> Result<()> {
-    notice(ticket, now)?;
+    let Some(was) = notice(ticket, now)? else { return start(ticket, now) };
     match (chosen(ticket)?, &mut ticket.clocks) {
         (Some(policy), Some(clocks)) if policy.id != clocks.policy => {
-            let was = desk::calendar(&clocks.calendar)?;
             clocks.retarget(&policy, now, &was);
-            keep(ticket, now)
+            let calendar = desk::calendar(&policy.calendar)?;
+            settle(ticket, now, Some(&calendar))
         }
-        (Some(_), None) => start(ticket, now),
         // The same policy, or none covers it any more: its clocks run on
         // as they were.
-        _ => keep(ticket, now),
+        _ => settle(ticket, now, Some(&was)),
     }
 }
 
@@ -71,38 +67,46 @@ pub(crate) fn rechoose(ticket: &mut TicketDoc, now: i64) -> Result<()> {
 /// first (an agent starting after the deadline, before its timer ran,
 /// still breached it), then its clocks follow it.
 pub(crate) fn follow(ticket: &mut TicketDoc, now: i64) -> Result<()> {
-    notice(ticket, now)?;
-    if let Some(clocks) = &mut ticket.clocks {
-        let calendar = desk::calendar(&clocks.calendar)?;
-        clocks.follow(ticket.life.state, now, &calendar);
+    let calendar = notice(ticket, now)?;
+    if let (Some(clocks), Some(calendar)) = (&mut ticket.clocks, &calendar) {
+        clocks.follow(ticket.life.state, now, calendar);
     }
-    keep(ticket, now)
+    settle(ticket, now, calendar.as_ref())
 }
 
-/// Publishes what is due by `now`, once.
-fn notice(ticket: &mut TicketDoc, now: i64) -> Result<()> {
-    let Some(clocks) = &mut ticket.clocks else { return Ok(()) };
+/// Publishes what is due by `now`, once; the calendar the clocks count on,
+/// if the ticket has clocks.
+fn notice(ticket: &mut TicketDoc, now: i64) -> Result<Option<Hours>> {
+    let Some(clocks) = &ticket.clocks else { return Ok(None) };
     let calendar = desk::calendar(&clocks.calendar)?;
-    let noticed = clocks.notice(now, &calendar);
+    publish_due(ticket, now, &calendar)?;
+    Ok(Some(calendar))
+}
+
+/// Publishes what is due by `now` on `calendar`.
+fn publish_due(ticket: &mut TicketDoc, now: i64, calendar: &Hours) -> Result<()> {
+    let Some(clocks) = &mut ticket.clocks else { return Ok(()) };
+    let noticed = clocks.notice(now, calendar);
     for what in noticed {
-        publish(ticket, what, now, &calendar)?;
+        publish(ticket, what, now, calendar)?;
     }
     Ok(())
 }
 
-/// Publishes what is due by `now`, and keeps the overdue queue's key and
-/// the ticket's timer in step with its clocks.
-fn keep(ticket: &mut TicketDoc, now: i64) -> Result<()> {
-    notice(ticket, now)?;
+/// After a change at `now` to `ticket`'s clocks (which count on
+/// `calendar`): publishes what the change made due (a shorter target), and
+/// keeps the overdue queue's key and the ticket's timer in step.
+fn settle(ticket: &mut TicketDoc, now: i64, calendar: Option<&Hours>) -> Result<()> {
     let key = timer_key(&ticket.id);
-    let Some(clocks) = &ticket.clocks else {
+    let Some(calendar) = calendar.filter(|_| ticket.clocks.is_some()) else {
         ticket.due_key = None;
         timers::cancel(&key)?;
         return Ok(());
     };
-    let calendar = desk::calendar(&clocks.calendar)?;
-    ticket.due_key = clocks.due(&calendar).filter(|at| *at < i64::MAX).map(due_key);
-    match clocks.next_notice(&calendar) {
+    publish_due(ticket, now, calendar)?;
+    let Some(clocks) = &ticket.clocks else { return Ok(()) };
+    ticket.due_key = clocks.due(calendar).filter(|at| *at < i64::MAX).map(due_key);
+    match clocks.next_notice(calendar) {
         // Past instants are noticed above: the next is after now, but for a
         // clock whose calendar changed under it, which is looked at again
         // in a second rather than at once and over again.
@@ -148,25 +152,31 @@ fn publish(ticket: &TicketDoc, what: Noticed, now: i64, calendar: &Hours) -> Res
 pub(crate) fn fired(timer: &Fired) -> Result<()> {
     let due: Due = timers::payload(timer)?;
     let Some(mut ticket) = TICKETS.get(&due.ticket)? else { return Ok(()) };
-    keep(&mut ticket, context::now_seconds())?;
+    let now = context::now_seconds();
+    let calendar = notice(&mut ticket, now)?;
+    settle(&mut ticket, now, calendar.as_ref())?;
     TICKETS.put(&due.ticket, &ticket)
 }
 
 /// How a ticket's clocks stand at `now`, to show on it.
-pub(crate) fn shown(clocks: &Clocks, now: i64) -> Result<serde_json::Value> {
-    let calendar = desk::calendar(&clocks.calendar)?;
+pub(crate) fn shown(
+    clocks: &Clocks,
+    now: i64,
+    calendars: &mut desk::Calendars,
+) -> Result<serde_json::Value> {
+    let calendar = calendars.get(&clocks.calendar)?;
     let zone = calendar.zone();
     let shown: Vec<_> = clocks
         .tracked
         .iter()
         .map(|t| {
-            let due = t.clock.due_at(&calendar).filter(|at| *at < i64::MAX);
+            let due = t.clock.due_at(calendar).filter(|at| *at < i64::MAX);
             json!({
                 "clock": t.target,
                 "stage": t.clock.stage,
                 "target_seconds": t.clock.target,
-                "elapsed_seconds": t.clock.elapsed(&calendar, now),
-                "percent": t.clock.percent(&calendar, now),
+                "elapsed_seconds": t.clock.elapsed(calendar, now),
+                "percent": t.clock.percent(calendar, now),
                 "due_at": due,
                 "due_local": due.map(|at| zone.describe(at)),
                 "warned": t.warned,

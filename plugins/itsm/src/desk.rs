@@ -145,6 +145,21 @@ pub(crate) fn calendar(id: &str) -> Result<Hours> {
     }
 }
 
+/// Calendars read and checked once each, for a call that shows many
+/// tickets.
+#[derive(Default)]
+pub(crate) struct Calendars(BTreeMap<String, Hours>);
+
+impl Calendars {
+    /// The calendar `id`, read the first time it is asked for.
+    pub(crate) fn get(&mut self, id: &str) -> Result<&Hours> {
+        match self.0.entry(id.to_owned()) {
+            std::collections::btree_map::Entry::Occupied(kept) => Ok(kept.into_mut()),
+            std::collections::btree_map::Entry::Vacant(slot) => Ok(slot.insert(calendar(id)?)),
+        }
+    }
+}
+
 /// `PUT /calendars/{id}`: working hours per weekday, holidays and time
 /// zone. Tickets whose clocks run on it count the time since they last
 /// started running on the new hours (what they spent before stays), and

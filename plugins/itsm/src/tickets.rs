@@ -108,7 +108,11 @@ fn save(mut ticket: TicketDoc, now: i64) -> Result<TicketDoc> {
 }
 
 /// The ticket as shown: as kept, with its clocks as they stand now.
-fn view(ticket: &TicketDoc, now: i64) -> Result<serde_json::Value> {
+fn view(
+    ticket: &TicketDoc,
+    now: i64,
+    calendars: &mut desk::Calendars,
+) -> Result<serde_json::Value> {
     let mut shown = serde_json::to_value(ticket)
         .map_err(|err| Error::internal(format!("ticket {}: {err}", ticket.id)))?;
     if let Some(object) = shown.as_object_mut() {
@@ -118,14 +122,14 @@ fn view(ticket: &TicketDoc, now: i64) -> Result<serde_json::Value> {
         object.remove("clocks");
         object.remove("due_key");
         if let Some(clocks) = &ticket.clocks {
-            object.insert("sla".to_owned(), clocks::shown(clocks, now)?);
+            object.insert("sla".to_owned(), clocks::shown(clocks, now, calendars)?);
         }
     }
     Ok(shown)
 }
 
 fn answer(ticket: &TicketDoc, now: i64) -> Result<Response> {
-    Response::ok(&view(ticket, now)?)
+    Response::ok(&view(ticket, now, &mut desk::Calendars::default())?)
 }
 
 #[derive(Deserialize)]
@@ -186,8 +190,8 @@ pub(crate) fn raise(request: &Request) -> Result<Response> {
     for item in &raised.items {
         cmdb::expect_item(item)?;
     }
-    let needs_approval = raised.needs_approval
-        || (raised.kind == Kind::Request && desk::settings()?.requests_need_approval);
+    let needs_approval =
+        raised.needs_approval || (raised.kind == Kind::Request && settings.requests_need_approval);
     let raised_by = if needs_approval {
         // Whoever raised it never approves it: a token would hide who that is.
         signed_in("raising a request that needs an approval")?
@@ -224,7 +228,7 @@ pub(crate) fn raise(request: &Request) -> Result<Response> {
     };
     clocks::start(&mut ticket, now)?;
     TICKETS.insert(&ticket.id, &ticket)?;
-    Response::created(&view(&ticket, now)?)
+    Response::created(&view(&ticket, now, &mut desk::Calendars::default())?)
 }
 
 /// `GET /tickets/{id}`.
@@ -251,7 +255,10 @@ pub(crate) fn list(request: &Request) -> Result<Response> {
         TICKETS.scan(&Range::all(), cursor, limit)?
     };
     let now = context::now_seconds();
-    let tickets = page.items.iter().map(|(_, t)| view(t, now)).collect::<Result<Vec<_>>>()?;
+    // Each calendar read once, however many tickets count on it.
+    let mut calendars = desk::Calendars::default();
+    let tickets =
+        page.items.iter().map(|(_, t)| view(t, now, &mut calendars)).collect::<Result<Vec<_>>>()?;
     Response::ok(&json!({ "tickets": tickets, "cursor": page.cursor }))
 }
 

@@ -201,6 +201,17 @@ async fn hr_officers_keep_people_and_each_sees_what_they_may() {
     k.stop().await;
 }
 
+/// An Operations department with the people `hires` hired into it, by
+/// the HR officer whose session is `officer`.
+async fn operations(k: &TestKernel, officer: &str, hires: impl IntoIterator<Item = Value>) {
+    let (departments, employees) = (format!("{HR}/departments"), format!("{HR}/employees"));
+    let department = json!({"id": "OPS", "name": "Operations"});
+    k.send_as(Some(officer), "POST", &departments, Some(department)).await.expect(201);
+    for body in hires {
+        k.send_as(Some(officer), "POST", &employees, Some(body)).await.expect(201);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leave_is_asked_for_decided_above_and_kept_as_a_ledger() {
     let k = TestKernel::start(Setup::new(&["finance", "hr"])).await;
@@ -212,15 +223,12 @@ async fn leave_is_asked_for_decided_above_and_kept_as_a_ledger() {
         let (k, token) = (&k, token.to_owned());
         async move { k.send_as(Some(&token), method, &path, body).await }
     };
-    let department = json!({"id": "OPS", "name": "Operations"});
-    send(&officer, "POST", format!("{HR}/departments"), Some(department)).await.expect(201);
-    for body in [
+    let hires = [
         hire_body("E1", "mike", "OPS", None, "4000.00"),
         hire_body("E2", "erin", "OPS", Some("E1"), "3000.00"),
         hire_body("E4", "max", "OPS", None, "4000.00"),
-    ] {
-        send(&officer, "POST", format!("{HR}/employees"), Some(body)).await.expect(201);
-    }
+    ];
+    operations(&k, &officer, hires).await;
     let calendar = json!({"weekly_off": ["saturday", "sunday"], "holidays": ["2026-12-25"]});
     send(&officer, "PUT", format!("{HR}/calendars/default"), Some(calendar)).await.expect(200);
     let annual = json!({"paid": true, "yearly_allowance": "25", "accrual": "monthly", "carry_forward_max": "5", "allow_negative": false});
@@ -348,14 +356,11 @@ async fn personal_data_is_exported_on_request_and_erased_once_someone_has_left()
         let (k, token) = (&k, token.to_owned());
         async move { k.send_as(Some(&token), method, &path, body).await }
     };
-    let department = json!({"id": "OPS", "name": "Operations"});
-    send(&officer, "POST", format!("{HR}/departments"), Some(department)).await.expect(201);
-    for body in [
+    let hires = [
         hire_body("E1", "mike", "OPS", None, "4000.00"),
         hire_body("E2", "erin", "OPS", Some("E1"), "3000.00"),
-    ] {
-        send(&officer, "POST", format!("{HR}/employees"), Some(body)).await.expect(201);
-    }
+    ];
+    operations(&k, &officer, hires).await;
     let calendar = json!({"weekly_off": ["saturday", "sunday"], "holidays": []});
     send(&officer, "PUT", format!("{HR}/calendars/default"), Some(calendar)).await.expect(200);
     let sick = json!({"presence": "absent", "note": "migraine"});
