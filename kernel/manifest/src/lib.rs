@@ -1,17 +1,20 @@
 //! A plugin's manifest: what it is, which HTTP operations it serves with
 //! which permission, which collections and indexes it stores, and which
-//! operations the kernel calls on a timetable.
+//! operations the kernel calls on a timetable, and which files it may
+//! import through them.
 //!
 //! The kernel reads the manifest from the package without running plugin
 //! code, validates it here, and routes requests with [`Manifest::route`].
 
 mod export;
+mod import;
 mod manifest;
 mod path;
 mod route;
 mod schedule;
 
 pub use export::{Column, ColumnType, Export};
+pub use import::{Field, Import};
 pub use manifest::{
     CreatorRule, DOMAIN_INTERFACES, MANIFEST_BYTES_MAX, Manifest, ManifestError, Method, Operation,
     Permission, Role, WORLD, check_topic,

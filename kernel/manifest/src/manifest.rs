@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use keel_types::schema::{CollectionDef, check_name};
 use keel_types::{IdError, PluginId};
 
+use crate::import::{IMPORTS_MAX, Import};
 use crate::path::PathPattern;
 use crate::schedule::{SCHEDULES_MAX, Schedule};
 
@@ -50,7 +51,7 @@ const RESERVED_ROLES: [&str; 3] = ["admin", "auditor", "platform-admin"];
 /// records read `<plugin id>.<action>`, so a plugin called `record` could
 /// otherwise write what looks like the kernel's `record.put`. `jobs` is the
 /// kernel's `/api/{tenant}/jobs`.
-const RESERVED_PLUGIN_IDS: [&str; 4] = ["kernel", "keel", "platform", "jobs"];
+const RESERVED_PLUGIN_IDS: [&str; 5] = ["kernel", "keel", "platform", "jobs", "imports"];
 /// Largest manifest accepted, in bytes.
 pub const MANIFEST_BYTES_MAX: usize = 256 * 1024;
 
@@ -231,6 +232,10 @@ pub struct Manifest {
     /// has the plugin enabled.
     #[serde(default)]
     pub schedules: Vec<Schedule>,
+    /// Files the kernel may import into the plugin, each row through one
+    /// of its operations.
+    #[serde(default)]
+    pub imports: Vec<Import>,
 }
 
 impl Manifest {
@@ -284,7 +289,40 @@ impl Manifest {
         self.validate_operations(&permissions).map_err(rule)?;
         self.validate_interfaces().map_err(rule)?;
         self.validate_topics().map_err(rule)?;
-        self.validate_schedules().map_err(rule)
+        self.validate_schedules().map_err(rule)?;
+        self.validate_imports().map_err(rule)
+    }
+
+    /// The import declared as `id`.
+    pub fn import(&self, id: &str) -> Option<&Import> {
+        self.imports.iter().find(|import| import.id == id)
+    }
+
+    fn validate_imports(&self) -> Result<(), String> {
+        if self.imports.len() > IMPORTS_MAX {
+            return Err(format!("at most {IMPORTS_MAX} imports may be declared"));
+        }
+        let mut ids = HashSet::new();
+        for import in &self.imports {
+            import.validate()?;
+            if !ids.insert(import.id.as_str()) {
+                return Err(format!("import {:?} is declared twice", import.id));
+            }
+            let what = format!("import {:?}", import.id);
+            let Some(op) = self.operation(&import.operation) else {
+                return Err(format!(
+                    "{what} calls operation {:?}, which the manifest does not declare",
+                    import.operation
+                ));
+            };
+            if !op.method.writes() || op.path.params().next().is_some() || op.job {
+                return Err(format!(
+                    "{what} calls {:?}: an import calls an operation that may write, has no path parameters and is not a job",
+                    op.id
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The operation declared as `id`.

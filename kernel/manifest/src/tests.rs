@@ -280,3 +280,42 @@ fn a_job_is_an_operation_that_may_write_and_no_schedule_calls() {
     let err = Manifest::parse(&scheduled).unwrap_err().to_string();
     assert!(err.contains("cannot start a job"), "{err}");
 }
+
+#[test]
+fn imports_call_an_operation_that_writes_with_fields_in_place() {
+    let import = r#"
+[[imports]]
+id = "opening-balances"
+title = "Opening balances"
+operation = "entries.post"
+into = "/lines"
+params = [{ name = "date", type = "date", required = true }]
+fields = [{ name = "account", required = true }, { name = "debit", type = "decimal" }]
+"#;
+    let m = Manifest::parse(&format!("{VALID}{import}")).unwrap();
+    let declared = m.import("opening-balances").unwrap();
+    assert_eq!(declared.field("ACCOUNT").unwrap().pointer(), "/account");
+    assert!(declared.field("credit").is_none());
+
+    let bad = [
+        ("operation = \"entries.post\"", "operation = \"entries.get\"", "may write"),
+        ("operation = \"entries.post\"", "operation = \"nothing\"", "does not declare"),
+        ("into = \"/lines\"", "into = \"lines\"", "not a JSON pointer"),
+        ("into = \"/lines\"", "into = \"/date\"", "where the rows go"),
+        ("{ name = \"debit\", type = \"decimal\" }", "{ name = \"Account\" }", "twice"),
+        ("{ name = \"debit\", type = \"decimal\" }", "{ name = \"de bit\" }", "a-z"),
+        ("id = \"opening-balances\"", "id = \"Opening\"", "import id"),
+        ("title = \"Opening balances\"", "title = \" \"", "title"),
+        ("fields = [", "fields = [{ name = \"acct\", field = \"/account\" }, ", "two fields"),
+        ("params = [", "params = [{ name = \"Date\" }, ", "twice"),
+    ];
+    for (find, replace, reason) in bad {
+        assert!(import.contains(find), "{find}");
+        let text = format!("{VALID}{}", import.replacen(find, replace, 1));
+        let err = Manifest::parse(&text).unwrap_err();
+        assert!(err.to_string().contains(reason), "{replace}: {err}");
+    }
+    // A plugin cannot take the URL segment imports are served under.
+    let err = Manifest::parse(&with("id = \"books\"", "id = \"imports\"")).unwrap_err();
+    assert!(err.to_string().contains("reserved"), "{err}");
+}

@@ -124,7 +124,7 @@ const PLATFORM: &str = "~platform";
 /// Catalog key kinds (`kind/<tenant>/…`) whose records belong to a tenant.
 /// Every other kind, and a second segment that is not a tenant id (such as
 /// `member/~platform/…`), is the platform's.
-const TENANT_KINDS: [&str; 20] = [
+const TENANT_KINDS: [&str; 21] = [
     "apitoken",
     "apitoken-owner",
     "cursor",
@@ -133,6 +133,7 @@ const TENANT_KINDS: [&str; 20] = [
     "event",
     "event-key",
     "idempotency",
+    "import-mapping",
     "job",
     "job-open",
     "member",

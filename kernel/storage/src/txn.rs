@@ -560,6 +560,13 @@ impl WriteTxn {
         Ok(())
     }
 
+    /// Starts counting the records of another call in this turn, one of
+    /// several a turn runs (the rows of an import): each may write as many
+    /// records as one call, while the bytes they write count together.
+    pub fn next_call(&mut self) {
+        self.n_writes = 0;
+    }
+
     fn count_bytes(&mut self, n_bytes: usize) -> Result<()> {
         self.n_bytes_written = self.n_bytes_written.saturating_add(n_bytes);
         if self.n_bytes_written > self.limits.bytes_written_per_call_max {

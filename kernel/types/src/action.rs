@@ -102,6 +102,9 @@ actions! {
     JOB_FAIL = "job.fail",
         JOB_CANCEL = "job.cancel",
     JOB_PRUNE = "job.prune",
+    IMPORT_RUN = "import.run",
+    IMPORT_MAPPING_PUT = "import.mapping-put",
+    IMPORT_MAPPING_DELETE = "import.mapping-delete",
     IDEMPOTENCY_KEEP = "idempotency.keep",
     IDEMPOTENCY_PRUNE = "idempotency.prune",
 }
