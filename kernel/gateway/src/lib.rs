@@ -8,6 +8,9 @@
 //! of its operations and run by the host; every failure is an RFC 9457
 //! problem document. Each request gets an id (from `x-request-id` or
 //! generated), a tracing span, and a body size limit.
+//! `/api/{tenant}/imports/{plugin}/{import}` brings a CSV or XLSX file in
+//! through an import the plugin declares, row by row through its own
+//! operation.
 
 mod admin;
 mod api;
@@ -20,6 +23,7 @@ mod csv;
 mod exports;
 mod extract;
 mod health;
+mod imports;
 mod jobs;
 mod openapi;
 mod page;

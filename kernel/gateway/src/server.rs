@@ -86,6 +86,7 @@ fn router(platform: Platform, options: Options) -> Router {
         .merge(crate::openapi::routes())
         .merge(crate::admin::routes())
         .merge(crate::jobs::routes())
+        .merge(crate::imports::routes())
         .merge(crate::api::routes())
         .fallback(|| async {
             Problem::not_found(

@@ -402,13 +402,14 @@ pub(crate) type GuestOutcome<T> = wasmtime::Result<Result<T, WitError>>;
 /// [`Settled::wait`] gives the outcome once it is.
 #[must_use = "a call's outcome may be told only once `wait` returns"]
 pub(crate) struct Settled<T> {
-    outcome: Result<T, CallError>,
+    /// What the caller is told once `tickets` are durable.
+    pub(crate) outcome: Result<T, CallError>,
     /// The call's own transaction, then its sensitive reads' audit records.
-    tickets: Vec<Ticket>,
+    pub(crate) tickets: Vec<Ticket>,
     /// The call committed events for the dispatcher.
-    published: bool,
+    pub(crate) published: bool,
     /// The call committed timers for the clock.
-    timed: bool,
+    pub(crate) timed: bool,
 }
 
 impl<T> Settled<T> {
@@ -616,7 +617,7 @@ pub(crate) fn storage_error(err: keel_storage::Error) -> CallError {
 }
 
 /// Appends `records` to the chain of `tenant` (or the platform's) in `txn`.
-fn append_all(
+pub(crate) fn append_all(
     txn: &mut keel_storage::WriteTxn,
     tenant: Option<&TenantId>,
     records: Vec<keel_audit::Record>,
@@ -739,7 +740,7 @@ fn bounded_message(mut message: String) -> String {
     message
 }
 
-fn plugin_error(err: WitError) -> CallError {
+pub(crate) fn plugin_error(err: WitError) -> CallError {
     let (kind, message) = match err {
         WitError::BadRequest(m) => (PluginErrorKind::BadRequest, m),
         WitError::Invalid(m) => (PluginErrorKind::Invalid, m),

@@ -417,19 +417,7 @@ impl Host {
             }
             _ => None,
         };
-        let mut state = CallState::new(Arc::clone(plugin), invocation.tenant.clone(), txn, inner);
-        state.origin = keel_audit::Origin {
-            at: state.now.seconds,
-            actor: invocation.caller.clone().unwrap_or_else(|| "kernel".to_owned()),
-            roles: invocation.roles.clone(),
-            request_id: Some(invocation.request_id.to_string()).filter(|id| !id.is_empty()),
-            source: invocation.source.clone(),
-        };
-        state.caller = invocation.caller.clone();
-        state.request_id = invocation.request_id.clone();
-        state.storage = Some(Arc::clone(&inner.storage));
-        state.permissions = invocation.permissions.clone();
-        state.host = Some(self.clone());
+        let state = self.call_state(plugin, &invocation, txn);
         let request = invocation.wit_request();
         call::run(
             &inner.engine,
@@ -474,7 +462,36 @@ impl Host {
         )
     }
 
-    fn check_response(&self, plugin: &Plugin, response: &PluginResponse) -> Result<(), CallError> {
+    /// A call's state for `invocation`: its caller, as the audit trail
+    /// names them, and what it may ask.
+    pub(crate) fn call_state(
+        &self,
+        plugin: &Arc<Plugin>,
+        invocation: &Invocation,
+        txn: Txn,
+    ) -> CallState {
+        let inner = &self.inner;
+        let mut state = CallState::new(Arc::clone(plugin), invocation.tenant.clone(), txn, inner);
+        state.origin = keel_audit::Origin {
+            at: state.now.seconds,
+            actor: invocation.caller.clone().unwrap_or_else(|| "kernel".to_owned()),
+            roles: invocation.roles.clone(),
+            request_id: Some(invocation.request_id.to_string()).filter(|id| !id.is_empty()),
+            source: invocation.source.clone(),
+        };
+        state.caller = invocation.caller.clone();
+        state.request_id = invocation.request_id.clone();
+        state.storage = Some(Arc::clone(&inner.storage));
+        state.permissions = invocation.permissions.clone();
+        state.host = Some(self.clone());
+        state
+    }
+
+    pub(crate) fn check_response(
+        &self,
+        plugin: &Plugin,
+        response: &PluginResponse,
+    ) -> Result<(), CallError> {
         let bad = |reason: String| CallError::BadResponse {
             plugin: plugin.manifest().id.to_string(),
             reason,

@@ -24,6 +24,8 @@
 //!   thread that fires each at its time, with retries and dead timers.
 //! - `schedules`: the operations manifests ask to run on a timetable,
 //!   armed per tenant and run by the same clock.
+//! - `imports`: the calls of a file's rows in one turn, kept all
+//!   together or not at all, and the mappings of source systems' files.
 //! - `jobs`: operations declared jobs, run in steps by the same clock,
 //!   each step's writes committed with the job's progress.
 //! - `records`: how those kernel records are stored, read and audited.
@@ -41,6 +43,7 @@ mod executor;
 mod firing;
 mod host;
 mod idempotency;
+mod imports;
 mod jobs;
 mod lifecycle;
 mod memory;
@@ -66,6 +69,7 @@ pub use events::{
 pub use executor::CALL_STACK_BYTES;
 pub use host::{Answered, Host, HostConfig};
 pub use idempotency::IdempotencyKey;
+pub use imports::{ImportOutcome, ImportRun, MAPPINGS_MAX};
 pub use jobs::{
     CURSOR_BYTES_MAX, Cancelled, ENDED_JOB_KEEP, JOB_STEPS_MAX, Job, JobState, OPEN_JOBS_MAX,
     OPEN_JOBS_PER_CALLER_MAX, REQUEST_BYTES_MAX, RESULT_BYTES_MAX,

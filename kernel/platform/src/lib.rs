@@ -9,6 +9,7 @@
 //! - `access`: what a principal may do, in the platform, a tenant or a
 //!   plugin call;
 //! - `admin`: tenants, users, members, roles, tokens, packages, plugins;
+//! - `imports`: the mappings of source systems' files kept per import;
 //! - `policy`: tenant roles and segregation-of-duties rules;
 //! - `audit`: reading, verifying and signing trails, and pruning;
 //! - `principal` and `error`: who asks, and why they are refused.
@@ -17,6 +18,7 @@ mod access;
 mod admin;
 mod audit;
 mod error;
+mod imports;
 mod jobs;
 mod policy;
 mod principal;
@@ -34,13 +36,15 @@ use keel_types::{TenantId, UserId};
 
 pub use audit::Pruned;
 pub use error::PlatformError;
+pub use imports::MappingOf;
 pub use principal::{Actor, Principal};
 
 use error::{identity_error, internal};
 pub use keel_authz::{ADMIN, AUDITOR, Domain as Scope, PLATFORM_ADMIN};
 pub use keel_host::{
-    DeadLetter, EnableReport, Failing, Job, JobState, LastRun, NewWebhook, Plugin, ProviderChoice,
-    StoredSchedule, StoredTimer, Webhook, WebhookChange, WebhookTopic,
+    DeadLetter, EnableReport, Failing, ImportOutcome, ImportRun, Job, JobState, LastRun,
+    NewWebhook, Plugin, ProviderChoice, StoredSchedule, StoredTimer, Webhook, WebhookChange,
+    WebhookTopic,
 };
 pub use keel_identity::SodRule;
 pub use keel_identity::{ApiToken, Membership, Session, TotpEnrolment, User, totp_code};

@@ -1,0 +1,601 @@
+//! `/api/{tenant}/imports/…`: files from other systems brought in through
+//! the imports plugins declare. The file is read and planned here
+//! (`keel-import`, on a blocking thread), and its calls run in one turn of
+//! the tenant's lane (`keel-host`): a dry run reports every row and
+//! changes nothing; a real run keeps everything or nothing. Whoever holds
+//! the permission of an import's operation may run it and keep the
+//! mappings of their source systems' files.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use keel_host::{CallError, CallGuard, ImportRun, Invocation, Plugin, PluginRequest};
+use keel_import::{Mapping, Plan, Problem as RowProblem};
+use keel_manifest::Import;
+use keel_platform::{Actor, MappingOf, Scope};
+use keel_types::{PluginId, RequestId, TenantId};
+use serde_json::{Value, json};
+use sha2::Digest;
+
+use crate::extract::{Caller, read_body};
+use crate::problem::Problem;
+use crate::state::AppState;
+
+/// Largest file an import reads.
+pub(crate) const FILE_BYTES_MAX: usize = 16 * 1024 * 1024;
+
+/// How long an import may take, its calls together, before it is given
+/// up and changes nothing.
+const IMPORT_DEADLINE: Duration = Duration::from_secs(120);
+
+/// The routes of this module.
+pub(crate) fn routes() -> axum::Router<AppState> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/api/{tenant}/imports", get(list))
+        .route("/api/{tenant}/imports/{plugin}/{import}", get(describe).post(run))
+        .route("/api/{tenant}/imports/{plugin}/{import}/mappings", get(mappings))
+        .route(
+            "/api/{tenant}/imports/{plugin}/{import}/mappings/{source}",
+            get(mapping).put(put_mapping).delete(delete_mapping),
+        )
+}
+
+/// An import the caller may run, as its description shows it.
+fn described(plugin: &Plugin, import: &Import) -> Value {
+    let field = |f: &keel_manifest::Field| {
+        json!({
+            "name": f.name,
+            "type": type_name(f.kind),
+            "required": f.required,
+            "description": f.description,
+        })
+    };
+    let manifest = plugin.manifest();
+    json!({
+        "plugin": manifest.id.as_str(),
+        "id": import.id,
+        "title": import.title,
+        "operation": import.operation,
+        "one_call_for_the_file": import.into.is_some(),
+        "params": import.params.iter().map(field).collect::<Vec<_>>(),
+        "fields": import.fields.iter().map(field).collect::<Vec<_>>(),
+        "template": import.fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(","),
+    })
+}
+
+fn type_name(kind: keel_manifest::ColumnType) -> &'static str {
+    match kind {
+        keel_manifest::ColumnType::Text => "text",
+        keel_manifest::ColumnType::Integer => "integer",
+        keel_manifest::ColumnType::Decimal => "decimal",
+        keel_manifest::ColumnType::Date => "date",
+    }
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response {
+    let mut http = (status, body.to_string()).into_response();
+    http.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    http
+}
+
+/// `GET /api/{tenant}/imports`: the imports of the tenant's plugins the
+/// caller may run.
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    tenant: Result<Path<String>, PathRejection>,
+) -> Response {
+    let result = async {
+        let tenant = tenant.map_err(|err| Problem::bad_request(err.body_text()))?.0;
+        let tenant = TenantId::new(tenant).map_err(|err| Problem::not_found(err.to_string()))?;
+        let actor = caller.authenticate(&state.platform)?;
+        state
+            .platform
+            .authorize_member(&actor.principal, &tenant)
+            .await
+            .map_err(|_| Problem::not_found(format!("no tenant {tenant}")))?;
+        let mut imports = Vec::new();
+        for plugin in state.platform.host().enabled_plugins(&tenant) {
+            for import in &plugin.manifest().imports {
+                let Some(op) = plugin.manifest().operation(&import.operation) else { continue };
+                let scope = Scope::Tenant(&tenant);
+                if state.platform.authorize(&actor.principal, scope, &op.permission).await.is_ok() {
+                    imports.push(described(&plugin, import));
+                }
+            }
+        }
+        Ok::<_, Problem>(json_response(StatusCode::OK, &json!({ "imports": imports })))
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The import a path names, once the caller is known to hold its
+/// operation's permission.
+struct Target {
+    actor: Actor,
+    roles: Vec<String>,
+    tenant: TenantId,
+    plugin: Arc<Plugin>,
+    import: Import,
+}
+
+impl Target {
+    async fn find(
+        state: &AppState,
+        caller: &Caller,
+        tenant: &str,
+        plugin: &str,
+        import: &str,
+    ) -> Result<Self, Problem> {
+        let tenant = TenantId::new(tenant).map_err(|err| Problem::not_found(err.to_string()))?;
+        let plugin_id = PluginId::new(plugin)
+            .map_err(|_| Problem::not_found(format!("no plugin {plugin:?}")))?;
+        let actor = caller.authenticate(&state.platform)?;
+        let (roles, plugin) =
+            crate::api::enabled_for(state, &actor.principal, &tenant, &plugin_id).await?;
+        let import = plugin.manifest().import(import).cloned().ok_or_else(|| {
+            Problem::not_found(format!("plugin {plugin_id} declares no import {import:?}"))
+        })?;
+        let permission = plugin
+            .manifest()
+            .operation(&import.operation)
+            .map(|op| op.permission.clone())
+            .ok_or_else(|| Problem::internal(&"an import names no operation"))?;
+        state
+            .platform
+            .authorize(&actor.principal, Scope::Tenant(&tenant), &permission)
+            .await
+            .map_err(Problem::from_platform)?;
+        Ok(Self { actor, roles, tenant, plugin, import })
+    }
+
+    fn mapping_of<'a>(&'a self, source: &'a str) -> MappingOf<'a> {
+        MappingOf { plugin: self.plugin.manifest().id.as_str(), import: &self.import.id, source }
+    }
+}
+
+/// `GET /api/{tenant}/imports/{plugin}/{import}`: its fields and
+/// parameters, and the sources it keeps mappings for.
+async fn describe(
+    State(state): State<AppState>,
+    caller: Caller,
+    ids: Result<Path<(String, String, String)>, PathRejection>,
+) -> Response {
+    let result = async {
+        let (tenant, plugin, import) = ids.map_err(|err| Problem::bad_request(err.body_text()))?.0;
+        let target = Target::find(&state, &caller, &tenant, &plugin, &import).await?;
+        let mut body = described(&target.plugin, &target.import);
+        let kept = state
+            .platform
+            .import_mappings(
+                &target.tenant,
+                target.plugin.manifest().id.as_str(),
+                &target.import.id,
+            )
+            .await
+            .map_err(Problem::from_platform)?;
+        body["mappings"] = kept.into_iter().map(|(source, _)| Value::String(source)).collect();
+        Ok::<_, Problem>(json_response(StatusCode::OK, &body))
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET …/mappings`: every source's mapping.
+async fn mappings(
+    State(state): State<AppState>,
+    caller: Caller,
+    ids: Result<Path<(String, String, String)>, PathRejection>,
+) -> Response {
+    let result = async {
+        let (tenant, plugin, import) = ids.map_err(|err| Problem::bad_request(err.body_text()))?.0;
+        let target = Target::find(&state, &caller, &tenant, &plugin, &import).await?;
+        let kept = state
+            .platform
+            .import_mappings(
+                &target.tenant,
+                target.plugin.manifest().id.as_str(),
+                &target.import.id,
+            )
+            .await
+            .map_err(Problem::from_platform)?;
+        let list: Vec<Value> = kept
+            .into_iter()
+            .map(|(source, mapping)| {
+                let mut entry = mapping;
+                entry["source"] = Value::String(source);
+                entry
+            })
+            .collect();
+        Ok::<_, Problem>(json_response(StatusCode::OK, &json!({ "mappings": list })))
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+fn check_source(source: &str) -> Result<(), Problem> {
+    keel_types::schema::check_name("source system", source)
+        .map_err(|err| Problem::bad_request(format!("{err}; name the source like legacy-erp")))
+}
+
+/// `GET …/mappings/{source}`.
+async fn mapping(
+    State(state): State<AppState>,
+    caller: Caller,
+    ids: Result<Path<(String, String, String, String)>, PathRejection>,
+) -> Response {
+    let result = async {
+        let (tenant, plugin, import, source) =
+            ids.map_err(|err| Problem::bad_request(err.body_text()))?.0;
+        check_source(&source)?;
+        let target = Target::find(&state, &caller, &tenant, &plugin, &import).await?;
+        let mut mapping = state
+            .platform
+            .import_mapping(&target.tenant, target.mapping_of(&source))
+            .await
+            .map_err(Problem::from_platform)?;
+        mapping["source"] = Value::String(source);
+        Ok::<_, Problem>(json_response(StatusCode::OK, &mapping))
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `PUT …/mappings/{source}`: saves how `source`'s files read, checked
+/// against the import's fields.
+async fn put_mapping(
+    State(state): State<AppState>,
+    caller: Caller,
+    ids: Result<Path<(String, String, String, String)>, PathRejection>,
+    body: Body,
+) -> Response {
+    let result = async {
+        let (tenant, plugin, import, source) =
+            ids.map_err(|err| Problem::bad_request(err.body_text()))?.0;
+        check_source(&source)?;
+        let target = Target::find(&state, &caller, &tenant, &plugin, &import).await?;
+        let bytes = read_body(body, state.platform.host().limits().request_body_bytes_max).await?;
+        let mapping: Mapping = serde_json::from_slice(&bytes).map_err(|err| {
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                format!("the mapping does not read: {err}"),
+            )
+        })?;
+        mapping
+            .validate(&target.import)
+            .map_err(|reason| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", reason))?;
+        let stored = serde_json::to_value(&mapping).map_err(|err| Problem::internal(&err))?;
+        state
+            .platform
+            .put_import_mapping(
+                &target.actor,
+                &target.tenant,
+                target.mapping_of(&source),
+                stored.clone(),
+            )
+            .await
+            .map_err(Problem::from_platform)?;
+        let mut body = stored;
+        body["source"] = Value::String(source);
+        Ok::<_, Problem>(json_response(StatusCode::OK, &body))
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `DELETE …/mappings/{source}`.
+async fn delete_mapping(
+    State(state): State<AppState>,
+    caller: Caller,
+    ids: Result<Path<(String, String, String, String)>, PathRejection>,
+) -> Response {
+    let result = async {
+        let (tenant, plugin, import, source) =
+            ids.map_err(|err| Problem::bad_request(err.body_text()))?.0;
+        check_source(&source)?;
+        let target = Target::find(&state, &caller, &tenant, &plugin, &import).await?;
+        state
+            .platform
+            .delete_import_mapping(&target.actor, &target.tenant, target.mapping_of(&source))
+            .await
+            .map_err(Problem::from_platform)?;
+        Ok::<_, Problem>(StatusCode::NO_CONTENT.into_response())
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// What the client asked for besides the file.
+struct Asked {
+    dry_run: bool,
+    mapping: Option<String>,
+    sheet: Option<String>,
+    /// The rest: the import's parameters.
+    params: Vec<(String, String)>,
+}
+
+fn asked(query: Option<&str>) -> Result<Asked, Problem> {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .take(65)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if pairs.len() > 64 {
+        return Err(Problem::bad_request("at most 64 query parameters are accepted"));
+    }
+    let mut asked = Asked { dry_run: false, mapping: None, sheet: None, params: Vec::new() };
+    for (name, value) in pairs {
+        match name.as_str() {
+            "dry_run" => {
+                asked.dry_run = match value.as_str() {
+                    "" | "true" | "1" => true,
+                    "false" | "0" => false,
+                    other => {
+                        return Err(Problem::bad_request(format!(
+                            "dry_run is true or false, not {other:?}"
+                        )));
+                    }
+                };
+            }
+            "mapping" => asked.mapping = Some(value),
+            "sheet" => asked.sheet = Some(value),
+            _ => asked.params.push((name, value)),
+        }
+    }
+    Ok(asked)
+}
+
+/// `POST /api/{tenant}/imports/{plugin}/{import}`: the file is the body
+/// (`text/csv`, or an XLSX workbook); `?dry_run=true` checks it and
+/// changes nothing; `?mapping=` names a saved mapping, `?sheet=` a
+/// workbook's sheet, and the import's parameters come as query parameters.
+async fn run(
+    State(state): State<AppState>,
+    ids: Result<Path<(String, String, String)>, PathRejection>,
+    request: Request,
+) -> Response {
+    let result = async {
+        let (tenant, plugin, import) = ids.map_err(|err| Problem::bad_request(err.body_text()))?.0;
+        let (parts, body) = request.into_parts();
+        let caller = Caller::of(&parts);
+        let target = Target::find(&state, &caller, &tenant, &plugin, &import).await?;
+        let asked = asked(parts.uri.query())?;
+        let mapping = match &asked.mapping {
+            None => Mapping::default(),
+            Some(source) => {
+                check_source(source)?;
+                let stored = state
+                    .platform
+                    .import_mapping(&target.tenant, target.mapping_of(source))
+                    .await
+                    .map_err(Problem::from_platform)?;
+                serde_json::from_value(stored).map_err(|err| Problem::internal(&err))?
+            }
+        };
+        let content_type = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let file = read_body(body, FILE_BYTES_MAX).await?;
+        let digest = sha2::Sha256::digest(&file);
+        let digest: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let import = target.import.clone();
+        let (sheet, params) = (asked.sheet.clone(), asked.params.clone());
+        let planned = tokio::task::spawn_blocking(move || {
+            let format = keel_import::Format::of(content_type.as_deref(), &file)?;
+            let table = keel_import::read(&file, format, sheet.as_deref())?;
+            let plan = keel_import::plan(&table, &import, &mapping, &params);
+            Ok::<_, keel_import::ReadError>((format, file.len(), table.rows.len(), plan))
+        })
+        .await
+        .map_err(|err| Problem::internal(&err))?;
+        let (format, size, rows, plan) = planned.map_err(|err| {
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "unreadable-file", err.to_string())
+        })?;
+        let request_id = parts.extensions.get::<RequestId>().cloned();
+        let detail = format!(
+            "{} file of {size} bytes, sha256 {digest}, {rows} rows{}",
+            if format == keel_import::Format::Csv { "a CSV" } else { "an XLSX" },
+            asked.mapping.as_deref().map(|m| format!(", mapping {m}")).unwrap_or_default()
+        );
+        let report = Report { target: &target, asked: &asked, rows, plan: &plan };
+        if plan.calls.is_empty() {
+            return Ok(report.answer(Vec::new(), false));
+        }
+        let operation = target
+            .plugin
+            .manifest()
+            .operation(&target.import.operation)
+            .cloned()
+            .ok_or_else(|| Problem::internal(&"an import names no operation"))?;
+        let invocation = Invocation {
+            tenant: target.tenant.clone(),
+            caller: Some(target.actor.principal.to_string()),
+            request_id: request_id.unwrap_or_else(|| RequestId::generated(String::new())),
+            roles: target.roles.clone(),
+            source: target.actor.source.clone(),
+            operation: operation.id.clone(),
+            method: operation.method,
+            request: PluginRequest {
+                method: operation.method.as_str().to_owned(),
+                path: operation.path.to_string(),
+                params: Vec::new(),
+                query: Vec::new(),
+                body: Vec::new(),
+            },
+            guard: CallGuard::default(),
+            permissions: Some(state.platform.permissions_of(&target.actor.principal)),
+            idempotency: None,
+        };
+        let run = ImportRun {
+            invocation,
+            import: target.import.id.clone(),
+            detail,
+            bodies: plan.calls.iter().map(|call| call.body.to_string().into_bytes()).collect(),
+            dry_run: asked.dry_run || !plan.errors.is_empty(),
+        };
+        let outcome = submit(&state, &target, run).await?;
+        Ok::<_, Problem>(report.answer(outcome.calls, outcome.kept))
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Runs the import on its tenant's executor, within the bounds on calls
+/// in flight, to [`IMPORT_DEADLINE`].
+async fn submit(
+    state: &AppState,
+    target: &Target,
+    run: ImportRun,
+) -> Result<keel_host::ImportOutcome, Problem> {
+    let deadline = tokio::time::Instant::now() + IMPORT_DEADLINE;
+    let busy = || {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "the kernel is busy; nothing was imported, retry shortly",
+        )
+    };
+    let permits = crate::calls::permits(state, &target.tenant, deadline, busy).await?;
+    let guard = run.invocation.guard.clone();
+    let answered =
+        state.platform.host().submit_import(&target.plugin, run).map_err(Problem::from_call)?;
+    // A client that goes away gives the import up: it stops at the next
+    // call, changing nothing.
+    let gone = GiveUpOnDrop(guard.clone());
+    let mut ended = tokio::spawn(async move {
+        let outcome = answered.await;
+        drop(permits);
+        outcome
+    });
+    let joined = match tokio::time::timeout_at(deadline, &mut ended).await {
+        Ok(joined) => joined,
+        Err(_elapsed) if !guard.abandon() => ended.await,
+        Err(_elapsed) => {
+            return Err(Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "import-too-long",
+                format!(
+                    "the import took longer than {} s and changed nothing; import the file in parts",
+                    IMPORT_DEADLINE.as_secs()
+                ),
+            ));
+        }
+    };
+    drop(gone);
+    let outcome = joined.map_err(|join| Problem::internal(&join))?;
+    let outcome = outcome.map_err(|_| Problem::internal(&"the import ended without an answer"))?;
+    outcome.map_err(|err| match err {
+        CallError::Abandoned => busy(),
+        err => Problem::from_call(err),
+    })
+}
+
+/// Abandons an import when dropped: harmless once it has ended.
+struct GiveUpOnDrop(CallGuard);
+
+impl Drop for GiveUpOnDrop {
+    fn drop(&mut self) {
+        self.0.abandon();
+    }
+}
+
+/// What an import tells its client.
+struct Report<'a> {
+    target: &'a Target,
+    asked: &'a Asked,
+    rows: usize,
+    plan: &'a Plan,
+}
+
+impl Report<'_> {
+    /// 200 with the report for a dry run, 201 for a kept import, 422
+    /// (problem JSON carrying the same report) for one that changed nothing.
+    fn answer(
+        &self,
+        calls: Vec<Result<keel_host::PluginResponse, CallError>>,
+        kept: bool,
+    ) -> Response {
+        let mut errors: Vec<Value> = self.plan.errors.iter().map(problem_json).collect();
+        let mut results = Vec::new();
+        let (ran, succeeded) = (calls.len(), calls.iter().filter(|c| c.is_ok()).count());
+        let stopped = calls.last().is_some_and(Result::is_err);
+        for (call, outcome) in self.plan.calls.iter().zip(calls) {
+            let rows = call.rows.clone();
+            match outcome {
+                Ok(response) => {
+                    let answer: Value =
+                        serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+                    results
+                        .push(json!({ "rows": rows, "status": response.status, "answer": answer }));
+                }
+                Err(err) => {
+                    let problem = Problem::from_call(err);
+                    // A row's call names its row; an entry of many rows, them all.
+                    let mut error = json!({ "message": problem.detail() });
+                    match rows.as_slice() {
+                        [row] => error["row"] = json!(row),
+                        rows => error["rows"] = json!(rows),
+                    }
+                    errors.push(error);
+                }
+            }
+        }
+        let not_run = self.plan.calls.len().saturating_sub(ran);
+        if not_run > 0 && stopped {
+            errors.push(json!({
+                "message": format!("the import stopped there; {not_run} calls after it did not run"),
+            }));
+        }
+        let rows_of = |e: &Value| -> Vec<u64> {
+            let many = e["rows"].as_array().map(|rows| rows.iter().filter_map(Value::as_u64));
+            e["row"].as_u64().into_iter().chain(many.into_iter().flatten()).collect()
+        };
+        errors.sort_by_key(|e| rows_of(e).first().copied().unwrap_or(0));
+        let rows_failed =
+            errors.iter().flat_map(rows_of).collect::<std::collections::BTreeSet<_>>().len();
+        let mut body = json!({
+            "plugin": self.target.plugin.manifest().id.as_str(),
+            "import": self.target.import.id,
+            "dry_run": self.asked.dry_run,
+            "kept": kept,
+            "rows": self.rows,
+            "calls": self.plan.calls.len(),
+            "succeeded": succeeded,
+            "rows_with_errors": rows_failed,
+            "columns": self.plan.columns,
+            "errors": errors,
+            "results": results,
+        });
+        if kept {
+            return json_response(StatusCode::CREATED, &body);
+        }
+        if self.asked.dry_run {
+            return json_response(StatusCode::OK, &body);
+        }
+        let detail = format!(
+            "the file has {} problems; nothing was imported. Check it with ?dry_run=true, fix the rows named, and send it again",
+            body["errors"].as_array().map_or(0, Vec::len)
+        );
+        body["type"] = json!("urn:keel:problem:import-refused");
+        body["title"] = json!("Unprocessable Entity");
+        body["status"] = json!(422);
+        body["detail"] = json!(detail);
+        let mut http = json_response(StatusCode::UNPROCESSABLE_ENTITY, &body);
+        http.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        http
+    }
+}
+
+fn problem_json(problem: &RowProblem) -> Value {
+    serde_json::to_value(problem).unwrap_or(Value::Null)
+}
