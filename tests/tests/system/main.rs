@@ -10,6 +10,7 @@ mod events;
 mod finance;
 mod gateway;
 mod hr;
+mod imports;
 mod inventory;
 mod isolation;
 mod itsm;

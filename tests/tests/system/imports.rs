@@ -1,0 +1,249 @@
+//! Imports: a legacy system's files brought in through the imports the
+//! plugins declare, checked by a dry run that changes nothing, kept all
+//! together or not at all, read with a saved mapping, and only for those
+//! who hold the operation's permission.
+
+use keel_tests::{Reply, Setup, TestKernel};
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+
+const F: &str = "/api/demo/finance";
+const IMPORTS: &str = "/api/demo/imports/finance";
+
+/// The sample files the README imports.
+const CHART: &str = include_str!("../../../examples/import/legacy-chart.csv");
+const BALANCES: &str = include_str!("../../../examples/import/legacy-balances.csv");
+
+async fn send_file(k: &TestKernel, path: &str, content_type: &str, file: Vec<u8>) -> Reply {
+    let request = k.request(reqwest::Method::POST, path).header("content-type", content_type);
+    Reply::from(request.body(file).send().await.unwrap()).await
+}
+
+async fn csv(k: &TestKernel, path: &str, file: &str) -> Reply {
+    send_file(k, path, "text/csv", file.as_bytes().to_vec()).await
+}
+
+async fn account_codes(k: &TestKernel) -> Vec<String> {
+    let accounts = k.get(&format!("{F}/accounts?limit=500")).await.expect(200)["accounts"].clone();
+    accounts.as_array().unwrap().iter().map(|a| a["code"].as_str().unwrap().to_owned()).collect()
+}
+
+fn errors(report: &Value) -> Vec<(Option<u64>, String)> {
+    report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["row"].as_u64(), e["column"].as_str().unwrap_or("").to_owned()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_legacy_chart_and_its_opening_balances_import_and_the_trial_balance_matches_the_file() {
+    let k = TestKernel::start(Setup::new(&["finance"])).await;
+    // The legacy system heads its columns its own way: saved once.
+    let mapping =
+        json!({ "columns": { "Account No": "code", "Account Name": "name", "Category": "type" } });
+    let saved =
+        k.send("PUT", &format!("{IMPORTS}/accounts/mappings/legacy-erp"), Some(mapping)).await;
+    assert_eq!(saved.expect(200)["source"], "legacy-erp");
+    let bad = json!({ "columns": { "Account No": "kode" } });
+    let refused = k.send("PUT", &format!("{IMPORTS}/accounts/mappings/other"), Some(bad)).await;
+    assert!(refused.expect_problem(422, "invalid").contains("no field"));
+
+    // A file with mistakes: a dry run names each, by row, column and
+    // value, and changes nothing.
+    let broken = CHART
+        .replace("1200,Accounts receivable,asset", "1200,Accounts receivable,assett")
+        .replace("2100,VAT payable,liability", "2100,,liability");
+    let path = format!("{IMPORTS}/accounts?mapping=legacy-erp&currency=EUR");
+    let dry = csv(&k, &format!("{path}&dry_run=true"), &broken).await;
+    let report = dry.expect(200).clone();
+    assert_eq!((report["kept"].as_bool(), report["rows"].as_u64()), (Some(false), Some(11)));
+    assert_eq!(errors(&report), [(Some(4), String::new()), (Some(7), "Account Name".to_owned())]);
+    assert!(report["errors"][0]["message"].as_str().unwrap().contains("assett"), "{report}");
+    assert_eq!(report["errors"][1]["field"], "name");
+    assert_eq!(report["succeeded"], 9, "the other rows would import: {report}");
+    assert_eq!(report["columns"][3], json!({ "heading": "Last Used", "field": null }));
+    assert_eq!(account_codes(&k).await, Vec::<String>::new(), "a dry run changes nothing");
+    // For real, a file with mistakes is refused whole.
+    let refused = csv(&k, &path, &broken).await;
+    assert!(refused.expect_problem(422, "import-refused").contains("nothing was imported"));
+    assert_eq!(refused.body["rows_with_errors"], 2);
+    assert_eq!(account_codes(&k).await, Vec::<String>::new());
+
+    // The clean file imports whole, each row through POST /accounts.
+    let imported = csv(&k, &path, CHART).await;
+    let report = imported.expect(201).clone();
+    assert_eq!((report["kept"].as_bool(), report["succeeded"].as_u64()), (Some(true), Some(11)));
+    assert_eq!(report["results"][0]["answer"]["currency"], "EUR");
+    assert_eq!(account_codes(&k).await.len(), 11);
+    // Sent again, every row is a duplicate: refused whole, nothing doubled.
+    let again = csv(&k, &path, CHART).await;
+    again.expect_problem(422, "import-refused");
+    assert_eq!(again.body["rows_with_errors"], 11);
+
+    // Opening balances: one balanced entry, read with the decimal comma
+    // of the legacy system's export.
+    let mapping = json!({ "columns": { "Account No": "account" }, "decimal_separator": "," });
+    let put = format!("{IMPORTS}/opening-balances/mappings/legacy-erp");
+    k.send("PUT", &put, Some(mapping)).await.expect(200);
+    let path = format!(
+        "{IMPORTS}/opening-balances?mapping=legacy-erp&date=2026-01-01&memo=Opening%20balances"
+    );
+    let unbalanced = BALANCES.replace("3100;;8.500,00", "3100;;8.400,00");
+    let refused = csv(&k, &path, &unbalanced).await;
+    refused.expect_problem(422, "import-refused");
+    assert!(
+        refused.body["errors"][0]["message"].as_str().unwrap().contains("balance"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(refused.body["errors"][0]["rows"], json!([2, 3, 4, 5, 6, 7, 8, 9]));
+    assert_eq!(refused.body["rows_with_errors"], 8);
+    let entry = csv(&k, &path, BALANCES).await.expect(201).clone();
+    assert_eq!(entry["results"][0]["rows"], json!([2, 3, 4, 5, 6, 7, 8, 9]));
+    assert_eq!(entry["results"][0]["answer"]["total"], "24080.55");
+
+    let tb =
+        k.get(&format!("{F}/reports/trial-balance?as_of=2026-01-01")).await.expect(200).clone();
+    assert_eq!(
+        tb["totals"],
+        json!([{ "currency": "EUR", "debit": "24080.55", "credit": "24080.55", "balanced": true }])
+    );
+    // Every account's balance is the file's line for it.
+    for line in BALANCES.lines().skip(1) {
+        let cells: Vec<&str> = line.split(';').collect();
+        let row = tb["rows"].as_array().unwrap().iter().find(|r| r["account"] == cells[0]).unwrap();
+        let file = |cell: &str| -> Decimal {
+            if cell.is_empty() {
+                Decimal::ZERO
+            } else {
+                cell.replace('.', "").replace(',', ".").parse().unwrap()
+            }
+        };
+        let ours = |name: &str| -> Decimal { row[name].as_str().unwrap().parse().unwrap() };
+        assert_eq!((ours("debit"), ours("credit")), (file(cells[1]), file(cells[2])), "{row}");
+    }
+    let actions = k.audit_actions("demo", "import.").await;
+    assert_eq!(
+        actions.iter().filter(|a| *a == "import.run").count(),
+        2,
+        "one record for each import kept: {actions:?}"
+    );
+    assert!(actions.iter().any(|a| a == "import.mapping-put"), "{actions:?}");
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exported_chart_imports_into_another_tenant_and_only_for_who_may_create_accounts() {
+    let mut setup = Setup::new(&["finance"]);
+    setup.tenants = vec!["demo", "acme"];
+    let k = TestKernel::start(setup).await;
+    k.post(&format!("{F}/chart-templates/starter"), json!({ "currency": "EUR" })).await.expect(201);
+    // The chart as a workbook, from one tenant into the other.
+    let response =
+        k.request(reqwest::Method::GET, &format!("{F}/accounts?format=xlsx")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let workbook = response.bytes().await.unwrap().to_vec();
+    let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    let into_acme = "/api/acme/imports/finance/accounts";
+    let report = send_file(&k, &format!("{into_acme}?dry_run=true"), xlsx, workbook.clone()).await;
+    assert_eq!(report.expect(200)["errors"], json!([]), "{}", report.body);
+    send_file(&k, into_acme, xlsx, workbook).await.expect(201);
+    let theirs =
+        k.get("/api/acme/finance/accounts?limit=500").await.expect(200)["accounts"].clone();
+    let ours = k.get(&format!("{F}/accounts?limit=500")).await.expect(200)["accounts"].clone();
+    assert_eq!(theirs, ours);
+
+    // A bookkeeper posts entries but does not keep the chart: the import
+    // is not theirs, and not listed for them.
+    let bookkeeper = k.user_with_roles("bo", "demo", &["bookkeeper"]).await;
+    let listed = k.send_as(Some(&bookkeeper), "GET", "/api/demo/imports", None).await;
+    let ids: Vec<&str> = listed.expect(200)["imports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["opening-balances"]);
+    let request = k
+        .client()
+        .post(format!("{}{IMPORTS}/accounts?currency=EUR", k.base()))
+        .header("authorization", format!("Bearer {bookkeeper}"))
+        .header("content-type", "text/csv")
+        .body("code,name,type\n9000,Suspense,asset\n");
+    Reply::from(request.send().await.unwrap()).await.expect_problem(403, "forbidden");
+    // Nor is a tenant they are not a member of there for them at all.
+    let outside =
+        k.send_as(Some(&bookkeeper), "GET", "/api/acme/imports/finance/accounts", None).await;
+    outside.expect_problem(404, "not-found");
+    // Files that are not tables are refused, saying why.
+    let unreadable =
+        send_file(&k, &format!("{IMPORTS}/accounts"), xlsx, b"not a workbook".to_vec()).await;
+    assert!(unreadable.expect_problem(422, "unreadable-file").contains("XLSX"));
+    let unknown = k.get(&format!("{IMPORTS}/nothing")).await;
+    unknown.expect_problem(404, "not-found");
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_personnel_file_hires_each_row_with_its_manager_and_keeps_personal_data_nested() {
+    let k = TestKernel::start(Setup::new(&["finance", "hr", "directory-client"])).await;
+    for department in [
+        json!({"id": "CO", "name": "Company"}),
+        json!({"id": "OPS", "name": "Operations", "parent": "CO"}),
+    ] {
+        k.post("/api/demo/hr/departments", department).await.expect(201);
+    }
+    // A payroll bureau's file: day-first dates, decimal commas, and the
+    // manager of each row hired on an earlier one.
+    let mapping = json!({
+        "columns": {
+            "Personnel No": "id", "Full name": "name", "Dept": "department", "Job": "position",
+            "Reports to": "manager", "Start": "hired", "NI number": "national_id",
+            "IBAN": "bank_account", "Home address": "address", "Born": "date_of_birth",
+            "Monthly pay": "base_pay",
+        },
+        "decimal_separator": ",",
+        "date_format": "DD/MM/YYYY",
+    });
+    k.send("PUT", "/api/demo/imports/hr/employees/mappings/bureau", Some(mapping))
+        .await
+        .expect(200);
+    let file = "Personnel No;Full name;Dept;Job;Reports to;Start;NI number;IBAN;Home address;Born;Monthly pay\n\
+        E1;Ada Byron;CO;Director;;01/02/2020;NI-1;FR7630006000011234567890189;1 Main St;10/12/1980;7.500,00\n\
+        E2;Alan Turing;OPS;Analyst;E1;15/03/2021;NI-2;DE89370400440532013000;2 High St;23/06/1982;4.250,50\n";
+    let path = "/api/demo/imports/hr/employees?mapping=bureau&currency=EUR";
+    let report = csv(&k, path, file).await.expect(201).clone();
+    assert_eq!(report["succeeded"], 2, "{report}");
+
+    let alan = k.get("/api/demo/hr/employees/E2").await.expect(200)["employee"].clone();
+    assert_eq!(
+        (alan["manager"].as_str(), alan["department"].as_str()),
+        (Some("E1"), Some("OPS")),
+        "{alan}"
+    );
+    assert_eq!(alan["hired"], "2021-03-15");
+    let personal = k.get("/api/demo/hr/employees/E2/personal").await.expect(200).clone();
+    assert_eq!(
+        (personal["national_id"].as_str(), personal["date_of_birth"].as_str()),
+        (Some("NI-2"), Some("1982-06-23"))
+    );
+    let contracts = k.get("/api/demo/hr/employees/E2/contracts").await.expect(200).clone();
+    let contract = &contracts["contracts"][0];
+    assert_eq!(
+        (contract["base_pay"].as_str(), contract["currency"].as_str()),
+        (Some("4250.50"), Some("EUR")),
+        "{contracts}"
+    );
+
+    // A manager the file has not hired yet is the plugin's error, on its row.
+    let late = "Personnel No;Full name;Dept;Job;Reports to;Start;NI number;IBAN;Home address;Born;Monthly pay\n\
+        E4;Grace Hopper;OPS;Analyst;E3;01/01/2022;NI-4;GB29NWBK60161331926819;4 Low St;09/12/1986;4.000,00\n\
+        E3;Edsger Dijkstra;OPS;Lead;E1;01/01/2022;NI-3;NL91ABNA0417164300;3 Mid St;11/05/1980;5.000,00\n";
+    let refused = csv(&k, path, late).await;
+    refused.expect_problem(422, "import-refused");
+    assert_eq!(refused.body["errors"][0]["row"], 2, "{}", refused.body);
+    k.get("/api/demo/hr/employees/E3").await.expect_problem(404, "not-found");
+    k.stop().await;
+}
