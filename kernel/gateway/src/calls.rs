@@ -95,7 +95,7 @@ pub(crate) async fn permits(
 }
 
 /// Abandons a call when dropped: harmless once the call committed or ended.
-struct GiveUpOnDrop(CallGuard);
+pub(crate) struct GiveUpOnDrop(pub(crate) CallGuard);
 
 impl Drop for GiveUpOnDrop {
     fn drop(&mut self) {

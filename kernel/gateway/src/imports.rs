@@ -22,12 +22,16 @@ use keel_types::{PluginId, RequestId, TenantId};
 use serde_json::{Value, json};
 use sha2::Digest;
 
+use crate::calls::GiveUpOnDrop;
 use crate::extract::{Caller, read_body};
 use crate::problem::Problem;
 use crate::state::AppState;
 
 /// Largest file an import reads.
 pub(crate) const FILE_BYTES_MAX: usize = 16 * 1024 * 1024;
+
+/// Most bytes an import's query parameters take together.
+const PARAM_BYTES_MAX: usize = 4 * 1024;
 
 /// How long an import may take, its calls together, before it is given
 /// up and changes nothing.
@@ -262,13 +266,17 @@ async fn put_mapping(
         check_source(&source)?;
         let target = Target::find(&state, &caller, &tenant, &plugin, &import).await?;
         let bytes = read_body(body, state.platform.host().limits().request_body_bytes_max).await?;
-        let mapping: Mapping = serde_json::from_slice(&bytes).map_err(|err| {
-            Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid",
-                format!("the mapping does not read: {err}"),
-            )
-        })?;
+        // JSON that does not parse is a bad request; JSON that is not a
+        // mapping, as any body that breaks its rules, is invalid.
+        let mapping: Mapping =
+            serde_json::from_slice(&bytes).map_err(|err| match err.is_data() {
+                true => Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid",
+                    format!("the mapping does not read: {err}"),
+                ),
+                false => Problem::bad_request(format!("the body is not JSON: {err}")),
+            })?;
         mapping
             .validate(&target.import)
             .map_err(|reason| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", reason))?;
@@ -349,6 +357,13 @@ fn asked(query: Option<&str>) -> Result<Asked, Problem> {
             _ => asked.params.push((name, value)),
         }
     }
+    // Each row's request carries the parameters: bounded, as the file is.
+    let param_bytes: usize = asked.params.iter().map(|(n, v)| n.len() + v.len()).sum();
+    if param_bytes > PARAM_BYTES_MAX {
+        return Err(Problem::bad_request(format!(
+            "an import's parameters take at most {PARAM_BYTES_MAX} bytes together, not {param_bytes}"
+        )));
+    }
     Ok(asked)
 }
 
@@ -367,6 +382,12 @@ async fn run(
         let caller = Caller::of(&parts);
         let target = Target::find(&state, &caller, &tenant, &plugin, &import).await?;
         let asked = asked(parts.uri.query())?;
+        // One import a tenant at a time, holding a call's permits from
+        // before its file is read until its answer: what reading and
+        // planning cost is bounded as any call's is.
+        let _running = Running::start(&state, &target.tenant)?;
+        let deadline = tokio::time::Instant::now() + IMPORT_DEADLINE;
+        let permits = crate::calls::permits(&state, &target.tenant, deadline, busy).await?;
         let mapping = match &asked.mapping {
             None => Mapping::default(),
             Some(source) => {
@@ -379,27 +400,39 @@ async fn run(
                 serde_json::from_value(stored).map_err(|err| Problem::internal(&err))?
             }
         };
-        let content_type = parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
         let file = read_body(body, FILE_BYTES_MAX).await?;
+        let format = keel_import::Format::of(content_type, &file).map_err(|err| {
+            Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                err.to_string(),
+            )
+        })?;
         let digest = sha2::Sha256::digest(&file);
         let digest: String = digest.iter().map(|b| format!("{b:02x}")).collect();
         let import = target.import.clone();
         let (sheet, params) = (asked.sheet.clone(), asked.params.clone());
         let planned = tokio::task::spawn_blocking(move || {
-            let format = keel_import::Format::of(content_type.as_deref(), &file)?;
             let table = keel_import::read(&file, format, sheet.as_deref())?;
             let plan = keel_import::plan(&table, &import, &mapping, &params);
-            Ok::<_, keel_import::ReadError>((format, file.len(), table.rows.len(), plan))
+            Ok::<_, keel_import::ReadError>((file.len(), table.rows.len(), plan))
         })
         .await
-        .map_err(|err| Problem::internal(&err))?;
-        let (format, size, rows, plan) = planned.map_err(|err| {
+        .map_err(|err| {
+            // A reader that panics on a malformed file: the file's fault,
+            // and the kernel goes on.
+            tracing::warn!(error = %err, "reading an import's file failed");
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unreadable-file",
+                "the file could not be read; check that it is a CSV file or an XLSX workbook",
+            )
+        })?;
+        let (size, rows, mut plan) = planned.map_err(|err| {
             Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "unreadable-file", err.to_string())
         })?;
+        let bodies = bodies(&mut plan, state.platform.host().limits().request_body_bytes_max);
         let request_id = parts.extensions.get::<RequestId>().cloned();
         let detail = format!(
             "{} file of {size} bytes, sha256 {digest}, {rows} rows{}",
@@ -439,32 +472,94 @@ async fn run(
             invocation,
             import: target.import.id.clone(),
             detail,
-            bodies: plan.calls.iter().map(|call| call.body.to_string().into_bytes()).collect(),
+            bodies,
             dry_run: asked.dry_run || !plan.errors.is_empty(),
         };
-        let outcome = submit(&state, &target, run).await?;
+        let outcome = submit(&state, &target, run, deadline, permits).await?;
         Ok::<_, Problem>(report.answer(outcome.calls, outcome.kept))
     }
     .await;
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
-/// Runs the import on its tenant's executor, within the bounds on calls
-/// in flight, to [`IMPORT_DEADLINE`].
+/// The bodies of `plan`'s calls, as they are sent; a call whose body is
+/// larger than a request may be becomes a problem on its rows, and is
+/// not sent.
+fn bodies(plan: &mut Plan, max: usize) -> Vec<Vec<u8>> {
+    let mut bodies = Vec::with_capacity(plan.calls.len());
+    let mut too_large = Vec::new();
+    plan.calls.retain(|call| {
+        let body = call.body.to_string().into_bytes();
+        if body.len() <= max {
+            bodies.push(body);
+            return true;
+        }
+        let (row, what) = match call.rows.as_slice() {
+            [row] => (Some(*row), "the row makes"),
+            _ => (None, "the file makes"),
+        };
+        too_large.push(RowProblem {
+            row,
+            column: None,
+            field: None,
+            value: None,
+            message: format!(
+                "{what} a request of {} bytes, more than the {max} a call takes; shorten it or split the file",
+                body.len()
+            ),
+        });
+        false
+    });
+    plan.errors.extend(too_large);
+    bodies
+}
+
+fn busy() -> Problem {
+    Problem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "busy",
+        "the kernel is busy; nothing was imported, retry shortly",
+    )
+}
+
+/// A tenant's import running: the mark that keeps a second one out,
+/// taken away when dropped.
+struct Running {
+    importing: Arc<std::sync::Mutex<std::collections::HashSet<TenantId>>>,
+    tenant: TenantId,
+}
+
+impl Running {
+    fn start(state: &AppState, tenant: &TenantId) -> Result<Self, Problem> {
+        let mut importing = state.importing.lock().unwrap_or_else(|p| p.into_inner());
+        if !importing.insert(tenant.clone()) {
+            return Err(Problem::new(
+                StatusCode::CONFLICT,
+                "import-running",
+                format!(
+                    "an import is running in tenant {tenant}; send the file again once it has ended"
+                ),
+            ));
+        }
+        Ok(Self { importing: Arc::clone(&state.importing), tenant: tenant.clone() })
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.importing.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.tenant);
+    }
+}
+
+/// Runs the import on its tenant's executor, within `permits`, to
+/// `deadline`.
 async fn submit(
     state: &AppState,
     target: &Target,
     run: ImportRun,
+    deadline: tokio::time::Instant,
+    permits: (tokio::sync::OwnedSemaphorePermit, tokio::sync::OwnedSemaphorePermit),
 ) -> Result<keel_host::ImportOutcome, Problem> {
-    let deadline = tokio::time::Instant::now() + IMPORT_DEADLINE;
-    let busy = || {
-        Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "busy",
-            "the kernel is busy; nothing was imported, retry shortly",
-        )
-    };
-    let permits = crate::calls::permits(state, &target.tenant, deadline, busy).await?;
     let guard = run.invocation.guard.clone();
     let answered =
         state.platform.host().submit_import(&target.plugin, run).map_err(Problem::from_call)?;
@@ -478,6 +573,8 @@ async fn submit(
     });
     let joined = match tokio::time::timeout_at(deadline, &mut ended).await {
         Ok(joined) => joined,
+        // Past the deadline, but already committing: its answer is what
+        // it kept.
         Err(_elapsed) if !guard.abandon() => ended.await,
         Err(_elapsed) => {
             return Err(Problem::new(
@@ -497,15 +594,6 @@ async fn submit(
         CallError::Abandoned => busy(),
         err => Problem::from_call(err),
     })
-}
-
-/// Abandons an import when dropped: harmless once it has ended.
-struct GiveUpOnDrop(CallGuard);
-
-impl Drop for GiveUpOnDrop {
-    fn drop(&mut self) {
-        self.0.abandon();
-    }
 }
 
 /// What an import tells its client.
@@ -573,6 +661,7 @@ impl Report<'_> {
             "rows_with_errors": rows_failed,
             "columns": self.plan.columns,
             "errors": errors,
+            "errors_not_listed": self.plan.errors_not_listed,
             "results": results,
         });
         if kept {
@@ -581,10 +670,18 @@ impl Report<'_> {
         if self.asked.dry_run {
             return json_response(StatusCode::OK, &body);
         }
-        let detail = format!(
-            "the file has {} problems; nothing was imported. Check it with ?dry_run=true, fix the rows named, and send it again",
-            body["errors"].as_array().map_or(0, Vec::len)
-        );
+        let n_problems =
+            body["errors"].as_array().map_or(0, Vec::len) + self.plan.errors_not_listed;
+        let detail = match n_problems {
+            0 => "the file has no rows to import; nothing was imported".to_owned(),
+            1 => {
+                "the file has a problem; nothing was imported. Fix the row named and send it again"
+                    .to_owned()
+            }
+            n => format!(
+                "the file has {n} problems; nothing was imported. Check it with ?dry_run=true, fix the rows named, and send it again"
+            ),
+        };
         body["type"] = json!("urn:keel:problem:import-refused");
         body["title"] = json!("Unprocessable Entity");
         body["status"] = json!(422);

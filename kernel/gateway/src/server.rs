@@ -74,6 +74,7 @@ fn router(platform: Platform, options: Options) -> Router {
     let state = AppState {
         calls: Arc::new(Semaphore::new(n_slots)),
         tenant_calls: Arc::default(),
+        importing: Arc::default(),
         platform,
     };
     let mut router = Router::new();

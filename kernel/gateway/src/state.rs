@@ -1,7 +1,7 @@
 //! What every handler shares: the platform, and the bounds on plugin calls
-//! in flight.
+//! (and imports) in flight.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use keel_platform::Platform;
@@ -19,6 +19,9 @@ pub(crate) struct AppState {
     /// that one tenant's burst (or its calls queued behind a slow one)
     /// never takes every slot.
     pub(crate) tenant_calls: Arc<Mutex<HashMap<TenantId, Arc<Semaphore>>>>,
+    /// The tenants with an import running: one at a time each, since an
+    /// import holds its tenant's writes while it runs.
+    pub(crate) importing: Arc<Mutex<HashSet<TenantId>>>,
 }
 
 impl AppState {

@@ -123,7 +123,7 @@ impl CallGuard {
         self.0.load(Ordering::Acquire) == ABANDONED
     }
 
-    fn begin_commit(&self) -> bool {
+    pub(crate) fn begin_commit(&self) -> bool {
         self.0.compare_exchange(RUNNING, COMMITTING, Ordering::AcqRel, Ordering::Acquire).is_ok()
     }
 }
@@ -215,7 +215,7 @@ pub(crate) struct CallState {
     /// providers it calls share.
     pub(crate) deadline: Instant,
     /// When its thread lowers its priority (see `priority.rs`).
-    long_after: Instant,
+    pub(crate) long_after: Instant,
     /// Set when the guest was stopped because its caller gave up.
     abandoned: bool,
 }

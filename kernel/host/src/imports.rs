@@ -105,6 +105,9 @@ impl Host {
         let mut reads = Vec::new();
         let (mut published, mut timed) = (false, false);
         let mut origin = None;
+        // The run is one long call to the thread that runs it: past
+        // `LONG_CALL` in all, its thread yields to its tenant's others.
+        let long_after = std::time::Instant::now() + crate::priority::LONG_CALL;
         for body in &run.bodies {
             if guard.is_abandoned() {
                 return call::Settled::refused(Some(Txn::Write(txn)), CallError::Abandoned);
@@ -115,6 +118,7 @@ impl Host {
             one.request.body.clone_from(body);
             let mut state = self.call_state(plugin, &one, Txn::Write(txn));
             state.guard = guard.clone();
+            state.long_after = long_after;
             let mut store = call::store(&inner.engine, state);
             let request = one.wit_request();
             let outcome = plugin
@@ -170,9 +174,29 @@ impl Host {
         let origin = origin.unwrap_or_else(|| keel_audit::Origin::kernel(self.now().seconds));
         let all_ran = calls.len() == run.bodies.len() && calls.iter().all(Result::is_ok);
         let tenant = &invocation.tenant;
+        let n_calls = match calls.len() {
+            1 => "1 call".to_owned(),
+            n => format!("{n} calls"),
+        };
         if run.dry_run || !all_ran {
+            // Nothing kept, but that it was tried is: a dry run reads
+            // what the real one would.
+            let failed = calls.iter().filter(|c| c.is_err()).count();
+            let detail = format!(
+                "import {}: {} with {n_calls} of {}, {failed} failed, nothing kept; {}",
+                run.import,
+                if run.dry_run { "a dry run" } else { "refused" },
+                invocation.operation,
+                run.detail
+            );
+            let mut records = reads;
+            records.push(keel_audit::Record {
+                plugin: Some(plugin.manifest().id.to_string()),
+                detail: Some(detail),
+                ..origin.record(action::IMPORT_CHECK)
+            });
             let mut tickets = vec![txn.roll_back()];
-            let outcome = call::audit_alone(&inner.storage, Some(tenant), reads).map(|ticket| {
+            let outcome = call::audit_alone(&inner.storage, Some(tenant), records).map(|ticket| {
                 tickets.push(ticket);
                 ImportOutcome { calls, kept: false }
             });
@@ -185,13 +209,8 @@ impl Host {
                 ..origin.record(action::SEQUENCE_NEXT)
             });
         }
-        let detail = format!(
-            "import {}: {} calls of {}; {}",
-            run.import,
-            calls.len(),
-            invocation.operation,
-            run.detail
-        );
+        let detail =
+            format!("import {}: {n_calls} of {}; {}", run.import, invocation.operation, run.detail);
         let kept = call::append_all(&mut txn, Some(tenant), records).and_then(|()| {
             audit(
                 &mut txn,
@@ -205,6 +224,11 @@ impl Host {
         });
         if let Err(err) = kept {
             return call::Settled::refused(Some(Txn::Write(txn)), err);
+        }
+        // From here the client is told what was kept, even past its
+        // deadline: a client that gave up first is told nothing was.
+        if !guard.begin_commit() {
+            return call::Settled::refused(Some(Txn::Write(txn)), CallError::Abandoned);
         }
         match txn.finish() {
             Ok(ticket) => call::Settled {

@@ -15,8 +15,8 @@ mod plan;
 mod table;
 
 pub use mapping::{DateFormat, DecimalSeparator, Mapping};
-pub use plan::{Call, ColumnUse, Plan, Problem, plan};
-pub use table::{COLUMNS_MAX, Cell, Format, ROWS_MAX, ReadError, Row, Table, read};
+pub use plan::{Call, ColumnUse, ERRORS_MAX, Plan, Problem, plan};
+pub use table::{CELL_BYTES_MAX, COLUMNS_MAX, Cell, Format, ROWS_MAX, ReadError, Row, Table, read};
 
 #[cfg(test)]
 mod tests;

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
 use crate::mapping::{DateFormat, DecimalSeparator, Mapping};
-use crate::table::{Cell, Table};
+use crate::table::{Cell, Table, column_letter};
 
 /// What an import of a table would send, and what is wrong with it.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,8 +15,11 @@ pub struct Plan {
     /// The requests, in file order.
     pub calls: Vec<Call>,
     /// Every value that does not read, every required field no column or
-    /// parameter gives. A real import runs only when there are none.
+    /// parameter gives, up to [`ERRORS_MAX`]. A real import runs only when
+    /// there are none.
     pub errors: Vec<Problem>,
+    /// How many problems past [`ERRORS_MAX`] were found and not listed.
+    pub errors_not_listed: usize,
     /// Each column of the file and the field it fills, if any.
     pub columns: Vec<ColumnUse>,
 }
@@ -54,6 +57,47 @@ pub struct ColumnUse {
     pub field: Option<String>,
 }
 
+/// Most problems a plan lists; a file with more is summed up by their count.
+pub const ERRORS_MAX: usize = 1_000;
+
+/// Most characters of a value a problem repeats.
+const VALUE_SHOWN_MAX: usize = 60;
+
+/// The problems found so far: the first [`ERRORS_MAX`], and a count of
+/// the rest.
+#[derive(Default)]
+struct Found {
+    listed: Vec<Problem>,
+    more: usize,
+}
+
+impl Found {
+    fn push(&mut self, problem: Problem) {
+        if self.listed.len() < ERRORS_MAX {
+            self.listed.push(problem);
+        } else {
+            self.more += 1;
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.listed.is_empty()
+    }
+
+    fn into_plan(self, calls: Vec<Call>, columns: Vec<ColumnUse>) -> Plan {
+        Plan { calls, errors: self.listed, errors_not_listed: self.more, columns }
+    }
+}
+
+/// A value as a problem repeats it: cut short past [`VALUE_SHOWN_MAX`]
+/// characters.
+fn shown(text: &str) -> String {
+    match text.char_indices().nth(VALUE_SHOWN_MAX) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
+}
+
 /// Plans the import of `table` as `mapping` reads it, with `params` the
 /// person importing gave (query parameters: only the import's own are
 /// read).
@@ -63,7 +107,7 @@ pub fn plan(
     mapping: &Mapping,
     params: &[(String, String)],
 ) -> Plan {
-    let mut errors = Vec::new();
+    let mut errors = Found::default();
     let columns: Vec<ColumnUse> = table
         .headings
         .iter()
@@ -104,7 +148,7 @@ pub fn plan(
             row: None,
             column: Some(param.name.clone()),
             field: Some(param.name.clone()),
-            value: value.map(str::to_owned),
+            value: value.map(shown),
             message,
         };
         match given.filter(|v| !v.trim().is_empty()) {
@@ -120,7 +164,7 @@ pub fn plan(
         }
     }
     if !errors.is_empty() {
-        return Plan { calls: Vec::new(), errors, columns };
+        return errors.into_plan(Vec::new(), columns);
     }
     let mut calls = Vec::new();
     let mut lines = Vec::new();
@@ -136,7 +180,7 @@ pub fn plan(
                         row: Some(row.number),
                         column: Some(column_letter(index)),
                         field: None,
-                        value: Some(cell.shown().to_owned()),
+                        value: Some(shown(cell.shown())),
                         message: "a value in a column with no heading".to_owned(),
                     });
                     fine = false;
@@ -186,7 +230,7 @@ pub fn plan(
         put(&mut body, into, Value::Array(bodies));
         calls.push(Call { rows, body });
     }
-    Plan { calls, errors, columns }
+    errors.into_plan(calls, columns)
 }
 
 fn cell_problem(row: usize, heading: &str, field: &Field, cell: &Cell, message: String) -> Problem {
@@ -194,21 +238,9 @@ fn cell_problem(row: usize, heading: &str, field: &Field, cell: &Cell, message: 
         row: Some(row),
         column: Some(heading.to_owned()),
         field: Some(field.name.clone()),
-        value: Some(cell.shown().to_owned()),
+        value: Some(shown(cell.shown())),
         message,
     }
-}
-
-/// A column's letter as a spreadsheet shows it: A, B, …, Z, AA.
-fn column_letter(index: usize) -> String {
-    let mut n = index + 1;
-    let mut letters = Vec::new();
-    while n > 0 {
-        let rem = (n - 1) % 26;
-        letters.push(char::from(b'A' + u8::try_from(rem).unwrap_or(0)));
-        n = (n - 1) / 26;
-    }
-    letters.iter().rev().collect()
 }
 
 fn type_name(kind: ColumnType) -> &'static str {
@@ -231,25 +263,26 @@ pub(crate) fn read_value(
         return Err(format!("the cell holds the spreadsheet error {err}"));
     }
     let text = cell.shown().trim();
+    let quoted = format!("{:?}", shown(text));
     match kind {
         ColumnType::Text => Ok(Value::String(text.to_owned())),
         ColumnType::Integer => text
             .parse::<i64>()
             .map(Value::from)
-            .map_err(|_| format!("{text:?} is not a whole number")),
+            .map_err(|_| format!("{quoted} is not a whole number")),
         ColumnType::Decimal => decimal(text, mapping.decimal_separator)
             .map(|d| Value::String(d.to_string()))
             .ok_or_else(|| {
                 let (point, thousands) = mapping.decimal_separator.chars();
                 format!(
-                    "{text:?} is not a decimal number written with {point:?} before the fraction \
+                    "{quoted} is not a decimal number written with {point:?} before the fraction \
                      (and {thousands:?} or spaces between thousands, if any)"
                 )
             }),
         ColumnType::Date => match cell {
             Cell::Date(date) => Ok(Value::String(date.clone())),
             _ => date(text, mapping.date_format).map(Value::String).ok_or_else(|| {
-                format!("{text:?} is not a date written {}", mapping.date_format.as_str())
+                format!("{quoted} is not a date written {}", mapping.date_format.as_str())
             }),
         },
     }

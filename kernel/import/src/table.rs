@@ -14,6 +14,18 @@ pub const ROWS_MAX: usize = 10_000;
 /// Most columns one file may have.
 pub const COLUMNS_MAX: usize = 256;
 
+/// Most bytes of text one cell may hold (a spreadsheet's own limit is
+/// 32,767 characters, of up to 4 bytes each).
+pub const CELL_BYTES_MAX: usize = 128 * 1024;
+
+/// Most bytes of text a workbook's cells may hold together, counting each
+/// cell as [`CELL_OVERHEAD`] more: shared strings are stored once in the
+/// file but copied into each cell that shows them.
+pub(crate) const TEXT_BYTES_MAX: usize = 32 * 1024 * 1024;
+
+/// What one cell costs beyond its text, for [`TEXT_BYTES_MAX`].
+const CELL_OVERHEAD: usize = 32;
+
 /// Most bytes an XLSX file's parts may unpack to.
 pub(crate) const UNPACKED_BYTES_MAX: u128 = 64 * 1024 * 1024;
 
@@ -37,10 +49,16 @@ impl Format {
             Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet") => {
                 Ok(Format::Xlsx)
             }
-            None | Some("" | "application/octet-stream") if bytes.starts_with(b"PK\x03\x04") => {
+            // No type, or one that says nothing of the content (curl's
+            // default for `--data-binary`): the bytes tell.
+            None | Some("" | "application/octet-stream" | "application/x-www-form-urlencoded")
+                if bytes.starts_with(b"PK\x03\x04") =>
+            {
                 Ok(Format::Xlsx)
             }
-            None | Some("" | "application/octet-stream") => Ok(Format::Csv),
+            None | Some("" | "application/octet-stream" | "application/x-www-form-urlencoded") => {
+                Ok(Format::Csv)
+            }
             Some(other) => Err(ReadError(format!(
                 "a file of type {other} cannot be imported; send text/csv or an XLSX workbook \
                  (application/vnd.openxmlformats-officedocument.spreadsheetml.sheet)"
@@ -129,13 +147,19 @@ fn read_csv(bytes: &[u8]) -> Result<Table, ReadError> {
         .from_reader(bytes);
     let mut records = reader.records();
     let headings: Vec<String> = match records.next() {
-        Some(Ok(record)) => record.iter().map(|h| h.trim().to_owned()).collect(),
+        Some(Ok(record)) => {
+            check_record(&record, 1)?;
+            record.iter().map(|h| h.trim().to_owned()).collect()
+        }
         Some(Err(err)) => return Err(csv_error(&err)),
         None => {
             return Err(ReadError("the file is empty; its first line names the columns".into()));
         }
     };
     let mut rows = Vec::new();
+    // The line the last record started on, and where: records come in
+    // order, so each line break is counted once.
+    let (mut line, mut counted_to) = (1, 0);
     for record in records {
         let record = record.map_err(|err| csv_error(&err))?;
         // The line the record starts on, counting the blank lines the
@@ -145,7 +169,11 @@ fn read_csv(bytes: &[u8]) -> Result<Table, ReadError> {
         while matches!(bytes.get(start), Some(b'\n' | b'\r')) {
             start += 1;
         }
-        let number = 1 + bytes[..start].iter().filter(|b| **b == b'\n').count();
+        let start = start.max(counted_to);
+        line += bytes[counted_to..start].iter().filter(|b| **b == b'\n').count();
+        counted_to = start;
+        let number = line;
+        check_record(&record, number)?;
         let cells = record
             .iter()
             .map(|value| if value.is_empty() { Cell::Empty } else { Cell::Text(value.to_owned()) })
@@ -153,6 +181,24 @@ fn read_csv(bytes: &[u8]) -> Result<Table, ReadError> {
         push_row(&mut rows, number, cells)?;
     }
     table(headings, rows)
+}
+
+/// A CSV record within the bounds of a row: at most [`COLUMNS_MAX`]
+/// cells, each of at most [`CELL_BYTES_MAX`].
+fn check_record(record: &csv::StringRecord, line: usize) -> Result<(), ReadError> {
+    if record.len() > COLUMNS_MAX {
+        return Err(ReadError(format!(
+            "line {line} has {} cells, more than the {COLUMNS_MAX} columns an import reads",
+            record.len()
+        )));
+    }
+    if record.iter().any(|cell| cell.len() > CELL_BYTES_MAX) {
+        return Err(ReadError(format!(
+            "line {line} has a cell of more than {} KiB of text",
+            CELL_BYTES_MAX / 1024
+        )));
+    }
+    Ok(())
 }
 
 /// The delimiter of a CSV file: whichever of comma, semicolon and tab its
@@ -214,10 +260,28 @@ fn read_xlsx(bytes: &[u8], sheet: Option<&str>) -> Result<Table, ReadError> {
         }
     };
     let mut reader = book.worksheet_cells_reader(&name).map_err(|err| not_a_workbook(&err))?;
-    // Sparse cells, checked against the bounds before any row exists.
+    // Sparse cells, checked against the bounds before any row exists, and
+    // each cell's text before it is copied out of the workbook.
     let mut cells: Vec<(u32, u32, Cell)> = Vec::new();
+    let mut text_bytes = 0usize;
     while let Some(cell) = reader.next_cell().map_err(|err| not_a_workbook(&err))? {
         let (row, column) = cell.get_position();
+        let length = text_length(cell.get_value());
+        if length > CELL_BYTES_MAX {
+            return Err(ReadError(format!(
+                "sheet {name}: cell {}{} holds more than {} KiB of text",
+                column_letter(usize::try_from(column).unwrap_or(usize::MAX)),
+                u64::from(row) + 1,
+                CELL_BYTES_MAX / 1024
+            )));
+        }
+        text_bytes = text_bytes.saturating_add(length + CELL_OVERHEAD);
+        if text_bytes > TEXT_BYTES_MAX {
+            return Err(ReadError(format!(
+                "sheet {name}: its cells hold more than {} MiB of text; import it in smaller files",
+                TEXT_BYTES_MAX / (1024 * 1024)
+            )));
+        }
         let value = xlsx_cell(cell.get_value());
         if value == Cell::Empty {
             continue;
@@ -259,6 +323,29 @@ fn read_xlsx(bytes: &[u8], sheet: Option<&str>) -> Result<Table, ReadError> {
         current.cells[column] = value;
     }
     table(headings, rows)
+}
+
+/// The bytes of text a cell's value holds (numbers and dates: a few).
+fn text_length(value: &DataRef<'_>) -> usize {
+    match value {
+        DataRef::String(text) | DataRef::DateTimeIso(text) | DataRef::DurationIso(text) => {
+            text.len()
+        }
+        DataRef::SharedString(text) => text.len(),
+        _ => 0,
+    }
+}
+
+/// A column's letter as a spreadsheet shows it: A, B, …, Z, AA.
+pub(crate) fn column_letter(index: usize) -> String {
+    let mut n = index.saturating_add(1);
+    let mut letters = Vec::new();
+    while n > 0 {
+        let rem = (n - 1) % 26;
+        letters.push(char::from(b'A' + u8::try_from(rem).unwrap_or(0)));
+        n = (n - 1) / 26;
+    }
+    letters.iter().rev().collect()
 }
 
 fn xlsx_cell(value: &DataRef<'_>) -> Cell {
@@ -409,6 +496,74 @@ mod tests {
         sheet.write(1, 16_000, "x").unwrap();
         let bytes = book.save_to_buffer().unwrap();
         assert!(read(&bytes, Format::Xlsx, None).unwrap_err().0.contains("columns"));
+    }
+
+    #[test]
+    fn a_workbook_whose_cells_would_copy_one_string_past_the_bounds_is_refused() {
+        // One long shared string, stored once and written in many cells:
+        // small on the wire, each cell its own copy once read.
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.write(0, 0, "name").unwrap();
+        sheet.write(1, 0, "short").unwrap();
+        let bytes = book.save_to_buffer().unwrap();
+        // No spreadsheet writes so long a cell; a hostile file can.
+        let bytes =
+            rewritten(&bytes, "xl/sharedStrings.xml", "short", &"x".repeat(CELL_BYTES_MAX + 1));
+        let err = read(&bytes, Format::Xlsx, None).unwrap_err();
+        assert!(err.0.contains("cell A2") && err.0.contains("KiB"), "{err}");
+
+        let text = "y".repeat(32_767);
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.write(0, 0, "name").unwrap();
+        for row in 1..=(TEXT_BYTES_MAX / text.len() + 1) {
+            sheet.write(u32::try_from(row).unwrap(), 0, text.as_str()).unwrap();
+        }
+        let bytes = book.save_to_buffer().unwrap();
+        assert!(bytes.len() < 1024 * 1024, "the shared string is stored once");
+        let err = read(&bytes, Format::Xlsx, None).unwrap_err();
+        assert!(err.0.contains("MiB of text"), "{err}");
+    }
+
+    /// `bytes`, a workbook, with `from` replaced by `to` in its part `name`
+    /// (the parts stored uncompressed).
+    fn rewritten(bytes: &[u8], name: &str, from: &str, to: &str) -> Vec<u8> {
+        use std::io::{Read, Write};
+        let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
+        let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let stored = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        for index in 0..archive.len() {
+            let mut part = archive.by_index(index).unwrap();
+            let part_name = part.name().unwrap().into_owned();
+            let mut text = Vec::new();
+            part.read_to_end(&mut text).unwrap();
+            if part_name == name {
+                text = String::from_utf8(text).unwrap().replace(from, to).into_bytes();
+            }
+            out.start_file(part_name, stored).unwrap();
+            out.write_all(&text).unwrap();
+        }
+        out.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn a_csv_record_wider_than_an_import_reads_or_a_cell_longer_is_refused() {
+        let wide = format!("code\n{}\n", "x,".repeat(COLUMNS_MAX + 1));
+        let err = read(wide.as_bytes(), Format::Csv, None).unwrap_err();
+        assert!(err.0.contains("line 2") && err.0.contains("columns"), "{err}");
+        let long = format!("code\n{}\n", "x".repeat(CELL_BYTES_MAX + 1));
+        let err = read(long.as_bytes(), Format::Csv, None).unwrap_err();
+        assert!(err.0.contains("line 2") && err.0.contains("KiB"), "{err}");
+    }
+
+    #[test]
+    fn csv_rows_are_numbered_by_their_line_past_blank_lines_and_quoted_breaks() {
+        let text = "code,name\n\n1,\"two\nlines\"\n \n\r\n2,b\n";
+        let table = read(text.as_bytes(), Format::Csv, None).unwrap();
+        let numbers: Vec<usize> = table.rows.iter().map(|row| row.number).collect();
+        assert_eq!(numbers, [3, 7]);
     }
 
     #[test]

@@ -78,6 +78,20 @@ fn each_row_becomes_a_request_with_its_fields_in_place() {
 }
 
 #[test]
+fn a_file_of_mistakes_lists_the_first_thousand_and_counts_the_rest_each_value_cut_short() {
+    let long = "9".repeat(500) + "x";
+    let mut text = String::from("code,name,days\n");
+    for n in 0..ERRORS_MAX + 250 {
+        text.push_str(&format!("{n},Cash,{long}\n"));
+    }
+    let plan = plan(&csv(&text), &import("accounts"), &Mapping::default(), &[]);
+    assert_eq!((plan.errors.len(), plan.errors_not_listed), (ERRORS_MAX, 250));
+    let value = plan.errors[0].value.as_deref().unwrap();
+    assert!(value.ends_with('…') && value.chars().count() <= 61, "{value}");
+    assert!(plan.errors[0].message.len() < 200, "{}", plan.errors[0].message);
+}
+
+#[test]
 fn every_bad_value_is_named_by_row_column_and_value_and_its_row_is_not_sent() {
     let table =
         csv("code,name,opened,days\n1000,Cash,31/01/2026,x\n1100,,2026-02-30,3\n1200,Bank,,\n");

@@ -103,6 +103,7 @@ actions! {
         JOB_CANCEL = "job.cancel",
     JOB_PRUNE = "job.prune",
     IMPORT_RUN = "import.run",
+    IMPORT_CHECK = "import.check",
     IMPORT_MAPPING_PUT = "import.mapping-put",
     IMPORT_MAPPING_DELETE = "import.mapping-delete",
     IDEMPOTENCY_KEEP = "idempotency.keep",

@@ -65,6 +65,8 @@ async fn a_legacy_chart_and_its_opening_balances_import_and_the_trial_balance_ma
     assert_eq!(report["succeeded"], 9, "the other rows would import: {report}");
     assert_eq!(report["columns"][3], json!({ "heading": "Last Used", "field": null }));
     assert_eq!(account_codes(&k).await, Vec::<String>::new(), "a dry run changes nothing");
+    let checked = k.audit_actions("demo", "import.check").await;
+    assert_eq!(checked.len(), 1, "a dry run is audited, and only that it ran: {checked:?}");
     // For real, a file with mistakes is refused whole.
     let refused = csv(&k, &path, &broken).await;
     assert!(refused.expect_problem(422, "import-refused").contains("nothing was imported"));
@@ -183,6 +185,25 @@ async fn an_exported_chart_imports_into_another_tenant_and_only_for_who_may_crea
     assert!(unreadable.expect_problem(422, "unreadable-file").contains("XLSX"));
     let unknown = k.get(&format!("{IMPORTS}/nothing")).await;
     unknown.expect_problem(404, "not-found");
+    let json =
+        send_file(&k, &format!("{IMPORTS}/accounts"), "application/json", b"{}".to_vec()).await;
+    assert!(json.expect_problem(415, "unsupported-media-type").contains("text/csv"));
+    let headings_only =
+        csv(&k, &format!("{IMPORTS}/accounts?currency=EUR"), "code,name,type\n").await;
+    assert!(headings_only.expect_problem(422, "import-refused").contains("no rows"));
+    // A hostile file: a cell too long to be an account's, and parameters
+    // that every row's request would carry.
+    let long = format!("code,name,type\n9000,{},asset\n", "n".repeat(200 * 1024));
+    let refused = csv(&k, &format!("{IMPORTS}/accounts?currency=EUR"), &long).await;
+    assert!(refused.expect_problem(422, "unreadable-file").contains("KiB"));
+    let heavy = format!("{IMPORTS}/accounts?currency={}", "E".repeat(8 * 1024));
+    csv(&k, &heavy, "code,name,type\n9000,Suspense,asset\n")
+        .await
+        .expect_problem(400, "bad-request");
+    // Mappings: JSON that does not parse is a bad request.
+    let put =
+        k.request(reqwest::Method::PUT, &format!("{IMPORTS}/accounts/mappings/legacy")).body("{");
+    Reply::from(put.send().await.unwrap()).await.expect_problem(400, "bad-request");
     k.stop().await;
 }
 
