@@ -108,6 +108,11 @@ impl Kernel {
         }
     }
 
+    /// The process id, while it runs.
+    pub(crate) fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// Peak resident memory of the process so far, in MiB (Linux only).
     pub(crate) fn peak_memory_mib(&self) -> Option<f64> {
         let pid = self.child.id()?;

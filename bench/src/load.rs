@@ -134,6 +134,30 @@ impl Connection {
         Ok((status, body))
     }
 
+    /// Sends `call` and reads the answer as it streams, keeping only its
+    /// size: the status, the bytes and the lines.
+    pub(crate) async fn download(&mut self, call: &Call) -> anyhow::Result<(StatusCode, u64, u64)> {
+        let mut request = Request::builder()
+            .method(call.method.clone())
+            .uri(&call.path)
+            .header(hyper::header::HOST, &self.authority);
+        if let Some(token) = &self.token {
+            request = request.header(hyper::header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        self.sender.ready().await.context("the kernel closed the connection")?;
+        let response = self.sender.send_request(request.body(Full::new(Bytes::new()))?).await?;
+        let status = response.status();
+        let mut body = response.into_body();
+        let (mut bytes, mut lines) = (0u64, 0u64);
+        while let Some(frame) = body.frame().await {
+            if let Ok(data) = frame?.into_data() {
+                bytes += data.len() as u64;
+                lines += data.iter().filter(|b| **b == b'\n').count() as u64;
+            }
+        }
+        Ok((status, bytes, lines))
+    }
+
     /// Sends `call` and fails unless the answer has status `expect`.
     pub(crate) async fn expect(
         &mut self,

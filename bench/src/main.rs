@@ -13,6 +13,8 @@
 //!   kernel pinned to a number of cores.
 //! - `automation`: timers (100,000 set, idle CPU, time until all fire) and
 //!   job steps a second, with the `alarm` test plugin.
+//! - `exports`: the trial balance's ledger exported as CSV (streamed) and
+//!   as a workbook (gathered), with the kernel's memory meanwhile.
 //! - `payroll`: a payroll run for 10,000 employees, calculated as a job
 //!   and posted to the ledger.
 //! - `desk`: 100,000 open tickets with running SLA clocks, the overdue
@@ -24,6 +26,7 @@
 mod automation;
 mod crash;
 mod desk;
+mod exports;
 mod kernel;
 mod ledger;
 mod load;

@@ -18,6 +18,8 @@ pub(crate) struct Report {
     /// Posting spread over tenants, once per core count the kernel was pinned to.
     pub(crate) spread: Vec<crate::tenants::Spread>,
     pub(crate) trial_balance: Option<TrialBalance>,
+    /// Exports of the trial balance's ledger, with the kernel's memory.
+    pub(crate) exports: Vec<crate::exports::Export>,
     pub(crate) timers: Option<crate::automation::Timers>,
     pub(crate) job_steps: Option<crate::automation::JobSteps>,
     pub(crate) payroll: Option<crate::payroll::Payroll>,
@@ -204,6 +206,22 @@ impl Report {
                 "| Tryton {}: same entries, in-process, SQLite | 1 | {} | {:.0} | {:.3} | {:.3} |\n",
                 tryton.version, tryton.entries, tryton.per_second, tryton.median_ms, tryton.p99_ms
             ));
+        }
+        if !self.exports.is_empty() {
+            out.push_str(
+                "\n| export | rows | MiB | seconds | kernel RSS before (MiB) | kernel RSS peak (MiB) |\n| --- | ---: | ---: | ---: | ---: | ---: |\n",
+            );
+            for export in &self.exports {
+                out.push_str(&format!(
+                    "| {} | {} | {:.1} | {:.1} | {:.0} | {:.0} |\n",
+                    export.what,
+                    export.rows.map_or_else(|| "-".to_owned(), |rows| rows.to_string()),
+                    export.bytes as f64 / (1024.0 * 1024.0),
+                    export.seconds,
+                    export.rss_before_mib,
+                    export.rss_peak_mib,
+                ));
+            }
         }
         out.push_str("\n| scenario | target | measured | met |\n| --- | --- | --- | --- |\n");
         for target in &self.targets {

@@ -16,7 +16,7 @@ use crate::load::{self, Call, Connection, Plan, Stats};
 use crate::report::{self, Report, Target};
 use crate::{Args, Compare, Scenario, say};
 
-const TENANT: &str = "demo";
+pub(crate) const TENANT: &str = "demo";
 /// Packages installed for the startup scenario (eight; `alarm` also serves
 /// the automation scenarios, `hr` the payroll scenario, `hr` and `itsm`
 /// the service desk).
@@ -122,6 +122,9 @@ pub(crate) async fn run(args: &Args) -> anyhow::Result<Report> {
     }
     if args.runs(Scenario::TrialBalance) {
         report.trial_balance = Some(trial_balance(args, kernel.addr, &token, &journal).await?);
+        if let Some(pid) = kernel.pid() {
+            report.exports = crate::exports::run(kernel.addr, &token, pid).await?;
+        }
     }
     report.peak_memory_mib = kernel.peak_memory_mib();
     kernel.stop().await?;
