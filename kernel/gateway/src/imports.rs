@@ -53,12 +53,12 @@ pub(crate) fn routes() -> axum::Router<AppState> {
 /// An import the caller may run, as its description shows it.
 fn described(plugin: &Plugin, import: &Import) -> Value {
     let field = |f: &keel_manifest::Field| {
-        json!({
-            "name": f.name,
-            "type": type_name(f.kind),
-            "required": f.required,
-            "description": f.description,
-        })
+        let mut shown =
+            json!({ "name": f.name, "type": type_name(f.kind), "required": f.required });
+        if !f.description.is_empty() {
+            shown["description"] = json!(f.description);
+        }
+        shown
     };
     let manifest = plugin.manifest();
     json!({
@@ -385,7 +385,7 @@ async fn run(
         // One import a tenant at a time, holding a call's permits from
         // before its file is read until its answer: what reading and
         // planning cost is bounded as any call's is.
-        let _running = Running::start(&state, &target.tenant)?;
+        let running = Running::start(&state, &target.tenant)?;
         let deadline = tokio::time::Instant::now() + IMPORT_DEADLINE;
         let permits = crate::calls::permits(&state, &target.tenant, deadline, busy).await?;
         let mapping = match &asked.mapping {
@@ -475,7 +475,7 @@ async fn run(
             bodies,
             dry_run: asked.dry_run || !plan.errors.is_empty(),
         };
-        let outcome = submit(&state, &target, run, deadline, permits).await?;
+        let outcome = submit(&state, &target, run, deadline, (permits, running)).await?;
         Ok::<_, Problem>(report.answer(outcome.calls, outcome.kept))
     }
     .await;
@@ -551,14 +551,15 @@ impl Drop for Running {
     }
 }
 
-/// Runs the import on its tenant's executor, within `permits`, to
-/// `deadline`.
+/// Runs the import on its tenant's executor to `deadline`, holding its
+/// permits and its tenant's mark until the host is done with it, even if
+/// its client has gone.
 async fn submit(
     state: &AppState,
     target: &Target,
     run: ImportRun,
     deadline: tokio::time::Instant,
-    permits: (tokio::sync::OwnedSemaphorePermit, tokio::sync::OwnedSemaphorePermit),
+    held: ((tokio::sync::OwnedSemaphorePermit, tokio::sync::OwnedSemaphorePermit), Running),
 ) -> Result<keel_host::ImportOutcome, Problem> {
     let guard = run.invocation.guard.clone();
     let answered =
@@ -568,7 +569,7 @@ async fn submit(
     let gone = GiveUpOnDrop(guard.clone());
     let mut ended = tokio::spawn(async move {
         let outcome = answered.await;
-        drop(permits);
+        drop(held);
         outcome
     });
     let joined = match tokio::time::timeout_at(deadline, &mut ended).await {

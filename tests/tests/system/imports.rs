@@ -183,6 +183,9 @@ async fn an_exported_chart_imports_into_another_tenant_and_only_for_who_may_crea
     let unreadable =
         send_file(&k, &format!("{IMPORTS}/accounts"), xlsx, b"not a workbook".to_vec()).await;
     assert!(unreadable.expect_problem(422, "unreadable-file").contains("XLSX"));
+    let described = k.get(&format!("{IMPORTS}/accounts")).await.expect(200).clone();
+    assert_eq!(described["template"], "code,name,type,currency");
+    assert_eq!(described["fields"][1], json!({ "name": "name", "type": "text", "required": true }));
     let unknown = k.get(&format!("{IMPORTS}/nothing")).await;
     unknown.expect_problem(404, "not-found");
     let json =
