@@ -111,15 +111,21 @@ impl Connection {
         Ok(Self { sender, authority: addr.to_string(), token: token.map(str::to_owned) })
     }
 
-    /// Sends `call` and returns the status and the whole body.
-    pub(crate) async fn send(&mut self, call: &Call) -> anyhow::Result<(StatusCode, Bytes)> {
-        let mut request = Request::builder()
+    /// The request of `call`, its body aside: host and bearer token.
+    fn request(&self, call: &Call) -> hyper::http::request::Builder {
+        let request = Request::builder()
             .method(call.method.clone())
             .uri(&call.path)
             .header(hyper::header::HOST, &self.authority);
-        if let Some(token) = &self.token {
-            request = request.header(hyper::header::AUTHORIZATION, format!("Bearer {token}"));
+        match &self.token {
+            Some(token) => request.header(hyper::header::AUTHORIZATION, format!("Bearer {token}")),
+            None => request,
         }
+    }
+
+    /// Sends `call` and returns the status and the whole body.
+    pub(crate) async fn send(&mut self, call: &Call) -> anyhow::Result<(StatusCode, Bytes)> {
+        let mut request = self.request(call);
         let body = match &call.body {
             Some(bytes) => {
                 request = request.header(hyper::header::CONTENT_TYPE, "application/json");
@@ -137,13 +143,7 @@ impl Connection {
     /// Sends `call` and reads the answer as it streams, keeping only its
     /// size: the status, the bytes and the lines.
     pub(crate) async fn download(&mut self, call: &Call) -> anyhow::Result<(StatusCode, u64, u64)> {
-        let mut request = Request::builder()
-            .method(call.method.clone())
-            .uri(&call.path)
-            .header(hyper::header::HOST, &self.authority);
-        if let Some(token) = &self.token {
-            request = request.header(hyper::header::AUTHORIZATION, format!("Bearer {token}"));
-        }
+        let request = self.request(call);
         self.sender.ready().await.context("the kernel closed the connection")?;
         let response = self.sender.send_request(request.body(Full::new(Bytes::new()))?).await?;
         let status = response.status();

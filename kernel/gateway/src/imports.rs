@@ -16,7 +16,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use keel_host::{CallError, CallGuard, ImportRun, Invocation, Plugin, PluginRequest};
 use keel_import::{Mapping, Plan, Problem as RowProblem};
-use keel_manifest::Import;
+use keel_manifest::{Import, Operation};
 use keel_platform::{Actor, MappingOf, Scope};
 use keel_types::{PluginId, RequestId, TenantId};
 use serde_json::{Value, json};
@@ -128,6 +128,8 @@ struct Target {
     tenant: TenantId,
     plugin: Arc<Plugin>,
     import: Import,
+    /// The operation the import calls.
+    operation: Operation,
 }
 
 impl Target {
@@ -147,17 +149,31 @@ impl Target {
         let import = plugin.manifest().import(import).cloned().ok_or_else(|| {
             Problem::not_found(format!("plugin {plugin_id} declares no import {import:?}"))
         })?;
-        let permission = plugin
+        // The manifest checked that the operation exists when it was loaded.
+        let operation = plugin
             .manifest()
             .operation(&import.operation)
-            .map(|op| op.permission.clone())
+            .cloned()
             .ok_or_else(|| Problem::internal(&"an import names no operation"))?;
         state
             .platform
-            .authorize(&actor.principal, Scope::Tenant(&tenant), &permission)
+            .authorize(&actor.principal, Scope::Tenant(&tenant), &operation.permission)
             .await
             .map_err(Problem::from_platform)?;
-        Ok(Self { actor, roles, tenant, plugin, import })
+        Ok(Self { actor, roles, tenant, plugin, import, operation })
+    }
+
+    /// The import and the source system a mapping's path names.
+    async fn with_source(
+        state: &AppState,
+        caller: &Caller,
+        ids: Result<Path<(String, String, String, String)>, PathRejection>,
+    ) -> Result<(Self, String), Problem> {
+        let (tenant, plugin, import, source) =
+            ids.map_err(|err| Problem::bad_request(err.body_text()))?.0;
+        check_source(&source)?;
+        let target = Self::find(state, caller, &tenant, &plugin, &import).await?;
+        Ok((target, source))
     }
 
     fn mapping_of<'a>(&'a self, source: &'a str) -> MappingOf<'a> {
@@ -236,10 +252,7 @@ async fn mapping(
     ids: Result<Path<(String, String, String, String)>, PathRejection>,
 ) -> Response {
     let result = async {
-        let (tenant, plugin, import, source) =
-            ids.map_err(|err| Problem::bad_request(err.body_text()))?.0;
-        check_source(&source)?;
-        let target = Target::find(&state, &caller, &tenant, &plugin, &import).await?;
+        let (target, source) = Target::with_source(&state, &caller, ids).await?;
         let mut mapping = state
             .platform
             .import_mapping(&target.tenant, target.mapping_of(&source))
@@ -261,10 +274,7 @@ async fn put_mapping(
     body: Body,
 ) -> Response {
     let result = async {
-        let (tenant, plugin, import, source) =
-            ids.map_err(|err| Problem::bad_request(err.body_text()))?.0;
-        check_source(&source)?;
-        let target = Target::find(&state, &caller, &tenant, &plugin, &import).await?;
+        let (target, source) = Target::with_source(&state, &caller, ids).await?;
         let bytes = read_body(body, state.platform.host().limits().request_body_bytes_max).await?;
         // JSON that does not parse is a bad request; JSON that is not a
         // mapping, as any body that breaks its rules, is invalid.
@@ -306,10 +316,7 @@ async fn delete_mapping(
     ids: Result<Path<(String, String, String, String)>, PathRejection>,
 ) -> Response {
     let result = async {
-        let (tenant, plugin, import, source) =
-            ids.map_err(|err| Problem::bad_request(err.body_text()))?.0;
-        check_source(&source)?;
-        let target = Target::find(&state, &caller, &tenant, &plugin, &import).await?;
+        let (target, source) = Target::with_source(&state, &caller, ids).await?;
         state
             .platform
             .delete_import_mapping(&target.actor, &target.tenant, target.mapping_of(&source))
@@ -443,12 +450,7 @@ async fn run(
         if plan.calls.is_empty() {
             return Ok(report.answer(Vec::new(), false));
         }
-        let operation = target
-            .plugin
-            .manifest()
-            .operation(&target.import.operation)
-            .cloned()
-            .ok_or_else(|| Problem::internal(&"an import names no operation"))?;
+        let operation = &target.operation;
         let invocation = Invocation {
             tenant: target.tenant.clone(),
             caller: Some(target.actor.principal.to_string()),
