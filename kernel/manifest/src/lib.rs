@@ -1,7 +1,7 @@
 //! A plugin's manifest: what it is, which HTTP operations it serves with
 //! which permission, which collections and indexes it stores, and which
-//! operations the kernel calls on a timetable, and which files it may
-//! import through them.
+//! operations the kernel calls on a timetable, which files it may
+//! import through them, and which collections its tenants may report on.
 //!
 //! The kernel reads the manifest from the package without running plugin
 //! code, validates it here, and routes requests with [`Manifest::route`].
@@ -10,6 +10,7 @@ mod export;
 mod import;
 mod manifest;
 mod path;
+mod report;
 mod route;
 mod schedule;
 
@@ -20,6 +21,7 @@ pub use manifest::{
     Permission, Role, WORLD, check_topic,
 };
 pub use path::PathPattern;
+pub use report::{ReportField, Reportable};
 pub use route::{Route, RouteError};
 pub use schedule::Schedule;
 

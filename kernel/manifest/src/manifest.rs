@@ -7,6 +7,7 @@ use keel_types::{IdError, PluginId};
 
 use crate::import::{IMPORTS_MAX, Import};
 use crate::path::PathPattern;
+use crate::report::{REPORTABLE_MAX, Reportable};
 use crate::schedule::{SCHEDULES_MAX, Schedule};
 
 /// The plugin world this kernel hosts; a manifest must target it.
@@ -49,9 +50,9 @@ const RESERVED_ROLES: [&str; 3] = ["admin", "auditor", "platform-admin"];
 /// Plugin ids the kernel keeps for itself besides the first parts of its
 /// audit actions (`keel_types::action::reserves`): a plugin's business
 /// records read `<plugin id>.<action>`, so a plugin called `record` could
-/// otherwise write what looks like the kernel's `record.put`. `jobs` is the
-/// kernel's `/api/{tenant}/jobs`.
-const RESERVED_PLUGIN_IDS: [&str; 5] = ["kernel", "keel", "platform", "jobs", "imports"];
+/// otherwise write what looks like the kernel's `record.put`. `jobs`,
+/// `imports` and `reports` are the kernel's `/api/{tenant}/…`.
+const RESERVED_PLUGIN_IDS: [&str; 6] = ["kernel", "keel", "platform", "jobs", "imports", "reports"];
 /// Largest manifest accepted, in bytes.
 pub const MANIFEST_BYTES_MAX: usize = 256 * 1024;
 
@@ -236,6 +237,10 @@ pub struct Manifest {
     /// of its operations.
     #[serde(default)]
     pub imports: Vec<Import>,
+    /// Collections opened to the tenant's custom reports, each behind a
+    /// permission.
+    #[serde(default)]
+    pub reportable: Vec<Reportable>,
 }
 
 impl Manifest {
@@ -290,7 +295,40 @@ impl Manifest {
         self.validate_interfaces().map_err(rule)?;
         self.validate_topics().map_err(rule)?;
         self.validate_schedules().map_err(rule)?;
-        self.validate_imports().map_err(rule)
+        self.validate_imports().map_err(rule)?;
+        self.validate_reportable(&permissions).map_err(rule)
+    }
+
+    /// The reportable source declared as `id`.
+    pub fn reportable(&self, id: &str) -> Option<&Reportable> {
+        self.reportable.iter().find(|source| source.id == id)
+    }
+
+    fn validate_reportable(&self, permissions: &HashSet<&str>) -> Result<(), String> {
+        if self.reportable.len() > REPORTABLE_MAX {
+            return Err(format!("at most {REPORTABLE_MAX} reportable sources may be declared"));
+        }
+        let mut ids = HashSet::new();
+        for source in &self.reportable {
+            source.validate()?;
+            let what = format!("reportable {:?}", source.id);
+            if !ids.insert(source.id.as_str()) {
+                return Err(format!("{what} is declared twice"));
+            }
+            if self.collection(&source.collection).is_none() {
+                return Err(format!(
+                    "{what} reads collection {:?}, which the manifest does not declare",
+                    source.collection
+                ));
+            }
+            if !permissions.contains(source.permission.as_str()) {
+                return Err(format!(
+                    "{what} asks for permission {:?}, which the manifest does not declare",
+                    source.permission
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The import declared as `id`.

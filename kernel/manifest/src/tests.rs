@@ -319,3 +319,46 @@ fields = [{ name = "account", required = true }, { name = "debit", type = "decim
     let err = Manifest::parse(&with("id = \"books\"", "id = \"imports\"")).unwrap_err();
     assert!(err.to_string().contains("reserved"), "{err}");
 }
+
+#[test]
+fn reportable_sources_name_a_collection_a_permission_and_typed_fields() {
+    let source = r#"
+[[reportable]]
+id = "entry-lines"
+title = "Entry lines"
+collection = "entries"
+permission = "books.read"
+each = "/lines"
+fields = [
+    { name = "number", field = "/number", type = "integer" },
+    { name = "account", field = "/account", of_each = true },
+    { name = "debit", field = "/debit", type = "decimal", of_each = true },
+]
+"#;
+    let m = Manifest::parse(&format!("{VALID}{source}")).unwrap();
+    let declared = m.reportable("entry-lines").unwrap();
+    assert_eq!(declared.field("debit").unwrap().kind, ColumnType::Decimal);
+    assert!(declared.field("credit").is_none());
+
+    let bad = [
+        ("collection = \"entries\"", "collection = \"ledger\"", "does not declare"),
+        ("permission = \"books.read\"", "permission = \"books.peek\"", "does not declare"),
+        ("each = \"/lines\"\n", "", "no `each` array"),
+        ("each = \"/lines\"", "each = \"lines\"", "not a JSON pointer"),
+        ("field = \"/number\"", "field = \"number\"", "not a JSON pointer"),
+        ("name = \"account\"", "name = \"number\"", "twice"),
+        ("name = \"account\"", "name = \"Account\"", "a-z"),
+        ("id = \"entry-lines\"", "id = \"Entry lines\"", "id"),
+        ("title = \"Entry lines\"", "title = \"\"", "title"),
+    ];
+    for (find, replace, reason) in bad {
+        assert!(source.contains(find), "{find}");
+        let text = format!("{VALID}{}", source.replacen(find, replace, 1));
+        let err = Manifest::parse(&text).unwrap_err();
+        assert!(err.to_string().contains(reason), "{replace}: {err}");
+    }
+    let twice = format!("{VALID}{source}{source}");
+    assert!(Manifest::parse(&twice).unwrap_err().to_string().contains("declared twice"));
+    let err = Manifest::parse(&with("id = \"books\"", "id = \"reports\"")).unwrap_err();
+    assert!(err.to_string().contains("reserved"), "{err}");
+}

@@ -1,0 +1,347 @@
+//! A plan run over documents fed one at a time: each document (or each
+//! element of its `each` array) is a row; rows that pass every filter are
+//! kept, or folded into their group's aggregates. Memory stays bounded
+//! whatever the number of documents: detail rows are cut to the limit as
+//! they come (sorted first, when the report sorts), and groups are
+//! counted against [`GROUPS_MAX`].
+
+use std::collections::BTreeMap;
+
+use keel_manifest::{Column, ColumnType, Export};
+use rust_decimal::Decimal;
+use serde_json::{Map, Value};
+
+use crate::cell::Cell;
+use crate::definition::{AggregateOp, FilterOp, Plan, Test};
+
+/// Most groups a report may have.
+pub const GROUPS_MAX: usize = 100_000;
+
+/// Why a run stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunError {
+    /// More groups than [`GROUPS_MAX`].
+    TooManyGroups,
+    /// A sum past what an exact decimal holds.
+    Overflow(String),
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::TooManyGroups => write!(
+                f,
+                "the report makes more than {GROUPS_MAX} groups; group by fewer or coarser fields, or filter"
+            ),
+            Self::Overflow(name) => write!(f, "the sum {name:?} is too large to keep exactly"),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+/// A report being run.
+#[derive(Debug)]
+pub struct Run {
+    plan: Plan,
+    scanned: u64,
+    matched: u64,
+    rows: Vec<Vec<Cell>>,
+    groups: BTreeMap<Vec<Cell>, Vec<Acc>>,
+    truncated: bool,
+}
+
+/// A report's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    pub title: String,
+    /// The answer's columns, typed, as an export renders them.
+    pub columns: Vec<Column>,
+    /// One object per row, by column name.
+    pub rows: Vec<Value>,
+    /// Documents read.
+    pub scanned: u64,
+    /// Rows that passed the filters.
+    pub matched: u64,
+    /// Whether rows past the limit were left out.
+    pub truncated: bool,
+}
+
+impl Table {
+    /// The answer as JSON: `{title, columns, rows, scanned, matched, truncated}`.
+    pub fn to_json(&self) -> Value {
+        let columns: Vec<Value> = self
+            .columns
+            .iter()
+            .map(|c| serde_json::json!({ "name": c.name, "type": crate::definition::type_name(c.kind) }))
+            .collect();
+        serde_json::json!({
+            "title": self.title,
+            "columns": columns,
+            "rows": self.rows,
+            "scanned": self.scanned,
+            "matched": self.matched,
+            "truncated": self.truncated,
+        })
+    }
+
+    /// How `keel-export` renders [`Table::to_json`] as CSV, XLSX or PDF.
+    pub fn export(&self) -> Export {
+        Export {
+            title: Some(self.title.chars().take(100).collect()),
+            rows: "/rows".to_owned(),
+            cursor: None,
+            columns: self.columns.clone(),
+        }
+    }
+}
+
+impl Run {
+    pub fn new(plan: Plan) -> Self {
+        Self {
+            plan,
+            scanned: 0,
+            matched: 0,
+            rows: Vec::new(),
+            groups: BTreeMap::new(),
+            truncated: false,
+        }
+    }
+
+    /// Documents fed so far.
+    pub fn scanned(&self) -> u64 {
+        self.scanned
+    }
+
+    /// Feeds one document.
+    pub fn feed(&mut self, doc: &Value) -> Result<(), RunError> {
+        self.scanned += 1;
+        match &self.plan.each {
+            None => self.row(doc, None),
+            Some(each) => {
+                let elements = doc.pointer(each).and_then(Value::as_array);
+                for element in elements.into_iter().flatten() {
+                    self.row(doc, Some(element))?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn row(&mut self, doc: &Value, element: Option<&Value>) -> Result<(), RunError> {
+        let cells: Vec<Cell> = self
+            .plan
+            .fields
+            .iter()
+            .map(|(_, pointer, kind, of_each)| match (of_each, element) {
+                (false, _) => Cell::at(*kind, doc, pointer),
+                (true, Some(element)) => Cell::at(*kind, element, pointer),
+                (true, None) => Cell::Null,
+            })
+            .collect();
+        if !self.plan.filters.iter().all(|(index, test)| passes(&cells[*index], test)) {
+            return Ok(());
+        }
+        self.matched += 1;
+        if !self.plan.grouped {
+            self.rows.push(self.plan.shown.iter().map(|i| cells[*i].clone()).collect());
+            // Keep at most twice the limit: cut back to the limit (the
+            // first rows in the report's order) whenever it fills.
+            let limit = self.plan.limit;
+            if self.rows.len() >= limit.saturating_mul(2).max(1024) {
+                sort(&mut self.rows, &self.plan.sort);
+                self.truncated |= self.rows.len() > limit;
+                self.rows.truncate(limit);
+            }
+            return Ok(());
+        }
+        let key: Vec<Cell> = self.plan.group_by.iter().map(|i| cells[*i].clone()).collect();
+        if !self.groups.contains_key(&key) && self.groups.len() >= GROUPS_MAX {
+            return Err(RunError::TooManyGroups);
+        }
+        let accs = self.groups.entry(key).or_insert_with(|| {
+            self.plan.aggregates.iter().map(|(_, op, _)| Acc::new(*op)).collect()
+        });
+        for (acc, (name, _, index)) in accs.iter_mut().zip(&self.plan.aggregates) {
+            acc.add(index.map(|i| &cells[i]), name)?;
+        }
+        Ok(())
+    }
+
+    /// The answer.
+    pub fn finish(mut self) -> Table {
+        let plan = &self.plan;
+        let kind = |i: usize| plan.fields[i].2;
+        let mut columns: Vec<Column> = plan
+            .shown
+            .iter()
+            .map(|i| Column {
+                name: plan.fields[*i].0.clone(),
+                field: format!("/{}", plan.fields[*i].0),
+                kind: kind(*i),
+                places: None,
+                total: !plan.grouped && kind(*i) == ColumnType::Decimal,
+            })
+            .collect();
+        for (name, op, index) in &plan.aggregates {
+            let of = index.map(kind).unwrap_or(ColumnType::Integer);
+            let (kind, total) = match op {
+                AggregateOp::Count => (ColumnType::Integer, true),
+                AggregateOp::Sum => (of, true),
+                AggregateOp::Avg => (ColumnType::Decimal, false),
+                AggregateOp::Min | AggregateOp::Max => (of, false),
+            };
+            let field = format!("/{name}");
+            columns.push(Column { name: name.clone(), field, kind, places: None, total });
+        }
+
+        let mut rows = std::mem::take(&mut self.rows);
+        if plan.grouped {
+            if plan.group_by.is_empty() && self.groups.is_empty() {
+                let empty = plan.aggregates.iter().map(|(_, op, _)| Acc::new(*op)).collect();
+                self.groups.insert(Vec::new(), empty);
+            }
+            let shown: Vec<usize> = plan
+                .shown
+                .iter()
+                .filter_map(|i| plan.group_by.iter().position(|g| g == i))
+                .collect();
+            rows = std::mem::take(&mut self.groups)
+                .into_iter()
+                .map(|(key, accs)| {
+                    let mut row: Vec<Cell> = shown.iter().map(|i| key[*i].clone()).collect();
+                    row.extend(accs.iter().map(Acc::value));
+                    row
+                })
+                .collect();
+        }
+        sort(&mut rows, &plan.sort);
+        self.truncated |= rows.len() > plan.limit;
+        rows.truncate(plan.limit);
+        let rows = rows
+            .into_iter()
+            .map(|row| {
+                let object: Map<String, Value> = columns
+                    .iter()
+                    .zip(row)
+                    .map(|(c, cell)| (c.name.clone(), cell.to_json()))
+                    .collect();
+                Value::Object(object)
+            })
+            .collect();
+        Table {
+            title: plan.title.clone(),
+            columns,
+            rows,
+            scanned: self.scanned,
+            matched: self.matched,
+            truncated: self.truncated,
+        }
+    }
+}
+
+/// Sorts rows by the keys given (stable: ties keep the order they came in).
+fn sort(rows: &mut [Vec<Cell>], keys: &[(usize, bool)]) {
+    if keys.is_empty() {
+        return;
+    }
+    rows.sort_by(|a, b| {
+        keys.iter()
+            .map(|(i, descending)| {
+                let order = a[*i].cmp(&b[*i]);
+                if *descending { order.reverse() } else { order }
+            })
+            .find(|order| order.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+}
+
+fn passes(cell: &Cell, test: &Test) -> bool {
+    match test {
+        Test::Empty(empty) => (*cell == Cell::Null) == *empty,
+        _ if *cell == Cell::Null => matches!(test, Test::Compare(FilterOp::Ne, _)),
+        Test::Compare(op, value) => {
+            let order = cell.cmp(value);
+            match op {
+                FilterOp::Eq => order.is_eq(),
+                FilterOp::Ne => order.is_ne(),
+                FilterOp::Lt => order.is_lt(),
+                FilterOp::Le => order.is_le(),
+                FilterOp::Gt => order.is_gt(),
+                FilterOp::Ge => order.is_ge(),
+                FilterOp::In | FilterOp::Contains | FilterOp::Empty => false,
+            }
+        }
+        Test::In(values) => values.contains(cell),
+        Test::Contains(needle) => cell.contains(needle),
+    }
+}
+
+/// One aggregate of one group, as it accumulates.
+#[derive(Debug, Clone)]
+enum Acc {
+    Count(u64),
+    /// The sum, and whether every value summed was a whole number.
+    Sum(Decimal, bool),
+    Min(Cell),
+    Max(Cell),
+    Avg(Decimal, u64),
+}
+
+impl Acc {
+    fn new(op: AggregateOp) -> Self {
+        match op {
+            AggregateOp::Count => Self::Count(0),
+            AggregateOp::Sum => Self::Sum(Decimal::ZERO, true),
+            AggregateOp::Min => Self::Min(Cell::Null),
+            AggregateOp::Max => Self::Max(Cell::Null),
+            AggregateOp::Avg => Self::Avg(Decimal::ZERO, 0),
+        }
+    }
+
+    /// Adds a row's value (`None`: a count of rows).
+    fn add(&mut self, cell: Option<&Cell>, name: &str) -> Result<(), RunError> {
+        let Some(cell) = cell else {
+            if let Self::Count(n) = self {
+                *n += 1;
+            }
+            return Ok(());
+        };
+        if *cell == Cell::Null {
+            return Ok(());
+        }
+        let overflow = || RunError::Overflow(name.to_owned());
+        match self {
+            Self::Count(n) => *n += 1,
+            Self::Sum(sum, whole) => {
+                let number = cell.number().ok_or_else(overflow)?;
+                *sum = sum.checked_add(number).ok_or_else(overflow)?;
+                *whole &= matches!(cell, Cell::Integer(_));
+            }
+            Self::Min(min) if *min == Cell::Null || cell < min => *min = cell.clone(),
+            Self::Max(max) if cell > max => *max = cell.clone(),
+            Self::Avg(sum, n) => {
+                *sum = sum.checked_add(cell.number().ok_or_else(overflow)?).ok_or_else(overflow)?;
+                *n += 1;
+            }
+            Self::Min(_) | Self::Max(_) => {}
+        }
+        Ok(())
+    }
+
+    fn value(&self) -> Cell {
+        match self {
+            Self::Count(n) => Cell::Integer(i64::try_from(*n).unwrap_or(i64::MAX)),
+            Self::Sum(sum, true) => {
+                i64::try_from(*sum).map(Cell::Integer).unwrap_or(Cell::Decimal(*sum))
+            }
+            Self::Sum(sum, false) => Cell::Decimal(*sum),
+            Self::Min(cell) | Self::Max(cell) => cell.clone(),
+            Self::Avg(_, 0) => Cell::Null,
+            Self::Avg(sum, n) => match sum.checked_div(Decimal::from(*n)) {
+                Some(mean) => Cell::Decimal(mean.round_dp(6).normalize()),
+                None => Cell::Null,
+            },
+        }
+    }
+}
