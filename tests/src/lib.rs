@@ -114,6 +114,9 @@ pub struct Setup {
     pub clock: Option<std::sync::Arc<dyn keel_types::Clock>>,
     /// Hosts webhooks may reach whatever they resolve to.
     pub webhook_allow_hosts: Vec<String>,
+    /// Most documents a custom report reads before it goes on in the
+    /// background.
+    pub report_inline_documents_max: u64,
 }
 
 impl Setup {
@@ -135,6 +138,7 @@ impl Setup {
             trusted_proxies: Vec::new(),
             clock: None,
             webhook_allow_hosts: Vec::new(),
+            report_inline_documents_max: Limits::default().report_inline_documents_max,
         }
     }
 
@@ -153,6 +157,7 @@ impl Setup {
             event_attempts_max: self.event_attempts_max,
             event_retry_base: Duration::from_millis(20),
             event_retry_max: self.event_retry_max,
+            report_inline_documents_max: self.report_inline_documents_max,
             ..Limits::default()
         }
     }

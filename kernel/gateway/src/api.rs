@@ -135,14 +135,7 @@ fn wanted_export(
     query: &[(String, String)],
     operation: &keel_manifest::Operation,
 ) -> Result<Option<crate::exports::Wanted>, Problem> {
-    let named = query.iter().find(|(name, _)| name == "format").map(|(_, v)| v.as_str());
-    let accept: Vec<&str> =
-        headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).collect();
-    let accept = accept.join(",");
-    let not_acceptable =
-        |detail: String| Problem::new(StatusCode::NOT_ACCEPTABLE, "not-acceptable", detail);
-    let Some(format) = keel_export::Format::wanted(named, Some(&accept)).map_err(not_acceptable)?
-    else {
+    let Some(format) = wanted_format(headers, query)? else {
         return Ok(None);
     };
     match &operation.export {
@@ -156,6 +149,22 @@ fn wanted_export(
             operation.id
         ))),
     }
+}
+
+/// The export format the client asks for (`?format=` first, then
+/// `Accept`): none for JSON; 406 for a format there is none of.
+pub(crate) fn wanted_format(
+    headers: &axum::http::HeaderMap,
+    query: &[(String, String)],
+) -> Result<Option<keel_export::Format>, Problem> {
+    let named = query.iter().find(|(name, _)| name == "format").map(|(_, v)| v.as_str());
+    let accept: Vec<&str> =
+        headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).collect();
+    keel_export::Format::wanted(named, Some(&accept.join(","))).map_err(not_acceptable)
+}
+
+fn not_acceptable(detail: String) -> Problem {
+    Problem::new(StatusCode::NOT_ACCEPTABLE, "not-acceptable", detail)
 }
 
 /// The request header that names a retry's idempotency key.
@@ -262,7 +271,7 @@ fn decode(raw: &str) -> Result<String, Problem> {
     )
 }
 
-fn parse_query(query: &str) -> Result<Vec<(String, String)>, Problem> {
+pub(crate) fn parse_query(query: &str) -> Result<Vec<(String, String)>, Problem> {
     let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
         .take(QUERY_PAIRS_MAX + 1)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))

@@ -95,7 +95,7 @@ pub(crate) async fn respond(
 }
 
 /// A 200 with `body`, typed and named for download.
-fn download(format: Format, operation: &str, body: axum::body::Body) -> Response {
+pub(crate) fn download(format: Format, operation: &str, body: axum::body::Body) -> Response {
     let mut http = (StatusCode::OK, body).into_response();
     let headers = http.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));

@@ -10,7 +10,8 @@
 //! generated), a tracing span, and a body size limit.
 //! `/api/{tenant}/imports/{plugin}/{import}` brings a CSV or XLSX file in
 //! through an import the plugin declares, row by row through its own
-//! operation.
+//! operation; `/api/{tenant}/reports/…` keeps a tenant's custom reports
+//! and runs them as the caller.
 
 mod admin;
 mod api;
@@ -28,6 +29,7 @@ mod jobs;
 mod openapi;
 mod page;
 mod problem;
+mod reports;
 mod request_id;
 mod server;
 mod state;

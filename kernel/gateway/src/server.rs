@@ -88,6 +88,7 @@ fn router(platform: Platform, options: Options) -> Router {
         .merge(crate::admin::routes())
         .merge(crate::jobs::routes())
         .merge(crate::imports::routes())
+        .merge(crate::reports::routes())
         .merge(crate::api::routes())
         .fallback(|| async {
             Problem::not_found(

@@ -69,6 +69,8 @@ pub(crate) struct Inner {
     pub(crate) resealing: std::sync::Mutex<crate::sealing::Resealing>,
     /// Set when the kernel stops: resealing stops after its batch.
     pub(crate) reseal_stopping: std::sync::atomic::AtomicBool,
+    /// Report runs gone on in the background.
+    pub(crate) reports: crate::runs::Runs,
 }
 
 /// A semantic version, ordered numerically.
@@ -103,6 +105,7 @@ impl Host {
             data_keys,
             resealing: std::sync::Mutex::default(),
             reseal_stopping: std::sync::atomic::AtomicBool::new(false),
+            reports: crate::runs::Runs::default(),
             guest_memory,
             tenant_memory,
             packages: RwLock::default(),

@@ -28,6 +28,9 @@
 //!   together or not at all, and the mappings of source systems' files.
 //! - `jobs`: operations declared jobs, run in steps by the same clock,
 //!   each step's writes committed with the job's progress.
+//! - `reports`: a tenant's custom report definitions, versioned and
+//!   audited, and their runs over reportable sources, the large ones in
+//!   the background (kept in `runs`).
 //! - `records`: how those kernel records are stored, read and audited.
 //! - `audit` and `verify`: searching, signing and verifying audit chains,
 //!   each against everything its lane of the store holds.
@@ -51,6 +54,8 @@ mod package;
 mod priority;
 mod providers;
 mod records;
+mod reports;
+mod runs;
 mod schedules;
 mod sealing;
 mod tenants;
@@ -77,6 +82,10 @@ pub use jobs::{
 pub use lifecycle::EnableReport;
 pub use package::{Plugin, digest, manifest_of};
 pub use providers::ProviderChoice;
+pub use reports::{
+    REPORT_VERSIONS_KEPT, REPORTS_MAX, ReportError, ReportSource, RunRequest, SavedReport, Started,
+};
+pub use runs::{ReportRun, RunState};
 pub use schedules::{LastRun, StoredSchedule};
 pub use sealing::{DataKeys, Resealing, key_id};
 pub use tenants::TenantInfo;

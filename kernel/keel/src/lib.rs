@@ -140,6 +140,7 @@ impl Kernel {
             host.stop_events();
             host.stop_timers();
             host.stop_resealing();
+            host.stop_reports();
         })
         .await
         .context("stopping the event dispatcher and the timer clock panicked")?;

@@ -10,6 +10,7 @@
 //!   plugin call;
 //! - `admin`: tenants, users, members, roles, tokens, packages, plugins;
 //! - `imports`: the mappings of source systems' files kept per import;
+//! - `reports`: custom report definitions, and runs of them;
 //! - `policy`: tenant roles and segregation-of-duties rules;
 //! - `audit`: reading, verifying and signing trails, and pruning;
 //! - `principal` and `error`: who asks, and why they are refused.
@@ -22,6 +23,7 @@ mod imports;
 mod jobs;
 mod policy;
 mod principal;
+mod reports;
 mod sign_in;
 mod webhooks;
 
@@ -69,6 +71,9 @@ pub const TOKENS_MANAGE: &str = "keel.tokens.manage";
 pub const PLUGINS_MANAGE: &str = "keel.plugins.manage";
 /// Permission to subscribe outside endpoints to a tenant's events (webhooks).
 pub const WEBHOOKS_MANAGE: &str = "keel.webhooks.manage";
+/// Permission to define a tenant's custom reports (reading them takes the
+/// permission of the source each reads).
+pub const REPORTS_MANAGE: &str = "keel.reports.manage";
 /// Permission to install plugin packages (platform domain).
 pub const PACKAGES_MANAGE: &str = "keel.packages.manage";
 /// Permission to list and inspect plugin packages (platform domain).

@@ -159,9 +159,7 @@ impl Run {
         if !self.groups.contains_key(&key) && self.groups.len() >= GROUPS_MAX {
             return Err(RunError::TooManyGroups);
         }
-        let accs = self.groups.entry(key).or_insert_with(|| {
-            self.plan.aggregates.iter().map(|(_, op, _)| Acc::new(*op)).collect()
-        });
+        let accs = self.groups.entry(key).or_insert_with(|| new_accs(&self.plan));
         for (acc, (name, _, index)) in accs.iter_mut().zip(&self.plan.aggregates) {
             acc.add(index.map(|i| &cells[i]), name)?;
         }
@@ -198,7 +196,7 @@ impl Run {
         let mut rows = std::mem::take(&mut self.rows);
         if plan.grouped {
             if plan.group_by.is_empty() && self.groups.is_empty() {
-                let empty = plan.aggregates.iter().map(|(_, op, _)| Acc::new(*op)).collect();
+                let empty = new_accs(plan);
                 self.groups.insert(Vec::new(), empty);
             }
             let shown: Vec<usize> = plan
@@ -238,6 +236,12 @@ impl Run {
             truncated: self.truncated,
         }
     }
+}
+
+/// A group's aggregates before its first row.
+fn new_accs(plan: &Plan) -> Vec<Acc> {
+    let kind = |index: &Option<usize>| index.map(|i| plan.fields[i].2);
+    plan.aggregates.iter().map(|(_, op, index)| Acc::new(*op, kind(index))).collect()
 }
 
 /// Sorts rows by the keys given (stable: ties keep the order they came in).
@@ -281,7 +285,7 @@ fn passes(cell: &Cell, test: &Test) -> bool {
 #[derive(Debug, Clone)]
 enum Acc {
     Count(u64),
-    /// The sum, and whether every value summed was a whole number.
+    /// The sum, and whether its field holds whole numbers.
     Sum(Decimal, bool),
     Min(Cell),
     Max(Cell),
@@ -289,10 +293,11 @@ enum Acc {
 }
 
 impl Acc {
-    fn new(op: AggregateOp) -> Self {
+    /// An aggregate of a field of `kind` (a count of rows: none).
+    fn new(op: AggregateOp, kind: Option<ColumnType>) -> Self {
         match op {
             AggregateOp::Count => Self::Count(0),
-            AggregateOp::Sum => Self::Sum(Decimal::ZERO, true),
+            AggregateOp::Sum => Self::Sum(Decimal::ZERO, kind == Some(ColumnType::Integer)),
             AggregateOp::Min => Self::Min(Cell::Null),
             AggregateOp::Max => Self::Max(Cell::Null),
             AggregateOp::Avg => Self::Avg(Decimal::ZERO, 0),
@@ -313,10 +318,9 @@ impl Acc {
         let overflow = || RunError::Overflow(name.to_owned());
         match self {
             Self::Count(n) => *n += 1,
-            Self::Sum(sum, whole) => {
+            Self::Sum(sum, _) => {
                 let number = cell.number().ok_or_else(overflow)?;
                 *sum = sum.checked_add(number).ok_or_else(overflow)?;
-                *whole &= matches!(cell, Cell::Integer(_));
             }
             Self::Min(min) if *min == Cell::Null || cell < min => *min = cell.clone(),
             Self::Max(max) if cell > max => *max = cell.clone(),

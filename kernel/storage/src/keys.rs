@@ -124,7 +124,7 @@ const PLATFORM: &str = "~platform";
 /// Catalog key kinds (`kind/<tenant>/…`) whose records belong to a tenant.
 /// Every other kind, and a second segment that is not a tenant id (such as
 /// `member/~platform/…`), is the platform's.
-const TENANT_KINDS: [&str; 21] = [
+const TENANT_KINDS: [&str; 23] = [
     "apitoken",
     "apitoken-owner",
     "cursor",
@@ -138,6 +138,8 @@ const TENANT_KINDS: [&str; 21] = [
     "job-open",
     "member",
     "provider",
+    "report",
+    "report-version",
     "retry",
     "role",
     "schedule",

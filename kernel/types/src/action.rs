@@ -106,6 +106,8 @@ actions! {
     IMPORT_CHECK = "import.check",
     IMPORT_MAPPING_PUT = "import.mapping-put",
     IMPORT_MAPPING_DELETE = "import.mapping-delete",
+    REPORT_SAVE = "report.save",
+    REPORT_DELETE = "report.delete",
     IDEMPOTENCY_KEEP = "idempotency.keep",
     IDEMPOTENCY_PRUNE = "idempotency.prune",
 }

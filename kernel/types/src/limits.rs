@@ -63,6 +63,9 @@ pub struct Limits {
     /// How long an event every subscriber has is kept (and its key
     /// deduplicated) before pruning removes it.
     pub event_retention: Duration,
+    /// Most documents a custom report reads while its caller waits; one
+    /// that reads more goes on in the background and is fetched when done.
+    pub report_inline_documents_max: u64,
 }
 
 impl Default for Limits {
@@ -90,6 +93,7 @@ impl Default for Limits {
             event_retry_base: Duration::from_secs(1),
             event_retry_max: Duration::from_secs(300),
             event_retention: Duration::from_secs(7 * 24 * 60 * 60),
+            report_inline_documents_max: 20_000,
             tenant_storage_bytes_max: 10 * 1024 * 1024 * 1024,
         }
     }

@@ -20,6 +20,7 @@ mod payroll;
 mod periods;
 mod purchasing;
 mod receivables;
+mod reports;
 mod restart;
 mod sandbox;
 mod schedules;

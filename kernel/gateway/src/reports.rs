@@ -1,0 +1,558 @@
+//! `/api/{tenant}/reports/…`: custom reports over the sources plugins
+//! declare reportable. Whoever holds `keel.reports.manage` saves and
+//! deletes definitions, over sources they may read themselves; anyone may
+//! run a report whose source they may read, as themselves, so a report
+//! never shows more than its reader could see. Answers are JSON, or CSV,
+//! XLSX or PDF by `keel-export`; a report that reads more documents than
+//! a request waits for goes on in the background, and is fetched when done.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use keel_export::Format;
+use keel_host::{ReportRun, ReportSource, SavedReport, Started};
+use keel_platform::{Actor, REPORTS_MANAGE, Scope};
+use keel_report::{Definition, Table};
+use keel_types::TenantId;
+use serde_json::{Value, json};
+
+use crate::extract::{Caller, read_body};
+use crate::problem::Problem;
+use crate::state::AppState;
+
+/// Largest report definition, in bytes.
+const DEFINITION_BYTES_MAX: usize = 64 * 1024;
+/// Path segments under `/reports/` that are routes, not report ids.
+const RESERVED_IDS: [&str; 3] = ["sources", "runs", "preview"];
+
+/// The routes of this module.
+pub(crate) fn routes() -> axum::Router<AppState> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/api/{tenant}/reports", get(list))
+        .route("/api/{tenant}/reports/sources", get(sources))
+        .route("/api/{tenant}/reports/preview", post(preview))
+        .route("/api/{tenant}/reports/runs/{run}", get(run_state).delete(cancel_run))
+        .route("/api/{tenant}/reports/runs/{run}/result", get(run_result))
+        .route("/api/{tenant}/reports/{id}", get(show).put(save).delete(delete))
+        .route("/api/{tenant}/reports/{id}/versions", get(versions))
+        .route("/api/{tenant}/reports/{id}/run", get(run_saved))
+}
+
+/// A caller known to be a member of the tenant.
+struct Member {
+    actor: Actor,
+    tenant: TenantId,
+}
+
+impl Member {
+    /// 404 for a tenant the caller is no member of, as for one that does
+    /// not exist.
+    async fn of(state: &AppState, caller: &Caller, tenant: String) -> Result<Self, Problem> {
+        let tenant = TenantId::new(tenant).map_err(|err| Problem::not_found(err.to_string()))?;
+        let actor = caller.authenticate(&state.platform)?;
+        state
+            .platform
+            .authorize_member(&actor.principal, &tenant)
+            .await
+            .map_err(|_| Problem::not_found(format!("no tenant {tenant}")))?;
+        Ok(Self { actor, tenant })
+    }
+
+    async fn may(&self, state: &AppState, permission: &str) -> Result<(), Problem> {
+        let scope = Scope::Tenant(&self.tenant);
+        state
+            .platform
+            .authorize(&self.actor.principal, scope, permission)
+            .await
+            .map_err(Problem::from_platform)
+    }
+
+    /// The source `definition` reads and its plan: 422 for a source the
+    /// tenant has not, or a definition that does not fit it; 403 if the
+    /// caller may not read the source.
+    async fn source(
+        &self,
+        state: &AppState,
+        definition: &Definition,
+    ) -> Result<ReportSource, Problem> {
+        let missing = || {
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                format!(
+                    "source {:?} is not a reportable source of a plugin tenant {} has enabled; list them with GET /api/{}/reports/sources",
+                    definition.source, self.tenant, self.tenant
+                ),
+            )
+        };
+        let (plugin, id) = definition.source_parts().ok_or_else(missing)?;
+        let (plugin, source) =
+            state.platform.host().reportable(&self.tenant, plugin, id).ok_or_else(missing)?;
+        self.may(state, &source.permission).await?;
+        let plan = definition.plan(&source).map_err(refused)?;
+        Ok(ReportSource {
+            tenant: self.tenant.clone(),
+            plugin,
+            collection: source.collection,
+            plan,
+        })
+    }
+}
+
+/// A definition that does not fit its source: 422 listing every problem.
+fn refused(problems: Vec<String>) -> Problem {
+    let detail = format!(
+        "the report definition has {} problem{}: {}",
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" },
+        problems.join("; ")
+    );
+    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-report", detail)
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response {
+    let mut http = (status, body.to_string()).into_response();
+    http.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    http
+}
+
+fn path_of<T>(ids: Result<Path<T>, PathRejection>) -> Result<T, Problem> {
+    Ok(ids.map_err(|err| Problem::bad_request(err.body_text()))?.0)
+}
+
+fn check_id(id: &str) -> Result<(), Problem> {
+    let checked = keel_types::schema::check_name("report id", id);
+    if checked.is_err() || RESERVED_IDS.contains(&id) {
+        return Err(Problem::bad_request(format!(
+            "report id {id:?} must be 1 to 64 of a-z, 0-9 and '-', and not one of {}",
+            RESERVED_IDS.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+fn shown(saved: &SavedReport) -> Value {
+    json!({
+        "id": saved.id,
+        "version": saved.version,
+        "saved_by": saved.saved_by,
+        "saved_at": saved.saved_at,
+        "definition": saved.definition,
+    })
+}
+
+/// `GET /api/{tenant}/reports/sources`: the reportable sources of the
+/// tenant's plugins the caller may read, with their fields.
+async fn sources(
+    State(state): State<AppState>,
+    caller: Caller,
+    tenant: Result<Path<String>, PathRejection>,
+) -> Response {
+    let result = async {
+        let member = Member::of(&state, &caller, path_of(tenant)?).await?;
+        let mut listed = Vec::new();
+        for plugin in state.platform.host().enabled_plugins(&member.tenant) {
+            for source in &plugin.manifest().reportable {
+                if member.may(&state, &source.permission).await.is_err() {
+                    continue;
+                }
+                let fields: Vec<Value> = source
+                    .fields
+                    .iter()
+                    .map(|f| {
+                        json!({ "name": f.name, "type": type_name(f.kind), "description": f.description })
+                    })
+                    .collect();
+                listed.push(json!({
+                    "source": format!("{}/{}", plugin.manifest().id, source.id),
+                    "title": source.title,
+                    "permission": source.permission,
+                    "fields": fields,
+                }));
+            }
+        }
+        Ok::<_, Problem>(json_response(StatusCode::OK, &json!({ "sources": listed })))
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+fn type_name(kind: keel_manifest::ColumnType) -> &'static str {
+    match kind {
+        keel_manifest::ColumnType::Text => "text",
+        keel_manifest::ColumnType::Integer => "integer",
+        keel_manifest::ColumnType::Decimal => "decimal",
+        keel_manifest::ColumnType::Date => "date",
+    }
+}
+
+/// `GET /api/{tenant}/reports`: the reports the caller may run (every
+/// report, for whoever manages them, each saying whether they may run it).
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    tenant: Result<Path<String>, PathRejection>,
+) -> Response {
+    let result = async {
+        let member = Member::of(&state, &caller, path_of(tenant)?).await?;
+        let manages = member.may(&state, REPORTS_MANAGE).await.is_ok();
+        let saved = state.platform.reports(&member.tenant).await.map_err(Problem::from_platform)?;
+        let mut listed = Vec::new();
+        for report in saved {
+            let runnable = member.source(&state, &report.definition).await.is_ok();
+            if runnable || manages {
+                listed.push(json!({
+                    "id": report.id,
+                    "title": report.definition.title,
+                    "source": report.definition.source,
+                    "version": report.version,
+                    "saved_by": report.saved_by,
+                    "saved_at": report.saved_at,
+                    "runnable": runnable,
+                }));
+            }
+        }
+        Ok::<_, Problem>(json_response(StatusCode::OK, &json!({ "reports": listed })))
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// A saved report, for a caller who may run it or manages reports.
+async fn readable(
+    state: &AppState,
+    caller: &Caller,
+    ids: Result<Path<(String, String)>, PathRejection>,
+) -> Result<(Member, SavedReport), Problem> {
+    let (tenant, id) = path_of(ids)?;
+    check_id(&id)?;
+    let member = Member::of(state, caller, tenant).await?;
+    let saved = state.platform.report(&member.tenant, &id).await.map_err(Problem::from_platform)?;
+    if member.may(state, REPORTS_MANAGE).await.is_err() {
+        member.source(state, &saved.definition).await?;
+    }
+    Ok((member, saved))
+}
+
+/// `GET /api/{tenant}/reports/{id}`: its definition as last saved.
+async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    ids: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    let result = async {
+        let (_, saved) = readable(&state, &caller, ids).await?;
+        Ok::<_, Problem>(json_response(StatusCode::OK, &shown(&saved)))
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET /api/{tenant}/reports/{id}/versions`: every version kept.
+async fn versions(
+    State(state): State<AppState>,
+    caller: Caller,
+    ids: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    let result = async {
+        let (member, saved) = readable(&state, &caller, ids).await?;
+        let kept = state
+            .platform
+            .report_versions(&member.tenant, &saved.id)
+            .await
+            .map_err(Problem::from_platform)?;
+        let kept: Vec<Value> = kept.iter().map(shown).collect();
+        Ok::<_, Problem>(json_response(StatusCode::OK, &json!({ "versions": kept })))
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// A definition from a request body.
+async fn definition_of(body: Body) -> Result<Definition, Problem> {
+    let bytes = read_body(body, DEFINITION_BYTES_MAX).await?;
+    serde_json::from_slice(&bytes).map_err(|err| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-report",
+            format!("the report definition is not one the kernel reads: {err}"),
+        )
+    })
+}
+
+/// `PUT /api/{tenant}/reports/{id}`: saves a definition as the report's
+/// next version (201 for its first), checked against its source, which
+/// the caller must be allowed to read.
+async fn save(
+    State(state): State<AppState>,
+    ids: Result<Path<(String, String)>, PathRejection>,
+    request: Request,
+) -> Response {
+    let result = async {
+        let (tenant, id) = path_of(ids)?;
+        check_id(&id)?;
+        let (parts, body) = request.into_parts();
+        let member = Member::of(&state, &Caller::of(&parts), tenant).await?;
+        member.may(&state, REPORTS_MANAGE).await?;
+        let definition = definition_of(body).await?;
+        member.source(&state, &definition).await?;
+        let saved = state
+            .platform
+            .put_report(&member.actor, &member.tenant, &id, definition)
+            .await
+            .map_err(Problem::from_platform)?;
+        let status = if saved.version == 1 { StatusCode::CREATED } else { StatusCode::OK };
+        Ok::<_, Problem>(json_response(status, &shown(&saved)))
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `DELETE /api/{tenant}/reports/{id}`: the report and its versions.
+async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    ids: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    let result = async {
+        let (tenant, id) = path_of(ids)?;
+        check_id(&id)?;
+        let member = Member::of(&state, &caller, tenant).await?;
+        member.may(&state, REPORTS_MANAGE).await?;
+        state
+            .platform
+            .delete_report(&member.actor, &member.tenant, &id)
+            .await
+            .map_err(Problem::from_platform)?;
+        Ok::<_, Problem>(StatusCode::NO_CONTENT.into_response())
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET /api/{tenant}/reports/{id}/run`: the report run as the caller,
+/// as JSON or the format asked for; 202 with the run's address if it
+/// reads more than a request waits for.
+async fn run_saved(
+    State(state): State<AppState>,
+    ids: Result<Path<(String, String)>, PathRejection>,
+    request: Request,
+) -> Response {
+    let result = async {
+        let (tenant, id) = path_of(ids)?;
+        check_id(&id)?;
+        let (parts, _) = request.into_parts();
+        let member = Member::of(&state, &Caller::of(&parts), tenant).await?;
+        let format = format_of(&parts)?;
+        let saved =
+            state.platform.report(&member.tenant, &id).await.map_err(Problem::from_platform)?;
+        let said = format!("report {id}, version {}", saved.version);
+        run(&state, &member, &id, &saved.definition, format, &said).await
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `POST /api/{tenant}/reports/preview`: a definition run without saving
+/// it, as the caller (who needs only to be allowed to read its source).
+async fn preview(
+    State(state): State<AppState>,
+    tenant: Result<Path<String>, PathRejection>,
+    request: Request,
+) -> Response {
+    let result = async {
+        let (parts, body) = request.into_parts();
+        let member = Member::of(&state, &Caller::of(&parts), path_of(tenant)?).await?;
+        let format = format_of(&parts)?;
+        let definition = definition_of(body).await?;
+        run(&state, &member, "preview", &definition, format, "preview").await
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+fn format_of(parts: &axum::http::request::Parts) -> Result<Option<Format>, Problem> {
+    let query = crate::api::parse_query(parts.uri.query().unwrap_or(""))?;
+    crate::api::wanted_format(&parts.headers, &query)
+}
+
+/// Runs `definition` as the member, within the bounds of a call.
+async fn run(
+    state: &AppState,
+    member: &Member,
+    report: &str,
+    definition: &Definition,
+    format: Option<Format>,
+    said: &str,
+) -> Result<Response, Problem> {
+    let source = member.source(state, definition).await?;
+    let (_, id) = definition.source_parts().unwrap_or_default();
+    let limits = state.platform.host().limits();
+    let inline_max = limits.report_inline_documents_max;
+    // Reading while the caller waits takes a call's places, as any call.
+    let deadline = tokio::time::Instant::now() + limits.call_deadline;
+    let busy = || {
+        Problem::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "the kernel is busy; retry shortly")
+    };
+    let permits = crate::calls::permits(state, &member.tenant, deadline, busy).await?;
+    let started = state
+        .platform
+        .run_report(&member.actor, report, &definition.title, id, source, inline_max)
+        .await
+        .map_err(Problem::from_platform)?;
+    drop(permits);
+    match started {
+        Started::Answered(table) => answer(&member.tenant, table, format, report, said).await,
+        Started::Background(run) => {
+            let mut http = json_response(StatusCode::ACCEPTED, &run_shown(&member.tenant, &run));
+            let location = format!("/api/{}/reports/runs/{}", member.tenant, run.id);
+            if let Ok(value) = HeaderValue::from_str(&location) {
+                http.headers_mut().insert(header::LOCATION, value);
+            }
+            Ok(http)
+        }
+    }
+}
+
+/// A report's answer in `format` (JSON when none).
+async fn answer(
+    tenant: &TenantId,
+    table: Table,
+    format: Option<Format>,
+    name: &str,
+    said: &str,
+) -> Result<Response, Problem> {
+    let Some(format) = format else {
+        return Ok(json_response(StatusCode::OK, &table.to_json()));
+    };
+    let (tenant, said) = (tenant.to_string(), said.to_owned());
+    // Compressing a workbook is work for a blocking thread.
+    let rendered = tokio::task::spawn_blocking(move || {
+        let export = table.export();
+        let heading =
+            keel_export::Heading { operation: &table.title, tenant: &tenant, parameters: &said };
+        keel_export::render_rows(format, &table.rows, &export, &heading)
+    })
+    .await
+    .map_err(|err| Problem::internal(&err))?;
+    let bytes = rendered.map_err(|err| Problem::internal(&err))?;
+    Ok(crate::exports::download(format, name, Body::from(bytes)))
+}
+
+fn run_shown(tenant: &TenantId, run: &ReportRun) -> Value {
+    let mut shown = json!({
+        "id": run.id,
+        "report": run.report,
+        "title": run.title,
+        "source": run.source,
+        "state": run.state().as_str(),
+        "scanned": run.scanned(),
+        "started": run.started,
+        "ended": run.ended(),
+    });
+    match run.result() {
+        Some(Ok(_)) => {
+            shown["result"] = json!(format!("/api/{tenant}/reports/runs/{}/result", run.id));
+        }
+        Some(Err(error)) => shown["error"] = json!(error),
+        None => {}
+    }
+    shown
+}
+
+/// The background run a path names, for the caller who started it, who
+/// must still be allowed to read its source; 404 to anyone else.
+async fn own_run(
+    state: &AppState,
+    caller: &Caller,
+    ids: Result<Path<(String, String)>, PathRejection>,
+) -> Result<(Member, Arc<ReportRun>), Problem> {
+    let (tenant, id) = path_of(ids)?;
+    let member = Member::of(state, caller, tenant).await?;
+    let not_found =
+        || Problem::not_found(format!("no report run {id:?} of yours in tenant {}", member.tenant));
+    let run = state.platform.host().report_run(&member.tenant, &id).ok_or_else(not_found)?;
+    if run.caller != member.actor.principal.as_str() {
+        return Err(not_found());
+    }
+    let (plugin, source) = run.source.split_once('/').ok_or_else(not_found)?;
+    let (_, source) =
+        state.platform.host().reportable(&member.tenant, plugin, source).ok_or_else(not_found)?;
+    member.may(state, &source.permission).await?;
+    Ok((member, run))
+}
+
+/// `GET /api/{tenant}/reports/runs/{run}`: how far it is.
+async fn run_state(
+    State(state): State<AppState>,
+    caller: Caller,
+    ids: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    let result = async {
+        let (member, run) = own_run(&state, &caller, ids).await?;
+        Ok::<_, Problem>(json_response(StatusCode::OK, &run_shown(&member.tenant, &run)))
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `DELETE /api/{tenant}/reports/runs/{run}`: stops it at its next page.
+async fn cancel_run(
+    State(state): State<AppState>,
+    caller: Caller,
+    ids: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    let result = async {
+        let (member, run) = own_run(&state, &caller, ids).await?;
+        run.cancel();
+        Ok::<_, Problem>(json_response(StatusCode::ACCEPTED, &run_shown(&member.tenant, &run)))
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET /api/{tenant}/reports/runs/{run}/result`: its answer, as JSON or
+/// the format asked for; 409 while it runs or if it failed.
+async fn run_result(
+    State(state): State<AppState>,
+    ids: Result<Path<(String, String)>, PathRejection>,
+    request: Request,
+) -> Response {
+    let result = async {
+        let (parts, _) = request.into_parts();
+        let (member, run) = own_run(&state, &Caller::of(&parts), ids).await?;
+        let format = format_of(&parts)?;
+        let table = match run.result() {
+            Some(Ok(table)) => table,
+            Some(Err(error)) => {
+                return Err(Problem::new(
+                    StatusCode::CONFLICT,
+                    "report-failed",
+                    format!("report run {} failed: {error}", run.id),
+                ));
+            }
+            None => {
+                return Err(Problem::new(
+                    StatusCode::CONFLICT,
+                    "report-running",
+                    format!(
+                        "report run {} is still running ({} documents read); follow it at /api/{}/reports/runs/{}",
+                        run.id,
+                        run.scanned(),
+                        member.tenant,
+                        run.id
+                    ),
+                ));
+            }
+        };
+        let said = format!("report {}, run {}", run.report, run.id);
+        answer(&member.tenant, Table::clone(&table), format, &run.report, &said).await
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}

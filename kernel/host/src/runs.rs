@@ -1,0 +1,155 @@
+//! Report runs gone on in the background, as the kernel keeps them: each
+//! one's progress and, once it ends, its answer or why there is none, per
+//! tenant and within the kernel's bounds on how many run at once. A leaf:
+//! the host keeps one [`Runs`]; `reports/runs.rs` starts and feeds them.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use keel_report::Table;
+use keel_types::TenantId;
+
+/// Report runs a tenant keeps, running or answered.
+const RUNS_PER_TENANT_MAX: usize = 16;
+/// Report runs of one tenant in the background at once.
+const RUNNING_PER_TENANT_MAX: usize = 2;
+/// Report runs of the whole kernel in the background at once.
+const RUNNING_MAX: usize = 4;
+/// How long an ended run's answer is kept.
+const RUN_KEEP_SECONDS: i64 = 3600;
+
+/// The background runs of every tenant.
+#[derive(Default)]
+pub(crate) struct Runs {
+    by_tenant: Mutex<HashMap<TenantId, Vec<Arc<ReportRun>>>>,
+    pub(crate) running: AtomicUsize,
+    pub(crate) stopping: AtomicBool,
+}
+
+/// One report run in the background.
+#[derive(Debug)]
+pub struct ReportRun {
+    /// A UUIDv7.
+    pub id: String,
+    /// The report run (its id), or `preview` for a definition not saved.
+    pub report: String,
+    pub title: String,
+    /// The source it reads, `<plugin>/<id>`: whoever fetches its answer
+    /// must still be allowed to read it.
+    pub source: String,
+    /// Who started it: only they see it.
+    pub caller: String,
+    /// When it started, Unix seconds.
+    pub started: i64,
+    pub(crate) scanned: AtomicU64,
+    pub(crate) cancelled: AtomicBool,
+    pub(crate) outcome: Mutex<Option<Outcome>>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Outcome {
+    pub(crate) ended: i64,
+    pub(crate) result: Result<Arc<Table>, String>,
+}
+
+/// Where a run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunState {
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl RunState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl ReportRun {
+    /// Documents read so far.
+    pub fn scanned(&self) -> u64 {
+        self.scanned.load(Ordering::Relaxed)
+    }
+
+    pub fn state(&self) -> RunState {
+        match &*self.outcome() {
+            None => RunState::Running,
+            Some(Outcome { result: Ok(_), .. }) => RunState::Succeeded,
+            Some(_) if self.cancelled.load(Ordering::Relaxed) => RunState::Cancelled,
+            Some(_) => RunState::Failed,
+        }
+    }
+
+    /// When it ended, Unix seconds.
+    pub fn ended(&self) -> Option<i64> {
+        self.outcome().as_ref().map(|o| o.ended)
+    }
+
+    /// Its answer, or why there is none, once it ended.
+    pub fn result(&self) -> Option<Result<Arc<Table>, String>> {
+        self.outcome().as_ref().map(|o| o.result.clone())
+    }
+
+    /// Asks it to stop at its next page.
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn outcome(&self) -> std::sync::MutexGuard<'_, Option<Outcome>> {
+        self.outcome.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Runs {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TenantId, Vec<Arc<ReportRun>>>> {
+        self.by_tenant.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Keeps `run` as one of `tenant`'s running runs, if there is room:
+    /// ended runs past their keep go first, then the oldest ended one.
+    pub(crate) fn admit(
+        &self,
+        tenant: &TenantId,
+        run: &Arc<ReportRun>,
+        now: i64,
+    ) -> Result<(), String> {
+        let mut by_tenant = self.lock();
+        let kept = by_tenant.entry(tenant.clone()).or_default();
+        kept.retain(|r| r.ended().is_none_or(|ended| now - ended < RUN_KEEP_SECONDS));
+        let running = kept.iter().filter(|r| r.ended().is_none()).count();
+        if running >= RUNNING_PER_TENANT_MAX {
+            return Err(format!(
+                "tenant {tenant} already runs {RUNNING_PER_TENANT_MAX} large reports; wait for one to end or cancel it"
+            ));
+        }
+        if kept.len() >= RUNS_PER_TENANT_MAX
+            && let Some(oldest) = kept.iter().position(|r| r.ended().is_some())
+        {
+            kept.remove(oldest);
+        }
+        let admitted = self.running.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+            (n < RUNNING_MAX).then_some(n + 1)
+        });
+        if admitted.is_err() {
+            return Err(format!(
+                "the kernel already runs {RUNNING_MAX} large reports; try again shortly"
+            ));
+        }
+        kept.push(Arc::clone(run));
+        Ok(())
+    }
+
+    pub(crate) fn forget(&self, tenant: &TenantId, id: &str) {
+        if let Some(kept) = self.lock().get_mut(tenant) {
+            kept.retain(|run| run.id != id);
+        }
+    }
+}

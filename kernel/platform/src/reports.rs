@@ -1,0 +1,125 @@
+//! A tenant's custom reports: definitions saved, versioned and audited in
+//! the tenant's chain, and runs of them as the person asking. The gateway
+//! checks that the caller may read the report's source (and, to save one,
+//! holds `keel.reports.manage`) before it asks; the host's blocking work
+//! runs off the async workers.
+
+use keel_host::{ReportError, ReportSource, RunRequest, SavedReport, Started};
+use keel_report::Definition;
+use keel_types::TenantId;
+
+use crate::error::internal;
+use crate::{Actor, Platform, PlatformError};
+
+impl Platform {
+    /// The reports `tenant` keeps.
+    pub async fn reports(&self, tenant: &TenantId) -> Result<Vec<SavedReport>, PlatformError> {
+        self.tenant(tenant)?;
+        let t = tenant.clone();
+        self.host_write(move |host| host.reports(&t)).await?.map_err(internal)
+    }
+
+    /// Report `id` as last saved; not found if there is none.
+    pub async fn report(&self, tenant: &TenantId, id: &str) -> Result<SavedReport, PlatformError> {
+        self.tenant(tenant)?;
+        let (t, i) = (tenant.clone(), id.to_owned());
+        let found = self.host_write(move |host| host.report(&t, &i)).await?.map_err(internal)?;
+        found.ok_or_else(|| not_found(tenant, id))
+    }
+
+    /// The versions of report `id` kept, oldest first; not found if none.
+    pub async fn report_versions(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<Vec<SavedReport>, PlatformError> {
+        self.tenant(tenant)?;
+        let (t, i) = (tenant.clone(), id.to_owned());
+        let versions =
+            self.host_write(move |host| host.report_versions(&t, &i)).await?.map_err(internal)?;
+        if versions.is_empty() {
+            return Err(not_found(tenant, id));
+        }
+        Ok(versions)
+    }
+
+    /// Saves `definition`, already checked against its source, as report
+    /// `id`'s next version; conflict when the tenant keeps as many as it may.
+    pub async fn put_report(
+        &self,
+        actor: &Actor,
+        tenant: &TenantId,
+        id: &str,
+        definition: Definition,
+    ) -> Result<SavedReport, PlatformError> {
+        self.tenant(tenant)?;
+        let origin = self.origin(actor, Some(tenant)).await;
+        let (t, i) = (tenant.clone(), id.to_owned());
+        let saved = self
+            .host_write(move |host| host.put_report(&origin, &t, &i, &definition))
+            .await?
+            .map_err(internal)?;
+        saved.ok_or_else(|| {
+            PlatformError::Conflict(format!(
+                "tenant {tenant} keeps at most {} reports; delete one first",
+                keel_host::REPORTS_MAX
+            ))
+        })
+    }
+
+    /// Deletes report `id`; not found if there was none.
+    pub async fn delete_report(
+        &self,
+        actor: &Actor,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<(), PlatformError> {
+        self.tenant(tenant)?;
+        let origin = self.origin(actor, Some(tenant)).await;
+        let (t, i) = (tenant.clone(), id.to_owned());
+        let deleted = self
+            .host_write(move |host| host.delete_report(&origin, &t, &i))
+            .await?
+            .map_err(internal)?;
+        if !deleted {
+            return Err(not_found(tenant, id));
+        }
+        Ok(())
+    }
+
+    /// Runs a report over `source` as `actor`: answered if it reads at most
+    /// `inline_max` documents, else gone on in the background.
+    pub async fn run_report(
+        &self,
+        actor: &Actor,
+        report: &str,
+        title: &str,
+        source_id: &str,
+        source: ReportSource,
+        inline_max: u64,
+    ) -> Result<Started, PlatformError> {
+        self.tenant(&source.tenant)?;
+        let origin = self.origin(actor, Some(&source.tenant)).await;
+        let request = RunRequest {
+            origin,
+            caller: actor.principal.to_string(),
+            report: report.to_owned(),
+            title: title.to_owned(),
+            source_name: format!("{}/{}", source.plugin.manifest().id, source_id),
+            source,
+        };
+        let ran = self.host_write(move |host| host.run_report(request, inline_max)).await?;
+        ran.map_err(|err| match err {
+            ReportError::Report(err) => PlatformError::Invalid(err.to_string()),
+            ReportError::Busy(_) => PlatformError::Busy,
+            ReportError::Stopped => PlatformError::Busy,
+            ReportError::Call(err) => internal(err),
+        })
+    }
+}
+
+fn not_found(tenant: &TenantId, id: &str) -> PlatformError {
+    PlatformError::NotFound(format!(
+        "tenant {tenant} keeps no report {id:?}; list them with GET /api/{tenant}/reports"
+    ))
+}
