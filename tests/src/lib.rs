@@ -117,6 +117,8 @@ pub struct Setup {
     /// Most documents a custom report reads before it goes on in the
     /// background.
     pub report_inline_documents_max: u64,
+    /// How the kernel sends mail; none by default.
+    pub mail: Option<keel::MailConfig>,
 }
 
 impl Setup {
@@ -139,6 +141,7 @@ impl Setup {
             clock: None,
             webhook_allow_hosts: Vec::new(),
             report_inline_documents_max: Limits::default().report_inline_documents_max,
+            mail: None,
         }
     }
 
@@ -230,6 +233,7 @@ impl TestKernel {
         config.http = setup.http;
         config.trusted_proxies.clone_from(&setup.trusted_proxies);
         config.webhook_allow_hosts.clone_from(&setup.webhook_allow_hosts);
+        config.mail.clone_from(&setup.mail);
         if let Some(clock) = &setup.clock {
             config.clock = std::sync::Arc::clone(clock);
         }

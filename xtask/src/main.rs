@@ -198,12 +198,18 @@ fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
     }
     let plugins = target_dir(root).join("plugins");
     // The walkthroughs deliver webhooks to a receiver on this machine,
-    // which `keel serve` refuses unless told.
-    command
-        .args(["--", "serve", "--data", "data", "--demo", "--plugins"])
-        .arg(plugins)
-        .args(["--webhook-allow-host", "127.0.0.1", "--webhook-allow-host", "localhost"])
-        .args(theirs);
+    // which `keel serve` refuses unless told, and read scheduled reports'
+    // mail as files, there being no mail relay here (unless one is given).
+    command.args(["--", "serve", "--data", "data", "--demo", "--plugins"]).arg(plugins).args([
+        "--webhook-allow-host",
+        "127.0.0.1",
+        "--webhook-allow-host",
+        "localhost",
+    ]);
+    if std::env::var_os("KEEL_SMTP_RELAY").is_none() {
+        command.args(["--mail-dir", "data/mail"]);
+    }
+    command.args(theirs);
     exec(&mut command)
 }
 

@@ -5,6 +5,9 @@
 //! never shows more than its reader could see. Answers are JSON, or CSV,
 //! XLSX or PDF by `keel-export`; a report that reads more documents than
 //! a request waits for goes on in the background, and is fetched when done.
+//! A report may be mailed or posted on a timetable (`reports/schedules.rs`).
+
+mod schedules;
 
 use std::sync::Arc;
 
@@ -41,6 +44,7 @@ pub(crate) fn routes() -> axum::Router<AppState> {
         .route("/api/{tenant}/reports/{id}", get(show).put(save).delete(delete))
         .route("/api/{tenant}/reports/{id}/versions", get(versions))
         .route("/api/{tenant}/reports/{id}/run", get(run_saved))
+        .merge(schedules::routes())
 }
 
 /// A caller known to be a member of the tenant.

@@ -209,6 +209,10 @@ impl Host {
                     drop(read);
                     return self.run_job_step(tenant, &index, &id);
                 }
+                Due::Report { report, name } => {
+                    drop(read);
+                    return self.send_scheduled_report(tenant, &index, &report, &name);
+                }
             };
             let timer = match read.catalog_get(&record).map_err(storage)? {
                 Some(bytes) => Some(decode::<StoredTimer>("timer", &bytes).map_err(storage)?),

@@ -71,6 +71,8 @@ pub(crate) struct Inner {
     pub(crate) reseal_stopping: std::sync::atomic::AtomicBool,
     /// Report runs gone on in the background.
     pub(crate) reports: crate::runs::Runs,
+    /// Sends mail; none sends none.
+    pub(crate) mailer: RwLock<Option<Arc<dyn crate::mail::Mailer>>>,
 }
 
 /// A semantic version, ordered numerically.
@@ -106,6 +108,7 @@ impl Host {
             resealing: std::sync::Mutex::default(),
             reseal_stopping: std::sync::atomic::AtomicBool::new(false),
             reports: crate::runs::Runs::default(),
+            mailer: RwLock::default(),
             guest_memory,
             tenant_memory,
             packages: RwLock::default(),
@@ -119,6 +122,15 @@ impl Host {
             webhooks: RwLock::default(),
         };
         Ok(Self { inner: Arc::new(inner) })
+    }
+
+    /// Gives the host what sends its mail (scheduled reports).
+    pub fn set_mailer(&self, mailer: Arc<dyn crate::mail::Mailer>) {
+        *self.inner.mailer.write().unwrap_or_else(|p| p.into_inner()) = Some(mailer);
+    }
+
+    pub(crate) fn mailer(&self) -> Option<Arc<dyn crate::mail::Mailer>> {
+        self.inner.mailer.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The storage the host runs on, for in-process inspection (tests).

@@ -49,6 +49,7 @@ mod idempotency;
 mod imports;
 mod jobs;
 mod lifecycle;
+mod mail;
 mod memory;
 mod package;
 mod priority;
@@ -80,10 +81,13 @@ pub use jobs::{
     OPEN_JOBS_PER_CALLER_MAX, REQUEST_BYTES_MAX, RESULT_BYTES_MAX,
 };
 pub use lifecycle::EnableReport;
+pub use mail::{Attachment, Mail, Mailer};
 pub use package::{Plugin, digest, manifest_of};
 pub use providers::ProviderChoice;
 pub use reports::{
-    REPORT_VERSIONS_KEPT, REPORTS_MAX, ReportError, ReportSource, RunRequest, SavedReport, Started,
+    Destination, EmailTo, NewReportSchedule, REPORT_VERSIONS_KEPT, REPORTS_MAX, ReportError,
+    ReportSchedule, ReportSource, RunRequest, SCHEDULES_PER_REPORT_MAX, SavedReport, ScheduleError,
+    Started, WebhookTo, schedule_shown,
 };
 pub use runs::{ReportRun, RunState};
 pub use schedules::{LastRun, StoredSchedule};

@@ -7,12 +7,15 @@
 //! - `report/<tenant>/<id>`: the current version of a report;
 //! - `report-version/<tenant>/<id>/<version>`: every version kept (the
 //!   last [`REPORT_VERSIONS_KEPT`]), the version zero-padded so they list
-//!   in order.
+//!   in order;
+//! - `report-schedule/<tenant>/<id>/<name>`: its schedules, which mail
+//!   or post its answer on a timetable (`reports/schedules.rs`).
 //!
 //! A run reads at most a given number of documents while its caller
 //! waits; past that it goes on in the background (`reports/runs.rs`).
 
 mod runs;
+mod schedules;
 
 use std::sync::Arc;
 
@@ -27,6 +30,10 @@ use crate::package::Plugin;
 use crate::records::{decode, encode};
 
 pub use runs::{RunRequest, Started};
+pub use schedules::{
+    Destination, EmailTo, NewReportSchedule, ReportSchedule, SCHEDULES_PER_REPORT_MAX,
+    ScheduleError, WebhookTo, shown as schedule_shown,
+};
 
 /// Most reports a tenant keeps.
 pub const REPORTS_MAX: usize = 256;
@@ -125,7 +132,7 @@ impl Host {
         Ok(Some(saved))
     }
 
-    /// Deletes report `id` with its versions, audited as `report.delete`;
+    /// Deletes report `id` with its versions and schedules, audited as `report.delete`;
     /// false if there was none. Blocking.
     pub fn delete_report(
         &self,
@@ -138,6 +145,7 @@ impl Host {
         let Some(bytes) = txn.catalog_get(&key)? else { return Ok(false) };
         let before: SavedReport = decode("report", &bytes)?;
         txn.catalog_remove(&key)?;
+        self.remove_report_schedules(&mut txn, tenant, id)?;
         let prefix = format!("report-version/{tenant}/{id}/");
         for (version, _) in txn.catalog_page(&prefix, None, REPORT_VERSIONS_KEPT as usize + 1)? {
             txn.catalog_remove(&version)?;

@@ -107,6 +107,15 @@ pub(crate) fn job_due_key(tenant: &TenantId, due_ms: i64, id: &str) -> String {
     format!("timer-due/{tenant}/{:020}/{JOB_SEGMENT}/{id}", due_ms.max(0))
 }
 
+/// The segment that takes a plugin id's place in the due-index key of a
+/// report schedule (see `reports/schedules.rs`).
+const REPORT_SEGMENT: &str = "@report";
+
+/// The due-index key of report `report`'s schedule `name`.
+pub(crate) fn report_due_key(tenant: &TenantId, due_ms: i64, report: &str, name: &str) -> String {
+    format!("timer-due/{tenant}/{:020}/{REPORT_SEGMENT}/{report}/{name}", due_ms.max(0))
+}
+
 /// What a due-index entry names.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Due {
@@ -116,6 +125,8 @@ pub(crate) enum Due {
     Schedule { plugin: String, id: String },
     /// A job's next step.
     Job(String),
+    /// A tenant's schedule of one of its reports.
+    Report { report: String, name: String },
 }
 
 /// The due time and what a due-index key names.
@@ -130,6 +141,10 @@ pub(crate) fn parse_due(tenant: &TenantId, due: &str) -> Option<(i64, Due)> {
     }
     if let Some(job) = named.strip_prefix(JOB_SEGMENT).and_then(|s| s.strip_prefix('/')) {
         return Some((ms, Due::Job(job.to_owned())));
+    }
+    if let Some(scheduled) = named.strip_prefix(REPORT_SEGMENT).and_then(|s| s.strip_prefix('/')) {
+        let (report, name) = scheduled.split_once('/')?;
+        return Some((ms, Due::Report { report: report.to_owned(), name: name.to_owned() }));
     }
     let (plugin, key) = named.split_once('/')?;
     Some((ms, Due::Timer(timer_key(tenant, plugin, key))))
@@ -362,6 +377,14 @@ mod tests {
         assert_eq!(
             parse_due(&tenant, &step),
             Some((7, Due::Job("0190c0de-0000-7000-8000-000000000001".to_owned()))),
+        );
+        let weekly = report_due_key(&tenant, 9, "movements", "monday-cfo");
+        assert_eq!(
+            parse_due(&tenant, &weekly),
+            Some((
+                9,
+                Due::Report { report: "movements".to_owned(), name: "monday-cfo".to_owned() }
+            )),
         );
     }
 }

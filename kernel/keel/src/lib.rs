@@ -13,6 +13,7 @@ use keel_gateway::Server;
 pub use keel_gateway::{HttpLimits, TlsFiles};
 use keel_host::{Host, HostConfig};
 use keel_identity::Identity;
+pub use keel_mail::SmtpConfig;
 use keel_platform::Platform;
 use keel_storage::Storage;
 use keel_types::{Limits, PluginId, SystemClock, TenantId};
@@ -74,6 +75,17 @@ pub struct Config {
     /// Hosts webhooks may be delivered to whatever they resolve to (by
     /// default, none on loopback, private, link-local or metadata addresses).
     pub webhook_allow_hosts: Vec<String>,
+    /// How the kernel sends mail (scheduled reports); none sends none.
+    pub mail: Option<MailConfig>,
+}
+
+/// How the kernel sends mail.
+#[derive(Debug, Clone)]
+pub enum MailConfig {
+    /// Through an SMTP relay, over STARTTLS.
+    Smtp(keel_mail::SmtpConfig),
+    /// As `.eml` files written into a directory, from `from` (development).
+    Dir { dir: PathBuf, from: String },
 }
 
 impl Config {
@@ -99,6 +111,7 @@ impl Config {
             data_key_file: None,
             data_keys: None,
             webhook_allow_hosts: Vec::new(),
+            mail: None,
         }
     }
 }
@@ -233,6 +246,19 @@ pub async fn start(config: Config) -> anyhow::Result<Kernel> {
         .map_err(|err| anyhow::anyhow!("--webhook-allow-host: {err}"))?;
     let outbound = keel_webhooks::Sender::new(policy, keel_identity::SecretsKey::new(&secrets));
     host.set_outbound(Arc::new(outbound));
+    match &config.mail {
+        Some(MailConfig::Smtp(smtp)) => {
+            let mailer = keel_mail::SmtpMailer::new(smtp)
+                .map_err(|err| anyhow::anyhow!("--smtp-relay: {err}"))?;
+            host.set_mailer(Arc::new(mailer));
+        }
+        Some(MailConfig::Dir { dir, from }) => {
+            let mailer = keel_mail::DirMailer::new(dir.clone(), from)
+                .map_err(|err| anyhow::anyhow!("--mail-dir: {err}"))?;
+            host.set_mailer(Arc::new(mailer));
+        }
+        None => {}
+    }
     let secrets = keel_identity::SecretsKey::new(&secrets);
     let identity = Identity::new(storage, Arc::new(SystemClock), config.session_ttl, secrets);
     let (identity, sealed) = tokio::task::spawn_blocking(move || {

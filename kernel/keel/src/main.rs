@@ -209,6 +209,23 @@ struct ServeArgs {
     /// cloud-metadata addresses.
     #[arg(long = "webhook-allow-host")]
     webhook_allow_hosts: Vec<String>,
+    /// The SMTP relay scheduled reports are mailed through, `HOST[:PORT]`
+    /// (port 587 unless given). Mail is always sent over STARTTLS; a relay
+    /// that does not offer it is not sent to. KEEL_SMTP_USER and
+    /// KEEL_SMTP_PASSWORD give credentials, if the relay wants them.
+    #[arg(long, env = "KEEL_SMTP_RELAY", conflicts_with = "mail_dir")]
+    smtp_relay: Option<String>,
+    /// A PEM file of certificates to trust for the relay besides the
+    /// webpki roots (an internal relay's own authority).
+    #[arg(long, requires = "smtp_relay")]
+    smtp_ca_file: Option<PathBuf>,
+    /// Write mail as .eml files into this directory instead of sending it
+    /// (development: `cargo xtask run` writes into `<data>/mail`).
+    #[arg(long)]
+    mail_dir: Option<PathBuf>,
+    /// The sender of the kernel's mail.
+    #[arg(long, env = "KEEL_MAIL_FROM", default_value = "Keel <keel@localhost>")]
+    mail_from: String,
     /// Serve the benchmark's native baseline route
     /// (`/bench/native/{tenant}/finance/entries/{number}`); for `cargo xtask bench`.
     #[arg(long, hide = true)]
@@ -304,8 +321,43 @@ fn data_keys_from_env() -> anyhow::Result<Option<Vec<[u8; 32]>>> {
     Ok(Some(keys))
 }
 
+/// How the kernel sends mail, from the flags and the environment.
+fn mail_config(args: &ServeArgs) -> anyhow::Result<Option<keel::MailConfig>> {
+    if let Some(dir) = &args.mail_dir {
+        return Ok(Some(keel::MailConfig::Dir { dir: dir.clone(), from: args.mail_from.clone() }));
+    }
+    let Some(relay) = &args.smtp_relay else { return Ok(None) };
+    let (host, port) = match relay.rsplit_once(':') {
+        Some((host, port)) => {
+            (host, port.parse().with_context(|| format!("--smtp-relay {relay}: the port"))?)
+        }
+        None => (relay.as_str(), 587),
+    };
+    let extra_roots_pem = args
+        .smtp_ca_file
+        .as_ref()
+        .map(|path| {
+            std::fs::read(path)
+                .with_context(|| format!("reading --smtp-ca-file {}", path.display()))
+        })
+        .transpose()?;
+    let credentials = match (std::env::var("KEEL_SMTP_USER"), std::env::var("KEEL_SMTP_PASSWORD")) {
+        (Ok(user), Ok(password)) => Some((user, password)),
+        _ => None,
+    };
+    Ok(Some(keel::MailConfig::Smtp(keel_mail::SmtpConfig {
+        host: host.to_owned(),
+        port,
+        from: args.mail_from.clone(),
+        credentials,
+        extra_roots_pem,
+    })))
+}
+
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mail = mail_config(&args)?;
     let mut config = keel::Config::new(args.data);
+    config.mail = mail;
     config.addr = args.addr;
     config.plugins_dir = args.plugins;
     config.demo = args.demo;

@@ -76,8 +76,9 @@ impl Schedule {
     }
 
     /// Checks the id, pattern and time zone; the operation is checked by
-    /// the manifest, which knows its operations.
-    pub(crate) fn validate(&self) -> Result<(), String> {
+    /// the manifest, which knows its operations (a tenant's report
+    /// schedules check theirs here too).
+    pub fn validate(&self) -> Result<(), String> {
         let valid_id = !self.id.is_empty()
             && self.id.len() <= 64
             && self.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');

@@ -40,6 +40,7 @@ pub use audit::Pruned;
 pub use error::PlatformError;
 pub use imports::MappingOf;
 pub use principal::{Actor, Principal};
+pub use reports::ScheduleOf;
 
 use error::{identity_error, internal};
 pub use keel_authz::{ADMIN, AUDITOR, Domain as Scope, PLATFORM_ADMIN};

@@ -4,7 +4,10 @@
 //! holds `keel.reports.manage`) before it asks; the host's blocking work
 //! runs off the async workers.
 
-use keel_host::{ReportError, ReportSource, RunRequest, SavedReport, Started};
+use keel_host::{
+    NewReportSchedule, ReportError, ReportSchedule, ReportSource, RunRequest, SavedReport,
+    ScheduleError, Started,
+};
 use keel_report::Definition;
 use keel_types::TenantId;
 
@@ -116,6 +119,96 @@ impl Platform {
             ReportError::Call(err) => internal(err),
         })
     }
+}
+
+/// A report and one of its schedules.
+#[derive(Debug, Clone, Copy)]
+pub struct ScheduleOf<'a> {
+    pub report: &'a str,
+    pub name: &'a str,
+}
+
+impl Platform {
+    /// The schedules of report `report`.
+    pub async fn report_schedules(
+        &self,
+        tenant: &TenantId,
+        report: &str,
+    ) -> Result<Vec<ReportSchedule>, PlatformError> {
+        self.tenant(tenant)?;
+        let (t, r) = (tenant.clone(), report.to_owned());
+        self.host_write(move |host| host.report_schedules(&t, &r)).await?.map_err(internal)
+    }
+
+    /// Saves a schedule, run as `actor` from now on: the schedule, and a
+    /// webhook's secret, shown only now.
+    pub async fn put_report_schedule(
+        &self,
+        actor: &Actor,
+        tenant: &TenantId,
+        of: ScheduleOf<'_>,
+        new: NewReportSchedule,
+    ) -> Result<(ReportSchedule, Option<String>), PlatformError> {
+        self.tenant(tenant)?;
+        let origin = self.origin(actor, Some(tenant)).await;
+        let (t, r, n) = (tenant.clone(), of.report.to_owned(), of.name.to_owned());
+        let saved = self
+            .host_write(move |host| host.put_report_schedule(&origin, &t, (&r, &n), new))
+            .await?;
+        saved.map_err(|err| match err {
+            ScheduleError::Invalid(why) => PlatformError::Invalid(why),
+            ScheduleError::NoReport => not_found(tenant, of.report),
+            err @ ScheduleError::TooMany => PlatformError::Conflict(err.to_string()),
+            ScheduleError::Storage(err) => internal(err),
+        })
+    }
+
+    /// Deletes a schedule; not found if there was none.
+    pub async fn delete_report_schedule(
+        &self,
+        actor: &Actor,
+        tenant: &TenantId,
+        of: ScheduleOf<'_>,
+    ) -> Result<(), PlatformError> {
+        self.tenant(tenant)?;
+        let origin = self.origin(actor, Some(tenant)).await;
+        let (t, r, n) = (tenant.clone(), of.report.to_owned(), of.name.to_owned());
+        let deleted = self
+            .host_write(move |host| host.delete_report_schedule(&origin, &t, (&r, &n)))
+            .await?
+            .map_err(internal)?;
+        if !deleted {
+            return Err(no_schedule(tenant, of));
+        }
+        Ok(())
+    }
+
+    /// Makes a schedule send its next slot now.
+    pub async fn send_report_now(
+        &self,
+        actor: &Actor,
+        tenant: &TenantId,
+        of: ScheduleOf<'_>,
+    ) -> Result<(), PlatformError> {
+        self.tenant(tenant)?;
+        let origin = self.origin(actor, Some(tenant)).await;
+        let (t, r, n) = (tenant.clone(), of.report.to_owned(), of.name.to_owned());
+        let found = self
+            .host_write(move |host| host.send_report_now(&origin, &t, (&r, &n)))
+            .await?
+            .map_err(internal)?;
+        if !found {
+            return Err(no_schedule(tenant, of));
+        }
+        Ok(())
+    }
+}
+
+fn no_schedule(tenant: &TenantId, of: ScheduleOf<'_>) -> PlatformError {
+    PlatformError::NotFound(format!(
+        "report {} of tenant {tenant} has no schedule {:?}; list them with GET /api/{tenant}/reports/{}/schedules",
+        of.report, of.name, of.report
+    ))
 }
 
 fn not_found(tenant: &TenantId, id: &str) -> PlatformError {

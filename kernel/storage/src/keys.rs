@@ -124,7 +124,7 @@ const PLATFORM: &str = "~platform";
 /// Catalog key kinds (`kind/<tenant>/…`) whose records belong to a tenant.
 /// Every other kind, and a second segment that is not a tenant id (such as
 /// `member/~platform/…`), is the platform's.
-const TENANT_KINDS: [&str; 23] = [
+const TENANT_KINDS: [&str; 24] = [
     "apitoken",
     "apitoken-owner",
     "cursor",
@@ -139,6 +139,7 @@ const TENANT_KINDS: [&str; 23] = [
     "member",
     "provider",
     "report",
+    "report-schedule",
     "report-version",
     "retry",
     "role",

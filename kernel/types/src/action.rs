@@ -108,6 +108,12 @@ actions! {
     IMPORT_MAPPING_DELETE = "import.mapping-delete",
     REPORT_SAVE = "report.save",
     REPORT_DELETE = "report.delete",
+    REPORT_SCHEDULE_PUT = "report.schedule-put",
+    REPORT_SCHEDULE_DELETE = "report.schedule-delete",
+    REPORT_SCHEDULE_NOW = "report.schedule-now",
+    REPORT_SEND = "report.send",
+    REPORT_SEND_RETRY = "report.send-retry",
+    REPORT_SEND_FAIL = "report.send-fail",
     IDEMPOTENCY_KEEP = "idempotency.keep",
     IDEMPOTENCY_PRUNE = "idempotency.prune",
 }

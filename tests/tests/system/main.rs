@@ -20,6 +20,7 @@ mod payroll;
 mod periods;
 mod purchasing;
 mod receivables;
+mod report_mail;
 mod reports;
 mod restart;
 mod sandbox;
