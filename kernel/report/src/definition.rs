@@ -289,6 +289,11 @@ impl Definition {
             problems.push(format!("limit: 1 to {ROWS_MAX} rows"));
         }
         if !problems.is_empty() {
+            // A field named twice (grouped, and so shown) is one problem.
+            let mut seen = HashSet::new();
+            problems.retain(|p| {
+                seen.insert(p.split_once(" names field ").map_or(p.clone(), |(_, f)| f.to_owned()))
+            });
             return Err(problems);
         }
         Ok(Plan {

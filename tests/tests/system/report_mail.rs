@@ -245,7 +245,15 @@ async fn a_scheduled_report_is_mailed_over_starttls_with_its_file_and_failures_a
         assert_eq!(sheet.get_value((0, 0)), Some(&Data::String("account".to_owned())));
         assert_eq!(sheet.get_value((1, 1)), Some(&Data::Float(10000.0)));
     }
-    // The next slot is a Monday at 07:00 in Paris, after now.
+    // Sent besides the timetable: the next Monday at 07:00 in Paris still
+    // comes.
+    assert_eq!(done["slot"], saved["slot"], "{done}");
+    assert!(
+        done["next"]
+            .as_str()
+            .is_some_and(|n| n.contains("T07:00:00+0") && n.ends_with("[Europe/Paris]")),
+        "{done}"
+    );
     assert!(done["slot"].as_i64().unwrap() > done["last"]["slot"].as_i64().unwrap());
     assert!(k.audit_actions("demo", "report.send").await.contains(&"report.send".to_owned()));
 

@@ -63,6 +63,18 @@ pub struct ReportSchedule {
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last: Option<LastRun>,
+    /// Asked to send at once, besides its timetable: once sent (or given
+    /// up on), it waits for `slot` again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sending_now: bool,
+}
+
+impl ReportSchedule {
+    /// The time the send under way is for: its slot, or when it was asked
+    /// to send now.
+    fn sending_for(&self) -> i64 {
+        if self.sending_now { self.due_ms.div_euclid(1000) } else { self.slot }
+    }
 }
 
 /// Where a scheduled report goes.
@@ -250,6 +262,7 @@ impl Host {
             attempts: 0,
             error: None,
             last: None,
+            sending_now: false,
         };
         put(&mut txn, tenant, &schedule)?;
         let record = keel_audit::Record {
@@ -307,9 +320,9 @@ impl Host {
         Ok(true)
     }
 
-    /// Makes schedule `name` of report `report` due now: it sends its next
-    /// slot at once, then goes on from the slot after now. False if there is
-    /// no such schedule. Blocking.
+    /// Makes schedule `name` of report `report` send at once, besides its
+    /// timetable: its next slot still sends when it comes. False if there
+    /// is no such schedule. Blocking.
     pub fn send_report_now(
         &self,
         origin: &keel_audit::Origin,
@@ -322,7 +335,13 @@ impl Host {
         };
         let stored: ReportSchedule = decode("report schedule", &bytes)?;
         remove(&mut txn, tenant, &stored)?;
-        let due = ReportSchedule { due_ms: now_ms(self), attempts: 0, error: None, ..stored };
+        let due = ReportSchedule {
+            due_ms: now_ms(self),
+            attempts: 0,
+            error: None,
+            sending_now: true,
+            ..stored
+        };
         put(&mut txn, tenant, &due)?;
         let record = keel_audit::Record {
             key: Some(format!("{report}/{name}")),
@@ -430,7 +449,9 @@ impl Host {
             actor: schedule.owner.clone(),
             request_id: Some(format!(
                 "report-{}-{}-{}",
-                schedule.report, schedule.name, schedule.slot
+                schedule.report,
+                schedule.name,
+                schedule.sending_for()
             )),
             ..keel_audit::Origin::kernel(self.now().seconds)
         };
@@ -463,7 +484,7 @@ impl Host {
                     "report {}, version {}, for {}",
                     schedule.report,
                     saved.version,
-                    timing_of(schedule).local_time(schedule.slot)
+                    timing_of(schedule).local_time(schedule.sending_for())
                 );
                 let heading = keel_export::Heading {
                     operation: &table.title,
@@ -509,14 +530,16 @@ impl Host {
                 };
                 let event_id = format!(
                     "{tenant}:report:{}/{}/{}",
-                    schedule.report, schedule.name, schedule.slot
+                    schedule.report,
+                    schedule.name,
+                    schedule.sending_for()
                 );
                 let body = serde_json::json!({
                     "id": event_id,
                     "tenant": tenant.as_str(),
                     "report": schedule.report,
                     "schedule": schedule.name,
-                    "slot": schedule.slot,
+                    "slot": schedule.sending_for(),
                     "answer": table.to_json(),
                 });
                 let body = body.to_string();
@@ -576,7 +599,7 @@ impl Host {
             }
             Sent::Done(summary) => {
                 let last = LastRun {
-                    slot: stored.slot,
+                    slot: stored.sending_for(),
                     ended: now,
                     ok: true,
                     error: None,
@@ -590,10 +613,10 @@ impl Host {
                     "report {}: schedule {} gave up on the slot of {} after {attempt} attempts: {error}; {told}",
                     stored.report,
                     stored.name,
-                    timing_of(&stored).local_time(stored.slot),
+                    timing_of(&stored).local_time(stored.sending_for()),
                 );
                 let last = LastRun {
-                    slot: stored.slot,
+                    slot: stored.sending_for(),
                     ended: now,
                     ok: false,
                     error: Some(error),
@@ -612,7 +635,12 @@ impl Host {
         put(&mut txn, tenant, &next)?;
         let origin = keel_audit::Origin {
             actor: stored.owner.clone(),
-            request_id: Some(format!("report-{}-{}-{}", stored.report, stored.name, stored.slot)),
+            request_id: Some(format!(
+                "report-{}-{}-{}",
+                stored.report,
+                stored.name,
+                stored.sending_for()
+            )),
             ..keel_audit::Origin::kernel(now)
         };
         let action = action.unwrap_or(action::TIMER_RETRY);
@@ -632,16 +660,21 @@ impl Host {
     }
 
     /// The schedule moved on to its first slot after now, its last run `last`.
+    /// (A send asked for now goes back to waiting for its slot.)
     fn advanced(&self, stored: &ReportSchedule, last: LastRun) -> ReportSchedule {
         let now = self.now().seconds;
         // A pattern that passed the save's check always runs again before 9999.
-        let slot = timing_of(stored).next_after(now.max(stored.slot)).unwrap_or(i64::MAX / 1000);
+        let slot = match stored.sending_now {
+            true if stored.slot > now => stored.slot,
+            _ => timing_of(stored).next_after(now.max(stored.slot)).unwrap_or(i64::MAX / 1000),
+        };
         ReportSchedule {
             slot,
             due_ms: slot.saturating_mul(1000),
             attempts: 0,
             error: None,
             last: Some(last),
+            sending_now: false,
             ..stored.clone()
         }
     }
@@ -662,7 +695,7 @@ impl Host {
             schedule.report,
             schedule.cron,
             schedule.time_zone,
-            timing_of(schedule).local_time(schedule.slot),
+            timing_of(schedule).local_time(schedule.sending_for()),
             schedule.report,
         );
         let mail =
@@ -691,6 +724,7 @@ fn timing_of(schedule: &ReportSchedule) -> Schedule {
 /// The schedule as the audit trail and the API show it: its secret left out.
 pub fn shown(schedule: &ReportSchedule) -> serde_json::Value {
     let mut shown = serde_json::json!(schedule);
+    shown["next"] = serde_json::json!(timing_of(schedule).local_time(schedule.slot));
     if let Some(webhook) =
         shown.pointer_mut("/send/webhook").and_then(serde_json::Value::as_object_mut)
     {
