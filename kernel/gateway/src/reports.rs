@@ -10,6 +10,7 @@
 mod schedules;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
@@ -22,6 +23,7 @@ use keel_platform::{Actor, REPORTS_MANAGE, Scope};
 use keel_report::{Definition, Table};
 use keel_types::TenantId;
 use serde_json::{Value, json};
+use tokio::sync::OwnedSemaphorePermit;
 
 use crate::extract::{Caller, read_body};
 use crate::problem::Problem;
@@ -74,6 +76,41 @@ impl Member {
             .authorize(&self.actor.principal, scope, permission)
             .await
             .map_err(Problem::from_platform)
+    }
+
+    /// Whether the caller may read the source `definition` names: 403 if
+    /// not, and for a source the tenant no longer has (its permission
+    /// cannot be known).
+    async fn reads(&self, state: &AppState, definition: &Definition) -> Result<(), Problem> {
+        let source = definition
+            .source_parts()
+            .and_then(|(plugin, id)| state.platform.host().reportable(&self.tenant, plugin, id));
+        match source {
+            Some((_, source)) => self.may(state, &source.permission).await,
+            None => Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!(
+                    "report source {:?} is not one tenant {} has now, so who may read it cannot be told",
+                    definition.source, self.tenant
+                ),
+            )),
+        }
+    }
+
+    /// Whether the caller may replace or delete report `id`, if it exists:
+    /// only if they may read its source, unless that source is gone.
+    async fn may_replace(&self, state: &AppState, id: &str) -> Result<(), Problem> {
+        let existing = match state.platform.report(&self.tenant, id).await {
+            Ok(existing) => existing,
+            Err(keel_platform::PlatformError::NotFound(_)) => return Ok(()),
+            Err(err) => return Err(Problem::from_platform(err)),
+        };
+        let (plugin, source) = existing.definition.source_parts().unwrap_or_default();
+        match state.platform.host().reportable(&self.tenant, plugin, source) {
+            Some((_, source)) => self.may(state, &source.permission).await,
+            None => Ok(()),
+        }
     }
 
     /// The source `definition` reads and its plan: 422 for a source the
@@ -195,8 +232,9 @@ fn type_name(kind: keel_manifest::ColumnType) -> &'static str {
     }
 }
 
-/// `GET /api/{tenant}/reports`: the reports the caller may run (every
-/// report, for whoever manages them, each saying whether they may run it).
+/// `GET /api/{tenant}/reports`: the reports over sources the caller may
+/// read, each saying whether it still fits its source (a plugin upgraded
+/// since may have changed the fields it offers).
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -204,12 +242,14 @@ async fn list(
 ) -> Response {
     let result = async {
         let member = Member::of(&state, &caller, path_of(tenant)?).await?;
-        let manages = member.may(&state, REPORTS_MANAGE).await.is_ok();
         let saved = state.platform.reports(&member.tenant).await.map_err(Problem::from_platform)?;
         let mut listed = Vec::new();
         for report in saved {
+            if member.reads(&state, &report.definition).await.is_err() {
+                continue;
+            }
             let runnable = member.source(&state, &report.definition).await.is_ok();
-            if runnable || manages {
+            {
                 listed.push(json!({
                     "id": report.id,
                     "title": report.definition.title,
@@ -227,7 +267,8 @@ async fn list(
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
-/// A saved report, for a caller who may run it or manages reports.
+/// A saved report, for a caller who may read its source (whatever else
+/// they may do: a definition's filters say something of its data).
 async fn readable(
     state: &AppState,
     caller: &Caller,
@@ -237,9 +278,7 @@ async fn readable(
     check_id(&id)?;
     let member = Member::of(state, caller, tenant).await?;
     let saved = state.platform.report(&member.tenant, &id).await.map_err(Problem::from_platform)?;
-    if member.may(state, REPORTS_MANAGE).await.is_err() {
-        member.source(state, &saved.definition).await?;
-    }
+    member.reads(state, &saved.definition).await?;
     Ok((member, saved))
 }
 
@@ -270,8 +309,16 @@ async fn versions(
             .report_versions(&member.tenant, &saved.id)
             .await
             .map_err(Problem::from_platform)?;
-        let kept: Vec<Value> = kept.iter().map(shown).collect();
-        Ok::<_, Problem>(json_response(StatusCode::OK, &json!({ "versions": kept })))
+        // Each version as its own source allows: an earlier one may read
+        // another source than the last.
+        let mut shown_versions = Vec::new();
+        for version in &kept {
+            if member.reads(&state, &version.definition).await.is_ok() {
+                shown_versions.push(shown(version));
+            }
+        }
+        let body = json!({ "versions": shown_versions });
+        Ok::<_, Problem>(json_response(StatusCode::OK, &body))
     }
     .await;
     result.unwrap_or_else(IntoResponse::into_response)
@@ -303,6 +350,7 @@ async fn save(
         let (parts, body) = request.into_parts();
         let member = Member::of(&state, &Caller::of(&parts), tenant).await?;
         member.may(&state, REPORTS_MANAGE).await?;
+        member.may_replace(&state, &id).await?;
         let definition = definition_of(body).await?;
         member.source(&state, &definition).await?;
         let saved = state
@@ -328,6 +376,7 @@ async fn delete(
         check_id(&id)?;
         let member = Member::of(&state, &caller, tenant).await?;
         member.may(&state, REPORTS_MANAGE).await?;
+        member.may_replace(&state, &id).await?;
         state
             .platform
             .delete_report(&member.actor, &member.tenant, &id)
@@ -395,23 +444,29 @@ async fn run(
     said: &str,
 ) -> Result<Response, Problem> {
     let source = member.source(state, definition).await?;
-    let (_, id) = definition.source_parts().unwrap_or_default();
-    let limits = state.platform.host().limits();
-    let inline_max = limits.report_inline_documents_max;
-    // Reading while the caller waits takes a call's places, as any call.
-    let deadline = tokio::time::Instant::now() + limits.call_deadline;
-    let busy = || {
-        Problem::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "the kernel is busy; retry shortly")
+    // Reading while the caller waits (and rendering what was read) takes
+    // a call's places, as any call; a caller who goes stops the read.
+    let permits = permits(state, &member.tenant).await?;
+    let gone = Arc::new(AtomicBool::new(false));
+    let _stop_when_gone = SetOnDrop(Arc::clone(&gone));
+    let ask = keel_platform::ReportAsk {
+        report: report.to_owned(),
+        title: definition.title.clone(),
+        source: definition.source.clone(),
+        inline_max: state.platform.host().limits().report_inline_documents_max,
+        gone,
     };
-    let permits = crate::calls::permits(state, &member.tenant, deadline, busy).await?;
     let started = state
         .platform
-        .run_report(&member.actor, report, &definition.title, id, source, inline_max)
+        .run_report(&member.actor, ask, source)
         .await
         .map_err(Problem::from_platform)?;
-    drop(permits);
     match started {
-        Started::Answered(table) => answer(&member.tenant, table, format, report, said).await,
+        Started::Answered(table) => {
+            let answered = answer(&member.tenant, Arc::new(table), format, report, said).await;
+            drop(permits);
+            answered
+        }
         Started::Background(run) => {
             let mut http = json_response(StatusCode::ACCEPTED, &run_shown(&member.tenant, &run));
             let location = format!("/api/{}/reports/runs/{}", member.tenant, run.id);
@@ -423,29 +478,69 @@ async fn run(
     }
 }
 
-/// A report's answer in `format` (JSON when none).
+/// A place among the tenant's calls in flight and the kernel's.
+async fn permits(
+    state: &AppState,
+    tenant: &TenantId,
+) -> Result<(OwnedSemaphorePermit, OwnedSemaphorePermit), Problem> {
+    let deadline = tokio::time::Instant::now() + state.platform.host().limits().call_deadline;
+    let busy = || {
+        Problem::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "the kernel is busy; retry shortly")
+    };
+    crate::calls::permits(state, tenant, deadline, busy).await
+}
+
+/// Sets its flag when dropped: the request it lives in has ended.
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A report's answer in `format` (JSON when none), written from the table
+/// without copying its rows, on a blocking thread.
 async fn answer(
     tenant: &TenantId,
-    table: Table,
+    table: Arc<Table>,
     format: Option<Format>,
     name: &str,
     said: &str,
 ) -> Result<Response, Problem> {
-    let Some(format) = format else {
-        return Ok(json_response(StatusCode::OK, &table.to_json()));
-    };
     let (tenant, said) = (tenant.to_string(), said.to_owned());
-    // Compressing a workbook is work for a blocking thread.
-    let rendered = tokio::task::spawn_blocking(move || {
-        let export = table.export();
-        let heading =
-            keel_export::Heading { operation: &table.title, tenant: &tenant, parameters: &said };
-        keel_export::render_rows(format, &table.rows, &export, &heading)
+    let rendered = tokio::task::spawn_blocking(move || match format {
+        None => Ok(table.to_json_bytes()),
+        Some(format) => {
+            let export = table.export();
+            let heading = keel_export::Heading {
+                operation: &table.title,
+                tenant: &tenant,
+                parameters: &said,
+            };
+            keel_export::render_rows(format, &table.rows, &export, &heading)
+        }
     })
     .await
     .map_err(|err| Problem::internal(&err))?;
-    let bytes = rendered.map_err(|err| Problem::internal(&err))?;
-    Ok(crate::exports::download(format, name, Body::from(bytes)))
+    // What the answer holds is the report's doing (too many pages for a
+    // PDF, say), not the kernel's.
+    let bytes = rendered.map_err(|err| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unrenderable",
+            format!("the report's answer cannot be written so: {err}; ask for CSV, or fewer rows"),
+        )
+    })?;
+    Ok(match format {
+        None => {
+            let mut http = (StatusCode::OK, bytes).into_response();
+            let json = HeaderValue::from_static("application/json");
+            http.headers_mut().insert(header::CONTENT_TYPE, json);
+            http
+        }
+        Some(format) => crate::exports::download(format, name, Body::from(bytes)),
+    })
 }
 
 fn run_shown(tenant: &TenantId, run: &ReportRun) -> Value {
@@ -555,7 +650,10 @@ async fn run_result(
             }
         };
         let said = format!("report {}, run {}", run.report, run.id);
-        answer(&member.tenant, Table::clone(&table), format, &run.report, &said).await
+        let permits = permits(&state, &member.tenant).await?;
+        let answered = answer(&member.tenant, table, format, &run.report, &said).await;
+        drop(permits);
+        answered
     }
     .await;
     result.unwrap_or_else(IntoResponse::into_response)

@@ -85,9 +85,9 @@ pub use mail::{Attachment, Mail, Mailer};
 pub use package::{Plugin, digest, manifest_of};
 pub use providers::ProviderChoice;
 pub use reports::{
-    Destination, EmailTo, NewReportSchedule, REPORT_VERSIONS_KEPT, REPORTS_MAX, ReportError,
-    ReportSchedule, ReportSource, RunRequest, SCHEDULES_PER_REPORT_MAX, SavedReport, ScheduleError,
-    Started, WebhookTo, schedule_shown,
+    Destination, EmailTo, NewReportSchedule, REPORT_VERSIONS_KEPT, REPORTS_MANAGE, REPORTS_MAX,
+    ReportError, ReportSchedule, ReportSource, RunRequest, SCHEDULES_PER_REPORT_MAX, SavedReport,
+    ScheduleError, Started, WebhookTo, schedule_shown,
 };
 pub use runs::{ReportRun, RunState};
 pub use schedules::{LastRun, StoredSchedule};

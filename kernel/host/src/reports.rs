@@ -16,6 +16,7 @@
 
 mod runs;
 mod schedules;
+mod sending;
 
 use std::sync::Arc;
 
@@ -35,6 +36,9 @@ pub use schedules::{
     ScheduleError, WebhookTo, shown as schedule_shown,
 };
 
+/// The kernel permission to define a tenant's reports and schedule them:
+/// a schedule runs only while whoever made it still holds it.
+pub const REPORTS_MANAGE: &str = "keel.reports.manage";
 /// Most reports a tenant keeps.
 pub const REPORTS_MAX: usize = 256;
 /// Versions of one report kept; older ones are dropped as new ones are
@@ -80,6 +84,15 @@ pub enum ReportError {
     /// The tenant or the kernel runs as many reports as it may.
     #[error("{0}")]
     Busy(String),
+    /// A scheduled report read more documents than it may.
+    #[error("a scheduled report reads at most {0} documents; filter it to read fewer")]
+    TooManyDocuments(u64),
+    /// A long read ran past its time.
+    #[error(
+        "the report read for more than {} minutes and was given up; filter it to read fewer documents",
+        crate::runs::RUN_SECONDS_MAX / 60
+    )]
+    TooLong,
     /// The kernel is stopping, or the run was cancelled.
     #[error("the report run was stopped before it finished")]
     Stopped,
@@ -145,7 +158,7 @@ impl Host {
         let Some(bytes) = txn.catalog_get(&key)? else { return Ok(false) };
         let before: SavedReport = decode("report", &bytes)?;
         txn.catalog_remove(&key)?;
-        self.remove_report_schedules(&mut txn, tenant, id)?;
+        let schedules = self.remove_report_schedules(&mut txn, tenant, id)?;
         let prefix = format!("report-version/{tenant}/{id}/");
         for (version, _) in txn.catalog_page(&prefix, None, REPORT_VERSIONS_KEPT as usize + 1)? {
             txn.catalog_remove(&version)?;
@@ -153,7 +166,14 @@ impl Host {
         let record = keel_audit::Record {
             key: Some(id.to_owned()),
             before: Some(serde_json::json!(before.definition)),
-            detail: Some(format!("report {id} deleted at version {}", before.version)),
+            detail: Some(match schedules.is_empty() {
+                true => format!("report {id} deleted at version {}", before.version),
+                false => format!(
+                    "report {id} deleted at version {}, with its schedules {}",
+                    before.version,
+                    schedules.join(", ")
+                ),
+            }),
             ..origin.record(action::REPORT_DELETE)
         };
         keel_audit::append(&mut txn, &keel_audit::chain_of(Some(tenant)), record)?;
@@ -319,7 +339,20 @@ impl Reading {
     /// The answer, once everything is read and its reads audited.
     pub(crate) fn finish(mut self) -> Result<Table, ReportError> {
         self.audit_reads()?;
-        Ok(self.run.finish())
+        let run = std::mem::replace(&mut self.run, Run::new(self.source.plan.clone()));
+        Ok(run.finish())
+    }
+}
+
+impl Drop for Reading {
+    /// A run that stopped early (an error, a cancel, the kernel stopping)
+    /// still audits the sensitive documents it read.
+    fn drop(&mut self) {
+        if !self.unaudited.is_empty()
+            && let Err(err) = self.audit_reads()
+        {
+            tracing::error!(tenant = %self.source.tenant, error = %err, "auditing a report's sensitive reads failed");
+        }
     }
 }
 

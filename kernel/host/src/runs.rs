@@ -10,21 +10,36 @@ use std::sync::{Arc, Mutex};
 use keel_report::Table;
 use keel_types::TenantId;
 
-/// Report runs a tenant keeps, running or answered.
-const RUNS_PER_TENANT_MAX: usize = 16;
+/// Report runs a tenant keeps, running or answered (each answer at most
+/// `keel_report::TABLE_BYTES_MAX`).
+const RUNS_PER_TENANT_MAX: usize = 4;
 /// Report runs of one tenant in the background at once.
-const RUNNING_PER_TENANT_MAX: usize = 2;
-/// Report runs of the whole kernel in the background at once.
+const RUNNING_PER_TENANT_MAX: usize = 1;
+/// Long reads of the whole kernel at once: runs in the background and
+/// scheduled reports together.
 const RUNNING_MAX: usize = 4;
 /// How long an ended run's answer is kept.
 const RUN_KEEP_SECONDS: i64 = 3600;
+/// How long a long read may take before it is given up.
+pub(crate) const RUN_SECONDS_MAX: u64 = 600;
 
 /// The background runs of every tenant.
 #[derive(Default)]
 pub(crate) struct Runs {
     by_tenant: Mutex<HashMap<TenantId, Vec<Arc<ReportRun>>>>,
-    pub(crate) running: AtomicUsize,
+    running: Arc<AtomicUsize>,
     pub(crate) stopping: AtomicBool,
+}
+
+/// One of the kernel's places for a long read, given back when dropped
+/// (a read that panics included).
+#[derive(Debug)]
+pub(crate) struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// One report run in the background.
@@ -113,6 +128,22 @@ impl Runs {
         self.by_tenant.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// One of the kernel's places for a long read, if one is free.
+    pub(crate) fn slot(&self) -> Option<Slot> {
+        let taken = self.running.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+            (n < RUNNING_MAX).then_some(n + 1)
+        });
+        taken.ok().map(|_| Slot(Arc::clone(&self.running)))
+    }
+
+    /// The run `id` of `tenant`, unless its answer's keep is over.
+    pub(crate) fn find(&self, tenant: &TenantId, id: &str, now: i64) -> Option<Arc<ReportRun>> {
+        let mut by_tenant = self.lock();
+        let kept = by_tenant.get_mut(tenant)?;
+        kept.retain(|r| r.ended().is_none_or(|ended| now - ended < RUN_KEEP_SECONDS));
+        kept.iter().find(|run| run.id == id).cloned()
+    }
+
     /// Keeps `run` as one of `tenant`'s running runs, if there is room:
     /// ended runs past their keep go first, then the oldest ended one.
     pub(crate) fn admit(
@@ -120,7 +151,7 @@ impl Runs {
         tenant: &TenantId,
         run: &Arc<ReportRun>,
         now: i64,
-    ) -> Result<(), String> {
+    ) -> Result<Slot, String> {
         let mut by_tenant = self.lock();
         let kept = by_tenant.entry(tenant.clone()).or_default();
         kept.retain(|r| r.ended().is_none_or(|ended| now - ended < RUN_KEEP_SECONDS));
@@ -130,21 +161,18 @@ impl Runs {
                 "tenant {tenant} already runs {RUNNING_PER_TENANT_MAX} large reports; wait for one to end or cancel it"
             ));
         }
+        let Some(slot) = self.slot() else {
+            return Err(format!(
+                "the kernel already runs {RUNNING_MAX} large reports; try again shortly"
+            ));
+        };
         if kept.len() >= RUNS_PER_TENANT_MAX
             && let Some(oldest) = kept.iter().position(|r| r.ended().is_some())
         {
             kept.remove(oldest);
         }
-        let admitted = self.running.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-            (n < RUNNING_MAX).then_some(n + 1)
-        });
-        if admitted.is_err() {
-            return Err(format!(
-                "the kernel already runs {RUNNING_MAX} large reports; try again shortly"
-            ));
-        }
         kept.push(Arc::clone(run));
-        Ok(())
+        Ok(slot)
     }
 
     pub(crate) fn forget(&self, tenant: &TenantId, id: &str) {

@@ -40,7 +40,7 @@ pub use audit::Pruned;
 pub use error::PlatformError;
 pub use imports::MappingOf;
 pub use principal::{Actor, Principal};
-pub use reports::ScheduleOf;
+pub use reports::{ReportAsk, ScheduleOf};
 
 use error::{identity_error, internal};
 pub use keel_authz::{ADMIN, AUDITOR, Domain as Scope, PLATFORM_ADMIN};
@@ -74,7 +74,7 @@ pub const PLUGINS_MANAGE: &str = "keel.plugins.manage";
 pub const WEBHOOKS_MANAGE: &str = "keel.webhooks.manage";
 /// Permission to define a tenant's custom reports (reading them takes the
 /// permission of the source each reads).
-pub const REPORTS_MANAGE: &str = "keel.reports.manage";
+pub const REPORTS_MANAGE: &str = keel_host::REPORTS_MANAGE;
 /// Permission to install plugin packages (platform domain).
 pub const PACKAGES_MANAGE: &str = "keel.packages.manage";
 /// Permission to list and inspect plugin packages (platform domain).

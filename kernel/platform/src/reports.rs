@@ -91,34 +91,47 @@ impl Platform {
     }
 
     /// Runs a report over `source` as `actor`: answered if it reads at most
-    /// `inline_max` documents, else gone on in the background.
+    /// `ask.inline_max` documents, else gone on in the background.
     pub async fn run_report(
         &self,
         actor: &Actor,
-        report: &str,
-        title: &str,
-        source_id: &str,
+        ask: ReportAsk,
         source: ReportSource,
-        inline_max: u64,
     ) -> Result<Started, PlatformError> {
         self.tenant(&source.tenant)?;
         let origin = self.origin(actor, Some(&source.tenant)).await;
         let request = RunRequest {
             origin,
             caller: actor.principal.to_string(),
-            report: report.to_owned(),
-            title: title.to_owned(),
-            source_name: format!("{}/{}", source.plugin.manifest().id, source_id),
+            report: ask.report,
+            title: ask.title,
+            source_name: ask.source,
             source,
+            gone: ask.gone,
         };
+        let inline_max = ask.inline_max;
         let ran = self.host_write(move |host| host.run_report(request, inline_max)).await?;
         ran.map_err(|err| match err {
-            ReportError::Report(err) => PlatformError::Invalid(err.to_string()),
-            ReportError::Busy(_) => PlatformError::Busy,
-            ReportError::Stopped => PlatformError::Busy,
+            ReportError::Report(_) | ReportError::TooLong | ReportError::TooManyDocuments(_) => {
+                PlatformError::Invalid(err.to_string())
+            }
+            ReportError::Busy(_) | ReportError::Stopped => PlatformError::Busy,
             ReportError::Call(err) => internal(err),
         })
     }
+}
+
+/// A run asked for: of which report (`preview` for a definition not
+/// saved), titled how, over which source (`<plugin>/<id>`), read for at
+/// most how many documents while the caller waits, and a flag set when
+/// the caller gives up.
+#[derive(Debug, Clone)]
+pub struct ReportAsk {
+    pub report: String,
+    pub title: String,
+    pub source: String,
+    pub inline_max: u64,
+    pub gone: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// A report and one of its schedules.
@@ -183,7 +196,8 @@ impl Platform {
         Ok(())
     }
 
-    /// Makes a schedule send its next slot now.
+    /// Makes a schedule send now, besides its timetable; conflict while a
+    /// send is already due or being retried.
     pub async fn send_report_now(
         &self,
         actor: &Actor,
@@ -197,10 +211,14 @@ impl Platform {
             .host_write(move |host| host.send_report_now(&origin, &t, (&r, &n)))
             .await?
             .map_err(internal)?;
-        if !found {
-            return Err(no_schedule(tenant, of));
+        match found {
+            None => Err(no_schedule(tenant, of)),
+            Some(false) => Err(PlatformError::Conflict(format!(
+                "schedule {} of report {} is already sending (or retrying) a slot; follow it with GET /api/{tenant}/reports/{}/schedules",
+                of.name, of.report, of.report
+            ))),
+            Some(true) => Ok(()),
         }
-        Ok(())
     }
 }
 

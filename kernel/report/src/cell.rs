@@ -66,6 +66,14 @@ impl Cell {
         }
     }
 
+    /// Roughly what it takes in memory, in bytes.
+    pub(crate) fn size(&self) -> usize {
+        match self {
+            Self::Text(text) | Self::Date(text) => 32 + text.len(),
+            _ => 32,
+        }
+    }
+
     /// Whether the text contains `needle`, ignoring case.
     pub(crate) fn contains(&self, needle: &str) -> bool {
         match self {

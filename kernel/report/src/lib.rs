@@ -16,7 +16,7 @@ mod definition;
 mod run;
 
 pub use definition::{Aggregate, AggregateOp, Definition, Filter, FilterOp, Plan, ROWS_MAX, Sort};
-pub use run::{GROUPS_MAX, Run, RunError, Table};
+pub use run::{GROUPS_MAX, Run, RunError, TABLE_BYTES_MAX, Table};
 
 #[cfg(test)]
 mod tests;

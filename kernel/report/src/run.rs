@@ -16,12 +16,18 @@ use crate::definition::{AggregateOp, FilterOp, Plan, Test};
 
 /// Most groups a report may have.
 pub const GROUPS_MAX: usize = 100_000;
+/// Most bytes a run keeps for its answer (rows, or groups and their
+/// aggregates), as counted while it runs: its values, and a little for
+/// each row and value besides.
+pub const TABLE_BYTES_MAX: usize = 64 * 1024 * 1024;
 
 /// Why a run stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunError {
     /// More groups than [`GROUPS_MAX`].
     TooManyGroups,
+    /// An answer of more than [`TABLE_BYTES_MAX`].
+    TooLarge,
     /// A sum past what an exact decimal holds.
     Overflow(String),
 }
@@ -34,6 +40,11 @@ impl std::fmt::Display for RunError {
                 "the report makes more than {GROUPS_MAX} groups; group by fewer or coarser fields, or filter"
             ),
             Self::Overflow(name) => write!(f, "the sum {name:?} is too large to keep exactly"),
+            Self::TooLarge => write!(
+                f,
+                "the report's answer would hold more than {} MiB; show fewer or shorter columns, filter, group, or lower its limit",
+                TABLE_BYTES_MAX / (1024 * 1024)
+            ),
         }
     }
 }
@@ -49,6 +60,8 @@ pub struct Run {
     rows: Vec<Vec<Cell>>,
     groups: BTreeMap<Vec<Cell>, Vec<Acc>>,
     truncated: bool,
+    /// What the rows or groups kept take, as [`TABLE_BYTES_MAX`] counts.
+    bytes: usize,
 }
 
 /// A report's answer.
@@ -70,19 +83,29 @@ pub struct Table {
 impl Table {
     /// The answer as JSON: `{title, columns, rows, scanned, matched, truncated}`.
     pub fn to_json(&self) -> Value {
-        let columns: Vec<Value> = self
+        serde_json::to_value(self.shown()).unwrap_or(Value::Null)
+    }
+
+    /// [`Table::to_json`] as bytes, written from the table without copying
+    /// its rows first.
+    pub fn to_json_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.shown()).unwrap_or_default()
+    }
+
+    fn shown(&self) -> Shown<'_> {
+        let columns = self
             .columns
             .iter()
-            .map(|c| serde_json::json!({ "name": c.name, "type": crate::definition::type_name(c.kind) }))
+            .map(|c| ShownColumn { name: &c.name, kind: crate::definition::type_name(c.kind) })
             .collect();
-        serde_json::json!({
-            "title": self.title,
-            "columns": columns,
-            "rows": self.rows,
-            "scanned": self.scanned,
-            "matched": self.matched,
-            "truncated": self.truncated,
-        })
+        Shown {
+            title: &self.title,
+            columns,
+            rows: &self.rows,
+            scanned: self.scanned,
+            matched: self.matched,
+            truncated: self.truncated,
+        }
     }
 
     /// How `keel-export` renders [`Table::to_json`] as CSV, XLSX or PDF.
@@ -96,6 +119,24 @@ impl Table {
     }
 }
 
+/// A table as its JSON answer shows it.
+#[derive(serde::Serialize)]
+struct Shown<'a> {
+    title: &'a str,
+    columns: Vec<ShownColumn<'a>>,
+    rows: &'a [Value],
+    scanned: u64,
+    matched: u64,
+    truncated: bool,
+}
+
+#[derive(serde::Serialize)]
+struct ShownColumn<'a> {
+    name: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
 impl Run {
     pub fn new(plan: Plan) -> Self {
         Self {
@@ -105,6 +146,7 @@ impl Run {
             rows: Vec::new(),
             groups: BTreeMap::new(),
             truncated: false,
+            bytes: 0,
         }
     }
 
@@ -144,7 +186,9 @@ impl Run {
         }
         self.matched += 1;
         if !self.plan.grouped {
-            self.rows.push(self.plan.shown.iter().map(|i| cells[*i].clone()).collect());
+            let row: Vec<Cell> = self.plan.shown.iter().map(|i| cells[*i].clone()).collect();
+            self.bytes += size(&row);
+            self.rows.push(row);
             // Keep at most twice the limit: cut back to the limit (the
             // first rows in the report's order) whenever it fills.
             let limit = self.plan.limit;
@@ -152,18 +196,26 @@ impl Run {
                 sort(&mut self.rows, &self.plan.sort);
                 self.truncated |= self.rows.len() > limit;
                 self.rows.truncate(limit);
+                self.bytes = self.rows.iter().map(|row| size(row)).sum();
             }
-            return Ok(());
+            return self.within_bounds();
         }
         let key: Vec<Cell> = self.plan.group_by.iter().map(|i| cells[*i].clone()).collect();
-        if !self.groups.contains_key(&key) && self.groups.len() >= GROUPS_MAX {
-            return Err(RunError::TooManyGroups);
+        if !self.groups.contains_key(&key) {
+            if self.groups.len() >= GROUPS_MAX {
+                return Err(RunError::TooManyGroups);
+            }
+            self.bytes += size(&key) + ACC_BYTES * self.plan.aggregates.len();
         }
         let accs = self.groups.entry(key).or_insert_with(|| new_accs(&self.plan));
         for (acc, (name, _, index)) in accs.iter_mut().zip(&self.plan.aggregates) {
-            acc.add(index.map(|i| &cells[i]), name)?;
+            self.bytes += acc.add(index.map(|i| &cells[i]), name)?;
         }
-        Ok(())
+        self.within_bounds()
+    }
+
+    fn within_bounds(&self) -> Result<(), RunError> {
+        if self.bytes > TABLE_BYTES_MAX { Err(RunError::TooLarge) } else { Ok(()) }
     }
 
     /// The answer.
@@ -238,6 +290,14 @@ impl Run {
     }
 }
 
+/// What one aggregate takes besides a value it keeps.
+const ACC_BYTES: usize = 48;
+
+/// What a row (or a group's key) takes, as [`TABLE_BYTES_MAX`] counts.
+fn size(cells: &[Cell]) -> usize {
+    24 + cells.iter().map(Cell::size).sum::<usize>()
+}
+
 /// A group's aggregates before its first row.
 fn new_accs(plan: &Plan) -> Vec<Acc> {
     let kind = |index: &Option<usize>| index.map(|i| plan.fields[i].2);
@@ -304,16 +364,18 @@ impl Acc {
         }
     }
 
-    /// Adds a row's value (`None`: a count of rows).
-    fn add(&mut self, cell: Option<&Cell>, name: &str) -> Result<(), RunError> {
+    /// Adds a row's value (`None`: a count of rows); the bytes it now
+    /// keeps besides (a minimum or maximum's new value: counted in full,
+    /// though the old one goes).
+    fn add(&mut self, cell: Option<&Cell>, name: &str) -> Result<usize, RunError> {
         let Some(cell) = cell else {
             if let Self::Count(n) = self {
                 *n += 1;
             }
-            return Ok(());
+            return Ok(0);
         };
         if *cell == Cell::Null {
-            return Ok(());
+            return Ok(0);
         }
         let overflow = || RunError::Overflow(name.to_owned());
         match self {
@@ -322,15 +384,21 @@ impl Acc {
                 let number = cell.number().ok_or_else(overflow)?;
                 *sum = sum.checked_add(number).ok_or_else(overflow)?;
             }
-            Self::Min(min) if *min == Cell::Null || cell < min => *min = cell.clone(),
-            Self::Max(max) if cell > max => *max = cell.clone(),
+            Self::Min(min) if *min == Cell::Null || cell < min => {
+                *min = cell.clone();
+                return Ok(cell.size());
+            }
+            Self::Max(max) if cell > max => {
+                *max = cell.clone();
+                return Ok(cell.size());
+            }
             Self::Avg(sum, n) => {
                 *sum = sum.checked_add(cell.number().ok_or_else(overflow)?).ok_or_else(overflow)?;
                 *n += 1;
             }
             Self::Min(_) | Self::Max(_) => {}
         }
-        Ok(())
+        Ok(0)
     }
 
     fn value(&self) -> Cell {

@@ -229,6 +229,28 @@ fn odd_documents_read_as_missing_values_rather_than_stopping_the_report() {
     );
 }
 
+#[test]
+fn an_answer_past_its_bytes_is_refused_as_it_grows() {
+    let memos = definition(
+        json!({ "title": "Memos", "source": "finance/entry-lines", "columns": ["memo"] }),
+    );
+    let mut run = Run::new(memos.plan(&lines_source()).unwrap());
+    let long = "x".repeat(1024 * 1024);
+    let doc = json!({ "memo": long, "lines": [{ "account": "1000" }] });
+    let refused = (0..100).find_map(|_| run.feed(&doc).err());
+    assert_eq!(refused, Some(RunError::TooLarge));
+    assert!(run.scanned() <= 65, "refused as soon as it passed: {}", run.scanned());
+    // The same documents grouped keep one key, whatever their number.
+    let grouped = definition(
+        json!({ "title": "By account", "source": "finance/entry-lines", "group_by": ["account"], "aggregates": [{ "name": "n", "op": "count" }] }),
+    );
+    let mut run = Run::new(grouped.plan(&lines_source()).unwrap());
+    (0..100).for_each(|_| run.feed(&doc).unwrap());
+    let table = run.finish();
+    assert_eq!(table.rows, vec![json!({ "account": "1000", "n": 100 })]);
+    assert_eq!(serde_json::from_slice::<Value>(&table.to_json_bytes()).unwrap(), table.to_json());
+}
+
 fn amount() -> impl Strategy<Value = Decimal> {
     (-1_000_000_000i64..1_000_000_000, 0u32..4)
         .prop_map(|(units, scale)| Decimal::new(units, scale))

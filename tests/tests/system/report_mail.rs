@@ -229,6 +229,9 @@ async fn a_scheduled_report_is_mailed_over_starttls_with_its_file_and_failures_a
     let bad = json!({ "cron": "0 7 * * 1", "email": { "to": ["not an address"] } });
     let refused = k.send("PUT", &format!("{REPORTS}/movements/schedules/broken"), Some(bad)).await;
     assert!(refused.expect_problem(422, "invalid").contains("not an email address"));
+    let often = json!({ "cron": "*/5 * * * *", "email": { "to": ["cfo@example.com"] } });
+    let refused = k.send("PUT", &format!("{REPORTS}/movements/schedules/often"), Some(often)).await;
+    assert!(refused.expect_problem(422, "invalid").contains("more often than every 15 minutes"));
 
     k.post(&format!("{path}/send-now"), json!({})).await.expect(202);
     let done = sent(&k, "monday-cfo", &Value::Null).await;
@@ -332,6 +335,16 @@ async fn a_scheduled_report_can_go_to_a_signed_webhook_instead() {
     let secret = saved["secret"].as_str().expect("the secret, shown once").to_owned();
     let listed = k.get(&format!("{REPORTS}/chart/schedules")).await.expect(200).clone();
     assert!(listed["schedules"][0]["send"]["webhook"].get("secret").is_none(), "{listed}");
+    // Sending data to an endpoint takes what webhooks take.
+    let role = json!({ "permissions": ["keel.reports.manage", "finance.reports.read"] });
+    k.send("PUT", "/admin/tenants/demo/roles/report-designer", Some(role)).await.expect(200);
+    let designer = k.user_with_roles("desi", "demo", &["report-designer"]).await;
+    let hook =
+        json!({ "cron": "0 6 * * *", "webhook": { "url": format!("http://{addr}/reports") } });
+    let refused = k
+        .send_as(Some(&designer), "PUT", &format!("{REPORTS}/chart/schedules/theirs"), Some(hook))
+        .await;
+    assert!(refused.expect_problem(403, "forbidden").contains("keel.webhooks.manage"));
     // No mail relay: an email schedule is refused, saying how to get one.
     let mail = json!({ "cron": "0 6 * * *", "email": { "to": ["cfo@example.com"] } });
     let refused = k.send("PUT", &format!("{REPORTS}/chart/schedules/mail"), Some(mail)).await;

@@ -238,7 +238,21 @@ async fn a_report_shows_only_what_its_reader_may_read_and_sensitive_reads_are_au
         .iter()
         .map(|r| (r["id"].as_str().unwrap(), r["runnable"].as_bool().unwrap()))
         .collect();
-    assert_eq!(runnable, [("ledger", true), ("movements", true), ("pay", false)]);
+    assert_eq!(runnable, [("ledger", true), ("movements", true)], "pay is not theirs to see");
+    // Nor its definition, nor to replace or delete it.
+    k.send_as(d, "GET", &format!("{REPORTS}/pay"), None).await.expect_problem(403, "forbidden");
+    let over = k.send_as(d, "PUT", &format!("{REPORTS}/pay"), Some(by_account())).await;
+    over.expect_problem(403, "forbidden");
+    let deleted = k.send_as(d, "DELETE", &format!("{REPORTS}/pay"), None).await;
+    deleted.expect_problem(403, "forbidden");
+    k.get(&format!("{REPORTS}/pay")).await.expect(200);
+    // A report that once read pay shows them only its versions since.
+    k.send("PUT", &format!("{REPORTS}/mixed"), Some(payroll.clone())).await.expect(201);
+    k.send("PUT", &format!("{REPORTS}/mixed"), Some(by_account())).await.expect(200);
+    let versions = k.send_as(d, "GET", &format!("{REPORTS}/mixed/versions"), None).await;
+    let versions = versions.expect(200)["versions"].clone();
+    assert_eq!(versions.as_array().unwrap().len(), 1, "{versions}");
+    assert_eq!(versions[0]["version"], 2);
     let sources =
         k.send_as(d, "GET", &format!("{REPORTS}/sources"), None).await.expect(200).clone();
     assert!(

@@ -8,7 +8,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use keel_host::{NewReportSchedule, schedule_shown};
-use keel_platform::{REPORTS_MANAGE, ScheduleOf};
+use keel_platform::{REPORTS_MANAGE, ScheduleOf, WEBHOOKS_MANAGE};
 use serde_json::json;
 
 use super::{Member, check_id, json_response, path_of, readable};
@@ -45,14 +45,17 @@ async fn managed(
     Ok((member, id, name))
 }
 
-/// `GET …/schedules`: each with its next slot and last run.
+/// `GET …/schedules`: each with its next slot and last run, for whoever
+/// manages reports and may read the report's source.
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
     ids: Result<Path<(String, String)>, PathRejection>,
 ) -> Response {
     let result = async {
+        // Recipients and endpoints are for those who manage reports.
         let (member, saved) = readable(&state, &caller, ids).await?;
+        member.may(&state, REPORTS_MANAGE).await?;
         let kept = state
             .platform
             .report_schedules(&member.tenant, &saved.id)
@@ -83,6 +86,11 @@ async fn save(
                 format!("the schedule is not one the kernel reads: {err}"),
             )
         })?;
+        // Sending a tenant's data to an outside endpoint is what webhooks
+        // are, whoever asks for it.
+        if new.webhook.is_some() {
+            member.may(&state, WEBHOOKS_MANAGE).await?;
+        }
         let existed = state
             .platform
             .report_schedules(&member.tenant, &report)

@@ -14,7 +14,7 @@ use keel_types::TenantId;
 
 use super::{Reading, ReportError, ReportSource};
 use crate::host::Host;
-use crate::runs::{Outcome, ReportRun};
+use crate::runs::{Outcome, RUN_SECONDS_MAX, ReportRun, Slot};
 
 /// Documents read between two updates of a run's progress.
 const PROGRESS_EVERY: u64 = 5_000;
@@ -38,6 +38,9 @@ pub struct RunRequest {
     /// The source, as the definition names it.
     pub source_name: String,
     pub source: ReportSource,
+    /// Set when whoever waits for the answer gives up: a read not yet
+    /// gone on in the background stops at its next page.
+    pub gone: Arc<AtomicBool>,
 }
 
 impl Host {
@@ -46,11 +49,12 @@ impl Host {
     /// same snapshot. Busy (as a call would be) when the tenant or the
     /// kernel already runs as many as it may. Blocking.
     pub fn run_report(&self, request: RunRequest, inline_max: u64) -> Result<Started, ReportError> {
-        let RunRequest { origin, caller, report, title, source_name, source } = request;
+        let RunRequest { origin, caller, report, title, source_name, source, gone } = request;
         let tenant = source.tenant.clone();
         let mut reading = Reading::new(self, origin, source)?;
         let runs = &self.inner.reports;
-        if reading.read_until(inline_max, &|| runs.stopping.load(Ordering::Relaxed))? {
+        let stop = || runs.stopping.load(Ordering::Relaxed) || gone.load(Ordering::Relaxed);
+        if reading.read_until(inline_max, &stop)? {
             return Ok(Started::Answered(reading.finish()?));
         }
         let now = self.now().seconds;
@@ -65,13 +69,12 @@ impl Host {
             cancelled: AtomicBool::new(false),
             outcome: Mutex::new(None),
         });
-        runs.admit(&tenant, &run, now).map_err(ReportError::Busy)?;
+        let slot = runs.admit(&tenant, &run, now).map_err(ReportError::Busy)?;
         let (host, background) = (self.clone(), Arc::clone(&run));
         let spawned = std::thread::Builder::new()
             .name(format!("keel-report-{tenant}"))
-            .spawn(move || host.read_in_background(reading, &background));
+            .spawn(move || host.read_in_background(reading, &background, slot));
         if let Err(err) = spawned {
-            runs.running.fetch_sub(1, Ordering::Relaxed);
             runs.forget(&tenant, &run.id);
             return Err(ReportError::Busy(format!("no thread for a report run: {err}")));
         }
@@ -80,8 +83,7 @@ impl Host {
 
     /// The run `id` of `tenant`, if it is kept.
     pub fn report_run(&self, tenant: &TenantId, id: &str) -> Option<Arc<ReportRun>> {
-        let by_tenant = self.inner.reports.lock();
-        by_tenant.get(tenant)?.iter().find(|run| run.id == id).cloned()
+        self.inner.reports.find(tenant, id, self.now().seconds)
     }
 
     /// Stops every background run at its next page (the kernel is stopping).
@@ -89,24 +91,32 @@ impl Host {
         self.inner.reports.stopping.store(true, Ordering::Relaxed);
     }
 
-    fn read_in_background(&self, mut reading: Reading, run: &ReportRun) {
+    /// Reads the rest of `reading` for `run`, holding `slot` until done.
+    fn read_in_background(&self, mut reading: Reading, run: &ReportRun, slot: Slot) {
         // A long read takes CPU only where other work leaves it idle.
         crate::priority::allow_lowering();
         crate::priority::lower();
         let runs = &self.inner.reports;
+        let started = std::time::Instant::now();
         let stop =
             || runs.stopping.load(Ordering::Relaxed) || run.cancelled.load(Ordering::Relaxed);
         let result = loop {
+            if started.elapsed().as_secs() > RUN_SECONDS_MAX {
+                break Err(ReportError::TooLong);
+            }
             match reading.read_until(reading.scanned() + PROGRESS_EVERY, &stop) {
                 Ok(done) => {
                     run.scanned.store(reading.scanned(), Ordering::Relaxed);
                     if done {
-                        break reading.finish().map(Arc::new);
+                        break Ok(());
                     }
                 }
                 Err(err) => break Err(err),
             }
         };
+        // Either way `reading` goes here, its sensitive reads audited,
+        // before anyone is told the run ended.
+        let result = result.and_then(move |()| reading.finish().map(Arc::new));
         let result = result.map_err(|err| match err {
             ReportError::Call(err) => {
                 tracing::error!(run = %run.id, error = %err, "a report run failed");
@@ -115,6 +125,6 @@ impl Host {
             err => err.to_string(),
         });
         *run.outcome() = Some(Outcome { ended: self.now().seconds, result });
-        runs.running.fetch_sub(1, Ordering::Relaxed);
+        drop(slot);
     }
 }

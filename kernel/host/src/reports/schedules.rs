@@ -6,7 +6,8 @@
 //! `report-schedule/<tenant>/<report>/<name>`, with an entry in the
 //! timers' due index, so the clock that fires timers sends reports too.
 //!
-//! A slot is sent first and recorded after (`report.send`), so a crash
+//! How a slot is sent is `reports/sending.rs`. A slot is sent first and
+//! recorded after (`report.send`), so a crash
 //! between the two sends it again: at least once. A send that fails is
 //! retried with the events' backoff (`report.send-retry`); once attempts
 //! run out, or at once for a failure no retry mends (the report or its
@@ -19,20 +20,21 @@
 //! [`Outbound`]: crate::Outbound
 
 use keel_manifest::Schedule;
-use keel_report::Definition;
 use keel_storage::WriteTxn;
 use keel_types::{TenantId, action};
 
-use super::{Reading, ReportError, ReportSource, SavedReport, report_key};
-use crate::error::CallError;
+use super::{SavedReport, report_key};
 use crate::firing::now_ms;
 use crate::host::Host;
 use crate::records::{decode, encode};
 use crate::schedules::LastRun;
-use crate::timers::{BUSY_RETRY, report_due_key};
+use crate::timers::report_due_key;
 
 /// Most schedules one report has.
 pub const SCHEDULES_PER_REPORT_MAX: usize = 8;
+/// The shortest time between two slots of a schedule, in seconds: a
+/// report goes to people, or to an endpoint, no oftener.
+const SLOTS_APART_MIN: i64 = 15 * 60;
 /// Most addresses a schedule mails, and tells of a failure.
 const RECIPIENTS_MAX: usize = 50;
 const NOTIFY_MAX: usize = 10;
@@ -63,17 +65,17 @@ pub struct ReportSchedule {
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last: Option<LastRun>,
-    /// Asked to send at once, besides its timetable: once sent (or given
-    /// up on), it waits for `slot` again.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub sending_now: bool,
+    /// When it was asked to send at once, besides its timetable (Unix
+    /// seconds): once sent (or given up on), it waits for `slot` again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sending_now: Option<i64>,
 }
 
 impl ReportSchedule {
     /// The time the send under way is for: its slot, or when it was asked
     /// to send now.
-    fn sending_for(&self) -> i64 {
-        if self.sending_now { self.due_ms.div_euclid(1000) } else { self.slot }
+    pub(super) fn sending_for(&self) -> i64 {
+        self.sending_now.unwrap_or(self.slot)
     }
 }
 
@@ -142,17 +144,6 @@ pub enum ScheduleError {
     Storage(#[from] keel_storage::Error),
 }
 
-/// How one attempt at a slot ended.
-enum Sent {
-    Done(String),
-    /// Not the report's fault (the kernel starting, stopping, busy).
-    Later,
-    /// Retried, unless attempts ran out.
-    Failed(String),
-    /// No retry mends it.
-    Refused(String),
-}
-
 impl Host {
     /// Saves schedule `name` of report `id`, run as `origin`'s actor:
     /// the schedule and, for a webhook, its secret, shown only now. Blocking.
@@ -176,13 +167,11 @@ impl Host {
             return Err(invalid(format!("notify names at most {NOTIFY_MAX} addresses")));
         }
         new.notify.iter().try_for_each(mail_check).map_err(|e| invalid(format!("notify: {e}")))?;
-        let mut txn = self.tenant_txn(tenant)?;
-        let Some(saved) = txn.catalog_get(&report_key(tenant, report))? else {
-            return Err(ScheduleError::NoReport);
-        };
-        let saved: SavedReport = decode("report", &saved)?;
+        self.slots_apart(&timing).map_err(invalid)?;
+        // Addresses and endpoints are checked (a name resolved) before the
+        // tenant's lane is taken, so a slow resolver holds up no one's writes.
         let context = schedule_key(tenant, report, name);
-        let (send, secret) = match (new.email, new.webhook) {
+        let (mut send, secret) = match (new.email, new.webhook) {
             (Some(email), None) => {
                 if email.to.is_empty() || email.to.len() > RECIPIENTS_MAX {
                     return Err(invalid(format!("email.to names 1 to {RECIPIENTS_MAX} addresses")));
@@ -196,11 +185,9 @@ impl Host {
                 if !["csv", "xlsx", "pdf"].contains(&format.as_str()) {
                     return Err(invalid(format!("email.format {format:?}: csv, xlsx or pdf")));
                 }
-                let subject = email.subject.unwrap_or_else(|| saved.definition.title.clone());
-                if subject.trim().is_empty()
-                    || subject.len() > SUBJECT_BYTES_MAX
-                    || subject.chars().any(char::is_control)
-                {
+                // None: the report's title, once it is read.
+                let subject = email.subject.unwrap_or_default();
+                if subject.len() > SUBJECT_BYTES_MAX || subject.chars().any(char::is_control) {
                     return Err(invalid(format!(
                         "email.subject is 1 to {SUBJECT_BYTES_MAX} bytes of text"
                     )));
@@ -227,6 +214,16 @@ impl Host {
                 ));
             }
         };
+        let mut txn = self.tenant_txn(tenant)?;
+        let Some(saved) = txn.catalog_get(&report_key(tenant, report))? else {
+            return Err(ScheduleError::NoReport);
+        };
+        let saved: SavedReport = decode("report", &saved)?;
+        if let Destination::Email { subject, .. } = &mut send
+            && subject.trim().is_empty()
+        {
+            subject.clone_from(&saved.definition.title);
+        }
         let key = schedule_key(tenant, report, name);
         let before: Option<ReportSchedule> =
             txn.catalog_get(&key)?.map(|b| decode("report schedule", &b)).transpose()?;
@@ -262,7 +259,7 @@ impl Host {
             attempts: 0,
             error: None,
             last: None,
-            sending_now: false,
+            sending_now: None,
         };
         put(&mut txn, tenant, &schedule)?;
         let record = keel_audit::Record {
@@ -279,6 +276,27 @@ impl Host {
         txn.finish()?.wait()?;
         self.inner.clock.notify(tenant);
         Ok((schedule, secret))
+    }
+
+    /// Refuses a timetable whose slots come less than [`SLOTS_APART_MIN`]
+    /// apart (over its next 50 slots).
+    fn slots_apart(&self, timing: &Schedule) -> Result<(), String> {
+        let mut at = self.now().seconds;
+        let mut last: Option<i64> = None;
+        for _ in 0..50 {
+            let Some(next) = timing.next_after(at) else { break };
+            if let Some(last) = last
+                && next - last < SLOTS_APART_MIN
+            {
+                return Err(format!(
+                    "cron {:?} sends more often than every {} minutes, which a report may not",
+                    timing.cron,
+                    SLOTS_APART_MIN / 60
+                ));
+            }
+            (last, at) = (Some(next), next);
+        }
+        Ok(())
     }
 
     /// The schedules of report `report`. Blocking.
@@ -321,25 +339,29 @@ impl Host {
     }
 
     /// Makes schedule `name` of report `report` send at once, besides its
-    /// timetable: its next slot still sends when it comes. False if there
-    /// is no such schedule. Blocking.
+    /// timetable: its next slot still sends when it comes. None if there
+    /// is no such schedule; false, changing nothing, while a send is
+    /// already due or being retried. Blocking.
     pub fn send_report_now(
         &self,
         origin: &keel_audit::Origin,
         tenant: &TenantId,
         (report, name): (&str, &str),
-    ) -> keel_storage::Result<bool> {
+    ) -> keel_storage::Result<Option<bool>> {
         let mut txn = self.tenant_txn(tenant)?;
         let Some(bytes) = txn.catalog_get(&schedule_key(tenant, report, name))? else {
-            return Ok(false);
+            return Ok(None);
         };
         let stored: ReportSchedule = decode("report schedule", &bytes)?;
+        if stored.sending_now.is_some() || stored.attempts > 0 || stored.due_ms <= now_ms(self) {
+            return Ok(Some(false));
+        }
         remove(&mut txn, tenant, &stored)?;
         let due = ReportSchedule {
             due_ms: now_ms(self),
             attempts: 0,
             error: None,
-            sending_now: true,
+            sending_now: Some(self.now().seconds),
             ..stored
         };
         put(&mut txn, tenant, &due)?;
@@ -351,359 +373,26 @@ impl Host {
         keel_audit::append(&mut txn, &keel_audit::chain_of(Some(tenant)), record)?;
         txn.finish()?.wait()?;
         self.inner.clock.notify(tenant);
-        Ok(true)
+        Ok(Some(true))
     }
 
     /// Removes every schedule of report `report` in `txn` (the report is
     /// being deleted).
+    /// The names of those removed.
     pub(super) fn remove_report_schedules(
         &self,
         txn: &mut WriteTxn,
         tenant: &TenantId,
         report: &str,
-    ) -> keel_storage::Result<()> {
+    ) -> keel_storage::Result<Vec<String>> {
         let prefix = format!("report-schedule/{tenant}/{report}/");
+        let mut names = Vec::new();
         for (_, bytes) in txn.catalog_page(&prefix, None, SCHEDULES_PER_REPORT_MAX)? {
             let schedule: ReportSchedule = decode("report schedule", &bytes)?;
             remove(txn, tenant, &schedule)?;
+            names.push(schedule.name);
         }
-        Ok(())
-    }
-
-    /// Sends the slot a due-index entry names, on the clock's worker for
-    /// `tenant`; whether there was anything to do.
-    pub(crate) fn send_scheduled_report(
-        &self,
-        tenant: &TenantId,
-        index: &str,
-        report: &str,
-        name: &str,
-    ) -> Result<bool, CallError> {
-        let storage = CallError::Storage;
-        let stored = {
-            let read = self.inner.storage.read().map_err(storage)?;
-            let bytes = read.catalog_get(&schedule_key(tenant, report, name)).map_err(storage)?;
-            bytes
-                .map(|b| decode::<ReportSchedule>("report schedule", &b))
-                .transpose()
-                .map_err(storage)?
-        };
-        let Some(stored) = stored.filter(|s| due_key(tenant, s) == index) else {
-            // An index entry its schedule no longer names: drop it.
-            let mut txn = self.tenant_txn(tenant).map_err(storage)?;
-            txn.catalog_remove(index).map_err(storage)?;
-            let origin = keel_audit::Origin::kernel(self.now().seconds);
-            let record = keel_audit::Record {
-                detail: Some(format!("due-index entry {index} named no report schedule; dropped")),
-                ..origin.record(action::TIMER_DROP)
-            };
-            keel_audit::append(&mut txn, &keel_audit::chain_of(Some(tenant)), record)
-                .map_err(storage)?;
-            txn.commit().map_err(storage)?;
-            return Ok(true);
-        };
-        let attempt = stored.attempts.saturating_add(1);
-        let sent = self.send_slot(tenant, &stored, attempt);
-        self.record_slot(tenant, stored, attempt, sent).map_err(storage)?;
-        Ok(true)
-    }
-
-    /// Runs the report as its schedule's owner and sends the answer.
-    fn send_slot(&self, tenant: &TenantId, schedule: &ReportSchedule, attempt: u32) -> Sent {
-        let saved = match self.report(tenant, &schedule.report) {
-            Ok(Some(saved)) => saved,
-            Ok(None) => return Sent::Refused(format!("report {} is gone", schedule.report)),
-            Err(err) => return Sent::Failed(format!("reading the report: {err}")),
-        };
-        let definition: &Definition = &saved.definition;
-        let Some((plugin, source_id)) = definition.source_parts() else {
-            return Sent::Refused(format!("its source {:?} names no plugin", definition.source));
-        };
-        let Some((plugin, source)) = self.reportable(tenant, plugin, source_id) else {
-            return Sent::Refused(format!(
-                "its source {} is not enabled in the tenant",
-                definition.source
-            ));
-        };
-        let callers = self.inner.callers.read().unwrap_or_else(|p| p.into_inner()).clone();
-        let Some(permissions) = callers.and_then(|callers| callers.permissions_of(&schedule.owner))
-        else {
-            return Sent::Later;
-        };
-        if !permissions.check(tenant, &source.permission) {
-            return Sent::Refused(format!(
-                "{} who scheduled it no longer holds {}, which reading {} takes",
-                schedule.owner, source.permission, definition.source
-            ));
-        }
-        let plan = match definition.plan(&source) {
-            Ok(plan) => plan,
-            Err(problems) => {
-                return Sent::Refused(format!(
-                    "the report no longer fits its source: {}",
-                    problems.join("; ")
-                ));
-            }
-        };
-        let origin = keel_audit::Origin {
-            actor: schedule.owner.clone(),
-            request_id: Some(format!(
-                "report-{}-{}-{}",
-                schedule.report,
-                schedule.name,
-                schedule.sending_for()
-            )),
-            ..keel_audit::Origin::kernel(self.now().seconds)
-        };
-        let source =
-            ReportSource { tenant: tenant.clone(), plugin, collection: source.collection, plan };
-        let table = Reading::new(self, origin, source).and_then(|mut reading| {
-            reading.read_until(u64::MAX, &|| self.inner.clock.stopped())?;
-            reading.finish()
-        });
-        let table = match table {
-            Ok(table) => table,
-            Err(ReportError::Report(err)) => return Sent::Refused(err.to_string()),
-            Err(ReportError::Stopped | ReportError::Busy(_)) => return Sent::Later,
-            Err(ReportError::Call(err)) => {
-                return Sent::Failed(format!("reading the source: {err}"));
-            }
-        };
-        let rows = table.rows.len();
-        match &schedule.send {
-            Destination::Email { to, subject, format } => {
-                let Some(mailer) = self.mailer() else {
-                    return Sent::Failed("this kernel sends no mail".to_owned());
-                };
-                let Ok(Some(format)) = keel_export::Format::named(format) else {
-                    return Sent::Refused(format!(
-                        "format {format:?} is not one a report is mailed in"
-                    ));
-                };
-                let said = format!(
-                    "report {}, version {}, for {}",
-                    schedule.report,
-                    saved.version,
-                    timing_of(schedule).local_time(schedule.sending_for())
-                );
-                let heading = keel_export::Heading {
-                    operation: &table.title,
-                    tenant: tenant.as_str(),
-                    parameters: &said,
-                };
-                let bytes = match keel_export::render_rows(
-                    format,
-                    &table.rows,
-                    &table.export(),
-                    &heading,
-                ) {
-                    Ok(bytes) => bytes,
-                    Err(err) => return Sent::Refused(format!("rendering the report: {err}")),
-                };
-                let name = format!("{}.{}", schedule.report, format.extension());
-                let text = format!(
-                    "{}: {rows} rows{}.\n\nSent by Keel for tenant {tenant}, {said}, as scheduled by {} ({} {}).\n",
-                    table.title,
-                    if table.truncated { " (cut at the report's limit)" } else { "" },
-                    schedule.owner,
-                    schedule.cron,
-                    schedule.time_zone,
-                );
-                let attachment = crate::Attachment {
-                    name: &name,
-                    content_type: format.content_type(),
-                    bytes: &bytes,
-                };
-                let mail = crate::Mail { to, subject, text: &text, attachment: Some(attachment) };
-                match mailer.send(&mail) {
-                    Ok(()) => Sent::Done(format!(
-                        "report {} mailed to {} as {name}, {rows} rows",
-                        schedule.report,
-                        to.join(", ")
-                    )),
-                    Err(err) => Sent::Failed(err),
-                }
-            }
-            Destination::Webhook { url, secret } => {
-                let Some(outbound) = self.outbound() else {
-                    return Sent::Failed("this kernel posts no webhooks".to_owned());
-                };
-                let event_id = format!(
-                    "{tenant}:report:{}/{}/{}",
-                    schedule.report,
-                    schedule.name,
-                    schedule.sending_for()
-                );
-                let body = serde_json::json!({
-                    "id": event_id,
-                    "tenant": tenant.as_str(),
-                    "report": schedule.report,
-                    "schedule": schedule.name,
-                    "slot": schedule.sending_for(),
-                    "answer": table.to_json(),
-                });
-                let body = body.to_string();
-                let context = schedule_key(tenant, &schedule.report, &schedule.name);
-                let post = crate::Post {
-                    url,
-                    sealed_secret: secret,
-                    context: &context,
-                    webhook: 0,
-                    event_id: &event_id,
-                    topic: "keel.report",
-                    attempt,
-                    timestamp: self.now().seconds,
-                    body: body.as_bytes(),
-                };
-                match outbound.post(&post) {
-                    Ok(()) => Sent::Done(format!(
-                        "report {} posted to {url}, {rows} rows",
-                        schedule.report
-                    )),
-                    Err(err) => Sent::Failed(err),
-                }
-            }
-        }
-    }
-
-    /// Records how an attempt at `stored`'s slot ended, unless the
-    /// schedule changed meanwhile.
-    fn record_slot(
-        &self,
-        tenant: &TenantId,
-        stored: ReportSchedule,
-        attempt: u32,
-        sent: Sent,
-    ) -> keel_storage::Result<()> {
-        let now = self.now().seconds;
-        let limits = &self.inner.config.limits;
-        let (action, detail, next) = match sent {
-            Sent::Later => {
-                let due_ms = now_ms(self)
-                    .saturating_add(i64::try_from(BUSY_RETRY.as_millis()).unwrap_or(i64::MAX));
-                (None, String::new(), ReportSchedule { due_ms, ..stored.clone() })
-            }
-            Sent::Failed(error) if attempt < limits.event_attempts_max => {
-                let wait = i64::try_from(self.backoff(attempt).as_millis()).unwrap_or(i64::MAX);
-                let detail = format!(
-                    "report {}: schedule {} attempt {attempt} failed: {error}",
-                    stored.report, stored.name
-                );
-                let next = ReportSchedule {
-                    attempts: attempt,
-                    error: Some(error),
-                    due_ms: now_ms(self).saturating_add(wait),
-                    ..stored.clone()
-                };
-                (Some(action::REPORT_SEND_RETRY), detail, next)
-            }
-            Sent::Done(summary) => {
-                let last = LastRun {
-                    slot: stored.sending_for(),
-                    ended: now,
-                    ok: true,
-                    error: None,
-                    attempts: attempt,
-                };
-                (Some(action::REPORT_SEND), summary, self.advanced(&stored, last))
-            }
-            Sent::Failed(error) | Sent::Refused(error) => {
-                let told = self.tell_of_failure(tenant, &stored, &error);
-                let detail = format!(
-                    "report {}: schedule {} gave up on the slot of {} after {attempt} attempts: {error}; {told}",
-                    stored.report,
-                    stored.name,
-                    timing_of(&stored).local_time(stored.sending_for()),
-                );
-                let last = LastRun {
-                    slot: stored.sending_for(),
-                    ended: now,
-                    ok: false,
-                    error: Some(error),
-                    attempts: attempt,
-                };
-                (Some(action::REPORT_SEND_FAIL), detail, self.advanced(&stored, last))
-            }
-        };
-        let mut txn = self.tenant_txn(tenant)?;
-        let current = txn.catalog_get(&schedule_key(tenant, &stored.report, &stored.name))?;
-        if current.as_deref() != Some(encode(&stored)?.as_slice()) {
-            // Saved anew, sent now or deleted while it ran: that stands.
-            return Ok(());
-        }
-        remove(&mut txn, tenant, &stored)?;
-        put(&mut txn, tenant, &next)?;
-        let origin = keel_audit::Origin {
-            actor: stored.owner.clone(),
-            request_id: Some(format!(
-                "report-{}-{}-{}",
-                stored.report,
-                stored.name,
-                stored.sending_for()
-            )),
-            ..keel_audit::Origin::kernel(now)
-        };
-        let action = action.unwrap_or(action::TIMER_RETRY);
-        let record = keel_audit::Record {
-            key: Some(format!("{}/{}", stored.report, stored.name)),
-            detail: Some(if detail.is_empty() {
-                "the kernel was busy; tried again shortly".to_owned()
-            } else {
-                detail
-            }),
-            ..origin.record(action)
-        };
-        keel_audit::append(&mut txn, &keel_audit::chain_of(Some(tenant)), record)?;
-        txn.commit()?;
-        self.inner.clock.notify(tenant);
-        Ok(())
-    }
-
-    /// The schedule moved on to its first slot after now, its last run `last`.
-    /// (A send asked for now goes back to waiting for its slot.)
-    fn advanced(&self, stored: &ReportSchedule, last: LastRun) -> ReportSchedule {
-        let now = self.now().seconds;
-        // A pattern that passed the save's check always runs again before 9999.
-        let slot = match stored.sending_now {
-            true if stored.slot > now => stored.slot,
-            _ => timing_of(stored).next_after(now.max(stored.slot)).unwrap_or(i64::MAX / 1000),
-        };
-        ReportSchedule {
-            slot,
-            due_ms: slot.saturating_mul(1000),
-            attempts: 0,
-            error: None,
-            last: Some(last),
-            sending_now: false,
-            ..stored.clone()
-        }
-    }
-
-    /// Mails the schedule's `notify` addresses that a slot failed; says how
-    /// that went, for the audit record.
-    fn tell_of_failure(&self, tenant: &TenantId, schedule: &ReportSchedule, error: &str) -> String {
-        if schedule.notify.is_empty() {
-            return "no one to tell (the schedule names no notify addresses)".to_owned();
-        }
-        let Some(mailer) = self.mailer() else {
-            return "no one told: this kernel sends no mail".to_owned();
-        };
-        let subject = format!("Keel: report {} could not be sent", schedule.report);
-        let text = format!(
-            "Tenant {tenant}: schedule {} of report {} ({} {}) could not send its slot of {}.\n\nWhy: {error}\n\nThe schedule goes on to its next slot. See GET /api/{tenant}/reports/{}/schedules.\n",
-            schedule.name,
-            schedule.report,
-            schedule.cron,
-            schedule.time_zone,
-            timing_of(schedule).local_time(schedule.sending_for()),
-            schedule.report,
-        );
-        let mail =
-            crate::Mail { to: &schedule.notify, subject: &subject, text: &text, attachment: None };
-        match mailer.send(&mail) {
-            Ok(()) => format!("told {}", schedule.notify.join(", ")),
-            Err(err) => format!("telling {} failed too: {err}", schedule.notify.join(", ")),
-        }
+        Ok(names)
     }
 }
 
@@ -717,7 +406,7 @@ fn timing(name: &str, cron: &str, time_zone: &str) -> Schedule {
     }
 }
 
-fn timing_of(schedule: &ReportSchedule) -> Schedule {
+pub(super) fn timing_of(schedule: &ReportSchedule) -> Schedule {
     timing(&schedule.name, &schedule.cron, &schedule.time_zone)
 }
 
@@ -733,15 +422,15 @@ pub fn shown(schedule: &ReportSchedule) -> serde_json::Value {
     shown
 }
 
-fn schedule_key(tenant: &TenantId, report: &str, name: &str) -> String {
+pub(super) fn schedule_key(tenant: &TenantId, report: &str, name: &str) -> String {
     format!("report-schedule/{tenant}/{report}/{name}")
 }
 
-fn due_key(tenant: &TenantId, schedule: &ReportSchedule) -> String {
+pub(super) fn due_key(tenant: &TenantId, schedule: &ReportSchedule) -> String {
     report_due_key(tenant, schedule.due_ms, &schedule.report, &schedule.name)
 }
 
-fn put(
+pub(super) fn put(
     txn: &mut WriteTxn,
     tenant: &TenantId,
     schedule: &ReportSchedule,
@@ -750,7 +439,7 @@ fn put(
     txn.catalog_put(&due_key(tenant, schedule), b"")
 }
 
-fn remove(
+pub(super) fn remove(
     txn: &mut WriteTxn,
     tenant: &TenantId,
     schedule: &ReportSchedule,
