@@ -29,6 +29,9 @@ pub(crate) struct Runs {
     by_tenant: Mutex<HashMap<TenantId, Vec<Arc<ReportRun>>>>,
     running: Arc<AtomicUsize>,
     pub(crate) stopping: AtomicBool,
+    /// Scheduled reports sent whose record could not be written yet, by
+    /// due-index entry and attempt: what the record will say.
+    unrecorded: Mutex<HashMap<String, String>>,
 }
 
 /// One of the kernel's places for a long read, given back when dropped
@@ -173,6 +176,21 @@ impl Runs {
         }
         kept.push(Arc::clone(run));
         Ok(slot)
+    }
+
+    /// Remembers that a scheduled send went out but was not recorded.
+    pub(crate) fn keep_unrecorded(&self, key: String, summary: String) {
+        let mut unrecorded = self.unrecorded.lock().unwrap_or_else(|p| p.into_inner());
+        // Bounded by the schedules whose records fail at once; a kernel
+        // whose storage refuses writes has no more to remember.
+        if unrecorded.len() < 4096 {
+            unrecorded.insert(key, summary);
+        }
+    }
+
+    /// What a send that went out but was not recorded said, if one did.
+    pub(crate) fn take_unrecorded(&self, key: &str) -> Option<String> {
+        self.unrecorded.lock().unwrap_or_else(|p| p.into_inner()).remove(key)
     }
 
     pub(crate) fn forget(&self, tenant: &TenantId, id: &str) {

@@ -67,8 +67,23 @@ impl Host {
             return Ok(true);
         };
         let attempt = stored.attempts.saturating_add(1);
-        let sent = self.send_slot(tenant, &stored, attempt);
-        self.record_slot(tenant, stored, attempt, sent).map_err(storage)?;
+        // A send whose record failed (storage refusing writes) is not sent
+        // again on the next pass: only its record is tried again.
+        let unrecorded = format!("{index}/{attempt}");
+        let sent = match self.inner.reports.take_unrecorded(&unrecorded) {
+            Some(summary) => Sent::Done(summary),
+            None => self.send_slot(tenant, &stored, attempt),
+        };
+        let summary = match &sent {
+            Sent::Done(summary) => Some(summary.clone()),
+            _ => None,
+        };
+        if let Err(err) = self.record_slot(tenant, stored, attempt, sent) {
+            if let Some(summary) = summary {
+                self.inner.reports.keep_unrecorded(unrecorded, summary);
+            }
+            return Err(storage(err));
+        }
         Ok(true)
     }
 
