@@ -141,6 +141,8 @@ impl Member {
             plugin,
             collection: source.collection,
             plan,
+            as_of: state.platform.host().now().seconds,
+            time_zone: "UTC".to_owned(),
         })
     }
 }

@@ -70,6 +70,11 @@ pub struct ReportSource {
     /// The reportable's collection.
     pub collection: String,
     pub plan: Plan,
+    /// Relative dates count from the day of `as_of` (Unix seconds) in
+    /// `time_zone` (IANA): now in UTC for a run asked for over HTTP, the
+    /// slot on the schedule's wall clock for a scheduled one.
+    pub as_of: i64,
+    pub time_zone: String,
 }
 
 /// Why a run did not answer.
@@ -234,6 +239,8 @@ pub(crate) struct Reading {
     ns: Namespace,
     read: ReadTxn,
     run: Run,
+    /// The day the run counts relative dates from.
+    today: keel_values::Date,
     cursor: Option<String>,
     done: bool,
     /// Keys of sensitive documents read and not audited yet.
@@ -248,7 +255,15 @@ impl Reading {
     ) -> Result<Self, ReportError> {
         let read = host.inner.storage.read().map_err(CallError::Storage)?;
         let ns = Namespace::new(source.tenant.clone(), source.plugin.manifest().id.clone());
-        let run = Run::new(source.plan.clone());
+        let now = source.as_of;
+        let zone = keel_values::zone::Zone::named(&source.time_zone)
+            .unwrap_or_else(|_| keel_values::zone::Zone::utc());
+        let today = match zone.wall(now) {
+            Ok((today, _)) => today,
+            Err(_) => keel_values::Date::parse(&keel_values::date::civil_date(now))
+                .map_err(|err| CallError::Internal(err.to_string()))?,
+        };
+        let run = Run::new(source.plan.clone(), &today);
         Ok(Self {
             host: host.clone(),
             origin,
@@ -256,6 +271,7 @@ impl Reading {
             ns,
             read,
             run,
+            today,
             cursor: None,
             done: false,
             unaudited: Vec::new(),
@@ -339,7 +355,7 @@ impl Reading {
     /// The answer, once everything is read and its reads audited.
     pub(crate) fn finish(mut self) -> Result<Table, ReportError> {
         self.audit_reads()?;
-        let run = std::mem::replace(&mut self.run, Run::new(self.source.plan.clone()));
+        let run = std::mem::replace(&mut self.run, Run::new(self.source.plan.clone(), &self.today));
         Ok(run.finish())
     }
 }

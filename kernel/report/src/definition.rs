@@ -10,6 +10,7 @@ use keel_manifest::{ColumnType, Reportable};
 use serde_json::Value;
 
 use crate::cell::Cell;
+use crate::relative::Relative;
 
 /// Most rows a report answers; a definition may ask for fewer.
 pub const ROWS_MAX: usize = 100_000;
@@ -60,6 +61,8 @@ pub struct Filter {
     pub op: FilterOp,
     /// What the field is compared with: a value of its type; an array of
     /// them for `in`; text for `contains`; `true` or `false` for `empty`.
+    /// A date may be relative to the day the report runs: `today`,
+    /// `today-7`, `month-start`, `month-start-1`, `year-start`.
     pub value: Value,
 }
 
@@ -141,6 +144,9 @@ pub struct Plan {
 #[derive(Debug, Clone)]
 pub(crate) enum Test {
     Compare(FilterOp, Cell),
+    /// A comparison with a date relative to the day the report runs,
+    /// made a [`Test::Compare`] when the run starts.
+    Relative(FilterOp, Relative),
     In(Vec<Cell>),
     Contains(String),
     Empty(bool),
@@ -337,7 +343,12 @@ fn test(filter: &Filter, kind: Option<ColumnType>) -> Result<Test, String> {
             Value::Bool(empty) => Test::Empty(empty),
             _ => return Err("`empty` takes true (missing) or false (present)".to_owned()),
         },
-        op => Test::Compare(op, read(&filter.value)?),
+        op => match (&filter.value, kind) {
+            (Value::String(text), ColumnType::Date) if Relative::parse(text).is_some() => {
+                Test::Relative(op, Relative::parse(text).unwrap_or(Relative::Day(0)))
+            }
+            (value, _) => Test::Compare(op, read(value)?),
+        },
     })
 }
 

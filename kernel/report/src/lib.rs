@@ -8,11 +8,14 @@
 //!   the source's typed fields into a [`Plan`], every problem named.
 //! - `cell`: a field's value read as its declared type, exact decimals
 //!   and dates included, in the order people sort them.
+//! - `relative`: dates named from the day a report runs (`today-7`,
+//!   `month-start-1`), for reports sent on a timetable.
 //! - `run`: a plan fed documents one at a time ([`Run`]), in bounded
 //!   memory, answering a [`Table`].
 
 mod cell;
 mod definition;
+mod relative;
 mod run;
 
 pub use definition::{Aggregate, AggregateOp, Definition, Filter, FilterOp, Plan, ROWS_MAX, Sort};

@@ -138,7 +138,16 @@ struct ShownColumn<'a> {
 }
 
 impl Run {
-    pub fn new(plan: Plan) -> Self {
+    /// A run of `plan` on `today`, the day its relative dates count from
+    /// (in the time zone of whoever it is for).
+    pub fn new(mut plan: Plan, today: &keel_values::Date) -> Self {
+        for (_, test) in &mut plan.filters {
+            if let Test::Relative(op, relative) = test {
+                let date =
+                    relative.on(today).map_or(Cell::Null, |d| Cell::Date(d.as_str().to_owned()));
+                *test = Test::Compare(*op, date);
+            }
+        }
         Self {
             plan,
             scanned: 0,
@@ -337,6 +346,8 @@ fn passes(cell: &Cell, test: &Test) -> bool {
             }
         }
         Test::In(values) => values.contains(cell),
+        // Made a comparison when the run started.
+        Test::Relative(..) => false,
         Test::Contains(needle) => cell.contains(needle),
     }
 }

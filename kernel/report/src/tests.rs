@@ -54,12 +54,16 @@ fn ledger() -> Vec<Value> {
     ]
 }
 
+fn today() -> keel_values::Date {
+    keel_values::Date::parse("2026-03-10").unwrap()
+}
+
 fn definition(value: Value) -> Definition {
     serde_json::from_value(value).unwrap()
 }
 
 fn run(definition: &Definition, docs: &[Value]) -> Table {
-    let mut run = Run::new(definition.plan(&lines_source()).unwrap());
+    let mut run = Run::new(definition.plan(&lines_source()).unwrap(), &today());
     for doc in docs {
         run.feed(doc).unwrap();
     }
@@ -138,6 +142,33 @@ fn filters_read_their_values_as_the_fields_type() {
     assert_eq!(
         run(&some, &ledger()).rows,
         vec![json!({ "account": "3000" }), json!({ "account": "4000" })]
+    );
+}
+
+#[test]
+fn dates_relative_to_the_day_of_the_run_are_fixed_when_it_starts() {
+    // Run on 10 March 2026: last month is February.
+    let last_month = definition(json!({
+        "title": "Last month",
+        "source": "finance/entry-lines",
+        "columns": ["number"],
+        "filters": [
+            { "field": "date", "op": "ge", "value": "month-start-1" },
+            { "field": "date", "op": "lt", "value": "month-start" },
+        ],
+    }));
+    let numbers: Vec<Value> = run(&last_month, &ledger()).rows;
+    assert_eq!(numbers, vec![json!({ "number": 3 }), json!({ "number": 3 })]);
+    let bad = definition(
+        json!({ "title": "x", "source": "finance/entry-lines", "filters": [{ "field": "memo", "op": "eq", "value": "today-" }] }),
+    );
+    assert!(bad.plan(&lines_source()).is_ok(), "on a text field it is text");
+    let bad = definition(
+        json!({ "title": "x", "source": "finance/entry-lines", "filters": [{ "field": "date", "op": "eq", "value": "yesterday" }] }),
+    );
+    assert!(
+        bad.plan(&lines_source()).unwrap_err()[0]
+            .contains("\"yesterday\" is not a value of a date field")
     );
 }
 
@@ -234,7 +265,7 @@ fn an_answer_past_its_bytes_is_refused_as_it_grows() {
     let memos = definition(
         json!({ "title": "Memos", "source": "finance/entry-lines", "columns": ["memo"] }),
     );
-    let mut run = Run::new(memos.plan(&lines_source()).unwrap());
+    let mut run = Run::new(memos.plan(&lines_source()).unwrap(), &today());
     let long = "x".repeat(1024 * 1024);
     let doc = json!({ "memo": long, "lines": [{ "account": "1000" }] });
     let refused = (0..100).find_map(|_| run.feed(&doc).err());
@@ -244,7 +275,7 @@ fn an_answer_past_its_bytes_is_refused_as_it_grows() {
     let grouped = definition(
         json!({ "title": "By account", "source": "finance/entry-lines", "group_by": ["account"], "aggregates": [{ "name": "n", "op": "count" }] }),
     );
-    let mut run = Run::new(grouped.plan(&lines_source()).unwrap());
+    let mut run = Run::new(grouped.plan(&lines_source()).unwrap(), &today());
     (0..100).for_each(|_| run.feed(&doc).unwrap());
     let table = run.finish();
     assert_eq!(table.rows, vec![json!({ "account": "1000", "n": 100 })]);

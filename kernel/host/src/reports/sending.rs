@@ -141,8 +141,14 @@ impl Host {
             )),
             ..keel_audit::Origin::kernel(self.now().seconds)
         };
-        let source =
-            ReportSource { tenant: tenant.clone(), plugin, collection: source.collection, plan };
+        let source = ReportSource {
+            tenant: tenant.clone(),
+            plugin,
+            collection: source.collection,
+            plan,
+            as_of: schedule.sending_for(),
+            time_zone: schedule.time_zone.clone(),
+        };
         let table = match self.read_scheduled(origin, source) {
             Ok(table) => table,
             Err(
