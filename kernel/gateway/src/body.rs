@@ -1,16 +1,31 @@
 //! The bodies the gateway answers with for the kernel's own types, owned
 //! here: renaming a field of a domain type changes no response unless it
-//! is changed here too, where the API is.
+//! is changed here too, where the API is. And a JSON answer from a value
+//! or from bytes already written.
 //!
 //! Audit records and signed heads are the exception: their serialised
 //! form is what is hashed and signed, so the API returns exactly that, and
 //! an outside verifier can recompute the chain from it.
 
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use keel_platform::{
     ApiToken, DeadLetter, EnableReport, Membership, ProviderChoice, RoleInfo, SodRule,
     TotpEnrolment, User,
 };
 use serde::Serialize;
+
+/// `body` as a JSON answer with `status`.
+pub(crate) fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
+    json_bytes(status, body.to_string().into_bytes())
+}
+
+/// JSON already written, answered with `status`.
+pub(crate) fn json_bytes(status: StatusCode, bytes: Vec<u8>) -> Response {
+    let mut http = (status, bytes).into_response();
+    http.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    http
+}
 
 /// A user, never with a password hash.
 #[derive(Debug, Serialize)]

@@ -22,6 +22,7 @@ use keel_types::{PluginId, RequestId, TenantId};
 use serde_json::{Value, json};
 use sha2::Digest;
 
+use crate::body::json_response;
 use crate::calls::GiveUpOnDrop;
 use crate::extract::{Caller, read_body};
 use crate::problem::Problem;
@@ -53,8 +54,7 @@ pub(crate) fn routes() -> axum::Router<AppState> {
 /// An import the caller may run, as its description shows it.
 fn described(plugin: &Plugin, import: &Import) -> Value {
     let field = |f: &keel_manifest::Field| {
-        let mut shown =
-            json!({ "name": f.name, "type": type_name(f.kind), "required": f.required });
+        let mut shown = json!({ "name": f.name, "type": f.kind.as_str(), "required": f.required });
         if !f.description.is_empty() {
             shown["description"] = json!(f.description);
         }
@@ -71,21 +71,6 @@ fn described(plugin: &Plugin, import: &Import) -> Value {
         "fields": import.fields.iter().map(field).collect::<Vec<_>>(),
         "template": import.fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(","),
     })
-}
-
-fn type_name(kind: keel_manifest::ColumnType) -> &'static str {
-    match kind {
-        keel_manifest::ColumnType::Text => "text",
-        keel_manifest::ColumnType::Integer => "integer",
-        keel_manifest::ColumnType::Decimal => "decimal",
-        keel_manifest::ColumnType::Date => "date",
-    }
-}
-
-fn json_response(status: StatusCode, body: &Value) -> Response {
-    let mut http = (status, body.to_string()).into_response();
-    http.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    http
 }
 
 /// `GET /api/{tenant}/imports`: the imports of the tenant's plugins the

@@ -25,6 +25,7 @@ use keel_types::TenantId;
 use serde_json::{Value, json};
 use tokio::sync::OwnedSemaphorePermit;
 
+use crate::body::json_response;
 use crate::extract::{Caller, read_body};
 use crate::problem::Problem;
 use crate::state::AppState;
@@ -158,12 +159,6 @@ fn refused(problems: Vec<String>) -> Problem {
     Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-report", detail)
 }
 
-fn json_response(status: StatusCode, body: &Value) -> Response {
-    let mut http = (status, body.to_string()).into_response();
-    http.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    http
-}
-
 fn path_of<T>(ids: Result<Path<T>, PathRejection>) -> Result<T, Problem> {
     Ok(ids.map_err(|err| Problem::bad_request(err.body_text()))?.0)
 }
@@ -208,7 +203,7 @@ async fn sources(
                     .fields
                     .iter()
                     .map(|f| {
-                        json!({ "name": f.name, "type": type_name(f.kind), "description": f.description })
+                        json!({ "name": f.name, "type": f.kind.as_str(), "description": f.description })
                     })
                     .collect();
                 listed.push(json!({
@@ -223,15 +218,6 @@ async fn sources(
     }
     .await;
     result.unwrap_or_else(IntoResponse::into_response)
-}
-
-fn type_name(kind: keel_manifest::ColumnType) -> &'static str {
-    match kind {
-        keel_manifest::ColumnType::Text => "text",
-        keel_manifest::ColumnType::Integer => "integer",
-        keel_manifest::ColumnType::Decimal => "decimal",
-        keel_manifest::ColumnType::Date => "date",
-    }
 }
 
 /// `GET /api/{tenant}/reports`: the reports over sources the caller may
@@ -251,17 +237,15 @@ async fn list(
                 continue;
             }
             let runnable = member.source(&state, &report.definition).await.is_ok();
-            {
-                listed.push(json!({
-                    "id": report.id,
-                    "title": report.definition.title,
-                    "source": report.definition.source,
-                    "version": report.version,
-                    "saved_by": report.saved_by,
-                    "saved_at": report.saved_at,
-                    "runnable": runnable,
-                }));
-            }
+            listed.push(json!({
+                "id": report.id,
+                "title": report.definition.title,
+                "source": report.definition.source,
+                "version": report.version,
+                "saved_by": report.saved_by,
+                "saved_at": report.saved_at,
+                "runnable": runnable,
+            }));
         }
         Ok::<_, Problem>(json_response(StatusCode::OK, &json!({ "reports": listed })))
     }
@@ -535,12 +519,7 @@ async fn answer(
         )
     })?;
     Ok(match format {
-        None => {
-            let mut http = (StatusCode::OK, bytes).into_response();
-            let json = HeaderValue::from_static("application/json");
-            http.headers_mut().insert(header::CONTENT_TYPE, json);
-            http
-        }
+        None => crate::body::json_bytes(StatusCode::OK, bytes),
         Some(format) => crate::exports::download(format, name, Body::from(bytes)),
     })
 }

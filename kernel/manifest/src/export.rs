@@ -65,6 +65,16 @@ pub enum ColumnType {
 }
 
 impl ColumnType {
+    /// Its name, as manifests write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ColumnType::Text => "text",
+            ColumnType::Integer => "integer",
+            ColumnType::Decimal => "decimal",
+            ColumnType::Date => "date",
+        }
+    }
+
     /// Whether its values add up.
     pub fn is_number(self) -> bool {
         matches!(self, ColumnType::Integer | ColumnType::Decimal)

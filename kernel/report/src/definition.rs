@@ -323,7 +323,7 @@ fn test(filter: &Filter, kind: Option<ColumnType>) -> Result<Test, String> {
     let read = |value: &Value| {
         Cell::read(kind, value)
             .filter(|cell| *cell != Cell::Null)
-            .ok_or_else(|| format!("{value} is not a value of a {} field", type_name(kind)))
+            .ok_or_else(|| format!("{value} is not a value of a {} field", kind.as_str()))
     };
     Ok(match filter.op {
         FilterOp::In => {
@@ -343,22 +343,11 @@ fn test(filter: &Filter, kind: Option<ColumnType>) -> Result<Test, String> {
             Value::Bool(empty) => Test::Empty(empty),
             _ => return Err("`empty` takes true (missing) or false (present)".to_owned()),
         },
-        op => match (&filter.value, kind) {
-            (Value::String(text), ColumnType::Date) if Relative::parse(text).is_some() => {
-                Test::Relative(op, Relative::parse(text).unwrap_or(Relative::Day(0)))
-            }
-            (value, _) => Test::Compare(op, read(value)?),
+        op => match (kind, filter.value.as_str().and_then(Relative::parse)) {
+            (ColumnType::Date, Some(relative)) => Test::Relative(op, relative),
+            _ => Test::Compare(op, read(&filter.value)?),
         },
     })
-}
-
-pub(crate) fn type_name(kind: ColumnType) -> &'static str {
-    match kind {
-        ColumnType::Text => "text",
-        ColumnType::Integer => "integer",
-        ColumnType::Decimal => "decimal",
-        ColumnType::Date => "date",
-    }
 }
 
 fn is_name(text: &str) -> bool {

@@ -96,7 +96,7 @@ impl Table {
         let columns = self
             .columns
             .iter()
-            .map(|c| ShownColumn { name: &c.name, kind: crate::definition::type_name(c.kind) })
+            .map(|c| ShownColumn { name: &c.name, kind: c.kind.as_str() })
             .collect();
         Shown {
             title: &self.title,

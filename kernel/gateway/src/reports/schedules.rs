@@ -11,7 +11,8 @@ use keel_host::{NewReportSchedule, schedule_shown};
 use keel_platform::{REPORTS_MANAGE, ScheduleOf, WEBHOOKS_MANAGE};
 use serde_json::json;
 
-use super::{Member, check_id, json_response, path_of, readable};
+use super::{Member, check_id, path_of, readable};
+use crate::body::json_response;
 use crate::extract::{Caller, read_body};
 use crate::problem::Problem;
 use crate::state::AppState;
