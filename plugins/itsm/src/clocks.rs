@@ -9,8 +9,8 @@ use keel_sdk::{Result, context, events};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::desk;
-use crate::rules::hours::Hours;
+use crate::desk::{self, Sweep};
+use crate::rules::history::History;
 use crate::rules::policy::{Clocks, Noticed, Policy, Target, choose};
 use crate::stored::{TICKETS, TicketDoc};
 
@@ -52,7 +52,7 @@ pub(crate) fn start(ticket: &mut TicketDoc, now: i64) -> Result<()> {
 pub(crate) fn rechoose(ticket: &mut TicketDoc, now: i64) -> Result<()> {
     let Some(was) = notice(ticket, now)? else { return start(ticket, now) };
     match (chosen(ticket)?, &mut ticket.clocks) {
-        (Some(policy), Some(clocks)) if policy.id != clocks.policy => {
+        (Some(policy), Some(clocks)) if !clocks.follows(&policy) => {
             clocks.retarget(&policy, now, &was);
             let calendar = desk::calendar(&policy.calendar)?;
             settle(ticket, now, Some(&calendar))
@@ -76,15 +76,15 @@ pub(crate) fn follow(ticket: &mut TicketDoc, now: i64) -> Result<()> {
 
 /// Publishes what is due by `now`, once; the calendar the clocks count on,
 /// if the ticket has clocks.
-fn notice(ticket: &mut TicketDoc, now: i64) -> Result<Option<Hours>> {
+fn notice(ticket: &mut TicketDoc, now: i64) -> Result<Option<History>> {
     let Some(clocks) = &ticket.clocks else { return Ok(None) };
-    let calendar = desk::calendar(&clocks.calendar)?;
+    let calendar = desk::calendar_since(&clocks.calendar, clocks.running_since())?;
     publish_due(ticket, now, &calendar)?;
     Ok(Some(calendar))
 }
 
 /// Publishes what is due by `now` on `calendar`.
-fn publish_due(ticket: &mut TicketDoc, now: i64, calendar: &Hours) -> Result<()> {
+fn publish_due(ticket: &mut TicketDoc, now: i64, calendar: &History) -> Result<()> {
     let Some(clocks) = &mut ticket.clocks else { return Ok(()) };
     let noticed = clocks.notice(now, calendar);
     for what in noticed {
@@ -96,7 +96,7 @@ fn publish_due(ticket: &mut TicketDoc, now: i64, calendar: &Hours) -> Result<()>
 /// After a change at `now` to `ticket`'s clocks (which count on
 /// `calendar`): publishes what the change made due (a shorter target), and
 /// keeps the overdue queue's key and the ticket's timer in step.
-fn settle(ticket: &mut TicketDoc, now: i64, calendar: Option<&Hours>) -> Result<()> {
+fn settle(ticket: &mut TicketDoc, now: i64, calendar: Option<&History>) -> Result<()> {
     let key = timer_key(&ticket.id);
     let Some(calendar) = calendar.filter(|_| ticket.clocks.is_some()) else {
         ticket.due_key = None;
@@ -118,7 +118,7 @@ fn settle(ticket: &mut TicketDoc, now: i64, calendar: Option<&Hours>) -> Result<
     Ok(())
 }
 
-fn publish(ticket: &TicketDoc, what: Noticed, now: i64, calendar: &Hours) -> Result<()> {
+fn publish(ticket: &TicketDoc, what: Noticed, now: i64, calendar: &History) -> Result<()> {
     let (topic, target) = match what {
         Noticed::Warning(target) => ("itsm.sla-warning", target),
         Noticed::Breach(target) => ("itsm.sla-breached", target),
@@ -147,9 +147,95 @@ fn publish(ticket: &TicketDoc, what: Noticed, now: i64, calendar: &Hours) -> Res
     events::publish(topic, &format!("{}/{target}", ticket.id), &payload)
 }
 
+/// Tickets a sweep reads at each firing of its timer.
+const SWEEP_READ: u32 = 200;
+/// Tickets a sweep changes at each firing at most: each may set its timer
+/// and publish up to four events, within what one call may (64 of each).
+const SWEEP_CHANGES_MAX: usize = 12;
+
+/// A batch of a sweep (`desk::Sweep`), and the timer set for the next:
+/// after a calendar changed, each open ticket whose clocks count on it
+/// has what is now due published and its timer and place in the overdue
+/// queue moved, so that a deadline the edit brought forward is not noticed
+/// late; after a policy changed, each open ticket goes on under the policy
+/// now chosen for it. The cursor is the last ticket looked at.
+fn swept(timer: &Fired, sweep: Sweep) -> Result<()> {
+    let now = context::now_seconds();
+    let range = keel_sdk::Range::between(sweep.cursor.clone(), None);
+    let page = TICKETS.scan(&range, None, SWEEP_READ + 1)?;
+    let (policies, mut calendars) = (desk::policies()?, desk::Calendars::default());
+    let (mut last, mut changes, mut read) = (sweep.cursor.clone(), 0, 0);
+    let more = page.cursor.is_some();
+    for (key, mut ticket) in page.items {
+        if sweep.cursor.as_deref() == Some(key.as_str()) {
+            continue;
+        }
+        if changes >= SWEEP_CHANGES_MAX || read >= SWEEP_READ {
+            let next = Sweep { cursor: last, ..sweep };
+            return timers::set(&timer.key, now, &next);
+        }
+        read += 1;
+        last = Some(key.clone());
+        if !ticket.life.is_open() {
+            continue;
+        }
+        let changed = match &sweep.calendar {
+            Some(id) => {
+                if ticket.clocks.as_ref().is_none_or(|clocks| clocks.calendar != *id) {
+                    continue;
+                }
+                settle(&mut ticket, now, Some(calendars.get(id)?))?;
+                true
+            }
+            None => reapply(&mut ticket, now, &policies, &mut calendars)?,
+        };
+        if changed {
+            TICKETS.put(&key, &ticket)?;
+            changes += 1;
+        }
+    }
+    if more {
+        return timers::set(&timer.key, now, &Sweep { cursor: last, ..sweep });
+    }
+    // Every ticket after the cursor was looked at: the sweep is done.
+    Ok(())
+}
+
+/// `ticket` under the policy now chosen for it among `policies`: if that
+/// is another, or the same changed, what was due is noticed and its
+/// clocks go on towards the new targets, keeping what they spent. Whether
+/// anything changed.
+fn reapply(
+    ticket: &mut TicketDoc,
+    now: i64,
+    policies: &[Policy],
+    calendars: &mut desk::Calendars,
+) -> Result<bool> {
+    let kind = ticket.life.kind;
+    let Some(policy) = choose(policies, kind, ticket.priority.value, ticket.service.as_deref())
+    else {
+        return Ok(false);
+    };
+    if ticket.clocks.as_ref().is_some_and(|clocks| clocks.follows(policy)) {
+        return Ok(false);
+    }
+    let Some(was) = notice(ticket, now)? else {
+        start(ticket, now)?;
+        return Ok(true);
+    };
+    if let Some(clocks) = &mut ticket.clocks {
+        clocks.retarget(policy, now, &was);
+    }
+    settle(ticket, now, Some(calendars.get(&policy.calendar)?))?;
+    Ok(true)
+}
+
 /// A ticket's timer: what is due now is published, and the timer set for
-/// what comes next.
+/// what comes next; or a batch of a sweep.
 pub(crate) fn fired(timer: &Fired) -> Result<()> {
+    if timer.key.starts_with("sweep/") {
+        return swept(timer, timers::payload(timer)?);
+    }
     let due: Due = timers::payload(timer)?;
     let Some(mut ticket) = TICKETS.get(&due.ticket)? else { return Ok(()) };
     let now = context::now_seconds();

@@ -8,12 +8,16 @@ use keel_sdk::{Collection, Error, Range, Request, Response, Result, audit};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::rules::history::{History, VERSIONS_MAX};
 use crate::rules::hours::{Hours, HoursDef};
 use crate::rules::policy::{POLICIES_MAX, Policy};
 use crate::rules::priority::Matrix;
 
 pub(crate) const SETTINGS: Collection<Settings> = Collection::new("settings");
 pub(crate) const CALENDARS: Collection<HoursDef> = Collection::new("calendars");
+/// A calendar's earlier versions, keyed `<calendar>/<until>` (Unix
+/// seconds, zero-padded): each held until that instant.
+const CALENDAR_VERSIONS: Collection<HoursDef> = Collection::new("calendar-versions");
 pub(crate) const POLICIES: Collection<Policy> = Collection::new("policies");
 /// The one settings document.
 const DESK: &str = "desk";
@@ -136,23 +140,64 @@ pub(crate) fn put_settings(request: &Request) -> Result<Response> {
     Response::ok(&settings)
 }
 
-/// The calendar `id`, checked; `ALWAYS` unless the tenant defined it.
-pub(crate) fn calendar(id: &str) -> Result<Hours> {
-    match CALENDARS.get(id)? {
-        Some(def) => Ok(Hours::new(&def)?),
-        None if id == ALWAYS => Ok(Hours::always()),
-        None => Err(Error::invalid(format!("calendar {id} does not exist"))),
+/// The calendar `id`, checked, with its earlier versions; `ALWAYS` unless
+/// the tenant defined it.
+pub(crate) fn calendar(id: &str) -> Result<History> {
+    calendar_since(id, i64::MIN)
+}
+
+/// The calendar `id` with only the versions that held after `since`: all
+/// that clocks running since then count on.
+pub(crate) fn calendar_since(id: &str, since: i64) -> Result<History> {
+    let current = match CALENDARS.get(id)? {
+        Some(def) => Hours::new(&def)?,
+        None if id == ALWAYS => return Ok(History::new(Hours::always())),
+        None => return Err(Error::invalid(format!("calendar {id} does not exist"))),
+    };
+    let earlier = earlier_versions(id, since)?
+        .into_iter()
+        .map(|(until, def)| Ok((until, Hours::new(&def)?)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(History::of(earlier, current))
+}
+
+/// The earlier versions of calendar `id` that held after `since`, each
+/// with the instant it held until, oldest first.
+fn earlier_versions(id: &str, since: i64) -> Result<Vec<(i64, HoursDef)>> {
+    let prefix = format!("{id}/");
+    let limit = u32::try_from(VERSIONS_MAX + 1).unwrap_or(u32::MAX);
+    // Keys sort by the instant; `<id>0` is past every `<id>/…`.
+    let from = Some(format!("{prefix}{:012}", since.max(0)));
+    let range = Range::between(from, Some(format!("{id}0")));
+    // At most `VERSIONS_MAX` are kept (plus the one an edit adds before
+    // pruning), and pages go on past a page's byte limit.
+    let mut versions = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = CALENDAR_VERSIONS.scan(&range, cursor.as_deref(), limit)?;
+        versions.extend(page.items);
+        match page.cursor {
+            Some(next) if versions.len() <= VERSIONS_MAX => cursor = Some(next),
+            _ => break,
+        }
     }
+    Ok(versions
+        .into_iter()
+        .filter_map(|(key, def)| {
+            let until = key.strip_prefix(&prefix)?.parse::<i64>().ok()?;
+            Some((until, def))
+        })
+        .collect())
 }
 
 /// Calendars read and checked once each, for a call that shows many
 /// tickets.
 #[derive(Default)]
-pub(crate) struct Calendars(BTreeMap<String, Hours>);
+pub(crate) struct Calendars(BTreeMap<String, History>);
 
 impl Calendars {
     /// The calendar `id`, read the first time it is asked for.
-    pub(crate) fn get(&mut self, id: &str) -> Result<&Hours> {
+    pub(crate) fn get(&mut self, id: &str) -> Result<&History> {
         match self.0.entry(id.to_owned()) {
             std::collections::btree_map::Entry::Occupied(kept) => Ok(kept.into_mut()),
             std::collections::btree_map::Entry::Vacant(slot) => Ok(slot.insert(calendar(id)?)),
@@ -161,9 +206,11 @@ impl Calendars {
 }
 
 /// `PUT /calendars/{id}`: working hours per weekday, holidays and time
-/// zone. Tickets whose clocks run on it count the time since they last
-/// started running on the new hours (what they spent before stays), and
-/// their timers move at their next change or when they next fire.
+/// zone. A change holds from now: the version it replaces is kept with
+/// the instant it held until, so that clocks running on the calendar keep
+/// the business time they counted on it, and count on the new hours from
+/// now; their deadlines, timers and places in the overdue queue move in
+/// the background.
 pub(crate) fn put_calendar(request: &Request) -> Result<Response> {
     let id = request.param("id")?;
     keel_values::code::check_code("calendar", id)?;
@@ -177,6 +224,23 @@ pub(crate) fn put_calendar(request: &Request) -> Result<Response> {
             >= usize::try_from(CALENDARS_MAX).unwrap_or(usize::MAX)
     {
         return Err(Error::invalid(format!("a tenant keeps at most {CALENDARS_MAX} calendars")));
+    }
+    if let Some(was) = CALENDARS.get(id)?.filter(|was| *was != def) {
+        let now = keel_sdk::context::now_seconds();
+        let earlier = earlier_versions(id, i64::MIN)?;
+        // Versions in the order they held, whatever the clock did; one
+        // replaced within the second it was saved held for no time at all.
+        let last = earlier.last().map(|(last, _)| *last);
+        let until = last.map_or(now, |last| now.max(last)).max(0);
+        let added = last != Some(until);
+        if added {
+            CALENDAR_VERSIONS.put(&format!("{id}/{until:012}"), &was)?;
+        }
+        let kept = earlier.len() + usize::from(added);
+        for (until, _) in earlier.iter().take(kept.saturating_sub(VERSIONS_MAX)) {
+            CALENDAR_VERSIONS.delete(&format!("{id}/{until:012}"))?;
+        }
+        sweep(&format!("sweep/calendar/{id}"), Some(id), now)?;
     }
     CALENDARS.put(id, &def)?;
     Response::ok(&json!({ "id": id, "calendar": def }))
@@ -197,8 +261,27 @@ pub(crate) fn policies() -> Result<Vec<Policy>> {
     Ok(POLICIES.scan_all(&Range::all())?.into_iter().map(|(_, p)| p).collect())
 }
 
+/// What a sweep's timer carries (run by `clocks`): after a calendar or a
+/// policy changed, the open tickets to look at again, a batch at each
+/// firing, from after `cursor`.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Sweep {
+    /// The calendar changed, or else a policy.
+    pub calendar: Option<String>,
+    pub cursor: Option<String>,
+}
+
+/// Starts the sweep `key` now, over again if one was under way.
+fn sweep(key: &str, calendar: Option<&str>, now: i64) -> Result<()> {
+    let sweep = Sweep { calendar: calendar.map(str::to_owned), cursor: None };
+    keel_sdk::timers::set(key, now, &sweep)
+}
+
 /// `PUT /sla-policies/{id}`: checked, on a calendar that exists. Chosen
-/// for a ticket in the order of their ids, one for its service first.
+/// for a ticket in the order of their ids, one for its service first. A
+/// change reaches the open tickets too, in the background: each goes on
+/// under the policy now chosen for it, with its targets, keeping what its
+/// clocks spent.
 pub(crate) fn put_policy(request: &Request) -> Result<Response> {
     let id = request.param("id")?;
     let policy: Policy = request.json()?;
@@ -210,7 +293,10 @@ pub(crate) fn put_policy(request: &Request) -> Result<Response> {
     if POLICIES.get(id)?.is_none() && policies()?.len() >= POLICIES_MAX {
         return Err(Error::invalid(format!("a tenant keeps at most {POLICIES_MAX} SLA policies")));
     }
-    POLICIES.put(id, &policy)?;
+    if POLICIES.get(id)?.as_ref() != Some(&policy) {
+        POLICIES.put(id, &policy)?;
+        sweep("sweep/policies", None, keel_sdk::context::now_seconds())?;
+    }
     Response::ok(&policy)
 }
 

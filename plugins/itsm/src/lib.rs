@@ -56,6 +56,7 @@ const OPERATIONS: Operations = Operations::new(&[
     ("tickets.close", tickets::close),
     ("tickets.cancel", tickets::cancel),
     ("tickets.priority", tickets::set_priority),
+    ("tickets.update", tickets::update),
     ("tickets.note", tickets::add_note),
     ("tickets.notes", tickets::notes),
     ("tickets.link", tickets::link),

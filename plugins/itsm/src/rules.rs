@@ -4,6 +4,8 @@
 //!   impact analysis (which services an item failing takes down), bounded.
 //! - [`hours`]: business calendars: working hours per weekday on a time
 //!   zone's wall clock, and holidays; the calendar SLA clocks count on.
+//! - [`history`]: a calendar with its earlier versions, each edit holding
+//!   from its instant, so that what a clock counted stays counted.
 //! - [`policy`]: SLA policies chosen by kind, priority and service, and the
 //!   two clocks (time to own, time to resolve) they give a ticket, with
 //!   warnings and breaches noticed once each.
@@ -25,6 +27,7 @@
 
 pub mod change;
 pub mod cmdb;
+pub mod history;
 pub mod hours;
 pub mod policy;
 pub mod priority;

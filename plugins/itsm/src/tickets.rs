@@ -100,6 +100,15 @@ fn check_attachments(attachments: &[Attachment]) -> Result<()> {
     Ok(())
 }
 
+/// The configuration items a ticket concerns: at most
+/// [`REFERENCES_MAX`], each one that exists.
+fn check_items(items: &[String]) -> Result<()> {
+    if items.len() > REFERENCES_MAX {
+        return Err(Error::invalid(format!("at most {REFERENCES_MAX} configuration items")));
+    }
+    items.iter().try_for_each(|item| cmdb::expect_item(item))
+}
+
 /// Saves `ticket` after a change at `now`.
 fn save(mut ticket: TicketDoc, now: i64) -> Result<TicketDoc> {
     ticket.updated_at = now;
@@ -184,12 +193,7 @@ pub(crate) fn raise(request: &Request) -> Result<Response> {
     if let Some(service) = &raised.service {
         cmdb::expect_service(service)?;
     }
-    if raised.items.len() > REFERENCES_MAX {
-        return Err(Error::invalid(format!("at most {REFERENCES_MAX} configuration items")));
-    }
-    for item in &raised.items {
-        cmdb::expect_item(item)?;
-    }
+    check_items(&raised.items)?;
     let needs_approval =
         raised.needs_approval || (raised.kind == Kind::Request && settings.requests_need_approval);
     let raised_by = if needs_approval {
@@ -502,6 +506,101 @@ pub(crate) fn set_priority(request: &Request) -> Result<Response> {
     }
     let now = context::now_seconds();
     clocks::rechoose(&mut ticket, now)?;
+    answer(&save(ticket, now)?, now)
+}
+
+/// What an agent may correct on an open ticket; what is left out stays.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Correction {
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    /// The service it concerns; `null` for none.
+    #[serde(default, deserialize_with = "given")]
+    service: Option<Option<String>>,
+    /// The other configuration items it concerns, all of them.
+    #[serde(default)]
+    items: Option<Vec<String>>,
+}
+
+/// A field given, even as `null`, as against one left out.
+fn given<'de, D, T>(deserializer: D) -> std::result::Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// `PATCH /tickets/{id}`: agents correct an open ticket's title,
+/// description, service or configuration items. A new service may bring
+/// the ticket under another SLA policy: its clocks go on under it, keeping
+/// what they spent, as for a new priority.
+pub(crate) fn update(request: &Request) -> Result<Response> {
+    let correction: Correction = request.json()?;
+    let mut ticket = actionable(request.param("id")?)?;
+    if !works() {
+        return Err(Error::denied(format!("{} is corrected by an agent", ticket.id)));
+    }
+    if !ticket.life.is_open() {
+        return Err(Error::conflict(format!(
+            "{} is {:?}: it stays as it was",
+            ticket.id, ticket.life.state
+        )));
+    }
+    let mut changed = Vec::new();
+    if let Some(title) = &correction.title {
+        let title = title.trim();
+        if title.is_empty() || title.len() > TITLE_BYTES_MAX {
+            return Err(Error::invalid(format!("a title is 1 to {TITLE_BYTES_MAX} bytes")));
+        }
+        if title != ticket.title {
+            ticket.title = title.to_owned();
+            changed.push("title".to_owned());
+        }
+    }
+    if let Some(description) = correction.description {
+        check_text("a description", &description, TEXT_BYTES_MAX)?;
+        if description != ticket.description {
+            ticket.description = description;
+            changed.push("description".to_owned());
+        }
+    }
+    if let Some(items) = correction.items {
+        check_items(&items)?;
+        if items != ticket.items {
+            ticket.items = items;
+            changed.push("items".to_owned());
+        }
+    }
+    let service_changed = match correction.service {
+        Some(service) if service != ticket.service => {
+            if let Some(service) = &service {
+                cmdb::expect_service(service)?;
+            }
+            let shown = |s: &Option<String>| s.clone().unwrap_or_else(|| "none".to_owned());
+            changed.push(format!("service {} to {}", shown(&ticket.service), shown(&service)));
+            ticket.service = service;
+            true
+        }
+        _ => false,
+    };
+    let now = context::now_seconds();
+    if changed.is_empty() {
+        return answer(&ticket, now);
+    }
+    if service_changed {
+        clocks::rechoose(&mut ticket, now)?;
+    }
+    let detail = format!("{} corrected: {}", ticket.id, changed.join(", "));
+    audit::record(audit::Event {
+        action: "ticket.corrected",
+        collection: Some("tickets"),
+        key: Some(&ticket.id),
+        detail: &detail,
+    })?;
     answer(&save(ticket, now)?, now)
 }
 

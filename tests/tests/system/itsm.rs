@@ -542,3 +542,130 @@ async fn each_sees_and_does_what_they_may_and_bad_input_changes_nothing() {
     assert!(detail.contains("depth is 1 to 10"), "{detail}");
     k.stop().await;
 }
+
+/// Reads ticket `path` as `token` until `until` holds of it, for at most
+/// ten seconds.
+async fn ticket_until(
+    k: &TestKernel,
+    token: &str,
+    path: &str,
+    until: impl Fn(&Value) -> bool,
+) -> Value {
+    let started = Instant::now();
+    loop {
+        let ticket = k.send_as(Some(token), "GET", path, None).await.expect(200).clone();
+        if until(&ticket) {
+            return ticket;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "never got there: {ticket}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_to_calendars_policies_and_tickets_keep_what_clocks_counted() {
+    let clock = MovedClock::at(MONDAY_9);
+    let mut setup = Setup::new(&["finance", "hr", "itsm"]);
+    setup.clock = Some(clock.clone());
+    let k = TestKernel::start(setup).await;
+    let admin = k.user_with_roles("ada", "demo", &["itsm-admin"]).await;
+    let amy = k.user_with_roles("amy", "demo", &["service-desk-agent"]).await;
+    let rob = k.user_with_roles("rob", "demo", &["itsm-requester"]).await;
+    let send = |token: &str, method: &'static str, path: String, body: Option<Value>| {
+        let (k, token) = (&k, token.to_owned());
+        async move { k.send_as(Some(&token), method, &path, body).await }
+    };
+    let week = |from: &str, to: &str, days: &[&str]| -> Value {
+        let day = json!([{ "from": from, "to": to }]);
+        let week: serde_json::Map<String, Value> =
+            days.iter().map(|d| ((*d).to_owned(), day.clone())).collect();
+        json!({ "time_zone": "Europe/Paris", "week": week })
+    };
+    let weekdays = ["monday", "tuesday", "wednesday", "thursday", "friday"];
+    let office = week("09:00", "17:00", &weekdays);
+    send(&admin, "PUT", format!("{DESK}/calendars/PARIS"), Some(office)).await.expect(200);
+    let body = json!({"class": "service", "name": "E-mail"});
+    send(&amy, "PUT", format!("{DESK}/cis/SVC-MAIL"), Some(body)).await.expect(200);
+    for (id, service, resolve) in [("A-MAIL", json!("SVC-MAIL"), 600), ("Z-ANY", Value::Null, 1440)]
+    {
+        let policy = json!({
+            "id": id, "service": service, "own_minutes": 60, "resolve_minutes": resolve,
+            "calendar": "PARIS", "warn_percent": 90,
+        });
+        send(&admin, "PUT", format!("{DESK}/sla-policies/{id}"), Some(policy)).await.expect(200);
+    }
+    let raised = json!({"kind": "incident", "title": "Mail", "impact": 3, "urgency": 3});
+    let ticket = send(&rob, "POST", format!("{DESK}/tickets"), Some(raised.clone())).await;
+    let id = ticket.expect(201)["id"].as_str().unwrap().to_owned();
+    let path = format!("{DESK}/tickets/{id}");
+    let resolve = |t: &Value| t["sla"]["clocks"][1].clone();
+    assert_eq!(ticket.body["sla"]["policy"], "Z-ANY");
+
+    // 11:00: the desk corrects the ticket's service; it falls under the
+    // mail policy, its clocks keeping the two hours they counted. Its
+    // requester may not correct it.
+    clock.set(MONDAY_9 + 2 * HOUR);
+    let correction = json!({"service": "SVC-MAIL", "title": "Mail down"});
+    send(&rob, "PATCH", path.clone(), Some(correction.clone()))
+        .await
+        .expect_problem(403, "forbidden");
+    let corrected = send(&amy, "PATCH", path.clone(), Some(correction)).await.expect(200).clone();
+    assert_eq!(
+        (corrected["title"].as_str(), corrected["service"].as_str()),
+        (Some("Mail down"), Some("SVC-MAIL"))
+    );
+    assert_eq!(corrected["sla"]["policy"], "A-MAIL", "{corrected}");
+    assert_eq!(resolve(&corrected)["elapsed_seconds"], 2 * HOUR);
+    // Eight business hours left from 11:00: six today, two on Tuesday.
+    assert_eq!(resolve(&corrected)["due_local"], "2026-12-08T11:00:00+01:00[Europe/Paris]");
+    let unknown = json!({"service": "SVC-NOPE"});
+    send(&amy, "PATCH", path.clone(), Some(unknown)).await.expect_problem(422, "invalid");
+    assert_eq!(k.audit_actions("demo", "itsm.ticket.corrected").await.len(), 1);
+
+    // 18:00: the desk goes round the clock. The eight hours counted on
+    // office hours stay counted; the last two run from now, so the
+    // ticket's timer, set for its warning at 10:00 on Tuesday, moves to
+    // 19:00 today, and it breaches at 20:00.
+    clock.set(MONDAY_9 + 9 * HOUR);
+    let all_week = [weekdays.as_slice(), &["saturday", "sunday"]].concat();
+    let around = week("00:00", "24:00", &all_week);
+    send(&admin, "PUT", format!("{DESK}/calendars/PARIS"), Some(around)).await.expect(200);
+    let now = send(&amy, "GET", path.clone(), None).await.expect(200).clone();
+    assert_eq!(resolve(&now)["elapsed_seconds"], 8 * HOUR, "{now}");
+    assert_eq!(resolve(&now)["due_local"], "2026-12-07T20:00:00+01:00[Europe/Paris]");
+    clock.set(MONDAY_9 + 11 * HOUR + 5);
+    let late = ticket_until(&k, &amy, &path, |t| resolve(t)["breached"] == true).await;
+    assert_eq!(resolve(&late)["elapsed_seconds"], 10 * HOUR + 5, "{late}");
+    let key = format!("(key {id}/resolve)");
+    assert!(published(&k, "itsm.sla-warning").await.iter().any(|d| d.contains(&key)));
+    assert!(published(&k, "itsm.sla-breached").await.iter().any(|d| d.contains(&key)));
+    let overdue = send(&amy, "GET", format!("{DESK}/overdue"), None).await.expect(200).clone();
+    assert_eq!(overdue["tickets"][0]["id"], id.as_str(), "{overdue}");
+
+    // A policy changed reaches the open tickets under it, however many:
+    // a few at each firing of the sweep's timer, within what one call may
+    // publish and set.
+    let mut others = Vec::new();
+    for _ in 0..150 {
+        let other = send(&rob, "POST", format!("{DESK}/tickets"), Some(raised.clone())).await;
+        assert_eq!(resolve(other.expect(201))["target_seconds"], 1440 * 60);
+        others.push(format!("{DESK}/tickets/{}", other.body["id"].as_str().unwrap()));
+    }
+    let other_path = others.last().unwrap().clone();
+    let tighter =
+        json!({"id": "Z-ANY", "own_minutes": 60, "resolve_minutes": 240, "calendar": "PARIS"});
+    send(&admin, "PUT", format!("{DESK}/sla-policies/Z-ANY"), Some(tighter)).await.expect(200);
+    let retargeted =
+        ticket_until(&k, &amy, &other_path, |t| resolve(t)["target_seconds"] == 240 * 60).await;
+    assert_eq!(retargeted["sla"]["policy"], "Z-ANY");
+    for path in &others {
+        let other = send(&amy, "GET", path.clone(), None).await.expect(200).clone();
+        assert_eq!(resolve(&other)["target_seconds"], 240 * 60, "{other}");
+    }
+    assert!(k.audit_actions("demo", "timer.dead").await.is_empty(), "the sweep never failed");
+    // A ticket no longer open stays as it was.
+    send(&rob, "POST", format!("{other_path}/cancellation"), None).await.expect(200);
+    let correction = json!({"title": "Never mind"});
+    send(&amy, "PATCH", other_path, Some(correction)).await.expect_problem(409, "conflict");
+    k.stop().await;
+}

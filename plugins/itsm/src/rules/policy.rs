@@ -203,8 +203,8 @@ impl Clocks {
         }
     }
 
-    /// A new policy (after a new priority, say) from `at`: each clock keeps
-    /// what it spent, counted on the calendar it ran on until now (`was`),
+    /// A new policy (after a new priority, say) from `at`: each clock not
+    /// stopped keeps what it spent, counted on the calendar it ran on until now (`was`),
     /// and counts on towards its new target on the new policy's. What was
     /// noticed stays noticed: a warning or a breach is published once.
     pub fn retarget(&mut self, policy: &Policy, at: i64, was: &dyn Calendar) {
@@ -212,7 +212,8 @@ impl Clocks {
         self.calendar = policy.calendar.clone();
         self.own_states = policy.own_states.clone();
         self.resolve_states = policy.resolve_states.clone();
-        for tracked in &mut self.tracked {
+        // A clock stopped is met or missed for good, by the target it had.
+        for tracked in self.tracked.iter_mut().filter(|t| t.clock.stage != Stage::Stopped) {
             let minutes = match tracked.target {
                 Target::Own => policy.own_minutes,
                 Target::Resolve => policy.resolve_minutes,
@@ -220,6 +221,29 @@ impl Clocks {
             tracked.clock.retarget(was, minutes * 60, at);
             tracked.clock.warn_percent = policy.warn_percent;
         }
+    }
+
+    /// Since when the earliest running clock runs; `i64::MAX` if none
+    /// does. Business time before it is counted and kept.
+    pub fn running_since(&self) -> i64 {
+        let running = self.tracked.iter().filter(|t| t.clock.stage == Stage::Running);
+        running.map(|t| t.clock.since).min().unwrap_or(i64::MAX)
+    }
+
+    /// Whether these clocks are `policy`'s as it stands: its calendar,
+    /// states, targets and warning.
+    pub fn follows(&self, policy: &Policy) -> bool {
+        let target = |target: Target| match target {
+            Target::Own => policy.own_minutes * 60,
+            Target::Resolve => policy.resolve_minutes * 60,
+        };
+        self.policy == policy.id
+            && self.calendar == policy.calendar
+            && self.own_states == policy.own_states
+            && self.resolve_states == policy.resolve_states
+            && self.tracked.iter().filter(|t| t.clock.stage != Stage::Stopped).all(|t| {
+                t.clock.target == target(t.target) && t.clock.warn_percent == policy.warn_percent
+            })
     }
 
     /// What is due to be noticed by `at`, marked noticed. Called before
