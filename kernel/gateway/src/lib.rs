@@ -1,6 +1,6 @@
 //! The HTTP gateway: the only crate that knows about axum and HTTP.
 //!
-//! Every route but `/healthz` and `/auth/login` needs a session token
+//! Every route but `/healthz`, `/readyz` and `/auth/login` needs a session token
 //! (`Authorization: Bearer …`) and the permission the route declares:
 //! plugin operations their manifest's, admin routes the kernel's.
 //!

@@ -309,6 +309,14 @@ impl Host {
         Ok(())
     }
 
+    /// Whether the event dispatcher runs: started, and neither stopped
+    /// nor ended.
+    pub fn dispatching(&self) -> bool {
+        let dispatcher = &self.inner.dispatcher;
+        let thread = dispatcher.thread.lock().unwrap_or_else(|p| p.into_inner());
+        thread.as_ref().is_some_and(|thread| !thread.is_finished()) && !dispatcher.state().stop
+    }
+
     /// Stops delivering events: the deliveries running finish, the rest
     /// wait for the next start.
     pub fn stop_events(&self) {

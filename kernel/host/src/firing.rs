@@ -73,6 +73,14 @@ impl Host {
         Ok(())
     }
 
+    /// Whether the timer clock runs: started, and neither stopped nor
+    /// ended.
+    pub fn clock_running(&self) -> bool {
+        let clock = &self.inner.clock;
+        let thread = clock.thread.lock().unwrap_or_else(|p| p.into_inner());
+        thread.as_ref().is_some_and(|thread| !thread.is_finished()) && !clock.state().stop
+    }
+
     /// Stops firing timers: those firing finish, the rest wait for the
     /// next start.
     pub fn stop_timers(&self) {

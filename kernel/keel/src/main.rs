@@ -20,8 +20,32 @@ use keel_types::{Limits, PluginId, TenantId};
     about = "Keel: a modular ERP kernel with sandboxed WebAssembly modules"
 )]
 struct Cli {
+    /// How log lines are written: `text`, for people (coloured only on a
+    /// terminal), or `json`, one object a line with its spans' fields
+    /// (such as the request id) for log collectors.
+    #[arg(long, env = "KEEL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Logs to standard output at `RUST_LOG`'s levels (info by default), as
+/// `format` says.
+fn init_logging(format: LogFormat) {
+    use std::io::IsTerminal as _;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Text => logs.with_ansi(std::io::stdout().is_terminal()).init(),
+        LogFormat::Json => logs.json().with_current_span(false).with_span_list(true).init(),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -242,13 +266,8 @@ fn parse_enable(text: &str) -> Result<(TenantId, PluginId), String> {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
     let cli = Cli::parse();
+    init_logging(cli.log_format);
     // The client commands' HTTP client needs the kernel's TLS crypto.
     keel_gateway::install_crypto();
     // Reads run plugin calls on the blocking pool: give its threads the

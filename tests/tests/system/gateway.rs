@@ -10,6 +10,7 @@ async fn unknown_routes_are_404_problems_and_wrong_methods_405() {
     let k = TestKernel::start(Setup::new(&["finance"])).await;
     let health = k.get("/healthz").await;
     assert_eq!(health.expect(200)["status"], "ok");
+    assert_eq!(k.get("/readyz").await.expect(200)["status"], "ready");
     for path in [
         "/nothing",
         "/api/nobody/finance/accounts",
@@ -304,5 +305,21 @@ async fn a_client_that_never_reads_its_answers_is_cut_off() {
     assert!(ended.is_ok(), "the connection was closed");
     let n_answered = got.windows(12).filter(|w| w == b"HTTP/1.1 200").count();
     assert!(n_answered < n_asked / 2, "{n_answered} of {n_asked} answers of {size} bytes");
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopping_kernel_is_not_ready_while_it_still_answers() {
+    let k = TestKernel::start(Setup::new(&["finance"])).await;
+    let unauthenticated = k.client().get(format!("{}/readyz", k.base())).send().await.unwrap();
+    assert_eq!(unauthenticated.status(), 200, "for load balancers, with no token");
+    // Stopping starts with the background workers: from then on a load
+    // balancer takes the kernel out, while its requests are still served.
+    let host = k.host().clone();
+    tokio::task::spawn_blocking(move || host.stop_events()).await.unwrap();
+    let draining = k.get("/readyz").await;
+    assert!(draining.expect_problem(503, "not-ready").contains("event dispatcher"));
+    assert_eq!(k.get("/healthz").await.expect(200)["status"], "ok", "alive all the same");
+    k.get("/api/demo/finance/accounts").await.expect(200);
     k.stop().await;
 }

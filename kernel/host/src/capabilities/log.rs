@@ -78,12 +78,26 @@ impl CallState {
     fn log_line(&self, level: Level, message: &str, fields: &str) {
         let message = truncate(message, MESSAGE_BYTES_MAX);
         let plugin = self.plugin.manifest().id.as_str();
+        // The request's id, whatever thread the call runs on: a plugin's
+        // line is found with the request that caused it.
+        let request_id = self.request_id.as_str();
+        let tenant = self.ns.tenant().as_str();
         match level {
-            Level::Trace => tracing::trace!(target: "keel::plugin", plugin, %fields, "{message}"),
-            Level::Debug => tracing::debug!(target: "keel::plugin", plugin, %fields, "{message}"),
-            Level::Info => tracing::info!(target: "keel::plugin", plugin, %fields, "{message}"),
-            Level::Warn => tracing::warn!(target: "keel::plugin", plugin, %fields, "{message}"),
-            Level::Error => tracing::error!(target: "keel::plugin", plugin, %fields, "{message}"),
+            Level::Trace => {
+                tracing::trace!(target: "keel::plugin", plugin, tenant, request_id, %fields, "{message}");
+            }
+            Level::Debug => {
+                tracing::debug!(target: "keel::plugin", plugin, tenant, request_id, %fields, "{message}");
+            }
+            Level::Info => {
+                tracing::info!(target: "keel::plugin", plugin, tenant, request_id, %fields, "{message}");
+            }
+            Level::Warn => {
+                tracing::warn!(target: "keel::plugin", plugin, tenant, request_id, %fields, "{message}");
+            }
+            Level::Error => {
+                tracing::error!(target: "keel::plugin", plugin, tenant, request_id, %fields, "{message}");
+            }
         }
     }
 }
