@@ -117,6 +117,12 @@ pub struct Setup {
     /// Most documents a custom report reads before it goes on in the
     /// background.
     pub report_inline_documents_max: u64,
+    /// Most rows an import runs before it goes on in the background, and
+    /// the rows of each part it runs there.
+    pub import_inline_rows_max: usize,
+    pub import_part_rows: usize,
+    /// How long a turn of a background import starts calls.
+    pub import_part_turn: Duration,
     /// How the kernel sends mail; none by default.
     pub mail: Option<keel::MailConfig>,
 }
@@ -141,6 +147,9 @@ impl Setup {
             clock: None,
             webhook_allow_hosts: Vec::new(),
             report_inline_documents_max: Limits::default().report_inline_documents_max,
+            import_inline_rows_max: Limits::default().import_inline_rows_max,
+            import_part_rows: Limits::default().import_part_rows,
+            import_part_turn: Limits::default().import_part_turn,
             mail: None,
         }
     }
@@ -161,6 +170,9 @@ impl Setup {
             event_retry_base: Duration::from_millis(20),
             event_retry_max: self.event_retry_max,
             report_inline_documents_max: self.report_inline_documents_max,
+            import_inline_rows_max: self.import_inline_rows_max,
+            import_part_rows: self.import_part_rows,
+            import_part_turn: self.import_part_turn,
             ..Limits::default()
         }
     }

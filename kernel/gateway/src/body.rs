@@ -395,6 +395,9 @@ pub(crate) struct JobBody {
     /// The plugin and operation it runs.
     pub(crate) plugin: String,
     pub(crate) operation: String,
+    /// The import it runs, for a file imported in the background.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) import: Option<String>,
     /// `queued`, `running`, `succeeded`, `failed` or `cancelled`.
     pub(crate) state: String,
     /// Units done so far, and in all when known.
@@ -424,6 +427,7 @@ impl From<&keel_platform::Job> for JobBody {
             id: job.id.clone(),
             plugin: job.plugin.clone(),
             operation: job.operation.clone(),
+            import: job.import.clone(),
             state: job.state.as_str().to_owned(),
             done: job.done,
             total: job.total,

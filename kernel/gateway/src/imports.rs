@@ -22,6 +22,10 @@ use keel_types::{PluginId, RequestId, TenantId};
 use serde_json::{Value, json};
 use sha2::Digest;
 
+mod background;
+
+use background::Planned;
+
 use crate::body::json_response;
 use crate::calls::GiveUpOnDrop;
 use crate::extract::{Caller, read_body};
@@ -316,6 +320,10 @@ async fn delete_mapping(
 /// What the client asked for besides the file.
 struct Asked {
     dry_run: bool,
+    /// Run in the background however small the file.
+    background: bool,
+    /// The first row of the file to import; those above it are left out.
+    from_row: Option<usize>,
     mapping: Option<String>,
     sheet: Option<String>,
     /// The rest: the import's parameters.
@@ -330,19 +338,30 @@ fn asked(query: Option<&str>) -> Result<Asked, Problem> {
     if pairs.len() > 64 {
         return Err(Problem::bad_request("at most 64 query parameters are accepted"));
     }
-    let mut asked = Asked { dry_run: false, mapping: None, sheet: None, params: Vec::new() };
+    let mut asked = Asked {
+        dry_run: false,
+        background: false,
+        from_row: None,
+        mapping: None,
+        sheet: None,
+        params: Vec::new(),
+    };
+    let yes = |name: &str, value: &str| match value {
+        "" | "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        other => Err(Problem::bad_request(format!("{name} is true or false, not {other:?}"))),
+    };
     for (name, value) in pairs {
         match name.as_str() {
-            "dry_run" => {
-                asked.dry_run = match value.as_str() {
-                    "" | "true" | "1" => true,
-                    "false" | "0" => false,
-                    other => {
-                        return Err(Problem::bad_request(format!(
-                            "dry_run is true or false, not {other:?}"
-                        )));
-                    }
-                };
+            "dry_run" => asked.dry_run = yes(&name, &value)?,
+            "background" => asked.background = yes(&name, &value)?,
+            "from_row" => {
+                let row = value.parse::<usize>().ok().filter(|row| *row >= 2);
+                asked.from_row = Some(row.ok_or_else(|| {
+                    Problem::bad_request(format!(
+                        "from_row is the number of the file's first row to import, 2 or more (the heading is row 1), not {value:?}"
+                    ))
+                })?);
             }
             "mapping" => asked.mapping = Some(value),
             "sheet" => asked.sheet = Some(value),
@@ -362,7 +381,10 @@ fn asked(query: Option<&str>) -> Result<Asked, Problem> {
 /// `POST /api/{tenant}/imports/{plugin}/{import}`: the file is the body
 /// (`text/csv`, or an XLSX workbook); `?dry_run=true` checks it and
 /// changes nothing; `?mapping=` names a saved mapping, `?sheet=` a
-/// workbook's sheet, and the import's parameters come as query parameters.
+/// workbook's sheet, `?from_row=` the first row to import, and the
+/// import's parameters come as query parameters. A file of more rows than
+/// run while the caller waits, or any with `?background=true`, runs as a
+/// background job (202).
 async fn run(
     State(state): State<AppState>,
     ids: Result<Path<(String, String, String)>, PathRejection>,
@@ -405,10 +427,24 @@ async fn run(
         let digest: String = digest.iter().map(|b| format!("{b:02x}")).collect();
         let import = target.import.clone();
         let (sheet, params) = (asked.sheet.clone(), asked.params.clone());
+        let (from_row, background) = (asked.from_row, asked.background);
+        let sizes = background::Sizes::of(state.platform.host().limits());
         let planned = tokio::task::spawn_blocking(move || {
-            let table = keel_import::read(&file, format, sheet.as_deref())?;
-            let plan = keel_import::plan(&table, &import, &mapping, &params);
-            Ok::<_, keel_import::ReadError>((file.len(), table.rows.len(), plan))
+            let unreadable = |err: keel_import::ReadError| {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "unreadable-file", err.to_string())
+            };
+            let mut table =
+                keel_import::read(&file, format, sheet.as_deref()).map_err(unreadable)?;
+            if let Some(from) = from_row {
+                table.rows.retain(|row| row.number >= from);
+            }
+            let rows = table.rows.len();
+            let planned = if background || rows > sizes.inline_rows_max {
+                background::plan(&table, &import, &mapping, &params, &sizes)?
+            } else {
+                Planned::Now(keel_import::plan(&table, &import, &mapping, &params))
+            };
+            Ok::<_, Problem>((file.len(), rows, planned))
         })
         .await
         .map_err(|err| {
@@ -421,40 +457,31 @@ async fn run(
                 "the file could not be read; check that it is a CSV file or an XLSX workbook",
             )
         })?;
-        let (size, rows, mut plan) = planned.map_err(|err| {
-            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "unreadable-file", err.to_string())
-        })?;
-        let bodies = bodies(&mut plan, state.platform.host().limits().request_body_bytes_max);
+        let (size, rows, planned) = planned?;
         let request_id = parts.extensions.get::<RequestId>().cloned();
         let detail = format!(
-            "{} file of {size} bytes, sha256 {digest}, {rows} rows{}",
+            "{} file of {size} bytes, sha256 {digest}, {rows} rows{}{}",
             if format == keel_import::Format::Csv { "a CSV" } else { "an XLSX" },
+            asked.from_row.map(|row| format!(" from row {row}")).unwrap_or_default(),
             asked.mapping.as_deref().map(|m| format!(", mapping {m}")).unwrap_or_default()
         );
+        let invocation = target.invocation(&state, request_id);
+        let mut plan = match planned {
+            Planned::Now(plan) => plan,
+            Planned::Later { plan, parts } => {
+                let report = Report { target: &target, asked: &asked, rows, plan: &plan };
+                if parts.is_empty() || (!plan.errors.is_empty() && !asked.dry_run) {
+                    return Ok(report.answer(Vec::new(), false));
+                }
+                let later = background::Later { invocation, detail, plan: &plan, parts };
+                return background::start(&state, &target, &asked, later).await;
+            }
+        };
+        let bodies = bodies(&mut plan, state.platform.host().limits().request_body_bytes_max);
         let report = Report { target: &target, asked: &asked, rows, plan: &plan };
         if plan.calls.is_empty() {
             return Ok(report.answer(Vec::new(), false));
         }
-        let operation = &target.operation;
-        let invocation = Invocation {
-            tenant: target.tenant.clone(),
-            caller: Some(target.actor.principal.to_string()),
-            request_id: request_id.unwrap_or_else(|| RequestId::generated(String::new())),
-            roles: target.roles.clone(),
-            source: target.actor.source.clone(),
-            operation: operation.id.clone(),
-            method: operation.method,
-            request: PluginRequest {
-                method: operation.method.as_str().to_owned(),
-                path: operation.path.to_string(),
-                params: Vec::new(),
-                query: Vec::new(),
-                body: Vec::new(),
-            },
-            guard: CallGuard::default(),
-            permissions: Some(state.platform.permissions_of(&target.actor.principal)),
-            idempotency: None,
-        };
         let run = ImportRun {
             invocation,
             import: target.import.id.clone(),
@@ -469,6 +496,33 @@ async fn run(
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
+impl Target {
+    /// A call of the import's operation as its caller, with the request
+    /// every row's call shares (each adds its body).
+    fn invocation(&self, state: &AppState, request_id: Option<RequestId>) -> Invocation {
+        let operation = &self.operation;
+        Invocation {
+            tenant: self.tenant.clone(),
+            caller: Some(self.actor.principal.to_string()),
+            request_id: request_id.unwrap_or_else(|| RequestId::generated(String::new())),
+            roles: self.roles.clone(),
+            source: self.actor.source.clone(),
+            operation: operation.id.clone(),
+            method: operation.method,
+            request: PluginRequest {
+                method: operation.method.as_str().to_owned(),
+                path: operation.path.to_string(),
+                params: Vec::new(),
+                query: Vec::new(),
+                body: Vec::new(),
+            },
+            guard: CallGuard::default(),
+            permissions: Some(state.platform.permissions_of(&self.actor.principal)),
+            idempotency: None,
+        }
+    }
+}
+
 /// The bodies of `plan`'s calls, as they are sent; a call whose body is
 /// larger than a request may be becomes a problem on its rows, and is
 /// not sent.
@@ -481,24 +535,29 @@ fn bodies(plan: &mut Plan, max: usize) -> Vec<Vec<u8>> {
             bodies.push(body);
             return true;
         }
-        let (row, what) = match call.rows.as_slice() {
-            [row] => (Some(*row), "the row makes"),
-            _ => (None, "the file makes"),
-        };
-        too_large.push(RowProblem {
-            row,
-            column: None,
-            field: None,
-            value: None,
-            message: format!(
-                "{what} a request of {} bytes, more than the {max} a call takes; shorten it or split the file",
-                body.len()
-            ),
-        });
+        too_large.push(too_large_a_call(&call.rows, body.len(), max));
         false
     });
     plan.errors.extend(too_large);
     bodies
+}
+
+/// The problem of a call of `rows` whose body of `len` bytes is larger
+/// than the `max` a request may be.
+fn too_large_a_call(rows: &[usize], len: usize, max: usize) -> RowProblem {
+    let (row, what) = match rows {
+        [row] => (Some(*row), "the row makes"),
+        _ => (None, "the file makes"),
+    };
+    RowProblem {
+        row,
+        column: None,
+        field: None,
+        value: None,
+        message: format!(
+            "{what} a request of {len} bytes, more than the {max} a call takes; shorten it or split the file"
+        ),
+    }
 }
 
 fn busy() -> Problem {

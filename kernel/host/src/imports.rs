@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use keel_storage::{Lane, Txn};
+use keel_storage::{Lane, Txn, WriteTxn};
 use keel_types::{TenantId, action};
 
 use crate::call::{self, Invocation, PluginResponse};
@@ -101,76 +101,15 @@ impl Host {
         if let Err(err) = self.limit_stored(&mut txn, &invocation.tenant) {
             return call::Settled::refused(Some(Txn::Write(txn)), err);
         }
-        let mut calls = Vec::with_capacity(run.bodies.len());
-        let mut reads = Vec::new();
-        let (mut published, mut timed) = (false, false);
-        let mut origin = None;
-        // The run is one long call to the thread that runs it: past
-        // `LONG_CALL` in all, its thread yields to its tenant's others.
-        let long_after = std::time::Instant::now() + crate::priority::LONG_CALL;
-        for body in &run.bodies {
-            if guard.is_abandoned() {
-                return call::Settled::refused(Some(Txn::Write(txn)), CallError::Abandoned);
+        let bodies = run.bodies.iter().map(Vec::as_slice);
+        let (mut txn, ran) = match self.run_calls(plugin, invocation, bodies, txn, None) {
+            Ok(ran) => ran,
+            Err(stopped) => {
+                let (txn, err) = *stopped;
+                return call::Settled::refused(txn.map(Txn::Write), err);
             }
-            txn.next_call();
-            let savepoint = txn.savepoint();
-            let mut one = invocation.clone();
-            one.request.body.clone_from(body);
-            let mut state = self.call_state(plugin, &one, Txn::Write(txn));
-            state.guard = guard.clone();
-            state.long_after = long_after;
-            let mut store = call::store(&inner.engine, state);
-            let request = one.wit_request();
-            let outcome = plugin
-                .pre
-                .instantiate(&mut store)
-                .and_then(|instance| instance.call_handle(&mut store, &one.operation, &request));
-            let mut state = store.into_data();
-            reads.extend(state.read_records());
-            origin.get_or_insert_with(|| state.origin.clone());
-            let Some(Txn::Write(back)) = state.txn.take() else {
-                return call::Settled::refused(
-                    None,
-                    CallError::Internal(
-                        "an import call's transaction did not come back".to_owned(),
-                    ),
-                );
-            };
-            txn = back;
-            let result = match outcome {
-                Ok(Ok(response)) => {
-                    let response = PluginResponse {
-                        status: response.status,
-                        body: response.body,
-                        replayed: false,
-                    };
-                    self.check_response(plugin, &response).map(|()| response)
-                }
-                Ok(Err(err)) => Err(call::plugin_error(err)),
-                Err(err) => {
-                    // Not the row's data but the plugin or the kernel: stop.
-                    let plugin_id = plugin.manifest().id.to_string();
-                    let err = call::classify_trap(&plugin_id, &mut state, &err);
-                    calls.push(Err(err));
-                    break;
-                }
-            };
-            match &result {
-                Ok(_) => {
-                    published |= state.n_events > 0;
-                    timed |= state.n_timers > 0;
-                }
-                Err(_) => {
-                    if let Err(err) = txn.roll_back_to(savepoint) {
-                        return call::Settled::refused(
-                            Some(Txn::Write(txn)),
-                            call::storage_error(err),
-                        );
-                    }
-                }
-            }
-            calls.push(result);
-        }
+        };
+        let Calls { calls, reads, published, timed, origin, .. } = ran;
         let origin = origin.unwrap_or_else(|| keel_audit::Origin::kernel(self.now().seconds));
         let all_ran = calls.len() == run.bodies.len() && calls.iter().all(Result::is_ok);
         let tenant = &invocation.tenant;
@@ -244,6 +183,98 @@ impl Host {
                 timed: false,
             },
         }
+    }
+
+    /// Runs a call of `invocation`'s operation with each of `bodies` in
+    /// `txn`, one after another, each in a fresh instance behind a
+    /// savepoint: a call that fails has its changes undone and the next
+    /// goes on, but one that traps (the plugin's fault or the kernel's, not
+    /// the row's) stops them, its error the last, and so does the time
+    /// `stop_after`, once at least one call ran. The transaction comes
+    /// back with what the calls that succeeded did, or with the error that
+    /// stopped them before their end (none if it was lost).
+    pub(crate) fn run_calls<'a>(
+        &self,
+        plugin: &Arc<Plugin>,
+        invocation: &Invocation,
+        bodies: impl ExactSizeIterator<Item = &'a [u8]>,
+        mut txn: WriteTxn,
+        stop_after: Option<std::time::Instant>,
+    ) -> Result<(WriteTxn, Calls), Stopped> {
+        let guard = invocation.guard.clone();
+        let mut ran = Calls {
+            calls: Vec::with_capacity(bodies.len()),
+            reads: Vec::new(),
+            published: false,
+            timed: false,
+            origin: None,
+            cut: false,
+        };
+        // The run is one long call to the thread that runs it: past
+        // `LONG_CALL` in all, its thread yields to its tenant's others.
+        let long_after = std::time::Instant::now() + crate::priority::LONG_CALL;
+        for body in bodies {
+            if guard.is_abandoned() {
+                return Err(Box::new((Some(txn), CallError::Abandoned)));
+            }
+            let now = std::time::Instant::now();
+            if !ran.calls.is_empty() && stop_after.is_some_and(|stop| now >= stop) {
+                ran.cut = true;
+                break;
+            }
+            txn.next_call();
+            let savepoint = txn.savepoint();
+            let mut one = invocation.clone();
+            one.request.body = body.to_vec();
+            let mut state = self.call_state(plugin, &one, Txn::Write(txn));
+            state.guard = guard.clone();
+            state.long_after = long_after;
+            let mut store = call::store(&self.inner.engine, state);
+            let request = one.wit_request();
+            let outcome = plugin
+                .pre
+                .instantiate(&mut store)
+                .and_then(|instance| instance.call_handle(&mut store, &one.operation, &request));
+            let mut state = store.into_data();
+            ran.reads.extend(state.read_records());
+            ran.origin.get_or_insert_with(|| state.origin.clone());
+            let Some(Txn::Write(back)) = state.txn.take() else {
+                let lost = "an import call's transaction did not come back".to_owned();
+                return Err(Box::new((None, CallError::Internal(lost))));
+            };
+            txn = back;
+            let result = match outcome {
+                Ok(Ok(response)) => {
+                    let response = PluginResponse {
+                        status: response.status,
+                        body: response.body,
+                        replayed: false,
+                    };
+                    self.check_response(plugin, &response).map(|()| response)
+                }
+                Ok(Err(err)) => Err(call::plugin_error(err)),
+                Err(err) => {
+                    // Not the row's data but the plugin or the kernel: stop.
+                    let plugin_id = plugin.manifest().id.to_string();
+                    let err = call::classify_trap(&plugin_id, &mut state, &err);
+                    ran.calls.push(Err(err));
+                    break;
+                }
+            };
+            match &result {
+                Ok(_) => {
+                    ran.published |= state.n_events > 0;
+                    ran.timed |= state.n_timers > 0;
+                }
+                Err(_) => {
+                    if let Err(err) = txn.roll_back_to(savepoint) {
+                        return Err(Box::new((Some(txn), call::storage_error(err))));
+                    }
+                }
+            }
+            ran.calls.push(result);
+        }
+        Ok((txn, ran))
     }
 
     /// The mappings `tenant` saved for `plugin`'s import `import`, by
@@ -323,6 +354,26 @@ impl Host {
         txn.finish()?.wait()?;
         Ok(true)
     }
+}
+
+/// Why [`Host::run_calls`] stopped before its calls' end, with its
+/// transaction unless that was lost.
+pub(crate) type Stopped = Box<(Option<WriteTxn>, CallError)>;
+
+/// What [`Host::run_calls`] did.
+pub(crate) struct Calls {
+    /// Each call's answer or error, in order; fewer than were asked for
+    /// when one trapped, its error the last.
+    pub(crate) calls: Vec<Result<PluginResponse, CallError>>,
+    /// The audit records of what the calls read that is sealed.
+    pub(crate) reads: Vec<keel_audit::Record>,
+    /// Whether the calls that succeeded published events or set timers.
+    pub(crate) published: bool,
+    pub(crate) timed: bool,
+    /// Who the calls acted as, from the first; none if none ran.
+    pub(crate) origin: Option<keel_audit::Origin>,
+    /// Whether they stopped at the time they were given, the rest not run.
+    pub(crate) cut: bool,
 }
 
 /// Most mappings one import keeps, of as many source systems.

@@ -15,7 +15,10 @@
 //!   worker: a tenant's jobs and timers take turns there, and never hold
 //!   up another tenant's.
 
+mod import;
 mod step;
+
+pub use import::{IMPORT_ERRORS_LISTED, IMPORT_PARTS_MAX, ImportJob, ImportPart};
 
 use std::sync::Arc;
 
@@ -92,6 +95,10 @@ pub struct Job {
     pub plugin: String,
     /// The operation.
     pub operation: String,
+    /// The import it runs, for a file imported in the background (whose
+    /// calls are of `operation`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import: Option<String>,
     /// Where it is.
     pub state: JobState,
     /// Units done so far, as its last step said.
@@ -133,6 +140,68 @@ pub(crate) struct StoredJob {
     pub(crate) request_id: String,
     /// When its next step is due (Unix ms), while it has one.
     pub(crate) due_ms: i64,
+    /// For a background import, where it stands (beside the job's own
+    /// `import`, its id).
+    #[serde(default, rename = "import_state", skip_serializing_if = "Option::is_none")]
+    pub(crate) import: Option<import::ImportState>,
+}
+
+impl StoredJob {
+    /// Job `id` of `plugin`'s, started by `invocation` of `caller`'s at
+    /// `at` (Unix seconds, ms), queued to run at once with `body` kept for
+    /// its steps.
+    fn queued(
+        invocation: &Invocation,
+        (id, plugin): (&str, &str),
+        caller: &str,
+        at: (i64, i64),
+        body: String,
+    ) -> Self {
+        let request = &invocation.request;
+        Self {
+            job: Job {
+                id: id.to_owned(),
+                plugin: plugin.to_owned(),
+                operation: invocation.operation.clone(),
+                import: None,
+                state: JobState::Queued,
+                done: 0,
+                total: None,
+                steps: 0,
+                attempts: 0,
+                error: None,
+                result: None,
+                caller: caller.to_owned(),
+                created: at.0,
+                started: None,
+                ended: None,
+            },
+            cursor: None,
+            request: StoredRequest {
+                method: request.method.clone(),
+                path: request.path.clone(),
+                params: request.params.clone(),
+                query: request.query.clone(),
+                body,
+            },
+            roles: invocation.roles.clone(),
+            request_id: invocation.request_id.to_string(),
+            due_ms: at.1,
+            import: None,
+        }
+    }
+}
+
+/// Who started a job with `invocation`, at `now`, as the audit trail
+/// names them.
+fn started_by(invocation: &Invocation, caller: String, now: i64) -> keel_audit::Origin {
+    keel_audit::Origin {
+        at: now,
+        actor: caller,
+        roles: invocation.roles.clone(),
+        request_id: Some(invocation.request_id.to_string()).filter(|id| !id.is_empty()),
+        source: invocation.source.clone(),
+    }
 }
 
 /// The request that started a job, kept for its steps (and dropped when
@@ -210,10 +279,32 @@ pub(crate) fn put_job(
         let kept = StoredJob { cursor: None, request: StoredRequest::default(), ..job.clone() };
         txn.catalog_put(&job_key(tenant, id), &encode(&kept)?)?;
         txn.catalog_remove(&open_key(tenant, id))?;
+        if job.import.is_some() {
+            import::remove_parts(txn, tenant, id)?;
+        }
     } else {
         txn.catalog_put(&job_key(tenant, id), &encode(job)?)?;
         txn.catalog_put(&open_key(tenant, id), job.job.caller.as_bytes())?;
         txn.catalog_put(&job_due_key(tenant, job.due_ms, id), b"")?;
+    }
+    Ok(())
+}
+
+/// Refuses a new job of `caller`'s unless `tenant` and `caller` have a
+/// slot left for it (see [`OPEN_JOBS_MAX`]).
+fn open_slot(txn: &WriteTxn, tenant: &TenantId, caller: &str) -> Result<(), CallError> {
+    let open =
+        txn.catalog_page(&open_prefix(tenant), None, OPEN_JOBS_MAX).map_err(CallError::Storage)?;
+    if open.len() >= OPEN_JOBS_MAX {
+        return Err(CallError::Limit(format!(
+            "tenant {tenant} has {OPEN_JOBS_MAX} jobs queued or running, the most it may; wait for one to end or cancel one"
+        )));
+    }
+    let mine = open.iter().filter(|(_, started_by)| started_by == caller.as_bytes()).count();
+    if mine >= OPEN_JOBS_PER_CALLER_MAX {
+        return Err(CallError::Limit(format!(
+            "{caller} has {OPEN_JOBS_PER_CALLER_MAX} jobs queued or running in tenant {tenant}, the most one caller may; wait for one to end or cancel one"
+        )));
     }
     Ok(())
 }
@@ -278,56 +369,11 @@ impl Host {
             txn.commit().map_err(storage)?;
             return Ok(kept);
         }
-        let open = txn.catalog_page(&open_prefix(tenant), None, OPEN_JOBS_MAX).map_err(storage)?;
-        if open.len() >= OPEN_JOBS_MAX {
-            return Err(CallError::Limit(format!(
-                "tenant {tenant} has {OPEN_JOBS_MAX} jobs queued or running, the most it may; wait for one to end or cancel one"
-            )));
-        }
-        let mine = open.iter().filter(|(_, started_by)| started_by == caller.as_bytes()).count();
-        if mine >= OPEN_JOBS_PER_CALLER_MAX {
-            return Err(CallError::Limit(format!(
-                "{caller} has {OPEN_JOBS_PER_CALLER_MAX} jobs queued or running in tenant {tenant}, the most one caller may; wait for one to end or cancel one"
-            )));
-        }
+        open_slot(&txn, tenant, &caller)?;
         let id = uuid::Uuid::now_v7().hyphenated().to_string();
-        let request = &invocation.request;
-        let job = StoredJob {
-            job: Job {
-                id: id.clone(),
-                plugin: manifest.id.to_string(),
-                operation: invocation.operation.clone(),
-                state: JobState::Queued,
-                done: 0,
-                total: None,
-                steps: 0,
-                attempts: 0,
-                error: None,
-                result: None,
-                caller: caller.clone(),
-                created: now,
-                started: None,
-                ended: None,
-            },
-            cursor: None,
-            request: StoredRequest {
-                method: request.method.clone(),
-                path: request.path.clone(),
-                params: request.params.clone(),
-                query: request.query.clone(),
-                body,
-            },
-            roles: invocation.roles.clone(),
-            request_id: invocation.request_id.to_string(),
-            due_ms: now_ms(self),
-        };
-        let origin = keel_audit::Origin {
-            at: now,
-            actor: caller,
-            roles: invocation.roles.clone(),
-            request_id: Some(invocation.request_id.to_string()).filter(|id| !id.is_empty()),
-            source: invocation.source.clone(),
-        };
+        let at = (now, now_ms(self));
+        let job = StoredJob::queued(&invocation, (&id, manifest.id.as_str()), &caller, at, body);
+        let origin = started_by(&invocation, caller, now);
         let response = PluginResponse {
             status: 202,
             body: serde_json::to_vec(&job.job)
@@ -396,10 +442,13 @@ impl Host {
             txn.commit()?;
             return Ok(Some(Cancelled::AlreadyEnded(stored.job)));
         }
-        let cancelled = StoredJob {
+        let mut cancelled = StoredJob {
             job: Job { state: JobState::Cancelled, ended: Some(origin.at), ..stored.job.clone() },
             ..stored.clone()
         };
+        if let Some(import) = &stored.import {
+            cancelled.job.result = Some(import.report(&cancelled.job));
+        }
         put_job(&mut txn, tenant, &cancelled, Some(&stored))?;
         let detail = format!(
             "job {id} ({} of {}) cancelled after {} steps, {} done",

@@ -77,8 +77,9 @@ pub use host::{Answered, Host, HostConfig};
 pub use idempotency::IdempotencyKey;
 pub use imports::{ImportOutcome, ImportRun, MAPPINGS_MAX};
 pub use jobs::{
-    CURSOR_BYTES_MAX, Cancelled, ENDED_JOB_KEEP, JOB_STEPS_MAX, Job, JobState, OPEN_JOBS_MAX,
-    OPEN_JOBS_PER_CALLER_MAX, REQUEST_BYTES_MAX, RESULT_BYTES_MAX,
+    CURSOR_BYTES_MAX, Cancelled, ENDED_JOB_KEEP, IMPORT_ERRORS_LISTED, IMPORT_PARTS_MAX, ImportJob,
+    ImportPart, JOB_STEPS_MAX, Job, JobState, OPEN_JOBS_MAX, OPEN_JOBS_PER_CALLER_MAX,
+    REQUEST_BYTES_MAX, RESULT_BYTES_MAX,
 };
 pub use lifecycle::EnableReport;
 pub use mail::{Attachment, Mail, Mailer};

@@ -4,7 +4,8 @@
 //! request and the host runs the calls.
 //!
 //! - [`table`]: a file as headings and rows of cells, within bounds
-//!   ([`ROWS_MAX`], [`COLUMNS_MAX`], what a workbook unpacks to).
+//!   ([`ROWS_MAX`], [`COLUMNS_MAX`], [`CELLS_MAX`], what a workbook unpacks
+//!   to).
 //! - [`mapping`]: a source system's headings and its way of writing
 //!   decimals and dates, saved per tenant.
 //! - [`plan`]: the rows read as their fields' types into request bodies,
@@ -15,8 +16,10 @@ mod plan;
 mod table;
 
 pub use mapping::{DateFormat, DecimalSeparator, Mapping};
-pub use plan::{Call, ColumnUse, ERRORS_MAX, Plan, Problem, plan};
-pub use table::{CELL_BYTES_MAX, COLUMNS_MAX, Cell, Format, ROWS_MAX, ReadError, Row, Table, read};
+pub use plan::{Call, ColumnUse, ERRORS_MAX, Plan, Problem, plan, plan_parts};
+pub use table::{
+    CELL_BYTES_MAX, CELLS_MAX, COLUMNS_MAX, Cell, Format, ROWS_MAX, ReadError, Row, Table, read,
+};
 
 #[cfg(test)]
 mod tests;

@@ -233,6 +233,43 @@ pub fn plan(
     errors.into_plan(calls, columns)
 }
 
+/// Plans `table` as [`plan`] does, a part of at most `part_rows` rows at a
+/// time, for an import that runs in parts: each part's calls go to `each`
+/// as soon as they are planned, so that only one part's requests are held
+/// at once. The plan returned has the problems and columns of the whole
+/// file, and no calls. With `into`, each part makes one call of its rows.
+pub fn plan_parts(
+    table: &Table,
+    import: &Import,
+    mapping: &Mapping,
+    params: &[(String, String)],
+    part_rows: usize,
+    mut each: impl FnMut(Vec<Call>),
+) -> Plan {
+    if table.rows.is_empty() {
+        let whole = plan(table, import, mapping, params);
+        each(whole.calls);
+        return Plan { calls: Vec::new(), ..whole };
+    }
+    let mut errors = Found::default();
+    let mut columns = Vec::new();
+    for (index, rows) in table.rows.chunks(part_rows.max(1)).enumerate() {
+        let part = Table { headings: table.headings.clone(), rows: rows.to_vec() };
+        let planned = plan(&part, import, mapping, params);
+        // What is wrong with the file as a whole, every part finds again.
+        let first = index == 0;
+        for problem in planned.errors.into_iter().filter(|p| first || p.row.is_some()) {
+            errors.push(problem);
+        }
+        errors.more += planned.errors_not_listed;
+        if first {
+            columns = planned.columns;
+        }
+        each(planned.calls);
+    }
+    errors.into_plan(Vec::new(), columns)
+}
+
 fn cell_problem(row: usize, heading: &str, field: &Field, cell: &Cell, message: String) -> Problem {
     Problem {
         row: Some(row),

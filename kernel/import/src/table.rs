@@ -9,10 +9,15 @@ use std::io::Cursor;
 use calamine::{DataRef, Reader, Xlsx};
 
 /// Most data rows one file may have.
-pub const ROWS_MAX: usize = 10_000;
+pub const ROWS_MAX: usize = 200_000;
 
 /// Most columns one file may have.
 pub const COLUMNS_MAX: usize = 256;
+
+/// Most cells one file's rows may hold together, each row as wide as its
+/// last cell: 10,000 rows of every column, or 200,000 of twelve. What
+/// reading a file holds in memory is bounded by this, not by its rows.
+pub const CELLS_MAX: usize = 10_000 * COLUMNS_MAX;
 
 /// Most bytes of text one cell may hold (a spreadsheet's own limit is
 /// 32,767 characters, of up to 4 bytes each).
@@ -160,8 +165,13 @@ fn read_csv(bytes: &[u8]) -> Result<Table, ReadError> {
     // The line the last record started on, and where: records come in
     // order, so each line break is counted once.
     let (mut line, mut counted_to) = (1, 0);
+    let mut n_cells = 0usize;
     for record in records {
         let record = record.map_err(|err| csv_error(&err))?;
+        n_cells = n_cells.saturating_add(record.len());
+        if n_cells > CELLS_MAX {
+            return Err(too_many_cells());
+        }
         // The line the record starts on, counting the blank lines the
         // reader skips.
         let start = record.position().map_or(0, |p| p.byte());
@@ -306,6 +316,7 @@ fn read_xlsx(bytes: &[u8], sheet: Option<&str>) -> Result<Table, ReadError> {
     };
     let mut headings = vec![String::new(); width];
     let mut rows: Vec<Row> = Vec::new();
+    let mut n_cells = 0usize;
     for (row, column, value) in cells {
         let column = column as usize;
         if row == first {
@@ -318,6 +329,12 @@ fn read_xlsx(bytes: &[u8], sheet: Option<&str>) -> Result<Table, ReadError> {
         }
         let Some(current) = rows.last_mut() else { continue };
         if current.cells.len() <= column {
+            // A row is as wide as its last cell: a cell far to the right
+            // costs every empty one before it.
+            n_cells = n_cells.saturating_add(column + 1 - current.cells.len());
+            if n_cells > CELLS_MAX {
+                return Err(too_many_cells());
+            }
             current.cells.resize(column + 1, Cell::Empty);
         }
         current.cells[column] = value;
@@ -387,6 +404,12 @@ fn too_many_rows() -> ReadError {
     ))
 }
 
+fn too_many_cells() -> ReadError {
+    ReadError(format!(
+        "the file has more than {CELLS_MAX} cells (rows times columns, up to the last cell of each row); split it into smaller files, or leave out the columns the import does not read"
+    ))
+}
+
 fn push_row(rows: &mut Vec<Row>, number: usize, cells: Vec<Cell>) -> Result<(), ReadError> {
     if cells.iter().all(Cell::is_blank) {
         return Ok(());
@@ -447,6 +470,9 @@ mod tests {
         assert!(read(b"", Format::Csv, None).unwrap_err().0.contains("empty"));
         let many = format!("a\n{}", "1\n".repeat(ROWS_MAX + 1));
         assert!(read(many.as_bytes(), Format::Csv, None).unwrap_err().0.contains("more than"));
+        let wide = format!("a,b,c,d,e,f,g,h,i,j,k,l,m\n{}", ",,,,,,,,,,,,1\n".repeat(200_000));
+        let err = read(wide.as_bytes(), Format::Csv, None).unwrap_err();
+        assert!(err.0.contains("cells"), "200,000 rows of 13 columns: {err}");
         assert!(read(b"PK\x03\x04nonsense", Format::Xlsx, None).unwrap_err().0.contains("XLSX"));
     }
 
@@ -496,6 +522,18 @@ mod tests {
         sheet.write(1, 16_000, "x").unwrap();
         let bytes = book.save_to_buffer().unwrap();
         assert!(read(&bytes, Format::Xlsx, None).unwrap_err().0.contains("columns"));
+        // A cell in the last column of every row: small on the wire, and
+        // each row as wide as the sheet once read.
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.write(0, 0, "code").unwrap();
+        for row in 1..=(CELLS_MAX / COLUMNS_MAX + 1) {
+            let row = u32::try_from(row).unwrap();
+            sheet.write(row, u16::try_from(COLUMNS_MAX - 1).unwrap(), 1).unwrap();
+        }
+        let bytes = book.save_to_buffer().unwrap();
+        let err = read(&bytes, Format::Xlsx, None).unwrap_err();
+        assert!(err.0.contains("cells"), "{err}");
     }
 
     #[test]

@@ -247,3 +247,29 @@ fn a_param_is_the_files_default_for_the_field_it_shares_a_place_with() {
     let plan = super::plan(&table, &import("ledgers"), &Mapping::default(), &[]);
     assert_eq!(plan.errors.iter().map(|p| p.row).collect::<Vec<_>>(), [Some(2)]);
 }
+
+#[test]
+fn a_file_planned_in_parts_sends_the_same_calls_and_finds_the_same_problems() {
+    let mut text = String::from("code,name,opened,days\n");
+    for n in 0..23 {
+        let days = if n % 7 == 3 { "x".to_owned() } else { n.to_string() };
+        text.push_str(&format!("{},Account {n},2026-01-31,{days}\n", 1000 + n));
+    }
+    let (table, accounts) = (csv(&text), import("accounts"));
+    let whole = plan(&table, &accounts, &Mapping::default(), &[]);
+    let mut parts = Vec::new();
+    let planned =
+        plan_parts(&table, &accounts, &Mapping::default(), &[], 5, |calls| parts.push(calls));
+    assert_eq!(parts.iter().map(Vec::len).collect::<Vec<_>>(), [4, 5, 4, 4, 3]);
+    assert_eq!(parts.concat(), whole.calls);
+    assert_eq!((planned.errors, planned.columns), (whole.errors, whole.columns));
+    assert!(planned.calls.is_empty());
+
+    // What is wrong with the file itself is said once, not once a part.
+    let headless = csv("name\nCash\nBank\nTill\n");
+    let planned = plan_parts(&headless, &accounts, &Mapping::default(), &[], 1, |calls| {
+        assert!(calls.is_empty());
+    });
+    assert_eq!(planned.errors.len(), 1, "{:?}", planned.errors);
+    assert_eq!(planned.errors[0].row, None);
+}

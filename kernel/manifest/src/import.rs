@@ -120,6 +120,12 @@ impl Import {
             if !names.insert((list, name.to_ascii_lowercase())) {
                 return Err(format!("{what}: field {name:?} is declared twice"));
             }
+            if list == "param" && RESERVED_PARAMS.contains(&name.as_str()) {
+                return Err(format!(
+                    "{what}: param {name:?} is reserved: the kernel reads ?{name}= itself (reserved: {})",
+                    RESERVED_PARAMS.join(", ")
+                ));
+            }
             let at = field.pointer();
             pointer(&what, &format!("field {name}"), &at)?;
             if at.is_empty() {
@@ -140,6 +146,11 @@ impl Import {
         Ok(())
     }
 }
+
+/// The query parameters the kernel reads of an import itself, which no
+/// param of an import may be named.
+pub(crate) const RESERVED_PARAMS: [&str; 5] =
+    ["dry_run", "mapping", "sheet", "background", "from_row"];
 
 /// Whether one pointer is the other or lies inside it.
 fn pointer_overlaps(a: &str, b: &str) -> bool {

@@ -308,6 +308,7 @@ fields = [{ name = "account", required = true }, { name = "debit", type = "decim
         ("title = \"Opening balances\"", "title = \" \"", "title"),
         ("fields = [", "fields = [{ name = \"acct\", field = \"/account\" }, ", "two fields"),
         ("params = [", "params = [{ name = \"Date\" }, ", "twice"),
+        ("params = [", "params = [{ name = \"from_row\" }, ", "reserved"),
     ];
     for (find, replace, reason) in bad {
         assert!(import.contains(find), "{find}");

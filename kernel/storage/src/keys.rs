@@ -124,7 +124,7 @@ const PLATFORM: &str = "~platform";
 /// Catalog key kinds (`kind/<tenant>/…`) whose records belong to a tenant.
 /// Every other kind, and a second segment that is not a tenant id (such as
 /// `member/~platform/…`), is the platform's.
-const TENANT_KINDS: [&str; 24] = [
+const TENANT_KINDS: [&str; 25] = [
     "apitoken",
     "apitoken-owner",
     "cursor",
@@ -134,6 +134,7 @@ const TENANT_KINDS: [&str; 24] = [
     "event-key",
     "idempotency",
     "import-mapping",
+    "import-part",
     "job",
     "job-open",
     "member",

@@ -66,6 +66,18 @@ pub struct Limits {
     /// Most documents a custom report reads while its caller waits; one
     /// that reads more goes on in the background and is fetched when done.
     pub report_inline_documents_max: u64,
+    /// Most rows an import runs while its caller waits, all or nothing; a
+    /// larger file (or one asked for with `?background=true`) runs as a
+    /// background job, a part of [`Limits::import_part_rows`] rows at a time.
+    pub import_inline_rows_max: usize,
+    /// Most rows of a file one part of a background import runs, in one
+    /// write turn of its tenant's lane that keeps them all or none.
+    pub import_part_rows: usize,
+    /// How long one turn of a background import goes on starting calls:
+    /// past it, the rest of its part waits for the next turn, so a turn
+    /// holds its tenant's lane about this long (and one call's deadline
+    /// at most more), however slow the calls.
+    pub import_part_turn: Duration,
 }
 
 impl Default for Limits {
@@ -94,6 +106,9 @@ impl Default for Limits {
             event_retry_max: Duration::from_secs(300),
             event_retention: Duration::from_secs(7 * 24 * 60 * 60),
             report_inline_documents_max: 20_000,
+            import_inline_rows_max: 10_000,
+            import_part_rows: 500,
+            import_part_turn: Duration::from_secs(2),
             tenant_storage_bytes_max: 10 * 1024 * 1024 * 1024,
         }
     }

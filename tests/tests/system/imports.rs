@@ -3,6 +3,8 @@
 //! together or not at all, read with a saved mapping, and only for those
 //! who hold the operation's permission.
 
+use std::time::Duration;
+
 use keel_tests::{Reply, Setup, TestKernel};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -269,5 +271,147 @@ async fn a_personnel_file_hires_each_row_with_its_manager_and_keeps_personal_dat
     refused.expect_problem(422, "import-refused");
     assert_eq!(refused.body["errors"][0]["row"], 2, "{}", refused.body);
     k.get("/api/demo/hr/employees/E3").await.expect_problem(404, "not-found");
+    k.stop().await;
+}
+
+/// A chart of `n` accounts from code 5000, one row each.
+fn chart(n: usize) -> String {
+    let mut file = String::from("code,name,type\n");
+    for i in 0..n {
+        file.push_str(&format!("{},Account {i},asset\n", 5000 + i));
+    }
+    file
+}
+
+/// Starts a background import of `file` at `path`; the job's id.
+async fn in_background(k: &TestKernel, path: &str, file: &str) -> String {
+    let request = k.request(reqwest::Method::POST, path).header("content-type", "text/csv");
+    let response = request.body(file.to_owned()).send().await.unwrap();
+    let location = response.headers().get("location").map(|v| v.to_str().unwrap().to_owned());
+    let started = Reply::from(response).await;
+    let job = started.expect(202).clone();
+    assert_eq!((job["state"].as_str(), job["import"].as_str()), (Some("queued"), Some("accounts")));
+    let id = job["id"].as_str().unwrap().to_owned();
+    assert_eq!(location, Some(format!("/api/demo/jobs/{id}")), "followed there");
+    id
+}
+
+async fn finished(k: &TestKernel, id: &str) -> Value {
+    crate::jobs::until(k, "demo", id, Duration::from_secs(60), crate::jobs::ended).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_file_imports_in_the_background_part_by_part_and_a_failed_part_says_where_to_resume()
+ {
+    let mut setup = Setup::new(&["finance"]);
+    (setup.import_inline_rows_max, setup.import_part_rows) = (20, 10);
+    let k = TestKernel::start(setup).await;
+    let path = format!("{IMPORTS}/accounts?currency=EUR");
+    // 45 rows, more than run while the caller waits; row 33's type is wrong.
+    let broken = chart(45).replace("5031,Account 31,asset", "5031,Account 31,assett");
+
+    // A dry run checks every part, undoes each, and reports every row.
+    let id = in_background(&k, &format!("{path}&dry_run=true"), &broken).await;
+    let job = finished(&k, &id).await;
+    assert_eq!((job["state"].as_str(), job["done"].as_u64()), (Some("succeeded"), Some(45)));
+    let report = &job["result"];
+    assert_eq!((report["dry_run"].as_bool(), report["kept"].as_bool()), (Some(true), Some(false)));
+    assert_eq!((report["parts"].as_u64(), report["succeeded"].as_u64()), (Some(5), Some(44)));
+    assert_eq!(report["errors"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(report["errors"][0]["row"], 33);
+    assert!(report["errors"][0]["message"].as_str().unwrap().contains("assett"), "{report}");
+    assert_eq!(account_codes(&k).await, Vec::<String>::new(), "a dry run changes nothing");
+
+    // For real, the parts before the bad row's are kept, its own is not,
+    // and the job says from which row to send the file again.
+    let id = in_background(&k, &path, &broken).await;
+    let job = finished(&k, &id).await;
+    assert_eq!(job["state"], "failed", "{job}");
+    let error = job["error"].as_str().unwrap();
+    assert!(error.contains("rows 32–41") && error.contains("?from_row=32"), "{error}");
+    assert_eq!(job["result"]["kept_through_row"], 31);
+    assert_eq!(
+        (job["done"].as_u64(), job["result"]["resume_from_row"].as_u64()),
+        (Some(30), Some(32))
+    );
+    assert_eq!(job["result"]["errors"][0]["row"], 33);
+    assert_eq!(account_codes(&k).await.len(), 30, "rows 2–31, three parts of ten");
+
+    // The file, fixed, sent again from that row: the rest comes in, at
+    // once now that it is small enough.
+    let fixed = chart(45);
+    let rest = csv(&k, &format!("{path}&from_row=32"), &fixed).await;
+    assert_eq!(
+        (rest.expect(201)["rows"].as_u64(), rest.body["succeeded"].as_u64()),
+        (Some(15), Some(15))
+    );
+    assert_eq!(rest.body["results"][0]["rows"], json!([32]));
+    let codes = account_codes(&k).await;
+    let expected: Vec<String> = (0..45).map(|i| (5000 + i).to_string()).collect();
+    assert_eq!(codes, expected, "every account once");
+    let runs = k.audit_actions("demo", "import.run").await;
+    assert_eq!(runs.len(), 3 + 1, "one record for each part kept, and the rest: {runs:?}");
+    let ended =
+        (k.audit_actions("demo", "job.finish").await, k.audit_actions("demo", "job.fail").await);
+    assert_eq!((ended.0.len(), ended.1.len()), (1, 1), "the dry run finished, the real run failed");
+
+    // A small file may ask for the background too; one that makes a
+    // single call of the whole file may not be larger than runs at once.
+    let id = in_background(&k, &format!("{path}&background=true&dry_run=true"), &chart(3)).await;
+    assert_eq!(finished(&k, &id).await["result"]["parts"], 1);
+    let mut balances = String::from("account,debit,credit\n");
+    for _ in 0..21 {
+        balances.push_str("5000,1.00,\n");
+    }
+    let one_call = format!("{IMPORTS}/opening-balances?date=2026-01-01");
+    let refused = csv(&k, &one_call, &balances).await;
+    assert!(refused.expect_problem(422, "import-too-large").contains("at most 20 rows"));
+    let bad_row = csv(&k, &format!("{path}&from_row=1"), &fixed).await;
+    assert!(bad_row.expect_problem(400, "bad-request").contains("from_row"));
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_background_import_goes_on_after_a_restart_from_the_part_it_had_reached() {
+    let dir = tempfile::tempdir().unwrap();
+    // Parts of 50 rows, each turn cut short after its first call as a
+    // slow plugin's would be: every row its own commit, and the rest of
+    // its part kept for the next turn.
+    let setup = || {
+        let mut setup = Setup::new(&["finance"]);
+        (setup.import_inline_rows_max, setup.import_part_rows) = (20, 50);
+        setup.import_part_turn = Duration::ZERO;
+        setup
+    };
+    let k = TestKernel::start_in(dir.path(), setup()).await;
+    let id = in_background(&k, &format!("{IMPORTS}/accounts?currency=EUR"), &chart(300)).await;
+    let at = |done: u64| move |job: &Value| job["done"].as_u64() >= Some(done);
+    let before = crate::jobs::until(&k, "demo", &id, Duration::from_secs(30), at(3)).await;
+    k.stop().await;
+    assert_eq!(before["state"], "running", "{before}");
+
+    let k = TestKernel::start_in(dir.path(), setup()).await;
+    let job = finished(&k, &id).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!((job["done"].as_u64(), job["steps"].as_u64()), (Some(300), Some(300)));
+    assert_eq!(
+        (job["result"]["parts"].as_u64(), job["result"]["parts_done"].as_u64()),
+        (Some(6), Some(6))
+    );
+    assert_eq!(account_codes(&k).await.len(), 300, "no row imported twice, none lost");
+
+    // One background import a tenant at a time; a cancelled one stops
+    // between parts and makes way for the next.
+    let check = format!("{IMPORTS}/accounts?currency=EUR&dry_run=true");
+    let id = in_background(&k, &check, &chart(300)).await;
+    let second = csv(&k, &check, &chart(300)).await;
+    assert!(second.expect_problem(409, "conflict").contains(&id), "{}", second.body);
+    let cancelled = k.post(&format!("/api/demo/jobs/{id}/cancel"), json!({})).await;
+    assert_eq!(cancelled.expect(200)["state"], "cancelled");
+    assert_eq!(cancelled.body["result"]["dry_run"], true, "{}", cancelled.body);
+    let next = in_background(&k, &format!("{check}&background=true"), &chart(2)).await;
+    assert_eq!(finished(&k, &next).await["state"], "succeeded");
+    let job = k.get(&format!("/api/demo/jobs/{id}")).await.expect(200).clone();
+    assert!(job["done"].as_u64() < Some(300), "no part ran after the cancel: {job}");
     k.stop().await;
 }

@@ -21,7 +21,7 @@ async fn start(k: &TestKernel, token: Option<&str>, tenant: &str, body: Value) -
 }
 
 /// Reads job `id` of `tenant` until `until` holds of it, for at most `within`.
-async fn until(
+pub(crate) async fn until(
     k: &TestKernel,
     tenant: &str,
     id: &str,
@@ -39,7 +39,7 @@ async fn until(
     }
 }
 
-fn ended(job: &Value) -> bool {
+pub(crate) fn ended(job: &Value) -> bool {
     ["succeeded", "failed", "cancelled"].contains(&job["state"].as_str().unwrap_or_default())
 }
 

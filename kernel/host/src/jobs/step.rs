@@ -49,14 +49,28 @@ impl Host {
             return Ok(true);
         };
         let plugin = PluginId::new(&job.job.plugin).ok().and_then(|p| self.enabled(tenant, &p));
-        let operation = plugin
-            .as_ref()
-            .and_then(|p| p.manifest().operation(&job.job.operation).filter(|op| op.job).cloned());
+        // A background import calls an operation that is not a job itself,
+        // of the version its parts were planned for.
+        let operation = plugin.as_ref().and_then(|p| {
+            let manifest = p.manifest();
+            let op = manifest.operation(&job.job.operation)?;
+            let runs = match &job.import {
+                Some(import) => import.runs_on(manifest, op),
+                None => op.job,
+            };
+            runs.then(|| op.clone())
+        });
         let (Some(plugin), Some(operation)) = (plugin, operation) else {
-            let why = format!(
-                "plugin {} is no longer enabled, or its operation {} is no longer a job",
-                job.job.plugin, job.job.operation
-            );
+            let why = match &job.import {
+                Some(_) => format!(
+                    "plugin {} was disabled or upgraded while the import ran, so the rest of the file was not imported",
+                    job.job.plugin
+                ),
+                None => format!(
+                    "plugin {} is no longer enabled, or its operation {} is no longer a job",
+                    job.job.plugin, job.job.operation
+                ),
+            };
             self.end_job(tenant, &job, &why).map_err(storage)?;
             return Ok(true);
         };
@@ -78,7 +92,12 @@ impl Host {
         }
         let attempt = job.job.attempts.saturating_add(1);
         let span = tracing::info_span!("job", %tenant, plugin = %job.job.plugin, job = id, step = job.job.steps + 1, attempt);
-        let settled = span.in_scope(|| self.step(tenant, &plugin, &job, attempt, permissions));
+        let settled = span.in_scope(|| match &job.import {
+            Some(import) => {
+                self.import_step(tenant, &plugin, (&job, import), &operation, permissions)
+            }
+            None => self.step(tenant, &plugin, &job, attempt, permissions),
+        });
         match self.settle(tenant, settled) {
             Ran::Done => {}
             Ran::Busy => self.postpone_job(tenant, &job, BUSY_RETRY).map_err(storage)?,
@@ -246,15 +265,23 @@ impl Host {
         let current = read_job(|k| txn.catalog_get(k), tenant, &job.job.id)?;
         if current.as_ref() == Some(job) {
             let now = self.now().seconds;
-            let failed = StoredJob {
+            // An import says what it kept, and from where to go on.
+            let why = &match &job.import {
+                Some(import) => format!("{why}.{}", import.then()),
+                None => why.to_owned(),
+            };
+            let mut failed = StoredJob {
                 job: Job {
                     state: JobState::Failed,
-                    error: Some(why.to_owned()),
+                    error: Some(why.clone()),
                     ended: Some(now),
                     ..job.job.clone()
                 },
                 ..job.clone()
             };
+            if let Some(import) = &job.import {
+                failed.job.result = Some(import.report(&failed.job));
+            }
             put_job(&mut txn, tenant, &failed, Some(job))?;
             let origin = keel_audit::Origin::kernel(now);
             let detail = format!(
@@ -394,6 +421,7 @@ mod tests {
                 id: "0190c0de-0000-7000-8000-000000000001".to_owned(),
                 plugin: "hr".to_owned(),
                 operation: "payroll.run".to_owned(),
+                import: None,
                 state: JobState::Queued,
                 done: 0,
                 total: None,
@@ -417,6 +445,7 @@ mod tests {
             roles: Vec::new(),
             request_id: "r1".to_owned(),
             due_ms: 0,
+            import: None,
         }
     }
 
