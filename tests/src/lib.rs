@@ -125,6 +125,10 @@ pub struct Setup {
     pub import_part_turn: Duration,
     /// How the kernel sends mail; none by default.
     pub mail: Option<keel::MailConfig>,
+    /// The token `/metrics` answers to; none by default.
+    pub metrics_token: Option<String>,
+    /// Serve `/metrics` on a listener of its own (any free port).
+    pub metrics_listener: bool,
 }
 
 impl Setup {
@@ -151,6 +155,8 @@ impl Setup {
             import_part_rows: Limits::default().import_part_rows,
             import_part_turn: Limits::default().import_part_turn,
             mail: None,
+            metrics_token: None,
+            metrics_listener: false,
         }
     }
 
@@ -246,6 +252,8 @@ impl TestKernel {
         config.trusted_proxies.clone_from(&setup.trusted_proxies);
         config.webhook_allow_hosts.clone_from(&setup.webhook_allow_hosts);
         config.mail.clone_from(&setup.mail);
+        config.metrics_token.clone_from(&setup.metrics_token);
+        config.metrics_addr = setup.metrics_listener.then(|| ([127, 0, 0, 1], 0).into());
         if let Some(clock) = &setup.clock {
             config.clock = std::sync::Arc::clone(clock);
         }
@@ -308,6 +316,12 @@ impl TestKernel {
     /// The base URL, such as `http://127.0.0.1:41234`.
     pub fn base(&self) -> &str {
         &self.base
+    }
+
+    /// The base URL of the listener that serves `/metrics` alone, if any.
+    pub fn metrics_base(&self) -> Option<String> {
+        let kernel = self.kernel.as_ref().expect("the kernel runs");
+        kernel.metrics_addr().map(|addr| format!("http://{addr}"))
     }
 
     /// The HTTP client.

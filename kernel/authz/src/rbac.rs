@@ -247,7 +247,10 @@ impl Authz {
 
     fn cached(&self, user: &str, domain: Domain<'_>, permission: &str) -> Option<bool> {
         let key = (user.to_owned(), domain.as_str().to_owned(), permission.to_owned());
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key).copied()
+        let decision = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key).copied();
+        let cache = if decision.is_some() { "hit" } else { "miss" };
+        metrics::counter!("keel_authz_decisions_total", "cache" => cache).increment(1);
+        decision
     }
 
     fn decide(

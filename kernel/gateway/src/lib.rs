@@ -11,7 +11,8 @@
 //! `/api/{tenant}/imports/{plugin}/{import}` brings a CSV or XLSX file in
 //! through an import the plugin declares, row by row through its own
 //! operation; `/api/{tenant}/reports/…` keeps a tenant's custom reports
-//! and runs them as the caller.
+//! and runs them as the caller. `/metrics` serves what the kernel counts,
+//! in the Prometheus text format, to the operator's metrics token.
 
 mod admin;
 mod api;
@@ -26,6 +27,7 @@ mod extract;
 mod health;
 mod imports;
 mod jobs;
+mod metrics;
 mod openapi;
 mod page;
 mod problem;

@@ -30,6 +30,10 @@ pub struct Options {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Serve HTTPS with this certificate and key (reloaded on `SIGHUP`).
     pub tls: Option<crate::TlsFiles>,
+    /// Serve `/metrics` to a scraper that sends this bearer token; with
+    /// none, `/metrics` is served only on a listener of its own
+    /// ([`Server::bind_metrics`]).
+    pub metrics_token: Option<String>,
 }
 
 impl Server {
@@ -55,6 +59,16 @@ impl Server {
         Ok(Self { listener, router: router(platform, options), listening })
     }
 
+    /// Binds `addr` for `/metrics` alone, served to anyone who reaches
+    /// it: for an address on a private network, apart from the API.
+    pub async fn bind_metrics(addr: SocketAddr, http: crate::HttpLimits) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        crate::metrics::start();
+        let listening =
+            crate::conn::Listening { limits: http, trusted_proxies: Vec::new().into(), tls: None };
+        Ok(Self { listener, router: crate::metrics::open_routes(), listening })
+    }
+
     /// The address actually bound.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
@@ -70,11 +84,13 @@ impl Server {
 }
 
 fn router(platform: Platform, options: Options) -> Router {
+    crate::metrics::start();
     let n_slots = usize::try_from(platform.host().limits().instances_max).unwrap_or(usize::MAX);
     let state = AppState {
         calls: Arc::new(Semaphore::new(n_slots)),
         tenant_calls: Arc::default(),
         importing: Arc::default(),
+        metrics_token: options.metrics_token.map(Arc::from),
         platform,
     };
     let mut router = Router::new();
@@ -83,6 +99,7 @@ fn router(platform: Platform, options: Options) -> Router {
     }
     router
         .merge(crate::health::routes())
+        .merge(crate::metrics::routes())
         .merge(crate::auth::routes())
         .merge(crate::openapi::routes())
         .merge(crate::admin::routes())
@@ -95,6 +112,7 @@ fn router(platform: Platform, options: Options) -> Router {
                 "no such route; plugin operations live under /api/{tenant}/{plugin}/",
             )
         })
+        .layer(axum::middleware::from_fn(crate::metrics::layer))
         .layer(axum::middleware::from_fn(crate::request_id::layer))
         .with_state(state)
 }

@@ -22,6 +22,8 @@ pub(crate) struct AppState {
     /// The tenants with an import running: one at a time each, since an
     /// import holds its tenant's writes while it runs.
     pub(crate) importing: Arc<Mutex<HashSet<TenantId>>>,
+    /// The bearer token `/metrics` answers to, if the operator set one.
+    pub(crate) metrics_token: Option<Arc<str>>,
 }
 
 impl AppState {

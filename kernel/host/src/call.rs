@@ -487,6 +487,7 @@ pub(crate) fn run<T>(
     let mut state = state;
     state.guard = guard.clone();
     let mut store = store(engine, state);
+    let started = std::time::Instant::now();
 
     let outcome = match plugin.pre.instantiate(&mut store) {
         Ok(instance) => body(&mut store, &instance),
@@ -507,6 +508,8 @@ pub(crate) fn run<T>(
         Ok(Err(err)) => Err((plugin_error(err), true)),
         Err(err) => Err((classify_trap(&plugin_id, &mut state, &err), false)),
     };
+    let outcome = crate::metrics::outcome(&ended);
+    crate::metrics::call(&plugin_id, state.ns.tenant(), outcome, started.elapsed());
     let (ns, storage, published, timed) =
         (state.ns, state.storage, state.n_events > 0, state.n_timers > 0);
     let origin = state.origin;

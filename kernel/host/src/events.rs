@@ -83,6 +83,16 @@ pub(crate) struct StoredEvent {
     pub(crate) request_id: Option<String>,
 }
 
+impl StoredEvent {
+    /// How long ago, at `now`, it was published (none if the clock went
+    /// back).
+    pub(crate) fn age(&self, now: keel_types::Timestamp) -> Duration {
+        let ns = |s: i64, n: u32| i128::from(s) * 1_000_000_000 + i128::from(n);
+        let age = ns(now.seconds, now.nanoseconds) - ns(self.published_s, self.published_ns);
+        Duration::from_nanos(u64::try_from(age).unwrap_or(0))
+    }
+}
+
 /// Who consumes a tenant's events: its plugins that subscribe, and its
 /// webhooks that are not paused.
 #[derive(Default)]
@@ -483,6 +493,9 @@ impl Host {
                 Err(wait) => return Ok(Some(wait)),
             };
             let outcome = self.deliver(tenant, plugin, &event, attempt, None);
+            if outcome.is_ok() {
+                crate::metrics::delivered("plugin", event.age(self.now()));
+            }
             // The kernel or the tenant was busy, or the tenant is full: not
             // the subscriber's failure, so no attempt is spent.
             match outcome {
@@ -670,6 +683,10 @@ impl Host {
             tracing::info!(%tenant, %subscriber, event = event.id, topic = %event.topic, attempt, error = %err, "event delivery failed; will retry");
         }
         txn.commit()?;
+        if dead {
+            let webhook = webhooks::record_key(tenant, subscriber).is_some();
+            crate::metrics::dead_letter(if webhook { "webhook" } else { "plugin" });
+        }
         Ok(dead)
     }
 }

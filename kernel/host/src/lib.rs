@@ -32,6 +32,8 @@
 //!   audited, and their runs over reportable sources, the large ones in
 //!   the background (kept in `runs`).
 //! - `records`: how those kernel records are stored, read and audited.
+//! - `metrics`: what the host counts for `/metrics` (plugin calls, event
+//!   deliveries).
 //! - `audit` and `verify`: searching, signing and verifying audit chains,
 //!   each against everything its lane of the store holds.
 
@@ -51,6 +53,7 @@ mod jobs;
 mod lifecycle;
 mod mail;
 mod memory;
+mod metrics;
 mod package;
 mod priority;
 mod providers;

@@ -77,6 +77,10 @@ pub struct Config {
     pub webhook_allow_hosts: Vec<String>,
     /// How the kernel sends mail (scheduled reports); none sends none.
     pub mail: Option<MailConfig>,
+    /// The bearer token `/metrics` answers to on the main listener.
+    pub metrics_token: Option<String>,
+    /// An address of its own that serves `/metrics` to anyone reaching it.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// How the kernel sends mail.
@@ -112,6 +116,8 @@ impl Config {
             data_keys: None,
             webhook_allow_hosts: Vec::new(),
             mail: None,
+            metrics_token: None,
+            metrics_addr: None,
         }
     }
 }
@@ -127,6 +133,8 @@ pub struct Kernel {
     storage: keel_storage::Closing,
     shutdown: oneshot::Sender<()>,
     serving: JoinHandle<std::io::Result<()>>,
+    /// The listener of `/metrics` alone, if the operator asked for one.
+    metrics: Option<(SocketAddr, oneshot::Sender<()>, JoinHandle<std::io::Result<()>>)>,
     signing: Option<JoinHandle<()>>,
     pruning: JoinHandle<()>,
 }
@@ -135,6 +143,11 @@ impl Kernel {
     /// The address it serves on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address that serves `/metrics` alone, if the kernel has one.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(addr, _, _)| *addr)
     }
 
     /// The plugin host, for in-process inspection.
@@ -161,6 +174,16 @@ impl Kernel {
             tracing::debug!("the server had already stopped; joining reports why");
         }
         let served = self.serving.await.context("server task panicked")?.context("server failed");
+        if let Some((_, shutdown, serving)) = self.metrics {
+            if shutdown.send(()).is_err() {
+                tracing::debug!("the metrics listener had already stopped");
+            }
+            match serving.await {
+                Ok(Ok(())) => {}
+                Ok(Err(err)) => tracing::warn!(error = %err, "the metrics listener failed"),
+                Err(err) => tracing::warn!(error = %err, "the metrics listener panicked"),
+            }
+        }
         // Work that outlived its request (a blocking task finishing, a
         // delivery) may hold storage a moment longer: wait until the file
         // is closed, so the data directory can be opened again at once.
@@ -309,6 +332,22 @@ pub async fn start(config: Config) -> anyhow::Result<Kernel> {
         http: config.http,
         trusted_proxies: config.trusted_proxies.clone(),
         tls: config.tls.clone(),
+        metrics_token: config.metrics_token.clone(),
+    };
+    let metrics = match config.metrics_addr {
+        Some(addr) => {
+            let server = Server::bind_metrics(addr, config.http).await.with_context(|| {
+                format!("cannot listen on {addr} for /metrics; is another process using it? (--metrics-addr changes it)")
+            })?;
+            let bound = server.local_addr()?;
+            let (shutdown, stopped) = oneshot::channel::<()>();
+            let serving = tokio::spawn(server.run(async {
+                drop(stopped.await);
+            }));
+            tracing::info!(addr = %bound, "serving /metrics");
+            Some((bound, shutdown, serving))
+        }
+        None => None,
     };
     let server = Server::bind(config.addr, platform, options).await.map_err(|err| {
         if err.kind() == std::io::ErrorKind::InvalidData {
@@ -329,7 +368,7 @@ pub async fn start(config: Config) -> anyhow::Result<Kernel> {
     host.start_timers().context("starting the timer clock")?;
     let scheme = if config.tls.is_some() { "https" } else { "http" };
     tracing::info!(%addr, scheme, "keel is serving");
-    Ok(Kernel { addr, host, storage: closing, shutdown, serving, signing, pruning })
+    Ok(Kernel { addr, host, storage: closing, shutdown, serving, metrics, signing, pruning })
 }
 
 /// The data keys, the current one first: the operator's, or the key

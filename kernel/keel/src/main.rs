@@ -233,6 +233,14 @@ struct ServeArgs {
     /// cloud-metadata addresses.
     #[arg(long = "webhook-allow-host")]
     webhook_allow_hosts: Vec<String>,
+    /// Serve `/metrics` (Prometheus text) on the main address to a scraper
+    /// sending this bearer token. Without it, `/metrics` answers 404 there.
+    #[arg(long, env = "KEEL_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
+    /// Also serve `/metrics`, and nothing else, on this address, to anyone
+    /// who reaches it: bind it to a private network only.
+    #[arg(long, env = "KEEL_METRICS_ADDR")]
+    metrics_addr: Option<SocketAddr>,
     /// The SMTP relay scheduled reports are mailed through, `HOST[:PORT]`
     /// (port 587 unless given). Mail is always sent over STARTTLS; a relay
     /// that does not offer it is not sent to. KEEL_SMTP_USER and
@@ -388,6 +396,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.data_key_file = args.data_key_file;
     config.data_keys = data_keys_from_env()?;
     config.webhook_allow_hosts = args.webhook_allow_hosts;
+    config.metrics_token = args.metrics_token.filter(|token| !token.is_empty());
+    config.metrics_addr = args.metrics_addr;
     config.tls = args.tls_cert.zip(args.tls_key).map(|(cert, key)| keel::TlsFiles { cert, key });
     config.http = keel::HttpLimits {
         header_read_timeout: Duration::from_secs(args.header_read_timeout_s.clamp(1, 86_400)),

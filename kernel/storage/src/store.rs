@@ -169,6 +169,8 @@ impl Core {
         self.check()?;
         match self.wal.write(group) {
             Ok(()) => {
+                // How many commits each sync carries: group commit at work.
+                metrics::histogram!("keel_storage_commit_batch_commits").record(group.len() as f64);
                 self.commits.fetch_add(group.len() as u64, Ordering::Relaxed);
                 self.syncs.fetch_add(1, Ordering::Relaxed);
                 Ok(())

@@ -185,10 +185,13 @@ impl Wal {
             .map_err(|source| Error::Io { what: "write the write-ahead log".into(), source })?;
         #[cfg(feature = "faults")]
         self.faults.check(crate::Fault::LogSync)?;
+        let syncing = std::time::Instant::now();
         current
             .file
             .sync_data()
             .map_err(|source| Error::Io { what: "sync the write-ahead log".into(), source })?;
+        metrics::histogram!("keel_storage_log_sync_seconds")
+            .record(syncing.elapsed().as_secs_f64());
         current.offset += record.len() as u64;
         let mut segments = self.segments();
         segments.written += record.len() as u64;

@@ -323,3 +323,34 @@ async fn a_stopping_kernel_is_not_ready_while_it_still_answers() {
     k.get("/api/demo/finance/accounts").await.expect(200);
     k.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_lets_calls_in_flight_finish_and_keeps_their_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = TestKernel::start_in(dir.path(), Setup::new(&["rogue"])).await;
+    let held = k
+        .request(reqwest::Method::POST, "/api/demo/rogue/hold?ms=1500")
+        .header("idempotency-key", "held-through-the-stop")
+        .send();
+    let in_flight = tokio::spawn(held);
+    // The call is running when the kernel is told to stop.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (base, client) = (k.base().to_owned(), k.client().clone());
+    let stopping = tokio::spawn(k.stop());
+    let answer = in_flight.await.unwrap().expect("the call in flight is answered");
+    assert_eq!(answer.status(), 200, "{:?}", answer.text().await);
+    stopping.await.unwrap();
+    // Stopped: nothing listens any more.
+    assert!(client.get(format!("{base}/healthz")).send().await.is_err());
+    // Its answer was kept with its write, durable across the restart.
+    let k = TestKernel::start_in(dir.path(), Setup::new(&["rogue"])).await;
+    let again = k
+        .request(reqwest::Method::POST, "/api/demo/rogue/hold?ms=1500")
+        .header("idempotency-key", "held-through-the-stop")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    k.stop().await;
+}

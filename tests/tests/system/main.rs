@@ -16,6 +16,7 @@ mod isolation;
 mod itsm;
 mod jobs;
 mod lifecycle;
+mod metrics;
 mod payroll;
 mod periods;
 mod purchasing;

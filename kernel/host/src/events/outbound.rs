@@ -64,6 +64,7 @@ impl Host {
                     if !self.webhook_delivered(tenant, &subscriber, &event, attempt, None)? {
                         return Ok(None);
                     }
+                    crate::metrics::delivered("webhook", event.age(self.now()));
                 }
                 Err(err) => {
                     if !self.failed(tenant, &subscriber, &event, attempt, &err)? {
