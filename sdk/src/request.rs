@@ -88,16 +88,13 @@ impl Request {
         }
     }
 
-    /// The `limit` query parameter of a list operation: 50 when absent, and
-    /// a 400 outside 1 to 500.
+    /// The `limit` query parameter of a list operation, by the rule of
+    /// every list ([`keel_values::page`]): 100 when absent, and a 400
+    /// outside 1 to 1000. Declare the operation `paged = true` in the
+    /// manifest, so that the API's documentation shows the rule.
     pub fn page_limit(&self) -> Result<u32> {
-        const DEFAULT: u32 = 50;
-        const MAX: u32 = 500;
-        let limit = self.query_as::<u32>("limit")?.unwrap_or(DEFAULT);
-        if limit == 0 || limit > MAX {
-            return Err(Error::bad_request(format!("limit must be 1 to {MAX}, not {limit}")));
-        }
-        Ok(limit)
+        let asked = self.query_as::<u64>("limit")?;
+        keel_values::page::limit(asked).map_err(Error::bad_request)
     }
 
     /// The body parsed as JSON; malformed JSON or a shape mismatch is a 400

@@ -7,6 +7,7 @@
 //! - [`decimal`]: exact amounts of money and quantities, from the decimal
 //!   strings clients send.
 //! - [`code`]: codes of records, ledger accounts and currencies.
+//! - [`page`]: the paging rule of every list (`?limit=`, `?cursor=`).
 //! - [`zone`]: IANA time zones: an instant on a place's wall clock, and
 //!   back.
 #![deny(clippy::float_arithmetic)]
@@ -15,6 +16,7 @@ pub mod code;
 pub mod date;
 pub mod decimal;
 mod error;
+pub mod page;
 pub mod zone;
 
 pub use date::{Date, Weekday};

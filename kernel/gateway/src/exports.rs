@@ -26,8 +26,6 @@ use crate::state::AppState;
 const WHOLE_ROWS_MAX: usize = 100_000;
 /// Most rows a streamed CSV export writes.
 const STREAMED_ROWS_MAX: usize = 10_000_000;
-/// The page size asked of an operation an export follows.
-pub(crate) const PAGE_LIMIT: &str = "500";
 
 /// An export a client asked for.
 pub(crate) struct Wanted {

@@ -60,7 +60,30 @@ impl Modify for BearerAuth {
 
 /// `GET /admin/openapi.json`: public, like the contract it describes.
 pub(crate) async fn admin() -> Response {
-    Json(AdminApi::openapi()).into_response()
+    match serde_json::to_value(AdminApi::openapi()) {
+        Ok(mut document) => {
+            declare_paging(&mut document);
+            Json(document).into_response()
+        }
+        Err(err) => Problem::internal(&err).into_response(),
+    }
+}
+
+/// Every list's `?limit=` declared by the one rule (the annotations name
+/// only its type).
+fn declare_paging(document: &mut Value) {
+    let [limit, _] = paging_parameters();
+    let Some(paths) = document["paths"].as_object_mut() else { return };
+    let operations =
+        paths.values_mut().filter_map(Value::as_object_mut).flat_map(|p| p.values_mut());
+    for operation in operations {
+        let Some(parameters) = operation["parameters"].as_array_mut() else { continue };
+        for parameter in parameters {
+            if parameter["name"] == "limit" && parameter["in"] == "query" {
+                parameter.clone_from(&limit);
+            }
+        }
+    }
 }
 
 /// `GET /api/{tenant}/openapi.json`: the operations of the plugins the
@@ -92,6 +115,23 @@ pub(crate) async fn tenant(
 }
 
 /// Builds a tenant's document from its plugins' manifests.
+/// `?limit=` and `?cursor=`, by the rule of every list.
+fn paging_parameters() -> [Value; 2] {
+    use keel_values::page::{LIMIT_DEFAULT, LIMIT_MAX};
+    [
+        json!({
+            "name": "limit", "in": "query", "required": false,
+            "description": format!("Items in the page: 1 to {LIMIT_MAX}, {LIMIT_DEFAULT} when absent."),
+            "schema": { "type": "integer", "minimum": 1, "maximum": LIMIT_MAX, "default": LIMIT_DEFAULT },
+        }),
+        json!({
+            "name": "cursor", "in": "query", "required": false,
+            "description": "The `cursor` of the previous page; the first page without it. The last page's `cursor` is null.",
+            "schema": { "type": "string" },
+        }),
+    ]
+}
+
 pub(crate) fn tenant_document(tenant: &TenantId, plugins: &[std::sync::Arc<Plugin>]) -> Value {
     let mut paths = serde_json::Map::new();
     for plugin in plugins {
@@ -109,6 +149,9 @@ pub(crate) fn tenant_document(tenant: &TenantId, plugins: &[std::sync::Arc<Plugi
                     "description": "Send the request again with the same key after an ambiguous failure: the first success's answer comes back (with `Idempotent-Replayed: true`) and nothing runs twice. Kept for a day; 1 to 255 visible ASCII characters.",
                     "schema": { "type": "string", "minLength": 1, "maxLength": 255 },
                 }));
+            }
+            if op.paged {
+                parameters.extend(paging_parameters());
             }
             let mut operation = json!({
                 "operationId": format!("{}.{}", manifest.id, op.id),

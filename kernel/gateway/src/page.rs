@@ -1,5 +1,6 @@
-//! Pagination of admin lists: `?limit=&cursor=`, where the cursor is the
-//! last id of the previous page.
+//! Pagination of admin lists: `?limit=&cursor=` by the rule of every list
+//! (`keel_values::page`), where the cursor is the last id of the previous
+//! page.
 
 use axum::extract::Query;
 use axum::extract::rejection::QueryRejection;
@@ -7,11 +8,6 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::problem::Problem;
-
-/// Items per page when the client does not say.
-const LIMIT_DEFAULT: usize = 100;
-/// The most items one page may hold.
-const LIMIT_MAX: usize = 1000;
 
 /// `?limit=&cursor=`
 #[derive(Debug, Default, serde::Deserialize)]
@@ -37,11 +33,9 @@ impl PageQuery {
         limit: Option<usize>,
         cursor: Option<String>,
     ) -> Result<(usize, Option<String>), Problem> {
-        let limit = limit.unwrap_or(LIMIT_DEFAULT);
-        if limit == 0 || limit > LIMIT_MAX {
-            return Err(Problem::bad_request(format!("limit must be 1 to {LIMIT_MAX}")));
-        }
-        Ok((limit, cursor))
+        let limit =
+            keel_values::page::limit(limit.map(|n| n as u64)).map_err(Problem::bad_request)?;
+        Ok((limit as usize, cursor))
     }
 }
 

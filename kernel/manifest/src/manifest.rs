@@ -173,6 +173,10 @@ pub struct Operation {
     /// transaction of its own, as the caller.
     #[serde(default)]
     pub job: bool,
+    /// A list, a page at a time by the rule of every list: `?limit=` (1 to
+    /// 1000, 100 by default) and `?cursor=`, documented as such.
+    #[serde(default)]
+    pub paged: bool,
 }
 
 /// Where an operation finds the principal who created its target document.
@@ -600,6 +604,13 @@ impl Manifest {
                     return Err(format!("operation {:?}: only a GET operation is exported", op.id));
                 }
                 export.validate().map_err(|err| format!("operation {:?}: {err}", op.id))?;
+            }
+            if op.paged && op.method != Method::Get {
+                return Err(format!(
+                    "operation {:?} is paged, so it must be a GET that lists, not {}",
+                    op.id,
+                    op.method.as_str()
+                ));
             }
             if op.job {
                 if !op.method.writes() {

@@ -282,6 +282,24 @@ fn a_job_is_an_operation_that_may_write_and_no_schedule_calls() {
 }
 
 #[test]
+fn only_a_get_is_paged() {
+    let paged = with(
+        "id = \"entries.search\"\nmethod = \"GET\"\npath = \"/entries/search\"",
+        "id = \"entries.search\"\nmethod = \"GET\"\npath = \"/entries/search\"\npaged = true",
+    );
+    let m = Manifest::parse(&paged).unwrap();
+    assert!(m.operation("entries.search").unwrap().paged);
+    assert!(!m.operation("entries.get").unwrap().paged, "not paged unless declared");
+
+    let post = with(
+        "id = \"entries.post\"\nmethod = \"POST\"\npath = \"/entries\"",
+        "id = \"entries.post\"\nmethod = \"POST\"\npath = \"/entries\"\npaged = true",
+    );
+    let err = Manifest::parse(&post).unwrap_err().to_string();
+    assert!(err.contains("is paged, so it must be a GET"), "{err}");
+}
+
+#[test]
 fn imports_call_an_operation_that_writes_with_fields_in_place() {
     let import = r#"
 [[imports]]

@@ -297,6 +297,19 @@ async fn openapi_documents_describe_the_admin_api_and_each_tenants_operations() 
         }
     }
     assert_eq!(doc["paths"]["/finance/entries/{number}"]["get"]["parameters"][0]["name"], "number");
+    // Every list, the plugins' and the kernel's, pages by one rule, declared.
+    let paged = |parameters: &serde_json::Value| {
+        let limit = parameters.as_array().unwrap().iter().find(|p| p["name"] == "limit").cloned();
+        limit.map(|limit| limit["schema"].clone())
+    };
+    let rule = json!({ "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 });
+    for path in ["/finance/accounts", "/finance/entries"] {
+        assert_eq!(paged(&doc["paths"][path]["get"]["parameters"]), Some(rule.clone()), "{path}");
+    }
+    assert_eq!(paged(&doc["paths"]["/finance/entries/{number}"]["get"]["parameters"]), None);
+    for path in ["/admin/tenants", "/admin/tenants/{tenant}/audit"] {
+        assert_eq!(paged(&admin["paths"][path]["get"]["parameters"]), Some(rule.clone()), "{path}");
+    }
     k.send_as(Some(&alice), "GET", "/api/acme/openapi.json", None)
         .await
         .expect_problem(403, "forbidden");

@@ -126,6 +126,9 @@ async fn entries_are_listed_by_date_and_by_account_with_pagination() {
     assert_eq!(last.body["cursor"], Value::Null);
 
     k.get(&format!("{F}/entries?limit=0")).await.expect_problem(400, "bad-request");
+    let past = k.get(&format!("{F}/entries?limit=1001")).await;
+    assert!(past.expect_problem(400, "bad-request").contains("limit must be 1 to 1000"));
+    k.get(&format!("{F}/entries?limit=1000")).await.expect(200);
     k.get(&format!("{F}/entries?from=March")).await.expect_problem(400, "bad-request");
     k.get(&format!("{F}/entries?cursor=nothex")).await.expect_problem(422, "invalid");
     k.stop().await;

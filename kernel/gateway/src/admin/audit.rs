@@ -37,11 +37,9 @@ const AUDIT_EXPORT_MAX: usize = 50_000;
 impl AuditQuery {
     /// The `from` position and the page size, validated.
     fn window(&self) -> Result<(u64, usize), Problem> {
-        let limit = self.limit.unwrap_or(100);
-        if limit == 0 || limit > 1000 {
-            return Err(Problem::bad_request("limit must be 1 to 1000"));
-        }
-        Ok((self.from.unwrap_or(1).max(1), limit))
+        let limit = self.limit.map(|n| n as u64);
+        let limit = keel_values::page::limit(limit).map_err(Problem::bad_request)?;
+        Ok((self.from.unwrap_or(1).max(1), limit as usize))
     }
 
     fn filter(&self) -> keel_audit::Filter {

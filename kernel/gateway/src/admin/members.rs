@@ -4,7 +4,7 @@
 use super::*;
 
 /// `GET /admin/tenants/{tenant}/members`
-#[utoipa::path(get, path = "/admin/tenants/{tenant}/members", tag = "members", params(("tenant" = String, Path)), responses((status = 200, description = "Members, their roles, and the grantable roles")))]
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/members", tag = "members", params(("tenant" = String, Path), ("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, description = "Members, their roles, and the grantable roles")))]
 pub(crate) async fn members(
     State(state): State<AppState>,
     caller: Caller,
@@ -143,7 +143,7 @@ pub(crate) async fn create_token(
 }
 
 /// `GET /admin/tenants/{tenant}/tokens`
-#[utoipa::path(get, path = "/admin/tenants/{tenant}/tokens", tag = "tokens", params(("tenant" = String, Path)), responses((status = 200, description = "The tenant's tokens, without secrets")))]
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/tokens", tag = "tokens", params(("tenant" = String, Path), ("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, description = "The tenant's tokens, without secrets")))]
 pub(crate) async fn tokens(
     State(state): State<AppState>,
     caller: Caller,

@@ -180,7 +180,7 @@ pub(crate) async fn install_package(
 }
 
 /// `GET /admin/packages`
-#[utoipa::path(get, path = "/admin/packages", tag = "packages", responses((status = 200, description = "Installed packages")))]
+#[utoipa::path(get, path = "/admin/packages", tag = "packages", params(("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, description = "Installed packages")))]
 pub(crate) async fn packages(
     State(state): State<AppState>,
     caller: Caller,

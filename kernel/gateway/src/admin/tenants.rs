@@ -40,7 +40,7 @@ pub(crate) async fn create_tenant(
 }
 
 /// `GET /admin/tenants`
-#[utoipa::path(get, path = "/admin/tenants", tag = "tenants", responses((status = 200, description = "Every tenant")))]
+#[utoipa::path(get, path = "/admin/tenants", tag = "tenants", params(("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, description = "Every tenant")))]
 pub(crate) async fn tenants(
     State(state): State<AppState>,
     caller: Caller,

@@ -36,7 +36,7 @@ pub(crate) async fn create_user(
 }
 
 /// `GET /admin/users`
-#[utoipa::path(get, path = "/admin/users", tag = "users", responses((status = 200, description = "Every user")))]
+#[utoipa::path(get, path = "/admin/users", tag = "users", params(("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, description = "Every user")))]
 pub(crate) async fn users(
     State(state): State<AppState>,
     caller: Caller,
