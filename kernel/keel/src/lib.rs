@@ -120,6 +120,21 @@ impl Config {
             metrics_addr: None,
         }
     }
+
+    /// Checks that the settings fit together, before anything starts.
+    pub fn check(&self) -> anyhow::Result<()> {
+        let limits = &self.limits;
+        anyhow::ensure!(
+            limits.guest_memory_tenant_bytes >= limits.memory_bytes_max
+                && limits.guest_memory_total_bytes >= limits.memory_bytes_max,
+            "--guest-memory-tenant-mib ({} MiB) and --guest-memory-total-mib ({} MiB) must each be \
+             at least --memory-mib ({} MiB), or a call could never have the memory it may use",
+            limits.guest_memory_tenant_bytes >> 20,
+            limits.guest_memory_total_bytes >> 20,
+            limits.memory_bytes_max >> 20,
+        );
+        Ok(())
+    }
 }
 
 /// The longest [`Kernel::stop`] waits for storage to close.
@@ -218,16 +233,7 @@ impl Kernel {
 
 /// Starts a kernel as `config` says.
 pub async fn start(config: Config) -> anyhow::Result<Kernel> {
-    let limits = &config.limits;
-    anyhow::ensure!(
-        limits.guest_memory_tenant_bytes >= limits.memory_bytes_max
-            && limits.guest_memory_total_bytes >= limits.memory_bytes_max,
-        "--guest-memory-tenant-mib ({} MiB) and --guest-memory-total-mib ({} MiB) must each be \
-         at least --memory-mib ({} MiB), or a call could never have the memory it may use",
-        limits.guest_memory_tenant_bytes >> 20,
-        limits.guest_memory_total_bytes >> 20,
-        limits.memory_bytes_max >> 20,
-    );
+    config.check()?;
     let setup = config.clone();
     let (host, storage) = tokio::task::spawn_blocking(move || prepare(&setup))
         .await

@@ -3,6 +3,7 @@
 
 mod automation;
 mod client;
+mod settings;
 mod webhooks;
 
 use std::net::SocketAddr;
@@ -130,6 +131,24 @@ enum Command {
         #[command(subcommand)]
         command: DataKeyCommand,
     },
+    /// The server's settings file (`keel serve --config FILE`).
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum ConfigCommand {
+    /// Reads a settings file as `keel serve --config FILE` would (with
+    /// the environment's KEEL_* variables, which beat it), checks every
+    /// setting, and shows each one and where it came from; secrets are
+    /// shown only as set. Exits non-zero, naming the setting, if any is
+    /// wrong.
+    Check {
+        /// The settings file, TOML: `keel serve`'s long options as keys.
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -150,6 +169,12 @@ enum DataKeyCommand {
 
 #[derive(Debug, clap::Args)]
 struct ServeArgs {
+    /// A settings file (TOML) whose keys are these options' long names,
+    /// such as `addr = "0.0.0.0:8080"` or `trusted-proxy = ["10.0.0.1"]`;
+    /// an option on the command line or in its environment variable beats
+    /// it. `keel config check FILE` checks one.
+    #[arg(long, env = "KEEL_CONFIG")]
+    config: Option<PathBuf>,
     /// Address to listen on.
     #[arg(long, env = "KEEL_ADDR", default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
@@ -274,7 +299,7 @@ fn parse_enable(text: &str) -> Result<(TenantId, PluginId), String> {
 }
 
 fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let cli = settings::parse(std::env::args_os().collect())?;
     init_logging(cli.log_format);
     // The client commands' HTTP client needs the kernel's TLS crypto.
     keel_gateway::install_crypto();
@@ -317,6 +342,7 @@ fn main() -> anyhow::Result<()> {
         Command::Schedule { command, connection } => {
             runtime.block_on(automation::schedule(&connection, command))
         }
+        Command::Config { command: ConfigCommand::Check { file } } => settings::check(&file),
         Command::DataKey { command: DataKeyCommand::Rotate { data, data_key_file } } => {
             if std::env::var_os("KEEL_DATA_KEY").is_some() {
                 anyhow::bail!(
@@ -382,6 +408,16 @@ fn mail_config(args: &ServeArgs) -> anyhow::Result<Option<keel::MailConfig>> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    if let Some(file) = &args.config {
+        tracing::info!(file = %file.display(), "settings from the file, where neither the command line nor the environment gave them");
+    }
+    let config = kernel_config(args)?;
+    let kernel = keel::start(config).await?;
+    kernel.serve_until(shutdown_signal()).await
+}
+
+/// The kernel's configuration from `keel serve`'s settings.
+fn kernel_config(args: ServeArgs) -> anyhow::Result<keel::Config> {
     let mail = mail_config(&args)?;
     let mut config = keel::Config::new(args.data);
     config.mail = mail;
@@ -417,8 +453,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tenant_storage_bytes_max: args.tenant_storage_mib.saturating_mul(1024 * 1024),
         ..Limits::default()
     };
-    let kernel = keel::start(config).await?;
-    kernel.serve_until(shutdown_signal()).await
+    Ok(config)
 }
 
 async fn shutdown_signal() {
