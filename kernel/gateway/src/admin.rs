@@ -2,6 +2,7 @@
 //! route authenticates, then checks the kernel permission it declares.
 
 mod audit;
+mod backups;
 mod events;
 mod jobs;
 mod members;
@@ -13,6 +14,7 @@ mod users;
 mod webhooks;
 
 pub(crate) use audit::*;
+pub(crate) use backups::*;
 pub(crate) use events::*;
 pub(crate) use jobs::*;
 pub(crate) use members::*;
@@ -29,9 +31,9 @@ use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use keel_platform::{
-    AUDIT_READ, Actor, MEMBERS_MANAGE, MEMBERS_READ, PACKAGES_MANAGE, PACKAGES_READ,
-    PLUGINS_MANAGE, Platform, Plugin, ROLES_MANAGE, Scope, TENANTS_MANAGE, TOKENS_MANAGE,
-    USERS_MANAGE, WEBHOOKS_MANAGE,
+    AUDIT_READ, Actor, BACKUPS_MANAGE, MEMBERS_MANAGE, MEMBERS_READ, PACKAGES_MANAGE,
+    PACKAGES_READ, PLUGINS_MANAGE, Platform, Plugin, ROLES_MANAGE, Scope, TENANTS_MANAGE,
+    TOKENS_MANAGE, USERS_MANAGE, WEBHOOKS_MANAGE,
 };
 use keel_types::{PluginId, TenantId, UserId};
 
@@ -49,6 +51,7 @@ pub(crate) fn routes() -> axum::Router<AppState> {
     use axum::routing::{get, post, put};
     axum::Router::new()
         .route("/admin/tenants", get(tenants).post(create_tenant))
+        .route("/admin/backups", get(backups).post(create_backup))
         .route("/admin/users", get(users).post(create_user))
         .route("/admin/users/{user}", get(user).patch(update_user).delete(delete_user))
         .route("/admin/tenants/{tenant}", get(tenant).patch(update_tenant).delete(delete_tenant))

@@ -64,11 +64,13 @@ async fn serve(state: AppState, request: Request) -> Result<Response, Problem> {
     let mut query = parse_query(parts.uri.query().unwrap_or(""))?;
     let export = wanted_export(&parts.headers, &query, route.operation)?;
     // An export that follows pages asks for the largest a list gives,
-    // unless the client chose.
+    // unless the client chose: by the rule of every list if the operation
+    // says it pages by it, else what plugins built before it took.
     if export.as_ref().is_some_and(|w| w.export.cursor.is_some())
         && !query.iter().any(|(name, _)| name == "limit")
     {
-        query.push(("limit".to_owned(), keel_values::page::LIMIT_MAX.to_string()));
+        let limit = if route.operation.paged { keel_values::page::LIMIT_MAX } else { 500 };
+        query.push(("limit".to_owned(), limit.to_string()));
     }
     let body = read_body(body, host.limits().request_body_bytes_max).await?;
     let request_id = parts.extensions.get::<RequestId>().cloned();

@@ -38,5 +38,6 @@ mod state;
 mod tls;
 
 pub use conn::HttpLimits;
+pub use metrics::start as install_metrics;
 pub use server::{Options, Server};
 pub use tls::{TlsFiles, install_crypto};

@@ -118,8 +118,8 @@ fn describe() {
 }
 
 /// Installs the recorder, so that what the kernel counts from its start
-/// is kept.
-pub(crate) fn start() {
+/// is kept (the kernel calls it first thing; serving calls it again).
+pub fn start() {
     let _installed = recorder();
 }
 

@@ -28,7 +28,7 @@ pub(crate) fn routes() -> axum::Router<AppState> {
 /// The admin API, described from the handlers.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Keel admin API", description = "Tenants, users, roles, API tokens, plugin packages, automation (timers, schedules, jobs) and webhooks. Errors are RFC 9457 problem documents."),
+    info(title = "Keel admin API", description = "Tenants, users, roles, API tokens, plugin packages, automation (timers, schedules, jobs), webhooks and backups. Errors are RFC 9457 problem documents."),
     paths(
         crate::auth::login, crate::auth::logout, crate::auth::totp_enrol, crate::auth::totp_confirm,
         admin::tenants, admin::create_tenant, admin::tenant, admin::update_tenant, admin::delete_tenant,
@@ -40,6 +40,7 @@ pub(crate) fn routes() -> axum::Router<AppState> {
         admin::timers, admin::dead_timers, admin::retry_dead_timer,
         admin::schedules, admin::run_schedule,
         admin::jobs, admin::job, admin::cancel_job,
+        admin::backups, admin::create_backup,
         admin::webhooks, admin::create_webhook, admin::webhook, admin::update_webhook, admin::rotate_webhook_secret, admin::delete_webhook,
     ),
     components(schemas(crate::auth::Login, crate::auth::Code, admin::NewTenant, admin::NewUser, admin::Roles, admin::NewToken, admin::Enable, admin::Provider, admin::Permissions, admin::TenantUpdate, admin::StorageQuota, admin::UserUpdate, admin::NewWebhookBody, admin::WebhookUpdate, admin::WebhookBody, admin::WebhookSecret, admin::TopicBody)),
@@ -114,7 +115,6 @@ pub(crate) async fn tenant(
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
-/// Builds a tenant's document from its plugins' manifests.
 /// `?limit=` and `?cursor=`, by the rule of every list.
 fn paging_parameters() -> [Value; 2] {
     use keel_values::page::{LIMIT_DEFAULT, LIMIT_MAX};
@@ -132,6 +132,7 @@ fn paging_parameters() -> [Value; 2] {
     ]
 }
 
+/// Builds a tenant's document from its plugins' manifests.
 pub(crate) fn tenant_document(tenant: &TenantId, plugins: &[std::sync::Arc<Plugin>]) -> Value {
     let mut paths = serde_json::Map::new();
     for plugin in plugins {

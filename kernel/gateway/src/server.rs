@@ -90,7 +90,13 @@ fn router(platform: Platform, options: Options) -> Router {
         calls: Arc::new(Semaphore::new(n_slots)),
         tenant_calls: Arc::default(),
         importing: Arc::default(),
-        metrics_token: options.metrics_token.map(Arc::from),
+        // An empty token would let in any caller who sends none.
+        metrics_token: options
+            .metrics_token
+            .as_deref()
+            .map(str::trim)
+            .filter(|token| !token.is_empty())
+            .map(Arc::from),
         platform,
     };
     let mut router = Router::new();

@@ -43,6 +43,7 @@ impl Fixture {
             limits: Limits::default(),
             cache_dir: dir.path().join("cache"),
             packages_dir: None,
+            backups_dir: None,
             clock: Arc::new(SystemClock),
             data_keys: Arc::new(keel_host::DataKeys::new(&[[7; 32]]).unwrap()),
         };

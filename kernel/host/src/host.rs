@@ -24,6 +24,8 @@ pub struct HostConfig {
     pub cache_dir: PathBuf,
     /// Where installed packages are kept, by digest; none keeps them in memory only.
     pub packages_dir: Option<PathBuf>,
+    /// Where backups are made (`POST /admin/backups`); none makes none.
+    pub backups_dir: Option<PathBuf>,
     /// The kernel's clock, as plugins see it.
     pub clock: Arc<dyn Clock>,
     /// The keys documents of sensitive collections are sealed with.

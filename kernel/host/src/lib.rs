@@ -36,8 +36,11 @@
 //!   deliveries).
 //! - `audit` and `verify`: searching, signing and verifying audit chains,
 //!   each against everything its lane of the store holds.
+//! - `backup`: backups of the database as of one snapshot and of the kept
+//!   packages, with a manifest of checksums; checking and restoring one.
 
 mod audit;
+mod backup;
 mod bindings;
 mod call;
 mod capabilities;
@@ -66,6 +69,9 @@ mod tenants;
 mod timers;
 mod verify;
 
+pub use backup::{
+    BACKUP_MANIFEST, Backup, BackupError, Counts, FileSum, Restored, check_backup, restore_backup,
+};
 pub use call::{CallGuard, Callers, Invocation, PermissionCheck, PluginRequest, PluginResponse};
 pub use error::{
     CallError, ChooseError, EnableError, HostError, LoadError, PluginErrorKind, ReplayError,

@@ -81,6 +81,8 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// An address of its own that serves `/metrics` to anyone reaching it.
     pub metrics_addr: Option<SocketAddr>,
+    /// Where `POST /admin/backups` makes backups; `<data>/backups` by default.
+    pub backups_dir: Option<PathBuf>,
 }
 
 /// How the kernel sends mail.
@@ -118,6 +120,7 @@ impl Config {
             mail: None,
             metrics_token: None,
             metrics_addr: None,
+            backups_dir: None,
         }
     }
 
@@ -188,11 +191,15 @@ impl Kernel {
         if self.shutdown.send(()).is_err() {
             tracing::debug!("the server had already stopped; joining reports why");
         }
-        let served = self.serving.await.context("server task panicked")?.context("server failed");
-        if let Some((_, shutdown, serving)) = self.metrics {
+        // Both listeners drain at once, within the one grace.
+        let metrics = self.metrics.map(|(_, shutdown, serving)| {
             if shutdown.send(()).is_err() {
                 tracing::debug!("the metrics listener had already stopped");
             }
+            serving
+        });
+        let served = self.serving.await.context("server task panicked")?.context("server failed");
+        if let Some(serving) = metrics {
             match serving.await {
                 Ok(Ok(())) => {}
                 Ok(Err(err)) => tracing::warn!(error = %err, "the metrics listener failed"),
@@ -234,6 +241,8 @@ impl Kernel {
 /// Starts a kernel as `config` says.
 pub async fn start(config: Config) -> anyhow::Result<Kernel> {
     config.check()?;
+    // Before storage opens, so that its first log syncs are counted.
+    keel_gateway::install_metrics();
     let setup = config.clone();
     let (host, storage) = tokio::task::spawn_blocking(move || prepare(&setup))
         .await
@@ -532,6 +541,9 @@ fn prepare(config: &Config) -> anyhow::Result<(Host, Arc<Storage>)> {
         limits: config.limits.clone(),
         cache_dir: config.cache_dir.clone().unwrap_or_else(|| config.data_dir.join("cache")),
         packages_dir: Some(config.data_dir.join("packages")),
+        backups_dir: Some(
+            config.backups_dir.clone().unwrap_or_else(|| config.data_dir.join("backups")),
+        ),
         clock: Arc::clone(&config.clock),
         data_keys: Arc::new(data_keys),
     };

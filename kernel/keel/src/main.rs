@@ -2,6 +2,7 @@
 //! the other subcommands are clients of its admin API.
 
 mod automation;
+mod backups;
 mod client;
 mod settings;
 mod webhooks;
@@ -130,6 +131,24 @@ enum Command {
     DataKey {
         #[command(subcommand)]
         command: DataKeyCommand,
+    },
+    /// Back up a serving kernel (`keel backup create`), or list its backups.
+    Backup {
+        #[command(subcommand)]
+        command: backups::BackupCommand,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
+    /// Restore a backup into a new data directory, offline: every file
+    /// checked against the backup's manifest, every table counted and
+    /// every audit chain checked, before the kernel is started on it.
+    Restore {
+        /// The backup's directory (holding backup.json).
+        #[arg(long)]
+        from: PathBuf,
+        /// The new data directory; it must hold no database.
+        #[arg(long, env = "KEEL_DATA")]
+        data: PathBuf,
     },
     /// The server's settings file (`keel serve --config FILE`).
     Config {
@@ -266,6 +285,10 @@ struct ServeArgs {
     /// who reaches it: bind it to a private network only.
     #[arg(long, env = "KEEL_METRICS_ADDR")]
     metrics_addr: Option<SocketAddr>,
+    /// Where `POST /admin/backups` (`keel backup create`) makes backups,
+    /// a directory each. Default: `<data>/backups`; put it on another disk.
+    #[arg(long, env = "KEEL_BACKUPS_DIR")]
+    backups_dir: Option<PathBuf>,
     /// The SMTP relay scheduled reports are mailed through, `HOST[:PORT]`
     /// (port 587 unless given). Mail is always sent over STARTTLS; a relay
     /// that does not offer it is not sent to. KEEL_SMTP_USER and
@@ -342,6 +365,10 @@ fn main() -> anyhow::Result<()> {
         Command::Schedule { command, connection } => {
             runtime.block_on(automation::schedule(&connection, command))
         }
+        Command::Backup { command, connection } => {
+            runtime.block_on(backups::backup(&connection, command))
+        }
+        Command::Restore { from, data } => backups::restore(&from, &data),
         Command::Config { command: ConfigCommand::Check { file } } => settings::check(&file),
         Command::DataKey { command: DataKeyCommand::Rotate { data, data_key_file } } => {
             if std::env::var_os("KEEL_DATA_KEY").is_some() {
@@ -434,6 +461,7 @@ fn kernel_config(args: ServeArgs) -> anyhow::Result<keel::Config> {
     config.webhook_allow_hosts = args.webhook_allow_hosts;
     config.metrics_token = args.metrics_token.filter(|token| !token.is_empty());
     config.metrics_addr = args.metrics_addr;
+    config.backups_dir = args.backups_dir;
     config.tls = args.tls_cert.zip(args.tls_key).map(|(cert, key)| keel::TlsFiles { cert, key });
     config.http = keel::HttpLimits {
         header_read_timeout: Duration::from_secs(args.header_read_timeout_s.clamp(1, 86_400)),

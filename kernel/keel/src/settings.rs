@@ -73,17 +73,43 @@ fn matches(mut args: Vec<OsString>) -> anyhow::Result<(ArgMatches, BTreeSet<Stri
     let mut command = super::Cli::command();
     // Global options (`log-format`) become the subcommands' own.
     command.build();
-    let first = command.clone().try_get_matches_from(&args).unwrap_or_else(|err| err.exit());
-    let Some(("serve", serve)) = first.subcommand() else { return Ok((first, BTreeSet::new())) };
-    let Some(file) = serve.get_one::<std::path::PathBuf>("config").cloned() else {
-        return Ok((first, BTreeSet::new()));
+    // A first look only finds the file: what the command line lacks (an
+    // option another requires) the file may give.
+    let first = command.clone().ignore_errors(true).try_get_matches_from(&args);
+    let file = match first.as_ref().ok().and_then(ArgMatches::subcommand) {
+        Some(("serve", serve)) => serve.get_one::<std::path::PathBuf>("config").cloned(),
+        _ => None,
     };
-    let (extra, from_file) = file_args(&file, &command, serve)?;
+    let (Some(file), Ok(first)) = (file, first) else {
+        let matches = command.try_get_matches_from(&args).unwrap_or_else(|err| err.exit());
+        return Ok((matches, BTreeSet::new()));
+    };
+    let Some(("serve", serve)) = first.subcommand() else {
+        bail!("the settings file is read by `keel serve`");
+    };
+    let (extra, from_file, text) = file_args(&file, &command, serve)?;
     args.extend(extra);
     let matches = command.try_get_matches_from(&args).map_err(|err| {
+        // clap's words, without its usage lines, at the file's line of
+        // the setting it names, if the file gave it.
         let said = err.to_string();
-        let first = said.lines().next().unwrap_or_default();
-        anyhow::anyhow!("{}: {}", file.display(), first.trim_start_matches("error: "))
+        let said: Vec<&str> = said
+            .lines()
+            .take_while(|line| !line.starts_with("Usage:") && !line.starts_with("For more"))
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
+            .collect();
+        let said = said.join(" ");
+        let said = said.trim_start_matches("error: ");
+        let named = said.split("--").skip(1).find_map(|rest| {
+            let name: String =
+                rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+            from_file.contains(&name).then_some(name)
+        });
+        match named {
+            Some(name) => anyhow::anyhow!("{}:{}: {said}", file.display(), line_of(&text, &name)),
+            None => anyhow::anyhow!("{}: {said}", file.display()),
+        }
     })?;
     Ok((matches, from_file))
 }
@@ -94,7 +120,7 @@ fn file_args(
     file: &Path,
     command: &clap::Command,
     given: &ArgMatches,
-) -> anyhow::Result<(Vec<OsString>, BTreeSet<String>)> {
+) -> anyhow::Result<(Vec<OsString>, BTreeSet<String>, String)> {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("reading the settings file {}", file.display()))?;
     let table: toml::Table =
@@ -104,9 +130,10 @@ fn file_args(
     let mut from_file = BTreeSet::new();
     for (key, value) in &table {
         let at = || format!("{}:{}", file.display(), line_of(&text, key));
-        let Some(arg) =
-            serve.get_arguments().find(|a| a.get_long() == Some(key.as_str()) && key != "config")
-        else {
+        let Some(arg) = serve.get_arguments().find(|a| {
+            a.get_long() == Some(key.as_str())
+                && !["config", "help", "version"].contains(&key.as_str())
+        }) else {
             bail!(
                 "{}: unknown setting `{key}`; the settings are `keel serve`'s long options \
                  (`keel serve --help`), such as `addr`, `data` or `call-deadline-ms`",
@@ -128,6 +155,9 @@ fn file_args(
                 }
                 from_file.insert(long.to_owned());
                 continue;
+            }
+            _ if matches!(arg.get_action(), ArgAction::SetTrue) => {
+                bail!("{}: `{key}` takes true or false, not {}", at(), value.type_str())
             }
             toml::Value::Array(items) if repeatable => items.iter().collect(),
             toml::Value::Array(_) => bail!("{}: `{key}` takes one value, not a list", at()),
@@ -154,7 +184,7 @@ fn file_args(
         }
         from_file.insert(long.to_owned());
     }
-    Ok((args, from_file))
+    Ok((args, from_file, text))
 }
 
 /// The line of `text` that sets `key` (1 if it cannot be told).
@@ -207,16 +237,31 @@ mod tests {
     }
 
     #[test]
+    fn the_file_may_give_what_an_option_given_elsewhere_requires() {
+        let settings = file("tls-key = \"/etc/keel/key.pem\"\n");
+        let path = settings.path().to_str().unwrap();
+        let serve = serve(&["keel", "serve", "--config", path, "--tls-cert", "/etc/keel/cert.pem"])
+            .unwrap();
+        assert_eq!(serve.tls_key.unwrap().to_str(), Some("/etc/keel/key.pem"));
+        assert_eq!(serve.tls_cert.unwrap().to_str(), Some("/etc/keel/cert.pem"));
+    }
+
+    #[test]
     fn a_bad_setting_is_named_with_its_line() {
         let unknown = file("addr = \"127.0.0.1:8080\"\n\ncall-deadline = 5\n");
         let path = unknown.path().to_str().unwrap();
         let err = format!("{:#}", serve(&["keel", "serve", "--config", path]).unwrap_err());
         assert!(err.contains(&format!("{path}:3: unknown setting `call-deadline`")), "{err}");
 
-        let mistyped = file("call-deadline-ms = \"soon\"\n");
+        let mistyped = file("addr = \"127.0.0.1:8080\"\ncall-deadline-ms = \"soon\"\n");
         let path = mistyped.path().to_str().unwrap();
         let err = format!("{:#}", serve(&["keel", "serve", "--config", path]).unwrap_err());
-        assert!(err.contains(path) && err.contains("soon"), "{err}");
+        assert!(err.contains(&format!("{path}:2: invalid value 'soon'")), "{err}");
+
+        let flag = file("demo = \"yes\"\n");
+        let path = flag.path().to_str().unwrap();
+        let err = format!("{:#}", serve(&["keel", "serve", "--config", path]).unwrap_err());
+        assert!(err.contains(&format!("{path}:1: `demo` takes true or false")), "{err}");
 
         let listed = file("addr = [\"127.0.0.1:1\"]\n");
         let path = listed.path().to_str().unwrap();

@@ -13,11 +13,13 @@
 //! - `reports`: custom report definitions, and runs of them;
 //! - `policy`: tenant roles and segregation-of-duties rules;
 //! - `audit`: reading, verifying and signing trails, and pruning;
+//! - `backups`: making and listing backups;
 //! - `principal` and `error`: who asks, and why they are refused.
 
 mod access;
 mod admin;
 mod audit;
+mod backups;
 mod error;
 mod imports;
 mod jobs;
@@ -75,6 +77,8 @@ pub const WEBHOOKS_MANAGE: &str = "keel.webhooks.manage";
 /// Permission to define a tenant's custom reports (reading them takes the
 /// permission of the source each reads).
 pub const REPORTS_MANAGE: &str = keel_host::REPORTS_MANAGE;
+/// Permission to make and list backups (platform domain).
+pub const BACKUPS_MANAGE: &str = "keel.backups.manage";
 /// Permission to install plugin packages (platform domain).
 pub const PACKAGES_MANAGE: &str = "keel.packages.manage";
 /// Permission to list and inspect plugin packages (platform domain).
@@ -103,6 +107,8 @@ struct Inner {
     /// The plugin role ids defined in each tenant, from the versions its
     /// plugins run, so that a role a plugin no longer declares is removed.
     plugin_roles: std::sync::Mutex<HashMap<TenantId, BTreeSet<String>>>,
+    /// Held while a backup is made: one at a time.
+    backing_up: std::sync::Mutex<()>,
 }
 
 impl Platform {
@@ -128,6 +134,7 @@ impl Platform {
                 signing: std::sync::Mutex::new(()),
                 verifying: std::sync::Mutex::default(),
                 plugin_roles: std::sync::Mutex::default(),
+                backing_up: std::sync::Mutex::default(),
             }),
         };
         let callers = jobs::JobCallers(Arc::downgrade(&platform.inner));

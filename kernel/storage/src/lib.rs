@@ -22,7 +22,8 @@
 //! - `docs`: documents, indexes and pages;
 //! - `inventory`: everything a lane holds, walked for audit verification;
 //! - `usage`: the bytes a tenant's lane stores, for its quota;
-//! - `txn`: [`Storage`], [`ReadTxn`], [`WriteTxn`] and [`Ticket`].
+//! - `txn`: [`Storage`], [`ReadTxn`], [`WriteTxn`] and [`Ticket`]; a
+//!   snapshot's copy into a database file of its own, for backups.
 
 mod apply;
 mod docs;
@@ -45,7 +46,7 @@ pub use faults::{Fault, Faults};
 pub use inventory::Stored;
 pub use keys::{Lane, Namespace};
 pub use txn::{
-    Closing, CommitStats, DocChange, ReadTxn, Savepoint, Storage, Ticket, Txn, WriteTxn,
+    Closing, CommitStats, Copied, DocChange, ReadTxn, Savepoint, Storage, Ticket, Txn, WriteTxn,
 };
 
 #[cfg(test)]

@@ -446,3 +446,48 @@ fn a_file_that_cannot_be_made_says_which_and_keeps_the_cause() {
     let source = std::error::Error::source(&err).expect("the operating system's error");
     assert!(source.downcast_ref::<std::io::Error>().is_some(), "{source:?}");
 }
+
+#[test]
+fn a_copy_holds_the_snapshot_whole_and_opens_as_a_database_of_its_own() {
+    let (dir, storage) = open();
+    let coll = entries();
+    let acme = ns("acme", "finance");
+    for n in 1..=25 {
+        let mut txn = storage.write(&[tenant("acme")]).unwrap();
+        txn.insert(&acme, &coll, &format!("e{n:02}"), &doc("2026-01-02", &["1000"])).unwrap();
+        txn.next_sequence(&acme, "entries").unwrap();
+        txn.catalog_put("enabled/acme/finance", b"0.1.0").unwrap();
+        commit_logged_in(txn, "tenant/acme");
+    }
+    let snapshot = storage.read().unwrap();
+    // A commit after the snapshot is not in the copy.
+    let mut later = storage.write(&[tenant("acme")]).unwrap();
+    later.insert(&acme, &coll, "late", &doc("2026-01-03", &["1000"])).unwrap();
+    commit_logged_in(later, "tenant/acme");
+
+    let file = dir.path().join("copy").join("keel.redb");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let copied = snapshot.copy_to(&file).unwrap();
+    assert_eq!(
+        (copied.documents, copied.sequences, copied.catalog_records, copied.log_entries),
+        (25, 1, 1, 25)
+    );
+    assert_eq!(copied.index_entries, 50, "two indexes a document");
+    assert!(snapshot.copy_to(&file).is_err(), "never over an existing file");
+    drop((snapshot, storage));
+
+    let copy = Storage::open(&file, Limits::default()).unwrap();
+    let read = copy.read().unwrap();
+    let page = read.scan(&acme, "entries", &KeyRange::default(), None, 100).unwrap();
+    assert_eq!(page.entries.len(), 25);
+    assert!(read.get(&acme, "entries", "late").unwrap().is_none());
+    let by_date =
+        read.lookup(&acme, "entries", "by-date", &KeyRange::default(), None, 100).unwrap();
+    assert_eq!(by_date.entries.len(), 25);
+    assert_eq!(read.log_last("tenant/acme").unwrap().map(|(seq, _)| seq), Some(25));
+    drop(read);
+    // The copy takes writes, its sequences going on from where they were.
+    let mut txn = copy.write(&[tenant("acme")]).unwrap();
+    assert_eq!(txn.next_sequence(&acme, "entries").unwrap(), 26);
+    commit_logged_in(txn, "tenant/acme");
+}

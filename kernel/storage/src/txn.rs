@@ -15,9 +15,11 @@ use crate::overlay::{Key, Layers, Overlay, Snapshot, Version};
 use crate::store::{Shared, View};
 use crate::usage;
 
+mod copy;
 mod end;
 mod reads;
 
+pub use copy::Copied;
 pub use end::{Savepoint, Ticket};
 use reads::{Scope, catalog_scope, catalog_walk};
 

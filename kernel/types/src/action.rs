@@ -54,6 +54,7 @@ actions! {
     SOD_DELETE = "sod.delete",
     TOKEN_CREATE = "token.create",
     TOKEN_REVOKE = "token.revoke",
+    BACKUP_CREATE = "backup.create",
     TENANT_CREATE = "tenant.create",
     TENANT_RENAME = "tenant.rename",
     TENANT_QUOTA = "tenant.quota",

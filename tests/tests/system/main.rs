@@ -3,6 +3,7 @@
 
 mod access;
 mod audit;
+mod backups;
 mod bank;
 mod currencies;
 mod domain;

@@ -1,0 +1,408 @@
+//! Backups: the database copied as of one snapshot (every durable commit,
+//! whether redb or only the log holds it), the plugin packages the kernel
+//! keeps, and a manifest with each file's size and SHA-256; and restoring
+//! one into a new data directory, every checksum and count checked.
+//!
+//! Keys are never in a backup (the secrets key, the data key ring and the
+//! audit signing key): they are kept apart, and restored beside it.
+
+use std::collections::BTreeMap;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use keel_storage::{Copied, Lane, Storage};
+use keel_types::{TenantId, action};
+use sha2::{Digest as _, Sha256};
+
+use crate::error::CallError;
+use crate::host::Host;
+
+/// The manifest's file name in a backup's directory.
+pub const BACKUP_MANIFEST: &str = "backup.json";
+/// The database's file name, in a backup and in a data directory.
+const DATABASE: &str = "keel.redb";
+/// The packages' directory, in a backup and in a data directory.
+const PACKAGES: &str = "packages";
+
+/// A backup's manifest: what it holds, and how to check it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Backup {
+    /// The manifest's format.
+    pub format: u32,
+    /// Its name: the directory it is in.
+    pub id: String,
+    /// When its snapshot was taken, in Unix seconds.
+    pub created: i64,
+    /// The kernel that took it.
+    pub keel_version: String,
+    /// What the database copy holds, table by table.
+    pub counts: Counts,
+    /// Every file, by its path within the backup, with its size and digest.
+    pub files: BTreeMap<String, FileSum>,
+}
+
+/// What a database copy holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Counts {
+    pub documents: u64,
+    pub index_entries: u64,
+    pub sequences: u64,
+    pub catalog_records: u64,
+    pub log_entries: u64,
+}
+
+impl From<Copied> for Counts {
+    fn from(c: Copied) -> Self {
+        Self {
+            documents: c.documents,
+            index_entries: c.index_entries,
+            sequences: c.sequences,
+            catalog_records: c.catalog_records,
+            log_entries: c.log_entries,
+        }
+    }
+}
+
+/// A file of a backup.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FileSum {
+    pub bytes: u64,
+    /// Lowercase hex.
+    pub sha256: String,
+}
+
+/// Why a backup could not be made, checked or restored.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    /// The destination is in use: it exists, or a data directory already
+    /// holds a database.
+    #[error("{0}")]
+    Exists(String),
+    /// The backup is not whole or not as its manifest says.
+    #[error("the backup at {dir} is damaged: {why}")]
+    Damaged { dir: PathBuf, why: String },
+    /// Reading or writing files failed.
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Storage failed.
+    #[error("storage: {0}")]
+    Storage(#[from] keel_storage::Error),
+    /// The backup could not be audited, so it is not kept.
+    #[error("{0}")]
+    Unaudited(CallError),
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> BackupError {
+    let what = what.into();
+    move |source| BackupError::Io { what, source }
+}
+
+impl Host {
+    /// Backs up the database and the kept packages into `dir`, a new
+    /// directory named as the backup, and audits it on the platform's
+    /// chain (`backup.create`). Writers go on meanwhile: the backup holds
+    /// what was durable when it began.
+    pub fn back_up(&self, origin: &keel_audit::Origin, dir: &Path) -> Result<Backup, BackupError> {
+        if dir.exists() {
+            return Err(BackupError::Exists(format!(
+                "{} exists; a backup goes to a new directory",
+                dir.display()
+            )));
+        }
+        std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
+        let made = self.back_up_into(origin, dir);
+        if made.is_err() {
+            // Nothing half made stays to be mistaken for a backup.
+            if let Err(err) = std::fs::remove_dir_all(dir) {
+                tracing::warn!(dir = %dir.display(), error = %err, "cannot remove a failed backup");
+            }
+        }
+        made
+    }
+
+    /// Backs up into a new directory of the backups directory, named by
+    /// the time (`20261207T193000Z`).
+    pub fn back_up_now(&self, origin: &keel_audit::Origin) -> Result<Backup, BackupError> {
+        let root = self.backups_dir()?;
+        let now = self.now();
+        let (days, secs) = (now.seconds.div_euclid(86_400), now.seconds.rem_euclid(86_400));
+        let stamp = match keel_values::Date::from_days(days) {
+            Ok(date) => format!(
+                "{}T{:02}{:02}{:02}Z",
+                date.as_str().replace('-', ""),
+                secs / 3600,
+                secs % 3600 / 60,
+                secs % 60
+            ),
+            Err(_) => now.seconds.to_string(),
+        };
+        let mut dir = root.join(&stamp);
+        let mut n = 1;
+        while dir.exists() {
+            n += 1;
+            dir = root.join(format!("{stamp}-{n}"));
+        }
+        self.back_up(origin, &dir)
+    }
+
+    /// The backups in the backups directory, oldest first, each as its
+    /// manifest says (unchecked: `keel restore` checks one).
+    pub fn backups(&self) -> Result<Vec<Backup>, BackupError> {
+        let root = self.backups_dir()?;
+        if !root.is_dir() {
+            return Ok(Vec::new());
+        }
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(&root).map_err(io(format!("reading {}", root.display())))? {
+            let entry = entry.map_err(io(format!("reading {}", root.display())))?;
+            let Ok(bytes) = std::fs::read(entry.path().join(BACKUP_MANIFEST)) else { continue };
+            match serde_json::from_slice::<Backup>(&bytes) {
+                Ok(backup) => found.push(backup),
+                Err(err) => {
+                    tracing::warn!(dir = %entry.path().display(), error = %err, "a backup's manifest does not read");
+                }
+            }
+        }
+        found.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+        Ok(found)
+    }
+
+    fn backups_dir(&self) -> Result<PathBuf, BackupError> {
+        self.inner
+            .config
+            .backups_dir
+            .clone()
+            .ok_or_else(|| BackupError::Exists("this kernel has no backups directory".to_owned()))
+    }
+
+    fn back_up_into(&self, origin: &keel_audit::Origin, dir: &Path) -> Result<Backup, BackupError> {
+        let snapshot = self.inner.storage.read()?;
+        let created = self.now().seconds;
+        let counts = Counts::from(snapshot.copy_to(&dir.join(DATABASE))?);
+        drop(snapshot);
+        if let Some(packages) = &self.inner.config.packages_dir
+            && packages.is_dir()
+        {
+            let into = dir.join(PACKAGES);
+            std::fs::create_dir_all(&into).map_err(io(format!("creating {}", into.display())))?;
+            for entry in std::fs::read_dir(packages)
+                .map_err(io(format!("reading {}", packages.display())))?
+            {
+                let entry = entry.map_err(io(format!("reading {}", packages.display())))?;
+                if entry.file_type().map_err(io("reading a package's type"))?.is_file() {
+                    let to = into.join(entry.file_name());
+                    std::fs::copy(entry.path(), &to)
+                        .map_err(io(format!("copying {}", entry.path().display())))?;
+                }
+            }
+        }
+        let files = sums(dir)?;
+        let id = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let backup = Backup {
+            format: 1,
+            id,
+            created,
+            keel_version: env!("CARGO_PKG_VERSION").to_owned(),
+            counts,
+            files,
+        };
+        let manifest = serde_json::to_vec_pretty(&backup).map_err(|err| BackupError::Io {
+            what: "writing the manifest".into(),
+            source: err.into(),
+        })?;
+        write_synced(&dir.join(BACKUP_MANIFEST), &manifest)?;
+        self.audit_backup(origin, &backup).map_err(BackupError::Unaudited)?;
+        tracing::info!(backup = %backup.id, documents = counts.documents, "backup made");
+        Ok(backup)
+    }
+
+    fn audit_backup(&self, origin: &keel_audit::Origin, backup: &Backup) -> Result<(), CallError> {
+        let storage_err = CallError::Storage;
+        let mut txn = self.inner.storage.write(&[Lane::Platform]).map_err(storage_err)?;
+        let database = backup.files.get(DATABASE).map(|f| f.sha256.clone());
+        let record = keel_audit::Record {
+            collection: Some("backups".to_owned()),
+            key: Some(backup.id.clone()),
+            after: Some(serde_json::json!({
+                "created": backup.created,
+                "counts": backup.counts,
+                "database_sha256": database,
+            })),
+            ..origin.record(action::BACKUP_CREATE)
+        };
+        keel_audit::append(&mut txn, &keel_audit::chain_of(None), record).map_err(storage_err)?;
+        txn.commit().map_err(storage_err)
+    }
+}
+
+/// Every file under `dir` but the manifest, by its path within it.
+fn sums(dir: &Path) -> Result<BTreeMap<String, FileSum>, BackupError> {
+    let mut files = BTreeMap::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(at) = pending.pop() {
+        for entry in std::fs::read_dir(&at).map_err(io(format!("reading {}", at.display())))? {
+            let entry = entry.map_err(io(format!("reading {}", at.display())))?;
+            let path = entry.path();
+            if entry.file_type().map_err(io("reading a file's type"))?.is_dir() {
+                pending.push(path);
+                continue;
+            }
+            let Ok(name) = path.strip_prefix(dir) else { continue };
+            let name = name.to_string_lossy().replace('\\', "/");
+            if name != BACKUP_MANIFEST {
+                files.insert(name, sum(&path)?);
+            }
+        }
+    }
+    Ok(files)
+}
+
+fn sum(path: &Path) -> Result<FileSum, BackupError> {
+    let mut file = std::fs::File::open(path).map_err(io(format!("reading {}", path.display())))?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0; 1 << 20];
+    let mut bytes = 0u64;
+    loop {
+        let n = file.read(&mut buffer).map_err(io(format!("reading {}", path.display())))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+        bytes += n as u64;
+    }
+    let sha256 = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Ok(FileSum { bytes, sha256 })
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), BackupError> {
+    use std::io::Write as _;
+    let mut file =
+        std::fs::File::create(path).map_err(io(format!("creating {}", path.display())))?;
+    file.write_all(bytes).map_err(io(format!("writing {}", path.display())))?;
+    file.sync_all().map_err(io(format!("syncing {}", path.display())))
+}
+
+/// Reads the backup at `dir` and checks every file against its manifest:
+/// none missing, none added, each of its size and digest.
+pub fn check_backup(dir: &Path) -> Result<Backup, BackupError> {
+    let damaged = |why: String| BackupError::Damaged { dir: dir.to_path_buf(), why };
+    let manifest = std::fs::read(dir.join(BACKUP_MANIFEST))
+        .map_err(|err| damaged(format!("its manifest {BACKUP_MANIFEST} cannot be read: {err}")))?;
+    let backup: Backup = serde_json::from_slice(&manifest)
+        .map_err(|err| damaged(format!("its manifest is not one: {err}")))?;
+    if backup.format != 1 {
+        return Err(damaged(format!(
+            "manifest format {} is not one this kernel reads (1)",
+            backup.format
+        )));
+    }
+    let found = sums(dir)?;
+    for (name, expected) in &backup.files {
+        match found.get(name) {
+            None => return Err(damaged(format!("{name} is missing"))),
+            Some(sum) if sum != expected => {
+                return Err(damaged(format!(
+                    "{name} is not as it was backed up ({} bytes, SHA-256 {}; the manifest says {} bytes, {})",
+                    sum.bytes, sum.sha256, expected.bytes, expected.sha256
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(extra) = found.keys().find(|name| !backup.files.contains_key(*name)) {
+        return Err(damaged(format!("{extra} is not in the manifest")));
+    }
+    if !backup.files.contains_key(DATABASE) {
+        return Err(damaged(format!("it holds no {DATABASE}")));
+    }
+    Ok(backup)
+}
+
+/// Restores the backup at `from` into `data_dir` (created if missing; it
+/// must hold no database): checks it, copies its database and packages,
+/// then opens the copy, counts what it holds against the manifest, and
+/// checks that every audit chain in it is linked whole (the documents
+/// against their chains: `keel audit verify`, once it serves). The
+/// kernel's keys are not in a backup: put them back beside it.
+pub fn restore_backup(from: &Path, data_dir: &Path) -> Result<Restored, BackupError> {
+    let backup = check_backup(from)?;
+    let database = data_dir.join(DATABASE);
+    if database.exists() || data_dir.join("keel.wal").exists() {
+        return Err(BackupError::Exists(format!(
+            "{} already holds a database; restore into a new data directory",
+            data_dir.display()
+        )));
+    }
+    std::fs::create_dir_all(data_dir).map_err(io(format!("creating {}", data_dir.display())))?;
+    for name in backup.files.keys() {
+        let to = data_dir.join(name);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(io(format!("creating {}", parent.display())))?;
+        }
+        std::fs::copy(from.join(name), &to).map_err(io(format!(
+            "copying {} into {}",
+            name,
+            data_dir.display()
+        )))?;
+        std::fs::File::open(&to)
+            .and_then(|file| file.sync_all())
+            .map_err(io(format!("syncing {}", to.display())))?;
+    }
+    let restored = Storage::open(&database, keel_types::Limits::default())?;
+    let read = restored.read()?;
+    let damaged = |why: String| BackupError::Damaged { dir: from.to_path_buf(), why };
+    let counts = Counts::from(read.tally()?);
+    if counts != backup.counts {
+        return Err(damaged(format!(
+            "the restored database holds {counts:?}, the manifest says {:?}",
+            backup.counts
+        )));
+    }
+    let mut chains = vec![keel_audit::chain_of(None)];
+    for (key, _) in read.catalog_scan("tenant/")? {
+        if let Some(tenant) = key.strip_prefix("tenant/").and_then(|t| TenantId::new(t).ok()) {
+            chains.push(keel_audit::chain_of(Some(&tenant)));
+        }
+    }
+    let mut verified = Vec::new();
+    for chain in chains {
+        let summary = verify_chain(&read, &chain)?
+            .map_err(|broken| damaged(format!("audit chain {chain}: {broken}")))?;
+        verified.push((chain, summary.entries));
+    }
+    Ok(Restored { backup, chains: verified })
+}
+
+/// What a restore found: the backup, and each audit chain it holds with
+/// its entries, every one linked to the last.
+#[derive(Debug, Clone)]
+pub struct Restored {
+    pub backup: Backup,
+    /// `platform` or `tenant/<id>`, and its entries.
+    pub chains: Vec<(String, u64)>,
+}
+
+/// Checks that every entry of `chain` is linked to the one before.
+fn verify_chain(
+    read: &keel_storage::ReadTxn,
+    chain: &str,
+) -> Result<Result<keel_audit::Summary, keel_audit::Broken>, BackupError> {
+    let mut verifier = keel_audit::Verifier::default();
+    let mut from = 0;
+    loop {
+        let page = read.log_scan(chain, from, 1_000)?;
+        let Some((last, _)) = page.last() else { break };
+        from = last + 1;
+        for (position, bytes) in page {
+            if let Err(broken) = verifier.check(position, &bytes) {
+                return Ok(Err(broken));
+            }
+        }
+    }
+    Ok(Ok(verifier.summary()))
+}

@@ -1,0 +1,43 @@
+//! Backups, one at a time, made off the async workers and audited.
+
+use keel_host::{Backup, BackupError};
+
+use crate::error::internal;
+use crate::{Actor, Platform, PlatformError};
+
+impl Platform {
+    /// Makes a backup in the kernel's backups directory, as `actor`
+    /// (audited as `backup.create`); a 409 while another is made.
+    pub async fn back_up(&self, actor: &Actor) -> Result<Backup, PlatformError> {
+        let origin = self.origin(actor, None).await;
+        let inner = std::sync::Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let Ok(_one) = inner.backing_up.try_lock() else {
+                return Err(PlatformError::Conflict(
+                    "a backup is being made; try again when it is done".to_owned(),
+                ));
+            };
+            inner.host.back_up_now(&origin).map_err(backup_error)
+        })
+        .await
+        .map_err(internal)?
+    }
+
+    /// The backups in the kernel's backups directory, oldest first.
+    pub async fn backups(&self) -> Result<Vec<Backup>, PlatformError> {
+        let host = self.inner.host.clone();
+        tokio::task::spawn_blocking(move || host.backups().map_err(backup_error))
+            .await
+            .map_err(internal)?
+    }
+}
+
+fn backup_error(err: BackupError) -> PlatformError {
+    match err {
+        BackupError::Exists(why) => PlatformError::Conflict(why),
+        other => {
+            tracing::error!(error = %other, "backup failed");
+            PlatformError::Internal(other.to_string())
+        }
+    }
+}

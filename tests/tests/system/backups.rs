@@ -1,0 +1,123 @@
+//! Backups of a serving kernel, and restores of them, as an operator makes
+//! them: under write load, checked file by file and chain by chain.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use keel_tests::{Setup, TestKernel};
+use serde_json::{Value, json};
+
+const F: &str = "/api/demo/finance";
+
+/// Posts entries until `stop`, counting those acknowledged.
+async fn post_until(
+    (client, url, token): (reqwest::Client, String, String),
+    stop: Arc<AtomicBool>,
+    acked: Arc<AtomicU64>,
+) {
+    while !stop.load(Ordering::SeqCst) {
+        let entry = json!({ "date": "2026-03-01", "memo": "load", "lines": [
+            { "account": "6100", "debit": "10.00" }, { "account": "1100", "credit": "10.00" } ] });
+        let posted = client.post(&url).bearer_auth(&token).json(&entry).send().await.unwrap();
+        assert_eq!(posted.status(), 201);
+        acked.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_under_writes_restores_whole_and_checked() {
+    let root = tempfile::tempdir().unwrap();
+    let k = TestKernel::start_in(root.path(), Setup::new(&["finance"])).await;
+    k.post(&format!("{F}/chart-templates/starter"), json!({ "currency": "EUR" })).await.expect(201);
+
+    let (stop, acked) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicU64::new(0)));
+    let writers: Vec<_> = (0..4)
+        .map(|_| {
+            let (stop, acked) = (Arc::clone(&stop), Arc::clone(&acked));
+            let to = (
+                k.client().clone(),
+                format!("{}{F}/entries", k.base()),
+                k.admin_token().to_owned(),
+            );
+            tokio::spawn(post_until(to, stop, acked))
+        })
+        .collect();
+    while acked.load(Ordering::SeqCst) < 20 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let before = acked.load(Ordering::SeqCst);
+    let made = k.post("/admin/backups", json!(null)).await;
+    let backup = made.expect(201).clone();
+    stop.store(true, Ordering::SeqCst);
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    // What was acknowledged before the backup began is in it; what it
+    // holds was acknowledged by the time the writers stopped.
+    let after = acked.load(Ordering::SeqCst);
+    let id = backup["id"].as_str().unwrap().to_owned();
+    assert!(backup["files"]["keel.redb"]["sha256"].as_str().unwrap().len() == 64, "{backup}");
+    let listed = k.get("/admin/backups").await;
+    assert_eq!(listed.expect(200)["backups"][0]["id"], id.as_str());
+    let trail = k.get("/admin/audit?action=backup.create").await;
+    assert_eq!(
+        trail.expect(200)["entries"][0]["record"]["key"],
+        id.as_str(),
+        "the backup is audited"
+    );
+    // Only who may manage backups makes one.
+    let clerk = k.user_with_roles("clerk", "demo", &["accountant"]).await;
+    k.send_as(Some(&clerk), "POST", "/admin/backups", None).await.expect_problem(403, "forbidden");
+    let data = root.path().join("data");
+    k.stop().await;
+
+    let backup_dir = data.join("backups").join(&id);
+    // A damaged copy is refused, naming the file.
+    let damaged = root.path().join("damaged");
+    copy_dir(&backup_dir, &damaged);
+    let file = damaged.join("keel.redb");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&file, bytes).unwrap();
+    let refused = keel_host::restore_backup(&damaged, &root.path().join("nowhere")).unwrap_err();
+    assert!(refused.to_string().contains("keel.redb is not as it was backed up"), "{refused}");
+
+    let restored_root = root.path().join("restored");
+    let restored_data = restored_root.join("data");
+    let restored = keel_host::restore_backup(&backup_dir, &restored_data).unwrap();
+    assert!(restored.chains.iter().any(|(chain, n)| chain == "tenant/demo" && *n > 20));
+    let again = keel_host::restore_backup(&backup_dir, &restored_data).unwrap_err();
+    assert!(again.to_string().contains("already holds a database"), "{again}");
+    // The keys are kept apart from backups, and put back beside it.
+    for key in ["secrets.key", "data.key", "audit-signing.key"] {
+        std::fs::copy(data.join(key), restored_data.join(key)).unwrap();
+    }
+    let k = TestKernel::start_in(&restored_root, Setup::new(&["finance"])).await;
+    let entries = k.get(&format!("{F}/entries?limit=1000")).await.expect(200)["entries"].clone();
+    let numbers: Vec<u64> =
+        entries.as_array().unwrap().iter().map(|e| e["number"].as_u64().unwrap()).collect();
+    let n = numbers.len() as u64;
+    assert!((before..=after).contains(&n), "{before} <= {n} <= {after}");
+    assert_eq!(numbers, (1..=n).collect::<Vec<_>>(), "gapless, as acknowledged");
+    let verdict = k.get("/admin/tenants/demo/audit/verify").await;
+    assert_eq!(verdict.expect(200)["ok"], true, "{}", verdict.body);
+    // And it takes writes, numbering on.
+    let entry = json!({ "date": "2026-03-02", "memo": "after", "lines": [
+        { "account": "6100", "debit": "1.00" }, { "account": "1100", "credit": "1.00" } ] });
+    let posted: Value = k.post(&format!("{F}/entries"), entry).await.expect(201).clone();
+    assert_eq!(posted["number"], n + 1);
+    k.stop().await;
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
