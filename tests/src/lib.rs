@@ -129,6 +129,8 @@ pub struct Setup {
     pub metrics_token: Option<String>,
     /// Serve `/metrics` on a listener of its own (any free port).
     pub metrics_listener: bool,
+    /// Backups kept in the backups directory.
+    pub backups_keep: usize,
 }
 
 impl Setup {
@@ -157,6 +159,7 @@ impl Setup {
             mail: None,
             metrics_token: None,
             metrics_listener: false,
+            backups_keep: Limits::default().backups_keep,
         }
     }
 
@@ -179,6 +182,7 @@ impl Setup {
             import_inline_rows_max: self.import_inline_rows_max,
             import_part_rows: self.import_part_rows,
             import_part_turn: self.import_part_turn,
+            backups_keep: self.backups_keep,
             ..Limits::default()
         }
     }

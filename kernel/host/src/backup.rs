@@ -94,6 +94,9 @@ pub enum BackupError {
     /// The backup could not be audited, so it is not kept.
     #[error("{0}")]
     Unaudited(CallError),
+    /// The kernel was started with no backups directory.
+    #[error("this kernel has no backups directory (keel serve --backups-dir)")]
+    NotConfigured,
 }
 
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> BackupError {
@@ -105,7 +108,8 @@ impl Host {
     /// Backs up the database and the kept packages into `dir`, a new
     /// directory named as the backup, and audits it on the platform's
     /// chain (`backup.create`). Writers go on meanwhile: the backup holds
-    /// what was durable when it began.
+    /// what was durable when it began. It is made in `<dir>.partial`
+    /// (readable by this user only from the start) and renamed once whole.
     pub fn back_up(&self, origin: &keel_audit::Origin, dir: &Path) -> Result<Backup, BackupError> {
         if dir.exists() {
             return Err(BackupError::Exists(format!(
@@ -113,12 +117,29 @@ impl Host {
                 dir.display()
             )));
         }
-        std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
-        let made = self.back_up_into(origin, dir);
+        let partial = dir.with_extension("partial");
+        if partial.exists() {
+            // Left by a kernel that stopped while it backed up.
+            std::fs::remove_dir_all(&partial)
+                .map_err(io(format!("removing the unfinished {}", partial.display())))?;
+        }
+        if let Some(parent) = dir.parent() {
+            private_dir(parent)?;
+        }
+        private_dir(&partial)?;
+        let id = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let made = self.back_up_into(origin, &partial, id).and_then(|backup| {
+            std::fs::rename(&partial, dir).map_err(io(format!(
+                "renaming {} to {}",
+                partial.display(),
+                dir.display()
+            )))?;
+            Ok(backup)
+        });
         if made.is_err() {
             // Nothing half made stays to be mistaken for a backup.
-            if let Err(err) = std::fs::remove_dir_all(dir) {
-                tracing::warn!(dir = %dir.display(), error = %err, "cannot remove a failed backup");
+            if let Err(err) = std::fs::remove_dir_all(&partial) {
+                tracing::warn!(dir = %partial.display(), error = %err, "cannot remove a failed backup");
             }
         }
         made
@@ -146,7 +167,23 @@ impl Host {
             n += 1;
             dir = root.join(format!("{stamp}-{n}"));
         }
-        self.back_up(origin, &dir)
+        let backup = self.back_up(origin, &dir)?;
+        self.prune_backups(&root);
+        Ok(backup)
+    }
+
+    /// Removes the oldest backups beyond the number the kernel keeps.
+    fn prune_backups(&self, root: &Path) {
+        let keep = self.inner.config.limits.backups_keep.max(1);
+        let Ok(backups) = self.backups() else { return };
+        for old in backups.iter().take(backups.len().saturating_sub(keep)) {
+            match std::fs::remove_dir_all(root.join(&old.id)) {
+                Ok(()) => tracing::info!(backup = %old.id, keep, "old backup removed"),
+                Err(err) => {
+                    tracing::warn!(backup = %old.id, error = %err, "cannot remove an old backup")
+                }
+            }
+        }
     }
 
     /// The backups in the backups directory, oldest first, each as its
@@ -159,6 +196,9 @@ impl Host {
         let mut found = Vec::new();
         for entry in std::fs::read_dir(&root).map_err(io(format!("reading {}", root.display())))? {
             let entry = entry.map_err(io(format!("reading {}", root.display())))?;
+            if entry.path().extension().is_some_and(|e| e == "partial") {
+                continue;
+            }
             let Ok(bytes) = std::fs::read(entry.path().join(BACKUP_MANIFEST)) else { continue };
             match serde_json::from_slice::<Backup>(&bytes) {
                 Ok(backup) => found.push(backup),
@@ -172,14 +212,15 @@ impl Host {
     }
 
     fn backups_dir(&self) -> Result<PathBuf, BackupError> {
-        self.inner
-            .config
-            .backups_dir
-            .clone()
-            .ok_or_else(|| BackupError::Exists("this kernel has no backups directory".to_owned()))
+        self.inner.config.backups_dir.clone().ok_or(BackupError::NotConfigured)
     }
 
-    fn back_up_into(&self, origin: &keel_audit::Origin, dir: &Path) -> Result<Backup, BackupError> {
+    fn back_up_into(
+        &self,
+        origin: &keel_audit::Origin,
+        dir: &Path,
+        id: String,
+    ) -> Result<Backup, BackupError> {
         let snapshot = self.inner.storage.read()?;
         let created = self.now().seconds;
         let counts = Counts::from(snapshot.copy_to(&dir.join(DATABASE))?);
@@ -188,20 +229,29 @@ impl Host {
             && packages.is_dir()
         {
             let into = dir.join(PACKAGES);
-            std::fs::create_dir_all(&into).map_err(io(format!("creating {}", into.display())))?;
+            private_dir(&into)?;
             for entry in std::fs::read_dir(packages)
                 .map_err(io(format!("reading {}", packages.display())))?
             {
                 let entry = entry.map_err(io(format!("reading {}", packages.display())))?;
-                if entry.file_type().map_err(io("reading a package's type"))?.is_file() {
-                    let to = into.join(entry.file_name());
-                    std::fs::copy(entry.path(), &to)
-                        .map_err(io(format!("copying {}", entry.path().display())))?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                // Installed packages only, not one being written now.
+                if !package_name(&name) {
+                    continue;
+                }
+                let to = into.join(&name);
+                match std::fs::copy(entry.path(), &to) {
+                    Ok(_) => sync(&to)?,
+                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(err) => {
+                        return Err(io(format!("copying {}", entry.path().display()))(err));
+                    }
                 }
             }
         }
+        // As the data directory's: the backup holds what it holds.
+        private_tree(dir)?;
         let files = sums(dir)?;
-        let id = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let backup = Backup {
             format: 1,
             id,
@@ -215,6 +265,7 @@ impl Host {
             source: err.into(),
         })?;
         write_synced(&dir.join(BACKUP_MANIFEST), &manifest)?;
+        private_tree(dir)?;
         self.audit_backup(origin, &backup).map_err(BackupError::Unaudited)?;
         tracing::info!(backup = %backup.id, documents = counts.documents, "backup made");
         Ok(backup)
@@ -239,7 +290,65 @@ impl Host {
     }
 }
 
+/// Makes `dir` and everything under it readable by this user only
+/// (directories 0700, files 0600).
+fn private_tree(dir: &Path) -> Result<(), BackupError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mut pending = vec![dir.to_path_buf()];
+        while let Some(at) = pending.pop() {
+            let set = |path: &Path, mode: u32| {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+                    .map_err(io(format!("making {} private (mode {mode:o})", path.display())))
+            };
+            set(&at, 0o700)?;
+            for entry in std::fs::read_dir(&at).map_err(io(format!("reading {}", at.display())))? {
+                let entry = entry.map_err(io(format!("reading {}", at.display())))?;
+                if entry.file_type().map_err(io("reading a file's type"))?.is_dir() {
+                    pending.push(entry.path());
+                } else {
+                    set(&entry.path(), 0o600)?;
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// Creates `dir` (and its parents) readable by this user only from the
+/// start, so that nothing written into it is ever open to others.
+fn private_dir(dir: &Path) -> Result<(), BackupError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(io(format!("creating {}", dir.display())))
+}
+
+fn sync(path: &Path) -> Result<(), BackupError> {
+    std::fs::File::open(path)
+        .and_then(|file| file.sync_all())
+        .map_err(io(format!("syncing {}", path.display())))
+}
+
+/// Whether `name` is an installed package's file name: `<name>.wasm` of
+/// letters, digits, `-` and `_`.
+fn package_name(name: &str) -> bool {
+    name.strip_suffix(".wasm").is_some_and(|stem| {
+        !stem.is_empty() && stem.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+    })
+}
+
+/// Whether `name` is a file a backup may hold: its database, or a package.
+fn backed_up_name(name: &str) -> bool {
+    name == DATABASE || name.strip_prefix("packages/").is_some_and(package_name)
+}
+
 /// Every file under `dir` but the manifest, by its path within it.
+/// Refuses anything but plain files and directories (a link, say).
 fn sums(dir: &Path) -> Result<BTreeMap<String, FileSum>, BackupError> {
     let mut files = BTreeMap::new();
     let mut pending = vec![dir.to_path_buf()];
@@ -247,15 +356,27 @@ fn sums(dir: &Path) -> Result<BTreeMap<String, FileSum>, BackupError> {
         for entry in std::fs::read_dir(&at).map_err(io(format!("reading {}", at.display())))? {
             let entry = entry.map_err(io(format!("reading {}", at.display())))?;
             let path = entry.path();
-            if entry.file_type().map_err(io("reading a file's type"))?.is_dir() {
+            let kind = std::fs::symlink_metadata(&path)
+                .map_err(io(format!("reading {}", path.display())))?
+                .file_type();
+            if kind.is_dir() {
                 pending.push(path);
                 continue;
             }
             let Ok(name) = path.strip_prefix(dir) else { continue };
-            let name = name.to_string_lossy().replace('\\', "/");
-            if name != BACKUP_MANIFEST {
-                files.insert(name, sum(&path)?);
+            let name: Vec<String> =
+                name.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+            let name = name.join("/");
+            if name == BACKUP_MANIFEST {
+                continue;
             }
+            if !kind.is_file() {
+                return Err(BackupError::Damaged {
+                    dir: dir.to_path_buf(),
+                    why: format!("{name} is not a plain file"),
+                });
+            }
+            files.insert(name, sum(&path)?);
         }
     }
     Ok(files)
@@ -287,7 +408,8 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), BackupError> {
 }
 
 /// Reads the backup at `dir` and checks every file against its manifest:
-/// none missing, none added, each of its size and digest.
+/// only a database and packages, none missing, none added, each of its
+/// size and digest.
 pub fn check_backup(dir: &Path) -> Result<Backup, BackupError> {
     let damaged = |why: String| BackupError::Damaged { dir: dir.to_path_buf(), why };
     let manifest = std::fs::read(dir.join(BACKUP_MANIFEST))
@@ -300,7 +422,22 @@ pub fn check_backup(dir: &Path) -> Result<Backup, BackupError> {
             backup.format
         )));
     }
-    let found = sums(dir)?;
+    if let Some(odd) = backup.files.keys().find(|name| !backed_up_name(name)) {
+        return Err(damaged(format!(
+            "its manifest names {odd:?}, which no backup holds (only {DATABASE} and packages/<name>.wasm)"
+        )));
+    }
+    compare(dir, &backup, &sums(dir)?)?;
+    Ok(backup)
+}
+
+/// Checks the files `found` in `dir` against `backup`'s manifest.
+fn compare(
+    dir: &Path,
+    backup: &Backup,
+    found: &BTreeMap<String, FileSum>,
+) -> Result<(), BackupError> {
+    let damaged = |why: String| BackupError::Damaged { dir: dir.to_path_buf(), why };
     for (name, expected) in &backup.files {
         match found.get(name) {
             None => return Err(damaged(format!("{name} is missing"))),
@@ -319,14 +456,16 @@ pub fn check_backup(dir: &Path) -> Result<Backup, BackupError> {
     if !backup.files.contains_key(DATABASE) {
         return Err(damaged(format!("it holds no {DATABASE}")));
     }
-    Ok(backup)
+    Ok(())
 }
 
-/// Restores the backup at `from` into `data_dir` (created if missing; it
-/// must hold no database): checks it, copies its database and packages,
-/// then opens the copy, counts what it holds against the manifest, and
-/// checks that every audit chain in it is linked whole (the documents
-/// against their chains: `keel audit verify`, once it serves). The
+/// Restores the backup at `from` into `data_dir` (created if missing,
+/// readable by this user only; it must hold no database): checks it,
+/// copies it into `<data_dir>/.restoring` and checks the copies again,
+/// opens the copied database, counts what it holds against the manifest,
+/// and checks that every audit chain in it is linked whole (the documents
+/// against their chains: `keel audit verify`, once it serves); only then
+/// moves it into place. A restore that fails leaves nothing behind. The
 /// kernel's keys are not in a backup: put them back beside it.
 pub fn restore_backup(from: &Path, data_dir: &Path) -> Result<Restored, BackupError> {
     let backup = check_backup(from)?;
@@ -337,30 +476,73 @@ pub fn restore_backup(from: &Path, data_dir: &Path) -> Result<Restored, BackupEr
             data_dir.display()
         )));
     }
-    std::fs::create_dir_all(data_dir).map_err(io(format!("creating {}", data_dir.display())))?;
-    for name in backup.files.keys() {
-        let to = data_dir.join(name);
-        if let Some(parent) = to.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(io(format!("creating {}", parent.display())))?;
-        }
-        std::fs::copy(from.join(name), &to).map_err(io(format!(
-            "copying {} into {}",
-            name,
-            data_dir.display()
-        )))?;
-        std::fs::File::open(&to)
-            .and_then(|file| file.sync_all())
-            .map_err(io(format!("syncing {}", to.display())))?;
+    let packages = data_dir.join(PACKAGES);
+    if backup.files.keys().any(|name| name.starts_with("packages/") && data_dir.join(name).exists())
+    {
+        return Err(BackupError::Exists(format!(
+            "{} already holds packages of this backup; restore into a new data directory",
+            packages.display()
+        )));
     }
-    let restored = Storage::open(&database, keel_types::Limits::default())?;
+    private_dir(data_dir)?;
+    let staging = data_dir.join(".restoring");
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging)
+            .map_err(io(format!("removing the unfinished {}", staging.display())))?;
+    }
+    private_dir(&staging)?;
+    let restored = restore_into(from, &backup, &staging).and_then(|restored| {
+        std::fs::rename(staging.join(DATABASE), &database)
+            .map_err(io(format!("moving the restored database to {}", database.display())))?;
+        if staging.join(PACKAGES).is_dir() {
+            private_dir(&packages)?;
+            for name in backup.files.keys().filter_map(|n| n.strip_prefix("packages/")) {
+                let to = packages.join(name);
+                std::fs::rename(staging.join(PACKAGES).join(name), &to)
+                    .map_err(io(format!("moving a restored package to {}", to.display())))?;
+            }
+        }
+        Ok(restored)
+    });
+    if let Err(err) = std::fs::remove_dir_all(&staging) {
+        tracing::warn!(dir = %staging.display(), error = %err, "cannot remove the restore's staging directory");
+    }
+    restored
+}
+
+/// Copies the backup into `staging`, checks the copies, and checks what
+/// the copied database holds.
+fn restore_into(from: &Path, backup: &Backup, staging: &Path) -> Result<Restored, BackupError> {
+    for name in backup.files.keys() {
+        let to = staging.join(name);
+        if let Some(parent) = to.parent() {
+            private_dir(parent)?;
+        }
+        std::fs::copy(from.join(name), &to)
+            .map_err(io(format!("copying {name} into {}", staging.display())))?;
+        sync(&to)?;
+    }
+    // What was read is what was checked.
+    compare(staging, backup, &sums(staging)?)?;
+    let restored = Storage::open(&staging.join(DATABASE), keel_types::Limits::default())?;
     let read = restored.read()?;
     let damaged = |why: String| BackupError::Damaged { dir: from.to_path_buf(), why };
     let counts = Counts::from(read.tally()?);
     if counts != backup.counts {
         return Err(damaged(format!(
-            "the restored database holds {counts:?}, the manifest says {:?}",
-            backup.counts
+            "the restored database holds {} documents, {} index entries, {} sequences, {} catalog \
+             records and {} audit entries, where the manifest says {}, {}, {}, {} and {}; use \
+             another backup",
+            counts.documents,
+            counts.index_entries,
+            counts.sequences,
+            counts.catalog_records,
+            counts.log_entries,
+            backup.counts.documents,
+            backup.counts.index_entries,
+            backup.counts.sequences,
+            backup.counts.catalog_records,
+            backup.counts.log_entries,
         )));
     }
     let mut chains = vec![keel_audit::chain_of(None)];
@@ -371,11 +553,19 @@ pub fn restore_backup(from: &Path, data_dir: &Path) -> Result<Restored, BackupEr
     }
     let mut verified = Vec::new();
     for chain in chains {
-        let summary = verify_chain(&read, &chain)?
-            .map_err(|broken| damaged(format!("audit chain {chain}: {broken}")))?;
+        let summary = verify_chain(&read, &chain)?.map_err(|broken| {
+            damaged(format!("audit chain {chain}: {broken}; use another backup"))
+        })?;
         verified.push((chain, summary.entries));
     }
-    Ok(Restored { backup, chains: verified })
+    drop(read);
+    drop(restored);
+    // Nothing was written: the log the check opened holds nothing.
+    let log = staging.join("keel.wal");
+    if log.exists() {
+        std::fs::remove_dir_all(&log).map_err(io(format!("removing {}", log.display())))?;
+    }
+    Ok(Restored { backup: backup.clone(), chains: verified })
 }
 
 /// What a restore found: the backup, and each audit chain it holds with

@@ -289,6 +289,10 @@ struct ServeArgs {
     /// a directory each. Default: `<data>/backups`; put it on another disk.
     #[arg(long, env = "KEEL_BACKUPS_DIR")]
     backups_dir: Option<PathBuf>,
+    /// Backups kept in the backups directory: after each new one, the
+    /// oldest beyond this many are removed.
+    #[arg(long, default_value_t = 48)]
+    backups_keep: usize,
     /// The SMTP relay scheduled reports are mailed through, `HOST[:PORT]`
     /// (port 587 unless given). Mail is always sent over STARTTLS; a relay
     /// that does not offer it is not sent to. KEEL_SMTP_USER and
@@ -479,6 +483,7 @@ fn kernel_config(args: ServeArgs) -> anyhow::Result<keel::Config> {
             .unwrap_or((args.guest_memory_total_mib / 2).max(args.memory_mib))
             .saturating_mul(1024 * 1024),
         tenant_storage_bytes_max: args.tenant_storage_mib.saturating_mul(1024 * 1024),
+        backups_keep: args.backups_keep.max(1),
         ..Limits::default()
     };
     Ok(config)

@@ -12,10 +12,15 @@ impl Platform {
         let origin = self.origin(actor, None).await;
         let inner = std::sync::Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
-            let Ok(_one) = inner.backing_up.try_lock() else {
-                return Err(PlatformError::Conflict(
-                    "a backup is being made; try again when it is done".to_owned(),
-                ));
+            // One at a time; a backup that panicked leaves the way open.
+            let _one = match inner.backing_up.try_lock() {
+                Ok(one) => one,
+                Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {
+                    return Err(PlatformError::Conflict(
+                        "a backup is being made; try again when it is done".to_owned(),
+                    ));
+                }
             };
             inner.host.back_up_now(&origin).map_err(backup_error)
         })
@@ -35,6 +40,7 @@ impl Platform {
 fn backup_error(err: BackupError) -> PlatformError {
     match err {
         BackupError::Exists(why) => PlatformError::Conflict(why),
+        err @ BackupError::NotConfigured => PlatformError::Invalid(err.to_string()),
         other => {
             tracing::error!(error = %other, "backup failed");
             PlatformError::Internal(other.to_string())

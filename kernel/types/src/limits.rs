@@ -78,6 +78,9 @@ pub struct Limits {
     /// holds its tenant's lane about this long (and one call's deadline
     /// at most more), however slow the calls.
     pub import_part_turn: Duration,
+    /// Backups kept in the backups directory: after each new one, the
+    /// oldest beyond this many are removed.
+    pub backups_keep: usize,
 }
 
 impl Default for Limits {
@@ -109,6 +112,7 @@ impl Default for Limits {
             import_inline_rows_max: 10_000,
             import_part_rows: 500,
             import_part_turn: Duration::from_secs(2),
+            backups_keep: 48,
             tenant_storage_bytes_max: 10 * 1024 * 1024 * 1024,
         }
     }

@@ -72,6 +72,13 @@ async fn a_backup_taken_under_writes_restores_whole_and_checked() {
     k.stop().await;
 
     let backup_dir = data.join("backups").join(&id);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode();
+        assert_eq!(mode(&backup_dir) & 0o777, 0o700, "as private as the data directory");
+        assert_eq!(mode(&backup_dir.join("keel.redb")) & 0o777, 0o600);
+    }
     // A damaged copy is refused, naming the file.
     let damaged = root.path().join("damaged");
     copy_dir(&backup_dir, &damaged);
@@ -82,6 +89,26 @@ async fn a_backup_taken_under_writes_restores_whole_and_checked() {
     std::fs::write(&file, bytes).unwrap();
     let refused = keel_host::restore_backup(&damaged, &root.path().join("nowhere")).unwrap_err();
     assert!(refused.to_string().contains("keel.redb is not as it was backed up"), "{refused}");
+
+    // A manifest naming a file outside the backup is refused.
+    let crafted = root.path().join("crafted");
+    copy_dir(&backup_dir, &crafted);
+    let manifest = crafted.join("backup.json");
+    let mut edited: Value = serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    edited["files"]["../escape"] = edited["files"]["keel.redb"].clone();
+    std::fs::write(&manifest, serde_json::to_vec(&edited).unwrap()).unwrap();
+    let refused = keel_host::restore_backup(&crafted, &root.path().join("nowhere")).unwrap_err();
+    assert!(refused.to_string().contains("which no backup holds"), "{refused}");
+    // A restore that fails its checks after copying leaves nothing behind.
+    let mut edited: Value =
+        serde_json::from_slice(&std::fs::read(backup_dir.join("backup.json")).unwrap()).unwrap();
+    edited["counts"]["documents"] = json!(edited["counts"]["documents"].as_u64().unwrap() + 1);
+    std::fs::write(&manifest, serde_json::to_vec(&edited).unwrap()).unwrap();
+    let failed_into = root.path().join("failed");
+    let refused = keel_host::restore_backup(&crafted, &failed_into).unwrap_err();
+    assert!(refused.to_string().contains("use another backup"), "{refused}");
+    let left: Vec<_> = std::fs::read_dir(&failed_into).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
 
     let restored_root = root.path().join("restored");
     let restored_data = restored_root.join("data");
@@ -107,6 +134,21 @@ async fn a_backup_taken_under_writes_restores_whole_and_checked() {
         { "account": "6100", "debit": "1.00" }, { "account": "1100", "credit": "1.00" } ] });
     let posted: Value = k.post(&format!("{F}/entries"), entry).await.expect(201).clone();
     assert_eq!(posted["number"], n + 1);
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_oldest_backups_beyond_those_kept_are_removed() {
+    let mut setup = Setup::new(&["finance"]);
+    setup.backups_keep = 2;
+    let k = TestKernel::start(setup).await;
+    let mut made = Vec::new();
+    for _ in 0..3 {
+        made.push(k.post("/admin/backups", json!(null)).await.expect(201)["id"].clone());
+    }
+    let listed = k.get("/admin/backups").await.expect(200)["backups"].clone();
+    let ids: Vec<&Value> = listed.as_array().unwrap().iter().map(|b| &b["id"]).collect();
+    assert_eq!(ids, [&made[1], &made[2]], "the first is gone");
     k.stop().await;
 }
 

@@ -98,8 +98,10 @@ impl ReadTxn {
             }
             write(&db, table, &batch)?;
         }
-        // Every lane's commits are in the copy: its log starts empty, and
-        // each lane goes on from the position the snapshot shows.
+        // Every lane's commits are in the copy and its log starts empty:
+        // a lane this kernel wrote goes on from the position the snapshot
+        // shows, any other from 0, which an empty log allows (positions
+        // only order a log's records; sequences and chains are data).
         let mut txn = db.begin_write().map_err(backend)?;
         txn.set_durability(Durability::Immediate).map_err(backend)?;
         {
