@@ -64,6 +64,7 @@ pub(crate) async fn admin() -> Response {
     match serde_json::to_value(AdminApi::openapi()) {
         Ok(mut document) => {
             declare_paging(&mut document);
+            declare_problems(&mut document);
             Json(document).into_response()
         }
         Err(err) => Problem::internal(&err).into_response(),
@@ -115,6 +116,43 @@ pub(crate) async fn tenant(
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
+/// Every admin operation answers its failures as RFC 9457 problems: the
+/// statuses its annotations name are described there, and every other
+/// one (`default`) is a problem document too.
+fn declare_problems(document: &mut Value) {
+    document["components"]["schemas"]["Problem"] = problem_schema();
+    let Some(paths) = document["paths"].as_object_mut() else { return };
+    let operations =
+        paths.values_mut().filter_map(Value::as_object_mut).flat_map(|p| p.values_mut());
+    for operation in operations {
+        let Some(responses) = operation["responses"].as_object_mut() else { continue };
+        for (status, response) in responses.iter_mut() {
+            let failure = status.starts_with('4') || status.starts_with('5');
+            if failure && response.get("content").is_none() {
+                response["content"] = problem_content();
+            }
+        }
+        responses.entry("default").or_insert_with(
+            || json!({ "description": "An RFC 9457 problem", "content": problem_content() }),
+        );
+    }
+}
+
+fn problem_content() -> Value {
+    json!({ "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } })
+}
+
+fn problem_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "type": { "type": "string" }, "title": { "type": "string" },
+            "status": { "type": "integer" }, "detail": { "type": "string" },
+        },
+        "required": ["type", "title", "status", "detail"],
+    })
+}
+
 /// `?limit=` and `?cursor=`, by the rule of every list.
 fn paging_parameters() -> [Value; 2] {
     use keel_values::page::{LIMIT_DEFAULT, LIMIT_MAX};
@@ -163,7 +201,7 @@ pub(crate) fn tenant_document(tenant: &TenantId, plugins: &[std::sync::Arc<Plugi
                 "parameters": parameters,
                 "responses": {
                     "2XX": { "description": "Success", "content": { "application/json": { "schema": {} } } },
-                    "default": { "description": "An RFC 9457 problem", "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } } },
+                    "default": { "description": "An RFC 9457 problem", "content": problem_content() },
                 },
             });
             if op.method.writes() {
@@ -177,7 +215,7 @@ pub(crate) fn tenant_document(tenant: &TenantId, plugins: &[std::sync::Arc<Plugi
                 operation["x-keel-job"] = json!(true);
                 operation["responses"] = json!({
                     "202": { "description": "The job, queued", "headers": { "Location": { "schema": { "type": "string" }, "description": "`/api/{tenant}/jobs/{id}`" } }, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Job" } } } },
-                    "default": { "description": "An RFC 9457 problem", "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } } },
+                    "default": { "description": "An RFC 9457 problem", "content": problem_content() },
                 });
             }
             if let Some(export) = &op.export {
@@ -204,7 +242,7 @@ pub(crate) fn tenant_document(tenant: &TenantId, plugins: &[std::sync::Arc<Plugi
         }
     }
     if plugins.iter().any(|p| p.manifest().operations.iter().any(|op| op.job)) {
-        let problem = json!({ "description": "An RFC 9457 problem", "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } } });
+        let problem = json!({ "description": "An RFC 9457 problem", "content": problem_content() });
         let id = json!([{ "name": "id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } }]);
         let job = json!({ "description": "The job", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Job" } } } });
         paths.insert("/jobs/{id}".to_owned(), json!({ "get": {
@@ -226,14 +264,7 @@ pub(crate) fn tenant_document(tenant: &TenantId, plugins: &[std::sync::Arc<Plugi
         "paths": paths,
         "components": {
             "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
-            "schemas": { "Problem": {
-                "type": "object",
-                "properties": {
-                    "type": { "type": "string" }, "title": { "type": "string" },
-                    "status": { "type": "integer" }, "detail": { "type": "string" },
-                },
-                                "required": ["type", "title", "status", "detail"],
-            }, "Job": {
+            "schemas": { "Problem": problem_schema(), "Job": {
                 "type": "object",
                 "properties": {
                     "id": { "type": "string", "format": "uuid" },

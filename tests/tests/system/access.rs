@@ -310,6 +310,21 @@ async fn openapi_documents_describe_the_admin_api_and_each_tenants_operations() 
     for path in ["/admin/tenants", "/admin/tenants/{tenant}/audit"] {
         assert_eq!(paged(&admin["paths"][path]["get"]["parameters"]), Some(rule.clone()), "{path}");
     }
+    // Every admin operation's failures are problem documents, as described.
+    let problem = json!({ "$ref": "#/components/schemas/Problem" });
+    assert_eq!(admin["components"]["schemas"]["Problem"]["required"][3], "detail");
+    for (path, operations) in admin["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            let responses = operation["responses"].as_object().unwrap();
+            for (status, response) in responses {
+                if status == "default" || status.starts_with('4') || status.starts_with('5') {
+                    let schema = &response["content"]["application/problem+json"]["schema"];
+                    assert_eq!(schema, &problem, "{method} {path} {status}");
+                }
+            }
+            assert!(responses.contains_key("default"), "{method} {path}");
+        }
+    }
     k.send_as(Some(&alice), "GET", "/api/acme/openapi.json", None)
         .await
         .expect_problem(403, "forbidden");
