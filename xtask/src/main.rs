@@ -5,7 +5,10 @@
 //!   `target/test-plugins` (examples and test guests).
 //! - `run`: builds the plugins and starts the kernel with a `demo` tenant.
 //! - `test`: builds the plugins, runs the whole test suite, then a short
-//!   crash test (20 kills) against a release kernel.
+//!   crash test (20 kills) against a release kernel, and fuzzes the admin
+//!   and a tenant's OpenAPI documents against it with schemathesis
+//!   (installed from PyPI into `target/tools` on first use).
+//! - `fuzz`: a release kernel's API documents fuzzed with schemathesis.
 //! - `crash`: the crash test: a release kernel killed with SIGKILL while it
 //!   posts, restarted, and checked to have lost nothing acknowledged.
 //! - `bench`: builds a release kernel and `keel-bench`, runs the criterion
@@ -20,6 +23,7 @@ use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 
+mod fuzz;
 #[cfg(test)]
 mod tidy;
 
@@ -33,7 +37,9 @@ commands:
   run [--release] [-- KEEL-ARGS]
                   build the plugins and start the kernel on 127.0.0.1:8080 with a demo tenant
   test            build the plugins and run the whole test suite, then a short crash
-                  test (what CI runs)
+                  test and schemathesis against the API documents (what CI runs)
+  fuzz            build a release kernel and fuzz the admin and demo tenant OpenAPI
+                  documents against it with schemathesis (the last step of test)
   crash [KEEL-BENCH-CRASH-ARGS]
                   kill a release kernel with SIGKILL while clients post across tenants,
                   restart it, and check it lost nothing acknowledged (--rounds 20 by
@@ -54,6 +60,7 @@ fn main() -> anyhow::Result<()> {
         Some("run") => run(&root, &args[1..]),
         Some("test") => test(&root),
         Some("crash") => crash(&root, &args[1..]),
+        Some("fuzz") => fuzz_api(&root),
         Some("bench") => bench(&root, &args[1..]),
         Some("help" | "--help" | "-h") | None => {
             say(USAGE);
@@ -243,8 +250,17 @@ fn test(root: &Path) -> anyhow::Result<()> {
             .env("KEEL_TEST_PLUGINS_DIR", target.join("test-plugins")),
     )?;
     crash(root, &["--rounds".to_owned(), CI_CRASH_ROUNDS.to_owned()])?;
+    fuzz::run(root, &target)?;
     step(&format!("all tests passed in {:.0} s", started.elapsed().as_secs_f64()));
     Ok(())
+}
+
+/// Builds the plugins and a release kernel, then fuzzes its API documents.
+fn fuzz_api(root: &Path) -> anyhow::Result<()> {
+    build_plugins(root)?;
+    step("building a release kernel (first build: several minutes)");
+    exec(cargo().current_dir(root).args(["build", "--release", "--locked", "-p", "keel"]))?;
+    fuzz::run(root, &target_dir(root))
 }
 
 /// Kills the short crash test of `cargo xtask test` runs.

@@ -79,7 +79,9 @@ fn declare_paging(document: &mut Value) {
     let operations =
         paths.values_mut().filter_map(Value::as_object_mut).flat_map(|p| p.values_mut());
     for operation in operations {
-        let Some(parameters) = operation["parameters"].as_array_mut() else { continue };
+        let Some(parameters) = operation.get_mut("parameters").and_then(Value::as_array_mut) else {
+            continue;
+        };
         for parameter in parameters {
             if parameter["name"] == "limit" && parameter["in"] == "query" {
                 parameter.clone_from(&limit);
@@ -125,7 +127,9 @@ fn declare_problems(document: &mut Value) {
     let operations =
         paths.values_mut().filter_map(Value::as_object_mut).flat_map(|p| p.values_mut());
     for operation in operations {
-        let Some(responses) = operation["responses"].as_object_mut() else { continue };
+        let Some(responses) = operation.get_mut("responses").and_then(Value::as_object_mut) else {
+            continue;
+        };
         for (status, response) in responses.iter_mut() {
             let failure = status.starts_with('4') || status.starts_with('5');
             if failure && response.get("content").is_none() {

@@ -323,6 +323,8 @@ async fn openapi_documents_describe_the_admin_api_and_each_tenants_operations() 
                 }
             }
             assert!(responses.contains_key("default"), "{method} {path}");
+            let parameters = operation.get("parameters");
+            assert!(parameters.is_none_or(Value::is_array), "{method} {path}: {parameters:?}");
         }
     }
     k.send_as(Some(&alice), "GET", "/api/acme/openapi.json", None)
