@@ -30,6 +30,21 @@ pub(crate) enum TenantCommand {
         #[arg(long)]
         name: String,
     },
+    /// Rename a tenant.
+    Rename {
+        id: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Set how much a tenant may store, in MiB, or with --reset go back to
+    /// the kernel's default (keel serve --tenant-storage-mib).
+    Quota {
+        id: String,
+        #[arg(long, required_unless_present = "reset")]
+        mib: Option<u64>,
+        #[arg(long, conflicts_with = "mib")]
+        reset: bool,
+    },
     /// Delete a tenant that never had plugins.
     Delete { id: String },
 }
@@ -61,6 +76,8 @@ pub(crate) enum MemberCommand {
         #[arg(long = "role")]
         roles: Vec<String>,
     },
+    /// Remove a user from a tenant.
+    Remove { tenant: String, user: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -203,6 +220,20 @@ pub(crate) async fn tenant(connection: &Connection, command: TenantCommand) -> a
             let body = json!({ "id": id, "name": name });
             connection.send(Method::POST, "/admin/tenants", Some(Body::Json(body))).await?
         }
+        TenantCommand::Rename { id, name } => {
+            let body = Body::Json(json!({ "name": name }));
+            connection.send(Method::PATCH, &format!("/admin/tenants/{id}"), Some(body)).await?
+        }
+        TenantCommand::Quota { id, mib, reset } => {
+            let path = format!("/admin/tenants/{id}/storage-quota");
+            match mib.filter(|_| !reset) {
+                Some(mib) => {
+                    let body = json!({ "storage_bytes": mib.saturating_mul(1024 * 1024) });
+                    connection.send(Method::PUT, &path, Some(Body::Json(body))).await?
+                }
+                None => connection.send(Method::DELETE, &path, None).await?,
+            }
+        }
         TenantCommand::Delete { id } => {
             connection.send(Method::DELETE, &format!("/admin/tenants/{id}"), None).await?
         }
@@ -241,6 +272,11 @@ pub(crate) async fn member(connection: &Connection, command: MemberCommand) -> a
                     &format!("/admin/tenants/{tenant}/members/{user}"),
                     Some(Body::Json(body)),
                 )
+                .await?
+        }
+        MemberCommand::Remove { tenant, user } => {
+            connection
+                .send(Method::DELETE, &format!("/admin/tenants/{tenant}/members/{user}"), None)
                 .await?
         }
     };

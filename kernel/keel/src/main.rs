@@ -1,6 +1,7 @@
 //! `keel`: the Keel kernel's command line: `keel serve` runs the kernel;
 //! the other subcommands are clients of its admin API.
 
+mod access;
 mod automation;
 mod backups;
 mod client;
@@ -82,6 +83,41 @@ enum Command {
     Member {
         #[command(subcommand)]
         command: client::MemberCommand,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
+    /// A tenant's own roles, and what each role grants.
+    Role {
+        #[command(subcommand)]
+        command: access::RoleCommand,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
+    /// A tenant's segregation-of-duties rules.
+    Sod {
+        #[command(subcommand)]
+        command: access::SodCommand,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
+    /// A tenant's API tokens.
+    Token {
+        #[command(subcommand)]
+        command: access::TokenCommand,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
+    /// Which enabled plugin provides each of a tenant's domain interfaces.
+    Provider {
+        #[command(subcommand)]
+        command: access::ProviderCommand,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
+    /// Events that could not be delivered after every retry; replay one.
+    DeadLetter {
+        #[command(subcommand)]
+        command: access::DeadLetterCommand,
         #[command(flatten)]
         connection: client::Connection,
     },
@@ -368,6 +404,19 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Schedule { command, connection } => {
             runtime.block_on(automation::schedule(&connection, command))
+        }
+        Command::Role { command, connection } => {
+            runtime.block_on(access::role(&connection, command))
+        }
+        Command::Sod { command, connection } => runtime.block_on(access::sod(&connection, command)),
+        Command::Token { command, connection } => {
+            runtime.block_on(access::token(&connection, command))
+        }
+        Command::Provider { command, connection } => {
+            runtime.block_on(access::provider(&connection, command))
+        }
+        Command::DeadLetter { command, connection } => {
+            runtime.block_on(access::dead_letter(&connection, command))
         }
         Command::Backup { command, connection } => {
             runtime.block_on(backups::backup(&connection, command))

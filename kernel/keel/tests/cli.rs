@@ -78,8 +78,31 @@ async fn operators_administer_keel_from_the_command_line() {
                 .contains("note-taker")
         );
         assert!(keel(&env, &["member", "list", "acme"]).contains("carol"));
+        // Roles, rules, tokens, providers and dead letters have their own.
+        let defined =
+            keel(&env, &["role", "define", "acme", "scribe", "--permission", "notes.write"]);
+        assert!(defined.contains("notes.write"), "{defined}");
+        assert!(keel(&env, &["role", "list", "acme"]).contains("scribe"));
+        assert!(keel(&env, &["role", "get", "acme", "scribe"]).contains("notes.write"));
+        assert!(keel(&env, &["sod", "list", "acme"]).contains("rules"));
+        let created = keel(&env, &["token", "create", "acme", "--name", "ci", "--role", "scribe"]);
+        let created: serde_json::Value = serde_json::from_str(&created).unwrap();
+        assert!(created["secret"].as_str().is_some_and(|s| !s.is_empty()), "{created}");
+        let id = created["token"]["id"].as_str().unwrap().to_owned();
+        assert!(keel(&env, &["token", "list", "acme"]).contains(&id));
+        keel(&env, &["token", "revoke", "acme", &id]);
+        assert!(keel(&env, &["provider", "list", "acme"]).starts_with('{'));
+        assert!(keel(&env, &["dead-letter", "list", "acme"]).contains("dead_letters"));
+        let renamed = keel(&env, &["tenant", "rename", "acme", "--name", "Acme Group"]);
+        assert!(renamed.contains("Acme Group"), "{renamed}");
+        let quota = keel(&env, &["tenant", "quota", "acme", "--mib", "10"]);
+        assert!(quota.contains("10485760"), "{quota}");
+        keel(&env, &["tenant", "quota", "acme", "--reset"]);
+        keel(&env, &["role", "delete", "acme", "scribe"]);
         let refused = keel_fails(&env, &["member", "set", "acme", "carol", "--role", "wizard"]);
         assert!(refused.contains("422") && refused.contains("wizard"), "{refused}");
+        keel(&env, &["member", "remove", "acme", "carol"]);
+        assert!(!keel(&env, &["member", "list", "acme"]).contains("carol"));
         keel(&env, &["plugin", "disable", "acme", "notes"]);
         let verified = keel(&env, &["audit", "verify", "acme"]);
         assert!(verified.contains("\"ok\": true"), "{verified}");

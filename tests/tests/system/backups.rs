@@ -127,6 +127,11 @@ async fn a_backup_taken_under_writes_restores_whole_and_checked() {
     let n = numbers.len() as u64;
     assert!((before..=after).contains(&n), "{before} <= {n} <= {after}");
     assert_eq!(numbers, (1..=n).collect::<Vec<_>>(), "gapless, as acknowledged");
+    // The trial balance is the entries', to the cent.
+    let trial = k.get(&format!("{F}/reports/trial-balance")).await.expect(200).clone();
+    assert_eq!(trial["totals"][0]["balanced"], true, "{trial}");
+    let total = format!("{}.00", n * 10);
+    assert_eq!(trial["totals"][0]["debit"], total.as_str(), "{trial}");
     let verdict = k.get("/admin/tenants/demo/audit/verify").await;
     assert_eq!(verdict.expect(200)["ok"], true, "{}", verdict.body);
     // And it takes writes, numbering on.
