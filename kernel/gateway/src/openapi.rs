@@ -75,10 +75,7 @@ pub(crate) async fn admin() -> Response {
 /// only its type).
 fn declare_paging(document: &mut Value) {
     let [limit, _] = paging_parameters();
-    let Some(paths) = document["paths"].as_object_mut() else { return };
-    let operations =
-        paths.values_mut().filter_map(Value::as_object_mut).flat_map(|p| p.values_mut());
-    for operation in operations {
+    for operation in operations(document) {
         let Some(parameters) = operation.get_mut("parameters").and_then(Value::as_array_mut) else {
             continue;
         };
@@ -123,10 +120,7 @@ pub(crate) async fn tenant(
 /// one (`default`) is a problem document too.
 fn declare_problems(document: &mut Value) {
     document["components"]["schemas"]["Problem"] = problem_schema();
-    let Some(paths) = document["paths"].as_object_mut() else { return };
-    let operations =
-        paths.values_mut().filter_map(Value::as_object_mut).flat_map(|p| p.values_mut());
-    for operation in operations {
+    for operation in operations(document) {
         let Some(responses) = operation.get_mut("responses").and_then(Value::as_object_mut) else {
             continue;
         };
@@ -140,6 +134,16 @@ fn declare_problems(document: &mut Value) {
             || json!({ "description": "An RFC 9457 problem", "content": problem_content() }),
         );
     }
+}
+
+/// Every operation of a document (the values under each path), to change.
+fn operations(document: &mut Value) -> impl Iterator<Item = &mut Value> {
+    let paths = document.get_mut("paths").and_then(Value::as_object_mut);
+    paths
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(Value::as_object_mut)
+        .flat_map(|path| path.values_mut())
 }
 
 fn problem_content() -> Value {

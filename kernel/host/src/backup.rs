@@ -249,8 +249,6 @@ impl Host {
                 }
             }
         }
-        // As the data directory's: the backup holds what it holds.
-        private_tree(dir)?;
         let files = sums(dir)?;
         let backup = Backup {
             format: 1,
@@ -265,7 +263,8 @@ impl Host {
             source: err.into(),
         })?;
         write_synced(&dir.join(BACKUP_MANIFEST), &manifest)?;
-        private_tree(dir)?;
+        // As the data directory's: the backup holds what it holds.
+        private_files(dir)?;
         self.audit_backup(origin, &backup).map_err(BackupError::Unaudited)?;
         tracing::info!(backup = %backup.id, documents = counts.documents, "backup made");
         Ok(backup)
@@ -290,27 +289,16 @@ impl Host {
     }
 }
 
-/// Makes `dir` and everything under it readable by this user only
-/// (directories 0700, files 0600).
-fn private_tree(dir: &Path) -> Result<(), BackupError> {
+/// Makes every file of the backup in `dir` readable by this user only
+/// (0600; its directories were made 0700).
+fn private_files(dir: &Path) -> Result<(), BackupError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let mut pending = vec![dir.to_path_buf()];
-        while let Some(at) = pending.pop() {
-            let set = |path: &Path, mode: u32| {
-                std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-                    .map_err(io(format!("making {} private (mode {mode:o})", path.display())))
-            };
-            set(&at, 0o700)?;
-            for entry in std::fs::read_dir(&at).map_err(io(format!("reading {}", at.display())))? {
-                let entry = entry.map_err(io(format!("reading {}", at.display())))?;
-                if entry.file_type().map_err(io("reading a file's type"))?.is_dir() {
-                    pending.push(entry.path());
-                } else {
-                    set(&entry.path(), 0o600)?;
-                }
-            }
+        let manifest = dir.join(BACKUP_MANIFEST);
+        for path in files(dir)?.into_values().chain([manifest]) {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .map_err(io(format!("making {} private (mode 600)", path.display())))?;
         }
     }
     #[cfg(not(unix))]
@@ -349,7 +337,7 @@ fn backed_up_name(name: &str) -> bool {
 
 /// Every file under `dir` but the manifest, by its path within it.
 /// Refuses anything but plain files and directories (a link, say).
-fn sums(dir: &Path) -> Result<BTreeMap<String, FileSum>, BackupError> {
+fn files(dir: &Path) -> Result<BTreeMap<String, PathBuf>, BackupError> {
     let mut files = BTreeMap::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(at) = pending.pop() {
@@ -376,10 +364,15 @@ fn sums(dir: &Path) -> Result<BTreeMap<String, FileSum>, BackupError> {
                     why: format!("{name} is not a plain file"),
                 });
             }
-            files.insert(name, sum(&path)?);
+            files.insert(name, path);
         }
     }
     Ok(files)
+}
+
+/// Every file under `dir` but the manifest, with its size and digest.
+fn sums(dir: &Path) -> Result<BTreeMap<String, FileSum>, BackupError> {
+    files(dir)?.into_iter().map(|(name, path)| Ok((name, sum(&path)?))).collect()
 }
 
 fn sum(path: &Path) -> Result<FileSum, BackupError> {
@@ -407,10 +400,9 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), BackupError> {
     file.sync_all().map_err(io(format!("syncing {}", path.display())))
 }
 
-/// Reads the backup at `dir` and checks every file against its manifest:
-/// only a database and packages, none missing, none added, each of its
-/// size and digest.
-pub fn check_backup(dir: &Path) -> Result<Backup, BackupError> {
+/// The manifest of the backup at `dir`, if it is one this kernel reads
+/// and names only a database and packages.
+fn manifest(dir: &Path) -> Result<Backup, BackupError> {
     let damaged = |why: String| BackupError::Damaged { dir: dir.to_path_buf(), why };
     let manifest = std::fs::read(dir.join(BACKUP_MANIFEST))
         .map_err(|err| damaged(format!("its manifest {BACKUP_MANIFEST} cannot be read: {err}")))?;
@@ -427,48 +419,63 @@ pub fn check_backup(dir: &Path) -> Result<Backup, BackupError> {
             "its manifest names {odd:?}, which no backup holds (only {DATABASE} and packages/<name>.wasm)"
         )));
     }
-    compare(dir, &backup, &sums(dir)?)?;
+    if !backup.files.contains_key(DATABASE) {
+        return Err(damaged(format!("it holds no {DATABASE}")));
+    }
     Ok(backup)
 }
 
-/// Checks the files `found` in `dir` against `backup`'s manifest.
-fn compare(
+/// Checks that the backup at `dir` holds the files its manifest names,
+/// and no other.
+fn same_files<'a>(
     dir: &Path,
+    backup: &Backup,
+    mut found: impl Iterator<Item = &'a String> + Clone,
+) -> Result<(), BackupError> {
+    let damaged = |why: String| BackupError::Damaged { dir: dir.to_path_buf(), why };
+    if let Some(missing) = backup.files.keys().find(|name| !found.clone().any(|f| f == *name)) {
+        return Err(damaged(format!("{missing} is missing")));
+    }
+    if let Some(extra) = found.find(|name| !backup.files.contains_key(*name)) {
+        return Err(damaged(format!("{extra} is not in the manifest")));
+    }
+    Ok(())
+}
+
+/// Checks the copies of the backup at `from`, with their sizes and
+/// digests as `found`, against its manifest.
+fn same_sums(
+    from: &Path,
     backup: &Backup,
     found: &BTreeMap<String, FileSum>,
 ) -> Result<(), BackupError> {
-    let damaged = |why: String| BackupError::Damaged { dir: dir.to_path_buf(), why };
+    same_files(from, backup, found.keys())?;
     for (name, expected) in &backup.files {
-        match found.get(name) {
-            None => return Err(damaged(format!("{name} is missing"))),
-            Some(sum) if sum != expected => {
-                return Err(damaged(format!(
+        if let Some(sum) = found.get(name).filter(|sum| *sum != expected) {
+            return Err(BackupError::Damaged {
+                dir: from.to_path_buf(),
+                why: format!(
                     "{name} is not as it was backed up ({} bytes, SHA-256 {}; the manifest says {} bytes, {})",
                     sum.bytes, sum.sha256, expected.bytes, expected.sha256
-                )));
-            }
-            Some(_) => {}
+                ),
+            });
         }
-    }
-    if let Some(extra) = found.keys().find(|name| !backup.files.contains_key(*name)) {
-        return Err(damaged(format!("{extra} is not in the manifest")));
-    }
-    if !backup.files.contains_key(DATABASE) {
-        return Err(damaged(format!("it holds no {DATABASE}")));
     }
     Ok(())
 }
 
 /// Restores the backup at `from` into `data_dir` (created if missing,
-/// readable by this user only; it must hold no database): checks it,
-/// copies it into `<data_dir>/.restoring` and checks the copies again,
+/// readable by this user only; it must hold no database): checks its
+/// manifest and that it holds just the files it names, copies them into
+/// `<data_dir>/.restoring` and checks each copy's size and digest,
 /// opens the copied database, counts what it holds against the manifest,
 /// and checks that every audit chain in it is linked whole (the documents
 /// against their chains: `keel audit verify`, once it serves); only then
 /// moves it into place. A restore that fails leaves nothing behind. The
 /// kernel's keys are not in a backup: put them back beside it.
 pub fn restore_backup(from: &Path, data_dir: &Path) -> Result<Restored, BackupError> {
-    let backup = check_backup(from)?;
+    let backup = manifest(from)?;
+    same_files(from, &backup, files(from)?.keys())?;
     let database = data_dir.join(DATABASE);
     if database.exists() || data_dir.join("keel.wal").exists() {
         return Err(BackupError::Exists(format!(
@@ -522,8 +529,9 @@ fn restore_into(from: &Path, backup: &Backup, staging: &Path) -> Result<Restored
             .map_err(io(format!("copying {name} into {}", staging.display())))?;
         sync(&to)?;
     }
-    // What was read is what was checked.
-    compare(staging, backup, &sums(staging)?)?;
+    // Each file is read once, as it was copied: what is checked is what
+    // is restored.
+    same_sums(from, backup, &sums(staging)?)?;
     let restored = Storage::open(&staging.join(DATABASE), keel_types::Limits::default())?;
     let read = restored.read()?;
     let damaged = |why: String| BackupError::Damaged { dir: from.to_path_buf(), why };

@@ -69,9 +69,7 @@ mod tenants;
 mod timers;
 mod verify;
 
-pub use backup::{
-    BACKUP_MANIFEST, Backup, BackupError, Counts, FileSum, Restored, check_backup, restore_backup,
-};
+pub use backup::{BACKUP_MANIFEST, Backup, BackupError, Counts, FileSum, Restored, restore_backup};
 pub use call::{CallGuard, Callers, Invocation, PermissionCheck, PluginRequest, PluginResponse};
 pub use error::{
     CallError, ChooseError, EnableError, HostError, LoadError, PluginErrorKind, ReplayError,

@@ -89,6 +89,9 @@ async fn a_backup_taken_under_writes_restores_whole_and_checked() {
     std::fs::write(&file, bytes).unwrap();
     let refused = keel_host::restore_backup(&damaged, &root.path().join("nowhere")).unwrap_err();
     assert!(refused.to_string().contains("keel.redb is not as it was backed up"), "{refused}");
+    let named = format!("the backup at {} is damaged", damaged.display());
+    assert!(refused.to_string().contains(&named), "the backup, not its staged copy: {refused}");
+    assert!(!root.path().join("nowhere").join("keel.redb").exists());
 
     // A manifest naming a file outside the backup is refused.
     let crafted = root.path().join("crafted");
