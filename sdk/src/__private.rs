@@ -122,8 +122,22 @@ pub fn migrate<P: Plugin>(from_version: Option<String>) -> Result<(), WitError> 
 /// Registers a [`Plugin`](crate::Plugin) type as the component's exports and
 /// embeds the crate's `keel.toml` manifest as the `keel:manifest` custom
 /// section, where the kernel reads it without running any plugin code.
+///
+/// `export_plugin!(Notes, contract = "keel.contract.json")` also embeds
+/// the [contract](crate::contract) kept in that file (beside `keel.toml`)
+/// as the `keel:contract` section.
 #[macro_export]
 macro_rules! export_plugin {
+    ($plugin:ty, contract = $path:literal) => {
+        $crate::export_plugin!($plugin);
+
+        #[cfg(target_arch = "wasm32")]
+        #[allow(unsafe_code, reason = "a custom section is how the kernel reads the contract without running code")]
+        #[unsafe(link_section = "keel:contract")]
+        #[used]
+        static KEEL_CONTRACT: [u8; include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/", $path)).len()] =
+            *include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/", $path));
+    };
     ($plugin:ty) => {
         const _: () = {
             struct KeelGuest;

@@ -9,6 +9,8 @@
 //!   the type with [`export_plugin!`], which also embeds the crate's
 //!   `keel.toml` manifest into the component.
 //! - [`Request`] and [`Response`]: typed JSON bodies, path parameters, query values.
+//! - [`contract`]: the JSON Schemas of the operations, generated from the
+//!   Rust types, published by the kernel and checked before a call runs.
 //! - [`Collection`]: typed documents in the plugin's own namespace, with
 //!   ordered scans, secondary-index lookups and gapless [`next_sequence`] numbers.
 //! - [`Error`]: each case becomes an HTTP problem response, and returning
@@ -89,6 +91,7 @@ extern crate self as keel_sdk;
 
 pub mod audit;
 pub mod context;
+pub mod contract;
 pub mod erp;
 mod error;
 pub mod events;

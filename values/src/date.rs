@@ -17,6 +17,26 @@ const YEARS: std::ops::RangeInclusive<i64> = 1000..=9999;
 #[serde(try_from = "String", into = "String")]
 pub struct Date(String);
 
+/// In a plugin's contract: text in the `date` format, which the kernel
+/// checks before the plugin runs.
+impl schemars::JsonSchema for Date {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Date".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "format": "date",
+            "description": "A calendar date, YYYY-MM-DD",
+        })
+    }
+}
+
 impl Date {
     /// Parses `YYYY-MM-DD`, checking that the month has the day.
     pub fn parse(text: &str) -> Result<Self, RuleError> {

@@ -1,4 +1,6 @@
-//! The last step of `cargo xtask test`: schemathesis (from PyPI, in a
+//! The last step of `cargo xtask test`: a typed client generated from
+//! the `demo` tenant's document drives the ledger walkthrough (`client.rs`),
+//! then schemathesis (from PyPI, in a
 //! virtual environment under `target/tools`, installed on first use)
 //! fuzzes the admin API's OpenAPI document and the `demo` tenant's against
 //! a release kernel with the bundled plugins. It fails on any 5xx answer,
@@ -29,7 +31,7 @@ const ADMIN_EXCLUDED: &str = r"^/auth/logout$|^/admin/users/\{user\}$|^/admin/pa
 /// Fuzzes both documents against a kernel started here.
 pub(crate) fn run(root: &Path, target: &Path) -> anyhow::Result<()> {
     let tool = schemathesis(target)?;
-    step("fuzzing the admin API and the demo tenant's API with schemathesis");
+    step("checking the admin API and the demo tenant's API against their documents");
     let dir = target.join("schemathesis");
     if dir.exists() {
         std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
@@ -62,6 +64,9 @@ pub(crate) fn run(root: &Path, target: &Path) -> anyhow::Result<()> {
     let tenant = http(&addr, "GET", "/api/demo/openapi.json", Some(&token), None)?;
     let tenant_file = dir.join("demo-openapi.json");
     std::fs::write(&tenant_file, tenant).context("writing the demo tenant's document")?;
+    // The walkthrough first, on the fresh tenant the fuzzing then fills.
+    let base_url = format!("http://{addr}/api/demo");
+    crate::client::run(root, target, &dir, &base_url, &token, &tenant_file)?;
     let bearer = format!("Authorization: Bearer {token}");
     let common = ["--checks", CHECKS, "--seed", "1", "--no-color", "-H", &bearer];
     exec(

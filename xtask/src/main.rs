@@ -5,10 +5,12 @@
 //!   `target/test-plugins` (examples and test guests).
 //! - `run`: builds the plugins and starts the kernel with a `demo` tenant.
 //! - `test`: builds the plugins, runs the whole test suite, then a short
-//!   crash test (20 kills) against a release kernel, and fuzzes the admin
-//!   and a tenant's OpenAPI documents against it with schemathesis
-//!   (installed from PyPI into `target/tools` on first use).
-//! - `fuzz`: a release kernel's API documents fuzzed with schemathesis.
+//!   crash test (20 kills) against a release kernel, and checks its API
+//!   documents: a Python client generated from the `demo` tenant's by
+//!   openapi-python-client drives the ledger walkthrough, and schemathesis
+//!   fuzzes the admin and the tenant's documents (both tools installed from
+//!   PyPI into `target/tools` on first use).
+//! - `fuzz`: that last step alone.
 //! - `crash`: the crash test: a release kernel killed with SIGKILL while it
 //!   posts, restarted, and checked to have lost nothing acknowledged.
 //! - `bench`: builds a release kernel and `keel-bench`, runs the criterion
@@ -23,6 +25,7 @@ use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 
+mod client;
 mod fuzz;
 #[cfg(test)]
 mod tidy;
@@ -37,9 +40,11 @@ commands:
   run [--release] [-- KEEL-ARGS]
                   build the plugins and start the kernel on 127.0.0.1:8080 with a demo tenant
   test            build the plugins and run the whole test suite, then a short crash
-                  test and schemathesis against the API documents (what CI runs)
-  fuzz            build a release kernel and fuzz the admin and demo tenant OpenAPI
-                  documents against it with schemathesis (the last step of test)
+                  test and the API documents checked: a generated client and
+                  schemathesis (what CI runs)
+  fuzz            build a release kernel, drive the ledger walkthrough through a client
+                  generated from the demo tenant's OpenAPI document, and fuzz the admin
+                  and tenant documents with schemathesis (the last step of test)
   crash [KEEL-BENCH-CRASH-ARGS]
                   kill a release kernel with SIGKILL while clients post across tenants,
                   restart it, and check it lost nothing acknowledged (--rounds 20 by

@@ -7,6 +7,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use keel_manifest::Part;
 use keel_platform::Plugin;
 use keel_types::TenantId;
 use serde_json::{Value, json};
@@ -156,6 +157,15 @@ fn problem_schema() -> Value {
         "properties": {
             "type": { "type": "string" }, "title": { "type": "string" },
             "status": { "type": "integer" }, "detail": { "type": "string" },
+            "errors": {
+                "description": "For a request that does not fit its operation's schema: each value at fault, by JSON pointer.",
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": { "pointer": { "type": "string" }, "detail": { "type": "string" } },
+                    "required": ["pointer", "detail"],
+                },
+            },
         },
         "required": ["type", "title", "status", "detail"],
     })
@@ -181,8 +191,14 @@ fn paging_parameters() -> [Value; 2] {
 /// Builds a tenant's document from its plugins' manifests.
 pub(crate) fn tenant_document(tenant: &TenantId, plugins: &[std::sync::Arc<Plugin>]) -> Value {
     let mut paths = serde_json::Map::new();
+    let mut schemas = serde_json::Map::new();
     for plugin in plugins {
         let manifest = plugin.manifest();
+        let contract = plugin.contract();
+        let typed = |value: &Value| published(value, manifest.id.as_str());
+        for (name, schema) in contract.definitions() {
+            schemas.insert(format!("{}.{name}", manifest.id), typed(schema));
+        }
         for op in &manifest.operations {
             let path = format!("/{}{}", manifest.id, op.path);
             let mut parameters: Vec<Value> = op
@@ -200,6 +216,16 @@ pub(crate) fn tenant_document(tenant: &TenantId, plugins: &[std::sync::Arc<Plugi
             if op.paged {
                 parameters.extend(paging_parameters());
             }
+            for (name, schema, required) in contract.query_parameters(&op.id) {
+                if !parameters.iter().any(|p| p["name"] == name && p["in"] == "query") {
+                    let description = schema.get("description").cloned().unwrap_or(Value::Null);
+                    let mut parameter = json!({ "name": name, "in": "query", "required": required, "schema": typed(schema) });
+                    if description.is_string() {
+                        parameter["description"] = description;
+                    }
+                    parameters.push(parameter);
+                }
+            }
             let mut operation = json!({
                 "operationId": format!("{}.{}", manifest.id, op.id),
                 "summary": op.summary,
@@ -213,7 +239,14 @@ pub(crate) fn tenant_document(tenant: &TenantId, plugins: &[std::sync::Arc<Plugi
                 },
             });
             if op.method.writes() {
-                operation["requestBody"] = json!({ "content": { "application/json": { "schema": { "type": "object" } } } });
+                operation["requestBody"] = match contract.schema(&op.id, Part::Request) {
+                    Some(body) => {
+                        json!({ "required": true, "content": { "application/json": { "schema": typed(body) } } })
+                    }
+                    None => {
+                        json!({ "content": { "application/json": { "schema": { "type": "object" } } } })
+                    }
+                };
             }
             if op.job {
                 operation["description"] = json!(format!(
@@ -245,6 +278,18 @@ pub(crate) fn tenant_document(tenant: &TenantId, plugins: &[std::sync::Arc<Plugi
                     }));
                 }
             }
+            if let Some(answer) = contract.schema(&op.id, Part::Response)
+                && let Some(responses) = operation["responses"].as_object_mut()
+                && let Some(mut success) = responses.remove("2XX")
+            {
+                // Typed: the statuses a success answers with, each with
+                // the answer's schema (and the export formats, if any).
+                success["content"]["application/json"]["schema"] = typed(answer);
+                if op.method.writes() {
+                    responses.insert("201".to_owned(), success.clone());
+                }
+                responses.insert("200".to_owned(), success);
+            }
             let entry = paths.entry(path).or_insert_with(|| json!({}));
             entry[op.method.as_str().to_ascii_lowercase()] = operation;
         }
@@ -264,7 +309,7 @@ pub(crate) fn tenant_document(tenant: &TenantId, plugins: &[std::sync::Arc<Plugi
             "parameters": id, "responses": { "200": job, "default": problem },
         } }));
     }
-    json!({
+    let mut document = json!({
         "openapi": "3.1.0",
         "info": { "title": format!("Keel API of tenant {tenant}"), "version": plugins.iter().map(|p| format!("{} {}", p.manifest().id, p.manifest().version)).collect::<Vec<_>>().join(", ") },
         "servers": [{ "url": format!("/api/{tenant}") }],
@@ -292,5 +337,35 @@ pub(crate) fn tenant_document(tenant: &TenantId, plugins: &[std::sync::Arc<Plugi
                 "required": ["id", "plugin", "operation", "state", "done", "steps", "attempts", "caller", "created"],
             } },
         },
-    })
+    });
+    if let Some(components) = document["components"]["schemas"].as_object_mut() {
+        components.extend(schemas);
+    }
+    document
+}
+
+/// A plugin's schema as the tenant's document publishes it: its
+/// `#/$defs/<name>` references point at `#/components/schemas/<plugin>.<name>`.
+fn published(schema: &Value, plugin: &str) -> Value {
+    match schema {
+        Value::Object(object) => Value::Object(
+            object
+                .iter()
+                .map(|(key, value)| {
+                    let value = match (key.as_str(), value.as_str()) {
+                        ("$ref", Some(reference)) => match reference.strip_prefix("#/$defs/") {
+                            Some(name) => json!(format!("#/components/schemas/{plugin}.{name}")),
+                            None => value.clone(),
+                        },
+                        _ => published(value, plugin),
+                    };
+                    (key.clone(), value)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|item| published(item, plugin)).collect())
+        }
+        other => other.clone(),
+    }
 }

@@ -15,6 +15,9 @@ pub(crate) struct Problem {
     allow: Option<String>,
     /// Seconds until a retry may succeed, when known.
     retry_after_s: Option<u64>,
+    /// Each value at fault in a request that does not fit its schema:
+    /// the `errors` member, `[{"pointer": …, "detail": …}]`.
+    errors: Vec<keel_manifest::Violation>,
 }
 
 impl Problem {
@@ -30,7 +33,14 @@ impl Problem {
     }
 
     pub(crate) fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, code, detail: detail.into(), allow: None, retry_after_s: None }
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+            allow: None,
+            retry_after_s: None,
+            errors: Vec::new(),
+        }
     }
 
     pub(crate) fn not_found(detail: impl Into<String>) -> Self {
@@ -92,6 +102,10 @@ impl Problem {
             CallError::NotByCreator { .. } | CallError::CreatorUnknown { .. } => {
                 Self::new(StatusCode::FORBIDDEN, "segregation-of-duties", detail)
             }
+            CallError::Contract { violations, .. } => Self {
+                errors: violations,
+                ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-request", detail)
+            },
             CallError::Busy | CallError::Abandoned => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", detail)
             }
@@ -151,12 +165,20 @@ impl Problem {
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "type": format!("urn:keel:problem:{}", self.code),
             "title": self.status.canonical_reason().unwrap_or("Error"),
             "status": self.status.as_u16(),
             "detail": self.detail,
         });
+        if !self.errors.is_empty() {
+            let errors: Vec<serde_json::Value> = self
+                .errors
+                .iter()
+                .map(|v| serde_json::json!({ "pointer": v.pointer, "detail": v.detail }))
+                .collect();
+            body["errors"] = errors.into();
+        }
         let mut response = (self.status, body.to_string()).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));

@@ -34,6 +34,10 @@ pub enum LoadError {
     /// The manifest is malformed.
     #[error(transparent)]
     Manifest(#[from] keel_manifest::ManifestError),
+    /// The contract (the `keel:contract` section) is malformed, or there
+    /// are several.
+    #[error(transparent)]
+    Contract(#[from] keel_manifest::ContractError),
     /// The component does not implement the `keel:kernel/plugin` world.
     #[error("component does not match the keel:kernel/plugin@0.6.0 world: {0}")]
     World(String),
@@ -150,6 +154,17 @@ pub enum CallError {
         target: String,
         /// Why not.
         why: String,
+    },
+    /// The request does not fit the schema the operation's contract
+    /// declares; the plugin did not run.
+    #[error("{}", describe_violations(.operation, .part, .violations))]
+    Contract {
+        /// The operation.
+        operation: String,
+        /// `body` or `query`.
+        part: &'static str,
+        /// Each value at fault, by JSON pointer.
+        violations: Vec<keel_manifest::Violation>,
     },
     /// The caller gave up waiting; nothing was committed.
     #[error("the call was abandoned after its deadline; nothing was changed")]
@@ -330,4 +345,14 @@ pub enum ReplayError {
     /// Storage failed; nothing changed.
     #[error("storage failed: {0}")]
     Storage(#[source] keel_storage::Error),
+}
+
+/// "the body of entries.post does not fit its schema: /date: …; /lines: …".
+fn describe_violations(
+    operation: &str,
+    part: &str,
+    violations: &[keel_manifest::Violation],
+) -> String {
+    let each: Vec<String> = violations.iter().map(ToString::to_string).collect();
+    format!("the {part} of {operation} does not fit its schema: {}", each.join("; "))
 }

@@ -389,6 +389,11 @@ impl Host {
     ) -> call::Settled<PluginResponse> {
         let inner = &self.inner;
         let guard = &invocation.guard;
+        // A request that does not fit the operation's contract is refused
+        // before any turn is taken or any instance made.
+        if let Err(err) = crate::contract::check(plugin, &invocation) {
+            return call::Settled::refused(None, err);
+        }
         let txn = match invocation.method {
             Method::Get => inner.storage.read().map(Txn::Read),
             _ => {

@@ -222,10 +222,16 @@ impl Host {
                 ran.cut = true;
                 break;
             }
-            txn.next_call();
-            let savepoint = txn.savepoint();
             let mut one = invocation.clone();
             one.request.body = body.to_vec();
+            // A row whose body does not fit the operation's schema fails
+            // alone, before the plugin sees it.
+            if let Err(err) = crate::contract::check(plugin, &one) {
+                ran.calls.push(Err(err));
+                continue;
+            }
+            txn.next_call();
+            let savepoint = txn.savepoint();
             let mut state = self.call_state(plugin, &one, Txn::Write(txn));
             state.guard = guard.clone();
             state.long_after = long_after;

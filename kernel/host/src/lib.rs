@@ -44,6 +44,7 @@ mod backup;
 mod bindings;
 mod call;
 mod capabilities;
+mod contract;
 mod engine;
 mod error;
 mod events;
@@ -90,7 +91,7 @@ pub use jobs::{
 };
 pub use lifecycle::EnableReport;
 pub use mail::{Attachment, Mail, Mailer};
-pub use package::{Plugin, digest, manifest_of};
+pub use package::{Plugin, declared, digest, manifest_of};
 pub use providers::ProviderChoice;
 pub use reports::{
     Destination, EmailTo, NewReportSchedule, REPORT_VERSIONS_KEPT, REPORTS_MANAGE, REPORTS_MAX,

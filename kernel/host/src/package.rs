@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use keel_manifest::Manifest;
+use keel_manifest::{Contract, ContractError, Manifest};
 use sha2::{Digest, Sha256};
 use wasmtime::component::Linker;
 
@@ -12,12 +12,14 @@ use crate::bindings::providers::exports::keel::erp::{directory, ledger, stock};
 use crate::call::CallState;
 use crate::error::LoadError;
 
-/// The custom section that carries the manifest.
+/// The custom sections that carry the manifest and the contract.
 const MANIFEST_SECTION: &str = "keel:manifest";
+const CONTRACT_SECTION: &str = "keel:contract";
 
 /// A loaded plugin package: its manifest and its pre-linked component.
 pub struct Plugin {
     manifest: Manifest,
+    contract: Contract,
     digest: String,
     imports: Vec<String>,
     exports: Vec<String>,
@@ -49,6 +51,11 @@ impl Plugin {
         &self.manifest
     }
 
+    /// The schemas of its operations (empty for a package that declares none).
+    pub fn contract(&self) -> &Contract {
+        &self.contract
+    }
+
     /// The package's SHA-256 digest, lower-case hex.
     pub fn digest(&self) -> &str {
         &self.digest
@@ -68,6 +75,12 @@ impl Plugin {
 /// Reads and validates the manifest embedded in a component, without
 /// compiling or running it.
 pub fn manifest_of(wasm: &[u8]) -> Result<Manifest, LoadError> {
+    declared(wasm).map(|(manifest, _)| manifest)
+}
+
+/// Reads and validates the manifest and the contract (none is an empty
+/// one) embedded in a component, without compiling or running it.
+pub fn declared(wasm: &[u8]) -> Result<(Manifest, Contract), LoadError> {
     if !wasmparser::Parser::is_component(wasm) {
         let what = if wasmparser::Parser::is_core_wasm(wasm) {
             "a core module, not a component"
@@ -76,13 +89,15 @@ pub fn manifest_of(wasm: &[u8]) -> Result<Manifest, LoadError> {
         };
         return Err(LoadError::InvalidWasm(format!("the package is {what}")));
     }
-    let mut sections = Vec::new();
+    let (mut sections, mut contracts) = (Vec::new(), Vec::new());
     for payload in wasmparser::Parser::new(0).parse_all(wasm) {
         let payload = payload.map_err(|err| LoadError::InvalidWasm(err.to_string()))?;
-        if let wasmparser::Payload::CustomSection(reader) = payload
-            && reader.name() == MANIFEST_SECTION
-        {
-            sections.push(reader.data());
+        if let wasmparser::Payload::CustomSection(reader) = payload {
+            match reader.name() {
+                MANIFEST_SECTION => sections.push(reader.data()),
+                CONTRACT_SECTION => contracts.push(reader.data()),
+                _ => {}
+            }
         }
     }
     let [section] = sections.as_slice() else {
@@ -91,7 +106,29 @@ pub fn manifest_of(wasm: &[u8]) -> Result<Manifest, LoadError> {
     let text = std::str::from_utf8(section).map_err(|_| {
         keel_manifest::ManifestError::Syntax("the manifest section is not UTF-8 text".to_owned())
     })?;
-    Ok(Manifest::parse(text)?)
+    let manifest = Manifest::parse(text)?;
+    let contract = match contracts.as_slice() {
+        [] => Contract::default(),
+        [section] => {
+            let text = std::str::from_utf8(section).map_err(|_| ContractError {
+                plugin: manifest.id.to_string(),
+                at: String::new(),
+                reason: "the contract section is not UTF-8 text".to_owned(),
+            })?;
+            Contract::parse(text, &manifest)?
+        }
+        several => {
+            return Err(LoadError::Contract(ContractError {
+                plugin: manifest.id.to_string(),
+                at: String::new(),
+                reason: format!(
+                    "the package has {} keel:contract sections; at most one",
+                    several.len()
+                ),
+            }));
+        }
+    };
+    Ok((manifest, contract))
 }
 
 /// Hex SHA-256 of a package: the name it is kept under.
@@ -106,7 +143,7 @@ pub(crate) fn load(
     cache_dir: &std::path::Path,
     wasm: &[u8],
 ) -> Result<Arc<Plugin>, LoadError> {
-    let manifest = manifest_of(wasm)?;
+    let (manifest, contract) = declared(wasm)?;
     let digest = digest(wasm);
     let component = crate::engine::compile_cached(engine, cache_dir, &digest, wasm)
         .map_err(|err| LoadError::InvalidWasm(format!("{err:#}")))?;
@@ -128,7 +165,7 @@ pub(crate) fn load(
         )));
     }
     let provides = provided(&manifest, pre.instance_pre())?;
-    Ok(Arc::new(Plugin { manifest, digest, imports, exports, pre, provides }))
+    Ok(Arc::new(Plugin { manifest, contract, digest, imports, exports, pre, provides }))
 }
 
 /// Finds the exports of each domain interface `manifest` says it provides.

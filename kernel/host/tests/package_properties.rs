@@ -73,3 +73,38 @@ fn an_intact_manifest_in_a_component_is_read() {
     wasm.extend(custom_section("keel:manifest", FINANCE.as_bytes()));
     assert_eq!(manifest_of(&wasm).unwrap().id.as_str(), "finance");
 }
+
+const FINANCE_CONTRACT: &str = include_str!("../../../plugins/finance/keel.contract.json");
+
+#[test]
+fn a_contract_beside_the_manifest_is_read_and_a_damaged_one_refused() {
+    let package = |contracts: &[&[u8]]| {
+        let mut wasm = COMPONENT.to_vec();
+        wasm.extend(custom_section("keel:manifest", FINANCE.as_bytes()));
+        for contract in contracts {
+            wasm.extend(custom_section("keel:contract", contract));
+        }
+        wasm
+    };
+    let (_, contract) = keel_host::declared(&package(&[FINANCE_CONTRACT.as_bytes()])).unwrap();
+    assert!(contract.describes("entries.post"));
+    let (_, none) = keel_host::declared(&package(&[])).unwrap();
+    assert!(!none.describes("entries.post"), "a package without one types nothing");
+
+    let refused =
+        |contracts: &[&[u8]]| keel_host::declared(&package(contracts)).unwrap_err().to_string();
+    let twice = refused(&[FINANCE_CONTRACT.as_bytes(), FINANCE_CONTRACT.as_bytes()]);
+    assert!(twice.contains("2 keel:contract sections"), "{twice}");
+    let cut = refused(&[&FINANCE_CONTRACT.as_bytes()[..FINANCE_CONTRACT.len() / 2]]);
+    assert!(cut.starts_with("contract of plugin finance: : not JSON"), "{cut}");
+    let hostile = FINANCE_CONTRACT.replacen(
+        "\"type\": \"object\"",
+        "\"type\": \"object\", \"$dynamicRef\": \"#x\"",
+        1,
+    );
+    let hostile = refused(&[hostile.as_bytes()]);
+    assert!(hostile.contains("keyword $dynamicRef is not one the kernel checks"), "{hostile}");
+    let stranger = FINANCE_CONTRACT.replacen("\"accounts.balance\"", "\"accounts.burn\"", 1);
+    let stranger = refused(&[stranger.as_bytes()]);
+    assert!(stranger.contains("the manifest declares no operation accounts.burn"), "{stranger}");
+}

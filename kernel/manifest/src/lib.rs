@@ -5,7 +5,10 @@
 //!
 //! The kernel reads the manifest from the package without running plugin
 //! code, validates it here, and routes requests with [`Manifest::route`].
+//! Beside it, a package may carry a [`Contract`]: the JSON Schemas of its
+//! operations, which the kernel publishes and checks requests against.
 
+mod contract;
 mod export;
 mod import;
 mod manifest;
@@ -14,6 +17,9 @@ mod report;
 mod route;
 mod schedule;
 
+pub use contract::{
+    CONTRACT_BYTES_MAX, CONTRACT_VERSION, Contract, ContractError, Part, Violation,
+};
 pub use export::{Column, ColumnType, Export};
 pub use import::{Field, Import};
 pub use manifest::{

@@ -4,12 +4,14 @@
 //! - [`ledger`]: the business rules, pure and natively unit-tested.
 //! - `books`: how accounts, entries and running totals are stored.
 //! - `api`: one handler per manifest operation.
+//! - `contract`: the types of what the typed operations read and answer.
 //! - `provide`: `keel:erp/ledger`, the ledger other plugins post to.
 //! - `upgrade`: stored documents brought up from earlier versions.
 #![deny(clippy::float_arithmetic)]
 
 mod api;
 mod books;
+mod contract;
 pub mod ledger;
 mod provide;
 mod upgrade;
@@ -94,7 +96,7 @@ impl Plugin for Finance {
     }
 }
 
-keel_sdk::export_plugin!(Finance);
+keel_sdk::export_plugin!(Finance, contract = "keel.contract.json");
 
 #[cfg(test)]
 mod tests {
@@ -107,5 +109,15 @@ mod tests {
         declared.sort_unstable();
         dispatched.sort_unstable();
         assert_eq!(dispatched, declared, "each operation of the manifest has one handler");
+    }
+
+    #[test]
+    fn contract_is_current_and_the_kernel_accepts_it() {
+        let contract = crate::contract::contract();
+        contract.keep(crate::contract::FILE);
+        let manifest = keel_manifest::Manifest::parse(include_str!("../keel.toml")).unwrap();
+        let text = std::fs::read_to_string(crate::contract::FILE).unwrap();
+        let read = keel_manifest::Contract::parse(&text, &manifest).unwrap();
+        assert!(contract.ids().all(|id| read.describes(id)));
     }
 }

@@ -5,6 +5,7 @@ mod access;
 mod audit;
 mod backups;
 mod bank;
+mod contracts;
 mod currencies;
 mod domain;
 mod events;

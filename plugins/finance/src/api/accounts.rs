@@ -4,6 +4,7 @@ use keel_sdk::{Error, Range, Request, Response, Result};
 
 use crate::api::currencies;
 use crate::books::{self, ACCOUNTS};
+use crate::contract::{AccountPage, ChartLoaded, LoadTemplate, Templates};
 use crate::ledger::account::{self, Account, AccountType, NewAccount, TEMPLATES};
 
 /// `POST /accounts`: in the company's currency, or (an asset or a
@@ -44,8 +45,8 @@ pub(crate) fn list(request: &Request) -> Result<Response> {
         }
         None => ACCOUNTS.scan(&Range::all(), cursor, limit)?,
     };
-    let accounts: Vec<_> = page.items.into_iter().map(|(_, account)| account).collect();
-    Response::ok(&serde_json::json!({ "accounts": accounts, "cursor": page.cursor }))
+    let accounts = page.items.into_iter().map(|(_, account)| account).collect();
+    Response::ok(&AccountPage { accounts, cursor: page.cursor })
 }
 
 /// `GET /accounts/{code}`
@@ -59,13 +60,8 @@ pub(crate) fn get(request: &Request) -> Result<Response> {
 
 /// `GET /chart-templates`
 pub(crate) fn templates() -> Result<Response> {
-    Response::ok(&serde_json::json!({ "templates": TEMPLATES }))
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LoadTemplate {
-    currency: String,
+    let templates = TEMPLATES.iter().map(|name| (*name).to_owned()).collect();
+    Response::ok(&Templates { templates })
 }
 
 /// `POST /chart-templates/{template}` with `{"currency": "EUR"}`: creates
@@ -91,7 +87,5 @@ pub(crate) fn load_template(request: &Request) -> Result<Response> {
             created.push(account.code);
         }
     }
-    Response::created(
-        &serde_json::json!({ "template": name, "created": created, "skipped": skipped }),
-    )
+    Response::created(&ChartLoaded { created, skipped, template: name.to_owned() })
 }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use keel_sdk::{Error, Range, Request, Response, Result, audit, context, next_sequence};
 
 use crate::books::{self, ACCOUNTS, ENTRIES, ENTRY_SEQUENCE, PERIODS, entry_key};
+use crate::contract::EntryPage;
 use crate::ledger::entry::{CheckedEntry, Entry, NewEntry};
 use crate::ledger::fx;
 use crate::ledger::journal;
@@ -227,8 +228,8 @@ pub(crate) fn list(request: &Request) -> Result<Response> {
         } else {
             ENTRIES.lookup("by-date", &dates, cursor.as_deref(), limit)?
         };
-        let entries: Vec<Entry> = page.items.into_iter().map(|(_, e)| e).collect();
-        return Response::ok(&serde_json::json!({ "entries": entries, "cursor": page.cursor }));
+        let entries = page.items.into_iter().map(|(_, e)| e).collect();
+        return Response::ok(&EntryPage { entries, cursor: page.cursor });
     };
     // By account, in number order, keeping those within the dates.
     let in_dates = |entry: &Entry| {
@@ -246,5 +247,5 @@ pub(crate) fn list(request: &Request) -> Result<Response> {
             break;
         }
     }
-    Response::ok(&serde_json::json!({ "entries": entries, "cursor": cursor }))
+    Response::ok(&EntryPage { entries, cursor })
 }

@@ -8,6 +8,7 @@ use keel_values::Date;
 use rust_decimal::Decimal;
 
 use crate::books::{self, ACCOUNTS};
+use crate::contract::{AccountBalance, ForeignBalance, TrialBalanceAnswer};
 use crate::ledger::account::Account;
 use crate::ledger::balance::{self, Totals};
 use crate::ledger::statement::{self, Row};
@@ -23,28 +24,30 @@ pub(crate) fn balance(request: &Request) -> Result<Response> {
     let totals = books::totals(code, as_of.as_ref())?;
     let side = account.kind.normal_side();
     let company = books::company_currency()?;
-    let mut body = serde_json::json!({
-        "account": account.code,
-        "name": account.name,
-        "type": account.kind,
-        "currency": company,
-        "as_of": as_of,
-        "debit": totals.debit,
-        "credit": totals.credit,
-        "normal_side": side,
-        "balance": totals.balance(side),
-    });
     // An account kept in a foreign currency shows its balance in it too.
-    if account.currency != company {
+    let foreign = if account.currency == company {
+        None
+    } else {
         let foreign = books::foreign_totals(code, &account.currency, as_of.as_ref())?;
-        body["foreign"] = serde_json::json!({
-            "currency": account.currency,
-            "debit": foreign.debit,
-            "credit": foreign.credit,
-            "balance": foreign.balance(side),
-        });
-    }
-    Response::ok(&body)
+        Some(ForeignBalance {
+            currency: account.currency,
+            debit: foreign.debit,
+            credit: foreign.credit,
+            balance: foreign.balance(side),
+        })
+    };
+    Response::ok(&AccountBalance {
+        account: account.code,
+        name: account.name,
+        kind: account.kind,
+        currency: company,
+        as_of,
+        debit: totals.debit,
+        credit: totals.credit,
+        normal_side: side,
+        balance: totals.balance(side),
+        foreign,
+    })
 }
 
 /// `GET /reports/trial-balance?as_of=YYYY-MM-DD`
@@ -56,9 +59,7 @@ pub(crate) fn trial_balance(request: &Request) -> Result<Response> {
         rows.push((account, totals));
     }
     let report = balance::trial_balance(rows, &books::company_currency()?)?;
-    Response::ok(
-        &serde_json::json!({ "as_of": as_of, "rows": report.rows, "totals": report.totals }),
-    )
+    Response::ok(&TrialBalanceAnswer { as_of, rows: report.rows, totals: report.totals })
 }
 
 /// `GET /reports/profit-and-loss?from=&to=&compare_from=&compare_to=&currency=`:

@@ -5,7 +5,17 @@ use keel_values::code::{check_account, check_currency};
 use super::RuleError;
 
 /// The five account types of double-entry bookkeeping.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum AccountType {
     /// What the organisation owns; increased by debits.
@@ -21,7 +31,7 @@ pub enum AccountType {
 }
 
 /// Which side increases an account's balance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Side {
     /// Debits increase the balance.
@@ -68,7 +78,9 @@ impl AccountType {
 }
 
 /// An account of the chart.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Account {
     /// The account code, such as `1000`.
     pub code: String,
@@ -82,7 +94,7 @@ pub struct Account {
 }
 
 /// An account as a client submits it, before validation.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAccount {
     /// The code.
@@ -91,6 +103,7 @@ pub struct NewAccount {
     pub name: String,
     /// The type, by name.
     #[serde(rename = "type")]
+    #[schemars(with = "AccountType")]
     pub kind: String,
     /// The currency code.
     pub currency: String,

@@ -41,7 +41,7 @@ impl Totals {
 
 /// One account's line of the trial balance: its net balance in the debit or
 /// the credit column.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct TrialBalanceRow {
     /// The account code.
     pub account: String,
@@ -59,7 +59,7 @@ pub struct TrialBalanceRow {
 }
 
 /// Column totals of one currency.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct CurrencyTotals {
     /// The currency.
     pub currency: String,

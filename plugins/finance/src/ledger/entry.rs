@@ -20,10 +20,11 @@ const TEXT_BYTES_MAX: usize = 500;
 
 /// An entry as a client submits it. Amounts stay raw JSON until checked, so
 /// that a number instead of a string is a rule error (422), not a parse error.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewEntry {
     /// The accounting date, `YYYY-MM-DD`.
+    #[schemars(with = "keel_values::Date")]
     pub date: String,
     /// What the entry is for.
     #[serde(default)]
@@ -50,16 +51,18 @@ pub struct NewEntry {
 }
 
 /// A submitted line: an account and either a debit or a credit.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewLine {
     /// The account code.
     pub account: String,
     /// A debit amount, as a decimal string.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub debit: Option<serde_json::Value>,
     /// A credit amount, as a decimal string.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub credit: Option<serde_json::Value>,
     /// The cost centre the line is kept for, such as a department's code.
     #[serde(default)]
@@ -68,7 +71,9 @@ pub struct NewLine {
 
 /// A posted line: a debit or a credit in the company's currency, and what
 /// it was in a foreign currency, if it was.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Line {
     /// The account code.
     pub account: String,
@@ -87,7 +92,9 @@ pub struct Line {
 }
 
 /// What a line was in a foreign currency.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Foreign {
     /// The currency, such as `USD`.
     pub currency: String,
@@ -163,7 +170,9 @@ pub struct CheckedEntry {
 }
 
 /// A posted journal entry, as stored and returned.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Entry {
     /// The gapless entry number.
     pub number: u64,

@@ -1,0 +1,181 @@
+//! Typed contracts: a plugin's schemas published in the tenant's OpenAPI
+//! document, requests checked against them before the plugin runs, and
+//! the plugin's answers true to them.
+
+use keel_manifest::{Contract, Manifest};
+use keel_tests::{Setup, TestKernel};
+use serde_json::{Value, json};
+
+const F: &str = "/api/demo/finance";
+
+fn finance_contract() -> Contract {
+    let manifest = Manifest::parse(include_str!("../../../plugins/finance/keel.toml")).unwrap();
+    Contract::parse(include_str!("../../../plugins/finance/keel.contract.json"), &manifest).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tenant_document_publishes_each_typed_operations_schemas() {
+    let k = TestKernel::start(Setup::new(&["finance"])).await;
+    let doc = k.get("/api/demo/openapi.json").await.expect(200).clone();
+    let post = &doc["paths"]["/finance/entries"]["post"];
+    assert_eq!(post["requestBody"]["required"], true);
+    assert_eq!(
+        post["requestBody"]["content"]["application/json"]["schema"],
+        json!({ "$ref": "#/components/schemas/finance.NewEntry" })
+    );
+    for status in ["200", "201"] {
+        assert_eq!(
+            post["responses"][status]["content"]["application/json"]["schema"],
+            json!({ "$ref": "#/components/schemas/finance.Entry" }),
+            "{status}"
+        );
+    }
+    let schemas = &doc["components"]["schemas"];
+    let new_entry = &schemas["finance.NewEntry"];
+    assert_eq!(new_entry["required"], json!(["date", "lines"]));
+    assert_eq!(new_entry["additionalProperties"], false);
+    assert_eq!(new_entry["properties"]["date"]["format"], "date");
+    assert_eq!(
+        new_entry["properties"]["lines"]["items"]["$ref"],
+        "#/components/schemas/finance.NewLine"
+    );
+    // Every reference in the document resolves.
+    let text = doc.to_string();
+    for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+        let name = reference.split('"').next().unwrap();
+        assert!(schemas[name].is_object(), "{name} is defined");
+    }
+    // A typed query is declared parameter by parameter.
+    let trial_balance = &doc["paths"]["/finance/reports/trial-balance"]["get"];
+    let as_of =
+        trial_balance["parameters"].as_array().unwrap().iter().find(|p| p["name"] == "as_of");
+    let as_of = as_of.expect("as_of is declared");
+    assert_eq!(as_of["in"], "query");
+    assert_eq!(as_of["required"], false);
+    assert_eq!(
+        trial_balance["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/finance.TrialBalanceAnswer"
+    );
+    // An exported list keeps its export formats beside its typed answer.
+    let accounts = &doc["paths"]["/finance/accounts"]["get"]["responses"]["200"]["content"];
+    assert!(
+        accounts["text/csv"].is_object()
+            && accounts["application/json"]["schema"]["$ref"].is_string()
+    );
+    // Operations the contract does not type stay as they were.
+    let untyped = &doc["paths"]["/finance/payables"]["post"];
+    assert_eq!(untyped["responses"]["2XX"]["content"]["application/json"]["schema"], json!({}));
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_that_does_not_fit_is_refused_naming_each_field_and_changes_nothing() {
+    let k = TestKernel::start(Setup::new(&["finance"])).await;
+    k.post(&format!("{F}/chart-templates/starter"), json!({ "currency": "EUR" })).await.expect(201);
+    let trail = k.get("/admin/tenants/demo/audit?limit=1000").await.expect(200).clone();
+
+    let bad = json!({
+        "date": "2026-02-30",
+        "colour": "red",
+        "lines": [{ "account": "1100", "debit": 5000 }, { "credit": "5000.00" }],
+    });
+    let reply = k.post(&format!("{F}/entries"), bad).await;
+    let detail = reply.expect_problem(422, "invalid-request");
+    assert!(detail.starts_with("the body of entries.post does not fit its schema: "), "{detail}");
+    let errors: Vec<(String, String)> = reply.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (e["pointer"].as_str().unwrap().to_owned(), e["detail"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    let at = |pointer: &str| errors.iter().find(|(p, _)| p == pointer).map(|(_, d)| d.as_str());
+    assert_eq!(
+        at("/date"),
+        Some(r#""2026-02-30" is not a calendar date (YYYY-MM-DD)"#),
+        "{errors:?}"
+    );
+    assert!(at("/colour").unwrap().starts_with("is not a field of this object"), "{errors:?}");
+    assert_eq!(
+        at("/lines/0/debit"),
+        Some("expected a string or null, found an integer"),
+        "{errors:?}"
+    );
+    assert_eq!(at("/lines/1/account"), Some("is required"), "{errors:?}");
+    assert_eq!(errors.len(), 4, "{errors:?}");
+
+    // No body at all, a body that is not JSON, a wrong type at the top.
+    k.send("POST", &format!("{F}/entries"), None).await.expect_problem(422, "invalid-request");
+    let reply = k.post(&format!("{F}/accounts"), json!(["1000"])).await;
+    reply.expect_problem(422, "invalid-request");
+    assert_eq!(
+        reply.body["errors"][0],
+        json!({ "pointer": "", "detail": "expected an object, found an array" })
+    );
+    let reply = k
+        .post(
+            &format!("{F}/accounts"),
+            json!({ "code": "1999", "name": "X", "type": "assets", "currency": "EUR" }),
+        )
+        .await;
+    reply.expect_problem(422, "invalid-request");
+    assert_eq!(reply.body["errors"][0]["pointer"], "/type");
+
+    // A typed query parameter is checked too.
+    let reply = k.get(&format!("{F}/reports/trial-balance?as_of=yesterday")).await;
+    reply.expect_problem(422, "invalid-request");
+    assert_eq!(reply.body["errors"][0]["pointer"], "/as_of");
+
+    // Nothing was written, and the plugin never ran: the trail is as it was.
+    let entries = k.get(&format!("{F}/entries")).await.expect(200).clone();
+    assert_eq!(entries["entries"], json!([]));
+    assert_eq!(k.get("/admin/tenants/demo/audit?limit=1000").await.expect(200), &trail);
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ledgers_answers_are_true_to_its_contract() {
+    let contract = finance_contract();
+    let k = TestKernel::start(Setup::new(&["finance"])).await;
+    let mut answered = Vec::new();
+    let mut check = |operation: &str, body: &Value| {
+        assert_eq!(contract.check_response(operation, body), Ok(()), "{operation}: {body}");
+        answered.push(operation.to_owned());
+    };
+    check("chart.templates", k.get(&format!("{F}/chart-templates")).await.expect(200));
+    let loaded =
+        k.post(&format!("{F}/chart-templates/starter"), json!({ "currency": "EUR" })).await;
+    check("chart.load", loaded.expect(201));
+    let account =
+        json!({ "code": "1999", "name": "Petty cash", "type": "asset", "currency": "EUR" });
+    check("accounts.create", k.post(&format!("{F}/accounts"), account).await.expect(201));
+    let entry = json!({ "date": "2026-11-02", "memo": "Owner investment",
+        "lines": [{ "account": "1100", "debit": "5000.00" }, { "account": "3000", "credit": "5000.00" }] });
+    check("entries.post", k.post(&format!("{F}/entries"), entry).await.expect(201));
+    check("entries.get", k.get(&format!("{F}/entries/1")).await.expect(200));
+    check("entries.list", k.get(&format!("{F}/entries?account=1100")).await.expect(200));
+    check("entries.list", k.get(&format!("{F}/entries?from=2026-11-01&limit=1")).await.expect(200));
+    check("accounts.get", k.get(&format!("{F}/accounts/1100")).await.expect(200));
+    check("accounts.list", k.get(&format!("{F}/accounts?type=asset")).await.expect(200));
+    check(
+        "accounts.balance",
+        k.get(&format!("{F}/accounts/1100/balance?as_of=2026-11-03")).await.expect(200),
+    );
+    let tb = k.get(&format!("{F}/reports/trial-balance")).await.expect(200).clone();
+    check("reports.trial-balance", &tb);
+    assert_eq!(tb["totals"][0]["balanced"], true);
+    answered.sort();
+    answered.dedup();
+    let mut typed: Vec<String> = include_str!("../../../plugins/finance/keel.contract.json")
+        .parse::<Value>()
+        .unwrap()["operations"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    typed.sort();
+    assert_eq!(answered, typed, "every typed operation's answer was checked");
+    k.stop().await;
+}
