@@ -44,7 +44,7 @@ pub(crate) fn routes() -> axum::Router<AppState> {
         admin::backups, admin::create_backup,
         admin::webhooks, admin::create_webhook, admin::webhook, admin::update_webhook, admin::rotate_webhook_secret, admin::delete_webhook,
     ),
-    components(schemas(crate::auth::Login, crate::auth::Code, admin::NewTenant, admin::NewUser, admin::Roles, admin::NewToken, admin::Enable, admin::Provider, admin::Permissions, admin::TenantUpdate, admin::StorageQuota, admin::UserUpdate, admin::NewWebhookBody, admin::WebhookUpdate, admin::WebhookBody, admin::WebhookSecret, admin::TopicBody)),
+    components(schemas(crate::auth::Login, crate::auth::Code, admin::NewTenant, admin::NewUser, admin::Roles, admin::NewToken, admin::Enable, admin::Provider, admin::Permissions, admin::TenantUpdate, admin::StorageQuota, admin::UserUpdate, admin::NewWebhookBody, admin::WebhookUpdate, admin::WebhookBody, admin::WebhookSecret, admin::TopicBody, admin::NewBackup)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
 )]
@@ -357,6 +357,8 @@ fn published(schema: &Value, plugin: &str) -> Value {
                             Some(name) => json!(format!("#/components/schemas/{plugin}.{name}")),
                             None => value.clone(),
                         },
+                        // Values, not schemas: published as the check reads them.
+                        ("const" | "enum" | "default" | "examples", _) => value.clone(),
                         _ => published(value, plugin),
                     };
                     (key.clone(), value)

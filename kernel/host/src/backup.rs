@@ -3,8 +3,12 @@
 //! keeps, and a manifest with each file's size and SHA-256; and restoring
 //! one into a new data directory, every checksum and count checked.
 //!
-//! Keys are never in a backup (the secrets key, the data key ring and the
-//! audit signing key): they are kept apart, and restored beside it.
+//! The kernel's keys (the secrets key, the data key ring and the audit
+//! signing key) are in a backup only when the operator asks, sealed with a
+//! passphrase they give (`keys.rs`); otherwise they are kept apart, and
+//! restored beside it.
+
+mod keys;
 
 use std::collections::BTreeMap;
 use std::io::Read as _;
@@ -94,6 +98,10 @@ pub enum BackupError {
     /// The backup could not be audited, so it is not kept.
     #[error("{0}")]
     Unaudited(CallError),
+    /// The keys could not be sealed or opened: no keys, a passphrase too
+    /// short, or one that does not open them.
+    #[error("{0}")]
+    Keys(String),
     /// The kernel was started with no backups directory.
     #[error("this kernel has no backups directory (keel serve --backups-dir)")]
     NotConfigured,
@@ -110,7 +118,14 @@ impl Host {
     /// chain (`backup.create`). Writers go on meanwhile: the backup holds
     /// what was durable when it began. It is made in `<dir>.partial`
     /// (readable by this user only from the start) and renamed once whole.
-    pub fn back_up(&self, origin: &keel_audit::Origin, dir: &Path) -> Result<Backup, BackupError> {
+    /// With `keys`, a passphrase, it also holds the kernel's keys sealed
+    /// with it.
+    pub fn back_up(
+        &self,
+        origin: &keel_audit::Origin,
+        dir: &Path,
+        keys: Option<&str>,
+    ) -> Result<Backup, BackupError> {
         if dir.exists() {
             return Err(BackupError::Exists(format!(
                 "{} exists; a backup goes to a new directory",
@@ -128,7 +143,7 @@ impl Host {
         }
         private_dir(&partial)?;
         let id = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let made = self.back_up_into(origin, &partial, id).and_then(|backup| {
+        let made = self.back_up_into(origin, &partial, id, keys).and_then(|backup| {
             std::fs::rename(&partial, dir).map_err(io(format!(
                 "renaming {} to {}",
                 partial.display(),
@@ -146,8 +161,12 @@ impl Host {
     }
 
     /// Backs up into a new directory of the backups directory, named by
-    /// the time (`20261207T193000Z`).
-    pub fn back_up_now(&self, origin: &keel_audit::Origin) -> Result<Backup, BackupError> {
+    /// the time (`20261207T193000Z`); with `keys`, as [`Host::back_up`].
+    pub fn back_up_now(
+        &self,
+        origin: &keel_audit::Origin,
+        keys: Option<&str>,
+    ) -> Result<Backup, BackupError> {
         let root = self.backups_dir()?;
         let now = self.now();
         let (days, secs) = (now.seconds.div_euclid(86_400), now.seconds.rem_euclid(86_400));
@@ -167,7 +186,7 @@ impl Host {
             n += 1;
             dir = root.join(format!("{stamp}-{n}"));
         }
-        let backup = self.back_up(origin, &dir)?;
+        let backup = self.back_up(origin, &dir, keys)?;
         self.prune_backups(&root);
         Ok(backup)
     }
@@ -211,6 +230,18 @@ impl Host {
         Ok(found)
     }
 
+    /// The kernel's keys, each as the file a data directory keeps it in
+    /// (`secrets.key`, `data.key`, `audit-signing.key`), for backups that
+    /// hold them sealed with a passphrase.
+    pub fn set_key_files(&self, files: Vec<(String, Vec<u8>)>) {
+        *self.inner.key_files.write().unwrap_or_else(|p| p.into_inner()) = files;
+    }
+
+    /// The key files [`Host::set_key_files`] gave.
+    pub fn key_files(&self) -> Vec<(String, Vec<u8>)> {
+        self.inner.key_files.read().map(|files| files.clone()).unwrap_or_default()
+    }
+
     fn backups_dir(&self) -> Result<PathBuf, BackupError> {
         self.inner.config.backups_dir.clone().ok_or(BackupError::NotConfigured)
     }
@@ -220,7 +251,11 @@ impl Host {
         origin: &keel_audit::Origin,
         dir: &Path,
         id: String,
+        keys: Option<&str>,
     ) -> Result<Backup, BackupError> {
+        if let Some(passphrase) = keys {
+            write_synced(&dir.join(keys::KEYS), &keys::seal(&self.key_files(), passphrase)?)?;
+        }
         let snapshot = self.inner.storage.read()?;
         let created = self.now().seconds;
         let counts = Counts::from(snapshot.copy_to(&dir.join(DATABASE))?);
@@ -281,6 +316,7 @@ impl Host {
                 "created": backup.created,
                 "counts": backup.counts,
                 "database_sha256": database,
+                "keys": backup.files.contains_key(keys::KEYS),
             })),
             ..origin.record(action::BACKUP_CREATE)
         };
@@ -332,7 +368,9 @@ fn package_name(name: &str) -> bool {
 
 /// Whether `name` is a file a backup may hold: its database, or a package.
 fn backed_up_name(name: &str) -> bool {
-    name == DATABASE || name.strip_prefix("packages/").is_some_and(package_name)
+    name == DATABASE
+        || name == keys::KEYS
+        || name.strip_prefix("packages/").is_some_and(package_name)
 }
 
 /// Every file under `dir` but the manifest, by its path within it.
@@ -392,6 +430,19 @@ fn sum(path: &Path) -> Result<FileSum, BackupError> {
     Ok(FileSum { bytes, sha256 })
 }
 
+/// Writes a new file readable by this user only from its creation
+/// (0600), synced: a key.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), BackupError> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(io(format!("creating {}", path.display())))?;
+    file.write_all(bytes).map_err(io(format!("writing {}", path.display())))?;
+    file.sync_all().map_err(io(format!("syncing {}", path.display())))
+}
+
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), BackupError> {
     use std::io::Write as _;
     let mut file =
@@ -401,7 +452,7 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), BackupError> {
 }
 
 /// The manifest of the backup at `dir`, if it is one this kernel reads
-/// and names only a database and packages.
+/// and names only a database, packages and sealed keys.
 fn manifest(dir: &Path) -> Result<Backup, BackupError> {
     let damaged = |why: String| BackupError::Damaged { dir: dir.to_path_buf(), why };
     let manifest = std::fs::read(dir.join(BACKUP_MANIFEST))
@@ -416,7 +467,8 @@ fn manifest(dir: &Path) -> Result<Backup, BackupError> {
     }
     if let Some(odd) = backup.files.keys().find(|name| !backed_up_name(name)) {
         return Err(damaged(format!(
-            "its manifest names {odd:?}, which no backup holds (only {DATABASE} and packages/<name>.wasm)"
+            "its manifest names {odd:?}, which no backup holds (only {DATABASE}, packages/<name>.wasm and {})",
+            keys::KEYS
         )));
     }
     if !backup.files.contains_key(DATABASE) {
@@ -471,11 +523,38 @@ fn same_sums(
 /// opens the copied database, counts what it holds against the manifest,
 /// and checks that every audit chain in it is linked whole (the documents
 /// against their chains: `keel audit verify`, once it serves); only then
-/// moves it into place. A restore that fails leaves nothing behind. The
-/// kernel's keys are not in a backup: put them back beside it.
-pub fn restore_backup(from: &Path, data_dir: &Path) -> Result<Restored, BackupError> {
+/// moves it into place. A restore that fails leaves nothing behind.
+/// With `passphrase`, the keys the backup holds sealed are opened first
+/// (a wrong passphrase restores nothing) and written beside the database;
+/// without, they stay sealed and are to be put back by hand.
+pub fn restore_backup(
+    from: &Path,
+    data_dir: &Path,
+    passphrase: Option<&str>,
+) -> Result<Restored, BackupError> {
     let backup = manifest(from)?;
     same_files(from, &backup, files(from)?.keys())?;
+    let keys_sealed = backup.files.contains_key(keys::KEYS);
+    let key_files = match passphrase {
+        Some(_) if !keys_sealed => {
+            return Err(BackupError::Keys(format!(
+                "the backup at {} holds no keys (it was made without a passphrase); restore it without one and put the keys back by hand",
+                from.display()
+            )));
+        }
+        Some(passphrase) => {
+            let sealed = std::fs::read(from.join(keys::KEYS))
+                .map_err(io(format!("reading {}", from.join(keys::KEYS).display())))?;
+            keys::open(&sealed, passphrase, from)?
+        }
+        None => Vec::new(),
+    };
+    if let Some((name, _)) = key_files.iter().find(|(name, _)| data_dir.join(name).exists()) {
+        return Err(BackupError::Exists(format!(
+            "{} already holds {name}; restore into a new data directory",
+            data_dir.display()
+        )));
+    }
     let database = data_dir.join(DATABASE);
     if database.exists() || data_dir.join("keel.wal").exists() {
         return Err(BackupError::Exists(format!(
@@ -509,7 +588,14 @@ pub fn restore_backup(from: &Path, data_dir: &Path) -> Result<Restored, BackupEr
                     .map_err(io(format!("moving a restored package to {}", to.display())))?;
             }
         }
-        Ok(restored)
+        for (name, bytes) in &key_files {
+            write_private(&data_dir.join(name), bytes)?;
+        }
+        Ok(Restored {
+            keys_restored: key_files.iter().map(|(name, _)| name.clone()).collect(),
+            keys_sealed,
+            ..restored
+        })
     });
     if let Err(err) = std::fs::remove_dir_all(&staging) {
         tracing::warn!(dir = %staging.display(), error = %err, "cannot remove the restore's staging directory");
@@ -573,7 +659,12 @@ fn restore_into(from: &Path, backup: &Backup, staging: &Path) -> Result<Restored
     if log.exists() {
         std::fs::remove_dir_all(&log).map_err(io(format!("removing {}", log.display())))?;
     }
-    Ok(Restored { backup: backup.clone(), chains: verified })
+    Ok(Restored {
+        backup: backup.clone(),
+        chains: verified,
+        keys_restored: Vec::new(),
+        keys_sealed: false,
+    })
 }
 
 /// What a restore found: the backup, and each audit chain it holds with
@@ -583,6 +674,11 @@ pub struct Restored {
     pub backup: Backup,
     /// `platform` or `tenant/<id>`, and its entries.
     pub chains: Vec<(String, u64)>,
+    /// The key files written beside the database (opened with the
+    /// passphrase).
+    pub keys_restored: Vec<String>,
+    /// Whether the backup holds the kernel's keys, sealed.
+    pub keys_sealed: bool,
 }
 
 /// Checks that every entry of `chain` is linked to the one before.

@@ -1,16 +1,19 @@
 //! A call checked against its operation's contract before the plugin
 //! runs: the query, and the JSON body of an operation that writes.
 
-use crate::call::Invocation;
+use keel_manifest::Contract;
+
 use crate::error::CallError;
-use crate::package::Plugin;
 
 /// Checks a call's query and JSON body against the schemas its
 /// operation's contract declares (an operation it does not type takes
 /// anything).
-pub(crate) fn check(plugin: &Plugin, invocation: &Invocation) -> Result<(), CallError> {
-    let contract = plugin.contract();
-    let operation = invocation.operation.as_str();
+pub(crate) fn check(
+    contract: &Contract,
+    operation: &str,
+    query: &[(String, String)],
+    body: &[u8],
+) -> Result<(), CallError> {
     if !contract.describes(operation) {
         return Ok(());
     }
@@ -19,11 +22,10 @@ pub(crate) fn check(plugin: &Plugin, invocation: &Invocation) -> Result<(), Call
         part,
         violations,
     };
-    contract.check_query(operation, &invocation.request.query).map_err(|v| refused("query", v))?;
+    contract.check_query(operation, query).map_err(|v| refused("query", v))?;
     if contract.schema(operation, keel_manifest::Part::Request).is_none() {
         return Ok(());
     }
-    let body = &invocation.request.body;
     let value: serde_json::Value = if body.iter().all(u8::is_ascii_whitespace) {
         return Err(refused(
             "body",

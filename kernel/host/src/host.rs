@@ -59,6 +59,9 @@ pub(crate) struct Inner {
     pub(crate) callers: RwLock<Option<Arc<dyn crate::call::Callers>>>,
     /// Delivers webhooks; none delivers none.
     pub(crate) outbound: RwLock<Option<Arc<dyn crate::events::Outbound>>>,
+    /// The kernel's key files, by the names a data directory gives them,
+    /// for a backup that holds them sealed (`Host::set_key_files`).
+    pub(crate) key_files: RwLock<Vec<(String, Vec<u8>)>>,
     /// Each tenant's webhooks, as the dispatcher delivers to them.
     pub(crate) webhooks: RwLock<HashMap<TenantId, Vec<Arc<crate::events::StoredWebhook>>>>,
     /// The guest memory all calls running at once may use.
@@ -121,6 +124,7 @@ impl Host {
             clock: Arc::new(crate::timers::Clock::new(&storage_for_events)),
             callers: RwLock::default(),
             outbound: RwLock::default(),
+            key_files: RwLock::default(),
             webhooks: RwLock::default(),
         };
         Ok(Self { inner: Arc::new(inner) })
@@ -390,8 +394,16 @@ impl Host {
         let inner = &self.inner;
         let guard = &invocation.guard;
         // A request that does not fit the operation's contract is refused
-        // before any turn is taken or any instance made.
-        if let Err(err) = crate::contract::check(plugin, &invocation) {
+        // before any turn is taken or any instance made (and not checked
+        // at all for a caller who has given up).
+        if guard.is_abandoned() {
+            return call::Settled::refused(None, CallError::Abandoned);
+        }
+        let request = &invocation.request;
+        let operation = invocation.operation.as_str();
+        if let Err(err) =
+            crate::contract::check(plugin.contract(), operation, &request.query, &request.body)
+        {
             return call::Settled::refused(None, err);
         }
         let txn = match invocation.method {

@@ -226,7 +226,13 @@ impl Host {
             one.request.body = body.to_vec();
             // A row whose body does not fit the operation's schema fails
             // alone, before the plugin sees it.
-            if let Err(err) = crate::contract::check(plugin, &one) {
+            let request = &one.request;
+            if let Err(err) = crate::contract::check(
+                plugin.contract(),
+                &one.operation,
+                &request.query,
+                &request.body,
+            ) {
                 ran.calls.push(Err(err));
                 continue;
             }

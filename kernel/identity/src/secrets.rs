@@ -33,6 +33,24 @@ impl SecretsKey {
         Self { cipher: ChaCha20Poly1305::new(Key::from_slice(key)) }
     }
 
+    /// The key a passphrase makes with `salt` (Argon2id, its default
+    /// cost: 19 MiB, 2 passes): for what is kept away from the kernel's
+    /// own keys, such as the keys inside a backup. A passphrase is 12 to
+    /// 1024 characters, like a password.
+    pub fn from_passphrase(passphrase: &str, salt: &[u8]) -> Result<Self, IdentityError> {
+        let length = passphrase.chars().count();
+        if !(12..=1024).contains(&length) {
+            return Err(IdentityError::Invalid(
+                "a passphrase must be 12 to 1024 characters long".to_owned(),
+            ));
+        }
+        let mut key = [0u8; 32];
+        argon2::Argon2::default()
+            .hash_password_into(passphrase.as_bytes(), salt, &mut key)
+            .map_err(|err| IdentityError::Invalid(format!("cannot derive a key: {err}")))?;
+        Ok(Self::new(&key))
+    }
+
     /// `secret` sealed for `context`, as text: `v1.` and the hex of a
     /// random nonce followed by the ciphertext and its tag.
     pub fn seal(&self, context: &str, secret: &[u8]) -> Result<String, IdentityError> {

@@ -4,13 +4,19 @@
 
 use std::path::Path;
 
-use crate::client::{Connection, show, show_line};
+use crate::client::{Body, Connection, show, show_line};
 
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum BackupCommand {
     /// Back up the kernel now, while it serves, into its backups directory
     /// (`keel serve --backups-dir`); prints the backup's manifest.
-    Create,
+    Create {
+        /// Also back up the kernel's keys, sealed with the passphrase in
+        /// this file (its first line; 12 to 1024 characters). Keep the
+        /// passphrase apart from the backups: it is all a restore needs.
+        #[arg(long, value_name = "FILE")]
+        keys_passphrase_file: Option<std::path::PathBuf>,
+    },
     /// List the backups made, oldest first.
     List,
 }
@@ -18,7 +24,15 @@ pub(crate) enum BackupCommand {
 pub(crate) async fn backup(connection: &Connection, command: BackupCommand) -> anyhow::Result<()> {
     use reqwest::Method;
     let value = match command {
-        BackupCommand::Create => connection.send(Method::POST, "/admin/backups", None).await?,
+        BackupCommand::Create { keys_passphrase_file } => {
+            let body = match keys_passphrase_file {
+                Some(file) => {
+                    Some(Body::Json(serde_json::json!({ "keys_passphrase": passphrase(&file)? })))
+                }
+                None => None,
+            };
+            connection.send(Method::POST, "/admin/backups", body).await?
+        }
         BackupCommand::List => {
             connection.send(Method::GET, "/admin/backups?limit=1000", None).await?
         }
@@ -26,9 +40,18 @@ pub(crate) async fn backup(connection: &Connection, command: BackupCommand) -> a
     show(&value)
 }
 
-/// Restores the backup at `from` into the new data directory `data`.
-pub(crate) fn restore(from: &Path, data: &Path) -> anyhow::Result<()> {
-    let restored = keel_host::restore_backup(from, data)?;
+/// The passphrase in `file`: its first line.
+pub(crate) fn passphrase(file: &Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|err| anyhow::anyhow!("reading the passphrase file {}: {err}", file.display()))?;
+    Ok(text.lines().next().unwrap_or_default().to_owned())
+}
+
+/// Restores the backup at `from` into the new data directory `data`, and
+/// the keys it holds sealed when given the passphrase in `keys`.
+pub(crate) fn restore(from: &Path, data: &Path, keys: Option<&Path>) -> anyhow::Result<()> {
+    let passphrase = keys.map(passphrase).transpose()?;
+    let restored = keel_host::restore_backup(from, data, passphrase.as_deref())?;
     let backup = &restored.backup;
     let mut lines = vec![format!(
         "restored backup {} into {}: {} documents, {} catalog records, {} audit entries; \
@@ -42,12 +65,31 @@ pub(crate) fn restore(from: &Path, data: &Path) -> anyhow::Result<()> {
     for (chain, entries) in &restored.chains {
         lines.push(format!("  audit chain {chain}: {entries} entries, linked whole"));
     }
-    lines.push(format!(
-        "next: put the keys kept apart from backups (secrets.key, data.key, audit-signing.key) \
-         into {0}, or give them as to keel serve; start `keel serve --data {0}`; then \
-         `keel audit verify TENANT` checks every document against its chain",
+    let next = format!(
+        "start `keel serve --data {0}`; then `keel audit verify TENANT` checks every document \
+         against its chain",
         data.display()
-    ));
+    );
+    if !restored.keys_restored.is_empty() {
+        lines.push(format!(
+            "  keys: {} (opened with the passphrase)",
+            restored.keys_restored.join(", ")
+        ));
+        lines.push(format!("next: {next}"));
+    } else if restored.keys_sealed {
+        lines.push(format!(
+            "next: this backup holds the kernel's keys, sealed: restore again into a new directory \
+             with --keys-passphrase-file to put them back, or put the keys kept apart \
+             (secrets.key, data.key, audit-signing.key) into {}; {next}",
+            data.display()
+        ));
+    } else {
+        lines.push(format!(
+            "next: put the keys kept apart from backups (secrets.key, data.key, audit-signing.key) \
+             into {}, or give them as to keel serve; {next}",
+            data.display()
+        ));
+    }
     show_line(&lines.join("\n"));
     Ok(())
 }

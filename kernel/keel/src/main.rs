@@ -185,6 +185,11 @@ enum Command {
         /// The new data directory; it must hold no database.
         #[arg(long, env = "KEEL_DATA")]
         data: PathBuf,
+        /// The file whose first line is the passphrase the backup's keys
+        /// were sealed with: they are opened first (a wrong one restores
+        /// nothing) and written into the data directory.
+        #[arg(long, value_name = "FILE")]
+        keys_passphrase_file: Option<PathBuf>,
     },
     /// The server's settings file (`keel serve --config FILE`).
     Config {
@@ -421,7 +426,9 @@ fn main() -> anyhow::Result<()> {
         Command::Backup { command, connection } => {
             runtime.block_on(backups::backup(&connection, command))
         }
-        Command::Restore { from, data } => backups::restore(&from, &data),
+        Command::Restore { from, data, keys_passphrase_file } => {
+            backups::restore(&from, &data, keys_passphrase_file.as_deref())
+        }
         Command::Config { command: ConfigCommand::Check { file } } => settings::check(&file),
         Command::DataKey { command: DataKeyCommand::Rotate { data, data_key_file } } => {
             if std::env::var_os("KEEL_DATA_KEY").is_some() {

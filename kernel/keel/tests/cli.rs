@@ -140,6 +140,82 @@ async fn operators_administer_keel_from_the_command_line() {
     kernel.stop().await.unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_back_up_with_the_keys_and_restore_them_from_the_command_line() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    let mut config = keel::Config::new(data.clone());
+    config.addr = ([127, 0, 0, 1], 0).into();
+    config.admin_password = Some(PASSWORD.to_owned());
+    let kernel = keel::start(config).await.expect("kernel starts");
+    let url = format!("http://{}", kernel.addr());
+    let passphrase = root.path().join("passphrase");
+    std::fs::write(&passphrase, "a passphrase kept apart\n").unwrap();
+    let file = passphrase.to_str().unwrap().to_owned();
+    let id = tokio::task::spawn_blocking(move || {
+        let base = [("KEEL_URL", url.as_str())];
+        let token =
+            keel(&base, &["login", "--user", "admin", "--password", PASSWORD]).trim().to_owned();
+        let env = [("KEEL_URL", url.as_str()), ("KEEL_TOKEN", token.as_str())];
+        let made = keel(&env, &["backup", "create", "--keys-passphrase-file", &file]);
+        let made: serde_json::Value = serde_json::from_str(&made).unwrap();
+        assert!(made["files"]["keys.sealed"].is_object(), "{made}");
+        let id = made["id"].as_str().unwrap().to_owned();
+        assert!(keel(&env, &["backup", "list"]).contains(&id));
+        id
+    })
+    .await
+    .unwrap();
+    kernel.stop().await.unwrap();
+
+    let backup = data.join("backups").join(&id);
+    let (from, file) = (backup.to_str().unwrap(), passphrase.to_str().unwrap());
+    let wrong = root.path().join("wrong");
+    std::fs::write(&wrong, "not the passphrase at all").unwrap();
+    let into = root.path().join("restored");
+    let refused = keel_fails(
+        &[],
+        &[
+            "restore",
+            "--from",
+            from,
+            "--data",
+            into.to_str().unwrap(),
+            "--keys-passphrase-file",
+            wrong.to_str().unwrap(),
+        ],
+    );
+    assert!(refused.contains("the passphrase does not open the keys"), "{refused}");
+    assert!(!into.join("keel.redb").exists(), "a wrong passphrase restores nothing");
+    let restored = keel(
+        &[],
+        &[
+            "restore",
+            "--from",
+            from,
+            "--data",
+            into.to_str().unwrap(),
+            "--keys-passphrase-file",
+            file,
+        ],
+    );
+    assert!(
+        restored.contains("keys: ") && restored.contains("opened with the passphrase"),
+        "{restored}"
+    );
+    for key in ["secrets.key", "data.key", "audit-signing.key"] {
+        assert_eq!(
+            std::fs::read(into.join(key)).unwrap(),
+            std::fs::read(data.join(key)).unwrap(),
+            "{key}"
+        );
+    }
+    let without = root.path().join("without");
+    let restored = keel(&[], &["restore", "--from", from, "--data", without.to_str().unwrap()]);
+    assert!(restored.contains("holds the kernel's keys, sealed"), "{restored}");
+    assert!(!without.join("secrets.key").exists());
+}
+
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_data_directory_and_database_are_private_to_the_kernels_user() {

@@ -123,10 +123,21 @@ impl Contract {
             Some(Value::Object(definitions)) => definitions,
             Some(_) => return Err(fail("/$defs", "$defs is an object of schemas".to_owned())),
         };
+        if let Some(name) = definitions.keys().find(|name| !definition_name(name)) {
+            return Err(fail(
+                &format!("/$defs/{}", escape(name)),
+                "a definition's name is 1 to 128 of A-Z, a-z, 0-9, '.', '_' and '-' (it names an OpenAPI component)".to_owned(),
+            ));
+        }
         let names: HashMap<String, usize> =
             definitions.keys().enumerate().map(|(i, name)| (name.clone(), i)).collect();
-        let mut compiler =
-            Compiler { names: &names, nodes: 0, nodes_max: NODES_MAX, depth_max: DEPTH_MAX };
+        let mut compiler = Compiler {
+            names: &names,
+            nodes: 0,
+            patterns: 0,
+            nodes_max: NODES_MAX,
+            depth_max: DEPTH_MAX,
+        };
         let mut compiled = Vec::with_capacity(definitions.len());
         for (name, schema) in &definitions {
             let at = format!("/$defs/{}", escape(name));
@@ -239,16 +250,25 @@ impl Contract {
             _ => node,
         };
         let mut object = Map::new();
+        let mut twice = Vec::new();
         for (name, text) in query {
-            let Some((_, schema)) = node.properties.iter().find(|(declared, _)| declared == name)
-            else {
+            let Some(schema) = node.properties.get(name) else { continue };
+            if object.contains_key(name) {
+                // A plugin reads the first; one checked value is one read.
+                twice.push(Violation {
+                    pointer: format!("/{}", escape(name)),
+                    detail: "is given more than once".to_owned(),
+                });
                 continue;
-            };
+            }
             let typed = serde_json::from_str::<Value>(text).ok().filter(|value| {
                 matches!(value, Value::Number(_) | Value::Bool(_) | Value::Null)
-                    && !admits_text(schema)
+                    && !admits_text(schema, &self.definitions)
             });
             object.insert(name.clone(), typed.unwrap_or_else(|| Value::String(text.clone())));
+        }
+        if !twice.is_empty() {
+            return Err(twice);
         }
         self.check(operation, Part::Query, &Value::Object(object)).map_err(|mut violations| {
             for violation in &mut violations {
@@ -275,6 +295,12 @@ impl Contract {
     }
 }
 
+/// Whether `name` may name a definition, and so an OpenAPI component.
+fn definition_name(name: &str) -> bool {
+    (1..=128).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
 /// The definition a schema names, if it is only a `$ref`.
 fn resolve<'a>(schema: &'a Value, definitions: &'a Map<String, Value>) -> &'a Value {
     schema
@@ -294,15 +320,25 @@ fn is_object_schema(schema: &Value) -> bool {
 }
 
 /// Whether a parameter's schema takes text as it is (a string, or no
-/// stated type), so that `?code=10` stays the text "10".
-fn admits_text(schema: &Schema) -> bool {
-    match schema {
-        Schema::Any => true,
-        Schema::Nothing => false,
-        Schema::Node(node) => {
-            node.types.is_none_or(|types| types.admit(&Value::String(String::new())))
+/// stated type), so that `?code=10` stays the text "10"; through a
+/// `$ref` and the branches of `anyOf` and `oneOf` (schemars' `Option` of
+/// a named type).
+fn admits_text(schema: &Schema, definitions: &[Schema]) -> bool {
+    fn admits(schema: &Schema, definitions: &[Schema], depth: u8) -> bool {
+        let Schema::Node(node) = schema else { return matches!(schema, Schema::Any) };
+        if let Some(types) = node.types {
+            return types.admit(&Value::String(String::new()));
         }
+        if depth == 0 {
+            return true;
+        }
+        if let Some(named) = node.reference.and_then(|i| definitions.get(i)) {
+            return admits(named, definitions, depth - 1);
+        }
+        let mut branches = node.any_of.iter().chain(&node.one_of).peekable();
+        branches.peek().is_none() || branches.any(|b| admits(b, definitions, depth - 1))
     }
+    admits(schema, definitions, 8)
 }
 
 /// Refuses definitions that reach themselves through `$ref`s without

@@ -7,8 +7,14 @@ use crate::{Actor, Platform, PlatformError};
 
 impl Platform {
     /// Makes a backup in the kernel's backups directory, as `actor`
-    /// (audited as `backup.create`); a 409 while another is made.
-    pub async fn back_up(&self, actor: &Actor) -> Result<Backup, PlatformError> {
+    /// (audited as `backup.create`); a 409 while another is made. With
+    /// `keys`, a passphrase, the backup holds the kernel's keys sealed
+    /// with it.
+    pub async fn back_up(
+        &self,
+        actor: &Actor,
+        keys: Option<String>,
+    ) -> Result<Backup, PlatformError> {
         let origin = self.origin(actor, None).await;
         let inner = std::sync::Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
@@ -22,7 +28,7 @@ impl Platform {
                     ));
                 }
             };
-            inner.host.back_up_now(&origin).map_err(backup_error)
+            inner.host.back_up_now(&origin, keys.as_deref()).map_err(backup_error)
         })
         .await
         .map_err(internal)?
@@ -40,7 +46,9 @@ impl Platform {
 fn backup_error(err: BackupError) -> PlatformError {
     match err {
         BackupError::Exists(why) => PlatformError::Conflict(why),
-        err @ BackupError::NotConfigured => PlatformError::Invalid(err.to_string()),
+        err @ (BackupError::NotConfigured | BackupError::Keys(_)) => {
+            PlatformError::Invalid(err.to_string())
+        }
         other => {
             tracing::error!(error = %other, "backup failed");
             PlatformError::Internal(other.to_string())

@@ -87,7 +87,8 @@ async fn a_backup_taken_under_writes_restores_whole_and_checked() {
     let last = bytes.len() - 1;
     bytes[last] ^= 0xff;
     std::fs::write(&file, bytes).unwrap();
-    let refused = keel_host::restore_backup(&damaged, &root.path().join("nowhere")).unwrap_err();
+    let refused =
+        keel_host::restore_backup(&damaged, &root.path().join("nowhere"), None).unwrap_err();
     assert!(refused.to_string().contains("keel.redb is not as it was backed up"), "{refused}");
     let named = format!("the backup at {} is damaged", damaged.display());
     assert!(refused.to_string().contains(&named), "the backup, not its staged copy: {refused}");
@@ -100,7 +101,8 @@ async fn a_backup_taken_under_writes_restores_whole_and_checked() {
     let mut edited: Value = serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
     edited["files"]["../escape"] = edited["files"]["keel.redb"].clone();
     std::fs::write(&manifest, serde_json::to_vec(&edited).unwrap()).unwrap();
-    let refused = keel_host::restore_backup(&crafted, &root.path().join("nowhere")).unwrap_err();
+    let refused =
+        keel_host::restore_backup(&crafted, &root.path().join("nowhere"), None).unwrap_err();
     assert!(refused.to_string().contains("which no backup holds"), "{refused}");
     // A restore that fails its checks after copying leaves nothing behind.
     let mut edited: Value =
@@ -108,16 +110,16 @@ async fn a_backup_taken_under_writes_restores_whole_and_checked() {
     edited["counts"]["documents"] = json!(edited["counts"]["documents"].as_u64().unwrap() + 1);
     std::fs::write(&manifest, serde_json::to_vec(&edited).unwrap()).unwrap();
     let failed_into = root.path().join("failed");
-    let refused = keel_host::restore_backup(&crafted, &failed_into).unwrap_err();
+    let refused = keel_host::restore_backup(&crafted, &failed_into, None).unwrap_err();
     assert!(refused.to_string().contains("use another backup"), "{refused}");
     let left: Vec<_> = std::fs::read_dir(&failed_into).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
 
     let restored_root = root.path().join("restored");
     let restored_data = restored_root.join("data");
-    let restored = keel_host::restore_backup(&backup_dir, &restored_data).unwrap();
+    let restored = keel_host::restore_backup(&backup_dir, &restored_data, None).unwrap();
     assert!(restored.chains.iter().any(|(chain, n)| chain == "tenant/demo" && *n > 20));
-    let again = keel_host::restore_backup(&backup_dir, &restored_data).unwrap_err();
+    let again = keel_host::restore_backup(&backup_dir, &restored_data, None).unwrap_err();
     assert!(again.to_string().contains("already holds a database"), "{again}");
     // The keys are kept apart from backups, and put back beside it.
     for key in ["secrets.key", "data.key", "audit-signing.key"] {
@@ -158,6 +160,67 @@ async fn the_oldest_backups_beyond_those_kept_are_removed() {
     let ids: Vec<&Value> = listed.as_array().unwrap().iter().map(|b| &b["id"]).collect();
     assert_eq!(ids, [&made[1], &made[2]], "the first is gone");
     k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_holds_the_keys_sealed_and_only_its_passphrase_restores_them() {
+    const PASSPHRASE: &str = "kept apart from the backups";
+    let root = tempfile::tempdir().unwrap();
+    let k = TestKernel::start_in(root.path(), Setup::new(&["finance"])).await;
+    k.post(&format!("{F}/chart-templates/starter"), json!({ "currency": "EUR" })).await.expect(201);
+    let short = k.post("/admin/backups", json!({ "keys_passphrase": "too short" })).await;
+    assert!(short.expect_problem(422, "invalid").contains("12 to 1024 characters"));
+    let made = k.post("/admin/backups", json!({ "keys_passphrase": PASSPHRASE })).await;
+    let backup = made.expect(201).clone();
+    assert_eq!(backup["files"]["keys.sealed"]["sha256"].as_str().map(str::len), Some(64));
+    let trail = k.get("/admin/audit?action=backup.create").await.expect(200).clone();
+    assert_eq!(trail["entries"][0]["record"]["after"]["keys"], true, "{trail}");
+    assert!(!trail.to_string().contains(PASSPHRASE), "the passphrase is never kept");
+    let id = backup["id"].as_str().unwrap().to_owned();
+    k.stop().await;
+
+    let data = root.path().join("data");
+    let backup_dir = data.join("backups").join(&id);
+    let sealed = std::fs::read_to_string(backup_dir.join("keys.sealed")).unwrap();
+    for key in ["secrets.key", "data.key", "audit-signing.key"] {
+        let hex: String =
+            std::fs::read(data.join(key)).unwrap().iter().map(|b| format!("{b:02x}")).collect();
+        assert!(!sealed.contains(&hex[..32]), "{key} is not in the clear");
+    }
+    // A wrong passphrase restores nothing at all.
+    let restored_root = root.path().join("restored");
+    let restored_data = restored_root.join("data");
+    let wrong = keel_host::restore_backup(&backup_dir, &restored_data, Some("not the passphrase"))
+        .unwrap_err();
+    assert!(wrong.to_string().starts_with("the passphrase does not open the keys"), "{wrong}");
+    assert!(!restored_data.join("keel.redb").exists());
+    // The right one puts every key back, as private as the originals.
+    let restored =
+        keel_host::restore_backup(&backup_dir, &restored_data, Some(PASSPHRASE)).unwrap();
+    let mut names = restored.keys_restored.clone();
+    names.sort();
+    assert_eq!(names, ["audit-signing.key", "data.key", "secrets.key"]);
+    for key in &names {
+        assert_eq!(
+            std::fs::read(restored_data.join(key)).unwrap(),
+            std::fs::read(data.join(key)).unwrap(),
+            "{key}"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(restored_data.join(key)).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{key}");
+        }
+    }
+    // The restored kernel reads what the original sealed and signed.
+    let k = TestKernel::start_in(&restored_root, Setup::new(&["finance"])).await;
+    let verdict = k.get("/admin/tenants/demo/audit/verify").await;
+    assert_eq!(verdict.expect(200)["ok"], true, "{}", verdict.body);
+    k.stop().await;
+    // Without the passphrase the data restores, and the keys stay sealed.
+    let plain = keel_host::restore_backup(&backup_dir, &root.path().join("other"), None).unwrap();
+    assert!(plain.keys_sealed && plain.keys_restored.is_empty());
 }
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {

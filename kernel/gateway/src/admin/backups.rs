@@ -4,13 +4,40 @@
 
 use super::*;
 
+/// What `POST /admin/backups` may say; no body is a backup without keys.
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewBackup {
+    /// Also back up the kernel's keys (the secrets key, the data key ring
+    /// and the audit signing key), sealed with this passphrase (12 to 1024
+    /// characters), which the kernel does not keep: `keel restore
+    /// --passphrase-file` puts them back.
+    keys_passphrase: Option<String>,
+}
+
 /// `POST /admin/backups`
-#[utoipa::path(post, path = "/admin/backups", tag = "backups", responses((status = 201, description = "The backup's manifest: its id (the directory under the kernel's backups directory), when its snapshot was taken, what its database holds, and each file's size and SHA-256"), (status = 401, description = "Not signed in"), (status = 403, description = "Lacks keel.backups.manage"), (status = 409, description = "Another backup is being made")))]
-pub(crate) async fn create_backup(State(state): State<AppState>, caller: Caller) -> Response {
+#[utoipa::path(post, path = "/admin/backups", tag = "backups", request_body(content = Option<NewBackup>, description = "Optional: the passphrase to seal the kernel's keys with"), responses((status = 201, description = "The backup's manifest: its id (the directory under the kernel's backups directory), when its snapshot was taken, what its database holds, and each file's size and SHA-256 (`keys.sealed` among them when it holds the keys)"), (status = 401, description = "Not signed in"), (status = 403, description = "Lacks keel.backups.manage"), (status = 409, description = "Another backup is being made"), (status = 422, description = "A passphrase too short or too long, or no backups directory")))]
+pub(crate) async fn create_backup(
+    State(state): State<AppState>,
+    caller: Caller,
+    request: Request,
+) -> Response {
     respond(
         async {
             let actor = allow(&state.platform, &caller, Scope::Platform, BACKUPS_MANAGE).await?;
-            let backup = state.platform.back_up(&actor).await.map_err(Problem::from_platform)?;
+            let bytes = crate::extract::read_body(request.into_body(), body_limit(&state)).await?;
+            let body: NewBackup = if bytes.iter().all(u8::is_ascii_whitespace) {
+                NewBackup::default()
+            } else {
+                serde_json::from_slice::<Option<NewBackup>>(&bytes)
+                    .map_err(|err| Problem::bad_request(format!("request body: {err}")))?
+                    .unwrap_or_default()
+            };
+            let backup = state
+                .platform
+                .back_up(&actor, body.keys_passphrase)
+                .await
+                .map_err(Problem::from_platform)?;
             Ok((StatusCode::CREATED, Json(backup)).into_response())
         }
         .await,

@@ -10,6 +10,8 @@ use super::schema::{Format, Node, Schema, article, escape};
 const STEPS_MAX: u32 = 200_000;
 /// How deep a check may nest (values within values, schemas within schemas).
 const NESTING_MAX: u32 = 256;
+/// Longest text matched against a pattern, in bytes.
+const PATTERN_TEXT_MAX: usize = 64 * 1024;
 /// Violations reported at most.
 pub(crate) const VIOLATIONS_MAX: usize = 20;
 
@@ -75,16 +77,28 @@ impl<'a> Check<'a> {
         }
         match schema {
             Schema::Any => true,
-            Schema::Nothing => self.violate(report, pointer, "no value is allowed here".to_owned()),
+            Schema::Nothing => {
+                self.violate(report, pointer, || "no value is allowed here".to_owned())
+            }
             Schema::Node(node) => self.check_node(node, value, pointer, nesting, report),
         }
     }
 
-    fn violate(&mut self, report: bool, pointer: &str, detail: String) -> bool {
+    /// Records a violation, its message made only when it is kept.
+    fn violate(&mut self, report: bool, pointer: &str, detail: impl FnOnce() -> String) -> bool {
         if report && self.violations.len() < VIOLATIONS_MAX {
-            self.violations.push(Violation { pointer: pointer.to_owned(), detail });
+            self.violations.push(Violation { pointer: pointer.to_owned(), detail: detail() });
         }
         false
+    }
+
+    /// Counts `n` more steps of work against the budget.
+    fn charge(&mut self, n: usize) -> bool {
+        self.steps = self.steps.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
+        if self.steps > STEPS_MAX {
+            self.exhausted = true;
+        }
+        !self.exhausted
     }
 
     fn check_node(
@@ -99,11 +113,9 @@ impl<'a> Check<'a> {
             && !types.admit(value)
         {
             let found = article(kind(value));
-            return self.violate(
-                report,
-                pointer,
-                format!("expected {}, found {found}", types.describe()),
-            );
+            return self.violate(report, pointer, || {
+                format!("expected {}, found {found}", types.describe())
+            });
         }
         let mut valid = true;
         if let Some(index) = node.reference {
@@ -113,14 +125,17 @@ impl<'a> Check<'a> {
             }
         }
         if let Some(allowed) = &node.enumeration
+            && self.charge(allowed.len())
             && !allowed.contains(value)
         {
-            valid &= self.violate(report, pointer, not_one_of(value, allowed.iter()));
+            valid &= self.violate(report, pointer, || not_one_of(value, allowed.iter()));
         }
         if let Some(constant) = &node.constant
             && constant != value
         {
-            valid &= self.violate(report, pointer, format!("{} is not {constant}", shown(value)));
+            valid &= self.violate(report, pointer, || {
+                format!("{} is not {}", shown(value), shown(constant))
+            });
         }
         for schema in &node.all_of {
             valid &= self.check(schema, value, pointer, nesting + 1, report);
@@ -132,7 +147,7 @@ impl<'a> Check<'a> {
             && self.check(not, value, pointer, nesting + 1, false)
         {
             valid &=
-                self.violate(report, pointer, "matches a shape that is not allowed".to_owned());
+                self.violate(report, pointer, || "matches a shape that is not allowed".to_owned());
         }
         valid &= match value {
             Value::Object(object) => self.check_object(node, object, pointer, nesting, report),
@@ -160,39 +175,42 @@ impl<'a> Check<'a> {
             if branches.is_empty() {
                 continue;
             }
-            // Each branch runs once, its violations set aside.
-            let mut fits = 0;
-            let mut typed = Vec::new();
+            // Each branch runs once; the violations of the first whose type
+            // fits are set aside, and only reported if it is the only one.
+            let (mut fits, mut typed) = (0, 0);
+            let mut first_typed = Vec::new();
             for branch in branches {
+                let is_typed = admits_type(branch, value);
+                let keep = report && is_typed && typed == 0;
                 let outer = std::mem::take(&mut self.violations);
-                let fit = self.check(branch, value, pointer, nesting + 1, report);
+                let fit = self.check(branch, value, pointer, nesting + 1, keep);
                 let found = std::mem::replace(&mut self.violations, outer);
                 fits += usize::from(fit);
-                if admits_type(branch, value) {
-                    typed.push(found);
+                if is_typed {
+                    typed += 1;
+                    if keep {
+                        first_typed = found;
+                    }
                 }
             }
             if fits == 0 {
                 if let Some(allowed) = constants(branches) {
                     // An enum of documented variants: one constant each.
-                    valid &= self.violate(report, pointer, not_one_of(value, allowed.into_iter()));
-                } else if let [only] = typed.as_mut_slice() {
+                    valid &=
+                        self.violate(report, pointer, || not_one_of(value, allowed.into_iter()));
+                } else if typed == 1 {
                     let room = VIOLATIONS_MAX.saturating_sub(self.violations.len());
-                    self.violations.extend(only.drain(..).take(room));
+                    self.violations.extend(first_typed.into_iter().take(room));
                     valid = false;
                 } else {
-                    valid &= self.violate(
-                        report,
-                        pointer,
-                        format!("matches none of the {} shapes allowed here", branches.len()),
-                    );
+                    valid &= self.violate(report, pointer, || {
+                        format!("matches none of the {} shapes allowed here", branches.len())
+                    });
                 }
             } else if exactly_one && fits > 1 {
-                valid &= self.violate(
-                    report,
-                    pointer,
-                    format!("matches {fits} of the shapes allowed here, where exactly one must"),
-                );
+                valid &= self.violate(report, pointer, || {
+                    format!("matches {fits} of the shapes allowed here, where exactly one must")
+                });
             }
         }
         valid
@@ -207,46 +225,48 @@ impl<'a> Check<'a> {
         report: bool,
     ) -> bool {
         let mut valid = true;
+        if !self.charge(node.required.len() + object.len()) {
+            return false;
+        }
         for name in &node.required {
             if !object.contains_key(name) {
-                let at = format!("{pointer}/{}", escape(name));
-                valid &= self.violate(report, &at, "is required".to_owned());
+                let at = format!("{pointer}/{}", token(name));
+                valid &= self.violate(report, &at, || "is required".to_owned());
             }
         }
         for (name, field) in object {
-            let declared = node.properties.iter().find(|(declared, _)| declared == name);
+            let declared = node.properties.get(name);
             let schema = match (declared, &node.additional) {
-                (Some((_, schema)), _) => schema,
+                (Some(schema), _) => schema,
                 (None, Some(additional)) => additional,
                 (None, None) => continue,
             };
             let len = pointer.len();
             pointer.push('/');
-            pointer.push_str(&escape(name));
+            pointer.push_str(&token(name));
             valid &= match schema {
-                Schema::Nothing if declared.is_none() => {
-                    let allowed: Vec<&str> =
-                        node.properties.iter().map(|(n, _)| n.as_str()).collect();
-                    let detail = if allowed.is_empty() {
-                        "is not a field of this object".to_owned()
-                    } else {
-                        format!(
-                            "is not a field of this object (its fields: {})",
-                            allowed.join(", ")
-                        )
-                    };
-                    self.violate(report, pointer, detail)
-                }
+                Schema::Nothing if declared.is_none() => self.violate(report, pointer, || {
+                    if node.properties.is_empty() {
+                        return "is not a field of this object".to_owned();
+                    }
+                    let names: Vec<&str> =
+                        node.properties.keys().take(20).map(String::as_str).collect();
+                    let more = if node.properties.len() > 20 { ", …" } else { "" };
+                    format!(
+                        "is not a field of this object (its fields: {}{more})",
+                        names.join(", ")
+                    )
+                }),
                 schema => self.check(schema, field, pointer, nesting + 1, report),
             };
             pointer.truncate(len);
         }
         let n = object.len() as u64;
         if let Some(min) = node.min_properties.filter(|min| n < *min) {
-            valid &= self.violate(report, pointer, format!("must have at least {min} fields"));
+            valid &= self.violate(report, pointer, || format!("must have at least {min} fields"));
         }
         if let Some(max) = node.max_properties.filter(|max| n > *max) {
-            valid &= self.violate(report, pointer, format!("may have at most {max} fields"));
+            valid &= self.violate(report, pointer, || format!("may have at most {max} fields"));
         }
         valid
     }
@@ -274,20 +294,19 @@ impl<'a> Check<'a> {
         }
         let n = items.len() as u64;
         if let Some(min) = node.min_items.filter(|min| n < *min) {
-            valid &= self.violate(report, pointer, format!("must have at least {min} items"));
+            valid &= self.violate(report, pointer, || format!("must have at least {min} items"));
         }
         if let Some(max) = node.max_items.filter(|max| n > *max) {
-            valid &= self.violate(report, pointer, format!("may have at most {max} items"));
+            valid &= self.violate(report, pointer, || format!("may have at most {max} items"));
         }
-        if node.unique_items {
-            self.steps = self.steps.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
-            let mut seen: Vec<&Value> = Vec::with_capacity(items.len());
+        if node.unique_items && self.charge(items.len()) {
+            // Each item's JSON text, hashed: linear in the array's size.
+            let mut seen = std::collections::HashSet::with_capacity(items.len());
             for item in items {
-                if seen.contains(&item) {
-                    valid &= self.violate(report, pointer, "items must be different".to_owned());
+                if !seen.insert(item.to_string()) {
+                    valid &= self.violate(report, pointer, || "items must be different".to_owned());
                     break;
                 }
-                seen.push(item);
             }
         }
         valid
@@ -303,16 +322,16 @@ impl<'a> Check<'a> {
         let Some(x) = n.as_f64() else { return true };
         let mut valid = true;
         if let Some(min) = node.minimum.filter(|min| x < *min) {
-            valid &= self.violate(report, pointer, format!("must be at least {min}"));
+            valid &= self.violate(report, pointer, || format!("must be at least {min}"));
         }
         if let Some(max) = node.maximum.filter(|max| x > *max) {
-            valid &= self.violate(report, pointer, format!("must be at most {max}"));
+            valid &= self.violate(report, pointer, || format!("must be at most {max}"));
         }
         if let Some(min) = node.exclusive_minimum.filter(|min| x <= *min) {
-            valid &= self.violate(report, pointer, format!("must be more than {min}"));
+            valid &= self.violate(report, pointer, || format!("must be more than {min}"));
         }
         if let Some(max) = node.exclusive_maximum.filter(|max| x >= *max) {
-            valid &= self.violate(report, pointer, format!("must be less than {max}"));
+            valid &= self.violate(report, pointer, || format!("must be less than {max}"));
         }
         valid
     }
@@ -321,28 +340,45 @@ impl<'a> Check<'a> {
         let mut valid = true;
         let chars = || text.chars().count() as u64;
         if let Some(min) = node.min_length.filter(|min| chars() < *min) {
-            valid &= self.violate(report, pointer, format!("must be at least {min} characters"));
+            valid &= self.violate(report, pointer, || format!("must be at least {min} characters"));
         }
         if let Some(max) = node.max_length.filter(|max| chars() > *max) {
-            valid &= self.violate(report, pointer, format!("may be at most {max} characters"));
+            valid &= self.violate(report, pointer, || format!("may be at most {max} characters"));
         }
         if let Some(pattern) = &node.pattern {
-            self.steps =
-                self.steps.saturating_add(u32::try_from(text.len() / 64).unwrap_or(u32::MAX));
+            if text.len() > PATTERN_TEXT_MAX {
+                return self.violate(report, pointer, || {
+                    format!("is longer than the {PATTERN_TEXT_MAX} bytes checked against a pattern")
+                });
+            }
+            if !self.charge(text.len() / 16) {
+                return false;
+            }
             if !pattern.is_match(text) {
-                valid &= self.violate(
-                    report,
-                    pointer,
-                    format!("{} does not match the pattern {}", shown_text(text), pattern.as_str()),
-                );
+                valid &= self.violate(report, pointer, || {
+                    format!("{} does not match the pattern {}", shown_text(text), pattern.as_str())
+                });
             }
         }
         if node.format == Some(Format::Date) && keel_values::Date::parse(text).is_err() {
             let detail = format!("{} is not a calendar date (YYYY-MM-DD)", shown_text(text));
-            valid &= self.violate(report, pointer, detail);
+            valid &= self.violate(report, pointer, || detail);
         }
         valid
     }
+}
+
+/// A JSON pointer token for `name`, cut to 64 characters: a client's own
+/// key, echoed in a message, stays short.
+fn token(name: &str) -> String {
+    const CHARS_MAX: usize = 64;
+    let escaped = escape(name);
+    if escaped.chars().count() <= CHARS_MAX {
+        return escaped;
+    }
+    let mut cut: String = escaped.chars().take(CHARS_MAX).collect();
+    cut.push('…');
+    cut
 }
 
 /// The values a list of branches allows, when each is a constant (or an
@@ -363,7 +399,7 @@ fn constants(branches: &[Schema]) -> Option<Vec<&Value>> {
 /// `"assett" is not one of "asset", "liability", …`.
 fn not_one_of<'a>(value: &Value, allowed: impl ExactSizeIterator<Item = &'a Value>) -> String {
     let count = allowed.len();
-    let list: Vec<String> = allowed.take(12).map(Value::to_string).collect();
+    let list: Vec<String> = allowed.take(12).map(shown).collect();
     let more = if count > 12 { ", …" } else { "" };
     format!("{} is not one of {}{more}", shown(value), list.join(", "))
 }

@@ -3,16 +3,16 @@
 //! value and is not in the subset is refused when the contract is read,
 //! so that nothing a plugin declares is silently left unchecked.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
 /// Keywords that describe and never constrain: kept in the published
-/// document, ignored by the check.
-const ANNOTATIONS: [&str; 13] = [
-    "$schema",
+/// document, ignored by the check. (`$id`, `$schema`, `$anchor` and
+/// nested `$defs` are refused: they would change what a published `$ref`
+/// means to a client.)
+const ANNOTATIONS: [&str; 10] = [
     "$comment",
-    "$id",
     "title",
     "description",
     "default",
@@ -22,13 +22,16 @@ const ANNOTATIONS: [&str; 13] = [
     "writeOnly",
     "contentEncoding",
     "contentMediaType",
-    "$defs",
 ];
 
-/// Longest pattern source accepted, in bytes; and the compiled size a
-/// pattern may take (the `regex` crate matches in linear time).
+/// Longest pattern source accepted, in bytes; the compiled size a pattern
+/// may take, and its matching cache (the `regex` crate matches in linear
+/// time); and most patterns in one contract, so that what they take in
+/// all is bounded too.
 const PATTERN_BYTES_MAX: usize = 512;
-const PATTERN_COMPILED_MAX: usize = 256 * 1024;
+const PATTERN_COMPILED_MAX: usize = 64 * 1024;
+const PATTERN_CACHE_MAX: usize = 64 * 1024;
+pub(crate) const PATTERNS_MAX: usize = 256;
 
 /// A compiled schema.
 #[derive(Debug, Clone)]
@@ -109,7 +112,7 @@ pub(crate) struct Node {
     pub(crate) one_of: Vec<Schema>,
     pub(crate) not: Option<Schema>,
     // Objects.
-    pub(crate) properties: Vec<(String, Schema)>,
+    pub(crate) properties: BTreeMap<String, Schema>,
     pub(crate) required: Vec<String>,
     pub(crate) additional: Option<Schema>,
     pub(crate) min_properties: Option<u64>,
@@ -144,6 +147,7 @@ pub(crate) enum Format {
 pub(crate) struct Compiler<'a> {
     pub(crate) names: &'a HashMap<String, usize>,
     pub(crate) nodes: usize,
+    pub(crate) patterns: usize,
     pub(crate) nodes_max: usize,
     pub(crate) depth_max: usize,
 }
@@ -224,7 +228,7 @@ impl Compiler<'_> {
                         .ok_or_else(|| (here.clone(), "properties is an object".to_owned()))?;
                     for (name, schema) in map {
                         let at = format!("{here}/{}", escape(name));
-                        node.properties.push((name.clone(), sub(self, schema, &at)?));
+                        node.properties.insert(name.clone(), sub(self, schema, &at)?);
                     }
                 }
                 "required" => {
@@ -259,7 +263,14 @@ impl Compiler<'_> {
                 "exclusiveMinimum" => node.exclusive_minimum = Some(number(value, &here)?),
                 "exclusiveMaximum" => node.exclusive_maximum = Some(number(value, &here)?),
                 "pattern" => {
-                    node.pattern = Some(pattern(value).map_err(|why| (here.clone(), why))?)
+                    self.patterns += 1;
+                    if self.patterns > PATTERNS_MAX {
+                        return Err((
+                            here,
+                            format!("a contract has at most {PATTERNS_MAX} patterns"),
+                        ));
+                    }
+                    node.pattern = Some(pattern(value).map_err(|why| (here.clone(), why))?);
                 }
                 "format" => {
                     node.format = (value.as_str() == Some("date")).then_some(Format::Date);
@@ -310,6 +321,7 @@ fn pattern(value: &Value) -> Result<regex::Regex, String> {
     }
     regex::RegexBuilder::new(source)
         .size_limit(PATTERN_COMPILED_MAX)
+        .dfa_size_limit(PATTERN_CACHE_MAX)
         .build()
         .map_err(|err| format!("the pattern does not compile: {err}"))
 }

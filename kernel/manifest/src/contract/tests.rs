@@ -277,3 +277,96 @@ fn a_check_does_bounded_work_whatever_the_body() {
 fn contract_entries() -> Contract {
     contract(&entries()).unwrap()
 }
+
+/// A contract whose `entries.post` body is `request`, with `defs`.
+fn with_request(request: Value, defs: Value) -> Result<Contract, ContractError> {
+    let document = json!({ "contract": 1, "operations": { "entries.post": { "request": request } }, "$defs": defs });
+    contract(&document)
+}
+
+#[test]
+fn hostile_contracts_cost_a_bounded_check() {
+    // Definitions that fan out without a cycle: 50^4 checks if unbounded.
+    let mut defs = serde_json::Map::new();
+    defs.insert("D0".to_owned(), json!({ "enum": (0..2000).collect::<Vec<_>>() }));
+    for level in 1..5 {
+        let refs = vec![json!({ "$ref": format!("#/$defs/D{}", level - 1) }); 50];
+        defs.insert(format!("D{level}"), json!({ "allOf": refs }));
+    }
+    let fan = with_request(json!({ "$ref": "#/$defs/D4" }), Value::Object(defs)).unwrap();
+    let found = pointers(fan.check_request("entries.post", &json!("x")));
+    assert_eq!(
+        found.last().unwrap().1,
+        "the body is too large or too deeply nested to check against its schema"
+    );
+    assert!(found.len() <= 20);
+
+    // A thousand branches that all report, on a body with a long key:
+    // only one branch's violations are kept, and the key is cut short.
+    let branches = vec![json!({ "$ref": "#/$defs/Strings" }); 1000];
+    let defs = json!({ "Strings": { "type": "object", "additionalProperties": { "type": "array", "items": { "type": "string" } } } });
+    let wide = with_request(json!({ "anyOf": branches }), defs).unwrap();
+    let key = "k".repeat(100_000);
+    let body = json!({ key: vec![1; 20] });
+    let found = pointers(wide.check_request("entries.post", &body));
+    assert!(found.len() <= 20, "{}", found.len());
+    assert!(
+        found.iter().all(|(pointer, _)| pointer.chars().count() < 80),
+        "pointers are cut short"
+    );
+
+    // Unique items over a large array: linear, whatever it holds.
+    let unique = with_request(json!({ "type": "array", "uniqueItems": true }), json!({})).unwrap();
+    let items: Vec<u32> = (0..150_000).collect();
+    assert_eq!(unique.check_request("entries.post", &json!(items)), Ok(()));
+    let found = pointers(unique.check_request("entries.post", &json!([1, 2, 1])));
+    assert_eq!(found, [(String::new(), "items must be different".to_owned())]);
+
+    // A pattern is matched against bounded text only.
+    let pattern = with_request(json!({ "type": "string", "pattern": "^a+$" }), json!({})).unwrap();
+    let found = pointers(pattern.check_request("entries.post", &json!("a".repeat(100_000))));
+    assert!(
+        found[0].1.starts_with("is longer than the 65536 bytes checked against a pattern"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn contracts_that_would_mislead_a_client_or_cost_too_much_are_refused() {
+    let refused = |request: Value, defs: Value, why: &str| {
+        let err = with_request(request, defs).unwrap_err();
+        assert!(err.reason.contains(why), "{err}");
+    };
+    refused(json!({ "$id": "https://evil.example/", "type": "object" }), json!({}), "keyword $id");
+    refused(json!({ "$defs": { "X": {} } }), json!({}), "keyword $defs");
+    refused(json!({ "$ref": "#/$defs/A b" }), json!({ "A b": {} }), "a definition's name is");
+    let patterns: Vec<Value> = (0..300).map(|i| json!({ "pattern": format!("^x{i}$") })).collect();
+    refused(json!({ "allOf": patterns }), json!({}), "at most 256 patterns");
+}
+
+#[test]
+fn a_query_parameter_given_twice_is_refused_and_named_types_are_read_as_theirs() {
+    let document = json!({
+        "contract": 1,
+        "operations": { "entries.list": { "query": { "$ref": "#/$defs/Query" } } },
+        "$defs": {
+            "Query": { "type": "object", "properties": {
+                "from": { "type": ["string", "null"], "format": "date" },
+                "count": { "anyOf": [{ "$ref": "#/$defs/Count" }, { "type": "null" }] },
+            } },
+            "Count": { "type": "integer", "minimum": 1 },
+        },
+    });
+    let contract = contract(&document).unwrap();
+    let query = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect()
+    };
+    assert_eq!(contract.check_query("entries.list", &query(&[("count", "5")])), Ok(()));
+    let found = pointers(contract.check_query("entries.list", &query(&[("count", "0")])));
+    assert_eq!(found, [("/count".to_owned(), "must be at least 1".to_owned())]);
+    let found = pointers(
+        contract
+            .check_query("entries.list", &query(&[("from", "2026-01-01"), ("from", "garbage")])),
+    );
+    assert_eq!(found, [("/from".to_owned(), "is given more than once".to_owned())]);
+}
