@@ -7,9 +7,12 @@ use keel_sdk::contract::{Contract, JsonSchema, Schemas};
 use keel_values::Date;
 use rust_decimal::Decimal;
 
+use crate::api::payables::NewPayment;
 use crate::ledger::account::{Account, AccountType, NewAccount, Side};
 use crate::ledger::balance::{CurrencyTotals, TrialBalanceRow};
 use crate::ledger::entry::{Entry, NewEntry};
+use crate::ledger::journal::{Journal, NewJournal};
+use crate::ledger::payable::{NewPayable, Payable, Status};
 
 /// The file beside `keel.toml` that the package embeds.
 #[cfg(test)]
@@ -38,6 +41,15 @@ pub(crate) fn contract() -> Contract {
             "reports.trial-balance",
             Schemas::new().query::<AsOf>().response::<TrialBalanceAnswer>(),
         )
+        .operation("journals.list", Schemas::new().response::<Journals>())
+        .operation("journals.create", Schemas::new().request::<NewJournal>().response::<Journal>())
+        .operation("payables.create", Schemas::new().request::<NewPayable>().response::<Payable>())
+        .operation(
+            "payables.list",
+            Schemas::new().query::<PayablesQuery>().response::<PayablePage>(),
+        )
+        .operation("payables.get", Schemas::new().response::<Payable>())
+        .operation("payables.pay", Schemas::new().request::<NewPayment>().response::<Payable>())
 }
 
 /// `?as_of=`: a report as of the end of a date; today's books without it.
@@ -67,6 +79,34 @@ pub(crate) struct EntriesQuery {
     to: Option<Date>,
     /// Only entries with a line on this account, by number.
     account: Option<String>,
+}
+
+/// `GET /payables?status=&supplier=`
+#[derive(JsonSchema)]
+#[allow(dead_code, reason = "described for the contract; the handler reads the query")]
+pub(crate) struct PayablesQuery {
+    /// Only those open, or only those paid.
+    status: Option<Status>,
+    /// Only those of this supplier, by code.
+    supplier: Option<String>,
+}
+
+/// The journals: the built-in five, then the tenant's own by code.
+#[derive(serde::Serialize, JsonSchema)]
+pub(crate) struct Journals {
+    /// Each journal.
+    pub(crate) journals: Vec<Journal>,
+}
+
+/// A page of supplier invoices, and what they leave open.
+#[derive(serde::Serialize, JsonSchema)]
+pub(crate) struct PayablePage {
+    /// The payables, by number (or by status, when filtered by it).
+    pub(crate) payables: Vec<Payable>,
+    /// What this page's payables leave open, in their own currencies.
+    pub(crate) open_total: Decimal,
+    /// Where the next page starts; null on the last.
+    pub(crate) cursor: Option<String>,
 }
 
 /// A page of accounts.

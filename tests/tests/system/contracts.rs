@@ -63,7 +63,7 @@ async fn the_tenant_document_publishes_each_typed_operations_schemas() {
             && accounts["application/json"]["schema"]["$ref"].is_string()
     );
     // Operations the contract does not type stay as they were.
-    let untyped = &doc["paths"]["/finance/payables"]["post"];
+    let untyped = &doc["paths"]["/finance/invoices"]["post"];
     assert_eq!(untyped["responses"]["2XX"]["content"]["application/json"]["schema"], json!({}));
     k.stop().await;
 }
@@ -162,6 +162,17 @@ async fn the_ledgers_answers_are_true_to_its_contract() {
         "accounts.balance",
         k.get(&format!("{F}/accounts/1100/balance?as_of=2026-11-03")).await.expect(200),
     );
+    check("journals.list", k.get(&format!("{F}/journals")).await.expect(200));
+    let journal = json!({ "code": "BNK2", "name": "Second bank", "kind": "bank" });
+    check("journals.create", k.post(&format!("{F}/journals"), journal).await.expect(201));
+    let invoice = json!({ "supplier": "ACME", "invoice": "INV-77", "date": "2026-04-01", "due": "2026-05-01",
+        "memo": "office chairs", "lines": [{ "account": "6300", "debit": "450.00" }] });
+    check("payables.create", k.post(&format!("{F}/payables"), invoice).await.expect(201));
+    let payment = json!({ "amount": "200.00", "date": "2026-04-20" });
+    let paid = k.post(&format!("{F}/payables/AP-000001/payments"), payment).await;
+    check("payables.pay", paid.expect(201));
+    check("payables.get", k.get(&format!("{F}/payables/AP-000001")).await.expect(200));
+    check("payables.list", k.get(&format!("{F}/payables?status=open")).await.expect(200));
     let tb = k.get(&format!("{F}/reports/trial-balance")).await.expect(200).clone();
     check("reports.trial-balance", &tb);
     assert_eq!(tb["totals"][0]["balanced"], true);

@@ -3,13 +3,14 @@
 use keel_sdk::{Error, Range, Request, Response, Result, audit};
 
 use crate::books::{self, JOURNALS};
+use crate::contract::Journals;
 use crate::ledger::journal::{self, NewJournal};
 
 /// `GET /journals`: the built-in journals, then the tenant's own by code.
 pub(crate) fn list(_: &Request) -> Result<Response> {
     let mut journals = journal::built_in();
     journals.extend(JOURNALS.scan_all(&Range::all())?.into_iter().map(|(_, j)| j));
-    Response::ok(&serde_json::json!({ "journals": journals }))
+    Response::ok(&Journals { journals })
 }
 
 /// `POST /journals`: a journal of the tenant's own, such as a second bank.

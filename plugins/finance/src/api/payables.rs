@@ -10,6 +10,7 @@ use serde_json::json;
 use crate::api::currencies;
 use crate::api::entries;
 use crate::books::{self, ACCOUNTS};
+use crate::contract::PayablePage;
 use crate::ledger::aging::OpenItem;
 use crate::ledger::entry::{CheckedEntry, NewEntry};
 use crate::ledger::fx::Exposure;
@@ -101,8 +102,8 @@ pub(crate) fn list(request: &Request) -> Result<Response> {
         .map(|(_, p)| p)
         .filter(|p| supplier.is_none_or(|s| p.supplier == s))
         .collect();
-    let open: Decimal = payables.iter().map(|p| p.open).sum();
-    Response::ok(&json!({ "payables": payables, "open_total": open, "cursor": page.cursor }))
+    let open_total: Decimal = payables.iter().map(|p| p.open).sum();
+    Response::ok(&PayablePage { payables, open_total, cursor: page.cursor })
 }
 
 /// `GET /payables/{number}`
@@ -114,11 +115,17 @@ pub(crate) fn get(request: &Request) -> Result<Response> {
     }
 }
 
-#[derive(Deserialize)]
+/// A payment of a payable, as a client submits it.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct NewPayment {
+pub(crate) struct NewPayment {
+    /// How much, as a decimal string; no more than is open.
+    #[schemars(with = "String")]
     amount: serde_json::Value,
+    /// When it was paid.
+    #[schemars(with = "keel_values::Date")]
     date: String,
+    /// The account it comes out of; the bank, 1100, if none.
     #[serde(default)]
     account: Option<String>,
     /// The rate paid at, if the payable is foreign; the date's if none.

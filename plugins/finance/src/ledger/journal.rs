@@ -14,7 +14,9 @@ pub const PURCHASES: &str = "PUR";
 pub const BANK: &str = "BNK";
 
 /// What a journal keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     General,
@@ -25,7 +27,9 @@ pub enum Kind {
 }
 
 /// A journal, as stored and returned.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Journal {
     /// Such as `SAL`; the first part of its entries' journal numbers.
     pub code: String,
@@ -34,7 +38,7 @@ pub struct Journal {
 }
 
 /// A journal as a client creates it.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewJournal {
     pub code: String,

@@ -21,7 +21,7 @@ const TEXT_BYTES_MAX: usize = 100;
 
 /// Whether anything of a payable is still owed. Stored, indexed and listed
 /// by these names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Some or all of it is owed.
@@ -42,7 +42,7 @@ impl Status {
 }
 
 /// A supplier invoice, as stored and returned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Payable {
     /// `AP-000001`.
     pub number: String,
@@ -81,7 +81,7 @@ pub struct Payable {
 }
 
 /// A payment of a payable.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Payment {
     /// When it was paid.
     pub date: Date,
@@ -113,7 +113,7 @@ pub struct PaymentPosting {
 }
 
 /// A supplier invoice as a client or another plugin submits it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPayable {
     /// The supplier's code.
@@ -121,8 +121,10 @@ pub struct NewPayable {
     /// The supplier's invoice number, once per supplier.
     pub invoice: String,
     /// The invoice's date.
+    #[schemars(with = "keel_values::Date")]
     pub date: String,
     /// When it is due, not before `date`.
+    #[schemars(with = "keel_values::Date")]
     pub due: String,
     /// What it is for.
     #[serde(default)]
