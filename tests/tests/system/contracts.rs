@@ -62,6 +62,20 @@ async fn the_tenant_document_publishes_each_typed_operations_schemas() {
         accounts["text/csv"].is_object()
             && accounts["application/json"]["schema"]["$ref"].is_string()
     );
+    // Inspecting the package says which operations are typed.
+    let version = doc["info"]["version"]
+        .as_str()
+        .unwrap()
+        .split(", ")
+        .find_map(|p| p.strip_prefix("finance "))
+        .unwrap()
+        .to_owned();
+    let inspected = k.get(&format!("/admin/packages/finance/{version}")).await.expect(200).clone();
+    let typed = |id: &str| {
+        inspected["operations"].as_array().unwrap().iter().find(|o| o["id"] == id).unwrap()["typed"]
+            .clone()
+    };
+    assert_eq!((typed("entries.post"), typed("invoices.create")), (json!(true), json!(false)));
     // Operations the contract does not type stay as they were.
     let untyped = &doc["paths"]["/finance/invoices"]["post"];
     assert_eq!(untyped["responses"]["2XX"]["content"]["application/json"]["schema"], json!({}));

@@ -254,7 +254,7 @@ fn package_json(plugin: &Plugin, detailed: bool) -> serde_json::Value {
         json["operations"] = m
             .operations
             .iter()
-            .map(|o| serde_json::json!({ "id": o.id, "method": o.method.as_str(), "path": o.path.to_string(), "permission": o.permission, "summary": o.summary }))
+            .map(|o| serde_json::json!({ "id": o.id, "method": o.method.as_str(), "path": o.path.to_string(), "permission": o.permission, "summary": o.summary, "typed": plugin.contract().describes(&o.id) }))
             .collect();
         json["imports"] = serde_json::json!(plugin.imports());
         json["exports"] = serde_json::json!(plugin.exports());
