@@ -7,7 +7,6 @@ use keel_sdk::contract::{Contract, JsonSchema, Schemas};
 use keel_values::Date;
 use rust_decimal::Decimal;
 
-use crate::api::payables::NewPayment;
 use crate::ledger::account::{Account, AccountType, NewAccount, Side};
 use crate::ledger::balance::{CurrencyTotals, TrialBalanceRow};
 use crate::ledger::entry::{Entry, NewEntry};
@@ -203,4 +202,22 @@ pub(crate) struct TrialBalanceAnswer {
     pub(crate) rows: Vec<TrialBalanceRow>,
     /// The column totals of each currency.
     pub(crate) totals: Vec<CurrencyTotals>,
+}
+
+/// A payment of a payable, as a client submits it.
+#[derive(serde::Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewPayment {
+    /// How much, as a decimal string; no more than is open.
+    #[schemars(with = "String")]
+    pub(crate) amount: serde_json::Value,
+    /// When it was paid.
+    #[schemars(with = "keel_values::Date")]
+    pub(crate) date: String,
+    /// The account it comes out of; the bank, 1100, if none.
+    #[serde(default)]
+    pub(crate) account: Option<String>,
+    /// The rate paid at, if the payable is foreign; the date's if none.
+    #[serde(default)]
+    pub(crate) rate: Option<String>,
 }

@@ -2,14 +2,16 @@
 
 use keel_sdk::erp::Lot;
 use keel_sdk::{Range, Request, Response, Result, context};
-use serde::Deserialize;
-use serde_json::json;
 
 use keel_values::decimal::{self, Sign};
 
 use crate::books::{
     self, INVOICES, NewInvoice, NewOrder, NewReceipt, ORDERS, RECEIPTS, REQUISITIONS, ReceivedLine,
     SUPPLIERS, Supplier,
+};
+use crate::contract::{
+    InvoiceBody, NewRequisition, OrderBody, OrderDetail, OrderPage, PricedBody, ReceiptBody,
+    ReceivedBody, RequisitionPage, SupplierPage,
 };
 use crate::rules::order::PricedLine;
 
@@ -22,15 +24,8 @@ pub(crate) fn create_supplier(request: &Request) -> Result<Response> {
 /// `GET /suppliers?cursor=&limit=`
 pub(crate) fn list_suppliers(request: &Request) -> Result<Response> {
     let page = SUPPLIERS.scan(&Range::all(), request.query("cursor"), request.page_limit()?)?;
-    let suppliers: Vec<Supplier> = page.items.into_iter().map(|(_, s)| s).collect();
-    Response::ok(&json!({ "suppliers": suppliers, "cursor": page.cursor }))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewRequisition {
-    item: String,
-    quantity: String,
+    let suppliers = page.items.into_iter().map(|(_, s)| s).collect();
+    Response::ok(&SupplierPage { suppliers, cursor: page.cursor })
 }
 
 /// `POST /requisitions`
@@ -57,26 +52,7 @@ fn by_status<T: serde::Serialize + serde::de::DeserializeOwned>(
 /// `GET /requisitions?status=draft|ordered&cursor=&limit=`
 pub(crate) fn list_requisitions(request: &Request) -> Result<Response> {
     let (requisitions, cursor) = by_status(&REQUISITIONS, request)?;
-    Response::ok(&json!({ "requisitions": requisitions, "cursor": cursor }))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PricedBody {
-    item: String,
-    quantity: String,
-    unit_price: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OrderBody {
-    supplier: String,
-    date: String,
-    location: String,
-    lines: Vec<PricedBody>,
-    #[serde(default)]
-    requisitions: Vec<String>,
+    Response::ok(&RequisitionPage { requisitions, cursor })
 }
 
 /// The lines a client sent, their decimals read.
@@ -101,7 +77,7 @@ pub(crate) fn create_order(request: &Request) -> Result<Response> {
 /// `GET /orders?status=awaiting-approval|approved|received|closed`
 pub(crate) fn list_orders(request: &Request) -> Result<Response> {
     let (orders, cursor) = by_status(&ORDERS, request)?;
-    Response::ok(&json!({ "orders": orders, "cursor": cursor }))
+    Response::ok(&OrderPage { orders, cursor })
 }
 
 /// `GET /orders/{number}`, with its receipts and invoices.
@@ -109,44 +85,16 @@ pub(crate) fn get_order(request: &Request) -> Result<Response> {
     let number = request.param("number")?;
     let order = books::order(number)?;
     let by_order = Range::exactly(number);
-    let receipts: Vec<_> =
+    let receipts =
         RECEIPTS.lookup_all("by-order", &by_order)?.into_iter().map(|(_, r)| r).collect();
-    let invoices: Vec<_> =
+    let invoices =
         INVOICES.lookup_all("by-order", &by_order)?.into_iter().map(|(_, i)| i).collect();
-    Response::ok(&json!({ "order": order, "receipts": receipts, "invoices": invoices }))
+    Response::ok(&OrderDetail { order, receipts, invoices })
 }
 
 /// `POST /orders/{number}/approval`
 pub(crate) fn approve(request: &Request) -> Result<Response> {
     Response::ok(&books::approve(request.param("number")?)?)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReceivedBody {
-    item: String,
-    quantity: String,
-    /// For stock providers that track lots.
-    #[serde(default)]
-    lot: Option<LotBody>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LotBody {
-    code: String,
-    #[serde(default)]
-    expires: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReceiptBody {
-    date: String,
-    /// The order's location when absent.
-    #[serde(default)]
-    location: Option<String>,
-    lines: Vec<ReceivedBody>,
 }
 
 /// `POST /orders/{number}/receipts`
@@ -165,18 +113,6 @@ pub(crate) fn receive(request: &Request) -> Result<Response> {
         NewReceipt { date: body.date, location: body.location, lines },
     )?;
     Response::created(&receipt)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct InvoiceBody {
-    /// The supplier's invoice number.
-    invoice: String,
-    date: String,
-    /// The supplier's payment terms from `date` when absent.
-    #[serde(default)]
-    due: Option<String>,
-    lines: Vec<PricedBody>,
 }
 
 /// `POST /orders/{number}/invoices`

@@ -6,12 +6,14 @@
 //! - `books`: how purchasing is stored and carried out, through the
 //!   tenant's `keel:erp/stock` and `keel:erp/ledger` providers.
 //! - `api`: one handler per manifest operation.
+//! - `contract`: the types of what the operations read and answer.
 //! - `deliver`: reorder events from either stock provider become draft
 //!   requisitions.
 #![deny(clippy::float_arithmetic)]
 
 mod api;
 mod books;
+mod contract;
 pub mod rules;
 
 use keel_sdk::events::{self, Delivery};
@@ -55,7 +57,7 @@ impl Plugin for Procurement {
     }
 }
 
-keel_sdk::export_plugin!(Procurement);
+keel_sdk::export_plugin!(Procurement, contract = "keel.contract.json");
 
 #[cfg(test)]
 mod tests {
@@ -68,5 +70,18 @@ mod tests {
         declared.sort_unstable();
         dispatched.sort_unstable();
         assert_eq!(dispatched, declared, "each operation of the manifest has one handler");
+    }
+
+    #[test]
+    fn contract_is_current_and_the_kernel_accepts_it() {
+        let contract = crate::contract::contract();
+        contract.keep(crate::contract::FILE);
+        let manifest = keel_manifest::Manifest::parse(include_str!("../keel.toml")).unwrap();
+        let text = std::fs::read_to_string(crate::contract::FILE).unwrap();
+        let read = keel_manifest::Contract::parse(&text, &manifest).unwrap();
+        assert!(
+            manifest.operations.iter().all(|op| read.describes(&op.id)),
+            "every operation is typed"
+        );
     }
 }

@@ -204,3 +204,72 @@ async fn the_ledgers_answers_are_true_to_its_contract() {
     assert_eq!(answered, typed, "every typed operation's answer was checked");
     k.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn purchasings_answers_are_true_to_its_contract() {
+    let manifest = Manifest::parse(include_str!("../../../plugins/procurement/keel.toml")).unwrap();
+    let text = include_str!("../../../plugins/procurement/keel.contract.json");
+    let contract = Contract::parse(text, &manifest).unwrap();
+    let k = TestKernel::start(Setup::new(&["finance", "inventory", "procurement"])).await;
+    let (p, stock) = ("/api/demo/procurement", "/api/demo/inventory");
+    k.post(&format!("{F}/chart-templates/starter"), json!({ "currency": "EUR" })).await.expect(201);
+    k.post(&format!("{stock}/warehouses"), json!({ "code": "MAIN", "name": "Main store" }))
+        .await
+        .expect(201);
+    let location = json!({ "code": "MAIN-A", "warehouse": "MAIN", "name": "Aisle A" });
+    k.post(&format!("{stock}/locations"), location).await.expect(201);
+    let item = json!({ "code": "PARA-500", "name": "Paracetamol 500 mg", "unit": "box" });
+    k.post(&format!("{stock}/items"), item).await.expect(201);
+    let mut answered = Vec::new();
+    let mut check = |operation: &str, body: &Value| {
+        assert_eq!(contract.check_response(operation, body), Ok(()), "{operation}: {body}");
+        answered.push(operation.to_owned());
+    };
+    let supplier = json!({ "code": "ACME", "name": "Acme Pharma" });
+    check("suppliers.create", k.post(&format!("{p}/suppliers"), supplier).await.expect(201));
+    check("suppliers.list", k.get(&format!("{p}/suppliers")).await.expect(200));
+    let wanted = json!({ "item": "PARA-500", "quantity": "100" });
+    let requisition = k.post(&format!("{p}/requisitions"), wanted).await.expect(201).clone();
+    check("requisitions.create", &requisition);
+    check("requisitions.list", k.get(&format!("{p}/requisitions?status=draft")).await.expect(200));
+    let order = json!({ "supplier": "ACME", "date": "2026-03-02", "location": "MAIN-A", "requisitions": [requisition["number"].clone()],
+        "lines": [{ "item": "PARA-500", "quantity": "100", "unit_price": "12.00" }] });
+    let order = k.post(&format!("{p}/orders"), order).await.expect(201).clone();
+    check("orders.create", &order);
+    assert_eq!(order["status"], "awaiting-approval");
+    let number = order["number"].as_str().unwrap().to_owned();
+    let manager = k.user_with_roles("max", "demo", &["purchasing-manager"]).await;
+    let approved =
+        k.send_as(Some(&manager), "POST", &format!("{p}/orders/{number}/approval"), None).await;
+    check("orders.approve", approved.expect(200));
+    let receipt =
+        json!({ "date": "2026-03-05", "lines": [{ "item": "PARA-500", "quantity": "100" }] });
+    check(
+        "orders.receive",
+        k.post(&format!("{p}/orders/{number}/receipts"), receipt).await.expect(201),
+    );
+    let invoice = json!({ "invoice": "INV-1", "date": "2026-03-10",
+        "lines": [{ "item": "PARA-500", "quantity": "100", "unit_price": "12.00" }] });
+    check(
+        "orders.invoice",
+        k.post(&format!("{p}/orders/{number}/invoices"), invoice).await.expect(201),
+    );
+    check("orders.get", k.get(&format!("{p}/orders/{number}")).await.expect(200));
+    check("orders.list", k.get(&format!("{p}/orders?status=closed")).await.expect(200));
+    let settings = k.get(&format!("{p}/settings")).await.expect(200).clone();
+    check("settings.get", &settings);
+    let mut changed = settings.clone();
+    changed["approval_threshold"] = json!("2000");
+    changed.as_object_mut().unwrap().remove("ensured");
+    check("settings.put", k.send("PUT", &format!("{p}/settings"), Some(changed)).await.expect(200));
+    // An unknown status is named, not an empty list.
+    let reply = k.get(&format!("{p}/orders?status=lost")).await;
+    reply.expect_problem(422, "invalid-request");
+    assert_eq!(reply.body["errors"][0]["pointer"], "/status");
+    answered.sort();
+    answered.dedup();
+    let mut typed: Vec<String> = manifest.operations.iter().map(|op| op.id.clone()).collect();
+    typed.sort();
+    assert_eq!(answered, typed, "every operation's answer was checked");
+    k.stop().await;
+}

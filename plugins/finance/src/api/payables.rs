@@ -4,13 +4,12 @@
 
 use keel_sdk::{Collection, Error, Range, Request, Response, Result, audit, next_sequence};
 use rust_decimal::Decimal;
-use serde::Deserialize;
 use serde_json::json;
 
 use crate::api::currencies;
 use crate::api::entries;
 use crate::books::{self, ACCOUNTS};
-use crate::contract::PayablePage;
+use crate::contract::{NewPayment, PayablePage};
 use crate::ledger::aging::OpenItem;
 use crate::ledger::entry::{CheckedEntry, NewEntry};
 use crate::ledger::fx::Exposure;
@@ -113,24 +112,6 @@ pub(crate) fn get(request: &Request) -> Result<Response> {
         Some(payable) => Response::ok(&payable),
         None => Err(Error::not_found(format!("payable {number} does not exist"))),
     }
-}
-
-/// A payment of a payable, as a client submits it.
-#[derive(Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct NewPayment {
-    /// How much, as a decimal string; no more than is open.
-    #[schemars(with = "String")]
-    amount: serde_json::Value,
-    /// When it was paid.
-    #[schemars(with = "keel_values::Date")]
-    date: String,
-    /// The account it comes out of; the bank, 1100, if none.
-    #[serde(default)]
-    account: Option<String>,
-    /// The rate paid at, if the payable is foreign; the date's if none.
-    #[serde(default)]
-    rate: Option<String>,
 }
 
 /// `POST /payables/{number}/payments`: pays some or all of what is open,

@@ -12,7 +12,7 @@ use super::matching::OrderLine;
 use super::order::{PricedLine, RequisitionStatus, Status};
 
 /// A supplier, as a client creates it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Supplier {
     pub code: String,
@@ -30,7 +30,7 @@ fn thirty() -> u32 {
 pub const PAYMENT_TERMS_DAYS_MAX: u32 = 3650;
 
 /// A request to buy an item, raised by someone or by a reorder event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Requisition {
     pub number: String,
     pub item: String,
@@ -43,7 +43,7 @@ pub struct Requisition {
 }
 
 /// A purchase order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Order {
     pub number: String,
     pub supplier: String,
@@ -61,7 +61,7 @@ pub struct Order {
 }
 
 /// An item a receipt brought in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReceiptLine {
     pub item: String,
     pub quantity: Decimal,
@@ -70,7 +70,7 @@ pub struct ReceiptLine {
 }
 
 /// Goods received against an order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Receipt {
     pub number: String,
     pub order: String,
@@ -80,7 +80,7 @@ pub struct Receipt {
 }
 
 /// A supplier invoice matched to its order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Invoice {
     pub number: String,
     pub order: String,

@@ -7,7 +7,9 @@ use rust_decimal::Decimal;
 use super::RuleError;
 
 /// One item of an order, with what has been received and invoiced so far.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct OrderLine {
     /// The item's code.
     pub item: String,

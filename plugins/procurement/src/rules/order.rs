@@ -12,7 +12,7 @@ use super::RuleError;
 use super::matching::{Matched, OrderLine};
 
 /// Where an order stands. Stored, indexed and listed by these names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     /// Above the approval threshold: waits for an approver other than its
@@ -85,7 +85,7 @@ impl fmt::Display for Status {
 }
 
 /// Where a requisition stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum RequisitionStatus {
     /// Raised, and on no order yet.
@@ -108,7 +108,7 @@ impl RequisitionStatus {
 
 /// A line of an order or of a supplier's invoice: so many units of an item
 /// at a price.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PricedLine {
     /// The item's code.
     pub item: String,

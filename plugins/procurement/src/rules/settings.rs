@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::RuleError;
 
 /// Thresholds, tolerance and the accounts invoices post to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// Orders above this total need an approver other than their creator.
