@@ -5,7 +5,7 @@
 //! the API step started: the document must be complete and true enough
 //! for a widely used generator to make a working client of it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::Context as _;
@@ -24,7 +24,14 @@ pub(crate) fn run(
     token: &str,
     document: &Path,
 ) -> anyhow::Result<()> {
-    let venv = generator(target)?;
+    // Its Python also runs the walkthrough: httpx, attrs and dateutil,
+    // which the generated client needs, come with it.
+    let venv = crate::fuzz::python_tool(
+        target,
+        "openapi-python-client",
+        GENERATOR,
+        "openapi-python-client",
+    )?;
     step("generating a Python client from the demo tenant's OpenAPI document");
     let config = dir.join("client.yml");
     std::fs::write(
@@ -52,27 +59,4 @@ pub(crate) fn run(
             .args([base_url, token])
             .env("PYTHONPATH", &client),
     )
-}
-
-/// The generator's virtual environment, made if it is not there yet (its
-/// Python also runs the walkthrough: httpx, attrs and dateutil, which the
-/// generated client needs, come with it).
-fn generator(target: &Path) -> anyhow::Result<PathBuf> {
-    let venv = target.join("tools").join(format!("openapi-python-client-{GENERATOR}"));
-    if venv.join("bin").join("openapi-python-client").exists() {
-        return Ok(venv);
-    }
-    step(&format!(
-        "installing openapi-python-client {GENERATOR} from PyPI into {}",
-        venv.display()
-    ));
-    exec(Command::new("python3").args(["-m", "venv"]).arg(&venv)).context(
-        "python3 with venv is needed to generate the client (Debian: apt-get install python3-venv)",
-    )?;
-    exec(
-        Command::new(venv.join("bin").join("pip"))
-            .args(["install", "--quiet", "--disable-pip-version-check"])
-            .arg(format!("openapi-python-client=={GENERATOR}")),
-    )?;
-    Ok(venv)
 }

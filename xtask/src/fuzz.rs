@@ -99,21 +99,33 @@ impl Drop for Stopped {
 
 /// schemathesis, installed into `target/tools` if it is not there yet.
 fn schemathesis(target: &Path) -> anyhow::Result<PathBuf> {
-    let venv = target.join("tools").join(format!("schemathesis-{SCHEMATHESIS}"));
-    let tool = venv.join("bin").join("schemathesis");
-    if tool.exists() {
-        return Ok(tool);
+    let venv = python_tool(target, "schemathesis", SCHEMATHESIS, "schemathesis")?;
+    Ok(venv.join("bin").join("schemathesis"))
+}
+
+/// The virtual environment `target/tools/<package>-<version>` holding
+/// that release of a Python package from PyPI, made on first use (when
+/// its `bin/<command>` is missing).
+pub(crate) fn python_tool(
+    target: &Path,
+    package: &str,
+    version: &str,
+    command: &str,
+) -> anyhow::Result<PathBuf> {
+    let venv = target.join("tools").join(format!("{package}-{version}"));
+    if venv.join("bin").join(command).exists() {
+        return Ok(venv);
     }
-    step(&format!("installing schemathesis {SCHEMATHESIS} from PyPI into {}", venv.display()));
-    exec(Command::new("python3").args(["-m", "venv"]).arg(&venv)).context(
-        "python3 with venv is needed to fuzz the API (Debian: apt-get install python3-venv)",
-    )?;
+    step(&format!("installing {package} {version} from PyPI into {}", venv.display()));
+    exec(Command::new("python3").args(["-m", "venv"]).arg(&venv)).with_context(|| {
+        format!("python3 with venv is needed for {package} (Debian: apt-get install python3-venv)")
+    })?;
     exec(
         Command::new(venv.join("bin").join("pip"))
             .args(["install", "--quiet", "--disable-pip-version-check"])
-            .arg(format!("schemathesis=={SCHEMATHESIS}")),
+            .arg(format!("{package}=={version}")),
     )?;
-    Ok(tool)
+    Ok(venv)
 }
 
 /// A free address on loopback.
