@@ -230,15 +230,18 @@ impl Host {
         Ok(found)
     }
 
-    /// The kernel's keys, each as the file a data directory keeps it in
-    /// (`secrets.key`, `data.key`, `audit-signing.key`), for backups that
-    /// hold them sealed with a passphrase.
-    pub fn set_key_files(&self, files: Vec<(String, Vec<u8>)>) {
-        *self.inner.key_files.write().unwrap_or_else(|p| p.into_inner()) = files;
+    /// One of the kernel's keys, as the file a data directory keeps it in
+    /// (`secrets.key`, `data.key` or `audit-signing.key`), for backups
+    /// that hold them sealed with a passphrase. Write-only: nothing reads
+    /// the keys back through the host but a backup.
+    pub fn set_key_file(&self, name: &str, bytes: Vec<u8>) {
+        let mut files = self.inner.key_files.write().unwrap_or_else(|p| p.into_inner());
+        files.retain(|(kept, _)| kept != name);
+        files.push((name.to_owned(), bytes));
     }
 
-    /// The key files [`Host::set_key_files`] gave.
-    pub fn key_files(&self) -> Vec<(String, Vec<u8>)> {
+    /// The key files [`Host::set_key_file`] gave.
+    fn key_files(&self) -> Vec<(String, Vec<u8>)> {
         self.inner.key_files.read().map(|files| files.clone()).unwrap_or_default()
     }
 
@@ -254,7 +257,8 @@ impl Host {
         keys: Option<&str>,
     ) -> Result<Backup, BackupError> {
         if let Some(passphrase) = keys {
-            write_synced(&dir.join(keys::KEYS), &keys::seal(&self.key_files(), passphrase)?)?;
+            let sealed = keys::seal(&self.key_files(), passphrase, &id)?;
+            write_synced(&dir.join(keys::KEYS), &sealed)?;
         }
         let snapshot = self.inner.storage.read()?;
         let created = self.now().seconds;
@@ -545,7 +549,16 @@ pub fn restore_backup(
         Some(passphrase) => {
             let sealed = std::fs::read(from.join(keys::KEYS))
                 .map_err(io(format!("reading {}", from.join(keys::KEYS).display())))?;
-            keys::open(&sealed, passphrase, from)?
+            // Damage is named as damage, before any passphrase is tried.
+            let sum: String = Sha256::digest(&sealed).iter().map(|b| format!("{b:02x}")).collect();
+            let expected = backup.files.get(keys::KEYS);
+            if expected.is_none_or(|e| e.sha256 != sum || e.bytes != sealed.len() as u64) {
+                return Err(BackupError::Damaged {
+                    dir: from.to_path_buf(),
+                    why: format!("{} is not as it was backed up", keys::KEYS),
+                });
+            }
+            keys::open(&sealed, passphrase, &backup.id, from)?
         }
         None => Vec::new(),
     };
@@ -577,7 +590,25 @@ pub fn restore_backup(
             .map_err(io(format!("removing the unfinished {}", staging.display())))?;
     }
     private_dir(&staging)?;
+    let mut placed_keys = Vec::new();
     let restored = restore_into(from, &backup, &staging).and_then(|restored| {
+        // The keys first, written and synced in staging, then put in
+        // place: a database is never left without them.
+        for (name, bytes) in &key_files {
+            write_private(&staging.join(name), bytes)?;
+        }
+        for (name, _) in &key_files {
+            let to = data_dir.join(name);
+            if to.exists() {
+                return Err(BackupError::Exists(format!(
+                    "{} appeared while restoring; restore into a new data directory",
+                    to.display()
+                )));
+            }
+            std::fs::rename(staging.join(name), &to)
+                .map_err(io(format!("moving a restored key to {}", to.display())))?;
+            placed_keys.push(to);
+        }
         std::fs::rename(staging.join(DATABASE), &database)
             .map_err(io(format!("moving the restored database to {}", database.display())))?;
         if staging.join(PACKAGES).is_dir() {
@@ -588,15 +619,20 @@ pub fn restore_backup(
                     .map_err(io(format!("moving a restored package to {}", to.display())))?;
             }
         }
-        for (name, bytes) in &key_files {
-            write_private(&data_dir.join(name), bytes)?;
-        }
+        sync(data_dir)?;
         Ok(Restored {
             keys_restored: key_files.iter().map(|(name, _)| name.clone()).collect(),
             keys_sealed,
             ..restored
         })
     });
+    if restored.is_err() {
+        for key in &placed_keys {
+            if let Err(err) = std::fs::remove_file(key) {
+                tracing::warn!(key = %key.display(), error = %err, "cannot remove a key of a failed restore");
+            }
+        }
+    }
     if let Err(err) = std::fs::remove_dir_all(&staging) {
         tracing::warn!(dir = %staging.display(), error = %err, "cannot remove the restore's staging directory");
     }

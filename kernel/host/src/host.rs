@@ -60,7 +60,7 @@ pub(crate) struct Inner {
     /// Delivers webhooks; none delivers none.
     pub(crate) outbound: RwLock<Option<Arc<dyn crate::events::Outbound>>>,
     /// The kernel's key files, by the names a data directory gives them,
-    /// for a backup that holds them sealed (`Host::set_key_files`).
+    /// for a backup that holds them sealed (`Host::set_key_file`).
     pub(crate) key_files: RwLock<Vec<(String, Vec<u8>)>>,
     /// Each tenant's webhooks, as the dispatcher delivers to them.
     pub(crate) webhooks: RwLock<HashMap<TenantId, Vec<Arc<crate::events::StoredWebhook>>>>,

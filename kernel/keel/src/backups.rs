@@ -75,7 +75,10 @@ pub(crate) fn restore(from: &Path, data: &Path, keys: Option<&Path>) -> anyhow::
             "  keys: {} (opened with the passphrase)",
             restored.keys_restored.join(", ")
         ));
-        lines.push(format!("next: {next}"));
+        lines.push(format!(
+            "next: {next} (without --secrets-key, --data-key-file or KEEL_DATA_KEY, which would \
+             name other keys)"
+        ));
     } else if restored.keys_sealed {
         lines.push(format!(
             "next: this backup holds the kernel's keys, sealed: restore again into a new directory \

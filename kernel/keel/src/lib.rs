@@ -317,17 +317,9 @@ pub async fn start(config: Config) -> anyhow::Result<Kernel> {
         .with_context(|| format!("loading the audit signing key {}", key_path.display()))?;
     let signer = keel_audit::HeadSigner::from_seed(&seed);
     // What a backup holds, sealed, when asked: every key, as the file a
-    // data directory keeps it in.
-    let data_ring = host.key_files().into_iter().filter(|(name, _)| name == "data.key");
-    host.set_key_files(
-        [
-            ("secrets.key".to_owned(), secrets_bytes.to_vec()),
-            ("audit-signing.key".to_owned(), seed.to_vec()),
-        ]
-        .into_iter()
-        .chain(data_ring)
-        .collect(),
-    );
+    // data directory keeps it in (the data key ring was given at setup).
+    host.set_key_file("secrets.key", secrets_bytes.to_vec());
+    host.set_key_file("audit-signing.key", seed.to_vec());
     let (platform, generated) =
         Platform::start(host.clone(), identity, config.admin_password.clone(), signer)
             .await
@@ -580,7 +572,7 @@ fn prepare(config: &Config) -> anyhow::Result<(Host, Arc<Storage>)> {
             .with_context(|| format!("writing the data key file {}", path.display()))?;
     }
     host.record_data_key_use(&keel_audit::Origin::kernel(host.now().seconds))?;
-    host.set_key_files(vec![("data.key".to_owned(), ring.concat())]);
+    host.set_key_file("data.key", ring.concat());
     // Packages installed over the admin API first, then the bundled ones.
     let installed = config.data_dir.join("packages");
     if installed.is_dir() {

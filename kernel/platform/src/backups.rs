@@ -15,6 +15,11 @@ impl Platform {
         actor: &Actor,
         keys: Option<String>,
     ) -> Result<Backup, PlatformError> {
+        if keys.as_ref().is_some_and(|p| !(12..=1024).contains(&p.chars().count())) {
+            return Err(PlatformError::Invalid(
+                "a passphrase must be 12 to 1024 characters long".to_owned(),
+            ));
+        }
         let origin = self.origin(actor, None).await;
         let inner = std::sync::Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {

@@ -194,6 +194,17 @@ async fn a_backup_holds_the_keys_sealed_and_only_its_passphrase_restores_them() 
         .unwrap_err();
     assert!(wrong.to_string().starts_with("the passphrase does not open the keys"), "{wrong}");
     assert!(!restored_data.join("keel.redb").exists());
+    // Damage is named as damage, not as a wrong passphrase.
+    let damaged = root.path().join("damaged");
+    copy_dir(&backup_dir, &damaged);
+    let mut sealed_bytes = std::fs::read(damaged.join("keys.sealed")).unwrap();
+    let middle = sealed_bytes.len() / 2;
+    sealed_bytes[middle] ^= 1;
+    std::fs::write(damaged.join("keys.sealed"), sealed_bytes).unwrap();
+    let refused =
+        keel_host::restore_backup(&damaged, &root.path().join("nowhere"), Some(PASSPHRASE))
+            .unwrap_err();
+    assert!(refused.to_string().contains("keys.sealed is not as it was backed up"), "{refused}");
     // The right one puts every key back, as private as the originals.
     let restored =
         keel_host::restore_backup(&backup_dir, &restored_data, Some(PASSPHRASE)).unwrap();

@@ -5,13 +5,13 @@
 use super::*;
 
 /// What `POST /admin/backups` may say; no body is a backup without keys.
-#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewBackup {
     /// Also back up the kernel's keys (the secrets key, the data key ring
     /// and the audit signing key), sealed with this passphrase (12 to 1024
     /// characters), which the kernel does not keep: `keel restore
-    /// --passphrase-file` puts them back.
+    /// --keys-passphrase-file` puts them back.
     keys_passphrase: Option<String>,
 }
 
@@ -29,8 +29,13 @@ pub(crate) async fn create_backup(
             let body: NewBackup = if bytes.iter().all(u8::is_ascii_whitespace) {
                 NewBackup::default()
             } else {
+                // The serde message could quote the passphrase: not echoed.
                 serde_json::from_slice::<Option<NewBackup>>(&bytes)
-                    .map_err(|err| Problem::bad_request(format!("request body: {err}")))?
+                    .map_err(|_| {
+                        Problem::bad_request(
+                            r#"request body: nothing, or {"keys_passphrase": "…"} and no other field"#,
+                        )
+                    })?
                     .unwrap_or_default()
             };
             let backup = state

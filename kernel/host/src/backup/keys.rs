@@ -14,7 +14,7 @@ use super::BackupError;
 
 /// The sealed keys' file name in a backup.
 pub(crate) const KEYS: &str = "keys.sealed";
-/// What the sealed value is bound to.
+/// What the sealed value is bound to, with its file's header and backup.
 const CONTEXT: &str = "keel backup keys";
 /// The key files a backup may hold, as a data directory names them, and
 /// whether each is one key or a ring of them.
@@ -34,12 +34,27 @@ struct Sealed {
     sealed: String,
 }
 
-const KDF: &str = "argon2id m=19456 t=2 p=1";
+const KDF: &str = SecretsKey::PASSPHRASE_KDF;
 
-/// `files` (each key file's name and bytes) sealed with `passphrase`.
-pub(crate) fn seal(files: &[(String, Vec<u8>)], passphrase: &str) -> Result<Vec<u8>, BackupError> {
-    if files.is_empty() {
-        return Err(BackupError::Keys("this kernel was given no keys to back up".to_owned()));
+/// The sealed value's context: the file's header and the backup's id, so
+/// that neither can be changed, nor the file moved to another backup.
+fn context(format: u32, kdf: &str, salt: &str, backup: &str) -> String {
+    format!("{CONTEXT}\n{format}\n{kdf}\n{salt}\n{backup}")
+}
+
+/// `files` (each key file's name and bytes: all three) sealed with
+/// `passphrase` for backup `backup`.
+pub(crate) fn seal(
+    files: &[(String, Vec<u8>)],
+    passphrase: &str,
+    backup: &str,
+) -> Result<Vec<u8>, BackupError> {
+    if let Some((missing, _)) =
+        KEY_FILES.iter().find(|(name, _)| !files.iter().any(|(given, _)| given == name))
+    {
+        return Err(BackupError::Keys(format!(
+            "this kernel was not given its {missing} to back up"
+        )));
     }
     let mut salt = [0u8; 16];
     rand::rng().fill(&mut salt);
@@ -48,10 +63,11 @@ pub(crate) fn seal(files: &[(String, Vec<u8>)], passphrase: &str) -> Result<Vec<
     let plain: serde_json::Map<String, serde_json::Value> =
         files.iter().map(|(name, bytes)| (name.clone(), hex(bytes).into())).collect();
     let plain = serde_json::Value::Object(plain).to_string();
+    let salt = hex(&salt);
     let sealed = key
-        .seal(CONTEXT, plain.as_bytes())
+        .seal(&context(1, KDF, &salt, backup), plain.as_bytes())
         .map_err(|err| BackupError::Keys(format!("cannot seal the keys: {err}")))?;
-    let file = Sealed { format: 1, kdf: KDF.to_owned(), salt: hex(&salt), sealed };
+    let file = Sealed { format: 1, kdf: KDF.to_owned(), salt, sealed };
     serde_json::to_vec_pretty(&file)
         .map_err(|err| BackupError::Keys(format!("cannot write the sealed keys: {err}")))
 }
@@ -62,6 +78,7 @@ pub(crate) fn seal(files: &[(String, Vec<u8>)], passphrase: &str) -> Result<Vec<
 pub(crate) fn open(
     bytes: &[u8],
     passphrase: &str,
+    backup: &str,
     dir: &Path,
 ) -> Result<Vec<(String, Vec<u8>)>, BackupError> {
     let damaged = |why: String| BackupError::Damaged { dir: dir.to_path_buf(), why };
@@ -77,7 +94,7 @@ pub(crate) fn open(
         .ok_or_else(|| damaged(format!("the salt of its {KEYS} is not hex")))?;
     let key = SecretsKey::from_passphrase(passphrase, &salt)
         .map_err(|err| BackupError::Keys(err.to_string()))?;
-    let plain = key.open(CONTEXT, &file.sealed).map_err(|_| {
+    let plain = key.open(&context(file.format, &file.kdf, &file.salt, backup), &file.sealed).map_err(|_| {
         BackupError::Keys(format!(
             "the passphrase does not open the keys of the backup at {} (or its {KEYS} was changed)",
             dir.display()
@@ -98,6 +115,12 @@ pub(crate) fn open(
         }
         files.push((name, bytes));
     }
+    if files.len() != KEY_FILES.len() {
+        return Err(damaged(format!(
+            "its sealed keys are not the {} a kernel has",
+            KEY_FILES.len()
+        )));
+    }
     Ok(files)
 }
 
@@ -116,23 +139,26 @@ mod tests {
             ("data.key".to_owned(), vec![2; 64]),
             ("audit-signing.key".to_owned(), vec![3; 32]),
         ];
-        let sealed = seal(&files, "correct horse battery").unwrap();
+        let sealed = seal(&files, "correct horse battery", "b1").unwrap();
         let text = String::from_utf8(sealed.clone()).unwrap();
         assert!(!text.contains(&hex(&[2; 32])), "no key in the clear");
         let dir = Path::new("/backups/b1");
-        let mut opened = open(&sealed, "correct horse battery", dir).unwrap();
+        let mut opened = open(&sealed, "correct horse battery", "b1", dir).unwrap();
         opened.sort();
         let mut expected = files.clone();
         expected.sort();
         assert_eq!(opened, expected);
-        let wrong = open(&sealed, "correct horse battery!", dir).unwrap_err();
+        let wrong = open(&sealed, "correct horse battery!", "b1", dir).unwrap_err();
         assert!(wrong.to_string().starts_with("the passphrase does not open the keys"), "{wrong}");
-        let short = seal(&files, "short").unwrap_err();
+        let short = seal(&files, "short", "b1").unwrap_err();
         assert!(short.to_string().contains("12 to 1024 characters"), "{short}");
-        assert!(seal(&[], "correct horse battery").is_err());
+        let partial = seal(&files[1..], "correct horse battery", "b1").unwrap_err();
+        assert!(partial.to_string().contains("not given its secrets.key"), "{partial}");
+        // Moved to another backup, it does not open.
+        assert!(open(&sealed, "correct horse battery", "b2", dir).is_err());
         let mut edited: serde_json::Value = serde_json::from_slice(&sealed).unwrap();
         edited["salt"] = "00".repeat(16).into();
         let edited = serde_json::to_vec(&edited).unwrap();
-        assert!(open(&edited, "correct horse battery", dir).is_err());
+        assert!(open(&edited, "correct horse battery", "b1", dir).is_err());
     }
 }
