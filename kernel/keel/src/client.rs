@@ -103,6 +103,24 @@ pub(crate) enum AuditCommand {
         #[arg(long, requires = "entries")]
         head: Option<String>,
     },
+    /// Export a tenant's audit trail (or the entries of one actor, plugin
+    /// or action) as JSON lines or CSV, every page of it, to stdout or a
+    /// file; progress goes to stderr.
+    Export {
+        tenant: String,
+        /// `jsonl` (one entry a line, as the kernel signs it) or `csv`.
+        #[arg(long, default_value = "jsonl", value_parser = ["jsonl", "csv"])]
+        format: String,
+        #[arg(long)]
+        actor: Option<String>,
+        #[arg(long)]
+        plugin: Option<String>,
+        #[arg(long)]
+        action: Option<String>,
+        /// Write here instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Print the signed heads the kernel kept for a tenant's chain, one
     /// JSON line each (keep them elsewhere); with --sign, sign the current
     /// head first.
@@ -151,6 +169,30 @@ impl Connection {
         path: &str,
         body: Option<Body>,
     ) -> anyhow::Result<Value> {
+        let (_, bytes) = self.exchange(method, path, body).await?;
+        Ok(if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+        })
+    }
+
+    /// `GET path`: the answer's headers and body as they came.
+    pub(crate) async fn get_raw(
+        &self,
+        path: &str,
+    ) -> anyhow::Result<(reqwest::header::HeaderMap, Vec<u8>)> {
+        self.exchange(reqwest::Method::GET, path, None).await
+    }
+
+    /// One exchange with the kernel: the answer's headers and body, or its
+    /// failure in words.
+    async fn exchange(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Body>,
+    ) -> anyhow::Result<(reqwest::header::HeaderMap, Vec<u8>)> {
         let url = format!("{}{path}", self.url.trim_end_matches('/'));
         let mut request = reqwest::Client::new().request(method.clone(), &url);
         if let Some(token) = &self.token {
@@ -169,13 +211,10 @@ impl Connection {
             format!("cannot reach keel at {url}; is it running? (--url or KEEL_URL)")
         })?;
         let status = response.status();
-        let bytes = response.bytes().await.context("reading the response")?;
-        let value: Value = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
-        };
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.context("reading the response")?.to_vec();
         if !status.is_success() {
+            let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
             let detail = value["detail"].as_str().unwrap_or("no detail");
             let hint = if status == reqwest::StatusCode::UNAUTHORIZED {
                 " (log in with `keel login` and set KEEL_TOKEN)"
@@ -184,7 +223,7 @@ impl Connection {
             };
             bail!("{method} {path} failed with {status}: {detail}{hint}");
         }
-        Ok(value)
+        Ok((headers, bytes))
     }
 }
 
@@ -346,6 +385,13 @@ pub(crate) async fn audit(connection: &Connection, command: AuditCommand) -> any
             }
             Ok(())
         }
+        AuditCommand::Export { tenant, format, actor, plugin, action, output } => {
+            let filters: String = [("actor", actor), ("plugin", plugin), ("action", action)]
+                .into_iter()
+                .filter_map(|(name, value)| value.map(|v| format!("&{name}={v}")))
+                .collect();
+            export_audit(connection, &tenant, &format, &filters, output.as_deref()).await
+        }
         AuditCommand::Heads { tenant, sign } => {
             let path = format!("/admin/tenants/{tenant}/audit/heads");
             if sign {
@@ -358,6 +404,55 @@ pub(crate) async fn audit(connection: &Connection, command: AuditCommand) -> any
             Ok(())
         }
     }
+}
+
+/// Follows the export's pages (`x-keel-next`) to the end of the trail,
+/// writing each (a CSV's header once) and saying on stderr how far it got.
+async fn export_audit(
+    connection: &Connection,
+    tenant: &str,
+    format: &str,
+    filters: &str,
+    output: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out: Box<dyn std::io::Write> = match output {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        )),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let (mut from, mut entries, mut first) = (1u64, 0usize, true);
+    loop {
+        let path =
+            format!("/admin/tenants/{tenant}/audit/export?format={format}&from={from}{filters}");
+        let (headers, body) = connection.get_raw(&path).await?;
+        let mut page = body.as_slice();
+        if format == "csv" && !first {
+            // The header row, once.
+            let end = page.iter().position(|b| *b == b'\n').map_or(page.len(), |i| i + 1);
+            page = &page[end..];
+        }
+        entries += page.split(|b| *b == b'\n').filter(|line| !line.is_empty()).count();
+        if format == "csv" && first {
+            entries = entries.saturating_sub(1);
+        }
+        out.write_all(page).context("writing the export")?;
+        first = false;
+        progress(&format!("exported {entries} entries of {tenant}'s audit trail"));
+        let next = headers.get("x-keel-next").and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        match next {
+            Some(next) if next > from => from = next,
+            _ => break,
+        }
+    }
+    out.flush().context("writing the export")?;
+    Ok(())
+}
+
+#[expect(clippy::print_stderr, reason = "progress goes beside the answer, not into it")]
+fn progress(text: &str) {
+    eprintln!("{text}");
 }
 
 pub(crate) fn show(value: &Value) -> anyhow::Result<()> {

@@ -111,6 +111,20 @@ async fn operators_administer_keel_from_the_command_line() {
         let truncated =
             keel_fails(&env, &["audit", "verify", "acme", "--entries", "99", "--head", "00"]);
         assert!(truncated.contains("broken"), "{truncated}");
+        // The whole trail exported, as JSON lines and as CSV.
+        let lines = keel(&env, &["audit", "export", "acme"]);
+        let entries: Vec<serde_json::Value> =
+            lines.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+        assert!(entries.len() >= 8, "{lines}");
+        let seqs: Vec<u64> = entries.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+        assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>(), "every entry, in order");
+        let csv = keel(
+            &env,
+            &["audit", "export", "acme", "--format", "csv", "--action", "plugin.disable"],
+        );
+        let rows: Vec<&str> = csv.lines().collect();
+        assert_eq!(rows.len(), 2, "a header and the one entry: {csv}");
+        assert!(rows[0].starts_with("seq,") && rows[1].contains("plugin.disable"), "{csv}");
         let heads = keel(&env, &["audit", "heads", "acme", "--sign"]);
         let head: serde_json::Value = serde_json::from_str(heads.lines().last().unwrap()).unwrap();
         assert_eq!(head["statement"]["chain"], "tenant/acme", "{heads}");
