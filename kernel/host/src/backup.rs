@@ -430,8 +430,12 @@ fn sum(path: &Path) -> Result<FileSum, BackupError> {
         hasher.update(&buffer[..n]);
         bytes += n as u64;
     }
-    let sha256 = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    Ok(FileSum { bytes, sha256 })
+    Ok(FileSum { bytes, sha256: hex(&hasher.finalize()) })
+}
+
+/// Lower-case hex of `bytes`.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Writes a new file readable by this user only from its creation
@@ -550,9 +554,8 @@ pub fn restore_backup(
             let sealed = std::fs::read(from.join(keys::KEYS))
                 .map_err(io(format!("reading {}", from.join(keys::KEYS).display())))?;
             // Damage is named as damage, before any passphrase is tried.
-            let sum: String = Sha256::digest(&sealed).iter().map(|b| format!("{b:02x}")).collect();
-            let expected = backup.files.get(keys::KEYS);
-            if expected.is_none_or(|e| e.sha256 != sum || e.bytes != sealed.len() as u64) {
+            let sum = FileSum { bytes: sealed.len() as u64, sha256: hex(&Sha256::digest(&sealed)) };
+            if backup.files.get(keys::KEYS) != Some(&sum) {
                 return Err(BackupError::Damaged {
                     dir: from.to_path_buf(),
                     why: format!("{} is not as it was backed up", keys::KEYS),

@@ -26,19 +26,17 @@ pub(crate) fn check(
     if contract.schema(operation, keel_manifest::Part::Request).is_none() {
         return Ok(());
     }
-    let value: serde_json::Value = if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(refused(
-            "body",
-            vec![keel_manifest::Violation {
-                pointer: String::new(),
-                detail: "a JSON body is required".to_owned(),
-            }],
-        ));
-    } else {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        let missing = keel_manifest::Violation {
+            pointer: String::new(),
+            detail: "a JSON body is required".to_owned(),
+        };
+        return Err(refused("body", vec![missing]));
+    }
+    let value: serde_json::Value =
         serde_json::from_slice(body).map_err(|err| CallError::Plugin {
             kind: crate::PluginErrorKind::BadRequest,
             message: format!("the body of {operation} is not JSON: {err}"),
-        })?
-    };
+        })?;
     contract.check_request(operation, &value).map_err(|v| refused("body", v))
 }

@@ -80,17 +80,34 @@ pub(crate) enum MemberCommand {
     Remove { tenant: String, user: String },
 }
 
+/// Which audit entries: of one actor, plugin or action.
+#[derive(Debug, clap::Args)]
+pub(crate) struct AuditFilter {
+    #[arg(long)]
+    actor: Option<String>,
+    #[arg(long)]
+    plugin: Option<String>,
+    #[arg(long)]
+    action: Option<String>,
+}
+
+impl AuditFilter {
+    /// `&actor=…&plugin=…&action=…`, of those given.
+    fn query(&self) -> String {
+        [("actor", &self.actor), ("plugin", &self.plugin), ("action", &self.action)]
+            .into_iter()
+            .filter_map(|(name, value)| value.as_ref().map(|v| format!("&{name}={v}")))
+            .collect()
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum AuditCommand {
     /// List a tenant's audit entries (oldest first).
     List {
         tenant: String,
-        #[arg(long)]
-        actor: Option<String>,
-        #[arg(long)]
-        plugin: Option<String>,
-        #[arg(long)]
-        action: Option<String>,
+        #[command(flatten)]
+        filter: AuditFilter,
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },
@@ -111,12 +128,8 @@ pub(crate) enum AuditCommand {
         /// `jsonl` (one entry a line, as the kernel signs it) or `csv`.
         #[arg(long, default_value = "jsonl", value_parser = ["jsonl", "csv"])]
         format: String,
-        #[arg(long)]
-        actor: Option<String>,
-        #[arg(long)]
-        plugin: Option<String>,
-        #[arg(long)]
-        action: Option<String>,
+        #[command(flatten)]
+        filter: AuditFilter,
         /// Write here instead of stdout.
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
@@ -360,13 +373,8 @@ pub(crate) async fn plugin(connection: &Connection, command: PluginCommand) -> a
 pub(crate) async fn audit(connection: &Connection, command: AuditCommand) -> anyhow::Result<()> {
     use reqwest::Method;
     match command {
-        AuditCommand::List { tenant, actor, plugin, action, limit } => {
-            let mut path = format!("/admin/tenants/{tenant}/audit?limit={limit}");
-            for (name, value) in [("actor", actor), ("plugin", plugin), ("action", action)] {
-                if let Some(value) = value {
-                    path.push_str(&format!("&{name}={value}"));
-                }
-            }
+        AuditCommand::List { tenant, filter, limit } => {
+            let path = format!("/admin/tenants/{tenant}/audit?limit={limit}{}", filter.query());
             show(&connection.send(Method::GET, &path, None).await?)
         }
         AuditCommand::Verify { tenant, entries, head } => {
@@ -385,12 +393,8 @@ pub(crate) async fn audit(connection: &Connection, command: AuditCommand) -> any
             }
             Ok(())
         }
-        AuditCommand::Export { tenant, format, actor, plugin, action, output } => {
-            let filters: String = [("actor", actor), ("plugin", plugin), ("action", action)]
-                .into_iter()
-                .filter_map(|(name, value)| value.map(|v| format!("&{name}={v}")))
-                .collect();
-            export_audit(connection, &tenant, &format, &filters, output.as_deref()).await
+        AuditCommand::Export { tenant, format, filter, output } => {
+            export_audit(connection, &tenant, &format, &filter.query(), output.as_deref()).await
         }
         AuditCommand::Heads { tenant, sign } => {
             let path = format!("/admin/tenants/{tenant}/audit/heads");

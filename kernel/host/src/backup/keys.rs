@@ -10,7 +10,7 @@ use std::path::Path;
 use keel_identity::SecretsKey;
 use rand::Rng as _;
 
-use super::BackupError;
+use super::{BackupError, hex};
 
 /// The sealed keys' file name in a backup.
 pub(crate) const KEYS: &str = "keys.sealed";
@@ -122,10 +122,6 @@ pub(crate) fn open(
         )));
     }
     Ok(files)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
