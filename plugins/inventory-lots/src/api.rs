@@ -4,14 +4,15 @@
 use keel_sdk::{Error, Request, Response, Result};
 use keel_stock_kit::api::{self as kit, NewMove};
 use keel_stock_kit::rules::moves::required;
-use rust_decimal::Decimal;
-use serde_json::json;
 
 use crate::books;
+use crate::contract::{Expired, ItemLots, Lots};
 
 /// `GET /items/{code}`, with its stock, value and lots.
 pub(crate) fn get_item(request: &Request) -> Result<Response> {
-    kit::get_item(request, |item| Ok(vec![("lots", json!(books::lots(&item.code, None)?))]))
+    let stock = kit::item_stock(request)?;
+    let lots = books::lots(&stock.item.code, None)?;
+    Response::ok(&ItemLots { stock, lots })
 }
 
 /// `POST /receipts` with `unit_cost`, `lot` and (for goods that expire)
@@ -51,7 +52,7 @@ pub(crate) fn adjust(request: &Request) -> Result<Response> {
 pub(crate) fn list_lots(request: &Request) -> Result<Response> {
     let item = kit::requested_item(request, "item")?;
     let lots = books::lots(&item.code, request.query("location"))?;
-    Response::ok(&json!({ "item": item.code, "unit": item.unit, "lots": lots }))
+    Response::ok(&Lots { item: item.code, unit: item.unit, lots })
 }
 
 /// `GET /expired?on=YYYY-MM-DD`: lots past their expiry date on `on` that
@@ -59,6 +60,6 @@ pub(crate) fn list_lots(request: &Request) -> Result<Response> {
 pub(crate) fn expired(request: &Request) -> Result<Response> {
     let on = request.query("on").ok_or_else(|| Error::bad_request("on=YYYY-MM-DD is required"))?;
     let (lots, cursor) = books::expired(on, request.query("cursor"), request.page_limit()?)?;
-    let value: Decimal = lots.iter().map(|lot| lot.value).sum();
-    Response::ok(&json!({ "on": on, "lots": lots, "page_value": value, "cursor": cursor }))
+    let page_value = lots.iter().map(|lot| lot.value).sum();
+    Response::ok(&Expired { on: on.to_owned(), lots, page_value, cursor })
 }

@@ -12,11 +12,13 @@
 //!   one item's lots at one location; pure, natively unit-tested.
 //! - `books`: lots, moves and their value, posted to the ledger.
 //! - `api`: handlers for moves, lots, valuation and expired stock.
+//! - `contract`: the types of what the operations read and answer.
 //! - `provide`: `keel:erp/stock`, for other plugins.
 #![deny(clippy::float_arithmetic)]
 
 mod api;
 mod books;
+mod contract;
 pub mod fefo;
 mod lot;
 mod provide;
@@ -54,7 +56,7 @@ impl Plugin for InventoryLots {
     }
 }
 
-keel_sdk::export_plugin!(InventoryLots);
+keel_sdk::export_plugin!(InventoryLots, contract = "keel.contract.json");
 
 #[cfg(test)]
 mod tests {
@@ -67,5 +69,18 @@ mod tests {
         declared.sort_unstable();
         dispatched.sort_unstable();
         assert_eq!(dispatched, declared, "each operation of the manifest has one handler");
+    }
+
+    #[test]
+    fn contract_is_current_and_the_kernel_accepts_it() {
+        let contract = crate::contract::contract();
+        contract.keep(crate::contract::FILE);
+        let manifest = keel_manifest::Manifest::parse(include_str!("../keel.toml")).unwrap();
+        let text = std::fs::read_to_string(crate::contract::FILE).unwrap();
+        let read = keel_manifest::Contract::parse(&text, &manifest).unwrap();
+        assert!(
+            manifest.operations.iter().all(|op| read.describes(&op.id)),
+            "every operation is typed"
+        );
     }
 }

@@ -4,18 +4,25 @@
 use keel_stock_kit::moves::LotMoved;
 use keel_stock_kit::rules::RuleError;
 use keel_stock_kit::rules::valuation::Valued;
+use keel_values::Date;
 use rust_decimal::Decimal;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::fefo;
 
 /// One lot's stock at one location.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub(crate) struct Lot {
+    /// The item's code.
     pub(crate) item: String,
+    /// The location's code.
     pub(crate) location: String,
+    /// The lot's code.
     pub(crate) lot: String,
+    /// Its last day of use; absent for goods that do not expire.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<Date>")]
     pub(crate) expires: Option<String>,
     pub(crate) quantity: Decimal,
     /// What it cost.

@@ -7,11 +7,13 @@
 //!
 //! - `books`: moves valued at moving average and posted to the ledger.
 //! - `api`: handlers for moves and valuation.
+//! - `contract`: the types of what the operations read and answer.
 //! - `provide`: `keel:erp/stock`, for other plugins.
 #![deny(clippy::float_arithmetic)]
 
 mod api;
 mod books;
+mod contract;
 mod provide;
 
 use keel_sdk::{Operations, Plugin, Request, Response, Result};
@@ -21,7 +23,7 @@ use keel_stock_kit::api as kit;
 const OPERATIONS: Operations = Operations::new(&[
     ("items.create", kit::create_item),
     ("items.list", kit::list_items),
-    ("items.get", |request| kit::get_item(request, |_| Ok(Vec::new()))),
+    ("items.get", kit::get_item),
     ("warehouses.create", kit::create_warehouse),
     ("locations.create", kit::create_location),
     ("locations.list", kit::list_locations),
@@ -44,7 +46,7 @@ impl Plugin for Inventory {
     }
 }
 
-keel_sdk::export_plugin!(Inventory);
+keel_sdk::export_plugin!(Inventory, contract = "keel.contract.json");
 
 #[cfg(test)]
 mod tests {
@@ -57,5 +59,18 @@ mod tests {
         declared.sort_unstable();
         dispatched.sort_unstable();
         assert_eq!(dispatched, declared, "each operation of the manifest has one handler");
+    }
+
+    #[test]
+    fn contract_is_current_and_the_kernel_accepts_it() {
+        let contract = crate::contract::contract();
+        contract.keep(crate::contract::FILE);
+        let manifest = keel_manifest::Manifest::parse(include_str!("../keel.toml")).unwrap();
+        let text = std::fs::read_to_string(crate::contract::FILE).unwrap();
+        let read = keel_manifest::Contract::parse(&text, &manifest).unwrap();
+        assert!(
+            manifest.operations.iter().all(|op| read.describes(&op.id)),
+            "every operation is typed"
+        );
     }
 }

@@ -4,9 +4,11 @@
 
 use keel_sdk::{Error, Range, Request, Response, Result};
 use rust_decimal::Decimal;
-use serde_json::json;
 
 use crate::catalog::{self, ITEMS, Item, LOCATIONS, Level, Location, VALUATIONS, Warehouse};
+use crate::contract::{
+    ItemPage, ItemStock, ItemValue, LevelValue, LocationPage, MovePage, OnHand, Valuation,
+};
 use crate::ledger;
 use crate::moves::{MOVES, Move};
 pub use crate::rules::catalog::NewItem;
@@ -27,8 +29,8 @@ pub fn create_item(request: &Request) -> Result<Response> {
 /// `GET /items?cursor=&limit=`
 pub fn list_items(request: &Request) -> Result<Response> {
     let page = ITEMS.scan(&Range::all(), request.query("cursor"), request.page_limit()?)?;
-    let items: Vec<Item> = page.items.into_iter().map(|(_, item)| item).collect();
-    Response::ok(&json!({ "items": items, "cursor": page.cursor }))
+    let items = page.items.into_iter().map(|(_, item)| item).collect();
+    Response::ok(&ItemPage { items, cursor: page.cursor })
 }
 
 /// `POST /warehouses`
@@ -46,8 +48,8 @@ pub fn create_location(request: &Request) -> Result<Response> {
 /// `GET /locations?cursor=&limit=`
 pub fn list_locations(request: &Request) -> Result<Response> {
     let page = LOCATIONS.scan(&Range::all(), request.query("cursor"), request.page_limit()?)?;
-    let locations: Vec<Location> = page.items.into_iter().map(|(_, l)| l).collect();
-    Response::ok(&json!({ "locations": locations, "cursor": page.cursor }))
+    let locations = page.items.into_iter().map(|(_, l)| l).collect();
+    Response::ok(&LocationPage { locations, cursor: page.cursor })
 }
 
 /// `GET /moves?item=&cursor=&limit=`: by number, or one item's by number.
@@ -58,7 +60,7 @@ pub fn list_moves(request: &Request) -> Result<Response> {
         None => MOVES.scan(&Range::all(), cursor, limit)?,
     };
     let moves: Vec<Move> = page.items.into_iter().map(|(_, m)| m).collect();
-    Response::ok(&json!({ "moves": moves, "cursor": page.cursor }))
+    Response::ok(&MovePage { moves, cursor: page.cursor })
 }
 
 /// The item the path parameter `param` names; 404 if there is none.
@@ -67,24 +69,22 @@ pub fn requested_item(request: &Request, param: &str) -> Result<Item> {
     ITEMS.get(code)?.ok_or_else(|| Error::not_found(format!("item {code} does not exist")))
 }
 
-/// `GET /items/{code}`: the item with its stock, value and average cost,
-/// and what `more` adds (such as its lots).
-pub fn get_item(
-    request: &Request,
-    more: impl FnOnce(&Item) -> Result<Vec<(&'static str, serde_json::Value)>>,
-) -> Result<Response> {
+/// `GET /items/{code}`: the item with its stock, value and average cost.
+pub fn get_item(request: &Request) -> Result<Response> {
+    Response::ok(&item_stock(request)?)
+}
+
+/// The item the path parameter `code` names, with its stock, value and
+/// average cost, for a provider whose item view adds to it.
+pub fn item_stock(request: &Request) -> Result<ItemStock> {
     let item = requested_item(request, "code")?;
     let valued = VALUATIONS.get(&item.code)?.unwrap_or_default();
-    let mut body = json!({
-        "on_hand": valued.quantity,
-        "value": valued.value,
-        "average_cost": valued.average_cost(),
-    });
-    for (name, value) in more(&item)? {
-        body[name] = value;
-    }
-    body["item"] = json!(item);
-    Response::ok(&body)
+    Ok(ItemStock {
+        on_hand: valued.quantity,
+        value: valued.value,
+        average_cost: valued.average_cost(),
+        item,
+    })
 }
 
 /// `GET /on-hand/{item}?location=`: the item's stock at each location
@@ -96,13 +96,15 @@ pub fn on_hand(
     let item = requested_item(request, "item")?;
     let levels = valued(&item, request.query("location"))?;
     let total: Decimal = levels.iter().map(|(level, _)| level.quantity).sum();
-    let levels: Vec<_> = levels
+    let locations = levels
         .into_iter()
-        .map(|(level, value)| json!({ "location": level.location, "quantity": level.quantity, "value": value }))
+        .map(|(level, value)| LevelValue {
+            location: level.location,
+            quantity: level.quantity,
+            value,
+        })
         .collect();
-    Response::ok(
-        &json!({ "item": item.code, "unit": item.unit, "total": total, "locations": levels }),
-    )
+    Response::ok(&OnHand { item: item.code, unit: item.unit, total, locations })
 }
 
 /// `GET /valuation?cursor=&limit=`: every item's quantity, value and
@@ -110,18 +112,21 @@ pub fn on_hand(
 pub fn valuation(request: &Request) -> Result<Response> {
     let page = VALUATIONS.scan(&Range::all(), request.query("cursor"), request.page_limit()?)?;
     let mut total = Decimal::ZERO;
-    let rows: Vec<_> = page
+    let items = page
         .items
         .into_iter()
         .map(|(item, valued)| {
             total += valued.value;
-            json!({ "item": item, "quantity": valued.quantity, "value": valued.value, "average_cost": valued.average_cost() })
+            ItemValue {
+                item,
+                quantity: valued.quantity,
+                value: valued.value,
+                average_cost: valued.average_cost(),
+            }
         })
         .collect();
     let currency = ledger::settings()?.currency;
-    Response::ok(
-        &json!({ "items": rows, "page_total": total, "currency": currency, "cursor": page.cursor }),
-    )
+    Response::ok(&Valuation { items, page_total: total, currency, cursor: page.cursor })
 }
 
 /// `GET /settings`

@@ -11,6 +11,8 @@
 //!   through `keel:erp/ledger`.
 //! - [`moves`]: one document per move, audited, and the reorder event.
 //! - [`api`]: the HTTP handlers every provider has.
+//! - [`contract`]: their typed contract and answers, which a provider
+//!   completes with its own moves.
 //! - [`provide`]: the parts of `keel:erp/stock` every provider shares.
 //!
 //! A provider's manifest declares the collections used here: `items`,
@@ -20,6 +22,7 @@
 
 pub mod api;
 pub mod catalog;
+pub mod contract;
 pub mod ledger;
 pub mod moves;
 pub mod provide;

@@ -273,3 +273,85 @@ async fn purchasings_answers_are_true_to_its_contract() {
     assert_eq!(answered, typed, "every operation's answer was checked");
     k.stop().await;
 }
+
+/// Drives every operation of a stock provider, checking each answer
+/// against its contract; `lots` for the provider that tracks them.
+async fn stock_answers_are_true_to_the_contract(plugin: &'static str, lots: bool) {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let read = |file: &str| std::fs::read_to_string(format!("{root}/../plugins/{plugin}/{file}"));
+    let manifest = Manifest::parse(&read("keel.toml").unwrap()).unwrap();
+    let contract = Contract::parse(&read("keel.contract.json").unwrap(), &manifest).unwrap();
+    let k = TestKernel::start(Setup::new(&["finance", plugin])).await;
+    let s = format!("/api/demo/{plugin}");
+    k.post(&format!("{F}/chart-templates/starter"), json!({ "currency": "EUR" })).await.expect(201);
+    let mut answered = Vec::new();
+    let mut check = |operation: &str, body: &Value| {
+        assert_eq!(contract.check_response(operation, body), Ok(()), "{operation}: {body}");
+        answered.push(operation.to_owned());
+    };
+    let warehouse = json!({ "code": "MAIN", "name": "Main store" });
+    check("warehouses.create", k.post(&format!("{s}/warehouses"), warehouse).await.expect(201));
+    for code in ["MAIN-A", "MAIN-B"] {
+        let location = json!({ "code": code, "warehouse": "MAIN", "name": code });
+        check("locations.create", k.post(&format!("{s}/locations"), location).await.expect(201));
+    }
+    check("locations.list", k.get(&format!("{s}/locations?limit=1")).await.expect(200));
+    let item = json!({ "code": "PEN", "name": "Insulin pen", "unit": "pen", "reorder_point": "5", "reorder_quantity": "20" });
+    check("items.create", k.post(&format!("{s}/items"), item).await.expect(201));
+    check("items.list", k.get(&format!("{s}/items")).await.expect(200));
+    let moved = |quantity: &str, more: Value| {
+        let mut body = json!({ "item": "PEN", "location": "MAIN-A", "quantity": quantity, "date": "2026-03-02" });
+        body.as_object_mut().unwrap().extend(more.as_object().unwrap().clone());
+        body
+    };
+    let lot = |code: &str| if lots { json!({ "lot": code }) } else { json!({}) };
+    let mut receipt = moved("10", json!({ "unit_cost": "4.50", "reference": "DN-1" }));
+    if lots {
+        receipt["lot"] = json!("A1");
+        receipt["expires"] = json!("2026-12-31");
+    }
+    check("moves.receipt", k.post(&format!("{s}/receipts"), receipt).await.expect(201));
+    check("moves.issue", k.post(&format!("{s}/issues"), moved("2", json!({}))).await.expect(201));
+    let mut transfer = moved("3", json!({ "to": "MAIN-B" }));
+    transfer.as_object_mut().unwrap().extend(lot("A1").as_object().unwrap().clone());
+    check("moves.transfer", k.post(&format!("{s}/transfers"), transfer).await.expect(201));
+    let adjustment = moved("-1", lot("A1"));
+    check("moves.adjust", k.post(&format!("{s}/adjustments"), adjustment).await.expect(201));
+    check("moves.list", k.get(&format!("{s}/moves?item=PEN")).await.expect(200));
+    check("moves.list", k.get(&format!("{s}/moves?limit=2")).await.expect(200));
+    check("items.get", k.get(&format!("{s}/items/PEN")).await.expect(200));
+    check("stock.on-hand", k.get(&format!("{s}/on-hand/PEN")).await.expect(200));
+    check("stock.on-hand", k.get(&format!("{s}/on-hand/PEN?location=MAIN-B")).await.expect(200));
+    let valuation = k.get(&format!("{s}/valuation")).await.expect(200).clone();
+    check("stock.valuation", &valuation);
+    assert_eq!(valuation["page_total"], "31.50", "7 pens at 4.50: {valuation}");
+    if lots {
+        check("lots.list", k.get(&format!("{s}/lots/PEN?location=MAIN-A")).await.expect(200));
+        check("stock.expired", k.get(&format!("{s}/expired?on=2027-01-01")).await.expect(200));
+        let reply = k.get(&format!("{s}/expired")).await;
+        reply.expect_problem(422, "invalid-request");
+        assert_eq!(reply.body["errors"][0]["pointer"], "/on");
+    }
+    let settings = k.get(&format!("{s}/settings")).await.expect(200).clone();
+    check("settings.get", &settings);
+    check(
+        "settings.put",
+        k.send("PUT", &format!("{s}/settings"), Some(settings)).await.expect(200),
+    );
+    answered.sort();
+    answered.dedup();
+    let mut typed: Vec<String> = manifest.operations.iter().map(|op| op.id.clone()).collect();
+    typed.sort();
+    assert_eq!(answered, typed, "every operation's answer was checked");
+    k.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inventorys_answers_are_true_to_its_contract() {
+    stock_answers_are_true_to_the_contract("inventory", false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lot_trackings_answers_are_true_to_its_contract() {
+    stock_answers_are_true_to_the_contract("inventory-lots", true).await;
+}

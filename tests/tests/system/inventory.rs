@@ -139,8 +139,22 @@ async fn lots_are_issued_first_expiry_first_and_expired_stock_is_reported() {
     assert!(
         changed.expect_problem(422, "invalid").contains("expires on 2026-06-30, not 2026-07-31")
     );
+    // A receipt names its lot and cost, checked against the contract
+    // before the plugin runs.
     let no_lot = k.post(&format!("{L}/receipts"), moved("INSULIN", "MAIN-A", "1")).await;
-    no_lot.expect_problem(400, "bad-request");
+    no_lot.expect_problem(422, "invalid-request");
+    let missing: Vec<&str> = no_lot.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["pointer"].as_str().unwrap())
+        .collect();
+    assert_eq!(missing, ["/unit_cost", "/lot"]);
+    let mut by_lot = moved("INSULIN", "MAIN-A", "1");
+    by_lot["lot"] = json!("B2");
+    let refused = k.post(&format!("{L}/issues"), by_lot).await;
+    refused.expect_problem(422, "invalid-request");
+    assert_eq!(refused.body["errors"][0]["pointer"], "/lot");
 
     // On 2 March, A1 has expired: 12 pens come from C3 (April) then B2.
     let issue = moved("INSULIN", "MAIN-A", "12");
@@ -190,7 +204,15 @@ async fn inventory_refuses_lots_it_does_not_track() {
     receipt["unit_cost"] = json!("1.00");
     receipt["lot"] = json!("L1");
     let refused = k.post(&format!("{I}/receipts"), receipt).await;
-    assert!(refused.expect_problem(400, "bad-request").contains("choose inventory-lots"));
+    refused.expect_problem(422, "invalid-request");
+    assert_eq!(refused.body["errors"][0]["pointer"], "/lot");
+    let detail = refused.body["errors"][0]["detail"].as_str().unwrap();
+    assert!(detail.starts_with("is not a field of this object"), "{detail}");
+    // The published schema says why, for whoever generates a client.
+    let doc = k.get("/api/demo/openapi.json").await.expect(200).clone();
+    let receipt = &doc["components"]["schemas"]["inventory.Receipt"];
+    assert!(receipt["description"].as_str().unwrap().contains("inventory-lots"), "{receipt}");
+    assert_eq!(receipt["additionalProperties"], false);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,12 +2,13 @@
 //! move debits and credits.
 
 use keel_values::code::{check_account, check_currency};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::RuleError;
 
 /// The ledger accounts stock is valued in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// The currency of the accounts.

@@ -3,15 +3,18 @@
 
 use keel_values::code::check_code;
 use rust_decimal::Decimal;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{RuleError, quantity};
 
 /// An item of the catalogue.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Item {
+    /// The item's code.
     pub code: String,
     pub name: String,
+    /// What it is counted in: box, kg, each.
     pub unit: String,
     /// Below this much on hand, a reorder event is published.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -22,29 +25,35 @@ pub struct Item {
 }
 
 /// An item as a client submits it: quantities as decimal strings.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewItem {
+    /// The item's code: letters, digits, `-`, `_` and `.`.
     pub code: String,
     pub name: String,
+    /// What it is counted in: box, kg, each.
     pub unit: String,
+    /// Below this much on hand (a decimal string), a reorder event is
+    /// published.
     #[serde(default)]
     pub reorder_point: Option<String>,
+    /// How much to order then, a decimal string.
     #[serde(default)]
     pub reorder_quantity: Option<String>,
 }
 
 /// A warehouse, which holds locations.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Warehouse {
     pub code: String,
     pub name: String,
 }
 
 /// A place in a warehouse where stock is kept.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Location {
     pub code: String,
+    /// The warehouse's code.
     pub warehouse: String,
     pub name: String,
 }

@@ -3,13 +3,14 @@
 
 use keel_values::Date;
 use rust_decimal::Decimal;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::RuleError;
 use super::quantity;
 
 /// What kind of move.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     Receipt,
@@ -20,17 +21,19 @@ pub enum Kind {
 
 /// How much of one lot a move took or brought, for providers that track
 /// lots.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LotMoved {
     pub lot: String,
+    /// The lot's last day of use.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<Date>")]
     pub expires: Option<String>,
     pub quantity: Decimal,
     pub value: Decimal,
 }
 
 /// One stock move, as stored and returned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Move {
     /// Given by [`record`].
     pub number: u64,
@@ -45,6 +48,7 @@ pub struct Move {
     pub quantity: Decimal,
     /// What the move added to (or took out of) the value of stock.
     pub value: Decimal,
+    #[schemars(with = "Date")]
     pub date: String,
     pub reference: String,
     /// The journal entry that valued it, if it changed the value of stock.
