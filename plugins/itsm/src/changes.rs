@@ -4,18 +4,20 @@
 //! authorisation is refused (an emergency change is authorised after the
 //! fact, before it closes).
 
+use keel_sdk::contract::JsonSchema;
 use keel_sdk::{Collection, Error, Range, Request, Response, Result, audit, context};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::cmdb;
-use crate::rules::change::{Board, Change, ChangeType, Risk};
+use crate::rules::change::{Board, Change, ChangeState, ChangeType, Risk};
 use crate::who::{Decision, signed_in};
 
 const CHANGES: Collection<ChangeDoc> = Collection::new("changes");
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct ChangeDoc {
+/// A change as kept and shown.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub(crate) struct ChangeDoc {
+    /// `CHG-000001`.
     id: String,
     title: String,
     #[serde(default)]
@@ -25,7 +27,9 @@ struct ChangeDoc {
     /// The configuration items it changes.
     #[serde(default)]
     items: Vec<String>,
+    /// Unix seconds.
     opened_at: i64,
+    /// Unix seconds.
     updated_at: i64,
 }
 
@@ -38,12 +42,15 @@ pub(crate) fn expect(id: &str) -> Result<()> {
     change(id).map(drop).map_err(|_| Error::invalid(format!("change {id} does not exist")))
 }
 
-#[derive(Deserialize)]
+/// A change, as asked for.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Requested {
+pub(crate) struct Requested {
     #[serde(rename = "type")]
     kind: ChangeType,
+    /// 1 to 200 bytes.
     title: String,
+    /// At most 16,000 bytes.
     #[serde(default)]
     description: String,
     #[serde(default)]
@@ -53,6 +60,7 @@ struct Requested {
     /// The advisory board: the users who may approve, and how many must.
     #[serde(default)]
     board: Option<Board>,
+    /// The configuration items it changes, at most 50.
     #[serde(default)]
     items: Vec<String>,
 }
@@ -106,8 +114,24 @@ pub(crate) fn list(request: &Request) -> Result<Response> {
         Some(state) => CHANGES.lookup("by-state", &Range::exactly(state), cursor, limit)?,
         None => CHANGES.scan(&Range::all(), cursor, limit)?,
     };
-    let changes: Vec<ChangeDoc> = page.items.into_iter().map(|(_, c)| c).collect();
-    Response::ok(&json!({ "changes": changes, "cursor": page.cursor }))
+    let changes = page.items.into_iter().map(|(_, c)| c).collect();
+    Response::ok(&ChangePage { changes, cursor: page.cursor })
+}
+
+/// A page of changes.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct ChangePage {
+    changes: Vec<ChangeDoc>,
+    /// Where the next page starts; null on the last.
+    cursor: Option<String>,
+}
+
+/// `GET /changes?state=`
+#[derive(JsonSchema)]
+#[allow(dead_code, reason = "described for the contract; the handler reads the query")]
+pub(crate) struct ChangesQuery {
+    /// Only changes in this state.
+    state: Option<ChangeState>,
 }
 
 #[derive(Deserialize, Default)]

@@ -4,6 +4,7 @@
 //! range of the `by-due` index. A warning or breach is published once, in
 //! the same transaction that marks it noticed.
 
+use keel_sdk::contract::JsonSchema;
 use keel_sdk::timers::{self, Fired};
 use keel_sdk::{Result, context, events};
 use serde::{Deserialize, Serialize};
@@ -12,6 +13,7 @@ use serde_json::json;
 use crate::desk::{self, Sweep};
 use crate::rules::history::History;
 use crate::rules::policy::{Clocks, Noticed, Policy, Target, choose};
+use crate::rules::sla::Stage;
 use crate::stored::{TICKETS, TicketDoc};
 
 /// What a ticket's timer carries.
@@ -245,30 +247,58 @@ pub(crate) fn fired(timer: &Fired) -> Result<()> {
 }
 
 /// How a ticket's clocks stand at `now`, to show on it.
-pub(crate) fn shown(
-    clocks: &Clocks,
-    now: i64,
-    calendars: &mut desk::Calendars,
-) -> Result<serde_json::Value> {
+pub(crate) fn shown(clocks: &Clocks, now: i64, calendars: &mut desk::Calendars) -> Result<Sla> {
     let calendar = calendars.get(&clocks.calendar)?;
     let zone = calendar.zone();
-    let shown: Vec<_> = clocks
+    let shown = clocks
         .tracked
         .iter()
         .map(|t| {
             let due = t.clock.due_at(calendar).filter(|at| *at < i64::MAX);
-            json!({
-                "clock": t.target,
-                "stage": t.clock.stage,
-                "target_seconds": t.clock.target,
-                "elapsed_seconds": t.clock.elapsed(calendar, now),
-                "percent": t.clock.percent(calendar, now),
-                "due_at": due,
-                "due_local": due.map(|at| zone.describe(at)),
-                "warned": t.warned,
-                "breached": t.breached,
-            })
+            ClockShown {
+                clock: t.target,
+                stage: t.clock.stage,
+                target_seconds: t.clock.target,
+                elapsed_seconds: t.clock.elapsed(calendar, now),
+                percent: t.clock.percent(calendar, now),
+                due_at: due,
+                due_local: due.map(|at| zone.describe(at)),
+                warned: t.warned,
+                breached: t.breached,
+            }
         })
         .collect();
-    Ok(json!({ "policy": clocks.policy, "calendar": clocks.calendar, "clocks": shown }))
+    Ok(Sla { policy: clocks.policy.clone(), calendar: clocks.calendar.clone(), clocks: shown })
+}
+
+/// A ticket's clocks as they stand.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct Sla {
+    /// The SLA policy they run under.
+    policy: String,
+    /// The business calendar they count on.
+    calendar: String,
+    clocks: Vec<ClockShown>,
+}
+
+/// One clock as it stands.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct ClockShown {
+    /// Time to own, or time to resolve.
+    clock: Target,
+    stage: Stage,
+    /// Business seconds it allows.
+    target_seconds: i64,
+    /// Business seconds spent.
+    elapsed_seconds: i64,
+    /// Of its target, spent.
+    percent: i64,
+    /// When it breaches (Unix seconds), if it runs and ever does.
+    due_at: Option<i64>,
+    /// The same on the calendar's wall clock.
+    due_local: Option<String>,
+    /// Its warning was published.
+    warned: bool,
+    /// Its breach was published.
+    breached: bool,
 }

@@ -5,11 +5,11 @@
 
 use std::collections::BTreeMap;
 
+use keel_sdk::contract::JsonSchema;
 use keel_sdk::{Collection, Error, Range, Request, Response, Result, context};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-use crate::rules::cmdb::{self, BUILT_IN, Class, RelationKind};
+use crate::rules::cmdb::{self, BUILT_IN, Class, Impact, RelationKind};
 
 const CLASSES: Collection<Class> = Collection::new("ci-classes");
 const ITEMS: Collection<Item> = Collection::new("cis");
@@ -23,21 +23,28 @@ const SIZE_MAX: usize = 1000;
 const FAN_MAX: u32 = 500;
 const READS_MAX: u32 = 10_000;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A configuration item.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub(crate) struct Item {
     pub id: String,
+    /// A built-in class or the tenant's.
     pub class: String,
     pub name: String,
+    /// By name: text, numbers as decimal strings, dates, or flags.
     #[serde(default)]
     pub attributes: BTreeMap<String, serde_json::Value>,
+    /// Unix seconds.
     pub updated_at: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// How one configuration item relates to another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Relation {
+pub(crate) struct Relation {
+    /// An item, by id.
     from: String,
     kind: RelationKind,
+    /// An item, by id.
     to: String,
 }
 
@@ -127,11 +134,16 @@ pub(crate) fn put_class(request: &Request) -> Result<Response> {
     Response::ok(&class)
 }
 
-#[derive(Deserialize)]
+/// A configuration item, as registered or replaced.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct NewItem {
+pub(crate) struct NewItem {
+    /// A built-in class or the tenant's; an item keeps its class.
     class: String,
+    /// 1 to 200 bytes.
     name: String,
+    /// By name: for a built-in class up to 50, each text (at most 1,000
+    /// bytes) or a flag; for a tenant's class, as it declares.
     #[serde(default)]
     attributes: BTreeMap<String, serde_json::Value>,
 }
@@ -191,9 +203,51 @@ pub(crate) fn get_item(request: &Request) -> Result<Response> {
     let item = item(request.param("id")?)?;
     let from = RELATIONS.lookup("by-from", &Range::exactly(item.id.clone()), None, FAN_MAX)?;
     let to = RELATIONS.lookup("by-to", &Range::exactly(item.id.clone()), None, FAN_MAX)?;
-    let relations: Vec<Relation> =
-        from.items.into_iter().chain(to.items).map(|(_, relation)| relation).collect();
-    Response::ok(&json!({ "item": item, "relations": relations }))
+    let relations = from.items.into_iter().chain(to.items).map(|(_, relation)| relation).collect();
+    Response::ok(&ItemDetail { item, relations })
+}
+
+/// A configuration item with its relations both ways.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct ItemDetail {
+    item: Item,
+    relations: Vec<Relation>,
+}
+
+/// A page of configuration items.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct ItemPage {
+    items: Vec<Item>,
+    /// Where the next page starts; null on the last.
+    cursor: Option<String>,
+}
+
+/// `GET /cis?class=`
+#[derive(JsonSchema)]
+#[allow(dead_code, reason = "described for the contract; the handler reads the query")]
+pub(crate) struct ItemsQuery {
+    /// Only items of this class.
+    class: Option<String>,
+}
+
+/// `GET /cis/{id}/impact?depth=&size=`
+#[derive(JsonSchema)]
+#[allow(dead_code, reason = "described for the contract; the handler reads the query")]
+pub(crate) struct ImpactQuery {
+    /// How many relations away to walk, 1 to 10; 5 without it.
+    #[schemars(range(min = 1, max = 10))]
+    depth: Option<u32>,
+    /// How many items to list at most, 1 to 1,000; 200 without it.
+    #[schemars(range(min = 1, max = 1000))]
+    size: Option<u32>,
+}
+
+/// What a configuration item failing takes down.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct ImpactAnswer {
+    /// The failed item, by id.
+    failed: String,
+    impact: Impact,
 }
 
 /// `GET /cis`: by `class`, or all.
@@ -203,8 +257,8 @@ pub(crate) fn list_items(request: &Request) -> Result<Response> {
         Some(class) => ITEMS.lookup("by-class", &Range::exactly(class), cursor, limit)?,
         None => ITEMS.scan(&Range::all(), cursor, limit)?,
     };
-    let items: Vec<Item> = page.items.into_iter().map(|(_, i)| i).collect();
-    Response::ok(&json!({ "items": items, "cursor": page.cursor }))
+    let items = page.items.into_iter().map(|(_, i)| i).collect();
+    Response::ok(&ItemPage { items, cursor: page.cursor })
 }
 
 /// `POST /ci-relations`: `from` runs on, depends on, or is connected to
@@ -241,7 +295,7 @@ pub(crate) fn impact(request: &Request) -> Result<Response> {
     };
     let mut impact = cmdb::impact(&failed.id, depth, size, &mut affected_by, &mut class_of)?;
     impact.truncated |= budget.cut;
-    Response::ok(&json!({ "failed": failed.id, "impact": impact }))
+    Response::ok(&ImpactAnswer { failed: failed.id, impact })
 }
 
 /// What is left of an impact walk's reads.

@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use keel_sdk::contract::JsonSchema;
 use keel_sdk::{Collection, Error, Range, Request, Response, Result, audit};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::rules::history::{History, VERSIONS_MAX};
 use crate::rules::hours::{Hours, HoursDef};
@@ -29,7 +29,7 @@ const ASSET_ITEMS_MAX: usize = 1000;
 const CALENDARS_MAX: u32 = 100;
 
 /// The desk's settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Settings {
     /// The priority matrix: `cells[urgency - 1][impact - 1]`.
@@ -66,20 +66,25 @@ pub(crate) fn get_settings(_: &Request) -> Result<Response> {
     Response::ok(&settings()?)
 }
 
-#[derive(Deserialize)]
+/// What changes of the desk's settings; what is not given stays.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct NewSettings {
+pub(crate) struct NewSettings {
     /// `servicenow` (3×3) or `glpi` (5×5), or:
     #[serde(default)]
     preset: Option<String>,
     /// The tenant's own matrix.
     #[serde(default)]
     matrix: Option<Matrix>,
+    /// How long after its resolution a ticket may be reopened: 0 to a
+    /// year's hours.
     #[serde(default)]
+    #[schemars(range(min = 0, max = 8784))]
     reopen_window_hours: Option<i64>,
     /// Replaces the items registered as assets when received.
     #[serde(default)]
     asset_items: Option<BTreeMap<String, String>>,
+    /// Every service request waits for an approval first.
     #[serde(default)]
     requests_need_approval: Option<bool>,
 }
@@ -243,17 +248,32 @@ pub(crate) fn put_calendar(request: &Request) -> Result<Response> {
         sweep(&format!("sweep/calendar/{id}"), Some(id), now)?;
     }
     CALENDARS.put(id, &def)?;
-    Response::ok(&json!({ "id": id, "calendar": def }))
+    Response::ok(&Calendar { id: id.to_owned(), calendar: def })
+}
+
+/// A business calendar, by id.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct Calendar {
+    id: String,
+    calendar: HoursDef,
+}
+
+/// The tenant's calendars, and those built in.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct CalendarList {
+    calendars: Vec<Calendar>,
+    /// Calendars every tenant has: `ALWAYS`, every hour on UTC.
+    built_in: Vec<String>,
 }
 
 /// `GET /calendars`.
 pub(crate) fn list_calendars(_: &Request) -> Result<Response> {
-    let calendars: Vec<_> = CALENDARS
+    let calendars = CALENDARS
         .scan_all(&Range::all())?
         .into_iter()
-        .map(|(id, calendar)| json!({ "id": id, "calendar": calendar }))
+        .map(|(id, calendar)| Calendar { id, calendar })
         .collect();
-    Response::ok(&json!({ "calendars": calendars, "built_in": [ALWAYS] }))
+    Response::ok(&CalendarList { calendars, built_in: vec![ALWAYS.to_owned()] })
 }
 
 /// Every policy, in the order of their ids: the order they are chosen in.
@@ -300,7 +320,13 @@ pub(crate) fn put_policy(request: &Request) -> Result<Response> {
     Response::ok(&policy)
 }
 
+/// The tenant's SLA policies, in the order they are chosen in.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct PolicyList {
+    policies: Vec<Policy>,
+}
+
 /// `GET /sla-policies`.
 pub(crate) fn list_policies(_: &Request) -> Result<Response> {
-    Response::ok(&json!({ "policies": policies()? }))
+    Response::ok(&PolicyList { policies: policies()? })
 }

@@ -8,12 +8,13 @@
 //!   calendars, SLA clocks and policies, the configuration database.
 //! - `desk`: the tenant's settings, business calendars and SLA policies.
 //! - `tickets`: incidents and requests as served, with who may see what;
-//!   `stored`, the ticket as kept.
+//!   `stored`, the ticket as kept; `shown`, as answered.
 //! - `clocks`: each ticket's SLA clocks kept with it, a kernel timer set for
 //!   the next warning or breach, and the events published then.
 //! - `problems`, `changes`, `cmdb`: problems, changes and configuration
 //!   items as served; `assets`, units of asset items received through
 //!   procurement registered as configuration items.
+//! - `contract`: the types of what the operations read and answer.
 //! - `who`: the caller, signed in where segregation of duties needs it,
 //!   and an approver's decision.
 #![deny(clippy::float_arithmetic)]
@@ -24,8 +25,10 @@ mod assets;
 mod changes;
 mod clocks;
 mod cmdb;
+mod contract;
 mod desk;
 mod problems;
+mod shown;
 mod stored;
 mod tickets;
 mod who;
@@ -94,7 +97,7 @@ impl Plugin for Itsm {
     }
 }
 
-keel_sdk::export_plugin!(Itsm);
+keel_sdk::export_plugin!(Itsm, contract = "keel.contract.json");
 
 #[cfg(test)]
 mod tests {
@@ -107,5 +110,18 @@ mod tests {
         declared.sort_unstable();
         dispatched.sort_unstable();
         assert_eq!(dispatched, declared, "each operation of the manifest has one handler");
+    }
+
+    #[test]
+    fn contract_is_current_and_the_kernel_accepts_it() {
+        let contract = crate::contract::contract();
+        contract.keep(crate::contract::FILE);
+        let manifest = keel_manifest::Manifest::parse(include_str!("../keel.toml")).unwrap();
+        let text = std::fs::read_to_string(crate::contract::FILE).unwrap();
+        let read = keel_manifest::Contract::parse(&text, &manifest).unwrap();
+        assert!(
+            manifest.operations.iter().all(|op| read.describes(&op.id)),
+            "every operation is typed"
+        );
     }
 }

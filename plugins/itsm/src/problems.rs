@@ -2,26 +2,32 @@
 //! incident names its problem, so a problem's incidents are an index
 //! lookup), known errors with their root cause and workaround.
 
+use keel_sdk::contract::JsonSchema;
 use keel_sdk::{Collection, Error, Range, Request, Response, Result, context};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::rules::problem::Problem;
+use crate::rules::ticket::State;
 use crate::stored::TICKETS;
 use crate::tickets;
 
 const PROBLEMS: Collection<ProblemDoc> = Collection::new("problems");
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct ProblemDoc {
+/// A problem as kept and shown.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub(crate) struct ProblemDoc {
+    /// `PRB-000001`.
     id: String,
     title: String,
     #[serde(default)]
     description: String,
     #[serde(flatten)]
     life: Problem,
+    /// Who opened it, by user id.
     opened_by: String,
+    /// Unix seconds.
     opened_at: i64,
+    /// Unix seconds.
     updated_at: i64,
 }
 
@@ -29,12 +35,16 @@ fn problem(id: &str) -> Result<ProblemDoc> {
     PROBLEMS.get(id)?.ok_or_else(|| Error::not_found(format!("problem {id} does not exist")))
 }
 
-#[derive(Deserialize)]
+/// A problem, as opened.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Opened {
+pub(crate) struct Opened {
+    /// 1 to 200 bytes.
     title: String,
+    /// At most 16,000 bytes.
     #[serde(default)]
     description: String,
+    /// The incidents it groups so far, by id.
     #[serde(default)]
     incidents: Vec<String>,
 }
@@ -69,17 +79,34 @@ pub(crate) fn open(request: &Request) -> Result<Response> {
 /// `GET /problems/{id}`: with its incidents as they stand.
 pub(crate) fn get(request: &Request) -> Result<Response> {
     let doc = problem(request.param("id")?)?;
-    let incidents: Vec<_> = TICKETS
+    let incidents = TICKETS
         .lookup_all("by-problem", &Range::exactly(doc.id.clone()))?
         .into_iter()
-        .map(|(_, t)| json!({ "id": t.id, "title": t.title, "state": t.life.state }))
+        .map(|(_, t)| Incident { id: t.id, title: t.title, state: t.life.state })
         .collect();
-    Response::ok(&json!({ "problem": doc, "incidents": incidents }))
+    Response::ok(&ProblemDetail { problem: doc, incidents })
 }
 
-#[derive(Deserialize)]
+/// A problem with its incidents as they stand.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct ProblemDetail {
+    problem: ProblemDoc,
+    incidents: Vec<Incident>,
+}
+
+/// An incident grouped under a problem.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct Incident {
+    id: String,
+    title: String,
+    state: State,
+}
+
+/// One more incident to group under a problem.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Linked {
+pub(crate) struct Linked {
+    /// The incident, by id.
     incident: String,
 }
 
@@ -95,10 +122,11 @@ pub(crate) fn link(request: &Request) -> Result<Response> {
     Response::ok(&doc)
 }
 
-#[derive(Deserialize)]
+/// A problem's next step.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 #[serde(tag = "step")]
-enum Step {
+pub(crate) enum Step {
     /// Its root cause is known (a known error), with a workaround.
     KnownError {
         root_cause: String,

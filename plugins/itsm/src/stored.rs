@@ -2,6 +2,7 @@
 //! handlers (`tickets`) and its clocks (`clocks`), which both use them.
 
 use keel_sdk::Collection;
+use keel_sdk::contract::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::rules::policy::Clocks;
@@ -11,15 +12,17 @@ use crate::rules::ticket::Ticket;
 pub(crate) const TICKETS: Collection<TicketDoc> = Collection::new("tickets");
 
 /// A file kept elsewhere (a document store, a URL), referred to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Attachment {
+    /// 1 to 200 bytes.
     pub name: String,
+    /// Where it is kept, at most 2,000 bytes.
     pub reference: String,
 }
 
 /// How one ticket relates to another.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum LinkKind {
     DuplicateOf,
@@ -27,10 +30,12 @@ pub(crate) enum LinkKind {
     Related,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A ticket's link to another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Link {
     pub kind: LinkKind,
+    /// The other ticket, by id.
     pub ticket: String,
 }
 

@@ -4,13 +4,14 @@
 //! are the directory's units, and an agent is a person of the group who
 //! signs in as a Keel user.
 
+use keel_sdk::contract::JsonSchema;
 use keel_sdk::erp::directory;
 use keel_sdk::{Collection, Error, Range, Request, Response, Result, audit, context};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::rules::priority::Priority;
 use crate::rules::ticket::{Kind, PendingOn, State, Ticket};
+use crate::shown::{Overdue, OverduePage, TicketPage, view};
 use crate::stored::{Attachment, Link, LinkKind, TICKETS, TicketDoc};
 use crate::who::{Decision, caller, signed_in};
 use crate::{clocks, cmdb, desk};
@@ -31,11 +32,14 @@ const WORK: &str = "itsm.tickets.work";
 const APPROVE: &str = "itsm.requests.approve";
 
 /// A follow-up the requester sees, or an internal note they do not.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Note {
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub(crate) struct Note {
+    /// Who wrote it, by user id.
     by: String,
+    /// When, in Unix seconds.
     at: i64,
     text: String,
+    /// Only agents see it.
     internal: bool,
     #[serde(default)]
     attachments: Vec<Attachment>,
@@ -116,42 +120,28 @@ fn save(mut ticket: TicketDoc, now: i64) -> Result<TicketDoc> {
     Ok(ticket)
 }
 
-/// The ticket as shown: as kept, with its clocks as they stand now.
-fn view(
-    ticket: &TicketDoc,
-    now: i64,
-    calendars: &mut desk::Calendars,
-) -> Result<serde_json::Value> {
-    let mut shown = serde_json::to_value(ticket)
-        .map_err(|err| Error::internal(format!("ticket {}: {err}", ticket.id)))?;
-    if let Some(object) = shown.as_object_mut() {
-        // The notes counter counts internal notes too: not for requesters,
-        // and of no use to agents, who list the notes.
-        object.remove("notes");
-        object.remove("clocks");
-        object.remove("due_key");
-        if let Some(clocks) = &ticket.clocks {
-            object.insert("sla".to_owned(), clocks::shown(clocks, now, calendars)?);
-        }
-    }
-    Ok(shown)
-}
-
 fn answer(ticket: &TicketDoc, now: i64) -> Result<Response> {
     Response::ok(&view(ticket, now, &mut desk::Calendars::default())?)
 }
 
-#[derive(Deserialize)]
+/// An incident or a service request, as raised.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Raised {
+pub(crate) struct Raised {
     kind: Kind,
+    /// 1 to 200 bytes.
     title: String,
+    /// At most 16,000 bytes.
     #[serde(default)]
     description: String,
+    /// 1 (highest) to the priority matrix's size.
     impact: u8,
+    /// 1 (highest) to the priority matrix's size.
     urgency: u8,
+    /// The service (a configuration item) it concerns.
     #[serde(default)]
     service: Option<String>,
+    /// Other configuration items it concerns, at most 50.
     #[serde(default)]
     items: Vec<String>,
     /// The person it is for (agents raise tickets for others).
@@ -263,7 +253,7 @@ pub(crate) fn list(request: &Request) -> Result<Response> {
     let mut calendars = desk::Calendars::default();
     let tickets =
         page.items.iter().map(|(_, t)| view(t, now, &mut calendars)).collect::<Result<Vec<_>>>()?;
-    Response::ok(&json!({ "tickets": tickets, "cursor": page.cursor }))
+    Response::ok(&TicketPage { tickets, cursor: page.cursor })
 }
 
 /// `GET /overdue`: tickets whose running clock is past its deadline (or
@@ -278,24 +268,8 @@ pub(crate) fn overdue(request: &Request) -> Result<Response> {
     let now = context::now_seconds();
     let until = clocks::due_key(now.saturating_add(within * 60));
     let page = TICKETS.lookup("by-due", &Range::between(None, Some(until)), cursor, limit)?;
-    let tickets: Vec<_> = page
-        .items
-        .iter()
-        .map(|(_, t)| {
-            let due = t.due_key.as_deref().and_then(|k| k.parse::<i64>().ok());
-            json!({
-                "id": t.id,
-                "title": t.title,
-                "priority": t.priority.value,
-                "state": t.life.state,
-                "group": t.life.group,
-                "agent": t.life.agent,
-                "due_at": due,
-                "overdue_seconds": due.map(|d| (now - d).max(0)),
-            })
-        })
-        .collect();
-    Response::ok(&json!({ "tickets": tickets, "cursor": page.cursor, "now": now }))
+    let tickets = page.items.into_iter().map(|(_, t)| Overdue::of(t, now)).collect();
+    Response::ok(&OverduePage { tickets, cursor: page.cursor, now })
 }
 
 /// `POST /tickets/{id}/decision`: a request approved or refused, never by
@@ -324,10 +298,13 @@ pub(crate) fn decide(request: &Request) -> Result<Response> {
     answer(&save(ticket, now)?, now)
 }
 
-#[derive(Deserialize)]
+/// To a support group and, if given, to a person of it.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Assignment {
+pub(crate) struct Assignment {
+    /// The support group: a directory unit, by id.
     group: String,
+    /// A person of the group who signs in, by id.
     #[serde(default)]
     agent: Option<String>,
 }
@@ -378,9 +355,10 @@ pub(crate) fn start(request: &Request) -> Result<Response> {
     answer(&save(ticket, now)?, now)
 }
 
-#[derive(Deserialize)]
+/// What a ticket waits on.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Pending {
+pub(crate) struct Pending {
     on: PendingOn,
     /// The change it waits on, when on a change.
     #[serde(default)]
@@ -410,9 +388,11 @@ pub(crate) fn resume(request: &Request) -> Result<Response> {
     transition(request, |ticket, _| ticket.life.resume().map_err(Error::from))
 }
 
-#[derive(Deserialize)]
+/// How a ticket was resolved.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Resolution {
+pub(crate) struct Resolution {
+    /// What was done.
     solution: String,
 }
 
@@ -454,9 +434,10 @@ fn transition(
     answer(&save(ticket, now)?, now)
 }
 
-#[derive(Deserialize)]
+/// A new impact or urgency, or a priority set by hand.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct NewPriority {
+pub(crate) struct NewPriority {
     /// New impact and urgency, through the matrix.
     #[serde(default)]
     impact: Option<u8>,
@@ -510,9 +491,9 @@ pub(crate) fn set_priority(request: &Request) -> Result<Response> {
 }
 
 /// What an agent may correct on an open ticket; what is left out stays.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Correction {
+pub(crate) struct Correction {
     #[serde(default)]
     title: Option<String>,
     #[serde(default)]
@@ -604,9 +585,11 @@ pub(crate) fn update(request: &Request) -> Result<Response> {
     answer(&save(ticket, now)?, now)
 }
 
-#[derive(Deserialize)]
+/// A follow-up, or (agents) an internal note.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct NewNote {
+pub(crate) struct NewNote {
+    /// At most 16,000 bytes.
     text: String,
     /// Only agents see it.
     #[serde(default)]
@@ -655,9 +638,17 @@ pub(crate) fn notes(request: &Request) -> Result<Response> {
     let (cursor, limit) = (request.query("cursor"), request.page_limit()?);
     let all = works();
     let page = NOTES.scan(&Range::prefix(format!("{}/", ticket.id)), cursor, limit)?;
-    let notes: Vec<Note> =
+    let notes =
         page.items.into_iter().map(|(_, note)| note).filter(|note| all || !note.internal).collect();
-    Response::ok(&json!({ "notes": notes, "cursor": page.cursor }))
+    Response::ok(&NotePage { notes, cursor: page.cursor })
+}
+
+/// A page of a ticket's notes, oldest first.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct NotePage {
+    notes: Vec<Note>,
+    /// Where the next page starts; null on the last.
+    cursor: Option<String>,
 }
 
 /// `POST /tickets/{id}/links`: duplicate of, caused by, or related to

@@ -1,6 +1,7 @@
 //! Who is calling, as segregation of duties needs it, and the decision an
 //! approver sends (on a request or a change).
 
+use keel_sdk::contract::JsonSchema;
 use keel_sdk::{Error, Result, context};
 use serde::Deserialize;
 
@@ -23,10 +24,12 @@ pub(crate) fn signed_in(what: &str) -> Result<String> {
 }
 
 /// An approval or a refusal, and why.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Decision {
+    /// Approve, or refuse.
     pub approve: bool,
+    /// Why, at most 1,000 bytes.
     #[serde(default)]
     pub reason: Option<String>,
 }

@@ -20,7 +20,7 @@ const APPROVERS_MAX: usize = 20;
 const PLAN_BYTES_MAX: usize = 8000;
 
 /// How a change is authorised.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ChangeType {
     Standard,
@@ -29,7 +29,7 @@ pub enum ChangeType {
 }
 
 /// What could go wrong.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Risk {
     Low,
@@ -38,7 +38,7 @@ pub enum Risk {
 }
 
 /// Where a change stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ChangeState {
     New,
@@ -54,7 +54,7 @@ pub enum ChangeState {
 }
 
 /// A change advisory board: `required` of its named `approvers`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Board {
     pub approvers: Vec<String>,
@@ -62,7 +62,7 @@ pub struct Board {
 }
 
 /// A change's lifecycle.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Change {
     pub kind: ChangeType,
     pub requester: String,

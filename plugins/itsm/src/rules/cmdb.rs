@@ -21,7 +21,7 @@ const ATTRIBUTES_MAX: usize = 50;
 const TEXT_BYTES_MAX: usize = 1000;
 
 /// What an attribute holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum AttributeType {
     Text,
@@ -31,7 +31,7 @@ pub enum AttributeType {
 }
 
 /// A class of configuration items and the attributes its items have.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Class {
     pub name: String,
@@ -40,7 +40,7 @@ pub struct Class {
 }
 
 /// One attribute of a class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttributeDef {
     #[serde(rename = "type")]
@@ -50,7 +50,9 @@ pub struct AttributeDef {
 }
 
 /// How one item relates to another.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum RelationKind {
     /// `from` runs on `to` (an application on a server): `to` failing
@@ -147,7 +149,7 @@ pub fn check_relation(
 
 /// What an item failing affects: every item it takes down, however
 /// indirectly, and of those the services.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Impact {
     /// Affected items, nearest first, with how far (in relations) each is.
     pub items: Vec<(String, usize)>,

@@ -29,7 +29,7 @@ const HORIZON_DAYS: i64 = 4 * 366;
 
 /// One working period of a day, on the wall clock: `09:00` to `17:00`;
 /// `24:00` is the end of the day.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Period {
     pub from: String,
@@ -37,7 +37,7 @@ pub struct Period {
 }
 
 /// A calendar as a tenant defines it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HoursDef {
     /// An IANA time zone, such as `Europe/Paris`.

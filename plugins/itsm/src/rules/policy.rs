@@ -18,7 +18,7 @@ pub const POLICIES_MAX: usize = 200;
 const TARGET_MINUTES_MAX: i64 = 366 * 24 * 60;
 
 /// A tenant's SLA policy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
     pub id: String,
@@ -114,7 +114,7 @@ pub fn choose<'p>(
 }
 
 /// Which of a ticket's clocks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Target {
     Own,
@@ -122,7 +122,7 @@ pub enum Target {
 }
 
 /// One clock of a ticket, with what was noticed of it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Tracked {
     pub target: Target,
     pub clock: Clock,
@@ -140,7 +140,7 @@ pub enum Noticed {
 }
 
 /// A ticket's clocks under its policy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Clocks {
     pub policy: String,
     pub calendar: String,

@@ -17,7 +17,7 @@ pub const MAJOR: u8 = 6;
 const REASON_BYTES_MAX: usize = 500;
 
 /// A matrix: `cells[urgency - 1][impact - 1]` is the priority.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Matrix {
     pub cells: Vec<Vec<u8>>,
@@ -107,7 +107,7 @@ impl Matrix {
 }
 
 /// A ticket's priority: as the matrix gave it, or set by hand and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Priority {
     pub value: u8,
     /// Who set it by hand, and why; none when the matrix gave it.
@@ -116,7 +116,7 @@ pub struct Priority {
 }
 
 /// A priority set by hand.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Override {
     pub by: String,
     pub reason: String,

@@ -11,7 +11,7 @@ const TEXT_BYTES_MAX: usize = 8000;
 pub const INCIDENTS_MAX: usize = 1000;
 
 /// Where a problem stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ProblemState {
     Investigating,
@@ -22,7 +22,7 @@ pub enum ProblemState {
 }
 
 /// A problem's lifecycle.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Problem {
     pub state: ProblemState,
     #[serde(default, skip_serializing_if = "Option::is_none")]

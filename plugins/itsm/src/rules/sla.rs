@@ -37,7 +37,7 @@ impl Calendar for AllHours {
 }
 
 /// Where a clock stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Stage {
     /// Counting: the ticket is in a state the policy lists.
@@ -50,7 +50,7 @@ pub enum Stage {
 }
 
 /// One clock (time to own, or time to resolve) of one ticket.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Clock {
     /// The business seconds the policy allows.
     pub target: i64,

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 const TEXT_BYTES_MAX: usize = 4000;
 
 /// What a ticket is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     /// Something broke.
@@ -21,7 +21,9 @@ pub enum Kind {
 }
 
 /// Where a ticket stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum State {
     /// A request waiting for its approval.
@@ -39,7 +41,7 @@ pub enum State {
 }
 
 /// Whom a pending ticket waits on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum PendingOn {
     Requester,
@@ -49,7 +51,7 @@ pub enum PendingOn {
 }
 
 /// A ticket's lifecycle.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Ticket {
     pub kind: Kind,
     pub requester: String,
