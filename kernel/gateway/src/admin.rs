@@ -52,6 +52,7 @@ pub(crate) fn routes() -> axum::Router<AppState> {
     axum::Router::new()
         .route("/admin/tenants", get(tenants).post(create_tenant))
         .route("/admin/backups", get(backups).post(create_backup))
+        .route("/admin/backups/progress", get(backup_progress))
         .route("/admin/users", get(users).post(create_user))
         .route("/admin/users/{user}", get(user).patch(update_user).delete(delete_user))
         .route("/admin/tenants/{tenant}", get(tenant).patch(update_tenant).delete(delete_tenant))

@@ -41,10 +41,10 @@ pub(crate) fn routes() -> axum::Router<AppState> {
         admin::timers, admin::dead_timers, admin::retry_dead_timer,
         admin::schedules, admin::run_schedule,
         admin::jobs, admin::job, admin::cancel_job,
-        admin::backups, admin::create_backup,
+        admin::backups, admin::create_backup, admin::backup_progress,
         admin::webhooks, admin::create_webhook, admin::webhook, admin::update_webhook, admin::rotate_webhook_secret, admin::delete_webhook,
     ),
-    components(schemas(crate::auth::Login, crate::auth::Code, admin::NewTenant, admin::NewUser, admin::Roles, admin::NewToken, admin::Enable, admin::Provider, admin::Permissions, admin::TenantUpdate, admin::StorageQuota, admin::UserUpdate, admin::NewWebhookBody, admin::WebhookUpdate, admin::WebhookBody, admin::WebhookSecret, admin::TopicBody, admin::NewBackup)),
+    components(schemas(crate::auth::Login, crate::auth::Code, admin::NewTenant, admin::NewUser, admin::Roles, admin::NewToken, admin::Enable, admin::Provider, admin::Permissions, admin::TenantUpdate, admin::StorageQuota, admin::UserUpdate, admin::NewWebhookBody, admin::WebhookUpdate, admin::WebhookBody, admin::WebhookSecret, admin::TopicBody, admin::NewBackup, admin::BackupProgress, admin::ProgressBody)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
 )]

@@ -62,6 +62,8 @@ pub(crate) struct Inner {
     /// The kernel's key files, by the names a data directory gives them,
     /// for a backup that holds them sealed (`Host::set_key_file`).
     pub(crate) key_files: RwLock<Vec<(String, Vec<u8>)>>,
+    /// How far the backup being made is (`Host::backup_progress`).
+    pub(crate) backup_progress: std::sync::Mutex<Option<crate::progress::Progress>>,
     /// Each tenant's webhooks, as the dispatcher delivers to them.
     pub(crate) webhooks: RwLock<HashMap<TenantId, Vec<Arc<crate::events::StoredWebhook>>>>,
     /// The guest memory all calls running at once may use.
@@ -125,6 +127,7 @@ impl Host {
             callers: RwLock::default(),
             outbound: RwLock::default(),
             key_files: RwLock::default(),
+            backup_progress: std::sync::Mutex::default(),
             webhooks: RwLock::default(),
         };
         Ok(Self { inner: Arc::new(inner) })

@@ -38,6 +38,7 @@
 //!   each against everything its lane of the store holds.
 //! - `backup`: backups of the database as of one snapshot and of the kept
 //!   packages, with a manifest of checksums; checking and restoring one.
+//!   `progress`: how far a backup or a restore is, step by step.
 
 mod audit;
 mod backup;
@@ -60,6 +61,7 @@ mod memory;
 mod metrics;
 mod package;
 mod priority;
+mod progress;
 mod providers;
 mod records;
 mod reports;
@@ -70,7 +72,10 @@ mod tenants;
 mod timers;
 mod verify;
 
-pub use backup::{BACKUP_MANIFEST, Backup, BackupError, Counts, FileSum, Restored, restore_backup};
+pub use backup::{
+    BACKUP_MANIFEST, Backup, BackupError, Counts, FileSum, Restored, restore_backup,
+    restore_backup_showing,
+};
 pub use call::{CallGuard, Callers, Invocation, PermissionCheck, PluginRequest, PluginResponse};
 pub use error::{
     CallError, ChooseError, EnableError, HostError, LoadError, PluginErrorKind, ReplayError,
@@ -92,6 +97,7 @@ pub use jobs::{
 pub use lifecycle::EnableReport;
 pub use mail::{Attachment, Mail, Mailer};
 pub use package::{Plugin, declared, digest, manifest_of};
+pub use progress::{Progress, Step};
 pub use providers::ProviderChoice;
 pub use reports::{
     Destination, EmailTo, NewReportSchedule, REPORT_VERSIONS_KEPT, REPORTS_MANAGE, REPORTS_MAX,

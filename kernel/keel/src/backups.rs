@@ -2,9 +2,14 @@
 //! and `keel restore` (offline: a backup into a new data directory,
 //! checked file by file, count by count and chain by chain).
 
+use std::io::{IsTerminal as _, Write as _};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use crate::client::{Body, Connection, show, show_line};
+
+/// How often `keel backup create` looks at the backup's progress.
+const LOOK_EVERY: Duration = Duration::from_millis(500);
 
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum BackupCommand {
@@ -31,7 +36,23 @@ pub(crate) async fn backup(connection: &Connection, command: BackupCommand) -> a
                 }
                 None => None,
             };
-            connection.send(Method::POST, "/admin/backups", body).await?
+            let made = connection.send(Method::POST, "/admin/backups", body);
+            let mut made = std::pin::pin!(made);
+            let mut shown = Shown::new();
+            let value = loop {
+                tokio::select! {
+                    made = &mut made => break made?,
+                    () = tokio::time::sleep(LOOK_EVERY) => {
+                        // A look that fails (an older kernel) shows nothing.
+                        let look = connection.send(Method::GET, "/admin/backups/progress", None).await;
+                        if let Some(line) = look.ok().and_then(|l| l["progress"]["line"].as_str().map(str::to_owned)) {
+                            shown.show(&line);
+                        }
+                    }
+                }
+            };
+            shown.finish();
+            value
         }
         BackupCommand::List => {
             connection.send(Method::GET, "/admin/backups?limit=1000", None).await?
@@ -51,7 +72,12 @@ pub(crate) fn passphrase(file: &Path) -> anyhow::Result<String> {
 /// the keys it holds sealed when given the passphrase in `keys`.
 pub(crate) fn restore(from: &Path, data: &Path, keys: Option<&Path>) -> anyhow::Result<()> {
     let passphrase = keys.map(passphrase).transpose()?;
-    let restored = keel_host::restore_backup(from, data, passphrase.as_deref())?;
+    let mut shown = Shown::new();
+    let restored = keel_host::restore_backup_showing(from, data, passphrase.as_deref(), &mut |p| {
+        shown.show(&p.line());
+    });
+    shown.finish();
+    let restored = restored?;
     let backup = &restored.backup;
     let mut lines = vec![format!(
         "restored backup {} into {}: {} documents, {} catalog records, {} audit entries; \
@@ -95,4 +121,50 @@ pub(crate) fn restore(from: &Path, data: &Path, keys: Option<&Path>) -> anyhow::
     }
     show_line(&lines.join("\n"));
     Ok(())
+}
+
+/// Progress on standard error: redrawn in place on a terminal (at most
+/// ten times a second), else a line when the step changes and every five
+/// seconds between.
+struct Shown {
+    terminal: bool,
+    last: String,
+    at: Option<Instant>,
+}
+
+impl Shown {
+    fn new() -> Self {
+        Self { terminal: std::io::stderr().is_terminal(), last: String::new(), at: None }
+    }
+
+    fn show(&mut self, line: &str) {
+        let since = self.at.map(|at| at.elapsed());
+        let step = |line: &str| line.split(',').next().unwrap_or_default().to_owned();
+        let due = match (self.terminal, since) {
+            (_, None) => true,
+            (true, Some(since)) => since >= Duration::from_millis(100),
+            (false, Some(since)) => {
+                step(line) != step(&self.last) || since >= Duration::from_secs(5)
+            }
+        };
+        if !due || line == self.last {
+            return;
+        }
+        let mut err = std::io::stderr().lock();
+        // Progress is a courtesy: a closed standard error stops nothing.
+        let _ = if self.terminal {
+            write!(err, "\r\x1b[2K{line}").and_then(|()| err.flush())
+        } else {
+            writeln!(err, "{line}")
+        };
+        self.last = line.to_owned();
+        self.at = Some(Instant::now());
+    }
+
+    /// Ends the line drawn on a terminal.
+    fn finish(&self) {
+        if self.terminal && self.at.is_some() {
+            let _ = writeln!(std::io::stderr());
+        }
+    }
 }

@@ -8,18 +8,20 @@ const PASSWORD: &str = "cli test admin password";
 
 /// Runs `keel args...` with `env`; returns stdout, or panics with stderr.
 fn keel(env: &[(&str, &str)], args: &[&str]) -> String {
+    keel_showing(env, args).0
+}
+
+/// What a successful `keel` printed: its answer, and its progress on
+/// standard error.
+fn keel_showing(env: &[(&str, &str)], args: &[&str]) -> (String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_keel"))
         .args(args)
         .envs(env.iter().copied())
         .output()
         .expect("run keel");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "keel {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "keel {args:?} failed: {stderr}");
+    (String::from_utf8_lossy(&output.stdout).into_owned(), stderr)
 }
 
 fn keel_fails(env: &[(&str, &str)], args: &[&str]) -> String {
@@ -225,8 +227,15 @@ async fn operators_back_up_with_the_keys_and_restore_them_from_the_command_line(
         );
     }
     let without = root.path().join("without");
-    let restored = keel(&[], &["restore", "--from", from, "--data", without.to_str().unwrap()]);
+    let (restored, shown) =
+        keel_showing(&[], &["restore", "--from", from, "--data", without.to_str().unwrap()]);
     assert!(restored.contains("holds the kernel's keys, sealed"), "{restored}");
+    // Each step's progress, a line each away from a terminal.
+    for step in
+        ["copying the files", "reading each file for its SHA-256", "checking every audit chain"]
+    {
+        assert!(shown.contains(&format!("backup {id}: {step}")), "{step}: {shown}");
+    }
     assert!(!without.join("secrets.key").exists());
 }
 

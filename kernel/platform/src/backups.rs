@@ -39,6 +39,11 @@ impl Platform {
         .map_err(internal)?
     }
 
+    /// How far the backup being made is; none while none is.
+    pub fn backup_progress(&self) -> Option<keel_host::Progress> {
+        self.inner.host.backup_progress()
+    }
+
     /// The backups in the kernel's backups directory, oldest first.
     pub async fn backups(&self) -> Result<Vec<Backup>, PlatformError> {
         let host = self.inner.host.clone();

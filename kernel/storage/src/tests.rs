@@ -467,13 +467,15 @@ fn a_copy_holds_the_snapshot_whole_and_opens_as_a_database_of_its_own() {
 
     let file = dir.path().join("copy").join("keel.redb");
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-    let copied = snapshot.copy_to(&file).unwrap();
+    let mut told = Vec::new();
+    let copied = snapshot.copy_to(&file, &mut |so_far| told.push(*so_far)).unwrap();
+    assert_eq!(told.last(), Some(&copied), "told of every entry by the end");
     assert_eq!(
         (copied.documents, copied.sequences, copied.catalog_records, copied.log_entries),
         (25, 1, 1, 25)
     );
     assert_eq!(copied.index_entries, 50, "two indexes a document");
-    assert!(snapshot.copy_to(&file).is_err(), "never over an existing file");
+    assert!(snapshot.copy_to(&file, &mut |_| {}).is_err(), "never over an existing file");
     drop((snapshot, storage));
 
     let copy = Storage::open(&file, Limits::default()).unwrap();

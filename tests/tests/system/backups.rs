@@ -148,6 +148,77 @@ async fn a_backup_taken_under_writes_restores_whole_and_checked() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_and_a_restore_show_how_far_each_step_is() {
+    let root = tempfile::tempdir().unwrap();
+    let k = TestKernel::start_in(root.path(), Setup::new(&["finance"])).await;
+    k.post(&format!("{F}/chart-templates/starter"), json!({ "currency": "EUR" })).await.expect(201);
+    let idle = k.get("/admin/backups/progress").await.expect(200).clone();
+    assert_eq!(idle, json!({ "progress": null }));
+    let clerk = k.user_with_roles("clerk", "demo", &["accountant"]).await;
+    let denied = k.send_as(Some(&clerk), "GET", "/admin/backups/progress", None).await;
+    denied.expect_problem(403, "forbidden");
+    // A package the kernel keeps, to be backed up with the database.
+    let upload = k
+        .request(reqwest::Method::POST, "/admin/packages")
+        .header("content-type", "application/wasm")
+        .body(keel_tests::plugin_bytes("notes-v1"));
+    assert_eq!(upload.send().await.unwrap().status(), 201);
+
+    // Each step is told as it goes, and what a caller of the kernel is
+    // told meanwhile is the same.
+    let host = k.host().clone();
+    let dir = root.path().join("by-hand");
+    let origin = keel_audit::Origin {
+        at: 0,
+        actor: "admin".to_owned(),
+        roles: Vec::new(),
+        request_id: None,
+        source: None,
+    };
+    let (backup, told) = tokio::task::spawn_blocking(move || {
+        let mut told: Vec<keel_host::Progress> = Vec::new();
+        let backup = host
+            .back_up_showing(&origin, &dir, Some("kept apart from the backups"), &mut |p| {
+                assert_eq!(host.backup_progress().as_ref(), Some(p), "the kernel tells the same");
+                told.push(p.clone());
+            })
+            .unwrap();
+        assert_eq!(host.backup_progress(), None, "none once it is made");
+        (backup, told)
+    })
+    .await
+    .unwrap();
+    let mut steps: Vec<keel_host::Step> = told.iter().map(|p| p.step).collect();
+    steps.dedup();
+    use keel_host::Step::*;
+    assert_eq!(steps, [SealingKeys, CopyingDatabase, CopyingPackages, Checksums]);
+    let last_of = |step| told.iter().rev().find(|p| p.step == step).unwrap();
+    let c = backup.counts;
+    let entries = c.documents + c.index_entries + c.sequences + c.catalog_records + c.log_entries;
+    assert_eq!(last_of(CopyingDatabase).done, entries, "every entry copied is told");
+    let bytes: u64 = backup.files.values().map(|f| f.bytes).sum();
+    let checksums = last_of(Checksums);
+    assert_eq!((checksums.done, checksums.total), (bytes, Some(bytes)));
+    assert!(checksums.line().contains("reading each file for its SHA-256"), "{}", checksums.line());
+    let packages = last_of(CopyingPackages);
+    assert_eq!(packages.total, Some(packages.done));
+    k.stop().await;
+
+    let mut told: Vec<keel_host::Progress> = Vec::new();
+    let into = root.path().join("restored");
+    let backup_dir = root.path().join("by-hand");
+    keel_host::restore_backup_showing(&backup_dir, &into, None, &mut |p| told.push(p.clone()))
+        .unwrap();
+    let mut steps: Vec<keel_host::Step> = told.iter().map(|p| p.step).collect();
+    steps.dedup();
+    assert_eq!(steps, [CopyingFiles, Checksums, CountingTables, VerifyingChains]);
+    for step in steps {
+        let last = told.iter().rev().find(|p| p.step == step).unwrap();
+        assert_eq!(Some(last.done), last.total, "{step:?} ends whole: {}", last.line());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_oldest_backups_beyond_those_kept_are_removed() {
     let mut setup = Setup::new(&["finance"]);
     setup.backups_keep = 2;

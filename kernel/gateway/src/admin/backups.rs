@@ -66,3 +66,60 @@ pub(crate) async fn backups(
         .await,
     )
 }
+
+/// How far the backup being made is.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct BackupProgress {
+    /// None while no backup is being made.
+    progress: Option<ProgressBody>,
+}
+
+/// One look at a backup under way.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct ProgressBody {
+    /// The backup's id.
+    backup: String,
+    /// `sealing-keys`, `copying-database`, `copying-packages` or `checksums`.
+    step: String,
+    /// The file the step is at, when it goes through several.
+    at: Option<String>,
+    /// How far the step is, in `unit`.
+    done: u64,
+    /// Of how much, when known before the step ends.
+    total: Option<u64>,
+    /// `keys`, `entries`, `files` or `bytes`.
+    unit: String,
+    /// The same in words.
+    line: String,
+}
+
+impl From<keel_host::Progress> for ProgressBody {
+    fn from(progress: keel_host::Progress) -> Self {
+        let step = serde_json::to_value(progress.step)
+            .ok()
+            .and_then(|step| step.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        Self {
+            line: progress.line(),
+            unit: progress.step.unit().to_owned(),
+            backup: progress.backup,
+            step,
+            at: progress.at,
+            done: progress.done,
+            total: progress.total,
+        }
+    }
+}
+
+/// `GET /admin/backups/progress`
+#[utoipa::path(get, path = "/admin/backups/progress", tag = "backups", responses((status = 200, description = "How far the backup being made is, step by step; `progress` is null while none is", body = BackupProgress), (status = 401, description = "Not signed in"), (status = 403, description = "Lacks keel.backups.manage")))]
+pub(crate) async fn backup_progress(State(state): State<AppState>, caller: Caller) -> Response {
+    respond(
+        async {
+            allow(&state.platform, &caller, Scope::Platform, BACKUPS_MANAGE).await?;
+            let progress = state.platform.backup_progress().map(ProgressBody::from);
+            Ok(Json(BackupProgress { progress }).into_response())
+        }
+        .await,
+    )
+}

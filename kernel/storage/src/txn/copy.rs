@@ -63,7 +63,8 @@ impl ReadTxn {
     /// Writes everything this snapshot holds into a new database file at
     /// `file` (refused if it exists), synced before this returns. What
     /// commits after the snapshot is not in it; nothing waits for the copy.
-    pub fn copy_to(&self, file: &Path) -> Result<Copied> {
+    /// `copying` is told what is copied so far after each batch.
+    pub fn copy_to(&self, file: &Path, copying: &mut dyn FnMut(&Copied)) -> Result<Copied> {
         if file.exists() {
             return Err(Error::Invalid(format!(
                 "{} exists; a copy goes to a new file",
@@ -88,6 +89,7 @@ impl ReadTxn {
                         failed = Some(err);
                         return Ok(std::ops::ControlFlow::Break(()));
                     }
+                    copying(&copied);
                     batch.clear();
                     bytes = 0;
                 }
@@ -97,6 +99,7 @@ impl ReadTxn {
                 return Err(err);
             }
             write(&db, table, &batch)?;
+            copying(&copied);
         }
         // Every lane's commits are in the copy and its log starts empty:
         // a lane this kernel wrote goes on from the position the snapshot
