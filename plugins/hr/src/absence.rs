@@ -3,12 +3,14 @@
 //! decided by the employee's manager (anyone above them in the reporting
 //! line) or an HR officer, never by whom they are for or who asked.
 
+use std::collections::BTreeMap;
+
+use keel_sdk::contract::JsonSchema;
 use keel_sdk::{Collection, Error, Range, Request, Response, Result, context, next_sequence};
 use keel_values::Date;
 use keel_values::decimal::{self, Sign};
 use rust_decimal::Decimal;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use crate::books;
 use crate::leave::balance::{EntryKind, LeaveType, LedgerEntry, available};
@@ -75,14 +77,25 @@ pub(crate) fn put_leave_type(request: &Request) -> Result<Response> {
 pub(crate) fn list_leave_types(_request: &Request) -> Result<Response> {
     let types: Vec<LeaveType> =
         LEAVE_TYPES.scan_all(&Range::all())?.into_iter().map(|(_, t)| t).collect();
-    Response::ok(&json!({ "leave_types": types }))
+    Response::ok(&LeaveTypes { leave_types: types })
 }
 
-#[derive(Deserialize)]
+/// Every leave type.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct LeaveTypes {
+    /// By code.
+    pub(crate) leave_types: Vec<LeaveType>,
+}
+
+/// Days given to an employee's balance by hand.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Allocation {
+pub(crate) struct Allocation {
+    /// A paid leave type's code.
     leave_type: String,
+    /// Days given (or taken back, if negative), a decimal string.
     days: String,
+    /// From when they count.
     date: Date,
 }
 
@@ -104,16 +117,31 @@ pub(crate) fn allocate(request: &Request) -> Result<Response> {
     Response::created(&entry)
 }
 
-#[derive(Deserialize)]
+/// A request for leave.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Ask {
+pub(crate) struct Ask {
+    /// Whom it is for; the caller when absent. Only HR officers ask for
+    /// others.
     #[serde(default)]
     employee: Option<String>,
+    /// The leave type's code.
     leave_type: String,
+    /// The first day of leave.
     from: Date,
+    /// The last day of leave.
     to: Date,
+    /// Half a day, on a single date.
     #[serde(default)]
     half_day: bool,
+}
+
+/// A leave request and its number.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct NumberedRequest {
+    /// The request's number.
+    pub(crate) id: String,
+    pub(crate) request: LeaveRequest,
 }
 
 /// `POST /leave-requests`: for oneself, or (an HR officer) for anyone.
@@ -168,7 +196,7 @@ pub(crate) fn ask(request: &Request) -> Result<Response> {
     )?;
     let id = format!("{:08}", next_sequence("leave-requests")?);
     REQUESTS.insert(&id, &new)?;
-    Response::created(&json!({ "id": id, "request": new }))
+    Response::created(&NumberedRequest { id, request: new })
 }
 
 fn stored(id: &str) -> Result<LeaveRequest> {
@@ -176,9 +204,10 @@ fn stored(id: &str) -> Result<LeaveRequest> {
 }
 
 /// A decision on leave or attendance: `{"approve": true|false}`.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Decision {
+    /// True to approve, false to refuse.
     pub(crate) approve: bool,
 }
 
@@ -199,7 +228,7 @@ pub(crate) fn decide(request: &Request) -> Result<Response> {
         pay::note_change(&leave.employee, &leave.from)?;
     }
     REQUESTS.put(id, &leave)?;
-    Response::ok(&json!({ "id": id, "request": leave }))
+    Response::ok(&NumberedRequest { id: id.to_owned(), request: leave })
 }
 
 /// `POST /leave-requests/{id}/cancellation`: by whom it is for while it is
@@ -226,28 +255,49 @@ pub(crate) fn cancel(request: &Request) -> Result<Response> {
         pay::note_change(&leave.employee, &leave.from)?;
     }
     REQUESTS.put(id, &leave)?;
-    Response::ok(&json!({ "id": id, "request": leave }))
+    Response::ok(&NumberedRequest { id: id.to_owned(), request: leave })
+}
+
+/// An employee's leave.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct LeaveOf {
+    /// The employee's number.
+    pub(crate) employee: String,
+    /// By paid leave type's code.
+    pub(crate) balances: BTreeMap<String, LeaveBalance>,
+    /// Their requests, by number.
+    pub(crate) requests: Vec<NumberedRequest>,
+}
+
+/// One balance today, and the ledger it is the sum of.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct LeaveBalance {
+    /// The days left to ask for: the balance today, less the leave
+    /// approved for later.
+    pub(crate) balance: Decimal,
+    /// Its entries, oldest first.
+    pub(crate) ledger: Vec<LedgerEntry>,
 }
 
 /// An employee's balances per leave type today, their ledgers, and their
 /// requests.
-pub(crate) fn leave_of(employee: &Employee) -> Result<serde_json::Value> {
+pub(crate) fn leave_of(employee: &Employee) -> Result<LeaveOf> {
     let today = Date::parse(&context::today())?;
-    let mut balances = serde_json::Map::new();
+    let mut balances = BTreeMap::new();
     for (_, leave_type) in LEAVE_TYPES.scan_all(&Range::all())? {
         if !leave_type.paid {
             continue;
         }
         let entries = ledger(&employee.id, &leave_type.code)?;
         let left: Decimal = available(&entries, &today);
-        balances.insert(leave_type.code.clone(), json!({ "balance": left, "ledger": entries }));
+        balances.insert(leave_type.code.clone(), LeaveBalance { balance: left, ledger: entries });
     }
     let requests: Vec<_> = REQUESTS
         .lookup_all("by-employee", &Range::exactly(employee.id.as_str()))?
         .into_iter()
-        .map(|(id, request)| json!({ "id": id, "request": request }))
+        .map(|(id, request)| NumberedRequest { id, request })
         .collect();
-    Ok(json!({ "employee": employee.id, "balances": balances, "requests": requests }))
+    Ok(LeaveOf { employee: employee.id.clone(), balances, requests })
 }
 
 /// `GET /employees/{id}/leave`: HR, or someone above them.
@@ -282,8 +332,17 @@ pub(crate) fn pending(request: &Request) -> Result<Response> {
             None => false,
         };
         if leave.state == State::Open && (everyone || above) {
-            pending.push(json!({ "id": id, "request": leave }));
+            pending.push(NumberedRequest { id, request: leave });
         }
     }
-    Response::ok(&json!({ "pending": pending, "cursor": page.cursor }))
+    Response::ok(&PendingPage { pending, cursor: page.cursor })
+}
+
+/// A page of the open leave requests the caller may decide.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct PendingPage {
+    /// Oldest first.
+    pub(crate) pending: Vec<NumberedRequest>,
+    /// Where the next page starts; null on the last.
+    pub(crate) cursor: Option<String>,
 }

@@ -5,10 +5,10 @@
 //! the carry-forward cap; run again, it adds nothing more.
 
 use keel_sdk::audit::{self, Event};
+use keel_sdk::contract::JsonSchema;
 use keel_sdk::timers::{self, Fired};
 use keel_sdk::{Range, Request, Response, Result, context};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::absence::{LEAVE_TYPES, LEDGER, ledger};
 use crate::books::{self, EMPLOYEES};
@@ -28,11 +28,20 @@ struct Going {
     entries: u64,
 }
 
+/// An accrual started: it goes on in the background.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct AccrualStarted {
+    /// Always true.
+    pub(crate) started: bool,
+    /// The timer that carries it through every employee.
+    pub(crate) timer: &'static str,
+}
+
 /// `POST /leave-accruals`: starts accruing leave for everyone (the monthly
 /// schedule calls it; HR may, after changing a leave type).
 pub(crate) fn start(_request: &Request) -> Result<Response> {
     timers::set(TIMER, context::now_seconds(), &Going::default())?;
-    Response::json(202, &json!({ "started": true, "timer": TIMER }))
+    Response::json(202, &AccrualStarted { started: true, timer: TIMER })
 }
 
 /// One batch of employees, at the timer; sets it again for the next.

@@ -3,10 +3,10 @@
 //! (`hr.people.read`) sees every record; a manager, the records of those
 //! who report to them, directly or not; everyone, their own (`/me`).
 
+use keel_sdk::contract::JsonSchema;
 use keel_sdk::{Error, Range, Request, Response, Result, context};
 use keel_values::Date;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use crate::books::{self, DEPARTMENTS, EMPLOYEES, PERSONAL};
 use crate::pay;
@@ -18,36 +18,55 @@ pub(crate) fn create_department(request: &Request) -> Result<Response> {
     Response::created(&books::create_department(department)?)
 }
 
+/// Every department.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct Departments {
+    /// By code.
+    pub(crate) departments: Vec<Department>,
+}
+
 /// `GET /departments`
 pub(crate) fn list_departments(_request: &Request) -> Result<Response> {
     let departments: Vec<Department> =
         DEPARTMENTS.scan_all(&Range::all())?.into_iter().map(|(_, d)| d).collect();
-    Response::ok(&json!({ "departments": departments }))
+    Response::ok(&Departments { departments })
 }
 
-#[derive(Deserialize)]
+/// A new employee's first contract.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct FirstContract {
+pub(crate) struct FirstContract {
+    /// Its effective date; the hiring date when absent.
     #[serde(default)]
     from: Option<Date>,
+    /// Its last day, if it ends.
     #[serde(default)]
     to: Option<Date>,
+    /// The job title it is for; the employee's position when absent.
     #[serde(default)]
     position: Option<String>,
+    /// Base pay for a full period, a decimal string, zero or more.
     base_pay: String,
+    /// The pay's currency: three upper-case letters (ISO 4217).
     currency: String,
+    /// The salary structure payroll computes their pay with, by code.
     #[serde(default)]
     salary_structure: Option<String>,
+    /// How their cost is shared between departments (percentages adding up
+    /// to 100); all to their own department if empty.
     #[serde(default)]
     cost_split: Vec<Share>,
 }
 
-#[derive(Deserialize)]
+/// An employee to hire, with their personal data and first contract.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Hire {
+pub(crate) struct Hire {
     #[serde(flatten)]
     employee: Employee,
+    /// Their personal data.
     personal: Personal,
+    /// Their first contract.
     contract: FirstContract,
 }
 
@@ -86,7 +105,27 @@ pub(crate) fn list_employees(request: &Request) -> Result<Response> {
         None => EMPLOYEES.scan(&Range::all(), cursor, limit)?,
     };
     let employees: Vec<Employee> = page.items.into_iter().map(|(_, e)| e).collect();
-    Response::ok(&json!({ "employees": employees, "cursor": page.cursor }))
+    Response::ok(&EmployeePage { employees, cursor: page.cursor })
+}
+
+/// A page of employees.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct EmployeePage {
+    /// By employee number.
+    pub(crate) employees: Vec<Employee>,
+    /// Where the next page starts; null on the last.
+    pub(crate) cursor: Option<String>,
+}
+
+/// An employee with their reporting line.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct EmployeeView {
+    pub(crate) employee: Employee,
+    /// Whom they report to, nearest first: their manager, that manager's,
+    /// and so on.
+    pub(crate) managers: Vec<String>,
+    /// Whether they work here today.
+    pub(crate) active: bool,
 }
 
 /// `GET /employees/{id}`: with their reporting line and whether they work
@@ -102,7 +141,7 @@ pub(crate) fn get_employee(request: &Request) -> Result<Response> {
     }
     let chain = books::manager_chain(&employee)?;
     let active = employee.active_on(&books::today()?);
-    Response::ok(&json!({ "employee": employee, "managers": chain, "active": active }))
+    Response::ok(&EmployeeView { employee, managers: chain, active })
 }
 
 /// `GET /employees/{id}/personal`: audited, as every read of it.
@@ -120,20 +159,39 @@ pub(crate) fn contracts(request: &Request) -> Result<Response> {
     books::employee(id)?;
     let history = books::contracts(id)?;
     let current = in_force(&history, &books::today()?).cloned();
-    Response::ok(&json!({ "contracts": history, "in_force": current }))
+    Response::ok(&Contracts { contracts: history, in_force: current })
 }
 
-#[derive(Deserialize)]
+/// An employee's contracts.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct Contracts {
+    /// The history, oldest first.
+    pub(crate) contracts: Vec<Contract>,
+    /// The one in force today; null if none is.
+    pub(crate) in_force: Option<Contract>,
+}
+
+/// A contract to add to an employee's history.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct NewContract {
+pub(crate) struct NewContract {
+    /// Its effective date: on or after the hiring, and none of theirs
+    /// starts on it yet.
     from: Date,
+    /// Its last day, if it ends.
     #[serde(default)]
     to: Option<Date>,
+    /// The job title it is for.
     position: String,
+    /// Base pay for a full period, a decimal string, zero or more.
     base_pay: String,
+    /// The pay's currency: three upper-case letters (ISO 4217).
     currency: String,
+    /// The salary structure payroll computes their pay with, by code.
     #[serde(default)]
     salary_structure: Option<String>,
+    /// How their cost is shared between departments (percentages adding up
+    /// to 100); all to their own department if empty.
     #[serde(default)]
     cost_split: Vec<Share>,
 }
@@ -162,9 +220,11 @@ pub(crate) fn add_contract(request: &Request) -> Result<Response> {
     Response::created(&contract)
 }
 
-#[derive(Deserialize)]
+/// When an employee leaves.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Leaving {
+pub(crate) struct Leaving {
+    /// Their last day.
     left: Date,
 }
 
@@ -187,13 +247,21 @@ pub(crate) fn me(_request: &Request) -> Result<Response> {
     let history = books::contracts(&employee.id)?;
     let current = in_force(&history, &books::today()?).cloned();
     let managers = books::manager_chain(&employee)?;
-    Response::ok(&json!({
-        "employee": employee,
-        "managers": managers,
-        "personal": personal,
-        "contracts": history,
-        "in_force": current,
-    }))
+    Response::ok(&Me { employee, managers, personal, contracts: history, in_force: current })
+}
+
+/// The caller's own record.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct Me {
+    pub(crate) employee: Employee,
+    /// Whom they report to, nearest first.
+    pub(crate) managers: Vec<String>,
+    /// Their personal data; null if none is kept.
+    pub(crate) personal: Option<Personal>,
+    /// Their contracts, oldest first.
+    pub(crate) contracts: Vec<Contract>,
+    /// The one in force today; null if none is.
+    pub(crate) in_force: Option<Contract>,
 }
 
 #[cfg(test)]

@@ -3,11 +3,11 @@
 //! themselves; approved absences are days a payroll run does not pay. A day
 //! recorded again keeps what was approved before until it is decided.
 
+use keel_sdk::contract::JsonSchema;
 use keel_sdk::{Collection, Error, Range, Request, Response, Result, context};
 use keel_values::Date;
 use rust_decimal::Decimal;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use crate::absence::{CALENDARS, DEFAULT_CALENDAR, Decision};
 use crate::books;
@@ -27,14 +27,27 @@ pub(crate) fn days(employee: &str, from: &Date, to: &Date) -> Result<Vec<Day>> {
     Ok(ATTENDANCE.scan_all(&range)?.into_iter().map(|(_, day)| day).collect())
 }
 
-#[derive(Deserialize)]
+/// A day as the employee (or HR) records it.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Recorded {
+pub(crate) struct Recorded {
+    /// Whether they worked: an absence only on a working day.
     presence: Presence,
+    /// Hours worked, 0 to 24, a decimal string; none on an absent day.
     #[serde(default)]
     hours: Option<Decimal>,
+    /// A note, at most 500 bytes.
     #[serde(default)]
     note: Option<String>,
+}
+
+/// An employee's days.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct Attendance {
+    /// The employee's number.
+    pub(crate) employee: String,
+    /// The days recorded, oldest first.
+    pub(crate) days: Vec<Day>,
 }
 
 /// `PUT /attendance/{employee}/{date}`: by the employee while it awaits a
@@ -114,7 +127,7 @@ fn listed(request: &Request, employee: &Employee) -> Result<Response> {
         )));
     }
     let days = days(&employee.id, &from, &to)?;
-    Response::ok(&json!({ "employee": employee.id, "days": days }))
+    Response::ok(&Attendance { employee: employee.id.clone(), days })
 }
 
 /// `GET /employees/{id}/attendance?from=&to=`: for HR, someone above them,

@@ -15,7 +15,6 @@ use keel_values::Date;
 use keel_values::decimal::{self, Sign};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::absence::{CALENDARS, DEFAULT_CALENDAR, LEAVE_TYPES, REQUESTS};
 use crate::attendance;
@@ -40,6 +39,19 @@ const CLEAR_BATCH: u32 = 500;
 const WARNINGS_MAX: usize = 50;
 /// Posted runs a change is computed again for, the latest first.
 const ARREARS_PERIODS_MAX: usize = 12;
+
+/// What a finished calculation's job tells: no amounts, as a job's record
+/// is not sealed and a run of one employee would show their pay (the run
+/// holds them).
+#[derive(Serialize)]
+struct Outcome<'a> {
+    /// The run's id.
+    run: &'a str,
+    /// The employees it pays.
+    employees: u64,
+    /// How many warnings it gave (employees not paid, and why).
+    warnings: u64,
+}
 
 /// Where the next step goes on.
 #[derive(Debug, Serialize, Deserialize)]
@@ -94,9 +106,7 @@ pub(crate) fn step(step: &Step) -> Result<Progress> {
         run.calculating = None;
         RUNS.put(id, &run)?;
         let warnings = run.warnings.len() as u64 + run.warnings_more;
-        // No amounts: a job's record is not sealed, and a run of one
-        // employee would show their pay. The run holds them.
-        let outcome = json!({ "run": id, "employees": run.employees, "warnings": warnings });
+        let outcome = Outcome { run: id, employees: run.employees, warnings };
         return Progress::finished(done, &outcome);
     };
     RUNS.put(id, &run)?;

@@ -19,6 +19,7 @@
 //!   payslips; `calculation`, the job that calculates a run.
 //! - `privacy`: subject access exports and erasure of what the law allows.
 //! - `directory`: `keel:erp/directory` for other modules.
+//! - `contract`: the types of what the operations read and answer.
 #![deny(clippy::float_arithmetic)]
 
 mod absence;
@@ -27,6 +28,7 @@ mod api;
 mod attendance;
 mod books;
 mod calculation;
+mod contract;
 mod directory;
 pub mod leave;
 mod pay;
@@ -103,7 +105,7 @@ impl Plugin for Hr {
     }
 }
 
-keel_sdk::export_plugin!(Hr);
+keel_sdk::export_plugin!(Hr, contract = "keel.contract.json");
 keel_sdk::export_directory!(Hr);
 
 #[cfg(test)]
@@ -118,5 +120,18 @@ mod tests {
         declared.sort_unstable();
         dispatched.sort_unstable();
         assert_eq!(dispatched, declared, "each operation of the manifest has one handler");
+    }
+
+    #[test]
+    fn contract_is_current_and_the_kernel_accepts_it() {
+        let contract = crate::contract::contract();
+        contract.keep(crate::contract::FILE);
+        let manifest = keel_manifest::Manifest::parse(include_str!("../keel.toml")).unwrap();
+        let text = std::fs::read_to_string(crate::contract::FILE).unwrap();
+        let read = keel_manifest::Contract::parse(&text, &manifest).unwrap();
+        assert!(
+            manifest.operations.iter().all(|op| read.describes(&op.id)),
+            "every operation is typed"
+        );
     }
 }

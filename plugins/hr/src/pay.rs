@@ -7,13 +7,13 @@
 
 use std::collections::BTreeMap;
 
+use keel_sdk::contract::JsonSchema;
 use keel_sdk::erp::{self, JournalEntry};
 use keel_sdk::{Collection, Error, Range, Request, Response, Result};
 use keel_values::Date;
 use keel_values::code::check_account;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::books;
 use crate::payroll::document::StructureDoc;
@@ -45,16 +45,21 @@ pub(crate) struct Used {
 }
 
 /// Where a run's net pay is owed and paid from.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "PayrollSettings")]
 pub(crate) struct Settings {
+    /// Payroll payable: the ledger account the net pay is owed on.
     pub payable_account: String,
+    /// The ledger account of the bank it is paid from.
     pub bank_account: String,
 }
 
 /// A run, with what its calculation came to.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "PayrollRun")]
 pub(crate) struct RunDoc {
+    /// Its first day.
     pub id: String,
     #[serde(flatten)]
     pub run: Run,
@@ -63,14 +68,19 @@ pub(crate) struct RunDoc {
     /// The job calculating it now, if one is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calculating: Option<String>,
+    /// The employees it pays.
     #[serde(default)]
     pub employees: u64,
+    /// Their earnings, arrears included.
     #[serde(default)]
     pub gross: Decimal,
+    /// What is kept from their pay for others.
     #[serde(default)]
     pub deductions: Decimal,
+    /// What they are paid: gross less deductions.
     #[serde(default)]
     pub net: Decimal,
+    /// The employer's contributions on top.
     #[serde(default)]
     pub contributions: Decimal,
     /// Payroll payable, as it was when calculated.
@@ -85,58 +95,85 @@ pub(crate) struct RunDoc {
     /// Employees it did not pay, and why (the first ones).
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// The warnings beyond those kept word for word.
     #[serde(default)]
     pub warnings_more: u64,
+    /// The number of the ledger entry it posted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entry: Option<u64>,
+    /// The number of the ledger entry that paid it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_entry: Option<u64>,
 }
 
 /// Debits and credits to one account (for one department, on expenses).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "PayrollJournalLine")]
 pub(crate) struct JournalLineDoc {
+    /// The ledger account's code.
     pub account: String,
+    /// The department, on expense lines.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub department: Option<String>,
+    /// Debits, to the cent.
     pub debit: Decimal,
+    /// Credits, to the cent.
     pub credit: Decimal,
 }
 
 /// One employee's payslip in a run.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "Payslip")]
 pub(crate) struct PayslipDoc {
+    /// The run's id.
     pub run: String,
+    /// The employee's number.
     pub employee: String,
+    /// Their name.
     pub name: String,
+    /// The period's first day.
     pub from: Date,
+    /// The period's last day.
     pub to: Date,
     /// None on a payslip of arrears alone (for someone who has left).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub salary_structure: Option<String>,
+    /// Base pay for the full period.
     pub base_pay: Decimal,
+    /// The period's working days.
     pub working_days: Decimal,
+    /// The days paid: those worked here, less unpaid leave and absences.
     pub payment_days: Decimal,
     /// This period's lines.
     pub lines: Vec<Line>,
     /// What earlier periods still owed, by period.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub arrears: Vec<Arrears>,
-    /// With arrears.
+    /// Earnings, with arrears.
     pub gross: Decimal,
+    /// Deductions, with arrears.
     pub deductions: Decimal,
+    /// What is paid: gross less deductions.
     pub net: Decimal,
+    /// The employer's contributions, with arrears.
     pub contributions: Decimal,
+    /// How the cost is shared between departments, in percent.
     pub cost_split: Vec<Share>,
+    /// This year's totals so far: each component, and `gross`,
+    /// `deductions` and `net`.
     pub year_to_date: BTreeMap<String, Decimal>,
 }
 
 /// What a paid period still owed, paid in a later run.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub(crate) struct Arrears {
+    /// The run that paid the period.
     pub run: String,
+    /// The period's first day.
     pub from: Date,
+    /// The period's last day.
     pub to: Date,
+    /// What is still owed by component (taken back, if negative).
     pub lines: Vec<Line>,
 }
 
@@ -226,17 +263,30 @@ pub(crate) fn put_structure(request: &Request) -> Result<Response> {
         in_the_chart(account)?;
     }
     STRUCTURES.put(code, &structure)?;
-    Response::ok(&json!({ "code": code, "structure": structure }))
+    Response::ok(&CodedStructure { code: code.to_owned(), structure })
+}
+
+/// A salary structure and its code.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct CodedStructure {
+    /// Its code: 1 to 32 of a-z, 0-9 and `-`.
+    pub(crate) code: String,
+    pub(crate) structure: StructureDoc,
+}
+
+/// Every salary structure.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct Structures {
+    /// By code.
+    pub(crate) structures: Vec<CodedStructure>,
 }
 
 /// `GET /salary-structures`
 pub(crate) fn list_structures(_request: &Request) -> Result<Response> {
     let all = STRUCTURES.scan_all(&Range::all())?;
-    let structures: Vec<serde_json::Value> = all
-        .into_iter()
-        .map(|(code, structure)| json!({ "code": code, "structure": structure }))
-        .collect();
-    Response::ok(&json!({ "structures": structures }))
+    let structures: Vec<CodedStructure> =
+        all.into_iter().map(|(code, structure)| CodedStructure { code, structure }).collect();
+    Response::ok(&Structures { structures })
 }
 
 /// `PUT /payroll-settings`: the payable and bank accounts, which must be
@@ -250,10 +300,13 @@ pub(crate) fn put_settings(request: &Request) -> Result<Response> {
     Response::ok(&settings)
 }
 
-#[derive(Deserialize)]
+/// A payroll run's period, 1 to 31 days.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct NewRun {
+pub(crate) struct NewRun {
+    /// Its first day: the day after the last run's.
     from: Date,
+    /// Its last day.
     to: Date,
 }
 
@@ -307,7 +360,16 @@ pub(crate) fn create_run(request: &Request) -> Result<Response> {
 pub(crate) fn list_runs(request: &Request) -> Result<Response> {
     let page = RUNS.scan(&Range::all(), request.query("cursor"), request.page_limit()?)?;
     let runs: Vec<RunDoc> = page.items.into_iter().map(|(_, run)| run).collect();
-    Response::ok(&json!({ "runs": runs, "cursor": page.cursor }))
+    Response::ok(&RunPage { runs, cursor: page.cursor })
+}
+
+/// A page of payroll runs.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct RunPage {
+    /// Oldest first.
+    pub(crate) runs: Vec<RunDoc>,
+    /// Where the next page starts; null on the last.
+    pub(crate) cursor: Option<String>,
 }
 
 /// `GET /payroll-runs/{id}`
@@ -355,6 +417,8 @@ fn ledger_lines(journal: &[JournalLineDoc]) -> Vec<erp::Line> {
     lines
 }
 
+/// The optional body of a posting or a payment. Not in the contract: the
+/// kernel would then require a body, and these operations take none too.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct Dated {
@@ -449,7 +513,27 @@ pub(crate) fn payslips(request: &Request) -> Result<Response> {
     let range = Range::prefix(format!("{}/", run.id));
     let page = PAYSLIPS.scan(&range, request.query("cursor"), request.page_limit()?)?;
     let payslips: Vec<PayslipDoc> = page.items.into_iter().map(|(_, slip)| slip).collect();
-    Response::ok(&json!({ "run": run.id, "payslips": payslips, "cursor": page.cursor }))
+    Response::ok(&PayslipPage { run: run.id, payslips, cursor: page.cursor })
+}
+
+/// A page of a run's payslips.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct PayslipPage {
+    /// The run's id.
+    pub(crate) run: String,
+    /// By employee number.
+    pub(crate) payslips: Vec<PayslipDoc>,
+    /// Where the next page starts; null on the last.
+    pub(crate) cursor: Option<String>,
+}
+
+/// An employee's payslips.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct Payslips {
+    /// The employee's number.
+    pub(crate) employee: String,
+    /// Oldest first.
+    pub(crate) payslips: Vec<PayslipDoc>,
 }
 
 /// `GET /payroll-runs/{id}/payslips/{employee}`
@@ -474,5 +558,5 @@ pub(crate) fn my_payslips(_request: &Request) -> Result<Response> {
             payslips.push(slip);
         }
     }
-    Response::ok(&json!({ "employee": me.id, "payslips": payslips }))
+    Response::ok(&Payslips { employee: me.id, payslips })
 }

@@ -6,6 +6,7 @@
 use keel_values::code::check_code;
 use keel_values::decimal::{self, Sign};
 use keel_values::{Date, RuleError};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Deepest department tree, and longest reporting line, walked.
@@ -14,11 +15,14 @@ pub const DEPTH_MAX: usize = 64;
 const TEXT_BYTES_MAX: usize = 200;
 
 /// A department, team or other unit; `parent` above it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Department {
+    /// Its code: 1 to 40 of A-Z, 0-9, `-`, `_` and `.`.
     pub id: String,
+    /// Its name, 1 to 200 bytes.
     pub name: String,
+    /// The department it is part of, by code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<String>,
     /// The employee who manages it.
@@ -27,14 +31,19 @@ pub struct Department {
 }
 
 /// An employee as the organisation sees them: no personal data, no pay.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Employee {
+    /// Their employee number: 1 to 40 of A-Z, 0-9, `-`, `_` and `.`.
     pub id: String,
+    /// Their name, 1 to 200 bytes.
     pub name: String,
+    /// Their e-mail address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// The department they work in, by code.
     pub department: String,
+    /// Their job title.
     pub position: String,
     /// The employee they report to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -42,7 +51,9 @@ pub struct Employee {
     /// The Keel user they sign in as.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// Their first day.
     pub hired: Date,
+    /// Their last day, once they leave.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub left: Option<Date>,
     /// The holiday calendar their working days follow (`default` if none).
@@ -55,34 +66,45 @@ pub struct Employee {
 
 /// What is kept of someone's personal data once it is erased: their
 /// national id, which tax and social-security records must keep.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Retained {
+    /// Their national id (social security or tax number).
     pub national_id: String,
+    /// When the rest was erased.
     pub erased: Date,
 }
 
 /// What only HR and the employee see, kept in a sensitive collection.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Personal {
+    /// Their national id (social security or tax number).
     pub national_id: String,
+    /// Where their pay goes: an IBAN, 8 to 34 letters and digits (spaces
+    /// allowed).
     pub bank_account: String,
+    /// Their home address.
     pub address: String,
     pub date_of_birth: Date,
 }
 
 /// A contract from an effective date; a later one supersedes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Contract {
+    /// The employee's number.
     pub employee: String,
+    /// Its effective date.
     pub from: Date,
+    /// Its last day, if it ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<Date>,
+    /// The job title it is for.
     pub position: String,
     /// Base pay for a full period, a decimal string.
     pub base_pay: String,
+    /// The pay's currency: three upper-case letters (ISO 4217).
     pub currency: String,
     /// The salary structure payroll computes their pay with; none for
     /// someone payroll does not pay.
@@ -95,10 +117,12 @@ pub struct Contract {
 }
 
 /// A department's share of an employee's cost, in percent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Share {
+    /// The department, by code.
     pub department: String,
+    /// Its share, above zero and at most 100.
     pub percent: rust_decimal::Decimal,
 }
 

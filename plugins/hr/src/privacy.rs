@@ -6,18 +6,51 @@
 //! document they read is audited as such.
 
 use keel_sdk::audit::{self, Event};
+use keel_sdk::contract::JsonSchema;
 use keel_sdk::{Collection, Error, Range, Request, Response, Result};
-use serde_json::json;
+use keel_values::Date;
+use serde::Serialize;
 
-use crate::absence;
+use crate::absence::{self, LeaveOf};
 use crate::attendance::ATTENDANCE;
 use crate::books::{self, EMPLOYEES, PERSONAL};
-use crate::pay::{self, PAYSLIPS};
+use crate::leave::attendance::Day;
+use crate::pay::{self, PAYSLIPS, PayslipDoc};
 use crate::payroll::run::RunState;
-use crate::people::Retained;
+use crate::people::{Contract, Employee, Personal, Retained};
 
 /// What is kept of personal data once erased, by employee.
 const RETAINED: Collection<Retained> = Collection::new("retained");
+
+/// Everything HR keeps of one employee.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct SubjectAccess {
+    pub(crate) employee: Employee,
+    /// Their personal data; null once erased.
+    pub(crate) personal: Option<Personal>,
+    /// What is kept of it once erased; null before.
+    pub(crate) retained: Option<Retained>,
+    /// Their contracts, oldest first.
+    pub(crate) contracts: Vec<Contract>,
+    pub(crate) leave: LeaveOf,
+    /// Every day recorded, oldest first.
+    pub(crate) attendance: Vec<Day>,
+    /// Their payslips, oldest first.
+    pub(crate) payslips: Vec<PayslipDoc>,
+    /// When this was exported.
+    pub(crate) exported_on: Date,
+}
+
+/// An erasure: the record as it is now, and what was erased and kept.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct Erased {
+    /// The employee's record, with no e-mail address or user.
+    pub(crate) employee: Employee,
+    /// What was erased.
+    pub(crate) erased: Vec<&'static str>,
+    /// What is kept, as payroll, tax and the ledger must keep it.
+    pub(crate) kept: Vec<&'static str>,
+}
 
 /// `POST /employees/{id}/subject-access`: everything kept of the employee.
 pub(crate) fn subject_access(request: &Request) -> Result<Response> {
@@ -27,7 +60,7 @@ pub(crate) fn subject_access(request: &Request) -> Result<Response> {
     let retained = RETAINED.get(&id)?;
     let contracts = books::contracts(&id)?;
     let leave = absence::leave_of(&employee)?;
-    let attendance: Vec<_> = ATTENDANCE
+    let attendance: Vec<Day> = ATTENDANCE
         .scan_all(&Range::prefix(format!("{id}/")))?
         .into_iter()
         .map(|(_, day)| day)
@@ -52,16 +85,16 @@ pub(crate) fn subject_access(request: &Request) -> Result<Response> {
         detail: &detail,
     };
     audit::record(event)?;
-    Response::ok(&json!({
-        "employee": employee,
-        "personal": personal,
-        "retained": retained,
-        "contracts": contracts,
-        "leave": leave,
-        "attendance": attendance,
-        "payslips": payslips,
-        "exported_on": books::today()?,
-    }))
+    Response::ok(&SubjectAccess {
+        employee,
+        personal,
+        retained,
+        contracts,
+        leave,
+        attendance,
+        payslips,
+        exported_on: books::today()?,
+    })
 }
 
 /// `POST /employees/{id}/erasure`: once they have left and every run that
@@ -92,7 +125,7 @@ pub(crate) fn erase(request: &Request) -> Result<Response> {
     let mut notes = 0;
     for (key, day) in ATTENDANCE.scan_all(&Range::prefix(format!("{id}/")))? {
         if day.note.is_some() {
-            ATTENDANCE.put(&key, &crate::leave::attendance::Day { note: None, ..day })?;
+            ATTENDANCE.put(&key, &Day { note: None, ..day })?;
             notes += 1;
         }
     }
@@ -115,5 +148,5 @@ pub(crate) fn erase(request: &Request) -> Result<Response> {
     let event =
         Event { action: "erasure", collection: Some("employees"), key: Some(&id), detail: &detail };
     audit::record(event)?;
-    Response::ok(&json!({ "employee": erased, "erased": erased_what, "kept": kept }))
+    Response::ok(&Erased { employee: erased, erased: erased_what.to_vec(), kept: kept.to_vec() })
 }

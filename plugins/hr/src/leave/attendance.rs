@@ -5,6 +5,7 @@
 
 use keel_values::{Date, RuleError};
 use rust_decimal::Decimal;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::request::Decider;
@@ -15,7 +16,7 @@ const HOURS_MAX: i64 = 24;
 const NOTE_BYTES_MAX: usize = 500;
 
 /// Whether the employee worked that day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Presence {
     Present,
@@ -24,7 +25,7 @@ pub enum Presence {
 }
 
 /// Where a day's record stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DayState {
     Submitted,
@@ -33,19 +34,24 @@ pub enum DayState {
 }
 
 /// One employee's day.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "AttendanceDay")]
 pub struct Day {
+    /// The employee's number.
     pub employee: String,
     pub date: Date,
+    /// What was recorded.
     pub presence: Presence,
     /// Hours worked, a decimal string.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hours: Option<Decimal>,
+    /// A note, at most 500 bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     pub state: DayState,
     /// Who recorded it: the employee, or HR for them.
     pub recorded_by: String,
+    /// Who approved or refused it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decided_by: Option<String>,
     /// What the last approval of this day approved: it stands, for

@@ -4,11 +4,13 @@
 
 use keel_values::{Date, RuleError};
 use rust_decimal::Decimal;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// How a type's yearly allowance is given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[schemars(rename = "LeaveAccrual")]
 pub enum Accrual {
     /// All of it on the first of January.
     Yearly,
@@ -17,7 +19,7 @@ pub enum Accrual {
 }
 
 /// A kind of leave.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LeaveType {
     /// Its code; a client names it in the path, not the body.
@@ -28,6 +30,7 @@ pub struct LeaveType {
     pub paid: bool,
     /// Days given a year.
     pub yearly_allowance: Decimal,
+    /// How the allowance is given.
     pub accrual: Accrual,
     /// Most days kept into the next year; the rest expire at year end.
     pub carry_forward_max: Decimal,
@@ -36,8 +39,9 @@ pub struct LeaveType {
 }
 
 /// Why days entered or left a balance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[schemars(rename = "LeaveEntryKind")]
 pub enum EntryKind {
     /// Days given by hand (a starting balance, say).
     Allocation,
@@ -52,9 +56,12 @@ pub enum EntryKind {
 }
 
 /// One entry of a balance's ledger.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "LeaveLedgerEntry")]
 pub struct LedgerEntry {
+    /// When the days entered or left the balance.
     pub date: Date,
+    /// Days in (or out, if negative).
     pub days: Decimal,
     pub kind: EntryKind,
 }

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use keel_values::{Date, RuleError, Weekday};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Longest span counted at once, in days: a leave request or a payroll
@@ -13,7 +14,7 @@ pub const SPAN_DAYS_MAX: i64 = 366;
 pub const HOLIDAYS_MAX: usize = 2000;
 
 /// Which days are worked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(try_from = "Days")]
 pub struct Calendar {
     weekly_off: BTreeSet<Weekday>,
@@ -21,10 +22,12 @@ pub struct Calendar {
 }
 
 /// A calendar as written, checked into a [`Calendar`].
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Days {
+    /// The days of the week no one works; at least one day is worked.
     weekly_off: Vec<Weekday>,
+    /// Dated holidays, at most 2000.
     #[serde(default)]
     holidays: Vec<Date>,
 }

@@ -5,14 +5,16 @@
 
 use keel_values::{Date, RuleError};
 use rust_decimal::Decimal;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::balance::{EntryKind, LeaveType, LedgerEntry};
 use super::calendar::Calendar;
 
 /// Where a request stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[schemars(rename = "LeaveState")]
 pub enum State {
     Open,
     Approved,
@@ -21,18 +23,23 @@ pub enum State {
 }
 
 /// A request for leave.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "LeaveRequest")]
 pub struct Request {
+    /// The employee it is for.
     pub employee: String,
     /// Who asked: the employee, or someone for them.
     pub requester: String,
+    /// The leave type's code.
     pub leave_type: String,
+    /// The first day of leave.
     pub from: Date,
+    /// The last day of leave.
     pub to: Date,
     /// Working days it takes.
     pub days: Decimal,
     pub state: State,
-    /// Who approved or refused it.
+    /// Who approved or refused it; null until decided.
     pub decided_by: Option<String>,
     /// Whether its approval took days from a balance (so that cancelling
     /// gives back exactly what was taken, whatever its type says since).

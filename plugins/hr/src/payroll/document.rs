@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use keel_values::RuleError;
 use keel_values::code::check_account;
 use keel_values::decimal::{self, Sign};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::formula::Formula;
@@ -18,18 +19,24 @@ use super::structure::{Component, Kind, Rule, Structure};
 const NAME_BYTES_MAX: usize = 200;
 
 /// A salary structure.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "SalaryStructure")]
 pub struct StructureDoc {
+    /// Its name, 1 to 200 bytes.
     pub name: String,
+    /// In the order a payslip lists them.
     pub components: Vec<ComponentDoc>,
 }
 
 /// One component: exactly one of `fixed`, `percent` (with `of`) and
 /// `formula`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "SalaryComponent")]
 pub struct ComponentDoc {
+    /// Its code, which formulas use: 1 to 32 of a-z, 0-9 and `_`, starting
+    /// with a letter.
     pub code: String,
     pub kind: Kind,
     /// A fixed amount, a decimal string.
@@ -38,6 +45,8 @@ pub struct ComponentDoc {
     /// A rate in percent, a decimal string, of the component or variable `of`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub percent: Option<String>,
+    /// What `percent` is a percentage of: a component, `base`,
+    /// `payment_days` or `working_days`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub of: Option<String>,
     /// A formula over other components, `base`, `payment_days` and

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use keel_values::{Date, RuleError};
 use rust_decimal::Decimal;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::structure::Payslip;
@@ -14,8 +15,9 @@ use super::structure::Payslip;
 const PERIOD_DAYS_MAX: i64 = 31;
 
 /// Where a run stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[schemars(rename = "PayrollRunState")]
 pub enum RunState {
     Draft,
     Calculated,
@@ -25,13 +27,18 @@ pub enum RunState {
 }
 
 /// A payroll run over one period.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "PayrollPeriod")]
 pub struct Run {
+    /// The period's first day.
     pub from: Date,
+    /// The period's last day.
     pub to: Date,
     pub state: RunState,
+    /// Who last calculated it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calculated_by: Option<String>,
+    /// Who approved it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_by: Option<String>,
 }

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use keel_values::RuleError;
 use keel_values::decimal::{self, Sign, cents};
 use rust_decimal::Decimal;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::formula::Formula;
@@ -22,8 +23,11 @@ const RESERVED: [&str; 10] =
     ["and", "or", "not", "min", "max", "if", "round", "floor", "ceil", "abs"];
 
 /// What a component is to the employee and the books.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
+#[schemars(rename = "ComponentKind")]
 pub enum Kind {
     /// Paid to the employee: an expense.
     Earning,
@@ -90,11 +94,15 @@ pub struct Inputs {
 }
 
 /// One line of a payslip, in cents.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "PayslipLine")]
 pub struct Line {
+    /// The component's code.
     pub code: String,
     pub kind: Kind,
+    /// Its amount, to the cent.
     pub amount: Decimal,
+    /// Computed for formulas to use, never paid or posted.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub statistical: bool,
 }
