@@ -19,7 +19,7 @@ use keel_storage::{Copied, Lane};
 use keel_types::action;
 use sha2::{Digest as _, Sha256};
 
-pub use restore::{Restored, restore_backup, restore_backup_showing};
+pub use restore::{Restore, Restored, restore_backup, restore_backup_showing};
 
 use crate::progress::{self, Progress, Reporter};
 
@@ -32,6 +32,19 @@ pub const BACKUP_MANIFEST: &str = "backup.json";
 const DATABASE: &str = "keel.redb";
 /// The packages' directory, in a backup and in a data directory.
 const PACKAGES: &str = "packages";
+/// The compiled code's directory in a backup (`<data>/cache` by default
+/// in a data directory).
+const COMPILED: &str = "cache";
+
+/// What a backup holds beside the database and the packages.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Extras<'a> {
+    /// The kernel's keys, sealed with this passphrase.
+    pub keys: Option<&'a str>,
+    /// The packages' compiled code (the kernel's cache), so that a kernel
+    /// restored from it starts without compiling them again.
+    pub compiled_code: bool,
+}
 
 /// A backup's manifest: what it holds, and how to check it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -123,15 +136,15 @@ impl Host {
     /// chain (`backup.create`). Writers go on meanwhile: the backup holds
     /// what was durable when it began. It is made in `<dir>.partial`
     /// (readable by this user only from the start) and renamed once whole.
-    /// With `keys`, a passphrase, it also holds the kernel's keys sealed
-    /// with it.
+    /// It also holds what `extras` asks for: the kernel's keys sealed
+    /// with a passphrase, the packages' compiled code.
     pub fn back_up(
         &self,
         origin: &keel_audit::Origin,
         dir: &Path,
-        keys: Option<&str>,
+        extras: Extras<'_>,
     ) -> Result<Backup, BackupError> {
-        self.back_up_showing(origin, dir, keys, &mut |_| {})
+        self.back_up_showing(origin, dir, extras, &mut |_| {})
     }
 
     /// [`Host::back_up`], telling `show` how far each step is, as
@@ -140,7 +153,7 @@ impl Host {
         &self,
         origin: &keel_audit::Origin,
         dir: &Path,
-        keys: Option<&str>,
+        extras: Extras<'_>,
         show: &mut dyn FnMut(&Progress),
     ) -> Result<Backup, BackupError> {
         if dir.exists() {
@@ -166,7 +179,7 @@ impl Host {
             show(progress);
         };
         let mut reporter = Reporter::new(&id, &mut show_both);
-        let made = self.back_up_into(origin, &partial, id.clone(), keys, &mut reporter);
+        let made = self.back_up_into(origin, &partial, id.clone(), extras, &mut reporter);
         drop(reporter);
         *shown.lock().unwrap_or_else(|p| p.into_inner()) = None;
         let made = made.and_then(|backup| {
@@ -187,11 +200,11 @@ impl Host {
     }
 
     /// Backs up into a new directory of the backups directory, named by
-    /// the time (`20261207T193000Z`); with `keys`, as [`Host::back_up`].
+    /// the time (`20261207T193000Z`); with `extras`, as [`Host::back_up`].
     pub fn back_up_now(
         &self,
         origin: &keel_audit::Origin,
-        keys: Option<&str>,
+        extras: Extras<'_>,
     ) -> Result<Backup, BackupError> {
         let root = self.backups_dir()?;
         let now = self.now();
@@ -212,7 +225,7 @@ impl Host {
             n += 1;
             dir = root.join(format!("{stamp}-{n}"));
         }
-        let backup = self.back_up(origin, &dir, keys)?;
+        let backup = self.back_up(origin, &dir, extras)?;
         self.prune_backups(&root);
         Ok(backup)
     }
@@ -285,10 +298,10 @@ impl Host {
         origin: &keel_audit::Origin,
         dir: &Path,
         id: String,
-        keys: Option<&str>,
+        extras: Extras<'_>,
         reporter: &mut Reporter<'_>,
     ) -> Result<Backup, BackupError> {
-        if let Some(passphrase) = keys {
+        if let Some(passphrase) = extras.keys {
             reporter.step(progress::Step::SealingKeys, Some(3));
             let sealed = keys::seal(&self.key_files(), passphrase, &id)?;
             write_synced(&dir.join(keys::KEYS), &sealed)?;
@@ -332,6 +345,9 @@ impl Host {
                 reporter.add(1);
             }
         }
+        if extras.compiled_code {
+            self.back_up_compiled_code(&dir.join(COMPILED), reporter)?;
+        }
         let files = sums(dir, reporter)?;
         let backup = Backup {
             format: 1,
@@ -353,6 +369,41 @@ impl Host {
         Ok(backup)
     }
 
+    /// Copies the compiled code the kernel keeps of its packages into
+    /// `into`: files its cache names as it writes them, no other.
+    fn back_up_compiled_code(
+        &self,
+        into: &Path,
+        reporter: &mut Reporter<'_>,
+    ) -> Result<(), BackupError> {
+        let cache = &self.inner.config.cache_dir;
+        let mut names = Vec::new();
+        if cache.is_dir() {
+            for entry in
+                std::fs::read_dir(cache).map_err(io(format!("reading {}", cache.display())))?
+            {
+                let entry = entry.map_err(io(format!("reading {}", cache.display())))?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if compiled_name(&name) {
+                    names.push(name);
+                }
+            }
+        }
+        private_dir(into)?;
+        reporter.step(progress::Step::CopyingCompiledCode, Some(names.len() as u64));
+        for name in names {
+            let (from, to) = (cache.join(&name), into.join(&name));
+            match std::fs::copy(&from, &to) {
+                Ok(_) => sync(&to)?,
+                // Replaced by a kernel that recompiled it meanwhile.
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                Err(err) => return Err(io(format!("copying {}", from.display()))(err)),
+            }
+            reporter.add(1);
+        }
+        Ok(())
+    }
+
     fn audit_backup(&self, origin: &keel_audit::Origin, backup: &Backup) -> Result<(), CallError> {
         let storage_err = CallError::Storage;
         let mut txn = self.inner.storage.write(&[Lane::Platform]).map_err(storage_err)?;
@@ -365,6 +416,7 @@ impl Host {
                 "counts": backup.counts,
                 "database_sha256": database,
                 "keys": backup.files.contains_key(keys::KEYS),
+                "compiled_code": backup.files.keys().any(|name| name.starts_with("cache/")),
             })),
             ..origin.record(action::BACKUP_CREATE)
         };
@@ -414,11 +466,23 @@ fn package_name(name: &str) -> bool {
     })
 }
 
-/// Whether `name` is a file a backup may hold: its database, or a package.
+/// Whether `name` is a compiled package as the kernel's cache names it:
+/// `<SHA-256 of the package>-<engine's hash>.cwasm`, in hex.
+fn compiled_name(name: &str) -> bool {
+    let is_hex =
+        |text: &str, len: usize| text.len() == len && text.bytes().all(|b| b.is_ascii_hexdigit());
+    name.strip_suffix(".cwasm")
+        .and_then(|stem| stem.split_once('-'))
+        .is_some_and(|(digest, engine)| is_hex(digest, 64) && is_hex(engine, 16))
+}
+
+/// Whether `name` is a file a backup may hold: its database, sealed
+/// keys, a package, or a package's compiled code.
 fn backed_up_name(name: &str) -> bool {
     name == DATABASE
         || name == keys::KEYS
         || name.strip_prefix("packages/").is_some_and(package_name)
+        || name.strip_prefix("cache/").is_some_and(compiled_name)
 }
 
 /// Every file under `dir` but the manifest, by its path within it.
@@ -519,7 +583,8 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), BackupError> {
 }
 
 /// The manifest of the backup at `dir`, if it is one this kernel reads
-/// and names only a database, packages and sealed keys.
+/// and names only a database, packages, their compiled code and sealed
+/// keys.
 fn manifest(dir: &Path) -> Result<Backup, BackupError> {
     let damaged = |why: String| BackupError::Damaged { dir: dir.to_path_buf(), why };
     let manifest = std::fs::read(dir.join(BACKUP_MANIFEST))
@@ -534,7 +599,7 @@ fn manifest(dir: &Path) -> Result<Backup, BackupError> {
     }
     if let Some(odd) = backup.files.keys().find(|name| !backed_up_name(name)) {
         return Err(damaged(format!(
-            "its manifest names {odd:?}, which no backup holds (only {DATABASE}, packages/<name>.wasm and {})",
+            "its manifest names {odd:?}, which no backup holds (only {DATABASE}, packages/<name>.wasm, cache/<digest>-<engine>.cwasm and {})",
             keys::KEYS
         )));
     }

@@ -73,8 +73,8 @@ mod timers;
 mod verify;
 
 pub use backup::{
-    BACKUP_MANIFEST, Backup, BackupError, Counts, FileSum, Restored, restore_backup,
-    restore_backup_showing,
+    BACKUP_MANIFEST, Backup, BackupError, Counts, Extras, FileSum, Restore, Restored,
+    restore_backup, restore_backup_showing,
 };
 pub use call::{CallGuard, Callers, Invocation, PermissionCheck, PluginRequest, PluginResponse};
 pub use error::{

@@ -18,8 +18,8 @@ pub struct Progress {
     pub total: Option<u64>,
 }
 
-/// The steps of a backup (sealing keys, copying the database and the
-/// packages, checksums) and of a restore (copying files, checksums,
+/// The steps of a backup (sealing keys, copying the database, the
+/// packages and their compiled code, checksums) and of a restore (copying files, checksums,
 /// counting tables, verifying chains), in their order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -27,6 +27,7 @@ pub enum Step {
     SealingKeys,
     CopyingDatabase,
     CopyingPackages,
+    CopyingCompiledCode,
     Checksums,
     CopyingFiles,
     CountingTables,
@@ -39,7 +40,7 @@ impl Step {
         match self {
             Step::SealingKeys => "keys",
             Step::CopyingDatabase | Step::CountingTables => "entries",
-            Step::CopyingPackages => "files",
+            Step::CopyingPackages | Step::CopyingCompiledCode => "files",
             Step::Checksums | Step::CopyingFiles => "bytes",
             Step::VerifyingChains => "chains",
         }
@@ -50,6 +51,7 @@ impl Step {
             Step::SealingKeys => "sealing the keys",
             Step::CopyingDatabase => "copying the database",
             Step::CopyingPackages => "copying the packages",
+            Step::CopyingCompiledCode => "copying the packages' compiled code",
             Step::Checksums => "reading each file for its SHA-256",
             Step::CopyingFiles => "copying the files",
             Step::CountingTables => "counting what the database holds",

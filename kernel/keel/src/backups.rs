@@ -21,6 +21,11 @@ pub(crate) enum BackupCommand {
         /// passphrase apart from the backups: it is all a restore needs.
         #[arg(long, value_name = "FILE")]
         keys_passphrase_file: Option<std::path::PathBuf>,
+        /// Also back up the packages' compiled code, so that a kernel
+        /// restored with `keel restore --compiled-code` starts without
+        /// compiling them.
+        #[arg(long)]
+        compiled_code: bool,
     },
     /// List the backups made, oldest first.
     List,
@@ -29,13 +34,15 @@ pub(crate) enum BackupCommand {
 pub(crate) async fn backup(connection: &Connection, command: BackupCommand) -> anyhow::Result<()> {
     use reqwest::Method;
     let value = match command {
-        BackupCommand::Create { keys_passphrase_file } => {
-            let body = match keys_passphrase_file {
-                Some(file) => {
-                    Some(Body::Json(serde_json::json!({ "keys_passphrase": passphrase(&file)? })))
-                }
-                None => None,
-            };
+        BackupCommand::Create { keys_passphrase_file, compiled_code } => {
+            let mut asked = serde_json::Map::new();
+            if let Some(file) = keys_passphrase_file {
+                asked.insert("keys_passphrase".to_owned(), passphrase(&file)?.into());
+            }
+            if compiled_code {
+                asked.insert("compiled_code".to_owned(), true.into());
+            }
+            let body = (!asked.is_empty()).then(|| Body::Json(asked.into()));
             let made = connection.send(Method::POST, "/admin/backups", body);
             let mut made = std::pin::pin!(made);
             let mut shown = Shown::new();
@@ -70,10 +77,16 @@ pub(crate) fn passphrase(file: &Path) -> anyhow::Result<String> {
 
 /// Restores the backup at `from` into the new data directory `data`, and
 /// the keys it holds sealed when given the passphrase in `keys`.
-pub(crate) fn restore(from: &Path, data: &Path, keys: Option<&Path>) -> anyhow::Result<()> {
+pub(crate) fn restore(
+    from: &Path,
+    data: &Path,
+    keys: Option<&Path>,
+    compiled_code: bool,
+) -> anyhow::Result<()> {
     let passphrase = keys.map(passphrase).transpose()?;
     let mut shown = Shown::new();
-    let restored = keel_host::restore_backup_showing(from, data, passphrase.as_deref(), &mut |p| {
+    let asked = keel_host::Restore { passphrase: passphrase.as_deref(), compiled_code };
+    let restored = keel_host::restore_backup_showing(from, data, asked, &mut |p| {
         shown.show(&p.line());
     });
     shown.finish();
@@ -90,6 +103,13 @@ pub(crate) fn restore(from: &Path, data: &Path, keys: Option<&Path>) -> anyhow::
     )];
     for (chain, entries) in &restored.chains {
         lines.push(format!("  audit chain {chain}: {entries} entries, linked whole"));
+    }
+    if restored.compiled_code > 0 {
+        lines.push(format!(
+            "  compiled code: {} packages, into {} (the kernel loads it without compiling)",
+            restored.compiled_code,
+            data.join("cache").display()
+        ));
     }
     let next = format!(
         "start `keel serve --data {0}`; then `keel audit verify TENANT` checks every document \

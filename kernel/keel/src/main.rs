@@ -190,6 +190,12 @@ enum Command {
         /// nothing) and written into the data directory.
         #[arg(long, value_name = "FILE")]
         keys_passphrase_file: Option<PathBuf>,
+        /// Also put back the packages' compiled code the backup holds, into
+        /// `<data>/cache`, so the kernel starts without compiling them. It
+        /// is native code the kernel runs: only from a backup kept as
+        /// safely as the data directory.
+        #[arg(long)]
+        compiled_code: bool,
     },
     /// The server's settings file (`keel serve --config FILE`).
     Config {
@@ -426,8 +432,8 @@ fn main() -> anyhow::Result<()> {
         Command::Backup { command, connection } => {
             runtime.block_on(backups::backup(&connection, command))
         }
-        Command::Restore { from, data, keys_passphrase_file } => {
-            backups::restore(&from, &data, keys_passphrase_file.as_deref())
+        Command::Restore { from, data, keys_passphrase_file, compiled_code } => {
+            backups::restore(&from, &data, keys_passphrase_file.as_deref(), compiled_code)
         }
         Command::Config { command: ConfigCommand::Check { file } } => settings::check(&file),
         Command::DataKey { command: DataKeyCommand::Rotate { data, data_key_file } } => {

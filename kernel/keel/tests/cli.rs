@@ -173,7 +173,8 @@ async fn operators_back_up_with_the_keys_and_restore_them_from_the_command_line(
         let token =
             keel(&base, &["login", "--user", "admin", "--password", PASSWORD]).trim().to_owned();
         let env = [("KEEL_URL", url.as_str()), ("KEEL_TOKEN", token.as_str())];
-        let made = keel(&env, &["backup", "create", "--keys-passphrase-file", &file]);
+        let made =
+            keel(&env, &["backup", "create", "--keys-passphrase-file", &file, "--compiled-code"]);
         let made: serde_json::Value = serde_json::from_str(&made).unwrap();
         assert!(made["files"]["keys.sealed"].is_object(), "{made}");
         let id = made["id"].as_str().unwrap().to_owned();

@@ -9,11 +9,12 @@ impl Platform {
     /// Makes a backup in the kernel's backups directory, as `actor`
     /// (audited as `backup.create`); a 409 while another is made. With
     /// `keys`, a passphrase, the backup holds the kernel's keys sealed
-    /// with it.
+    /// with it; with `compiled_code`, the packages' compiled code.
     pub async fn back_up(
         &self,
         actor: &Actor,
         keys: Option<String>,
+        compiled_code: bool,
     ) -> Result<Backup, PlatformError> {
         if keys.as_ref().is_some_and(|p| !(12..=1024).contains(&p.chars().count())) {
             return Err(PlatformError::Invalid(
@@ -33,7 +34,8 @@ impl Platform {
                     ));
                 }
             };
-            inner.host.back_up_now(&origin, keys.as_deref()).map_err(backup_error)
+            let extras = keel_host::Extras { keys: keys.as_deref(), compiled_code };
+            inner.host.back_up_now(&origin, extras).map_err(backup_error)
         })
         .await
         .map_err(internal)?

@@ -175,10 +175,12 @@ async fn a_backup_and_a_restore_show_how_far_each_step_is() {
         request_id: None,
         source: None,
     };
+    let extras =
+        keel_host::Extras { keys: Some("kept apart from the backups"), compiled_code: true };
     let (backup, told) = tokio::task::spawn_blocking(move || {
         let mut told: Vec<keel_host::Progress> = Vec::new();
         let backup = host
-            .back_up_showing(&origin, &dir, Some("kept apart from the backups"), &mut |p| {
+            .back_up_showing(&origin, &dir, extras, &mut |p| {
                 assert_eq!(host.backup_progress().as_ref(), Some(p), "the kernel tells the same");
                 told.push(p.clone());
             })
@@ -191,7 +193,10 @@ async fn a_backup_and_a_restore_show_how_far_each_step_is() {
     let mut steps: Vec<keel_host::Step> = told.iter().map(|p| p.step).collect();
     steps.dedup();
     use keel_host::Step::*;
-    assert_eq!(steps, [SealingKeys, CopyingDatabase, CopyingPackages, Checksums]);
+    assert_eq!(
+        steps,
+        [SealingKeys, CopyingDatabase, CopyingPackages, CopyingCompiledCode, Checksums]
+    );
     let last_of = |step| told.iter().rev().find(|p| p.step == step).unwrap();
     let c = backup.counts;
     let entries = c.documents + c.index_entries + c.sequences + c.catalog_records + c.log_entries;
@@ -202,13 +207,27 @@ async fn a_backup_and_a_restore_show_how_far_each_step_is() {
     assert!(checksums.line().contains("reading each file for its SHA-256"), "{}", checksums.line());
     let packages = last_of(CopyingPackages);
     assert_eq!(packages.total, Some(packages.done));
+    // The compiled code, named as the cache names it: a digest and the
+    // engine's hash.
+    let compiled: Vec<&String> = backup.files.keys().filter(|f| f.starts_with("cache/")).collect();
+    assert!(!compiled.is_empty() && compiled.iter().all(|f| f.ends_with(".cwasm")), "{compiled:?}");
     k.stop().await;
 
     let mut told: Vec<keel_host::Progress> = Vec::new();
     let into = root.path().join("restored");
     let backup_dir = root.path().join("by-hand");
-    keel_host::restore_backup_showing(&backup_dir, &into, None, &mut |p| told.push(p.clone()))
-        .unwrap();
+    let asked = keel_host::Restore { passphrase: None, compiled_code: true };
+    let restored =
+        keel_host::restore_backup_showing(&backup_dir, &into, asked, &mut |p| told.push(p.clone()))
+            .unwrap();
+    assert_eq!(restored.compiled_code, compiled.len());
+    for file in &compiled {
+        assert!(into.join(file).is_file(), "{file} is back in the data directory's cache");
+    }
+    // Without asking, the compiled code stays in the backup.
+    let plain = keel_host::restore_backup(&backup_dir, &root.path().join("plain"), None).unwrap();
+    assert_eq!(plain.compiled_code, 0);
+    assert!(!root.path().join("plain").join("cache").exists());
     let mut steps: Vec<keel_host::Step> = told.iter().map(|p| p.step).collect();
     steps.dedup();
     assert_eq!(steps, [CopyingFiles, Checksums, CountingTables, VerifyingChains]);

@@ -13,10 +13,13 @@ pub(crate) struct NewBackup {
     /// characters), which the kernel does not keep: `keel restore
     /// --keys-passphrase-file` puts them back.
     keys_passphrase: Option<String>,
+    /// Also back up the packages' compiled code, so that a kernel restored
+    /// with `keel restore --compiled-code` starts without compiling them.
+    compiled_code: Option<bool>,
 }
 
 /// `POST /admin/backups`
-#[utoipa::path(post, path = "/admin/backups", tag = "backups", request_body(content = Option<NewBackup>, description = "Optional: the passphrase to seal the kernel's keys with"), responses((status = 201, description = "The backup's manifest: its id (the directory under the kernel's backups directory), when its snapshot was taken, what its database holds, and each file's size and SHA-256 (`keys.sealed` among them when it holds the keys)"), (status = 401, description = "Not signed in"), (status = 403, description = "Lacks keel.backups.manage"), (status = 409, description = "Another backup is being made"), (status = 422, description = "A passphrase too short or too long, or no backups directory")))]
+#[utoipa::path(post, path = "/admin/backups", tag = "backups", request_body(content = Option<NewBackup>, description = "Optional: the passphrase to seal the kernel's keys with, and whether to back up the packages' compiled code"), responses((status = 201, description = "The backup's manifest: its id (the directory under the kernel's backups directory), when its snapshot was taken, what its database holds, and each file's size and SHA-256 (`keys.sealed` among them when it holds the keys)"), (status = 401, description = "Not signed in"), (status = 403, description = "Lacks keel.backups.manage"), (status = 409, description = "Another backup is being made"), (status = 422, description = "A passphrase too short or too long, or no backups directory")))]
 pub(crate) async fn create_backup(
     State(state): State<AppState>,
     caller: Caller,
@@ -33,14 +36,14 @@ pub(crate) async fn create_backup(
                 serde_json::from_slice::<Option<NewBackup>>(&bytes)
                     .map_err(|_| {
                         Problem::bad_request(
-                            r#"request body: nothing, or {"keys_passphrase": "…"} and no other field"#,
+                            r#"request body: nothing, or {"keys_passphrase": "…", "compiled_code": true} (each optional) and no other field"#,
                         )
                     })?
                     .unwrap_or_default()
             };
             let backup = state
                 .platform
-                .back_up(&actor, body.keys_passphrase)
+                .back_up(&actor, body.keys_passphrase, body.compiled_code.unwrap_or(false))
                 .await
                 .map_err(Problem::from_platform)?;
             Ok((StatusCode::CREATED, Json(backup)).into_response())
@@ -79,7 +82,8 @@ pub(crate) struct BackupProgress {
 pub(crate) struct ProgressBody {
     /// The backup's id.
     backup: String,
-    /// `sealing-keys`, `copying-database`, `copying-packages` or `checksums`.
+    /// `sealing-keys`, `copying-database`, `copying-packages`,
+    /// `copying-compiled-code` or `checksums`.
     step: String,
     /// The file the step is at, when it goes through several.
     at: Option<String>,

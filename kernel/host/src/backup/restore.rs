@@ -10,8 +10,8 @@ use keel_types::TenantId;
 use sha2::{Digest as _, Sha256};
 
 use super::{
-    Backup, BackupError, Counts, DATABASE, FileSum, PACKAGES, files, hex, io, keys, manifest,
-    private_dir, sums, sync, write_private,
+    Backup, BackupError, COMPILED, Counts, DATABASE, FileSum, PACKAGES, files, hex, io, keys,
+    manifest, private_dir, sums, sync, write_private,
 };
 use crate::progress::{Progress, Reporter, Step};
 
@@ -70,16 +70,35 @@ pub fn restore_backup(
     data_dir: &Path,
     passphrase: Option<&str>,
 ) -> Result<Restored, BackupError> {
-    restore_backup_showing(from, data_dir, passphrase, &mut |_| {})
+    restore_backup_showing(
+        from,
+        data_dir,
+        Restore { passphrase, compiled_code: false },
+        &mut |_| {},
+    )
 }
 
-/// [`restore_backup`], telling `show` how far each step is.
+/// What a restore puts back beside the database and the packages.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Restore<'a> {
+    /// Opens the keys the backup holds sealed, and puts them back.
+    pub passphrase: Option<&'a str>,
+    /// Puts the packages' compiled code the backup holds into the data
+    /// directory's `cache/`, where a kernel loads it without compiling:
+    /// native code, so only from a backup kept as safely as the data
+    /// directory itself.
+    pub compiled_code: bool,
+}
+
+/// [`restore_backup`], with what `restore` asks for, telling `show` how
+/// far each step is.
 pub fn restore_backup_showing(
     from: &Path,
     data_dir: &Path,
-    passphrase: Option<&str>,
+    restore: Restore<'_>,
     show: &mut dyn FnMut(&Progress),
 ) -> Result<Restored, BackupError> {
+    let passphrase = restore.passphrase;
     let backup = manifest(from)?;
     same_files(from, &backup, files(from)?.keys())?;
     let keys_sealed = backup.files.contains_key(keys::KEYS);
@@ -163,10 +182,23 @@ pub fn restore_backup_showing(
                     .map_err(io(format!("moving a restored package to {}", to.display())))?;
             }
         }
+        let mut compiled = 0;
+        if restore.compiled_code && staging.join(COMPILED).is_dir() {
+            let cache = data_dir.join(COMPILED);
+            private_dir(&cache)?;
+            for name in backup.files.keys().filter_map(|n| n.strip_prefix("cache/")) {
+                let to = cache.join(name);
+                // A cache entry is replaced whole or not at all.
+                std::fs::rename(staging.join(COMPILED).join(name), &to)
+                    .map_err(io(format!("moving restored compiled code to {}", to.display())))?;
+                compiled += 1;
+            }
+        }
         sync(data_dir)?;
         Ok(Restored {
             keys_restored: key_files.iter().map(|(name, _)| name.clone()).collect(),
             keys_sealed,
+            compiled_code: compiled,
             ..restored
         })
     });
@@ -259,6 +291,7 @@ fn restore_into(
         chains: verified,
         keys_restored: Vec::new(),
         keys_sealed: false,
+        compiled_code: 0,
     })
 }
 
@@ -290,6 +323,8 @@ pub struct Restored {
     pub keys_restored: Vec<String>,
     /// Whether the backup holds the kernel's keys, sealed.
     pub keys_sealed: bool,
+    /// The compiled packages put into the data directory's `cache/`.
+    pub compiled_code: usize,
 }
 
 /// Checks that every entry of `chain` is linked to the one before.
