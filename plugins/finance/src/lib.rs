@@ -4,7 +4,7 @@
 //! - [`ledger`]: the business rules, pure and natively unit-tested.
 //! - `books`: how accounts, entries and running totals are stored.
 //! - `api`: one handler per manifest operation.
-//! - `contract`: the types of what the typed operations read and answer.
+//! - `contract`: the types of what each operation reads and answers.
 //! - `provide`: `keel:erp/ledger`, the ledger other plugins post to.
 //! - `upgrade`: stored documents brought up from earlier versions.
 #![deny(clippy::float_arithmetic)]
@@ -119,5 +119,9 @@ mod tests {
         let text = std::fs::read_to_string(crate::contract::FILE).unwrap();
         let read = keel_manifest::Contract::parse(&text, &manifest).unwrap();
         assert!(contract.ids().all(|id| read.describes(id)));
+        assert!(
+            manifest.operations.iter().all(|op| read.describes(&op.id)),
+            "every operation is typed"
+        );
     }
 }

@@ -6,6 +6,7 @@ mod audit;
 mod backups;
 mod bank;
 mod contracts;
+mod contracts_finance;
 mod contracts_hr;
 mod contracts_itsm;
 mod currencies;

@@ -4,7 +4,7 @@ use keel_sdk::{Error, Range, Request, Response, Result};
 
 use crate::api::currencies;
 use crate::books::{self, ACCOUNTS};
-use crate::contract::{AccountPage, ChartLoaded, LoadTemplate, Templates};
+use crate::contract::accounts::{AccountPage, ChartLoaded, LoadTemplate, Templates};
 use crate::ledger::account::{self, Account, AccountType, NewAccount, TEMPLATES};
 
 /// `POST /accounts`: in the company's currency, or (an asset or a

@@ -11,6 +11,7 @@ use serde_json::json;
 
 use crate::api::entries;
 use crate::books::{self, ACCOUNTS, ENTRIES, entry_key};
+use crate::contract::bank::{MatchLine, Outstanding, PostLine, Reconciliation};
 use crate::ledger::account::{Account, AccountType};
 use crate::ledger::bank::{
     self, LineStatus, MATCH_DAYS, Movement, NewStatement, SPAN_DAYS, Statement,
@@ -108,12 +109,7 @@ pub(crate) fn get(request: &Request) -> Result<Response> {
 pub(crate) fn match_line(request: &Request) -> Result<Response> {
     let mut statement = statement(request)?;
     let n = line_index(request, &statement)?;
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Body {
-        entry: u64,
-    }
-    let body: Body = request.json()?;
+    let body: MatchLine = request.json()?;
     let line = &statement.lines[n];
     if line.status != LineStatus::Unmatched {
         return Err(Error::conflict(format!(
@@ -182,14 +178,7 @@ pub(crate) fn unmatch_line(request: &Request) -> Result<Response> {
 pub(crate) fn post_line(request: &Request) -> Result<Response> {
     let mut statement = statement(request)?;
     let n = line_index(request, &statement)?;
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Body {
-        account: String,
-        #[serde(default)]
-        memo: Option<String>,
-    }
-    let body: Body = request.json()?;
+    let body: PostLine = request.json()?;
     let line = statement.lines[n].clone();
     if line.amount.is_zero() {
         return Err(Error::invalid(format!(
@@ -276,6 +265,7 @@ pub(crate) fn reconciliation(request: &Request) -> Result<Response> {
     let unmatched: Vec<_> =
         statement.lines.iter().filter(|l| l.status == LineStatus::Unmatched).collect();
     let unmatched_total: Decimal = unmatched.iter().map(|l| l.amount).sum();
+    let unmatched_lines: Vec<u32> = unmatched.iter().map(|l| l.line).collect();
     // Lines matched to entries dated after the statement: on the
     // statement, not yet in the ledger's balance at its end.
     let mut in_transit = Decimal::ZERO;
@@ -287,21 +277,24 @@ pub(crate) fn reconciliation(request: &Request) -> Result<Response> {
         }
     }
     let reconciled = ledger - outstanding_total + unmatched_total + in_transit;
-    Response::ok(&json!({
-        "statement": statement.id,
-        "account": statement.account,
-        "to": statement.to,
-        "ledger_balance": ledger,
-        "outstanding_entries": outstanding.iter().map(|m| json!({ "entry": m.entry, "date": m.date, "amount": m.amount })).collect::<Vec<_>>(),
-        "outstanding_total": outstanding_total,
-        "unmatched_lines": unmatched.iter().map(|l| l.line).collect::<Vec<_>>(),
-                "unmatched_total": unmatched_total,
-        "matched_after_statement": in_transit,
-        "reconciled_balance": reconciled,
-        "statement_balance": statement.closing_balance,
-        "difference": statement.closing_balance - reconciled,
-        "reconciled": unmatched.is_empty() && statement.closing_balance == reconciled,
-    }))
+    Response::ok(&Reconciliation {
+        statement: statement.id,
+        account: statement.account,
+        to: statement.to,
+        ledger_balance: ledger,
+        outstanding_entries: outstanding
+            .into_iter()
+            .map(|m| Outstanding { entry: m.entry, date: m.date, amount: m.amount })
+            .collect(),
+        outstanding_total,
+        reconciled: unmatched_lines.is_empty() && statement.closing_balance == reconciled,
+        unmatched_lines,
+        unmatched_total,
+        matched_after_statement: in_transit,
+        reconciled_balance: reconciled,
+        statement_balance: statement.closing_balance,
+        difference: statement.closing_balance - reconciled,
+    })
 }
 
 /// Sets line `n`'s status, noting the entry it is matched to.

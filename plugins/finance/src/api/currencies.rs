@@ -6,35 +6,18 @@ use std::collections::BTreeMap;
 use keel_sdk::{Collection, Error, Range, Request, Response, Result, audit};
 use keel_values::Date;
 use rust_decimal::Decimal;
-use serde_json::json;
 
 use crate::api::entries;
 use crate::books::{self, ACCOUNTS, RATES, SETTINGS, SETTINGS_KEY};
+use crate::contract::currencies::{RatePage, RatesImported, RevaluationAt, RevaluationPage};
 use crate::ledger::account::AccountType;
 use crate::ledger::entry::CheckedEntry;
-use crate::ledger::fx::{self, Exposure, NewRate, Rate, Revalued};
+use crate::ledger::fx::{self, Exposure, NewRate, Rate, Revaluation};
 use crate::ledger::journal;
 use crate::ledger::settings::{Settings, SettingsChange};
 
 /// Revaluations, by date.
 const REVALUATIONS: Collection<Revaluation> = Collection::new("revaluations");
-
-/// A period-end revaluation, as stored and returned.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-struct Revaluation {
-    date: Date,
-    /// The closing rate of each currency revalued.
-    rates: BTreeMap<String, Decimal>,
-    items: Vec<Revalued>,
-    /// Revalued less carrying, over all items: a gain when positive.
-    net: Decimal,
-    /// The entries that posted the differences, one per currency, and
-    /// those that reversed them the next day; none when nothing changed.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    journal_entries: Vec<u64>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    reversal_entries: Vec<u64>,
-}
 
 /// `GET /settings`
 pub(crate) fn get_settings(_: &Request) -> Result<Response> {
@@ -126,7 +109,7 @@ pub(crate) fn import_rates(request: &Request) -> Result<Response> {
     };
     let rates = fx::parse_csv(&text, &books::company_currency()?)?;
     store_rates(&rates)?;
-    Response::created(&json!({ "imported": rates.len(), "rates": rates }))
+    Response::created(&RatesImported { imported: rates.len(), rates })
 }
 
 fn store_rates(rates: &[Rate]) -> Result<()> {
@@ -161,8 +144,8 @@ pub(crate) fn list_rates(request: &Request) -> Result<Response> {
         None => Range::all(),
     };
     let page = RATES.scan(&range, request.query("cursor"), request.page_limit()?)?;
-    let rates: Vec<Rate> = page.items.into_iter().map(|(_, r)| r).collect();
-    Response::ok(&json!({ "rates": rates, "cursor": page.cursor }))
+    let rates = page.items.into_iter().map(|(_, r)| r).collect();
+    Response::ok(&RatePage { rates, cursor: page.cursor })
 }
 
 /// `POST /revaluations` with `{"date": "2026-03-31"}`, the last day of a
@@ -171,12 +154,7 @@ pub(crate) fn list_rates(request: &Request) -> Result<Response> {
 /// differences to the exchange gain or loss account on that day and
 /// reverses them the next.
 pub(crate) fn revalue(request: &Request) -> Result<Response> {
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Asked {
-        date: String,
-    }
-    let date = Date::parse(&request.json::<Asked>()?.date)?;
+    let date = Date::parse(&request.json::<RevaluationAt>()?.date)?;
     let next_day = date.add_days(1)?;
     if next_day.as_str()[..7] == date.as_str()[..7] {
         return Err(Error::invalid(format!(
@@ -258,8 +236,8 @@ pub(crate) fn revalue(request: &Request) -> Result<Response> {
 /// `GET /revaluations`
 pub(crate) fn list_revaluations(request: &Request) -> Result<Response> {
     let page = REVALUATIONS.scan(&Range::all(), request.query("cursor"), request.page_limit()?)?;
-    let revaluations: Vec<Revaluation> = page.items.into_iter().map(|(_, r)| r).collect();
-    Response::ok(&json!({ "revaluations": revaluations, "cursor": page.cursor }))
+    let revaluations = page.items.into_iter().map(|(_, r)| r).collect();
+    Response::ok(&RevaluationPage { revaluations, cursor: page.cursor })
 }
 
 /// `GET /revaluations/{date}`

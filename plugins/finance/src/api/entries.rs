@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use keel_sdk::{Error, Range, Request, Response, Result, audit, context, next_sequence};
 
 use crate::books::{self, ACCOUNTS, ENTRIES, ENTRY_SEQUENCE, PERIODS, entry_key};
-use crate::contract::EntryPage;
+use crate::contract::accounts::EntryPage;
 use crate::ledger::entry::{CheckedEntry, Entry, NewEntry};
 use crate::ledger::fx;
 use crate::ledger::journal;

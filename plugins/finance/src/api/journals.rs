@@ -3,7 +3,7 @@
 use keel_sdk::{Error, Range, Request, Response, Result, audit};
 
 use crate::books::{self, JOURNALS};
-use crate::contract::Journals;
+use crate::contract::accounts::Journals;
 use crate::ledger::journal::{self, NewJournal};
 
 /// `GET /journals`: the built-in journals, then the tenant's own by code.

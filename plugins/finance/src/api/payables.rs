@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::api::currencies;
 use crate::api::entries;
 use crate::books::{self, ACCOUNTS};
-use crate::contract::{NewPayment, PayablePage};
+use crate::contract::payables::{NewPayment, PayablePage};
 use crate::ledger::aging::OpenItem;
 use crate::ledger::entry::{CheckedEntry, NewEntry};
 use crate::ledger::fx::Exposure;

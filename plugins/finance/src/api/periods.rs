@@ -5,6 +5,7 @@ use keel_sdk::{Error, Request, Response, Result, audit};
 
 use crate::api::entries;
 use crate::books::{self, ACCOUNTS, ENTRIES, PERIODS, YEARS, entry_key};
+use crate::contract::periods::{CloseYear, FiscalYears, Periods, YearWithPeriods};
 use crate::ledger::closing;
 use crate::ledger::period::{FiscalYear, NewYear, Period, State};
 
@@ -28,19 +29,19 @@ pub(crate) fn create_year(request: &Request) -> Result<Response> {
             periods.len()
         ),
     )?;
-    Response::created(&with_periods(&year, periods))
+    Response::created(&YearWithPeriods { year, periods })
 }
 
 /// `GET /fiscal-years`
 pub(crate) fn list_years(_: &Request) -> Result<Response> {
-    Response::ok(&serde_json::json!({ "fiscal_years": books::years()? }))
+    Response::ok(&FiscalYears { fiscal_years: books::years()? })
 }
 
 /// `GET /fiscal-years/{code}`: the year with its periods.
 pub(crate) fn get_year(request: &Request) -> Result<Response> {
     let year = requested_year(request)?;
     let periods = books::periods_of(&year)?;
-    Response::ok(&with_periods(&year, periods))
+    Response::ok(&YearWithPeriods { year, periods })
 }
 
 /// `GET /periods?year=`: every period (or one year's), by code.
@@ -49,7 +50,7 @@ pub(crate) fn list_periods(request: &Request) -> Result<Response> {
     if let Some(year) = request.query("year") {
         periods.retain(|p| p.year == year);
     }
-    Response::ok(&serde_json::json!({ "periods": periods }))
+    Response::ok(&Periods { periods })
 }
 
 /// What closing or reopening a period may name.
@@ -117,14 +118,6 @@ fn change_period(
     Response::ok(&period)
 }
 
-/// What closing a year names.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CloseYear {
-    /// The equity account that takes the year's profit or loss.
-    retained_earnings: String,
-}
-
 /// `POST /fiscal-years/{code}/close` with `{retained_earnings}`: every
 /// income and expense account brought to zero into retained earnings in
 /// the adjustment period, then every period of the year closed. Refused
@@ -158,7 +151,7 @@ pub(crate) fn close_year(request: &Request) -> Result<Response> {
         year.code, retained.code, year.closing_entries
     );
     record("fiscal-year.closed", "fiscal-years", &year.code, &detail)?;
-    Response::ok(&with_periods(&year, periods))
+    Response::ok(&YearWithPeriods { year, periods })
 }
 
 /// `POST /fiscal-years/{code}/reopen`: undoes the year end. Its closing
@@ -188,7 +181,7 @@ pub(crate) fn reopen_year(request: &Request) -> Result<Response> {
         format!("fiscal year {} reopened; closing reversed by entries {reversals:?}", year.code);
     record("fiscal-year.reopened", "fiscal-years", &year.code, &detail)?;
     let periods = books::periods_of(&year)?;
-    Response::ok(&with_periods(&year, periods))
+    Response::ok(&YearWithPeriods { year, periods })
 }
 
 /// `POST /fiscal-years/{code}/lock`: a closed year and all its periods,
@@ -210,19 +203,13 @@ pub(crate) fn lock_year(request: &Request) -> Result<Response> {
         &year.code,
         &format!("fiscal year {} locked", year.code),
     )?;
-    Response::ok(&with_periods(&year, periods))
+    Response::ok(&YearWithPeriods { year, periods })
 }
 
 /// The year the path parameter `code` names; 404 if there is none.
 fn requested_year(request: &Request) -> Result<FiscalYear> {
     let code = request.param("code")?;
     YEARS.get(code)?.ok_or_else(|| Error::not_found(format!("fiscal year {code} does not exist")))
-}
-
-fn with_periods(year: &FiscalYear, periods: Vec<Period>) -> serde_json::Value {
-    let mut body = serde_json::json!(year);
-    body["periods"] = serde_json::json!(periods);
-    body
 }
 
 fn record(action: &'static str, collection: &'static str, key: &str, detail: &str) -> Result<()> {

@@ -6,12 +6,12 @@
 use keel_sdk::{Collection, Error, Range, Request, Response, Result, audit, next_sequence};
 use keel_values::Date;
 use rust_decimal::Decimal;
-use serde_json::json;
 use std::collections::BTreeMap;
 
 use crate::api::currencies;
 use crate::api::entries;
 use crate::books::{self, ACCOUNTS};
+use crate::contract::receivables::{CustomerPage, InvoicePage, PaymentTermsList};
 use crate::ledger::aging::OpenItem;
 use crate::ledger::entry::CheckedEntry;
 use crate::ledger::fx::{self, Exposure};
@@ -63,9 +63,9 @@ pub(crate) fn create_terms(request: &Request) -> Result<Response> {
 
 /// `GET /payment-terms`: the built-in ones, then the tenant's own.
 pub(crate) fn list_terms(_: &Request) -> Result<Response> {
-    let mut all = built_in_terms();
-    all.extend(TERMS.scan_all(&Range::all())?.into_iter().map(|(_, t)| t));
-    Response::ok(&json!({ "payment_terms": all }))
+    let mut payment_terms = built_in_terms();
+    payment_terms.extend(TERMS.scan_all(&Range::all())?.into_iter().map(|(_, t)| t));
+    Response::ok(&PaymentTermsList { payment_terms })
 }
 
 /// `POST /customers`
@@ -89,8 +89,8 @@ pub(crate) fn create_customer(request: &Request) -> Result<Response> {
 /// `GET /customers?cursor=&limit=`
 pub(crate) fn list_customers(request: &Request) -> Result<Response> {
     let page = CUSTOMERS.scan(&Range::all(), request.query("cursor"), request.page_limit()?)?;
-    let customers: Vec<Customer> = page.items.into_iter().map(|(_, c)| c).collect();
-    Response::ok(&json!({ "customers": customers, "cursor": page.cursor }))
+    let customers = page.items.into_iter().map(|(_, c)| c).collect();
+    Response::ok(&CustomerPage { customers, cursor: page.cursor })
 }
 
 /// `GET /customers/{code}`
@@ -206,13 +206,13 @@ pub(crate) fn list_invoices(request: &Request) -> Result<Response> {
         }
         (None, None) => INVOICES.scan(&Range::all(), cursor, limit)?,
     };
-    let invoices: Vec<Invoice> = page
+    let invoices = page
         .items
         .into_iter()
         .map(|(_, i)| i)
         .filter(|i| status.is_none_or(|s| Status::parse(s) == Some(i.status)))
         .collect();
-    Response::ok(&json!({ "invoices": invoices, "cursor": page.cursor }))
+    Response::ok(&InvoicePage { invoices, cursor: page.cursor })
 }
 
 /// `POST /receipts`: money received from a customer, applied to its posted

@@ -8,7 +8,11 @@ use keel_values::Date;
 use rust_decimal::Decimal;
 
 use crate::books::{self, ACCOUNTS};
-use crate::contract::{AccountBalance, ForeignBalance, TrialBalanceAnswer};
+use crate::contract::accounts::LedgerPage;
+use crate::contract::reports::{
+    AccountBalance, AgedAnswer, BalanceSheetAnswer, ForeignBalance, Party, ProfitAndLossAnswer,
+    TrialBalanceAnswer,
+};
 use crate::ledger::account::Account;
 use crate::ledger::balance::{self, Totals};
 use crate::ledger::statement::{self, Row};
@@ -71,16 +75,16 @@ pub(crate) fn profit_and_loss(request: &Request) -> Result<Response> {
     let compare = range(request, "compare_from", "compare_to")?;
     let (currency, accounts) = accounts_in(request)?;
     let report = profit_and_loss_of(accounts, (&from, &to), compare.as_ref())?;
-    let mut body = serde_json::json!(report);
-    body["rows"] = serde_json::json!(report.rows());
-    body["from"] = serde_json::json!(from);
-    body["to"] = serde_json::json!(to);
-    body["currency"] = serde_json::json!(currency);
-    if let Some((f, t)) = compare {
-        body["compare_from"] = serde_json::json!(f);
-        body["compare_to"] = serde_json::json!(t);
-    }
-    Response::ok(&body)
+    let (compare_from, compare_to) = compare.unzip();
+    Response::ok(&ProfitAndLossAnswer {
+        rows: report.rows(),
+        report,
+        from,
+        to,
+        currency,
+        compare_from,
+        compare_to,
+    })
 }
 
 /// `GET /reports/balance-sheet?as_of=&compare_as_of=&currency=`: assets,
@@ -90,14 +94,13 @@ pub(crate) fn balance_sheet(request: &Request) -> Result<Response> {
     let compare = super::date_param(request, "compare_as_of")?;
     let (currency, accounts) = accounts_in(request)?;
     let report = balance_sheet_of(accounts, as_of.as_ref(), compare.as_ref())?;
-    let mut body = serde_json::json!(report);
-    body["rows"] = serde_json::json!(report.rows());
-    body["as_of"] = serde_json::json!(as_of);
-    body["currency"] = serde_json::json!(currency);
-    if compare.is_some() {
-        body["compare_as_of"] = serde_json::json!(compare);
-    }
-    Response::ok(&body)
+    Response::ok(&BalanceSheetAnswer {
+        rows: report.rows(),
+        report,
+        as_of,
+        currency,
+        compare_as_of: compare,
+    })
 }
 
 /// The profit and loss of `accounts` over a range, and a comparative one.
@@ -172,28 +175,26 @@ fn moved(
 /// long past due at `as_of` (today if none). The amounts are what is open
 /// now.
 pub(crate) fn aged_receivables(request: &Request) -> Result<Response> {
-    aged(request, crate::api::receivables::open_items()?, "customer")
+    aged(request, crate::api::receivables::open_items()?, Party::Customer)
 }
 
 /// `GET /reports/aged-payables?as_of=`: what each supplier is owed, by how
 /// long past due.
 pub(crate) fn aged_payables(request: &Request) -> Result<Response> {
-    aged(request, crate::api::payables::open_items()?, "supplier")
+    aged(request, crate::api::payables::open_items()?, Party::Supplier)
 }
 
 fn aged(
     request: &Request,
     items: Vec<crate::ledger::aging::OpenItem>,
-    party: &str,
+    party: Party,
 ) -> Result<Response> {
     let as_of = match super::date_param(request, "as_of")? {
         Some(date) => date,
         None => Date::parse(&keel_sdk::context::today())?,
     };
     let report = crate::ledger::aging::aged(&items, &as_of)?;
-    Response::ok(
-        &serde_json::json!({ "as_of": as_of, "party": party, "rows": report.rows, "totals": report.totals }),
-    )
+    Response::ok(&AgedAnswer { as_of, party, rows: report.rows, totals: report.totals })
 }
 
 /// Index entries read at most per page of an account's ledger; a page of
@@ -262,15 +263,15 @@ pub(crate) fn account_ledger(request: &Request) -> Result<Response> {
     };
     let rows = general_ledger::rows(&picked, code, side, opening)?;
     let closing = rows.last().map_or(opening, |r| r.balance);
-    Response::ok(&serde_json::json!({
-        "account": account.code,
-        "name": account.name,
-        "currency": account.currency,
-        "from": from,
-        "to": to,
-        "opening_balance": opening,
-        "rows": rows,
-        "closing_balance": closing,
-        "cursor": if more { last.map(|c| c.text()) } else { None },
-    }))
+    Response::ok(&LedgerPage {
+        account: account.code,
+        name: account.name,
+        currency: account.currency,
+        from,
+        to,
+        opening_balance: opening,
+        rows,
+        closing_balance: closing,
+        cursor: if more { last.map(|c| c.text()) } else { None },
+    })
 }

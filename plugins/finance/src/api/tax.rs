@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 
 use keel_sdk::{Collection, Error, Range, Request, Response, Result, audit};
-use serde_json::json;
 
 use crate::books::{self, ACCOUNTS};
+use crate::contract::tax::{TaxAccount, TaxRates, TaxReportAnswer};
 use crate::ledger::tax::{self, Kind, NewTaxRate, TaxRate};
 
 /// Tax rates, by code.
@@ -37,9 +37,8 @@ pub(crate) fn create(request: &Request) -> Result<Response> {
 
 /// `GET /tax-rates`
 pub(crate) fn list(_: &Request) -> Result<Response> {
-    let rates: Vec<TaxRate> =
-        TAX_RATES.scan_all(&Range::all())?.into_iter().map(|(_, r)| r).collect();
-    Response::ok(&json!({ "tax_rates": rates }))
+    let tax_rates = TAX_RATES.scan_all(&Range::all())?.into_iter().map(|(_, r)| r).collect();
+    Response::ok(&TaxRates { tax_rates })
 }
 
 /// The rates named by `codes` that exist, by code.
@@ -83,15 +82,8 @@ pub(crate) fn report(request: &Request) -> Result<Response> {
         let moved_there = books::moved_between(&account, &from, &to)?;
         let (debit, credit) = (moved_there.debit, moved_there.credit);
         moved.push((used, debit, credit));
-        lines.push(json!({ "account": account, "debit": debit, "credit": credit }));
+        lines.push(TaxAccount { account, debit, credit });
     }
     let report = tax::report(&moved)?;
-    Response::ok(&json!({
-        "from": from,
-        "to": to,
-        "collected": report.collected,
-        "paid": report.paid,
-        "due": report.due,
-        "accounts": lines,
-    }))
+    Response::ok(&TaxReportAnswer { from, to, report, accounts: lines })
 }

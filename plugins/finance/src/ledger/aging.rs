@@ -19,20 +19,28 @@ pub struct OpenItem {
 }
 
 /// Amounts by how late they are.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Buckets {
+    /// Not yet due.
     pub current: Decimal,
+    /// 1 to 30 days past due.
     pub days_1_30: Decimal,
+    /// 31 to 60 days past due.
     pub days_31_60: Decimal,
+    /// 61 to 90 days past due.
     pub days_61_90: Decimal,
+    /// More than 90 days past due.
     pub over_90: Decimal,
+    /// All of them.
     pub total: Decimal,
 }
 
 /// One party's line.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct AgedRow {
+    /// The customer's or the supplier's code.
     pub party: String,
+    /// What it owes, or is owed, by how late.
     #[serde(flatten)]
     pub buckets: Buckets,
 }

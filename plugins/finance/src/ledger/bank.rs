@@ -23,33 +23,39 @@ pub const MATCH_DAYS: i64 = 7;
 pub const SPAN_DAYS: i64 = 92;
 
 /// Which CSV column holds what (by header name).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Mapping {
+    /// The column of the dates.
     pub date: String,
-    /// Money in positive, money out negative.
+    /// The column of the amounts: money in positive, money out negative.
     pub amount: String,
+    /// The column of the bank's references, if any.
     #[serde(default)]
     pub reference: Option<String>,
+    /// The column of the descriptions, if any.
     #[serde(default)]
     pub description: Option<String>,
 }
 
 /// How the statement writes its dates.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 pub enum DateFormat {
+    /// `2026-03-31`.
     #[default]
     #[serde(rename = "YYYY-MM-DD")]
     Iso,
+    /// `31/03/2026`.
     #[serde(rename = "DD/MM/YYYY")]
     DayFirst,
+    /// `03/31/2026`.
     #[serde(rename = "MM/DD/YYYY")]
     MonthFirst,
 }
 
 /// A statement as a client imports it: CSV with a column mapping and the
 /// balances the bank prints, or a CAMT.053 file, which holds its balances.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewStatement {
     /// The bank account of the ledger it is for.
@@ -57,14 +63,18 @@ pub struct NewStatement {
     /// The statement, as CSV with a header row.
     #[serde(default)]
     pub csv: Option<String>,
+    /// Which of the CSV's columns holds what; with `csv`.
     #[serde(default)]
     pub mapping: Option<Mapping>,
+    /// How the CSV writes its dates; `YYYY-MM-DD` if none.
     #[serde(default)]
     pub date_format: DateFormat,
-    /// The balance before its first line and after its last, as the bank
-    /// prints them.
+    /// The balance before its first line, as the bank prints it, as a
+    /// decimal string; with `csv`.
     #[serde(default)]
     pub opening_balance: Option<String>,
+    /// The balance after its last line, as the bank prints it, as a
+    /// decimal string; with `csv`.
     #[serde(default)]
     pub closing_balance: Option<String>,
     /// The statement as an ISO 20022 CAMT.053 document.
@@ -82,47 +92,62 @@ struct Read {
 }
 
 /// Where a statement line stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "status", rename_all = "lowercase")]
 pub enum LineStatus {
+    /// Neither matched nor posted yet.
     Unmatched,
     /// Matched to an entry already in the ledger.
     Matched {
+        /// The entry's number.
         entry: u64,
     },
     /// Posted from the statement to an account the user chose.
     Posted {
+        /// The number of the entry it posted.
         entry: u64,
     },
 }
 
 /// One line of a statement.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "BankStatementLine")]
 pub struct StatementLine {
     /// Its position, from 1.
     pub line: u32,
+    /// Its date.
     pub date: Date,
+    /// Money in positive, money out negative.
     pub amount: Decimal,
+    /// The bank's reference.
     pub reference: String,
+    /// What the bank says it is.
     pub description: String,
+    /// Whether it is matched or posted, and to which entry.
     #[serde(flatten)]
     pub status: LineStatus,
 }
 
 /// A statement, as stored and returned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "BankStatement")]
 pub struct Statement {
     /// `BS-000001`.
     pub id: String,
+    /// The bank account of the ledger it is for.
     pub account: String,
     /// The currency a CAMT.053 file names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
+    /// The balance before its first line.
     pub opening_balance: Decimal,
+    /// The balance after its last line.
     pub closing_balance: Decimal,
-    /// Its first and last line's dates.
+    /// Its first line's date.
     pub from: Date,
+    /// Its last line's date.
     pub to: Date,
+    /// Its lines, in the order of the file.
     pub lines: Vec<StatementLine>,
 }
 

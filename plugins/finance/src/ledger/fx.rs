@@ -32,20 +32,29 @@ pub const IMPORT_ROWS_MAX: usize = 5_000;
 
 /// An exchange rate: company-currency units for one unit of `currency`,
 /// from `date` on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "ExchangeRate")]
 pub struct Rate {
+    /// The currency, such as `USD`.
     pub currency: String,
+    /// The day it is from.
     pub date: Date,
+    /// Company-currency units for one unit of `currency`.
     pub rate: Decimal,
 }
 
 /// A rate as a client enters it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "NewExchangeRate")]
 pub struct NewRate {
+    /// The currency, such as `USD`, not the company's.
     pub currency: String,
+    /// The day it is from.
+    #[schemars(with = "keel_values::Date")]
     pub date: String,
-    /// A decimal string, such as `"0.9215"`.
+    /// Company-currency units for one unit of `currency`, as a decimal
+    /// string, such as `"0.9215"`.
     pub rate: String,
 }
 
@@ -223,14 +232,41 @@ pub struct Exposure {
     pub carrying: Decimal,
 }
 
+/// A period-end revaluation, as stored and returned.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Revaluation {
+    /// The month's last day it is at.
+    pub date: Date,
+    /// The closing rate of each currency revalued.
+    pub rates: BTreeMap<String, Decimal>,
+    /// What was revalued.
+    pub items: Vec<Revalued>,
+    /// Revalued less carrying, over all items: a gain when positive.
+    pub net: Decimal,
+    /// The entries that posted the differences, one per currency; none
+    /// when nothing changed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub journal_entries: Vec<u64>,
+    /// The entries that reversed them the next day.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reversal_entries: Vec<u64>,
+}
+
 /// One item of a revaluation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Revalued {
+    /// What it is, such as `invoice CI-000003 (SAL/2026/0003)` or
+    /// `account 1110`.
     pub what: String,
+    /// The account it is carried on.
     pub account: String,
+    /// Its currency.
     pub currency: String,
+    /// What is open in the currency, debits positive.
     pub foreign: Decimal,
+    /// What it was carried at in the company's currency.
     pub carrying: Decimal,
+    /// The closing rate.
     pub rate: Decimal,
     /// The foreign amount at the closing rate.
     pub revalued: Decimal,

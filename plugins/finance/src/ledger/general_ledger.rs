@@ -13,14 +13,21 @@ use super::account::Side;
 use super::entry::Entry;
 
 /// One entry's line in an account's ledger.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct LedgerRow {
+    /// The entry's date.
     pub date: Date,
+    /// The entry's number.
     pub entry: u64,
+    /// Its number in its journal, such as `GEN/2026/0001`.
     pub journal_number: String,
+    /// The entry's memo.
     pub memo: String,
+    /// The entry's reference.
     pub reference: String,
+    /// What it debited the account.
     pub debit: Decimal,
+    /// What it credited the account.
     pub credit: Decimal,
     /// The account's balance after it, on its normal side.
     pub balance: Decimal,

@@ -13,8 +13,11 @@ use super::RuleError;
 pub const MONTHS_MAX: i64 = 18;
 
 /// Whether entries may post.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
+#[schemars(rename = "PeriodState")]
 pub enum State {
     /// Entries post.
     Open,
@@ -36,8 +39,11 @@ impl State {
 }
 
 /// A standard period (a month) or the year's adjustment period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
+#[schemars(rename = "PeriodKind")]
 pub enum Kind {
     /// One calendar month; standard periods never overlap.
     Standard,
@@ -46,23 +52,31 @@ pub enum Kind {
 }
 
 /// A fiscal year as a client creates it.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewYear {
     /// Such as `2026` or `FY2026`.
     pub code: String,
     /// Its first day, the first of a month.
+    #[schemars(with = "keel_values::Date")]
     pub start: String,
     /// Its last day, the last of a month.
+    #[schemars(with = "keel_values::Date")]
     pub end: String,
 }
 
 /// A fiscal year, as stored and returned.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct FiscalYear {
+    /// Such as `2026` or `FY2026`.
     pub code: String,
+    /// Its first day.
     pub start: Date,
+    /// Its last day.
     pub end: Date,
+    /// Open, closed into retained earnings, or locked for good.
     pub state: State,
     /// The entries that closed it into retained earnings, while closed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -70,16 +84,22 @@ pub struct FiscalYear {
 }
 
 /// A period, as stored and returned.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Period {
     /// A standard period's month, `YYYY-MM`; the adjustment period's
     /// `<year>-ADJ`.
     pub code: String,
     /// The fiscal year's code.
     pub year: String,
+    /// A month, or the year's adjustment period.
     pub kind: Kind,
+    /// Its first day.
     pub start: Date,
+    /// Its last day.
     pub end: Date,
+    /// Whether entries post into it.
     pub state: State,
     /// Journals closed in this period while it is open for the others.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

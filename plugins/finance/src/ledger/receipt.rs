@@ -26,14 +26,17 @@ const WRITE_OFF_SHARE: Decimal = Decimal::from_parts(1, 0, 0, false, 2);
 const WRITE_OFF_MAX: Decimal = Decimal::from_parts(10, 0, 0, false, 0);
 
 /// A receipt as a client submits it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewReceipt {
+    /// The customer's code.
     pub customer: String,
+    /// When it was received.
+    #[schemars(with = "keel_values::Date")]
     pub date: String,
     /// What was received, a decimal string.
     pub amount: String,
-    /// The bank or cash account it went into.
+    /// The bank or cash account it went into; 1100 if none.
     #[serde(default)]
     pub account: Option<String>,
     /// The invoices and credit notes it settles, and how much of each.
@@ -47,44 +50,62 @@ pub struct NewReceipt {
     pub rate: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// How much of one invoice or credit note a receipt settles, as a client
+/// submits it.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAllocation {
+    /// The invoice or credit note, `CI-000001`.
     pub invoice: String,
+    /// How much of it, as a decimal string (positive for a credit note
+    /// too).
     pub amount: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// What a receipt writes off, as a client submits it.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWriteOff {
+    /// The income or expense account it goes to.
     pub account: String,
+    /// How much, as a decimal string.
     pub amount: String,
 }
 
 /// How much of one invoice or credit note a receipt settled.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Allocation {
+    /// The invoice or credit note, `CI-000001`.
     pub invoice: String,
+    /// How much of it.
     pub amount: Decimal,
 }
 
 /// What a receipt wrote off, and to which account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WriteOff {
+    /// The income or expense account it went to.
     pub account: String,
+    /// How much.
     pub amount: Decimal,
 }
 
 /// A receipt, as stored and returned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Receipt {
     /// `RC-000001`.
     pub id: String,
+    /// The customer's code.
     pub customer: String,
+    /// When it was received.
     pub date: Date,
+    /// What was received.
     pub amount: Decimal,
+    /// The bank or cash account it went into.
     pub account: String,
+    /// The invoices and credit notes it settled, and how much of each.
     pub allocations: Vec<Allocation>,
+    /// What was written off rather than received, if anything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub write_off: Option<WriteOff>,
     /// The currency of the invoices it settles, which its amounts are in.
@@ -96,8 +117,9 @@ pub struct Receipt {
     /// The realised exchange difference, if foreign: a gain when positive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exchange_difference: Option<Decimal>,
-    /// The journal entry that posted it, and its number in the bank journal.
+    /// The journal entry that posted it.
     pub journal_entry: u64,
+    /// Its number in the bank journal, such as `BNK/2026/0001`.
     pub journal_number: String,
 }
 

@@ -29,9 +29,11 @@ const LINES_MAX: usize = 200;
 const TEXT_BYTES_MAX: usize = 200;
 
 /// A customer, as stored and returned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Customer {
+    /// Such as `C001`.
     pub code: String,
+    /// Its name.
     pub name: String,
     /// The code of its payment terms.
     pub terms: String,
@@ -40,13 +42,17 @@ pub struct Customer {
 }
 
 /// A customer as a client creates it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCustomer {
+    /// Such as `C001`.
     pub code: String,
+    /// Its name.
     pub name: String,
+    /// The code of its payment terms; `NET30` if none.
     #[serde(default)]
     pub terms: Option<String>,
+    /// The receivable account its invoices are debited to; 1200 if none.
     #[serde(default)]
     pub account: Option<String>,
 }
@@ -69,17 +75,23 @@ impl NewCustomer {
 }
 
 /// An invoice, or a credit note that takes back some of one.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
+#[schemars(rename = "InvoiceKind")]
 pub enum Kind {
+    /// What the customer owes.
     #[default]
     Invoice,
+    /// What is taken back of an invoice.
     CreditNote,
 }
 
 /// Where an invoice stands. Stored, indexed and listed by these names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[schemars(rename = "InvoiceStatus")]
 pub enum Status {
     /// Editable; posts nothing.
     Draft,
@@ -103,14 +115,18 @@ impl Status {
 
 /// A line as a client submits it: quantity and unit price as decimal
 /// strings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewInvoiceLine {
     /// The income account it is credited to.
     pub account: String,
+    /// What was sold.
     #[serde(default)]
     pub description: String,
+    /// How many, as a decimal string.
     pub quantity: String,
+    /// The price of one, as a decimal string (tax included if its rate
+    /// includes it).
     pub unit_price: String,
     /// The sales tax rate it bears, if any.
     #[serde(default)]
@@ -118,16 +134,21 @@ pub struct NewInvoiceLine {
 }
 
 /// An invoice as a client creates or replaces a draft.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewInvoice {
+    /// The customer's code.
     pub customer: String,
+    /// An invoice, or a credit note; an invoice if none.
     #[serde(default)]
     pub kind: Kind,
+    /// Its date, which it posts on.
+    #[schemars(with = "keel_values::Date")]
     pub date: String,
     /// Payment terms; the customer's if none.
     #[serde(default)]
     pub terms: Option<String>,
+    /// What it is for.
     #[serde(default)]
     pub memo: String,
     /// The customer's order number, say.
@@ -140,15 +161,20 @@ pub struct NewInvoice {
     /// the rate of its date when it is posted.
     #[serde(default)]
     pub rate: Option<String>,
+    /// Its lines.
     pub lines: Vec<NewInvoiceLine>,
 }
 
 /// An invoice line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct InvoiceLine {
+    /// The income account it is credited to.
     pub account: String,
+    /// What was sold.
     pub description: String,
+    /// How many.
     pub quantity: Decimal,
+    /// The price of one.
     pub unit_price: Decimal,
     /// Quantity times unit price, to the cent (tax included if its rate
     /// includes it).
@@ -162,24 +188,34 @@ pub struct InvoiceLine {
 }
 
 /// An instalment of a posted invoice and what of it is still open.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Due {
+    /// When it falls due.
     pub due: Date,
+    /// How much.
     pub amount: Decimal,
+    /// What of it is still to be settled.
     pub open: Decimal,
 }
 
 /// An invoice or credit note, as stored and returned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Invoice {
     /// `CI-000001`, from its draft on.
     pub id: String,
+    /// An invoice or a credit note.
     pub kind: Kind,
+    /// The customer's code.
     pub customer: String,
+    /// Its date, which it posts on.
     pub date: Date,
+    /// The code of its payment terms.
     pub terms: String,
+    /// What it is for.
     pub memo: String,
+    /// The customer's order number, say.
     pub reference: String,
+    /// Its lines.
     pub lines: Vec<InvoiceLine>,
     /// The tax of each rate, rounded once on its lines.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -192,6 +228,7 @@ pub struct Invoice {
     pub tax_total: Decimal,
     /// Net and tax: what the customer owes.
     pub total: Decimal,
+    /// A draft, open, or paid.
     pub status: Status,
     /// Its number in the sales journal, once posted (`SAL/2026/0001`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -223,9 +260,11 @@ pub struct Invoice {
 }
 
 /// What one receipt settled of an invoice.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Settled {
+    /// The receipt's date.
     pub date: Date,
+    /// The receipt, `RC-000001`.
     pub receipt: String,
     /// In the invoice's currency.
     pub amount: Decimal,

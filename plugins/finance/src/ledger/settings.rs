@@ -13,7 +13,7 @@ pub const EXCHANGE_GAIN_ACCOUNT: &str = "4950";
 pub const EXCHANGE_LOSS_ACCOUNT: &str = "6950";
 
 /// The settings, as stored and returned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Settings {
     /// The company's currency: every balance and statement is in it.
     pub currency: String,
@@ -24,13 +24,17 @@ pub struct Settings {
 }
 
 /// A change to the settings; what it leaves out stays.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsChange {
+    /// The company's currency, such as `EUR`; it cannot change once
+    /// accounts exist.
     #[serde(default)]
     pub currency: Option<String>,
+    /// The income account exchange gains go to.
     #[serde(default)]
     pub exchange_gain_account: Option<String>,
+    /// The expense account exchange losses go to.
     #[serde(default)]
     pub exchange_loss_account: Option<String>,
 }

@@ -14,49 +14,64 @@ use super::entry::Line;
 
 /// One account's line: its balance on its normal side, and the same for
 /// the comparative column if there is one.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[schemars(rename = "StatementAccountLine")]
 pub struct StatementLine {
+    /// The account code.
     pub account: String,
+    /// Its name.
     pub name: String,
+    /// Its balance (or movement) on its normal side.
     pub amount: Decimal,
+    /// The same in the comparative column, if asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compare: Option<Decimal>,
 }
 
 /// The lines of one account type and their total.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Section {
+    /// Its accounts, by code.
     pub lines: Vec<StatementLine>,
+    /// What they come to.
     pub total: Decimal,
+    /// What they come to in the comparative column, if asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compare: Option<Decimal>,
 }
 
 /// Income less expense.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct ProfitAndLoss {
+    /// The income accounts.
     pub income: Section,
+    /// The expense accounts.
     pub expense: Section,
     /// Income less expense: a profit if positive.
     pub net_profit: Decimal,
+    /// The same over the comparative range, if asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compare_net_profit: Option<Decimal>,
 }
 
 /// What is owned against what is owed and the owners' stake.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct BalanceSheet {
+    /// The asset accounts.
     pub assets: Section,
+    /// The liability accounts.
     pub liabilities: Section,
     /// Equity accounts, and the earnings of years not closed yet.
     pub equity: Section,
     /// Income less expense not yet closed into retained earnings (part of
     /// `equity`'s total).
     pub unclosed_earnings: Decimal,
+    /// The same at the comparative date, if asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compare_unclosed_earnings: Option<Decimal>,
     /// Liabilities and equity together, which equal the assets.
     pub liabilities_and_equity: Decimal,
+    /// The same at the comparative date, if asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compare_liabilities_and_equity: Option<Decimal>,
     /// Whether assets equal liabilities and equity, as double entry
@@ -66,12 +81,17 @@ pub struct BalanceSheet {
 
 /// A statement's line in one flat list, with its section: what a CSV
 /// export or a spreadsheet takes.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct FlatRow {
+    /// `income` or `expense`; `assets`, `liabilities` or `equity`.
     pub section: &'static str,
+    /// The account code; empty for the earnings not yet closed.
     pub account: String,
+    /// The account's name.
     pub name: String,
+    /// Its amount.
     pub amount: Decimal,
+    /// Its amount in the comparative column, if asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compare: Option<Decimal>,
 }

@@ -15,8 +15,11 @@ use serde::{Deserialize, Serialize};
 use super::RuleError;
 
 /// On what a tax is charged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
+#[schemars(rename = "TaxKind")]
 pub enum Kind {
     /// Charged on sales: collected, owed to the authority.
     Sales,
@@ -25,13 +28,15 @@ pub enum Kind {
 }
 
 /// A tax rate, as stored and returned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TaxRate {
     /// Such as `VAT20`.
     pub code: String,
+    /// Such as `VAT 20%`.
     pub name: String,
     /// Percent, such as `20`.
     pub rate: Decimal,
+    /// Charged on sales or paid on purchases.
     pub kind: Kind,
     /// Whether prices it applies to include it.
     pub inclusive: bool,
@@ -40,15 +45,21 @@ pub struct TaxRate {
 }
 
 /// A tax rate as a client creates it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTaxRate {
+    /// Such as `VAT20`.
     pub code: String,
+    /// Such as `VAT 20%`, 1 to 100 bytes.
     pub name: String,
+    /// Percent, 0 to 100, as a decimal string such as `"20"`.
     pub rate: String,
+    /// Charged on sales or paid on purchases.
     pub kind: Kind,
+    /// Whether prices it applies to include it; false if not given.
     #[serde(default)]
     pub inclusive: bool,
+    /// The account the tax is posted to.
     pub account: String,
 }
 
@@ -77,13 +88,17 @@ impl NewTaxRate {
 }
 
 /// The tax of one rate on an invoice.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TaxLine {
+    /// The tax rate's code.
     pub code: String,
+    /// Its percent.
     pub rate: Decimal,
+    /// The account the tax is posted to.
     pub account: String,
     /// The net amount it is charged on.
     pub base: Decimal,
+    /// The tax, to the cent.
     pub amount: Decimal,
 }
 
@@ -167,9 +182,11 @@ pub fn shares(total: Decimal, weights: &[Decimal]) -> Vec<Decimal> {
 
 /// What a period owes: the tax collected on sales less the tax paid on
 /// purchases, from each tax account's movement over the period.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct TaxReport {
+    /// The tax collected on sales.
     pub collected: Decimal,
+    /// The tax paid on purchases.
     pub paid: Decimal,
     /// Collected less paid: owed to the authority if positive, reclaimable
     /// if negative.

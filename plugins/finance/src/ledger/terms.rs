@@ -15,7 +15,9 @@ const LINES_MAX: usize = 12;
 const DAYS_MAX: u32 = 3650;
 
 /// One line of payment terms.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct TermLine {
     /// A share of the total, such as `"30"` (percent); none for the
@@ -27,30 +29,40 @@ pub struct TermLine {
 }
 
 /// Payment terms, as stored and returned.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct PaymentTerms {
     /// Such as `NET30` or `30-70`.
     pub code: String,
+    /// Such as `30 days net`.
     pub name: String,
+    /// Its instalments, in the order they fall due.
     pub lines: Vec<TermLine>,
 }
 
 /// Payment terms as a client submits them: percentages as decimal strings.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTerms {
+    /// Such as `30-70`.
     pub code: String,
+    /// What they are called.
     pub name: String,
+    /// 1 to 12 instalments, in the order they fall due.
     pub lines: Vec<NewTermLine>,
 }
 
 /// A submitted line: a percentage (a decimal string) or none for the
 /// remainder, and days.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTermLine {
+    /// A share of the total in percent, as a decimal string such as
+    /// `"30"`; none for the remainder, which only the last line may be.
     #[serde(default)]
     pub percent: Option<String>,
+    /// Days after the invoice date it falls due.
     pub days: u32,
 }
 
