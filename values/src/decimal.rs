@@ -16,6 +16,29 @@ use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::RuleError;
 
+/// In a plugin's contract, a [`Decimal`] as JSON carries it: text such as
+/// `"12.50"`, never a number (which `rust_decimal`'s own schema admits,
+/// and which its `serde-str` reading refuses). For a field:
+/// `#[schemars(with = "keel_values::decimal::Text")]`.
+pub struct Text;
+
+impl schemars::JsonSchema for Text {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "DecimalText".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A decimal number as text, such as \"12.50\"",
+        })
+    }
+}
+
 /// Most decimal places an amount or a quantity may have.
 pub const PLACES_MAX: u32 = 4;
 /// Amounts are below this in size: 10^15.

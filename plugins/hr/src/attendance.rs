@@ -35,6 +35,7 @@ pub(crate) struct Recorded {
     presence: Presence,
     /// Hours worked, 0 to 24, a decimal string; none on an absent day.
     #[serde(default)]
+    #[schemars(with = "Option<keel_values::decimal::Text>")]
     hours: Option<Decimal>,
     /// A note, at most 500 bytes.
     #[serde(default)]

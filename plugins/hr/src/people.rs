@@ -123,6 +123,7 @@ pub struct Share {
     /// The department, by code.
     pub department: String,
     /// Its share, above zero and at most 100.
+    #[schemars(with = "keel_values::decimal::Text")]
     pub percent: rust_decimal::Decimal,
 }
 

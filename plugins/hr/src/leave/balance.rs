@@ -29,10 +29,12 @@ pub struct LeaveType {
     /// lowers payment days.
     pub paid: bool,
     /// Days given a year.
+    #[schemars(with = "keel_values::decimal::Text")]
     pub yearly_allowance: Decimal,
     /// How the allowance is given.
     pub accrual: Accrual,
     /// Most days kept into the next year; the rest expire at year end.
+    #[schemars(with = "keel_values::decimal::Text")]
     pub carry_forward_max: Decimal,
     /// A request may take the balance below zero.
     pub allow_negative: bool,

@@ -14,8 +14,10 @@ use super::RuleError;
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// Orders above this total need an approver other than their creator.
+    #[schemars(with = "keel_values::decimal::Text")]
     pub approval_threshold: Decimal,
     /// How far an invoiced price may be from the order's, in percent.
+    #[schemars(with = "keel_values::decimal::Text")]
     pub price_tolerance_percent: Decimal,
     /// The currency of the accounts below.
     pub currency: String,
