@@ -73,6 +73,16 @@ pub struct Counts {
     pub log_entries: u64,
 }
 
+impl Counts {
+    /// Entries of every table, in all; saturating, for a manifest's
+    /// counts that no database could hold.
+    pub fn entries(&self) -> u64 {
+        [self.index_entries, self.sequences, self.catalog_records, self.log_entries]
+            .into_iter()
+            .fold(self.documents, u64::saturating_add)
+    }
+}
+
 impl From<Copied> for Counts {
     fn from(c: Copied) -> Self {
         Self {
@@ -259,7 +269,11 @@ impl Host {
             }
             let Ok(bytes) = std::fs::read(entry.path().join(BACKUP_MANIFEST)) else { continue };
             match serde_json::from_slice::<Backup>(&bytes) {
-                Ok(backup) => found.push(backup),
+                // Its id names its directory (which pruning removes).
+                Ok(backup) if *backup.id == *entry.file_name() => found.push(backup),
+                Ok(backup) => {
+                    tracing::warn!(dir = %entry.path().display(), id = %backup.id, "a backup's manifest names another directory; left out");
+                }
                 Err(err) => {
                     tracing::warn!(dir = %entry.path().display(), error = %err, "a backup's manifest does not read");
                 }
@@ -311,10 +325,7 @@ impl Host {
         let created = self.now().seconds;
         reporter.step(progress::Step::CopyingDatabase, None);
         let copied = snapshot.copy_to(&dir.join(DATABASE), &mut |so_far| {
-            let c = so_far;
-            reporter.set(
-                c.documents + c.index_entries + c.sequences + c.catalog_records + c.log_entries,
-            );
+            reporter.set(Counts::from(*so_far).entries());
         })?;
         let counts = Counts::from(copied);
         drop(snapshot);
@@ -416,7 +427,13 @@ impl Host {
                 "counts": backup.counts,
                 "database_sha256": database,
                 "keys": backup.files.contains_key(keys::KEYS),
-                "compiled_code": backup.files.keys().any(|name| name.starts_with("cache/")),
+                // What a restore may put where the kernel loads native code.
+                "compiled_code": backup
+                    .files
+                    .iter()
+                    .filter(|(name, _)| name.starts_with("cache/"))
+                    .map(|(name, sum)| (name.clone(), sum.sha256.clone()))
+                    .collect::<BTreeMap<_, _>>(),
             })),
             ..origin.record(action::BACKUP_CREATE)
         };
@@ -469,8 +486,10 @@ fn package_name(name: &str) -> bool {
 /// Whether `name` is a compiled package as the kernel's cache names it:
 /// `<SHA-256 of the package>-<engine's hash>.cwasm`, in hex.
 fn compiled_name(name: &str) -> bool {
-    let is_hex =
-        |text: &str, len: usize| text.len() == len && text.bytes().all(|b| b.is_ascii_hexdigit());
+    // Lower-case hex, as the kernel writes it.
+    let is_hex = |text: &str, len: usize| {
+        text.len() == len && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
     name.strip_suffix(".cwasm")
         .and_then(|stem| stem.split_once('-'))
         .is_some_and(|(digest, engine)| is_hex(digest, 64) && is_hex(engine, 16))
@@ -595,6 +614,15 @@ fn manifest(dir: &Path) -> Result<Backup, BackupError> {
         return Err(damaged(format!(
             "manifest format {} is not one this kernel reads (1)",
             backup.format
+        )));
+    }
+    let plain = |id: &str| {
+        !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    };
+    if !plain(&backup.id) {
+        return Err(damaged(format!(
+            "its manifest's id {:?} is not a backup's name (letters, digits, - and _)",
+            backup.id
         )));
     }
     if let Some(odd) = backup.files.keys().find(|name| !backed_up_name(name)) {

@@ -75,7 +75,11 @@ pub(crate) fn compile_cached(
     if path.exists() {
         // SAFETY: the file was written by `Component::serialize` of an engine
         // with the same compatibility hash, into the kernel's own data
-        // directory; wasmtime also checks its header before using it.
+        // directory, or put back there by `keel restore --compiled-code`
+        // from a backup the kernel made (the operator's explicit choice,
+        // trusting the backup as the data directory; its digests are in the
+        // `backup.create` audit record); wasmtime also checks its header
+        // before using it.
         #[expect(unsafe_code, reason = "loading natively compiled code we cached ourselves")]
         let cached = unsafe { Component::deserialize_file(engine, &path) };
         match cached {

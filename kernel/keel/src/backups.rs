@@ -106,10 +106,14 @@ pub(crate) fn restore(
     }
     if restored.compiled_code > 0 {
         lines.push(format!(
-            "  compiled code: {} packages, into {} (the kernel loads it without compiling)",
+            "  compiled code: {} packages, into {} (a kernel with the default --cache-dir loads \
+             it without compiling)",
             restored.compiled_code,
             data.join("cache").display()
         ));
+    }
+    if let Some(why) = &restored.compiled_code_skipped {
+        lines.push(format!("  compiled code not all put back ({why}): compiled again at start"));
     }
     let next = format!(
         "start `keel serve --data {0}`; then `keel audit verify TENANT` checks every document \

@@ -104,6 +104,31 @@ async fn a_backup_taken_under_writes_restores_whole_and_checked() {
     let refused =
         keel_host::restore_backup(&crafted, &root.path().join("nowhere"), None).unwrap_err();
     assert!(refused.to_string().contains("which no backup holds"), "{refused}");
+    // So is compiled code not named as the kernel's cache names it, and an
+    // id that is not a backup's name.
+    let digest = "ab".repeat(32);
+    for odd in [
+        format!("cache/{}-00112233aabbccdd.cwasm", digest.to_uppercase()),
+        format!("cache/sub/{digest}-00112233aabbccdd.cwasm"),
+        format!("cache/{digest}-00112233aabbccdd.wasm"),
+        "cache/../keel.redb".to_owned(),
+    ] {
+        let mut edited: Value =
+            serde_json::from_slice(&std::fs::read(backup_dir.join("backup.json")).unwrap())
+                .unwrap();
+        edited["files"][&odd] = edited["files"]["keel.redb"].clone();
+        std::fs::write(&manifest, serde_json::to_vec(&edited).unwrap()).unwrap();
+        let refused =
+            keel_host::restore_backup(&crafted, &root.path().join("nowhere"), None).unwrap_err();
+        assert!(refused.to_string().contains("which no backup holds"), "{odd}: {refused}");
+    }
+    let mut edited: Value =
+        serde_json::from_slice(&std::fs::read(backup_dir.join("backup.json")).unwrap()).unwrap();
+    edited["id"] = json!("../../elsewhere");
+    std::fs::write(&manifest, serde_json::to_vec(&edited).unwrap()).unwrap();
+    let refused =
+        keel_host::restore_backup(&crafted, &root.path().join("nowhere"), None).unwrap_err();
+    assert!(refused.to_string().contains("is not a backup's name"), "{refused}");
     // A restore that fails its checks after copying leaves nothing behind.
     let mut edited: Value =
         serde_json::from_slice(&std::fs::read(backup_dir.join("backup.json")).unwrap()).unwrap();
@@ -207,10 +232,21 @@ async fn a_backup_and_a_restore_show_how_far_each_step_is() {
     assert!(checksums.line().contains("reading each file for its SHA-256"), "{}", checksums.line());
     let packages = last_of(CopyingPackages);
     assert_eq!(packages.total, Some(packages.done));
-    // The compiled code, named as the cache names it: a digest and the
-    // engine's hash.
+    // The compiled code, as the kernel's cache holds it, and its digests
+    // in the audit record of the backup.
     let compiled: Vec<&String> = backup.files.keys().filter(|f| f.starts_with("cache/")).collect();
-    assert!(!compiled.is_empty() && compiled.iter().all(|f| f.ends_with(".cwasm")), "{compiled:?}");
+    let cache = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/keel-test-cache");
+    assert!(!compiled.is_empty());
+    for file in &compiled {
+        let name = file.strip_prefix("cache/").unwrap();
+        let kept = std::fs::read(root.path().join("by-hand").join(file)).unwrap();
+        assert_eq!(kept, std::fs::read(cache.join(name)).unwrap(), "{file} as cached");
+    }
+    let trail = k.get("/admin/audit?action=backup.create").await.expect(200).clone();
+    let audited = &trail["entries"][0]["record"]["after"]["compiled_code"];
+    for file in &compiled {
+        assert_eq!(audited[file.as_str()], backup.files[file.as_str()].sha256.as_str(), "{file}");
+    }
     k.stop().await;
 
     let mut told: Vec<keel_host::Progress> = Vec::new();
@@ -220,10 +256,18 @@ async fn a_backup_and_a_restore_show_how_far_each_step_is() {
     let restored =
         keel_host::restore_backup_showing(&backup_dir, &into, asked, &mut |p| told.push(p.clone()))
             .unwrap();
-    assert_eq!(restored.compiled_code, compiled.len());
+    assert_eq!((restored.compiled_code, restored.compiled_code_skipped), (compiled.len(), None));
     for file in &compiled {
         assert!(into.join(file).is_file(), "{file} is back in the data directory's cache");
     }
+    // An entry the cache already holds is kept as it was.
+    let other = root.path().join("other");
+    std::fs::create_dir_all(other.join("cache")).unwrap();
+    std::fs::write(other.join(compiled[0]), b"kept").unwrap();
+    let again = keel_host::restore_backup_showing(&backup_dir, &other, asked, &mut |_| {}).unwrap();
+    assert_eq!(again.compiled_code, compiled.len() - 1);
+    assert!(again.compiled_code_skipped.unwrap().contains("1 already in"));
+    assert_eq!(std::fs::read(other.join(compiled[0])).unwrap(), b"kept");
     // Without asking, the compiled code stays in the backup.
     let plain = keel_host::restore_backup(&backup_dir, &root.path().join("plain"), None).unwrap();
     assert_eq!(plain.compiled_code, 0);

@@ -182,23 +182,19 @@ pub fn restore_backup_showing(
                     .map_err(io(format!("moving a restored package to {}", to.display())))?;
             }
         }
-        let mut compiled = 0;
-        if restore.compiled_code && staging.join(COMPILED).is_dir() {
-            let cache = data_dir.join(COMPILED);
-            private_dir(&cache)?;
-            for name in backup.files.keys().filter_map(|n| n.strip_prefix("cache/")) {
-                let to = cache.join(name);
-                // A cache entry is replaced whole or not at all.
-                std::fs::rename(staging.join(COMPILED).join(name), &to)
-                    .map_err(io(format!("moving restored compiled code to {}", to.display())))?;
-                compiled += 1;
-            }
-        }
+        // Only a speed-up: what cannot be put back is compiled again when
+        // the kernel starts, and the restore stands.
+        let (compiled_code, compiled_code_skipped) = if restore.compiled_code {
+            place_compiled_code(&staging.join(COMPILED), &data_dir.join(COMPILED), &backup)
+        } else {
+            (0, None)
+        };
         sync(data_dir)?;
         Ok(Restored {
             keys_restored: key_files.iter().map(|(name, _)| name.clone()).collect(),
             keys_sealed,
-            compiled_code: compiled,
+            compiled_code,
+            compiled_code_skipped,
             ..restored
         })
     });
@@ -215,6 +211,36 @@ pub fn restore_backup_showing(
     restored
 }
 
+/// Moves the compiled code staged in `staged` into `cache`, leaving any
+/// entry the cache already holds as it is; returns how many were placed,
+/// and why the rest were not.
+fn place_compiled_code(staged: &Path, cache: &Path, backup: &Backup) -> (usize, Option<String>) {
+    let names: Vec<&str> = backup.files.keys().filter_map(|n| n.strip_prefix("cache/")).collect();
+    if names.is_empty() {
+        return (0, None);
+    }
+    if let Err(err) = private_dir(cache) {
+        return (0, Some(err.to_string()));
+    }
+    let mut placed = 0;
+    let mut kept = 0;
+    for name in names {
+        let to = cache.join(name);
+        if std::fs::symlink_metadata(&to).is_ok() {
+            kept += 1;
+            continue;
+        }
+        // A cache entry arrives whole or not at all.
+        if let Err(err) = std::fs::rename(staged.join(name), &to) {
+            return (placed, Some(format!("moving compiled code to {}: {err}", to.display())));
+        }
+        placed += 1;
+    }
+    let kept =
+        (kept > 0).then(|| format!("{kept} already in {}, kept as they were", cache.display()));
+    (placed, kept)
+}
+
 /// Copies the backup into `staging`, checks the copies, and checks what
 /// the copied database holds.
 fn restore_into(
@@ -223,7 +249,12 @@ fn restore_into(
     staging: &Path,
     reporter: &mut Reporter<'_>,
 ) -> Result<Restored, BackupError> {
-    let total = backup.files.values().map(|file| file.bytes).sum();
+    let damaged = |why: String| BackupError::Damaged { dir: from.to_path_buf(), why };
+    let total = backup
+        .files
+        .values()
+        .try_fold(0u64, |sum, file| sum.checked_add(file.bytes))
+        .ok_or_else(|| damaged("its manifest's file sizes add up past any disk".to_owned()))?;
     reporter.step(Step::CopyingFiles, Some(total));
     for name in backup.files.keys() {
         let to = staging.join(name);
@@ -240,12 +271,10 @@ fn restore_into(
     same_sums(from, backup, &sums(staging, reporter)?)?;
     let restored = Storage::open(&staging.join(DATABASE), keel_types::Limits::default())?;
     let read = restored.read()?;
-    let damaged = |why: String| BackupError::Damaged { dir: from.to_path_buf(), why };
-    let c = backup.counts;
-    let entries = c.documents + c.index_entries + c.sequences + c.catalog_records + c.log_entries;
-    reporter.step(Step::CountingTables, Some(entries));
+    reporter.step(Step::CountingTables, Some(backup.counts.entries()));
     let counts = Counts::from(read.tally()?);
-    reporter.set(entries);
+    // What was counted, which the manifest's count is then checked against.
+    reporter.set(counts.entries());
     if counts != backup.counts {
         return Err(damaged(format!(
             "the restored database holds {} documents, {} index entries, {} sequences, {} catalog \
@@ -292,6 +321,7 @@ fn restore_into(
         keys_restored: Vec::new(),
         keys_sealed: false,
         compiled_code: 0,
+        compiled_code_skipped: None,
     })
 }
 
@@ -325,6 +355,9 @@ pub struct Restored {
     pub keys_sealed: bool,
     /// The compiled packages put into the data directory's `cache/`.
     pub compiled_code: usize,
+    /// Why some compiled code the backup holds was not put back (it is
+    /// compiled again when the kernel starts).
+    pub compiled_code_skipped: Option<String>,
 }
 
 /// Checks that every entry of `chain` is linked to the one before.
