@@ -235,10 +235,10 @@ pub(crate) struct ItemsQuery {
 #[allow(dead_code, reason = "described for the contract; the handler reads the query")]
 pub(crate) struct ImpactQuery {
     /// How many relations away to walk, 1 to 10; 5 without it.
-    #[schemars(range(min = 1, max = 10))]
+    #[schemars(range(min = 1, max = DEPTH_MAX))]
     depth: Option<u32>,
     /// How many items to list at most, 1 to 1,000; 200 without it.
-    #[schemars(range(min = 1, max = 1000))]
+    #[schemars(range(min = 1, max = SIZE_MAX))]
     size: Option<u32>,
 }
 

@@ -25,6 +25,8 @@ const DESK: &str = "desk";
 pub(crate) const ALWAYS: &str = "ALWAYS";
 /// Most items registered as assets when received.
 const ASSET_ITEMS_MAX: usize = 1000;
+/// The longest reopening window: a year's hours.
+const REOPEN_HOURS_MAX: i64 = 24 * 366;
 /// Most calendars a tenant keeps.
 const CALENDARS_MAX: u32 = 100;
 
@@ -79,7 +81,7 @@ pub(crate) struct NewSettings {
     /// How long after its resolution a ticket may be reopened: 0 to a
     /// year's hours.
     #[serde(default)]
-    #[schemars(range(min = 0, max = 8784))]
+    #[schemars(range(min = 0, max = REOPEN_HOURS_MAX))]
     reopen_window_hours: Option<i64>,
     /// Replaces the items registered as assets when received.
     #[serde(default)]
@@ -106,10 +108,9 @@ pub(crate) fn put_settings(request: &Request) -> Result<Response> {
         (None, None) => {}
     }
     if let Some(hours) = new.reopen_window_hours {
-        if !(0..=24 * 366).contains(&hours) {
+        if !(0..=REOPEN_HOURS_MAX).contains(&hours) {
             return Err(Error::invalid(format!(
-                "reopen_window_hours is 0 to {}, not {hours}",
-                24 * 366
+                "reopen_window_hours is 0 to {REOPEN_HOURS_MAX}, not {hours}"
             )));
         }
         settings.reopen_window_hours = hours;

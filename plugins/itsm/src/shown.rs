@@ -98,13 +98,16 @@ pub(crate) struct TicketsQuery {
     mine: Option<String>,
 }
 
+/// The furthest ahead the overdue queue looks: a year's minutes.
+pub(crate) const OVERDUE_WITHIN_MAX: i64 = 60 * 24 * 366;
+
 /// `GET /overdue?within_minutes=`
 #[derive(JsonSchema)]
 #[allow(dead_code, reason = "described for the contract; the handler reads the query")]
 pub(crate) struct OverdueQuery {
     /// Also those due within this many minutes (0 to a year's); 0
     /// without it.
-    #[schemars(range(min = 0, max = 527_040))]
+    #[schemars(range(min = 0, max = OVERDUE_WITHIN_MAX))]
     within_minutes: Option<i64>,
 }
 

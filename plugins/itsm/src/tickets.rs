@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::rules::priority::Priority;
 use crate::rules::ticket::{Kind, PendingOn, State, Ticket};
-use crate::shown::{Overdue, OverduePage, TicketPage, view};
+use crate::shown::{OVERDUE_WITHIN_MAX, Overdue, OverduePage, TicketPage, view};
 use crate::stored::{Attachment, Link, LinkKind, TICKETS, TicketDoc};
 use crate::who::{Decision, caller, signed_in};
 use crate::{clocks, cmdb, desk};
@@ -262,7 +262,7 @@ pub(crate) fn list(request: &Request) -> Result<Response> {
 pub(crate) fn overdue(request: &Request) -> Result<Response> {
     let (cursor, limit) = (request.query("cursor"), request.page_limit()?);
     let within: i64 = request.query_as("within_minutes")?.unwrap_or(0);
-    if !(0..=60 * 24 * 366).contains(&within) {
+    if !(0..=OVERDUE_WITHIN_MAX).contains(&within) {
         return Err(Error::invalid("within_minutes is 0 to a year's"));
     }
     let now = context::now_seconds();
