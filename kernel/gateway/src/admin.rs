@@ -2,6 +2,7 @@
 //! route authenticates, then checks the kernel permission it declares.
 
 mod audit;
+mod audit_schema;
 mod backups;
 mod events;
 mod jobs;
@@ -14,6 +15,7 @@ mod users;
 mod webhooks;
 
 pub(crate) use audit::*;
+pub(crate) use audit_schema::*;
 pub(crate) use backups::*;
 pub(crate) use events::*;
 pub(crate) use jobs::*;
@@ -42,7 +44,7 @@ use crate::body::{
     ScheduleBody, SchedulePage, SodRuleBody, TimerBody, TimerPage, TokenBody, UserBody, bodies,
 };
 use crate::extract::{Caller, json};
-use crate::page::{PageQuery, page};
+use crate::page::{PageQuery, paged};
 use crate::problem::Problem;
 use crate::state::AppState;
 

@@ -31,7 +31,7 @@ pub(crate) struct Login {
 }
 
 /// `POST /auth/login` with `{"user", "password"}`: a session token.
-#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = Login, security(()), responses((status = 200, description = "A session token and its expiry"), (status = 401, description = "Bad credentials"), (status = 429, description = "Throttled")))]
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = Login, security(()), responses((status = 200, description = "A session token and its expiry", body = SessionBody), (status = 401, description = "Bad credentials"), (status = 429, description = "Throttled")))]
 pub(crate) async fn login(
     State(state): State<AppState>,
     caller: Caller,
@@ -74,7 +74,7 @@ pub(crate) async fn logout(State(state): State<AppState>, caller: Caller) -> Res
 }
 
 /// `POST /auth/totp/enrol`: a new second-factor secret for the caller.
-#[utoipa::path(post, path = "/auth/totp/enrol", tag = "auth", responses((status = 200, description = "The secret and its otpauth URL"), (status = 409, description = "Already enabled")))]
+#[utoipa::path(post, path = "/auth/totp/enrol", tag = "auth", responses((status = 200, description = "The secret and its otpauth URL", body = TotpEnrolmentBody), (status = 409, description = "Already enabled")))]
 pub(crate) async fn totp_enrol(State(state): State<AppState>, caller: Caller) -> Response {
     let result = async {
         let actor = caller.authenticate(&state.platform)?;

@@ -5,7 +5,12 @@
 //!
 //! Audit records and signed heads are the exception: their serialised
 //! form is what is hashed and signed, so the API returns exactly that, and
-//! an outside verifier can recompute the chain from it.
+//! an outside verifier can recompute the chain from it (schema-only
+//! mirrors in `admin/audit_schema.rs` describe them in the admin document).
+//!
+//! Every body an admin route answers derives `utoipa::ToSchema` and is
+//! named by its route's annotation, so the document describes each answer
+//! from the very type that writes it.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -13,6 +18,7 @@ use keel_platform::{
     ApiToken, DeadLetter, EnableReport, Membership, ProviderChoice, RoleInfo, SodRule,
     TotpEnrolment, User,
 };
+use keel_types::{TenantId, UserId};
 use serde::Serialize;
 
 /// `body` as a JSON answer with `status`.
@@ -28,7 +34,7 @@ pub(crate) fn json_bytes(status: StatusCode, bytes: Vec<u8>) -> Response {
 }
 
 /// A user, never with a password hash.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct UserBody {
     /// The login name.
     pub(crate) id: String,
@@ -45,7 +51,7 @@ impl From<&User> for UserBody {
 }
 
 /// A session a login opened.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct SessionBody {
     /// The bearer token, shown once.
     token: String,
@@ -66,7 +72,7 @@ impl From<&keel_platform::Session> for SessionBody {
 }
 
 /// What a user adds to an authenticator app, shown once.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct TotpEnrolmentBody {
     /// The shared secret, base32.
     secret: String,
@@ -80,29 +86,33 @@ impl From<&TotpEnrolment> for TotpEnrolmentBody {
     }
 }
 
-/// The roles a user holds in a tenant (or on the platform).
-#[derive(Debug, Serialize)]
+/// The roles a user holds in a tenant.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct MembershipBody {
-    /// The tenant; none for the platform.
-    tenant: Option<String>,
+    /// The tenant.
+    tenant: String,
     /// The user.
     pub(crate) user: String,
     /// Role ids, sorted.
     roles: Vec<String>,
 }
 
-impl From<&Membership> for MembershipBody {
-    fn from(membership: &Membership) -> Self {
-        Self {
-            tenant: membership.tenant.as_ref().map(ToString::to_string),
-            user: membership.user.to_string(),
-            roles: membership.roles.clone(),
-        }
+impl MembershipBody {
+    /// `user`'s `roles` in `tenant`.
+    pub(crate) fn new(tenant: &TenantId, user: &UserId, roles: Vec<String>) -> Self {
+        Self { tenant: tenant.to_string(), user: user.to_string(), roles }
+    }
+
+    /// A membership of `tenant` (as [`Platform::members`] lists them).
+    ///
+    /// [`Platform::members`]: keel_platform::Platform::members
+    pub(crate) fn of(tenant: &TenantId, membership: &Membership) -> Self {
+        Self::new(tenant, &membership.user, membership.roles.clone())
     }
 }
 
 /// An API token, never with its secret.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct TokenBody {
     /// Its id; its principal is `token:<id>`.
     pub(crate) id: String,
@@ -116,7 +126,8 @@ pub(crate) struct TokenBody {
     created_at: i64,
     /// When it stops working, Unix seconds.
     expires_at: i64,
-    /// The user it acts for; none for tokens older than that record.
+    /// The user it acts for; null for tokens older than that record.
+    #[schema(required = true)]
     created_by: Option<String>,
 }
 
@@ -135,11 +146,12 @@ impl From<&ApiToken> for TokenBody {
 }
 
 /// A role grantable in a tenant, and what it grants there.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct RoleBody {
     /// The role's id.
     id: String,
     /// `built-in`, `plugin` or `tenant`.
+    #[schema(value_type = String)]
     origin: &'static str,
     /// The permission patterns it grants.
     permissions: Vec<String>,
@@ -152,7 +164,7 @@ impl From<&RoleInfo> for RoleBody {
 }
 
 /// A segregation-of-duties rule: permissions no one may hold together.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct SodRuleBody {
     /// The tenant.
     tenant: String,
@@ -174,11 +186,12 @@ impl From<&SodRule> for SodRuleBody {
 
 /// A domain interface with the tenant's provider, the enabled plugins that
 /// could provide it, and those that require it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct ProviderBody {
     /// The interface, such as `keel:erp/stock@0.3.0`.
     interface: String,
-    /// The plugin that provides it; none if none is chosen and enabled.
+    /// The plugin that provides it; null if none is chosen and enabled.
+    #[schema(required = true)]
     provider: Option<String>,
     /// The enabled plugins that could.
     candidates: Vec<String>,
@@ -199,11 +212,12 @@ impl From<&ProviderChoice> for ProviderBody {
 }
 
 /// What enabling a plugin did, or (in a dry run) would do.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct EnableReportBody {
     /// The plugin.
     plugin: String,
-    /// The version the tenant ran before; none on first enabling.
+    /// The version the tenant ran before; null on first enabling.
+    #[schema(required = true)]
     from: Option<String>,
     /// The version it runs now, or would.
     to: String,
@@ -226,7 +240,7 @@ impl From<&EnableReport> for EnableReportBody {
 }
 
 /// An event that could not be delivered to one subscriber.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct DeadLetterBody {
     /// `<event id>-<subscriber>`, which the replay route names.
     pub(crate) id: String,

@@ -44,7 +44,7 @@ pub(crate) fn routes() -> axum::Router<AppState> {
         admin::backups, admin::create_backup, admin::backup_progress,
         admin::webhooks, admin::create_webhook, admin::webhook, admin::update_webhook, admin::rotate_webhook_secret, admin::delete_webhook,
     ),
-    components(schemas(crate::auth::Login, crate::auth::Code, admin::NewTenant, admin::NewUser, admin::Roles, admin::NewToken, admin::Enable, admin::Provider, admin::Permissions, admin::TenantUpdate, admin::StorageQuota, admin::UserUpdate, admin::NewWebhookBody, admin::WebhookUpdate, admin::WebhookBody, admin::WebhookSecret, admin::TopicBody, admin::NewBackup, admin::BackupProgress, admin::ProgressBody)),
+    components(schemas(crate::auth::Login, crate::auth::Code, admin::NewTenant, admin::NewUser, admin::Roles, admin::NewToken, admin::Enable, admin::Provider, admin::Permissions, admin::TenantUpdate, admin::StorageQuota, admin::UserUpdate, admin::NewWebhookBody, admin::WebhookUpdate, admin::WebhookBody, admin::WebhookSecret, admin::TopicBody, admin::NewBackup, admin::BackupProgress, admin::ProgressBody, admin::BackupBody, admin::BackupPage)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
 )]
@@ -62,14 +62,18 @@ impl Modify for BearerAuth {
 
 /// `GET /admin/openapi.json`: public, like the contract it describes.
 pub(crate) async fn admin() -> Response {
-    match serde_json::to_value(AdminApi::openapi()) {
-        Ok(mut document) => {
-            declare_paging(&mut document);
-            declare_problems(&mut document);
-            Json(document).into_response()
-        }
+    match admin_document() {
+        Ok(document) => Json(document).into_response(),
         Err(err) => Problem::internal(&err).into_response(),
     }
+}
+
+/// The admin API's document.
+fn admin_document() -> Result<Value, serde_json::Error> {
+    let mut document = serde_json::to_value(AdminApi::openapi())?;
+    declare_paging(&mut document);
+    declare_problems(&mut document);
+    Ok(document)
 }
 
 /// Every list's `?limit=` declared by the one rule (the annotations name
@@ -282,11 +286,13 @@ pub(crate) fn tenant_document(tenant: &TenantId, plugins: &[std::sync::Arc<Plugi
                 && let Some(responses) = operation["responses"].as_object_mut()
                 && let Some(mut success) = responses.remove("2XX")
             {
-                // Typed: the statuses a success answers with, each with
-                // the answer's schema (and the export formats, if any).
+                // Typed: the statuses a success answers with (a write
+                // may have made something, or started it), each with the
+                // answer's schema (and the export formats, if any).
                 success["content"]["application/json"]["schema"] = typed(answer);
                 if op.method.writes() {
                     responses.insert("201".to_owned(), success.clone());
+                    responses.insert("202".to_owned(), success.clone());
                 }
                 responses.insert("200".to_owned(), success);
             }
@@ -369,5 +375,35 @@ fn published(schema: &Value, plugin: &str) -> Value {
             Value::Array(items.iter().map(|item| published(item, plugin)).collect())
         }
         other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    /// Every success the admin document declares has a body schema, but
+    /// a 204's.
+    #[test]
+    fn every_admin_success_answer_has_a_schema() {
+        let document = super::admin_document().unwrap();
+        let mut untyped = Vec::new();
+        for (path, methods) in document["paths"].as_object().unwrap() {
+            for (method, operation) in methods.as_object().unwrap() {
+                for (status, response) in operation["responses"].as_object().unwrap() {
+                    let content = response.get("content").and_then(Value::as_object);
+                    let typed = match content {
+                        None => status == "204",
+                        Some(content) => content.values().all(|media| {
+                            media["schema"].as_object().is_some_and(|schema| !schema.is_empty())
+                        }),
+                    };
+                    if status.starts_with('2') && !typed {
+                        untyped.push(format!("{method} {path} {status}"));
+                    }
+                }
+            }
+        }
+        assert_eq!(untyped, Vec::<String>::new());
     }
 }

@@ -4,8 +4,6 @@
 
 use axum::extract::Query;
 use axum::extract::rejection::QueryRejection;
-use serde::Serialize;
-use serde_json::Value;
 
 use crate::problem::Problem;
 
@@ -19,7 +17,7 @@ pub(crate) struct PageQuery {
 
 impl PageQuery {
     /// The query's page size (checked) and cursor, for lists paged by
-    /// their owner rather than by [`page`].
+    /// their owner rather than by [`paged`].
     pub(crate) fn read(
         query: Result<Query<PageQuery>, QueryRejection>,
     ) -> Result<(usize, Option<String>), Problem> {
@@ -39,28 +37,23 @@ impl PageQuery {
     }
 }
 
-/// One page of `items` (sorted by `key`), as `{name: [...], "cursor": ...}`.
-pub(crate) fn page<T: Serialize>(
-    name: &str,
+/// One page of `items` (sorted by `key`): the page's items, and the
+/// `cursor` of the next page (none on the last). Each typed page answer
+/// (`UserPage`, `TenantPage`, …) is `{"<items>": [...], "cursor": ...}`
+/// from these, with `cursor` always written, as null on the last page.
+pub(crate) fn paged<T>(
     items: Vec<T>,
     key: impl Fn(&T) -> String,
     query: Result<Query<PageQuery>, QueryRejection>,
-) -> Result<Value, Problem> {
+) -> Result<(Vec<T>, Option<String>), Problem> {
     let (limit, cursor) = PageQuery::read(query)?;
-    let query = PageQuery { limit: Some(limit), cursor };
-    let mut rest = items
-        .into_iter()
-        .filter(|item| query.cursor.as_ref().is_none_or(|c| key(item) > *c))
-        .peekable();
+    let mut rest =
+        items.into_iter().filter(|item| cursor.as_ref().is_none_or(|c| key(item) > *c)).peekable();
     let mut taken = Vec::new();
     while taken.len() < limit {
         let Some(item) = rest.next() else { break };
         taken.push(item);
     }
     let cursor = (rest.peek().is_some()).then(|| taken.last().map(&key)).flatten();
-    let taken = serde_json::to_value(taken).map_err(|err| Problem::internal(&err))?;
-    let mut out = serde_json::Map::new();
-    out.insert(name.to_owned(), taken);
-    out.insert("cursor".to_owned(), cursor.map_or(Value::Null, Value::String));
-    Ok(Value::Object(out))
+    Ok((taken, cursor))
 }

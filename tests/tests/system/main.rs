@@ -2,6 +2,7 @@
 //! One test binary, so the kernel and wasmtime link once.
 
 mod access;
+mod admin_schemas;
 mod audit;
 mod backups;
 mod bank;

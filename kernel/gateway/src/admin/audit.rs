@@ -1,6 +1,53 @@
 //! A tenant's audit trail: query, export, verify, and signed heads.
+//!
+//! Entries and signed heads are answered exactly as `keel-audit` writes
+//! them (their bytes are what is hashed and signed); the schema-only
+//! mirrors in `audit_schema` describe them in the document.
 
 use super::*;
+
+/// Matching entries of an audit trail, and where to continue.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct AuditPage {
+    /// The entries, in order, each as its chain holds it.
+    #[schema(value_type = Vec<AuditEntry>)]
+    entries: Vec<keel_audit::Sealed>,
+    /// Pass as `from` to continue; null when nothing is left to read.
+    #[schema(required = true)]
+    next: Option<u64>,
+}
+
+/// The signed heads kept for a chain, oldest first.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct KeptHeads {
+    #[schema(value_type = Vec<SignedHeadBody>)]
+    heads: Vec<keel_audit::SignedHead>,
+}
+
+/// What checking a chain found: `ok` is true with the entry count and
+/// head hash, or false with the first broken entry.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub(crate) enum Verdict {
+    /// The chain is whole.
+    Sound {
+        /// True.
+        ok: bool,
+        /// Its number of entries.
+        entries: u64,
+        /// The hash of its last entry.
+        head: String,
+    },
+    /// The chain is broken.
+    Broken {
+        /// False.
+        ok: bool,
+        /// The first broken entry's position.
+        broken_at: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
 
 /// `?from=&limit=&actor=&plugin=&collection=&key=&action=&since=&until=&format=`
 #[derive(Debug, Default, serde::Deserialize)]
@@ -60,7 +107,7 @@ type AuditParams =
 
 /// `GET /admin/tenants/{tenant}/audit`: the tenant's audit trail in order,
 /// filtered by actor, plugin, collection, key, action and time.
-#[utoipa::path(get, path = "/admin/tenants/{tenant}/audit", tag = "audit", params(("tenant" = String, Path), ("from" = Option<u64>, Query), ("limit" = Option<usize>, Query), ("actor" = Option<String>, Query), ("plugin" = Option<String>, Query), ("collection" = Option<String>, Query), ("key" = Option<String>, Query), ("action" = Option<String>, Query), ("since" = Option<i64>, Query), ("until" = Option<i64>, Query)), responses((status = 200, description = "Matching entries and the position to continue from")))]
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/audit", tag = "audit", params(("tenant" = String, Path), ("from" = Option<u64>, Query), ("limit" = Option<usize>, Query), ("actor" = Option<String>, Query), ("plugin" = Option<String>, Query), ("collection" = Option<String>, Query), ("key" = Option<String>, Query), ("action" = Option<String>, Query), ("since" = Option<i64>, Query), ("until" = Option<i64>, Query)), responses((status = 200, description = "Matching entries and the position to continue from", body = AuditPage)))]
 pub(crate) async fn audit(
     State(state): State<AppState>,
     caller: Caller,
@@ -77,7 +124,7 @@ pub(crate) async fn audit(
                 .platform
                 .audit_search(&tenant, from, &query.filter(), limit, AUDIT_SCAN_MAX)
                 .map_err(Problem::from_platform)?;
-            Ok(Json(serde_json::json!({ "entries": entries, "next": next })).into_response())
+            Ok(Json(AuditPage { entries, next }).into_response())
         }
         .await,
     )
@@ -85,7 +132,7 @@ pub(crate) async fn audit(
 
 /// `GET /admin/tenants/{tenant}/audit/export?format=jsonl|csv`: the
 /// (filtered) trail as JSON lines or CSV; `x-keel-next` says where to continue.
-#[utoipa::path(get, path = "/admin/tenants/{tenant}/audit/export", tag = "audit", params(("tenant" = String, Path), ("format" = Option<String>, Query)), responses((status = 200, description = "JSON lines or CSV")))]
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/audit/export", tag = "audit", params(("tenant" = String, Path), ("format" = Option<String>, Query)), responses((status = 200, description = "JSON lines (one entry a line, as `GET /admin/tenants/{tenant}/audit` answers each) or CSV", content((String = "application/jsonl"), (String = "text/csv")), headers(("x-keel-next" = u64, description = "Where to continue (as `from`), when more entries are left")))))]
 pub(crate) async fn audit_export(
     State(state): State<AppState>,
     caller: Caller,
@@ -149,7 +196,7 @@ pub(crate) struct VerifyQuery {
 }
 
 /// `GET /admin/tenants/{tenant}/audit/verify?entries=&head=`: checks the whole chain.
-#[utoipa::path(get, path = "/admin/tenants/{tenant}/audit/verify", tag = "audit", params(("tenant" = String, Path)), responses((status = 200, description = "`ok` with the entry count and head hash, or the first broken entry")))]
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/audit/verify", tag = "audit", params(("tenant" = String, Path)), responses((status = 200, description = "`ok` with the entry count and head hash, or the first broken entry", body = Verdict)))]
 pub(crate) async fn audit_verify(
     State(state): State<AppState>,
     caller: Caller,
@@ -182,7 +229,7 @@ pub(crate) async fn audit_verify(
 /// `GET /admin/tenants/{tenant}/audit/head`: the chain's head, signed with
 /// the kernel's ed25519 key; keep it elsewhere and pass `entries` and `head`
 /// to verify later to detect truncation.
-#[utoipa::path(get, path = "/admin/tenants/{tenant}/audit/head", tag = "audit", params(("tenant" = String, Path)), responses((status = 200, description = "The signed head"), (status = 409, description = "The chain is broken")))]
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/audit/head", tag = "audit", params(("tenant" = String, Path)), responses((status = 200, description = "The signed head", body = SignedHeadBody), (status = 409, description = "The chain is broken")))]
 pub(crate) async fn audit_head(
     State(state): State<AppState>,
     caller: Caller,
@@ -202,7 +249,7 @@ pub(crate) async fn audit_head(
 /// `GET /admin/tenants/{tenant}/audit/heads`: every signed head the kernel
 /// kept for the chain (at intervals and on demand), oldest first: export
 /// them and keep them elsewhere.
-#[utoipa::path(get, path = "/admin/tenants/{tenant}/audit/heads", tag = "audit", params(("tenant" = String, Path)), responses((status = 200, description = "The kept signed heads")))]
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/audit/heads", tag = "audit", params(("tenant" = String, Path)), responses((status = 200, description = "The kept signed heads", body = KeptHeads)))]
 pub(crate) async fn kept_heads(
     State(state): State<AppState>,
     caller: Caller,
@@ -212,7 +259,7 @@ pub(crate) async fn kept_heads(
         async {
             let tenant = in_tenant(&state, &caller, path(tenant)?, AUDIT_READ).await?;
             let heads = state.platform.kept_heads(Some(&tenant)).map_err(Problem::from_platform)?;
-            Ok(Json(serde_json::json!({ "heads": heads })).into_response())
+            Ok(Json(KeptHeads { heads }).into_response())
         }
         .await,
     )
@@ -220,7 +267,7 @@ pub(crate) async fn kept_heads(
 
 /// `POST /admin/tenants/{tenant}/audit/heads`: signs and keeps the chain's
 /// head now, if it grew since the last kept one; answers the newest kept head.
-#[utoipa::path(post, path = "/admin/tenants/{tenant}/audit/heads", tag = "audit", params(("tenant" = String, Path)), responses((status = 200, description = "The newest kept signed head"), (status = 409, description = "The chain is broken")))]
+#[utoipa::path(post, path = "/admin/tenants/{tenant}/audit/heads", tag = "audit", params(("tenant" = String, Path)), responses((status = 200, description = "The newest kept signed head", body = SignedHeadBody), (status = 409, description = "The chain is broken")))]
 pub(crate) async fn keep_head(
     State(state): State<AppState>,
     caller: Caller,
@@ -238,20 +285,20 @@ pub(crate) async fn keep_head(
 }
 
 /// `GET /admin/audit/heads`: the signed heads kept for the platform's own chain.
-#[utoipa::path(get, path = "/admin/audit/heads", tag = "audit", responses((status = 200, description = "The kept signed heads")))]
+#[utoipa::path(get, path = "/admin/audit/heads", tag = "audit", responses((status = 200, description = "The kept signed heads", body = KeptHeads)))]
 pub(crate) async fn platform_kept_heads(State(state): State<AppState>, caller: Caller) -> Response {
     respond(
         async {
             allow(&state.platform, &caller, Scope::Platform, AUDIT_READ).await?;
             let heads = state.platform.kept_heads(None).map_err(Problem::from_platform)?;
-            Ok(Json(serde_json::json!({ "heads": heads })).into_response())
+            Ok(Json(KeptHeads { heads }).into_response())
         }
         .await,
     )
 }
 
 /// `GET /admin/audit`: the platform's own chain (logins and failed logins), with the same filters.
-#[utoipa::path(get, path = "/admin/audit", tag = "audit", responses((status = 200, description = "Matching entries and the position to continue from")))]
+#[utoipa::path(get, path = "/admin/audit", tag = "audit", responses((status = 200, description = "Matching entries and the position to continue from", body = AuditPage)))]
 pub(crate) async fn platform_audit(
     State(state): State<AppState>,
     caller: Caller,
@@ -267,14 +314,14 @@ pub(crate) async fn platform_audit(
                 .platform
                 .platform_audit_search(from, &query.filter(), limit, AUDIT_SCAN_MAX)
                 .map_err(Problem::from_platform)?;
-            Ok(Json(serde_json::json!({ "entries": entries, "next": next })).into_response())
+            Ok(Json(AuditPage { entries, next }).into_response())
         }
         .await,
     )
 }
 
 /// `GET /admin/audit/verify`: checks the platform's own chain.
-#[utoipa::path(get, path = "/admin/audit/verify", tag = "audit", responses((status = 200, description = "`ok` with the entry count and head, or the first broken entry")))]
+#[utoipa::path(get, path = "/admin/audit/verify", tag = "audit", responses((status = 200, description = "`ok` with the entry count and head, or the first broken entry", body = Verdict)))]
 pub(crate) async fn platform_audit_verify(
     State(state): State<AppState>,
     caller: Caller,
@@ -303,13 +350,9 @@ async fn off_worker<T: Send + 'static>(
 }
 
 /// A verification outcome as the API answers it.
-fn verdict(outcome: Result<keel_audit::Summary, keel_audit::Broken>) -> serde_json::Value {
+fn verdict(outcome: Result<keel_audit::Summary, keel_audit::Broken>) -> Verdict {
     match outcome {
-        Ok(summary) => {
-            serde_json::json!({ "ok": true, "entries": summary.entries, "head": summary.head })
-        }
-        Err(broken) => {
-            serde_json::json!({ "ok": false, "broken_at": broken.seq, "reason": broken.reason })
-        }
+        Ok(summary) => Verdict::Sound { ok: true, entries: summary.entries, head: summary.head },
+        Err(broken) => Verdict::Broken { ok: false, broken_at: broken.seq, reason: broken.reason },
     }
 }

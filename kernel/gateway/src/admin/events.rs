@@ -3,8 +3,24 @@
 
 use super::*;
 
+/// A page of dead letters.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct DeadLetterPage {
+    dead_letters: Vec<DeadLetterBody>,
+    /// Pass as `cursor` for the next page; null on the last.
+    #[schema(required = true)]
+    cursor: Option<String>,
+}
+
+/// A dead letter delivered on replay, and gone.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct Replayed {
+    /// The dead letter's id, `<event id>-<subscriber>`.
+    replayed: String,
+}
+
 /// `GET /admin/tenants/{tenant}/dead-letters?limit=&cursor=`: oldest event first.
-#[utoipa::path(get, path = "/admin/tenants/{tenant}/dead-letters", tag = "events", params(("tenant" = String, Path), ("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, description = "A page of dead letters and the cursor of the next")))]
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/dead-letters", tag = "events", params(("tenant" = String, Path), ("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, description = "A page of dead letters and the cursor of the next", body = DeadLetterPage)))]
 pub(crate) async fn dead_letters(
     State(state): State<AppState>,
     caller: Caller,
@@ -24,8 +40,7 @@ pub(crate) async fn dead_letters(
             let more = letters.len() > limit;
             letters.truncate(limit);
             let cursor = more.then(|| letters.last().map(|l| l.id.clone())).flatten();
-            Ok(Json(serde_json::json!({ "dead_letters": letters, "cursor": cursor }))
-                .into_response())
+            Ok(Json(DeadLetterPage { dead_letters: letters, cursor }).into_response())
         }
         .await,
     )
@@ -33,7 +48,7 @@ pub(crate) async fn dead_letters(
 
 /// `GET /admin/tenants/{tenant}/dead-letters/{letter}`: one dead letter,
 /// with the event's payload and the last error.
-#[utoipa::path(get, path = "/admin/tenants/{tenant}/dead-letters/{letter}", tag = "events", params(("tenant" = String, Path), ("letter" = String, Path, description = "`<event id>-<subscriber>`")), responses((status = 200, description = "The dead letter"), (status = 404, description = "No such dead letter")))]
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/dead-letters/{letter}", tag = "events", params(("tenant" = String, Path), ("letter" = String, Path, description = "`<event id>-<subscriber>`")), responses((status = 200, description = "The dead letter", body = DeadLetterBody), (status = 404, description = "No such dead letter")))]
 pub(crate) async fn dead_letter(
     State(state): State<AppState>,
     caller: Caller,
@@ -55,7 +70,7 @@ pub(crate) async fn dead_letter(
 /// `POST /admin/tenants/{tenant}/dead-letters/{letter}/replay`: delivers
 /// the event to its subscriber once more, now. On success the dead letter
 /// is gone; on failure (422) it stays, with the new error.
-#[utoipa::path(post, path = "/admin/tenants/{tenant}/dead-letters/{letter}/replay", tag = "events", params(("tenant" = String, Path), ("letter" = String, Path, description = "`<event id>-<subscriber>`")), responses((status = 200, description = "Delivered; the dead letter is gone"), (status = 403, description = "Lacks keel.plugins.manage (keel.webhooks.manage for a webhook's letter) in the tenant"), (status = 404, description = "No such dead letter"), (status = 409, description = "The subscriber is not enabled, or the webhook was deleted"), (status = 422, description = "The delivery failed again")))]
+#[utoipa::path(post, path = "/admin/tenants/{tenant}/dead-letters/{letter}/replay", tag = "events", params(("tenant" = String, Path), ("letter" = String, Path, description = "`<event id>-<subscriber>`")), responses((status = 200, description = "Delivered; the dead letter is gone", body = Replayed), (status = 403, description = "Lacks keel.plugins.manage (keel.webhooks.manage for a webhook's letter) in the tenant"), (status = 404, description = "No such dead letter"), (status = 409, description = "The subscriber is not enabled, or the webhook was deleted"), (status = 422, description = "The delivery failed again")))]
 pub(crate) async fn replay_dead_letter(
     State(state): State<AppState>,
     caller: Caller,
@@ -74,7 +89,7 @@ pub(crate) async fn replay_dead_letter(
                 .replay(&actor, &tenant, &letter)
                 .await
                 .map_err(Problem::from_platform)?;
-            Ok(Json(serde_json::json!({ "replayed": letter })).into_response())
+            Ok(Json(Replayed { replayed: letter }).into_response())
         }
         .await,
     )

@@ -3,8 +3,66 @@
 
 use super::*;
 
+/// A page of a tenant's members, and the roles grantable there.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct MemberPage {
+    members: Vec<MembershipBody>,
+    /// Pass as `cursor` for the next page; null on the last.
+    #[schema(required = true)]
+    cursor: Option<String>,
+    /// The role ids grantable in the tenant.
+    grantable_roles: Vec<String>,
+}
+
+/// A page of a tenant's API tokens.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct TokenPage {
+    tokens: Vec<TokenBody>,
+    /// Pass as `cursor` for the next page; null on the last.
+    #[schema(required = true)]
+    cursor: Option<String>,
+}
+
+/// A new API token and its secret: the only answer that shows the secret.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct TokenSecret {
+    token: TokenBody,
+    /// The bearer secret; it is not shown again.
+    secret: String,
+}
+
+/// The roles grantable in a tenant.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct RolesBody {
+    roles: Vec<RoleBody>,
+}
+
+/// A tenant's own role as defined.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct RoleDefined {
+    tenant: String,
+    role: String,
+    /// The permission patterns it grants.
+    permissions: Vec<String>,
+}
+
+/// A tenant's segregation-of-duties rules.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct SodRulesBody {
+    rules: Vec<SodRuleBody>,
+}
+
+/// A segregation-of-duties rule as defined.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct SodRuleDefined {
+    tenant: String,
+    rule: String,
+    /// The permissions no one may hold together.
+    permissions: Vec<String>,
+}
+
 /// `GET /admin/tenants/{tenant}/members`
-#[utoipa::path(get, path = "/admin/tenants/{tenant}/members", tag = "members", params(("tenant" = String, Path), ("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, description = "Members, their roles, and the grantable roles")))]
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/members", tag = "members", params(("tenant" = String, Path), ("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, description = "Members, their roles, and the grantable roles", body = MemberPage)))]
 pub(crate) async fn members(
     State(state): State<AppState>,
     caller: Caller,
@@ -15,17 +73,17 @@ pub(crate) async fn members(
         async {
             let tenant = in_tenant(&state, &caller, path(tenant)?, MEMBERS_READ).await?;
             let members = state.platform.members(&tenant).map_err(Problem::from_platform)?;
-            let members: Vec<MembershipBody> = bodies(&members);
-            let mut listed = page("members", members, |m| m.user.clone(), query)?;
-            listed["grantable_roles"] = serde_json::json!(state.platform.grantable_roles(&tenant));
-            Ok(Json(listed).into_response())
+            let members = members.iter().map(|m| MembershipBody::of(&tenant, m)).collect();
+            let (members, cursor) = paged(members, |m| m.user.clone(), query)?;
+            let grantable_roles = state.platform.grantable_roles(&tenant);
+            Ok(Json(MemberPage { members, cursor, grantable_roles }).into_response())
         }
         .await,
     )
 }
 
 /// `GET /admin/tenants/{tenant}/members/{user}`
-#[utoipa::path(get, path = "/admin/tenants/{tenant}/members/{user}", tag = "members", params(("tenant" = String, Path), ("user" = String, Path)), responses((status = 200, description = "The member's roles"), (status = 404, description = "Not a member")))]
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/members/{user}", tag = "members", params(("tenant" = String, Path), ("user" = String, Path)), responses((status = 200, description = "The member's roles", body = MembershipBody), (status = 404, description = "Not a member")))]
 pub(crate) async fn member(
     State(state): State<AppState>,
     caller: Caller,
@@ -41,7 +99,7 @@ pub(crate) async fn member(
             let member = members.into_iter().find(|m| m.user == user);
             let member = member
                 .ok_or_else(|| Problem::not_found(format!("{user} is not a member of {tenant}")))?;
-            Ok(Json(MembershipBody::from(&member)).into_response())
+            Ok(Json(MembershipBody::of(&tenant, &member)).into_response())
         }
         .await,
     )
@@ -79,7 +137,7 @@ pub(crate) struct Roles {
 }
 
 /// `PUT /admin/tenants/{tenant}/members/{user}` with `{"roles": [...]}`
-#[utoipa::path(put, path = "/admin/tenants/{tenant}/members/{user}", tag = "members", params(("tenant" = String, Path), ("user" = String, Path)), request_body = Roles, responses((status = 200, description = "The user's roles now"), (status = 403, description = "A role given or taken away grants more than the caller holds"), (status = 404, description = "No such tenant"), (status = 422, description = "A role is not grantable")))]
+#[utoipa::path(put, path = "/admin/tenants/{tenant}/members/{user}", tag = "members", params(("tenant" = String, Path), ("user" = String, Path)), request_body = Roles, responses((status = 200, description = "The user's roles now", body = MembershipBody), (status = 403, description = "A role given or taken away grants more than the caller holds"), (status = 404, description = "No such tenant"), (status = 422, description = "A role is not grantable")))]
 pub(crate) async fn set_roles(
     State(state): State<AppState>,
     caller: Caller,
@@ -99,8 +157,7 @@ pub(crate) async fn set_roles(
                 .set_roles(&actor, &tenant, &user, &body.roles)
                 .await
                 .map_err(Problem::from_platform)?;
-            Ok(Json(serde_json::json!({ "tenant": tenant, "user": user, "roles": roles }))
-                .into_response())
+            Ok(Json(MembershipBody::new(&tenant, &user, roles)).into_response())
         }
         .await,
     )
@@ -115,7 +172,7 @@ pub(crate) struct NewToken {
 }
 
 /// `POST /admin/tenants/{tenant}/tokens`: the secret is in this answer only.
-#[utoipa::path(post, path = "/admin/tenants/{tenant}/tokens", tag = "tokens", params(("tenant" = String, Path)), request_body = NewToken, responses((status = 201, description = "The token and its secret, shown only now")))]
+#[utoipa::path(post, path = "/admin/tenants/{tenant}/tokens", tag = "tokens", params(("tenant" = String, Path)), request_body = NewToken, responses((status = 201, description = "The token and its secret, shown only now", body = TokenSecret)))]
 pub(crate) async fn create_token(
     State(state): State<AppState>,
     caller: Caller,
@@ -132,10 +189,7 @@ pub(crate) async fn create_token(
                 .create_token(&actor, &tenant, &body.name, &body.roles, body.expires_in_days)
                 .await
                 .map_err(Problem::from_platform)?;
-            Ok((
-                StatusCode::CREATED,
-                Json(serde_json::json!({ "token": TokenBody::from(&token), "secret": secret })),
-            )
+            Ok((StatusCode::CREATED, Json(TokenSecret { token: TokenBody::from(&token), secret }))
                 .into_response())
         }
         .await,
@@ -143,7 +197,7 @@ pub(crate) async fn create_token(
 }
 
 /// `GET /admin/tenants/{tenant}/tokens`
-#[utoipa::path(get, path = "/admin/tenants/{tenant}/tokens", tag = "tokens", params(("tenant" = String, Path), ("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, description = "The tenant's tokens, without secrets")))]
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/tokens", tag = "tokens", params(("tenant" = String, Path), ("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, description = "The tenant's tokens, without secrets", body = TokenPage)))]
 pub(crate) async fn tokens(
     State(state): State<AppState>,
     caller: Caller,
@@ -155,14 +209,15 @@ pub(crate) async fn tokens(
             let tenant = in_tenant(&state, &caller, path(tenant)?, TOKENS_MANAGE).await?;
             let tokens = state.platform.tokens(&tenant).map_err(Problem::from_platform)?;
             let tokens: Vec<TokenBody> = bodies(&tokens);
-            Ok(Json(page("tokens", tokens, |t| t.id.clone(), query)?).into_response())
+            let (tokens, cursor) = paged(tokens, |t| t.id.clone(), query)?;
+            Ok(Json(TokenPage { tokens, cursor }).into_response())
         }
         .await,
     )
 }
 
 /// `GET /admin/tenants/{tenant}/tokens/{id}`
-#[utoipa::path(get, path = "/admin/tenants/{tenant}/tokens/{id}", tag = "tokens", params(("tenant" = String, Path), ("id" = String, Path)), responses((status = 200, description = "The token, without its secret"), (status = 404, description = "No such token")))]
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/tokens/{id}", tag = "tokens", params(("tenant" = String, Path), ("id" = String, Path)), responses((status = 200, description = "The token, without its secret", body = TokenBody), (status = 404, description = "No such token")))]
 pub(crate) async fn token(
     State(state): State<AppState>,
     caller: Caller,
@@ -212,7 +267,7 @@ pub(crate) struct Permissions {
 }
 
 /// `GET /admin/tenants/{tenant}/roles`
-#[utoipa::path(get, path = "/admin/tenants/{tenant}/roles", tag = "roles", params(("tenant" = String, Path)), responses((status = 200, description = "Grantable roles and what each grants")))]
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/roles", tag = "roles", params(("tenant" = String, Path)), responses((status = 200, description = "Grantable roles and what each grants", body = RolesBody)))]
 pub(crate) async fn roles(
     State(state): State<AppState>,
     caller: Caller,
@@ -224,32 +279,39 @@ pub(crate) async fn roles(
             let roles =
                 state.platform.tenant_roles(&tenant).await.map_err(Problem::from_platform)?;
             let roles: Vec<RoleBody> = bodies(&roles);
-            Ok(Json(serde_json::json!({ "roles": roles })).into_response())
+            Ok(Json(RolesBody { roles }).into_response())
         }
         .await,
     )
 }
 
 /// `PUT /admin/tenants/{tenant}/roles/{role}` with `{"permissions": [...]}`
-#[utoipa::path(put, path = "/admin/tenants/{tenant}/roles/{role}", tag = "roles", params(("tenant" = String, Path), ("role" = String, Path)), request_body = Permissions, responses((status = 200, description = "Defined"), (status = 409, description = "A built-in or plugin role, or a member would break a segregation-of-duties rule"), (status = 422, description = "A malformed permission")))]
+#[utoipa::path(put, path = "/admin/tenants/{tenant}/roles/{role}", tag = "roles", params(("tenant" = String, Path), ("role" = String, Path)), request_body = Permissions, responses((status = 200, description = "Defined", body = RoleDefined), (status = 409, description = "A built-in or plugin role, or a member would break a segregation-of-duties rule"), (status = 422, description = "A malformed permission")))]
 pub(crate) async fn define_role(
     State(state): State<AppState>,
     caller: Caller,
     ids: Result<Path<(String, String)>, PathRejection>,
     request: Request,
 ) -> Response {
-    respond(async {
-        let (tenant, role) = path(ids)?;
-        let (tenant, actor) = in_tenant_as(&state, &caller, tenant, ROLES_MANAGE).await?;
-        let body: Permissions = json(request, body_limit(&state)).await?;
-        state.platform.define_tenant_role(&actor, &tenant, &role, &body.permissions).await.map_err(Problem::from_platform)?;
-        Ok(Json(serde_json::json!({ "tenant": tenant, "role": role, "permissions": body.permissions })).into_response())
-    }
-    .await)
+    respond(
+        async {
+            let (tenant, role) = path(ids)?;
+            let (tenant, actor) = in_tenant_as(&state, &caller, tenant, ROLES_MANAGE).await?;
+            let body: Permissions = json(request, body_limit(&state)).await?;
+            state
+                .platform
+                .define_tenant_role(&actor, &tenant, &role, &body.permissions)
+                .await
+                .map_err(Problem::from_platform)?;
+            let tenant = tenant.to_string();
+            Ok(Json(RoleDefined { tenant, role, permissions: body.permissions }).into_response())
+        }
+        .await,
+    )
 }
 
 /// `GET /admin/tenants/{tenant}/sod`
-#[utoipa::path(get, path = "/admin/tenants/{tenant}/sod", tag = "roles", params(("tenant" = String, Path)), responses((status = 200, description = "Segregation-of-duties rules")))]
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/sod", tag = "roles", params(("tenant" = String, Path)), responses((status = 200, description = "Segregation-of-duties rules", body = SodRulesBody)))]
 pub(crate) async fn sod_rules(
     State(state): State<AppState>,
     caller: Caller,
@@ -260,32 +322,39 @@ pub(crate) async fn sod_rules(
             let tenant = in_tenant(&state, &caller, path(tenant)?, MEMBERS_READ).await?;
             let rules = state.platform.sod_rules(&tenant).map_err(Problem::from_platform)?;
             let rules: Vec<SodRuleBody> = bodies(&rules);
-            Ok(Json(serde_json::json!({ "rules": rules })).into_response())
+            Ok(Json(SodRulesBody { rules }).into_response())
         }
         .await,
     )
 }
 
 /// `PUT /admin/tenants/{tenant}/sod/{rule}` with `{"permissions": [a, b]}`
-#[utoipa::path(put, path = "/admin/tenants/{tenant}/sod/{rule}", tag = "roles", params(("tenant" = String, Path), ("rule" = String, Path)), request_body = Permissions, responses((status = 200, description = "Defined"), (status = 409, description = "Someone already holds all the permissions"), (status = 422, description = "Malformed")))]
+#[utoipa::path(put, path = "/admin/tenants/{tenant}/sod/{rule}", tag = "roles", params(("tenant" = String, Path), ("rule" = String, Path)), request_body = Permissions, responses((status = 200, description = "Defined", body = SodRuleDefined), (status = 409, description = "Someone already holds all the permissions"), (status = 422, description = "Malformed")))]
 pub(crate) async fn put_sod_rule(
     State(state): State<AppState>,
     caller: Caller,
     ids: Result<Path<(String, String)>, PathRejection>,
     request: Request,
 ) -> Response {
-    respond(async {
-        let (tenant, rule) = path(ids)?;
-        let (tenant, actor) = in_tenant_as(&state, &caller, tenant, ROLES_MANAGE).await?;
-        let body: Permissions = json(request, body_limit(&state)).await?;
-        state.platform.put_sod_rule(&actor, &tenant, &rule, &body.permissions).await.map_err(Problem::from_platform)?;
-        Ok(Json(serde_json::json!({ "tenant": tenant, "rule": rule, "permissions": body.permissions })).into_response())
-    }
-    .await)
+    respond(
+        async {
+            let (tenant, rule) = path(ids)?;
+            let (tenant, actor) = in_tenant_as(&state, &caller, tenant, ROLES_MANAGE).await?;
+            let body: Permissions = json(request, body_limit(&state)).await?;
+            state
+                .platform
+                .put_sod_rule(&actor, &tenant, &rule, &body.permissions)
+                .await
+                .map_err(Problem::from_platform)?;
+            let tenant = tenant.to_string();
+            Ok(Json(SodRuleDefined { tenant, rule, permissions: body.permissions }).into_response())
+        }
+        .await,
+    )
 }
 
 /// `GET /admin/tenants/{tenant}/roles/{role}`
-#[utoipa::path(get, path = "/admin/tenants/{tenant}/roles/{role}", tag = "roles", params(("tenant" = String, Path), ("role" = String, Path)), responses((status = 200, description = "The role and what it grants"), (status = 404, description = "Not grantable here")))]
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/roles/{role}", tag = "roles", params(("tenant" = String, Path), ("role" = String, Path)), responses((status = 200, description = "The role and what it grants", body = RoleBody), (status = 404, description = "Not grantable here")))]
 pub(crate) async fn role(
     State(state): State<AppState>,
     caller: Caller,

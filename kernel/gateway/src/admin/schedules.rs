@@ -3,6 +3,19 @@
 
 use super::*;
 
+/// A schedule made due now.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct DueSchedule {
+    due: ScheduleRef,
+}
+
+/// A schedule, by its plugin and id.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct ScheduleRef {
+    plugin: String,
+    schedule: String,
+}
+
 /// `GET /admin/tenants/{tenant}/schedules?limit=&cursor=`: by plugin and id.
 #[utoipa::path(get, path = "/admin/tenants/{tenant}/schedules", tag = "schedules", params(("tenant" = String, Path), ("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query, description = "`<plugin>/<id>` of the last schedule seen")), responses((status = 200, description = "A page of schedules and the cursor of the next", body = SchedulePage), (status = 401, description = "Not signed in"), (status = 403, description = "Lacks keel.plugins.manage in the tenant"), (status = 404, description = "No such tenant")))]
 pub(crate) async fn schedules(
@@ -33,7 +46,7 @@ pub(crate) async fn schedules(
 
 /// `POST /admin/tenants/{tenant}/schedules/{plugin}/{id}/run`: runs a
 /// schedule now, for its next slot; it then goes on from the slot after.
-#[utoipa::path(post, path = "/admin/tenants/{tenant}/schedules/{plugin}/{id}/run", tag = "schedules", params(("tenant" = String, Path), ("plugin" = String, Path), ("id" = String, Path)), responses((status = 202, description = "Due now; the clock runs it within a second"), (status = 401, description = "Not signed in"), (status = 403, description = "Lacks keel.plugins.manage in the tenant"), (status = 404, description = "No such tenant or schedule")))]
+#[utoipa::path(post, path = "/admin/tenants/{tenant}/schedules/{plugin}/{id}/run", tag = "schedules", params(("tenant" = String, Path), ("plugin" = String, Path), ("id" = String, Path)), responses((status = 202, description = "Due now; the clock runs it within a second", body = DueSchedule), (status = 401, description = "Not signed in"), (status = 403, description = "Lacks keel.plugins.manage in the tenant"), (status = 404, description = "No such tenant or schedule")))]
 pub(crate) async fn run_schedule(
     State(state): State<AppState>,
     caller: Caller,
@@ -50,7 +63,7 @@ pub(crate) async fn run_schedule(
                 .run_schedule_now(&actor, &tenant, &plugin, &id)
                 .await
                 .map_err(Problem::from_platform)?;
-            let body = serde_json::json!({ "due": { "plugin": plugin, "schedule": id } });
+            let body = DueSchedule { due: ScheduleRef { plugin, schedule: id } };
             Ok((StatusCode::ACCEPTED, Json(body)).into_response())
         }
         .await,

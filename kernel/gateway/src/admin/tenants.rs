@@ -3,6 +3,73 @@
 
 use super::*;
 
+/// A tenant as created.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct CreatedTenant {
+    /// Its id, also its URL segment.
+    id: String,
+    /// Its display name.
+    name: String,
+}
+
+/// A tenant.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct TenantBody {
+    /// Its id, also its URL segment.
+    id: String,
+    /// Its display name.
+    name: String,
+    /// The most bytes it may store, if set for it; null where the kernel's
+    /// default holds.
+    #[schema(required = true)]
+    storage_quota_bytes: Option<u64>,
+}
+
+impl From<&keel_host::TenantInfo> for TenantBody {
+    fn from(tenant: &keel_host::TenantInfo) -> Self {
+        Self {
+            id: tenant.id.to_string(),
+            name: tenant.name.clone(),
+            storage_quota_bytes: tenant.storage_quota_bytes,
+        }
+    }
+}
+
+/// A page of tenants.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct TenantPage {
+    tenants: Vec<TenantBody>,
+    /// Pass as `cursor` for the next page; null on the last.
+    #[schema(required = true)]
+    cursor: Option<String>,
+}
+
+/// A tenant with what it stores against its quota.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct TenantStorage {
+    /// Its id, also its URL segment.
+    id: String,
+    /// Its display name.
+    name: String,
+    /// The most bytes it may store, if set for it; null where the kernel's
+    /// default holds.
+    #[schema(required = true)]
+    storage_quota_bytes: Option<u64>,
+    storage: StorageBody,
+}
+
+/// What a tenant stores against its quota.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct StorageBody {
+    /// Bytes stored: documents, index entries, its kernel records and its
+    /// audit trail.
+    stored_bytes: u64,
+    /// The most it may store: its own quota, or the kernel's default.
+    quota_bytes: u64,
+    /// Whether that is the kernel's default.
+    quota_is_default: bool,
+}
+
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewTenant {
@@ -11,7 +78,7 @@ pub(crate) struct NewTenant {
 }
 
 /// `POST /admin/tenants`
-#[utoipa::path(post, path = "/admin/tenants", tag = "tenants", request_body = NewTenant, responses((status = 201, description = "Created"), (status = 409, description = "Exists"), (status = 422, description = "Invalid")))]
+#[utoipa::path(post, path = "/admin/tenants", tag = "tenants", request_body = NewTenant, responses((status = 201, description = "Created", body = CreatedTenant), (status = 409, description = "Exists"), (status = 422, description = "Invalid")))]
 pub(crate) async fn create_tenant(
     State(state): State<AppState>,
     caller: Caller,
@@ -31,7 +98,7 @@ pub(crate) async fn create_tenant(
                 .map_err(Problem::from_platform)?;
             Ok((
                 StatusCode::CREATED,
-                Json(serde_json::json!({ "id": created.id, "name": created.name })),
+                Json(CreatedTenant { id: created.id.to_string(), name: created.name }),
             )
                 .into_response())
         }
@@ -40,7 +107,7 @@ pub(crate) async fn create_tenant(
 }
 
 /// `GET /admin/tenants`
-#[utoipa::path(get, path = "/admin/tenants", tag = "tenants", params(("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, description = "Every tenant")))]
+#[utoipa::path(get, path = "/admin/tenants", tag = "tenants", params(("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, description = "A page of tenants and the cursor of the next", body = TenantPage)))]
 pub(crate) async fn tenants(
     State(state): State<AppState>,
     caller: Caller,
@@ -50,20 +117,12 @@ pub(crate) async fn tenants(
         async {
             allow(&state.platform, &caller, Scope::Platform, TENANTS_MANAGE).await?;
             let tenants = state.platform.tenants().map_err(Problem::from_platform)?;
-            let tenants: Vec<_> = tenants.iter().map(tenant_json).collect();
-            let key = |t: &serde_json::Value| t["id"].as_str().unwrap_or_default().to_owned();
-            Ok(Json(page("tenants", tenants, key, query)?).into_response())
+            let tenants: Vec<TenantBody> = bodies(&tenants);
+            let (tenants, cursor) = paged(tenants, |t| t.id.clone(), query)?;
+            Ok(Json(TenantPage { tenants, cursor }).into_response())
         }
         .await,
     )
-}
-
-fn tenant_json(tenant: &keel_host::TenantInfo) -> serde_json::Value {
-    serde_json::json!({
-        "id": tenant.id,
-        "name": tenant.name,
-        "storage_quota_bytes": tenant.storage_quota_bytes,
-    })
 }
 
 /// A tenant with what it stores against its quota, which is its own or
@@ -71,16 +130,16 @@ fn tenant_json(tenant: &keel_host::TenantInfo) -> serde_json::Value {
 async fn tenant_with_storage(
     state: &AppState,
     tenant: &keel_host::TenantInfo,
-) -> Result<serde_json::Value, Problem> {
+) -> Result<TenantStorage, Problem> {
     let (stored, quota) =
         state.platform.tenant_storage(&tenant.id).await.map_err(Problem::from_platform)?;
-    let mut json = tenant_json(tenant);
-    json["storage"] = serde_json::json!({
-        "stored_bytes": stored,
-        "quota_bytes": quota,
-        "quota_is_default": tenant.storage_quota_bytes.is_none(),
-    });
-    Ok(json)
+    let TenantBody { id, name, storage_quota_bytes } = TenantBody::from(tenant);
+    let storage = StorageBody {
+        stored_bytes: stored,
+        quota_bytes: quota,
+        quota_is_default: storage_quota_bytes.is_none(),
+    };
+    Ok(TenantStorage { id, name, storage_quota_bytes, storage })
 }
 
 #[derive(serde::Deserialize, utoipa::ToSchema)]
@@ -95,7 +154,7 @@ pub(crate) struct StorageQuota {
 /// the most the tenant may store. A call that would store more fails with
 /// 507 and changes nothing; lowering it below what the tenant stores
 /// deletes nothing.
-#[utoipa::path(put, path = "/admin/tenants/{tenant}/storage-quota", tag = "tenants", params(("tenant" = String, Path)), request_body = StorageQuota, responses((status = 200, description = "The tenant, with what it stores"), (status = 404, description = "No such tenant"), (status = 422, description = "Invalid")))]
+#[utoipa::path(put, path = "/admin/tenants/{tenant}/storage-quota", tag = "tenants", params(("tenant" = String, Path)), request_body = StorageQuota, responses((status = 200, description = "The tenant, with what it stores", body = TenantStorage), (status = 404, description = "No such tenant"), (status = 422, description = "Invalid")))]
 pub(crate) async fn set_storage_quota(
     State(state): State<AppState>,
     caller: Caller,
@@ -120,7 +179,7 @@ pub(crate) async fn set_storage_quota(
 
 /// `DELETE /admin/tenants/{tenant}/storage-quota`: the tenant goes back to
 /// the kernel's default quota (`--tenant-storage-mib`).
-#[utoipa::path(delete, path = "/admin/tenants/{tenant}/storage-quota", tag = "tenants", params(("tenant" = String, Path)), responses((status = 200, description = "The tenant, with what it stores"), (status = 404, description = "No such tenant")))]
+#[utoipa::path(delete, path = "/admin/tenants/{tenant}/storage-quota", tag = "tenants", params(("tenant" = String, Path)), responses((status = 200, description = "The tenant, with what it stores", body = TenantStorage), (status = 404, description = "No such tenant")))]
 pub(crate) async fn reset_storage_quota(
     State(state): State<AppState>,
     caller: Caller,
@@ -148,7 +207,7 @@ pub(crate) struct TenantUpdate {
 }
 
 /// `GET /admin/tenants/{tenant}`
-#[utoipa::path(get, path = "/admin/tenants/{tenant}", tag = "tenants", params(("tenant" = String, Path)), responses((status = 200, description = "The tenant"), (status = 404, description = "No such tenant")))]
+#[utoipa::path(get, path = "/admin/tenants/{tenant}", tag = "tenants", params(("tenant" = String, Path)), responses((status = 200, description = "The tenant, with what it stores", body = TenantStorage), (status = 404, description = "No such tenant")))]
 pub(crate) async fn tenant(
     State(state): State<AppState>,
     caller: Caller,
@@ -166,7 +225,7 @@ pub(crate) async fn tenant(
 }
 
 /// `PATCH /admin/tenants/{tenant}` with `{"name"}`
-#[utoipa::path(patch, path = "/admin/tenants/{tenant}", tag = "tenants", params(("tenant" = String, Path)), request_body = TenantUpdate, responses((status = 200, description = "Renamed")))]
+#[utoipa::path(patch, path = "/admin/tenants/{tenant}", tag = "tenants", params(("tenant" = String, Path)), request_body = TenantUpdate, responses((status = 200, description = "Renamed", body = TenantBody)))]
 pub(crate) async fn update_tenant(
     State(state): State<AppState>,
     caller: Caller,
@@ -183,7 +242,7 @@ pub(crate) async fn update_tenant(
                 .rename_tenant(&actor, &tenant, &body.name)
                 .await
                 .map_err(Problem::from_platform)?;
-            Ok(Json(tenant_json(&renamed)).into_response())
+            Ok(Json(TenantBody::from(&renamed)).into_response())
         }
         .await,
     )

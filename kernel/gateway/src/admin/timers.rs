@@ -3,6 +3,19 @@
 
 use super::*;
 
+/// A dead timer set going again.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct RetriedTimer {
+    retried: TimerRef,
+}
+
+/// A timer, by its plugin and key.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct TimerRef {
+    plugin: String,
+    key: String,
+}
+
 /// `GET /admin/tenants/{tenant}/timers?limit=&cursor=`: by plugin and key.
 #[utoipa::path(get, path = "/admin/tenants/{tenant}/timers", tag = "timers", params(("tenant" = String, Path), ("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query, description = "`<plugin>/<key>` of the last timer seen")), responses((status = 200, description = "A page of timers and the cursor of the next", body = TimerPage), (status = 401, description = "Not signed in"), (status = 403, description = "Lacks keel.plugins.manage in the tenant"), (status = 404, description = "No such tenant")))]
 pub(crate) async fn timers(
@@ -58,7 +71,7 @@ async fn timer_page(
 /// `POST /admin/tenants/{tenant}/dead-timers/{plugin}/{key}`: sets a dead
 /// timer going again, due now, with its attempts counted afresh. A timer
 /// the plugin set again under the key since stands instead.
-#[utoipa::path(post, path = "/admin/tenants/{tenant}/dead-timers/{plugin}/{key}", tag = "timers", params(("tenant" = String, Path), ("plugin" = String, Path), ("key" = String, Path, description = "The timer's key; it may hold slashes")), responses((status = 200, description = "Set going again"), (status = 401, description = "Not signed in"), (status = 403, description = "Lacks keel.plugins.manage in the tenant"), (status = 404, description = "No such tenant or dead timer")))]
+#[utoipa::path(post, path = "/admin/tenants/{tenant}/dead-timers/{plugin}/{key}", tag = "timers", params(("tenant" = String, Path), ("plugin" = String, Path), ("key" = String, Path, description = "The timer's key; it may hold slashes")), responses((status = 200, description = "Set going again", body = RetriedTimer), (status = 401, description = "Not signed in"), (status = 403, description = "Lacks keel.plugins.manage in the tenant"), (status = 404, description = "No such tenant or dead timer")))]
 pub(crate) async fn retry_dead_timer(
     State(state): State<AppState>,
     caller: Caller,
@@ -75,8 +88,7 @@ pub(crate) async fn retry_dead_timer(
                 .retry_dead_timer(&actor, &tenant, &plugin, &key)
                 .await
                 .map_err(Problem::from_platform)?;
-            Ok(Json(serde_json::json!({ "retried": { "plugin": plugin, "key": key } }))
-                .into_response())
+            Ok(Json(RetriedTimer { retried: TimerRef { plugin, key } }).into_response())
         }
         .await,
     )

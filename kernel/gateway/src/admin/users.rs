@@ -2,6 +2,15 @@
 
 use super::*;
 
+/// A page of users.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct UserPage {
+    users: Vec<UserBody>,
+    /// Pass as `cursor` for the next page; null on the last.
+    #[schema(required = true)]
+    cursor: Option<String>,
+}
+
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewUser {
@@ -11,7 +20,7 @@ pub(crate) struct NewUser {
 }
 
 /// `POST /admin/users`
-#[utoipa::path(post, path = "/admin/users", tag = "users", request_body = NewUser, responses((status = 201, description = "Created"), (status = 409, description = "Exists"), (status = 422, description = "Invalid, such as a password under 12 characters")))]
+#[utoipa::path(post, path = "/admin/users", tag = "users", request_body = NewUser, responses((status = 201, description = "Created", body = UserBody), (status = 409, description = "Exists"), (status = 422, description = "Invalid, such as a password under 12 characters")))]
 pub(crate) async fn create_user(
     State(state): State<AppState>,
     caller: Caller,
@@ -36,7 +45,7 @@ pub(crate) async fn create_user(
 }
 
 /// `GET /admin/users`
-#[utoipa::path(get, path = "/admin/users", tag = "users", params(("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, description = "Every user")))]
+#[utoipa::path(get, path = "/admin/users", tag = "users", params(("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, description = "A page of users and the cursor of the next", body = UserPage)))]
 pub(crate) async fn users(
     State(state): State<AppState>,
     caller: Caller,
@@ -47,7 +56,8 @@ pub(crate) async fn users(
             allow(&state.platform, &caller, Scope::Platform, USERS_MANAGE).await?;
             let users = state.platform.users().map_err(Problem::from_platform)?;
             let users: Vec<UserBody> = bodies(&users);
-            Ok(Json(page("users", users, |u| u.id.clone(), query)?).into_response())
+            let (users, cursor) = paged(users, |u| u.id.clone(), query)?;
+            Ok(Json(UserPage { users, cursor }).into_response())
         }
         .await,
     )
@@ -63,7 +73,7 @@ pub(crate) struct UserUpdate {
 }
 
 /// `GET /admin/users/{user}`
-#[utoipa::path(get, path = "/admin/users/{user}", tag = "users", params(("user" = String, Path)), responses((status = 200, description = "The user"), (status = 404, description = "No such user")))]
+#[utoipa::path(get, path = "/admin/users/{user}", tag = "users", params(("user" = String, Path)), responses((status = 200, description = "The user", body = UserBody), (status = 404, description = "No such user")))]
 pub(crate) async fn user(
     State(state): State<AppState>,
     caller: Caller,
@@ -81,7 +91,7 @@ pub(crate) async fn user(
 }
 
 /// `PATCH /admin/users/{user}` with `{"name"?, "password"?}`: a new password ends the user's sessions.
-#[utoipa::path(patch, path = "/admin/users/{user}", tag = "users", params(("user" = String, Path)), request_body = UserUpdate, responses((status = 200, description = "Updated"), (status = 422, description = "Invalid")))]
+#[utoipa::path(patch, path = "/admin/users/{user}", tag = "users", params(("user" = String, Path)), request_body = UserUpdate, responses((status = 200, description = "Updated", body = UserBody), (status = 422, description = "Invalid")))]
 pub(crate) async fn update_user(
     State(state): State<AppState>,
     caller: Caller,

@@ -37,8 +37,37 @@ pub(crate) struct TopicBody {
     /// The event that keeps failing, if one does: its id, attempts so
     /// far, when the next is due (Unix milliseconds) and the last error.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    failing: Option<keel_platform::Failing>,
+    #[schema(nullable = false)]
+    failing: Option<FailingBody>,
+}
+
+/// A delivery that keeps failing.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct FailingBody {
+    /// The event's id.
+    event: u64,
+    /// Attempts so far.
+    attempts: u32,
+    /// When the next is due, Unix milliseconds.
+    next_at_ms: i64,
+    /// Why the last failed.
+    error: String,
+}
+
+impl From<keel_platform::Failing> for FailingBody {
+    fn from(failing: keel_platform::Failing) -> Self {
+        let keel_platform::Failing { event, attempts, next_at_ms, error } = failing;
+        Self { event, attempts, next_at_ms, error }
+    }
+}
+
+/// A page of webhooks.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct WebhookPage {
+    webhooks: Vec<WebhookBody>,
+    /// Pass as `cursor` for the next page; null on the last.
+    #[schema(required = true)]
+    cursor: Option<String>,
 }
 
 impl WebhookBody {
@@ -93,7 +122,7 @@ pub(crate) struct WebhookUpdate {
 }
 
 /// `GET /admin/tenants/{tenant}/webhooks`
-#[utoipa::path(get, path = "/admin/tenants/{tenant}/webhooks", tag = "webhooks", params(("tenant" = String, Path), ("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, description = "The tenant's webhooks, without secrets"), (status = 401, description = "Not signed in"), (status = 403, description = "Lacks keel.webhooks.manage in the tenant"), (status = 404, description = "No such tenant")))]
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/webhooks", tag = "webhooks", params(("tenant" = String, Path), ("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, description = "The tenant's webhooks, without secrets", body = WebhookPage), (status = 401, description = "Not signed in"), (status = 403, description = "Lacks keel.webhooks.manage in the tenant"), (status = 404, description = "No such tenant")))]
 pub(crate) async fn webhooks(
     State(state): State<AppState>,
     caller: Caller,
@@ -107,8 +136,8 @@ pub(crate) async fn webhooks(
                 state.platform.webhooks(&tenant).await.map_err(Problem::from_platform)?;
             let webhooks: Vec<WebhookBody> =
                 webhooks.iter().map(|w| WebhookBody::of(w, None)).collect();
-            Ok(Json(page("webhooks", webhooks, |w| format!("{:020}", w.id), query)?)
-                .into_response())
+            let (webhooks, cursor) = paged(webhooks, |w| format!("{:020}", w.id), query)?;
+            Ok(Json(WebhookPage { webhooks, cursor }).into_response())
         }
         .await,
     )
@@ -168,7 +197,7 @@ pub(crate) async fn webhook(
                 .map(|t| TopicBody {
                     topic: t.topic,
                     delivered_through: t.delivered_through,
-                    failing: t.failing,
+                    failing: t.failing.map(FailingBody::from),
                 })
                 .collect();
             Ok(Json(WebhookBody::of(&webhook, Some(delivery))).into_response())
