@@ -268,6 +268,23 @@ async fn a_backup_and_a_restore_show_how_far_each_step_is() {
     assert_eq!(again.compiled_code, compiled.len() - 1);
     assert!(again.compiled_code_skipped.unwrap().contains("1 already in"));
     assert_eq!(std::fs::read(other.join(compiled[0])).unwrap(), b"kept");
+    // A restore that fails while putting files in place takes back what it
+    // had placed: here `packages` is a file, so the packages cannot go.
+    let blocked = root.path().join("blocked");
+    std::fs::create_dir_all(&blocked).unwrap();
+    std::fs::write(blocked.join("packages"), b"in the way").unwrap();
+    let pass = Some("kept apart from the backups");
+    let asked_keys = keel_host::Restore { passphrase: pass, compiled_code: true };
+    keel_host::restore_backup_showing(&backup_dir, &blocked, asked_keys, &mut |_| {}).unwrap_err();
+    let mut left: Vec<String> = std::fs::read_dir(&blocked)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["packages"], "no key, database or cache left behind");
+    std::fs::remove_file(blocked.join("packages")).unwrap();
+    keel_host::restore_backup_showing(&backup_dir, &blocked, asked_keys, &mut |_| {}).unwrap();
+    assert!(blocked.join("keel.redb").is_file() && blocked.join("secrets.key").is_file());
     // Without asking, the compiled code stays in the backup.
     let plain = keel_host::restore_backup(&backup_dir, &root.path().join("plain"), None).unwrap();
     assert_eq!(plain.compiled_code, 0);

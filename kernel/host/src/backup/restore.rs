@@ -152,7 +152,8 @@ pub fn restore_backup_showing(
             .map_err(io(format!("removing the unfinished {}", staging.display())))?;
     }
     private_dir(&staging)?;
-    let mut placed_keys = Vec::new();
+    // What is in place so far, removed again if the restore fails.
+    let mut placed = Vec::new();
     let mut reporter = Reporter::new(&backup.id, show);
     let restored = restore_into(from, &backup, &staging, &mut reporter).and_then(|restored| {
         // The keys first, written and synced in staging, then put in
@@ -170,18 +171,21 @@ pub fn restore_backup_showing(
             }
             std::fs::rename(staging.join(name), &to)
                 .map_err(io(format!("moving a restored key to {}", to.display())))?;
-            placed_keys.push(to);
+            placed.push(to);
         }
-        std::fs::rename(staging.join(DATABASE), &database)
-            .map_err(io(format!("moving the restored database to {}", database.display())))?;
         if staging.join(PACKAGES).is_dir() {
             private_dir(&packages)?;
             for name in backup.files.keys().filter_map(|n| n.strip_prefix("packages/")) {
                 let to = packages.join(name);
                 std::fs::rename(staging.join(PACKAGES).join(name), &to)
                     .map_err(io(format!("moving a restored package to {}", to.display())))?;
+                placed.push(to);
             }
         }
+        // The database last: a data directory that holds one is restored.
+        std::fs::rename(staging.join(DATABASE), &database)
+            .map_err(io(format!("moving the restored database to {}", database.display())))?;
+        placed.push(database.clone());
         // Only a speed-up: what cannot be put back is compiled again when
         // the kernel starts, and the restore stands.
         let (compiled_code, compiled_code_skipped) = if restore.compiled_code {
@@ -199,9 +203,9 @@ pub fn restore_backup_showing(
         })
     });
     if restored.is_err() {
-        for key in &placed_keys {
-            if let Err(err) = std::fs::remove_file(key) {
-                tracing::warn!(key = %key.display(), error = %err, "cannot remove a key of a failed restore");
+        for file in &placed {
+            if let Err(err) = std::fs::remove_file(file) {
+                tracing::warn!(file = %file.display(), error = %err, "cannot remove a file of a failed restore");
             }
         }
     }
