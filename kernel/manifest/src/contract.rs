@@ -184,6 +184,25 @@ impl Contract {
         Ok(Self { operations: declared, definitions: compiled, published: definitions })
     }
 
+    /// For a plugin's own test: its contract (`keel.contract.json`) read
+    /// against its manifest (`keel.toml`) as the kernel reads them, with
+    /// every operation of the manifest typed.
+    pub fn parse_complete(text: &str, manifest: &str) -> Result<Self, String> {
+        let manifest = Manifest::parse(manifest).map_err(|err| format!("keel.toml: {err}"))?;
+        let contract =
+            Self::parse(text, &manifest).map_err(|err| format!("keel.contract.json: {err}"))?;
+        let untyped: Vec<&str> = manifest
+            .operations
+            .iter()
+            .map(|op| op.id.as_str())
+            .filter(|id| !contract.describes(id))
+            .collect();
+        if !untyped.is_empty() {
+            return Err(format!("operations the contract does not type: {}", untyped.join(", ")));
+        }
+        Ok(contract)
+    }
+
     /// Whether the contract describes `operation` at all.
     pub fn describes(&self, operation: &str) -> bool {
         self.operations.contains_key(operation)

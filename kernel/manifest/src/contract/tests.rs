@@ -370,3 +370,15 @@ fn a_query_parameter_given_twice_is_refused_and_named_types_are_read_as_theirs()
     );
     assert_eq!(found, [("/from".to_owned(), "is given more than once".to_owned())]);
 }
+
+#[test]
+fn a_complete_contract_types_every_operation_of_its_manifest() {
+    let whole = entries().to_string();
+    assert!(Contract::parse_complete(&whole, MANIFEST).is_ok());
+    let mut partial = entries();
+    partial["operations"].as_object_mut().unwrap().remove("entries.list");
+    let refused = Contract::parse_complete(&partial.to_string(), MANIFEST).unwrap_err();
+    assert_eq!(refused, "operations the contract does not type: entries.list");
+    let broken = Contract::parse_complete("{", MANIFEST).unwrap_err();
+    assert!(broken.starts_with("keel.contract.json: "), "{broken}");
+}
